@@ -1,0 +1,303 @@
+// Encoding of the Raft core's types as proto/regionstore/v1/raft.proto describes them.
+// Written against protobufjs' Reader/Writer rather than reflection because it runs once
+// per entry and per message on the hot path; raft-codec.test.ts checks it against the
+// .proto through protobufjs reflection, so the two cannot drift apart.
+
+import protobuf from 'protobufjs/minimal.js';
+import type {
+  ConfChange,
+  ConfChangeType,
+  ConfState,
+  Entry,
+  EntryType,
+  HardState,
+  Message,
+  MessageType,
+  Snapshot,
+  SnapshotMetadata,
+} from '../server/raft/types.js';
+
+const { Reader, Writer } = protobuf;
+type Reader = protobuf.Reader;
+type Writer = protobuf.Writer;
+
+const EMPTY = new Uint8Array(0);
+const WIRE_VARINT = 0;
+const WIRE_BYTES = 2;
+
+function tag(field: number, wire: number): number {
+  return ((field << 3) | wire) >>> 0;
+}
+
+function readU64(r: Reader): number {
+  const v = r.uint64() as unknown as number | { toNumber(): number };
+  return typeof v === 'number' ? v : v.toNumber();
+}
+
+function putU64(w: Writer, field: number, v: number): void {
+  if (v !== 0) w.uint32(tag(field, WIRE_VARINT)).uint64(v);
+}
+
+function putBytes(w: Writer, field: number, v: Uint8Array): void {
+  if (v.length > 0) w.uint32(tag(field, WIRE_BYTES)).bytes(v);
+}
+
+// Decoders: each reads fields until `end`, skipping unknown ones (forward compatibility).
+function decodeFields(r: Reader, end: number, onField: (field: number, wire: number) => boolean): void {
+  while (r.pos < end) {
+    const t = r.uint32();
+    const field = t >>> 3;
+    const wire = t & 7;
+    if (!onField(field, wire)) r.skipType(wire);
+  }
+}
+
+function copyBytes(r: Reader): Uint8Array {
+  // protobufjs returns a view into the input; copy so a stored entry does not pin a whole batch.
+  const b = r.bytes();
+  return b.length === 0 ? EMPTY : new Uint8Array(b);
+}
+
+// ---- Entry ----
+function writeEntry(w: Writer, e: Entry): void {
+  putU64(w, 1, e.term);
+  putU64(w, 2, e.index);
+  if (e.type !== 0) w.uint32(tag(3, WIRE_VARINT)).int32(e.type);
+  putBytes(w, 4, e.data);
+}
+
+function readEntry(r: Reader, end: number): Entry {
+  const e: Entry = { term: 0, index: 0, type: 0, data: EMPTY };
+  decodeFields(r, end, (f) => {
+    if (f === 1) e.term = readU64(r);
+    else if (f === 2) e.index = readU64(r);
+    else if (f === 3) e.type = r.int32() as EntryType;
+    else if (f === 4) e.data = copyBytes(r);
+    else return false;
+    return true;
+  });
+  return e;
+}
+
+export function encodeEntry(e: Entry): Uint8Array {
+  const w = Writer.create();
+  writeEntry(w, e);
+  return w.finish();
+}
+
+export function decodeEntry(buf: Uint8Array): Entry {
+  const r = Reader.create(buf);
+  return readEntry(r, buf.length);
+}
+
+// ---- HardState ----
+export function encodeHardState(hs: HardState): Uint8Array {
+  const w = Writer.create();
+  putU64(w, 1, hs.term);
+  putU64(w, 2, hs.vote);
+  putU64(w, 3, hs.commit);
+  return w.finish();
+}
+
+export function decodeHardState(buf: Uint8Array): HardState {
+  const r = Reader.create(buf);
+  const hs: HardState = { term: 0, vote: 0, commit: 0 };
+  decodeFields(r, buf.length, (f) => {
+    if (f === 1) hs.term = readU64(r);
+    else if (f === 2) hs.vote = readU64(r);
+    else if (f === 3) hs.commit = readU64(r);
+    else return false;
+    return true;
+  });
+  return hs;
+}
+
+// ---- ConfState / SnapshotMetadata / Snapshot ----
+function writeConfState(w: Writer, cs: ConfState): void {
+  for (const v of cs.voters) w.uint32(tag(1, WIRE_VARINT)).uint64(v);
+  for (const l of cs.learners) w.uint32(tag(2, WIRE_VARINT)).uint64(l);
+}
+
+function readRepeatedU64(r: Reader, wire: number, out: number[]): void {
+  if (wire === WIRE_BYTES) {
+    const end = r.uint32() + r.pos;
+    while (r.pos < end) out.push(readU64(r));
+  } else {
+    out.push(readU64(r));
+  }
+}
+
+function readConfState(r: Reader, end: number): ConfState {
+  const cs: ConfState = { voters: [], learners: [] };
+  decodeFields(r, end, (f, wire) => {
+    if (f === 1) readRepeatedU64(r, wire, cs.voters);
+    else if (f === 2) readRepeatedU64(r, wire, cs.learners);
+    else return false;
+    return true;
+  });
+  return cs;
+}
+
+function writeNested(w: Writer, field: number, write: (w: Writer) => void): void {
+  w.uint32(tag(field, WIRE_BYTES)).fork();
+  write(w);
+  w.ldelim();
+}
+
+function writeSnapshotMetadata(w: Writer, m: SnapshotMetadata): void {
+  putU64(w, 1, m.index);
+  putU64(w, 2, m.term);
+  writeNested(w, 3, (w2) => writeConfState(w2, m.confState));
+}
+
+function readSnapshotMetadata(r: Reader, end: number): SnapshotMetadata {
+  const m: SnapshotMetadata = { index: 0, term: 0, confState: { voters: [], learners: [] } };
+  decodeFields(r, end, (f) => {
+    if (f === 1) m.index = readU64(r);
+    else if (f === 2) m.term = readU64(r);
+    else if (f === 3) m.confState = readConfState(r, r.uint32() + r.pos);
+    else return false;
+    return true;
+  });
+  return m;
+}
+
+function writeSnapshot(w: Writer, s: Snapshot): void {
+  writeNested(w, 1, (w2) => writeSnapshotMetadata(w2, s.metadata));
+  putBytes(w, 2, s.data);
+}
+
+function readSnapshot(r: Reader, end: number): Snapshot {
+  const s: Snapshot = { metadata: { index: 0, term: 0, confState: { voters: [], learners: [] } }, data: EMPTY };
+  decodeFields(r, end, (f) => {
+    if (f === 1) s.metadata = readSnapshotMetadata(r, r.uint32() + r.pos);
+    else if (f === 2) s.data = copyBytes(r);
+    else return false;
+    return true;
+  });
+  return s;
+}
+
+export function encodeConfState(cs: ConfState): Uint8Array {
+  const w = Writer.create();
+  writeConfState(w, cs);
+  return w.finish();
+}
+
+export function decodeConfState(buf: Uint8Array): ConfState {
+  return readConfState(Reader.create(buf), buf.length);
+}
+
+export function encodeSnapshotMetadata(m: SnapshotMetadata): Uint8Array {
+  const w = Writer.create();
+  writeSnapshotMetadata(w, m);
+  return w.finish();
+}
+
+export function decodeSnapshotMetadata(buf: Uint8Array): SnapshotMetadata {
+  return readSnapshotMetadata(Reader.create(buf), buf.length);
+}
+
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  const w = Writer.create();
+  writeSnapshot(w, s);
+  return w.finish();
+}
+
+export function decodeSnapshot(buf: Uint8Array): Snapshot {
+  return readSnapshot(Reader.create(buf), buf.length);
+}
+
+// ---- ConfChange ----
+export function encodeConfChange(cc: ConfChange): Uint8Array {
+  const w = Writer.create();
+  if (cc.type !== 0) w.uint32(tag(1, WIRE_VARINT)).int32(cc.type);
+  putU64(w, 2, cc.nodeId);
+  putBytes(w, 3, cc.context);
+  return w.finish();
+}
+
+export function decodeConfChange(buf: Uint8Array): ConfChange {
+  const r = Reader.create(buf);
+  const cc: ConfChange = { type: 0, nodeId: 0, context: EMPTY };
+  decodeFields(r, buf.length, (f) => {
+    if (f === 1) cc.type = r.int32() as ConfChangeType;
+    else if (f === 2) cc.nodeId = readU64(r);
+    else if (f === 3) cc.context = copyBytes(r);
+    else return false;
+    return true;
+  });
+  return cc;
+}
+
+// ---- Message / MessageBatch ----
+function writeMessage(w: Writer, m: Message): void {
+  if (m.type !== 0) w.uint32(tag(1, WIRE_VARINT)).uint32(m.type);
+  putU64(w, 2, m.to);
+  putU64(w, 3, m.from);
+  putU64(w, 4, m.term);
+  putU64(w, 5, m.logTerm);
+  putU64(w, 6, m.index);
+  for (const e of m.entries) writeNested(w, 7, (w2) => writeEntry(w2, e));
+  putU64(w, 8, m.commit);
+  if (m.snapshot !== undefined) {
+    const snap = m.snapshot;
+    writeNested(w, 9, (w2) => writeSnapshot(w2, snap));
+  }
+  if (m.reject) w.uint32(tag(10, WIRE_VARINT)).bool(true);
+  putU64(w, 11, m.rejectHint);
+  putBytes(w, 12, m.context);
+}
+
+function readMessage(r: Reader, end: number): Message {
+  const m: Message = {
+    type: 0, to: 0, from: 0, term: 0, logTerm: 0, index: 0, entries: [], commit: 0,
+    reject: false, rejectHint: 0, context: EMPTY,
+  };
+  decodeFields(r, end, (f) => {
+    switch (f) {
+      case 1: m.type = r.uint32() as MessageType; break;
+      case 2: m.to = readU64(r); break;
+      case 3: m.from = readU64(r); break;
+      case 4: m.term = readU64(r); break;
+      case 5: m.logTerm = readU64(r); break;
+      case 6: m.index = readU64(r); break;
+      case 7: m.entries.push(readEntry(r, r.uint32() + r.pos)); break;
+      case 8: m.commit = readU64(r); break;
+      case 9: m.snapshot = readSnapshot(r, r.uint32() + r.pos); break;
+      case 10: m.reject = r.bool(); break;
+      case 11: m.rejectHint = readU64(r); break;
+      case 12: m.context = copyBytes(r); break;
+      default: return false;
+    }
+    return true;
+  });
+  return m;
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  const w = Writer.create();
+  writeMessage(w, m);
+  return w.finish();
+}
+
+export function decodeMessage(buf: Uint8Array): Message {
+  return readMessage(Reader.create(buf), buf.length);
+}
+
+export function encodeMessageBatch(messages: readonly Message[]): Uint8Array {
+  const w = Writer.create();
+  for (const m of messages) writeNested(w, 1, (w2) => writeMessage(w2, m));
+  return w.finish();
+}
+
+export function decodeMessageBatch(buf: Uint8Array): Message[] {
+  const r = Reader.create(buf);
+  const out: Message[] = [];
+  decodeFields(r, buf.length, (f) => {
+    if (f !== 1) return false;
+    out.push(readMessage(r, r.uint32() + r.pos));
+    return true;
+  });
+  return out;
+}

@@ -1,0 +1,34 @@
+// The storage seam: a small promise-based key-value engine. RocksDB (rocksdb-engine.ts) is
+// the real one; memory-engine.ts is the reference. Both pass engine-suite.ts.
+//
+// Keys are byte strings compared bytewise; callers put a one-byte keyspace prefix and
+// big-endian numbers in them (keys.ts) so that iteration order is numeric order.
+
+export type Bytes = Uint8Array;
+
+export type BatchOp =
+  | { type: 'put'; key: Bytes; value: Bytes }
+  | { type: 'del'; key: Bytes };
+
+export interface IterateOptions {
+  gt?: Bytes;
+  gte?: Bytes;
+  lt?: Bytes;
+  lte?: Bytes;
+  reverse?: boolean;
+  /** At most this many pairs; unlimited when absent. */
+  limit?: number;
+}
+
+export interface Engine {
+  get(key: Bytes): Promise<Bytes | undefined>;
+  /** Applies every op atomically, in order. `sync` makes it durable (fsync) before resolving. */
+  write(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
+  /** Pairs in key order (or reverse), read from one consistent view of the database. */
+  iterate(options?: IterateOptions): AsyncIterableIterator<[Bytes, Bytes]>;
+  /** Deletes every key in [gte, lt). */
+  clear(range: { gte: Bytes; lt: Bytes }): Promise<void>;
+  /** Bytes the database takes on disk (approximate; 0 for the memory engine's overhead). */
+  approximateSize(): Promise<number>;
+  close(): Promise<void>;
+}
