@@ -15,6 +15,8 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/crdt': ['server/util'],
   'server/namespace': ['server/util'],
   'server/metrics': ['server/util'],
+  // Flag and environment parsing of `regionstore serve`.
+  'server/config': ['server/util'],
   // proto/ holds the .proto files and their codecs; the raft codec maps the core's types.
   proto: ['server/util', 'server/raft'],
   'server/storage': ['server/util', 'server/raft', 'proto'],
