@@ -10,6 +10,8 @@ export type BatchOp =
   | { type: 'put'; key: Bytes; value: Bytes }
   | { type: 'del'; key: Bytes };
 
+/** Bounds are inclusive (gte/lte) or exclusive (gt/lt); an empty bound is no bound, as in
+ *  leveldown. Keys themselves are never empty. */
 export interface IterateOptions {
   gt?: Bytes;
   gte?: Bytes;
@@ -32,3 +34,6 @@ export interface Engine {
   approximateSize(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Opens (creating if missing) the engine whose files live in `dir`. */
+export type EngineOpener = (dir: string) => Promise<Engine>;

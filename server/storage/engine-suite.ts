@@ -1,0 +1,201 @@
+// One behavioural suite every Engine passes (the automerge-repo pattern): the RocksDB
+// engine and the in-memory reference run exactly the same cases (engine.test.ts).
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Bytes, Engine, EngineOpener, IterateOptions } from './engine.js';
+
+export interface EngineSuiteOptions {
+  /** The engine keeps its data across close and reopen of the same directory. */
+  persistent: boolean;
+}
+
+const b = (...bytes: number[]): Uint8Array => Uint8Array.of(...bytes);
+const s = (text: string): Uint8Array => new TextEncoder().encode(text);
+const str = (bytes: Bytes | undefined): string | undefined =>
+  bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+
+async function collect(engine: Engine, options?: IterateOptions): Promise<string[]> {
+  const out: string[] = [];
+  for await (const [k, v] of engine.iterate(options)) out.push(`${str(k)}=${str(v)}`);
+  return out;
+}
+
+async function putAll(engine: Engine, pairs: Record<string, string>): Promise<void> {
+  await engine.write(Object.entries(pairs).map(([k, v]) => ({ type: 'put' as const, key: s(k), value: s(v) })));
+}
+
+export function runEngineSuite(name: string, open: EngineOpener, options: EngineSuiteOptions): void {
+  describe(`Engine: ${name}`, () => {
+    let root = '';
+    let n = 0;
+    const fresh = (): { dir: string; engine: Promise<Engine> } => {
+      const dir = join(root, `db${n++}`);
+      return { dir, engine: open(dir) };
+    };
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'regionstore-engine-'));
+    });
+    after(async () => {
+      await rm(root, { recursive: true, force: true });
+    });
+
+    it('gets, puts and deletes', async () => {
+      const e = await fresh().engine;
+      assert.equal(await e.get(s('a')), undefined);
+      await e.write([{ type: 'put', key: s('a'), value: s('1') }]);
+      assert.equal(str(await e.get(s('a'))), '1');
+      await e.write([{ type: 'put', key: s('a'), value: s('2') }], { sync: true });
+      assert.equal(str(await e.get(s('a'))), '2');
+      await e.write([{ type: 'del', key: s('a') }]);
+      assert.equal(await e.get(s('a')), undefined);
+      await e.write([{ type: 'del', key: s('never') }]); // deleting a missing key is fine
+      await e.write([{ type: 'put', key: s('empty'), value: new Uint8Array(0) }]);
+      assert.deepEqual(await e.get(s('empty')), new Uint8Array(0));
+      await e.close();
+    });
+
+    it('applies a batch atomically and in order', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { a: '1', b: '2' });
+      await e.write([
+        { type: 'del', key: s('a') },
+        { type: 'put', key: s('c'), value: s('3') },
+        { type: 'put', key: s('c'), value: s('4') }, // later op wins
+        { type: 'put', key: s('d'), value: s('5') },
+        { type: 'del', key: s('d') },
+      ]);
+      assert.deepEqual(await collect(e), ['b=2', 'c=4']);
+      // A batch with an invalid op (empty key) is refused as a whole.
+      await assert.rejects(e.write([{ type: 'put', key: s('x'), value: s('1') }, { type: 'put', key: b(), value: s('1') }]));
+      assert.equal(await e.get(s('x')), undefined);
+      await e.close();
+    });
+
+    it('iterates within gt/gte/lt/lte bounds, in reverse, with a limit', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { a: '1', b: '2', c: '3', d: '4', e: '5' });
+      assert.deepEqual(await collect(e), ['a=1', 'b=2', 'c=3', 'd=4', 'e=5']);
+      assert.deepEqual(await collect(e, { gte: s('b'), lt: s('d') }), ['b=2', 'c=3']);
+      assert.deepEqual(await collect(e, { gt: s('b'), lte: s('d') }), ['c=3', 'd=4']);
+      assert.deepEqual(await collect(e, { gt: s('bb'), lt: s('cc') }), ['c=3']);
+      assert.deepEqual(await collect(e, { gte: s('b'), lt: s('d'), reverse: true }), ['c=3', 'b=2']);
+      assert.deepEqual(await collect(e, { gt: s('a'), lte: s('d'), reverse: true, limit: 2 }), ['d=4', 'c=3']);
+      assert.deepEqual(await collect(e, { limit: 2 }), ['a=1', 'b=2']);
+      assert.deepEqual(await collect(e, { reverse: true, limit: 1 }), ['e=5']);
+      assert.deepEqual(await collect(e, { limit: 0 }), []);
+      assert.deepEqual(await collect(e, { gte: s('x') }), []);
+      assert.deepEqual(await collect(e, { gte: s('c'), lt: s('c') }), []);
+      // An empty bound is no bound.
+      assert.deepEqual(await collect(e, { gte: b(), lt: s('b') }), ['a=1']);
+      await e.close();
+    });
+
+    it('stops early without leaking (break out of for await)', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { a: '1', b: '2', c: '3' });
+      for (let i = 0; i < 50; i++) {
+        for await (const [k] of e.iterate()) {
+          assert.equal(str(k), 'a');
+          break;
+        }
+      }
+      await e.close();
+    });
+
+    it('closes with an iterator still open', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { a: '1', b: '2' });
+      const it = e.iterate();
+      assert.equal((await it.next()).done, false);
+      await e.close();
+      await it.return?.();
+    });
+
+    it('iterates over the view of the moment iterate() was called', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { a: '1', b: '2', c: '3' });
+      const it = e.iterate();
+      await e.write([{ type: 'put', key: s('aa'), value: s('new') }, { type: 'del', key: s('c') }]);
+      const first = await it.next();
+      assert.equal(first.done, false);
+      await e.write([{ type: 'put', key: s('b'), value: s('changed') }, { type: 'put', key: s('z'), value: s('9') }]);
+      const rest: string[] = [];
+      for await (const [k, v] of it) rest.push(`${str(k)}=${str(v)}`);
+      assert.deepEqual(rest, ['b=2', 'c=3']);
+      assert.deepEqual(await collect(e), ['a=1', 'aa=new', 'b=changed', 'z=9']);
+      await e.close();
+    });
+
+    it('clears [gte, lt)', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { a: '1', b: '2', c: '3', d: '4' });
+      await e.clear({ gte: s('b'), lt: s('d') });
+      assert.deepEqual(await collect(e), ['a=1', 'd=4']);
+      await e.clear({ gte: s('x'), lt: s('y') });
+      assert.deepEqual(await collect(e), ['a=1', 'd=4']);
+      await e.close();
+    });
+
+    it('orders binary keys bytewise, including 0x00 and 0xff', async () => {
+      const e = await fresh().engine;
+      const keys = [b(0xff), b(0x00), b(0x00, 0x00), b(0x01, 0xff, 0xff), b(0x01), b(0x80), b(0xff, 0x00), b(0x00, 0xff)];
+      await e.write(keys.map((k, i) => ({ type: 'put' as const, key: k, value: b(i, 0x00, 0xff) })));
+      const seen: number[][] = [];
+      for await (const [k, v] of e.iterate()) {
+        seen.push([...k]);
+        assert.deepEqual([...v].slice(1), [0x00, 0xff]);
+      }
+      assert.deepEqual(seen, [[0x00], [0x00, 0x00], [0x00, 0xff], [0x01], [0x01, 0xff, 0xff], [0x80], [0xff], [0xff, 0x00]]);
+      assert.deepEqual(await e.get(b(0x00, 0xff)), b(7, 0x00, 0xff));
+      const between: number[][] = [];
+      for await (const [k] of e.iterate({ gt: b(0x00), lt: b(0xff) })) between.push([...k]);
+      assert.deepEqual(between, [[0x00, 0x00], [0x00, 0xff], [0x01], [0x01, 0xff, 0xff], [0x80]]);
+      await e.close();
+    });
+
+    it('keeps the bytes it was given, not a view the caller may change', async () => {
+      const e = await fresh().engine;
+      const key = s('k');
+      const value = s('v1');
+      await e.write([{ type: 'put', key, value }]);
+      value[1] = 0x39;
+      key[0] = 0x6a;
+      assert.equal(str(await e.get(s('k'))), 'v1');
+      await e.close();
+    });
+
+    it('reports a size and refuses use after close', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { a: 'x'.repeat(1000) });
+      assert.ok((await e.approximateSize()) >= 0);
+      await e.close();
+      await assert.rejects(e.get(s('a')));
+    });
+
+    if (options.persistent) {
+      it('keeps synced and unsynced writes across close and reopen', async () => {
+        const { dir, engine } = fresh();
+        const e = await engine;
+        await e.write([{ type: 'put', key: s('synced'), value: s('1') }], { sync: true });
+        await e.write([{ type: 'put', key: s('unsynced'), value: s('2') }]);
+        await e.write([{ type: 'put', key: s('gone'), value: s('3') }]);
+        await e.write([{ type: 'del', key: s('gone') }]);
+        await e.close();
+        const again = await open(dir);
+        assert.deepEqual(await collect(again), ['synced=1', 'unsynced=2']);
+        await again.close();
+      });
+
+      it('refuses a second open of the same directory', async () => {
+        const { dir, engine } = fresh();
+        const e = await engine;
+        await assert.rejects(open(dir));
+        await e.close();
+      });
+    }
+  });
+}

@@ -1,0 +1,158 @@
+// Key encodings for the two databases of a node (DESIGN.md §5).
+//
+// Every key starts with a one-byte keyspace prefix, so a keyspace is one contiguous range
+// and can be scanned or cleared on its own. Numbers inside keys are big-endian u64 so
+// that bytewise order (the engine's order) is numeric order.
+
+import { assert } from '../util/assert.js';
+import type { Bytes } from './engine.js';
+
+/** Keyspaces of the `raft/` database (log, hard state, snapshot metadata). */
+export const RaftKeyspace = {
+  /** Log entries: prefix + u64 index → encodeEntry. */
+  Entry: 0x01,
+  /** The single HardState record. */
+  HardState: 0x02,
+  /** The single SnapshotMetadata record of the latest snapshot/compaction point. */
+  SnapshotMeta: 0x03,
+  /** The single ConfState record (membership as of the latest snapshot). */
+  ConfState: 0x04,
+} as const;
+export type RaftKeyspace = (typeof RaftKeyspace)[keyof typeof RaftKeyspace];
+
+/**
+ * Keyspaces of the `state/` database (everything the state machine holds). Reserved
+ * here, in one place, so that no two modules ever pick the same byte. Values do not
+ * overlap the raft ones, which makes a key dumped from either database unambiguous.
+ */
+export const StateKeyspace = {
+  /** Node metadata: applied index, membership, format version (stateMetaKey). */
+  Meta: 0x10,
+  /** mvcc: user key → its revisions (the key index). */
+  MvccKeyIndex: 0x11,
+  /** mvcc: revision → key-value event (the history). */
+  MvccRevision: 0x12,
+  /** Leases by id. */
+  Lease: 0x13,
+  /** The namespace registry. */
+  Namespace: 0x14,
+  /** CRDT stores of eventual namespaces. */
+  Crdt: 0x15,
+  /** At-most-once table: client id → last seq and its answer. */
+  Dedupe: 0x16,
+} as const;
+export type StateKeyspace = (typeof StateKeyspace)[keyof typeof StateKeyspace];
+
+export const U64_BYTES = 8;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Writes n (a safe non-negative integer) big-endian into 8 bytes at `offset`. */
+export function writeU64(buf: Bytes, offset: number, n: number): void {
+  assert(Number.isSafeInteger(n) && n >= 0, () => `u64 key part must be a safe non-negative integer, got ${n}`);
+  assert(offset >= 0 && offset + U64_BYTES <= buf.length, () => `u64 at ${offset} overflows ${buf.length} bytes`);
+  const hi = Math.floor(n / TWO_POW_32);
+  const lo = n % TWO_POW_32;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  view.setUint32(offset, hi);
+  view.setUint32(offset + 4, lo);
+}
+
+export function encodeU64(n: number): Uint8Array {
+  const out = new Uint8Array(U64_BYTES);
+  writeU64(out, 0, n);
+  return out;
+}
+
+/** Reads a big-endian u64 at `offset`; fails loudly above 2^53 rather than lose precision. */
+export function decodeU64(buf: Bytes, offset = 0): number {
+  assert(offset >= 0 && offset + U64_BYTES <= buf.length, () => `u64 at ${offset} overflows ${buf.length} bytes`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = view.getUint32(offset) * TWO_POW_32 + view.getUint32(offset + 4);
+  assert(Number.isSafeInteger(n), () => `u64 at ${offset} exceeds 2^53: ${view.getBigUint64(offset)}`);
+  return n;
+}
+
+export function concatBytes(...parts: Bytes[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Bytewise comparison, the order both engines sort keys in. */
+export function compareBytes(a: Bytes, b: Bytes): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * The smallest key greater than every key that starts with `prefix`, or undefined when
+ * there is none (the prefix is empty or all 0xff): then the range has no upper bound.
+ */
+export function prefixEnd(prefix: Bytes): Uint8Array | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] !== 0xff) {
+      const end = prefix.slice(0, i + 1);
+      end[i] = (end[i] as number) + 1;
+      return end;
+    }
+  }
+  return undefined;
+}
+
+/** [gte, lt) covering every key of a one-byte keyspace. */
+export function keyspaceRange(keyspace: number): { gte: Uint8Array; lt: Uint8Array } {
+  assert(Number.isInteger(keyspace) && keyspace >= 0 && keyspace < 0xff, () => `bad keyspace byte ${keyspace}`);
+  return { gte: Uint8Array.of(keyspace), lt: Uint8Array.of(keyspace + 1) };
+}
+
+/** A keyspace byte followed by a big-endian u64. */
+export function numberKey(keyspace: number, n: number): Uint8Array {
+  const key = new Uint8Array(1 + U64_BYTES);
+  key[0] = keyspace;
+  writeU64(key, 1, n);
+  return key;
+}
+
+export function numberOfKey(keyspace: number, key: Bytes): number {
+  assert(key.length === 1 + U64_BYTES && key[0] === keyspace, () => `not a keyspace ${keyspace} number key: ${hex(key)}`);
+  return decodeU64(key, 1);
+}
+
+// ---- raft/ ----
+export function raftEntryKey(index: number): Uint8Array {
+  return numberKey(RaftKeyspace.Entry, index);
+}
+
+export function raftEntryIndex(key: Bytes): number {
+  return numberOfKey(RaftKeyspace.Entry, key);
+}
+
+export const RAFT_HARD_STATE_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.HardState);
+export const RAFT_SNAPSHOT_META_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.SnapshotMeta);
+export const RAFT_CONF_STATE_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.ConfState);
+
+// ---- state/ ----
+/** A named record of the Meta keyspace (prefix + UTF-8 name). */
+export function stateMetaKey(name: string): Uint8Array {
+  assert(name.length > 0, 'meta key name must not be empty');
+  return concatBytes(Uint8Array.of(StateKeyspace.Meta), new TextEncoder().encode(name));
+}
+
+/** The applied index, written in the same batch as the change it records (DESIGN.md §3). */
+export const STATE_APPLIED_INDEX_KEY: Uint8Array = stateMetaKey('applied-index');
+/** Membership as of the applied index, so a state snapshot carries it. */
+export const STATE_CONF_STATE_KEY: Uint8Array = stateMetaKey('conf-state');
+
+export function hex(b: Bytes): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}

@@ -1,0 +1,121 @@
+// The reference Engine: a sorted array in memory. Slow inserts (O(n)), obviously correct;
+// engine-suite.ts holds it and the RocksDB engine to the same behaviour. Tests and the
+// simulator use it where durability across a process restart is not the point.
+
+import { assert } from '../util/assert.js';
+import type { BatchOp, Bytes, Engine, IterateOptions } from './engine.js';
+import { compareBytes } from './keys.js';
+
+type Pair = [Uint8Array, Uint8Array];
+
+export class MemoryEngine implements Engine {
+  /** Invariant: sorted by key, keys unique. Stored bytes are private copies. */
+  private pairs: Pair[] = [];
+  private closed = false;
+
+  // async so that a closed engine or a bad key rejects the promise rather than throwing.
+  async get(key: Bytes): Promise<Bytes | undefined> {
+    this.checkOpen();
+    checkKey(key);
+    const i = this.search(key);
+    const pair = this.pairs[i];
+    return pair !== undefined && compareBytes(pair[0], key) === 0 ? pair[1].slice() : undefined;
+  }
+
+  async write(ops: BatchOp[], _options?: { sync?: boolean }): Promise<void> {
+    this.checkOpen();
+    // Validate every op first so a bad one leaves the batch unapplied (atomicity).
+    for (const op of ops) checkKey(op.key);
+    for (const op of ops) {
+      if (op.type === 'put') this.put(op.key, op.value);
+      else this.del(op.key);
+    }
+  }
+
+  iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {
+    this.checkOpen();
+    const limit = options.limit ?? Infinity;
+    assert(limit >= 0, () => `limit must be >= 0, got ${limit}`);
+    // The view is fixed here, when iterate() is called (not at the first next()), like a
+    // RocksDB snapshot: later writes are not seen. Pairs are immutable (write replaces
+    // them), so a shallow copy of the array is a consistent view.
+    const view = this.pairs.slice();
+    if (options.reverse === true) view.reverse();
+    return pairsOf(view, rangePredicate(options), limit);
+  }
+
+  async clear(range: { gte: Bytes; lt: Bytes }): Promise<void> {
+    this.checkOpen();
+    const inRange = rangePredicate(range);
+    this.pairs = this.pairs.filter(([k]) => !inRange(k));
+  }
+
+  async approximateSize(): Promise<number> {
+    let bytes = 0;
+    for (const [k, v] of this.pairs) bytes += k.length + v.length;
+    return bytes;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private put(key: Bytes, value: Bytes): void {
+    const i = this.search(key);
+    const pair: Pair = [key.slice(), value.slice()];
+    const at = this.pairs[i];
+    if (at !== undefined && compareBytes(at[0], key) === 0) this.pairs[i] = pair;
+    else this.pairs.splice(i, 0, pair);
+  }
+
+  private del(key: Bytes): void {
+    const i = this.search(key);
+    const at = this.pairs[i];
+    if (at !== undefined && compareBytes(at[0], key) === 0) this.pairs.splice(i, 1);
+  }
+
+  /** Index of the first pair whose key is >= key. */
+  private search(key: Bytes): number {
+    let lo = 0;
+    let hi = this.pairs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes((this.pairs[mid] as Pair)[0], key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private checkOpen(): void {
+    assert(!this.closed, 'memory engine is closed');
+  }
+}
+
+async function* pairsOf(view: Pair[], inRange: (k: Bytes) => boolean, limit: number): AsyncIterableIterator<[Bytes, Bytes]> {
+  let n = 0;
+  for (const [k, v] of view) {
+    if (n >= limit) return;
+    if (!inRange(k)) continue;
+    n++;
+    // Copies: a caller that mutates what it read must not change the database.
+    yield [k.slice(), v.slice()];
+  }
+}
+
+function checkKey(key: Bytes): void {
+  assert(key.length > 0, 'engine keys must not be empty');
+}
+
+/** An empty bound is no bound (leveldown's rule, which RocksDB follows). */
+function rangePredicate(o: IterateOptions): (k: Bytes) => boolean {
+  const set = (b: Bytes | undefined): b is Bytes => b !== undefined && b.length > 0;
+  return (k) =>
+    (!set(o.gt) || compareBytes(k, o.gt) > 0) &&
+    (!set(o.gte) || compareBytes(k, o.gte) >= 0) &&
+    (!set(o.lt) || compareBytes(k, o.lt) < 0) &&
+    (!set(o.lte) || compareBytes(k, o.lte) <= 0);
+}
+
+export async function openMemoryEngine(): Promise<Engine> {
+  return new MemoryEngine();
+}
