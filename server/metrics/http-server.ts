@@ -1,0 +1,129 @@
+// The node's HTTP side door on --metrics-addr (plain node:http, never the gRPC port, so a
+// scrape keeps working while the API is overloaded):
+//   GET /metrics      Prometheus text exposition of the node's registry
+//   GET /health       etcd-style {"health":"true"|"false","reason":"..."}; 200 or 503
+//   GET /status.json  the node's key figures (NodeStatusSnapshot + extras), for the page and tools
+//   GET /             a self-contained HTML dashboard that polls /status.json
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { DASHBOARD_HTML } from './dashboard.js';
+import type { NodeStatusSnapshot } from './node-metrics.js';
+
+/** A health check that does not answer in this time counts as unhealthy. */
+export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+/** etcd's reason text when the node sees no leader (etcdctl and operators know it). */
+export const REASON_NO_LEADER = 'RAFT NO LEADER';
+
+export interface HealthResult {
+  healthy: boolean;
+  /** Why not, for a person: empty when healthy. */
+  reason?: string;
+}
+export type HealthCheck = () => HealthResult | Promise<HealthResult>;
+
+export interface MetricsServerOptions {
+  registry: Registry;
+  /** The latest figures (from NodeMetricsHandle.snapshot). */
+  snapshot: () => NodeStatusSnapshot;
+  /** Default: healthy when the snapshot says this node sees a leader. */
+  health?: HealthCheck;
+  /** Extra fields merged into /status.json (e.g. member id, client URLs, leader id). */
+  status?: () => Record<string, unknown>;
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** 0 lets the OS choose; the chosen port is returned. */
+  port: number;
+}
+
+export interface MetricsServer {
+  port: number;
+  /** http://host:port, for logs and tools. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export function defaultHealth(snapshot: () => NodeStatusSnapshot): HealthCheck {
+  return () => (snapshot().hasLeader ? { healthy: true } : { healthy: false, reason: REASON_NO_LEADER });
+}
+
+async function runHealth(check: HealthCheck): Promise<HealthResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<HealthResult>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ healthy: false, reason: `health check timed out after ${HEALTH_CHECK_TIMEOUT_MS} ms` }),
+      HEALTH_CHECK_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(check), timeout]);
+  } catch (err) {
+    return { healthy: false, reason: `health check failed: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+async function route(opts: MetricsServerOptions, health: HealthCheck, req: IncomingMessage, res: ServerResponse) {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, 'text/plain', 'only GET is served here\n');
+    return;
+  }
+  switch (path) {
+    case '/metrics':
+      send(res, 200, opts.registry.contentType, await opts.registry.metrics());
+      return;
+    case '/health': {
+      const h = await runHealth(health);
+      const body = JSON.stringify({ health: String(h.healthy), reason: h.healthy ? '' : (h.reason ?? '') });
+      send(res, h.healthy ? 200 : 503, 'application/json', body + '\n');
+      return;
+    }
+    case '/status.json':
+      send(res, 200, 'application/json', JSON.stringify({ ...opts.snapshot(), ...opts.status?.() }) + '\n');
+      return;
+    case '/':
+      send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
+      return;
+    default:
+      send(res, 404, 'text/plain', 'not found: try /metrics, /health, /status.json or /\n');
+  }
+}
+
+/** Starts the server; resolves once it listens, with the port the OS chose if `port` was 0. */
+export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const health = opts.health ?? defaultHealth(opts.snapshot);
+  const server: Server = createServer((req, res) => {
+    route(opts, health, req, res).catch((err: unknown) => {
+      // A failing scrape must not take the node down; answer 500 and carry on.
+      if (!res.headersSent) send(res, 500, 'text/plain', `error: ${(err as Error).message}\n`);
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    port,
+    url: `http://${urlHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // Keep-alive scrapers would otherwise hold close() open until they time out.
+        server.closeAllConnections();
+      }),
+  };
+}

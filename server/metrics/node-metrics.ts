@@ -1,0 +1,223 @@
+// Per-node Prometheus metrics. The cores never import prom-client (STYLE.md: "the core
+// emits typed events; the metrics module maps them"): server/region and server/api call
+// the small typed `NodeMetrics` interface below, and this file maps each call onto
+// prom-client collectors held in a registry of the node's own. A registry per node (not
+// prom-client's global default) lets a test run several nodes in one process.
+//
+// Names follow DESIGN.md §8: `regionstore_` prefix, `_total` for counters, `_seconds` and
+// `_bytes` for units. The default process metrics (`process_*`, `nodejs_*`) keep their
+// standard unprefixed names so stock dashboards and alerts find them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
+import { assert } from '../util/assert.js';
+
+export const METRIC_PREFIX = 'regionstore_';
+
+/**
+ * Buckets of the persist (fsync batch) and apply histograms: 0.5 ms doubling to ~8 s,
+ * close to etcd's `etcd_disk_wal_fsync_duration_seconds` so the two can be compared.
+ */
+export const DURATION_BUCKETS_SECONDS = exponentialBuckets(0.0005, 2, 15);
+/** Buckets of gRPC request durations: 0.1 ms doubling to ~6.5 s. */
+export const GRPC_BUCKETS_SECONDS = exponentialBuckets(0.0001, 2, 17);
+/** Buckets of entries per persisted / applied batch: 1 doubling to 8192 (group commit). */
+export const BATCH_ENTRIES_BUCKETS = exponentialBuckets(1, 2, 14);
+
+/** Why a proposal failed. A closed set keeps the label's cardinality bounded. */
+export const ProposalFailure = {
+  /** No answer before the proposal's deadline. */
+  timeout: 'timeout',
+  /** This node is not the leader and could not forward it. */
+  noLeader: 'no_leader',
+  /** Refused because committed minus applied exceeded its bound (RESOURCE_EXHAUSTED). */
+  exhausted: 'exhausted',
+  /** Dropped by Raft (e.g. a leader change lost the entry) or by shutdown. */
+  dropped: 'dropped',
+  /** Applied, but the state machine rejected it (e.g. a failed validation). */
+  rejected: 'rejected',
+} as const;
+export type ProposalFailureReason = (typeof ProposalFailure)[keyof typeof ProposalFailure];
+
+export interface RaftStatus {
+  term: number;
+  isLeader: boolean;
+  commit: number;
+  applied: number;
+  /** Whether this node knows a leader (etcd's `has_leader`); drives the default health check. */
+  hasLeader?: boolean;
+}
+
+/** What server/region and server/api report. Every method is cheap and never throws. */
+export interface NodeMetrics {
+  raftStatus(status: RaftStatus): void;
+  leaderChanged(): void;
+  proposalCommitted(n?: number): void;
+  proposalFailed(reason: ProposalFailureReason, n?: number): void;
+  pendingProposals(n: number): void;
+  /** One Ready-loop persist: a synced write batch of `entries` log entries. */
+  persistDuration(seconds: number, entries: number): void;
+  /** One apply batch of `entries` committed entries. */
+  applyDuration(seconds: number, entries: number): void;
+  peerSendFailed(peer: string | number): void;
+  peerQueueDrop(peer: string | number, n?: number): void;
+  snapshotSent(): void;
+  snapshotReceived(): void;
+  /** One finished gRPC call; `method` like "etcdserverpb.KV/Range", `code` a gRPC status name. */
+  grpcRequest(method: string, code: string, seconds: number): void;
+  keys(n: number): void;
+  dbSize(bytes: number): void;
+}
+
+/** The latest figures, for /status.json and the dashboard page. */
+export interface NodeStatusSnapshot {
+  name: string;
+  term: number;
+  isLeader: boolean;
+  hasLeader: boolean;
+  commitIndex: number;
+  appliedIndex: number;
+  leaderChanges: number;
+  proposalsCommitted: number;
+  proposalsFailed: number;
+  proposalsPending: number;
+  snapshotsSent: number;
+  snapshotsReceived: number;
+  keys: number;
+  dbSizeBytes: number;
+  startedAtMs: number;
+}
+
+export interface NodeMetricsOptions {
+  /** The member name, exported as a label of `regionstore_node_info`. */
+  name: string;
+  /** Collect the default process metrics into this registry (default true). */
+  defaultMetrics?: boolean;
+  /** Wall clock for `startedAtMs`; injectable for tests. */
+  nowMs?: () => number;
+}
+
+export interface NodeMetricsHandle {
+  registry: Registry;
+  metrics: NodeMetrics;
+  snapshot(): NodeStatusSnapshot;
+}
+
+/** A NodeMetrics that records nothing, for tests and tools that run a node without metrics. */
+export const noopNodeMetrics: NodeMetrics = {
+  raftStatus() {},
+  leaderChanged() {},
+  proposalCommitted() {},
+  proposalFailed() {},
+  pendingProposals() {},
+  persistDuration() {},
+  applyDuration() {},
+  peerSendFailed() {},
+  peerQueueDrop() {},
+  snapshotSent() {},
+  snapshotReceived() {},
+  grpcRequest() {},
+  keys() {},
+  dbSize() {},
+};
+
+const metricName = (name: string): string => METRIC_PREFIX + name;
+// Values arrive from callers we do not control; a negative or NaN one would make
+// prom-client throw inside the Ready loop, so they are clamped or skipped instead.
+const count = (v: number | undefined): number => (v === undefined ? 1 : Number.isFinite(v) && v > 0 ? v : 0);
+const ok = (v: number): boolean => Number.isFinite(v) && v >= 0;
+
+function collectors(registry: Registry) {
+  const registers = [registry];
+  return {
+    info: new Gauge({ name: metricName('node_info'), help: 'Always 1; labels name the member.', labelNames: ['name'], registers }),
+    term: new Gauge({ name: metricName('raft_term'), help: 'Current Raft term.', registers }),
+    leaderChanges: new Counter({ name: metricName('raft_leader_changes_total'), help: 'Leader changes seen by this node.', registers }),
+    isLeader: new Gauge({ name: metricName('raft_is_leader'), help: '1 if this node is the leader, else 0.', registers }),
+    hasLeader: new Gauge({ name: metricName('raft_has_leader'), help: '1 if this node knows a leader, else 0.', registers }),
+    commit: new Gauge({ name: metricName('raft_commit_index'), help: 'Highest log index known committed.', registers }),
+    applied: new Gauge({ name: metricName('raft_applied_index'), help: 'Highest log index applied to the state machine.', registers }),
+    committed: new Counter({ name: metricName('proposals_committed_total'), help: 'Proposals committed and applied.', registers }),
+    failed: new Counter({
+      name: metricName('proposals_failed_total'), help: 'Proposals that failed, by reason.', labelNames: ['reason'], registers,
+    }),
+    pending: new Gauge({ name: metricName('proposals_pending'), help: 'Proposals waiting for commit and apply.', registers }),
+    persist: new Histogram({
+      name: metricName('raft_persist_duration_seconds'), help: 'Ready-loop persist (one synced batch) duration.',
+      buckets: DURATION_BUCKETS_SECONDS, registers,
+    }),
+    persistEntries: new Histogram({
+      name: metricName('raft_persist_batch_entries'), help: 'Log entries per persisted batch (group commit).',
+      buckets: BATCH_ENTRIES_BUCKETS, registers,
+    }),
+    apply: new Histogram({
+      name: metricName('apply_duration_seconds'), help: 'Duration of applying one batch of committed entries.',
+      buckets: DURATION_BUCKETS_SECONDS, registers,
+    }),
+    applyEntries: new Histogram({
+      name: metricName('apply_batch_entries'), help: 'Committed entries per applied batch.', buckets: BATCH_ENTRIES_BUCKETS, registers,
+    }),
+    peerSendFailures: new Counter({
+      name: metricName('peer_send_failures_total'), help: 'Failed sends to a peer.', labelNames: ['peer'], registers,
+    }),
+    peerQueueDrops: new Counter({
+      name: metricName('peer_queue_drops_total'), help: 'Messages dropped because a peer send queue was full.',
+      labelNames: ['peer'], registers,
+    }),
+    snapshotsSent: new Counter({ name: metricName('snapshots_sent_total'), help: 'Snapshots sent to peers.', registers }),
+    snapshotsReceived: new Counter({ name: metricName('snapshots_received_total'), help: 'Snapshots received and installed.', registers }),
+    grpcRequests: new Counter({
+      name: metricName('grpc_requests_total'), help: 'gRPC requests served, by method and status code.',
+      labelNames: ['method', 'code'], registers,
+    }),
+    grpcDuration: new Histogram({
+      name: metricName('grpc_request_duration_seconds'), help: 'gRPC request duration, by method and status code.',
+      labelNames: ['method', 'code'], buckets: GRPC_BUCKETS_SECONDS, registers,
+    }),
+    keys: new Gauge({ name: metricName('mvcc_keys'), help: 'Live keys in the store.', registers }),
+    dbSize: new Gauge({ name: metricName('db_size_bytes'), help: 'Size of the state database on disk.', registers }),
+  };
+}
+
+/** A fresh registry holding every metric of one node, and the typed API that feeds it. */
+export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandle {
+  assert(options.name.length > 0, 'createNodeMetrics: name must not be empty');
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const c = collectors(registry);
+  c.info.set({ name: options.name }, 1);
+  const s: NodeStatusSnapshot = {
+    name: options.name, term: 0, isLeader: false, hasLeader: false, commitIndex: 0, appliedIndex: 0,
+    leaderChanges: 0, proposalsCommitted: 0, proposalsFailed: 0, proposalsPending: 0, snapshotsSent: 0,
+    snapshotsReceived: 0, keys: 0, dbSizeBytes: 0, startedAtMs: (options.nowMs ?? Date.now)(),
+  };
+  const metrics: NodeMetrics = {
+    raftStatus(st) {
+      s.term = st.term; s.isLeader = st.isLeader; s.commitIndex = st.commit; s.appliedIndex = st.applied;
+      s.hasLeader = st.hasLeader ?? (st.isLeader || s.hasLeader);
+      c.term.set(st.term); c.isLeader.set(st.isLeader ? 1 : 0); c.hasLeader.set(s.hasLeader ? 1 : 0);
+      c.commit.set(st.commit); c.applied.set(st.applied);
+    },
+    leaderChanged() { s.leaderChanges++; c.leaderChanges.inc(); },
+    proposalCommitted(n) { const k = count(n); s.proposalsCommitted += k; c.committed.inc(k); },
+    proposalFailed(reason, n) { const k = count(n); s.proposalsFailed += k; c.failed.inc({ reason }, k); },
+    pendingProposals(n) { if (ok(n)) { s.proposalsPending = n; c.pending.set(n); } },
+    persistDuration(seconds, entries) {
+      if (ok(seconds)) c.persist.observe(seconds);
+      if (ok(entries)) c.persistEntries.observe(entries);
+    },
+    applyDuration(seconds, entries) {
+      if (ok(seconds)) c.apply.observe(seconds);
+      if (ok(entries)) c.applyEntries.observe(entries);
+    },
+    peerSendFailed(peer) { c.peerSendFailures.inc({ peer: String(peer) }); },
+    peerQueueDrop(peer, n) { c.peerQueueDrops.inc({ peer: String(peer) }, count(n)); },
+    snapshotSent() { s.snapshotsSent++; c.snapshotsSent.inc(); },
+    snapshotReceived() { s.snapshotsReceived++; c.snapshotsReceived.inc(); },
+    grpcRequest(method, code, seconds) {
+      c.grpcRequests.inc({ method, code });
+      if (ok(seconds)) c.grpcDuration.observe({ method, code }, seconds);
+    },
+    keys(n) { if (ok(n)) { s.keys = n; c.keys.set(n); } },
+    dbSize(bytes) { if (ok(bytes)) { s.dbSizeBytes = bytes; c.dbSize.set(bytes); } },
+  };
+  return { registry, metrics, snapshot: () => ({ ...s }) };
+}
