@@ -72,6 +72,9 @@ function plain(b: Buffer): Uint8Array {
 
 export class RocksEngine implements Engine {
   private closed = false;
+  /** Iterators not yet ended; close() ends them first (the binding never answers an end()
+   *  of an iterator after its database has closed). */
+  private readonly open = new Set<RocksIterator>();
 
   private constructor(private readonly db: LevelDb, readonly dir: string) {}
 
@@ -120,7 +123,9 @@ export class RocksEngine implements Engine {
     }
     // The binding takes a RocksDB snapshot right here, so the view is fixed at iterate().
     if (limit === 0) return emptyIterator();
-    return new RocksIterator(this.db.iterator(levelOptions));
+    const it = new RocksIterator(this.db.iterator(levelOptions), () => this.open.delete(it));
+    this.open.add(it);
+    return it;
   }
 
   async clear(range: { gte: Bytes; lt: Bytes }): Promise<void> {
@@ -136,10 +141,11 @@ export class RocksEngine implements Engine {
     return call<number>((cb) => this.db.approximateSize(WHOLE_DB_START, WHOLE_DB_END, cb));
   }
 
-  /** Ends any iterator still open (the binding does so), then closes the database. */
+  /** Ends any iterator still open, then closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.open].map((it) => it.return()));
     await call((cb) => this.db.close(cb));
   }
 
@@ -156,7 +162,10 @@ export class RocksEngine implements Engine {
 class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
   private ended = false;
 
-  constructor(private readonly it: LevelIterator) {}
+  constructor(
+    private readonly it: LevelIterator,
+    private readonly onEnd: () => void,
+  ) {}
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -191,6 +200,7 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
   private async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.onEnd();
     await call((cb) => this.it.end(cb));
   }
 }
