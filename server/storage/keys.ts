@@ -17,6 +17,11 @@ export const RaftKeyspace = {
   SnapshotMeta: 0x03,
   /** The single ConfState record (membership as of the latest snapshot). */
   ConfState: 0x04,
+  /** The compaction point: an Entry record (index, term, no data) of the last entry dropped
+   *  from the log, i.e. firstIndex - 1 and its term. */
+  LogOffset: 0x05,
+  /** The opaque data of the latest snapshot (Snapshot.data). */
+  SnapshotData: 0x06,
 } as const;
 export type RaftKeyspace = (typeof RaftKeyspace)[keyof typeof RaftKeyspace];
 
@@ -140,6 +145,8 @@ export function raftEntryIndex(key: Bytes): number {
 export const RAFT_HARD_STATE_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.HardState);
 export const RAFT_SNAPSHOT_META_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.SnapshotMeta);
 export const RAFT_CONF_STATE_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.ConfState);
+export const RAFT_LOG_OFFSET_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.LogOffset);
+export const RAFT_SNAPSHOT_DATA_KEY: Uint8Array = Uint8Array.of(RaftKeyspace.SnapshotData);
 
 // ---- state/ ----
 /** A named record of the Meta keyspace (prefix + UTF-8 name). */
