@@ -1,0 +1,118 @@
+// The flags of `regionstore serve`: one table drives parsing, the environment variable
+// names and the --help text, so the three cannot drift apart. Names and defaults follow
+// etcd's, so an etcd operator's habits (and scripts) carry over.
+
+/** etcd's defaults: 100 ms heartbeat, 1000 ms election timeout. */
+export const HEARTBEAT_MS_DEFAULT = 100;
+export const ELECTION_MS_DEFAULT = 1_000;
+/** Bounds as etcd checks them: election ≥ 5 heartbeats (so one lost heartbeat never
+ * starts an election), election ≤ 50 s, heartbeat ≥ 10 ms (timer resolution). */
+export const ELECTION_HEARTBEAT_RATIO_MIN = 5;
+export const ELECTION_MS_MAX = 50_000;
+export const HEARTBEAT_MS_MIN = 10;
+
+export const ENV_PREFIX = 'REGIONSTORE_';
+export const ETCD_ENV_PREFIX = 'ETCD_';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const CLUSTER_STATES = ['new', 'existing'] as const;
+export type ClusterState = (typeof CLUSTER_STATES)[number];
+
+export type FlagKey =
+  | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
+  | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
+  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs';
+
+export interface FlagSpec {
+  key: FlagKey;
+  /** Without the dashes. */
+  flag: string;
+  /** Other accepted spellings (etcd's own names where ours differ). */
+  aliases?: readonly string[];
+  /** The etcd environment variable read when neither our flag nor our variable is set. */
+  etcdEnv?: string;
+  /** Shown in --help; `undefined` means "none" (the flag is optional without a default). */
+  defaultText?: string;
+  help: string;
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  { key: 'name', flag: 'name', etcdEnv: 'ETCD_NAME', defaultText: 'default', help: 'Human-readable name of this member.' },
+  {
+    key: 'dataDir', flag: 'data-dir', etcdEnv: 'ETCD_DATA_DIR', defaultText: '${name}.regionstore',
+    help: 'Directory of the raft/ and state/ databases.',
+  },
+  {
+    key: 'listenClientUrls', flag: 'listen-client-urls', etcdEnv: 'ETCD_LISTEN_CLIENT_URLS',
+    defaultText: 'http://localhost:2379', help: 'URLs to serve client gRPC on (an IP or localhost; 0.0.0.0 for all).',
+  },
+  {
+    key: 'advertiseClientUrls', flag: 'advertise-client-urls', etcdEnv: 'ETCD_ADVERTISE_CLIENT_URLS',
+    defaultText: 'the listen client URLs', help: 'Client URLs told to the cluster and to clients.',
+  },
+  {
+    key: 'listenPeerUrls', flag: 'listen-peer-urls', etcdEnv: 'ETCD_LISTEN_PEER_URLS',
+    defaultText: 'http://localhost:2380', help: 'URLs to serve peer (Raft) traffic on.',
+  },
+  {
+    key: 'initialAdvertisePeerUrls', flag: 'initial-advertise-peer-urls', etcdEnv: 'ETCD_INITIAL_ADVERTISE_PEER_URLS',
+    defaultText: "this member's URLs in --initial-cluster, else the listen peer URLs",
+    help: 'Peer URLs of this member, told to the rest of the cluster.',
+  },
+  {
+    key: 'initialCluster', flag: 'initial-cluster', etcdEnv: 'ETCD_INITIAL_CLUSTER',
+    help: 'Founding members, name=http://host:port,... Only read when the data dir is new;\n' +
+      'without it a new data dir starts a one-member cluster of this node (as etcd does).',
+  },
+  {
+    key: 'initialClusterState', flag: 'initial-cluster-state', etcdEnv: 'ETCD_INITIAL_CLUSTER_STATE', defaultText: 'new',
+    help: '"new" to found a cluster, "existing" to join one (after MemberAdd).',
+  },
+  {
+    key: 'initialClusterToken', flag: 'initial-cluster-token', etcdEnv: 'ETCD_INITIAL_CLUSTER_TOKEN',
+    defaultText: 'regionstore-cluster', help: 'Distinguishes clusters founded with the same members (seeds the ids).',
+  },
+  {
+    key: 'metricsAddr', flag: 'metrics-addr', defaultText: '127.0.0.1:2381',
+    help: 'host:port of /metrics, /health and the dashboard page (port 0: OS-chosen).',
+  },
+  { key: 'logLevel', flag: 'log-level', etcdEnv: 'ETCD_LOG_LEVEL', defaultText: 'info', help: LOG_LEVELS.join(' | ') },
+  {
+    key: 'electionMs', flag: 'election-ms', aliases: ['election-timeout'], etcdEnv: 'ETCD_ELECTION_TIMEOUT',
+    defaultText: String(ELECTION_MS_DEFAULT), help: `Election timeout in ms (at least ${ELECTION_HEARTBEAT_RATIO_MIN} heartbeats).`,
+  },
+  {
+    key: 'heartbeatMs', flag: 'heartbeat-ms', aliases: ['heartbeat-interval'], etcdEnv: 'ETCD_HEARTBEAT_INTERVAL',
+    defaultText: String(HEARTBEAT_MS_DEFAULT), help: 'Heartbeat interval in ms.',
+  },
+];
+
+/** REGIONSTORE_DATA_DIR for data-dir, and so on. */
+export function envName(spec: FlagSpec): string {
+  return ENV_PREFIX + spec.flag.toUpperCase().replaceAll('-', '_');
+}
+
+export function serveHelp(): string {
+  const lines = [
+    'Usage: regionstore serve [flags]',
+    '',
+    'Runs one member of a region cluster. Every flag can also be set by an environment',
+    'variable (REGIONSTORE_ + the flag name in capitals, dashes as underscores), and etcd\'s',
+    'ETCD_* variable is read when ours is unset. A flag wins over a variable. Flags take',
+    '--flag value or --flag=value; a single dash works too, as with etcd.',
+    '',
+    'On restart with an existing data dir the --initial-* flags may be left out: the stored',
+    'membership is used and they are ignored.',
+    '',
+  ];
+  for (const spec of FLAGS) {
+    const names = [spec.flag, ...(spec.aliases ?? [])].map((f) => '--' + f).join(', ');
+    lines.push(`  ${names}`);
+    for (const h of spec.help.split('\n')) lines.push(`      ${h}`);
+    const env = [envName(spec), ...(spec.etcdEnv === undefined ? [] : [spec.etcdEnv])].join(', ');
+    lines.push(`      env: ${env}${spec.defaultText === undefined ? '' : `; default: ${spec.defaultText}`}`);
+  }
+  lines.push('  -h, --help', '      Show this text.', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,301 @@
+// `regionstore serve` flags and environment → a typed ServeConfig, or every problem found
+// at once (an operator fixes them in one go, not one per restart). Pure: argv and env are
+// arguments, nothing is read from the process.
+//
+// Precedence per setting: flag, then REGIONSTORE_* variable, then etcd's ETCD_* variable,
+// then the default. The --initial-* flags are never required: whether they are needed
+// (a new data dir) or ignored (a restart) is the region node's decision, since only it
+// looks at the data dir.
+import {
+  CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
+  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, envName, serveHelp,
+  type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
+} from './flag-table.js';
+import {
+  isBindableHost, isUnspecifiedHost, parseHostPort, parseInitialCluster, parseUrlList,
+  type HostPort, type InitialMember, type ServeUrl,
+} from './urls.js';
+
+export type { ClusterState, LogLevel } from './flag-table.js';
+export type { HostPort, InitialMember, ServeUrl } from './urls.js';
+export { serveHelp } from './flag-table.js';
+
+export interface ServeConfig {
+  name: string;
+  dataDir: string;
+  listenClientUrls: ServeUrl[];
+  advertiseClientUrls: ServeUrl[];
+  listenPeerUrls: ServeUrl[];
+  /** This member's peer URLs as the others should dial them. */
+  initialAdvertisePeerUrls: ServeUrl[];
+  /**
+   * The founding members when --initial-cluster was given (this member is among them,
+   * with exactly initialAdvertisePeerUrls). `undefined` when not given: on a new data dir
+   * the node founds a one-member cluster (see `initialMembers`); on a restart the stored
+   * membership is used.
+   */
+  initialCluster: InitialMember[] | undefined;
+  initialClusterState: ClusterState;
+  initialClusterToken: string;
+  metricsAddr: HostPort;
+  logLevel: LogLevel;
+  electionMs: number;
+  heartbeatMs: number;
+}
+
+export type ServeFlagsResult =
+  | { kind: 'config'; config: ServeConfig; warnings: string[] }
+  | { kind: 'help'; text: string }
+  | { kind: 'error'; errors: string[] };
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A setting's raw text and where it came from, for messages ("--name", "REGIONSTORE_NAME"). */
+interface Raw {
+  text: string;
+  source: string;
+}
+
+const BY_FLAG = new Map<string, FlagSpec>();
+for (const spec of FLAGS) for (const f of [spec.flag, ...(spec.aliases ?? [])]) BY_FLAG.set(f, spec);
+const HELP_FLAGS = new Set(['h', 'help']);
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Longest member name; names show up in metrics labels and file names. */
+export const NAME_CHARS_MAX = 64;
+
+/** The founding members a new data dir starts with: --initial-cluster, else just this node. */
+export function initialMembers(config: ServeConfig): InitialMember[] {
+  return config.initialCluster ?? [{ name: config.name, peerUrls: config.initialAdvertisePeerUrls }];
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}
+
+function suggest(word: string, candidates: Iterable<string>): string {
+  let best: string | undefined;
+  let bestDistance = 4; // further than 3 edits is not a typo
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best === undefined ? '' : ` (did you mean ${best}?)`;
+}
+
+interface Scanned {
+  flags: Map<FlagKey, Raw>;
+  help: boolean;
+  errors: string[];
+  warnings: string[];
+}
+
+/** Splits argv into flag values; knows nothing of what the values mean. */
+function scanArgv(argv: readonly string[]): Scanned {
+  const out: Scanned = { flags: new Map(), help: false, errors: [], warnings: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--?([^=]+)(?:=([\s\S]*))?$/.exec(arg);
+    if (m === null || arg === '-' || arg === '--') {
+      out.errors.push(`unexpected argument "${arg}": serve takes only flags (see --help)`);
+      continue;
+    }
+    const flag = m[1] as string;
+    if (HELP_FLAGS.has(flag)) {
+      out.help = true;
+      continue;
+    }
+    const spec = BY_FLAG.get(flag);
+    if (spec === undefined) {
+      out.errors.push(`unknown flag --${flag}${suggest(flag, BY_FLAG.keys())}; see --help for the list`);
+      if (m[2] === undefined && i + 1 < argv.length && !(argv[i + 1] as string).startsWith('-')) i++;
+      continue;
+    }
+    let text = m[2];
+    if (text === undefined) {
+      if (i + 1 >= argv.length) {
+        out.errors.push(`--${flag} needs a value (--${flag} VALUE or --${flag}=VALUE)`);
+        continue;
+      }
+      text = argv[++i] as string;
+    }
+    if (out.flags.has(spec.key)) out.warnings.push(`--${spec.flag} is given more than once; the last one is used`);
+    out.flags.set(spec.key, { text, source: `--${flag}` });
+  }
+  return out;
+}
+
+/** Flag, then REGIONSTORE_*, then ETCD_*: the raw text of every setting that is set. */
+function gather(scanned: Scanned, env: Env): Map<FlagKey, Raw> {
+  const raw = new Map<FlagKey, Raw>();
+  for (const spec of FLAGS) {
+    const fromFlag = scanned.flags.get(spec.key);
+    const ours = envName(spec);
+    const theirs = spec.etcdEnv;
+    if (fromFlag !== undefined) raw.set(spec.key, fromFlag);
+    else if (env[ours] !== undefined && env[ours] !== '') raw.set(spec.key, { text: env[ours], source: ours });
+    else if (theirs !== undefined && env[theirs] !== undefined && env[theirs] !== '') {
+      raw.set(spec.key, { text: env[theirs], source: theirs });
+    }
+  }
+  return raw;
+}
+
+function unknownEnvWarnings(env: Env): string[] {
+  const known = new Set(FLAGS.map(envName));
+  return Object.keys(env)
+    .filter((k) => k.startsWith(ENV_PREFIX) && !known.has(k))
+    .map((k) => `environment variable ${k} is not a serve setting${suggest(k, known)}; it is ignored`);
+}
+
+/** Builds typed values from raw text, pushing one message per problem. */
+class Reader {
+  readonly errors: string[] = [];
+  constructor(private readonly raw: Map<FlagKey, Raw>) {}
+
+  given(key: FlagKey): boolean {
+    return this.raw.has(key);
+  }
+
+  text(key: FlagKey, fallback: string): string {
+    return this.raw.get(key)?.text.trim() ?? fallback;
+  }
+
+  fail(key: FlagKey, message: string): void {
+    const r = this.raw.get(key);
+    const spec = FLAGS.find((s) => s.key === key) as FlagSpec;
+    this.errors.push(`${r?.source ?? '--' + spec.flag}: ${message}`);
+  }
+
+  oneOf<T extends string>(key: FlagKey, allowed: readonly T[], fallback: T): T {
+    const text = this.text(key, fallback);
+    if ((allowed as readonly string[]).includes(text)) return text as T;
+    this.fail(key, `"${text}" is not one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  ms(key: FlagKey, fallback: number): number {
+    const text = this.text(key, String(fallback));
+    const n = Number(text);
+    if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0) return n;
+    this.fail(key, `"${text}" is not a whole number of milliseconds above 0`);
+    return fallback;
+  }
+
+  urls(key: FlagKey, fallback: string, use: 'listen' | 'advertise'): ServeUrl[] {
+    const r = parseUrlList(this.text(key, fallback));
+    if (!r.ok) {
+      this.fail(key, r.error);
+      return [];
+    }
+    for (const u of r.value) {
+      if (use === 'listen' && !isBindableHost(u.host)) {
+        this.fail(key, `${u.url}: a listen URL binds a local address; give an IP (127.0.0.1, 0.0.0.0) or localhost`);
+      }
+      if (use === 'advertise' && isUnspecifiedHost(u.host)) {
+        this.fail(key, `${u.url}: ${u.host} means "every interface" and cannot be dialled; advertise a reachable address`);
+      }
+    }
+    return r.value;
+  }
+}
+
+const urlSetKey = (l: readonly ServeUrl[]): string => l.map((u) => u.url).sort().join(',');
+
+function sameUrls(a: readonly ServeUrl[], b: readonly ServeUrl[]): boolean {
+  return urlSetKey(a) === urlSetKey(b);
+}
+
+function readName(r: Reader): string {
+  const name = r.text('name', 'default');
+  if (!NAME_RE.test(name) || name.length > NAME_CHARS_MAX) {
+    r.fail('name', `"${name}" is not a member name: use up to ${NAME_CHARS_MAX} letters, digits, ".", "_" or "-"`);
+  }
+  return name;
+}
+
+function readPeers(r: Reader, name: string, listenPeerUrls: ServeUrl[]) {
+  let initialCluster: InitialMember[] | undefined;
+  if (r.given('initialCluster')) {
+    const parsed = parseInitialCluster(r.text('initialCluster', ''));
+    if (!parsed.ok) r.fail('initialCluster', parsed.error);
+    else initialCluster = parsed.value;
+  }
+  const self = initialCluster?.find((m) => m.name === name);
+  if (initialCluster !== undefined && self === undefined) {
+    const names = initialCluster.map((m) => m.name).join(', ');
+    r.fail('initialCluster', `has no member named "${name}" (it has ${names}); add ${name}=<its peer URL> or fix --name`);
+  }
+  let advertise: ServeUrl[];
+  if (r.given('initialAdvertisePeerUrls')) {
+    advertise = r.urls('initialAdvertisePeerUrls', '', 'advertise');
+    if (self !== undefined && advertise.length > 0 && !sameUrls(advertise, self.peerUrls)) {
+      r.fail('initialAdvertisePeerUrls', `${advertise.map((u) => u.url).join(',')} differs from ${name}'s URLs in ` +
+        `--initial-cluster (${self.peerUrls.map((u) => u.url).join(',')}); they must be the same`);
+    }
+  } else {
+    advertise = self?.peerUrls ?? listenPeerUrls;
+    if (self === undefined) {
+      for (const u of advertise.filter((x) => isUnspecifiedHost(x.host))) {
+        r.fail('initialAdvertisePeerUrls', `is not given and the listen peer URL ${u.url} cannot be dialled; ` +
+          'give --initial-advertise-peer-urls');
+      }
+    }
+  }
+  return { initialCluster, advertise };
+}
+
+/** Parses `serve`'s arguments (argv after the word "serve") and environment. */
+export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFlagsResult {
+  const scanned = scanArgv(argv);
+  if (scanned.help) return { kind: 'help', text: serveHelp() };
+  const r = new Reader(gather(scanned, env));
+  const name = readName(r);
+  const listenClientUrls = r.urls('listenClientUrls', 'http://localhost:2379', 'listen');
+  const advertiseClientUrls = r.given('advertiseClientUrls')
+    ? r.urls('advertiseClientUrls', '', 'advertise')
+    : listenClientUrls;
+  if (!r.given('advertiseClientUrls') && listenClientUrls.some((u) => isUnspecifiedHost(u.host))) {
+    r.fail('advertiseClientUrls', 'is needed when --listen-client-urls listens on every interface; give reachable URLs');
+  }
+  const listenPeerUrls = r.urls('listenPeerUrls', 'http://localhost:2380', 'listen');
+  const { initialCluster, advertise } = readPeers(r, name, listenPeerUrls);
+  const metrics = parseHostPort(r.text('metricsAddr', '127.0.0.1:2381'));
+  if (!metrics.ok) r.fail('metricsAddr', metrics.error);
+  const heartbeatMs = r.ms('heartbeatMs', HEARTBEAT_MS_DEFAULT);
+  const electionMs = r.ms('electionMs', ELECTION_MS_DEFAULT);
+  if (heartbeatMs < HEARTBEAT_MS_MIN) r.fail('heartbeatMs', `${heartbeatMs} ms is below the minimum of ${HEARTBEAT_MS_MIN} ms`);
+  if (electionMs < ELECTION_HEARTBEAT_RATIO_MIN * heartbeatMs) {
+    r.fail('electionMs', `${electionMs} ms must be at least ${ELECTION_HEARTBEAT_RATIO_MIN} × the heartbeat ` +
+      `(${heartbeatMs} ms), so one late heartbeat does not start an election`);
+  }
+  if (electionMs > ELECTION_MS_MAX) r.fail('electionMs', `${electionMs} ms is above the maximum of ${ELECTION_MS_MAX} ms`);
+  const config: ServeConfig = {
+    name,
+    dataDir: r.text('dataDir', `${name}.regionstore`),
+    listenClientUrls,
+    advertiseClientUrls,
+    listenPeerUrls,
+    initialAdvertisePeerUrls: advertise,
+    initialCluster,
+    initialClusterState: r.oneOf('initialClusterState', CLUSTER_STATES, 'new'),
+    initialClusterToken: r.text('initialClusterToken', 'regionstore-cluster'),
+    metricsAddr: metrics.ok ? metrics.value : { host: '127.0.0.1', port: 0 },
+    logLevel: r.oneOf('logLevel', LOG_LEVELS, 'info'),
+    electionMs,
+    heartbeatMs,
+  };
+  if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');
+  if (config.initialClusterToken === '') r.fail('initialClusterToken', 'is empty; give a token');
+  const errors = [...scanned.errors, ...r.errors];
+  if (errors.length > 0) return { kind: 'error', errors };
+  return { kind: 'config', config, warnings: [...scanned.warnings, ...unknownEnvWarnings(env)] };
+}
+
