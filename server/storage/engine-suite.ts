@@ -109,22 +109,22 @@ export function runEngineSuite(name: string, open: EngineOpener, options: Engine
     it('closes with an iterator still open', async () => {
       const e = await fresh().engine;
       await putAll(e, { a: '1', b: '2' });
-      const it = e.iterate();
-      assert.equal((await it.next()).done, false);
+      const iter = e.iterate();
+      assert.equal((await iter.next()).done, false);
       await e.close();
-      await it.return?.();
+      await iter.return?.();
     });
 
     it('iterates over the view of the moment iterate() was called', async () => {
       const e = await fresh().engine;
       await putAll(e, { a: '1', b: '2', c: '3' });
-      const it = e.iterate();
+      const iter = e.iterate();
       await e.write([{ type: 'put', key: s('aa'), value: s('new') }, { type: 'del', key: s('c') }]);
-      const first = await it.next();
+      const first = await iter.next();
       assert.equal(first.done, false);
       await e.write([{ type: 'put', key: s('b'), value: s('changed') }, { type: 'put', key: s('z'), value: s('9') }]);
       const rest: string[] = [];
-      for await (const [k, v] of it) rest.push(`${str(k)}=${str(v)}`);
+      for await (const [k, v] of iter) rest.push(`${str(k)}=${str(v)}`);
       assert.deepEqual(rest, ['b=2', 'c=3']);
       assert.deepEqual(await collect(e), ['a=1', 'aa=new', 'b=changed', 'z=9']);
       await e.close();

@@ -107,8 +107,11 @@ function checkKey(key: Bytes): void {
 }
 
 /** An empty bound is no bound (leveldown's rule, which RocksDB follows). */
+function set(b: Bytes | undefined): b is Bytes {
+  return b !== undefined && b.length > 0;
+}
+
 function rangePredicate(o: IterateOptions): (k: Bytes) => boolean {
-  const set = (b: Bytes | undefined): b is Bytes => b !== undefined && b.length > 0;
   return (k) =>
     (!set(o.gt) || compareBytes(k, o.gt) > 0) &&
     (!set(o.gte) || compareBytes(k, o.gte) >= 0) &&

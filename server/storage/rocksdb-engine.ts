@@ -90,7 +90,7 @@ export class RocksEngine implements Engine {
     try {
       return plain(await call<Buffer>((cb) => this.db.get(buf(key), { asBuffer: true }, cb)));
     } catch (err) {
-      if (err instanceof Error && /^NotFound/.test(err.message)) return undefined;
+      if (err instanceof Error && err.message.startsWith('NotFound')) return undefined;
       throw err;
     }
   }
