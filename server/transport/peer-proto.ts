@@ -26,7 +26,8 @@ export interface SnapshotHeader {
 /** `kind` is set on decoded chunks (proto-loader's `oneofs`); a writer leaves it out. */
 export type SnapshotChunk =
   | { kind?: 'header'; header: SnapshotHeader }
-  | { kind?: 'data'; data: Uint8Array };
+  | { kind?: 'data'; data: Uint8Array }
+  | { kind?: 'trailer'; trailer: { totalBytes: number } };
 export interface SnapshotResponse {
   receivedBytes: number;
 }

@@ -122,6 +122,7 @@ export async function streamSnapshot(s: SnapshotSend): Promise<number> {
       await window.write({ data: piece });
       bytes += piece.length;
     }
+    await window.write({ trailer: { totalBytes: bytes } });
     call.end();
     const res = await answer;
     if (res.receivedBytes !== bytes) {
@@ -158,6 +159,7 @@ export async function receiveSnapshot(
   call.on('cancelled', () => call.destroy(new Error(`snapshot from ${from}: the sender cancelled the stream`)));
   const chunks = call[Symbol.asyncIterator]() as AsyncIterator<SnapshotChunk>;
   let bytes = 0;
+  let complete = false;
   try {
     const first = await chunks.next();
     const header = first.done === true || first.value.kind !== 'header' ? undefined : first.value.header;
@@ -173,17 +175,27 @@ export async function receiveSnapshot(
       return fail(callback, status.INVALID_ARGUMENT,
         `snapshot stream: the header must hold a Snap message from ${from} with a snapshot`);
     }
+    // Ends only at a trailer that matches the bytes received; any other end throws, so an
+    // incomplete snapshot can never look complete to the installer.
     async function* data(): AsyncGenerator<Uint8Array> {
       for (;;) {
         const next = await chunks.next();
-        if (next.done === true) return;
-        if (next.value.kind !== 'data') throw new Error('snapshot stream: a second header');
-        const piece = next.value.data;
-        bytes += piece.length;
-        yield piece;
+        if (next.done === true) throw new Error(`snapshot stream from ${from} ended without a trailer (cancelled?)`);
+        const chunk = next.value;
+        if (chunk.kind === 'trailer') {
+          if (chunk.trailer.totalBytes !== bytes) {
+            throw new Error(`snapshot stream from ${from}: trailer says ${chunk.trailer.totalBytes} bytes, got ${bytes}`);
+          }
+          complete = true;
+          return;
+        }
+        if (chunk.kind !== 'data') throw new Error(`snapshot stream from ${from}: a second header`);
+        bytes += chunk.data.length;
+        yield chunk.data;
       }
     }
     await r.onSnapshot(message, data());
+    if (!complete) throw new Error('onSnapshot resolved before reading the whole snapshot');
     // Only now is the state in place that the Snap message describes: let raft step it.
     r.onMessages([message]);
     r.onReceived(from, bytes, true);
