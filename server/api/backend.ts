@@ -1,0 +1,225 @@
+// What the client API needs from a region node. The region node implements `Backend`
+// structurally (server/region cannot import server/api), so every type it sees here is
+// either a store type from server/mvcc or plain data defined below.
+//
+// Contract, for every method:
+// - Requests arrive validated (server/api/validate.ts): non-empty keys within limits,
+//   range ends not before keys, txns within TXN_OPS_MAX without duplicate writes, and
+//   every number (revision, lease id, member id) a safe integer. Lease and member ids
+//   that do not fit below 2^53 never reach the backend: they cannot be ids the backend
+//   issued, so the API answers "not found" itself.
+// - Failures are thrown (or rejected) as Errors carrying `code: BackendErrorCode`
+//   (errors.ts), e.g. MvccError, or `Object.assign(new Error(msg), { code: 'no-leader' })`.
+//   Anything else is answered INTERNAL; the process never crashes on it.
+// - Ids the backend issues (lease ids, member ids, watch ids are the API's own) are
+//   positive integers below 2^53. The cluster id may be a decimal string for 64-bit ids.
+// - Results carry the store revision their response header should show.
+
+import type {
+  ClientSeq,
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  Event,
+  KeyValue,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
+} from '../mvcc/types.js';
+
+export type { KeyValue, Event };
+
+/**
+ * The writer's identity, from gRPC metadata `rs-client-id` (opaque string) and `rs-seq`
+ * (decimal, > 0). A write carrying one applies at most once: a retry with the same
+ * (clientId, seq) gets the first answer. Absent for plain etcd clients.
+ */
+export type RequestIdentity = ClientSeq;
+
+/** What every response header carries besides the revision; read once per response. */
+export interface HeaderInfo {
+  /** uint64 on the wire: a number below 2^53 or a decimal string. */
+  clusterId: number | string;
+  memberId: number;
+  raftTerm: number;
+  /** The node's current (applied) store revision. */
+  revision: number;
+}
+
+export interface LeaseKeepAliveResult {
+  revision: number;
+  /** Remaining TTL in seconds after the renewal. */
+  ttl: number;
+}
+
+export interface LeaseTimeToLiveResult {
+  revision: number;
+  /** Remaining TTL in seconds (live, as the leader sees it). */
+  ttl: number;
+  grantedTtl: number;
+  /** Keys attached to the lease; empty unless asked for. */
+  keys: Uint8Array[];
+}
+
+export interface LeaseLeasesResult {
+  revision: number;
+  ids: number[];
+}
+
+/** A cluster member, with etcd's Member field names (the wire names). */
+export interface Member {
+  ID: number;
+  /** Empty for a member added but not started yet. */
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export interface MemberAddResult {
+  member: Member;
+  members: Member[];
+}
+
+/** etcd's AlarmType: NONE 0, NOSPACE 1, CORRUPT 2. */
+export type AlarmType = 0 | 1 | 2;
+/** etcd's AlarmAction: GET 0, ACTIVATE 1, DEACTIVATE 2. */
+export type AlarmAction = 0 | 1 | 2;
+
+export interface AlarmMember {
+  memberID: number;
+  alarm: AlarmType;
+}
+
+export interface StatusInfo {
+  /** Member id of the leader this node knows, 0 for none. */
+  leader: number;
+  /** Last index of the node's Raft log. */
+  raftIndex: number;
+  raftTerm: number;
+  raftAppliedIndex: number;
+  /** Bytes the state database uses on disk, and of live data. */
+  dbSize: number;
+  dbSizeInUse: number;
+  isLearner: boolean;
+  /** Alarm or health problems to show (etcd's `errors`). */
+  errors: string[];
+}
+
+export interface HashKVResult {
+  /** CRC32 (or any uint32) of the keyspace up to hashRevision. */
+  hash: number;
+  compactRevision: number;
+  hashRevision: number;
+}
+
+/**
+ * A consistent copy of the node's state. `sizeBytes` is the exact number of bytes the
+ * chunks yield. The API pads the stream with zero bytes to a multiple of 512 (etcdctl
+ * requires it) and appends the SHA-256 of the padded bytes, so the format must tolerate
+ * trailing zero padding (carry its own length).
+ */
+export interface SnapshotStream {
+  sizeBytes: number;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+/** One watcher's subscription. Filters and prevKv are applied by the backend. */
+export interface WatchCreate {
+  key: Uint8Array;
+  /** Empty: the single key. [0]: every key >= key. Otherwise [key, rangeEnd). */
+  rangeEnd: Uint8Array;
+  /** First revision to deliver; 0: from the next revision. */
+  startRevision: number;
+  /** Send periodic empty progress notifications while idle. */
+  progressNotify: boolean;
+  prevKv: boolean;
+  noPut: boolean;
+  noDelete: boolean;
+}
+
+/**
+ * How the backend hands a watcher's stream to the API. The backend must not call it
+ * from inside `watch()` (the API queues anything that arrives before its "created").
+ */
+export interface WatchListener {
+  /**
+   * Events in revision order, never across a compacted gap; `revision` is the store
+   * revision for the header. Returns false when the stream is over its high-water mark:
+   * the backend then stops delivering to this watcher until `WatchHandle.resume()`, and
+   * continues from the revision after the last one delivered (from history).
+   */
+  onEvents(events: Event[], revision: number): boolean;
+  /** Every event up to `revision` has been delivered (progress_notify ticks). */
+  onProgress(revision: number): void;
+  /** The history the watcher needs is compacted; the backend has dropped the watcher. */
+  onCompacted(compactRevision: number, revision: number): void;
+  /** The backend dropped the watcher for another reason (node stopping, ...). */
+  onCanceled(reason: string): void;
+}
+
+export interface WatchHandle {
+  /** The revision through which every event of this watcher has been delivered. */
+  progressRevision(): number;
+  /** Delivery may go on after onEvents returned false. */
+  resume(): void;
+  /** Idempotent; no listener call after it returns. */
+  cancel(): void;
+}
+
+export interface Backend {
+  /** Cheap and synchronous: called for every response header. */
+  headerInfo(): HeaderInfo;
+
+  // ---- KV (linearizable reads use ReadIndex; `serializable` reads are local) ----
+  range(req: RangeRequest): Promise<RangeResponse>;
+  put(req: PutRequest, id?: RequestIdentity): Promise<PutResponse>;
+  deleteRange(req: DeleteRangeRequest, id?: RequestIdentity): Promise<DeleteRangeResponse>;
+  /** Nested range ops of a txn are read at the txn's revision (always linearizable). */
+  txn(req: TxnRequest, id?: RequestIdentity): Promise<TxnResponse>;
+  /** Throws `future-revision` / `compacted` as etcd does. */
+  compact(req: CompactionRequest, id?: RequestIdentity): Promise<CompactionResponse>;
+
+  // ---- Watch (served on every member, from the local store) ----
+  /** Registers a watcher; throws for a request the store refuses. */
+  watch(req: WatchCreate, listener: WatchListener): WatchHandle;
+
+  // ---- Lease ----
+  /** id 0: the backend chooses. Throws `lease-exists`, `lease-ttl-too-large`. */
+  leaseGrant(req: LeaseGrantRequest, id?: RequestIdentity): Promise<LeaseGrantResponse>;
+  /** Throws `lease-not-found`. */
+  leaseRevoke(leaseId: number, id?: RequestIdentity): Promise<LeaseRevokeResponse>;
+  /** Renews (on the leader); throws `lease-not-found` for an unknown or expired lease. */
+  leaseKeepAlive(leaseId: number): Promise<LeaseKeepAliveResult>;
+  /** Throws `lease-not-found`. */
+  leaseTimeToLive(leaseId: number, keys: boolean): Promise<LeaseTimeToLiveResult>;
+  leaseLeases(): Promise<LeaseLeasesResult>;
+
+  // ---- Cluster ----
+  memberAdd(peerURLs: string[], isLearner: boolean): Promise<MemberAddResult>;
+  memberRemove(memberId: number): Promise<Member[]>;
+  memberUpdate(memberId: number, peerURLs: string[]): Promise<Member[]>;
+  /** linearizable: read the membership through ReadIndex (etcd 3.5's flag). */
+  memberList(linearizable: boolean): Promise<Member[]>;
+  memberPromote(memberId: number): Promise<Member[]>;
+
+  // ---- Maintenance ----
+  status(): Promise<StatusInfo>;
+  /** memberId 0 with GET: every alarm. Returns the alarms after the action. */
+  alarm(action: AlarmAction, memberId: number, alarm: AlarmType): Promise<AlarmMember[]>;
+  defragment(): Promise<void>;
+  /** A hash of the whole state database (etcd's Hash). */
+  hash(): Promise<number>;
+  /** revision 0: the current revision. Throws `compacted` / `future-revision`. */
+  hashKV(revision: number): Promise<HashKVResult>;
+  /** Transfers leadership; throws `bad-leader-transferee`, `not-leader` (leader only). */
+  moveLeader(targetMemberId: number): Promise<void>;
+  snapshot(): Promise<SnapshotStream>;
+}

@@ -1,0 +1,119 @@
+// The KV service: Range, Put, DeleteRange, Txn, Compact. Each handler converts the
+// wire request, validates it, passes it to the backend with the writer's identity, and
+// shapes the answer with a response header.
+
+import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type {
+  DeleteRangeResponse,
+  PutResponse,
+  RangeResponse,
+  ResponseOp,
+  TxnResponse,
+} from '../mvcc/types.js';
+import type { Backend, HeaderInfo } from './backend.js';
+import {
+  compactionFromWire,
+  deleteRangeFromWire,
+  putFromWire,
+  rangeFromWire,
+  txnFromWire,
+} from './convert.js';
+import { identityFromMetadata } from './identity.js';
+import type { ApiLimits } from './limits.js';
+import { answer, header } from './respond.js';
+import { validateDeleteRange, validatePut, validateRange, validateTxn } from './validate.js';
+import type {
+  WireCompactionRequest,
+  WireDeleteRangeRequest,
+  WirePutRequest,
+  WireRangeRequest,
+  WireTxnRequest,
+} from './wire.js';
+
+type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
+
+export function rangeToWire(h: HeaderInfo, r: RangeResponse): unknown {
+  return { header: header(h, r.revision), kvs: r.kvs, more: r.more, count: r.count };
+}
+
+export function putToWire(h: HeaderInfo, r: PutResponse): unknown {
+  return { header: header(h, r.revision), prevKv: r.prevKv ?? null };
+}
+
+export function deleteRangeToWire(h: HeaderInfo, r: DeleteRangeResponse): unknown {
+  return { header: header(h, r.revision), deleted: r.deleted, prevKvs: r.prevKvs };
+}
+
+function responseOpToWire(h: HeaderInfo, op: ResponseOp): unknown {
+  switch (op.type) {
+    case 'range':
+      return { responseRange: rangeToWire(h, op.range) };
+    case 'put':
+      return { responsePut: putToWire(h, op.put) };
+    case 'deleteRange':
+      return { responseDeleteRange: deleteRangeToWire(h, op.deleteRange) };
+    case 'txn':
+      return { responseTxn: txnToWire(h, op.txn) };
+  }
+}
+
+export function txnToWire(h: HeaderInfo, r: TxnResponse): unknown {
+  const responses: unknown[] = [];
+  for (const op of r.responses) responses.push(responseOpToWire(h, op));
+  return { header: header(h, r.revision), succeeded: r.succeeded, responses };
+}
+
+export function kvService(backend: Backend, limits: ApiLimits): UntypedServiceImplementation {
+  const Range: Unary<WireRangeRequest> = (call, cb) =>
+    answer(
+      cb,
+      () => {
+        const req = rangeFromWire(call.request);
+        validateRange(req, limits);
+        return backend.range(req);
+      },
+      (r) => rangeToWire(backend.headerInfo(), r),
+    );
+
+  const Put: Unary<WirePutRequest> = (call, cb) =>
+    answer(
+      cb,
+      () => {
+        const req = putFromWire(call.request);
+        validatePut(req, limits);
+        return backend.put(req, identityFromMetadata(call.metadata));
+      },
+      (r) => putToWire(backend.headerInfo(), r),
+    );
+
+  const DeleteRange: Unary<WireDeleteRangeRequest> = (call, cb) =>
+    answer(
+      cb,
+      () => {
+        const req = deleteRangeFromWire(call.request);
+        validateDeleteRange(req, limits);
+        return backend.deleteRange(req, identityFromMetadata(call.metadata));
+      },
+      (r) => deleteRangeToWire(backend.headerInfo(), r),
+    );
+
+  const Txn: Unary<WireTxnRequest> = (call, cb) =>
+    answer(
+      cb,
+      () => {
+        const req = txnFromWire(call.request);
+        validateTxn(req, limits);
+        return backend.txn(req, identityFromMetadata(call.metadata));
+      },
+      (r) => txnToWire(backend.headerInfo(), r),
+    );
+
+  const Compact: Unary<WireCompactionRequest> = (call, cb) =>
+    answer(
+      cb,
+      () => backend.compact(compactionFromWire(call.request), identityFromMetadata(call.metadata)),
+      (r) => ({ header: header(backend.headerInfo(), r.revision) }),
+    );
+
+  return { Range, Put, DeleteRange, Txn, Compact };
+}

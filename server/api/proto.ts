@@ -1,0 +1,56 @@
+// Loads proto/etcd with @grpc/proto-loader and returns the five etcd services. The
+// loader options are the ones wire.ts describes: camelCase fields (keepCase false),
+// 64-bit integers as decimal strings on the way in so that any id a client sends is
+// exact (convert.ts turns them into numbers where they fit), Buffers for bytes, enums as
+// numbers, defaults filled in, and oneof member names.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync, type Options } from '@grpc/proto-loader';
+
+export const LOADER_OPTIONS: Options = {
+  keepCase: false,
+  longs: String,
+  enums: Number,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+};
+
+/** proto/etcd, found from this module in the source tree or from dist/server/api. */
+export function etcdProtoDir(): string {
+  for (const rel of ['../../proto/etcd', '../../../proto/etcd']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(`${dir}/etcdserverpb/rpc.proto`)) return dir;
+  }
+  throw new Error('proto/etcd/etcdserverpb/rpc.proto not found next to server/api');
+}
+
+export interface EtcdServices {
+  KV: ServiceDefinition;
+  Watch: ServiceDefinition;
+  Lease: ServiceDefinition;
+  Cluster: ServiceDefinition;
+  Maintenance: ServiceDefinition;
+}
+
+let cached: EtcdServices | undefined;
+
+export function loadEtcdServices(): EtcdServices {
+  if (cached !== undefined) return cached;
+  const dir = etcdProtoDir();
+  const def = loadSync('etcdserverpb/rpc.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  const pkg = loadPackageDefinition(def) as unknown as {
+    etcdserverpb: Record<keyof EtcdServices, { service: ServiceDefinition }>;
+  };
+  const p = pkg.etcdserverpb;
+  cached = {
+    KV: p.KV.service,
+    Watch: p.Watch.service,
+    Lease: p.Lease.service,
+    Cluster: p.Cluster.service,
+    Maintenance: p.Maintenance.service,
+  };
+  return cached;
+}

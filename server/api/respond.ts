@@ -1,0 +1,38 @@
+// Small helpers every handler uses: response headers, and finishing a unary call from a
+// backend promise (mapping failures to etcd statuses; never throwing).
+
+import type { sendUnaryData } from '@grpc/grpc-js';
+import type { HeaderInfo } from './backend.js';
+import { toApiError } from './errors.js';
+import type { WireHeader } from './wire.js';
+
+export function header(info: HeaderInfo, revision: number): WireHeader {
+  return { clusterId: info.clusterId, memberId: info.memberId, revision, raftTerm: info.raftTerm };
+}
+
+/**
+ * Runs `run` (which may throw synchronously or reject) and answers the call with
+ * `toWire` of its result, or with the mapped error.
+ */
+export function answer<R>(cb: sendUnaryData<unknown>, run: () => Promise<R>, toWire: (r: R) => unknown): void {
+  let pending: Promise<R>;
+  try {
+    pending = run();
+  } catch (err) {
+    cb(toApiError(err));
+    return;
+  }
+  pending.then(
+    (r) => {
+      let wire: unknown;
+      try {
+        wire = toWire(r);
+      } catch (err) {
+        cb(toApiError(err));
+        return;
+      }
+      cb(null, wire);
+    },
+    (err: unknown) => cb(toApiError(err)),
+  );
+}

@@ -1,0 +1,153 @@
+// The gRPC server of the etcd v3 API: binds KV, Watch, Lease, Cluster and Maintenance
+// to a Backend, with message-size limits from limits.ts, and reports every finished
+// call through an optional typed hook (server/metrics maps it to prom-client; nothing
+// here logs or measures per request when no hook is given).
+
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type ChannelOptions,
+  type ServiceDefinition,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Backend } from './backend.js';
+import { clusterService } from './cluster.js';
+import { kvService } from './kv.js';
+import { leaseService } from './lease.js';
+import { GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
+import { maintenanceService } from './maintenance.js';
+import { loadEtcdServices } from './proto.js';
+import { watchService } from './watch.js';
+
+/** One finished call: what server/metrics counts (gRPC requests by method and code). */
+export interface ApiCallEvent {
+  /** etcd's service name: KV, Watch, Lease, Cluster or Maintenance. */
+  service: string;
+  /** The method, e.g. Range, LeaseKeepAlive. */
+  method: string;
+  /** The gRPC status code the call ended with. */
+  code: status;
+  durationSeconds: number;
+}
+
+export interface ApiServerOptions {
+  limits?: Partial<ApiLimits>;
+  /** Called once per finished call; must not throw. */
+  onCall?: (event: ApiCallEvent) => void;
+  /** Extra grpc-js server options (keepalive, ...); size limits are set from `limits`. */
+  grpcOptions?: ChannelOptions;
+}
+
+export interface ApiServer {
+  readonly server: Server;
+  readonly limits: ApiLimits;
+}
+
+type Hook = (event: ApiCallEvent) => void;
+
+function wrapUnary(service: string, method: string, handler: UntypedHandleCall, onCall: Hook): UntypedHandleCall {
+  const h = handler as (call: unknown, cb: (err: { code?: number } | null, res?: unknown) => void) => void;
+  return ((call: unknown, cb: (err: { code?: number } | null, res?: unknown) => void) => {
+    const t0 = performance.now();
+    h(call, (err, res) => {
+      const code = err === null ? status.OK : (err.code ?? status.UNKNOWN);
+      onCall({ service, method, code, durationSeconds: (performance.now() - t0) / 1000 });
+      cb(err, res);
+    });
+  }) as UntypedHandleCall;
+}
+
+function wrapStream(service: string, method: string, handler: UntypedHandleCall, onCall: Hook): UntypedHandleCall {
+  const h = handler as (call: NodeJS.EventEmitter) => void;
+  return ((call: NodeJS.EventEmitter) => {
+    const t0 = performance.now();
+    let code: status = status.OK;
+    let reported = false;
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
+      onCall({ service, method, code, durationSeconds: (performance.now() - t0) / 1000 });
+    };
+    call.on('error', (err: { code?: number }) => {
+      code = err.code ?? status.UNKNOWN;
+    });
+    call.once('cancelled', () => {
+      code = status.CANCELLED;
+      report();
+    });
+    call.once('close', report);
+    call.once('finish', report);
+    h(call);
+  }) as UntypedHandleCall;
+}
+
+function instrument(
+  service: string,
+  def: ServiceDefinition,
+  impl: UntypedServiceImplementation,
+  onCall: Hook | undefined,
+): UntypedServiceImplementation {
+  if (onCall === undefined) return impl;
+  const out: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(impl)) {
+    const m = def[name];
+    const streaming = m !== undefined && (m.requestStream || m.responseStream);
+    out[name] = streaming ? wrapStream(service, name, handler, onCall) : wrapUnary(service, name, handler, onCall);
+  }
+  return out;
+}
+
+/** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
+export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): ApiServer {
+  const limits = resolveLimits(opts.limits);
+  const server = new Server({
+    ...opts.grpcOptions,
+    'grpc.max_receive_message_length': limits.requestBytesMax + limits.grpcOverheadBytes,
+    'grpc.max_send_message_length': GRPC_SEND_BYTES_MAX,
+  });
+  const defs = loadEtcdServices();
+  const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
+    KV: kvService(backend, limits),
+    Watch: watchService(backend, limits),
+    Lease: leaseService(backend, limits),
+    Cluster: clusterService(backend),
+    Maintenance: maintenanceService(backend, limits),
+  };
+  for (const name of Object.keys(defs) as Array<keyof typeof defs>) {
+    server.addService(defs[name], instrument(name, defs[name], impls[name], opts.onCall));
+  }
+  return { server, limits };
+}
+
+export interface RunningApiServer extends ApiServer {
+  /** The port bound (the OS's choice when asked for 0). */
+  readonly port: number;
+  /** Stops accepting calls, waits `graceMs` for running ones, then cancels the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Creates the server and listens on host:port (port 0: the OS chooses), insecure. */
+export async function startApiServer(
+  backend: Backend,
+  listen: { host: string; port: number },
+  opts: ApiServerOptions = {},
+): Promise<RunningApiServer> {
+  const api = createApiServer(backend, opts);
+  const host = listen.host.includes(':') && !listen.host.startsWith('[') ? `[${listen.host}]` : listen.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    api.server.bindAsync(`${host}:${listen.port}`, ServerCredentials.createInsecure(), (err, p) =>
+      err === null ? resolve(p) : reject(err),
+    );
+  });
+  const close = (graceMs = 1000): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => api.server.forceShutdown(), graceMs);
+      api.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  return { ...api, port, close };
+}
