@@ -1,0 +1,89 @@
+// One simulated server: a RawNode over a MemoryStorage (its durable state: what survives a
+// crash), the KV state machine and the reads waiting on it. A crash drops the RawNode and
+// everything in memory; a restart builds a new RawNode over the same storage, restores the
+// state machine from the storage's snapshot and lets the core re-deliver the committed log.
+
+import { RawNode } from '../../server/raft/raw-node.js';
+import { MemoryStorage, copyConfState } from '../../server/raft/memory-storage.js';
+import type { UnsafeTestingSwitches } from '../../server/raft/config.js';
+import type { ConfState, NodeId } from '../../server/raft/types.js';
+import type { Logger } from '../../server/util/logger.js';
+import type { SeededRandom } from '../../server/util/random.js';
+import { KvStateMachine } from './kv.js';
+
+export interface CoreSettings {
+  electionTicks: number;
+  heartbeatTicks: number;
+  maxBytesPerMsg: number;
+  maxInflightMsgs: number;
+  unsafe: UnsafeTestingSwitches;
+}
+
+/** A read waiting for its index, then for the state machine to reach it. */
+export interface PendingRead {
+  readId: number;
+  /** Known once the core answered (a ReadState); the read is served when applied >= index. */
+  index?: number;
+}
+
+export class SimNode {
+  readonly storage = new MemoryStorage();
+  raw: RawNode | undefined;
+  /** Restarts so far; messages carry it so a report never reaches a later life. */
+  incarnation = 0;
+  kv = new KvStateMachine();
+  /** Membership as of the applied index (what a snapshot taken now must record). */
+  confState: ConfState = { voters: [], learners: [] };
+  /** Reads by request context (bytesKey). Lost on a crash. */
+  readonly reads = new Map<string, PendingRead>();
+  /** Tick at which a crashed node comes back. */
+  restartAt = 0;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly settings: CoreSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  get up(): boolean {
+    return this.raw !== undefined;
+  }
+
+  /** First start. Founding members bootstrap; a spare starts empty and waits to be added. */
+  start(random: SeededRandom, foundingVoters: NodeId[] | undefined): void {
+    this.raw = this.newRawNode(random, 0);
+    if (foundingVoters !== undefined) this.raw.bootstrap(foundingVoters);
+  }
+
+  crash(): void {
+    this.raw = undefined;
+    this.reads.clear();
+  }
+
+  /** A new life over the durable storage: applied = the snapshot's index. */
+  restart(random: SeededRandom): void {
+    this.incarnation++;
+    const snap = this.storage.snapshot();
+    this.kv = KvStateMachine.restore(snap.data, snap.metadata.index);
+    this.confState = copyConfState(snap.metadata.confState);
+    this.raw = this.newRawNode(random, snap.metadata.index);
+  }
+
+  private newRawNode(random: SeededRandom, applied: number): RawNode {
+    const s = this.settings;
+    return new RawNode({
+      id: this.id,
+      storage: this.storage,
+      random,
+      logger: this.logger,
+      electionTicks: s.electionTicks,
+      heartbeatTicks: s.heartbeatTicks,
+      applied,
+      maxBytesPerMsg: s.maxBytesPerMsg,
+      maxInflightMsgs: s.maxInflightMsgs,
+      preVote: true,
+      checkQuorum: true,
+      unsafe: s.unsafe,
+    });
+  }
+}

@@ -1,0 +1,107 @@
+// A scenario: how hard the seed's weather is. Every knob is drawn from the seed, so one seed
+// names one cluster size, one set of fault rates and one schedule. Profiles lean the draw
+// towards the faults that expose one rule (the teeth tests use them).
+
+import type { SeededRandom } from '../../server/util/random.js';
+import type { NetworkFaults } from './network.js';
+
+export const PROFILES = ['mixed', 'crashes', 'churn', 'reads'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+export interface Scenario {
+  profile: Profile;
+  nodeCount: number;
+  /** Founding voters; a 5-node cluster may keep one node out to be added later. */
+  initialVoters: number[];
+  electionTicks: number;
+  heartbeatTicks: number;
+  maxBytesPerMsg: number;
+  maxInflightMsgs: number;
+  network: NetworkFaults;
+  /** Per node: the probability it takes a given global tick (clock skew). */
+  tickProbability: number[];
+  /** Weights of the scheduler's optional actions (a message or a Ready weighs 10). */
+  weights: {
+    tick: number;
+    write: number;
+    read: number;
+    crash: number;
+    partition: number;
+    snapshot: number;
+    confChange: number;
+    transfer: number;
+    campaign: number;
+  };
+  /** Probability a node crashes after sending a Ready's messages, before persisting it. */
+  crashInReadyProbability: number;
+  /** Entries kept behind a snapshot when compacting. */
+  compactKeepEntries: number;
+  /** Keys the workload writes and reads; few keys, many overwrites. */
+  keyCount: number;
+}
+
+export function drawScenario(rng: SeededRandom, nodeCount: number, profile: Profile): Scenario {
+  const ids = Array.from({ length: nodeCount }, (_, i) => i + 1);
+  const spare = nodeCount === 5 && rng.chance(0.3);
+  const sc: Scenario = {
+    profile,
+    nodeCount,
+    initialVoters: spare ? ids.slice(0, nodeCount - 1) : ids,
+    electionTicks: rng.pick([4, 6, 10]),
+    heartbeatTicks: 1,
+    maxBytesPerMsg: rng.pick([1, 200, 1024 * 1024]),
+    maxInflightMsgs: rng.pick([1, 4, 256]),
+    network: {
+      dropProbability: rng.pick([0, 0.01, 0.05, 0.15]),
+      duplicateProbability: rng.pick([0, 0.02, 0.1]),
+      delayTicksMax: rng.pick([0, 1, 3]),
+      fifoProbability: rng.pick([0.2, 0.9]),
+    },
+    tickProbability: ids.map(() => rng.pick([1, 1, 0.8, 0.5])),
+    weights: {
+      tick: 1.5,
+      write: rng.pick([1, 3]),
+      read: rng.pick([0.5, 2]),
+      crash: rng.pick([0, 0.03, 0.1]),
+      partition: rng.pick([0, 0.05, 0.15]),
+      snapshot: rng.pick([0.05, 0.3]),
+      confChange: rng.pick([0, 0.05, 0.2]),
+      transfer: rng.pick([0, 0.03, 0.1]),
+      campaign: rng.pick([0, 0.02]),
+    },
+    crashInReadyProbability: rng.pick([0, 0.01, 0.04]),
+    compactKeepEntries: rng.pick([0, 2, 20]),
+    keyCount: rng.pick([1, 4]),
+  };
+  leanTowards(sc, rng, profile);
+  return sc;
+}
+
+function leanTowards(sc: Scenario, rng: SeededRandom, profile: Profile): void {
+  switch (profile) {
+    case 'mixed':
+      return;
+    case 'crashes':
+      // Acks must wait for durability: crash between a Ready's send and its persist.
+      sc.crashInReadyProbability = rng.pick([0.05, 0.15]);
+      sc.weights.crash = Math.max(sc.weights.crash, 0.05);
+      return;
+    case 'churn':
+      // Figure 8 of the Raft paper: many terms, entries of old terms on a majority.
+      sc.weights.campaign = rng.pick([0.05, 0.2]);
+      sc.weights.crash = Math.max(sc.weights.crash, 0.1);
+      sc.weights.partition = Math.max(sc.weights.partition, 0.1);
+      sc.maxBytesPerMsg = 1;
+      sc.network.dropProbability = Math.max(sc.network.dropProbability, 0.05);
+      sc.network.delayTicksMax = Math.max(sc.network.delayTicksMax, 1);
+      return;
+    case 'reads':
+      // Reads around leader changes and partitioned leaders.
+      sc.weights.read = 4;
+      sc.weights.write = 3;
+      sc.weights.partition = Math.max(sc.weights.partition, 0.15);
+      sc.weights.transfer = Math.max(sc.weights.transfer, 0.05);
+      sc.weights.crash = Math.max(sc.weights.crash, 0.05);
+      return;
+  }
+}

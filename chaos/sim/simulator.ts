@@ -1,0 +1,662 @@
+// The deterministic simulator (TigerBeetle's VOPR, for our Raft core): a whole cluster on
+// one thread, every choice drawn from one seed. A step is one atomic action — deliver a
+// message, handle a node's Ready, tick the clocks, a client request, a fault — and the
+// Checker runs after every step. A safety phase (faults on) is followed by a liveness phase
+// (network healed, every node up, no faults): a leader must be elected and every pending
+// write committed within LIVENESS_TICKS_MAX ticks.
+//
+// Ready handling is the driver's contract (server/raft/types.ts): send messages, persist
+// snapshot + entries + hard state into the node's MemoryStorage, apply, advance. A crash
+// may strike between the send and the persist: that Ready's durable part is lost.
+
+import type { UnsafeTestingSwitches } from '../../server/raft/config.js';
+import { decodeConfChange } from '../../server/raft/conf-change.js';
+import {
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  ProposalRefusedError,
+  StateRole,
+  type ConfChange,
+  type Entry,
+  type Message,
+  type NodeId,
+  type Ready,
+} from '../../server/raft/types.js';
+import { silentLogger } from '../../server/util/logger.js';
+import { SeededRandom } from '../../server/util/random.js';
+import { Checker, Violation, bytesKey, type NodeView } from './checker.js';
+import { EventLog, type SimEvent } from './events.js';
+import { KvStateMachine, encodeWrite } from './kv.js';
+import { NO_FAULTS, Network } from './network.js';
+import { SimNode } from './node.js';
+import { drawScenario, type Profile, type Scenario } from './scenario.js';
+
+/** Ticks the healed cluster gets to elect a leader and commit every pending write. */
+export const LIVENESS_TICKS_MAX = 400;
+/** In the liveness phase, the client re-sends unacknowledged writes this often (ticks). */
+export const LIVENESS_RETRY_TICKS = 10;
+/** Steps a liveness tick may take to drain messages and Readies. */
+export const LIVENESS_DRAIN_STEPS_MAX = 5000;
+/** A message due or a Ready waiting weighs this much against the optional actions. */
+const WORK_WEIGHT = 10;
+
+export interface SimOptions {
+  seed: number;
+  /** Steps of the safety phase. */
+  steps: number;
+  /** Cluster size; by default 3 for even seeds, 5 for odd ones. */
+  nodes?: number;
+  unsafe?: UnsafeTestingSwitches;
+  profile?: Profile;
+  /** Every event as it happens. */
+  onEvent?: (e: SimEvent) => void;
+}
+
+export interface SimResult {
+  seed: number;
+  nodes: number;
+  profile: Profile;
+  ok: boolean;
+  /** Steps run in both phases. */
+  steps: number;
+  ticks: number;
+  violation?: { invariant: string; detail: string; step: number; phase: 'safety' | 'liveness' };
+  /** The last events before the end (or the violation). */
+  events: SimEvent[];
+  stats: SimStats;
+}
+
+export interface SimStats {
+  writesProposed: number;
+  writesAcked: number;
+  readsServed: number;
+  crashes: number;
+  crashesBetweenSendAndPersist: number;
+  partitions: number;
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
+  confChanges: number;
+  leaderTerms: number;
+  messagesDelivered: number;
+  checks: number;
+}
+
+interface WriteRecord {
+  id: number;
+  key: string;
+  data: Uint8Array;
+  acked?: { index: number };
+}
+
+interface ReadRecord {
+  id: number;
+  key: string;
+  node: NodeId;
+  /** Highest log index of any write acknowledged before this read began. */
+  requiredIndex: number;
+  /** Highest index of a write to `key` acknowledged before this read began. */
+  requiredKeyIndex: number;
+}
+
+const MESSAGE_NAMES = new Map<number, string>(Object.entries(MessageType).map(([k, v]) => [v, k]));
+const encoder = new TextEncoder();
+
+export function defaultNodeCount(seed: number): number {
+  return seed % 2 === 0 ? 3 : 5;
+}
+
+export function runSimulation(opts: SimOptions): SimResult {
+  return new Simulation(opts).run();
+}
+
+export class Simulation {
+  private readonly rng: SeededRandom;
+  private readonly sc: Scenario;
+  private readonly nodes: SimNode[];
+  private readonly net: Network;
+  private readonly checker = new Checker();
+  private readonly events: EventLog;
+  private now = 0;
+  private stepCount = 0;
+  private phase: 'safety' | 'liveness' = 'safety';
+  private readonly writes = new Map<number, WriteRecord>();
+  private readonly readsById = new Map<number, ReadRecord>();
+  private nextWriteId = 1;
+  private nextReadId = 1;
+  private ackedIndexMax = 0;
+  private readonly ackedIndexByKey = new Map<string, number>();
+  private healAt = -1;
+  private readonly stats: SimStats = {
+    writesProposed: 0, writesAcked: 0, readsServed: 0, crashes: 0, crashesBetweenSendAndPersist: 0,
+    partitions: 0, snapshotsTaken: 0, snapshotsInstalled: 0, confChanges: 0, leaderTerms: 0,
+    messagesDelivered: 0, checks: 0,
+  };
+
+  constructor(private readonly opts: SimOptions) {
+    this.rng = new SeededRandom(opts.seed);
+    const n = opts.nodes ?? defaultNodeCount(opts.seed);
+    this.sc = drawScenario(this.rng.fork(), n, opts.profile ?? 'mixed');
+    this.events = new EventLog(undefined, opts.onEvent);
+    this.net = new Network(this.rng.fork(), this.sc.network);
+    const settings = {
+      electionTicks: this.sc.electionTicks,
+      heartbeatTicks: this.sc.heartbeatTicks,
+      maxBytesPerMsg: this.sc.maxBytesPerMsg,
+      maxInflightMsgs: this.sc.maxInflightMsgs,
+      unsafe: opts.unsafe ?? {},
+    };
+    this.nodes = Array.from({ length: n }, (_, i) => new SimNode(i + 1, settings, silentLogger));
+  }
+
+  run(): SimResult {
+    let violation: SimResult['violation'];
+    try {
+      this.events.add(`scenario ${JSON.stringify(this.sc)}`);
+      for (const node of this.nodes) {
+        const founding = this.sc.initialVoters.includes(node.id) ? this.sc.initialVoters : undefined;
+        node.start(this.rng.fork(), founding);
+      }
+      this.afterStep();
+      for (let i = 0; i < this.opts.steps; i++) this.safetyStep();
+      this.livenessPhase();
+    } catch (err) {
+      violation = this.toViolation(err);
+      this.events.add(`VIOLATION ${violation.invariant}: ${violation.detail}`);
+    }
+    this.stats.checks = this.checker.checks;
+    const result: SimResult = {
+      seed: this.opts.seed,
+      nodes: this.nodes.length,
+      profile: this.sc.profile,
+      ok: violation === undefined,
+      steps: this.stepCount,
+      ticks: this.now,
+      events: this.events.recent(),
+      stats: this.stats,
+    };
+    if (violation !== undefined) result.violation = violation;
+    return result;
+  }
+
+  private toViolation(err: unknown): NonNullable<SimResult['violation']> {
+    const base = { step: this.stepCount, phase: this.phase };
+    if (err instanceof Violation) return { ...base, invariant: err.invariant, detail: err.detail };
+    const e = err instanceof Error ? err : new Error(String(err));
+    const where = (e.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()).join(' < ');
+    return { ...base, invariant: 'no exception', detail: `${e.name}: ${e.message} (${where})` };
+  }
+
+  // ---- Steps ----
+
+  private safetyStep(): void {
+    const w = this.sc.weights;
+    const ready = this.nodes.filter((n) => n.raw?.hasReady() === true);
+    const actions: Array<[number, () => void]> = [
+      [w.tick, () => this.tickAll()],
+      [w.write, () => this.clientWrite()],
+      [w.read, () => this.clientRead()],
+      [w.crash, () => this.crashSome()],
+      [w.partition, () => this.partitionSome()],
+      [w.snapshot, () => this.snapshotSome()],
+      [w.confChange, () => this.changeMembership()],
+      [w.transfer, () => this.transferLeadership()],
+      [w.campaign, () => this.forceCampaign()],
+    ];
+    if (ready.length > 0) actions.push([WORK_WEIGHT, () => this.handleReady(this.rng.pick(ready))]);
+    if (this.net.hasDue(this.now)) actions.push([WORK_WEIGHT, () => this.deliverOne()]);
+    this.pickWeighted(actions)();
+    this.afterStep();
+  }
+
+  private pickWeighted(actions: Array<[number, () => void]>): () => void {
+    let total = 0;
+    for (const [weight] of actions) total += weight;
+    let x = this.rng.next() * total;
+    for (const [weight, act] of actions) {
+      if (x < weight) return act;
+      x -= weight;
+    }
+    return actions[actions.length - 1]![1];
+  }
+
+  private afterStep(): void {
+    this.stepCount++;
+    this.events.step = this.stepCount;
+    this.events.tick = this.now;
+    this.checker.afterStep(this.views());
+  }
+
+  private views(): NodeView[] {
+    return this.nodes.map((n) => {
+      const st = n.raw?.status();
+      return {
+        id: n.id,
+        up: n.up,
+        storage: n.storage,
+        status: st === undefined ? undefined : { term: st.term, commit: st.commit, role: st.role, confState: st.confState },
+        appliedIndex: n.kv.appliedIndex,
+      };
+    });
+  }
+
+  private tickAll(): void {
+    this.now++;
+    this.events.tick = this.now;
+    if (this.healAt >= 0 && this.now >= this.healAt) {
+      this.net.heal();
+      this.healAt = -1;
+      this.events.add('network healed');
+    }
+    for (const n of this.nodes) {
+      if (!n.up) {
+        if (this.phase === 'safety' && this.now >= n.restartAt) this.restart(n);
+        continue;
+      }
+      if (this.phase === 'liveness' || this.rng.chance(this.sc.tickProbability[n.id - 1]!)) n.raw!.tick();
+    }
+  }
+
+  // ---- The network ----
+
+  private send(from: SimNode, m: Message): void {
+    this.checker.onSend(from.id, from.storage, m);
+    if (m.to < 1 || m.to > this.nodes.length) {
+      this.events.add(`n${from.id} sends to unknown node ${m.to}: dropped`);
+      return;
+    }
+    const { copies, dropped } = this.net.send(m, this.now, from.incarnation);
+    if (dropped !== undefined && m.type === MessageType.Snap) from.raw?.reportSnapshot(m.to, 'failure');
+    if (copies.length === 0) this.events.add(`send ${describe(m)}: ${dropped}`);
+  }
+
+  private deliverOne(): void {
+    const taken = this.net.takeDue(this.now);
+    if (taken === undefined) return;
+    const { flight, partitioned } = taken;
+    const m = flight.message;
+    const to = this.nodes[m.to - 1]!;
+    const sender = this.nodes[m.from - 1];
+    const senderSame = sender !== undefined && sender.up && sender.incarnation === flight.senderIncarnation;
+    if (partitioned || !to.up) {
+      this.events.add(`lost #${flight.seq} ${describe(m)} (${partitioned ? 'partitioned' : 'receiver down'})`);
+      if (senderSame && m.type === MessageType.Snap) sender.raw!.reportSnapshot(m.to, 'failure');
+      else if (senderSame && partitioned && this.rng.chance(0.2)) sender.raw!.reportUnreachable(m.to);
+      return;
+    }
+    this.events.add(`deliver #${flight.seq} ${describe(m)}`);
+    this.stats.messagesDelivered++;
+    to.raw!.step(m);
+    if (senderSame && m.type === MessageType.Snap) sender.raw!.reportSnapshot(m.to, 'finish');
+  }
+
+  // ---- Ready ----
+
+  private handleReady(n: SimNode): void {
+    const raw = n.raw!;
+    const rd = raw.ready();
+    this.events.add(`n${n.id} ready: ${describeReady(rd)}`);
+    for (const m of rd.messages) this.send(n, m);
+    const durable = rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined;
+    if (this.phase === 'safety' && durable && this.rng.chance(this.sc.crashInReadyProbability)) {
+      this.stats.crashesBetweenSendAndPersist++;
+      this.crash(n, 'after sending, before persisting its Ready');
+      return;
+    }
+    this.persist(n, rd);
+    this.apply(n, rd);
+    raw.advance(rd);
+    if (rd.softState?.role === StateRole.Leader) this.stats.leaderTerms++;
+    const st = raw.status();
+    if (st.role === StateRole.Leader) this.checker.checkLeaderCompleteness(n.id, st.term, n.storage);
+  }
+
+  private persist(n: SimNode, rd: Ready): void {
+    if (rd.snapshot !== undefined) {
+      n.storage.applySnapshot(rd.snapshot);
+      this.checker.onSnapshotPersisted(n.id, rd.snapshot);
+    }
+    if (rd.entries.length > 0) {
+      n.storage.append(rd.entries);
+      this.checker.onEntriesPersisted(n.id, n.storage, rd.entries);
+    }
+    if (rd.hardState !== undefined) {
+      n.storage.setHardState(rd.hardState);
+      this.checker.onHardStatePersisted(n.id, rd.hardState);
+    }
+  }
+
+  private apply(n: SimNode, rd: Ready): void {
+    if (rd.snapshot !== undefined) {
+      const snap = rd.snapshot;
+      if (snap.metadata.index <= n.kv.appliedIndex) {
+        throw new Violation('restore only a newer snapshot', `node ${n.id} got a snapshot at ${snap.metadata.index}, it has applied ${n.kv.appliedIndex}`);
+      }
+      n.kv = KvStateMachine.restore(snap.data, snap.metadata.index);
+      n.confState = { voters: [...snap.metadata.confState.voters], learners: [...snap.metadata.confState.learners] };
+      this.stats.snapshotsInstalled++;
+      this.events.add(`n${n.id} restores snapshot ${snap.metadata.index}@${snap.metadata.term}`);
+    }
+    for (const rs of rd.readStates) {
+      const pending = n.reads.get(bytesKey(rs.requestCtx));
+      if (pending !== undefined && pending.index === undefined) pending.index = rs.index;
+    }
+    this.serveReads(n); // reads already satisfied are served before this Ready's entries
+    for (const e of rd.committedEntries) this.applyEntry(n, e);
+    this.serveReads(n);
+  }
+
+  private applyEntry(n: SimNode, e: Entry): void {
+    if (e.index !== n.kv.appliedIndex + 1) {
+      throw new Violation('apply in order, exactly once', `node ${n.id} is handed entry ${e.index} after applying ${n.kv.appliedIndex}`);
+    }
+    this.checker.onApply(n.id, e);
+    if (e.type === EntryType.ConfChange) {
+      const cc = decodeConfChange(e.data);
+      if (cc === undefined) throw new Violation('entries decode', `node ${n.id}: conf change entry ${e.index} does not decode`);
+      n.confState = n.raw!.applyConfChange(cc);
+      n.kv.applyOther(e.index);
+      this.events.add(`n${n.id} applies conf change ${describeCc(cc)} at ${e.index}: voters [${n.confState.voters}] learners [${n.confState.learners}]`);
+      return;
+    }
+    const writeId = n.kv.applyNormal(e.index, e.data);
+    if (writeId === undefined) return;
+    const w = this.writes.get(writeId);
+    if (w === undefined || w.acked !== undefined) return;
+    w.acked = { index: e.index };
+    this.stats.writesAcked++;
+    this.ackedIndexMax = Math.max(this.ackedIndexMax, e.index);
+    this.ackedIndexByKey.set(w.key, Math.max(this.ackedIndexByKey.get(w.key) ?? 0, e.index));
+    this.events.add(`write w${writeId} acknowledged (applied at ${e.index} on n${n.id})`);
+  }
+
+  private serveReads(n: SimNode): void {
+    for (const [ctx, pending] of n.reads) {
+      if (pending.index === undefined || pending.index > n.kv.appliedIndex) continue;
+      n.reads.delete(ctx);
+      const r = this.readsById.get(pending.readId)!;
+      const cell = n.kv.get(r.key);
+      this.stats.readsServed++;
+      this.events.add(`read r${r.id} of ${r.key} served on n${n.id} at applied ${n.kv.appliedIndex} (read index ${pending.index}): ${cell?.value ?? '(none)'}`);
+      if (n.kv.appliedIndex < r.requiredIndex || (cell?.index ?? 0) < r.requiredKeyIndex) {
+        throw new Violation(
+          'linearizable reads',
+          `read r${r.id} of ${r.key} on node ${n.id} (read index ${pending.index}) saw the state at ${n.kv.appliedIndex} (${r.key} written at ${cell?.index ?? 0}), but a write at ${Math.max(r.requiredIndex, r.requiredKeyIndex)} was acknowledged before the read began`,
+        );
+      }
+    }
+  }
+
+  // ---- Clients ----
+
+  private clientWrite(): void {
+    const n = this.pickUp();
+    if (n === undefined) return;
+    const id = this.nextWriteId++;
+    const key = `k${this.rng.int(0, this.sc.keyCount)}`;
+    const w: WriteRecord = { id, key, data: encodeWrite({ id, key, value: `v${id}` }) };
+    if (this.propose(n, w)) this.writes.set(id, w);
+  }
+
+  /** Proposes (or re-proposes) a write; false when the core refused it. */
+  private propose(n: SimNode, w: WriteRecord): boolean {
+    try {
+      n.raw!.propose(w.data);
+    } catch (err) {
+      if (!(err instanceof ProposalRefusedError)) throw err;
+      this.events.add(`write w${w.id} to n${n.id} refused: ${err.reason}`);
+      return false;
+    }
+    this.stats.writesProposed++;
+    this.events.add(`write w${w.id} ${w.key} proposed on n${n.id}`);
+    return true;
+  }
+
+  private clientRead(): void {
+    const n = this.pickUp();
+    if (n === undefined) return;
+    const id = this.nextReadId++;
+    const key = `k${this.rng.int(0, this.sc.keyCount)}`;
+    const ctx = encoder.encode(`r${id}`);
+    try {
+      n.raw!.readIndex(ctx);
+    } catch (err) {
+      if (!(err instanceof ProposalRefusedError)) throw err;
+      this.events.add(`read r${id} on n${n.id} refused: ${err.reason}`);
+      return;
+    }
+    this.readsById.set(id, {
+      id, key, node: n.id,
+      requiredIndex: this.ackedIndexMax,
+      requiredKeyIndex: this.ackedIndexByKey.get(key) ?? 0,
+    });
+    n.reads.set(bytesKey(ctx), { readId: id });
+    this.events.add(`read r${id} of ${key} begins on n${n.id} (acknowledged up to ${this.ackedIndexMax})`);
+  }
+
+  private changeMembership(): void {
+    const leader = this.leader();
+    if (leader === undefined) return;
+    const cs = leader.raw!.status().confState;
+    const members = new Set([...cs.voters, ...cs.learners]);
+    const outside = this.nodes.filter((n) => !members.has(n.id)).map((n) => n.id);
+    let cc: ConfChange;
+    if (cs.learners.length > 0 && this.rng.chance(0.7)) {
+      cc = { type: ConfChangeType.AddNode, nodeId: this.rng.pick(cs.learners), context: new Uint8Array(0) };
+    } else if (outside.length > 0 && this.rng.chance(0.7)) {
+      const type = this.rng.chance(0.6) ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode;
+      cc = { type, nodeId: this.rng.pick(outside), context: new Uint8Array(0) };
+    } else if (cs.voters.length > 2) {
+      cc = { type: ConfChangeType.RemoveNode, nodeId: this.rng.pick(cs.voters), context: new Uint8Array(0) };
+    } else {
+      return;
+    }
+    try {
+      leader.raw!.proposeConfChange(cc);
+    } catch (err) {
+      if (!(err instanceof ProposalRefusedError)) throw err;
+      this.events.add(`conf change ${describeCc(cc)} on n${leader.id} refused: ${err.reason}`);
+      return;
+    }
+    this.stats.confChanges++;
+    this.events.add(`conf change ${describeCc(cc)} proposed on n${leader.id}`);
+  }
+
+  private transferLeadership(): void {
+    const leader = this.leader();
+    if (leader === undefined) return;
+    const voters = leader.raw!.status().confState.voters.filter((id) => id !== leader.id);
+    if (voters.length === 0) return;
+    const to = this.rng.pick(voters);
+    this.events.add(`transfer leadership n${leader.id} -> n${to}`);
+    leader.raw!.transferLeader(to);
+  }
+
+  private forceCampaign(): void {
+    const n = this.pickUp();
+    if (n === undefined) return;
+    this.events.add(`n${n.id} campaigns`);
+    n.raw!.campaign();
+  }
+
+  // ---- Faults ----
+
+  private crashSome(): void {
+    const n = this.pickUp();
+    if (n !== undefined) this.crash(n, 'now');
+  }
+
+  private crash(n: SimNode, when: string): void {
+    n.crash();
+    n.restartAt = this.now + this.rng.int(1, 3 * this.sc.electionTicks);
+    this.stats.crashes++;
+    this.events.add(`n${n.id} crashes ${when}; back at tick ${n.restartAt}`);
+  }
+
+  private restart(n: SimNode): void {
+    n.restart(this.rng.fork());
+    const st = n.raw!.status();
+    this.checker.onRestart(n.id, st, n.kv.appliedIndex);
+    this.events.add(`n${n.id} restarts: term ${st.term} commit ${st.commit} applied ${n.kv.appliedIndex}`);
+  }
+
+  private partitionSome(): void {
+    const ids = this.nodes.map((n) => n.id);
+    const leader = this.leader();
+    const kind = this.rng.int(0, 4);
+    this.net.heal();
+    if (kind === 0 && leader !== undefined) {
+      this.net.partition([leader.id], ids.filter((id) => id !== leader.id));
+    } else if (kind === 1 && leader !== undefined) {
+      // One way: the leader still talks, but hears nothing (or the reverse).
+      const others = ids.filter((id) => id !== leader.id);
+      const deaf = this.rng.chance(0.5);
+      for (const o of others) (deaf ? this.net.cutLink(o, leader.id) : this.net.cutLink(leader.id, o));
+    } else if (kind === 2) {
+      const shuffled = [...ids].sort(() => this.rng.next() - 0.5);
+      const k = this.rng.int(1, Math.ceil(ids.length / 2));
+      this.net.partition(shuffled.slice(0, k), shuffled.slice(k));
+    } else {
+      for (let i = 0; i < ids.length; i++) {
+        const a = this.rng.pick(ids);
+        const b = this.rng.pick(ids);
+        if (a !== b) this.net.cutLink(a, b);
+      }
+    }
+    this.healAt = this.now + this.rng.int(this.sc.electionTicks, 4 * this.sc.electionTicks);
+    this.stats.partitions++;
+    this.events.add(`partition: cut [${this.net.cutLinks.join(' ')}] until tick ${this.healAt}`);
+  }
+
+  private snapshotSome(): void {
+    const n = this.pickUp();
+    if (n === undefined) return;
+    const applied = n.kv.appliedIndex;
+    if (applied <= n.storage.snapshot().metadata.index) return;
+    n.storage.createSnapshot(applied, n.confState, n.kv.serialize());
+    const compactTo = applied - this.sc.compactKeepEntries;
+    if (compactTo >= n.storage.firstIndex()) n.storage.compact(compactTo);
+    this.stats.snapshotsTaken++;
+    this.events.add(`n${n.id} snapshots at ${applied}, log now starts at ${n.storage.firstIndex()}`);
+  }
+
+  // ---- Liveness ----
+
+  private livenessPhase(): void {
+    this.phase = 'liveness';
+    this.net.faults = { ...NO_FAULTS, delayTicksMax: Math.min(1, this.sc.network.delayTicksMax) };
+    this.net.heal();
+    this.healAt = -1;
+    for (const n of this.nodes) if (!n.up) this.restart(n);
+    this.events.add('liveness phase: network healed, every node up, faults off');
+    this.afterStep();
+    for (let t = 0; t < LIVENESS_TICKS_MAX; t++) {
+      if (t % LIVENESS_RETRY_TICKS === 0) this.retryPendingWrites();
+      this.tickAll();
+      this.afterStep();
+      this.drain();
+      if (this.converged()) {
+        this.checkAckedWritesSurvive();
+        this.events.add(`converged after ${t + 1} liveness ticks`);
+        return;
+      }
+    }
+    const pending = [...this.writes.values()].filter((w) => w.acked === undefined).length;
+    const leader = this.leader();
+    throw new Violation(
+      'liveness',
+      `after ${LIVENESS_TICKS_MAX} ticks with no faults: leader ${leader?.id ?? 'none'}, ${pending} writes unacknowledged, ${this.nodes.map((n) => `n${n.id} applied ${n.kv.appliedIndex}`).join(', ')}`,
+    );
+  }
+
+  private drain(): void {
+    for (let i = 0; i < LIVENESS_DRAIN_STEPS_MAX; i++) {
+      const ready = this.nodes.find((n) => n.raw?.hasReady() === true);
+      if (ready !== undefined) this.handleReady(ready);
+      else if (this.net.hasDue(this.now)) this.deliverOne();
+      else return;
+      this.afterStep();
+    }
+  }
+
+  private retryPendingWrites(): void {
+    const leader = this.leader();
+    if (leader === undefined) return;
+    for (const w of this.writes.values()) if (w.acked === undefined) this.propose(leader, w);
+  }
+
+  /** A leader everyone in its configuration follows, every write acknowledged, all caught up. */
+  private converged(): boolean {
+    const leader = this.leader();
+    if (leader === undefined) return false;
+    const st = leader.raw!.status();
+    for (const w of this.writes.values()) if (w.acked === undefined) return false;
+    for (const id of [...st.confState.voters, ...st.confState.learners]) {
+      const n = this.nodes[id - 1]!;
+      const s = n.raw!.status();
+      if (s.term !== st.term || s.leader !== leader.id || n.kv.appliedIndex !== st.commit) return false;
+    }
+    return leader.kv.appliedIndex === st.commit;
+  }
+
+  /** Every acknowledged write is in the final leader's state. */
+  private checkAckedWritesSurvive(): void {
+    const leader = this.leader()!;
+    for (const w of this.writes.values()) {
+      if (w.acked !== undefined && !leader.kv.hasApplied(w.id)) {
+        throw new Violation('acknowledged writes survive', `write w${w.id} was acknowledged at ${w.acked.index} but the final leader n${leader.id} never applied it`);
+      }
+    }
+  }
+
+  // ---- Helpers ----
+
+  private pickUp(): SimNode | undefined {
+    const up = this.nodes.filter((n) => n.up);
+    return up.length === 0 ? undefined : this.rng.pick(up);
+  }
+
+  /** The up node that is leader in the highest term, if any. */
+  private leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    let bestTerm = -1;
+    for (const n of this.nodes) {
+      const st = n.raw?.status();
+      if (st !== undefined && st.role === StateRole.Leader && st.term > bestTerm) {
+        best = n;
+        bestTerm = st.term;
+      }
+    }
+    return best;
+  }
+}
+
+function describe(m: Message): string {
+  const name = MESSAGE_NAMES.get(m.type) ?? String(m.type);
+  let s = `${name} ${m.from}->${m.to} t${m.term}`;
+  if (m.type === MessageType.App || m.type === MessageType.AppResp) s += ` i${m.index} lt${m.logTerm} c${m.commit}`;
+  if (m.entries.length > 0) s += ` [${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}]`;
+  if (m.type === MessageType.Vote || m.type === MessageType.PreVote) s += ` last ${m.index}@${m.logTerm}`;
+  if (m.snapshot !== undefined) s += ` snap ${m.snapshot.metadata.index}@${m.snapshot.metadata.term}`;
+  if (m.reject) s += ` reject(hint ${m.rejectHint})`;
+  return s;
+}
+
+function describeReady(rd: Ready): string {
+  const parts: string[] = [];
+  if (rd.softState !== undefined) parts.push(`${rd.softState.role} (leader ${rd.softState.leader})`);
+  if (rd.hardState !== undefined) parts.push(`hs t${rd.hardState.term} v${rd.hardState.vote} c${rd.hardState.commit}`);
+  if (rd.entries.length > 0) parts.push(`persist ${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}@${rd.entries[rd.entries.length - 1]!.term}`);
+  if (rd.snapshot !== undefined) parts.push(`snapshot ${rd.snapshot.metadata.index}`);
+  if (rd.committedEntries.length > 0) {
+    parts.push(`apply ${rd.committedEntries[0]!.index}..${rd.committedEntries[rd.committedEntries.length - 1]!.index}`);
+  }
+  if (rd.readStates.length > 0) parts.push(`reads ${rd.readStates.map((r) => r.index).join(',')}`);
+  if (rd.messages.length > 0) parts.push(`${rd.messages.length} msgs`);
+  return parts.join(', ') || 'empty';
+}
+
+function describeCc(cc: ConfChange): string {
+  const kind = cc.type === ConfChangeType.AddNode ? 'add' : cc.type === ConfChangeType.RemoveNode ? 'remove' : 'add-learner';
+  return `${kind} n${cc.nodeId}`;
+}
