@@ -1,0 +1,116 @@
+// One command applied to the state: at-most-once bookkeeping around the dispatch to
+// the txn executor, compaction and the lease table. Deterministic errors become error
+// responses (and are remembered for retries like any answer); anything else is a bug or
+// an engine failure and propagates.
+
+import { assert, unreachable } from '../util/assert.js';
+import { MvccError, isMvccError } from './errors.js';
+import { LEASE_TTL_MAX_SECONDS, LEASE_TTL_MIN_SECONDS } from './lease-table.js';
+import {
+  dedupeKey, encodeDedupe, encodeLease, leaseKey, revKey,
+} from './records.js';
+import { decodeResponse, encodeResponse } from './response-codec.js';
+import { type MvccState, overlayKey } from './state.js';
+import { type BatchOut, TxnExec } from './txn-exec.js';
+import type { Command, CommandResponse, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
+import { validateTxn } from './validate-txn.js';
+
+export async function applyCommand(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
+  const client = cmd.client;
+  if (client !== undefined) {
+    const prev = st.dedupe.get(client.clientId);
+    if (prev !== undefined && client.seq === prev.seq) return decodeResponse(prev.response);
+    if (prev !== undefined && client.seq < prev.seq) return new MvccError('stale-request').toResponse();
+  }
+  const response = await execute(st, index, cmd, out);
+  if (client !== undefined) {
+    const rec = { seq: client.seq, index, response: encodeResponse(response) };
+    out.ops.push({ type: 'put', key: dedupeKey(client.clientId), value: encodeDedupe(rec) });
+    for (const evicted of st.dedupe.set(client.clientId, rec)) out.ops.push({ type: 'del', key: dedupeKey(evicted) });
+  }
+  return response;
+}
+
+async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
+  const exec = new TxnExec(st, out, st.revision);
+  try {
+    switch (cmd.type) {
+      case 'put': {
+        exec.checkPut(cmd.put);
+        const put = await exec.put(cmd.put);
+        exec.finish();
+        return { type: 'put', put };
+      }
+      case 'deleteRange': {
+        const deleteRange = await exec.deleteRange(cmd.deleteRange);
+        exec.finish();
+        return { type: 'deleteRange', deleteRange };
+      }
+      case 'txn': {
+        validateTxn(cmd.txn);
+        const txn = await exec.txn(cmd.txn);
+        return { type: 'txn', txn: { ...txn, revision: exec.finish() } };
+      }
+      case 'compact': return compact(st, cmd.compact.revision, out);
+      case 'leaseGrant': return grant(st, index, cmd.leaseGrant, out);
+      case 'leaseRevoke': {
+        await revoke(st, exec, cmd.leaseRevoke.id, out);
+        return { type: 'leaseRevoke', leaseRevoke: { revision: exec.finish() } };
+      }
+      case 'leaseCheckpoint': return checkpoint(st, cmd.leaseCheckpoint, out);
+      default: return unreachable(cmd, 'command');
+    }
+  } catch (e) {
+    if (!isMvccError(e)) throw e;
+    // Checks run before changes; a failure after the first change would leave half a command.
+    assert(!exec.changed, () => `${cmd.type} failed after it began writing: ${e.message}`);
+    return e.toResponse();
+  }
+}
+
+function compact(st: MvccState, rev: number, out: BatchOut): CommandResponse {
+  if (rev <= st.compacted) throw new MvccError('compacted');
+  if (rev > st.revision) throw new MvccError('future-revision');
+  for (const r of st.index.compact(rev)) {
+    out.ops.push({ type: 'del', key: revKey(r.main, r.sub) });
+    st.overlay.delete(overlayKey(r.main, r.sub));
+  }
+  st.compacted = rev;
+  return { type: 'compact', compact: { revision: st.revision } };
+}
+
+function grant(st: MvccState, index: number, req: LeaseGrantRequest, out: BatchOut): CommandResponse {
+  if (req.ttl > LEASE_TTL_MAX_SECONDS) throw new MvccError('lease-ttl-too-large');
+  const ttl = Math.max(req.ttl, LEASE_TTL_MIN_SECONDS);
+  const id = req.id === 0 ? st.leases.chooseId(index) : req.id;
+  if (st.leases.has(id)) throw new MvccError('lease-exists');
+  st.leases.add(id, ttl, 0);
+  out.ops.push({ type: 'put', key: leaseKey(id), value: encodeLease({ ttl, remainingTtl: 0 }) });
+  out.leaseChanges.push({ type: 'grant', id, ttl, remainingTtl: 0 });
+  return { type: 'leaseGrant', leaseGrant: { revision: st.revision, id, ttl } };
+}
+
+/** Deletes the lease's keys in one revision, in key order (the same sub-revisions everywhere). */
+async function revoke(st: MvccState, exec: TxnExec, id: number, out: BatchOut): Promise<void> {
+  const lease = st.leases.get(id);
+  if (lease === undefined) throw new MvccError('lease-not-found');
+  for (const k of [...lease.keys].sort()) {
+    await exec.deleteRange({ key: Uint8Array.from(Buffer.from(k, 'latin1')) });
+  }
+  assert(lease.keys.size === 0, () => `lease ${id} still has ${lease.keys.size} keys after revoke`);
+  st.leases.remove(id);
+  out.ops.push({ type: 'del', key: leaseKey(id) });
+  out.leaseChanges.push({ type: 'revoke', id });
+}
+
+function checkpoint(st: MvccState, req: LeaseCheckpointRequest, out: BatchOut): CommandResponse {
+  for (const c of req.checkpoints) {
+    const lease = st.leases.get(c.id);
+    if (lease === undefined) continue; // revoked since the leader took the checkpoint
+    lease.remainingTtl = c.remainingTtl;
+    out.ops.push({ type: 'put', key: leaseKey(c.id), value: encodeLease({ ttl: lease.ttl, remainingTtl: c.remainingTtl }) });
+    out.leaseChanges.push({ type: 'checkpoint', id: c.id, remainingTtl: c.remainingTtl });
+  }
+  return { type: 'leaseCheckpoint', leaseCheckpoint: { revision: st.revision } };
+}
+

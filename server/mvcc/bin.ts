@@ -1,0 +1,116 @@
+// A minimal binary writer/reader for the store's records and commands: varints for
+// safe integers (up to 2^53, without Long), length-prefixed bytes. Cheaper than JSON and
+// without protobufjs' Long handling for 64-bit numbers.
+
+import { assert } from '../util/assert.js';
+
+const INITIAL_CAPACITY_BYTES = 64;
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+export class BinWriter {
+  private buf = new Uint8Array(INITIAL_CAPACITY_BYTES);
+  private len = 0;
+
+  private ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  byte(b: number): this {
+    this.ensure(1);
+    this.buf[this.len++] = b & 0xff;
+    return this;
+  }
+
+  /** A non-negative safe integer as a LEB128 varint. */
+  uint(n: number): this {
+    assert(Number.isSafeInteger(n) && n >= 0, () => `varint must be a safe non-negative integer, got ${n}`);
+    this.ensure(8);
+    while (n >= 0x80) {
+      this.buf[this.len++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.len++] = n;
+    return this;
+  }
+
+  /** A safe integer that may be negative (zigzag would lose range; a sign byte is simpler). */
+  int(n: number): this {
+    return n < 0 ? this.byte(1).uint(-n) : this.byte(0).uint(n);
+  }
+
+  bool(b: boolean | undefined): this {
+    return this.byte(b === true ? 1 : 0);
+  }
+
+  bytes(b: Uint8Array): this {
+    this.uint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+    return this;
+  }
+
+  string(s: string): this {
+    return this.bytes(utf8Encoder.encode(s));
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+export class BinReader {
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  byte(): number {
+    assert(this.pos < this.buf.length, 'truncated record');
+    return this.buf[this.pos++] as number;
+  }
+
+  uint(): number {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.byte();
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 0x80;
+      assert(mul <= 2 ** 56, 'varint too long');
+    }
+    return n;
+  }
+
+  int(): number {
+    const neg = this.byte() === 1;
+    const n = this.uint();
+    return neg ? -n : n;
+  }
+
+  bool(): boolean {
+    return this.byte() === 1;
+  }
+
+  /** A view into the buffer (no copy); copy it if the buffer is reused. */
+  bytes(): Uint8Array {
+    const len = this.uint();
+    assert(this.pos + len <= this.buf.length, 'truncated bytes');
+    const out = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
+
+  string(): string {
+    return utf8Decoder.decode(this.bytes());
+  }
+}

@@ -1,0 +1,218 @@
+// Executes writes as one revision: a Put, a DeleteRange, a Txn (any nesting) or a lease
+// revoke. Every check that can fail runs before the first change (compares pick the
+// path, then puts and ranges on that path are checked), so a failed command leaves no
+// trace and every member reaches the same answer.
+
+import { assert, unreachable } from '../util/assert.js';
+import type { BatchOp } from '../storage/engine.js';
+import { MvccError } from './errors.js';
+import { keyString } from './key-index.js';
+import type { LeaseChange } from './lease-table.js';
+import { evalRange, hitsAt, readKvs } from './range.js';
+import { encodeRecord, type KvRecord, revKey } from './records.js';
+import { type MvccState, overlayKey } from './state.js';
+import {
+  type Compare, CompareResult, CompareTarget, type DeleteRangeRequest, type DeleteRangeResponse, type Event,
+  EventType, type KeyValue, type PutRequest, type PutResponse, type RangeRequest, type RangeResponse,
+  type RequestOp, type ResponseOp, type TxnRequest, type TxnResponse,
+} from './types.js';
+
+/** What a batch of applied commands produces besides the in-memory changes. */
+export interface BatchOut {
+  ops: BatchOp[];
+  events: Event[];
+  leaseChanges: LeaseChange[];
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class TxnExec {
+  /** The revision this command writes at, if it writes. */
+  readonly main: number;
+  private sub = 0;
+
+  /** `readOnly`: a read txn at `base` (the published revision) that must not write. */
+  constructor(
+    private readonly st: MvccState,
+    private readonly out: BatchOut | undefined,
+    private readonly base: number,
+  ) {
+    this.main = base + 1;
+  }
+
+  get changed(): boolean {
+    return this.sub > 0;
+  }
+
+  /** Reads inside the command see its own earlier writes (etcd's rule). */
+  private get readRev(): number {
+    return this.changed ? this.main : this.base;
+  }
+
+  /** The header revision of the command's response. */
+  get revision(): number {
+    return this.readRev;
+  }
+
+  /** Makes the revision current if anything was written. */
+  finish(): number {
+    if (this.changed) this.st.revision = this.main;
+    return this.st.revision;
+  }
+
+  // ---- checks (no changes) ----
+
+  checkPut(req: PutRequest): void {
+    const lease = req.lease ?? 0;
+    if (lease !== 0 && req.ignoreLease !== true && !this.st.leases.has(lease)) throw new MvccError('lease-not-found');
+    if (req.ignoreLease === true && lease !== 0) throw new MvccError('invalid', 'etcdserver: lease id must be 0 with ignore_lease');
+    if (req.ignoreValue === true && req.value.length > 0) throw new MvccError('invalid', 'etcdserver: value must be empty with ignore_value');
+    if (req.ignoreValue === true || req.ignoreLease === true) {
+      const ki = this.st.index.get(req.key);
+      if (ki === undefined || ki.get(this.readRev) === undefined) throw new MvccError('key-not-found');
+    }
+  }
+
+  checkRange(req: RangeRequest): void {
+    const rev = req.revision ?? 0;
+    if (rev > this.base) throw new MvccError('future-revision');
+    if (rev > 0 && rev < this.st.compacted) throw new MvccError('compacted');
+  }
+
+  // ---- single operations ----
+
+  async put(req: PutRequest): Promise<PutResponse> {
+    assert(this.out !== undefined, 'put in a read-only txn');
+    const ki = this.st.index.getOrCreate(req.key);
+    const prevHit = ki.get(this.readRev);
+    const prev = prevHit === undefined || (req.prevKv !== true && req.ignoreValue !== true)
+      ? undefined : await this.st.readRecord(prevHit.main, prevHit.sub);
+    const value = req.ignoreValue === true ? (prev as KvRecord).value : req.value;
+    const lease = req.ignoreLease === true ? ki.lease : req.lease ?? 0;
+    const sub = this.sub++;
+    const { createRevision, version } = ki.put(this.main, sub);
+    const ks = keyString(req.key);
+    if (ki.lease !== lease) this.st.leases.detach(ki.lease, ks);
+    this.st.leases.attach(lease, ks);
+    ki.lease = lease;
+    const rec: KvRecord = { key: ki.key, value, createRevision, modRevision: this.main, version, lease, tombstone: false };
+    this.write(rec, sub);
+    this.out.events.push({ type: EventType.PUT, kv: toKv(rec) });
+    return prev !== undefined && req.prevKv === true ? { revision: this.main, prevKv: toKv(prev) } : { revision: this.main };
+  }
+
+  async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+    assert(this.out !== undefined, 'delete in a read-only txn');
+    const hits = hitsAt(this.st, req.key, req.rangeEnd, this.readRev);
+    const prevKvs = req.prevKv === true ? await readKvs(this.st, hits, false) : [];
+    for (const { ki } of hits) {
+      const sub = this.sub++;
+      this.st.leases.detach(ki.lease, keyString(ki.key));
+      ki.tombstone(this.main, sub);
+      const rec: KvRecord = { key: ki.key, value: EMPTY, createRevision: 0, modRevision: this.main, version: 0, lease: 0, tombstone: true };
+      this.write(rec, sub);
+      this.out.events.push({ type: EventType.DELETE, kv: toKv(rec) });
+    }
+    return { revision: this.readRev, deleted: hits.length, prevKvs };
+  }
+
+  async range(req: RangeRequest): Promise<RangeResponse> {
+    const rev = req.revision !== undefined && req.revision > 0 ? req.revision : this.readRev;
+    return evalRange(this.st, req, rev, this.readRev);
+  }
+
+  private write(rec: KvRecord, sub: number): void {
+    (this.out as BatchOut).ops.push({ type: 'put', key: revKey(this.main, sub), value: encodeRecord(rec) });
+    this.st.overlay.set(overlayKey(this.main, sub), rec);
+  }
+
+  // ---- txn ----
+
+  /** Runs a txn: compares → path, checks along the path, then the ops. */
+  async txn(req: TxnRequest): Promise<TxnResponse> {
+    const path: boolean[] = [];
+    await this.choosePath(req, path);
+    this.checkPath(req, path, { at: 0 });
+    const res = await this.execPath(req, path, { at: 0 });
+    return res;
+  }
+
+  /** Evaluates the compares of the txn and of nested txns on the taken branches (pre-txn state). */
+  private async choosePath(req: TxnRequest, path: boolean[]): Promise<void> {
+    let ok = true;
+    for (const c of req.compare) {
+      if (!(await this.compare(c))) {
+        ok = false;
+        break;
+      }
+    }
+    path.push(ok);
+    for (const op of ok ? req.success : req.failure) if (op.type === 'txn') await this.choosePath(op.txn, path);
+  }
+
+  private checkPath(req: TxnRequest, path: boolean[], cursor: { at: number }): void {
+    const ok = path[cursor.at++] as boolean;
+    for (const op of ok ? req.success : req.failure) {
+      if (op.type === 'put') {
+        assert(this.out !== undefined, () => 'put in a read-only txn');
+        this.checkPut(op.put);
+      } else if (op.type === 'range') this.checkRange(op.range);
+      else if (op.type === 'txn') this.checkPath(op.txn, path, cursor);
+      else assert(this.out !== undefined, 'delete in a read-only txn');
+    }
+  }
+
+  private async execPath(req: TxnRequest, path: boolean[], cursor: { at: number }): Promise<TxnResponse> {
+    const ok = path[cursor.at++] as boolean;
+    const responses: ResponseOp[] = [];
+    for (const op of ok ? req.success : req.failure) responses.push(await this.execOp(op, path, cursor));
+    return { revision: this.readRev, succeeded: ok, responses };
+  }
+
+  private async execOp(op: RequestOp, path: boolean[], cursor: { at: number }): Promise<ResponseOp> {
+    switch (op.type) {
+      case 'range': return { type: 'range', range: await this.range(op.range) };
+      case 'put': return { type: 'put', put: await this.put(op.put) };
+      case 'deleteRange': return { type: 'deleteRange', deleteRange: await this.deleteRange(op.deleteRange) };
+      case 'txn': return { type: 'txn', txn: await this.execPath(op.txn, path, cursor) };
+      default: return unreachable(op, 'request op');
+    }
+  }
+
+  /** etcd's applyCompare: every key in range must satisfy it; no key compares as a zero kv. */
+  private async compare(c: Compare): Promise<boolean> {
+    const hits = hitsAt(this.st, c.key, c.rangeEnd, this.readRev);
+    if (hits.length === 0) return c.target === CompareTarget.VALUE ? false : compareKv(c, undefined);
+    const needRecords = c.target === CompareTarget.VALUE || c.target === CompareTarget.LEASE;
+    const kvs = needRecords ? await readKvs(this.st, hits, false) : undefined;
+    for (let i = 0; i < hits.length; i++) {
+      const h = (hits[i] as (typeof hits)[number]).hit;
+      const kv = kvs?.[i] ?? { key: EMPTY, value: EMPTY, createRevision: h.createRevision, modRevision: h.main, version: h.version, lease: 0 };
+      if (!compareKv(c, kv)) return false;
+    }
+    return true;
+  }
+}
+
+function compareKv(c: Compare, kv: KeyValue | undefined): boolean {
+  let d: number;
+  switch (c.target) {
+    case CompareTarget.VERSION: d = (kv?.version ?? 0) - c.version; break;
+    case CompareTarget.CREATE: d = (kv?.createRevision ?? 0) - c.createRevision; break;
+    case CompareTarget.MOD: d = (kv?.modRevision ?? 0) - c.modRevision; break;
+    case CompareTarget.LEASE: d = (kv?.lease ?? 0) - c.lease; break;
+    case CompareTarget.VALUE: d = Buffer.compare(kv?.value ?? EMPTY, c.value); break;
+    default: return unreachable(c, 'compare target');
+  }
+  switch (c.result) {
+    case CompareResult.EQUAL: return d === 0;
+    case CompareResult.NOT_EQUAL: return d !== 0;
+    case CompareResult.GREATER: return d > 0;
+    case CompareResult.LESS: return d < 0;
+    default: return unreachable(c.result, 'compare result');
+  }
+}
+
+function toKv(r: KvRecord): KeyValue {
+  return { key: r.key, createRevision: r.createRevision, modRevision: r.modRevision, version: r.version, value: r.value, lease: r.lease };
+}
