@@ -160,6 +160,9 @@ export const STATE_APPLIED_INDEX_KEY: Uint8Array = stateMetaKey('applied-index')
 /** Membership as of the applied index, so a state snapshot carries it. */
 export const STATE_CONF_STATE_KEY: Uint8Array = stateMetaKey('conf-state');
 
+/** Never written: installing a state snapshot deletes it to make its last batch non-empty. */
+export const STATE_SNAPSHOT_INSTALL_KEY: Uint8Array = stateMetaKey('snapshot-install');
+
 export function hex(b: Bytes): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }

@@ -1,0 +1,42 @@
+// server/storage: what the rest of the server uses. See DESIGN.md §5.
+//
+//   const raftEngine = await openRocksEngine(raftDir(dataDir));
+//   const log = await RaftLogStore.open(raftEngine);          // the core's Storage
+//   const state = await openStateEngine(dataDir, openRocksEngine);
+//   ... state.write([...ops, { type: 'put', key: STATE_APPLIED_INDEX_KEY, value: encodeU64(i) }]);
+
+export type { BatchOp, Bytes, Engine, EngineOpener, IterateOptions } from './engine.js';
+export { MemoryEngine, openMemoryEngine } from './memory-engine.js';
+export { ROCKSDB_OPEN_OPTIONS, RocksEngine, openRocksEngine } from './rocksdb-engine.js';
+export { RaftLogStore, type RaftSave } from './raft-log-store.js';
+export {
+  CURRENT_STATE_FILE,
+  RAFT_DIR_NAME,
+  STATE_DIR_NAME,
+  currentStateDirName,
+  openStateEngine,
+  raftDir,
+  removeStaleStateDirs,
+} from './data-dir.js';
+export {
+  STATE_SNAPSHOT_CHUNK_BYTES,
+  StateSnapshotError,
+  installStateSnapshot,
+  readStateSnapshot,
+} from './state-snapshot.js';
+export {
+  RaftKeyspace,
+  STATE_APPLIED_INDEX_KEY,
+  STATE_CONF_STATE_KEY,
+  StateKeyspace,
+  compareBytes,
+  concatBytes,
+  decodeU64,
+  encodeU64,
+  keyspaceRange,
+  numberKey,
+  numberOfKey,
+  prefixEnd,
+  stateMetaKey,
+  writeU64,
+} from './keys.js';

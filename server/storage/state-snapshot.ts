@@ -1,0 +1,245 @@
+// Streaming the `state/` database: to a lagging follower (InstallSnapshot) and to
+// etcd's Maintenance.Snapshot RPC. The applied index and membership are keys of the
+// state database (STATE_APPLIED_INDEX_KEY, STATE_CONF_STATE_KEY), so they travel with it.
+//
+// The stream is one byte sequence cut into chunks of at most STATE_SNAPSHOT_CHUNK_BYTES
+// (chunk boundaries mean nothing, so a record may span chunks):
+//   header  : MAGIC (8 bytes) · format version u32
+//   record* : RECORD_TAG · key length u32 · value length u32 · key · value
+//   trailer : TRAILER_TAG · record count u64 · SHA-256 of every byte before the digest
+// A stream cut short has no trailer; a corrupted one fails the digest; both are refused.
+
+import { createHash } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert } from '../util/assert.js';
+import { listStateDirs, currentStateDirName, setCurrentStateDir, syncDir } from './data-dir.js';
+import type { BatchOp, Bytes, Engine, EngineOpener } from './engine.js';
+import { STATE_SNAPSHOT_INSTALL_KEY, U64_BYTES, decodeU64, writeU64 } from './keys.js';
+
+/** Bytes per chunk sent: small enough for one gRPC message, big enough to amortise it. */
+export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Bytes of records per engine batch while installing; bounds the installer's memory. */
+export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
+/** A record (key + value) larger than this is corruption, not data: refuse it before
+ *  buffering it. Far above any key and value the API accepts. */
+export const STATE_SNAPSHOT_RECORD_BYTES_MAX = 64 * 1024 * 1024;
+
+const MAGIC = new TextEncoder().encode('RSSTATE\0');
+const FORMAT_VERSION = 1;
+const RECORD_TAG = 0x01;
+const TRAILER_TAG = 0x00;
+const U32_BYTES = 4;
+const DIGEST_BYTES = 32;
+
+export class StateSnapshotError extends Error {
+  override name = 'StateSnapshotError';
+}
+
+// ---- reading ----
+
+/**
+ * Every key and value of `engine`, from ONE iterator (so one consistent view), framed and
+ * cut into chunks. Lazy: the view is taken when iteration starts.
+ */
+export async function* readStateSnapshot(engine: Engine): AsyncIterableIterator<Uint8Array> {
+  const out = new ChunkWriter();
+  const header = new Uint8Array(MAGIC.length + U32_BYTES);
+  header.set(MAGIC);
+  new DataView(header.buffer).setUint32(MAGIC.length, FORMAT_VERSION);
+  yield* out.push(header);
+  let count = 0;
+  for await (const [key, value] of engine.iterate()) {
+    const head = new Uint8Array(1 + 2 * U32_BYTES);
+    const view = new DataView(head.buffer);
+    head[0] = RECORD_TAG;
+    view.setUint32(1, key.length);
+    view.setUint32(1 + U32_BYTES, value.length);
+    yield* out.push(head);
+    yield* out.push(key);
+    yield* out.push(value);
+    count++;
+  }
+  const tail = new Uint8Array(1 + U64_BYTES);
+  tail[0] = TRAILER_TAG;
+  writeU64(tail, 1, count);
+  yield* out.push(tail);
+  yield* out.push(out.digest(), false);
+  yield* out.flush();
+}
+
+/** Gathers bytes into chunks of exactly STATE_SNAPSHOT_CHUNK_BYTES (the last one shorter). */
+class ChunkWriter {
+  private readonly hash = createHash('sha256');
+  private chunk = new Uint8Array(STATE_SNAPSHOT_CHUNK_BYTES);
+  private used = 0;
+
+  *push(bytes: Bytes, hashed = true): Generator<Uint8Array> {
+    if (hashed) this.hash.update(bytes);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = Math.min(bytes.length - at, this.chunk.length - this.used);
+      this.chunk.set(bytes.subarray(at, at + n), this.used);
+      this.used += n;
+      at += n;
+      if (this.used === this.chunk.length) yield* this.flush();
+    }
+  }
+
+  /** The digest of everything pushed so far; push it last, unhashed. */
+  digest(): Uint8Array {
+    return new Uint8Array(this.hash.digest());
+  }
+
+  *flush(): Generator<Uint8Array> {
+    if (this.used === 0) return;
+    yield this.chunk.subarray(0, this.used);
+    this.chunk = new Uint8Array(STATE_SNAPSHOT_CHUNK_BYTES);
+    this.used = 0;
+  }
+}
+
+// ---- installing ----
+
+/**
+ * Builds the state of `chunks` in a fresh directory `state.<n>` of `dataDir`, verifies the
+ * digest, syncs, then swaps it in (CURRENT_STATE). Returns the new engine, open. On any
+ * failure the new directory is removed and the live state is untouched.
+ *
+ * `previous`, if given, is the live engine: it is closed and its directory removed after
+ * the swap. Without it, the old directory stays until the next openStateEngine.
+ */
+export async function installStateSnapshot(
+  dataDir: string,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  openEngine: EngineOpener,
+  options: { previous?: Engine } = {},
+): Promise<Engine> {
+  await mkdir(dataDir, { recursive: true });
+  const oldName = await currentStateDirName(dataDir);
+  const generation = 1 + Math.max(0, ...(await listStateDirs(dataDir)).map((d) => d.generation));
+  const newName = `state.${generation}`;
+  const newDir = join(dataDir, newName);
+  await rm(newDir, { recursive: true, force: true });
+  const engine = await openEngine(newDir);
+  try {
+    await load(engine, chunks);
+  } catch (err) {
+    await engine.close();
+    await rm(newDir, { recursive: true, force: true });
+    throw err;
+  }
+  await syncDir(dataDir);
+  await setCurrentStateDir(dataDir, newName);
+  if (options.previous !== undefined) {
+    await options.previous.close();
+    await rm(join(dataDir, oldName), { recursive: true, force: true });
+  }
+  return engine;
+}
+
+/** Writes every record into `engine`; the last batch is synced only once the trailer checks out. */
+async function load(engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+  const r = new ChunkReader(chunks);
+  try {
+    await loadRecords(engine, r);
+  } finally {
+    await r.close();
+  }
+}
+
+async function loadRecords(engine: Engine, r: ChunkReader): Promise<void> {
+  const header = await r.read(MAGIC.length + U32_BYTES);
+  if (!MAGIC.every((b, i) => header[i] === b)) throw new StateSnapshotError('not a state snapshot (bad magic)');
+  const version = new DataView(header.buffer, header.byteOffset).getUint32(MAGIC.length);
+  if (version !== FORMAT_VERSION) throw new StateSnapshotError(`unknown state snapshot format ${version}`);
+  let batch: BatchOp[] = [];
+  let batchBytes = 0;
+  let count = 0;
+  for (;;) {
+    const tag = (await r.read(1))[0];
+    if (tag === TRAILER_TAG) break;
+    if (tag !== RECORD_TAG) throw new StateSnapshotError(`bad record tag ${tag} after ${count} records`);
+    const lens = await r.read(2 * U32_BYTES);
+    const view = new DataView(lens.buffer, lens.byteOffset);
+    const keyLen = view.getUint32(0);
+    const valueLen = view.getUint32(U32_BYTES);
+    if (keyLen === 0 || keyLen + valueLen > STATE_SNAPSHOT_RECORD_BYTES_MAX) {
+      throw new StateSnapshotError(`bad record ${count}: key ${keyLen} bytes, value ${valueLen} bytes`);
+    }
+    batch.push({ type: 'put', key: await r.read(keyLen), value: await r.read(valueLen) });
+    batchBytes += keyLen + valueLen;
+    count++;
+    if (batchBytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
+      await engine.write(batch);
+      batch = [];
+      batchBytes = 0;
+    }
+  }
+  const expectedCount = decodeU64(await r.read(U64_BYTES));
+  const digest = r.digest();
+  const sent = await r.read(DIGEST_BYTES);
+  if (expectedCount !== count) throw new StateSnapshotError(`state snapshot holds ${count} records, trailer says ${expectedCount}`);
+  if (!digest.every((b, i) => sent[i] === b)) throw new StateSnapshotError('state snapshot checksum mismatch');
+  if (!(await r.atEnd())) throw new StateSnapshotError('bytes after the state snapshot trailer');
+  // One synced batch last: RocksDB's WAL is sequential, so its fsync covers every earlier
+  // batch. The delete keeps the batch non-empty (an empty one is never written, nor synced).
+  batch.push({ type: 'del', key: STATE_SNAPSHOT_INSTALL_KEY });
+  await engine.write(batch, { sync: true });
+}
+
+/** Reads exact byte counts from a chunk stream, hashing what it hands out. */
+class ChunkReader {
+  private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  private readonly hash = createHash('sha256');
+  private current: Uint8Array = new Uint8Array(0);
+  private at = 0;
+  private bytesRead = 0;
+
+  constructor(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+    this.it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
+  }
+
+  async read(n: number): Promise<Uint8Array> {
+    assert(n >= 0 && n <= STATE_SNAPSHOT_RECORD_BYTES_MAX, () => `read of ${n} bytes`);
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      if (this.at === this.current.length && !(await this.nextChunk())) {
+        throw new StateSnapshotError(`state snapshot truncated after ${this.bytesRead + filled} bytes`);
+      }
+      const take = Math.min(n - filled, this.current.length - this.at);
+      out.set(this.current.subarray(this.at, this.at + take), filled);
+      this.at += take;
+      filled += take;
+    }
+    this.bytesRead += n;
+    this.hash.update(out);
+    return out;
+  }
+
+  /** Digest of every byte read so far. */
+  digest(): Uint8Array {
+    return new Uint8Array(this.hash.copy().digest());
+  }
+
+  async atEnd(): Promise<boolean> {
+    while (this.at === this.current.length) {
+      if (!(await this.nextChunk())) return true;
+    }
+    return false;
+  }
+
+  /** Lets the source go (a gRPC stream, a generator) when we stop early. */
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+
+  private async nextChunk(): Promise<boolean> {
+    const r = await this.it.next();
+    if (r.done === true) return false;
+    this.current = r.value;
+    this.at = 0;
+    return true;
+  }
+}
