@@ -222,7 +222,7 @@ export class GrpcTransport implements Transport {
       onMessages: (messages) => {
         if (!this.closed) this.handlers.onMessages(messages);
       },
-      onReceived: (peer, bytes, ok) => this.emit({ type: 'snapshot-received', peer, bytes, ok }),
+      onReceived: (peer, bytes, ok, reason) => this.emit({ type: 'snapshot-received', peer, bytes, ok, reason }),
     });
   }
 

@@ -195,7 +195,12 @@ export class PeerSender {
 
   /** Streams a snapshot on its own call; never rejects. */
   async sendSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<SnapshotStatus> {
-    if (this.closed || this.snapshotAbort !== undefined || message.snapshot === undefined) return 'failure';
+    if (this.closed || this.snapshotAbort !== undefined || message.snapshot === undefined) {
+      const reason = this.closed ? 'closed' : message.snapshot === undefined ? 'a Snap message without a snapshot'
+        : 'another snapshot to this peer is in flight';
+      this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes: 0, status: 'failure', reason });
+      return 'failure';
+    }
     const abort = new AbortController();
     this.snapshotAbort = abort;
     try {
@@ -213,10 +218,11 @@ export class PeerSender {
         limits: this.ctx.limits,
         signal: abort.signal,
       });
-      this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes, status: 'finish' });
+      this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes, status: 'finish', reason: '' });
       return 'finish';
-    } catch {
-      this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes: 0, status: 'failure' });
+    } catch (err) {
+      const reason = (err as Partial<ServiceError>).details ?? (err as Error).message;
+      this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes: 0, status: 'failure', reason });
       return 'failure';
     } finally {
       this.snapshotAbort = undefined;

@@ -151,6 +151,7 @@ test('a snapshot the receiver cannot install is reported as failure, and raft ne
   assert.deepEqual(a.snapshotStatus, [[2, 'failure']]);
   assert.equal(b.received.length, 0);
   assert.deepEqual(b.eventsOf('snapshot-received').map((e) => e.ok), [false]);
+  assert.match(a.eventsOf('snapshot-sent')[0]!.reason, /not installed: disk full/);
 });
 
 test('a sender whose data source fails cancels the call; the receiver sees its chunks throw', async () => {

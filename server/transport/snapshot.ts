@@ -4,7 +4,7 @@
 // describes travels as the data chunks.
 
 import { status, type Client, type ClientWritableStream, type Metadata, type ServerReadableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
-import { decodeMessage } from '../../proto/raft-codec.js';
+import { decodeMessage, decodeSnapshotMetadata } from '../../proto/raft-codec.js';
 import { MessageType, type Message, type NodeId } from '../raft/types.js';
 import type { PeerService, SnapshotChunk, SnapshotHeader, SnapshotResponse } from './peer-proto.js';
 import type { TransportLimits } from './limits.js';
@@ -141,7 +141,7 @@ export interface SnapshotReceiver {
   clusterId: string;
   onSnapshot(message: Message, chunks: AsyncIterable<Uint8Array>): Promise<void>;
   onMessages(messages: Message[]): void;
-  onReceived(from: NodeId, bytes: number, ok: boolean): void;
+  onReceived(from: NodeId, bytes: number, ok: boolean, reason: string): void;
 }
 
 function fail(callback: sendUnaryData<SnapshotResponse>, code: status, details: string): void {
@@ -171,9 +171,10 @@ export async function receiveSnapshot(
         `cluster id mismatch: this node is in cluster ${r.clusterId}, the snapshot is from ${header.clusterId}`);
     }
     const message = decodeMessage(header.message);
-    if (message.type !== MessageType.Snap || message.snapshot === undefined || message.from !== from) {
+    if (message.type !== MessageType.Snap || message.snapshot === undefined || message.from !== from ||
+        decodeSnapshotMetadata(header.metadata).index !== message.snapshot.metadata.index) {
       return fail(callback, status.INVALID_ARGUMENT,
-        `snapshot stream: the header must hold a Snap message from ${from} with a snapshot`);
+        `snapshot stream: the header must hold a Snap message from ${from} whose snapshot matches its metadata`);
     }
     // Ends only at a trailer that matches the bytes received; any other end throws, so an
     // incomplete snapshot can never look complete to the installer.
@@ -198,10 +199,11 @@ export async function receiveSnapshot(
     if (!complete) throw new Error('onSnapshot resolved before reading the whole snapshot');
     // Only now is the state in place that the Snap message describes: let raft step it.
     r.onMessages([message]);
-    r.onReceived(from, bytes, true);
+    r.onReceived(from, bytes, true, '');
     callback(null, { receivedBytes: bytes });
   } catch (err) {
-    r.onReceived(from, bytes, false);
-    fail(callback, status.ABORTED, `snapshot from ${from} not installed: ${(err as Error).message}`);
+    const reason = `snapshot from ${from} not installed: ${(err as Error).message}`;
+    r.onReceived(from, bytes, false, reason);
+    fail(callback, status.ABORTED, reason);
   }
 }

@@ -28,8 +28,9 @@ export type TransportEvent =
   /** A peer stream broke or could not be opened; `reason` is the gRPC status text. */
   | { type: 'send-failure'; peer: NodeId; reason: string }
   | { type: 'peer-connected'; peer: NodeId }
-  | { type: 'snapshot-sent'; peer: NodeId; bytes: number; status: SnapshotStatus }
-  | { type: 'snapshot-received'; peer: NodeId; bytes: number; ok: boolean }
+  /** `reason` says why a snapshot failed (empty when it did not). */
+  | { type: 'snapshot-sent'; peer: NodeId; bytes: number; status: SnapshotStatus; reason: string }
+  | { type: 'snapshot-received'; peer: NodeId; bytes: number; ok: boolean; reason: string }
   /** A call refused by this node's server (wrong cluster id, wrong member id, bad input). */
   | { type: 'call-refused'; method: string; reason: string };
 
@@ -46,7 +47,8 @@ export interface TransportHandlers {
   /** Sender side: the data of a Snap message passed to `send`. Without it, the data sent is
    *  `message.snapshot.data`. Called once per snapshot send. */
   openSnapshot?(message: Message): AsyncIterable<Uint8Array>;
-  /** Metrics hook; called synchronously, must be cheap. */
+  /** Metrics hook; called synchronously (also from inside send()), must be cheap. Every
+   *  other handler is called from its own task, never from inside send(). */
   onEvent?(event: TransportEvent): void;
 }
 
