@@ -8,6 +8,8 @@
 // is on disk (fsynced when `sync` was asked). Writes reach the engine one at a time, in
 // call order: two batches in flight together could land in either order.
 //
+// Entries, hard state and snapshot handed out are the store's own objects: read-only.
+//
 // Memory stays bounded because the region node takes a snapshot every N applied entries
 // and compacts behind it; `memoryBytes()` is there to watch that.
 //
