@@ -39,6 +39,19 @@ export const DEFAULT_SERVE_COMMAND: ServeCommand = {
   cwd: REPO_ROOT,
 };
 
+/**
+ * Set to a script path to run it instead of `server/main.ts serve` (it gets the same
+ * flags): the launcher's own tests use a stand-in node, and it can point at a build.
+ * Not REGIONSTORE_-prefixed, because `serve` warns about REGIONSTORE_* names it lacks.
+ */
+export const SERVE_SCRIPT_ENV = 'RS_CLUSTER_SERVE_SCRIPT';
+
+export function serveCommandFromEnv(env: NodeJS.ProcessEnv = process.env): ServeCommand {
+  const script = env[SERVE_SCRIPT_ENV];
+  if (script === undefined || script === '') return DEFAULT_SERVE_COMMAND;
+  return { executable: process.execPath, args: ['--import', 'tsx', resolve(script)], cwd: REPO_ROOT };
+}
+
 export type ReadyWhen = 'spawned' | 'listening' | 'healthy';
 
 export interface StartClusterOptions {
@@ -47,6 +60,7 @@ export interface StartClusterOptions {
   /** Node count of a new cluster (default 3); must match cluster.json when one exists. */
   nodes?: number;
   host?: string;
+  /** How to run `regionstore serve` (default: serveCommandFromEnv(), i.e. server/main.ts). */
   command?: ServeCommand;
   /** Flags appended to every node's (e.g. ['--election-ms', '300']). */
   extraArgs?: readonly string[];
@@ -133,7 +147,7 @@ async function loadPlan(dataDir: string, nodes: number | undefined, host: string
 export async function startCluster(options: StartClusterOptions): Promise<LocalCluster> {
   const dataDir = resolve(options.dataDir);
   const file = await loadPlan(dataDir, options.nodes, options.host ?? HOST_DEFAULT);
-  const command = options.command ?? DEFAULT_SERVE_COMMAND;
+  const command = options.command ?? serveCommandFromEnv();
   const ready = options.ready ?? 'listening';
   const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const stopTimeoutMs = options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
