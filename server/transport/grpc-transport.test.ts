@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
@@ -179,6 +179,39 @@ test('messages to unknown peers are dropped and counted; removePeer and updatePe
   assert.equal(a.transport.hasPeer(2), false);
   a.transport.send([app(1, 2, 3)]);
   assert.equal(a.eventsOf('messages-dropped').at(-1)!.reason, 'unknown-peer');
+});
+
+test('keepalive notices a frozen peer (TCP still up) and reports it unreachable', async () => {
+  const script = fileURLToPath(new URL('./testing/peer-process.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const m = /port (\d+)/.exec(d.toString());
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', () => reject(new Error('peer process exited early')));
+    });
+    const a = await node(1, { limits: { keepaliveTimeMs: 200, keepaliveTimeoutMs: 300 } });
+    a.transport.addPeer(2, `127.0.0.1:${port}`);
+    a.transport.send([app(1, 2, 0)]);
+    await waitFor(() => a.eventsOf('peer-connected').length === 1, 'connected to the peer process');
+    child.kill('SIGSTOP');
+    const frozenAt = performance.now();
+    let i = 1;
+    await waitFor(() => {
+      a.transport.send([app(1, 2, i++)]);
+      return a.unreachable.includes(2);
+    }, 'frozen peer reported unreachable', 5000);
+    const noticedMs = performance.now() - frozenAt;
+    assert.ok(noticedMs < 3000, `noticed after ${noticedMs} ms`);
+    // By the keepalive breaking the stream, not by the queue filling up.
+    assert.ok(a.eventsOf('send-failure').length >= 1, 'the stream broke');
+    assert.equal(a.eventsOf('messages-dropped').length, 0);
+    console.log(`# frozen peer noticed after ${Math.round(noticedMs)} ms: ${a.eventsOf('send-failure')[0]!.reason}`);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 test('close() leaves no open handles: a process using the transport exits by itself', () => {
