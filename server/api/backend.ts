@@ -11,7 +11,7 @@
 // - Failures are thrown (or rejected) as Errors carrying `code: BackendErrorCode`
 //   (errors.ts), e.g. MvccError, or `Object.assign(new Error(msg), { code: 'no-leader' })`.
 //   Anything else is answered INTERNAL; the process never crashes on it.
-// - Ids the backend issues (lease ids, member ids, watch ids are the API's own) are
+// - Ids the backend issues (lease ids, member ids; watch ids are the API's own) are
 //   positive integers below 2^53. The cluster id may be a decimal string for 64-bit ids.
 // - Results carry the store revision their response header should show.
 
@@ -22,6 +22,7 @@ import type {
   DeleteRangeRequest,
   DeleteRangeResponse,
   Event,
+  HashKVResult,
   KeyValue,
   LeaseGrantRequest,
   LeaseGrantResponse,
@@ -32,9 +33,11 @@ import type {
   RangeResponse,
   TxnRequest,
   TxnResponse,
-} from '../mvcc/types.js';
+  WatchRequest,
+  WatchResponse,
+} from '../mvcc/index.js';
 
-export type { KeyValue, Event };
+export type { KeyValue, Event, HashKVResult, WatchRequest, WatchResponse };
 
 /**
  * The writer's identity, from gRPC metadata `rs-client-id` (opaque string) and `rs-seq`
@@ -113,13 +116,6 @@ export interface StatusInfo {
   errors: string[];
 }
 
-export interface HashKVResult {
-  /** CRC32 (or any uint32) of the keyspace up to hashRevision. */
-  hash: number;
-  compactRevision: number;
-  hashRevision: number;
-}
-
 /**
  * A consistent copy of the node's state. `sizeBytes` is the exact number of bytes the
  * chunks yield. The API pads the stream with zero bytes to a multiple of 512 (etcdctl
@@ -131,46 +127,22 @@ export interface SnapshotStream {
   chunks: AsyncIterable<Uint8Array>;
 }
 
-/** One watcher's subscription. Filters and prevKv are applied by the backend. */
-export interface WatchCreate {
-  key: Uint8Array;
-  /** Empty: the single key. [0]: every key >= key. Otherwise [key, rangeEnd). */
-  rangeEnd: Uint8Array;
-  /** First revision to deliver; 0: from the next revision. */
-  startRevision: number;
-  /** Send periodic empty progress notifications while idle. */
-  progressNotify: boolean;
-  prevKv: boolean;
-  noPut: boolean;
-  noDelete: boolean;
-}
-
 /**
- * How the backend hands a watcher's stream to the API. The backend must not call it
- * from inside `watch()` (the API queues anything that arrives before its "created").
+ * One watcher, as server/mvcc's WatchHub hands it out (`store.watchHub.watch(req)` is
+ * one): the API pulls responses one at a time, so a slow client holds the watcher's
+ * delivery (the hub then falls back to history) instead of buffering without bound.
  */
-export interface WatchListener {
+export interface BackendWatcher {
   /**
-   * Events in revision order, never across a compacted gap; `revision` is the store
-   * revision for the header. Returns false when the stream is over its high-water mark:
-   * the backend then stops delivering to this watcher until `WatchHandle.resume()`, and
-   * continues from the revision after the last one delivered (from history).
+   * The next response, or undefined once the watcher is closed. Events in revision
+   * order with prev_kv and filters applied; empty events: a progress notification; a
+   * response with compactRevision set ends the watcher (its history is compacted).
+   * Called by one caller at a time.
    */
-  onEvents(events: Event[], revision: number): boolean;
-  /** Every event up to `revision` has been delivered (progress_notify ticks). */
-  onProgress(revision: number): void;
-  /** The history the watcher needs is compacted; the backend has dropped the watcher. */
-  onCompacted(compactRevision: number, revision: number): void;
-  /** The backend dropped the watcher for another reason (node stopping, ...). */
-  onCanceled(reason: string): void;
-}
-
-export interface WatchHandle {
-  /** The revision through which every event of this watcher has been delivered. */
-  progressRevision(): number;
-  /** Delivery may go on after onEvents returned false. */
-  resume(): void;
-  /** Idempotent; no listener call after it returns. */
+  next(): Promise<WatchResponse | undefined>;
+  /** Asks for a progress notification (an empty response) once the watcher is synced. */
+  requestProgress(): void;
+  /** Idempotent; next() then answers undefined. */
   cancel(): void;
 }
 
@@ -188,8 +160,12 @@ export interface Backend {
   compact(req: CompactionRequest, id?: RequestIdentity): Promise<CompactionResponse>;
 
   // ---- Watch (served on every member, from the local store) ----
-  /** Registers a watcher; throws for a request the store refuses. */
-  watch(req: WatchCreate, listener: WatchListener): WatchHandle;
+  /**
+   * Registers a watcher on the local store (startRevision 0: from the next revision;
+   * a start below the compacted revision answers compactRevision at once). The
+   * backend's periodic progress_notify ticks arrive through next() as empty responses.
+   */
+  watch(req: WatchRequest): BackendWatcher;
 
   // ---- Lease ----
   /** id 0: the backend chooses. Throws `lease-exists`, `lease-ttl-too-large`. */

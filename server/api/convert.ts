@@ -14,8 +14,9 @@ import type {
   SortOrder,
   SortTarget,
   TxnRequest,
-} from '../mvcc/types.js';
-import type { WatchCreate } from './backend.js';
+  WatchFilter,
+  WatchRequest,
+} from '../mvcc/index.js';
 import { EtcdErrors, invalidArgument } from './errors.js';
 import type {
   Int64,
@@ -144,18 +145,18 @@ export function compactionFromWire(w: WireCompactionRequest): CompactionRequest 
   return { revision: nonNegative(w.revision), physical: w.physical };
 }
 
-const FILTER_NOPUT = 0;
-const FILTER_NODELETE = 1;
+const FILTER_MAX = 1;
 
-export function watchCreateFromWire(w: WireWatchCreateRequest): WatchCreate {
+/** etcd's FilterType numbers are the hub's WatchFilter numbers; unknown ones are dropped. */
+export function watchCreateFromWire(w: WireWatchCreateRequest): WatchRequest {
+  const filters: WatchFilter[] = [];
+  for (const f of w.filters) if (f >= 0 && f <= FILTER_MAX) filters.push(f as WatchFilter);
   return {
     key: w.key,
     rangeEnd: w.rangeEnd,
     startRevision: nonNegative(w.startRevision),
     progressNotify: w.progressNotify,
     prevKv: w.prevKv,
-    noPut: w.filters.includes(FILTER_NOPUT),
-    noDelete: w.filters.includes(FILTER_NODELETE),
+    filters,
   };
 }
-

@@ -8,7 +8,7 @@
 // one), or one named ProposalTimeoutError.
 
 import { status } from '@grpc/grpc-js';
-import type { MvccErrorCode } from '../mvcc/types.js';
+import type { MvccErrorCode } from '../mvcc/index.js';
 
 /** What a handler answers on failure: a gRPC status code and etcd's message text. */
 export class ApiError extends Error {

@@ -17,9 +17,7 @@ export type {
   RequestIdentity,
   SnapshotStream,
   StatusInfo,
-  WatchCreate,
-  WatchHandle,
-  WatchListener,
+  BackendWatcher,
 } from './backend.js';
 export { ApiError, EtcdErrors, toApiError, toGrpcStatus, type BackendErrorCode } from './errors.js';
 export { CLIENT_ID_METADATA_KEY, SEQ_METADATA_KEY, identityFromMetadata } from './identity.js';

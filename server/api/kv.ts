@@ -9,7 +9,7 @@ import type {
   RangeResponse,
   ResponseOp,
   TxnResponse,
-} from '../mvcc/types.js';
+} from '../mvcc/index.js';
 import type { Backend, HeaderInfo } from './backend.js';
 import {
   compactionFromWire,

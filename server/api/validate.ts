@@ -9,7 +9,7 @@ import type {
   RangeRequest,
   RequestOp,
   TxnRequest,
-} from '../mvcc/types.js';
+} from '../mvcc/index.js';
 import { EtcdErrors, invalidArgument } from './errors.js';
 import type { ApiLimits } from './limits.js';
 

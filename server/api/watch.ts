@@ -2,16 +2,16 @@
 // serverWatchStream. Requests: create (watch_id 0 = the session picks the lowest free
 // id from 0, as etcd; or the client's id), cancel, progress. Answers: "created" (or
 // created + canceled with a reason when refused), event batches, progress
-// notifications, a compacted answer (compact_revision + canceled) when the history a
-// watcher needs is gone, and canceled on cancel.
+// notifications, a compacted answer (compact_revision + canceled, etcd's reason text)
+// when the history a watcher needs is gone, and canceled on cancel.
 //
-// Backpressure: when grpc-js reports its buffer full, the listener answers false and
-// the backend holds that watcher's delivery until the stream drains and resume() is
-// called; so a session buffers at most one batch per watcher beyond the high-water mark.
+// Backpressure: each watcher has a pump that pulls its next response only after the
+// previous one was written and the stream is below its high-water mark, so a slow
+// client costs at most one response per watcher here; the hub falls back to history.
 
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Event } from '../mvcc/types.js';
-import type { Backend, WatchHandle, WatchListener } from './backend.js';
+import type { WatchRequest, WatchResponse } from '../mvcc/index.js';
+import type { Backend, BackendWatcher } from './backend.js';
 import { idFromWire, watchCreateFromWire } from './convert.js';
 import { EtcdErrors, toApiError } from './errors.js';
 import type { ApiLimits } from './limits.js';
@@ -23,78 +23,23 @@ import type { WireWatchCreateRequest, WireWatchRequest } from './wire.js';
 export const NO_WATCH_ID = -1;
 export const DUPLICATE_WATCH_ID_REASON = 'mvcc: duplicate watch ID provided on the WatchStream';
 export const EMPTY_WATCH_RANGE_REASON = 'mvcc: watcher range is empty';
+/** Reason given when the backend closes a watcher on its own (node stopping). */
+export const BACKEND_CLOSED_REASON = 'etcdserver: watch canceled';
 
 type WatchCall = ServerDuplexStream<WireWatchRequest, unknown>;
 
-class Watcher implements WatchListener {
-  handle: WatchHandle | undefined;
-  /** Listener calls that arrived before "created" was written (the backend should not). */
-  private early: Array<() => void> | undefined = [];
-  closed = false;
-
-  constructor(
-    private readonly session: WatchSession,
-    readonly id: number,
-  ) {}
-
-  /** "created" has been written: from now on answers go straight out. */
-  open(): void {
-    const early = this.early ?? [];
-    this.early = undefined;
-    for (const f of early) f();
-  }
-
-  onEvents(events: Event[], revision: number): boolean {
-    if (this.closed) return true;
-    if (this.early !== undefined) {
-      this.early.push(() => this.onEvents(events, revision));
-      return true;
-    }
-    return this.session.sendEvents(this, events, revision);
-  }
-
-  onProgress(revision: number): void {
-    if (this.closed) return;
-    if (this.early !== undefined) {
-      this.early.push(() => this.onProgress(revision));
-      return;
-    }
-    this.session.send({ header: this.session.header(revision), watchId: this.id });
-  }
-
-  onCompacted(compactRevision: number, revision: number): void {
-    if (this.closed) return;
-    if (this.early !== undefined) {
-      this.early.push(() => this.onCompacted(compactRevision, revision));
-      return;
-    }
-    this.session.drop(this);
-    this.session.send({
-      header: this.session.header(revision),
-      watchId: this.id,
-      canceled: true,
-      compactRevision,
-      cancelReason: EtcdErrors.compacted.details,
-    });
-  }
-
-  onCanceled(reason: string): void {
-    if (this.closed) return;
-    if (this.early !== undefined) {
-      this.early.push(() => this.onCanceled(reason));
-      return;
-    }
-    this.session.drop(this);
-    this.session.send({ header: this.session.current(), watchId: this.id, canceled: true, cancelReason: reason });
-  }
+interface Entry {
+  id: number;
+  watcher: BackendWatcher;
+  /** Canceled by the client or the session: the pump stops silently. */
+  closed: boolean;
 }
 
 export class WatchSession {
-  private readonly watchers = new Map<number, Watcher>();
+  private readonly entries = new Map<number, Entry>();
   private nextAutoId = 0;
-  /** Watchers whose delivery waits for 'drain'. */
-  private paused: Watcher[] = [];
-  private writable = true;
+  private drained: Promise<void> | undefined;
+  private releaseDrained: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -113,41 +58,27 @@ export class WatchSession {
     call.on('close', () => this.close());
   }
 
-  get size(): number {
-    return this.watchers.size;
+  get watcherCount(): number {
+    return this.entries.size;
   }
 
-  header(revision: number): unknown {
-    return header(this.backend.headerInfo(), revision);
-  }
-
-  current(): unknown {
+  private current(): unknown {
     const h = this.backend.headerInfo();
     return header(h, h.revision);
   }
 
-  send(msg: unknown): void {
+  private send(msg: unknown): void {
     if (this.closed) return;
-    if (!this.call.write(msg)) this.writable = false;
-  }
-
-  sendEvents(w: Watcher, events: Event[], revision: number): boolean {
-    this.send({ header: this.header(revision), watchId: w.id, events });
-    if (this.writable) return true;
-    this.paused.push(w);
-    return false;
-  }
-
-  drop(w: Watcher): void {
-    w.closed = true;
-    if (this.watchers.get(w.id) === w) this.watchers.delete(w.id);
+    if (!this.call.write(msg) && this.drained === undefined) {
+      this.drained = new Promise<void>((resolve) => (this.releaseDrained = resolve));
+    }
   }
 
   private onDrain(): void {
-    this.writable = true;
-    const paused = this.paused;
-    this.paused = [];
-    for (const w of paused) if (!w.closed) w.handle?.resume();
+    const release = this.releaseDrained;
+    this.drained = undefined;
+    this.releaseDrained = undefined;
+    release?.();
   }
 
   private onRequest(req: WireWatchRequest): void {
@@ -157,7 +88,7 @@ export class WatchSession {
       else if (req.cancelRequest != null) this.cancel(idFromWire(req.cancelRequest.watchId));
       else if (req.progressRequest != null) this.progress();
     } catch (err) {
-      // Handlers answer refusals in-band; reaching here is a bug: end the stream loudly.
+      // Refusals are answered in-band; reaching here is a bug: end the stream, loudly.
       this.close();
       this.call.emit('error', toApiError(err));
     }
@@ -167,70 +98,111 @@ export class WatchSession {
     this.send({ header: this.current(), watchId: NO_WATCH_ID, created: true, canceled: true, cancelReason: reason });
   }
 
+  /** Why the session refuses this create, or undefined. Normalises the key as etcd. */
+  private check(req: WatchRequest, wantedId: number | undefined): string | undefined {
+    const end = req.rangeEnd ?? Buffer.alloc(0);
+    const max = this.limits.keyBytesMax;
+    if (req.key.length > max || end.length > max) return `regionstore: watch key or range end over ${max} bytes`;
+    if (end.length > 0 && !isFromKey(end) && Buffer.compare(req.key, end) >= 0) return EMPTY_WATCH_RANGE_REASON;
+    if (this.entries.size >= this.limits.watchersPerStreamMax) {
+      return `regionstore: too many watchers on this stream (limit ${this.limits.watchersPerStreamMax})`;
+    }
+    if (wantedId === undefined) return 'regionstore: a watch ID must be in 1..2^53-1 (or 0)';
+    if (wantedId !== 0 && this.entries.has(wantedId)) return DUPLICATE_WATCH_ID_REASON;
+    return undefined;
+  }
+
   private create(wire: WireWatchCreateRequest): void {
     const req = watchCreateFromWire(wire);
-    // As etcd: an empty key is the smallest key, "\0" as the range end is "every key from key on".
+    // As etcd: an empty key is the smallest key.
     if (req.key.length === 0) req.key = Buffer.from([0]);
-    if (req.key.length > this.limits.keyBytesMax || req.rangeEnd.length > this.limits.keyBytesMax) {
-      return this.refuse(`regionstore: watch key or range end over ${this.limits.keyBytesMax} bytes`);
-    }
-    if (req.rangeEnd.length > 0 && !isFromKey(req.rangeEnd) && Buffer.compare(req.key, req.rangeEnd) >= 0) {
-      return this.refuse(EMPTY_WATCH_RANGE_REASON);
-    }
-    if (this.watchers.size >= this.limits.watchersPerStreamMax) {
-      return this.refuse(`regionstore: too many watchers on this stream (limit ${this.limits.watchersPerStreamMax})`);
-    }
     const wanted = idFromWire(wire.watchId);
-    if (wanted === undefined) return this.refuse('regionstore: a watch ID must be in 1..2^53-1 (or 0)');
-    if (wanted !== 0 && this.watchers.has(wanted)) return this.refuse(DUPLICATE_WATCH_ID_REASON);
-    const id = wanted !== 0 ? wanted : this.autoId();
-    const w = new Watcher(this, id);
+    const refusal = this.check(req, wanted);
+    if (refusal !== undefined) return this.refuse(refusal);
+    let watcher: BackendWatcher;
     try {
-      w.handle = this.backend.watch(req, w);
+      watcher = this.backend.watch(req);
     } catch (err) {
       return this.refuse(toApiError(err).details);
     }
-    this.watchers.set(id, w);
+    const id = wanted !== undefined && wanted !== 0 ? wanted : this.autoId();
+    const entry: Entry = { id, watcher, closed: false };
+    this.entries.set(id, entry);
     this.send({ header: this.current(), watchId: id, created: true });
-    w.open();
+    this.pump(entry).catch((err: unknown) => this.endWatcher(entry, toApiError(err).details));
   }
 
   private autoId(): number {
-    while (this.watchers.has(this.nextAutoId)) this.nextAutoId++;
+    while (this.entries.has(this.nextAutoId)) this.nextAutoId++;
     return this.nextAutoId++;
+  }
+
+  /** Moves the watcher's responses to the stream, one at a time, behind backpressure. */
+  private async pump(entry: Entry): Promise<void> {
+    for (;;) {
+      if (this.drained !== undefined) await this.drained;
+      if (entry.closed) return;
+      const res = await entry.watcher.next();
+      if (entry.closed) return;
+      if (res === undefined) return this.endWatcher(entry, BACKEND_CLOSED_REASON);
+      if (res.compactRevision !== undefined && res.compactRevision > 0) return this.compacted(entry, res);
+      this.send({ header: header(this.backend.headerInfo(), res.revision), watchId: entry.id, events: res.events });
+    }
+  }
+
+  private compacted(entry: Entry, res: WatchResponse): void {
+    this.forget(entry);
+    this.send({
+      header: header(this.backend.headerInfo(), res.revision),
+      watchId: entry.id,
+      canceled: true,
+      compactRevision: res.compactRevision,
+      cancelReason: EtcdErrors.compacted.details,
+    });
+  }
+
+  private endWatcher(entry: Entry, reason: string): void {
+    if (entry.closed) return;
+    this.forget(entry);
+    this.send({ header: this.current(), watchId: entry.id, canceled: true, cancelReason: reason });
+  }
+
+  private forget(entry: Entry): void {
+    entry.closed = true;
+    entry.watcher.cancel();
+    if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
   }
 
   /** etcd answers a cancel of an unknown watcher with nothing. */
   private cancel(id: number | undefined): void {
-    if (id === undefined) return;
-    const w = this.watchers.get(id);
-    if (w === undefined) return;
-    this.drop(w);
-    w.handle?.cancel();
-    this.send({ header: this.current(), watchId: id, canceled: true });
+    const entry = id === undefined ? undefined : this.entries.get(id);
+    if (entry === undefined) return;
+    this.forget(entry);
+    this.send({ header: this.current(), watchId: entry.id, canceled: true });
   }
 
   /**
-   * A progress answer (watch id -1) promises that every event up to its revision has
-   * been sent on this stream: the lowest revision every watcher has been served to.
+   * A progress request: with no watchers, one answer (watch id -1) at the current
+   * revision; otherwise every synced watcher answers with an empty response carrying
+   * its own id, in order after the events it has delivered (so its revision is exact).
    */
   private progress(): void {
-    let revision = this.backend.headerInfo().revision;
-    for (const w of this.watchers.values()) {
-      if (w.handle !== undefined) revision = Math.min(revision, w.handle.progressRevision());
+    if (this.entries.size === 0) {
+      this.send({ header: this.current(), watchId: NO_WATCH_ID });
+      return;
     }
-    this.send({ header: this.header(revision), watchId: NO_WATCH_ID });
+    for (const entry of this.entries.values()) entry.watcher.requestProgress();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const w of this.watchers.values()) {
-      w.closed = true;
-      w.handle?.cancel();
+    for (const entry of this.entries.values()) {
+      entry.closed = true;
+      entry.watcher.cancel();
     }
-    this.watchers.clear();
-    this.paused = [];
+    this.entries.clear();
+    this.onDrain();
   }
 }
 
