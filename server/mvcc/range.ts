@@ -50,8 +50,8 @@ export async function evalRange(st: MvccState, req: RangeRequest, at: number, he
   if (target === SortTarget.VALUE && order !== SortOrder.NONE) {
     // Sorting by value needs every value before the limit applies.
     kvs = await readKvs(st, hits, false);
-    kvs.sort((a, b) => compareBytes(a.value, b.value));
-    if (order === SortOrder.DESCEND) kvs.reverse();
+    const sign = order === SortOrder.DESCEND ? -1 : 1;
+    kvs.sort((a, b) => sign * compareBytes(a.value, b.value));
     const more = kvs.length > limit;
     kvs = kvs.slice(0, limit);
     if (req.keysOnly === true) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }));
@@ -67,9 +67,13 @@ function sortHits(hits: Hit[], target: SortTarget, order: SortOrder): void {
   if (order === SortOrder.NONE) return; // key order
   const field = (h: Hit): number =>
     target === SortTarget.VERSION ? h.hit.version : target === SortTarget.CREATE ? h.hit.createRevision : h.hit.main;
+  if (target === SortTarget.KEY) {
+    if (order === SortOrder.DESCEND) hits.reverse();
+    return;
+  }
   // Array.prototype.sort is stable: ties stay in key order, the same on every member.
-  if (target !== SortTarget.KEY) hits.sort((a, b) => field(a) - field(b));
-  if (order === SortOrder.DESCEND) hits.reverse();
+  const sign = order === SortOrder.DESCEND ? -1 : 1;
+  hits.sort((a, b) => sign * (field(a) - field(b)));
 }
 
 export async function readKvs(st: MvccState, hits: Hit[], keysOnly: boolean): Promise<KeyValue[]> {
