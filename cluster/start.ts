@@ -12,10 +12,9 @@ const COLOURS = [36, 33, 35, 32, 34, 31, 90]; // ANSI cyan, yellow, magenta, gre
 
 function prefixer(): LineSink {
   const tty = process.stdout.isTTY === true;
-  const width = 4;
   return (name, line, stream) => {
     const index = Number(name.replace(/\D/g, '')) || 0;
-    const tag = `[${name}]`.padEnd(width + 2);
+    const tag = `[${name}]`;
     const prefix = tty ? `\x1b[${COLOURS[index % COLOURS.length]}m${tag}\x1b[0m` : tag;
     (stream === 'stdout' ? process.stdout : process.stderr).write(`${prefix} ${line}\n`);
   };

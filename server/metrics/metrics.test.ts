@@ -36,6 +36,7 @@ describe('node metrics', () => {
     m.snapshotSent();
     m.snapshotReceived();
     m.grpcRequest('etcdserverpb.KV/Range', 'OK', 0.0003);
+    m.grpcRequest('KV/Put', 5, 0.001);
     m.keys(42);
     m.dbSize(4096);
     const server = await startMetricsServer({ registry: h.registry, snapshot: h.snapshot, port: 0 });
@@ -81,6 +82,7 @@ describe('node metrics', () => {
     assert.equal(sample(text, 'regionstore_proposals_failed_total{reason="timeout"}'), 1);
     assert.equal(sample(text, 'regionstore_peer_queue_drops_total{peer="3"}'), 4);
     assert.equal(sample(text, 'regionstore_grpc_requests_total{method="etcdserverpb.KV/Range",code="OK"}'), 1);
+    assert.equal(sample(text, 'regionstore_grpc_requests_total{method="KV/Put",code="NOT_FOUND"}'), 1);
     assert.equal(sample(text, 'regionstore_raft_persist_duration_seconds_count'), 1);
     assert.equal(sample(text, 'regionstore_db_size_bytes'), 4096);
     assert.equal(sample(text, 'regionstore_node_info{name="n1"}'), 1);

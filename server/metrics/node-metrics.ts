@@ -22,6 +22,13 @@ export const GRPC_BUCKETS_SECONDS = exponentialBuckets(0.0001, 2, 17);
 /** Buckets of entries per persisted / applied batch: 1 doubling to 8192 (group commit). */
 export const BATCH_ENTRIES_BUCKETS = exponentialBuckets(1, 2, 14);
 
+/** gRPC status names by code (fixed by the gRPC spec), so labels read "NOT_FOUND", not "5". */
+export const GRPC_CODE_NAMES: readonly string[] = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
+  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED',
+  'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+];
+
 /** Why a proposal failed. A closed set keeps the label's cardinality bounded. */
 export const ProposalFailure = {
   /** No answer before the proposal's deadline. */
@@ -61,8 +68,11 @@ export interface NodeMetrics {
   peerQueueDrop(peer: string | number, n?: number): void;
   snapshotSent(): void;
   snapshotReceived(): void;
-  /** One finished gRPC call; `method` like "etcdserverpb.KV/Range", `code` a gRPC status name. */
-  grpcRequest(method: string, code: string, seconds: number): void;
+  /**
+   * One finished gRPC call; `method` like "KV/Range", `code` a gRPC status name ("OK")
+   * or number (grpc-js `status` enum value; mapped to its name).
+   */
+  grpcRequest(method: string, code: string | number, seconds: number): void;
   keys(n: number): void;
   dbSize(bytes: number): void;
 }
@@ -212,7 +222,8 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
     peerQueueDrop(peer, n) { c.peerQueueDrops.inc({ peer: String(peer) }, count(n)); },
     snapshotSent() { s.snapshotsSent++; c.snapshotsSent.inc(); },
     snapshotReceived() { s.snapshotsReceived++; c.snapshotsReceived.inc(); },
-    grpcRequest(method, code, seconds) {
+    grpcRequest(method, rawCode, seconds) {
+      const code = typeof rawCode === 'number' ? (GRPC_CODE_NAMES[rawCode] ?? String(rawCode)) : rawCode;
       c.grpcRequests.inc({ method, code });
       if (ok(seconds)) c.grpcDuration.observe({ method, code }, seconds);
     },
