@@ -19,6 +19,10 @@ export const MAX_UNCOMMITTED_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Bytes of committed entries handed out in one Ready. */
 export const MAX_COMMITTED_BYTES_PER_READY_DEFAULT = 16 * 1024 * 1024;
 
+/** Ticks a follower may stay in snapshot state without the driver reporting the snapshot's
+ *  fate (reportSnapshot); after that the leader probes it again (and re-sends if needed). */
+export const SNAPSHOT_TIMEOUT_TICKS_DEFAULT = 100;
+
 /**
  * Test-only switches that turn one safety rule off, so the simulator can prove it notices.
  * Never set outside tests; the region node refuses to start with any of them.
@@ -46,6 +50,7 @@ export interface RaftConfig {
   maxInflightBytes?: number;
   maxUncommittedBytes?: number;
   maxCommittedBytesPerReady?: number;
+  snapshotTimeoutTicks?: number;
   /** Default true. */
   preVote?: boolean;
   /** Default true. */

@@ -95,7 +95,7 @@ export interface Message {
   /** App: term of the entry at `index`; Vote/PreVote: last log term; AppResp reject: hint term. */
   logTerm: number;
   /** App: index preceding `entries`; AppResp: last matched (or, on reject, the rejected) index;
-   *  Vote/PreVote: last log index; ReadIndexResp: the read index. */
+   *  Vote/PreVote: last log index; ReadIndexResp: the read index; TransferLeader: the transferee. */
   index: number;
   entries: Entry[];
   commit: number;
@@ -180,6 +180,8 @@ export const ProposalRefusal = {
   ConfChangePending: 'conf-change-pending',
   NotLeader: 'not-leader',
   NotMember: 'not-a-member',
+  /** proposeConfChange of a change that is malformed or would leave no voter. */
+  InvalidConfChange: 'invalid-conf-change',
 } as const;
 export type ProposalRefusal = (typeof ProposalRefusal)[keyof typeof ProposalRefusal];
 
