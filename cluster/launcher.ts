@@ -237,7 +237,11 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
     async kill(name, signal = 'SIGKILL') {
       const n = node(name);
       if (!n.running) return;
-      process.kill(n.pid, signal);
+      try {
+        process.kill(n.pid, signal);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // exited meanwhile: fine
+      }
       if (EXITING_SIGNALS.has(signal)) await (spawned.get(name) as Spawned).exited;
       savePids();
     },
@@ -246,6 +250,7 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
       const n = launch(planOf(name));
       savePids();
       await waitReady(n);
+      if (options.detached === true) n.process.unref();
       return n;
     },
     async waitHealthy(timeoutMs = readyTimeoutMs) {
