@@ -196,7 +196,10 @@ export class WatchHub {
       if (from < this.st.compacted) return this.compacted(w);
       w.nextRev = chunk.nextRev;
       const events = chunk.events.filter((ev) => w.matches(ev, keyString(ev.kv.key)));
+      // Caught up: join the live group now, in the same tick as the check.
+      if (w.nextRev > this.st.published) w.synced = true;
       if (events.length > 0) return w.enqueue({ watchId: w.id, revision: this.st.published, events });
+      if (w.synced) return;
     }
   }
 

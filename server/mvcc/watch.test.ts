@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { b, str, withHarness } from './testing/harness.js';
+import { EventType } from './types.js';
+import { WATCH_BUFFER_EVENTS_MAX, WatchFilter, type WatchResponse, type Watcher } from './watch-hub.js';
+
+/** Reads responses until `n` events arrived. */
+async function take(w: Watcher, n: number): Promise<WatchResponse[]> {
+  const out: WatchResponse[] = [];
+  let got = 0;
+  while (got < n) {
+    const r = await w.next();
+    assert.ok(r !== undefined, 'watcher closed early');
+    out.push(r);
+    got += r.events.length;
+  }
+  return out;
+}
+
+const summary = (rs: WatchResponse[]) => rs.flatMap((r) => r.events.map((e) => `${e.type === EventType.PUT ? 'put' : 'del'} ${str(e.kv.key)}@${e.kv.modRevision}`));
+
+test('watch: live events after apply, ranges, single keys, filters, prev_kv', () =>
+  withHarness(async (h) => {
+    const hub = h.store.watchHub;
+    const prefix = hub.watch({ key: b('p/'), rangeEnd: b('p0') });
+    const single = hub.watch({ key: b('p/a'), prevKv: true });
+    const noPut = hub.watch({ key: b('p/'), rangeEnd: b('p0'), filters: [WatchFilter.NOPUT] });
+    await h.put('p/a', '1');
+    await h.put('q', 'x');
+    await h.put('p/a', '2');
+    await h.del('p/', 'p0');
+    assert.deepEqual(summary(await take(prefix, 3)), ['put p/a@1', 'put p/a@3', 'del p/a@4']);
+    const s = await take(single, 3);
+    const evs = s.flatMap((r) => r.events);
+    assert.deepEqual(evs.map((e) => (e.prevKv === undefined ? null : str(e.prevKv.value))), [null, '1', '2']);
+    assert.deepEqual(summary(await take(noPut, 1)), ['del p/a@4']);
+    assert.equal(hub.watcherCount, 3);
+    for (const w of [prefix, single, noPut]) w.cancel();
+    assert.equal(hub.watcherCount, 0);
+    assert.equal(await prefix.next(), undefined);
+  }));
+
+test('watch: start revision replays history, then live; future start waits', () =>
+  withHarness(async (h) => {
+    for (let i = 1; i <= 5; i++) await h.put(`k${i}`, 'v');
+    const w = h.store.watchHub.watch({ key: b('k'), rangeEnd: b('l'), startRevision: 3 });
+    const future = h.store.watchHub.watch({ key: b('k'), rangeEnd: b('l'), startRevision: 7 });
+    assert.deepEqual(summary(await take(w, 3)), ['put k3@3', 'put k4@4', 'put k5@5']);
+    await h.put('k6', 'v');
+    await h.put('k7', 'v');
+    assert.deepEqual(summary(await take(w, 2)), ['put k6@6', 'put k7@7']);
+    assert.deepEqual(summary(await take(future, 1)), ['put k7@7']);
+  }));
+
+test('watch: compacted start revision gets a compactRevision answer and closes', () =>
+  withHarness(async (h) => {
+    for (let i = 1; i <= 4; i++) await h.put('k', `${i}`);
+    await h.apply({ type: 'compact', compact: { revision: 3 } });
+    const w = h.store.watchHub.watch({ key: b('k'), startRevision: 2 });
+    const r = await w.next();
+    assert.deepEqual([r?.compactRevision, r?.canceled, r?.events.length], [3, true, 0]);
+    assert.equal(await w.next(), undefined);
+    assert.equal(h.store.watchHub.watcherCount, 0);
+    const ok = h.store.watchHub.watch({ key: b('k'), startRevision: 3 });
+    assert.deepEqual(summary(await take(ok, 2)), ['put k@3', 'put k@4']);
+  }));
+
+test('watch: a slow watcher stops buffering and catches up from history', () =>
+  withHarness(async (h) => {
+    const w = h.store.watchHub.watch({ key: b('s/'), rangeEnd: b('s0') });
+    const n = WATCH_BUFFER_EVENTS_MAX * 3;
+    const batch = [];
+    for (let i = 0; i < n; i++) batch.push({ index: i + 1, command: { type: 'put' as const, put: { key: b(`s/${i}`), value: b('v') } } });
+    for (let i = 0; i < n; i += 100) await h.store.applyBatch(batch.slice(i, i + 100)); // many publishes, nobody reading
+    h.index = n;
+    assert.ok(w.queuedEvents <= WATCH_BUFFER_EVENTS_MAX, `queued ${w.queuedEvents}`);
+    assert.equal(w.synced, false);
+    const got = summary(await take(w, n));
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => `put s/${i}@${i + 1}`));
+    await h.put('s/x', 'v');
+    assert.deepEqual(summary(await take(w, 1)), [`put s/x@${n + 1}`]);
+    assert.equal(w.synced, true);
+  }));
+
+test('watch: a watcher that falls behind a compaction is told so', () =>
+  withHarness(async (h) => {
+    const w = h.store.watchHub.watch({ key: b('k') });
+    for (let i = 0; i < WATCH_BUFFER_EVENTS_MAX + 10; i++) await h.put('k', `${i}`);
+    await h.apply({ type: 'compact', compact: { revision: h.store.currentRevision } });
+    const responses: WatchResponse[] = [];
+    for (let r = await w.next(); r !== undefined; r = await w.next()) responses.push(r);
+    const last = responses[responses.length - 1];
+    assert.equal(last?.compactRevision, h.store.currentRevision);
+    assert.equal(last?.canceled, true);
+  }));
+
+test('watch: progress notifications carry the current revision while synced', () =>
+  withHarness(async (h) => {
+    await h.put('a', '1');
+    const w = h.store.watchHub.watch({ key: b('zzz'), progressNotify: true });
+    w.requestProgress();
+    assert.deepEqual(await w.next(), { watchId: w.id, revision: 1, events: [] });
+    await h.put('b', '1');
+    h.store.watchHub.progressNotifyAll();
+    assert.equal((await w.next())?.revision, 2);
+    const behind = h.store.watchHub.watch({ key: b('a'), startRevision: 1 });
+    behind.requestProgress(); // unsynced: nothing queued, like etcd
+    assert.deepEqual(summary(await take(behind, 1)), ['put a@1']);
+  }));
