@@ -4,7 +4,7 @@ import { ManualClock } from '../util/clock.js';
 import { MvccError } from './errors.js';
 import { LEASE_TTL_MIN_SECONDS } from './lease-table.js';
 import { Lessor } from './lessor.js';
-import { b, Harness, keys, str, unwrap, withHarness } from './testing/harness.js';
+import { Harness, keys, str, unwrap, withHarness } from './testing/harness.js';
 
 async function grant(h: Harness, ttl: number, id = 0): Promise<number> {
   return unwrap(await h.apply({ type: 'leaseGrant', leaseGrant: { ttl, id } }), 'leaseGrant').leaseGrant.id;

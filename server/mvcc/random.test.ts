@@ -35,7 +35,7 @@ class Model {
       changed = true;
     };
     const del = (k: string, end?: string): void => {
-      for (const key of [...next.keys()]) {
+      for (const key of next.keys()) {
         if (end === undefined ? key === k : key >= k && key < end) {
           next.delete(key);
           changed = true;

@@ -22,8 +22,9 @@ export function hitsAt(st: MvccState, key: Uint8Array, rangeEnd: Uint8Array | un
   return out;
 }
 
+const z = (n: number | undefined): number => n ?? 0;
+
 function passesFilters(req: RangeRequest, h: IndexHit): boolean {
-  const z = (n: number | undefined): number => n ?? 0;
   if (z(req.minModRevision) > 0 && h.main < z(req.minModRevision)) return false;
   if (z(req.maxModRevision) > 0 && h.main > z(req.maxModRevision)) return false;
   if (z(req.minCreateRevision) > 0 && h.createRevision < z(req.minCreateRevision)) return false;

@@ -34,11 +34,12 @@ test('txn: compares on every target and result', () =>
     assert.equal(h.store.currentRevision, 2, 'txns without writes do not bump the revision');
   }));
 
+const c = (v: number): Compare => ({ key: b('r/'), rangeEnd: b('r0'), result: CompareResult.EQUAL, target: CompareTarget.VERSION, version: v });
+
 test('txn: a compare over a range needs every key to satisfy it', () =>
   withHarness(async (h) => {
     await h.put('r/a', '1');
     await h.put('r/b', '1');
-    const c = (v: number): Compare => ({ key: b('r/'), rangeEnd: b('r0'), result: CompareResult.EQUAL, target: CompareTarget.VERSION, version: v });
     assert.equal((await h.txn({ compare: [c(1)], success: [], failure: [] })).succeeded, true);
     await h.put('r/b', '2');
     assert.equal((await h.txn({ compare: [c(1)], success: [], failure: [] })).succeeded, false);
@@ -93,9 +94,10 @@ test('txn: failure branch and nested txns', () =>
     assert.equal(h.store.currentRevision, 2);
   }));
 
+const dup = (t: TxnRequest) => assert.throws(() => validateTxn(t), (e: unknown) => e instanceof MvccError && e.code === 'duplicate-key' && e.message === 'etcdserver: duplicate key given in txn request');
+const ok = (t: TxnRequest) => assert.doesNotThrow(() => validateTxn(t));
+
 test('txn: duplicate keys are rejected (validateTxn and on apply)', async () => {
-  const dup = (t: TxnRequest) => assert.throws(() => validateTxn(t), (e: unknown) => e instanceof MvccError && e.code === 'duplicate-key' && e.message === 'etcdserver: duplicate key given in txn request');
-  const ok = (t: TxnRequest) => assert.doesNotThrow(() => validateTxn(t));
   dup({ compare: [], success: [put('a', '1'), put('a', '2')], failure: [] });
   dup({ compare: [], success: [del('a', 'c'), put('b', '1')], failure: [] });
   dup({ compare: [], success: [put('b', '1'), txnOp({ compare: [], success: [put('b', '2')], failure: [] })], failure: [] });
