@@ -66,9 +66,10 @@ function onHigherTerm(r: Raft, m: Message): boolean {
 }
 
 function onLowerTerm(r: Raft, m: Message): void {
-  if ((r.limits.checkQuorum || r.limits.preVote) && (m.type === MessageType.App || m.type === MessageType.Heartbeat)) {
-    // A stale leader (e.g. one whose (pre)votes we ignored) learns our term and steps
-    // down; without this a node whose term went up can stay unreachable for elections.
+  if (m.type === MessageType.App || m.type === MessageType.Heartbeat) {
+    // §5.1: reject, with our term, so the stale leader steps down. With CheckQuorum and
+    // PreVote this matters: a node whose term went up while cut off ignores the old
+    // leader, and nobody would tell it otherwise.
     r.send(r.message(MessageType.AppResp, m.from));
     return;
   }

@@ -34,9 +34,10 @@ export class Network {
   readonly sent: Message[] = [];
   private readonly random: SeededRandom;
 
-  constructor(ids: NodeId[], readonly overrides: ConfigOverrides = {}, seed = 1) {
+  constructor(ids: NodeId[] = [], readonly overrides: ConfigOverrides = {}, seed = 1) {
     this.random = new SeededRandom(seed);
     for (const id of ids) this.add(id, true, ids);
+    this.stabilize(); // persist and apply the bootstrap entries
   }
 
   add(id: NodeId, bootstrap: boolean, voters: NodeId[] = []): TestNode {
@@ -44,6 +45,15 @@ export class Network {
     const node = new RawNode(this.config(id, storage));
     if (bootstrap) node.bootstrap(voters);
     const t: TestNode = { id, storage, node, applied: [], appliedIndex: 0, readStates: [] };
+    this.nodes.set(id, t);
+    return t;
+  }
+
+  /** Adds a node over an existing storage (a given log and membership). */
+  attach(id: NodeId, storage: MemoryStorage, extra: ConfigOverrides = {}): TestNode {
+    const node = new RawNode(this.config(id, storage, extra));
+    const applied = extra.applied ?? storage.firstIndex() - 1;
+    const t: TestNode = { id, storage, node, applied: [], appliedIndex: applied, readStates: [] };
     this.nodes.set(id, t);
     return t;
   }
@@ -142,6 +152,7 @@ export class Network {
   }
 
   campaign(id: NodeId): void {
+    this.stabilize();
     this.raw(id).campaign();
     this.stabilize();
   }
