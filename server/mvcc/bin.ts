@@ -5,12 +5,26 @@
 import { assert } from '../util/assert.js';
 
 const INITIAL_CAPACITY_BYTES = 64;
+/** A scratch buffer grown past this (a huge txn) is dropped rather than kept forever. */
+const SCRATCH_KEEP_BYTES_MAX = 1024 * 1024;
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+/**
+ * One scratch buffer shared by writers that do not overlap (all encoders here run
+ * synchronously start to finish), so encoding allocates only the finished copy.
+ */
+let scratch: Uint8Array | undefined = new Uint8Array(INITIAL_CAPACITY_BYTES * 16);
+
 export class BinWriter {
-  private buf = new Uint8Array(INITIAL_CAPACITY_BYTES);
+  private buf: Uint8Array;
   private len = 0;
+
+  constructor() {
+    // Take the scratch buffer if free; a nested or abandoned writer just allocates.
+    this.buf = scratch ?? new Uint8Array(INITIAL_CAPACITY_BYTES);
+    scratch = undefined;
+  }
 
   private ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
@@ -60,8 +74,12 @@ export class BinWriter {
     return this.bytes(utf8Encoder.encode(s));
   }
 
+  /** The bytes written (a copy); the writer must not be used afterwards. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    const out = this.buf.slice(0, this.len);
+    if (this.buf.length <= SCRATCH_KEEP_BYTES_MAX) scratch = this.buf;
+    this.len = 0;
+    return out;
   }
 }
 
