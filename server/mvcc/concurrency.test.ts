@@ -16,13 +16,13 @@ test('reads during apply see whole revisions', () =>
       const success = ['a', 'b', 'c'].map((k) => ({ type: 'put' as const, put: { key: b(k), value: b(`${i}`) } }));
       items.push({ index: i, command: { type: 'txn', txn: { compare: [], success, failure: [] } } });
     }
-    let done = false;
+    const state = { done: false };
     const applying = (async () => {
       for (let i = 0; i < items.length; i += 20) await h.store.applyBatch(items.slice(i, i + 20));
-      done = true;
+      state.done = true;
     })();
     let reads = 0;
-    while (!done) {
+    while (!state.done) {
       const r = await h.store.range({ key: b('a'), rangeEnd: b('z') });
       const values = new Set(r.kvs.map((kv) => new TextDecoder().decode(kv.value)));
       assert.ok(values.size <= 1, `a read saw part of a txn: ${[...values]}`);
