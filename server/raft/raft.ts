@@ -233,11 +233,12 @@ export class Raft {
       self.becomeReplicate();
       self.recentActive = true;
     }
-    // Conf changes may sit unapplied in our log: refuse new ones until all is applied.
-    this.pendingConfIndex = this.log.lastIndex();
     // Raft §8 / thesis §6.4: a no-op of our term commits everything before it and lets
     // ReadIndex know the commit index is current.
     this.appendEntries([{ term: 0, index: 0, type: 0, data: EMPTY_BYTES }]);
+    // Conf changes may sit unapplied in our log, and a single-server change must wait for
+    // an entry of our term to commit: refuse new ones until the no-op is applied.
+    this.pendingConfIndex = this.log.lastIndex();
     this.logger.info('raft became leader', { id: this.id, term: this.term });
   }
 
