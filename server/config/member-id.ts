@@ -52,3 +52,20 @@ export function clusterIdFor(initialClusterToken: string, founders: readonly Fou
 export function formatId(id: number): string {
   return id.toString(16);
 }
+
+/**
+ * The id of a member added to a running cluster (MemberAdd carries only peer URLs). The
+ * node that adds it and the node that joins compute the same id from the token and URLs.
+ */
+export function addedMemberIdFor(initialClusterToken: string, peerUrls: readonly string[]): number {
+  assert(peerUrls.length > 0, 'addedMemberIdFor: no peer URLs');
+  return idOf(['added-member', initialClusterToken, ...peerUrls.map(normalizeUrl).sort()]);
+}
+
+/**
+ * The cluster id, from the token alone, so a member that joins later (and never saw the
+ * founders' flags) computes the same id. Peers refuse calls that carry another cluster id.
+ */
+export function clusterIdForToken(initialClusterToken: string): number {
+  return idOf(['cluster', initialClusterToken]);
+}

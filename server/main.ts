@@ -1,0 +1,161 @@
+// The composition root: `regionstore serve [flags]`. Parses flags (server/config), opens
+// the region node (server/region), serves the etcd v3 API (server/api) and metrics
+// (server/metrics), and stops cleanly on SIGTERM/SIGINT.
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startApiServer } from './api/index.js';
+import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
+import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
+import { createNodeMetrics } from './metrics/node-metrics.js';
+import { startMetricsServer } from './metrics/http-server.js';
+import { RegionBackend } from './region/region-backend.js';
+import { RegionNode, type InitialMember } from './region/region-node.js';
+import { closeForwardClients } from './region/leader-forward.js';
+import type { Logger } from './util/logger.js';
+
+/** The identity a data directory was created with; a restart reuses it and ignores --initial-*. */
+interface MemberIdentity {
+  name: string;
+  memberId: number;
+  clusterId: number;
+}
+const IDENTITY_FILE = 'member.json';
+
+async function loadOrCreateIdentity(cfg: ServeConfig, logger: Logger): Promise<{ identity: MemberIdentity; fresh: boolean }> {
+  const file = join(cfg.dataDir, IDENTITY_FILE);
+  if (existsSync(file)) {
+    const identity = JSON.parse(await readFile(file, 'utf8')) as MemberIdentity;
+    if (identity.name !== cfg.name) logger.warn('--name differs from the data dir; using the stored identity', { stored: identity.name });
+    return { identity, fresh: false };
+  }
+  const peerUrls = cfg.initialAdvertisePeerUrls.map((u) => u.url);
+  const memberId = cfg.initialClusterState === 'existing'
+    ? addedMemberIdFor(cfg.initialClusterToken, peerUrls)
+    : memberIdFor(cfg.name, cfg.initialClusterToken, peerUrls);
+  const identity = { name: cfg.name, memberId, clusterId: clusterIdForToken(cfg.initialClusterToken) };
+  await mkdir(cfg.dataDir, { recursive: true });
+  await writeFile(`${file}.tmp`, JSON.stringify(identity));
+  await rename(`${file}.tmp`, file);
+  return { identity, fresh: true };
+}
+
+function pinoLogger(level: string, name: string): Logger {
+  const p = pino({ level, base: { member: name } });
+  return {
+    debug: (msg, fields) => p.debug(fields ?? {}, msg),
+    info: (msg, fields) => p.info(fields ?? {}, msg),
+    warn: (msg, fields) => p.warn(fields ?? {}, msg),
+    error: (msg, fields) => p.error(fields ?? {}, msg),
+  };
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const parsed = parseServeFlags(argv, process.env);
+  if (parsed.kind === 'help') {
+    console.log(parsed.text);
+    return;
+  }
+  if (parsed.kind === 'error') {
+    for (const e of parsed.errors) console.error(`regionstore serve: ${e}`);
+    process.exitCode = 2;
+    return;
+  }
+  const cfg = parsed.config;
+  const logger = pinoLogger(cfg.logLevel, cfg.name);
+  for (const w of parsed.warnings) logger.warn(w);
+  const { identity } = await loadOrCreateIdentity(cfg, logger);
+  const token = cfg.initialClusterToken;
+  const members: InitialMember[] = initialMembers(cfg).map((m) => {
+    const peerUrls = m.peerUrls.map((u) => u.url);
+    const id = m.name === cfg.name
+      ? identity.memberId
+      : cfg.initialClusterState === 'existing' ? addedOrFounderId(m.name, token, peerUrls) : memberIdFor(m.name, token, peerUrls);
+    return { id, name: m.name, peerUrls };
+  });
+
+  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name });
+  const node = await RegionNode.open({
+    name: cfg.name,
+    memberId: identity.memberId,
+    clusterId: identity.clusterId,
+    dataDir: cfg.dataDir,
+    peerListen: `${cfg.listenPeerUrls[0]!.host}:${cfg.listenPeerUrls[0]!.port}`,
+    peerUrls: cfg.initialAdvertisePeerUrls.map((u) => u.url),
+    clientUrls: cfg.advertiseClientUrls.map((u) => u.url),
+    initialMembers: members,
+    idForNewMember: (peerUrls) => addedMemberIdFor(token, peerUrls),
+    joinExisting: cfg.initialClusterState === 'existing',
+    tickMs: cfg.heartbeatMs,
+    electionTicks: Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)),
+    heartbeatTicks: 1,
+    logger,
+    metrics,
+  });
+  const backend = new RegionBackend(node);
+  const apis = await Promise.all(
+    cfg.listenClientUrls.map((u) =>
+      startApiServer(backend, { host: u.host, port: u.port }, {
+        onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
+      }),
+    ),
+  );
+  const metricsServer = await startMetricsServer({
+    registry,
+    snapshot,
+    host: cfg.metricsAddr.host,
+    port: cfg.metricsAddr.port,
+    status: () => ({ memberId: identity.memberId.toString(16), leader: node.leaderId.toString(16), applied: node.appliedIndex }),
+  });
+  const keyGauge = setInterval(() => {
+    metrics.keys(node.mvcc.keyCount);
+    void node.dbSize().then((b) => metrics.dbSize(b), () => undefined);
+    node.mvcc.watchHub.progressNotifyAll();
+  }, 5_000);
+  logger.info('regionstore serving', {
+    memberId: identity.memberId.toString(16),
+    clusterId: identity.clusterId.toString(16),
+    clientUrls: cfg.advertiseClientUrls.map((u) => u.url),
+    peerPort: node.peerPort,
+    metrics: metricsServer.url,
+  });
+
+  let stopping = false;
+  const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { reason });
+    clearInterval(keyGauge);
+    await Promise.all(apis.map((a) => a.close(500)));
+    closeForwardClients();
+    await node.close();
+    await metricsServer.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  node.onStop((reason) => void stop(reason));
+}
+
+/**
+ * A member named in --initial-cluster when joining: it is either a founder (id from its
+ * name) or was added later (id from its URLs). Which one is unknown from flags alone, so
+ * the founder id is used; the log's conf changes and published attributes correct the
+ * registry as they replay.
+ */
+function addedOrFounderId(name: string, token: string, peerUrls: string[]): number {
+  return memberIdFor(name, token, peerUrls);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'serve') {
+  serve(rest).catch((err: unknown) => {
+    console.error(`regionstore serve: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  });
+} else {
+  console.error('usage: regionstore serve [flags]   (regionstore serve --help lists the flags)');
+  process.exitCode = 2;
+}

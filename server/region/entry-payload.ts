@@ -1,0 +1,49 @@
+// What a Normal Raft entry carries for the region node: what kind of command it is, who
+// proposed it (member id and a per-member counter, so the proposer can match the applied
+// result to a waiting request) and the command bytes. An entry with empty data is a
+// leader's no-op.
+//
+// Layout: [u8 version=1][u8 kind][u64 proposer member id][u64 proposal counter][body...]
+
+const VERSION = 1;
+export const PAYLOAD_HEADER_BYTES = 18;
+
+export const PayloadKind = {
+  /** An mvcc Command (server/mvcc command-codec). */
+  Mvcc: 1,
+  /** A member publishing its name and client URLs (JSON of MemberAttributes). */
+  MemberAttributes: 2,
+} as const;
+export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
+
+export interface EntryPayload {
+  kind: PayloadKind;
+  proposer: number;
+  counter: number;
+  body: Uint8Array;
+}
+
+export function encodePayload(kind: PayloadKind, proposer: number, counter: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PAYLOAD_HEADER_BYTES + body.length);
+  const view = new DataView(out.buffer);
+  out[0] = VERSION;
+  out[1] = kind;
+  view.setBigUint64(2, BigInt(proposer));
+  view.setBigUint64(10, BigInt(counter));
+  out.set(body, PAYLOAD_HEADER_BYTES);
+  return out;
+}
+
+export function decodePayload(data: Uint8Array): EntryPayload | undefined {
+  if (data.length === 0) return undefined; // leader no-op
+  if (data.length < PAYLOAD_HEADER_BYTES || data[0] !== VERSION) {
+    throw new Error(`entry payload: unknown format (version byte ${data[0]}, ${data.length} bytes)`);
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return {
+    kind: data[1] as PayloadKind,
+    proposer: Number(view.getBigUint64(2)),
+    counter: Number(view.getBigUint64(10)),
+    body: data.subarray(PAYLOAD_HEADER_BYTES),
+  };
+}

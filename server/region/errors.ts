@@ -1,0 +1,28 @@
+// Errors the region node raises. `code` is one of the API layer's backend error codes
+// (server/api/errors.ts maps them to gRPC statuses); `message` is etcd's text, which
+// etcd clients act on (for example they retry on "etcdserver: leader changed").
+
+export type RegionErrorCode =
+  | 'no-leader'
+  | 'leader-changed'
+  | 'timeout'
+  | 'stopped'
+  | 'too-many-requests'
+  | 'unhealthy'
+  | 'learner-unsupported'
+  | 'member-exists'
+  | 'peer-url-exists'
+  | 'member-not-found'
+  | 'member-bad-urls'
+  | 'member-not-learner'
+  | 'learner-not-ready'
+  | 'bad-leader-transferee'
+  | 'not-leader'
+  | 'lease-not-found';
+
+export class RegionError extends Error {
+  override name = 'RegionError';
+  constructor(readonly code: RegionErrorCode, message: string) {
+    super(message);
+  }
+}

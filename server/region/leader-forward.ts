@@ -1,0 +1,64 @@
+// Requests only the leader may answer, forwarded from a follower over the leader's own
+// client API (etcd followers forward lease renewals the same way). One channel per leader
+// URL, reused; each renewal is one short LeaseKeepAlive stream.
+
+import { fileURLToPath } from 'node:url';
+import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { RegionError } from './errors.js';
+import type { RegionNode } from './region-node.js';
+
+/** How long a forwarded renewal may take. */
+export const FORWARD_TIMEOUT_MS = 3_000;
+
+type LeaseClient = Client & {
+  LeaseKeepAlive(opts: { deadline: number }): ClientDuplexStream<{ ID: string }, { ID: string; TTL: string; header?: { revision: string } }>;
+};
+
+let LeaseCtor: (new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => LeaseClient) | undefined;
+const clients = new Map<string, LeaseClient>();
+
+function leaseClient(url: string): LeaseClient {
+  let c = clients.get(url);
+  if (c !== undefined) return c;
+  if (LeaseCtor === undefined) {
+    const dir = fileURLToPath(new URL('../../proto/etcd', import.meta.url));
+    const def = loadSync('etcdserverpb/rpc.proto', { includeDirs: [dir], keepCase: true, longs: String, defaults: true });
+    const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { Lease: typeof LeaseCtor } };
+    LeaseCtor = pkg.etcdserverpb.Lease;
+  }
+  c = new LeaseCtor!(url.replace(/^https?:\/\//, ''), credentials.createInsecure());
+  clients.set(url, c);
+  return c;
+}
+
+export function forwardLeaseKeepAlive(node: RegionNode, leaseId: number): Promise<{ revision: number; ttl: number }> {
+  const leader = node.members.get(node.leaderId);
+  const url = leader?.clientUrls[0];
+  if (node.leaderId === 0 || url === undefined) {
+    return Promise.reject(new RegionError('no-leader', 'etcdserver: no leader'));
+  }
+  return new Promise((resolve, reject) => {
+    const call = leaseClient(url).LeaseKeepAlive({ deadline: Date.now() + FORWARD_TIMEOUT_MS });
+    let done = false;
+    call.on('data', (res) => {
+      if (done) return;
+      done = true;
+      call.end();
+      const ttl = Number(res.TTL);
+      if (ttl <= 0) reject(new RegionError('lease-not-found', 'etcdserver: requested lease not found'));
+      else resolve({ revision: Number(res.header?.revision ?? 0), ttl });
+    });
+    call.on('error', (err: Error) => {
+      if (done) return;
+      done = true;
+      reject(new RegionError('timeout', `etcdserver: request timed out (forwarding to the leader: ${err.message})`));
+    });
+    call.write({ ID: String(leaseId) });
+  });
+}
+
+export function closeForwardClients(): void {
+  for (const c of clients.values()) c.close();
+  clients.clear();
+}

@@ -1,0 +1,235 @@
+// The client API's view of a region node (server/api's `Backend`, implemented
+// structurally: server/region may not import server/api). Writes go through the Raft log;
+// linearizable reads wait for a ReadIndex barrier and then read the local store;
+// serializable reads are local at once.
+
+import {
+  isReadOnlyTxn,
+  type CompactionRequest, type CompactionResponse, type DeleteRangeRequest, type DeleteRangeResponse,
+  type LeaseGrantRequest, type LeaseGrantResponse, type LeaseRevokeResponse, type PutRequest, type PutResponse,
+  type RangeRequest, type RangeResponse, type TxnRequest, type TxnResponse, type ClientSeq, type Command,
+  type Event, type WatchRequest,
+} from '../mvcc/index.js';
+import { ConfChangeType } from '../raft/index.js';
+import { readStateSnapshot } from '../storage/index.js';
+import { RegionError } from './errors.js';
+import type { MemberRecord } from './members.js';
+import { RegionNode } from './region-node.js';
+import { forwardLeaseKeepAlive } from './leader-forward.js';
+
+export interface MemberView {
+  ID: number;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+/** A learner is promoted only when its log is within this fraction of the leader's (etcd: 90%). */
+export const LEARNER_READY_FRACTION = 0.9;
+const MOVE_LEADER_TIMEOUT_MS = 5_000;
+
+function view(m: MemberRecord): MemberView {
+  return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
+}
+
+function withClient(cmd: Command, id: ClientSeq | undefined): Command {
+  return id === undefined ? cmd : { ...cmd, client: id };
+}
+
+export class RegionBackend {
+  constructor(readonly node: RegionNode) {}
+
+  headerInfo() {
+    const st = this.node.status();
+    return { clusterId: this.node.clusterId, memberId: this.node.id, raftTerm: st.term, revision: this.node.mvcc.currentRevision };
+  }
+
+  // ---- KV
+  async range(req: RangeRequest): Promise<RangeResponse> {
+    if (req.serializable !== true) await this.node.linearizableBarrier();
+    return this.node.mvcc.range(req);
+  }
+
+  async put(req: PutRequest, id?: ClientSeq): Promise<PutResponse> {
+    const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id));
+    return (res as { put: PutResponse }).put;
+  }
+
+  async deleteRange(req: DeleteRangeRequest, id?: ClientSeq): Promise<DeleteRangeResponse> {
+    const res = await this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id));
+    return (res as { deleteRange: DeleteRangeResponse }).deleteRange;
+  }
+
+  async txn(req: TxnRequest, id?: ClientSeq): Promise<TxnResponse> {
+    if (isReadOnlyTxn(req)) {
+      // A txn without writes needs no log entry: a linearizable read of its compares and ranges.
+      await this.node.linearizableBarrier();
+      return this.node.mvcc.readTxn(req);
+    }
+    const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id));
+    return (res as { txn: TxnResponse }).txn;
+  }
+
+  async compact(req: CompactionRequest, id?: ClientSeq): Promise<CompactionResponse> {
+    const res = await this.node.proposeCommand(withClient({ type: 'compact', compact: req }, id));
+    return (res as { compact: CompactionResponse }).compact;
+  }
+
+  // ---- Watch
+  watch(req: WatchRequest) {
+    return this.node.mvcc.watchHub.watch(req);
+  }
+
+  // ---- Lease
+  async leaseGrant(req: LeaseGrantRequest, id?: ClientSeq): Promise<LeaseGrantResponse> {
+    const res = await this.node.proposeCommand(withClient({ type: 'leaseGrant', leaseGrant: req }, id));
+    return (res as { leaseGrant: LeaseGrantResponse }).leaseGrant;
+  }
+
+  async leaseRevoke(leaseId: number, id?: ClientSeq): Promise<LeaseRevokeResponse> {
+    const res = await this.node.proposeCommand(withClient({ type: 'leaseRevoke', leaseRevoke: { id: leaseId } }, id));
+    return (res as { leaseRevoke: LeaseRevokeResponse }).leaseRevoke;
+  }
+
+  async leaseKeepAlive(leaseId: number): Promise<{ revision: number; ttl: number }> {
+    if (!this.node.isLeader) {
+      // Expiry is the leader's decision, so a renewal must reach the leader.
+      return forwardLeaseKeepAlive(this.node, leaseId);
+    }
+    const ttl = this.node.lessor.renew(leaseId);
+    if (ttl === undefined) throw new RegionError('lease-not-found', 'etcdserver: requested lease not found');
+    return { revision: this.node.mvcc.currentRevision, ttl };
+  }
+
+  async leaseTimeToLive(leaseId: number, keys: boolean) {
+    await this.node.linearizableBarrier();
+    const l = this.node.mvcc.leaseTimeToLive(leaseId, keys);
+    if (l === undefined) throw new RegionError('lease-not-found', 'etcdserver: requested lease not found');
+    const live = this.node.lessor.remainingTtl(leaseId);
+    const ttl = live ?? (l.remainingTtl > 0 ? l.remainingTtl : l.grantedTtl);
+    return { revision: this.node.mvcc.currentRevision, ttl, grantedTtl: l.grantedTtl, keys: l.keys };
+  }
+
+  async leaseLeases() {
+    await this.node.linearizableBarrier();
+    return { revision: this.node.mvcc.currentRevision, ids: this.node.mvcc.leases().map((l) => l.id) };
+  }
+
+  // ---- Cluster
+  async memberAdd(peerURLs: string[], isLearner: boolean) {
+    if (peerURLs.length === 0) throw new RegionError('member-bad-urls', 'etcdserver: given member has no peer URLs');
+    if (this.node.members.withPeerUrl(peerURLs) !== undefined) {
+      throw new RegionError('peer-url-exists', 'etcdserver: Peer URLs already exists');
+    }
+    const memberId = this.node.opts.idForNewMember(peerURLs);
+    if (this.node.members.has(memberId)) throw new RegionError('member-exists', 'etcdserver: member ID already exist');
+    await this.node.proposeConfChange({
+      type: isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode,
+      nodeId: memberId,
+      context: RegionNode.confContext(peerURLs),
+    });
+    const member = this.node.members.get(memberId);
+    if (member === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
+    return { member: view(member), members: this.node.members.list().map(view) };
+  }
+
+  async memberRemove(memberId: number) {
+    if (!this.node.members.has(memberId)) throw new RegionError('member-not-found', 'etcdserver: member not found');
+    await this.node.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: memberId, context: new Uint8Array(0) });
+    return this.node.members.list().map(view);
+  }
+
+  async memberUpdate(memberId: number, peerURLs: string[]) {
+    const m = this.node.members.get(memberId);
+    if (m === undefined) throw new RegionError('member-not-found', 'etcdserver: member not found');
+    const other = this.node.members.withPeerUrl(peerURLs);
+    if (other !== undefined && other.id !== memberId) throw new RegionError('peer-url-exists', 'etcdserver: Peer URLs already exists');
+    await this.node.publishMemberUpdate({ id: memberId, peerUrls: peerURLs });
+    return this.node.members.list().map(view);
+  }
+
+  async memberList(linearizable: boolean) {
+    if (linearizable) await this.node.linearizableBarrier();
+    return this.node.members.list().map(view);
+  }
+
+  async memberPromote(memberId: number) {
+    const m = this.node.members.get(memberId);
+    if (m === undefined) throw new RegionError('member-not-found', 'etcdserver: member not found');
+    if (!m.isLearner) throw new RegionError('member-not-learner', 'etcdserver: can only promote a learner member');
+    if (!this.node.isLeader) throw new RegionError('not-leader', 'etcdserver: not leader');
+    const st = this.node.status();
+    const match = st.progress?.get(memberId)?.match ?? 0;
+    if (match < st.lastIndex * LEARNER_READY_FRACTION) {
+      throw new RegionError('learner-not-ready', 'etcdserver: can only promote a learner member which is in sync with leader');
+    }
+    await this.node.proposeConfChange({ type: ConfChangeType.AddNode, nodeId: memberId, context: new Uint8Array(0) });
+    return this.node.members.list().map(view);
+  }
+
+  // ---- Maintenance
+  async status() {
+    const st = this.node.status();
+    const dbSize = await this.node.dbSize();
+    return {
+      leader: this.node.leaderId,
+      raftIndex: st.lastIndex,
+      raftTerm: st.term,
+      raftAppliedIndex: st.applied,
+      dbSize,
+      dbSizeInUse: dbSize,
+      isLearner: st.confState.learners.includes(this.node.id),
+      errors: this.node.leaderId === 0 ? ['etcdserver: no leader'] : [],
+    };
+  }
+
+  async alarm(): Promise<Array<{ memberID: number; alarm: 0 | 1 | 2 }>> {
+    return []; // no alarm is ever raised yet (no space quota is enforced)
+  }
+
+  async defragment(): Promise<void> {
+    // RocksDB compacts in the background; there is nothing to defragment.
+  }
+
+  async hash(): Promise<number> {
+    return (await this.node.mvcc.hashKV(0)).hash;
+  }
+
+  hashKV(revision: number) {
+    return this.node.mvcc.hashKV(revision);
+  }
+
+  async moveLeader(targetMemberId: number): Promise<void> {
+    if (!this.node.isLeader) throw new RegionError('not-leader', 'etcdserver: not leader');
+    const st = this.node.status();
+    if (!st.confState.voters.includes(targetMemberId)) {
+      throw new RegionError('bad-leader-transferee', 'etcdserver: bad leader transferee');
+    }
+    if (targetMemberId === this.node.id) return;
+    this.node.transferLeader(targetMemberId);
+    const deadline = Date.now() + MOVE_LEADER_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.node.leaderId === targetMemberId) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new RegionError('timeout', 'etcdserver: request timed out, leader transfer took too long');
+  }
+
+  async snapshot() {
+    // The stream's exact size must be known before the first byte (remaining_bytes), so
+    // the consistent copy is read into memory first.
+    const chunks: Uint8Array[] = [];
+    let sizeBytes = 0;
+    for await (const c of readStateSnapshot(this.node.state)) {
+      chunks.push(c);
+      sizeBytes += c.length;
+    }
+    async function* replay() {
+      yield* chunks;
+    }
+    return { sizeBytes, chunks: replay() };
+  }
+}
+
+export type { Event };

@@ -1,0 +1,614 @@
+// A region node: the one place that wires the Raft core to storage, the peer transport and
+// the mvcc state machine. The Ready loop below keeps DESIGN.md §3's ordering rules:
+//  - messages of a Ready go out at once (the core withholds what depends on durability);
+//  - entries and hard state are persisted in one synced batch per Ready (group commit:
+//    everything proposed while the previous Ready was being written lands in the next);
+//  - committed entries (already durable) are applied in order, exactly once (the mvcc
+//    store records the applied index in the same batch and skips re-deliveries), while
+//    the same Ready's entries are being persisted;
+//  - advance() only after both.
+
+import { performance } from 'node:perf_hooks';
+import { mkdir } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import {
+  RawNode, StateRole, ProposalRefusedError, ConfChangeType, EntryType, MessageType,
+  decodeConfChange, type ConfChange, type Entry, type Message, type Ready, type ConfState, type UnsafeTestingSwitches,
+} from '../raft/index.js';
+import {
+  RaftLogStore, openRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
+  stateMetaKey, encodeU64, type Engine,
+} from '../storage/index.js';
+import { MvccStore, Lessor, encodeCommand, MvccError, type Command, type CommandResponse } from '../mvcc/index.js';
+import { GrpcTransport } from '../transport/grpc-transport.js';
+import type { TransportEvent } from '../transport/transport.js';
+import type { NodeMetrics } from '../metrics/node-metrics.js';
+import type { Logger } from '../util/logger.js';
+import { SeededRandom } from '../util/random.js';
+import { systemClock } from '../util/system-clock.js';
+import { AppliedWaiter } from './applied-waiter.js';
+import { PayloadKind, decodePayload, encodePayload } from './entry-payload.js';
+import { DEFAULT_REGION_LIMITS, type RegionLimits } from './limits.js';
+import { Members, decodeConfContext, encodeConfContext, type MemberRecord } from './members.js';
+import { PendingProposals } from './proposals.js';
+import { ReadIndexBatcher } from './read-index.js';
+import { SerialLock, WakeSignal } from './serial.js';
+import { RegionError } from './errors.js';
+
+
+export interface InitialMember {
+  id: number;
+  name: string;
+  peerUrls: string[];
+}
+
+export interface RegionNodeOptions {
+  name: string;
+  memberId: number;
+  clusterId: number;
+  dataDir: string;
+  /** host:port the peer transport listens on (port 0: chosen by the OS). */
+  peerListen: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  /** Every member this node knows of from its flags (founders, or the members when joining). */
+  initialMembers: InitialMember[];
+  /** The id MemberAdd gives a member with these peer URLs (the joining node computes the same). */
+  idForNewMember: (peerUrls: string[]) => number;
+  /** true: join a running cluster (do not bootstrap a new one). */
+  joinExisting: boolean;
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  logger: Logger;
+  metrics: NodeMetrics;
+  limits?: Partial<RegionLimits>;
+  /** Test-only switches (chaos harness); refused unless REGIONSTORE_UNSAFE=1. */
+  unsafe?: { raft?: UnsafeTestingSwitches };
+}
+
+type ProposalResult = CommandResponse | undefined;
+
+const SYNC_MARKER_KEY = stateMetaKey('synced-before-compaction');
+const EMPTY = new Uint8Array(0);
+
+export class RegionNode {
+  readonly id: number;
+  readonly clusterId: number;
+  readonly limits: RegionLimits;
+  private raft!: RawNode;
+  private log!: RaftLogStore;
+  private raftEngine!: Engine;
+  private stateEngine!: Engine;
+  mvcc!: MvccStore;
+  lessor!: Lessor;
+  members!: Members;
+  readonly transport: GrpcTransport;
+  peerPort = 0;
+  private readonly pending = new PendingProposals<ProposalResult>();
+  private readonly confWaiters = new Map<string, Array<() => void>>();
+  private readonly reads: ReadIndexBatcher;
+  private appliedWaiter = new AppliedWaiter(0);
+  private readonly stateLock = new SerialLock();
+  private readonly wake = new WakeSignal();
+  private ticker: NodeJS.Timeout | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private leader = 0;
+  private role: StateRole = StateRole.Follower;
+  private lastSnapshotIndex = 0;
+  private published = false;
+  private readonly onStopListeners: Array<(reason: string) => void> = [];
+
+  private constructor(readonly opts: RegionNodeOptions) {
+    this.id = opts.memberId;
+    this.clusterId = opts.clusterId;
+    this.limits = { ...DEFAULT_REGION_LIMITS, ...opts.limits };
+    this.reads = new ReadIndexBatcher({ readIndex: (ctx) => this.raft.readIndex(ctx) }, () => performance.now());
+    this.transport = new GrpcTransport({
+      id: opts.memberId,
+      clusterId: String(opts.clusterId),
+      handlers: {
+        onMessages: (msgs) => this.onPeerMessages(msgs),
+        onUnreachable: (id) => this.raft.reportUnreachable(id),
+        onSnapshotStatus: (id, status) => {
+          this.raft.reportSnapshot(id, status);
+          this.wake.notify();
+        },
+        onSnapshot: (message, chunks) => this.installSnapshot(message, chunks),
+        onEvent: (e) => this.onTransportEvent(e),
+      },
+    });
+  }
+
+  static async open(opts: RegionNodeOptions): Promise<RegionNode> {
+    const node = new RegionNode(opts);
+    await node.openStorage();
+    await node.startRaft();
+    return node;
+  }
+
+  private async openStorage(): Promise<void> {
+    await mkdir(this.opts.dataDir, { recursive: true });
+    this.raftEngine = await openRocksEngine(raftDir(this.opts.dataDir));
+    this.log = await RaftLogStore.open(this.raftEngine);
+    this.stateEngine = await openStateEngine(this.opts.dataDir, openRocksEngine);
+    this.mvcc = await MvccStore.open(this.stateEngine);
+    this.lessor = new Lessor(this.mvcc, systemClock);
+    this.members = await Members.load(this.stateEngine);
+  }
+
+  private async startRaft(): Promise<void> {
+    const o = this.opts;
+    const { hardState } = this.log.initialState();
+    const fresh = this.log.lastIndex() === 0 && hardState.term === 0 && this.log.snapshot().metadata.index === 0;
+    const snapIndex = this.log.snapshot().metadata.index;
+    this.lastSnapshotIndex = snapIndex;
+    this.raft = new RawNode({
+      id: this.id,
+      storage: this.log,
+      random: new SeededRandom(randomInt(2 ** 31)),
+      logger: o.logger,
+      electionTicks: o.electionTicks,
+      heartbeatTicks: o.heartbeatTicks,
+      applied: snapIndex,
+      ...(o.unsafe?.raft !== undefined ? { unsafe: o.unsafe.raft } : {}),
+    });
+    this.appliedWaiter = new AppliedWaiter(Math.max(snapIndex, this.mvcc.appliedIndex));
+    if (fresh) {
+      // Every member named in the flags is recorded; a founder also bootstraps raft.
+      const ops = o.initialMembers.map((m) => this.members.upsert({ id: m.id, name: m.name, peerUrls: m.peerUrls }));
+      ops.push(this.members.upsert({ id: this.id, name: o.name, peerUrls: o.peerUrls, clientUrls: o.clientUrls }));
+      await this.stateEngine.write(ops, { sync: true });
+      if (!o.joinExisting) this.raft.bootstrap(o.initialMembers.map((m) => m.id).sort((a, b) => a - b));
+    }
+    const { port } = await this.transport.start(o.peerListen);
+    this.peerPort = port;
+    for (const m of this.members.list()) this.connectPeer(m);
+    for (const m of o.initialMembers) if (!this.transport.hasPeer(m.id)) this.connectPeer({ ...m, clientUrls: [], isLearner: false });
+    this.ticker = setInterval(() => this.onTick(), o.tickMs);
+    this.loopDone = this.runLoop().catch((err: unknown) => this.fail(err));
+    void this.publishAttributes();
+  }
+
+  private connectPeer(m: MemberRecord): void {
+    const url = m.peerUrls[0];
+    if (m.id === this.id || url === undefined || this.transport.hasPeer(m.id)) return;
+    this.transport.addPeer(m.id, url);
+  }
+
+  // ---------------------------------------------------------------- the Ready loop
+
+  private async runLoop(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.raft.hasReady()) {
+        await this.wake.wait();
+        continue;
+      }
+      const rd = this.raft.ready();
+      this.onSoftState(rd);
+      this.sendMessages(rd.messages);
+      for (const rs of rd.readStates) this.reads.onReadState(rs.requestCtx, rs.index);
+      const t0 = performance.now();
+      const persist = this.persist(rd);
+      const apply = this.applyCommitted(rd);
+      await persist;
+      const persisted = performance.now();
+      await apply;
+      if (rd.entries.length > 0 || rd.hardState !== undefined) {
+        this.opts.metrics.persistDuration((persisted - t0) / 1000, rd.entries.length);
+      }
+      if (this.stopped) return;
+      this.raft.advance(rd);
+      await this.maybeSnapshot();
+    }
+  }
+
+  private persist(rd: Ready): Promise<void> {
+    if (rd.entries.length === 0 && rd.hardState === undefined && rd.snapshot === undefined) return Promise.resolve();
+    return this.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+  }
+
+  private sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return;
+    let plain = messages;
+    if (messages.some((m) => m.type === MessageType.Snap)) {
+      plain = [];
+      for (const m of messages) {
+        if (m.type === MessageType.Snap) this.sendSnapshot(m);
+        else plain.push(m);
+      }
+    }
+    this.transport.send(plain);
+  }
+
+  private onSoftState(rd: Ready): void {
+    const ss = rd.softState;
+    if (ss === undefined) return;
+    if (ss.leader !== this.leader) {
+      this.opts.metrics.leaderChanged();
+      this.opts.logger.info('leader changed', { leader: ss.leader, role: ss.role });
+    }
+    const wasLeader = this.role === StateRole.Leader;
+    this.leader = ss.leader;
+    this.role = ss.role;
+    if (ss.role === StateRole.Leader && !wasLeader) {
+      // Leases get their TTL again plus an election timeout: a leader change never
+      // expires a lease whose holder kept it alive (etcd does the same).
+      this.lessor.promote(this.opts.tickMs * this.opts.electionTicks);
+    } else if (ss.role !== StateRole.Leader && wasLeader) {
+      this.lessor.demote();
+    }
+  }
+
+  // ---------------------------------------------------------------- apply
+
+  private applyCommitted(rd: Ready): Promise<void> {
+    const entries = rd.committedEntries;
+    if (entries.length === 0 && rd.snapshot === undefined) return Promise.resolve();
+    return this.stateLock.run(async () => {
+      const t0 = performance.now();
+      if (rd.snapshot !== undefined) this.onSnapshotApplied(rd.snapshot.metadata.index);
+      const items: Array<{ index: number; command: Uint8Array }> = [];
+      const local: Array<{ pos: number; counter: number }> = [];
+      const localMeta: number[] = [];
+      const metaOps = [];
+      for (const e of entries) {
+        if (e.type === EntryType.ConfChange) {
+          metaOps.push(...this.applyConfChangeEntry(e));
+          continue;
+        }
+        const p = decodePayload(e.data);
+        if (p === undefined) continue;
+        if (p.kind === PayloadKind.Mvcc) {
+          if (p.proposer === this.id) local.push({ pos: items.length, counter: p.counter });
+          items.push({ index: e.index, command: p.body });
+        } else if (p.kind === PayloadKind.MemberAttributes) {
+          const attrs = JSON.parse(new TextDecoder().decode(p.body)) as Partial<MemberRecord> & { id: number };
+          if (this.members.has(attrs.id)) {
+            const before = this.members.get(attrs.id)?.peerUrls[0];
+            metaOps.push(this.members.upsert(attrs));
+            const after = attrs.peerUrls?.[0];
+            if (after !== undefined && after !== before && attrs.id !== this.id && this.transport.hasPeer(attrs.id)) {
+              this.transport.updatePeer(attrs.id, after);
+            }
+          }
+          if (p.proposer === this.id) localMeta.push(p.counter);
+        }
+      }
+      const results = items.length > 0 ? await this.mvcc.applyBatch(items) : [];
+      if (metaOps.length > 0) await this.stateEngine.write(metaOps);
+      for (const { pos, counter } of local) this.pending.resolve(counter, results[pos]?.response);
+      for (const counter of localMeta) this.pending.resolve(counter, undefined);
+      const last = entries[entries.length - 1];
+      if (last !== undefined) this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, last.index));
+      if (entries.length > 0) {
+        this.opts.metrics.applyDuration((performance.now() - t0) / 1000, entries.length);
+        this.opts.metrics.proposalCommitted(local.length);
+      }
+    });
+  }
+
+  private applyConfChangeEntry(e: Entry) {
+    const cc = decodeConfChange(e.data);
+    if (cc === undefined) {
+      this.opts.logger.error('skipping a malformed conf change entry', { index: e.index });
+      return [];
+    }
+    const confState = this.raft.applyConfChange(cc);
+    const ctx = decodeConfContext(cc.context);
+    const ops = [];
+    if (cc.type === ConfChangeType.RemoveNode) {
+      if (this.members.has(cc.nodeId)) ops.push(this.members.remove(cc.nodeId));
+      if (cc.nodeId !== this.id && this.transport.hasPeer(cc.nodeId)) this.transport.removePeer(cc.nodeId);
+    } else {
+      const isLearner = confState.learners.includes(cc.nodeId);
+      const patch: Partial<MemberRecord> & { id: number } = { id: cc.nodeId, isLearner };
+      if (ctx !== undefined) {
+        patch.peerUrls = ctx.peerUrls;
+        if (ctx.name !== undefined) patch.name = ctx.name;
+      }
+      ops.push(this.members.upsert(patch));
+      const rec = this.members.get(cc.nodeId);
+      if (rec !== undefined) this.connectPeer(rec);
+    }
+    const key = confKey(cc);
+    const waiters = this.confWaiters.get(key);
+    if (waiters !== undefined) {
+      this.confWaiters.delete(key);
+      for (const w of waiters) w();
+    }
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.id) {
+      this.opts.logger.warn('this member was removed from the cluster; stopping');
+      setImmediate(() => this.emitStop('removed from the cluster'));
+    }
+    return ops;
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.appliedWaiter.appliedIndex;
+    if (applied - this.lastSnapshotIndex < this.limits.snapshotEveryEntries) return;
+    const confState = this.raft.status().confState;
+    // The state database is written without sync (the raft log is its WAL): sync it
+    // before dropping log entries it depends on.
+    await this.stateLock.run(() => this.stateEngine.write([{ type: 'put', key: SYNC_MARKER_KEY, value: encodeU64(applied) }], { sync: true }));
+    await this.log.createSnapshot(applied, confState, EMPTY);
+    this.lastSnapshotIndex = applied;
+    const compactTo = applied - this.limits.keepEntriesAfterCompaction;
+    if (compactTo >= this.log.firstIndex()) await this.log.compact(compactTo);
+  }
+
+  /** A lagging follower gets the live state database, read from one consistent view. */
+  private sendSnapshot(m: Message): void {
+    const index = this.appliedWaiter.appliedIndex;
+    let term: number;
+    try {
+      term = this.log.term(index);
+    } catch (err) {
+      this.opts.logger.warn('cannot send snapshot now', { to: m.to, error: String(err) });
+      this.raft.reportSnapshot(m.to, 'failure');
+      return;
+    }
+    const confState: ConfState = this.raft.status().confState;
+    // The state may move past `index` before the iterator opens; that is safe: the
+    // follower's mvcc skips re-delivered entries at or below its applied index.
+    const msg: Message = { ...m, snapshot: { metadata: { index, term, confState }, data: EMPTY } };
+    this.opts.metrics.snapshotSent();
+    void this.transport.sendSnapshot(m.to, msg, readStateSnapshot(this.stateEngine));
+  }
+
+  private installSnapshot(message: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    return this.stateLock.run(async () => {
+      this.opts.logger.info('installing a snapshot', { from: message.from, index: message.snapshot?.metadata.index });
+      await this.mvcc.idle();
+      this.lessor.close();
+      const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, { previous: this.stateEngine });
+      this.stateEngine = engine;
+      this.mvcc = await MvccStore.open(engine);
+      this.lessor = new Lessor(this.mvcc, systemClock);
+      this.members = await Members.load(engine);
+      for (const m of this.members.list()) this.connectPeer(m);
+      this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
+      this.opts.metrics.snapshotReceived();
+      for (const l of this.snapshotListeners) l();
+    });
+  }
+
+  private readonly snapshotListeners: Array<() => void> = [];
+  /** Called after a received snapshot replaced the state (watchers must re-attach). */
+  onSnapshotInstalled(listener: () => void): void {
+    this.snapshotListeners.push(listener);
+  }
+
+  private onSnapshotApplied(index: number): void {
+    this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, index);
+    this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, index));
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  private onTick(): void {
+    this.raft.tick();
+    this.reads.tick();
+    if (this.lessor.isPrimary) {
+      for (const id of this.lessor.expired()) {
+        this.proposeCommand({ type: 'leaseRevoke', leaseRevoke: { id } }).catch(() => undefined);
+      }
+    }
+    const st = this.raft.status();
+    this.opts.metrics.raftStatus({
+      term: st.term, isLeader: st.role === StateRole.Leader, commit: st.commit, applied: this.appliedWaiter.appliedIndex,
+    } as Parameters<NodeMetrics['raftStatus']>[0]);
+    this.opts.metrics.pendingProposals(this.pending.size);
+    this.wake.notify();
+  }
+
+  private onPeerMessages(msgs: Message[]): void {
+    for (const m of msgs) this.raft.step(m);
+    this.wake.notify();
+  }
+
+  private onTransportEvent(e: TransportEvent): void {
+    if (e.type === 'send-failure') this.opts.metrics.peerSendFailed(e.peer);
+    else if (e.type === 'messages-dropped') this.opts.metrics.peerQueueDrop(e.peer, e.messages);
+  }
+
+  // ---------------------------------------------------------------- the node's API
+
+  /** Proposes an mvcc command and resolves with its answer once this node applied it. */
+  async proposeCommand(cmd: Command): Promise<CommandResponse> {
+    const res = await this.propose(PayloadKind.Mvcc, encodeCommand(cmd));
+    if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
+    if (res.type === 'error') throw new MvccError(res.code, res.message);
+    return res;
+  }
+
+  private propose(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
+    if (this.stopped) return Promise.reject(new RegionError('stopped', 'etcdserver: server stopped'));
+    const st = this.raft.status();
+    if (st.commit - this.appliedWaiter.appliedIndex > this.limits.maxApplyLagEntries) {
+      this.opts.metrics.proposalFailed('too-many-requests' as never);
+      return Promise.reject(new RegionError('too-many-requests', 'etcdserver: too many requests'));
+    }
+    if (this.pending.size >= this.limits.maxPendingProposals) {
+      return Promise.reject(new RegionError('too-many-requests', 'etcdserver: too many requests'));
+    }
+    const { counter, done } = this.pending.register(this.limits.proposalTimeoutMs);
+    try {
+      this.raft.propose(encodePayload(kind, this.id, counter, body));
+    } catch (err) {
+      this.pending.reject(counter, toRegionError(err));
+    }
+    this.wake.notify();
+    return done.catch((err: unknown) => {
+      this.opts.metrics.proposalFailed((err as RegionError).code === 'no-leader' ? 'no-leader' as never : 'timeout' as never);
+      throw err instanceof RegionError ? err : new RegionError('timeout', 'etcdserver: request timed out');
+    });
+  }
+
+  /** Waits until a linearizable read may be served from the local state (ReadIndex). */
+  async linearizableBarrier(): Promise<void> {
+    if (this.stopped) throw new RegionError('stopped', 'etcdserver: server stopped');
+    let index: number;
+    try {
+      const pendingRead = this.reads.request();
+      this.wake.notify();
+      index = await withTimeout(pendingRead, this.limits.proposalTimeoutMs);
+    } catch (err) {
+      throw toRegionError(err);
+    }
+    await this.appliedWaiter.waitFor(index);
+  }
+
+  async proposeConfChange(cc: ConfChange): Promise<void> {
+    const key = confKey(cc);
+    const applied = new Promise<void>((resolve) => {
+      const list = this.confWaiters.get(key) ?? [];
+      list.push(resolve);
+      this.confWaiters.set(key, list);
+    });
+    try {
+      this.raft.proposeConfChange(cc);
+    } catch (err) {
+      this.confWaiters.delete(key);
+      throw toRegionError(err);
+    }
+    this.wake.notify();
+    await withTimeout(applied, this.limits.proposalTimeoutMs * 2).catch((err: unknown) => {
+      throw toRegionError(err);
+    });
+  }
+
+  /** The context a ConfChange for a new member carries. */
+  static confContext(peerUrls: string[], name?: string): Uint8Array {
+    return encodeConfContext(name === undefined ? { peerUrls } : { name, peerUrls });
+  }
+
+  transferLeader(to: number): void {
+    this.raft.transferLeader(to);
+    this.wake.notify();
+  }
+
+  /** Changes a member's attributes (peer URLs) through the log: etcd's MemberUpdate. */
+  async publishMemberUpdate(attrs: { id: number; peerUrls: string[] }): Promise<void> {
+    await this.propose(PayloadKind.MemberAttributes, new TextEncoder().encode(JSON.stringify(attrs)));
+  }
+
+  /** Publishes this member's name and client URLs through the log (like etcd's publish). */
+  private async publishAttributes(): Promise<void> {
+    const o = this.opts;
+    const body = new TextEncoder().encode(JSON.stringify({ id: this.id, name: o.name, clientUrls: o.clientUrls, peerUrls: o.peerUrls }));
+    while (!this.stopped && !this.published) {
+      try {
+        if (this.leader !== 0) {
+          await this.propose(PayloadKind.MemberAttributes, body);
+          this.published = true;
+          return;
+        }
+      } catch {
+        /* retried below */
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  status() {
+    return { ...this.raft.status(), applied: this.appliedWaiter.appliedIndex, lastIndex: this.log.lastIndex() };
+  }
+
+  get leaderId(): number {
+    return this.leader;
+  }
+
+  get isLeader(): boolean {
+    return this.role === StateRole.Leader;
+  }
+
+  get appliedIndex(): number {
+    return this.appliedWaiter.appliedIndex;
+  }
+
+  get state(): Engine {
+    return this.stateEngine;
+  }
+
+  async dbSize(): Promise<number> {
+    return (await this.stateEngine.approximateSize()) + (await this.raftEngine.approximateSize());
+  }
+
+  onStop(listener: (reason: string) => void): void {
+    this.onStopListeners.push(listener);
+  }
+
+  private emitStop(reason: string): void {
+    for (const l of this.onStopListeners) l(reason);
+  }
+
+  private fail(err: unknown): void {
+    this.opts.logger.error('region node failed; stopping', { error: err instanceof Error ? err.stack : String(err) });
+    this.emitStop(`fatal: ${String(err)}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.wake.notify();
+    await this.loopDone.catch(() => undefined);
+    const stopped = new RegionError('stopped', 'etcdserver: server stopped');
+    this.pending.rejectAll(stopped);
+    this.reads.failAll(stopped);
+    await this.transport.close();
+    this.lessor.close();
+    await this.stateLock.run(async () => {
+      await this.mvcc.idle();
+      await this.log.flush();
+      await this.stateEngine.close();
+      await this.raftEngine.close();
+    });
+  }
+}
+
+function confKey(cc: ConfChange): string {
+  return `${cc.type}:${cc.nodeId}`;
+}
+
+function toRegionError(err: unknown): RegionError {
+  if (err instanceof RegionError) return err;
+  if (err instanceof ProposalRefusedError) {
+    switch (err.reason) {
+      case 'no-leader':
+        return new RegionError('no-leader', 'etcdserver: no leader');
+      case 'leader-transfer-in-progress':
+        return new RegionError('leader-changed', 'etcdserver: leader changed');
+      case 'too-many-uncommitted-bytes':
+        return new RegionError('too-many-requests', 'etcdserver: too many requests');
+      case 'conf-change-pending':
+        return new RegionError('unhealthy', 'etcdserver: unhealthy cluster: a membership change is still being applied; retry');
+      default:
+        return new RegionError('no-leader', `etcdserver: ${err.message}`);
+    }
+  }
+  if (err instanceof TimeoutError) return new RegionError('timeout', 'etcdserver: request timed out');
+  return new RegionError('timeout', `etcdserver: ${String(err)}`);
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
