@@ -18,7 +18,6 @@ import {
   type UnsafeTestingSwitches,
 } from './config.js';
 import { RaftLog } from './log.js';
-import { ProgressState } from './progress.js';
 import { ReadOnly, encodeRound } from './read-only.js';
 import { ProgressTracker } from './tracker.js';
 import {

@@ -21,7 +21,7 @@ export class ProgressTracker {
     for (const id of learners) assert(!voters.has(id), () => `node ${id} is both voter and learner`);
     this.voters = voters;
     this.learners = learners;
-    for (const id of [...this.progress.keys()]) {
+    for (const id of this.progress.keys()) {
       if (!voters.has(id) && !learners.has(id)) this.progress.delete(id);
     }
     for (const id of [...voters, ...learners]) {
