@@ -105,7 +105,10 @@ export function leaseService(backend: Backend, limits: ApiLimits): UntypedServic
  * older than a keep-alive that succeeded.
  */
 async function keepAliveLoop(backend: Backend, call: ServerDuplexStream<{ ID: Int64 }, unknown>): Promise<void> {
-  for await (const req of call as AsyncIterable<{ ID: Int64 }>) {
+  // destroyOnReturn false: iterating to the end must not destroy the call (that would
+  // answer CANCELLED instead of OK when the client half-closes).
+  const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterable<{ ID: Int64 }>;
+  for await (const req of requests) {
     const h = backend.headerInfo();
     const id = idFromWire(req.ID);
     let ttl = 0;

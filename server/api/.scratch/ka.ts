@@ -1,0 +1,15 @@
+import { startTestApi } from '../testing/start.js';
+import { rawClient } from '../testing/raw-client.js';
+const api = await startTestApi();
+const c = rawClient(api.endpoint);
+const g = await c.unary('Lease', 'LeaseGrant', { TTL: 30 });
+console.log('granted', g.ID);
+const ka = c.duplex('Lease', 'LeaseKeepAlive');
+ka.on('data', (r) => console.log('data', r.ID, r.TTL));
+ka.on('status', (s) => console.log('status', s.code));
+ka.on('error', (e) => console.log('error', e.code));
+ka.write({ ID: g.ID });
+ka.write({ ID: '9223372036854775807' });
+ka.write({ ID: '12345' });
+setTimeout(() => { console.log('ending'); ka.end(); }, 500);
+setTimeout(async () => { c.close(); await api.close(); }, 1500);
