@@ -62,9 +62,9 @@ test('lease: grant, attach, keep-alive, revoke', async () => {
   await lease.put('el/k').value('v');
   const id = await lease.grant();
   assert.match(id, /^[0-9]+$/);
-  await lease.keepaliveOnce();
-  const ttl = await lease.timeToLive?.();
-  if (ttl !== undefined) assert.ok(Number((ttl as { TTL: string }).TTL) > 0);
+  const ka = await lease.keepaliveOnce();
+  assert.equal(ka.TTL, '30');
+  assert.equal(ka.ID, id);
   assert.equal(await client.get('el/k').string(), 'v');
   await lease.revoke();
   assert.equal(await client.get('el/k').string(), null);
