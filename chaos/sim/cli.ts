@@ -3,6 +3,7 @@
 // failure with its seed, a one-line replay command and the last events before the
 // violation, then steps per second and, last, exactly `N passed, F failed`.
 
+import { formatFailure } from './cli-format.js';
 import { formatEvent } from './events.js';
 import { PROFILES, type Profile } from './scenario.js';
 import { runSimulation, type SimResult } from './simulator.js';
@@ -56,24 +57,6 @@ function parseArgs(argv: string[]): CliOptions {
     } else throw new Error(`unknown flag ${flag}\n${USAGE}`);
   }
   return o;
-}
-
-export function replayCommand(r: SimResult, o: { steps: number; unsafe?: string | undefined; profile?: string | undefined }): string {
-  let cmd = `npm run sim -- --seeds 1 --start ${r.seed} --steps ${o.steps} --nodes ${r.nodes}`;
-  if (o.unsafe !== undefined) cmd += ` --unsafe ${o.unsafe}`;
-  if (o.profile !== undefined) cmd += ` --profile ${o.profile}`;
-  return cmd;
-}
-
-export function formatFailure(r: SimResult, o: { steps: number; unsafe?: string | undefined; profile?: string | undefined }): string {
-  const v = r.violation!;
-  return [
-    `FAIL seed=${r.seed} (${r.nodes} nodes, profile ${r.profile}): ${v.invariant} in the ${v.phase} phase at step ${v.step}`,
-    `  ${v.detail}`,
-    `  replay: ${replayCommand(r, o)} --verbose`,
-    `  last ${r.events.length} events:`,
-    ...r.events.map(formatEvent),
-  ].join('\n');
 }
 
 function main(): void {

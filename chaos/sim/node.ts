@@ -26,6 +26,11 @@ export interface PendingRead {
   index?: number;
 }
 
+function isEmpty(s: MemoryStorage): boolean {
+  const hs = s.initialState().hardState;
+  return s.lastIndex() === 0 && hs.term === 0 && hs.vote === 0 && hs.commit === 0;
+}
+
 export class SimNode {
   readonly storage = new MemoryStorage();
   raw: RawNode | undefined;
@@ -49,8 +54,12 @@ export class SimNode {
     return this.raw !== undefined;
   }
 
+  /** Founding voters when this node is one of them (it bootstraps); undefined for a spare. */
+  private foundingVoters: NodeId[] | undefined;
+
   /** First start. Founding members bootstrap; a spare starts empty and waits to be added. */
   start(random: SeededRandom, foundingVoters: NodeId[] | undefined): void {
+    this.foundingVoters = foundingVoters;
     this.raw = this.newRawNode(random, 0);
     if (foundingVoters !== undefined) this.raw.bootstrap(foundingVoters);
   }
@@ -67,6 +76,11 @@ export class SimNode {
     this.kv = KvStateMachine.restore(snap.data, snap.metadata.index);
     this.confState = copyConfState(snap.metadata.confState);
     this.raw = this.newRawNode(random, snap.metadata.index);
+    // A founding member that crashed before its bootstrap Ready was persisted finds empty
+    // storage and bootstraps again, as the region node does on an empty data directory.
+    // (Starting blank instead would replay the bootstrap entries one by one and briefly
+    // believe it is the only voter: a lost-storage scenario outside Raft's fault model.)
+    if (this.foundingVoters !== undefined && isEmpty(this.storage)) this.raw.bootstrap(this.foundingVoters);
   }
 
   private newRawNode(random: SeededRandom, applied: number): RawNode {

@@ -34,8 +34,9 @@ import { drawScenario, type Profile, type Scenario } from './scenario.js';
 
 /** Ticks the healed cluster gets to elect a leader and commit every pending write. */
 export const LIVENESS_TICKS_MAX = 400;
-/** In the liveness phase, the client re-sends unacknowledged writes this often (ticks). */
-export const LIVENESS_RETRY_TICKS = 10;
+/** In the liveness phase, the client re-sends unacknowledged writes this often (ticks): a
+ *  write forwarded into a partition or proposed to a deposed leader is lost, not refused. */
+export const LIVENESS_RETRY_TICKS = 40;
 /** Steps a liveness tick may take to drain messages and Readies. */
 export const LIVENESS_DRAIN_STEPS_MAX = 5000;
 /** A message due or a Ready waiting weighs this much against the optional actions. */
@@ -80,6 +81,8 @@ export interface SimStats {
   leaderTerms: number;
   messagesDelivered: number;
   checks: number;
+  /** Ticks the liveness phase took to converge. */
+  livenessTicks: number;
 }
 
 interface WriteRecord {
@@ -130,7 +133,7 @@ export class Simulation {
   private readonly stats: SimStats = {
     writesProposed: 0, writesAcked: 0, readsServed: 0, crashes: 0, crashesBetweenSendAndPersist: 0,
     partitions: 0, snapshotsTaken: 0, snapshotsInstalled: 0, confChanges: 0, leaderTerms: 0,
-    messagesDelivered: 0, checks: 0,
+    messagesDelivered: 0, checks: 0, livenessTicks: 0,
   };
 
   constructor(private readonly opts: SimOptions) {
@@ -544,7 +547,7 @@ export class Simulation {
 
   private livenessPhase(): void {
     this.phase = 'liveness';
-    this.net.faults = { ...NO_FAULTS, delayTicksMax: Math.min(1, this.sc.network.delayTicksMax) };
+    this.net.faults = NO_FAULTS;
     this.net.heal();
     this.healAt = -1;
     for (const n of this.nodes) if (!n.up) this.restart(n);
@@ -557,6 +560,7 @@ export class Simulation {
       this.drain();
       if (this.converged()) {
         this.checkAckedWritesSurvive();
+        this.stats.livenessTicks = t + 1;
         this.events.add(`converged after ${t + 1} liveness ticks`);
         return;
       }
