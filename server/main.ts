@@ -93,7 +93,13 @@ async function serve(argv: string[]): Promise<void> {
     heartbeatTicks: 1,
     logger,
     metrics,
+    limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries },
+    unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync },
   });
+  if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync) {
+    logger.warn('UNSAFE testing flags are on: this member may serve stale reads or lose acknowledged writes',
+      { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync });
+  }
   const backend = new RegionBackend(node);
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>

@@ -11,6 +11,13 @@ export const ELECTION_HEARTBEAT_RATIO_MIN = 5;
 export const ELECTION_MS_MAX = 50_000;
 export const HEARTBEAT_MS_MIN = 10;
 
+/** Applied entries between two Raft snapshots (etcd's --snapshot-count). */
+export const SNAPSHOT_COUNT_DEFAULT = 10_000;
+/** Entries kept behind a snapshot so a slow follower catches up from the log (etcd 3.5's flag). */
+export const SNAPSHOT_CATCHUP_ENTRIES_DEFAULT = 5_000;
+/** Unsafe testing flags are refused unless this variable is "1". */
+export const UNSAFE_ENV = 'REGIONSTORE_UNSAFE';
+
 export const ENV_PREFIX = 'REGIONSTORE_';
 export const ETCD_ENV_PREFIX = 'ETCD_';
 
@@ -22,7 +29,8 @@ export type ClusterState = (typeof CLUSTER_STATES)[number];
 export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
-  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs';
+  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries'
+  | 'unsafeLocalReads' | 'unsafeAckBeforeSync';
 
 export interface FlagSpec {
   key: FlagKey;
@@ -85,6 +93,23 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     key: 'heartbeatMs', flag: 'heartbeat-ms', aliases: ['heartbeat-interval'], etcdEnv: 'ETCD_HEARTBEAT_INTERVAL',
     defaultText: String(HEARTBEAT_MS_DEFAULT), help: 'Heartbeat interval in ms.',
+  },
+  {
+    key: 'snapshotCount', flag: 'snapshot-count', etcdEnv: 'ETCD_SNAPSHOT_COUNT',
+    defaultText: String(SNAPSHOT_COUNT_DEFAULT), help: 'Applied entries between two snapshots (the log is compacted behind each).',
+  },
+  {
+    key: 'snapshotCatchupEntries', flag: 'snapshot-catchup-entries', aliases: ['experimental-snapshot-catchup-entries'],
+    defaultText: String(SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
+    help: 'Entries kept in the log behind a snapshot, so a slightly slow follower needs no snapshot.',
+  },
+  {
+    key: 'unsafeLocalReads', flag: 'unsafe-local-reads', defaultText: 'false',
+    help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): serve linearizable reads locally, without ReadIndex.`,
+  },
+  {
+    key: 'unsafeAckBeforeSync', flag: 'unsafe-ack-before-sync', defaultText: 'false',
+    help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): acknowledge writes before the Raft log is synced.`,
   },
 ];
 

@@ -8,7 +8,8 @@
 // looks at the data dir.
 import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
-  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, envName, serveHelp,
+  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
+  UNSAFE_ENV, envName, serveHelp,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
 import {
@@ -41,6 +42,11 @@ export interface ServeConfig {
   logLevel: LogLevel;
   electionMs: number;
   heartbeatMs: number;
+  snapshotCount: number;
+  snapshotCatchupEntries: number;
+  /** Testing only: both refused unless REGIONSTORE_UNSAFE=1. */
+  unsafeLocalReads: boolean;
+  unsafeAckBeforeSync: boolean;
 }
 
 export type ServeFlagsResult =
@@ -189,6 +195,14 @@ class Reader {
     return fallback;
   }
 
+  count(key: FlagKey, fallback: number): number {
+    const text = this.text(key, String(fallback));
+    const n = Number(text);
+    if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0) return n;
+    this.fail(key, `"${text}" is not a whole number above 0`);
+    return fallback;
+  }
+
   urls(key: FlagKey, fallback: string, use: 'listen' | 'advertise'): ServeUrl[] {
     const r = parseUrlList(this.text(key, fallback));
     if (!r.ok) {
@@ -277,6 +291,13 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
       `(${heartbeatMs} ms), so one late heartbeat does not start an election`);
   }
   if (electionMs > ELECTION_MS_MAX) r.fail('electionMs', `${electionMs} ms is above the maximum of ${ELECTION_MS_MAX} ms`);
+  const unsafeLocalReads = r.oneOf('unsafeLocalReads', ['true', 'false'], 'false') === 'true';
+  const unsafeAckBeforeSync = r.oneOf('unsafeAckBeforeSync', ['true', 'false'], 'false') === 'true';
+  for (const [key, on] of [['unsafeLocalReads', unsafeLocalReads], ['unsafeAckBeforeSync', unsafeAckBeforeSync]] as const) {
+    if (on && env[UNSAFE_ENV] !== '1') {
+      r.fail(key, `breaks the store's guarantees and exists for testing only; set ${UNSAFE_ENV}=1 to allow it`);
+    }
+  }
   const config: ServeConfig = {
     name,
     dataDir: r.text('dataDir', `${name}.regionstore`),
@@ -291,6 +312,10 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     logLevel: r.oneOf('logLevel', LOG_LEVELS, 'info'),
     electionMs,
     heartbeatMs,
+    snapshotCount: r.count('snapshotCount', SNAPSHOT_COUNT_DEFAULT),
+    snapshotCatchupEntries: r.count('snapshotCatchupEntries', SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
+    unsafeLocalReads,
+    unsafeAckBeforeSync,
   };
   if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');
   if (config.initialClusterToken === '') r.fail('initialClusterToken', 'is empty; give a token');

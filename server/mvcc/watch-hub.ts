@@ -230,6 +230,11 @@ export class WatchHub {
     this.detach(w);
   }
 
+  /** Closes every watcher (the store is being replaced by a snapshot): clients re-watch. */
+  closeAll(): void {
+    for (const w of [...this.all]) this.remove(w);
+  }
+
   remove(w: Watcher): void {
     this.detach(w);
     w.closed = true;

@@ -63,8 +63,14 @@ export interface RegionNodeOptions {
   logger: Logger;
   metrics: NodeMetrics;
   limits?: Partial<RegionLimits>;
-  /** Test-only switches (chaos harness); refused unless REGIONSTORE_UNSAFE=1. */
-  unsafe?: { raft?: UnsafeTestingSwitches };
+  /** Test-only switches (chaos harness); `regionstore serve` refuses them unless REGIONSTORE_UNSAFE=1. */
+  unsafe?: {
+    raft?: UnsafeTestingSwitches;
+    /** Serve linearizable reads from the local state without ReadIndex (stale reads under partitions). */
+    localReads?: boolean;
+    /** Acknowledge a put as soon as it is proposed, before the log is synced or committed. */
+    ackBeforeSync?: boolean;
+  };
 }
 
 type ProposalResult = CommandResponse | undefined;
@@ -364,6 +370,9 @@ export class RegionNode {
       this.opts.logger.info('installing a snapshot', { from: message.from, index: message.snapshot?.metadata.index });
       await this.mvcc.idle();
       this.lessor.close();
+      // Watchers follow the old store; closing them makes clients re-watch from their
+      // last revision against the new one (etcd re-syncs them in place; this is simpler).
+      this.mvcc.watchHub.closeAll();
       const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, { previous: this.stateEngine });
       this.stateEngine = engine;
       this.mvcc = await MvccStore.open(engine);
@@ -399,8 +408,9 @@ export class RegionNode {
     }
     const st = this.raft.status();
     this.opts.metrics.raftStatus({
-      term: st.term, isLeader: st.role === StateRole.Leader, commit: st.commit, applied: this.appliedWaiter.appliedIndex,
-    } as Parameters<NodeMetrics['raftStatus']>[0]);
+      term: st.term, isLeader: st.role === StateRole.Leader, hasLeader: st.leader !== 0,
+      commit: st.commit, applied: this.appliedWaiter.appliedIndex,
+    });
     this.opts.metrics.pendingProposals(this.pending.size);
     this.wake.notify();
   }
@@ -419,7 +429,13 @@ export class RegionNode {
 
   /** Proposes an mvcc command and resolves with its answer once this node applied it. */
   async proposeCommand(cmd: Command): Promise<CommandResponse> {
-    const res = await this.propose(PayloadKind.Mvcc, encodeCommand(cmd));
+    const pending = this.propose(PayloadKind.Mvcc, encodeCommand(cmd));
+    if (this.opts.unsafe?.ackBeforeSync === true && cmd.type === 'put' && this.isLeader) {
+      // UNSAFE (testing only): answer before the entry is durable or committed.
+      pending.catch(() => undefined);
+      return { type: 'put', put: { revision: this.mvcc.currentRevision + 1 } };
+    }
+    const res = await pending;
     if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
     if (res.type === 'error') throw new MvccError(res.code, res.message);
     return res;
@@ -451,6 +467,7 @@ export class RegionNode {
   /** Waits until a linearizable read may be served from the local state (ReadIndex). */
   async linearizableBarrier(): Promise<void> {
     if (this.stopped) throw new RegionError('stopped', 'etcdserver: server stopped');
+    if (this.opts.unsafe?.localReads === true) return; // UNSAFE (testing only): may be stale
     let index: number;
     try {
       const pendingRead = this.reads.request();
