@@ -8,6 +8,14 @@ import type { NetworkFaults } from './network.js';
 export const PROFILES = ['mixed', 'crashes', 'churn', 'reads'] as const;
 export type Profile = (typeof PROFILES)[number];
 
+/**
+ * isolate-leader: the leader and the rest, both ways. one-way-leader: the leader hears
+ * nothing or says nothing. split: two random groups. links: random one-way cuts.
+ * paused-leader: the leader is isolated and its clock stops (a process pause) until healed.
+ */
+export const PARTITION_KINDS = ['isolate-leader', 'one-way-leader', 'split', 'links', 'paused-leader'] as const;
+export type PartitionKind = (typeof PARTITION_KINDS)[number];
+
 export interface Scenario {
   profile: Profile;
   nodeCount: number;
@@ -32,6 +40,15 @@ export interface Scenario {
     transfer: number;
     campaign: number;
   };
+  /** Relative weights of the partition kinds (see PARTITION_KINDS). */
+  partitionKinds: number[];
+  /** A partition heals after a uniform number of election timeouts in [min, max). */
+  partitionElectionsMin: number;
+  partitionElectionsMax: number;
+  /** Probability a node that just became leader is cut off at once (its no-op stays local). */
+  isolateNewLeaderProbability: number;
+  /** Probability a leader is cut off right after a Ready that moved its commit index. */
+  isolateLeaderOnCommitProbability: number;
   /** Probability a node crashes after sending a Ready's messages, before persisting it. */
   crashInReadyProbability: number;
   /** Entries kept behind a snapshot when compacting. */
@@ -69,6 +86,11 @@ export function drawScenario(rng: SeededRandom, nodeCount: number, profile: Prof
       transfer: rng.pick([0, 0.03, 0.1]),
       campaign: rng.pick([0, 0.02]),
     },
+    partitionKinds: [1, 1, 1, 1, rng.pick([0, 0.5])],
+    partitionElectionsMin: 1,
+    partitionElectionsMax: 4,
+    isolateNewLeaderProbability: rng.pick([0, 0, 0.05]),
+    isolateLeaderOnCommitProbability: rng.pick([0, 0, 0.01]),
     crashInReadyProbability: rng.pick([0, 0.01, 0.04]),
     compactKeepEntries: rng.pick([0, 2, 20]),
     keyCount: rng.pick([1, 4]),
@@ -88,9 +110,16 @@ function leanTowards(sc: Scenario, rng: SeededRandom, profile: Profile): void {
       return;
     case 'churn':
       // Figure 8 of the Raft paper: many terms, entries of old terms on a majority.
-      sc.weights.campaign = rng.pick([0.05, 0.2]);
-      sc.weights.crash = Math.max(sc.weights.crash, 0.1);
+      // A new leader is often cut off right after its election, so its no-op (and what it
+      // is sent with) stays local and three leaders take turns over one index.
+      sc.isolateNewLeaderProbability = rng.pick([0.3, 0.6]);
+      sc.isolateLeaderOnCommitProbability = rng.pick([0.3, 0.7]);
+      sc.partitionElectionsMin = 0.5;
+      sc.partitionElectionsMax = 2;
+      sc.weights.campaign = rng.pick([0.02, 0.1]);
       sc.weights.partition = Math.max(sc.weights.partition, 0.1);
+      sc.partitionKinds = [4, 1, 1, 0, 0];
+      // One entry per append: an old-term entry can reach a majority before the no-op.
       sc.maxBytesPerMsg = 1;
       sc.network.dropProbability = Math.max(sc.network.dropProbability, 0.05);
       sc.network.delayTicksMax = Math.max(sc.network.delayTicksMax, 1);
@@ -100,6 +129,7 @@ function leanTowards(sc: Scenario, rng: SeededRandom, profile: Profile): void {
       sc.weights.read = 4;
       sc.weights.write = 3;
       sc.weights.partition = Math.max(sc.weights.partition, 0.15);
+      sc.partitionKinds = [2, 0, 1, 0, 4];
       sc.weights.transfer = Math.max(sc.weights.transfer, 0.05);
       sc.weights.crash = Math.max(sc.weights.crash, 0.05);
       return;

@@ -30,7 +30,7 @@ import { EventLog, type SimEvent } from './events.js';
 import { KvStateMachine, encodeWrite } from './kv.js';
 import { NO_FAULTS, Network } from './network.js';
 import { SimNode } from './node.js';
-import { drawScenario, type Profile, type Scenario } from './scenario.js';
+import { PARTITION_KINDS, drawScenario, type PartitionKind, type Profile, type Scenario } from './scenario.js';
 
 /** Ticks the healed cluster gets to elect a leader and commit every pending write. */
 export const LIVENESS_TICKS_MAX = 400;
@@ -50,6 +50,8 @@ export interface SimOptions {
   nodes?: number;
   unsafe?: UnsafeTestingSwitches;
   profile?: Profile;
+  /** Check acks for durability as they are sent (default true); see Checker. */
+  ackChecks?: boolean;
   /** Every event as it happens. */
   onEvent?: (e: SimEvent) => void;
 }
@@ -104,6 +106,7 @@ interface ReadRecord {
 
 const MESSAGE_NAMES = new Map<number, string>(Object.entries(MessageType).map(([k, v]) => [v, k]));
 const encoder = new TextEncoder();
+const NONE_ID: NodeId = 0;
 
 export function defaultNodeCount(seed: number): number {
   return seed % 2 === 0 ? 3 : 5;
@@ -118,7 +121,7 @@ export class Simulation {
   private readonly sc: Scenario;
   private readonly nodes: SimNode[];
   private readonly net: Network;
-  private readonly checker = new Checker();
+  private readonly checker: Checker;
   private readonly events: EventLog;
   private now = 0;
   private stepCount = 0;
@@ -130,6 +133,8 @@ export class Simulation {
   private ackedIndexMax = 0;
   private readonly ackedIndexByKey = new Map<string, number>();
   private healAt = -1;
+  /** A node whose clock is stopped until the partition heals (NONE_ID: none). */
+  private paused: NodeId = NONE_ID;
   private readonly stats: SimStats = {
     writesProposed: 0, writesAcked: 0, readsServed: 0, crashes: 0, crashesBetweenSendAndPersist: 0,
     partitions: 0, snapshotsTaken: 0, snapshotsInstalled: 0, confChanges: 0, leaderTerms: 0,
@@ -138,6 +143,7 @@ export class Simulation {
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new SeededRandom(opts.seed);
+    this.checker = new Checker(opts.ackChecks ?? true);
     const n = opts.nodes ?? defaultNodeCount(opts.seed);
     this.sc = drawScenario(this.rng.fork(), n, opts.profile ?? 'mixed');
     this.events = new EventLog(undefined, opts.onEvent);
@@ -249,6 +255,7 @@ export class Simulation {
     if (this.healAt >= 0 && this.now >= this.healAt) {
       this.net.heal();
       this.healAt = -1;
+      this.paused = NONE_ID;
       this.events.add('network healed');
     }
     for (const n of this.nodes) {
@@ -256,6 +263,7 @@ export class Simulation {
         if (this.phase === 'safety' && this.now >= n.restartAt) this.restart(n);
         continue;
       }
+      if (n.id === this.paused) continue;
       if (this.phase === 'liveness' || this.rng.chance(this.sc.tickProbability[n.id - 1]!)) n.raw!.tick();
     }
   }
@@ -309,9 +317,20 @@ export class Simulation {
     this.persist(n, rd);
     this.apply(n, rd);
     raw.advance(rd);
-    if (rd.softState?.role === StateRole.Leader) this.stats.leaderTerms++;
     const st = raw.status();
+    if (this.phase === 'safety' && st.role === StateRole.Leader) this.nemesisOnLeaderReady(n, rd);
     if (st.role === StateRole.Leader) this.checker.checkLeaderCompleteness(n.id, st.term, n.storage);
+  }
+
+  /** Faults that strike a leader at chosen moments: just elected, just committed. */
+  private nemesisOnLeaderReady(n: SimNode, rd: Ready): void {
+    if (rd.softState?.role === StateRole.Leader) {
+      this.stats.leaderTerms++;
+      if (this.rng.chance(this.sc.isolateNewLeaderProbability)) this.cut('isolate-leader', n.id);
+    } else if (rd.hardState !== undefined && rd.committedEntries.length > 0 &&
+      this.rng.chance(this.sc.isolateLeaderOnCommitProbability)) {
+      this.cut('isolate-leader', n.id);
+    }
   }
 
   private persist(n: SimNode, rd: Ready): void {
@@ -504,19 +523,38 @@ export class Simulation {
   }
 
   private partitionSome(): void {
-    const ids = this.nodes.map((n) => n.id);
+    const kinds = this.sc.partitionKinds;
+    let kind = PARTITION_KINDS[PARTITION_KINDS.length - 1]!;
+    let x = this.rng.next() * kinds.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < kinds.length; i++) {
+      if (x < kinds[i]!) {
+        kind = PARTITION_KINDS[i]!;
+        break;
+      }
+      x -= kinds[i]!;
+    }
     const leader = this.leader();
-    const kind = this.rng.int(0, 4);
+    if (leader === undefined && (kind === 'isolate-leader' || kind === 'one-way-leader' || kind === 'paused-leader')) kind = 'split';
+    this.cut(kind, leader?.id);
+  }
+
+  private cut(kind: PartitionKind, leader: NodeId | undefined): void {
+    const ids = this.nodes.map((n) => n.id);
+    const others = ids.filter((id) => id !== leader);
     this.net.heal();
-    if (kind === 0 && leader !== undefined) {
-      this.net.partition([leader.id], ids.filter((id) => id !== leader.id));
-    } else if (kind === 1 && leader !== undefined) {
-      // One way: the leader still talks, but hears nothing (or the reverse).
-      const others = ids.filter((id) => id !== leader.id);
+    this.paused = NONE_ID;
+    if (kind === 'isolate-leader' || kind === 'paused-leader') {
+      this.net.partition([leader!], others);
+      if (kind === 'paused-leader') this.paused = leader!;
+    } else if (kind === 'one-way-leader') {
       const deaf = this.rng.chance(0.5);
-      for (const o of others) (deaf ? this.net.cutLink(o, leader.id) : this.net.cutLink(leader.id, o));
-    } else if (kind === 2) {
-      const shuffled = [...ids].sort(() => this.rng.next() - 0.5);
+      for (const o of others) (deaf ? this.net.cutLink(o, leader!) : this.net.cutLink(leader!, o));
+    } else if (kind === 'split') {
+      const shuffled = [...ids];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = this.rng.int(0, i + 1);
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
       const k = this.rng.int(1, Math.ceil(ids.length / 2));
       this.net.partition(shuffled.slice(0, k), shuffled.slice(k));
     } else {
@@ -526,9 +564,11 @@ export class Simulation {
         if (a !== b) this.net.cutLink(a, b);
       }
     }
-    this.healAt = this.now + this.rng.int(this.sc.electionTicks, 4 * this.sc.electionTicks);
+    const t = this.sc.electionTicks;
+    this.healAt = this.now + Math.max(1, Math.round(t * (this.sc.partitionElectionsMin +
+      this.rng.next() * (this.sc.partitionElectionsMax - this.sc.partitionElectionsMin))));
     this.stats.partitions++;
-    this.events.add(`partition: cut [${this.net.cutLinks.join(' ')}] until tick ${this.healAt}`);
+    this.events.add(`partition ${kind}${this.paused !== NONE_ID ? ` (n${this.paused}'s clock paused)` : ''}: cut [${this.net.cutLinks.join(' ')}] until tick ${this.healAt}`);
   }
 
   private snapshotSome(): void {
@@ -550,6 +590,7 @@ export class Simulation {
     this.net.faults = NO_FAULTS;
     this.net.heal();
     this.healAt = -1;
+    this.paused = NONE_ID;
     for (const n of this.nodes) if (!n.up) this.restart(n);
     this.events.add('liveness phase: network healed, every node up, faults off');
     this.afterStep();
