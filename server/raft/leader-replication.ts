@@ -81,7 +81,15 @@ export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void
 
 function sendEmptyAppend(r: Raft, to: number, pr: Progress): void {
   const prevTerm = r.log.maybeTerm(pr.next - 1);
-  if (prevTerm === undefined) return;
+  if (prevTerm === undefined) {
+    // The window's entries were compacted since they were sent (and, the window being
+    // full, maybe lost): an empty append cannot name them. Probe from match instead,
+    // which sends a snapshot when match is compacted too. Returning silently left the
+    // follower stuck for good (found by chaos/sim seed 1738).
+    pr.becomeProbe();
+    r.sendAppend(to, true);
+    return;
+  }
   const app = r.message(MessageType.App, to);
   app.index = pr.next - 1;
   app.logTerm = prevTerm;

@@ -129,6 +129,32 @@ describe('regressions', () => {
     assert.equal(net.raw(1).status().progress!.get(3)!.state, ProgressState.Replicate);
   });
 
+  it('a follower whose full in-flight window was lost is not stuck once those entries are compacted (chaos/sim seed 1738)', () => {
+    // Found by the simulator (npm run sim -- --seeds 1 --start 1738 --steps 3000): the
+    // appends filling node 3's window are lost, the leader compacts past them, and every
+    // heartbeat response then tried an empty append at the compacted index and sent nothing.
+    const net = new Network([1, 2, 3], { maxInflightMsgs: 2, maxBytesPerMsg: 1 });
+    net.campaign(1);
+    net.filter = (m) => !(m.to === 3 && m.type === MessageType.App);
+    for (let i = 0; i < 4; i++) {
+      net.raw(1).propose(bytes(`p${i}`));
+      net.stabilize();
+    }
+    const pr = net.raw(1).status().progress!.get(3)!;
+    assert.equal(pr.state, ProgressState.Replicate);
+    assert.equal(pr.next - pr.match - 1, 2, 'two appends in flight: the window is full');
+    const leader = net.get(1);
+    assert.ok(pr.next - 1 < leader.appliedIndex, 'the window points below what the leader will compact');
+    leader.storage.createSnapshot(leader.appliedIndex, net.raw(1).status().confState, bytes('s'));
+    leader.storage.compact(leader.appliedIndex);
+    net.heal();
+    net.tickAll(3);
+    net.raw(1).propose(bytes('next'));
+    net.stabilize();
+    assert.equal(net.raw(3).status().commit, net.raw(1).status().commit);
+    assert.deepEqual(net.dataOf(3), ['next']);
+  });
+
   it('a full in-flight window does not leak entries on heartbeats while acks are delayed', () => {
     const net = new Network([1, 2, 3], { maxInflightMsgs: 2 });
     net.campaign(1);
