@@ -6,7 +6,7 @@
 import { formatFailure } from './cli-format.js';
 import { formatEvent } from './events.js';
 import { PROFILES, type Profile } from './scenario.js';
-import { runSimulation, type SimResult } from './simulator.js';
+import { runSimulation } from './simulator.js';
 import type { UnsafeTestingSwitches } from '../../server/raft/config.js';
 
 export const UNSAFE_SWITCHES = ['commitEntriesOfAnyTerm', 'ackBeforePersist', 'readIndexWithoutQuorumCheck'] as const;

@@ -10,7 +10,7 @@ import { runSimulation } from './simulator.js';
 export const SIM_TEST_SEEDS = 200;
 export const SIM_TEST_START = 1;
 /** Safety-phase steps per seed; sized so the whole file stays well under a minute on 2 cores. */
-export const SIM_TEST_STEPS = 1500;
+export const SIM_TEST_STEPS = 3000;
 
 test(`simulator: seeds ${SIM_TEST_START}..${SIM_TEST_START + SIM_TEST_SEEDS - 1}, ${SIM_TEST_STEPS} steps each, hold every invariant`, () => {
   console.log(`# simulator seeds ${SIM_TEST_START}..${SIM_TEST_START + SIM_TEST_SEEDS - 1} (replay one: npm run sim -- --seeds 1 --start <seed> --steps ${SIM_TEST_STEPS})`);

@@ -548,7 +548,10 @@ export class Simulation {
       if (kind === 'paused-leader') this.paused = leader!;
     } else if (kind === 'one-way-leader') {
       const deaf = this.rng.chance(0.5);
-      for (const o of others) (deaf ? this.net.cutLink(o, leader!) : this.net.cutLink(leader!, o));
+      for (const o of others) {
+        if (deaf) this.net.cutLink(o, leader!);
+        else this.net.cutLink(leader!, o);
+      }
     } else if (kind === 'split') {
       const shuffled = [...ids];
       for (let i = shuffled.length - 1; i > 0; i--) {
@@ -608,9 +611,11 @@ export class Simulation {
     }
     const pending = [...this.writes.values()].filter((w) => w.acked === undefined).length;
     const leader = this.leader();
+    const progress = leader?.raw!.status().progress;
+    const views = progress === undefined ? '' : `; leader's progress: ${[...progress].map(([id, p]) => `n${id} ${p.state} match ${p.match} next ${p.next}`).join(', ')}`;
     throw new Violation(
       'liveness',
-      `after ${LIVENESS_TICKS_MAX} ticks with no faults: leader ${leader?.id ?? 'none'}, ${pending} writes unacknowledged, ${this.nodes.map((n) => `n${n.id} applied ${n.kv.appliedIndex}`).join(', ')}`,
+      `after ${LIVENESS_TICKS_MAX} ticks with no faults: leader ${leader?.id ?? 'none'}, ${pending} writes unacknowledged, ${this.nodes.map((n) => `n${n.id} applied ${n.kv.appliedIndex}`).join(', ')}${views}; leader's log starts at ${leader?.storage.firstIndex() ?? '-'}`,
     );
   }
 

@@ -28,26 +28,27 @@ test('kv: writes apply once, in order, and a snapshot restores the exact state',
   assert.deepEqual(decodeWrite(encodeWrite({ id: 1, key: 'k', value: 'v' })), { id: 1, key: 'k', value: 'v' });
 });
 
-test('network: delay, drop, duplication and cut links come from the seed', () => {
-  const run = (seed: number): string[] => {
-    const net = new Network(new SeededRandom(seed), {
-      dropProbability: 0.2, duplicateProbability: 0.2, delayTicksMax: 3, fifoProbability: 0.5,
-    });
-    net.cutLink(1, 3);
-    const out: string[] = [];
-    for (let i = 0; i < 50; i++) net.send({ ...emptyMessage(MessageType.Heartbeat, 1, 2 + (i % 2), i), index: i }, i % 5, 0);
-    for (let now = 0; now < 10; now++) {
-      for (let t = net.takeDue(now); t !== undefined; t = net.takeDue(now)) {
-        assert.ok(t.flight.deliverAt <= now);
-        out.push(`${t.flight.message.to}:${t.flight.message.index}${t.partitioned ? 'x' : ''}`);
-      }
+function runNetwork(seed: number): string[] {
+  const net = new Network(new SeededRandom(seed), {
+    dropProbability: 0.2, duplicateProbability: 0.2, delayTicksMax: 3, fifoProbability: 0.5,
+  });
+  net.cutLink(1, 3);
+  const out: string[] = [];
+  for (let i = 0; i < 50; i++) net.send({ ...emptyMessage(MessageType.Heartbeat, 1, 2 + (i % 2), i), index: i }, i % 5, 0);
+  for (let now = 0; now < 10; now++) {
+    for (let t = net.takeDue(now); t !== undefined; t = net.takeDue(now)) {
+      assert.ok(t.flight.deliverAt <= now);
+      out.push(`${t.flight.message.to}:${t.flight.message.index}${t.partitioned ? 'x' : ''}`);
     }
-    assert.equal(net.size, 0);
-    return out;
-  };
-  const a = run(42);
-  assert.deepEqual(a, run(42), 'same seed, same schedule');
-  assert.notDeepEqual(a, run(43));
+  }
+  assert.equal(net.size, 0);
+  return out;
+}
+
+test('network: delay, drop, duplication and cut links come from the seed', () => {
+  const a = runNetwork(42);
+  assert.deepEqual(a, runNetwork(42), 'same seed, same schedule');
+  assert.notDeepEqual(a, runNetwork(43));
   assert.ok(a.some((s) => s.endsWith('x')), 'messages over the cut link are reported partitioned');
   assert.ok(a.filter((s) => !s.endsWith('x')).every((s) => s.startsWith('2:')));
   assert.ok(a.length !== 50, 'some were dropped or duplicated');
