@@ -1,0 +1,145 @@
+// Runs a unary call with the client's policy: pick a member (the leader when known),
+// give each attempt its own deadline inside the call's, retry retryable failures after
+// a jittered backoff on another member, attach the writer identity to writes (the same
+// seq on every attempt), honour the caller's AbortSignal, and throw a typed error that
+// says whether a failed write may have taken effect.
+
+import { Metadata, status } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CancelledError, ClientClosedError, errorFromStatus, type RegionstoreError } from './errors.js';
+import { CLIENT_ID_METADATA_KEY, SEQ_METADATA_KEY, type WriteTicket, type WriterIdentity } from './identity.js';
+import { backoffMs, isRetryable, maybeAppliedAfter, type CallKind } from './policy.js';
+import type { Endpoint, EndpointPool, Preference } from './pool.js';
+import type { Method } from './proto.js';
+import { attemptErrorOf, unaryAttempt, type AttemptError } from './rpc.js';
+
+export interface CallOptions {
+  /** Deadline of the whole call, retries included (default: the client's timeoutMs). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Send to this member only ("host:port" or a URL), e.g. for per-member status. */
+  endpoint?: string;
+}
+
+export interface CallerSettings {
+  timeoutMs: number;
+  attemptTimeoutMs: number;
+  attemptsMax: number;
+  /** Where reads go: the leader (default) or any member, round-robin. */
+  readPreference: Preference;
+}
+
+export function identityMetadata(t: WriteTicket): Metadata {
+  const md = new Metadata();
+  md.set(CLIENT_ID_METADATA_KEY, t.clientId);
+  md.set(SEQ_METADATA_KEY, String(t.seq));
+  return md;
+}
+
+interface Attempting {
+  kind: CallKind;
+  method: Method;
+  req: unknown;
+  deadlineMs: number;
+  fixed: Endpoint | undefined;
+  metadata: Metadata | undefined;
+  /** Aborted by the caller's signal or by close(). */
+  signal: AbortSignal;
+}
+
+export class Caller {
+  private closed = false;
+  private readonly inFlight = new Set<AbortController>();
+
+  constructor(
+    readonly pool: EndpointPool,
+    readonly identity: WriterIdentity,
+    readonly settings: CallerSettings,
+  ) {}
+
+  async unary<Res>(method: Method, req: unknown, kind: CallKind, opts: CallOptions = {}): Promise<Res> {
+    if (this.closed) throw new ClientClosedError();
+    if (opts.signal?.aborted === true) throw aborted(opts.signal, false, 0, undefined);
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    this.inFlight.add(ac);
+    let ticket: WriteTicket | undefined;
+    try {
+      const fixed = opts.endpoint === undefined ? undefined : this.pool.byAddress(opts.endpoint);
+      const deadlineMs = Date.now() + (opts.timeoutMs ?? this.settings.timeoutMs);
+      if (kind === 'write') {
+        try {
+          ticket = await this.identity.acquire(ac.signal);
+        } catch {
+          throw this.closed ? new ClientClosedError() : aborted(opts.signal, false, 0, undefined);
+        }
+      }
+      const metadata = ticket === undefined ? undefined : identityMetadata(ticket);
+      return await this.attempts<Res>({ kind, method, req, deadlineMs, fixed, metadata, signal: ac.signal }, opts.signal);
+    } finally {
+      if (ticket !== undefined) this.identity.release(ticket);
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.inFlight.delete(ac);
+    }
+  }
+
+  private prefer(kind: CallKind): Preference {
+    return kind === 'read' ? this.settings.readPreference : 'leader';
+  }
+
+  private async attempts<Res>(a: Attempting, userSignal: AbortSignal | undefined): Promise<Res> {
+    const prefer = this.prefer(a.kind);
+    if (a.fixed === undefined && prefer === 'leader' && this.pool.leader === undefined) await this.pool.refreshLeader();
+    let maybeApplied = false;
+    let ep: Endpoint | undefined;
+    let last: AttemptError | undefined;
+    for (let attempt = 1; ; attempt++) {
+      ep = a.fixed ?? this.pool.pick(prefer, last === undefined ? undefined : ep);
+      const deadlineMs = Math.min(a.deadlineMs, Date.now() + this.settings.attemptTimeoutMs);
+      try {
+        return await unaryAttempt<Res>(ep.conn(), a.method, a.req, { deadlineMs, metadata: a.metadata, signal: a.signal });
+      } catch (err) {
+        last = attemptErrorOf(err);
+      }
+      maybeApplied = maybeAppliedAfter(a.kind, maybeApplied, last);
+      if (a.signal.aborted) throw this.closed ? closedError(maybeApplied) : aborted(userSignal, maybeApplied, attempt, ep);
+      this.pool.reportFailure(ep, last);
+      const remainingMs = a.deadlineMs - Date.now();
+      if (!isRetryable(a.kind, last) || attempt >= this.settings.attemptsMax || remainingMs <= 0) {
+        throw errorFromStatus({ code: last.code, details: last.details, maybeApplied, endpoint: ep.address, attempts: attempt });
+      }
+      try {
+        await sleep(Math.min(backoffMs(attempt), remainingMs), undefined, { signal: a.signal });
+        if (a.fixed === undefined && prefer === 'leader' && this.pool.leader === undefined) await this.pool.refreshLeader();
+      } catch {
+        throw this.closed ? closedError(maybeApplied) : aborted(userSignal, maybeApplied, attempt, ep);
+      }
+    }
+  }
+
+  /** Fails every call in flight with ClientClosedError; later calls fail at once. */
+  close(): void {
+    this.closed = true;
+    for (const ac of this.inFlight) ac.abort();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+function aborted(signal: AbortSignal | undefined, maybeApplied: boolean, attempts: number, ep: Endpoint | undefined): RegionstoreError {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : String(signal?.reason ?? 'aborted');
+  return new CancelledError({
+    code: status.CANCELLED,
+    details: `regionstore client: the call was aborted: ${reason}`,
+    maybeApplied,
+    ...(ep === undefined ? {} : { endpoint: ep.address }),
+    attempts,
+  });
+}
+
+function closedError(maybeApplied: boolean): RegionstoreError {
+  return new ClientClosedError(maybeApplied);
+}
