@@ -1,22 +1,22 @@
 // The etcd3 npm client (keepCase, longs as strings, its own copy of etcd's protos)
-// against the API server over the in-process MvccStore backend: KV, watch, leases and
-// the Lock and Election recipes.
+// against a real 3-node regionstore cluster: KV, watch, leases and the Lock and Election
+// recipes.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { startTestApi, type TestApi } from './testing/start.js';
+import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 
-let api: TestApi;
+let cluster: TestCluster;
 let client: Etcd3;
 
 before(async () => {
-  api = await startTestApi();
-  client = new Etcd3({ hosts: `http://${api.endpoint}` });
+  cluster = await startTestCluster();
+  client = new Etcd3({ hosts: cluster.nodes.map((n) => n.clientUrl) });
 });
 after(async () => {
-  client.close();
-  await api.close();
+  client?.close();
+  await cluster?.cleanup();
 });
 
 test('KV: put, get, prefix, delete, txn', async () => {
