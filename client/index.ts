@@ -1,6 +1,6 @@
 // regionstore's TypeScript client library. See README.md, "Client library".
 export { Client, type ClientOptions } from './lib/client.js';
-export type { CallOptions } from './lib/caller.js';
+export type { CallOptions, RetryEvent } from './lib/caller.js';
 export { FROM_KEY, prefixEnd, text, toBuffer, type BytesLike } from './lib/bytes.js';
 export { idToHex, type IdLike, type LeaseId, type MemberId } from './lib/int64.js';
 export * from './lib/errors.js';

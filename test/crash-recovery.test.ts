@@ -37,12 +37,12 @@ async function statusOf(name: string): Promise<{ leader: string; memberId: strin
 test('kill -9 of the leader loses no acknowledged write; a new leader comes within 3 s; the node catches up', async () => {
   const leaderName = await eventually('a leader', () => cluster.leader());
   const acked = new Map<string, string>();
-  let stop = false;
+  const run = { stop: false };
   let failures = 0;
   const alive = (): string[] => cluster.nodes.filter((n) => n.running).map((n) => n.name);
   const writer = async (w: number): Promise<void> => {
     let i = 0;
-    while (!stop) {
+    while (!run.stop) {
       const key = `w${w}/${i}`;
       const value = `v${w}-${i}`;
       const names = alive();
@@ -59,7 +59,7 @@ test('kill -9 of the leader loses no acknowledged write; a new leader comes with
   };
   const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
   await sleep(WRITE_BEFORE_KILL_MS);
-  const before = acked.size;
+  const ackedBeforeKill = acked.size;
   const killedAt = Date.now();
   await cluster.kill(leaderName, 'SIGKILL');
   const survivors = alive();
@@ -73,10 +73,10 @@ test('kill -9 of the leader loses no acknowledged write; a new leader comes with
   console.log(`new leader ${newLeaderMs} ms after kill -9 of ${leaderName}`);
   assert.ok(newLeaderMs <= NEW_LEADER_WITHIN_MS, `new leader after ${newLeaderMs} ms`);
   await sleep(WRITE_AFTER_KILL_MS);
-  stop = true;
+  run.stop = true;
   await Promise.all(writers);
-  console.log(`acknowledged writes: ${acked.size} (${before} before the kill), failed attempts: ${failures}`);
-  assert.ok(acked.size > before, 'writes went on after the kill');
+  console.log(`acknowledged writes: ${acked.size} (${ackedBeforeKill} before the kill), failed attempts: ${failures}`);
+  assert.ok(acked.size > ackedBeforeKill, 'writes went on after the kill');
 
   // Every acknowledged write is there, read linearizably from each survivor.
   for (const name of survivors) {

@@ -185,8 +185,8 @@ describe('etcdctl against a 3-node cluster', { skip: !HAVE_ETCDCTL, timeout: 240
       }, 20_000, 250);
       assert.match(await ok('member', 'list'), new RegExp(`${id}, started, n4, ${peerUrl}, http://127\\.0\\.0\\.1:${clientPort}, false`));
       assert.match(await ok('member', 'remove', id), new RegExp(`Member\\s+${id} removed from cluster`));
-      const after = await ok('member', 'list');
-      assert.equal(after.trim().split('\n').length, 3);
+      const listAfter = await ok('member', 'list');
+      assert.equal(listAfter.trim().split('\n').length, 3);
       assert.equal((await ok('put', 'after-remove', 'x')).trim(), 'OK');
     } finally {
       n4.kill('SIGKILL');

@@ -27,6 +27,22 @@ export interface CallerSettings {
   attemptsMax: number;
   /** Where reads go: the leader (default) or any member, round-robin. */
   readPreference: Preference;
+  onRetry?: ((e: RetryEvent) => void) | undefined;
+}
+
+/** A failed attempt that is about to be retried (for logs and metrics). */
+export interface RetryEvent {
+  /** gRPC method path, e.g. /etcdserverpb.KV/Put. */
+  method: string;
+  kind: CallKind;
+  /** The attempt that failed (1 = the first). */
+  attempt: number;
+  code: status;
+  details: string;
+  endpoint: string;
+  /** Whether the write may have taken effect so far (a retry carries the same identity). */
+  maybeApplied: boolean;
+  backoffMs: number;
 }
 
 export function identityMetadata(t: WriteTicket): Metadata {
@@ -109,8 +125,12 @@ export class Caller {
       if (!isRetryable(a.kind, last) || attempt >= this.settings.attemptsMax || remainingMs <= 0) {
         throw errorFromStatus({ code: last.code, details: last.details, maybeApplied, endpoint: ep.address, attempts: attempt });
       }
+      const waitMs = Math.min(backoffMs(attempt), remainingMs);
+      this.settings.onRetry?.({
+        method: a.method.path, kind: a.kind, attempt, code: last.code, details: last.details, endpoint: ep.address, maybeApplied, backoffMs: waitMs,
+      });
       try {
-        await sleep(Math.min(backoffMs(attempt), remainingMs), undefined, { signal: a.signal });
+        await sleep(waitMs, undefined, { signal: a.signal });
         if (a.fixed === undefined && prefer === 'leader' && this.pool.leader === undefined) await this.pool.refreshLeader();
       } catch {
         throw this.closed ? closedError(maybeApplied) : aborted(userSignal, maybeApplied, attempt, ep);

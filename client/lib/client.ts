@@ -10,7 +10,7 @@
 
 import type { ChannelOptions } from '@grpc/grpc-js';
 import type { BytesLike } from './bytes.js';
-import { Caller, type CallOptions } from './caller.js';
+import { Caller, type CallOptions, type RetryEvent } from './caller.js';
 import { Cluster } from './cluster.js';
 import { WriterIdentity } from './identity.js';
 import type { IdLike } from './int64.js';
@@ -40,6 +40,8 @@ export interface ClientOptions {
   connectionsPerEndpoint?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /** Called before each retry of a unary call (must not throw). */
+  onRetry?: (e: RetryEvent) => void;
 }
 
 export class Client {
@@ -67,6 +69,7 @@ export class Client {
       attemptTimeoutMs: opts.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS_DEFAULT,
       attemptsMax: attempts,
       readPreference: opts.readFrom ?? 'leader',
+      onRetry: opts.onRetry,
     });
     this.kv = new KV(this.caller);
     this.leases = new Leases(this.caller);

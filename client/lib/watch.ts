@@ -101,6 +101,11 @@ export class Watch implements AsyncIterable<WatchBatch> {
     this.connect();
   }
 
+  /** host:port of the member serving this watch now (undefined between streams). */
+  get endpoint(): string | undefined {
+    return this.call === undefined ? undefined : this.ep?.address;
+  }
+
   /** The revision the next event will have at least; 0 while a watch from "now" is not yet created. */
   get resumeRevision(): number {
     return this.nextRev;

@@ -232,7 +232,7 @@ export class WatchHub {
 
   /** Closes every watcher (the store is being replaced by a snapshot): clients re-watch. */
   closeAll(): void {
-    for (const w of [...this.all]) this.remove(w);
+    for (const w of Array.from(this.all)) this.remove(w);
   }
 
   remove(w: Watcher): void {

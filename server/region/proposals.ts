@@ -51,6 +51,6 @@ export class PendingProposals<T> {
   }
 
   rejectAll(err: Error): void {
-    for (const counter of [...this.waiters.keys()]) this.reject(counter, err);
+    for (const counter of Array.from(this.waiters.keys())) this.reject(counter, err);
   }
 }
