@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, ClientClosedError, errorFromStatus, type RegionstoreError } from './errors.js';
 import { CLIENT_ID_METADATA_KEY, SEQ_METADATA_KEY, type WriteTicket, type WriterIdentity } from './identity.js';
 import { backoffMs, isRetryable, maybeAppliedAfter, type CallKind } from './policy.js';
-import type { Endpoint, EndpointPool, Preference } from './pool.js';
+import { LEADER_WAIT_MS_MAX, type Endpoint, type EndpointPool, type Preference } from './pool.js';
 import type { Method } from './proto.js';
 import { attemptErrorOf, unaryAttempt, type AttemptError } from './rpc.js';
 
@@ -131,7 +131,9 @@ export class Caller {
       });
       try {
         await sleep(waitMs, undefined, { signal: a.signal });
-        if (a.fixed === undefined && prefer === 'leader' && this.pool.leader === undefined) await this.pool.refreshLeader();
+        if (a.fixed === undefined && prefer === 'leader' && this.pool.leader === undefined) {
+          await this.pool.awaitLeader(Math.min(LEADER_WAIT_MS_MAX, a.deadlineMs - Date.now()), a.signal);
+        }
       } catch {
         throw this.closed ? closedError(maybeApplied) : aborted(userSignal, maybeApplied, attempt, ep);
       }

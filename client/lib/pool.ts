@@ -3,6 +3,7 @@
 // while after a connection failure. Followers accept writes (they forward proposals
 // through Raft), so the leader is only a preference: it saves the forwarding hop.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as GrpcClient, connectivityState, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { header } from './convert.js';
 import { toId } from './int64.js';
@@ -17,6 +18,14 @@ export const STATUS_PROBE_TIMEOUT_MS = 1_000;
 export const ENDPOINT_DOWN_MS = 1_000;
 /** While calls are made, the leader is looked up again this often (a transfer fails nothing). */
 export const LEADER_REFRESH_INTERVAL_MS = 5_000;
+/**
+ * After the leader failed, a leader-preferring call waits up to this long for members
+ * to name a new one before it tries a follower anyway: a write sent to a follower
+ * before the election would be forwarded to the dead leader and wait out its deadline.
+ */
+export const LEADER_WAIT_MS_MAX = 3_000;
+/** How often the members are asked while waiting for a leader. */
+export const LEADER_POLL_MS = 100;
 /** gRPC keepalive pings on idle connections, so a frozen member is noticed under a watch. */
 export const KEEPALIVE_TIME_MS = 10_000;
 export const KEEPALIVE_TIMEOUT_MS = 5_000;
@@ -90,6 +99,8 @@ export type Preference = 'leader' | 'any';
 export class EndpointPool {
   readonly endpoints: Endpoint[];
   private leaderEp: Endpoint | undefined;
+  /** The members name a leader that is none of our endpoints: waiting will not find it. */
+  private leaderElsewhere = false;
   private refreshing: Promise<void> | undefined;
   private cursor = 0;
   private usedSinceRefresh = false;
@@ -155,6 +166,20 @@ export class EndpointPool {
     if (this.leaderEp === ep || f.details.startsWith('etcdserver:')) this.leaderEp = undefined;
   }
 
+  /**
+   * Until a usable leader is known (or named outside our endpoints), asks the members
+   * again every LEADER_POLL_MS, for at most `budgetMs`.
+   */
+  async awaitLeader(budgetMs: number, signal?: AbortSignal): Promise<void> {
+    const until = Date.now() + budgetMs;
+    for (;;) {
+      await this.refreshLeader();
+      if (this.leaderEp !== undefined || this.leaderElsewhere || signal?.aborted === true) return;
+      if (Date.now() + LEADER_POLL_MS >= until) return;
+      await sleep(LEADER_POLL_MS, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
+    }
+  }
+
   /** Asks every endpoint for its Status; the leader named with the highest term wins. One at a time. */
   refreshLeader(): Promise<void> {
     this.refreshing ??= this.probe().finally(() => (this.refreshing = undefined));
@@ -176,7 +201,10 @@ export class EndpointPool {
     }));
     let best: { leader: string; term: bigint } | undefined;
     for (const a of answers) if (a !== undefined && a.leader !== '0' && (best === undefined || a.term > best.term)) best = a;
-    this.leaderEp = best === undefined ? undefined : this.endpoints.find((e) => e.memberId === best.leader);
+    const named = best === undefined ? undefined : this.endpoints.find((e) => e.memberId === best.leader);
+    // A leader we cannot reach (just killed; the others have not noticed yet) is no leader.
+    this.leaderEp = named !== undefined && named.usable(Date.now()) ? named : undefined;
+    this.leaderElsewhere = best !== undefined && named === undefined && this.endpoints.every((e) => e.memberId !== undefined);
   }
 
   close(): void {
