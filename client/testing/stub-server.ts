@@ -1,0 +1,106 @@
+// A scripted etcd v3 gRPC server for the client's unit tests: each test installs the
+// handlers it needs (a handler sees the request and its metadata and answers, fails
+// with a gRPC status, or never answers), and the server records every call.
+
+import {
+  Server, ServerCredentials, status, type Metadata, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { loadEtcdServices } from '../../server/api/proto.js';
+
+export interface RecordedCall {
+  method: string;
+  request: Record<string, unknown>;
+  clientId: string | undefined;
+  seq: string | undefined;
+}
+
+/** What a unary handler does: answer, fail with a status, or hang (never answer). */
+export type Reply = { answer: unknown } | { fail: status; details: string } | 'hang';
+export type UnaryHandler = (req: Record<string, unknown>, md: Metadata, n: number) => Reply | Promise<Reply>;
+export type WatchHandler = (call: ServerDuplexStream<Record<string, unknown>, unknown>, n: number) => void;
+
+export const STUB_MEMBER_ID = '77';
+
+export class StubServer {
+  readonly calls: RecordedCall[] = [];
+  readonly unary = new Map<string, UnaryHandler>();
+  watch: WatchHandler | undefined;
+  private readonly counts = new Map<string, number>();
+  private readonly server = new Server();
+  port = 0;
+
+  constructor() {
+    const defs = loadEtcdServices();
+    for (const [svc, def] of Object.entries(defs)) {
+      const impl: UntypedServiceImplementation = {};
+      for (const name of Object.keys(def)) {
+        const m = def[name];
+        if (m === undefined) continue;
+        if (name === 'Watch') impl[name] = (call: ServerDuplexStream<Record<string, unknown>, unknown>) => this.onWatch(call);
+        else if (!m.requestStream && !m.responseStream) impl[name] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
+          void this.onUnary(name, call, cb);
+        };
+      }
+      this.server.addService(def, impl);
+      void svc;
+    }
+    // A Status that names this stub as the leader, unless a test replaces it.
+    this.unary.set('Status', () => ({ answer: { header: { memberId: STUB_MEMBER_ID }, leader: STUB_MEMBER_ID, raftTerm: '1' } }));
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err === null ? resolve(p) : reject(err))));
+    return this;
+  }
+
+  /** Forgets recorded calls and per-method counts (handlers stay). */
+  reset(): void {
+    this.calls.length = 0;
+    this.counts.clear();
+  }
+
+  callsOf(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  private next(method: string): number {
+    const n = (this.counts.get(method) ?? 0) + 1;
+    this.counts.set(method, n);
+    return n;
+  }
+
+  private async onUnary(method: string, call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>): Promise<void> {
+    const md = call.metadata;
+    const str = (k: string): string | undefined => {
+      const v = md.get(k)[0];
+      return typeof v === 'string' ? v : undefined;
+    };
+    if (method !== 'Status') this.calls.push({ method, request: call.request, clientId: str('rs-client-id'), seq: str('rs-seq') });
+    const handler = this.unary.get(method);
+    if (handler === undefined) return cb({ code: status.UNIMPLEMENTED, details: `stub: no handler for ${method}` });
+    const reply = await handler(call.request, md, this.next(method));
+    if (reply === 'hang') return;
+    if ('fail' in reply) cb({ code: reply.fail, details: reply.details });
+    else cb(null, reply.answer);
+  }
+
+  private onWatch(call: ServerDuplexStream<Record<string, unknown>, unknown>): void {
+    const n = this.next('Watch');
+    if (this.watch === undefined) {
+      call.emit('error', { code: status.UNIMPLEMENTED, details: 'stub: no watch handler' });
+      return;
+    }
+    this.watch(call, n);
+  }
+
+  stop(): Promise<void> {
+    this.server.forceShutdown();
+    return Promise.resolve();
+  }
+}
