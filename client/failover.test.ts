@@ -41,10 +41,10 @@ describe('kill -9 of the leader during writes', { timeout: 60_000 }, () => {
 
   test('no acknowledged write lost, none applied twice', async () => {
     const outcomes: Outcome[] = [];
-    let stop = false;
+    const run = { stop: false };
     const writer = async (w: number): Promise<void> => {
       const key = `acct/${w}`;
-      for (let n = 0; !stop; n++) {
+      for (let n = 0; !run.stop; n++) {
         const value = `w${w}-${n}`;
         const t0 = Date.now();
         try {
@@ -67,7 +67,7 @@ describe('kill -9 of the leader during writes', { timeout: 60_000 }, () => {
     const killedAt = Date.now();
     await c.kill(leader, 'SIGKILL');
     await new Promise((r) => setTimeout(r, AFTER_KILL_MS));
-    stop = true;
+    run.stop = true;
     await Promise.all(writers);
 
     // The whole history, from a surviving member.

@@ -153,6 +153,9 @@ describe('retries against a scripted server', { timeout: 30_000 }, () => {
   });
 });
 
+const kv = (key: string, rev: number) => ({ key: Buffer.from(key), value: Buffer.from(`v${rev}`), modRevision: String(rev), createRevision: String(rev), version: '1' });
+const hdr = (rev: number) => ({ revision: String(rev), memberId: '77' });
+
 describe('watch resume against a scripted server', { timeout: 30_000 }, () => {
   let stub: StubServer;
   let client: Client;
@@ -166,8 +169,6 @@ describe('watch resume against a scripted server', { timeout: 30_000 }, () => {
     await stub.stop();
   });
 
-  const kv = (key: string, rev: number) => ({ key: Buffer.from(key), value: Buffer.from(`v${rev}`), modRevision: String(rev), createRevision: String(rev), version: '1' });
-  const hdr = (rev: number) => ({ revision: String(rev), memberId: '77' });
   type Call = ServerDuplexStream<Record<string, unknown>, unknown>;
   const onCreate = (call: Call, f: (req: Record<string, unknown>) => void): void => {
     call.on('data', (req: { createRequest?: Record<string, unknown> }) => {

@@ -48,8 +48,9 @@ test('backoff: jittered within [cap/2, cap], cap doubling up to the maximum', ()
   }
 });
 
+const f = (code: status, details = 'x', notSent = false) => ({ code, details, notSent });
+
 test('policy: which failures are retried, per kind', () => {
-  const f = (code: status, details = 'x', notSent = false) => ({ code, details, notSent });
   for (const kind of ['read', 'write', 'idempotent'] as const) {
     assert.equal(isRetryable(kind, f(status.UNAVAILABLE, EtcdErrors.timeout.details)), true);
     assert.equal(isRetryable(kind, f(status.UNAVAILABLE, EtcdErrors.leaderChanged.details)), true);
@@ -66,7 +67,6 @@ test('policy: which failures are retried, per kind', () => {
 });
 
 test('policy: maybeApplied after each kind of failure', () => {
-  const f = (code: status, details = 'x', notSent = false) => ({ code, details, notSent });
   assert.equal(maybeAppliedAfter('read', true, f(status.UNAVAILABLE)), false);
   assert.equal(maybeAppliedAfter('write', false, f(status.UNAVAILABLE, 'Connection dropped')), true);
   assert.equal(maybeAppliedAfter('write', false, f(status.DEADLINE_EXCEEDED)), true);
@@ -82,8 +82,9 @@ test('policy: maybeApplied after each kind of failure', () => {
   assert.equal(maybeAppliedAfter('write', true, f(status.FAILED_PRECONDITION, EtcdMessages.staleRequest)), true);
 });
 
+const of = (e: { code: status; details: string }) => errorFromStatus({ code: e.code, details: e.details });
+
 test('errors: etcd texts map to their classes', () => {
-  const of = (e: { code: status; details: string }) => errorFromStatus({ code: e.code, details: e.details });
   assert.ok(of(EtcdErrors.compacted) instanceof CompactedError);
   assert.ok(of(EtcdErrors.futureRev) instanceof FutureRevisionError);
   assert.ok(of(EtcdErrors.leaseNotFound) instanceof LeaseNotFoundError);

@@ -234,6 +234,12 @@ export class RegionNode {
     if (ss.leader !== this.leader) {
       this.opts.metrics.leaderChanged();
       this.opts.logger.info('leader changed', { leader: ss.leader, role: ss.role });
+      // A proposal forwarded to (or not yet committed by) the old leader may be lost with
+      // it; answer its waiter now instead of at the proposal deadline. It may still apply,
+      // as after any timeout: clients retry with their (client id, seq) to be safe.
+      if (this.leader !== 0 && this.pending.size > 0) {
+        this.pending.rejectAll(new RegionError('leader-changed', 'etcdserver: leader changed'));
+      }
     }
     const wasLeader = this.role === StateRole.Leader;
     this.leader = ss.leader;
