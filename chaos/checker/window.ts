@@ -1,0 +1,154 @@
+// The smallest window of a key's history that shows a violation, so that a person can
+// see it in a few lines instead of thousands.
+//
+// 1. The end. The history as known at time T keeps the operations called by T; those
+//    that had not returned by T are unobserved (may take effect, result unseen). The
+//    search that found the violation also found the earliest T at which that history is
+//    already a violation, and the operation returning then: the culprit, the first result
+//    no order explains (see `blockedOp` in search.ts).
+// 2. The start. Cut that history at its a-th operation by call time. Operations that
+//    returned before that call are summarised by "any starting state"; those still in
+//    flight then stay, unobserved. That is a relaxation of the real history (it admits
+//    every order the real one does), so a violation in it is a violation in the real one.
+//    The latest cut that is still a violation is searched from the culprit backwards,
+//    galloping then bisecting, so that the searches run on small windows first.
+// Every cut is checked by the search; one that runs out of budget is not taken, so the
+// window may be larger than the smallest, never wrong.
+
+import type { HistoryOp } from '../history/op.js';
+import { observableValues, type KeyOp } from './register-model.js';
+import { checkKeyOps, type StartState } from './key-check.js';
+import type { SearchLimits } from './search.js';
+
+export interface WindowOp {
+  /** Index into the history the caller passed in. */
+  source: number;
+  /** False when the window does not count the result: unknown, or returned after the window. */
+  observed: boolean;
+}
+
+export interface ViolationWindow {
+  /** The operations of the window, by call time. */
+  ops: WindowOp[];
+  /** 'absent' when the window starts at the beginning of the key's history. */
+  start: StartState;
+  /** The operation whose result no order explains (its return ends the window). */
+  culprit: number;
+  /**
+   * Window bounds, ns since run start: the call of its first operation (operations still
+   * in flight from before may have been called earlier), the culprit's return.
+   */
+  from: number;
+  to: number;
+  /** False when a budget ran out, so a smaller window may exist. */
+  minimal: boolean;
+}
+
+/** The key's history as known at time t (module comment, step 1). */
+export function prefixAt(keyOps: readonly KeyOp[], t: number): KeyOp[] {
+  return keyOps
+    .filter((k) => k.op.call <= t)
+    .map((k) => ({ ...k, observed: k.observed && k.op.return <= t }));
+}
+
+/** The prefix cut at its a-th operation by call time (module comment, step 2). */
+export function cutAt(byCall: readonly KeyOp[], a: number): KeyOp[] {
+  const first = byCall[a]!.op.call;
+  const out: KeyOp[] = [];
+  byCall.forEach((k, i) => {
+    if (i >= a) out.push(k);
+    else if (!k.observed || k.op.status !== 'ok' || k.op.return >= first) out.push({ ...k, observed: false });
+  });
+  return out;
+}
+
+/**
+ * The window without the unobserved writes of values no operation in it observes (a
+ * delete writes "absent"), when none of its operations is a cas seen to fail. Such a
+ * write can only set the register to a value nothing reads, which helps no operation but
+ * a failing cas; so any order using it also works without it, and the window shows the
+ * violation on its own. Repeated until nothing more drops, each step keeping that. They are
+ * dropped because a person reading the window should not have to wade through them.
+ */
+function withoutIdleWrites(window: readonly KeyOp[]): KeyOp[] {
+  const failedCas = window.some((k) => k.observed && k.op.status === 'ok' && k.op.op === 'cas' && k.op.output !== 'ok');
+  if (failedCas) return [...window];
+  const observable = observableValues(window);
+  const absentObserved = window.some(
+    (k) => (k.op.op === 'cas' && k.op.expected === null) ||
+      (k.op.op === 'get' && k.observed && k.op.status === 'ok' && k.op.output === null),
+  );
+  const idle = (k: KeyOp): boolean =>
+    !(k.observed && k.op.status === 'ok') &&
+    (k.op.op === 'delete' ? !absentObserved : k.op.value !== null && !observable.has(k.op.value));
+  const lean = window.filter((k) => !idle(k));
+  // Dropping a cas may leave a value (or absent) that nothing observes any more.
+  return lean.length === window.length ? lean : withoutIdleWrites(lean);
+}
+
+/** Whether an operation can bear on the verdict (register-model.ts drops the others). */
+function matters(op: HistoryOp, observed: boolean): boolean {
+  return op.status !== 'fail' && (observed || op.op !== 'get');
+}
+
+/**
+ * The largest a in [0, hi] where `holds(a)`, given holds(0), searched from hi down:
+ * hi, hi-1, hi-3, hi-7, ... until it holds, then bisecting the last gap. Assumes that
+ * holds is mostly monotone (true up to some a); where it is not, the answer still holds.
+ */
+function lastTrueFromTop(hi: number, holds: (a: number) => boolean): number {
+  let step = 1;
+  let upper = hi + 1; // the smallest a known not to hold
+  let a = hi;
+  while (a > 0 && !holds(a)) {
+    upper = a;
+    a = Math.max(0, hi + 1 - 2 * step);
+    step *= 2;
+  }
+  let lo = a; // holds(lo)
+  while (upper - lo > 1) {
+    const mid = Math.floor((lo + upper) / 2);
+    if (holds(mid)) lo = mid;
+    else upper = mid;
+  }
+  return lo;
+}
+
+/** The window without idle writes, if that is still a violation (it is, by the argument above). */
+function tidy(window: KeyOp[], start: StartState, limits: SearchLimits): KeyOp[] {
+  const lean = withoutIdleWrites(window);
+  if (lean.length === window.length) return window;
+  return checkKeyOps(lean, start, limits).outcome.verdict === 'violation' ? lean : window;
+}
+
+/**
+ * The window of a key history that is a violation from the absent state, given the
+ * operation its search was blocked at (see checkKeyOps). `keyOps` holds every operation
+ * of the key (any status); `limits` bounds each search.
+ */
+export function smallestWindow(
+  keyOps: readonly KeyOp[],
+  blocked: { source: number; time: number },
+  limits: SearchLimits,
+): ViolationWindow {
+  let minimal = true;
+  const byCall = prefixAt(keyOps, blocked.time).sort((x, y) => x.op.call - y.op.call || x.source - y.source);
+  const culpritAt = byCall.findIndex((k) => k.source === blocked.source);
+  const cut = lastTrueFromTop(culpritAt, (a) => {
+    if (a === 0) return true;
+    const { outcome } = checkKeyOps(cutAt(byCall, a), 'any', limits);
+    if (outcome.verdict === 'unknown') minimal = false;
+    return outcome.verdict === 'violation';
+  });
+  const window = tidy(cut === 0 ? byCall : cutAt(byCall, cut), cut === 0 ? 'absent' : 'any', limits);
+  return {
+    ops: window
+      .filter((k) => matters(k.op, k.observed && k.op.status === 'ok'))
+      .map((k) => ({ source: k.source, observed: k.observed && k.op.status === 'ok' })),
+    start: cut === 0 ? 'absent' : 'any',
+    culprit: blocked.source,
+    from: byCall[cut]!.op.call,
+    to: blocked.time,
+    minimal,
+  };
+}
