@@ -2,7 +2,7 @@
 // cluster and maintenance calls, typed errors, and that close() lets the process exit.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +193,12 @@ describe('client round trips against a 3-node cluster', { timeout: 60_000 }, () 
     await client.maintenance.moveLeader(follower.status.memberId);
     assert.equal(await client.findLeader(), follower.endpoint);
     await client.put('after/move', 'ok');
+  });
+
+  test('the README example (client/example.ts) runs', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'example.ts'), c.endpoints], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'hello\nswapped: true\nput jobs/1 build\n');
   });
 
   test('close() lets the process exit', async () => {

@@ -12,6 +12,14 @@ const PUTS_PER_PHASE = 60;
 /** Concurrent writers: each revision is one put, several in flight. */
 const WRITERS = 4;
 
+const waitUntil = async (cond: () => boolean, what: string): Promise<void> => {
+  const deadline = Date.now() + 20_000;
+  while (!cond()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
 describe('watch resume across killed members', { timeout: 60_000 }, () => {
   let c: TestCluster;
   let client: Client;
@@ -40,14 +48,6 @@ describe('watch resume across killed members', { timeout: 60_000 }, () => {
         written.push((await client.put(`feed/${phase}/${i % 7}`, `${phase}-${i}`)).revision);
       }
     }));
-  };
-
-  const waitUntil = async (cond: () => boolean, what: string): Promise<void> => {
-    const deadline = Date.now() + 20_000;
-    while (!cond()) {
-      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
   };
 
   test('no gap, no duplicate, in order, across two kills', async () => {
