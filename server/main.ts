@@ -87,6 +87,7 @@ async function serve(argv: string[]): Promise<void> {
     clientUrls: cfg.advertiseClientUrls.map((u) => u.url),
     initialMembers: members,
     idForNewMember: (peerUrls) => addedMemberIdFor(token, peerUrls),
+    peerDialMap: cfg.peerDialMap,
     joinExisting: cfg.initialClusterState === 'existing',
     tickMs: cfg.heartbeatMs,
     electionTicks: Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)),

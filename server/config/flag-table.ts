@@ -30,7 +30,7 @@ export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries'
-  | 'unsafeLocalReads' | 'unsafeAckBeforeSync';
+  | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'peerDialMap';
 
 export interface FlagSpec {
   key: FlagKey;
@@ -102,6 +102,11 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'snapshotCatchupEntries', flag: 'snapshot-catchup-entries', aliases: ['experimental-snapshot-catchup-entries'],
     defaultText: String(SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
     help: 'Entries kept in the log behind a snapshot, so a slightly slow follower needs no snapshot.',
+  },
+  {
+    key: 'peerDialMap', flag: 'peer-dial-map',
+    help: 'name=http://host:port,... : dial these addresses for these members instead of their advertised\n' +
+      'peer URLs (a NAT or a proxy in between; the chaos harness puts its fault-injecting proxies here).',
   },
   {
     key: 'unsafeLocalReads', flag: 'unsafe-local-reads', defaultText: 'false',

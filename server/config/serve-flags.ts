@@ -47,6 +47,8 @@ export interface ServeConfig {
   /** Testing only: both refused unless REGIONSTORE_UNSAFE=1. */
   unsafeLocalReads: boolean;
   unsafeAckBeforeSync: boolean;
+  /** Member name → the peer URL this node dials for it (overrides the advertised one). */
+  peerDialMap: Record<string, string>;
 }
 
 export type ServeFlagsResult =
@@ -298,6 +300,12 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
       r.fail(key, `breaks the store's guarantees and exists for testing only; set ${UNSAFE_ENV}=1 to allow it`);
     }
   }
+  const peerDialMap: Record<string, string> = {};
+  if (r.given('peerDialMap')) {
+    const parsed = parseInitialCluster(r.text('peerDialMap', ''));
+    if (!parsed.ok) r.fail('peerDialMap', parsed.error);
+    else for (const m of parsed.value) peerDialMap[m.name] = m.peerUrls[0]!.url;
+  }
   const config: ServeConfig = {
     name,
     dataDir: r.text('dataDir', `${name}.regionstore`),
@@ -316,6 +324,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     snapshotCatchupEntries: r.count('snapshotCatchupEntries', SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
     unsafeLocalReads,
     unsafeAckBeforeSync,
+    peerDialMap,
   };
   if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');
   if (config.initialClusterToken === '') r.fail('initialClusterToken', 'is empty; give a token');

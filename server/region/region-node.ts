@@ -55,6 +55,8 @@ export interface RegionNodeOptions {
   initialMembers: InitialMember[];
   /** The id MemberAdd gives a member with these peer URLs (the joining node computes the same). */
   idForNewMember: (peerUrls: string[]) => number;
+  /** Member name → URL to dial instead of its advertised peer URL (NAT, test proxies). */
+  peerDialMap?: Record<string, string>;
   /** true: join a running cluster (do not bootstrap a new one). */
   joinExisting: boolean;
   tickMs: number;
@@ -178,9 +180,10 @@ export class RegionNode {
   }
 
   private connectPeer(m: MemberRecord): void {
-    const url = m.peerUrls[0];
-    if (m.id === this.id || url === undefined || this.transport.hasPeer(m.id)) return;
-    this.transport.addPeer(m.id, url);
+    const url = this.opts.peerDialMap?.[m.name] ?? m.peerUrls[0];
+    if (m.id === this.id || url === undefined) return;
+    if (!this.transport.hasPeer(m.id)) this.transport.addPeer(m.id, url);
+    else if (this.opts.peerDialMap?.[m.name] !== undefined) this.transport.updatePeer(m.id, url);
   }
 
   // ---------------------------------------------------------------- the Ready loop
@@ -280,9 +283,12 @@ export class RegionNode {
           if (this.members.has(attrs.id)) {
             const before = this.members.get(attrs.id)?.peerUrls[0];
             metaOps.push(this.members.upsert(attrs));
+            const rec = this.members.get(attrs.id)!;
             const after = attrs.peerUrls?.[0];
             if (after !== undefined && after !== before && attrs.id !== this.id && this.transport.hasPeer(attrs.id)) {
-              this.transport.updatePeer(attrs.id, after);
+              this.transport.updatePeer(attrs.id, this.opts.peerDialMap?.[rec.name] ?? after);
+            } else if (attrs.id !== this.id) {
+              this.connectPeer(rec);
             }
           }
           if (p.proposer === this.id) localMeta.push(p.counter);
