@@ -11,6 +11,8 @@ import { Client, type Watch } from './index.js';
 const PUTS_PER_PHASE = 60;
 /** Concurrent writers: each revision is one put, several in flight. */
 const WRITERS = 4;
+/** Puts made while the watch's member is frozen. */
+const FROZEN_PUTS = 10;
 
 const waitUntil = async (cond: () => boolean, what: string): Promise<void> => {
   const deadline = Date.now() + 20_000;
@@ -79,5 +81,31 @@ describe('watch resume across killed members', { timeout: 60_000 }, () => {
     written.sort((a, b) => a - b);
     assert.deepEqual(got, written, 'the watch delivered exactly the revisions written, in order');
     assert.ok(w.stats.reconnects >= 2, 'the watch reconnected after each kill');
+  });
+
+  test('a frozen member (SIGSTOP) loses the watch to another member', async () => {
+    for (const n of c.nodes) if (!n.running) await c.restart(n.name);
+    await c.waitHealthy();
+    const w = client.watch('frozen/', { prefix: true });
+    await w.ready();
+    const got: number[] = [];
+    const consumer = (async () => {
+      for await (const b of w) if (b.type === 'events') for (const e of b.events) got.push(e.kv.modRevision);
+    })();
+    const frozen = nodeOf(w);
+    const t0 = Date.now();
+    await c.kill(frozen, 'SIGSTOP');
+    try {
+      const written: number[] = [];
+      for (let i = 0; i < FROZEN_PUTS; i++) written.push((await client.put(`frozen/${i}`, String(i))).revision);
+      await waitUntil(() => got.length === written.length, 'the watch to deliver every put made while its member was frozen');
+      console.log(`watch-frozen: ${frozen} stopped; ${got.length} events delivered ${Date.now() - t0} ms later from ${nodeOf(w)}`);
+      assert.deepEqual(got, written);
+      assert.notEqual(nodeOf(w), frozen);
+    } finally {
+      await c.kill(frozen, 'SIGCONT');
+      w.close();
+      await consumer;
+    }
   });
 });

@@ -12,6 +12,7 @@ import type { ChannelOptions } from '@grpc/grpc-js';
 import type { BytesLike } from './bytes.js';
 import { Caller, type CallOptions, type RetryEvent } from './caller.js';
 import { Cluster } from './cluster.js';
+import { ClientClosedError } from './errors.js';
 import { WriterIdentity } from './identity.js';
 import type { IdLike } from './int64.js';
 import { KV, type GetOptions } from './kv.js';
@@ -147,6 +148,6 @@ export class Client {
   }
 
   private throwIfClosed(): void {
-    if (this.caller.isClosed) throw new Error('regionstore client: the client is closed');
+    if (this.caller.isClosed) throw new ClientClosedError();
   }
 }

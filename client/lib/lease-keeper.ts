@@ -12,7 +12,7 @@
 // (the lease may then have expired without this process hearing of it).
 
 import { EventEmitter } from 'node:events';
-import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { LeaseLostError, LeaseNotFoundError } from './errors.js';
 import { toNumber, type LeaseId } from './int64.js';
 import { backoffMs } from './policy.js';
@@ -25,6 +25,12 @@ import type { WireLeaseKeepAliveResponse } from './wire.js';
 export const RENEWALS_PER_TTL = 3;
 /** Never renew more often than this, whatever the TTL. */
 export const RENEW_INTERVAL_MIN_MS = 200;
+/**
+ * A renewal unanswered for this long (or one renewal interval, if longer) means the
+ * member is stuck (frozen, cut off): the stream is reopened elsewhere rather than
+ * waiting for gRPC keepalive, which may take longer than the TTL.
+ */
+export const RENEW_ANSWER_TIMEOUT_MS_MIN = 1_000;
 
 export interface LeaseEvents {
   /** A renewal was answered with this remaining TTL (seconds). */
@@ -40,6 +46,7 @@ export class KeptLease extends EventEmitter<LeaseEvents> {
   private stopped = false;
   private expiresAtMs: number;
   private call: ClientDuplexStream<unknown, WireLeaseKeepAliveResponse> | undefined;
+  private ep: Endpoint | undefined;
   private sentAt: number[] = [];
   private lastFailed: Endpoint | undefined;
   private failures = 0;
@@ -99,21 +106,30 @@ export class KeptLease extends EventEmitter<LeaseEvents> {
     const call = ep.conn().makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, new Metadata(), {}) as
       ClientDuplexStream<unknown, WireLeaseKeepAliveResponse>;
     this.call = call;
+    this.ep = ep;
     this.sentAt = [];
     call.on('data', (res: WireLeaseKeepAliveResponse) => {
       if (this.call === call) this.onRenewed(res);
     });
     call.on('error', (err: unknown) => this.onBroken(call, ep, err));
-    call.on('end', () => this.onBroken(call, ep, { code: 14, details: 'keep-alive stream ended by the server' }));
+    call.on('end', () => this.onBroken(call, ep, { code: status.UNAVAILABLE, details: 'keep-alive stream ended by the server' }));
     this.renew();
     clearInterval(this.renewTimer);
     this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs);
   }
 
   private renew(): void {
-    if (this.call === undefined) return;
-    this.sentAt.push(Date.now());
-    this.call.write({ ID: this.id });
+    const call = this.call;
+    if (call === undefined || this.ep === undefined) return;
+    const now = Date.now();
+    const oldest = this.sentAt[0];
+    const answerTimeoutMs = Math.max(RENEW_ANSWER_TIMEOUT_MS_MIN, this.renewIntervalMs);
+    if (oldest !== undefined && now - oldest >= answerTimeoutMs) {
+      this.onBroken(call, this.ep, { code: status.DEADLINE_EXCEEDED, details: `keep-alive unanswered for ${now - oldest} ms` });
+      return;
+    }
+    this.sentAt.push(now);
+    call.write({ ID: this.id });
   }
 
   private onRenewed(res: WireLeaseKeepAliveResponse): void {

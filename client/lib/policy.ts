@@ -83,15 +83,15 @@ export function maybeAppliedAfter(kind: CallKind, earlier: boolean, f: AttemptFa
   return true;
 }
 
-/** Whether the failure says the leader we knew may be gone (so look it up again). */
-export function suggestsLeaderChange(f: AttemptFailure): boolean {
-  if (f.code !== status.UNAVAILABLE && f.code !== status.DEADLINE_EXCEEDED) return false;
-  return true;
+/** Whether the member itself is unreachable or stuck (not just without a leader). */
+export function isConnectionFailure(f: AttemptFailure): boolean {
+  if (f.code === status.DEADLINE_EXCEEDED) return true;
+  return f.code === status.UNAVAILABLE && !f.details.startsWith('etcdserver:') && !f.details.startsWith('regionstore:');
 }
 
-/** Whether the member itself is unreachable (not just without a leader). */
-export function isConnectionFailure(f: AttemptFailure): boolean {
-  return f.code === status.UNAVAILABLE && !f.details.startsWith('etcdserver:') && !f.details.startsWith('regionstore:');
+/** Whether the failure says something about the member or the leader (not about the request). */
+export function isMemberFailure(f: AttemptFailure): boolean {
+  return f.notSent || f.code === status.UNAVAILABLE || f.code === status.DEADLINE_EXCEEDED;
 }
 
 /** Jittered exponential backoff before retry `retry` (1 = the first retry). */

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as GrpcClient, connectivityState, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { header } from './convert.js';
 import { toId } from './int64.js';
-import { isConnectionFailure, type AttemptFailure } from './policy.js';
+import { isConnectionFailure, isMemberFailure, type AttemptFailure } from './policy.js';
 import { etcdMethods } from './proto.js';
 import { unaryAttempt } from './rpc.js';
 import type { WireStatusResponse } from './wire.js';
@@ -162,6 +162,7 @@ export class EndpointPool {
 
   /** Learns from a failed attempt: a dead connection is avoided, the leader may have moved. */
   reportFailure(ep: Endpoint, f: AttemptFailure): void {
+    if (!isMemberFailure(f)) return; // the request's own error: the member is fine
     if (isConnectionFailure(f) || f.notSent) ep.downUntilMs = Date.now() + ENDPOINT_DOWN_MS;
     if (this.leaderEp === ep || f.details.startsWith('etcdserver:')) this.leaderEp = undefined;
   }

@@ -15,19 +15,29 @@ import { Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { toBuffer, type BytesLike } from './bytes.js';
 import { header, watchEvent } from './convert.js';
 import { CompactedError, WatchCanceledError } from './errors.js';
-import { toNumber } from './int64.js';
+import { toId, toNumber } from './int64.js';
 import { backoffMs } from './policy.js';
 import type { Endpoint, EndpointPool } from './pool.js';
 import { etcdMethods } from './proto.js';
 import { rangeEndOf, type KeyRange } from './requests.js';
-import { attemptErrorOf } from './rpc.js';
+import { attemptErrorOf, unaryAttempt } from './rpc.js';
 import type { ResponseHeader, WatchEvent } from './types.js';
-import type { WireWatchResponse } from './wire.js';
+import type { WireStatusResponse, WireWatchResponse } from './wire.js';
 
 /** Batches buffered for a slow consumer before the stream is paused (gRPC flow control then holds the server). */
 export const WATCH_QUEUE_BATCHES_MAX = 256;
 /** The server's reason when it closes a watcher itself (member stopping, state replaced): re-watch. */
 export const SERVER_CLOSED_REASON = 'etcdserver: watch canceled';
+/**
+ * A stream silent for this long is checked: its member is asked for Status. A member
+ * that does not answer (frozen), or that has no leader (cut off from the others, so no
+ * new events reach it), loses the watch to another member. gRPC keepalive alone would
+ * take KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS to notice the first, never the second.
+ */
+export const WATCH_SILENCE_MS = 5_000;
+export const WATCH_PROBE_TIMEOUT_MS = 2_000;
+/** How often the silence is measured (a timestamp comparison; a probe only after WATCH_SILENCE_MS). */
+export const WATCH_LIVENESS_CHECK_MS = 1_000;
 /** Codes after which re-watching cannot help. */
 const FATAL_CODES: ReadonlySet<status> = new Set([status.INVALID_ARGUMENT, status.UNIMPLEMENTED, status.PERMISSION_DENIED, status.UNAUTHENTICATED]);
 
@@ -80,6 +90,9 @@ export class Watch implements AsyncIterable<WatchBatch> {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private paused = false;
+  private lastHeardMs = Date.now();
+  private probing = false;
+  private readonly liveness: NodeJS.Timeout;
   private readonly create: Record<string, unknown>;
 
   constructor(
@@ -98,6 +111,8 @@ export class Watch implements AsyncIterable<WatchBatch> {
       progressNotify: opts.progressNotify === true,
       filters: (opts.filters ?? []).map((f) => WatchFilter[f]),
     };
+    this.liveness = setInterval(() => void this.checkLiveness(), WATCH_LIVENESS_CHECK_MS);
+    this.liveness.unref();
     this.connect();
   }
 
@@ -127,6 +142,7 @@ export class Watch implements AsyncIterable<WatchBatch> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.liveness);
     this.dropStream();
     for (const w of this.readyWaiters) w.reject(new WatchCanceledError({ code: status.CANCELLED, details: 'regionstore client: watch closed' }));
     this.readyWaiters = [];
@@ -166,8 +182,10 @@ export class Watch implements AsyncIterable<WatchBatch> {
     this.call = call;
     this.ep = ep;
     this.paused = false;
+    this.lastHeardMs = Date.now();
     call.on('data', (res: WireWatchResponse) => {
       if (this.call !== call) return;
+      this.lastHeardMs = Date.now();
       try {
         this.onResponse(res);
       } catch (err) {
@@ -250,6 +268,26 @@ export class Watch implements AsyncIterable<WatchBatch> {
     this.retryTimer = setTimeout(() => this.connect(), backoffMs(this.failures));
   }
 
+  /** After a silence, asks the serving member whether it is alive and has a leader. */
+  private async checkLiveness(): Promise<void> {
+    const call = this.call;
+    const ep = this.ep;
+    if (call === undefined || ep === undefined || this.probing || this.paused) return;
+    if (Date.now() - this.lastHeardMs < WATCH_SILENCE_MS) return;
+    this.probing = true;
+    let failure: { code: status; details: string } | undefined;
+    try {
+      const s = await unaryAttempt<WireStatusResponse>(ep.conn(), etcdMethods().status, {}, { deadlineMs: Date.now() + WATCH_PROBE_TIMEOUT_MS });
+      if (toId(s.leader) === '0') failure = { code: status.UNAVAILABLE, details: 'etcdserver: no leader (watch moved to another member)' };
+    } catch (err) {
+      failure = attemptErrorOf(err);
+    } finally {
+      this.probing = false;
+    }
+    if (failure === undefined) this.lastHeardMs = Date.now();
+    else this.onBroken(call, ep, failure);
+  }
+
   private dropStream(): void {
     const call = this.call;
     this.call = undefined;
@@ -265,6 +303,7 @@ export class Watch implements AsyncIterable<WatchBatch> {
     for (const w of this.readyWaiters) w.reject(err);
     this.readyWaiters = [];
     clearTimeout(this.retryTimer);
+    clearInterval(this.liveness);
     this.dropStream();
     this.closed = true;
     this.wakeUp();
