@@ -191,15 +191,18 @@ describe('watch resume against a scripted server', { timeout: 30_000 }, () => {
         call.write({ header: hdr(9), watchId: '0', events: [] });
       }
     });
-    const w = client.watch('', { fromKey: true });
+    const w = client.watch('', { fromKey: true, sessionMarkers: true });
     const got: WatchBatch[] = [];
     for await (const b of w) {
       got.push(b);
       if (b.type === 'progress') break;
     }
     assert.deepEqual(starts, ['0', '7'], 'the second stream starts after the last delivered revision');
-    const revs = got.flatMap((b) => (b.type === 'events' ? b.events.map((e) => `${e.type}@${e.kv.modRevision}`) : [`progress@${b.revision}`]));
-    assert.deepEqual(revs, ['put@5', 'put@6', 'delete@7', 'progress@9']);
+    const revs = got.flatMap((b) => {
+      if (b.type === 'events') return b.events.map((e) => `${e.type}@${e.kv.modRevision}`);
+      return b.type === 'progress' ? [`progress@${b.revision}`] : [`session@${b.startRevision}`];
+    });
+    assert.deepEqual(revs, ['session@5', 'put@5', 'put@6', 'session@7', 'delete@7', 'progress@9']);
     assert.equal(w.stats.reconnects, 1);
     assert.equal(w.stats.duplicatesDropped, 1);
     assert.equal(w.resumeRevision, 10);

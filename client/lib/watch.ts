@@ -52,6 +52,11 @@ export interface WatchOptions extends KeyRange {
   /** The server sends progress notifications while idle. */
   progressNotify?: boolean;
   filters?: WatchFilter[];
+  /**
+   * Also yield a 'session' batch each time a stream is (re)established, before its
+   * events: for harnesses that check resumption (chaos/checker's watch sessions).
+   */
+  sessionMarkers?: boolean;
 }
 
 export type WatchBatch =
@@ -65,6 +70,14 @@ export type WatchBatch =
       /** Every event up to `revision` has been delivered. */
       type: 'progress';
       revision: number;
+      header: ResponseHeader;
+    }
+  | {
+      /** Only with sessionMarkers: a stream now serves the watch from `startRevision` (inclusive). */
+      type: 'session';
+      startRevision: number;
+      /** host:port of the member serving it. */
+      endpoint: string;
       header: ResponseHeader;
     };
 
@@ -94,6 +107,7 @@ export class Watch implements AsyncIterable<WatchBatch> {
   private probing = false;
   private readonly liveness: NodeJS.Timeout;
   private readonly create: Record<string, unknown>;
+  private readonly sessionMarkers: boolean;
 
   constructor(
     private readonly pool: EndpointPool,
@@ -104,6 +118,7 @@ export class Watch implements AsyncIterable<WatchBatch> {
     const start = opts.startRevision ?? 0;
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`startRevision must be a non-negative integer, got ${start}`);
     this.nextRev = start;
+    this.sessionMarkers = opts.sessionMarkers === true;
     this.create = {
       key: toBuffer(key),
       rangeEnd: rangeEndOf(key, opts),
@@ -201,6 +216,7 @@ export class Watch implements AsyncIterable<WatchBatch> {
     const h = header(res.header);
     if (res.created && !res.canceled) {
       if (this.nextRev === 0) this.nextRev = h.revision + 1;
+      if (this.sessionMarkers) this.push({ type: 'session', startRevision: this.nextRev, endpoint: this.ep?.address ?? '', header: h });
       this.failures = 0;
       this.created = true;
       for (const w of this.readyWaiters) w.resolve();
