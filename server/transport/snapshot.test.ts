@@ -28,9 +28,11 @@ async function* patternChunks(count: number, size: number): AsyncGenerator<Uint8
   for (let i = 0; i < count; i++) yield patternBytes(i * size, size);
 }
 
-async function* brokenSource(): AsyncGenerator<Uint8Array> {
+/** Fails after the receiver has started reading (`started`), so the cancellation reaches it
+ *  however slow the machine is; a fixed sleep raced the call's arrival under load. */
+async function* brokenSource(started: Promise<void> = sleep(20)): AsyncGenerator<Uint8Array> {
   yield patternBytes(0, 1000);
-  await sleep(20);
+  await started;
   throw new Error('iterator of the state database failed');
 }
 
@@ -156,9 +158,12 @@ test('a snapshot the receiver cannot install is reported as failure, and raft ne
 
 test('a sender whose data source fails cancels the call; the receiver sees its chunks throw', async () => {
   let receiverError = '';
+  let markStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
   const b = await node(2, {
     handlers: {
       onSnapshot: async (_m, chunks) => {
+        markStarted();
         try {
           for await (const _ of chunks) { /* drain */ }
         } catch (err) {
@@ -170,7 +175,7 @@ test('a sender whose data source fails cancels the call; the receiver sees its c
   });
   const a = await node(1);
   a.transport.addPeer(2, b.url);
-  assert.equal(await a.transport.sendSnapshot(2, snapMessage(1, 2, 5), brokenSource()), 'failure');
+  assert.equal(await a.transport.sendSnapshot(2, snapMessage(1, 2, 5), brokenSource(started)), 'failure');
   await waitFor(() => receiverError !== '', 'receiver saw the cancellation');
   assert.match(receiverError, /cancel/);
   assert.equal(b.received.length, 0);
