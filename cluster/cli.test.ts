@@ -35,7 +35,7 @@ describe('cluster command line', () => {
     const file = { version: 1, token: 't', host: '127.0.0.1', nodes: [{ name: 'n1', clientPort: 1, peerPort: 2, metricsPort: 3 }] };
     const text = summaryLines(file, '/d').join('\n');
     assert.match(text, /n1 {2}client http:\/\/127.0.0.1:1 {2}metrics http:\/\/127.0.0.1:3\/metrics/);
-    assert.match(text, /etcdctl --endpoints=http:\/\/127.0.0.1:1 put foo bar/);
+    assert.match(text, /etcdctl --endpoints=127.0.0.1:1 put foo bar/);
   });
 
   it('up, status, down', () => {

@@ -82,6 +82,6 @@ describe('cluster plan', () => {
 
   it('prints URLs and an etcdctl line to try', () => {
     assert.equal(nodeUrls(FILE, FILE.nodes[0]!, '/d').metricsUrl, 'http://127.0.0.1:2381');
-    assert.equal(etcdctlLine(FILE, '/d'), 'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379,http://127.0.0.1:2479 put foo bar');
+    assert.equal(etcdctlLine(FILE, '/d'), 'ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:2479 put foo bar');
   });
 });

@@ -149,6 +149,8 @@ export function serveArgs(file: ClusterFile, node: PlannedNode, dataDir: string)
 
 /** What a person pastes to try the cluster. */
 export function etcdctlLine(file: ClusterFile, dataDir: string): string {
-  const endpoints = file.nodes.map((n) => nodeUrls(file, n, dataDir).clientUrl).join(',');
+  // host:port, not http://host:port: etcdctl 3.4 sends the scheme in :authority for
+  // per-endpoint commands (endpoint status), which Node's HTTP/2 server refuses.
+  const endpoints = file.nodes.map((n) => nodeUrls(file, n, dataDir).clientUrl.replace(/^http:\/\//, '')).join(',');
   return `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} put foo bar`;
 }
