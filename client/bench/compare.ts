@@ -1,0 +1,222 @@
+// The rows of `npm run bench:compare`: the same workloads against etcd and regionstore,
+// one system after the other for every row (etcd, regionstore, etcd, ...), so a change
+// in the machine's load hits both alike. Each row is driven by h2load (throughput: a C
+// client that is not the bottleneck) or by this repository's client (the user's view).
+//
+// Work is counted from the servers, not from the load generator: a put row counts the
+// revisions it added, a range row counts the response bytes that came back (a gRPC
+// error carries none) and must add no revision. Starting the clusters is the caller's
+// job (cluster/bench-compare.ts); this module only needs their endpoints.
+
+import { loadavg } from 'node:os';
+import { Client } from '../index.js';
+import { summarize } from './histogram.js';
+import { runH2load, type H2loadResult } from './h2load.js';
+import { PUT_PATH, RANGE_PATH, putRequestFrame, rangeRequestFrame } from './grpc-frames.js';
+import { runBench } from './workload.js';
+
+export type SystemName = 'etcd' | 'regionstore';
+export const SYSTEMS: readonly SystemName[] = ['etcd', 'regionstore'];
+
+export interface Target {
+  name: SystemName;
+  /** host:port of every member. */
+  endpoints: string[];
+}
+
+export type WorkloadId = 'put-1' | 'put-256' | 'range-l' | 'range-s';
+export type Driver = 'h2load' | 'client';
+
+export interface Workload {
+  id: WorkloadId;
+  label: string;
+  kind: 'put' | 'range';
+  inFlight: number;
+  serializable: boolean;
+}
+
+/** In-flight requests of the concurrent rows, as h2load connections × streams per connection. */
+export const CONNECTIONS = 4;
+export const STREAMS_PER_CONNECTION = 64;
+const CONCURRENT = CONNECTIONS * STREAMS_PER_CONNECTION;
+
+export const WORKLOADS: readonly Workload[] = [
+  { id: 'put-1', label: 'put, 1 in flight', kind: 'put', inFlight: 1, serializable: false },
+  { id: 'put-256', label: `put, ${CONCURRENT} in flight`, kind: 'put', inFlight: CONCURRENT, serializable: false },
+  { id: 'range-l', label: `range linearizable, ${CONCURRENT} in flight`, kind: 'range', inFlight: CONCURRENT, serializable: false },
+  { id: 'range-s', label: `range serializable, ${CONCURRENT} in flight`, kind: 'range', inFlight: CONCURRENT, serializable: true },
+];
+
+/** The key every h2load request names (8 bytes, as etcd's benchmark) and the value size of puts. */
+export const BENCH_KEY = 'bench/h2';
+export const VALUE_SIZE_DEFAULT = 256;
+/** Requests of an h2load row with CONCURRENT in flight; other rows take a share of it (ROW_SHARE). */
+export const TOTAL_DEFAULT = 20_000;
+/** Fraction of --total a row sends: one request in flight, or a Node client (~1–2k calls/s), is slower. */
+const ROW_SHARE: Record<Driver, Record<'serial' | 'concurrent', number>> = {
+  h2load: { serial: 0.1, concurrent: 1 },
+  client: { serial: 0.05, concurrent: 0.25 },
+};
+/** Requests of each warm-up run (not measured): JIT, connections, caches. */
+const WARMUP_REQUESTS = 3_000;
+
+export interface CompareOptions {
+  total: number;
+  /** Each row runs this long instead of a request count. */
+  durationS?: number;
+  valueSize: number;
+  drivers: Driver[];
+  workloads: WorkloadId[];
+  log: (line: string) => void;
+}
+
+export interface Measurement {
+  opsPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Requests the servers show were served. */
+  ok: number;
+  sent: number;
+  seconds: number;
+  /** 1-minute load average when the run started. */
+  load: number;
+  /** '' when the checks passed, else what was wrong. */
+  problem: string;
+}
+
+export interface Row {
+  workload: Workload;
+  driver: Driver;
+  results: Record<SystemName, Measurement>;
+}
+
+async function withClient<T>(t: Target, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ endpoints: t.endpoints });
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+/** host:port of the leader and the store's revision. */
+async function leaderAndRevision(t: Target): Promise<{ leader: string; revision: number }> {
+  return withClient(t, async (c) => {
+    const all = await c.maintenance.statusAll();
+    const leader = all.find((s) => 'status' in s && s.status.isLeader);
+    if (leader === undefined || !('status' in leader)) throw new Error(`${t.name} has no leader among ${t.endpoints.join(',')}`);
+    return { leader: leader.endpoint, revision: leader.status.header.revision };
+  });
+}
+
+function rowTotal(o: CompareOptions, w: Workload, d: Driver): number {
+  return Math.max(1, Math.round(o.total * ROW_SHARE[d][w.inFlight > 1 ? 'concurrent' : 'serial']));
+}
+
+/** Bytes of one successful answer to `body`, measured with a single request. */
+async function answerBytes(target: string, path: string, body: Buffer): Promise<number> {
+  const one = await runH2load({ target, path, body, connections: 1, streams: 1, total: 1 });
+  if (one.dataBytes === 0) throw new Error(`a single request to ${target}${path} got no answer body (a gRPC error?):\n${one.output}`);
+  return one.dataBytes;
+}
+
+async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Measurement> {
+  const value = Buffer.alloc(o.valueSize, 'x');
+  const body = w.kind === 'put' ? putRequestFrame(BENCH_KEY, value) : rangeRequestFrame(BENCH_KEY, w.serializable);
+  const path = w.kind === 'put' ? PUT_PATH : RANGE_PATH;
+  const before = await leaderAndRevision(t);
+  const perAnswer = w.kind === 'range' ? await answerBytes(before.leader, path, body) : 0;
+  const load = loadavg()[0] ?? 0;
+  const r: H2loadResult = await runH2load({
+    target: before.leader, path, body,
+    connections: Math.min(CONNECTIONS, w.inFlight), streams: Math.max(1, w.inFlight / CONNECTIONS),
+    total: rowTotal(o, w, 'h2load'), ...(o.durationS === undefined ? {} : { durationS: o.durationS }),
+  });
+  const after = await leaderAndRevision(t);
+  const added = after.revision - before.revision;
+  let ok: number;
+  let problem = '';
+  if (w.kind === 'put') {
+    ok = added;
+    if (added !== r.http2xx) problem = `${r.http2xx - added} of ${r.http2xx} HTTP 200s added no revision (gRPC errors)`;
+  } else {
+    ok = Math.floor(r.dataBytes / perAnswer);
+    if (ok < r.http2xx) problem = `${r.http2xx - ok} of ${r.http2xx} answers carried no data (gRPC errors)`;
+    if (added !== 0) problem += `${problem === '' ? '' : '; '}revision moved by ${added} during a read-only row`;
+  }
+  if (after.leader !== before.leader) problem += `${problem === '' ? '' : '; '}leader changed`;
+  const latency = summarize(r.histogram);
+  return { opsPerS: ok / r.seconds, p50Ms: latency.p50, p99Ms: latency.p99, ok, sent: r.done, seconds: r.seconds, load, problem };
+}
+
+async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Measurement> {
+  const load = loadavg()[0] ?? 0;
+  const r = await runBench(w.kind, {
+    endpoints: t.endpoints, clients: w.inFlight, conns: Math.min(CONNECTIONS, w.inFlight), total: rowTotal(o, w, 'client'),
+    ...(o.durationS === undefined ? {} : { durationMs: o.durationS * 1000, total: 0 }),
+    valueSize: o.valueSize, keySpace: 1, keyPrefix: 'bench/client/', sequentialKeys: false,
+    consistency: w.serializable ? 's' : 'l', txnOps: 1, timeoutMs: 10_000,
+  });
+  const added = r.revision_after - r.revision_before;
+  const problems: string[] = [];
+  if (r.failed > 0) problems.push(`${r.failed} failed (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  if (w.kind === 'put' && added !== r.ok) problems.push(`revision moved by ${added} for ${r.ok} acknowledged puts`);
+  if (w.kind === 'range' && added !== 0) problems.push(`revision moved by ${added} during a read-only row`);
+  return {
+    opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, problem: problems.join('; '),
+  };
+}
+
+/** Not measured: brings both systems to a steady state (Node's JIT above all) before the first row. */
+async function warmUp(t: Target, o: CompareOptions): Promise<void> {
+  const { leader } = await leaderAndRevision(t);
+  const value = Buffer.alloc(o.valueSize, 'x');
+  const run = { target: leader, connections: CONNECTIONS, streams: STREAMS_PER_CONNECTION, total: WARMUP_REQUESTS };
+  await runH2load({ ...run, path: PUT_PATH, body: putRequestFrame(BENCH_KEY, value) });
+  await runH2load({ ...run, path: RANGE_PATH, body: rangeRequestFrame(BENCH_KEY, false) });
+  await runH2load({ ...run, path: RANGE_PATH, body: rangeRequestFrame(BENCH_KEY, true) });
+}
+
+export async function runComparison(targets: Record<SystemName, Target>, o: CompareOptions): Promise<Row[]> {
+  for (const name of SYSTEMS) {
+    o.log(`warming up ${name} (${WARMUP_REQUESTS} puts and ${2 * WARMUP_REQUESTS} ranges through h2load, not measured)`);
+    await warmUp(targets[name], o);
+  }
+  const rows: Row[] = [];
+  for (const w of WORKLOADS.filter((x) => o.workloads.includes(x.id))) {
+    for (const driver of o.drivers) {
+      const results = {} as Record<SystemName, Measurement>;
+      for (const name of SYSTEMS) {
+        const m = driver === 'h2load' ? await h2loadRow(targets[name], w, o) : await clientRow(targets[name], w, o);
+        o.log(`${w.label} via ${driver}, ${name}: ${Math.round(m.opsPerS)} ops/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms` +
+          ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)})${m.problem === '' ? '' : ` !! ${m.problem}`}`);
+        results[name] = m;
+      }
+      rows.push({ workload: w, driver, results });
+    }
+  }
+  return rows;
+}
+
+function ratio(rs: number, etcd: number): string {
+  return etcd > 0 ? (rs / etcd).toFixed(2) : '-';
+}
+
+function fmt(n: number, digits: number): string {
+  return n >= 100 ? Math.round(n).toString() : n.toFixed(digits);
+}
+
+/** The comparison as a Markdown table (for the terminal and the README alike). */
+export function renderComparison(rows: readonly Row[]): string {
+  const head = '| workload | driver | etcd ops/s | rs ops/s | rs/etcd | etcd p50 ms | rs p50 ms | rs/etcd | etcd p99 ms | rs p99 ms | rs/etcd | load (etcd, rs) | checks |';
+  const rule = `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`;
+  const lines = rows.map((r) => {
+    const e = r.results.etcd;
+    const s = r.results.regionstore;
+    const problems = SYSTEMS.filter((n) => r.results[n].problem !== '').map((n) => `${n}: ${r.results[n].problem}`);
+    return `| ${r.workload.label} | ${r.driver} | ${fmt(e.opsPerS, 0)} | ${fmt(s.opsPerS, 0)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
+      `${fmt(e.p50Ms, 2)} | ${fmt(s.p50Ms, 2)} | ${ratio(s.p50Ms, e.p50Ms)} | ${fmt(e.p99Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99Ms, e.p99Ms)} | ` +
+      `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
+  });
+  return [head, rule, ...lines].join('\n') + '\n';
+}

@@ -1,0 +1,190 @@
+// `npm run bench:compare`: a 3-member etcd (Debian etcd-server) and a 3-node regionstore
+// cluster side by side on loopback, with the same settings (heartbeat 100 ms, election
+// 1000 ms, snapshot every 10000 entries, data in temp dirs on the same disk, fsync on),
+// then the rows of client/bench/compare.ts, then a Markdown table.
+//
+//   npm run bench:compare -- [--total 20000 | --duration 10] [--value-size 256]
+//       [--drivers h2load,client] [--rows put-1,put-256,range-l,range-s]
+//       [--cpu-prof DIR] [--json FILE] [--keep]
+//
+// --cpu-prof runs every regionstore node under `node --cpu-prof` (profiles are written to
+// DIR when the nodes stop; the leader's pid is printed). This lives in cluster/ because
+// it starts processes with the launcher; client/bench holds the measuring.
+
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '../client/index.js';
+import {
+  SYSTEMS, TOTAL_DEFAULT, VALUE_SIZE_DEFAULT, WORKLOADS, renderComparison, runComparison,
+  type CompareOptions, type Driver, type Target, type WorkloadId,
+} from '../client/bench/compare.js';
+import { REPO_ROOT, startCluster, type LocalCluster, type ServeCommand } from './launcher.js';
+import { pickFreePorts } from './ports.js';
+import { spawnNode, stopPid, type Spawned } from './processes.js';
+
+/** Settings both systems get (etcd's defaults for the timings). */
+const HEARTBEAT_MS = 100;
+const ELECTION_MS = 1_000;
+const SNAPSHOT_COUNT = 10_000;
+const MEMBERS = 3;
+const HOST = '127.0.0.1';
+/** How long a cluster gets to elect a leader after its processes start. */
+const LEADER_WAIT_MS = 60_000;
+/** 128 + SIGINT, as a shell reports a Ctrl-C. */
+const INTERRUPTED_EXIT_CODE = 130;
+
+interface Running {
+  target: Target;
+  stop(): Promise<void>;
+}
+
+async function waitForLeader(name: string, endpoints: string[]): Promise<void> {
+  const client = new Client({ endpoints, attempts: 1, timeoutMs: 1_000 });
+  try {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    while (Date.now() < deadline) {
+      const all = await client.maintenance.statusAll().catch(() => []);
+      if (all.some((s) => 'status' in s && s.status.isLeader)) return;
+      await sleep(200);
+    }
+    throw new Error(`${name} elected no leader within ${LEADER_WAIT_MS} ms`);
+  } finally {
+    client.close();
+  }
+}
+
+async function startEtcd(dir: string): Promise<Running> {
+  const ports = await pickFreePorts(2 * MEMBERS, HOST);
+  const names = Array.from({ length: MEMBERS }, (_, i) => `e${i + 1}`);
+  const peer = (i: number): string => `http://${HOST}:${ports[2 * i + 1]}`;
+  const client = (i: number): string => `http://${HOST}:${ports[2 * i]}`;
+  const initial = names.map((n, i) => `${n}=${peer(i)}`).join(',');
+  const spawned: Spawned[] = names.map((name, i) => spawnNode({
+    name, executable: 'etcd', cwd: dir, env: process.env, output: { kind: 'file', path: join(dir, `${name}.log`) },
+    args: [
+      '--name', name, '--data-dir', join(dir, name),
+      '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
+      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
+      '--initial-cluster', initial, '--initial-cluster-token', 'bench-compare', '--initial-cluster-state', 'new',
+      '--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS),
+      '--snapshot-count', String(SNAPSHOT_COUNT), '--logger', 'zap', '--log-level', 'warn',
+    ],
+  }));
+  const endpoints = names.map((_, i) => `${HOST}:${ports[2 * i]}`);
+  const stop = async (): Promise<void> => {
+    await Promise.all(spawned.map((s) => (s.child.pid === undefined ? undefined : stopPid(s.child.pid, s.exited))));
+  };
+  try {
+    await waitForLeader('etcd', endpoints);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}; see ${dir}/e*.log (is etcd installed? Debian package etcd-server)`, { cause: err });
+  }
+  return { target: { name: 'etcd', endpoints }, stop };
+}
+
+async function startRegionstore(dir: string, cpuProfDir: string | undefined): Promise<Running & { cluster: LocalCluster }> {
+  const nodeLog: WriteStream = createWriteStream(join(dir, 'regionstore.log'));
+  const command: ServeCommand | undefined = cpuProfDir === undefined ? undefined : {
+    executable: process.execPath,
+    args: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, '--import', 'tsx', join(REPO_ROOT, 'server', 'main.ts'), 'serve'],
+    cwd: REPO_ROOT,
+  };
+  const cluster = await startCluster({
+    dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy',
+    ...(command === undefined ? {} : { command }),
+    extraArgs: ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--snapshot-count', String(SNAPSHOT_COUNT), '--log-level', 'warn'],
+    onLine: (name, line) => nodeLog.write(`[${name}] ${line}\n`),
+  });
+  const endpoints = cluster.nodes.map((n) => n.clientUrl.replace(/^http:\/\//, ''));
+  await waitForLeader('regionstore', endpoints);
+  return {
+    cluster,
+    target: { name: 'regionstore', endpoints },
+    stop: async () => {
+      await cluster.stop();
+      nodeLog.end();
+    },
+  };
+}
+
+interface Args extends Omit<CompareOptions, 'log'> {
+  cpuProfDir?: string;
+  jsonFile?: string;
+  keep: boolean;
+}
+
+function positive(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive whole number, got ${String(v)}`);
+  return n;
+}
+
+function log(line: string): void {
+  console.error(`[bench] ${line}`);
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = {
+    total: TOTAL_DEFAULT, valueSize: VALUE_SIZE_DEFAULT, drivers: ['h2load', 'client'], workloads: WORKLOADS.map((w) => w.id), keep: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const v = argv[i + 1];
+    const list = (): string[] => (v ?? '').split(',').filter((s) => s !== '');
+    if (flag === '--keep') a.keep = true;
+    else if (flag === '--total') a.total = positive(flag, v);
+    else if (flag === '--duration') a.durationS = positive(flag, v);
+    else if (flag === '--value-size') a.valueSize = positive(flag, v);
+    else if (flag === '--drivers') a.drivers = list() as Driver[];
+    else if (flag === '--rows') a.workloads = list() as WorkloadId[];
+    else if (flag === '--cpu-prof') a.cpuProfDir = resolve(v ?? '');
+    else if (flag === '--json') a.jsonFile = resolve(v ?? '');
+    else throw new Error(`unknown flag ${flag}; see the top of cluster/bench-compare.ts`);
+    if (flag !== '--keep') i++;
+  }
+  if (a.drivers.some((d) => d !== 'h2load' && d !== 'client')) throw new Error('--drivers takes h2load and/or client');
+  const ids = WORKLOADS.map((w) => w.id);
+  if (a.workloads.some((w) => !ids.includes(w))) throw new Error(`--rows takes ${ids.join(', ')}`);
+  return a;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'rs-bench-compare-'));
+  log(`data, logs: ${dir}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const running: Running[] = [];
+  process.once('SIGINT', () => {
+    log('interrupted: stopping both clusters');
+    void Promise.allSettled(running.map((r) => r.stop())).then(() => {
+      if (!args.keep) rmSync(dir, { recursive: true, force: true });
+      process.exit(INTERRUPTED_EXIT_CODE);
+    });
+  });
+  try {
+    const etcd = await startEtcd(dir);
+    running.push(etcd);
+    const rs = await startRegionstore(dir, args.cpuProfDir);
+    running.push(rs);
+    const leader = await rs.cluster.leader();
+    if (args.cpuProfDir !== undefined) log(`regionstore leader ${String(leader)} pid ${leader === undefined ? '?' : rs.cluster.node(leader).pid}`);
+    const started = new Date();
+    const rows = await runComparison({ etcd: etcd.target, regionstore: rs.target }, { ...args, log });
+    const settings = `${MEMBERS} members each on ${HOST}, fsync on, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, ` +
+      `value ${args.valueSize} B, ${args.durationS === undefined ? `--total ${args.total}` : `--duration ${args.durationS}s`}`;
+    process.stdout.write(`\nregionstore vs etcd, ${started.toISOString()}; ${settings}\n` +
+      'ratio rs/etcd: above 1 is better for throughput, below 1 is better for latency\n\n' + renderComparison(rows));
+    if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, JSON.stringify({ started, settings, systems: SYSTEMS, rows }, null, 2));
+  } finally {
+    for (const r of running.reverse()) await r.stop().catch(() => undefined);
+    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+    else log(`kept ${dir}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:compare failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});
