@@ -145,6 +145,20 @@ function linkTwins(ops: ModelOp[]): void {
   }
 }
 
+/** The value an operation's result depends on the register holding (or not), or -1. */
+export function observedValue(op: ModelOp): number {
+  switch (op.kind) {
+    case Kind.Get:
+      return op.output;
+    case Kind.CasOk:
+    case Kind.CasFail:
+    case Kind.CasMaybe:
+      return op.expected;
+    default:
+      return -1;
+  }
+}
+
 /** The state after `op` in `state`, or ILLEGAL when its observed output forbids it there. */
 export function step(state: number, op: ModelOp): number {
   switch (op.kind) {

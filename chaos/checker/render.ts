@@ -84,7 +84,8 @@ export function renderWindow(history: readonly HistoryOp[], key: string, window:
   const lines = [
     `key ${JSON.stringify(key)}: NOT LINEARIZABLE: ${window.ops.length} operations from ${seconds(window.from)} ` +
       `to ${seconds(window.to)} show it, ${start}.` +
-      (window.minimal ? '' : ' (A search budget ran out while shrinking: a smaller window may exist.)'),
+      (window.minimal ? '' : ' (A search budget ran out while shrinking: a smaller window may exist.)') +
+      (window.confirmed ? '' : ' (Not re-checked with the exact memo within the budget; found with 64-bit fingerprints.)'),
     `  ${'proc'.padEnd(6)}${'operation'.padEnd(34)}${'status'.padEnd(10)}` +
       `${`call … return (${unit.name} from ${seconds(window.from)})`.padEnd(40)}timeline`,
   ];

@@ -19,11 +19,18 @@
 // both are called, so a later twin is linearized only after the earlier one is. Without
 // this, n unknown puts nobody read would multiply the configurations by 2^n.
 //
+// Two more prunings, each keeping some linearization if there is one:
+//  - A value that no operation still to be linearized observes is, from here on, the same
+//    as OTHER (register-model.ts), so the state is kept as OTHER then, and configurations
+//    that differ only in such a dead value meet in the memo.
+//  - An unobserved operation that would leave the state as it is only uses itself up:
+//    any order that takes it there works without it, so it is not tried.
+//
 // Bounds: a step budget, a deadline and a cache size. Hitting one gives "unknown", never
 // "ok": the search only says ok when it has found a linearization.
 
-import { Bitset, ConfigCache } from './bitset.js';
-import { ILLEGAL, step, type ModelOp } from './register-model.js';
+import { Bitset, ConfigCache, FingerprintCache, type Memo } from './bitset.js';
+import { ILLEGAL, observedValue, OTHER, step, type ModelOp } from './register-model.js';
 
 export interface SearchLimits {
   /** Steps (events visited) this search may take. */
@@ -32,6 +39,8 @@ export interface SearchLimits {
   deadline: number;
   /** Bytes the memo cache may hold. */
   cacheBytesMax: number;
+  /** Memo whole sets (exact) rather than 64-bit fingerprints; see bitset.ts. */
+  exact?: boolean;
 }
 
 export type SearchOutcome =
@@ -77,6 +86,18 @@ function buildList(ops: readonly ModelOp[]): { next: Int32Array; prev: Int32Arra
   return { next, prev, head };
 }
 
+/** For each value id: how many operations observe it (observedValue). */
+function countObservers(ops: readonly ModelOp[]): Int32Array {
+  let max = OTHER;
+  for (const op of ops) max = Math.max(max, op.value, op.expected, op.output);
+  const counts = new Int32Array(max + 1);
+  for (const op of ops) {
+    const v = observedValue(op);
+    if (v >= 0) counts[v]!++;
+  }
+  return counts;
+}
+
 /** Searches for a linearization of `ops` from `initialState` (see the module comment). */
 export function searchLinearization(ops: readonly ModelOp[], initialState: number, limits: SearchLimits): SearchOutcome {
   const { next, prev, head } = buildList(ops);
@@ -91,11 +112,13 @@ export function searchLinearization(ops: readonly ModelOp[], initialState: numbe
   };
 
   const linearized = new Bitset(ops.length);
-  const cache = new ConfigCache(ops.length);
+  const cache: Memo = limits.exact === true ? new ConfigCache(ops.length) : new FingerprintCache();
   const stackOps = new Int32Array(ops.length);
   const stackStates = new Int32Array(ops.length);
+  const observers = countObservers(ops);
+  const canon = (v: number): number => (v >= 0 && observers[v] === 0 ? OTHER : v);
   let depth = 0;
-  let state = initialState;
+  let state = canon(initialState);
   let node = next[head]!;
   let steps = 0;
   let blockedOp = NONE;
@@ -110,7 +133,11 @@ export function searchLinearization(ops: readonly ModelOp[], initialState: numbe
     const i = node >> 1;
     if ((node & 1) === 0) {
       const op = ops[i]!;
-      const after = op.twin !== NONE && !linearized.has(op.twin) ? ILLEGAL : step(state, op);
+      const seen = observedValue(op);
+      if (seen >= 0) observers[seen]!--;
+      let after = op.twin !== NONE && !linearized.has(op.twin) ? ILLEGAL : canon(step(state, op));
+      if (after === state && !hasReturn(i)) after = ILLEGAL;
+      if (after === ILLEGAL && seen >= 0) observers[seen]!++;
       if (after !== ILLEGAL) {
         linearized.set(i);
         if (cache.add(linearized, after)) {
@@ -127,6 +154,7 @@ export function searchLinearization(ops: readonly ModelOp[], initialState: numbe
           continue;
         }
         linearized.clear(i);
+        if (seen >= 0) observers[seen]!++;
       }
       node = next[node]!;
       continue;
@@ -138,6 +166,8 @@ export function searchLinearization(ops: readonly ModelOp[], initialState: numbe
     const j = stackOps[depth]!;
     state = stackStates[depth]!;
     linearized.clear(j);
+    const seenJ = observedValue(ops[j]!);
+    if (seenJ >= 0) observers[seenJ]!++;
     if (hasReturn(j)) relink(2 * j + 1);
     relink(2 * j);
     node = next[2 * j]!;

@@ -12,8 +12,9 @@
 //    every order the real one does), so a violation in it is a violation in the real one.
 //    The latest cut that is still a violation is searched from the culprit backwards,
 //    galloping then bisecting, so that the searches run on small windows first.
-// Every cut is checked by the search; one that runs out of budget is not taken, so the
-// window may be larger than the smallest, never wrong.
+// Every cut is checked by the search with the exact memo (the search that found the
+// violation used fingerprints; see bitset.ts); one that runs out of budget is not taken,
+// so the window may be larger than the smallest, never wrong.
 
 import type { HistoryOp } from '../history/op.js';
 import { observableValues, type KeyOp } from './register-model.js';
@@ -42,6 +43,12 @@ export interface ViolationWindow {
   to: number;
   /** False when a budget ran out, so a smaller window may exist. */
   minimal: boolean;
+  /**
+   * True when the window was checked a violation with the exact memo. False only when
+   * that check ran out of budget: the violation rests on the fingerprinted search then,
+   * wrong with a chance of about n²/2^64 for n configurations (bitset.ts).
+   */
+  confirmed: boolean;
 }
 
 /** The key's history as known at time t (module comment, step 1). */
@@ -132,23 +139,28 @@ export function smallestWindow(
   limits: SearchLimits,
 ): ViolationWindow {
   let minimal = true;
+  const exact: SearchLimits = { ...limits, exact: true };
   const byCall = prefixAt(keyOps, blocked.time).sort((x, y) => x.op.call - y.op.call || x.source - y.source);
   const culpritAt = byCall.findIndex((k) => k.source === blocked.source);
   const cut = lastTrueFromTop(culpritAt, (a) => {
     if (a === 0) return true;
-    const { outcome } = checkKeyOps(cutAt(byCall, a), 'any', limits);
+    const { outcome } = checkKeyOps(cutAt(byCall, a), 'any', exact);
     if (outcome.verdict === 'unknown') minimal = false;
     return outcome.verdict === 'violation';
   });
-  const window = tidy(cut === 0 ? byCall : cutAt(byCall, cut), cut === 0 ? 'absent' : 'any', limits);
+  const start: StartState = cut === 0 ? 'absent' : 'any';
+  // A cut past 0 was just checked exactly; the whole prefix still needs it.
+  const confirmed = cut > 0 || checkKeyOps(byCall, start, exact).outcome.verdict === 'violation';
+  const window = tidy(cut === 0 ? byCall : cutAt(byCall, cut), start, exact);
   return {
     ops: window
       .filter((k) => matters(k.op, k.observed && k.op.status === 'ok'))
       .map((k) => ({ source: k.source, observed: k.observed && k.op.status === 'ok' })),
-    start: cut === 0 ? 'absent' : 'any',
+    start,
     culprit: blocked.source,
     from: byCall[cut]!.op.call,
     to: blocked.time,
     minimal,
+    confirmed,
   };
 }
