@@ -29,9 +29,10 @@ export function keyRange(args: readonly string[], flags: Flags, command: string)
   return rangeEnd === undefined ? {} : { rangeEnd };
 }
 
-export function printKv(out: Output, kv: KeyValue, opts: { keysOnly?: boolean; valueOnly?: boolean } = {}): void {
+/** The key's line (unless valueOnly) and the value's line, as etcdctl (--keys-only gives an empty value line). */
+export function printKv(out: Output, kv: KeyValue, opts: { valueOnly?: boolean } = {}): void {
   if (opts.valueOnly !== true) out.bytesLine(kv.key);
-  if (opts.keysOnly !== true) out.bytesLine(kv.value);
+  out.bytesLine(kv.value);
 }
 
 const put: Command = {
@@ -119,7 +120,7 @@ const get: Command = {
       ]));
     }
     if (flag.bool(f, 'count-only')) return ctx.out.line(String(r.count));
-    for (const kv of r.kvs) printKv(ctx.out, kv, { keysOnly: flag.bool(f, 'keys-only'), valueOnly: flag.bool(f, 'print-value-only') });
+    for (const kv of r.kvs) printKv(ctx.out, kv, { valueOnly: flag.bool(f, 'print-value-only') });
   },
 };
 
