@@ -64,6 +64,12 @@ export interface StartClusterOptions {
   command?: ServeCommand;
   /** Flags appended to every node's (e.g. ['--election-ms', '300']). */
   extraArgs?: readonly string[];
+  /**
+   * Flags appended after extraArgs for one node, asked again at every start and restart
+   * (the chaos harness gives each node its own proxy dial map, and a re-added member its
+   * new peer URL). A flag given twice is taken from the last occurrence.
+   */
+  perNodeArgs?: (name: string) => readonly string[];
   /** Environment of the nodes (default: this process's). */
   env?: NodeJS.ProcessEnv;
   /** Where output lines go (default: this process's stdout/stderr, prefixed "[n1] "). */
@@ -178,7 +184,7 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
     const s = spawnNode({
       name: plan.name,
       executable: command.executable,
-      args: [...command.args, ...serveArgs(file, plan, dataDir), ...(options.extraArgs ?? [])],
+      args: [...command.args, ...serveArgs(file, plan, dataDir), ...(options.extraArgs ?? []), ...(options.perNodeArgs?.(plan.name) ?? [])],
       cwd: command.cwd,
       env: options.env ?? process.env,
       output: options.detached === true
