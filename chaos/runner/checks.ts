@@ -1,0 +1,52 @@
+// Every checker over what the workloads recorded, as CheckerSummary for the report.
+
+import { checkBank } from '../checker/bank.js';
+import { checkLinearizability, type Verdict } from '../checker/linearizability.js';
+import { summarizeBank, summarizeLinearizability, summarizeWatch, type CheckerSummary } from '../checker/summary.js';
+import { checkWatch } from '../checker/watch.js';
+import type { HistoryOp } from '../history/op.js';
+import type { BankWorkload } from '../workload/bank.js';
+import { checkDurability, summarizeDurability } from '../workload/durability.js';
+import type { WatchWorkload } from '../workload/watch.js';
+
+/** Wall-clock budget of the linearizability search; past it the verdict is "unknown". */
+export const LINEARIZABILITY_TIME_LIMIT_MS = 120_000;
+
+export function checkRegister(history: readonly HistoryOp[]): CheckerSummary {
+  return summarizeLinearizability(history, checkLinearizability(history, { timeLimitMs: LINEARIZABILITY_TIME_LIMIT_MS }));
+}
+
+export function checkBankReads(bank: BankWorkload): CheckerSummary {
+  return summarizeBank(bank.reads, checkBank(bank.reads, bank.options));
+}
+
+/** The watch order, and the writers' acknowledged writes, against the store's history. */
+export function checkWatchWorkload(watch: WatchWorkload): CheckerSummary[] {
+  const order = summarizeWatch(checkWatch(watch.truth, watch.logs));
+  if (watch.problems.length > 0) {
+    order.details += `\n${watch.problems.map((p) => `  ${p}`).join('\n')}`;
+    if (order.verdict === 'ok') order.verdict = 'unknown';
+  }
+  const durability = summarizeDurability(checkDurability(watch.writes, watch.truth, watch.problems.length === 0));
+  return [order, durability];
+}
+
+/** Whether the cluster came back once every fault was healed. */
+export function recoverySummary(error: string | undefined, seconds: number): CheckerSummary {
+  const verdict: Verdict = error === undefined ? 'ok' : 'violation';
+  const summary = error === undefined
+    ? `healthy and answering ${seconds.toFixed(1)} s after every fault was healed`
+    : `did not recover after every fault was healed: ${error}`;
+  return { checker: 'recovery', verdict, summary, details: `recovery: ${summary}`, highlight: [] };
+}
+
+/** A checker that could not run (its workload failed): "unknown", with why. */
+export function notRun(checker: string, why: string): CheckerSummary {
+  return { checker, verdict: 'unknown', summary: `not checked: ${why}`, details: `${checker}: not checked: ${why}`, highlight: [] };
+}
+
+export function overallVerdict(results: readonly CheckerSummary[]): Verdict {
+  if (results.some((r) => r.verdict === 'violation')) return 'violation';
+  if (results.length === 0 || results.some((r) => r.verdict === 'unknown')) return 'unknown';
+  return 'ok';
+}

@@ -1,0 +1,192 @@
+// One chaos run, start to verdict:
+//   1. a cluster behind a proxy mesh, in a temp dir; the workloads' setup (accounts, watchers);
+//   2. the workloads for --time seconds while the nemesis plays its seeded schedule;
+//   3. every fault healed, the cluster healthy again (or the run says it did not recover);
+//   4. the final reads (every register key through every member, the bank, the watchers
+//      caught up and the store's history read back);
+//   5. every checker; history.jsonl, report.html, summary.json and the node logs in --out.
+
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SeededRandom } from '../../server/util/random.js';
+import type { Verdict } from '../checker/linearizability.js';
+import type { CheckerSummary } from '../checker/summary.js';
+import { HistoryWriter } from '../history/writer.js';
+import { RunClock } from '../history/run-clock.js';
+import { Nemesis } from '../nemesis/nemesis.js';
+import { planSchedule } from '../nemesis/schedule.js';
+import type { FaultInterval } from '../report/record.js';
+import { writeReport } from '../report/write.js';
+import { BankWorkload, type BankStats } from '../workload/bank.js';
+import { errorText, retryRead, type WorkloadContext } from '../workload/common.js';
+import { RegisterWorkload, type RegisterStats } from '../workload/register.js';
+import { WatchWorkload } from '../workload/watch.js';
+import { replayLine, type RunConfig } from './args.js';
+import { checkBankReads, checkRegister, checkWatchWorkload, notRun, overallVerdict, recoverySummary } from './checks.js';
+import { ChaosCluster } from './cluster.js';
+
+/** Register workers per client (one client per member plus one over all of them). */
+export const REGISTER_WORKERS_PER_CLIENT = 2;
+export const BANK_WORKERS = 4;
+export const WATCH_WRITERS = 3;
+/** After the heal, the cluster must be healthy and take a write within this. */
+export const RECOVERY_TIMEOUT_MS = 60_000;
+
+export const EXIT_BY_VERDICT: Record<Verdict, number> = { ok: 0, violation: 1, unknown: 2 };
+
+export interface RunOutcome {
+  verdict: Verdict;
+  exitCode: number;
+  results: CheckerSummary[];
+  faults: FaultInterval[];
+  replay: string;
+  register?: RegisterStats;
+  bank?: BankStats;
+  watch?: { writes: number; acknowledged: number; events: number };
+  files: { history: string; html: string; json: string; logs: string };
+}
+
+interface Workloads {
+  register?: RegisterWorkload;
+  bank?: BankWorkload;
+  watch?: WatchWorkload;
+}
+
+function makeWorkloads(config: RunConfig, ctx: WorkloadContext, history: HistoryWriter): Workloads {
+  const has = (w: string): boolean => (config.workloads as readonly string[]).includes(w);
+  const w: Workloads = {};
+  if (has('register')) w.register = new RegisterWorkload(ctx, { workers: REGISTER_WORKERS_PER_CLIENT * (config.nodes + 1), history });
+  if (has('bank')) w.bank = new BankWorkload(ctx, BANK_WORKERS);
+  if (has('watch')) w.watch = new WatchWorkload(ctx, WATCH_WRITERS);
+  return w;
+}
+
+/** Heals everything and waits until the cluster answers a write; returns why not, if it does not. */
+async function recover(nemesis: Nemesis, cluster: ChaosCluster): Promise<string | undefined> {
+  try {
+    await nemesis.healAll();
+    await cluster.waitHealthy(RECOVERY_TIMEOUT_MS);
+    const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
+    await retryRead(async () => {
+      if (Date.now() > deadline) throw new Error('deadline');
+      return cluster.admin.put('chaos/recovered', String(Date.now()));
+    });
+    return undefined;
+  } catch (err) {
+    return errorText(err);
+  }
+}
+
+/** The final reads of each workload; a failure is noted and leaves that checker "unknown". */
+async function finalReads(w: Workloads, log: (line: string) => void): Promise<Map<string, string>> {
+  const failed = new Map<string, string>();
+  const attempt = async (name: string, f: (() => Promise<void>) | undefined): Promise<void> => {
+    if (f === undefined) return;
+    try {
+      await f();
+    } catch (err) {
+      failed.set(name, errorText(err));
+      log(`final reads of ${name}: ${errorText(err)}`);
+    }
+  };
+  await Promise.all([
+    attempt('register', w.register && (() => w.register!.finalReads())),
+    attempt('bank', w.bank && (() => w.bank!.finalReads())),
+    attempt('watch', w.watch && (() => w.watch!.finish())),
+  ]);
+  return failed;
+}
+
+function runChecks(w: Workloads, failed: Map<string, string>, recovery: CheckerSummary): CheckerSummary[] {
+  const results: CheckerSummary[] = [];
+  if (w.register !== undefined) {
+    const lin = checkRegister(w.register.ops);
+    if (failed.has('register') && lin.verdict === 'ok') {
+      results.push({ ...lin, verdict: 'unknown', summary: `${lin.summary}; the final reads failed: ${failed.get('register')}` });
+    } else results.push(lin);
+  }
+  if (w.bank !== undefined) results.push(checkBankReads(w.bank));
+  if (w.watch !== undefined) {
+    if (failed.has('watch')) results.push(notRun('watch', `the final reads failed: ${failed.get('watch')}`));
+    else results.push(...checkWatchWorkload(w.watch));
+  }
+  results.push(recovery);
+  return results;
+}
+
+export async function runChaos(config: RunConfig, log: (line: string) => void = console.log): Promise<RunOutcome> {
+  const random = new SeededRandom(config.seed);
+  const meshRandom = random.fork();
+  const scheduleSeed = random.fork().seed;
+  const workloadRandom = random.fork();
+  const out = resolve(config.out);
+  await mkdir(out, { recursive: true });
+  const workDir = await mkdtemp(join(tmpdir(), 'rs-chaos-'));
+  const files = { history: join(out, 'history.jsonl'), html: join(out, 'report.html'), json: join(out, 'summary.json'), logs: join(out, 'logs') };
+  const history = await HistoryWriter.create(files.history);
+  const startedAt = new Date().toISOString();
+  log(`chaos: ${config.nodes} nodes, ${config.timeS} s, nemesis ${config.nemesisText}, workloads ${config.workloads.join(',')}, seed ${config.seed}` +
+    `${config.unsafe === undefined ? '' : `, UNSAFE ${config.unsafe}`}; data in ${workDir}`);
+  const cluster = await ChaosCluster.start({ nodes: config.nodes, dataDir: join(workDir, 'data'), logDir: files.logs, random: meshRandom, unsafe: config.unsafe });
+  let w: Workloads = {};
+  let nemesis: Nemesis | undefined;
+  let results: CheckerSummary[];
+  let durationNs: number;
+  try {
+    const durationMs = config.timeS * 1000;
+    const clock = new RunClock();
+    const ctx: WorkloadContext = { clock, endpoints: cluster.endpoints, random: workloadRandom, stopAtMs: durationMs, log };
+    w = makeWorkloads(config, ctx, history);
+    await w.bank?.setup();
+    await w.watch?.setup();
+    const schedule = planSchedule({ seed: scheduleSeed, kinds: config.nemesis, nodes: cluster.nodes, durationMs });
+    nemesis = new Nemesis({ target: cluster, schedule, clock, log });
+    await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run()]);
+    durationNs = clock.nowNs();
+    log(`chaos: ${config.timeS} s of workload done; healing every fault`);
+    const healStart = performance.now();
+    const recoveryError = await recover(nemesis, cluster);
+    const recovery = recoverySummary(recoveryError, (performance.now() - healStart) / 1000);
+    log(`chaos: ${recovery.summary}; final reads`);
+    const failed = await finalReads(w, log);
+    await history.close();
+    await closeWorkloads(w);
+    await cluster.stop();
+    log('chaos: checking');
+    results = runChecks(w, failed, recovery);
+  } finally {
+    await closeWorkloads(w);
+    await cluster.stop().catch(() => undefined);
+    await history.close().catch(() => undefined);
+    if (!config.keep) await rm(workDir, { recursive: true, force: true });
+  }
+  const replay = replayLine(config);
+  const faults = nemesis?.faults ?? [];
+  await writeReport(out, {
+    title: `regionstore chaos run: ${config.nodes} nodes, nemesis ${config.nemesisText}${config.unsafe === undefined ? '' : ` (UNSAFE ${config.unsafe})`}`,
+    seed: config.seed, nodes: config.nodes, replay, startedAt, durationNs,
+    history: w.register?.ops ?? [], faults, results,
+  });
+  const verdict = overallVerdict(results);
+  return {
+    verdict, exitCode: EXIT_BY_VERDICT[verdict], results, faults, replay, files,
+    ...(w.register === undefined ? {} : { register: w.register.stats() }),
+    ...(w.bank === undefined ? {} : { bank: w.bank.stats }),
+    ...(w.watch === undefined ? {} : {
+      watch: {
+        writes: w.watch.writes.length, acknowledged: w.watch.writes.filter((x) => x.status === 'ok').length,
+        events: w.watch.logs.reduce((n, l) => n + l.sessions.reduce((m, s) => m + s.events.length, 0), 0),
+      },
+    }),
+  };
+}
+
+const closed = new WeakSet<Workloads>();
+async function closeWorkloads(w: Workloads): Promise<void> {
+  if (closed.has(w)) return;
+  closed.add(w);
+  w.register?.close();
+  w.bank?.close();
+  await w.watch?.close();
+}
