@@ -8,7 +8,9 @@
 
 import { parseArgs } from 'node:util';
 import { HistoryFormatError, readHistoryFile } from '../history/reader.js';
-import { checkLinearizability, DEFAULT_MAX_STEPS_PER_KEY, DEFAULT_TIME_LIMIT_MS, type Verdict } from './linearizability.js';
+import {
+  checkLinearizability, DEFAULT_MAX_STEPS_PER_KEY, DEFAULT_TIME_LIMIT_MS, DEFAULT_WINDOW_TIME_LIMIT_MS, type Verdict,
+} from './linearizability.js';
 import { renderLinearizability } from './render.js';
 
 export const EXIT_OK = 0;
@@ -17,7 +19,8 @@ export const EXIT_UNKNOWN = 2;
 
 const USAGE =
   'usage: npm run chaos:check -- <history.jsonl> [--time-limit-s N] [--max-steps N] [--json]\n' +
-  `  --time-limit-s  wall-clock budget of the search (default ${DEFAULT_TIME_LIMIT_MS / 1000})\n` +
+  `  --time-limit-s  wall-clock budget of the search (default ${DEFAULT_TIME_LIMIT_MS / 1000}); a key that\n` +
+  `                  needs it gets up to ${DEFAULT_WINDOW_TIME_LIMIT_MS / 1000} s more to shrink a violation or scan stretches\n` +
   `  --max-steps     search steps per key (default ${DEFAULT_MAX_STEPS_PER_KEY})\n` +
   '  --json          print the result as JSON\n' +
   'exit status: 0 linearizable, 1 not linearizable, 2 unknown or malformed file';

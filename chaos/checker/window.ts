@@ -70,16 +70,18 @@ export function cutAt(byCall: readonly KeyOp[], a: number): KeyOp[] {
 }
 
 /**
- * The window without the unobserved writes of values no operation in it observes (a
- * delete writes "absent"), when none of its operations is a cas seen to fail. Such a
- * write can only set the register to a value nothing reads, which helps no operation but
- * a failing cas; so any order using it also works without it, and the window shows the
- * violation on its own. Repeated until nothing more drops, each step keeping that. They are
- * dropped because a person reading the window should not have to wade through them.
+ * The window without most unobserved writes of values no operation in it observes (a
+ * delete writes "absent"): idle writes. One can only set the register to a value nothing
+ * reads, which helps no operation but a cas seen to fail (it needs the register to differ
+ * from its expected value); so an order needs at most one idle write per such cas, and of
+ * idle writes with the same effect (kind and expected value) the earliest called serve
+ * as well as any: each effect keeps as many as there are failed cas, the earliest, and
+ * the rest drop. Any order of the window then has a counterpart without them, so the
+ * lean window shows a violation on its own. Repeated until nothing more drops. This keeps
+ * windows readable and keeps the search off the many old unknown writes still "in flight".
  */
-function withoutIdleWrites(window: readonly KeyOp[]): KeyOp[] {
-  const failedCas = window.some((k) => k.observed && k.op.status === 'ok' && k.op.op === 'cas' && k.op.output !== 'ok');
-  if (failedCas) return [...window];
+export function withoutIdleWrites(window: readonly KeyOp[]): KeyOp[] {
+  const failedCas = window.filter((k) => k.observed && k.op.status === 'ok' && k.op.op === 'cas' && k.op.output !== 'ok').length;
   const observable = observableValues(window);
   const absentObserved = window.some(
     (k) => (k.op.op === 'cas' && k.op.expected === null) ||
@@ -88,7 +90,17 @@ function withoutIdleWrites(window: readonly KeyOp[]): KeyOp[] {
   const idle = (k: KeyOp): boolean =>
     !(k.observed && k.op.status === 'ok') &&
     (k.op.op === 'delete' ? !absentObserved : k.op.value !== null && !observable.has(k.op.value));
-  const lean = window.filter((k) => !idle(k));
+  const kept = new Map<string, number>();
+  const byCall = [...window].sort((x, y) => x.op.call - y.op.call || x.source - y.source);
+  const drop = new Set<KeyOp>();
+  for (const k of byCall) {
+    if (!idle(k)) continue;
+    const effect = `${k.op.op}/${k.op.expected ?? ''}`;
+    const n = kept.get(effect) ?? 0;
+    if (n < failedCas) kept.set(effect, n + 1);
+    else drop.add(k);
+  }
+  const lean = window.filter((k) => !drop.has(k));
   // Dropping a cas may leave a value (or absent) that nothing observes any more.
   return lean.length === window.length ? lean : withoutIdleWrites(lean);
 }
@@ -129,7 +141,7 @@ function tidy(window: KeyOp[], start: StartState, limits: SearchLimits): KeyOp[]
 }
 
 /**
- * The window of a key history that is a violation from the absent state, given the
+ * The window of a key history that is a violation from `historyStart`, given the
  * operation its search was blocked at (see checkKeyOps). `keyOps` holds every operation
  * of the key (any status); `limits` bounds each search.
  */
@@ -137,6 +149,7 @@ export function smallestWindow(
   keyOps: readonly KeyOp[],
   blocked: { source: number; time: number },
   limits: SearchLimits,
+  historyStart: StartState = 'absent',
 ): ViolationWindow {
   let minimal = true;
   const exact: SearchLimits = { ...limits, exact: true };
@@ -148,7 +161,7 @@ export function smallestWindow(
     if (outcome.verdict === 'unknown') minimal = false;
     return outcome.verdict === 'violation';
   });
-  const start: StartState = cut === 0 ? 'absent' : 'any';
+  const start: StartState = cut === 0 ? historyStart : 'any';
   // A cut past 0 was just checked exactly; the whole prefix still needs it.
   const confirmed = cut > 0 || checkKeyOps(byCall, start, exact).outcome.verdict === 'violation';
   const window = tidy(cut === 0 ? byCall : cutAt(byCall, cut), start, exact);
