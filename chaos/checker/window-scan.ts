@@ -23,7 +23,9 @@ export function scanStretches(keyOps: readonly KeyOp[], limits: SearchLimits): V
   for (let a = 0; a < byCall.length; a += stride) {
     if (performance.now() > limits.deadline) return undefined;
     const last = Math.min(byCall.length, a + STRETCH_OPS) - 1;
-    const known = prefixAt(byCall, byCall[last]!.op.call);
+    // Known just before the next stretch's first call: results after that are not counted.
+    const known = last + 1 < byCall.length ? prefixAt(byCall, byCall[last + 1]!.op.call - 1) : [...byCall];
+    if (a >= known.length) continue;
     const stretch = withoutIdleWrites(a === 0 ? known : cutAt(known, a));
     const start = a === 0 ? 'absent' : 'any';
     const { outcome, blocked } = checkKeyOps(stretch, start, stretchLimits);

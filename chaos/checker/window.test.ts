@@ -77,6 +77,24 @@ describe('violation windows', () => {
     assertWindowIsEvidence(history, window);
   });
 
+  it('finds a violation in a stretch when the whole search hits its bound', () => {
+    // 22 concurrent unknown writes, each read once: searching the whole history costs ~2^22
+    // configurations. Long after, a plain lost write, which a stretch shows at once (the
+    // old unknown writes are still "in flight" there but nobody reads their values).
+    const history: HistoryOp[] = [];
+    for (let p = 0; p < 22; p++) history.push(withStatus(put(p, `v${p}`, 0, 10), 'unknown'));
+    for (let p = 0; p < 22; p++) history.push(get(100, `v${p}`, 20 + 20 * p, 30 + 20 * p));
+    for (let i = 0; i < 150; i++) history.push(put(101, `f${i}`, 1_000 + 40 * i, 1_010 + 40 * i), get(102, `f${i}`, 1_020 + 40 * i, 1_030 + 40 * i));
+    const end = 1_000 + 40 * 150;
+    history.push(put(103, 'a', end, end + 10), get(104, null, end + 20, end + 30));
+    const result = checkLinearizability(history, { timeLimitMs: 300 });
+    assert.equal(result.verdict, 'violation', renderLinearizability(history, result));
+    const window = result.keys[0]!.window!;
+    assert.equal(window.culprit, history.length - 1);
+    assert.ok(window.ops.length <= 3, renderLinearizability(history, result));
+    assertWindowIsEvidence(history, window);
+  });
+
   it('renders a readable table that marks the culprit', () => {
     const history = [put(1, 'a', 0, 10_000_000), put(1, 'b', 20_000_000, 30_000_000), get(2, 'a', 40_000_000, 50_000_000)];
     const text = renderLinearizability(history, checkLinearizability(history));
