@@ -2,6 +2,7 @@
 // node order, except "the leader", which is asked for when the fault strikes (a node that
 // is busy with a membership change is never a target of another fault).
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Link } from '../proxy/index.js';
 import { bridgeSplit } from '../proxy/index.js';
 import { FLAKY_CUT_EVERY_MS, type FaultKind, type PlannedFault } from './schedule.js';
@@ -9,6 +10,12 @@ import type { NemesisTarget } from './target.js';
 
 /** Deadline of a leadership transfer call. */
 export const TRANSFER_TIMEOUT_MS = 10_000;
+/**
+ * crash-cut-off-leader: how long the leader is cut off before its kill -9. Shorter than an
+ * election timeout, so it still leads (and answers) meanwhile: whatever it acknowledged
+ * then without a quorum is lost with it. Only an unsafe build acknowledges anything.
+ */
+export const CUT_OFF_BEFORE_KILL_MS = 500;
 
 export interface ActiveFault {
   kind: FaultKind;
@@ -57,6 +64,21 @@ async function kill(p: PlannedFault, ctx: FaultContext, leaderWanted: boolean): 
   return {
     kind: p.kind,
     detail: `kill -9 ${t.name(chosen.node)}${chosen.leader ? ' (leader)' : ''}`,
+    heal: () => t.restart(chosen.node),
+  };
+}
+
+async function crashCutOffLeader(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault | undefined> {
+  const t = ctx.target;
+  const chosen = await pickLeader(p, ctx);
+  if (chosen === undefined) return undefined;
+  t.network.isolate(chosen.node);
+  await sleep(CUT_OFF_BEFORE_KILL_MS);
+  await t.signal(chosen.node, 'SIGKILL');
+  t.network.heal();
+  return {
+    kind: p.kind,
+    detail: `${t.name(chosen.node)}${chosen.leader ? ' (leader)' : ''} cut off, kill -9 after ${CUT_OFF_BEFORE_KILL_MS} ms`,
     heal: () => t.restart(chosen.node),
   };
 }
@@ -147,6 +169,7 @@ export async function inject(p: PlannedFault, ctx: FaultContext): Promise<Active
   switch (p.kind) {
     case 'kill': return kill(p, ctx, false);
     case 'kill-leader': return kill(p, ctx, true);
+    case 'crash-cut-off-leader': return crashCutOffLeader(p, ctx);
     case 'pause': return pause(p, ctx, false);
     case 'pause-leader': return pause(p, ctx, true);
     case 'partition': {

@@ -12,7 +12,7 @@
 import { SeededRandom } from '../../server/util/random.js';
 
 export const FAULT_KINDS = [
-  'kill', 'kill-leader', 'pause', 'pause-leader', 'partition', 'isolate-leader', 'bridge', 'one-way',
+  'kill', 'kill-leader', 'crash-cut-off-leader', 'pause', 'pause-leader', 'partition', 'isolate-leader', 'bridge', 'one-way',
   'flaky', 'slow', 'membership', 'transfer',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -21,7 +21,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export const FAULT_GROUPS: Readonly<Record<string, readonly FaultKind[]>> = {
   all: FAULT_KINDS,
   none: [],
-  kills: ['kill', 'kill-leader'],
+  kills: ['kill', 'kill-leader', 'crash-cut-off-leader'],
   pauses: ['pause', 'pause-leader'],
   partitions: ['partition', 'isolate-leader', 'bridge', 'one-way'],
   links: ['flaky', 'slow'],

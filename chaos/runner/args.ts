@@ -37,7 +37,7 @@ export const USAGE = [
   `  --nodes     cluster size, 3..${NODES_MAX} (default ${NODES_DEFAULT})`,
   `  --time      seconds of workload under faults (default ${TIME_S_DEFAULT})`,
   '  --nemesis   all | none | comma list of kinds or groups (default all):',
-  '              kill, kill-leader, pause, pause-leader, partition, isolate-leader, bridge, one-way,',
+  '              kill, kill-leader, crash-cut-off-leader, pause, pause-leader, partition, isolate-leader, bridge, one-way,',
   '              flaky, slow, membership, transfer; groups kills, pauses, partitions, links',
   `  --workload  comma list of ${WORKLOADS.join(', ')} (default all three)`,
   '  --seed      the run\'s seed (default: random, printed); the same seed replays the same schedule',

@@ -67,10 +67,10 @@ export class ChaosCluster implements NemesisTarget {
   }
 
   static async start(o: ChaosClusterOptions): Promise<ChaosCluster> {
+    // The proxies listen first, so the ports chosen for the nodes cannot be theirs.
+    const mesh = await ProxyMesh.start({ nodes: Array.from({ length: o.nodes }, (_, i) => i + 1), random: o.random });
     const plan = await newPlan(o.nodes, HOST_DEFAULT);
     writeClusterFile(o.dataDir, plan);
-    const ids = plan.nodes.map((_, i) => i + 1);
-    const mesh = await ProxyMesh.start({ nodes: ids, random: o.random });
     plan.nodes.forEach((p, i) => mesh.setTarget(i + 1, { host: plan.host, port: p.peerPort }));
     const c = new ChaosCluster(mesh, plan.host, plan.nodes.map((p) => `http://${plan.host}:${p.clientPort}`));
     await mkdir(o.logDir, { recursive: true });

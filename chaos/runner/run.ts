@@ -29,7 +29,8 @@ import { ChaosCluster } from './cluster.js';
 /** Register workers per client (one client per member plus one over all of them). */
 export const REGISTER_WORKERS_PER_CLIENT = 2;
 export const BANK_WORKERS = 4;
-export const WATCH_WRITERS = 3;
+/** Watch writers per client: one through each member, one following the leader. */
+export const WATCH_WRITERS_PER_CLIENT = 1;
 /** After the heal, the cluster must be healthy and take a write within this. */
 export const RECOVERY_TIMEOUT_MS = 60_000;
 
@@ -58,7 +59,7 @@ function makeWorkloads(config: RunConfig, ctx: WorkloadContext, history: History
   const w: Workloads = {};
   if (has('register')) w.register = new RegisterWorkload(ctx, { workers: REGISTER_WORKERS_PER_CLIENT * (config.nodes + 1), history });
   if (has('bank')) w.bank = new BankWorkload(ctx, BANK_WORKERS);
-  if (has('watch')) w.watch = new WatchWorkload(ctx, WATCH_WRITERS);
+  if (has('watch')) w.watch = new WatchWorkload(ctx, WATCH_WRITERS_PER_CLIENT * (config.nodes + 1));
   return w;
 }
 
@@ -115,62 +116,59 @@ function runChecks(w: Workloads, failed: Map<string, string>, recovery: CheckerS
   return results;
 }
 
-export async function runChaos(config: RunConfig, log: (line: string) => void = console.log): Promise<RunOutcome> {
-  const random = new SeededRandom(config.seed);
-  const meshRandom = random.fork();
-  const scheduleSeed = random.fork().seed;
-  const workloadRandom = random.fork();
-  const out = resolve(config.out);
-  await mkdir(out, { recursive: true });
-  const workDir = await mkdtemp(join(tmpdir(), 'rs-chaos-'));
-  const files = { history: join(out, 'history.jsonl'), html: join(out, 'report.html'), json: join(out, 'summary.json'), logs: join(out, 'logs') };
-  const history = await HistoryWriter.create(files.history);
-  const startedAt = new Date().toISOString();
-  log(`chaos: ${config.nodes} nodes, ${config.timeS} s, nemesis ${config.nemesisText}, workloads ${config.workloads.join(',')}, seed ${config.seed}` +
-    `${config.unsafe === undefined ? '' : `, UNSAFE ${config.unsafe}`}; data in ${workDir}`);
-  const cluster = await ChaosCluster.start({ nodes: config.nodes, dataDir: join(workDir, 'data'), logDir: files.logs, random: meshRandom, unsafe: config.unsafe });
-  let w: Workloads = {};
-  let nemesis: Nemesis | undefined;
-  let results: CheckerSummary[];
-  let durationNs: number;
-  try {
-    const durationMs = config.timeS * 1000;
-    const clock = new RunClock();
-    const ctx: WorkloadContext = { clock, endpoints: cluster.endpoints, random: workloadRandom, stopAtMs: durationMs, log };
-    w = makeWorkloads(config, ctx, history);
-    await w.bank?.setup();
-    await w.watch?.setup();
-    const schedule = planSchedule({ seed: scheduleSeed, kinds: config.nemesis, nodes: cluster.nodes, durationMs });
-    nemesis = new Nemesis({ target: cluster, schedule, clock, log });
-    await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run()]);
-    durationNs = clock.nowNs();
-    log(`chaos: ${config.timeS} s of workload done; healing every fault`);
-    const healStart = performance.now();
-    const recoveryError = await recover(nemesis, cluster);
-    const recovery = recoverySummary(recoveryError, (performance.now() - healStart) / 1000);
-    log(`chaos: ${recovery.summary}; final reads`);
-    const failed = await finalReads(w, log);
-    await history.close();
-    await closeWorkloads(w);
-    await cluster.stop();
-    log('chaos: checking');
-    results = runChecks(w, failed, recovery);
-  } finally {
-    await closeWorkloads(w);
-    await cluster.stop().catch(() => undefined);
-    await history.close().catch(() => undefined);
-    if (!config.keep) await rm(workDir, { recursive: true, force: true });
-  }
-  const replay = replayLine(config);
-  const faults = nemesis?.faults ?? [];
-  await writeReport(out, {
-    title: `regionstore chaos run: ${config.nodes} nodes, nemesis ${config.nemesisText}${config.unsafe === undefined ? '' : ` (UNSAFE ${config.unsafe})`}`,
-    seed: config.seed, nodes: config.nodes, replay, startedAt, durationNs,
-    history: w.register?.ops ?? [], faults, results,
-  });
+interface Seeds {
+  mesh: SeededRandom;
+  schedule: number;
+  workloads: SeededRandom;
+}
+
+/** One seed, split in a fixed order: the mesh's jitter, the schedule, the workloads' choices. */
+function splitSeed(seed: number): Seeds {
+  const random = new SeededRandom(seed);
+  return { mesh: random.fork(), schedule: random.fork().seed, workloads: random.fork() };
+}
+
+interface Phases {
+  w: Workloads;
+  nemesis?: Nemesis;
+  durationNs?: number;
+  results?: CheckerSummary[];
+}
+
+/** Steps 2 to 5 of the module comment, on a started cluster; fills `p` as it goes. */
+async function runPhases(config: RunConfig, cluster: ChaosCluster, history: HistoryWriter, seeds: Seeds, p: Phases, log: (line: string) => void): Promise<void> {
+  const durationMs = config.timeS * 1000;
+  const clock = new RunClock();
+  const ctx: WorkloadContext = { clock, endpoints: cluster.endpoints, random: seeds.workloads, stopAtMs: durationMs, log };
+  const w = makeWorkloads(config, ctx, history);
+  p.w = w;
+  log('chaos: cluster healthy; setting up the workloads');
+  await w.bank?.setup();
+  await w.watch?.setup();
+  const schedule = planSchedule({ seed: seeds.schedule, kinds: config.nemesis, nodes: cluster.nodes, durationMs });
+  const nemesis = new Nemesis({ target: cluster, schedule, clock, log });
+  p.nemesis = nemesis;
+  await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run()]);
+  p.durationNs = clock.nowNs();
+  log(`chaos: ${config.timeS} s of workload done; healing every fault`);
+  const healStart = performance.now();
+  const recovery = recoverySummary(await recover(nemesis, cluster), (performance.now() - healStart) / 1000);
+  log(`chaos: ${recovery.summary}; final reads`);
+  const failed = await finalReads(w, log);
+  await history.close();
+  await closeWorkloads(w);
+  log('chaos: final reads done; stopping the cluster');
+  await cluster.stop();
+  log('chaos: checking');
+  p.results = runChecks(w, failed, recovery);
+  log('chaos: checked');
+}
+
+function outcomeOf(config: RunConfig, p: Phases, results: CheckerSummary[], files: RunOutcome['files']): RunOutcome {
   const verdict = overallVerdict(results);
+  const { w } = p;
   return {
-    verdict, exitCode: EXIT_BY_VERDICT[verdict], results, faults, replay, files,
+    verdict, exitCode: EXIT_BY_VERDICT[verdict], results, faults: p.nemesis?.faults ?? [], replay: replayLine(config), files,
     ...(w.register === undefined ? {} : { register: w.register.stats() }),
     ...(w.bank === undefined ? {} : { bank: w.bank.stats }),
     ...(w.watch === undefined ? {} : {
@@ -180,6 +178,40 @@ export async function runChaos(config: RunConfig, log: (line: string) => void = 
       },
     }),
   };
+}
+
+export async function runChaos(config: RunConfig, print: (line: string) => void = console.log): Promise<RunOutcome> {
+  const t0 = performance.now();
+  const log = (line: string): void => print(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+  const seeds = splitSeed(config.seed);
+  const out = resolve(config.out);
+  await mkdir(out, { recursive: true });
+  const files = { history: join(out, 'history.jsonl'), html: join(out, 'report.html'), json: join(out, 'summary.json'), logs: join(out, 'logs') };
+  const workDir = await mkdtemp(join(tmpdir(), 'rs-chaos-'));
+  const history = await HistoryWriter.create(files.history);
+  const startedAt = new Date().toISOString();
+  log(`chaos: ${config.nodes} nodes, ${config.timeS} s, nemesis ${config.nemesisText}, workloads ${config.workloads.join(',')}, seed ${config.seed}` +
+    `${config.unsafe === undefined ? '' : `, UNSAFE ${config.unsafe}`}; data in ${workDir}`);
+  const p: Phases = { w: {} };
+  let cluster: ChaosCluster | undefined;
+  try {
+    cluster = await ChaosCluster.start({ nodes: config.nodes, dataDir: join(workDir, 'data'), logDir: files.logs, random: seeds.mesh, unsafe: config.unsafe });
+    await runPhases(config, cluster, history, seeds, p, log);
+  } finally {
+    await closeWorkloads(p.w);
+    await cluster?.stop().catch(() => undefined);
+    await history.close().catch(() => undefined);
+    if (!config.keep) await rm(workDir, { recursive: true, force: true });
+  }
+  const results = p.results ?? [];
+  const outcome = outcomeOf(config, p, results, files);
+  await writeReport(out, {
+    title: `regionstore chaos run: ${config.nodes} nodes, nemesis ${config.nemesisText}${config.unsafe === undefined ? '' : ` (UNSAFE ${config.unsafe})`}`,
+    seed: config.seed, nodes: config.nodes, replay: outcome.replay, startedAt,
+    ...(p.durationNs === undefined ? {} : { durationNs: p.durationNs }),
+    history: p.w.register?.ops ?? [], faults: outcome.faults, results,
+  });
+  return outcome;
 }
 
 const closed = new WeakSet<Workloads>();

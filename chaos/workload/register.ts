@@ -8,6 +8,9 @@
 //    its place. Linearizability is checked per key, so this bounds the search.
 //  - Every value is written once (worker and sequence number in it), which a cas by
 //    mod_revision relies on (register-ops.ts) and which lets the checker tell writes apart.
+//  - Each member also has a reader: a process that only gets, through that member. A
+//    member cut off from the others keeps being asked, so a stale read has a witness
+//    even while the member's writers wait out their timeouts.
 //  - After the run and the heal, every key is read once more through every member:
 //    a write that was acknowledged and then lost shows there at the latest.
 
@@ -29,7 +32,7 @@ export const OP_MIX: ReadonlyArray<readonly [OpKind, number]> = [['get', 0.4], [
 export const CAS_ABSENT_CHANCE = 0.15;
 
 export interface RegisterOptions {
-  /** Concurrent workers (each a sequence of logical processes). */
+  /** Concurrent workers (each a sequence of logical processes) doing the whole mix. */
   workers: number;
   history: HistoryWriter;
 }
@@ -85,7 +88,7 @@ export class RegisterWorkload {
 
   constructor(private readonly ctx: WorkloadContext, private readonly o: RegisterOptions) {
     this.clients = clientSet(ctx.endpoints);
-    this.nextProcess = o.workers;
+    this.nextProcess = o.workers + ctx.endpoints.length;
   }
 
   private record(op: HistoryOp): void {
@@ -94,7 +97,7 @@ export class RegisterWorkload {
   }
 
   private request(worker: number, process: number, seq: number, random: SeededRandom): RegisterRequest {
-    const kind = pickKind(random);
+    const kind = worker >= this.o.workers ? 'get' : pickKind(random);
     const key = this.keys.take(random);
     const value = kind === 'put' || kind === 'cas' ? `w${worker}-${seq}` : null;
     const expected = kind === 'cas' && !random.chance(CAS_ABSENT_CHANCE) ? (this.keys.lastSeen.get(key) ?? null) : null;
@@ -109,9 +112,10 @@ export class RegisterWorkload {
     else if (op.op === 'delete') this.keys.lastSeen.set(op.key, null);
   }
 
+  /** Workers 0..workers-1 do the mix on clients[w % length]; the rest are the members' readers. */
   private async worker(w: number): Promise<void> {
     const random = this.ctx.random.fork();
-    const client = this.clients[w % this.clients.length]!;
+    const client = w < this.o.workers ? this.clients[w % this.clients.length]! : this.clients[w - this.o.workers]!;
     let process = w;
     for (let seq = 0; running(this.ctx); seq++) {
       const { op } = await runRegisterOp(client, this.ctx.clock, this.request(w, process, seq, random));
@@ -124,7 +128,8 @@ export class RegisterWorkload {
 
   /** Runs the workers until the context's stop time. */
   async run(): Promise<void> {
-    const forks = Array.from({ length: this.o.workers }, (_, w) => this.worker(w));
+    const readers = this.ctx.endpoints.length;
+    const forks = Array.from({ length: this.o.workers + readers }, (_, w) => this.worker(w));
     await Promise.all(forks);
   }
 
