@@ -14,6 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Backend } from './backend.js';
 import { clusterService } from './cluster.js';
+import { withFastKvCodecs } from './fast-codec.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
@@ -116,7 +117,9 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
     Maintenance: maintenanceService(backend, limits),
   };
   for (const name of Object.keys(defs) as Array<keyof typeof defs>) {
-    server.addService(defs[name], instrument(name, defs[name], impls[name], opts.onCall));
+    // KV.Range and KV.Put, the hottest calls, get hand-written codecs (fast-codec.ts).
+    const def = name === 'KV' ? withFastKvCodecs(defs.KV) : defs[name];
+    server.addService(def, instrument(name, def, impls[name], opts.onCall));
   }
   return { server, limits };
 }
