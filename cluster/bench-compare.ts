@@ -20,6 +20,7 @@ import {
   SYSTEMS, TOTAL_DEFAULT, VALUE_SIZE_DEFAULT, WORKLOADS, renderComparison, runComparison,
   type CompareOptions, type Driver, type Target, type WorkloadId,
 } from '../client/bench/compare.js';
+import { CpuMeter } from '../client/bench/cpu-meter.js';
 import { REPO_ROOT, startCluster, type LocalCluster, type ServeCommand } from './launcher.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
@@ -37,6 +38,8 @@ const INTERRUPTED_EXIT_CODE = 130;
 
 interface Running {
   target: Target;
+  /** The server processes (for the CPU meter). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -82,7 +85,7 @@ async function startEtcd(dir: string): Promise<Running> {
     await stop();
     throw new Error(`${(err as Error).message}; see ${dir}/e*.log (is etcd installed? Debian package etcd-server)`, { cause: err });
   }
-  return { target: { name: 'etcd', endpoints }, stop };
+  return { target: { name: 'etcd', endpoints }, pids: () => spawned.map((s) => s.child.pid ?? 0), stop };
 }
 
 async function startRegionstore(dir: string, cpuProfDir: string | undefined): Promise<Running & { cluster: LocalCluster }> {
@@ -103,6 +106,7 @@ async function startRegionstore(dir: string, cpuProfDir: string | undefined): Pr
   return {
     cluster,
     target: { name: 'regionstore', endpoints },
+    pids: () => cluster.nodes.map((n) => n.pid),
     stop: async () => {
       await cluster.stop();
       nodeLog.end();
@@ -171,11 +175,13 @@ async function main(): Promise<void> {
     const leader = await rs.cluster.leader();
     if (args.cpuProfDir !== undefined) log(`regionstore leader ${String(leader)} pid ${leader === undefined ? '?' : rs.cluster.node(leader).pid}`);
     const started = new Date();
-    const rows = await runComparison({ etcd: etcd.target, regionstore: rs.target }, { ...args, log });
+    const meter = new CpuMeter(() => running.flatMap((r) => r.pids()));
+    const rows = await runComparison({ etcd: etcd.target, regionstore: rs.target }, { ...args, log, meter });
     const settings = `${MEMBERS} members each on ${HOST}, fsync on, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, ` +
       `value ${args.valueSize} B, ${args.durationS === undefined ? `--total ${args.total}` : `--duration ${args.durationS}s`}`;
     process.stdout.write(`\nregionstore vs etcd, ${started.toISOString()}; ${settings}\n` +
-      'ratio rs/etcd: above 1 is better for throughput, below 1 is better for latency\n\n' + renderComparison(rows));
+      'ratio rs/etcd: above 1 is better for throughput, below 1 is better for latency; other CPU: share of all cores used by ' +
+      'processes other than the two clusters, h2load and this one during the row\n\n' + renderComparison(rows));
     if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, JSON.stringify({ started, settings, systems: SYSTEMS, rows }, null, 2));
   } finally {
     for (const r of running.reverse()) await r.stop().catch(() => undefined);

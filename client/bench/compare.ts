@@ -10,6 +10,7 @@
 
 import { loadavg } from 'node:os';
 import { Client } from '../index.js';
+import type { CpuMeter } from './cpu-meter.js';
 import { summarize } from './histogram.js';
 import { runH2load, type H2loadResult } from './h2load.js';
 import { PUT_PATH, RANGE_PATH, putRequestFrame, rangeRequestFrame } from './grpc-frames.js';
@@ -68,6 +69,8 @@ export interface CompareOptions {
   drivers: Driver[];
   workloads: WorkloadId[];
   log: (line: string) => void;
+  /** Measures other processes' CPU during each row (see cpu-meter.ts). */
+  meter?: CpuMeter;
 }
 
 export interface Measurement {
@@ -78,8 +81,10 @@ export interface Measurement {
   ok: number;
   sent: number;
   seconds: number;
-  /** 1-minute load average when the run started. */
+  /** 1-minute load average when the run started (it counts the benchmark's own processes too). */
   load: number;
+  /** Share of all cores that processes other than the benchmark's used during the run. */
+  othersCpu: number | undefined;
   /** '' when the checks passed, else what was wrong. */
   problem: string;
 }
@@ -127,11 +132,13 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   const before = await leaderAndRevision(t);
   const perAnswer = w.kind === 'range' ? await answerBytes(before.leader, path, body) : 0;
   const load = loadavg()[0] ?? 0;
+  const others = o.meter?.start();
   const r: H2loadResult = await runH2load({
     target: before.leader, path, body,
     connections: Math.min(CONNECTIONS, w.inFlight), streams: Math.max(1, w.inFlight / CONNECTIONS),
     total: rowTotal(o, w, 'h2load'), ...(o.durationS === undefined ? {} : { durationS: o.durationS }),
   });
+  const othersCpu = others?.();
   const after = await leaderAndRevision(t);
   const added = after.revision - before.revision;
   let ok: number;
@@ -146,24 +153,27 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   }
   if (after.leader !== before.leader) problem += `${problem === '' ? '' : '; '}leader changed`;
   const latency = summarize(r.histogram);
-  return { opsPerS: ok / r.seconds, p50Ms: latency.p50, p99Ms: latency.p99, ok, sent: r.done, seconds: r.seconds, load, problem };
+  return { opsPerS: ok / r.seconds, p50Ms: latency.p50, p99Ms: latency.p99, ok, sent: r.done, seconds: r.seconds, load, othersCpu, problem };
 }
 
 async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Measurement> {
   const load = loadavg()[0] ?? 0;
+  const others = o.meter?.start();
   const r = await runBench(w.kind, {
     endpoints: t.endpoints, clients: w.inFlight, conns: Math.min(CONNECTIONS, w.inFlight), total: rowTotal(o, w, 'client'),
     ...(o.durationS === undefined ? {} : { durationMs: o.durationS * 1000, total: 0 }),
     valueSize: o.valueSize, keySpace: 1, keyPrefix: 'bench/client/', sequentialKeys: false,
     consistency: w.serializable ? 's' : 'l', txnOps: 1, timeoutMs: 10_000,
   });
+  const othersCpu = others?.();
   const added = r.revision_after - r.revision_before;
   const problems: string[] = [];
   if (r.failed > 0) problems.push(`${r.failed} failed (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   if (w.kind === 'put' && added !== r.ok) problems.push(`revision moved by ${added} for ${r.ok} acknowledged puts`);
   if (w.kind === 'range' && added !== 0) problems.push(`revision moved by ${added} during a read-only row`);
   return {
-    opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, problem: problems.join('; '),
+    opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, othersCpu,
+    problem: problems.join('; '),
   };
 }
 
@@ -189,13 +199,18 @@ export async function runComparison(targets: Record<SystemName, Target>, o: Comp
       for (const name of SYSTEMS) {
         const m = driver === 'h2load' ? await h2loadRow(targets[name], w, o) : await clientRow(targets[name], w, o);
         o.log(`${w.label} via ${driver}, ${name}: ${Math.round(m.opsPerS)} ops/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms` +
-          ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)})${m.problem === '' ? '' : ` !! ${m.problem}`}`);
+          ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)}, other processes ${percent(m.othersCpu)} of the CPU)` +
+          `${m.problem === '' ? '' : ` !! ${m.problem}`}`);
         results[name] = m;
       }
       rows.push({ workload: w, driver, results });
     }
   }
   return rows;
+}
+
+function percent(share: number | undefined): string {
+  return share === undefined ? '?' : `${Math.round(share * 100)}%`;
 }
 
 function ratio(rs: number, etcd: number): string {
@@ -208,7 +223,8 @@ function fmt(n: number, digits: number): string {
 
 /** The comparison as a Markdown table (for the terminal and the README alike). */
 export function renderComparison(rows: readonly Row[]): string {
-  const head = '| workload | driver | etcd ops/s | rs ops/s | rs/etcd | etcd p50 ms | rs p50 ms | rs/etcd | etcd p99 ms | rs p99 ms | rs/etcd | load (etcd, rs) | checks |';
+  const head = '| workload | driver | etcd ops/s | rs ops/s | rs/etcd | etcd p50 ms | rs p50 ms | rs/etcd | etcd p99 ms | rs p99 ms | rs/etcd | ' +
+    'load (etcd, rs) | other CPU (etcd, rs) | checks |';
   const rule = `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`;
   const lines = rows.map((r) => {
     const e = r.results.etcd;
@@ -216,7 +232,7 @@ export function renderComparison(rows: readonly Row[]): string {
     const problems = SYSTEMS.filter((n) => r.results[n].problem !== '').map((n) => `${n}: ${r.results[n].problem}`);
     return `| ${r.workload.label} | ${r.driver} | ${fmt(e.opsPerS, 0)} | ${fmt(s.opsPerS, 0)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
       `${fmt(e.p50Ms, 2)} | ${fmt(s.p50Ms, 2)} | ${ratio(s.p50Ms, e.p50Ms)} | ${fmt(e.p99Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99Ms, e.p99Ms)} | ` +
-      `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
+      `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${percent(e.othersCpu)}, ${percent(s.othersCpu)} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
   });
   return [head, rule, ...lines].join('\n') + '\n';
 }
