@@ -27,7 +27,7 @@ export function checkWatchWorkload(watch: WatchWorkload): CheckerSummary[] {
     order.details += `\n${watch.problems.map((p) => `  ${p}`).join('\n')}`;
     if (order.verdict === 'ok') order.verdict = 'unknown';
   }
-  const durability = summarizeDurability(checkDurability(watch.writes, watch.truth, watch.problems.length === 0));
+  const durability = summarizeDurability(checkDurability(watch.writes, watch.truth, watch.truthUpTo));
   return [order, durability];
 }
 

@@ -70,14 +70,19 @@ function putAnomaly(w: WriteAttempt, found: readonly WatchEvent[] | undefined): 
   return undefined;
 }
 
-/** Checks the writers' outcomes against the store's history (see the module comment). */
-export function checkDurability(writes: readonly WriteAttempt[], truth: readonly WatchEvent[], truthComplete = true): DurabilityResult {
+/**
+ * Checks the writers' outcomes against the store's history (see the module comment), read
+ * up to revision `truthUpTo`: an acknowledged write past it is neither lost nor checked.
+ */
+export function checkDurability(writes: readonly WriteAttempt[], truth: readonly WatchEvent[], truthUpTo = Infinity): DurabilityResult {
   const anomalies: DurabilityAnomaly[] = [];
   const values = byValue(truth);
   const attempted = new Set(writes.filter((w) => w.value !== null).map((w) => w.value));
   const deletedKeys = new Set(writes.filter((w) => w.value === null && w.status !== 'fail').map((w) => w.key));
   const deletesAt = new Set(truth.filter((e) => e.value === null).map((e) => `${e.revision} ${e.key}`));
+  const beyond = writes.filter((w) => w.status === 'ok' && (w.revision ?? 0) > truthUpTo);
   for (const w of writes) {
+    if (w.status === 'ok' && (w.revision ?? 0) > truthUpTo) continue;
     if (w.value !== null) {
       const a = putAnomaly(w, values.get(w.value));
       if (a !== undefined) anomalies.push(a);
@@ -97,7 +102,7 @@ export function checkDurability(writes: readonly WriteAttempt[], truth: readonly
     }
   }
   const acknowledged = writes.filter((w) => w.status === 'ok').length;
-  const verdict: Verdict = anomalies.length > 0 ? 'violation' : truthComplete ? 'ok' : 'unknown';
+  const verdict: Verdict = anomalies.length > 0 ? 'violation' : beyond.length === 0 ? 'ok' : 'unknown';
   const byKind: DurabilityResult['byKind'] = {};
   for (const a of anomalies) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
   // The lost writes first: they are what a reader looks for.

@@ -133,11 +133,12 @@ export class RegisterWorkload {
     await Promise.all(forks);
   }
 
-  /** After the heal: every key read through every client, each by a fresh process. */
+  /** After the heal: every key read through every client, by a fresh process per client. */
   async finalReads(): Promise<void> {
     await Promise.all(this.clients.map(async (client) => {
+      // One process per client: its reads run one after another.
+      const process = this.nextProcess++;
       for (const key of this.keys.all) {
-        const process = this.nextProcess++;
         const req: RegisterRequest = { process, key, op: 'get', value: null, expected: null, casMode: 'value' };
         const op = await retryRead(async () => {
           const r = await runRegisterOp(client, this.ctx.clock, req);

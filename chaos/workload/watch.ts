@@ -84,6 +84,8 @@ export class WatchWorkload {
   readonly problems: string[] = [];
   startRevision = 0;
   finalRevision = 0;
+  /** The store's history was read up to this revision. */
+  truthUpTo = 0;
   private readonly clients: Client[];
   private readonly watchClients: Client[] = [];
   private readonly watchers: Watcher[] = [];
@@ -153,6 +155,7 @@ export class WatchWorkload {
       this.problems.push(`the store's history could not be read up to revision ${this.finalRevision}${reader.failure === undefined ? '' : `: ${reader.failure}`}`);
     }
     await reader.close();
+    this.truthUpTo = reader.seenUpTo;
     this.truth = reader.log.sessions.flatMap((s) => s.events);
   }
 
