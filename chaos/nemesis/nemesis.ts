@@ -28,6 +28,7 @@ export class Nemesis {
   /** Planned faults that found no target (e.g. every node busy). */
   skipped = 0;
   private readonly busy = new Set<number>();
+  /** The membership change in progress, if any (one at a time). */
   private membership: Promise<void> | undefined;
   private readonly log: (line: string) => void;
 
@@ -86,6 +87,7 @@ export class Nemesis {
   private startMembership(p: PlannedFault): void {
     if (this.membership !== undefined) {
       this.skipped++;
+      this.log(`nemesis: fault #${p.index} membership: the previous change is still going on, skipped`);
       return;
     }
     const t = this.o.target;
@@ -114,7 +116,9 @@ export class Nemesis {
         interval.end = this.o.clock.nowNs();
         this.busy.delete(node);
       }
-    })();
+    })().finally(() => {
+      this.membership = undefined;
+    });
   }
 
   /** Leaves the cluster whole: network healed, nodes resumed and running, every node a voter. */
