@@ -35,7 +35,7 @@ export function checkWatchWorkload(watch: WatchWorkload): CheckerSummary[] {
 export function recoverySummary(error: string | undefined, seconds: number): CheckerSummary {
   const verdict: Verdict = error === undefined ? 'ok' : 'violation';
   const summary = error === undefined
-    ? `healthy and answering ${seconds.toFixed(1)} s after every fault was healed`
+    ? `every fault healed; healthy and taking writes ${seconds.toFixed(1)} s after the heal began`
     : `did not recover after every fault was healed: ${error}`;
   return { checker: 'recovery', verdict, summary, details: `recovery: ${summary}`, highlight: [] };
 }

@@ -19,7 +19,7 @@ import { planSchedule } from '../nemesis/schedule.js';
 import type { FaultInterval } from '../report/record.js';
 import { writeReport } from '../report/write.js';
 import { BankWorkload, type BankStats } from '../workload/bank.js';
-import { errorText, retryRead, type WorkloadContext } from '../workload/common.js';
+import { errorText, untilDone, type WorkloadContext } from '../workload/common.js';
 import { RegisterWorkload, type RegisterStats } from '../workload/register.js';
 import { WatchWorkload } from '../workload/watch.js';
 import { replayLine, type RunConfig } from './args.js';
@@ -68,11 +68,8 @@ async function recover(nemesis: Nemesis, cluster: ChaosCluster): Promise<string 
   try {
     await nemesis.healAll();
     await cluster.waitHealthy(RECOVERY_TIMEOUT_MS);
-    const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
-    await retryRead(async () => {
-      if (Date.now() > deadline) throw new Error('deadline');
-      return cluster.admin.put('chaos/recovered', String(Date.now()));
-    });
+    // A put is retried until FINAL_READ_TIMEOUT_MS: a majority must be up and have a leader.
+    await untilDone(() => cluster.admin.put('chaos/recovered', 'yes'));
     return undefined;
   } catch (err) {
     return errorText(err);

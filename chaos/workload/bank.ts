@@ -12,7 +12,7 @@
 import { cmp, op, type Client, type KeyValue } from '../../client/index.js';
 import type { SeededRandom } from '../../server/util/random.js';
 import type { BankOptions, BankRead } from '../checker/bank.js';
-import { clientSet, closeAll, errorText, pace, retryRead, running, type WorkloadContext } from './common.js';
+import { clientSet, closeAll, errorText, pace, untilDone, running, type WorkloadContext } from './common.js';
 
 export const BANK_PREFIX = 'bank/';
 export const ACCOUNTS = 5;
@@ -55,11 +55,11 @@ export class BankWorkload {
   /** Creates the accounts (before the faults start). */
   async setup(): Promise<void> {
     const client = this.clients[this.clients.length - 1]!;
-    await retryRead(() => client.txn()
+    await untilDone(() => client.txn()
       .when(...this.accounts.map((a) => cmp.version(a, '=', 0)))
       .success(...this.accounts.map((a) => op.put(a, String(INITIAL_BALANCE))))
       .commit());
-    const r = await retryRead(() => client.kv.getPrefix(BANK_PREFIX));
+    const r = await untilDone(() => client.kv.getPrefix(BANK_PREFIX));
     if (r.kvs.length !== ACCOUNTS) throw new Error(`bank setup: ${r.kvs.length} accounts exist, expected ${ACCOUNTS}`);
   }
 
@@ -127,7 +127,7 @@ export class BankWorkload {
 
   /** After the heal: one read of every account through every member. */
   async finalReads(): Promise<void> {
-    await Promise.all(this.clients.map((client, i) => retryRead(async () => {
+    await Promise.all(this.clients.map((client, i) => untilDone(async () => {
       const before = this.stats.reads;
       await this.readAll(client, this.workers + i, this.ctx.random.fork());
       if (this.stats.reads === before) throw new Error(`bank: final read through client ${i} failed`);

@@ -79,12 +79,15 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Retries `read` until it succeeds or FINAL_READ_TIMEOUT_MS passes (then throws the last error). */
-export async function retryRead<T>(read: () => Promise<T>): Promise<T> {
+/**
+ * Calls `step` until it succeeds or FINAL_READ_TIMEOUT_MS passes (then throws its last
+ * error). For reads, and for writes that are safe to repeat (a setup guarded by compares).
+ */
+export async function untilDone<T>(step: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + FINAL_READ_TIMEOUT_MS;
   for (;;) {
     try {
-      return await read();
+      return await step();
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await sleep(FINAL_READ_RETRY_MS);

@@ -18,7 +18,7 @@ import type { Client } from '../../client/index.js';
 import type { SeededRandom } from '../../server/util/random.js';
 import type { HistoryOp, OpKind } from '../history/op.js';
 import type { HistoryWriter } from '../history/writer.js';
-import { clientSet, closeAll, errorText, pace, retryRead, running, type WorkloadContext } from './common.js';
+import { clientSet, closeAll, errorText, pace, untilDone, running, type WorkloadContext } from './common.js';
 import { runRegisterOp, type CasMode, type RegisterRequest } from './register-ops.js';
 
 export const REGISTER_KEY_PREFIX = 'reg/';
@@ -140,7 +140,7 @@ export class RegisterWorkload {
       const process = this.nextProcess++;
       for (const key of this.keys.all) {
         const req: RegisterRequest = { process, key, op: 'get', value: null, expected: null, casMode: 'value' };
-        const op = await retryRead(async () => {
+        const op = await untilDone(async () => {
           const r = await runRegisterOp(client, this.ctx.clock, req);
           if (r.op.status !== 'ok') throw new Error(`final read of ${key}: ${errorText(r.error)}`);
           return r.op;

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, Watch } from '../../client/index.js';
 import type { SeededRandom } from '../../server/util/random.js';
 import type { WatcherLog, WatchEvent } from '../checker/watch.js';
-import { clientSet, closeAll, errorText, failureStatus, pace, retryRead, running, workloadClient, type WorkloadContext } from './common.js';
+import { clientSet, closeAll, errorText, failureStatus, pace, untilDone, running, workloadClient, type WorkloadContext } from './common.js';
 import type { WriteAttempt } from './durability.js';
 
 export const WATCH_PREFIX = 'watch/';
@@ -101,7 +101,7 @@ export class WatchWorkload {
   /** Opens the watchers from the revision after the current one (before the faults start). */
   async setup(): Promise<void> {
     const smart = this.clients[this.clients.length - 1]!;
-    this.startRevision = (await retryRead(() => smart.kv.getPrefix(WATCH_PREFIX))).revision + 1;
+    this.startRevision = (await untilDone(() => smart.kv.getPrefix(WATCH_PREFIX))).revision + 1;
     for (let i = 0; i < WATCHERS; i++) {
       const client = workloadClient(this.ctx.endpoints);
       this.watchClients.push(client);
@@ -143,7 +143,7 @@ export class WatchWorkload {
   /** After the heal: the final revision, every watcher caught up to it, and the truth. */
   async finish(): Promise<void> {
     const smart = this.clients[this.clients.length - 1]!;
-    this.finalRevision = (await retryRead(() => smart.kv.getPrefix(WATCH_PREFIX))).revision;
+    this.finalRevision = (await untilDone(() => smart.kv.getPrefix(WATCH_PREFIX))).revision;
     await Promise.all(this.watchers.map(async (w) => {
       if (!(await w.catchUp(this.finalRevision))) {
         this.problems.push(`${w.log.watcher} ${w.failure !== undefined ? `failed: ${w.failure}` : `was not caught up to revision ${this.finalRevision} within ${CATCH_UP_TIMEOUT_MS} ms (seen up to ${w.seenUpTo})`}`);
