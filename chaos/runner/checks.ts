@@ -22,12 +22,17 @@ export function checkBankReads(bank: BankWorkload): CheckerSummary {
 
 /** The watch order, and the writers' acknowledged writes, against the store's history. */
 export function checkWatchWorkload(watch: WatchWorkload): CheckerSummary[] {
+  const durability = summarizeDurability(checkDurability(watch.writes, watch.truth, watch.truthUpTo));
+  if (watch.truthUpTo < watch.finalRevision) {
+    // Without the whole history every later event would look like a phantom.
+    const why = `the store's history was read back only up to revision ${watch.truthUpTo} of ${watch.finalRevision}`;
+    return [notRun('watch', `${why}; ${watch.problems.join('; ')}`), durability];
+  }
   const order = summarizeWatch(checkWatch(watch.truth, watch.logs));
   if (watch.problems.length > 0) {
     order.details += `\n${watch.problems.map((p) => `  ${p}`).join('\n')}`;
     if (order.verdict === 'ok') order.verdict = 'unknown';
   }
-  const durability = summarizeDurability(checkDurability(watch.writes, watch.truth, watch.truthUpTo));
   return [order, durability];
 }
 

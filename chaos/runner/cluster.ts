@@ -45,6 +45,11 @@ export interface ChaosClusterOptions {
   logDir: string;
   random: SeededRandom;
   unsafe?: UnsafeMode | undefined;
+  /**
+   * false: nodes dial each other directly, not through the mesh (whose faults then do
+   * nothing). To tell a finding of the store from one of the proxies.
+   */
+  viaProxies?: boolean;
 }
 
 export class ChaosCluster implements NemesisTarget {
@@ -59,6 +64,7 @@ export class ChaosCluster implements NemesisTarget {
   private readonly awaitingJoin = new Set<number>();
   private readonly logs = new Map<string, WriteStream>();
   private stopped = false;
+  private viaProxies = true;
 
   private constructor(readonly mesh: ProxyMesh, private readonly host: string, endpoints: string[]) {
     this.nodes = mesh.nodes;
@@ -73,6 +79,7 @@ export class ChaosCluster implements NemesisTarget {
     writeClusterFile(o.dataDir, plan);
     plan.nodes.forEach((p, i) => mesh.setTarget(i + 1, { host: plan.host, port: p.peerPort }));
     const c = new ChaosCluster(mesh, plan.host, plan.nodes.map((p) => `http://${plan.host}:${p.clientPort}`));
+    c.viaProxies = o.viaProxies ?? true;
     await mkdir(o.logDir, { recursive: true });
     for (const p of plan.nodes) c.logs.set(p.name, createWriteStream(join(o.logDir, `${p.name}.log`)));
     const extraArgs = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
@@ -97,7 +104,8 @@ export class ChaosCluster implements NemesisTarget {
   private argsFor(name: string): string[] {
     const self = this.nodeOf(name);
     const dial = this.nodes.filter((j) => j !== self).map((j) => `${this.name(j)}=${this.mesh.peerUrl(self, j)}`);
-    return ['--peer-dial-map', dial.join(','), ...(this.peerFlags.get(name) ?? []), ...(this.joinFlags.get(name) ?? [])];
+    const dialFlags = this.viaProxies ? ['--peer-dial-map', dial.join(',')] : [];
+    return [...dialFlags, ...(this.peerFlags.get(name) ?? []), ...(this.joinFlags.get(name) ?? [])];
   }
 
   name(node: number): string {

@@ -95,6 +95,21 @@ export async function untilDone<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Rejects with "<what> took longer than <ms> ms" if `p` has not settled by then. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      p,
+      sleep(ms, undefined, { signal: timer.signal }).then(() => {
+        throw new Error(`${what} took longer than ${ms} ms`);
+      }),
+    ]);
+  } finally {
+    timer.abort();
+  }
+}
+
 export function closeAll(clients: readonly Client[]): void {
   for (const c of clients) c.close();
 }

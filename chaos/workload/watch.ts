@@ -9,7 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, Watch } from '../../client/index.js';
 import type { SeededRandom } from '../../server/util/random.js';
 import type { WatcherLog, WatchEvent } from '../checker/watch.js';
-import { clientSet, closeAll, errorText, failureStatus, pace, untilDone, running, workloadClient, type WorkloadContext } from './common.js';
+import {
+  FINAL_READ_TIMEOUT_MS, clientSet, closeAll, errorText, failureStatus, pace, running, untilDone, withTimeout, workloadClient,
+  type WorkloadContext,
+} from './common.js';
 import type { WriteAttempt } from './durability.js';
 
 export const WATCH_PREFIX = 'watch/';
@@ -107,7 +110,7 @@ export class WatchWorkload {
       this.watchClients.push(client);
       this.watchers.push(new Watcher(`watcher-${i}`, client, this.startRevision));
     }
-    await Promise.all(this.watchers.map((w) => w.ready()));
+    await withTimeout(Promise.all(this.watchers.map((w) => w.ready())), FINAL_READ_TIMEOUT_MS, 'opening the watchers');
   }
 
   private async write(client: Client, random: SeededRandom, w: number, seq: number): Promise<void> {
@@ -150,7 +153,7 @@ export class WatchWorkload {
       }
     }));
     const reader = new Watcher('truth', smart, this.startRevision);
-    await reader.ready();
+    await withTimeout(reader.ready(), FINAL_READ_TIMEOUT_MS, 'opening a watch to read the history');
     if (!(await reader.catchUp(this.finalRevision))) {
       this.problems.push(`the store's history could not be read up to revision ${this.finalRevision}${reader.failure === undefined ? '' : `: ${reader.failure}`}`);
     }
