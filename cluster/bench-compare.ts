@@ -181,7 +181,7 @@ async function main(): Promise<void> {
       `value ${args.valueSize} B, ${args.durationS === undefined ? `--total ${args.total}` : `--duration ${args.durationS}s`}`;
     process.stdout.write(`\nregionstore vs etcd, ${started.toISOString()}; ${settings}\n` +
       'ratio rs/etcd: above 1 is better for throughput, below 1 is better for latency; other CPU: share of all cores used by ' +
-      'processes other than the two clusters, h2load and this one during the row\n\n' + renderComparison(rows));
+      'processes other than the two clusters, h2load, this one and kernel threads (fsync work) during the row\n\n' + renderComparison(rows));
     if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, JSON.stringify({ started, settings, systems: SYSTEMS, rows }, null, 2));
   } finally {
     for (const r of running.reverse()) await r.stop().catch(() => undefined);
