@@ -16,6 +16,7 @@ import { leaseGroup } from './commands/lease.js';
 import { maintenanceCommands, snapshotGroup } from './commands/maintenance.js';
 import { memberGroup } from './commands/member.js';
 import { txnCommand } from './commands/txn.js';
+import { versionCommand } from './commands/version.js';
 import { watchCommand } from './commands/watch.js';
 import { describeFailure, ExitCode, exitCodeOf } from './exit.js';
 import { Output, WRITE_OUT_FORMATS, type WriteOut } from './output.js';
@@ -30,6 +31,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 
 const ENTRIES: Array<Command | CommandGroup> = [
   ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, endpointGroup, ...maintenanceCommands, snapshotGroup, benchGroup,
+  versionCommand,
 ];
 
 const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 the command failed (an error from the cluster, a local file), 2 usage error, 3 unavailable or timed out.';

@@ -8,6 +8,7 @@ import { parseDurationMs, UsageError } from './args.js';
 import { parseCommandLine } from './cli.js';
 import { DialError, ExitCode, exitCodeOf } from './exit.js';
 import { RawNumber, renderTable, toJson } from './output.js';
+import { rsctl } from './testing/run.js';
 import { parseTxnScript, tokenize } from './txn-parse.js';
 
 describe('command line', () => {
@@ -29,6 +30,12 @@ describe('command line', () => {
     assert.deepEqual(p.args, ['-5']);
     assert.equal(parseCommandLine(['get', 'k', '--prefix=false']).flags['prefix'], false);
     assert.equal(parseCommandLine(['lease']).group?.name, 'lease');
+  });
+
+  test('version needs no cluster', async () => {
+    const r = await rsctl(['version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^rsctl version: \d+\.\d+\.\d+\nAPI version: 3\.4\n$/);
   });
 
   test('usage errors name what is wrong', () => {
