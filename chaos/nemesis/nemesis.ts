@@ -43,9 +43,11 @@ export class Nemesis {
   /** Plays the schedule until `durationMs` after the run started; every fault it injected is healed when it returns. */
   async run(durationMs: number): Promise<void> {
     for (const p of this.o.schedule) {
+      const holdMs = p.kind === 'membership' ? 0 : p.holdMs;
+      // A fault that would outlast the run is not started (the run may be behind schedule).
+      if (Math.max(p.atMs, this.nowMs()) + holdMs > durationMs) break;
       const wait = p.atMs - this.nowMs();
       if (wait > 0) await sleep(wait);
-      if (this.nowMs() + (p.kind === 'membership' ? 0 : p.holdMs) > durationMs) break;
       try {
         if (p.kind === 'membership') this.startMembership(p);
         else await this.holdOne(p);
