@@ -21,7 +21,9 @@ export function checkBankReads(bank: BankWorkload): CheckerSummary {
 }
 
 /** The watch order, and the writers' acknowledged writes, against the store's history. */
-export function checkWatchWorkload(watch: WatchWorkload): CheckerSummary[] {
+export function checkWatchWorkload(
+  watch: Pick<WatchWorkload, 'writes' | 'truth' | 'truthUpTo' | 'finalRevision' | 'problems' | 'logs'>,
+): CheckerSummary[] {
   const durability = summarizeDurability(checkDurability(watch.writes, watch.truth, watch.truthUpTo));
   if (watch.truthUpTo < watch.finalRevision) {
     // Without the whole history every later event would look like a phantom.
