@@ -158,12 +158,12 @@ test('a snapshot the receiver cannot install is reported as failure, and raft ne
 
 test('a sender whose data source fails cancels the call; the receiver sees its chunks throw', async () => {
   let receiverError = '';
-  let markStarted: () => void = () => {};
+  let markStarted: (() => void) | undefined;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
   const b = await node(2, {
     handlers: {
       onSnapshot: async (_m, chunks) => {
-        markStarted();
+        markStarted?.();
         try {
           for await (const _ of chunks) { /* drain */ }
         } catch (err) {
