@@ -68,11 +68,11 @@ async function serve(argv: string[]): Promise<void> {
   for (const w of parsed.warnings) logger.warn(w);
   const { identity } = await loadOrCreateIdentity(cfg, logger);
   const token = cfg.initialClusterToken;
+  // A founder derives every founder's id from the flags. A joiner uses these entries only
+  // as addresses to ask for the real member list (server/region/join.ts).
   const members: InitialMember[] = initialMembers(cfg).map((m) => {
     const peerUrls = m.peerUrls.map((u) => u.url);
-    const id = m.name === cfg.name
-      ? identity.memberId
-      : cfg.initialClusterState === 'existing' ? addedOrFounderId(m.name, token, peerUrls) : memberIdFor(m.name, token, peerUrls);
+    const id = m.name === cfg.name ? identity.memberId : memberIdFor(m.name, token, peerUrls);
     return { id, name: m.name, peerUrls };
   });
 
@@ -144,16 +144,6 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   node.onStop((reason) => void stop(reason));
-}
-
-/**
- * A member named in --initial-cluster when joining: it is either a founder (id from its
- * name) or was added later (id from its URLs). Which one is unknown from flags alone, so
- * the founder id is used; the log's conf changes and published attributes correct the
- * registry as they replay.
- */
-function addedOrFounderId(name: string, token: string, peerUrls: string[]): number {
-  return memberIdFor(name, token, peerUrls);
 }
 
 const [command, ...rest] = process.argv.slice(2);

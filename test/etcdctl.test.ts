@@ -2,14 +2,11 @@
 // an etcd operator uses, with the answers etcd gives.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pickFreePorts } from '../cluster/ports.js';
-import { DEFAULT_SERVE_COMMAND } from '../cluster/launcher.js';
-import { etcdctl, eventually, haveTool, runFor, startTestCluster, TEST_ELECTION_MS, TEST_HEARTBEAT_MS, type TestCluster } from './helpers/cluster.js';
+import { etcdctl, eventually, haveTool, planJoiner, runFor, startJoiner, startTestCluster, type TestCluster } from './helpers/cluster.js';
 
 const HAVE_ETCDCTL = haveTool('etcdctl', 'etcd-client');
 
@@ -156,22 +153,15 @@ describe('etcdctl against a 3-node cluster', { skip: !HAVE_ETCDCTL, timeout: 240
     const list = await ok('member', 'list');
     assert.equal(list.trim().split('\n').length, 3);
     assert.match(list, /started, n1, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, false/);
-    const [clientPort, peerPort, metricsPort] = await pickFreePorts(3);
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const plan = await planJoiner('n4');
+    const peerUrl = plan.peerUrl;
+    const clientPort = plan.clientUrl.split(':').pop()!;
     const add = await ok('member', 'add', 'n4', `--peer-urls=${peerUrl}`, '--learner');
     const id = /Member\s+([0-9a-f]+) added to cluster/.exec(add)?.[1];
     assert.ok(id, add);
     const initialCluster = /ETCD_INITIAL_CLUSTER="([^"]+)"/.exec(add)?.[1];
     assert.ok(initialCluster?.includes(`n4=${peerUrl}`), add);
-    const dataDir = join(c.dataDir, 'n4');
-    const n4: ChildProcess = spawn(DEFAULT_SERVE_COMMAND.executable, [
-      ...DEFAULT_SERVE_COMMAND.args, '--name', 'n4', '--data-dir', dataDir,
-      '--listen-client-urls', `http://127.0.0.1:${clientPort}`, '--advertise-client-urls', `http://127.0.0.1:${clientPort}`,
-      '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', initialCluster!, '--initial-cluster-state', 'existing',
-      '--initial-cluster-token', c.file.token, '--metrics-addr', `127.0.0.1:${metricsPort}`,
-      '--heartbeat-ms', String(TEST_HEARTBEAT_MS), '--election-ms', String(TEST_ELECTION_MS), '--log-level', 'warn',
-    ], { cwd: DEFAULT_SERVE_COMMAND.cwd, stdio: 'ignore' });
+    const n4 = startJoiner(c, plan, initialCluster!).process;
     try {
       await eventually('n4 to start as a learner', async () => {
         const l = await ok('member', 'list');

@@ -35,6 +35,8 @@ import { PendingProposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { SerialLock, WakeSignal } from './serial.js';
 import { RegionError } from './errors.js';
+import { discoverMembers } from './join.js';
+import type { PeerMember } from '../transport/peer-proto.js';
 
 
 export interface InitialMember {
@@ -52,8 +54,10 @@ export interface RegionNodeOptions {
   peerListen: string;
   peerUrls: string[];
   clientUrls: string[];
-  /** Every member this node knows of from its flags (founders, or the members when joining). */
+  /** The members named in the flags: the founders, or (when joining) members to ask for the member list. */
   initialMembers: InitialMember[];
+  /** How long a joining member asks the cluster for its members before giving up (join.ts). */
+  joinTimeoutMs?: number;
   /** The id MemberAdd gives a member with these peer URLs (the joining node computes the same). */
   idForNewMember: (peerUrls: string[]) => number;
   /** Member name → URL to dial instead of its advertised peer URL (NAT, test proxies). */
@@ -126,6 +130,7 @@ export class RegionNode {
         },
         onSnapshot: (message, chunks) => this.installSnapshot(message, chunks),
         onEvent: (e) => this.onTransportEvent(e),
+        listMembers: () => this.members.list().map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner })),
       },
     });
   }
@@ -165,8 +170,10 @@ export class RegionNode {
     });
     this.appliedWaiter = new AppliedWaiter(Math.max(snapIndex, this.mvcc.appliedIndex));
     if (fresh) {
-      // Every member named in the flags is recorded; a founder also bootstraps raft.
-      const ops = o.initialMembers.map((m) => this.members.upsert({ id: m.id, name: m.name, peerUrls: m.peerUrls }));
+      // A founder records the members of its flags and bootstraps raft; a joiner records
+      // the members the running cluster told it about (join.ts says why).
+      const known = o.joinExisting ? await this.discoverMembers() : o.initialMembers.map((m) => ({ ...m, isLearner: false }));
+      const ops = known.map((m) => this.members.upsert({ id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner }));
       ops.push(this.members.upsert({ id: this.id, name: o.name, peerUrls: o.peerUrls, clientUrls: o.clientUrls }));
       await this.stateEngine.write(ops, { sync: true });
       if (!o.joinExisting) this.raft.bootstrap(o.initialMembers.map((m) => m.id).sort((a, b) => a - b));
@@ -174,10 +181,22 @@ export class RegionNode {
     const { port } = await this.transport.start(o.peerListen);
     this.peerPort = port;
     for (const m of this.members.list()) this.connectPeer(m);
-    for (const m of o.initialMembers) if (!this.transport.hasPeer(m.id)) this.connectPeer({ ...m, clientUrls: [], isLearner: false });
     this.ticker = setInterval(() => this.onTick(), o.tickMs);
     this.loopDone = this.runLoop().catch((err: unknown) => this.fail(err));
     void this.publishAttributes();
+  }
+
+  private discoverMembers(): Promise<PeerMember[]> {
+    const o = this.opts;
+    return discoverMembers({
+      selfId: this.id,
+      candidates: o.initialMembers
+        .filter((m) => m.name !== o.name && m.id !== this.id)
+        .map((m) => ({ name: m.name, url: o.peerDialMap?.[m.name] ?? m.peerUrls[0]! })),
+      fetchMembers: (url) => this.transport.fetchMembers(url),
+      logger: o.logger,
+      ...(o.joinTimeoutMs !== undefined ? { timeoutMs: o.joinTimeoutMs } : {}),
+    });
   }
 
   private connectPeer(m: MemberRecord): void {

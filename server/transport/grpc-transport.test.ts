@@ -221,3 +221,17 @@ test('close() leaves no open handles: a process using the transport exits by its
   assert.equal(res.status, 0, `fixture failed: ${res.stderr}`);
   assert.match(res.stdout, /fixture ok/);
 });
+
+test('Members answers the member list to a caller that does not know the receiver id, in the same cluster only', async () => {
+  const members = [{ id: 1, name: 'n1', peerUrls: ['http://127.0.0.1:1'], isLearner: false },
+    { id: 77, name: '', peerUrls: ['http://127.0.0.1:2'], isLearner: true }];
+  const a = await node(1, { handlers: { listMembers: () => members } });
+  const joiner = await node(77);
+  assert.deepEqual(await joiner.transport.fetchMembers(a.url), { id: 1, members });
+  const stranger = await node(78, { clusterId: 'other-cluster' });
+  const refused = await stranger.transport.fetchMembers(a.url);
+  assert.ok('error' in refused && /^cluster id mismatch: /.test(refused.error), JSON.stringify(refused));
+  const port = a.port;
+  await a.transport.close();
+  assert.ok('error' in await joiner.transport.fetchMembers(`127.0.0.1:${port}`));
+});

@@ -15,7 +15,7 @@ import { grpcChannelOptions, resolveLimits, type TransportLimits } from './limit
 import { PeerSender } from './peer-sender.js';
 import {
   callMetadata, checkCallMetadata, grpcTarget, peerService,
-  type PeerService, type ProbeRequest, type ProbeResponse, type SendRequest, type SendResponse,
+  type MembersRequest, type MembersResponse, type PeerService, type ProbeRequest, type ProbeResponse, type SendRequest, type SendResponse,
   type SnapshotChunk, type SnapshotResponse,
 } from './peer-proto.js';
 import { receiveSnapshot } from './snapshot.js';
@@ -72,6 +72,8 @@ export class GrpcTransport implements Transport {
         this.serveSnapshot(call, cb),
       Probe: (call: ServerUnaryCall<ProbeRequest, ProbeResponse>, cb: sendUnaryData<ProbeResponse>) =>
         this.serveProbe(call, cb),
+      Members: (call: ServerUnaryCall<MembersRequest, MembersResponse>, cb: sendUnaryData<MembersResponse>) =>
+        this.serveMembers(call, cb),
     });
     this.server = server;
     const port = await new Promise<number>((resolve, reject) => {
@@ -161,6 +163,27 @@ export class GrpcTransport implements Transport {
     }
   }
 
+  /**
+   * Asks whoever listens at `url` for its member list (one attempt, limits.membersTimeoutMs).
+   * Answers the list, or the reason the call failed (a gRPC status text).
+   */
+  async fetchMembers(url: string): Promise<MembersResponse | { error: string }> {
+    const client = new Client(grpcTarget(url), credentials.createInsecure(), grpcChannelOptions(this.limits));
+    const def = this.service.members;
+    try {
+      return await new Promise((resolve) => {
+        client.makeUnaryRequest<MembersRequest, MembersResponse>(
+          def.path, def.requestSerialize, def.responseDeserialize, { from: this.id },
+          callMetadata(this.clusterId, this.id, 0), { deadline: Date.now() + this.limits.membersTimeoutMs },
+          (err: ServiceError | null, res?: MembersResponse) =>
+            resolve(err === null && res !== undefined ? res : { error: err?.details ?? 'no response' }),
+        );
+      });
+    } finally {
+      client.close();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -173,8 +196,8 @@ export class GrpcTransport implements Transport {
 
   // ---- receiving side ----
 
-  private accept(method: string, md: Metadata): NodeId | { code: status; details: string } {
-    const from = checkCallMetadata(md, this.clusterId, this.id);
+  private accept(method: string, md: Metadata, anyTo = false): NodeId | { code: status; details: string } {
+    const from = checkCallMetadata(md, this.clusterId, this.id, anyTo);
     if (typeof from !== 'number') this.emit({ type: 'call-refused', method, reason: from.details });
     return from;
   }
@@ -230,5 +253,11 @@ export class GrpcTransport implements Transport {
     const from = this.accept('Probe', call.metadata);
     if (typeof from !== 'number') return callback(from);
     callback(null, { id: this.id });
+  }
+
+  private serveMembers(call: ServerUnaryCall<MembersRequest, MembersResponse>, callback: sendUnaryData<MembersResponse>): void {
+    const from = this.accept('Members', call.metadata, true);
+    if (typeof from !== 'number') return callback(from);
+    callback(null, { id: this.id, members: this.handlers.listMembers?.() ?? [] });
   }
 }

@@ -34,6 +34,8 @@ export const SNAPSHOT_CHUNK_BYTES_MAX = 256 * 1024;
 export const SNAPSHOT_WRITES_INFLIGHT_MAX = 4;
 /** Deadline of a Probe call. */
 export const PROBE_TIMEOUT_MS = 2000;
+/** Deadline of a Members call (one attempt; a joining member retries). */
+export const MEMBERS_TIMEOUT_MS = 2000;
 
 export interface TransportLimits {
   queueMessagesMax: number;
@@ -49,6 +51,7 @@ export interface TransportLimits {
   snapshotChunkBytesMax: number;
   snapshotWritesInflightMax: number;
   probeTimeoutMs: number;
+  membersTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<TransportLimits> = {
@@ -65,6 +68,7 @@ export const DEFAULT_LIMITS: Readonly<TransportLimits> = {
   snapshotChunkBytesMax: SNAPSHOT_CHUNK_BYTES_MAX,
   snapshotWritesInflightMax: SNAPSHOT_WRITES_INFLIGHT_MAX,
   probeTimeoutMs: PROBE_TIMEOUT_MS,
+  membersTimeoutMs: MEMBERS_TIMEOUT_MS,
 };
 
 export function resolveLimits(overrides: Partial<TransportLimits> | undefined): TransportLimits {

@@ -38,11 +38,27 @@ export interface ProbeResponse {
   id: number;
 }
 
+export interface MembersRequest {
+  from: number;
+}
+/** A member as one peer tells another (the registry's record without client URLs). */
+export interface PeerMember {
+  id: number;
+  name: string;
+  peerUrls: string[];
+  isLearner: boolean;
+}
+export interface MembersResponse {
+  id: number;
+  members: PeerMember[];
+}
+
 export interface PeerService {
   definition: ServiceDefinition;
   send: MethodDefinition<SendRequest, SendResponse>;
   sendSnapshot: MethodDefinition<SnapshotChunk, SnapshotResponse>;
   probe: MethodDefinition<ProbeRequest, ProbeResponse>;
+  members: MethodDefinition<MembersRequest, MembersResponse>;
 }
 
 // Works from the sources (server/transport → ../../proto) and from the tsc output
@@ -67,6 +83,7 @@ export function peerService(): PeerService {
     send: definition['Send'] as MethodDefinition<SendRequest, SendResponse>,
     sendSnapshot: definition['SendSnapshot'] as MethodDefinition<SnapshotChunk, SnapshotResponse>,
     probe: definition['Probe'] as MethodDefinition<ProbeRequest, ProbeResponse>,
+    members: definition['Members'] as MethodDefinition<MembersRequest, MembersResponse>,
   };
   return cached;
 }
@@ -92,8 +109,9 @@ export interface CallRefusal {
   details: string;
 }
 
-/** Checks the metadata of an incoming call; returns the sender id, or why the call is refused. */
-export function checkCallMetadata(md: Metadata, clusterId: string, localId: NodeId): NodeId | CallRefusal {
+/** Checks the metadata of an incoming call; returns the sender id, or why the call is refused.
+ *  With `anyTo`, rs-to 0 ("whoever listens there") is accepted too. */
+export function checkCallMetadata(md: Metadata, clusterId: string, localId: NodeId, anyTo = false): NodeId | CallRefusal {
   const theirs = md.get(META_CLUSTER_ID)[0];
   if (theirs !== clusterId) {
     return {
@@ -102,7 +120,7 @@ export function checkCallMetadata(md: Metadata, clusterId: string, localId: Node
     };
   }
   const to = Number(md.get(META_TO)[0] ?? localId);
-  if (to !== localId) {
+  if (to !== localId && !(anyTo && to === 0)) {
     return {
       code: status.FAILED_PRECONDITION,
       details: `member id mismatch: this node is ${localId}, the caller wants ${to}; check its peer URLs`,

@@ -14,6 +14,7 @@
 // Handlers must not throw synchronously: a throw is a bug and is not caught.
 
 import type { Message, NodeId } from '../raft/types.js';
+import type { PeerMember } from './peer-proto.js';
 
 export type SnapshotStatus = 'finish' | 'failure';
 
@@ -47,6 +48,9 @@ export interface TransportHandlers {
   /** Sender side: the data of a Snap message passed to `send`. Without it, the data sent is
    *  `message.snapshot.data`. Called once per snapshot send. */
   openSnapshot?(message: Message): AsyncIterable<Uint8Array>;
+  /** The members this node knows, for a peer's Members call (a member about to join asks).
+   *  Without it, the call answers with an empty list. */
+  listMembers?(): PeerMember[];
   /** Metrics hook; called synchronously (also from inside send()), must be cheap. Every
    *  other handler is called from its own task, never from inside send(). */
   onEvent?(event: TransportEvent): void;

@@ -2,11 +2,12 @@
 // ports with data in a fresh temp dir, removed afterwards. Timings are shortened so a
 // test does not wait a second per election.
 
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type LocalCluster, type StartClusterOptions } from '../../cluster/launcher.js';
+import { DEFAULT_SERVE_COMMAND, startCluster, type LocalCluster, type StartClusterOptions } from '../../cluster/launcher.js';
+import { pickFreePorts } from '../../cluster/ports.js';
 
 /** Heartbeat and election timeout of test clusters (etcd's defaults are 100/1000 ms). */
 export const TEST_HEARTBEAT_MS = 50;
@@ -37,6 +38,37 @@ export async function startTestCluster(opts: Partial<StartClusterOptions> & { ex
       rmSync(dataDir, { recursive: true, force: true });
     },
   });
+}
+
+export interface Joiner {
+  name: string;
+  peerUrl: string;
+  clientUrl: string;
+  process: ChildProcess;
+}
+
+/** Free loopback ports for a member about to be added (MemberAdd needs its peer URL first). */
+export async function planJoiner(name: string): Promise<{ name: string; peerUrl: string; clientUrl: string; metricsAddr: string }> {
+  const [clientPort, peerPort, metricsPort] = await pickFreePorts(3);
+  return { name, peerUrl: `http://127.0.0.1:${peerPort}`, clientUrl: `http://127.0.0.1:${clientPort}`, metricsAddr: `127.0.0.1:${metricsPort}` };
+}
+
+/**
+ * Starts `regionstore serve` for a member already added with MemberAdd, joining the
+ * running cluster `c` (--initial-cluster-state existing) with data under c.dataDir/NAME.
+ * `initialCluster` is the NAME=URL list an operator would pass (etcdctl member add prints it).
+ */
+export function startJoiner(c: TestCluster, plan: Awaited<ReturnType<typeof planJoiner>>, initialCluster: string): Joiner {
+  const quiet = process.env.RS_TEST_VERBOSE === undefined;
+  const child = spawn(DEFAULT_SERVE_COMMAND.executable, [
+    ...DEFAULT_SERVE_COMMAND.args, '--name', plan.name, '--data-dir', join(c.dataDir, plan.name),
+    '--listen-client-urls', plan.clientUrl, '--advertise-client-urls', plan.clientUrl,
+    '--listen-peer-urls', plan.peerUrl, '--initial-advertise-peer-urls', plan.peerUrl,
+    '--initial-cluster', initialCluster, '--initial-cluster-state', 'existing',
+    '--initial-cluster-token', c.file.token, '--metrics-addr', plan.metricsAddr,
+    '--heartbeat-ms', String(TEST_HEARTBEAT_MS), '--election-ms', String(TEST_ELECTION_MS), '--log-level', 'warn',
+  ], { cwd: DEFAULT_SERVE_COMMAND.cwd, stdio: quiet ? 'ignore' : 'inherit' });
+  return { name: plan.name, peerUrl: plan.peerUrl, clientUrl: plan.clientUrl, process: child };
 }
 
 /** True when a Debian tool is installed; otherwise says so loudly (the test then skips that part). */

@@ -20,7 +20,7 @@ export class TestNode {
     opts: {
       clusterId?: string;
       limits?: Partial<TransportLimits>;
-      handlers?: Partial<Pick<TransportHandlers, 'onSnapshot' | 'openSnapshot'>>;
+      handlers?: Partial<Pick<TransportHandlers, 'onSnapshot' | 'openSnapshot' | 'listMembers'>>;
     } = {},
   ) {
     this.transport = new GrpcTransport({
@@ -38,6 +38,7 @@ export class TestNode {
           for await (const _ of chunks) { /* drain */ }
         }),
         ...(opts.handlers?.openSnapshot ? { openSnapshot: opts.handlers.openSnapshot } : {}),
+        ...(opts.handlers?.listMembers ? { listMembers: opts.handlers.listMembers } : {}),
         onEvent: (e) => this.events.push(e),
       },
     });
