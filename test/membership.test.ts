@@ -8,6 +8,27 @@ import { after, before, describe, test } from 'node:test';
 import { Client, idToHex, type MemberId, type MemberStatus } from '../client/index.js';
 import { eventually, planJoiner, startJoiner, startTestCluster, type Joiner, type TestCluster } from './helpers/cluster.js';
 
+async function caughtUp(j: Joiner, key: string, value: string): Promise<void> {
+  const local = new Client({ endpoints: [j.clientUrl] });
+  try {
+    await eventually(`${j.name} to serve ${key}=${value}`, async () =>
+      (await local.getString(key, { serializable: true }).catch(() => undefined)) === value ? true : undefined, 30_000, 200);
+  } finally {
+    local.close();
+  }
+}
+
+async function statusOf(j: Joiner): Promise<MemberStatus> {
+  const local = new Client({ endpoints: [j.clientUrl] });
+  try {
+    return await local.maintenance.status();
+  } finally {
+    local.close();
+  }
+}
+
+const isLeader = (j: Joiner): Promise<boolean> => statusOf(j).then((s) => s.isLeader, () => false);
+
 describe('a member joins while a member added later leads', { timeout: 120_000 }, () => {
   let c: TestCluster;
   let client: Client;
@@ -34,26 +55,6 @@ describe('a member joins while a member added later leads', { timeout: 120_000 }
     joiners.push(joiner);
     return { joiner, id: added.member.id };
   }
-
-  async function caughtUp(j: Joiner, key: string, value: string): Promise<void> {
-    const local = new Client({ endpoints: [j.clientUrl] });
-    try {
-      await eventually(`${j.name} to serve ${key}=${value}`, async () =>
-        (await local.getString(key, { serializable: true }).catch(() => undefined)) === value ? true : undefined, 30_000, 200);
-    } finally {
-      local.close();
-    }
-  }
-
-  async function statusOf(j: Joiner): Promise<MemberStatus> {
-    const local = new Client({ endpoints: [j.clientUrl] });
-    try {
-      return await local.maintenance.status();
-    } finally {
-      local.close();
-    }
-  }
-  const isLeader = (j: Joiner): Promise<boolean> => statusOf(j).then((s) => s.isLeader, () => false);
 
   test('n4 is added, promoted and made leader; n5 joins under it and catches up', async () => {
     await client.put('before', 'founders');
