@@ -104,8 +104,15 @@ function sendSignal(pid: number, sig: NodeJS.Signals): void {
 /** Resolves true if the pid is gone within `timeoutMs`. */
 async function waitGone(pid: number, exited: Promise<unknown> | undefined, timeoutMs: number): Promise<boolean> {
   if (exited !== undefined) {
-    const timer = sleep(timeoutMs).then(() => false);
-    return Promise.race([exited.then(() => true), timer]);
+    // The timer is cancelled once the process is gone, so a caller that stopped a node does
+    // not keep the event loop alive for the rest of the timeout.
+    const cancel = new AbortController();
+    const timer = sleep(timeoutMs, false, { signal: cancel.signal }).catch(() => false);
+    try {
+      return await Promise.race([exited.then(() => true), timer]);
+    } finally {
+      cancel.abort();
+    }
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
