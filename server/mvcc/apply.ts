@@ -73,9 +73,12 @@ function compact(st: MvccState, rev: number, out: BatchOut): CommandResponse {
   if (rev > st.revision) throw new MvccError('future-revision');
   for (const r of st.index.compact(rev)) {
     out.ops.push({ type: 'del', key: revKey(r.main, r.sub) });
-    st.overlay.delete(overlayKey(r.main, r.sub));
+    const key = overlayKey(r.main, r.sub);
+    st.overlay.delete(key);
+    st.cache.delete(key);
   }
   st.compacted = rev;
+  st.compactions++;
   return { type: 'compact', compact: { revision: st.revision } };
 }
 

@@ -4,6 +4,7 @@
 
 export * from './types.js';
 export { MvccError, ErrorMessage, isMvccError } from './errors.js';
+export { RECORD_CACHE_BYTES_DEFAULT } from './record-cache.js';
 export { encodeCommand, decodeCommand, TXN_DEPTH_MAX } from './command-codec.js';
 export { encodeResponse, decodeResponse } from './response-codec.js';
 export { MvccStore, isReadOnlyTxn, responseError, type ApplyItem, type ApplyResult, type HashKVResult } from './store.js';

@@ -6,6 +6,7 @@ import { DedupeTable } from './dedupe-table.js';
 import { MvccError } from './errors.js';
 import { TreeIndex } from './key-index.js';
 import { LeaseTable } from './lease-table.js';
+import { RecordCache } from './record-cache.js';
 import { decodeRecord, type KvRecord, revKey } from './records.js';
 
 export class MvccState {
@@ -24,16 +25,34 @@ export class MvccState {
    * the index holds is in the engine or here (until a compaction removes it).
    */
   readonly overlay = new Map<string, KvRecord>();
+  /** Compactions applied so far (readRecord's guard against caching a removed record). */
+  compactions = 0;
+  /** Records already in the engine, kept in memory (record-cache.ts). */
+  readonly cache: RecordCache;
 
-  constructor(readonly engine: Engine) {}
+  constructor(readonly engine: Engine, recordCacheBytes?: number) {
+    this.cache = new RecordCache(recordCacheBytes);
+  }
 
   /** The record of one revision; MvccError('compacted') if compaction removed it meanwhile. */
   async readRecord(main: number, sub: number): Promise<KvRecord> {
-    const pending = this.overlay.get(overlayKey(main, sub));
-    if (pending !== undefined) return pending;
+    const key = overlayKey(main, sub);
+    const known = this.overlay.get(key) ?? this.cache.get(key);
+    if (known !== undefined) return known;
+    const compactions = this.compactions;
     const bytes = await this.engine.get(revKey(main, sub));
     if (bytes === undefined) throw new MvccError('compacted');
-    return decodeRecord(bytes, main);
+    const r = decodeRecord(bytes, main);
+    // A compaction during the get may have removed this revision (and dropped its cache
+    // entry): caching it then would keep a removed record alive.
+    if (compactions === this.compactions) this.cache.set(key, r);
+    return r;
+  }
+
+  /** After the batch holding the overlay's records is written: they move to the cache. */
+  publishOverlay(): void {
+    for (const [key, r] of this.overlay) this.cache.set(key, r);
+    this.overlay.clear();
   }
 
   /** Checks a read revision (0 = current) against the published and compacted bounds. */

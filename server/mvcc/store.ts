@@ -56,8 +56,8 @@ export class MvccStore {
   }
 
   /** Opens the store over an engine, rebuilding the key index, leases and dedupe table from it. */
-  static async open(engine: Engine): Promise<MvccStore> {
-    const st = new MvccState(engine);
+  static async open(engine: Engine, opts: { recordCacheBytes?: number } = {}): Promise<MvccStore> {
+    const st = new MvccState(engine, opts.recordCacheBytes);
     await restoreState(st);
     return new MvccStore(st);
   }
@@ -124,7 +124,7 @@ export class MvccStore {
     await this.st.engine.write(out.ops);
     this.st.applied = last;
     this.st.published = this.st.revision;
-    this.st.overlay.clear();
+    this.st.publishOverlay();
     // Emitted only now: watchers and the lessor must never see an unwritten change.
     this.watchHub.publish(out.events, this.st.published);
     if (out.leaseChanges.length > 0) for (const l of this.leaseListeners) l(out.leaseChanges);

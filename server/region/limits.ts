@@ -1,5 +1,7 @@
 // Limits and timings of a region node, each a named default an operator can override.
 
+import { RECORD_CACHE_BYTES_DEFAULT } from '../mvcc/index.js';
+
 /** Take a Raft snapshot (and compact the log behind it) every this many applied entries. */
 export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
 /** Entries kept in the log behind a snapshot, so a slightly lagging follower catches up from the log. */
@@ -17,6 +19,7 @@ export interface RegionLimits {
   maxApplyLagEntries: number;
   proposalTimeoutMs: number;
   maxPendingProposals: number;
+  recordCacheBytes: number;
 }
 
 export const DEFAULT_REGION_LIMITS: RegionLimits = {
@@ -25,4 +28,5 @@ export const DEFAULT_REGION_LIMITS: RegionLimits = {
   maxApplyLagEntries: MAX_APPLY_LAG_ENTRIES_DEFAULT,
   proposalTimeoutMs: PROPOSAL_TIMEOUT_MS_DEFAULT,
   maxPendingProposals: MAX_PENDING_PROPOSALS_DEFAULT,
+  recordCacheBytes: RECORD_CACHE_BYTES_DEFAULT,
 };

@@ -147,7 +147,7 @@ export class RegionNode {
     this.raftEngine = await openRocksEngine(raftDir(this.opts.dataDir));
     this.log = await RaftLogStore.open(this.raftEngine);
     this.stateEngine = await openStateEngine(this.opts.dataDir, openRocksEngine);
-    this.mvcc = await MvccStore.open(this.stateEngine);
+    this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.members = await Members.load(this.stateEngine);
   }
@@ -407,7 +407,7 @@ export class RegionNode {
       this.mvcc.watchHub.closeAll();
       const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, { previous: this.stateEngine });
       this.stateEngine = engine;
-      this.mvcc = await MvccStore.open(engine);
+      this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });
       this.lessor = new Lessor(this.mvcc, systemClock);
       this.members = await Members.load(engine);
       for (const m of this.members.list()) this.connectPeer(m);
