@@ -21,6 +21,10 @@ describe('membership (thesis §4)', () => {
     net.stabilize();
     assert.deepEqual(net.raw(4).status().confState.voters, [1, 2, 3, 4]);
     assert.deepEqual(net.get(4).applied.filter((e) => e.type === EntryType.ConfChange).length, 4);
+    // basicStatus is status without the progress map and conf state.
+    const { progress, confState, ...basic } = net.raw(1).status();
+    assert.ok(progress !== undefined && confState.voters.length === 4);
+    assert.deepEqual(net.raw(1).basicStatus(), basic);
   });
 
   it('§4.1 "a new configuration takes effect on each server as soon as it is" applied here: the new voter counts toward quorum after apply', () => {

@@ -47,7 +47,8 @@ import {
 import { lastOf } from './util.js';
 import { invalidPeerMessage } from './validate.js';
 
-export interface RaftStatus {
+/** The scalar part of the status: no allocation beyond the object, for per-request use. */
+export interface BasicStatus {
   id: NodeId;
   term: number;
   vote: NodeId;
@@ -56,6 +57,9 @@ export interface RaftStatus {
   leader: NodeId;
   role: StateRole;
   leadTransferee: NodeId;
+}
+
+export interface RaftStatus extends BasicStatus {
   /** The leader's view of every member; undefined on other roles. */
   progress: Map<NodeId, { match: number; next: number; state: ProgressState }> | undefined;
   confState: ConfState;
@@ -294,6 +298,15 @@ export class RawNode {
   private drainLocal(): void {
     const r = this.r;
     while (r.localMsgs.length > 0) step(r, r.localMsgs.shift()!);
+  }
+
+  /** Like status() without the progress map and conf state (cheap enough per request). */
+  basicStatus(): BasicStatus {
+    const r = this.r;
+    return {
+      id: r.id, term: r.term, vote: r.vote, commit: r.log.committed, applied: r.log.applied,
+      leader: r.lead, role: r.role, leadTransferee: r.leadTransferee,
+    };
   }
 
   status(): RaftStatus {

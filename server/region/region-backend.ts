@@ -41,8 +41,7 @@ export class RegionBackend {
   constructor(readonly node: RegionNode) {}
 
   headerInfo() {
-    const st = this.node.status();
-    return { clusterId: this.node.clusterId, memberId: this.node.id, raftTerm: st.term, revision: this.node.mvcc.currentRevision };
+    return { clusterId: this.node.clusterId, memberId: this.node.id, raftTerm: this.node.term, revision: this.node.mvcc.currentRevision };
   }
 
   // ---- KV

@@ -438,7 +438,7 @@ export class RegionNode {
         this.proposeCommand({ type: 'leaseRevoke', leaseRevoke: { id } }).catch(() => undefined);
       }
     }
-    const st = this.raft.status();
+    const st = this.raft.basicStatus();
     this.opts.metrics.raftStatus({
       term: st.term, isLeader: st.role === StateRole.Leader, hasLeader: st.leader !== 0,
       commit: st.commit, applied: this.appliedWaiter.appliedIndex,
@@ -475,7 +475,7 @@ export class RegionNode {
 
   private propose(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
     if (this.stopped) return Promise.reject(new RegionError('stopped', 'etcdserver: server stopped'));
-    const st = this.raft.status();
+    const st = this.raft.basicStatus();
     if (st.commit - this.appliedWaiter.appliedIndex > this.limits.maxApplyLagEntries) {
       this.opts.metrics.proposalFailed('too-many-requests' as never);
       return Promise.reject(new RegionError('too-many-requests', 'etcdserver: too many requests'));
@@ -561,6 +561,11 @@ export class RegionNode {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+
+  /** Current raft term (answer headers carry it). */
+  get term(): number {
+    return this.raft.basicStatus().term;
   }
 
   status() {
