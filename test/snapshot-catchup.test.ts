@@ -1,6 +1,7 @@
 // A follower stopped while the others write past several log compactions rejoins through
 // a snapshot (its log position is gone from the leader's log) and ends with the same
-// HashKV as the others.
+// HashKV as the others. A watch opened on it before the snapshot lands carries on across
+// the install: no cancel, no gap.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -52,6 +53,12 @@ test('a follower behind several compactions catches up through a snapshot and ag
     const restartedAt = Date.now();
     await cluster.restart(follower.name);
     const fc = rawClient(follower.clientUrl.replace('http://', ''));
+    // Opened at once, so almost always before the snapshot replaces the follower's state.
+    const watch = fc.duplex('Watch', 'Watch');
+    const watchAnswers: any[] = [];
+    watch.on('data', (r: any) => watchAnswers.push(r));
+    watch.on('error', () => undefined);
+    watch.write({ createRequest: { key: b('after/'), rangeEnd: b('after0'), startRevision: revision + 1 } });
     try {
       const hashAt = async (client: RawClient): Promise<string | undefined> => {
         try {
@@ -70,7 +77,15 @@ test('a follower behind several compactions catches up through a snapshot and ag
       assert.ok(received >= 1, 'the follower caught up through a snapshot');
       const serial = await fc.unary('KV', 'Range', { key: b('k0'), serializable: true });
       assert.equal(serial.kvs[0].value.toString(), head.kvs[0].value.toString());
+
+      for (let i = 0; i < 5; i++) await c.unary('KV', 'Put', { key: b(`after/${i}`), value: b(String(i)) });
+      const seen = (): string[] => watchAnswers.flatMap((r) => (r.events ?? []).map((e: any) => e.kv.key.toString()));
+      await eventually('the watch on the follower to see the writes after the snapshot', async () =>
+        (seen().length >= 5 ? true : undefined), 10_000, 50);
+      assert.deepEqual(seen(), ['after/0', 'after/1', 'after/2', 'after/3', 'after/4']);
+      assert.ok(watchAnswers.every((r) => r.canceled !== true), `the watch was canceled: ${JSON.stringify(watchAnswers)}`);
     } finally {
+      watch.end();
       fc.close();
     }
   } finally {

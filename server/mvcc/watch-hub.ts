@@ -51,7 +51,11 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   private readonly to: string | undefined; // undefined: no upper bound
   private readonly single: boolean;
 
-  constructor(readonly id: number, readonly req: WatchRequest, private readonly hub: WatchHub, start: number) {
+  /** The hub feeding this watcher; a snapshot install moves it to the new store's hub. */
+  hub: WatchHub;
+
+  constructor(readonly id: number, readonly req: WatchRequest, hub: WatchHub, start: number) {
+    this.hub = hub;
     this.nextRev = start;
     this.from = keyString(req.key);
     const end = req.rangeEnd;
@@ -98,8 +102,16 @@ export class Watcher implements AsyncIterable<WatchResponse> {
           return this.req.prevKv === true ? await this.hub.withPrevKvs(res) : res;
         }
         if (this.closed) return undefined;
-        if (!this.synced) await this.hub.catchUp(this);
-        else await new Promise<void>((resolve) => (this.wake = resolve));
+        if (!this.synced) {
+          const hub = this.hub;
+          try {
+            await hub.catchUp(this);
+          } catch (err) {
+            // Moved to another hub while reading the old store's history (which may be
+            // closed by now): catch up again from the new one.
+            if (hub === this.hub) throw err;
+          }
+        } else await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } finally {
       this.reading = false;
@@ -130,6 +142,10 @@ export class WatchHub {
   private readonly ranges = new Set<Watcher>();
   private readonly all = new Set<Watcher>();
 
+  /** Set by retire(): history reads wait for the handover instead of reading a store
+   *  that is being replaced. */
+  private handover: { done: Promise<void>; finish: () => void } | undefined;
+
   constructor(private readonly st: MvccState) {}
 
   get watcherCount(): number {
@@ -140,12 +156,7 @@ export class WatchHub {
     const current = this.st.published;
     const start = req.startRevision !== undefined && req.startRevision > 0 ? req.startRevision : current + 1;
     const w = new Watcher(this.nextId++, req, this, start);
-    this.all.add(w);
-    if (w.isSingleKey) {
-      let set = this.byKey.get(w.keyString);
-      if (set === undefined) this.byKey.set(w.keyString, (set = new Set()));
-      set.add(w);
-    } else this.ranges.add(w);
+    this.attach(w);
     if (start < this.st.compacted) this.compacted(w);
     else w.synced = start > current;
     return w;
@@ -184,14 +195,24 @@ export class WatchHub {
   async catchUp(w: Watcher): Promise<void> {
     for (;;) {
       if (w.closed) return;
+      const retiring = this.retiring();
+      if (retiring !== undefined) return retiring;
       if (w.nextRev < this.st.compacted) return this.compacted(w);
       if (w.nextRev > this.st.published) {
         w.synced = true; // synchronous with the check: no publish can slip between
         return;
       }
       const from = w.nextRev;
-      const chunk = await readHistory(this.st, from, this.st.published, HISTORY_CHUNK_RECORDS_MAX);
-      if (w.closed) return;
+      let chunk;
+      try {
+        chunk = await readHistory(this.st, from, this.st.published, HISTORY_CHUNK_RECORDS_MAX);
+      } catch (err) {
+        // The store was retired (and its engine closed) during the read.
+        const retired = this.retiring();
+        if (retired !== undefined) return retired;
+        throw err;
+      }
+      if (w.closed || w.hub !== this) return;
       // Compaction during the read may have removed records we needed.
       if (from < this.st.compacted) return this.compacted(w);
       w.nextRev = chunk.nextRev;
@@ -230,15 +251,61 @@ export class WatchHub {
     this.detach(w);
   }
 
-  /** Closes every watcher (the store is being replaced by a snapshot): clients re-watch. */
+  /** Closes every watcher: clients re-watch. */
   closeAll(): void {
     for (const w of Array.from(this.all)) this.remove(w);
+    this.handover?.finish();
+  }
+
+  private retiring(): Promise<void> | undefined {
+    return this.handover?.done;
+  }
+
+  /** The store is about to be replaced: until moveAllTo() or closeAll(), watchers that
+   *  need history wait instead of reading this store. */
+  retire(): void {
+    let finish = (): void => {};
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.handover ??= { done, finish };
+  }
+
+  /**
+   * Hands every open watcher over to `next`, the hub of the store that replaces this one
+   * (a snapshot install). Each keeps its id, range, filters and the revision it has
+   * reached, and catches up from the new store's history, so its client sees no gap and
+   * no cancel; one whose revision the new store has compacted gets the compacted answer,
+   * as etcd does when a snapshot moves a member past a watcher.
+   */
+  moveAllTo(next: WatchHub): void {
+    for (const w of Array.from(this.all)) {
+      this.detach(w);
+      next.adopt(w);
+    }
+    this.handover?.finish();
+  }
+
+  private adopt(w: Watcher): void {
+    w.hub = this;
+    this.nextId = Math.max(this.nextId, w.id + 1);
+    this.attach(w);
+    w.synced = false;
+    if (w.nextRev < this.st.compacted) this.compacted(w);
+    else w.wakeUp();
   }
 
   remove(w: Watcher): void {
     this.detach(w);
     w.closed = true;
     w.wakeUp();
+  }
+
+  private attach(w: Watcher): void {
+    this.all.add(w);
+    if (w.isSingleKey) {
+      let set = this.byKey.get(w.keyString);
+      if (set === undefined) this.byKey.set(w.keyString, (set = new Set()));
+      set.add(w);
+    } else this.ranges.add(w);
   }
 
   /** Stops live events; the queue stays readable until drained. */

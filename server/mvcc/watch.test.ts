@@ -107,3 +107,38 @@ test('watch: progress notifications carry the current revision while synced', ()
     behind.requestProgress(); // unsynced: nothing queued, like etcd
     assert.deepEqual(summary(await take(behind, 1)), ['put a@1']);
   }));
+
+test('watch: a snapshot install moves open watchers to the new store without a gap, a duplicate or a cancel', () =>
+  withHarness(async (behind) =>
+    withHarness(async (ahead) => {
+      for (const h of [behind, ahead]) {
+        await h.put('p/a', '1'); // 1
+        await h.put('p/b', '1'); // 2
+      }
+      const live = behind.store.watchHub.watch({ key: b('p/'), rangeEnd: b('p0') });
+      const fromStart = behind.store.watchHub.watch({ key: b('p/a'), startRevision: 1 });
+      const compactedAway = behind.store.watchHub.watch({ key: b('p/b'), startRevision: 2 });
+      // The member that is ahead (the snapshot's source) moved on and compacted.
+      await ahead.put('p/a', '2'); // 3
+      await ahead.del('p/b'); // 4
+      await ahead.put('p/c', '1'); // 5
+      await ahead.apply({ type: 'compact', compact: { revision: 3 } });
+
+      // The first response of fromStart is read before the move; the rest come after it.
+      assert.deepEqual(summary(await take(fromStart, 1)), ['put p/a@1']);
+      behind.store.watchHub.retire();
+      behind.store.watchHub.moveAllTo(ahead.store.watchHub);
+      assert.equal(behind.store.watchHub.watcherCount, 0);
+
+      assert.deepEqual(summary(await take(live, 3)), ['put p/a@3', 'del p/b@4', 'put p/c@5']);
+      const compacted = await compactedAway.next();
+      assert.deepEqual([compacted?.canceled, compacted?.compactRevision], [true, 3]);
+      // fromStart had reached revision 2, at or past the compaction: it carries on.
+      assert.deepEqual(summary(await take(fromStart, 1)), ['put p/a@3']);
+      await ahead.put('p/a', '3'); // 6, live again
+      assert.deepEqual(summary(await take(live, 1)), ['put p/a@6']);
+      assert.deepEqual(summary(await take(fromStart, 1)), ['put p/a@6']);
+      const fresh = ahead.store.watchHub.watch({ key: b('q') });
+      assert.ok(![live.id, fromStart.id, compactedAway.id].includes(fresh.id), 'ids stay unique in the new hub');
+      for (const w of [live, fromStart, fresh]) w.cancel();
+    })));

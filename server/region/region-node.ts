@@ -402,25 +402,25 @@ export class RegionNode {
       this.opts.logger.info('installing a snapshot', { from: message.from, index: message.snapshot?.metadata.index });
       await this.mvcc.idle();
       this.lessor.close();
-      // Watchers follow the old store; closing them makes clients re-watch from their
-      // last revision against the new one (etcd re-syncs them in place; this is simpler).
-      this.mvcc.watchHub.closeAll();
-      const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, { previous: this.stateEngine });
-      this.stateEngine = engine;
-      this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });
+      // Open watches carry on against the new state from the revision each had reached;
+      // meanwhile they do not read the old store, whose engine the install closes.
+      const previous = this.mvcc;
+      previous.watchHub.retire();
+      try {
+        const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, { previous: this.stateEngine });
+        this.stateEngine = engine;
+        this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });
+      } catch (err) {
+        previous.watchHub.closeAll();
+        throw err;
+      }
+      previous.watchHub.moveAllTo(this.mvcc.watchHub);
       this.lessor = new Lessor(this.mvcc, systemClock);
-      this.members = await Members.load(engine);
+      this.members = await Members.load(this.stateEngine);
       for (const m of this.members.list()) this.connectPeer(m);
       this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
       this.opts.metrics.snapshotReceived();
-      for (const l of this.snapshotListeners) l();
     });
-  }
-
-  private readonly snapshotListeners: Array<() => void> = [];
-  /** Called after a received snapshot replaced the state (watchers must re-attach). */
-  onSnapshotInstalled(listener: () => void): void {
-    this.snapshotListeners.push(listener);
   }
 
   private onSnapshotApplied(index: number): void {
