@@ -14,12 +14,27 @@ export const TEST_HEARTBEAT_MS = 50;
 export const TEST_ELECTION_MS = 500;
 
 export interface TestCluster extends LocalCluster {
+  heartbeatMs: number;
+  electionMs: number;
   /** host:port list (etcdctl 3.4's per-endpoint calls send a scheme in :authority, which Node's HTTP/2 server refuses). */
   hostPorts: string[];
   cleanup(): Promise<void>;
 }
 
-export async function startTestCluster(opts: Partial<StartClusterOptions> & { extraArgs?: string[] } = {}): Promise<TestCluster> {
+/** etcd's default heartbeat and election timeout, for tests that measure latency (check perf). */
+export const ETCD_HEARTBEAT_MS = 100;
+export const ETCD_ELECTION_MS = 1000;
+
+/**
+ * `timings: 'etcd'` runs the members with etcd's defaults instead of the short test
+ * timings: a 500 ms election timeout can expire on a loaded 2-core machine, and a test
+ * that counts the slowest request would then measure an election.
+ */
+export async function startTestCluster(
+  opts: Partial<StartClusterOptions> & { extraArgs?: string[]; timings?: 'test' | 'etcd' } = {},
+): Promise<TestCluster> {
+  const { timings = 'test', extraArgs = [], ...launch } = opts;
+  const [heartbeatMs, electionMs] = timings === 'etcd' ? [ETCD_HEARTBEAT_MS, ETCD_ELECTION_MS] : [TEST_HEARTBEAT_MS, TEST_ELECTION_MS];
   const dataDir = mkdtempSync(join(tmpdir(), 'rs-test-'));
   const quiet = process.env.RS_TEST_VERBOSE === undefined;
   const cluster = await startCluster({
@@ -28,10 +43,12 @@ export async function startTestCluster(opts: Partial<StartClusterOptions> & { ex
     ready: 'healthy',
     readyTimeoutMs: 30_000,
     ...(quiet ? { onLine: () => {} } : {}),
-    ...opts,
-    extraArgs: ['--heartbeat-ms', String(TEST_HEARTBEAT_MS), '--election-ms', String(TEST_ELECTION_MS), '--log-level', 'warn', ...(opts.extraArgs ?? [])],
+    ...launch,
+    extraArgs: ['--heartbeat-ms', String(heartbeatMs), '--election-ms', String(electionMs), '--log-level', 'warn', ...extraArgs],
   });
   return Object.assign(cluster, {
+    heartbeatMs,
+    electionMs,
     hostPorts: cluster.nodes.map((n) => n.clientUrl.replace(/^https?:\/\//, '')),
     cleanup: async () => {
       await cluster.stop().catch(() => undefined);
@@ -66,7 +83,7 @@ export function startJoiner(c: TestCluster, plan: Awaited<ReturnType<typeof plan
     '--listen-peer-urls', plan.peerUrl, '--initial-advertise-peer-urls', plan.peerUrl,
     '--initial-cluster', initialCluster, '--initial-cluster-state', 'existing',
     '--initial-cluster-token', c.file.token, '--metrics-addr', plan.metricsAddr,
-    '--heartbeat-ms', String(TEST_HEARTBEAT_MS), '--election-ms', String(TEST_ELECTION_MS), '--log-level', 'warn',
+    '--heartbeat-ms', String(c.heartbeatMs), '--election-ms', String(c.electionMs), '--log-level', 'warn',
   ], { cwd: DEFAULT_SERVE_COMMAND.cwd, stdio: quiet ? 'ignore' : 'inherit' });
   return { name: plan.name, peerUrl: plan.peerUrl, clientUrl: plan.clientUrl, process: child };
 }
