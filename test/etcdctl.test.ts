@@ -10,6 +10,16 @@ import { etcdctl, eventually, haveTool, planJoiner, runFor, startJoiner, startTe
 
 const HAVE_ETCDCTL = haveTool('etcdctl', 'etcd-client');
 
+/** Leader changes every member has seen so far (its regionstore_raft_leader_changes_total). */
+async function leaderChangesOf(c: TestCluster): Promise<number> {
+  let sum = 0;
+  for (const n of c.nodes) {
+    const text = await (await fetch(`${n.metricsUrl}/metrics`)).text();
+    sum += Number(/^regionstore_raft_leader_changes_total (\S+)/m.exec(text)?.[1] ?? 0);
+  }
+  return sum;
+}
+
 describe('etcdctl against a 3-node cluster', { skip: !HAVE_ETCDCTL, timeout: 240_000 }, () => {
   let c: TestCluster;
   let ep: string;
@@ -186,18 +196,10 @@ describe('etcdctl against a 3-node cluster', { skip: !HAVE_ETCDCTL, timeout: 240
   });
 
   test('check perf --load=s passes', async () => {
-    const leaderChanges = async (): Promise<number> => {
-      let sum = 0;
-      for (const n of c.nodes) {
-        const text = await (await fetch(`${n.metricsUrl}/metrics`)).text();
-        sum += Number(/^regionstore_raft_leader_changes_total (\S+)/m.exec(text)?.[1] ?? 0);
-      }
-      return sum;
-    };
-    const changesBefore = await leaderChanges();
+    const changesBefore = await leaderChangesOf(c);
     const r = await etcdctl(ep, ['check', 'perf', '--load=s'], undefined, 120_000);
     const summary = (r.stdout + r.stderr).split('\n').filter((l) => /^(PASS|FAIL)|took|too high/.test(l));
-    const changes = (await leaderChanges()) - changesBefore;
+    const changes = (await leaderChangesOf(c)) - changesBefore;
     console.log(`check perf: ${summary.join(' | ')}; leader changes seen by the members during it: ${changes}; load ${loadavg()[0]?.toFixed(2)}`);
     assert.equal(r.code, 0, `${summary.join('\n')}\nleader changes during the run: ${changes}`);
     assert.ok(summary.includes('PASS'), summary.join('\n'));

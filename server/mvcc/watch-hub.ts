@@ -264,9 +264,12 @@ export class WatchHub {
   /** The store is about to be replaced: until moveAllTo() or closeAll(), watchers that
    *  need history wait instead of reading this store. */
   retire(): void {
-    let finish = (): void => {};
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    this.handover ??= { done, finish };
+    if (this.handover !== undefined) return;
+    let resolveDone: (() => void) | undefined;
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+    this.handover = { done, finish: () => resolveDone?.() };
   }
 
   /**
