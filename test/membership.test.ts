@@ -71,7 +71,10 @@ describe('a member joins while a member added later leads', { timeout: 120_000 }
     const n5 = await join('n5');
     await caughtUp(n5.joiner, 'under-n4', 'yes');
     assert.equal(idToHex((await statusOf(n5.joiner)).leader), idToHex(n4.id), 'n5 follows n4');
-    const members = (await client.cluster.list()).members;
-    assert.deepEqual(members.map((m) => m.name).sort(), ['n1', 'n2', 'n3', 'n4', 'n5']);
+    // n5 publishes its name through the log once it has a leader: soon, not necessarily yet.
+    await eventually('n5 listed by name', async () => {
+      const names = (await client.cluster.list()).members.map((m) => m.name).sort();
+      return names.join(',') === 'n1,n2,n3,n4,n5' ? true : undefined;
+    }, 10_000, 100);
   });
 });
