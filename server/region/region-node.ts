@@ -13,8 +13,8 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import {
-  RawNode, StateRole, ProposalRefusedError, ConfChangeType, EntryType, MessageType,
-  decodeConfChange, type ConfChange, type Entry, type Message, type Ready, type ConfState, type UnsafeTestingSwitches,
+  RawNode, StateRole, ProposalRefusedError, EntryType, MessageType,
+  type ConfChange, type Message, type Ready, type ConfState, type UnsafeTestingSwitches,
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
@@ -30,7 +30,8 @@ import { systemClock } from '../util/system-clock.js';
 import { AppliedWaiter } from './applied-waiter.js';
 import { PayloadKind, decodePayload, encodePayload } from './entry-payload.js';
 import { DEFAULT_REGION_LIMITS, type RegionLimits } from './limits.js';
-import { Members, decodeConfContext, encodeConfContext, type MemberRecord } from './members.js';
+import { Members, encodeConfContext } from './members.js';
+import { Membership, type MemberAttributes } from './membership.js';
 import { PendingProposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { SerialLock, WakeSignal } from './serial.js';
@@ -95,11 +96,10 @@ export class RegionNode {
   private stateEngine!: Engine;
   mvcc!: MvccStore;
   lessor!: Lessor;
-  members!: Members;
+  private membership!: Membership;
   readonly transport: GrpcTransport;
   peerPort = 0;
   private readonly pending = new PendingProposals<ProposalResult>();
-  private readonly confWaiters = new Map<string, Array<() => void>>();
   private readonly reads: ReadIndexBatcher;
   private appliedWaiter = new AppliedWaiter(0);
   private readonly stateLock = new SerialLock();
@@ -149,7 +149,19 @@ export class RegionNode {
     this.stateEngine = await openStateEngine(this.opts.dataDir, openRocksEngine);
     this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
-    this.members = await Members.load(this.stateEngine);
+    this.membership = new Membership({
+      selfId: this.id,
+      transport: this.transport,
+      ...(this.opts.peerDialMap !== undefined ? { peerDialMap: this.opts.peerDialMap } : {}),
+      applyConfChange: (cc) => this.raft.applyConfChange(cc),
+      logger: this.opts.logger,
+      onRemoved: () => this.emitStop('removed from the cluster'),
+    }, await Members.load(this.stateEngine));
+  }
+
+  /** The member registry (replaced when a received snapshot replaces the state). */
+  get members(): Members {
+    return this.membership.members;
   }
 
   private async startRaft(): Promise<void> {
@@ -180,7 +192,7 @@ export class RegionNode {
     }
     const { port } = await this.transport.start(o.peerListen);
     this.peerPort = port;
-    for (const m of this.members.list()) this.connectPeer(m);
+    for (const m of this.members.list()) this.membership.connect(m);
     this.ticker = setInterval(() => this.onTick(), o.tickMs);
     this.loopDone = this.runLoop().catch((err: unknown) => this.fail(err));
     void this.publishAttributes();
@@ -197,13 +209,6 @@ export class RegionNode {
       logger: o.logger,
       ...(o.joinTimeoutMs !== undefined ? { timeoutMs: o.joinTimeoutMs } : {}),
     });
-  }
-
-  private connectPeer(m: MemberRecord): void {
-    const url = this.opts.peerDialMap?.[m.name] ?? m.peerUrls[0];
-    if (m.id === this.id || url === undefined) return;
-    if (!this.transport.hasPeer(m.id)) this.transport.addPeer(m.id, url);
-    else if (this.opts.peerDialMap?.[m.name] !== undefined) this.transport.updatePeer(m.id, url);
   }
 
   // ---------------------------------------------------------------- the Ready loop
@@ -290,7 +295,7 @@ export class RegionNode {
       const metaOps = [];
       for (const e of entries) {
         if (e.type === EntryType.ConfChange) {
-          metaOps.push(...this.applyConfChangeEntry(e));
+          metaOps.push(...this.membership.applyConfChange(e));
           continue;
         }
         const p = decodePayload(e.data);
@@ -299,18 +304,7 @@ export class RegionNode {
           if (p.proposer === this.id) local.push({ pos: items.length, counter: p.counter });
           items.push({ index: e.index, command: p.body });
         } else if (p.kind === PayloadKind.MemberAttributes) {
-          const attrs = JSON.parse(new TextDecoder().decode(p.body)) as Partial<MemberRecord> & { id: number };
-          if (this.members.has(attrs.id)) {
-            const before = this.members.get(attrs.id)?.peerUrls[0];
-            metaOps.push(this.members.upsert(attrs));
-            const rec = this.members.get(attrs.id)!;
-            const after = attrs.peerUrls?.[0];
-            if (after !== undefined && after !== before && attrs.id !== this.id && this.transport.hasPeer(attrs.id)) {
-              this.transport.updatePeer(attrs.id, this.opts.peerDialMap?.[rec.name] ?? after);
-            } else if (attrs.id !== this.id) {
-              this.connectPeer(rec);
-            }
-          }
+          metaOps.push(...this.membership.applyAttributes(JSON.parse(new TextDecoder().decode(p.body)) as MemberAttributes));
           if (p.proposer === this.id) localMeta.push(p.counter);
         }
       }
@@ -325,42 +319,6 @@ export class RegionNode {
         this.opts.metrics.proposalCommitted(local.length);
       }
     });
-  }
-
-  private applyConfChangeEntry(e: Entry) {
-    const cc = decodeConfChange(e.data);
-    if (cc === undefined) {
-      this.opts.logger.error('skipping a malformed conf change entry', { index: e.index });
-      return [];
-    }
-    const confState = this.raft.applyConfChange(cc);
-    const ctx = decodeConfContext(cc.context);
-    const ops = [];
-    if (cc.type === ConfChangeType.RemoveNode) {
-      if (this.members.has(cc.nodeId)) ops.push(this.members.remove(cc.nodeId));
-      if (cc.nodeId !== this.id && this.transport.hasPeer(cc.nodeId)) this.transport.removePeer(cc.nodeId);
-    } else {
-      const isLearner = confState.learners.includes(cc.nodeId);
-      const patch: Partial<MemberRecord> & { id: number } = { id: cc.nodeId, isLearner };
-      if (ctx !== undefined) {
-        patch.peerUrls = ctx.peerUrls;
-        if (ctx.name !== undefined) patch.name = ctx.name;
-      }
-      ops.push(this.members.upsert(patch));
-      const rec = this.members.get(cc.nodeId);
-      if (rec !== undefined) this.connectPeer(rec);
-    }
-    const key = confKey(cc);
-    const waiters = this.confWaiters.get(key);
-    if (waiters !== undefined) {
-      this.confWaiters.delete(key);
-      for (const w of waiters) w();
-    }
-    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.id) {
-      this.opts.logger.warn('this member was removed from the cluster; stopping');
-      setImmediate(() => this.emitStop('removed from the cluster'));
-    }
-    return ops;
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -416,8 +374,7 @@ export class RegionNode {
       }
       previous.watchHub.moveAllTo(this.mvcc.watchHub);
       this.lessor = new Lessor(this.mvcc, systemClock);
-      this.members = await Members.load(this.stateEngine);
-      for (const m of this.members.list()) this.connectPeer(m);
+      this.membership.replaceRegistry(await Members.load(this.stateEngine));
       this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
       this.opts.metrics.snapshotReceived();
     });
@@ -512,16 +469,11 @@ export class RegionNode {
   }
 
   async proposeConfChange(cc: ConfChange): Promise<void> {
-    const key = confKey(cc);
-    const applied = new Promise<void>((resolve) => {
-      const list = this.confWaiters.get(key) ?? [];
-      list.push(resolve);
-      this.confWaiters.set(key, list);
-    });
+    const { applied, abandon } = this.membership.waitApplied(cc);
     try {
       this.raft.proposeConfChange(cc);
     } catch (err) {
-      this.confWaiters.delete(key);
+      abandon();
       throw toRegionError(err);
     }
     this.wake.notify();
@@ -624,10 +576,6 @@ export class RegionNode {
       await this.raftEngine.close();
     });
   }
-}
-
-function confKey(cc: ConfChange): string {
-  return `${cc.type}:${cc.nodeId}`;
 }
 
 function toRegionError(err: unknown): RegionError {
