@@ -94,7 +94,7 @@ async function serve(argv: string[]): Promise<void> {
     heartbeatTicks: 1,
     logger,
     metrics,
-    limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries },
+    limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries, recordCacheBytes: cfg.recordCacheBytes },
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync },
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync) {
@@ -118,6 +118,7 @@ async function serve(argv: string[]): Promise<void> {
   });
   const keyGauge = setInterval(() => {
     metrics.keys(node.mvcc.keyCount);
+    metrics.recordCache(node.mvcc.recordCacheStats);
     void node.dbSize().then((b) => metrics.dbSize(b), () => undefined);
     node.mvcc.watchHub.progressNotifyAll();
   }, 5_000);

@@ -15,6 +15,8 @@ export const HEARTBEAT_MS_MIN = 10;
 export const SNAPSHOT_COUNT_DEFAULT = 10_000;
 /** Entries kept behind a snapshot so a slow follower catches up from the log (etcd 3.5's flag). */
 export const SNAPSHOT_CATCHUP_ENTRIES_DEFAULT = 5_000;
+/** MiB of revision records kept in memory for reads (server/mvcc/record-cache.ts). */
+export const RECORD_CACHE_MB_DEFAULT = 64;
 /** Unsafe testing flags are refused unless this variable is "1". */
 export const UNSAFE_ENV = 'REGIONSTORE_UNSAFE';
 
@@ -29,7 +31,7 @@ export type ClusterState = (typeof CLUSTER_STATES)[number];
 export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
-  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries'
+  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'recordCacheMb'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'peerDialMap';
 
 export interface FlagSpec {
@@ -102,6 +104,11 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'snapshotCatchupEntries', flag: 'snapshot-catchup-entries', aliases: ['experimental-snapshot-catchup-entries'],
     defaultText: String(SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
     help: 'Entries kept in the log behind a snapshot, so a slightly slow follower needs no snapshot.',
+  },
+  {
+    key: 'recordCacheMb', flag: 'record-cache-mb', defaultText: String(RECORD_CACHE_MB_DEFAULT),
+    help: 'MiB of recently written and read key revisions kept in memory, so reads of hot keys skip the\n' +
+      'disk (0: off). Counted in regionstore_mvcc_record_cache_lookups_total{result="hit"|"miss"}.',
   },
   {
     key: 'peerDialMap', flag: 'peer-dial-map',

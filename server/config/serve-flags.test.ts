@@ -93,6 +93,13 @@ describe('serve flags', () => {
     for (const n of names) assert.ok(help.kind === 'help' && help.text.includes(n), n);
   });
 
+  it('sizes the record cache in MiB, 0 turning it off', () => {
+    assert.equal(config(parseServeFlags([])).recordCacheBytes, 64 * 1024 * 1024);
+    assert.equal(config(parseServeFlags(['--record-cache-mb', '0'])).recordCacheBytes, 0);
+    assert.equal(config(parseServeFlags([], { REGIONSTORE_RECORD_CACHE_MB: '8' })).recordCacheBytes, 8 * 1024 * 1024);
+    assert.match(errors(parseServeFlags(['--record-cache-mb', '-1'])).join(), /"-1" is not a whole number \(0 or more\)/);
+  });
+
   it('accepts etcd spellings of the timing flags', () => {
     const c = config(parseServeFlags(['--heartbeat-interval', '20', '--election-timeout', '200']));
     assert.deepEqual([c.heartbeatMs, c.electionMs], [20, 200]);

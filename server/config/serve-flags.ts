@@ -8,7 +8,7 @@
 // looks at the data dir.
 import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
-  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
+  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
   UNSAFE_ENV, envName, serveHelp,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
@@ -44,6 +44,8 @@ export interface ServeConfig {
   heartbeatMs: number;
   snapshotCount: number;
   snapshotCatchupEntries: number;
+  /** Bytes of the mvcc record cache. */
+  recordCacheBytes: number;
   /** Testing only: both refused unless REGIONSTORE_UNSAFE=1. */
   unsafeLocalReads: boolean;
   unsafeAckBeforeSync: boolean;
@@ -197,6 +199,14 @@ class Reader {
     return fallback;
   }
 
+  countOrZero(key: FlagKey, fallback: number): number {
+    const text = this.text(key, String(fallback));
+    const n = Number(text);
+    if (/^\d+$/.test(text) && Number.isSafeInteger(n)) return n;
+    this.fail(key, `"${text}" is not a whole number (0 or more)`);
+    return fallback;
+  }
+
   count(key: FlagKey, fallback: number): number {
     const text = this.text(key, String(fallback));
     const n = Number(text);
@@ -322,6 +332,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     heartbeatMs,
     snapshotCount: r.count('snapshotCount', SNAPSHOT_COUNT_DEFAULT),
     snapshotCatchupEntries: r.count('snapshotCatchupEntries', SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
+    recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
     unsafeLocalReads,
     unsafeAckBeforeSync,
     peerDialMap,

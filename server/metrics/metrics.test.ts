@@ -39,6 +39,9 @@ describe('node metrics', () => {
     m.grpcRequest('KV/Put', 5, 0.001);
     m.keys(42);
     m.dbSize(4096);
+    m.recordCache({ bytes: 1000, hits: 7, misses: 3 });
+    m.recordCache({ bytes: 1200, hits: 10, misses: 3 });
+    m.recordCache({ bytes: 100, hits: 2, misses: 1 }); // a new store after a snapshot: totals restart
     const server = await startMetricsServer({ registry: h.registry, snapshot: h.snapshot, port: 0 });
     servers.push(server);
     assert.ok(server.port > 0);
@@ -71,6 +74,8 @@ describe('node metrics', () => {
       regionstore_grpc_request_duration_seconds: 'histogram',
       regionstore_mvcc_keys: 'gauge',
       regionstore_db_size_bytes: 'gauge',
+      regionstore_mvcc_record_cache_bytes: 'gauge',
+      regionstore_mvcc_record_cache_lookups_total: 'counter',
       process_cpu_seconds_total: 'counter',
       process_resident_memory_bytes: 'gauge',
     };
@@ -85,6 +90,9 @@ describe('node metrics', () => {
     assert.equal(sample(text, 'regionstore_grpc_requests_total{method="KV/Put",code="NOT_FOUND"}'), 1);
     assert.equal(sample(text, 'regionstore_raft_persist_duration_seconds_count'), 1);
     assert.equal(sample(text, 'regionstore_db_size_bytes'), 4096);
+    assert.equal(sample(text, 'regionstore_mvcc_record_cache_bytes'), 100);
+    assert.equal(sample(text, 'regionstore_mvcc_record_cache_lookups_total{result="hit"}'), 12);
+    assert.equal(sample(text, 'regionstore_mvcc_record_cache_lookups_total{result="miss"}'), 4);
     assert.equal(sample(text, 'regionstore_node_info{name="n1"}'), 1);
 
     const status = (await (await fetch(`${server.url}/status.json`)).json()) as Record<string, unknown>;

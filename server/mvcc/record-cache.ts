@@ -23,12 +23,19 @@ interface Slot {
 export class RecordCache {
   private readonly slots = new Map<string, Slot>();
   private bytes = 0;
+  /** Lookups answered from memory and not, since this cache was made (for metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(readonly maxBytes: number = RECORD_CACHE_BYTES_DEFAULT) {}
 
   get(key: string): KvRecord | undefined {
     const slot = this.slots.get(key);
-    if (slot === undefined) return undefined;
+    if (slot === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     slot.used = true;
     return slot.record;
   }

@@ -75,6 +75,12 @@ export class MvccStore {
     return this.st.compacted;
   }
 
+  /** The record cache's size and use (for metrics); hits and misses count from open(). */
+  get recordCacheStats(): { bytes: number; records: number; hits: number; misses: number } {
+    const c = this.st.cache;
+    return { bytes: c.heldBytes, records: c.size, hits: c.hits, misses: c.misses };
+  }
+
   /** Live keys (for metrics). */
   get keyCount(): number {
     let n = 0;
