@@ -56,3 +56,18 @@ test('readRecord serves from the cache after the first engine read, and not acro
   assert.equal(new TextDecoder().decode((await st.readRecord(9, 0)).value), 'z');
   assert.equal(gets, 3);
 });
+
+test('a cached record never keeps a larger buffer alive (a view into a peer frame is copied)', () => {
+  const frame = new Uint8Array(1 << 20);
+  frame.set(enc.encode('kv'), 100);
+  const r: KvRecord = { ...rec('', '', 1), key: frame.subarray(100, 101), value: frame.subarray(101, 102) };
+  const c = new RecordCache();
+  c.set('1.0', r);
+  const cached = c.get('1.0')!;
+  assert.equal(cached.key.buffer.byteLength, 1);
+  assert.equal(cached.value.buffer.byteLength, 1);
+  assert.deepEqual([...cached.key, ...cached.value], [...enc.encode('kv')]);
+  const own = rec('a', 'b', 2);
+  c.set('2.0', own);
+  assert.equal(c.get('2.0'), own, 'a record that owns its memory is kept as is');
+});

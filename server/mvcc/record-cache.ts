@@ -44,7 +44,7 @@ export class RecordCache {
     const size = sizeOf(record);
     if (size > this.maxBytes) return;
     this.delete(key);
-    this.slots.set(key, { record, used: false });
+    this.slots.set(key, { record: detached(record), used: false });
     this.bytes += size;
     while (this.bytes > this.maxBytes) this.evictOne();
   }
@@ -77,6 +77,24 @@ export class RecordCache {
   get heldBytes(): number {
     return this.bytes;
   }
+}
+
+/**
+ * The record with key and value in memory of their own. A record applied from the log
+ * views into the entry's bytes, which may be a whole multi-megabyte peer frame: cached
+ * as is, one small record would keep the frame alive for as long as it stays cached.
+ */
+function detached(r: KvRecord): KvRecord {
+  if (ownsMemory(r.key) && ownsMemory(r.value)) return r;
+  return { ...r, key: ownCopy(r.key), value: ownCopy(r.value) };
+}
+
+function ownsMemory(b: Uint8Array): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+}
+
+function ownCopy(b: Uint8Array): Uint8Array {
+  return ownsMemory(b) ? b : new Uint8Array(b); // copies: a typed array from a typed array
 }
 
 function sizeOf(r: KvRecord): number {
