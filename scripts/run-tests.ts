@@ -1,5 +1,7 @@
 // Runs every *.test.ts under the source folders with node:test through tsx.
 // Node 20's --test takes no globs, so this lists the files.
+// Files named *.solo.test.ts measure latency (etcdctl check perf): they run after all the
+// others, one at a time, so that no other test's cluster competes with them for the 2 cores.
 // Usage: tsx scripts/run-tests.ts [substring ...]   (only files whose path contains a substring)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -34,9 +36,18 @@ if (selected.length === 0) {
   console.error(`no test files match ${JSON.stringify(filters)}`);
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${TEST_CONCURRENCY}`, ...selected],
-  { cwd: ROOT, stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+
+function runPhase(phaseFiles: string[], concurrency: number): number {
+  if (phaseFiles.length === 0) return 0;
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...phaseFiles],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  return result.status ?? 1;
+}
+
+const isSolo = (f: string): boolean => f.endsWith('.solo.test.ts');
+const sharedStatus = runPhase(selected.filter((f) => !isSolo(f)), TEST_CONCURRENCY);
+const soloStatus = runPhase(selected.filter(isSolo), 1);
+process.exit(sharedStatus !== 0 ? sharedStatus : soloStatus);
