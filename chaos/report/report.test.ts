@@ -16,6 +16,9 @@ const MS = 1_000_000;
 /** Where Debian's headless Chromium lands; the screenshot test runs only where it is. */
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell']
   .find((p) => existsSync(p));
+if (CHROMIUM === undefined) {
+  console.error('\n!!! SKIPPING the report screenshot: Chromium is not installed (Debian package chromium; .ci/run installs it) !!!\n');
+}
 
 const fault = (start: number, end: number): FaultInterval => ({ start, end, kind: 'k', detail: '' });
 
@@ -102,7 +105,7 @@ describe('HTML report', () => {
     }
   });
 
-  it('renders in headless Chromium', { skip: CHROMIUM === undefined && 'no chromium here' }, async () => {
+  it('renders in headless Chromium', { skip: CHROMIUM === undefined && 'no chromium here (Debian package chromium)' }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'chaos-report-'));
     try {
       const { html: htmlPath } = await writeReport(dir, record);
