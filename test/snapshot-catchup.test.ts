@@ -1,10 +1,15 @@
 // A follower stopped while the others write past several log compactions rejoins through
 // a snapshot (its log position is gone from the leader's log) and ends with the same
 // HashKV as the others. A watch opened on it before the snapshot lands carries on across
-// the install: no cancel, no gap.
+// the install: no cancel, no gap. A follower that dies after the snapshot replaced its state
+// but before its raft log recorded it restarts and catches up too.
 
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { raftDir } from '../server/storage/index.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
 
@@ -24,6 +29,29 @@ before(async () => {
 });
 after(async () => cluster?.cleanup());
 
+/** Puts `count` writes through `c`, `WRITE_CONCURRENCY` at a time, then compacts the mvcc history. */
+async function writeAndCompact(c: RawClient, count: number): Promise<number> {
+  let next = 0;
+  await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, async () => {
+    while (next < count) {
+      const i = next++;
+      await c.unary('KV', 'Put', { key: b(`k${i % 50}`), value: b(`v${i}`) });
+    }
+  }));
+  const revision = Number((await c.unary('KV', 'Range', { key: b('k0') })).header.revision);
+  // Compact the mvcc history as well, so a follower cannot be served from it either.
+  await c.unary('KV', 'Compact', { revision: revision - 10 });
+  return revision;
+}
+
+async function hashAt(client: RawClient, revision: number): Promise<string | undefined> {
+  try {
+    return String((await client.unary('Maintenance', 'HashKV', { revision })).hash);
+  } catch {
+    return undefined;
+  }
+}
+
 async function metric(metricsUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -38,17 +66,8 @@ test('a follower behind several compactions catches up through a snapshot and ag
 
   const c = rawClient(others[0]!.clientUrl.replace('http://', ''));
   try {
-    let next = 0;
-    await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, async () => {
-      while (next < WRITES_WHILE_DOWN) {
-        const i = next++;
-        await c.unary('KV', 'Put', { key: b(`k${i % 50}`), value: b(`v${i}`) });
-      }
-    }));
+    const revision = await writeAndCompact(c, WRITES_WHILE_DOWN);
     const head = await c.unary('KV', 'Range', { key: b('k0') });
-    const revision = Number(head.header.revision);
-    // Compact the mvcc history as well, so the follower cannot be served from it either.
-    await c.unary('KV', 'Compact', { revision: revision - 10 });
 
     const restartedAt = Date.now();
     await cluster.restart(follower.name);
@@ -60,16 +79,9 @@ test('a follower behind several compactions catches up through a snapshot and ag
     watch.on('error', () => undefined);
     watch.write({ createRequest: { key: b('after/'), rangeEnd: b('after0'), startRevision: revision + 1 } });
     try {
-      const hashAt = async (client: RawClient): Promise<string | undefined> => {
-        try {
-          return String((await client.unary('Maintenance', 'HashKV', { revision })).hash);
-        } catch {
-          return undefined;
-        }
-      };
-      const expected = await hashAt(c);
+      const expected = await hashAt(c, revision);
       assert.ok(expected !== undefined);
-      await eventually('the follower to reach the same HashKV', async () => ((await hashAt(fc)) === expected ? true : undefined), 30_000, 100);
+      await eventually('the follower to reach the same HashKV', async () => ((await hashAt(fc, revision)) === expected ? true : undefined), 30_000, 100);
       const caughtUpMs = Date.now() - restartedAt;
       const received = await metric(follower.metricsUrl, 'regionstore_snapshots_received_total');
       console.log(`follower ${follower.name}: ${WRITES_WHILE_DOWN} writes behind, snapshot count ${SNAPSHOT_COUNT}; ` +
@@ -90,5 +102,46 @@ test('a follower behind several compactions catches up through a snapshot and ag
     }
   } finally {
     c.close();
+  }
+});
+
+test('a follower that died between installing a snapshot and logging it restarts and catches up', async () => {
+  // The crash window: the received state is swapped in (durably) before the Ready that
+  // records the snapshot in the raft log is persisted. Reproduced by putting back the raft
+  // log the follower had before the snapshot: its state is then far ahead of its log.
+  const leader = await eventually('a leader', () => cluster.leader());
+  const follower = cluster.nodes.find((n) => n.name !== leader)!;
+  const others = cluster.nodes.filter((n) => n !== follower);
+  const savedLogDir = mkdtempSync(join(tmpdir(), 'rs-raft-log-'));
+  const c = rawClient(others[0]!.clientUrl.replace('http://', ''));
+  try {
+    await cluster.stopNode(follower.name);
+    const logDir = raftDir(follower.dataDir);
+    cpSync(logDir, savedLogDir, { recursive: true });
+    let revision = await writeAndCompact(c, WRITES_WHILE_DOWN);
+    await cluster.restart(follower.name);
+    let fc = rawClient(follower.clientUrl.replace('http://', ''));
+    const expected = await hashAt(c, revision);
+    await eventually('the follower to install a snapshot', async () => ((await hashAt(fc, revision)) === expected ? true : undefined), 30_000, 100);
+    assert.ok((await metric(follower.metricsUrl, 'regionstore_snapshots_received_total')) >= 1, 'it caught up through a snapshot');
+    fc.close();
+    await cluster.stopNode(follower.name);
+    rmSync(logDir, { recursive: true, force: true });
+    cpSync(savedLogDir, logDir, { recursive: true });
+
+    await cluster.restart(follower.name);
+    fc = rawClient(follower.clientUrl.replace('http://', ''));
+    try {
+      revision = await writeAndCompact(c, SNAPSHOT_COUNT * 2);
+      const expectedAfter = await hashAt(c, revision);
+      await eventually('the restarted follower to reach the same HashKV', async () =>
+        ((await hashAt(fc, revision)) === expectedAfter ? true : undefined), 30_000, 100);
+      assert.ok(follower.running, `${follower.name} stopped after its restart`);
+    } finally {
+      fc.close();
+    }
+  } finally {
+    c.close();
+    rmSync(savedLogDir, { recursive: true, force: true });
   }
 });

@@ -324,7 +324,10 @@ export class RegionNode {
   // ---------------------------------------------------------------- snapshots
 
   private async maybeSnapshot(): Promise<void> {
-    const applied = this.appliedWaiter.appliedIndex;
+    // Raft's applied index, not the state's: a snapshot received from the leader puts the
+    // state ahead of the raft log until the Ready carrying it is persisted (and for good
+    // if the node dies first), and a raft snapshot must name an entry of this log.
+    const applied = this.raft.basicStatus().applied;
     if (applied - this.lastSnapshotIndex < this.limits.snapshotEveryEntries) return;
     const confState = this.raft.status().confState;
     // The state database is written without sync (the raft log is its WAL): sync it
