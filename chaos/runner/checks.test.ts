@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkWatchWorkload, overallVerdict, recoverySummary } from './checks.js';
+import { checkWatchWorkload, nodeErrorsSummary, overallVerdict, recoverySummary } from './checks.js';
+import { isErrorLine } from './cluster.js';
 
 const truth = [{ revision: 5, key: 'watch/0', value: 'w0-0' }, { revision: 6, key: 'watch/1', value: 'w1-0' }];
 const watcher = { watcher: 'watcher-0', prefix: 'watch/', sessions: [{ startRevision: 5, events: truth }], caughtUpTo: 6 };
@@ -30,5 +31,16 @@ describe('runner checks', () => {
     assert.equal(failed.verdict, 'violation');
     assert.equal(overallVerdict([recoverySummary(undefined, 1), failed]), 'violation');
     assert.equal(overallVerdict([]), 'unknown');
+  });
+
+  it('a member that logged an error (it stopped on its own) fails the run', () => {
+    const fatal = '{"level":50,"time":1,"member":"n2","error":"AssertionError: snapshot at 18635 is past the last index 17912","msg":"region node failed; stopping"}';
+    assert.ok(isErrorLine(fatal));
+    assert.ok(!isErrorLine('{"level":40,"time":1,"member":"n2","msg":"raft leader lost its quorum"}'));
+    assert.ok(!isErrorLine('plain text mentioning "level":50'));
+    assert.equal(nodeErrorsSummary([]).verdict, 'ok');
+    const failed = nodeErrorsSummary([{ node: 'n2', line: fatal }]);
+    assert.equal(failed.verdict, 'violation');
+    assert.match(failed.summary, /1 error line\(s\) from n2; first: n2: .*past the last index/);
   });
 });

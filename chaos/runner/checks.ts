@@ -47,6 +47,20 @@ export function recoverySummary(error: string | undefined, seconds: number): Che
   return { checker: 'recovery', verdict, summary, details: `recovery: ${summary}`, highlight: [] };
 }
 
+/** Members must not log errors: under faults they retry and report, only a bug makes them log one (or stop). */
+export function nodeErrorsSummary(lines: ReadonlyArray<{ node: string; line: string }>): CheckerSummary {
+  if (lines.length === 0) {
+    return { checker: 'node-errors', verdict: 'ok', summary: 'no member logged an error', details: 'node-errors: none', highlight: [] };
+  }
+  const nodes = [...new Set(lines.map((l) => l.node))].sort();
+  const summary = `${lines.length} error line(s) from ${nodes.join(', ')}; first: ${lines[0]!.node}: ${lines[0]!.line.slice(0, NODE_ERROR_LINE_CHARS)}`;
+  const details = ['node-errors:', ...lines.map((l) => `  ${l.node}: ${l.line.slice(0, NODE_ERROR_LINE_CHARS)}`)].join('\n');
+  return { checker: 'node-errors', verdict: 'violation', summary, details, highlight: [] };
+}
+
+/** How much of one log line a summary repeats (stack traces make them long). */
+export const NODE_ERROR_LINE_CHARS = 400;
+
 /** A checker that could not run (its workload failed): "unknown", with why. */
 export function notRun(checker: string, why: string): CheckerSummary {
   return { checker, verdict: 'unknown', summary: `not checked: ${why}`, details: `${checker}: not checked: ${why}`, highlight: [] };

@@ -52,6 +52,16 @@ export interface ChaosClusterOptions {
   viaProxies?: boolean;
 }
 
+export interface NodeErrorLine {
+  node: string;
+  line: string;
+}
+
+/** pino's numeric levels: 50 error, 60 fatal. A member logs them only for bugs, never for faults. */
+export function isErrorLine(line: string): boolean {
+  return /^\{"level":(50|60),/.test(line);
+}
+
 export class ChaosCluster implements NemesisTarget {
   readonly nodes: readonly number[];
   readonly admin: Client;
@@ -63,6 +73,8 @@ export class ChaosCluster implements NemesisTarget {
   /** Reset but not yet told how to join: must not be restarted as it was. */
   private readonly awaitingJoin = new Set<number>();
   private readonly logs = new Map<string, WriteStream>();
+  /** Every error-level line a member logged: each one means a bug (a member stopping on its own, an invariant broken). */
+  readonly errorLines: NodeErrorLine[] = [];
   private stopped = false;
   private viaProxies = true;
 
@@ -90,7 +102,10 @@ export class ChaosCluster implements NemesisTarget {
         dataDir: o.dataDir, ready: 'listening', readyTimeoutMs: NODE_READY_TIMEOUT_MS, extraArgs,
         perNodeArgs: (name) => c.argsFor(name),
         env: { ...process.env, ...(o.unsafe === undefined ? {} : { REGIONSTORE_UNSAFE: '1' }) },
-        onLine: (name, line) => c.logs.get(name)?.write(`${line}\n`),
+        onLine: (name, line) => {
+          c.logs.get(name)?.write(`${line}\n`);
+          if (isErrorLine(line)) c.errorLines.push({ node: name, line });
+        },
       });
       await c.launcher.waitHealthy(NODE_READY_TIMEOUT_MS);
     } catch (err) {

@@ -23,7 +23,7 @@ import { errorText, untilDone, type WorkloadContext } from '../workload/common.j
 import { RegisterWorkload, type RegisterStats } from '../workload/register.js';
 import { WatchWorkload } from '../workload/watch.js';
 import { replayLine, type RunConfig } from './args.js';
-import { checkBankReads, checkRegister, checkWatchWorkload, notRun, overallVerdict, recoverySummary } from './checks.js';
+import { checkBankReads, checkRegister, checkWatchWorkload, nodeErrorsSummary, notRun, overallVerdict, recoverySummary } from './checks.js';
 import { ChaosCluster } from './cluster.js';
 
 /** Register workers per client (one client per member plus one over all of them). */
@@ -96,7 +96,7 @@ async function finalReads(w: Workloads, log: (line: string) => void): Promise<Ma
   return failed;
 }
 
-function runChecks(w: Workloads, failed: Map<string, string>, recovery: CheckerSummary): CheckerSummary[] {
+function runChecks(w: Workloads, failed: Map<string, string>, recovery: CheckerSummary, nodeErrors: CheckerSummary): CheckerSummary[] {
   const results: CheckerSummary[] = [];
   if (w.register !== undefined) {
     const lin = checkRegister(w.register.ops);
@@ -109,7 +109,7 @@ function runChecks(w: Workloads, failed: Map<string, string>, recovery: CheckerS
     if (failed.has('watch')) results.push(notRun('watch', `the final reads failed: ${failed.get('watch')}`));
     else results.push(...checkWatchWorkload(w.watch));
   }
-  results.push(recovery);
+  results.push(recovery, nodeErrors);
   return results;
 }
 
@@ -157,7 +157,7 @@ async function runPhases(config: RunConfig, cluster: ChaosCluster, history: Hist
   log('chaos: final reads done; stopping the cluster');
   await cluster.stop();
   log('chaos: checking');
-  p.results = runChecks(w, failed, recovery);
+  p.results = runChecks(w, failed, recovery, nodeErrorsSummary(cluster.errorLines));
   log('chaos: checked');
 }
 
