@@ -1,0 +1,53 @@
+// Micro-benchmark: what a durable write costs on this machine's disk. A RocksDB write of
+// one small batch with sync, the same without sync, and a raw 300-byte append followed by
+// fdatasync: whether a raft log of our own (append + fdatasync) would beat RocksDB here.
+//
+//   npx tsx scripts/bench-sync-write.ts [--writes 2000] [--dir /path/on/the/data/disk]
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { openRocksEngine } from '../server/storage/index.js';
+
+const VALUE_BYTES = 300;
+const { values } = parseArgs({ options: { writes: { type: 'string', default: '2000' }, dir: { type: 'string', default: tmpdir() } } });
+const writes = Number(values.writes);
+const dir = mkdtempSync(join(values.dir, 'rs-sync-bench-'));
+
+function percentiles(ms: number[]): string {
+  ms.sort((a, b) => a - b);
+  const at = (p: number): string => ms[Math.min(ms.length - 1, Math.floor(ms.length * p))]!.toFixed(3);
+  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`;
+}
+
+const key = (i: number): Uint8Array => new TextEncoder().encode(`k${i}`);
+
+async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<string> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await op(i);
+    ms.push(performance.now() - t0);
+  }
+  return percentiles(ms);
+}
+
+try {
+  const value = new Uint8Array(VALUE_BYTES);
+  const engine = await openRocksEngine(join(dir, 'rocksdb'));
+  console.log(`rocksdb write, sync:    ${await timed(writes, (i) => engine.write([{ type: 'put', key: key(i), value }], { sync: true }))}`);
+  console.log(`rocksdb write, no sync: ${await timed(writes, (i) => engine.write([{ type: 'put', key: key(i), value }]))}`);
+  await engine.close();
+  const file = await open(join(dir, 'append.log'), 'a');
+  console.log(`append + fdatasync:     ${await timed(writes, async () => {
+    await file.write(value);
+    await file.datasync();
+  })}`);
+  await file.close();
+  console.log(`(${writes} writes of ${VALUE_BYTES} bytes each, in ${dir})`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
