@@ -1,6 +1,7 @@
 // Micro-benchmark: what a durable write costs on this machine's disk. A RocksDB write of
 // one small batch with sync, the same without sync, and a raw 300-byte append followed by
 // fdatasync: whether a raft log of our own (append + fdatasync) would beat RocksDB here.
+// Also what the RocksDB binding costs the main thread per operation in large batches.
 //
 //   npx tsx scripts/bench-sync-write.ts [--writes 2000] [--dir /path/on/the/data/disk]
 
@@ -40,6 +41,17 @@ try {
   const engine = await openRocksEngine(join(dir, 'rocksdb'));
   console.log(`rocksdb write, sync:    ${await timed(writes, (i) => engine.write([{ type: 'put', key: key(i), value }], { sync: true }))}`);
   console.log(`rocksdb write, no sync: ${await timed(writes, (i) => engine.write([{ type: 'put', key: key(i), value }]))}`);
+  const OPS_PER_BATCH = 100;
+  let mainThreadMs = 0;
+  for (let b = 0; b < writes / 10; b++) {
+    const ops = Array.from({ length: OPS_PER_BATCH }, (_, i) => ({ type: 'put' as const, key: key(writes + b * OPS_PER_BATCH + i), value }));
+    const t0 = performance.now();
+    const done = engine.write(ops);
+    mainThreadMs += performance.now() - t0;
+    await done;
+  }
+  const perOpUs = (mainThreadMs * 1000) / ((writes / 10) * OPS_PER_BATCH);
+  console.log(`rocksdb batch of ${OPS_PER_BATCH}, no sync: ${perOpUs.toFixed(2)} µs per operation on the main thread`);
   await engine.close();
   const file = await open(join(dir, 'append.log'), 'a');
   console.log(`append + fdatasync:     ${await timed(writes, async () => {
