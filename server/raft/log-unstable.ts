@@ -84,7 +84,9 @@ export class Unstable {
     const from = ents[0]!.index;
     const end = this.offset + this.entries.length;
     if (from === end) {
-      this.entries = this.entries.concat(ents);
+      // In place: every proposal lands here, and concat copied the whole unstable tail each
+      // time. Safe because nothing outside holds this array (slice() and ready copy).
+      for (const e of ents) this.entries.push(e);
     } else if (from <= this.offset) {
       // Replaces everything unstable (and a stable suffix, which Storage.append truncates).
       this.entries = ents.slice();

@@ -17,7 +17,19 @@ export function majority(voters: number): number {
  */
 export function committedIndex(voters: ReadonlySet<number>, acked: (id: number) => number): number {
   if (voters.size === 0) return 0;
-  const indexes = [...voters].map(acked).sort((a, b) => b - a);
+  // Runs on every acknowledgement: an insertion sort into one small array (descending)
+  // instead of spread, map and sort, which allocated three arrays per call.
+  const indexes: number[] = [];
+  for (const id of voters) {
+    const v = acked(id);
+    let i = indexes.length;
+    indexes.push(v);
+    while (i > 0 && indexes[i - 1]! < v) {
+      indexes[i] = indexes[i - 1]!;
+      i--;
+    }
+    indexes[i] = v;
+  }
   return indexes[majority(voters.size) - 1]!;
 }
 

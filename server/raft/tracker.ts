@@ -11,6 +11,8 @@ export class ProgressTracker {
   learners = new Set<NodeId>();
   readonly progress = new Map<NodeId, Progress>();
   readonly votes = new Map<NodeId, boolean>();
+  /** ids() in ascending order, rebuilt when the membership changes (it is read per broadcast). */
+  private sortedIds: readonly NodeId[] = [];
 
   constructor(readonly maxInflightMsgs: number, readonly maxInflightBytes: number) {}
 
@@ -21,6 +23,7 @@ export class ProgressTracker {
     for (const id of learners) assert(!voters.has(id), () => `node ${id} is both voter and learner`);
     this.voters = voters;
     this.learners = learners;
+    this.sortedIds = [...voters, ...learners].sort((a, b) => a - b);
     for (const id of this.progress.keys()) {
       if (!voters.has(id) && !learners.has(id)) this.progress.delete(id);
     }
@@ -43,8 +46,8 @@ export class ProgressTracker {
   }
 
   /** Member ids in ascending order, so iteration (and thus output) is deterministic. */
-  ids(): NodeId[] {
-    return [...this.progress.keys()].sort((a, b) => a - b);
+  ids(): readonly NodeId[] {
+    return this.sortedIds;
   }
 
   committed(): number {
