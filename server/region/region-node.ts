@@ -99,7 +99,7 @@ export class RegionNode {
   private membership!: Membership;
   readonly transport: GrpcTransport;
   peerPort = 0;
-  private readonly pending = new PendingProposals<ProposalResult>();
+  private readonly pending: PendingProposals<ProposalResult>;
   private readonly reads: ReadIndexBatcher;
   private appliedWaiter = new AppliedWaiter(0);
   private readonly stateLock = new SerialLock();
@@ -117,6 +117,7 @@ export class RegionNode {
     this.id = opts.memberId;
     this.clusterId = opts.clusterId;
     this.limits = { ...DEFAULT_REGION_LIMITS, ...opts.limits };
+    this.pending = new PendingProposals(systemClock, this.limits.proposalTimeoutMs);
     this.reads = new ReadIndexBatcher({ readIndex: (ctx) => this.raft.readIndex(ctx) }, () => performance.now());
     this.transport = new GrpcTransport({
       id: opts.memberId,
@@ -393,6 +394,7 @@ export class RegionNode {
   private onTick(): void {
     this.raft.tick();
     this.reads.tick();
+    this.pending.expire();
     if (this.lessor.isPrimary) {
       for (const id of this.lessor.expired()) {
         this.proposeCommand({ type: 'leaseRevoke', leaseRevoke: { id } }).catch(() => undefined);
@@ -443,7 +445,7 @@ export class RegionNode {
     if (this.pending.size >= this.limits.maxPendingProposals) {
       return Promise.reject(new RegionError('too-many-requests', 'etcdserver: too many requests'));
     }
-    const { counter, done } = this.pending.register(this.limits.proposalTimeoutMs);
+    const { counter, done } = this.pending.register();
     try {
       this.raft.propose(encodePayload(kind, this.id, counter, body));
     } catch (err) {
