@@ -5,6 +5,8 @@
 //
 // Layout: [u8 version=1][u8 kind][u64 proposer member id][u64 proposal counter][body...]
 
+import { decodeU64, writeU64 } from '../storage/index.js';
+
 const VERSION = 1;
 export const PAYLOAD_HEADER_BYTES = 18;
 
@@ -24,12 +26,13 @@ export interface EntryPayload {
 }
 
 export function encodePayload(kind: PayloadKind, proposer: number, counter: number, body: Uint8Array): Uint8Array {
+  // Every entry goes through here (and decodePayload) on every member: plain byte writes,
+  // no DataView or BigInt per entry. Member ids and counters are below 2^53 (member-id.ts).
   const out = new Uint8Array(PAYLOAD_HEADER_BYTES + body.length);
-  const view = new DataView(out.buffer);
   out[0] = VERSION;
   out[1] = kind;
-  view.setBigUint64(2, BigInt(proposer));
-  view.setBigUint64(10, BigInt(counter));
+  writeU64(out, 2, proposer);
+  writeU64(out, 10, counter);
   out.set(body, PAYLOAD_HEADER_BYTES);
   return out;
 }
@@ -39,11 +42,10 @@ export function decodePayload(data: Uint8Array): EntryPayload | undefined {
   if (data.length < PAYLOAD_HEADER_BYTES || data[0] !== VERSION) {
     throw new Error(`entry payload: unknown format (version byte ${data[0]}, ${data.length} bytes)`);
   }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   return {
     kind: data[1] as PayloadKind,
-    proposer: Number(view.getBigUint64(2)),
-    counter: Number(view.getBigUint64(10)),
+    proposer: decodeU64(data, 2),
+    counter: decodeU64(data, 10),
     body: data.subarray(PAYLOAD_HEADER_BYTES),
   };
 }
