@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import {
-  HOST_DEFAULT, NODES_DEFAULT, newPlan, nodeUrls, readClusterFile, serveArgs, writeClusterFile,
+  HOST_DEFAULT, NODES_DEFAULT, lastFlagWins, newPlan, nodeUrls, readClusterFile, serveArgs, writeClusterFile,
   type ClusterFile, type PlannedNode,
 } from './plan.js';
 import { isPortFree } from './ports.js';
@@ -67,7 +67,7 @@ export interface StartClusterOptions {
   /**
    * Flags appended after extraArgs for one node, asked again at every start and restart
    * (the chaos harness gives each node its own proxy dial map, and a re-added member its
-   * new peer URL). A flag given twice is taken from the last occurrence.
+   * new peer URL). A flag given twice is passed once, with its last value.
    */
   perNodeArgs?: (name: string) => readonly string[];
   /** Environment of the nodes (default: this process's). */
@@ -184,7 +184,7 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
     const s = spawnNode({
       name: plan.name,
       executable: command.executable,
-      args: [...command.args, ...serveArgs(file, plan, dataDir), ...(options.extraArgs ?? []), ...(options.perNodeArgs?.(plan.name) ?? [])],
+      args: [...command.args, ...lastFlagWins([...serveArgs(file, plan, dataDir), ...(options.extraArgs ?? []), ...(options.perNodeArgs?.(plan.name) ?? [])])],
       cwd: command.cwd,
       env: options.env ?? process.env,
       output: options.detached === true

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  clusterFilePath, etcdctlLine, newPlan, nodeUrls, readClusterFile, serveArgs, writeClusterFile, type ClusterFile,
+  clusterFilePath, etcdctlLine, lastFlagWins, newPlan, nodeUrls, readClusterFile, serveArgs, writeClusterFile, type ClusterFile,
 } from './plan.js';
 import { isPortFree, pickFreePorts } from './ports.js';
 
@@ -83,5 +83,16 @@ describe('cluster plan', () => {
   it('prints URLs and an etcdctl line to try', () => {
     assert.equal(nodeUrls(FILE, FILE.nodes[0]!, '/d').metricsUrl, 'http://127.0.0.1:2381');
     assert.equal(etcdctlLine(FILE, '/d'), 'ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:2479 put foo bar');
+  });
+});
+
+describe('lastFlagWins', () => {
+  it('keeps the last occurrence of each flag, in order, for both --name value and --name=value', () => {
+    assert.deepEqual(
+      lastFlagWins(['--name', 'n1', '--listen-peer-urls', 'http://a', '--election-ms=300', '--listen-peer-urls', 'http://b', '--election-ms', '500']),
+      ['--name', 'n1', '--listen-peer-urls', 'http://b', '--election-ms', '500'],
+    );
+    assert.deepEqual(lastFlagWins(['--a', '1', '--b', '--a=2']), ['--b', '--a=2'], 'a flag with no value stays one token');
+    assert.deepEqual(lastFlagWins([]), []);
   });
 });

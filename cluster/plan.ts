@@ -128,6 +128,31 @@ export function nodeUrls(file: ClusterFile, node: PlannedNode, dataDir: string):
   };
 }
 
+/**
+ * Serve flags with every repeated flag reduced to its last occurrence (the one serve would
+ * use), in order. Flags are `--name value` or `--name=value`; the launcher appends per-node
+ * overrides after the plan's flags, and serve warns about each flag given twice.
+ */
+export function lastFlagWins(args: readonly string[]): string[] {
+  const units: Array<{ name: string | undefined; tokens: string[] }> = [];
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i]!;
+    if (!t.startsWith('--')) {
+      units.push({ name: undefined, tokens: [t] });
+    } else if (t.includes('=')) {
+      units.push({ name: t.slice(0, t.indexOf('=')), tokens: [t] });
+    } else if (i + 1 < args.length && !args[i + 1]!.startsWith('--')) {
+      units.push({ name: t, tokens: [t, args[i + 1]!] });
+      i++;
+    } else {
+      units.push({ name: t, tokens: [t] });
+    }
+  }
+  const lastIndex = new Map<string, number>();
+  units.forEach((u, i) => u.name !== undefined && lastIndex.set(u.name, i));
+  return units.filter((u, i) => u.name === undefined || lastIndex.get(u.name) === i).flatMap((u) => u.tokens);
+}
+
 /** The `regionstore serve` flags of one node (the same on every start; see the top). */
 export function serveArgs(file: ClusterFile, node: PlannedNode, dataDir: string): string[] {
   const urls = nodeUrls(file, node, dataDir);
