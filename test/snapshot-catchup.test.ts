@@ -120,20 +120,25 @@ test('a follower that died between installing a snapshot and logging it restarts
     cpSync(logDir, savedLogDir, { recursive: true });
     let revision = await writeAndCompact(c, WRITES_WHILE_DOWN);
     await cluster.restart(follower.name);
-    let fc = rawClient(follower.clientUrl.replace('http://', ''));
     const expected = await hashAt(c, revision);
-    await eventually('the follower to install a snapshot', async () => ((await hashAt(fc, revision)) === expected ? true : undefined), 30_000, 100);
+    assert.ok(expected !== undefined, 'HashKV on a member that stayed up');
+    const installed = rawClient(follower.clientUrl.replace('http://', ''));
+    try {
+      await eventually('the follower to install a snapshot', async () => ((await hashAt(installed, revision)) === expected ? true : undefined), 30_000, 100);
+    } finally {
+      installed.close();
+    }
     assert.ok((await metric(follower.metricsUrl, 'regionstore_snapshots_received_total')) >= 1, 'it caught up through a snapshot');
-    fc.close();
     await cluster.stopNode(follower.name);
     rmSync(logDir, { recursive: true, force: true });
     cpSync(savedLogDir, logDir, { recursive: true });
 
     await cluster.restart(follower.name);
-    fc = rawClient(follower.clientUrl.replace('http://', ''));
+    const fc = rawClient(follower.clientUrl.replace('http://', ''));
     try {
       revision = await writeAndCompact(c, SNAPSHOT_COUNT * 2);
       const expectedAfter = await hashAt(c, revision);
+      assert.ok(expectedAfter !== undefined, 'HashKV on a member that stayed up');
       await eventually('the restarted follower to reach the same HashKV', async () =>
         ((await hashAt(fc, revision)) === expectedAfter ? true : undefined), 30_000, 100);
       assert.ok(follower.running, `${follower.name} stopped after its restart`);

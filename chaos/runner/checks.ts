@@ -8,6 +8,7 @@ import type { HistoryOp } from '../history/op.js';
 import type { BankWorkload } from '../workload/bank.js';
 import { checkDurability, summarizeDurability } from '../workload/durability.js';
 import type { WatchWorkload } from '../workload/watch.js';
+import type { NodeErrorLine } from './cluster.js';
 
 /** Wall-clock budget of the linearizability search; past it the verdict is "unknown". */
 export const LINEARIZABILITY_TIME_LIMIT_MS = 120_000;
@@ -47,8 +48,11 @@ export function recoverySummary(error: string | undefined, seconds: number): Che
   return { checker: 'recovery', verdict, summary, details: `recovery: ${summary}`, highlight: [] };
 }
 
+/** How much of one log line a summary repeats (stack traces make them long). */
+export const NODE_ERROR_LINE_CHARS = 400;
+
 /** Members must not log errors: under faults they retry and report, only a bug makes them log one (or stop). */
-export function nodeErrorsSummary(lines: ReadonlyArray<{ node: string; line: string }>): CheckerSummary {
+export function nodeErrorsSummary(lines: readonly NodeErrorLine[]): CheckerSummary {
   if (lines.length === 0) {
     return { checker: 'node-errors', verdict: 'ok', summary: 'no member logged an error', details: 'node-errors: none', highlight: [] };
   }
@@ -57,9 +61,6 @@ export function nodeErrorsSummary(lines: ReadonlyArray<{ node: string; line: str
   const details = ['node-errors:', ...lines.map((l) => `  ${l.node}: ${l.line.slice(0, NODE_ERROR_LINE_CHARS)}`)].join('\n');
   return { checker: 'node-errors', verdict: 'violation', summary, details, highlight: [] };
 }
-
-/** How much of one log line a summary repeats (stack traces make them long). */
-export const NODE_ERROR_LINE_CHARS = 400;
 
 /** A checker that could not run (its workload failed): "unknown", with why. */
 export function notRun(checker: string, why: string): CheckerSummary {
