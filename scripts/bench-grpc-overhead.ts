@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { grpcFrame } from '../client/bench/grpc-frames.js';
 import { runH2load } from '../client/bench/h2load.js';
 
 const PATH = '/bench.Echo/Echo';
@@ -16,13 +17,6 @@ const REQUEST_BYTES = 300;
 const ANSWER_BYTES = 40;
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '100000' } } });
 const calls = Number(values.calls);
-
-/** A gRPC length-prefixed message: flag 0 (not compressed), u32 length, bytes. */
-function grpcFrame(bytes: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(bytes.length, 1);
-  return Buffer.concat([head, bytes]);
-}
 
 const answer = Buffer.alloc(ANSWER_BYTES, 1);
 type Started = { port: number; stop: () => void };
@@ -59,8 +53,12 @@ const body = grpcFrame(Buffer.alloc(REQUEST_BYTES, 2));
 for (const [name, start] of [['grpc-js', startGrpcJs], ['node:http2', startBareHttp2], ['grpc-js', startGrpcJs], ['node:http2', startBareHttp2]] as const) {
   const server = await start();
   const cpuBefore = process.cpuUsage();
-  const r = await runH2load({ target: `127.0.0.1:${server.port}`, path: PATH, body, connections: 4, streams: 64, total: calls });
-  const cpu = process.cpuUsage(cpuBefore);
+  // Stopped when h2load exits: reading its per-request log afterwards is not server work.
+  let cpu = { user: 0, system: 0 };
+  const r = await runH2load({
+    target: `127.0.0.1:${server.port}`, path: PATH, body, connections: 4, streams: 64, total: calls,
+    onExit: () => (cpu = process.cpuUsage(cpuBefore)),
+  });
   const perCall = (cpu.user + cpu.system) / r.done;
   console.log(`${name.padEnd(10)} ${(r.done / r.seconds).toFixed(0).padStart(6)} calls/s, server CPU ${perCall.toFixed(1)} µs per call (${r.http2xx} answered, ${r.failed} failed)`);
   server.stop();

@@ -29,6 +29,8 @@ export interface H2loadRun {
   durationS?: number;
   /** Give up on a run after this long. */
   timeoutMs?: number;
+  /** Called when h2load exits, before its log is read here (a CPU meter stops there). */
+  onExit?: () => void;
 }
 
 export interface H2loadResult {
@@ -105,6 +107,7 @@ export function runH2load(run: H2loadRun): Promise<H2loadResult> {
     });
     p.on('close', (code) => {
       clearTimeout(timer);
+      run.onExit?.();
       try {
         if (code !== 0) throw new Error(`h2load exited with ${code}:\n${output}`);
         resolve({ ...parseH2loadOutput(output), histogram: latencies(logFile), output });
