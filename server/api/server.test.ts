@@ -43,7 +43,11 @@ async function fails(p: Promise<unknown>, code: status, details: string | RegExp
 }
 
 test('put and range carry etcd headers and key-values', async () => {
+  // etcd's numbering: an empty store answers revision 1 and its first write is revision 2.
+  const empty = await c.unary('KV', 'Range', { key: b('a/'), rangeEnd: b('a0') });
+  assert.equal(empty.header.revision, '1');
   const p1 = await c.unary('KV', 'Put', { key: b('a/1'), value: b('one') });
+  assert.equal(p1.header.revision, '2');
   assert.equal(p1.header.clusterId, TEST_CLUSTER_ID);
   assert.equal(p1.header.memberId, String(TEST_MEMBER_ID));
   assert.equal(p1.header.raftTerm, '2');

@@ -5,45 +5,45 @@ import { b, Harness, keys, withHarness } from './testing/harness.js';
 
 test('compact: keeps the latest version at or before the revision, drops tombstoned keys', () =>
   withHarness(async (h) => {
-    await h.put('a', '1'); // 1
-    await h.put('a', '2'); // 2
-    await h.put('b', '1'); // 3
-    await h.del('b'); // 4
-    await h.put('a', '3'); // 5
-    await h.apply({ type: 'compact', compact: { revision: 4 } });
-    assert.equal(h.store.compactedRevision, 4);
-    assert.equal(await h.value('a', 4), '2');
-    assert.equal(await h.value('b', 4), undefined);
+    await h.put('a', '1'); // 2
+    await h.put('a', '2'); // 3
+    await h.put('b', '1'); // 4
+    await h.del('b'); // 5
+    await h.put('a', '3'); // 6
+    await h.apply({ type: 'compact', compact: { revision: 5 } });
+    assert.equal(h.store.compactedRevision, 5);
+    assert.equal(await h.value('a', 5), '2');
+    assert.equal(await h.value('b', 5), undefined);
     assert.equal(await h.value('a'), '3');
     const kv = (await h.get('a')).kvs[0];
-    assert.deepEqual([kv?.createRevision, kv?.version], [1, 3], 'version and create revision survive compaction');
+    assert.deepEqual([kv?.createRevision, kv?.version], [2, 3], 'version and create revision survive compaction');
     await h.reopen();
-    assert.equal(h.store.compactedRevision, 4);
-    assert.equal(await h.value('a', 4), '2');
+    assert.equal(h.store.compactedRevision, 5);
+    assert.equal(await h.value('a', 5), '2');
     await h.put('a', '4');
-    assert.deepEqual([(await h.get('a')).kvs[0]?.version, h.store.currentRevision], [4, 6]);
+    assert.deepEqual([(await h.get('a')).kvs[0]?.version, h.store.currentRevision], [4, 7]);
   }));
 
 test('compact: errors for future and already compacted revisions; no revision bump', () =>
   withHarness(async (h) => {
     await h.put('a', '1');
     await h.put('a', '2');
-    const res = await h.apply({ type: 'compact', compact: { revision: 3 } });
+    const res = await h.apply({ type: 'compact', compact: { revision: 4 } });
     assert.deepEqual(res, { type: 'error', code: 'future-revision', message: 'mvcc: required revision is a future revision' });
-    assert.equal((await h.apply({ type: 'compact', compact: { revision: 2 } })).type, 'compact');
-    const again = await h.apply({ type: 'compact', compact: { revision: 2 } });
+    assert.equal((await h.apply({ type: 'compact', compact: { revision: 3 } })).type, 'compact');
+    const again = await h.apply({ type: 'compact', compact: { revision: 3 } });
     assert.deepEqual(again, { type: 'error', code: 'compacted', message: 'mvcc: required revision has been compacted' });
-    assert.equal(h.store.currentRevision, 2);
+    assert.equal(h.store.currentRevision, 3);
   }));
 
 test('compact at the current revision after a delete of the newest key; reopen keeps the revision', () =>
   withHarness(async (h) => {
     await h.put('a', '1');
     await h.del('a');
-    await h.apply({ type: 'compact', compact: { revision: 2 } });
+    await h.apply({ type: 'compact', compact: { revision: 3 } });
     await h.reopen();
-    assert.equal(h.store.currentRevision, 2);
-    assert.equal((await h.put('a', 'x')).revision, 3);
+    assert.equal(h.store.currentRevision, 3);
+    assert.equal((await h.put('a', 'x')).revision, 4);
   }));
 
 test('hashKV: equal on stores fed the same commands; differs after divergence; checks bounds', async () => {
@@ -55,15 +55,15 @@ test('hashKV: equal on stores fed the same commands; differs after divergence; c
       await h.put('b', '2');
       await h.del('a');
       await h.put('c', '3');
-      await h.apply({ type: 'compact', compact: { revision: 2 } });
+      await h.apply({ type: 'compact', compact: { revision: 3 } });
     }
     const h1 = await one.store.hashKV(0);
     const h2 = await two.store.hashKV(0);
     assert.deepEqual(h1, h2);
-    assert.deepEqual([h1.compactRevision, h1.hashRevision], [2, 4]);
-    assert.deepEqual(await one.store.hashKV(3), await two.store.hashKV(3));
-    assert.notEqual((await one.store.hashKV(3)).hash, h1.hash);
-    await assert.rejects(one.store.hashKV(1), (e: unknown) => e instanceof MvccError && e.code === 'compacted');
+    assert.deepEqual([h1.compactRevision, h1.hashRevision], [3, 5]);
+    assert.deepEqual(await one.store.hashKV(4), await two.store.hashKV(4));
+    assert.notEqual((await one.store.hashKV(4)).hash, h1.hash);
+    await assert.rejects(one.store.hashKV(2), (e: unknown) => e instanceof MvccError && e.code === 'compacted');
     await assert.rejects(one.store.hashKV(9), (e: unknown) => e instanceof MvccError && e.code === 'future-revision');
     await one.reopen();
     assert.deepEqual(await one.store.hashKV(0), h1, 'the hash survives a restart');
@@ -86,6 +86,6 @@ test('applied index: one batch, re-delivery is a no-op, survives restart', () =>
     assert.equal(h.store.appliedIndex, 3);
     const again = await h.store.applyBatch([...cmds, { index: 4, command: { type: 'put', put: { key: b('d'), value: b('v') } } }]);
     assert.deepEqual(again.map((r) => r.response?.type), [undefined, undefined, undefined, 'put']);
-    assert.equal(h.store.currentRevision, 4);
+    assert.equal(h.store.currentRevision, 5);
     assert.deepEqual(keys((await h.get('a', { rangeEnd: b('z') })).kvs), ['a', 'b', 'c', 'd']);
   }));

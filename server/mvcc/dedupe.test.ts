@@ -13,16 +13,16 @@ test('dedupe: a retried write gets its first answer and is not applied again', (
     const first = await h.apply(put('k', 'v1', 'c1', 1));
     const retry = await h.apply(put('k', 'v1', 'c1', 1));
     assert.deepEqual(retry, first);
-    assert.equal(h.store.currentRevision, 1);
-    await h.apply(put('k', 'v2', 'c1', 2));
     assert.equal(h.store.currentRevision, 2);
+    await h.apply(put('k', 'v2', 'c1', 2));
+    assert.equal(h.store.currentRevision, 3);
     const stale = await h.apply(put('k', 'v1', 'c1', 1));
     assert.equal(stale.type === 'error' && stale.code, 'stale-request');
     await h.reopen();
     const afterRestart = await h.apply(put('k', 'v2', 'c1', 2));
     assert.equal(afterRestart.type, 'put');
-    assert.equal(afterRestart.type === 'put' && afterRestart.put.revision, 2);
-    assert.equal(h.store.currentRevision, 2);
+    assert.equal(afterRestart.type === 'put' && afterRestart.put.revision, 3);
+    assert.equal(h.store.currentRevision, 3);
   }));
 
 test('dedupe: errors are remembered too', () =>
@@ -40,10 +40,10 @@ test('dedupe: bounded, the client with the oldest write is forgotten', () =>
     for (let i = 0; i <= DEDUPE_CLIENTS_MAX; i++) items.push({ index: i + 1, command: put(`k${i}`, 'v', `client-${i}`, 1) });
     await h.store.applyBatch(items);
     h.index = items.length;
-    assert.equal(h.store.currentRevision, DEDUPE_CLIENTS_MAX + 1);
+    assert.equal(h.store.currentRevision, DEDUPE_CLIENTS_MAX + 2);
     await h.reopen();
     await h.apply(put('k0', 'v', 'client-0', 1)); // forgotten: applies again
-    assert.equal(h.store.currentRevision, DEDUPE_CLIENTS_MAX + 2);
+    assert.equal(h.store.currentRevision, DEDUPE_CLIENTS_MAX + 3);
     await h.apply(put('k2', 'v', 'client-2', 1)); // remembered
-    assert.equal(h.store.currentRevision, DEDUPE_CLIENTS_MAX + 2);
+    assert.equal(h.store.currentRevision, DEDUPE_CLIENTS_MAX + 3);
   }));

@@ -8,18 +8,18 @@ const assertMvccError = (code: string) => (e: unknown) => e instanceof MvccError
 
 test('put: revisions, versions, create/mod revision', () =>
   withHarness(async (h) => {
-    assert.equal(h.store.currentRevision, 0);
-    assert.equal((await h.put('a', '1')).revision, 1);
-    assert.equal((await h.put('a', '2')).revision, 2);
-    assert.equal((await h.put('b', '1')).revision, 3);
+    assert.equal(h.store.currentRevision, 1, 'an empty store is at revision 1, as in etcd');
+    assert.equal((await h.put('a', '1')).revision, 2, 'the first write gets revision 2, as in etcd');
+    assert.equal((await h.put('a', '2')).revision, 3);
+    assert.equal((await h.put('b', '1')).revision, 4);
     const kv = (await h.get('a')).kvs[0];
     assert.ok(kv);
-    assert.deepEqual([kv.createRevision, kv.modRevision, kv.version, str(kv.value)], [1, 2, 2, '2']);
+    assert.deepEqual([kv.createRevision, kv.modRevision, kv.version, str(kv.value)], [2, 3, 2, '2']);
     await h.del('a');
-    assert.equal(h.store.currentRevision, 4);
+    assert.equal(h.store.currentRevision, 5);
     await h.put('a', '3');
     const again = (await h.get('a')).kvs[0];
-    assert.deepEqual([again?.createRevision, again?.modRevision, again?.version], [5, 5, 1]);
+    assert.deepEqual([again?.createRevision, again?.modRevision, again?.version], [6, 6, 1]);
   }));
 
 test('put prev_kv, ignore_value, ignore_lease', () =>
@@ -33,22 +33,22 @@ test('put prev_kv, ignore_value, ignore_lease', () =>
     await assert.rejects(h.put('missing', '', { ignoreValue: true }), assertMvccError('key-not-found'));
     await assert.rejects(h.put('missing', 'x', { ignoreLease: true }), assertMvccError('key-not-found'));
     await assert.rejects(h.put('x', 'y', { lease: 42 }), assertMvccError('lease-not-found'));
-    assert.equal(h.store.currentRevision, 3, 'failed puts do not bump the revision');
+    assert.equal(h.store.currentRevision, 4, 'failed puts do not bump the revision');
   }));
 
 test('delete: missing key is not a write; ranges and prev_kv', () =>
   withHarness(async (h) => {
     await h.put('a', '1');
     const none = await h.del('zzz');
-    assert.deepEqual([none.deleted, none.revision, h.store.currentRevision], [0, 1, 1]);
+    assert.deepEqual([none.deleted, none.revision, h.store.currentRevision], [0, 2, 2]);
     await h.put('p/1', 'x');
     await h.put('p/2', 'y');
     await h.put('q', 'z');
     const d = await h.del('p/', 'p0', true);
     assert.equal(d.deleted, 2);
     assert.deepEqual(keys(d.prevKvs), ['p/1', 'p/2']);
-    assert.equal(d.revision, 5);
-    assert.equal(h.store.currentRevision, 5, 'one revision for the whole range');
+    assert.equal(d.revision, 6);
+    assert.equal(h.store.currentRevision, 6, 'one revision for the whole range');
     const all = await h.del('\0', new Uint8Array([0]));
     assert.equal(all.deleted, 2);
     assert.equal((await h.get('\0', { rangeEnd: new Uint8Array([0]) })).count, 0);
@@ -59,7 +59,7 @@ test('range: limit, more, count, keys_only, count_only, "\\0" end', () =>
     for (const k of ['a', 'b', 'c', 'd']) await h.put(k, `v${k}`);
     const r = await h.get('a', { rangeEnd: b('d'), limit: 2 });
     assert.deepEqual(keys(r.kvs), ['a', 'b']);
-    assert.deepEqual([r.more, r.count, r.revision], [true, 3, 4]);
+    assert.deepEqual([r.more, r.count, r.revision], [true, 3, 5]);
     const all = await h.get('b', { rangeEnd: new Uint8Array([0]) });
     assert.deepEqual(keys(all.kvs), ['b', 'c', 'd']);
     const ko = await h.get('a', { rangeEnd: b('z'), keysOnly: true });
@@ -71,10 +71,10 @@ test('range: limit, more, count, keys_only, count_only, "\\0" end', () =>
 
 test('range: sorting by every target, both orders', () =>
   withHarness(async (h) => {
-    await h.put('a', 'z'); // rev 1
-    await h.put('b', 'y'); // rev 2
-    await h.put('c', 'x'); // rev 3
-    await h.put('a', 'w'); // rev 4: a has version 2
+    await h.put('a', 'z'); // rev 2
+    await h.put('b', 'y'); // rev 3
+    await h.put('c', 'x'); // rev 4
+    await h.put('a', 'w'); // rev 5: a has version 2
     const q = (sortTarget: SortTarget, sortOrder: SortOrder) =>
       h.get('a', { rangeEnd: b('z'), sortTarget, sortOrder }).then((r) => keys(r.kvs).join(''));
     assert.equal(await q(SortTarget.KEY, SortOrder.DESCEND), 'cba');
@@ -90,37 +90,38 @@ test('range: sorting by every target, both orders', () =>
 
 test('range: min/max mod and create revision filters', () =>
   withHarness(async (h) => {
-    await h.put('a', '1'); // 1
-    await h.put('b', '1'); // 2
-    await h.put('c', '1'); // 3
-    await h.put('a', '2'); // 4
+    await h.put('a', '1'); // 2
+    await h.put('b', '1'); // 3
+    await h.put('c', '1'); // 4
+    await h.put('a', '2'); // 5
     const q = (o: object) => h.get('a', { rangeEnd: b('z'), ...o }).then((r) => keys(r.kvs).join(''));
-    assert.equal(await q({ minModRevision: 3 }), 'ac');
-    assert.equal(await q({ maxModRevision: 3 }), 'bc');
-    assert.equal(await q({ minCreateRevision: 2 }), 'bc');
-    assert.equal(await q({ maxCreateRevision: 2 }), 'ab');
-    const r = await h.get('a', { rangeEnd: b('z'), minModRevision: 4 });
+    assert.equal(await q({ minModRevision: 4 }), 'ac');
+    assert.equal(await q({ maxModRevision: 4 }), 'bc');
+    assert.equal(await q({ minCreateRevision: 3 }), 'bc');
+    assert.equal(await q({ maxCreateRevision: 3 }), 'ab');
+    const r = await h.get('a', { rangeEnd: b('z'), minModRevision: 5 });
     assert.equal(r.count, 3, 'count is taken before the filters, as in etcd');
   }));
 
 test('range: historical reads, future and compacted revisions', () =>
   withHarness(async (h) => {
-    await h.put('k', 'v1'); // 1
-    await h.put('k', 'v2'); // 2
-    await h.del('k'); // 3
-    await h.put('k', 'v4'); // 4
-    assert.equal(await h.value('k', 1), 'v1');
-    assert.equal(await h.value('k', 2), 'v2');
-    assert.equal(await h.value('k', 3), undefined);
-    assert.equal(await h.value('k', 4), 'v4');
-    const old = await h.get('k', { revision: 2 });
-    assert.equal(old.revision, 4, 'the header carries the current revision');
-    await assert.rejects(h.get('k', { revision: 5 }), (e: unknown) =>
+    assert.equal(await h.value('k', 1), undefined, 'revision 1 is the empty store');
+    await h.put('k', 'v1'); // 2
+    await h.put('k', 'v2'); // 3
+    await h.del('k'); // 4
+    await h.put('k', 'v4'); // 5
+    assert.equal(await h.value('k', 2), 'v1');
+    assert.equal(await h.value('k', 3), 'v2');
+    assert.equal(await h.value('k', 4), undefined);
+    assert.equal(await h.value('k', 5), 'v4');
+    const old = await h.get('k', { revision: 3 });
+    assert.equal(old.revision, 5, 'the header carries the current revision');
+    await assert.rejects(h.get('k', { revision: 6 }), (e: unknown) =>
       e instanceof MvccError && e.code === 'future-revision' && e.message === 'mvcc: required revision is a future revision');
-    await h.apply({ type: 'compact', compact: { revision: 2 } });
-    await assert.rejects(h.get('k', { revision: 1 }), (e: unknown) =>
+    await h.apply({ type: 'compact', compact: { revision: 3 } });
+    await assert.rejects(h.get('k', { revision: 2 }), (e: unknown) =>
       e instanceof MvccError && e.message === 'mvcc: required revision has been compacted');
-    assert.equal(await h.value('k', 2), 'v2', 'the compacted revision itself stays readable');
+    assert.equal(await h.value('k', 3), 'v2', 'the compacted revision itself stays readable');
   }));
 
 test('the memory engine gives the same answers', () =>

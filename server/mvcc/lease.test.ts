@@ -29,7 +29,7 @@ test('lease: grant, attach, time-to-live with keys, list', () =>
     assert.equal(dup.type === 'error' && dup.code, 'lease-exists');
     const short = unwrap(await h.apply({ type: 'leaseGrant', leaseGrant: { ttl: 1, id: 8 } }), 'leaseGrant');
     assert.equal(short.leaseGrant.ttl, LEASE_TTL_MIN_SECONDS);
-    assert.equal(h.store.currentRevision, 5, 'grants do not bump the revision');
+    assert.equal(h.store.currentRevision, 6, 'grants do not bump the revision');
   }));
 
 test('lease: ids chosen deterministically, revoke deletes keys in one revision, persists', () =>
@@ -41,7 +41,7 @@ test('lease: ids chosen deterministically, revoke deletes keys in one revision, 
     await h.reopen();
     assert.deepEqual(h.store.leaseTimeToLive(id, true)?.keys.map(str), ['x', 'y'], 'attachments rebuilt on open');
     const rev = unwrap(await h.apply({ type: 'leaseRevoke', leaseRevoke: { id } }), 'leaseRevoke').leaseRevoke.revision;
-    assert.equal(rev, 3);
+    assert.equal(rev, 4);
     assert.deepEqual(keys((await h.get('a', { rangeEnd: new Uint8Array([0]) })).kvs), []);
     assert.equal(h.store.leaseTimeToLive(id, false), undefined);
     const gone = await h.apply({ type: 'leaseRevoke', leaseRevoke: { id } });

@@ -20,11 +20,12 @@ const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 const STEPS = 300;
 
 class Model {
-  rev = 0;
+  /** etcd's numbering: the empty store is revision 1. */
+  rev = 1;
   compacted = 0;
   cur: State = new Map();
-  /** State after each revision: history[r]. */
-  history: State[] = [new Map()];
+  /** State after each revision: history[r] (0 is unused, 1 is the empty store). */
+  history: State[] = [new Map(), new Map()];
 
   apply(cmd: Command): void {
     const next = new Map(this.cur);

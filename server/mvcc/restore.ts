@@ -10,6 +10,9 @@ import {
 } from './records.js';
 import type { MvccState } from './state.js';
 
+/** etcd's revision of a store that has never been written. */
+export const EMPTY_STORE_REVISION = 1;
+
 async function getNumber(st: MvccState, key: Uint8Array): Promise<number> {
   const v = await st.engine.get(key);
   return v === undefined ? 0 : decodeU64(v);
@@ -17,7 +20,11 @@ async function getNumber(st: MvccState, key: Uint8Array): Promise<number> {
 
 export async function restoreState(st: MvccState): Promise<void> {
   st.applied = await getNumber(st, STATE_APPLIED_INDEX_KEY);
-  st.revision = await getNumber(st, META_REVISION_KEY);
+  // etcd numbers an empty store's revision 1 (its first write gets 2), and clients compare
+  // revisions with numbers they read from etcd. An empty engine (no revision stored, read
+  // as 0) opens at 1. A data dir from when revisions began at 0 keeps the revisions it
+  // holds (nobody had one to migrate); only its empty state, revision 0, becomes 1.
+  st.revision = Math.max(await getNumber(st, META_REVISION_KEY), EMPTY_STORE_REVISION);
   st.compacted = await getNumber(st, META_COMPACTED_KEY);
   st.published = st.revision;
 

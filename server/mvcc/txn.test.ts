@@ -12,17 +12,18 @@ const txnOp = (txn: TxnRequest): RequestOp => ({ type: 'txn', txn });
 
 test('txn: compares on every target and result', () =>
   withHarness(async (h) => {
-    await h.put('k', 'm'); // rev 1, version 1
-    await h.put('k', 'm'); // rev 2, version 2
+    await h.put('k', 'm'); // rev 2, version 1
+    await h.put('k', 'm'); // rev 3, version 2
     const check = async (c: Compare): Promise<boolean> => (await h.txn({ compare: [c], success: [], failure: [] })).succeeded;
     const k = b('k');
     const { EQUAL, GREATER, LESS, NOT_EQUAL } = CompareResult;
     assert.equal(await check({ key: k, result: EQUAL, target: CompareTarget.VERSION, version: 2 }), true);
     assert.equal(await check({ key: k, result: GREATER, target: CompareTarget.VERSION, version: 1 }), true);
     assert.equal(await check({ key: k, result: LESS, target: CompareTarget.VERSION, version: 2 }), false);
-    assert.equal(await check({ key: k, result: EQUAL, target: CompareTarget.CREATE, createRevision: 1 }), true);
-    assert.equal(await check({ key: k, result: EQUAL, target: CompareTarget.MOD, modRevision: 2 }), true);
-    assert.equal(await check({ key: k, result: NOT_EQUAL, target: CompareTarget.MOD, modRevision: 2 }), false);
+    assert.equal(await check({ key: k, result: EQUAL, target: CompareTarget.CREATE, createRevision: 2 }), true);
+    assert.equal(await check({ key: k, result: EQUAL, target: CompareTarget.MOD, modRevision: 3 }), true);
+    assert.equal(await check({ key: k, result: NOT_EQUAL, target: CompareTarget.MOD, modRevision: 3 }), false);
+    assert.equal(await check({ key: k, result: EQUAL, target: CompareTarget.MOD, modRevision: 2 }), false, 'etcd numbering: the second put is revision 3');
     assert.equal(await check({ key: k, result: GREATER, target: CompareTarget.VALUE, value: b('a') }), true);
     assert.equal(await check({ key: k, result: LESS, target: CompareTarget.VALUE, value: b('a') }), false);
     assert.equal(await check({ key: k, result: EQUAL, target: CompareTarget.LEASE, lease: 0 }), true);
@@ -31,7 +32,7 @@ test('txn: compares on every target and result', () =>
     assert.equal(await check({ key: m, result: EQUAL, target: CompareTarget.VERSION, version: 0 }), true);
     assert.equal(await check({ key: m, result: EQUAL, target: CompareTarget.CREATE, createRevision: 0 }), true);
     assert.equal(await check({ key: m, result: NOT_EQUAL, target: CompareTarget.VALUE, value: b('x') }), false);
-    assert.equal(h.store.currentRevision, 2, 'txns without writes do not bump the revision');
+    assert.equal(h.store.currentRevision, 3, 'txns without writes do not bump the revision');
   }));
 
 const c = (v: number): Compare => ({ key: b('r/'), rangeEnd: b('r0'), result: CompareResult.EQUAL, target: CompareTarget.VERSION, version: v });
@@ -47,24 +48,24 @@ test('txn: a compare over a range needs every key to satisfy it', () =>
 
 test('txn: one revision, sub-revisions in op order, reads see earlier writes', () =>
   withHarness(async (h) => {
-    await h.put('x', '0'); // 1
+    await h.put('x', '0'); // 2
     const res = await h.txn({
       compare: [{ key: b('x'), result: CompareResult.EQUAL, target: CompareTarget.VALUE, value: b('0') }],
       success: [put('a', '1'), get('a'), put('b', '2'), del('x'), get('a', 'z')],
       failure: [put('never', '1')],
     });
     assert.equal(res.succeeded, true);
-    assert.equal(res.revision, 2);
-    assert.equal(h.store.currentRevision, 2);
+    assert.equal(res.revision, 3);
+    assert.equal(h.store.currentRevision, 3);
     const [, r1, , d, r2] = res.responses;
     assert.ok(r1?.type === 'range' && r2?.type === 'range' && d?.type === 'deleteRange');
     assert.equal(str(r1.range.kvs[0]?.value ?? b('')), '1');
     assert.deepEqual(keys(r2.range.kvs), ['a', 'b']);
     assert.equal(d.deleteRange.deleted, 1);
     assert.equal(await h.value('never'), undefined);
-    const watcher = h.store.watchHub.watch({ key: b('a'), rangeEnd: b('z'), startRevision: 2 });
+    const watcher = h.store.watchHub.watch({ key: b('a'), rangeEnd: b('z'), startRevision: 3 });
     const ev = await watcher.next();
-    assert.deepEqual(ev?.events.map((e) => [str(e.kv.key), e.type, e.kv.modRevision]), [['a', 0, 2], ['b', 0, 2], ['x', 1, 2]]);
+    assert.deepEqual(ev?.events.map((e) => [str(e.kv.key), e.type, e.kv.modRevision]), [['a', 0, 3], ['b', 0, 3], ['x', 1, 3]]);
     watcher.cancel();
   }));
 
@@ -91,7 +92,7 @@ test('txn: failure branch and nested txns', () =>
     assert.ok(inner?.type === 'range');
     assert.equal(inner.range.kvs.length, 1, 'a nested read sees the outer write');
     assert.deepEqual([await h.value('s'), await h.value('f'), await h.value('inner')], [undefined, '1', 'yes']);
-    assert.equal(h.store.currentRevision, 2);
+    assert.equal(h.store.currentRevision, 3);
   }));
 
 const dup = (t: TxnRequest) => assert.throws(() => validateTxn(t), (e: unknown) => e instanceof MvccError && e.code === 'duplicate-key' && e.message === 'etcdserver: duplicate key given in txn request');
@@ -108,7 +109,7 @@ test('txn: duplicate keys are rejected (validateTxn and on apply)', async () => 
   ok({ compare: [], success: [get('a'), put('a', '1')], failure: [] });
   await withHarness(async (h) => {
     await assert.rejects(h.txn({ compare: [], success: [put('a', '1'), put('a', '2')], failure: [] }), (e: unknown) => e instanceof MvccError && e.code === 'duplicate-key');
-    assert.equal(h.store.currentRevision, 0);
+    assert.equal(h.store.currentRevision, 1);
   });
 });
 
@@ -116,7 +117,7 @@ test('txn: a failing check leaves no partial write', () =>
   withHarness(async (h) => {
     await assert.rejects(h.txn({ compare: [], success: [put('a', '1'), { type: 'put', put: { key: b('b'), value: b('x'), lease: 7 } }], failure: [] }), (e: unknown) => e instanceof MvccError && e.code === 'lease-not-found');
     await assert.rejects(h.txn({ compare: [], success: [put('a', '1'), { type: 'range', range: { key: b('a'), revision: 99 } }], failure: [] }), (e: unknown) => e instanceof MvccError && e.code === 'future-revision');
-    assert.equal(h.store.currentRevision, 0);
+    assert.equal(h.store.currentRevision, 1);
     assert.equal(await h.value('a'), undefined);
   }));
 
@@ -125,6 +126,6 @@ test('readTxn: read-only txns evaluate locally, writes refused', () =>
     await h.put('a', '1');
     const r = await h.store.readTxn({ compare: [{ key: b('a'), result: CompareResult.EQUAL, target: CompareTarget.VALUE, value: b('1') }], success: [get('a')], failure: [] });
     assert.equal(r.succeeded, true);
-    assert.equal(r.revision, 1);
+    assert.equal(r.revision, 2);
     await assert.rejects(h.store.readTxn({ compare: [], success: [put('a', '2')], failure: [] }), (e: unknown) => e instanceof MvccError && e.code === 'invalid');
   }));
