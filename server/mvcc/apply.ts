@@ -69,6 +69,9 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
 }
 
 function compact(st: MvccState, rev: number, out: BatchOut): CommandResponse {
+  // etcd accepts Compact(0) on a store never compacted (its compacted revision starts at
+  // -1, ours at 0): nothing lies below revision 0, so it changes nothing.
+  if (rev === 0 && st.compacted === 0) return { type: 'compact', compact: { revision: st.revision } };
   if (rev <= st.compacted) throw new MvccError('compacted');
   if (rev > st.revision) throw new MvccError('future-revision');
   for (const r of st.index.compact(rev)) {

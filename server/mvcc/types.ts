@@ -226,5 +226,6 @@ export type MvccErrorCode =
   | 'duplicate-key'
   | 'too-many-ops'
   | 'stale-request'
-  | 'not-leader'
+  /** A lease operation only the leader's lessor (the primary) can do. */
+  | 'not-primary'
   | 'invalid';
