@@ -14,6 +14,8 @@ export const ErrorMessage: Record<MvccErrorCode, string> = {
   'too-many-ops': 'etcdserver: too many operations in txn request',
   'stale-request': 'regionstore: request sequence number is older than the last one applied for this client',
   'not-primary': 'etcdserver: not primary',
+  'no-space': 'etcdserver: mvcc: database space exceeded',
+  'corrupt': 'etcdserver: corrupt cluster',
   invalid: 'etcdserver: invalid request',
 };
 

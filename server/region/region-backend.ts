@@ -8,7 +8,7 @@ import {
   type CompactionRequest, type CompactionResponse, type DeleteRangeRequest, type DeleteRangeResponse,
   type LeaseGrantRequest, type LeaseGrantResponse, type LeaseRevokeResponse, type PutRequest, type PutResponse,
   type RangeRequest, type RangeResponse, type TxnRequest, type TxnResponse, type ClientSeq, type Command,
-  type Event, type WatchRequest,
+  type Event, type WatchRequest, type AlarmAction, type AlarmMember, type AlarmResponse, type AlarmType,
 } from '../mvcc/index.js';
 import { ConfChangeType } from '../raft/index.js';
 import { readStateSnapshot } from '../storage/index.js';
@@ -31,6 +31,13 @@ const MOVE_LEADER_TIMEOUT_MS = 5_000;
 
 function view(m: MemberRecord): MemberView {
   return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
+}
+
+const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
+
+/** etcd's Status.errors entry for an alarm: the AlarmMember in protobuf's compact text form. */
+export function alarmText(a: AlarmMember): string {
+  return `memberID:${a.memberId} alarm:${ALARM_NAMES[a.alarm]} `;
 }
 
 function withClient(cmd: Command, id: ClientSeq | undefined): Command {
@@ -179,12 +186,14 @@ export class RegionBackend {
       dbSize,
       dbSizeInUse: dbSize,
       isLearner: st.confState.learners.includes(this.node.id),
-      errors: this.node.leaderId === 0 ? ['etcdserver: no leader'] : [],
+      errors: [...(this.node.leaderId === 0 ? ['etcdserver: no leader'] : []), ...this.node.mvcc.alarms().map(alarmText)],
     };
   }
 
-  async alarm(): Promise<Array<{ memberID: number; alarm: 0 | 1 | 2 }>> {
-    return []; // no alarm is ever raised yet (no space quota is enforced)
+  /** Through the log, every action (GET too, as etcd): every member answers the same alarms. */
+  async alarm(action: AlarmAction, memberId: number, alarm: AlarmType): Promise<Array<{ memberID: number; alarm: AlarmType }>> {
+    const res = await this.node.proposeCommand({ type: 'alarm', alarm: { action, memberId, alarm } });
+    return (res as { alarm: AlarmResponse }).alarm.alarms.map((a) => ({ memberID: a.memberId, alarm: a.alarm }));
   }
 
   async defragment(): Promise<void> {
