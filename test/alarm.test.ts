@@ -104,6 +104,25 @@ describe('alarms like etcd', { timeout: 180_000 }, () => {
     }
   });
 
+  test('--quota-backend-bytes: a write past the quota raises NOSPACE on every member and is refused', async () => {
+    // A one-byte quota: any put is past it, as etcd's quota check counts size + cost.
+    const cluster = await startTestCluster({ timings: 'etcd', extraArgs: ['--quota-backend-bytes', '1'] });
+    const clients = cluster.hostPorts.map((hp) => rawClient(hp));
+    try {
+      const first = clients[0]!;
+      const me = (await first.unary('Maintenance', 'Status', {})).header.memberId as string;
+      await fails(first.unary('KV', 'Put', { key: b('q'), value: b('v') }), status.RESOURCE_EXHAUSTED, NO_SPACE_TEXT);
+      for (const c of clients) assert.deepEqual(await alarm(c, 'GET'), [[me, NOSPACE]], 'raised through Raft');
+      // Another member refuses too (the alarm, whatever its own size), and reads still work.
+      await fails(clients[1]!.unary('Lease', 'LeaseGrant', { TTL: 60 }), status.RESOURCE_EXHAUSTED, NO_SPACE_TEXT);
+      assert.equal((await clients[2]!.unary('KV', 'Range', { key: b('q') })).count, '0');
+      assert.equal((await first.unary('KV', 'DeleteRange', { key: b('q') })).deleted, '0');
+    } finally {
+      for (const c of clients) c.close();
+      await cluster.cleanup();
+    }
+  });
+
   test('the same steps against a real etcd', { skip: !haveTool('etcd', 'etcd-server') }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'alarm-etcd-'));
     const [clientPort, peerPort] = await pickFreePorts(2);
