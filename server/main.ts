@@ -94,7 +94,7 @@ async function serve(argv: string[]): Promise<void> {
     heartbeatTicks: 1,
     logger,
     metrics,
-    limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries, recordCacheBytes: cfg.recordCacheBytes },
+    limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries, recordCacheBytes: cfg.recordCacheBytes, quotaBackendBytes: cfg.quotaBackendBytes },
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync },
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync) {

@@ -1,5 +1,6 @@
 // Bad input against a real 3-node cluster: every case gets the gRPC code and the etcd
-// message a client acts on, no process crashes, and acknowledged data stays.
+// message a client acts on (etcd 3.5's rpctypes, exactly: clients map errors by text), no
+// process crashes, and acknowledged data stays.
 
 import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -35,13 +36,16 @@ async function fails(p: Promise<unknown>, code: status, message: string | RegExp
 
 const put = (k: string): unknown => ({ requestPut: { key: b(k), value: b('v') } });
 
+/** A client of one member, from its MemberList entry. */
+const clientOf = (m: { clientURLs: string[] }): RawClient => rawClient(m.clientURLs[0]!.replace(/^https?:\/\//, ''));
+
 test('empty key', () => fails(c.unary('KV', 'Put', { key: b(''), value: b('x') }), status.INVALID_ARGUMENT, 'etcdserver: key is not provided'));
 
 test('key over the limit', () =>
   fails(c.unary('KV', 'Put', { key: Buffer.alloc(DEFAULT_LIMITS.keyBytesMax + 1, 97), value: b('x') }), status.INVALID_ARGUMENT, /key is too large/));
 
 test('value over the limit', () =>
-  fails(c.unary('KV', 'Put', { key: b('big'), value: Buffer.alloc(DEFAULT_LIMITS.valueBytesMax + 1) }), status.INVALID_ARGUMENT, /too large/));
+  fails(c.unary('KV', 'Put', { key: b('big'), value: Buffer.alloc(DEFAULT_LIMITS.valueBytesMax + 1) }), status.INVALID_ARGUMENT, 'etcdserver: request is too large'));
 
 test('request over the max size', async () => {
   // Over the request limit but under grpc's frame limit: etcd's own answer.
@@ -57,8 +61,54 @@ test('request over the max size', async () => {
   await fails(c.unary('KV', 'Put', { key: b('a'), value: Buffer.alloc(DEFAULT_LIMITS.requestBytesMax * 2) }), status.RESOURCE_EXHAUSTED, /larger than max/);
 });
 
-test('range_end before key', () =>
-  fails(c.unary('KV', 'Range', { key: b('b'), rangeEnd: b('a') }), status.INVALID_ARGUMENT, /range end is before key/));
+test('range_end before key: no keys, as etcd answers `etcdctl get zz aa`', async () => {
+  const r = await c.unary('KV', 'Range', { key: b('zz'), rangeEnd: b('aa') });
+  assert.deepEqual([r.kvs.length, r.count], [0, '0']);
+  const d = await c.unary('KV', 'DeleteRange', { key: b('zz'), rangeEnd: b('aa') });
+  assert.equal(d.deleted, '0');
+});
+
+test('put options on a missing key, or with a value / lease given', async () => {
+  await fails(c.unary('KV', 'Put', { key: b('missing'), ignoreValue: true }), status.INVALID_ARGUMENT, 'etcdserver: key not found');
+  await fails(c.unary('KV', 'Put', { key: b('keep'), value: b('x'), ignoreValue: true }), status.INVALID_ARGUMENT, 'etcdserver: value is provided');
+  await fails(c.unary('KV', 'Put', { key: b('keep'), lease: '5', ignoreLease: true }), status.INVALID_ARGUMENT, 'etcdserver: lease is provided');
+  await fails(c.unary('KV', 'Range', { key: b('keep'), sortOrder: 9 }), status.INVALID_ARGUMENT, 'etcdserver: invalid sort option');
+});
+
+test('lease errors: exists, TTL too large', async () => {
+  const g = await c.unary('Lease', 'LeaseGrant', { TTL: 60, ID: '4242' });
+  assert.equal(g.ID, '4242');
+  await fails(c.unary('Lease', 'LeaseGrant', { TTL: 60, ID: '4242' }), status.FAILED_PRECONDITION, 'etcdserver: lease already exists');
+  await fails(c.unary('Lease', 'LeaseGrant', { TTL: '9000000001' }), status.OUT_OF_RANGE, 'etcdserver: too large lease TTL');
+  await c.unary('Lease', 'LeaseRevoke', { ID: '4242' });
+});
+
+test('membership errors: not found, peer URL exists, promote a voter, move-leader on a follower or to a stranger', async () => {
+  const { members } = await c.unary('Cluster', 'MemberList', {});
+  await fails(c.unary('Cluster', 'MemberRemove', { ID: '12345' }), status.NOT_FOUND, 'etcdserver: member not found');
+  await fails(c.unary('Cluster', 'MemberAdd', { peerURLs: [members[0].peerURLs[0]] }), status.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists');
+  await fails(c.unary('Cluster', 'MemberPromote', { ID: members[0].ID }), status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member');
+  const leaderId = (await c.unary('Maintenance', 'Status', {})).leader as string;
+  const leader = members.find((m: { ID: string }) => m.ID === leaderId);
+  const follower = members.find((m: { ID: string }) => m.ID !== leaderId);
+  const onFollower = clientOf(follower);
+  const onLeader = clientOf(leader);
+  try {
+    await fails(onFollower.unary('Maintenance', 'MoveLeader', { targetID: leaderId }), status.FAILED_PRECONDITION, 'etcdserver: not leader');
+    await fails(onLeader.unary('Maintenance', 'MoveLeader', { targetID: '12345' }), status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee');
+  } finally {
+    onFollower.close();
+    onLeader.close();
+  }
+});
+
+test('compacted reads and compactions', async () => {
+  const rev = Number((await c.unary('KV', 'Put', { key: b('c'), value: b('1') })).header.revision);
+  await c.unary('KV', 'Put', { key: b('c'), value: b('2') });
+  await c.unary('KV', 'Compact', { revision: rev + 1, physical: true });
+  await fails(c.unary('KV', 'Range', { key: b('c'), revision: rev }), status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted');
+  await fails(c.unary('KV', 'Compact', { revision: rev }), status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted');
+});
 
 test('unknown lease', async () => {
   await fails(c.unary('KV', 'Put', { key: b('k'), value: b('v'), lease: '777' }), status.NOT_FOUND, 'etcdserver: requested lease not found');

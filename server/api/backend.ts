@@ -4,7 +4,7 @@
 //
 // Contract, for every method:
 // - Requests arrive validated (server/api/validate.ts): non-empty keys within limits,
-//   range ends not before keys, txns within TXN_OPS_MAX without duplicate writes, and
+//   range ends within the key limit (one before its key is an empty range), txns within TXN_OPS_MAX without duplicate writes, and
 //   every number (revision, lease id, member id) a safe integer. Lease and member ids
 //   that do not fit below 2^53 never reach the backend: they cannot be ids the backend
 //   issued, so the API answers "not found" itself.

@@ -25,6 +25,74 @@ test('store errors map to etcd codes and texts', () => {
   }
 });
 
+// etcd 3.5's api/v3rpc/rpctypes/error.go, the statuses regionstore can answer: code and text.
+const ETCD_RPCTYPES: Record<string, [status, string]> = {
+  emptyKey: [status.INVALID_ARGUMENT, 'etcdserver: key is not provided'],
+  keyNotFound: [status.INVALID_ARGUMENT, 'etcdserver: key not found'],
+  valueProvided: [status.INVALID_ARGUMENT, 'etcdserver: value is provided'],
+  leaseProvided: [status.INVALID_ARGUMENT, 'etcdserver: lease is provided'],
+  tooManyOps: [status.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'],
+  duplicateKey: [status.INVALID_ARGUMENT, 'etcdserver: duplicate key given in txn request'],
+  compacted: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'],
+  futureRev: [status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
+  noSpace: [status.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'],
+  leaseNotFound: [status.NOT_FOUND, 'etcdserver: requested lease not found'],
+  leaseExist: [status.FAILED_PRECONDITION, 'etcdserver: lease already exists'],
+  leaseTtlTooLarge: [status.OUT_OF_RANGE, 'etcdserver: too large lease TTL'],
+  memberExist: [status.FAILED_PRECONDITION, 'etcdserver: member ID already exist'],
+  peerUrlExist: [status.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists'],
+  memberNotEnoughStarted: [status.FAILED_PRECONDITION, 'etcdserver: re-configuration failed due to not enough started members'],
+  memberBadUrls: [status.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid'],
+  memberNotFound: [status.NOT_FOUND, 'etcdserver: member not found'],
+  memberNotLearner: [status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member'],
+  learnerNotReady: [status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member which is in sync with leader'],
+  tooManyLearners: [status.FAILED_PRECONDITION, 'etcdserver: too many learner members in cluster'],
+  requestTooLarge: [status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
+  tooManyRequests: [status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'],
+  noLeader: [status.UNAVAILABLE, 'etcdserver: no leader'],
+  notLeader: [status.FAILED_PRECONDITION, 'etcdserver: not leader'],
+  leaderChanged: [status.UNAVAILABLE, 'etcdserver: leader changed'],
+  notCapable: [status.UNAVAILABLE, 'etcdserver: not capable'],
+  stopped: [status.UNAVAILABLE, 'etcdserver: server stopped'],
+  timeout: [status.UNAVAILABLE, 'etcdserver: request timed out'],
+  timeoutDueToLeaderFail: [status.UNAVAILABLE, 'etcdserver: request timed out, possibly due to previous leader failure'],
+  timeoutDueToConnectionLost: [status.UNAVAILABLE, 'etcdserver: request timed out, possibly due to connection lost'],
+  unhealthy: [status.UNAVAILABLE, 'etcdserver: unhealthy cluster'],
+  corrupt: [status.DATA_LOSS, 'etcdserver: corrupt cluster'],
+  notSupportedForLearner: [status.UNAVAILABLE, 'etcdserver: rpc not supported for learner'],
+  badLeaderTransferee: [status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'],
+};
+
+test("the error table is etcd's rpctypes, code and text", () => {
+  for (const [name, [code, details]] of Object.entries(ETCD_RPCTYPES)) {
+    const ours = (EtcdErrors as Record<string, ApiError>)[name];
+    assert.ok(ours !== undefined, `EtcdErrors.${name} missing`);
+    assert.deepEqual([ours.code, ours.details], [code, details], name);
+  }
+});
+
+test('every backend code with an etcd equivalent answers etcd\'s status', () => {
+  const cases: Array<[string, keyof typeof ETCD_RPCTYPES]> = [
+    ['compacted', 'compacted'], ['future-revision', 'futureRev'], ['lease-not-found', 'leaseNotFound'],
+    ['lease-exists', 'leaseExist'], ['lease-ttl-too-large', 'leaseTtlTooLarge'], ['key-not-found', 'keyNotFound'],
+    ['duplicate-key', 'duplicateKey'], ['too-many-ops', 'tooManyOps'], ['no-leader', 'noLeader'], ['not-leader', 'notLeader'],
+    ['leader-changed', 'leaderChanged'], ['timeout', 'timeout'], ['timeout-leader-fail', 'timeoutDueToLeaderFail'],
+    ['timeout-connection-lost', 'timeoutDueToConnectionLost'], ['stopped', 'stopped'], ['too-many-requests', 'tooManyRequests'],
+    ['no-space', 'noSpace'], ['unhealthy', 'unhealthy'], ['corrupt', 'corrupt'], ['learner-unsupported', 'notSupportedForLearner'],
+    ['member-exists', 'memberExist'], ['peer-url-exists', 'peerUrlExist'], ['member-not-found', 'memberNotFound'],
+    ['member-bad-urls', 'memberBadUrls'], ['member-not-learner', 'memberNotLearner'], ['learner-not-ready', 'learnerNotReady'],
+    ['too-many-learners', 'tooManyLearners'], ['not-enough-started-members', 'memberNotEnoughStarted'],
+    ['bad-leader-transferee', 'badLeaderTransferee'],
+  ];
+  for (const [code, name] of cases) {
+    const api = toApiError(coded(code, 'a backend message etcd would not send'));
+    assert.deepEqual([api.code, api.details], ETCD_RPCTYPES[name], code);
+  }
+  // The lessor's "not primary" (a lease call on a member that is not the leader's lessor).
+  assert.deepEqual([toApiError(new MvccError('not-primary')).code, toApiError(new MvccError('not-primary')).details],
+    [status.UNAVAILABLE, 'etcdserver: not primary']);
+});
+
 test('region errors map to etcd codes and texts', () => {
   assert.deepEqual(
     [toApiError(coded('no-leader')).code, toApiError(coded('no-leader')).details],

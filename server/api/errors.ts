@@ -64,6 +64,7 @@ export const EtcdErrors = {
   notLeader: e(status.FAILED_PRECONDITION, 'etcdserver: not leader'),
   leaderChanged: e(status.UNAVAILABLE, 'etcdserver: leader changed'),
   notPrimary: e(status.UNAVAILABLE, 'etcdserver: not primary'),
+  notCapable: e(status.UNAVAILABLE, 'etcdserver: not capable'),
   stopped: e(status.UNAVAILABLE, 'etcdserver: server stopped'),
   timeout: e(status.UNAVAILABLE, 'etcdserver: request timed out'),
   timeoutDueToLeaderFail: e(
@@ -104,6 +105,8 @@ export type BackendErrorCode =
   | 'too-many-learners'
   | 'not-enough-started-members'
   | 'bad-leader-transferee'
+  /** A call only the leader answers (MoveLeader), made on a follower. */
+  | 'not-leader'
   /** Asked for something the namespace's consistency level does not offer (DESIGN §2). */
   | 'failed-precondition';
 
@@ -116,7 +119,9 @@ const FIXED: Partial<Record<BackendErrorCode, ApiError>> = {
   'lease-ttl-too-large': EtcdErrors.leaseTtlTooLarge,
   'key-not-found': EtcdErrors.keyNotFound,
   'duplicate-key': EtcdErrors.duplicateKey,
-  'not-leader': EtcdErrors.notPrimary,
+  'too-many-ops': EtcdErrors.tooManyOps,
+  'not-primary': EtcdErrors.notPrimary,
+  'not-leader': EtcdErrors.notLeader,
   'no-leader': EtcdErrors.noLeader,
   'leader-changed': EtcdErrors.leaderChanged,
   timeout: EtcdErrors.timeout,

@@ -44,23 +44,34 @@ export function deleteRangeToWire(h: HeaderInfo, r: DeleteRangeResponse): unknow
   return { header: header(h, r.revision), deleted: r.deleted, prevKvs: r.prevKvs };
 }
 
-function responseOpToWire(h: HeaderInfo, op: ResponseOp): unknown {
+/**
+ * etcd fills only the outer response's header: the responses inside a Txn carry one with
+ * only `revision` set (cluster_id, member_id and raft_term zero), and a nested Txn's own
+ * header is all zeros (etcd's newTxnResp creates it empty and nothing fills it).
+ */
+const NESTED: HeaderInfo = { clusterId: 0, memberId: 0, raftTerm: 0, revision: 0 };
+
+function responseOpToWire(op: ResponseOp): unknown {
   switch (op.type) {
     case 'range':
-      return { responseRange: rangeToWire(h, op.range) };
+      return { responseRange: rangeToWire(NESTED, op.range) };
     case 'put':
-      return { responsePut: putToWire(h, op.put) };
+      return { responsePut: putToWire(NESTED, op.put) };
     case 'deleteRange':
-      return { responseDeleteRange: deleteRangeToWire(h, op.deleteRange) };
+      return { responseDeleteRange: deleteRangeToWire(NESTED, op.deleteRange) };
     case 'txn':
-      return { responseTxn: txnToWire(h, op.txn) };
+      return { responseTxn: { header: header(NESTED, 0), succeeded: op.txn.succeeded, responses: nestedToWire(op.txn) } };
   }
 }
 
-export function txnToWire(h: HeaderInfo, r: TxnResponse): unknown {
+function nestedToWire(r: TxnResponse): unknown[] {
   const responses: unknown[] = [];
-  for (const op of r.responses) responses.push(responseOpToWire(h, op));
-  return { header: header(h, r.revision), succeeded: r.succeeded, responses };
+  for (const op of r.responses) responses.push(responseOpToWire(op));
+  return responses;
+}
+
+export function txnToWire(h: HeaderInfo, r: TxnResponse): unknown {
+  return { header: header(h, r.revision), succeeded: r.succeeded, responses: nestedToWire(r) };
 }
 
 export function kvService(backend: Backend, limits: ApiLimits): UntypedServiceImplementation {

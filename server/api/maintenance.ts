@@ -23,6 +23,8 @@ import type { Int64 } from './wire.js';
 
 /** The etcd version Status reports: the API level regionstore serves. */
 export const ETCD_COMPAT_VERSION = '3.4.0';
+/** HashKV's compact_revision before any compaction: etcd's compactMainRev starts at -1. */
+export const NEVER_COMPACTED_REVISION = -1;
 /** etcdctl wants the snapshot payload to be whole 512-byte sectors. */
 export const SNAPSHOT_ALIGN_BYTES = 512;
 
@@ -94,7 +96,7 @@ export function maintenanceService(backend: Backend, limits: ApiLimits): Untyped
         return {
           header: header(h, h.revision),
           hash: r.hash,
-          compactRevision: r.compactRevision,
+          compactRevision: r.compactRevision > 0 ? r.compactRevision : NEVER_COMPACTED_REVISION,
           hashRevision: r.hashRevision,
         };
       },

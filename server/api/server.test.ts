@@ -46,6 +46,9 @@ test('put and range carry etcd headers and key-values', async () => {
   // etcd's numbering: an empty store answers revision 1 and its first write is revision 2.
   const empty = await c.unary('KV', 'Range', { key: b('a/'), rangeEnd: b('a0') });
   assert.equal(empty.header.revision, '1');
+  // Before any compaction etcd's HashKV says compact_revision -1, and Compact(0) is accepted.
+  assert.equal((await c.unary('Maintenance', 'HashKV', { revision: 0 })).compactRevision, '-1');
+  await c.unary('KV', 'Compact', { revision: 0 });
   const p1 = await c.unary('KV', 'Put', { key: b('a/1'), value: b('one') });
   assert.equal(p1.header.revision, '2');
   assert.equal(p1.header.clusterId, TEST_CLUSTER_ID);
@@ -64,9 +67,9 @@ test('put and range carry etcd headers and key-values', async () => {
 
 test('bad input gets etcd codes and texts', async () => {
   await fails(c.unary('KV', 'Put', { key: b(''), value: b('x') }), status.INVALID_ARGUMENT, 'etcdserver: key is not provided');
-  await fails(c.unary('KV', 'Range', { key: b('b'), rangeEnd: b('a') }), status.INVALID_ARGUMENT, /range end is before key/);
   await fails(c.unary('KV', 'Range', { key: b('a'), revision: 1_000_000 }), status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision');
-  await fails(c.unary('KV', 'Put', { key: b('k'), value: Buffer.alloc(5000) }), status.INVALID_ARGUMENT, /value is too large|request is too large/);
+  await fails(c.unary('KV', 'Put', { key: b('k'), value: Buffer.alloc(5000) }), status.INVALID_ARGUMENT, 'etcdserver: request is too large');
+  await fails(c.unary('KV', 'Txn', { success: [{ requestPut: { key: b('k'), value: Buffer.alloc(5000) } }] }), status.INVALID_ARGUMENT, 'etcdserver: request is too large');
   await fails(c.unary('KV', 'Put', { key: b('k'), value: b('v'), lease: '777' }), status.NOT_FOUND, 'etcdserver: requested lease not found');
   await fails(c.unary('KV', 'Put', { key: b('k'), value: b('v'), lease: '9223372036854775807' }), status.NOT_FOUND, 'etcdserver: requested lease not found');
   const put = (k: string): unknown => ({ requestPut: { key: b(k), value: b('v') } });
@@ -81,6 +84,43 @@ test('bad input gets etcd codes and texts', async () => {
   await fails(c.unary('Lease', 'LeaseRevoke', { ID: '18' }), status.NOT_FOUND, 'etcdserver: requested lease not found');
   await fails(c.unary('Cluster', 'MemberRemove', { ID: '18446744073709551615' }), status.NOT_FOUND, 'etcdserver: member not found');
   await fails(c.unary('Cluster', 'MemberAdd', { peerURLs: ['not a url'] }), status.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid');
+});
+
+test('a range end before the key is an empty range for Range, DeleteRange and compares (etcdctl get zz aa)', async () => {
+  await c.unary('KV', 'Put', { key: b('m'), value: b('x') });
+  const rev = Number((await c.unary('KV', 'Range', { key: b('m') })).header.revision);
+  const r = await c.unary('KV', 'Range', { key: b('zz'), rangeEnd: b('aa') });
+  assert.deepEqual([r.kvs.length, r.count, r.more], [0, '0', false]);
+  const d = await c.unary('KV', 'DeleteRange', { key: b('zz'), rangeEnd: b('aa'), prevKv: true });
+  assert.deepEqual([d.deleted, d.prevKvs.length, Number(d.header.revision)], ['0', 0, rev]);
+  const t = await c.unary('KV', 'Txn', { compare: [{ key: b('zz'), rangeEnd: b('aa'), target: 0, result: 0, version: 0 }] });
+  assert.equal(t.succeeded, true, 'no key in the range compares as a missing key');
+  assert.equal((await c.unary('KV', 'Range', { key: b('m') })).kvs.length, 1);
+});
+
+/** A header with only revision set, as etcd sends inside a Txn. */
+const zero = (rev: number): object => ({ clusterId: '0', memberId: '0', revision: String(rev), raftTerm: '0' });
+
+test('responses inside a Txn carry only revision in their header; a nested Txn\'s header is empty (etcd)', async () => {
+  await c.unary('KV', 'Put', { key: b('n/a'), value: b('1') });
+  const t = await c.unary('KV', 'Txn', {
+    success: [
+      { requestRange: { key: b('n/a') } },
+      { requestPut: { key: b('n/b'), value: b('2') } },
+      { requestDeleteRange: { key: b('n/none') } },
+      { requestTxn: { success: [{ requestRange: { key: b('n/b') } }] } },
+    ],
+  });
+  const top = Number(t.header.revision);
+  assert.equal(t.header.memberId, String(TEST_MEMBER_ID));
+  // A read before the txn's first write sees the revision before it; after it, the txn's.
+  assert.deepEqual(t.responses[0].responseRange.header, zero(top - 1));
+  assert.deepEqual(t.responses[1].responsePut.header, zero(top));
+  assert.deepEqual(t.responses[2].responseDeleteRange.header, zero(top));
+  const nested = t.responses[3].responseTxn;
+  assert.deepEqual(nested.header, zero(0));
+  assert.deepEqual(nested.responses[0].responseRange.header, zero(top));
+  assert.equal(nested.responses[0].responseRange.kvs[0].value.toString(), '2');
 });
 
 test('txn compares and branches; compaction answers compacted reads', async () => {

@@ -31,22 +31,23 @@ export function checkKey(key: Uint8Array, limits: ApiLimits): void {
   }
 }
 
-/** A range end must be empty (one key), "\0" (from key) or not before the key. */
-export function checkRangeEnd(key: Uint8Array, rangeEnd: Uint8Array | undefined, limits: ApiLimits): void {
+/**
+ * A range end is empty (one key), "\0" (from key) or a key. One that sorts at or before
+ * the key is an empty range, not an error: etcd answers it with no keys (`etcdctl get zz
+ * aa`), deletes nothing and compares as a missing key. Only Watch refuses it (watch.ts).
+ */
+export function checkRangeEnd(rangeEnd: Uint8Array | undefined, limits: ApiLimits): void {
   if (rangeEnd === undefined || rangeEnd.length === 0 || isFromKey(rangeEnd)) return;
   if (rangeEnd.length > limits.keyBytesMax) {
     throw invalidArgument(
       `regionstore: range end is too large: ${rangeEnd.length} bytes, the limit is ${limits.keyBytesMax}`,
     );
   }
-  if (Buffer.compare(rangeEnd, key) < 0) {
-    throw invalidArgument('regionstore: range end is before key (use "\\0" for every key from key on)');
-  }
 }
 
 export function validateRange(req: RangeRequest, limits: ApiLimits): void {
   checkKey(req.key, limits);
-  checkRangeEnd(req.key, req.rangeEnd, limits);
+  checkRangeEnd(req.rangeEnd, limits);
   const order = req.sortOrder ?? 0;
   const target = req.sortTarget ?? 0;
   if (!(order >= 0 && order <= SORT_ORDER_MAX && target >= 0 && target <= SORT_TARGET_MAX)) {
@@ -56,12 +57,11 @@ export function validateRange(req: RangeRequest, limits: ApiLimits): void {
 
 export function validatePut(req: PutRequest, limits: ApiLimits): void {
   checkKey(req.key, limits);
-  if (req.value.length > limits.valueBytesMax) {
-    throw invalidArgument(
-      `regionstore: value is too large: ${req.value.length} bytes, the limit is ${limits.valueBytesMax}`,
-    );
+  // etcd has one limit for both (--max-request-bytes) and one answer, which clients map
+  // to ErrRequestTooLarge by its text.
+  if (req.value.length > limits.valueBytesMax || req.key.length + req.value.length > limits.requestBytesMax) {
+    throw EtcdErrors.requestTooLarge;
   }
-  if (req.key.length + req.value.length > limits.requestBytesMax) throw EtcdErrors.requestTooLarge;
   if (req.ignoreValue === true && req.value.length !== 0) throw EtcdErrors.valueProvided;
   if (req.ignoreLease === true && req.lease !== undefined && req.lease !== 0) {
     throw EtcdErrors.leaseProvided;
@@ -70,12 +70,12 @@ export function validatePut(req: PutRequest, limits: ApiLimits): void {
 
 export function validateDeleteRange(req: DeleteRangeRequest, limits: ApiLimits): void {
   checkKey(req.key, limits);
-  checkRangeEnd(req.key, req.rangeEnd, limits);
+  checkRangeEnd(req.rangeEnd, limits);
 }
 
 export function validateCompare(c: Compare, limits: ApiLimits): void {
   checkKey(c.key, limits);
-  checkRangeEnd(c.key, c.rangeEnd, limits);
+  checkRangeEnd(c.rangeEnd, limits);
   if (!(c.result >= 0 && c.result <= COMPARE_RESULT_MAX)) {
     throw invalidArgument(`etcdserver: invalid compare result ${String(c.result)}`);
   }

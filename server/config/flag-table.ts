@@ -17,6 +17,11 @@ export const SNAPSHOT_COUNT_DEFAULT = 10_000;
 export const SNAPSHOT_CATCHUP_ENTRIES_DEFAULT = 5_000;
 /** MiB of revision records kept in memory for reads (server/mvcc/record-cache.ts). */
 export const RECORD_CACHE_MB_DEFAULT = 64;
+/**
+ * etcd's --quota-backend-bytes default, 2 GiB (server/region/quota.ts has the same default
+ * for nodes started without a config). 0 means this default; a negative value, no quota.
+ */
+export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
 /** Unsafe testing flags are refused unless this variable is "1". */
 export const UNSAFE_ENV = 'REGIONSTORE_UNSAFE';
 
@@ -31,7 +36,7 @@ export type ClusterState = (typeof CLUSTER_STATES)[number];
 export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
-  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'recordCacheMb'
+  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'peerDialMap';
 
 export interface FlagSpec {
@@ -109,6 +114,12 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'recordCacheMb', flag: 'record-cache-mb', defaultText: String(RECORD_CACHE_MB_DEFAULT),
     help: 'MiB of recently written and read key revisions kept in memory, so reads of hot keys skip the\n' +
       'disk (0: off). Counted in regionstore_mvcc_record_cache_lookups_total{result="hit"|"miss"}.',
+  },
+  {
+    key: 'quotaBackendBytes', flag: 'quota-backend-bytes', etcdEnv: 'ETCD_QUOTA_BACKEND_BYTES',
+    defaultText: `${QUOTA_BACKEND_BYTES_DEFAULT} (2 GiB)`,
+    help: 'Size of the state database past which writes fail with "database space exceeded" and a NOSPACE\n' +
+      'alarm is raised (etcdctl alarm list / disarm), as etcd does. 0: the default; negative: no quota.',
   },
   {
     key: 'peerDialMap', flag: 'peer-dial-map',

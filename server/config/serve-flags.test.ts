@@ -100,6 +100,15 @@ describe('serve flags', () => {
     assert.match(errors(parseServeFlags(['--record-cache-mb', '-1'])).join(), /"-1" is not a whole number \(0 or more\)/);
   });
 
+  it("reads --quota-backend-bytes as etcd: 2 GiB by default, 0 the default, negative no quota", () => {
+    const GIB = 1024 * 1024 * 1024;
+    assert.equal(config(parseServeFlags([])).quotaBackendBytes, 2 * GIB);
+    assert.equal(config(parseServeFlags(['--quota-backend-bytes', '0'])).quotaBackendBytes, 2 * GIB);
+    assert.equal(config(parseServeFlags(['--quota-backend-bytes=-1'])).quotaBackendBytes, -1);
+    assert.equal(config(parseServeFlags([], { ETCD_QUOTA_BACKEND_BYTES: '8589934592' })).quotaBackendBytes, 8 * GIB);
+    assert.match(errors(parseServeFlags(['--quota-backend-bytes', '2G'])).join(), /"2G" is not a whole number/);
+  });
+
   it('accepts etcd spellings of the timing flags', () => {
     const c = config(parseServeFlags(['--heartbeat-interval', '20', '--election-timeout', '200']));
     assert.deepEqual([c.heartbeatMs, c.electionMs], [20, 200]);

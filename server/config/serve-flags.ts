@@ -8,7 +8,7 @@
 // looks at the data dir.
 import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
-  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
+  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
   UNSAFE_ENV, envName, serveHelp,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
@@ -46,6 +46,8 @@ export interface ServeConfig {
   snapshotCatchupEntries: number;
   /** Bytes of the mvcc record cache. */
   recordCacheBytes: number;
+  /** --quota-backend-bytes resolved: 0 became the default; -1: no quota. */
+  quotaBackendBytes: number;
   /** Testing only: both refused unless REGIONSTORE_UNSAFE=1. */
   unsafeLocalReads: boolean;
   unsafeAckBeforeSync: boolean;
@@ -207,6 +209,15 @@ class Reader {
     return fallback;
   }
 
+  /** A whole number, negative allowed. */
+  integer(key: FlagKey, fallback: number): number {
+    const text = this.text(key, String(fallback));
+    const n = Number(text);
+    if (/^-?\d+$/.test(text) && Number.isSafeInteger(n)) return n;
+    this.fail(key, `"${text}" is not a whole number`);
+    return fallback;
+  }
+
   count(key: FlagKey, fallback: number): number {
     const text = this.text(key, String(fallback));
     const n = Number(text);
@@ -237,6 +248,12 @@ const urlSetKey = (l: readonly ServeUrl[]): string => l.map((u) => u.url).sort()
 
 function sameUrls(a: readonly ServeUrl[], b: readonly ServeUrl[]): boolean {
   return urlSetKey(a) === urlSetKey(b);
+}
+
+/** etcd's reading of --quota-backend-bytes: 0 is the default, a negative value turns the quota off. */
+function quotaBytes(n: number): number {
+  if (n === 0) return QUOTA_BACKEND_BYTES_DEFAULT;
+  return n < 0 ? -1 : n;
 }
 
 function readName(r: Reader): string {
@@ -333,6 +350,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     snapshotCount: r.count('snapshotCount', SNAPSHOT_COUNT_DEFAULT),
     snapshotCatchupEntries: r.count('snapshotCatchupEntries', SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
     recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
+    quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
     unsafeLocalReads,
     unsafeAckBeforeSync,
     peerDialMap,

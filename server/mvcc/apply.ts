@@ -12,7 +12,8 @@ import {
 import { decodeResponse, encodeResponse } from './response-codec.js';
 import { type MvccState, overlayKey } from './state.js';
 import { type BatchOut, TxnExec } from './txn-exec.js';
-import type { Command, CommandResponse, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
+import { META_ALARMS_KEY } from './alarm-table.js';
+import type { AlarmRequest, Command, CommandResponse, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
 import { validateTxn } from './validate-txn.js';
 
 export async function applyCommand(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
@@ -34,6 +35,7 @@ export async function applyCommand(st: MvccState, index: number, cmd: Command, o
 async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
   const exec = new TxnExec(st, out, st.revision);
   try {
+    st.alarms.gate(cmd);
     switch (cmd.type) {
       case 'put': {
         exec.checkPut(cmd.put);
@@ -58,6 +60,7 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
         return { type: 'leaseRevoke', leaseRevoke: { revision: exec.finish() } };
       }
       case 'leaseCheckpoint': return checkpoint(st, cmd.leaseCheckpoint, out);
+      case 'alarm': return alarm(st, cmd.alarm, out);
       default: return unreachable(cmd, 'command');
     }
   } catch (e) {
@@ -69,6 +72,9 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
 }
 
 function compact(st: MvccState, rev: number, out: BatchOut): CommandResponse {
+  // etcd accepts Compact(0) on a store never compacted (its compacted revision starts at
+  // -1, ours at 0): nothing lies below revision 0, so it changes nothing.
+  if (rev === 0 && st.compacted === 0) return { type: 'compact', compact: { revision: st.revision } };
   if (rev <= st.compacted) throw new MvccError('compacted');
   if (rev > st.revision) throw new MvccError('future-revision');
   for (const r of st.index.compact(rev)) {
@@ -80,6 +86,12 @@ function compact(st: MvccState, rev: number, out: BatchOut): CommandResponse {
   st.compacted = rev;
   st.compactions++;
   return { type: 'compact', compact: { revision: st.revision } };
+}
+
+function alarm(st: MvccState, req: AlarmRequest, out: BatchOut): CommandResponse {
+  const { alarms, changed } = st.alarms.apply(req);
+  if (changed) out.ops.push({ type: 'put', key: META_ALARMS_KEY, value: st.alarms.encode() });
+  return { type: 'alarm', alarm: { alarms } };
 }
 
 function grant(st: MvccState, index: number, req: LeaseGrantRequest, out: BatchOut): CommandResponse {

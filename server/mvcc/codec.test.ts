@@ -30,12 +30,14 @@ test('command codec round-trips every command type, big numbers and client ids',
     { type: 'leaseGrant', leaseGrant: { ttl: 30, id: 0 } },
     { type: 'leaseRevoke', leaseRevoke: { id: 77 } },
     { type: 'leaseCheckpoint', leaseCheckpoint: { checkpoints: [{ id: 1, remainingTtl: 20 }] } },
+    { type: 'alarm', alarm: { action: 1, memberId: 2 ** 53 - 1, alarm: 2 } },
   ];
   for (const cmd of cmds) assert.deepEqual(decodeCommand(encodeCommand(cmd)), cmd);
 });
 
 test('response codec round-trips answers stored for retries', () => {
   const responses: CommandResponse[] = [
+    { type: 'alarm', alarm: { alarms: [{ memberId: 2 ** 50, alarm: 1 }, { memberId: 3, alarm: 2 }] } },
     { type: 'put', put: { revision: 5, prevKv: kv } },
     { type: 'put', put: { revision: 5 } },
     { type: 'deleteRange', deleteRange: { revision: 6, deleted: 1, prevKvs: [kv] } },

@@ -5,6 +5,8 @@
 import { assert, unreachable } from '../util/assert.js';
 import { BinReader, BinWriter } from './bin.js';
 import type {
+  AlarmAction,
+  AlarmType,
   Command,
   Compare,
   CompareResult,
@@ -31,6 +33,7 @@ const CommandTag = {
   leaseGrant: 5,
   leaseRevoke: 6,
   leaseCheckpoint: 7,
+  alarm: 8,
 } as const;
 const OpTag = { range: 1, put: 2, deleteRange: 3, txn: 4 } as const;
 const EMPTY = new Uint8Array(0);
@@ -51,6 +54,7 @@ export function encodeCommand(cmd: Command): Uint8Array {
       w.uint(cmd.leaseCheckpoint.checkpoints.length);
       for (const c of cmd.leaseCheckpoint.checkpoints) w.uint(c.id).uint(c.remainingTtl);
       break;
+    case 'alarm': w.byte(cmd.alarm.action).uint(cmd.alarm.memberId).byte(cmd.alarm.alarm); break;
     default: unreachable(cmd, 'command');
   }
   return w.finish();
@@ -81,6 +85,8 @@ function readBody(r: BinReader, tag: number): Command {
       for (let i = 0; i < n; i++) checkpoints.push({ id: r.uint(), remainingTtl: r.uint() });
       return { type: 'leaseCheckpoint', leaseCheckpoint: { checkpoints } };
     }
+    case CommandTag.alarm:
+      return { type: 'alarm', alarm: { action: r.byte() as AlarmAction, memberId: r.uint(), alarm: r.byte() as AlarmType } };
     default: throw new Error(`unknown command tag ${tag}`);
   }
 }

@@ -13,7 +13,9 @@ export const ErrorMessage: Record<MvccErrorCode, string> = {
   'duplicate-key': 'etcdserver: duplicate key given in txn request',
   'too-many-ops': 'etcdserver: too many operations in txn request',
   'stale-request': 'regionstore: request sequence number is older than the last one applied for this client',
-  'not-leader': 'etcdserver: not primary',
+  'not-primary': 'etcdserver: not primary',
+  'no-space': 'etcdserver: mvcc: database space exceeded',
+  'corrupt': 'etcdserver: corrupt cluster',
   invalid: 'etcdserver: invalid request',
 };
 

@@ -62,7 +62,7 @@ test('lessor: only the leader tracks deadlines; renew, expiry, promote extends',
     const clock = new ManualClock(0, 0);
     const lessor = new Lessor(h.store, clock);
     await grant(h, 10, 1);
-    assert.throws(() => lessor.renew(1), (e: unknown) => e instanceof MvccError && e.code === 'not-leader');
+    assert.throws(() => lessor.renew(1), (e: unknown) => e instanceof MvccError && e.code === 'not-primary');
     assert.deepEqual(lessor.expired(), []);
     lessor.promote(2000);
     assert.equal(lessor.remainingTtl(1), 12);

@@ -52,7 +52,7 @@ export class Lessor {
 
   /** Keep-alive: resets the lease to its full TTL; returns that TTL, or undefined if there is no such lease. */
   renew(id: number): number | undefined {
-    if (!this.primary) throw new MvccError('not-leader');
+    if (!this.primary) throw new MvccError('not-primary');
     const lease = this.store.leaseTimeToLive(id, false);
     if (lease === undefined) return undefined;
     // A lease already past its deadline is being revoked; etcd answers it as gone.

@@ -3,10 +3,10 @@
 
 import { unreachable } from '../util/assert.js';
 import { BinReader, BinWriter } from './bin.js';
-import type { CommandResponse, KeyValue, MvccErrorCode, RangeResponse, ResponseOp, TxnResponse } from './types.js';
+import type { AlarmMember, AlarmType, CommandResponse, KeyValue, MvccErrorCode, RangeResponse, ResponseOp, TxnResponse } from './types.js';
 
 const Tag = {
-  put: 1, deleteRange: 2, txn: 3, compact: 4, leaseGrant: 5, leaseRevoke: 6, leaseCheckpoint: 7, error: 8, range: 9,
+  put: 1, deleteRange: 2, txn: 3, compact: 4, leaseGrant: 5, leaseRevoke: 6, leaseCheckpoint: 7, error: 8, range: 9, alarm: 10,
 } as const;
 
 export function writeKv(w: BinWriter, kv: KeyValue): void {
@@ -59,6 +59,10 @@ function writeResponse(w: BinWriter, res: CommandResponse): void {
     case 'leaseRevoke': w.uint(res.leaseRevoke.revision); break;
     case 'leaseCheckpoint': w.uint(res.leaseCheckpoint.revision); break;
     case 'error': w.string(res.code).string(res.message); break;
+    case 'alarm':
+      w.uint(res.alarm.alarms.length);
+      for (const a of res.alarm.alarms) w.uint(a.memberId).byte(a.alarm);
+      break;
     default: unreachable(res, 'response');
   }
 }
@@ -78,6 +82,11 @@ function readResponse(r: BinReader): CommandResponse {
     case Tag.leaseRevoke: return { type: 'leaseRevoke', leaseRevoke: { revision: r.uint() } };
     case Tag.leaseCheckpoint: return { type: 'leaseCheckpoint', leaseCheckpoint: { revision: r.uint() } };
     case Tag.error: return { type: 'error', code: r.string() as MvccErrorCode, message: r.string() };
+    case Tag.alarm: {
+      const alarms: AlarmMember[] = [];
+      for (let n = r.uint(); n > 0; n--) alarms.push({ memberId: r.uint(), alarm: r.byte() as AlarmType });
+      return { type: 'alarm', alarm: { alarms } };
+    }
     default: throw new Error(`unknown response tag ${tag}`);
   }
 }

@@ -3,6 +3,7 @@
 // restore does; values are not kept in memory.
 
 import { keyspaceRange, StateKeyspace } from '../storage/keys.js';
+import { META_ALARMS_KEY } from './alarm-table.js';
 import { keyString } from './key-index.js';
 import {
   META_COMPACTED_KEY, META_REVISION_KEY, STATE_APPLIED_INDEX_KEY, clientIdOfKey, decodeDedupe, decodeLease,
@@ -27,6 +28,8 @@ export async function restoreState(st: MvccState): Promise<void> {
   st.revision = Math.max(await getNumber(st, META_REVISION_KEY), EMPTY_STORE_REVISION);
   st.compacted = await getNumber(st, META_COMPACTED_KEY);
   st.published = st.revision;
+  const alarms = await st.engine.get(META_ALARMS_KEY);
+  if (alarms !== undefined) st.alarms.load(alarms);
 
   for await (const [k, v] of st.engine.iterate(keyspaceRange(StateKeyspace.MvccRevision))) {
     const { main, sub } = parseRevKey(k);

@@ -2,6 +2,7 @@
 // and the store facade. One instance per open engine.
 
 import type { Engine } from '../storage/engine.js';
+import { AlarmTable } from './alarm-table.js';
 import { DedupeTable } from './dedupe-table.js';
 import { MvccError } from './errors.js';
 import { TreeIndex } from './key-index.js';
@@ -13,6 +14,7 @@ export class MvccState {
   readonly index = new TreeIndex();
   readonly leases = new LeaseTable();
   readonly dedupe = new DedupeTable();
+  readonly alarms = new AlarmTable();
   /** Revision including applied-but-unflushed commands (the applier's view). */
   revision = 0;
   /** Compacted revision including unflushed compactions: reads below it must fail. */

@@ -21,7 +21,7 @@ import { TxnExec } from './txn-exec.js';
 import { validateTxn } from './validate-txn.js';
 import { WatchHub } from './watch-hub.js';
 import type {
-  Command, CommandResponse, LeaseStatus, LeaseTimeToLiveResponse, RangeRequest, RangeResponse, RequestOp,
+  AlarmMember, Command, CommandResponse, LeaseStatus, LeaseTimeToLiveResponse, RangeRequest, RangeResponse, RequestOp,
   TxnRequest, TxnResponse,
 } from './types.js';
 
@@ -166,6 +166,11 @@ export class MvccStore {
       }
       return { hash, compactRevision: this.st.compacted, hashRevision: rev };
     });
+  }
+
+  /** Active alarms (replicated), ordered by type then member id. */
+  alarms(): AlarmMember[] {
+    return this.st.alarms.list();
   }
 
   // ---- leases (replicated view) ----

@@ -186,6 +186,31 @@ export interface Event {
   prevKv?: KeyValue;
 }
 
+/** etcd's AlarmType: NONE 0, NOSPACE 1, CORRUPT 2. */
+export const AlarmType = { NONE: 0, NOSPACE: 1, CORRUPT: 2 } as const;
+export type AlarmType = (typeof AlarmType)[keyof typeof AlarmType];
+/** etcd's AlarmRequest.AlarmAction: GET 0, ACTIVATE 1, DEACTIVATE 2. */
+export const AlarmAction = { GET: 0, ACTIVATE: 1, DEACTIVATE: 2 } as const;
+export type AlarmAction = (typeof AlarmAction)[keyof typeof AlarmAction];
+
+export interface AlarmMember {
+  memberId: number;
+  alarm: AlarmType;
+}
+
+/** etcd's AlarmRequest; replicated like a write so every member holds the same alarms. */
+export interface AlarmRequest {
+  action: AlarmAction;
+  /** The member the alarm is about (ignored by GET). */
+  memberId: number;
+  /** With GET: the type to list, NONE for all. */
+  alarm: AlarmType;
+}
+
+export interface AlarmResponse {
+  alarms: AlarmMember[];
+}
+
 /** Present on writes sent by regionstore's own client: applied at most once. */
 export interface ClientSeq {
   clientId: string;
@@ -201,6 +226,7 @@ export type Command = (
   | { type: 'leaseGrant'; leaseGrant: LeaseGrantRequest }
   | { type: 'leaseRevoke'; leaseRevoke: LeaseRevokeRequest }
   | { type: 'leaseCheckpoint'; leaseCheckpoint: LeaseCheckpointRequest }
+  | { type: 'alarm'; alarm: AlarmRequest }
 ) & { client?: ClientSeq };
 
 export type CommandType = Command['type'];
@@ -214,6 +240,7 @@ export type CommandResponse =
   | { type: 'leaseGrant'; leaseGrant: LeaseGrantResponse }
   | { type: 'leaseRevoke'; leaseRevoke: LeaseRevokeResponse }
   | { type: 'leaseCheckpoint'; leaseCheckpoint: LeaseCheckpointResponse }
+  | { type: 'alarm'; alarm: AlarmResponse }
   | { type: 'error'; code: MvccErrorCode; message: string };
 
 export type MvccErrorCode =
@@ -226,5 +253,10 @@ export type MvccErrorCode =
   | 'duplicate-key'
   | 'too-many-ops'
   | 'stale-request'
-  | 'not-leader'
+  /** A lease operation only the leader's lessor (the primary) can do. */
+  | 'not-primary'
+  /** A NOSPACE alarm is active: no puts, no txns with puts, no lease grants. */
+  | 'no-space'
+  /** A CORRUPT alarm is active: no writes at all. */
+  | 'corrupt'
   | 'invalid';

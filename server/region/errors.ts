@@ -18,7 +18,8 @@ export type RegionErrorCode =
   | 'learner-not-ready'
   | 'bad-leader-transferee'
   | 'not-leader'
-  | 'lease-not-found';
+  | 'lease-not-found'
+  | 'no-space';
 
 export class RegionError extends Error {
   override name = 'RegionError';

@@ -1,6 +1,7 @@
 // Limits and timings of a region node, each a named default an operator can override.
 
 import { RECORD_CACHE_BYTES_DEFAULT } from '../mvcc/index.js';
+import { QUOTA_BACKEND_BYTES_DEFAULT } from './quota.js';
 
 /** Take a Raft snapshot (and compact the log behind it) every this many applied entries. */
 export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
@@ -20,6 +21,8 @@ export interface RegionLimits {
   proposalTimeoutMs: number;
   maxPendingProposals: number;
   recordCacheBytes: number;
+  /** etcd's --quota-backend-bytes: the state database's size limit (quota.ts); <= 0 none. */
+  quotaBackendBytes: number;
 }
 
 export const DEFAULT_REGION_LIMITS: RegionLimits = {
@@ -29,4 +32,5 @@ export const DEFAULT_REGION_LIMITS: RegionLimits = {
   proposalTimeoutMs: PROPOSAL_TIMEOUT_MS_DEFAULT,
   maxPendingProposals: MAX_PENDING_PROPOSALS_DEFAULT,
   recordCacheBytes: RECORD_CACHE_BYTES_DEFAULT,
+  quotaBackendBytes: QUOTA_BACKEND_BYTES_DEFAULT,
 };

@@ -8,8 +8,9 @@ import {
   type CompactionRequest, type CompactionResponse, type DeleteRangeRequest, type DeleteRangeResponse,
   type LeaseGrantRequest, type LeaseGrantResponse, type LeaseRevokeResponse, type PutRequest, type PutResponse,
   type RangeRequest, type RangeResponse, type TxnRequest, type TxnResponse, type ClientSeq, type Command,
-  type Event, type WatchRequest,
+  type Event, type WatchRequest, type AlarmMember, type AlarmResponse, AlarmAction, AlarmType,
 } from '../mvcc/index.js';
+import { QUOTA_LEASE_OVERHEAD_BYTES, putCost, txnCost } from './quota.js';
 import { ConfChangeType } from '../raft/index.js';
 import { readStateSnapshot } from '../storage/index.js';
 import { RegionError } from './errors.js';
@@ -33,6 +34,13 @@ function view(m: MemberRecord): MemberView {
   return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
 }
 
+const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
+
+/** etcd's Status.errors entry for an alarm: the AlarmMember in protobuf's compact text form. */
+export function alarmText(a: AlarmMember): string {
+  return `memberID:${a.memberId} alarm:${ALARM_NAMES[a.alarm]} `;
+}
+
 function withClient(cmd: Command, id: ClientSeq | undefined): Command {
   return id === undefined ? cmd : { ...cmd, client: id };
 }
@@ -50,7 +58,20 @@ export class RegionBackend {
     return this.node.mvcc.range(req);
   }
 
+  /**
+   * etcd's v3rpc quota check: a write that would take the state database past
+   * --quota-backend-bytes raises a NOSPACE alarm for this member (through Raft, so every
+   * member then refuses such writes) and is refused.
+   */
+  private async checkQuota(cost: number): Promise<void> {
+    if (await this.node.quota.available(cost)) return;
+    const raise: Command = { type: 'alarm', alarm: { action: AlarmAction.ACTIVATE, memberId: this.node.id, alarm: AlarmType.NOSPACE } };
+    await this.node.proposeCommand(raise).catch(() => undefined); // refused either way; the next write retries it
+    throw new RegionError('no-space', 'etcdserver: mvcc: database space exceeded');
+  }
+
   async put(req: PutRequest, id?: ClientSeq): Promise<PutResponse> {
+    await this.checkQuota(putCost(req.key, req.value));
     const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id));
     return (res as { put: PutResponse }).put;
   }
@@ -66,6 +87,7 @@ export class RegionBackend {
       await this.node.linearizableBarrier();
       return this.node.mvcc.readTxn(req);
     }
+    await this.checkQuota(txnCost(req));
     const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id));
     return (res as { txn: TxnResponse }).txn;
   }
@@ -82,6 +104,7 @@ export class RegionBackend {
 
   // ---- Lease
   async leaseGrant(req: LeaseGrantRequest, id?: ClientSeq): Promise<LeaseGrantResponse> {
+    await this.checkQuota(QUOTA_LEASE_OVERHEAD_BYTES);
     const res = await this.node.proposeCommand(withClient({ type: 'leaseGrant', leaseGrant: req }, id));
     return (res as { leaseGrant: LeaseGrantResponse }).leaseGrant;
   }
@@ -179,12 +202,14 @@ export class RegionBackend {
       dbSize,
       dbSizeInUse: dbSize,
       isLearner: st.confState.learners.includes(this.node.id),
-      errors: this.node.leaderId === 0 ? ['etcdserver: no leader'] : [],
+      errors: [...(this.node.leaderId === 0 ? ['etcdserver: no leader'] : []), ...this.node.mvcc.alarms().map(alarmText)],
     };
   }
 
-  async alarm(): Promise<Array<{ memberID: number; alarm: 0 | 1 | 2 }>> {
-    return []; // no alarm is ever raised yet (no space quota is enforced)
+  /** Through the log, every action (GET too, as etcd): every member answers the same alarms. */
+  async alarm(action: AlarmAction, memberId: number, alarm: AlarmType): Promise<Array<{ memberID: number; alarm: AlarmType }>> {
+    const res = await this.node.proposeCommand({ type: 'alarm', alarm: { action, memberId, alarm } });
+    return (res as { alarm: AlarmResponse }).alarm.alarms.map((a) => ({ memberID: a.memberId, alarm: a.alarm }));
   }
 
   async defragment(): Promise<void> {

@@ -30,6 +30,7 @@ import { systemClock } from '../util/system-clock.js';
 import { AppliedWaiter } from './applied-waiter.js';
 import { PayloadKind, decodePayload, encodePayload } from './entry-payload.js';
 import { DEFAULT_REGION_LIMITS, type RegionLimits } from './limits.js';
+import { BackendQuota } from './quota.js';
 import { Members, encodeConfContext } from './members.js';
 import { Membership, type MemberAttributes } from './membership.js';
 import { PendingProposals } from './proposals.js';
@@ -90,6 +91,8 @@ export class RegionNode {
   readonly id: number;
   readonly clusterId: number;
   readonly limits: RegionLimits;
+  /** --quota-backend-bytes over the state database (quota.ts). */
+  readonly quota: BackendQuota;
   private raft!: RawNode;
   private log!: RaftLogStore;
   private raftEngine!: Engine;
@@ -117,6 +120,8 @@ export class RegionNode {
     this.id = opts.memberId;
     this.clusterId = opts.clusterId;
     this.limits = { ...DEFAULT_REGION_LIMITS, ...opts.limits };
+    // The engine is read at each measurement: a snapshot install replaces it.
+    this.quota = new BackendQuota(this.limits.quotaBackendBytes, () => this.stateEngine.approximateSize());
     this.pending = new PendingProposals(systemClock, this.limits.proposalTimeoutMs);
     this.reads = new ReadIndexBatcher({ readIndex: (ctx) => this.raft.readIndex(ctx) }, () => performance.now());
     this.transport = new GrpcTransport({

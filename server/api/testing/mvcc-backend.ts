@@ -9,7 +9,9 @@ import type { Command, CommandResponse } from '../../mvcc/index.js';
 import { openMemoryEngine, type Engine } from '../../storage/index.js';
 import { systemClock } from '../../util/system-clock.js';
 import type {
+  AlarmAction,
   AlarmMember,
+  AlarmType,
   Backend,
   BackendWatcher,
   HeaderInfo,
@@ -193,8 +195,9 @@ export class MvccTestBackend implements Backend {
       errors: [],
     };
   }
-  async alarm(): Promise<AlarmMember[]> {
-    return [];
+  async alarm(action: AlarmAction, memberId: number, alarm: AlarmType): Promise<AlarmMember[]> {
+    const res = await this.exec({ type: 'alarm', alarm: { action, memberId, alarm } }, 'alarm');
+    return res.alarm.alarms.map((a) => ({ memberID: a.memberId, alarm: a.alarm }));
   }
   async defragment(): Promise<void> {}
   async hash(): Promise<number> {
