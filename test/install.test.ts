@@ -95,5 +95,15 @@ describe('npm pack + npm install -g: the installed regionstore and rsctl', { ski
     const status = await run(bin('rsctl'), [...ep, 'endpoint', 'status']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(status.stdout.trim().split('\n').length, 3);
+    // A keep-alive sent to a follower is forwarded to the leader: that path loads the etcd
+    // protos by file path too, which must resolve inside the installed package.
+    const grant = await run(bin('rsctl'), [...ep, 'lease', 'grant', '60']);
+    const id = /^lease ([0-9a-f]+) granted/.exec(grant.stdout)?.[1];
+    assert.ok(id !== undefined, grant.stdout + grant.stderr);
+    for (const member of cluster.hostPorts) {
+      const ka = await run(bin('rsctl'), ['--endpoints', member, 'lease', 'keep-alive', '--once', id]);
+      assert.equal(ka.code, 0, `keep-alive through ${member}: ${ka.stderr}`);
+      assert.match(ka.stdout, new RegExp(`^lease ${id} keepalived with TTL\\(60\\)`));
+    }
   });
 });
