@@ -55,7 +55,8 @@ export const KNOWN_FAILURES: Record<string, string> = {
 
 interface MochaResult {
   title: string;
-  file: string;
+  /** The test file (absent for some hooks). */
+  file?: string;
   state: 'passed' | 'failed' | 'pending';
   error?: string;
 }
@@ -123,11 +124,11 @@ describe(`etcd3@${ETCD3_SUITE.version}'s own test suite against a 3-member clust
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('passes, but for the known failures', async () => {
+  /** Runs mocha over `files` of the suite; its output goes to the log (RS_TEST_VERBOSE prints it). */
+  async function runMocha(files: string[], round: number): Promise<MochaResult[]> {
     const suiteDir = join(REPO_ROOT, ETCD3_SUITE.dir, 'node_modules', 'etcd3');
     const testDir = join(REPO_ROOT, ETCD3_SUITE.testDir);
-    const files = readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort().map((f) => join(testDir, f));
-    const resultsFile = join(tmp, 'results.json');
+    const resultsFile = join(tmp, `results-${round}.json`);
     const output: string[] = [];
     const code = await new Promise<number | null>((resolve) => {
       const p = spawn(process.execPath, [
@@ -144,23 +145,38 @@ describe(`etcd3@${ETCD3_SUITE.version}'s own test suite against a 3-member clust
     });
     const log = output.join('');
     if (process.env.RS_TEST_VERBOSE !== undefined) console.log(log);
-    let results: MochaResult[];
     try {
-      results = JSON.parse(readFileSync(resultsFile, 'utf8')) as MochaResult[];
+      return JSON.parse(readFileSync(resultsFile, 'utf8')) as MochaResult[];
     } catch {
-      assert.fail(`mocha ended (exit ${code}) without results; its output:\n${log}`);
+      return assert.fail(`mocha ended (exit ${code}) without results; its output:\n${log}`);
     }
+  }
+
+  test('passes, but for the known failures', async () => {
+    const testDir = join(REPO_ROOT, ETCD3_SUITE.testDir);
+    const files = readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort().map((f) => join(testDir, f));
+    const results = await runMocha(files, 1);
     const failed = results.filter((r) => r.state === 'failed');
-    const unexpected = failed.filter((r) => KNOWN_FAILURES[r.title] === undefined);
+    let unexpected = failed.filter((r) => KNOWN_FAILURES[r.title] === undefined);
     const nowPassing = results.filter((r) => r.state === 'passed' && KNOWN_FAILURES[r.title] !== undefined);
     const passed = results.filter((r) => r.state === 'passed').length;
     console.log(`etcd3@${ETCD3_SUITE.version} suite against ${AGAINST_ETCD ? 'etcd' : 'regionstore'}: ${passed} passed, ${failed.length} failed (${failed.length - unexpected.length} known), ` +
       `${results.length - passed - failed.length} pending; connections per member ${front.perMember.join('/')}`);
     for (const r of nowPassing) console.log(`!!! known failure now passes, remove it from KNOWN_FAILURES: ${r.title}`);
+    if (unexpected.length > 0) {
+      // The suite has timing of its own (lease TTLs, 10 s per test) that a loaded 2-core
+      // machine can miss: the files with a new failure run once more, and only a failure
+      // that repeats counts. A repeat that passes is printed, so a flaky test stays visible.
+      const again = [...new Set(unexpected.map((r) => r.file ?? ''))];
+      console.log(`!!! unexpected failures, running ${again.includes('') ? 'the suite' : again.join(', ')} again:\n${unexpected.map((r) => `  ${r.title}: ${r.error ?? ''}`).join('\n')}`);
+      const retry = await runMocha(again.includes('') ? files : again, 2);
+      unexpected = retry.filter((r) => r.state === 'failed' && KNOWN_FAILURES[r.title] === undefined);
+      if (unexpected.length === 0) console.log('!!! they passed the second time: flaky under load, not counted');
+    }
     assert.deepEqual(
       unexpected.map((r) => `${r.title}: ${r.error ?? ''}`), [],
-      `the etcd3 suite has failures not in KNOWN_FAILURES (RS_TEST_VERBOSE=1 prints mocha's output)`,
+      `the etcd3 suite has failures not in KNOWN_FAILURES, twice (RS_TEST_VERBOSE=1 prints mocha's output)`,
     );
-    assert.ok(passed > 0, `no test of the suite passed:\n${log}`);
+    assert.ok(passed > 0, 'no test of the suite passed (RS_TEST_VERBOSE=1 prints mocha\'s output)');
   });
 });
