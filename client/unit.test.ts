@@ -11,6 +11,7 @@ import {
   normalizeEndpoint, parseEndpoints, prefixEnd, SEQ_METADATA_KEY, StaleRequestError, UnavailableError,
 } from './index.js';
 import { WriterIdentity } from './lib/identity.js';
+import { deleteRequest, rangeRequest } from './lib/requests.js';
 import { idToWire, toId, toNumber } from './lib/int64.js';
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffMs, isRetryable, maybeAppliedAfter, wasNotSent } from './lib/policy.js';
 
@@ -19,6 +20,18 @@ test('prefixEnd increments the last byte below 0xff', () => {
   assert.deepEqual(prefixEnd(Buffer.from([0x61, 0xff])), Buffer.from([0x62]));
   assert.deepEqual(prefixEnd(Buffer.from([0xff, 0xff])), Buffer.from([0]));
   assert.deepEqual(prefixEnd(''), Buffer.from([0]));
+});
+
+test('a range from the empty key (prefix "" or from-key "") starts at "\\0", as clientv3 sends it', () => {
+  const all = rangeRequest('', { prefix: true }) as { key: Buffer; rangeEnd: Buffer };
+  assert.deepEqual([all.key, all.rangeEnd], [Buffer.from([0]), Buffer.from([0])]);
+  const from = deleteRequest('', { fromKey: true }) as { key: Buffer; rangeEnd: Buffer };
+  assert.deepEqual([from.key, from.rangeEnd], [Buffer.from([0]), Buffer.from([0])]);
+  // Without --prefix/--from-key, or with an explicit range end, the empty key goes as given
+  // and the member answers etcd's "key is not provided".
+  assert.deepEqual((rangeRequest('') as { key: Buffer }).key, Buffer.alloc(0));
+  assert.deepEqual((rangeRequest('', { rangeEnd: 'z' }) as { key: Buffer }).key, Buffer.alloc(0));
+  assert.deepEqual((rangeRequest('a', { prefix: true }) as { key: Buffer }).key, Buffer.from('a'));
 });
 
 test('endpoints: scheme dropped, duplicates merged, https and junk refused', () => {

@@ -6,8 +6,10 @@
 //   await cluster.restart('n1');         // same name, ports, flags and data dir
 //   await cluster.stop();                // SIGTERM all, SIGKILL whoever outlives the timeout
 //
-// Each node is `node --import tsx server/main.ts serve <flags>` (see plan.ts for the flags);
-// tests can substitute any executable that takes the same flags.
+// Each node is `node dist/server/main.js serve <flags>` when dist/ is fresh (built after the
+// last change to the sources; cluster/dist-build.ts), else `node --import tsx server/main.ts
+// serve <flags>` (see plan.ts for the flags); tests can substitute any executable that takes
+// the same flags.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,7 @@ import {
   HOST_DEFAULT, NODES_DEFAULT, lastFlagWins, newPlan, nodeUrls, readClusterFile, serveArgs, writeClusterFile,
   type ClusterFile, type PlannedNode,
 } from './plan.js';
+import { BIN_SCRIPTS, distFreshness, readBuildInfo } from './dist-build.js';
 import { isPortFree } from './ports.js';
 import { probeHealth, probeStatus } from './probe.js';
 import {
@@ -23,7 +26,9 @@ import {
   type LineSink, type Spawned,
 } from './processes.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** True when this module is itself the compiled dist/cluster/launcher.js. */
+const RUNNING_COMPILED = import.meta.url.endsWith('.js');
+export const REPO_ROOT = fileURLToPath(new URL(RUNNING_COMPILED ? '../..' : '..', import.meta.url));
 
 /** How to run `regionstore serve`; the node's flags are appended to `args`. */
 export interface ServeCommand {
@@ -32,10 +37,18 @@ export interface ServeCommand {
   cwd: string;
 }
 
-export const DEFAULT_SERVE_COMMAND: ServeCommand = {
+/** The sources through tsx: always current, but each start compiles the server first. */
+export const TSX_SERVE_COMMAND: ServeCommand = {
   executable: process.execPath,
   // --import tsx is resolved from cwd, which is the repository root.
   args: ['--import', 'tsx', join(REPO_ROOT, 'server', 'main.ts'), 'serve'],
+  cwd: REPO_ROOT,
+};
+
+/** The compiled server (`npm run build`); what the installed `regionstore` command runs. */
+export const DIST_SERVE_COMMAND: ServeCommand = {
+  executable: process.execPath,
+  args: [join(REPO_ROOT, BIN_SCRIPTS.regionstore), 'serve'],
   cwd: REPO_ROOT,
 };
 
@@ -45,10 +58,31 @@ export const DEFAULT_SERVE_COMMAND: ServeCommand = {
  * Not REGIONSTORE_-prefixed, because `serve` warns about REGIONSTORE_* names it lacks.
  */
 export const SERVE_SCRIPT_ENV = 'RS_CLUSTER_SERVE_SCRIPT';
+/**
+ * `tsx` or `dist` forces how members run (to compare start-up times, or to test the
+ * sources while a build exists); unset, dist/ is used when it is fresh.
+ */
+export const SERVE_FROM_ENV = 'RS_CLUSTER_SERVE_FROM';
+
+/**
+ * How members start by default: from dist/ when it is fresh (checked now, so an edit made
+ * after the last build falls back to the sources), else through tsx.
+ */
+export function defaultServeCommand(env: NodeJS.ProcessEnv = process.env): ServeCommand {
+  const from = env[SERVE_FROM_ENV];
+  if (from === 'tsx') return TSX_SERVE_COMMAND;
+  if (from === 'dist') {
+    if (readBuildInfo(REPO_ROOT) === undefined) throw new Error(`${SERVE_FROM_ENV}=dist, but ${REPO_ROOT} has no complete build: run npm run build`);
+    return DIST_SERVE_COMMAND;
+  }
+  if (from !== undefined && from !== '') throw new Error(`${SERVE_FROM_ENV} must be tsx or dist, got ${JSON.stringify(from)}`);
+  // Compiled code has no sources beside it to be stale against (an installed package).
+  return RUNNING_COMPILED || distFreshness(REPO_ROOT).fresh ? DIST_SERVE_COMMAND : TSX_SERVE_COMMAND;
+}
 
 export function serveCommandFromEnv(env: NodeJS.ProcessEnv = process.env): ServeCommand {
   const script = env[SERVE_SCRIPT_ENV];
-  if (script === undefined || script === '') return DEFAULT_SERVE_COMMAND;
+  if (script === undefined || script === '') return defaultServeCommand(env);
   return { executable: process.execPath, args: ['--import', 'tsx', resolve(script)], cwd: REPO_ROOT };
 }
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The composition root: `regionstore serve [flags]`. Parses flags (server/config), opens
 // the region node (server/region), serves the etcd v3 API (server/api) and metrics
 // (server/metrics), and stops cleanly on SIGTERM/SIGINT.
@@ -15,6 +16,7 @@ import { RegionBackend } from './region/region-backend.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
 import type { Logger } from './util/logger.js';
+import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 
 /** The identity a data directory was created with; a restart reuses it and ignores --initial-*. */
 interface MemberIdentity {
@@ -147,13 +149,60 @@ async function serve(argv: string[]): Promise<void> {
   node.onStop((reason) => void stop(reason));
 }
 
-const [command, ...rest] = process.argv.slice(2);
-if (command === 'serve') {
-  serve(rest).catch((err: unknown) => {
-    console.error(`regionstore serve: ${err instanceof Error ? err.stack : String(err)}`);
+// ---- command dispatch: `regionstore <subcommand>`, --version, --help ----
+
+/** A subcommand of `regionstore`; `--help` lists them in this order. */
+interface Subcommand {
+  name: string;
+  summary: string;
+  run(argv: string[]): Promise<void>;
+}
+
+const SUBCOMMANDS: Subcommand[] = [
+  { name: 'serve', summary: 'Run a region cluster member (etcd\'s flags; `regionstore serve --help` lists them)', run: serve },
+];
+
+function rootHelp(): string {
+  const width = Math.max(...SUBCOMMANDS.map((c) => c.name.length));
+  return [
+    `regionstore ${packageVersion()}: a replicated key-value store serving the etcd v${ETCD_API_VERSION} API.`,
+    '',
+    'Usage: regionstore <command> [flags]',
+    '',
+    'Commands:',
+    ...SUBCOMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Flags:',
+    '  --version  Print regionstore\'s version and the etcd API version it speaks',
+    '  --help     Show this help',
+    '',
+    'The command-line client is `rsctl` (`rsctl --help`).',
+  ].join('\n');
+}
+
+function main(argv: string[]): void {
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === 'version') {
+    // etcd's `etcd --version` prints these two lines first.
+    console.log(`regionstore Version: ${packageVersion()}`);
+    console.log(`API Version: ${ETCD_API_VERSION}`);
+    return;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(rootHelp());
+    return;
+  }
+  const sub = SUBCOMMANDS.find((c) => c.name === command);
+  if (sub === undefined) {
+    console.error(command === undefined ? 'regionstore: no command given' : `regionstore: unknown command ${JSON.stringify(command)}`);
+    console.error(rootHelp());
+    process.exitCode = 2;
+    return;
+  }
+  sub.run(rest).catch((err: unknown) => {
+    console.error(`regionstore ${sub.name}: ${err instanceof Error ? err.stack : String(err)}`);
     process.exit(1);
   });
-} else {
-  console.error('usage: regionstore serve [flags]   (regionstore serve --help lists the flags)');
-  process.exitCode = 2;
 }
+
+main(process.argv.slice(2));

@@ -48,6 +48,18 @@ export interface DeleteOptions extends KeyRange {
   prevKv?: boolean;
 }
 
+/**
+ * The key a request sends. etcd refuses an empty key even with a range end ("key is not
+ * provided"), so a range from the empty key, i.e. prefix "" or from-key "" (every key),
+ * starts at "\0", the smallest non-empty key, as etcd's Go client (WithPrefix, WithFromKey)
+ * and so `etcdctl get "" --prefix` do. An empty key alone or with an explicit range end is
+ * sent as given, and the member answers etcd's error.
+ */
+export function requestKey(key: BytesLike, r: KeyRange): Buffer {
+  const k = toBuffer(key);
+  return k.length === 0 && (r.prefix === true || r.fromKey === true) ? FROM_KEY : k;
+}
+
 export function rangeEndOf(key: BytesLike, r: KeyRange): Buffer {
   const given = [r.prefix === true, r.fromKey === true, r.rangeEnd !== undefined].filter(Boolean).length;
   if (given > 1) throw new RangeError('give at most one of prefix, fromKey and rangeEnd');
@@ -64,7 +76,7 @@ function int(n: number | undefined, what: string): string {
 
 export function rangeRequest(key: BytesLike, o: RangeOptions = {}): object {
   return {
-    key: toBuffer(key),
+    key: requestKey(key, o),
     rangeEnd: rangeEndOf(key, o),
     limit: int(o.limit, 'limit'),
     revision: int(o.revision, 'revision'),
@@ -92,5 +104,5 @@ export function putRequest(key: BytesLike, value: BytesLike, o: PutOptions = {})
 }
 
 export function deleteRequest(key: BytesLike, o: DeleteOptions = {}): object {
-  return { key: toBuffer(key), rangeEnd: rangeEndOf(key, o), prevKv: o.prevKv === true };
+  return { key: requestKey(key, o), rangeEnd: rangeEndOf(key, o), prevKv: o.prevKv === true };
 }

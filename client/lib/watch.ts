@@ -12,14 +12,14 @@
 // refuses ends it with WatchCanceledError. Leaving the for-await loop closes the watch.
 
 import { Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
-import { toBuffer, type BytesLike } from './bytes.js';
+import type { BytesLike } from './bytes.js';
 import { header, watchEvent } from './convert.js';
 import { CompactedError, WatchCanceledError } from './errors.js';
 import { toId, toNumber } from './int64.js';
 import { backoffMs } from './policy.js';
 import type { Endpoint, EndpointPool } from './pool.js';
 import { etcdMethods } from './proto.js';
-import { rangeEndOf, type KeyRange } from './requests.js';
+import { rangeEndOf, requestKey, type KeyRange } from './requests.js';
 import { attemptErrorOf, unaryAttempt } from './rpc.js';
 import type { ResponseHeader, WatchEvent } from './types.js';
 import type { WireStatusResponse, WireWatchResponse } from './wire.js';
@@ -120,7 +120,7 @@ export class Watch implements AsyncIterable<WatchBatch> {
     this.nextRev = start;
     this.sessionMarkers = opts.sessionMarkers === true;
     this.create = {
-      key: toBuffer(key),
+      key: requestKey(key, opts),
       rangeEnd: rangeEndOf(key, opts),
       prevKv: opts.prevKv === true,
       progressNotify: opts.progressNotify === true,

@@ -1,5 +1,6 @@
+#!/usr/bin/env node
 // rsctl: regionstore's command line (etcdctl's commands and flags, plus `bench`).
-//   npx tsx client/rsctl/main.ts --endpoints 127.0.0.1:2379 put foo bar
+//   rsctl --endpoints 127.0.0.1:2379 put foo bar   (installed; from the tree: npx tsx client/rsctl/main.ts ...)
 // See cli.ts for the command table and exit.ts for the exit codes.
 
 import { runCli } from './cli.js';

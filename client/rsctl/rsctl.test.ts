@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestCluster, type TestCluster } from '../../test/helpers/cluster.js';
+import { etcdctl, haveTool, startTestCluster, type TestCluster } from '../../test/helpers/cluster.js';
 import { ExitCode } from './exit.js';
 import { rsctl, rsctlProcess, type RsctlResult } from './testing/run.js';
 
@@ -186,5 +186,40 @@ describe('rsctl against a 3-node cluster', { timeout: 60_000 }, () => {
     const watch = await rsctlProcess(['--endpoints', ep.join(','), 'watch', 'never'], { killAfterMs: 4_000 });
     assert.equal(watch.code, 0, watch.stderr);
     assert.match(watch.stderr, /watching never/);
+  });
+
+  // Last: it deletes every key. etcd refuses an empty key, so "" with --prefix or --from-key
+  // (every key) must go out as "\0", as etcdctl sends it (issue 20).
+  test('the empty key with --prefix or --from-key is every key: get, watch, del (as etcdctl)', async () => {
+    await ok(['put', 'all/a', '1']);
+    await ok(['put', '\u0001low', '2']);
+    const keys = (await ok(['get', '', '--prefix', '--keys-only'])).split('\n\n').filter((k) => k !== '').map((k) => k.replace(/\n$/, ''));
+    assert.ok(keys.includes('all/a') && keys.includes('\u0001low'), `get "" --prefix gave ${JSON.stringify(keys)}`);
+    assert.deepEqual([...keys].sort(), keys, 'in key order');
+    const count = Number(await ok(['get', '', '--prefix', '--count-only']));
+    assert.equal(count, keys.length);
+    assert.equal(await ok(['get', '', '--from-key', '--keys-only']), await ok(['get', '', '--prefix', '--keys-only']));
+    if (haveTool('etcdctl', 'etcd-client')) {
+      const e = await etcdctl(ep, ['get', '', '--prefix', '--keys-only']);
+      assert.equal(e.code, 0, e.stderr);
+      assert.equal(await ok(['get', '', '--prefix', '--keys-only']), e.stdout, 'rsctl and etcdctl list the same keys');
+    }
+    // An empty key without a range is still etcd's error, not every key.
+    const bare = await run(['get', '']);
+    assert.equal(bare.code, ExitCode.failed);
+    assert.match(bare.stderr, /key is not provided/);
+
+    let ready!: () => void;
+    const watching = new Promise<void>((resolve) => (ready = resolve));
+    const w = run(['watch', '', '--prefix', '--max-events', '2'], { onStderr: (t) => t.includes('watching') && ready() });
+    await watching;
+    await ok(['put', 'zz/any', 'x']);
+    await ok(['put', 'aa/any', 'y']);
+    const watched = await w;
+    assert.equal(watched.code, 0, watched.stderr);
+    assert.equal(watched.stdout, 'PUT\nzz/any\nx\nPUT\naa/any\ny\n');
+
+    assert.equal(await ok(['del', '', '--prefix']), `${count + 2}\n`);
+    assert.equal(await ok(['get', '', '--from-key', '--count-only']), '0\n');
   });
 });

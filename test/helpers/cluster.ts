@@ -6,7 +6,7 @@ import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SERVE_COMMAND, startCluster, type LocalCluster, type StartClusterOptions } from '../../cluster/launcher.js';
+import { serveCommandFromEnv, startCluster, type LocalCluster, type ServeCommand, type StartClusterOptions } from '../../cluster/launcher.js';
 import { pickFreePorts } from '../../cluster/ports.js';
 
 /** Heartbeat and election timeout of test clusters (etcd's defaults are 100/1000 ms). */
@@ -14,6 +14,8 @@ export const TEST_HEARTBEAT_MS = 50;
 export const TEST_ELECTION_MS = 500;
 
 export interface TestCluster extends LocalCluster {
+  /** How its members run (dist/ when fresh, else tsx); a joiner is started the same way. */
+  serveCommand: ServeCommand;
   heartbeatMs: number;
   electionMs: number;
   /** host:port list (etcdctl 3.4's per-endpoint calls send a scheme in :authority, which Node's HTTP/2 server refuses). */
@@ -37,6 +39,8 @@ export async function startTestCluster(
   const [heartbeatMs, electionMs] = timings === 'etcd' ? [ETCD_HEARTBEAT_MS, ETCD_ELECTION_MS] : [TEST_HEARTBEAT_MS, TEST_ELECTION_MS];
   const dataDir = mkdtempSync(join(tmpdir(), 'rs-test-'));
   const quiet = process.env.RS_TEST_VERBOSE === undefined;
+  // Chosen once, so that every member and joiner of this cluster runs the same code.
+  const serveCommand = launch.command ?? serveCommandFromEnv();
   const cluster = await startCluster({
     dataDir,
     nodes: 3,
@@ -44,9 +48,11 @@ export async function startTestCluster(
     readyTimeoutMs: 30_000,
     ...(quiet ? { onLine: () => {} } : {}),
     ...launch,
+    command: serveCommand,
     extraArgs: ['--heartbeat-ms', String(heartbeatMs), '--election-ms', String(electionMs), '--log-level', 'warn', ...extraArgs],
   });
   return Object.assign(cluster, {
+    serveCommand,
     heartbeatMs,
     electionMs,
     hostPorts: cluster.nodes.map((n) => n.clientUrl.replace(/^https?:\/\//, '')),
@@ -77,14 +83,14 @@ export async function planJoiner(name: string): Promise<{ name: string; peerUrl:
  */
 export function startJoiner(c: TestCluster, plan: Awaited<ReturnType<typeof planJoiner>>, initialCluster: string): Joiner {
   const quiet = process.env.RS_TEST_VERBOSE === undefined;
-  const child = spawn(DEFAULT_SERVE_COMMAND.executable, [
-    ...DEFAULT_SERVE_COMMAND.args, '--name', plan.name, '--data-dir', join(c.dataDir, plan.name),
+  const child = spawn(c.serveCommand.executable, [
+    ...c.serveCommand.args, '--name', plan.name, '--data-dir', join(c.dataDir, plan.name),
     '--listen-client-urls', plan.clientUrl, '--advertise-client-urls', plan.clientUrl,
     '--listen-peer-urls', plan.peerUrl, '--initial-advertise-peer-urls', plan.peerUrl,
     '--initial-cluster', initialCluster, '--initial-cluster-state', 'existing',
     '--initial-cluster-token', c.file.token, '--metrics-addr', plan.metricsAddr,
     '--heartbeat-ms', String(c.heartbeatMs), '--election-ms', String(c.electionMs), '--log-level', 'warn',
-  ], { cwd: DEFAULT_SERVE_COMMAND.cwd, stdio: quiet ? 'ignore' : 'inherit' });
+  ], { cwd: c.serveCommand.cwd, stdio: quiet ? 'ignore' : 'inherit' });
   return { name: plan.name, peerUrl: plan.peerUrl, clientUrl: plan.clientUrl, process: child };
 }
 

@@ -1,22 +1,11 @@
 // version: rsctl's version (the package's) and the etcd API version it speaks, as etcdctl prints them.
 
-import { readFileSync } from 'node:fs';
+import { ETCD_API_VERSION, packageVersion } from '../../../server/util/version.js';
 import { expectArgs } from '../args.js';
 import type { Command } from '../command.js';
 
-/** The etcd v3 API version of proto/etcd. */
-export const API_VERSION = '3.4';
-
-function packageVersion(): string {
-  for (const rel of ['../../../package.json', '../../../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
-    } catch {
-      /* not there: try the next (source tree or dist/) */
-    }
-  }
-  return 'unknown';
-}
+/** The etcd v3 API version of proto/etcd (etcdctl prints it as "API version"). */
+export const API_VERSION = ETCD_API_VERSION;
 
 export const versionCommand: Command = {
   name: 'version',
