@@ -40,11 +40,13 @@ const CATCHUP_TIMEOUT_MS = 600_000;
 const dataDir = mkdtempSync(join(tmpdir(), 'rs-bench-member-add-'));
 const profileDir = args.profile === undefined ? undefined : resolve(args.profile);
 if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
-const env = profileDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
+// --cpu-prof is refused in NODE_OPTIONS: it goes on each member's command line.
+const command = profileDir === undefined ? DEFAULT_SERVE_COMMAND
+  : { ...DEFAULT_SERVE_COMMAND, args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...DEFAULT_SERVE_COMMAND.args] };
 const flags = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
   '--snapshot-count', String(SNAPSHOT_COUNT), '--log-level', 'warn'];
 
-const cluster = await startCluster({ dataDir, nodes: 3, ready: 'healthy', readyTimeoutMs: 60_000, extraArgs: flags, env, onLine: () => {} });
+const cluster = await startCluster({ dataDir, nodes: 3, ready: 'healthy', readyTimeoutMs: 60_000, extraArgs: flags, command, onLine: () => {} });
 const c = rawClient(cluster.nodes[0]!.clientUrl.replace('http://', ''));
 let joiner: ReturnType<typeof spawn> | undefined;
 try {
@@ -71,13 +73,13 @@ try {
   const initialCluster = added.members
     .map((m: any) => `${String(m.ID) === String(added.member.ID) ? 'n4' : m.name}=${m.peerURLs[0]}`).join(',');
   const addedAt = Date.now();
-  joiner = spawn(DEFAULT_SERVE_COMMAND.executable, [
-    ...DEFAULT_SERVE_COMMAND.args, '--name', 'n4', '--data-dir', join(dataDir, 'n4'),
+  joiner = spawn(command.executable, [
+    ...command.args, '--name', 'n4', '--data-dir', join(dataDir, 'n4'),
     '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
     '--initial-cluster', initialCluster, '--initial-cluster-state', 'existing',
     '--initial-cluster-token', cluster.file.token, '--metrics-addr', `127.0.0.1:${metricsPort}`, ...flags,
-  ], { cwd: DEFAULT_SERVE_COMMAND.cwd, stdio: 'inherit', env: { ...process.env, ...env } });
+  ], { cwd: command.cwd, stdio: 'inherit' });
 
   const jc = rawClient(`127.0.0.1:${clientPort}`);
   const leaderIndex = Number((await c.unary('Maintenance', 'Status', {})).raftIndex);
