@@ -33,6 +33,8 @@ const TXNS_IN_FLIGHT = 8;
 const VALUE_BYTES = 256;
 /** Small, so the load passes several log compactions and the joiner needs a snapshot. */
 const SNAPSHOT_COUNT = 1000;
+/** Entries kept after a compaction: few, so the joiner cannot be served from the log. */
+const CATCHUP_ENTRIES = 100;
 const HEARTBEAT_MS = 100;
 const ELECTION_MS = 1000;
 const CATCHUP_TIMEOUT_MS = 600_000;
@@ -44,7 +46,7 @@ if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const command = profileDir === undefined ? DEFAULT_SERVE_COMMAND
   : { ...DEFAULT_SERVE_COMMAND, args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...DEFAULT_SERVE_COMMAND.args] };
 const flags = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
-  '--snapshot-count', String(SNAPSHOT_COUNT), '--log-level', 'warn'];
+  '--snapshot-count', String(SNAPSHOT_COUNT), '--snapshot-catchup-entries', String(CATCHUP_ENTRIES), '--log-level', 'warn'];
 
 const cluster = await startCluster({ dataDir, nodes: 3, ready: 'healthy', readyTimeoutMs: 60_000, extraArgs: flags, command, onLine: () => {} });
 const c = rawClient(cluster.nodes[0]!.clientUrl.replace('http://', ''));

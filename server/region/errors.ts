@@ -18,7 +18,9 @@ export type RegionErrorCode =
   | 'learner-not-ready'
   | 'bad-leader-transferee'
   | 'not-leader'
-  | 'lease-not-found';
+  | 'lease-not-found'
+  /** This member cannot serve the request now but another can (gRPC UNAVAILABLE, with our message). */
+  | 'unavailable';
 
 export class RegionError extends Error {
   override name = 'RegionError';
@@ -26,3 +28,8 @@ export class RegionError extends Error {
     super(message);
   }
 }
+
+/** What a member answers to reads of its local state while a snapshot from the leader
+ *  replaces that state: UNAVAILABLE, so clients retry on another member. */
+export const INSTALLING_SNAPSHOT_MESSAGE =
+  'etcdserver: this member is installing a snapshot from the leader; retry on another member or in a moment';
