@@ -360,7 +360,8 @@ export class RegionNode {
     // The state may move past `index` before the iterator opens; that is safe: the
     // follower's mvcc skips re-delivered entries at or below its applied index.
     const msg: Message = { ...m, snapshot: { metadata: { index, term, confState }, data: EMPTY } };
-    this.opts.metrics.snapshotSent();
+    // Counted by the transport's 'snapshot-sent' event: once per stream, not per request
+    // (a request while one is in flight shares its outcome).
     void this.transport.sendSnapshot(m.to, msg, readStateSnapshot(this.stateEngine));
   }
 
@@ -477,6 +478,11 @@ export class RegionNode {
 
   private onTransportEvent(e: TransportEvent): void {
     if (e.type === 'send-failure') this.opts.metrics.peerSendFailed(e.peer);
+    else if (e.type === 'snapshot-sent') {
+      this.opts.metrics.snapshotSent();
+      if (e.status === 'failure') this.opts.logger.warn('snapshot send failed', { to: e.peer, reason: e.reason });
+      else this.opts.logger.info('snapshot sent', { to: e.peer, bytes: e.bytes });
+    }
     else if (e.type === 'messages-dropped') this.opts.metrics.peerQueueDrop(e.peer, e.messages);
   }
 
