@@ -166,7 +166,7 @@ export class RocksEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.open].map((it) => it.return()));
+    await Promise.all([...this.open].map((it) => it.abort()));
     await call((cb) => this.db.close(cb));
   }
 
@@ -182,6 +182,9 @@ export class RocksEngine implements Engine {
  */
 class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
   private ended = false;
+  /** Ended by the engine's close(), not by its consumer: a later next() must throw, or a
+   *  scan cut short (a snapshot being streamed) would look complete. */
+  private aborted = false;
 
   constructor(
     private readonly it: LevelIterator,
@@ -193,6 +196,7 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
   }
 
   async next(): Promise<IteratorResult<[Bytes, Bytes]>> {
+    this.checkNotAborted();
     if (this.ended) return { done: true, value: undefined };
     let pair: [Bytes, Bytes] | undefined;
     try {
@@ -206,6 +210,7 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
       await this.end();
       throw err;
     }
+    this.checkNotAborted(); // closed while this read was in flight
     if (pair === undefined) {
       await this.end();
       return { done: true, value: undefined };
@@ -220,6 +225,7 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
    * version) this still works, a pair at a time.
    */
   async nextBatch(): Promise<Array<[Bytes, Bytes]> | undefined> {
+    this.checkNotAborted();
     if (this.ended) return undefined;
     const it = this.it as LevelIterator & { cache?: unknown[] | null };
     let batch: Array<[Bytes, Bytes]> | undefined;
@@ -239,8 +245,19 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
       await this.end();
       throw err;
     }
+    this.checkNotAborted(); // closed while this read was in flight
     if (batch === undefined) await this.end();
     return batch;
+  }
+
+  /** The engine closes under this iterator. */
+  async abort(): Promise<void> {
+    if (!this.ended) this.aborted = true;
+    await this.end();
+  }
+
+  private checkNotAborted(): void {
+    if (this.aborted) throw new Error('rocksdb engine closed during iteration: the scan is incomplete');
   }
 
   async return(): Promise<IteratorResult<[Bytes, Bytes]>> {
