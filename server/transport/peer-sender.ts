@@ -188,6 +188,19 @@ export class PeerSender {
     }, this.backoffMs());
   }
 
+  /** The peer was heard from: if we are backing off from it, reconnect now, on a fresh
+   *  channel (grpc-js's own channel keeps a reconnect backoff of its own). */
+  peerIsUp(): void {
+    if (this.reconnectTimer === undefined || this.closed) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.failures = 0;
+    const old = this.client;
+    this.client = this.newClient(this.url);
+    old.close(); // a call still on it (a snapshot) carries on
+    this.scheduleFlush();
+  }
+
   private backoffMs(): number {
     const l = this.ctx.limits;
     const base = Math.min(l.backoffMaxMs, l.backoffInitialMs * 2 ** Math.min(this.failures - 1, 30));
