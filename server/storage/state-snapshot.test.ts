@@ -118,9 +118,9 @@ describe('state snapshot', () => {
     const whole = Buffer.concat(await collect(source));
     const pieces: Uint8Array[] = [];
     for (let at = 0, i = 0; at < whole.length; i++) {
-      const n = [1, 7, 9, 997, 65_536][i % 5]!;
-      pieces.push(new Uint8Array(whole.subarray(at, at + n)));
-      at += n;
+      const size = [1, 7, 9, 997, 65_536][i % 5]!;
+      pieces.push(new Uint8Array(whole.subarray(at, at + size)));
+      at += size;
     }
     const installed = await installStateSnapshot(dir(), pieces, openRocksEngine);
     assert.deepEqual(await dump(installed), sourceDump);
