@@ -35,7 +35,8 @@ import { Membership, type MemberAttributes } from './membership.js';
 import { PendingProposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { SerialLock, WakeSignal } from './serial.js';
-import { INSTALLING_SNAPSHOT_MESSAGE, RegionError } from './errors.js';
+import { RegionError } from './errors.js';
+import { LocalReadGate } from './read-gate.js';
 import { discoverMembers } from './join.js';
 import type { PeerMember } from '../transport/peer-proto.js';
 
@@ -111,11 +112,8 @@ export class RegionNode {
   private role: StateRole = StateRole.Follower;
   private lastSnapshotIndex = 0;
   private published = false;
-  /** Set while a snapshot from the leader replaces the state (see readLocal). */
-  private installing: { from: number; index: number } | undefined;
-  /** Reads of the local state in progress (readLocal); the old engine closes only at 0. */
-  private activeReads = 0;
-  private readsDrained: (() => void) | undefined;
+  /** Reads of the local state, refused while a snapshot from the leader replaces it. */
+  private readonly localReads = new LocalReadGate();
   private readonly onStopListeners: Array<(reason: string) => void> = [];
 
   private constructor(readonly opts: RegionNodeOptions) {
@@ -372,17 +370,12 @@ export class RegionNode {
       // From here until the new store is open, reads of the local state answer UNAVAILABLE
       // (readLocal): the old store is about to be closed under them, and a linearizable
       // read could only wait for the install anyway.
-      this.installing = { from: message.from, index };
-      try {
-        await this.swapInSnapshot(chunks);
-      } finally {
-        this.installing = undefined;
-      }
+      await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle));
       this.opts.metrics.snapshotReceived();
     });
   }
 
-  private async swapInSnapshot(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  private async swapInSnapshot(chunks: AsyncIterable<Uint8Array>, readsIdle: () => Promise<void>): Promise<void> {
     await this.mvcc.idle();
     this.lessor.close();
     // Open watches carry on against the new state from the revision each had reached;
@@ -394,13 +387,13 @@ export class RegionNode {
       // installStateSnapshot closes only after the new state is complete.
       const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, {
         previous: this.stateEngine,
-        beforeClosePrevious: () => this.readsIdle(),
+        beforeClosePrevious: readsIdle,
       });
       this.stateEngine = engine;
       this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });
     } catch (err) {
       previous.watchHub.closeAll();
-      // The live state is untouched by a failed install: keep leasing against it.
+      // A transfer that failed left the live state untouched: keep leasing against it.
       this.lessor = new Lessor(this.mvcc, systemClock);
       throw err;
     }
@@ -410,40 +403,14 @@ export class RegionNode {
     this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
   }
 
-  private readsIdle(): Promise<void> {
-    if (this.activeReads === 0) return Promise.resolve();
-    return new Promise((resolve) => (this.readsDrained = resolve));
-  }
-
-  /** Throws UNAVAILABLE while a snapshot replaces the local state. */
-  private checkNotInstalling(): void {
-    if (this.installing !== undefined) throw new RegionError('unavailable', INSTALLING_SNAPSHOT_MESSAGE);
-  }
-
   /**
    * Runs `read` against the local state (the mvcc store and its engine). Every read of the
    * local state goes through here: while a snapshot from the leader replaces the state it
    * answers UNAVAILABLE at once (INSTALLING_SNAPSHOT_MESSAGE), and the install closes the
    * old engine only once the reads that began before it are done.
    */
-  async readLocal<T>(read: (mvcc: MvccStore, engine: Engine) => Promise<T> | T): Promise<T> {
-    this.checkNotInstalling();
-    this.activeReads++;
-    try {
-      return await read(this.mvcc, this.stateEngine);
-    } finally {
-      this.activeReads--;
-      if (this.activeReads === 0 && this.readsDrained !== undefined) {
-        const drained = this.readsDrained;
-        this.readsDrained = undefined;
-        drained();
-      }
-    }
-  }
-
-  /** True while a snapshot from the leader replaces the local state. */
-  get installingSnapshot(): boolean {
-    return this.installing !== undefined;
+  readLocal<T>(read: (mvcc: MvccStore, engine: Engine) => Promise<T> | T): Promise<T> {
+    return this.localReads.read(() => read(this.mvcc, this.stateEngine));
   }
 
   private onSnapshotApplied(index: number): void {
@@ -529,7 +496,7 @@ export class RegionNode {
   async linearizableBarrier(): Promise<void> {
     if (this.stopped) throw new RegionError('stopped', 'etcdserver: server stopped');
     // Installing: the read could only wait for the whole install; another member answers now.
-    this.checkNotInstalling();
+    this.localReads.check();
     if (this.opts.unsafe?.localReads === true) return; // UNSAFE (testing only): may be stale
     let index: number;
     try {
