@@ -38,6 +38,10 @@ const CATCHUP_ENTRIES = 100;
 const HEARTBEAT_MS = 100;
 const ELECTION_MS = 1000;
 const CATCHUP_TIMEOUT_MS = 600_000;
+const UNAVAILABLE_CODE = 14;
+/** Attempts per txn while loading: a put txn retried after a leader change may apply twice,
+ *  which is harmless here (the same keys and values). */
+const LOAD_ATTEMPTS = 10;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rs-bench-member-add-'));
 const profileDir = args.profile === undefined ? undefined : resolve(args.profile);
@@ -63,7 +67,7 @@ try {
       for (let i = start; i < next; i++) {
         success.push({ requestPut: { key: Buffer.from(`key-${String(i).padStart(12, '0')}`), value } });
       }
-      await c.unary('KV', 'Txn', { compare: [], success, failure: [] });
+      await retrying(() => c.unary('KV', 'Txn', { compare: [], success, failure: [] }));
     }
   }));
   console.log(`loaded ${KEYS} keys in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -111,6 +115,18 @@ try {
   await cluster.stop();
   if (!args.keep) rmSync(dataDir, { recursive: true, force: true });
   else console.log(`data kept in ${dataDir}`);
+}
+
+/** Retries a call refused as UNAVAILABLE (a leader change under load), a few times. */
+async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as { code?: number }).code !== UNAVAILABLE_CODE || attempt >= LOAD_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 function status(client: RawClient): Promise<any> {
