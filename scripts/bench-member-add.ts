@@ -63,7 +63,7 @@ try {
     while (next < KEYS) {
       const start = next;
       next = Math.min(KEYS, next + PUTS_PER_TXN);
-      const success = [];
+      const success: Array<{ requestPut: { key: Buffer; value: Buffer } }> = [];
       for (let i = start; i < next; i++) {
         success.push({ requestPut: { key: Buffer.from(`key-${String(i).padStart(12, '0')}`), value } });
       }
