@@ -6,6 +6,8 @@ export type RegionErrorCode =
   | 'no-leader'
   | 'leader-changed'
   | 'timeout'
+  /** This member cannot serve the request now but another can (gRPC UNAVAILABLE, with our message). */
+  | 'unavailable'
   | 'stopped'
   | 'too-many-requests'
   | 'unhealthy'
@@ -18,9 +20,7 @@ export type RegionErrorCode =
   | 'learner-not-ready'
   | 'bad-leader-transferee'
   | 'not-leader'
-  | 'lease-not-found'
-  /** This member cannot serve the request now but another can (gRPC UNAVAILABLE, with our message). */
-  | 'unavailable';
+  | 'lease-not-found';
 
 export class RegionError extends Error {
   override name = 'RegionError';
