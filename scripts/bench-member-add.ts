@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { DEFAULT_SERVE_COMMAND, startCluster } from '../cluster/launcher.js';
+import { serveCommandFromEnv, startCluster } from '../cluster/launcher.js';
 import { pickFreePorts } from '../cluster/ports.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 
@@ -47,8 +47,9 @@ const dataDir = mkdtempSync(join(tmpdir(), 'rs-bench-member-add-'));
 const profileDir = args.profile === undefined ? undefined : resolve(args.profile);
 if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 // --cpu-prof is refused in NODE_OPTIONS: it goes on each member's command line.
-const command = profileDir === undefined ? DEFAULT_SERVE_COMMAND
-  : { ...DEFAULT_SERVE_COMMAND, args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...DEFAULT_SERVE_COMMAND.args] };
+const serve = serveCommandFromEnv();
+const command = profileDir === undefined ? serve
+  : { ...serve, args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...serve.args] };
 const flags = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
   '--snapshot-count', String(SNAPSHOT_COUNT), '--snapshot-catchup-entries', String(CATCHUP_ENTRIES), '--log-level', 'warn'];
 
