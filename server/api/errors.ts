@@ -108,7 +108,9 @@ export type BackendErrorCode =
   /** A call only the leader answers (MoveLeader), made on a follower. */
   | 'not-leader'
   /** Asked for something the namespace's consistency level does not offer (DESIGN §2). */
-  | 'failed-precondition';
+  | 'failed-precondition'
+  /** This member cannot serve it now, another may (e.g. it is installing a snapshot). */
+  | 'unavailable';
 
 /** Codes whose message is etcd's fixed text; the others keep the backend's message. */
 const FIXED: Partial<Record<BackendErrorCode, ApiError>> = {
@@ -149,6 +151,7 @@ const WITH_MESSAGE: Partial<Record<BackendErrorCode, status>> = {
   invalid: status.INVALID_ARGUMENT,
   'stale-request': status.FAILED_PRECONDITION,
   'failed-precondition': status.FAILED_PRECONDITION,
+  unavailable: status.UNAVAILABLE,
 };
 
 /** The gRPC status for anything a handler or backend threw. Never throws. */

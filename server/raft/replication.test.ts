@@ -165,6 +165,38 @@ describe('snapshots', () => {
     assert.equal(resp.index, t.commit, 'answers with its commit index');
   });
 
+  it('one snapshot at a time: no second one however long the first takes, until its fate is reported (issue 20)', () => {
+    const net = new Network([1, 2, 3]); // the default: no snapshot timeout in the core
+    net.campaign(1);
+    net.isolate(3);
+    for (let i = 0; i < 3; i++) net.raw(1).propose(bytes(`p${i}`));
+    net.stabilize();
+    const leader = net.get(1);
+    leader.storage.createSnapshot(leader.appliedIndex, net.raw(1).status().confState, bytes('s'));
+    leader.storage.compact(leader.appliedIndex);
+    net.heal();
+    // The transfer is in flight (the driver streams it) for a long time: heartbeats and
+    // their answers keep flowing, the Snap message itself is held back.
+    net.filter = (m) => m.type !== MessageType.Snap;
+    const snapsTo3 = (): number => net.sent.filter((m) => m.type === MessageType.Snap && m.to === 3).length;
+    net.tickAll(1000);
+    assert.equal(snapsTo3(), 1, 'one snapshot sent across 1000 ticks (100 heartbeat rounds and more)');
+    assert.equal(net.raw(1).status().progress!.get(3)!.state, ProgressState.Snapshot);
+    // Reported failed: the leader probes again and sends exactly one new snapshot.
+    net.raw(1).reportSnapshot(3, 'failure');
+    net.tickAll(50);
+    assert.equal(snapsTo3(), 2, 'one re-send after a failure report');
+    // Delivered and reported: replication resumes, no further snapshot.
+    net.filter = () => true;
+    const snap = net.sent.filter((m) => m.type === MessageType.Snap && m.to === 3).at(-1)!;
+    net.deliver(snap);
+    net.raw(1).reportSnapshot(3, 'finish');
+    net.tickAll(50);
+    assert.equal(snapsTo3(), 2);
+    assert.equal(net.raw(3).status().commit, net.raw(1).status().commit);
+    assert.equal(net.raw(1).status().progress!.get(3)!.state, ProgressState.Replicate);
+  });
+
   it('a snapshot never reported is retried after snapshotTimeoutTicks', () => {
     const net = new Network([1, 2, 3], { snapshotTimeoutTicks: 5 });
     net.campaign(1);

@@ -40,8 +40,10 @@ function tickLeader(r: Raft): void {
   }
 }
 
-/** A snapshot whose fate was never reported is retried after snapshotTimeoutTicks. */
+/** A snapshot whose fate was never reported is retried after snapshotTimeoutTicks (if set;
+ *  see SNAPSHOT_TIMEOUT_TICKS_DEFAULT for why it is off by default). */
 function tickSnapshots(r: Raft): void {
+  if (r.limits.snapshotTimeoutTicks <= 0) return;
   for (const [id, pr] of r.trk.progress) {
     if (pr.state !== ProgressState.Snapshot) continue;
     pr.snapshotTicks++;

@@ -6,6 +6,8 @@ export type RegionErrorCode =
   | 'no-leader'
   | 'leader-changed'
   | 'timeout'
+  /** This member cannot serve the request now but another can (gRPC UNAVAILABLE, with our message). */
+  | 'unavailable'
   | 'stopped'
   | 'too-many-requests'
   | 'unhealthy'
@@ -27,3 +29,8 @@ export class RegionError extends Error {
     super(message);
   }
 }
+
+/** What a member answers to reads of its local state while a snapshot from the leader
+ *  replaces that state: UNAVAILABLE, so clients retry on another member. */
+export const INSTALLING_SNAPSHOT_MESSAGE =
+  'etcdserver: this member is installing a snapshot from the leader; retry on another member or in a moment';

@@ -55,7 +55,7 @@ export class RegionBackend {
   // ---- KV
   async range(req: RangeRequest): Promise<RangeResponse> {
     if (req.serializable !== true) await this.node.linearizableBarrier();
-    return this.node.mvcc.range(req);
+    return this.node.readLocal((mvcc) => mvcc.range(req));
   }
 
   /**
@@ -85,7 +85,7 @@ export class RegionBackend {
     if (isReadOnlyTxn(req)) {
       // A txn without writes needs no log entry: a linearizable read of its compares and ranges.
       await this.node.linearizableBarrier();
-      return this.node.mvcc.readTxn(req);
+      return this.node.readLocal((mvcc) => mvcc.readTxn(req));
     }
     await this.checkQuota(txnCost(req));
     const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id));
@@ -98,6 +98,8 @@ export class RegionBackend {
   }
 
   // ---- Watch
+  /** Safe during a snapshot install: the hub of the store being replaced holds new watches
+   *  too and hands them all over to the new store (no read of the old engine meanwhile). */
   watch(req: WatchRequest) {
     return this.node.mvcc.watchHub.watch(req);
   }
@@ -126,16 +128,18 @@ export class RegionBackend {
 
   async leaseTimeToLive(leaseId: number, keys: boolean) {
     await this.node.linearizableBarrier();
-    const l = this.node.mvcc.leaseTimeToLive(leaseId, keys);
-    if (l === undefined) throw new RegionError('lease-not-found', 'etcdserver: requested lease not found');
-    const live = this.node.lessor.remainingTtl(leaseId);
-    const ttl = live ?? (l.remainingTtl > 0 ? l.remainingTtl : l.grantedTtl);
-    return { revision: this.node.mvcc.currentRevision, ttl, grantedTtl: l.grantedTtl, keys: l.keys };
+    return this.node.readLocal((mvcc) => {
+      const l = mvcc.leaseTimeToLive(leaseId, keys);
+      if (l === undefined) throw new RegionError('lease-not-found', 'etcdserver: requested lease not found');
+      const live = this.node.lessor.remainingTtl(leaseId);
+      const ttl = live ?? (l.remainingTtl > 0 ? l.remainingTtl : l.grantedTtl);
+      return { revision: mvcc.currentRevision, ttl, grantedTtl: l.grantedTtl, keys: l.keys };
+    });
   }
 
   async leaseLeases() {
     await this.node.linearizableBarrier();
-    return { revision: this.node.mvcc.currentRevision, ids: this.node.mvcc.leases().map((l) => l.id) };
+    return this.node.readLocal((mvcc) => ({ revision: mvcc.currentRevision, ids: mvcc.leases().map((l) => l.id) }));
   }
 
   // ---- Cluster
@@ -217,11 +221,11 @@ export class RegionBackend {
   }
 
   async hash(): Promise<number> {
-    return (await this.node.mvcc.hashKV(0)).hash;
+    return (await this.node.readLocal((mvcc) => mvcc.hashKV(0))).hash;
   }
 
   hashKV(revision: number) {
-    return this.node.mvcc.hashKV(revision);
+    return this.node.readLocal((mvcc) => mvcc.hashKV(revision));
   }
 
   async moveLeader(targetMemberId: number): Promise<void> {
@@ -245,10 +249,12 @@ export class RegionBackend {
     // the consistent copy is read into memory first.
     const chunks: Uint8Array[] = [];
     let sizeBytes = 0;
-    for await (const c of readStateSnapshot(this.node.state)) {
-      chunks.push(c);
-      sizeBytes += c.length;
-    }
+    await this.node.readLocal(async (_mvcc, engine) => {
+      for await (const c of readStateSnapshot(engine)) {
+        chunks.push(c);
+        sizeBytes += c.length;
+      }
+    });
     async function* replay() {
       yield* chunks;
     }

@@ -37,6 +37,7 @@ import { PendingProposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { SerialLock, WakeSignal } from './serial.js';
 import { RegionError } from './errors.js';
+import { LocalReadGate } from './read-gate.js';
 import { discoverMembers } from './join.js';
 import type { PeerMember } from '../transport/peer-proto.js';
 
@@ -114,6 +115,8 @@ export class RegionNode {
   private role: StateRole = StateRole.Follower;
   private lastSnapshotIndex = 0;
   private published = false;
+  /** Reads of the local state, refused while a snapshot from the leader replaces it. */
+  private readonly localReads = new LocalReadGate();
   private readonly onStopListeners: Array<(reason: string) => void> = [];
 
   private constructor(readonly opts: RegionNodeOptions) {
@@ -360,33 +363,59 @@ export class RegionNode {
     // The state may move past `index` before the iterator opens; that is safe: the
     // follower's mvcc skips re-delivered entries at or below its applied index.
     const msg: Message = { ...m, snapshot: { metadata: { index, term, confState }, data: EMPTY } };
-    this.opts.metrics.snapshotSent();
+    // Counted by the transport's 'snapshot-sent' event: once per stream, not per request
+    // (a request while one is in flight shares its outcome).
     void this.transport.sendSnapshot(m.to, msg, readStateSnapshot(this.stateEngine));
   }
 
   private installSnapshot(message: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     return this.stateLock.run(async () => {
-      this.opts.logger.info('installing a snapshot', { from: message.from, index: message.snapshot?.metadata.index });
-      await this.mvcc.idle();
-      this.lessor.close();
-      // Open watches carry on against the new state from the revision each had reached;
-      // meanwhile they do not read the old store, whose engine the install closes.
-      const previous = this.mvcc;
-      previous.watchHub.retire();
-      try {
-        const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, { previous: this.stateEngine });
-        this.stateEngine = engine;
-        this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });
-      } catch (err) {
-        previous.watchHub.closeAll();
-        throw err;
-      }
-      previous.watchHub.moveAllTo(this.mvcc.watchHub);
-      this.lessor = new Lessor(this.mvcc, systemClock);
-      this.membership.replaceRegistry(await Members.load(this.stateEngine));
-      this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
+      const index = message.snapshot?.metadata.index ?? 0;
+      this.opts.logger.info('installing a snapshot', { from: message.from, index });
+      // From here until the new store is open, reads of the local state answer UNAVAILABLE
+      // (readLocal): the old store is about to be closed under them, and a linearizable
+      // read could only wait for the install anyway.
+      await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle));
       this.opts.metrics.snapshotReceived();
     });
+  }
+
+  private async swapInSnapshot(chunks: AsyncIterable<Uint8Array>, readsIdle: () => Promise<void>): Promise<void> {
+    await this.mvcc.idle();
+    this.lessor.close();
+    // Open watches carry on against the new state from the revision each had reached;
+    // meanwhile they do not read the old store, whose engine the install closes.
+    const previous = this.mvcc;
+    previous.watchHub.retire();
+    try {
+      // Reads that began before the install finish against the old engine, which
+      // installStateSnapshot closes only after the new state is complete.
+      const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, {
+        previous: this.stateEngine,
+        beforeClosePrevious: readsIdle,
+      });
+      this.stateEngine = engine;
+      this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });
+    } catch (err) {
+      previous.watchHub.closeAll();
+      // A transfer that failed left the live state untouched: keep leasing against it.
+      this.lessor = new Lessor(this.mvcc, systemClock);
+      throw err;
+    }
+    previous.watchHub.moveAllTo(this.mvcc.watchHub);
+    this.lessor = new Lessor(this.mvcc, systemClock);
+    this.membership.replaceRegistry(await Members.load(this.stateEngine));
+    this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
+  }
+
+  /**
+   * Runs `read` against the local state (the mvcc store and its engine). Every read of the
+   * local state goes through here: while a snapshot from the leader replaces the state it
+   * answers UNAVAILABLE at once (INSTALLING_SNAPSHOT_MESSAGE), and the install closes the
+   * old engine only once the reads that began before it are done.
+   */
+  readLocal<T>(read: (mvcc: MvccStore, engine: Engine) => Promise<T> | T): Promise<T> {
+    return this.localReads.read(() => read(this.mvcc, this.stateEngine));
   }
 
   private onSnapshotApplied(index: number): void {
@@ -421,6 +450,11 @@ export class RegionNode {
 
   private onTransportEvent(e: TransportEvent): void {
     if (e.type === 'send-failure') this.opts.metrics.peerSendFailed(e.peer);
+    else if (e.type === 'snapshot-sent') {
+      this.opts.metrics.snapshotSent();
+      if (e.status === 'failure') this.opts.logger.warn('snapshot send failed', { to: e.peer, reason: e.reason });
+      else this.opts.logger.info('snapshot sent', { to: e.peer, bytes: e.bytes });
+    }
     else if (e.type === 'messages-dropped') this.opts.metrics.peerQueueDrop(e.peer, e.messages);
   }
 
@@ -466,6 +500,8 @@ export class RegionNode {
   /** Waits until a linearizable read may be served from the local state (ReadIndex). */
   async linearizableBarrier(): Promise<void> {
     if (this.stopped) throw new RegionError('stopped', 'etcdserver: server stopped');
+    // Installing: the read could only wait for the whole install; another member answers now.
+    this.localReads.check();
     if (this.opts.unsafe?.localReads === true) return; // UNSAFE (testing only): may be stale
     let index: number;
     try {

@@ -28,6 +28,10 @@ export interface Engine {
   write(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
   /** Pairs in key order (or reverse), read from one consistent view of the database. */
   iterate(options?: IterateOptions): AsyncIterableIterator<[Bytes, Bytes]>;
+  /** The same pairs as iterate(), handed out in arrays of whatever the engine read in one
+   *  go: for whole-database scans (snapshot streaming), where a promise per pair costs
+   *  more than the read. Optional: callers fall back to iterate(). */
+  iterateBatches?(options?: IterateOptions): AsyncIterableIterator<Array<[Bytes, Bytes]>>;
   /** Deletes every key in [gte, lt). */
   clear(range: { gte: Bytes; lt: Bytes }): Promise<void>;
   /** Bytes the database takes on disk (approximate; 0 for the memory engine's overhead). */

@@ -101,6 +101,43 @@ describe('state snapshot', () => {
     await e.close();
   });
 
+  it('is the same byte stream from a pair-at-a-time engine as through iterateBatches', async () => {
+    assert.ok(source.iterateBatches !== undefined, 'RocksDB scans in batches');
+    const pairAtATime: Engine = {
+      get: (k) => source.get(k),
+      write: (ops, o) => source.write(ops, o),
+      iterate: (o) => source.iterate(o),
+      clear: (r) => source.clear(r),
+      approximateSize: () => source.approximateSize(),
+      close: async () => {},
+    };
+    assert.deepEqual(Buffer.concat(await collect(pairAtATime)), Buffer.concat(await collect(source)));
+  });
+
+  it('installs a stream cut into pieces of any size (records and the trailer across pieces)', async () => {
+    const whole = Buffer.concat(await collect(source));
+    const pieces: Uint8Array[] = [];
+    for (let at = 0, i = 0; at < whole.length; i++) {
+      const size = [1, 7, 9, 997, 65_536][i % 5]!;
+      pieces.push(new Uint8Array(whole.subarray(at, at + size)));
+      at += size;
+    }
+    const installed = await installStateSnapshot(dir(), pieces, openRocksEngine);
+    assert.deepEqual(await dump(installed), sourceDump);
+    await installed.close();
+  });
+
+  it('a scan whose engine closes under it throws: a snapshot cut short never looks complete', async () => {
+    const e = await openRocksEngine(dir());
+    await e.write(Array.from({ length: 20_000 }, (_, i) => ({ type: 'put' as const, key: s(`\x11k${String(i).padStart(6, '0')}`), value: new Uint8Array(200) })));
+    const stream = readStateSnapshot(e);
+    assert.equal((await stream.next()).done, false);
+    await e.close();
+    await assert.rejects(async () => {
+      for (;;) if ((await stream.next()).done === true) return;
+    }, /closed during iteration/);
+  });
+
   async function refuses(mangle: (chunks: Uint8Array[]) => Uint8Array[], message: RegExp): Promise<void> {
     const chunks = mangle((await collect(source)).map((c) => c.slice()));
     const { dataDir, old } = await dataDirWithOldState();

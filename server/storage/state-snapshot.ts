@@ -31,6 +31,7 @@ const RECORD_TAG = 0x01;
 const TRAILER_TAG = 0x00;
 const U32_BYTES = 4;
 const DIGEST_BYTES = 32;
+const RECORD_HEAD_BYTES = 1 + 2 * U32_BYTES;
 
 export class StateSnapshotError extends Error {
   override name = 'StateSnapshotError';
@@ -40,62 +41,138 @@ export class StateSnapshotError extends Error {
 
 /**
  * Every key and value of `engine`, from ONE iterator (so one consistent view), framed and
- * cut into chunks. Lazy: the view is taken when iteration starts.
+ * cut into chunks. Lazy: the view is taken when iteration starts. Generic over keyspaces:
+ * every pair of the database goes, whatever its layout.
+ *
+ * Records are framed straight into the chunk buffer and the digest is fed a whole chunk at
+ * a time: per-record generators and hash updates were most of the sender's time.
  */
 export async function* readStateSnapshot(engine: Engine): AsyncIterableIterator<Uint8Array> {
   const out = new ChunkWriter();
   const header = new Uint8Array(MAGIC.length + U32_BYTES);
   header.set(MAGIC);
   new DataView(header.buffer).setUint32(MAGIC.length, FORMAT_VERSION);
-  yield* out.push(header);
+  out.bytes(header);
   let count = 0;
-  for await (const [key, value] of engine.iterate()) {
-    const head = new Uint8Array(1 + 2 * U32_BYTES);
-    const view = new DataView(head.buffer);
-    head[0] = RECORD_TAG;
-    view.setUint32(1, key.length);
-    view.setUint32(1 + U32_BYTES, value.length);
-    yield* out.push(head);
-    yield* out.push(key);
-    yield* out.push(value);
-    count++;
+  for await (const batch of scan(engine)) {
+    for (const [key, value] of batch) out.record(key, value);
+    count += batch.length;
+    yield* out.takeFull();
   }
   const tail = new Uint8Array(1 + U64_BYTES);
   tail[0] = TRAILER_TAG;
   writeU64(tail, 1, count);
-  yield* out.push(tail);
-  yield* out.push(out.digest(), false);
+  out.bytes(tail);
+  out.digest();
+  yield* out.takeFull();
   yield* out.flush();
 }
+
+/** Whole-database scan in batches: iterateBatches when the engine has it. */
+async function* scan(engine: Engine): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+  if (engine.iterateBatches !== undefined) {
+    yield* engine.iterateBatches();
+    return;
+  }
+  let batch: Array<[Bytes, Bytes]> = [];
+  for await (const pair of engine.iterate()) {
+    batch.push(pair);
+    if (batch.length >= SCAN_BATCH_PAIRS) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Pairs per batch when an engine only iterates a pair at a time. */
+const SCAN_BATCH_PAIRS = 1000;
 
 /** Gathers bytes into chunks of exactly STATE_SNAPSHOT_CHUNK_BYTES (the last one shorter). */
 class ChunkWriter {
   private readonly hash = createHash('sha256');
   private chunk = new Uint8Array(STATE_SNAPSHOT_CHUNK_BYTES);
+  private view = new DataView(this.chunk.buffer);
   private used = 0;
+  /** Bytes of `chunk` already fed to the digest. */
+  private hashed = 0;
+  private full: Uint8Array[] = [];
+  private digested = false;
 
-  *push(bytes: Bytes, hashed = true): Generator<Uint8Array> {
-    if (hashed) this.hash.update(bytes);
+  /** One record; framed in place when it fits the current chunk (the usual case). */
+  record(key: Bytes, value: Bytes): void {
+    const size = RECORD_HEAD_BYTES + key.length + value.length;
+    if (this.chunk.length - this.used < size) {
+      const head = new Uint8Array(RECORD_HEAD_BYTES);
+      const v = new DataView(head.buffer);
+      head[0] = RECORD_TAG;
+      v.setUint32(1, key.length);
+      v.setUint32(1 + U32_BYTES, value.length);
+      this.bytes(head);
+      this.bytes(key);
+      this.bytes(value);
+      return;
+    }
+    const at = this.used;
+    this.chunk[at] = RECORD_TAG;
+    this.view.setUint32(at + 1, key.length);
+    this.view.setUint32(at + 1 + U32_BYTES, value.length);
+    this.chunk.set(key, at + RECORD_HEAD_BYTES);
+    this.chunk.set(value, at + RECORD_HEAD_BYTES + key.length);
+    this.used += size;
+    if (this.used === this.chunk.length) this.completeChunk();
+  }
+
+  bytes(bytes: Bytes): void {
     let at = 0;
     while (at < bytes.length) {
       const n = Math.min(bytes.length - at, this.chunk.length - this.used);
       this.chunk.set(bytes.subarray(at, at + n), this.used);
       this.used += n;
       at += n;
-      if (this.used === this.chunk.length) yield* this.flush();
+      if (this.used === this.chunk.length) this.completeChunk();
     }
   }
 
-  /** The digest of everything pushed so far; push it last, unhashed. */
-  digest(): Uint8Array {
-    return new Uint8Array(this.hash.digest());
+  /** Appends the digest of everything written so far (the digest itself is not hashed). */
+  digest(): void {
+    this.feedHash();
+    const d = new Uint8Array(this.hash.digest());
+    this.digested = true;
+    this.bytes(d);
+  }
+
+  /** Chunks completed since the last call. */
+  *takeFull(): Generator<Uint8Array> {
+    const full = this.full;
+    this.full = [];
+    yield* full;
   }
 
   *flush(): Generator<Uint8Array> {
     if (this.used === 0) return;
+    this.feedHash();
     yield this.chunk.subarray(0, this.used);
+    this.newChunk();
+  }
+
+  /** Feeds the digest what it has not seen of the current chunk (nothing after digest()). */
+  private feedHash(): void {
+    if (!this.digested) this.hash.update(this.chunk.subarray(this.hashed, this.used));
+    this.hashed = this.used;
+  }
+
+  private completeChunk(): void {
+    this.feedHash();
+    this.full.push(this.chunk);
+    this.newChunk();
+  }
+
+  private newChunk(): void {
     this.chunk = new Uint8Array(STATE_SNAPSHOT_CHUNK_BYTES);
+    this.view = new DataView(this.chunk.buffer);
     this.used = 0;
+    this.hashed = 0;
   }
 }
 
@@ -106,14 +183,15 @@ class ChunkWriter {
  * digest, syncs, then swaps it in (CURRENT_STATE). Returns the new engine, open. On any
  * failure the new directory is removed and the live state is untouched.
  *
- * `previous`, if given, is the live engine: it is closed and its directory removed after
- * the swap. Without it, the old directory stays until the next openStateEngine.
+ * `previous`, if given, is the live engine: it is closed (once `beforeClosePrevious`, the
+ * caller's wait for its readers, resolves) and its directory removed after the swap.
+ * Without it, the old directory stays until the next openStateEngine.
  */
 export async function installStateSnapshot(
   dataDir: string,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   openEngine: EngineOpener,
-  options: { previous?: Engine } = {},
+  options: { previous?: Engine; beforeClosePrevious?: () => Promise<void> } = {},
 ): Promise<Engine> {
   await mkdir(dataDir, { recursive: true });
   const oldName = await currentStateDirName(dataDir);
@@ -132,6 +210,7 @@ export async function installStateSnapshot(
   await syncDir(dataDir);
   await setCurrentStateDir(dataDir, newName);
   if (options.previous !== undefined) {
+    await options.beforeClosePrevious?.();
     await options.previous.close();
     await rm(join(dataDir, oldName), { recursive: true, force: true });
   }
@@ -156,30 +235,46 @@ async function loadRecords(engine: Engine, r: ChunkReader): Promise<void> {
   let batch: BatchOp[] = [];
   let batchBytes = 0;
   let count = 0;
-  for (;;) {
-    const tag = (await r.read(1))[0];
-    if (tag === TRAILER_TAG) break;
-    if (tag !== RECORD_TAG) throw new StateSnapshotError(`bad record tag ${tag} after ${count} records`);
-    const lens = await r.read(2 * U32_BYTES);
-    const view = new DataView(lens.buffer, lens.byteOffset);
-    const keyLen = view.getUint32(0);
-    const valueLen = view.getUint32(U32_BYTES);
-    if (keyLen === 0 || keyLen + valueLen > STATE_SNAPSHOT_RECORD_BYTES_MAX) {
-      throw new StateSnapshotError(`bad record ${count}: key ${keyLen} bytes, value ${valueLen} bytes`);
+  // One unsynced write in flight while the next batch is parsed: the stream keeps flowing
+  // while RocksDB writes (on its own thread). Keys of a snapshot are distinct, so order
+  // between batches does not matter; the final synced batch waits for all of them.
+  let writing: Promise<void> | undefined;
+  try {
+    for (;;) {
+      // A record's head and the trailer's head have the same size: tag · u32 · u32 or tag · u64.
+      const head = r.readNow(RECORD_HEAD_BYTES) ?? (await r.read(RECORD_HEAD_BYTES));
+      const tag = head[0];
+      if (tag === TRAILER_TAG) {
+        const expectedCount = decodeU64(head.subarray(1));
+        if (expectedCount !== count) throw new StateSnapshotError(`state snapshot holds ${count} records, trailer says ${expectedCount}`);
+        break;
+      }
+      if (tag !== RECORD_TAG) throw new StateSnapshotError(`bad record tag ${tag} after ${count} records`);
+      const view = new DataView(head.buffer, head.byteOffset);
+      const keyLen = view.getUint32(1);
+      const valueLen = view.getUint32(1 + U32_BYTES);
+      if (keyLen === 0 || keyLen + valueLen > STATE_SNAPSHOT_RECORD_BYTES_MAX) {
+        throw new StateSnapshotError(`bad record ${count}: key ${keyLen} bytes, value ${valueLen} bytes`);
+      }
+      const key = r.readNow(keyLen) ?? (await r.read(keyLen));
+      const value = r.readNow(valueLen) ?? (await r.read(valueLen));
+      batch.push({ type: 'put', key, value });
+      batchBytes += keyLen + valueLen;
+      count++;
+      if (batchBytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
+        await writing;
+        writing = engine.write(batch);
+        batch = [];
+        batchBytes = 0;
+      }
     }
-    batch.push({ type: 'put', key: await r.read(keyLen), value: await r.read(valueLen) });
-    batchBytes += keyLen + valueLen;
-    count++;
-    if (batchBytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
-      await engine.write(batch);
-      batch = [];
-      batchBytes = 0;
-    }
+    await writing;
+  } catch (err) {
+    await writing?.catch(() => undefined); // settled before the caller closes the engine
+    throw err;
   }
-  const expectedCount = decodeU64(await r.read(U64_BYTES));
   const digest = r.digest();
   const sent = await r.read(DIGEST_BYTES);
-  if (expectedCount !== count) throw new StateSnapshotError(`state snapshot holds ${count} records, trailer says ${expectedCount}`);
   if (!digest.every((b, i) => sent[i] === b)) throw new StateSnapshotError('state snapshot checksum mismatch');
   if (!(await r.atEnd())) throw new StateSnapshotError('bytes after the state snapshot trailer');
   // One synced batch last: RocksDB's WAL is sequential, so its fsync covers every earlier
@@ -188,16 +283,32 @@ async function loadRecords(engine: Engine, r: ChunkReader): Promise<void> {
   await engine.write(batch, { sync: true });
 }
 
-/** Reads exact byte counts from a chunk stream, hashing what it hands out. */
+/**
+ * Reads exact byte counts from a chunk stream and keeps the digest of what it handed out.
+ * readNow answers a view into the current chunk without copying (chunks are never reused
+ * by their source); read copies across chunk boundaries. The digest is fed a chunk at a
+ * time, not per read.
+ */
 class ChunkReader {
   private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   private readonly hash = createHash('sha256');
   private current: Uint8Array = new Uint8Array(0);
   private at = 0;
+  /** Bytes of `current` already fed to the digest. */
+  private hashedAt = 0;
   private bytesRead = 0;
 
   constructor(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
     this.it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
+  }
+
+  /** `n` bytes if the current chunk holds them all, else undefined (then use read). */
+  readNow(n: number): Uint8Array | undefined {
+    if (this.current.length - this.at < n) return undefined;
+    const out = this.current.subarray(this.at, this.at + n);
+    this.at += n;
+    this.bytesRead += n;
+    return out;
   }
 
   async read(n: number): Promise<Uint8Array> {
@@ -214,12 +325,13 @@ class ChunkReader {
       filled += take;
     }
     this.bytesRead += n;
-    this.hash.update(out);
     return out;
   }
 
   /** Digest of every byte read so far. */
   digest(): Uint8Array {
+    this.hash.update(this.current.subarray(this.hashedAt, this.at));
+    this.hashedAt = this.at;
     return new Uint8Array(this.hash.copy().digest());
   }
 
@@ -236,10 +348,17 @@ class ChunkReader {
   }
 
   private async nextChunk(): Promise<boolean> {
+    this.hash.update(this.current.subarray(this.hashedAt, this.at));
     const r = await this.it.next();
-    if (r.done === true) return false;
+    if (r.done === true) {
+      this.current = new Uint8Array(0);
+      this.at = 0;
+      this.hashedAt = 0;
+      return false;
+    }
     this.current = r.value;
     this.at = 0;
+    this.hashedAt = 0;
     return true;
   }
 }

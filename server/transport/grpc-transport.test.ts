@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { callMetadata, peerService, type ProbeRequest, type ProbeResponse } from './peer-proto.js';
-import { app, TestNode, waitFor } from './testing/harness.js';
+import { app, sleep, TestNode, waitFor } from './testing/harness.js';
 
 const open: TestNode[] = [];
 async function node(id: number, opts?: ConstructorParameters<typeof TestNode>[1]): Promise<TestNode> {
@@ -89,6 +89,26 @@ test('reconnects after the receiving server stops and restarts on the same port'
   const got = indexes(b, 1);
   assert.deepEqual(got, [...got].sort((x, y) => x - y), 'still in order after reconnecting');
   await waitFor(() => a.eventsOf('peer-connected').length >= 2, 'connected twice');
+});
+
+test('a sender backing off from a peer reconnects as soon as that peer calls it (a member just started)', async () => {
+  // Backoffs far longer than the test: only the peer's call can end them early.
+  const slow = { backoffInitialMs: 60_000, backoffMaxMs: 60_000 };
+  const a = await node(1, { limits: slow });
+  let b = await node(2);
+  const port = b.port;
+  await b.transport.close();
+  a.transport.addPeer(2, `http://127.0.0.1:${port}`);
+  a.transport.send([app(1, 2, 0)]);
+  await waitFor(() => a.eventsOf('send-failure').length >= 1, 'the first stream to fail (nobody listens)');
+  b = await new TestNode(2).start(port);
+  open.push(b);
+  a.transport.send([app(1, 2, 1)]);
+  await sleep(200);
+  assert.equal(b.received.length, 0, 'still backing off');
+  // The new member calls us (as a joiner's Members call does): we reconnect at once.
+  assert.equal(await b.transport.probe(a.url, 1), true);
+  await waitFor(() => b.received.length > 0, 'the queued message, well before the 60 s backoff', 5000);
 });
 
 test('a full queue drops, reports the peer unreachable, and never blocks the caller', async () => {

@@ -199,6 +199,10 @@ export class GrpcTransport implements Transport {
   private accept(method: string, md: Metadata, anyTo = false): NodeId | { code: status; details: string } {
     const from = checkCallMetadata(md, this.clusterId, this.id, anyTo);
     if (typeof from !== 'number') this.emit({ type: 'call-refused', method, reason: from.details });
+    // A peer that calls us is up: a sender backing off from it (it was down, or not yet
+    // started, as a member just added) reconnects now instead of at the end of a backoff
+    // of up to backoffMaxMs, which was most of a new member's wait for its snapshot.
+    else this.peers.get(from)?.peerIsUp();
     return from;
   }
 

@@ -32,6 +32,14 @@ export const KEEPALIVE_TIMEOUT_MS = 5000;
 export const SNAPSHOT_CHUNK_BYTES_MAX = 256 * 1024;
 /** Snapshot data frames handed to grpc-js but not yet written (the snapshot's window). */
 export const SNAPSHOT_WRITES_INFLIGHT_MAX = 4;
+/** How long the leader waits for a follower's report on a snapshot it streams: this base
+ *  (the receiver's final sync and open of the new state, and slack for a busy machine)
+ *  plus SNAPSHOT_DEADLINE_MS_PER_MIB for every MiB sent so far, i.e. the transfer must
+ *  keep up an assumed minimum rate of 1 MiB per that many ms (2 MiB/s; loopback and a
+ *  disk do hundreds). Past it the send is cancelled and reported as failed, so raft
+ *  re-sends; until then raft sends that follower nothing else (one snapshot at a time). */
+export const SNAPSHOT_DEADLINE_BASE_MS = 60_000;
+export const SNAPSHOT_DEADLINE_MS_PER_MIB = 500;
 /** Deadline of a Probe call. */
 export const PROBE_TIMEOUT_MS = 2000;
 /** Deadline of a Members call (one attempt; a joining member retries). */
@@ -50,6 +58,8 @@ export interface TransportLimits {
   keepaliveTimeoutMs: number;
   snapshotChunkBytesMax: number;
   snapshotWritesInflightMax: number;
+  snapshotDeadlineBaseMs: number;
+  snapshotDeadlineMsPerMiB: number;
   probeTimeoutMs: number;
   membersTimeoutMs: number;
 }
@@ -67,6 +77,8 @@ export const DEFAULT_LIMITS: Readonly<TransportLimits> = {
   keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
   snapshotChunkBytesMax: SNAPSHOT_CHUNK_BYTES_MAX,
   snapshotWritesInflightMax: SNAPSHOT_WRITES_INFLIGHT_MAX,
+  snapshotDeadlineBaseMs: SNAPSHOT_DEADLINE_BASE_MS,
+  snapshotDeadlineMsPerMiB: SNAPSHOT_DEADLINE_MS_PER_MIB,
   probeTimeoutMs: PROBE_TIMEOUT_MS,
   membersTimeoutMs: MEMBERS_TIMEOUT_MS,
 };

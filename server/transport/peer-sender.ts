@@ -54,7 +54,8 @@ export class PeerSender {
   private awaitingDrain = false;
   private failures = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private snapshotAbort: AbortController | undefined;
+  /** The snapshot in flight to this peer, if any. */
+  private snapshot: { abort: AbortController; result: Promise<SnapshotStatus> } | undefined;
   private closed = false;
 
   constructor(readonly id: NodeId, private url: string, private readonly ctx: PeerSenderContext) {
@@ -187,22 +188,52 @@ export class PeerSender {
     }, this.backoffMs());
   }
 
+  /** The peer was heard from: if we are backing off from it, reconnect now, on a fresh
+   *  channel (grpc-js's own channel keeps a reconnect backoff of its own). */
+  peerIsUp(): void {
+    if (this.reconnectTimer === undefined || this.closed) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.failures = 0;
+    const old = this.client;
+    this.client = this.newClient(this.url);
+    old.close(); // a call still on it (a snapshot) carries on
+    this.scheduleFlush();
+  }
+
   private backoffMs(): number {
     const l = this.ctx.limits;
     const base = Math.min(l.backoffMaxMs, l.backoffInitialMs * 2 ** Math.min(this.failures - 1, 30));
     return base * (1 - l.backoffJitter + 2 * l.backoffJitter * this.ctx.random());
   }
 
-  /** Streams a snapshot on its own call; never rejects. */
-  async sendSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<SnapshotStatus> {
-    if (this.closed || this.snapshotAbort !== undefined || message.snapshot === undefined) {
-      const reason = this.closed ? 'closed' : message.snapshot === undefined ? 'a Snap message without a snapshot'
-        : 'another snapshot to this peer is in flight';
+  /**
+   * Streams a snapshot on its own call; never rejects. One at a time: while one is in
+   * flight, another request (raft asking again, e.g. under a new term) gets the outcome
+   * of the one in flight instead of a second stream. Answering it 'failure' at once, as
+   * before, made raft probe and ask again at every heartbeat: ~10 sends and failures a
+   * second for as long as the real transfer ran (issue 20).
+   */
+  sendSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<SnapshotStatus> {
+    if (this.closed || message.snapshot === undefined) {
+      const reason = this.closed ? 'closed' : 'a Snap message without a snapshot';
       this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes: 0, status: 'failure', reason });
-      return 'failure';
+      return Promise.resolve('failure');
     }
+    if (this.snapshot !== undefined) return this.snapshot.result;
     const abort = new AbortController();
-    this.snapshotAbort = abort;
+    const result = this.streamSnapshot(message, message.snapshot.metadata, data, abort.signal);
+    const inflight = { abort, result };
+    this.snapshot = inflight;
+    void result.finally(() => {
+      if (this.snapshot === inflight) this.snapshot = undefined;
+    });
+    return result;
+  }
+
+  private async streamSnapshot(
+    message: Message, metadata: NonNullable<Message['snapshot']>['metadata'], data: AsyncIterable<Uint8Array>, signal: AbortSignal,
+  ): Promise<SnapshotStatus> {
     try {
       const bytes = await streamSnapshot({
         client: this.client,
@@ -211,12 +242,12 @@ export class PeerSender {
         header: {
           from: this.ctx.localId,
           clusterId: this.ctx.clusterId,
-          metadata: encodeSnapshotMetadata(message.snapshot.metadata),
+          metadata: encodeSnapshotMetadata(metadata),
           message: encodeMessage(message),
         },
         data,
         limits: this.ctx.limits,
-        signal: abort.signal,
+        signal,
       });
       this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes, status: 'finish', reason: '' });
       return 'finish';
@@ -224,8 +255,6 @@ export class PeerSender {
       const reason = (err as Partial<ServiceError>).details ?? (err as Error).message;
       this.ctx.emit({ type: 'snapshot-sent', peer: this.id, bytes: 0, status: 'failure', reason });
       return 'failure';
-    } finally {
-      this.snapshotAbort = undefined;
     }
   }
 
@@ -237,7 +266,7 @@ export class PeerSender {
     this.url = url;
     this.failures = 0;
     this.dropStream();
-    this.snapshotAbort?.abort();
+    this.snapshot?.abort.abort();
     old.close();
     this.scheduleFlush();
   }
@@ -254,7 +283,7 @@ export class PeerSender {
     if (this.closed) return;
     this.closed = true;
     this.dropStream();
-    this.snapshotAbort?.abort();
+    this.snapshot?.abort.abort();
     this.queue.length = 0;
     this.sizes.length = 0;
     this.head = 0;

@@ -113,7 +113,7 @@ test('a multi-chunk snapshot streams with backpressure, then the Snap message re
   assert.deepEqual(b.eventsOf('snapshot-received').map((e) => [e.bytes, e.ok]), [[totalBytes, true]]);
 });
 
-test('heartbeats are not held up behind a snapshot; one snapshot in flight per peer', async () => {
+test('heartbeats are not held up behind a snapshot; one snapshot in flight per peer, a second request shares its outcome', async () => {
   let release: (() => void) | undefined;
   const gate = new Promise<void>((r) => (release = r));
   const b = await node(2, {
@@ -127,12 +127,43 @@ test('heartbeats are not held up behind a snapshot; one snapshot in flight per p
   a.transport.addPeer(2, b.url);
   const first = a.transport.sendSnapshot(2, snapMessage(1, 2, 7), patternChunks(128, 64 * 1024));
   await sleep(50);
-  assert.equal(await a.transport.sendSnapshot(2, snapMessage(1, 2, 8), patternChunks(128, 64 * 1024)), 'failure', 'second one refused');
+  let secondOpened = false;
+  async function* second(): AsyncGenerator<Uint8Array> {
+    secondOpened = true;
+    yield* patternChunks(128, 64 * 1024);
+  }
+  const again = a.transport.sendSnapshot(2, snapMessage(1, 2, 8), second());
   for (let i = 0; i < 20; i++) a.transport.send([app(1, 2, i)]);
   await waitFor(() => b.received.length === 20, 'messages while the snapshot is stalled', 3000);
+  assert.deepEqual(a.snapshotStatus, [], 'nothing reported while the first one is in flight');
   release?.();
   assert.equal(await first, 'finish');
-  assert.deepEqual(a.snapshotStatus, [[2, 'failure'], [2, 'finish']]);
+  assert.equal(await again, 'finish', 'the second request got the outcome of the first');
+  assert.equal(secondOpened, false, 'no second stream: its data was never read');
+  assert.deepEqual(a.snapshotStatus, [[2, 'finish'], [2, 'finish']]);
+  assert.equal(a.eventsOf('snapshot-sent').length, 1, 'one snapshot streamed');
+});
+
+test('a snapshot the receiver never answers fails at its size-scaled deadline, not before', async () => {
+  const b = await node(2, {
+    handlers: {
+      onSnapshot: async (_m, chunks) => {
+        for await (const _ of chunks) { /* read it all, then never finish installing */ }
+        await new Promise(() => {});
+      },
+    },
+  });
+  const base = 300;
+  const a = await node(1, { limits: { snapshotDeadlineBaseMs: base, snapshotDeadlineMsPerMiB: 100 } });
+  a.transport.addPeer(2, b.url);
+  const started = Date.now();
+  assert.equal(await a.transport.sendSnapshot(2, snapMessage(1, 2, 9), patternChunks(4, 1024 * 1024)), 'failure');
+  const took = Date.now() - started;
+  // 4 MiB sent: the deadline is base + 4 x 100 ms.
+  assert.ok(took >= base + 400, `failed after ${took} ms, before its deadline`);
+  const [sent] = a.eventsOf('snapshot-sent');
+  assert.match(sent!.reason, /snapshot not reported within \d+ ms \(4\.0 MiB sent; deadline 300 ms \+ 100 ms per MiB\)/);
+  assert.deepEqual(a.snapshotStatus, [[2, 'failure']]);
 });
 
 test('a snapshot the receiver cannot install is reported as failure, and raft never sees it', async () => {

@@ -92,7 +92,52 @@ export interface SnapshotSend {
   signal: AbortSignal;
 }
 
-/** Streams one snapshot; resolves with the data bytes the receiver confirmed, or throws. */
+const MIB = 1024 * 1024;
+
+/**
+ * The size-scaled deadline of one snapshot send (limits.snapshotDeadline*): base plus a
+ * share per MiB sent so far, checked by one timer re-armed for the current deadline.
+ * `onExpired` runs once, with a reason a person can act on.
+ */
+class SnapshotDeadline {
+  private readonly startedAt = Date.now();
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly limits: TransportLimits, private readonly onExpired: (reason: string) => void) {
+    this.arm();
+  }
+
+  sent(bytes: number): void {
+    this.bytes = bytes;
+  }
+
+  private deadline(): number {
+    return this.startedAt + this.limits.snapshotDeadlineBaseMs + (this.bytes / MIB) * this.limits.snapshotDeadlineMsPerMiB;
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(() => {
+      if (Date.now() < this.deadline()) return this.arm(); // bytes moved meanwhile
+      this.timer = undefined;
+      const mib = (this.bytes / MIB).toFixed(1);
+      this.onExpired(`snapshot not reported within ${Date.now() - this.startedAt} ms (${mib} MiB sent; ` +
+        `deadline ${this.limits.snapshotDeadlineBaseMs} ms + ${this.limits.snapshotDeadlineMsPerMiB} ms per MiB)`);
+    }, Math.max(1, this.deadline() - Date.now()));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * Streams one snapshot; resolves with the data bytes the receiver confirmed, or throws.
+ * The receiver answers once it installed the state, so this also waits for that, within
+ * the size-scaled deadline (SnapshotDeadline); past it the call is cancelled.
+ */
 export async function streamSnapshot(s: SnapshotSend): Promise<number> {
   const def = s.service.sendSnapshot;
   let call!: ClientWritableStream<SnapshotChunk>;
@@ -111,6 +156,11 @@ export async function streamSnapshot(s: SnapshotSend): Promise<number> {
   answer.catch(() => {});
   // Errors arrive through the callback; this listener keeps an 'error' event from crashing.
   call.on('error', () => {});
+  let expired: string | undefined;
+  const deadline = new SnapshotDeadline(s.limits, (reason) => {
+    expired = reason;
+    call.cancel();
+  });
   const onAbort = (): void => call.cancel();
   s.signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -121,6 +171,7 @@ export async function streamSnapshot(s: SnapshotSend): Promise<number> {
       if (s.signal.aborted) throw new Error('snapshot send aborted');
       await window.write({ data: piece });
       bytes += piece.length;
+      deadline.sent(bytes);
     }
     await window.write({ trailer: { totalBytes: bytes } });
     call.end();
@@ -131,8 +182,9 @@ export async function streamSnapshot(s: SnapshotSend): Promise<number> {
     return bytes;
   } catch (err) {
     call.cancel();
-    throw err;
+    throw expired !== undefined ? new Error(expired) : err;
   } finally {
+    deadline.stop();
     s.signal.removeEventListener('abort', onAbort);
   }
 }

@@ -70,8 +70,9 @@ export interface Transport {
    *  of type Snap go to the snapshot path (openSnapshot supplies their data). */
   send(messages: readonly Message[]): void;
   /** Streams a snapshot on its own call. Resolves (never rejects) with the status also
-   *  reported through onSnapshotStatus. One snapshot in flight per peer: a second one
-   *  fails at once. */
+   *  reported through onSnapshotStatus, within a deadline scaled to the bytes sent
+   *  (limits.snapshotDeadline*). One snapshot in flight per peer: a second request
+   *  resolves (and is reported) with the outcome of the one in flight. */
   sendSnapshot(to: NodeId, message: Message, data: AsyncIterable<Uint8Array>): Promise<SnapshotStatus>;
   /** Stops the server, every stream and every timer. Idempotent. */
   close(): Promise<void>;
