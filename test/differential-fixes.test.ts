@@ -1,0 +1,42 @@
+// Differences from etcd that the differential (test/etcd-differential.test.ts) found, one
+// test each, against a real 3-node cluster, so each stays fixed even where etcd is not
+// installed. The expected answers are etcd's (3.4 and 3.5 agree on all of them).
+
+import assert from 'node:assert/strict';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { after, before, test } from 'node:test';
+import { pickFreePorts } from '../cluster/ports.js';
+import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
+import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+
+let cluster: TestCluster;
+/** A client of the leader: lease deadlines live there. */
+let c: RawClient;
+
+before(async () => {
+  cluster = await startTestCluster();
+  const leader = await cluster.leader();
+  c = rawClient(cluster.node(leader ?? 'n1').clientUrl.replace(/^http:\/\//, ''));
+});
+after(async () => {
+  c?.close();
+  await cluster?.cleanup();
+});
+
+async function failure(p: Promise<unknown>): Promise<ServiceError> {
+  return p.then(() => assert.fail('expected the call to fail'), (e: ServiceError) => e);
+}
+
+test('a second learner is refused, as etcd refuses it (maxLearners is 1)', async () => {
+  const [p1, p2] = await pickFreePorts(2);
+  const first = await c.unary('Cluster', 'MemberAdd', { peerURLs: [`http://127.0.0.1:${p1}`], isLearner: true });
+  try {
+    const err = await failure(c.unary('Cluster', 'MemberAdd', { peerURLs: [`http://127.0.0.1:${p2}`], isLearner: true }));
+    assert.equal(err.code, status.FAILED_PRECONDITION);
+    assert.equal(err.details, 'etcdserver: too many learner members in cluster');
+    const list = await c.unary('Cluster', 'MemberList', {});
+    assert.equal(list.members.filter((m: { isLearner: boolean }) => m.isLearner).length, 1);
+  } finally {
+    await c.unary('Cluster', 'MemberRemove', { ID: first.member.ID });
+  }
+});
