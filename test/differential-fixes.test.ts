@@ -40,3 +40,15 @@ test('a second learner is refused, as etcd refuses it (maxLearners is 1)', async
     await c.unary('Cluster', 'MemberRemove', { ID: first.member.ID });
   }
 });
+
+test('LeaseLeases lists the lease that expires first first, as etcd', async () => {
+  const late = await c.unary('Lease', 'LeaseGrant', { TTL: 600 });
+  const soon = await c.unary('Lease', 'LeaseGrant', { TTL: 60 });
+  try {
+    const ids = (await c.unary('Lease', 'LeaseLeases', {})).leases.map((l: { ID: string }) => l.ID);
+    assert.deepEqual(ids.filter((id: string) => id === late.ID || id === soon.ID), [soon.ID, late.ID]);
+  } finally {
+    await c.unary('Lease', 'LeaseRevoke', { ID: late.ID });
+    await c.unary('Lease', 'LeaseRevoke', { ID: soon.ID });
+  }
+});

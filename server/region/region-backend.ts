@@ -114,7 +114,11 @@ export class RegionBackend {
 
   async leaseLeases() {
     await this.node.linearizableBarrier();
-    return { revision: this.node.mvcc.currentRevision, ids: this.node.mvcc.leases().map((l) => l.id) };
+    // As etcd (lessor.Leases): the lease that expires first comes first. Only the leader
+    // knows deadlines (a follower's leases never expire on their own): there, by id.
+    const expiry = (id: number): number => this.node.lessor.remainingTtl(id) ?? Number.POSITIVE_INFINITY;
+    const ids = this.node.mvcc.leases().map((l) => l.id).sort((a, b) => expiry(a) - expiry(b) || a - b);
+    return { revision: this.node.mvcc.currentRevision, ids };
   }
 
   // ---- Cluster
