@@ -13,7 +13,7 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grp
 import type { WatchRequest, WatchResponse } from '../mvcc/index.js';
 import type { Backend, BackendWatcher } from './backend.js';
 import { idFromWire, watchCreateFromWire } from './convert.js';
-import { EtcdErrors, toApiError } from './errors.js';
+import { toApiError } from './errors.js';
 import type { ApiLimits } from './limits.js';
 import { header } from './respond.js';
 import { isFromKey } from './validate.js';
@@ -25,6 +25,8 @@ export const DUPLICATE_WATCH_ID_REASON = 'mvcc: duplicate watch ID provided on t
 export const EMPTY_WATCH_RANGE_REASON = 'mvcc: watcher range is empty';
 /** Reason given when the backend closes a watcher on its own (node stopping). */
 export const BACKEND_CLOSED_REASON = 'etcdserver: watch canceled';
+/** The header revision of the response that cancels a compacted watcher (etcd's: none). */
+export const COMPACTED_CANCEL_REVISION = 0;
 
 type WatchCall = ServerDuplexStream<WireWatchRequest, unknown>;
 
@@ -150,14 +152,19 @@ export class WatchSession {
     }
   }
 
+  /**
+   * As etcd (3.4 and 3.5) cancels a watcher whose start revision was compacted: the
+   * compact revision, canceled, no cancel reason (clients read compact_revision; etcdctl
+   * prints the compacted error itself) and header revision 0 (etcd's mvcc answers it
+   * at no revision).
+   */
   private compacted(entry: Entry, res: WatchResponse): void {
     this.forget(entry);
     this.send({
-      header: header(this.backend.headerInfo(), res.revision),
+      header: header(this.backend.headerInfo(), COMPACTED_CANCEL_REVISION),
       watchId: entry.id,
       canceled: true,
       compactRevision: res.compactRevision,
-      cancelReason: EtcdErrors.compacted.details,
     });
   }
 
