@@ -52,3 +52,11 @@ test('LeaseLeases lists the lease that expires first first, as etcd', async () =
     await c.unary('Lease', 'LeaseRevoke', { ID: soon.ID });
   }
 });
+
+test('Cluster answers carry no revision in their header, as etcd', async () => {
+  await c.unary('KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('v') });
+  const list = await c.unary('Cluster', 'MemberList', {});
+  assert.equal(list.header.revision, '0');
+  assert.notEqual(list.header.clusterId, '0');
+  assert.notEqual(list.header.memberId, '0');
+});
