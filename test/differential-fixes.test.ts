@@ -60,3 +60,15 @@ test('Cluster answers carry no revision in their header, as etcd', async () => {
   assert.notEqual(list.header.clusterId, '0');
   assert.notEqual(list.header.memberId, '0');
 });
+
+test('Snapshot messages carry no header, as etcd 3.4 and 3.5 send them', async () => {
+  const headers = await new Promise<unknown[]>((resolve, reject) => {
+    const seen: unknown[] = [];
+    const s = c.stream('Maintenance', 'Snapshot', {});
+    s.on('data', (r: { header: unknown }) => seen.push(r.header));
+    s.on('end', () => resolve(seen));
+    s.on('error', reject);
+  });
+  assert.ok(headers.length > 1);
+  assert.deepEqual(headers.filter((h) => h !== null), []);
+});
