@@ -72,3 +72,16 @@ test('Snapshot messages carry no header, as etcd 3.4 and 3.5 send them', async (
   assert.ok(headers.length > 1);
   assert.deepEqual(headers.filter((h) => h !== null), []);
 });
+
+test('HashKV at the compacted revision itself is refused as compacted, as etcd refuses it', async () => {
+  await c.unary('KV', 'Put', { key: Buffer.from('h'), value: Buffer.from('1') });
+  const put = await c.unary('KV', 'Put', { key: Buffer.from('h'), value: Buffer.from('2') });
+  const at = String(Number(put.header.revision) - 1);
+  await c.unary('KV', 'Compact', { revision: at, physical: true });
+  const err = await failure(c.unary('Maintenance', 'HashKV', { revision: at }));
+  assert.equal(err.code, status.OUT_OF_RANGE);
+  assert.equal(err.details, 'etcdserver: mvcc: required revision has been compacted');
+  // A Range at the compacted revision is still answered; the hash one above it too.
+  await c.unary('KV', 'Range', { key: Buffer.from('h'), revision: at });
+  await c.unary('Maintenance', 'HashKV', { revision: put.header.revision });
+});

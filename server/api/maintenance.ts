@@ -88,7 +88,14 @@ export function maintenanceService(backend: Backend, limits: ApiLimits): Untyped
   const HashKV: Unary<{ revision: Int64 }> = (call, cb) =>
     answer(
       cb,
-      () => backend.hashKV(Math.max(0, int64(call.request.revision))),
+      async () => {
+        const revision = Math.max(0, int64(call.request.revision));
+        const r = await backend.hashKV(revision);
+        // etcd refuses a hash AT the compacted revision too (mvcc HashByRev: rev <= compactRev),
+        // where a Range at that revision is still answered.
+        if (revision > 0 && revision <= r.compactRevision) throw EtcdErrors.compacted;
+        return r;
+      },
       (r) => {
         const h = backend.headerInfo();
         return {
