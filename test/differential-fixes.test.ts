@@ -85,3 +85,26 @@ test('HashKV at the compacted revision itself is refused as compacted, as etcd r
   await c.unary('KV', 'Range', { key: Buffer.from('h'), revision: at });
   await c.unary('Maintenance', 'HashKV', { revision: put.header.revision });
 });
+
+test('a watch created with fragment gets a batch over the limit in fragments, as etcd', async () => {
+  // Four 600 kB values: 2.4 MB of history, over etcd's 1.5 MiB + 512 KiB stream limit.
+  let first = '';
+  for (const k of ['1', '2', '3', '4']) {
+    const r = await c.unary('KV', 'Put', { key: Buffer.from(`frag/${k}`), value: Buffer.alloc(600_000, k) });
+    first ||= r.header.revision;
+  }
+  const w = c.duplex('Watch', 'Watch');
+  const got: Array<{ created: boolean; fragment: boolean; events: unknown[] }> = [];
+  const done = new Promise<void>((resolve, reject) => {
+    w.on('data', (r: { created: boolean; fragment: boolean; events: unknown[] }) => {
+      got.push(r);
+      if (got.flatMap((x) => x.events).length === 4) resolve();
+    });
+    w.on('error', reject);
+  });
+  w.write({ createRequest: { key: Buffer.from('frag/'), rangeEnd: Buffer.from('frag0'), startRevision: first, fragment: true } });
+  await done;
+  w.cancel();
+  const batches = got.filter((r) => !r.created);
+  assert.deepEqual(batches.map((r) => [r.events.length, r.fragment]), [[3, true], [1, false]]);
+});

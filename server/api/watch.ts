@@ -2,8 +2,9 @@
 // serverWatchStream. Requests: create (watch_id 0 = the session picks the lowest free
 // id from 0, as etcd; or the client's id), cancel, progress. Answers: "created" (or
 // created + canceled with a reason when refused), event batches, progress
-// notifications, a compacted answer (compact_revision + canceled, etcd's reason text)
-// when the history a watcher needs is gone, and canceled on cancel.
+// notifications, a compacted answer (compact_revision + canceled) when the history a
+// watcher needs is gone, and canceled on cancel. A watcher created with `fragment` gets
+// large event batches split as etcd splits them (watch-fragment.ts).
 //
 // Backpressure: each watcher has a pump that pulls its next response only after the
 // previous one was written and the stream is below its high-water mark, so a slow
@@ -16,6 +17,7 @@ import { idFromWire, watchCreateFromWire } from './convert.js';
 import { toApiError } from './errors.js';
 import type { ApiLimits } from './limits.js';
 import { header } from './respond.js';
+import { fragmentWatchResponse } from './watch-fragment.js';
 import { isFromKey } from './validate.js';
 import type { WireWatchCreateRequest, WireWatchRequest } from './wire.js';
 
@@ -35,6 +37,8 @@ interface Entry {
   watcher: BackendWatcher;
   /** Canceled by the client or the session: the pump stops silently. */
   closed: boolean;
+  /** Created with `fragment`: large responses are split (watch-fragment.ts). */
+  fragment: boolean;
 }
 
 export class WatchSession {
@@ -128,7 +132,7 @@ export class WatchSession {
       return this.refuse(toApiError(err).details);
     }
     const id = wanted !== undefined && wanted !== 0 ? wanted : this.autoId();
-    const entry: Entry = { id, watcher, closed: false };
+    const entry: Entry = { id, watcher, closed: false, fragment: wire.fragment === true };
     this.entries.set(id, entry);
     this.send({ header: this.current(), watchId: id, created: true });
     this.pump(entry).catch((err: unknown) => this.endWatcher(entry, toApiError(err).details));
@@ -148,7 +152,9 @@ export class WatchSession {
       if (entry.closed) return;
       if (res === undefined) return this.endWatcher(entry, BACKEND_CLOSED_REASON);
       if (res.compactRevision !== undefined && res.compactRevision > 0) return this.compacted(entry, res);
-      this.send({ header: header(this.backend.headerInfo(), res.revision), watchId: entry.id, events: res.events });
+      const msg = { header: header(this.backend.headerInfo(), res.revision), watchId: entry.id, events: res.events as unknown[] };
+      if (!entry.fragment) this.send(msg);
+      else for (const part of fragmentWatchResponse(msg, this.limits.requestBytesMax + this.limits.grpcOverheadBytes)) this.send(part);
     }
   }
 
