@@ -108,3 +108,30 @@ test('a watch created with fragment gets a batch over the limit in fragments, as
   const batches = got.filter((r) => !r.created);
   assert.deepEqual(batches.map((r) => [r.events.length, r.fragment]), [[3, true], [1, false]]);
 });
+
+test('a progress request on a stream with watchers gets one answer with watch id -1, as etcd', async () => {
+  const w = c.duplex('Watch', 'Watch');
+  const got: Array<{ watchId: string; created: boolean; events: unknown[]; header: { revision: string } }> = [];
+  let wake: (() => void) | undefined;
+  w.on('data', (r: (typeof got)[number]) => {
+    got.push(r);
+    wake?.();
+  });
+  const until = async (n: number): Promise<void> => {
+    while (got.length < n) await new Promise<void>((r) => (wake = r));
+  };
+  w.on('error', () => {}); // the cancel at the end
+  w.write({ createRequest: { key: Buffer.from('p/a') } });
+  w.write({ createRequest: { key: Buffer.from('p/b') } });
+  await until(2);
+  const put = await c.unary('KV', 'Put', { key: Buffer.from('p/a'), value: Buffer.from('1') });
+  await until(3);
+  w.write({ progressRequest: {} });
+  await until(4);
+  // Nothing more should follow: one answer for the stream, not one per watcher.
+  await new Promise((r) => setTimeout(r, 300));
+  w.cancel();
+  const progress = got.slice(3);
+  assert.deepEqual(progress.map((r) => [r.watchId, r.events.length]), [['-1', 0]]);
+  assert.equal(progress[0]!.header.revision, put.header.revision);
+});

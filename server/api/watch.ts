@@ -47,6 +47,14 @@ export class WatchSession {
   private drained: Promise<void> | undefined;
   private releaseDrained: (() => void) | undefined;
   private closed = false;
+  /**
+   * Watchers asked by the latest progress request that have not answered yet. Their
+   * answers become one response with watch id -1 once all have answered, as etcd's
+   * RequestProgressAll answers on behalf of the whole stream (an unsynced watcher does
+   * not answer, so neither does the stream: etcd 3.5 sends nothing then either).
+   */
+  private progressWaiting = new Set<number>();
+  private progressRevision = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly backend: Backend,
@@ -152,6 +160,10 @@ export class WatchSession {
       if (entry.closed) return;
       if (res === undefined) return this.endWatcher(entry, BACKEND_CLOSED_REASON);
       if (res.compactRevision !== undefined && res.compactRevision > 0) return this.compacted(entry, res);
+      if (res.events.length === 0 && this.progressWaiting.delete(entry.id)) {
+        this.progressAnswered(res.revision);
+        continue;
+      }
       const msg = { header: header(this.backend.headerInfo(), res.revision), watchId: entry.id, events: res.events as unknown[] };
       if (!entry.fragment) this.send(msg);
       else for (const part of fragmentWatchResponse(msg, this.limits.requestBytesMax + this.limits.grpcOverheadBytes)) this.send(part);
@@ -183,6 +195,10 @@ export class WatchSession {
   private forget(entry: Entry): void {
     entry.closed = true;
     entry.watcher.cancel();
+    // A watcher canceled while a progress request waits for it no longer holds it up.
+    if (this.progressWaiting.delete(entry.id) && this.progressWaiting.size === 0 && Number.isFinite(this.progressRevision)) {
+      this.progressAnswered(this.progressRevision);
+    }
     if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
   }
 
@@ -196,15 +212,25 @@ export class WatchSession {
 
   /**
    * A progress request: with no watchers, one answer (watch id -1) at the current
-   * revision; otherwise every synced watcher answers with an empty response carrying
-   * its own id, in order after the events it has delivered (so its revision is exact).
+   * revision (etcd 3.4's answer); otherwise each watcher answers once synced, in order
+   * after the events it has delivered, and the last answer sends the stream's one
+   * response (watch id -1), as etcd 3.5's RequestProgressAll.
    */
   private progress(): void {
     if (this.entries.size === 0) {
       this.send({ header: this.current(), watchId: NO_WATCH_ID });
       return;
     }
+    this.progressWaiting = new Set(this.entries.keys());
+    this.progressRevision = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) entry.watcher.requestProgress();
+  }
+
+  /** One watcher's progress answer; the last one sends the stream's (at the lowest revision, safe for all). */
+  private progressAnswered(revision: number): void {
+    this.progressRevision = Math.min(this.progressRevision, revision);
+    if (this.progressWaiting.size > 0) return;
+    this.send({ header: header(this.backend.headerInfo(), this.progressRevision), watchId: NO_WATCH_ID });
   }
 
   close(): void {
