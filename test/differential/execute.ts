@@ -12,8 +12,8 @@ import { HOST, type Target } from './targets.js';
 
 /** One etcdctl run; etcdctl's own dial timeout is 2 s and a request's 5 s. */
 export const CTL_TIMEOUT_MS = 15_000;
-/** How long a watch step waits for the next response before it records what it has. */
-export const WATCH_WAIT_MS = 5_000;
+/** How long a watch step waits for the next response before it records what it has (a progress notification comes within 5 s). */
+export const WATCH_WAIT_MS = 8_000;
 /** Values longer than this are shown by length and digest, not byte by byte. */
 export const VALUE_SHOWN_BYTES_MAX = 96;
 /** Peer URLs the steps may add as new members. */
@@ -25,6 +25,8 @@ const BYTES_FIELDS = new Set(['key', 'rangeEnd', 'value']);
 export interface StepOutput {
   step: string;
   text: string;
+  /** Not compared: for finding slow steps. */
+  ms: number;
 }
 
 export interface Run {
@@ -125,8 +127,11 @@ function runCtl(args: string[], stdin: string | undefined, untilLines?: number):
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('close', (code) => {
       clearTimeout(timer);
-      // A watch is stopped by us: its exit code says nothing.
-      resolve({ code: untilLines === undefined ? code : 0, stdout, stderr });
+      if (untilLines === undefined) return resolve({ code, stdout, stderr });
+      // A watch is stopped by us: its exit code says nothing, and what it printed after
+      // the lines the step waits for depends on when the stop came.
+      const lines = stdout.split('\n');
+      resolve({ code: 0, stdout: lines.length > untilLines ? `${lines.slice(0, untilLines).join('\n')}\n` : stdout, stderr });
     });
     // etcdctl may exit before it reads stdin (a bad flag): that is its answer, not ours.
     p.stdin.on('error', () => {});
@@ -229,6 +234,7 @@ export async function runSteps(target: Target, steps: Step[]): Promise<Run> {
   const outputs: StepOutput[] = [];
   try {
     for (const step of steps) {
+      const started = Date.now();
       let text: string;
       try {
         if (step.kind === 'ctl' || step.kind === 'ctlwatch') {
@@ -255,6 +261,11 @@ export async function runSteps(target: Target, steps: Step[]): Promise<Run> {
         } else if (step.kind === 'stream') {
           const [service, method] = split(step.method);
           text = await runServerStream(client(step.member), service, method, toRequest(JSON.parse(subst(step.request))));
+        } else if (step.kind === 'join') {
+          const peerUrl = subst(`\${${step.peerVar}}`);
+          const [port] = await pickFreePorts(1, HOST);
+          ports.set(port!, `<client:${step.member}>`);
+          text = await join(target, client(1), step.member, peerUrl, port!);
         } else if (step.kind === 'watch') {
           const reqs = JSON.parse(subst(step.requests)) as unknown[];
           text = await runWatch(client(step.member), reqs, step.count);
@@ -265,12 +276,45 @@ export async function runSteps(target: Target, steps: Step[]): Promise<Run> {
         if (!(err instanceof Uncaptured)) throw err;
         text = err.message;
       }
-      outputs.push({ step: step.name, text });
+      outputs.push({ step: step.name, text, ms: Date.now() - started });
     }
   } finally {
     for (const c of clients.values()) c.close();
   }
   return { outputs, ids, ports, workDir: target.workDir };
+}
+
+/** How long a joining member gets to start and catch up with the leader. */
+export const JOIN_WAIT_MS = 30_000;
+const JOIN_POLL_MS = 200;
+
+/** Starts a member added earlier and waits until it has applied what the leader had. */
+async function join(target: Target, leader: RawClient, member: string, peerUrl: string, clientPort: number): Promise<string> {
+  const list = (await leader.unary('Cluster', 'MemberList', {})) as { members: Array<{ name: string; peerURLs: string[] }> };
+  const initialCluster = list.members
+    .map((m) => `${m.peerURLs.includes(peerUrl) ? member : m.name}=${m.peerURLs[0] ?? ''}`)
+    .filter((pair) => !pair.startsWith('='))
+    .join(',');
+  const goal = Number(((await leader.unary('Maintenance', 'Status', {})) as { raftIndex: string }).raftIndex);
+  await target.startMember({ name: member, peerUrl, clientPort, initialCluster });
+  const c = rawClient(`${HOST}:${clientPort}`);
+  const deadline = Date.now() + JOIN_WAIT_MS;
+  let last: unknown = 'no answer';
+  try {
+    while (Date.now() < deadline) {
+      try {
+        const st = (await c.unary('Maintenance', 'Status', {})) as { raftAppliedIndex: string };
+        if (Number(st.raftAppliedIndex) >= goal) return `member ${member} started and caught up`;
+        last = `applied ${st.raftAppliedIndex} of ${goal}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, JOIN_POLL_MS));
+    }
+    return `member ${member} did not catch up within ${JOIN_WAIT_MS} ms: ${String(last)}`;
+  } finally {
+    c.close();
+  }
 }
 
 /** Snapshot: the stream is shown by its outcome and header, its bytes only by their count. */

@@ -10,6 +10,9 @@ import { normalizeRun } from './normalize.js';
 import { loadSteps, type Step } from './steps.js';
 import { startEtcd, startRegionstore, type Target } from './targets.js';
 
+/** Slowest steps of each run named in the log. */
+const SLOWEST_SHOWN = 3;
+
 export interface DifferentialResult {
   comparison: Comparison;
   etcd: StepLines[];
@@ -41,6 +44,9 @@ export async function runDifferential(opts: DifferentialOptions = {}): Promise<D
     if (rs.status === 'rejected') throw new Error(`regionstore did not start: ${String(rs.reason)}`);
     log(`both up after ${Date.now() - started} ms; running ${steps.length} steps against each`);
     const [etcdRun, rsRun] = await Promise.all([runSteps(etcd.value, steps), runSteps(rs.value, steps)]);
+    const slow = (run: typeof etcdRun): string =>
+      [...run.outputs].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_SHOWN).map((o) => `${o.step} ${o.ms} ms`).join(', ');
+    log(`slowest steps: etcd ${slow(etcdRun)}; regionstore ${slow(rsRun)}`);
     const etcdLines = normalizeRun(etcdRun);
     const rsLines = normalizeRun(rsRun);
     return { comparison: compare(etcdLines, rsLines), etcd: etcdLines, regionstore: rsLines, steps, ms: Date.now() - started };

@@ -6,6 +6,7 @@
 //   NAME: keepalive[@nK] {LeaseKeepAliveRequest}       (one request, one answer)
 //   NAME: watch[@nK] COUNT [WatchRequest | {"do":"Service.Method","req":{...}}, ...]
 //   NAME: ctlwatch LINES ARGS...                        (etcdctl watch until LINES lines)
+//   NAME: join MEMBER PEERVAR      (start the member added with peer URL ${PEERVAR}; waits until it caught up)
 //
 // In JSON requests, key/rangeEnd/value strings are bytes ("@x*N" is N bytes of "x"), and
 // {"@times": N, "item": X} in a list stands for N copies of X.
@@ -24,7 +25,8 @@ export type Step =
   | { name: string; kind: 'ctl'; args: string[]; stdin?: string; capture?: Capture }
   | { name: string; kind: 'grpc' | 'stream' | 'keepalive'; member: number; method: string; request: string; capture?: Capture }
   | { name: string; kind: 'watch'; member: number; count: number; requests: string }
-  | { name: string; kind: 'ctlwatch'; lines: number; args: string[] };
+  | { name: string; kind: 'ctlwatch'; lines: number; args: string[] }
+  | { name: string; kind: 'join'; member: string; peerVar: string };
 
 export interface Capture {
   variable: string;
@@ -100,6 +102,11 @@ export function parseStep(line: string, lineNo: number): Step {
     const mm = /^(\d+)\s+(.*)$/.exec(body);
     if (mm === null) throw new Error(`steps.txt:${lineNo}: ctlwatch needs a line count and etcdctl arguments`);
     return { name, kind: 'ctlwatch', lines: Number(mm[1]), args: words(mm[2]!) };
+  }
+  if (base === 'join') {
+    const mm = /^([A-Za-z0-9-]+)\s+([A-Z0-9]+)$/.exec(body);
+    if (mm === null) throw new Error(`steps.txt:${lineNo}: join needs a member name and the variable of its peer URL`);
+    return { name, kind: 'join', member: mm[1]!, peerVar: mm[2]! };
   }
   throw new Error(`steps.txt:${lineNo}: unknown step kind ${kind}`);
 }

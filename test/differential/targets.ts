@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startCluster } from '../../cluster/launcher.js';
+import { DEFAULT_SERVE_COMMAND, startCluster } from '../../cluster/launcher.js';
 import { pickFreePorts } from '../../cluster/ports.js';
 import { spawnNode, stopPid, type Spawned } from '../../cluster/processes.js';
 import { rawClient } from '../../server/api/testing/raw-client.js';
@@ -16,6 +16,12 @@ export const HEARTBEAT_MS = 100;
 export const ELECTION_MS = 1_000;
 export const MEMBERS = 3;
 export const HOST = '127.0.0.1';
+const ETCD_TOKEN = 'differential';
+/**
+ * etcd's progress_notify interval, set to regionstore's (server/main.ts notifies idle
+ * watchers every 5 s); etcd's default is 10 minutes, too long for a test.
+ */
+export const PROGRESS_NOTIFY_INTERVAL = '5s';
 /** How long a fresh cluster gets to elect a leader and answer MemberList. */
 export const LEADER_WAIT_MS = 60_000;
 const POLL_MS = 100;
@@ -36,7 +42,20 @@ export interface Target {
   hostPorts: string[];
   /** Where the steps may write files (snapshots). */
   workDir: string;
+  /**
+   * Starts one more member, already added with MemberAdd, joining the running cluster
+   * (--initial-cluster-state existing); stop() stops it with the rest.
+   */
+  startMember(m: JoinPlan): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface JoinPlan {
+  name: string;
+  peerUrl: string;
+  clientPort: number;
+  /** NAME=URL,... as etcdctl member add prints it. */
+  initialCluster: string;
 }
 
 interface MemberListReply {
@@ -96,7 +115,7 @@ async function leaderToFirst(system: Target['system'], hostPorts: string[], memb
 }
 
 async function finish(system: Target['system'], hostPorts: string[], ports: Array<{ name: string; clientPort: number; peerPort: number }>,
-  workDir: string, stop: () => Promise<void>): Promise<Target> {
+  workDir: string, startMember: (m: JoinPlan) => Promise<void>, stop: () => Promise<void>): Promise<Target> {
   try {
     const { members: list, leader } = await discover(system, hostPorts);
     const members = ports.map((p) => {
@@ -106,10 +125,23 @@ async function finish(system: Target['system'], hostPorts: string[], ports: Arra
     });
     await leaderToFirst(system, hostPorts, members, leader);
     mkdirSync(workDir, { recursive: true });
-    return { system, members, clusterId: list.header.clusterId, hostPorts, workDir, stop };
+    return { system, members, clusterId: list.header.clusterId, hostPorts, workDir, startMember, stop };
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** Members run in their own process group: if this process dies, they must not outlive it. */
+function killSync(spawned: Spawned[]): void {
+  for (const s of spawned) {
+    if (s.child.exitCode === null && s.child.pid !== undefined) {
+      try {
+        process.kill(s.child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
   }
 }
 
@@ -117,32 +149,31 @@ export async function startEtcd(dir: string, onLine: (name: string, line: string
   const ports = await pickFreePorts(2 * MEMBERS, HOST);
   const plan = Array.from({ length: MEMBERS }, (_, i) => ({ name: `n${i + 1}`, clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]! }));
   const initial = plan.map((p) => `${p.name}=http://${HOST}:${p.peerPort}`).join(',');
-  const spawned: Spawned[] = plan.map((p) => {
-    const client = `http://${HOST}:${p.clientPort}`;
-    const peer = `http://${HOST}:${p.peerPort}`;
-    return spawnNode({
-      name: p.name, executable: 'etcd', cwd: dir, env: process.env, output: { kind: 'lines', sink: (n, l) => onLine(n, l) },
+  const etcdMember = (name: string, client: string, peer: string, initialCluster: string, state: 'new' | 'existing'): Spawned =>
+    spawnNode({
+      name, executable: 'etcd', cwd: dir, env: process.env, output: { kind: 'lines', sink: (n, l) => onLine(n, l) },
       args: [
-        '--name', p.name, '--data-dir', join(dir, 'etcd', p.name),
+        '--name', name, '--data-dir', join(dir, 'etcd', name),
         '--listen-client-urls', client, '--advertise-client-urls', client,
         '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', initial, '--initial-cluster-token', 'differential', '--initial-cluster-state', 'new',
+        '--initial-cluster', initialCluster, '--initial-cluster-token', ETCD_TOKEN, '--initial-cluster-state', state,
         '--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS),
+        '--experimental-watch-progress-notify-interval', PROGRESS_NOTIFY_INTERVAL,
         '--logger', 'zap', '--log-level', 'warn',
       ],
     });
-  });
-  // etcd runs in its own process group: if this process dies, etcd must not outlive it.
-  const killAllSync = (): void => {
-    for (const s of spawned) if (s.child.exitCode === null && s.child.pid !== undefined) try { process.kill(s.child.pid, 'SIGKILL'); } catch { /* gone */ }
-  };
+  const spawned: Spawned[] = plan.map((p) => etcdMember(p.name, `http://${HOST}:${p.clientPort}`, `http://${HOST}:${p.peerPort}`, initial, 'new'));
+  const killAllSync = (): void => killSync(spawned);
   process.on('exit', killAllSync);
   const stop = async (): Promise<void> => {
     await Promise.all(spawned.map((s) => (s.child.pid === undefined ? undefined : stopPid(s.child.pid, s.exited))));
     process.off('exit', killAllSync);
   };
   const hostPorts = plan.map((p) => `${HOST}:${p.clientPort}`);
-  return finish('etcd', hostPorts, plan, join(dir, 'etcd-work'), stop);
+  const startMember = async (m: JoinPlan): Promise<void> => {
+    spawned.push(etcdMember(m.name, `http://${HOST}:${m.clientPort}`, m.peerUrl, m.initialCluster, 'existing'));
+  };
+  return finish('etcd', hostPorts, plan, join(dir, 'etcd-work'), startMember, stop);
 }
 
 export async function startRegionstore(dir: string, onLine: (name: string, line: string) => void): Promise<Target> {
@@ -153,5 +184,29 @@ export async function startRegionstore(dir: string, onLine: (name: string, line:
   });
   const plan = cluster.file.nodes.map((n) => ({ name: n.name, clientPort: n.clientPort, peerPort: n.peerPort }));
   const hostPorts = plan.map((p) => `${HOST}:${p.clientPort}`);
-  return finish('regionstore', hostPorts, plan, join(dir, 'rs-work'), () => cluster.stop());
+  const joined: Spawned[] = [];
+  const startMember = async (m: JoinPlan): Promise<void> => {
+    const client = `http://${HOST}:${m.clientPort}`;
+    const [metricsPort] = await pickFreePorts(1, HOST);
+    joined.push(spawnNode({
+      name: m.name, executable: DEFAULT_SERVE_COMMAND.executable, cwd: DEFAULT_SERVE_COMMAND.cwd, env: process.env,
+      output: { kind: 'lines', sink: (n, l) => onLine(n, l) },
+      args: [
+        ...DEFAULT_SERVE_COMMAND.args, '--name', m.name, '--data-dir', join(dir, 'rs', m.name),
+        '--listen-client-urls', client, '--advertise-client-urls', client,
+        '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
+        '--initial-cluster', m.initialCluster, '--initial-cluster-state', 'existing', '--initial-cluster-token', cluster.file.token,
+        '--metrics-addr', `${HOST}:${metricsPort!}`,
+        '--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--log-level', 'warn',
+      ],
+    }));
+  };
+  const killJoinedSync = (): void => killSync(joined);
+  process.on('exit', killJoinedSync);
+  const stop = async (): Promise<void> => {
+    await Promise.all(joined.map((s) => (s.child.pid === undefined ? undefined : stopPid(s.child.pid, s.exited))));
+    process.off('exit', killJoinedSync);
+    await cluster.stop();
+  };
+  return finish('regionstore', hostPorts, plan, join(dir, 'rs-work'), startMember, stop);
 }
