@@ -143,10 +143,11 @@ export function normalizeText(text: string, run: Pick<Run, 'ids' | 'ports' | 'wo
 }
 
 /**
- * Rows about members or endpoints come in id order (member list) or completion order
- * (endpoint health), which is chance once ids are placeholders: runs of them are sorted.
+ * Rows about members or endpoints come in id order (member list, --cluster commands) or
+ * completion order (endpoint health), which is chance once ids are placeholders: runs of
+ * them are sorted.
  */
-const PER_MEMBER_ROW_RE = /^(out|err)\| (\| )?(http:\/\/)?<(member|client|newpeer|id):[^>]*>(,| \|| is healthy)/;
+const PER_MEMBER_ROW_RE = /^(out|err)\| ((\| )?(http:\/\/)?<(member|client|newpeer|id):[^>]*>(,| \|| is healthy)|(Finished defragmenting|Failed to defragment) etcd member\[)/;
 
 function sortMemberRows(lines: string[]): string[] {
   const out: string[] = [];
