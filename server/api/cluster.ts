@@ -32,10 +32,16 @@ function memberId(s: Int64): number {
   return id;
 }
 
+/**
+ * etcd's ClusterServer answers with cluster id, member id and raft term only: membership
+ * is not in the key space, so its header carries no revision (0), in 3.4 and 3.5 alike.
+ */
+export const CLUSTER_HEADER_REVISION = 0;
+
 export function clusterService(backend: Backend): UntypedServiceImplementation {
   const membersAnswer = (members: Member[]): unknown => {
     const h = backend.headerInfo();
-    return { header: header(h, h.revision), members };
+    return { header: header(h, CLUSTER_HEADER_REVISION), members };
   };
 
   const MemberAdd: Unary<{ peerURLs: string[]; isLearner: boolean }> = (call, cb) =>
@@ -47,7 +53,7 @@ export function clusterService(backend: Backend): UntypedServiceImplementation {
       },
       (r) => {
         const h = backend.headerInfo();
-        return { header: header(h, h.revision), member: r.member, members: r.members };
+        return { header: header(h, CLUSTER_HEADER_REVISION), member: r.member, members: r.members };
       },
     );
 

@@ -90,7 +90,14 @@ export function maintenanceService(backend: Backend, limits: ApiLimits): Untyped
   const HashKV: Unary<{ revision: Int64 }> = (call, cb) =>
     answer(
       cb,
-      () => backend.hashKV(Math.max(0, int64(call.request.revision))),
+      async () => {
+        const revision = Math.max(0, int64(call.request.revision));
+        const r = await backend.hashKV(revision);
+        // etcd refuses a hash AT the compacted revision too (mvcc HashByRev: rev <= compactRev),
+        // where a Range at that revision is still answered.
+        if (revision > 0 && revision <= r.compactRevision) throw EtcdErrors.compacted;
+        return r;
+      },
       (r) => {
         const h = backend.headerInfo();
         return {
@@ -131,15 +138,12 @@ async function sendSnapshot(
   const size = snap.sizeBytes;
   const padded = Math.ceil(size / SNAPSHOT_ALIGN_BYTES) * SNAPSHOT_ALIGN_BYTES;
   const sha = createHash('sha256');
-  const h = backend.headerInfo();
-  let first: unknown = header(h, h.revision);
   let sent = 0;
+  // No header on any message: etcd 3.4 and 3.5 send none (3.6 adds only a version).
   const send = async (blob: Uint8Array): Promise<void> => {
     sha.update(blob);
     sent += blob.length;
-    const msg = { header: first, remainingBytes: padded - sent, blob };
-    first = null;
-    await writeWithBackpressure(call, msg);
+    await writeWithBackpressure(call, { header: null, remainingBytes: padded - sent, blob });
   };
   for await (const chunk of snap.chunks) {
     if (sent + chunk.length > size) {

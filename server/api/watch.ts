@@ -2,8 +2,9 @@
 // serverWatchStream. Requests: create (watch_id 0 = the session picks the lowest free
 // id from 0, as etcd; or the client's id), cancel, progress. Answers: "created" (or
 // created + canceled with a reason when refused), event batches, progress
-// notifications, a compacted answer (compact_revision + canceled, etcd's reason text)
-// when the history a watcher needs is gone, and canceled on cancel.
+// notifications, a compacted answer (compact_revision + canceled) when the history a
+// watcher needs is gone, and canceled on cancel. A watcher created with `fragment` gets
+// large event batches split as etcd splits them (watch-fragment.ts).
 //
 // Backpressure: each watcher has a pump that pulls its next response only after the
 // previous one was written and the stream is below its high-water mark, so a slow
@@ -13,9 +14,10 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grp
 import type { WatchRequest, WatchResponse } from '../mvcc/index.js';
 import type { Backend, BackendWatcher } from './backend.js';
 import { idFromWire, watchCreateFromWire } from './convert.js';
-import { EtcdErrors, toApiError } from './errors.js';
+import { toApiError } from './errors.js';
 import type { ApiLimits } from './limits.js';
 import { header } from './respond.js';
+import { fragmentWatchResponse } from './watch-fragment.js';
 import { isFromKey } from './validate.js';
 import type { WireWatchCreateRequest, WireWatchRequest } from './wire.js';
 
@@ -25,6 +27,8 @@ export const DUPLICATE_WATCH_ID_REASON = 'mvcc: duplicate watch ID provided on t
 export const EMPTY_WATCH_RANGE_REASON = 'mvcc: watcher range is empty';
 /** Reason given when the backend closes a watcher on its own (node stopping). */
 export const BACKEND_CLOSED_REASON = 'etcdserver: watch canceled';
+/** The header revision of the response that cancels a compacted watcher (etcd's: none). */
+export const COMPACTED_CANCEL_REVISION = 0;
 
 type WatchCall = ServerDuplexStream<WireWatchRequest, unknown>;
 
@@ -33,6 +37,8 @@ interface Entry {
   watcher: BackendWatcher;
   /** Canceled by the client or the session: the pump stops silently. */
   closed: boolean;
+  /** Created with `fragment`: large responses are split (watch-fragment.ts). */
+  fragment: boolean;
 }
 
 export class WatchSession {
@@ -41,6 +47,14 @@ export class WatchSession {
   private drained: Promise<void> | undefined;
   private releaseDrained: (() => void) | undefined;
   private closed = false;
+  /**
+   * Watchers asked by the latest progress request that have not answered yet. Their
+   * answers become one response with watch id -1 once all have answered, as etcd's
+   * RequestProgressAll answers on behalf of the whole stream (an unsynced watcher does
+   * not answer, so neither does the stream: etcd 3.5 sends nothing then either).
+   */
+  private progressWaiting = new Set<number>();
+  private progressRevision = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly backend: Backend,
@@ -126,7 +140,7 @@ export class WatchSession {
       return this.refuse(toApiError(err).details);
     }
     const id = wanted !== undefined && wanted !== 0 ? wanted : this.autoId();
-    const entry: Entry = { id, watcher, closed: false };
+    const entry: Entry = { id, watcher, closed: false, fragment: wire.fragment === true };
     this.entries.set(id, entry);
     this.send({ header: this.current(), watchId: id, created: true });
     this.pump(entry).catch((err: unknown) => this.endWatcher(entry, toApiError(err).details));
@@ -146,18 +160,29 @@ export class WatchSession {
       if (entry.closed) return;
       if (res === undefined) return this.endWatcher(entry, BACKEND_CLOSED_REASON);
       if (res.compactRevision !== undefined && res.compactRevision > 0) return this.compacted(entry, res);
-      this.send({ header: header(this.backend.headerInfo(), res.revision), watchId: entry.id, events: res.events });
+      if (res.events.length === 0 && this.progressWaiting.delete(entry.id)) {
+        this.progressAnswered(res.revision);
+        continue;
+      }
+      const msg = { header: header(this.backend.headerInfo(), res.revision), watchId: entry.id, events: res.events as unknown[] };
+      if (!entry.fragment) this.send(msg);
+      else for (const part of fragmentWatchResponse(msg, this.limits.requestBytesMax + this.limits.grpcOverheadBytes)) this.send(part);
     }
   }
 
+  /**
+   * As etcd (3.4 and 3.5) cancels a watcher whose start revision was compacted: the
+   * compact revision, canceled, no cancel reason (clients read compact_revision; etcdctl
+   * prints the compacted error itself) and header revision 0 (etcd's mvcc answers it
+   * at no revision).
+   */
   private compacted(entry: Entry, res: WatchResponse): void {
     this.forget(entry);
     this.send({
-      header: header(this.backend.headerInfo(), res.revision),
+      header: header(this.backend.headerInfo(), COMPACTED_CANCEL_REVISION),
       watchId: entry.id,
       canceled: true,
       compactRevision: res.compactRevision,
-      cancelReason: EtcdErrors.compacted.details,
     });
   }
 
@@ -170,6 +195,10 @@ export class WatchSession {
   private forget(entry: Entry): void {
     entry.closed = true;
     entry.watcher.cancel();
+    // A watcher canceled while a progress request waits for it no longer holds it up.
+    if (this.progressWaiting.delete(entry.id) && this.progressWaiting.size === 0 && Number.isFinite(this.progressRevision)) {
+      this.progressAnswered(this.progressRevision);
+    }
     if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
   }
 
@@ -183,15 +212,25 @@ export class WatchSession {
 
   /**
    * A progress request: with no watchers, one answer (watch id -1) at the current
-   * revision; otherwise every synced watcher answers with an empty response carrying
-   * its own id, in order after the events it has delivered (so its revision is exact).
+   * revision (etcd 3.4's answer); otherwise each watcher answers once synced, in order
+   * after the events it has delivered, and the last answer sends the stream's one
+   * response (watch id -1), as etcd 3.5's RequestProgressAll.
    */
   private progress(): void {
     if (this.entries.size === 0) {
       this.send({ header: this.current(), watchId: NO_WATCH_ID });
       return;
     }
+    this.progressWaiting = new Set(this.entries.keys());
+    this.progressRevision = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) entry.watcher.requestProgress();
+  }
+
+  /** One watcher's progress answer; the last one sends the stream's (at the lowest revision, safe for all). */
+  private progressAnswered(revision: number): void {
+    this.progressRevision = Math.min(this.progressRevision, revision);
+    if (this.progressWaiting.size > 0) return;
+    this.send({ header: header(this.backend.headerInfo(), this.progressRevision), watchId: NO_WATCH_ID });
   }
 
   close(): void {

@@ -18,6 +18,7 @@ export type RegionErrorCode =
   | 'member-bad-urls'
   | 'member-not-learner'
   | 'learner-not-ready'
+  | 'too-many-learners'
   | 'bad-leader-transferee'
   | 'not-leader'
   | 'lease-not-found'

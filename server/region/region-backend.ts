@@ -28,6 +28,8 @@ export interface MemberView {
 
 /** A learner is promoted only when its log is within this fraction of the leader's (etcd: 90%). */
 export const LEARNER_READY_FRACTION = 0.9;
+/** Learners a cluster may hold at once: etcd's maxLearners (a second learner is refused). */
+export const LEARNERS_MAX = 1;
 const MOVE_LEADER_TIMEOUT_MS = 5_000;
 
 function view(m: MemberRecord): MemberView {
@@ -139,7 +141,13 @@ export class RegionBackend {
 
   async leaseLeases() {
     await this.node.linearizableBarrier();
-    return this.node.readLocal((mvcc) => ({ revision: mvcc.currentRevision, ids: mvcc.leases().map((l) => l.id) }));
+    // As etcd (lessor.Leases): the lease that expires first comes first. Only the leader
+    // knows deadlines (a follower's leases never expire on their own): there, by id.
+    const expiry = (id: number): number => this.node.lessor.remainingTtl(id) ?? Number.POSITIVE_INFINITY;
+    return this.node.readLocal((mvcc) => {
+      const ids = mvcc.leases().map((l) => l.id).sort((a, b) => expiry(a) - expiry(b) || a - b);
+      return { revision: mvcc.currentRevision, ids };
+    });
   }
 
   // ---- Cluster
@@ -150,6 +158,9 @@ export class RegionBackend {
     }
     const memberId = this.node.opts.idForNewMember(peerURLs);
     if (this.node.members.has(memberId)) throw new RegionError('member-exists', 'etcdserver: member ID already exist');
+    if (isLearner && this.node.members.list().filter((m) => m.isLearner).length >= LEARNERS_MAX) {
+      throw new RegionError('too-many-learners', 'etcdserver: too many learner members in cluster');
+    }
     await this.node.proposeConfChange({
       type: isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode,
       nodeId: memberId,

@@ -1,0 +1,26 @@
+// The known differences: steps that stay in the script and still differ from etcd, each
+// with the issue or helper that fixes it. Their diff is printed loudly and not counted.
+// Only the lead adds entries; remove an entry as soon as its fix lands (the report says
+// when a listed step no longer differs). Nothing else belongs here: every other
+// difference fails the test.
+
+export interface KnownDifference {
+  /** The steps this one difference shows in. */
+  steps: readonly string[];
+  why: string;
+  fixedBy: string;
+}
+
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
+  {
+    // --cluster makes etcdctl dial each member's advertised client URL, which has the scheme.
+    steps: ['endpoint-status-http-scheme', 'endpoint-status-cluster', 'defrag-cluster'],
+    why: 'etcdctl 3.4 puts the scheme of an http:// endpoint into :authority for per-endpoint calls; Node\'s HTTP/2 server answers RST_STREAM PROTOCOL_ERROR',
+    fixedBy: 'issue 10 item 5, helper "front"',
+  },
+  {
+    steps: ['snapshot-status'],
+    why: 'Maintenance.Snapshot streams regionstore\'s own state format, not a bbolt file, so `etcdctl snapshot status` cannot read it',
+    fixedBy: 'issue 10 item 6 (snapshots in etcd\'s bbolt format), a later issue',
+  },
+];
