@@ -107,11 +107,14 @@ export class Maintenance {
   async hashKV(revision = 0, opts: CallOptions = {}): Promise<HashKVResult> {
     const r = await this.caller.unary<{ header: WireHeader | null; hash: number; compactRevision: string; hashRevision: string }>(
       etcdMethods().hashKV, { revision: String(revision) }, 'read', opts);
+    const h = header(r.header);
+    // etcd 3.6 answers hash_revision; 3.5 (and regionstore) put the hashed revision in the header.
+    const hashRevision = toNumber(r.hashRevision, 'hashRevision');
     return {
-      header: header(r.header),
+      header: h,
       hash: r.hash,
       compactRevision: toNumber(r.compactRevision, 'compactRevision'),
-      hashRevision: toNumber(r.hashRevision, 'hashRevision'),
+      hashRevision: hashRevision > 0 ? hashRevision : h.revision,
     };
   }
 

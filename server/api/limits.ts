@@ -9,8 +9,11 @@ export const REQUEST_BYTES_MAX = 1.5 * 1024 * 1024;
  * the gRPC receive limit is REQUEST_BYTES_MAX + this, the handler checks the payload.
  */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
-/** etcd has no key limit of its own; keys this long are a client bug, not data. */
-export const KEY_BYTES_MAX = 8 * 1024;
+/**
+ * etcd has no key limit of its own beyond the request size, and a client that stores a 10 kB
+ * key in etcd must be able to here (the differential checks it); an operator may set less.
+ */
+export const KEY_BYTES_MAX = REQUEST_BYTES_MAX;
 /** A value may use the whole request. */
 export const VALUE_BYTES_MAX = REQUEST_BYTES_MAX;
 /** etcd's --max-txn-ops default: compares, and ops of each branch, counted separately. */

@@ -20,9 +20,10 @@ import type { ApiLimits } from './limits.js';
 import { answer, header } from './respond.js';
 import { isClosed, writeWithBackpressure } from './streams.js';
 import type { Int64 } from './wire.js';
+import { ETCD_SERVER_VERSION } from '../util/version.js';
 
 /** The etcd version Status reports: the API level regionstore serves. */
-export const ETCD_COMPAT_VERSION = '3.4.0';
+export const ETCD_COMPAT_VERSION = ETCD_SERVER_VERSION;
 /** HashKV's compact_revision before any compaction: etcd's compactMainRev starts at -1. */
 export const NEVER_COMPACTED_REVISION = -1;
 /** etcdctl wants the snapshot payload to be whole 512-byte sectors. */
@@ -100,11 +101,12 @@ export function maintenanceService(backend: Backend, limits: ApiLimits): Untyped
       },
       (r) => {
         const h = backend.headerInfo();
+        // etcd 3.5 puts the hashed revision in the header and has no hash_revision field
+        // (3.6 adds it): the header says which revision the hash covers.
         return {
-          header: header(h, h.revision),
+          header: header(h, r.hashRevision),
           hash: r.hash,
           compactRevision: r.compactRevision > 0 ? r.compactRevision : NEVER_COMPACTED_REVISION,
-          hashRevision: r.hashRevision,
         };
       },
     );

@@ -25,6 +25,8 @@ export function isFromKey(rangeEnd: Uint8Array | undefined): boolean {
 export function checkKey(key: Uint8Array, limits: ApiLimits): void {
   if (key.length === 0) throw EtcdErrors.emptyKey;
   if (key.length > limits.keyBytesMax) {
+    // With the default (no key limit but the request's, as etcd) etcd's own answer applies.
+    if (limits.keyBytesMax >= limits.requestBytesMax) throw EtcdErrors.requestTooLarge;
     throw invalidArgument(
       `regionstore: key is too large: ${key.length} bytes, the limit is ${limits.keyBytesMax}`,
     );

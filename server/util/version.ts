@@ -9,6 +9,12 @@ import { readFileSync } from 'node:fs';
  */
 export const ETCD_API_VERSION = '3.5';
 
+/**
+ * The etcd server version regionstore answers as (Maintenance.Status `version`, `/version`'s
+ * `etcdserver`): the API level it serves, as an etcd 3.5 member would report it.
+ */
+export const ETCD_SERVER_VERSION = `${ETCD_API_VERSION}.0`;
+
 const PACKAGE_NAME = 'regionstore';
 
 let cached: string | undefined;

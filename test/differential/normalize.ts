@@ -6,6 +6,7 @@
 //    count is timing);
 //  - sizes and hashes: db sizes, snapshot sizes and message counts, raft log indexes
 //    (entries each implementation writes for itself), HashKV and snapshot hashes;
+//  - the server's version string (each implementation reports its own);
 //  - ports/URLs and the scratch dir.
 // JSON is pretty-printed one field per line (numbers kept as written, ids are 64-bit) and
 // table padding collapsed (an id's width changes the columns), so the diff is per field.
@@ -25,7 +26,7 @@ const NORMALIZED_FIELDS: Record<string, string> = {
 /** Table columns with the same meaning (etcdctl -w table). */
 const NORMALIZED_COLUMNS: Record<string, string> = {
   'DB SIZE': '<size>', 'RAFT TERM': '<term>', 'RAFT INDEX': '<index>', 'RAFT APPLIED INDEX': '<index>',
-  HASH: '<hash>', 'TOTAL SIZE': '<size>',
+  HASH: '<hash>', 'TOTAL SIZE': '<size>', VERSION: '<version>',
 };
 
 const UUID_RE = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g;
@@ -96,8 +97,16 @@ function expandJson(lines: string[]): string[] {
   return out;
 }
 
+/**
+ * The server's version string (Status `version`, etcdctl's VERSION column): each
+ * implementation reports its own (etcd 3.4.23 here, regionstore the 3.5 API level it follows),
+ * like an id. A kv's `version` (a number) is behaviour and is kept.
+ */
+const SERVER_VERSION_RE = /^"3\.\d+\.\d+"$/;
+
 function normalizeFields(line: string): string {
-  return line.replace(/"(\w+)"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9.]+(?:e[+-]?\d+)?)/g, (all, key: string) => {
+  return line.replace(/"(\w+)"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9.]+(?:e[+-]?\d+)?)/g, (all, key: string, value: string) => {
+    if ((key === 'version' || key === 'Version') && SERVER_VERSION_RE.test(value)) return all.slice(0, all.indexOf(':') + 1) + ' "<version>"';
     const to = NORMALIZED_FIELDS[key];
     return to === undefined ? all : all.slice(0, all.indexOf(':') + 1) + ` "${to}"`;
   });
