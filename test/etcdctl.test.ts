@@ -106,7 +106,7 @@ describe('etcdctl against a 3-node cluster', { skip: !HAVE_ETCDCTL, timeout: 240
     const leaders = new Set(status.map((s) => s.Status.leader));
     assert.equal(leaders.size, 1, 'every member reports the same leader');
     assert.ok(status.some((s) => s.Status.header.member_id === [...leaders][0]));
-    assert.equal(status[0]!.Status.version, '3.4.0');
+    assert.equal(status[0]!.Status.version, '3.5.0');
     const health = await ctl('endpoint', 'health');
     assert.equal(health.code, 0, health.stderr);
     assert.equal((health.stdout + health.stderr).match(/is healthy/g)?.length, 3);

@@ -251,7 +251,7 @@ test('snapshot: chunks, remaining bytes, 512-byte alignment and a trailing SHA-2
 
 test('status, member list, hash: etcd shapes', async () => {
   const s = await c.unary('Maintenance', 'Status', {});
-  assert.equal(s.version, '3.4.0');
+  assert.equal(s.version, '3.5.0');
   assert.equal(s.leader, String(TEST_MEMBER_ID));
   const m = await c.unary('Cluster', 'MemberList', {});
   assert.equal(m.members[0].ID, String(TEST_MEMBER_ID));
