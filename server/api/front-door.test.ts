@@ -157,3 +157,20 @@ test('bad input closes only its own connection', async () => {
   await grpc.unary('Maintenance', 'Status', {});
   assert.equal((await fetch(`${base}/version`)).status, 200);
 });
+
+test('close() ends connections still being read and idle HTTP/1.1 ones', async () => {
+  const own = await startTestApi({ http1: addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) }) });
+  const idleH2 = connectTcp(own.server.port, '127.0.0.1');
+  idleH2.on('error', () => undefined);
+  idleH2.resume(); // read, or the close is never noticed
+  await new Promise((r) => idleH2.on('connect', r));
+  idleH2.write(Buffer.concat([CLIENT_PREFACE, frameHeader(0, FrameType.SETTINGS, 0, 0)])); // and no request
+  const idleH1 = connectTcp(own.server.port, '127.0.0.1');
+  idleH1.on('error', () => undefined);
+  idleH1.write('GET /version HTTP/1.1\r\nhost: x\r\n\r\n'); // keep-alive: stays open after the answer
+  await new Promise((r) => idleH1.once('data', r));
+  idleH1.resume();
+  const closedBoth = Promise.all([new Promise((r) => idleH2.on('close', r)), new Promise((r) => idleH1.on('close', r))]);
+  await own.close();
+  await closedBoth;
+});

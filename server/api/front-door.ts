@@ -53,13 +53,30 @@ export interface FrontDoorOptions {
 export interface FrontDoor {
   readonly server: NetServer;
   readonly port: number;
-  /** Stops accepting connections and closes HTTP/1.1 ones; HTTP/2 sessions are grpc-js's to close. */
+  /**
+   * Stops accepting connections, closes HTTP/1.1 ones and those not yet handed on; HTTP/2
+   * sessions are grpc-js's to close. Resolves when every connection has closed.
+   */
   close(): Promise<void>;
+  /** Destroys every connection still open (after grpc-js's grace period). */
+  destroyConnections(): void;
 }
 
 export async function startFrontDoor(listen: { host: string; port: number }, opts: FrontDoorOptions): Promise<FrontDoor> {
+  // Every open connection (one Set entry per connection, nothing per request), so close()
+  // can end those no server owns yet and destroyConnections() the rest.
+  const open = new Set<Socket>();
+  const sniffing = new Set<Socket>();
   // noDelay: gRPC answers are small writes that must not wait for Nagle.
-  const server = createNetServer({ noDelay: true }, (socket) => sniff(socket, opts));
+  const server = createNetServer({ noDelay: true }, (socket) => {
+    open.add(socket);
+    sniffing.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      sniffing.delete(socket);
+    });
+    sniff(socket, opts, () => sniffing.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {
@@ -75,15 +92,21 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         opts.http1.closeAllConnections();
+        for (const socket of sniffing) socket.destroy();
       }),
+    destroyConnections: () => {
+      for (const socket of open) socket.destroy();
+    },
   };
 }
 
-function sniff(socket: Socket, opts: FrontDoorOptions): void {
+/** Reads a connection's first bytes and hands it on; `handedOn` is called once it is. */
+function sniff(socket: Socket, opts: FrontDoorOptions, handedOn: () => void): void {
   let buf: Buffer = Buffer.alloc(0);
   let h2: H2Sniff | undefined;
   const timer = setTimeout(() => socket.destroy(), PROTOCOL_SNIFF_TIMEOUT_MS);
   const detach = (): void => {
+    handedOn();
     clearTimeout(timer);
     socket.off('data', onData);
     socket.off('error', onError);

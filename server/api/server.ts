@@ -172,6 +172,8 @@ export async function startApiServer(
         resolve();
       });
     });
+    // Whatever grpc-js has not closed by now (a rewritten connection still tearing down).
+    door.destroyConnections();
     await closed;
   };
   return { ...api, port: door.port, close };
