@@ -38,6 +38,7 @@ function huffmanString(s: string): Buffer {
 const rawString = (s: string): Buffer => Buffer.concat([Buffer.from([s.length]), Buffer.from(s, 'latin1')]);
 
 const BAD = 'http://127.0.0.1:2379';
+const FALLBACK = '[::1]:9';
 // First request: :method POST (static 3), :scheme http (6), :path literal, :authority
 // huffman-coded with incremental indexing (static name 1), content-type indexed literal.
 const block1 = Buffer.concat([
@@ -47,12 +48,13 @@ const block1 = Buffer.concat([
   Buffer.from([0x5f]), rawString('application/grpc'),
 ]);
 // Second request: a size update (4096, unchanged), then :authority by dynamic index 63
-// (the table holds content-type at 62, :authority at 63), host as a never-indexed literal.
+// (the table holds content-type at 62, :authority at 63), and a never-indexed host with
+// nothing usable in it (it becomes the fallback).
 const block2 = Buffer.concat([
   Buffer.from([0x3f, 0xe1, 0x1f]),
   Buffer.from([0x83, 0x86, 0xbf]),
   Buffer.from([0x04]), rawString('/etcdserverpb.KV/Range'),
-  Buffer.from([0x10]), rawString('host'), rawString(BAD),
+  Buffer.from([0x10]), rawString('host'), rawString('#nothing'),
 ]);
 const data = frame(FrameType.DATA, Flag.END_STREAM, 1, Buffer.from([0, 0, 0, 0, 0]));
 
@@ -86,20 +88,23 @@ function parse(all: Buffer): { preface: Buffer; frames: Out[] } {
 }
 
 function rewriteAll(input: Buffer, chunk: number): Buffer {
-  const rw = new ClientStreamRewriter({ dropFirstSettingsAck: true });
+  const rw = new ClientStreamRewriter({ dropFirstSettingsAck: true, fallbackAuthority: FALLBACK });
   const out: Buffer[] = [];
   for (let i = 0; i < input.length; i += chunk) out.push(...rw.push(input.subarray(i, i + chunk)));
   return Buffer.concat(out);
 }
 
-test('authority values: valid ones pass, a scheme and a path are cut, the rest is dropped', () => {
+test('authority values: valid ones pass, a scheme and a path are cut, nothing usable is undefined', () => {
   assert.ok(isValidAuthority(Buffer.from('127.0.0.1:2379')));
   assert.ok(isValidAuthority(Buffer.from('[::1]:2379')));
   assert.ok(!isValidAuthority(Buffer.from(BAD)));
   assert.equal(repairAuthority(Buffer.from(BAD))?.toString(), '127.0.0.1:2379');
   assert.equal(repairAuthority(Buffer.from('https://[::1]:2379'))?.toString(), '[::1]:2379');
   assert.equal(repairAuthority(Buffer.from('unix://localhost:7/a/b'))?.toString(), 'localhost:7');
-  assert.equal(repairAuthority(Buffer.from('#initially=[http://a:1]')), undefined);
+  assert.equal(repairAuthority(Buffer.from('#initially=[http://a:1]'))?.toString(), 'a:1');
+  assert.equal(repairAuthority(Buffer.from('#nothing')), undefined);
+  assert.equal(repairAuthority(Buffer.from('h:1 tail'))?.toString(), 'h:1');
+  assert.equal(repairAuthority(Buffer.from('http://[fe80::1]:2379/'))?.toString(), '[fe80::1]:2379');
   assert.equal(repairAuthority(Buffer.from('http://')), undefined);
 });
 
@@ -126,7 +131,7 @@ test('rewrites header blocks, passes every other frame and drops the first SETTI
   assert.equal(get(first, ':path'), '/etcdserverpb.Maintenance/Status');
   assert.equal(get(first, 'content-type'), 'application/grpc');
   assert.equal(get(second, ':authority'), '127.0.0.1:2379');
-  assert.equal(get(second, 'host'), '127.0.0.1:2379');
+  assert.equal(get(second, 'host'), FALLBACK);
   assert.equal(second.find((f) => f.name === 'host')?.never, true);
   assert.equal(get(second, ':path'), '/etcdserverpb.KV/Range');
 });
@@ -161,7 +166,7 @@ test('a block larger than one frame is split into CONTINUATION frames', () => {
   assert.equal(fields.find((f) => f.name === 'x-big')?.value.length, valueBytes);
 });
 
-const rw = (): ClientStreamRewriter => new ClientStreamRewriter({ dropFirstSettingsAck: false });
+const rw = (): ClientStreamRewriter => new ClientStreamRewriter({ dropFirstSettingsAck: false, fallbackAuthority: FALLBACK });
 
 test('protocol errors are reported, not passed on', () => {
   const inBlock = Buffer.concat([CLIENT_PREFACE, frame(FrameType.HEADERS, 0, 1, block1.subarray(0, 4)), frame(FrameType.PING, 0, 0, Buffer.alloc(8))]);

@@ -35,15 +35,20 @@ export function isValidAuthority(value: Uint8Array): boolean {
   return true;
 }
 
-/** "http://h:p", "unix://h:p/x" → "h:p"; undefined when nothing valid is left (the field is dropped). */
+/**
+ * What is left of an authority after the scheme ("http://h:p" → "h:p") and everything from
+ * the first octet an authority cannot hold ("h:p/x" → "h:p"; brackets only around an IPv6
+ * literal). etcd's clientv3 3.5.0 sent "#initially=[http://h:p]": that gives "h:p" too.
+ * undefined when nothing is left.
+ */
 export function repairAuthority(value: Buffer): Buffer | undefined {
-  let s = value.toString('latin1');
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(s);
-  if (scheme) s = s.slice(scheme[0].length);
-  const slash = s.indexOf('/');
-  if (slash >= 0) s = s.slice(0, slash);
-  const out = Buffer.from(s, 'latin1');
-  return out.length > 0 && isValidAuthority(out) ? out : undefined;
+  const s = value.toString('latin1');
+  const scheme = s.indexOf('://');
+  const rest = Buffer.from(scheme >= 0 ? s.slice(scheme + 3) : s, 'latin1');
+  const ipv6 = rest[0] === 0x5b; // '['
+  let end = 0;
+  while (end < rest.length && AUTHORITY_OCTET[rest[end]!] === 1 && (ipv6 || (rest[end] !== 0x5b && rest[end] !== 0x5d))) end++;
+  return end > 0 ? rest.subarray(0, end) : undefined;
 }
 
 function isAuthorityField(name: string): boolean {
@@ -55,20 +60,19 @@ export function needsAuthorityRepair(fields: readonly HeaderField[]): boolean {
   return fields.some((f) => isAuthorityField(f.name) && !isValidAuthority(f.value));
 }
 
-export function repairFields(fields: readonly HeaderField[]): HeaderField[] {
-  const out: HeaderField[] = [];
-  for (const f of fields) {
-    if (!isAuthorityField(f.name) || isValidAuthority(f.value)) {
-      out.push(f);
-      continue;
-    }
-    const value = repairAuthority(f.value);
-    if (value !== undefined) out.push({ ...f, value });
-  }
-  return out;
+/**
+ * The fields with every :authority and host nghttp2 would refuse repaired; one with nothing
+ * to keep becomes `fallback` (nghttp2 requires a request to carry :authority or host).
+ */
+export function repairFields(fields: readonly HeaderField[], fallback: Buffer): HeaderField[] {
+  return fields.map((f) =>
+    !isAuthorityField(f.name) || isValidAuthority(f.value) ? f : { ...f, value: repairAuthority(f.value) ?? fallback },
+  );
 }
 
 export interface RewriterOptions {
+  /** The authority to use when a value has nothing usable: the address the client connected to. */
+  fallbackAuthority: string;
   /**
    * The front door answered the client's preface with a SETTINGS frame of its own; the
    * client's ACK of it must not reach the server, which never sent it.
@@ -88,9 +92,12 @@ export class ClientStreamRewriter {
   /** Bytes still to pass unchanged: the rest of the preface, or of a frame being passed through. */
   private passBytes = CLIENT_PREFACE.length;
   private dropAck: boolean;
+  private readonly fallback: Buffer;
 
   constructor(opts: RewriterOptions) {
     this.dropAck = opts.dropFirstSettingsAck;
+    this.fallback = Buffer.from(opts.fallbackAuthority, 'latin1');
+    if (!isValidAuthority(this.fallback)) throw new RangeError(`fallback authority ${opts.fallbackAuthority} is not valid`);
   }
 
   /** Throws H2ProtocolError or HpackError when the stream is not valid HTTP/2; the caller closes the connection. */
@@ -136,7 +143,7 @@ export class ClientStreamRewriter {
   }
 
   private rewrite(block: HeaderBlock): Buffer[] {
-    const fields = repairFields(this.decoder.decode(block.fragment));
+    const fields = repairFields(this.decoder.decode(block.fragment), this.fallback);
     return headerBlockFrames({ ...block, fragment: encodeLiteralBlock(fields) });
   }
 }

@@ -134,6 +134,8 @@ function grpcStatusWithAuthority(authority: string, calls: number): Promise<stri
 test('a request whose :authority carries a scheme is repaired and served', async () => {
   assert.deepEqual(await grpcStatusWithAuthority(`http://${api.endpoint}`, 3), ['0', '0', '0']);
   assert.deepEqual(await grpcStatusWithAuthority(api.endpoint, 2), ['0', '0']);
+  // Nothing usable: the address the client connected to stands in.
+  assert.deepEqual(await grpcStatusWithAuthority('#nothing', 2), ['0', '0']);
 });
 
 test('bad input closes only its own connection', async () => {

@@ -218,7 +218,11 @@ class H2Sniff {
       this.opts.http2(this.socket);
       return;
     }
-    const rewriter = new ClientStreamRewriter({ dropFirstSettingsAck: !this.settingsAcked });
+    const host = this.socket.localAddress ?? '127.0.0.1';
+    const rewriter = new ClientStreamRewriter({
+      dropFirstSettingsAck: !this.settingsAcked,
+      fallbackAuthority: `${host.includes(':') ? `[${host}]` : host}:${this.socket.localPort ?? 0}`,
+    });
     this.opts.http2(rewritingConnection(this.socket, rewriter, bytes, this.opts));
   }
 
