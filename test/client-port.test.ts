@@ -16,14 +16,15 @@ interface EndpointStatus {
   Status: { leader: number; header: { member_id: number } };
 }
 
+async function ok(endpoints: string | string[], ...args: string[]): Promise<string> {
+  const r = await etcdctl(endpoints, args);
+  assert.equal(r.code, 0, `etcdctl ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
 describe('the client port: etcdctl with http:// endpoints, HTTP/1.1 beside gRPC', { skip: !HAVE_ETCDCTL, timeout: 300_000 }, () => {
   let c: TestCluster;
   let urls: string[];
-  const ok = async (endpoints: string | string[], ...args: string[]): Promise<string> => {
-    const r = await etcdctl(endpoints, args);
-    assert.equal(r.code, 0, `etcdctl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
 
   before(async () => {
     c = await startTestCluster({ timings: 'etcd' });

@@ -89,9 +89,9 @@ function parse(all: Buffer): { preface: Buffer; frames: Out[] } {
 }
 
 function rewriteAll(input: Buffer, chunk: number): Buffer {
-  const rw = new ClientStreamRewriter({ dropFirstSettingsAck: true, fallbackAuthority: FALLBACK });
+  const rewriter = new ClientStreamRewriter({ dropFirstSettingsAck: true, fallbackAuthority: FALLBACK });
   const out: Buffer[] = [];
-  for (let i = 0; i < input.length; i += chunk) out.push(...rw.push(input.subarray(i, i + chunk)));
+  for (let i = 0; i < input.length; i += chunk) out.push(...rewriter.push(input.subarray(i, i + chunk)));
   return Buffer.concat(out);
 }
 
@@ -304,11 +304,11 @@ function checkRandomStream(seed: number): void {
     expectedOther.push(...others);
   }
   const bytes = Buffer.concat(input);
-  const rw = new ClientStreamRewriter({ dropFirstSettingsAck: true, fallbackAuthority: FALLBACK });
+  const rewriter = new ClientStreamRewriter({ dropFirstSettingsAck: true, fallbackAuthority: FALLBACK });
   const outParts: Buffer[] = [];
   for (let pos = 0; pos < bytes.length; ) {
     const n = rng.next() < 0.5 ? rng.int(1, 16) : rng.int(1, 5000);
-    outParts.push(...rw.push(bytes.subarray(pos, pos + n)));
+    outParts.push(...rewriter.push(bytes.subarray(pos, pos + n)));
     pos += n;
   }
   const { preface, frames } = parse(Buffer.concat(outParts));

@@ -46,9 +46,10 @@ export function repairAuthority(value: Buffer): Buffer | undefined {
   const scheme = s.indexOf('://');
   const rest = Buffer.from(scheme >= 0 ? s.slice(scheme + 3) : s, 'latin1');
   const ipv6 = rest[0] === 0x5b; // '['
-  let end = 0;
-  while (end < rest.length && AUTHORITY_OCTET[rest[end]!] === 1 && (ipv6 || (rest[end] !== 0x5b && rest[end] !== 0x5d))) end++;
-  return end > 0 ? rest.subarray(0, end) : undefined;
+  const keeps = (b: number): boolean => AUTHORITY_OCTET[b] === 1 && (ipv6 || (b !== 0x5b && b !== 0x5d));
+  const end = rest.findIndex((b) => !keeps(b));
+  const kept = end < 0 ? rest : rest.subarray(0, end);
+  return kept.length > 0 ? kept : undefined;
 }
 
 function isAuthorityField(name: string): boolean {
