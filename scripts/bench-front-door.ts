@@ -63,7 +63,9 @@ function h2load(port: number, authority: string | undefined, bodyFile: string): 
     p.on('error', reject);
     p.on('exit', () => {
       const ok = Number(/status codes: (\d+) 2xx/.exec(out)?.[1] ?? 0);
-      const seconds = Number(/finished in ([\d.]+)s/.exec(out)?.[1] ?? NaN);
+      // "finished in 1.03s" or, under a second, "finished in 987.52ms".
+      const m = /finished in ([\d.]+)(m?s)/.exec(out);
+      const seconds = m ? Number(m[1]) / (m[2] === 'ms' ? 1000 : 1) : NaN;
       resolve({ ok, seconds, out });
     });
   });
