@@ -105,8 +105,8 @@ test('a client that waits for the server preface gets one, and its PINGs are ans
 });
 
 /** A gRPC call over node:http2 with the given :authority; resolves with grpc-status. */
-function grpcStatusWithAuthority(authority: string, calls: number): Promise<string[]> {
-  const session = connectH2(base);
+function grpcStatusWithAuthority(authority: string, calls: number, url = base): Promise<string[]> {
+  const session = connectH2(url);
   session.on('error', () => undefined);
   const one = (): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -175,4 +175,22 @@ test('close() ends connections still being read and idle HTTP/1.1 ones', async (
   const closedBoth = Promise.all([new Promise((r) => idleH2.on('close', r)), new Promise((r) => idleH1.on('close', r))]);
   await own.close();
   await closedBoth;
+});
+
+test('on IPv6 loopback too: HTTP/1.1, and a bracketed :authority with a scheme', async (t) => {
+  let own: TestApi;
+  try {
+    own = await startTestApi({ host: '::1', http1: addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) }) });
+  } catch (err) {
+    t.skip(`no IPv6 loopback here: ${(err as Error).message}`);
+    return;
+  }
+  try {
+    const url = `http://[::1]:${own.server.port}`;
+    assert.deepEqual(await (await fetch(`${url}/version`)).json(), ETCD_VERSION_REPORTED);
+    assert.deepEqual(await grpcStatusWithAuthority(`${url}/`, 2, url), ['0', '0']);
+    assert.deepEqual(await grpcStatusWithAuthority('#nothing', 1, url), ['0']);
+  } finally {
+    await own.close();
+  }
 });
