@@ -8,10 +8,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startApiServer } from './api/index.js';
+import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
-import { startMetricsServer } from './metrics/http-server.js';
+import { defaultHealth, startMetricsServer } from './metrics/http-server.js';
 import { RegionBackend } from './region/region-backend.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
@@ -104,10 +105,14 @@ async function serve(argv: string[]): Promise<void> {
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync });
   }
   const backend = new RegionBackend(node);
+  // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
+  const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: defaultHealth(snapshot) });
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(backend, { host: u.host, port: u.port }, {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
+        http1,
+        onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
       }),
     ),
   );

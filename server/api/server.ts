@@ -1,7 +1,8 @@
 // The gRPC server of the etcd v3 API: binds KV, Watch, Lease, Cluster and Maintenance
 // to a Backend, with message-size limits from limits.ts, and reports every finished
 // call through an optional typed hook (server/metrics maps it to prom-client; nothing
-// here logs or measures per request when no hook is given).
+// here logs or measures per request when no hook is given). startApiServer listens through
+// front-door.ts, so the same port also serves HTTP/1.1 (http1.ts) as etcd's client port does.
 
 import {
   Server,
@@ -21,6 +22,8 @@ import { GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js'
 import { maintenanceService } from './maintenance.js';
 import { loadEtcdServices } from './proto.js';
 import { watchService } from './watch.js';
+import { startFrontDoor } from './front-door.js';
+import { Http1Router, createHttp1Server } from './http1.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -39,6 +42,10 @@ export interface ApiServerOptions {
   onCall?: (event: ApiCallEvent) => void;
   /** Extra grpc-js server options (keepalive, ...); size limits are set from `limits`. */
   grpcOptions?: ChannelOptions;
+  /** HTTP/1.1 routes of the client port (http1.ts); default: none, every path answers 404. */
+  http1?: Http1Router;
+  /** A connection closed for an HTTP/2 protocol error in the front door (for logs). */
+  onProtocolError?: (err: Error) => void;
 }
 
 export interface ApiServer {
@@ -135,26 +142,39 @@ export interface RunningApiServer extends ApiServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Creates the server and listens on host:port (port 0: the OS chooses), insecure. */
+/**
+ * Creates the server and listens on host:port (port 0: the OS chooses), insecure, through
+ * the front door: gRPC and HTTP/1.1 on the one port.
+ */
 export async function startApiServer(
   backend: Backend,
   listen: { host: string; port: number },
   opts: ApiServerOptions = {},
 ): Promise<RunningApiServer> {
   const api = createApiServer(backend, opts);
-  const host = listen.host.includes(':') && !listen.host.startsWith('[') ? `[${listen.host}]` : listen.host;
-  const port = await new Promise<number>((resolve, reject) => {
-    api.server.bindAsync(`${host}:${listen.port}`, ServerCredentials.createInsecure(), (err, p) =>
-      err === null ? resolve(p) : reject(err),
-    );
-  });
-  const close = (graceMs = 1000): Promise<void> =>
-    new Promise<void>((resolve) => {
+  const injector = api.server.createConnectionInjector(ServerCredentials.createInsecure());
+  const http1 = createHttp1Server(opts.http1 ?? new Http1Router());
+  const host = listen.host.startsWith('[') ? listen.host.slice(1, -1) : listen.host;
+  const door = await startFrontDoor(
+    { host, port: listen.port },
+    {
+      http2: (connection) => injector.injectConnection(connection),
+      http1,
+      ...(opts.onProtocolError ? { onProtocolError: opts.onProtocolError } : {}),
+    },
+  );
+  const close = async (graceMs = 1000): Promise<void> => {
+    const closed = door.close();
+    await new Promise<void>((resolve) => {
       const timer = setTimeout(() => api.server.forceShutdown(), graceMs);
       api.server.tryShutdown(() => {
         clearTimeout(timer);
         resolve();
       });
     });
-  return { ...api, port, close };
+    // Whatever grpc-js has not closed by now (a rewritten connection still tearing down).
+    door.destroyConnections();
+    await closed;
+  };
+  return { ...api, port: door.port, close };
 }

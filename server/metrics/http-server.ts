@@ -47,7 +47,8 @@ export function defaultHealth(snapshot: () => NodeStatusSnapshot): HealthCheck {
   return () => (snapshot().hasLeader ? { healthy: true } : { healthy: false, reason: REASON_NO_LEADER });
 }
 
-async function runHealth(check: HealthCheck): Promise<HealthResult> {
+/** Runs a health check with HEALTH_CHECK_TIMEOUT_MS; a throw or a timeout is unhealthy. */
+export async function runHealth(check: HealthCheck): Promise<HealthResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<HealthResult>((resolve) => {
     timer = setTimeout(
@@ -69,6 +70,18 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
+/** GET /metrics: the registry in Prometheus text format (also served on the client port). */
+export async function serveMetrics(registry: Registry, res: ServerResponse): Promise<void> {
+  send(res, 200, registry.contentType, await registry.metrics());
+}
+
+/** GET /health: etcd's {"health":"true"|"false","reason":"..."}, 200 or 503 (also on the client port). */
+export async function serveHealth(health: HealthCheck, res: ServerResponse): Promise<void> {
+  const h = await runHealth(health);
+  const body = JSON.stringify({ health: String(h.healthy), reason: h.healthy ? '' : (h.reason ?? '') });
+  send(res, h.healthy ? 200 : 503, 'application/json', body + '\n');
+}
+
 async function route(opts: MetricsServerOptions, health: HealthCheck, req: IncomingMessage, res: ServerResponse) {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -77,14 +90,11 @@ async function route(opts: MetricsServerOptions, health: HealthCheck, req: Incom
   }
   switch (path) {
     case '/metrics':
-      send(res, 200, opts.registry.contentType, await opts.registry.metrics());
+      await serveMetrics(opts.registry, res);
       return;
-    case '/health': {
-      const h = await runHealth(health);
-      const body = JSON.stringify({ health: String(h.healthy), reason: h.healthy ? '' : (h.reason ?? '') });
-      send(res, h.healthy ? 200 : 503, 'application/json', body + '\n');
+    case '/health':
+      await serveHealth(health, res);
       return;
-    }
     case '/status.json':
       send(res, 200, 'application/json', JSON.stringify({ ...opts.snapshot(), ...opts.status?.() }) + '\n');
       return;

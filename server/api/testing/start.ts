@@ -11,10 +11,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(opts: ApiServerOptions = {}): Promise<TestApi> {
+/** `host`: the loopback address to listen on (default 127.0.0.1; '::1' for IPv6). */
+export async function startTestApi(opts: ApiServerOptions & { host?: string } = {}): Promise<TestApi> {
+  const { host = '127.0.0.1', ...serverOpts } = opts;
   const backend = await MvccTestBackend.open();
-  const server = await startApiServer(backend, { host: '127.0.0.1', port: 0 }, opts);
-  const endpoint = `127.0.0.1:${server.port}`;
+  const server = await startApiServer(backend, { host, port: 0 }, serverOpts);
+  const endpoint = `${host.includes(':') ? `[${host}]` : host}:${server.port}`;
   backend.members[0]!.clientURLs = [`http://${endpoint}`];
   return {
     backend,
