@@ -22,9 +22,15 @@ export interface NodeStatus {
   keys?: number;
 }
 
+/**
+ * "Up and sees a leader": alarms are left out (etcd's `?exclude=`), so a member under a
+ * NOSPACE or CORRUPT alarm still counts as started (it serves reads; the alarm is the operator's).
+ */
+const HEALTH_PATH = '/health?exclude=NOSPACE&exclude=CORRUPT';
+
 export async function probeHealth(metricsUrl: string): Promise<NodeHealth> {
   try {
-    const res = await fetch(`${metricsUrl}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const res = await fetch(`${metricsUrl}${HEALTH_PATH}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     const body = (await res.json()) as { health?: unknown; reason?: unknown };
     const healthy = res.ok && body.health === 'true';
     return { up: true, healthy, reason: typeof body.reason === 'string' ? body.reason : '' };

@@ -12,12 +12,16 @@ import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
-import { defaultHealth, startMetricsServer } from './metrics/http-server.js';
+import { defaultHealth, healthWithAlarms, startMetricsServer } from './metrics/http-server.js';
+import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
+
+/** etcd's alarm names, as /health reports them ("ALARM NOSPACE"). */
+const ALARM_NAMES: Record<number, string> = { [AlarmType.NOSPACE]: 'NOSPACE', [AlarmType.CORRUPT]: 'CORRUPT' };
 
 /** The identity a data directory was created with; a restart reuses it and ignores --initial-*. */
 interface MemberIdentity {
@@ -106,7 +110,8 @@ async function serve(argv: string[]): Promise<void> {
   }
   const backend = new RegionBackend(node);
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
-  const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: defaultHealth(snapshot) });
+  const health = healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot));
+  const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(backend, { host: u.host, port: u.port }, {
@@ -119,6 +124,7 @@ async function serve(argv: string[]): Promise<void> {
   const metricsServer = await startMetricsServer({
     registry,
     snapshot,
+    health,
     host: cfg.metricsAddr.host,
     port: cfg.metricsAddr.port,
     status: () => ({ memberId: identity.memberId.toString(16), leader: node.leaderId.toString(16), applied: node.appliedIndex }),

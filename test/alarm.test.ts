@@ -36,11 +36,21 @@ async function alarm(c: RawClient, action: 'GET' | 'ACTIVATE' | 'DEACTIVATE', me
   return (r.alarms as Array<{ memberID: string; alarm: number }>).map((a): [string, number] => [a.memberID, a.alarm]).sort();
 }
 
+/** GET /health on a member's client port (HTTP/1.1 beside gRPC, as etcd serves it). */
+async function expectHealth(url: string, healthy: boolean, reason: string, query = ''): Promise<void> {
+  const res = await fetch(`${url}/health${query}`);
+  const body = (await res.json()) as { health: string; reason?: string };
+  assert.equal(res.status, healthy ? 200 : 503, JSON.stringify(body));
+  assert.equal(body.health, String(healthy));
+  // etcd 3.5 names the alarm; 3.4 may leave the reason out.
+  if (body.reason !== undefined && body.reason !== '') assert.equal(body.reason, reason);
+}
+
 /**
  * The steps, against clients of every member. `restart` (regionstore only) restarts the
  * member behind clients[i] and returns a new client of it.
  */
-async function alarmSteps(clients: RawClient[], restart?: (i: number) => Promise<RawClient>): Promise<void> {
+async function alarmSteps(clients: RawClient[], healthUrl: string, restart?: (i: number) => Promise<RawClient>): Promise<void> {
   const first = clients[0]!;
   /** The last member's client (replaced when that member restarts). */
   const last = (): RawClient => clients[clients.length - 1]!;
@@ -55,6 +65,8 @@ async function alarmSteps(clients: RawClient[], restart?: (i: number) => Promise
     const s = await c.unary('Maintenance', 'Status', {});
     assert.ok((s.errors as string[]).includes(`memberID:${me} alarm:NOSPACE `), `status errors: ${JSON.stringify(s.errors)}`);
   }
+  await expectHealth(healthUrl, false, 'ALARM NOSPACE');
+  await expectHealth(healthUrl, true, '', '?exclude=NOSPACE');
 
   // Refused under NOSPACE (etcd's capped applier), from any member.
   await fails(last().unary('KV', 'Put', { key: b('alarm/k2'), value: b('v') }), status.RESOURCE_EXHAUSTED, NO_SPACE_TEXT);
@@ -75,6 +87,7 @@ async function alarmSteps(clients: RawClient[], restart?: (i: number) => Promise
   assert.deepEqual(await alarm(last(), 'DEACTIVATE', me, CORRUPT), [], 'nothing to disarm');
   assert.deepEqual(await alarm(last(), 'DEACTIVATE', me, NOSPACE), [[me, NOSPACE]]);
   assert.deepEqual(await alarm(first, 'GET'), []);
+  await expectHealth(healthUrl, true, '');
   await first.unary('KV', 'Put', { key: b('alarm/k2'), value: b('v') });
 
   assert.deepEqual(await alarm(first, 'ACTIVATE', me, CORRUPT), [[me, CORRUPT]]);
@@ -91,7 +104,7 @@ describe('alarms like etcd', { timeout: 180_000 }, () => {
     const cluster = await startTestCluster({ timings: 'etcd' });
     const clients = cluster.hostPorts.map((hp) => rawClient(hp));
     try {
-      await alarmSteps(clients, async (i) => {
+      await alarmSteps(clients, `http://${cluster.hostPorts[0]!}`, async (i) => {
         clients[i]!.close();
         const node = cluster.nodes[i]!;
         await cluster.restart(node.name);
@@ -142,7 +155,7 @@ describe('alarms like etcd', { timeout: 180_000 }, () => {
         if (Date.now() > deadline) assert.fail(`etcd did not answer within ${ETCD_READY_MS} ms; see ${dir}/etcd.log`);
         await sleep(100);
       }
-      await alarmSteps([c]);
+      await alarmSteps([c], clientUrl);
     } finally {
       c.close();
       if (etcd.child.pid !== undefined) await stopPid(etcd.child.pid, etcd.exited);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Histogram } from './histogram.js';
 
 export interface H2loadRun {
-  /** host:port (Node's HTTP/2 server refuses an :authority with a scheme; h2load sends host:port). */
+  /** host:port (h2load sends it as :authority). */
   target: string;
   /** gRPC method path, e.g. /etcdserverpb.KV/Put. */
   path: string;

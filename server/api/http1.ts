@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { serveHealth, serveMetrics, type HealthCheck } from '../metrics/http-server.js';
+import { ETCD_SERVER_VERSION } from '../util/version.js';
 
 export type Http1Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -13,7 +14,7 @@ export type Http1Handler = (req: IncomingMessage, res: ServerResponse) => void |
  * What /version reports. regionstore follows etcd 3.5's v3 API (where 3.4 and 3.5 differ,
  * 3.5 is followed), and etcdctl only compares the cluster version's major.minor.
  */
-export const ETCD_VERSION_REPORTED = { etcdserver: '3.5.0', etcdcluster: '3.5.0' } as const;
+export const ETCD_VERSION_REPORTED = { etcdserver: ETCD_SERVER_VERSION, etcdcluster: ETCD_SERVER_VERSION } as const;
 
 export class Http1Router {
   private readonly exact = new Map<string, Map<string, Http1Handler>>();
@@ -84,7 +85,7 @@ export interface EtcdHttpRoutesOptions {
 export function addEtcdHttpRoutes(router: Http1Router, opts: EtcdHttpRoutesOptions): Http1Router {
   return router
     .route('GET', '/metrics', (_req, res) => serveMetrics(opts.registry, res))
-    .route('GET', '/health', (_req, res) => serveHealth(opts.health, res))
+    .route('GET', '/health', (req, res) => serveHealth(opts.health, req, res))
     .route('GET', '/version', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(ETCD_VERSION_REPORTED));

@@ -20,7 +20,17 @@ export interface HealthResult {
   /** Why not, for a person: empty when healthy. */
   reason?: string;
 }
-export type HealthCheck = () => HealthResult | Promise<HealthResult>;
+/** What a /health request asks to leave out: etcd's `?exclude=NOSPACE` (repeatable). */
+export interface HealthQuery {
+  excludedAlarms: ReadonlySet<string>;
+}
+export type HealthCheck = (query?: HealthQuery) => HealthResult | Promise<HealthResult>;
+
+/** The query of a /health URL: every `exclude` value is an alarm name to ignore. */
+export function parseHealthQuery(url: string | undefined): HealthQuery {
+  const params = new URL(url ?? '/', 'http://localhost').searchParams;
+  return { excludedAlarms: new Set(params.getAll('exclude').map((a) => a.toUpperCase())) };
+}
 
 export interface MetricsServerOptions {
   registry: Registry;
@@ -47,8 +57,19 @@ export function defaultHealth(snapshot: () => NodeStatusSnapshot): HealthCheck {
   return () => (snapshot().hasLeader ? { healthy: true } : { healthy: false, reason: REASON_NO_LEADER });
 }
 
+/**
+ * etcd 3.5's rule: an active alarm (NOSPACE, CORRUPT) makes a member unhealthy with reason
+ * "ALARM <name>" before anything else is checked; otherwise `next` decides (a leader).
+ */
+export function healthWithAlarms(activeAlarms: () => readonly string[], next: HealthCheck): HealthCheck {
+  return (query) => {
+    const alarm = activeAlarms().find((a) => query?.excludedAlarms.has(a) !== true);
+    return alarm === undefined ? next(query) : { healthy: false, reason: `ALARM ${alarm}` };
+  };
+}
+
 /** Runs a health check with HEALTH_CHECK_TIMEOUT_MS; a throw or a timeout is unhealthy. */
-export async function runHealth(check: HealthCheck): Promise<HealthResult> {
+export async function runHealth(check: HealthCheck, query?: HealthQuery): Promise<HealthResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<HealthResult>((resolve) => {
     timer = setTimeout(
@@ -57,7 +78,7 @@ export async function runHealth(check: HealthCheck): Promise<HealthResult> {
     );
   });
   try {
-    return await Promise.race([Promise.resolve().then(check), timeout]);
+    return await Promise.race([Promise.resolve().then(() => check(query)), timeout]);
   } catch (err) {
     return { healthy: false, reason: `health check failed: ${(err as Error).message}` };
   } finally {
@@ -76,8 +97,8 @@ export async function serveMetrics(registry: Registry, res: ServerResponse): Pro
 }
 
 /** GET /health: etcd's {"health":"true"|"false","reason":"..."}, 200 or 503 (also on the client port). */
-export async function serveHealth(health: HealthCheck, res: ServerResponse): Promise<void> {
-  const h = await runHealth(health);
+export async function serveHealth(health: HealthCheck, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const h = await runHealth(health, parseHealthQuery(req.url));
   const body = JSON.stringify({ health: String(h.healthy), reason: h.healthy ? '' : (h.reason ?? '') });
   send(res, h.healthy ? 200 : 503, 'application/json', body + '\n');
 }
@@ -93,7 +114,7 @@ async function route(opts: MetricsServerOptions, health: HealthCheck, req: Incom
       await serveMetrics(opts.registry, res);
       return;
     case '/health':
-      await serveHealth(health, res);
+      await serveHealth(health, req, res);
       return;
     case '/status.json':
       send(res, 200, 'application/json', JSON.stringify({ ...opts.snapshot(), ...opts.status?.() }) + '\n');

@@ -13,12 +13,6 @@ export interface KnownDifference {
 
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
-    // --cluster makes etcdctl dial each member's advertised client URL, which has the scheme.
-    steps: ['endpoint-status-http-scheme', 'endpoint-status-cluster', 'defrag-cluster'],
-    why: 'etcdctl 3.4 puts the scheme of an http:// endpoint into :authority for per-endpoint calls; Node\'s HTTP/2 server answers RST_STREAM PROTOCOL_ERROR',
-    fixedBy: 'issue 10 item 5, helper "front"',
-  },
-  {
     steps: ['snapshot-status'],
     why: 'Maintenance.Snapshot streams regionstore\'s own state format, not a bbolt file, so `etcdctl snapshot status` cannot read it',
     fixedBy: 'issue 10 item 6 (snapshots in etcd\'s bbolt format), a later issue',

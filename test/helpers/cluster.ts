@@ -18,7 +18,7 @@ export interface TestCluster extends LocalCluster {
   serveCommand: ServeCommand;
   heartbeatMs: number;
   electionMs: number;
-  /** host:port list (etcdctl 3.4's per-endpoint calls send a scheme in :authority, which Node's HTTP/2 server refuses). */
+  /** host:port list (etcdctl takes http://host:port too: the client port's front door repairs the :authority). */
   hostPorts: string[];
   cleanup(): Promise<void>;
 }
