@@ -17,7 +17,7 @@ appendFileSync(join(flags['data-dir'], 'starts.log'), `${process.pid} ${flags['i
 const tcp = createTcp((s) => s.end()).listen(Number(client.port), client.hostname);
 const http = createHttp((req, res) => {
   res.setHeader('content-type', 'application/json');
-  if (req.url === '/health') res.end(JSON.stringify({ health: 'true', reason: '' }));
+  if (req.url?.split('?')[0] === '/health') res.end(JSON.stringify({ health: 'true', reason: '' }));
   else res.end(JSON.stringify({ name, isLeader: name === 'n1', hasLeader: true, term: 2 }));
 }).listen(Number(metricsPort), metricsHost);
 
