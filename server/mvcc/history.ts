@@ -2,6 +2,7 @@
 // in the past or fell behind, and the prev_kv of an event.
 
 import { assert } from '../util/assert.js';
+import { hitAt } from './kv-view.js';
 import { decodeRecord, parseRevKey, revKey } from './records.js';
 import type { MvccState } from './state.js';
 import { type Event, EventType, type KeyValue } from './types.js';
@@ -60,9 +61,9 @@ async function collect(st: MvccState, from: number, to: number, max: number): Pr
 export async function prevKvOf(st: MvccState, key: Uint8Array, modRevision: number): Promise<KeyValue | undefined> {
   const at = modRevision - 1;
   if (at < st.compacted || at <= 0) return undefined;
-  const hit = st.index.get(key)?.get(at);
-  if (hit === undefined) return undefined;
   try {
+    const hit = await hitAt(st, key, at);
+    if (hit === undefined) return undefined;
     const r = await st.readRecord(hit.main, hit.sub);
     return { key: r.key, createRevision: r.createRevision, modRevision: r.modRevision, version: r.version, value: r.value, lease: r.lease };
   } catch {
