@@ -104,11 +104,10 @@ export function openLatestScan(st: MvccState, key: Uint8Array, rangeEnd: Uint8Ar
 /** Live kvs of an opened latest scan, chunk by chunk. */
 export async function* latestChunks(scan: AsyncIterableIterator<Array<[Bytes, Bytes]>>, values: boolean): AsyncGenerator<KeyValue[]> {
   for await (const chunk of scan) {
-    const out: KeyValue[] = new Array(chunk.length);
-    for (let i = 0; i < chunk.length; i++) {
-      const [k, v] = chunk[i] as [Bytes, Bytes];
+    const out: KeyValue[] = [];
+    for (const [k, v] of chunk) {
       const key = userKeyOfLatest(k);
-      out[i] = values ? decodeLatest(key, v) : { key, value: NO_BYTES, createRevision: 0, modRevision: 0, version: 0, lease: 0 };
+      out.push(values ? decodeLatest(key, v) : { key, value: NO_BYTES, createRevision: 0, modRevision: 0, version: 0, lease: 0 });
     }
     yield out;
   }
@@ -142,8 +141,9 @@ export async function applierRange(st: MvccState, key: Uint8Array, rangeEnd: Uin
   const own = [...st.latestOverlay.keys()].filter((ks) => inRange(ks, from, to, single)).sort();
   const out: KeyValue[] = [];
   let oi = 0;
-  const emitOwnBelow = (ks: string | undefined): void => {
-    while (oi < own.length && (ks === undefined || (own[oi] as string) < ks)) {
+  const emitOwnBelow = (bound: string | undefined): void => {
+    for (; oi < own.length; ) {
+      if (bound !== undefined && (own[oi] as string) >= bound) return;
       const kv = st.latestOverlay.get(own[oi++] as string);
       if (kv) out.push(kv);
     }

@@ -53,10 +53,10 @@ export function runEngineSuite(name: string, open: EngineOpener, options: Engine
 
     it('scan: the same pairs as iterate, in bounded chunks, from a view fixed at the call', async () => {
       const e = await fresh().engine;
-      const n = 2 * ENGINE_SCAN_CHUNK_PAIRS_MAX + 7;
+      const total = 2 * ENGINE_SCAN_CHUNK_PAIRS_MAX + 7;
       const value = new Uint8Array(100).fill(0x76);
       const ops = [];
-      for (let i = 0; i < n; i++) ops.push({ type: 'put' as const, key: s(`k${String(i).padStart(5, '0')}`), value });
+      for (let i = 0; i < total; i++) ops.push({ type: 'put' as const, key: s(`k${String(i).padStart(5, '0')}`), value });
       await e.write(ops);
       const scan = e.scan({ gte: s('k'), lt: s('l') });
       await e.write([{ type: 'put', key: s('k99999'), value }]); // after the call: not seen
@@ -77,7 +77,7 @@ export function runEngineSuite(name: string, open: EngineOpener, options: Engine
         assert.ok(bytes <= ENGINE_SCAN_CHUNK_BYTES + 200, `chunk of ${bytes} bytes`);
         seen += chunk.length;
       }
-      assert.equal(seen, n);
+      assert.equal(seen, total);
       assert.ok(chunks >= 3);
       const keysOnly: string[] = [];
       for await (const chunk of e.scan({ gte: s('k00010'), lt: s('k00013'), values: false })) {
