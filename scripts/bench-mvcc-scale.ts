@@ -39,17 +39,21 @@ function heapMiB(): number {
 }
 
 /** Runs fn while sampling the event loop; returns its time and the loop's max delay. */
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; loopMaxMs: number; result: T }> {
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; loopMaxMs: number; result: T }> {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   // The monitor's first sample needs one timer turn before the work starts.
   await new Promise((r) => setTimeout(r, 20));
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const result = await fn();
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
   await new Promise((r) => setTimeout(r, 20));
   h.disable();
-  return { ms, loopMaxMs: h.max / 1e6, result };
+  // CPU time of the whole process (RocksDB's threads too): on a shared machine it says
+  // more than the wall time.
+  return { ms, cpuMs: (c.user + c.system) / 1000, loopMaxMs: h.max / 1e6, result };
 }
 
 const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
@@ -63,8 +67,12 @@ const rows: Array<Record<string, number>> = [];
 for (const target of stages) {
   const tail = target - Math.floor((target - loaded) / 10);
   let tailStart = 0;
+  let tailCpu = process.cpuUsage();
   while (loaded < target) {
-    if (loaded >= tail && tailStart === 0) tailStart = performance.now();
+    if (loaded >= tail && tailStart === 0) {
+      tailStart = performance.now();
+      tailCpu = process.cpuUsage();
+    }
     const n = Math.min(BATCH_PUTS, target - loaded);
     const items = [];
     for (let i = 0; i < n; i++) {
@@ -75,15 +83,21 @@ for (const target of stages) {
   }
   const tailPuts = target - tail;
   const putsPerSec = tailPuts / ((performance.now() - tailStart) / 1000);
+  const tailCpuUsed = process.cpuUsage(tailCpu);
+  const cpuUsPerPut = (tailCpuUsed.user + tailCpuUsed.system) / tailPuts;
   const heap = heapMiB();
   const count = await timed(() => store.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0), countOnly: true }));
+  const prefixCount = await timed(() => store.range({ key: Buffer.from('k'), rangeEnd: Buffer.from('l'), countOnly: true }));
   const range = await timed(() => store.range({ key: key(0), rangeEnd: Uint8Array.of(0), limit: 1000 }));
   const hash = await timed(() => store.hashKV(0));
   const row = {
-    keys: target, putsPerSec: Math.round(putsPerSec), heapMiB: Math.round(heap),
+    keys: target, putsPerSec: Math.round(putsPerSec), cpuUsPerPut: Math.round(cpuUsPerPut), heapMiB: Math.round(heap),
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
     countMs: Math.round(count.ms), countLoopMaxMs: Math.round(count.loopMaxMs), counted: count.result.count,
-    range1000Ms: Math.round(range.ms), hashKVMs: Math.round(hash.ms), hashLoopMaxMs: Math.round(hash.loopMaxMs),
+    prefixCountMs: Math.round(prefixCount.ms), prefixCountCpuMs: Math.round(prefixCount.cpuMs),
+    prefixCountLoopMaxMs: Math.round(prefixCount.loopMaxMs), prefixCounted: prefixCount.result.count,
+    range1000Ms: Math.round(range.ms), range1000CpuMs: Math.round(range.cpuMs),
+    hashKVMs: Math.round(hash.ms), hashKVCpuMs: Math.round(hash.cpuMs), hashLoopMaxMs: Math.round(hash.loopMaxMs),
   };
   rows.push(row);
   console.log(JSON.stringify(row));

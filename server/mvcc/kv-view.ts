@@ -87,6 +87,8 @@ export async function prefetchLatest(st: MvccState, keys: Uint8Array[]): Promise
 export interface LatestScanOptions {
   /** false: keys only (kvs carry only their key). */
   values?: boolean;
+  /** false (with values false): nothing but the count of pairs. */
+  keys?: boolean;
   reverse?: boolean;
   limit?: number;
 }
@@ -96,6 +98,7 @@ export function openLatestScan(st: MvccState, key: Uint8Array, rangeEnd: Uint8Ar
   return st.engine.scan({
     ...latestBounds(key, rangeEnd),
     ...(o.values === false ? { values: false } : {}),
+    ...(o.keys === false ? { keys: false } : {}),
     ...(o.reverse === true ? { reverse: true } : {}),
     ...(o.limit !== undefined && Number.isFinite(o.limit) ? { limit: o.limit } : {}),
   });

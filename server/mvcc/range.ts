@@ -79,14 +79,14 @@ function openCurrent(st: MvccState, req: RangeRequest): CurrentRead {
       const count = st.publishedLiveKeys;
       return async (header) => ({ revision: header, kvs: [], more: false, count });
     }
-    const scan = openLatestScan(st, req.key, req.rangeEnd, { values: false });
+    const scan = openLatestScan(st, req.key, req.rangeEnd, { keys: false, values: false });
     return async (header) => ({ revision: header, kvs: [], more: false, count: await countScan(scan) });
   }
   if (!hasFilters(req) && target === SortTarget.KEY && Number.isFinite(limit)) {
     // The common paged read: the first `limit` kvs with values, and a keys-only count.
     const reverse = order === SortOrder.DESCEND;
     const kvsScan = openLatestScan(st, req.key, req.rangeEnd, { reverse, limit });
-    const countOf = isWholeKeyspace(req) ? st.publishedLiveKeys : openLatestScan(st, req.key, req.rangeEnd, { values: false });
+    const countOf = isWholeKeyspace(req) ? st.publishedLiveKeys : openLatestScan(st, req.key, req.rangeEnd, { keys: false, values: false });
     return async (header) => {
       const kvs: KeyValue[] = [];
       for await (const chunk of latestChunks(kvsScan, true)) for (const kv of chunk) kvs.push(owned(kv, req.keysOnly === true));

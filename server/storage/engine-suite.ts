@@ -87,6 +87,12 @@ export function runEngineSuite(name: string, open: EngineOpener, options: Engine
         }
       }
       assert.deepEqual(keysOnly, ['k00010', 'k00011', 'k00012']);
+      let counted = 0;
+      for await (const chunk of e.scan({ gte: s('k'), lt: s('l'), keys: false, values: false })) {
+        for (const [k, v] of chunk) assert.equal(k.length + v.length, 0);
+        counted += chunk.length;
+      }
+      assert.equal(counted, total + 1, "the key written after the first scan is seen by a later one");
       const rev: string[] = [];
       for await (const chunk of e.scan({ lte: s('k00002'), reverse: true, limit: 2 })) for (const [k] of chunk) rev.push(str(k) as string);
       assert.deepEqual(rev, ['k00002', 'k00001']);

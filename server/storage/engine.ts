@@ -28,8 +28,11 @@ export const ENGINE_SCAN_CHUNK_PAIRS_MAX = 1000;
 export const ENGINE_SCAN_CHUNK_BYTES = 64 * 1024;
 
 export interface ScanOptions extends IterateOptions {
-  /** false: only keys are read (values come back empty), as cheap as a scan can be. */
+  /** false: values come back empty (not copied out of the engine). */
   values?: boolean;
+  /** false: keys come back empty too; with values false, a count as cheap as it gets
+   *  (copying a key into a Buffer costs more than RocksDB's step to it). */
+  keys?: boolean;
 }
 
 export interface Engine {

@@ -52,7 +52,7 @@ export class MemoryEngine implements Engine {
 
   scan(options: ScanOptions = {}): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
     const pairs = this.iterate(options); // the view is fixed here
-    return chunksOf(pairs, options.values !== false);
+    return chunksOf(pairs, options.keys !== false, options.values !== false);
   }
 
   async clear(range: { gte: Bytes; lt: Bytes }): Promise<void> {
@@ -113,12 +113,12 @@ async function* pairsOf(view: Pair[], inRange: (k: Bytes) => boolean, limit: num
   }
 }
 
-async function* chunksOf(pairs: AsyncIterableIterator<[Bytes, Bytes]>, values: boolean): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+async function* chunksOf(pairs: AsyncIterableIterator<[Bytes, Bytes]>, keys: boolean, values: boolean): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
   let chunk: Array<[Bytes, Bytes]> = [];
   let bytes = 0;
   for await (const [k, v] of pairs) {
-    chunk.push([k, values ? v : new Uint8Array(0)]);
-    bytes += k.length + (values ? v.length : 0);
+    chunk.push([keys ? k : new Uint8Array(0), values ? v : new Uint8Array(0)]);
+    bytes += (keys ? k.length : 0) + (values ? v.length : 0);
     if (chunk.length >= ENGINE_SCAN_CHUNK_PAIRS_MAX || bytes >= ENGINE_SCAN_CHUNK_BYTES) {
       yield chunk;
       chunk = [];

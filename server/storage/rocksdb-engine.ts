@@ -181,9 +181,9 @@ export class RocksEngine implements Engine {
     const levelOptions = iteratorOptions(options, ENGINE_SCAN_CHUNK_BYTES);
     // An empty string is all but free; an empty Buffer is an allocation per pair.
     if (options.values === false) Object.assign(levelOptions, { values: false, valueAsBuffer: false });
-
+    if (options.keys === false) Object.assign(levelOptions, { keys: false, keyAsBuffer: false });
     if (levelOptions['limit'] === 0) return emptyIterator();
-    const it = new RocksScanner(this.db.iterator(levelOptions), true, options.values !== false, () => this.open.delete(it));
+    const it = new RocksScanner(this.db.iterator(levelOptions), options.keys !== false, options.values !== false, () => this.open.delete(it));
     this.open.add(it);
     return it;
   }
