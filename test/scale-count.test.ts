@@ -67,7 +67,7 @@ test(`counts over ${KEYS} keys on the leader keep its term`, { timeout: 240_000 
   const c = await leaderClient();
   try {
 
-    const before = await status(c);
+    const initial = await status(c);
     for (let i = 0; i < COUNTS; i++) {
       const started = Date.now();
       // A prefix count scans every key; the all-keys count is a counter (checked after).
@@ -78,7 +78,7 @@ test(`counts over ${KEYS} keys on the leader keep its term`, { timeout: 240_000 
     const all = await c.unary('KV', 'Range', { key: Buffer.of(0), rangeEnd: Buffer.of(0), limit: 1 });
     assert.deepEqual([Number(all.count), all.kvs.length, all.more], [KEYS, 1, true]);
     const afterCounts = await status(c);
-    assert.deepEqual(afterCounts, before, 'the same leader in the same term after the counts');
+    assert.deepEqual(afterCounts, initial, 'the same leader in the same term after the counts');
   } finally {
     c.close();
   }

@@ -12,7 +12,6 @@ import {
   type HistEntry, SUB_MAX, decodeHist, decodeLatest, histBounds, histKey, histKeyPart, histPrefix, keyOfString, keyString,
   latestBounds, latestKey, unescapeKey, userKeyOfLatest,
 } from './kv-layout.js';
-import type { KvRecord } from './records.js';
 import type { MvccState } from './state.js';
 import type { KeyValue } from './types.js';
 
@@ -23,16 +22,11 @@ export async function withReaderView<T>(st: MvccState, open: () => T): Promise<T
   return open();
 }
 
-function liveOf(r: KvRecord): KeyValue | undefined {
-  if (r.tombstone) return undefined;
-  return { key: r.key, value: r.value, createRevision: r.createRevision, modRevision: r.modRevision, version: r.version, lease: r.lease };
-}
-
 /** The live kv of `key` at `published` and that revision (reader). */
 export async function readerGet(st: MvccState, key: Uint8Array): Promise<{ kv: KeyValue | undefined; at: number }> {
   const ks = keyString(key);
-  const cached = st.latestCache.get(ks);
-  if (cached !== undefined) return { kv: liveOf(cached), at: st.published };
+  const cached = st.latestCache.lookup(key, ks);
+  if (cached !== undefined) return { kv: cached ?? undefined, at: st.published };
   const { scan, at, publications } = await withReaderView(st, () => ({
     scan: st.engine.scan({ gte: latestKey(key), lte: latestKey(key), limit: 1 }),
     at: st.published,
@@ -41,12 +35,11 @@ export async function readerGet(st: MvccState, key: Uint8Array): Promise<{ kv: K
   let kv: KeyValue | undefined;
   for await (const chunk of scan) for (const [k, v] of chunk) kv = decodeLatest(userKeyOfLatest(k).slice(), v);
   // Cache only if no batch was published meanwhile (it may have changed this key).
-  if (publications === st.publications) st.latestCache.set(ks, kv === undefined ? deletedRecord : { ...kv, tombstone: false });
+  if (publications === st.publications) st.latestCache.remember(ks, kv ?? null);
   return { kv, at };
 }
 
 const NO_BYTES = new Uint8Array(0);
-const deletedRecord: KvRecord = { key: NO_BYTES, value: NO_BYTES, createRevision: 0, modRevision: 0, version: 0, lease: 0, tombstone: true };
 
 /** The live kv of `key` in the applier's view (its current revision). */
 export async function applierGet(st: MvccState, key: Uint8Array): Promise<KeyValue | undefined> {
@@ -55,8 +48,8 @@ export async function applierGet(st: MvccState, key: Uint8Array): Promise<KeyVal
   if (own !== undefined) return own ?? undefined;
   const pre = st.prefetched.get(ks);
   if (pre !== undefined) return pre ?? undefined;
-  const cached = st.latestCache.get(ks);
-  if (cached !== undefined) return liveOf(cached);
+  const cached = st.latestCache.lookup(key, ks);
+  if (cached !== undefined) return cached ?? undefined;
   const bytes = await st.engine.get(latestKey(key));
   const kv = bytes === undefined ? undefined : decodeLatest(key.slice(), bytes);
   st.prefetched.set(ks, kv ?? null);

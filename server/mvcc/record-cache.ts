@@ -17,11 +17,12 @@ export const RECORD_CACHE_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** What a record costs beyond its key and value (objects, map entry, cache key). */
 const RECORD_OVERHEAD_BYTES = 160;
 
-export class RecordCache {
+/** A CLOCK cache of values of any kind, bounded by `sizeOf` of what it holds. */
+export class ClockCache<V> {
   /** key → slot in the ring. */
   private readonly index = new Map<string, number>();
   private readonly keys: Array<string | undefined> = [];
-  private readonly records: Array<KvRecord | undefined> = [];
+  private readonly records: Array<V | undefined> = [];
   private readonly used: boolean[] = [];
   /** Empty slots of the ring, reused before it grows. */
   private readonly free: number[] = [];
@@ -31,9 +32,14 @@ export class RecordCache {
   hits = 0;
   misses = 0;
 
-  constructor(readonly maxBytes: number = RECORD_CACHE_BYTES_DEFAULT) {}
+  constructor(
+    readonly maxBytes: number,
+    private readonly sizeOfValue: (v: V) => number,
+    /** What is kept for a value set (a copy that owns its memory, say). */
+    private readonly keep: (v: V) => V,
+  ) {}
 
-  get(key: string): KvRecord | undefined {
+  get(key: string): V | undefined {
     const slot = this.index.get(key);
     if (slot === undefined) {
       this.misses++;
@@ -44,13 +50,13 @@ export class RecordCache {
     return this.records[slot];
   }
 
-  set(key: string, record: KvRecord): void {
-    const size = sizeOf(record);
+  set(key: string, record: V): void {
+    const size = this.sizeOfValue(record);
     if (size > this.maxBytes) return;
     this.delete(key);
     const slot = this.free.pop() ?? this.keys.length;
     this.keys[slot] = key;
-    this.records[slot] = detached(record);
+    this.records[slot] = this.keep(record);
     this.used[slot] = false;
     this.index.set(key, slot);
     this.bytes += size;
@@ -66,7 +72,7 @@ export class RecordCache {
   private drop(slot: number): void {
     const key = this.keys[slot] as string;
     this.index.delete(key);
-    this.bytes -= sizeOf(this.records[slot] as KvRecord);
+    this.bytes -= this.sizeOfValue(this.records[slot] as V);
     this.keys[slot] = undefined;
     this.records[slot] = undefined;
     this.used[slot] = false;
@@ -95,6 +101,13 @@ export class RecordCache {
 
   get heldBytes(): number {
     return this.bytes;
+  }
+}
+
+/** Revision records by "main.sub". */
+export class RecordCache extends ClockCache<KvRecord> {
+  constructor(maxBytes: number = RECORD_CACHE_BYTES_DEFAULT) {
+    super(maxBytes, sizeOf, detached);
   }
 }
 

@@ -8,13 +8,11 @@ import { AlarmTable } from './alarm-table.js';
 import { DedupeTable } from './dedupe-table.js';
 import { MvccError } from './errors.js';
 import type { HistEntry } from './kv-layout.js';
+import { LatestCache } from './latest-cache.js';
 import { LeaseTable } from './lease-table.js';
 import { RecordCache } from './record-cache.js';
 import { decodeRecord, type KvRecord, revKey } from './records.js';
 import type { KeyValue } from './types.js';
-
-/** Bytes of live kvs (the MvccLatest rows) kept in memory per member; 0 turns it off. */
-export const LATEST_CACHE_BYTES_DEFAULT = 32 * 1024 * 1024;
 
 /** A compaction applied but not yet done on disk (compactor.ts): resumes after a restart. */
 export interface PendingCompaction {
@@ -60,12 +58,12 @@ export class MvccState {
   writing: Promise<void> | undefined;
   /** Records already in the engine, kept in memory (record-cache.ts), by revision. */
   readonly cache: RecordCache;
-  /** Live kvs as of `published`, by keyString; a tombstone record marks a deleted key. */
-  readonly latestCache: RecordCache;
+  /** Live kvs as of `published`, by keyString (latest-cache.ts). */
+  readonly latestCache: LatestCache;
 
-  constructor(readonly engine: Engine, recordCacheBytes?: number, latestCacheBytes = LATEST_CACHE_BYTES_DEFAULT) {
+  constructor(readonly engine: Engine, recordCacheBytes?: number, latestCacheBytes?: number) {
     this.cache = new RecordCache(recordCacheBytes);
-    this.latestCache = new RecordCache(latestCacheBytes);
+    this.latestCache = new LatestCache(latestCacheBytes);
   }
 
   /** The record of one revision; MvccError('compacted') if compaction removed it meanwhile. */
@@ -86,9 +84,7 @@ export class MvccState {
   /** After the batch holding the overlays is written: records and live kvs move to the caches. */
   publishOverlay(): void {
     for (const [key, r] of this.overlay) this.cache.set(key, r);
-    for (const [ks, kv] of this.latestOverlay) {
-      this.latestCache.set(ks, kv === null ? DELETED : { ...kv, tombstone: false });
-    }
+    for (const [ks, kv] of this.latestOverlay) this.latestCache.remember(ks, kv);
     this.overlay.clear();
     this.latestOverlay.clear();
     this.histOverlay.clear();
@@ -116,10 +112,3 @@ export class MvccState {
 export function overlayKey(main: number, sub: number): string {
   return `${main}.${sub}`;
 }
-
-const NO_BYTES = new Uint8Array(0);
-
-/** The latest cache's entry for a key known to be absent. */
-export const DELETED: KvRecord = Object.freeze({
-  key: NO_BYTES, value: NO_BYTES, createRevision: 0, modRevision: 0, version: 0, lease: 0, tombstone: true,
-});
