@@ -81,9 +81,13 @@ export class MvccState {
     return r;
   }
 
-  /** After the batch holding the overlays is written: records and live kvs move to the caches. */
+  /**
+   * After the batch holding the overlays is written: the live kvs move to the latest cache.
+   * The revision records do not go to the record cache: reads at the current revision are
+   * answered from the latest rows, so a written record is rarely read again, and caching
+   * every one churned the cache (and the old generation of the heap) at the write rate.
+   */
   publishOverlay(): void {
-    for (const [key, r] of this.overlay) this.cache.set(key, r);
     for (const [ks, kv] of this.latestOverlay) this.latestCache.remember(ks, kv);
     this.overlay.clear();
     this.latestOverlay.clear();
