@@ -25,6 +25,8 @@ const { values } = parseArgs({
     stages: { type: 'string', default: '10000,100000,200000' },
     dir: { type: 'string' },
     json: { type: 'boolean', default: false },
+    /** RocksDB's own LOG at info level in the data dir (flushes, compactions, stalls); keep it with --dir. */
+    'rocksdb-log': { type: 'boolean', default: false },
   },
 });
 const stages = (values.stages as string).split(',').map(Number);
@@ -57,7 +59,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 }
 
 const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
-let engine = await RocksEngine.open(dir);
+const engineOptions = values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {};
+let engine = await RocksEngine.open(dir, engineOptions as object);
 let store = await MvccStore.open(engine);
 const value = Buffer.alloc(VALUE_BYTES, 'v');
 let index = 0;
@@ -106,7 +109,7 @@ for (const target of stages) {
 await store.idle();
 await engine.close();
 const reopen = await timed(async () => {
-  engine = await RocksEngine.open(dir);
+  engine = await RocksEngine.open(dir, engineOptions as object);
   store = await MvccStore.open(engine);
 });
 console.log(JSON.stringify({ reopenMs: Math.round(reopen.ms), reopenLoopMaxMs: Math.round(reopen.loopMaxMs), heapAfterReopenMiB: Math.round(heapMiB()) }));

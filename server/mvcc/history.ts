@@ -46,13 +46,15 @@ interface Row {
 async function collect(st: MvccState, from: number, to: number, max: number): Promise<Row[]> {
   const rows: Row[] = [];
   const opts = { gte: revKey(from, 0), lte: revKey(to, SUB_MAX), ...(Number.isFinite(max) ? { limit: max } : {}) };
-  for await (const [k, v] of st.engine.iterate(opts)) {
-    const { main } = parseRevKey(k);
-    const rec = decodeRecord(v, main);
-    const kv: KeyValue = {
-      key: rec.key, createRevision: rec.createRevision, modRevision: main, version: rec.version, value: rec.value, lease: rec.lease,
-    };
-    rows.push({ main, event: { type: rec.tombstone ? EventType.DELETE : EventType.PUT, kv } });
+  for await (const chunk of st.engine.scan(opts)) {
+    for (const [k, v] of chunk) {
+      const { main } = parseRevKey(k);
+      const rec = decodeRecord(v, main);
+      const kv: KeyValue = {
+        key: rec.key, createRevision: rec.createRevision, modRevision: main, version: rec.version, value: rec.value, lease: rec.lease,
+      };
+      rows.push({ main, event: { type: rec.tombstone ? EventType.DELETE : EventType.PUT, kv } });
+    }
   }
   return rows;
 }
