@@ -6,11 +6,10 @@
 import { assert, unreachable } from '../util/assert.js';
 import { MvccError, isMvccError } from './errors.js';
 import { LEASE_TTL_MAX_SECONDS, LEASE_TTL_MIN_SECONDS } from './lease-table.js';
-import {
-  dedupeKey, encodeDedupe, encodeLease, leaseKey, revKey,
-} from './records.js';
+import { HISTORY_START, pendingCompactionOp } from './compactor.js';
+import { dedupeKey, encodeDedupe, encodeLease, leaseKey } from './records.js';
 import { decodeResponse, encodeResponse } from './response-codec.js';
-import { type MvccState, overlayKey } from './state.js';
+import type { MvccState } from './state.js';
 import { type BatchOut, TxnExec } from './txn-exec.js';
 import { META_ALARMS_KEY } from './alarm-table.js';
 import type { AlarmRequest, Command, CommandResponse, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
@@ -38,7 +37,7 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
     st.alarms.gate(cmd);
     switch (cmd.type) {
       case 'put': {
-        exec.checkPut(cmd.put);
+        await exec.checkPut(cmd.put);
         const put = await exec.put(cmd.put);
         exec.finish();
         return { type: 'put', put };
@@ -71,20 +70,21 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
   }
 }
 
+/**
+ * Compaction as etcd does it: reads below `rev` fail from now on (the logical part, here,
+ * in the batch), and the revisions no read can reach any more are deleted afterwards in
+ * bounded chunks (compactor.ts), resumed after a restart. A newer compaction restarts the
+ * walk at the newer revision; what the older one deleted the newer one would delete too.
+ */
 function compact(st: MvccState, rev: number, out: BatchOut): CommandResponse {
   // etcd accepts Compact(0) on a store never compacted (its compacted revision starts at
   // -1, ours at 0): nothing lies below revision 0, so it changes nothing.
   if (rev === 0 && st.compacted === 0) return { type: 'compact', compact: { revision: st.revision } };
   if (rev <= st.compacted) throw new MvccError('compacted');
   if (rev > st.revision) throw new MvccError('future-revision');
-  for (const r of st.index.compact(rev)) {
-    out.ops.push({ type: 'del', key: revKey(r.main, r.sub) });
-    const key = overlayKey(r.main, r.sub);
-    st.overlay.delete(key);
-    st.cache.delete(key);
-  }
   st.compacted = rev;
-  st.compactions++;
+  st.pending = { revision: rev, cursor: HISTORY_START };
+  out.ops.push(pendingCompactionOp(st.pending));
   return { type: 'compact', compact: { revision: st.revision } };
 }
 

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MvccError } from './errors.js';
+import { StateKeyspace } from '../storage/keys.js';
+import { COMPACT_CHUNK_ENTRIES_MAX } from './compactor.js';
+import { parseRevKey } from './records.js';
+import { META_FORMAT_KEY, META_LIVE_KEYS_KEY } from './restore.js';
 import { b, Harness, keys, withHarness } from './testing/harness.js';
 
 test('compact: keeps the latest version at or before the revision, drops tombstoned keys', () =>
@@ -88,4 +92,67 @@ test('applied index: one batch, re-delivery is a no-op, survives restart', () =>
     assert.deepEqual(again.map((r) => r.response?.type), [undefined, undefined, undefined, 'put']);
     assert.equal(h.store.currentRevision, 5);
     assert.deepEqual(keys((await h.get('a', { rangeEnd: b('z') })).kvs), ['a', 'b', 'c', 'd']);
+  }));
+
+test('compaction deletes in chunks behind a persisted cursor: a restart mid-way resumes, and the hash matches a store that never stopped', async () => {
+  const one = await Harness.open();
+  const two = await Harness.open('memory');
+  // 40 keys × 60 revisions: 2400 history entries, more than two chunks.
+  const KEYS = 40;
+  const ROUNDS = 60;
+  assert.ok(KEYS * ROUNDS > 2 * COMPACT_CHUNK_ENTRIES_MAX);
+  try {
+    for (const h of [one, two]) {
+      for (let r = 0; r < ROUNDS; r++) {
+        const success = [];
+        for (let k = 0; k < KEYS; k++) {
+          if (r % 7 === 6 && k % 5 === 0) success.push({ type: 'deleteRange' as const, deleteRange: { key: b(`k${k}`) } });
+          else success.push({ type: 'put' as const, put: { key: b(`k${k}`), value: b(`v${r}`) } });
+        }
+        for (let i = 0; i < success.length; i += 40) await h.txn({ compare: [], success: success.slice(i, i + 40), failure: [] });
+      }
+    }
+    const mid = Math.floor(one.store.currentRevision / 2);
+    const before = await one.get('k', { rangeEnd: b('l'), revision: mid });
+    const current = await one.get('k', { rangeEnd: b('l') });
+    for (const h of [one, two]) await h.apply({ type: 'compact', compact: { revision: mid } });
+    await one.reopen(); // idle() pauses the chunks: the compaction is left half done, on disk
+    assert.equal(one.store.compactionPending, true, 'the restart came before the deletions were done');
+    assert.deepEqual(await one.store.hashKV(0), await two.store.hashKV(0), 'same revisions left as a store that never stopped');
+    assert.equal(one.store.compactionPending, false);
+    assert.deepEqual(await one.get('k', { rangeEnd: b('l'), revision: mid }), { ...before, revision: current.revision });
+    assert.deepEqual(await one.get('k', { rangeEnd: b('l') }), current);
+    // Below the compaction only each key's newest record at the compacted revision is left.
+    let records = 0;
+    for await (const chunk of one.engine.scan({ gte: Uint8Array.of(StateKeyspace.MvccRevision), lt: Uint8Array.of(StateKeyspace.MvccRevision + 1) })) {
+      for (const [k] of chunk) if (parseRevKey(k).main <= mid) records++;
+    }
+    assert.ok(records <= KEYS, `${records} revision records at or below the compaction`);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
+
+test('a state written before the key index was persisted is converted on open', () =>
+  withHarness(async (h) => {
+    await h.put('a', '1');
+    await h.put('b', '2', {});
+    await h.put('a', '3');
+    await h.del('b');
+    await h.put('c', '4');
+    const want = await h.get('\0', { rangeEnd: b('\0') });
+    const old = await h.get('a', { revision: 3 });
+    await h.store.idle();
+    // What the old layout held: revision records and meta, no latest/history/lease rows.
+    for (const ks of [StateKeyspace.MvccLatest, StateKeyspace.MvccKeyHistory, StateKeyspace.MvccLeaseKey]) {
+      await h.engine.clear({ gte: Uint8Array.of(ks), lt: Uint8Array.of(ks + 1) });
+    }
+    await h.engine.write([{ type: 'del', key: META_FORMAT_KEY }, { type: 'del', key: META_LIVE_KEYS_KEY }]);
+    await h.reopen();
+    assert.deepEqual(await h.get('\0', { rangeEnd: b('\0') }), want);
+    assert.deepEqual(await h.get('a', { revision: 3 }), old);
+    assert.equal(h.store.keyCount, 2);
+    assert.equal((await h.put('c', '5')).revision, h.store.currentRevision);
+    assert.equal((await h.get('c')).kvs[0]?.version, 2);
   }));

@@ -2,6 +2,7 @@
 // in the past or fell behind, and the prev_kv of an event.
 
 import { assert } from '../util/assert.js';
+import { hitAt } from './kv-view.js';
 import { decodeRecord, parseRevKey, revKey } from './records.js';
 import type { MvccState } from './state.js';
 import { type Event, EventType, type KeyValue } from './types.js';
@@ -45,13 +46,15 @@ interface Row {
 async function collect(st: MvccState, from: number, to: number, max: number): Promise<Row[]> {
   const rows: Row[] = [];
   const opts = { gte: revKey(from, 0), lte: revKey(to, SUB_MAX), ...(Number.isFinite(max) ? { limit: max } : {}) };
-  for await (const [k, v] of st.engine.iterate(opts)) {
-    const { main } = parseRevKey(k);
-    const rec = decodeRecord(v, main);
-    const kv: KeyValue = {
-      key: rec.key, createRevision: rec.createRevision, modRevision: main, version: rec.version, value: rec.value, lease: rec.lease,
-    };
-    rows.push({ main, event: { type: rec.tombstone ? EventType.DELETE : EventType.PUT, kv } });
+  for await (const chunk of st.engine.scan(opts)) {
+    for (const [k, v] of chunk) {
+      const { main } = parseRevKey(k);
+      const rec = decodeRecord(v, main);
+      const kv: KeyValue = {
+        key: rec.key, createRevision: rec.createRevision, modRevision: main, version: rec.version, value: rec.value, lease: rec.lease,
+      };
+      rows.push({ main, event: { type: rec.tombstone ? EventType.DELETE : EventType.PUT, kv } });
+    }
   }
   return rows;
 }
@@ -60,9 +63,9 @@ async function collect(st: MvccState, from: number, to: number, max: number): Pr
 export async function prevKvOf(st: MvccState, key: Uint8Array, modRevision: number): Promise<KeyValue | undefined> {
   const at = modRevision - 1;
   if (at < st.compacted || at <= 0) return undefined;
-  const hit = st.index.get(key)?.get(at);
-  if (hit === undefined) return undefined;
   try {
+    const hit = await hitAt(st, key, at);
+    if (hit === undefined) return undefined;
     const r = await st.readRecord(hit.main, hit.sub);
     return { key: r.key, createRevision: r.createRevision, modRevision: r.modRevision, version: r.version, value: r.value, lease: r.lease };
   } catch {

@@ -5,9 +5,11 @@
 export * from './types.js';
 export { MvccError, ErrorMessage, isMvccError } from './errors.js';
 export { RECORD_CACHE_BYTES_DEFAULT } from './record-cache.js';
+export { LATEST_CACHE_BYTES_DEFAULT } from './latest-cache.js';
+export { COMPACT_CHUNK_ENTRIES_MAX } from './compactor.js';
 export { encodeCommand, decodeCommand, TXN_DEPTH_MAX } from './command-codec.js';
 export { encodeResponse, decodeResponse } from './response-codec.js';
-export { MvccStore, isReadOnlyTxn, responseError, type ApplyItem, type ApplyResult, type HashKVResult } from './store.js';
+export { APPLY_YIELD_OPS, MvccStore, isReadOnlyTxn, responseError, type ApplyItem, type ApplyResult, type HashKVResult } from './store.js';
 export { validateTxn, TXN_OPS_MAX } from './validate-txn.js';
 export { Lessor, LEASE_EXPIRED_BATCH_MAX, LEASE_REVOKE_RETRY_MS } from './lessor.js';
 export { LEASE_TTL_MAX_SECONDS, LEASE_TTL_MIN_SECONDS, type LeaseChange } from './lease-table.js';

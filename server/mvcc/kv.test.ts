@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MvccError } from './errors.js';
 import { b, keys, str, withHarness } from './testing/harness.js';
+import { WRITES_PER_YIELD } from './txn-exec.js';
 import { SortOrder, SortTarget } from './types.js';
 
 const assertMvccError = (code: string) => (e: unknown) => e instanceof MvccError && e.code === code;
@@ -132,3 +133,18 @@ test('the memory engine gives the same answers', () =>
     await h.reopen();
     assert.equal(await h.value('b'), '2');
   }, 'memory'));
+
+test('delete of a range larger than one turn of the event loop: one revision, every key', () =>
+  withHarness(async (h) => {
+    const n = 2 * WRITES_PER_YIELD + 100;
+    for (let i = 0; i < n; i += 100) {
+      const success = [];
+      for (let j = i; j < Math.min(i + 100, n); j++) success.push({ type: 'put' as const, put: { key: b(`r/${String(j).padStart(5, '0')}`), value: b('v') } });
+      await h.txn({ compare: [], success, failure: [] });
+    }
+    const rev = h.store.currentRevision;
+    const d = await h.del('r/', 'r0', true);
+    assert.deepEqual([d.deleted, d.prevKvs.length, d.revision, h.store.currentRevision], [n, n, rev + 1, rev + 1]);
+    assert.equal((await h.get('r/', { rangeEnd: b('r0'), countOnly: true })).count, 0);
+    assert.equal((await h.get('r/', { rangeEnd: b('r0'), revision: rev, countOnly: true })).count, n);
+  }));

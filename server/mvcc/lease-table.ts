@@ -15,7 +15,7 @@ export interface Lease {
   id: number;
   ttl: number;
   remainingTtl: number;
-  /** Attached keys as latin1 strings (key-index.ts keyString). */
+  /** Attached keys as latin1 strings (kv-layout.ts keyString). */
   keys: Set<string>;
 }
 

@@ -5,7 +5,8 @@
 //   Lease         [0x13][u64 id]            → ttl, checkpointed remaining ttl;
 //   Dedupe        [0x16][utf8 client id]    → last seq, its log index, its answer;
 //   Meta          mvcc-revision, mvcc-compacted, applied-index (u64 values).
-// The key index is not stored: open() rebuilds it from the revisions, as etcd does.
+// The key index (live kvs, each key's history, keys per lease) has keyspaces of its own:
+// kv-layout.ts. open() reads no revision record.
 
 import { BinReader, BinWriter } from './bin.js';
 import type { KeyValue } from './types.js';

@@ -1,17 +1,27 @@
-// The store's in-memory state, shared by the applier (txn-exec.ts), reads (range.ts)
-// and the store facade. One instance per open engine.
+// The store's in-memory state, shared by the applier (txn-exec.ts), reads (range.ts,
+// kv-view.ts) and the store facade. One instance per open engine. Nothing here grows with
+// the number of keys: the key index is in the engine (kv-layout.ts), and what is kept in
+// memory is either bounded by a named size (the caches) or by one batch (the overlays).
 
 import type { Engine } from '../storage/engine.js';
 import { AlarmTable } from './alarm-table.js';
 import { DedupeTable } from './dedupe-table.js';
 import { MvccError } from './errors.js';
-import { TreeIndex } from './key-index.js';
+import type { HistEntry } from './kv-layout.js';
+import { LatestCache } from './latest-cache.js';
 import { LeaseTable } from './lease-table.js';
 import { RecordCache } from './record-cache.js';
 import { decodeRecord, type KvRecord, revKey } from './records.js';
+import type { KeyValue } from './types.js';
+
+/** A compaction applied but not yet done on disk (compactor.ts): resumes after a restart. */
+export interface PendingCompaction {
+  revision: number;
+  /** The first history engine key not yet decided. */
+  cursor: Uint8Array;
+}
 
 export class MvccState {
-  readonly index = new TreeIndex();
   readonly leases = new LeaseTable();
   readonly dedupe = new DedupeTable();
   readonly alarms = new AlarmTable();
@@ -22,18 +32,38 @@ export class MvccState {
   /** Revision readers see: only batches already written to the engine. */
   published = 0;
   applied = 0;
+  /** Live keys (persisted with each batch), so counting every key costs nothing. */
+  liveKeys = 0;
+  /** liveKeys as of `published`. */
+  publishedLiveKeys = 0;
+  /** Set while a compaction's deletions are still to be done. */
+  pending: PendingCompaction | undefined;
   /**
    * Records of the batch being applied, not yet in the engine. Invariant: every revision
-   * the index holds is in the engine or here (until a compaction removes it).
+   * the history holds is in the engine or here (until a compaction removes it).
    */
   readonly overlay = new Map<string, KvRecord>();
-  /** Compactions applied so far (readRecord's guard against caching a removed record). */
+  /** The batch's changes to MvccLatest by keyString: the new kv, or null once deleted. */
+  readonly latestOverlay = new Map<string, KeyValue | null>();
+  /** The batch's new MvccKeyHistory entries by keyString, in revision order. */
+  readonly histOverlay = new Map<string, HistEntry[]>();
+  /** Live kvs of the batch's keys read ahead in one engine round trip (null: absent). */
+  readonly prefetched = new Map<string, KeyValue | null>();
+  /** Compaction chunks done so far (readRecord's guard against caching a removed record). */
   compactions = 0;
-  /** Records already in the engine, kept in memory (record-cache.ts). */
+  /** Batches published so far (the latest cache's guard against caching a stale read). */
+  publications = 0;
+  /** Set while the applier's engine write is in flight: readers that need a view
+   *  consistent with `published` wait for it (kv-view.ts readerView). */
+  writing: Promise<void> | undefined;
+  /** Records already in the engine, kept in memory (record-cache.ts), by revision. */
   readonly cache: RecordCache;
+  /** Live kvs as of `published`, by keyString (latest-cache.ts). */
+  readonly latestCache: LatestCache;
 
-  constructor(readonly engine: Engine, recordCacheBytes?: number) {
+  constructor(readonly engine: Engine, recordCacheBytes?: number, latestCacheBytes?: number) {
     this.cache = new RecordCache(recordCacheBytes);
+    this.latestCache = new LatestCache(latestCacheBytes);
   }
 
   /** The record of one revision; MvccError('compacted') if compaction removed it meanwhile. */
@@ -51,10 +81,27 @@ export class MvccState {
     return r;
   }
 
-  /** After the batch holding the overlay's records is written: they move to the cache. */
+  /**
+   * After the batch holding the overlays is written: the live kvs move to the latest cache.
+   * The revision records do not go to the record cache: reads at the current revision are
+   * answered from the latest rows, so a written record is rarely read again, and caching
+   * every one churned the cache (and the old generation of the heap) at the write rate.
+   */
   publishOverlay(): void {
-    for (const [key, r] of this.overlay) this.cache.set(key, r);
+    for (const [ks, kv] of this.latestOverlay) this.latestCache.remember(ks, kv);
     this.overlay.clear();
+    this.latestOverlay.clear();
+    this.histOverlay.clear();
+    this.prefetched.clear();
+    this.publications++;
+  }
+
+  /** Drops a failed batch's overlays (the store refuses to go on after it anyway). */
+  dropOverlay(): void {
+    this.overlay.clear();
+    this.latestOverlay.clear();
+    this.histOverlay.clear();
+    this.prefetched.clear();
   }
 
   /** Checks a read revision (0 = current) against the published and compacted bounds. */

@@ -4,9 +4,11 @@
 // sync because the Raft log is the write-ahead log. Reads are local (serializable); the
 // API layer makes them linearizable with ReadIndex before calling.
 
-import type { Engine } from '../storage/engine.js';
+import type { Bytes, Engine } from '../storage/engine.js';
 import { decodeCommand } from './command-codec.js';
+import { compactChunk } from './compactor.js';
 import { crc32 } from './crc32.js';
+import { prefetchLatest } from './kv-view.js';
 import { MvccError } from './errors.js';
 import type { LeaseChange } from './lease-table.js';
 import { evalRange } from './range.js';
@@ -14,7 +16,7 @@ import {
   META_COMPACTED_KEY, META_REVISION_KEY, STATE_APPLIED_INDEX_KEY, encodeU64, revKey,
 } from './records.js';
 import { applyCommand } from './apply.js';
-import { restoreState } from './restore.js';
+import { META_FORMAT_KEY, META_LIVE_KEYS_KEY, MVCC_FORMAT, restoreState } from './restore.js';
 import { MvccState } from './state.js';
 import type { BatchOut } from './txn-exec.js';
 import { TxnExec } from './txn-exec.js';
@@ -50,14 +52,22 @@ export class MvccStore {
   /** Applies and whole-store reads run one at a time, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
   private failed: Error | undefined;
+  /** A compaction chunk is queued (at most one at a time). */
+  private compacting = false;
+  /** Set by idle(): background compaction chunks stop until the next apply. */
+  private compactionPaused = false;
+  /** The last background compaction failure (a closed engine, a disk error); retried on the next apply. */
+  compactionError: Error | undefined;
 
   private constructor(private readonly st: MvccState) {
     this.watchHub = new WatchHub(st);
+    this.kickCompaction();
   }
 
-  /** Opens the store over an engine, rebuilding the key index, leases and dedupe table from it. */
-  static async open(engine: Engine, opts: { recordCacheBytes?: number } = {}): Promise<MvccStore> {
-    const st = new MvccState(engine, opts.recordCacheBytes);
+  /** Opens the store over an engine: a few meta records, leases and the dedupe table; the
+   *  key index is in the engine. */
+  static async open(engine: Engine, opts: { recordCacheBytes?: number; latestCacheBytes?: number } = {}): Promise<MvccStore> {
+    const st = new MvccState(engine, opts.recordCacheBytes, opts.latestCacheBytes);
     await restoreState(st);
     return new MvccStore(st);
   }
@@ -75,17 +85,22 @@ export class MvccStore {
     return this.st.compacted;
   }
 
-  /** The record cache's size and use (for metrics); hits and misses count from open(). */
+  /** The caches' size and use (for metrics), revision records and live kvs together;
+   *  hits and misses count from open(). */
   get recordCacheStats(): { bytes: number; records: number; hits: number; misses: number } {
     const c = this.st.cache;
-    return { bytes: c.heldBytes, records: c.size, hits: c.hits, misses: c.misses };
+    const l = this.st.latestCache;
+    return { bytes: c.heldBytes + l.heldBytes, records: c.size + l.size, hits: c.hits + l.hits, misses: c.misses + l.misses };
   }
 
-  /** Live keys (for metrics). */
+  /** Live keys as readers see them (for metrics): a counter, not a scan. */
   get keyCount(): number {
-    let n = 0;
-    for (const ki of this.st.index.range(Uint8Array.of(0), Uint8Array.of(0))) if (ki.live) n++;
-    return n;
+    return this.st.publishedLiveKeys;
+  }
+
+  /** True while a compaction's deletions are still to be done (tests, metrics). */
+  get compactionPending(): boolean {
+    return this.st.pending !== undefined;
   }
 
   apply(index: number, command: Command | Uint8Array): Promise<ApplyResult> {
@@ -101,9 +116,13 @@ export class MvccStore {
     // After a failed engine write memory and disk disagree: refuse to go on (the node restarts).
     if (this.failed !== undefined) throw this.failed;
     try {
-      return await this.applyUnchecked(items);
+      const results = await this.applyUnchecked(items);
+      this.compactionPaused = false;
+      this.kickCompaction();
+      return results;
     } catch (e) {
       this.failed = e instanceof Error ? e : new Error(String(e));
+      this.st.dropOverlay();
       throw e;
     }
   }
@@ -112,24 +131,46 @@ export class MvccStore {
     const out: BatchOut = { ops: [], events: [], leaseChanges: [] };
     const results: ApplyResult[] = [];
     let last = this.st.applied;
+    const todo: Array<{ index: number; cmd: Command }> = [];
     for (const item of items) {
       if (item.index <= last) {
         results.push({ index: item.index, response: undefined });
         continue;
       }
-      const cmd = item.command instanceof Uint8Array ? decodeCommand(item.command) : item.command;
-      results.push({ index: item.index, response: await applyCommand(this.st, item.index, cmd, out) });
+      todo.push({ index: item.index, cmd: item.command instanceof Uint8Array ? decodeCommand(item.command) : item.command });
       last = item.index;
     }
-    if (last === this.st.applied) return results;
+    if (todo.length === 0) return results;
+    // The live kvs of every key the batch puts, in one engine round trip.
+    await prefetchLatest(this.st, putKeys(todo.map((t) => t.cmd)));
+    let sinceYield = 0;
+    for (const { index, cmd } of todo) {
+      results.push({ index, response: await applyCommand(this.st, index, cmd, out) });
+      // A big batch (many txns of 128 puts) is CPU between awaits that resolve at once:
+      // let timers (Raft's tick, heartbeats) run every APPLY_YIELD_OPS engine ops.
+      if (out.ops.length - sinceYield >= APPLY_YIELD_OPS) {
+        sinceYield = out.ops.length;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
     out.ops.push(
       { type: 'put', key: STATE_APPLIED_INDEX_KEY, value: encodeU64(last) },
       { type: 'put', key: META_REVISION_KEY, value: encodeU64(this.st.revision) },
       { type: 'put', key: META_COMPACTED_KEY, value: encodeU64(this.st.compacted) },
+      { type: 'put', key: META_LIVE_KEYS_KEY, value: encodeU64(this.st.liveKeys) },
+      { type: 'put', key: META_FORMAT_KEY, value: FORMAT_VALUE },
     );
-    await this.st.engine.write(out.ops);
+    // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
+    const write = this.st.engine.write(out.ops);
+    this.st.writing = write.then(() => undefined, () => undefined);
+    try {
+      await write;
+    } finally {
+      this.st.writing = undefined;
+    }
     this.st.applied = last;
     this.st.published = this.st.revision;
+    this.st.publishedLiveKeys = this.st.liveKeys;
     this.st.publishOverlay();
     // Emitted only now: watchers and the lessor must never see an unwritten change.
     this.watchHub.publish(out.events, this.st.published);
@@ -139,9 +180,8 @@ export class MvccStore {
 
   /** A local read (serializable). Throws MvccError compacted / future-revision. */
   async range(req: RangeRequest): Promise<RangeResponse> {
-    const at = this.st.readRevision(req.revision);
-    const header = this.st.published;
-    return evalRange(this.st, req, at, header);
+    this.st.readRevision(req.revision); // compacted / future: refused before any read
+    return evalRange(this.st, req, { kind: 'reader' });
   }
 
   /** A txn without writes, evaluated locally like range(); MvccError('invalid') if it writes. */
@@ -152,20 +192,49 @@ export class MvccStore {
     return exec.txn(req);
   }
 
+  /** Queues the next compaction chunk behind the applies already queued, one at a time. */
+  private kickCompaction(): void {
+    if (this.compacting || this.compactionPaused || this.st.pending === undefined || this.failed !== undefined) return;
+    this.compacting = true;
+    this.serial(() => (this.compactionPaused ? Promise.resolve(false) : compactChunk(this.st))).then(
+      (more) => {
+        this.compacting = false;
+        this.compactionError = undefined;
+        if (more) this.kickCompaction();
+      },
+      (err: unknown) => {
+        this.compacting = false;
+        this.compactionError = err instanceof Error ? err : new Error(String(err));
+      },
+    );
+  }
+
   /**
    * CRC32 over every revision record at or below `revision` (0 = current) and the compacted
    * revision. Records below the compacted revision are the ones compaction kept, the same on
    * every member, so members that applied the same log agree.
    */
-  hashKV(revision = 0): Promise<HashKVResult> {
-    return this.serial(async () => {
-      const rev = this.st.readRevision(revision);
-      let hash = crc32(encodeU64(this.st.compacted), 0);
-      for await (const [k, v] of this.st.engine.iterate({ gte: revKey(0, 0), lte: revKey(rev, 0xffff_ffff) })) {
-        hash = crc32(v, crc32(k, hash));
-      }
-      return { hash, compactRevision: this.st.compacted, hashRevision: rev };
-    });
+  async hashKV(revision = 0): Promise<HashKVResult> {
+    // The revisions left on disk are the same on every member only once every compaction
+    // has done its deletions: finish them first (chunk by chunk, between applies), then
+    // take the view in the same serial slot. The scan itself runs outside the queue, in
+    // engine chunks, so applies go on meanwhile.
+    let view: { scan: AsyncIterableIterator<Array<[Bytes, Bytes]>>; rev: number; compacted: number } | undefined;
+    while (view === undefined) {
+      view = await this.serial(async () => {
+        if (this.st.pending !== undefined) {
+          await compactChunk(this.st);
+          return undefined;
+        }
+        const rev = this.st.readRevision(revision);
+        return { scan: this.st.engine.scan({ gte: revKey(0, 0), lte: revKey(rev, 0xffff_ffff) }), rev, compacted: this.st.compacted };
+      });
+    }
+    let hash = crc32(encodeU64(view.compacted), 0);
+    // CRC-32 streams: one call over a chunk's keys and values laid end to end equals a call
+    // per key and per value, without a crossing into zlib for each.
+    for await (const chunk of view.scan) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    return { hash, compactRevision: view.compacted, hashRevision: view.rev };
   }
 
   /** Active alarms (replicated), ordered by type then member id. */
@@ -192,9 +261,15 @@ export class MvccStore {
     return () => this.leaseListeners.delete(listener);
   }
 
-  /** Resolves once every apply issued so far is written. */
-  idle(): Promise<void> {
-    return this.serial(async () => {});
+  /** Resolves once every apply issued so far is written; background compaction pauses
+   *  (until the next apply), so the engine can be closed or replaced after this. */
+  async idle(): Promise<void> {
+    this.compactionPaused = true;
+    let tail: Promise<unknown> | undefined;
+    while (tail !== this.tail) {
+      tail = this.tail;
+      await tail;
+    }
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -202,6 +277,31 @@ export class MvccStore {
     this.tail = run.catch(() => undefined);
     return run;
   }
+}
+
+const FORMAT_VALUE = encodeU64(MVCC_FORMAT);
+/** Engine ops an apply builds between two turns of the event loop (~4 per put): about
+ *  10 ms of CPU on this machine's cores, well inside a heartbeat interval. */
+export const APPLY_YIELD_OPS = 2048;
+
+/** Keys the batch's puts (including those inside txns) write: worth reading ahead. */
+function putKeys(cmds: Command[]): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  const ofOps = (ops: RequestOp[]): void => {
+    for (const op of ops) {
+      if (op.type === 'put') keys.push(op.put.key);
+      else if (op.type === 'txn') ofTxn(op.txn);
+    }
+  };
+  const ofTxn = (t: TxnRequest): void => {
+    ofOps(t.success);
+    ofOps(t.failure);
+  };
+  for (const cmd of cmds) {
+    if (cmd.type === 'put') keys.push(cmd.put.key);
+    else if (cmd.type === 'txn') ofTxn(cmd.txn);
+  }
+  return keys;
 }
 
 export function isReadOnlyTxn(req: TxnRequest): boolean {

@@ -6,9 +6,10 @@
 import { assert, unreachable } from '../util/assert.js';
 import type { BatchOp } from '../storage/engine.js';
 import { MvccError } from './errors.js';
-import { keyString } from './key-index.js';
+import { encodeHist, encodeLatest, histKey, keyString, latestKey, leaseKeyKey } from './kv-layout.js';
+import { applierGet, applierRange } from './kv-view.js';
 import type { LeaseChange } from './lease-table.js';
-import { evalRange, hitsAt, readKvs } from './range.js';
+import { evalRange } from './range.js';
 import { encodeRecord, type KvRecord, revKey } from './records.js';
 import { type MvccState, overlayKey } from './state.js';
 import {
@@ -25,6 +26,8 @@ export interface BatchOut {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Writes of one command between two turns of the event loop (~5 ms of CPU). */
+export const WRITES_PER_YIELD = 512;
 
 export class TxnExec {
   /** The revision this command writes at, if it writes. */
@@ -62,14 +65,13 @@ export class TxnExec {
 
   // ---- checks (no changes) ----
 
-  checkPut(req: PutRequest): void {
+  async checkPut(req: PutRequest): Promise<void> {
     const lease = req.lease ?? 0;
     if (lease !== 0 && req.ignoreLease !== true && !this.st.leases.has(lease)) throw new MvccError('lease-not-found');
     if (req.ignoreLease === true && lease !== 0) throw new MvccError('invalid', 'etcdserver: lease id must be 0 with ignore_lease');
     if (req.ignoreValue === true && req.value.length > 0) throw new MvccError('invalid', 'etcdserver: value must be empty with ignore_value');
     if (req.ignoreValue === true || req.ignoreLease === true) {
-      const ki = this.st.index.get(req.key);
-      if (ki === undefined || ki.get(this.readRev) === undefined) throw new MvccError('key-not-found');
+      if ((await applierGet(this.st, req.key)) === undefined) throw new MvccError('key-not-found');
     }
   }
 
@@ -83,19 +85,18 @@ export class TxnExec {
 
   async put(req: PutRequest): Promise<PutResponse> {
     assert(this.out !== undefined, 'put in a read-only txn');
-    const ki = this.st.index.getOrCreate(req.key);
-    const prevHit = ki.get(this.readRev);
-    const prev = prevHit === undefined || (req.prevKv !== true && req.ignoreValue !== true)
-      ? undefined : await this.st.readRecord(prevHit.main, prevHit.sub);
-    const value = req.ignoreValue === true ? (prev as KvRecord).value : req.value;
-    const lease = req.ignoreLease === true ? ki.lease : req.lease ?? 0;
+    const prev = await applierGet(this.st, req.key);
+    const value = req.ignoreValue === true ? (prev as KeyValue).value : req.value;
+    const prevLease = prev?.lease ?? 0;
+    const lease = req.ignoreLease === true ? prevLease : req.lease ?? 0;
     const sub = this.sub++;
-    const { createRevision, version } = ki.put(this.main, sub);
-    const ks = keyString(req.key);
-    if (ki.lease !== lease) this.st.leases.detach(ki.lease, ks);
-    this.st.leases.attach(lease, ks);
-    ki.lease = lease;
-    const rec: KvRecord = { key: ki.key, value, createRevision, modRevision: this.main, version, lease, tombstone: false };
+    const key = req.key.slice(); // own memory: req views into the entry's bytes
+    if (prevLease !== lease) this.detach(prevLease, key);
+    this.attach(lease, key);
+    const createRevision = prev === undefined ? this.main : prev.createRevision;
+    const version = prev === undefined ? 1 : prev.version + 1;
+    if (prev === undefined) this.st.liveKeys++;
+    const rec: KvRecord = { key, value, createRevision, modRevision: this.main, version, lease, tombstone: false };
     this.write(rec, sub);
     this.out.events.push({ type: EventType.PUT, kv: toKv(rec) });
     return prev !== undefined && req.prevKv === true ? { revision: this.main, prevKv: toKv(prev) } : { revision: this.main };
@@ -103,27 +104,55 @@ export class TxnExec {
 
   async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
     assert(this.out !== undefined, 'delete in a read-only txn');
-    const hits = hitsAt(this.st, req.key, req.rangeEnd, this.readRev);
-    const prevKvs = req.prevKv === true ? await readKvs(this.st, hits, false) : [];
-    for (const { ki } of hits) {
+    const live = await applierRange(this.st, req.key, req.rangeEnd);
+    for (const kv of live) {
+      // A delete of a large range (or a revoke of a lease with many keys) is one revision
+      // but need not be one turn of the event loop: readers never see the batch's overlay.
+      if (this.sub > 0 && this.sub % WRITES_PER_YIELD === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const sub = this.sub++;
-      this.st.leases.detach(ki.lease, keyString(ki.key));
-      ki.tombstone(this.main, sub);
-      const rec: KvRecord = { key: ki.key, value: EMPTY, createRevision: 0, modRevision: this.main, version: 0, lease: 0, tombstone: true };
+      this.detach(kv.lease, kv.key);
+      this.st.liveKeys--;
+      const rec: KvRecord = { key: kv.key, value: EMPTY, createRevision: 0, modRevision: this.main, version: 0, lease: 0, tombstone: true };
       this.write(rec, sub);
       this.out.events.push({ type: EventType.DELETE, kv: toKv(rec) });
     }
-    return { revision: this.readRev, deleted: hits.length, prevKvs };
+    return { revision: this.readRev, deleted: live.length, prevKvs: req.prevKv === true ? live : [] };
   }
 
   async range(req: RangeRequest): Promise<RangeResponse> {
-    const rev = req.revision !== undefined && req.revision > 0 ? req.revision : this.readRev;
-    return evalRange(this.st, req, rev, this.readRev);
+    if (this.out === undefined) {
+      // A read-only txn: a reader at `base` (the published revision it started at).
+      const revision = req.revision !== undefined && req.revision > 0 ? req.revision : this.base;
+      return evalRange(this.st, { ...req, revision }, { kind: 'reader' }).then((r) => ({ ...r, revision: this.base }));
+    }
+    return evalRange(this.st, req, { kind: 'applier', current: this.readRev });
   }
 
+  private attach(lease: number, key: Uint8Array): void {
+    if (lease === 0) return;
+    this.st.leases.attach(lease, keyString(key));
+    (this.out as BatchOut).ops.push({ type: 'put', key: leaseKeyKey(lease, key), value: EMPTY });
+  }
+
+  private detach(lease: number, key: Uint8Array): void {
+    if (lease === 0) return;
+    this.st.leases.detach(lease, keyString(key));
+    (this.out as BatchOut).ops.push({ type: 'del', key: leaseKeyKey(lease, key) });
+  }
+
+  /** The revision record, the key's new latest row (or its removal) and its history entry. */
   private write(rec: KvRecord, sub: number): void {
-    (this.out as BatchOut).ops.push({ type: 'put', key: revKey(this.main, sub), value: encodeRecord(rec) });
+    const ops = (this.out as BatchOut).ops;
+    ops.push({ type: 'put', key: revKey(this.main, sub), value: encodeRecord(rec) });
+    if (rec.tombstone) ops.push({ type: 'del', key: latestKey(rec.key) });
+    else ops.push({ type: 'put', key: latestKey(rec.key), value: encodeLatest(rec) });
+    ops.push({ type: 'put', key: histKey(rec.key, this.main, sub), value: encodeHist(rec) });
     this.st.overlay.set(overlayKey(this.main, sub), rec);
+    const ks = keyString(rec.key);
+    this.st.latestOverlay.set(ks, rec.tombstone ? null : toKv(rec));
+    let entries = this.st.histOverlay.get(ks);
+    if (entries === undefined) this.st.histOverlay.set(ks, (entries = []));
+    entries.push({ main: this.main, sub, tombstone: rec.tombstone, createRevision: rec.createRevision, version: rec.version });
   }
 
   // ---- txn ----
@@ -132,7 +161,7 @@ export class TxnExec {
   async txn(req: TxnRequest): Promise<TxnResponse> {
     const path: boolean[] = [];
     await this.choosePath(req, path);
-    this.checkPath(req, path, { at: 0 });
+    await this.checkPath(req, path, { at: 0 });
     const res = await this.execPath(req, path, { at: 0 });
     return res;
   }
@@ -150,14 +179,14 @@ export class TxnExec {
     for (const op of ok ? req.success : req.failure) if (op.type === 'txn') await this.choosePath(op.txn, path);
   }
 
-  private checkPath(req: TxnRequest, path: boolean[], cursor: { at: number }): void {
+  private async checkPath(req: TxnRequest, path: boolean[], cursor: { at: number }): Promise<void> {
     const ok = path[cursor.at++] as boolean;
     for (const op of ok ? req.success : req.failure) {
       if (op.type === 'put') {
         assert(this.out !== undefined, () => 'put in a read-only txn');
-        this.checkPut(op.put);
+        await this.checkPut(op.put);
       } else if (op.type === 'range') this.checkRange(op.range);
-      else if (op.type === 'txn') this.checkPath(op.txn, path, cursor);
+      else if (op.type === 'txn') await this.checkPath(op.txn, path, cursor);
       else assert(this.out !== undefined, 'delete in a read-only txn');
     }
   }
@@ -181,15 +210,11 @@ export class TxnExec {
 
   /** etcd's applyCompare: every key in range must satisfy it; no key compares as a zero kv. */
   private async compare(c: Compare): Promise<boolean> {
-    const hits = hitsAt(this.st, c.key, c.rangeEnd, this.readRev);
-    if (hits.length === 0) return c.target === CompareTarget.VALUE ? false : compareKv(c, undefined);
-    const needRecords = c.target === CompareTarget.VALUE || c.target === CompareTarget.LEASE;
-    const kvs = needRecords ? await readKvs(this.st, hits, false) : undefined;
-    for (let i = 0; i < hits.length; i++) {
-      const h = (hits[i] as (typeof hits)[number]).hit;
-      const kv = kvs?.[i] ?? { key: EMPTY, value: EMPTY, createRevision: h.createRevision, modRevision: h.main, version: h.version, lease: 0 };
-      if (!compareKv(c, kv)) return false;
-    }
+    const kvs = this.out === undefined
+      ? (await evalRange(this.st, { key: c.key, ...(c.rangeEnd === undefined ? {} : { rangeEnd: c.rangeEnd }), revision: this.base }, { kind: 'reader' })).kvs
+      : await applierRange(this.st, c.key, c.rangeEnd);
+    if (kvs.length === 0) return c.target === CompareTarget.VALUE ? false : compareKv(c, undefined);
+    for (const kv of kvs) if (!compareKv(c, kv)) return false;
     return true;
   }
 }
@@ -213,6 +238,6 @@ function compareKv(c: Compare, kv: KeyValue | undefined): boolean {
   }
 }
 
-function toKv(r: KvRecord): KeyValue {
+function toKv(r: KeyValue): KeyValue {
   return { key: r.key, createRevision: r.createRevision, modRevision: r.modRevision, version: r.version, value: r.value, lease: r.lease };
 }

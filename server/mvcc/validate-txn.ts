@@ -4,7 +4,7 @@
 // puts in nested txns. Success and failure branches are alternatives, so they may overlap.
 
 import { MvccError } from './errors.js';
-import { keyString } from './key-index.js';
+import { keyString } from './kv-layout.js';
 import type { RequestOp, TxnRequest } from './types.js';
 
 /** etcd's default --max-txn-ops: operations per branch (and compares). */

@@ -6,7 +6,7 @@
 
 import { assert } from '../util/assert.js';
 import { HISTORY_CHUNK_RECORDS_MAX, prevKvOf, readHistory } from './history.js';
-import { keyString } from './key-index.js';
+import { keyString } from './kv-layout.js';
 import type { MvccState } from './state.js';
 import { type Event, EventType } from './types.js';
 

@@ -22,8 +22,23 @@ export interface IterateOptions {
   limit?: number;
 }
 
+/** What scan() hands out per step: at most ENGINE_SCAN_CHUNK_PAIRS_MAX pairs, and about
+ *  ENGINE_SCAN_CHUNK_BYTES of keys and values (one pair may exceed it alone). */
+export const ENGINE_SCAN_CHUNK_PAIRS_MAX = 1000;
+export const ENGINE_SCAN_CHUNK_BYTES = 64 * 1024;
+
+export interface ScanOptions extends IterateOptions {
+  /** false: values come back empty (not copied out of the engine). */
+  values?: boolean;
+  /** false: keys come back empty too; with values false, a count as cheap as it gets
+   *  (copying a key into a Buffer costs more than RocksDB's step to it). */
+  keys?: boolean;
+}
+
 export interface Engine {
   get(key: Bytes): Promise<Bytes | undefined>;
+  /** Values of several keys (undefined where missing), in one round trip. */
+  getMany(keys: Bytes[]): Promise<Array<Bytes | undefined>>;
   /** Applies every op atomically, in order. `sync` makes it durable (fsync) before resolving. */
   write(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
   /** Pairs in key order (or reverse), read from one consistent view of the database. */
@@ -32,6 +47,12 @@ export interface Engine {
    *  go: for whole-database scans (snapshot streaming), where a promise per pair costs
    *  more than the read. Optional: callers fall back to iterate(). */
   iterateBatches?(options?: IterateOptions): AsyncIterableIterator<Array<[Bytes, Bytes]>>;
+  /**
+   * Like iterate(), but pairs come in chunks (bounded as ENGINE_SCAN_CHUNK_* say), so a
+   * caller can do bounded work per chunk and the event loop runs between chunks. The view
+   * is fixed when scan() is called (synchronously), not at the first next().
+   */
+  scan(options?: ScanOptions): AsyncIterableIterator<Array<[Bytes, Bytes]>>;
   /** Deletes every key in [gte, lt). */
   clear(range: { gte: Bytes; lt: Bytes }): Promise<void>;
   /** Bytes the database takes on disk (approximate; 0 for the memory engine's overhead). */

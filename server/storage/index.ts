@@ -5,7 +5,8 @@
 //   const state = await openStateEngine(dataDir, openRocksEngine);
 //   ... state.write([...ops, { type: 'put', key: STATE_APPLIED_INDEX_KEY, value: encodeU64(i) }]);
 
-export type { BatchOp, Bytes, Engine, EngineOpener, IterateOptions } from './engine.js';
+export type { BatchOp, Bytes, Engine, EngineOpener, IterateOptions, ScanOptions } from './engine.js';
+export { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX } from './engine.js';
 export { MemoryEngine, openMemoryEngine } from './memory-engine.js';
 export { ROCKSDB_OPEN_OPTIONS, RocksEngine, openRocksEngine } from './rocksdb-engine.js';
 export { RaftLogStore, type RaftSave } from './raft-log-store.js';

@@ -33,7 +33,7 @@ export type RaftKeyspace = (typeof RaftKeyspace)[keyof typeof RaftKeyspace];
 export const StateKeyspace = {
   /** Node metadata: applied index, membership, format version (stateMetaKey). */
   Meta: 0x10,
-  /** mvcc: user key → its revisions (the key index). */
+  /** Retired (the in-memory key index was never stored); kept so the byte is not reused. */
   MvccKeyIndex: 0x11,
   /** mvcc: revision → key-value event (the history). */
   MvccRevision: 0x12,
@@ -45,6 +45,12 @@ export const StateKeyspace = {
   Crdt: 0x15,
   /** At-most-once table: client id → last seq and its answer. */
   Dedupe: 0x16,
+  /** mvcc: user key → its live kv (metadata and value), for reads at the current revision. */
+  MvccLatest: 0x17,
+  /** mvcc: escaped user key · revision → small metadata: each key's history, in key order. */
+  MvccKeyHistory: 0x18,
+  /** mvcc: lease id · user key → nothing: the keys attached to each lease. */
+  MvccLeaseKey: 0x19,
 } as const;
 export type StateKeyspace = (typeof StateKeyspace)[keyof typeof StateKeyspace];
 

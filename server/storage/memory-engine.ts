@@ -3,7 +3,7 @@
 // simulator use it where durability across a process restart is not the point.
 
 import { assert } from '../util/assert.js';
-import type { BatchOp, Bytes, Engine, IterateOptions } from './engine.js';
+import { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX, type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions } from './engine.js';
 import { compareBytes } from './keys.js';
 
 type Pair = [Uint8Array, Uint8Array];
@@ -20,6 +20,12 @@ export class MemoryEngine implements Engine {
     const i = this.search(key);
     const pair = this.pairs[i];
     return pair !== undefined && compareBytes(pair[0], key) === 0 ? pair[1].slice() : undefined;
+  }
+
+  async getMany(keys: Bytes[]): Promise<Array<Bytes | undefined>> {
+    const out: Array<Bytes | undefined> = [];
+    for (const k of keys) out.push(await this.get(k));
+    return out;
   }
 
   async write(ops: BatchOp[], _options?: { sync?: boolean }): Promise<void> {
@@ -42,6 +48,11 @@ export class MemoryEngine implements Engine {
     const view = this.pairs.slice();
     if (options.reverse === true) view.reverse();
     return pairsOf(view, rangePredicate(options), limit);
+  }
+
+  scan(options: ScanOptions = {}): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+    const pairs = this.iterate(options); // the view is fixed here
+    return chunksOf(pairs, options.keys !== false, options.values !== false);
   }
 
   async clear(range: { gte: Bytes; lt: Bytes }): Promise<void> {
@@ -100,6 +111,21 @@ async function* pairsOf(view: Pair[], inRange: (k: Bytes) => boolean, limit: num
     // Copies: a caller that mutates what it read must not change the database.
     yield [k.slice(), v.slice()];
   }
+}
+
+async function* chunksOf(pairs: AsyncIterableIterator<[Bytes, Bytes]>, keys: boolean, values: boolean): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+  let chunk: Array<[Bytes, Bytes]> = [];
+  let bytes = 0;
+  for await (const [k, v] of pairs) {
+    chunk.push([keys ? k : new Uint8Array(0), values ? v : new Uint8Array(0)]);
+    bytes += (keys ? k.length : 0) + (values ? v.length : 0);
+    if (chunk.length >= ENGINE_SCAN_CHUNK_PAIRS_MAX || bytes >= ENGINE_SCAN_CHUNK_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 function checkKey(key: Bytes): void {

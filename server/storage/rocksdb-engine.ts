@@ -7,7 +7,9 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
-import type { BatchOp, Bytes, Engine, IterateOptions } from './engine.js';
+import {
+  ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions,
+} from './engine.js';
 
 /** Open options. The log and the state are small records written in batches. */
 export const ROCKSDB_OPEN_OPTIONS = {
@@ -15,8 +17,17 @@ export const ROCKSDB_OPEN_OPTIONS = {
   errorIfExists: false,
   /** Snappy: cheap on CPU, and log entries and mvcc values compress well. */
   compression: true,
-  /** Block cache: the raft log is read mostly from memory (RaftLogStore), so keep it small. */
-  cacheSize: 8 * 1024 * 1024,
+  /**
+   * Block cache per database (an LRU that fills as blocks are read, so the raft log's,
+   * read mostly from memory by RaftLogStore, stays nearly empty). The state database's
+   * key index lives here now (server/mvcc/kv-layout.ts): a get at the current revision
+   * that misses the mvcc caches is a seek into MvccLatest, which wants that keyspace's
+   * hot blocks resident. Scans (counts, snapshots, HashKV) read with fillCache false and
+   * do not evict them. RocksDB 6.17's other defaults suit 2 cores: 2 background jobs
+   * (flush + compaction), 2 memtables, L0 slowdown at 20 files; the binding exposes no
+   * more than cache, write buffer, block size and open files.
+   */
+  cacheSize: 32 * 1024 * 1024,
   /** Memtable size before a flush; larger absorbs write bursts with fewer L0 files. */
   writeBufferSize: 16 * 1024 * 1024,
   /** Two databases per node and several nodes per test machine: cap file descriptors. */
@@ -39,6 +50,8 @@ const WHOLE_DB_END = Buffer.alloc(16, 0xff);
 type Cb<T = void> = (err: Error | null | undefined, value?: T) => void;
 
 interface LevelIterator {
+  /** The native iterator (binding.iterator_next reads a whole chunk from it). */
+  context: unknown;
   next(cb: (err: Error | null | undefined, key?: Buffer, value?: Buffer) => void): void;
   end(cb: Cb): void;
 }
@@ -47,6 +60,7 @@ interface LevelDb {
   open(options: object, cb: Cb): void;
   close(cb: Cb): void;
   get(key: Buffer, options: object, cb: Cb<Buffer>): void;
+  getMany(keys: Buffer[], options: object, cb: Cb<Array<Buffer | undefined>>): void;
   batch(ops: Array<{ type: 'put' | 'del'; key: Buffer; value?: Buffer }>, options: object, cb: Cb): void;
   iterator(options: object): LevelIterator;
   clear(options: object, cb: Cb): void;
@@ -55,6 +69,12 @@ interface LevelDb {
 
 const require = createRequire(import.meta.url);
 const rocksdb = require('rocksdb') as (location: string) => LevelDb;
+/** The native binding under leveldown: its iterator_next hands out a whole chunk (an array
+ *  of up to 1000 pairs or ~highWaterMark bytes, last pair first) per call, where
+ *  leveldown's next() costs a process.nextTick per pair. */
+const binding = require('rocksdb/binding') as {
+  iterator_next(context: unknown, cb: (err: Error | null | undefined, array: Buffer[], finished: boolean) => void): void;
+};
 
 function call<T = void>(fn: (cb: Cb<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -77,7 +97,7 @@ export class RocksEngine implements Engine {
   private closed = false;
   /** Iterators not yet ended; close() ends them first (the binding never answers an end()
    *  of an iterator after its database has closed). */
-  private readonly open = new Set<RocksIterator>();
+  private readonly open = new Set<Abortable>();
 
   private constructor(private readonly db: LevelDb, readonly dir: string) {}
 
@@ -96,6 +116,13 @@ export class RocksEngine implements Engine {
       if (err instanceof Error && err.message.startsWith('NotFound')) return undefined;
       throw err;
     }
+  }
+
+  async getMany(keys: Bytes[]): Promise<Array<Bytes | undefined>> {
+    this.checkOpen();
+    if (keys.length === 0) return [];
+    const values = await call<Array<Buffer | undefined>>((cb) => this.db.getMany(keys.map(buf), { asBuffer: true }, cb));
+    return values.map((v) => (v === undefined ? undefined : plain(v)));
   }
 
   async write(ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
@@ -143,8 +170,20 @@ export class RocksEngine implements Engine {
       if (b !== undefined && b.length > 0) levelOptions[bound] = buf(b);
     }
     // The binding takes a RocksDB snapshot right here, so the view is fixed at iterate().
-    if (limit === 0) return emptyIterator();
+    if (limit === 0) return emptyIterator<[Bytes, Bytes]>();
     const it = new RocksIterator(this.db.iterator(levelOptions), () => this.open.delete(it));
+    this.open.add(it);
+    return it;
+  }
+
+  scan(options: ScanOptions = {}): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+    this.checkOpen();
+    const levelOptions = iteratorOptions(options, ENGINE_SCAN_CHUNK_BYTES);
+    // An empty string is all but free; an empty Buffer is an allocation per pair.
+    if (options.values === false) Object.assign(levelOptions, { values: false, valueAsBuffer: false });
+    if (options.keys === false) Object.assign(levelOptions, { keys: false, keyAsBuffer: false });
+    if (levelOptions['limit'] === 0) return emptyIterator();
+    const it = new RocksScanner(this.db.iterator(levelOptions), options.keys !== false, options.values !== false, () => this.open.delete(it));
     this.open.add(it);
     return it;
   }
@@ -180,7 +219,31 @@ export class RocksEngine implements Engine {
  * is ended when exhausted, on error, and on return() (a `for await` that breaks early).
  * An iterator that is created and never consumed holds its snapshot until close().
  */
-class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
+function iteratorOptions(options: IterateOptions, highWaterMark: number): Record<string, unknown> {
+  const limit = options.limit ?? -1;
+  assert(Number.isInteger(limit) && limit >= -1 && limit <= ITERATOR_LIMIT_MAX, () => `bad iterate limit ${limit}`);
+  const levelOptions: Record<string, unknown> = {
+    reverse: options.reverse === true,
+    limit,
+    keyAsBuffer: true,
+    valueAsBuffer: true,
+    // A scan (snapshot stream, log load, count) should not evict the hot blocks.
+    fillCache: false,
+    highWaterMark,
+  };
+  for (const bound of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const b = options[bound];
+    if (b !== undefined && b.length > 0) levelOptions[bound] = buf(b);
+  }
+  return levelOptions;
+}
+
+/** What close() ends under its consumer: a later next() then throws. */
+interface Abortable {
+  abort(): Promise<void>;
+}
+
+class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]>, Abortable {
   private ended = false;
   /** Ended by the engine's close(), not by its consumer: a later next() must throw, or a
    *  scan cut short (a snapshot being streamed) would look complete. */
@@ -273,7 +336,81 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]> {
   }
 }
 
-async function* emptyIterator(): AsyncIterableIterator<[Bytes, Bytes]> {}
+/** Chunks straight from the binding: one native call per chunk, no per-pair tick. */
+class RocksScanner implements AsyncIterableIterator<Array<[Bytes, Bytes]>>, Abortable {
+  private ended = false;
+  private finished = false;
+  /** Ended by the engine's close(): a later next() throws (a cut scan must not look whole). */
+  private aborted = false;
+
+  constructor(
+    private readonly it: LevelIterator,
+    private readonly withKeys: boolean,
+    private readonly withValues: boolean,
+    private readonly onEnd: () => void,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Array<[Bytes, Bytes]>>> {
+    this.checkNotAborted();
+    if (this.ended || this.finished) {
+      await this.end();
+      return { done: true, value: undefined };
+    }
+    let array: Buffer[];
+    try {
+      array = await new Promise<Buffer[]>((resolve, reject) => {
+        binding.iterator_next(this.it.context, (err, arr, finished) => {
+          if (err) return reject(err);
+          this.finished = finished;
+          resolve(arr);
+        });
+      });
+    } catch (err) {
+      await this.end();
+      throw err;
+    }
+    this.checkNotAborted(); // closed while this read was in flight
+    if (array.length === 0) {
+      await this.end();
+      return { done: true, value: undefined };
+    }
+    // The binding lays a chunk out last pair first: [..., v2, k2, v1, k1].
+    const pairs: Array<[Bytes, Bytes]> = [];
+    for (let i = array.length - 1; i > 0; i -= 2) {
+      pairs.push([this.withKeys ? plain(array[i] as Buffer) : NO_BYTES, this.withValues ? plain(array[i - 1] as Buffer) : NO_BYTES]);
+    }
+    return { done: false, value: pairs };
+  }
+
+  async return(): Promise<IteratorResult<Array<[Bytes, Bytes]>>> {
+    await this.end();
+    return { done: true, value: undefined };
+  }
+
+  async abort(): Promise<void> {
+    if (!this.ended) this.aborted = true;
+    await this.end();
+  }
+
+  private checkNotAborted(): void {
+    if (this.aborted) throw new Error('rocksdb engine closed during a scan: the scan is incomplete');
+  }
+
+  private async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd();
+    await call((cb) => this.it.end(cb));
+  }
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+async function* emptyIterator<T>(): AsyncIterableIterator<T> {}
 
 export function openRocksEngine(dir: string): Promise<Engine> {
   return RocksEngine.open(dir);

@@ -105,8 +105,10 @@ describe('state snapshot', () => {
     assert.ok(source.iterateBatches !== undefined, 'RocksDB scans in batches');
     const pairAtATime: Engine = {
       get: (k) => source.get(k),
+      getMany: (ks) => source.getMany(ks),
       write: (ops, o) => source.write(ops, o),
       iterate: (o) => source.iterate(o),
+      scan: (o) => source.scan(o),
       clear: (r) => source.clear(r),
       approximateSize: () => source.approximateSize(),
       close: async () => {},

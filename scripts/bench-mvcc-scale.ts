@@ -1,0 +1,137 @@
+// In-process scale benchmark of the mvcc store over real RocksDB: loads N keys in batches
+// shaped like the region node's applies, and per stage prints the put rate of the stage's
+// last 10 %, the JS heap after a GC, the count of all keys, a range of 1000 keys and HashKV,
+// plus the longest event-loop delay seen while each of those ran. Reopens at the end
+// (restart time). Run with --expose-gc so heap figures are after a full GC:
+//   node --expose-gc --import tsx scripts/bench-mvcc-scale.ts --stages 10000,200000
+// Add --cpu-prof (node flag) to profile a run.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { encodeCommand } from '../server/mvcc/command-codec.js';
+import { MvccStore } from '../server/mvcc/store.js';
+import { RocksEngine } from '../server/storage/rocksdb-engine.js';
+
+/** Puts per applied batch: about what the region node applies per Ready under load. */
+const BATCH_PUTS = 256;
+const KEY_BYTES = 16;
+const VALUE_BYTES = 256;
+
+const { values } = parseArgs({
+  options: {
+    stages: { type: 'string', default: '10000,100000,200000' },
+    dir: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    /** RocksDB's own LOG at info level in the data dir (flushes, compactions, stalls); keep it with --dir. */
+    'rocksdb-log': { type: 'boolean', default: false },
+  },
+});
+const stages = (values.stages as string).split(',').map(Number);
+
+function key(i: number): Uint8Array {
+  return Buffer.from(`k${i.toString().padStart(KEY_BYTES - 1, '0')}`);
+}
+
+function heapMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
+/** Runs fn while sampling the event loop; returns its time and the loop's max delay. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; loopMaxMs: number; result: T }> {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  // The monitor's first sample needs one timer turn before the work starts.
+  await new Promise((r) => setTimeout(r, 20));
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const result = await fn();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  await new Promise((r) => setTimeout(r, 20));
+  h.disable();
+  // CPU time of the whole process (RocksDB's threads too): on a shared machine it says
+  // more than the wall time.
+  return { ms, cpuMs: (c.user + c.system) / 1000, loopMaxMs: h.max / 1e6, result };
+}
+
+const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
+const engineOptions = values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {};
+let engine = await RocksEngine.open(dir, engineOptions as object);
+let store = await MvccStore.open(engine);
+const value = Buffer.alloc(VALUE_BYTES, 'v');
+let index = 0;
+let loaded = 0;
+const rows: Array<Record<string, number>> = [];
+
+for (const target of stages) {
+  const tail = target - Math.floor((target - loaded) / 10);
+  let tailStart = 0;
+  let tailCpu = process.cpuUsage();
+  while (loaded < target) {
+    if (loaded >= tail && tailStart === 0) {
+      tailStart = performance.now();
+      tailCpu = process.cpuUsage();
+    }
+    const n = Math.min(BATCH_PUTS, target - loaded);
+    const items = [];
+    for (let i = 0; i < n; i++) {
+      items.push({ index: ++index, command: encodeCommand({ type: 'put', put: { key: key(loaded + i), value } }) });
+    }
+    await store.applyBatch(items);
+    loaded += n;
+  }
+  const tailPuts = target - tail;
+  const putsPerSec = tailPuts / ((performance.now() - tailStart) / 1000);
+  const tailCpuUsed = process.cpuUsage(tailCpu);
+  const cpuUsPerPut = (tailCpuUsed.user + tailCpuUsed.system) / tailPuts;
+  const heap = heapMiB();
+  const count = await timed(() => store.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0), countOnly: true }));
+  const prefixCount = await timed(() => store.range({ key: Buffer.from('k'), rangeEnd: Buffer.from('l'), countOnly: true }));
+  const range = await timed(() => store.range({ key: key(0), rangeEnd: Uint8Array.of(0), limit: 1000 }));
+  const hash = await timed(() => store.hashKV(0));
+  const row = {
+    keys: target, putsPerSec: Math.round(putsPerSec), cpuUsPerPut: Math.round(cpuUsPerPut), heapMiB: Math.round(heap),
+    rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    countMs: Math.round(count.ms), countLoopMaxMs: Math.round(count.loopMaxMs), counted: count.result.count,
+    prefixCountMs: Math.round(prefixCount.ms), prefixCountCpuMs: Math.round(prefixCount.cpuMs),
+    prefixCountLoopMaxMs: Math.round(prefixCount.loopMaxMs), prefixCounted: prefixCount.result.count,
+    range1000Ms: Math.round(range.ms), range1000CpuMs: Math.round(range.cpuMs),
+    hashKVMs: Math.round(hash.ms), hashKVCpuMs: Math.round(hash.cpuMs), hashLoopMaxMs: Math.round(hash.loopMaxMs),
+  };
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+
+/** CPU seconds per thread name (Linux): main thread, libuv workers, RocksDB's flush and
+ *  compaction threads, so a put's cost splits into JS, binding and LSM upkeep. */
+function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+      out[name] = Math.round(((out[name] ?? 0) + ticks / 100) * 10) / 10;
+    }
+  } catch {
+    // not Linux: no per-thread figures
+  }
+  return out;
+}
+console.log(JSON.stringify({ threadCpuSeconds: threadCpu() }));
+
+await store.idle();
+await engine.close();
+const reopen = await timed(async () => {
+  engine = await RocksEngine.open(dir, engineOptions as object);
+  store = await MvccStore.open(engine);
+});
+console.log(JSON.stringify({ reopenMs: Math.round(reopen.ms), reopenLoopMaxMs: Math.round(reopen.loopMaxMs), heapAfterReopenMiB: Math.round(heapMiB()) }));
+await engine.close();
+if (values.dir === undefined) await rm(dir, { recursive: true, force: true });
