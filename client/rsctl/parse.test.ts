@@ -35,7 +35,7 @@ describe('command line', () => {
   test('version needs no cluster', async () => {
     const r = await rsctl(['version']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^rsctl version: \d+\.\d+\.\d+\nAPI version: 3\.4\n$/);
+    assert.match(r.stdout, /^rsctl version: \d+\.\d+\.\d+\nAPI version: 3\.5\n$/);
   });
 
   test('usage errors name what is wrong', () => {
