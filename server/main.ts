@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startApiServer } from './api/index.js';
 import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
+import { addJsonGateway } from './api/gateway/index.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
@@ -112,6 +113,8 @@ async function serve(argv: string[]): Promise<void> {
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
   const health = healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
+  // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
+  const gateway = addJsonGateway(http1);
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(backend, { host: u.host, port: u.port }, {
@@ -149,6 +152,7 @@ async function serve(argv: string[]): Promise<void> {
     stopping = true;
     logger.info('stopping', { reason });
     clearInterval(keyGauge);
+    gateway.close();
     await Promise.all(apis.map((a) => a.close(500)));
     closeForwardClients();
     await node.close();

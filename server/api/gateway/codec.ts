@@ -100,14 +100,26 @@ function bytesFromJson(v: JsonValue, field: protobuf.Field): Buffer {
   return Buffer.from(unpadded, std ? 'base64' : 'base64url');
 }
 
+/** The Go type name protoc-gen-gogo gives an enum: package.Outer_Inner. */
+function goEnumName(e: protobuf.Enum): string {
+  const names = [e.name];
+  let p = e.parent;
+  while (p instanceof protobuf.Type) {
+    names.unshift(p.name);
+    p = p.parent;
+  }
+  const pkg = p?.fullName.slice(1) ?? '';
+  return `${pkg === '' ? '' : `${pkg}.`}${names.join('_')}`;
+}
+
 function enumFromJson(v: JsonValue, field: protobuf.Field, e: protobuf.Enum): number {
   if (typeof v === 'string') {
     const n = e.values[v];
-    if (n === undefined) throw new GatewayInputError(`unknown value ${JSON.stringify(v)} for enum ${e.fullName.slice(1)}`);
+    if (n === undefined) throw new GatewayInputError(`unknown value ${JSON.stringify(v)} for enum ${goEnumName(e)}`);
     return n;
   }
   if (v instanceof JsonNumber && /^-?[0-9]+$/.test(v.text)) return Number(v.text);
-  throw mismatch(v, field, e.fullName.slice(1));
+  throw mismatch(v, field, goEnumName(e));
 }
 
 function scalarFromJson(v: JsonValue, field: protobuf.Field): unknown {
@@ -136,7 +148,8 @@ function scalarFromJson(v: JsonValue, field: protobuf.Field): unknown {
 function objectFromJson(type: protobuf.Type, v: JsonValue): Record<string, unknown> {
   if (v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof JsonNumber) {
-    throw new GatewayInputError(`json: cannot unmarshal ${jsonKind(v)} into Go value of type ${type.fullName.slice(1)}`);
+    // jsonpb reads a message as a map of raw values first; Go's decoder words it so.
+    throw new GatewayInputError(`json: cannot unmarshal ${jsonKind(v)} into Go value of type map[string]json.RawMessage`);
   }
   const byName = fieldsByAnyName(type);
   const out: Record<string, unknown> = {};

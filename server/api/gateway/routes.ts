@@ -1,7 +1,8 @@
 // The paths of etcd 3.5's JSON gateway (its generated *.pb.gw.go registrations) and the
 // gRPC method each one calls. Every route is POST with the request message as the body.
-// Where two registrations share a path the later wins in grpc-gateway's mux, so
-// /v3/maintenance/hash calls HashKV, as on etcd. etcd 3.4 also answers under /v3beta/.
+// Where two registrations share a path the first wins in grpc-gateway's mux (lastMatchWins
+// is off), so /v3/maintenance/hash calls Hash, not HashKV, as on etcd 3.4 and 3.5; HashKV
+// has no gateway path. etcd 3.4 also answers under /v3beta/.
 
 export type CallKind = 'unary' | 'server-stream' | 'bidi-stream';
 
@@ -49,7 +50,7 @@ export const GATEWAY_ROUTES: ReadonlyMap<string, GatewayRoute> = new Map([
   ['maintenance/alarm', unary(MAINT, 'Alarm')],
   ['maintenance/status', unary(MAINT, 'Status')],
   ['maintenance/defragment', unary(MAINT, 'Defragment')],
-  ['maintenance/hash', unary(MAINT, 'HashKV')],
+  ['maintenance/hash', unary(MAINT, 'Hash')],
   ['maintenance/snapshot', { service: MAINT, method: 'Snapshot', kind: 'server-stream' }],
   ['maintenance/transfer-leadership', unary(MAINT, 'MoveLeader')],
   ['maintenance/downgrade', unary(MAINT, 'Downgrade')],
