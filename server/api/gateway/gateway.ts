@@ -134,7 +134,7 @@ export class JsonGateway {
       call.cancel();
     };
     const sendAvailable = (final: boolean): void => {
-      while (!stopped) {
+      for (;;) {
         const start = skipWhitespace(text, 0);
         if (start >= text.length) {
           text = '';

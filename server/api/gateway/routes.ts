@@ -2,7 +2,8 @@
 // gRPC method each one calls. Every route is POST with the request message as the body.
 // Where two registrations share a path the first wins in grpc-gateway's mux (lastMatchWins
 // is off), so /v3/maintenance/hash calls Hash, not HashKV, as on etcd 3.4 and 3.5; HashKV
-// has no gateway path. etcd 3.4 also answers under /v3beta/.
+// has no gateway path. Older prefixes are served as aliases: /v3beta/ (etcd 3.4 serves it)
+// and /v3alpha/ (etcd 3.3's; Debian's python3-etcd3gw 2.0 still calls it by default).
 
 export type CallKind = 'unary' | 'server-stream' | 'bidi-stream';
 
@@ -13,8 +14,8 @@ export interface GatewayRoute {
   kind: CallKind;
 }
 
-/** URL prefixes the gateway serves: etcd 3.5's, and etcd 3.4's beta alias. */
-export const GATEWAY_PREFIXES = ['/v3/', '/v3beta/'] as const;
+/** URL prefixes the gateway serves: etcd 3.5's, and the older aliases (see above). */
+export const GATEWAY_PREFIXES = ['/v3/', '/v3beta/', '/v3alpha/'] as const;
 
 const KV = 'etcdserverpb.KV';
 const LEASE = 'etcdserverpb.Lease';
