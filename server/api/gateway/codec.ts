@@ -182,6 +182,8 @@ function isDefault(v: unknown): boolean {
   if (v === undefined || v === null || v === 0 || v === false || v === '') return true;
   if (isLong(v)) return v.isZero();
   if (v instanceof Uint8Array) return v.length === 0;
+  // protobufjs's prototype default of an absent bytes field is an empty array.
+  if (Array.isArray(v)) return v.length === 0;
   return false;
 }
 
