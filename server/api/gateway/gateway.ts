@@ -9,6 +9,7 @@ import { status } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { EtcdErrors } from '../errors.js';
 import type { Http1Router } from '../http1.js';
+import { GRPC_OVERHEAD_BYTES, REQUEST_BYTES_MAX } from '../limits.js';
 import { GatewayInputError, encodeFromJson, jsonFromEncoded } from './codec.js';
 import { errorBody, failureOf, httpStatusFromCode, streamErrorBody, type GatewayFailure } from './errors.js';
 import { JsonIncompleteError, JsonSyntaxError, parseJsonValue, skipWhitespace } from './json-parse.js';
@@ -17,12 +18,13 @@ import { GATEWAY_PREFIXES, routeFor } from './routes.js';
 import { methodTypes, type MethodTypes } from './schema.js';
 
 /**
- * Largest request body (or, on a stream, largest unread request) taken in, in bytes. A
- * put's value travels as base64 (4/3 of its size) inside JSON, so this leaves room over the
- * gRPC request limit (limits.ts) while keeping a client from filling memory; the gRPC
- * call then enforces the real limit with etcd's error.
+ * Largest request body (or, on a stream, largest unread request) taken in, in bytes: 8 MiB
+ * with the default limits. A value travels as base64 (4/3 of its size) inside JSON, so four
+ * times the most gRPC takes leaves room for any request gRPC would accept, while a client
+ * cannot fill the member's memory; the gRPC call then enforces the real limit with etcd's
+ * error.
  */
-export const GATEWAY_BODY_BYTES_MAX = 8 * 1024 * 1024;
+export const GATEWAY_BODY_BYTES_MAX = 4 * (REQUEST_BYTES_MAX + GRPC_OVERHEAD_BYTES);
 
 /** etcd's client port answers CORS for any origin by default (--cors '*'). */
 const CORS_HEADERS = {
