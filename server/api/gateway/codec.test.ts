@@ -15,6 +15,28 @@ const roundTrip = (name: string, json: string): Record<string, unknown> => {
   return t.toObject(t.decode(encodeFromJson(t, parse(json))), { longs: String, bytes: String, enums: String }) as Record<string, unknown>;
 };
 
+/** The syntax error's text, or 'parsed'. */
+function syntaxError(text: string): string {
+  try {
+    parseJsonValue(text, 0);
+  } catch (err) {
+    assert.ok(err instanceof JsonSyntaxError);
+    return err.message;
+  }
+  return 'parsed';
+}
+
+/** Why encoding `json` as `name` is refused, or 'accepted'. */
+function reason(name: string, json: string): string {
+  try {
+    encodeFromJson(type(name), parse(json));
+  } catch (err) {
+    assert.ok(err instanceof GatewayInputError, String(err));
+    return err.message;
+  }
+  return 'accepted';
+}
+
 test('numbers keep their text, so an int64 near 2^63 sent as a bare JSON number is exact', () => {
   const v = parse('{"ID": 9223372036854775807, "TTL": "60"}') as Record<string, unknown>;
   assert.deepEqual(v.ID, new JsonNumber('9223372036854775807'));
@@ -33,21 +55,12 @@ test('a sequence of values is read one at a time; a cut-off value asks for more 
 });
 
 test("syntax errors carry Go's encoding/json texts (etcd's gateway answers with them)", () => {
-  const msg = (text: string): string => {
-    try {
-      parseJsonValue(text, 0);
-    } catch (err) {
-      assert.ok(err instanceof JsonSyntaxError);
-      return err.message;
-    }
-    return 'parsed';
-  };
-  assert.equal(msg('garbage'), "invalid character 'g' looking for beginning of value");
-  assert.equal(msg('{bad'), "invalid character 'b' looking for beginning of object key string");
-  assert.equal(msg('{"a" 1}'), "invalid character '1' after object key");
-  assert.equal(msg('{"a":1 "b"}'), `invalid character '"' after object key:value pair`);
-  assert.equal(msg('[1 2]'), "invalid character '2' after array element");
-  assert.equal(msg('{"a":trux}'), "invalid character 'x' in literal true (expecting 'e')");
+  assert.equal(syntaxError('garbage'), "invalid character 'g' looking for beginning of value");
+  assert.equal(syntaxError('{bad'), "invalid character 'b' looking for beginning of object key string");
+  assert.equal(syntaxError('{"a" 1}'), "invalid character '1' after object key");
+  assert.equal(syntaxError('{"a":1 "b"}'), `invalid character '"' after object key:value pair`);
+  assert.equal(syntaxError('[1 2]'), "invalid character '2' after array element");
+  assert.equal(syntaxError('{"a":trux}'), "invalid character 'x' in literal true (expecting 'e')");
 });
 
 test('requests: .proto or lowerCamel names, enums by name or number, base64 std or URL-safe, nulls and unknown fields ignored', () => {
@@ -63,15 +76,6 @@ test('requests: .proto or lowerCamel names, enums by name or number, base64 std 
 });
 
 test('bad requests are refused with a reason a person can act on', () => {
-  const reason = (name: string, json: string): string => {
-    try {
-      encodeFromJson(type(name), parse(json));
-    } catch (err) {
-      assert.ok(err instanceof GatewayInputError, String(err));
-      return err.message;
-    }
-    return 'accepted';
-  };
   assert.equal(reason('etcdserverpb.RangeRequest', '{"key":"not base64!"}'), 'illegal base64 data at input byte 3');
   assert.equal(reason('etcdserverpb.RangeRequest', '{"sort_order":"SIDEWAYS"}'), 'unknown value "SIDEWAYS" for enum etcdserverpb.RangeRequest_SortOrder');
   assert.equal(reason('etcdserverpb.RangeRequest', '{"limit":"1.5"}'), 'strconv.ParseInt: parsing "1.5": invalid syntax');
