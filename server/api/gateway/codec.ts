@@ -6,13 +6,14 @@
 //     an empty list); a sub-message is written when present, even empty (`"header":{}`);
 //   - 64-bit integers as decimal strings, 32-bit ones as numbers, bytes as standard
 //     base64, enums by name.
-// A request is read as jsonpb reads one: either the .proto name or its lowerCamelCase
-// JSON name, integers as numbers or strings, enums by name or number, bytes as base64
-// (standard or URL-safe, padded or not), null as "not set", unknown fields ignored
-// (grpc-gateway 1.16 allows them).
+// A request is read as etcd's jsonpb reads one: either the .proto name or its lowerCamelCase
+// JSON name, integers as numbers or strings holding one, enums by name or number, bytes as
+// standard padded base64 (Go's encoding/json), null as "not set", unknown fields ignored
+// (grpc-gateway 1.16 allows them). Refusals carry the texts etcd answers with (checked
+// against etcd 3.4 with curl).
 
 import protobuf from 'protobufjs';
-import { JsonNumber, type JsonValue } from './json-parse.js';
+import { JsonNumber, JsonSyntaxError, parseJsonValue, skipWhitespace, type JsonValue } from './json-parse.js';
 
 /** A request body that does not fit the message: answered INVALID_ARGUMENT (HTTP 400). */
 export class GatewayInputError extends Error {
@@ -26,17 +27,17 @@ const INT32_MIN = -(1n << 31n);
 const INT32_MAX = (1n << 31n) - 1n;
 const UINT32_MAX = (1n << 32n) - 1n;
 
-const RANGES: Record<string, { min: bigint; max: bigint; wide: boolean; parse: string }> = {
-  int64: { min: INT64_MIN, max: INT64_MAX, wide: true, parse: 'ParseInt' },
-  sint64: { min: INT64_MIN, max: INT64_MAX, wide: true, parse: 'ParseInt' },
-  sfixed64: { min: INT64_MIN, max: INT64_MAX, wide: true, parse: 'ParseInt' },
-  uint64: { min: 0n, max: UINT64_MAX, wide: true, parse: 'ParseUint' },
-  fixed64: { min: 0n, max: UINT64_MAX, wide: true, parse: 'ParseUint' },
-  int32: { min: INT32_MIN, max: INT32_MAX, wide: false, parse: 'ParseInt' },
-  sint32: { min: INT32_MIN, max: INT32_MAX, wide: false, parse: 'ParseInt' },
-  sfixed32: { min: INT32_MIN, max: INT32_MAX, wide: false, parse: 'ParseInt' },
-  uint32: { min: 0n, max: UINT32_MAX, wide: false, parse: 'ParseUint' },
-  fixed32: { min: 0n, max: UINT32_MAX, wide: false, parse: 'ParseUint' },
+const RANGES: Record<string, { min: bigint; max: bigint; wide: boolean; go: string }> = {
+  int64: { min: INT64_MIN, max: INT64_MAX, wide: true, go: 'int64' },
+  sint64: { min: INT64_MIN, max: INT64_MAX, wide: true, go: 'int64' },
+  sfixed64: { min: INT64_MIN, max: INT64_MAX, wide: true, go: 'int64' },
+  uint64: { min: 0n, max: UINT64_MAX, wide: true, go: 'uint64' },
+  fixed64: { min: 0n, max: UINT64_MAX, wide: true, go: 'uint64' },
+  int32: { min: INT32_MIN, max: INT32_MAX, wide: false, go: 'int32' },
+  sint32: { min: INT32_MIN, max: INT32_MAX, wide: false, go: 'int32' },
+  sfixed32: { min: INT32_MIN, max: INT32_MAX, wide: false, go: 'int32' },
+  uint32: { min: 0n, max: UINT32_MAX, wide: false, go: 'uint32' },
+  fixed32: { min: 0n, max: UINT32_MAX, wide: false, go: 'uint32' },
 };
 
 function jsonKind(v: JsonValue): string {
@@ -48,8 +49,9 @@ function jsonKind(v: JsonValue): string {
   return 'object';
 }
 
-function mismatch(v: JsonValue, field: protobuf.Field, want: string): GatewayInputError {
-  return new GatewayInputError(`json: cannot unmarshal ${jsonKind(v)} into field "${field.name}" of type ${want}`);
+/** Go's encoding/json text for a value of the wrong kind. */
+function mismatch(v: JsonValue, goType: string): GatewayInputError {
+  return new GatewayInputError(`json: cannot unmarshal ${jsonKind(v)} into Go value of type ${goType}`);
 }
 
 /** lowerCamelCase JSON name of a .proto field name, as protoc derives it. */
@@ -72,32 +74,95 @@ function fieldsByAnyName(type: protobuf.Type): Map<string, protobuf.Field> {
   return m;
 }
 
+/**
+ * An integer field: a JSON number, or a string whose content is one (jsonpb unquotes it
+ * and decodes the rest as JSON, so "0x10" or "1.0" fail as Go says they fail).
+ */
 function integerFromJson(v: JsonValue, field: protobuf.Field): string | number {
   const range = RANGES[field.type]!;
   let text: string;
   if (v instanceof JsonNumber) text = v.text;
-  else if (typeof v === 'string') text = v;
-  else throw mismatch(v, field, field.type);
-  if (!/^-?[0-9]+$/.test(text)) throw new GatewayInputError(`strconv.${range.parse}: parsing ${JSON.stringify(text)}: invalid syntax`);
-  const n = BigInt(text);
-  if (n < range.min || n > range.max) throw new GatewayInputError(`strconv.${range.parse}: parsing ${JSON.stringify(text)}: value out of range`);
+  else if (typeof v === 'string') {
+    let inner: JsonValue;
+    try {
+      const parsed = parseJsonValue(v, skipWhitespace(v, 0));
+      const rest = skipWhitespace(v, parsed.end);
+      if (rest < v.length) throw new JsonSyntaxError(`invalid character '${v[rest]!}' after top-level value`);
+      inner = parsed.value;
+    } catch (err) {
+      if (err instanceof JsonSyntaxError) throw new GatewayInputError(err.message);
+      throw err;
+    }
+    if (!(inner instanceof JsonNumber)) throw mismatch(inner, range.go);
+    text = inner.text;
+  } else throw mismatch(v, range.go);
+  const n = /^-?[0-9]+$/.test(text) ? BigInt(text) : undefined;
+  if (n === undefined || n < range.min || n > range.max) {
+    throw new GatewayInputError(`json: cannot unmarshal number ${text} into Go value of type ${range.go}`);
+  }
   return range.wide ? n.toString() : Number(n);
 }
 
-const BASE64_STD = /^[A-Za-z0-9+/]*={0,2}$/;
-const BASE64_URL = /^[A-Za-z0-9_-]*={0,2}$/;
+const BASE64_ALPHABET = /[A-Za-z0-9+/]/;
 
-function bytesFromJson(v: JsonValue, field: protobuf.Field): Buffer {
-  if (typeof v !== 'string') throw mismatch(v, field, '[]byte');
-  const std = BASE64_STD.test(v);
-  if (!std && !BASE64_URL.test(v)) {
-    // Go's text names the first byte outside the alphabet.
-    const bad = v.search(/[^A-Za-z0-9+/=_-]/);
-    throw new GatewayInputError(`illegal base64 data at input byte ${bad < 0 ? v.indexOf('=') : bad}`);
+function fail(at: number): never {
+  throw new GatewayInputError(`illegal base64 data at input byte ${at}`);
+}
+
+/**
+ * Go's base64.StdEncoding.Decode, which encoding/json uses for []byte: padded standard
+ * base64 only (CR and LF skipped), failing at the byte Go names.
+ */
+function goBase64(s: string): Buffer {
+  let si = 0;
+  const skipNewlines = (): void => {
+    while (si < s.length && (s[si] === '\n' || s[si] === '\r')) si++;
+  };
+  let clean = '';
+  for (;;) {
+    let j = 0;
+    let quantum = '';
+    while (j < 4) {
+      if (si === s.length) {
+        if (j === 0) return Buffer.from(clean, 'base64');
+        return fail(si - j);
+      }
+      const c = s[si++]!;
+      if (BASE64_ALPHABET.test(c)) {
+        quantum += c;
+        j++;
+        continue;
+      }
+      if (c === '\n' || c === '\r') continue;
+      if (c !== '=') return fail(si - 1);
+      // Padding: only after 2 or 3 characters of a quantum, and it ends the input.
+      if (j < 2) return fail(si - 1);
+      if (j === 2) {
+        skipNewlines();
+        if (si === s.length) return fail(s.length);
+        if (s[si] !== '=') return fail(si - 1);
+        si++;
+      }
+      skipNewlines();
+      if (si < s.length) return fail(si);
+      return Buffer.from(clean + quantum, 'base64');
+    }
+    clean += quantum;
   }
-  const unpadded = v.replace(/=+$/, '');
-  if (unpadded.length % 4 === 1) throw new GatewayInputError(`illegal base64 data at input byte ${unpadded.length - 1}`);
-  return Buffer.from(unpadded, std ? 'base64' : 'base64url');
+}
+
+/** Bytes: base64 text, or (Go's encoding/json decodes a []byte from either) an array of byte values. */
+function bytesFromJson(v: JsonValue): Buffer {
+  if (typeof v === 'string') return goBase64(v);
+  if (!Array.isArray(v)) throw mismatch(v, '[]uint8');
+  return Buffer.from(
+    v.map((item) => {
+      if (!(item instanceof JsonNumber)) throw mismatch(item, 'uint8');
+      const n = /^[0-9]+$/.test(item.text) ? Number(item.text) : -1;
+      if (n < 0 || n > 255) throw new GatewayInputError(`json: cannot unmarshal number ${item.text} into Go value of type uint8`);
+      return n;
+    }),
+  );
 }
 
 /** The Go type name protoc-gen-gogo gives an enum: package.Outer_Inner. */
@@ -112,33 +177,38 @@ function goEnumName(e: protobuf.Enum): string {
   return `${pkg === '' ? '' : `${pkg}.`}${names.join('_')}`;
 }
 
-function enumFromJson(v: JsonValue, field: protobuf.Field, e: protobuf.Enum): number {
+function enumFromJson(v: JsonValue, e: protobuf.Enum): number {
   if (typeof v === 'string') {
-    const n = e.values[v];
+    const n = Object.prototype.hasOwnProperty.call(e.values, v) ? e.values[v] : undefined;
     if (n === undefined) throw new GatewayInputError(`unknown value ${JSON.stringify(v)} for enum ${goEnumName(e)}`);
     return n;
   }
-  if (v instanceof JsonNumber && /^-?[0-9]+$/.test(v.text)) return Number(v.text);
-  throw mismatch(v, field, goEnumName(e));
+  const goType = goEnumName(e);
+  if (v instanceof JsonNumber) {
+    const n = /^-?[0-9]+$/.test(v.text) ? BigInt(v.text) : undefined;
+    if (n !== undefined && n >= INT32_MIN && n <= INT32_MAX) return Number(n);
+    throw new GatewayInputError(`json: cannot unmarshal number ${v.text} into Go value of type ${goType}`);
+  }
+  throw mismatch(v, goType);
 }
 
 function scalarFromJson(v: JsonValue, field: protobuf.Field): unknown {
   const t = field.resolvedType;
   if (t instanceof protobuf.Type) return objectFromJson(t, v);
-  if (t instanceof protobuf.Enum) return enumFromJson(v, field, t);
+  if (t instanceof protobuf.Enum) return enumFromJson(v, t);
   switch (field.type) {
     case 'string':
-      if (typeof v !== 'string') throw mismatch(v, field, 'string');
+      if (typeof v !== 'string') throw mismatch(v, 'string');
       return v;
     case 'bytes':
-      return bytesFromJson(v, field);
+      return bytesFromJson(v);
     case 'bool':
-      if (typeof v !== 'boolean') throw mismatch(v, field, 'bool');
+      if (typeof v !== 'boolean') throw mismatch(v, 'bool');
       return v;
     case 'double':
     case 'float':
       if (v instanceof JsonNumber) return Number(v.text);
-      throw mismatch(v, field, field.type);
+      throw mismatch(v, field.type === 'double' ? 'float64' : 'float32');
     default:
       return integerFromJson(v, field);
   }
@@ -149,7 +219,7 @@ function objectFromJson(type: protobuf.Type, v: JsonValue): Record<string, unkno
   if (v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof JsonNumber) {
     // jsonpb reads a message as a map of raw values first; Go's decoder words it so.
-    throw new GatewayInputError(`json: cannot unmarshal ${jsonKind(v)} into Go value of type map[string]json.RawMessage`);
+    throw mismatch(v, 'map[string]json.RawMessage');
   }
   const byName = fieldsByAnyName(type);
   const out: Record<string, unknown> = {};
@@ -158,7 +228,8 @@ function objectFromJson(type: protobuf.Type, v: JsonValue): Record<string, unkno
     // Unknown fields are ignored, as grpc-gateway 1.16 (etcd 3.5) and etcd 3.4 do.
     if (field === undefined || value === null) continue;
     if (field.repeated) {
-      if (!Array.isArray(value)) throw mismatch(value, field, `[]${field.type}`);
+      // jsonpb reads a list as raw values first; Go's decoder words a mismatch so.
+      if (!Array.isArray(value)) throw mismatch(value, '[]json.RawMessage');
       out[field.name] = value.map((item) => scalarFromJson(item, field));
     } else {
       out[field.name] = scalarFromJson(value, field);
