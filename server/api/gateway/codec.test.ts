@@ -120,6 +120,9 @@ test('answers as etcd writes them: .proto names, no defaults, int64 as strings, 
 });
 
 test("failures: grpc-gateway's HTTP statuses and bodies", () => {
+  // Go's encoder is HTML-safe (etcd 3.4 answered an enum name "<x>&" so).
+  assert.equal(errorBody({ code: 3, message: 'unknown value "<x>&"' }),
+    '{"error":"unknown value \\"\\u003cx\\u003e\\u0026\\"","code":3,"message":"unknown value \\"\\u003cx\\u003e\\u0026\\""}');
   assert.equal(httpStatusFromCode(3), 400);
   assert.equal(httpStatusFromCode(5), 404);
   assert.equal(httpStatusFromCode(9), 400);

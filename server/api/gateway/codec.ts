@@ -289,7 +289,17 @@ export function messageToJson(type: protobuf.Type, msg: protobuf.Message): Recor
   return out;
 }
 
+const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/**
+ * JSON text as Go's encoding/json writes it: HTML-safe, with <, >, & and the two JS line
+ * separators escaped (they only occur inside strings, so a pass over the text is enough).
+ */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c]!);
+}
+
 /** `bytes` decoded as `type`, as etcd's gateway JSON text. */
 export function jsonFromEncoded(type: protobuf.Type, bytes: Uint8Array): string {
-  return JSON.stringify(messageToJson(type, type.decode(bytes)));
+  return goJson(messageToJson(type, type.decode(bytes)));
 }

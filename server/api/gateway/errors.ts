@@ -6,6 +6,7 @@
 
 import { STATUS_CODES } from 'node:http';
 import { status } from '@grpc/grpc-js';
+import { goJson } from './codec.js';
 
 /** grpc-gateway v1's runtime.HTTPStatusFromCode. */
 export function httpStatusFromCode(code: number): number {
@@ -49,7 +50,7 @@ export interface GatewayFailure {
 
 /** Body of a failed unary call (and of a stream that fails before its first message). */
 export function errorBody(f: GatewayFailure): string {
-  return JSON.stringify({ error: f.message, code: f.code, message: f.message });
+  return goJson({ error: f.message, code: f.code, message: f.message });
 }
 
 /** The last line of a stream that fails after it started. */
@@ -61,7 +62,7 @@ export function streamErrorBody(f: GatewayFailure): string {
   body.http_code = http;
   if (f.message !== '') body.message = f.message;
   body.http_status = STATUS_CODES[http] ?? '';
-  return JSON.stringify({ error: body });
+  return goJson({ error: body });
 }
 
 /** A grpc-js call error (or anything thrown) as a code and message. */
