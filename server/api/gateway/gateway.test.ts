@@ -3,6 +3,7 @@
 // test/gateway.test.ts compares the answers with a real etcd's.
 
 import assert from 'node:assert/strict';
+import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Http1Router } from '../http1.js';
 import { startTestApi, type TestApi } from '../testing/start.js';
@@ -81,6 +82,32 @@ for (const host of ['127.0.0.1', '::1']) {
       ac.abort();
       // The member goes on serving.
       assert.equal((await post(base, '/v3/kv/range', `{"key":"${b64('w')}"}`)).status, 200);
+    });
+
+    test('a watch body sent in pieces: each request goes out as soon as it is complete', async () => {
+      const url = new URL(`${base}/v3/watch`);
+      const req = request({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname, method: 'POST' });
+      const res = await new Promise<IncomingMessage>((resolve) => {
+        req.once('response', resolve);
+        // Half a create request, then the rest: nothing may go out before it is whole.
+        req.write('{"create_request":{"key":');
+        setImmediate(() => req.write(`"${b64('p')}"}}`));
+      });
+      res.setEncoding('utf8');
+      const lines = res[Symbol.asyncIterator]();
+      let buf = '';
+      const next = async (): Promise<Record<string, unknown>> => {
+        while (!buf.includes('\n')) buf += (await lines.next()).value as string;
+        const line = buf.slice(0, buf.indexOf('\n'));
+        buf = buf.slice(buf.indexOf('\n') + 1);
+        return (JSON.parse(line) as { result: Record<string, unknown> }).result;
+      };
+      assert.equal((await next()).created, true);
+      req.write(' {"progress_request":{}}');
+      assert.equal((await next()).watch_id, '-1', "the stream's progress answer (watch id -1, as etcd 3.5)");
+      req.write('{"cancel_request":{"watch_id":"0"}}');
+      assert.equal((await next()).canceled, true);
+      req.destroy();
     });
 
     test('keepalive answers each value of the body, then ends; a later unreadable value only ends the sending side', async () => {

@@ -19,15 +19,28 @@ function protoFiles(dir: string, base: string, out: string[]): string[] {
   return out;
 }
 
+/** The etcd API every gateway route but Lock's and Election's needs. */
+const CORE_PROTO = 'etcdserverpb/rpc.proto';
+
+function load(dir: string, files: string[]): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(dir, target));
+  root.loadSync(files, { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
 export function etcdSchema(): protobuf.Root {
   if (cached !== undefined) return cached;
   const dir = etcdProtoDir();
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(dir, target));
-  root.loadSync(protoFiles(dir, dir, []), { keepCase: true });
-  root.resolveAll();
-  cached = root;
-  return root;
+  try {
+    cached = load(dir, protoFiles(dir, dir, []));
+  } catch {
+    // A .proto file this loader cannot read must not take the KV, Watch, ... routes down
+    // with it: its routes answer "unknown service" instead.
+    cached = load(dir, [CORE_PROTO]);
+  }
+  return cached;
 }
 
 export interface MethodTypes {
