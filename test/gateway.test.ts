@@ -250,6 +250,7 @@ describe('JSON gateway', { concurrency: false }, () => {
   });
 
   test('python3-etcd3gw\'s own test suite passes against the cluster', { timeout: 180_000 }, async (t) => {
+    if (!haveCurl) return t.skip('curl is not installed: apt-get install curl');
     const python = '/usr/bin/python3';
     const missing = ['etcd3gw', 'oslotest'].filter((m) => !existsSync(`/usr/lib/python3/dist-packages/${m}`));
     if (!existsSync(python) || missing.length > 0) {
