@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Http1Router } from '../http1.js';
 import { startTestApi, type TestApi } from '../testing/start.js';
 import { JsonGateway, addJsonGateway } from './gateway.js';
+import { methodTypes } from './schema.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 /** A small body limit, so the test need not send megabytes. */
@@ -140,6 +141,26 @@ for (const host of ['127.0.0.1', '::1']) {
       const r = await post(base, '/v3/lease/revoke', '{"ID":"12345"}');
       assert.equal(r.status, 404);
       assert.deepEqual(r.json, { error: 'etcdserver: requested lease not found', code: 5, message: 'etcdserver: requested lease not found' });
+    });
+
+    test('lock and election through /v3/lock/* and /v3/election/* (gRPC UNIMPLEMENTED while their services are absent)', async () => {
+      const lease = (await post(base, '/v3/lease/grant', '{"TTL":30}')).json.ID as string;
+      const lock = await post(base, '/v3/lock/lock', `{"name":"${b64('L')}","lease":"${lease}"}`);
+      const campaign = await post(base, '/v3/election/campaign', `{"name":"${b64('E')}","lease":"${lease}","value":"${b64('me')}"}`);
+      if (typeof methodTypes('v3lockpb.Lock', 'Lock') === 'string') {
+        assert.equal(lock.status, 501);
+        assert.deepEqual(lock.json, { error: 'unknown service v3lockpb.Lock', code: 12, message: 'unknown service v3lockpb.Lock' });
+        assert.equal(campaign.status, 501);
+        return;
+      }
+      assert.equal(lock.status, 200, JSON.stringify(lock.json));
+      const key = lock.json.key as string;
+      assert.ok(Buffer.from(key, 'base64').toString().startsWith('L/'));
+      assert.equal((await post(base, '/v3/lock/unlock', `{"key":"${key}"}`)).status, 200);
+      assert.equal(campaign.status, 200, JSON.stringify(campaign.json));
+      const leader = await post(base, '/v3/election/leader', `{"name":"${b64('E')}"}`);
+      assert.equal((leader.json.kv as { value: string }).value, b64('me'));
+      assert.equal((await post(base, '/v3/election/resign', JSON.stringify({ leader: campaign.json.leader }))).status, 200);
     });
 
     test('CORS preflight, 404 and 405 as etcd answers them', async () => {
