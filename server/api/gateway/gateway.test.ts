@@ -33,7 +33,12 @@ function lineReader(body: ReadableStream<Uint8Array>): () => Promise<string | un
         return line;
       }
       const { done, value } = await reader.read();
-      if (done) return buf === '' ? undefined : buf;
+      if (done) {
+        // The last line may have no newline (grpc-gateway writes none after an error).
+        const last = buf;
+        buf = '';
+        return last === '' ? undefined : last;
+      }
       buf += Buffer.from(value).toString();
     }
   };
@@ -176,3 +181,23 @@ for (const host of ['127.0.0.1', '::1']) {
     });
   });
 }
+
+test('a stream cut by the member ends with grpc-gateway\'s error line', async () => {
+  const router = new Http1Router();
+  const gateway = addJsonGateway(router);
+  const api = await startTestApi({ http1: router });
+  try {
+    const res = await fetch(`http://${api.endpoint}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: b64('s') } }) });
+    const next = lineReader(res.body!);
+    assert.equal((JSON.parse((await next())!) as { result: { created: boolean } }).result.created, true);
+    // Closing the gateway (the member stopping) cancels its calls.
+    gateway.close();
+    assert.deepEqual(JSON.parse((await next())!), {
+      error: { grpc_code: 1, http_code: 408, message: 'Cancelled on client', http_status: 'Request Timeout' },
+    });
+    assert.equal(await next(), undefined);
+  } finally {
+    gateway.close();
+    await api.close();
+  }
+});
