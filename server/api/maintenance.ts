@@ -75,8 +75,9 @@ export function maintenanceService(backend: Backend, limits: ApiLimits): Untyped
       },
     );
 
+  // etcd 3.4 and 3.5 answer Defragment with an empty response, no header.
   const Defragment: Unary<Record<string, never>> = (_call, cb) =>
-    answer(cb, () => backend.defragment(), current);
+    answer(cb, () => backend.defragment(), () => ({}));
 
   const Hash: Unary<Record<string, never>> = (_call, cb) =>
     answer(

@@ -225,8 +225,13 @@ test('watch: created ids, events with prev_kv, cancel, progress, refusals, compa
   // As etcd: no cancel reason and header revision 0 on a compacted watcher's cancel.
   assert.equal(compacted.cancelReason, '');
   assert.equal(compacted.header.revision, '0');
+  // A half-closed stream keeps serving its watchers, as etcd's does, until the client cancels.
   w.end();
-  await ended;
+  await c.unary('KV', 'Put', { key: b('w/after-half-close'), value: b('3') });
+  const late = await next();
+  assert.deepEqual([late.watchId, late.events[0].kv.key.toString()], ['0', 'w/after-half-close']);
+  w.cancel();
+  assert.equal(await ended, status.CANCELLED);
 });
 
 test('snapshot: chunks, remaining bytes, 512-byte alignment and a trailing SHA-256', async () => {

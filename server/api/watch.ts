@@ -63,10 +63,10 @@ export class WatchSession {
   ) {
     call.on('data', (req: WireWatchRequest) => this.onRequest(req));
     call.on('drain', () => this.onDrain());
-    call.on('end', () => {
-      this.close();
-      if (!call.writableEnded) call.end();
-    });
+    // A client that half-closes (no more requests) keeps its watchers, as etcd's watch
+    // server does (its recvLoop returns on EOF and the stream serves until the client
+    // cancels or goes away): 'cancelled' and 'close' end the session.
+    call.on('end', () => undefined);
     call.on('error', () => this.close());
     call.on('cancelled', () => this.close());
     call.on('close', () => this.close());
