@@ -81,7 +81,7 @@ describe('etcd-format snapshots from regionstore', { skip: !HAVE_ETCD, timeout: 
     const compactAt = (JSON.parse(await ok('get', 'a', '-w', 'json')) as { header: { revision: number } }).header.revision;
     await ok('compact', String(compactAt - 1));
     await ok('put', 'a', '5');
-    const before = await allKvs(ep);
+    const current = await allKvs(ep);
     // A linearizable read on the member that takes the snapshot: it has applied everything.
     const one = c.hostPorts[0]!;
     const revision = (JSON.parse((await etcdctl(one, ['get', 'a', '-w', 'json'])).stdout) as { header: { revision: number } }).header.revision;
@@ -110,7 +110,7 @@ describe('etcd-format snapshots from regionstore', { skip: !HAVE_ETCD, timeout: 
     const etcdEp = `127.0.0.1:${client}`;
     await eventually('the restored etcd to serve', async () => ((await etcdctl(etcdEp, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000);
 
-    assert.deepEqual(await allKvs(etcdEp), before, 'current keys, values, revisions, versions, leases');
+    assert.deepEqual(await allKvs(etcdEp), current, 'current keys, values, revisions, versions, leases');
     // History kept by the compaction: the revision just after it reads the same on both.
     assert.deepEqual(await allKvs(etcdEp, compactAt), await allKvs(ep, compactAt), 'history after the compaction point');
     const compacted = await etcdctl(etcdEp, ['get', 'a', `--rev=${compactAt - 2}`]);
