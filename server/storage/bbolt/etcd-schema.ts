@@ -111,6 +111,7 @@ function pbFields(b: Uint8Array): Map<number, bigint | Buffer> {
 }
 
 const int = (v: bigint | Buffer | undefined): number => (typeof v === 'bigint' ? Number(BigInt.asIntN(64, v)) : 0);
+const big = (v: bigint | Buffer | undefined): bigint => (typeof v === 'bigint' ? BigInt.asIntN(64, v) : 0n);
 const bytesOf = (v: bigint | Buffer | undefined): Buffer => (Buffer.isBuffer(v) ? v : Buffer.alloc(0));
 
 /** mvccpb.KeyValue. */
@@ -123,17 +124,22 @@ export interface EtcdKeyValue {
   lease: number;
 }
 
+/** A decoded KeyValue also carries its lease id exactly (etcd's ids are 63-bit). */
+export interface DecodedEtcdKeyValue extends EtcdKeyValue {
+  leaseBig: bigint;
+}
+
 export function encodeEtcdKeyValue(kv: EtcdKeyValue): Buffer {
   return new PbWriter()
     .bytes(1, kv.key).varint(2, kv.createRevision).varint(3, kv.modRevision).varint(4, kv.version)
     .bytes(5, kv.value).varint(6, kv.lease).finish();
 }
 
-export function decodeEtcdKeyValue(b: Uint8Array): EtcdKeyValue {
+export function decodeEtcdKeyValue(b: Uint8Array): DecodedEtcdKeyValue {
   const f = pbFields(b);
   return {
     key: bytesOf(f.get(1)), createRevision: int(f.get(2)), modRevision: int(f.get(3)), version: int(f.get(4)),
-    value: bytesOf(f.get(5)), lease: int(f.get(6)),
+    value: bytesOf(f.get(5)), lease: int(f.get(6)), leaseBig: big(f.get(6)),
   };
 }
 
@@ -148,9 +154,9 @@ export function encodeEtcdLease(l: EtcdLease): Buffer {
   return new PbWriter().varint(1, l.id).varint(2, l.ttl).varint(3, l.remainingTtl).finish();
 }
 
-export function decodeEtcdLease(b: Uint8Array): EtcdLease {
+export function decodeEtcdLease(b: Uint8Array): EtcdLease & { idBig: bigint } {
   const f = pbFields(b);
-  return { id: int(f.get(1)), ttl: int(f.get(2)), remainingTtl: int(f.get(3)) };
+  return { id: int(f.get(1)), idBig: big(f.get(1)), ttl: int(f.get(2)), remainingTtl: int(f.get(3)) };
 }
 
 /** etcdserverpb.AlarmMember, the alarm bucket's key. */
