@@ -1,7 +1,9 @@
 // Builds a store's state from outside history (an etcd snapshot being restored): the
 // revision records, leases, revision counter and compaction point as engine writes, in
-// batches. The target engine must be empty; MvccStore.open() then rebuilds the key index
-// and lease attachments from what this wrote, exactly as after a restart.
+// batches. The target engine must be empty. It writes the history only, without the
+// format record: the first MvccStore.open() builds the persisted key index and the lease
+// attachments from the revisions (restore.ts convertFromRevisions), the one code path that
+// derives them from history, so an import cannot disagree with it.
 //
 //   const imp = new StateImport(engine);
 //   await imp.revision(main, sub, record) ...   // ascending (main, sub)
