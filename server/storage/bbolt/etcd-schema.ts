@@ -129,7 +129,8 @@ export interface DecodedEtcdKeyValue extends EtcdKeyValue {
   leaseBig: bigint;
 }
 
-export function encodeEtcdKeyValue(kv: EtcdKeyValue): Buffer {
+/** `lease` may be a bigint: etcd's ids are 63-bit. */
+export function encodeEtcdKeyValue(kv: Omit<EtcdKeyValue, 'lease'> & { lease: number | bigint }): Buffer {
   return new PbWriter()
     .bytes(1, kv.key).varint(2, kv.createRevision).varint(3, kv.modRevision).varint(4, kv.version)
     .bytes(5, kv.value).varint(6, kv.lease).finish();
@@ -150,7 +151,7 @@ export interface EtcdLease {
   remainingTtl: number;
 }
 
-export function encodeEtcdLease(l: EtcdLease): Buffer {
+export function encodeEtcdLease(l: Omit<EtcdLease, 'id'> & { id: number | bigint }): Buffer {
   return new PbWriter().varint(1, l.id).varint(2, l.ttl).varint(3, l.remainingTtl).finish();
 }
 
