@@ -182,10 +182,11 @@ export interface EtcdMember {
 
 /** Go's encoding/json of membership.Member: uint64 id as a bare number, omitempty fields. */
 export function encodeEtcdMember(m: EtcdMember): Buffer {
+  // Field order is Go's: ID, then the embedded RaftAttributes, then Attributes.
   const parts = [`"id":${BigInt(m.id).toString()}`, `"peerURLs":${JSON.stringify(m.peerURLs)}`];
+  if (m.isLearner) parts.push('"isLearner":true');
   if (m.name !== '') parts.push(`"name":${JSON.stringify(m.name)}`);
   if (m.clientURLs.length > 0) parts.push(`"clientURLs":${JSON.stringify(m.clientURLs)}`);
-  if (m.isLearner) parts.push('"isLearner":true');
   return Buffer.from(`{${parts.join(',')}}`);
 }
 
