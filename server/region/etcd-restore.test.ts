@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,15 @@ describe('regionstore snapshot restore', () => {
     const junk = join(dir, 'junk.db');
     await writeFile(junk, Buffer.alloc(8192, 7));
     await assert.rejects(restoreEtcdSnapshot({ file: junk, dataDir: fresh(), skipHashCheck: true }), /not a bbolt file/);
+
+    // A page that is not what its parent says: refused, and the half-made data dir removed.
+    const torn = await etcdFile(false);
+    torn.writeBigUInt64LE(99n, 3 * 4096);
+    const tornFile = join(dir, 'torn.db');
+    await writeFile(tornFile, torn);
+    const tornDir = fresh();
+    await assert.rejects(restoreEtcdSnapshot({ file: tornFile, dataDir: tornDir, skipHashCheck: true }), /page 3 says it is page 99/);
+    assert.equal(existsSync(tornDir), false);
 
     const used = fresh();
     const ok = join(dir, 'ok2.db');

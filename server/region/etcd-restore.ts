@@ -11,6 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { StateImport } from '../mvcc/state-import.js';
 import { BboltReader, type ByteSource } from '../storage/bbolt/index.js';
 import {
@@ -47,16 +48,28 @@ export class RestoreError extends Error {
 
 export async function restoreEtcdSnapshot(o: EtcdRestoreOptions): Promise<EtcdRestoreSummary> {
   if (nonEmptyDir(o.dataDir)) throw new RestoreError(`data dir ${o.dataDir} exists and is not empty; restore needs a new one`);
-  const fd = openSync(o.file, 'r');
+  let fd: number;
+  try {
+    fd = openSync(o.file, 'r');
+  } catch (err) {
+    throw new RestoreError(`cannot read the snapshot file: ${(err as Error).message}`);
+  }
   try {
     const size = checkHash(fd, statSync(o.file).size, o.skipHashCheck, o.file);
     const db = BboltReader.open(fdSource(fd, size));
     const engine = await openStateEngine(o.dataDir, openRocksEngine);
+    let summary: EtcdRestoreSummary;
     try {
-      return await importState(db, new StateImport(engine));
-    } finally {
+      summary = await importState(db, new StateImport(engine));
+    } catch (err) {
       await engine.close();
+      // A half-restored data dir would start as a member with part of the history.
+      await rm(o.dataDir, { recursive: true, force: true });
+      if (err instanceof RestoreError || (err instanceof Error && err.name === 'BboltFormatError')) throw err;
+      throw new RestoreError(`the snapshot could not be restored (${String(err)}); ${o.dataDir} was removed`);
     }
+    await engine.close();
+    return summary;
   } finally {
     closeSync(fd);
   }
