@@ -7,11 +7,12 @@
 // page of the `key` bucket, never the file. The scratch file is then streamed and removed.
 
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StateScan as StateScanType } from '../mvcc/state-scan.js';
 import { StateScan } from '../mvcc/state-scan.js';
+import type { MvccStore } from '../mvcc/store.js';
 import type { AlarmMember } from '../mvcc/types.js';
 import {
   EtcdBucket, encodeEtcdAlarmMember, encodeEtcdConfState, encodeEtcdKeyValue, encodeEtcdLease, encodeEtcdMember,
@@ -29,6 +30,9 @@ export const ETCD_CLUSTER_VERSION = `${ETCD_API_VERSION}.0`;
 const ETCD_AUTH_REVISION = 1;
 /** Where the member registry lives in the meta keyspace (server/region/members.ts). */
 const MEMBER_PREFIX = Buffer.from(stateMetaKey('member/'));
+/** Scratch dirs are named for the process that made them, so leftovers can be found. */
+const SCRATCH_PREFIX = 'regionstore-etcd-snapshot-';
+const SCRATCH_NAME_RE = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`);
 /** Scratch files stream in chunks of this size (the API re-chunks to its own limit). */
 const SNAPSHOT_READ_CHUNK_BYTES = 1 << 20;
 
@@ -44,8 +48,17 @@ const b = (s: string): Buffer => Buffer.from(s);
 const sorted = (entries: Entry[]): Entry[] => entries.sort((x, y) => compareBytes(x[0], y[0]));
 
 /** Writes the etcd-format file at `path`; returns its size in bytes. */
-export async function writeEtcdSnapshotFile(engine: Engine, path: string, ctx: EtcdSnapshotContext): Promise<number> {
+export async function writeEtcdSnapshotFile(
+  mvcc: MvccStore,
+  engine: Engine,
+  path: string,
+  ctx: EtcdSnapshotContext,
+): Promise<number> {
   const sink = await FilePageSink.create(path);
+  // etcd's file holds what a finished compaction leaves. Ours deletes in background chunks;
+  // HashKV finishes a pending one first (it needs the same), then the view is taken in the
+  // same tick as the check, so no compaction can start in between.
+  while (mvcc.compactionPending) await mvcc.hashKV(0);
   const scan = new StateScan(engine);
   try {
     const w = new BboltWriter(sink);
@@ -105,7 +118,8 @@ async function* leaseEntries(scan: StateScanType): AsyncGenerator<Entry> {
 export async function etcdSnapshotStream(
   build: (path: string) => Promise<number>,
 ): Promise<{ sizeBytes: number; chunks: AsyncIterable<Uint8Array> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'regionstore-etcd-snapshot-'));
+  await removeOrphanedScratch();
+  const dir = await mkdtemp(join(tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
   const path = join(dir, 'snapshot.db');
   try {
     await build(path);
@@ -122,4 +136,25 @@ export async function etcdSnapshotStream(
     }
   }
   return { sizeBytes, chunks: chunks() };
+}
+
+/** Removes scratch dirs left by a process that died mid-snapshot (a crash, a kill -9). */
+async function removeOrphanedScratch(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(SCRATCH_NAME_RE.exec(name)?.[1] ?? NaN);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+      await rm(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -261,7 +261,7 @@ export class RegionBackend {
     return etcdSnapshotStream((path) =>
       this.node.readLocal((mvcc, engine) => {
         const st = this.node.status();
-        return writeEtcdSnapshotFile(engine, path, {
+        return writeEtcdSnapshotFile(mvcc, engine, path, {
           term: this.node.term,
           voters: [...st.confState.voters],
           learners: [...st.confState.learners],
