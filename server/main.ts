@@ -18,6 +18,7 @@ import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
+import { snapshotCommand } from './region/restore-command.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 
@@ -175,6 +176,7 @@ interface Subcommand {
 
 const SUBCOMMANDS: Subcommand[] = [
   { name: 'serve', summary: 'Run a region cluster member (etcd\'s flags; `regionstore serve --help` lists them)', run: serve },
+  { name: 'snapshot', summary: 'snapshot restore <file>: a new member data dir from an etcd snapshot (etcd\'s restore flags)', run: snapshotCommand },
 ];
 
 function rootHelp(): string {

@@ -12,7 +12,7 @@ import {
 } from '../mvcc/index.js';
 import { QUOTA_LEASE_OVERHEAD_BYTES, putCost, txnCost } from './quota.js';
 import { ConfChangeType } from '../raft/index.js';
-import { readStateSnapshot } from '../storage/index.js';
+import { etcdSnapshotStream, writeEtcdSnapshotFile } from './etcd-snapshot.js';
 import { RegionError } from './errors.js';
 import type { MemberRecord } from './members.js';
 import { RegionNode } from './region-node.js';
@@ -256,20 +256,19 @@ export class RegionBackend {
   }
 
   async snapshot() {
-    // The stream's exact size must be known before the first byte (remaining_bytes), so
-    // the consistent copy is read into memory first.
-    const chunks: Uint8Array[] = [];
-    let sizeBytes = 0;
-    await this.node.readLocal(async (_mvcc, engine) => {
-      for await (const c of readStateSnapshot(engine)) {
-        chunks.push(c);
-        sizeBytes += c.length;
-      }
-    });
-    async function* replay() {
-      yield* chunks;
-    }
-    return { sizeBytes, chunks: replay() };
+    // etcd's file format (server/region/etcd-snapshot.ts), built from one consistent view
+    // into a scratch file; its exact size is known before the first byte (remaining_bytes).
+    return etcdSnapshotStream((path) =>
+      this.node.readLocal((mvcc, engine) => {
+        const st = this.node.status();
+        return writeEtcdSnapshotFile(mvcc, engine, path, {
+          term: this.node.term,
+          voters: [...st.confState.voters],
+          learners: [...st.confState.learners],
+          alarms: mvcc.alarms(),
+        });
+      }),
+    );
   }
 }
 

@@ -13,11 +13,6 @@ export interface KnownDifference {
 
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
-    steps: ['snapshot-status'],
-    why: 'Maintenance.Snapshot streams regionstore\'s own state format, not a bbolt file, so `etcdctl snapshot status` cannot read it',
-    fixedBy: 'issue 10 item 6 (snapshots in etcd\'s bbolt format), a later issue',
-  },
-  {
     // Not a defect: issue 10 says to follow etcd 3.5 where 3.4 and 3.5 differ, and the
     // reference installed here is Debian's etcd 3.4.23.
     steps: ['grpc-alarm-get', 'grpc-alarm-activate-nospace'],
