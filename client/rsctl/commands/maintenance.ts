@@ -25,8 +25,9 @@ const snapshotSave: Command = {
   usage: 'rsctl snapshot save <file>',
   summary: 'Saves a consistent copy of the leader\'s store to <file>',
   description: [
-    'The file is written as <file>.part and renamed once complete. It holds regionstore\'s state format',
-    '(etcdctl snapshot status/restore cannot read it). Not bounded by --command-timeout: a large store takes a while.',
+    'The file is written as <file>.part and renamed once complete. It is etcd\'s snapshot format (a bbolt',
+    'database and its SHA-256), so `etcdctl snapshot status/restore` and `regionstore snapshot restore` read it.',
+    'Not bounded by --command-timeout: a large store takes a while.',
   ].join('\n'),
   flags: [],
   async run(ctx) {
