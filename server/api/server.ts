@@ -1,6 +1,6 @@
 // The gRPC server of the etcd v3 API: binds KV, Watch, Lease, Cluster and Maintenance
-// to a Backend, with message-size limits from limits.ts, and reports every finished
-// call through an optional typed hook (server/metrics maps it to prom-client; nothing
+// (and etcd's Lock and Election services) to a Backend, with message-size limits from
+// limits.ts, and reports every finished call through an optional typed hook (server/metrics maps it to prom-client; nothing
 // here logs or measures per request when no hook is given). startApiServer listens through
 // front-door.ts, so the same port also serves HTTP/1.1 (http1.ts) as etcd's client port does.
 
@@ -20,14 +20,16 @@ import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
 import { maintenanceService } from './maintenance.js';
-import { loadEtcdServices } from './proto.js';
+import { loadConcurrencyServices, loadEtcdServices } from './proto.js';
+import { electionService } from './election.js';
+import { lockService } from './lock.js';
 import { watchService } from './watch.js';
 import { startFrontDoor } from './front-door.js';
 import { Http1Router, createHttp1Server } from './http1.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
-  /** etcd's service name: KV, Watch, Lease, Cluster or Maintenance. */
+  /** etcd's service name: KV, Watch, Lease, Cluster, Maintenance, Lock or Election. */
   service: string;
   /** The method, e.g. Range, LeaseKeepAlive. */
   method: string;
@@ -132,6 +134,13 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
     const def = name === 'KV' ? withFastKvCodecs(defs.KV) : defs[name];
     server.addService(def, instrument(name, def, impls[name], opts.onCall));
   }
+  // etcd's Lock and Election services, which etcd serves on the client port too.
+  const concurrency = loadConcurrencyServices();
+  server.addService(concurrency.Lock, instrument('Lock', concurrency.Lock, lockService(backend, limits), opts.onCall));
+  server.addService(
+    concurrency.Election,
+    instrument('Election', concurrency.Election, electionService(backend, limits), opts.onCall),
+  );
   return { server, limits };
 }
 
