@@ -1,4 +1,4 @@
-// A plain grpc-js client of proto/etcd for API tests: every call as a promise (unary)
+// A plain grpc-js client of proto/etcd (the etcd v3 services, Lock and Election) for API tests: every call as a promise (unary)
 // or the raw stream, so tests can check exact codes, messages and field values.
 
 import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -15,8 +15,17 @@ export interface RawClient {
 }
 
 export function rawClient(endpoint: string): RawClient {
-  const def = loadSync('etcdserverpb/rpc.proto', { ...LOADER_OPTIONS, includeDirs: [etcdProtoDir()] });
-  const pkg = (loadPackageDefinition(def) as unknown as { etcdserverpb: Record<string, Ctor> }).etcdserverpb;
+  const def = loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], {
+    ...LOADER_OPTIONS,
+    includeDirs: [etcdProtoDir()],
+  });
+  const loaded = loadPackageDefinition(def) as unknown as {
+    etcdserverpb: Record<string, Ctor>;
+    v3lockpb: Record<string, Ctor>;
+    v3electionpb: Record<string, Ctor>;
+  };
+  // The etcd v3 services by name, plus etcd's Lock and Election services.
+  const pkg: Record<string, Ctor> = { ...loaded.etcdserverpb, Lock: loaded.v3lockpb.Lock!, Election: loaded.v3electionpb.Election! };
   const clients = new Map<string, Client>();
   const get = (service: string): any => {
     let c = clients.get(service);
