@@ -162,13 +162,15 @@ async function electScript(r: Run): Promise<string[]> {
   return t;
 }
 
+const b = (s: string): Buffer => Buffer.from(s);
+const errText = (e: unknown): string => `error ${(e as ServiceError).code} ${(e as ServiceError).details}`;
+const quiet = (): void => {};
+
 /** Lock and Election called over gRPC, on different members. */
 async function grpcScript(r: Run): Promise<string[]> {
   const t: string[] = [];
   const L = new Leases();
   const [c1, c2, c3] = r.target.hostPorts.map((hp) => rawClient(hp)) as [RawClient, RawClient, RawClient];
-  const b = (s: string): Buffer => Buffer.from(s);
-  const errText = (e: unknown): string => `error ${(e as ServiceError).code} ${(e as ServiceError).details}`;
   try {
     const base = Number(((await c1.unary('KV', 'Range', { key: b('nothing') })) as { header: { revision: string } }).header.revision);
     const rel = (rev: string): string => `+${Number(rev) - base}`;
@@ -245,7 +247,6 @@ describe('etcdctl lock / elect and the Lock and Election services, regionstore b
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rs-lockelect-'));
-    const quiet = (): void => {};
     const targets = await Promise.allSettled([startRegionstore(dir, quiet), HAVE_ETCD ? startEtcd(dir, quiet) : Promise.resolve(undefined)]);
     for (const s of targets) if (s.status === 'fulfilled' && s.value !== undefined) runs.push(runOn(s.value));
     for (const s of targets) if (s.status === 'rejected') throw s.reason;
