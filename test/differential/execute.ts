@@ -20,7 +20,8 @@ export const VALUE_SHOWN_BYTES_MAX = 96;
 export const NEW_PEERS = 3;
 /** `"@x*N"` in a request stands for N bytes of "x" (large values without a large script). */
 const REPEAT_RE = /^@(.)\*(\d+)$/;
-const BYTES_FIELDS = new Set(['key', 'rangeEnd', 'value']);
+/** Request fields that are bytes (`name`: a Lock or Election name). */
+const BYTES_FIELDS = new Set(['key', 'rangeEnd', 'value', 'name']);
 
 export interface StepOutput {
   step: string;
