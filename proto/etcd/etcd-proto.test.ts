@@ -125,3 +125,25 @@ test('every message and field shared with the etcd3 client proto matches in numb
   visit(theirs);
   assert.ok(compared > 150, `compared only ${compared} fields`);
 });
+
+test("Lock and Election: etcd's v3lockpb / v3electionpb field numbers and methods", () => {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(HERE, target));
+  root.loadSync(['v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], { keepCase: true });
+  root.resolveAll();
+  assert.deepEqual(fieldNumbers(root, 'v3lockpb.LockRequest'), { name: 1, lease: 2 });
+  assert.deepEqual(fieldNumbers(root, 'v3lockpb.LockResponse'), { header: 1, key: 2 });
+  assert.deepEqual(fieldNumbers(root, 'v3lockpb.UnlockRequest'), { key: 1 });
+  assert.deepEqual(fieldNumbers(root, 'v3lockpb.UnlockResponse'), { header: 1 });
+  assert.deepEqual(fieldNumbers(root, 'v3electionpb.CampaignRequest'), { name: 1, lease: 2, value: 3 });
+  assert.deepEqual(fieldNumbers(root, 'v3electionpb.CampaignResponse'), { header: 1, leader: 2 });
+  assert.deepEqual(fieldNumbers(root, 'v3electionpb.LeaderKey'), { name: 1, key: 2, rev: 3, lease: 4 });
+  assert.deepEqual(fieldNumbers(root, 'v3electionpb.LeaderRequest'), { name: 1 });
+  assert.deepEqual(fieldNumbers(root, 'v3electionpb.LeaderResponse'), { header: 1, kv: 2 });
+  assert.deepEqual(fieldNumbers(root, 'v3electionpb.ResignRequest'), { leader: 1 });
+  assert.deepEqual(fieldNumbers(root, 'v3electionpb.ProclaimRequest'), { leader: 1, value: 2 });
+  assert.deepEqual(Object.keys(root.lookupService('v3lockpb.Lock').methods), ['Lock', 'Unlock']);
+  const election = root.lookupService('v3electionpb.Election').methods;
+  assert.deepEqual(Object.keys(election), ['Campaign', 'Proclaim', 'Leader', 'Observe', 'Resign']);
+  assert.equal(election.Observe!.responseStream, true);
+});
