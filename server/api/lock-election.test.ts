@@ -116,6 +116,24 @@ describe('Lock and Election services (in-process API)', () => {
     assert.deepEqual(await keys('cx/'), [`cx/${BigInt(l1).toString(16)}`]);
   });
 
+  test('a waiter whose client cancels the call withdraws its key', async () => {
+    const [l1, l2] = [await grant(), await grant()];
+    await c.unary('Lock', 'Lock', { name: b('cc'), lease: l1 });
+    const Ctor = makeGenericClientConstructor(loadConcurrencyServices().Lock, 'Lock');
+    const lc = new Ctor(api.endpoint, credentials.createInsecure()) as unknown as {
+      Lock(req: unknown, cb: (err: ServiceError | null) => void): { cancel(): void };
+      close(): void;
+    };
+    let failed: ServiceError | null = null;
+    const call = lc.Lock({ name: b('cc'), lease: l2 }, (err) => (failed = err));
+    await queued('cc/', 2);
+    call.cancel();
+    for (let i = 0; i < POLL_LIMIT && (await keys('cc/')).length > 1; i++) await pause();
+    lc.close();
+    assert.equal((failed as ServiceError | null)?.code, status.CANCELLED);
+    assert.deepEqual(await keys('cc/'), [`cc/${BigInt(l1).toString(16)}`]);
+  });
+
   test('lock errors as etcd answers them', async () => {
     await rejects(c.unary('Lock', 'Lock', { name: b('e'), lease: '12345' }), status.UNKNOWN, 'etcdserver: requested lease not found');
     await rejects(c.unary('Lock', 'Lock', { name: b('e'), lease: '-1' }), status.UNKNOWN, 'etcdserver: requested lease not found');
