@@ -216,6 +216,8 @@ async function grpcScript(r: Run): Promise<string[]> {
     stream.on('error', () => undefined);
     const won = (await c1.unary('Election', 'Campaign', { name: b('ge'), lease: g1, value: b('one') })) as Campaign;
     t.push(`campaign: ${won.leader.name.toString()} ${L.key(won.leader.key.toString())} rev ${rel(won.leader.rev)} lease ${L.id(won.leader.lease)} header ${rel(won.header.revision)}`);
+    // The observer has seen the first leader before anything changes (else it could start later and skip it).
+    await until(`${r.target.system}: observer saw the first leader`, () => observed.length >= 1);
     t.push(`leader: ${leaderText((await c3.unary('Election', 'Leader', { name: b('ge') })) as LeaderRes)}`);
     const proclaimed = (await c2.unary('Election', 'Proclaim', { leader: won.leader, value: b('two') })) as { header: { revision: string } };
     t.push(`proclaim on n2 at ${rel(proclaimed.header.revision)}`);

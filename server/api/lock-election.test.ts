@@ -164,6 +164,8 @@ describe('Lock and Election services (in-process API)', () => {
     const leader = (await c.unary('Election', 'Leader', { name: b('el') })) as { kv: { value: Buffer; createRevision: string } };
     assert.equal(str(leader.kv.value), 'a1');
     assert.equal(leader.kv.createRevision, won.leader.rev);
+    // The observer has seen the first leader before anything changes (else it could start later and skip it).
+    for (let i = 0; i < POLL_LIMIT && observed.length < 1; i++) await pause();
     await c.unary('Election', 'Proclaim', { leader: won.leader, value: b('a2') });
     const second = tracked(
       c.unary('Election', 'Campaign', { name: b('el'), lease: l2, value: b('b1') }) as Promise<{ leader: { key: Buffer } }>,
