@@ -185,6 +185,9 @@ describe('Lock and Election services (in-process API)', () => {
   test('election errors as etcd answers them', async () => {
     await rejects(c.unary('Election', 'Proclaim', { value: b('x') }), status.UNKNOWN, '"leader" field must be provided');
     await rejects(c.unary('Election', 'Resign', {}), status.UNKNOWN, '"leader" field must be provided');
+    // The key generation is compared before the lease is looked at, as etcd's txn does.
+    const stale = { name: b('ee'), key: b('ee/1'), rev: '3', lease: '-1' };
+    await rejects(c.unary('Election', 'Proclaim', { leader: stale, value: b('x') }), status.UNKNOWN, 'election: not leader');
     await rejects(
       c.unary('Election', 'Campaign', { name: b('ee'), lease: '777', value: b('v') }),
       status.UNKNOWN,

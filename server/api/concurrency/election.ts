@@ -6,6 +6,7 @@
 
 import { EventType, type KeyValue } from '../../mvcc/index.js';
 import type { Backend } from '../backend.js';
+import { EtcdErrors } from '../errors.js';
 import type { ApiLimits } from '../limits.js';
 import {
   RecipeErrors,
@@ -106,6 +107,12 @@ export async function campaign(
 
 /** Replaces the leader's value; "election: not leader" when its key is gone or newer. */
 export async function proclaim(backend: Backend, limits: ApiLimits, leader: LeaderRef, value: Uint8Array): Promise<{ revision: number }> {
+  if (leader.lease === undefined) {
+    // A lease id no backend can hold: etcd's txn compares first ("not leader" when the
+    // key generation differs) and only then fails the put on the lease.
+    const check = await txn(backend, limits, { compare: [createRevisionIs(leader.key, leader.rev)], success: [], failure: [] });
+    throw check.succeeded ? EtcdErrors.leaseNotFound : recipeError(RecipeErrors.notLeader);
+  }
   const lease = await sessionLease(backend, leader.lease);
   const res = await proclaimTxn(backend, limits, { ...leader, lease }, value);
   if (!res.succeeded) throw recipeError(RecipeErrors.notLeader);
