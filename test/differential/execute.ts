@@ -289,6 +289,13 @@ export async function runSteps(target: Target, steps: Step[]): Promise<Run> {
 export const JOIN_WAIT_MS = 30_000;
 const JOIN_POLL_MS = 200;
 
+/** Whether the leader lists the member of this peer URL with a name and client URLs. */
+async function published(leader: RawClient, peerUrl: string): Promise<boolean> {
+  const list = (await leader.unary('Cluster', 'MemberList', {})) as { members: Array<{ name: string; peerURLs: string[]; clientURLs: string[] }> };
+  const m = list.members.find((x) => x.peerURLs.includes(peerUrl));
+  return m !== undefined && m.name !== '' && m.clientURLs.length > 0;
+}
+
 /** Starts a member added earlier and waits until it has applied what the leader had. */
 async function join(target: Target, leader: RawClient, member: string, peerUrl: string, clientPort: number): Promise<string> {
   const list = (await leader.unary('Cluster', 'MemberList', {})) as { members: Array<{ name: string; peerURLs: string[] }> };
@@ -305,7 +312,9 @@ async function join(target: Target, leader: RawClient, member: string, peerUrl: 
     while (Date.now() < deadline) {
       try {
         const st = (await c.unary('Maintenance', 'Status', {})) as { raftAppliedIndex: string };
-        if (Number(st.raftAppliedIndex) >= goal) return `member ${member} started and caught up`;
+        // Caught up, and its name and client URLs published (an entry of its own after it
+        // starts, on both systems): the next steps list members, so wait for what they show.
+        if (Number(st.raftAppliedIndex) >= goal && (await published(leader, peerUrl))) return `member ${member} started and caught up`;
         last = `applied ${st.raftAppliedIndex} of ${goal}`;
       } catch (err) {
         last = (err as Error).message;
