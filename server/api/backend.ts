@@ -37,6 +37,8 @@ import type {
   WatchResponse,
 } from '../mvcc/index.js';
 
+import type { NamespaceBackend } from './namespace-backend.js';
+
 export type { KeyValue, Event, HashKVResult, WatchRequest, WatchResponse };
 
 /**
@@ -198,4 +200,8 @@ export interface Backend {
   /** Transfers leadership; throws `bad-leader-transferee`, `not-leader` (leader only). */
   moveLeader(targetMemberId: number): Promise<void>;
   snapshot(): Promise<SnapshotStream>;
+
+  // ---- regionstore.v1 (absent: those services are not offered)
+  /** The namespace registry (regionstore.v1.Namespaces). */
+  readonly namespaceOps?: NamespaceBackend;
 }

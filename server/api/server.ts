@@ -24,6 +24,7 @@ import { loadEtcdServices } from './proto.js';
 import { watchService } from './watch.js';
 import { startFrontDoor } from './front-door.js';
 import { Http1Router, createHttp1Server } from './http1.js';
+import { loadNamespacesService, namespacesService } from './namespaces.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -131,6 +132,10 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
     // KV.Range and KV.Put, the hottest calls, get hand-written codecs (fast-codec.ts).
     const def = name === 'KV' ? withFastKvCodecs(defs.KV) : defs[name];
     server.addService(def, instrument(name, def, impls[name], opts.onCall));
+  }
+  if (backend.namespaceOps !== undefined) {
+    const def = loadNamespacesService();
+    server.addService(def, instrument('Namespaces', def, namespacesService(backend.namespaceOps), opts.onCall));
   }
   return { server, limits };
 }

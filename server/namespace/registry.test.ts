@@ -66,7 +66,7 @@ describe('namespace registry', () => {
 
   test('create checks the keys that would leave the enclosing namespace', () => {
     const reg = registryOf(['a/', 'a/b/']);
-    const check = reg.check({ op: 'create', definition: completeDefinition({ name: 'x', prefix: 'a/' + 'c' }) });
+    const check = reg.check({ op: 'create', definition: completeDefinition({ name: 'x', prefix: 'a/c' }) });
     assert.equal(check?.owner.name, 'ns0');
     const mid = reg.check({ op: 'create', definition: completeDefinition({ name: 'y', prefix: 'a' }) });
     assert.equal(mid?.owner.name, 'default');

@@ -17,6 +17,7 @@ import { RegionError } from './errors.js';
 import type { MemberRecord } from './members.js';
 import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
+import { RegionNamespaces } from './namespace-backend.js';
 
 export interface MemberView {
   ID: number;
@@ -48,7 +49,12 @@ function withClient(cmd: Command, id: ClientSeq | undefined): Command {
 }
 
 export class RegionBackend {
-  constructor(readonly node: RegionNode) {}
+  /** The namespace registry's operations (regionstore.v1.Namespaces). */
+  readonly namespaceOps: RegionNamespaces;
+
+  constructor(readonly node: RegionNode) {
+    this.namespaceOps = new RegionNamespaces(node);
+  }
 
   headerInfo() {
     return { clusterId: this.node.clusterId, memberId: this.node.id, raftTerm: this.node.term, revision: this.node.mvcc.currentRevision };
