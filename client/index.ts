@@ -13,6 +13,7 @@ export { Watch, type WatchBatch, type WatchFilter, type WatchOptions, type Watch
 export { Leases, type LeaseGrant, type LeaseTimeToLive } from './lib/lease.js';
 export { KeptLease, type LeaseEvents } from './lib/lease-keeper.js';
 export { Cluster, type Member, type MemberListResult } from './lib/cluster.js';
+export { Namespaces, type Namespace, type NamespaceChanges, type NamespaceSpec, type NamespaceLevel, type CrdtType, type ReadLevelName } from './lib/namespaces.js';
 export {
   Maintenance, type AlarmAction, type AlarmMember, type AlarmType, type EndpointStatus, type HashKVResult, type MemberStatus,
 } from './lib/maintenance.js';

@@ -19,6 +19,7 @@ import { KV, type GetOptions } from './kv.js';
 import { Leases } from './lease.js';
 import type { KeptLease } from './lease-keeper.js';
 import { Maintenance } from './maintenance.js';
+import { Namespaces } from './namespaces.js';
 import { ATTEMPT_TIMEOUT_MS_DEFAULT, CALL_TIMEOUT_MS_DEFAULT, RETRY_ATTEMPTS_MAX } from './policy.js';
 import { EndpointPool, parseEndpoints, type Preference } from './pool.js';
 import type { DeleteOptions, PutOptions, RangeOptions } from './requests.js';
@@ -50,6 +51,8 @@ export class Client {
   readonly leases: Leases;
   readonly cluster: Cluster;
   readonly maintenance: Maintenance;
+  /** The namespace registry (regionstore.v1.Namespaces). */
+  readonly namespaces: Namespaces;
   /** The random id this client's writes carry (each in-flight write uses a sub-id of it). */
   readonly clientId: string;
   private readonly pool: EndpointPool;
@@ -76,6 +79,7 @@ export class Client {
     this.leases = new Leases(this.caller);
     this.cluster = new Cluster(this.caller);
     this.maintenance = new Maintenance(this.caller);
+    this.namespaces = new Namespaces(this.caller);
   }
 
   /** host:port of every endpoint. */
