@@ -153,13 +153,13 @@ describe('namespace registry on a cluster', () => {
   });
 
   test('the registry survives a restart of every member and a leader change', async () => {
-    const before = await client.namespaces.list();
+    const registryBefore = await client.namespaces.list();
     for (const n of cluster.nodes) await cluster.stopNode(n.name);
     // Together: a lone member of three never becomes healthy, which restart() waits for.
     await Promise.all(cluster.nodes.map((n) => cluster.restart(n.name)));
     const first = await eventually('a leader', () => cluster.leader(), 20_000);
     const lists = await listsOfEveryMember();
-    for (const l of lists) assert.deepEqual(l, before);
+    for (const l of lists) assert.deepEqual(l, registryBefore);
     await cluster.kill(first);
     await eventually('another leader', async () => {
       const l = await cluster.leader();
