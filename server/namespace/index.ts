@@ -7,3 +7,4 @@ export * from './bytes.js';
 export { NamespaceRegistry, keysRefusal, strongestDefault, type KeyCheck, type ReadChoice } from './registry.js';
 export { completeDefinition, defaultNamespace, prefixFromBytes, validateName, validatePrefix, validateUpdateFields, type NamespaceSpec } from './validate.js';
 export { encodeCommand, decodeCommand, encodeDefinition, decodeDefinition } from './codec.js';
+export * from './read-level.js';

@@ -40,6 +40,7 @@ import { RegionError } from './errors.js';
 import { LocalReadGate } from './read-gate.js';
 import { discoverMembers } from './join.js';
 import { NamespaceApplier, type NamespaceApplyResult } from './namespace-applier.js';
+import { StalenessTracker } from './staleness.js';
 import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
 
@@ -122,6 +123,8 @@ export class RegionNode {
   /** Reads of the local state, refused while a snapshot from the leader replaces it. */
   private readonly localReads = new LocalReadGate();
   private readonly onStopListeners: Array<(reason: string) => void> = [];
+  /** Appends from the current leader and their commit index: bounded reads' proof. */
+  private readonly staleness = new StalenessTracker();
 
   private constructor(readonly opts: RegionNodeOptions) {
     this.id = opts.memberId;
@@ -274,6 +277,7 @@ export class RegionNode {
     const ss = rd.softState;
     if (ss === undefined) return;
     if (ss.leader !== this.leader) {
+      this.staleness.reset();
       this.opts.metrics.leaderChanged();
       this.opts.logger.info('leader changed', { leader: ss.leader, role: ss.role });
       // A proposal forwarded to (or not yet committed by) the old leader may be lost with
@@ -464,8 +468,50 @@ export class RegionNode {
   }
 
   private onPeerMessages(msgs: Message[]): void {
-    for (const m of msgs) this.raft.step(m);
+    for (const m of msgs) {
+      this.raft.step(m);
+      if (m.type === MessageType.App) this.noteLeaderAppend(m);
+    }
     this.wake.notify();
+  }
+
+  private noteLeaderAppend(m: Message): void {
+    const st = this.raft.basicStatus();
+    // Accepted from the leader of the current term only (the core rejects the others).
+    if (m.from === st.leader && m.term === st.term && st.role !== StateRole.Leader) {
+      this.staleness.onLeaderAppend(performance.now(), m.commit);
+    }
+  }
+
+  /**
+   * How far this member's state provably trails the leader's, in ms (DESIGN §2 bounded):
+   * 0 on the leader is not claimed (it may be deposed without knowing); undefined when
+   * there is no proof (no append from the current leader whose commit index is applied).
+   */
+  provenStalenessMs(): number | undefined {
+    if (this.role === StateRole.Leader || this.leader === 0) return undefined;
+    return this.staleness.stalenessMs(performance.now(), this.appliedWaiter.appliedIndex);
+  }
+
+  /**
+   * Waits until this member's store has reached `revision` (session reads), at most until
+   * `deadlineMs` (epoch ms); resolves false when the deadline came first.
+   */
+  async waitForRevision(revision: number, deadlineMs: number): Promise<boolean> {
+    while (this.mvcc.currentRevision < revision) {
+      const left = deadlineMs - Date.now();
+      if (left <= 0 || this.stopped) return false;
+      const next = this.appliedWaiter.waitFor(this.appliedWaiter.appliedIndex + 1);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([next, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** 'leader' or 'follower' (learners and candidates count as followers), for metrics. */
+  get roleName(): 'leader' | 'follower' {
+    return this.role === StateRole.Leader ? 'leader' : 'follower';
   }
 
   private onTransportEvent(e: TransportEvent): void {
