@@ -5,6 +5,7 @@ export { FROM_KEY, prefixEnd, text, toBuffer, type BytesLike } from './lib/bytes
 export { idToHex, type IdLike, type LeaseId, type MemberId } from './lib/int64.js';
 export * from './lib/errors.js';
 export { KV, type GetOptions } from './lib/kv.js';
+export { SessionClock, type ReadInfo, type ReadLevel, type ReadLevelOptions } from './lib/read-level.js';
 export type { DeleteOptions, KeyRange, PutOptions, RangeOptions, SortOrder, SortTarget } from './lib/requests.js';
 export { cmp, op, TxnBuilder, type Compare, type CompareOp, type TxnOp } from './lib/txn.js';
 export type * from './lib/types.js';

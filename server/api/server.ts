@@ -57,13 +57,15 @@ export interface ApiServer {
 type Hook = (event: ApiCallEvent) => void;
 
 function wrapUnary(service: string, method: string, handler: UntypedHandleCall, onCall: Hook): UntypedHandleCall {
-  const h = handler as (call: unknown, cb: (err: { code?: number } | null, res?: unknown) => void) => void;
-  return ((call: unknown, cb: (err: { code?: number } | null, res?: unknown) => void) => {
+  type Cb = (err: { code?: number } | null, res?: unknown, ...rest: unknown[]) => void;
+  const h = handler as (call: unknown, cb: Cb) => void;
+  return ((call: unknown, cb: Cb) => {
     const t0 = performance.now();
-    h(call, (err, res) => {
+    // `rest`: trailing metadata and flags (read levels answer in trailers).
+    h(call, (err, res, ...rest) => {
       const code = err === null ? status.OK : (err.code ?? status.UNKNOWN);
       onCall({ service, method, code, durationSeconds: (performance.now() - t0) / 1000 });
-      cb(err, res);
+      cb(err, res, ...rest);
     });
   }) as UntypedHandleCall;
 }
