@@ -31,7 +31,8 @@ export class KV {
   async range(key: BytesLike, opts: RangeOptions & ReadLevelOptions & CallOptions = {}): Promise<RangeResult & { readInfo?: ReadInfo }> {
     let info: ReadInfo | undefined;
     const metadata = readMetadata(opts, this.session, this.sessionReads);
-    const extras = metadata === undefined ? {} : { metadata, onTrailers: (md: Metadata) => (info = readInfoFrom(md)) };
+    // Trailers are read for every range: a read without a level still reports the one its namespace gave it.
+    const extras = { metadata, onTrailers: (md: Metadata) => (info = readInfoFrom(md)) };
     const r = rangeResult(await this.caller.unary<WireRangeResponse>(etcdMethods().range, rangeRequest(key, opts), 'read', opts, extras));
     this.session.observe(r.revision);
     return info === undefined ? r : { ...r, readInfo: info };
