@@ -126,9 +126,9 @@ describe('read levels', () => {
     const writer = clientOf(leader);
     const reader = clientOf(f);
     const acked: Array<{ at: number; revision: number }> = [];
-    let writing = true;
+    const flow = { writing: true };
     const writes = (async () => {
-      for (let i = 0; writing; i++) {
+      for (let i = 0; flow.writing; i++) {
         const w = await writer.put('bounded/k', String(i)).catch(() => undefined);
         if (w !== undefined) acked.push({ at: Date.now(), revision: w.header.revision });
         await sleep(WRITE_EVERY_MS);
@@ -158,7 +158,7 @@ describe('read levels', () => {
         await sleep(10);
       }
       assert.ok(local > 0, 'some bounded reads were served locally while writes flowed');
-      writing = false;
+      flow.writing = false;
       await writes;
       const lastAcked = acked[acked.length - 1]!;
       // The leader stops: the follower hears nothing more from it.
@@ -183,7 +183,7 @@ describe('read levels', () => {
       const sorted = [...staleness].sort((a, b) => a - b);
       console.log(`bounded reads: ${staleness.length} served locally, proven staleness median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${max} ms, bound ${BOUND_MS} ms`);
     } finally {
-      writing = false;
+      flow.writing = false;
       await writes;
       writer.close();
       reader.close();
