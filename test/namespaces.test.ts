@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { Client, type Namespace } from '../client/index.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { rsctl } from '../client/rsctl/testing/run.js';
 
 /** Small snapshot spacing so the writes while a follower is down pass log compactions. */
 const SNAPSHOT_COUNT = 50;
@@ -127,6 +128,35 @@ describe('namespace registry on a cluster', () => {
     } finally {
       raw.close();
     }
+  });
+
+  test('rsctl ns create|get|list|update|delete and get --read', async () => {
+    const ep = ['--endpoints', cluster.hostPorts.join(',')];
+    const created = await rsctl([...ep, 'ns', 'create', 'metrics', '--prefix', 'metrics/', '--read', 'bounded:250', '--description', 'from rsctl']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^name: metrics\nprefix: "metrics\/"\nlevel: strong\ncrdt_type: none\nread_level: bounded\nmax_staleness_ms: 250\n/);
+    const got = await rsctl([...ep, '-w', 'json', 'ns', 'get', 'metrics']);
+    assert.equal(JSON.parse(got.stdout).description, 'from rsctl');
+    const table = await rsctl([...ep, '-w', 'table', 'ns', 'list']);
+    assert.match(table.stdout, /\| metrics +\| "metrics\/" +\| strong/);
+    const upd = await rsctl([...ep, 'ns', 'update', 'metrics', '--read', 'session']);
+    assert.match(upd.stdout, /read_level: session/);
+    const eventual = await rsctl([...ep, 'ns', 'create', 'ev', '--prefix', 'ev/', '--level', 'eventual', '--type', 'counter']);
+    assert.match(eventual.stdout, /crdt_type: counter/);
+    const bad = await rsctl([...ep, 'ns', 'create', 'bad', '--prefix', 'bad/', '--level', 'weak']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unknown level "weak"/);
+    await client.put('metrics/a', '1');
+    const read = await rsctl([...ep, '-w', 'json', 'get', 'metrics/a', '--read', 'bounded:5000']);
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal(JSON.parse(read.stdout).read.level, 'bounded');
+    const session = await rsctl([...ep, '-w', 'json', 'get', 'metrics/a', '--read', 'session', '--min-revision', '1']);
+    assert.equal(JSON.parse(session.stdout).read.level, 'session');
+    const usage = await rsctl([...ep, 'get', 'metrics/a', '--read', 'fast']);
+    assert.equal(usage.code, 2);
+    const del = await rsctl([...ep, 'ns', 'delete', 'metrics', '--force']);
+    assert.match(del.stdout, /namespace metrics deleted with 1 keys/);
+    assert.equal((await rsctl([...ep, 'ns', 'delete', 'ev'])).code, 0);
   });
 
   test('the registry survives a snapshot install on a lagging follower', async () => {
