@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util';
 import { NODES_MAX } from '../../cluster/plan.js';
 import { parseNemesis, type FaultKind } from '../nemesis/schedule.js';
 
-export const WORKLOADS = ['register', 'bank', 'watch'] as const;
+export const WORKLOADS = ['register', 'bank', 'watch', 'session'] as const;
+/** What runs without --workload: session (follower reads with rs-min-revision) is asked for by name. */
+export const DEFAULT_WORKLOADS = ['register', 'bank', 'watch'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 export const UNSAFE_MODES = ['local-reads', 'ack-before-sync'] as const;
 export type UnsafeMode = (typeof UNSAFE_MODES)[number];
@@ -39,7 +41,7 @@ export const USAGE = [
   '  --nemesis   all | none | comma list of kinds or groups (default all):',
   '              kill, kill-leader, crash-cut-off-leader, pause, pause-leader, partition, isolate-leader, bridge, one-way,',
   '              flaky, slow, membership, transfer; groups kills, pauses, partitions, links',
-  `  --workload  comma list of ${WORKLOADS.join(', ')} (default all three)`,
+  `  --workload  comma list of ${WORKLOADS.join(', ')} (default ${DEFAULT_WORKLOADS.join(',')})`,
   '  --seed      the run\'s seed (default: random, printed); the same seed replays the same schedule',
   `  --out       where history.jsonl, report.html, summary.json and node logs go (default ${OUT_DEFAULT}/)`,
   '  --unsafe    start the nodes with an unsafe testing flag (REGIONSTORE_UNSAFE=1): the harness must catch it',
@@ -84,7 +86,7 @@ export function parseRunArgs(argv: readonly string[], randomSeed: () => number):
     timeS: int('time', values.time, TIME_S_DEFAULT, 1, 24 * 3600),
     nemesisText,
     nemesis: parseNemesis(nemesisText),
-    workloads: parseWorkloads(values.workload ?? WORKLOADS.join(',')),
+    workloads: parseWorkloads(values.workload ?? DEFAULT_WORKLOADS.join(',')),
     seed: int('seed', values.seed, randomSeed(), 0, 2 ** 32 - 1),
     out: values.out ?? OUT_DEFAULT,
     ...(unsafe === undefined ? {} : { unsafe: unsafe as UnsafeMode }),
