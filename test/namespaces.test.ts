@@ -177,6 +177,9 @@ describe('namespace registry on a cluster', () => {
         const l = await fc.namespaces.list({ serializable: true }).catch(() => undefined);
         return JSON.stringify(l) === JSON.stringify(expected) ? true : undefined;
       }, 30_000, 100);
+      const text = await (await fetch(`${follower.metricsUrl}/metrics`)).text();
+      const received = Number(text.split('\n').find((l) => l.startsWith('regionstore_snapshots_received_total '))?.split(' ').pop() ?? 0);
+      assert.ok(received >= 1, 'the follower caught up through a snapshot install');
     } finally {
       fc.close();
     }

@@ -16,6 +16,8 @@ import { eventually, sleep, startTestCluster, type TestCluster } from './helpers
 
 const BOUND_MS = 200;
 const WRITE_EVERY_MS = 20;
+/** Writes a held-back follower misses before the session read (more catch-up, more chance it waits). */
+const SESSION_LAG_WRITES = 100;
 
 let cluster: TestCluster;
 
@@ -54,6 +56,8 @@ describe('read levels', () => {
         process.kill(cluster.nodes[f]!.pid, 'SIGSTOP');
         let put;
         try {
+          // Entries to catch up on after SIGCONT, so the read usually arrives before they apply.
+          await Promise.all(Array.from({ length: SESSION_LAG_WRITES }, (_x, i) => writer.put(`session/fill${i}`, String(round))));
           put = await writer.put('session/key', `v${round}`);
         } finally {
           setTimeout(() => process.kill(cluster.nodes[f]!.pid, 'SIGCONT'), 300);
