@@ -70,6 +70,15 @@ describe('read levels', () => {
       }
       // Whether the follower had to wait depends on what it handles first after SIGCONT: logged, not asserted.
       console.log(`session reads that waited on the follower: ${await metric(f, 'regionstore_session_read_wait_seconds_count', '')}`);
+      // A revision that does not exist yet: the read must wait for the write that makes it.
+      const now = (await writer.put('session/next', 'a')).header.revision;
+      const waiting = reader.range('session/next', { readLevel: 'session', minRevision: now + 1 });
+      await sleep(200);
+      const next = await writer.put('session/next', 'b');
+      const seen = await waiting;
+      assert.ok(seen.revision >= next.header.revision);
+      assert.equal(seen.kvs[0]?.value.toString(), 'b');
+      assert.ok(await metric(f, 'regionstore_session_read_wait_seconds_count', '') >= 1, 'the wait was counted');
       // The library's default: a serializable read after a write is a session read.
       const both = new Client({ endpoints: [cluster.hostPorts[leader]!, cluster.hostPorts[f]!], readFrom: 'any', timeoutMs: 10_000 });
       try {
