@@ -65,7 +65,7 @@ function makeWorkloads(config: RunConfig, ctx: WorkloadContext, history: History
   if (has('register')) w.register = new RegisterWorkload(ctx, { workers: REGISTER_WORKERS_PER_CLIENT * (config.nodes + 1), history });
   if (has('bank')) w.bank = new BankWorkload(ctx, BANK_WORKERS);
   if (has('watch')) w.watch = new WatchWorkload(ctx, WATCH_WRITERS_PER_CLIENT * (config.nodes + 1));
-  if (has('session')) w.session = new SessionWorkload(ctx, SESSION_WORKERS_PER_NODE * config.nodes);
+  if (has('session')) w.session = new SessionWorkload(ctx, SESSION_WORKERS_PER_NODE * config.nodes, config.unsafe === 'no-session');
   return w;
 }
 

@@ -43,10 +43,12 @@ export class SessionWorkload {
   private nextProcess: number;
   private readonly live: number[] = [];
 
-  constructor(private readonly ctx: WorkloadContext, private readonly workers: number) {
+  /** @param unsafeNoSession UNSAFE (the harness's teeth): plain serializable reads, no rs-min-revision. */
+  constructor(private readonly ctx: WorkloadContext, private readonly workers: number, unsafeNoSession = false) {
     // One client per worker, reading from any member: its session clock is its own.
     this.clients = Array.from({ length: workers }, () => new Client({
       endpoints: [...ctx.endpoints], timeoutMs: OP_TIMEOUT_MS, attemptTimeoutMs: ATTEMPT_TIMEOUT_MS, readFrom: 'any',
+      sessionReads: !unsafeNoSession,
     }));
     this.nextProcess = workers;
     for (let w = 0; w < workers; w++) this.live.push(w);
