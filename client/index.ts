@@ -5,6 +5,7 @@ export { FROM_KEY, prefixEnd, text, toBuffer, type BytesLike } from './lib/bytes
 export { idToHex, type IdLike, type LeaseId, type MemberId } from './lib/int64.js';
 export * from './lib/errors.js';
 export { KV, type GetOptions } from './lib/kv.js';
+export { SessionClock, type ReadInfo, type ReadLevel, type ReadLevelOptions } from './lib/read-level.js';
 export type { DeleteOptions, KeyRange, PutOptions, RangeOptions, SortOrder, SortTarget } from './lib/requests.js';
 export { cmp, op, TxnBuilder, type Compare, type CompareOp, type TxnOp } from './lib/txn.js';
 export type * from './lib/types.js';
@@ -13,6 +14,7 @@ export { Watch, type WatchBatch, type WatchFilter, type WatchOptions, type Watch
 export { Leases, type LeaseGrant, type LeaseTimeToLive } from './lib/lease.js';
 export { KeptLease, type LeaseEvents } from './lib/lease-keeper.js';
 export { Cluster, type Member, type MemberListResult } from './lib/cluster.js';
+export { Namespaces, type Namespace, type NamespaceChanges, type NamespaceSpec, type NamespaceLevel, type CrdtType, type ReadLevelName } from './lib/namespaces.js';
 export {
   Maintenance, type AlarmAction, type AlarmMember, type AlarmType, type EndpointStatus, type HashKVResult, type MemberStatus,
 } from './lib/maintenance.js';

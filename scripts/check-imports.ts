@@ -1,7 +1,7 @@
 // The import rules of DESIGN.md §7, checked over every TypeScript file:
 //  - a folder imports only the folders its rule lists (imports inside a folder are free);
 //  - no import cycle between files anywhere;
-//  - the pure cores (server/raft, server/crdt) use no I/O, clock, timer, randomness or Promise.
+//  - the pure cores (server/raft, server/crdt, server/namespace) use no I/O, clock, timer, randomness or Promise.
 // Exits 1 with one line per violation.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -45,7 +45,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   scripts: [''],
 };
 
-const PURE_FOLDERS = ['server/raft', 'server/crdt'];
+const PURE_FOLDERS = ['server/raft', 'server/crdt', 'server/namespace'];
 const IMPURE_PATTERNS: Array<[RegExp, string]> = [
   [/from\s+['"]node:/, 'imports a node: module'],
   [/\bDate\.now\b|\bnew Date\(/, 'reads the clock'],

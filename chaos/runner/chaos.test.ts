@@ -1,7 +1,8 @@
 // The chaos harness in `npm test`: a short run of real processes under mixed faults with
-// all three workloads must pass; and the harness has teeth: each unsafe server flag is
+// every workload (register, bank, watch, session) must pass; and the harness has teeth: each unsafe server flag is
 // caught (a stale read under a partition; a lost acknowledged write after kill -9 of the
-// leader), while the same seed without the flag passes.
+// leader; follower reads without rs-min-revision going back in time), while the same seed
+// without the flag passes (the session workload's safe run is part of the short run).
 //
 // CHAOS_SEED=N replays the short run with another seed. Each run's files (history,
 // report, node logs) are kept when it fails; the path is printed.
@@ -27,6 +28,9 @@ export const LOCAL_READS_RUN_S = 8;
 export const ACK_BEFORE_SYNC_RUN_S = 12;
 export const LOCAL_READS_SEED = 3;
 export const ACK_BEFORE_SYNC_SEED = 5;
+/** Session teeth: no fault is needed, a follower learns a commit index one message after the leader acks. */
+export const NO_SESSION_RUN_S = 10;
+export const NO_SESSION_SEED = 7;
 
 const VERBOSE = process.env.RS_TEST_VERBOSE !== undefined;
 
@@ -48,16 +52,17 @@ function verdictOf(o: RunOutcome, checker: string): string | undefined {
 }
 
 describe('chaos harness', { timeout: 600_000 }, () => {
-  test('a short run under mixed faults passes (3 nodes, all workloads)', { timeout: 300_000 }, async () => {
+  test('a short run under mixed faults passes (3 nodes, every workload)', { timeout: 300_000 }, async () => {
     const seed = Number(process.env.CHAOS_SEED ?? SHORT_RUN_SEED);
     const { outcome, text } = await run('short run', [
-      '--nodes', '3', '--time', String(SHORT_RUN_S), '--nemesis', 'all', '--workload', 'register,bank,watch', '--seed', String(seed),
+      '--nodes', '3', '--time', String(SHORT_RUN_S), '--nemesis', 'all', '--workload', 'register,bank,watch,session', '--seed', String(seed),
     ]);
     assert.equal(outcome.exitCode, 0, text);
     assert.ok(outcome.faults.length >= 5, `only ${outcome.faults.length} faults were injected\n${text}`);
     assert.ok((outcome.register?.ok ?? 0) > 100, text);
     assert.ok((outcome.bank?.reads ?? 0) > 10, text);
     assert.ok((outcome.watch?.events ?? 0) > 100, text);
+    assert.equal(verdictOf(outcome, 'session'), 'ok', text);
   });
 
   const localReads = ['--nodes', '3', '--time', String(LOCAL_READS_RUN_S), '--nemesis', 'isolate-leader', '--workload', 'register', '--seed', String(LOCAL_READS_SEED)];
@@ -82,5 +87,12 @@ describe('chaos harness', { timeout: 600_000 }, () => {
   test('teeth: the ack-before-sync seed without the flag passes', { timeout: 180_000 }, async () => {
     const { outcome, text } = await run('safe ack-before-sync seed', ackBeforeSync);
     assert.equal(outcome.exitCode, 0, text);
+  });
+  test('teeth: --unsafe no-session (follower reads without rs-min-revision) reads older than own writes or earlier reads', { timeout: 180_000 }, async () => {
+    const noSession = ['--nodes', '3', '--time', String(NO_SESSION_RUN_S), '--nemesis', 'none', '--workload', 'session', '--seed', String(NO_SESSION_SEED)];
+    const { outcome, text } = await run('unsafe no-session', [...noSession, '--unsafe', 'no-session']);
+    assert.equal(verdictOf(outcome, 'session'), 'violation', text);
+    assert.match(text, /(read-your-writes|monotonic-reads|monotonic-key), process \d+: get sess\/\d+/);
+    assert.equal(outcome.exitCode, 1);
   });
 });

@@ -32,9 +32,11 @@ export const NODE_READY_TIMEOUT_MS = 60_000;
 export const ADMIN_TIMEOUT_MS = 10_000;
 export const ADMIN_ATTEMPT_TIMEOUT_MS = 3_000;
 
-const UNSAFE_FLAGS: Record<UnsafeMode, string> = {
+/** The member flag of each unsafe mode; undefined: a mode of the clients (the members run safe). */
+const UNSAFE_FLAGS: Record<UnsafeMode, string | undefined> = {
   'local-reads': '--unsafe-local-reads',
   'ack-before-sync': '--unsafe-ack-before-sync',
+  'no-session': undefined,
 };
 
 export interface ChaosClusterOptions {
@@ -94,14 +96,15 @@ export class ChaosCluster implements NemesisTarget {
     c.viaProxies = o.viaProxies ?? true;
     await mkdir(o.logDir, { recursive: true });
     for (const p of plan.nodes) c.logs.set(p.name, createWriteStream(join(o.logDir, `${p.name}.log`)));
+    const unsafeFlag = o.unsafe === undefined ? undefined : UNSAFE_FLAGS[o.unsafe];
     const extraArgs = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
       '--snapshot-count', String(SNAPSHOT_COUNT), '--snapshot-catchup-entries', String(SNAPSHOT_CATCHUP_ENTRIES),
-      ...(o.unsafe === undefined ? [] : [UNSAFE_FLAGS[o.unsafe], 'true'])];
+      ...(unsafeFlag === undefined ? [] : [unsafeFlag, 'true'])];
     try {
       c.launcher = await startCluster({
         dataDir: o.dataDir, ready: 'listening', readyTimeoutMs: NODE_READY_TIMEOUT_MS, extraArgs,
         perNodeArgs: (name) => c.argsFor(name),
-        env: { ...process.env, ...(o.unsafe === undefined ? {} : { REGIONSTORE_UNSAFE: '1' }) },
+        env: { ...process.env, ...(unsafeFlag === undefined ? {} : { REGIONSTORE_UNSAFE: '1' }) },
         onLine: (name, line) => {
           c.logs.get(name)?.write(`${line}\n`);
           if (isErrorLine(line)) c.errorLines.push({ node: name, line });

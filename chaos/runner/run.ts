@@ -22,6 +22,8 @@ import { BankWorkload, type BankStats } from '../workload/bank.js';
 import { errorText, untilDone, type WorkloadContext } from '../workload/common.js';
 import { RegisterWorkload, type RegisterStats } from '../workload/register.js';
 import { WatchWorkload } from '../workload/watch.js';
+import { SessionWorkload } from '../workload/session.js';
+import { checkSession, summarizeSession } from '../checker/session.js';
 import { replayLine, type RunConfig } from './args.js';
 import { checkBankReads, checkRegister, checkWatchWorkload, nodeErrorsSummary, notRun, overallVerdict, recoverySummary } from './checks.js';
 import { ChaosCluster } from './cluster.js';
@@ -31,6 +33,8 @@ export const REGISTER_WORKERS_PER_CLIENT = 2;
 export const BANK_WORKERS = 4;
 /** Watch writers per client: one through each member, one following the leader. */
 export const WATCH_WRITERS_PER_CLIENT = 1;
+/** Session workload processes per member (each with its own client and session clock). */
+export const SESSION_WORKERS_PER_NODE = 2;
 /** After the heal, the cluster must be healthy and take a write within this. */
 export const RECOVERY_TIMEOUT_MS = 60_000;
 
@@ -52,6 +56,7 @@ interface Workloads {
   register?: RegisterWorkload;
   bank?: BankWorkload;
   watch?: WatchWorkload;
+  session?: SessionWorkload;
 }
 
 function makeWorkloads(config: RunConfig, ctx: WorkloadContext, history: HistoryWriter): Workloads {
@@ -60,6 +65,7 @@ function makeWorkloads(config: RunConfig, ctx: WorkloadContext, history: History
   if (has('register')) w.register = new RegisterWorkload(ctx, { workers: REGISTER_WORKERS_PER_CLIENT * (config.nodes + 1), history });
   if (has('bank')) w.bank = new BankWorkload(ctx, BANK_WORKERS);
   if (has('watch')) w.watch = new WatchWorkload(ctx, WATCH_WRITERS_PER_CLIENT * (config.nodes + 1));
+  if (has('session')) w.session = new SessionWorkload(ctx, SESSION_WORKERS_PER_NODE * config.nodes, config.unsafe === 'no-session');
   return w;
 }
 
@@ -109,6 +115,7 @@ function runChecks(w: Workloads, failed: Map<string, string>, recovery: CheckerS
     if (failed.has('watch')) results.push(notRun('watch', `the final reads failed: ${failed.get('watch')}`));
     else results.push(...checkWatchWorkload(w.watch));
   }
+  if (w.session !== undefined) results.push(summarizeSession(checkSession(w.session.ops)));
   results.push(recovery, nodeErrors);
   return results;
 }
@@ -145,7 +152,7 @@ async function runPhases(config: RunConfig, cluster: ChaosCluster, history: Hist
   const schedule = planSchedule({ seed: seeds.schedule, kinds: config.nemesis, nodes: cluster.nodes, durationMs });
   const nemesis = new Nemesis({ target: cluster, schedule, clock, log });
   p.nemesis = nemesis;
-  await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run()]);
+  await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run(), w.session?.run()]);
   p.durationNs = clock.nowNs();
   log(`chaos: ${config.timeS} s of workload done; healing every fault`);
   const healStart = performance.now();
@@ -217,5 +224,6 @@ async function closeWorkloads(w: Workloads): Promise<void> {
   closed.add(w);
   w.register?.close();
   w.bank?.close();
+  w.session?.close();
   await w.watch?.close();
 }

@@ -21,6 +21,14 @@ export interface CallOptions {
   endpoint?: string;
 }
 
+/** What the services add to a call besides CallOptions (read levels). */
+export interface CallExtras {
+  /** Request metadata (reads: the read level). */
+  metadata?: Metadata | undefined;
+  /** Called with the trailing metadata of the attempt that answered. */
+  onTrailers?: ((md: Metadata) => void) | undefined;
+}
+
 export interface CallerSettings {
   timeoutMs: number;
   attemptTimeoutMs: number;
@@ -61,6 +69,7 @@ interface Attempting {
   metadata: Metadata | undefined;
   /** Aborted by the caller's signal or by close(). */
   signal: AbortSignal;
+  onTrailers: ((md: Metadata) => void) | undefined;
 }
 
 export class Caller {
@@ -73,7 +82,7 @@ export class Caller {
     readonly settings: CallerSettings,
   ) {}
 
-  async unary<Res>(method: Method, req: unknown, kind: CallKind, opts: CallOptions = {}): Promise<Res> {
+  async unary<Res>(method: Method, req: unknown, kind: CallKind, opts: CallOptions = {}, extras: CallExtras = {}): Promise<Res> {
     if (this.closed) throw new ClientClosedError();
     if (opts.signal?.aborted === true) throw aborted(opts.signal, false, 0, undefined);
     const ac = new AbortController();
@@ -91,8 +100,8 @@ export class Caller {
           throw this.closed ? new ClientClosedError() : aborted(opts.signal, false, 0, undefined);
         }
       }
-      const metadata = ticket === undefined ? undefined : identityMetadata(ticket);
-      return await this.attempts<Res>({ kind, method, req, deadlineMs, fixed, metadata, signal: ac.signal }, opts.signal);
+      const metadata = ticket === undefined ? extras.metadata : identityMetadata(ticket);
+      return await this.attempts<Res>({ kind, method, req, deadlineMs, fixed, metadata, signal: ac.signal, onTrailers: extras.onTrailers }, opts.signal);
     } finally {
       if (ticket !== undefined) this.identity.release(ticket);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -114,7 +123,7 @@ export class Caller {
       ep = a.fixed ?? this.pool.pick(prefer, last === undefined ? undefined : ep);
       const deadlineMs = Math.min(a.deadlineMs, Date.now() + this.settings.attemptTimeoutMs);
       try {
-        return await unaryAttempt<Res>(ep.conn(), a.method, a.req, { deadlineMs, metadata: a.metadata, signal: a.signal });
+        return await unaryAttempt<Res>(ep.conn(), a.method, a.req, { deadlineMs, metadata: a.metadata, signal: a.signal, onTrailers: a.onTrailers });
       } catch (err) {
         last = attemptErrorOf(err);
       }

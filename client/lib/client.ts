@@ -19,6 +19,8 @@ import { KV, type GetOptions } from './kv.js';
 import { Leases } from './lease.js';
 import type { KeptLease } from './lease-keeper.js';
 import { Maintenance } from './maintenance.js';
+import { Namespaces } from './namespaces.js';
+import { SessionClock, type ReadLevelOptions } from './read-level.js';
 import { ATTEMPT_TIMEOUT_MS_DEFAULT, CALL_TIMEOUT_MS_DEFAULT, RETRY_ATTEMPTS_MAX } from './policy.js';
 import { EndpointPool, parseEndpoints, type Preference } from './pool.js';
 import type { DeleteOptions, PutOptions, RangeOptions } from './requests.js';
@@ -43,6 +45,12 @@ export interface ClientOptions {
   channelOptions?: ChannelOptions;
   /** Called before each retry of a unary call (must not throw). */
   onRetry?: (e: RetryEvent) => void;
+  /**
+   * Session consistency for serializable reads (default true): the client sends the
+   * highest revision it has seen as rs-min-revision, so it never reads older than its own
+   * writes or earlier reads, even from a follower (DESIGN §2).
+   */
+  sessionReads?: boolean;
 }
 
 export class Client {
@@ -50,6 +58,8 @@ export class Client {
   readonly leases: Leases;
   readonly cluster: Cluster;
   readonly maintenance: Maintenance;
+  /** The namespace registry (regionstore.v1.Namespaces). */
+  readonly namespaces: Namespaces;
   /** The random id this client's writes carry (each in-flight write uses a sub-id of it). */
   readonly clientId: string;
   private readonly pool: EndpointPool;
@@ -72,10 +82,11 @@ export class Client {
       readPreference: opts.readFrom ?? 'leader',
       onRetry: opts.onRetry,
     });
-    this.kv = new KV(this.caller);
+    this.kv = new KV(this.caller, new SessionClock(), opts.sessionReads ?? true);
     this.leases = new Leases(this.caller);
     this.cluster = new Cluster(this.caller);
     this.maintenance = new Maintenance(this.caller);
+    this.namespaces = new Namespaces(this.caller);
   }
 
   /** host:port of every endpoint. */
@@ -94,7 +105,12 @@ export class Client {
     return this.pool.leader?.address;
   }
 
-  range(key: BytesLike, opts?: RangeOptions & CallOptions): Promise<RangeResult> {
+  /** The highest revision this client has seen (what its session reads ask for). */
+  get sessionRevision(): number {
+    return this.kv.session.revision;
+  }
+
+  range(key: BytesLike, opts?: RangeOptions & ReadLevelOptions & CallOptions): ReturnType<KV['range']> {
     return this.kv.range(key, opts);
   }
 

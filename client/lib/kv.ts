@@ -10,17 +10,32 @@ import {
   deleteRequest, putRequest, rangeRequest, type DeleteOptions, type PutOptions, type RangeOptions,
 } from './requests.js';
 import { TxnBuilder } from './txn.js';
+import type { Metadata } from '@grpc/grpc-js';
+import { SessionClock, readInfoFrom, readMetadata, type ReadInfo, type ReadLevelOptions } from './read-level.js';
 import type { DeleteResult, KeyValue, PutResult, RangeResult, ResponseHeader, TxnResult } from './types.js';
 import type { WireDeleteRangeResponse, WireHeader, WirePutResponse, WireRangeResponse, WireTxnResponse } from './wire.js';
 
-export type GetOptions = Pick<RangeOptions, 'revision' | 'serializable' | 'keysOnly'> & CallOptions;
+export type GetOptions = Pick<RangeOptions, 'revision' | 'serializable' | 'keysOnly'> & ReadLevelOptions & CallOptions;
 
 export class KV {
-  constructor(private readonly caller: Caller) {}
+  /**
+   * @param session the highest revision this client has seen; `sessionReads` (default on):
+   *   serializable reads are sent as session reads at that revision.
+   */
+  constructor(
+    private readonly caller: Caller,
+    readonly session: SessionClock = new SessionClock(),
+    private readonly sessionReads = true,
+  ) {}
 
-  async range(key: BytesLike, opts: RangeOptions & CallOptions = {}): Promise<RangeResult> {
-    const r = await this.caller.unary<WireRangeResponse>(etcdMethods().range, rangeRequest(key, opts), 'read', opts);
-    return rangeResult(r);
+  async range(key: BytesLike, opts: RangeOptions & ReadLevelOptions & CallOptions = {}): Promise<RangeResult & { readInfo?: ReadInfo }> {
+    let info: ReadInfo | undefined;
+    const metadata = readMetadata(opts, this.session, this.sessionReads);
+    // Trailers are read for every range: a read without a level still reports the one its namespace gave it.
+    const extras = { metadata, onTrailers: (md: Metadata) => (info = readInfoFrom(md)) };
+    const r = rangeResult(await this.caller.unary<WireRangeResponse>(etcdMethods().range, rangeRequest(key, opts), 'read', opts, extras));
+    this.session.observe(r.revision);
+    return info === undefined ? r : { ...r, readInfo: info };
   }
 
   /** The key, or undefined when it does not exist. */
@@ -45,14 +60,16 @@ export class KV {
   }
 
   async put(key: BytesLike, value: BytesLike, opts: PutOptions & CallOptions = {}): Promise<PutResult> {
-    const r = await this.caller.unary<WirePutResponse>(etcdMethods().put, putRequest(key, value, opts), 'write', opts);
-    return putResult(r);
+    const r = putResult(await this.caller.unary<WirePutResponse>(etcdMethods().put, putRequest(key, value, opts), 'write', opts));
+    this.session.observe(r.header.revision);
+    return r;
   }
 
   /** Deletes the key (or the range/prefix the options give). */
   async delete(key: BytesLike, opts: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
-    const r = await this.caller.unary<WireDeleteRangeResponse>(etcdMethods().deleteRange, deleteRequest(key, opts), 'write', opts);
-    return deleteResult(r);
+    const r = deleteResult(await this.caller.unary<WireDeleteRangeResponse>(etcdMethods().deleteRange, deleteRequest(key, opts), 'write', opts));
+    this.session.observe(r.header.revision);
+    return r;
   }
 
   deletePrefix(prefix: BytesLike, opts: Omit<DeleteOptions, 'prefix' | 'fromKey' | 'rangeEnd'> & CallOptions = {}): Promise<DeleteResult> {
@@ -61,7 +78,11 @@ export class KV {
 
   /** A transaction builder; `.commit()` sends it. */
   txn(): TxnBuilder {
-    return new TxnBuilder(async (req, opts) => txnResult(await this.caller.unary<WireTxnResponse>(etcdMethods().txn, req, 'write', opts)));
+    return new TxnBuilder(async (req, opts) => {
+      const r = txnResult(await this.caller.unary<WireTxnResponse>(etcdMethods().txn, req, 'write', opts));
+      this.session.observe(r.header.revision);
+      return r;
+    });
   }
 
   /** Drops history below `revision`; `physical` waits until the space is reclaimed. */

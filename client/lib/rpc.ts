@@ -31,6 +31,8 @@ export interface AttemptOptions {
   metadata?: Metadata | undefined;
   /** Cancels the attempt (it then fails with CANCELLED). */
   signal?: AbortSignal;
+  /** Called with the answer's trailing metadata (before the promise settles). */
+  onTrailers?: ((md: Metadata) => void) | undefined;
 }
 
 export function unaryAttempt<Res>(conn: GrpcClient, method: Method, req: unknown, opts: AttemptOptions): Promise<Res> {
@@ -48,6 +50,9 @@ export function unaryAttempt<Res>(conn: GrpcClient, method: Method, req: unknown
         else resolve(res as Res);
       },
     );
+    // grpc-js calls the callback, then emits 'status' synchronously: the trailers are in
+    // before any code awaiting this promise runs.
+    if (opts.onTrailers !== undefined) call.on('status', (st: { metadata: Metadata }) => opts.onTrailers!(st.metadata));
     const signal = opts.signal;
     const cancel = (): void => call.cancel();
     if (signal?.aborted === true) call.cancel();

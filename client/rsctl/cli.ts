@@ -15,6 +15,7 @@ import { kvCommands } from './commands/kv.js';
 import { leaseGroup } from './commands/lease.js';
 import { maintenanceCommands, snapshotGroup } from './commands/maintenance.js';
 import { memberGroup } from './commands/member.js';
+import { namespaceGroup } from './commands/namespace.js';
 import { txnCommand } from './commands/txn.js';
 import { versionCommand } from './commands/version.js';
 import { watchCommand } from './commands/watch.js';
@@ -30,7 +31,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 ];
 
 const ENTRIES: Array<Command | CommandGroup> = [
-  ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, endpointGroup, ...maintenanceCommands, snapshotGroup, benchGroup,
+  ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, namespaceGroup, endpointGroup, ...maintenanceCommands, snapshotGroup, benchGroup,
   versionCommand,
 ];
 

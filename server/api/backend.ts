@@ -37,6 +37,17 @@ import type {
   WatchResponse,
 } from '../mvcc/index.js';
 
+import type { NamespaceBackend } from './namespace-backend.js';
+import type { ReadAsk } from '../namespace/index.js';
+
+/** A Range served at a read level, with what the trailing metadata reports. */
+export interface LeveledRangeResult {
+  response: RangeResponse;
+  level: string;
+  appliedRevision: number;
+  stalenessMs?: number;
+}
+
 export type { KeyValue, Event, HashKVResult, WatchRequest, WatchResponse };
 
 /**
@@ -198,4 +209,14 @@ export interface Backend {
   /** Transfers leadership; throws `bad-leader-transferee`, `not-leader` (leader only). */
   moveLeader(targetMemberId: number): Promise<void>;
   snapshot(): Promise<SnapshotStream>;
+
+  /**
+   * A Range at a read level (DESIGN §2); absent: range() serves every read (etcd's two
+   * levels only). `ask` undefined: the namespaces' default. `deadlineMs`: epoch ms or Infinity.
+   */
+  rangeLeveled?(req: RangeRequest, ask: ReadAsk | undefined, deadlineMs: number): Promise<LeveledRangeResult>;
+
+  // ---- regionstore.v1 (absent: those services are not offered)
+  /** The namespace registry (regionstore.v1.Namespaces). */
+  readonly namespaceOps?: NamespaceBackend;
 }

@@ -110,7 +110,13 @@ export type BackendErrorCode =
   /** Asked for something the namespace's consistency level does not offer (DESIGN §2). */
   | 'failed-precondition'
   /** This member cannot serve it now, another may (e.g. it is installing a snapshot). */
-  | 'unavailable';
+  | 'unavailable'
+  /** A named thing (a namespace) does not exist. */
+  | 'not-found'
+  /** A name or prefix is taken (namespaces). */
+  | 'already-exists'
+  /** A wait for something (a session read's revision) ran past its deadline. */
+  | 'deadline-exceeded';
 
 /** Codes whose message is etcd's fixed text; the others keep the backend's message. */
 const FIXED: Partial<Record<BackendErrorCode, ApiError>> = {
@@ -152,6 +158,9 @@ const WITH_MESSAGE: Partial<Record<BackendErrorCode, status>> = {
   'stale-request': status.FAILED_PRECONDITION,
   'failed-precondition': status.FAILED_PRECONDITION,
   unavailable: status.UNAVAILABLE,
+  'not-found': status.NOT_FOUND,
+  'already-exists': status.ALREADY_EXISTS,
+  'deadline-exceeded': status.DEADLINE_EXCEEDED,
 };
 
 /** The gRPC status for anything a handler or backend threw. Never throws. */

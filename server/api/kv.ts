@@ -2,7 +2,8 @@
 // wire request, validates it, passes it to the backend with the writer's identity, and
 // shapes the answer with a response header.
 
-import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { deadlineMsOf, readAskFromMetadata, readTrailers } from './read-level.js';
 import type {
   DeleteRangeResponse,
   PutResponse,
@@ -75,7 +76,7 @@ export function txnToWire(h: HeaderInfo, r: TxnResponse): unknown {
 }
 
 export function kvService(backend: Backend, limits: ApiLimits): UntypedServiceImplementation {
-  const Range: Unary<WireRangeRequest> = (call, cb) =>
+  const plainRange: Unary<WireRangeRequest> = (call, cb) =>
     answer(
       cb,
       () => {
@@ -85,6 +86,25 @@ export function kvService(backend: Backend, limits: ApiLimits): UntypedServiceIm
       },
       (r) => rangeToWire(backend.headerInfo(), r),
     );
+
+  // With read levels: the answer's trailing metadata says what was served (read-level.ts).
+  const leveledRange: Unary<WireRangeRequest> = (call, cb) => {
+    let trailers: Metadata | undefined;
+    const done: sendUnaryData<unknown> = (err, value) => (err === null ? cb(null, value, trailers) : cb(err));
+    answer(
+      done,
+      () => {
+        const req = rangeFromWire(call.request);
+        validateRange(req, limits);
+        return backend.rangeLeveled!(req, readAskFromMetadata(call.metadata), deadlineMsOf(call.getDeadline()));
+      },
+      (r) => {
+        trailers = readTrailers(r);
+        return rangeToWire(backend.headerInfo(), r.response);
+      },
+    );
+  };
+  const Range = backend.rangeLeveled === undefined ? plainRange : leveledRange;
 
   const Put: Unary<WirePutRequest> = (call, cb) =>
     answer(

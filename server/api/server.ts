@@ -26,6 +26,7 @@ import { lockService } from './lock.js';
 import { watchService } from './watch.js';
 import { startFrontDoor } from './front-door.js';
 import { Http1Router, createHttp1Server } from './http1.js';
+import { loadNamespacesService, namespacesService } from './namespaces.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -58,13 +59,15 @@ export interface ApiServer {
 type Hook = (event: ApiCallEvent) => void;
 
 function wrapUnary(service: string, method: string, handler: UntypedHandleCall, onCall: Hook): UntypedHandleCall {
-  const h = handler as (call: unknown, cb: (err: { code?: number } | null, res?: unknown) => void) => void;
-  return ((call: unknown, cb: (err: { code?: number } | null, res?: unknown) => void) => {
+  type Cb = (err: { code?: number } | null, res?: unknown, ...rest: unknown[]) => void;
+  const h = handler as (call: unknown, cb: Cb) => void;
+  return ((call: unknown, cb: Cb) => {
     const t0 = performance.now();
-    h(call, (err, res) => {
+    // `rest`: trailing metadata and flags (read levels answer in trailers).
+    h(call, (err, res, ...rest) => {
       const code = err === null ? status.OK : (err.code ?? status.UNKNOWN);
       onCall({ service, method, code, durationSeconds: (performance.now() - t0) / 1000 });
-      cb(err, res);
+      cb(err, res, ...rest);
     });
   }) as UntypedHandleCall;
 }
@@ -141,6 +144,10 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
     concurrency.Election,
     instrument('Election', concurrency.Election, electionService(backend, limits), opts.onCall),
   );
+  if (backend.namespaceOps !== undefined) {
+    const def = loadNamespacesService();
+    server.addService(def, instrument('Namespaces', def, namespacesService(backend.namespaceOps), opts.onCall));
+  }
   return { server, limits };
 }
 

@@ -42,6 +42,11 @@ describe('node metrics', () => {
     m.recordCache({ bytes: 1000, hits: 7, misses: 3 });
     m.recordCache({ bytes: 1200, hits: 10, misses: 3 });
     m.recordCache({ bytes: 100, hits: 2, misses: 1 }); // a new store after a snapshot: totals restart
+    m.readServed('session', 'follower');
+    m.readServed('session', 'follower');
+    m.readServed('linearizable', 'leader');
+    m.boundedRead('forwarded');
+    m.sessionWait(0.004);
     const server = await startMetricsServer({ registry: h.registry, snapshot: h.snapshot, port: 0 });
     servers.push(server);
     assert.ok(server.port > 0);
@@ -76,6 +81,9 @@ describe('node metrics', () => {
       regionstore_db_size_bytes: 'gauge',
       regionstore_mvcc_record_cache_bytes: 'gauge',
       regionstore_mvcc_record_cache_lookups_total: 'counter',
+      regionstore_reads_total: 'counter',
+      regionstore_bounded_reads_not_local_total: 'counter',
+      regionstore_session_read_wait_seconds: 'histogram',
       process_cpu_seconds_total: 'counter',
       process_resident_memory_bytes: 'gauge',
     };
@@ -94,6 +102,10 @@ describe('node metrics', () => {
     assert.equal(sample(text, 'regionstore_mvcc_record_cache_lookups_total{result="hit"}'), 12);
     assert.equal(sample(text, 'regionstore_mvcc_record_cache_lookups_total{result="miss"}'), 4);
     assert.equal(sample(text, 'regionstore_node_info{name="n1"}'), 1);
+    assert.equal(sample(text, 'regionstore_reads_total{level="session",role="follower"}'), 2);
+    assert.equal(sample(text, 'regionstore_reads_total{level="linearizable",role="leader"}'), 1);
+    assert.equal(sample(text, 'regionstore_bounded_reads_not_local_total{outcome="forwarded"}'), 1);
+    assert.equal(sample(text, 'regionstore_session_read_wait_seconds_count'), 1);
 
     const status = (await (await fetch(`${server.url}/status.json`)).json()) as Record<string, unknown>;
     assert.equal(status.name, 'n1');

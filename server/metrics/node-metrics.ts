@@ -78,6 +78,12 @@ export interface NodeMetrics {
   /** The mvcc record cache; hits and misses are running totals that restart at 0 when the
    *  store is replaced by a snapshot. */
   recordCache(stats: { bytes: number; hits: number; misses: number }): void;
+  /** One Range served, by read level (linearizable, serializable, bounded, session) and by role. */
+  readServed(level: string, role: 'leader' | 'follower'): void;
+  /** A bounded read this member could not prove fresh enough: forwarded to the leader's ReadIndex, or refused. */
+  boundedRead(outcome: 'forwarded' | 'refused'): void;
+  /** A session read that had to wait for its min revision, and for how long. */
+  sessionWait(seconds: number): void;
 }
 
 /** The latest figures, for /status.json and the dashboard page. */
@@ -128,6 +134,9 @@ export const noopNodeMetrics: NodeMetrics = {
   snapshotSent() {},
   snapshotReceived() {},
   grpcRequest() {},
+  readServed() {},
+  boundedRead() {},
+  sessionWait() {},
   keys() {},
   dbSize() {},
   recordCache() {},
@@ -191,6 +200,19 @@ function collectors(registry: Registry) {
     recordCacheBytes: new Gauge({
       name: metricName('mvcc_record_cache_bytes'), help: 'Bytes of revision records held in memory for reads (estimate).', registers,
     }),
+    reads: new Counter({
+      name: metricName('reads_total'), help: 'Range reads served, by read level and by the role of this member.',
+      labelNames: ['level', 'role'], registers,
+    }),
+    boundedReads: new Counter({
+      name: metricName('bounded_reads_not_local_total'),
+      help: 'Bounded reads this member could not prove within their bound: forwarded to the leader (ReadIndex) or refused.',
+      labelNames: ['outcome'], registers,
+    }),
+    sessionWait: new Histogram({
+      name: metricName('session_read_wait_seconds'), help: 'How long session reads waited for their min revision (only those that waited).',
+      buckets: DURATION_BUCKETS_SECONDS, registers,
+    }),
     recordCacheLookups: new Counter({
       name: metricName('mvcc_record_cache_lookups_total'), help: 'Record reads, by whether memory answered (hit) or the engine (miss).',
       labelNames: ['result'], registers,
@@ -215,6 +237,8 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   // the server's own, codes gRPC's 17, so this map stays small.
   const cacheSeen = { hits: 0, misses: 0 };
   const grpcChildren = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'code'> }>();
+  // Bound once per (level, role), as the gRPC children: Range is the hottest call.
+  const readChildren = new Map<string, Counter.Internal>();
   const metrics: NodeMetrics = {
     raftStatus(st) {
       s.term = st.term; s.isLeader = st.isLeader; s.commitIndex = st.commit; s.appliedIndex = st.applied;
@@ -249,6 +273,14 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
       bound.requests.inc();
       if (ok(seconds)) bound.duration.observe(seconds);
     },
+    readServed(level, role) {
+      const key = `${level} ${role}`;
+      let child = readChildren.get(key);
+      if (child === undefined) readChildren.set(key, (child = c.reads.labels(level, role)));
+      child.inc();
+    },
+    boundedRead(outcome) { c.boundedReads.inc({ outcome }); },
+    sessionWait(seconds) { if (ok(seconds)) c.sessionWait.observe(seconds); },
     keys(n) { if (ok(n)) { s.keys = n; c.keys.set(n); } },
     dbSize(bytes) { if (ok(bytes)) { s.dbSizeBytes = bytes; c.dbSize.set(bytes); } },
     recordCache(stats) {

@@ -15,6 +15,8 @@ export const PayloadKind = {
   Mvcc: 1,
   /** A member publishing its name and client URLs (JSON of MemberAttributes). */
   MemberAttributes: 2,
+  /** A namespace registry command (server/namespace codec), applied by namespace-applier.ts. */
+  Namespace: 3,
 } as const;
 export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
 

@@ -17,6 +17,9 @@ import { RegionError } from './errors.js';
 import type { MemberRecord } from './members.js';
 import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
+import { RegionNamespaces } from './namespace-backend.js';
+import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
+import type { ReadAsk } from '../namespace/index.js';
 
 export interface MemberView {
   ID: number;
@@ -48,7 +51,12 @@ function withClient(cmd: Command, id: ClientSeq | undefined): Command {
 }
 
 export class RegionBackend {
-  constructor(readonly node: RegionNode) {}
+  /** The namespace registry's operations (regionstore.v1.Namespaces). */
+  readonly namespaceOps: RegionNamespaces;
+
+  constructor(readonly node: RegionNode) {
+    this.namespaceOps = new RegionNamespaces(node);
+  }
 
   headerInfo() {
     return { clusterId: this.node.clusterId, memberId: this.node.id, raftTerm: this.node.term, revision: this.node.mvcc.currentRevision };
@@ -58,6 +66,15 @@ export class RegionBackend {
   async range(req: RangeRequest): Promise<RangeResponse> {
     if (req.serializable !== true) await this.node.linearizableBarrier();
     return this.node.readLocal((mvcc) => mvcc.range(req));
+  }
+
+  /**
+   * A Range at a read level (DESIGN §2): the level asked for, else the etcd request's
+   * serializable flag, else the default of the namespaces the range touches (the stronger).
+   * `deadlineMs` (epoch ms) bounds a session read's wait.
+   */
+  rangeLeveled(req: RangeRequest, ask: ReadAsk | undefined, deadlineMs: number): Promise<LeveledRange> {
+    return serveLeveledRange(this.node, req, ask, deadlineMs);
   }
 
   /**

@@ -39,6 +39,9 @@ import { SerialLock, WakeSignal } from './serial.js';
 import { RegionError } from './errors.js';
 import { LocalReadGate } from './read-gate.js';
 import { discoverMembers } from './join.js';
+import { NamespaceApplier, type NamespaceApplyResult } from './namespace-applier.js';
+import { StalenessTracker } from './staleness.js';
+import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
 
 
@@ -83,7 +86,7 @@ export interface RegionNodeOptions {
   };
 }
 
-type ProposalResult = CommandResponse | undefined;
+type ProposalResult = CommandResponse | NamespaceApplyResult | undefined;
 
 const SYNC_MARKER_KEY = stateMetaKey('synced-before-compaction');
 const EMPTY = new Uint8Array(0);
@@ -101,6 +104,8 @@ export class RegionNode {
   mvcc!: MvccStore;
   lessor!: Lessor;
   private membership!: Membership;
+  /** The namespace registry and its applier (replaced when a snapshot replaces the state). */
+  private namespaceApplier!: NamespaceApplier;
   readonly transport: GrpcTransport;
   peerPort = 0;
   private readonly pending: PendingProposals<ProposalResult>;
@@ -118,6 +123,8 @@ export class RegionNode {
   /** Reads of the local state, refused while a snapshot from the leader replaces it. */
   private readonly localReads = new LocalReadGate();
   private readonly onStopListeners: Array<(reason: string) => void> = [];
+  /** Appends from the current leader and their commit index: bounded reads' proof. */
+  private readonly staleness = new StalenessTracker();
 
   private constructor(readonly opts: RegionNodeOptions) {
     this.id = opts.memberId;
@@ -158,6 +165,7 @@ export class RegionNode {
     this.stateEngine = await openStateEngine(this.opts.dataDir, openRocksEngine);
     this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
+    this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
     this.membership = new Membership({
       selfId: this.id,
       transport: this.transport,
@@ -269,6 +277,7 @@ export class RegionNode {
     const ss = rd.softState;
     if (ss === undefined) return;
     if (ss.leader !== this.leader) {
+      this.staleness.reset();
       this.opts.metrics.leaderChanged();
       this.opts.logger.info('leader changed', { leader: ss.leader, role: ss.role });
       // A proposal forwarded to (or not yet committed by) the old leader may be lost with
@@ -298,10 +307,21 @@ export class RegionNode {
     return this.stateLock.run(async () => {
       const t0 = performance.now();
       if (rd.snapshot !== undefined) this.onSnapshotApplied(rd.snapshot.metadata.index);
-      const items: Array<{ index: number; command: Uint8Array }> = [];
-      const local: Array<{ pos: number; counter: number }> = [];
+      let items: Array<{ index: number; command: Uint8Array }> = [];
+      let local: Array<{ pos: number; counter: number }> = [];
       const localMeta: number[] = [];
       const metaOps = [];
+      // mvcc entries are applied in batches; a registry entry first applies the batch before
+      // it, so its key checks see exactly the entries before it in the log.
+      const flushMvcc = async (): Promise<void> => {
+        if (items.length === 0) return;
+        const results = await this.mvcc.applyBatch(items);
+        for (const { pos, counter } of local) this.pending.resolve(counter, results[pos]?.response);
+        committedLocal += local.length;
+        items = [];
+        local = [];
+      };
+      let committedLocal = 0;
       for (const e of entries) {
         if (e.type === EntryType.ConfChange) {
           metaOps.push(...this.membership.applyConfChange(e));
@@ -315,17 +335,20 @@ export class RegionNode {
         } else if (p.kind === PayloadKind.MemberAttributes) {
           metaOps.push(...this.membership.applyAttributes(JSON.parse(new TextDecoder().decode(p.body)) as MemberAttributes));
           if (p.proposer === this.id) localMeta.push(p.counter);
+        } else if (p.kind === PayloadKind.Namespace) {
+          await flushMvcc();
+          const res = await this.namespaceApplier.apply(e.index, p.body, this.mvcc, this.stateEngine);
+          if (p.proposer === this.id) this.pending.resolve(p.counter, res);
         }
       }
-      const results = items.length > 0 ? await this.mvcc.applyBatch(items) : [];
+      await flushMvcc();
       if (metaOps.length > 0) await this.stateEngine.write(metaOps);
-      for (const { pos, counter } of local) this.pending.resolve(counter, results[pos]?.response);
       for (const counter of localMeta) this.pending.resolve(counter, undefined);
       const last = entries[entries.length - 1];
       if (last !== undefined) this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, last.index));
       if (entries.length > 0) {
         this.opts.metrics.applyDuration((performance.now() - t0) / 1000, entries.length);
-        this.opts.metrics.proposalCommitted(local.length);
+        this.opts.metrics.proposalCommitted(committedLocal);
       }
     });
   }
@@ -405,6 +428,7 @@ export class RegionNode {
     previous.watchHub.moveAllTo(this.mvcc.watchHub);
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.membership.replaceRegistry(await Members.load(this.stateEngine));
+    this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
     this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
   }
 
@@ -444,8 +468,50 @@ export class RegionNode {
   }
 
   private onPeerMessages(msgs: Message[]): void {
-    for (const m of msgs) this.raft.step(m);
+    for (const m of msgs) {
+      this.raft.step(m);
+      if (m.type === MessageType.App) this.noteLeaderAppend(m);
+    }
     this.wake.notify();
+  }
+
+  private noteLeaderAppend(m: Message): void {
+    const st = this.raft.basicStatus();
+    // Accepted from the leader of the current term only (the core rejects the others).
+    if (m.from === st.leader && m.term === st.term && st.role !== StateRole.Leader) {
+      this.staleness.onLeaderAppend(performance.now(), m.commit);
+    }
+  }
+
+  /**
+   * How far this member's state provably trails the leader's, in ms (DESIGN §2 bounded):
+   * 0 on the leader is not claimed (it may be deposed without knowing); undefined when
+   * there is no proof (no append from the current leader whose commit index is applied).
+   */
+  provenStalenessMs(): number | undefined {
+    if (this.role === StateRole.Leader || this.leader === 0) return undefined;
+    return this.staleness.stalenessMs(performance.now(), this.appliedWaiter.appliedIndex);
+  }
+
+  /**
+   * Waits until this member's store has reached `revision` (session reads), at most until
+   * `deadlineMs` (epoch ms); resolves false when the deadline came first.
+   */
+  async waitForRevision(revision: number, deadlineMs: number): Promise<boolean> {
+    while (this.mvcc.currentRevision < revision) {
+      const left = deadlineMs - Date.now();
+      if (left <= 0 || this.stopped) return false;
+      const next = this.appliedWaiter.waitFor(this.appliedWaiter.appliedIndex + 1);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([next, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** 'leader' or 'follower' (learners and candidates count as followers), for metrics. */
+  get roleName(): 'leader' | 'follower' {
+    return this.role === StateRole.Leader ? 'leader' : 'follower';
   }
 
   private onTransportEvent(e: TransportEvent): void {
@@ -471,6 +537,7 @@ export class RegionNode {
     const res = await pending;
     if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
     if (res.type === 'error') throw new MvccError(res.code, res.message);
+    if (res.type === 'namespace' || res.type === 'namespace-error') throw new Error('an mvcc proposal got a namespace answer');
     return res;
   }
 
@@ -495,6 +562,20 @@ export class RegionNode {
       this.opts.metrics.proposalFailed((err as RegionError).code === 'no-leader' ? 'no-leader' as never : 'timeout' as never);
       throw err instanceof RegionError ? err : new RegionError('timeout', 'etcdserver: request timed out');
     });
+  }
+
+  /** The namespace registry as this member has applied it. */
+  get namespaces() {
+    return this.namespaceApplier.registry;
+  }
+
+  /** Proposes a registry change; resolves with its outcome once this member applied it. */
+  async proposeNamespace(cmd: NamespaceCommand): Promise<NamespaceApplyResult> {
+    const res = await this.propose(PayloadKind.Namespace, encodeNamespaceCommand(cmd));
+    if (res === undefined || (res.type !== 'namespace' && res.type !== 'namespace-error')) {
+      throw new RegionError('timeout', 'etcdserver: request timed out');
+    }
+    return res;
   }
 
   /** Waits until a linearizable read may be served from the local state (ReadIndex). */

@@ -1,6 +1,7 @@
 // put, get, del: etcdctl's commands, flags and output.
 
-import type { KeyRange, KeyValue, RangeOptions, SortOrder, SortTarget } from '../../index.js';
+import type { KeyRange, KeyValue, RangeOptions, ReadLevelOptions, SortOrder, SortTarget } from '../../index.js';
+import { parseReadFlag } from './namespace.js';
 import { expectArgs, flag, UsageError, type FlagSpec, type Flags } from '../args.js';
 import type { Command, Context } from '../command.js';
 import { deleteJson, putJson, rangeJson } from '../etcd-json.js';
@@ -78,6 +79,19 @@ function sortOption(flags: Flags, command: string): RangeOptions['sort'] {
 }
 
 /** --consistency l|s → serializable. */
+/** --read and --min-revision as read-level options (none when --read is absent). */
+function readOptionsOf(f: Flags, command: string): ReadLevelOptions {
+  const text = flag.str(f, 'read');
+  const min = flag.int(f, 'min-revision');
+  if (text === undefined) {
+    if (min !== undefined) throw new UsageError('--min-revision needs --read session', command);
+    return {};
+  }
+  const r = parseReadFlag(text, command);
+  if (min !== undefined && r.readLevel !== 'session') throw new UsageError('--min-revision needs --read session', command);
+  return { ...r, ...(min === undefined ? {} : { minRevision: min }) };
+}
+
 export function serializableOf(flags: Flags, command: string): boolean {
   const c = flag.str(flags, 'consistency') ?? 'l';
   if (c !== 'l' && c !== 's') throw new UsageError('--consistency must be l (linearizable) or s (serializable)', command);
@@ -99,12 +113,16 @@ const get: Command = {
     { name: 'keys-only', type: 'boolean', help: 'Keys without values.' },
     { name: 'count-only', type: 'boolean', help: 'Only the number of keys.' },
     { name: 'print-value-only', type: 'boolean', help: 'Values without keys (simple output).' },
+    { name: 'read', type: 'string', arg: 'linearizable|serializable|bounded:<ms>|session', help: 'Read level (overrides --consistency; json output shows what the member served).' },
+    { name: 'min-revision', type: 'int', arg: '<revision>', help: 'With --read session: the lowest revision to accept (e.g. one a put printed).' },
   ],
   async run(ctx: Context) {
     expectArgs(ctx.args, 1, 2, this.usage, this.name);
     const f = ctx.flags;
     const sort = sortOption(f, this.name);
+    const read = readOptionsOf(f, this.name);
     const r = await (await ctx.client()).range(ctx.args[0] as string, {
+      ...read,
       ...keyRange(ctx.args, f, this.name),
       limit: flag.int(f, 'limit') ?? 0,
       revision: flag.int(f, 'rev') ?? 0,
@@ -113,7 +131,11 @@ const get: Command = {
       countOnly: flag.bool(f, 'count-only'),
       ...(sort === undefined ? {} : { sort }),
     });
-    if (ctx.global.writeOut === 'json') return ctx.out.json(rangeJson(r));
+    if (ctx.global.writeOut === 'json') {
+      const info = r.readInfo;
+      const readJson = info === undefined ? {} : { read: { level: info.level, applied_revision: info.appliedRevision, ...(info.stalenessMs === undefined ? {} : { staleness_ms: info.stalenessMs }) } };
+      return ctx.out.json({ ...rangeJson(r), ...readJson });
+    }
     if (ctx.global.writeOut === 'table') {
       return ctx.out.table(['KEY', 'VALUE', 'CREATE REV', 'MOD REV', 'VERSION', 'LEASE'], r.kvs.map((kv) => [
         kv.key.toString(), kv.value.toString(), String(kv.createRevision), String(kv.modRevision), String(kv.version), kv.lease === '0' ? '' : hex(kv.lease),
