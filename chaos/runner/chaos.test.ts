@@ -88,11 +88,18 @@ describe('chaos harness', { timeout: 600_000 }, () => {
     const { outcome, text } = await run('safe ack-before-sync seed', ackBeforeSync);
     assert.equal(outcome.exitCode, 0, text);
   });
+  const noSession = ['--nodes', '3', '--time', String(NO_SESSION_RUN_S), '--nemesis', 'slow', '--workload', 'session', '--seed', String(NO_SESSION_SEED)];
   test('teeth: --unsafe no-session (follower reads without rs-min-revision) reads older than own writes or earlier reads', { timeout: 180_000 }, async () => {
-    const noSession = ['--nodes', '3', '--time', String(NO_SESSION_RUN_S), '--nemesis', 'none', '--workload', 'session', '--seed', String(NO_SESSION_SEED)];
+    // Slow peer links make followers lag; with no fault at all they sometimes keep up on a
+    // quiet machine and the tooth would bite only by luck.
     const { outcome, text } = await run('unsafe no-session', [...noSession, '--unsafe', 'no-session']);
     assert.equal(verdictOf(outcome, 'session'), 'violation', text);
     assert.match(text, /(read-your-writes|monotonic-reads|monotonic-key), process \d+: get sess\/\d+/);
     assert.equal(outcome.exitCode, 1);
+  });
+  test('teeth: the no-session seed without the flag passes', { timeout: 180_000 }, async () => {
+    const { outcome, text } = await run('safe no-session seed', noSession);
+    assert.equal(verdictOf(outcome, 'session'), 'ok', text);
+    assert.equal(outcome.exitCode, 0, text);
   });
 });
