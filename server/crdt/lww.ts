@@ -1,0 +1,81 @@
+// lww map: per key the record with the largest (HLC, replica id) wins; a null value is a
+// tombstone. Losing records are kept as superseded (listable) until causally stable; a
+// tombstone goes once it and everything concurrent with it are stable (store.ts).
+
+import { dotKey, type VersionVector } from './dots.js';
+import { compareHlc, compareStamp } from './hlc.js';
+import type { LwwRecord } from './records.js';
+import type { Stability, TypeStore } from './store.js';
+import type { UnsafeCrdtSwitches } from './unsafe.js';
+
+interface Entry {
+  winner: LwwRecord;
+  superseded: LwwRecord[];
+}
+
+export class LwwStore implements TypeStore<LwwRecord> {
+  private readonly keys = new Map<string, Entry>();
+  private readonly liveDots = new Map<string, LwwRecord>();
+
+  constructor(readonly unsafe: UnsafeCrdtSwitches = {}) {}
+
+  apply(r: LwwRecord): void {
+    const e = this.keys.get(r.key);
+    if (e === undefined) {
+      this.keys.set(r.key, { winner: r, superseded: [] });
+      this.liveDots.set(dotKey(r), r);
+      return;
+    }
+    if (this.wins(r, e.winner)) {
+      e.superseded.push(e.winner);
+      this.liveDots.delete(dotKey(e.winner));
+      e.winner = r;
+      this.liveDots.set(dotKey(r), r);
+    } else e.superseded.push(r);
+  }
+
+  private wins(a: LwwRecord, b: LwwRecord): boolean {
+    if (this.unsafe.lwwTieByArrival && compareHlc(a.hlc, b.hlc) === 0) return false;
+    return compareStamp(a.hlc, a.origin, b.hlc, b.origin) > 0;
+  }
+
+  live(k: string): LwwRecord | undefined {
+    return this.liveDots.get(k);
+  }
+
+  get(key: string): string | undefined {
+    return this.keys.get(key)?.winner.value ?? undefined;
+  }
+
+  /** The records that lost to the current value of `key` and are not yet collected. */
+  superseded(key: string): readonly LwwRecord[] {
+    return this.keys.get(key)?.superseded ?? [];
+  }
+
+  gc(s: Stability, held: VersionVector): void {
+    const complete = held.dominates(s.horizon);
+    for (const [key, e] of this.keys) {
+      e.superseded = e.superseded.filter((r) => !s.stable.covers(r));
+      if (e.winner.value === null && e.superseded.length === 0 && complete && s.stable.covers(e.winner)) {
+        this.keys.delete(key);
+        this.liveDots.delete(dotKey(e.winner));
+      }
+    }
+  }
+
+  render(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const key of [...this.keys.keys()].sort()) {
+      const v = this.keys.get(key)!.winner.value;
+      if (v !== null) out[key] = v;
+    }
+    return out;
+  }
+
+  clone(): LwwStore {
+    const c = new LwwStore(this.unsafe);
+    for (const [k, e] of this.keys) c.keys.set(k, { winner: e.winner, superseded: [...e.superseded] });
+    for (const [k, r] of this.liveDots) c.liveDots.set(k, r);
+    return c;
+  }
+}

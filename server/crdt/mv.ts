@@ -1,0 +1,105 @@
+// Multi-value map (dotted version vectors, Riak style). Each write is a dot plus the context
+// its writer had seen of the key; a sibling survives until some record's context covers its
+// dot. A reader gets the siblings and a token (the key's context); a write that sends the
+// token back replaces exactly the siblings it saw.
+
+import { dotKey, VersionVector } from './dots.js';
+import { SiblingCapError } from './errors.js';
+import type { MvRecord } from './records.js';
+import type { TypeStore } from './store.js';
+import type { UnsafeCrdtSwitches } from './unsafe.js';
+
+/** Riak's defaults: warn past 25 siblings, refuse a write that would leave more than 100. */
+export const MV_SIBLINGS_WARN_DEFAULT = 25;
+export const MV_SIBLINGS_CAP_DEFAULT = 100;
+
+interface Entry {
+  siblings: Map<string, MvRecord>;
+  /** Join of every applied record's context: the dots of this key already replaced. */
+  covered: VersionVector;
+}
+
+export class MvStore implements TypeStore<MvRecord> {
+  private readonly keys = new Map<string, Entry>();
+  private readonly liveDots = new Map<string, MvRecord>();
+
+  constructor(
+    readonly unsafe: UnsafeCrdtSwitches = {},
+    readonly siblingsCap = MV_SIBLINGS_CAP_DEFAULT,
+    readonly siblingsWarn = MV_SIBLINGS_WARN_DEFAULT,
+  ) {}
+
+  apply(r: MvRecord): void {
+    let e = this.keys.get(r.key);
+    if (e === undefined) this.keys.set(r.key, (e = { siblings: new Map(), covered: new VersionVector() }));
+    if (e.covered.covers(r)) return; // replaced before it arrived
+    e.covered.join(VersionVector.from(r.context));
+    for (const [k, s] of e.siblings) {
+      if (e.covered.covers(s)) {
+        e.siblings.delete(k);
+        this.liveDots.delete(k);
+      }
+    }
+    e.siblings.set(dotKey(r), r);
+    this.liveDots.set(dotKey(r), r);
+  }
+
+  live(k: string): MvRecord | undefined {
+    return this.liveDots.get(k);
+  }
+
+  /** Sibling values in dot order, and the token to send back with the next write. */
+  read(key: string): { values: string[]; token: Record<string, number> } {
+    const e = this.keys.get(key);
+    if (e === undefined) return { values: [], token: {} };
+    const token = e.covered.clone();
+    for (const s of e.siblings.values()) token.advance(s.origin, s.seq);
+    return { values: this.sorted(e).map((s) => s.value), token: token.toJSON() };
+  }
+
+  /** Throws SiblingCapError if a write with this token would leave more than the cap. */
+  checkWrite(key: string, token: Readonly<Record<string, number>>): void {
+    const e = this.keys.get(key);
+    if (e === undefined) return;
+    const t = VersionVector.from(token);
+    let left = 1;
+    for (const s of e.siblings.values()) if (!t.covers(s)) left++;
+    if (left > this.siblingsCap) throw new SiblingCapError(key, left, this.siblingsCap);
+  }
+
+  /** Keys with more than one sibling (`unresolved_conflicts`). */
+  unresolvedConflicts(): number {
+    let n = 0;
+    for (const e of this.keys.values()) if (e.siblings.size > 1) n++;
+    return n;
+  }
+
+  /** Keys past the sibling warning threshold. */
+  overWarning(): string[] {
+    return [...this.keys].filter(([, e]) => e.siblings.size > this.siblingsWarn).map(([k]) => k);
+  }
+
+  private sorted(e: Entry): MvRecord[] {
+    return [...e.siblings.values()].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
+  }
+
+  gc(): void {
+    /* replaced siblings leave at once; the per-key context is bounded by the origins */
+  }
+
+  render(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const key of [...this.keys.keys()].sort()) {
+      const e = this.keys.get(key)!;
+      if (e.siblings.size > 0) out[key] = this.sorted(e).map((s) => s.value);
+    }
+    return out;
+  }
+
+  clone(): MvStore {
+    const c = new MvStore(this.unsafe, this.siblingsCap, this.siblingsWarn);
+    for (const [k, e] of this.keys) c.keys.set(k, { siblings: new Map(e.siblings), covered: e.covered.clone() });
+    for (const [k, r] of this.liveDots) c.liveDots.set(k, r);
+    return c;
+  }
+}
