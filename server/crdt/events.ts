@@ -1,7 +1,7 @@
 // Event log (DESIGN §6a): immutable events keyed by (device_id, seq). The same event
 // carried by two replicas is one event; the same key with other content is a conflict:
 // refused where it is written, and, if two replicas ever wrote both, every replica keeps the
-// one with the smaller dot and lists the other, so replicas still agree.
+// one with the smaller dot and lists the other (both are still sent), so replicas agree.
 
 import { dotKey } from './dots.js';
 import { EventConflictError } from './errors.js';
@@ -54,13 +54,11 @@ export class EventStore implements TypeStore<EventRecord> {
       return;
     }
     if (sameEvent(held, r)) return; // the same event relayed twice
+    // Both stay live, so every replica that gets one also gets the other and lists it.
     const [win, lose] = dotBefore(r, held) ? [r, held] : [held, r];
     this.conflicts.push(lose);
-    if (win === r) {
-      this.liveDots.delete(dotKey(held));
-      seqs.set(r.deviceSeq, r);
-      this.liveDots.set(dotKey(r), r);
-    }
+    seqs.set(r.deviceSeq, win);
+    this.liveDots.set(dotKey(r), r);
   }
 
   live(k: string): EventRecord | undefined {

@@ -1,0 +1,196 @@
+// Units of the CRDT core and the regression scenarios users of the anchors hit (issue 12).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CausalContext, ClockSkewError, CounterStore, CrdtReplica, DeltaGapError, EventConflictError, EventStore,
+  HybridClock, LwwStore, MvStore, SetStore, SiblingCapError, VersionVector, causalStability, compareHlc,
+  counterAdd, createReplica, decodeHlc, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, setAdd, setRemove,
+  type CrdtReplica as Replica,
+} from './index.js';
+
+const T0 = 1_765_000_000_000;
+const HOUR = 3_600_000;
+
+function syncAll(now: number, ...reps: Replica[]): void {
+  for (let i = 0; i < 2; i++) for (const a of reps) for (const b of reps) if (a !== b) for (const p of a.extract(b.vector)) b.applyPage(p, now);
+}
+
+test('hlc: monotonic, merges remote time, bytes sort like timestamps', () => {
+  const c = new HybridClock('a');
+  const t1 = c.now(T0);
+  const t2 = c.now(T0 - 5); // the physical clock went back: the HLC does not
+  assert.ok(compareHlc(t2, t1) > 0);
+  const t3 = c.update({ wall: T0 + 10, logical: 7 }, T0, 'b');
+  assert.deepEqual(t3, { wall: T0 + 10, logical: 8 });
+  const stamps = [{ wall: 1, logical: 2 }, { wall: 256, logical: 0 }, { wall: T0, logical: 65535 }, { wall: T0 + 1, logical: 0 }, { wall: 0, logical: 1 }];
+  const hex = (t: { wall: number; logical: number }): string => Buffer.from(encodeHlc(t)).toString('hex');
+  const byBytes = [...stamps].sort((a, b) => (hex(a) < hex(b) ? -1 : 1));
+  assert.deepEqual(byBytes, [...stamps].sort(compareHlc));
+  for (const s of stamps) assert.deepEqual(decodeHlc(encodeHlc(s)), s);
+  assert.equal(hex({ wall: 0x0102030405, logical: 0x0607 }), '000102030405' + '0607');
+});
+
+test('hlc: a remote timestamp past max_clock_skew_ms is refused with the measured skew', () => {
+  const c = new HybridClock('region', 60_000);
+  assert.throws(() => c.update({ wall: T0 + HOUR, logical: 0 }, T0, 'edge-1'), (e: unknown) =>
+    e instanceof ClockSkewError && e.skewMs === HOUR && e.maxSkewMs === 60_000 && /edge-1 is 3600000 ms ahead/.test(e.message));
+  assert.deepEqual(c.current, { wall: 0, logical: 0 }, 'a refused timestamp does not move the clock');
+});
+
+test('version vectors: compare, join, what a peer lacks as ranges; causal context compacts', () => {
+  const a = VersionVector.from({ x: 3, y: 1 });
+  const b = VersionVector.from({ x: 2, y: 4 });
+  assert.equal(a.compare(b), 'concurrent');
+  assert.equal(a.compare(a.clone()), 'equal');
+  assert.equal(VersionVector.from({ x: 1 }).compare(a), 'before');
+  assert.equal(a.compare(VersionVector.from({ x: 1 })), 'after');
+  assert.deepEqual(a.lacks(b), [{ origin: 'x', from: 3, to: 3 }]);
+  assert.deepEqual(a.clone().join(b).toJSON(), { x: 3, y: 4 });
+  const cc = new CausalContext();
+  cc.add({ origin: 'x', seq: 2 });
+  cc.add({ origin: 'x', seq: 3 });
+  assert.equal(cc.cloudSize, 2);
+  assert.ok(cc.has({ origin: 'x', seq: 3 }) && !cc.has({ origin: 'x', seq: 1 }));
+  cc.add({ origin: 'x', seq: 1 });
+  assert.equal(cc.cloudSize, 0);
+  assert.equal(cc.vector.get('x'), 3);
+});
+
+test('regression: a device clock an hour ahead cannot win every lww write', () => {
+  const region = createReplica('lww', 'region', new HybridClock('region', 60_000));
+  const edge = createReplica('lww', 'edge', new HybridClock('edge', 60_000));
+  lwwPut(edge, 'k', 'from-the-future', T0 + HOUR); // the edge's clock is an hour ahead
+  const [page] = edge.extract(region.vector);
+  assert.throws(() => region.applyPage(page!, T0), (e: unknown) => e instanceof ClockSkewError && e.skewMs === HOUR);
+  assert.equal(region.vector.get('edge'), 0, 'the refused page applied nothing');
+  // Inside the bound it is accepted, and HLC ordering lets the region's next write win.
+  const edge2 = createReplica('lww', 'edge2', new HybridClock('edge2', 60_000));
+  lwwPut(edge2, 'k', 'thirty-seconds-ahead', T0 + 30_000);
+  for (const p of edge2.extract(region.vector)) region.applyPage(p, T0);
+  lwwPut(region, 'k', 'later', T0 + 1);
+  assert.equal((region.store as LwwStore).get('k'), 'later');
+  assert.deepEqual((region.store as LwwStore).superseded('k').map((r) => r.value), ['thirty-seconds-ahead']);
+});
+
+test('regression: three concurrent mv writes, then a write whose context saw two of them', () => {
+  const [a, b, c] = ['a', 'b', 'c'].map((id) => createReplica('mv', id, new HybridClock(id))) as [Replica, Replica, Replica];
+  mvPut(a, 'k', 'A', {}, T0);
+  mvPut(b, 'k', 'B', {}, T0);
+  mvPut(c, 'k', 'C', {}, T0);
+  for (const p of b.extract(a.vector)) a.applyPage(p, T0);
+  const seen = (a.store as MvStore).read('k');
+  assert.deepEqual(seen.values, ['A', 'B']);
+  mvPut(a, 'k', 'AB', seen.token, T0);
+  syncAll(T0, a, b, c);
+  for (const r of [a, b, c]) assert.deepEqual((r.store as MvStore).read('k').values, ['AB', 'C']);
+  assert.equal((a.store as MvStore).unresolvedConflicts(), 1);
+});
+
+test('mv: a write past the sibling cap is refused, never dropping a sibling', () => {
+  const reps: Replica[] = ['a', 'b', 'c', 'd'].map((id) => new CrdtReplica(id, 'mv', new MvStore({}, 3, 2), new HybridClock(id)));
+  reps.forEach((r, i) => mvPut(r, 'k', `v${i}`, {}, T0));
+  const [a, b, c] = reps as [Replica, Replica, Replica];
+  syncAll(T0, a, b, c);
+  assert.throws(() => mvPut(a, 'k', 'one more', {}, T0), (e: unknown) => e instanceof SiblingCapError && e.siblings === 4 && e.cap === 3);
+  for (const p of reps[3]!.extract(a.vector)) a.applyPage(p, T0); // a remote sibling is merged, not dropped
+  assert.equal((a.store as MvStore).read('k').values.length, 4);
+  assert.deepEqual((a.store as MvStore).overWarning(), ['k']);
+  mvPut(a, 'k', 'resolved', (a.store as MvStore).read('k').token, T0);
+  assert.deepEqual((a.store as MvStore).read('k').values, ['resolved']);
+});
+
+test('regression: set remove then a concurrent add: the add wins', () => {
+  const a = createReplica('set', 'a', new HybridClock('a'));
+  const b = createReplica('set', 'b', new HybridClock('b'));
+  setAdd(a, 's', 'x', T0);
+  syncAll(T0, a, b);
+  setRemove(b, 's', 'x', T0 + 1); // observed a's add only
+  setAdd(a, 's', 'x', T0 + 2); // concurrent with the remove
+  syncAll(T0, a, b);
+  for (const r of [a, b]) assert.deepEqual((r.store as SetStore).elements('s'), ['x']);
+  setRemove(a, 's', 'x', T0 + 3); // a has observed everything: now it goes
+  syncAll(T0, a, b);
+  for (const r of [a, b]) assert.deepEqual((r.store as SetStore).elements('s'), []);
+});
+
+test('set: a remove that arrives before the add it removed keeps it removed (cloud, then compacted)', () => {
+  const [a, b, c] = ['a', 'b', 'c'].map((id) => createReplica('set', id, new HybridClock(id))) as [Replica, Replica, Replica];
+  setAdd(a, 's', 'x', T0);
+  for (const p of a.extract(b.vector)) b.applyPage(p, T0);
+  setRemove(b, 's', 'x', T0);
+  // c gets b's remove before a's add: only origin b of b's page.
+  for (const p of b.extract(c.vector)) c.applyPage({ ranges: p.ranges.filter((g) => g.origin === 'b'), records: p.records.filter((r) => r.origin === 'b') }, T0);
+  assert.equal((c.store as SetStore).cloudSize, 1);
+  syncAll(T0, a, c);
+  assert.deepEqual((c.store as SetStore).elements('s'), []);
+  c.gc(causalStability([a.vector, b.vector, c.vector]));
+  assert.equal((c.store as SetStore).cloudSize, 0);
+});
+
+test('regression: a duplicate event with other content is a conflict; the same event is a no-op', () => {
+  const e = createReplica('events', 'gw', new HybridClock('gw'));
+  const ev = { deviceId: 'sensor-1', deviceSeq: 1, ts: T0, type: 'temp', payload: '{"c":21}' };
+  assert.ok(eventAppend(e, ev, T0));
+  assert.equal(eventAppend(e, ev, T0), undefined);
+  assert.throws(() => eventAppend(e, { ...ev, payload: '{"c":99}' }, T0), EventConflictError);
+  // Two gateways wrote both versions: every replica keeps the smaller dot and lists the other.
+  const f = createReplica('events', 'gx', new HybridClock('gx'));
+  eventAppend(f, { ...ev, payload: '{"c":99}' }, T0);
+  syncAll(T0, e, f);
+  for (const r of [e, f]) {
+    assert.equal((r.store as EventStore).get('sensor-1', 1)!.payload, '{"c":21}');
+    assert.equal((r.store as EventStore).conflicts.length, 1);
+  }
+});
+
+test('regression: an event gap is reported as a range and fills later', () => {
+  const e = createReplica('events', 'gw', new HybridClock('gw'));
+  for (const s of [1, 2, 4, 7]) eventAppend(e, { deviceId: 'd', deviceSeq: s, ts: s, type: 't', payload: '' }, T0);
+  assert.deepEqual((e.store as EventStore).status('d'), { contiguous: 2, highest: 7, held: 4, gaps: [[3, 3], [5, 6]], completeness: 4 / 7 });
+  for (const s of [3, 5, 6]) eventAppend(e, { deviceId: 'd', deviceSeq: s, ts: s, type: 't', payload: '' }, T0);
+  assert.deepEqual((e.store as EventStore).status('d'), { contiguous: 7, highest: 7, held: 7, gaps: [], completeness: 1 });
+});
+
+test('counter: increments and decrements from replicas add up; older entries are not resent', () => {
+  const a = createReplica('counter', 'a', new HybridClock('a'));
+  const b = createReplica('counter', 'b', new HybridClock('b'));
+  counterAdd(a, 'hits', 5, T0);
+  counterAdd(a, 'hits', -2, T0);
+  counterAdd(b, 'hits', 10, T0);
+  syncAll(T0, a, b);
+  assert.equal((b.store as CounterStore).value('hits'), 13);
+  assert.equal(a.liveRecords().length, 2, 'one record per origin and key');
+});
+
+test('lww: superseded values are listed until causally stable, tombstones go after', () => {
+  const a = createReplica('lww', 'a', new HybridClock('a'));
+  const b = createReplica('lww', 'b', new HybridClock('b'));
+  lwwPut(a, 'k', 'old', T0);
+  lwwPut(b, 'k', 'new', T0 + 1);
+  syncAll(T0 + 2, a, b);
+  assert.deepEqual((a.store as LwwStore).superseded('k').map((r) => r.value), ['old']);
+  lwwDelete(a, 'k', T0 + 3);
+  syncAll(T0 + 3, a, b);
+  a.gc(causalStability([VersionVector.from({ a: 1 }), b.vector])); // b's ack misses a's delete
+  assert.equal((a.store as LwwStore).superseded('k').length, 1, 'only the stable loser went');
+  a.gc(causalStability([a.vector, b.vector]));
+  assert.equal((a.store as LwwStore).superseded('k').length, 0);
+  assert.equal(a.liveRecords().length, 0, 'the stable tombstone went too');
+  assert.deepEqual((a.store as LwwStore).render(), {});
+});
+
+test('delta pages: bounded by the byte budget, per origin in seq order, a gap is refused with resend-from', () => {
+  const a = createReplica('lww', 'a', new HybridClock('a'));
+  for (let i = 0; i < 20; i++) lwwPut(a, `k${i}`, 'x'.repeat(20), T0);
+  lwwPut(a, 'k0', 'newer', T0); // k0's first record is now dominated: skipped
+  const pages = a.extract(new VersionVector(), 200);
+  assert.ok(pages.length > 2);
+  const seqs = pages.flatMap((p) => p.records.map((r) => r.seq));
+  assert.deepEqual(seqs, Array.from({ length: 20 }, (_, i) => i + 2));
+  const b = createReplica('lww', 'b', new HybridClock('b'));
+  assert.throws(() => b.applyPage(pages[1]!, T0), (e: unknown) => e instanceof DeltaGapError && /resend from 1/.test(e.message));
+  for (const p of pages) b.applyPage(p, T0);
+  for (const p of pages) b.applyPage(p, T0); // duplicates are ignored
+  assert.deepEqual(b.vector.toJSON(), { a: 21 });
+  assert.deepEqual((b.store as LwwStore).render(), (a.store as LwwStore).render());
+});
