@@ -38,7 +38,8 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/main.ts': ['server', 'proto'],
   client: ['proto', 'server/util'],
   cluster: ['client', 'server/util'],
-  'chaos/sim': ['server/util', 'server/raft', 'server/storage'],
+  // The Raft simulator over raft + storage, the sync simulator (chaos/sim/sync) over crdt.
+  'chaos/sim': ['server/util', 'server/raft', 'server/storage', 'server/crdt'],
   chaos: ['client', 'cluster', 'server/util', 'proto'],
   // Tests and tooling may reach anything.
   test: [''],

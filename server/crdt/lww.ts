@@ -47,6 +47,15 @@ export class LwwStore implements TypeStore<LwwRecord> {
     return this.keys.get(key)?.winner.value ?? undefined;
   }
 
+  /** The current winning record of `key` (a tombstone included). */
+  winner(key: string): LwwRecord | undefined {
+    return this.keys.get(key)?.winner;
+  }
+
+  keyNames(): string[] {
+    return [...this.keys.keys()].sort();
+  }
+
   /** The records that lost to the current value of `key` and are not yet collected. */
   superseded(key: string): readonly LwwRecord[] {
     return this.keys.get(key)?.superseded ?? [];
