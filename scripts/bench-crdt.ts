@@ -1,0 +1,163 @@
+// npm run bench:crdt — the CRDT core against Yjs on its closest equivalents (issue 12).
+// Per type, BENCH_OPS operations: local apply rate, delta bytes per operation on the wire
+// (crdt.proto pages), heap bytes of state per live key, and the time to extract the delta
+// for a peer that lacks 10 % of the records. Yjs: Y.Map for lww, a Y.Array of events.
+// Run with --expose-gc for the heap figures (the npm script does). A benchmark, not a test.
+import * as Y from 'yjs';
+import {
+  HybridClock, VersionVector, counterAdd, createReplica, eventAppend, lwwPut, mvPut, setAdd, setRemove,
+  type CrdtKind, type CrdtReplica, type MvStore,
+} from '../server/crdt/index.js';
+import { encodeDeltaPage } from '../proto/crdt-codec.js';
+import { SeededRandom } from '../server/util/random.js';
+
+const BENCH_OPS = Number(process.env.BENCH_OPS ?? 100_000);
+const KEYS = 10_000;
+const ORIGINS = 10;
+const DEVICES = 100;
+const T0 = 1_765_000_000_000;
+const PAGE_BYTES = 64 * 1024;
+
+interface Row {
+  what: string;
+  opsPerSec: number;
+  bytesPerOp: number;
+  bytesPerRecordSent: number;
+  stateBytesPerKey: number;
+  extractMs: number;
+  liveKeys: number;
+}
+
+function heap(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+const smallEvent = (i: number): { deviceId: string; deviceSeq: number; type: string; payload: string } => ({
+  deviceId: `sensor-${i % DEVICES}`, deviceSeq: Math.floor(i / DEVICES) + 1, type: 'temp', payload: `{"c":${(i % 400) / 10}}`,
+});
+
+/** One op of `kind` by replica r (op number i). */
+function op(kind: CrdtKind, r: CrdtReplica, i: number, rng: SeededRandom): void {
+  const now = T0 + Math.floor(i / 10);
+  const key = `key-${rng.int(0, KEYS)}`;
+  switch (kind) {
+    case 'lww':
+      lwwPut(r, key, `value-${i}`, now);
+      break;
+    case 'mv':
+      mvPut(r, key, `value-${i}`, (r.store as MvStore).read(key).token, now);
+      break;
+    case 'counter':
+      counterAdd(r, key, 1, now);
+      break;
+    case 'set':
+      if (rng.chance(0.2)) setRemove(r, key, `m${rng.int(0, 4)}`, now);
+      else setAdd(r, key, `m${rng.int(0, 4)}`, now);
+      break;
+    case 'events':
+      eventAppend(r, { ...smallEvent(i), ts: now }, now);
+      break;
+  }
+}
+
+function liveKeys(kind: CrdtKind, r: CrdtReplica): number {
+  const rendered = r.store.render() as Record<string, unknown>;
+  if (kind !== 'events') return Object.keys(rendered).length;
+  return r.liveRecords().length;
+}
+
+function benchOurs(kind: CrdtKind): Row {
+  const rng = new SeededRandom(1);
+  const h0 = heap();
+  const r = createReplica(kind, 'edge-0001', new HybridClock('edge-0001'));
+  const t0 = performance.now();
+  for (let i = 0; i < BENCH_OPS; i++) op(kind, r, i, rng);
+  const applyMs = performance.now() - t0;
+  const stateBytes = heap() - h0;
+  // Wire size: every live record, in pages, as crdt.proto encodes them.
+  let wire = 0;
+  let sent = 0;
+  for (const p of r.extract(new VersionVector(), PAGE_BYTES)) {
+    wire += encodeDeltaPage(kind, p).length;
+    sent += p.records.length;
+  }
+  // A replica holding ORIGINS origins' writes; a peer lacking the last 10 % of each.
+  const region = createReplica(kind, 'region', new HybridClock('region'));
+  const writers = Array.from({ length: ORIGINS }, (_, o) => createReplica(kind, `edge-${o}`, new HybridClock(`edge-${o}`)));
+  for (let i = 0; i < BENCH_OPS; i++) op(kind, writers[i % ORIGINS]!, i, rng);
+  for (const w of writers) for (const p of w.extract(region.vector, PAGE_BYTES)) region.applyPage(p, T0 + BENCH_OPS);
+  const peer = new VersionVector();
+  for (const [o, s] of region.vector.entries()) peer.advance(o, Math.floor(s * 0.9));
+  const t1 = performance.now();
+  const pages = region.extract(peer, PAGE_BYTES);
+  let extractBytes = 0;
+  for (const p of pages) extractBytes += encodeDeltaPage(kind, p).length;
+  const extractMs = performance.now() - t1;
+  void extractBytes;
+  const keys = liveKeys(kind, r);
+  return {
+    what: `regionstore ${kind}`, opsPerSec: BENCH_OPS / (applyMs / 1000), bytesPerOp: wire / BENCH_OPS,
+    bytesPerRecordSent: wire / Math.max(sent, 1), stateBytesPerKey: stateBytes / Math.max(keys, 1), extractMs, liveKeys: keys,
+  };
+}
+
+function benchYjs(kind: 'lww' | 'events'): Row {
+  const rng = new SeededRandom(1);
+  const h0 = heap();
+  const doc = new Y.Doc();
+  const map = doc.getMap<string>('m');
+  const arr = doc.getArray<object>('events');
+  const t0 = performance.now();
+  for (let i = 0; i < BENCH_OPS; i++) {
+    if (kind === 'lww') map.set(`key-${rng.int(0, KEYS)}`, `value-${i}`);
+    else arr.push([{ ...smallEvent(i), ts: T0 + Math.floor(i / 10) }]);
+  }
+  const applyMs = performance.now() - t0;
+  const stateBytes = heap() - h0;
+  const wire = Y.encodeStateAsUpdate(doc).length;
+  // ORIGINS writers merged into one doc; a peer that has 90 % of each writer's updates.
+  const region = new Y.Doc();
+  const peer = new Y.Doc();
+  const writers = Array.from({ length: ORIGINS }, () => new Y.Doc());
+  const cut = Math.floor(BENCH_OPS * 0.9);
+  for (let i = 0; i < BENCH_OPS; i++) {
+    const w = writers[i % ORIGINS]!;
+    if (kind === 'lww') w.getMap<string>('m').set(`key-${rng.int(0, KEYS)}`, `value-${i}`);
+    else w.getArray<object>('events').push([{ ...smallEvent(i), ts: T0 }]);
+    if (i === cut - 1) for (const x of writers) Y.applyUpdate(peer, Y.encodeStateAsUpdate(x));
+  }
+  for (const w of writers) Y.applyUpdate(region, Y.encodeStateAsUpdate(w));
+  const t1 = performance.now();
+  Y.encodeStateAsUpdate(region, Y.encodeStateVector(peer));
+  const extractMs = performance.now() - t1;
+  const keys = kind === 'lww' ? map.size : arr.length;
+  return {
+    what: `yjs ${kind === 'lww' ? 'Y.Map' : 'Y.Array events'}`, opsPerSec: BENCH_OPS / (applyMs / 1000), bytesPerOp: wire / BENCH_OPS,
+    bytesPerRecordSent: wire / Math.max(keys, 1), stateBytesPerKey: stateBytes / Math.max(keys, 1), extractMs, liveKeys: keys,
+  };
+}
+
+function main(): void {
+  if ((globalThis as { gc?: unknown }).gc === undefined) console.log('(run with node --expose-gc for steady heap figures)');
+  console.log(`bench:crdt — ${BENCH_OPS} operations per type, ${KEYS} keys, ${ORIGINS} origins for the extract, ${DEVICES} devices`);
+  const rows: Row[] = [];
+  for (const kind of ['lww', 'mv', 'counter', 'set', 'events'] as const) rows.push(benchOurs(kind));
+  rows.push(benchYjs('lww'));
+  rows.push(benchYjs('events'));
+  const head = ['', 'ops/s (local apply)', 'wire B/op', 'wire B/record sent', 'state B/live key', 'extract 10% (ms)', 'live keys'];
+  const table = rows.map((r) => [
+    r.what, Math.round(r.opsPerSec).toLocaleString('en-US'), r.bytesPerOp.toFixed(1), r.bytesPerRecordSent.toFixed(1),
+    Math.round(r.stateBytesPerKey).toString(), r.extractMs.toFixed(1), r.liveKeys.toString(),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of table) console.log(line(row));
+  console.log('wire B/op: every live record encoded as crdt.proto pages (Yjs: encodeStateAsUpdate), divided by the operations;');
+  console.log('B/record sent: the same bytes divided by the records (Yjs: by live keys / array items) actually on the wire.');
+}
+
+main();
