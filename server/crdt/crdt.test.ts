@@ -194,3 +194,15 @@ test('delta pages: bounded by the byte budget, per origin in seq order, a gap is
   assert.deepEqual(b.vector.toJSON(), { a: 21 });
   assert.deepEqual((b.store as LwwStore).render(), (a.store as LwwStore).render());
 });
+
+test('hlc: more events in one millisecond than the logical counter holds borrow the next millisecond', () => {
+  const c = new HybridClock('a');
+  let prev = c.now(T0);
+  for (let i = 0; i < 70_000; i++) {
+    const t = c.now(T0);
+    assert.ok(compareHlc(t, prev) > 0);
+    prev = t;
+  }
+  assert.equal(prev.wall, T0 + 1);
+  assert.ok(encodeHlc(prev).length === 8);
+});

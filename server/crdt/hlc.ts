@@ -90,9 +90,10 @@ export class HybridClock {
   }
 
   private set(t: Hlc): Hlc {
-    assert(t.logical <= HLC_LOGICAL_MAX, () => `HLC logical counter overflow at wall ${t.wall} on ${this.replicaId}`);
-    this.last = t;
-    return t;
+    // More than 65536 events in one millisecond: borrow the next millisecond rather than
+    // overflow the 16 bits of the byte encoding (still monotonic; drift stays tiny).
+    this.last = t.logical > HLC_LOGICAL_MAX ? { wall: t.wall + 1, logical: 0 } : t;
+    return this.last;
   }
 }
 

@@ -6,7 +6,7 @@ import { assert } from '../util/assert.js';
 import { dotKey, VersionVector } from './dots.js';
 import { DeltaGapError } from './errors.js';
 import { DELTA_PAGE_BYTES_DEFAULT, type DeltaPage, type PageRange } from './delta.js';
-import type { HybridClock } from './hlc.js';
+import { compareHlc, type HybridClock } from './hlc.js';
 import { recordSizeEstimate, type Body, type CrdtKind, type CrdtRecord } from './records.js';
 import type { Stability, TypeStore } from './store.js';
 
@@ -91,14 +91,19 @@ export class CrdtReplica<S extends TypeStore = TypeStore> {
     for (const g of page.ranges) {
       if (g.from > this.held.get(g.origin) + 1) throw new DeltaGapError(g.origin, g.from, this.held.get(g.origin));
     }
-    for (const r of page.records) this.clock.check(r.hlc, physicalMs, r.origin);
+    let latest: CrdtRecord | undefined;
+    for (const r of page.records) {
+      this.clock.check(r.hlc, physicalMs, r.origin);
+      if (latest === undefined || compareHlc(r.hlc, latest.hlc) > 0) latest = r;
+    }
     let applied = 0;
     for (const r of page.records) {
       if (r.seq <= this.held.get(r.origin)) continue;
-      this.clock.update(r.hlc, physicalMs, r.origin);
       this.applyOne(r);
       applied++;
     }
+    // One merge per page with its latest stamp: later local writes order after all of it.
+    if (latest !== undefined) this.clock.update(latest.hlc, physicalMs, latest.origin);
     for (const g of page.ranges) this.held.advance(g.origin, g.to);
     return applied;
   }
