@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   CausalContext, ClockSkewError, CounterStore, CrdtReplica, DeltaGapError, EventConflictError, EventStore,
   HybridClock, LwwStore, MvStore, SetStore, SiblingCapError, VersionVector, causalStability, compareHlc,
-  counterAdd, createReplica, decodeHlc, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, setAdd, setRemove,
+  counterAdd, createReplica, decodeHlc, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, renderCanonical, setAdd, setRemove,
   type CrdtReplica as Replica,
 } from './index.js';
 
@@ -205,4 +205,29 @@ test('hlc: more events in one millisecond than the logical counter holds borrow 
   }
   assert.equal(prev.wall, T0 + 1);
   assert.ok(encodeHlc(prev).length === 8);
+});
+
+test('canonical JSON per type: sorted keys, no whitespace, what Range will show', () => {
+  const mk = (kind: Parameters<typeof createReplica>[0]): Replica => createReplica(kind, 'a', new HybridClock('a'));
+  const lww = mk('lww');
+  lwwPut(lww, 'b', '2', T0);
+  lwwPut(lww, 'a', '1', T0);
+  lwwPut(lww, 'gone', 'x', T0);
+  lwwDelete(lww, 'gone', T0);
+  assert.equal(renderCanonical(lww.store), '{"a":"1","b":"2"}');
+  const mv = mk('mv');
+  mvPut(mv, 'k', 'x', {}, T0);
+  assert.equal(renderCanonical(mv.store), '{"k":["x"]}');
+  const counter = mk('counter');
+  counterAdd(counter, 'n', 3, T0);
+  counterAdd(counter, 'n', -1, T0);
+  assert.equal(renderCanonical(counter.store), '{"n":2}');
+  const set = mk('set');
+  setAdd(set, 's', 'z', T0);
+  setAdd(set, 's', 'y', T0);
+  assert.equal(renderCanonical(set.store), '{"s":["y","z"]}');
+  const ev = mk('events');
+  eventAppend(ev, { deviceId: 'd', deviceSeq: 2, ts: 5, type: 't', payload: 'p' }, T0);
+  assert.equal(renderCanonical(ev.store),
+    '{"d":{"events":[{"payload":"p","seq":2,"ts":5,"type":"t"}],"status":{"completeness":0.5,"contiguous":0,"gaps":[[1,1]],"held":1,"highest":2}}}');
 });
