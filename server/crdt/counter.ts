@@ -1,14 +1,14 @@
 // PN-counter per key: each origin's running (p, n) totals; a later record of an origin
 // replaces its earlier one (which is then dominated and not sent again).
 
-import { dotKey } from './dots.js';
+import { DotMap } from './dots.js';
 import type { CounterRecord } from './records.js';
 import type { TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
 
 export class CounterStore implements TypeStore<CounterRecord> {
   private readonly keys = new Map<string, Map<string, CounterRecord>>();
-  private readonly liveDots = new Map<string, CounterRecord>();
+  private liveDots = new DotMap<CounterRecord>();
 
   constructor(readonly unsafe: UnsafeCrdtSwitches = {}) {}
 
@@ -17,13 +17,13 @@ export class CounterStore implements TypeStore<CounterRecord> {
     if (perOrigin === undefined) this.keys.set(r.key, (perOrigin = new Map()));
     const cur = perOrigin.get(r.origin);
     if (cur !== undefined && cur.seq > r.seq) return; // an older entry of the same origin
-    if (cur !== undefined) this.liveDots.delete(dotKey(cur));
+    if (cur !== undefined) this.liveDots.delete(cur);
     perOrigin.set(r.origin, r);
-    this.liveDots.set(dotKey(r), r);
+    this.liveDots.set(r, r);
   }
 
-  live(k: string): CounterRecord | undefined {
-    return this.liveDots.get(k);
+  live(origin: string, seq: number): CounterRecord | undefined {
+    return this.liveDots.get(origin, seq);
   }
 
   /** This origin's totals for key, for building its next record. */
@@ -51,7 +51,7 @@ export class CounterStore implements TypeStore<CounterRecord> {
   clone(): CounterStore {
     const c = new CounterStore(this.unsafe);
     for (const [k, m] of this.keys) c.keys.set(k, new Map(m));
-    for (const [k, r] of this.liveDots) c.liveDots.set(k, r);
+    c.liveDots = this.liveDots.clone();
     return c;
   }
 }

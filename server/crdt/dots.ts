@@ -11,6 +11,45 @@ export function dotKey(d: Dot): string {
   return `${d.origin}\u0000${d.seq}`;
 }
 
+/** A map keyed by dot without building a string per lookup (origin → seq → value). */
+export class DotMap<V> {
+  private readonly m = new Map<string, Map<number, V>>();
+  private count = 0;
+
+  get(origin: string, seq: number): V | undefined {
+    return this.m.get(origin)?.get(seq);
+  }
+
+  set(d: Dot, v: V): void {
+    let seqs = this.m.get(d.origin);
+    if (seqs === undefined) this.m.set(d.origin, (seqs = new Map()));
+    if (!seqs.has(d.seq)) this.count++;
+    seqs.set(d.seq, v);
+  }
+
+  delete(d: Dot): boolean {
+    const seqs = this.m.get(d.origin);
+    if (seqs === undefined || !seqs.delete(d.seq)) return false;
+    this.count--;
+    return true;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  *entries(): IterableIterator<[Dot, V]> {
+    for (const [origin, seqs] of this.m) for (const [seq, v] of seqs) yield [{ origin, seq }, v];
+  }
+
+  clone(): DotMap<V> {
+    const c = new DotMap<V>();
+    for (const [o, seqs] of this.m) c.m.set(o, new Map(seqs));
+    c.count = this.count;
+    return c;
+  }
+}
+
 export type Ordering = 'before' | 'after' | 'equal' | 'concurrent';
 
 /** Seqs from..to (inclusive) of one origin. */

@@ -3,7 +3,7 @@
 // refused where it is written, and, if two replicas ever wrote both, every replica keeps the
 // one with the smaller dot and lists the other (both are still sent), so replicas agree.
 
-import { dotKey } from './dots.js';
+import { DotMap } from './dots.js';
 import { EventConflictError } from './errors.js';
 import type { EventBody, EventRecord } from './records.js';
 import type { TypeStore } from './store.js';
@@ -30,7 +30,7 @@ function dotBefore(a: EventRecord, b: EventRecord): boolean {
 
 export class EventStore implements TypeStore<EventRecord> {
   private readonly devices = new Map<string, Map<number, EventRecord>>();
-  private readonly liveDots = new Map<string, EventRecord>();
+  private liveDots = new DotMap<EventRecord>();
   /** Events refused because another with the same (device, seq) and other content won. */
   readonly conflicts: EventRecord[] = [];
 
@@ -50,7 +50,7 @@ export class EventStore implements TypeStore<EventRecord> {
     const held = seqs.get(r.deviceSeq);
     if (held === undefined) {
       seqs.set(r.deviceSeq, r);
-      this.liveDots.set(dotKey(r), r);
+      this.liveDots.set(r, r);
       return;
     }
     if (sameEvent(held, r)) return; // the same event relayed twice
@@ -58,11 +58,11 @@ export class EventStore implements TypeStore<EventRecord> {
     const [win, lose] = dotBefore(r, held) ? [r, held] : [held, r];
     this.conflicts.push(lose);
     seqs.set(r.deviceSeq, win);
-    this.liveDots.set(dotKey(r), r);
+    this.liveDots.set(r, r);
   }
 
-  live(k: string): EventRecord | undefined {
-    return this.liveDots.get(k);
+  live(origin: string, seq: number): EventRecord | undefined {
+    return this.liveDots.get(origin, seq);
   }
 
   get(deviceId: string, deviceSeq: number): EventRecord | undefined {
@@ -109,8 +109,8 @@ export class EventStore implements TypeStore<EventRecord> {
   clone(): EventStore {
     const c = new EventStore(this.unsafe);
     for (const [d, m] of this.devices) c.devices.set(d, new Map(m));
-    for (const [k, r] of this.liveDots) c.liveDots.set(k, r);
     c.conflicts.push(...this.conflicts);
+    c.liveDots = this.liveDots.clone();
     return c;
   }
 }

@@ -2,7 +2,7 @@
 // tombstone. Losing records are kept as superseded (listable) until causally stable; a
 // tombstone goes once it and everything concurrent with it are stable (store.ts).
 
-import { dotKey, type VersionVector } from './dots.js';
+import { DotMap, type VersionVector } from './dots.js';
 import { compareHlc, compareStamp } from './hlc.js';
 import type { LwwRecord } from './records.js';
 import type { Stability, TypeStore } from './store.js';
@@ -15,7 +15,7 @@ interface Entry {
 
 export class LwwStore implements TypeStore<LwwRecord> {
   private readonly keys = new Map<string, Entry>();
-  private readonly liveDots = new Map<string, LwwRecord>();
+  private liveDots = new DotMap<LwwRecord>();
 
   constructor(readonly unsafe: UnsafeCrdtSwitches = {}) {}
 
@@ -23,14 +23,14 @@ export class LwwStore implements TypeStore<LwwRecord> {
     const e = this.keys.get(r.key);
     if (e === undefined) {
       this.keys.set(r.key, { winner: r, superseded: [] });
-      this.liveDots.set(dotKey(r), r);
+      this.liveDots.set(r, r);
       return;
     }
     if (this.wins(r, e.winner)) {
       e.superseded.push(e.winner);
-      this.liveDots.delete(dotKey(e.winner));
+      this.liveDots.delete(e.winner);
       e.winner = r;
-      this.liveDots.set(dotKey(r), r);
+      this.liveDots.set(r, r);
     } else e.superseded.push(r);
   }
 
@@ -39,8 +39,8 @@ export class LwwStore implements TypeStore<LwwRecord> {
     return compareStamp(a.hlc, a.origin, b.hlc, b.origin) > 0;
   }
 
-  live(k: string): LwwRecord | undefined {
-    return this.liveDots.get(k);
+  live(origin: string, seq: number): LwwRecord | undefined {
+    return this.liveDots.get(origin, seq);
   }
 
   get(key: string): string | undefined {
@@ -67,7 +67,7 @@ export class LwwStore implements TypeStore<LwwRecord> {
       e.superseded = e.superseded.filter((r) => !s.stable.covers(r));
       if (e.winner.value === null && e.superseded.length === 0 && complete && s.stable.covers(e.winner)) {
         this.keys.delete(key);
-        this.liveDots.delete(dotKey(e.winner));
+        this.liveDots.delete(e.winner);
       }
     }
   }
@@ -84,7 +84,7 @@ export class LwwStore implements TypeStore<LwwRecord> {
   clone(): LwwStore {
     const c = new LwwStore(this.unsafe);
     for (const [k, e] of this.keys) c.keys.set(k, { winner: e.winner, superseded: [...e.superseded] });
-    for (const [k, r] of this.liveDots) c.liveDots.set(k, r);
+    c.liveDots = this.liveDots.clone();
     return c;
   }
 }

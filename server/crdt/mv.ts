@@ -3,7 +3,7 @@
 // dot. A reader gets the siblings and a token (the key's context); a write that sends the
 // token back replaces exactly the siblings it saw.
 
-import { dotKey, VersionVector } from './dots.js';
+import { DotMap, dotKey, VersionVector } from './dots.js';
 import { SiblingCapError } from './errors.js';
 import type { MvRecord } from './records.js';
 import type { TypeStore } from './store.js';
@@ -21,7 +21,7 @@ interface Entry {
 
 export class MvStore implements TypeStore<MvRecord> {
   private readonly keys = new Map<string, Entry>();
-  private readonly liveDots = new Map<string, MvRecord>();
+  private liveDots = new DotMap<MvRecord>();
 
   constructor(
     readonly unsafe: UnsafeCrdtSwitches = {},
@@ -37,15 +37,15 @@ export class MvStore implements TypeStore<MvRecord> {
     for (const [k, s] of e.siblings) {
       if (e.covered.covers(s)) {
         e.siblings.delete(k);
-        this.liveDots.delete(k);
+        this.liveDots.delete(s);
       }
     }
     e.siblings.set(dotKey(r), r);
-    this.liveDots.set(dotKey(r), r);
+    this.liveDots.set(r, r);
   }
 
-  live(k: string): MvRecord | undefined {
-    return this.liveDots.get(k);
+  live(origin: string, seq: number): MvRecord | undefined {
+    return this.liveDots.get(origin, seq);
   }
 
   /** Sibling values in dot order, and the token to send back with the next write. */
@@ -99,7 +99,7 @@ export class MvStore implements TypeStore<MvRecord> {
   clone(): MvStore {
     const c = new MvStore(this.unsafe, this.siblingsCap, this.siblingsWarn);
     for (const [k, e] of this.keys) c.keys.set(k, { siblings: new Map(e.siblings), covered: e.covered.clone() });
-    for (const [k, r] of this.liveDots) c.liveDots.set(k, r);
+    c.liveDots = this.liveDots.clone();
     return c;
   }
 }

@@ -2,8 +2,8 @@
 // (origin, seq), its type's store, and the three ways state changes: a local write (which
 // stamps a dot and an HLC and yields the delta record), a received page, a GC round.
 
-import { assert } from '../util/assert.js';
-import { dotKey, VersionVector } from './dots.js';
+import { assert, AssertionError } from '../util/assert.js';
+import { VersionVector } from './dots.js';
 import { DeltaGapError } from './errors.js';
 import { DELTA_PAGE_BYTES_DEFAULT, type DeltaPage, type PageRange } from './delta.js';
 import { compareHlc, type HybridClock } from './hlc.js';
@@ -36,7 +36,8 @@ export class CrdtReplica<S extends TypeStore = TypeStore> {
   }
 
   private applyOne(r: CrdtRecord): void {
-    assert(r.seq > this.held.get(r.origin), () => `record ${r.origin}:${r.seq} is already held`);
+    // Invariant: a record is applied once (the callers check the vector first).
+    if (r.seq <= this.held.get(r.origin)) throw new AssertionError(`record ${r.origin}:${r.seq} is already held`);
     (this.store as TypeStore).apply(r, this.held);
     let seqs = this.index.get(r.origin);
     if (seqs === undefined) this.index.set(r.origin, (seqs = []));
@@ -65,7 +66,7 @@ export class CrdtReplica<S extends TypeStore = TypeStore> {
       const seqs = this.index.get(range.origin) ?? [];
       let from = range.from;
       for (let i = firstAbove(seqs, range.from - 1); i < seqs.length; i++) {
-        const r = this.store.live(dotKey({ origin: range.origin, seq: seqs[i]! }));
+        const r = this.store.live(range.origin, seqs[i]!);
         if (r === undefined) continue;
         const size = recordSizeEstimate(r);
         if (bytes + size > budgetBytes && bytes > 0) {
@@ -113,7 +114,7 @@ export class CrdtReplica<S extends TypeStore = TypeStore> {
     this.store.gc(s, this.held);
     const next = new Map<string, number[]>();
     for (const [o, seqs] of this.index) {
-      next.set(o, seqs.filter((seq) => this.store.live(dotKey({ origin: o, seq })) !== undefined));
+      next.set(o, seqs.filter((seq) => this.store.live(o, seq) !== undefined));
     }
     this.index = next;
   }

@@ -4,7 +4,7 @@
 // context beyond the vector) and is forgotten once the vector covers it. Remove records
 // themselves are kept only until causally stable.
 
-import { dotKey, type Dot, type VersionVector } from './dots.js';
+import { DotMap, dotKey, type Dot, type VersionVector } from './dots.js';
 import type { SetRecord } from './records.js';
 import type { Stability, TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
@@ -16,7 +16,7 @@ export class SetStore implements TypeStore<SetRecord> {
   private readonly keys = new Map<string, Map<string, Map<string, AddRecord>>>();
   /** Removed add dots not held yet, with the (key, element) they removed. */
   private readonly removedCloud = new Map<string, { key: string; elem: string; dot: Dot }>();
-  private readonly liveDots = new Map<string, SetRecord>();
+  private liveDots = new DotMap<SetRecord>();
 
   constructor(readonly unsafe: UnsafeCrdtSwitches = {}) {}
 
@@ -29,17 +29,17 @@ export class SetStore implements TypeStore<SetRecord> {
         return;
       }
       this.adds(r.key, r.elem, true)!.set(k, r);
-      this.liveDots.set(k, r);
+      this.liveDots.set(r, r);
       return;
     }
     const adds = this.adds(r.key, r.elem, false);
     for (const d of r.removed) {
       const dk = dotKey(d);
-      if (adds?.delete(dk)) this.liveDots.delete(dk);
+      if (adds?.delete(dk)) this.liveDots.delete(d);
       else if (!held.covers(d)) this.removedCloud.set(dk, { key: r.key, elem: r.elem, dot: d });
     }
     if (adds !== undefined && adds.size === 0) this.keys.get(r.key)!.delete(r.elem);
-    this.liveDots.set(k, r);
+    this.liveDots.set(r, r);
   }
 
   private adds(key: string, elem: string, create: boolean): Map<string, AddRecord> | undefined {
@@ -53,8 +53,8 @@ export class SetStore implements TypeStore<SetRecord> {
     return dots;
   }
 
-  live(k: string): SetRecord | undefined {
-    return this.liveDots.get(k);
+  live(origin: string, seq: number): SetRecord | undefined {
+    return this.liveDots.get(origin, seq);
   }
 
   /** The add dots of elem this replica holds: what a remove made here observes. */
@@ -77,7 +77,7 @@ export class SetStore implements TypeStore<SetRecord> {
   }
 
   gc(s: Stability, held: VersionVector): void {
-    for (const [k, r] of this.liveDots) if (r.op === 'remove' && s.stable.covers(r)) this.liveDots.delete(k);
+    for (const [d, r] of this.liveDots.entries()) if (r.op === 'remove' && s.stable.covers(r)) this.liveDots.delete(d);
     for (const [k, c] of this.removedCloud) if (held.covers(c.dot)) this.removedCloud.delete(k);
   }
 
@@ -98,7 +98,7 @@ export class SetStore implements TypeStore<SetRecord> {
       c.keys.set(key, m);
     }
     for (const [k, v] of this.removedCloud) c.removedCloud.set(k, v);
-    for (const [k, r] of this.liveDots) c.liveDots.set(k, r);
+    c.liveDots = this.liveDots.clone();
     return c;
   }
 }

@@ -21,7 +21,7 @@ export interface TypeStore<R extends CrdtRecord = CrdtRecord> {
   /** Merges a record this replica did not hold (`held` is the vector before it). */
   apply(r: R, held: VersionVector): void;
   /** The record for a dot if a peer lacking it still needs it (not dominated, not collected). */
-  live(dotKey: string): R | undefined;
+  live(origin: string, seq: number): R | undefined;
   /** Drops what causal stability allows; never changes render(). */
   gc(s: Stability, held: VersionVector): void;
   /** Canonical JSON value of the visible state. */
