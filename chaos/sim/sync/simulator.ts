@@ -22,6 +22,10 @@ export const EVENTS_KEPT = 30;
 /** Sync rounds of the liveness phase before "no convergence" is declared. */
 export const LIVENESS_ROUNDS_MAX = 20;
 const CLOCK_GRANULARITY_MS = 100;
+/** Time a step takes at most (ms): a clock tick every few dozen steps. */
+const STEP_MS_MAX = 8;
+/** Messages one delivery step hands over at most (the network keeps up with the sends). */
+const DELIVER_BURST_MAX = 10;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const LWW_HOT_KEYS = 2;
 const ELEMS = ['e0', 'e1', 'e2'];
@@ -156,11 +160,11 @@ class SyncSim {
   }
 
   private safetyStep(): void {
-    if (this.rng.chance(0.3)) this.now += 1;
+    this.now += this.rng.int(0, STEP_MS_MAX + 1);
     const x = this.rng.int(0, 100);
     if (x < 28) this.write();
     else if (x < 48) this.send();
-    else if (x < 73) this.deliver();
+    else if (x < 73) for (let n = this.rng.int(1, DELIVER_BURST_MAX + 1); n > 0; n--) this.deliver();
     else if (x < 79) this.persist(this.rng.pick(this.up().length > 0 ? this.up() : [...this.replicas.values()]));
     // The region hears every edge first, so half the GC rounds are its own.
     else if (x < 85) this.gc(this.rng.chance(0.5) ? this.r('region') : this.rng.pick([...this.replicas.values()]));
@@ -256,11 +260,14 @@ class SyncSim {
     const [a, b] = this.rng.chance(0.5) ? this.rng.pick(this.links) : [...this.rng.pick(this.links)].reverse() as [string, string];
     const from = this.r(a);
     if (!from.up) return;
-    const kind = this.rng.pick(CRDT_KINDS);
-    // The peer's vector as its last HELLO said it (here: its current one).
-    const pages = from.rep(kind).extract(this.r(b).rep(kind).vector, this.rng.int(40, 1500));
-    for (const page of pages) this.inflight.push({ t: 'delta', from: a, to: b, kind, page });
-    if (pages.length > 0) this.log(`send ${a}->${b} ${kind} ${pages.length} page(s), ${pages.reduce((n, p) => n + p.records.length, 0)} records`);
+    // One session round covers every namespace; the peer's vector is the one its HELLO
+    // carried (here: its current one).
+    const budget = this.rng.int(40, 1500);
+    for (const kind of CRDT_KINDS) {
+      const pages = from.rep(kind).extract(this.r(b).rep(kind).vector, budget);
+      for (const page of pages) this.inflight.push({ t: 'delta', from: a, to: b, kind, page });
+      if (pages.length > 0) this.log(`send ${a}->${b} ${kind} ${pages.length} page(s), ${pages.reduce((n, p) => n + p.records.length, 0)} records`);
+    }
   }
 
   private deliver(): void {
