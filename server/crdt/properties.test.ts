@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import {
   CRDT_KINDS, HybridClock, VersionVector, causalStability, counterAdd, createReplica, eventAppend, lwwPut,
   mvPut, renderCanonical, setAdd, setRemove, compareStamp, DeltaGapError, canonicalJson,
-  type CrdtKind, type CrdtRecord, type CrdtReplica, type MvStore,
+  type CrdtKind, type CrdtRecord, type CrdtReplica, type LwwStore, type MvStore,
 } from './index.js';
 
 const SEED = Number(process.env.CRDT_PROP_SEED ?? Date.now() % 2 ** 31);
@@ -148,6 +148,15 @@ function run(kind: CrdtKind, n: number, cmds: Cmd[]): void {
     } else sync(w, w.reps[c.from % n]!, w.reps[c.to % n]!, c.budget, c.reverse, c.dup);
   }
   converge(w);
+  // A losing lww write is not lost: its writer still lists it as superseded (until a GC).
+  if (kind === 'lww' && !cmds.some((c) => c.t === 'gc')) {
+    for (const op of w.ops) {
+      const rep = w.reps.find((r) => r.replicaId === op.origin)!;
+      const store = rep.store as LwwStore;
+      const key = (op as { key: string }).key;
+      assert.ok(store.winner(key) === op || store.superseded(key).includes(op as never), `lww write ${op.origin}:${op.seq} vanished`);
+    }
+  }
   const renders = w.reps.map((r) => renderCanonical(r.store));
   for (const r of renders) assert.equal(r, renders[0], 'replicas holding the same records differ');
   if (kind === 'events') assert.equal(eventsHeld(w.reps[0]!), w.ops.length, 'an appended event is missing');
