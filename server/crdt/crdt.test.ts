@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CausalContext, ClockSkewError, CounterStore, CrdtReplica, DeltaGapError, EventConflictError, EventStore,
+  CausalContext, ClockSkewError, MalformedDeltaError, CounterStore, CrdtReplica, DeltaGapError, EventConflictError, EventStore,
   HybridClock, LwwStore, MvStore, SetStore, SiblingCapError, VersionVector, causalStability, compareHlc,
   counterAdd, createReplica, decodeHlc, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, renderCanonical, setAdd, setRemove,
   type CrdtReplica as Replica,
@@ -230,4 +230,18 @@ test('canonical JSON per type: sorted keys, no whitespace, what Range will show'
   eventAppend(ev, { deviceId: 'd', deviceSeq: 2, ts: 5, type: 't', payload: 'p' }, T0);
   assert.equal(renderCanonical(ev.store),
     '{"d":{"events":[{"payload":"p","seq":2,"ts":5,"type":"t"}],"status":{"completeness":0.5,"contiguous":0,"gaps":[[1,1]],"held":1,"highest":2}}}');
+});
+
+test('delta pages: a malformed page is refused with a typed error and changes nothing', () => {
+  const a = createReplica('counter', 'a', new HybridClock('a'));
+  counterAdd(a, 'n', 1, T0);
+  const [page] = a.extract(new VersionVector());
+  const b = createReplica('counter', 'b', new HybridClock('b'));
+  const bad = [
+    { ranges: [], records: page!.records },
+    { ranges: [{ origin: 'a', from: 2, to: 1 }, { origin: 'a', from: 1, to: 1 }], records: [] },
+    { ranges: [{ origin: 'a', from: 1, to: 1 }], records: [...page!.records, ...page!.records] },
+  ];
+  for (const p of bad) assert.throws(() => b.applyPage(p, T0), MalformedDeltaError);
+  assert.deepEqual(b.vector.toJSON(), {});
 });

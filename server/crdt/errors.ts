@@ -37,3 +37,11 @@ export class DeltaGapError extends Error {
     super(`delta for origin ${origin} starts at seq ${from} but this replica holds up to ${held}; resend from ${held + 1}`);
   }
 }
+
+/** A page whose records do not lie inside its ranges in seq order: a sender bug or bad input. */
+export class MalformedDeltaError extends Error {
+  override name = 'MalformedDeltaError';
+  constructor(readonly detail: string) {
+    super(`malformed delta page: ${detail}`);
+  }
+}

@@ -4,7 +4,7 @@
 
 import { assert, AssertionError } from '../util/assert.js';
 import { VersionVector } from './dots.js';
-import { DeltaGapError } from './errors.js';
+import { DeltaGapError, MalformedDeltaError } from './errors.js';
 import { DELTA_PAGE_BYTES_DEFAULT, type DeltaPage, type PageRange } from './delta.js';
 import { compareHlc, type HybridClock } from './hlc.js';
 import { recordSizeEstimate, type Body, type CrdtKind, type CrdtRecord } from './records.js';
@@ -89,6 +89,7 @@ export class CrdtReplica<S extends TypeStore = TypeStore> {
    * nothing is applied when either is refused. Records already held are ignored.
    */
   applyPage(page: DeltaPage, physicalMs: number): number {
+    checkWellFormed(page);
     for (const g of page.ranges) {
       if (g.from > this.held.get(g.origin) + 1) throw new DeltaGapError(g.origin, g.from, this.held.get(g.origin));
     }
@@ -129,6 +130,25 @@ export class CrdtReplica<S extends TypeStore = TypeStore> {
     for (const [o, seqs] of this.index) c.index.set(o, [...seqs]);
     c.held.join(this.held);
     return c;
+  }
+}
+
+/** Ranges name each origin once with from <= to; records lie inside their origin's range, in seq order. */
+function checkWellFormed(page: DeltaPage): void {
+  const ranges = new Map<string, PageRange>();
+  for (const g of page.ranges) {
+    if (ranges.has(g.origin)) throw new MalformedDeltaError(`origin ${g.origin} has two ranges`);
+    if (!(Number.isSafeInteger(g.from) && Number.isSafeInteger(g.to) && g.from >= 1 && g.to >= g.from - 1)) {
+      throw new MalformedDeltaError(`origin ${g.origin} has the range ${g.from}..${g.to}`);
+    }
+    ranges.set(g.origin, g);
+  }
+  const last = new Map<string, number>();
+  for (const r of page.records) {
+    const g = ranges.get(r.origin);
+    if (g === undefined || r.seq < g.from || r.seq > g.to) throw new MalformedDeltaError(`record ${r.origin}:${r.seq} is outside the page's ranges`);
+    if (r.seq <= (last.get(r.origin) ?? 0)) throw new MalformedDeltaError(`record ${r.origin}:${r.seq} is out of seq order`);
+    last.set(r.origin, r.seq);
   }
 }
 
