@@ -422,7 +422,8 @@ class SyncSim {
     const rep = this.rng.pick([...this.replicas.values()]);
     const inside = this.rng.chance(0.6);
     rep.skewMs = inside
-      ? this.rng.chance(0.5) ? 0 : 1000 * this.rng.int(-4, 5) // whole seconds: clock ticks still line up
+      // Whole seconds (clock ticks still line up), at most 4 s apart pairwise: inside the 5 s bound.
+      ? this.rng.chance(0.5) ? 0 : 1000 * this.rng.int(-2, 3)
       : this.rng.int(1.2 * SIM_MAX_SKEW_MS, 3 * SIM_MAX_SKEW_MS);
     this.log(`skew ${rep.id} ${rep.skewMs} ms (${inside ? 'inside' : 'outside'} the bound)`);
   }
