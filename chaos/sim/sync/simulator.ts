@@ -7,13 +7,14 @@
 // from the operations alone (model.ts), with every device's events complete.
 
 import {
-  CRDT_KINDS, ClockSkewError, DeltaGapError, SiblingCapError, causalStability, compareStamp, counterAdd, eventAppend,
+  CRDT_KINDS, ClockSkewError, DeltaGapError, SiblingCapError, causalStability, counterAdd, eventAppend,
   lwwPut, mvPut, renderCanonical, setAdd, setRemove,
-  type CrdtKind, type CrdtRecord, type DeltaPage, type EventStore, type LwwStore, type MvStore, type SetStore,
+  type CrdtKind, type CrdtRecord, type DeltaPage, type MvStore, type SetStore,
   type UnsafeCrdtSwitches, type VersionVector,
 } from '../../../server/crdt/index.js';
 import { SeededRandom } from '../../../server/util/random.js';
-import { expectedRender, type CreatedOp } from './model.js';
+import { Violation, checkDroppedStable, checkFinal, checkLwwWinners, dotId, type Device } from './checks.js';
+import type { CreatedOp } from './model.js';
 import { SIM_MAX_SKEW_MS, SimReplica } from './node.js';
 
 export const SIM_T0_MS = 1_765_000_000_000;
@@ -55,30 +56,11 @@ export interface SyncSimResult {
   stats: Record<string, number>;
 }
 
-class Violation extends Error {
-  constructor(
-    readonly invariant: string,
-    readonly detail: string,
-  ) {
-    super(`${invariant}: ${detail}`);
-  }
-}
-
 type Msg =
   | { t: 'delta'; from: string; to: string; kind: CrdtKind; page: DeltaPage }
   | { t: 'ack'; from: string; to: string; kind: CrdtKind; vector: VersionVector };
 
-interface Device {
-  id: string;
-  edge: string;
-  next: number;
-  /** Seqs skipped so far (a gap), sent later. */
-  pending: number[];
-  payloads: Map<number, { ts: number; payload: string }>;
-}
-
 const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
-const dotId = (kind: CrdtKind, r: { origin: string; seq: number }): string => `${kind}/${r.origin}:${r.seq}`;
 
 export function runSyncSimulation(o: SyncSimOptions): SyncSimResult {
   const sim = new SyncSim(o);
@@ -317,22 +299,9 @@ class SyncSim {
       return false;
     }
     if (!ns.vector.dominates(before)) throw new Violation('vectors never decrease', `${to.id} ${kind}: ${JSON.stringify(before)} -> ${JSON.stringify(ns.vector)}`);
-    if (kind === 'lww') this.checkLwwWinners(to);
+    if (kind === 'lww') checkLwwWinners(to);
     this.stats.pages!++;
     return true;
-  }
-
-  /** Each lww key shows the largest (HLC, replica id) of the records this replica holds for it. */
-  private checkLwwWinners(rep: SimReplica): void {
-    const store = rep.rep('lww').store as LwwStore;
-    for (const key of store.keyNames()) {
-      const w = store.winner(key)!;
-      for (const s of store.superseded(key)) {
-        if (compareStamp(s.hlc, s.origin, w.hlc, w.origin) > 0) {
-          throw new Violation('lww: the largest (HLC, replica id) wins', `${rep.id} key ${key} shows ${w.origin}:${w.seq} over ${s.origin}:${s.seq} (HLC ${s.hlc.wall}.${s.hlc.logical} vs ${w.hlc.wall}.${w.hlc.logical})`);
-        }
-      }
-    }
   }
 
   // ---- durability, GC, faults -----------------------------------------------------------
@@ -365,23 +334,10 @@ class SyncSim {
       const liveBefore = ns.liveRecords();
       ns.gc(causalStability(acks, rep.unsafe));
       if (renderCanonical(ns.store) !== before) throw new Violation('GC never changes the visible state', `${rep.id} ${kind}`);
-      this.checkDroppedStable(rep, kind, liveBefore, ns.liveRecords());
+      checkDroppedStable(rep, kind, liveBefore, ns.liveRecords(), [...this.replicas.values()]);
     }
     this.stats.gcRounds!++;
     this.log(`gc ${rep.id}`);
-  }
-
-  /** A tombstone or remove record leaves a replica only once every replica holds it durably. */
-  private checkDroppedStable(rep: SimReplica, kind: CrdtKind, before: CrdtRecord[], after: CrdtRecord[]): void {
-    const kept = new Set(after.map((r) => dotId(kind, r)));
-    for (const r of before) {
-      if (kept.has(dotId(kind, r))) continue;
-      for (const other of this.replicas.values()) {
-        if (!other.durableVector(kind).covers(r)) {
-          throw new Violation('GC drops only causally stable records', `${rep.id} dropped ${dotId(kind, r)}, which ${other.id} does not hold durably`);
-        }
-      }
-    }
   }
 
   private crash(): void {
@@ -453,7 +409,7 @@ class SyncSim {
     this.inflight = [];
     for (const rep of this.replicas.values()) this.gc(rep);
     this.syncUntilQuiet();
-    this.checkFinal();
+    checkFinal([...this.replicas.values()], this.ops, this.devices);
   }
 
   private syncUntilQuiet(): void {
@@ -472,34 +428,5 @@ class SyncSim {
       if (!changed) return;
     }
     throw new Violation('liveness: no convergence', `vectors still moving after ${LIVENESS_ROUNDS_MAX} rounds`);
-  }
-
-  private checkFinal(): void {
-    const reps = [...this.replicas.values()];
-    for (const kind of CRDT_KINDS) {
-      const v0 = reps[0]!.rep(kind).vector;
-      const r0 = renderCanonical(reps[0]!.rep(kind).store);
-      for (const rep of reps.slice(1)) {
-        if (!rep.rep(kind).vector.equals(v0)) throw new Violation('liveness: identical vectors', `${kind}: ${rep.id} ${JSON.stringify(rep.rep(kind).vector)} vs region ${JSON.stringify(v0)}`);
-        const r = renderCanonical(rep.rep(kind).store);
-        if (r !== r0) throw new Violation('liveness: identical state', `${kind}: ${rep.id} ${r.slice(0, 300)} vs region ${r0.slice(0, 300)}`);
-      }
-      const expected = expectedRender(kind, this.ops.get(kind)!);
-      if (expected !== undefined && expected !== r0) {
-        throw new Violation('no acknowledged write lost (the type rule holds)', `${kind}: replicas ${r0.slice(0, 300)} vs reference ${expected.slice(0, 300)}`);
-      }
-    }
-    for (const rep of reps) {
-      const store = rep.rep('events').store as EventStore;
-      for (const dev of this.devices) {
-        const s = store.status(dev.id);
-        if (s.completeness !== 1 || s.highest !== dev.next - 1) {
-          throw new Violation('liveness: events complete', `${rep.id} holds ${s.held} of ${dev.next - 1} events of ${dev.id} (gaps ${JSON.stringify(s.gaps)})`);
-        }
-        for (const [seq, ev] of dev.payloads) {
-          if (store.get(dev.id, seq)?.payload !== ev.payload) throw new Violation('liveness: events complete', `${rep.id} lacks ${dev.id}#${seq}`);
-        }
-      }
-    }
   }
 }
