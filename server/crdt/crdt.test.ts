@@ -5,7 +5,7 @@ import {
   CausalContext, ClockSkewError, MalformedDeltaError, CounterStore, CrdtReplica, DeltaGapError, EventConflictError, EventStore,
   HybridClock, LwwStore, MvStore, SetStore, SiblingCapError, VersionVector, causalStability, compareHlc,
   counterAdd, createReplica, decodeHlc, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, renderCanonical, setAdd, setRemove,
-  type CrdtReplica as Replica,
+  type CrdtReplica as Replica, type MvRecord,
 } from './index.js';
 
 const T0 = 1_765_000_000_000;
@@ -244,4 +244,17 @@ test('delta pages: a malformed page is refused with a typed error and changes no
   ];
   for (const p of bad) assert.throws(() => b.applyPage(p, T0), MalformedDeltaError);
   assert.deepEqual(b.vector.toJSON(), {});
+});
+
+test('mv: a record replaced before it arrives still contributes its context (order does not matter)', () => {
+  const rec = (origin: string, context: Record<string, number>): MvRecord => ({ kind: 'mv', key: 'k', value: origin, context, origin, seq: 1, hlc: { wall: T0, logical: 0 } });
+  const s = rec('x', {});
+  const r = rec('y', { x: 1 });
+  const d = rec('z', { y: 1 });
+  const results = [[s, d, r], [s, r, d], [d, r, s], [r, s, d]].map((order) => {
+    const m = new MvStore();
+    for (const x of order) m.apply(x);
+    return m.read('k').values;
+  });
+  for (const v of results) assert.deepEqual(v, ['z']);
 });

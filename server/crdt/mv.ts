@@ -32,7 +32,8 @@ export class MvStore implements TypeStore<MvRecord> {
   apply(r: MvRecord): void {
     let e = this.keys.get(r.key);
     if (e === undefined) this.keys.set(r.key, (e = { siblings: new Map(), covered: new VersionVector() }));
-    if (e.covered.covers(r)) return; // replaced before it arrived
+    // The context joins even when r itself was replaced before it arrived: covered is then
+    // the join of every applied record's context whatever the order (commutative).
     e.covered.join(VersionVector.from(r.context));
     for (const [k, s] of e.siblings) {
       if (e.covered.covers(s)) {
@@ -40,6 +41,7 @@ export class MvStore implements TypeStore<MvRecord> {
         this.liveDots.delete(s);
       }
     }
+    if (e.covered.covers(r)) return; // replaced before it arrived
     e.siblings.set(dotKey(r), r);
     this.liveDots.set(r, r);
   }
