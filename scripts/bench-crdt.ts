@@ -160,6 +160,11 @@ function benchYjs(kind: 'lww' | 'events', batched = false): Row {
   };
 }
 
+/** Heap deltas are noisy on a shared machine; a negative one says so rather than a number. */
+function perKey(bytes: number): string {
+  return bytes > 0 ? Math.round(bytes).toString() : 'n/a (GC noise)';
+}
+
 function main(): void {
   if ((globalThis as { gc?: unknown }).gc === undefined) console.log('(run with node --expose-gc for steady heap figures)');
   console.log(`bench:crdt — ${BENCH_OPS} operations per type, ${KEYS} keys, ${ORIGINS} origins for the extract, ${DEVICES} devices`);
@@ -178,7 +183,7 @@ function main(): void {
   const head = ['', 'ops/s (local apply)', 'wire B/op', 'wire B/record sent', 'state B/live key', 'after GC', 'extract 10% (ms)', 'live keys'];
   const table = rows.map((r) => [
     r.what, Math.round(r.opsPerSec).toLocaleString('en-US'), r.bytesPerOp.toFixed(1), r.bytesPerRecordSent.toFixed(1),
-    Math.round(r.stateBytesPerKey).toString(), r.stateBytesPerKeyGc === undefined ? '—' : Math.round(r.stateBytesPerKeyGc).toString(),
+    perKey(r.stateBytesPerKey), r.stateBytesPerKeyGc === undefined ? '—' : perKey(r.stateBytesPerKeyGc),
     r.extractMs.toFixed(1), r.liveKeys.toString(),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
