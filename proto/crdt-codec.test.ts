@@ -23,10 +23,16 @@ function workload(kind: CrdtKind, seed: number): CrdtReplica[] {
     const r = rng.pick(reps);
     const now = T0 + rng.int(0, 100) * 7;
     const key = `k${rng.int(0, 3)}`;
-    if (kind === 'lww') (rng.chance(0.2) ? lwwDelete(r, key, now) : lwwPut(r, key, `v${i}`, now));
+    if (kind === 'lww') {
+      if (rng.chance(0.2)) lwwDelete(r, key, now);
+      else lwwPut(r, key, `v${i}`, now);
+    }
     else if (kind === 'mv') mvPut(r, key, `v${i}`, rng.chance(0.5) ? (r.store as MvStore).read(key).token : {}, now);
     else if (kind === 'counter') counterAdd(r, key, rng.int(-5, 9), now);
-    else if (kind === 'set') (rng.chance(0.4) ? setRemove(r, key, `e${rng.int(0, 2)}`, now) : setAdd(r, key, `e${rng.int(0, 2)}`, now));
+    else if (kind === 'set') {
+      if (rng.chance(0.4)) setRemove(r, key, `e${rng.int(0, 2)}`, now);
+      else setAdd(r, key, `e${rng.int(0, 2)}`, now);
+    }
     else eventAppend(r, { deviceId: `dev-${r.replicaId}`, deviceSeq: i + 1, ts: now - rng.int(0, 5000), type: rng.pick(['temp', 'door']), payload: `{"v":${i}}` }, now);
     if (rng.chance(0.3)) {
       const [x, y] = [rng.pick(reps), rng.pick(reps)];

@@ -10,6 +10,8 @@ import {
 
 const T0 = 1_765_000_000_000;
 const HOUR = 3_600_000;
+const mk = (kind: Parameters<typeof createReplica>[0]): Replica => createReplica(kind, 'a', new HybridClock('a'));
+const rec = (origin: string, context: Record<string, number>): MvRecord => ({ kind: 'mv', key: 'k', value: origin, context, origin, seq: 1, hlc: { wall: T0, logical: 0 } });
 const hex = (t: { wall: number; logical: number }): string => Buffer.from(encodeHlc(t)).toString('hex');
 
 function syncAll(now: number, ...reps: Replica[]): void {
@@ -208,7 +210,6 @@ test('hlc: more events in one millisecond than the logical counter holds borrow 
 });
 
 test('canonical JSON per type: sorted keys, no whitespace, what Range will show', () => {
-  const mk = (kind: Parameters<typeof createReplica>[0]): Replica => createReplica(kind, 'a', new HybridClock('a'));
   const lww = mk('lww');
   lwwPut(lww, 'b', '2', T0);
   lwwPut(lww, 'a', '1', T0);
@@ -247,7 +248,6 @@ test('delta pages: a malformed page is refused with a typed error and changes no
 });
 
 test('mv: a record replaced before it arrives still contributes its context (order does not matter)', () => {
-  const rec = (origin: string, context: Record<string, number>): MvRecord => ({ kind: 'mv', key: 'k', value: origin, context, origin, seq: 1, hlc: { wall: T0, logical: 0 } });
   const s = rec('x', {});
   const r = rec('y', { x: 1 });
   const d = rec('z', { y: 1 });
