@@ -14,6 +14,10 @@ const WIRE_BYTES = 2;
 const KIND_NUMBER: Record<CrdtKind, number> = { lww: 1, mv: 2, counter: 3, set: 4, events: 5 };
 const KIND_OF = new Map(Object.entries(KIND_NUMBER).map(([k, n]) => [n, k as CrdtKind]));
 
+const EMPTY = new Uint8Array(0);
+/** The bytes fields of each body message (field number of DeltaRecord.body → its fields). */
+const BYTES_FIELDS: Record<number, number> = { 4: 2, 5: 2, 7: 2, 8: 5 };
+
 const tag = (field: number, wire: number): number => ((field << 3) | wire) >>> 0;
 
 function num(v: unknown): number {
@@ -28,6 +32,9 @@ function putS64(w: Writer, field: number, v: number): void {
 }
 function putStr(w: Writer, field: number, v: string): void {
   if (v !== '') w.uint32(tag(field, WIRE_BYTES)).string(v);
+}
+function putBytes(w: Writer, field: number, v: Uint8Array): void {
+  if (v.length > 0) w.uint32(tag(field, WIRE_BYTES)).bytes(v);
 }
 function putBool(w: Writer, field: number, v: boolean): void {
   if (v) w.uint32(tag(field, WIRE_VARINT)).bool(true);
@@ -60,13 +67,13 @@ function writeBody(w: Writer, r: CrdtRecord, dict: Dictionary): void {
     case 'lww':
       w.uint32(tag(4, WIRE_BYTES)).fork();
       putStr(w, 1, r.key);
-      putStr(w, 2, r.value ?? '');
+      putBytes(w, 2, r.value ?? EMPTY);
       putBool(w, 3, r.value === null);
       break;
     case 'mv':
       w.uint32(tag(5, WIRE_BYTES)).fork();
       putStr(w, 1, r.key);
-      putStr(w, 2, r.value);
+      putBytes(w, 2, r.value);
       putVector(w, 3, Object.entries(r.context).sort(([a], [b]) => (a < b ? -1 : 1)));
       break;
     case 'counter':
@@ -78,7 +85,7 @@ function writeBody(w: Writer, r: CrdtRecord, dict: Dictionary): void {
     case 'set':
       w.uint32(tag(7, WIRE_BYTES)).fork();
       putStr(w, 1, r.key);
-      putStr(w, 2, r.elem);
+      putBytes(w, 2, r.elem);
       putBool(w, 3, r.op === 'remove');
       if (r.op === 'remove') putVector(w, 4, r.removed.map((d) => [d.origin, d.seq] as const));
       break;
@@ -89,7 +96,7 @@ function writeBody(w: Writer, r: CrdtRecord, dict: Dictionary): void {
       putU64(w, 2, r.deviceSeq);
       putS64(w, 3, r.ts - r.hlc.wall);
       if (dict.id(r.type) !== 0) w.uint32(tag(4, WIRE_VARINT)).uint32(dict.id(r.type));
-      putStr(w, 5, r.payload);
+      putBytes(w, 5, r.payload);
       break;
   }
   w.ldelim();
@@ -164,7 +171,7 @@ function readBody(r: Reader, field: number, dict: readonly string[], wall: numbe
   const vecField = field === 5 ? 3 : field === 7 ? 4 : -1;
   fields(r, end, (f, wire) => {
     if (f === vecField) vec.push(readVector(r));
-    else if (wire === WIRE_BYTES) s[f] = r.string();
+    else if (wire === WIRE_BYTES) s[f] = BYTES_FIELDS[field] === f ? r.bytes() : r.string();
     else if (field === 8 && f === 3) s[f] = num(r.sint64());
     else if (wire === WIRE_VARINT) s[f] = num(r.uint64());
     else return false;
@@ -172,24 +179,26 @@ function readBody(r: Reader, field: number, dict: readonly string[], wall: numbe
   });
   const str = (f: number): string => (s[f] as string | undefined) ?? '';
   const n = (f: number): number => (s[f] as number | undefined) ?? 0;
+  // A plain Uint8Array copy: protobufjs' Reader.bytes() may be a Buffer view into the page.
+  const bin = (f: number): Uint8Array => new Uint8Array((s[f] as Uint8Array | undefined) ?? EMPTY);
   switch (field) {
     case 4:
-      return { kind: 'lww', key: str(1), value: n(3) ? null : str(2) };
+      return { kind: 'lww', key: str(1), value: n(3) ? null : bin(2) };
     case 5:
-      return { kind: 'mv', key: str(1), value: str(2), context: Object.fromEntries(vec) };
+      return { kind: 'mv', key: str(1), value: bin(2), context: Object.fromEntries(vec) };
     case 6:
       return { kind: 'counter', key: str(1), p: n(2), n: n(3) };
     case 7:
       return n(3)
-        ? { kind: 'set', key: str(1), elem: str(2), op: 'remove', removed: vec.map(([origin, seq]) => ({ origin, seq })) }
-        : { kind: 'set', key: str(1), elem: str(2), op: 'add' };
+        ? { kind: 'set', key: str(1), elem: bin(2), op: 'remove', removed: vec.map(([origin, seq]) => ({ origin, seq })) }
+        : { kind: 'set', key: str(1), elem: bin(2), op: 'add' };
     default: {
       const word = (i: number): string => {
         const v = dict[i];
         if (v === undefined) throw new Error(`delta page: dictionary index ${i} out of range (${dict.length} words)`);
         return v;
       };
-      return { kind: 'events', deviceId: word(n(1)), deviceSeq: n(2), ts: wall + n(3), type: word(n(4)), payload: str(5) };
+      return { kind: 'events', deviceId: word(n(1)), deviceSeq: n(2), ts: wall + n(3), type: word(n(4)), payload: bin(5) };
     }
   }
 }

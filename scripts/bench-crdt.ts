@@ -5,7 +5,7 @@
 // Run with --expose-gc for the heap figures (the npm script does). A benchmark, not a test.
 import * as Y from 'yjs';
 import {
-  HybridClock, VersionVector, causalStability, counterAdd, createReplica, eventAppend, lwwPut, mvPut, setAdd, setRemove,
+  HybridClock, VersionVector, causalStability, counterAdd, createReplica, eventAppend, lwwPut, mvPut, setAdd, setRemove, utf8,
   type CrdtKind, type CrdtReplica, type MvStore,
 } from '../server/crdt/index.js';
 import { encodeDeltaPage } from '../proto/crdt-codec.js';
@@ -49,8 +49,9 @@ function heap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-const smallEvent = (i: number): { deviceId: string; deviceSeq: number; type: string; payload: string } => ({
-  deviceId: `sensor-${i % DEVICES}`, deviceSeq: Math.floor(i / DEVICES) + 1, type: 'temp', payload: `{"c":${(i % 400) / 10}}`,
+// Values and payloads are bytes on both sides (Yjs stores a Uint8Array as binary content).
+const smallEvent = (i: number): { deviceId: string; deviceSeq: number; type: string; payload: Uint8Array } => ({
+  deviceId: `sensor-${i % DEVICES}`, deviceSeq: Math.floor(i / DEVICES) + 1, type: 'temp', payload: utf8(`{"c":${(i % 400) / 10}}`),
 });
 
 /** One op of `kind` by replica r (op number i). */
@@ -59,17 +60,17 @@ function op(kind: CrdtKind, r: CrdtReplica, i: number, rng: SeededRandom): void 
   const key = `key-${rng.int(0, KEYS)}`;
   switch (kind) {
     case 'lww':
-      lwwPut(r, key, `value-${i}`, now);
+      lwwPut(r, key, utf8(`value-${i}`), now);
       break;
     case 'mv':
-      mvPut(r, key, `value-${i}`, (r.store as MvStore).read(key).token, now);
+      mvPut(r, key, utf8(`value-${i}`), (r.store as MvStore).read(key).token, now);
       break;
     case 'counter':
       counterAdd(r, key, 1, now);
       break;
     case 'set':
-      if (rng.chance(0.2)) setRemove(r, key, `m${rng.int(0, 4)}`, now);
-      else setAdd(r, key, `m${rng.int(0, 4)}`, now);
+      if (rng.chance(0.2)) setRemove(r, key, utf8(`m${rng.int(0, 4)}`), now);
+      else setAdd(r, key, utf8(`m${rng.int(0, 4)}`), now);
       break;
     case 'events':
       eventAppend(r, { ...smallEvent(i), ts: now }, now);
@@ -127,11 +128,11 @@ function benchYjs(kind: 'lww' | 'events', batched = false): Row {
   const rng = new SeededRandom(1);
   const h0 = heap();
   const doc = new Y.Doc();
-  const map = doc.getMap<string>('m');
+  const map = doc.getMap<Uint8Array>('m');
   const arr = doc.getArray<object>('events');
   const t0 = performance.now();
   const one = (i: number): void => {
-    if (kind === 'lww') map.set(`key-${rng.int(0, KEYS)}`, `value-${i}`);
+    if (kind === 'lww') map.set(`key-${rng.int(0, KEYS)}`, utf8(`value-${i}`));
     else arr.push([{ ...smallEvent(i), ts: T0 + Math.floor(i / 10) }]);
   };
   if (batched) {
@@ -147,7 +148,7 @@ function benchYjs(kind: 'lww' | 'events', batched = false): Row {
   const cut = Math.floor(BENCH_OPS * 0.9);
   for (let i = 0; i < BENCH_OPS; i++) {
     const w = writers[i % ORIGINS]!;
-    if (kind === 'lww') w.getMap<string>('m').set(`key-${rng.int(0, KEYS)}`, `value-${i}`);
+    if (kind === 'lww') w.getMap<Uint8Array>('m').set(`key-${rng.int(0, KEYS)}`, utf8(`value-${i}`));
     else w.getArray<object>('events').push([{ ...smallEvent(i), ts: T0 }]);
     if (i === cut - 1) for (const x of writers) Y.applyUpdate(peer, Y.encodeStateAsUpdate(x));
   }

@@ -3,6 +3,7 @@
 // refused where it is written, and, if two replicas ever wrote both, every replica keeps the
 // one with the smaller dot and lists the other (both are still sent), so replicas agree.
 
+import { bytesEqual, renderBytes } from './bytes.js';
 import { DotMap } from './dots.js';
 import { EventConflictError } from './errors.js';
 import type { EventBody, EventRecord } from './records.js';
@@ -21,7 +22,7 @@ export interface DeviceStatus {
 }
 
 export function sameEvent(a: EventBody, b: EventBody): boolean {
-  return a.ts === b.ts && a.type === b.type && a.payload === b.payload;
+  return a.ts === b.ts && a.type === b.type && bytesEqual(a.payload, b.payload);
 }
 
 function dotBefore(a: EventRecord, b: EventRecord): boolean {
@@ -95,12 +96,12 @@ export class EventStore implements TypeStore<EventRecord> {
     /* events are immutable and kept */
   }
 
-  render(): Record<string, { status: DeviceStatus; events: Array<{ seq: number; ts: number; type: string; payload: string }> }> {
+  render(): Record<string, { status: DeviceStatus; events: Array<{ seq: number; ts: number; type: string; payload: ReturnType<typeof renderBytes> }> }> {
     const out: ReturnType<EventStore['render']> = {};
     for (const d of this.deviceIds()) {
       const m = this.devices.get(d)!;
       const events = [...m.values()].sort((a, b) => a.deviceSeq - b.deviceSeq)
-        .map((e) => ({ seq: e.deviceSeq, ts: e.ts, type: e.type, payload: e.payload }));
+        .map((e) => ({ seq: e.deviceSeq, ts: e.ts, type: e.type, payload: renderBytes(e.payload) }));
       out[d] = { status: this.status(d), events };
     }
     return out;

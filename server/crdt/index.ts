@@ -1,4 +1,5 @@
 // The CRDT core (DESIGN §2, §6, §6a): pure, no I/O, clock or randomness of its own.
+export * from './bytes.js';
 export * from './canonical.js';
 export * from './counter.js';
 export * from './delta.js';

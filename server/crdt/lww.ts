@@ -2,6 +2,7 @@
 // tombstone. Losing records are kept as superseded (listable) until causally stable; a
 // tombstone goes once it and everything concurrent with it are stable (store.ts).
 
+import { renderBytes } from './bytes.js';
 import { DotMap, type VersionVector } from './dots.js';
 import { compareHlc, compareStamp } from './hlc.js';
 import type { LwwRecord } from './records.js';
@@ -43,7 +44,8 @@ export class LwwStore implements TypeStore<LwwRecord> {
     return this.liveDots.get(origin, seq);
   }
 
-  get(key: string): string | undefined {
+  /** The value as stored (the bytes an etcd Range returns), undefined when absent or deleted. */
+  get(key: string): Uint8Array | undefined {
     return this.keys.get(key)?.winner.value ?? undefined;
   }
 
@@ -72,11 +74,12 @@ export class LwwStore implements TypeStore<LwwRecord> {
     }
   }
 
-  render(): Record<string, string> {
-    const out: Record<string, string> = {};
+  /** Canonical JSON shape: values rendered by renderBytes (bytes.ts); Range itself returns get(). */
+  render(): Record<string, ReturnType<typeof renderBytes>> {
+    const out: Record<string, ReturnType<typeof renderBytes>> = {};
     for (const key of [...this.keys.keys()].sort()) {
       const v = this.keys.get(key)!.winner.value;
-      if (v !== null) out[key] = v;
+      if (v !== null) out[key] = renderBytes(v);
     }
     return out;
   }

@@ -3,6 +3,7 @@
 // dot. A reader gets the siblings and a token (the key's context); a write that sends the
 // token back replaces exactly the siblings it saw.
 
+import { renderBytes } from './bytes.js';
 import { DotMap, dotKey, VersionVector } from './dots.js';
 import { SiblingCapError } from './errors.js';
 import type { MvRecord } from './records.js';
@@ -51,7 +52,7 @@ export class MvStore implements TypeStore<MvRecord> {
   }
 
   /** Sibling values in dot order, and the token to send back with the next write. */
-  read(key: string): { values: string[]; token: Record<string, number> } {
+  read(key: string): { values: Uint8Array[]; token: Record<string, number> } {
     const e = this.keys.get(key);
     if (e === undefined) return { values: [], token: {} };
     const token = e.covered.clone();
@@ -89,11 +90,11 @@ export class MvStore implements TypeStore<MvRecord> {
     /* replaced siblings leave at once; the per-key context is bounded by the origins */
   }
 
-  render(): Record<string, string[]> {
-    const out: Record<string, string[]> = {};
+  render(): Record<string, Array<ReturnType<typeof renderBytes>>> {
+    const out: Record<string, Array<ReturnType<typeof renderBytes>>> = {};
     for (const key of [...this.keys.keys()].sort()) {
       const e = this.keys.get(key)!;
-      if (e.siblings.size > 0) out[key] = this.sorted(e).map((s) => s.value);
+      if (e.siblings.size > 0) out[key] = this.sorted(e).map((s) => renderBytes(s.value));
     }
     return out;
   }

@@ -35,8 +35,10 @@ export function createReplica(kind: CrdtKind, replicaId: string, clock: HybridCl
   return new CrdtReplica(replicaId, kind, createStore(kind, unsafe), clock);
 }
 
-export function lwwPut(r: CrdtReplica, key: string, value: string | null, nowMs: number): LwwRecord {
-  return r.commit({ kind: 'lww', key, value }, nowMs) as LwwRecord;
+export function lwwPut(r: CrdtReplica, key: string, value: Uint8Array | null, nowMs: number): LwwRecord {
+  // Copied into a plain Uint8Array (Buffer.slice would be a view): a record is immutable, and
+  // the caller's buffer may be reused.
+  return r.commit({ kind: 'lww', key, value: value === null ? null : new Uint8Array(value) }, nowMs) as LwwRecord;
 }
 
 export function lwwDelete(r: CrdtReplica, key: string, nowMs: number): LwwRecord {
@@ -44,9 +46,9 @@ export function lwwDelete(r: CrdtReplica, key: string, nowMs: number): LwwRecord
 }
 
 /** Throws SiblingCapError when the write would leave more siblings than the cap. */
-export function mvPut(r: CrdtReplica, key: string, value: string, token: Readonly<Record<string, number>>, nowMs: number): MvRecord {
+export function mvPut(r: CrdtReplica, key: string, value: Uint8Array, token: Readonly<Record<string, number>>, nowMs: number): MvRecord {
   (r.store as MvStore).checkWrite(key, token);
-  return r.commit({ kind: 'mv', key, value, context: { ...token } }, nowMs) as MvRecord;
+  return r.commit({ kind: 'mv', key, value: new Uint8Array(value), context: { ...token } }, nowMs) as MvRecord;
 }
 
 export function counterAdd(r: CrdtReplica, key: string, by: number, nowMs: number): CounterRecord {
@@ -55,12 +57,12 @@ export function counterAdd(r: CrdtReplica, key: string, by: number, nowMs: numbe
   return r.commit({ kind: 'counter', key, ...body }, nowMs) as CounterRecord;
 }
 
-export function setAdd(r: CrdtReplica, key: string, elem: string, nowMs: number): SetRecord {
-  return r.commit({ kind: 'set', key, elem, op: 'add' }, nowMs) as SetRecord;
+export function setAdd(r: CrdtReplica, key: string, elem: Uint8Array, nowMs: number): SetRecord {
+  return r.commit({ kind: 'set', key, elem: new Uint8Array(elem), op: 'add' }, nowMs) as SetRecord;
 }
 
 /** Removes the adds of elem this replica has observed; concurrent adds elsewhere survive. */
-export function setRemove(r: CrdtReplica, key: string, elem: string, nowMs: number): SetRecord {
+export function setRemove(r: CrdtReplica, key: string, elem: Uint8Array, nowMs: number): SetRecord {
   const store = r.store as SetStore;
   const removed: Dot[] = store.observed(key, elem);
   if (store.unsafe.setRemoveUnobserved) {
@@ -70,7 +72,7 @@ export function setRemove(r: CrdtReplica, key: string, elem: string, nowMs: numb
       for (let i = 1; i <= UNSAFE_UNOBSERVED_CLAIM; i++) removed.push({ origin: o, seq: v.get(o) + i });
     }
   }
-  return r.commit({ kind: 'set', key, elem, op: 'remove', removed }, nowMs) as SetRecord;
+  return r.commit({ kind: 'set', key, elem: new Uint8Array(elem), op: 'remove', removed }, nowMs) as SetRecord;
 }
 
 /**
@@ -78,7 +80,7 @@ export function setRemove(r: CrdtReplica, key: string, elem: string, nowMs: numb
  * EventConflictError for the same (device, seq) with other content.
  */
 export function eventAppend(r: CrdtReplica, e: Omit<EventBody, 'kind'>, nowMs: number): EventRecord | undefined {
-  const body: EventBody = { kind: 'events', ...e };
+  const body: EventBody = { kind: 'events', ...e, payload: new Uint8Array(e.payload) };
   if (!(r.store as EventStore).checkAppend(body)) return undefined;
   return r.commit(body, nowMs) as EventRecord;
 }

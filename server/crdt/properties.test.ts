@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   CRDT_KINDS, HybridClock, VersionVector, causalStability, counterAdd, createReplica, eventAppend, lwwPut,
-  mvPut, renderCanonical, setAdd, setRemove, compareStamp, DeltaGapError, canonicalJson,
+  mvPut, renderCanonical, setAdd, setRemove, compareStamp, DeltaGapError, canonicalJson, utf8,
   type CrdtKind, type CrdtRecord, type CrdtReplica, type LwwStore, type MvStore,
 } from './index.js';
 
@@ -41,28 +41,40 @@ function newWorld(kind: CrdtKind, n: number): World {
   return { kind, reps, ops: [], now: 1_000 };
 }
 
+// Values are bytes; some are not UTF-8 (0xff..., a truncated sequence), so both canonical
+// renderings and equality by content are exercised.
+const val = (n: number): Uint8Array => (n === 4 ? Uint8Array.of(0xff, 0x00, n) : utf8(`v${n}`));
+const elem = (n: number): Uint8Array => (n === 2 ? Uint8Array.of(0xc3, 0x28) : utf8(`e${n}`));
+const payload = (n: number): Uint8Array => (n % 3 === 0 ? Uint8Array.of(0x70, 0xfe, n) : utf8(`p${n}`));
+
+/** The model's own rendering of bytes (Buffer, not the core's code): UTF-8 text, else base64. */
+function modelBytes(v: Uint8Array): unknown {
+  const text = Buffer.from(v).toString('utf8');
+  return Buffer.from(text, 'utf8').equals(Buffer.from(v)) ? text : { base64: Buffer.from(v).toString('base64') };
+}
+
 function doOp(w: World, c: Extract<Cmd, { t: 'op' }>): void {
   const r = w.reps[c.at % w.reps.length]!;
   const key = `k${c.key}`;
   let rec: CrdtRecord | undefined;
   switch (w.kind) {
     case 'lww':
-      rec = lwwPut(r, key, c.flag && c.val === 0 ? null : `v${c.val}`, w.now);
+      rec = lwwPut(r, key, c.flag && c.val === 0 ? null : val(c.val), w.now);
       break;
     case 'mv': {
       const { token } = (r.store as MvStore).read(key);
-      rec = mvPut(r, key, `v${c.val}`, c.flag ? token : {}, w.now);
+      rec = mvPut(r, key, val(c.val), c.flag ? token : {}, w.now);
       break;
     }
     case 'counter':
       rec = counterAdd(r, key, c.flag ? -c.val : c.val, w.now);
       break;
     case 'set':
-      rec = c.flag ? setRemove(r, key, `e${c.val % 3}`, w.now) : setAdd(r, key, `e${c.val % 3}`, w.now);
+      rec = c.flag ? setRemove(r, key, elem(c.val % 3), w.now) : setAdd(r, key, elem(c.val % 3), w.now);
       break;
     case 'events':
       // Each replica is the gateway of its own device; seqs may skip (a gap) and fill later.
-      rec = eventAppend(r, { deviceId: r.replicaId, deviceSeq: c.val + 1 + c.key * 5, ts: c.val, type: 't', payload: `p${c.val + c.key * 5}` }, w.now);
+      rec = eventAppend(r, { deviceId: r.replicaId, deviceSeq: c.val + 1 + c.key * 5, ts: c.val, type: 't', payload: payload(c.val + c.key * 5) }, w.now);
       break;
   }
   if (rec !== undefined) w.ops.push(rec);
@@ -97,7 +109,7 @@ function model(w: World): string {
     switch (w.kind) {
       case 'lww': {
         const win = rs.reduce((a, b) => (compareStamp(a.hlc, a.origin, b.hlc, b.origin) >= 0 ? a : b)) as Extract<CrdtRecord, { kind: 'lww' }>;
-        if (win.value !== null) out[key] = win.value;
+        if (win.value !== null) out[key] = modelBytes(win.value);
         break;
       }
       case 'counter': {
@@ -109,7 +121,9 @@ function model(w: World): string {
       case 'set': {
         const sr = rs as Array<Extract<CrdtRecord, { kind: 'set' }>>;
         const removed = new Set(sr.flatMap((r) => (r.op === 'remove' ? r.removed.map((d) => `${d.origin}:${d.seq}`) : [])));
-        const elems = [...new Set(sr.filter((r) => r.op === 'add' && !removed.has(`${r.origin}:${r.seq}`)).map((r) => r.elem))].sort();
+        // Equal by content, in byte order: hex strings of the bytes sort like the bytes.
+        const hexes = new Set(sr.filter((r) => r.op === 'add' && !removed.has(`${r.origin}:${r.seq}`)).map((r) => Buffer.from(r.elem).toString('hex')));
+        const elems = [...hexes].sort().map((h) => modelBytes(Buffer.from(h, 'hex')));
         if (elems.length > 0) out[key] = elems;
         break;
       }
@@ -117,7 +131,7 @@ function model(w: World): string {
         const mr = rs as Array<Extract<CrdtRecord, { kind: 'mv' }>>;
         const live = mr.filter((r) => !mr.some((o) => (o.context[r.origin] ?? 0) >= r.seq));
         live.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
-        if (live.length > 0) out[key] = live.map((r) => r.value);
+        if (live.length > 0) out[key] = live.map((r) => modelBytes(r.value));
         break;
       }
       case 'events':

@@ -12,18 +12,19 @@ export interface Stamp extends Dot {
   readonly hlc: Hlc;
 }
 
-/** lww map: `value` null is a tombstone (a delete). */
+/** lww map: `value` null is a tombstone (a delete); an empty value is a value. */
 export interface LwwBody {
   readonly kind: 'lww';
   readonly key: string;
-  readonly value: string | null;
+  /** Bytes as an etcd client wrote them (Range returns them as stored). */
+  readonly value: Uint8Array | null;
 }
 
 /** mv map: a write replaces the siblings its context (the reader's token) covers. */
 export interface MvBody {
   readonly kind: 'mv';
   readonly key: string;
-  readonly value: string;
+  readonly value: Uint8Array;
   /** Per origin, the highest dot of this key the writer had seen (a version vector). */
   readonly context: Readonly<Record<string, number>>;
 }
@@ -36,10 +37,10 @@ export interface CounterBody {
   readonly n: number;
 }
 
-/** Add-wins OR-set: an add is its dot; a remove lists the add dots it observed. */
+/** Add-wins OR-set: an add is its dot; a remove lists the add dots it observed. Elements are bytes, equal by content. */
 export type SetBody =
-  | { readonly kind: 'set'; readonly key: string; readonly elem: string; readonly op: 'add' }
-  | { readonly kind: 'set'; readonly key: string; readonly elem: string; readonly op: 'remove'; readonly removed: readonly Dot[] };
+  | { readonly kind: 'set'; readonly key: string; readonly elem: Uint8Array; readonly op: 'add' }
+  | { readonly kind: 'set'; readonly key: string; readonly elem: Uint8Array; readonly op: 'remove'; readonly removed: readonly Dot[] };
 
 /** An immutable event, identified by (deviceId, deviceSeq). */
 export interface EventBody {
@@ -49,7 +50,7 @@ export interface EventBody {
   /** Event time, ms since the epoch (the device's clock; not used for ordering). */
   readonly ts: number;
   readonly type: string;
-  readonly payload: string;
+  readonly payload: Uint8Array;
 }
 
 export type Body = LwwBody | MvBody | CounterBody | SetBody | EventBody;

@@ -3,7 +3,7 @@
 // the reference model with complete events.
 
 import {
-  CRDT_KINDS, compareStamp, renderCanonical,
+  bytesEqual, CRDT_KINDS, compareStamp, renderCanonical,
   type CrdtKind, type CrdtRecord, type EventStore, type LwwStore,
 } from '../../../server/crdt/index.js';
 import { expectedRender, type CreatedOp } from './model.js';
@@ -24,7 +24,7 @@ export interface Device {
   next: number;
   /** Seqs skipped so far (a gap), sent later. */
   pending: number[];
-  payloads: Map<number, { ts: number; payload: string }>;
+  payloads: Map<number, { ts: number; payload: Uint8Array }>;
 }
 
 export const dotId = (kind: CrdtKind, r: { origin: string; seq: number }): string => `${kind}/${r.origin}:${r.seq}`;
@@ -77,7 +77,8 @@ export function checkFinal(reps: readonly SimReplica[], ops: ReadonlyMap<CrdtKin
         throw new Violation('liveness: events complete', `${rep.id} holds ${s.held} of ${dev.next - 1} events of ${dev.id} (gaps ${JSON.stringify(s.gaps)})`);
       }
       for (const [seq, ev] of dev.payloads) {
-        if (store.get(dev.id, seq)?.payload !== ev.payload) throw new Violation('liveness: events complete', `${rep.id} lacks ${dev.id}#${seq}`);
+        const held = store.get(dev.id, seq);
+        if (held === undefined || !bytesEqual(held.payload, ev.payload)) throw new Violation('liveness: events complete', `${rep.id} lacks ${dev.id}#${seq}`);
       }
     }
   }

@@ -1,7 +1,7 @@
 // The reference the final state is checked against, computed from the operations alone
 // (every record any replica created, and what the writer had observed), not by the stores.
 
-import { canonicalJson, compareStamp, type CrdtKind, type CrdtRecord, type Dot } from '../../../server/crdt/index.js';
+import { bytesKey, canonicalJson, compareStamp, renderBytes, type CrdtKind, type CrdtRecord, type Dot } from '../../../server/crdt/index.js';
 
 export interface CreatedOp {
   record: CrdtRecord;
@@ -27,16 +27,17 @@ export function expectedRender(kind: CrdtKind, ops: readonly CreatedOp[]): strin
   if (kind === 'set') {
     const removed = new Set(ops.flatMap((o) => (o.observed ?? []).map(dk)));
     for (const [key, rs] of groupByKey(ops)) {
-      const elems = new Set<string>();
-      for (const r of rs) if (r.kind === 'set' && r.op === 'add' && !removed.has(dk(r))) elems.add(r.elem);
-      if (elems.size > 0) out[key] = [...elems].sort();
+      // Equal by content (bytesKey), in byte order (bytesKey strings sort the same way).
+      const elems = new Map<string, Uint8Array>();
+      for (const r of rs) if (r.kind === 'set' && r.op === 'add' && !removed.has(dk(r))) elems.set(bytesKey(r.elem), r.elem);
+      if (elems.size > 0) out[key] = [...elems.keys()].sort().map((k) => renderBytes(elems.get(k)!));
     }
     return canonicalJson(out);
   }
   for (const [key, rs] of groupByKey(ops)) {
     if (kind === 'lww') {
       const win = rs.reduce((a, b) => (compareStamp(a.hlc, a.origin, b.hlc, b.origin) >= 0 ? a : b));
-      if (win.kind === 'lww' && win.value !== null) out[key] = win.value;
+      if (win.kind === 'lww' && win.value !== null) out[key] = renderBytes(win.value);
     } else if (kind === 'counter') {
       const last = new Map<string, number>();
       for (const r of rs) if (r.kind === 'counter') last.set(r.origin, r.p - r.n);
@@ -45,7 +46,7 @@ export function expectedRender(kind: CrdtKind, ops: readonly CreatedOp[]): strin
       const mv = rs.filter((r) => r.kind === 'mv');
       const live = mv.filter((r) => !mv.some((o) => (o.context[r.origin] ?? 0) >= r.seq));
       live.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
-      if (live.length > 0) out[key] = live.map((r) => r.value);
+      if (live.length > 0) out[key] = live.map((r) => renderBytes(r.value));
     }
   }
   return canonicalJson(out);

@@ -8,7 +8,7 @@
 
 import {
   CRDT_KINDS, ClockSkewError, DeltaGapError, SiblingCapError, causalStability, counterAdd, eventAppend,
-  lwwPut, mvPut, renderCanonical, setAdd, setRemove,
+  lwwPut, mvPut, renderCanonical, setAdd, setRemove, utf8,
   type CrdtKind, type CrdtRecord, type DeltaPage, type MvStore, type SetStore,
   type UnsafeCrdtSwitches, type VersionVector,
 } from '../../../server/crdt/index.js';
@@ -29,7 +29,25 @@ const STEP_MS_MAX = 8;
 const DELIVER_BURST_MAX = 10;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const LWW_HOT_KEYS = 2;
-const ELEMS = ['e0', 'e1', 'e2'];
+// Values are bytes: one element is not UTF-8 (0xc3 0x28), so it renders as base64 in
+// canonical JSON and must still be equal by content across replicas.
+const ELEMS = [utf8('e0'), utf8('e1'), Uint8Array.of(0xc3, 0x28)];
+/** Every fifth step writes a value that is not UTF-8 (no extra draw: seeds replay as before). */
+const BINARY_VALUE_EVERY = 5;
+
+function simValue(step: number): Uint8Array {
+  if (step % BINARY_VALUE_EVERY !== 0) return utf8(`v${step}`);
+  return Uint8Array.of(0xff, 0x00, step & 0xff, (step >>> 8) & 0xff, (step >>> 16) & 0xff);
+}
+
+function eventPayload(device: string, seq: number): Uint8Array {
+  const text = utf8(`${device}#${seq}`);
+  if (seq % BINARY_VALUE_EVERY !== 0) return text;
+  const out = new Uint8Array(text.length + 1);
+  out.set(text);
+  out[text.length] = 0xfe; // never valid UTF-8
+  return out;
+}
 
 export interface SyncSimOptions {
   seed: number;
@@ -174,12 +192,12 @@ class SyncSim {
     switch (kind) {
       case 'lww':
         // Two hot keys: concurrent writes (and HLC ties between replicas) meet on them.
-        rec = lwwPut(ns, KEYS[this.rng.int(0, LWW_HOT_KEYS)]!, this.rng.chance(0.2) ? null : `v${this.step}`, t);
+        rec = lwwPut(ns, KEYS[this.rng.int(0, LWW_HOT_KEYS)]!, this.rng.chance(0.2) ? null : simValue(this.step), t);
         break;
       case 'mv': {
         const { token } = (ns.store as MvStore).read(key);
         try {
-          rec = mvPut(ns, key, `v${this.step}`, this.rng.chance(0.7) ? token : {}, t);
+          rec = mvPut(ns, key, simValue(this.step), this.rng.chance(0.7) ? token : {}, t);
         } catch (err) {
           if (!(err instanceof SiblingCapError)) throw err;
           this.stats.capRefused!++;
@@ -217,7 +235,7 @@ class SyncSim {
       seq = dev.next++;
     }
     let ev = dev.payloads.get(seq);
-    if (ev === undefined) dev.payloads.set(seq, (ev = { ts: t, payload: `${dev.id}#${seq}` }));
+    if (ev === undefined) dev.payloads.set(seq, (ev = { ts: t, payload: eventPayload(dev.id, seq) }));
     return eventAppend(rep.rep('events'), { deviceId: dev.id, deviceSeq: seq, ts: ev.ts, type: 'reading', payload: ev.payload }, t);
   }
 
