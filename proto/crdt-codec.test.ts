@@ -26,7 +26,8 @@ function workload(kind: CrdtKind, seed: number): CrdtReplica[] {
   for (let i = 0; i < 60; i++) {
     const r = rng.pick(reps);
     const now = T0 + rng.int(0, 100) * 7;
-    const key = `k${rng.int(0, 3)}`;
+    const k = rng.int(0, 3);
+    const key = k === 3 ? Uint8Array.of(0x6b, 0xff) : utf8(`k${k}`); // keys are bytes too
     if (kind === 'lww') {
       if (rng.chance(0.2)) lwwDelete(r, key, now);
       else lwwPut(r, key, value(i), now);

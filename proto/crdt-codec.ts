@@ -15,8 +15,6 @@ const KIND_NUMBER: Record<CrdtKind, number> = { lww: 1, mv: 2, counter: 3, set: 
 const KIND_OF = new Map(Object.entries(KIND_NUMBER).map(([k, n]) => [n, k as CrdtKind]));
 
 const EMPTY = new Uint8Array(0);
-/** The bytes fields of each body message (field number of DeltaRecord.body → its fields). */
-const BYTES_FIELDS: Record<number, number> = { 4: 2, 5: 2, 7: 2, 8: 5 };
 
 const tag = (field: number, wire: number): number => ((field << 3) | wire) >>> 0;
 
@@ -66,25 +64,25 @@ function writeBody(w: Writer, r: CrdtRecord, dict: Dictionary): void {
   switch (r.kind) {
     case 'lww':
       w.uint32(tag(4, WIRE_BYTES)).fork();
-      putStr(w, 1, r.key);
+      putBytes(w, 1, r.key);
       putBytes(w, 2, r.value ?? EMPTY);
       putBool(w, 3, r.value === null);
       break;
     case 'mv':
       w.uint32(tag(5, WIRE_BYTES)).fork();
-      putStr(w, 1, r.key);
+      putBytes(w, 1, r.key);
       putBytes(w, 2, r.value);
       putVector(w, 3, Object.entries(r.context).sort(([a], [b]) => (a < b ? -1 : 1)));
       break;
     case 'counter':
       w.uint32(tag(6, WIRE_BYTES)).fork();
-      putStr(w, 1, r.key);
+      putBytes(w, 1, r.key);
       putU64(w, 2, r.p);
       putU64(w, 3, r.n);
       break;
     case 'set':
       w.uint32(tag(7, WIRE_BYTES)).fork();
-      putStr(w, 1, r.key);
+      putBytes(w, 1, r.key);
       putBytes(w, 2, r.elem);
       putBool(w, 3, r.op === 'remove');
       if (r.op === 'remove') putVector(w, 4, r.removed.map((d) => [d.origin, d.seq] as const));
@@ -171,27 +169,27 @@ function readBody(r: Reader, field: number, dict: readonly string[], wall: numbe
   const vecField = field === 5 ? 3 : field === 7 ? 4 : -1;
   fields(r, end, (f, wire) => {
     if (f === vecField) vec.push(readVector(r));
-    else if (wire === WIRE_BYTES) s[f] = BYTES_FIELDS[field] === f ? r.bytes() : r.string();
+    // Every length-delimited body field but the vectors is bytes (map keys, values, elements, payloads).
+    else if (wire === WIRE_BYTES) s[f] = r.bytes();
     else if (field === 8 && f === 3) s[f] = num(r.sint64());
     else if (wire === WIRE_VARINT) s[f] = num(r.uint64());
     else return false;
     return true;
   });
-  const str = (f: number): string => (s[f] as string | undefined) ?? '';
   const n = (f: number): number => (s[f] as number | undefined) ?? 0;
   // A plain Uint8Array copy: protobufjs' Reader.bytes() may be a Buffer view into the page.
   const bin = (f: number): Uint8Array => new Uint8Array((s[f] as Uint8Array | undefined) ?? EMPTY);
   switch (field) {
     case 4:
-      return { kind: 'lww', key: str(1), value: n(3) ? null : bin(2) };
+      return { kind: 'lww', key: bin(1), value: n(3) ? null : bin(2) };
     case 5:
-      return { kind: 'mv', key: str(1), value: bin(2), context: Object.fromEntries(vec) };
+      return { kind: 'mv', key: bin(1), value: bin(2), context: Object.fromEntries(vec) };
     case 6:
-      return { kind: 'counter', key: str(1), p: n(2), n: n(3) };
+      return { kind: 'counter', key: bin(1), p: n(2), n: n(3) };
     case 7:
       return n(3)
-        ? { kind: 'set', key: str(1), elem: bin(2), op: 'remove', removed: vec.map(([origin, seq]) => ({ origin, seq })) }
-        : { kind: 'set', key: str(1), elem: bin(2), op: 'add' };
+        ? { kind: 'set', key: bin(1), elem: bin(2), op: 'remove', removed: vec.map(([origin, seq]) => ({ origin, seq })) }
+        : { kind: 'set', key: bin(1), elem: bin(2), op: 'add' };
     default: {
       const word = (i: number): string => {
         const v = dict[i];

@@ -57,7 +57,7 @@ const smallEvent = (i: number): { deviceId: string; deviceSeq: number; type: str
 /** One op of `kind` by replica r (op number i). */
 function op(kind: CrdtKind, r: CrdtReplica, i: number, rng: SeededRandom): void {
   const now = T0 + Math.floor(i / 10);
-  const key = `key-${rng.int(0, KEYS)}`;
+  const key = utf8(`key-${rng.int(0, KEYS)}`);
   switch (kind) {
     case 'lww':
       lwwPut(r, key, utf8(`value-${i}`), now);
@@ -79,8 +79,8 @@ function op(kind: CrdtKind, r: CrdtReplica, i: number, rng: SeededRandom): void 
 }
 
 function liveKeys(kind: CrdtKind, r: CrdtReplica): number {
-  const rendered = r.store.render() as Record<string, unknown>;
-  if (kind !== 'events') return Object.keys(rendered).length;
+  // A map renders as [key, value] pairs (server/crdt/bytes.ts renderMap).
+  if (kind !== 'events') return (r.store.render() as unknown[]).length;
   return r.liveRecords().length;
 }
 

@@ -36,12 +36,38 @@ export function bytesKey(b: Uint8Array): string {
   return s;
 }
 
+export type RenderedBytes = string | { readonly [CANONICAL_BASE64_MARKER]: string };
+
+/**
+ * A map's canonical shape: [key, value] pairs in key byte order. Keys are bytes (etcd keys),
+ * so a JSON object (string keys) cannot hold every key without an escaping rule; a pair list
+ * renders each key by the same rule as values.
+ */
+export type RenderedMap<V> = Array<[RenderedBytes, V]>;
+
+/** Pairs from a Map keyed by bytesKey (its key order is byte order). */
+export function renderMap<E, V>(m: ReadonlyMap<string, E>, value: (e: E) => V | undefined): RenderedMap<V> {
+  const out: RenderedMap<V> = [];
+  for (const k of [...m.keys()].sort()) {
+    const v = value(m.get(k)!);
+    if (v !== undefined) out.push([renderBytes(latin1Bytes(k)), v]);
+  }
+  return out;
+}
+
+/** The bytes of a bytesKey string. */
+export function latin1Bytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
 /**
  * How bytes render in canonical JSON: valid UTF-8 as the JSON string it decodes to, anything
  * else as {"base64": "<standard base64 with padding>"}. The two cannot be confused (a string
  * against an object), and readable values stay readable.
  */
-export function renderBytes(b: Uint8Array): string | { readonly [CANONICAL_BASE64_MARKER]: string } {
+export function renderBytes(b: Uint8Array): RenderedBytes {
   try {
     return UTF8_STRICT.decode(b);
   } catch {

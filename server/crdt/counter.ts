@@ -1,20 +1,29 @@
 // PN-counter per key: each origin's running (p, n) totals; a later record of an origin
 // replaces its earlier one (which is then dominated and not sent again).
 
+import { bytesKey, renderMap, type RenderedMap } from './bytes.js';
 import { DotMap } from './dots.js';
 import type { CounterRecord } from './records.js';
 import type { TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
 
+function sum(perOrigin: ReadonlyMap<string, CounterRecord> | undefined): number {
+  let v = 0;
+  for (const r of perOrigin?.values() ?? []) v += r.p - r.n;
+  return v;
+}
+
 export class CounterStore implements TypeStore<CounterRecord> {
+  /** bytesKey(key) → origin → its latest record. */
   private readonly keys = new Map<string, Map<string, CounterRecord>>();
   private liveDots = new DotMap<CounterRecord>();
 
   constructor(readonly unsafe: UnsafeCrdtSwitches = {}) {}
 
   apply(r: CounterRecord): void {
-    let perOrigin = this.keys.get(r.key);
-    if (perOrigin === undefined) this.keys.set(r.key, (perOrigin = new Map()));
+    const k = bytesKey(r.key);
+    let perOrigin = this.keys.get(k);
+    if (perOrigin === undefined) this.keys.set(k, (perOrigin = new Map()));
     const cur = perOrigin.get(r.origin);
     if (cur !== undefined && cur.seq > r.seq) return; // an older entry of the same origin
     if (cur !== undefined) this.liveDots.delete(cur);
@@ -27,25 +36,21 @@ export class CounterStore implements TypeStore<CounterRecord> {
   }
 
   /** This origin's totals for key, for building its next record. */
-  totals(key: string, origin: string): { p: number; n: number } {
-    const r = this.keys.get(key)?.get(origin);
+  totals(key: Uint8Array, origin: string): { p: number; n: number } {
+    const r = this.keys.get(bytesKey(key))?.get(origin);
     return { p: r?.p ?? 0, n: r?.n ?? 0 };
   }
 
-  value(key: string): number {
-    let v = 0;
-    for (const r of this.keys.get(key)?.values() ?? []) v += r.p - r.n;
-    return v;
+  value(key: Uint8Array): number {
+    return sum(this.keys.get(bytesKey(key)));
   }
 
   gc(): void {
     /* nothing to collect: one entry per origin and key */
   }
 
-  render(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const key of [...this.keys.keys()].sort()) out[key] = this.value(key);
-    return out;
+  render(): RenderedMap<number> {
+    return renderMap(this.keys, sum);
   }
 
   clone(): CounterStore {

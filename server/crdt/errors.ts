@@ -1,17 +1,19 @@
 // Typed errors of the CRDT core. The api layer maps them to gRPC statuses (a skew and a
 // sibling cap are FAILED_PRECONDITION / RESOURCE_EXHAUSTED, an event conflict is ALREADY_EXISTS).
 
+import { renderBytes } from './bytes.js';
+
 export { ClockSkewError } from './hlc.js';
 
 /** An mv write would leave more siblings than the namespace's cap. */
 export class SiblingCapError extends Error {
   override name = 'SiblingCapError';
   constructor(
-    readonly key: string,
+    readonly key: Uint8Array,
     readonly siblings: number,
     readonly cap: number,
   ) {
-    super(`key ${JSON.stringify(key)} would have ${siblings} siblings, over the cap of ${cap}; read it and write back with its context token to resolve them`);
+    super(`key ${JSON.stringify(renderBytes(key))} would have ${siblings} siblings, over the cap of ${cap}; read it and write back with its context token to resolve them`);
   }
 }
 

@@ -2,7 +2,7 @@
 // tombstone. Losing records are kept as superseded (listable) until causally stable; a
 // tombstone goes once it and everything concurrent with it are stable (store.ts).
 
-import { renderBytes } from './bytes.js';
+import { bytesKey, renderBytes, renderMap, type RenderedBytes, type RenderedMap } from './bytes.js';
 import { DotMap, type VersionVector } from './dots.js';
 import { compareHlc, compareStamp } from './hlc.js';
 import type { LwwRecord } from './records.js';
@@ -15,15 +15,17 @@ interface Entry {
 }
 
 export class LwwStore implements TypeStore<LwwRecord> {
+  /** bytesKey(key) → entry. */
   private readonly keys = new Map<string, Entry>();
   private liveDots = new DotMap<LwwRecord>();
 
   constructor(readonly unsafe: UnsafeCrdtSwitches = {}) {}
 
   apply(r: LwwRecord): void {
-    const e = this.keys.get(r.key);
+    const k = bytesKey(r.key);
+    const e = this.keys.get(k);
     if (e === undefined) {
-      this.keys.set(r.key, { winner: r, superseded: [] });
+      this.keys.set(k, { winner: r, superseded: [] });
       this.liveDots.set(r, r);
       return;
     }
@@ -45,22 +47,23 @@ export class LwwStore implements TypeStore<LwwRecord> {
   }
 
   /** The value as stored (the bytes an etcd Range returns), undefined when absent or deleted. */
-  get(key: string): Uint8Array | undefined {
-    return this.keys.get(key)?.winner.value ?? undefined;
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.keys.get(bytesKey(key))?.winner.value ?? undefined;
   }
 
   /** The current winning record of `key` (a tombstone included). */
-  winner(key: string): LwwRecord | undefined {
-    return this.keys.get(key)?.winner;
+  winner(key: Uint8Array): LwwRecord | undefined {
+    return this.keys.get(bytesKey(key))?.winner;
   }
 
-  keyNames(): string[] {
-    return [...this.keys.keys()].sort();
+  /** Keys held (tombstones included), in byte order. */
+  keyNames(): Uint8Array[] {
+    return [...this.keys.keys()].sort().map((k) => this.keys.get(k)!.winner.key);
   }
 
   /** The records that lost to the current value of `key` and are not yet collected. */
-  superseded(key: string): readonly LwwRecord[] {
-    return this.keys.get(key)?.superseded ?? [];
+  superseded(key: Uint8Array): readonly LwwRecord[] {
+    return this.keys.get(bytesKey(key))?.superseded ?? [];
   }
 
   gc(s: Stability, held: VersionVector): void {
@@ -74,14 +77,9 @@ export class LwwStore implements TypeStore<LwwRecord> {
     }
   }
 
-  /** Canonical JSON shape: values rendered by renderBytes (bytes.ts); Range itself returns get(). */
-  render(): Record<string, ReturnType<typeof renderBytes>> {
-    const out: Record<string, ReturnType<typeof renderBytes>> = {};
-    for (const key of [...this.keys.keys()].sort()) {
-      const v = this.keys.get(key)!.winner.value;
-      if (v !== null) out[key] = renderBytes(v);
-    }
-    return out;
+  /** Canonical JSON shape: [key, value] pairs rendered by renderBytes (bytes.ts); Range itself returns get(). */
+  render(): RenderedMap<RenderedBytes> {
+    return renderMap(this.keys, (e) => (e.winner.value === null ? undefined : renderBytes(e.winner.value)));
   }
 
   clone(): LwwStore {

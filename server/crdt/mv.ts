@@ -3,7 +3,7 @@
 // dot. A reader gets the siblings and a token (the key's context); a write that sends the
 // token back replaces exactly the siblings it saw.
 
-import { renderBytes } from './bytes.js';
+import { bytesKey, renderBytes, renderMap, type RenderedBytes, type RenderedMap } from './bytes.js';
 import { DotMap, dotKey, VersionVector } from './dots.js';
 import { SiblingCapError } from './errors.js';
 import type { MvRecord } from './records.js';
@@ -15,12 +15,14 @@ export const MV_SIBLINGS_WARN_DEFAULT = 25;
 export const MV_SIBLINGS_CAP_DEFAULT = 100;
 
 interface Entry {
+  readonly key: Uint8Array;
   siblings: Map<string, MvRecord>;
   /** Join of every applied record's context: the dots of this key already replaced. */
   covered: VersionVector;
 }
 
 export class MvStore implements TypeStore<MvRecord> {
+  /** bytesKey(key) → entry. */
   private readonly keys = new Map<string, Entry>();
   private liveDots = new DotMap<MvRecord>();
 
@@ -31,8 +33,9 @@ export class MvStore implements TypeStore<MvRecord> {
   ) {}
 
   apply(r: MvRecord): void {
-    let e = this.keys.get(r.key);
-    if (e === undefined) this.keys.set(r.key, (e = { siblings: new Map(), covered: new VersionVector() }));
+    const id = bytesKey(r.key);
+    let e = this.keys.get(id);
+    if (e === undefined) this.keys.set(id, (e = { key: r.key, siblings: new Map(), covered: new VersionVector() }));
     // The context joins even when r itself was replaced before it arrived: covered is then
     // the join of every applied record's context whatever the order (commutative).
     e.covered.join(VersionVector.from(r.context));
@@ -52,8 +55,8 @@ export class MvStore implements TypeStore<MvRecord> {
   }
 
   /** Sibling values in dot order, and the token to send back with the next write. */
-  read(key: string): { values: Uint8Array[]; token: Record<string, number> } {
-    const e = this.keys.get(key);
+  read(key: Uint8Array): { values: Uint8Array[]; token: Record<string, number> } {
+    const e = this.keys.get(bytesKey(key));
     if (e === undefined) return { values: [], token: {} };
     const token = e.covered.clone();
     for (const s of e.siblings.values()) token.advance(s.origin, s.seq);
@@ -61,8 +64,8 @@ export class MvStore implements TypeStore<MvRecord> {
   }
 
   /** Throws SiblingCapError if a write with this token would leave more than the cap. */
-  checkWrite(key: string, token: Readonly<Record<string, number>>): void {
-    const e = this.keys.get(key);
+  checkWrite(key: Uint8Array, token: Readonly<Record<string, number>>): void {
+    const e = this.keys.get(bytesKey(key));
     if (e === undefined) return;
     const t = VersionVector.from(token);
     let left = 1;
@@ -78,8 +81,8 @@ export class MvStore implements TypeStore<MvRecord> {
   }
 
   /** Keys past the sibling warning threshold. */
-  overWarning(): string[] {
-    return [...this.keys].filter(([, e]) => e.siblings.size > this.siblingsWarn).map(([k]) => k);
+  overWarning(): Uint8Array[] {
+    return [...this.keys].sort(([a], [b]) => (a < b ? -1 : 1)).filter(([, e]) => e.siblings.size > this.siblingsWarn).map(([, e]) => e.key);
   }
 
   private sorted(e: Entry): MvRecord[] {
@@ -90,18 +93,13 @@ export class MvStore implements TypeStore<MvRecord> {
     /* replaced siblings leave at once; the per-key context is bounded by the origins */
   }
 
-  render(): Record<string, Array<ReturnType<typeof renderBytes>>> {
-    const out: Record<string, Array<ReturnType<typeof renderBytes>>> = {};
-    for (const key of [...this.keys.keys()].sort()) {
-      const e = this.keys.get(key)!;
-      if (e.siblings.size > 0) out[key] = this.sorted(e).map((s) => renderBytes(s.value));
-    }
-    return out;
+  render(): RenderedMap<RenderedBytes[]> {
+    return renderMap(this.keys, (e) => (e.siblings.size > 0 ? this.sorted(e).map((s) => renderBytes(s.value)) : undefined));
   }
 
   clone(): MvStore {
     const c = new MvStore(this.unsafe, this.siblingsCap, this.siblingsWarn);
-    for (const [k, e] of this.keys) c.keys.set(k, { siblings: new Map(e.siblings), covered: e.covered.clone() });
+    for (const [k, e] of this.keys) c.keys.set(k, { key: e.key, siblings: new Map(e.siblings), covered: e.covered.clone() });
     c.liveDots = this.liveDots.clone();
     return c;
   }

@@ -35,34 +35,34 @@ export function createReplica(kind: CrdtKind, replicaId: string, clock: HybridCl
   return new CrdtReplica(replicaId, kind, createStore(kind, unsafe), clock);
 }
 
-export function lwwPut(r: CrdtReplica, key: string, value: Uint8Array | null, nowMs: number): LwwRecord {
+export function lwwPut(r: CrdtReplica, key: Uint8Array, value: Uint8Array | null, nowMs: number): LwwRecord {
   // Copied into a plain Uint8Array (Buffer.slice would be a view): a record is immutable, and
   // the caller's buffer may be reused.
-  return r.commit({ kind: 'lww', key, value: value === null ? null : new Uint8Array(value) }, nowMs) as LwwRecord;
+  return r.commit({ kind: 'lww', key: new Uint8Array(key), value: value === null ? null : new Uint8Array(value) }, nowMs) as LwwRecord;
 }
 
-export function lwwDelete(r: CrdtReplica, key: string, nowMs: number): LwwRecord {
+export function lwwDelete(r: CrdtReplica, key: Uint8Array, nowMs: number): LwwRecord {
   return lwwPut(r, key, null, nowMs);
 }
 
 /** Throws SiblingCapError when the write would leave more siblings than the cap. */
-export function mvPut(r: CrdtReplica, key: string, value: Uint8Array, token: Readonly<Record<string, number>>, nowMs: number): MvRecord {
+export function mvPut(r: CrdtReplica, key: Uint8Array, value: Uint8Array, token: Readonly<Record<string, number>>, nowMs: number): MvRecord {
   (r.store as MvStore).checkWrite(key, token);
-  return r.commit({ kind: 'mv', key, value: new Uint8Array(value), context: { ...token } }, nowMs) as MvRecord;
+  return r.commit({ kind: 'mv', key: new Uint8Array(key), value: new Uint8Array(value), context: { ...token } }, nowMs) as MvRecord;
 }
 
-export function counterAdd(r: CrdtReplica, key: string, by: number, nowMs: number): CounterRecord {
+export function counterAdd(r: CrdtReplica, key: Uint8Array, by: number, nowMs: number): CounterRecord {
   const t = (r.store as CounterStore).totals(key, r.replicaId);
   const body = by >= 0 ? { p: t.p + by, n: t.n } : { p: t.p, n: t.n - by };
-  return r.commit({ kind: 'counter', key, ...body }, nowMs) as CounterRecord;
+  return r.commit({ kind: 'counter', key: new Uint8Array(key), ...body }, nowMs) as CounterRecord;
 }
 
-export function setAdd(r: CrdtReplica, key: string, elem: Uint8Array, nowMs: number): SetRecord {
-  return r.commit({ kind: 'set', key, elem: new Uint8Array(elem), op: 'add' }, nowMs) as SetRecord;
+export function setAdd(r: CrdtReplica, key: Uint8Array, elem: Uint8Array, nowMs: number): SetRecord {
+  return r.commit({ kind: 'set', key: new Uint8Array(key), elem: new Uint8Array(elem), op: 'add' }, nowMs) as SetRecord;
 }
 
 /** Removes the adds of elem this replica has observed; concurrent adds elsewhere survive. */
-export function setRemove(r: CrdtReplica, key: string, elem: Uint8Array, nowMs: number): SetRecord {
+export function setRemove(r: CrdtReplica, key: Uint8Array, elem: Uint8Array, nowMs: number): SetRecord {
   const store = r.store as SetStore;
   const removed: Dot[] = store.observed(key, elem);
   if (store.unsafe.setRemoveUnobserved) {
@@ -72,7 +72,7 @@ export function setRemove(r: CrdtReplica, key: string, elem: Uint8Array, nowMs: 
       for (let i = 1; i <= UNSAFE_UNOBSERVED_CLAIM; i++) removed.push({ origin: o, seq: v.get(o) + i });
     }
   }
-  return r.commit({ kind: 'set', key, elem: new Uint8Array(elem), op: 'remove', removed }, nowMs) as SetRecord;
+  return r.commit({ kind: 'set', key: new Uint8Array(key), elem: new Uint8Array(elem), op: 'remove', removed }, nowMs) as SetRecord;
 }
 
 /**

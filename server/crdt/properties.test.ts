@@ -55,7 +55,7 @@ function modelBytes(v: Uint8Array): unknown {
 
 function doOp(w: World, c: Extract<Cmd, { t: 'op' }>): void {
   const r = w.reps[c.at % w.reps.length]!;
-  const key = `k${c.key}`;
+  const key = c.key === 2 ? Uint8Array.of(0x6b, 0xff) : utf8(`k${c.key}`); // keys are bytes (etcd keys) too
   let rec: CrdtRecord | undefined;
   switch (w.kind) {
     case 'lww':
@@ -99,10 +99,11 @@ function converge(w: World): void {
 
 /** The type's rule computed from the operations alone, independently of the stores. */
 function model(w: World): string {
+  // Keyed by the key's hex (sorts like the bytes); rendered at the end as [key, value] pairs.
   const out: Record<string, unknown> = {};
   const byKey = new Map<string, CrdtRecord[]>();
   for (const r of w.ops) {
-    const k = 'key' in r ? r.key : r.kind === 'events' ? r.deviceId : '';
+    const k = 'key' in r ? Buffer.from(r.key).toString('hex') : '';
     byKey.set(k, [...(byKey.get(k) ?? []), r]);
   }
   for (const [key, rs] of [...byKey].sort()) {
@@ -139,7 +140,7 @@ function model(w: World): string {
     }
   }
   if (w.kind === 'events') return canonicalJson(w.ops.length);
-  return canonicalJson(out);
+  return canonicalJson(Object.keys(out).sort().map((h) => [modelBytes(Buffer.from(h, 'hex')), out[h]]));
 }
 
 const render = (x: CrdtReplica): string => renderCanonical(x.store);
@@ -167,7 +168,7 @@ function run(kind: CrdtKind, n: number, cmds: Cmd[]): void {
     for (const op of w.ops) {
       const rep = w.reps.find((r) => r.replicaId === op.origin)!;
       const store = rep.store as LwwStore;
-      const key = (op as { key: string }).key;
+      const key = (op as { key: Uint8Array }).key;
       assert.ok(store.winner(key) === op || store.superseded(key).includes(op as never), `lww write ${op.origin}:${op.seq} vanished`);
     }
   }

@@ -15,7 +15,8 @@ export interface Stamp extends Dot {
 /** lww map: `value` null is a tombstone (a delete); an empty value is a value. */
 export interface LwwBody {
   readonly kind: 'lww';
-  readonly key: string;
+  /** Map keys are bytes like etcd keys (an lww key is an etcd key under the namespace prefix). */
+  readonly key: Uint8Array;
   /** Bytes as an etcd client wrote them (Range returns them as stored). */
   readonly value: Uint8Array | null;
 }
@@ -23,7 +24,7 @@ export interface LwwBody {
 /** mv map: a write replaces the siblings its context (the reader's token) covers. */
 export interface MvBody {
   readonly kind: 'mv';
-  readonly key: string;
+  readonly key: Uint8Array;
   readonly value: Uint8Array;
   /** Per origin, the highest dot of this key the writer had seen (a version vector). */
   readonly context: Readonly<Record<string, number>>;
@@ -32,15 +33,15 @@ export interface MvBody {
 /** PN-counter: the origin's running totals for the key after this write (state-based entry). */
 export interface CounterBody {
   readonly kind: 'counter';
-  readonly key: string;
+  readonly key: Uint8Array;
   readonly p: number;
   readonly n: number;
 }
 
 /** Add-wins OR-set: an add is its dot; a remove lists the add dots it observed. Elements are bytes, equal by content. */
 export type SetBody =
-  | { readonly kind: 'set'; readonly key: string; readonly elem: Uint8Array; readonly op: 'add' }
-  | { readonly kind: 'set'; readonly key: string; readonly elem: Uint8Array; readonly op: 'remove'; readonly removed: readonly Dot[] };
+  | { readonly kind: 'set'; readonly key: Uint8Array; readonly elem: Uint8Array; readonly op: 'add' }
+  | { readonly kind: 'set'; readonly key: Uint8Array; readonly elem: Uint8Array; readonly op: 'remove'; readonly removed: readonly Dot[] };
 
 /** An immutable event, identified by (deviceId, deviceSeq). */
 export interface EventBody {

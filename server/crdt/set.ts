@@ -4,7 +4,7 @@
 // context beyond the vector) and is forgotten once the vector covers it. Remove records
 // themselves are kept only until causally stable.
 
-import { bytesKey, renderBytes } from './bytes.js';
+import { bytesKey, renderBytes, renderMap, type RenderedBytes, type RenderedMap } from './bytes.js';
 import { DotMap, dotKey, type Dot, type VersionVector } from './dots.js';
 import type { SetRecord } from './records.js';
 import type { Stability, TypeStore } from './store.js';
@@ -12,10 +12,21 @@ import type { UnsafeCrdtSwitches } from './unsafe.js';
 
 type AddRecord = Extract<SetRecord, { op: 'add' }>;
 
+/** The elements of one key (bytesKey → add records) in byte order: bytesKeys sort that way. */
+function elementsOf(elems: ReadonlyMap<string, ReadonlyMap<string, AddRecord>> | undefined): Uint8Array[] {
+  if (elems === undefined) return [];
+  const out: Uint8Array[] = [];
+  for (const e of [...elems.keys()].sort()) {
+    const first = elems.get(e)!.values().next();
+    if (first.done !== true) out.push(first.value.elem);
+  }
+  return out;
+}
+
 export class SetStore implements TypeStore<SetRecord> {
-  /** key → element (bytesKey: its bytes one char each) → add dot → add record. */
+  /** bytesKey(key) → bytesKey(element) → add dot → add record. */
   private readonly keys = new Map<string, Map<string, Map<string, AddRecord>>>();
-  /** Removed add dots not held yet, with the (key, element as bytesKey) they removed. */
+  /** Removed add dots not held yet, with the (key, element) as bytesKeys they removed. */
   private readonly removedCloud = new Map<string, { key: string; elem: string; dot: Dot }>();
   private liveDots = new DotMap<SetRecord>();
 
@@ -23,24 +34,25 @@ export class SetStore implements TypeStore<SetRecord> {
 
   apply(r: SetRecord, held: VersionVector): void {
     const k = dotKey(r);
+    const key = bytesKey(r.key);
     const elem = bytesKey(r.elem);
     if (r.op === 'add') {
       const blocked = this.removedCloud.get(k);
-      if (blocked !== undefined && blocked.key === r.key && blocked.elem === elem) {
+      if (blocked !== undefined && blocked.key === key && blocked.elem === elem) {
         this.removedCloud.delete(k);
         return;
       }
-      this.adds(r.key, elem, true)!.set(k, r);
+      this.adds(key, elem, true)!.set(k, r);
       this.liveDots.set(r, r);
       return;
     }
-    const adds = this.adds(r.key, elem, false);
+    const adds = this.adds(key, elem, false);
     for (const d of r.removed) {
       const dk = dotKey(d);
       if (adds?.delete(dk)) this.liveDots.delete(d);
-      else if (!held.covers(d)) this.removedCloud.set(dk, { key: r.key, elem, dot: d });
+      else if (!held.covers(d)) this.removedCloud.set(dk, { key, elem, dot: d });
     }
-    if (adds !== undefined && adds.size === 0) this.keys.get(r.key)!.delete(elem);
+    if (adds !== undefined && adds.size === 0) this.keys.get(key)!.delete(elem);
     this.liveDots.set(r, r);
   }
 
@@ -60,24 +72,17 @@ export class SetStore implements TypeStore<SetRecord> {
   }
 
   /** The add dots of elem this replica holds: what a remove made here observes. */
-  observed(key: string, elem: Uint8Array): Dot[] {
-    return [...(this.keys.get(key)?.get(bytesKey(elem))?.values() ?? [])].map((r) => ({ origin: r.origin, seq: r.seq }));
+  observed(key: Uint8Array, elem: Uint8Array): Dot[] {
+    return [...(this.keys.get(bytesKey(key))?.get(bytesKey(elem))?.values() ?? [])].map((r) => ({ origin: r.origin, seq: r.seq }));
   }
 
-  has(key: string, elem: Uint8Array): boolean {
-    return (this.keys.get(key)?.get(bytesKey(elem))?.size ?? 0) > 0;
+  has(key: Uint8Array, elem: Uint8Array): boolean {
+    return (this.keys.get(bytesKey(key))?.get(bytesKey(elem))?.size ?? 0) > 0;
   }
 
   /** The elements of `key` in byte order (their bytesKey strings sort the same way). */
-  elements(key: string): Uint8Array[] {
-    const elems = this.keys.get(key);
-    if (elems === undefined) return [];
-    const out: Uint8Array[] = [];
-    for (const e of [...elems.keys()].sort()) {
-      const first = elems.get(e)!.values().next();
-      if (first.done !== true) out.push(first.value.elem);
-    }
-    return out;
+  elements(key: Uint8Array): Uint8Array[] {
+    return elementsOf(this.keys.get(bytesKey(key)));
   }
 
   get cloudSize(): number {
@@ -89,13 +94,11 @@ export class SetStore implements TypeStore<SetRecord> {
     for (const [k, c] of this.removedCloud) if (held.covers(c.dot)) this.removedCloud.delete(k);
   }
 
-  render(): Record<string, Array<ReturnType<typeof renderBytes>>> {
-    const out: Record<string, Array<ReturnType<typeof renderBytes>>> = {};
-    for (const key of [...this.keys.keys()].sort()) {
-      const elems = this.elements(key);
-      if (elems.length > 0) out[key] = elems.map(renderBytes);
-    }
-    return out;
+  render(): RenderedMap<RenderedBytes[]> {
+    return renderMap(this.keys, (elems) => {
+      const list = elementsOf(elems);
+      return list.length > 0 ? list.map(renderBytes) : undefined;
+    });
   }
 
   clone(): SetStore {

@@ -3,7 +3,7 @@
 // the reference model with complete events.
 
 import {
-  bytesEqual, CRDT_KINDS, compareStamp, renderCanonical,
+  bytesEqual, CRDT_KINDS, compareStamp, renderBytes, renderCanonical,
   type CrdtKind, type CrdtRecord, type EventStore, type LwwStore,
 } from '../../../server/crdt/index.js';
 import { expectedRender, type CreatedOp } from './model.js';
@@ -36,7 +36,7 @@ export function checkLwwWinners(rep: SimReplica): void {
     const w = store.winner(key)!;
     for (const s of store.superseded(key)) {
       if (compareStamp(s.hlc, s.origin, w.hlc, w.origin) > 0) {
-        throw new Violation('lww: the largest (HLC, replica id) wins', `${rep.id} key ${key} shows ${w.origin}:${w.seq} over ${s.origin}:${s.seq} (HLC ${s.hlc.wall}.${s.hlc.logical} vs ${w.hlc.wall}.${w.hlc.logical})`);
+        throw new Violation('lww: the largest (HLC, replica id) wins', `${rep.id} key ${JSON.stringify(renderBytes(key))} shows ${w.origin}:${w.seq} over ${s.origin}:${s.seq} (HLC ${s.hlc.wall}.${s.hlc.logical} vs ${w.hlc.wall}.${w.hlc.logical})`);
       }
     }
   }

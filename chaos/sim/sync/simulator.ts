@@ -27,7 +27,8 @@ const CLOCK_GRANULARITY_MS = 100;
 const STEP_MS_MAX = 8;
 /** Messages one delivery step hands over at most (the network keeps up with the sends). */
 const DELIVER_BURST_MAX = 10;
-const KEYS = ['k0', 'k1', 'k2', 'k3'];
+// Map keys are bytes (etcd keys): one hot key is not UTF-8 ('k' 0xff), one is multi-byte UTF-8.
+const KEYS = [utf8('k0'), Uint8Array.of(0x6b, 0xff), utf8('k2'), utf8('ké')];
 const LWW_HOT_KEYS = 2;
 // Values are bytes: one element is not UTF-8 (0xc3 0x28), so it renders as base64 in
 // canonical JSON and must still be equal by content across replicas.
