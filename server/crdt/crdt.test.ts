@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   CausalContext, ClockSkewError, MalformedDeltaError, CounterStore, CrdtReplica, DeltaGapError, EventConflictError, EventStore,
   HybridClock, LwwStore, MvStore, SetStore, SiblingCapError, VersionVector, causalStability, compareHlc,
-  counterAdd, createReplica, decodeHlc, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, renderCanonical, setAdd, setRemove, utf8,
+  bytesKey, counterAdd, createReplica, decodeHlc, latin1Bytes, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, renderCanonical, setAdd, setRemove, utf8,
   type CrdtReplica as Replica, type MvRecord,
 } from './index.js';
 
@@ -275,6 +275,8 @@ test('map keys are bytes: equal by content, in byte order (not UTF-16 order), no
   assert.deepEqual((lww.store as LwwStore).get(Uint8Array.of(0x6b, 0xff)), u('bin'));
   assert.deepEqual((lww.store as LwwStore).keyNames(), [u('k'), Uint8Array.of(0x6b, 0xff), u('\uFF01'), u('\u{1F600}')]);
   assert.equal(renderCanonical(lww.store), '[["k","two"],[{"base64":"a/8="},"bin"],["\uFF01","bmp"],["\u{1F600}","astral"]]');
+  const big = Uint8Array.from({ length: 20_000 }, (_, i) => (i * 7) & 0xff); // past one fromCharCode chunk
+  assert.deepEqual(latin1Bytes(bytesKey(big)), big, 'bytesKey is lossless');
   const c = mk('counter');
   counterAdd(c, Uint8Array.of(0x00), 2, T0);
   counterAdd(c, new Uint8Array([0x00]), 3, T0);
