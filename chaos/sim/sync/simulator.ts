@@ -33,7 +33,7 @@ const LWW_HOT_KEYS = 2;
 // Values are bytes: one element is not UTF-8 (0xc3 0x28), so it renders as base64 in
 // canonical JSON and must still be equal by content across replicas.
 const ELEMS = [utf8('e0'), utf8('e1'), Uint8Array.of(0xc3, 0x28)];
-/** Every fifth step writes a value that is not UTF-8 (no extra draw: seeds replay as before). */
+/** Every fifth step writes a value that is not UTF-8 (by step number: no extra random draw). */
 const BINARY_VALUE_EVERY = 5;
 
 function simValue(step: number): Uint8Array {
