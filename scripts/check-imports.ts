@@ -17,8 +17,8 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/metrics': ['server/util'],
   // Flag and environment parsing of `regionstore serve`.
   'server/config': ['server/util'],
-  // proto/ holds the .proto files and their codecs; the raft codec maps the core's types.
-  proto: ['server/util', 'server/raft'],
+  // proto/ holds the .proto files and their codecs; the raft and crdt codecs map the cores' types.
+  proto: ['server/util', 'server/raft', 'server/crdt'],
   'server/storage': ['server/util', 'server/raft', 'proto'],
   'server/mvcc': ['server/util', 'server/storage'],
   'server/transport': ['server/util', 'server/raft', 'proto'],
@@ -38,7 +38,8 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/main.ts': ['server', 'proto'],
   client: ['proto', 'server/util'],
   cluster: ['client', 'server/util'],
-  'chaos/sim': ['server/util', 'server/raft', 'server/storage'],
+  // The Raft simulator over raft + storage, the sync simulator (chaos/sim/sync) over crdt.
+  'chaos/sim': ['server/util', 'server/raft', 'server/storage', 'server/crdt'],
   chaos: ['client', 'cluster', 'server/util', 'proto'],
   // Tests and tooling may reach anything.
   test: [''],

@@ -1,0 +1,263 @@
+// Encoding of CRDT delta pages as proto/regionstore/v1/crdt.proto describes them. Written
+// against protobufjs' Reader/Writer (no reflection) because every synced record goes through
+// it; crdt-codec.test.ts checks it against the .proto through reflection and pins the bytes.
+
+import protobuf from 'protobufjs/minimal.js';
+import type { Body, CrdtKind, CrdtRecord, DeltaPage, PageRange } from '../server/crdt/index.js';
+
+const { Reader, Writer } = protobuf;
+type Reader = protobuf.Reader;
+type Writer = protobuf.Writer;
+
+const WIRE_VARINT = 0;
+const WIRE_BYTES = 2;
+const KIND_NUMBER: Record<CrdtKind, number> = { lww: 1, mv: 2, counter: 3, set: 4, events: 5 };
+const KIND_OF = new Map(Object.entries(KIND_NUMBER).map(([k, n]) => [n, k as CrdtKind]));
+
+const EMPTY = new Uint8Array(0);
+
+const tag = (field: number, wire: number): number => ((field << 3) | wire) >>> 0;
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
+}
+
+function putU64(w: Writer, field: number, v: number): void {
+  if (v !== 0) w.uint32(tag(field, WIRE_VARINT)).uint64(v);
+}
+function putS64(w: Writer, field: number, v: number): void {
+  if (v !== 0) w.uint32(tag(field, WIRE_VARINT)).sint64(v);
+}
+function putStr(w: Writer, field: number, v: string): void {
+  if (v !== '') w.uint32(tag(field, WIRE_BYTES)).string(v);
+}
+function putBytes(w: Writer, field: number, v: Uint8Array): void {
+  if (v.length > 0) w.uint32(tag(field, WIRE_BYTES)).bytes(v);
+}
+function putBool(w: Writer, field: number, v: boolean): void {
+  if (v) w.uint32(tag(field, WIRE_VARINT)).bool(true);
+}
+function putVector(w: Writer, field: number, entries: Iterable<readonly [string, number]>): void {
+  for (const [o, s] of entries) {
+    w.uint32(tag(field, WIRE_BYTES)).fork();
+    putStr(w, 1, o);
+    putU64(w, 2, s);
+    w.ldelim();
+  }
+}
+
+class Dictionary {
+  readonly words: string[] = [];
+  private readonly index = new Map<string, number>();
+  id(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.words.length;
+      this.words.push(s);
+      this.index.set(s, i);
+    }
+    return i;
+  }
+}
+
+function writeBody(w: Writer, r: CrdtRecord, dict: Dictionary): void {
+  switch (r.kind) {
+    case 'lww':
+      w.uint32(tag(4, WIRE_BYTES)).fork();
+      putBytes(w, 1, r.key);
+      putBytes(w, 2, r.value ?? EMPTY);
+      putBool(w, 3, r.value === null);
+      break;
+    case 'mv':
+      w.uint32(tag(5, WIRE_BYTES)).fork();
+      putBytes(w, 1, r.key);
+      putBytes(w, 2, r.value);
+      putVector(w, 3, Object.entries(r.context).sort(([a], [b]) => (a < b ? -1 : 1)));
+      break;
+    case 'counter':
+      w.uint32(tag(6, WIRE_BYTES)).fork();
+      putBytes(w, 1, r.key);
+      putU64(w, 2, r.p);
+      putU64(w, 3, r.n);
+      break;
+    case 'set':
+      w.uint32(tag(7, WIRE_BYTES)).fork();
+      putBytes(w, 1, r.key);
+      putBytes(w, 2, r.elem);
+      putBool(w, 3, r.op === 'remove');
+      if (r.op === 'remove') putVector(w, 4, r.removed.map((d) => [d.origin, d.seq] as const));
+      break;
+    case 'events':
+      w.uint32(tag(8, WIRE_BYTES)).fork();
+      // Index 0 is written as absent; a present field 1 with value 0 would cost 2 bytes.
+      if (dict.id(r.deviceId) !== 0) w.uint32(tag(1, WIRE_VARINT)).uint32(dict.id(r.deviceId));
+      putU64(w, 2, r.deviceSeq);
+      putS64(w, 3, r.ts - r.hlc.wall);
+      if (dict.id(r.type) !== 0) w.uint32(tag(4, WIRE_VARINT)).uint32(dict.id(r.type));
+      putBytes(w, 5, r.payload);
+      break;
+  }
+  w.ldelim();
+}
+
+export function encodeDeltaPage(kind: CrdtKind, page: DeltaPage): Uint8Array {
+  const dict = new Dictionary();
+  const baseWall = page.records[0]?.hlc.wall ?? 0;
+  // Records first (into their own writer) so the dictionary is complete before it is written.
+  const runs = Writer.create();
+  let wall = baseWall;
+  let next = 0;
+  for (const g of page.ranges) {
+    runs.uint32(tag(4, WIRE_BYTES)).fork();
+    putStr(runs, 1, g.origin);
+    putU64(runs, 2, g.from);
+    putU64(runs, 3, g.to);
+    let seq = g.from - 1;
+    while (next < page.records.length && page.records[next]!.origin === g.origin) {
+      const r = page.records[next++]!;
+      runs.uint32(tag(4, WIRE_BYTES)).fork();
+      putU64(runs, 1, r.seq - seq);
+      putS64(runs, 2, r.hlc.wall - wall);
+      if (r.hlc.logical !== 0) runs.uint32(tag(3, WIRE_VARINT)).uint32(r.hlc.logical);
+      writeBody(runs, r, dict);
+      runs.ldelim();
+      seq = r.seq;
+      wall = r.hlc.wall;
+    }
+    runs.ldelim();
+  }
+  if (next !== page.records.length) throw new Error(`delta page: record ${next} is outside the ranges, in origin order`);
+  const w = Writer.create();
+  putU64(w, 1, KIND_NUMBER[kind]);
+  putU64(w, 2, baseWall);
+  for (const s of dict.words) w.uint32(tag(3, WIRE_BYTES)).string(s);
+  const head = w.finish();
+  const body = runs.finish();
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+/** Walks the fields of one message, calling `on(field, wire)`; unknown fields are skipped. */
+function fields(r: Reader, end: number, on: (field: number, wire: number) => boolean): void {
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (!on(t >>> 3, t & 7)) r.skipType(t & 7);
+  }
+}
+
+function readVector(r: Reader): [string, number] {
+  const end = r.uint32() + r.pos;
+  let origin = '';
+  let seq = 0;
+  fields(r, end, (f) => {
+    if (f === 1) origin = r.string();
+    else if (f === 2) seq = num(r.uint64());
+    else return false;
+    return true;
+  });
+  return [origin, seq];
+}
+
+
+
+function readBody(r: Reader, field: number, dict: readonly string[], wall: number): Body {
+  const end = r.uint32() + r.pos;
+  const s: Record<number, unknown> = {};
+  const vec: Array<[string, number]> = [];
+  const vecField = field === 5 ? 3 : field === 7 ? 4 : -1;
+  fields(r, end, (f, wire) => {
+    if (f === vecField) vec.push(readVector(r));
+    // Every length-delimited body field but the vectors is bytes (map keys, values, elements, payloads).
+    else if (wire === WIRE_BYTES) s[f] = r.bytes();
+    else if (field === 8 && f === 3) s[f] = num(r.sint64());
+    else if (wire === WIRE_VARINT) s[f] = num(r.uint64());
+    else return false;
+    return true;
+  });
+  const n = (f: number): number => (s[f] as number | undefined) ?? 0;
+  // A plain Uint8Array copy: protobufjs' Reader.bytes() may be a Buffer view into the page.
+  const bin = (f: number): Uint8Array => new Uint8Array((s[f] as Uint8Array | undefined) ?? EMPTY);
+  switch (field) {
+    case 4:
+      return { kind: 'lww', key: bin(1), value: n(3) ? null : bin(2) };
+    case 5:
+      return { kind: 'mv', key: bin(1), value: bin(2), context: Object.fromEntries(vec) };
+    case 6:
+      return { kind: 'counter', key: bin(1), p: n(2), n: n(3) };
+    case 7:
+      return n(3)
+        ? { kind: 'set', key: bin(1), elem: bin(2), op: 'remove', removed: vec.map(([origin, seq]) => ({ origin, seq })) }
+        : { kind: 'set', key: bin(1), elem: bin(2), op: 'add' };
+    default: {
+      const word = (i: number): string => {
+        const v = dict[i];
+        if (v === undefined) throw new Error(`delta page: dictionary index ${i} out of range (${dict.length} words)`);
+        return v;
+      };
+      return { kind: 'events', deviceId: word(n(1)), deviceSeq: n(2), ts: wall + n(3), type: word(n(4)), payload: bin(5) };
+    }
+  }
+}
+
+export function decodeDeltaPage(bytes: Uint8Array): { kind: CrdtKind; page: DeltaPage } {
+  const r = Reader.create(bytes);
+  let kindNo = 0;
+  let wall = 0;
+  const dict: string[] = [];
+  const ranges: PageRange[] = [];
+  const records: CrdtRecord[] = [];
+  // Runs refer to dictionary words that precede them (encodeDeltaPage writes them first).
+  fields(r, bytes.length, (f) => {
+    if (f === 1) kindNo = r.uint32();
+    else if (f === 2) wall = num(r.uint64());
+    else if (f === 3) dict.push(r.string());
+    else if (f === 4) wall = readRun(r, dict, wall, ranges, records);
+    else return false;
+    return true;
+  });
+  const kind = KIND_OF.get(kindNo);
+  if (kind === undefined) throw new Error(`delta page: unknown CRDT kind ${kindNo}`);
+  return { kind, page: { ranges, records } };
+}
+
+function readRun(r: Reader, dict: readonly string[], wallIn: number, ranges: PageRange[], records: CrdtRecord[]): number {
+  const end = r.uint32() + r.pos;
+  let origin = '';
+  let from = 0;
+  let to = 0;
+  let wall = wallIn;
+  const raw: Array<{ seqDelta: number; wall: number; logical: number; body: Body }> = [];
+  fields(r, end, (f) => {
+    if (f === 1) origin = r.string();
+    else if (f === 2) from = num(r.uint64());
+    else if (f === 3) to = num(r.uint64());
+    else if (f === 4) {
+      const recEnd = r.uint32() + r.pos;
+      let seqDelta = 0;
+      let logical = 0;
+      let wallDelta = 0;
+      let body: Body | undefined;
+      fields(r, recEnd, (rf) => {
+        if (rf === 1) seqDelta = num(r.uint64());
+        else if (rf === 2) wallDelta = num(r.sint64());
+        else if (rf === 3) logical = r.uint32();
+        else if (rf >= 4 && rf <= 8) body = readBody(r, rf, dict, wall + wallDelta);
+        else return false;
+        return true;
+      });
+      if (body === undefined) throw new Error('delta page: a record without a body');
+      wall += wallDelta;
+      raw.push({ seqDelta, wall, logical, body });
+    } else return false;
+    return true;
+  });
+  let seq = from - 1;
+  for (const x of raw) {
+    seq += x.seqDelta;
+    records.push({ ...x.body, origin, seq, hlc: { wall: x.wall, logical: x.logical } } as CrdtRecord);
+  }
+  ranges.push({ origin, from, to });
+  return wall;
+}
