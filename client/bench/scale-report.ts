@@ -1,0 +1,236 @@
+// The results of `bench:scale` (what --json writes) and their Markdown rendering: a table
+// of figures with the ratio rs/etcd, a table of leader changes and event-loop delay per
+// step, and the goals of issue 20 marked met or unmet. Pure: bench-scale.ts measures.
+
+import type { SystemName } from './compare.js';
+
+export interface MemberSample {
+  name: string;
+  /** Resident memory; undefined when the process could not be read. */
+  rssBytes: number | undefined;
+  /** Allocated bytes of its data directory. */
+  diskBytes: number;
+}
+
+export interface StageResult {
+  from: number;
+  to: number;
+  seconds: number;
+  ok: number;
+  failed: number;
+  errors: Record<string, number>;
+  /** Puts per second of each tenth of the stage; the last one is the stage's figure. */
+  partRates: number[];
+  /** Every member after the stage. */
+  members: MemberSample[];
+}
+
+/** One-off operations at the top size, each timed in seconds. */
+export const TIMINGS = {
+  range10k: 'a 10k-key range on the leader (s, median of 3)',
+  count: 'count of all keys on the leader (`count_only`, s, median of 3)',
+  hashKV: 'HashKV on a follower (s)',
+  followerRestart: 'restart one follower until a serializable get answers (s)',
+  fullRestart: 'full restart until a linearizable get answers (s)',
+  memberAdd: 'new member (`member add` + start) until its raft index is the leader\'s (s)',
+} as const;
+export type TimingId = keyof typeof TIMINGS;
+
+/** What was watched during one step of the run. */
+export interface StepWatch {
+  step: string;
+  /** Leader changes seen by members that ran through the whole step; null when none did. */
+  leaderChanges: number | null;
+  /** Per regionstore member: the metric's p99 and max over the step, seconds. */
+  eventLoop: { member: string; p99S: number; maxS: number }[];
+}
+
+export interface SystemResult {
+  name: SystemName;
+  /** Every member before the first put. */
+  idle: MemberSample[];
+  stages: StageResult[];
+  getsPerS: number | undefined;
+  timings: Partial<Record<TimingId, number>>;
+  steps: StepWatch[];
+  /** Anything that went wrong but did not stop the run (failed calls, wrong counts). */
+  problems: string[];
+}
+
+export interface ScaleReport {
+  started: string;
+  settings: string;
+  keys: number;
+  seed: number;
+  systems: Partial<Record<SystemName, SystemResult>>;
+}
+
+/** The step in which an election is expected (every member restarts): not held against the leader-change goal. */
+export const FULL_RESTART_STEP = 'full restart';
+
+const MIB = 1024 * 1024;
+const MB = 1e6;
+
+export function formatCount(n: number): string {
+  if (n >= 1e6 && n % 1e5 === 0) return `${n / 1e6}M`;
+  if (n >= 1e3 && n % 100 === 0) return `${n / 1e3}k`;
+  return String(n);
+}
+
+function num(n: number | undefined, digits = 0): string {
+  if (n === undefined || !Number.isFinite(n)) return '-';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function seconds(n: number | undefined): string {
+  return n === undefined ? '-' : num(n, n < 10 ? 2 : 1);
+}
+
+export function ratio(rs: number | undefined, etcd: number | undefined): string {
+  return rs === undefined || etcd === undefined || etcd === 0 ? '-' : (rs / etcd).toFixed(2);
+}
+
+function range(values: (number | undefined)[], unit: number): { text: string; max: number | undefined } {
+  const v = values.filter((x): x is number => x !== undefined).map((x) => x / unit);
+  if (v.length === 0) return { text: '-', max: undefined };
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  return { text: Math.round(lo) === Math.round(hi) ? num(lo) : `${num(lo)}–${num(hi)}`, max: Math.max(...v) };
+}
+
+const lastRate = (s: StageResult | undefined): number | undefined => (s === undefined ? undefined : s.partRates.at(-1));
+const loadSeconds = (r: SystemResult | undefined): number | undefined =>
+  r === undefined || r.stages.length === 0 ? undefined : r.stages.reduce((t, s) => t + s.seconds, 0);
+
+/** Leader changes over every step but the full restart; undefined when nothing was watched. */
+export function leaderChangesOutsideRestart(r: SystemResult | undefined): number | undefined {
+  const counted = r?.steps.filter((s) => s.step !== FULL_RESTART_STEP && s.leaderChanges !== null);
+  return counted === undefined || counted.length === 0 ? undefined : counted.reduce((t, s) => t + (s.leaderChanges ?? 0), 0);
+}
+
+/** The worst event-loop p99 and max of any member in any step (seconds). */
+export function worstEventLoop(r: SystemResult | undefined): { p99S: number; maxS: number } | undefined {
+  const all = r?.steps.flatMap((s) => s.eventLoop) ?? [];
+  if (all.length === 0) return undefined;
+  return { p99S: Math.max(...all.map((e) => e.p99S)), maxS: Math.max(...all.map((e) => e.maxS)) };
+}
+
+type Line = [label: string, etcd: string, rs: string, ratio: string];
+
+function figureLines(report: ScaleReport): Line[] {
+  const e = report.systems.etcd;
+  const s = report.systems.regionstore;
+  const lines: Line[] = [];
+  const stages = (e ?? s)?.stages ?? [];
+  stages.forEach((st, i) => {
+    const a = lastRate(e?.stages[i]);
+    const b = lastRate(s?.stages[i]);
+    lines.push([`puts/s, last 10 % of ${formatCount(st.from)}→${formatCount(st.to)}`, num(a), num(b), ratio(b, a)]);
+  });
+  const le = loadSeconds(e);
+  const ls = loadSeconds(s);
+  lines.push([`time to load ${formatCount(report.keys)} keys (s)`, seconds(le), seconds(ls), ratio(ls, le)]);
+  const memberRow = (label: string, pick: (r: SystemResult) => MemberSample[] | undefined, field: 'rssBytes' | 'diskBytes', unit: number): void => {
+    const a = range(e === undefined ? [] : (pick(e) ?? []).map((m) => m[field]), unit);
+    const b = range(s === undefined ? [] : (pick(s) ?? []).map((m) => m[field]), unit);
+    lines.push([label, a.text, b.text, ratio(b.max, a.max)]);
+  };
+  memberRow('RSS per member at 0 keys (MiB)', (r) => r.idle, 'rssBytes', MIB);
+  stages.forEach((st, i) => memberRow(`RSS per member at ${formatCount(st.to)} keys (MiB)`, (r) => r.stages[i]?.members, 'rssBytes', MIB));
+  stages.forEach((st, i) => memberRow(`disk per member at ${formatCount(st.to)} keys (MB)`, (r) => r.stages[i]?.members, 'diskBytes', MB));
+  lines.push([`linearizable gets/s at ${formatCount(report.keys)} keys, 256 in flight`, num(e?.getsPerS), num(s?.getsPerS), ratio(s?.getsPerS, e?.getsPerS)]);
+  for (const id of Object.keys(TIMINGS) as TimingId[]) {
+    lines.push([TIMINGS[id], seconds(e?.timings[id]), seconds(s?.timings[id]), ratio(s?.timings[id], e?.timings[id])]);
+  }
+  const ce = leaderChangesOutsideRestart(e);
+  const cs = leaderChangesOutsideRestart(s);
+  lines.push(['leader changes, whole run (full restart not counted)', num(ce), num(cs), '-']);
+  const w = worstEventLoop(s);
+  lines.push(['event-loop delay, worst member and step: p99 / max (ms)', 'n/a (Go)', w === undefined ? '-' : `${num(w.p99S * 1000, 1)} / ${num(w.maxS * 1000)}`, '-']);
+  return lines;
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n';
+}
+
+function stepLines(report: ScaleReport): string[][] {
+  const e = report.systems.etcd;
+  const s = report.systems.regionstore;
+  const names = [...new Set([...(e?.steps ?? []), ...(s?.steps ?? [])].map((x) => x.step))];
+  return names.map((name) => {
+    const a = e?.steps.find((x) => x.step === name);
+    const b = s?.steps.find((x) => x.step === name);
+    const changes = (w: StepWatch | undefined): string => (w === undefined ? '-' : w.leaderChanges === null ? 'n/a' : String(w.leaderChanges));
+    const loop = b === undefined || b.eventLoop.length === 0 ? '-'
+      : b.eventLoop.map((m) => `${m.member} ${num(m.p99S * 1000, 1)}/${num(m.maxS * 1000)}`).join(', ');
+    return [name, changes(a), changes(b), loop];
+  });
+}
+
+export type GoalStatus = 'met' | 'unmet' | 'not measured';
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  status: GoalStatus;
+}
+
+/** Event-loop bounds of the issue's goals. */
+export const EVENT_LOOP_P99_GOAL_S = 0.02;
+export const EVENT_LOOP_MAX_GOAL_S = 0.2;
+/** Put rate at the top size as a share of the rate at the smallest stage. */
+export const PUT_RATE_KEPT_GOAL = 0.9;
+/** count, HashKV and member catch-up may take this many times etcd's. */
+export const SLOWER_THAN_ETCD_GOAL = 2;
+
+function goal(text: string, a: number | undefined, b: number | undefined, holds: (a: number, b: number) => boolean, measured: string): Goal {
+  return { goal: text, measured, status: a === undefined || b === undefined ? 'not measured' : holds(a, b) ? 'met' : 'unmet' };
+}
+
+/** The goals of issue 20, each with the figures it was judged on. */
+export function evaluateGoals(report: ScaleReport): Goal[] {
+  const e = report.systems.etcd;
+  const s = report.systems.regionstore;
+  const first = lastRate(s?.stages[0]);
+  const top = lastRate(s?.stages.at(-1));
+  const etcdTop = lastRate(e?.stages.at(-1));
+  const rss = (r: SystemResult | undefined): number | undefined => range((r?.stages.at(-1)?.members ?? []).map((m) => m.rssBytes), MIB).max;
+  const t = (r: SystemResult | undefined, id: TimingId): number | undefined => r?.timings[id];
+  const vs = (id: TimingId): string => `${seconds(t(s, id))} s vs ${seconds(t(e, id))} s`;
+  const changes = leaderChangesOutsideRestart(s);
+  const w = worstEventLoop(s);
+  return [
+    goal(`put rate at the top size ≥ ${PUT_RATE_KEPT_GOAL * 100} % of the rate at the first stage`, top, first, (a, b) => a >= PUT_RATE_KEPT_GOAL * b,
+      `${num(top)} vs ${num(first)} puts/s (${ratio(top, first)})`),
+    goal('put rate at the top size ≥ etcd\'s', top, etcdTop, (a, b) => a >= b, `${num(top)} vs ${num(etcdTop)} puts/s`),
+    goal('RSS per member at the top size ≤ etcd\'s (largest member)', rss(s), rss(e), (a, b) => a <= b, `${num(rss(s))} vs ${num(rss(e))} MiB`),
+    goal('full restart to serving ≤ etcd\'s time', t(s, 'fullRestart'), t(e, 'fullRestart'), (a, b) => a <= b, vs('fullRestart')),
+    goal('follower restart to serving ≤ etcd\'s time', t(s, 'followerRestart'), t(e, 'followerRestart'), (a, b) => a <= b, vs('followerRestart')),
+    goal('linearizable gets at the top size ≥ etcd\'s', s?.getsPerS, e?.getsPerS, (a, b) => a >= b, `${num(s?.getsPerS)} vs ${num(e?.getsPerS)} gets/s`),
+    goal(`count of all keys ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'count'), t(e, 'count'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('count')),
+    goal(`HashKV ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'hashKV'), t(e, 'hashKV'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('hashKV')),
+    goal(`new member caught up ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'memberAdd'), t(e, 'memberAdd'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('memberAdd')),
+    goal('0 leader changes during the whole benchmark (full restart not counted)', changes, 0, (a) => a === 0, `${num(changes)}`),
+    goal(`event-loop delay p99 ≤ ${EVENT_LOOP_P99_GOAL_S * 1000} ms on every member`, w?.p99S, EVENT_LOOP_P99_GOAL_S, (a, b) => a <= b,
+      `worst ${w === undefined ? '-' : num(w.p99S * 1000, 1)} ms`),
+    goal(`event-loop delay max ≤ ${EVENT_LOOP_MAX_GOAL_S * 1000} ms on every member`, w?.maxS, EVENT_LOOP_MAX_GOAL_S, (a, b) => a <= b,
+      `worst ${w === undefined ? '-' : num(w.maxS * 1000)} ms`),
+    { goal: '`etcdctl check datascale --load=s` passes and reports no more memory than against etcd', measured: 'not part of bench:scale', status: 'not measured' },
+  ];
+}
+
+/** The whole report as Markdown. */
+export function renderScaleReport(report: ScaleReport): string {
+  const problems = (['etcd', 'regionstore'] as const).flatMap((n) => (report.systems[n]?.problems ?? []).map((p) => `- ${n}: ${p}`));
+  return [
+    `bench:scale, ${report.started}; ${report.settings}\n`,
+    table(['', 'etcd', 'regionstore', 'rs/etcd'], figureLines(report)),
+    'Per step: leader changes seen by members that ran through the step; regionstore event-loop delay p99/max (ms) per member ' +
+      '(`regionstore_event_loop_delay_seconds` over the step).\n',
+    table(['step', 'etcd leader changes', 'rs leader changes', 'rs event-loop delay p99/max ms'], stepLines(report)),
+    'Goals (issue 20):\n',
+    table(['goal', 'measured', 'status'], evaluateGoals(report).map((g) => [g.goal, g.measured, g.status === 'met' ? 'met' : g.status === 'unmet' ? '**unmet**' : g.status])),
+    problems.length === 0 ? 'Problems: none (0 failed calls, every count as loaded).\n' : `Problems:\n${problems.join('\n')}\n`,
+  ].join('\n');
+}
