@@ -14,6 +14,7 @@
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../client/index.js';
 import { SYSTEMS, type SystemName } from '../client/bench/compare.js';
@@ -60,12 +61,33 @@ async function waitForLeader(name: string, endpoints: string[]): Promise<void> {
   }
 }
 
-/** `member add` of `peerUrl` through any running member; the NAME=URL list the new member starts with. */
-async function memberAdd(endpoints: string[], name: string, peerUrl: string): Promise<string> {
+/** How long a member add is retried while etcd refuses it as unsafe (members restarted under 5 s ago). */
+const MEMBER_ADD_RETRY_MS = 30_000;
+const MEMBER_ADD_RETRY_PAUSE_MS = 250;
+
+/**
+ * `member add` of `peerUrl` through any running member: the NAME=URL list the new member
+ * starts with, and when the add was accepted (performance.now()). etcd's strict reconfig
+ * check refuses an add until every member has been connected for 5 s ("unhealthy
+ * cluster", refused before anything is proposed, so asking again is safe); that wait
+ * after the full restart is not the new member's catch-up, so the clock starts at the
+ * attempt that was accepted.
+ */
+async function memberAdd(endpoints: string[], name: string, peerUrl: string): Promise<{ initialCluster: string; startMs: number }> {
   const c = new Client({ endpoints, attempts: 1, timeoutMs: 10_000 });
+  const deadline = performance.now() + MEMBER_ADD_RETRY_MS;
   try {
-    const added = await c.cluster.add([peerUrl]);
-    return added.members.map((m) => `${m.id === added.member.id ? name : m.name}=${m.peerUrls[0] ?? ''}`).join(',');
+    for (;;) {
+      const startMs = performance.now();
+      try {
+        const added = await c.cluster.add([peerUrl]);
+        const initialCluster = added.members.map((m) => `${m.id === added.member.id ? name : m.name}=${m.peerUrls[0] ?? ''}`).join(',');
+        return { initialCluster, startMs };
+      } catch (err) {
+        if (!/unhealthy cluster/.test((err as Error).message) || performance.now() > deadline) throw err;
+        await sleep(MEMBER_ADD_RETRY_PAUSE_MS);
+      }
+    }
   } finally {
     c.close();
   }
@@ -119,12 +141,12 @@ async function startEtcd(dir: string): Promise<Running> {
     async addMember() {
       const name = `e${procs.length + 1}`;
       const [clientPort, peerPort] = (await pickFreePorts(2, HOST)) as [number, number];
-      const list = await memberAdd(sys.members().map((m) => m.endpoint), name, `http://${HOST}:${peerPort}`);
+      const added = await memberAdd(sys.members().map((m) => m.endpoint), name, `http://${HOST}:${peerPort}`);
       const member = { name, endpoint: `${HOST}:${clientPort}`, metricsUrl: `http://${HOST}:${clientPort}/metrics`, pid: 0, dataDir: join(dir, name) };
-      const p: Proc = { member, args: etcdArgs(name, clientPort, peerPort, list, 'existing'), spawned: undefined };
+      const p: Proc = { member, args: etcdArgs(name, clientPort, peerPort, added.initialCluster, 'existing'), spawned: undefined };
       procs.push(p);
       launch(p);
-      return member;
+      return { member, startMs: added.startMs };
     },
     stop: async () => {
       await Promise.all(procs.map((p) => stopMember(p.member.name)));
@@ -177,21 +199,21 @@ async function startRegionstore(dir: string): Promise<Running> {
       const [clientPort, peerPort, metricsPort] = (await pickFreePorts(3, HOST)) as [number, number, number];
       const peerUrl = `http://${HOST}:${peerPort}`;
       const clientUrl = `http://${HOST}:${clientPort}`;
-      const list = await memberAdd(sys.members().map((m) => m.endpoint), name, peerUrl);
+      const added = await memberAdd(sys.members().map((m) => m.endpoint), name, peerUrl);
       const dataDir = join(cluster.dataDir, name);
       mkdirSync(dataDir, { recursive: true });
       const member = { name, endpoint: `${HOST}:${clientPort}`, metricsUrl: `http://${HOST}:${metricsPort}/metrics`, pid: 0, dataDir };
       const p: Proc = {
         member, spawned: undefined, args: [
           '--name', name, '--data-dir', dataDir, '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
-          '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', list,
+          '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', added.initialCluster,
           '--initial-cluster-state', 'existing', '--initial-cluster-token', cluster.file.token,
           '--metrics-addr', `${HOST}:${metricsPort}`, ...timings,
         ],
       };
       joiners.push(p);
       launchJoiner(p);
-      return member;
+      return { member, startMs: added.startMs };
     },
     stop: async () => {
       await Promise.all(joiners.map((j) => stopMember(j.member.name)));

@@ -95,7 +95,10 @@ export function varintField(msg: Buffer, field: number): number {
     if (wire === WIRE_VARINT) {
       const v = readVarint();
       if (f === field) return v;
-    } else if (wire === WIRE_BYTES) pos += readVarint();
+    } else if (wire === WIRE_BYTES) {
+      const length = readVarint(); // not `pos += readVarint()`: that adds to the position before the length was read
+      pos += length;
+    }
     else if (wire === WIRE_I64) pos += 8;
     else if (wire === WIRE_I32) pos += 4;
     else throw new RangeError(`unsupported wire type ${wire} of field ${f} at byte ${pos}`);

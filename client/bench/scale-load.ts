@@ -46,7 +46,7 @@ export function valueSource(randomValues: boolean, seed: number): () => Buffer {
 export interface LoopOutcome {
   ok: number;
   failed: number;
-  /** Failures by message with the variable parts kept (first of each kind). */
+  /** Failures by message (the first ERROR_KINDS_MAX kinds). */
   errors: Record<string, number>;
   seconds: number;
 }
@@ -58,8 +58,12 @@ export interface StageOutcome extends LoopOutcome {
   partEndS: number[];
 }
 
+/** Distinct failure messages kept; further kinds are counted together. */
+export const ERROR_KINDS_MAX = 10;
+
 function countError(errors: Record<string, number>, err: unknown): void {
-  const text = (err instanceof Error ? err.message : String(err)).replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'HOST');
+  let text = (err instanceof Error ? err.message : String(err)).replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'HOST');
+  if (errors[text] === undefined && Object.keys(errors).length >= ERROR_KINDS_MAX) text = '(other failures)';
   errors[text] = (errors[text] ?? 0) + 1;
 }
 

@@ -171,6 +171,7 @@ function stepLines(report: ScaleReport): string[][] {
 export type GoalStatus = 'met' | 'unmet' | 'not measured';
 
 export interface Goal {
+  id: string;
   goal: string;
   measured: string;
   status: GoalStatus;
@@ -184,8 +185,8 @@ export const PUT_RATE_KEPT_GOAL = 0.9;
 /** count, HashKV and member catch-up may take this many times etcd's. */
 export const SLOWER_THAN_ETCD_GOAL = 2;
 
-function goal(text: string, a: number | undefined, b: number | undefined, holds: (a: number, b: number) => boolean, measured: string): Goal {
-  return { goal: text, measured, status: a === undefined || b === undefined ? 'not measured' : holds(a, b) ? 'met' : 'unmet' };
+function goal(id: string, text: string, a: number | undefined, b: number | undefined, holds: (a: number, b: number) => boolean, measured: string): Goal {
+  return { id, goal: text, measured, status: a === undefined || b === undefined ? 'not measured' : holds(a, b) ? 'met' : 'unmet' };
 }
 
 /** The goals of issue 20, each with the figures it was judged on. */
@@ -201,22 +202,22 @@ export function evaluateGoals(report: ScaleReport): Goal[] {
   const changes = leaderChangesOutsideRestart(s);
   const w = worstEventLoop(s);
   return [
-    goal(`put rate at the top size ≥ ${PUT_RATE_KEPT_GOAL * 100} % of the rate at the first stage`, top, first, (a, b) => a >= PUT_RATE_KEPT_GOAL * b,
+    goal('putRateKept', `put rate at the top size ≥ ${PUT_RATE_KEPT_GOAL * 100} % of the rate at the first stage`, top, first, (a, b) => a >= PUT_RATE_KEPT_GOAL * b,
       `${num(top)} vs ${num(first)} puts/s (${ratio(top, first)})`),
-    goal('put rate at the top size ≥ etcd\'s', top, etcdTop, (a, b) => a >= b, `${num(top)} vs ${num(etcdTop)} puts/s`),
-    goal('RSS per member at the top size ≤ etcd\'s (largest member)', rss(s), rss(e), (a, b) => a <= b, `${num(rss(s))} vs ${num(rss(e))} MiB`),
-    goal('full restart to serving ≤ etcd\'s time', t(s, 'fullRestart'), t(e, 'fullRestart'), (a, b) => a <= b, vs('fullRestart')),
-    goal('follower restart to serving ≤ etcd\'s time', t(s, 'followerRestart'), t(e, 'followerRestart'), (a, b) => a <= b, vs('followerRestart')),
-    goal('linearizable gets at the top size ≥ etcd\'s', s?.getsPerS, e?.getsPerS, (a, b) => a >= b, `${num(s?.getsPerS)} vs ${num(e?.getsPerS)} gets/s`),
-    goal(`count of all keys ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'count'), t(e, 'count'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('count')),
-    goal(`HashKV ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'hashKV'), t(e, 'hashKV'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('hashKV')),
-    goal(`new member caught up ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'memberAdd'), t(e, 'memberAdd'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('memberAdd')),
-    goal('0 leader changes during the whole benchmark (full restart not counted)', changes, 0, (a) => a === 0, `${num(changes)}`),
-    goal(`event-loop delay p99 ≤ ${EVENT_LOOP_P99_GOAL_S * 1000} ms on every member`, w?.p99S, EVENT_LOOP_P99_GOAL_S, (a, b) => a <= b,
+    goal('putRateVsEtcd', 'put rate at the top size ≥ etcd\'s', top, etcdTop, (a, b) => a >= b, `${num(top)} vs ${num(etcdTop)} puts/s`),
+    goal('rss', 'RSS per member at the top size ≤ etcd\'s (largest member)', rss(s), rss(e), (a, b) => a <= b, `${num(rss(s))} vs ${num(rss(e))} MiB`),
+    goal('fullRestart', 'full restart to serving ≤ etcd\'s time', t(s, 'fullRestart'), t(e, 'fullRestart'), (a, b) => a <= b, vs('fullRestart')),
+    goal('followerRestart', 'follower restart to serving ≤ etcd\'s time', t(s, 'followerRestart'), t(e, 'followerRestart'), (a, b) => a <= b, vs('followerRestart')),
+    goal('gets', 'linearizable gets at the top size ≥ etcd\'s', s?.getsPerS, e?.getsPerS, (a, b) => a >= b, `${num(s?.getsPerS)} vs ${num(e?.getsPerS)} gets/s`),
+    goal('count', `count of all keys ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'count'), t(e, 'count'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('count')),
+    goal('hashKV', `HashKV ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'hashKV'), t(e, 'hashKV'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('hashKV')),
+    goal('memberAdd', `new member caught up ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'memberAdd'), t(e, 'memberAdd'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('memberAdd')),
+    goal('leaderChanges', '0 leader changes during the whole benchmark (full restart not counted)', changes, 0, (a) => a === 0, `${num(changes)}`),
+    goal('eventLoopP99', `event-loop delay p99 ≤ ${EVENT_LOOP_P99_GOAL_S * 1000} ms on every member`, w?.p99S, EVENT_LOOP_P99_GOAL_S, (a, b) => a <= b,
       `worst ${w === undefined ? '-' : num(w.p99S * 1000, 1)} ms`),
-    goal(`event-loop delay max ≤ ${EVENT_LOOP_MAX_GOAL_S * 1000} ms on every member`, w?.maxS, EVENT_LOOP_MAX_GOAL_S, (a, b) => a <= b,
+    goal('eventLoopMax', `event-loop delay max ≤ ${EVENT_LOOP_MAX_GOAL_S * 1000} ms on every member`, w?.maxS, EVENT_LOOP_MAX_GOAL_S, (a, b) => a <= b,
       `worst ${w === undefined ? '-' : num(w.maxS * 1000)} ms`),
-    { goal: '`etcdctl check datascale --load=s` passes and reports no more memory than against etcd', measured: 'not part of bench:scale', status: 'not measured' },
+    { id: 'datascale', goal: '`etcdctl check datascale --load=s` passes and reports no more memory than against etcd', measured: 'not part of bench:scale', status: 'not measured' },
   ];
 }
 

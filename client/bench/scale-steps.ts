@@ -48,8 +48,11 @@ export interface ScaleSystem {
   stopMember(name: string): Promise<void>;
   /** Starts a stopped member again (same flags and data); may resolve before it serves. */
   startMember(name: string): Promise<void>;
-  /** `member add` through the cluster, then starts the new member; resolves with it once spawned. */
-  addMember(): Promise<ScaleMember>;
+  /**
+   * `member add` through the cluster, then starts the new member; resolves once it is
+   * spawned, with when the add was accepted (performance.now(): the catch-up clock starts there).
+   */
+  addMember(): Promise<{ member: ScaleMember; startMs: number }>;
 }
 
 export interface ScaleOptions {
@@ -223,20 +226,20 @@ async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Pro
     await sys.stopMember(f.name);
     const t0 = performance.now();
     const started = sys.startMember(f.name);
+    started.catch(() => undefined); // awaited below; a failure while polling must not go unhandled
     r.timings.followerRestart = await until(`${sys.name} ${f.name} restart`, t0, () => getAnswers(f.endpoint, true));
     await started;
   });
   o.log(`${sys.name} follower ${f.name} restarted: a serializable get answered after ${r.timings.followerRestart?.toFixed(2)} s`);
   await step(sys, r, FULL_RESTART_STEP, o, async () => {
-    const names = sys.members().map((m) => m.name);
-    await Promise.all(names.map((n) => sys.stopMember(n)));
+    const members = sys.members(); // their endpoints stay the same across the restart
+    await Promise.all(members.map((m) => sys.stopMember(m.name)));
     const t0 = performance.now();
-    const started = Promise.all(names.map((n) => sys.startMember(n)));
+    const started = Promise.all(members.map((m) => sys.startMember(m.name)));
+    started.catch(() => undefined); // awaited below; a failure while polling must not go unhandled
     let next = 0;
-    r.timings.fullRestart = await until(`${sys.name} full restart`, t0, () => {
-      const ms = sys.members();
-      return getAnswers((ms[next++ % ms.length] as ScaleMember).endpoint, false);
-    });
+    r.timings.fullRestart = await until(`${sys.name} full restart`, t0, () =>
+      getAnswers((members[next++ % members.length] as ScaleMember).endpoint, false));
     await started;
   });
   o.log(`${sys.name} full restart: a linearizable get answered after ${r.timings.fullRestart?.toFixed(2)} s`);
@@ -244,9 +247,8 @@ async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Pro
 
 async function memberAdd(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<void> {
   await step(sys, r, 'member add', o, async () => {
-    const t0 = performance.now();
-    const added = await sys.addMember();
-    r.timings.memberAdd = await until(`${sys.name} new member ${added.name} catching up`, t0, async () => {
+    const { member: added, startMs } = await sys.addMember();
+    r.timings.memberAdd = await until(`${sys.name} new member ${added.name} catching up`, startMs, async () => {
       const { leader } = await roles(sys);
       const c = client([leader.endpoint, added.endpoint]);
       try {
