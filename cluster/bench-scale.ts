@@ -161,15 +161,16 @@ async function startEtcd(dir: string): Promise<Running> {
   return sys;
 }
 
+function asMember(n: LocalCluster['nodes'][number]): ScaleMember {
+  return { name: n.name, endpoint: n.clientUrl.replace(/^http:\/\//, ''), metricsUrl: `${n.metricsUrl}/metrics`, pid: n.pid, dataDir: n.dataDir };
+}
+
 /** A 3-node regionstore through the launcher; an added member is spawned here with the same flags. */
 async function startRegionstore(dir: string): Promise<Running> {
   const nodeLog: WriteStream = createWriteStream(join(dir, 'regionstore.log'));
   const onLine = (name: string, line: string): void => void nodeLog.write(`[${name}] ${line}\n`);
   const timings = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--log-level', 'warn'];
   const cluster: LocalCluster = await startCluster({ dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy', extraArgs: timings, onLine });
-  const asMember = (n: LocalCluster['nodes'][number]): ScaleMember => ({
-    name: n.name, endpoint: n.clientUrl.replace(/^http:\/\//, ''), metricsUrl: `${n.metricsUrl}/metrics`, pid: n.pid, dataDir: n.dataDir,
-  });
   const joiners: Proc[] = [];
   const launchJoiner = (p: Proc): void => {
     p.spawned = spawnNode({ name: p.member.name, ...DEFAULT_SERVE_COMMAND, executable: DEFAULT_SERVE_COMMAND.executable,

@@ -90,12 +90,13 @@ export function ratio(rs: number | undefined, etcd: number | undefined): string 
   return rs === undefined || etcd === undefined || etcd === 0 ? '-' : (rs / etcd).toFixed(2);
 }
 
-function range(values: (number | undefined)[], unit: number): { text: string; max: number | undefined } {
+/** min–max of the members (one figure when they agree at `digits`), and the max. */
+function range(values: (number | undefined)[], unit: number, digits = 0): { text: string; max: number | undefined } {
   const v = values.filter((x): x is number => x !== undefined).map((x) => x / unit);
   if (v.length === 0) return { text: '-', max: undefined };
-  const lo = Math.min(...v);
-  const hi = Math.max(...v);
-  return { text: Math.round(lo) === Math.round(hi) ? num(lo) : `${num(lo)}–${num(hi)}`, max: Math.max(...v) };
+  const lo = num(Math.min(...v), digits);
+  const hi = num(Math.max(...v), digits);
+  return { text: lo === hi ? lo : `${lo}–${hi}`, max: Math.max(...v) };
 }
 
 const lastRate = (s: StageResult | undefined): number | undefined => (s === undefined ? undefined : s.partRates.at(-1));
@@ -131,8 +132,9 @@ function figureLines(report: ScaleReport): Line[] {
   const ls = loadSeconds(s);
   lines.push([`time to load ${formatCount(report.keys)} keys (s)`, seconds(le), seconds(ls), ratio(ls, le)]);
   const memberRow = (label: string, pick: (r: SystemResult) => MemberSample[] | undefined, field: 'rssBytes' | 'diskBytes', unit: number): void => {
-    const a = range(e === undefined ? [] : (pick(e) ?? []).map((m) => m[field]), unit);
-    const b = range(s === undefined ? [] : (pick(s) ?? []).map((m) => m[field]), unit);
+    const digits = field === 'diskBytes' ? 1 : 0;
+    const a = range(e === undefined ? [] : (pick(e) ?? []).map((m) => m[field]), unit, digits);
+    const b = range(s === undefined ? [] : (pick(s) ?? []).map((m) => m[field]), unit, digits);
     lines.push([label, a.text, b.text, ratio(b.max, a.max)]);
   };
   memberRow('RSS per member at 0 keys (MiB)', (r) => r.idle, 'rssBytes', MIB);
@@ -154,6 +156,10 @@ function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n';
 }
 
+function changesText(w: StepWatch | undefined): string {
+  return w === undefined ? '-' : w.leaderChanges === null ? 'n/a' : String(w.leaderChanges);
+}
+
 function stepLines(report: ScaleReport): string[][] {
   const e = report.systems.etcd;
   const s = report.systems.regionstore;
@@ -161,10 +167,9 @@ function stepLines(report: ScaleReport): string[][] {
   return names.map((name) => {
     const a = e?.steps.find((x) => x.step === name);
     const b = s?.steps.find((x) => x.step === name);
-    const changes = (w: StepWatch | undefined): string => (w === undefined ? '-' : w.leaderChanges === null ? 'n/a' : String(w.leaderChanges));
     const loop = b === undefined || b.eventLoop.length === 0 ? '-'
       : b.eventLoop.map((m) => `${m.member} ${num(m.p99S * 1000, 1)}/${num(m.maxS * 1000)}`).join(', ');
-    return [name, changes(a), changes(b), loop];
+    return [name, changesText(a), changesText(b), loop];
   });
 }
 
@@ -189,6 +194,15 @@ function goal(id: string, text: string, a: number | undefined, b: number | undef
   return { id, goal: text, measured, status: a === undefined || b === undefined ? 'not measured' : holds(a, b) ? 'met' : 'unmet' };
 }
 
+/** The largest member's RSS at the top size, MiB. */
+function topRss(r: SystemResult | undefined): number | undefined {
+  return range((r?.stages.at(-1)?.members ?? []).map((m) => m.rssBytes), MIB).max;
+}
+
+function timing(r: SystemResult | undefined, id: TimingId): number | undefined {
+  return r?.timings[id];
+}
+
 /** The goals of issue 20, each with the figures it was judged on. */
 export function evaluateGoals(report: ScaleReport): Goal[] {
   const e = report.systems.etcd;
@@ -196,22 +210,20 @@ export function evaluateGoals(report: ScaleReport): Goal[] {
   const first = lastRate(s?.stages[0]);
   const top = lastRate(s?.stages.at(-1));
   const etcdTop = lastRate(e?.stages.at(-1));
-  const rss = (r: SystemResult | undefined): number | undefined => range((r?.stages.at(-1)?.members ?? []).map((m) => m.rssBytes), MIB).max;
-  const t = (r: SystemResult | undefined, id: TimingId): number | undefined => r?.timings[id];
-  const vs = (id: TimingId): string => `${seconds(t(s, id))} s vs ${seconds(t(e, id))} s`;
+  const vs = (id: TimingId): string => `${seconds(timing(s, id))} s vs ${seconds(timing(e, id))} s`;
   const changes = leaderChangesOutsideRestart(s);
   const w = worstEventLoop(s);
   return [
     goal('putRateKept', `put rate at the top size ≥ ${PUT_RATE_KEPT_GOAL * 100} % of the rate at the first stage`, top, first, (a, b) => a >= PUT_RATE_KEPT_GOAL * b,
       `${num(top)} vs ${num(first)} puts/s (${ratio(top, first)})`),
     goal('putRateVsEtcd', 'put rate at the top size ≥ etcd\'s', top, etcdTop, (a, b) => a >= b, `${num(top)} vs ${num(etcdTop)} puts/s`),
-    goal('rss', 'RSS per member at the top size ≤ etcd\'s (largest member)', rss(s), rss(e), (a, b) => a <= b, `${num(rss(s))} vs ${num(rss(e))} MiB`),
-    goal('fullRestart', 'full restart to serving ≤ etcd\'s time', t(s, 'fullRestart'), t(e, 'fullRestart'), (a, b) => a <= b, vs('fullRestart')),
-    goal('followerRestart', 'follower restart to serving ≤ etcd\'s time', t(s, 'followerRestart'), t(e, 'followerRestart'), (a, b) => a <= b, vs('followerRestart')),
+    goal('rss', 'RSS per member at the top size ≤ etcd\'s (largest member)', topRss(s), topRss(e), (a, b) => a <= b, `${num(topRss(s))} vs ${num(topRss(e))} MiB`),
+    goal('fullRestart', 'full restart to serving ≤ etcd\'s time', timing(s, 'fullRestart'), timing(e, 'fullRestart'), (a, b) => a <= b, vs('fullRestart')),
+    goal('followerRestart', 'follower restart to serving ≤ etcd\'s time', timing(s, 'followerRestart'), timing(e, 'followerRestart'), (a, b) => a <= b, vs('followerRestart')),
     goal('gets', 'linearizable gets at the top size ≥ etcd\'s', s?.getsPerS, e?.getsPerS, (a, b) => a >= b, `${num(s?.getsPerS)} vs ${num(e?.getsPerS)} gets/s`),
-    goal('count', `count of all keys ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'count'), t(e, 'count'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('count')),
-    goal('hashKV', `HashKV ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'hashKV'), t(e, 'hashKV'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('hashKV')),
-    goal('memberAdd', `new member caught up ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, t(s, 'memberAdd'), t(e, 'memberAdd'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('memberAdd')),
+    goal('count', `count of all keys ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, timing(s, 'count'), timing(e, 'count'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('count')),
+    goal('hashKV', `HashKV ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, timing(s, 'hashKV'), timing(e, 'hashKV'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('hashKV')),
+    goal('memberAdd', `new member caught up ≤ ${SLOWER_THAN_ETCD_GOAL}× etcd's time`, timing(s, 'memberAdd'), timing(e, 'memberAdd'), (a, b) => a <= SLOWER_THAN_ETCD_GOAL * b, vs('memberAdd')),
     goal('leaderChanges', '0 leader changes during the whole benchmark (full restart not counted)', changes, 0, (a) => a === 0, `${num(changes)}`),
     goal('eventLoopP99', `event-loop delay p99 ≤ ${EVENT_LOOP_P99_GOAL_S * 1000} ms on every member`, w?.p99S, EVENT_LOOP_P99_GOAL_S, (a, b) => a <= b,
       `worst ${w === undefined ? '-' : num(w.p99S * 1000, 1)} ms`),

@@ -159,15 +159,15 @@ async function watchEnd(sys: ScaleSystem, w: Watch): Promise<StepWatch> {
 }
 
 /** Runs `fn` as a watched step: its leader changes and event-loop delay go into `r.steps`. */
-async function step<T>(sys: ScaleSystem, r: SystemResult, name: string, o: ScaleOptions, fn: () => Promise<T>): Promise<T> {
+async function watched<T>(sys: ScaleSystem, r: SystemResult, name: string, o: ScaleOptions, fn: () => Promise<T>): Promise<T> {
   const w = await watchStart(sys, name);
   try {
     return await fn();
   } finally {
-    const watched = await watchEnd(sys, w);
-    r.steps.push(watched);
-    const loop = watched.eventLoop.map((e) => `${e.member} ${(e.p99S * 1000).toFixed(1)}/${(e.maxS * 1000).toFixed(0)}`).join(', ');
-    o.log(`${sys.name} ${name}: leader changes ${watched.leaderChanges ?? 'n/a'}${loop === '' ? '' : `, event-loop p99/max ms ${loop}`}`);
+    const seen = await watchEnd(sys, w);
+    r.steps.push(seen);
+    const loop = seen.eventLoop.map((e) => `${e.member} ${(e.p99S * 1000).toFixed(1)}/${(e.maxS * 1000).toFixed(0)}`).join(', ');
+    o.log(`${sys.name} ${name}: leader changes ${seen.leaderChanges ?? 'n/a'}${loop === '' ? '' : `, event-loop p99/max ms ${loop}`}`);
   }
 }
 
@@ -182,7 +182,7 @@ async function loadAll(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Prom
   let loaded = 0;
   for (const to of stageBounds(o.keys)) {
     const { leader } = await roles(sys);
-    const s = await step(sys, r, `load ${from}→${to}`, o, () => loadStage(leader.endpoint, from, to, value));
+    const s = await watched(sys, r, `load ${from}→${to}`, o, () => loadStage(leader.endpoint, from, to, value));
     loaded += s.ok;
     const rates = partRates(s);
     r.stages.push({ from, to, seconds: s.seconds, ok: s.ok, failed: s.failed, errors: s.errors, partRates: rates, members: await sample(sys.members()) });
@@ -208,21 +208,21 @@ async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, lo
     o.log(`${sys.name} ${id}: ${runs.map((s) => s.toFixed(3)).join(', ')} s`);
   };
   const prefix = Buffer.from(KEY_PREFIX);
-  await step(sys, r, 'range 10k keys', o, () => timed('range10k', leader.endpoint, RANGE_PATH,
+  await watched(sys, r, 'range 10k keys', o, () => timed('range10k', leader.endpoint, RANGE_PATH,
     rangeFrame({ key: prefix, rangeEnd: prefixEnd(prefix), limit: RANGE_KEYS }),
     (a) => (a.length < RANGE_KEYS * 16 ? `answer of ${a.length} bytes is too short for ${RANGE_KEYS} keys` : '')));
   const all = Buffer.from([0]);
-  await step(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
+  await watched(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
     (a) => (rangeCount(a) === loaded ? '' : `counted ${rangeCount(a)} keys, loaded ${loaded}`)));
   const follower = followers[0];
   if (follower === undefined) throw new Error(`${sys.name} has no follower`);
-  await step(sys, r, 'HashKV on a follower', o, () => timed('hashKV', follower.endpoint, HASHKV_PATH, hashKVFrame(), () => ''));
+  await watched(sys, r, 'HashKV on a follower', o, () => timed('hashKV', follower.endpoint, HASHKV_PATH, hashKVFrame(), () => ''));
 }
 
 async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<void> {
   const { followers } = await roles(sys);
   const f = followers[0] as ScaleMember;
-  await step(sys, r, 'follower restart', o, async () => {
+  await watched(sys, r, 'follower restart', o, async () => {
     await sys.stopMember(f.name);
     const t0 = performance.now();
     const started = sys.startMember(f.name);
@@ -231,7 +231,7 @@ async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Pro
     await started;
   });
   o.log(`${sys.name} follower ${f.name} restarted: a serializable get answered after ${r.timings.followerRestart?.toFixed(2)} s`);
-  await step(sys, r, FULL_RESTART_STEP, o, async () => {
+  await watched(sys, r, FULL_RESTART_STEP, o, async () => {
     const members = sys.members(); // their endpoints stay the same across the restart
     await Promise.all(members.map((m) => sys.stopMember(m.name)));
     const t0 = performance.now();
@@ -246,7 +246,7 @@ async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Pro
 }
 
 async function memberAdd(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<void> {
-  await step(sys, r, 'member add', o, async () => {
+  await watched(sys, r, 'member add', o, async () => {
     const { member: added, startMs } = await sys.addMember();
     r.timings.memberAdd = await until(`${sys.name} new member ${added.name} catching up`, startMs, async () => {
       const { leader } = await roles(sys);
@@ -267,7 +267,7 @@ export async function runScale(sys: ScaleSystem, o: ScaleOptions, r: SystemResul
   r.idle = await sample(sys.members());
   const loaded = await loadAll(sys, r, o);
   const { leader } = await roles(sys);
-  const gets = await step(sys, r, 'linearizable gets', o, () => getRandomKeys(leader.endpoint, o.keys, o.gets, o.seed));
+  const gets = await watched(sys, r, 'linearizable gets', o, () => getRandomKeys(leader.endpoint, o.keys, o.gets, o.seed));
   r.getsPerS = gets.ok / gets.seconds;
   o.log(`${sys.name} gets: ${Math.round(r.getsPerS)}/s (${gets.ok} in ${gets.seconds.toFixed(1)} s)${gets.failed > 0 ? `; ${gets.failed} FAILED: ${JSON.stringify(gets.errors)}` : ''}`);
   if (gets.failed > 0) r.problems.push(`${gets.failed} failed gets: ${JSON.stringify(gets.errors)}`);

@@ -59,11 +59,11 @@ export function eventLoopDelayCollectors(registry: Registry, prefix: string): vo
   const h = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   h.enable();
   let windowStartMs = performance.now();
-  new Gauge({
+  const delayGauge = new Gauge({
     name: `${prefix}event_loop_delay_seconds`,
     help: 'How late the event loop ran since the previous scrape (quantile 1 is the max); reset at every scrape.',
     labelNames: ['quantile'],
-    registers: [registry],
+    registers: [],
     collect() {
       const w = readDelayWindow(h, EVENT_LOOP_RESOLUTION_MS);
       for (const [q, seconds] of w.quantiles) this.set({ quantile: String(q) }, seconds);
@@ -73,11 +73,13 @@ export function eventLoopDelayCollectors(registry: Registry, prefix: string): vo
       h.reset();
     },
   });
-  // Registered after the delay gauge: a scrape collects in registration order, so this
-  // one reads the window that collect() above has just closed.
   const windowGauge = new Gauge({
     name: `${prefix}event_loop_delay_window_seconds`,
     help: 'Length of the window regionstore_event_loop_delay_seconds covers: the time since the previous scrape.',
-    registers: [registry],
+    registers: [],
   });
+  // A scrape collects in registration order: the window gauge then reads the window that
+  // the delay gauge's collect() has just closed.
+  registry.registerMetric(delayGauge);
+  registry.registerMetric(windowGauge);
 }
