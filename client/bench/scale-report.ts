@@ -43,6 +43,8 @@ export interface StepWatch {
   leaderChanges: number | null;
   /** Per regionstore member: the metric's p99 and max over the step, seconds. */
   eventLoop: { member: string; p99S: number; maxS: number }[];
+  /** Share of all cores used by processes other than the benchmark's during the step (cpu-meter.ts). */
+  othersCpu: number | undefined;
 }
 
 export interface SystemResult {
@@ -160,6 +162,10 @@ function changesText(w: StepWatch | undefined): string {
   return w === undefined ? '-' : w.leaderChanges === null ? 'n/a' : String(w.leaderChanges);
 }
 
+function cpuText(w: StepWatch | undefined): string {
+  return w?.othersCpu === undefined ? '-' : `${Math.round(w.othersCpu * 100)} %`;
+}
+
 function stepLines(report: ScaleReport): string[][] {
   const e = report.systems.etcd;
   const s = report.systems.regionstore;
@@ -169,7 +175,7 @@ function stepLines(report: ScaleReport): string[][] {
     const b = s?.steps.find((x) => x.step === name);
     const loop = b === undefined || b.eventLoop.length === 0 ? '-'
       : b.eventLoop.map((m) => `${m.member} ${num(m.p99S * 1000, 1)}/${num(m.maxS * 1000)}`).join(', ');
-    return [name, changesText(a), changesText(b), loop];
+    return [name, changesText(a), changesText(b), loop, `${cpuText(a)}, ${cpuText(b)}`];
   });
 }
 
@@ -240,8 +246,9 @@ export function renderScaleReport(report: ScaleReport): string {
     `bench:scale, ${report.started}; ${report.settings}\n`,
     table(['', 'etcd', 'regionstore', 'rs/etcd'], figureLines(report)),
     'Per step: leader changes seen by members that ran through the step; regionstore event-loop delay p99/max (ms) per member ' +
-      '(`regionstore_event_loop_delay_seconds` over the step).\n',
-    table(['step', 'etcd leader changes', 'rs leader changes', 'rs event-loop delay p99/max ms'], stepLines(report)),
+      '(`regionstore_event_loop_delay_seconds` over the step); other CPU: share of both cores used by processes other than the ' +
+      'cluster under test, this benchmark and kernel threads (near 0 %: measured in peace).\n',
+    table(['step', 'etcd leader changes', 'rs leader changes', 'rs event-loop delay p99/max ms', 'other CPU (etcd, rs)'], stepLines(report)),
     'Goals (issue 20):\n',
     table(['goal', 'measured', 'status'], evaluateGoals(report).map((g) => [g.goal, g.measured, g.status === 'met' ? 'met' : g.status === 'unmet' ? '**unmet**' : g.status])),
     problems.length === 0 ? 'Problems: none (0 failed calls, every count as loaded).\n' : `Problems:\n${problems.join('\n')}\n`,

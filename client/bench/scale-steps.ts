@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../index.js';
 import type { SystemName } from './compare.js';
+import { CpuMeter } from './cpu-meter.js';
 import { RawGrpcPool } from './raw-grpc.js';
 import { HASHKV_PATH, RANGE_PATH, hashKVFrame, prefixEnd, rangeCount, rangeFrame } from './scale-frames.js';
 import { KEY_PREFIX, getRandomKeys, loadStage, partRates, scaleKey, valueSource } from './scale-load.js';
@@ -21,6 +22,8 @@ export const RANGE_KEYS = 10_000;
 export const REPEATS = 3;
 /** Deadline of one heavy call (count, HashKV) and of one wait (restart, catch-up). */
 export const STEP_TIMEOUT_MS = 10 * 60_000;
+/** How long a step waits for a leader (an election in progress). */
+export const LEADER_WAIT_MS = 60_000;
 /** How often a wait asks again. */
 export const POLL_MS = 50;
 /** Deadline of one poll call: short, so a member that is not up yet is asked again soon. */
@@ -76,18 +79,24 @@ function client(endpoints: string[]): Client {
   return new Client({ endpoints, attempts: 1, timeoutMs: POLL_CALL_TIMEOUT_MS });
 }
 
-/** The leader's and the followers' endpoints, from each member's Status. */
+/** The leader's and the followers' endpoints, from each member's Status; waits out an election. */
 export async function roles(sys: ScaleSystem): Promise<{ leader: ScaleMember; followers: ScaleMember[] }> {
-  const members = sys.members();
-  const c = client(members.map((m) => m.endpoint));
-  try {
-    const all = await c.maintenance.statusAll();
-    const lead = all.find((s) => 'status' in s && s.status.isLeader);
-    const leader = members.find((m) => m.endpoint === lead?.endpoint);
-    if (leader === undefined) throw new Error(`${sys.name} has no leader among ${members.map((m) => m.endpoint).join(', ')}`);
-    return { leader, followers: members.filter((m) => m !== leader) };
-  } finally {
-    c.close();
+  const startMs = performance.now();
+  for (;;) {
+    const members = sys.members();
+    const c = client(members.map((m) => m.endpoint));
+    try {
+      const all = await c.maintenance.statusAll();
+      const lead = all.find((s) => 'status' in s && s.status.isLeader);
+      const leader = members.find((m) => m.endpoint === lead?.endpoint);
+      if (leader !== undefined) return { leader, followers: members.filter((m) => m !== leader) };
+      if (performance.now() - startMs > LEADER_WAIT_MS) {
+        throw new Error(`${sys.name} has no leader among ${members.map((m) => m.endpoint).join(', ')} after ${LEADER_WAIT_MS / 1000} s`);
+      }
+    } finally {
+      c.close();
+    }
+    await sleep(POLL_MS);
   }
 }
 
@@ -124,6 +133,7 @@ async function timedCall(endpoint: string, path: string, frame: Buffer): Promise
 
 interface Watch {
   step: string;
+  others: () => number | undefined;
   before: Map<string, { pid: number; changes: number | undefined }>;
 }
 
@@ -136,10 +146,11 @@ async function scrapeAll(sys: ScaleSystem): Promise<Map<string, { pid: number; m
 async function watchStart(sys: ScaleSystem, step: string): Promise<Watch> {
   const before = new Map<string, { pid: number; changes: number | undefined }>();
   for (const [name, s] of await scrapeAll(sys)) before.set(name, { pid: s.pid, changes: s.metrics?.get(sys.leaderChangesMetric) });
-  return { step, before };
+  return { step, before, others: new CpuMeter(() => sys.members().map((m) => m.pid)).start() };
 }
 
 async function watchEnd(sys: ScaleSystem, w: Watch): Promise<StepWatch> {
+  const othersCpu = w.others();
   const after = await scrapeAll(sys);
   let leaderChanges: number | null = null;
   const eventLoop: StepWatch['eventLoop'] = [];
@@ -155,7 +166,7 @@ async function watchEnd(sys: ScaleSystem, w: Watch): Promise<StepWatch> {
     const max = metric === undefined ? undefined : s.metrics?.get(`${metric}{quantile="1"}`);
     if (p99 !== undefined && max !== undefined) eventLoop.push({ member: name, p99S: p99, maxS: max });
   }
-  return { step: w.step, leaderChanges, eventLoop };
+  return { step: w.step, leaderChanges, eventLoop, othersCpu };
 }
 
 /** Runs `fn` as a watched step: its leader changes and event-loop delay go into `r.steps`. */
@@ -167,7 +178,8 @@ async function watched<T>(sys: ScaleSystem, r: SystemResult, name: string, o: Sc
     const seen = await watchEnd(sys, w);
     r.steps.push(seen);
     const loop = seen.eventLoop.map((e) => `${e.member} ${(e.p99S * 1000).toFixed(1)}/${(e.maxS * 1000).toFixed(0)}`).join(', ');
-    o.log(`${sys.name} ${name}: leader changes ${seen.leaderChanges ?? 'n/a'}${loop === '' ? '' : `, event-loop p99/max ms ${loop}`}`);
+    o.log(`${sys.name} ${name}: leader changes ${seen.leaderChanges ?? 'n/a'}${loop === '' ? '' : `, event-loop p99/max ms ${loop}`}` +
+      `, other processes ${seen.othersCpu === undefined ? '?' : `${Math.round(seen.othersCpu * 100)} %`} of the CPU`);
   }
 }
 

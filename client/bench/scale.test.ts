@@ -30,8 +30,8 @@ function system(name: 'etcd' | 'regionstore', rates: [number, number, number], r
     getsPerS: 6000,
     timings: { range10k: t, count: t, hashKV: t, followerRestart: t, fullRestart: t, memberAdd: t },
     steps: [
-      { step: 'load 0→10000', leaderChanges: 0, eventLoop: loop === undefined ? [] : [{ member: 'n1', ...loop }] },
-      { step: FULL_RESTART_STEP, leaderChanges: null, eventLoop: [] },
+      { step: 'load 0→10000', leaderChanges: 0, eventLoop: loop === undefined ? [] : [{ member: 'n1', ...loop }], othersCpu: 0.02 },
+      { step: FULL_RESTART_STEP, leaderChanges: null, eventLoop: [], othersCpu: undefined },
     ],
     problems: [],
   };
@@ -120,7 +120,8 @@ describe('bench:scale', () => {
     assert.match(md, /\| RSS per member at 1M keys \(MiB\) \| 590–600 \| 290–300 \| 0\.50 \|/);
     assert.match(md, /\| full restart to serving ≤ etcd's time \| 1\.50 s vs 1\.00 s \| \*\*unmet\*\* \|/);
     assert.match(md, /\| event-loop delay, worst member and step: p99 \/ max \(ms\) \| n\/a \(Go\) \| 4\.0 \/ 350 \| - \|/);
-    assert.match(md, /\| full restart \| n\/a \| n\/a \| - \|/);
+    assert.match(md, /\| full restart \| n\/a \| n\/a \| - \| -, - \|/);
+    assert.match(md, /\| load 0→10000 \| 0 \| 0 \| n1 4\.0\/350 \| 2 %, 2 % \|/);
     const missing = evaluateGoals({ ...report, systems: { etcd: report.systems.etcd as SystemResult } });
     assert.ok(missing.every((g) => g.status === 'not measured'), 'a system that did not run leaves its goals unmeasured');
   });
