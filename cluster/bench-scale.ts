@@ -20,7 +20,7 @@ import { Client } from '../client/index.js';
 import { SYSTEMS, type SystemName } from '../client/bench/compare.js';
 import { CONNECTIONS, IN_FLIGHT, KEYS_MAX, KEY_BYTES, VALUE_BYTES } from '../client/bench/scale-load.js';
 import { renderScaleReport, type ScaleReport } from '../client/bench/scale-report.js';
-import { emptyResult, runScale, type ScaleMember, type ScaleSystem } from '../client/bench/scale-steps.js';
+import { STEP_TIMEOUT_MS, emptyResult, runScale, type ScaleMember, type ScaleSystem } from '../client/bench/scale-steps.js';
 import { DEFAULT_SERVE_COMMAND, startCluster, type LocalCluster } from './launcher.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
@@ -170,7 +170,10 @@ async function startRegionstore(dir: string): Promise<Running> {
   const nodeLog: WriteStream = createWriteStream(join(dir, 'regionstore.log'));
   const onLine = (name: string, line: string): void => void nodeLog.write(`[${name}] ${line}\n`);
   const timings = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--log-level', 'warn'];
-  const cluster: LocalCluster = await startCluster({ dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy', extraArgs: timings, onLine });
+  // A restart at a million keys may take longer than the launcher's default readiness wait.
+  const cluster: LocalCluster = await startCluster({
+    dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy', extraArgs: timings, onLine, readyTimeoutMs: STEP_TIMEOUT_MS,
+  });
   const joiners: Proc[] = [];
   const launchJoiner = (p: Proc): void => {
     p.spawned = spawnNode({ name: p.member.name, ...DEFAULT_SERVE_COMMAND, executable: DEFAULT_SERVE_COMMAND.executable,
