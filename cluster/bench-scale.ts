@@ -288,19 +288,22 @@ async function main(): Promise<void> {
       const sysDir = join(dir, name);
       mkdirSync(sysDir);
       log(`starting ${name}`);
-      running = name === 'etcd' ? await startEtcd(sysDir) : await startRegionstore(sysDir);
       const result = emptyResult(name);
       report.systems[name] = result;
       try {
+        running = name === 'etcd' ? await startEtcd(sysDir) : await startRegionstore(sysDir);
         await runScale(running, { keys: args.keys, gets: args.gets, randomValues: args.randomValues, seed: args.seed, log }, result);
+      } catch (err) {
+        // The other system still runs: half a comparison is better than none.
+        failure = err as Error;
+        result.problems.push(`the run stopped here: ${failure.message}`);
+        log(`${name} failed: ${failure.message}`);
       } finally {
-        await running.stop().catch(() => undefined);
+        await running?.stop().catch(() => undefined);
         running = undefined;
         if (!args.keep) rmSync(sysDir, { recursive: true, force: true });
       }
     }
-  } catch (err) {
-    failure = err as Error;
   } finally {
     process.stdout.write(`\n${renderScaleReport(report)}`);
     if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, JSON.stringify(report, null, 2));

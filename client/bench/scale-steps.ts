@@ -12,7 +12,7 @@ import type { SystemName } from './compare.js';
 import { CpuMeter } from './cpu-meter.js';
 import { RawGrpcPool } from './raw-grpc.js';
 import { HASHKV_PATH, RANGE_PATH, hashKVFrame, prefixEnd, rangeCount, rangeFrame } from './scale-frames.js';
-import { KEY_PREFIX, getRandomKeys, loadStage, partRates, scaleKey, valueSource } from './scale-load.js';
+import { KEY_BYTES, KEY_PREFIX, getRandomKeys, loadStage, partRates, scaleKey, valueSource } from './scale-load.js';
 import { diskBytes, rssBytes, scrape } from './scale-probes.js';
 import { FULL_RESTART_STEP, type MemberSample, type StepWatch, type SystemResult, type TimingId } from './scale-report.js';
 
@@ -222,7 +222,7 @@ async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, lo
   const prefix = Buffer.from(KEY_PREFIX);
   await watched(sys, r, 'range 10k keys', o, () => timed('range10k', leader.endpoint, RANGE_PATH,
     rangeFrame({ key: prefix, rangeEnd: prefixEnd(prefix), limit: RANGE_KEYS }),
-    (a) => (a.length < RANGE_KEYS * 16 ? `answer of ${a.length} bytes is too short for ${RANGE_KEYS} keys` : '')));
+    (a) => (a.length < RANGE_KEYS * KEY_BYTES ? `answer of ${a.length} bytes is too short for ${RANGE_KEYS} keys` : '')));
   const all = Buffer.from([0]);
   await watched(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
     (a) => (rangeCount(a) === loaded ? '' : `counted ${rangeCount(a)} keys, loaded ${loaded}`)));
