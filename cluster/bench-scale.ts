@@ -7,11 +7,12 @@
 //
 //   npm run bench:scale -- [--keys 1000000] [--gets 50000] [--random-values] [--seed N]
 //       [--systems etcd,regionstore] [--json FILE] [--keep]
+//   npm run bench:scale -- --render FILE.json     # the report of an earlier --json again
 //
 // Exits non-zero only when it could not run (a cluster did not start, a step failed),
 // never because a goal is unmet. This lives in cluster/ because it starts processes.
 
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -267,6 +268,11 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--render') {
+    const file = process.argv[3] ?? '';
+    process.stdout.write(renderScaleReport(JSON.parse(readFileSync(resolve(file), 'utf8')) as ScaleReport));
+    return;
+  }
   const args = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-scale-'));
   const settings = `${MEMBERS} members each on ${HOST}, fsync on, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, ` +
@@ -302,6 +308,8 @@ async function main(): Promise<void> {
         await running?.stop().catch(() => undefined);
         running = undefined;
         if (!args.keep) rmSync(sysDir, { recursive: true, force: true });
+        // After each system, so a long run that is cut short keeps what it measured.
+        if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, JSON.stringify(report, null, 2));
       }
     }
   } finally {

@@ -46,6 +46,8 @@ export function valueSource(randomValues: boolean, seed: number): () => Buffer {
 export interface LoopOutcome {
   ok: number;
   failed: number;
+  /** Indices of the failed calls (of the first FAILED_KEPT_MAX): a failed put's key is missing. */
+  failedIndices: number[];
   /** Failures by message (the first ERROR_KINDS_MAX kinds). */
   errors: Record<string, number>;
   seconds: number;
@@ -58,11 +60,14 @@ export interface StageOutcome extends LoopOutcome {
   partEndS: number[];
 }
 
+/** Failed call indices remembered (beyond this the gets may hit keys that were never written). */
+export const FAILED_KEPT_MAX = 100_000;
 /** Distinct failure messages kept; further kinds are counted together. */
 export const ERROR_KINDS_MAX = 10;
 
 function countError(errors: Record<string, number>, err: unknown): void {
-  let text = (err instanceof Error ? err.message : String(err)).replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'HOST');
+  // Addresses and example keys vary per call; the kind of failure does not.
+  let text = (err instanceof Error ? err.message : String(err)).replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'HOST').replace(/ \(e\.g\. [^)]*\)/, '');
   if (errors[text] === undefined && Object.keys(errors).length >= ERROR_KINDS_MAX) text = '(other failures)';
   errors[text] = (errors[text] ?? 0) + 1;
 }
@@ -72,6 +77,7 @@ async function loops(
   total: number, inFlight: number, call: (i: number) => Promise<unknown>, onDone: (completed: number) => void,
 ): Promise<LoopOutcome> {
   const errors: Record<string, number> = {};
+  const failedIndices: number[] = [];
   let nextIndex = 0;
   let ok = 0;
   let failed = 0;
@@ -84,13 +90,14 @@ async function loops(
         ok++;
       } catch (err) {
         failed++;
+        if (failedIndices.length < FAILED_KEPT_MAX) failedIndices.push(i);
         countError(errors, err);
       }
       onDone(ok + failed);
     }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, Math.max(1, total)) }, loop));
-  return { ok, failed, errors, seconds: (performance.now() - start) / 1000 };
+  return { ok, failed, failedIndices, errors, seconds: (performance.now() - start) / 1000 };
 }
 
 /** Puts keys [from, to) to `endpoint` and times each tenth of them. */
@@ -107,7 +114,7 @@ export async function loadStage(endpoint: string, from: number, to: number, valu
         partEndS.push((performance.now() - start) / 1000);
       }
     });
-    return { ...r, from, to, partEndS };
+    return { ...r, failedIndices: r.failedIndices.map((i) => from + i), from, to, partEndS };
   } finally {
     pool.close();
   }
@@ -123,15 +130,25 @@ export function partRates(s: Pick<StageOutcome, 'from' | 'to' | 'partEndS'>): nu
   });
 }
 
-/** `total` linearizable gets of random loaded keys (from `seed`); a key that is not found counts as failed. */
-export async function getRandomKeys(endpoint: string, keys: number, total: number, seed: number): Promise<LoopOutcome> {
+/**
+ * `total` linearizable gets of random loaded keys (from `seed`), skipping the keys whose put
+ * failed (`missing`): a key that is not found is then a lost write, and counts as failed.
+ */
+export async function getRandomKeys(endpoint: string, keys: number, missing: ReadonlySet<number>, total: number, seed: number): Promise<LoopOutcome> {
+  if (missing.size >= keys) throw new RangeError(`no key to read: all ${keys} puts failed`);
   const pool = new RawGrpcPool(endpoint, CONNECTIONS);
   const rng = new SeededRandom(seed);
+  const pick = (): number => {
+    for (;;) {
+      const i = rng.int(0, keys);
+      if (!missing.has(i)) return i;
+    }
+  };
   try {
-    return await loops(total, IN_FLIGHT, async (i) => {
-      const key = scaleKey(rng.int(0, keys));
+    return await loops(total, IN_FLIGHT, async () => {
+      const key = scaleKey(pick());
       const answer = await pool.call(RANGE_PATH, rangeFrame({ key }), CALL_TIMEOUT_MS);
-      if (rangeCount(answer) === 0) throw new Error(`get ${key.toString()} (call ${i}): key not found`);
+      if (rangeCount(answer) === 0) throw new Error(`an acknowledged key was not found (e.g. ${key.toString()})`);
     }, () => undefined);
   } finally {
     pool.close();

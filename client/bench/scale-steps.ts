@@ -109,11 +109,11 @@ async function until(what: string, startMs: number, attempt: () => Promise<boole
   }
 }
 
-/** One get of a loaded key on `endpoint` through a fresh connection (the member may have just started). */
-async function getAnswers(endpoint: string, serializable: boolean): Promise<boolean> {
+/** One get of the loaded `key` on `endpoint` through a fresh connection (the member may have just started). */
+async function getAnswers(endpoint: string, key: Buffer, serializable: boolean): Promise<boolean> {
   const pool = new RawGrpcPool(endpoint, 1);
   try {
-    return rangeCount(await pool.call(RANGE_PATH, rangeFrame({ key: scaleKey(0), serializable }), POLL_CALL_TIMEOUT_MS)) === 1;
+    return rangeCount(await pool.call(RANGE_PATH, rangeFrame({ key, serializable }), POLL_CALL_TIMEOUT_MS)) === 1;
   } finally {
     pool.close();
   }
@@ -188,14 +188,15 @@ export function stageBounds(keys: number): number[] {
   return [...new Set([Math.floor(keys / 100), Math.floor(keys / 10), keys].filter((n) => n > 0))];
 }
 
-async function loadAll(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<number> {
+/** Loads every stage; returns the indices of the keys whose put failed. */
+async function loadAll(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<Set<number>> {
   const value = valueSource(o.randomValues, o.seed);
   let from = 0;
-  let loaded = 0;
+  const missing = new Set<number>();
   for (const to of stageBounds(o.keys)) {
     const { leader } = await roles(sys);
     const s = await watched(sys, r, `load ${from}→${to}`, o, () => loadStage(leader.endpoint, from, to, value));
-    loaded += s.ok;
+    for (const i of s.failedIndices) missing.add(i);
     const rates = partRates(s);
     r.stages.push({ from, to, seconds: s.seconds, ok: s.ok, failed: s.failed, errors: s.errors, partRates: rates, members: await sample(sys.members()) });
     o.log(`${sys.name} loaded ${from}→${to} in ${s.seconds.toFixed(1)} s, puts/s per tenth ${rates.map((x) => Math.round(x)).join(' ')}` +
@@ -203,10 +204,11 @@ async function loadAll(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Prom
     if (s.failed > 0) r.problems.push(`${s.failed} failed puts in ${from}→${to}: ${JSON.stringify(s.errors)}`);
     from = to;
   }
-  return loaded;
+  return missing;
 }
 
-async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, loaded: number): Promise<void> {
+/** `loaded`: acknowledged puts; `attempted`: all puts (a failed one may still have been applied). */
+async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, loaded: number, attempted: number): Promise<void> {
   const { leader, followers } = await roles(sys);
   const timed = async (id: TimingId, endpoint: string, path: string, frame: Buffer, check: (answer: Buffer) => string): Promise<void> => {
     const runs: number[] = [];
@@ -225,13 +227,14 @@ async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, lo
     (a) => (a.length < RANGE_KEYS * KEY_BYTES ? `answer of ${a.length} bytes is too short for ${RANGE_KEYS} keys` : '')));
   const all = Buffer.from([0]);
   await watched(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
-    (a) => (rangeCount(a) === loaded ? '' : `counted ${rangeCount(a)} keys, loaded ${loaded}`)));
+    (a) => (rangeCount(a) >= loaded && rangeCount(a) <= attempted ? '' : `counted ${rangeCount(a)} keys; ${loaded} puts were acknowledged of ${attempted}`)));
   const follower = followers[0];
   if (follower === undefined) throw new Error(`${sys.name} has no follower`);
   await watched(sys, r, 'HashKV on a follower', o, () => timed('hashKV', follower.endpoint, HASHKV_PATH, hashKVFrame(), () => ''));
 }
 
-async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<void> {
+/** `probe`: a key whose put was acknowledged, read to tell that a member serves. */
+async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, probe: Buffer): Promise<void> {
   const { followers } = await roles(sys);
   const f = followers[0] as ScaleMember;
   await watched(sys, r, 'follower restart', o, async () => {
@@ -239,7 +242,7 @@ async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Pro
     const t0 = performance.now();
     const started = sys.startMember(f.name);
     started.catch(() => undefined); // awaited below; a failure while polling must not go unhandled
-    r.timings.followerRestart = await until(`${sys.name} ${f.name} restart`, t0, () => getAnswers(f.endpoint, true));
+    r.timings.followerRestart = await until(`${sys.name} ${f.name} restart`, t0, () => getAnswers(f.endpoint, probe, true));
     await started;
   });
   o.log(`${sys.name} follower ${f.name} restarted: a serializable get answered after ${r.timings.followerRestart?.toFixed(2)} s`);
@@ -251,7 +254,7 @@ async function restarts(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Pro
     started.catch(() => undefined); // awaited below; a failure while polling must not go unhandled
     let next = 0;
     r.timings.fullRestart = await until(`${sys.name} full restart`, t0, () =>
-      getAnswers((members[next++ % members.length] as ScaleMember).endpoint, false));
+      getAnswers((members[next++ % members.length] as ScaleMember).endpoint, probe, false));
     await started;
   });
   o.log(`${sys.name} full restart: a linearizable get answered after ${r.timings.fullRestart?.toFixed(2)} s`);
@@ -277,14 +280,17 @@ async function memberAdd(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Pr
 /** Every step against `sys`, in order; a step that throws ends the run for this system (the caller reports it). */
 export async function runScale(sys: ScaleSystem, o: ScaleOptions, r: SystemResult): Promise<void> {
   r.idle = await sample(sys.members());
-  const loaded = await loadAll(sys, r, o);
+  const missing = await loadAll(sys, r, o);
+  const loaded = o.keys - r.stages.reduce((n, s) => n + s.failed, 0);
   const { leader } = await roles(sys);
-  const gets = await watched(sys, r, 'linearizable gets', o, () => getRandomKeys(leader.endpoint, o.keys, o.gets, o.seed));
+  const gets = await watched(sys, r, 'linearizable gets', o, () => getRandomKeys(leader.endpoint, o.keys, missing, o.gets, o.seed));
   r.getsPerS = gets.ok / gets.seconds;
   o.log(`${sys.name} gets: ${Math.round(r.getsPerS)}/s (${gets.ok} in ${gets.seconds.toFixed(1)} s)${gets.failed > 0 ? `; ${gets.failed} FAILED: ${JSON.stringify(gets.errors)}` : ''}`);
   if (gets.failed > 0) r.problems.push(`${gets.failed} failed gets: ${JSON.stringify(gets.errors)}`);
-  await heavyReads(sys, r, o, loaded);
-  await restarts(sys, r, o);
+  await heavyReads(sys, r, o, loaded, o.keys);
+  let probe = 0;
+  while (missing.has(probe)) probe++;
+  await restarts(sys, r, o, scaleKey(probe));
   await memberAdd(sys, r, o);
 }
 
