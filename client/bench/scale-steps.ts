@@ -11,6 +11,7 @@ import { Client } from '../index.js';
 import type { SystemName } from './compare.js';
 import { CpuMeter } from './cpu-meter.js';
 import { RawGrpcPool } from './raw-grpc.js';
+import { runDatascale } from './scale-datascale.js';
 import { HASHKV_PATH, RANGE_PATH, hashKVFrame, prefixEnd, rangeCount, rangeFrame } from './scale-frames.js';
 import { KEY_BYTES, KEY_PREFIX, getRandomKeys, loadStage, partRates, scaleKey, valueSource } from './scale-load.js';
 import { diskBytes, rssBytes, scrape } from './scale-probes.js';
@@ -292,6 +293,18 @@ export async function runScale(sys: ScaleSystem, o: ScaleOptions, r: SystemResul
   while (missing.has(probe)) probe++;
   await restarts(sys, r, o, scaleKey(probe));
   await memberAdd(sys, r, o);
+  await datascale(sys, r, o);
+}
+
+async function datascale(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<void> {
+  const { leader } = await roles(sys);
+  const result = await watched(sys, r, 'etcdctl check datascale', o, () => runDatascale(leader.endpoint));
+  if (result === undefined) {
+    o.log('!!! SKIPPING etcdctl check datascale: etcdctl is not installed (apt-get install etcd-client) !!!');
+    return;
+  }
+  r.datascale = result;
+  o.log(`${sys.name} etcdctl check datascale: ${result.detail}`);
 }
 
 export function emptyResult(name: SystemName): SystemResult {

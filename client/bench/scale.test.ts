@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseDatascale } from './scale-datascale.js';
 import { hashKVFrame, prefixEnd, rangeCount, rangeFrame, varintField } from './scale-frames.js';
 import { KEY_BYTES, KEY_PREFIX, partRates, scaleKey, valueSource } from './scale-load.js';
 import { parseExposition } from './scale-probes.js';
@@ -109,6 +110,15 @@ describe('bench:scale', () => {
     assert.equal(goals.get('hashKV'), 'met');
     assert.equal(goals.get('followerRestart'), 'unmet');
     assert.equal(goals.get('datascale'), 'not measured');
+    const withDs: ScaleReport = { ...report, systems: {
+      etcd: { ...(report.systems.etcd as SystemResult), datascale: parseDatascale('Start ...\nPASS: Approximate system memory used : 56.34 MB.\n', 0) },
+      regionstore: { ...(report.systems.regionstore as SystemResult), datascale: parseDatascale('FAIL: Could not read process_resident_memory_bytes\n', 2) },
+    } };
+    assert.equal(withDs.systems.etcd?.datascale?.memoryMB, 56.34);
+    const ds = evaluateGoals(withDs).find((g) => g.id === 'datascale');
+    assert.equal(ds?.status, 'unmet');
+    assert.match(ds?.measured ?? '', /FAIL: Could not read/);
+    assert.match(renderScaleReport(withDs), /\| `etcdctl check datascale --load=s` on the leader \(memory it reports\) \| PASS, 56\.34 MB \| FAIL \| - \|/);
     assert.equal(goals.get('rss'), 'met');
     assert.equal(goals.get('fullRestart'), 'unmet');
     assert.equal(goals.get('count'), 'met');
