@@ -141,6 +141,11 @@ function figureLines(report: ScaleReport): Line[] {
     const mark = st.to - st.from < STAGE_TIMED_MIN ? ` (under ${STAGE_TIMED_MIN} puts: not timed reliably)` : '';
     lines.push([`puts/s, last 10 % of ${formatCount(st.from)}→${formatCount(st.to)}${mark}`, num(a), num(b), ratio(b, a)]);
   });
+  const top = stages.at(-1);
+  if (top !== undefined) {
+    const tenths = (r: SystemResult | undefined): string => r?.stages.at(-1)?.partRates.map((x) => num(x)).join(', ') ?? '-';
+    lines.push([`puts/s by tenth of ${formatCount(top.from)}→${formatCount(top.to)}`, tenths(e), tenths(s), '-']);
+  }
   const le = loadSeconds(e);
   const ls = loadSeconds(s);
   lines.push([`time to load ${formatCount(report.keys)} keys (s)`, seconds(le), seconds(ls), ratio(ls, le)]);

@@ -127,6 +127,7 @@ describe('bench:scale', () => {
     assert.equal(goals.get('eventLoopMax'), 'unmet');
     const md = renderScaleReport(report);
     assert.match(md, /\| puts\/s, last 10 % of 100k→1M \| 7,000 \| 7,600 \| 1\.09 \|/);
+    assert.match(md, /\| puts\/s by tenth of 100k→1M \| (14,000, ){9}7,000 \| (15,200, ){9}7,600 \| - \|/);
     assert.match(md, /\| RSS per member at 1M keys \(MiB\) \| 590–600 \| 290–300 \| 0\.50 \|/);
     assert.match(md, /\| full restart to serving ≤ etcd's time \| 1\.50 s vs 1\.00 s \| \*\*unmet\*\* \|/);
     assert.match(md, /\| event-loop delay, worst member and step: p99 \/ max \(ms\) \| n\/a \(Go\) \| 4\.0 \/ 350 \| - \|/);
