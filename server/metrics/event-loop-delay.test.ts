@@ -21,6 +21,8 @@ describe('event-loop delay metric', () => {
     assert.ok(Math.abs((w.quantiles.get(0.5) ?? -1) - 0.0001) < 1e-9);
     assert.ok(Math.abs((w.quantiles.get(0.99) ?? -1) - 0.3) < 1e-9);
     assert.ok(Math.abs((w.quantiles.get(1) ?? -1) - 0.3) < 1e-9);
+    const edge = readDelayWindow({ count: 2, max: 300 * ms, percentile: () => 300.5 * ms }, 10);
+    assert.ok(Math.abs((edge.quantiles.get(0.99) ?? -1) - 0.29) < 1e-9, 'a percentile is never above the max');
     const early = readDelayWindow({ count: 1, max: 9 * ms, percentile: () => 9 * ms }, 10);
     assert.equal(early.quantiles.get(1), 0);
     const empty = readDelayWindow({ count: 0, max: 0, percentile: () => 0 }, 10);

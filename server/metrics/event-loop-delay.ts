@@ -45,7 +45,8 @@ export interface EventLoopDelayWindow {
 export function readDelayWindow(h: Pick<IntervalHistogram, 'count' | 'max' | 'percentile'>, resolutionMs: number): EventLoopDelayWindow {
   const quantiles = new Map<number, number>();
   for (const q of EVENT_LOOP_QUANTILES) {
-    const ns = h.count === 0 ? 0 : q === 1 ? h.max : h.percentile(q * 100);
+    // A percentile is read at its bucket's edge, which can lie above the max: never report more than the max.
+    const ns = h.count === 0 ? 0 : q === 1 ? h.max : Math.min(h.max, h.percentile(q * 100));
     quantiles.set(q, Math.max(0, ns - resolutionMs * NS_PER_MS) / NS_PER_S);
   }
   return { quantiles, samples: h.count };
