@@ -22,7 +22,7 @@ import { SYSTEMS, type SystemName } from '../client/bench/compare.js';
 import { CONNECTIONS, IN_FLIGHT, KEYS_MAX, KEY_BYTES, VALUE_BYTES } from '../client/bench/scale-load.js';
 import { renderScaleReport, type ScaleReport } from '../client/bench/scale-report.js';
 import { STEP_TIMEOUT_MS, emptyResult, runScale, type ScaleMember, type ScaleSystem } from '../client/bench/scale-steps.js';
-import { DEFAULT_SERVE_COMMAND, startCluster, type LocalCluster } from './launcher.js';
+import { serveCommandFromEnv, startCluster, type LocalCluster } from './launcher.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
 
@@ -177,8 +177,11 @@ async function startRegionstore(dir: string): Promise<Running> {
   });
   const joiners: Proc[] = [];
   const launchJoiner = (p: Proc): void => {
-    p.spawned = spawnNode({ name: p.member.name, ...DEFAULT_SERVE_COMMAND, executable: DEFAULT_SERVE_COMMAND.executable,
-      args: [...DEFAULT_SERVE_COMMAND.args, ...p.args], env: process.env, output: { kind: 'lines', sink: onLine } });
+    const serve = serveCommandFromEnv(); // what the launcher runs for the founders
+    p.spawned = spawnNode({
+      name: p.member.name, executable: serve.executable, args: [...serve.args, ...p.args], cwd: serve.cwd, env: process.env,
+      output: { kind: 'lines', sink: onLine },
+    });
     p.member.pid = p.spawned.child.pid ?? 0;
   };
   const joiner = (name: string): Proc | undefined => joiners.find((p) => p.member.name === name);
