@@ -85,7 +85,7 @@ async function serve(argv: string[]): Promise<void> {
     return { id, name: m.name, peerUrls };
   });
 
-  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name });
+  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,

@@ -9,6 +9,7 @@
 // standard unprefixed names so stock dashboards and alerts find them.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import { assert } from '../util/assert.js';
+import { eventLoopDelayCollectors } from './event-loop-delay.js';
 
 export const METRIC_PREFIX = 'regionstore_';
 
@@ -112,6 +113,12 @@ export interface NodeMetricsOptions {
   defaultMetrics?: boolean;
   /** Wall clock for `startedAtMs`; injectable for tests. */
   nowMs?: () => number;
+  /**
+   * Export `regionstore_event_loop_delay_seconds` (event-loop-delay.ts; default false).
+   * The loop is the process's, not a node's: the server turns it on once, tests that run
+   * several nodes in one process leave it off.
+   */
+  eventLoopDelay?: boolean;
 }
 
 export interface NodeMetricsHandle {
@@ -226,6 +233,7 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const c = collectors(registry);
+  if (options.eventLoopDelay === true) eventLoopDelayCollectors(registry, METRIC_PREFIX);
   c.info.set({ name: options.name }, 1);
   const s: NodeStatusSnapshot = {
     name: options.name, term: 0, isLeader: false, hasLeader: false, commitIndex: 0, appliedIndex: 0,

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EVENT_LOOP_RESOLUTION_MS, readDelayWindow } from './event-loop-delay.js';
+import { createNodeMetrics } from './node-metrics.js';
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** A loop held this long must show in the max (the bound below leaves room for timer slack). */
+const HOLD_MS = 150;
+
+describe('event-loop delay metric', () => {
+  it('reads a histogram as delays: the resolution subtracted, never negative, 0 when empty', () => {
+    const ms = 1e6;
+    const h = { count: 3, max: 310 * ms, percentile: (p: number) => (p === 50 ? 10.1 * ms : 310 * ms) };
+    const w = readDelayWindow(h, 10);
+    assert.equal(w.samples, 3);
+    assert.ok(Math.abs((w.quantiles.get(0.5) ?? -1) - 0.0001) < 1e-9);
+    assert.ok(Math.abs((w.quantiles.get(0.99) ?? -1) - 0.3) < 1e-9);
+    assert.ok(Math.abs((w.quantiles.get(1) ?? -1) - 0.3) < 1e-9);
+    const edge = readDelayWindow({ count: 2, max: 300 * ms, percentile: () => 300.5 * ms }, 10);
+    assert.ok(Math.abs((edge.quantiles.get(0.99) ?? -1) - 0.29) < 1e-9, 'a percentile is never above the max');
+    const early = readDelayWindow({ count: 1, max: 9 * ms, percentile: () => 9 * ms }, 10);
+    assert.equal(early.quantiles.get(1), 0);
+    const empty = readDelayWindow({ count: 0, max: 0, percentile: () => 0 }, 10);
+    assert.deepEqual([...empty.quantiles.values()], [0, 0, 0]);
+  });
+
+  it('is exported only when asked for; a held loop shows in the max of the next scrape', async () => {
+    assert.doesNotMatch(await createNodeMetrics({ name: 'n0', defaultMetrics: false }).registry.metrics(), /event_loop_delay/);
+    const h = createNodeMetrics({ name: 'n1', defaultMetrics: false, eventLoopDelay: true });
+    await h.registry.metrics(); // opens a window
+    await sleep(5 * EVENT_LOOP_RESOLUTION_MS); // the monitor's first interval after a reset is not recorded
+    const start = Date.now();
+    while (Date.now() - start < HOLD_MS) { /* hold the loop */ }
+    await sleep(5 * EVENT_LOOP_RESOLUTION_MS);
+    const text = await h.registry.metrics();
+    assert.match(text, /# TYPE regionstore_event_loop_delay_seconds gauge/);
+    const max = sample(text, 'regionstore_event_loop_delay_seconds{quantile="1"}') ?? -1;
+    const p50 = sample(text, 'regionstore_event_loop_delay_seconds{quantile="0.5"}') ?? -1;
+    const window = sample(text, 'regionstore_event_loop_delay_window_seconds') ?? -1;
+    assert.ok(max >= (HOLD_MS - 2 * EVENT_LOOP_RESOLUTION_MS) / 1000, `max ${max} s after holding the loop ${HOLD_MS} ms`);
+    assert.ok(p50 >= 0 && p50 <= max, `p50 ${p50} within [0, max ${max}]`);
+    assert.ok(window >= HOLD_MS / 1000, `window ${window} s covers the hold`);
+  });
+});

@@ -1,0 +1,86 @@
+// `regionstore_event_loop_delay_seconds`: how late this process's event loop ran, from
+// perf_hooks.monitorEventLoopDelay. Raft's tick and heartbeats run on that loop, so a
+// request that holds it for an election timeout (1 s by default) costs a leader change
+// (DESIGN.md §9); this metric shows a hold before it gets that far.
+//
+// Exported as gauges per scrape window, not as a cumulative summary: at each scrape the
+// gauges are set from the samples taken since the previous scrape, and the samples are
+// then dropped. So a value says "during the last scrape interval", a spike is not diluted
+// by hours of calm, and `regionstore_event_loop_delay_window_seconds` says how long that
+// interval was. The cost of that choice: two scrapers (say Prometheus and `bench:scale`)
+// each see only the samples since the other's last scrape; one scraper per member is the
+// supported setup. (A prom-client Summary cannot be fed from Node's histogram, and
+// Prometheus cannot take a max out of buckets, which is the figure that matters here.)
+//
+//   regionstore_event_loop_delay_seconds{quantile="0.5"}   median delay in the window
+//   regionstore_event_loop_delay_seconds{quantile="0.99"}  99th percentile
+//   regionstore_event_loop_delay_seconds{quantile="1"}     the longest delay (max)
+//   regionstore_event_loop_delay_window_seconds            length of that window
+//
+// Node samples the loop with a timer every EVENT_LOOP_RESOLUTION_MS and records the time
+// between two firings; that includes the interval itself, so it is subtracted here (a
+// loop that is never late reads 0). Samples are per firing: a loop held for 300 ms yields
+// one sample of 300 ms, so the max shows it at once while the p99 needs many of them.
+// The first interval after a reset is not recorded (Node restarts its clock).
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { Gauge, type Registry } from 'prom-client';
+
+/** Sampling interval of the loop monitor (Node's default; finer costs more wake-ups). */
+export const EVENT_LOOP_RESOLUTION_MS = 10;
+/** The quantiles exported; 1 is the maximum. */
+export const EVENT_LOOP_QUANTILES = [0.5, 0.99, 1] as const;
+
+const NS_PER_S = 1e9;
+const NS_PER_MS = 1e6;
+
+/** The delay figures of one window, in seconds (what the gauges are set to). */
+export interface EventLoopDelayWindow {
+  /** By quantile: 0.5, 0.99 and 1 (max). */
+  quantiles: Map<number, number>;
+  /** Samples in the window. */
+  samples: number;
+}
+
+/** Reads `h` as delays (the resolution subtracted, never below 0), in seconds. */
+export function readDelayWindow(h: Pick<IntervalHistogram, 'count' | 'max' | 'percentile'>, resolutionMs: number): EventLoopDelayWindow {
+  const quantiles = new Map<number, number>();
+  for (const q of EVENT_LOOP_QUANTILES) {
+    // A percentile is read at its bucket's edge, which can lie above the max: never report more than the max.
+    const ns = h.count === 0 ? 0 : q === 1 ? h.max : Math.min(h.max, h.percentile(q * 100));
+    quantiles.set(q, Math.max(0, ns - resolutionMs * NS_PER_MS) / NS_PER_S);
+  }
+  return { quantiles, samples: h.count };
+}
+
+/**
+ * Registers the gauges in `registry` and starts the monitor (it lives as long as the
+ * process: its timer does not keep the process alive).
+ */
+export function eventLoopDelayCollectors(registry: Registry, prefix: string): void {
+  const h = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  h.enable();
+  let windowStartMs = performance.now();
+  const delayGauge = new Gauge({
+    name: `${prefix}event_loop_delay_seconds`,
+    help: 'How late the event loop ran since the previous scrape (quantile 1 is the max); reset at every scrape.',
+    labelNames: ['quantile'],
+    registers: [],
+    collect() {
+      const w = readDelayWindow(h, EVENT_LOOP_RESOLUTION_MS);
+      for (const [q, seconds] of w.quantiles) this.set({ quantile: String(q) }, seconds);
+      const now = performance.now();
+      windowGauge.set((now - windowStartMs) / 1000);
+      windowStartMs = now;
+      h.reset();
+    },
+  });
+  const windowGauge = new Gauge({
+    name: `${prefix}event_loop_delay_window_seconds`,
+    help: 'Length of the window regionstore_event_loop_delay_seconds covers: the time since the previous scrape.',
+    registers: [],
+  });
+  // A scrape collects in registration order: the window gauge then reads the window that
+  // the delay gauge's collect() has just closed.
+  registry.registerMetric(delayGauge);
+  registry.registerMetric(windowGauge);
+}
