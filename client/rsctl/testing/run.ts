@@ -59,6 +59,8 @@ export function rsctlProcess(args: readonly string[], opts: { stdin?: string; ti
       clearTimeout(soft);
       resolve({ code, stdout, stderr });
     });
+    // rsctl may exit before it reads stdin (a usage error): its answer, not the test's error.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.stdin ?? '');
   });
 }
