@@ -214,12 +214,17 @@ async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, lo
   const timed = async (id: TimingId, endpoint: string, path: string, frame: Buffer, check: (answer: Buffer) => string): Promise<void> => {
     const runs: number[] = [];
     for (let i = 0; i < (id === 'hashKV' ? 1 : REPEATS); i++) {
-      const { seconds, answer } = await timedCall(endpoint, path, frame);
-      const problem = check(answer);
+      // A heavy call that fails (e.g. UNAVAILABLE after it cost the leader) is a finding, not the end of the run.
+      const done = await timedCall(endpoint, path, frame).catch((err: unknown) => {
+        r.problems.push(`${id} failed: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      });
+      if (done === undefined) continue;
+      const problem = check(done.answer);
       if (problem !== '') r.problems.push(`${id}: ${problem}`);
-      runs.push(seconds);
+      runs.push(done.seconds);
     }
-    r.timings[id] = median(runs);
+    if (runs.length > 0) r.timings[id] = median(runs);
     o.log(`${sys.name} ${id}: ${runs.map((s) => s.toFixed(3)).join(', ')} s`);
   };
   const prefix = Buffer.from(KEY_PREFIX);
