@@ -33,6 +33,9 @@ export interface ScanOptions extends IterateOptions {
   /** false: keys come back empty too; with values false, a count as cheap as it gets
    *  (copying a key into a Buffer costs more than RocksDB's step to it). */
   keys?: boolean;
+  /** Bytes per chunk instead of ENGINE_SCAN_CHUNK_BYTES: a whole-database stream (snapshot)
+   *  reads more per round trip; the pair bound stays. */
+  chunkBytes?: number;
 }
 
 export interface Engine {
@@ -43,10 +46,6 @@ export interface Engine {
   write(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
   /** Pairs in key order (or reverse), read from one consistent view of the database. */
   iterate(options?: IterateOptions): AsyncIterableIterator<[Bytes, Bytes]>;
-  /** The same pairs as iterate(), handed out in arrays of whatever the engine read in one
-   *  go: for whole-database scans (snapshot streaming), where a promise per pair costs
-   *  more than the read. Optional: callers fall back to iterate(). */
-  iterateBatches?(options?: IterateOptions): AsyncIterableIterator<Array<[Bytes, Bytes]>>;
   /**
    * Like iterate(), but pairs come in chunks (bounded as ENGINE_SCAN_CHUNK_* say), so a
    * caller can do bounded work per chunk and the event loop runs between chunks. The view

@@ -52,7 +52,7 @@ export class MemoryEngine implements Engine {
 
   scan(options: ScanOptions = {}): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
     const pairs = this.iterate(options); // the view is fixed here
-    return chunksOf(pairs, options.keys !== false, options.values !== false);
+    return chunksOf(pairs, options.keys !== false, options.values !== false, options.chunkBytes ?? ENGINE_SCAN_CHUNK_BYTES);
   }
 
   async clear(range: { gte: Bytes; lt: Bytes }): Promise<void> {
@@ -113,13 +113,13 @@ async function* pairsOf(view: Pair[], inRange: (k: Bytes) => boolean, limit: num
   }
 }
 
-async function* chunksOf(pairs: AsyncIterableIterator<[Bytes, Bytes]>, keys: boolean, values: boolean): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+async function* chunksOf(pairs: AsyncIterableIterator<[Bytes, Bytes]>, keys: boolean, values: boolean, chunkBytes: number): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
   let chunk: Array<[Bytes, Bytes]> = [];
   let bytes = 0;
   for await (const [k, v] of pairs) {
     chunk.push([keys ? k : new Uint8Array(0), values ? v : new Uint8Array(0)]);
     bytes += (keys ? k.length : 0) + (values ? v.length : 0);
-    if (chunk.length >= ENGINE_SCAN_CHUNK_PAIRS_MAX || bytes >= ENGINE_SCAN_CHUNK_BYTES) {
+    if (chunk.length >= ENGINE_SCAN_CHUNK_PAIRS_MAX || bytes >= chunkBytes) {
       yield chunk;
       chunk = [];
       bytes = 0;

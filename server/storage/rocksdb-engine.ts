@@ -38,9 +38,6 @@ export const ROCKSDB_OPEN_OPTIONS = {
 
 /** Pairs fetched per round trip to the binding's worker thread while iterating. */
 export const ROCKSDB_ITERATOR_HIGH_WATER_BYTES = 64 * 1024;
-/** The same for iterateBatches (whole-database scans): the binding also stops at 1000
- *  pairs per round trip, so this only matters for large values. */
-export const ROCKSDB_BULK_ITERATOR_HIGH_WATER_BYTES = 1024 * 1024;
 /** leveldown passes `limit` as an int32. */
 const ITERATOR_LIMIT_MAX = 0x7fff_ffff;
 /** Bounds of approximateSize: every key we write starts with a keyspace byte below 0xff. */
@@ -138,39 +135,11 @@ export class RocksEngine implements Engine {
     return this.openIterator(options, ROCKSDB_ITERATOR_HIGH_WATER_BYTES);
   }
 
-  async *iterateBatches(options: IterateOptions = {}): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
-    const it = this.openIterator(options, ROCKSDB_BULK_ITERATOR_HIGH_WATER_BYTES);
-    if (!(it instanceof RocksIterator)) return; // limit 0
-    try {
-      for (;;) {
-        const batch = await it.nextBatch();
-        if (batch === undefined) return;
-        yield batch;
-      }
-    } finally {
-      await it.return();
-    }
-  }
-
   private openIterator(options: IterateOptions, highWaterMark: number): AsyncIterableIterator<[Bytes, Bytes]> {
     this.checkOpen();
-    const limit = options.limit ?? -1;
-    assert(Number.isInteger(limit) && limit >= -1 && limit <= ITERATOR_LIMIT_MAX, () => `bad iterate limit ${limit}`);
-    const levelOptions: Record<string, unknown> = {
-      reverse: options.reverse === true,
-      limit,
-      keyAsBuffer: true,
-      valueAsBuffer: true,
-      // A scan (snapshot stream, log load) should not evict the hot blocks.
-      fillCache: false,
-      highWaterMark,
-    };
-    for (const bound of ['gt', 'gte', 'lt', 'lte'] as const) {
-      const b = options[bound];
-      if (b !== undefined && b.length > 0) levelOptions[bound] = buf(b);
-    }
+    const levelOptions = iteratorOptions(options, highWaterMark);
     // The binding takes a RocksDB snapshot right here, so the view is fixed at iterate().
-    if (limit === 0) return emptyIterator<[Bytes, Bytes]>();
+    if (levelOptions['limit'] === 0) return emptyIterator<[Bytes, Bytes]>();
     const it = new RocksIterator(this.db.iterator(levelOptions), () => this.open.delete(it));
     this.open.add(it);
     return it;
@@ -178,7 +147,7 @@ export class RocksEngine implements Engine {
 
   scan(options: ScanOptions = {}): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
     this.checkOpen();
-    const levelOptions = iteratorOptions(options, ENGINE_SCAN_CHUNK_BYTES);
+    const levelOptions = iteratorOptions(options, options.chunkBytes ?? ENGINE_SCAN_CHUNK_BYTES);
     // An empty string is all but free; an empty Buffer is an allocation per pair.
     if (options.values === false) Object.assign(levelOptions, { values: false, valueAsBuffer: false });
     if (options.keys === false) Object.assign(levelOptions, { keys: false, keyAsBuffer: false });
@@ -238,6 +207,11 @@ function iteratorOptions(options: IterateOptions, highWaterMark: number): Record
   return levelOptions;
 }
 
+/** What an iterate() or scan() cut short by close() throws, so it never looks complete. */
+function closedUnderIterator(): Error {
+  return new Error('rocksdb engine closed during iteration: the scan is incomplete');
+}
+
 /** What close() ends under its consumer: a later next() then throws. */
 interface Abortable {
   abort(): Promise<void>;
@@ -281,38 +255,6 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]>, Abortable 
     return { done: false, value: pair };
   }
 
-  /**
-   * Every pair the binding already fetched (at least one), or undefined at the end. The
-   * binding's iterator keeps a fetched batch in `cache` and answers from it on the next
-   * tick; we drain it without a promise per pair. Without that field (another binding
-   * version) this still works, a pair at a time.
-   */
-  async nextBatch(): Promise<Array<[Bytes, Bytes]> | undefined> {
-    this.checkNotAborted();
-    if (this.ended) return undefined;
-    const it = this.it as LevelIterator & { cache?: unknown[] | null };
-    let batch: Array<[Bytes, Bytes]> | undefined;
-    try {
-      batch = await new Promise<Array<[Bytes, Bytes]> | undefined>((resolve, reject) => {
-        const out: Array<[Bytes, Bytes]> = [];
-        const take = (err: Error | null | undefined, key?: Buffer, value?: Buffer): void => {
-          if (err) return reject(err);
-          if (key === undefined || value === undefined) return resolve(out.length > 0 ? out : undefined);
-          out.push([plain(key), plain(value)]);
-          if ((it.cache?.length ?? 0) > 0) it.next(take);
-          else resolve(out);
-        };
-        it.next(take);
-      });
-    } catch (err) {
-      await this.end();
-      throw err;
-    }
-    this.checkNotAborted(); // closed while this read was in flight
-    if (batch === undefined) await this.end();
-    return batch;
-  }
-
   /** The engine closes under this iterator. */
   async abort(): Promise<void> {
     if (!this.ended) this.aborted = true;
@@ -320,7 +262,7 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]>, Abortable 
   }
 
   private checkNotAborted(): void {
-    if (this.aborted) throw new Error('rocksdb engine closed during iteration: the scan is incomplete');
+    if (this.aborted) throw closedUnderIterator();
   }
 
   async return(): Promise<IteratorResult<[Bytes, Bytes]>> {
@@ -397,7 +339,7 @@ class RocksScanner implements AsyncIterableIterator<Array<[Bytes, Bytes]>>, Abor
   }
 
   private checkNotAborted(): void {
-    if (this.aborted) throw new Error('rocksdb engine closed during a scan: the scan is incomplete');
+    if (this.aborted) throw closedUnderIterator();
   }
 
   private async end(): Promise<void> {

@@ -68,25 +68,13 @@ export async function* readStateSnapshot(engine: Engine): AsyncIterableIterator<
   yield* out.flush();
 }
 
-/** Whole-database scan in batches: iterateBatches when the engine has it. */
-async function* scan(engine: Engine): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
-  if (engine.iterateBatches !== undefined) {
-    yield* engine.iterateBatches();
-    return;
-  }
-  let batch: Array<[Bytes, Bytes]> = [];
-  for await (const pair of engine.iterate()) {
-    batch.push(pair);
-    if (batch.length >= SCAN_BATCH_PAIRS) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield batch;
-}
+/** Bytes per engine chunk while streaming the whole database: fewer round trips than a
+ *  bounded-work scan needs, still a bounded read per step. */
+export const STATE_SNAPSHOT_SCAN_CHUNK_BYTES = 1024 * 1024;
 
-/** Pairs per batch when an engine only iterates a pair at a time. */
-const SCAN_BATCH_PAIRS = 1000;
+function scan(engine: Engine): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+  return engine.scan({ chunkBytes: STATE_SNAPSHOT_SCAN_CHUNK_BYTES });
+}
 
 /** Gathers bytes into chunks of exactly STATE_SNAPSHOT_CHUNK_BYTES (the last one shorter). */
 class ChunkWriter {
