@@ -55,21 +55,12 @@ export function rangeFrame(r: RangeSpec): Buffer {
 }
 
 /** HashKV at `revision` (0: the latest). */
+export { prefixEnd } from '../lib/bytes.js';
+
 export function hashKVFrame(revision = 0): Buffer {
   return grpcFrame(uintField(1, revision));
 }
 
-/** The smallest key after every key starting with `prefix` (etcd's prefix range end). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if ((end[i] as number) < 0xff) {
-      end[i] = (end[i] as number) + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
 
 /**
  * The value of the top-level varint `field` of a protobuf message (0 when absent, as

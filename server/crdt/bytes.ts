@@ -2,6 +2,8 @@
 // Range exactly as written). Helpers to compare them by content, key maps by them and
 // render them in canonical JSON.
 
+export { bytesEqual, compareBytes } from '../util/bytes.js';
+
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const UTF8_ENCODER = new TextEncoder();
 
@@ -16,18 +18,7 @@ export function utf8(s: string): Uint8Array {
   return UTF8_ENCODER.encode(s);
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
-/** Byte-wise lexicographic order (etcd's key order). */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
 
 /**
  * A lossless string of the bytes, one char per byte (latin1), to key a Map by content. Two

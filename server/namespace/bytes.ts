@@ -1,5 +1,9 @@
-// Byte helpers for prefixes (server/namespace imports only server/util, so these few are
-// its own; the engine's order is bytewise, as here).
+// Byte helpers for prefixes; order and prefix ends are server/util's (the engine's order
+// is bytewise, as there).
+
+import { compareBytes } from '../util/bytes.js';
+
+export { compareBytes, prefixEnd } from '../util/bytes.js';
 
 export type KeyRange = { start: Uint8Array; /** undefined: no upper bound. */ end: Uint8Array | undefined };
 
@@ -9,26 +13,7 @@ export function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
   return true;
 }
 
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
 
-/** The smallest key above every key with this prefix; undefined when none (prefix "" or all 0xff). */
-export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if (prefix[i] !== 0xff) {
-      const end = prefix.slice(0, i + 1);
-      end[i] = end[i]! + 1;
-      return end;
-    }
-  }
-  return undefined;
-}
 
 /** [a.start, a.end) and [b.start, b.end) share a key. */
 export function overlaps(a: KeyRange, b: KeyRange): boolean {

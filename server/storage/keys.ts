@@ -7,6 +7,8 @@
 import { AssertionError, assert } from '../util/assert.js';
 import type { Bytes } from './engine.js';
 
+export { compareBytes, prefixEnd } from '../util/bytes.js';
+
 /** Keyspaces of the `raft/` database (log, hard state, snapshot metadata). */
 export const RaftKeyspace = {
   /** Log entries: prefix + u64 index → encodeEntry. */
@@ -103,30 +105,7 @@ export function concatBytes(...parts: Bytes[]): Uint8Array {
   return out;
 }
 
-/** Bytewise comparison, the order both engines sort keys in. */
-export function compareBytes(a: Bytes, b: Bytes): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
 
-/**
- * The smallest key greater than every key that starts with `prefix`, or undefined when
- * there is none (the prefix is empty or all 0xff): then the range has no upper bound.
- */
-export function prefixEnd(prefix: Bytes): Uint8Array | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if (prefix[i] !== 0xff) {
-      const end = prefix.slice(0, i + 1);
-      end[i] = (end[i] as number) + 1;
-      return end;
-    }
-  }
-  return undefined;
-}
 
 /** [gte, lt) covering every key of a one-byte keyspace. */
 export function keyspaceRange(keyspace: number): { gte: Uint8Array; lt: Uint8Array } {

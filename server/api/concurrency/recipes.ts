@@ -12,6 +12,7 @@ import { ApiError, EtcdErrors } from '../errors.js';
 import type { ApiLimits } from '../limits.js';
 import { validateRange, validateTxn } from '../validate.js';
 import { status } from '@grpc/grpc-js';
+import { prefixEnd as prefixEndOrNone } from '../../util/bytes.js';
 
 /**
  * The TTL of the lease etcd's session grants when a request names lease 0 (etcd's
@@ -54,15 +55,11 @@ export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** etcd's prefix range end: the prefix with its last byte below 0xff incremented; "\0" for none. */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if (prefix[i]! < 0xff) {
-      const end = prefix.slice(0, i + 1);
-      end[i] = end[i]! + 1;
-      return end;
-    }
-  }
-  return new Uint8Array([0]);
+  return prefixEndOrNone(prefix) ?? FROM_KEY_RANGE_END;
 }
+
+/** etcd's range end meaning "every key from here". */
+const FROM_KEY_RANGE_END = Uint8Array.of(0);
 
 /** `name/<lease id in lowercase hex>`: the key a session holds under a lock or election prefix. */
 export function sessionKey(prefix: Uint8Array, lease: number): Uint8Array {

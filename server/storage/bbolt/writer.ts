@@ -12,6 +12,8 @@
 //   await w.bucket(bytes('key'), sortedEntries);   // any order of buckets
 //   await w.finish();
 
+export { compareBytes } from '../../util/bytes.js';
+import { compareBytes } from '../../util/bytes.js';
 import {
   BRANCH_ELEMENT_BYTES, BUCKET_HEADER_BYTES, BUCKET_LEAF_FLAG, DEFAULT_PAGE_SIZE, FIRST_DATA_PGID, FREELIST_PGID,
   LEAF_ELEMENT_BYTES, PAGE_HEADER_BYTES, PageFlag, encodeEmptyFreelistPage, encodeMetaPage, maxInlineBucketBytes,
@@ -44,10 +46,6 @@ interface ChildRef {
 
 /** bbolt keeps a page's element count in a u16. */
 const PAGE_ELEMENTS_MAX = 0xffff;
-
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
 
 export class BboltWriter {
   private nextPgid = FIRST_DATA_PGID;
