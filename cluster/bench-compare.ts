@@ -14,8 +14,7 @@
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from '../client/index.js';
+import { waitForLeader } from './wait-leader.js';
 import {
   SYSTEMS, TOTAL_DEFAULT, VALUE_SIZE_DEFAULT, WORKLOADS, renderComparison, runComparison,
   type CompareOptions, type Driver, type Target, type WorkloadId,
@@ -31,8 +30,6 @@ const ELECTION_MS = 1_000;
 const SNAPSHOT_COUNT = 10_000;
 const MEMBERS = 3;
 const HOST = '127.0.0.1';
-/** How long a cluster gets to elect a leader after its processes start. */
-const LEADER_WAIT_MS = 60_000;
 /** 128 + SIGINT, as a shell reports a Ctrl-C. */
 const INTERRUPTED_EXIT_CODE = 130;
 
@@ -41,21 +38,6 @@ interface Running {
   /** The server processes (for the CPU meter). */
   pids(): number[];
   stop(): Promise<void>;
-}
-
-async function waitForLeader(name: string, endpoints: string[]): Promise<void> {
-  const client = new Client({ endpoints, attempts: 1, timeoutMs: 1_000 });
-  try {
-    const deadline = Date.now() + LEADER_WAIT_MS;
-    while (Date.now() < deadline) {
-      const all = await client.maintenance.statusAll().catch(() => []);
-      if (all.some((s) => 'status' in s && s.status.isLeader)) return;
-      await sleep(200);
-    }
-    throw new Error(`${name} elected no leader within ${LEADER_WAIT_MS} ms`);
-  } finally {
-    client.close();
-  }
 }
 
 async function startEtcd(dir: string): Promise<Running> {

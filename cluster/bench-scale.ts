@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../client/index.js';
+import { waitForLeader } from './wait-leader.js';
 import { SYSTEMS, type SystemName } from '../client/bench/compare.js';
 import { CONNECTIONS, IN_FLIGHT, KEYS_MAX, KEY_BYTES, VALUE_BYTES } from '../client/bench/scale-load.js';
 import { renderScaleReport, type ScaleReport } from '../client/bench/scale-report.js';
@@ -34,8 +35,6 @@ const HOST = '127.0.0.1';
 const KEYS_DEFAULT = 1_000_000;
 /** Linearizable gets at the top size (about 10 s at etcd's rate on 2 cores). */
 const GETS_DEFAULT = 50_000;
-/** How long a cluster gets to elect a leader after its processes start. */
-const LEADER_WAIT_MS = 60_000;
 /** 128 + SIGINT, as a shell reports a Ctrl-C. */
 const INTERRUPTED_EXIT_CODE = 130;
 
@@ -45,21 +44,6 @@ interface Running extends ScaleSystem {
 
 function log(line: string): void {
   console.error(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${line}`);
-}
-
-async function waitForLeader(name: string, endpoints: string[]): Promise<void> {
-  const client = new Client({ endpoints, attempts: 1, timeoutMs: 1_000 });
-  try {
-    const deadline = Date.now() + LEADER_WAIT_MS;
-    while (Date.now() < deadline) {
-      const all = await client.maintenance.statusAll().catch(() => []);
-      if (all.some((s) => 'status' in s && s.status.isLeader)) return;
-      await sleep(200);
-    }
-    throw new Error(`${name} elected no leader within ${LEADER_WAIT_MS} ms`);
-  } finally {
-    client.close();
-  }
 }
 
 /** How long a member add is retried while etcd refuses it as unsafe (members restarted under 5 s ago). */
