@@ -9,6 +9,7 @@ import { withHarness } from '../mvcc/testing/harness.js';
 import { decodeEtcdKeyValue, decodeEtcdLease, parseEtcdRevisionKey } from '../storage/bbolt/etcd-schema.js';
 import { BboltReader, bufferSource } from '../storage/bbolt/index.js';
 import { etcdSnapshotStream, writeEtcdSnapshotFile } from './etcd-snapshot.js';
+import { Members } from './members.js';
 
 const s = (u: Uint8Array): string => Buffer.from(u).toString();
 
@@ -30,6 +31,10 @@ describe('etcd-format snapshot file', () => {
       await h.del('b'); // 5
       await h.put('c', '1', { lease: 7 }); // 6
       await h.apply({ type: 'compact', compact: { revision: 4 } });
+      // A member added and removed: etcd lists the id in members_removed for good.
+      const members = await Members.load(h.engine);
+      await h.engine.write([members.upsert({ id: 0x2e1259d415f2a0, name: 'gone' })]);
+      await h.engine.write(members.remove(0x2e1259d415f2a0));
       const file = join(dir, 'one.db');
       await writeEtcdSnapshotFile(h.store, h.engine, file, { term: 3, voters: [1, 2], learners: [], alarms: [{ memberId: 1, alarm: 1 }] });
       const db = BboltReader.open(bufferSource(readFileSync(file)));
@@ -49,6 +54,8 @@ describe('etcd-format snapshot file', () => {
       assert.equal(meta.finishedCompactRev, '00000000000000045f0000000000000000');
       assert.equal(meta.term, '0000000000000003');
       assert.equal([...db.entries('alarm')].length, 1);
+      assert.deepEqual([...db.entries('members')], []);
+      assert.deepEqual([...db.entries('members_removed')].map(([k, v]) => [s(k), s(v)]), [['2e1259d415f2a0', 'removed']]);
     }));
 
   it('streams the file once and removes its scratch dir, and those of dead processes', async () => {

@@ -22,7 +22,7 @@ import { BboltWriter, FilePageSink, compareBytes, type Entry } from '../storage/
 import type { Engine } from '../storage/engine.js';
 import { stateMetaKey } from '../storage/keys.js';
 import { ETCD_API_VERSION } from '../util/version.js';
-import type { MemberRecord } from './members.js';
+import { REMOVED_MEMBER_PREFIX, removedMemberId, type MemberRecord } from './members.js';
 
 /** etcd writes the cluster version as major.minor.0 (membership.clusterVersionFromBackend). */
 export const ETCD_CLUSTER_VERSION = `${ETCD_API_VERSION}.0`;
@@ -30,6 +30,7 @@ export const ETCD_CLUSTER_VERSION = `${ETCD_API_VERSION}.0`;
 const ETCD_AUTH_REVISION = 1;
 /** Where the member registry lives in the meta keyspace (server/region/members.ts). */
 const MEMBER_PREFIX = Buffer.from(stateMetaKey('member/'));
+const REMOVED_PREFIX = Buffer.from(REMOVED_MEMBER_PREFIX);
 /** Scratch dirs are named for the process that made them, so leftovers can be found. */
 const SCRATCH_PREFIX = 'regionstore-etcd-snapshot-';
 const SCRATCH_NAME_RE = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`);
@@ -66,6 +67,9 @@ export async function writeEtcdSnapshotFile(
     const members = meta.entries
       .filter(([k]) => Buffer.from(k).subarray(0, MEMBER_PREFIX.length).equals(MEMBER_PREFIX))
       .map(([, v]) => JSON.parse(Buffer.from(v).toString()) as MemberRecord);
+    const removed = meta.entries
+      .filter(([k]) => Buffer.from(k).subarray(0, REMOVED_PREFIX.length).equals(REMOVED_PREFIX))
+      .map(([k, v]): Entry => [etcdMemberKey(removedMemberId(k)), Buffer.from(v)]);
     await w.bucket(b(EtcdBucket.key), keyEntries(scan));
     await w.bucket(b(EtcdBucket.lease), leaseEntries(scan));
     const metaBucket: Entry[] = [
@@ -82,7 +86,7 @@ export async function writeEtcdSnapshotFile(
     await w.bucket(b(EtcdBucket.members), sorted(members.map((m) => [etcdMemberKey(m.id), encodeEtcdMember({
       id: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner,
     })])));
-    await w.bucket(b(EtcdBucket.membersRemoved), []);
+    await w.bucket(b(EtcdBucket.membersRemoved), sorted(removed));
     await w.bucket(b(EtcdBucket.cluster), [[b('clusterVersion'), b(ETCD_CLUSTER_VERSION)]]);
     await w.bucket(b(EtcdBucket.alarm), sorted(ctx.alarms.map((a) => [encodeEtcdAlarmMember(a.memberId, a.alarm), Buffer.alloc(0)])));
     await w.bucket(b(EtcdBucket.auth), [[b('authRevision'), u64be(ETCD_AUTH_REVISION)]]);

@@ -17,11 +17,28 @@ export interface MemberRecord {
 }
 
 const MEMBER_PREFIX = stateMetaKey('member/');
+/**
+ * Ids of removed members, kept for good (etcd's `members_removed` bucket: a removed id is
+ * never a member again, and snapshots list it). Not under MEMBER_PREFIX ('-' is not '/').
+ */
+export const REMOVED_MEMBER_PREFIX = stateMetaKey('member-removed/');
 const text = new TextEncoder();
 const untext = new TextDecoder();
 
+/** What etcd stores for a removed id. */
+const REMOVED_VALUE = text.encode('removed');
+
 function memberKey(id: number): Uint8Array {
   return concatBytes(MEMBER_PREFIX, text.encode(id.toString(16).padStart(16, '0')));
+}
+
+function removedMemberKey(id: number): Uint8Array {
+  return concatBytes(REMOVED_MEMBER_PREFIX, text.encode(id.toString(16).padStart(16, '0')));
+}
+
+/** The member id of a removed-member key (the hex after REMOVED_MEMBER_PREFIX). */
+export function removedMemberId(key: Uint8Array): number {
+  return Number.parseInt(untext.decode(key.subarray(REMOVED_MEMBER_PREFIX.length)), 16);
 }
 
 export class Members {
@@ -56,9 +73,13 @@ export class Members {
     return { type: 'put', key: memberKey(rec.id), value: text.encode(JSON.stringify(rec)) };
   }
 
-  remove(id: number): BatchOp {
+  /** Drops the record and remembers the id as removed; returns the engine ops. */
+  remove(id: number): BatchOp[] {
     this.byId.delete(id);
-    return { type: 'del', key: memberKey(id) };
+    return [
+      { type: 'del', key: memberKey(id) },
+      { type: 'put', key: removedMemberKey(id), value: REMOVED_VALUE },
+    ];
   }
 
   /** Finds a member already using one of these peer URLs (etcd refuses such an add). */

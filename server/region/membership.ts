@@ -60,7 +60,7 @@ export class Membership {
     const ops: BatchOp[] = [];
     const { transport, selfId } = this.deps;
     if (cc.type === ConfChangeType.RemoveNode) {
-      if (this.registry.has(cc.nodeId)) ops.push(this.registry.remove(cc.nodeId));
+      if (this.registry.has(cc.nodeId)) ops.push(...this.registry.remove(cc.nodeId));
       if (cc.nodeId !== selfId && transport.hasPeer(cc.nodeId)) transport.removePeer(cc.nodeId);
     } else {
       const patch: MemberAttributes = { id: cc.nodeId, isLearner: confState.learners.includes(cc.nodeId) };
