@@ -137,8 +137,8 @@ async function serve(argv: string[]): Promise<void> {
     metrics.keys(node.mvcc.keyCount);
     metrics.recordCache(node.mvcc.recordCacheStats);
     void node.dbSize().then((b) => metrics.dbSize(b), () => undefined);
-    node.mvcc.watchHub.progressNotifyAll();
   }, 5_000);
+  const progressNotify = setInterval(() => node.mvcc.watchHub.progressNotifyAll(), cfg.watchProgressNotifyMs);
   logger.info('regionstore serving', {
     memberId: identity.memberId.toString(16),
     clusterId: identity.clusterId.toString(16),
@@ -153,6 +153,7 @@ async function serve(argv: string[]): Promise<void> {
     stopping = true;
     logger.info('stopping', { reason });
     clearInterval(keyGauge);
+    clearInterval(progressNotify);
     gateway.close();
     await Promise.all(apis.map((a) => a.close(500)));
     closeForwardClients();

@@ -15,6 +15,8 @@ export const HEARTBEAT_MS_MIN = 10;
 export const SNAPSHOT_COUNT_DEFAULT = 10_000;
 /** Entries kept behind a snapshot so a slow follower catches up from the log (etcd 3.5's flag). */
 export const SNAPSHOT_CATCHUP_ENTRIES_DEFAULT = 5_000;
+/** etcd's default: watchers that asked for progress_notify hear of an idle revision every 10 minutes. */
+export const WATCH_PROGRESS_NOTIFY_MS_DEFAULT = 10 * 60_000;
 /** MiB of revision records kept in memory for reads (server/mvcc/record-cache.ts). */
 export const RECORD_CACHE_MB_DEFAULT = 64;
 /**
@@ -36,7 +38,7 @@ export type ClusterState = (typeof CLUSTER_STATES)[number];
 export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
-  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'recordCacheMb' | 'quotaBackendBytes'
+  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'peerDialMap';
 
 export interface FlagSpec {
@@ -109,6 +111,12 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'snapshotCatchupEntries', flag: 'snapshot-catchup-entries', aliases: ['experimental-snapshot-catchup-entries'],
     defaultText: String(SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
     help: 'Entries kept in the log behind a snapshot, so a slightly slow follower needs no snapshot.',
+  },
+  {
+    key: 'watchProgressNotifyMs', flag: 'experimental-watch-progress-notify-interval',
+    etcdEnv: 'ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL', defaultText: '10m',
+    help: 'How often a watcher created with progress_notify and idle hears the current revision (a Go\n' +
+      'duration as etcd takes it: 500ms, 5s, 10m, 1h30m).',
   },
   {
     key: 'recordCacheMb', flag: 'record-cache-mb', defaultText: String(RECORD_CACHE_MB_DEFAULT),

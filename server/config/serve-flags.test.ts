@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FLAGS, envName } from './flag-table.js';
-import { initialMembers, parseServeFlags, type ServeConfig, type ServeFlagsResult } from './serve-flags.js';
+import { initialMembers, parseGoDurationMs, parseServeFlags, type ServeConfig, type ServeFlagsResult } from './serve-flags.js';
 
 function config(r: ServeFlagsResult): ServeConfig {
   assert.equal(r.kind, 'config', r.kind === 'error' ? r.errors.join('\n') : r.kind);
@@ -181,5 +181,26 @@ describe('serve flags', () => {
 
   it('a flag missing its value says how to give it', () => {
     assert.match(errors(parseServeFlags(['--name'])).join(), /--name needs a value/);
+  });
+});
+
+describe('Go durations (etcd duration flags)', () => {
+  it('parses what time.ParseDuration takes and refuses the rest', () => {
+    assert.equal(parseGoDurationMs('5s'), 5_000);
+    assert.equal(parseGoDurationMs('10m'), 600_000);
+    assert.equal(parseGoDurationMs('1h30m'), 5_400_000);
+    assert.equal(parseGoDurationMs('500ms'), 500);
+    assert.equal(parseGoDurationMs('1.5s'), 1_500);
+    assert.equal(parseGoDurationMs('0'), 0);
+    for (const bad of ['', '5', 's', '5 s', '-5s', '5sx', '5d']) assert.equal(parseGoDurationMs(bad), undefined, bad);
+  });
+
+  it('--experimental-watch-progress-notify-interval defaults to etcd\'s 10 minutes', () => {
+    const r = parseServeFlags(['--experimental-watch-progress-notify-interval', '5s'], {});
+    assert.equal(r.kind === 'config' && r.config.watchProgressNotifyMs, 5_000);
+    const d = parseServeFlags([], {});
+    assert.equal(d.kind === 'config' && d.config.watchProgressNotifyMs, 600_000);
+    const bad = parseServeFlags(['--experimental-watch-progress-notify-interval', '5'], {});
+    assert.equal(bad.kind, 'error');
   });
 });

@@ -8,7 +8,7 @@
 // looks at the data dir.
 import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
-  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
+  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT, WATCH_PROGRESS_NOTIFY_MS_DEFAULT,
   UNSAFE_ENV, envName, serveHelp,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
@@ -44,6 +44,8 @@ export interface ServeConfig {
   heartbeatMs: number;
   snapshotCount: number;
   snapshotCatchupEntries: number;
+  /** --experimental-watch-progress-notify-interval in ms. */
+  watchProgressNotifyMs: number;
   /** Bytes of the mvcc record cache. */
   recordCacheBytes: number;
   /** --quota-backend-bytes resolved: 0 became the default; -1: no quota. */
@@ -201,6 +203,15 @@ class Reader {
     return fallback;
   }
 
+  /** A Go duration as etcd's flags take it ("500ms", "5s", "1h30m"), above 0, in whole ms. */
+  goDuration(key: FlagKey, fallbackMs: number): number {
+    const text = this.text(key, `${fallbackMs}ms`);
+    const ms = parseGoDurationMs(text);
+    if (ms !== undefined && ms >= 1) return ms;
+    this.fail(key, `"${text}" is not a duration of 1ms or more (a Go duration: 500ms, 5s, 10m, 1h30m)`);
+    return fallbackMs;
+  }
+
   countOrZero(key: FlagKey, fallback: number): number {
     const text = this.text(key, String(fallback));
     const n = Number(text);
@@ -349,6 +360,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     heartbeatMs,
     snapshotCount: r.count('snapshotCount', SNAPSHOT_COUNT_DEFAULT),
     snapshotCatchupEntries: r.count('snapshotCatchupEntries', SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
+    watchProgressNotifyMs: r.goDuration('watchProgressNotifyMs', WATCH_PROGRESS_NOTIFY_MS_DEFAULT),
     recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
     quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
     unsafeLocalReads,
@@ -362,3 +374,18 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   return { kind: 'config', config, warnings: [...scanned.warnings, ...unknownEnvWarnings(env)] };
 }
 
+const GO_DURATION_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration for non-negative values, rounded down to ms; undefined if malformed. */
+export function parseGoDurationMs(text: string): number | undefined {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * GO_DURATION_UNIT_MS[m[2]!]!;
+    end = re.lastIndex;
+  }
+  if (end === 0 || end !== text.length) return undefined;
+  return Math.floor(total);
+}

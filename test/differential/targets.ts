@@ -18,8 +18,8 @@ export const MEMBERS = 3;
 export const HOST = '127.0.0.1';
 const ETCD_TOKEN = 'differential';
 /**
- * etcd's progress_notify interval, set to regionstore's (server/main.ts notifies idle
- * watchers every 5 s); etcd's default is 10 minutes, too long for a test.
+ * The progress_notify interval both systems get (the same etcd flag); their default is
+ * 10 minutes, too long for a test.
  */
 export const PROGRESS_NOTIFY_INTERVAL = '5s';
 /** How long a fresh cluster gets to elect a leader and answer MemberList. */
@@ -179,7 +179,10 @@ export async function startEtcd(dir: string, onLine: (name: string, line: string
 export async function startRegionstore(dir: string, onLine: (name: string, line: string) => void): Promise<Target> {
   const cluster = await startCluster({
     dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy', readyTimeoutMs: LEADER_WAIT_MS,
-    extraArgs: ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--log-level', 'warn'],
+    extraArgs: [
+      '--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--log-level', 'warn',
+      '--experimental-watch-progress-notify-interval', PROGRESS_NOTIFY_INTERVAL,
+    ],
     onLine: (n, l) => onLine(n, l),
   });
   const plan = cluster.file.nodes.map((n) => ({ name: n.name, clientPort: n.clientPort, peerPort: n.peerPort }));
