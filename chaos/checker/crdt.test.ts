@@ -32,8 +32,8 @@ function base(op: CrdtHistoryOp['op'], w: W, fields: Partial<CrdtHistoryOp>): Cr
 }
 
 const add = (key: string, delta: number, w: W = {}): CrdtHistoryOp => base('counter-add', w, { namespace: 'ctr', key, delta });
-const sadd = (key: string, member: string, w: W = {}): CrdtHistoryOp => base('set-add', w, { namespace: 'set', key, member });
-const srem = (key: string, member: string, w: W = {}): CrdtHistoryOp => base('set-remove', w, { namespace: 'set', key, member });
+const sadd = (key: string, m: string, w: W = {}): CrdtHistoryOp => base('set-add', w, { namespace: 'set', key, member: m });
+const srem = (key: string, m: string, w: W = {}): CrdtHistoryOp => base('set-remove', w, { namespace: 'set', key, member: m });
 const ev = (device: string, seq: number, w: W = {}): CrdtHistoryOp => base('event-append', w, { namespace: 'ev', event: event(device, seq) });
 const event = (device: string, seq: number): CrdtEventBody => ({ device, seq, type: 't', payload: `{"n":${seq}}`, tsMs: 1000 + seq });
 

@@ -132,12 +132,15 @@ function describeWrite(w: LogicalWrite): string {
   return `${what} (process ${o.process}, ${o.identity!.clientId}/${o.identity!.seq}, ${w.status}, ${w.attempts.length} attempt(s))`;
 }
 
+function opBody(o: CrdtHistoryOp): string {
+  return JSON.stringify([o.op, o.namespace, o.key, o.delta, o.member, o.event]);
+}
+
 /** Re-sends must not change the op, and must not be applied again. */
 function checkResends(writes: readonly LogicalWrite[], a: Anomalies): void {
   for (const w of writes) {
-    const body = (o: CrdtHistoryOp): string => JSON.stringify([o.op, o.namespace, o.key, o.delta, o.member, o.event]);
     for (const r of w.attempts.slice(1)) {
-      if (body(r) !== body(w.first)) a.add('resend-differs', `a re-send of ${describeWrite(w)} carries another op: ${body(r)} (a harness bug)`);
+      if (opBody(r) !== opBody(w.first)) a.add('resend-differs', `a re-send of ${describeWrite(w)} carries another op: ${opBody(r)} (a harness bug)`);
     }
     const answered = w.attempts.filter((x) => x.status === 'ok' && x.output !== null && x.output.dots.length > 0);
     const firstDots = answered[0]?.output?.dots.join(',');
@@ -180,10 +183,13 @@ function checkCounters(writes: readonly LogicalWrite[], final: CrdtMemberFinal, 
   }
 }
 
+function keyOf(key: string, member: string): string {
+  return JSON.stringify([key, member]);
+}
+
 /** Set members: see the module comment. */
 function checkSets(writes: readonly LogicalWrite[], final: CrdtMemberFinal, a: Anomalies): void {
   const byMember = new Map<string, { adds: LogicalWrite[]; removes: LogicalWrite[] }>();
-  const keyOf = (key: string, member: string): string => JSON.stringify([key, member]);
   for (const w of writes) {
     if (w.first.op !== 'set-add' && w.first.op !== 'set-remove') continue;
     if (w.status === 'fail') continue;

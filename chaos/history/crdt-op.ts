@@ -175,7 +175,7 @@ export function parseCrdtHistory(text: string): CrdtHistoryOp[] {
     try {
       value = JSON.parse(row);
     } catch (err) {
-      throw new Error(`line ${i + 1}: not valid JSON (${(err as Error).message})`);
+      throw new Error(`line ${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
     }
     const error = crdtOpError(value);
     if (error !== undefined) throw new Error(`line ${i + 1}: ${error}`);
