@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SeededRandom } from '../../server/util/random.js';
 import { crdtOpError, formatCrdtOp, parseCrdtHistory, type CrdtEventBody, type CrdtHistoryOp, type CrdtOpStatus } from '../history/crdt-op.js';
+import { EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, main } from './cli-main.js';
 import { checkCrdt, type CrdtResult } from './crdt.js';
 import { summarizeCrdt } from './crdt-render.js';
 import type { CrdtMemberFinal } from './crdt-state.js';
@@ -205,5 +209,32 @@ describe('crdt convergence checker', () => {
     assert.equal(u.verdict, 'unknown');
     assert.match(summarizeCrdt(u).summary, /^undecided: n3 could not be read: UNAVAILABLE/);
     assert.equal(checkCrdt([], members({})).verdict, 'unknown', 'no write: nothing was tested');
+  });
+});
+
+describe('chaos:check --crdt', () => {
+  it('checks a run\'s crdt files: 0 converged, 1 a violation, 2 a malformed file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'crdt-check-'));
+    try {
+      const a = add('c', 5);
+      const history = join(dir, 'crdt-history.jsonl');
+      await writeFile(history, [a, resend(a)].map(formatCrdtOp).join('\n') + '\n');
+      const final = async (value: number): Promise<string> => {
+        const path = join(dir, `final-${value}.json`);
+        await writeFile(path, JSON.stringify({ members: members({ counters: { c: counter(value) } }), quiesced: true, quiesceMs: 1 }));
+        return path;
+      };
+      let out = '';
+      const run = async (args: string[]): Promise<number> => main(args, (s) => (out += s + '\n'), (s) => (out += s + '\n'));
+      assert.equal(await run(['--crdt', history, await final(5)]), EXIT_OK, out);
+      assert.match(out, /converged: 1 writes/);
+      assert.equal(await run(['--crdt', history, await final(10)]), EXIT_VIOLATION, out);
+      assert.match(out, /counter-out-of-range: counter "c" = 10/);
+      await writeFile(join(dir, 'bad.jsonl'), '{"process":1}\n');
+      assert.equal(await run(['--crdt', join(dir, 'bad.jsonl'), await final(5)]), EXIT_UNKNOWN);
+      assert.match(out, /bad\.jsonl: line 1: missing field "op"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
