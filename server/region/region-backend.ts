@@ -56,10 +56,13 @@ export class RegionBackend {
   readonly namespaceOps: RegionNamespaces;
   /** The eventual namespaces' operations (regionstore.v1.Crdt): server/api's CrdtBackend. */
   readonly crdt: RegionCrdt;
+  /** The same, under the name server/api's server looks for (like namespaceOps). */
+  readonly crdtOps: RegionCrdt;
 
   constructor(readonly node: RegionNode) {
     this.namespaceOps = new RegionNamespaces(node);
     this.crdt = new RegionCrdt(node);
+    this.crdtOps = this.crdt;
   }
 
   headerInfo() {
