@@ -27,6 +27,8 @@ import { watchService } from './watch.js';
 import { startFrontDoor } from './front-door.js';
 import { Http1Router, createHttp1Server } from './http1.js';
 import { loadNamespacesService, namespacesService } from './namespaces.js';
+import { crdtService } from './crdt.js';
+import { loadCrdtService } from './crdt-wire.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -147,6 +149,10 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
   if (backend.namespaceOps !== undefined) {
     const def = loadNamespacesService();
     server.addService(def, instrument('Namespaces', def, namespacesService(backend.namespaceOps), opts.onCall));
+  }
+  if (backend.crdtOps !== undefined) {
+    const def = loadCrdtService();
+    server.addService(def, instrument('Crdt', def, crdtService(backend.crdtOps, limits), opts.onCall));
   }
   return { server, limits };
 }
