@@ -37,7 +37,6 @@ import type {
   WatchResponse,
 } from '../mvcc/index.js';
 
-import type { CrdtBackend } from './crdt-backend.js';
 import type { NamespaceBackend } from './namespace-backend.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -220,6 +219,5 @@ export interface Backend {
   // ---- regionstore.v1 (absent: those services are not offered)
   /** The namespace registry (regionstore.v1.Namespaces). */
   readonly namespaceOps?: NamespaceBackend;
-  /** Typed reads and writes of eventual namespaces (regionstore.v1.Crdt). */
-  readonly crdtOps?: CrdtBackend;
+  // regionstore.v1.Crdt: `crdtOps` (server.ts's ServedBackend; crdt-backend.ts imports this file).
 }
