@@ -132,7 +132,12 @@ export function writeFromWire(req: WireWriteRequest, limits: ApiLimits): CrdtWri
   checkNamespaceName(namespace);
   const wireOps = req.ops ?? [];
   if (wireOps.length === 0) throw invalidArgument('regionstore: a Write needs at least one op');
-  if (wireOps.length > limits.crdtWriteOpsMax) {
+  // Key ops count against the ops limit, event appends against the events limit.
+  const events = wireOps[0]!.op === 'eventAppend';
+  if (events && wireOps.length > limits.crdtEventsPerAppendMax) {
+    throw resourceExhausted(`regionstore: an append holds ${wireOps.length} events, the limit is ${limits.crdtEventsPerAppendMax} (CRDT_EVENTS_PER_APPEND_MAX): send several batches`);
+  }
+  if (!events && wireOps.length > limits.crdtWriteOpsMax) {
     throw resourceExhausted(`regionstore: a Write holds ${wireOps.length} ops, the limit is ${limits.crdtWriteOpsMax} (CRDT_WRITE_OPS_MAX): split it into several Writes`);
   }
   const ops: CrdtOpInput[] = [];
@@ -149,12 +154,7 @@ export function writeFromWire(req: WireWriteRequest, limits: ApiLimits): CrdtWri
     bytes += opBytes(op);
     ops.push(op);
   }
-  if (type === 'events') {
-    if (namespace === '') throw invalidArgument('regionstore: event appends have no key: name the events namespace in the namespace field');
-    if (ops.length > limits.crdtEventsPerAppendMax) {
-      throw resourceExhausted(`regionstore: an append holds ${ops.length} events, the limit is ${limits.crdtEventsPerAppendMax} (CRDT_EVENTS_PER_APPEND_MAX): send several batches`);
-    }
-  }
+  if (events && namespace === '') throw invalidArgument('regionstore: event appends have no key: name the events namespace in the namespace field');
   if (bytes > limits.requestBytesMax) {
     throw invalidArgument(`regionstore: a Write holds ${bytes} bytes of keys and values, the limit is ${limits.requestBytesMax}: split it into several Writes`);
   }
