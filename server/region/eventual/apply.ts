@@ -138,7 +138,8 @@ async function eventRecord(
   if (op.eventType === '') throw new EvError('invalid-argument', 'an event needs a type');
   const schemaVersion = op.schemaVersion === 0 ? def.schemaVersions[0] ?? 0 : op.schemaVersion;
   if (!def.schemaVersions.includes(schemaVersion)) {
-    throw new EvError('invalid-argument',
+    // The namespace's declaration decides (it can change with rsctl ns update): a precondition.
+    throw new EvError('failed-precondition',
       `schema version ${schemaVersion} is not declared by namespace ${JSON.stringify(def.name)} (it accepts ${def.schemaVersions.join(', ')}); add it with rsctl ns update`);
   }
   const seq = op.seq === 0 ? ((await deviceSummary(c, op.device))?.highest ?? 0) + 1 : op.seq;

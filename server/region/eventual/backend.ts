@@ -152,6 +152,7 @@ export class RegionCrdt {
     req: { namespace: string; key: Uint8Array; rangeEnd: Uint8Array; limit: number }, ask: ReadAsk | undefined, deadlineMs: number,
   ): Promise<Answer & { records: SupersededItem[]; more: boolean; total: number }> {
     const def = this.namespaceOf(req.namespace, req.key);
+    if (def.crdtType !== 'lww') throw new EvError('failed-precondition', `namespace ${JSON.stringify(def.name)} is of type ${def.crdtType}: only lww namespaces keep superseded records`);
     await eventualReadBarrier(this.node, ask, deadlineMs, def.maxStalenessMs);
     const limit = clampLimit(req.limit, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX);
     return this.node.readEventual(async (store, mvcc) => {
@@ -182,6 +183,7 @@ export class RegionCrdt {
     req: { namespace: string; afterKey: Uint8Array; limit: number }, ask: ReadAsk | undefined, deadlineMs: number,
   ): Promise<Answer & { keys: Array<{ key: Uint8Array; siblings: number }>; more: boolean; unresolved: number }> {
     const def = this.namespaceOf(req.namespace, undefined);
+    if (def.crdtType !== 'mv') throw new EvError('failed-precondition', `namespace ${JSON.stringify(def.name)} is of type ${def.crdtType}: only mv namespaces keep siblings (conflicts)`);
     await eventualReadBarrier(this.node, ask, deadlineMs, def.maxStalenessMs);
     const limit = clampLimit(req.limit, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX);
     return this.node.readEventual(async (store, mvcc) => {

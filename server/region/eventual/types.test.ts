@@ -101,7 +101,7 @@ test('events: seqs assigned or relayed, gaps and completeness, duplicates, confl
     assert.equal(error(conflict.answer).code, 'failed-precondition');
     assert.match(error(conflict.answer).message, /already exists with other content/);
     const schema = await h.write('ev', [ev(6, '{}', { schemaVersion: 9 })]);
-    assert.equal(error(schema.answer).code, 'invalid-argument');
+    assert.equal(error(schema.answer).code, 'failed-precondition');
     assert.match(error(schema.answer).message, /schema version 9 is not declared/);
 
     await h.write('ev', [ev(3, '{"t":3}'), ev(4, '{"t":4}')]);
