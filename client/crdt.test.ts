@@ -225,6 +225,24 @@ describe('CRDT types end to end on a 3-member cluster', { timeout: 180_000 }, ()
     });
   });
 
+  test('rsctl bench lww|counter|set|events: every acknowledged op has its dot (a smoke run, no timing)', async () => {
+    const smoke = ['--total', '60', '--clients', '4', '--key-space', '3'];
+    for (const [kind, extra] of [['lww', []], ['counter', []], ['set', ['--remove-percent', '30']], ['events', ['--events-per-append', '3']]] as const) {
+      const r = await run(['bench', kind, ...smoke, ...extra]);
+      assert.equal(r.code, 0, `bench ${kind}: ${r.stdout}${r.stderr}`);
+      const report = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!);
+      assert.equal(report.ok, 60, `bench ${kind}: ${JSON.stringify(report)}`);
+      assert.equal(report.dots_added, report.dots_expected, `bench ${kind}: ${JSON.stringify(report)}`);
+      if (kind === 'events') assert.equal(report.dots_expected, 180);
+      if (kind === 'counter') assert.equal(report.counter_added, 60);
+    }
+    const ns = await client.namespaces.get('bench-counter');
+    assert.deepEqual([ns.level, ns.crdtType, ns.prefix], ['eventual', 'counter', 'bench-counter/']);
+    const wrong = await run(['bench', 'counter', '--namespace', 'e2e-set', '--key-prefix', 'set/', '--total', '1']);
+    assert.equal(wrong.code, ExitCode.usage, wrong.stderr);
+    assert.match(wrong.stderr, /not eventual counter/);
+  });
+
   test('every member ends with the same CrdtHash of every namespace (client and rsctl crdt hash)', async () => {
     for (const ns of NAMESPACES) {
       await eventually(`equal hashes of ${ns.name}`, async () => {
