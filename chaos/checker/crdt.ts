@@ -261,7 +261,6 @@ export function checkCrdt(ops: readonly CrdtHistoryOp[], members: readonly CrdtM
   for (const d of compareMembers(members)) {
     a.add('diverged', `${d.what}: ${d.reference} holds ${d.referenceValue}, ${d.other} holds ${d.otherValue}`);
   }
-  checkResends(writes, a);
   const ref = members.find((m) => m.error === null);
   let ev = { devices: 0, complete: 0, completeness: 1 };
   if (ref === undefined) undecided.push('no member could be read');
@@ -270,6 +269,8 @@ export function checkCrdt(ops: readonly CrdtHistoryOp[], members: readonly CrdtM
     checkSets(writes, ref, a);
     ev = checkEvents(writes, ref, a);
   }
+  // Last: the state's own anomalies are listed first.
+  checkResends(writes, a);
   if (writes.length === 0) undecided.push('no write was made');
   const count = (s: CrdtOpStatus): number => writes.filter((w) => w.status === s).length;
   const resends = ops.filter((o) => o.resend);
