@@ -57,6 +57,14 @@ async function writeMany(c: RawCrdt, from: number, count: number): Promise<void>
   }));
 }
 
+async function counterOn(c: RawCrdt): Promise<string> {
+  return String((await c.call('Read', { key: b('counters/total'), serializable: true })).entries[0].counter.value);
+}
+
+async function vOf(c: RawCrdt): Promise<unknown> {
+  return (await c.call('Read', { namespace: CRDT_NAMESPACES.events.name, serializable: true, limit: 1 })).vector;
+}
+
 async function metric(metricsUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -91,11 +99,8 @@ test('a follower behind several compactions catches up by snapshot: CRDT state, 
   assert.ok(received >= 1, 'the follower caught up through a snapshot');
 
   // Its reads (serializable: its own state) show what the others hold.
-  const counterOn = async (c: RawCrdt): Promise<string> =>
-    String((await c.call('Read', { key: b('counters/total'), serializable: true })).entries[0].counter.value);
   assert.equal(await counterOn(crdt[idx]!), String(Math.floor((50 + WRITES_WHILE_DOWN + 4) / 5)));
   assert.equal(await counterOn(crdt[idx]!), await counterOn(crdt[other]!));
-  const vOf = async (c: RawCrdt): Promise<unknown> => (await c.call('Read', { namespace: CRDT_NAMESPACES.events.name, serializable: true, limit: 1 })).vector;
   assert.deepEqual(await vOf(crdt[idx]!), await vOf(crdt[other]!));
 
   // New writes through the caught-up follower: dots continue, every member agrees.
