@@ -363,7 +363,7 @@ export class RegionNode {
           if (p.proposer === this.id) localMeta.push(p.counter);
         } else if (p.kind === PayloadKind.Namespace) {
           await flushMvcc();
-          const res = await this.namespaceApplier.apply(e.index, p.body, this.mvcc, this.stateEngine);
+          const res = await this.namespaceApplier.apply(e.index, p.body, this.mvcc, this.stateEngine, this.eventual);
           if (p.proposer === this.id) this.pending.resolve(p.counter, res);
         }
       }

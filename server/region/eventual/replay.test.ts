@@ -163,3 +163,21 @@ test('foreign pages of every type merge with the region writes; a wrong-type rec
     const wrong = await h.page('ctr', [{ origin: 'edge:2', from: 1, to: 1 }], [{ kind: 'set', ...stamp('edge:2', 1), key: b('ctr/c'), elem: b('x'), op: 'add' }]);
     assert.equal(wrong.answer.kind === 'error' ? wrong.answer.code : '', 'failed-precondition');
   }));
+
+test('a deleted namespace leaves no CRDT state (dropOps in the registry batch)', () =>
+  withHarness(SPECS, async (h) => {
+    const empty = await h.store.hash('ctr');
+    await h.applyBodies(workload(3, 60).map((body) => ({ body })));
+    assert.notEqual(await h.store.hash('ctr'), empty);
+    const tagsBefore = await h.store.hash('tags');
+    await h.mvcc.idle();
+    await h.engine.write(await h.store.dropOps('ctr'));
+    h.store.dropped('ctr');
+    assert.equal(await h.store.hash('ctr'), empty);
+    assert.deepEqual(h.store.vector('ctr'), []);
+    assert.equal(await h.store.hash('tags'), tagsBefore, 'other namespaces untouched');
+    await h.reopen();
+    assert.deepEqual(h.store.vector('ctr'), []);
+    const w = await h.write('ctr', [{ type: 'counterAdd', key: b('ctr/new'), delta: 1 }]);
+    assert.ok(w.answer.kind === 'write' && w.answer.results[0]!.dot!.seq === 1, 'a namespace created again starts at seq 1');
+  }));

@@ -12,7 +12,7 @@ import { HLC_ZERO, type Hlc } from '../../crdt/index.js';
 import type { ExternalApplier, ExternalTx } from '../../mvcc/index.js';
 import type { NamespaceRegistry } from '../../namespace/index.js';
 import { crc32 } from '../../mvcc/index.js';
-import type { Engine } from '../../storage/index.js';
+import type { BatchOp, Engine } from '../../storage/index.js';
 import { applyPage, applyWrite } from './apply.js';
 import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
@@ -105,6 +105,20 @@ export class EventualStore implements ExternalApplier {
     for (const [ns, r] of b.ns) this.records.set(ns, r);
     if (b.hlc !== undefined) this.hlc = b.hlc;
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
+  }
+
+  // ---- a namespace deleted (namespace-applier.ts)
+
+  /** Deletes of every key of the namespace's CRDT state (its record and its data range). */
+  async dropOps(ns: string): Promise<BatchOp[]> {
+    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }];
+    for await (const chunk of this.engine.scan({ ...nsDataRange(ns), values: false })) for (const [k] of chunk) ops.push({ type: 'del', key: k });
+    return ops;
+  }
+
+  dropped(ns: string): void {
+    this.records.delete(ns);
+    this.cache.clear();
   }
 
   // ---- published state (reads)

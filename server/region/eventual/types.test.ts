@@ -2,7 +2,7 @@
 // the state decides, and at-most-once retries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EvAnswer } from './entry.js';
+import type { EvAnswer, EvOp } from './entry.js';
 import { readConflicts, readDevices, readEntries, readEvents } from './reads.js';
 import { REGION, b, str, withHarness } from './testing.js';
 
@@ -13,6 +13,10 @@ const SET = { name: 'tags', prefix: 'tags/', level: 'eventual' as const, crdtTyp
 const EV = { name: 'ev', prefix: 'ev/', level: 'eventual' as const, crdtType: 'events' as const, schemaVersions: [1, 2] };
 const LWW = { name: 'cfg', prefix: 'cfg/', level: 'eventual' as const, crdtType: 'lww' as const };
 const STRONG = { name: 'plain', prefix: 'plain/' };
+
+function ev(seq: number, payload: string, extra: { schemaVersion?: number; tsMs?: number } = {}): EvOp {
+  return { type: 'eventAppend', device: 'd1', seq, eventType: 'temp', schemaVersion: extra.schemaVersion ?? 0, payload: b(payload), tsMs: extra.tsMs ?? 1000 };
+}
 
 function error(a: EvAnswer): { code: string; message: string } {
   assert.equal(a.kind, 'error', `expected an error, got ${JSON.stringify(a)}`);
@@ -81,9 +85,6 @@ test('set: add-wins members; the key is deleted from the etcd view when the set 
 test('events: seqs assigned or relayed, gaps and completeness, duplicates, conflicts, schema versions', () =>
   withHarness([EV], async (h) => {
     const def = h.registry.get('ev')!;
-    const ev = (seq: number, payload: string, extra: { schemaVersion?: number; tsMs?: number } = {}) => ({
-      type: 'eventAppend' as const, device: 'd1', seq, eventType: 'temp', schemaVersion: extra.schemaVersion ?? 0, payload: b(payload), tsMs: extra.tsMs ?? 1000,
-    });
     const w = await h.write('ev', [ev(0, '{"t":1}'), ev(0, '{"t":2}')]);
     assert.equal(w.answer.kind, 'write');
     if (w.answer.kind !== 'write') return;
