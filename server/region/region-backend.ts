@@ -18,6 +18,7 @@ import type { MemberRecord } from './members.js';
 import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
 import { RegionNamespaces } from './namespace-backend.js';
+import { RegionCrdt } from './eventual/backend.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -53,9 +54,15 @@ function withClient(cmd: Command, id: ClientSeq | undefined): Command {
 export class RegionBackend {
   /** The namespace registry's operations (regionstore.v1.Namespaces). */
   readonly namespaceOps: RegionNamespaces;
+  /** The eventual namespaces' operations (regionstore.v1.Crdt): server/api's CrdtBackend. */
+  readonly crdt: RegionCrdt;
+  /** The same, under the name server/api's server looks for (like namespaceOps). */
+  readonly crdtOps: RegionCrdt;
 
   constructor(readonly node: RegionNode) {
     this.namespaceOps = new RegionNamespaces(node);
+    this.crdt = new RegionCrdt(node);
+    this.crdtOps = this.crdt;
   }
 
   headerInfo() {
