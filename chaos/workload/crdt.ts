@@ -10,9 +10,10 @@
 //    writes), given to the client explicitly (CallOptions.identity), so the workload can
 //    re-send a write as a client does after a lost response: after an acknowledged write
 //    with RESEND_AFTER_OK_CHANCE, after a failed or indeterminate one with
-//    RESEND_AFTER_FAILURE_CHANCE (always for events: a device's events must all arrive),
-//    up to RESENDS_MAX times. The server must apply each (id, seq) at most once; with
-//    --unsafe crdt-duplicates it does not, and the counters show it.
+//    RESEND_AFTER_FAILURE_CHANCE, up to RESENDS_MAX times; an event append that did not
+//    answer ok is re-sent until it does (up to EVENT_RESENDS_MAX times: a gateway keeps a
+//    device's events until the region has them). The server must apply each (id, seq) at
+//    most once; with --unsafe crdt-duplicates it does not, and the counters show it.
 //  - Every invocation and outcome is a line of crdt-history.jsonl (chaos/history/crdt-op.ts).
 
 import { crdtOp, RegionstoreError, type Client, type CrdtOp } from '../../client/index.js';
@@ -43,6 +44,8 @@ export const RESEND_AFTER_OK_CHANCE = 0.15;
 export const RESEND_AFTER_FAILURE_CHANCE = 0.6;
 /** Re-sends of one write at most (each one op of the process). */
 export const RESENDS_MAX = 3;
+/** Re-sends of an event append that has not answered ok (a fault lasts seconds; a re-send that fails fast costs a pace). */
+export const EVENT_RESENDS_MAX = 20;
 /** The event type the workload appends (the namespace's first schema version). */
 export const EVENT_TYPE = 'reading';
 
@@ -196,8 +199,10 @@ export class CrdtWorkload {
   /** Whether the op just done is re-sent next (and how often it has been). */
   private nextResend(p: ProcessState, done: CrdtHistoryOp, resends: number, random: SeededRandom): void {
     p.pending = undefined;
-    if (done.identity === null || resends >= RESENDS_MAX) return;
-    const chance = done.status === 'ok' ? RESEND_AFTER_OK_CHANCE : done.op === 'event-append' ? 1 : RESEND_AFTER_FAILURE_CHANCE;
+    if (done.identity === null) return;
+    const event = done.op === 'event-append' && done.status !== 'ok';
+    if (resends >= (event ? EVENT_RESENDS_MAX : RESENDS_MAX)) return;
+    const chance = done.status === 'ok' ? RESEND_AFTER_OK_CHANCE : event ? 1 : RESEND_AFTER_FAILURE_CHANCE;
     if (random.chance(chance)) p.pending = { op: done, resends };
   }
 
