@@ -205,7 +205,7 @@ describe('etcd clients on eventual namespaces', { skip: !hasEtcdctl && 'etcdctl 
       const out = await etcdctl(ep(), args);
       assert.notEqual(out.code, 0, `etcdctl ${args.join(' ')} must fail`);
       assert.match(out.stderr, re);
-      console.log(`  etcdctl ${args.join(' ')}: ${out.stderr.trim()}`);
+      console.log(`  etcdctl ${args.join(' ')}: ${out.stderr.trim().split('\n').at(-1)}`);
     }
     const txn = await etcdctl(ep(), ['txn'], 'value("counters/hits") = "13"\n\nput counters/hits 14\n\n\n');
     assert.notEqual(txn.code, 0);

@@ -24,6 +24,7 @@ const NAMESPACES = SPECS.map((s) => s.name);
 function workload(seed: number, n: number): EvBody[] {
   const rnd = new SeededRandom(seed);
   const bodies: EvBody[] = [];
+  const next = new Map<string, number>();
   let now = 1_700_000_000_000;
   for (let i = 0; i < n; i++) {
     now += rnd.int(0, 3);
@@ -39,8 +40,33 @@ function workload(seed: number, n: number): EvBody[] {
       default: ns = 'ev'; op = { type: 'eventAppend', device: `d${rnd.int(0, 3)}`, seq: rnd.int(0, 2) === 0 ? 0 : 1 + rnd.int(0, 20), eventType: 't', schemaVersion: 0, payload: b(`p${rnd.int(0, 2)}`), tsMs: 5 };
     }
     bodies.push({ kind: 'write', namespace: ns, physicalMs: now, ops: [op] });
+    if (rnd.int(0, 6) === 0) bodies.push(foreignPage(rnd, next, now));
   }
   return bodies;
+}
+
+/**
+ * A page of an edge's lww or counter records: usually the next seqs of its origin, sometimes
+ * a re-send of what was sent (duplicates) or a page past a gap (refused with resend-from).
+ */
+function foreignPage(rnd: SeededRandom, next: Map<string, number>, now: number): EvBody {
+  const origin = `edge:${rnd.int(0, 2)}`;
+  const ns = origin === 'edge:0' ? 'cfg' : 'ctr';
+  const held = next.get(origin) ?? 0;
+  const shape = rnd.int(0, 5);
+  const from = shape === 0 ? held + 2 : shape === 1 && held > 0 ? 1 + rnd.int(0, held) : held + 1;
+  const to = from + rnd.int(0, 3);
+  const records: CrdtRecord[] = [];
+  for (let seq = from; seq <= to; seq++) {
+    const k = `k${(seq * 7) % 5}`;
+    // Stamps a little around the region's clock: some win, some lose.
+    const hlc = { wall: now - 5 + ((seq * 3) % 10), logical: seq % 2 };
+    records.push(ns === 'cfg'
+      ? { kind: 'lww', origin, seq, hlc, key: b(`cfg/${k}`), value: seq % 4 === 0 ? null : b(`${origin}-${seq}`) }
+      : { kind: 'counter', origin, seq, hlc, key: b(`ctr/${k}`), p: seq, n: 0 });
+  }
+  if (shape !== 0) next.set(origin, Math.max(held, to));
+  return { kind: 'page', namespace: ns, physicalMs: now, ranges: [{ origin, from, to }], records };
 }
 
 async function hashes(h: EvHarness): Promise<string[]> {
@@ -67,6 +93,9 @@ test('determinism: the same entries in other batch groupings give the same CrdtH
     const all = { key: b('\u0000'), rangeEnd: b('\u0000') };
     assert.deepEqual((await two.mvcc.range(all)).kvs, (await one.mvcc.range(all)).kvs, `seed ${seed}: etcd views differ`);
     assert.ok(a.some((x) => x.answer.kind === 'error'), 'the workload includes refused writes');
+    assert.ok(a.some((x) => x.answer.kind === 'page' && x.answer.applied > 0), 'and foreign pages');
+    assert.ok(a.some((x) => x.answer.kind === 'error' && x.answer.resendFrom !== undefined), 'and gaps');
+    assert.ok(one.store.counts('cfg').superseded > 0, 'and superseded lww records');
   } finally {
     await one.close();
     await two.close();
