@@ -143,6 +143,22 @@ describe('every CRDT type end to end', () => {
     assert.deepEqual(one.devices.map((d: { device: string; completeness: number }) => [d.device, d.completeness]), [['d2', 1]]);
   });
 
+  test('read levels: session reads on a follower see the write they name; serializable and bounded answer with trailers', async () => {
+    const w = await crdt[0]!.call('Write', { ops: [{ counterAdd: { key: b('counters/session'), delta: '1' } }] });
+    for (const c of crdt) {
+      const s = await c.callWithTrailers('Read', { key: b('counters/session') }, { 'rs-min-revision': w.revision });
+      assert.equal(s.answer.entries[0].counter.value, '1', 'read-your-writes on every member');
+      assert.ok(Number(s.trailers.get('rs-applied-revision')[0]) >= Number(w.revision));
+      assert.equal(s.trailers.get('rs-served-read-level')[0], 'session');
+    }
+    const ser = await crdt[2]!.callWithTrailers('Read', { key: b('counters/session'), serializable: true });
+    assert.equal(ser.trailers.get('rs-served-read-level')[0], 'serializable');
+    const bounded = await crdt[1]!.callWithTrailers('Read', { key: b('counters/session') }, { 'rs-read-level': 'bounded', 'rs-max-staleness-ms': '5000' });
+    assert.equal(bounded.trailers.get('rs-served-read-level')[0], 'bounded');
+    await fails(crdt[1]!.call('Read', { key: b('counters/session') }, { 'rs-min-revision': String(Number(w.revision) + 1_000_000) }, 1_500),
+      status.DEADLINE_EXCEEDED, /.*/);
+  });
+
   test('every member holds the same CRDT state (Hash)', async () => {
     const hashes = await hashesAgree(crdt, 'after the writes of every type');
     console.log(`  CrdtHash per namespace: ${JSON.stringify(hashes)}`);
@@ -205,7 +221,7 @@ describe('etcd clients on eventual namespaces', { skip: !hasEtcdctl && 'etcdctl 
       const out = await etcdctl(ep(), args);
       assert.notEqual(out.code, 0, `etcdctl ${args.join(' ')} must fail`);
       assert.match(out.stderr, re);
-      console.log(`  etcdctl ${args.join(' ')}: ${out.stderr.trim()}`);
+      console.log(`  etcdctl ${args.join(' ')}: ${out.stderr.trim().split('\n').at(-1)}`);
     }
     const txn = await etcdctl(ep(), ['txn'], 'value("counters/hits") = "13"\n\nput counters/hits 14\n\n\n');
     assert.notEqual(txn.code, 0);

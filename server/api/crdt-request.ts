@@ -12,7 +12,7 @@ import type {
   WireCompletenessRequest, WireConflictsRequest, WireCrdtOp, WireOpName, WireReadRequest, WireSupersededRequest, WireWriteRequest,
 } from './crdt-wire.js';
 import { ApiError, invalidArgument } from './errors.js';
-import { CRDT_CONTEXT_BYTES_MAX, CRDT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX, type ApiLimits } from './limits.js';
+import { CRDT_CONTEXT_BYTES_MAX, CRDT_EVENT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX, type ApiLimits } from './limits.js';
 
 /** The CRDT type each op writes: one Write is one namespace, so one type. */
 const OP_TYPE: Record<WireOpName, string> = {
@@ -112,7 +112,7 @@ function opFromWire(w: WireCrdtOp, i: number, limits: ApiLimits): CrdtOpInput {
     }
     case 'eventAppend': {
       const e = w.eventAppend ?? {};
-      const device = checkId(`${where}.device`, e.device, CRDT_DEVICE_BYTES_MAX, 'the device the event is from');
+      const device = checkId(`${where}.device`, e.device, CRDT_EVENT_DEVICE_BYTES_MAX, 'the device the event is from');
       const eventType = checkId(`${where}.type`, e.type, CRDT_EVENT_TYPE_BYTES_MAX, 'the event type, e.g. "reading"');
       const payload = e.payload ?? EMPTY;
       checkOpBytes(payload.length + device.length + eventType.length, where, 'payload + device + type', limits);
@@ -200,7 +200,7 @@ export function readFromWire(req: WireReadRequest, limits: ApiLimits): CrdtReadI
   const key = optionalKey(req.key, 'key', limits);
   const rangeEnd = optionalKey(req.rangeEnd, 'range_end', limits);
   needScope(namespace, key, 'a Read');
-  const device = checkId('device', req.device, CRDT_DEVICE_BYTES_MAX);
+  const device = checkId('device', req.device, CRDT_EVENT_DEVICE_BYTES_MAX);
   const fromSeq = wireInteger(req.fromSeq, 'from_seq', 0);
   const toSeq = wireInteger(req.toSeq, 'to_seq', 0);
   if (fromSeq !== 0 && toSeq !== 0 && toSeq < fromSeq) throw invalidArgument(`regionstore: to_seq ${toSeq} is below from_seq ${fromSeq}`);
@@ -213,16 +213,16 @@ export function supersededFromWire(req: WireSupersededRequest, limits: ApiLimits
   const key = optionalKey(req.key, 'key', limits);
   const rangeEnd = optionalKey(req.rangeEnd, 'range_end', limits);
   needScope(namespace, key, 'Superseded');
-  return { namespace, key, rangeEnd, limit: pageSize(req.limit, limits.crdtListLimitDefault, limits.crdtListLimitMax) };
+  return { namespace, key, rangeEnd, limit: pageSize(req.limit, limits.crdtReadLimitDefault, limits.crdtReadLimitMax) };
 }
 
 export function completenessFromWire(req: WireCompletenessRequest, limits: ApiLimits): { namespace: string; device: string; afterDevice: string; limit: number } {
   const namespace = req.namespace ?? '';
   if (namespace === '') throw invalidArgument('regionstore: Completeness needs the events namespace name');
   checkNamespaceName(namespace);
-  const device = checkId('device', req.device, CRDT_DEVICE_BYTES_MAX);
+  const device = checkId('device', req.device, CRDT_EVENT_DEVICE_BYTES_MAX);
   // A paging cursor: the last device name of the previous page, so it is a device id too.
-  const afterDevice = checkId('after_device', req.afterDevice, CRDT_DEVICE_BYTES_MAX);
+  const afterDevice = checkId('after_device', req.afterDevice, CRDT_EVENT_DEVICE_BYTES_MAX);
   return { namespace, device, afterDevice, limit: pageSize(req.limit, limits.crdtDevicesPageDefault, limits.crdtDevicesPageMax) };
 }
 
@@ -230,7 +230,7 @@ export function conflictsFromWire(req: WireConflictsRequest, limits: ApiLimits):
   const namespace = req.namespace ?? '';
   if (namespace === '') throw invalidArgument('regionstore: Conflicts needs the mv namespace name');
   checkNamespaceName(namespace);
-  return { namespace, afterKey: optionalKey(req.afterKey, 'after_key', limits), limit: pageSize(req.limit, limits.crdtListLimitDefault, limits.crdtListLimitMax) };
+  return { namespace, afterKey: optionalKey(req.afterKey, 'after_key', limits), limit: pageSize(req.limit, limits.crdtReadLimitDefault, limits.crdtReadLimitMax) };
 }
 
 export function hashNamespaceFromWire(namespace: string | undefined): string {

@@ -2,6 +2,11 @@
 // Every one is a default an operator can override through `ApiLimits`; the defaults
 // follow etcd's where etcd has one, so a client that works against etcd works here.
 
+import {
+  CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_EVENTS_PER_APPEND_MAX, CRDT_EVENT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX,
+  CRDT_OP_BYTES_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX, CRDT_WRITE_OPS_MAX,
+} from '../region/eventual/limits.js';
+
 /** etcd's --max-request-bytes default (1.5 MiB): the largest request the store accepts. */
 export const REQUEST_BYTES_MAX = 1.5 * 1024 * 1024;
 /**
@@ -27,28 +32,12 @@ export const SNAPSHOT_CHUNK_BYTES_MAX = 64 * 1024;
 /** Bytes gRPC may send in one response: a Range answer can be large. */
 export const GRPC_SEND_BYTES_MAX = 2 ** 31 - 1;
 
-// ---- regionstore.v1.Crdt (issue 13). A Write is one Raft entry, so these bound an entry.
-/** Ops in one Crdt.Write (and live keys one etcd DeleteRange on an lww namespace deletes). */
-export const CRDT_WRITE_OPS_MAX = 1000;
-/**
- * Bytes of one op: key + value (lww, mv), key + member (set), payload + device + type
- * (event). Below the request limit so that one op never fills a Raft entry on its own.
- */
-export const CRDT_OP_BYTES_MAX = 1024 * 1024;
-/** Events in one append batch (a Write of event_append ops). */
-export const CRDT_EVENTS_PER_APPEND_MAX = 1000;
-/** Entries or events a Read answers when its limit is 0; and the most any Read answers. */
-export const CRDT_READ_LIMIT_DEFAULT = 1000;
-export const CRDT_READ_LIMIT_MAX = 10_000;
-/** Devices a Completeness answer lists when its limit is 0; and the most it lists. */
-export const CRDT_DEVICES_PAGE_DEFAULT = 100;
-export const CRDT_DEVICES_PAGE_MAX = 1000;
-/** Superseded records or conflict keys one answer lists when its limit is 0; and the most. */
-export const CRDT_LIST_LIMIT_DEFAULT = 1000;
-export const CRDT_LIST_LIMIT_MAX = 10_000;
-/** A device id and an event type are identifiers, not data: short, printable. */
-export const CRDT_DEVICE_BYTES_MAX = 256;
-export const CRDT_EVENT_TYPE_BYTES_MAX = 256;
+// ---- regionstore.v1.Crdt (issue 13): the eventual data path's limits are the region's
+// (server/region/eventual/limits.ts), so the API refuses exactly what the apply path would.
+export {
+  CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_EVENTS_PER_APPEND_MAX, CRDT_EVENT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX,
+  CRDT_OP_BYTES_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX, CRDT_WRITE_OPS_MAX,
+};
 /** An mv causal-context token as a Read returned it (it grows with the writers of a key). */
 export const CRDT_CONTEXT_BYTES_MAX = 64 * 1024;
 
@@ -68,8 +57,6 @@ export interface ApiLimits {
   crdtReadLimitMax: number;
   crdtDevicesPageDefault: number;
   crdtDevicesPageMax: number;
-  crdtListLimitDefault: number;
-  crdtListLimitMax: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ApiLimits> = Object.freeze({
@@ -88,8 +75,6 @@ export const DEFAULT_LIMITS: Readonly<ApiLimits> = Object.freeze({
   crdtReadLimitMax: CRDT_READ_LIMIT_MAX,
   crdtDevicesPageDefault: CRDT_DEVICES_PAGE_DEFAULT,
   crdtDevicesPageMax: CRDT_DEVICES_PAGE_MAX,
-  crdtListLimitDefault: CRDT_LIST_LIMIT_DEFAULT,
-  crdtListLimitMax: CRDT_LIST_LIMIT_MAX,
 });
 
 /** Defaults with the given overrides; every limit must be a positive integer. */

@@ -34,6 +34,11 @@ export interface ExternalApplier {
    * refuses a command must do so before its first put, delete or append.
    */
   apply(index: number, body: Bytes, tx: ExternalTx): Promise<Bytes>;
+  /**
+   * Called once per batch, after its last command and before its engine write: what the
+   * applier keeps per batch rather than per command (its last state of a key written once).
+   */
+  flush(append: (op: BatchOp) => void): void;
   /** Called once the batch holding every command applied since the last call is written. */
   published(): void;
   /** UNSAFE (testing only): a retried external command applies again (the dedupe table is skipped). */

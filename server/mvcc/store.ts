@@ -154,6 +154,7 @@ export class MvccStore {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
+    this.st.external?.flush((op) => out.ops.push(op));
     out.ops.push(
       { type: 'put', key: STATE_APPLIED_INDEX_KEY, value: encodeU64(last) },
       { type: 'put', key: META_REVISION_KEY, value: encodeU64(this.st.revision) },

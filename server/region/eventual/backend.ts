@@ -7,7 +7,8 @@
 // as for etcd writes.
 
 import type { CrdtRecord } from '../../crdt/index.js';
-import { MvccError, type ClientSeq } from '../../mvcc/index.js';
+import { AlarmAction, AlarmType, MvccError, type ClientSeq } from '../../mvcc/index.js';
+import { putCost } from '../quota.js';
 import type { NamespaceDefinition, ReadAsk } from '../../namespace/index.js';
 import type { RegionNode } from '../region-node.js';
 import { EvError, decodeAnswer, encodeBody, type EvOp, type EvPageRange } from './entry.js';
@@ -57,6 +58,16 @@ function fromMvcc(e: MvccError): EvError {
   }
 }
 
+/** Bytes an op adds about (its key or device and its value), as putCost counts an etcd put. */
+function opCost(op: EvOp): number {
+  switch (op.type) {
+    case 'lwwPut': case 'mvPut': return putCost(op.key, op.value);
+    case 'setAdd': case 'setRemove': return putCost(op.key, op.member);
+    case 'lwwDelete': case 'counterAdd': return putCost(op.key, new Uint8Array(0));
+    case 'eventAppend': return putCost(new TextEncoder().encode(op.device), op.payload);
+  }
+}
+
 function clampLimit(limit: number, dflt: number, max: number): number {
   return limit <= 0 ? dflt : Math.min(limit, max);
 }
@@ -90,6 +101,7 @@ export class RegionCrdt {
     const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
     if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
     const def = this.namespaceOf(req.namespace, firstKey?.key);
+    await this.checkQuota(req.ops);
     const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
     const res = await this.propose(body, identity);
     const a = decodeAnswer(res.body);
@@ -116,6 +128,20 @@ export class RegionCrdt {
     if (a.kind === 'error') throw new EvError(a.code, a.message, a.resendFrom);
     if (a.kind !== 'page') throw new Error(`a page upload got a ${a.kind} answer`);
     return { ...this.answer(def.name, res.revision), applied: a.applied };
+  }
+
+  /**
+   * etcd's quota rule for CRDT writes too: a write that would take the state database past
+   * --quota-backend-bytes raises the NOSPACE alarm (through Raft) and is refused; the alarm
+   * then refuses CRDT writes at apply on every member until it is disarmed.
+   */
+  private async checkQuota(ops: EvOp[]): Promise<void> {
+    let cost = 0;
+    for (const op of ops) cost += opCost(op);
+    if (await this.node.quota.available(cost)) return;
+    const raise = { type: 'alarm' as const, alarm: { action: AlarmAction.ACTIVATE, memberId: this.node.id, alarm: AlarmType.NOSPACE } };
+    await this.node.proposeCommand(raise).catch(() => undefined);
+    throw new EvError('resource-exhausted', 'etcdserver: mvcc: database space exceeded');
   }
 
   private async propose(body: Uint8Array, identity: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {

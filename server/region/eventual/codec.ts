@@ -120,6 +120,36 @@ export function decodeSuperseded(bytes: Uint8Array): { rec: LwwRecord; winner: D
   return { rec, winner: { origin: r.string(), seq: r.uint() } };
 }
 
+// ---- the index of live records by dot
+
+const IndexTag = { key: 1, event: 2, record: 3 } as const;
+
+/**
+ * Where a live record is: most are the current state of a key (its key, to look the record
+ * up there) or a held event (device, seq); a set remove and an event that lost a contested
+ * (device, seq) live nowhere else, so the index holds them whole.
+ */
+export type IndexEntry =
+  | { where: 'key'; key: Uint8Array }
+  | { where: 'event'; device: string; seq: number }
+  | { where: 'record'; record: CrdtRecord };
+
+export function encodeIndex(e: IndexEntry): Uint8Array {
+  const w = new BinWriter().byte(IndexTag[e.where]);
+  if (e.where === 'key') w.bytes(e.key);
+  else if (e.where === 'event') w.string(e.device).uint(e.seq);
+  else writeRecord(w, e.record);
+  return w.finish();
+}
+
+export function decodeIndex(bytes: Uint8Array): IndexEntry {
+  const r = new BinReader(bytes);
+  const tag = r.byte();
+  if (tag === IndexTag.key) return { where: 'key', key: r.bytes().slice() };
+  if (tag === IndexTag.event) return { where: 'event', device: r.string(), seq: r.uint() };
+  return { where: 'record', record: readRecord(r) };
+}
+
 // ---- per-key states
 
 export interface SetKeyState {

@@ -54,6 +54,11 @@ export function nsOfRecordKey(key: Uint8Array): string {
   return utf8Decoder.decode(key.subarray(2));
 }
 
+/** [0x15][0x02][ns][0x00][sub] per (namespace, sub), built once: every key of an apply starts so. */
+const subPrefixes = new Map<string, Uint8Array>();
+/** Namespaces whose prefixes are remembered (NAMESPACES_MAX is 1000; past this, built per call). */
+const SUB_PREFIX_CACHE_MAX = 8192;
+
 /** [0x15][0x02][ns][0x00]: the start of a namespace's data. */
 export function nsDataPrefix(ns: string): Uint8Array {
   return concatBytes(Uint8Array.of(CRDT, NS_DATA), text(ns), Uint8Array.of(SEP));
@@ -68,7 +73,13 @@ export function nsDataRange(ns: string): { gte: Uint8Array; lt: Uint8Array } {
 }
 
 export function subPrefix(ns: string, sub: Sub): Uint8Array {
-  return concatBytes(nsDataPrefix(ns), Uint8Array.of(sub));
+  const k = `${sub}:${ns}`;
+  let p = subPrefixes.get(k);
+  if (p === undefined) {
+    p = concatBytes(nsDataPrefix(ns), Uint8Array.of(sub));
+    if (subPrefixes.size < SUB_PREFIX_CACHE_MAX) subPrefixes.set(k, p);
+  }
+  return p;
 }
 
 export function subRange(ns: string, sub: Sub): { gte: Uint8Array; lt: Uint8Array } {

@@ -10,8 +10,8 @@ import {
 } from '../../crdt/index.js';
 import type { NamespaceDefinition } from '../../namespace/index.js';
 import {
-  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeKeyState, encodeRecord, encodeSuperseded,
-  type DeviceSummary, type KeyState, type SetKeyState,
+  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyState, encodeSuperseded,
+  type DeviceSummary, type IndexEntry, type KeyState, type SetKeyState,
 } from './codec.js';
 import {
   conflictKey, deviceKey, eventKey, eventLoserKey, indexKey, keyStateKey, supersededKey,
@@ -36,8 +36,11 @@ function setState(c: MergeContext, key: Uint8Array, s: KeyState | null): void {
   c.work.set(keyStateKey(c.def.name, key), s, encodeKeyState);
 }
 
-function indexPut(c: MergeContext, r: CrdtRecord): void {
-  c.work.put(indexKey(c.def.name, r.origin, r.seq), encodeRecord(r));
+function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
+  const e: IndexEntry = whole || (r.kind === 'set' && r.op === 'remove')
+    ? { where: 'record', record: r }
+    : r.kind === 'events' ? { where: 'event', device: r.deviceId, seq: r.deviceSeq } : { where: 'key', key: r.key };
+  c.work.put(indexKey(c.def.name, r.origin, r.seq), encodeIndex(e));
 }
 
 function indexDel(c: MergeContext, d: Dot): void {
@@ -64,7 +67,7 @@ async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
   if (m.winner === r) {
     setState(c, r.key, { kind: 'lww', winner: r });
     indexPut(c, r);
-    c.work.project(r.key, r.value);
+    c.work.project(r.key, r.value, true);
   }
   const loser = m.loser;
   if (loser === undefined) return;
@@ -184,11 +187,13 @@ async function mergeEvent(c: MergeContext, r: EventRecord): Promise<void> {
   const held = await heldEvent(c, r.deviceId, r.deviceSeq);
   const m = eventMerge(held ?? undefined, r);
   if (m.kind === 'duplicate') return;
-  indexPut(c, r); // both sides of a conflict stay live, so every replica lists the same
+  // Both sides of a conflict stay live (indexed), so every replica gets both and lists the same.
   if (m.kind === 'conflict') {
     c.work.put(eventLoserKey(ns, m.lose.deviceId, m.lose.deviceSeq, m.lose.origin, m.lose.seq), encodeEvent(m.lose));
+    indexPut(c, m.lose, true);
     if (m.win !== r) return;
   }
+  indexPut(c, r);
   c.work.set(eventKey(ns, r.deviceId, r.deviceSeq), r, encodeEvent);
   c.work.project(eventEtcdKey(c.def.prefix, r.deviceId, r.deviceSeq), eventValue(r));
   if (m.kind === 'new') await noteEventSeq(c, r.deviceId, r.deviceSeq);

@@ -19,7 +19,7 @@ import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type Ns
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
 import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
 import { CRDT_STATE_CACHE_ENTRIES } from './limits.js';
-import { EMPTY_NS_RECORD, Work, type BatchState } from './work.js';
+import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
 
 const HLC_KEY = metaKey('region-hlc');
 
@@ -94,8 +94,12 @@ export class EventualStore implements ExternalApplier {
       // Refused before anything was written: the work is dropped.
       return { kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) };
     }
-    await work.commit(nsRecordKey, encodeNsRecord, (h) => ({ type: 'put', key: HLC_KEY, value: encodeHlcValue(h) }));
+    await work.commit();
     return answer;
+  }
+
+  flush(append: (op: BatchOp) => void): void {
+    flushBatch(this.batch, append, nsRecordKey, encodeNsRecord, (h) => ({ type: 'put', key: HLC_KEY, value: encodeHlcValue(h) }));
   }
 
   published(): void {
@@ -145,13 +149,15 @@ export class EventualStore implements ExternalApplier {
   /**
    * CRC-32 over the namespace's record and its data keyspaces in key order (keys and values),
    * read in engine chunks (the event loop runs between them). Equal on members that applied
-   * the same entries. Read from one engine view; the record is read inside it.
+   * the same entries.
    */
   async hash(ns: string): Promise<number> {
-    const scan = this.engine.scan({ gte: nsRecordKey(ns), lte: nsRecordKey(ns) });
+    // Both views are fixed here, in one turn of the event loop (scan() takes its view at once).
+    const record = this.engine.scan({ gte: nsRecordKey(ns), lte: nsRecordKey(ns) });
+    const data = this.engine.scan(nsDataRange(ns));
     let hash = 0;
-    for await (const chunk of scan) hash = crc32(Buffer.concat(chunk.flat()), hash);
-    for await (const chunk of this.engine.scan(nsDataRange(ns))) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    for await (const chunk of record) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.flat()), hash);
     return hash >>> 0;
   }
 }

@@ -42,7 +42,7 @@ export class Work {
   private readonly ns = new Map<string, NsRecord>();
   private readonly raw: BatchOp[] = [];
   /** mvcc keys whose visible value this command sets (null: deletes), in first-touch order. */
-  readonly projections = new Map<string, { key: Uint8Array; value: Uint8Array | null }>();
+  readonly projections = new Map<string, { key: Uint8Array; value: Uint8Array | null; always: boolean }>();
   private readonly applied = new Map<string, { namespace: string; type: string; n: number }>();
   hlc: Hlc;
 
@@ -97,11 +97,18 @@ export class Work {
     if (seq > (v.get(origin) ?? 0)) v.set(origin, seq);
   }
 
-  project(key: Uint8Array, value: Uint8Array | null): void {
+  /**
+   * Sets the visible value of an mvcc key. `always`: a put even when the value is the same
+   * (an lww write that wins is a write, as an etcd Put of the same value is); otherwise only
+   * a changed value is written.
+   */
+  project(key: Uint8Array, value: Uint8Array | null, always = false): void {
     const ks = keyString(key);
     const cur = this.projections.get(ks);
-    if (cur !== undefined) cur.value = value;
-    else this.projections.set(ks, { key, value });
+    if (cur !== undefined) {
+      cur.value = value;
+      cur.always ||= always;
+    } else this.projections.set(ks, { key, value, always });
   }
 
   countOp(namespace: string, type: string): void {
@@ -115,27 +122,25 @@ export class Work {
    * The command succeeded: its engine ops join the mvcc batch, its changes the batch state,
    * and the visible values it changed become mvcc puts and deletes at the command's revision.
    */
-  async commit(nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): Promise<void> {
+  async commit(): Promise<void> {
     const batch = this.base.batch;
-    for (const [ks, s] of this.slots) {
-      this.tx.append(s.value === null ? { type: 'del', key: s.key } : { type: 'put', key: s.key, value: s.encode(s.value as never) });
-      batch.slots.set(ks, s);
-    }
+    // States, namespace records and the clock are written once per batch (their last value:
+    // flushBatch), the write-only ops in order now.
+    for (const [ks, s] of this.slots) batch.slots.set(ks, s);
     for (const op of this.raw) this.tx.append(op);
-    for (const [ns, r] of this.ns) {
-      this.tx.append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) });
-      batch.ns.set(ns, r);
-    }
-    if (this.hlc !== (batch.hlc ?? this.base.hlc)) {
-      this.tx.append(hlcOp(this.hlc));
-      batch.hlc = this.hlc;
-    }
+    for (const [ns, r] of this.ns) batch.ns.set(ns, r);
+    if (this.hlc !== (batch.hlc ?? this.base.hlc)) batch.hlc = this.hlc;
     for (const [k, c] of this.applied) {
       const b = batch.applied.get(k);
       if (b !== undefined) b.n += c.n;
       else batch.applied.set(k, { ...c });
     }
-    for (const { key, value } of this.projections.values()) {
+    for (const { key, value, always } of this.projections.values()) {
+      if (always) {
+        if (value === null) await this.tx.delete(key); // a no-op when not live
+        else await this.tx.put(key, value);
+        continue;
+      }
       const cur = await this.tx.get(key);
       if (value === null) {
         if (cur !== undefined) await this.tx.delete(key);
@@ -144,6 +149,13 @@ export class Work {
       }
     }
   }
+}
+
+/** The engine ops of what a batch's commands left: each state, record and the clock once. */
+export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): void {
+  for (const s of batch.slots.values()) append(s.value === null ? { type: 'del', key: s.key } : { type: 'put', key: s.key, value: s.encode(s.value as never) });
+  for (const [ns, r] of batch.ns) append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) });
+  if (batch.hlc !== undefined) append(hlcOp(batch.hlc));
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
