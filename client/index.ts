@@ -16,6 +16,17 @@ export { KeptLease, type LeaseEvents } from './lib/lease-keeper.js';
 export { Cluster, type Member, type MemberListResult } from './lib/cluster.js';
 export { Namespaces, type Namespace, type NamespaceChanges, type NamespaceSpec, type NamespaceLevel, type CrdtType, type ReadLevelName } from './lib/namespaces.js';
 export {
+  Crdt, CRDT_PAGES_MAX, type CompletenessOptions, type ConflictsOptions, type CrdtReadOptions, type CrdtReadRequest, type CrdtWriteOptions,
+  type EventsScanOptions, type LwwRangeOptions, type SupersededOptions,
+} from './lib/crdt.js';
+export { crdtOp } from './lib/crdt-types.js';
+export type {
+  AppendedEvent, CompletenessResult, ConflictsResult, CounterEntry, CounterGetResult, CrdtAnswer, CrdtEntry, CrdtHashResult, CrdtOp,
+  CrdtOpResult, CrdtOpWriteResult, CrdtReadAnswer, CrdtReadResult, CrdtTypeName, CrdtVector, CrdtWriteResult, DeviceCompleteness, Dot,
+  EventInput, EventsAppendResult, EventsScanResult, Hlc, LwwEntry, LwwGetResult, LwwRangeResult, MvEntry, MvGetResult, SetEntry,
+  SetMembersResult, StoredEvent, SupersededRecord, SupersededResult,
+} from './lib/crdt-types.js';
+export {
   Maintenance, type AlarmAction, type AlarmMember, type AlarmType, type EndpointStatus, type HashKVResult, type MemberStatus,
 } from './lib/maintenance.js';
 export { CLIENT_ID_METADATA_KEY, SEQ_METADATA_KEY, WRITE_SLOTS_MAX } from './lib/identity.js';

@@ -4,8 +4,11 @@
 // then the rows of client/bench/compare.ts, then a Markdown table.
 //
 //   npm run bench:compare -- [--total 20000 | --duration 10] [--value-size 256]
-//       [--drivers h2load,client] [--rows put-1,put-256,range-l,range-s]
+//       [--drivers h2load,client] [--rows put-1,put-256,lww-1,lww-256,range-l,range-s]
 //       [--cpu-prof DIR] [--json FILE] [--keep]
+//
+// The lww rows put to an eventual lww namespace of regionstore (bench-lww, created first)
+// beside the strong put rows, through the same drivers (see client/bench/compare.ts).
 //
 // --cpu-prof runs every regionstore node under `node --cpu-prof` (profiles are written to
 // DIR when the nodes stop; the leader's pid is printed). This lives in cluster/ because

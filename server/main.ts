@@ -104,11 +104,12 @@ async function serve(argv: string[]): Promise<void> {
     logger,
     metrics,
     limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries, recordCacheBytes: cfg.recordCacheBytes, quotaBackendBytes: cfg.quotaBackendBytes },
-    unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync },
+    unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync, crdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates },
+    clusterToken: token,
   });
-  if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync) {
-    logger.warn('UNSAFE testing flags are on: this member may serve stale reads or lose acknowledged writes',
-      { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync });
+  if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
+    logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
+      { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });
   }
   const backend = new RegionBackend(node);
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).

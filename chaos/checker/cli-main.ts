@@ -1,6 +1,7 @@
 // The chaos:check command (cli.ts runs it):
 // `npm run chaos:check -- history.jsonl [--time-limit-s N] [--max-steps N] [--json]`
-// Checks a register history file for linearizability. Exit status:
+// Checks a register history file for linearizability; with --crdt, a crdt workload's
+// history and final reads (crdt-history.jsonl crdt-final.json) for convergence. Exit status:
 //   0  linearizable
 //   1  not linearizable (the smallest window that shows it is printed)
 //   2  unknown (a bound was reached), the file is malformed (line and defect printed),
@@ -12,6 +13,8 @@ import {
   checkLinearizability, DEFAULT_MAX_STEPS_PER_KEY, DEFAULT_TIME_LIMIT_MS, DEFAULT_WINDOW_TIME_LIMIT_MS, type Verdict,
 } from './linearizability.js';
 import { renderLinearizability } from './render.js';
+import { checkCrdtFiles } from './crdt-files.js';
+import { summarizeCrdt } from './crdt-render.js';
 
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;
@@ -19,6 +22,7 @@ export const EXIT_UNKNOWN = 2;
 
 const USAGE =
   'usage: npm run chaos:check -- <history.jsonl> [--time-limit-s N] [--max-steps N] [--json]\n' +
+  '       npm run chaos:check -- --crdt <crdt-history.jsonl> <crdt-final.json> [--json]\n' +
   `  --time-limit-s  wall-clock budget of the search (default ${DEFAULT_TIME_LIMIT_MS / 1000}); a key that\n` +
   `                  needs it gets up to ${DEFAULT_WINDOW_TIME_LIMIT_MS / 1000} s more to shrink a violation or scan stretches\n` +
   `  --max-steps     search steps per key (default ${DEFAULT_MAX_STEPS_PER_KEY})\n` +
@@ -48,8 +52,12 @@ export async function main(
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { 'time-limit-s': { type: 'string' }, 'max-steps': { type: 'string' }, json: { type: 'boolean' } },
+      options: { 'time-limit-s': { type: 'string' }, 'max-steps': { type: 'string' }, json: { type: 'boolean' }, crdt: { type: 'boolean' } },
     });
+    if (values.crdt === true) {
+      if (positionals.length !== 2) throw new Error(`--crdt: expected the crdt history and the final reads, got ${positionals.length} file(s)`);
+      return await checkCrdt(positionals[0]!, positionals[1]!, values.json === true, out, err);
+    }
     if (positionals.length !== 1) throw new Error(`expected one history file, got ${positionals.length}`);
     path = positionals[0]!;
     timeLimitS = positive('time-limit-s', values['time-limit-s']);
@@ -72,5 +80,17 @@ export async function main(
     ...(maxSteps !== undefined ? { maxStepsPerKey: Math.floor(maxSteps) } : {}),
   });
   out(json ? JSON.stringify(result, null, 2) : renderLinearizability(history, result));
+  return EXIT_BY_VERDICT[result.verdict];
+}
+
+async function checkCrdt(history: string, final: string, json: boolean, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let result;
+  try {
+    result = await checkCrdtFiles(history, final);
+  } catch (e) {
+    err((e as Error).message);
+    return EXIT_UNKNOWN;
+  }
+  out(json ? JSON.stringify(result, null, 2) : summarizeCrdt(result).details);
   return EXIT_BY_VERDICT[result.verdict];
 }

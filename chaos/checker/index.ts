@@ -1,5 +1,5 @@
 // Checkers of chaos runs: linearizability of the register history (per key, with the
-// smallest violation window), the bank total, the watch order; and their summaries.
+// smallest violation window), the bank total, the watch order, crdt convergence; and their summaries.
 export {
   checkLinearizability, DEFAULT_CACHE_BYTES_MAX, DEFAULT_MAX_STEPS_PER_KEY, DEFAULT_TIME_LIMIT_MS,
   DEFAULT_WINDOW_TIME_LIMIT_MS, type KeyResult, type LinearizabilityOptions, type LinearizabilityResult, type Verdict,
@@ -12,3 +12,6 @@ export {
   type WatchWrite,
 } from './watch.js';
 export { summarizeBank, summarizeLinearizability, summarizeWatch, type CheckerSummary } from './summary.js';
+export { checkCrdt, logicalWrites, type CrdtAnomaly, type CrdtAnomalyKind, type CrdtCounts, type CrdtResult } from './crdt.js';
+export { compareMembers, type CrdtMemberFinal } from './crdt-state.js';
+export { CRDT_CHECKER, summarizeCrdt } from './crdt-render.js';

@@ -1,17 +1,17 @@
 // The command line of `npm run chaos`, and the line that replays a run.
 //
 //   npm run chaos -- [--nodes 3] [--time 60] [--nemesis all] [--workload register,bank,watch]
-//                    [--seed N] [--out chaos-out/] [--unsafe local-reads|ack-before-sync|no-session] [--keep]
+//                    [--seed N] [--out chaos-out/] [--unsafe local-reads|ack-before-sync|no-session|crdt-duplicates] [--keep]
 
 import { parseArgs } from 'node:util';
 import { NODES_MAX } from '../../cluster/plan.js';
 import { parseNemesis, type FaultKind } from '../nemesis/schedule.js';
 
-export const WORKLOADS = ['register', 'bank', 'watch', 'session'] as const;
-/** What runs without --workload: session (follower reads with rs-min-revision) is asked for by name. */
+export const WORKLOADS = ['register', 'bank', 'watch', 'session', 'crdt'] as const;
+/** What runs without --workload: session (follower reads with rs-min-revision) and crdt (eventual namespaces) are asked for by name. */
 export const DEFAULT_WORKLOADS = ['register', 'bank', 'watch'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
-export const UNSAFE_MODES = ['local-reads', 'ack-before-sync', 'no-session'] as const;
+export const UNSAFE_MODES = ['local-reads', 'ack-before-sync', 'no-session', 'crdt-duplicates'] as const;
 export type UnsafeMode = (typeof UNSAFE_MODES)[number];
 
 export const NODES_DEFAULT = 3;
@@ -35,7 +35,7 @@ export interface RunConfig {
 
 export const USAGE = [
   'usage: npm run chaos -- [--nodes N] [--time S] [--nemesis KINDS] [--workload NAMES] [--seed N] [--out DIR]',
-  '                        [--unsafe local-reads|ack-before-sync|no-session] [--keep]',
+  '                        [--unsafe local-reads|ack-before-sync|no-session|crdt-duplicates] [--keep]',
   `  --nodes     cluster size, 3..${NODES_MAX} (default ${NODES_DEFAULT})`,
   `  --time      seconds of workload under faults (default ${TIME_S_DEFAULT})`,
   '  --nemesis   all | none | comma list of kinds or groups (default all):',
@@ -45,7 +45,8 @@ export const USAGE = [
   '  --seed      the run\'s seed (default: random, printed); the same seed replays the same schedule',
   `  --out       where history.jsonl, report.html, summary.json and node logs go (default ${OUT_DEFAULT}/)`,
   '  --unsafe    start the nodes with an unsafe testing flag (REGIONSTORE_UNSAFE=1), or with no-session the session',
-  '              workload\'s clients without rs-min-revision: the harness must catch it',
+  '              workload\'s clients without rs-min-revision; crdt-duplicates: members apply a re-sent CRDT write',
+  '              again (--unsafe-crdt-apply-duplicates; use with --workload crdt): the harness must catch it',
   '  --keep      keep the nodes\' data directories',
   'exit status: 0 every checker ok, 1 a violation, 2 a checker could not decide (or the run could not be made)',
 ].join('\n');

@@ -1,11 +1,14 @@
 // Every checker over what the workloads recorded, as CheckerSummary for the report.
 
 import { checkBank } from '../checker/bank.js';
+import { checkCrdt } from '../checker/crdt.js';
+import { summarizeCrdt, CRDT_CHECKER } from '../checker/crdt-render.js';
 import { checkLinearizability, type Verdict } from '../checker/linearizability.js';
 import { summarizeBank, summarizeLinearizability, summarizeWatch, type CheckerSummary } from '../checker/summary.js';
 import { checkWatch } from '../checker/watch.js';
 import type { HistoryOp } from '../history/op.js';
 import type { BankWorkload } from '../workload/bank.js';
+import type { CrdtWorkload } from '../workload/crdt.js';
 import { checkDurability, summarizeDurability } from '../workload/durability.js';
 import type { WatchWorkload } from '../workload/watch.js';
 import type { NodeErrorLine } from './cluster.js';
@@ -37,6 +40,14 @@ export function checkWatchWorkload(
     if (order.verdict === 'ok') order.verdict = 'unknown';
   }
   return [order, durability];
+}
+
+/** The convergence checker over the crdt workload's history and final reads. */
+export function checkCrdtWorkload(crdt: Pick<CrdtWorkload, 'ops' | 'finals'>, finalReadsFailed: string | undefined): CheckerSummary {
+  if (crdt.finals === undefined) return notRun(CRDT_CHECKER, `the final reads failed: ${finalReadsFailed ?? 'not made'}`);
+  const s = summarizeCrdt(checkCrdt(crdt.ops, crdt.finals.members));
+  if (!crdt.finals.quiesced) s.details += '\n  (the members did not agree within the quiet phase before they were read)';
+  return s;
 }
 
 /** Whether the cluster came back once every fault was healed. */

@@ -30,8 +30,13 @@ export function formatOutcome(o: RunOutcome): string {
     const t = o.bank.transfers;
     lines.push(`bank: ${o.bank.reads} reads, transfers ${t.ok} ok, ${t.conflict} conflicted, ${t.fail} failed, ${t.unknown} unknown`);
   }
+  if (o.crdt !== undefined) {
+    const c = o.crdt;
+    lines.push(`crdt: ${c.ops} operations by ${c.processes} processes, ${c.writes} write attempts (${c.ok} ok, ${c.fail} fail, ${c.unknown} unknown), ${c.resends} re-sends`);
+  }
   if (o.watch !== undefined) lines.push(`watch: ${o.watch.writes} writes (${o.watch.acknowledged} acknowledged), ${o.watch.events} events seen by the watchers`);
   lines.push(`report: ${o.files.html}`, `history: ${o.files.history}`, `node logs: ${o.files.logs}/`);
+  if (o.crdt !== undefined) lines.push(`crdt history: ${o.files.crdtHistory}`, `crdt final reads: ${o.files.crdtFinal}`);
   lines.push(`verdict: ${o.verdict.toUpperCase()}`, `replay: ${o.replay}`);
   return lines.join('\n');
 }

@@ -37,6 +37,7 @@ const UNSAFE_FLAGS: Record<UnsafeMode, string | undefined> = {
   'local-reads': '--unsafe-local-reads',
   'ack-before-sync': '--unsafe-ack-before-sync',
   'no-session': undefined,
+  'crdt-duplicates': '--unsafe-crdt-apply-duplicates',
 };
 
 export interface ChaosClusterOptions {

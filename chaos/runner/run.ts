@@ -3,10 +3,10 @@
 //   2. the workloads for --time seconds while the nemesis plays its seeded schedule;
 //   3. every fault healed, the cluster healthy again (or the run says it did not recover);
 //   4. the final reads (every register key through every member, the bank, the watchers
-//      caught up and the store's history read back);
+//      caught up and the store's history read back, every member's CRDT state once they agree);
 //   5. every checker; history.jsonl, report.html, summary.json and the node logs in --out.
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SeededRandom } from '../../server/util/random.js';
@@ -23,9 +23,11 @@ import { errorText, untilDone, type WorkloadContext } from '../workload/common.j
 import { RegisterWorkload, type RegisterStats } from '../workload/register.js';
 import { WatchWorkload } from '../workload/watch.js';
 import { SessionWorkload } from '../workload/session.js';
+import { CrdtWorkload, type CrdtStats } from '../workload/crdt.js';
 import { checkSession, summarizeSession } from '../checker/session.js';
+import { CRDT_CODEC, type CrdtHistoryOp } from '../history/crdt-op.js';
 import { replayLine, type RunConfig } from './args.js';
-import { checkBankReads, checkRegister, checkWatchWorkload, nodeErrorsSummary, notRun, overallVerdict, recoverySummary } from './checks.js';
+import { checkBankReads, checkCrdtWorkload, checkRegister, checkWatchWorkload, nodeErrorsSummary, notRun, overallVerdict, recoverySummary } from './checks.js';
 import { ChaosCluster } from './cluster.js';
 
 /** Register workers per client (one client per member plus one over all of them). */
@@ -35,6 +37,8 @@ export const BANK_WORKERS = 4;
 export const WATCH_WRITERS_PER_CLIENT = 1;
 /** Session workload processes per member (each with its own client and session clock). */
 export const SESSION_WORKERS_PER_NODE = 2;
+/** Crdt workload processes per client (one client per member plus one over all of them). */
+export const CRDT_WORKERS_PER_CLIENT = 2;
 /** After the heal, the cluster must be healthy and take a write within this. */
 export const RECOVERY_TIMEOUT_MS = 60_000;
 
@@ -49,7 +53,18 @@ export interface RunOutcome {
   register?: RegisterStats;
   bank?: BankStats;
   watch?: { writes: number; acknowledged: number; events: number };
-  files: { history: string; html: string; json: string; logs: string };
+  crdt?: CrdtStats;
+  files: RunFiles;
+}
+
+export interface RunFiles {
+  history: string;
+  html: string;
+  json: string;
+  logs: string;
+  /** The crdt workload's history and every member's final read (with --workload crdt). */
+  crdtHistory: string;
+  crdtFinal: string;
 }
 
 interface Workloads {
@@ -57,15 +72,17 @@ interface Workloads {
   bank?: BankWorkload;
   watch?: WatchWorkload;
   session?: SessionWorkload;
+  crdt?: CrdtWorkload;
 }
 
-function makeWorkloads(config: RunConfig, ctx: WorkloadContext, history: HistoryWriter): Workloads {
+function makeWorkloads(config: RunConfig, ctx: WorkloadContext, history: HistoryWriter, crdtHistory: HistoryWriter<CrdtHistoryOp> | undefined): Workloads {
   const has = (w: string): boolean => (config.workloads as readonly string[]).includes(w);
   const w: Workloads = {};
   if (has('register')) w.register = new RegisterWorkload(ctx, { workers: REGISTER_WORKERS_PER_CLIENT * (config.nodes + 1), history });
   if (has('bank')) w.bank = new BankWorkload(ctx, BANK_WORKERS);
   if (has('watch')) w.watch = new WatchWorkload(ctx, WATCH_WRITERS_PER_CLIENT * (config.nodes + 1));
   if (has('session')) w.session = new SessionWorkload(ctx, SESSION_WORKERS_PER_NODE * config.nodes, config.unsafe === 'no-session');
+  if (crdtHistory !== undefined) w.crdt = new CrdtWorkload(ctx, CRDT_WORKERS_PER_CLIENT * (config.nodes + 1), crdtHistory);
   return w;
 }
 
@@ -98,6 +115,7 @@ async function finalReads(w: Workloads, log: (line: string) => void): Promise<Ma
     attempt('register', w.register && (() => w.register!.finalReads())),
     attempt('bank', w.bank && (() => w.bank!.finalReads())),
     attempt('watch', w.watch && (() => w.watch!.finish())),
+    attempt('crdt', w.crdt && (() => w.crdt!.finalReads())),
   ]);
   return failed;
 }
@@ -116,6 +134,7 @@ function runChecks(w: Workloads, failed: Map<string, string>, recovery: CheckerS
     else results.push(...checkWatchWorkload(w.watch));
   }
   if (w.session !== undefined) results.push(summarizeSession(checkSession(w.session.ops)));
+  if (w.crdt !== undefined) results.push(checkCrdtWorkload(w.crdt, failed.get('crdt')));
   results.push(recovery, nodeErrors);
   return results;
 }
@@ -134,6 +153,7 @@ function splitSeed(seed: number): Seeds {
 
 interface Phases {
   w: Workloads;
+  crdtHistory?: HistoryWriter<CrdtHistoryOp>;
   nemesis?: Nemesis;
   durationNs?: number;
   results?: CheckerSummary[];
@@ -144,15 +164,16 @@ async function runPhases(config: RunConfig, cluster: ChaosCluster, history: Hist
   const durationMs = config.timeS * 1000;
   const clock = new RunClock();
   const ctx: WorkloadContext = { clock, endpoints: cluster.endpoints, random: seeds.workloads, stopAtMs: durationMs, log };
-  const w = makeWorkloads(config, ctx, history);
+  const w = makeWorkloads(config, ctx, history, p.crdtHistory);
   p.w = w;
   log('chaos: cluster healthy; setting up the workloads');
   await w.bank?.setup();
   await w.watch?.setup();
+  await w.crdt?.setup();
   const schedule = planSchedule({ seed: seeds.schedule, kinds: config.nemesis, nodes: cluster.nodes, durationMs });
   const nemesis = new Nemesis({ target: cluster, schedule, clock, log });
   p.nemesis = nemesis;
-  await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run(), w.session?.run()]);
+  await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run(), w.session?.run(), w.crdt?.run()]);
   p.durationNs = clock.nowNs();
   log(`chaos: ${config.timeS} s of workload done; healing every fault`);
   const healStart = performance.now();
@@ -160,6 +181,7 @@ async function runPhases(config: RunConfig, cluster: ChaosCluster, history: Hist
   log(`chaos: ${recovery.summary}; final reads`);
   const failed = await finalReads(w, log);
   await history.close();
+  await p.crdtHistory?.close();
   await closeWorkloads(w);
   log('chaos: final reads done; stopping the cluster');
   await cluster.stop();
@@ -168,13 +190,14 @@ async function runPhases(config: RunConfig, cluster: ChaosCluster, history: Hist
   log('chaos: checked');
 }
 
-function outcomeOf(config: RunConfig, p: Phases, results: CheckerSummary[], files: RunOutcome['files']): RunOutcome {
+function outcomeOf(config: RunConfig, p: Phases, results: CheckerSummary[], files: RunFiles): RunOutcome {
   const verdict = overallVerdict(results);
   const { w } = p;
   return {
     verdict, exitCode: EXIT_BY_VERDICT[verdict], results, faults: p.nemesis?.faults ?? [], replay: replayLine(config), files,
     ...(w.register === undefined ? {} : { register: w.register.stats() }),
     ...(w.bank === undefined ? {} : { bank: w.bank.stats }),
+    ...(w.crdt === undefined ? {} : { crdt: w.crdt.stats() }),
     ...(w.watch === undefined ? {} : {
       watch: {
         writes: w.watch.writes.length, acknowledged: w.watch.writes.filter((x) => x.status === 'ok').length,
@@ -190,13 +213,17 @@ export async function runChaos(config: RunConfig, print: (line: string) => void 
   const seeds = splitSeed(config.seed);
   const out = resolve(config.out);
   await mkdir(out, { recursive: true });
-  const files = { history: join(out, 'history.jsonl'), html: join(out, 'report.html'), json: join(out, 'summary.json'), logs: join(out, 'logs') };
+  const files: RunFiles = {
+    history: join(out, 'history.jsonl'), html: join(out, 'report.html'), json: join(out, 'summary.json'), logs: join(out, 'logs'),
+    crdtHistory: join(out, 'crdt-history.jsonl'), crdtFinal: join(out, 'crdt-final.json'),
+  };
   const workDir = await mkdtemp(join(tmpdir(), 'rs-chaos-'));
   const history = await HistoryWriter.create(files.history);
   const startedAt = new Date().toISOString();
   log(`chaos: ${config.nodes} nodes, ${config.timeS} s, nemesis ${config.nemesisText}, workloads ${config.workloads.join(',')}, seed ${config.seed}` +
     `${config.unsafe === undefined ? '' : `, UNSAFE ${config.unsafe}`}; data in ${workDir}`);
   const p: Phases = { w: {} };
+  if (config.workloads.includes('crdt')) p.crdtHistory = await HistoryWriter.createWith(files.crdtHistory, CRDT_CODEC);
   let cluster: ChaosCluster | undefined;
   try {
     cluster = await ChaosCluster.start({ nodes: config.nodes, dataDir: join(workDir, 'data'), logDir: files.logs, random: seeds.mesh, unsafe: config.unsafe });
@@ -205,6 +232,8 @@ export async function runChaos(config: RunConfig, print: (line: string) => void 
     await closeWorkloads(p.w);
     await cluster?.stop().catch(() => undefined);
     await history.close().catch(() => undefined);
+    await p.crdtHistory?.close().catch(() => undefined);
+    if (p.w.crdt?.finals !== undefined) await writeFile(files.crdtFinal, JSON.stringify(p.w.crdt.finals, null, 1) + '\n');
     if (!config.keep) await rm(workDir, { recursive: true, force: true });
   }
   const results = p.results ?? [];
@@ -225,5 +254,6 @@ async function closeWorkloads(w: Workloads): Promise<void> {
   w.register?.close();
   w.bank?.close();
   w.session?.close();
+  w.crdt?.close();
   await w.watch?.close();
 }

@@ -7,3 +7,5 @@ export { runRegisterOp, type CasMode, type RegisterRequest } from './register-op
 export { BankWorkload, type BankStats } from './bank.js';
 export { WatchWorkload } from './watch.js';
 export { checkDurability, summarizeDurability, type DurabilityResult, type WriteAttempt } from './durability.js';
+export { CrdtWorkload, CRDT_NAMESPACES, type CrdtStats } from './crdt.js';
+export { readFinalStates, type CrdtFinalRead, type CrdtFinalSpec } from './crdt-final.js';

@@ -12,6 +12,8 @@ import { Client } from '../index.js';
 import { Histogram, bucketHighUs, bucketOf } from './histogram.js';
 import { PUT_PATH, RANGE_PATH, putRequestFrame, rangeRequestFrame } from './grpc-frames.js';
 import { parseH2loadOutput, runH2load } from './h2load.js';
+import { crdtBenchProblem } from './crdt-workload.js';
+import type { BenchResult } from './workload.js';
 
 const SMOKE_REQUESTS = 300;
 
@@ -73,6 +75,17 @@ test('h2load summary parsing', () => {
   assert.ok(Math.abs(parsed.seconds - 0.87616) < 1e-9);
   assert.deepEqual({ ...parsed, seconds: 0 }, { seconds: 0, done: 1990, http2xx: 1980, failed: 12, dataBytes: 58000 });
   assert.throws(() => parseH2loadOutput('connect refused'), /did not finish/);
+});
+
+test('CRDT bench checks: dots and counter sums against the acknowledged ops', () => {
+  const base = { ok: 10, failed: 0 } as BenchResult;
+  assert.equal(crdtBenchProblem({ ...base, dots_added: 10, dots_expected: 10, counter_added: 10, counter_expected: 10 }), '');
+  assert.match(crdtBenchProblem({ ...base, dots_added: 9, dots_expected: 10 }), /9 dots added for 10 acknowledged ops/);
+  assert.match(crdtBenchProblem({ ...base, dots_added: 11, dots_expected: 10 }), /11 dots added/);
+  // A failed request may have applied: more dots than acknowledged ops is then no error, fewer still is.
+  assert.equal(crdtBenchProblem({ ...base, failed: 2, dots_added: 11, dots_expected: 10 }), '');
+  assert.match(crdtBenchProblem({ ...base, failed: 2, dots_added: 10, dots_expected: 10, counter_added: 9, counter_expected: 10 }), /counters grew by 9/);
+  assert.equal(crdtBenchProblem(base), '');
 });
 
 describe('smoke run against a 3-node cluster', { timeout: 60_000 }, () => {

@@ -7,6 +7,12 @@
 // revisions it added, a range row counts the response bytes that came back (a gRPC
 // error carries none) and must add no revision. Starting the clusters is the caller's
 // job (cluster/bench-compare.ts); this module only needs their endpoints.
+//
+// The eventual put rows write an lww namespace of regionstore (created first) through the
+// same driver: h2load sends the same etcd Put frames (an etcd Put on an lww key is an LWW
+// write through Raft), the client driver calls client.crdt.lwwPut. etcd has no eventual
+// level, so its column there is a plain put of the same keys. Regionstore's work in those
+// rows is counted from the namespace's vector (one dot per applied op), not revisions.
 
 import { loadavg } from 'node:os';
 import { Client } from '../index.js';
@@ -14,6 +20,7 @@ import type { CpuMeter } from './cpu-meter.js';
 import { summarize } from './histogram.js';
 import { runH2load, type H2loadResult } from './h2load.js';
 import { PUT_PATH, RANGE_PATH, putRequestFrame, rangeRequestFrame } from './grpc-frames.js';
+import { crdtBenchProblem, ensureBenchNamespace, namespaceDots, runCrdtBench } from './crdt-workload.js';
 import { runBench } from './workload.js';
 
 export type SystemName = 'etcd' | 'regionstore';
@@ -25,7 +32,7 @@ export interface Target {
   endpoints: string[];
 }
 
-export type WorkloadId = 'put-1' | 'put-256' | 'range-l' | 'range-s';
+export type WorkloadId = 'put-1' | 'put-256' | 'lww-1' | 'lww-256' | 'range-l' | 'range-s';
 export type Driver = 'h2load' | 'client';
 
 export interface Workload {
@@ -34,6 +41,8 @@ export interface Workload {
   kind: 'put' | 'range';
   inFlight: number;
   serializable: boolean;
+  /** Regionstore writes the lww namespace LWW_NAMESPACE (etcd: the same keys, strongly). */
+  eventual?: boolean;
 }
 
 /** In-flight requests of the concurrent rows, as h2load connections × streams per connection. */
@@ -44,12 +53,18 @@ const CONCURRENT = CONNECTIONS * STREAMS_PER_CONNECTION;
 export const WORKLOADS: readonly Workload[] = [
   { id: 'put-1', label: 'put, 1 in flight', kind: 'put', inFlight: 1, serializable: false },
   { id: 'put-256', label: `put, ${CONCURRENT} in flight`, kind: 'put', inFlight: CONCURRENT, serializable: false },
+  { id: 'lww-1', label: 'eventual put (lww), 1 in flight', kind: 'put', inFlight: 1, serializable: false, eventual: true },
+  { id: 'lww-256', label: `eventual put (lww), ${CONCURRENT} in flight`, kind: 'put', inFlight: CONCURRENT, serializable: false, eventual: true },
   { id: 'range-l', label: `range linearizable, ${CONCURRENT} in flight`, kind: 'range', inFlight: CONCURRENT, serializable: false },
   { id: 'range-s', label: `range serializable, ${CONCURRENT} in flight`, kind: 'range', inFlight: CONCURRENT, serializable: true },
 ];
 
 /** The key every h2load request names (8 bytes, as etcd's benchmark) and the value size of puts. */
 export const BENCH_KEY = 'bench/h2';
+/** The lww namespace of the eventual rows, its prefix, and the key h2load puts there. */
+export const LWW_NAMESPACE = 'bench-lww';
+export const LWW_PREFIX = 'bench-lww/';
+export const LWW_BENCH_KEY = 'bench-lww/h2';
 export const VALUE_SIZE_DEFAULT = 256;
 /** Requests of an h2load row with CONCURRENT in flight; other rows take a share of it (ROW_SHARE). */
 export const TOTAL_DEFAULT = 20_000;
@@ -125,10 +140,23 @@ async function answerBytes(target: string, path: string, body: Buffer): Promise<
   return one.dataBytes;
 }
 
+/** Whether regionstore's lww namespace takes this row (etcd's column is a strong put). */
+function eventualOn(t: Target, w: Workload): boolean {
+  return w.eventual === true && t.name === 'regionstore';
+}
+
+/** The ops an eventual row applied so far: the lww namespace's vector, summed. */
+async function lwwDots(t: Target): Promise<number> {
+  return withClient(t, (c) => namespaceDots(c, LWW_NAMESPACE));
+}
+
 async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Measurement> {
   const value = Buffer.alloc(o.valueSize, 'x');
-  const body = w.kind === 'put' ? putRequestFrame(BENCH_KEY, value) : rangeRequestFrame(BENCH_KEY, w.serializable);
+  const key = w.eventual === true ? LWW_BENCH_KEY : BENCH_KEY;
+  const body = w.kind === 'put' ? putRequestFrame(key, value) : rangeRequestFrame(key, w.serializable);
   const path = w.kind === 'put' ? PUT_PATH : RANGE_PATH;
+  const eventual = eventualOn(t, w);
+  const dotsBefore = eventual ? await lwwDots(t) : 0;
   const before = await leaderAndRevision(t);
   const perAnswer = w.kind === 'range' ? await answerBytes(before.leader, path, body) : 0;
   const load = loadavg()[0] ?? 0;
@@ -140,15 +168,16 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   });
   const othersCpu = others?.();
   const after = await leaderAndRevision(t);
-  const added = after.revision - before.revision;
+  // An lww put of the value the key already holds may change no visible value (no revision): its dot counts it.
+  const added = eventual ? (await lwwDots(t)) - dotsBefore : after.revision - before.revision;
   let ok: number;
   let problem = '';
   if (w.kind === 'put') {
     ok = Math.min(added, r.http2xx);
-    if (added < r.http2xx) problem = `${r.http2xx - added} of ${r.http2xx} HTTP 200s added no revision (gRPC errors)`;
+    if (added < r.http2xx) problem = `${r.http2xx - added} of ${r.http2xx} HTTP 200s added no ${eventual ? 'dot' : 'revision'} (gRPC errors)`;
     // With -D, h2load stops at the deadline with requests in flight: the servers applied
     // them but h2load never counted their answers. Only answered puts are counted.
-    else if (added > r.http2xx && o.durationS === undefined) problem = `${added - r.http2xx} more revisions than HTTP 200s`;
+    else if (added > r.http2xx && o.durationS === undefined) problem = `${added - r.http2xx} more ${eventual ? 'dots' : 'revisions'} than HTTP 200s`;
   } else {
     ok = Math.floor(r.dataBytes / perAnswer);
     if (ok < r.http2xx) problem = `${r.http2xx - ok} of ${r.http2xx} answers carried no data (gRPC errors)`;
@@ -162,17 +191,24 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
 async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Measurement> {
   const load = loadavg()[0] ?? 0;
   const others = o.meter?.start();
-  const r = await runBench(w.kind, {
+  const eventual = eventualOn(t, w);
+  const settings = {
     endpoints: t.endpoints, clients: w.inFlight, conns: Math.min(CONNECTIONS, w.inFlight), total: rowTotal(o, w, 'client'),
     ...(o.durationS === undefined ? {} : { durationMs: o.durationS * 1000, total: 0 }),
-    valueSize: o.valueSize, keySpace: 1, keyPrefix: 'bench/client/', sequentialKeys: false,
+    valueSize: o.valueSize, keySpace: 1, keyPrefix: w.eventual === true ? `${LWW_PREFIX}client/` : 'bench/client/', sequentialKeys: false,
     consistency: w.serializable ? 's' : 'l', txnOps: 1, timeoutMs: 10_000,
-  });
+  } as const;
+  const r = eventual
+    ? await runCrdtBench('lww', { ...settings, namespace: LWW_NAMESPACE, memberSpace: 1, removePercent: 0, eventsPerAppend: 1 })
+    : await runBench(w.kind, settings);
   const othersCpu = others?.();
   const added = r.revision_after - r.revision_before;
   const problems: string[] = [];
   if (r.failed > 0) problems.push(`${r.failed} failed (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-  if (w.kind === 'put' && added !== r.ok) problems.push(`revision moved by ${added} for ${r.ok} acknowledged puts`);
+  if (eventual) {
+    const p = crdtBenchProblem(r);
+    if (p !== '') problems.push(p);
+  } else if (w.kind === 'put' && added !== r.ok) problems.push(`revision moved by ${added} for ${r.ok} acknowledged puts`);
   if (w.kind === 'range' && added !== 0) problems.push(`revision moved by ${added} during a read-only row`);
   return {
     opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, othersCpu,
@@ -181,19 +217,25 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
 }
 
 /** Not measured: brings both systems to a steady state (Node's JIT above all) before the first row. */
-async function warmUp(t: Target, o: CompareOptions): Promise<void> {
+async function warmUp(t: Target, o: CompareOptions, eventual: boolean): Promise<void> {
   const { leader } = await leaderAndRevision(t);
   const value = Buffer.alloc(o.valueSize, 'x');
   const run = { target: leader, connections: CONNECTIONS, streams: STREAMS_PER_CONNECTION, total: WARMUP_REQUESTS };
   await runH2load({ ...run, path: PUT_PATH, body: putRequestFrame(BENCH_KEY, value) });
+  if (eventual) await runH2load({ ...run, path: PUT_PATH, body: putRequestFrame(LWW_BENCH_KEY, value) });
   await runH2load({ ...run, path: RANGE_PATH, body: rangeRequestFrame(BENCH_KEY, false) });
   await runH2load({ ...run, path: RANGE_PATH, body: rangeRequestFrame(BENCH_KEY, true) });
 }
 
 export async function runComparison(targets: Record<SystemName, Target>, o: CompareOptions): Promise<Row[]> {
+  const eventualRows = WORKLOADS.some((w) => w.eventual === true && o.workloads.includes(w.id));
+  if (eventualRows) {
+    o.log(`creating the eventual lww namespace ${LWW_NAMESPACE} (prefix ${LWW_PREFIX}) on regionstore`);
+    await withClient(targets.regionstore, (c) => ensureBenchNamespace(c, LWW_NAMESPACE, 'lww', LWW_PREFIX));
+  }
   for (const name of SYSTEMS) {
-    o.log(`warming up ${name} (${WARMUP_REQUESTS} puts and ${2 * WARMUP_REQUESTS} ranges through h2load, not measured)`);
-    await warmUp(targets[name], o);
+    o.log(`warming up ${name} (${(eventualRows ? 2 : 1) * WARMUP_REQUESTS} puts and ${2 * WARMUP_REQUESTS} ranges through h2load, not measured)`);
+    await warmUp(targets[name], o, eventualRows);
   }
   const rows: Row[] = [];
   for (const w of WORKLOADS.filter((x) => o.workloads.includes(x.id))) {

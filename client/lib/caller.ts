@@ -19,6 +19,13 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Send to this member only ("host:port" or a URL), e.g. for per-member status. */
   endpoint?: string;
+  /**
+   * Writes: carry this writer identity instead of one of the client's own slots. For a
+   * caller that re-sends a write after a lost response itself (the chaos harness does, to
+   * show the server applies the pair once): the id must be the caller's alone, with seqs
+   * increasing per write and one write of that id in flight at a time (identity.ts).
+   */
+  identity?: WriteTicket;
 }
 
 /** What the services add to a call besides CallOptions (read levels). */
@@ -93,14 +100,15 @@ export class Caller {
     try {
       const fixed = opts.endpoint === undefined ? undefined : this.pool.byAddress(opts.endpoint);
       const deadlineMs = Date.now() + (opts.timeoutMs ?? this.settings.timeoutMs);
-      if (kind === 'write') {
+      if (kind === 'write' && opts.identity === undefined) {
         try {
           ticket = await this.identity.acquire(ac.signal);
         } catch {
           throw this.closed ? new ClientClosedError() : aborted(opts.signal, false, 0, undefined);
         }
       }
-      const metadata = ticket === undefined ? extras.metadata : identityMetadata(ticket);
+      const sent = ticket ?? (kind === 'write' ? opts.identity : undefined);
+      const metadata = sent === undefined ? extras.metadata : identityMetadata(sent);
       return await this.attempts<Res>({ kind, method, req, deadlineMs, fixed, metadata, signal: ac.signal, onTrailers: extras.onTrailers }, opts.signal);
     } finally {
       if (ticket !== undefined) this.identity.release(ticket);

@@ -5,13 +5,14 @@
 //   await client.getString('greeting');          // 'hello'
 //   client.close();
 //
-// Services: client.kv, client.leases, client.cluster, client.maintenance; the common KV
-// calls, watch() and lease() are also on the client itself.
+// Services: client.kv, client.leases, client.cluster, client.maintenance, client.namespaces,
+// client.crdt; the common KV calls, watch() and lease() are also on the client itself.
 
 import type { ChannelOptions } from '@grpc/grpc-js';
 import type { BytesLike } from './bytes.js';
 import { Caller, type CallOptions, type RetryEvent } from './caller.js';
 import { Cluster } from './cluster.js';
+import { Crdt } from './crdt.js';
 import { ClientClosedError } from './errors.js';
 import { WriterIdentity } from './identity.js';
 import type { IdLike } from './int64.js';
@@ -60,6 +61,8 @@ export class Client {
   readonly maintenance: Maintenance;
   /** The namespace registry (regionstore.v1.Namespaces). */
   readonly namespaces: Namespaces;
+  /** Typed writes and reads of eventual namespaces (regionstore.v1.Crdt). */
+  readonly crdt: Crdt;
   /** The random id this client's writes carry (each in-flight write uses a sub-id of it). */
   readonly clientId: string;
   private readonly pool: EndpointPool;
@@ -82,7 +85,9 @@ export class Client {
       readPreference: opts.readFrom ?? 'leader',
       onRetry: opts.onRetry,
     });
-    this.kv = new KV(this.caller, new SessionClock(), opts.sessionReads ?? true);
+    const session = new SessionClock();
+    this.kv = new KV(this.caller, session, opts.sessionReads ?? true);
+    this.crdt = new Crdt(this.caller, session, opts.sessionReads ?? true);
     this.leases = new Leases(this.caller);
     this.cluster = new Cluster(this.caller);
     this.maintenance = new Maintenance(this.caller);

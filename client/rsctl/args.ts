@@ -86,6 +86,8 @@ export class FlagSet {
  */
 export function takeFlag(set: FlagSet, token: string, next: string | undefined, flags: Flags, command: string): number {
   if (!token.startsWith('-') || token === '-') return 0;
+  // A negative number is an argument (`counter add k -3`): no flag's name starts with a digit.
+  if (/^-\d/.test(token)) return 0;
   const eq = token.indexOf('=');
   const name = eq > 0 ? token.slice(0, eq) : token;
   const spec = set.lookup(name);

@@ -10,7 +10,9 @@ import {
   type Command, type CommandGroup, type Context, type GlobalOptions,
 } from './command.js';
 import { benchGroup } from './commands/bench.js';
+import { crdtGroups } from './commands/crdt.js';
 import { endpointGroup } from './commands/endpoint.js';
+import { eventsGroup } from './commands/events.js';
 import { kvCommands } from './commands/kv.js';
 import { leaseGroup } from './commands/lease.js';
 import { maintenanceCommands, snapshotGroup } from './commands/maintenance.js';
@@ -31,8 +33,8 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 ];
 
 const ENTRIES: Array<Command | CommandGroup> = [
-  ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, namespaceGroup, endpointGroup, ...maintenanceCommands, snapshotGroup, benchGroup,
-  versionCommand,
+  ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, namespaceGroup, ...crdtGroups, eventsGroup, endpointGroup, ...maintenanceCommands,
+  snapshotGroup, benchGroup, versionCommand,
 ];
 
 const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 the command failed (an error from the cluster, a local file), 2 usage error, 3 unavailable or timed out.';

@@ -6,7 +6,18 @@ import {
   Server, ServerCredentials, status, type Metadata, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { loadEtcdServices } from '../../server/api/proto.js';
+import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import { LOADER_OPTIONS, loadEtcdServices } from '../../server/api/proto.js';
+
+/** The regionstore.v1.Crdt service; its handlers are keyed "Crdt.<Method>" (etcd has a Hash too). */
+function loadCrdtService(): ServiceDefinition {
+  const dir = fileURLToPath(new URL('../../proto', import.meta.url));
+  const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Crdt: { service: ServiceDefinition } } } };
+  return pkg.regionstore.v1.Crdt.service;
+}
 
 export interface RecordedCall {
   method: string;
@@ -31,19 +42,19 @@ export class StubServer {
   port = 0;
 
   constructor() {
-    const defs = loadEtcdServices();
+    const defs: Record<string, ServiceDefinition> = { ...loadEtcdServices(), Crdt: loadCrdtService() };
     for (const [svc, def] of Object.entries(defs)) {
+      const prefix = svc === 'Crdt' ? 'Crdt.' : '';
       const impl: UntypedServiceImplementation = {};
       for (const name of Object.keys(def)) {
         const m = def[name];
         if (m === undefined) continue;
         if (name === 'Watch') impl[name] = (call: ServerDuplexStream<Record<string, unknown>, unknown>) => this.onWatch(call);
         else if (!m.requestStream && !m.responseStream) impl[name] = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
-          void this.onUnary(name, call, cb);
+          void this.onUnary(prefix + name, call, cb);
         };
       }
       this.server.addService(def, impl);
-      void svc;
     }
     // A Status that names this stub as the leader, unless a test replaces it.
     this.unary.set('Status', () => ({ answer: { header: { memberId: STUB_MEMBER_ID }, leader: STUB_MEMBER_ID, raftTerm: '1' } }));

@@ -219,4 +219,5 @@ export interface Backend {
   // ---- regionstore.v1 (absent: those services are not offered)
   /** The namespace registry (regionstore.v1.Namespaces). */
   readonly namespaceOps?: NamespaceBackend;
+  // regionstore.v1.Crdt: `crdtOps` (server.ts's ServedBackend; crdt-backend.ts imports this file).
 }

@@ -116,7 +116,11 @@ export type BackendErrorCode =
   /** A name or prefix is taken (namespaces). */
   | 'already-exists'
   /** A wait for something (a session read's revision) ran past its deadline. */
-  | 'deadline-exceeded';
+  | 'deadline-exceeded'
+  /** A request field only the state can judge is wrong (a CRDT context token; crdt-backend.ts). */
+  | 'invalid-argument'
+  /** A limit of the state (the siblings cap of an mv key; crdt-backend.ts). */
+  | 'resource-exhausted';
 
 /** Codes whose message is etcd's fixed text; the others keep the backend's message. */
 const FIXED: Partial<Record<BackendErrorCode, ApiError>> = {
@@ -161,6 +165,8 @@ const WITH_MESSAGE: Partial<Record<BackendErrorCode, status>> = {
   'not-found': status.NOT_FOUND,
   'already-exists': status.ALREADY_EXISTS,
   'deadline-exceeded': status.DEADLINE_EXCEEDED,
+  'invalid-argument': status.INVALID_ARGUMENT,
+  'resource-exhausted': status.RESOURCE_EXHAUSTED,
 };
 
 /** The gRPC status for anything a handler or backend threw. Never throws. */

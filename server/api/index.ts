@@ -31,5 +31,7 @@ export {
   type ApiServer,
   type ApiServerOptions,
   type RunningApiServer,
+  type ServedBackend,
 } from './server.js';
+export type * from './crdt-backend.js';
 export * as validate from './validate.js';

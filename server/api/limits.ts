@@ -2,6 +2,11 @@
 // Every one is a default an operator can override through `ApiLimits`; the defaults
 // follow etcd's where etcd has one, so a client that works against etcd works here.
 
+import {
+  CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_EVENTS_PER_APPEND_MAX, CRDT_EVENT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX,
+  CRDT_OP_BYTES_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX, CRDT_WRITE_OPS_MAX,
+} from '../region/eventual/limits.js';
+
 /** etcd's --max-request-bytes default (1.5 MiB): the largest request the store accepts. */
 export const REQUEST_BYTES_MAX = 1.5 * 1024 * 1024;
 /**
@@ -27,6 +32,15 @@ export const SNAPSHOT_CHUNK_BYTES_MAX = 64 * 1024;
 /** Bytes gRPC may send in one response: a Range answer can be large. */
 export const GRPC_SEND_BYTES_MAX = 2 ** 31 - 1;
 
+// ---- regionstore.v1.Crdt (issue 13): the eventual data path's limits are the region's
+// (server/region/eventual/limits.ts), so the API refuses exactly what the apply path would.
+export {
+  CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_EVENTS_PER_APPEND_MAX, CRDT_EVENT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX,
+  CRDT_OP_BYTES_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX, CRDT_WRITE_OPS_MAX,
+};
+/** An mv causal-context token as a Read returned it (it grows with the writers of a key). */
+export const CRDT_CONTEXT_BYTES_MAX = 64 * 1024;
+
 export interface ApiLimits {
   requestBytesMax: number;
   grpcOverheadBytes: number;
@@ -36,6 +50,13 @@ export interface ApiLimits {
   watchersPerStreamMax: number;
   leaseTtlSecondsMax: number;
   snapshotChunkBytesMax: number;
+  crdtWriteOpsMax: number;
+  crdtOpBytesMax: number;
+  crdtEventsPerAppendMax: number;
+  crdtReadLimitDefault: number;
+  crdtReadLimitMax: number;
+  crdtDevicesPageDefault: number;
+  crdtDevicesPageMax: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ApiLimits> = Object.freeze({
@@ -47,6 +68,13 @@ export const DEFAULT_LIMITS: Readonly<ApiLimits> = Object.freeze({
   watchersPerStreamMax: WATCHERS_PER_STREAM_MAX,
   leaseTtlSecondsMax: LEASE_TTL_SECONDS_MAX,
   snapshotChunkBytesMax: SNAPSHOT_CHUNK_BYTES_MAX,
+  crdtWriteOpsMax: CRDT_WRITE_OPS_MAX,
+  crdtOpBytesMax: CRDT_OP_BYTES_MAX,
+  crdtEventsPerAppendMax: CRDT_EVENTS_PER_APPEND_MAX,
+  crdtReadLimitDefault: CRDT_READ_LIMIT_DEFAULT,
+  crdtReadLimitMax: CRDT_READ_LIMIT_MAX,
+  crdtDevicesPageDefault: CRDT_DEVICES_PAGE_DEFAULT,
+  crdtDevicesPageMax: CRDT_DEVICES_PAGE_MAX,
 });
 
 /** Defaults with the given overrides; every limit must be a positive integer. */

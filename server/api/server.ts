@@ -27,6 +27,15 @@ import { watchService } from './watch.js';
 import { startFrontDoor } from './front-door.js';
 import { Http1Router, createHttp1Server } from './http1.js';
 import { loadNamespacesService, namespacesService } from './namespaces.js';
+import { crdtService } from './crdt.js';
+import { loadCrdtService } from './crdt-wire.js';
+import type { CrdtBackend } from './crdt-backend.js';
+
+/** What the server serves: the etcd Backend, and regionstore.v1.Crdt when `crdtOps` is there. */
+export type ServedBackend = Backend & {
+  /** Typed reads and writes of eventual namespaces (absent: the Crdt service is not offered). */
+  readonly crdtOps?: CrdtBackend;
+};
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -113,7 +122,7 @@ function instrument(
 }
 
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
-export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): ApiServer {
+export function createApiServer(backend: ServedBackend, opts: ApiServerOptions = {}): ApiServer {
   const limits = resolveLimits(opts.limits);
   const server = new Server({
     // Channelz keeps per-call and per-message counters and timestamps (Date.now()) for an
@@ -148,6 +157,10 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
     const def = loadNamespacesService();
     server.addService(def, instrument('Namespaces', def, namespacesService(backend.namespaceOps), opts.onCall));
   }
+  if (backend.crdtOps !== undefined) {
+    const def = loadCrdtService();
+    server.addService(def, instrument('Crdt', def, crdtService(backend.crdtOps, limits), opts.onCall));
+  }
   return { server, limits };
 }
 
@@ -163,7 +176,7 @@ export interface RunningApiServer extends ApiServer {
  * the front door: gRPC and HTTP/1.1 on the one port.
  */
 export async function startApiServer(
-  backend: Backend,
+  backend: ServedBackend,
   listen: { host: string; port: number },
   opts: ApiServerOptions = {},
 ): Promise<RunningApiServer> {

@@ -39,7 +39,7 @@ export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
-  | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'peerDialMap';
+  | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
 
 export interface FlagSpec {
   key: FlagKey;
@@ -141,6 +141,10 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     key: 'unsafeAckBeforeSync', flag: 'unsafe-ack-before-sync', defaultText: 'false',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): acknowledge writes before the Raft log is synced.`,
+  },
+  {
+    key: 'unsafeCrdtApplyDuplicates', flag: 'unsafe-crdt-apply-duplicates', defaultText: 'false',
+    help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): a CRDT write re-sent with the same identity applies again (the chaos crdt workload's teeth).`,
   },
 ];
 

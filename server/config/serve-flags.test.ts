@@ -29,6 +29,14 @@ const THREE = [
 ];
 
 describe('serve flags', () => {
+  it('--unsafe-crdt-apply-duplicates (the chaos crdt teeth): refused unless REGIONSTORE_UNSAFE=1; flag or env', () => {
+    assert.equal(config(parseServeFlags([])).unsafeCrdtApplyDuplicates, false);
+    assert.match(errors(parseServeFlags(['--unsafe-crdt-apply-duplicates', 'true'])).join('\n'), /REGIONSTORE_UNSAFE=1/);
+    assert.equal(config(parseServeFlags(['--unsafe-crdt-apply-duplicates', 'true'], { REGIONSTORE_UNSAFE: '1' })).unsafeCrdtApplyDuplicates, true);
+    const env = { REGIONSTORE_UNSAFE_CRDT_APPLY_DUPLICATES: 'true', REGIONSTORE_UNSAFE: '1' };
+    assert.equal(config(parseServeFlags([], env)).unsafeCrdtApplyDuplicates, true);
+  });
+
   it('defaults like etcd', () => {
     const c = config(parseServeFlags([]));
     assert.equal(c.name, 'default');

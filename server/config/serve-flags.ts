@@ -53,6 +53,8 @@ export interface ServeConfig {
   /** Testing only: both refused unless REGIONSTORE_UNSAFE=1. */
   unsafeLocalReads: boolean;
   unsafeAckBeforeSync: boolean;
+  /** Testing only: retried CRDT writes apply twice (skips the dedupe table for them). */
+  unsafeCrdtApplyDuplicates: boolean;
   /** Member name → the peer URL this node dials for it (overrides the advertised one). */
   peerDialMap: Record<string, string>;
 }
@@ -333,7 +335,11 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   if (electionMs > ELECTION_MS_MAX) r.fail('electionMs', `${electionMs} ms is above the maximum of ${ELECTION_MS_MAX} ms`);
   const unsafeLocalReads = r.oneOf('unsafeLocalReads', ['true', 'false'], 'false') === 'true';
   const unsafeAckBeforeSync = r.oneOf('unsafeAckBeforeSync', ['true', 'false'], 'false') === 'true';
-  for (const [key, on] of [['unsafeLocalReads', unsafeLocalReads], ['unsafeAckBeforeSync', unsafeAckBeforeSync]] as const) {
+  const unsafeCrdtApplyDuplicates = r.oneOf('unsafeCrdtApplyDuplicates', ['true', 'false'], 'false') === 'true';
+  const unsafeFlags = [
+    ['unsafeLocalReads', unsafeLocalReads], ['unsafeAckBeforeSync', unsafeAckBeforeSync], ['unsafeCrdtApplyDuplicates', unsafeCrdtApplyDuplicates],
+  ] as const;
+  for (const [key, on] of unsafeFlags) {
     if (on && env[UNSAFE_ENV] !== '1') {
       r.fail(key, `breaks the store's guarantees and exists for testing only; set ${UNSAFE_ENV}=1 to allow it`);
     }
@@ -365,6 +371,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
     unsafeLocalReads,
     unsafeAckBeforeSync,
+    unsafeCrdtApplyDuplicates,
     peerDialMap,
   };
   if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');

@@ -4,13 +4,12 @@
 import { bytesKey, renderMap, type RenderedMap } from './bytes.js';
 import { DotMap } from './dots.js';
 import type { CounterRecord } from './records.js';
+import { counterMerge, counterValue } from './rules.js';
 import type { TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
 
 function sum(perOrigin: ReadonlyMap<string, CounterRecord> | undefined): number {
-  let v = 0;
-  for (const r of perOrigin?.values() ?? []) v += r.p - r.n;
-  return v;
+  return counterValue(perOrigin?.values() ?? []);
 }
 
 export class CounterStore implements TypeStore<CounterRecord> {
@@ -24,9 +23,9 @@ export class CounterStore implements TypeStore<CounterRecord> {
     const k = bytesKey(r.key);
     let perOrigin = this.keys.get(k);
     if (perOrigin === undefined) this.keys.set(k, (perOrigin = new Map()));
-    const cur = perOrigin.get(r.origin);
-    if (cur !== undefined && cur.seq > r.seq) return; // an older entry of the same origin
-    if (cur !== undefined) this.liveDots.delete(cur);
+    const m = counterMerge(perOrigin.get(r.origin), r);
+    if (m === undefined) return; // an older entry of the same origin
+    if (m.dominated !== undefined) this.liveDots.delete(m.dominated);
     perOrigin.set(r.origin, r);
     this.liveDots.set(r, r);
   }

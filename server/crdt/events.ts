@@ -3,10 +3,11 @@
 // refused where it is written, and, if two replicas ever wrote both, every replica keeps the
 // one with the smaller dot and lists the other (both are still sent), so replicas agree.
 
-import { bytesEqual, renderBytes } from './bytes.js';
+import { renderBytes } from './bytes.js';
 import { DotMap } from './dots.js';
 import { EventConflictError } from './errors.js';
 import type { EventBody, EventRecord } from './records.js';
+import { eventAppendCheck, eventMerge } from './rules.js';
 import type { TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
 
@@ -21,13 +22,7 @@ export interface DeviceStatus {
   readonly completeness: number;
 }
 
-export function sameEvent(a: EventBody, b: EventBody): boolean {
-  return a.ts === b.ts && a.type === b.type && bytesEqual(a.payload, b.payload);
-}
-
-function dotBefore(a: EventRecord, b: EventRecord): boolean {
-  return a.origin < b.origin || (a.origin === b.origin && a.seq < b.seq);
-}
+export { sameEvent } from './rules.js';
 
 export class EventStore implements TypeStore<EventRecord> {
   private readonly devices = new Map<string, Map<number, EventRecord>>();
@@ -39,26 +34,24 @@ export class EventStore implements TypeStore<EventRecord> {
 
   /** Throws EventConflictError when a local write would contradict a held event. */
   checkAppend(e: EventBody): boolean {
-    const held = this.devices.get(e.deviceId)?.get(e.deviceSeq);
-    if (held === undefined) return true;
-    if (!sameEvent(held, e)) throw new EventConflictError(e.deviceId, e.deviceSeq);
-    return false; // a duplicate: nothing to write
+    const check = eventAppendCheck(this.devices.get(e.deviceId)?.get(e.deviceSeq), e);
+    if (check === 'conflict') throw new EventConflictError(e.deviceId, e.deviceSeq);
+    return check === 'write'; // a duplicate: nothing to write
   }
 
   apply(r: EventRecord): void {
     let seqs = this.devices.get(r.deviceId);
     if (seqs === undefined) this.devices.set(r.deviceId, (seqs = new Map()));
-    const held = seqs.get(r.deviceSeq);
-    if (held === undefined) {
+    const m = eventMerge(seqs.get(r.deviceSeq), r);
+    if (m.kind === 'duplicate') return; // the same event relayed twice
+    if (m.kind === 'new') {
       seqs.set(r.deviceSeq, r);
       this.liveDots.set(r, r);
       return;
     }
-    if (sameEvent(held, r)) return; // the same event relayed twice
     // Both stay live, so every replica that gets one also gets the other and lists it.
-    const [win, lose] = dotBefore(r, held) ? [r, held] : [held, r];
-    this.conflicts.push(lose);
-    seqs.set(r.deviceSeq, win);
+    this.conflicts.push(m.lose);
+    seqs.set(r.deviceSeq, m.win);
     this.liveDots.set(r, r);
   }
 

@@ -12,6 +12,7 @@ export * from './mv.js';
 export * from './ops.js';
 export * from './records.js';
 export * from './replica.js';
+export * from './rules.js';
 export * from './set.js';
 export * from './stability.js';
 export * from './store.js';

@@ -4,7 +4,7 @@
 
 import { bytesKey, renderBytes, renderMap, type RenderedBytes, type RenderedMap } from './bytes.js';
 import { DotMap, type VersionVector } from './dots.js';
-import { compareHlc, compareStamp } from './hlc.js';
+import { lwwMerge } from './rules.js';
 import type { LwwRecord } from './records.js';
 import type { Stability, TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
@@ -29,17 +29,13 @@ export class LwwStore implements TypeStore<LwwRecord> {
       this.liveDots.set(r, r);
       return;
     }
-    if (this.wins(r, e.winner)) {
-      e.superseded.push(e.winner);
+    const m = lwwMerge(e.winner, r, this.unsafe);
+    if (m.winner === r) {
       this.liveDots.delete(e.winner);
       e.winner = r;
       this.liveDots.set(r, r);
-    } else e.superseded.push(r);
-  }
-
-  private wins(a: LwwRecord, b: LwwRecord): boolean {
-    if (this.unsafe.lwwTieByArrival && compareHlc(a.hlc, b.hlc) === 0) return false;
-    return compareStamp(a.hlc, a.origin, b.hlc, b.origin) > 0;
+    }
+    e.superseded.push(m.loser!);
   }
 
   live(origin: string, seq: number): LwwRecord | undefined {

@@ -4,9 +4,10 @@
 // token back replaces exactly the siblings it saw.
 
 import { bytesKey, renderBytes, renderMap, type RenderedBytes, type RenderedMap } from './bytes.js';
-import { DotMap, dotKey, VersionVector } from './dots.js';
+import { DotMap } from './dots.js';
 import { SiblingCapError } from './errors.js';
 import type { MvRecord } from './records.js';
+import { mvMerge, mvSiblingsAfterWrite, mvToken, type MvKeyState } from './rules.js';
 import type { TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
 
@@ -16,9 +17,8 @@ export const MV_SIBLINGS_CAP_DEFAULT = 100;
 
 interface Entry {
   readonly key: Uint8Array;
-  siblings: Map<string, MvRecord>;
-  /** Join of every applied record's context: the dots of this key already replaced. */
-  covered: VersionVector;
+  /** Siblings in dot order and the join of every applied record's context (rules.ts). */
+  state: MvKeyState;
 }
 
 export class MvStore implements TypeStore<MvRecord> {
@@ -34,20 +34,12 @@ export class MvStore implements TypeStore<MvRecord> {
 
   apply(r: MvRecord): void {
     const id = bytesKey(r.key);
-    let e = this.keys.get(id);
-    if (e === undefined) this.keys.set(id, (e = { key: r.key, siblings: new Map(), covered: new VersionVector() }));
-    // The context joins even when r itself was replaced before it arrived: covered is then
-    // the join of every applied record's context whatever the order (commutative).
-    e.covered.join(VersionVector.from(r.context));
-    for (const [k, s] of e.siblings) {
-      if (e.covered.covers(s)) {
-        e.siblings.delete(k);
-        this.liveDots.delete(s);
-      }
-    }
-    if (e.covered.covers(r)) return; // replaced before it arrived
-    e.siblings.set(dotKey(r), r);
-    this.liveDots.set(r, r);
+    const e = this.keys.get(id);
+    const m = mvMerge(e?.state, r);
+    if (e === undefined) this.keys.set(id, { key: r.key, state: m.state });
+    else e.state = m.state;
+    for (const s of m.replaced) this.liveDots.delete(s);
+    if (m.kept) this.liveDots.set(r, r);
   }
 
   live(origin: string, seq: number): MvRecord | undefined {
@@ -58,35 +50,27 @@ export class MvStore implements TypeStore<MvRecord> {
   read(key: Uint8Array): { values: Uint8Array[]; token: Record<string, number> } {
     const e = this.keys.get(bytesKey(key));
     if (e === undefined) return { values: [], token: {} };
-    const token = e.covered.clone();
-    for (const s of e.siblings.values()) token.advance(s.origin, s.seq);
-    return { values: this.sorted(e).map((s) => s.value), token: token.toJSON() };
+    return { values: e.state.siblings.map((s) => s.value), token: mvToken(e.state) };
   }
 
   /** Throws SiblingCapError if a write with this token would leave more than the cap. */
   checkWrite(key: Uint8Array, token: Readonly<Record<string, number>>): void {
     const e = this.keys.get(bytesKey(key));
     if (e === undefined) return;
-    const t = VersionVector.from(token);
-    let left = 1;
-    for (const s of e.siblings.values()) if (!t.covers(s)) left++;
+    const left = mvSiblingsAfterWrite(e.state, token);
     if (left > this.siblingsCap) throw new SiblingCapError(key, left, this.siblingsCap);
   }
 
   /** Keys with more than one sibling (`unresolved_conflicts`). */
   unresolvedConflicts(): number {
     let n = 0;
-    for (const e of this.keys.values()) if (e.siblings.size > 1) n++;
+    for (const e of this.keys.values()) if (e.state.siblings.length > 1) n++;
     return n;
   }
 
   /** Keys past the sibling warning threshold. */
   overWarning(): Uint8Array[] {
-    return [...this.keys].sort(([a], [b]) => (a < b ? -1 : 1)).filter(([, e]) => e.siblings.size > this.siblingsWarn).map(([, e]) => e.key);
-  }
-
-  private sorted(e: Entry): MvRecord[] {
-    return [...e.siblings.values()].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
+    return [...this.keys].sort(([a], [b]) => (a < b ? -1 : 1)).filter(([, e]) => e.state.siblings.length > this.siblingsWarn).map(([, e]) => e.key);
   }
 
   gc(): void {
@@ -94,12 +78,13 @@ export class MvStore implements TypeStore<MvRecord> {
   }
 
   render(): RenderedMap<RenderedBytes[]> {
-    return renderMap(this.keys, (e) => (e.siblings.size > 0 ? this.sorted(e).map((s) => renderBytes(s.value)) : undefined));
+    return renderMap(this.keys, (e) => (e.state.siblings.length > 0 ? e.state.siblings.map((s) => renderBytes(s.value)) : undefined));
   }
 
   clone(): MvStore {
     const c = new MvStore(this.unsafe, this.siblingsCap, this.siblingsWarn);
-    for (const [k, e] of this.keys) c.keys.set(k, { key: e.key, siblings: new Map(e.siblings), covered: e.covered.clone() });
+    // States are replaced, never changed in place (mvMerge returns a new one): share them.
+    for (const [k, e] of this.keys) c.keys.set(k, { key: e.key, state: e.state });
     c.liveDots = this.liveDots.clone();
     return c;
   }

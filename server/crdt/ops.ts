@@ -9,6 +9,7 @@ import { LwwStore } from './lww.js';
 import { MvStore } from './mv.js';
 import type { CounterRecord, CrdtKind, EventBody, EventRecord, LwwRecord, MvRecord, SetRecord } from './records.js';
 import { CrdtReplica } from './replica.js';
+import { counterTotalsAfter } from './rules.js';
 import { SetStore } from './set.js';
 import type { TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
@@ -52,8 +53,7 @@ export function mvPut(r: CrdtReplica, key: Uint8Array, value: Uint8Array, token:
 }
 
 export function counterAdd(r: CrdtReplica, key: Uint8Array, by: number, nowMs: number): CounterRecord {
-  const t = (r.store as CounterStore).totals(key, r.replicaId);
-  const body = by >= 0 ? { p: t.p + by, n: t.n } : { p: t.p, n: t.n - by };
+  const body = counterTotalsAfter((r.store as CounterStore).totals(key, r.replicaId), by);
   return r.commit({ kind: 'counter', key: new Uint8Array(key), ...body }, nowMs) as CounterRecord;
 }
 

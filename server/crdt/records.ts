@@ -51,6 +51,8 @@ export interface EventBody {
   /** Event time, ms since the epoch (the device's clock; not used for ordering). */
   readonly ts: number;
   readonly type: string;
+  /** The schema version the namespace declares for it; absent is 0 (the core's own tests). */
+  readonly schemaVersion?: number;
   readonly payload: Uint8Array;
 }
 

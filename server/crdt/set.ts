@@ -7,6 +7,7 @@
 import { bytesKey, renderBytes, renderMap, type RenderedBytes, type RenderedMap } from './bytes.js';
 import { DotMap, dotKey, type Dot, type VersionVector } from './dots.js';
 import type { SetRecord } from './records.js';
+import { setAddBlocked, setRemoveEffects } from './rules.js';
 import type { Stability, TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
 
@@ -38,7 +39,7 @@ export class SetStore implements TypeStore<SetRecord> {
     const elem = bytesKey(r.elem);
     if (r.op === 'add') {
       const blocked = this.removedCloud.get(k);
-      if (blocked !== undefined && blocked.key === key && blocked.elem === elem) {
+      if (blocked !== undefined && blocked.key === key && setAddBlocked(blocked, elem)) {
         this.removedCloud.delete(k);
         return;
       }
@@ -47,11 +48,12 @@ export class SetStore implements TypeStore<SetRecord> {
       return;
     }
     const adds = this.adds(key, elem, false);
-    for (const d of r.removed) {
-      const dk = dotKey(d);
-      if (adds?.delete(dk)) this.liveDots.delete(d);
-      else if (!held.covers(d)) this.removedCloud.set(dk, { key, elem, dot: d });
+    const { taken, cloud } = setRemoveEffects(new Set(adds?.keys() ?? []), r, held);
+    for (const d of taken) {
+      adds!.delete(dotKey(d));
+      this.liveDots.delete(d);
     }
+    for (const d of cloud) this.removedCloud.set(dotKey(d), { key, elem, dot: d });
     if (adds !== undefined && adds.size === 0) this.keys.get(key)!.delete(elem);
     this.liveDots.set(r, r);
   }

@@ -16,6 +16,20 @@ function sample(text: string, series: string): number | undefined {
 }
 
 describe('node metrics', () => {
+  it('eventual namespaces: ops applied by namespace and type, gauges from the registered source', async () => {
+    const h = createNodeMetrics({ name: 'ev', defaultMetrics: false });
+    h.metrics.crdtOpsApplied('ctr', 'counter', 3);
+    h.metrics.crdtOpsApplied('ctr', 'counter', 2);
+    h.metrics.crdtFigures(() => [{ namespace: 'ev', unresolvedConflicts: 0, supersededRecords: 4, completenessRatio: 0.5, gaps: 2 }]);
+    const text = await h.registry.metrics();
+    assert.equal(sample(text, 'regionstore_crdt_ops_applied_total{namespace="ctr",type="counter"}'), 5);
+    assert.equal(sample(text, 'regionstore_crdt_superseded_records{namespace="ev"}'), 4);
+    assert.equal(sample(text, 'regionstore_events_completeness_ratio{namespace="ev"}'), 0.5);
+    assert.equal(sample(text, 'regionstore_events_gaps{namespace="ev"}'), 2);
+    assert.equal(sample(text, 'regionstore_unresolved_conflicts{namespace="ev"}'), 0);
+    assert.equal(types(text).get('regionstore_crdt_ops_applied_total'), 'counter');
+  });
+
   const servers: MetricsServer[] = [];
   after(async () => {
     for (const s of servers) await s.close();

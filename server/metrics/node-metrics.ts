@@ -10,6 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import { assert } from '../util/assert.js';
 import { eventLoopDelayCollectors } from './event-loop-delay.js';
+import { crdtCollectors, type CrdtFiguresSource } from './crdt-metrics.js';
 
 export const METRIC_PREFIX = 'regionstore_';
 
@@ -85,6 +86,10 @@ export interface NodeMetrics {
   boundedRead(outcome: 'forwarded' | 'refused'): void;
   /** A session read that had to wait for its min revision, and for how long. */
   sessionWait(seconds: number): void;
+  /** CRDT ops applied (once their batch is written), by eventual namespace and type. */
+  crdtOpsApplied(namespace: string, type: string, n: number): void;
+  /** Where the eventual namespaces' gauges read their running counts (crdt-metrics.ts). */
+  crdtFigures(source: CrdtFiguresSource): void;
 }
 
 /** The latest figures, for /status.json and the dashboard page. */
@@ -144,6 +149,8 @@ export const noopNodeMetrics: NodeMetrics = {
   readServed() {},
   boundedRead() {},
   sessionWait() {},
+  crdtOpsApplied() {},
+  crdtFigures() {},
   keys() {},
   dbSize() {},
   recordCache() {},
@@ -233,6 +240,7 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const c = collectors(registry);
+  const crdt = crdtCollectors(registry, METRIC_PREFIX);
   if (options.eventLoopDelay === true) eventLoopDelayCollectors(registry, METRIC_PREFIX);
   c.info.set({ name: options.name }, 1);
   const s: NodeStatusSnapshot = {
@@ -300,6 +308,12 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
       if (ok(misses) && misses > 0) c.recordCacheLookups.inc({ result: 'miss' }, misses);
       cacheSeen.hits = stats.hits;
       cacheSeen.misses = stats.misses;
+    },
+    crdtOpsApplied(namespace, type, n) {
+      if (ok(n) && n > 0) crdt.opsApplied.inc({ namespace, type }, n);
+    },
+    crdtFigures(source) {
+      crdt.setSource(source);
     },
   };
   return { registry, metrics, snapshot: () => ({ ...s }) };

@@ -82,7 +82,7 @@ export class AlarmTable {
 /** etcd's applierV3Corrupt: every write, compaction, lease grant and revoke. */
 function refusedWhenCorrupt(cmd: Command): boolean {
   switch (cmd.type) {
-    case 'put': case 'deleteRange': case 'txn': case 'compact': case 'leaseGrant': case 'leaseRevoke': return true;
+    case 'put': case 'deleteRange': case 'txn': case 'compact': case 'leaseGrant': case 'leaseRevoke': case 'external': return true;
     default: return false;
   }
 }
@@ -90,7 +90,8 @@ function refusedWhenCorrupt(cmd: Command): boolean {
 /** etcd's applierV3Capped: Put, a Txn with a put anywhere in it (any branch, any depth), LeaseGrant. */
 function refusedWithoutSpace(cmd: Command): boolean {
   switch (cmd.type) {
-    case 'put': case 'leaseGrant': return true;
+    // An external command (a CRDT write) may put keys: refused like a Put.
+    case 'put': case 'leaseGrant': case 'external': return true;
     case 'txn': return txnPuts(cmd.txn);
     default: return false;
   }

@@ -14,9 +14,14 @@ import { type BatchOut, TxnExec } from './txn-exec.js';
 import { META_ALARMS_KEY } from './alarm-table.js';
 import type { AlarmRequest, Command, CommandResponse, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
 import { validateTxn } from './validate-txn.js';
+import type { ExternalTx } from './external.js';
+import { keyString } from './kv-layout.js';
+import { applierGet } from './kv-view.js';
 
 export async function applyCommand(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
-  const client = cmd.client;
+  // UNSAFE (testing only, the chaos teeth): an external command re-sent with the same
+  // identity applies again, as if the table did not exist.
+  const client = cmd.type === 'external' && st.external?.skipDedupe === true ? undefined : cmd.client;
   if (client !== undefined) {
     const prev = st.dedupe.get(client.clientId);
     if (prev !== undefined && client.seq === prev.seq) return decodeResponse(prev.response);
@@ -60,6 +65,7 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
       }
       case 'leaseCheckpoint': return checkpoint(st, cmd.leaseCheckpoint, out);
       case 'alarm': return alarm(st, cmd.alarm, out);
+      case 'external': return await external(st, exec, index, cmd.external.body, out);
       default: return unreachable(cmd, 'command');
     }
   } catch (e) {
@@ -68,6 +74,32 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
     assert(!exec.changed, () => `${cmd.type} failed after it began writing: ${e.message}`);
     return e.toResponse();
   }
+}
+
+/** An external command (external.ts): the injected applier writes through `exec` at one revision. */
+async function external(st: MvccState, exec: TxnExec, index: number, body: Uint8Array, out: BatchOut): Promise<CommandResponse> {
+  const applier = st.external;
+  if (applier === undefined) throw new Error(`entry ${index} is an external command but no external applier is wired`);
+  const tx: ExternalTx = {
+    index,
+    writeRevision: exec.main,
+    get: (key) => applierGet(st, key),
+    put: async (key, value) => {
+      await exec.put({ key, value });
+    },
+    delete: async (key) => (await exec.deleteRange({ key })).deleted > 0,
+    append: (op) => {
+      out.ops.push(op);
+      st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
+    },
+    read: async (key) => {
+      const own = st.rawOverlay.get(keyString(key));
+      if (own !== undefined) return own ?? undefined;
+      return st.engine.get(key);
+    },
+  };
+  const answer = await applier.apply(index, body, tx);
+  return { type: 'external', external: { revision: exec.finish(), body: answer } };
 }
 
 /**

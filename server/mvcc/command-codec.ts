@@ -34,6 +34,7 @@ const CommandTag = {
   leaseRevoke: 6,
   leaseCheckpoint: 7,
   alarm: 8,
+  external: 9,
 } as const;
 const OpTag = { range: 1, put: 2, deleteRange: 3, txn: 4 } as const;
 const EMPTY = new Uint8Array(0);
@@ -55,6 +56,7 @@ export function encodeCommand(cmd: Command): Uint8Array {
       for (const c of cmd.leaseCheckpoint.checkpoints) w.uint(c.id).uint(c.remainingTtl);
       break;
     case 'alarm': w.byte(cmd.alarm.action).uint(cmd.alarm.memberId).byte(cmd.alarm.alarm); break;
+    case 'external': w.bytes(cmd.external.body); break;
     default: unreachable(cmd, 'command');
   }
   return w.finish();
@@ -87,6 +89,8 @@ function readBody(r: BinReader, tag: number): Command {
     }
     case CommandTag.alarm:
       return { type: 'alarm', alarm: { action: r.byte() as AlarmAction, memberId: r.uint(), alarm: r.byte() as AlarmType } };
+    // A view into the entry's bytes: the applier decodes it before the entry is released.
+    case CommandTag.external: return { type: 'external', external: { body: r.bytes() } };
     default: throw new Error(`unknown command tag ${tag}`);
   }
 }

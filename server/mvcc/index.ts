@@ -18,3 +18,6 @@ export {
   WatchHub, Watcher, WatchFilter, WATCH_BUFFER_EVENTS_MAX, type WatchRequest, type WatchResponse,
 } from './watch-hub.js';
 export { HISTORY_CHUNK_RECORDS_MAX } from './history.js';
+export type { ExternalApplier, ExternalTx } from './external.js';
+export { BinReader, BinWriter } from './bin.js';
+export { crc32 } from './crc32.js';

@@ -6,7 +6,7 @@ import { BinReader, BinWriter } from './bin.js';
 import type { AlarmMember, AlarmType, CommandResponse, KeyValue, MvccErrorCode, RangeResponse, ResponseOp, TxnResponse } from './types.js';
 
 const Tag = {
-  put: 1, deleteRange: 2, txn: 3, compact: 4, leaseGrant: 5, leaseRevoke: 6, leaseCheckpoint: 7, error: 8, range: 9, alarm: 10,
+  put: 1, deleteRange: 2, txn: 3, compact: 4, leaseGrant: 5, leaseRevoke: 6, leaseCheckpoint: 7, error: 8, range: 9, alarm: 10, external: 11,
 } as const;
 
 export function writeKv(w: BinWriter, kv: KeyValue): void {
@@ -63,6 +63,7 @@ function writeResponse(w: BinWriter, res: CommandResponse): void {
       w.uint(res.alarm.alarms.length);
       for (const a of res.alarm.alarms) w.uint(a.memberId).byte(a.alarm);
       break;
+    case 'external': w.uint(res.external.revision).bytes(res.external.body); break;
     default: unreachable(res, 'response');
   }
 }
@@ -87,6 +88,7 @@ function readResponse(r: BinReader): CommandResponse {
       for (let n = r.uint(); n > 0; n--) alarms.push({ memberId: r.uint(), alarm: r.byte() as AlarmType });
       return { type: 'alarm', alarm: { alarms } };
     }
+    case Tag.external: return { type: 'external', external: { revision: r.uint(), body: r.bytes().slice() } };
     default: throw new Error(`unknown response tag ${tag}`);
   }
 }

@@ -4,6 +4,7 @@
 // memory is either bounded by a named size (the caches) or by one batch (the overlays).
 
 import type { Engine } from '../storage/engine.js';
+import type { ExternalApplier } from './external.js';
 import { AlarmTable } from './alarm-table.js';
 import { DedupeTable } from './dedupe-table.js';
 import { MvccError } from './errors.js';
@@ -47,6 +48,10 @@ export class MvccState {
   readonly latestOverlay = new Map<string, KeyValue | null>();
   /** The batch's new MvccKeyHistory entries by keyString, in revision order. */
   readonly histOverlay = new Map<string, HistEntry[]>();
+  /** Raw engine writes of external commands in this batch, by keyString (null: deleted). */
+  readonly rawOverlay = new Map<string, Uint8Array | null>();
+  /** The applier of external commands (the region's CRDT store), when one is wired. */
+  external: ExternalApplier | undefined;
   /** Live kvs of the batch's keys read ahead in one engine round trip (null: absent). */
   readonly prefetched = new Map<string, KeyValue | null>();
   /** Compaction chunks done so far (readRecord's guard against caching a removed record). */
@@ -93,6 +98,7 @@ export class MvccState {
     this.latestOverlay.clear();
     this.histOverlay.clear();
     this.prefetched.clear();
+    this.rawOverlay.clear();
     this.publications++;
   }
 
@@ -102,6 +108,7 @@ export class MvccState {
     this.latestOverlay.clear();
     this.histOverlay.clear();
     this.prefetched.clear();
+    this.rawOverlay.clear();
   }
 
   /** Checks a read revision (0 = current) against the published and compacted bounds. */

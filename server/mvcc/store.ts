@@ -22,6 +22,7 @@ import type { BatchOut } from './txn-exec.js';
 import { TxnExec } from './txn-exec.js';
 import { validateTxn } from './validate-txn.js';
 import { WatchHub } from './watch-hub.js';
+import type { ExternalApplier } from './external.js';
 import type {
   AlarmMember, Command, CommandResponse, LeaseStatus, LeaseTimeToLiveResponse, RangeRequest, RangeResponse, RequestOp,
   TxnRequest, TxnResponse,
@@ -153,6 +154,7 @@ export class MvccStore {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
+    this.st.external?.flush((op) => out.ops.push(op));
     out.ops.push(
       { type: 'put', key: STATE_APPLIED_INDEX_KEY, value: encodeU64(last) },
       { type: 'put', key: META_REVISION_KEY, value: encodeU64(this.st.revision) },
@@ -172,10 +174,16 @@ export class MvccStore {
     this.st.published = this.st.revision;
     this.st.publishedLiveKeys = this.st.liveKeys;
     this.st.publishOverlay();
+    this.st.external?.published();
     // Emitted only now: watchers and the lessor must never see an unwritten change.
     this.watchHub.publish(out.events, this.st.published);
     if (out.leaseChanges.length > 0) for (const l of this.leaseListeners) l(out.leaseChanges);
     return results;
+  }
+
+  /** Wires the applier of external commands (the region's CRDT store); undefined unwires it. */
+  setExternalApplier(applier: ExternalApplier | undefined): void {
+    this.st.external = applier;
   }
 
   /** A local read (serializable). Throws MvccError compacted / future-revision. */

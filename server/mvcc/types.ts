@@ -217,6 +217,18 @@ export interface ClientSeq {
   seq: number;
 }
 
+/** A command whose meaning belongs to an applier the region injects (external.ts): opaque here. */
+export interface ExternalRequest {
+  body: Bytes;
+}
+
+export interface ExternalResponse {
+  /** The store revision after the command (its own if it wrote mvcc keys). */
+  revision: number;
+  /** The applier's answer, as bytes so the dedupe table can hold it. */
+  body: Bytes;
+}
+
 /** What a Raft entry of the strong store carries. */
 export type Command = (
   | { type: 'put'; put: PutRequest }
@@ -227,6 +239,7 @@ export type Command = (
   | { type: 'leaseRevoke'; leaseRevoke: LeaseRevokeRequest }
   | { type: 'leaseCheckpoint'; leaseCheckpoint: LeaseCheckpointRequest }
   | { type: 'alarm'; alarm: AlarmRequest }
+  | { type: 'external'; external: ExternalRequest }
 ) & { client?: ClientSeq };
 
 export type CommandType = Command['type'];
@@ -241,6 +254,7 @@ export type CommandResponse =
   | { type: 'leaseRevoke'; leaseRevoke: LeaseRevokeResponse }
   | { type: 'leaseCheckpoint'; leaseCheckpoint: LeaseCheckpointResponse }
   | { type: 'alarm'; alarm: AlarmResponse }
+  | { type: 'external'; external: ExternalResponse }
   | { type: 'error'; code: MvccErrorCode; message: string };
 
 export type MvccErrorCode =

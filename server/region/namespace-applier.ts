@@ -15,7 +15,7 @@ import {
   type KeyRange, type NamespaceCommand, type NamespaceDefinition,
 } from '../namespace/index.js';
 import {
-  StateKeyspace, concatBytes, decodeU64, encodeU64, keyspaceRange, stateMetaKey, type Engine,
+  StateKeyspace, concatBytes, decodeU64, encodeU64, keyspaceRange, stateMetaKey, type BatchOp, type Engine,
 } from '../storage/index.js';
 
 const APPLIED_KEY = stateMetaKey('namespace-applied-index');
@@ -25,6 +25,14 @@ const FROM_KEY = Uint8Array.of(0);
 
 function recordKey(name: string): Uint8Array {
   return concatBytes(Uint8Array.of(StateKeyspace.Namespace), encoder.encode(name));
+}
+
+/** The owner of per-namespace CRDT state (the eventual store): what a namespace delete removes. */
+export interface CrdtStateOwner {
+  /** Engine deletes of every CRDT key of the namespace. */
+  dropOps(name: string): Promise<BatchOp[]>;
+  /** Called once those deletes are written: forget what is cached of the namespace. */
+  dropped(name: string): void;
 }
 
 /** What the proposer of a registry entry gets back. */
@@ -50,8 +58,12 @@ export class NamespaceApplier {
     return this.reg;
   }
 
-  /** Applies the registry entry at `index`; undefined when it was applied before. */
-  async apply(index: number, body: Uint8Array, mvcc: MvccStore, engine: Engine): Promise<NamespaceApplyResult | undefined> {
+  /**
+   * Applies the registry entry at `index`; undefined when it was applied before. A deleted
+   * namespace's CRDT state (`crdt`, the eventual store) goes in the same engine batch, so a
+   * namespace created again under the name starts empty on every member.
+   */
+  async apply(index: number, body: Uint8Array, mvcc: MvccStore, engine: Engine, crdt?: CrdtStateOwner): Promise<NamespaceApplyResult | undefined> {
     if (index <= this.applied) return undefined;
     let result: NamespaceApplyResult;
     let next = this.reg;
@@ -70,7 +82,11 @@ export class NamespaceApplier {
       if (!(err instanceof NamespaceError)) throw err;
       result = { type: 'namespace-error', code: err.code, message: err.message };
     }
-    await engine.write([...diffOps(this.reg, next), { type: 'put', key: APPLIED_KEY, value: encodeU64(index) }]);
+    const dropped = this.reg.list().filter((d) => next.get(d.name) === undefined).map((d) => d.name);
+    const crdtOps = [];
+    if (crdt !== undefined) for (const name of dropped) crdtOps.push(...(await crdt.dropOps(name)));
+    await engine.write([...diffOps(this.reg, next), ...crdtOps, { type: 'put', key: APPLIED_KEY, value: encodeU64(index) }]);
+    if (crdt !== undefined) for (const name of dropped) crdt.dropped(name);
     this.reg = next;
     this.applied = index;
     return result;

@@ -18,6 +18,9 @@ import type { MemberRecord } from './members.js';
 import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
 import { RegionNamespaces } from './namespace-backend.js';
+import { RegionCrdt } from './eventual/backend.js';
+import { CRDT_OP_BYTES_MAX, CRDT_WRITE_OPS_MAX } from './eventual/limits.js';
+import { EventualRouting } from './eventual-routing.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -53,9 +56,18 @@ function withClient(cmd: Command, id: ClientSeq | undefined): Command {
 export class RegionBackend {
   /** The namespace registry's operations (regionstore.v1.Namespaces). */
   readonly namespaceOps: RegionNamespaces;
+  /** The eventual namespaces' operations (regionstore.v1.Crdt): server/api's CrdtBackend. */
+  readonly crdt: RegionCrdt;
+  /** The same, under the name server/api's server looks for (like namespaceOps). */
+  readonly crdtOps: RegionCrdt;
+  /** etcd KV writes on eventual keys (DESIGN §2): lww Put/DeleteRange as CRDT writes, the rest refused. */
+  private readonly eventual: EventualRouting;
 
   constructor(readonly node: RegionNode) {
     this.namespaceOps = new RegionNamespaces(node);
+    this.crdt = new RegionCrdt(node);
+    this.crdtOps = this.crdt;
+    this.eventual = new EventualRouting(node, this.crdt, { opsMax: CRDT_WRITE_OPS_MAX, opBytesMax: CRDT_OP_BYTES_MAX });
   }
 
   headerInfo() {
@@ -90,17 +102,22 @@ export class RegionBackend {
   }
 
   async put(req: PutRequest, id?: ClientSeq): Promise<PutResponse> {
+    const routed = this.eventual.put(req, id);
+    if (routed !== undefined) return routed;
     await this.checkQuota(putCost(req.key, req.value));
     const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id));
     return (res as { put: PutResponse }).put;
   }
 
   async deleteRange(req: DeleteRangeRequest, id?: ClientSeq): Promise<DeleteRangeResponse> {
+    const routed = this.eventual.deleteRange(req, id);
+    if (routed !== undefined) return routed;
     const res = await this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id));
     return (res as { deleteRange: DeleteRangeResponse }).deleteRange;
   }
 
   async txn(req: TxnRequest, id?: ClientSeq): Promise<TxnResponse> {
+    this.eventual.checkTxn(req);
     if (isReadOnlyTxn(req)) {
       // A txn without writes needs no log entry: a linearizable read of its compares and ranges.
       await this.node.linearizableBarrier();

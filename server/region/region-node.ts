@@ -20,7 +20,7 @@ import {
   RaftLogStore, openRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
   stateMetaKey, encodeU64, type Engine,
 } from '../storage/index.js';
-import { MvccStore, Lessor, encodeCommand, MvccError, type Command, type CommandResponse } from '../mvcc/index.js';
+import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
 import type { TransportEvent } from '../transport/transport.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -43,6 +43,8 @@ import { NamespaceApplier, type NamespaceApplyResult } from './namespace-applier
 import { StalenessTracker } from './staleness.js';
 import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
+import { EventualStore } from './eventual/store.js';
+import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
 
 
 export interface InitialMember {
@@ -83,7 +85,11 @@ export interface RegionNodeOptions {
     localReads?: boolean;
     /** Acknowledge a put as soon as it is proposed, before the log is synced or committed. */
     ackBeforeSync?: boolean;
+    /** A CRDT write re-sent with the same identity applies again (the dedupe table is skipped). */
+    crdtApplyDuplicates?: boolean;
   };
+  /** The region's CRDT replica id is `region:<token>`; absent: the cluster id in hex. */
+  clusterToken?: string;
 }
 
 type ProposalResult = CommandResponse | NamespaceApplyResult | undefined;
@@ -106,6 +112,8 @@ export class RegionNode {
   private membership!: Membership;
   /** The namespace registry and its applier (replaced when a snapshot replaces the state). */
   private namespaceApplier!: NamespaceApplier;
+  /** The persistent CRDT state of eventual namespaces (replaced with the state on a snapshot install). */
+  eventual!: EventualStore;
   readonly transport: GrpcTransport;
   peerPort = 0;
   private readonly pending: PendingProposals<ProposalResult>;
@@ -166,6 +174,8 @@ export class RegionNode {
     this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
+    await this.openEventual();
+    this.opts.metrics.crdtFigures(() => eventualFigures(this.eventual));
     this.membership = new Membership({
       selfId: this.id,
       transport: this.transport,
@@ -174,6 +184,22 @@ export class RegionNode {
       logger: this.opts.logger,
       onRemoved: () => this.emitStop('removed from the cluster'),
     }, await Members.load(this.stateEngine));
+  }
+
+  /** Opens the eventual store over the current state engine and wires it into the mvcc apply. */
+  private async openEventual(): Promise<void> {
+    this.eventual = await EventualStore.open(this.stateEngine, {
+      regionOrigin: this.regionOrigin,
+      registry: () => this.namespaceApplier.registry,
+      unsafeApplyDuplicates: this.opts.unsafe?.crdtApplyDuplicates === true,
+      onApplied: (ns, type, n) => this.opts.metrics.crdtOpsApplied(ns, type, n),
+    });
+    this.mvcc.setExternalApplier(this.eventual);
+  }
+
+  /** This region's CRDT replica id (ev-common: one logical replica per Raft group). */
+  get regionOrigin(): string {
+    return `region:${this.opts.clusterToken ?? this.clusterId.toString(16)}`;
   }
 
   /** The member registry (replaced when a received snapshot replaces the state). */
@@ -337,7 +363,7 @@ export class RegionNode {
           if (p.proposer === this.id) localMeta.push(p.counter);
         } else if (p.kind === PayloadKind.Namespace) {
           await flushMvcc();
-          const res = await this.namespaceApplier.apply(e.index, p.body, this.mvcc, this.stateEngine);
+          const res = await this.namespaceApplier.apply(e.index, p.body, this.mvcc, this.stateEngine, this.eventual);
           if (p.proposer === this.id) this.pending.resolve(p.counter, res);
         }
       }
@@ -429,6 +455,7 @@ export class RegionNode {
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.membership.replaceRegistry(await Members.load(this.stateEngine));
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
+    await this.openEventual();
     this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
   }
 
@@ -440,6 +467,11 @@ export class RegionNode {
    */
   readLocal<T>(read: (mvcc: MvccStore, engine: Engine) => Promise<T> | T): Promise<T> {
     return this.localReads.read(() => read(this.mvcc, this.stateEngine));
+  }
+
+  /** Like readLocal, for the eventual store (the same gate: a snapshot install replaces both). */
+  readEventual<T>(read: (store: EventualStore, mvcc: MvccStore) => Promise<T> | T): Promise<T> {
+    return this.localReads.read(() => read(this.eventual, this.mvcc));
   }
 
   private onSnapshotApplied(index: number): void {
@@ -539,6 +571,17 @@ export class RegionNode {
     if (res.type === 'error') throw new MvccError(res.code, res.message);
     if (res.type === 'namespace' || res.type === 'namespace-error') throw new Error('an mvcc proposal got a namespace answer');
     return res;
+  }
+
+  /**
+   * Proposes an eventual entry (server/region/eventual/entry.ts) as an mvcc external command,
+   * so a retry with the same identity applies at most once (the mvcc dedupe table).
+   */
+  async proposeEventual(body: Uint8Array, client: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
+    const cmd: Command = client === undefined ? { type: 'external', external: { body } } : { type: 'external', external: { body }, client };
+    const res = await this.proposeCommand(cmd);
+    if (res.type !== 'external') throw new Error(`an eventual proposal got a ${res.type} answer`);
+    return res.external;
   }
 
   private propose(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
@@ -761,4 +804,18 @@ async function directorySize(dir: string): Promise<number> {
     }
   }
   return total;
+}
+
+/** The gauges' figures from the store's running counts (no scan). */
+function eventualFigures(store: EventualStore): CrdtNamespaceFigures[] {
+  return store.namespaces().map((namespace) => {
+    const c = store.counts(namespace);
+    return {
+      namespace,
+      unresolvedConflicts: c.unresolved,
+      supersededRecords: c.superseded,
+      completenessRatio: c.eventsHighest === 0 ? 1 : c.eventsHeld / c.eventsHighest,
+      gaps: c.gaps,
+    };
+  });
 }

@@ -1,4 +1,6 @@
-// rsctl bench put | range | txn | watch-latency: load through the client library, a
+// rsctl bench put | range | txn | watch-latency | lww | counter | set | events: load
+// through the client library (the CRDT ones through client.crdt, see
+// client/bench/crdt-workload.ts), a
 // progress bar on a terminal, percentiles from an HDR-style histogram, a summary, and a
 // final single-line JSON report for scripts (the last line of stdout).
 //
@@ -6,6 +8,9 @@
 // client's view (latency, correctness); `npm run bench:compare` uses h2load for throughput.
 
 import type { BenchResult } from '../../bench/workload.js';
+import {
+  CRDT_BENCH_DEFAULTS, benchNamespaceName, crdtBenchProblem, runCrdtBench, type CrdtBenchKind,
+} from '../../bench/crdt-workload.js';
 import { BENCH_DEFAULTS, runBench, type BenchKind, type BenchOptions } from '../../bench/workload.js';
 import { runWatchLatency, WATCH_PUT_RATE_DEFAULT } from '../../bench/watch-latency.js';
 import { expectArgs, flag, UsageError, type FlagSpec } from '../args.js';
@@ -62,15 +67,19 @@ function printSummary(ctx: Context, r: BenchResult): void {
   ctx.out.line(`  Requests/sec: ${r.ops_per_s}`);
   ctx.out.line(`  OK: ${r.ok}  Failed: ${r.failed}${r.failed > 0 ? ` (${Object.entries(r.errors).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`);
   ctx.out.line(`  Revision: ${r.revision_before} -> ${r.revision_after}`);
+  if (typeof r['dots_added'] === 'number') {
+    const problem = crdtBenchProblem(r);
+    ctx.out.line(`  Dots added: ${String(r['dots_added'])} for ${String(r['dots_expected'])} acknowledged ops${problem === '' ? '' : ` !! ${problem}`}`);
+  }
   ctx.out.line(`Latency (ms): min ${l.min}  mean ${l.mean}  p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`);
 }
 
-/** 0 when every request succeeded; 3 when none did because the cluster was unreachable; else 1. */
+/** 0 when every request succeeded (and the server's counts agree); 3 when none did because the cluster was unreachable; else 1. */
 function exitCode(r: BenchResult): number {
   const unavailable = (r.errors['UNAVAILABLE'] ?? 0) + (r.errors['DEADLINE_EXCEEDED'] ?? 0);
   if (r.ok === 0 && r.failed > 0 && unavailable === r.failed) return ExitCode.unavailable;
   const missingEvents = typeof r['events_expected'] === 'number' && r['events_received'] !== r['events_expected'];
-  return r.failed > 0 || missingEvents ? ExitCode.failed : ExitCode.ok;
+  return r.failed > 0 || missingEvents || crdtBenchProblem(r) !== '' ? ExitCode.failed : ExitCode.ok;
 }
 
 async function report(ctx: Context, r: BenchResult): Promise<number> {
@@ -107,13 +116,55 @@ const watchLatency: Command = {
   },
 };
 
+/** COMMON_FLAGS with the key prefix of the kind's namespace, plus --namespace and the kind's own. */
+function crdtFlags(kind: CrdtBenchKind, extra: FlagSpec[]): FlagSpec[] {
+  return [
+    ...COMMON_FLAGS.map((f) => (f.name === 'key-prefix' ? { ...f, default: `${benchNamespaceName(kind)}/`, help: 'Prefix of the keys used (the namespace\'s prefix when it is created).' } : f)),
+    { name: 'namespace', type: 'string', arg: '<name>', default: benchNamespaceName(kind), help: `Eventual ${kind} namespace to write (created when missing).` },
+    ...extra,
+  ];
+}
+
+function crdtBench(kind: CrdtBenchKind, summary: string, extra: FlagSpec[]): Command {
+  return {
+    name: `bench ${kind}`,
+    usage: `rsctl bench ${kind} [flags]`,
+    summary,
+    description: 'Writes through the Crdt service, one op per request (events: --events-per-append), not retried. The namespace\'s vector ' +
+      'must grow by one dot per acknowledged op (else exit 1). The last line of stdout is a JSON report.',
+    flags: crdtFlags(kind, extra),
+    async run(ctx) {
+      expectArgs(ctx.args, 0, 0, this.usage, this.name);
+      const f = ctx.flags;
+      const o = {
+        ...options(ctx),
+        namespace: flag.str(f, 'namespace') as string,
+        memberSpace: flag.int(f, 'member-space') ?? CRDT_BENCH_DEFAULTS.memberSpace,
+        removePercent: flag.int(f, 'remove-percent') ?? CRDT_BENCH_DEFAULTS.removePercent,
+        eventsPerAppend: flag.int(f, 'events-per-append') ?? CRDT_BENCH_DEFAULTS.eventsPerAppend,
+      };
+      await ctx.client();
+      return report(ctx, await runCrdtBench(kind, o));
+    },
+  };
+}
+
 export const benchGroup: CommandGroup = {
   name: 'bench',
-  summary: 'Benchmarks through the client library: put, range, txn, watch-latency',
+  summary: 'Benchmarks through the client library: put, range, txn, watch-latency, lww, counter, set, events',
   commands: [
     kvBench('put', 'Puts as fast as --clients loops can', []),
     kvBench('range', 'Reads keys of the key space (written once first)', [CONSISTENCY_FLAG]),
     kvBench('txn', 'Transactions of --txn-ops puts each', [{ name: 'txn-ops', type: 'int', arg: '<n>', default: BENCH_DEFAULTS.txnOps, help: 'Puts per transaction.' }]),
     watchLatency,
+    crdtBench('lww', 'LWW puts to an eventual lww namespace (each a new value)', []),
+    crdtBench('counter', 'Counter adds of 1 (the counters must grow by the adds acknowledged)', []),
+    crdtBench('set', 'Set adds (and --remove-percent removes) of members of a member space', [
+      { name: 'member-space', type: 'int', arg: '<n>', default: CRDT_BENCH_DEFAULTS.memberSpace, help: 'Distinct members (m0, m1, ...).' },
+      { name: 'remove-percent', type: 'int', arg: '<0..100>', default: CRDT_BENCH_DEFAULTS.removePercent, help: 'Share of requests that remove.' },
+    ]),
+    crdtBench('events', 'Event appends, --key-space devices', [
+      { name: 'events-per-append', type: 'int', arg: '<n>', default: CRDT_BENCH_DEFAULTS.eventsPerAppend, help: 'Events per append (one Write); --value-size is the payload size.' },
+    ]),
   ],
 };

@@ -78,9 +78,8 @@ function sortOption(flags: Flags, command: string): RangeOptions['sort'] {
   return { target: SORT_TARGETS[by ?? 'KEY'] ?? 'key', order: SORT_ORDERS[order ?? 'ASCEND'] ?? 'ascend' };
 }
 
-/** --consistency l|s → serializable. */
 /** --read and --min-revision as read-level options (none when --read is absent). */
-function readOptionsOf(f: Flags, command: string): ReadLevelOptions {
+export function readOptionsOf(f: Flags, command: string): ReadLevelOptions {
   const text = flag.str(f, 'read');
   const min = flag.int(f, 'min-revision');
   if (text === undefined) {

@@ -8,6 +8,7 @@ import { MvccError, MvccStore, isReadOnlyTxn, Lessor, responseError } from '../.
 import type { Command, CommandResponse } from '../../mvcc/index.js';
 import { openMemoryEngine, type Engine } from '../../storage/index.js';
 import { systemClock } from '../../util/system-clock.js';
+import type { CrdtBackend } from '../crdt-backend.js';
 import type {
   AlarmAction,
   AlarmMember,
@@ -40,6 +41,8 @@ export class MvccTestBackend implements Backend {
   members: Member[];
   /** When set, every call fails with it (to test error mapping end to end). */
   failWith: Error | undefined;
+  /** regionstore.v1.Crdt, when a test provides one (startTestApi's `crdt`). */
+  crdtOps?: CrdtBackend;
 
   private constructor(
     readonly store: MvccStore,

@@ -1,0 +1,71 @@
+// The regionstore.v1.Crdt messages as @grpc/proto-loader hands them over with LOADER_OPTIONS
+// (proto.ts): camelCase fields, defaults filled in, bytes as Buffers, 64-bit integers as
+// decimal strings (uint64 seq, sint64 delta, int64 ts_ms), the set member of a oneof named
+// by its virtual field (`op`, `value`). And the loader of the service definition.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { LOADER_OPTIONS } from './proto.js';
+
+export interface WireLwwPut { key?: Buffer; value?: Buffer }
+export interface WireLwwDelete { key?: Buffer }
+export interface WireMvPut { key?: Buffer; value?: Buffer; context?: string }
+export interface WireCounterAdd { key?: Buffer; delta?: string | number }
+export interface WireSetMember { key?: Buffer; member?: Buffer }
+export interface WireEventAppend {
+  device?: string;
+  seq?: string | number;
+  type?: string;
+  schemaVersion?: number;
+  payload?: Buffer;
+  tsMs?: string | number;
+}
+
+export type WireOpName = 'lwwPut' | 'lwwDelete' | 'mvPut' | 'counterAdd' | 'setAdd' | 'setRemove' | 'eventAppend';
+
+export interface WireCrdtOp {
+  op?: WireOpName;
+  lwwPut?: WireLwwPut | null;
+  lwwDelete?: WireLwwDelete | null;
+  mvPut?: WireMvPut | null;
+  counterAdd?: WireCounterAdd | null;
+  setAdd?: WireSetMember | null;
+  setRemove?: WireSetMember | null;
+  eventAppend?: WireEventAppend | null;
+}
+
+export interface WireWriteRequest { namespace?: string; ops?: WireCrdtOp[] }
+
+export interface WireReadRequest {
+  namespace?: string;
+  key?: Buffer;
+  rangeEnd?: Buffer;
+  device?: string;
+  fromSeq?: string | number;
+  toSeq?: string | number;
+  limit?: number;
+  serializable?: boolean;
+}
+
+export interface WireSupersededRequest { namespace?: string; key?: Buffer; rangeEnd?: Buffer; limit?: number; serializable?: boolean }
+export interface WireCompletenessRequest { namespace?: string; device?: string; afterDevice?: string; limit?: number; serializable?: boolean }
+export interface WireConflictsRequest { namespace?: string; afterKey?: Buffer; limit?: number; serializable?: boolean }
+export interface WireHashRequest { namespace?: string }
+
+let cached: ServiceDefinition | undefined;
+
+/** regionstore.v1.Crdt, from proto/ in the source tree or next to dist/server/api. */
+export function loadCrdtService(): ServiceDefinition {
+  if (cached !== undefined) return cached;
+  for (const rel of ['../../proto', '../../../proto']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (!existsSync(`${dir}/regionstore/v1/crdt_service.proto`)) continue;
+    const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+    const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Crdt: { service: ServiceDefinition } } } };
+    cached = pkg.regionstore.v1.Crdt.service;
+    return cached;
+  }
+  throw new Error('proto/regionstore/v1/crdt_service.proto not found next to server/api');
+}

@@ -1,0 +1,46 @@
+// External commands: a Raft entry whose meaning belongs to another state machine the region
+// wires in (the CRDT store of eventual namespaces), applied INSIDE the mvcc batch so that its
+// own engine writes, the mvcc keys it projects (puts and deletes at one revision, with watch
+// events), the dedupe record of a retried write and the applied index are one engine write.
+// server/mvcc knows nothing of what the body means: the applier is injected (setExternalApplier)
+// and answers bytes, which the dedupe table stores like any answer.
+
+import type { BatchOp, Bytes } from '../storage/engine.js';
+import type { KeyValue } from './types.js';
+
+/** What an external command may do to the state while it is applied. */
+export interface ExternalTx {
+  /** Raft log index of the entry. */
+  readonly index: number;
+  /** The revision this command's mvcc writes get (the current revision + 1). */
+  readonly writeRevision: number;
+  /** The live kv of an mvcc key, seeing this batch's earlier writes. */
+  get(key: Bytes): Promise<KeyValue | undefined>;
+  /** Puts an mvcc key at writeRevision (a watch event follows once the batch is written). */
+  put(key: Bytes, value: Bytes): Promise<void>;
+  /** Deletes an mvcc key at writeRevision; false when it was not live. */
+  delete(key: Bytes): Promise<boolean>;
+  /** Appends a raw engine op to the batch (the applier's own keyspaces). */
+  append(op: BatchOp): void;
+  /** An engine value as this batch leaves it: its earlier raw ops first, then the engine. */
+  read(key: Bytes): Promise<Bytes | undefined>;
+}
+
+export interface ExternalApplier {
+  /**
+   * Applies one command. Deterministic (the same body on the same state gives the same
+   * writes and answer on every member). Bad input is an answer, never a throw: a throw is a
+   * bug or an engine failure, and stops the store like any failed apply. An applier that
+   * refuses a command must do so before its first put, delete or append.
+   */
+  apply(index: number, body: Bytes, tx: ExternalTx): Promise<Bytes>;
+  /**
+   * Called once per batch, after its last command and before its engine write: what the
+   * applier keeps per batch rather than per command (its last state of a key written once).
+   */
+  flush(append: (op: BatchOp) => void): void;
+  /** Called once the batch holding every command applied since the last call is written. */
+  published(): void;
+  /** UNSAFE (testing only): a retried external command applies again (the dedupe table is skipped). */
+  readonly skipDedupe?: boolean;
+}

@@ -1,0 +1,214 @@
+// The deterministic apply of eventual entries (entry.ts), inside the mvcc batch.
+//
+// Dots and HLCs of region writes are assigned HERE, at apply, not at proposal: a follower's
+// proposal reaches the leader through Raft's own forwarding (no application code sees it), and
+// a deposed leader's unreplicated proposals would leave holes in the region's seqs. So:
+//  - the dot of each op is (region origin, vector[region origin] + 1) of its namespace, the
+//    same on every member because every member applies the same entries in the same order;
+//  - the proposer stamps its physical time into the entry, and the op's HLC is the HLC
+//    successor of the last applied region HLC and that time (HybridClock.now): monotonic,
+//    close to real time, and identical on every member.
+// Everything an op could be refused for is decided from the state and the entry alone
+// (namespace gone or of another type, a key that now belongs to a nested namespace, a
+// malformed token, the sibling cap, an event seq reused with other content, an undeclared
+// schema version), so every member gives the same answer; a refusal of any op refuses the
+// whole write, and nothing of it is written.
+
+import {
+  ClockSkewError, DeltaGapError, EventConflictError, HybridClock, SiblingCapError, compareHlc, counterTotalsAfter,
+  eventAppendCheck, mvSiblingsAfterWrite, type CrdtKind, type CrdtRecord, type Dot, type EventBody, type Hlc,
+} from '../../crdt/index.js';
+import type { NamespaceDefinition, NamespaceRegistry } from '../../namespace/index.js';
+import { decodeKeyState, type KeyState } from './codec.js';
+import { EvError, type EvAnswer, type EvOp, type EvOpOutcome, type EvPageBody, type EvWriteBody } from './entry.js';
+import { hasNul, keyStateKey } from './layout.js';
+import { counterTotals, deviceSummary, heldEvent, mergeRecord, observedAdds, type MergeContext } from './merge.js';
+import { parseContextToken } from './token.js';
+import type { Work } from './work.js';
+
+const OP_KIND: Record<EvOp['type'], CrdtKind> = {
+  lwwPut: 'lww', lwwDelete: 'lww', mvPut: 'mv', counterAdd: 'counter', setAdd: 'set', setRemove: 'set', eventAppend: 'events',
+};
+
+const utf8Decoder = new TextDecoder();
+
+export interface ApplyEnv {
+  registry: NamespaceRegistry;
+  regionOrigin: string;
+}
+
+/** The eventual namespace `name`, or the refusal a person can act on. */
+function eventualNamespace(env: ApplyEnv, name: string): NamespaceDefinition {
+  const def = env.registry.get(name);
+  if (def === undefined) throw new EvError('not-found', `namespace ${JSON.stringify(name)} not found: list them with rsctl ns list`);
+  if (def.level !== 'eventual') {
+    throw new EvError('failed-precondition', `namespace ${JSON.stringify(name)} is strong: write it with etcd Put/Txn, not the Crdt service`);
+  }
+  return def;
+}
+
+function checkKey(env: ApplyEnv, def: NamespaceDefinition, key: Uint8Array): void {
+  if (key.length === 0) throw new EvError('invalid-argument', 'a CRDT op needs a key');
+  const owner = env.registry.route(key);
+  if (owner.name !== def.name) {
+    throw new EvError('failed-precondition',
+      `key ${JSON.stringify(utf8Decoder.decode(key))} belongs to namespace ${JSON.stringify(owner.name)}, not ${JSON.stringify(def.name)}: one namespace per write`);
+  }
+}
+
+function checkKind(def: NamespaceDefinition, kind: CrdtKind, what: string): void {
+  if (def.crdtType !== kind) {
+    throw new EvError('failed-precondition', `${what} on namespace ${JSON.stringify(def.name)} of type ${def.crdtType}: use the ${def.crdtType} operations`);
+  }
+}
+
+export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): Promise<EvAnswer> {
+  const def = eventualNamespace(env, body.namespace);
+  const c: MergeContext = { work, def, regionOrigin: env.regionOrigin };
+  const clock = new HybridClock(env.regionOrigin);
+  clock.restore(work.hlc);
+  const results: EvOpOutcome[] = [];
+  for (const op of body.ops) {
+    checkKind(def, OP_KIND[op.type], `a ${op.type}`);
+    if (op.type !== 'eventAppend') checkKey(env, def, op.key);
+    const next = (): { dot: Dot; hlc: Hlc } => {
+      const seq = work.vectorOf(def.name, env.regionOrigin) + 1;
+      const hlc = clock.now(body.physicalMs);
+      work.hlc = hlc;
+      work.advance(def.name, env.regionOrigin, seq);
+      return { dot: { origin: env.regionOrigin, seq }, hlc };
+    };
+    let rec: CrdtRecord;
+    switch (op.type) {
+      case 'lwwPut': case 'lwwDelete': {
+        const { dot, hlc } = next();
+        rec = { kind: 'lww', key: op.key, value: op.type === 'lwwPut' ? op.value : null, ...dot, hlc };
+        break;
+      }
+      case 'mvPut': {
+        const token = parseContextToken(op.context);
+        const st = await work.get<KeyState>(keyStateKey(def.name, op.key), decodeKeyState);
+        const left = mvSiblingsAfterWrite(st?.kind === 'mv' ? st.state : undefined, token);
+        if (left > def.siblingCap) throw new EvError('failed-precondition', new SiblingCapError(op.key, left, def.siblingCap).message);
+        const { dot, hlc } = next();
+        rec = { kind: 'mv', key: op.key, value: op.value, context: token, ...dot, hlc };
+        break;
+      }
+      case 'counterAdd': {
+        const totals = counterTotalsAfter(await counterTotals(c, op.key, env.regionOrigin), op.delta);
+        if (!Number.isSafeInteger(totals.p) || !Number.isSafeInteger(totals.n)) {
+          throw new EvError('invalid-argument', `counter ${JSON.stringify(utf8Decoder.decode(op.key))} would leave the safe integer range (2^53)`);
+        }
+        const { dot, hlc } = next();
+        rec = { kind: 'counter', key: op.key, ...totals, ...dot, hlc };
+        break;
+      }
+      case 'setAdd': {
+        const { dot, hlc } = next();
+        rec = { kind: 'set', key: op.key, elem: op.member, op: 'add', ...dot, hlc };
+        break;
+      }
+      case 'setRemove': {
+        const removed = await observedAdds(c, op.key, op.member);
+        const { dot, hlc } = next();
+        rec = { kind: 'set', key: op.key, elem: op.member, op: 'remove', removed, ...dot, hlc };
+        break;
+      }
+      case 'eventAppend': {
+        const r = await eventRecord(c, op, next);
+        if (r.duplicate) {
+          results.push({ eventSeq: r.seq, duplicate: true });
+          continue;
+        }
+        rec = r.rec;
+        break;
+      }
+    }
+    await mergeRecord(c, rec);
+    results.push({ dot: { origin: rec.origin, seq: rec.seq }, hlc: rec.hlc, ...(rec.kind === 'events' ? { eventSeq: rec.deviceSeq } : {}) });
+  }
+  return { kind: 'write', namespace: def.name, results };
+}
+
+async function eventRecord(
+  c: MergeContext, op: Extract<EvOp, { type: 'eventAppend' }>, next: () => { dot: Dot; hlc: Hlc },
+): Promise<{ duplicate: true; seq: number } | { duplicate: false; rec: CrdtRecord }> {
+  const def = c.def;
+  if (op.device === '' || hasNul(op.device)) throw new EvError('invalid-argument', 'an event needs a device id (no NUL characters)');
+  if (op.eventType === '') throw new EvError('invalid-argument', 'an event needs a type');
+  const schemaVersion = op.schemaVersion === 0 ? def.schemaVersions[0] ?? 0 : op.schemaVersion;
+  if (!def.schemaVersions.includes(schemaVersion)) {
+    // The namespace's declaration decides (it can change with rsctl ns update): a precondition.
+    throw new EvError('failed-precondition',
+      `schema version ${schemaVersion} is not declared by namespace ${JSON.stringify(def.name)} (it accepts ${def.schemaVersions.join(', ')}); add it with rsctl ns update`);
+  }
+  const seq = op.seq === 0 ? ((await deviceSummary(c, op.device))?.highest ?? 0) + 1 : op.seq;
+  const held = await heldEvent(c, op.device, seq);
+  // ts 0 is the HLC wall time of the write: only known once stamped, so compare without it
+  // when the op leaves it to the region (a retry of such an append is then a duplicate).
+  const body: EventBody = {
+    kind: 'events', deviceId: op.device, deviceSeq: seq, ts: op.tsMs === 0 && held !== null ? held.ts : op.tsMs,
+    type: op.eventType, schemaVersion, payload: op.payload,
+  };
+  const check = eventAppendCheck(held ?? undefined, body);
+  if (check === 'conflict') throw new EvError('failed-precondition', new EventConflictError(op.device, seq).message);
+  if (check === 'duplicate') return { duplicate: true, seq };
+  const { dot, hlc } = next();
+  return { duplicate: false, rec: { ...body, ts: op.tsMs === 0 ? hlc.wall : op.tsMs, ...dot, hlc } };
+}
+
+/**
+ * A page of foreign-origin records (an edge upload, issue 14): accepted only in per-origin
+ * prefix order (a range must start at most one past what is held, else "resend from");
+ * records already held are ignored (duplicates); a stamp further ahead of the entry's
+ * physical time than the namespace's max_clock_skew_ms refuses the page. Atomic: a refusal
+ * applies nothing.
+ */
+export async function applyPage(env: ApplyEnv, work: Work, body: EvPageBody): Promise<EvAnswer> {
+  const def = eventualNamespace(env, body.namespace);
+  const c: MergeContext = { work, def, regionOrigin: env.regionOrigin };
+  const ranges = new Map<string, { from: number; to: number }>();
+  for (const g of body.ranges) {
+    if (g.origin === '' || hasNul(g.origin)) throw new EvError('invalid-argument', 'a page range needs an origin (no NUL characters)');
+    if (ranges.has(g.origin)) throw new EvError('invalid-argument', `malformed page: origin ${g.origin} has two ranges`);
+    if (!(g.from >= 1 && g.to >= g.from - 1)) throw new EvError('invalid-argument', `malformed page: origin ${g.origin} has the range ${g.from}..${g.to}`);
+    if (g.origin === env.regionOrigin && g.to > work.vectorOf(def.name, g.origin)) {
+      throw new EvError('invalid-argument', `a page may not carry writes of this region (${g.origin}) beyond what it holds`);
+    }
+    const held = work.vectorOf(def.name, g.origin);
+    if (g.from > held + 1) {
+      throw new EvError('failed-precondition', new DeltaGapError(g.origin, g.from, held).message, { origin: g.origin, seq: held + 1 });
+    }
+    ranges.set(g.origin, g);
+  }
+  const last = new Map<string, number>();
+  let latest: CrdtRecord | undefined;
+  for (const r of body.records) {
+    const g = ranges.get(r.origin);
+    if (g === undefined || r.seq < g.from || r.seq > g.to) throw new EvError('invalid-argument', `malformed page: record ${r.origin}:${r.seq} is outside the page's ranges`);
+    if (r.seq <= (last.get(r.origin) ?? 0)) throw new EvError('invalid-argument', `malformed page: record ${r.origin}:${r.seq} is out of seq order`);
+    last.set(r.origin, r.seq);
+    checkKind(def, r.kind, `a ${r.kind} record`);
+    if (r.kind === 'events') {
+      if (r.deviceId === '' || hasNul(r.deviceId) || !(r.deviceSeq >= 1)) throw new EvError('invalid-argument', `malformed page: event ${r.origin}:${r.seq} has no device or seq`);
+    } else checkKey(env, def, r.key);
+    const skew = r.hlc.wall - Math.floor(body.physicalMs);
+    if (skew > def.maxClockSkewMs) throw new EvError('failed-precondition', new ClockSkewError(skew, def.maxClockSkewMs, r.origin).message);
+    if (latest === undefined || compareHlc(r.hlc, latest.hlc) > 0) latest = r;
+  }
+  let applied = 0;
+  for (const r of body.records) {
+    if (r.seq <= work.vectorOf(def.name, r.origin)) continue; // held already: a duplicate
+    await mergeRecord(c, r);
+    work.advance(def.name, r.origin, r.seq);
+    applied++;
+  }
+  for (const g of body.ranges) work.advance(def.name, g.origin, g.to);
+  if (latest !== undefined) {
+    // One merge per page with its latest stamp: later region writes order after all of it.
+    const clock = new HybridClock(env.regionOrigin, Number.MAX_SAFE_INTEGER);
+    clock.restore(work.hlc);
+    work.hlc = clock.update(latest.hlc, body.physicalMs, latest.origin);
+  }
+  return { kind: 'page', namespace: def.name, applied };
+}

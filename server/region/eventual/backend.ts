@@ -1,0 +1,232 @@
+// The region side of the Crdt service (server/api/crdt-backend.ts's CrdtBackend, implemented
+// structurally: server/region may not import server/api). A write is one Raft entry (an mvcc
+// external command, so a retried identity applies at most once) answered once this member
+// applied it; reads wait for their read level's barrier, then read this member's state.
+// Refusals the state decides come back as errors with `code` one of CrdtBackendErrorCode;
+// proposal failures keep the region's codes (no-leader, timeout, ...), which server/api maps
+// as for etcd writes.
+
+import type { CrdtRecord } from '../../crdt/index.js';
+import { AlarmAction, AlarmType, MvccError, type ClientSeq } from '../../mvcc/index.js';
+import { putCost } from '../quota.js';
+import type { NamespaceDefinition, ReadAsk } from '../../namespace/index.js';
+import type { RegionNode } from '../region-node.js';
+import { EvError, decodeAnswer, encodeBody, type EvOp, type EvPageRange } from './entry.js';
+import { hasNul } from './layout.js';
+import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from './limits.js';
+import { eventualReadBarrier } from './read-level.js';
+import {
+  readConflicts, readDevices, readEntries, readEvents, readSuperseded, wireHlc,
+  type DeviceItem, type EntryValue, type StoredEvent, type SupersededItem,
+} from './reads.js';
+
+export interface Answer {
+  namespace: string;
+  revision: number;
+  vector: Array<{ origin: string; seq: number }>;
+  memberId: number;
+}
+
+export interface WriteInput {
+  namespace: string;
+  ops: EvOp[];
+}
+
+export interface OpOutcome {
+  dot?: { origin: string; seq: number };
+  hlc?: { wallMs: number; logical: number };
+  eventSeq?: number;
+  duplicate?: boolean;
+}
+
+export interface ReadInput {
+  namespace: string;
+  key: Uint8Array;
+  rangeEnd: Uint8Array;
+  device: string;
+  fromSeq: number;
+  toSeq: number;
+  limit: number;
+}
+
+/** MvccError codes a CRDT write can meet, as the Crdt service's codes. */
+function fromMvcc(e: MvccError): EvError {
+  switch (e.code) {
+    case 'no-space': return new EvError('resource-exhausted', e.message);
+    case 'corrupt': return new EvError('unavailable', e.message);
+    default: return new EvError('failed-precondition', e.message);
+  }
+}
+
+/** Bytes an op adds about (its key or device and its value), as putCost counts an etcd put. */
+function opCost(op: EvOp): number {
+  switch (op.type) {
+    case 'lwwPut': case 'mvPut': return putCost(op.key, op.value);
+    case 'setAdd': case 'setRemove': return putCost(op.key, op.member);
+    case 'lwwDelete': case 'counterAdd': return putCost(op.key, new Uint8Array(0));
+    case 'eventAppend': return putCost(new TextEncoder().encode(op.device), op.payload);
+  }
+}
+
+function clampLimit(limit: number, dflt: number, max: number): number {
+  return limit <= 0 ? dflt : Math.min(limit, max);
+}
+
+export class RegionCrdt {
+  constructor(private readonly node: RegionNode) {}
+
+  private answer(namespace: string, revision: number): Answer {
+    return { namespace, revision, vector: this.node.eventual.vector(namespace), memberId: this.node.id };
+  }
+
+  /** The eventual namespace a request names, or that owns its key. */
+  private namespaceOf(name: string, key: Uint8Array | undefined): NamespaceDefinition {
+    const reg = this.node.namespaces;
+    let def: NamespaceDefinition | undefined;
+    if (name !== '') {
+      def = reg.get(name);
+      if (def === undefined) throw new EvError('not-found', `namespace ${JSON.stringify(name)} not found: list them with rsctl ns list`);
+    } else {
+      if (key === undefined || key.length === 0) throw new EvError('invalid-argument', 'name the namespace, or give a key inside it');
+      def = reg.route(key);
+    }
+    if (def.level !== 'eventual') {
+      throw new EvError('failed-precondition', `namespace ${JSON.stringify(def.name)} is strong: use the etcd KV API (Put, Range, Txn) for it`);
+    }
+    return def;
+  }
+
+  async write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[] }> {
+    if (req.ops.length === 0) throw new EvError('invalid-argument', 'a write needs at least one op');
+    const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
+    if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
+    const def = this.namespaceOf(req.namespace, firstKey?.key);
+    await this.checkQuota(req.ops);
+    const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
+    const res = await this.propose(body, identity);
+    const a = decodeAnswer(res.body);
+    if (a.kind === 'error') throw new EvError(a.code, a.message);
+    if (a.kind !== 'write') throw new Error(`a CRDT write got a ${a.kind} answer`);
+    return {
+      ...this.answer(def.name, res.revision),
+      results: a.results.map((o) => ({
+        ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
+        ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
+      })),
+    };
+  }
+
+  /**
+   * A page of foreign-origin records (an edge upload, issue 14), one Raft entry: per-origin
+   * prefix order, duplicates ignored; a gap answers FAILED_PRECONDITION with `resendFrom`.
+   */
+  async uploadPage(namespace: string, ranges: EvPageRange[], records: CrdtRecord[], identity?: ClientSeq): Promise<Answer & { applied: number }> {
+    const def = this.namespaceOf(namespace, undefined);
+    for (const g of ranges) if (hasNul(g.origin)) throw new EvError('invalid-argument', 'origins hold no NUL characters');
+    const res = await this.propose(encodeBody({ kind: 'page', namespace: def.name, physicalMs: Date.now(), ranges, records }), identity);
+    const a = decodeAnswer(res.body);
+    if (a.kind === 'error') throw new EvError(a.code, a.message, a.resendFrom);
+    if (a.kind !== 'page') throw new Error(`a page upload got a ${a.kind} answer`);
+    return { ...this.answer(def.name, res.revision), applied: a.applied };
+  }
+
+  /**
+   * etcd's quota rule for CRDT writes too: a write that would take the state database past
+   * --quota-backend-bytes raises the NOSPACE alarm (through Raft) and is refused; the alarm
+   * then refuses CRDT writes at apply on every member until it is disarmed.
+   */
+  private async checkQuota(ops: EvOp[]): Promise<void> {
+    let cost = 0;
+    for (const op of ops) cost += opCost(op);
+    if (await this.node.quota.available(cost)) return;
+    const raise = { type: 'alarm' as const, alarm: { action: AlarmAction.ACTIVATE, memberId: this.node.id, alarm: AlarmType.NOSPACE } };
+    await this.node.proposeCommand(raise).catch(() => undefined);
+    throw new EvError('resource-exhausted', 'etcdserver: mvcc: database space exceeded');
+  }
+
+  private async propose(body: Uint8Array, identity: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
+    try {
+      return await this.node.proposeEventual(body, identity);
+    } catch (e) {
+      if (e instanceof MvccError) throw fromMvcc(e);
+      throw e;
+    }
+  }
+
+  async read(req: ReadInput, ask: ReadAsk | undefined, deadlineMs: number): Promise<Answer & {
+    crdtType: 'lww' | 'mv' | 'counter' | 'set' | 'events';
+    entries: Array<{ key: Uint8Array; value: EntryValue }>;
+    events: StoredEvent[];
+    more: boolean;
+  }> {
+    const def = this.namespaceOf(req.namespace, req.key);
+    await eventualReadBarrier(this.node, ask, deadlineMs, def.maxStalenessMs);
+    const limit = clampLimit(req.limit, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX);
+    const crdtType = def.crdtType as 'lww' | 'mv' | 'counter' | 'set' | 'events';
+    return this.node.readEventual(async (store, mvcc) => {
+      const base = { ...this.answer(def.name, mvcc.currentRevision), vector: store.vector(def.name), crdtType };
+      if (crdtType === 'events') {
+        const r = await readEvents(store.engine, def, req.device, req.fromSeq, req.toSeq, limit);
+        return { ...base, entries: [], events: r.events, more: r.more };
+      }
+      const r = await readEntries(store.engine, def, req.key, req.rangeEnd, limit);
+      return { ...base, entries: r.entries, events: [], more: r.more };
+    });
+  }
+
+  async superseded(
+    req: { namespace: string; key: Uint8Array; rangeEnd: Uint8Array; limit: number }, ask: ReadAsk | undefined, deadlineMs: number,
+  ): Promise<Answer & { records: SupersededItem[]; more: boolean; total: number }> {
+    const def = this.namespaceOf(req.namespace, req.key);
+    if (def.crdtType !== 'lww') throw new EvError('failed-precondition', `namespace ${JSON.stringify(def.name)} is of type ${def.crdtType}: only lww namespaces keep superseded records`);
+    await eventualReadBarrier(this.node, ask, deadlineMs, def.maxStalenessMs);
+    const limit = clampLimit(req.limit, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX);
+    return this.node.readEventual(async (store, mvcc) => {
+      const total = store.counts(def.name).superseded;
+      const r = await readSuperseded(store.engine, def, req.key, req.rangeEnd, limit);
+      return { ...this.answer(def.name, mvcc.currentRevision), vector: store.vector(def.name), ...r, total };
+    });
+  }
+
+  async completeness(
+    req: { namespace: string; device: string; afterDevice: string; limit: number }, ask: ReadAsk | undefined, deadlineMs: number,
+  ): Promise<Answer & { devices: DeviceItem[]; more: boolean; completeness: number; deviceCount: number; gapCount: number }> {
+    const def = this.namespaceOf(req.namespace, undefined);
+    if (def.crdtType !== 'events') throw new EvError('failed-precondition', `namespace ${JSON.stringify(def.name)} is of type ${def.crdtType}: completeness is for events namespaces`);
+    await eventualReadBarrier(this.node, ask, deadlineMs, def.maxStalenessMs);
+    const limit = clampLimit(req.limit, CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX);
+    return this.node.readEventual(async (store, mvcc) => {
+      const c = store.counts(def.name);
+      const r = await readDevices(store.engine, def, req.device, req.afterDevice, limit);
+      return {
+        ...this.answer(def.name, mvcc.currentRevision), vector: store.vector(def.name), ...r,
+        completeness: c.eventsHighest === 0 ? 1 : c.eventsHeld / c.eventsHighest, deviceCount: c.devices, gapCount: c.gaps,
+      };
+    });
+  }
+
+  async conflicts(
+    req: { namespace: string; afterKey: Uint8Array; limit: number }, ask: ReadAsk | undefined, deadlineMs: number,
+  ): Promise<Answer & { keys: Array<{ key: Uint8Array; siblings: number }>; more: boolean; unresolved: number }> {
+    const def = this.namespaceOf(req.namespace, undefined);
+    if (def.crdtType !== 'mv') throw new EvError('failed-precondition', `namespace ${JSON.stringify(def.name)} is of type ${def.crdtType}: only mv namespaces keep siblings (conflicts)`);
+    await eventualReadBarrier(this.node, ask, deadlineMs, def.maxStalenessMs);
+    const limit = clampLimit(req.limit, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX);
+    return this.node.readEventual(async (store, mvcc) => {
+      const r = await readConflicts(store.engine, def, req.afterKey, limit);
+      return { ...this.answer(def.name, mvcc.currentRevision), vector: store.vector(def.name), ...r, unresolved: store.counts(def.name).unresolved };
+    });
+  }
+
+  /** Local: this member's applied state (what tests compare across members). */
+  async hash(namespace: string): Promise<Answer & { hash: number; appliedIndex: number }> {
+    const def = this.namespaceOf(namespace, undefined);
+    return this.node.readEventual(async (store, mvcc) => {
+      const appliedIndex = mvcc.appliedIndex;
+      const revision = mvcc.currentRevision;
+      const vector = store.vector(def.name);
+      const hash = await store.hash(def.name);
+      return { namespace: def.name, revision, vector, memberId: this.node.id, hash, appliedIndex };
+    });
+  }
+}

@@ -1,0 +1,188 @@
+// The Raft entry of an eventual write and its answer. An entry is an mvcc `external` command
+// (server/mvcc/external.ts) whose body is one of:
+//  - a region write: the namespace, the proposer's physical time (apply derives the HLC from
+//    it: see apply-write.ts) and the typed ops of one CrdtWrite;
+//  - a page of foreign-origin records (an edge upload, issue 14): per origin a seq range and
+//    the records in it, stamped with their own dots and HLCs.
+// The answer is bytes (the dedupe table stores it for retries): per op its dot, HLC, event seq
+// and duplicate flag; or a page's applied count; or an error with a code a person can act on.
+
+import type { CrdtRecord, Dot, Hlc } from '../../crdt/index.js';
+import { BinReader, BinWriter } from '../../mvcc/index.js';
+import { readRecord, writeRecord } from './codec.js';
+
+export type EvOp =
+  | { type: 'lwwPut'; key: Uint8Array; value: Uint8Array }
+  | { type: 'lwwDelete'; key: Uint8Array }
+  | { type: 'mvPut'; key: Uint8Array; value: Uint8Array; context: string }
+  | { type: 'counterAdd'; key: Uint8Array; delta: number }
+  | { type: 'setAdd'; key: Uint8Array; member: Uint8Array }
+  | { type: 'setRemove'; key: Uint8Array; member: Uint8Array }
+  | { type: 'eventAppend'; device: string; seq: number; eventType: string; schemaVersion: number; payload: Uint8Array; tsMs: number };
+
+export interface EvWriteBody {
+  kind: 'write';
+  namespace: string;
+  /** The proposer's clock (ms since the epoch) when it proposed. */
+  physicalMs: number;
+  ops: EvOp[];
+}
+
+export interface EvPageRange {
+  origin: string;
+  from: number;
+  to: number;
+}
+
+export interface EvPageBody {
+  kind: 'page';
+  namespace: string;
+  physicalMs: number;
+  ranges: EvPageRange[];
+  records: CrdtRecord[];
+}
+
+export type EvBody = EvWriteBody | EvPageBody;
+
+const BodyTag = { write: 1, page: 2 } as const;
+const OpTag = { lwwPut: 1, lwwDelete: 2, mvPut: 3, counterAdd: 4, setAdd: 5, setRemove: 6, eventAppend: 7 } as const;
+
+export function encodeBody(b: EvBody): Uint8Array {
+  const w = new BinWriter().byte(BodyTag[b.kind]).string(b.namespace).uint(b.physicalMs);
+  if (b.kind === 'page') {
+    w.uint(b.ranges.length);
+    for (const g of b.ranges) w.string(g.origin).uint(g.from).uint(g.to);
+    w.uint(b.records.length);
+    for (const r of b.records) writeRecord(w, r);
+    return w.finish();
+  }
+  w.uint(b.ops.length);
+  for (const op of b.ops) {
+    w.byte(OpTag[op.type]);
+    switch (op.type) {
+      case 'lwwPut': w.bytes(op.key).bytes(op.value); break;
+      case 'lwwDelete': w.bytes(op.key); break;
+      case 'mvPut': w.bytes(op.key).bytes(op.value).string(op.context); break;
+      case 'counterAdd': w.bytes(op.key).int(op.delta); break;
+      case 'setAdd': case 'setRemove': w.bytes(op.key).bytes(op.member); break;
+      case 'eventAppend':
+        w.string(op.device).uint(op.seq).string(op.eventType).uint(op.schemaVersion).bytes(op.payload).int(op.tsMs);
+        break;
+    }
+  }
+  return w.finish();
+}
+
+/** Throws on bytes no proposer writes (a bug or a corrupted entry). */
+export function decodeBody(bytes: Uint8Array): EvBody {
+  const r = new BinReader(bytes);
+  const tag = r.byte();
+  const namespace = r.string();
+  const physicalMs = r.uint();
+  if (tag === BodyTag.page) {
+    const ranges: EvPageRange[] = [];
+    for (let n = r.uint(); n > 0; n--) ranges.push({ origin: r.string(), from: r.uint(), to: r.uint() });
+    const records: CrdtRecord[] = [];
+    for (let n = r.uint(); n > 0; n--) records.push(readRecord(r));
+    return { kind: 'page', namespace, physicalMs, ranges, records };
+  }
+  if (tag !== BodyTag.write) throw new Error(`eventual entry: unknown body tag ${tag}`);
+  const ops: EvOp[] = [];
+  for (let n = r.uint(); n > 0; n--) {
+    const t = r.byte();
+    switch (t) {
+      case OpTag.lwwPut: ops.push({ type: 'lwwPut', key: r.bytes().slice(), value: r.bytes().slice() }); break;
+      case OpTag.lwwDelete: ops.push({ type: 'lwwDelete', key: r.bytes().slice() }); break;
+      case OpTag.mvPut: ops.push({ type: 'mvPut', key: r.bytes().slice(), value: r.bytes().slice(), context: r.string() }); break;
+      case OpTag.counterAdd: ops.push({ type: 'counterAdd', key: r.bytes().slice(), delta: r.int() }); break;
+      case OpTag.setAdd: ops.push({ type: 'setAdd', key: r.bytes().slice(), member: r.bytes().slice() }); break;
+      case OpTag.setRemove: ops.push({ type: 'setRemove', key: r.bytes().slice(), member: r.bytes().slice() }); break;
+      case OpTag.eventAppend: {
+        const device = r.string();
+        const seq = r.uint();
+        const eventType = r.string();
+        const schemaVersion = r.uint();
+        const payload = r.bytes().slice();
+        ops.push({ type: 'eventAppend', device, seq, eventType, schemaVersion, payload, tsMs: r.int() });
+        break;
+      }
+      default: throw new Error(`eventual entry: unknown op tag ${t}`);
+    }
+  }
+  return { kind: 'write', namespace, physicalMs, ops };
+}
+
+// ---- answers
+
+/** Codes as server/api/crdt-backend.ts names them (server/region may not import server/api). */
+export type EvErrorCode = 'invalid-argument' | 'not-found' | 'failed-precondition' | 'resource-exhausted' | 'no-leader' | 'unavailable';
+
+/** A refusal the state decided; `resendFrom` for a page gap (per-origin prefix order). */
+export class EvError extends Error {
+  override name = 'EvError';
+  constructor(
+    readonly code: EvErrorCode,
+    message: string,
+    readonly resendFrom?: { origin: string; seq: number },
+  ) {
+    super(message);
+  }
+}
+
+export interface EvOpOutcome {
+  dot?: Dot;
+  hlc?: Hlc;
+  eventSeq?: number;
+  duplicate?: boolean;
+}
+
+export type EvAnswer =
+  | { kind: 'write'; namespace: string; results: EvOpOutcome[] }
+  | { kind: 'page'; namespace: string; applied: number }
+  | { kind: 'error'; code: EvErrorCode; message: string; resendFrom?: { origin: string; seq: number } };
+
+const AnswerTag = { write: 1, page: 2, error: 3 } as const;
+
+export function encodeAnswer(a: EvAnswer): Uint8Array {
+  const w = new BinWriter().byte(AnswerTag[a.kind]);
+  switch (a.kind) {
+    case 'write':
+      w.string(a.namespace).uint(a.results.length);
+      for (const o of a.results) {
+        w.byte((o.dot ? 1 : 0) | (o.hlc ? 2 : 0) | (o.duplicate === true ? 4 : 0) | (o.eventSeq !== undefined ? 8 : 0));
+        if (o.dot) w.string(o.dot.origin).uint(o.dot.seq);
+        if (o.hlc) w.uint(o.hlc.wall).uint(o.hlc.logical);
+        if (o.eventSeq !== undefined) w.uint(o.eventSeq);
+      }
+      break;
+    case 'page': w.string(a.namespace).uint(a.applied); break;
+    case 'error':
+      w.string(a.code).string(a.message).bool(a.resendFrom !== undefined);
+      if (a.resendFrom) w.string(a.resendFrom.origin).uint(a.resendFrom.seq);
+      break;
+  }
+  return w.finish();
+}
+
+export function decodeAnswer(bytes: Uint8Array): EvAnswer {
+  const r = new BinReader(bytes);
+  const tag = r.byte();
+  if (tag === AnswerTag.page) return { kind: 'page', namespace: r.string(), applied: r.uint() };
+  if (tag === AnswerTag.error) {
+    const code = r.string() as EvErrorCode;
+    const message = r.string();
+    return r.bool() ? { kind: 'error', code, message, resendFrom: { origin: r.string(), seq: r.uint() } } : { kind: 'error', code, message };
+  }
+  const namespace = r.string();
+  const results: EvOpOutcome[] = [];
+  for (let n = r.uint(); n > 0; n--) {
+    const flags = r.byte();
+    const o: EvOpOutcome = {};
+    if (flags & 1) o.dot = { origin: r.string(), seq: r.uint() };
+    if (flags & 2) o.hlc = { wall: r.uint(), logical: r.uint() };
+    if (flags & 4) o.duplicate = true;
+    if (flags & 8) o.eventSeq = r.uint();
+    results.push(o);
+  }
+  return { kind: 'write', namespace, results };
+}

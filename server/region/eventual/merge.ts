@@ -1,0 +1,229 @@
+// Merging one record into the persistent state of its namespace: the rules are server/crdt's
+// (rules.ts, shared with the in-memory stores); here they meet storage. Each merge reads the
+// key's state through the command's working set, writes the new state, keeps the per-origin
+// index of live records (a record leaves it once dominated), the superseded lww losers, the
+// running counts of the namespace record and the change-feed projection.
+
+import {
+  counterMerge, counterValue, dotKey, eventMerge, lwwMerge, mvMerge, setAddBlocked, setRemoveEffects, VersionVector,
+  type CounterRecord, type CrdtRecord, type Dot, type EventRecord, type LwwRecord, type MvRecord, type SetAddRecord, type SetRecord,
+} from '../../crdt/index.js';
+import type { NamespaceDefinition } from '../../namespace/index.js';
+import {
+  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyState, encodeSuperseded,
+  type DeviceSummary, type IndexEntry, type KeyState, type SetKeyState,
+} from './codec.js';
+import {
+  conflictKey, deviceKey, eventKey, eventLoserKey, indexKey, keyStateKey, supersededKey,
+} from './layout.js';
+import { counterValueBytes, eventEtcdKey, eventValue, mvValue, setValue } from './project.js';
+import { keyString, type Work } from './work.js';
+
+const U32 = new Uint8Array(4);
+
+export interface MergeContext {
+  work: Work;
+  def: NamespaceDefinition;
+  /** This region's origin (`region:<token>`). */
+  regionOrigin: string;
+}
+
+function loadState(c: MergeContext, key: Uint8Array): Promise<KeyState | null> {
+  return c.work.get(keyStateKey(c.def.name, key), decodeKeyState);
+}
+
+function setState(c: MergeContext, key: Uint8Array, s: KeyState | null): void {
+  c.work.set(keyStateKey(c.def.name, key), s, encodeKeyState);
+}
+
+function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
+  const e: IndexEntry = whole || (r.kind === 'set' && r.op === 'remove')
+    ? { where: 'record', record: r }
+    : r.kind === 'events' ? { where: 'event', device: r.deviceId, seq: r.deviceSeq } : { where: 'key', key: r.key };
+  c.work.put(indexKey(c.def.name, r.origin, r.seq), encodeIndex(e));
+}
+
+function indexDel(c: MergeContext, d: Dot): void {
+  c.work.del(indexKey(c.def.name, d.origin, d.seq));
+}
+
+export async function mergeRecord(c: MergeContext, r: CrdtRecord): Promise<void> {
+  c.work.countOp(c.def.name, r.kind);
+  switch (r.kind) {
+    case 'lww': return mergeLww(c, r);
+    case 'mv': return mergeMv(c, r);
+    case 'counter': return mergeCounter(c, r);
+    case 'set': return mergeSet(c, r);
+    case 'events': return mergeEvent(c, r);
+  }
+}
+
+async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
+  const ns = c.def.name;
+  const st = await loadState(c, r.key);
+  const winner = st?.kind === 'lww' ? st.winner : undefined;
+  const m = lwwMerge(winner, r);
+  const counts = c.work.counts(ns);
+  if (m.winner === r) {
+    setState(c, r.key, { kind: 'lww', winner: r });
+    indexPut(c, r);
+    c.work.project(r.key, r.value, true);
+  }
+  const loser = m.loser;
+  if (loser === undefined) return;
+  if (loser !== r) indexDel(c, loser);
+  // A region write supersedes what the region applied before it, causally: nothing to keep.
+  // A loser of another origin may have been concurrent with its winner: kept (listable)
+  // until causally stable (issue 14 brings the acknowledged vectors that decide that).
+  const causallyBefore = m.winner.origin === c.regionOrigin && loser.origin === c.regionOrigin;
+  if (causallyBefore) return;
+  c.work.put(supersededKey(ns, loser.key, loser.origin, loser.seq), encodeSuperseded(loser, { origin: m.winner.origin, seq: m.winner.seq }));
+  counts.superseded++;
+}
+
+async function mergeMv(c: MergeContext, r: MvRecord): Promise<void> {
+  const ns = c.def.name;
+  const st = await loadState(c, r.key);
+  const before = st?.kind === 'mv' ? st.state : undefined;
+  const m = mvMerge(before, r);
+  setState(c, r.key, { kind: 'mv', state: m.state });
+  for (const s of m.replaced) indexDel(c, s);
+  if (m.kept) indexPut(c, r);
+  const was = before?.siblings.length ?? 0;
+  const now = m.state.siblings.length;
+  const counts = c.work.counts(ns);
+  if (now > 1) {
+    new DataView(U32.buffer).setUint32(0, now);
+    c.work.put(conflictKey(ns, r.key), U32.slice());
+    if (was <= 1) counts.unresolved++;
+  } else if (was > 1) {
+    c.work.del(conflictKey(ns, r.key));
+    counts.unresolved--;
+  }
+  if (m.kept || m.replaced.length > 0) c.work.project(r.key, mvValue(m.state.siblings));
+}
+
+async function mergeCounter(c: MergeContext, r: CounterRecord): Promise<void> {
+  const st = await loadState(c, r.key);
+  const entries = st?.kind === 'counter' ? st.entries : [];
+  const cur = entries.find((e) => e.origin === r.origin);
+  const m = counterMerge(cur, r);
+  if (m === undefined) return; // an older entry of that origin: dominated on arrival
+  const next = entries.filter((e) => e.origin !== r.origin);
+  next.push(r);
+  next.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+  setState(c, r.key, { kind: 'counter', entries: next });
+  if (m.dominated !== undefined) indexDel(c, m.dominated);
+  indexPut(c, r);
+  c.work.project(r.key, counterValueBytes(counterValue(next)));
+}
+
+/** The region's totals for a counter key (what its next write adds to). */
+export async function counterTotals(c: MergeContext, key: Uint8Array, origin: string): Promise<{ p: number; n: number }> {
+  const st = await loadState(c, key);
+  const e = st?.kind === 'counter' ? st.entries.find((x) => x.origin === origin) : undefined;
+  return { p: e?.p ?? 0, n: e?.n ?? 0 };
+}
+
+/** The add dots of `member` held now: what a region remove observes. */
+export async function observedAdds(c: MergeContext, key: Uint8Array, member: Uint8Array): Promise<Dot[]> {
+  const st = await loadState(c, key);
+  if (st?.kind !== 'set') return [];
+  return (st.state.elems.get(keyString(member)) ?? []).map((a) => ({ origin: a.origin, seq: a.seq }));
+}
+
+function membersOf(s: SetKeyState): Uint8Array[] {
+  return [...s.elems.keys()].sort().map((e) => s.elems.get(e)![0]!.elem);
+}
+
+async function mergeSet(c: MergeContext, r: SetRecord): Promise<void> {
+  const ns = c.def.name;
+  const st = await loadState(c, r.key);
+  const prev = st?.kind === 'set' ? st.state : { elems: new Map<string, SetAddRecord[]>(), cloud: [] };
+  // A copy: decoded states are shared with the caches and never changed in place.
+  const elems = new Map(prev.elems);
+  const held = new VersionVector();
+  for (const [o, s] of c.work.record(ns).vector) held.advance(o, s);
+  // Removed dots the vector covers can no longer arrive: forget them (the in-memory store's gc).
+  let cloud = prev.cloud.filter((e) => !held.covers(e.dot));
+  const elem = keyString(r.elem);
+  if (r.op === 'add') {
+    const blocked = cloud.find((e) => e.dot.origin === r.origin && e.dot.seq === r.seq);
+    if (setAddBlocked(blocked, elem)) {
+      cloud = cloud.filter((e) => e !== blocked);
+    } else {
+      const adds = [...(elems.get(elem) ?? []), r].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
+      elems.set(elem, adds);
+      indexPut(c, r);
+    }
+  } else {
+    const adds = elems.get(elem) ?? [];
+    const { taken, cloud: waiting } = setRemoveEffects(new Set(adds.map(dotKey)), r, held);
+    if (taken.length > 0) {
+      const gone = new Set(taken.map(dotKey));
+      const left = adds.filter((a) => !gone.has(dotKey(a)));
+      if (left.length > 0) elems.set(elem, left);
+      else elems.delete(elem);
+      for (const d of taken) indexDel(c, d);
+    }
+    for (const d of waiting) cloud.push({ elem, dot: d });
+    indexPut(c, r); // a remove stays live until causally stable (issue 14 collects it)
+  }
+  const next: SetKeyState = { elems, cloud };
+  setState(c, r.key, elems.size === 0 && cloud.length === 0 ? null : { kind: 'set', state: next });
+  c.work.project(r.key, setValue(membersOf(next)));
+}
+
+export async function deviceSummary(c: MergeContext, device: string): Promise<DeviceSummary | null> {
+  return c.work.get(deviceKey(c.def.name, device), decodeDevice);
+}
+
+export async function heldEvent(c: MergeContext, device: string, seq: number): Promise<EventRecord | null> {
+  return c.work.get(eventKey(c.def.name, device, seq), decodeEvent);
+}
+
+async function mergeEvent(c: MergeContext, r: EventRecord): Promise<void> {
+  const ns = c.def.name;
+  const held = await heldEvent(c, r.deviceId, r.deviceSeq);
+  const m = eventMerge(held ?? undefined, r);
+  if (m.kind === 'duplicate') return;
+  // Both sides of a conflict stay live (indexed), so every replica gets both and lists the same.
+  if (m.kind === 'conflict') {
+    c.work.put(eventLoserKey(ns, m.lose.deviceId, m.lose.deviceSeq, m.lose.origin, m.lose.seq), encodeEvent(m.lose));
+    indexPut(c, m.lose, true);
+    if (m.win !== r) return;
+  }
+  indexPut(c, r);
+  c.work.set(eventKey(ns, r.deviceId, r.deviceSeq), r, encodeEvent);
+  c.work.project(eventEtcdKey(c.def.prefix, r.deviceId, r.deviceSeq), eventValue(r));
+  if (m.kind === 'new') await noteEventSeq(c, r.deviceId, r.deviceSeq);
+}
+
+/** A new (device, seq) is held: the device's highest, held count and gaps, and the namespace's totals. */
+async function noteEventSeq(c: MergeContext, device: string, s: number): Promise<void> {
+  const counts = c.work.counts(c.def.name);
+  const cur = await deviceSummary(c, device);
+  if (cur === null) counts.devices++;
+  const d: DeviceSummary = cur === null ? { highest: 0, held: 0, gaps: [] } : { highest: cur.highest, held: cur.held, gaps: [...cur.gaps] };
+  if (s > d.highest) {
+    if (s > d.highest + 1) {
+      d.gaps.push([d.highest + 1, s - 1]);
+      counts.gaps++;
+    }
+    counts.eventsHighest += s - d.highest;
+    d.highest = s;
+  } else {
+    const i = d.gaps.findIndex(([a, b]) => a <= s && s <= b);
+    if (i >= 0) {
+      const [a, b] = d.gaps[i]!;
+      const pieces: Array<[number, number]> = [];
+      if (a < s) pieces.push([a, s - 1]);
+      if (s < b) pieces.push([s + 1, b]);
+      d.gaps.splice(i, 1, ...pieces);
+      counts.gaps += pieces.length - 1;
+    }
+  }
+  d.held++;
+  counts.eventsHeld++;
+  c.work.set(deviceKey(c.def.name, device), d, encodeDevice);
+}

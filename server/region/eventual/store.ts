@@ -1,0 +1,163 @@
+// The eventual store of a region member: the persistent CRDT state of every eventual
+// namespace in the `state/` engine (layout.ts), applied as mvcc `external` commands so that
+// a CRDT write's own keyspaces, its change-feed projection, the dedupe record and the applied
+// index are one engine write (server/mvcc/external.ts). One instance per open engine: a
+// snapshot install opens a new one (the caches hold the old engine's state).
+//
+// Memory: per namespace its record (vector + running counts; grows with origins, not keys);
+// decoded per-key states in a bounded LRU (CRDT_STATE_CACHE_ENTRIES); what a batch changed,
+// until it is written. Everything that grows with keys or events is in the engine.
+
+import { HLC_ZERO, type Hlc } from '../../crdt/index.js';
+import type { ExternalApplier, ExternalTx } from '../../mvcc/index.js';
+import type { NamespaceRegistry } from '../../namespace/index.js';
+import { crc32 } from '../../mvcc/index.js';
+import type { BatchOp, Engine } from '../../storage/index.js';
+import { applyPage, applyWrite } from './apply.js';
+import { LruCache } from './cache.js';
+import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
+import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
+import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
+import { CRDT_STATE_CACHE_ENTRIES } from './limits.js';
+import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
+
+const HLC_KEY = metaKey('region-hlc');
+
+export interface EventualStoreOptions {
+  /** This region's replica id: `region:<initial-cluster-token>`. */
+  regionOrigin: string;
+  /** The namespace registry as applied up to the entry being applied. */
+  registry: () => NamespaceRegistry;
+  /** UNSAFE (testing only, --unsafe-crdt-apply-duplicates): retried CRDT writes apply again. */
+  unsafeApplyDuplicates?: boolean;
+  /** Ops applied per (namespace, type), once their batch is written (the metric). */
+  onApplied?: (namespace: string, type: string, n: number) => void;
+  cacheEntries?: number;
+}
+
+function freshBatch(): BatchState {
+  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map() };
+}
+
+export class EventualStore implements ExternalApplier {
+  readonly skipDedupe: boolean;
+  private readonly records: Map<string, NsRecord>;
+  private hlc: Hlc;
+  private batch: BatchState = freshBatch();
+  private readonly cache: LruCache<unknown>;
+
+  private constructor(readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc) {
+    this.skipDedupe = opts.unsafeApplyDuplicates === true;
+    this.records = records;
+    this.hlc = hlc;
+    this.cache = new LruCache(opts.cacheEntries ?? CRDT_STATE_CACHE_ENTRIES);
+  }
+
+  /** Loads the namespace records (vectors and counts) and the region HLC. */
+  static async open(engine: Engine, opts: EventualStoreOptions): Promise<EventualStore> {
+    const records = new Map<string, NsRecord>();
+    for await (const [k, v] of engine.iterate(NS_RECORDS_RANGE)) records.set(nsOfRecordKey(k), decodeNsRecord(v));
+    const h = await engine.get(HLC_KEY);
+    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h));
+  }
+
+  get regionOrigin(): string {
+    return this.opts.regionOrigin;
+  }
+
+  // ---- apply (ExternalApplier)
+
+  async apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+    return encodeAnswer(await this.applyBody(bytes, tx));
+  }
+
+  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {
+    let body: EvBody;
+    try {
+      body = decodeBody(bytes);
+    } catch (e) {
+      // Only a corrupted entry (or a proposer bug) gets here: refuse it, the same everywhere.
+      return { kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` };
+    }
+    const work = new Work({
+      cached: (ks) => this.cache.get(ks),
+      nsRecord: (ns) => this.records.get(ns) ?? EMPTY_NS_RECORD,
+      hlc: this.hlc,
+      batch: this.batch,
+    }, tx);
+    const env = { registry: this.opts.registry(), regionOrigin: this.opts.regionOrigin };
+    let answer: EvAnswer;
+    try {
+      answer = body.kind === 'write' ? await applyWrite(env, work, body) : await applyPage(env, work, body);
+    } catch (e) {
+      if (!(e instanceof EvError)) throw e;
+      // Refused before anything was written: the work is dropped.
+      return { kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) };
+    }
+    await work.commit();
+    return answer;
+  }
+
+  flush(append: (op: BatchOp) => void): void {
+    flushBatch(this.batch, append, nsRecordKey, encodeNsRecord, (h) => ({ type: 'put', key: HLC_KEY, value: encodeHlcValue(h) }));
+  }
+
+  published(): void {
+    const b = this.batch;
+    this.batch = freshBatch();
+    for (const [ks, s] of b.slots) this.cache.set(ks, s.value);
+    for (const [ns, r] of b.ns) this.records.set(ns, r);
+    if (b.hlc !== undefined) this.hlc = b.hlc;
+    if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
+  }
+
+  // ---- a namespace deleted (namespace-applier.ts)
+
+  /** Deletes of every key of the namespace's CRDT state (its record and its data range). */
+  async dropOps(ns: string): Promise<BatchOp[]> {
+    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }];
+    for await (const chunk of this.engine.scan({ ...nsDataRange(ns), values: false })) for (const [k] of chunk) ops.push({ type: 'del', key: k });
+    return ops;
+  }
+
+  dropped(ns: string): void {
+    this.records.delete(ns);
+    this.cache.clear();
+  }
+
+  // ---- published state (reads)
+
+  /** The namespace's vector as of the last written batch, origins in order. */
+  vector(ns: string): Array<{ origin: string; seq: number }> {
+    const v = this.records.get(ns)?.vector ?? new Map<string, number>();
+    return [...v.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([origin, seq]) => ({ origin, seq }));
+  }
+
+  counts(ns: string): Readonly<NsCounts> {
+    return (this.records.get(ns) ?? EMPTY_NS_RECORD).counts;
+  }
+
+  /** Namespaces with CRDT state, for the gauges. */
+  namespaces(): string[] {
+    return [...this.records.keys()].sort();
+  }
+
+  get lastHlc(): Hlc {
+    return this.hlc;
+  }
+
+  /**
+   * CRC-32 over the namespace's record and its data keyspaces in key order (keys and values),
+   * read in engine chunks (the event loop runs between them). Equal on members that applied
+   * the same entries.
+   */
+  async hash(ns: string): Promise<number> {
+    // Both views are fixed here, in one turn of the event loop (scan() takes its view at once).
+    const record = this.engine.scan({ gte: nsRecordKey(ns), lte: nsRecordKey(ns) });
+    const data = this.engine.scan(nsDataRange(ns));
+    let hash = 0;
+    for await (const chunk of record) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    return hash >>> 0;
+  }
+}

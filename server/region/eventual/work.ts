@@ -1,0 +1,165 @@
+// The working set of one external command: what it read and changed of the eventual state,
+// kept apart until the command succeeds, so a refusal half way leaves nothing behind. Reads go
+// through the layers newest first: this command's changes, the batch's (applied, not yet
+// written), the published cache, then the engine (through the mvcc batch's raw overlay).
+// Decoded values are never changed in place: a change sets a new value.
+
+import type { Hlc } from '../../crdt/index.js';
+import type { ExternalTx } from '../../mvcc/index.js';
+import type { BatchOp } from '../../storage/index.js';
+import { ZERO_COUNTS, type NsCounts, type NsRecord } from './codec.js';
+
+export interface Slot {
+  key: Uint8Array;
+  /** Decoded value; null: deleted. */
+  value: unknown;
+  encode: (v: never) => Uint8Array;
+}
+
+/** What a batch holds between apply and publish (the store keeps one). */
+export interface BatchState {
+  slots: Map<string, Slot>;
+  ns: Map<string, NsRecord>;
+  hlc: Hlc | undefined;
+  /** (namespace, type) → ops applied, for the metric once written. */
+  applied: Map<string, { namespace: string; type: string; n: number }>;
+}
+
+export interface WorkBase {
+  /** A published value (or undefined when not cached). */
+  cached(ks: string): unknown;
+  nsRecord(ns: string): NsRecord;
+  readonly hlc: Hlc;
+  readonly batch: BatchState;
+}
+
+export function keyString(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
+export class Work {
+  private readonly slots = new Map<string, Slot>();
+  private readonly ns = new Map<string, NsRecord>();
+  private readonly raw: BatchOp[] = [];
+  /** mvcc keys whose visible value this command sets (null: deletes), in first-touch order. */
+  readonly projections = new Map<string, { key: Uint8Array; value: Uint8Array | null; always: boolean }>();
+  private readonly applied = new Map<string, { namespace: string; type: string; n: number }>();
+  hlc: Hlc;
+
+  constructor(private readonly base: WorkBase, private readonly tx: ExternalTx) {
+    this.hlc = base.batch.hlc ?? base.hlc;
+  }
+
+  async get<T>(key: Uint8Array, decode: (b: Uint8Array) => T): Promise<T | null> {
+    const ks = keyString(key);
+    const own = this.slots.get(ks) ?? this.base.batch.slots.get(ks);
+    if (own !== undefined) return own.value as T | null;
+    const cached = this.base.cached(ks);
+    if (cached !== undefined) return cached as T | null;
+    const bytes = await this.tx.read(key);
+    return bytes === undefined ? null : decode(bytes);
+  }
+
+  set<T>(key: Uint8Array, value: T | null, encode: (v: T) => Uint8Array): void {
+    this.slots.set(keyString(key), { key, value, encode: encode as (v: never) => Uint8Array });
+  }
+
+  /** A write-only engine op (index, superseded, event losers): never read back by apply. */
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.raw.push({ type: 'put', key, value });
+  }
+
+  del(key: Uint8Array): void {
+    this.raw.push({ type: 'del', key });
+  }
+
+  /** The namespace record as this command sees it (a copy it may change). */
+  record(ns: string): NsRecord {
+    let r = this.ns.get(ns);
+    if (r === undefined) {
+      const cur = this.base.batch.ns.get(ns) ?? this.base.nsRecord(ns);
+      r = { vector: new Map(cur.vector), counts: { ...cur.counts } };
+      this.ns.set(ns, r);
+    }
+    return r;
+  }
+
+  counts(ns: string): NsCounts {
+    return this.record(ns).counts;
+  }
+
+  vectorOf(ns: string, origin: string): number {
+    return this.record(ns).vector.get(origin) ?? 0;
+  }
+
+  advance(ns: string, origin: string, seq: number): void {
+    const v = this.record(ns).vector;
+    if (seq > (v.get(origin) ?? 0)) v.set(origin, seq);
+  }
+
+  /**
+   * Sets the visible value of an mvcc key. `always`: a put even when the value is the same
+   * (an lww write that wins is a write, as an etcd Put of the same value is); otherwise only
+   * a changed value is written.
+   */
+  project(key: Uint8Array, value: Uint8Array | null, always = false): void {
+    const ks = keyString(key);
+    const cur = this.projections.get(ks);
+    if (cur !== undefined) {
+      cur.value = value;
+      cur.always ||= always;
+    } else this.projections.set(ks, { key, value, always });
+  }
+
+  countOp(namespace: string, type: string): void {
+    const k = `${namespace}\u0000${type}`;
+    const c = this.applied.get(k);
+    if (c !== undefined) c.n++;
+    else this.applied.set(k, { namespace, type, n: 1 });
+  }
+
+  /**
+   * The command succeeded: its engine ops join the mvcc batch, its changes the batch state,
+   * and the visible values it changed become mvcc puts and deletes at the command's revision.
+   */
+  async commit(): Promise<void> {
+    const batch = this.base.batch;
+    // States, namespace records and the clock are written once per batch (their last value:
+    // flushBatch), the write-only ops in order now.
+    for (const [ks, s] of this.slots) batch.slots.set(ks, s);
+    for (const op of this.raw) this.tx.append(op);
+    for (const [ns, r] of this.ns) batch.ns.set(ns, r);
+    if (this.hlc !== (batch.hlc ?? this.base.hlc)) batch.hlc = this.hlc;
+    for (const [k, c] of this.applied) {
+      const b = batch.applied.get(k);
+      if (b !== undefined) b.n += c.n;
+      else batch.applied.set(k, { ...c });
+    }
+    for (const { key, value, always } of this.projections.values()) {
+      if (always) {
+        if (value === null) await this.tx.delete(key); // a no-op when not live
+        else await this.tx.put(key, value);
+        continue;
+      }
+      const cur = await this.tx.get(key);
+      if (value === null) {
+        if (cur !== undefined) await this.tx.delete(key);
+      } else if (cur === undefined || !sameBytes(cur.value, value)) {
+        await this.tx.put(key, value);
+      }
+    }
+  }
+}
+
+/** The engine ops of what a batch's commands left: each state, record and the clock once. */
+export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): void {
+  for (const s of batch.slots.values()) append(s.value === null ? { type: 'del', key: s.key } : { type: 'put', key: s.key, value: s.encode(s.value as never) });
+  for (const [ns, r] of batch.ns) append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) });
+  if (batch.hlc !== undefined) append(hlcOp(batch.hlc));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+export const EMPTY_NS_RECORD: NsRecord = { vector: new Map(), counts: { ...ZERO_COUNTS } };
