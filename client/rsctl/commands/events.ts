@@ -131,7 +131,17 @@ const append: Command = {
     const answers: Array<Record<string, unknown>> = [];
     for (let i = 0; i < events.length; i += batch) {
       const chunk = events.slice(i, i + batch);
-      const r = await client.crdt.eventsAppend(ctx.args[0]!, chunk);
+      let r;
+      try {
+        r = await client.crdt.eventsAppend(ctx.args[0]!, chunk);
+      } catch (err) {
+        // Each batch is its own Write: the ones before this stay appended.
+        if (i > 0) {
+          ctx.out.note(`${i} of ${events.length} events were appended (${i / batch} batches) before this failure; events without a seq get new seqs ` +
+            'when sent again, events with their seq are recognized as duplicates');
+        }
+        throw err;
+      }
       answers.push({ ...answerJson(r), results: r.results.map(appendedJson) });
       r.results.forEach((x, j) => {
         const e = chunk[j]!;
