@@ -1,29 +1,46 @@
-// A bounded least-recently-used map (Map insertion order is the recency order).
+// A least-recently-used map bounded in entries and in bytes (each value's encoded size; Map
+// insertion order is the recency order). A value larger than an eighth of the byte bound is
+// not kept: one huge state must not push out everything else.
 
 export class LruCache<V> {
-  private readonly m = new Map<string, V>();
+  private readonly m = new Map<string, { v: V; bytes: number }>();
+  private held = 0;
 
-  constructor(readonly maxEntries: number) {}
+  constructor(readonly maxEntries: number, readonly maxBytes: number) {}
 
   get size(): number {
     return this.m.size;
   }
 
-  get(k: string): V | undefined {
-    const v = this.m.get(k);
-    if (v === undefined) return undefined;
-    this.m.delete(k);
-    this.m.set(k, v);
-    return v;
+  get heldBytes(): number {
+    return this.held;
   }
 
-  set(k: string, v: V): void {
+  get(k: string): V | undefined {
+    const e = this.m.get(k);
+    if (e === undefined) return undefined;
     this.m.delete(k);
-    this.m.set(k, v);
-    while (this.m.size > this.maxEntries) this.m.delete(this.m.keys().next().value as string);
+    this.m.set(k, e);
+    return e.v;
+  }
+
+  set(k: string, v: V, bytes: number): void {
+    this.delete(k);
+    if (bytes > this.maxBytes / 8) return;
+    this.m.set(k, { v, bytes });
+    this.held += bytes;
+    while (this.m.size > this.maxEntries || this.held > this.maxBytes) this.delete(this.m.keys().next().value as string);
+  }
+
+  delete(k: string): void {
+    const e = this.m.get(k);
+    if (e === undefined) return;
+    this.m.delete(k);
+    this.held -= e.bytes;
   }
 
   clear(): void {
     this.m.clear();
+    this.held = 0;
   }
 }

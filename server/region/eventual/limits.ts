@@ -23,3 +23,5 @@ export const CRDT_EVENT_TYPE_BYTES_MAX = 256;
 export const CRDT_PAGE_RECORDS_MAX = 10_000;
 /** Per-key CRDT states kept decoded in memory for the apply path (bounded: issue 20's rule). */
 export const CRDT_STATE_CACHE_ENTRIES = 10_000;
+/** ... and their encoded bytes at most (a state larger than an eighth of it is not cached). */
+export const CRDT_STATE_CACHE_BYTES = 32 * 1024 * 1024;

@@ -194,7 +194,7 @@ async function mergeEvent(c: MergeContext, r: EventRecord): Promise<void> {
     if (m.win !== r) return;
   }
   indexPut(c, r);
-  c.work.set(eventKey(ns, r.deviceId, r.deviceSeq), r, encodeEvent);
+  c.work.set(eventKey(ns, r.deviceId, r.deviceSeq), r, encodeEvent, false);
   c.work.project(eventEtcdKey(c.def.prefix, r.deviceId, r.deviceSeq), eventValue(r));
   if (m.kind === 'new') await noteEventSeq(c, r.deviceId, r.deviceSeq);
 }

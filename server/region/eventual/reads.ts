@@ -2,10 +2,10 @@
 // consistent view) and the published namespace record. Paged: at most `limit` items and
 // `more` when there are others.
 
-import { mvToken, type Dot, type EventRecord, type Hlc } from '../../crdt/index.js';
+import { mvToken, type CrdtRecord, type Dot, type EventRecord, type Hlc } from '../../crdt/index.js';
 import type { NamespaceDefinition } from '../../namespace/index.js';
-import type { Engine } from '../../storage/index.js';
-import { decodeDevice, decodeEvent, decodeKeyState, decodeSuperseded, type DeviceSummary } from './codec.js';
+import { decodeU64, type Engine } from '../../storage/index.js';
+import { decodeDevice, decodeEvent, decodeIndex, decodeKeyState, decodeSuperseded, type DeviceSummary } from './codec.js';
 import {
   Sub, conflictKey, deviceEventsRange, deviceKey, eventKey, keyOfSubKey, keyStateKey, subRange, supersededRange, textOfSubKey,
 } from './layout.js';
@@ -226,3 +226,45 @@ export async function readConflicts(
   return { keys, more };
 }
 
+
+/**
+ * The live records of a namespace (not dominated, not collected), per origin in seq order,
+ * origins in order, from the per-origin index: what a peer with an empty vector lacks (the
+ * delta extraction of issue 14 pages this by the peer's vector).
+ */
+export async function readLiveRecords(engine: Engine, def: NamespaceDefinition): Promise<CrdtRecord[]> {
+  const ns = def.name;
+  const out: CrdtRecord[] = [];
+  for await (const chunk of engine.scan(subRange(ns, Sub.Index))) {
+    for (const [k, v] of chunk) {
+      const origin = textOfSubKey(ns, k);
+      const seq = decodeU64(k, k.length - 8);
+      const e = decodeIndex(v);
+      if (e.where === 'record') {
+        out.push(e.record);
+        continue;
+      }
+      const found = e.where === 'event'
+        ? await liveEvent(engine, ns, e.device, e.seq)
+        : recordsOfState(decodeKeyState((await engine.get(keyStateKey(ns, e.key)))!));
+      const r = found.find((x) => x.origin === origin && x.seq === seq);
+      if (r === undefined) throw new Error(`eventual index: ${origin}:${seq} points at state that does not hold it`);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+async function liveEvent(engine: Engine, ns: string, device: string, seq: number): Promise<CrdtRecord[]> {
+  const v = await engine.get(eventKey(ns, device, seq));
+  return v === undefined ? [] : [decodeEvent(v)];
+}
+
+function recordsOfState(s: ReturnType<typeof decodeKeyState>): CrdtRecord[] {
+  switch (s.kind) {
+    case 'lww': return [s.winner];
+    case 'mv': return [...s.state.siblings];
+    case 'counter': return [...s.entries];
+    case 'set': return [...s.state.elems.values()].flat();
+  }
+}

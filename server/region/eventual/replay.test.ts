@@ -73,12 +73,12 @@ async function hashes(h: EvHarness): Promise<string[]> {
   return Promise.all(NAMESPACES.map(async (ns) => `${ns}:${await h.store.hash(ns)}`));
 }
 
-test('determinism: the same entries in other batch groupings give the same CrdtHash, etcd view and answers', async () => {
+test('determinism: the same entries in other batch groupings (and a 2-entry state cache) give the same CrdtHash, etcd view and answers', async () => {
   const seed = Number(process.env.EV_SEED ?? Date.now() % 100_000);
   console.log(`# seed ${seed} (replay with EV_SEED=${seed})`);
   const bodies = workload(seed, 300);
   const one = await EvHarness.open(SPECS);
-  const two = await EvHarness.open(SPECS);
+  const two = await EvHarness.open(SPECS, { cacheEntries: 2 });
   try {
     const a = await one.applyBodies(bodies.map((body) => ({ body })));
     const rnd = new SeededRandom(seed + 1);

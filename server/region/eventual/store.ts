@@ -18,7 +18,7 @@ import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
 import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
-import { CRDT_STATE_CACHE_ENTRIES } from './limits.js';
+import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
 
 const HLC_KEY = metaKey('region-hlc');
@@ -33,6 +33,7 @@ export interface EventualStoreOptions {
   /** Ops applied per (namespace, type), once their batch is written (the metric). */
   onApplied?: (namespace: string, type: string, n: number) => void;
   cacheEntries?: number;
+  cacheBytes?: number;
 }
 
 function freshBatch(): BatchState {
@@ -50,7 +51,7 @@ export class EventualStore implements ExternalApplier {
     this.skipDedupe = opts.unsafeApplyDuplicates === true;
     this.records = records;
     this.hlc = hlc;
-    this.cache = new LruCache(opts.cacheEntries ?? CRDT_STATE_CACHE_ENTRIES);
+    this.cache = new LruCache(opts.cacheEntries ?? CRDT_STATE_CACHE_ENTRIES, opts.cacheBytes ?? CRDT_STATE_CACHE_BYTES);
   }
 
   /** Loads the namespace records (vectors and counts) and the region HLC. */
@@ -105,7 +106,10 @@ export class EventualStore implements ExternalApplier {
   published(): void {
     const b = this.batch;
     this.batch = freshBatch();
-    for (const [ks, s] of b.slots) this.cache.set(ks, s.value);
+    for (const [ks, s] of b.slots) {
+      if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);
+      else this.cache.delete(ks);
+    }
     for (const [ns, r] of b.ns) this.records.set(ns, r);
     if (b.hlc !== undefined) this.hlc = b.hlc;
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);

@@ -36,13 +36,14 @@ export class EvHarness {
     public store: EventualStore,
     readonly registry: NamespaceRegistry,
     private readonly unsafe: boolean,
+    private readonly cacheEntries: number | undefined,
   ) {}
 
-  static async open(specs: NamespaceSpec[], opts: { unsafeApplyDuplicates?: boolean; dir?: string } = {}): Promise<EvHarness> {
+  static async open(specs: NamespaceSpec[], opts: { unsafeApplyDuplicates?: boolean; dir?: string; cacheEntries?: number } = {}): Promise<EvHarness> {
     const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'eventual-test-'));
     const registry = NamespaceRegistry.of(specs.map((s) => completeDefinition(s)));
     const engine = await RocksEngine.open(dir);
-    const h = new EvHarness(dir, engine, undefined as unknown as MvccStore, undefined as unknown as EventualStore, registry, opts.unsafeApplyDuplicates === true);
+    const h = new EvHarness(dir, engine, undefined as unknown as MvccStore, undefined as unknown as EventualStore, registry, opts.unsafeApplyDuplicates === true, opts.cacheEntries);
     await h.openStores();
     return h;
   }
@@ -51,6 +52,7 @@ export class EvHarness {
     this.mvcc = await MvccStore.open(this.engine);
     this.store = await EventualStore.open(this.engine, {
       regionOrigin: REGION, registry: () => this.registry, unsafeApplyDuplicates: this.unsafe,
+      ...(this.cacheEntries !== undefined ? { cacheEntries: this.cacheEntries } : {}),
       onApplied: (ns, type, n) => this.applied.set(`${ns}/${type}`, (this.applied.get(`${ns}/${type}`) ?? 0) + n),
     });
     this.mvcc.setExternalApplier(this.store);

@@ -14,6 +14,10 @@ export interface Slot {
   /** Decoded value; null: deleted. */
   value: unknown;
   encode: (v: never) => Uint8Array;
+  /** Whether the published cache may keep it (events are written once and rarely read again). */
+  cache: boolean;
+  /** The encoded size, once flushed (the cache's byte bound). */
+  bytes?: number;
 }
 
 /** What a batch holds between apply and publish (the store keeps one). */
@@ -60,8 +64,8 @@ export class Work {
     return bytes === undefined ? null : decode(bytes);
   }
 
-  set<T>(key: Uint8Array, value: T | null, encode: (v: T) => Uint8Array): void {
-    this.slots.set(keyString(key), { key, value, encode: encode as (v: never) => Uint8Array });
+  set<T>(key: Uint8Array, value: T | null, encode: (v: T) => Uint8Array, cache = true): void {
+    this.slots.set(keyString(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
   }
 
   /** A write-only engine op (index, superseded, event losers): never read back by apply. */
@@ -153,7 +157,16 @@ export class Work {
 
 /** The engine ops of what a batch's commands left: each state, record and the clock once. */
 export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): void {
-  for (const s of batch.slots.values()) append(s.value === null ? { type: 'del', key: s.key } : { type: 'put', key: s.key, value: s.encode(s.value as never) });
+  for (const s of batch.slots.values()) {
+    if (s.value === null) {
+      s.bytes = 0;
+      append({ type: 'del', key: s.key });
+    } else {
+      const value = s.encode(s.value as never);
+      s.bytes = s.key.length + value.length;
+      append({ type: 'put', key: s.key, value });
+    }
+  }
   for (const [ns, r] of batch.ns) append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) });
   if (batch.hlc !== undefined) append(hlcOp(batch.hlc));
 }
