@@ -23,17 +23,20 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/mvcc': ['server/util', 'server/storage'],
   'server/transport': ['server/util', 'server/raft', 'proto'],
   'server/sync': ['server/util', 'server/crdt', 'proto'],
+  // The persistent CRDT store of eventual namespaces (region members and edges alike): its
+  // writes are mvcc external commands, so its change feed is the mvcc store's.
+  'server/eventual': ['server/util', 'server/crdt', 'server/storage', 'server/mvcc', 'server/namespace'],
   'server/region': [
     'server/util', 'server/raft', 'server/storage', 'server/transport', 'server/mvcc',
-    'server/sync', 'server/crdt', 'server/namespace', 'server/metrics', 'proto',
+    'server/sync', 'server/crdt', 'server/namespace', 'server/metrics', 'server/eventual', 'proto',
   ],
   'server/edge': [
     'server/util', 'server/crdt', 'server/sync', 'server/storage', 'server/transport',
-    'server/namespace', 'server/metrics', 'proto',
+    'server/namespace', 'server/metrics', 'server/mvcc', 'server/eventual', 'proto',
   ],
   'server/api': [
     'server/util', 'server/region', 'server/mvcc', 'server/namespace', 'server/metrics',
-    'server/raft', 'proto',
+    'server/raft', 'server/eventual', 'proto',
   ],
   'server/main.ts': ['server', 'proto'],
   client: ['proto', 'server/util'],

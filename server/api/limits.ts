@@ -5,7 +5,7 @@
 import {
   CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_EVENTS_PER_APPEND_MAX, CRDT_EVENT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX,
   CRDT_OP_BYTES_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX, CRDT_WRITE_OPS_MAX,
-} from '../region/eventual/limits.js';
+} from '../eventual/limits.js';
 
 /** etcd's --max-request-bytes default (1.5 MiB): the largest request the store accepts. */
 export const REQUEST_BYTES_MAX = 1.5 * 1024 * 1024;
@@ -33,7 +33,7 @@ export const SNAPSHOT_CHUNK_BYTES_MAX = 64 * 1024;
 export const GRPC_SEND_BYTES_MAX = 2 ** 31 - 1;
 
 // ---- regionstore.v1.Crdt (issue 13): the eventual data path's limits are the region's
-// (server/region/eventual/limits.ts), so the API refuses exactly what the apply path would.
+// (server/eventual/limits.ts), so the API refuses exactly what the apply path would.
 export {
   CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_EVENTS_PER_APPEND_MAX, CRDT_EVENT_DEVICE_BYTES_MAX, CRDT_EVENT_TYPE_BYTES_MAX,
   CRDT_OP_BYTES_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX, CRDT_WRITE_OPS_MAX,

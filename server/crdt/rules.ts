@@ -1,6 +1,6 @@
 // The per-key merge rules of the five types, as pure functions over ONE key's state (or one
 // event's slot). The in-memory stores (lww.ts, mv.ts, counter.ts, set.ts, events.ts) and the
-// region's persistent store (server/region/eventual) both merge through these, so each rule
+// region's persistent store (server/eventual) both merge through these, so each rule
 // exists once: what wins, what is superseded, which siblings a context replaces, which counter
 // entry dominates, which add dots a remove takes, which event of a (device, seq) stays.
 

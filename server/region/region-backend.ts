@@ -19,7 +19,7 @@ import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
 import { RegionNamespaces } from './namespace-backend.js';
 import { RegionCrdt } from './eventual/backend.js';
-import { CRDT_OP_BYTES_MAX, CRDT_WRITE_OPS_MAX } from './eventual/limits.js';
+import { CRDT_OP_BYTES_MAX, CRDT_WRITE_OPS_MAX } from '../eventual/limits.js';
 import { EventualRouting } from './eventual-routing.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';

@@ -43,7 +43,7 @@ import { NamespaceApplier, type NamespaceApplyResult } from './namespace-applier
 import { StalenessTracker } from './staleness.js';
 import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
-import { EventualStore } from './eventual/store.js';
+import { EventualStore } from '../eventual/store.js';
 import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
 
 
@@ -574,7 +574,7 @@ export class RegionNode {
   }
 
   /**
-   * Proposes an eventual entry (server/region/eventual/entry.ts) as an mvcc external command,
+   * Proposes an eventual entry (server/eventual/entry.ts) as an mvcc external command,
    * so a retry with the same identity applies at most once (the mvcc dedupe table).
    */
   async proposeEventual(body: Uint8Array, client: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {

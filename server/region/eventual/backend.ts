@@ -11,14 +11,14 @@ import { AlarmAction, AlarmType, MvccError, type ClientSeq } from '../../mvcc/in
 import { putCost } from '../quota.js';
 import type { NamespaceDefinition, ReadAsk } from '../../namespace/index.js';
 import type { RegionNode } from '../region-node.js';
-import { EvError, decodeAnswer, encodeBody, type EvOp, type EvPageRange } from './entry.js';
-import { hasNul } from './layout.js';
-import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from './limits.js';
+import { EvError, decodeAnswer, encodeBody, type EvOp, type EvPageRange } from '../../eventual/entry.js';
+import { hasNul } from '../../eventual/layout.js';
+import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from '../../eventual/limits.js';
 import { eventualReadBarrier } from './read-level.js';
 import {
   readConflicts, readDevices, readEntries, readEvents, readSuperseded, wireHlc,
   type DeviceItem, type EntryValue, type StoredEvent, type SupersededItem,
-} from './reads.js';
+} from '../../eventual/reads.js';
 
 export interface Answer {
   namespace: string;

@@ -8,11 +8,11 @@
 // decoded per-key states in a bounded LRU (CRDT_STATE_CACHE_ENTRIES); what a batch changed,
 // until it is written. Everything that grows with keys or events is in the engine.
 
-import { HLC_ZERO, type Hlc } from '../../crdt/index.js';
-import type { ExternalApplier, ExternalTx } from '../../mvcc/index.js';
-import type { NamespaceRegistry } from '../../namespace/index.js';
-import { crc32 } from '../../mvcc/index.js';
-import type { BatchOp, Engine } from '../../storage/index.js';
+import { HLC_ZERO, type Hlc } from '../crdt/index.js';
+import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
+import type { NamespaceRegistry } from '../namespace/index.js';
+import { crc32 } from '../mvcc/index.js';
+import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite } from './apply.js';
 import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';

@@ -14,7 +14,7 @@
 // it). Namespace names, origins and device ids hold no 0x00 (validated), so 0x00 ends them;
 // a key followed by more parts is escaped (escapeKey) so that key order is kept.
 
-import { StateKeyspace, concatBytes, decodeU64, encodeU64 } from '../../storage/index.js';
+import { StateKeyspace, concatBytes, decodeU64, encodeU64 } from '../storage/index.js';
 
 const CRDT = StateKeyspace.Crdt;
 const META = 0x00;

@@ -3,7 +3,7 @@
 // origin order. A token that does not parse is refused (INVALID_ARGUMENT) at apply, where
 // every member decides the same.
 
-import { BinReader, BinWriter } from '../../mvcc/index.js';
+import { BinReader, BinWriter } from '../mvcc/index.js';
 import { EvError } from './entry.js';
 
 const TOKEN_PREFIX = 'v1.';

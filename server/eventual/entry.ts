@@ -7,8 +7,8 @@
 // The answer is bytes (the dedupe table stores it for retries): per op its dot, HLC, event seq
 // and duplicate flag; or a page's applied count; or an error with a code a person can act on.
 
-import type { CrdtRecord, Dot, Hlc } from '../../crdt/index.js';
-import { BinReader, BinWriter } from '../../mvcc/index.js';
+import type { CrdtRecord, Dot, Hlc } from '../crdt/index.js';
+import { BinReader, BinWriter } from '../mvcc/index.js';
 import { readRecord, writeRecord } from './codec.js';
 
 export type EvOp =

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import {
   HybridClock, canonicalJson, counterAdd, createReplica, lwwPut, mvPut, renderBytes, setAdd, setRemove, VersionVector,
   type CrdtKind, type CrdtRecord, type CrdtReplica, type MvStore,
-} from '../../crdt/index.js';
-import { SeededRandom } from '../../util/random.js';
+} from '../crdt/index.js';
+import { SeededRandom } from '../util/random.js';
 import { readEntries, readLiveRecords } from './reads.js';
 import { EvHarness, b } from './testing.js';
 

@@ -4,11 +4,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CrdtRecord } from '../../crdt/index.js';
-import { MvccStore, encodeCommand, type ClientSeq, type Command } from '../../mvcc/index.js';
-import { NamespaceRegistry, completeDefinition, type NamespaceSpec } from '../../namespace/index.js';
-import { RocksEngine } from '../../storage/rocksdb-engine.js';
-import type { Engine } from '../../storage/index.js';
+import type { CrdtRecord } from '../crdt/index.js';
+import { MvccStore, encodeCommand, type ClientSeq, type Command } from '../mvcc/index.js';
+import { NamespaceRegistry, completeDefinition, type NamespaceSpec } from '../namespace/index.js';
+import { RocksEngine } from '../storage/rocksdb-engine.js';
+import type { Engine } from '../storage/index.js';
 import { decodeAnswer, encodeBody, type EvAnswer, type EvBody, type EvOp, type EvPageRange } from './entry.js';
 import { EventualStore } from './store.js';
 

@@ -2,9 +2,9 @@
 // consistent view) and the published namespace record. Paged: at most `limit` items and
 // `more` when there are others.
 
-import { mvToken, type CrdtRecord, type Dot, type EventRecord, type Hlc } from '../../crdt/index.js';
-import type { NamespaceDefinition } from '../../namespace/index.js';
-import { decodeU64, type Engine } from '../../storage/index.js';
+import { mvToken, type CrdtRecord, type Dot, type EventRecord, type Hlc } from '../crdt/index.js';
+import type { NamespaceDefinition } from '../namespace/index.js';
+import { decodeU64, type Engine } from '../storage/index.js';
 import { decodeDevice, decodeEvent, decodeIndex, decodeKeyState, decodeSuperseded, type DeviceSummary } from './codec.js';
 import {
   Sub, conflictKey, deviceEventsRange, deviceKey, eventKey, keyOfSubKey, keyStateKey, subRange, supersededRange, textOfSubKey,

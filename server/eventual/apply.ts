@@ -17,8 +17,8 @@
 import {
   ClockSkewError, DeltaGapError, EventConflictError, HybridClock, SiblingCapError, compareHlc, counterTotalsAfter,
   eventAppendCheck, mvSiblingsAfterWrite, type CrdtKind, type CrdtRecord, type Dot, type EventBody, type Hlc,
-} from '../../crdt/index.js';
-import type { NamespaceDefinition, NamespaceRegistry } from '../../namespace/index.js';
+} from '../crdt/index.js';
+import type { NamespaceDefinition, NamespaceRegistry } from '../namespace/index.js';
 import { decodeKeyState, type KeyState } from './codec.js';
 import { EvError, type EvAnswer, type EvOp, type EvOpOutcome, type EvPageBody, type EvWriteBody } from './entry.js';
 import { hasNul, keyStateKey } from './layout.js';

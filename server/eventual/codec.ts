@@ -5,8 +5,8 @@
 import {
   VersionVector, type CounterRecord, type CrdtKind, type CrdtRecord, type Dot, type EventRecord, type Hlc,
   type LwwRecord, type MvKeyState, type MvRecord, type SetAddRecord, type SetCloudEntry,
-} from '../../crdt/index.js';
-import { BinReader, BinWriter } from '../../mvcc/index.js';
+} from '../crdt/index.js';
+import { BinReader, BinWriter } from '../mvcc/index.js';
 
 const KIND_TAG: Record<CrdtKind, number> = { lww: 1, mv: 2, counter: 3, set: 4, events: 5 };
 const TAG_KIND: CrdtKind[] = ['lww', 'lww', 'mv', 'counter', 'set', 'events'];

@@ -7,8 +7,8 @@
 import {
   counterMerge, counterValue, dotKey, eventMerge, lwwMerge, mvMerge, setAddBlocked, setRemoveEffects, VersionVector,
   type CounterRecord, type CrdtRecord, type Dot, type EventRecord, type LwwRecord, type MvRecord, type SetAddRecord, type SetRecord,
-} from '../../crdt/index.js';
-import type { NamespaceDefinition } from '../../namespace/index.js';
+} from '../crdt/index.js';
+import type { NamespaceDefinition } from '../namespace/index.js';
 import {
   decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyState, encodeSuperseded,
   type DeviceSummary, type IndexEntry, type KeyState, type SetKeyState,

@@ -4,9 +4,9 @@
 // written), the published cache, then the engine (through the mvcc batch's raw overlay).
 // Decoded values are never changed in place: a change sets a new value.
 
-import type { Hlc } from '../../crdt/index.js';
-import type { ExternalTx } from '../../mvcc/index.js';
-import type { BatchOp } from '../../storage/index.js';
+import type { Hlc } from '../crdt/index.js';
+import type { ExternalTx } from '../mvcc/index.js';
+import type { BatchOp } from '../storage/index.js';
 import { ZERO_COUNTS, type NsCounts, type NsRecord } from './codec.js';
 
 export interface Slot {

@@ -4,8 +4,8 @@
 // losers of other origins kept as superseded, the region's clock moved past the page).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CrdtRecord, LwwRecord } from '../../crdt/index.js';
-import { SeededRandom } from '../../util/random.js';
+import type { CrdtRecord, LwwRecord } from '../crdt/index.js';
+import { SeededRandom } from '../util/random.js';
 import type { EvBody, EvOp } from './entry.js';
 import { readEntries, readSuperseded } from './reads.js';
 import { EvHarness, REGION, b, str, withHarness } from './testing.js';

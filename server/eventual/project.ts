@@ -6,7 +6,7 @@
 // canonical JSON object {"device","seq","ts","type","schema_version","payload"}. Bytes
 // render as server/crdt/bytes.ts renderBytes does.
 
-import { canonicalJson, renderBytes, type EventRecord, type MvRecord } from '../../crdt/index.js';
+import { canonicalJson, renderBytes, type EventRecord, type MvRecord } from '../crdt/index.js';
 
 const utf8 = new TextEncoder();
 const SEQ_DIGITS = 20;
