@@ -14,6 +14,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/raft': ['server/util'],
   'server/crdt': ['server/util'],
   'server/namespace': ['server/util'],
+  'server/auth': ['server/util'],
   'server/metrics': ['server/util'],
   // Flag and environment parsing of `regionstore serve`.
   'server/config': ['server/util'],
@@ -25,7 +26,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/sync': ['server/util', 'server/crdt', 'proto'],
   'server/region': [
     'server/util', 'server/raft', 'server/storage', 'server/transport', 'server/mvcc',
-    'server/sync', 'server/crdt', 'server/namespace', 'server/metrics', 'proto',
+    'server/sync', 'server/crdt', 'server/namespace', 'server/metrics', 'server/auth', 'proto',
   ],
   'server/edge': [
     'server/util', 'server/crdt', 'server/sync', 'server/storage', 'server/transport',
@@ -33,7 +34,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   ],
   'server/api': [
     'server/util', 'server/region', 'server/mvcc', 'server/namespace', 'server/metrics',
-    'server/raft', 'proto',
+    'server/raft', 'server/auth', 'proto',
   ],
   'server/main.ts': ['server', 'proto'],
   client: ['proto', 'server/util'],
@@ -46,7 +47,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   scripts: [''],
 };
 
-const PURE_FOLDERS = ['server/raft', 'server/crdt', 'server/namespace'];
+const PURE_FOLDERS = ['server/raft', 'server/crdt', 'server/namespace', 'server/auth'];
 const IMPURE_PATTERNS: Array<[RegExp, string]> = [
   [/from\s+['"]node:/, 'imports a node: module'],
   [/\bDate\.now\b|\bnew Date\(/, 'reads the clock'],
