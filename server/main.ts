@@ -105,12 +105,13 @@ async function serve(argv: string[]): Promise<void> {
     metrics,
     limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries, recordCacheBytes: cfg.recordCacheBytes, quotaBackendBytes: cfg.quotaBackendBytes },
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync },
+    authTokenTtlMs: cfg.authTokenTtlS * 1000,
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads or lose acknowledged writes',
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync });
   }
-  const backend = new RegionBackend(node);
+  const backend = new RegionBackend(node, { bcryptCost: cfg.bcryptCost });
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
   const health = healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });

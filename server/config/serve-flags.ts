@@ -8,7 +8,7 @@
 // looks at the data dir.
 import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
-  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
+  AUTH_TOKEN_TTL_S_DEFAULT, BCRYPT_COST_DEFAULT, HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT,
   UNSAFE_ENV, envName, serveHelp,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
@@ -48,6 +48,12 @@ export interface ServeConfig {
   recordCacheBytes: number;
   /** --quota-backend-bytes resolved: 0 became the default; -1: no quota. */
   quotaBackendBytes: number;
+  /** --auth-token: only "simple" today. */
+  authToken: 'simple';
+  /** --auth-token-ttl in seconds. */
+  authTokenTtlS: number;
+  /** --bcrypt-cost. */
+  bcryptCost: number;
   /** Testing only: both refused unless REGIONSTORE_UNSAFE=1. */
   unsafeLocalReads: boolean;
   unsafeAckBeforeSync: boolean;
@@ -333,6 +339,12 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     if (!parsed.ok) r.fail('peerDialMap', parsed.error);
     else for (const m of parsed.value) peerDialMap[m.name] = m.peerUrls[0]!.url;
   }
+  const authToken = r.text('authToken', 'simple');
+  if (authToken !== 'simple') {
+    r.fail('authToken', `"${authToken.split(',')[0]}" is not supported: only etcd's "simple" tokens are implemented (JWT is not yet)`);
+  }
+  const bcryptCost = r.count('bcryptCost', BCRYPT_COST_DEFAULT);
+  if (bcryptCost < 4 || bcryptCost > 31) r.fail('bcryptCost', `${bcryptCost} is outside bcrypt's bounds 4..31`);
   const config: ServeConfig = {
     name,
     dataDir: r.text('dataDir', `${name}.regionstore`),
@@ -351,6 +363,9 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     snapshotCatchupEntries: r.count('snapshotCatchupEntries', SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
     recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
     quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
+    authToken: 'simple',
+    authTokenTtlS: r.count('authTokenTtl', AUTH_TOKEN_TTL_S_DEFAULT),
+    bcryptCost,
     unsafeLocalReads,
     unsafeAckBeforeSync,
     peerDialMap,

@@ -17,6 +17,8 @@ export const PayloadKind = {
   MemberAttributes: 2,
   /** A namespace registry command (server/namespace codec), applied by namespace-applier.ts. */
   Namespace: 3,
+  /** An etcd Auth command (server/auth codec), applied by auth-applier.ts. 8, not 4: other kinds are being added in parallel. */
+  Auth: 8,
 } as const;
 export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
 

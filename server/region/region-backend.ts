@@ -18,6 +18,7 @@ import type { MemberRecord } from './members.js';
 import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
 import { RegionNamespaces } from './namespace-backend.js';
+import { RegionAuth } from './region-auth.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -53,9 +54,12 @@ function withClient(cmd: Command, id: ClientSeq | undefined): Command {
 export class RegionBackend {
   /** The namespace registry's operations (regionstore.v1.Namespaces). */
   readonly namespaceOps: RegionNamespaces;
+  /** etcd's Auth service and permission checks (region-auth.ts). */
+  readonly auth: RegionAuth;
 
-  constructor(readonly node: RegionNode) {
+  constructor(readonly node: RegionNode, opts: { bcryptCost?: number } = {}) {
     this.namespaceOps = new RegionNamespaces(node);
+    this.auth = new RegionAuth(node, opts.bcryptCost);
   }
 
   headerInfo() {

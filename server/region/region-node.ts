@@ -43,6 +43,8 @@ import { NamespaceApplier, type NamespaceApplyResult } from './namespace-applier
 import { StalenessTracker } from './staleness.js';
 import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
+import { AuthApplier, type AuthApplyResult } from './auth-applier.js';
+import { SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
 
 
 export interface InitialMember {
@@ -76,6 +78,8 @@ export interface RegionNodeOptions {
   logger: Logger;
   metrics: NodeMetrics;
   limits?: Partial<RegionLimits>;
+  /** etcd's --auth-token-ttl for simple tokens, in ms (default 300 s). */
+  authTokenTtlMs?: number;
   /** Test-only switches (chaos harness); `regionstore serve` refuses them unless REGIONSTORE_UNSAFE=1. */
   unsafe?: {
     raft?: UnsafeTestingSwitches;
@@ -86,7 +90,7 @@ export interface RegionNodeOptions {
   };
 }
 
-type ProposalResult = CommandResponse | NamespaceApplyResult | undefined;
+type ProposalResult = CommandResponse | NamespaceApplyResult | AuthApplyResult | undefined;
 
 const SYNC_MARKER_KEY = stateMetaKey('synced-before-compaction');
 const EMPTY = new Uint8Array(0);
@@ -106,6 +110,9 @@ export class RegionNode {
   private membership!: Membership;
   /** The namespace registry and its applier (replaced when a snapshot replaces the state). */
   private namespaceApplier!: NamespaceApplier;
+  /** etcd's auth state and this member's tokens (the state is replaced by a snapshot install; tokens stay). */
+  private authApplier!: AuthApplier;
+  private readonly authTokens: SimpleTokens;
   readonly transport: GrpcTransport;
   peerPort = 0;
   private readonly pending: PendingProposals<ProposalResult>;
@@ -130,6 +137,7 @@ export class RegionNode {
     this.id = opts.memberId;
     this.clusterId = opts.clusterId;
     this.limits = { ...DEFAULT_REGION_LIMITS, ...opts.limits };
+    this.authTokens = new SimpleTokens(opts.authTokenTtlMs ?? SIMPLE_TOKEN_TTL_MS_DEFAULT);
     // The engine is read at each measurement: a snapshot install replaces it.
     this.quota = new BackendQuota(this.limits.quotaBackendBytes, () => this.stateEngine.approximateSize());
     this.pending = new PendingProposals(systemClock, this.limits.proposalTimeoutMs);
@@ -166,6 +174,7 @@ export class RegionNode {
     this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
+    this.authApplier = await AuthApplier.load(this.stateEngine, this.authTokens, () => systemClock.monotonicMs());
     this.membership = new Membership({
       selfId: this.id,
       transport: this.transport,
@@ -339,6 +348,11 @@ export class RegionNode {
           await flushMvcc();
           const res = await this.namespaceApplier.apply(e.index, p.body, this.mvcc, this.stateEngine);
           if (p.proposer === this.id) this.pending.resolve(p.counter, res);
+        } else if (p.kind === PayloadKind.Auth) {
+          // In log order with the mvcc entries around it (its writes follow theirs).
+          await flushMvcc();
+          const res = await this.authApplier.apply(e.index, p.body, this.stateEngine);
+          if (p.proposer === this.id) this.pending.resolve(p.counter, res);
         }
       }
       await flushMvcc();
@@ -429,6 +443,7 @@ export class RegionNode {
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.membership.replaceRegistry(await Members.load(this.stateEngine));
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
+    this.authApplier = await AuthApplier.load(this.stateEngine, this.authTokens, () => systemClock.monotonicMs());
     this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
   }
 
@@ -453,6 +468,7 @@ export class RegionNode {
     this.raft.tick();
     this.reads.tick();
     this.pending.expire();
+    this.authTokens.expire(systemClock.monotonicMs());
     if (this.lessor.isPrimary) {
       for (const id of this.lessor.expired()) {
         this.proposeCommand({ type: 'leaseRevoke', leaseRevoke: { id } }).catch(() => undefined);
@@ -537,7 +553,7 @@ export class RegionNode {
     const res = await pending;
     if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
     if (res.type === 'error') throw new MvccError(res.code, res.message);
-    if (res.type === 'namespace' || res.type === 'namespace-error') throw new Error('an mvcc proposal got a namespace answer');
+    if (res.type === 'namespace' || res.type === 'namespace-error' || res.type === 'auth') throw new Error(`an mvcc proposal got a ${res.type} answer`);
     return res;
   }
 
@@ -575,6 +591,23 @@ export class RegionNode {
     if (res === undefined || (res.type !== 'namespace' && res.type !== 'namespace-error')) {
       throw new RegionError('timeout', 'etcdserver: request timed out');
     }
+    return res;
+  }
+
+  /** etcd's auth state as this member has applied it. */
+  get auth(): AuthStore {
+    return this.authApplier.store;
+  }
+
+  /** This member's simple tokens. */
+  get tokens(): SimpleTokens {
+    return this.authTokens;
+  }
+
+  /** Proposes an Auth change; resolves with its outcome once this member applied it. */
+  async proposeAuth(cmd: AuthCommand): Promise<AuthApplyResult> {
+    const res = await this.propose(PayloadKind.Auth, encodeAuthCommand(cmd));
+    if (res === undefined || res.type !== 'auth') throw new RegionError('timeout', 'etcdserver: request timed out');
     return res;
   }
 
