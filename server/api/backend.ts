@@ -38,6 +38,7 @@ import type {
 } from '../mvcc/index.js';
 
 import type { NamespaceBackend } from './namespace-backend.js';
+import type { AuthBackend } from './auth-backend.js';
 import type { ReadAsk } from '../namespace/index.js';
 
 /** A Range served at a read level, with what the trailing metadata reports. */
@@ -219,4 +220,7 @@ export interface Backend {
   // ---- regionstore.v1 (absent: those services are not offered)
   /** The namespace registry (regionstore.v1.Namespaces). */
   readonly namespaceOps?: NamespaceBackend;
+
+  /** etcd's Auth service and permission checks (absent: no Auth service, nothing checked). */
+  readonly auth?: AuthBackend;
 }

@@ -27,6 +27,8 @@ import { watchService } from './watch.js';
 import { startFrontDoor } from './front-door.js';
 import { Http1Router, createHttp1Server } from './http1.js';
 import { loadNamespacesService, namespacesService } from './namespaces.js';
+import { authService, loadAuthService } from './auth.js';
+import { gateService, gatedWatchService } from './auth-gate.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -112,6 +114,12 @@ function instrument(
   return out;
 }
 
+/** The permission gate of etcd's Auth API around a service's handlers (auth-gate.ts), when the backend has Auth. */
+function gateFor(backend: Backend) {
+  return (name: string, def: ServiceDefinition, impl: UntypedServiceImplementation): UntypedServiceImplementation =>
+    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl);
+}
+
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
 export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): ApiServer {
   const limits = resolveLimits(opts.limits);
@@ -125,9 +133,11 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
     'grpc.max_send_message_length': GRPC_SEND_BYTES_MAX,
   });
   const defs = loadEtcdServices();
+  const auth = backend.auth;
+  const gate = gateFor(backend);
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
     KV: kvService(backend, limits),
-    Watch: watchService(backend, limits),
+    Watch: auth === undefined ? watchService(backend, limits) : gatedWatchService(backend, auth, (b) => watchService(b, limits)),
     Lease: leaseService(backend, limits),
     Cluster: clusterService(backend),
     Maintenance: maintenanceService(backend, limits),
@@ -135,15 +145,18 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
   for (const name of Object.keys(defs) as Array<keyof typeof defs>) {
     // KV.Range and KV.Put, the hottest calls, get hand-written codecs (fast-codec.ts).
     const def = name === 'KV' ? withFastKvCodecs(defs.KV) : defs[name];
-    server.addService(def, instrument(name, def, impls[name], opts.onCall));
+    server.addService(def, instrument(name, def, gate(name, def, impls[name]), opts.onCall));
   }
   // etcd's Lock and Election services, which etcd serves on the client port too.
   const concurrency = loadConcurrencyServices();
-  server.addService(concurrency.Lock, instrument('Lock', concurrency.Lock, lockService(backend, limits), opts.onCall));
-  server.addService(
-    concurrency.Election,
-    instrument('Election', concurrency.Election, electionService(backend, limits), opts.onCall),
-  );
+  const lock = gate('Lock', concurrency.Lock, lockService(backend, limits));
+  server.addService(concurrency.Lock, instrument('Lock', concurrency.Lock, lock, opts.onCall));
+  const election = gate('Election', concurrency.Election, electionService(backend, limits));
+  server.addService(concurrency.Election, instrument('Election', concurrency.Election, election, opts.onCall));
+  if (auth !== undefined) {
+    const def = loadAuthService();
+    server.addService(def, instrument('Auth', def, authService(auth, () => backend.headerInfo()), opts.onCall));
+  }
   if (backend.namespaceOps !== undefined) {
     const def = loadNamespacesService();
     server.addService(def, instrument('Namespaces', def, namespacesService(backend.namespaceOps), opts.onCall));
