@@ -17,6 +17,12 @@ import { etcdctl, eventually, haveTool, run, startTestCluster, type TestCluster 
 const REPO_ROOT = new URL('..', import.meta.url).pathname;
 const HAVE_ETCD = haveTool('etcdctl', 'etcd-client') && haveTool('etcd', 'etcd-server');
 
+async function ok(ep: string, ...args: string[]): Promise<string> {
+  const r = await etcdctl(ep, args);
+  assert.equal(r.code, 0, `etcdctl ${args.join(' ')} on ${ep}: ${r.stderr}`);
+  return r.stdout;
+}
+
 describe('auth state in etcd-format snapshots, both ways', { skip: !HAVE_ETCD, timeout: 240_000 }, () => {
   let c: TestCluster | undefined;
   let etcd: ChildProcess | undefined;
@@ -28,12 +34,6 @@ describe('auth state in etcd-format snapshots, both ways', { skip: !HAVE_ETCD, t
     await c?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  const ok = async (ep: string, ...args: string[]): Promise<string> => {
-    const r = await etcdctl(ep, args);
-    assert.equal(r.code, 0, `etcdctl ${args.join(' ')} on ${ep}: ${r.stderr}`);
-    return r.stdout;
-  };
 
   test('regionstore -> etcd -> regionstore keeps users, roles, hashes and the enabled flag', async () => {
     c = await startTestCluster({ timings: 'etcd', extraArgs: ['--bcrypt-cost', '4'] });

@@ -19,9 +19,9 @@ let cluster: TestCluster;
 const clients: RawClient[] = [];
 const client = (i: number): RawClient => clients[i]!;
 
-function withToken(token: string): Metadata {
+function withToken(value: string): Metadata {
   const md = new Metadata();
-  md.set('token', token);
+  md.set('token', value);
   return md;
 }
 
@@ -118,16 +118,16 @@ test('users, roles and permissions with etcd statuses; tokens work on every memb
 test('auth state survives a restart; a restarted member forgets its tokens', async () => {
   const last = cluster.nodes[2]!;
   const root = await token(client(0), 'root', 'rootpw');
-  const before = await eventually('root token on n3', () => client(2).unary('Auth', 'UserList', {}, root).catch(() => undefined));
+  const listed = await eventually('root token on n3', () => client(2).unary('Auth', 'UserList', {}, root).catch(() => undefined));
   await cluster.restart(last.name);
   clients[2]!.close();
   clients[2] = rawClient(last.clientUrl.replace('http://', ''));
-  const after = await eventually('n3 serving', () => client(2).unary('Auth', 'UserList', {}, root).catch((err: { code: number }) =>
+  const restarted = await eventually('n3 serving', () => client(2).unary('Auth', 'UserList', {}, root).catch((err: { code: number }) =>
     (err.code === status.UNAUTHENTICATED ? { users: 'forgotten' } : undefined)));
-  assert.equal(after.users, 'forgotten', 'tokens live in memory, as etcd\'s simple tokens');
+  assert.equal(restarted.users, 'forgotten', 'tokens live in memory, as etcd\'s simple tokens');
   const again = await token(client(2), 'alice', 'alicepw');
   assert.equal(String((await client(2).unary('KV', 'Range', { key: b('app/alice') }, again)).kvs[0].value), 'mine');
-  assert.deepEqual((await client(2).unary('Auth', 'UserList', {}, await token(client(2), 'root', 'rootpw'))).users, before.users);
+  assert.deepEqual((await client(2).unary('Auth', 'UserList', {}, await token(client(2), 'root', 'rootpw'))).users, listed.users);
 });
 
 test('a follower that catches up through a snapshot keeps the users changed meanwhile', async () => {
