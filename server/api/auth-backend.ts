@@ -20,6 +20,12 @@ export interface AuthBackend {
    * this member does not know (expired, or its user deleted or given a new password).
    */
   authInfo(token: string | undefined): AuthInfo | undefined;
+  /**
+   * A promise when `token` names an Authenticate entry this member has not applied yet
+   * (the token was made on another member a moment ago): settles once it is applied or a
+   * bounded wait is over. Undefined when there is nothing to wait for.
+   */
+  tokenPending(token: string | undefined): Promise<void> | undefined;
   /** etcd's IsRangePermitted / IsPutPermitted: rangeEnd empty is one key, "\0" from key on. */
   checkRange(info: AuthInfo | undefined, type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): void;
   /** etcd's IsAdminPermitted: the root role, or auth disabled. */

@@ -21,7 +21,7 @@ import type { Metadata, ServerUnaryCall, ServiceDefinition, UntypedHandleCall, U
 import { isOpenEnded, type AuthInfo } from '../auth/index.js';
 import { prefixEnd } from '../util/bytes.js';
 import type { AuthBackend } from './auth-backend.js';
-import { actorOf } from './auth.js';
+import { actorOf, tokenOf } from './auth.js';
 import type { Backend } from './backend.js';
 import { toApiError } from './errors.js';
 import type { WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireRequestOp, WireTxnRequest } from './wire.js';
@@ -128,8 +128,10 @@ const UNCHECKED = new Set(['Maintenance.Status', 'Maintenance.Alarm', 'Maintenan
 
 /** Runs the rule for a call; resolves when allowed, rejects with the refusal. */
 function admit(auth: AuthBackend, rule: Rule, request: unknown, metadata: Metadata): Promise<void> | undefined {
-  const actor = actorOf(auth, metadata);
-  return (rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>)(request, actor, auth) ?? undefined;
+  const check = rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>;
+  const pending = auth.tokenPending(tokenOf(metadata));
+  if (pending !== undefined) return pending.then(() => check(request, actorOf(auth, metadata), auth));
+  return check(request, actorOf(auth, metadata), auth) ?? undefined;
 }
 
 function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall): UntypedHandleCall {

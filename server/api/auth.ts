@@ -37,6 +37,12 @@ export function actorOf(auth: AuthBackend, metadata: Metadata): AuthInfo | undef
   return auth.authInfo(tokenOf(metadata));
 }
 
+/** The caller, once a token made on another member a moment ago has been applied here. */
+export async function actorWhenReady(auth: AuthBackend, metadata: Metadata): Promise<AuthInfo | undefined> {
+  await auth.tokenPending(tokenOf(metadata));
+  return actorOf(auth, metadata);
+}
+
 interface WirePermission {
   permType: number;
   key: Buffer;
@@ -74,7 +80,7 @@ export function authService(auth: AuthBackend, headerInfo: () => HeaderInfo): Un
   /** A handler: `run` gets the request and the caller; `extra` the response's fields. */
   const handle = <R>(run: (req: Req, actor: AuthInfo | undefined) => Promise<R>, extra: (r: R) => Record<string, unknown> = () => ({})) =>
     (call: Call, cb: sendUnaryData<unknown>): void =>
-      answer(cb, () => run(call.request, actorOf(auth, call.metadata)), (r) => ({ header: hdr(), ...extra(r) }));
+      answer(cb, async () => run(call.request, await actorWhenReady(auth, call.metadata)), (r) => ({ header: hdr(), ...extra(r) }));
 
   return {
     AuthEnable: handle((_req, actor) => auth.enable(actor)),

@@ -21,6 +21,8 @@ export const BCRYPT_COST_MAX = 31;
 const AUTHENTICATE_ATTEMPTS_MAX = 5;
 /** etcd's simple token prefix: 16 random letters. */
 const TOKEN_PREFIX_LETTERS = 16;
+/** How long a request with a token from another member waits for its entry to apply here (etcd waits too). */
+const TOKEN_APPLY_WAIT_MS_MAX = 5_000;
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 function tokenPrefix(): string {
@@ -48,6 +50,15 @@ export class RegionAuth {
     if (user === undefined) throw new AuthError('invalid-auth-token');
     // etcd's simple tokens carry no revision: the check runs at the current one.
     return { user, revision: st.revision };
+  }
+
+  tokenPending(token: string | undefined): Promise<void> | undefined {
+    if (token === undefined || !this.node.auth.enabled) return undefined;
+    // etcd's simple token is "<prefix>.<index of its Authenticate entry>" (as ours).
+    const index = Number(token.slice(token.lastIndexOf('.') + 1));
+    if (!Number.isSafeInteger(index) || index <= this.node.appliedIndex) return undefined;
+    if (this.node.tokens.user(token, performance.now()) !== undefined) return undefined;
+    return this.node.waitForApplied(index, TOKEN_APPLY_WAIT_MS_MAX);
   }
 
   checkRange(info: AuthInfo | undefined, type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): void {

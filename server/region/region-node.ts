@@ -594,6 +594,13 @@ export class RegionNode {
     return res;
   }
 
+  /** Resolves once the entry at `index` is applied here, or after `timeoutMs` (never rejects). */
+  async waitForApplied(index: number, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.appliedWaiter.waitFor(index), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   /** etcd's auth state as this member has applied it. */
   get auth(): AuthStore {
     return this.authApplier.store;
