@@ -25,10 +25,12 @@ export function loadAuthService(): ServiceDefinition {
 
 /** etcd's metadata key for the token (rpctypes.TokenFieldNameGRPC). */
 export const TOKEN_METADATA_KEY = 'token';
+/** The key the JSON gateway forwards the Authorization header under (rpctypes.TokenFieldNameSwagger). */
+export const GATEWAY_TOKEN_METADATA_KEY = 'authorization';
 
 /** The token a call carries, if any. */
 export function tokenOf(metadata: Metadata): string | undefined {
-  const v = metadata.get(TOKEN_METADATA_KEY)[0];
+  const v = metadata.get(TOKEN_METADATA_KEY)[0] ?? metadata.get(GATEWAY_TOKEN_METADATA_KEY)[0];
   return v === undefined ? undefined : String(v);
 }
 
