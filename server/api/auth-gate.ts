@@ -126,12 +126,24 @@ const RULES: Record<string, Record<string, Rule>> = {
 /** Calls etcd lets through without looking at the token at all. */
 const UNCHECKED = new Set(['Maintenance.Status', 'Maintenance.Alarm', 'Maintenance.MoveLeader']);
 
+/** The caller each admitted call was checked as (KV writes pass it on for the apply-time check). */
+const checked = new WeakMap<object, AuthInfo>();
+
+/** The caller the gate admitted `call` as; undefined when auth was off (or the call was not gated). */
+export function checkedCaller(call: object): AuthInfo | undefined {
+  return checked.get(call);
+}
+
 /** Runs the rule for a call; resolves when allowed, rejects with the refusal. */
-function admit(auth: AuthBackend, rule: Rule, request: unknown, metadata: Metadata): Promise<void> | undefined {
-  const check = rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>;
-  const pending = auth.tokenPending(tokenOf(metadata));
-  if (pending !== undefined) return pending.then(() => check(request, actorOf(auth, metadata), auth));
-  return check(request, actorOf(auth, metadata), auth) ?? undefined;
+function admit(auth: AuthBackend, rule: Rule, call: { request?: unknown; metadata: Metadata }): Promise<void> | undefined {
+  const check = (): void | Promise<void> => {
+    const actor = actorOf(auth, call.metadata);
+    if (actor !== undefined) checked.set(call, actor);
+    return (rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>)(call.request, actor, auth);
+  };
+  const pending = auth.tokenPending(tokenOf(call.metadata));
+  if (pending !== undefined) return pending.then(check);
+  return check() ?? undefined;
 }
 
 function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall): UntypedHandleCall {
@@ -140,7 +152,7 @@ function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall): U
     if (!auth.enabled) return h(call, cb);
     let pending: Promise<void> | undefined;
     try {
-      pending = admit(auth, rule, call.request, call.metadata);
+      pending = admit(auth, rule, call);
     } catch (err) {
       return cb(toApiError(err));
     }
@@ -161,7 +173,7 @@ function gateStream(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall): 
     if (!auth.enabled) return h(call);
     let pending: Promise<void> | undefined;
     try {
-      pending = admit(auth, rule, call.request, call.metadata);
+      pending = admit(auth, rule, call);
     } catch (err) {
       return void call.emit('error', toApiError(err));
     }

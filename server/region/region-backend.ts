@@ -19,6 +19,7 @@ import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
 import { RegionNamespaces } from './namespace-backend.js';
 import { RegionAuth } from './region-auth.js';
+import type { AuthInfo } from '../auth/index.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -93,25 +94,25 @@ export class RegionBackend {
     throw new RegionError('no-space', 'etcdserver: mvcc: database space exceeded');
   }
 
-  async put(req: PutRequest, id?: ClientSeq): Promise<PutResponse> {
+  async put(req: PutRequest, id?: ClientSeq, auth?: AuthInfo): Promise<PutResponse> {
     await this.checkQuota(putCost(req.key, req.value));
-    const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id));
+    const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id), auth?.revision);
     return (res as { put: PutResponse }).put;
   }
 
-  async deleteRange(req: DeleteRangeRequest, id?: ClientSeq): Promise<DeleteRangeResponse> {
-    const res = await this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id));
+  async deleteRange(req: DeleteRangeRequest, id?: ClientSeq, auth?: AuthInfo): Promise<DeleteRangeResponse> {
+    const res = await this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id), auth?.revision);
     return (res as { deleteRange: DeleteRangeResponse }).deleteRange;
   }
 
-  async txn(req: TxnRequest, id?: ClientSeq): Promise<TxnResponse> {
+  async txn(req: TxnRequest, id?: ClientSeq, auth?: AuthInfo): Promise<TxnResponse> {
     if (isReadOnlyTxn(req)) {
       // A txn without writes needs no log entry: a linearizable read of its compares and ranges.
       await this.node.linearizableBarrier();
       return this.node.readLocal((mvcc) => mvcc.readTxn(req));
     }
     await this.checkQuota(txnCost(req));
-    const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id));
+    const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id), auth?.revision);
     return (res as { txn: TxnResponse }).txn;
   }
 

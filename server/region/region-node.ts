@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
-  stateMetaKey, encodeU64, type Engine,
+  stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, encodeCommand, MvccError, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
@@ -44,7 +44,7 @@ import { StalenessTracker } from './staleness.js';
 import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
 import { AuthApplier, type AuthApplyResult } from './auth-applier.js';
-import { SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
+import { AuthError, SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
 
 
 export interface InitialMember {
@@ -94,6 +94,8 @@ type ProposalResult = CommandResponse | NamespaceApplyResult | AuthApplyResult |
 
 const SYNC_MARKER_KEY = stateMetaKey('synced-before-compaction');
 const EMPTY = new Uint8Array(0);
+/** The u64 auth revision before an AuthedMvcc entry's command. */
+const AUTH_REVISION_BYTES = 8;
 
 export class RegionNode {
   readonly id: number;
@@ -341,6 +343,15 @@ export class RegionNode {
         if (p.kind === PayloadKind.Mvcc) {
           if (p.proposer === this.id) local.push({ pos: items.length, counter: p.counter });
           items.push({ index: e.index, command: p.body });
+        } else if (p.kind === PayloadKind.AuthedMvcc) {
+          // Auth entries before it have been applied (they flush the batch first), so the
+          // revision read here is the one this entry follows in the log.
+          if (decodeU64(p.body, 0) !== this.authApplier.store.revision) {
+            if (p.proposer === this.id) this.pending.reject(p.counter, new AuthError('auth-old-revision'));
+            continue;
+          }
+          if (p.proposer === this.id) local.push({ pos: items.length, counter: p.counter });
+          items.push({ index: e.index, command: p.body.subarray(AUTH_REVISION_BYTES) });
         } else if (p.kind === PayloadKind.MemberAttributes) {
           metaOps.push(...this.membership.applyAttributes(JSON.parse(new TextDecoder().decode(p.body)) as MemberAttributes));
           if (p.proposer === this.id) localMeta.push(p.counter);
@@ -542,9 +553,15 @@ export class RegionNode {
 
   // ---------------------------------------------------------------- the node's API
 
-  /** Proposes an mvcc command and resolves with its answer once this node applied it. */
-  async proposeCommand(cmd: Command): Promise<CommandResponse> {
-    const pending = this.propose(PayloadKind.Mvcc, encodeCommand(cmd));
+  /**
+   * Proposes an mvcc command and resolves with its answer once this node applied it.
+   * `authRevision`: the auth revision its permissions were checked at; applied only if
+   * the auth state is still there (else AuthError auth-old-revision).
+   */
+  async proposeCommand(cmd: Command, authRevision?: number): Promise<CommandResponse> {
+    const pending = authRevision === undefined
+      ? this.propose(PayloadKind.Mvcc, encodeCommand(cmd))
+      : this.propose(PayloadKind.AuthedMvcc, concatBytes(encodeU64(authRevision), encodeCommand(cmd)));
     if (this.opts.unsafe?.ackBeforeSync === true && cmd.type === 'put' && this.isLeader) {
       // UNSAFE (testing only): answer before the entry is durable or committed.
       pending.catch(() => undefined);
@@ -576,7 +593,7 @@ export class RegionNode {
     this.wake.notify();
     return done.catch((err: unknown) => {
       this.opts.metrics.proposalFailed((err as RegionError).code === 'no-leader' ? 'no-leader' as never : 'timeout' as never);
-      throw err instanceof RegionError ? err : new RegionError('timeout', 'etcdserver: request timed out');
+      throw err instanceof RegionError || err instanceof AuthError ? err : new RegionError('timeout', 'etcdserver: request timed out');
     });
   }
 
