@@ -94,6 +94,8 @@ type ProposalResult = CommandResponse | NamespaceApplyResult | AuthApplyResult |
 
 const SYNC_MARKER_KEY = stateMetaKey('synced-before-compaction');
 const EMPTY = new Uint8Array(0);
+/** How often expired simple tokens are dropped (etcd's simpleTokenTTLResolution: 1 s). */
+const TOKEN_SWEEP_INTERVAL_MS = 1_000;
 /** The u64 auth revision before an AuthedMvcc entry's command. */
 const AUTH_REVISION_BYTES = 8;
 
@@ -115,6 +117,7 @@ export class RegionNode {
   /** etcd's auth state and this member's tokens (the state is replaced by a snapshot install; tokens stay). */
   private authApplier!: AuthApplier;
   private readonly authTokens: SimpleTokens;
+  private tokensSweptAtMs = 0;
   readonly transport: GrpcTransport;
   peerPort = 0;
   private readonly pending: PendingProposals<ProposalResult>;
@@ -479,7 +482,12 @@ export class RegionNode {
     this.raft.tick();
     this.reads.tick();
     this.pending.expire();
-    this.authTokens.expire(systemClock.monotonicMs());
+    const now = systemClock.monotonicMs();
+    // etcd sweeps its simple tokens once a second; a sweep walks every token, so not per tick.
+    if (now - this.tokensSweptAtMs >= TOKEN_SWEEP_INTERVAL_MS) {
+      this.tokensSweptAtMs = now;
+      this.authTokens.expire(now);
+    }
     if (this.lessor.isPrimary) {
       for (const id of this.lessor.expired()) {
         this.proposeCommand({ type: 'leaseRevoke', leaseRevoke: { id } }).catch(() => undefined);
