@@ -95,7 +95,7 @@ test('authenticate makes a token per index; a change since the password check re
   ]);
   assert.equal(s.apply({ op: 'authenticate', name: 'root', tokenPrefix: 'abc', checkedRevision: s.revision }, 7).outcome.ok, false);
   run(s, [{ op: 'enable' }]);
-  assert.deepEqual(s.apply({ op: 'authenticate', name: 'root', tokenPrefix: 'abc', checkedRevision: s.revision }, 9).outcome, { ok: true, token: 'abc.9' });
+  assert.deepEqual(s.apply({ op: 'authenticate', name: 'root', tokenPrefix: 'abc', checkedRevision: s.revision }, 9).outcome, { ok: true, token: 'abc.9', revision: s.revision });
   assert.deepEqual(s.apply({ op: 'authenticate', name: 'root', tokenPrefix: 'abc', checkedRevision: 1 }, 10).outcome, { ok: false, code: 'auth-old-revision' });
   assert.deepEqual(s.apply({ op: 'authenticate', name: 'x', tokenPrefix: 'abc', checkedRevision: s.revision }, 11).outcome, { ok: false, code: 'auth-failed' });
 });

@@ -18,7 +18,8 @@ export interface AuthStateData {
 }
 
 /** What applying a command answers its proposer. */
-export type AuthApplyOutcome = { ok: true; token?: string } | { ok: false; code: AuthError['code'] };
+/** `revision`: the auth revision an Authenticate applied at (a JWT carries it). */
+export type AuthApplyOutcome = { ok: true; token?: string; revision?: number } | { ok: false; code: AuthError['code'] };
 
 /** What an applied command changed, for the member's token table. */
 export interface AuthSideEffect {
@@ -123,7 +124,7 @@ export class AuthStore {
       if (needsAdmin(cmd)) this.checkAdmin(cmd.actor);
       const effect = this.applyChecked(cmd, index);
       this.merged.clear();
-      return { outcome: effect.assign !== undefined ? { ok: true, token: effect.assign.token } : { ok: true }, effect };
+      return { outcome: effect.assign !== undefined ? { ok: true, token: effect.assign.token, revision: this.rev } : { ok: true }, effect };
     } catch (err) {
       if (err instanceof AuthError) return { outcome: { ok: false, code: err.code }, effect: {} };
       throw err;

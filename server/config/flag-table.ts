@@ -128,8 +128,9 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     key: 'authToken', flag: 'auth-token', etcdEnv: 'ETCD_AUTH_TOKEN', defaultText: 'simple',
-    help: 'Token type of the Auth API, as etcd: "simple" (opaque tokens each member keeps in memory).\n' +
-      'JWT ("jwt,pub-key=...") is not implemented yet and is refused.',
+    help: 'Token type of the Auth API, as etcd: "simple" (opaque tokens each member keeps in memory), or\n' +
+      '"jwt,sign-method=RS256,priv-key=FILE,pub-key=FILE,ttl=5m" (signed tokens any member with the key accepts;\n' +
+      'RS/PS/ES/HS 256/384/512; a member with only pub-key verifies but cannot issue).',
   },
   {
     key: 'authTokenTtl', flag: 'auth-token-ttl', etcdEnv: 'ETCD_AUTH_TOKEN_TTL', defaultText: String(AUTH_TOKEN_TTL_S_DEFAULT),

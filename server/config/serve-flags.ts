@@ -48,8 +48,8 @@ export interface ServeConfig {
   recordCacheBytes: number;
   /** --quota-backend-bytes resolved: 0 became the default; -1: no quota. */
   quotaBackendBytes: number;
-  /** --auth-token: only "simple" today. */
-  authToken: 'simple';
+  /** --auth-token: etcd's "simple", or "jwt" with its options (sign-method, pub-key, priv-key, ttl). */
+  authToken: { type: 'simple' } | { type: 'jwt'; options: Record<string, string> };
   /** --auth-token-ttl in seconds. */
   authTokenTtlS: number;
   /** --bcrypt-cost. */
@@ -339,10 +339,8 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     if (!parsed.ok) r.fail('peerDialMap', parsed.error);
     else for (const m of parsed.value) peerDialMap[m.name] = m.peerUrls[0]!.url;
   }
-  const authToken = r.text('authToken', 'simple');
-  if (authToken !== 'simple') {
-    r.fail('authToken', `"${authToken.split(',')[0]}" is not supported: only etcd's "simple" tokens are implemented (JWT is not yet)`);
-  }
+  const authToken = parseAuthToken(r.text('authToken', 'simple'));
+  if (typeof authToken === 'string') r.fail('authToken', authToken);
   const bcryptCost = r.count('bcryptCost', BCRYPT_COST_DEFAULT);
   if (bcryptCost < 4 || bcryptCost > 31) r.fail('bcryptCost', `${bcryptCost} is outside bcrypt's bounds 4..31`);
   const config: ServeConfig = {
@@ -363,7 +361,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     snapshotCatchupEntries: r.count('snapshotCatchupEntries', SNAPSHOT_CATCHUP_ENTRIES_DEFAULT),
     recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
     quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
-    authToken: 'simple',
+    authToken: typeof authToken === 'string' ? { type: 'simple' } : authToken,
     authTokenTtlS: r.count('authTokenTtl', AUTH_TOKEN_TTL_S_DEFAULT),
     bcryptCost,
     unsafeLocalReads,
@@ -377,3 +375,17 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   return { kind: 'config', config, warnings: [...scanned.warnings, ...unknownEnvWarnings(env)] };
 }
 
+
+/** etcd's --auth-token: "simple", or "jwt,key=value,..." (etcd's decomposeOpts); a string is the error. */
+export function parseAuthToken(text: string): ServeConfig['authToken'] | string {
+  const [type, ...rest] = text.split(',');
+  if (type === 'simple' && rest.length === 0) return { type: 'simple' };
+  if (type !== 'jwt') return `"${type}" is not a token type: "simple" or "jwt,sign-method=...,priv-key=...,pub-key=...,ttl=..."`;
+  const options: Record<string, string> = {};
+  for (const kv of rest) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) return `JWT option ${JSON.stringify(kv)} is not key=value`;
+    options[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return { type: 'jwt', options };
+}

@@ -11,6 +11,7 @@ import {
   AuthError, type AuthCommand, type AuthInfo, type Permission,
 } from '../auth/index.js';
 import type { RegionNode } from './region-node.js';
+import type { JwtTokens } from './jwt-tokens.js';
 
 /** etcd's default --bcrypt-cost (bcrypt.DefaultCost). */
 export const BCRYPT_COST_DEFAULT = 10;
@@ -33,8 +34,11 @@ function tokenPrefix(): string {
 
 export class RegionAuth {
   private readonly cost: number;
+  /** --auth-token jwt,...: signed tokens instead of etcd's simple ones. */
+  private readonly jwt: JwtTokens | undefined;
 
-  constructor(private readonly node: RegionNode, bcryptCost = BCRYPT_COST_DEFAULT) {
+  constructor(private readonly node: RegionNode, bcryptCost = BCRYPT_COST_DEFAULT, jwt?: JwtTokens) {
+    this.jwt = jwt;
     // etcd falls back to the default for a cost out of bcrypt's bounds.
     this.cost = bcryptCost >= BCRYPT_COST_MIN && bcryptCost <= BCRYPT_COST_MAX ? bcryptCost : BCRYPT_COST_DEFAULT;
   }
@@ -46,6 +50,13 @@ export class RegionAuth {
   authInfo(token: string | undefined): AuthInfo | undefined {
     const st = this.node.auth;
     if (!st.enabled || token === undefined) return undefined;
+    if (this.jwt !== undefined) {
+      // A JWT names its own revision: one behind the store's fails the permission check
+      // ("revision of auth store is old") and the client authenticates again.
+      const info = this.jwt.verify(token, Date.now());
+      if (info === undefined) throw new AuthError('invalid-auth-token');
+      return info;
+    }
     const user = this.node.tokens.user(token, performance.now());
     if (user === undefined) throw new AuthError('invalid-auth-token');
     // etcd's simple tokens carry no revision: the check runs at the current one.
@@ -53,7 +64,7 @@ export class RegionAuth {
   }
 
   tokenPending(token: string | undefined): Promise<void> | undefined {
-    if (token === undefined || !this.node.auth.enabled) return undefined;
+    if (token === undefined || !this.node.auth.enabled || this.jwt !== undefined) return undefined;
     // etcd's simple token is "<prefix>.<index of its Authenticate entry>" (as ours).
     const index = Number(token.slice(token.lastIndexOf('.') + 1));
     if (!Number.isSafeInteger(index) || index <= this.node.appliedIndex) return undefined;
@@ -84,7 +95,12 @@ export class RegionAuth {
       // Async bcrypt: the comparison (tens of ms at cost 10) yields to the event loop.
       if (!(await bcrypt.compare(password, user.password))) throw new AuthError('auth-failed');
       const res = await this.node.proposeAuth({ op: 'authenticate', name, tokenPrefix: tokenPrefix(), checkedRevision: checked });
-      if (res.outcome.ok) return res.outcome.token ?? '';
+      if (res.outcome.ok) {
+        // With JWT the proposer signs (etcd's members each sign at apply; only the
+        // proposer's answer reaches the client).
+        if (this.jwt !== undefined) return this.jwt.issue(name, res.outcome.revision ?? checked, Date.now());
+        return res.outcome.token ?? '';
+      }
       if (res.outcome.code !== 'auth-old-revision') throw new AuthError(res.outcome.code);
     }
     throw new AuthError('auth-failed');

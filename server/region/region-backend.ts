@@ -19,6 +19,7 @@ import { RegionNode } from './region-node.js';
 import { forwardLeaseKeepAlive } from './leader-forward.js';
 import { RegionNamespaces } from './namespace-backend.js';
 import { RegionAuth } from './region-auth.js';
+import type { JwtTokens } from './jwt-tokens.js';
 import type { AuthInfo } from '../auth/index.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
@@ -58,9 +59,9 @@ export class RegionBackend {
   /** etcd's Auth service and permission checks (region-auth.ts). */
   readonly auth: RegionAuth;
 
-  constructor(readonly node: RegionNode, opts: { bcryptCost?: number } = {}) {
+  constructor(readonly node: RegionNode, opts: { bcryptCost?: number; jwt?: JwtTokens } = {}) {
     this.namespaceOps = new RegionNamespaces(node);
-    this.auth = new RegionAuth(node, opts.bcryptCost);
+    this.auth = new RegionAuth(node, opts.bcryptCost, opts.jwt);
   }
 
   headerInfo() {
