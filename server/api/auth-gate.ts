@@ -7,14 +7,14 @@
 //  - Watch: a create request reads its range, else it is refused in-band (canceled with
 //    "etcdserver: permission denied", as etcd's watch server answers).
 //  - Lease: Revoke writes every key on the lease, TimeToLive reads them (root skips both);
-//    Grant, KeepAlive and Leases need only a valid token.
+//    Grant needs only a valid token; KeepAlive and Leases not even that (as etcd).
 //  - Cluster: member changes need the root role; MemberList does not.
-//  - Maintenance: Defragment, Snapshot, Hash and HashKV need the root role; Status, Alarm
-//    and MoveLeader do not (as etcd 3.5).
+//  - Maintenance: Defragment, Snapshot, Hash and HashKV need the root role; Alarm a valid
+//    token; Status and MoveLeader nothing (as etcd 3.5).
 //  - Lock and Election (not checked by etcd's own servers beyond their KV calls): the lock's
 //    or election's prefix `name/` must be readable and writable, a held key writable.
-// A token that this member does not know is refused everywhere with "etcdserver: invalid
-// auth token" (clients then authenticate again). With auth disabled the gate costs one
+// A token that this member does not know is refused with "etcdserver: invalid auth token"
+// (clients then authenticate again) wherever etcd reads the token (UNCHECKED below). With auth disabled the gate costs one
 // boolean read per call.
 
 import type { Metadata, ServerUnaryCall, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
@@ -108,7 +108,7 @@ const RULES: Record<string, Record<string, Rule>> = {
     LeaseRevoke: (r: { ID: string }, actor, auth) => checkLeaseKeys(auth, actor, Number(r.ID), 'write'),
     LeaseTimeToLive: (r: { ID: string }, actor, auth) => checkLeaseKeys(auth, actor, Number(r.ID), 'read'),
   },
-  Cluster: { MemberAdd: admin, MemberRemove: admin, MemberUpdate: admin, MemberPromote: admin, MemberList: tokenOnly },
+  Cluster: { MemberAdd: admin, MemberRemove: admin, MemberUpdate: admin, MemberPromote: admin },
   Maintenance: { Defragment: admin, Snapshot: admin, Hash: admin, HashKV: admin },
   Lock: {
     Lock: (r: { name: Buffer }, actor, auth) => readWritePrefix(auth, actor, r.name),
@@ -123,8 +123,13 @@ const RULES: Record<string, Record<string, Rule>> = {
   },
 };
 
-/** Calls etcd lets through without looking at the token at all. */
-const UNCHECKED = new Set(['Maintenance.Status', 'Maintenance.Alarm', 'Maintenance.MoveLeader']);
+/**
+ * Calls etcd serves without reading the token at all (so even an expired one passes);
+ * every other call refuses an unknown token (etcd reads it for each Raft request too).
+ */
+const UNCHECKED = new Set([
+  'Maintenance.Status', 'Maintenance.MoveLeader', 'Cluster.MemberList', 'Lease.LeaseKeepAlive', 'Lease.LeaseLeases',
+]);
 
 /** The caller each admitted call was checked as (KV writes pass it on for the apply-time check). */
 const checked = new WeakMap<object, AuthInfo>();
