@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Metadata, status } from '@grpc/grpc-js';
 import { after, before, test } from 'node:test';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
+import { rawNamespaces } from './helpers/raw-namespaces.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
 
 /** Small snapshot spacing so the writes while a member is down pass several compactions. */
@@ -102,6 +103,11 @@ test('users, roles and permissions with etcd statuses; tokens work on every memb
   assert.deepEqual((await c.unary('Auth', 'UserGet', { name: 'alice' }, alice)).roles, ['reader']);
   assert.deepEqual((await c.unary('Auth', 'UserList', {}, root)).users, ['alice', 'root']);
   await refused(c.unary('Auth', 'UserDelete', { name: 'root' }, root), status.INVALID_ARGUMENT, 'etcdserver: invalid auth management');
+
+  // regionstore.v1 services need root while auth is on (no namespace permissions yet).
+  const nsAlice = rawNamespaces(cluster.hostPorts[0]!, alice);
+  await refused(nsAlice.create({ name: 'telemetry', prefix: 'tm/', level: 'strong' }), status.PERMISSION_DENIED, 'etcdserver: permission denied');
+  nsAlice.close();
 
   // A watch on a range alice may not read is refused in-band, as etcd's watch server does.
   const w = c.duplex('Watch', 'Watch', alice);

@@ -124,6 +124,12 @@ const RULES: Record<string, Record<string, Rule>> = {
 };
 
 /**
+ * Services of regionstore.v1 (no etcd counterpart) need the root role for every call while
+ * auth is on, until namespace permissions exist (DESIGN §10): safe rather than open.
+ */
+const ROOT_ONLY_SERVICES = new Set(['Namespaces', 'Crdt']);
+
+/**
  * Calls etcd serves without reading the token at all (so even an expired one passes);
  * every other call refuses an unknown token (etcd reads it for each Raft request too).
  */
@@ -204,7 +210,7 @@ export function gateService(
       out[method] = handler;
       continue;
     }
-    const rule = RULES[service]?.[method] ?? tokenOnly;
+    const rule = RULES[service]?.[method] ?? (ROOT_ONLY_SERVICES.has(service) ? admin : tokenOnly);
     out[method] = streaming.has(method) ? gateStream(auth, rule, handler) : gateUnary(auth, rule, handler);
   }
   return out;

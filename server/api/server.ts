@@ -159,7 +159,7 @@ export function createApiServer(backend: Backend, opts: ApiServerOptions = {}): 
   }
   if (backend.namespaceOps !== undefined) {
     const def = loadNamespacesService();
-    server.addService(def, instrument('Namespaces', def, namespacesService(backend.namespaceOps), opts.onCall));
+    server.addService(def, instrument('Namespaces', def, gate('Namespaces', def, namespacesService(backend.namespaceOps)), opts.onCall));
   }
   return { server, limits };
 }
