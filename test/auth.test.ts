@@ -104,6 +104,14 @@ test('users, roles and permissions with etcd statuses; tokens work on every memb
   assert.deepEqual((await c.unary('Auth', 'UserList', {}, root)).users, ['alice', 'root']);
   await refused(c.unary('Auth', 'UserDelete', { name: 'root' }, root), status.INVALID_ARGUMENT, 'etcdserver: invalid auth management');
 
+  // Leases: a lease holding a key alice may not write can be neither revoked nor used by her.
+  const lease = await c.unary('Lease', 'LeaseGrant', { TTL: 60 }, alice);
+  await c.unary('KV', 'Put', { key: b('secret/x'), value: b('s'), lease: lease.ID }, root);
+  await refused(c.unary('Lease', 'LeaseRevoke', { ID: lease.ID }, alice), status.PERMISSION_DENIED, 'etcdserver: permission denied');
+  await refused(c.unary('Lease', 'LeaseTimeToLive', { ID: lease.ID, keys: true }, alice), status.PERMISSION_DENIED, 'etcdserver: permission denied');
+  await refused(c.unary('KV', 'Put', { key: b('app/alice'), value: b('x'), lease: lease.ID }, alice), status.PERMISSION_DENIED, 'etcdserver: permission denied');
+  await c.unary('Lease', 'LeaseRevoke', { ID: lease.ID }, root);
+
   // regionstore.v1 services need root while auth is on (no namespace permissions yet).
   const nsAlice = rawNamespaces(cluster.hostPorts[0]!, alice);
   await refused(nsAlice.create({ name: 'telemetry', prefix: 'tm/', level: 'strong' }), status.PERMISSION_DENIED, 'etcdserver: permission denied');
