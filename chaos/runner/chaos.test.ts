@@ -7,11 +7,12 @@
 // CHAOS_SEED=N replays the short run with another seed. Each run's files (history,
 // report, node logs) are kept when it fails; the path is printed.
 
+import '../../test/helpers/exit-at-once.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseRunArgs, type RunConfig } from './args.js';
 import { formatOutcome } from './cli-main.js';
 import { runChaos, type RunOutcome } from './run.js';
@@ -50,20 +51,6 @@ async function run(name: string, args: string[]): Promise<{ outcome: RunOutcome;
 function verdictOf(o: RunOutcome, checker: string): string | undefined {
   return o.results.find((r) => r.checker === checker)?.verdict;
 }
-
-/** How long this file's process may stay alive after its last test before it is made to exit. */
-const EXIT_GRACE_MS = 10_000;
-
-// Seen twice in clean-clone CI runs (not reproduced alone): after every test here had
-// passed, this file's process stayed alive with its main thread busy and no socket or
-// child left, which holds `npm test` until CI's limit. Until the cause is found, name
-// what is still alive and end the process with the code the tests gave it.
-after(() => {
-  setTimeout(() => {
-    console.error(`chaos.test: still alive ${EXIT_GRACE_MS} ms after the last test; active resources: ${JSON.stringify(process.getActiveResourcesInfo())}`);
-    process.exit(process.exitCode ?? 0);
-  }, EXIT_GRACE_MS).unref();
-});
 
 describe('chaos harness', { timeout: 600_000 }, () => {
   test('a short run under mixed faults passes (3 nodes, every workload)', { timeout: 300_000 }, async () => {
