@@ -183,7 +183,7 @@ describe('rsctl against a 3-node cluster', { timeout: 60_000 }, () => {
     assert.equal(dead.code, ExitCode.unavailable);
     const usage = await rsctlProcess(['put']);
     assert.equal(usage.code, ExitCode.usage);
-    const watch = await rsctlProcess(['--endpoints', ep.join(','), 'watch', 'never'], { killAfterMs: 4_000 });
+    const watch = await rsctlProcess(['--endpoints', ep.join(','), 'watch', 'never'], { killWhen: /watching never/ });
     assert.equal(watch.code, 0, watch.stderr);
     assert.match(watch.stderr, /watching never/);
   });

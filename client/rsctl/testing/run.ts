@@ -44,19 +44,27 @@ export async function rsctl(
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** rsctl as its own process (node --import tsx client/rsctl/main.ts ...). */
-export function rsctlProcess(args: readonly string[], opts: { stdin?: string; timeoutMs?: number; killAfterMs?: number } = {}): Promise<RsctlResult> {
+/**
+ * rsctl as its own process (node --import tsx client/rsctl/main.ts ...). `killWhen`: SIGTERM
+ * once stderr matches it (a readiness line), so a slow start on a loaded machine is waited
+ * for instead of cut off by a fixed timer.
+ */
+export function rsctlProcess(
+  args: readonly string[],
+  opts: { stdin?: string; timeoutMs?: number; killWhen?: RegExp } = {},
+): Promise<RsctlResult> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (opts.killWhen?.test(stderr) === true) p.kill('SIGTERM');
+    });
     const hard = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    const soft = opts.killAfterMs === undefined ? undefined : setTimeout(() => p.kill('SIGTERM'), opts.killAfterMs);
     p.on('close', (code) => {
       clearTimeout(hard);
-      clearTimeout(soft);
       resolve({ code, stdout, stderr });
     });
     // rsctl may exit before it reads stdin (a usage error): its answer, not the test's error.
