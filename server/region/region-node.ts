@@ -522,6 +522,7 @@ export class RegionNode {
       else this.opts.logger.info('snapshot sent', { to: e.peer, bytes: e.bytes });
     }
     else if (e.type === 'messages-dropped') this.opts.metrics.peerQueueDrop(e.peer, e.messages);
+    else if (e.type === 'flow-window-default') this.opts.logger.warn('peer server keeps 64 KiB HTTP/2 windows', { reason: e.reason });
   }
 
   // ---------------------------------------------------------------- the node's API
