@@ -51,7 +51,7 @@ const serve = serveCommandFromEnv();
 const command = profileDir === undefined ? serve
   : { ...serve, args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...serve.args] };
 const flags = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
-  '--snapshot-count', String(SNAPSHOT_COUNT), '--snapshot-catchup-entries', String(CATCHUP_ENTRIES), '--log-level', 'warn'];
+  '--snapshot-count', String(SNAPSHOT_COUNT), '--snapshot-catchup-entries', String(CATCHUP_ENTRIES), '--log-level', process.env.MA_LOG ?? 'warn'];
 
 const cluster = await startCluster({ dataDir, nodes: 3, ready: 'healthy', readyTimeoutMs: 60_000, extraArgs: flags, command, onLine: () => {} });
 const c = rawClient(cluster.nodes[0]!.clientUrl.replace('http://', ''));

@@ -167,7 +167,7 @@ function collectors(registry: Registry) {
   return {
     info: new Gauge({ name: metricName('node_info'), help: 'Always 1; labels name the member.', labelNames: ['name'], registers }),
     term: new Gauge({ name: metricName('raft_term'), help: 'Current Raft term.', registers }),
-    leaderChanges: new Counter({ name: metricName('raft_leader_changes_total'), help: 'Leader changes seen by this node.', registers }),
+    leaderChanges: new Counter({ name: metricName('raft_leader_changes_total'), help: 'Leader changes seen by this node: each time it sees a leader other than the last one (losing the leader alone is not counted), as etcd_server_leader_changes_seen_total.', registers }),
     isLeader: new Gauge({ name: metricName('raft_is_leader'), help: '1 if this node is the leader, else 0.', registers }),
     hasLeader: new Gauge({ name: metricName('raft_has_leader'), help: '1 if this node knows a leader, else 0.', registers }),
     commit: new Gauge({ name: metricName('raft_commit_index'), help: 'Highest log index known committed.', registers }),

@@ -12,7 +12,7 @@ import type { BatchOp, Bytes } from '../storage/engine.js';
 import { StateKeyspace, stateMetaKey } from '../storage/keys.js';
 import { BinReader, BinWriter } from './bin.js';
 import { decodeHist, histKeyPart, keyString } from './kv-layout.js';
-import { revKey } from './records.js';
+import { META_HASH_SUM_KEY, encodeU64, recordHash, revKey, subHash } from './records.js';
 import { type MvccState, type PendingCompaction, overlayKey } from './state.js';
 
 /** History entries decided per chunk: bounds the CPU between awaits and the batch size. */
@@ -50,21 +50,34 @@ export async function compactChunk(st: MvccState): Promise<boolean> {
   const done = rows.length <= COMPACT_CHUNK_ENTRIES_MAX;
   const decide = done ? rows.length : rows.length - 1;
   const ops: BatchOp[] = [];
+  const gone: Uint8Array[] = [];
   for (let i = 0; i < decide; i++) {
     const e = rows[i] as (typeof rows)[number];
     if (e.main > at) continue;
     const next = rows[i + 1];
     const superseded = next !== undefined && next.part === e.part && next.main <= at;
     if (!superseded && !e.tombstone) continue;
-    ops.push({ type: 'del', key: e.key }, { type: 'del', key: revKey(e.main, e.sub) });
+    const rk = revKey(e.main, e.sub);
+    gone.push(rk);
+    ops.push({ type: 'del', key: e.key }, { type: 'del', key: rk });
     st.cache.delete(overlayKey(e.main, e.sub));
   }
+  // The records deleted leave the hash sum (records.ts META_HASH_SUM_KEY): their bytes are
+  // read back in one round trip (the history entries hold no value).
+  let sum = st.hashSum;
+  const values = await st.engine.getMany(gone);
+  values.forEach((v, i) => {
+    if (v !== undefined) sum = subHash(sum, recordHash(gone[i] as Uint8Array, v));
+  });
+  if (gone.length > 0) ops.push({ type: 'put', key: META_HASH_SUM_KEY, value: encodeU64(sum) });
   const next: PendingCompaction | undefined = done ? undefined : { revision: at, cursor: (rows[decide] as (typeof rows)[number]).key.slice() };
   ops.push(next === undefined ? { type: 'del', key: META_COMPACT_PENDING_KEY } : pendingCompactionOp(next));
   // Before the write: a record read that started earlier must not be cached (readRecord).
   st.compactions++;
   await st.engine.write(ops);
   st.compactions++;
+  st.hashSum = sum;
+  st.publishedHashSum = sum;
   st.pending = next;
   return next !== undefined;
 }

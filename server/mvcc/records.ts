@@ -9,6 +9,7 @@
 // kv-layout.ts. open() reads no revision record.
 
 import { BinReader, BinWriter } from './bin.js';
+import { crc32 } from './crc32.js';
 import type { KeyValue } from './types.js';
 import {
   StateKeyspace, concatBytes, decodeU64, encodeU64, numberKey, numberOfKey, stateMetaKey, U64_BYTES, writeU64,
@@ -17,6 +18,10 @@ import {
 export { STATE_APPLIED_INDEX_KEY } from '../storage/keys.js';
 export const META_REVISION_KEY = stateMetaKey('mvcc-revision');
 export const META_COMPACTED_KEY = stateMetaKey('mvcc-compacted');
+/** The sum (mod 2^32) of recordHash over every revision record in the engine, written with
+ *  every batch that adds or removes records: HashKV at the current revision reads it
+ *  instead of every record (store.ts hashKV). */
+export const META_HASH_SUM_KEY = stateMetaKey('mvcc-hash-sum');
 
 const REV_KEY_BYTES = 1 + U64_BYTES + 4;
 
@@ -31,6 +36,21 @@ export function revKey(main: number, sub: number): Uint8Array {
 export function parseRevKey(key: Uint8Array): { main: number; sub: number } {
   const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
   return { main: decodeU64(key, 1), sub: view.getUint32(1 + U64_BYTES) };
+}
+
+/** One revision record's share of the hash sum: CRC-32 of its engine key then its value,
+ *  so a record that differs in revision, key, metadata or value changes the sum. */
+export function recordHash(engineKey: Uint8Array, value: Uint8Array): number {
+  return crc32(value, crc32(engineKey));
+}
+
+/** a + b and a - b in the hash sum's ring (mod 2^32). */
+export function addHash(sum: number, h: number): number {
+  return (sum + h) >>> 0;
+}
+
+export function subHash(sum: number, h: number): number {
+  return (sum - h) >>> 0;
 }
 
 /** A revision record: the kv as written at its revision, or a tombstone (deleted there). */

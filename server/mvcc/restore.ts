@@ -12,8 +12,8 @@ import {
   decodeLatest, encodeHist, encodeLatest, histKey, keyString, latestKey, leaseKeyKey, parseLeaseKeyKey, userKeyOfLatest,
 } from './kv-layout.js';
 import {
-  META_COMPACTED_KEY, META_REVISION_KEY, STATE_APPLIED_INDEX_KEY, clientIdOfKey, decodeDedupe, decodeLease,
-  decodeRecord, decodeU64, encodeU64, leaseIdOfKey, parseRevKey, type DedupeRecord,
+  META_COMPACTED_KEY, META_HASH_SUM_KEY, META_REVISION_KEY, STATE_APPLIED_INDEX_KEY, addHash, clientIdOfKey, decodeDedupe,
+  decodeLease, decodeRecord, decodeU64, encodeU64, leaseIdOfKey, parseRevKey, recordHash, type DedupeRecord,
 } from './records.js';
 import type { MvccState } from './state.js';
 
@@ -46,6 +46,9 @@ export async function restoreState(st: MvccState): Promise<void> {
   if ((await st.engine.get(META_FORMAT_KEY)) === undefined) await convertFromRevisions(st);
   st.liveKeys = await getNumber(st, META_LIVE_KEYS_KEY);
   st.publishedLiveKeys = st.liveKeys;
+  const hashSum = await st.engine.get(META_HASH_SUM_KEY);
+  st.hashSum = hashSum === undefined ? await sumRecordHashes(st) : decodeU64(hashSum);
+  st.publishedHashSum = st.hashSum;
   const pending = await st.engine.get(META_COMPACT_PENDING_KEY);
   st.pending = pending === undefined ? undefined : decodePendingCompaction(pending);
 
@@ -104,4 +107,22 @@ async function convertFromRevisions(st: MvccState): Promise<void> {
   ops.push({ type: 'put', key: META_LIVE_KEYS_KEY, value: encodeU64(live) });
   ops.push({ type: 'put', key: META_FORMAT_KEY, value: encodeU64(MVCC_FORMAT) });
   await flush();
+}
+
+/**
+ * The hash sum of a state written before it was kept (or imported from an etcd snapshot):
+ * one pass over the revision records, written back so it is done once. An empty state
+ * sums to 0 and nothing is written.
+ */
+async function sumRecordHashes(st: MvccState): Promise<number> {
+  let sum = 0;
+  let any = false;
+  for await (const chunk of st.engine.scan(keyspaceRange(StateKeyspace.MvccRevision))) {
+    for (const [k, v] of chunk) {
+      any = true;
+      sum = addHash(sum, recordHash(k, v));
+    }
+  }
+  if (any) await st.engine.write([{ type: 'put', key: META_HASH_SUM_KEY, value: encodeU64(sum) }]);
+  return sum;
 }

@@ -37,6 +37,10 @@ export class MvccState {
   liveKeys = 0;
   /** liveKeys as of `published`. */
   publishedLiveKeys = 0;
+  /** Hash sum of the revision records including the batch being applied (records.ts
+   *  META_HASH_SUM_KEY), and as of `published`. */
+  hashSum = 0;
+  publishedHashSum = 0;
   /** Set while a compaction's deletions are still to be done. */
   pending: PendingCompaction | undefined;
   /**

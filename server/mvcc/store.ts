@@ -8,12 +8,13 @@ import type { Bytes, Engine } from '../storage/engine.js';
 import { decodeCommand } from './command-codec.js';
 import { compactChunk } from './compactor.js';
 import { crc32 } from './crc32.js';
+import { SUB_MAX } from './kv-layout.js';
 import { prefetchLatest } from './kv-view.js';
 import { MvccError } from './errors.js';
 import type { LeaseChange } from './lease-table.js';
 import { evalRange } from './range.js';
 import {
-  META_COMPACTED_KEY, META_REVISION_KEY, STATE_APPLIED_INDEX_KEY, encodeU64, revKey,
+  META_COMPACTED_KEY, META_HASH_SUM_KEY, META_REVISION_KEY, STATE_APPLIED_INDEX_KEY, encodeU64, recordHash, revKey, subHash,
 } from './records.js';
 import { applyCommand } from './apply.js';
 import { META_FORMAT_KEY, META_LIVE_KEYS_KEY, MVCC_FORMAT, restoreState } from './restore.js';
@@ -160,6 +161,7 @@ export class MvccStore {
       { type: 'put', key: META_REVISION_KEY, value: encodeU64(this.st.revision) },
       { type: 'put', key: META_COMPACTED_KEY, value: encodeU64(this.st.compacted) },
       { type: 'put', key: META_LIVE_KEYS_KEY, value: encodeU64(this.st.liveKeys) },
+      { type: 'put', key: META_HASH_SUM_KEY, value: encodeU64(this.st.hashSum) },
       { type: 'put', key: META_FORMAT_KEY, value: FORMAT_VALUE },
     );
     // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
@@ -173,6 +175,7 @@ export class MvccStore {
     this.st.applied = last;
     this.st.published = this.st.revision;
     this.st.publishedLiveKeys = this.st.liveKeys;
+    this.st.publishedHashSum = this.st.hashSum;
     this.st.publishOverlay();
     this.st.external?.published();
     // Emitted only now: watchers and the lessor must never see an unwritten change.
@@ -218,30 +221,41 @@ export class MvccStore {
   }
 
   /**
-   * CRC32 over every revision record at or below `revision` (0 = current) and the compacted
-   * revision. Records below the compacted revision are the ones compaction kept, the same on
-   * every member, so members that applied the same log agree.
+   * A hash of every revision record at or below `revision` (0 = current) and the compacted
+   * revision: CRC-32 of the compacted revision and of the records' hash sum (the sum of
+   * each record's CRC, records.ts recordHash). Records below the compacted revision are the
+   * ones compaction kept, the same on every member, so members that applied the same log
+   * agree. The sum is kept up to date by every apply and compaction chunk, so at the
+   * current revision this reads nothing (a scan of every record took 5.4 s at 1M keys);
+   * at an older revision it subtracts the records above it, read in engine chunks.
    */
   async hashKV(revision = 0): Promise<HashKVResult> {
     // The revisions left on disk are the same on every member only once every compaction
     // has done its deletions: finish them first (chunk by chunk, between applies), then
-    // take the view in the same serial slot. The scan itself runs outside the queue, in
-    // engine chunks, so applies go on meanwhile.
-    let view: { scan: AsyncIterableIterator<Array<[Bytes, Bytes]>>; rev: number; compacted: number } | undefined;
+    // take the sum and the view in the same serial slot. The scan of newer records runs
+    // outside the queue, in engine chunks, so applies go on meanwhile.
+    type View = { scan: AsyncIterableIterator<Array<[Bytes, Bytes]>> | undefined; sum: number; rev: number; compacted: number };
+    let view: View | undefined;
     while (view === undefined) {
-      view = await this.serial(async () => {
+      view = await this.serial(async (): Promise<View | undefined> => {
         if (this.st.pending !== undefined) {
           await compactChunk(this.st);
           return undefined;
         }
         const rev = this.st.readRevision(revision);
-        return { scan: this.st.engine.scan({ gte: revKey(0, 0), lte: revKey(rev, 0xffff_ffff) }), rev, compacted: this.st.compacted };
+        const newer = rev < this.st.published
+          ? this.st.engine.scan({ gt: revKey(rev, SUB_MAX), lte: revKey(this.st.published, SUB_MAX) })
+          : undefined;
+        return { scan: newer, sum: this.st.publishedHashSum, rev, compacted: this.st.compacted };
       });
     }
-    let hash = crc32(encodeU64(view.compacted), 0);
-    // CRC-32 streams: one call over a chunk's keys and values laid end to end equals a call
-    // per key and per value, without a crossing into zlib for each.
-    for await (const chunk of view.scan) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    let sum = view.sum;
+    if (view.scan !== undefined) {
+      for await (const chunk of view.scan) for (const [k, v] of chunk) sum = subHash(sum, recordHash(k, v));
+    }
+    const sumBytes = new Uint8Array(4);
+    new DataView(sumBytes.buffer).setUint32(0, sum);
+    const hash = crc32(sumBytes, crc32(encodeU64(view.compacted), 0));
     return { hash, compactRevision: view.compacted, hashRevision: view.rev };
   }
 

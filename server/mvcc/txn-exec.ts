@@ -10,7 +10,7 @@ import { encodeHist, encodeLatest, histKey, keyString, latestKey, leaseKeyKey } 
 import { applierGet, applierRange } from './kv-view.js';
 import type { LeaseChange } from './lease-table.js';
 import { evalRange } from './range.js';
-import { encodeRecord, type KvRecord, revKey } from './records.js';
+import { addHash, encodeRecord, recordHash, type KvRecord, revKey } from './records.js';
 import { type MvccState, overlayKey } from './state.js';
 import {
   type Compare, CompareResult, CompareTarget, type DeleteRangeRequest, type DeleteRangeResponse, type Event,
@@ -143,7 +143,10 @@ export class TxnExec {
   /** The revision record, the key's new latest row (or its removal) and its history entry. */
   private write(rec: KvRecord, sub: number): void {
     const ops = (this.out as BatchOut).ops;
-    ops.push({ type: 'put', key: revKey(this.main, sub), value: encodeRecord(rec) });
+    const key = revKey(this.main, sub);
+    const value = encodeRecord(rec);
+    ops.push({ type: 'put', key, value });
+    this.st.hashSum = addHash(this.st.hashSum, recordHash(key, value));
     if (rec.tombstone) ops.push({ type: 'del', key: latestKey(rec.key) });
     else ops.push({ type: 'put', key: latestKey(rec.key), value: encodeLatest(rec) });
     ops.push({ type: 'put', key: histKey(rec.key, this.main, sub), value: encodeHist(rec) });

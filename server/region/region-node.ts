@@ -318,7 +318,12 @@ export class RegionNode {
     if (ss === undefined) return;
     if (ss.leader !== this.leader) {
       this.staleness.reset();
-      this.opts.metrics.leaderChanged();
+      // Counted as etcd counts etcd_server_leader_changes_seen_total: on arriving at a
+      // leader other than the last one seen, not on losing one. A follower that passes an
+      // election timeout without hearing from the leader becomes a pre-candidate and
+      // forgets it (leader 0) without any new term; hearing from it again is one change,
+      // not two.
+      if (ss.leader !== 0) this.opts.metrics.leaderChanged();
       this.opts.logger.info('leader changed', { leader: ss.leader, role: ss.role });
       // A proposal forwarded to (or not yet committed by) the old leader may be lost with
       // it; answer its waiter now instead of at the proposal deadline. It may still apply,
@@ -589,6 +594,7 @@ export class RegionNode {
       else this.opts.logger.info('snapshot sent', { to: e.peer, bytes: e.bytes });
     }
     else if (e.type === 'messages-dropped') this.opts.metrics.peerQueueDrop(e.peer, e.messages);
+    else if (e.type === 'flow-window-default') this.opts.logger.warn('peer server keeps 64 KiB HTTP/2 windows', { reason: e.reason });
   }
 
   // ---------------------------------------------------------------- the node's API

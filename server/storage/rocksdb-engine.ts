@@ -54,6 +54,8 @@ interface LevelIterator {
 }
 
 interface LevelDb {
+  /** The native database (binding calls take it). */
+  context: unknown;
   open(options: object, cb: Cb): void;
   close(cb: Cb): void;
   get(key: Buffer, options: object, cb: Cb<Buffer>): void;
@@ -71,7 +73,29 @@ const rocksdb = require('rocksdb') as (location: string) => LevelDb;
  *  leveldown's next() costs a process.nextTick per pair. */
 const binding = require('rocksdb/binding') as {
   iterator_next(context: unknown, cb: (err: Error | null | undefined, array: Buffer[], finished: boolean) => void): void;
+  /** A chained batch (the native WriteBatch behind leveldown's db.batch()): one native call
+   *  per op, no op objects copied. Keys and values may be any Uint8Array (napi_is_buffer
+   *  accepts every ArrayBufferView on Node 20); the binding copies them at once. */
+  batch_init(dbContext: unknown): NativeBatch;
+  batch_put(batch: NativeBatch, key: Uint8Array, value: Uint8Array): void;
+  batch_del(batch: NativeBatch, key: Uint8Array): void;
+  batch_clear(batch: NativeBatch): void;
+  batch_write(batch: NativeBatch, options: { sync: boolean }, cb: Cb): void;
 };
+
+/** A native WriteBatch (an external: freed when garbage collected). */
+type NativeBatch = { readonly __nativeBatch: unique symbol };
+
+/**
+ * Native batches kept per engine for reuse. A written batch is cleared and kept: its
+ * memory (as large as the largest batch it held) is then reused, where a new batch per
+ * write would hold its memory until a major GC finalizes it (V8 does not see its size).
+ * A few cover the writes in flight at once (an apply, a snapshot install's pipeline).
+ */
+export const ROCKSDB_BATCH_POOL_MAX = 4;
+/** Bytes of keys and values copied into a native batch between two turns of the event
+ *  loop: about 2 ms of the binding's copying on this machine. */
+export const ROCKSDB_WRITE_YIELD_BYTES = 1024 * 1024;
 
 function call<T = void>(fn: (cb: Cb<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -95,6 +119,8 @@ export class RocksEngine implements Engine {
   /** Iterators not yet ended; close() ends them first (the binding never answers an end()
    *  of an iterator after its database has closed). */
   private readonly open = new Set<Abortable>();
+  /** Cleared native batches ready for reuse (ROCKSDB_BATCH_POOL_MAX). */
+  private readonly batches: NativeBatch[] = [];
 
   private constructor(private readonly db: LevelDb, readonly dir: string) {}
 
@@ -122,13 +148,46 @@ export class RocksEngine implements Engine {
     return values.map((v) => (v === undefined ? undefined : plain(v)));
   }
 
+  /**
+   * Through a chained native batch: leveldown's db.batch(array) copied every op into two
+   * new objects and two Buffer views before the binding read each op's properties; this
+   * is one native call per op (a 10k-op batch of 290-byte pairs: 0.9 us per op instead of
+   * 2.0, RocksDB's own write included). An empty batch is not written (nor synced).
+   */
   async write(ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     this.checkOpen();
-    const batch = ops.map((op) =>
-      op.type === 'put' ? { type: op.type, key: buf(op.key), value: buf(op.value) } : { type: op.type, key: buf(op.key) },
-    );
-    // sync: WriteOptions.sync, the WAL is fsynced before the callback.
-    await call((cb) => this.db.batch(batch, { sync: options.sync === true }, cb));
+    if (ops.length === 0) return;
+    const batch = this.batches.pop() ?? binding.batch_init(this.db.context);
+    try {
+      let sinceYield = 0;
+      for (const op of ops) {
+        // leveldown refused these before the binding saw them; the binding would write an
+        // empty key. The batch is cleared below unwritten: refused as a whole.
+        if (op.key.length === 0) throw new Error('rocksdb write: a key cannot be empty');
+        if (op.type === 'put') {
+          binding.batch_put(batch, op.key, op.value);
+          sinceYield += op.key.length + op.value.length;
+        } else {
+          binding.batch_del(batch, op.key);
+          sinceYield += op.key.length;
+        }
+        // A big batch is built across turns of the event loop (a delete of 10k keys of 512
+        // bytes, etcdctl check datascale's clean-up, held every member's loop ~0.5 s in
+        // one go); it is still written once, atomically. Writes called meanwhile may reach
+        // RocksDB first: concurrent writes were never ordered (each runs on its own libuv
+        // thread); callers that need an order await (RaftLogStore chains its writes).
+        if (sinceYield >= ROCKSDB_WRITE_YIELD_BYTES) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.checkOpen();
+        }
+      }
+      // sync: WriteOptions.sync, the WAL is fsynced before the callback.
+      await call((cb) => binding.batch_write(batch, { sync: options.sync === true }, cb));
+    } finally {
+      binding.batch_clear(batch);
+      if (this.batches.length < ROCKSDB_BATCH_POOL_MAX) this.batches.push(batch);
+    }
   }
 
   iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {

@@ -12,6 +12,7 @@ import { decodeMessageBatch } from '../../proto/raft-codec.js';
 import { assert } from '../util/assert.js';
 import { MessageType, type Message, type NodeId } from '../raft/types.js';
 import { grpcChannelOptions, resolveLimits, type TransportLimits } from './limits.js';
+import { PEER_FLOW_CONTROL_WINDOW_BYTES, widenConnectionWindow, widenStreamWindow } from './flow-window.js';
 import { PeerSender } from './peer-sender.js';
 import {
   callMetadata, checkCallMetadata, grpcTarget, peerService,
@@ -65,6 +66,8 @@ export class GrpcTransport implements Transport {
   async start(listenAddr: string): Promise<{ port: number }> {
     assert(this.server === undefined && !this.closed, 'transport: start() called twice or after close()');
     const server = new Server(grpcChannelOptions(this.limits));
+    // A snapshot or a large append must not move 64 KiB per round trip (flow-window.ts).
+    const widened = widenStreamWindow(server, PEER_FLOW_CONTROL_WINDOW_BYTES);
     server.addService(this.service.definition, {
       Send: (call: ServerReadableStream<SendRequest, SendResponse>, cb: sendUnaryData<SendResponse>) =>
         this.serveSend(call, cb),
@@ -80,6 +83,9 @@ export class GrpcTransport implements Transport {
       server.bindAsync(grpcTarget(listenAddr), ServerCredentials.createInsecure(), (err, p) =>
         err !== null ? reject(err) : resolve(p));
     });
+    if (!(widened && widenConnectionWindow(server, PEER_FLOW_CONTROL_WINDOW_BYTES))) {
+      this.emit({ type: 'flow-window-default', reason: 'grpc-js internals (commonServerOptions, http2Servers) not as expected' });
+    }
     return { port };
   }
 

@@ -33,7 +33,10 @@ export type TransportEvent =
   | { type: 'snapshot-sent'; peer: NodeId; bytes: number; status: SnapshotStatus; reason: string }
   | { type: 'snapshot-received'; peer: NodeId; bytes: number; ok: boolean; reason: string }
   /** A call refused by this node's server (wrong cluster id, wrong member id, bad input). */
-  | { type: 'call-refused'; method: string; reason: string };
+  | { type: 'call-refused'; method: string; reason: string }
+  /** The peer server kept HTTP/2's 64 KiB receive windows (flow-window.ts could not widen
+   *  them on this grpc-js): replication and snapshots are slower, nothing else changes. */
+  | { type: 'flow-window-default'; reason: string };
 
 export interface TransportHandlers {
   /** Messages from peers, in the order each peer sent them. Called synchronously per batch. */
