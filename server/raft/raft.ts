@@ -19,6 +19,7 @@ import {
 } from './config.js';
 import { RaftLog } from './log.js';
 import { ReadOnly, encodeRound } from './read-only.js';
+import type { StorageLossStatus } from './storage-loss.js';
 import { ProgressTracker } from './tracker.js';
 import {
   EMPTY_BYTES,
@@ -90,6 +91,8 @@ export class Raft {
   /** ReadIndex requests waiting for this leader's first commit in its term. */
   pendingReadIndex: Message[] = [];
   readStates: ReadState[] = [];
+  /** Storage faults found through the protocol (storage-loss.ts). */
+  readonly storageLoss: StorageLossStatus = { lostEntriesUpTo: 0, lossesDetected: 0, needsSnapshot: false };
 
   constructor(cfg: RaftConfig) {
     assert(Number.isSafeInteger(cfg.id) && cfg.id > NONE, () => `raft id must be a positive integer, got ${cfg.id}`);
@@ -348,6 +351,24 @@ export class Raft {
     pr.sentEntries(ents.length, lastOf(ents)?.index ?? prevIndex, entriesBytes(ents));
     this.send(m);
     return true;
+  }
+
+  /**
+   * Sends a snapshot to `to` although its log may not need one: its state machine was lost
+   * (storage-loss.ts). Nothing when we have no snapshot yet (it asks again next heartbeat).
+   */
+  sendSnapshotTo(to: NodeId): boolean {
+    let index = 0;
+    try {
+      index = this.log.storage.snapshot().metadata.index;
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+    }
+    if (index === 0) {
+      this.logger.warn('raft cannot send a snapshot yet: none taken', { id: this.id, to });
+      return false;
+    }
+    return this.sendSnapshot(to);
   }
 
   private sendSnapshot(to: NodeId): boolean {
