@@ -13,7 +13,7 @@ import { addJsonGateway } from './api/gateway/index.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
-import { defaultHealth, healthWithAlarms, startMetricsServer } from './metrics/http-server.js';
+import { defaultHealth, healthWithAlarms, healthWithStorage, startMetricsServer } from './metrics/http-server.js';
 import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
@@ -112,7 +112,8 @@ async function serve(argv: string[]): Promise<void> {
   }
   const backend = new RegionBackend(node);
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
-  const health = healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot));
+  const health = healthWithStorage(() => node.storageProblem(),
+    healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot)));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
@@ -217,7 +218,9 @@ function main(argv: string[]): void {
     return;
   }
   sub.run(rest).catch((err: unknown) => {
-    console.error(`regionstore ${sub.name}: ${err instanceof Error ? err.stack : String(err)}`);
+    // A refused data directory is the operator's to fix: the message says how; no stack.
+    const refused = err instanceof Error && err.name === 'DataDirRefusedError';
+    console.error(`regionstore ${sub.name}: ${err instanceof Error ? (refused ? err.message : err.stack) : String(err)}`);
     process.exit(1);
   });
 }

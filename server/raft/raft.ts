@@ -114,9 +114,20 @@ export class Raft {
 
   private loadHardState(hs: HardState): void {
     if (hs.term === 0 && hs.vote === NONE && hs.commit === 0) return;
-    assert(hs.commit >= this.log.committed && hs.commit <= this.log.lastIndex(),
-      () => `hard state commit ${hs.commit} out of [${this.log.committed}, ${this.log.lastIndex()}]`);
-    this.log.committed = hs.commit;
+    assert(hs.commit >= this.log.committed, () => `hard state commit ${hs.commit} is before the snapshot (${this.log.committed})`);
+    let commit = hs.commit;
+    if (commit > this.log.lastIndex()) {
+      // The log lost entries we knew committed (a truncated tail): etcd panics here. Start
+      // from what we hold, and neither campaign nor vote until the leader re-sent the rest
+      // (storage-loss.ts).
+      commit = this.log.lastIndex();
+      this.storageLoss.lostEntriesUpTo = hs.commit;
+      this.storageLoss.lossesDetected++;
+      this.logger.warn('raft log lost entries it knew committed; catching up from the leader before voting or campaigning', {
+        id: this.id, hardStateCommit: hs.commit, lastIndex: commit,
+      });
+    }
+    this.log.committed = commit;
     this.term = hs.term;
     this.vote = hs.vote;
   }
