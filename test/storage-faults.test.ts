@@ -131,11 +131,11 @@ async function restartAndCheckRepair(n: ClusterNode, peer: ClusterNode, what: st
   const c = client(n);
   const pc = client(peer);
   // Polls reads while it starts: an answer must hold every key (or the read fails).
-  let polling = true;
+  const poll = { on: true };
   let wrongAnswers = 0;
   let refused = 0;
   const poller = (async () => {
-    while (polling) {
+    while (poll.on) {
       try {
         const r = await c.unary('KV', 'Range', { key: b('k'), rangeEnd: b('l'), countOnly: true, serializable: true });
         if (Number(r.count) !== K_KEYS) wrongAnswers++;
@@ -152,7 +152,7 @@ async function restartAndCheckRepair(n: ClusterNode, peer: ClusterNode, what: st
     assert.ok(expected !== undefined);
     await eventually(`${n.name} to repair (${what})`, async () => ((await hashAt(c, revision)) === expected ? true : undefined), REPAIR_TIMEOUT_MS, 200);
     const ms = Date.now() - t0;
-    polling = false;
+    poll.on = false;
     await poller;
     const count = await c.unary('KV', 'Range', { key: b('k'), rangeEnd: b('l'), countOnly: true });
     assert.equal(Number(count.count), K_KEYS, 'linearizable count through the repaired member');
@@ -164,7 +164,7 @@ async function restartAndCheckRepair(n: ClusterNode, peer: ClusterNode, what: st
     console.log(`# ${what}: repaired in ${ms} ms (${refused} reads refused meanwhile, none wrong)`);
     return ms;
   } finally {
-    polling = false;
+    poll.on = false;
     await poller;
     c.close();
     pc.close();
@@ -179,7 +179,7 @@ test('state CURRENT and MANIFEST deleted on a follower: moved aside, rebuilt fro
   const { follower, other } = await pickFollower();
   await cluster.stopNode(follower.name);
   const sdir = await stateDir(follower);
-  const before = filesUnder(sdir).filter((f) => !/\/(LOG|LOCK)/.test(f)).map((f) => f.slice(sdir.length));
+  const filesBefore = filesUnder(sdir).filter((f) => !/\/(LOG|LOCK)/.test(f)).map((f) => f.slice(sdir.length));
   unlinkSync(join(sdir, 'CURRENT'));
   for (const f of readdirSync(sdir)) if (f.startsWith('MANIFEST-')) unlinkSync(join(sdir, f));
   const gone = new Set(['/CURRENT']);
@@ -188,7 +188,7 @@ test('state CURRENT and MANIFEST deleted on a follower: moved aside, rebuilt fro
   const aside = readdirSync(follower.dataDir).find((d) => d.includes('.damaged-'));
   assert.ok(aside !== undefined, 'the damaged state dir was moved aside');
   const kept = new Set(filesUnder(join(follower.dataDir, aside)).map((f) => f.slice(join(follower.dataDir, aside).length)));
-  for (const f of before) if (!gone.has(f) && !f.startsWith('/MANIFEST-')) assert.ok(kept.has(f), `${f} was kept`);
+  for (const f of filesBefore) if (!gone.has(f) && !f.startsWith('/MANIFEST-')) assert.ok(kept.has(f), `${f} was kept`);
   assert.ok(await metric(follower, 'regionstore_storage_repairs_total', 'db="state"') >= 1);
   assert.match(logOf(follower), /moved aside/);
 });
@@ -204,7 +204,9 @@ test('random bytes in the state SSTs of a follower: found without an abort, rebu
     for (const f of ssts) scribble(join(await stateDir(follower), f), 4096);
   }
   await restartAndCheckRepair(follower, other, `random bytes in ${ssts.length} state SSTs (follower)`);
-  assert.doesNotMatch(logOf(follower), /Assertion .* failed/);
+  // RocksDB's abort happened in the check's child process (quoted in the log), not in the member.
+  assert.ok(logOf(follower).split('\n').every((l) => !l.includes('Assertion') || l.startsWith('{')), 'the member never aborted');
+  assert.match(logOf(follower), /"reason":"corrupt"/);
 });
 
 test('a lost state dir on the former leader: rebuilt from the new leader', async () => {

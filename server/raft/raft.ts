@@ -19,7 +19,6 @@ import {
 } from './config.js';
 import { RaftLog } from './log.js';
 import { ReadOnly, encodeRound } from './read-only.js';
-import type { StorageLossStatus } from './storage-loss.js';
 import { ProgressTracker } from './tracker.js';
 import {
   EMPTY_BYTES,
@@ -34,6 +33,7 @@ import {
   type NodeId,
   type ReadState,
   type SoftState,
+  type StorageLossStatus,
 } from './types.js';
 import { entriesBytes, lastOf } from './util.js';
 

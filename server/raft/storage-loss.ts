@@ -22,6 +22,8 @@ import { ProgressState } from './progress.js';
 import type { Raft } from './raft.js';
 import { MessageType, type Message } from './types.js';
 
+export type { StorageLossStatus } from './types.js';
+
 /** AppResp reject context: our log lost acknowledged entries; rejectHint is our real last index. */
 export const LOST_ENTRIES_CONTEXT = new TextEncoder().encode('rs:lost-entries');
 /** AppResp reject context: our state machine is lost; send us a snapshot. */
@@ -31,16 +33,6 @@ function contextIs(m: Message, ctx: Uint8Array): boolean {
   if (m.context.length !== ctx.length) return false;
   for (let i = 0; i < ctx.length; i++) if (m.context[i] !== ctx[i]) return false;
   return true;
-}
-
-/** What the follower's side of this recovery has seen (the region node reports it). */
-export interface StorageLossStatus {
-  /** The highest commit index a leader told us of beyond our last index; 0 when none. */
-  lostEntriesUpTo: number;
-  /** Times a loss was detected (each time the leader's commit passed our log anew). */
-  lossesDetected: number;
-  /** The application asked for a snapshot and has not said it has one. */
-  needsSnapshot: boolean;
 }
 
 /** Whether this member must neither campaign nor vote: its log or state is known short. */
