@@ -19,6 +19,7 @@ import { RegionBackend } from './region/region-backend.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
 import { snapshotCommand } from './region/restore-command.js';
+import { memberCommand } from './region/reseed-command.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 
@@ -177,6 +178,7 @@ interface Subcommand {
 
 const SUBCOMMANDS: Subcommand[] = [
   { name: 'serve', summary: 'Run a region cluster member (etcd\'s flags; `regionstore serve --help` lists them)', run: serve },
+  { name: 'member', summary: 'member reseed: bring back a member whose raft log cannot be read, from its peers', run: memberCommand },
   { name: 'snapshot', summary: 'snapshot restore <file>: a new member data dir from an etcd snapshot (etcd\'s restore flags)', run: snapshotCommand },
 ];
 

@@ -16,7 +16,7 @@ import { RocksEngine, currentStateDirName, raftDir } from '../server/storage/ind
 import { raftEntryKey } from '../server/storage/keys.js';
 import { RaftLogStore } from '../server/storage/raft-log-store.js';
 import type { ClusterNode } from '../cluster/launcher.js';
-import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { eventually, run, startTestCluster, type TestCluster } from './helpers/cluster.js';
 
 /** Small snapshot spacing: the logs are compacted, so a lost state needs the leader's snapshot. */
 const SNAPSHOT_COUNT = 200;
@@ -304,13 +304,23 @@ test('a raft/ that cannot be read is refused with the file and the recovery name
       assert.match(out, /member reseed|member remove/, 'the recovery is named');
       assert.deepEqual(filesUnder(rdir).filter((f) => !/\/(LOG|LOCK)/.test(f)).sort(), filesBefore, `${damage}: nothing changed`);
       console.log(`# raft ${damage}: refused: ${out.split('\n').find((l) => l.includes('refusing'))?.slice(0, 300)}`);
-      // Put the good copy back for the next case.
-      rmSync(rdir, { recursive: true, force: true });
-      cpSync(backup, rdir, { recursive: true });
+      if (damage === 'CURRENT deleted') {
+        // Put the good copy back for the next kind of damage.
+        rmSync(rdir, { recursive: true, force: true });
+        cpSync(backup, rdir, { recursive: true });
+      }
     }
   } finally {
     rmSync(backup, { recursive: true, force: true });
   }
-  await cluster.restart(follower.name);
-  await cluster.waitHealthy(REPAIR_TIMEOUT_MS);
+  // The recovery the message names: reseed from the peers, start again.
+  const others = cluster.nodes.filter((n) => n !== follower).map((n) => n.clientUrl).join(',');
+  const cmd = cluster.serveCommand;
+  const reseed = await run(cmd.executable, [...cmd.args.slice(0, -1), 'member', 'reseed', '--data-dir', follower.dataDir, '--endpoints', others]);
+  assert.equal(reseed.code, 0, reseed.stderr);
+  console.log(`# ${reseed.stdout.trim().split('\n')[0]}`);
+  const aside = readdirSync(follower.dataDir).find((d) => d.startsWith('reseed-aside-'));
+  assert.ok(aside !== undefined && existsSync(join(follower.dataDir, aside, 'raft')), 'the damaged raft/ is kept');
+  const other = cluster.nodes.find((n) => n !== follower)!;
+  await restartAndCheckRepair(follower, other, 'raft/ unreadable, reseeded (follower)');
 });

@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
-  stateMetaKey, encodeU64, type Engine,
+  stateMetaKey, encodeU64, decodeU64, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, encodeCommand, MvccError, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
@@ -131,6 +131,8 @@ export class RegionNode {
   private startup!: StartupCheck;
   /** A damaged or lost state being rebuilt (state-repair.ts); nothing is served meanwhile. */
   private readonly stateRepair = new StateRepair();
+  /** The state's applied index when opened (stateAppliedIndex). */
+  private stateAppliedAtOpen = 0;
   /** Raft's storage-loss figures last seen (lost log entries), for the log and metrics. */
   private lostEntries = { detected: 0, since: 0 };
 
@@ -196,15 +198,26 @@ export class RegionNode {
     }, await Members.load(this.stateEngine));
     // The state must hold every entry the log no longer does (DESIGN §5): else rebuild it.
     const firstIndex = this.log.firstIndex();
-    const behind = !this.startup.raftIsNew && this.mvcc.appliedIndex < firstIndex - 1;
+    this.stateAppliedAtOpen = await this.stateAppliedIndex();
+    const behind = !this.startup.raftIsNew && this.stateAppliedAtOpen < firstIndex - 1;
     if (damage !== undefined || behind) {
       const reason = damage?.reason ?? 'behind-log';
-      const detail = damage?.detail ?? `applied index ${this.mvcc.appliedIndex}, log starts at ${firstIndex}`;
+      const detail = damage?.detail ?? `applied index ${this.stateAppliedAtOpen}, log starts at ${firstIndex}`;
       const mode = behind ? 'snapshot' : 'replay';
       this.stateRepair.start(reason, detail, mode, this.log.initialState().hardState.commit, Date.now());
       o.metrics.storageCorruption('state', reason);
       o.logger.warn('rebuilding the state database', { reason, detail, mode, movedTo: damage?.movedTo ?? null, logFirstIndex: firstIndex });
     }
+  }
+
+  /**
+   * How far the state provably reaches: the store's applied index, or the index synced
+   * before the last log compaction (maybeSnapshot) when entries without a command (a
+   * leader's empty entry, member attributes) came after the store's last write.
+   */
+  private async stateAppliedIndex(): Promise<number> {
+    const synced = await this.stateEngine.get(SYNC_MARKER_KEY);
+    return Math.max(this.mvcc.appliedIndex, synced === undefined ? 0 : decodeU64(synced));
   }
 
   /** The member registry (replaced when a received snapshot replaces the state). */
@@ -220,7 +233,7 @@ export class RegionNode {
     this.lastSnapshotIndex = snapIndex;
     // Committed entries after the state's applied index are handed out again when the log
     // still holds them (a state rebuilt by replay, or one that trails the raft snapshot).
-    const stateApplied = this.mvcc.appliedIndex;
+    const stateApplied = this.stateAppliedAtOpen;
     const applied = stateApplied >= this.log.firstIndex() - 1 ? Math.min(snapIndex, stateApplied) : snapIndex;
     this.raft = new RawNode({
       id: this.id,
@@ -437,6 +450,7 @@ export class RegionNode {
       // read could only wait for the install anyway.
       await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle));
       this.opts.metrics.snapshotReceived();
+      this.onStateReplaced(index);
     });
   }
 
@@ -467,13 +481,17 @@ export class RegionNode {
     this.membership.replaceRegistry(await Members.load(this.stateEngine));
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
     this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
-    this.onStateReplaced();
   }
 
-  /** A snapshot replaced the state: a rebuild waiting for it goes on with the entries after it. */
-  private onStateReplaced(): void {
+  /**
+   * A snapshot replaced the state: a rebuild waiting for it goes on with the entries after
+   * it. `index` is the leader's applied index when it sent it (the state is at least
+   * there; the store's own applied index trails it when the last entries carried no command).
+   */
+  private onStateReplaced(index: number): void {
+    const applied = Math.max(index, this.mvcc.appliedIndex);
+    this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, applied));
     if (!this.stateRepair.awaitingSnapshot) return;
-    const applied = this.mvcc.appliedIndex;
     if (this.stateRepair.onSnapshotInstalled(applied, this.log.firstIndex(), this.raft.basicStatus().commit)) {
       this.raft.stateRestored(applied);
       this.opts.logger.info('state rebuilt from the leader\'s snapshot; catching up from the log', { applied, target: this.stateRepair.status?.target });

@@ -23,7 +23,8 @@ export type StateDamage = 'missing' | 'unreadable' | 'corrupt' | 'behind-log';
 
 /** What the operator runs to bring back a member whose raft/ cannot be used. */
 export function reseedCommand(dataDir: string): string {
-  return `regionstore member reseed --data-dir ${dataDir} --endpoints <a healthy member's client URL>`;
+  return `with this member stopped, run \`regionstore member reseed --data-dir ${dataDir} --endpoints <client URLs of the other members>\`, ` +
+    'then start it again: it keeps the damaged files aside and catches up from the leader';
 }
 
 /** The member must not start on this data directory: what is wrong and what to do. */
