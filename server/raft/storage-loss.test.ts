@@ -97,6 +97,25 @@ describe('storage loss', () => {
     assert.ok(net.sent.some((m) => m.from === 3 && (m.type === MessageType.Vote || m.type === MessageType.PreVote)));
   });
 
+  it('a log shorter than its hard state commit (a truncated tail) starts, and catches up instead of panicking', () => {
+    const net = new Network([1, 2, 3]);
+    net.campaign(1);
+    for (let i = 0; i < 5; i++) net.raw(1).propose(bytes(`k${i}`));
+    net.stabilize();
+    const disk = copyStorage(net.get(3).storage);
+    const { hardState, confState } = disk.initialState();
+    const truncated = new MemoryStorage({ hardState, confState });
+    truncated.append(disk.entries(disk.firstIndex(), disk.lastIndex() - 2, Number.MAX_SAFE_INTEGER));
+    assert.ok(hardState.commit > truncated.lastIndex());
+    const t = net.attach(3, truncated, { applied: truncated.lastIndex() });
+    const st = t.node.storageLossStatus();
+    assert.equal(st.lostEntriesUpTo, hardState.commit);
+    assert.equal(st.recovering, true);
+    net.tickAll(3);
+    assert.equal(net.raw(3).storageLossStatus().recovering, false);
+    assert.equal(net.get(3).storage.lastIndex(), net.get(1).storage.lastIndex());
+  });
+
   it('a follower that lost its state machine gets a snapshot and the entries after it again', () => {
     const net = new Network([1, 2, 3]);
     net.campaign(1);
