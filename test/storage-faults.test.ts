@@ -139,8 +139,10 @@ async function restartAndCheckRepair(n: ClusterNode, peer: ClusterNode, what: st
       try {
         const r = await c.unary('KV', 'Range', { key: b('k'), rangeEnd: b('l'), countOnly: true, serializable: true });
         if (Number(r.count) !== K_KEYS) wrongAnswers++;
-      } catch {
+      } catch (err) {
         refused++;
+        if (/storage repair/.test(String(err))) repairShown.unavailable++;
+        await noteRepairShown(n);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -168,6 +170,25 @@ async function restartAndCheckRepair(n: ClusterNode, peer: ClusterNode, what: st
     await poller;
     c.close();
     pc.close();
+  }
+}
+
+/** How often a member in repair was seen saying so: UNAVAILABLE reads, /health, Status.errors. */
+const repairShown = { unavailable: 0, health: 0, status: 0 };
+
+async function noteRepairShown(n: ClusterNode): Promise<void> {
+  try {
+    const h = await (await fetch(`${n.metricsUrl}/health`)).json() as { health: string; reason?: string };
+    if (h.health === 'false' && /storage repair/.test(h.reason ?? '')) repairShown.health++;
+    const sc = client(n);
+    try {
+      const st = await sc.unary('Maintenance', 'Status', {});
+      if ((st.errors as string[]).some((e) => /storage repair/.test(e))) repairShown.status++;
+    } finally {
+      sc.close();
+    }
+  } catch {
+    /* not listening yet */
   }
 }
 
@@ -323,4 +344,9 @@ test('a raft/ that cannot be read is refused with the file and the recovery name
   assert.ok(aside !== undefined && existsSync(join(follower.dataDir, aside, 'raft')), 'the damaged raft/ is kept');
   const other = cluster.nodes.find((n) => n !== follower)!;
   await restartAndCheckRepair(follower, other, 'raft/ unreadable, reseeded (follower)');
+});
+
+test('a member in repair said so: UNAVAILABLE with the reason, /health false, Status.errors', () => {
+  console.log(`# seen while repairing: ${JSON.stringify(repairShown)}`);
+  assert.ok(repairShown.unavailable > 0 && repairShown.health > 0 && repairShown.status > 0, JSON.stringify(repairShown));
 });
