@@ -160,7 +160,8 @@ async function serve(argv: string[]): Promise<void> {
     closeForwardClients();
     await node.close();
     await metricsServer.close();
-    process.exit(0);
+    // Non-zero after a failure (storage corruption among them), so a supervisor restarts it.
+    process.exit(reason.startsWith('fatal') ? 1 : 0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -131,6 +131,8 @@ export class RegionNode {
   private startup!: StartupCheck;
   /** A damaged or lost state being rebuilt (state-repair.ts); nothing is served meanwhile. */
   private readonly stateRepair = new StateRepair();
+  /** Bad bytes RocksDB reported while running (onCorruption): the member serves nothing more. */
+  private corruption: string | undefined;
   /** The state's applied index when opened (stateAppliedIndex). */
   private stateAppliedAtOpen = 0;
   /** Raft's storage-loss figures last seen (lost log entries), for the log and metrics. */
@@ -529,6 +531,7 @@ export class RegionNode {
    * it had acknowledged), for a person; undefined when it may serve.
    */
   storageProblem(): string | undefined {
+    if (this.corruption !== undefined) return `storage corruption: ${this.corruption}; stopping, the next start repairs it`;
     const state = this.stateRepair.problem();
     if (state !== undefined) return state;
     const loss = this.raft.storageLossStatus();
@@ -557,7 +560,13 @@ export class RegionNode {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.localReads.read(() => read(this.mvcc, this.stateEngine));
+    return this.localReads.read(() => read(this.mvcc, this.stateEngine)).catch((err: unknown) => {
+      if (isCorruption(err)) {
+        this.onCorruption(err as Error);
+        throw new RegionError('unavailable', `storage corruption: ${(err as Error).message}`);
+      }
+      throw err;
+    });
   }
 
   private onSnapshotApplied(index: number): void {
@@ -804,8 +813,26 @@ export class RegionNode {
   }
 
   private fail(err: unknown): void {
+    if (isCorruption(err)) {
+      this.onCorruption(err as Error);
+      return;
+    }
     this.opts.logger.error('region node failed; stopping', { error: err instanceof Error ? err.stack : String(err) });
     this.emitStop(`fatal: ${String(err)}`);
+  }
+
+  /**
+   * RocksDB found bad bytes while running (a checksum mismatch on a read, a block that does
+   * not decompress). Nothing more is served; the member stops, and the next start's checks
+   * find the damage and repair it (startup-check.ts), which cannot be done under open
+   * engines. Counted and logged once.
+   */
+  private onCorruption(err: Error): void {
+    if (this.corruption !== undefined) return;
+    this.corruption = err.message;
+    this.opts.metrics.storageCorruption('state', 'corrupt');
+    this.opts.logger.error('storage corruption found while running; serving nothing and stopping, the next start repairs it', { error: err.message });
+    this.emitStop(`fatal: storage corruption: ${err.message}`);
   }
 
   async close(): Promise<void> {
@@ -849,6 +876,11 @@ function toRegionError(err: unknown): RegionError {
 }
 
 class TimeoutError extends Error {}
+
+/** RocksDB's Corruption status (a checksum mismatch, a bad block), as the binding reports it. */
+function isCorruption(err: unknown): boolean {
+  return err instanceof Error && /^Corruption:/.test(err.message);
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
