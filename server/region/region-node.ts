@@ -879,7 +879,7 @@ class TimeoutError extends Error {}
 
 /** RocksDB's Corruption status (a checksum mismatch, a bad block), as the binding reports it. */
 function isCorruption(err: unknown): boolean {
-  return err instanceof Error && /^Corruption:/.test(err.message);
+  return err instanceof Error && err.message.startsWith('Corruption:');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
