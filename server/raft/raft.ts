@@ -133,7 +133,9 @@ export class Raft {
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    // While our log is known to lack committed entries, the commit we persist is the lost
+    // point (past our last index), so a restart before catching up knows it still lacks them.
+    return { term: this.term, vote: this.vote, commit: Math.max(this.log.committed, this.storageLoss.lostEntriesUpTo) };
   }
 
   softState(): SoftState {

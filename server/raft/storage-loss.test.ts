@@ -111,6 +111,9 @@ describe('storage loss', () => {
     const st = t.node.storageLossStatus();
     assert.equal(st.lostEntriesUpTo, hardState.commit);
     assert.equal(st.recovering, true);
+    // Restarted again before catching up, it still knows (the lost point is what it persists).
+    const again = net.restart(3);
+    assert.equal(again.node.storageLossStatus().lostEntriesUpTo, hardState.commit);
     net.tickAll(3);
     assert.equal(net.raw(3).storageLossStatus().recovering, false);
     assert.equal(net.get(3).storage.lastIndex(), net.get(1).storage.lastIndex());
