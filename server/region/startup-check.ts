@@ -120,7 +120,7 @@ export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck
     stateIsNew = true;
   }
   if (stateDamage !== undefined) {
-    o.logger.error('state database damaged: moved aside (kept), rebuilding it from the leader; serving nothing until then', {
+    o.logger.warn('state database damaged: moved aside (kept), rebuilding it from the leader; serving nothing until then', {
       reason: stateDamage.reason, detail: stateDamage.detail, movedTo: stateDamage.movedTo ?? null,
     });
   }
