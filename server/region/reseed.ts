@@ -14,7 +14,7 @@
 // Nothing is deleted: raft/, the state directories and CURRENT_STATE are moved into
 // <data-dir>/reseed-aside-<time>/ for the operator.
 
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CURRENT_STATE_FILE, RAFT_DIR_NAME, RaftLogStore, RocksEngine, raftDir } from '../storage/index.js';
 import { syncDir } from '../storage/data-dir.js';
@@ -23,6 +23,8 @@ import { readMarker } from '../storage/marker.js';
 /** How long one peer gets to answer the Status call. */
 export const RESEED_STATUS_TIMEOUT_MS = 5_000;
 const STATE_DIR_RE = /^state(?:\.\d+)?$/;
+/** Where `regionstore serve` keeps a member's identity (server/main.ts). */
+const IDENTITY_FILE = 'member.json';
 
 export class ReseedError extends Error {
   override readonly name = 'ReseedError';
@@ -69,8 +71,8 @@ export interface ReseedResult {
  * moves its databases aside and writes a raft/ holding only the hard state above.
  */
 export async function reseedMember(dataDir: string, endpoints: string[]): Promise<ReseedResult> {
-  const marker = await readMarker(dataDir);
-  if (marker === undefined) throw new ReseedError(`${dataDir} has no data directory marker: not a regionstore member's data dir`);
+  const marker = (await readMarker(dataDir)) ?? (await identityOf(dataDir));
+  if (marker === undefined) throw new ReseedError(`${dataDir} has neither a data directory marker nor member.json: not a regionstore member's data dir`);
   const peers: PeerStatus[] = [];
   const failures: string[] = [];
   for (const e of endpoints) {
@@ -110,4 +112,17 @@ export async function reseedMember(dataDir: string, endpoints: string[]): Promis
     await engine.close();
   }
   return { memberId: marker.memberId, term, committed, movedTo: aside, moved, peers };
+}
+
+/**
+ * A directory written before the marker existed, whose raft/ was refused before the marker
+ * could be written: the member id from the identity file `regionstore serve` keeps there.
+ */
+async function identityOf(dataDir: string): Promise<{ memberId: string } | undefined> {
+  try {
+    const id = JSON.parse(await readFile(join(dataDir, IDENTITY_FILE), 'utf8')) as { memberId?: unknown };
+    return typeof id.memberId === 'number' ? { memberId: id.memberId.toString(16) } : undefined;
+  } catch {
+    return undefined;
+  }
 }
