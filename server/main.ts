@@ -13,13 +13,14 @@ import { addJsonGateway } from './api/gateway/index.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
-import { defaultHealth, healthWithAlarms, startMetricsServer } from './metrics/http-server.js';
+import { defaultHealth, healthWithAlarms, healthWithStorage, startMetricsServer } from './metrics/http-server.js';
 import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
 import { JwtTokens, loadJwtConfig } from './region/jwt-tokens.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
 import { snapshotCommand } from './region/restore-command.js';
+import { memberCommand } from './region/reseed-command.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 
@@ -124,7 +125,8 @@ async function serve(argv: string[]): Promise<void> {
   }
   const backend = new RegionBackend(node, { bcryptCost: cfg.bcryptCost, ...(jwt === undefined ? {} : { jwt }) });
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
-  const health = healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot));
+  const health = healthWithStorage(() => node.storageProblem(),
+    healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot)));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
@@ -171,7 +173,8 @@ async function serve(argv: string[]): Promise<void> {
     closeForwardClients();
     await node.close();
     await metricsServer.close();
-    process.exit(0);
+    // Non-zero after a failure (storage corruption among them), so a supervisor restarts it.
+    process.exit(reason.startsWith('fatal') ? 1 : 0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -189,6 +192,7 @@ interface Subcommand {
 
 const SUBCOMMANDS: Subcommand[] = [
   { name: 'serve', summary: 'Run a region cluster member (etcd\'s flags; `regionstore serve --help` lists them)', run: serve },
+  { name: 'member', summary: 'member reseed: bring back a member whose raft log cannot be read, from its peers', run: memberCommand },
   { name: 'snapshot', summary: 'snapshot restore <file>: a new member data dir from an etcd snapshot (etcd\'s restore flags)', run: snapshotCommand },
 ];
 
@@ -230,7 +234,9 @@ function main(argv: string[]): void {
     return;
   }
   sub.run(rest).catch((err: unknown) => {
-    console.error(`regionstore ${sub.name}: ${err instanceof Error ? err.stack : String(err)}`);
+    // A refused data directory is the operator's to fix: the message says how; no stack.
+    const refused = err instanceof Error && err.name === 'DataDirRefusedError';
+    console.error(`regionstore ${sub.name}: ${err instanceof Error ? (refused ? err.message : err.stack) : String(err)}`);
     process.exit(1);
   });
 }

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Link } from '../proxy/index.js';
 import { bridgeSplit } from '../proxy/index.js';
-import { FLAKY_CUT_EVERY_MS, type FaultKind, type PlannedFault } from './schedule.js';
+import { FLAKY_CUT_EVERY_MS, damageKindOf, type FaultKind, type PlannedFault } from './schedule.js';
 import type { NemesisTarget } from './target.js';
 
 /** Deadline of a leadership transfer call. */
@@ -160,6 +160,16 @@ async function transfer(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault
   return { kind: p.kind, detail: `${t.name(leader)} -> ${t.name(to)} (${outcome})`, heal: NOTHING };
 }
 
+/** kill -9 a member, damage its data dir while it is down; healed by starting it again (it repairs itself). */
+async function damage(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault | undefined> {
+  const t = ctx.target;
+  const node = pickNode(p, ctx);
+  if (node === undefined || t.damage === undefined) return undefined;
+  await t.signal(node, 'SIGKILL');
+  const what = await t.damage(node, damageKindOf(p));
+  return { kind: p.kind, detail: `kill -9 ${t.name(node)}, ${what}`, heal: () => t.restart(node) };
+}
+
 /**
  * Injects the fault; resolves with how to heal it, or undefined when it found no target
  * (every candidate busy or down). Membership changes are not injected here (membership.ts).
@@ -193,6 +203,7 @@ export async function inject(p: PlannedFault, ctx: FaultContext): Promise<Active
     case 'flaky': return flaky(p, ctx);
     case 'slow': return slow(p, ctx);
     case 'transfer': return transfer(p, ctx);
+    case 'damage': return damage(p, ctx);
     case 'membership': throw new Error('inject: a membership change runs in the background (membership.ts)');
   }
 }

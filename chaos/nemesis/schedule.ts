@@ -13,18 +13,33 @@ import { SeededRandom } from '../../server/util/random.js';
 
 export const FAULT_KINDS = [
   'kill', 'kill-leader', 'crash-cut-off-leader', 'pause', 'pause-leader', 'partition', 'isolate-leader', 'bridge', 'one-way',
-  'flaky', 'slow', 'membership', 'transfer',
+  'flaky', 'slow', 'membership', 'transfer', 'damage',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/**
+ * What a `damage` fault does to the stopped member's data dir (DESIGN §5 storage faults):
+ * the state database's CURRENT and MANIFEST deleted, the state directory lost, or random
+ * bytes written into its files. The member must repair itself from its peers.
+ */
+export const DAMAGE_KINDS = ['state-current', 'state-lost', 'state-bytes'] as const;
+export type DamageKind = (typeof DAMAGE_KINDS)[number];
+
+/** The damage of a planned `damage` fault, from its plan (no extra draw: other schedules stay as they were). */
+export function damageKindOf(p: PlannedFault): DamageKind {
+  return DAMAGE_KINDS[p.delayMs % DAMAGE_KINDS.length]!;
+}
+
 /** Names that stand for several kinds on the command line. */
 export const FAULT_GROUPS: Readonly<Record<string, readonly FaultKind[]>> = {
-  all: FAULT_KINDS,
+  // Storage damage is asked for by name (`storage`): runs of `all` keep their schedules.
+  all: FAULT_KINDS.filter((k) => k !== 'damage'),
   none: [],
   kills: ['kill', 'kill-leader', 'crash-cut-off-leader'],
   pauses: ['pause', 'pause-leader'],
   partitions: ['partition', 'isolate-leader', 'bridge', 'one-way'],
   links: ['flaky', 'slow'],
+  storage: ['damage'],
 };
 
 /** Faults that need this many nodes (a bridge has two sides and a middle). */

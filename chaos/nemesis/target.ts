@@ -4,6 +4,7 @@
 
 import type { Client } from '../../client/index.js';
 import type { Link } from '../proxy/index.js';
+import type { DamageKind } from './schedule.js';
 
 /** The network shapes of chaos/proxy's ProxyMesh that the nemesis uses. */
 export interface NemesisNetwork {
@@ -27,6 +28,11 @@ export interface NemesisTarget {
   running(node: number): boolean;
   /** SIGKILL waits for the exit; SIGSTOP/SIGCONT return at once. */
   signal(node: number, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): Promise<void>;
+  /**
+   * Damages the data dir of a stopped node (DamageKind says how); returns what it did, for
+   * the report. Optional: a target without data dirs plans no `damage` fault.
+   */
+  damage?(node: number, kind: DamageKind): Promise<string>;
   /** Starts a stopped node again (same data dir and flags); resolves once it listens. */
   restart(node: number): Promise<void>;
   readonly network: NemesisNetwork;

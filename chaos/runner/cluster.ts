@@ -16,6 +16,8 @@ import { HOST_DEFAULT, newPlan, nodeName, writeClusterFile } from '../../cluster
 import { pickFreePorts } from '../../cluster/ports.js';
 import { probeStatus } from '../../cluster/probe.js';
 import type { SeededRandom } from '../../server/util/random.js';
+import { damageDataDir } from '../nemesis/damage.js';
+import type { DamageKind } from '../nemesis/schedule.js';
 import type { NemesisTarget } from '../nemesis/target.js';
 import { ProxyMesh } from '../proxy/index.js';
 import type { UnsafeMode } from './args.js';
@@ -149,6 +151,11 @@ export class ChaosCluster implements NemesisTarget {
 
   signal(node: number, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): Promise<void> {
     return this.launcher.kill(this.name(node), signal);
+  }
+
+  /** The storage nemesis: damage a stopped member's data dir (chaos/nemesis/damage.ts). */
+  damage(node: number, kind: DamageKind): Promise<string> {
+    return damageDataDir(this.launcher.node(this.name(node)).dataDir, kind);
   }
 
   async restart(node: number): Promise<void> {

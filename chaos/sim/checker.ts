@@ -89,6 +89,12 @@ export class Checker {
   private readonly votes = new Map<string, NodeId>();
   private readonly leaders = new Map<number, NodeId>();
   private readonly memory = new Map<NodeId, NodeMemory>();
+  /**
+   * The log a node held before its storage was lost (onStorageLost). Its acknowledgements
+   * were true when sent; a leader may still count them (its match index) until the node
+   * reports the loss, so for the durable-quorum check they count as what they were.
+   */
+  private readonly lostLogs = new Map<NodeId, Storage>();
   /** (leader, term) pairs whose log was checked for Leader Completeness. */
   private readonly completenessChecked = new Set<string>();
 
@@ -227,6 +233,23 @@ export class Checker {
     }
   }
 
+  /**
+   * `node`'s raft storage and state were lost and reseeded with `hs` (a storage fault, not a
+   * rule the core broke): what it had made durable is gone, so the checks of "never goes
+   * back" start again from the reseeded hard state. Its votes on the wire stay on record.
+   */
+  onStorageLost(node: NodeId, hs: { term: number; vote: NodeId }, lost: Storage): void {
+    this.checks++;
+    this.lostLogs.set(node, lost);
+    const m = this.mem(node);
+    if (hs.term < m.persistedTerm) {
+      throw new Violation('term never decreases', `node ${node} reseeded at term ${hs.term}, it had persisted ${m.persistedTerm}`);
+    }
+    Object.assign(m, {
+      commit: 0, applied: 0, committedChecked: 0, persistedTerm: hs.term, persistedVote: hs.vote, persistedCommit: 0, snapshotIndex: 0,
+    });
+  }
+
   /** A node restarted over its durable storage. */
   onRestart(node: NodeId, status: { term: number; commit: number }, appliedIndex: number): void {
     this.checks++;
@@ -345,7 +368,8 @@ export class Checker {
         covered++;
         continue;
       }
-      const t = termAt(v.storage, commit);
+      const lost = this.lostLogs.get(id);
+      const t = termAt(v.storage, commit) ?? (lost === undefined ? undefined : termAt(lost, commit));
       if (t !== undefined) counts.set(t, (counts.get(t) ?? 0) + 1);
     }
     let best = 0;

@@ -9,7 +9,7 @@ import { PROFILES, type Profile } from './scenario.js';
 import { runSimulation } from './simulator.js';
 import type { UnsafeTestingSwitches } from '../../server/raft/config.js';
 
-export const UNSAFE_SWITCHES = ['commitEntriesOfAnyTerm', 'ackBeforePersist', 'readIndexWithoutQuorumCheck'] as const;
+export const UNSAFE_SWITCHES = ['commitEntriesOfAnyTerm', 'ackBeforePersist', 'readIndexWithoutQuorumCheck', 'campaignAndVoteWithLostEntries'] as const;
 export type UnsafeSwitch = (typeof UNSAFE_SWITCHES)[number];
 
 interface CliOptions {

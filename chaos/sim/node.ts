@@ -6,7 +6,7 @@
 import { RawNode } from '../../server/raft/raw-node.js';
 import { MemoryStorage, copyConfState } from '../../server/raft/memory-storage.js';
 import type { UnsafeTestingSwitches } from '../../server/raft/config.js';
-import type { ConfState, NodeId } from '../../server/raft/types.js';
+import type { ConfState, HardState, NodeId } from '../../server/raft/types.js';
 import type { Logger } from '../../server/util/logger.js';
 import type { SeededRandom } from '../../server/util/random.js';
 import { KvStateMachine } from './kv.js';
@@ -32,7 +32,8 @@ function isEmpty(s: MemoryStorage): boolean {
 }
 
 export class SimNode {
-  readonly storage = new MemoryStorage();
+  /** Replaced only by reseed() (a lost raft log). */
+  storage = new MemoryStorage();
   raw: RawNode | undefined;
   /** Restarts so far; messages carry it so a report never reaches a later life. */
   incarnation = 0;
@@ -41,6 +42,11 @@ export class SimNode {
   confState: ConfState = { voters: [], learners: [] };
   /** Reads by request context (bytesKey). Lost on a crash. */
   readonly reads = new Map<string, PendingRead>();
+  /**
+   * Messages sent by lives before this one speak for storage since lost (reseed): they
+   * are not delivered (the operator's reseed takes far longer than any message's flight).
+   */
+  lostBeforeIncarnation = 0;
   /** Tick at which a crashed node comes back. */
   restartAt = 0;
 
@@ -67,6 +73,18 @@ export class SimNode {
   crash(): void {
     this.raw = undefined;
     this.reads.clear();
+  }
+
+  /**
+   * While down: the raft storage and the state machine are lost, and the operator reseeded
+   * the member (server/region/reseed.ts): an empty log under the hard state `hs` (the
+   * peers' term with its vote counted as cast, the peers' commit past the empty log).
+   */
+  reseed(hs: HardState): void {
+    this.lostBeforeIncarnation = this.incarnation + 1;
+    this.storage = new MemoryStorage({ hardState: hs });
+    this.kv = new KvStateMachine();
+    this.confState = { voters: [], learners: [] };
   }
 
   /** A new life over the durable storage: applied = the snapshot's index. */

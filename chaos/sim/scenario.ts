@@ -5,7 +5,7 @@
 import type { SeededRandom } from '../../server/util/random.js';
 import type { NetworkFaults } from './network.js';
 
-export const PROFILES = ['mixed', 'crashes', 'churn', 'reads'] as const;
+export const PROFILES = ['mixed', 'crashes', 'churn', 'reads', 'storage'] as const;
 export type Profile = (typeof PROFILES)[number];
 
 /**
@@ -39,6 +39,8 @@ export interface Scenario {
     confChange: number;
     transfer: number;
     campaign: number;
+    /** A crashed node's raft storage is lost and reseeded (`regionstore member reseed`): 0 outside the storage profile. */
+    storageFault: number;
   };
   /** Relative weights of the partition kinds (see PARTITION_KINDS). */
   partitionKinds: number[];
@@ -85,6 +87,7 @@ export function drawScenario(rng: SeededRandom, nodeCount: number, profile: Prof
       confChange: rng.pick([0, 0.05, 0.2]),
       transfer: rng.pick([0, 0.03, 0.1]),
       campaign: rng.pick([0, 0.02]),
+      storageFault: 0,
     },
     partitionKinds: [1, 1, 1, 1, rng.pick([0, 0.5])],
     partitionElectionsMin: 1,
@@ -107,6 +110,19 @@ function leanTowards(sc: Scenario, rng: SeededRandom, profile: Profile): void {
       // Acks must wait for durability: crash between a Ready's send and its persist.
       sc.crashInReadyProbability = rng.pick([0.05, 0.15]);
       sc.weights.crash = Math.max(sc.weights.crash, 0.05);
+      return;
+    case 'storage':
+      // A member's disk lost its raft log (reseeded from the peers, as an operator does
+      // when its raft/ cannot be read): it must neither vote nor campaign until it holds
+      // what it may have acknowledged. Crashes give it the chance; a leader cut off just
+      // after committing leaves the reseeded member's vote to decide.
+      sc.weights.crash = Math.max(sc.weights.crash, rng.pick([0.05, 0.1]));
+      sc.weights.storageFault = rng.pick([0.3, 1]);
+      sc.isolateLeaderOnCommitProbability = rng.pick([0.05, 0.2]);
+      sc.weights.partition = Math.max(sc.weights.partition, 0.05);
+      // Membership stays put: a member removed while another repairs can leave fewer
+      // healthy voters than a quorum, where the repairing one's vote is withheld for good.
+      sc.weights.confChange = 0;
       return;
     case 'churn':
       // Figure 8 of the Raft paper: many terms, entries of old terms on a majority.

@@ -27,6 +27,22 @@ test(`simulator: seeds ${SIM_TEST_START}..${SIM_TEST_START + SIM_TEST_SEEDS - 1}
   assert.equal(failures.length, 0, failures.slice(0, 3).join('\n\n'));
 });
 
+/** Seeds of the storage profile (a down member's raft log lost and reseeded). */
+export const SIM_STORAGE_SEEDS = 60;
+
+test(`simulator, storage faults: seeds 1..${SIM_STORAGE_SEEDS} of the storage profile hold every invariant`, () => {
+  const failures: string[] = [];
+  let reseeds = 0;
+  for (let seed = 1; seed <= SIM_STORAGE_SEEDS; seed++) {
+    const r = runSimulation({ seed, steps: SIM_TEST_STEPS, profile: 'storage' });
+    reseeds += r.stats.reseeds;
+    if (!r.ok) failures.push(formatFailure(r, { steps: SIM_TEST_STEPS, profile: 'storage' }));
+  }
+  console.log(`# storage profile: ${SIM_STORAGE_SEEDS - failures.length} passed, ${failures.length} failed; ${reseeds} reseeds`);
+  assert.ok(reseeds > 0, 'the storage profile reseeded members');
+  assert.equal(failures.length, 0, failures.slice(0, 3).join('\n\n'));
+});
+
 test('simulator: one seed replays to the same run', () => {
   const a = runSimulation({ seed: 7, steps: 400 });
   const b = runSimulation({ seed: 7, steps: 400 });

@@ -76,6 +76,8 @@ export interface SimStats {
   readsServed: number;
   crashes: number;
   crashesBetweenSendAndPersist: number;
+  /** Down members whose raft storage was lost and reseeded (profile storage). */
+  reseeds: number;
   partitions: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
@@ -136,7 +138,7 @@ export class Simulation {
   /** A node whose clock is stopped until the partition heals (NONE_ID: none). */
   private paused: NodeId = NONE_ID;
   private readonly stats: SimStats = {
-    writesProposed: 0, writesAcked: 0, readsServed: 0, crashes: 0, crashesBetweenSendAndPersist: 0,
+    writesProposed: 0, writesAcked: 0, readsServed: 0, crashes: 0, crashesBetweenSendAndPersist: 0, reseeds: 0,
     partitions: 0, snapshotsTaken: 0, snapshotsInstalled: 0, confChanges: 0, leaderTerms: 0,
     messagesDelivered: 0, checks: 0, livenessTicks: 0,
   };
@@ -211,6 +213,7 @@ export class Simulation {
       [w.confChange, () => this.changeMembership()],
       [w.transfer, () => this.transferLeadership()],
       [w.campaign, () => this.forceCampaign()],
+      [w.storageFault, () => this.reseedSome()],
     ];
     if (ready.length > 0) actions.push([WORK_WEIGHT, () => this.handleReady(this.rng.pick(ready))]);
     if (this.net.hasDue(this.now)) actions.push([WORK_WEIGHT, () => this.deliverOne()]);
@@ -243,7 +246,7 @@ export class Simulation {
         id: n.id,
         up: n.up,
         storage: n.storage,
-        status: st === undefined ? undefined : { term: st.term, commit: st.commit, role: st.role, confState: st.confState },
+        status: st === undefined ? undefined : { term: st.term, commit: knownCommit(n), role: st.role, confState: st.confState },
         appliedIndex: n.kv.appliedIndex,
       };
     });
@@ -289,6 +292,10 @@ export class Simulation {
     const to = this.nodes[m.to - 1]!;
     const sender = this.nodes[m.from - 1];
     const senderSame = sender !== undefined && sender.up && sender.incarnation === flight.senderIncarnation;
+    if (sender !== undefined && flight.senderIncarnation < sender.lostBeforeIncarnation) {
+      this.events.add(`lost #${flight.seq} ${describe(m)} (its sender's storage was lost since)`);
+      return;
+    }
     if (partitioned || !to.up) {
       this.events.add(`lost #${flight.seq} ${describe(m)} (${partitioned ? 'partitioned' : 'receiver down'})`);
       if (senderSame && m.type === MessageType.Snap) sender.raw!.reportSnapshot(m.to, 'failure');
@@ -515,10 +522,45 @@ export class Simulation {
     this.events.add(`n${n.id} crashes ${when}; back at tick ${n.restartAt}`);
   }
 
+  /**
+   * A down member's raft log is lost and the operator reseeds it, as the refusal tells them
+   * to: only with every other member up, connected and not repairing, and a leader (the
+   * procedure says so; with the leader gone too, its entries would be on fewer members than
+   * Raft tolerates).
+   */
+  private reseedSome(): void {
+    const down = this.nodes.filter((n) => !n.up);
+    if (down.length !== 1 || this.healAt >= 0 || this.net.cutLinks.length > 0 || this.leader() === undefined) return;
+    // "Healthy" includes not repairing storage themselves: two members short of what they
+    // acknowledged in a 3-member cluster is beyond what any protocol can recover from.
+    if (this.nodes.some((o) => o.up && o.raw!.storageLossStatus().recovering)) return;
+    const n = down[0]!;
+    if (n.lostBeforeIncarnation > n.incarnation) return; // reseeded already while down
+    // And the others are a quorum on their own: until it catches up the reseeded member
+    // does not vote, so with fewer (a 2-voter configuration) the cluster would stop the
+    // moment its leader did, waiting for it to come back.
+    const voters = this.leader()!.raw!.status().confState.voters;
+    if (voters.filter((id) => id !== n.id).length < Math.floor(voters.length / 2) + 1) return;
+    let term = n.storage.initialState().hardState.term;
+    let commit = 0;
+    for (const o of this.nodes) {
+      if (o === n) continue;
+      const st = o.raw!.status();
+      term = Math.max(term, st.term);
+      commit = Math.max(commit, st.commit);
+    }
+    const hs = { term, vote: n.id, commit };
+    const lost = n.storage;
+    n.reseed(hs);
+    this.checker.onStorageLost(n.id, hs, lost);
+    this.stats.reseeds++;
+    this.events.add(`n${n.id} lost its raft log and state; reseeded at term ${term} commit ${commit}`);
+  }
+
   private restart(n: SimNode): void {
     n.restart(this.rng.fork());
     const st = n.raw!.status();
-    this.checker.onRestart(n.id, st, n.kv.appliedIndex);
+    this.checker.onRestart(n.id, { term: st.term, commit: knownCommit(n) }, n.kv.appliedIndex);
     this.events.add(`n${n.id} restarts: term ${st.term} commit ${st.commit} applied ${n.kv.appliedIndex}`);
   }
 
@@ -679,6 +721,15 @@ export class Simulation {
     }
     return best;
   }
+}
+
+/**
+ * The commit index a node knows of: its log's, or past it the point up to which its log is
+ * known to have lost committed entries (storage-loss.ts: it persists that one).
+ */
+function knownCommit(n: SimNode): number {
+  const raw = n.raw!;
+  return Math.max(raw.status().commit, raw.storageLossStatus().lostEntriesUpTo);
 }
 
 function describe(m: Message): string {

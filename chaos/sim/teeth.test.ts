@@ -25,6 +25,7 @@ const CASES: Case[] = [
   { name: 'ackBeforePersist', profile: 'crashes', ackChecks: false },
   { name: 'readIndexWithoutQuorumCheck', profile: 'reads', ackChecks: true },
   { name: 'commitEntriesOfAnyTerm', profile: 'churn', ackChecks: true },
+  { name: 'campaignAndVoteWithLostEntries', profile: 'storage', ackChecks: true },
 ];
 
 for (const c of CASES) {

@@ -68,6 +68,17 @@ export function healthWithAlarms(activeAlarms: () => readonly string[], next: He
   };
 }
 
+/**
+ * A member repairing its storage (DESIGN §5: a state being rebuilt, a raft log missing
+ * entries it had acknowledged) serves nothing: unhealthy, with the reason, before anything else.
+ */
+export function healthWithStorage(storageProblem: () => string | undefined, next: HealthCheck): HealthCheck {
+  return (query) => {
+    const problem = storageProblem();
+    return problem === undefined ? next(query) : { healthy: false, reason: problem };
+  };
+}
+
 /** Runs a health check with HEALTH_CHECK_TIMEOUT_MS; a throw or a timeout is unhealthy. */
 export async function runHealth(check: HealthCheck, query?: HealthQuery): Promise<HealthResult> {
   let timer: NodeJS.Timeout | undefined;

@@ -70,6 +70,10 @@ export interface NodeMetrics {
   peerQueueDrop(peer: string | number, n?: number): void;
   snapshotSent(): void;
   snapshotReceived(): void;
+  /** Damage found in a database (`db` raft or state; `reason` missing, unreadable, corrupt, behind-log, lost-entries). */
+  storageCorruption(db: string, reason: string): void;
+  /** A repair finished (the state rebuilt, the lost log entries received again). */
+  storageRepair(db: string, reason: string): void;
   /**
    * One finished gRPC call; `method` like "KV/Range", `code` a gRPC status name ("OK")
    * or number (grpc-js `status` enum value; mapped to its name).
@@ -145,6 +149,8 @@ export const noopNodeMetrics: NodeMetrics = {
   peerQueueDrop() {},
   snapshotSent() {},
   snapshotReceived() {},
+  storageCorruption() {},
+  storageRepair() {},
   grpcRequest() {},
   readServed() {},
   boundedRead() {},
@@ -201,6 +207,14 @@ function collectors(registry: Registry) {
     }),
     snapshotsSent: new Counter({ name: metricName('snapshots_sent_total'), help: 'Snapshots sent to peers.', registers }),
     snapshotsReceived: new Counter({ name: metricName('snapshots_received_total'), help: 'Snapshots received and installed.', registers }),
+    storageCorruptions: new Counter({
+      name: metricName('storage_corruptions_total'), help: 'Damage found in a database (a missing, unreadable or corrupt file, lost log entries), by db and reason.',
+      labelNames: ['db', 'reason'], registers,
+    }),
+    storageRepairs: new Counter({
+      name: metricName('storage_repairs_total'), help: 'Storage repairs finished (state rebuilt from the leader, lost log entries received again), by db and reason.',
+      labelNames: ['db', 'reason'], registers,
+    }),
     grpcRequests: new Counter({
       name: metricName('grpc_requests_total'), help: 'gRPC requests served, by method and status code.',
       labelNames: ['method', 'code'], registers,
@@ -278,6 +292,8 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
     peerQueueDrop(peer, n) { c.peerQueueDrops.inc({ peer: String(peer) }, count(n)); },
     snapshotSent() { s.snapshotsSent++; c.snapshotsSent.inc(); },
     snapshotReceived() { s.snapshotsReceived++; c.snapshotsReceived.inc(); },
+    storageCorruption(db, reason) { c.storageCorruptions.inc({ db, reason }); },
+    storageRepair(db, reason) { c.storageRepairs.inc({ db, reason }); },
     grpcRequest(method, rawCode, seconds) {
       const code = typeof rawCode === 'number' ? (GRPC_CODE_NAMES[rawCode] ?? String(rawCode)) : rawCode;
       const key = `${method} ${code}`;

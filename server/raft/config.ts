@@ -38,6 +38,8 @@ export interface UnsafeTestingSwitches {
   ackBeforePersist?: boolean;
   /** Answer ReadIndex at once without a commit in the current term or a heartbeat round. */
   readIndexWithoutQuorumCheck?: boolean;
+  /** Campaign and vote although our log is known to have lost acknowledged entries (storage-loss.ts). */
+  campaignAndVoteWithLostEntries?: boolean;
 }
 
 export interface RaftConfig {

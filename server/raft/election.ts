@@ -1,6 +1,7 @@
 // Starting elections: on election timeout (Hup) or on TimeoutNow (leadership transfer).
 
 import type { Raft } from './raft.js';
+import { recoveringStorage } from './storage-loss.js';
 import { EntryType, StateRole } from './types.js';
 
 /** Pages scanned while looking for unapplied conf changes. */
@@ -10,6 +11,12 @@ export function hup(r: Raft, transfer: boolean): void {
   if (r.role === StateRole.Leader) return;
   if (!r.promotable()) {
     r.logger.debug('raft does not campaign: not a voter', { id: r.id });
+    return;
+  }
+  if (recoveringStorage(r) && r.unsafe.campaignAndVoteWithLostEntries !== true) {
+    // Our log lost entries we had acknowledged, or our state is lost: we could win with a
+    // log missing committed entries (storage-loss.ts). Catch up from the leader first.
+    r.logger.info('raft does not campaign: recovering from a storage fault', { id: r.id, ...r.storageLoss, commit: r.log.committed });
     return;
   }
   if (hasUnappliedConfChange(r)) {

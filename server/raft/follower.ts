@@ -2,6 +2,7 @@
 // shared by followers and by candidates that discover a leader.
 
 import type { Raft } from './raft.js';
+import { answerStorageLoss } from './storage-loss.js';
 import { MessageType, StateRole, type Message, type Snapshot } from './types.js';
 
 /** Raft §5.3: accept entries only after a matching (index, term); answer with a hint otherwise. */
@@ -31,10 +32,9 @@ export function handleAppend(r: Raft, m: Message): void {
 }
 
 export function handleHeartbeat(r: Raft, m: Message): void {
-  if (m.commit > r.log.lastIndex()) {
-    // The leader counts on entries we do not have: our log lost acknowledged entries.
-    r.logger.error('raft heartbeat commit is past our last index', { id: r.id, commit: m.commit, last: r.log.lastIndex() });
-  }
+  // The leader counts on entries we do not have (our log lost acknowledged entries), or our
+  // state machine is lost: say so, and the leader re-sends (storage-loss.ts).
+  answerStorageLoss(r, m);
   r.log.commitTo(Math.min(m.commit, r.log.lastIndex()));
   const resp = r.message(MessageType.HeartbeatResp, m.from);
   resp.context = m.context;

@@ -5,6 +5,7 @@ import { releaseConfirmedReads, releasePendingReadIndex } from './leader-reads.j
 import { ProgressState, type Progress } from './progress.js';
 import type { Raft } from './raft.js';
 import { decodeRound } from './read-only.js';
+import { handleStorageLossReport } from './storage-loss.js';
 import { MessageType, type Message } from './types.js';
 
 export function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
@@ -13,6 +14,7 @@ export function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
     r.logger.warn('raft ignores an append response past our last index', { id: r.id, from: m.from, index: m.index });
     return;
   }
+  if (handleStorageLossReport(r, m, pr)) return;
   if (m.reject) onReject(r, m, pr);
   else onAccept(r, m, pr);
 }

@@ -33,6 +33,7 @@ import {
   type NodeId,
   type ReadState,
   type SoftState,
+  type StorageLossStatus,
 } from './types.js';
 import { entriesBytes, lastOf } from './util.js';
 
@@ -90,6 +91,8 @@ export class Raft {
   /** ReadIndex requests waiting for this leader's first commit in its term. */
   pendingReadIndex: Message[] = [];
   readStates: ReadState[] = [];
+  /** Storage faults found through the protocol (storage-loss.ts). */
+  readonly storageLoss: StorageLossStatus = { lostEntriesUpTo: 0, lossesDetected: 0, needsSnapshot: false };
 
   constructor(cfg: RaftConfig) {
     assert(Number.isSafeInteger(cfg.id) && cfg.id > NONE, () => `raft id must be a positive integer, got ${cfg.id}`);
@@ -111,15 +114,28 @@ export class Raft {
 
   private loadHardState(hs: HardState): void {
     if (hs.term === 0 && hs.vote === NONE && hs.commit === 0) return;
-    assert(hs.commit >= this.log.committed && hs.commit <= this.log.lastIndex(),
-      () => `hard state commit ${hs.commit} out of [${this.log.committed}, ${this.log.lastIndex()}]`);
-    this.log.committed = hs.commit;
+    assert(hs.commit >= this.log.committed, () => `hard state commit ${hs.commit} is before the snapshot (${this.log.committed})`);
+    let commit = hs.commit;
+    if (commit > this.log.lastIndex()) {
+      // The log lost entries we knew committed (a truncated tail): etcd panics here. Start
+      // from what we hold, and neither campaign nor vote until the leader re-sent the rest
+      // (storage-loss.ts).
+      commit = this.log.lastIndex();
+      this.storageLoss.lostEntriesUpTo = hs.commit;
+      this.storageLoss.lossesDetected++;
+      this.logger.warn('raft log lost entries it knew committed; catching up from the leader before voting or campaigning', {
+        id: this.id, hardStateCommit: hs.commit, lastIndex: commit,
+      });
+    }
+    this.log.committed = commit;
     this.term = hs.term;
     this.vote = hs.vote;
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    // While our log is known to lack committed entries, the commit we persist is the lost
+    // point (past our last index), so a restart before catching up knows it still lacks them.
+    return { term: this.term, vote: this.vote, commit: Math.max(this.log.committed, this.storageLoss.lostEntriesUpTo) };
   }
 
   softState(): SoftState {
@@ -348,6 +364,24 @@ export class Raft {
     pr.sentEntries(ents.length, lastOf(ents)?.index ?? prevIndex, entriesBytes(ents));
     this.send(m);
     return true;
+  }
+
+  /**
+   * Sends a snapshot to `to` although its log may not need one: its state machine was lost
+   * (storage-loss.ts). Nothing when we have no snapshot yet (it asks again next heartbeat).
+   */
+  sendSnapshotTo(to: NodeId): boolean {
+    let index = 0;
+    try {
+      index = this.log.storage.snapshot().metadata.index;
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+    }
+    if (index === 0) {
+      this.logger.warn('raft cannot send a snapshot yet: none taken', { id: this.id, to });
+      return false;
+    }
+    return this.sendSnapshot(to);
   }
 
   private sendSnapshot(to: NodeId): boolean {

@@ -25,6 +25,7 @@ import { applyToConfState, encodeConfChange } from './conf-change.js';
 import { flushReadRound, releasePendingReadIndex } from './leader-reads.js';
 import type { ProgressState } from './progress.js';
 import { Raft } from './raft.js';
+import { recoveringStorage, type StorageLossStatus } from './storage-loss.js';
 import { step } from './step.js';
 import { tick } from './tick.js';
 import {
@@ -75,6 +76,8 @@ export class RawNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private pending: PendingReady | undefined;
+  /** stateRestored() during an outstanding Ready: the applied index to rewind to after it. */
+  private rewindAppliedTo: number | undefined;
 
   constructor(config: RaftConfig) {
     this.r = new Raft(config);
@@ -286,6 +289,10 @@ export class RawNode {
     const lastCommitted = lastOf(rd.committedEntries);
     if (lastCommitted !== undefined) log.appliedTo(lastCommitted.index);
     this.pending = undefined;
+    if (this.rewindAppliedTo !== undefined) {
+      this.rewindApplied(this.rewindAppliedTo);
+      this.rewindAppliedTo = undefined;
+    }
     // The Ready is durable: release what depended on it.
     for (const m of pending.afterPersist) {
       if (m.to === this.r.id) this.r.localMsgs.push(m);
@@ -298,6 +305,44 @@ export class RawNode {
   private drainLocal(): void {
     const r = this.r;
     while (r.localMsgs.length > 0) step(r, r.localMsgs.shift()!);
+  }
+
+  /**
+   * The application lost its state machine (storage faults, DESIGN §5): ask the leader for
+   * a snapshot at each heartbeat and do not campaign until stateRestored() is called.
+   */
+  requestStateSnapshot(): void {
+    this.r.storageLoss.needsSnapshot = true;
+  }
+
+  /**
+   * The application's state was rebuilt up to `index` (a snapshot from the leader). When
+   * that is behind what we already handed out as applied, the committed entries after it
+   * are handed out again (the application skipped them while it had no state); they must
+   * still be in the log (firstIndex() - 1 <= index), else ask again with requestStateSnapshot.
+   */
+  stateRestored(index: number): void {
+    const log = this.r.log;
+    assert(index >= log.firstIndex() - 1, () => `state restored at ${index}, before the log's first index ${log.firstIndex()}`);
+    this.r.storageLoss.needsSnapshot = false;
+    // A Ready outstanding now hands out entries the application skipped: rewind after its advance().
+    if (this.pending !== undefined) this.rewindAppliedTo = index;
+    else this.rewindApplied(index);
+  }
+
+  private rewindApplied(index: number): void {
+    const log = this.r.log;
+    if (index >= log.applied) return;
+    this.r.logger.info('raft hands out committed entries again: the application rebuilt its state', {
+      id: this.r.id, from: index + 1, applied: log.applied,
+    });
+    log.applied = index;
+    log.applying = index;
+  }
+
+  /** What the protocol-aware recovery from storage faults has seen (storage-loss.ts). */
+  storageLossStatus(): Readonly<StorageLossStatus> & { recovering: boolean } {
+    return { ...this.r.storageLoss, recovering: recoveringStorage(this.r) };
   }
 
   /** Like status() without the progress map and conf state (cheap enough per request). */

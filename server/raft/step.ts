@@ -6,6 +6,7 @@ import { stepCandidate } from './step-candidate.js';
 import { stepFollower } from './step-follower.js';
 import { stepLeader } from './step-leader.js';
 import { isTransferCampaign, type Raft } from './raft.js';
+import { lostAcknowledgedEntries } from './storage-loss.js';
 import { MessageType, NONE, StateRole, type Message } from './types.js';
 
 export function step(r: Raft, m: Message): void {
@@ -87,7 +88,10 @@ function handleVoteRequest(r: Raft, m: Message): void {
   const isPre = m.type === MessageType.PreVote;
   // §5.2: at most one vote per term, first come first served; a pre-vote for a future
   // term commits us to nothing.
-  const canVote = r.vote === m.from || (r.vote === NONE && r.lead === NONE) || (isPre && m.term > r.term);
+  // A member whose log lost acknowledged entries cannot judge whether a candidate's log
+  // holds every committed entry: it votes again once caught up (storage-loss.ts).
+  const canVote = (r.vote === m.from || (r.vote === NONE && r.lead === NONE) || (isPre && m.term > r.term))
+    && !lostAcknowledgedEntries(r);
   const respType = isPre ? MessageType.PreVoteResp : MessageType.VoteResp;
   // §5.4.1: deny the vote if our log is more up-to-date than the candidate's.
   if (canVote && r.log.isUpToDate(m.index, m.logTerm)) {

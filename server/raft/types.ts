@@ -206,3 +206,13 @@ export function emptyMessage(type: MessageType, from: NodeId, to: NodeId, term: 
 }
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+/** What the follower's side of this recovery has seen (the region node reports it). */
+export interface StorageLossStatus {
+  /** The highest commit index a leader told us of beyond our last index; 0 when none. */
+  lostEntriesUpTo: number;
+  /** Times a loss was detected (each time the leader's commit passed our log anew). */
+  lossesDetected: number;
+  /** The application asked for a snapshot and has not said it has one. */
+  needsSnapshot: boolean;
+}

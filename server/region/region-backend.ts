@@ -257,7 +257,11 @@ export class RegionBackend {
       dbSize,
       dbSizeInUse: dbSize,
       isLearner: st.confState.learners.includes(this.node.id),
-      errors: [...(this.node.leaderId === 0 ? ['etcdserver: no leader'] : []), ...this.node.mvcc.alarms().map(alarmText)],
+      errors: [
+        ...(this.node.leaderId === 0 ? ['etcdserver: no leader'] : []),
+        ...this.node.mvcc.alarms().map(alarmText),
+        ...[this.node.storageProblem()].filter((p): p is string => p !== undefined),
+      ],
     };
   }
 

@@ -17,7 +17,7 @@ import {
   type ConfChange, type Message, type Ready, type ConfState, type UnsafeTestingSwitches,
 } from '../raft/index.js';
 import {
-  RaftLogStore, openRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
+  RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
   stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
@@ -47,6 +47,8 @@ import { EventualStore } from '../eventual/store.js';
 import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
 import { AuthApplier, type AuthApplyResult } from './auth-applier.js';
 import { AuthError, SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
+import { DataDirRefusedError, checkDataDir, reseedCommand, type StartupCheck } from './startup-check.js';
+import { StateRepair } from './state-repair.js';
 
 
 export interface InitialMember {
@@ -145,6 +147,16 @@ export class RegionNode {
   private readonly onStopListeners: Array<(reason: string) => void> = [];
   /** Appends from the current leader and their commit index: bounded reads' proof. */
   private readonly staleness = new StalenessTracker();
+  /** What start-up found in the data directory (startup-check.ts). */
+  private startup!: StartupCheck;
+  /** A damaged or lost state being rebuilt (state-repair.ts); nothing is served meanwhile. */
+  private readonly stateRepair = new StateRepair();
+  /** Bad bytes RocksDB reported while running (onCorruption): the member serves nothing more. */
+  private corruption: string | undefined;
+  /** The state's applied index when opened (stateAppliedIndex). */
+  private stateAppliedAtOpen = 0;
+  /** Raft's storage-loss figures last seen (lost log entries), for the log and metrics. */
+  private lostEntries = { detected: 0, since: 0 };
 
   private constructor(readonly opts: RegionNodeOptions) {
     this.id = opts.memberId;
@@ -180,10 +192,22 @@ export class RegionNode {
   }
 
   private async openStorage(): Promise<void> {
-    await mkdir(this.opts.dataDir, { recursive: true });
-    this.raftEngine = await openRocksEngine(raftDir(this.opts.dataDir));
-    this.log = await RaftLogStore.open(this.raftEngine);
-    this.stateEngine = await openStateEngine(this.opts.dataDir, openRocksEngine);
+    const o = this.opts;
+    await mkdir(o.dataDir, { recursive: true });
+    // Checked before anything is opened: a database is created only where there is none,
+    // a damaged raft/ is refused, a damaged state/ moved aside (startup-check.ts).
+    this.startup = await checkDataDir({ dataDir: o.dataDir, clusterId: o.clusterId, memberId: o.memberId, logger: o.logger });
+    const rdir = raftDir(o.dataDir);
+    try {
+      this.raftEngine = await (this.startup.raftIsNew ? openRocksEngine : openExistingRocksEngine)(rdir);
+      this.log = await RaftLogStore.open(this.raftEngine);
+    } catch (err) {
+      await this.raftEngine?.close().catch(() => undefined);
+      o.metrics.storageCorruption('raft', 'unreadable');
+      throw new DataDirRefusedError(rdir, `cannot be read: ${err instanceof Error ? err.message : String(err)}`, reseedCommand(o.dataDir));
+    }
+    const damage = this.startup.stateDamage;
+    this.stateEngine = await openStateEngine(o.dataDir, this.startup.stateIsNew ? openRocksEngine : openExistingRocksEngine);
     this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
@@ -198,6 +222,28 @@ export class RegionNode {
       logger: this.opts.logger,
       onRemoved: () => this.emitStop('removed from the cluster'),
     }, await Members.load(this.stateEngine));
+    // The state must hold every entry the log no longer does (DESIGN §5): else rebuild it.
+    const firstIndex = this.log.firstIndex();
+    this.stateAppliedAtOpen = await this.stateAppliedIndex();
+    const behind = !this.startup.raftIsNew && this.stateAppliedAtOpen < firstIndex - 1;
+    if (damage !== undefined || behind) {
+      const reason = damage?.reason ?? 'behind-log';
+      const detail = damage?.detail ?? `applied index ${this.stateAppliedAtOpen}, log starts at ${firstIndex}`;
+      const mode = behind ? 'snapshot' : 'replay';
+      this.stateRepair.start(reason, detail, mode, this.log.initialState().hardState.commit, Date.now());
+      o.metrics.storageCorruption('state', reason);
+      o.logger.warn('rebuilding the state database', { reason, detail, mode, movedTo: damage?.movedTo ?? null, logFirstIndex: firstIndex });
+    }
+  }
+
+  /**
+   * How far the state provably reaches: the store's applied index, or the index synced
+   * before the last log compaction (maybeSnapshot) when entries without a command (a
+   * leader's empty entry, member attributes) came after the store's last write.
+   */
+  private async stateAppliedIndex(): Promise<number> {
+    const synced = await this.stateEngine.get(SYNC_MARKER_KEY);
+    return Math.max(this.mvcc.appliedIndex, synced === undefined ? 0 : decodeU64(synced));
   }
 
   /** Opens the eventual store over the current state engine and wires it into the mvcc apply. */
@@ -227,6 +273,10 @@ export class RegionNode {
     const fresh = this.log.lastIndex() === 0 && hardState.term === 0 && this.log.snapshot().metadata.index === 0;
     const snapIndex = this.log.snapshot().metadata.index;
     this.lastSnapshotIndex = snapIndex;
+    // Committed entries after the state's applied index are handed out again when the log
+    // still holds them (a state rebuilt by replay, or one that trails the raft snapshot).
+    const stateApplied = this.stateAppliedAtOpen;
+    const applied = stateApplied >= this.log.firstIndex() - 1 ? Math.min(snapIndex, stateApplied) : snapIndex;
     this.raft = new RawNode({
       id: this.id,
       storage: this.log,
@@ -234,18 +284,20 @@ export class RegionNode {
       logger: o.logger,
       electionTicks: o.electionTicks,
       heartbeatTicks: o.heartbeatTicks,
-      applied: snapIndex,
+      applied,
       ...(o.unsafe?.raft !== undefined ? { unsafe: o.unsafe.raft } : {}),
     });
-    this.appliedWaiter = new AppliedWaiter(Math.max(snapIndex, this.mvcc.appliedIndex));
-    if (fresh) {
+    const repairing = this.stateRepair.status !== undefined;
+    this.appliedWaiter = new AppliedWaiter(repairing ? stateApplied : Math.max(snapIndex, stateApplied));
+    if (this.stateRepair.awaitingSnapshot) this.raft.requestStateSnapshot();
+    if (fresh || (repairing && this.startup.stateIsNew)) {
       // A founder records the members of its flags and bootstraps raft; a joiner records
       // the members the running cluster told it about (join.ts says why).
       const known = o.joinExisting ? await this.discoverMembers() : o.initialMembers.map((m) => ({ ...m, isLearner: false }));
       const ops = known.map((m) => this.members.upsert({ id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner }));
       ops.push(this.members.upsert({ id: this.id, name: o.name, peerUrls: o.peerUrls, clientUrls: o.clientUrls }));
       await this.stateEngine.write(ops, { sync: true });
-      if (!o.joinExisting) this.raft.bootstrap(o.initialMembers.map((m) => m.id).sort((a, b) => a - b));
+      if (fresh && !o.joinExisting) this.raft.bootstrap(o.initialMembers.map((m) => m.id).sort((a, b) => a - b));
     }
     const { port } = await this.transport.start(o.peerListen);
     this.peerPort = port;
@@ -347,7 +399,7 @@ export class RegionNode {
   // ---------------------------------------------------------------- apply
 
   private applyCommitted(rd: Ready): Promise<void> {
-    const entries = rd.committedEntries;
+    const entries = this.stateRepair.filterCommitted(rd.committedEntries);
     if (entries.length === 0 && rd.snapshot === undefined) return Promise.resolve();
     return this.stateLock.run(async () => {
       const t0 = performance.now();
@@ -459,6 +511,7 @@ export class RegionNode {
       // read could only wait for the install anyway.
       await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle));
       this.opts.metrics.snapshotReceived();
+      this.onStateReplaced(index);
     });
   }
 
@@ -494,13 +547,87 @@ export class RegionNode {
   }
 
   /**
+   * A snapshot replaced the state: a rebuild waiting for it goes on with the entries after
+   * it. `index` is the leader's applied index when it sent it (the state is at least
+   * there; the store's own applied index trails it when the last entries carried no command).
+   */
+  private onStateReplaced(index: number): void {
+    const applied = Math.max(index, this.mvcc.appliedIndex);
+    this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, applied));
+    if (!this.stateRepair.awaitingSnapshot) return;
+    if (this.stateRepair.onSnapshotInstalled(applied, this.log.firstIndex(), this.raft.basicStatus().commit)) {
+      this.raft.stateRestored(applied);
+      this.opts.logger.info('state rebuilt from the leader\'s snapshot; catching up from the log', { applied, target: this.stateRepair.status?.target });
+    } else {
+      this.opts.logger.warn('the snapshot is older than our compacted log; asking for another', { applied, logFirstIndex: this.log.firstIndex() });
+    }
+    this.wake.notify();
+  }
+
+  /** Ends repairs that are done, and counts and logs the ones raft found (lost log entries). */
+  private checkStorageRepairs(): void {
+    const o = this.opts;
+    // The node's applied index, not the store's: entries without a command (a new leader's
+    // empty entry, member attributes) do not move the store's.
+    const applied = this.appliedWaiter.appliedIndex;
+    const done = this.stateRepair.maybeDone(applied);
+    if (done !== undefined) {
+      o.metrics.storageRepair('state', done.reason);
+      o.logger.warn('state database repaired; serving again', { reason: done.reason, applied, ms: Date.now() - done.startedAtMs });
+    }
+    const loss = this.raft.storageLossStatus();
+    if (loss.lossesDetected > this.lostEntries.detected) {
+      for (let i = this.lostEntries.detected; i < loss.lossesDetected; i++) o.metrics.storageCorruption('raft', 'lost-entries');
+      this.lostEntries = { detected: loss.lossesDetected, since: this.lostEntries.since || Date.now() };
+    }
+    if (this.lostEntries.since !== 0 && loss.lostEntriesUpTo <= this.raft.basicStatus().commit) {
+      o.metrics.storageRepair('raft', 'lost-entries');
+      o.logger.warn('raft log has the lost entries again; serving and voting again', { upTo: loss.lostEntriesUpTo, ms: Date.now() - this.lostEntries.since });
+      this.lostEntries.since = 0;
+    }
+  }
+
+  /**
+   * Why this member serves nothing now (a state being rebuilt, a raft log missing entries
+   * it had acknowledged), for a person; undefined when it may serve.
+   */
+  storageProblem(): string | undefined {
+    if (this.corruption !== undefined) return `storage corruption: ${this.corruption}; stopping, the next start repairs it`;
+    const state = this.stateRepair.problem();
+    if (state !== undefined) return state;
+    const loss = this.raft.storageLossStatus();
+    if (loss.lostEntriesUpTo > this.raft.basicStatus().commit) {
+      return `storage repair: the raft log lost entries it had acknowledged (up to ${loss.lostEntriesUpTo}, has ${this.log.lastIndex()}); ` +
+        'catching up from the leader; this member serves nothing until then';
+    }
+    return undefined;
+  }
+
+  /** Throws UNAVAILABLE while storageProblem() says this member must not serve. */
+  private refuseWhileRepairing(): void {
+    const problem = this.storageProblem();
+    if (problem !== undefined) throw new RegionError('unavailable', problem);
+  }
+
+  /**
    * Runs `read` against the local state (the mvcc store and its engine). Every read of the
    * local state goes through here: while a snapshot from the leader replaces the state it
    * answers UNAVAILABLE at once (INSTALLING_SNAPSHOT_MESSAGE), and the install closes the
    * old engine only once the reads that began before it are done.
    */
   readLocal<T>(read: (mvcc: MvccStore, engine: Engine) => Promise<T> | T): Promise<T> {
-    return this.localReads.read(() => read(this.mvcc, this.stateEngine));
+    try {
+      this.refuseWhileRepairing();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.localReads.read(() => read(this.mvcc, this.stateEngine)).catch((err: unknown) => {
+      if (isCorruption(err)) {
+        this.onCorruption(err as Error);
+        throw new RegionError('unavailable', `storage corruption: ${(err as Error).message}`);
+      }
+      throw err;
+    });
   }
 
   /** Like readLocal, for the eventual store (the same gate: a snapshot install replaces both). */
@@ -536,6 +663,7 @@ export class RegionNode {
       commit: st.commit, applied: this.appliedWaiter.appliedIndex,
     });
     this.opts.metrics.pendingProposals(this.pending.size);
+    this.checkStorageRepairs();
     this.wake.notify();
   }
 
@@ -633,6 +761,9 @@ export class RegionNode {
 
   private propose(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
     if (this.stopped) return Promise.reject(new RegionError('stopped', 'etcdserver: server stopped'));
+    // Its answer would come from a state being rebuilt: let the client use another member.
+    const problem = this.storageProblem();
+    if (problem !== undefined) return Promise.reject(new RegionError('unavailable', problem));
     const st = this.raft.basicStatus();
     if (st.commit - this.appliedWaiter.appliedIndex > this.limits.maxApplyLagEntries) {
       this.opts.metrics.proposalFailed('too-many-requests' as never);
@@ -697,6 +828,7 @@ export class RegionNode {
     if (this.stopped) throw new RegionError('stopped', 'etcdserver: server stopped');
     // Installing: the read could only wait for the whole install; another member answers now.
     this.localReads.check();
+    this.refuseWhileRepairing();
     if (this.opts.unsafe?.localReads === true) return; // UNSAFE (testing only): may be stale
     let index: number;
     try {
@@ -795,8 +927,26 @@ export class RegionNode {
   }
 
   private fail(err: unknown): void {
+    if (isCorruption(err)) {
+      this.onCorruption(err as Error);
+      return;
+    }
     this.opts.logger.error('region node failed; stopping', { error: err instanceof Error ? err.stack : String(err) });
     this.emitStop(`fatal: ${String(err)}`);
+  }
+
+  /**
+   * RocksDB found bad bytes while running (a checksum mismatch on a read, a block that does
+   * not decompress). Nothing more is served; the member stops, and the next start's checks
+   * find the damage and repair it (startup-check.ts), which cannot be done under open
+   * engines. Counted and logged once.
+   */
+  private onCorruption(err: Error): void {
+    if (this.corruption !== undefined) return;
+    this.corruption = err.message;
+    this.opts.metrics.storageCorruption('state', 'corrupt');
+    this.opts.logger.error('storage corruption found while running; serving nothing and stopping, the next start repairs it', { error: err.message });
+    this.emitStop(`fatal: storage corruption: ${err.message}`);
   }
 
   async close(): Promise<void> {
@@ -840,6 +990,11 @@ function toRegionError(err: unknown): RegionError {
 }
 
 class TimeoutError extends Error {}
+
+/** RocksDB's Corruption status (a checksum mismatch, a bad block), as the binding reports it. */
+function isCorruption(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('Corruption:');
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -124,10 +124,16 @@ export class RocksEngine implements Engine {
 
   private constructor(private readonly db: LevelDb, readonly dir: string) {}
 
-  static async open(dir: string, options: Partial<typeof ROCKSDB_OPEN_OPTIONS> = {}): Promise<RocksEngine> {
-    await mkdir(dir, { recursive: true });
+  /**
+   * Opens the database in `dir`. `create: false` (DESIGN §5 storage faults) opens only an
+   * existing database: RocksDB never creates, re-creates or rewrites one over files it
+   * could not read (a missing CURRENT with create_if_missing once threw the data away).
+   */
+  static async open(dir: string, options: Partial<typeof ROCKSDB_OPEN_OPTIONS> & { create?: boolean } = {}): Promise<RocksEngine> {
+    const { create = true, ...rest } = options;
+    if (create) await mkdir(dir, { recursive: true });
     const db = rocksdb(dir);
-    await call((cb) => db.open({ ...ROCKSDB_OPEN_OPTIONS, ...options }, cb));
+    await call((cb) => db.open({ ...ROCKSDB_OPEN_OPTIONS, ...rest, createIfMissing: create }, cb));
     return new RocksEngine(db, dir);
   }
 
@@ -415,4 +421,9 @@ async function* emptyIterator<T>(): AsyncIterableIterator<T> {}
 
 export function openRocksEngine(dir: string): Promise<Engine> {
   return RocksEngine.open(dir);
+}
+
+/** Opens the database in `dir` only if one exists there (never creates one). */
+export function openExistingRocksEngine(dir: string): Promise<Engine> {
+  return RocksEngine.open(dir, { create: false });
 }

@@ -1,0 +1,55 @@
+// The storage nemesis's hands: damage to a stopped member's data dir (DamageKind). The
+// layout is the server's (server/storage/data-dir.ts: the live state directory is named by
+// CURRENT_STATE, else `state`); chaos may not import the server's storage, so the two
+// names are repeated here.
+
+import { randomBytes } from 'node:crypto';
+import { open, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DamageKind } from './schedule.js';
+
+const CURRENT_STATE_FILE = 'CURRENT_STATE';
+const STATE_DIR_NAME = 'state';
+/** Random bytes written into the middle of each file of the state database. */
+export const DAMAGE_BYTES = 4096;
+
+async function liveStateDir(dataDir: string): Promise<string> {
+  try {
+    return join(dataDir, (await readFile(join(dataDir, CURRENT_STATE_FILE), 'utf8')).trim());
+  } catch {
+    return join(dataDir, STATE_DIR_NAME);
+  }
+}
+
+async function scribble(file: string): Promise<void> {
+  const size = (await stat(file)).size;
+  const n = Math.min(DAMAGE_BYTES, size);
+  const h = await open(file, 'r+');
+  try {
+    await h.write(randomBytes(n), 0, n, Math.max(0, Math.floor(size / 2) - Math.floor(n / 2)));
+  } finally {
+    await h.close();
+  }
+}
+
+/** Damages the member's data dir in `dataDir`; returns what it did. */
+export async function damageDataDir(dataDir: string, kind: DamageKind): Promise<string> {
+  const dir = await liveStateDir(dataDir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  switch (kind) {
+    case 'state-current': {
+      const gone = names.filter((n) => n === 'CURRENT' || n.startsWith('MANIFEST-'));
+      for (const n of gone) await unlink(join(dir, n));
+      return `deleted ${gone.join(', ') || 'nothing'} of ${dir}`;
+    }
+    case 'state-lost':
+      await rm(dir, { recursive: true, force: true });
+      return `removed ${dir}`;
+    case 'state-bytes': {
+      const ssts = names.filter((n) => n.endsWith('.sst'));
+      const files = ssts.length > 0 ? ssts : names.filter((n) => n.endsWith('.log'));
+      for (const n of files) await scribble(join(dir, n));
+      return `${DAMAGE_BYTES} random bytes in ${files.join(', ') || 'no file'} of ${dir}`;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Start-up checks of a data directory on real RocksDB in a temp dir (startup-check.ts):
+// a new directory, a directory of another member, a lost raft/, a damaged state/.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { RocksEngine, raftDir } from '../storage/index.js';
+import { silentLogger } from '../util/logger.js';
+import { DataDirRefusedError, checkDataDir } from './startup-check.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const IDS = { clusterId: 0xabc, memberId: 0x123 };
+
+/** A data dir as a member leaves it: marker, raft/ and state/ each with a key. */
+async function usedDataDir(): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rs-startup-'));
+  dirs.push(dataDir);
+  await checkDataDir({ dataDir, ...IDS, logger: silentLogger, verify: false });
+  for (const dir of [raftDir(dataDir), join(dataDir, 'state')]) {
+    const db = await RocksEngine.open(dir);
+    await db.write([{ type: 'put', key: Uint8Array.of(1), value: Uint8Array.of(2) }], { sync: true });
+    await db.close();
+  }
+  return dataDir;
+}
+
+describe('checkDataDir', () => {
+  it('a new directory gets a marker and may create both databases', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rs-startup-'));
+    dirs.push(dataDir);
+    const c = await checkDataDir({ dataDir, ...IDS, logger: silentLogger });
+    assert.equal(c.raftIsNew, true);
+    assert.equal(c.stateIsNew, true);
+    assert.equal(c.stateDamage, undefined);
+    assert.equal(c.markerWritten, true);
+  });
+
+  it('a used directory opens as it is', async () => {
+    const dataDir = await usedDataDir();
+    const c = await checkDataDir({ dataDir, ...IDS, logger: silentLogger });
+    assert.deepEqual([c.raftIsNew, c.stateIsNew, c.stateDamage, c.markerWritten], [false, false, undefined, false]);
+  });
+
+  it('another member\'s directory is refused', async () => {
+    const dataDir = await usedDataDir();
+    await assert.rejects(checkDataDir({ dataDir, clusterId: IDS.clusterId, memberId: 0x999, logger: silentLogger }),
+      (err: Error) => err instanceof DataDirRefusedError && /belongs to member 123/.test(err.message));
+  });
+
+  it('a lost raft/ is refused with the recovery named, never re-created', async () => {
+    const dataDir = await usedDataDir();
+    rmSync(raftDir(dataDir), { recursive: true });
+    await assert.rejects(checkDataDir({ dataDir, ...IDS, logger: silentLogger }),
+      (err: Error) => err instanceof DataDirRefusedError && /member reseed/.test(err.message));
+    assert.equal(existsSync(raftDir(dataDir)), false);
+  });
+
+  it('a state/ without CURRENT is moved aside, kept, and a new one may be created', async () => {
+    const dataDir = await usedDataDir();
+    unlinkSync(join(dataDir, 'state', 'CURRENT'));
+    const c = await checkDataDir({ dataDir, ...IDS, logger: silentLogger });
+    assert.equal(c.stateDamage?.reason, 'unreadable');
+    assert.equal(c.stateIsNew, true);
+    assert.ok(c.stateDamage?.movedTo !== undefined && existsSync(c.stateDamage.movedTo));
+    assert.ok(readdirSync(c.stateDamage.movedTo).some((f) => f.endsWith('.log') || f.endsWith('.sst')), 'its files are kept');
+    assert.equal(existsSync(join(dataDir, 'state')), false);
+  });
+});

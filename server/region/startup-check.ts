@@ -1,0 +1,153 @@
+// What a region member checks in its data directory before it opens anything (DESIGN.md
+// §5, storage faults). Start-up never deletes, rewrites or "repairs" in place a file it
+// could not read:
+//  - the marker must name this member of this cluster in a format we know;
+//  - raft/ (votes, acknowledged entries: not derived from anything) must open and read
+//    cleanly, or the member is refused with the file and the recovery command named;
+//  - state/ is derived data: missing, unreadable or corrupt, it is moved aside (kept, named
+//    in the log) and the member rebuilds it (region-node.ts, state-repair.ts).
+// A database is created only where there is none: raft/ in a new directory, state/ in a
+// new directory or in place of one moved aside.
+
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CURRENT_STATE_FILE, STATE_DIR_NAME, currentStateDirName, listStateDirs, raftDir, syncDir,
+} from '../storage/data-dir.js';
+import { inspectRocksDir, verifyRocksDir, type VerifyResult } from '../storage/db-check.js';
+import { checkMarker, readMarker, writeMarker, type DataDirMarker } from '../storage/marker.js';
+import type { Logger } from '../util/logger.js';
+
+/** Why the state must be rebuilt (the `reason` label of the storage metrics). */
+export type StateDamage = 'missing' | 'unreadable' | 'corrupt' | 'behind-log';
+
+/** What the operator runs to bring back a member whose raft/ cannot be used. */
+export function reseedCommand(dataDir: string): string {
+  return `with this member stopped, run \`regionstore member reseed --data-dir ${dataDir} --endpoints <client URLs of the other members>\`, ` +
+    'then start it again: it keeps the damaged files aside and catches up from the leader';
+}
+
+/** The member must not start on this data directory: what is wrong and what to do. */
+export class DataDirRefusedError extends Error {
+  override readonly name = 'DataDirRefusedError';
+  constructor(readonly file: string, readonly reason: string, readonly recovery: string) {
+    super(`refusing to start: ${file}: ${reason}. Nothing was changed. To recover: ${recovery}`);
+  }
+}
+
+export interface StartupCheck {
+  /** raft/ holds no database yet: it may be created. */
+  raftIsNew: boolean;
+  /** The live state directory's name (data-dir.ts) and whether it may be created. */
+  stateDirName: string;
+  stateIsNew: boolean;
+  /** The state was found damaged and moved aside: rebuild it. */
+  stateDamage?: { reason: StateDamage; detail: string; movedTo?: string };
+  /** The marker was written now (a new directory or one older than the marker). */
+  markerWritten: boolean;
+}
+
+export interface StartupCheckOptions {
+  dataDir: string;
+  clusterId: number;
+  memberId: number;
+  logger: Logger;
+  /** Reads each database whole in a child process before use (db-check.ts). Default true. */
+  verify?: boolean;
+}
+
+/** Runs the checks above; throws DataDirRefusedError when the member must not start. */
+export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck> {
+  await mkdir(o.dataDir, { recursive: true });
+  let marker: DataDirMarker | undefined;
+  try {
+    marker = await readMarker(o.dataDir);
+    if (marker !== undefined) checkMarker(o.dataDir, marker, o);
+  } catch (err) {
+    throw new DataDirRefusedError(o.dataDir, (err as Error).message, 'point --data-dir at this member\'s own directory');
+  }
+  const verify = o.verify !== false;
+
+  // raft/: refused, never moved or re-created, when it cannot be used.
+  const rdir = raftDir(o.dataDir);
+  const raft = await inspectRocksDir(rdir);
+  let raftIsNew = false;
+  if (raft.kind === 'damaged') throw new DataDirRefusedError(raft.file, raft.reason, reseedCommand(o.dataDir));
+  if (raft.kind === 'absent') {
+    if (marker !== undefined) {
+      throw new DataDirRefusedError(rdir, 'the raft log database is gone from a directory that held one (the marker says so)',
+        reseedCommand(o.dataDir));
+    }
+    raftIsNew = true;
+  } else if (verify) {
+    const v = await verifyRocksDir(rdir);
+    if (v.ok === false) throw new DataDirRefusedError(rdir, `cannot be read: ${v.reason}`, reseedCommand(o.dataDir));
+    logUnchecked(o.logger, rdir, v);
+  }
+
+  // state/: derived data. A damaged one is moved aside and rebuilt.
+  let stateDirName: string;
+  let stateDamage: StartupCheck['stateDamage'];
+  try {
+    stateDirName = await currentStateDirName(o.dataDir);
+  } catch (err) {
+    // The pointer itself is damaged: keep it and every state dir for the operator, and
+    // start again from `state`.
+    const moved = [await moveAside(o.dataDir, CURRENT_STATE_FILE)];
+    for (const { name } of await listStateDirs(o.dataDir)) moved.push(await moveAside(o.dataDir, name));
+    stateDirName = STATE_DIR_NAME;
+    stateDamage = { reason: 'unreadable', detail: `${CURRENT_STATE_FILE}: ${(err as Error).message}`, movedTo: moved.join(', ') };
+  }
+  const sdir = join(o.dataDir, stateDirName);
+  let stateIsNew = false;
+  if (stateDamage === undefined) {
+    const state = await inspectRocksDir(sdir);
+    if (state.kind === 'absent') {
+      stateIsNew = true;
+      if (!raftIsNew) stateDamage = { reason: 'missing', detail: `${sdir} holds no database` };
+    } else if (state.kind === 'damaged') {
+      stateDamage = { reason: 'unreadable', detail: `${state.file}: ${state.reason}` };
+    } else if (verify) {
+      const v = await verifyRocksDir(sdir);
+      if (v.ok === false) stateDamage = { reason: 'corrupt', detail: `${sdir}: ${v.reason}` };
+      else logUnchecked(o.logger, sdir, v);
+    }
+    if (stateDamage !== undefined && stateDamage.reason !== 'missing') {
+      stateDamage.movedTo = await moveAside(o.dataDir, stateDirName);
+      stateIsNew = true;
+    }
+  } else {
+    stateIsNew = true;
+  }
+  if (stateDamage !== undefined) {
+    o.logger.warn('state database damaged: moved aside (kept), rebuilding it from the leader; serving nothing until then', {
+      reason: stateDamage.reason, detail: stateDamage.detail, movedTo: stateDamage.movedTo ?? null,
+    });
+  }
+
+  let markerWritten = false;
+  if (marker === undefined) {
+    await writeMarker(o.dataDir, o);
+    markerWritten = true;
+  }
+  return { raftIsNew, stateDirName, stateIsNew, ...(stateDamage !== undefined ? { stateDamage } : {}), markerWritten };
+}
+
+function logUnchecked(logger: Logger, dir: string, v: VerifyResult): void {
+  if (v.ok === 'unchecked') logger.warn('database not verified at start', { dir, reason: v.reason });
+  else logger.debug('database verified', { dir, ms: v.ms, keys: v.ok === true ? v.keys : 0 });
+}
+
+/** Renames `<dataDir>/<name>` to `<name>.damaged-<time>` (a name data-dir.ts never removes). */
+async function moveAside(dataDir: string, name: string): Promise<string> {
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  const target = `${name}.damaged-${stamp}`;
+  try {
+    await rename(join(dataDir, name), join(dataDir, target));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+  await syncDir(dataDir);
+  return join(dataDir, target);
+}
