@@ -181,7 +181,7 @@ describe('edge sessions on the region', () => {
     regionOrigin = hello.replicaId;
     assert.match(regionOrigin, /^region:/);
     const { records } = await peer.catchUp(NS);
-    assert.deepEqual(records.map((r) => (r as LwwRecord).key.toString()).sort(), ['cfg/r1', 'cfg/r2', 'cfg/r3']);
+    assert.deepEqual(records.map((r) => Buffer.from((r as LwwRecord).key).toString()).sort(), ['cfg/r1', 'cfg/r2', 'cfg/r3']);
     held = { [regionOrigin]: Math.max(...records.map((r) => r.seq)) };
     peer.close();
   });
@@ -219,12 +219,12 @@ describe('edge sessions on the region', () => {
     const { peer } = await openOnLeader(EDGE, { [NS]: held });
     const { records, at } = await peer.catchUp(NS);
     // Only what it lacks: r4 (its own uploads are not sent back).
-    assert.deepEqual(records.map((r) => `${r.origin === regionOrigin ? 'region' : r.origin}:${(r as LwwRecord).key.toString()}`), ['region:cfg/r4']);
+    assert.deepEqual(records.map((r) => `${r.origin === regionOrigin ? 'region' : r.origin}:${Buffer.from((r as LwwRecord).key).toString()}`), ['region:cfg/r4']);
     held[regionOrigin] = records[0]!.seq;
     await regionWrite('cfg/r5', 'v5');
     const live = await peer.next((m) => ('delta' in m ? m.delta : undefined), at);
     const page = decodeDeltaPage(inflate(live.value)).page;
-    assert.deepEqual(page.records.map((r) => (r as LwwRecord).key.toString()), ['cfg/r5']);
+    assert.deepEqual(page.records.map((r) => Buffer.from((r as LwwRecord).key).toString()), ['cfg/r5']);
     peer.send({ ack: { pageId: live.value.pageId, namespace: NS, vector: vectorToWire({ ...held, [regionOrigin]: page.records[0]!.seq }) } });
     held[regionOrigin] = page.records[0]!.seq;
     peer.close();
