@@ -13,7 +13,7 @@ import { encodeDeltaPage, decodeDeltaPage } from '../proto/crdt-codec.js';
 import type { CrdtRecord, LwwRecord } from '../server/crdt/index.js';
 import {
   decodeSyncMessage, encodeSyncMessage, vectorToWire, type DeltaMsg, type HelloMsg, type SyncMsg,
-} from '../server/region/edge-host/codec.js';
+} from './helpers/sync-wire.js';
 import { Client } from '../client/index.js';
 import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
 import { eventually, sleep, startTestCluster, type TestCluster } from './helpers/cluster.js';
@@ -263,6 +263,8 @@ describe('edge sessions on the region', () => {
     const notLeader = await peer.next((m) => ('error' in m && m.error.code === 'not-leader' ? m.error : undefined)).catch(() => undefined);
     console.log(`  acked before the hand-over: ${acked.length}; not-leader: ${notLeader?.value.detail ?? '(stream ended)'}; old leader ${leader.memberId}`);
     assert.ok(acked.length > 0, 'some pages were ACKed before the hand-over');
+    assert.ok(notLeader !== undefined, 'the deposed leader ended the session with not-leader');
+    assert.equal(notLeader.value.fatal, true);
     peer.close();
     const last = acked[acked.length - 1]!;
     await eventually('every ACKed upload on every member', async () => {
