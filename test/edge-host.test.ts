@@ -17,6 +17,7 @@ import {
 import { Client } from '../client/index.js';
 import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
 import { eventually, sleep, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { rsctl } from '../client/rsctl/testing/run.js';
 
 const NS = 'cfg';
 const TTL_NS = 'brief';
@@ -263,7 +264,7 @@ describe('edge sessions on the region', () => {
     const notLeader = await peer.next((m) => ('error' in m && m.error.code === 'not-leader' ? m.error : undefined)).catch(() => undefined);
     console.log(`  acked before the hand-over: ${acked.length}; not-leader: ${notLeader?.value.detail ?? '(stream ended)'}; old leader ${leader.memberId}`);
     assert.ok(acked.length > 0, 'some pages were ACKed before the hand-over');
-    assert.ok(notLeader !== undefined, 'the deposed leader ended the session with not-leader');
+    assert.ok(notLeader !== undefined, `the deposed leader ended the session with not-leader; got ${JSON.stringify(peer.got.filter((m) => 'error' in m))}`);
     assert.equal(notLeader.value.fatal, true);
     peer.close();
     const last = acked[acked.length - 1]!;
@@ -272,8 +273,9 @@ describe('edge sessions on the region', () => {
       return v.every((h) => Number(h.vector.find((e: { origin: string }) => e.origin === EDGE)?.seq ?? 0) >= last) ? true : undefined;
     });
     for (const s of [acked[0]!, last]) assert.deepEqual(await readEverywhere(`cfg/lc${s}`), [`v${s}`, `v${s}`, `v${s}`]);
-    // Resume on the new leader from what was ACKed: no replay, the session goes on.
-    held[EDGE] = last;
+    // Resume on the new leader: the edge holds everything it sent (the region may hold pages it
+    // applied without ACKing them: not more than the edge has, so no new incarnation).
+    held[EDGE] = seq;
     const again = await openOnLeader(EDGE, { [NS]: held });
     await again.peer.catchUp(NS);
     again.peer.close();
@@ -300,6 +302,30 @@ describe('edge sessions on the region', () => {
     assert.ok(Number(e.bytesIn) > 0 && Number(e.bytesOut) > 0);
     const stable = list.stable.find((s) => s.namespace === NS)!.vector;
     assert.equal(Number(stable.find((x) => x.origin === regionOrigin)?.seq), regionVector[regionOrigin], 'stable up to what every replica acked');
+
+    // rsctl edge list against the region, every output format.
+    const eps = ['--endpoints', cluster.hostPorts.join(',')];
+    const json = await rsctl([...eps, 'edge', 'list', '-w', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as { edges: Array<{ replica_id: string; acked: Record<string, Record<string, number>> }>; stable: Record<string, Record<string, number>> };
+    const mine = parsed.edges.find((x) => x.replica_id === EDGE)!;
+    assert.ok(mine.acked[NS]![regionOrigin]! >= regionVector[regionOrigin]!);
+    assert.equal(parsed.stable[NS]![regionOrigin], regionVector[regionOrigin]);
+    const table = await rsctl([...eps, 'edge', 'list', '-w', 'table']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /REPLICA .*STATE .*LAG OPS/);
+    const simple = await rsctl([...eps, 'edge', 'list']);
+    assert.match(simple.stdout, new RegExp(`^${EDGE}, (connected|last seen)`, 'm'));
+    console.log(`  rsctl edge list -w table:\n${table.stdout}`);
+
+    // The sync metrics of the members (the leader hosted the sessions).
+    const scraped = await Promise.all(cluster.nodes.map(async (n) => (await fetch(`${n.metricsUrl}/metrics`)).text()));
+    const all = scraped.join('\n');
+    for (const name of ['regionstore_sync_bytes_total{direction="in"}', 'regionstore_sync_ops_total{direction="out"}', 'regionstore_sync_failures_total{source="edge",target="region",reason="forged-origin"}', 'regionstore_sync_edges_connected', 'regionstore_edge_clock_skew_seconds', 'regionstore_sync_full_replays_total']) {
+      assert.ok(all.includes(name), `${name} exported`);
+    }
+    const replays = scraped.map((t) => Number(/^regionstore_sync_full_replays_total (\d+)/m.exec(t)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+    assert.equal(replays, 0, 'no full replay');
   });
 
   test('an edge silent past tombstone_ttl is told to resync', async () => {
@@ -314,6 +340,8 @@ describe('edge sessions on the region', () => {
     const back = await openOnLeader(edge, { [TTL_NS]: {} });
     assert.deepEqual(back.hello.resync, [TTL_NS]);
     back.peer.close();
+    const scraped = await Promise.all(cluster.nodes.map(async (n) => (await fetch(`${n.metricsUrl}/metrics`)).text()));
+    assert.ok(scraped.some((t) => /^regionstore_sync_resyncs_total\{reason="tombstone_ttl"\} [1-9]/m.test(t)), 'the resync counted');
   });
 });
 
