@@ -324,7 +324,7 @@ describe('edge sessions on the region', () => {
     for (const name of ['regionstore_sync_bytes_total{direction="in"}', 'regionstore_sync_ops_total{direction="out"}', 'regionstore_sync_failures_total{source="edge",target="region",reason="forged-origin"}', 'regionstore_sync_edges_connected', 'regionstore_edge_clock_skew_seconds', 'regionstore_sync_full_replays_total']) {
       assert.ok(all.includes(name), `${name} exported`);
     }
-    const replays = scraped.map((t) => Number(/^regionstore_sync_full_replays_total (\d+)/m.exec(t)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+    const replays = scraped.map((t) => Number(/^regionstore_sync_full_replays_total (\d+)/m.exec(t)?.[1] ?? 0)).reduce((x, y) => x + y, 0);
     assert.equal(replays, 0, 'no full replay');
   });
 
