@@ -415,3 +415,23 @@ test('stats count both ways and lag() reads the acknowledged vectors', async () 
   void VersionVector;
   c.edgeS.close();
 });
+
+test('relay: a write on edge A reaches edge B through the region while both are connected', async () => {
+  const w = world();
+  const b = new MemoryReplica({ replicaId: 'edge:d2:1', namespaces: NAMESPACES, time: w.time, deviceId: 'd2', incarnation: 1 });
+  const ca = connect(w);
+  const cb = connect({ ...w, edge: b });
+  await ca.edgeS.whenCaughtUp();
+  await cb.edgeS.whenCaughtUp();
+  w.edge.write('kv', { kind: 'lww', key: utf8('from-a'), value: utf8('1') });
+  b.write('kv', { kind: 'lww', key: utf8('from-b'), value: utf8('2') });
+  for (let i = 0; i < 5; i++) await settle();
+  for (const r of [w.edge, w.region, b]) {
+    assert.deepEqual(r.rep('kv').vector.toJSON(), { 'edge:d1:1': 1, 'edge:d2:1': 1 }, r.replicaId);
+  }
+  // A's record went A → region → B once, and nothing came back to A.
+  assert.equal(ca.regionS.stats.opsSent, 1);
+  assert.equal(cb.regionS.stats.opsSent, 1);
+  ca.edgeS.close();
+  cb.edgeS.close();
+});
