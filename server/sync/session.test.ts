@@ -415,3 +415,75 @@ test('stats count both ways and lag() reads the acknowledged vectors', async () 
   void VersionVector;
   c.edgeS.close();
 });
+
+test('relay: a write on edge A reaches edge B through the region while both are connected', async () => {
+  const w = world();
+  const b = new MemoryReplica({ replicaId: 'edge:d2:1', namespaces: NAMESPACES, time: w.time, deviceId: 'd2', incarnation: 1 });
+  const ca = connect(w);
+  const cb = connect({ ...w, edge: b });
+  await ca.edgeS.whenCaughtUp();
+  await cb.edgeS.whenCaughtUp();
+  w.edge.write('kv', { kind: 'lww', key: utf8('from-a'), value: utf8('1') });
+  b.write('kv', { kind: 'lww', key: utf8('from-b'), value: utf8('2') });
+  for (let i = 0; i < 5; i++) await settle();
+  for (const r of [w.edge, w.region, b]) {
+    assert.deepEqual(r.rep('kv').vector.toJSON(), { 'edge:d1:1': 1, 'edge:d2:1': 1 }, r.replicaId);
+  }
+  // A's record went A → region → B once, and nothing came back to A.
+  assert.equal(ca.regionS.stats.opsSent, 1);
+  assert.equal(cb.regionS.stats.opsSent, 1);
+  ca.edgeS.close();
+  cb.edgeS.close();
+});
+
+test('deadlines: a peer that heartbeats but never answers a DELTA; a local apply that never finishes', async () => {
+  const w = world();
+  writeMany(w.edge, 5, new SeededRandom(SEED), 'ev');
+  w.region.hold = true; // the region's applies never finish: it neither ACKs nor goes silent
+  const c = connect(w, { heartbeatMs: 1_000, peerSilenceMs: 3_000, ackDeadlineMs: 8_000 });
+  await w.time.advance(7_000);
+  assert.equal(c.edgeS.outcome, undefined, 'heartbeats keep it up before the deadline');
+  await w.time.advance(3_000);
+  const [e, r] = await Promise.all([c.edgeEnd, c.regionEnd]);
+  assert.equal(e.reason === 'deadline' || r.reason === 'deadline', true, `${e.reason} ${r.reason}`);
+  const msgs = [e.message, r.message].join(' | ');
+  assert.match(msgs, /not answered a DELTA sent \d+ ms ago|applying page \d+ on this replica took more than/);
+});
+
+test('skew is measured per message, both signs, and inside the bound the HLC is merged', async () => {
+  const w = world();
+  w.edge.skewMs = 1_500; // the edge's clock is 1.5 s ahead, inside the default 60 s bound
+  const c = connect(w);
+  await c.edgeS.whenCaughtUp();
+  assert.equal(c.regionS.stats.skewMs, 1_500);
+  assert.equal(c.edgeS.stats.skewMs, -1_500);
+  assert.equal(c.regionS.stats.skewRefusals, 0);
+  assert.ok(w.region.clock.current.wall >= w.time.nowMs() + 1_500, 'the region merged the edge HLC');
+  c.edgeS.close();
+});
+
+test('channelFromCallbacks carries a session over a callback stream (server/api EdgeSyncStream shape)', async () => {
+  const { channelFromCallbacks } = await import('./stream-adapter.js');
+  const w = world();
+  writeMany(w.edge, 20, new SeededRandom(SEED), 'ev');
+  const link = memoryLink();
+  // The acceptor's end as push callbacks over link.b.
+  const handlers: { msg?: (b: Uint8Array) => void; close?: (r: string) => void } = {};
+  void (async () => {
+    for await (const m of link.b.incoming) handlers.msg?.(m);
+    handlers.close?.('ended');
+  })();
+  const channel = channelFromCallbacks({
+    send: (bytes) => void link.b.send(bytes).catch(() => undefined),
+    end: () => link.b.close(),
+    onMessage: (fn) => (handlers.msg = fn),
+    onClose: (fn) => (handlers.close = fn),
+  });
+  const regionS = new SyncSession({ role: 'acceptor', replica: w.region, channel, clock: w.region.sessionClock(), timers: w.time, codecs: [], sessionId: 'cb' });
+  const edgeS = new SyncSession({ role: 'initiator', replica: w.edge, channel: link.a, clock: w.edge.sessionClock(), timers: w.time, codecs: [], sessionId: 'cb' });
+  const ends = [regionS.run(), edgeS.run()];
+  assert.equal(await edgeS.whenCaughtUp(), true);
+  assertConverged(w);
+  edgeS.close();
+  assert.equal((await ends[0]!).reason, 'peer-closed');
+});

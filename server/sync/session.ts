@@ -281,6 +281,8 @@ export class SyncSession {
     const own = this.replica.namespaces();
     const synced = theirs.size === 0 ? own : own.filter((n) => theirs.has(n.name));
     const ours = await this.ourVectors(synced.map((n) => n.name));
+    // Every synced namespace is in our HELLO, with an empty vector when the replica has none.
+    for (const n of synced) if (!ours.has(n.name)) ours.set(n.name, new VersionVector());
     const ahead = aheadOfPeer(h.replicaId, ours, theirs);
     const resync = (admission.resync ?? []).filter((ns) => ours.has(ns));
     await this.send(this.hello(ours, { aheadOfYou: ahead, resync }));
@@ -427,7 +429,7 @@ export class SyncSession {
     this.inflight.set(pageId, { ns: st.name, ranges: page.ranges, sentAt: this.opts.clock.monotonicMs(), records: page.records.length, caughtUp });
     const physicalMs = this.opts.clock.nowMs();
     await this.send({
-      kind: 'delta', pageId, namespace: st.name, encoding: this.sendCodec.name, page: enc.wire, viewIndex, caughtUp,
+      kind: 'delta', pageId, namespace: st.name, encoding: enc.encoding, page: enc.wire, viewIndex, caughtUp,
       hlc: wireHlc(this.replica.clock.now(physicalMs)), physicalMs,
     });
     this.stats.pagesSent++;
@@ -484,6 +486,13 @@ export class SyncSession {
   }
 
   private onError(m: ErrorMessage): void {
+    if (!m.fatal && m.pageId === 0 && this.peer !== undefined) {
+      // A warning about no page in particular: logged and counted, the session goes on.
+      this.stats.refusedReceived++;
+      this.log.warn('sync: the peer warns', { sessionId: this.sessionId, code: m.code, message: m.message });
+      this.notify((o) => o.refused?.(m.code, m.message, false));
+      return;
+    }
     if (m.fatal || this.peer === undefined) {
       const retry = m.code !== 'unsupported-version';
       return this.end({
