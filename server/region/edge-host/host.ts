@@ -22,7 +22,8 @@ import type { Logger } from '../../util/logger.js';
 import { systemClock } from '../../util/system-clock.js';
 import type { RegionCrdt } from '../eventual/backend.js';
 import type { RegionNode } from '../region-node.js';
-import { PAGE_CODECS, streamChannel, type EdgeStream } from './channel.js';
+import { streamChannel, type EdgeStream } from './channel.js';
+import { SYNC_PAGE_CODECS } from '../../transport/sync-codecs.js';
 import { RegionReplicaSide } from './replica-side.js';
 import { StabilityGc } from './gc.js';
 
@@ -107,7 +108,7 @@ export class EdgeHost {
     });
     const channel = streamChannel(stream, (direction, n) => this.metrics.bytes(direction, n));
     l.session = new SyncSession({
-      role: 'acceptor', replica: l.replica, channel, clock: systemClock, timers: realTimers, codecs: PAGE_CODECS,
+      role: 'acceptor', replica: l.replica, channel, clock: systemClock, timers: realTimers, codecs: SYNC_PAGE_CODECS,
       sessionId: `${this.node.id.toString(16)}-${this.nextSession++}`, logger: this.logger,
       observer: {
         pageSent: (_ns, records) => this.metrics.ops('out', records),
