@@ -125,9 +125,10 @@ const RULES: Record<string, Record<string, Rule>> = {
 
 /**
  * Services of regionstore.v1 (no etcd counterpart) need the root role for every call while
- * auth is on, until namespace permissions exist (DESIGN §10): safe rather than open.
+ * auth is on, until namespace permissions and edge identities exist (DESIGN §10; issue 16):
+ * safe rather than open. An edge syncing with a region that has auth on uses root's token.
  */
-const ROOT_ONLY_SERVICES = new Set(['Namespaces', 'Crdt']);
+const ROOT_ONLY_SERVICES = new Set(['Namespaces', 'Crdt', 'EdgeSync', 'EdgeAdmin']);
 
 /**
  * Calls etcd serves without reading the token at all (so even an expired one passes);

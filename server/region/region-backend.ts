@@ -24,6 +24,7 @@ import { EventualRouting } from './eventual-routing.js';
 import { RegionAuth } from './region-auth.js';
 import type { JwtTokens } from './jwt-tokens.js';
 import type { AuthInfo } from '../auth/index.js';
+import { EdgeHost } from './edge-host/host.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -63,6 +64,10 @@ export class RegionBackend {
   readonly crdt: RegionCrdt;
   /** The same, under the name server/api's server looks for (like namespaceOps). */
   readonly crdtOps: RegionCrdt;
+  /** Edge sessions (regionstore.v1.EdgeSync) and the known edges (EdgeAdmin): edge-host/host.ts. */
+  readonly edgeHost: EdgeHost;
+  readonly edgeSyncOps: EdgeHost;
+  readonly edgeAdminOps: EdgeHost;
   /** etcd KV writes on eventual keys (DESIGN §2): lww Put/DeleteRange as CRDT writes, the rest refused. */
   private readonly eventual: EventualRouting;
   /** etcd's Auth service and permission checks (region-auth.ts). */
@@ -74,6 +79,9 @@ export class RegionBackend {
     this.crdtOps = this.crdt;
     this.eventual = new EventualRouting(node, this.crdt, { opsMax: CRDT_WRITE_OPS_MAX, opBytesMax: CRDT_OP_BYTES_MAX });
     this.auth = new RegionAuth(node, opts.bcryptCost, opts.jwt);
+    this.edgeHost = new EdgeHost(node, this.crdt, node.opts.metrics.sync, node.opts.logger);
+    this.edgeSyncOps = this.edgeHost;
+    this.edgeAdminOps = this.edgeHost;
   }
 
   headerInfo() {

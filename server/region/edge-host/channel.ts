@@ -1,0 +1,27 @@
+// The I/O inputs of a server/sync session on a region member: the EdgeSync stream (server/api
+// hands it over as raw SyncMessage bytes) as the session's SyncChannel (server/sync's
+// channelFromCallbacks), with the bytes each way counted for the sync bytes metric.
+
+import { channelFromCallbacks, type CallbackStream, type SyncChannel } from '../../sync/index.js';
+
+/** What server/api's EdgeSyncStream gives (structurally: server/region may not import server/api). */
+export interface EdgeStream extends CallbackStream {
+  readonly peer: string;
+}
+
+export function streamChannel(stream: EdgeStream, counted: (direction: 'in' | 'out', n: number) => void): SyncChannel {
+  return channelFromCallbacks({
+    send(bytes) {
+      counted('out', bytes.length);
+      stream.send(bytes);
+    },
+    end: () => stream.end(),
+    onMessage(fn) {
+      stream.onMessage((bytes) => {
+        counted('in', bytes.length);
+        fn(bytes);
+      });
+    },
+    onClose: (fn) => stream.onClose(fn),
+  });
+}
