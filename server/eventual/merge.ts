@@ -24,8 +24,8 @@ const U32 = new Uint8Array(4);
 export interface MergeContext {
   work: Work;
   def: NamespaceDefinition;
-  /** This region's origin (`region:<token>`). */
-  regionOrigin: string;
+  /** The local replica's origin (`region:<token>` or `edge:<device>:<incarnation>`). */
+  localOrigin: string;
 }
 
 function loadState(c: MergeContext, key: Uint8Array): Promise<KeyState | null> {
@@ -72,10 +72,10 @@ async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
   const loser = m.loser;
   if (loser === undefined) return;
   if (loser !== r) indexDel(c, loser);
-  // A region write supersedes what the region applied before it, causally: nothing to keep.
+  // A local write supersedes what this replica applied before it, causally: nothing to keep.
   // A loser of another origin may have been concurrent with its winner: kept (listable)
   // until causally stable (issue 14 brings the acknowledged vectors that decide that).
-  const causallyBefore = m.winner.origin === c.regionOrigin && loser.origin === c.regionOrigin;
+  const causallyBefore = m.winner.origin === c.localOrigin && loser.origin === c.localOrigin;
   if (causallyBefore) return;
   c.work.put(supersededKey(ns, loser.key, loser.origin, loser.seq), encodeSuperseded(loser, { origin: m.winner.origin, seq: m.winner.seq }));
   counts.superseded++;

@@ -1,4 +1,4 @@
-// The eventual store of a region member: the persistent CRDT state of every eventual
+// The eventual store of a replica (a region member, or an edge under its own origin): the persistent CRDT state of every eventual
 // namespace in the `state/` engine (layout.ts), applied as mvcc `external` commands so that
 // a CRDT write's own keyspaces, its change-feed projection, the dedupe record and the applied
 // index are one engine write (server/mvcc/external.ts). One instance per open engine: a
@@ -21,11 +21,13 @@ import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } fr
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
 
+// The local replica's last HLC (the stored name predates edges: kept, it is on disk).
 const HLC_KEY = metaKey('region-hlc');
 
 export interface EventualStoreOptions {
-  /** This region's replica id: `region:<initial-cluster-token>`. */
-  regionOrigin: string;
+  /** This replica's id, the origin of its own writes: `region:<initial-cluster-token>` in a region,
+   *  `edge:<device>:<incarnation>` on an edge. */
+  localOrigin: string;
   /** The namespace registry as applied up to the entry being applied. */
   registry: () => NamespaceRegistry;
   /** UNSAFE (testing only, --unsafe-crdt-apply-duplicates): retried CRDT writes apply again. */
@@ -54,7 +56,7 @@ export class EventualStore implements ExternalApplier {
     this.cache = new LruCache(opts.cacheEntries ?? CRDT_STATE_CACHE_ENTRIES, opts.cacheBytes ?? CRDT_STATE_CACHE_BYTES);
   }
 
-  /** Loads the namespace records (vectors and counts) and the region HLC. */
+  /** Loads the namespace records (vectors and counts) and the local HLC. */
   static async open(engine: Engine, opts: EventualStoreOptions): Promise<EventualStore> {
     const records = new Map<string, NsRecord>();
     for await (const [k, v] of engine.iterate(NS_RECORDS_RANGE)) records.set(nsOfRecordKey(k), decodeNsRecord(v));
@@ -62,8 +64,8 @@ export class EventualStore implements ExternalApplier {
     return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h));
   }
 
-  get regionOrigin(): string {
-    return this.opts.regionOrigin;
+  get localOrigin(): string {
+    return this.opts.localOrigin;
   }
 
   // ---- apply (ExternalApplier)
@@ -86,7 +88,7 @@ export class EventualStore implements ExternalApplier {
       hlc: this.hlc,
       batch: this.batch,
     }, tx);
-    const env = { registry: this.opts.registry(), regionOrigin: this.opts.regionOrigin };
+    const env = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin };
     let answer: EvAnswer;
     try {
       answer = body.kind === 'write' ? await applyWrite(env, work, body) : await applyPage(env, work, body);
