@@ -20,6 +20,7 @@ import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from '.
 import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
+import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
 
 // The local replica's last HLC (the stored name predates edges: kept, it is on disk).
 const HLC_KEY = metaKey('region-hlc');
@@ -48,8 +49,14 @@ export class EventualStore implements ExternalApplier {
   private hlc: Hlc;
   private batch: BatchState = freshBatch();
   private readonly cache: LruCache<unknown>;
+  /** Known edges (edges.ts), as of the last written batch; `edgeBatch`: this batch's changes. */
+  private readonly edgeTable: Map<string, EdgeRecord>;
+  private edgeBatch = new Map<string, EdgeRecord>();
 
-  private constructor(readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc) {
+  private constructor(
+    readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc, edges: Map<string, EdgeRecord>,
+  ) {
+    this.edgeTable = edges;
     this.skipDedupe = opts.unsafeApplyDuplicates === true;
     this.records = records;
     this.hlc = hlc;
@@ -61,7 +68,12 @@ export class EventualStore implements ExternalApplier {
     const records = new Map<string, NsRecord>();
     for await (const [k, v] of engine.iterate(NS_RECORDS_RANGE)) records.set(nsOfRecordKey(k), decodeNsRecord(v));
     const h = await engine.get(HLC_KEY);
-    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h));
+    const edges = new Map<string, EdgeRecord>();
+    for await (const [, v] of engine.iterate(edgeKeyRange())) {
+      const e = decodeEdgeRecord(v);
+      edges.set(e.replicaId, e);
+    }
+    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h), edges);
   }
 
   get localOrigin(): string {
@@ -81,6 +93,13 @@ export class EventualStore implements ExternalApplier {
     } catch (e) {
       // Only a corrupted entry (or a proposer bug) gets here: refuse it, the same everywhere.
       return { kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` };
+    }
+    if (body.kind === 'edge') {
+      const u = body.update;
+      const next = mergeEdge(this.edgeBatch.get(u.replicaId) ?? this.edgeTable.get(u.replicaId), u);
+      this.edgeBatch.set(u.replicaId, next);
+      tx.append({ type: 'put', key: edgeKey(u.replicaId), value: encodeEdgeRecord(next) });
+      return { kind: 'edge' };
     }
     const work = new Work({
       cached: (ks) => this.cache.get(ks),
@@ -114,6 +133,8 @@ export class EventualStore implements ExternalApplier {
     }
     for (const [ns, r] of b.ns) this.records.set(ns, r);
     if (b.hlc !== undefined) this.hlc = b.hlc;
+    for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
+    this.edgeBatch = new Map();
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
   }
 
@@ -146,6 +167,11 @@ export class EventualStore implements ExternalApplier {
   /** Namespaces with CRDT state, for the gauges. */
   namespaces(): string[] {
     return [...this.records.keys()].sort();
+  }
+
+  /** Known edges as of the last written batch (edges.ts), by replica id. */
+  edges(): ReadonlyMap<string, EdgeRecord> {
+    return this.edgeTable;
   }
 
   get lastHlc(): Hlc {
