@@ -7,10 +7,12 @@ import { METRIC_PREFIX } from '../metrics/node-metrics.js';
 import type { EdgeNode } from './edge-node.js';
 
 export function registerEdgeMetrics(registry: Registry, node: EdgeNode): { stop(): void } {
+  const gauges = new Map<string, Gauge>();
   const g = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name: `${METRIC_PREFIX}edge_${name}`, help, registers: [registry], collect() {
+    const full = `${METRIC_PREFIX}edge_${name}`;
+    gauges.set(full, new Gauge({ name: full, help, registers: [registry], collect() {
       this.set(read());
-    } });
+    } }));
   };
   g('connected', '1 while the edge is connected to its region, else 0.', () => (node.upstream.connected ? 1 : 0));
   g('offline_seconds', 'Seconds since the edge lost its region link (0 while connected).', () => {
@@ -28,5 +30,9 @@ export function registerEdgeMetrics(registry: Registry, node: EdgeNode): { stop(
   g('commit_batches_total', 'Group-committed (fsynced) batches of local changes.', () => node.store.commits.batches);
   g('commit_writes_total', 'Local changes made durable in those batches.', () => node.store.commits.writes);
   g('incarnation', 'This data dir\'s incarnation (its replica id is edge:<device>:<incarnation>).', () => node.marker.incarnation);
-  return { stop() {} };
+  return {
+    stop() {
+      for (const n of gauges.keys()) registry.removeSingleMetric(n);
+    },
+  };
 }

@@ -28,10 +28,10 @@ export class EdgeReplica implements ReplicaSide {
     private readonly held: ReadonlySet<string> | undefined,
   ) {
     this.hybrid = this.freshClock();
-    const self = this;
+    const maxSkewMs = (): number => this.maxSkewMs();
     this.clock = {
       get maxSkewMs() {
-        return self.maxSkewMs();
+        return maxSkewMs();
       },
       now: (physicalMs: number): Hlc => this.hybrid.now(physicalMs),
       update: (remote: Hlc, physicalMs: number, origin: string): Hlc => this.hybrid.update(remote, physicalMs, origin),
