@@ -4,3 +4,4 @@ export * from './channel.js';
 export * from './limits.js';
 export * from './replica-side.js';
 export * from './types.js';
+export * from './session.js';
