@@ -1,16 +1,15 @@
-// The SyncMessage codec (proto/regionstore/v1/sync.proto) and the DELTA page codings, for
-// the region's side of edge sessions. Reflection over the .proto (protobufjs): sync
-// messages are few and large (a DELTA carries a compressed page of many records, whose own
-// codec is proto/crdt-codec.ts), so reflection costs nothing that matters here.
+// A test-side SyncMessage codec by reflection over proto/regionstore/v1/sync.proto
+// (protobufjs), independent of proto/sync-codec.ts (hand-written): tests that speak to the
+// region through it also check that the two agree on the wire.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, brotliDecompressSync, deflateSync, inflateSync, constants as zc } from 'node:zlib';
 import protobuf from 'protobufjs';
-import { decodeDeltaPage, encodeDeltaPage } from '../../../proto/crdt-codec.js';
-import type { CrdtKind, CrdtRecord, DeltaPage, Hlc } from '../../crdt/index.js';
-import { SYNC_PAGE_DECODED_BYTES_MAX } from './limits.js';
+import { decodeDeltaPage, encodeDeltaPage } from '../../proto/crdt-codec.js';
+import type { CrdtKind, CrdtRecord, DeltaPage, Hlc } from '../../server/crdt/index.js';
+const SYNC_PAGE_DECODED_BYTES_MAX = 4 * 1024 * 1024;
 
 export const SYNC_PROTOCOL_VERSION = 1;
 
@@ -50,7 +49,7 @@ let cached: protobuf.Type | undefined;
 
 function syncMessageType(): protobuf.Type {
   if (cached !== undefined) return cached;
-  for (const rel of ['../../../proto', '../../../../proto']) {
+  for (const rel of ['../../proto']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
     if (!existsSync(join(dir, 'regionstore/v1/sync.proto'))) continue;
     const root = new protobuf.Root();
@@ -59,7 +58,7 @@ function syncMessageType(): protobuf.Type {
     cached = root.lookupType('regionstore.v1.SyncMessage');
     return cached;
   }
-  throw new Error('proto/regionstore/v1/sync.proto not found next to server/region/edge-host');
+  throw new Error('proto/regionstore/v1/sync.proto not found');
 }
 
 export function encodeSyncMessage(m: SyncMsg): Uint8Array {
