@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FaultProxy, PASS } from '../chaos/proxy/index.js';
-import { Client } from '../client/index.js';
 import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
 import { SeededRandom } from '../server/util/random.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
@@ -144,8 +143,7 @@ describe('edges with a 3-member region', () => {
   });
 
   test('a data dir restored from an old copy takes a new incarnation and downloads its own history', async () => {
-    const a = crdt(edgeA.endpoint);
-    const before = (await edgeA.status()).replicaId as string;
+    const first = (await edgeA.status()).replicaId as string;
     // An old copy of A's data dir (taken with A stopped, as a backup would be).
     await edgeA.kill('SIGTERM');
     const backup = join(dir, 'a-backup');
@@ -163,15 +161,14 @@ describe('edges with a 3-member region', () => {
     rmSync(edgeA.dataDir, { recursive: true, force: true });
     cpSync(backup, edgeA.dataDir, { recursive: true });
     await edgeA.restart();
-    const after = await eventually('a new incarnation', async () => {
+    const bumped = await eventually('a new incarnation', async () => {
       const s = await edgeA.status();
-      return s.replicaId !== before && s.connected === true ? s : undefined;
+      return s.replicaId !== first && s.connected === true ? s : undefined;
     }, 30_000, 250);
-    console.log(`  ${before} → ${after.replicaId as string}`);
+    console.log(`  ${first} → ${bumped.replicaId as string}`);
     await eventually('its own history downloaded', async () => {
       const r = await a2.call('Read', { namespace: 'cfg', key: b('cfg/after-backup') }).catch(() => undefined);
       return r?.entries.length === 1 ? true : undefined;
     }, 30_000, 250);
-    void a;
   });
 });
