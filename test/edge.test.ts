@@ -181,4 +181,32 @@ describe('regionstore edge', () => {
     assert.notEqual(members.code, 0);
     assert.match(members.stderr, /edge e1/);
   });
+
+  test('strong copy: history compacted while the edge was away → a Range at one revision, then Watch', async () => {
+    await cluster.restart('n1');
+    await eventually('the edge reconnected', async () => ((await edge.status()).connected === true ? true : undefined), 30_000, 200);
+    await edge.kill();
+    const region = new Client({ endpoints: cluster.hostPorts, timeoutMs: 10_000 });
+    const c = edgeClient();
+    try {
+      await region.delete('conf/b');
+      for (let i = 0; i < 5; i++) await region.put(`conf/n${i}`, `v${i}`);
+      const r = await region.put('conf/last', 'x');
+      await region.kv.compact(r.header.revision);
+      await edge.restart();
+      await eventually('the copy rebuilt', async () => {
+        const got = await c.range('conf/', { prefix: true, readLevel: 'serializable' }).catch(() => undefined);
+        const keys = got?.kvs.map((kv) => kv.key.toString()).sort().join(',');
+        return keys === 'conf/a,conf/c,conf/last,conf/n0,conf/n1,conf/n2,conf/n3,conf/n4' ? true : undefined;
+      }, 30_000, 250);
+      const metrics = await (await fetch(`${edge.metricsUrl}/metrics`)).text();
+      assert.match(metrics, /regionstore_edge_strong_resyncs_total 1/);
+      // Watch goes on after the rebuild.
+      await region.put('conf/after', 'y');
+      await eventually('a change after the rebuild', async () => ((await c.range('conf/after')).kvs[0]?.value.toString() === 'y' ? true : undefined), 20_000);
+    } finally {
+      c.close();
+      region.close();
+    }
+  });
 });
