@@ -171,4 +171,30 @@ describe('edges with a 3-member region', () => {
       return r?.entries.length === 1 ? true : undefined;
     }, 30_000, 250);
   });
+
+  test('clock skew: an edge inside the bound syncs; one far ahead has its pages refused and counted, nothing lost', async () => {
+    const unsafe = { REGIONSTORE_UNSAFE: '1' };
+    const near = await startEdge(cluster.serveCommand, { name: 'edge-near', dataDir: join(dir, 'near'), region: cluster.hostPorts, namespaces: ['cfg'], extraArgs: ['--log-level', 'error', '--unsafe-clock-offset-ms', '100'], env: unsafe });
+    const far = await startEdge(cluster.serveCommand, { name: 'edge-far', dataDir: join(dir, 'far'), region: cluster.hostPorts, namespaces: ['cfg'], extraArgs: ['--log-level', 'error', '--unsafe-clock-offset-ms', '600000'], env: unsafe });
+    try {
+      await connected(near, true);
+      await connected(far, true);
+      await crdt(near.endpoint).call('Write', { ops: [{ lwwPut: { key: b('cfg/near'), value: b('ok') } }] });
+      await crdt(far.endpoint).call('Write', { ops: [{ lwwPut: { key: b('cfg/far'), value: b('ahead') } }] });
+      const region = crdt(cluster.hostPorts[0]!);
+      await eventually('the near edge\'s write in the region', async () => ((await region.call('Read', { namespace: 'cfg', key: b('cfg/near') })).entries.length === 1 ? true : undefined), 20_000, 250);
+      const st = await eventually('the far edge\'s page refused', async () => {
+        const s = await far.status();
+        return (s.sync?.refused ?? 0) > 0 ? s : undefined;
+      }, 20_000, 250);
+      console.log(`  ${st.sync.lastRefusal as string}`);
+      assert.match(st.sync.lastRefusal, /clock-skew/);
+      assert.equal((await region.call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 0, 'nothing of the refused page applied');
+      // Kept on the edge: refused is not dropped.
+      assert.equal((await crdt(far.endpoint).call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 1);
+    } finally {
+      await near.kill();
+      await far.kill();
+    }
+  });
 });

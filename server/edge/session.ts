@@ -113,11 +113,14 @@ export interface EdgeSyncTotals {
   sessions: number;
   newIncarnations: number;
   skewMs: number;
+  /** Pages refused either way (clock-skew, ...), and the last refusal. */
+  refused: number;
+  lastRefusal: string;
   lastOutcome: string;
 }
 
 export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger): SessionRunner {
-  const totals: EdgeSyncTotals = { bytesSent: 0, bytesReceived: 0, opsSent: 0, opsApplied: 0, sessions: 0, newIncarnations: 0, skewMs: 0, lastOutcome: '' };
+  const totals: EdgeSyncTotals = { bytesSent: 0, bytesReceived: 0, opsSent: 0, opsApplied: 0, sessions: 0, newIncarnations: 0, skewMs: 0, refused: 0, lastRefusal: '', lastOutcome: '' };
   let current: SyncSession | undefined;
   node.sessionStatus = () => ({
     sync: { ...totals, ...(current !== undefined ? { lagOps: current.stats.lagOps, lagMs: current.stats.lagMs, skewMs: current.stats.skewMs } : {}) },
@@ -150,7 +153,11 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger):
         pageApplied: (_ns, applied) => {
           totals.opsApplied += applied;
         },
-        refused: (code, message, sent) => logger.warn(sent ? 'refused a page from the region' : 'the region refused a page', { code, message }),
+        refused: (code, message, sent) => {
+          totals.refused++;
+          totals.lastRefusal = `${sent ? 'refused a page from the region' : 'the region refused a page'}: ${code}: ${message}`;
+          logger.warn(sent ? 'refused a page from the region' : 'the region refused a page', { code, message });
+        },
       },
     });
     current = session;
