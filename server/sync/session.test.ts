@@ -109,8 +109,10 @@ test('catch-up both ways, then live pushes both ways', async () => {
   assertConverged(w);
   assert.equal(c.regionS.stats.opsSent, sentBefore + 1, 'the region sent only its own live write (no echo)');
   assert.equal(c.edgeS.stats.opsSent, edgeSentBefore + 1);
-  // The region heard the edge's durable vectors (for causal-stability GC): its HELLO, then its ACKs.
-  assert.equal(w.region.peerVectors.get('edge:d1:1/kv')?.get('edge:d1:1'), 120);
+  // The region heard the edge's durable vectors (for causal-stability GC): its HELLO, its ACKs,
+  // and its own writes it uploaded.
+  assert.equal(w.region.peerVectors.get('edge:d1:1/kv')?.get('edge:d1:1'), 121);
+  assert.equal((await c.regionS.lag()).ops, 0, 'the region owes the edge nothing (its own writes count as held)');
   assert.equal(w.region.peerVectors.get('edge:d1:1/ev')?.get('region:t'), w.region.rep('ev').vector.get('region:t'));
   c.edgeS.close();
   assert.equal((await c.edgeEnd).reason, 'closed');
@@ -519,4 +521,19 @@ test('channelFromCallbacks carries a session over a callback stream (server/api 
   assertConverged(w);
   edgeS.close();
   assert.equal((await ends[0]!).reason, 'peer-closed');
+});
+
+test('abort: the peer gets the fatal SyncError with its detail; lagOps refreshes on its own', async () => {
+  const w = world();
+  writeMany(w.edge, 30, new SeededRandom(SEED), 'ev');
+  w.region.hold = true;
+  const c = connect(w, { heartbeatMs: 1_000 });
+  await w.time.advance(2_000);
+  assert.equal(c.edgeS.stats.lagOps, 30, 'refreshed by the tick, nobody called lag()');
+  w.region.release();
+  await settle();
+  c.regionS.abort('not-leader', 'leadership moved', 'http://127.0.0.1:2379');
+  const e = await c.edgeEnd;
+  assert.deepEqual([e.reason, e.code, e.detail], ['peer-error', 'not-leader', 'http://127.0.0.1:2379']);
+  assert.equal((await c.regionEnd).code, 'not-leader');
 });
