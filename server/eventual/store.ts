@@ -1,4 +1,4 @@
-// The eventual store of a region member: the persistent CRDT state of every eventual
+// The eventual store of a replica (a region member, or an edge under its own origin): the persistent CRDT state of every eventual
 // namespace in the `state/` engine (layout.ts), applied as mvcc `external` commands so that
 // a CRDT write's own keyspaces, its change-feed projection, the dedupe record and the applied
 // index are one engine write (server/mvcc/external.ts). One instance per open engine: a
@@ -18,16 +18,18 @@ import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
-import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
+import { NS_RECORDS_RANGE, Sub, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
 import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
 
+// The local replica's last HLC (the stored name predates edges: kept, it is on disk).
 const HLC_KEY = metaKey('region-hlc');
 
 export interface EventualStoreOptions {
-  /** This region's replica id: `region:<initial-cluster-token>`. */
-  regionOrigin: string;
+  /** This replica's id, the origin of its own writes: `region:<initial-cluster-token>` in a region,
+   *  `edge:<device>:<incarnation>` on an edge. */
+  localOrigin: string;
   /** The namespace registry as applied up to the entry being applied. */
   registry: () => NamespaceRegistry;
   /** UNSAFE (testing only, --unsafe-crdt-apply-duplicates): retried CRDT writes apply again. */
@@ -62,7 +64,7 @@ export class EventualStore implements ExternalApplier {
     this.cache = new LruCache(opts.cacheEntries ?? CRDT_STATE_CACHE_ENTRIES, opts.cacheBytes ?? CRDT_STATE_CACHE_BYTES);
   }
 
-  /** Loads the namespace records (vectors and counts) and the region HLC. */
+  /** Loads the namespace records (vectors and counts) and the local HLC. */
   static async open(engine: Engine, opts: EventualStoreOptions): Promise<EventualStore> {
     const records = new Map<string, NsRecord>();
     for await (const [k, v] of engine.iterate(NS_RECORDS_RANGE)) records.set(nsOfRecordKey(k), decodeNsRecord(v));
@@ -75,8 +77,8 @@ export class EventualStore implements ExternalApplier {
     return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h), edges);
   }
 
-  get regionOrigin(): string {
-    return this.opts.regionOrigin;
+  get localOrigin(): string {
+    return this.opts.localOrigin;
   }
 
   // ---- apply (ExternalApplier)
@@ -106,7 +108,7 @@ export class EventualStore implements ExternalApplier {
       hlc: this.hlc,
       batch: this.batch,
     }, tx);
-    const env = { registry: this.opts.registry(), regionOrigin: this.opts.regionOrigin };
+    const env = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin };
     let answer: EvAnswer;
     try {
       answer = body.kind === 'write' ? await applyWrite(env, work, body) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
@@ -186,9 +188,19 @@ export class EventualStore implements ExternalApplier {
     // Both views are fixed here, in one turn of the event loop (scan() takes its view at once).
     const record = this.engine.scan({ gte: nsRecordKey(ns), lte: nsRecordKey(ns) });
     const data = this.engine.scan(nsDataRange(ns));
+    // Superseded lww losers are left out (and their count): a replica that downloaded only the
+    // winner never held the loser, so they are not part of the converged state replicas share.
+    const sup = subRange(ns, Sub.Superseded);
+    const inSup = (k: Uint8Array): boolean => Buffer.compare(k, sup.gte) >= 0 && Buffer.compare(k, sup.lt) < 0;
     let hash = 0;
-    for await (const chunk of record) hash = crc32(Buffer.concat(chunk.flat()), hash);
-    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    for await (const chunk of record) {
+      for (const [k, v] of chunk) {
+        const r = decodeNsRecord(v);
+        hash = crc32(Buffer.concat([k, encodeNsRecord({ ...r, counts: { ...r.counts, superseded: 0 } })]), hash);
+      }
+    }
+    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.filter(([k]) => !inSup(k)).flat()), hash);
     return hash >>> 0;
   }
+
 }

@@ -249,7 +249,7 @@ export class RegionNode {
   /** Opens the eventual store over the current state engine and wires it into the mvcc apply. */
   private async openEventual(): Promise<void> {
     this.eventual = await EventualStore.open(this.stateEngine, {
-      regionOrigin: this.regionOrigin,
+      localOrigin: this.regionOrigin,
       registry: () => this.namespaceApplier.registry,
       unsafeApplyDuplicates: this.opts.unsafe?.crdtApplyDuplicates === true,
       onApplied: (ns, type, n) => {

@@ -55,6 +55,8 @@ export const StateKeyspace = {
   MvccLeaseKey: 0x19,
   /** etcd's Auth state (users, roles, enabled flag, auth revision): server/region/auth-applier.ts. */
   Auth: 0x1a,
+  /** An edge replica's own records: the registry synced from the region, the strong copy's region revision. */
+  Edge: 0x1b,
 } as const;
 export type StateKeyspace = (typeof StateKeyspace)[keyof typeof StateKeyspace];
 

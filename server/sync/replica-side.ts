@@ -111,6 +111,9 @@ export interface ReplicaSide {
    * `budgetBytes` each (a larger record gets a page of its own), read at one consistent view;
    * dominated records are skipped (their range still covers them). The session pulls pages
    * only as its window allows, and may stop iterating early (call `return()`: release the view).
+   * Only durable records, and ranges only as far as the view's records go: a range covering a
+   * seq whose record is not in the view tells the peer that record was dominated (it is lost),
+   * and the peer counts the sender's own-origin ranges as held by the sender for good (GC).
    */
   extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage>;
 

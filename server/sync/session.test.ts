@@ -109,8 +109,10 @@ test('catch-up both ways, then live pushes both ways', async () => {
   assertConverged(w);
   assert.equal(c.regionS.stats.opsSent, sentBefore + 1, 'the region sent only its own live write (no echo)');
   assert.equal(c.edgeS.stats.opsSent, edgeSentBefore + 1);
-  // The region heard the edge's durable vectors (for causal-stability GC): its HELLO, then its ACKs.
-  assert.equal(w.region.peerVectors.get('edge:d1:1/kv')?.get('edge:d1:1'), 120);
+  // The region heard the edge's durable vectors (for causal-stability GC): its HELLO, its ACKs,
+  // and its own writes it uploaded.
+  assert.equal(w.region.peerVectors.get('edge:d1:1/kv')?.get('edge:d1:1'), 121);
+  assert.equal((await c.regionS.lag()).ops, 0, 'the region owes the edge nothing (its own writes count as held)');
   assert.equal(w.region.peerVectors.get('edge:d1:1/ev')?.get('region:t'), w.region.rep('ev').vector.get('region:t'));
   c.edgeS.close();
   assert.equal((await c.edgeEnd).reason, 'closed');
@@ -356,6 +358,17 @@ test('admission: a refusal (not-leader with the leader URL) ends the session wit
   c2.edgeS.close();
 });
 
+/** Advances manual time in small steps until `s` is caught up both ways (true) or `ms` passed. */
+async function caughtUpWithin(s: SyncSession, time: ManualTime, ms: number): Promise<boolean> {
+  const state: { done?: boolean } = {};
+  void s.whenCaughtUp().then((ok) => (state.done = ok));
+  for (let t = 0; t <= ms; t += 500) {
+    if (state.done !== undefined) break;
+    await time.advance(500);
+  }
+  return state.done === true;
+}
+
 test('randomized: writes, cuts and reconnects on both sides converge without full replays', async () => {
   const seeds = Number(process.env.SEEDS ?? 10);
   for (let seed = SEED; seed < SEED + seeds; seed++) {
@@ -367,20 +380,42 @@ test('randomized: writes, cuts and reconnects on both sides converge without ful
       writeMany(w.edge, rng.int(0, 30), rng);
       writeMany(w.region, rng.int(0, 30), rng);
       const c = connect(w, { pageBudgetBytes: rng.int(200, 4000), window: rng.int(1, 6) });
+      // Swap neighbouring DELTAs now and then, both ways: gaps, RESEND_FROMs and duplicates.
+      const swapper = (): ((m: Uint8Array) => Uint8Array[]) => {
+        let held: Uint8Array | undefined;
+        return (m) => {
+          // A held DELTA goes right after the next message (a heartbeat at the latest).
+          if (held !== undefined) {
+            const out = [m, held];
+            held = undefined;
+            return out;
+          }
+          if (decodeSyncMessage(m).kind !== 'delta') return [m];
+          if (rng.chance(0.2)) {
+            held = m;
+            return [];
+          }
+          return [m];
+        };
+      };
+      c.link.tapAb = swapper();
+      c.link.tapBa = swapper();
       await settle();
       writeMany(w.edge, rng.int(0, 10), rng);
       if (rng.chance(0.5)) {
         c.link.cut(new Error('cut'));
         await c.edgeEnd;
       } else {
-        assert.equal(await c.edgeS.whenCaughtUp(), true, `seed=${seed}: caught up`);
+        const caught = await caughtUpWithin(c.edgeS, w.time, 60_000);
+        assert.equal(caught, true, `seed=${seed}: caught up (${c.edgeS.outcome?.message ?? 'no outcome'})`);
         await settle();
         c.edgeS.close();
       }
       sentOps += c.edgeS.stats.opsSent + c.regionS.stats.opsSent;
     }
     const c = connect(w);
-    assert.equal(await c.edgeS.whenCaughtUp(), true, `seed=${seed}`);
+    const caught = await caughtUpWithin(c.edgeS, w.time, 60_000);
+    assert.equal(caught, true, `seed=${seed}: ${c.edgeS.outcome?.message ?? 'not caught up'}`);
     await settle();
     sentOps += c.edgeS.stats.opsSent + c.regionS.stats.opsSent;
     for (const ns of NAMESPACES) totalOps += w.edge.rep(ns.name).vector.get('edge:d1:1') + w.region.rep(ns.name).vector.get('region:t');
@@ -486,4 +521,19 @@ test('channelFromCallbacks carries a session over a callback stream (server/api 
   assertConverged(w);
   edgeS.close();
   assert.equal((await ends[0]!).reason, 'peer-closed');
+});
+
+test('abort: the peer gets the fatal SyncError with its detail; lagOps refreshes on its own', async () => {
+  const w = world();
+  writeMany(w.edge, 30, new SeededRandom(SEED), 'ev');
+  w.region.hold = true;
+  const c = connect(w, { heartbeatMs: 1_000 });
+  await w.time.advance(2_000);
+  assert.equal(c.edgeS.stats.lagOps, 30, 'refreshed by the tick, nobody called lag()');
+  w.region.release();
+  await settle();
+  c.regionS.abort('not-leader', 'leadership moved', 'http://127.0.0.1:2379');
+  const e = await c.edgeEnd;
+  assert.deepEqual([e.reason, e.code, e.detail], ['peer-error', 'not-leader', 'http://127.0.0.1:2379']);
+  assert.equal((await c.regionEnd).code, 'not-leader');
 });
