@@ -180,18 +180,22 @@ export class EventualStore implements ExternalApplier {
   }
 
   /**
-   * CRC-32 over the namespace's record and its data keyspaces in key order (keys and values),
-   * read in engine chunks (the event loop runs between them). Equal on members that applied
-   * the same entries.
+   * CRC-32 over the namespace's record and its converged state (key states and events) in key
+   * order (keys and values), read in engine chunks (the event loop runs between them). Equal on
+   * members that applied the same entries, and on any two replicas (edges included) that hold
+   * the same records, whatever each has garbage-collected.
    */
   async hash(ns: string): Promise<number> {
     // Both views are fixed here, in one turn of the event loop (scan() takes its view at once).
     const record = this.engine.scan({ gte: nsRecordKey(ns), lte: nsRecordKey(ns) });
     const data = this.engine.scan(nsDataRange(ns));
-    // Superseded lww losers are left out (and their count): a replica that downloaded only the
-    // winner never held the loser, so they are not part of the converged state replicas share.
-    const sup = subRange(ns, Sub.Superseded);
-    const inSup = (k: Uint8Array): boolean => Buffer.compare(k, sup.gte) >= 0 && Buffer.compare(k, sup.lt) < 0;
+    // Left out: superseded lww losers (and their count), since a replica that downloaded only
+    // the winner never held the loser; and the per-origin index, which is derived from the
+    // key states and events except for set remove records, which causal-stability GC drops
+    // on each replica at its own time (the region through Raft, an edge later or never).
+    // What is hashed is the state converged replicas share: vector, key states, events.
+    const skipped = [subRange(ns, Sub.Superseded), subRange(ns, Sub.Index)];
+    const inSup = (k: Uint8Array): boolean => skipped.some((r) => Buffer.compare(k, r.gte) >= 0 && Buffer.compare(k, r.lt) < 0);
     let hash = 0;
     for await (const chunk of record) {
       for (const [k, v] of chunk) {
