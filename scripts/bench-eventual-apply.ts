@@ -59,6 +59,16 @@ function entry(row: Row, i: number, key: Uint8Array, value: Uint8Array): Uint8Ar
 async function run(row: Row, batch: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'rs-ev-apply-bench-'));
   const engine = await RocksEngine.open(dir);
+  // Engine traffic of the timed part: keys read (get and getMany) and read calls, written ops and bytes.
+  const io = { gets: 0, calls: 0, ops: 0, bytes: 0 };
+  const { get, getMany, write } = engine;
+  engine.get = (key) => (io.gets++, io.calls++, get.call(engine, key));
+  engine.getMany = (keys) => ((io.gets += keys.length), io.calls++, getMany.call(engine, keys));
+  engine.write = (ops, o) => {
+    io.ops += ops.length;
+    for (const op of ops) io.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    return write.call(engine, ops, o);
+  };
   try {
     const mvcc = await MvccStore.open(engine);
     const registry = NamespaceRegistry.of([completeDefinition({ name: 'ev', prefix: 'ev/', level: 'eventual', crdtType: 'lww' })]);
@@ -77,6 +87,7 @@ async function run(row: Row, batch: number): Promise<void> {
       }
     };
     await applyAll(0, OPS); // warm-up: the JIT, the caches, a populated keyspace
+    Object.assign(io, { gets: 0, calls: 0, ops: 0, bytes: 0 });
     const main0 = mainThreadCpuMs();
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
@@ -90,7 +101,8 @@ async function run(row: Row, batch: number): Promise<void> {
     console.log(
       `${row.padEnd(4)} batch ${String(batch).padStart(3)}: main thread cpu ${main0 === undefined || main1 === undefined ? '   n/a' : us(main1 - main0)} µs/op, ` +
       `event loop busy ${us(elu.active)} µs/op, process cpu ${us((cpu.user + cpu.system) / 1000)} µs/op, ` +
-      `wall ${us(wallMs)} µs/op (${Math.round(OPS / (wallMs / 1000))} ops/s)`,
+      `wall ${us(wallMs)} µs/op (${Math.round(OPS / (wallMs / 1000))} ops/s); per op ${(io.gets / OPS).toFixed(2)} engine reads in ${(io.calls / OPS).toFixed(2)} calls, ` +
+      `${(io.ops / OPS).toFixed(2)} engine writes of ${Math.round(io.bytes / OPS)} bytes`,
     );
     await mvcc.idle();
   } finally {

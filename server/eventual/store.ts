@@ -17,9 +17,10 @@ import { applyPage, applyWrite } from './apply.js';
 import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
-import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
+import { NS_RECORDS_RANGE, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
+import { eventEtcdKey } from './project.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
-import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
+import { EMPTY_NS_RECORD, Work, flushBatch, keyString, type BatchState } from './work.js';
 
 const HLC_KEY = metaKey('region-hlc');
 
@@ -46,6 +47,8 @@ export class EventualStore implements ExternalApplier {
   private hlc: Hlc;
   private batch: BatchState = freshBatch();
   private readonly cache: LruCache<unknown>;
+  /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again. */
+  private readonly decoded = new WeakMap<Uint8Array, EvBody>();
 
   private constructor(readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc) {
     this.skipDedupe = opts.unsafeApplyDuplicates === true;
@@ -72,10 +75,58 @@ export class EventualStore implements ExternalApplier {
     return encodeAnswer(await this.applyBody(bytes, tx));
   }
 
-  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {
+  /**
+   * The engine keys a command will read (ExternalApplier.readAhead): per key op the key's
+   * CRDT state (unless the batch or the cache holds it) and its mvcc row (the projection's
+   * prior kv); per event with its seq given, the held event and its etcd key; per device its
+   * summary. The store reads them in one round trip with the batch's other keys.
+   */
+  readAhead(bytes: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
+    const mvcc: Uint8Array[] = [];
+    const raw: Uint8Array[] = [];
     let body: EvBody;
     try {
       body = decodeBody(bytes);
+    } catch {
+      return { mvcc, raw }; // apply refuses it
+    }
+    this.decoded.set(bytes, body);
+    const ns = body.namespace;
+    const state = (k: Uint8Array): void => {
+      const ks = keyString(k);
+      if (!this.batch.slots.has(ks) && this.cache.get(ks) === undefined) raw.push(k);
+    };
+    const prefix = this.opts.registry().get(ns)?.prefix;
+    const event = (device: string, seq: number): void => {
+      state(deviceKey(ns, device));
+      if (seq <= 0) return; // assigned at apply
+      raw.push(eventKey(ns, device, seq));
+      if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
+    };
+    if (body.kind === 'write') {
+      for (const op of body.ops) {
+        if (op.type === 'eventAppend') event(op.device, op.seq);
+        else {
+          state(keyStateKey(ns, op.key));
+          mvcc.push(op.key);
+        }
+      }
+    } else {
+      for (const r of body.records) {
+        if (r.kind === 'events') event(r.deviceId, r.deviceSeq);
+        else {
+          state(keyStateKey(ns, r.key));
+          mvcc.push(r.key);
+        }
+      }
+    }
+    return { mvcc, raw };
+  }
+
+  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {
+    let body: EvBody;
+    try {
+      body = this.decoded.get(bytes) ?? decodeBody(bytes);
     } catch (e) {
       // Only a corrupted entry (or a proposer bug) gets here: refuse it, the same everywhere.
       return { kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` };

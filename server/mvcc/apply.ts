@@ -17,8 +17,9 @@ import { validateTxn } from './validate-txn.js';
 import type { ExternalTx } from './external.js';
 import { keyString } from './kv-layout.js';
 import { applierGet } from './kv-view.js';
+import { guardRefusal } from './write-guard.js';
 
-export async function applyCommand(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
+export async function applyCommand(st: MvccState, index: number, cmd: Command, out: BatchOut, internal = false): Promise<CommandResponse> {
   // UNSAFE (testing only, the chaos teeth): an external command re-sent with the same
   // identity applies again, as if the table did not exist.
   const client = cmd.type === 'external' && st.external?.skipDedupe === true ? undefined : cmd.client;
@@ -27,7 +28,7 @@ export async function applyCommand(st: MvccState, index: number, cmd: Command, o
     if (prev !== undefined && client.seq === prev.seq) return decodeResponse(prev.response);
     if (prev !== undefined && client.seq < prev.seq) return new MvccError('stale-request').toResponse();
   }
-  const response = await execute(st, index, cmd, out);
+  const response = await execute(st, index, cmd, out, internal);
   if (client !== undefined) {
     const rec = { seq: client.seq, index, response: encodeResponse(response) };
     out.ops.push({ type: 'put', key: dedupeKey(client.clientId), value: encodeDedupe(rec) });
@@ -36,10 +37,14 @@ export async function applyCommand(st: MvccState, index: number, cmd: Command, o
   return response;
 }
 
-async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
+async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut, internal: boolean): Promise<CommandResponse> {
   const exec = new TxnExec(st, out, st.revision);
   try {
     st.alarms.gate(cmd);
+    if (st.writeGuard !== undefined && !internal) {
+      const refusal = guardRefusal(st.writeGuard, cmd);
+      if (refusal !== undefined) throw new MvccError('failed-precondition', refusal);
+    }
     switch (cmd.type) {
       case 'put': {
         await exec.checkPut(cmd.put);
@@ -93,8 +98,11 @@ async function external(st: MvccState, exec: TxnExec, index: number, body: Uint8
       st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
     },
     read: async (key) => {
-      const own = st.rawOverlay.get(keyString(key));
+      const ks = keyString(key);
+      const own = st.rawOverlay.get(ks);
       if (own !== undefined) return own ?? undefined;
+      const ahead = st.rawPrefetched.get(ks);
+      if (ahead !== undefined) return ahead ?? undefined;
       return st.engine.get(key);
     },
   };

@@ -41,6 +41,15 @@ export interface ExternalApplier {
   flush(append: (op: BatchOp) => void): void;
   /** Called once the batch holding every command applied since the last call is written. */
   published(): void;
+  /**
+   * Optional: the keys a command will read, so the store reads them ahead together with the
+   * batch's other keys in ONE engine round trip (a get per key costs the main thread a
+   * thread-pool hand-off and a callback each): `mvcc`, keys whose live kv it will get, put or
+   * delete; `raw`, engine keys it will read with tx.read. Called once per command, before the
+   * batch applies, with the same body object `apply` then gets. A hint only: keys it leaves
+   * out are read when asked for; keys it names and never reads cost a wasted read.
+   */
+  readAhead?(body: Bytes): { mvcc: Bytes[]; raw: Bytes[] };
   /** UNSAFE (testing only): a retried external command applies again (the dedupe table is skipped). */
   readonly skipDedupe?: boolean;
 }

@@ -44,6 +44,7 @@ import { StalenessTracker } from './staleness.js';
 import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
 import { EventualStore } from '../eventual/store.js';
+import { applyGuard } from './eventual-routing.js';
 import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
 
 
@@ -195,6 +196,7 @@ export class RegionNode {
       onApplied: (ns, type, n) => this.opts.metrics.crdtOpsApplied(ns, type, n),
     });
     this.mvcc.setExternalApplier(this.eventual);
+    this.mvcc.setWriteGuard(applyGuard(() => this.namespaceApplier.registry));
   }
 
   /** This region's CRDT replica id (ev-common: one logical replica per Raft group). */
