@@ -28,12 +28,17 @@ export interface MergeContext {
   regionOrigin: string;
 }
 
-function loadState(c: MergeContext, key: Uint8Array): Promise<KeyState | null> {
-  return c.work.get(keyStateKey(c.def.name, key), decodeKeyState);
+/** The engine key of a key's state, built once per merge (get then set use the same object). */
+function stateKey(c: MergeContext, key: Uint8Array): Uint8Array {
+  return keyStateKey(c.def.name, key);
 }
 
-function setState(c: MergeContext, key: Uint8Array, s: KeyState | null): void {
-  c.work.set(keyStateKey(c.def.name, key), s, encodeKeyState);
+function loadState(c: MergeContext, key: Uint8Array, sk = stateKey(c, key)): Promise<KeyState | null> {
+  return c.work.get(sk, decodeKeyState);
+}
+
+function setState(c: MergeContext, key: Uint8Array, s: KeyState | null, sk = stateKey(c, key)): void {
+  c.work.set(sk, s, encodeKeyState);
 }
 
 function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
@@ -60,12 +65,13 @@ export async function mergeRecord(c: MergeContext, r: CrdtRecord): Promise<void>
 
 async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
   const ns = c.def.name;
-  const st = await loadState(c, r.key);
+  const sk = stateKey(c, r.key);
+  const st = await loadState(c, r.key, sk);
   const winner = st?.kind === 'lww' ? st.winner : undefined;
   const m = lwwMerge(winner, r);
   const counts = c.work.counts(ns);
   if (m.winner === r) {
-    setState(c, r.key, { kind: 'lww', winner: r });
+    setState(c, r.key, { kind: 'lww', winner: r }, sk);
     indexPut(c, r);
     c.work.project(r.key, r.value, true);
   }

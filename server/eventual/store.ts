@@ -47,8 +47,9 @@ export class EventualStore implements ExternalApplier {
   private hlc: Hlc;
   private batch: BatchState = freshBatch();
   private readonly cache: LruCache<unknown>;
-  /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again. */
-  private readonly decoded = new WeakMap<Uint8Array, EvBody>();
+  /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again;
+   *  emptied when the batch is written. */
+  private readonly decoded = new Map<Uint8Array, EvBody>();
 
   private constructor(readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc) {
     this.skipDedupe = opts.unsafeApplyDuplicates === true;
@@ -157,6 +158,7 @@ export class EventualStore implements ExternalApplier {
   published(): void {
     const b = this.batch;
     this.batch = freshBatch();
+    this.decoded.clear();
     for (const [ks, s] of b.slots) {
       if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);
       else this.cache.delete(ks);

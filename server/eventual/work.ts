@@ -54,8 +54,20 @@ export class Work {
     this.hlc = base.batch.hlc ?? base.hlc;
   }
 
+  /** The last key given to get/set and its string: a merge reads then writes the same key object. */
+  private lastKey: Uint8Array | undefined;
+  private lastKs = '';
+
+  private ks(key: Uint8Array): string {
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastKs = keyString(key);
+    }
+    return this.lastKs;
+  }
+
   async get<T>(key: Uint8Array, decode: (b: Uint8Array) => T): Promise<T | null> {
-    const ks = keyString(key);
+    const ks = this.ks(key);
     const own = this.slots.get(ks) ?? this.base.batch.slots.get(ks);
     if (own !== undefined) return own.value as T | null;
     const cached = this.base.cached(ks);
@@ -65,7 +77,7 @@ export class Work {
   }
 
   set<T>(key: Uint8Array, value: T | null, encode: (v: T) => Uint8Array, cache = true): void {
-    this.slots.set(keyString(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
+    this.slots.set(this.ks(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
   }
 
   /** A write-only engine op (index, superseded, event losers): never read back by apply. */
@@ -131,7 +143,7 @@ export class Work {
     // States, namespace records and the clock are written once per batch (their last value:
     // flushBatch), the write-only ops in order now.
     for (const [ks, s] of this.slots) batch.slots.set(ks, s);
-    for (const op of this.raw) this.tx.append(op);
+    for (const op of this.raw) this.tx.append(op, true);
     for (const [ns, r] of this.ns) batch.ns.set(ns, r);
     if (this.hlc !== (batch.hlc ?? this.base.hlc)) batch.hlc = this.hlc;
     for (const [k, c] of this.applied) {

@@ -93,9 +93,9 @@ async function external(st: MvccState, exec: TxnExec, index: number, body: Uint8
       await exec.put({ key, value });
     },
     delete: async (key) => (await exec.deleteRange({ key })).deleted > 0,
-    append: (op) => {
+    append: (op, unread) => {
       out.ops.push(op);
-      st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
+      if (unread !== true) st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
     },
     read: async (key) => {
       const ks = keyString(key);

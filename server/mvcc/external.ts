@@ -20,8 +20,12 @@ export interface ExternalTx {
   put(key: Bytes, value: Bytes): Promise<void>;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */
   delete(key: Bytes): Promise<boolean>;
-  /** Appends a raw engine op to the batch (the applier's own keyspaces). */
-  append(op: BatchOp): void;
+  /**
+   * Appends a raw engine op to the batch (the applier's own keyspaces). `unread`: the
+   * applier never reads this key back with read() during apply (an index entry), so the
+   * batch's raw overlay need not hold it.
+   */
+  append(op: BatchOp, unread?: boolean): void;
   /** An engine value as this batch leaves it: its earlier raw ops first, then the engine. */
   read(key: Bytes): Promise<Bytes | undefined>;
 }
