@@ -14,6 +14,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/raft': ['server/util'],
   'server/crdt': ['server/util'],
   'server/namespace': ['server/util'],
+  'server/auth': ['server/util'],
   'server/metrics': ['server/util'],
   // Flag and environment parsing of `regionstore serve`.
   'server/config': ['server/util'],
@@ -28,7 +29,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   'server/eventual': ['server/util', 'server/crdt', 'server/storage', 'server/mvcc', 'server/namespace'],
   'server/region': [
     'server/util', 'server/raft', 'server/storage', 'server/transport', 'server/mvcc',
-    'server/sync', 'server/crdt', 'server/namespace', 'server/metrics', 'server/eventual', 'proto',
+    'server/sync', 'server/crdt', 'server/namespace', 'server/metrics', 'server/eventual', 'server/auth', 'proto',
   ],
   'server/edge': [
     'server/util', 'server/crdt', 'server/sync', 'server/storage', 'server/transport',
@@ -36,7 +37,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   ],
   'server/api': [
     'server/util', 'server/region', 'server/mvcc', 'server/namespace', 'server/metrics',
-    'server/raft', 'server/eventual', 'proto',
+    'server/raft', 'server/eventual', 'server/auth', 'proto',
   ],
   'server/main.ts': ['server', 'proto'],
   client: ['proto', 'server/util'],
@@ -49,7 +50,7 @@ export const IMPORT_RULES: Record<string, string[]> = {
   scripts: [''],
 };
 
-const PURE_FOLDERS = ['server/raft', 'server/crdt', 'server/namespace'];
+const PURE_FOLDERS = ['server/raft', 'server/crdt', 'server/namespace', 'server/auth'];
 const IMPURE_PATTERNS: Array<[RegExp, string]> = [
   [/from\s+['"]node:/, 'imports a node: module'],
   [/\bDate\.now\b|\bnew Date\(/, 'reads the clock'],

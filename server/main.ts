@@ -16,6 +16,7 @@ import { createNodeMetrics } from './metrics/node-metrics.js';
 import { defaultHealth, healthWithAlarms, startMetricsServer } from './metrics/http-server.js';
 import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
+import { JwtTokens, loadJwtConfig } from './region/jwt-tokens.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
 import { snapshotCommand } from './region/restore-command.js';
@@ -73,8 +74,17 @@ async function serve(argv: string[]): Promise<void> {
     return;
   }
   const cfg = parsed.config;
+  let jwt: JwtTokens | undefined;
+  try {
+    jwt = cfg.authToken.type === 'jwt' ? new JwtTokens(loadJwtConfig(cfg.authToken.options)) : undefined;
+  } catch (err) {
+    console.error(`regionstore serve: --auth-token: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
   const logger = pinoLogger(cfg.logLevel, cfg.name);
   for (const w of parsed.warnings) logger.warn(w);
+  if (jwt !== undefined && jwt.config.unknownOptions.length > 0) logger.warn('unknown JWT options', { keys: jwt.config.unknownOptions });
   const { identity } = await loadOrCreateIdentity(cfg, logger);
   const token = cfg.initialClusterToken;
   // A founder derives every founder's id from the flags. A joiner uses these entries only
@@ -106,12 +116,13 @@ async function serve(argv: string[]): Promise<void> {
     limits: { snapshotEveryEntries: cfg.snapshotCount, keepEntriesAfterCompaction: cfg.snapshotCatchupEntries, recordCacheBytes: cfg.recordCacheBytes, quotaBackendBytes: cfg.quotaBackendBytes },
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync, crdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates },
     clusterToken: token,
+    authTokenTtlMs: cfg.authTokenTtlS * 1000,
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });
   }
-  const backend = new RegionBackend(node);
+  const backend = new RegionBackend(node, { bcryptCost: cfg.bcryptCost, ...(jwt === undefined ? {} : { jwt }) });
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
   const health = healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });

@@ -33,7 +33,6 @@ const GRPC_JS_CONNECT_ERROR = 'fails against etcd too: etcd3 0.2.13 maps native 
   'grpc-js (the install\'s stand-in for native grpc) says "No connection established"';
 const SUITE_BUG = 'fails against etcd too: the shipped kv.test.js calls util.getHosts, which the shipped util.js lacks';
 const FAKE_TIMERS = 'fails against etcd too: sinon\'s fake timers stop grpc-js, which runs on JavaScript timers (native grpc did not)';
-const NO_AUTH = 'regionstore has no Auth service yet (DESIGN.md §10): etcdserverpb.Auth answers UNIMPLEMENTED';
 
 /**
  * Tests of the suite that fail against regionstore, by mocha's full title, and why: first
@@ -45,12 +44,6 @@ export const KNOWN_FAILURES: Record<string, string> = {
   'connection pool "before each" hook for "allows mocking"': SUITE_BUG,
   'connection pool "after each" hook for "allows mocking"': SUITE_BUG,
   'lease() crons "before each" hook for "touches the lease ttl at the correct interval"': FAKE_TIMERS,
-  'roles and auth management create and deletes': NO_AUTH,
-  'roles and auth management "after each" hook for "create and deletes"': NO_AUTH,
-  'roles and auth users "before each" hook for "creates users"': NO_AUTH,
-  'roles and auth users "after each" hook for "creates users"': NO_AUTH,
-  'roles and auth password auth "before each" hook for "allows authentication using the correct credentials"': NO_AUTH,
-  'roles and auth password auth "after each" hook for "allows authentication using the correct credentials"': NO_AUTH,
 };
 
 interface MochaResult {

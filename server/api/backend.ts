@@ -38,6 +38,8 @@ import type {
 } from '../mvcc/index.js';
 
 import type { NamespaceBackend } from './namespace-backend.js';
+import type { AuthBackend } from './auth-backend.js';
+import type { AuthInfo } from '../auth/index.js';
 import type { ReadAsk } from '../namespace/index.js';
 
 /** A Range served at a read level, with what the trailing metadata reports. */
@@ -163,10 +165,12 @@ export interface Backend {
 
   // ---- KV (linearizable reads use ReadIndex; `serializable` reads are local) ----
   range(req: RangeRequest): Promise<RangeResponse>;
-  put(req: PutRequest, id?: RequestIdentity): Promise<PutResponse>;
-  deleteRange(req: DeleteRangeRequest, id?: RequestIdentity): Promise<DeleteRangeResponse>;
+  // `auth`: the caller the Auth gate checked (auth enabled); the write applies only if the
+  // auth state is still the one it was checked against (etcd's apply-time check).
+  put(req: PutRequest, id?: RequestIdentity, auth?: AuthInfo): Promise<PutResponse>;
+  deleteRange(req: DeleteRangeRequest, id?: RequestIdentity, auth?: AuthInfo): Promise<DeleteRangeResponse>;
   /** Nested range ops of a txn are read at the txn's revision (always linearizable). */
-  txn(req: TxnRequest, id?: RequestIdentity): Promise<TxnResponse>;
+  txn(req: TxnRequest, id?: RequestIdentity, auth?: AuthInfo): Promise<TxnResponse>;
   /** Throws `future-revision` / `compacted` as etcd does. */
   compact(req: CompactionRequest, id?: RequestIdentity): Promise<CompactionResponse>;
 
@@ -220,4 +224,7 @@ export interface Backend {
   /** The namespace registry (regionstore.v1.Namespaces). */
   readonly namespaceOps?: NamespaceBackend;
   // regionstore.v1.Crdt: `crdtOps` (server.ts's ServedBackend; crdt-backend.ts imports this file).
+
+  /** etcd's Auth service and permission checks (absent: no Auth service, nothing checked). */
+  readonly auth?: AuthBackend;
 }

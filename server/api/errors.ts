@@ -9,6 +9,7 @@
 
 import { status } from '@grpc/grpc-js';
 import type { MvccErrorCode } from '../mvcc/index.js';
+import { authStatusOf } from './auth-errors.js';
 
 /** What a handler answers on failure: a gRPC status code and etcd's message text. */
 export class ApiError extends Error {
@@ -176,6 +177,11 @@ export function toApiError(err: unknown): ApiError {
     const code = (err as { code?: unknown }).code;
     const message = (err as { message?: unknown }).message;
     const text = typeof message === 'string' ? message : 'unknown error';
+    // server/auth's AuthError: etcd's auth statuses (auth-errors.ts).
+    if ((err as { name?: unknown }).name === 'AuthError' && typeof code === 'string') {
+      const auth = authStatusOf(code);
+      if (auth !== undefined) return new ApiError(auth.code, auth.details);
+    }
     if (typeof code === 'string') {
       const fixed = FIXED[code as BackendErrorCode];
       if (fixed !== undefined) return fixed;

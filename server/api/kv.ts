@@ -20,6 +20,7 @@ import {
   txnFromWire,
 } from './convert.js';
 import { identityFromMetadata } from './identity.js';
+import { checkedCaller } from './auth-gate.js';
 import type { ApiLimits } from './limits.js';
 import { answer, header } from './respond.js';
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from './validate.js';
@@ -112,7 +113,7 @@ export function kvService(backend: Backend, limits: ApiLimits): UntypedServiceIm
       () => {
         const req = putFromWire(call.request);
         validatePut(req, limits);
-        return backend.put(req, identityFromMetadata(call.metadata));
+        return backend.put(req, identityFromMetadata(call.metadata), checkedCaller(call));
       },
       (r) => putToWire(backend.headerInfo(), r),
     );
@@ -123,7 +124,7 @@ export function kvService(backend: Backend, limits: ApiLimits): UntypedServiceIm
       () => {
         const req = deleteRangeFromWire(call.request);
         validateDeleteRange(req, limits);
-        return backend.deleteRange(req, identityFromMetadata(call.metadata));
+        return backend.deleteRange(req, identityFromMetadata(call.metadata), checkedCaller(call));
       },
       (r) => deleteRangeToWire(backend.headerInfo(), r),
     );
@@ -134,7 +135,7 @@ export function kvService(backend: Backend, limits: ApiLimits): UntypedServiceIm
       () => {
         const req = txnFromWire(call.request);
         validateTxn(req, limits);
-        return backend.txn(req, identityFromMetadata(call.metadata));
+        return backend.txn(req, identityFromMetadata(call.metadata), checkedCaller(call));
       },
       (r) => txnToWire(backend.headerInfo(), r),
     );

@@ -36,6 +36,8 @@ export type ServedBackend = Backend & {
   /** Typed reads and writes of eventual namespaces (absent: the Crdt service is not offered). */
   readonly crdtOps?: CrdtBackend;
 };
+import { authService, loadAuthService } from './auth.js';
+import { gateService, gatedWatchService } from './auth-gate.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -121,6 +123,12 @@ function instrument(
   return out;
 }
 
+/** The permission gate of etcd's Auth API around a service's handlers (auth-gate.ts), when the backend has Auth. */
+function gateFor(backend: Backend) {
+  return (name: string, def: ServiceDefinition, impl: UntypedServiceImplementation): UntypedServiceImplementation =>
+    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl);
+}
+
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
 export function createApiServer(backend: ServedBackend, opts: ApiServerOptions = {}): ApiServer {
   const limits = resolveLimits(opts.limits);
@@ -134,9 +142,11 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     'grpc.max_send_message_length': GRPC_SEND_BYTES_MAX,
   });
   const defs = loadEtcdServices();
+  const auth = backend.auth;
+  const gate = gateFor(backend);
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
     KV: kvService(backend, limits),
-    Watch: watchService(backend, limits),
+    Watch: auth === undefined ? watchService(backend, limits) : gatedWatchService(backend, auth, (b) => watchService(b, limits)),
     Lease: leaseService(backend, limits),
     Cluster: clusterService(backend),
     Maintenance: maintenanceService(backend, limits),
@@ -144,22 +154,25 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   for (const name of Object.keys(defs) as Array<keyof typeof defs>) {
     // KV.Range and KV.Put, the hottest calls, get hand-written codecs (fast-codec.ts).
     const def = name === 'KV' ? withFastKvCodecs(defs.KV) : defs[name];
-    server.addService(def, instrument(name, def, impls[name], opts.onCall));
+    server.addService(def, instrument(name, def, gate(name, def, impls[name]), opts.onCall));
   }
   // etcd's Lock and Election services, which etcd serves on the client port too.
   const concurrency = loadConcurrencyServices();
-  server.addService(concurrency.Lock, instrument('Lock', concurrency.Lock, lockService(backend, limits), opts.onCall));
-  server.addService(
-    concurrency.Election,
-    instrument('Election', concurrency.Election, electionService(backend, limits), opts.onCall),
-  );
+  const lock = gate('Lock', concurrency.Lock, lockService(backend, limits));
+  server.addService(concurrency.Lock, instrument('Lock', concurrency.Lock, lock, opts.onCall));
+  const election = gate('Election', concurrency.Election, electionService(backend, limits));
+  server.addService(concurrency.Election, instrument('Election', concurrency.Election, election, opts.onCall));
+  if (auth !== undefined) {
+    const def = loadAuthService();
+    server.addService(def, instrument('Auth', def, authService(auth, () => backend.headerInfo()), opts.onCall));
+  }
   if (backend.namespaceOps !== undefined) {
     const def = loadNamespacesService();
-    server.addService(def, instrument('Namespaces', def, namespacesService(backend.namespaceOps), opts.onCall));
+    server.addService(def, instrument('Namespaces', def, gate('Namespaces', def, namespacesService(backend.namespaceOps)), opts.onCall));
   }
   if (backend.crdtOps !== undefined) {
     const def = loadCrdtService();
-    server.addService(def, instrument('Crdt', def, crdtService(backend.crdtOps, limits), opts.onCall));
+    server.addService(def, instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall));
   }
   return { server, limits };
 }

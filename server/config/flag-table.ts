@@ -24,6 +24,10 @@ export const RECORD_CACHE_MB_DEFAULT = 64;
  * for nodes started without a config). 0 means this default; a negative value, no quota.
  */
 export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
+/** etcd's --auth-token-ttl default: a simple token lives 300 s after its last use. */
+export const AUTH_TOKEN_TTL_S_DEFAULT = 300;
+/** etcd's --bcrypt-cost default (Go's bcrypt.DefaultCost). */
+export const BCRYPT_COST_DEFAULT = 10;
 /** Unsafe testing flags are refused unless this variable is "1". */
 export const UNSAFE_ENV = 'REGIONSTORE_UNSAFE';
 
@@ -39,6 +43,7 @@ export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
+  | 'authToken' | 'authTokenTtl' | 'bcryptCost'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
 
 export interface FlagSpec {
@@ -128,6 +133,20 @@ export const FLAGS: readonly FlagSpec[] = [
     defaultText: `${QUOTA_BACKEND_BYTES_DEFAULT} (2 GiB)`,
     help: 'Size of the state database past which writes fail with "database space exceeded" and a NOSPACE\n' +
       'alarm is raised (etcdctl alarm list / disarm), as etcd does. 0: the default; negative: no quota.',
+  },
+  {
+    key: 'authToken', flag: 'auth-token', etcdEnv: 'ETCD_AUTH_TOKEN', defaultText: 'simple',
+    help: 'Token type of the Auth API, as etcd: "simple" (opaque tokens each member keeps in memory), or\n' +
+      '"jwt,sign-method=RS256,priv-key=FILE,pub-key=FILE,ttl=5m" (signed tokens any member with the key accepts;\n' +
+      'RS/PS/ES/HS 256/384/512; a member with only pub-key verifies but cannot issue).',
+  },
+  {
+    key: 'authTokenTtl', flag: 'auth-token-ttl', etcdEnv: 'ETCD_AUTH_TOKEN_TTL', defaultText: String(AUTH_TOKEN_TTL_S_DEFAULT),
+    help: 'Seconds a simple token lives after its last use.',
+  },
+  {
+    key: 'bcryptCost', flag: 'bcrypt-cost', etcdEnv: 'ETCD_BCRYPT_COST', defaultText: String(BCRYPT_COST_DEFAULT),
+    help: 'bcrypt cost of stored password hashes (4..31; etcd\'s default 10).',
   },
   {
     key: 'peerDialMap', flag: 'peer-dial-map',

@@ -117,6 +117,18 @@ describe('serve flags', () => {
     assert.match(errors(parseServeFlags(['--quota-backend-bytes', '2G'])).join(), /"2G" is not a whole number/);
   });
 
+  it("reads etcd's auth flags: --auth-token simple or jwt with options, --auth-token-ttl, --bcrypt-cost", () => {
+    const d = config(parseServeFlags([]));
+    assert.deepEqual([d.authToken, d.authTokenTtlS, d.bcryptCost], [{ type: 'simple' }, 300, 10]);
+    const j = config(parseServeFlags(['--auth-token', 'jwt,pub-key=a.pub,priv-key=a.key,sign-method=RS256,ttl=10m', '--bcrypt-cost', '4']));
+    assert.deepEqual(j.authToken, { type: 'jwt', options: { 'pub-key': 'a.pub', 'priv-key': 'a.key', 'sign-method': 'RS256', ttl: '10m' } });
+    assert.equal(j.bcryptCost, 4);
+    assert.equal(config(parseServeFlags([], { ETCD_AUTH_TOKEN_TTL: '60' })).authTokenTtlS, 60);
+    assert.match(errors(parseServeFlags(['--auth-token', 'oauth'])).join(), /"oauth" is not a token type/);
+    assert.match(errors(parseServeFlags(['--auth-token', 'jwt,sign-method'])).join(), /is not key=value/);
+    assert.match(errors(parseServeFlags(['--bcrypt-cost', '40'])).join(), /outside bcrypt's bounds/);
+  });
+
   it('accepts etcd spellings of the timing flags', () => {
     const c = config(parseServeFlags(['--heartbeat-interval', '20', '--election-timeout', '200']));
     assert.deepEqual([c.heartbeatMs, c.electionMs], [20, 200]);

@@ -6,9 +6,10 @@
 // then the default. The --initial-* flags are never required: whether they are needed
 // (a new data dir) or ignored (a restart) is the region node's decision, since only it
 // looks at the data dir.
+import { parseGoDurationMs } from '../util/go-duration.js';
 import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
-  HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT, WATCH_PROGRESS_NOTIFY_MS_DEFAULT,
+  AUTH_TOKEN_TTL_S_DEFAULT, BCRYPT_COST_DEFAULT, HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT, WATCH_PROGRESS_NOTIFY_MS_DEFAULT,
   UNSAFE_ENV, envName, serveHelp,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
@@ -50,6 +51,12 @@ export interface ServeConfig {
   recordCacheBytes: number;
   /** --quota-backend-bytes resolved: 0 became the default; -1: no quota. */
   quotaBackendBytes: number;
+  /** --auth-token: etcd's "simple", or "jwt" with its options (sign-method, pub-key, priv-key, ttl). */
+  authToken: { type: 'simple' } | { type: 'jwt'; options: Record<string, string> };
+  /** --auth-token-ttl in seconds. */
+  authTokenTtlS: number;
+  /** --bcrypt-cost. */
+  bcryptCost: number;
   /** Testing only: both refused unless REGIONSTORE_UNSAFE=1. */
   unsafeLocalReads: boolean;
   unsafeAckBeforeSync: boolean;
@@ -350,6 +357,10 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     if (!parsed.ok) r.fail('peerDialMap', parsed.error);
     else for (const m of parsed.value) peerDialMap[m.name] = m.peerUrls[0]!.url;
   }
+  const authToken = parseAuthToken(r.text('authToken', 'simple'));
+  if (typeof authToken === 'string') r.fail('authToken', authToken);
+  const bcryptCost = r.count('bcryptCost', BCRYPT_COST_DEFAULT);
+  if (bcryptCost < 4 || bcryptCost > 31) r.fail('bcryptCost', `${bcryptCost} is outside bcrypt's bounds 4..31`);
   const config: ServeConfig = {
     name,
     dataDir: r.text('dataDir', `${name}.regionstore`),
@@ -369,6 +380,9 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     watchProgressNotifyMs: r.goDuration('watchProgressNotifyMs', WATCH_PROGRESS_NOTIFY_MS_DEFAULT),
     recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
     quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
+    authToken: typeof authToken === 'string' ? { type: 'simple' } : authToken,
+    authTokenTtlS: r.count('authTokenTtl', AUTH_TOKEN_TTL_S_DEFAULT),
+    bcryptCost,
     unsafeLocalReads,
     unsafeAckBeforeSync,
     unsafeCrdtApplyDuplicates,
@@ -381,18 +395,19 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   return { kind: 'config', config, warnings: [...scanned.warnings, ...unknownEnvWarnings(env)] };
 }
 
-const GO_DURATION_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
-/** Go's time.ParseDuration for non-negative values, rounded down to ms; undefined if malformed. */
-export function parseGoDurationMs(text: string): number | undefined {
-  if (text === '0') return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let end = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    total += Number(m[1]) * GO_DURATION_UNIT_MS[m[2]!]!;
-    end = re.lastIndex;
+/** etcd's --auth-token: "simple", or "jwt,key=value,..." (etcd's decomposeOpts); a string is the error. */
+export function parseAuthToken(text: string): ServeConfig['authToken'] | string {
+  const [type, ...rest] = text.split(',');
+  if (type === 'simple' && rest.length === 0) return { type: 'simple' };
+  if (type !== 'jwt') return `"${type}" is not a token type: "simple" or "jwt,sign-method=...,priv-key=...,pub-key=...,ttl=..."`;
+  const options: Record<string, string> = {};
+  for (const kv of rest) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) return `JWT option ${JSON.stringify(kv)} is not key=value`;
+    options[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  if (end === 0 || end !== text.length) return undefined;
-  return Math.floor(total);
+  return { type: 'jwt', options };
 }
+
+export { parseGoDurationMs };

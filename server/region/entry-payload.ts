@@ -17,6 +17,14 @@ export const PayloadKind = {
   MemberAttributes: 2,
   /** A namespace registry command (server/namespace codec), applied by namespace-applier.ts. */
   Namespace: 3,
+  /** An etcd Auth command (server/auth codec), applied by auth-applier.ts. 8, not 4: other kinds are being added in parallel. */
+  Auth: 8,
+  /**
+   * An mvcc Command whose permissions were checked against the auth state at revision R
+   * (auth enabled): body [u64 R][command]. Applied only while the auth revision is still R,
+   * else refused with "revision of auth store is old" (etcd's apply-time check).
+   */
+  AuthedMvcc: 9,
 } as const;
 export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
 

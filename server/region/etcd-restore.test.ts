@@ -59,7 +59,10 @@ describe('regionstore snapshot restore', () => {
     const dataDir = fresh();
     const s = await restoreEtcdSnapshot({ file, dataDir, skipHashCheck: false });
     const restoredLease = Number(BIG_LEASE & ((1n << 53n) - 1n));
-    assert.deepEqual(s, { revision: 6, compactedRevision: 3, records: 4, leases: 1, renumberedLeases: [{ from: BIG_LEASE, to: restoredLease }] });
+    assert.deepEqual(s, {
+      revision: 6, compactedRevision: 3, records: 4, leases: 1, renumberedLeases: [{ from: BIG_LEASE, to: restoredLease }],
+      users: 0, roles: 0, authEnabled: false,
+    });
     const engine = await openStateEngine(dataDir, openRocksEngine);
     try {
       const store = await MvccStore.open(engine);

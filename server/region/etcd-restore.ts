@@ -15,9 +15,11 @@ import { rm } from 'node:fs/promises';
 import { StateImport } from '../mvcc/state-import.js';
 import { BboltReader, type ByteSource } from '../storage/bbolt/index.js';
 import {
-  EtcdBucket, decodeEtcdKeyValue, decodeEtcdLease, parseEtcdRevisionKey,
+  EtcdBucket, decodeEtcdKeyValue, decodeEtcdLease, decodeEtcdRole, decodeEtcdUser, parseEtcdRevisionKey,
 } from '../storage/bbolt/etcd-schema.js';
 import { openStateEngine } from '../storage/data-dir.js';
+import { INITIAL_AUTH_REVISION, PermType, type AuthStateData } from '../auth/index.js';
+import { authStateOps } from './auth-applier.js';
 import { openRocksEngine } from '../storage/rocksdb-engine.js';
 
 /** Maintenance.Snapshot pads the file to 512-byte sectors and appends a SHA-256. */
@@ -40,6 +42,10 @@ export interface EtcdRestoreSummary {
   leases: number;
   /** Leases whose id regionstore cannot hold (above 2^53), with the id they got instead. */
   renumberedLeases: Array<{ from: bigint; to: number }>;
+  /** Users and roles of etcd's Auth state brought in, and whether auth was enabled. */
+  users?: number;
+  roles?: number;
+  authEnabled?: boolean;
 }
 
 export class RestoreError extends Error {
@@ -61,6 +67,9 @@ export async function restoreEtcdSnapshot(o: EtcdRestoreOptions): Promise<EtcdRe
     let summary: EtcdRestoreSummary;
     try {
       summary = await importState(db, new StateImport(engine));
+      const auth = importAuth(db);
+      await engine.write(authStateOps(auth));
+      summary = { ...summary, users: auth.users.length, roles: auth.roles.length, authEnabled: auth.enabled };
     } catch (err) {
       await engine.close();
       // A half-restored data dir would start as a member with part of the history.
@@ -105,6 +114,35 @@ async function importState(db: BboltReader, imp: StateImport): Promise<EtcdResto
   const revision = compactedRevision;
   await imp.finish({ revision, compactedRevision });
   return { revision: imp.revisionWritten, compactedRevision, records, leases, renumberedLeases: renumbered };
+}
+
+/**
+ * etcd's auth buckets as regionstore's auth state (etcd's restore keeps them as they are):
+ * users with their bcrypt hashes, roles, the enabled flag and the auth revision.
+ */
+function importAuth(db: BboltReader): AuthStateData {
+  const flags = new Map<string, Uint8Array>();
+  for (const [k, v] of db.entries(EtcdBucket.auth)) flags.set(Buffer.from(k).toString(), v);
+  const enabledFlag = flags.get('authEnabled');
+  const revisionBytes = flags.get('authRevision');
+  const revision = revisionBytes?.length === 8 ? Number(Buffer.from(revisionBytes).readBigUInt64BE(0)) : INITIAL_AUTH_REVISION;
+  const users = [...db.entries(EtcdBucket.authUsers)].map(([, v]) => {
+    const u = decodeEtcdUser(v);
+    return { name: u.name, password: u.password.toString('latin1'), roles: [...u.roles].sort(), noPassword: u.noPassword };
+  });
+  const roles = [...db.entries(EtcdBucket.authRoles)].map(([, v]) => {
+    const r = decodeEtcdRole(v);
+    return {
+      name: r.name,
+      perms: r.perms.map((p) => {
+        if (p.permType !== PermType.Read && p.permType !== PermType.Write && p.permType !== PermType.ReadWrite) {
+          throw new RestoreError(`role ${JSON.stringify(r.name)} has a permission of unknown type ${p.permType}`);
+        }
+        return { permType: p.permType, key: new Uint8Array(p.key), rangeEnd: new Uint8Array(p.rangeEnd) };
+      }),
+    };
+  });
+  return { enabled: enabledFlag?.length === 1 && enabledFlag[0] === 1, revision: Math.max(revision, INITIAL_AUTH_REVISION), users, roles };
 }
 
 const SAFE_MASK = (1n << 53n) - 1n;

@@ -16,8 +16,10 @@ import type { MvccStore } from '../mvcc/store.js';
 import type { AlarmMember } from '../mvcc/types.js';
 import {
   EtcdBucket, encodeEtcdAlarmMember, encodeEtcdConfState, encodeEtcdKeyValue, encodeEtcdLease, encodeEtcdMember,
-  etcdMemberKey, etcdRevisionKey, u64be,
+  encodeEtcdRole, encodeEtcdUser, etcdMemberKey, etcdRevisionKey, u64be,
 } from '../storage/bbolt/etcd-schema.js';
+import type { AuthStateData } from '../auth/index.js';
+import { readAuthState } from './auth-applier.js';
 import { BboltWriter, FilePageSink, compareBytes, type Entry } from '../storage/bbolt/index.js';
 import type { Engine } from '../storage/engine.js';
 import { stateMetaKey } from '../storage/keys.js';
@@ -26,8 +28,6 @@ import { REMOVED_MEMBER_PREFIX, removedMemberId, type MemberRecord } from './mem
 
 /** etcd writes the cluster version as major.minor.0 (membership.clusterVersionFromBackend). */
 export const ETCD_CLUSTER_VERSION = `${ETCD_API_VERSION}.0`;
-/** A fresh etcd's auth store starts at revision 1 (auth.NewAuthStore commits it). */
-const ETCD_AUTH_REVISION = 1;
 /** Where the member registry lives in the meta keyspace (server/region/members.ts). */
 const MEMBER_PREFIX = Buffer.from(stateMetaKey('member/'));
 const REMOVED_PREFIX = Buffer.from(REMOVED_MEMBER_PREFIX);
@@ -60,6 +60,9 @@ export async function writeEtcdSnapshotFile(
   // HashKV finishes a pending one first (it needs the same), then the view is taken in the
   // same tick as the check, so no compaction can start in between.
   while (mvcc.compactionPending) await mvcc.hashKV(0);
+  // Read beside the scan's view: auth changes are rare and small, and a snapshot taken while
+  // one applies holds the state before or after it, either being a state the log passed.
+  const auth = await readAuthState(engine);
   const scan = new StateScan(engine);
   try {
     const w = new BboltWriter(sink);
@@ -89,14 +92,28 @@ export async function writeEtcdSnapshotFile(
     await w.bucket(b(EtcdBucket.membersRemoved), sorted(removed));
     await w.bucket(b(EtcdBucket.cluster), [[b('clusterVersion'), b(ETCD_CLUSTER_VERSION)]]);
     await w.bucket(b(EtcdBucket.alarm), sorted(ctx.alarms.map((a) => [encodeEtcdAlarmMember(a.memberId, a.alarm), Buffer.alloc(0)])));
-    await w.bucket(b(EtcdBucket.auth), [[b('authRevision'), u64be(ETCD_AUTH_REVISION)]]);
-    await w.bucket(b(EtcdBucket.authRoles), []);
-    await w.bucket(b(EtcdBucket.authUsers), []);
+    await w.bucket(b(EtcdBucket.auth), authEntries(auth));
+    await w.bucket(b(EtcdBucket.authRoles), sorted(auth.roles.map((r) => [b(r.name), encodeEtcdRole({
+      name: r.name, perms: r.perms.map((p) => ({ permType: p.permType, key: Buffer.from(p.key), rangeEnd: Buffer.from(p.rangeEnd) })),
+    })])));
+    await w.bucket(b(EtcdBucket.authUsers), sorted(auth.users.map((u) => [b(u.name), encodeEtcdUser({
+      name: u.name, password: Buffer.from(u.password, 'latin1'), roles: u.roles, noPassword: u.noPassword,
+    })])));
     return (await w.finish()).bytes;
   } finally {
     await scan.close();
     await sink.close();
   }
+}
+
+/**
+ * etcd's auth bucket: authRevision (a fresh store's is 1), and authEnabled once auth was
+ * enabled (etcd writes it only on enable and disable; a store never enabled has none).
+ */
+function authEntries(auth: AuthStateData): Entry[] {
+  const entries: Entry[] = [[b('authRevision'), u64be(auth.revision)]];
+  if (auth.enabled) entries.push([b('authEnabled'), Buffer.from([1])]);
+  return sorted(entries);
 }
 
 async function* keyEntries(scan: StateScanType): AsyncGenerator<Entry> {

@@ -21,6 +21,9 @@ import { RegionNamespaces } from './namespace-backend.js';
 import { RegionCrdt } from './eventual/backend.js';
 import { CRDT_OP_BYTES_MAX, CRDT_WRITE_OPS_MAX } from '../eventual/limits.js';
 import { EventualRouting } from './eventual-routing.js';
+import { RegionAuth } from './region-auth.js';
+import type { JwtTokens } from './jwt-tokens.js';
+import type { AuthInfo } from '../auth/index.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -62,12 +65,15 @@ export class RegionBackend {
   readonly crdtOps: RegionCrdt;
   /** etcd KV writes on eventual keys (DESIGN §2): lww Put/DeleteRange as CRDT writes, the rest refused. */
   private readonly eventual: EventualRouting;
+  /** etcd's Auth service and permission checks (region-auth.ts). */
+  readonly auth: RegionAuth;
 
-  constructor(readonly node: RegionNode) {
+  constructor(readonly node: RegionNode, opts: { bcryptCost?: number; jwt?: JwtTokens } = {}) {
     this.namespaceOps = new RegionNamespaces(node);
     this.crdt = new RegionCrdt(node);
     this.crdtOps = this.crdt;
     this.eventual = new EventualRouting(node, this.crdt, { opsMax: CRDT_WRITE_OPS_MAX, opBytesMax: CRDT_OP_BYTES_MAX });
+    this.auth = new RegionAuth(node, opts.bcryptCost, opts.jwt);
   }
 
   headerInfo() {
@@ -101,22 +107,22 @@ export class RegionBackend {
     throw new RegionError('no-space', 'etcdserver: mvcc: database space exceeded');
   }
 
-  async put(req: PutRequest, id?: ClientSeq): Promise<PutResponse> {
+  async put(req: PutRequest, id?: ClientSeq, auth?: AuthInfo): Promise<PutResponse> {
     const routed = this.eventual.put(req, id);
     if (routed !== undefined) return routed;
     await this.checkQuota(putCost(req.key, req.value));
-    const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id));
+    const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id), auth?.revision);
     return (res as { put: PutResponse }).put;
   }
 
-  async deleteRange(req: DeleteRangeRequest, id?: ClientSeq): Promise<DeleteRangeResponse> {
+  async deleteRange(req: DeleteRangeRequest, id?: ClientSeq, auth?: AuthInfo): Promise<DeleteRangeResponse> {
     const routed = this.eventual.deleteRange(req, id);
     if (routed !== undefined) return routed;
-    const res = await this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id));
+    const res = await this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id), auth?.revision);
     return (res as { deleteRange: DeleteRangeResponse }).deleteRange;
   }
 
-  async txn(req: TxnRequest, id?: ClientSeq): Promise<TxnResponse> {
+  async txn(req: TxnRequest, id?: ClientSeq, auth?: AuthInfo): Promise<TxnResponse> {
     this.eventual.checkTxn(req);
     if (isReadOnlyTxn(req)) {
       // A txn without writes needs no log entry: a linearizable read of its compares and ranges.
@@ -124,7 +130,7 @@ export class RegionBackend {
       return this.node.readLocal((mvcc) => mvcc.readTxn(req));
     }
     await this.checkQuota(txnCost(req));
-    const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id));
+    const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id), auth?.revision);
     return (res as { txn: TxnResponse }).txn;
   }
 

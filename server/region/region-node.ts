@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
-  stateMetaKey, encodeU64, type Engine,
+  stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
@@ -46,6 +46,8 @@ import type { PeerMember } from '../transport/peer-proto.js';
 import { EventualStore } from '../eventual/store.js';
 import { applyGuard } from './eventual-routing.js';
 import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
+import { AuthApplier, type AuthApplyResult } from './auth-applier.js';
+import { AuthError, SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
 
 
 export interface InitialMember {
@@ -79,6 +81,8 @@ export interface RegionNodeOptions {
   logger: Logger;
   metrics: NodeMetrics;
   limits?: Partial<RegionLimits>;
+  /** etcd's --auth-token-ttl for simple tokens, in ms (default 300 s). */
+  authTokenTtlMs?: number;
   /** Test-only switches (chaos harness); `regionstore serve` refuses them unless REGIONSTORE_UNSAFE=1. */
   unsafe?: {
     raft?: UnsafeTestingSwitches;
@@ -93,10 +97,14 @@ export interface RegionNodeOptions {
   clusterToken?: string;
 }
 
-type ProposalResult = CommandResponse | NamespaceApplyResult | undefined;
+type ProposalResult = CommandResponse | NamespaceApplyResult | AuthApplyResult | undefined;
 
 const SYNC_MARKER_KEY = stateMetaKey('synced-before-compaction');
 const EMPTY = new Uint8Array(0);
+/** How often expired simple tokens are dropped (etcd's simpleTokenTTLResolution: 1 s). */
+const TOKEN_SWEEP_INTERVAL_MS = 1_000;
+/** The u64 auth revision before an AuthedMvcc entry's command. */
+const AUTH_REVISION_BYTES = 8;
 
 export class RegionNode {
   readonly id: number;
@@ -115,6 +123,10 @@ export class RegionNode {
   private namespaceApplier!: NamespaceApplier;
   /** The persistent CRDT state of eventual namespaces (replaced with the state on a snapshot install). */
   eventual!: EventualStore;
+  /** etcd's auth state and this member's tokens (the state is replaced by a snapshot install; tokens stay). */
+  private authApplier!: AuthApplier;
+  private readonly authTokens: SimpleTokens;
+  private tokensSweptAtMs = 0;
   readonly transport: GrpcTransport;
   peerPort = 0;
   private readonly pending: PendingProposals<ProposalResult>;
@@ -139,6 +151,7 @@ export class RegionNode {
     this.id = opts.memberId;
     this.clusterId = opts.clusterId;
     this.limits = { ...DEFAULT_REGION_LIMITS, ...opts.limits };
+    this.authTokens = new SimpleTokens(opts.authTokenTtlMs ?? SIMPLE_TOKEN_TTL_MS_DEFAULT);
     // The engine is read at each measurement: a snapshot install replaces it.
     this.quota = new BackendQuota(this.limits.quotaBackendBytes, () => this.stateEngine.approximateSize());
     this.pending = new PendingProposals(systemClock, this.limits.proposalTimeoutMs);
@@ -175,6 +188,7 @@ export class RegionNode {
     this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
+    this.authApplier = await AuthApplier.load(this.stateEngine, this.authTokens, () => systemClock.monotonicMs());
     await this.openEventual();
     this.opts.metrics.crdtFigures(() => eventualFigures(this.eventual));
     this.membership = new Membership({
@@ -360,12 +374,26 @@ export class RegionNode {
         if (p.kind === PayloadKind.Mvcc) {
           if (p.proposer === this.id) local.push({ pos: items.length, counter: p.counter });
           items.push({ index: e.index, command: p.body });
+        } else if (p.kind === PayloadKind.AuthedMvcc) {
+          // Auth entries before it have been applied (they flush the batch first), so the
+          // revision read here is the one this entry follows in the log.
+          if (decodeU64(p.body, 0) !== this.authApplier.store.revision) {
+            if (p.proposer === this.id) this.pending.reject(p.counter, new AuthError('auth-old-revision'));
+            continue;
+          }
+          if (p.proposer === this.id) local.push({ pos: items.length, counter: p.counter });
+          items.push({ index: e.index, command: p.body.subarray(AUTH_REVISION_BYTES) });
         } else if (p.kind === PayloadKind.MemberAttributes) {
           metaOps.push(...this.membership.applyAttributes(JSON.parse(new TextDecoder().decode(p.body)) as MemberAttributes));
           if (p.proposer === this.id) localMeta.push(p.counter);
         } else if (p.kind === PayloadKind.Namespace) {
           await flushMvcc();
           const res = await this.namespaceApplier.apply(e.index, p.body, this.mvcc, this.stateEngine, this.eventual);
+          if (p.proposer === this.id) this.pending.resolve(p.counter, res);
+        } else if (p.kind === PayloadKind.Auth) {
+          // In log order with the mvcc entries around it (its writes follow theirs).
+          await flushMvcc();
+          const res = await this.authApplier.apply(e.index, p.body, this.stateEngine);
           if (p.proposer === this.id) this.pending.resolve(p.counter, res);
         }
       }
@@ -457,6 +485,7 @@ export class RegionNode {
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.membership.replaceRegistry(await Members.load(this.stateEngine));
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
+    this.authApplier = await AuthApplier.load(this.stateEngine, this.authTokens, () => systemClock.monotonicMs());
     await this.openEventual();
     this.appliedWaiter.notify(Math.max(this.appliedWaiter.appliedIndex, this.mvcc.appliedIndex));
   }
@@ -487,6 +516,12 @@ export class RegionNode {
     this.raft.tick();
     this.reads.tick();
     this.pending.expire();
+    const now = systemClock.monotonicMs();
+    // etcd sweeps its simple tokens once a second; a sweep walks every token, so not per tick.
+    if (now - this.tokensSweptAtMs >= TOKEN_SWEEP_INTERVAL_MS) {
+      this.tokensSweptAtMs = now;
+      this.authTokens.expire(now);
+    }
     if (this.lessor.isPrimary) {
       for (const id of this.lessor.expired()) {
         this.proposeCommand({ type: 'leaseRevoke', leaseRevoke: { id } }).catch(() => undefined);
@@ -560,9 +595,15 @@ export class RegionNode {
 
   // ---------------------------------------------------------------- the node's API
 
-  /** Proposes an mvcc command and resolves with its answer once this node applied it. */
-  async proposeCommand(cmd: Command): Promise<CommandResponse> {
-    const pending = this.propose(PayloadKind.Mvcc, encodeCommand(cmd));
+  /**
+   * Proposes an mvcc command and resolves with its answer once this node applied it.
+   * `authRevision`: the auth revision its permissions were checked at; applied only if
+   * the auth state is still there (else AuthError auth-old-revision).
+   */
+  async proposeCommand(cmd: Command, authRevision?: number): Promise<CommandResponse> {
+    const pending = authRevision === undefined
+      ? this.propose(PayloadKind.Mvcc, encodeCommand(cmd))
+      : this.propose(PayloadKind.AuthedMvcc, concatBytes(encodeU64(authRevision), encodeCommand(cmd)));
     if (this.opts.unsafe?.ackBeforeSync === true && cmd.type === 'put' && this.isLeader) {
       // UNSAFE (testing only): answer before the entry is durable or committed.
       pending.catch(() => undefined);
@@ -571,7 +612,7 @@ export class RegionNode {
     const res = await pending;
     if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
     if (res.type === 'error') throw new MvccError(res.code, res.message);
-    if (res.type === 'namespace' || res.type === 'namespace-error') throw new Error('an mvcc proposal got a namespace answer');
+    if (res.type === 'namespace' || res.type === 'namespace-error' || res.type === 'auth') throw new Error(`an mvcc proposal got a ${res.type} answer`);
     return res;
   }
 
@@ -605,7 +646,7 @@ export class RegionNode {
     this.wake.notify();
     return done.catch((err: unknown) => {
       this.opts.metrics.proposalFailed((err as RegionError).code === 'no-leader' ? 'no-leader' as never : 'timeout' as never);
-      throw err instanceof RegionError ? err : new RegionError('timeout', 'etcdserver: request timed out');
+      throw err instanceof RegionError || err instanceof AuthError ? err : new RegionError('timeout', 'etcdserver: request timed out');
     });
   }
 
@@ -620,6 +661,30 @@ export class RegionNode {
     if (res === undefined || (res.type !== 'namespace' && res.type !== 'namespace-error')) {
       throw new RegionError('timeout', 'etcdserver: request timed out');
     }
+    return res;
+  }
+
+  /** Resolves once the entry at `index` is applied here, or after `timeoutMs` (never rejects). */
+  async waitForApplied(index: number, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.appliedWaiter.waitFor(index), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** etcd's auth state as this member has applied it. */
+  get auth(): AuthStore {
+    return this.authApplier.store;
+  }
+
+  /** This member's simple tokens. */
+  get tokens(): SimpleTokens {
+    return this.authTokens;
+  }
+
+  /** Proposes an Auth change; resolves with its outcome once this member applied it. */
+  async proposeAuth(cmd: AuthCommand): Promise<AuthApplyResult> {
+    const res = await this.propose(PayloadKind.Auth, encodeAuthCommand(cmd));
+    if (res === undefined || res.type !== 'auth') throw new RegionError('timeout', 'etcdserver: request timed out');
     return res;
   }
 

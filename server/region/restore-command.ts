@@ -104,7 +104,7 @@ export async function snapshotCommand(argv: string[]): Promise<void> {
       console.error(`warning: lease ${r.from.toString(16)} is beyond regionstore's 53-bit lease ids; restored as ${r.to.toString(16)}`);
     }
     console.log(`restored ${flags.file} into ${flags.dataDir}: revision ${s.revision}, compacted ${s.compactedRevision}, ` +
-      `${s.records} revision records, ${s.leases} leases`);
+      `${s.records} revision records, ${s.leases} leases, ${s.users ?? 0} users, ${s.roles ?? 0} roles, auth ${s.authEnabled === true ? 'enabled' : 'disabled'}`);
     console.log(`start it with: regionstore serve --name ${flags.name} --data-dir ${flags.dataDir} ` +
       `--initial-cluster ${flags.initialCluster} --initial-cluster-token ${flags.initialClusterToken} ` +
       `--initial-advertise-peer-urls ${flags.initialAdvertisePeerUrls} --listen-peer-urls ... --listen-client-urls ...`);

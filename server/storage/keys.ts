@@ -53,6 +53,8 @@ export const StateKeyspace = {
   MvccKeyHistory: 0x18,
   /** mvcc: lease id · user key → nothing: the keys attached to each lease. */
   MvccLeaseKey: 0x19,
+  /** etcd's Auth state (users, roles, enabled flag, auth revision): server/region/auth-applier.ts. */
+  Auth: 0x1a,
 } as const;
 export type StateKeyspace = (typeof StateKeyspace)[keyof typeof StateKeyspace];
 

@@ -5,7 +5,7 @@
 // member's own port (loopback.ts), so it gets exactly the treatment of an etcd client's.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { EtcdErrors } from '../errors.js';
 import type { Http1Router } from '../http1.js';
@@ -34,6 +34,17 @@ const CORS_HEADERS = {
 } as const;
 
 /** grpc-gateway forwards the gRPC answer's content-type header under this name. */
+/**
+ * The gRPC metadata a gateway call carries: the Auth token from the Authorization header,
+ * as etcd's gateway forwards it (metadata "authorization", which etcd reads beside "token").
+ */
+function metadataOf(req: IncomingMessage): Metadata {
+  const md = new Metadata();
+  const token = req.headers.authorization;
+  if (typeof token === 'string' && token !== '') md.set('authorization', token);
+  return md;
+}
+
 const FORWARDED_HEADERS = { 'content-type': 'application/json', 'grpc-metadata-content-type': 'application/grpc' } as const;
 
 /** Methods whose gRPC stream stays open after the request body ends (see handleBidi). */
@@ -71,7 +82,8 @@ export class JsonGateway {
     }
     const target = LoopbackClients.targetOf(req.socket.localAddress, req.socket.localPort);
     const grpcPath = `/${route.service}/${route.method}`;
-    if (route.kind === 'bidi-stream') return this.handleBidi(req, res, target, grpcPath, types);
+    const md = metadataOf(req);
+    if (route.kind === 'bidi-stream') return this.handleBidi(req, res, target, grpcPath, types, md);
     const body = await readBody(req, this.bodyBytesMax);
     if (typeof body !== 'string') return sendFailure(res, body);
     let request: Buffer;
@@ -80,18 +92,18 @@ export class JsonGateway {
     } catch (err) {
       return sendFailure(res, inputFailure(err, status.INVALID_ARGUMENT));
     }
-    if (route.kind === 'unary') return this.handleUnary(res, target, grpcPath, types, request);
-    this.handleServerStream(res, target, grpcPath, types, request);
+    if (route.kind === 'unary') return this.handleUnary(res, target, grpcPath, types, request, md);
+    this.handleServerStream(res, target, grpcPath, types, request, md);
   };
 
-  private handleUnary(res: ServerResponse, target: string, grpcPath: string, types: MethodTypes, request: Buffer): Promise<void> {
+  private handleUnary(res: ServerResponse, target: string, grpcPath: string, types: MethodTypes, request: Buffer, md: Metadata): Promise<void> {
     return new Promise<void>((resolve) => {
       const call = this.clients.unary(target, grpcPath, request, (err, answer) => {
         this.active.delete(call);
         if (err !== null && err !== undefined) sendFailure(res, failureOf(err));
         else if (answer !== undefined) send(res, 200, jsonFromEncoded(types.response, answer));
         resolve();
-      });
+      }, md);
       this.track(call, res);
     });
   }
@@ -102,8 +114,9 @@ export class JsonGateway {
     grpcPath: string,
     types: MethodTypes,
     request: Buffer,
+    md: Metadata,
   ): void {
-    const call = this.clients.serverStream(target, grpcPath, request);
+    const call = this.clients.serverStream(target, grpcPath, request, md);
     this.track(call, res);
     pipeAnswers(call, res, types.response, () => this.active.delete(call));
   }
@@ -115,9 +128,11 @@ export class JsonGateway {
    * stream, except for Watch: etcd's server keeps a watch stream serving after the client
    * half-closes, so a `curl -d '{"create_request":...}'` watch goes on until curl leaves.
    */
-  private async handleBidi(req: IncomingMessage, res: ServerResponse, target: string, grpcPath: string, types: MethodTypes): Promise<void> {
+  private async handleBidi(
+    req: IncomingMessage, res: ServerResponse, target: string, grpcPath: string, types: MethodTypes, md: Metadata,
+  ): Promise<void> {
     const keepOpen = KEEP_OPEN_AFTER_BODY.has(grpcPath.slice(1));
-    const call = this.clients.bidiStream(target, grpcPath);
+    const call = this.clients.bidiStream(target, grpcPath, md);
     this.track(call, res);
     pipeAnswers(call, res, types.response, () => this.active.delete(call));
     let sent = 0;

@@ -41,16 +41,17 @@ export class LoopbackClients {
     return c;
   }
 
-  unary(target: string, path: string, request: Buffer, cb: (err: unknown, res?: Buffer) => void): { cancel(): void } {
-    return this.client(target).makeUnaryRequest(path, raw, raw, request, new Metadata(), (err, res) => cb(err, res));
+  /** `md`: metadata to send (the Auth token from the request's Authorization header). */
+  unary(target: string, path: string, request: Buffer, cb: (err: unknown, res?: Buffer) => void, md = new Metadata()): { cancel(): void } {
+    return this.client(target).makeUnaryRequest(path, raw, raw, request, md, (err, res) => cb(err, res));
   }
 
-  serverStream(target: string, path: string, request: Buffer) {
-    return this.client(target).makeServerStreamRequest(path, raw, raw, request, new Metadata());
+  serverStream(target: string, path: string, request: Buffer, md = new Metadata()) {
+    return this.client(target).makeServerStreamRequest(path, raw, raw, request, md);
   }
 
-  bidiStream(target: string, path: string) {
-    return this.client(target).makeBidiStreamRequest(path, raw, raw, new Metadata());
+  bidiStream(target: string, path: string, md = new Metadata()) {
+    return this.client(target).makeBidiStreamRequest(path, raw, raw, md);
   }
 
   close(): void {

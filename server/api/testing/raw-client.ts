@@ -9,7 +9,7 @@ type Ctor = new (address: string, creds: ReturnType<typeof credentials.createIns
 
 export interface RawClient {
   unary(service: string, method: string, req: unknown, md?: Metadata): Promise<any>;
-  duplex(service: string, method: string): ClientDuplexStream<unknown, any>;
+  duplex(service: string, method: string, md?: Metadata): ClientDuplexStream<unknown, any>;
   stream(service: string, method: string, req: unknown): NodeJS.ReadableStream;
   close(): void;
 }
@@ -39,7 +39,7 @@ export function rawClient(endpoint: string): RawClient {
         if (md === undefined) get(service)[method](req, cb);
         else get(service)[method](req, md, cb);
       }),
-    duplex: (service, method) => get(service)[method](),
+    duplex: (service, method, md) => (md === undefined ? get(service)[method]() : get(service)[method](md)),
     stream: (service, method, req) => get(service)[method](req),
     close: () => {
       for (const c of clients.values()) c.close();

@@ -202,3 +202,91 @@ export function encodeEtcdConfState(voters: number[], learners: number[]): Buffe
   parts.push('"auto_leave":false');
   return Buffer.from(`{${parts.join(',')}}`);
 }
+
+// ---- authpb: the records of the authUsers and authRoles buckets (repeated fields)
+
+/** Every field in order, repeated ones included (varints as bigint, length-delimited as bytes). */
+function pbAll(b: Uint8Array): Array<[number, bigint | Buffer]> {
+  const out: Array<[number, bigint | Buffer]> = [];
+  let i = 0;
+  const varint = (): bigint => {
+    let v = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      if (i >= b.length || shift > 63n) throw new Error('truncated protobuf varint');
+      const x = b[i++]!;
+      v |= BigInt(x & 0x7f) << shift;
+      if (x < 0x80) return v;
+    }
+  };
+  while (i < b.length) {
+    const tag = Number(varint());
+    const wire = tag & 7;
+    if (wire === 0) out.push([tag >>> 3, varint()]);
+    else if (wire === 2) {
+      const len = Number(varint());
+      if (i + len > b.length) throw new Error('truncated protobuf field');
+      out.push([tag >>> 3, Buffer.from(b.subarray(i, i + len))]);
+      i += len;
+    } else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else throw new Error(`unsupported protobuf wire type ${wire}`);
+  }
+  return out;
+}
+
+/** authpb.User as etcd stores it (password: the bcrypt hash bytes). */
+export interface EtcdAuthUser {
+  name: string;
+  password: Buffer;
+  roles: string[];
+  noPassword: boolean;
+}
+
+export function encodeEtcdUser(u: EtcdAuthUser): Buffer {
+  const w = new PbWriter().bytes(1, Buffer.from(u.name)).bytes(2, u.password);
+  for (const r of u.roles) w.bytes(3, Buffer.from(r));
+  // etcd always sets options (UserAdd fills a default), so the field is there even when empty.
+  const options = new PbWriter().varint(1, u.noPassword ? 1 : 0).finish();
+  return Buffer.concat([w.finish(), Buffer.from([(4 << 3) | 2, options.length]), options]);
+}
+
+export function decodeEtcdUser(b: Uint8Array): EtcdAuthUser {
+  const u: EtcdAuthUser = { name: '', password: Buffer.alloc(0), roles: [], noPassword: false };
+  for (const [f, v] of pbAll(b)) {
+    if (f === 1) u.name = bytesOf(v).toString();
+    else if (f === 2) u.password = bytesOf(v);
+    else if (f === 3) u.roles.push(bytesOf(v).toString());
+    else if (f === 4) u.noPassword = int(pbFields(bytesOf(v)).get(1)) !== 0;
+  }
+  return u;
+}
+
+/** authpb.Permission (permType READ 0, WRITE 1, READWRITE 2). */
+export interface EtcdAuthPermission {
+  permType: number;
+  key: Buffer;
+  rangeEnd: Buffer;
+}
+
+export interface EtcdAuthRole {
+  name: string;
+  perms: EtcdAuthPermission[];
+}
+
+export function encodeEtcdRole(r: EtcdAuthRole): Buffer {
+  const w = new PbWriter().bytes(1, Buffer.from(r.name));
+  for (const p of r.perms) w.bytes(2, new PbWriter().varint(1, p.permType).bytes(2, p.key).bytes(3, p.rangeEnd).finish());
+  return w.finish();
+}
+
+export function decodeEtcdRole(b: Uint8Array): EtcdAuthRole {
+  const r: EtcdAuthRole = { name: '', perms: [] };
+  for (const [f, v] of pbAll(b)) {
+    if (f === 1) r.name = bytesOf(v).toString();
+    else if (f === 2) {
+      const p = pbFields(bytesOf(v));
+      r.perms.push({ permType: int(p.get(1)), key: bytesOf(p.get(2)), rangeEnd: bytesOf(p.get(3)) });
+    }
+  }
+  return r;
+}
