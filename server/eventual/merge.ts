@@ -41,11 +41,19 @@ function setState(c: MergeContext, key: Uint8Array, s: KeyState | null, sk = sta
   c.work.set(sk, s, encodeKeyState);
 }
 
+/**
+ * `r` enters the index. A record merged for the first time has a dot no index key held
+ * before (dots are unique, and a record already held is never merged again), so its entry is
+ * a fresh put: one dominated later in the same batch (a hot key rewritten) costs no engine op
+ * at all. `whole` (an event that lost its (device, seq)) rewrites an entry that may exist.
+ */
 function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
   const e: IndexEntry = whole || (r.kind === 'set' && r.op === 'remove')
     ? { where: 'record', record: r }
     : r.kind === 'events' ? { where: 'event', device: r.deviceId, seq: r.deviceSeq } : { where: 'key', key: r.key };
-  c.work.put(indexKey(c.def.name, r.origin, r.seq), encodeIndex(e));
+  const key = indexKey(c.def.name, r.origin, r.seq);
+  if (whole) c.work.put(key, encodeIndex(e));
+  else c.work.putFresh(key, encodeIndex(e));
 }
 
 function indexDel(c: MergeContext, d: Dot): void {

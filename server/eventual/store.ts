@@ -38,7 +38,7 @@ export interface EventualStoreOptions {
 }
 
 function freshBatch(): BatchState {
-  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map() };
+  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new Map() };
 }
 
 export class EventualStore implements ExternalApplier {

@@ -27,6 +27,8 @@ export interface BatchState {
   hlc: Hlc | undefined;
   /** (namespace, type) → ops applied, for the metric once written. */
   applied: Map<string, { namespace: string; type: string; n: number }>;
+  /** Fresh puts (Work.putFresh) of the batch's commands, written at flush unless deleted since. */
+  fresh: Map<string, BatchOp>;
 }
 
 export interface WorkBase {
@@ -45,6 +47,9 @@ export class Work {
   private readonly slots = new Map<string, Slot>();
   private readonly ns = new Map<string, NsRecord>();
   private readonly raw: BatchOp[] = [];
+  /** This command's fresh puts, and the batch's earlier fresh puts it deleted. */
+  private readonly fresh = new Map<string, BatchOp>();
+  private readonly unfresh: string[] = [];
   /** mvcc keys whose visible value this command sets (null: deletes), in first-touch order. */
   readonly projections = new Map<string, { key: Uint8Array; value: Uint8Array | null; always: boolean }>();
   private readonly applied = new Map<string, { namespace: string; type: string; n: number }>();
@@ -85,7 +90,22 @@ export class Work {
     this.raw.push({ type: 'put', key, value });
   }
 
+  /**
+   * A write-only put of a key that cannot exist in the engine before this batch (the index
+   * entry of a dot merged for the first time): held until the batch is flushed, so that a
+   * delete of it in the same batch cancels both.
+   */
+  putFresh(key: Uint8Array, value: Uint8Array): void {
+    this.fresh.set(keyString(key), { type: 'put', key, value });
+  }
+
   del(key: Uint8Array): void {
+    const ks = keyString(key);
+    if (this.fresh.delete(ks)) return; // put by this command
+    if (this.base.batch.fresh.has(ks)) {
+      this.unfresh.push(ks); // put earlier in this batch: dropped when this command commits
+      return;
+    }
     this.raw.push({ type: 'del', key });
   }
 
@@ -144,6 +164,8 @@ export class Work {
     // flushBatch), the write-only ops in order now.
     for (const [ks, s] of this.slots) batch.slots.set(ks, s);
     for (const op of this.raw) this.tx.append(op, true);
+    for (const ks of this.unfresh) batch.fresh.delete(ks);
+    for (const [ks, op] of this.fresh) batch.fresh.set(ks, op);
     for (const [ns, r] of this.ns) batch.ns.set(ns, r);
     if (this.hlc !== (batch.hlc ?? this.base.hlc)) batch.hlc = this.hlc;
     for (const [k, c] of this.applied) {
@@ -167,8 +189,10 @@ export class Work {
   }
 }
 
-/** The engine ops of what a batch's commands left: each state, record and the clock once. */
+/** The engine ops of what a batch's commands left: each state, record and the clock once, and
+ *  the fresh puts no later command of the batch deleted. */
 export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): void {
+  for (const op of batch.fresh.values()) append(op);
   for (const s of batch.slots.values()) {
     if (s.value === null) {
       s.bytes = 0;
