@@ -93,35 +93,38 @@ export class EventualStore implements ExternalApplier {
     }
     this.decoded.set(bytes, body);
     const ns = body.namespace;
-    const state = (k: Uint8Array): void => {
-      const ks = keyString(k);
-      if (!this.batch.slots.has(ks) && this.cache.get(ks) === undefined) raw.push(k);
-    };
-    const prefix = this.opts.registry().get(ns)?.prefix;
-    const event = (device: string, seq: number): void => {
-      state(deviceKey(ns, device));
-      if (seq <= 0) return; // assigned at apply
-      raw.push(eventKey(ns, device, seq));
-      if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
-    };
     if (body.kind === 'write') {
       for (const op of body.ops) {
-        if (op.type === 'eventAppend') event(op.device, op.seq);
+        if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
         else {
-          state(keyStateKey(ns, op.key));
+          this.stateAhead(keyStateKey(ns, op.key), raw);
           mvcc.push(op.key);
         }
       }
     } else {
       for (const r of body.records) {
-        if (r.kind === 'events') event(r.deviceId, r.deviceSeq);
+        if (r.kind === 'events') this.eventAhead(ns, r.deviceId, r.deviceSeq, mvcc, raw);
         else {
-          state(keyStateKey(ns, r.key));
+          this.stateAhead(keyStateKey(ns, r.key), raw);
           mvcc.push(r.key);
         }
       }
     }
     return { mvcc, raw };
+  }
+
+  /** A state key worth reading ahead: neither the batch nor the cache holds it. */
+  private stateAhead(k: Uint8Array, raw: Uint8Array[]): void {
+    const ks = keyString(k);
+    if (!this.batch.slots.has(ks) && this.cache.get(ks) === undefined) raw.push(k);
+  }
+
+  private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
+    this.stateAhead(deviceKey(ns, device), raw);
+    if (seq <= 0) return; // assigned at apply
+    raw.push(eventKey(ns, device, seq));
+    const prefix = this.opts.registry().get(ns)?.prefix;
+    if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
   }
 
   private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {

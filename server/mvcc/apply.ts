@@ -12,9 +12,10 @@ import { decodeResponse, encodeResponse } from './response-codec.js';
 import type { MvccState } from './state.js';
 import { type BatchOut, TxnExec } from './txn-exec.js';
 import { META_ALARMS_KEY } from './alarm-table.js';
-import type { AlarmRequest, Command, CommandResponse, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
+import type { AlarmRequest, Command, CommandResponse, KeyValue, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
 import { validateTxn } from './validate-txn.js';
 import type { ExternalTx } from './external.js';
+import type { BatchOp } from '../storage/engine.js';
 import { keyString } from './kv-layout.js';
 import { applierGet } from './kv-view.js';
 import { guardRefusal } from './write-guard.js';
@@ -85,29 +86,43 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
 async function external(st: MvccState, exec: TxnExec, index: number, body: Uint8Array, out: BatchOut): Promise<CommandResponse> {
   const applier = st.external;
   if (applier === undefined) throw new Error(`entry ${index} is an external command but no external applier is wired`);
-  const tx: ExternalTx = {
-    index,
-    writeRevision: exec.main,
-    get: (key) => applierGet(st, key),
-    put: async (key, value) => {
-      await exec.put({ key, value });
-    },
-    delete: async (key) => (await exec.deleteRange({ key })).deleted > 0,
-    append: (op, unread) => {
-      out.ops.push(op);
-      if (unread !== true) st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
-    },
-    read: async (key) => {
-      const ks = keyString(key);
-      const own = st.rawOverlay.get(ks);
-      if (own !== undefined) return own ?? undefined;
-      const ahead = st.rawPrefetched.get(ks);
-      if (ahead !== undefined) return ahead ?? undefined;
-      return st.engine.get(key);
-    },
-  };
-  const answer = await applier.apply(index, body, tx);
+  const answer = await applier.apply(index, body, new Tx(st, exec, out, index));
   return { type: 'external', external: { revision: exec.finish(), body: answer } };
+}
+
+/** What an external command may do (external.ts): a class, not closures built per command. */
+class Tx implements ExternalTx {
+  readonly writeRevision: number;
+
+  constructor(private readonly st: MvccState, private readonly exec: TxnExec, private readonly out: BatchOut, readonly index: number) {
+    this.writeRevision = exec.main;
+  }
+
+  get(key: Uint8Array): Promise<KeyValue | undefined> {
+    return applierGet(this.st, key);
+  }
+
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    await this.exec.put({ key, value });
+  }
+
+  async delete(key: Uint8Array): Promise<boolean> {
+    return (await this.exec.deleteRange({ key })).deleted > 0;
+  }
+
+  append(op: BatchOp, unread?: boolean): void {
+    this.out.ops.push(op);
+    if (unread !== true) this.st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
+  }
+
+  read(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const ks = keyString(key);
+    const own = this.st.rawOverlay.get(ks);
+    if (own !== undefined) return Promise.resolve(own ?? undefined);
+    const ahead = this.st.rawPrefetched.get(ks);
+    if (ahead !== undefined) return Promise.resolve(ahead ?? undefined);
+    return this.st.engine.get(key);
+  }
 }
 
 /**
