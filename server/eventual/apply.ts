@@ -72,17 +72,10 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): 
   for (const op of body.ops) {
     checkKind(def, OP_KIND[op.type], `a ${op.type}`);
     if (op.type !== 'eventAppend') checkKey(env, def, op.key);
-    const next = (): { dot: Dot; hlc: Hlc } => {
-      const seq = work.vectorOf(def.name, env.localOrigin) + 1;
-      const hlc = clock.now(body.physicalMs);
-      work.hlc = hlc;
-      work.advance(def.name, env.localOrigin, seq);
-      return { dot: { origin: env.localOrigin, seq }, hlc };
-    };
     let rec: CrdtRecord;
     switch (op.type) {
       case 'lwwPut': case 'lwwDelete': {
-        const { dot, hlc } = next();
+        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'lww', key: op.key, value: op.type === 'lwwPut' ? op.value : null, ...dot, hlc };
         break;
       }
@@ -91,7 +84,7 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): 
         const st = await work.get<KeyState>(keyStateKey(def.name, op.key), decodeKeyState);
         const left = mvSiblingsAfterWrite(st?.kind === 'mv' ? st.state : undefined, token);
         if (left > def.siblingCap) throw new EvError('failed-precondition', new SiblingCapError(op.key, left, def.siblingCap).message);
-        const { dot, hlc } = next();
+        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'mv', key: op.key, value: op.value, context: token, ...dot, hlc };
         break;
       }
@@ -100,23 +93,23 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): 
         if (!Number.isSafeInteger(totals.p) || !Number.isSafeInteger(totals.n)) {
           throw new EvError('invalid-argument', `counter ${JSON.stringify(utf8Decoder.decode(op.key))} would leave the safe integer range (2^53)`);
         }
-        const { dot, hlc } = next();
+        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'counter', key: op.key, ...totals, ...dot, hlc };
         break;
       }
       case 'setAdd': {
-        const { dot, hlc } = next();
+        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'set', key: op.key, elem: op.member, op: 'add', ...dot, hlc };
         break;
       }
       case 'setRemove': {
         const removed = await observedAdds(c, op.key, op.member);
-        const { dot, hlc } = next();
+        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'set', key: op.key, elem: op.member, op: 'remove', removed, ...dot, hlc };
         break;
       }
       case 'eventAppend': {
-        const r = await eventRecord(c, op, next);
+        const r = await eventRecord(c, op, () => stamp(work, def.name, env.localOrigin, clock, body.physicalMs));
         if (r.duplicate) {
           results.push({ eventSeq: r.seq, duplicate: true });
           continue;
@@ -129,6 +122,15 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): 
     results.push({ dot: { origin: rec.origin, seq: rec.seq }, hlc: rec.hlc, ...(rec.kind === 'events' ? { eventSeq: rec.deviceSeq } : {}) });
   }
   return { kind: 'write', namespace: def.name, results };
+}
+
+/** The next dot and HLC of a region write (assigned at apply: see the top of this file). */
+function stamp(work: Work, ns: string, origin: string, clock: HybridClock, physicalMs: number): { dot: Dot; hlc: Hlc } {
+  const seq = work.vectorOf(ns, origin) + 1;
+  const hlc = clock.now(physicalMs);
+  work.hlc = hlc;
+  work.advance(ns, origin, seq);
+  return { dot: { origin, seq }, hlc };
 }
 
 async function eventRecord(

@@ -97,8 +97,18 @@ export function conflictKey(ns: string, key: Uint8Array): Uint8Array {
   return concatBytes(subPrefix(ns, Sub.Conflict), key);
 }
 
+/** [index sub prefix][origin][0x00] per (namespace, origin), built once (most writes are the region's). */
+const originPrefixes = new Map<string, Uint8Array>();
+
 export function indexKey(ns: string, origin: string, seq: number): Uint8Array {
-  return concatBytes(subPrefix(ns, Sub.Index), text(origin), Uint8Array.of(SEP), encodeU64(seq));
+  const k = `${ns}\u0000${origin}`;
+  let p = originPrefixes.get(k);
+  if (p === undefined) {
+    p = concatBytes(subPrefix(ns, Sub.Index), text(origin), Uint8Array.of(SEP));
+    // Origins grow with edges: past the bound, built per call.
+    if (originPrefixes.size < SUB_PREFIX_CACHE_MAX) originPrefixes.set(k, p);
+  }
+  return concatBytes(p, encodeU64(seq));
 }
 
 export function eventKey(ns: string, device: string, seq: number): Uint8Array {

@@ -28,19 +28,32 @@ export interface MergeContext {
   localOrigin: string;
 }
 
-function loadState(c: MergeContext, key: Uint8Array): Promise<KeyState | null> {
-  return c.work.get(keyStateKey(c.def.name, key), decodeKeyState);
+/** The engine key of a key's state, built once per merge (get then set use the same object). */
+function stateKey(c: MergeContext, key: Uint8Array): Uint8Array {
+  return keyStateKey(c.def.name, key);
 }
 
-function setState(c: MergeContext, key: Uint8Array, s: KeyState | null): void {
-  c.work.set(keyStateKey(c.def.name, key), s, encodeKeyState);
+function loadState(c: MergeContext, key: Uint8Array, sk = stateKey(c, key)): Promise<KeyState | null> {
+  return c.work.get(sk, decodeKeyState);
 }
 
+function setState(c: MergeContext, key: Uint8Array, s: KeyState | null, sk = stateKey(c, key)): void {
+  c.work.set(sk, s, encodeKeyState);
+}
+
+/**
+ * `r` enters the index. A record merged for the first time has a dot no index key held
+ * before (dots are unique, and a record already held is never merged again), so its entry is
+ * a fresh put: one dominated later in the same batch (a hot key rewritten) costs no engine op
+ * at all. `whole` (an event that lost its (device, seq)) rewrites an entry that may exist.
+ */
 function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
   const e: IndexEntry = whole || (r.kind === 'set' && r.op === 'remove')
     ? { where: 'record', record: r }
     : r.kind === 'events' ? { where: 'event', device: r.deviceId, seq: r.deviceSeq } : { where: 'key', key: r.key };
-  c.work.put(indexKey(c.def.name, r.origin, r.seq), encodeIndex(e));
+  const key = indexKey(c.def.name, r.origin, r.seq);
+  if (whole) c.work.put(key, encodeIndex(e));
+  else c.work.putFresh(key, encodeIndex(e));
 }
 
 function indexDel(c: MergeContext, d: Dot): void {
@@ -60,12 +73,13 @@ export async function mergeRecord(c: MergeContext, r: CrdtRecord): Promise<void>
 
 async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
   const ns = c.def.name;
-  const st = await loadState(c, r.key);
+  const sk = stateKey(c, r.key);
+  const st = await loadState(c, r.key, sk);
   const winner = st?.kind === 'lww' ? st.winner : undefined;
   const m = lwwMerge(winner, r);
   const counts = c.work.counts(ns);
   if (m.winner === r) {
-    setState(c, r.key, { kind: 'lww', winner: r });
+    setState(c, r.key, { kind: 'lww', winner: r }, sk);
     indexPut(c, r);
     c.work.project(r.key, r.value, true);
   }

@@ -18,9 +18,10 @@ import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
-import { NS_RECORDS_RANGE, Sub, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
+import { NS_RECORDS_RANGE, Sub, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
+import { eventEtcdKey } from './project.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
-import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
+import { EMPTY_NS_RECORD, Work, flushBatch, keyString, type BatchState } from './work.js';
 import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
 
 // The local replica's last HLC (the stored name predates edges: kept, it is on disk).
@@ -41,7 +42,7 @@ export interface EventualStoreOptions {
 }
 
 function freshBatch(): BatchState {
-  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map() };
+  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new Map() };
 }
 
 export class EventualStore implements ExternalApplier {
@@ -53,6 +54,9 @@ export class EventualStore implements ExternalApplier {
   /** Known edges (edges.ts), as of the last written batch; `edgeBatch`: this batch's changes. */
   private readonly edgeTable: Map<string, EdgeRecord>;
   private edgeBatch = new Map<string, EdgeRecord>();
+  /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again;
+   *  emptied when the batch is written. */
+  private readonly decoded = new Map<Uint8Array, EvBody>();
 
   private constructor(
     readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc, edges: Map<string, EdgeRecord>,
@@ -87,10 +91,61 @@ export class EventualStore implements ExternalApplier {
     return encodeAnswer(await this.applyBody(bytes, tx));
   }
 
-  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {
+  /**
+   * The engine keys a command will read (ExternalApplier.readAhead): per key op the key's
+   * CRDT state (unless the batch or the cache holds it) and its mvcc row (the projection's
+   * prior kv); per event with its seq given, the held event and its etcd key; per device its
+   * summary. The store reads them in one round trip with the batch's other keys.
+   */
+  readAhead(bytes: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
+    const mvcc: Uint8Array[] = [];
+    const raw: Uint8Array[] = [];
     let body: EvBody;
     try {
       body = decodeBody(bytes);
+    } catch {
+      return { mvcc, raw }; // apply refuses it
+    }
+    this.decoded.set(bytes, body);
+    const ns = body.namespace;
+    if (body.kind === 'write') {
+      for (const op of body.ops) {
+        if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
+        else {
+          this.stateAhead(keyStateKey(ns, op.key), raw);
+          mvcc.push(op.key);
+        }
+      }
+    } else if (body.kind === 'page') {
+      for (const r of body.records) {
+        if (r.kind === 'events') this.eventAhead(ns, r.deviceId, r.deviceSeq, mvcc, raw);
+        else {
+          this.stateAhead(keyStateKey(ns, r.key), raw);
+          mvcc.push(r.key);
+        }
+      }
+    }
+    return { mvcc, raw };
+  }
+
+  /** A state key worth reading ahead: neither the batch nor the cache holds it. */
+  private stateAhead(k: Uint8Array, raw: Uint8Array[]): void {
+    const ks = keyString(k);
+    if (!this.batch.slots.has(ks) && this.cache.get(ks) === undefined) raw.push(k);
+  }
+
+  private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
+    this.stateAhead(deviceKey(ns, device), raw);
+    if (seq <= 0) return; // assigned at apply
+    raw.push(eventKey(ns, device, seq));
+    const prefix = this.opts.registry().get(ns)?.prefix;
+    if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
+  }
+
+  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {
+    let body: EvBody;
+    try {
+      body = this.decoded.get(bytes) ?? decodeBody(bytes);
     } catch (e) {
       // Only a corrupted entry (or a proposer bug) gets here: refuse it, the same everywhere.
       return { kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` };
@@ -128,6 +183,7 @@ export class EventualStore implements ExternalApplier {
   published(): void {
     const b = this.batch;
     this.batch = freshBatch();
+    this.decoded.clear();
     for (const [ks, s] of b.slots) {
       if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);
       else this.cache.delete(ks);

@@ -27,6 +27,8 @@ export interface BatchState {
   hlc: Hlc | undefined;
   /** (namespace, type) → ops applied, for the metric once written. */
   applied: Map<string, { namespace: string; type: string; n: number }>;
+  /** Fresh puts (Work.putFresh) of the batch's commands, written at flush unless deleted since. */
+  fresh: Map<string, BatchOp>;
 }
 
 export interface WorkBase {
@@ -45,6 +47,9 @@ export class Work {
   private readonly slots = new Map<string, Slot>();
   private readonly ns = new Map<string, NsRecord>();
   private readonly raw: BatchOp[] = [];
+  /** This command's fresh puts, and the batch's earlier fresh puts it deleted. */
+  private readonly fresh = new Map<string, BatchOp>();
+  private readonly unfresh: string[] = [];
   /** mvcc keys whose visible value this command sets (null: deletes), in first-touch order. */
   readonly projections = new Map<string, { key: Uint8Array; value: Uint8Array | null; always: boolean }>();
   private readonly applied = new Map<string, { namespace: string; type: string; n: number }>();
@@ -54,8 +59,20 @@ export class Work {
     this.hlc = base.batch.hlc ?? base.hlc;
   }
 
+  /** The last key given to get/set and its string: a merge reads then writes the same key object. */
+  private lastKey: Uint8Array | undefined;
+  private lastKs = '';
+
+  private ks(key: Uint8Array): string {
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastKs = keyString(key);
+    }
+    return this.lastKs;
+  }
+
   async get<T>(key: Uint8Array, decode: (b: Uint8Array) => T): Promise<T | null> {
-    const ks = keyString(key);
+    const ks = this.ks(key);
     const own = this.slots.get(ks) ?? this.base.batch.slots.get(ks);
     if (own !== undefined) return own.value as T | null;
     const cached = this.base.cached(ks);
@@ -65,7 +82,7 @@ export class Work {
   }
 
   set<T>(key: Uint8Array, value: T | null, encode: (v: T) => Uint8Array, cache = true): void {
-    this.slots.set(keyString(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
+    this.slots.set(this.ks(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
   }
 
   /** A write-only engine op (index, superseded, event losers): never read back by apply. */
@@ -73,7 +90,22 @@ export class Work {
     this.raw.push({ type: 'put', key, value });
   }
 
+  /**
+   * A write-only put of a key that cannot exist in the engine before this batch (the index
+   * entry of a dot merged for the first time): held until the batch is flushed, so that a
+   * delete of it in the same batch cancels both.
+   */
+  putFresh(key: Uint8Array, value: Uint8Array): void {
+    this.fresh.set(keyString(key), { type: 'put', key, value });
+  }
+
   del(key: Uint8Array): void {
+    const ks = keyString(key);
+    if (this.fresh.delete(ks)) return; // put by this command
+    if (this.base.batch.fresh.has(ks)) {
+      this.unfresh.push(ks); // put earlier in this batch: dropped when this command commits
+      return;
+    }
     this.raw.push({ type: 'del', key });
   }
 
@@ -131,7 +163,9 @@ export class Work {
     // States, namespace records and the clock are written once per batch (their last value:
     // flushBatch), the write-only ops in order now.
     for (const [ks, s] of this.slots) batch.slots.set(ks, s);
-    for (const op of this.raw) this.tx.append(op);
+    for (const op of this.raw) this.tx.append(op, true);
+    for (const ks of this.unfresh) batch.fresh.delete(ks);
+    for (const [ks, op] of this.fresh) batch.fresh.set(ks, op);
     for (const [ns, r] of this.ns) batch.ns.set(ns, r);
     if (this.hlc !== (batch.hlc ?? this.base.hlc)) batch.hlc = this.hlc;
     for (const [k, c] of this.applied) {
@@ -155,8 +189,10 @@ export class Work {
   }
 }
 
-/** The engine ops of what a batch's commands left: each state, record and the clock once. */
+/** The engine ops of what a batch's commands left: each state, record and the clock once, and
+ *  the fresh puts no later command of the batch deleted. */
 export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): void {
+  for (const op of batch.fresh.values()) append(op);
   for (const s of batch.slots.values()) {
     if (s.value === null) {
       s.bytes = 0;

@@ -12,13 +12,15 @@ import { decodeResponse, encodeResponse } from './response-codec.js';
 import type { MvccState } from './state.js';
 import { type BatchOut, TxnExec } from './txn-exec.js';
 import { META_ALARMS_KEY } from './alarm-table.js';
-import type { AlarmRequest, Command, CommandResponse, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
+import type { AlarmRequest, Command, CommandResponse, KeyValue, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
 import { validateTxn } from './validate-txn.js';
 import type { ExternalTx } from './external.js';
+import type { BatchOp } from '../storage/engine.js';
 import { keyString } from './kv-layout.js';
 import { applierGet } from './kv-view.js';
+import { guardRefusal } from './write-guard.js';
 
-export async function applyCommand(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
+export async function applyCommand(st: MvccState, index: number, cmd: Command, out: BatchOut, internal = false): Promise<CommandResponse> {
   // UNSAFE (testing only, the chaos teeth): an external command re-sent with the same
   // identity applies again, as if the table did not exist.
   const client = cmd.type === 'external' && st.external?.skipDedupe === true ? undefined : cmd.client;
@@ -27,7 +29,7 @@ export async function applyCommand(st: MvccState, index: number, cmd: Command, o
     if (prev !== undefined && client.seq === prev.seq) return decodeResponse(prev.response);
     if (prev !== undefined && client.seq < prev.seq) return new MvccError('stale-request').toResponse();
   }
-  const response = await execute(st, index, cmd, out);
+  const response = await execute(st, index, cmd, out, internal);
   if (client !== undefined) {
     const rec = { seq: client.seq, index, response: encodeResponse(response) };
     out.ops.push({ type: 'put', key: dedupeKey(client.clientId), value: encodeDedupe(rec) });
@@ -36,10 +38,14 @@ export async function applyCommand(st: MvccState, index: number, cmd: Command, o
   return response;
 }
 
-async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut): Promise<CommandResponse> {
+async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut, internal: boolean): Promise<CommandResponse> {
   const exec = new TxnExec(st, out, st.revision);
   try {
     st.alarms.gate(cmd);
+    if (st.writeGuard !== undefined && !internal) {
+      const refusal = guardRefusal(st.writeGuard, cmd);
+      if (refusal !== undefined) throw new MvccError('failed-precondition', refusal);
+    }
     switch (cmd.type) {
       case 'put': {
         await exec.checkPut(cmd.put);
@@ -80,26 +86,43 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
 async function external(st: MvccState, exec: TxnExec, index: number, body: Uint8Array, out: BatchOut): Promise<CommandResponse> {
   const applier = st.external;
   if (applier === undefined) throw new Error(`entry ${index} is an external command but no external applier is wired`);
-  const tx: ExternalTx = {
-    index,
-    writeRevision: exec.main,
-    get: (key) => applierGet(st, key),
-    put: async (key, value) => {
-      await exec.put({ key, value });
-    },
-    delete: async (key) => (await exec.deleteRange({ key })).deleted > 0,
-    append: (op) => {
-      out.ops.push(op);
-      st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
-    },
-    read: async (key) => {
-      const own = st.rawOverlay.get(keyString(key));
-      if (own !== undefined) return own ?? undefined;
-      return st.engine.get(key);
-    },
-  };
-  const answer = await applier.apply(index, body, tx);
+  const answer = await applier.apply(index, body, new Tx(st, exec, out, index));
   return { type: 'external', external: { revision: exec.finish(), body: answer } };
+}
+
+/** What an external command may do (external.ts): a class, not closures built per command. */
+class Tx implements ExternalTx {
+  readonly writeRevision: number;
+
+  constructor(private readonly st: MvccState, private readonly exec: TxnExec, private readonly out: BatchOut, readonly index: number) {
+    this.writeRevision = exec.main;
+  }
+
+  get(key: Uint8Array): Promise<KeyValue | undefined> {
+    return applierGet(this.st, key);
+  }
+
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    await this.exec.put({ key, value });
+  }
+
+  async delete(key: Uint8Array): Promise<boolean> {
+    return (await this.exec.deleteRange({ key })).deleted > 0;
+  }
+
+  append(op: BatchOp, unread?: boolean): void {
+    this.out.ops.push(op);
+    if (unread !== true) this.st.rawOverlay.set(keyString(op.key), op.type === 'put' ? op.value : null);
+  }
+
+  read(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const ks = keyString(key);
+    const own = this.st.rawOverlay.get(ks);
+    if (own !== undefined) return Promise.resolve(own ?? undefined);
+    const ahead = this.st.rawPrefetched.get(ks);
+    if (ahead !== undefined) return Promise.resolve(ahead ?? undefined);
+    return this.st.engine.get(key);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // safe integers (up to 2^53, without Long), length-prefixed bytes. Cheaper than JSON and
 // without protobufjs' Long handling for 64-bit numbers.
 
-import { assert } from '../util/assert.js';
+import { AssertionError, assert } from '../util/assert.js';
 
 const INITIAL_CAPACITY_BYTES = 64;
 /** A scratch buffer grown past this (a huge txn) is dropped rather than kept forever. */
@@ -43,7 +43,9 @@ export class BinWriter {
 
   /** A non-negative safe integer as a LEB128 varint. */
   uint(n: number): this {
-    assert(Number.isSafeInteger(n) && n >= 0, () => `varint must be a safe non-negative integer, got ${n}`);
+    // A plain test, not assert(cond, () => message): this runs for every varint of every
+    // record, and the message closure was an allocation each time.
+    if (!(Number.isSafeInteger(n) && n >= 0)) throw new AssertionError(`varint must be a safe non-negative integer, got ${n}`);
     this.ensure(8);
     while (n >= 0x80) {
       this.buf[this.len++] = (n % 0x80) | 0x80;
@@ -71,7 +73,15 @@ export class BinWriter {
   }
 
   string(s: string): this {
-    return this.bytes(utf8Encoder.encode(s));
+    // Short strings (origins, names, types) are encoded in place, with no intermediate copy:
+    // at most 3 bytes per UTF-16 unit, so under 0x80 bytes their length is one varint byte.
+    const max = s.length * 3;
+    if (max >= 0x80) return this.bytes(utf8Encoder.encode(s));
+    this.ensure(max + 1);
+    const { written } = utf8Encoder.encodeInto(s, this.buf.subarray(this.len + 1, this.len + 1 + max));
+    this.buf[this.len] = written;
+    this.len += 1 + written;
+    return this;
   }
 
   /** The bytes written (a copy); the writer must not be used afterwards. */

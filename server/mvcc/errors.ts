@@ -17,6 +17,7 @@ export const ErrorMessage: Record<MvccErrorCode, string> = {
   'no-space': 'etcdserver: mvcc: database space exceeded',
   'corrupt': 'etcdserver: corrupt cluster',
   invalid: 'etcdserver: invalid request',
+  'failed-precondition': 'regionstore: the keys of this request may not be written here',
 };
 
 export class MvccError extends Error {

@@ -20,8 +20,12 @@ export interface ExternalTx {
   put(key: Bytes, value: Bytes): Promise<void>;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */
   delete(key: Bytes): Promise<boolean>;
-  /** Appends a raw engine op to the batch (the applier's own keyspaces). */
-  append(op: BatchOp): void;
+  /**
+   * Appends a raw engine op to the batch (the applier's own keyspaces). `unread`: the
+   * applier never reads this key back with read() during apply (an index entry), so the
+   * batch's raw overlay need not hold it.
+   */
+  append(op: BatchOp, unread?: boolean): void;
   /** An engine value as this batch leaves it: its earlier raw ops first, then the engine. */
   read(key: Bytes): Promise<Bytes | undefined>;
 }
@@ -41,6 +45,15 @@ export interface ExternalApplier {
   flush(append: (op: BatchOp) => void): void;
   /** Called once the batch holding every command applied since the last call is written. */
   published(): void;
+  /**
+   * Optional: the keys a command will read, so the store reads them ahead together with the
+   * batch's other keys in ONE engine round trip (a get per key costs the main thread a
+   * thread-pool hand-off and a callback each): `mvcc`, keys whose live kv it will get, put or
+   * delete; `raw`, engine keys it will read with tx.read. Called once per command, before the
+   * batch applies, with the same body object `apply` then gets. A hint only: keys it leaves
+   * out are read when asked for; keys it names and never reads cost a wasted read.
+   */
+  readAhead?(body: Bytes): { mvcc: Bytes[]; raw: Bytes[] };
   /** UNSAFE (testing only): a retried external command applies again (the dedupe table is skipped). */
   readonly skipDedupe?: boolean;
 }

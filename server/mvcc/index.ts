@@ -19,5 +19,6 @@ export {
 } from './watch-hub.js';
 export { HISTORY_CHUNK_RECORDS_MAX } from './history.js';
 export type { ExternalApplier, ExternalTx } from './external.js';
+export type { WriteGuard } from './write-guard.js';
 export { BinReader, BinWriter } from './bin.js';
 export { crc32 } from './crc32.js';

@@ -56,8 +56,9 @@ export async function applierGet(st: MvccState, key: Uint8Array): Promise<KeyVal
   return kv;
 }
 
-/** Reads ahead, in one engine round trip, the live kvs of keys the batch will touch. */
-export async function prefetchLatest(st: MvccState, keys: Uint8Array[]): Promise<void> {
+/** Reads ahead, in one engine round trip, the live kvs of keys the batch will touch and the
+ *  raw engine values its external commands will read (`raw`). */
+export async function prefetchLatest(st: MvccState, keys: Uint8Array[], raw: Uint8Array[] = []): Promise<void> {
   const want: Uint8Array[] = [];
   const seen = new Set<string>();
   for (const key of keys) {
@@ -68,13 +69,21 @@ export async function prefetchLatest(st: MvccState, keys: Uint8Array[]): Promise
     if (st.latestCache.get(ks) !== undefined) continue;
     want.push(key);
   }
-  if (want.length === 0) return;
-  const values = await st.engine.getMany(want.map(latestKey));
+  const wantRaw: Uint8Array[] = [];
+  for (const key of raw) {
+    const ks = keyString(key);
+    if (seen.has(`raw:${ks}`) || st.rawOverlay.has(ks) || st.rawPrefetched.has(ks)) continue;
+    seen.add(`raw:${ks}`);
+    wantRaw.push(key);
+  }
+  if (want.length === 0 && wantRaw.length === 0) return;
+  const values = await st.engine.getMany([...want.map(latestKey), ...wantRaw]);
   for (let i = 0; i < want.length; i++) {
     const key = want[i] as Uint8Array;
     const v = values[i];
     st.prefetched.set(keyString(key), v === undefined ? null : decodeLatest(key.slice(), v));
   }
+  for (let i = 0; i < wantRaw.length; i++) st.rawPrefetched.set(keyString(wantRaw[i]!), values[want.length + i] ?? null);
 }
 
 export interface LatestScanOptions {

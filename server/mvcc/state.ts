@@ -5,6 +5,7 @@
 
 import type { Engine } from '../storage/engine.js';
 import type { ExternalApplier } from './external.js';
+import type { WriteGuard } from './write-guard.js';
 import { AlarmTable } from './alarm-table.js';
 import { DedupeTable } from './dedupe-table.js';
 import { MvccError } from './errors.js';
@@ -56,8 +57,12 @@ export class MvccState {
   readonly rawOverlay = new Map<string, Uint8Array | null>();
   /** The applier of external commands (the region's CRDT store), when one is wired. */
   external: ExternalApplier | undefined;
+  /** The embedder's check of the keys of etcd writes (write-guard.ts), when one is wired. */
+  writeGuard: WriteGuard | undefined;
   /** Live kvs of the batch's keys read ahead in one engine round trip (null: absent). */
   readonly prefetched = new Map<string, KeyValue | null>();
+  /** Raw engine values external commands will read, read ahead with them (null: absent). */
+  readonly rawPrefetched = new Map<string, Uint8Array | null>();
   /** Compaction chunks done so far (readRecord's guard against caching a removed record). */
   compactions = 0;
   /** Batches published so far (the latest cache's guard against caching a stale read). */
@@ -102,6 +107,7 @@ export class MvccState {
     this.latestOverlay.clear();
     this.histOverlay.clear();
     this.prefetched.clear();
+    this.rawPrefetched.clear();
     this.rawOverlay.clear();
     this.publications++;
   }
@@ -112,6 +118,7 @@ export class MvccState {
     this.latestOverlay.clear();
     this.histOverlay.clear();
     this.prefetched.clear();
+    this.rawPrefetched.clear();
     this.rawOverlay.clear();
   }
 

@@ -24,6 +24,7 @@ import { TxnExec } from './txn-exec.js';
 import { validateTxn } from './validate-txn.js';
 import { WatchHub } from './watch-hub.js';
 import type { ExternalApplier } from './external.js';
+import type { WriteGuard } from './write-guard.js';
 import type {
   AlarmMember, Command, CommandResponse, LeaseStatus, LeaseTimeToLiveResponse, RangeRequest, RangeResponse, RequestOp,
   TxnRequest, TxnResponse,
@@ -34,6 +35,11 @@ export interface ApplyItem {
   index: number;
   /** The entry's data: encoded (as proposed) or already decoded. */
   command: Command | Uint8Array;
+  /**
+   * A command the embedder built itself rather than a client's write (a namespace force
+   * delete clearing the namespace's keys): the write guard does not judge it.
+   */
+  internal?: boolean;
 }
 
 export interface ApplyResult {
@@ -105,8 +111,8 @@ export class MvccStore {
     return this.st.pending !== undefined;
   }
 
-  apply(index: number, command: Command | Uint8Array): Promise<ApplyResult> {
-    return this.applyBatch([{ index, command }]).then((r) => r[0] as ApplyResult);
+  apply(index: number, command: Command | Uint8Array, opts: { internal?: boolean } = {}): Promise<ApplyResult> {
+    return this.applyBatch([{ index, command, ...(opts.internal === true ? { internal: true } : {}) }]).then((r) => r[0] as ApplyResult);
   }
 
   /**
@@ -137,21 +143,32 @@ export class MvccStore {
     const out: BatchOut = { ops: [], events: [], leaseChanges: [] };
     const results: ApplyResult[] = [];
     let last = this.st.applied;
-    const todo: Array<{ index: number; cmd: Command }> = [];
+    const todo: Array<{ index: number; cmd: Command; internal: boolean }> = [];
     for (const item of items) {
       if (item.index <= last) {
         results.push({ index: item.index, response: undefined });
         continue;
       }
-      todo.push({ index: item.index, cmd: item.command instanceof Uint8Array ? decodeCommand(item.command) : item.command });
+      todo.push({ index: item.index, cmd: item.command instanceof Uint8Array ? decodeCommand(item.command) : item.command, internal: item.internal === true });
       last = item.index;
     }
     if (todo.length === 0) return results;
-    // The live kvs of every key the batch puts, in one engine round trip.
-    await prefetchLatest(this.st, putKeys(todo.map((t) => t.cmd)));
+    // The live kvs of every key the batch puts, and what its external commands will read,
+    // in one engine round trip.
+    const ahead = { mvcc: putKeys(todo.map((t) => t.cmd)), raw: [] as Uint8Array[] };
+    const external = this.st.external;
+    if (external?.readAhead !== undefined) {
+      for (const { cmd } of todo) {
+        if (cmd.type !== 'external') continue;
+        const keys = external.readAhead(cmd.external.body);
+        for (const k of keys.mvcc) ahead.mvcc.push(k);
+        for (const k of keys.raw) ahead.raw.push(k);
+      }
+    }
+    await prefetchLatest(this.st, ahead.mvcc, ahead.raw);
     let sinceYield = 0;
-    for (const { index, cmd } of todo) {
-      results.push({ index, response: await applyCommand(this.st, index, cmd, out) });
+    for (const { index, cmd, internal } of todo) {
+      results.push({ index, response: await applyCommand(this.st, index, cmd, out, internal) });
       // A big batch (many txns of 128 puts) is CPU between awaits that resolve at once:
       // let timers (Raft's tick, heartbeats) run every APPLY_YIELD_OPS engine ops.
       if (out.ops.length - sinceYield >= APPLY_YIELD_OPS) {
@@ -186,6 +203,11 @@ export class MvccStore {
     this.watchHub.publish(out.events, this.st.published);
     if (out.leaseChanges.length > 0) for (const l of this.leaseListeners) l(out.leaseChanges);
     return results;
+  }
+
+  /** Wires the check of the keys of etcd writes at apply (write-guard.ts); undefined unwires it. */
+  setWriteGuard(guard: WriteGuard | undefined): void {
+    this.st.writeGuard = guard;
   }
 
   /** Wires the applier of external commands (the region's CRDT store); undefined unwires it. */

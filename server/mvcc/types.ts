@@ -273,4 +273,6 @@ export type MvccErrorCode =
   | 'no-space'
   /** A CORRUPT alarm is active: no writes at all. */
   | 'corrupt'
-  | 'invalid';
+  | 'invalid'
+  /** The embedder's write guard refused the keys (write-guard.ts); the message says why. */
+  | 'failed-precondition';

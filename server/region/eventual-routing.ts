@@ -16,10 +16,15 @@
 // Ranges and Watch need nothing here: every eventual merge is projected into the mvcc store.
 //
 // Cheap for strong-only registries: the check is skipped when no namespace is eventual.
+//
+// The routing decides by this member's registry when the request arrives, which may be a
+// moment behind a namespace create already in the log: such a Put could reach the log as a
+// strong write into what is, by the time it applies, an eventual prefix. applyGuard below
+// refuses it at apply, by the registry as applied up to that entry (the same on every member).
 
 import type {
   DeleteRangeRequest, DeleteRangeResponse, KeyValue, MvccStore, PutRequest, PutResponse, RangeRequest, RequestOp, TxnRequest,
-  ClientSeq,
+  ClientSeq, WriteGuard,
 } from '../mvcc/index.js';
 import { CrdtType, Level, type NamespaceDefinition, type NamespaceRegistry } from '../namespace/index.js';
 
@@ -86,6 +91,28 @@ function hasEventual(reg: NamespaceRegistry): boolean {
 function registryEnd(rangeEnd: Uint8Array | undefined): Uint8Array | undefined {
   if (rangeEnd === undefined || rangeEnd.length === 0) return undefined;
   return rangeEnd.length === 1 && rangeEnd[0] === 0 ? new Uint8Array(0) : rangeEnd;
+}
+
+/**
+ * The mvcc write guard of a region member (server/mvcc/write-guard.ts): an etcd Put,
+ * DeleteRange or Txn in the log that touches a key of an eventual namespace is refused with
+ * FAILED_PRECONDITION naming the namespace. `registry` is the registry as applied so far:
+ * the region node applies the mvcc entries before a registry entry first, so at each entry it
+ * is the registry as of that entry.
+ */
+export function applyGuard(registry: () => NamespaceRegistry): WriteGuard {
+  return {
+    refuse(key, rangeEnd) {
+      const reg = registry();
+      if (!hasEventual(reg)) return undefined;
+      const ns = reg.routeRange(key, registryEnd(rangeEnd)).find(isEventual);
+      if (ns === undefined) return undefined;
+      const instead = ns.crdtType === CrdtType.Lww
+        ? 'send the request again (this member now routes an lww Put or DeleteRange through the CRDT path; a Txn stays refused)'
+        : INSTEAD[ns.crdtType] ?? 'use a strong namespace';
+      return `${describe(ns)}: this etcd write reached the log as a strong write (its member had not yet applied the namespace's creation) and was refused; ${instead}`;
+    },
+  };
 }
 
 export class EventualRouting {

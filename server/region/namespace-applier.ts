@@ -126,7 +126,9 @@ async function countKeys(mvcc: MvccStore, ranges: KeyRange[]): Promise<number> {
 /** Deletes the keys of the ranges in one mvcc txn at this entry's index: one revision. */
 async function deleteKeys(mvcc: MvccStore, index: number, ranges: KeyRange[]): Promise<number> {
   const success: RequestOp[] = ranges.map((r) => ({ type: 'deleteRange', deleteRange: { key: r.start, rangeEnd: rangeEnd(r) } }));
-  const res = await mvcc.apply(index, { type: 'txn', txn: { compare: [], success, failure: [] } });
+  // Internal: the write guard (which refuses etcd writes into eventual namespaces) does not
+  // judge the registry's own clearing of a namespace's keys.
+  const res = await mvcc.apply(index, { type: 'txn', txn: { compare: [], success, failure: [] } }, { internal: true });
   const r = res.response;
   if (r === undefined) return 0; // applied before this restart
   if (r.type === 'error') throw new NamespaceError('failed-precondition', `force delete refused by the store: ${r.message}`);

@@ -77,7 +77,8 @@ export class RegionBackend {
     this.namespaceOps = new RegionNamespaces(node);
     this.crdt = new RegionCrdt(node);
     this.crdtOps = this.crdt;
-    this.eventual = new EventualRouting(node, this.crdt, { opsMax: CRDT_WRITE_OPS_MAX, opBytesMax: CRDT_OP_BYTES_MAX });
+    const crdt = this.crdt;
+    this.eventual = new EventualRouting(node, { write: (req, id) => crdt.writeRevision(req, id) }, { opsMax: CRDT_WRITE_OPS_MAX, opBytesMax: CRDT_OP_BYTES_MAX });
     this.auth = new RegionAuth(node, opts.bcryptCost, opts.jwt);
     this.edgeHost = new EdgeHost(node, this.crdt, node.opts.metrics.sync, node.opts.logger);
     this.edgeSyncOps = this.edgeHost;

@@ -44,6 +44,7 @@ import { StalenessTracker } from './staleness.js';
 import { encodeCommand as encodeNamespaceCommand, type NamespaceCommand } from '../namespace/index.js';
 import type { PeerMember } from '../transport/peer-proto.js';
 import { EventualStore } from '../eventual/store.js';
+import { applyGuard } from './eventual-routing.js';
 import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
 import { AuthApplier, type AuthApplyResult } from './auth-applier.js';
 import { AuthError, SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
@@ -258,6 +259,7 @@ export class RegionNode {
       },
     });
     this.mvcc.setExternalApplier(this.eventual);
+    this.mvcc.setWriteGuard(applyGuard(() => this.namespaceApplier.registry));
   }
 
   private readonly eventualListeners = new Set<(ns: string) => void>();

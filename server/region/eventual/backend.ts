@@ -98,6 +98,27 @@ export class RegionCrdt {
   }
 
   async write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[] }> {
+    const { def, revision, answer: a } = await this.writeEntry(req, identity);
+    return {
+      ...this.answer(def.name, revision),
+      results: a.results.map((o) => ({
+        ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
+        ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
+      })),
+    };
+  }
+
+  /**
+   * An etcd Put or DeleteRange on an lww namespace (eventual-routing.ts): the same entry as
+   * write(), answered with the revision only (no vector, no per-op outcomes to build).
+   */
+  async writeRevision(req: WriteInput, identity: ClientSeq | undefined): Promise<{ revision: number }> {
+    return { revision: (await this.writeEntry(req, identity)).revision };
+  }
+
+  private async writeEntry(req: WriteInput, identity: ClientSeq | undefined): Promise<{
+    def: NamespaceDefinition; revision: number; answer: Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>;
+  }> {
     if (req.ops.length === 0) throw new EvError('invalid-argument', 'a write needs at least one op');
     const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
     if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
@@ -108,13 +129,7 @@ export class RegionCrdt {
     const a = decodeAnswer(res.body);
     if (a.kind === 'error') throw new EvError(a.code, a.message);
     if (a.kind !== 'write') throw new Error(`a CRDT write got a ${a.kind} answer`);
-    return {
-      ...this.answer(def.name, res.revision),
-      results: a.results.map((o) => ({
-        ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
-        ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
-      })),
-    };
+    return { def, revision: res.revision, answer: a };
   }
 
   /**

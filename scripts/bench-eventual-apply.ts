@@ -1,0 +1,117 @@
+// Micro-benchmark: what the APPLY of one write costs in-process (no Raft, no gRPC), a strong
+// etcd put against an lww put through the eventual store (issue 13: "an lww write through
+// Raft should cost no more than a strong put"). Both go through MvccStore.applyBatch as the
+// region node calls it (encoded entries, batches of --batch entries, one engine write each),
+// over real RocksDB in a temp dir. Per row, per op: the main thread's CPU (what limits a
+// member's write rate; the figure to compare on a loaded machine), the event loop's busy time
+// (counts time waiting for a core too) and process CPU (RocksDB's threads included). Keys are drawn from --keys keys, so most writes overwrite a live key.
+//
+//   npx tsx scripts/bench-eventual-apply.ts [--ops 20000] [--batch 1,64] [--keys 10000] [--rows put,lww]
+//   node --cpu-prof --import tsx scripts/bench-eventual-apply.ts --rows lww   (a profile)
+
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { encodeBody } from '../server/eventual/entry.js';
+import { EventualStore } from '../server/eventual/store.js';
+import { MvccStore, encodeCommand, type ApplyItem } from '../server/mvcc/index.js';
+import { NamespaceRegistry, completeDefinition } from '../server/namespace/index.js';
+import { RocksEngine } from '../server/storage/rocksdb-engine.js';
+import { SeededRandom } from '../server/util/random.js';
+
+const VALUE_BYTES = 256;
+const T0 = 1_765_000_000_000;
+
+const { values } = parseArgs({
+  options: {
+    ops: { type: 'string', default: '20000' },
+    batch: { type: 'string', default: '1,64' },
+    keys: { type: 'string', default: '10000' },
+    rows: { type: 'string', default: 'put,lww' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const OPS = Number(values.ops);
+const KEYS = Number(values.keys);
+const enc = new TextEncoder();
+
+type Row = 'put' | 'lww';
+
+/** CPU time of the main thread in ms (Linux schedstat, ns; undefined elsewhere): unlike the
+ *  event loop's busy time it does not count time the thread waited for a core, and unlike
+ *  process CPU it leaves out RocksDB's own threads. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+function entry(row: Row, i: number, key: Uint8Array, value: Uint8Array): Uint8Array {
+  if (row === 'put') return encodeCommand({ type: 'put', put: { key, value } });
+  return encodeCommand({ type: 'external', external: { body: encodeBody({ kind: 'write', namespace: 'ev', physicalMs: T0 + i, ops: [{ type: 'lwwPut', key, value }] }) } });
+}
+
+async function run(row: Row, batch: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'rs-ev-apply-bench-'));
+  const engine = await RocksEngine.open(dir);
+  // Engine traffic of the timed part: keys read (get and getMany) and read calls, written ops and bytes.
+  const io = { gets: 0, calls: 0, ops: 0, bytes: 0 };
+  const { get, getMany, write } = engine;
+  engine.get = (key) => (io.gets++, io.calls++, get.call(engine, key));
+  engine.getMany = (keys) => ((io.gets += keys.length), io.calls++, getMany.call(engine, keys));
+  engine.write = (ops, o) => {
+    io.ops += ops.length;
+    for (const op of ops) io.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    return write.call(engine, ops, o);
+  };
+  try {
+    const mvcc = await MvccStore.open(engine);
+    const registry = NamespaceRegistry.of([completeDefinition({ name: 'ev', prefix: 'ev/', level: 'eventual', crdtType: 'lww' })]);
+    mvcc.setExternalApplier(await EventualStore.open(engine, { localOrigin: 'region:bench', registry: () => registry }));
+    const rng = new SeededRandom(Number(values.seed));
+    const prefix = row === 'put' ? 'plain/' : 'ev/';
+    const value = new Uint8Array(VALUE_BYTES).fill(0x61);
+    // Entries are encoded before the clock starts: encoding is the proposer's work.
+    const entries = Array.from({ length: 2 * OPS }, (_, i) => entry(row, i, enc.encode(`${prefix}key-${rng.int(0, KEYS)}`), value));
+    let index = 0;
+    const applyAll = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i += batch) {
+        const items: ApplyItem[] = [];
+        for (let j = i; j < Math.min(to, i + batch); j++) items.push({ index: ++index, command: entries[j]! });
+        await mvcc.applyBatch(items);
+      }
+    };
+    await applyAll(0, OPS); // warm-up: the JIT, the caches, a populated keyspace
+    Object.assign(io, { gets: 0, calls: 0, ops: 0, bytes: 0 });
+    const main0 = mainThreadCpuMs();
+    const elu0 = performance.eventLoopUtilization();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await applyAll(OPS, 2 * OPS);
+    const wallMs = performance.now() - t0;
+    const elu = performance.eventLoopUtilization(elu0);
+    const cpu = process.cpuUsage(cpu0);
+    const main1 = mainThreadCpuMs();
+    const us = (ms: number): string => ((ms * 1000) / OPS).toFixed(1).padStart(6);
+    console.log(
+      `${row.padEnd(4)} batch ${String(batch).padStart(3)}: main thread cpu ${main0 === undefined || main1 === undefined ? '   n/a' : us(main1 - main0)} µs/op, ` +
+      `event loop busy ${us(elu.active)} µs/op, process cpu ${us((cpu.user + cpu.system) / 1000)} µs/op, ` +
+      `wall ${us(wallMs)} µs/op (${Math.round(OPS / (wallMs / 1000))} ops/s); per op ${(io.gets / OPS).toFixed(2)} engine reads in ${(io.calls / OPS).toFixed(2)} calls, ` +
+      `${(io.ops / OPS).toFixed(2)} engine writes of ${Math.round(io.bytes / OPS)} bytes`,
+    );
+    await mvcc.idle();
+  } finally {
+    await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+console.log(`${OPS} ops per row after as many warm-up ops, ${KEYS} keys, ${VALUE_BYTES}-byte values`);
+for (const batch of values.batch.split(',').map(Number)) {
+  for (const row of values.rows.split(',') as Row[]) await run(row, batch);
+}
