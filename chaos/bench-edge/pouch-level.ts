@@ -6,6 +6,7 @@
 // pouchdb-node and express-pouchdb ship no types; the few calls the bench makes are typed
 // here. leveldown is loaded through pouchdb-node's own resolution, so it is the copy
 // PouchDB uses (it is not a dependency of this project).
+/* eslint-disable no-underscore-dangle -- abstract-leveldown's extension points are its _put/_del/_batch/_write methods */
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

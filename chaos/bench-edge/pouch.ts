@@ -29,8 +29,10 @@ const POLL_MS = 20;
 /** A live write not seen on the server within this is a failure of the run. */
 const LIVE_WRITE_TIMEOUT_MS = 30_000;
 
+const docId = (e: BenchEvent): string => `${e.device}:${e.seq}`;
+
 function docOf(e: BenchEvent): object {
-  return { _id: `${e.device}:${e.seq}`, device: e.device, seq: e.seq, ts: e.ts, type: e.type, payload: JSON.parse(e.payload) as unknown };
+  return { _id: docId(e), device: e.device, seq: e.seq, ts: e.ts, type: e.type, payload: JSON.parse(e.payload) as unknown };
 }
 
 function getJson(url: string): Promise<unknown> {
@@ -151,8 +153,9 @@ class PouchPair implements ReplicaPair {
     const out: number[] = [];
     try {
       for (let n = 0; n < writes; n++) {
-        const doc = docOf(benchEvent(firstIndex + n)) as { _id: string };
-        const seen = feed.until(doc._id);
+        const e = benchEvent(firstIndex + n);
+        const seen = feed.until(docId(e));
+        const doc = docOf(e);
         const t = performance.now();
         await this.local.put(doc);
         await seen;

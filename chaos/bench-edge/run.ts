@@ -52,9 +52,10 @@ export interface RunOptions {
 
 const diff = (a: WireBytes, b: WireBytes): WireBytes => ({ up: b.up - a.up, down: b.down - a.down });
 
+const round = (v: number): number => Math.round(v * 1000) / 1000;
+
 export function liveSummary(samplesMs: readonly number[]): LiveResult {
   const sorted = [...samplesMs].sort((a, b) => a - b);
-  const round = (v: number): number => Math.round(v * 1000) / 1000;
   return {
     writes: sorted.length,
     p50Ms: round(percentile(sorted, 50)),
