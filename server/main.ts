@@ -13,12 +13,16 @@ import { addJsonGateway } from './api/gateway/index.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
+import { registerEdgeMetrics } from './edge/metrics.js';
 import { defaultHealth, healthWithAlarms, startMetricsServer } from './metrics/http-server.js';
 import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
 import { snapshotCommand } from './region/restore-command.js';
+import { parseEdgeFlags } from './config/edge-flags.js';
+import { EdgeNode } from './edge/edge-node.js';
+import { systemClock } from './util/system-clock.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 
@@ -167,6 +171,61 @@ async function serve(argv: string[]): Promise<void> {
   node.onStop((reason) => void stop(reason));
 }
 
+/** `regionstore edge`: an edge replica (server/edge) serving the client API on its own port. */
+async function edge(argv: string[]): Promise<void> {
+  const parsed = parseEdgeFlags(argv, process.env);
+  if (parsed.kind === 'help') {
+    console.log(parsed.text);
+    return;
+  }
+  if (parsed.kind === 'error') {
+    for (const e of parsed.errors) console.error(`regionstore edge: ${e}`);
+    process.exitCode = 2;
+    return;
+  }
+  const cfg = parsed.config;
+  const logger = pinoLogger(cfg.logLevel, `edge:${cfg.name}`);
+  for (const w of parsed.warnings) logger.warn(w);
+  if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
+  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  const node = await EdgeNode.open({
+    name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
+    clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
+  });
+  const edgeMetrics = registerEdgeMetrics(registry, node);
+  const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
+  const apis = await Promise.all(
+    cfg.listenClientUrls.map((u) =>
+      startApiServer(node.backend, { host: u.host, port: u.port }, {
+        onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
+        http1,
+        onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+      }),
+    ),
+  );
+  const metricsServer = await startMetricsServer({
+    registry, snapshot, health: () => ({ healthy: true }), host: cfg.metricsAddr.host, port: cfg.metricsAddr.port,
+    status: () => node.status(),
+  });
+  node.start();
+  logger.info('regionstore edge serving', {
+    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
+  });
+  let stopping = false;
+  const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { reason });
+    edgeMetrics.stop();
+    await Promise.all(apis.map((a) => a.close(500)));
+    await node.close();
+    await metricsServer.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
 // ---- command dispatch: `regionstore <subcommand>`, --version, --help ----
 
 /** A subcommand of `regionstore`; `--help` lists them in this order. */
@@ -178,6 +237,7 @@ interface Subcommand {
 
 const SUBCOMMANDS: Subcommand[] = [
   { name: 'serve', summary: 'Run a region cluster member (etcd\'s flags; `regionstore serve --help` lists them)', run: serve },
+  { name: 'edge', summary: 'Run an edge replica: a local copy that works offline and syncs with a region (`regionstore edge --help`)', run: edge },
   { name: 'snapshot', summary: 'snapshot restore <file>: a new member data dir from an etcd snapshot (etcd\'s restore flags)', run: snapshotCommand },
 ];
 

@@ -35,3 +35,4 @@ export {
 } from './server.js';
 export type * from './crdt-backend.js';
 export * as validate from './validate.js';
+export type * from './edge-sync.js';

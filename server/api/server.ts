@@ -30,11 +30,18 @@ import { loadNamespacesService, namespacesService } from './namespaces.js';
 import { crdtService } from './crdt.js';
 import { loadCrdtService } from './crdt-wire.js';
 import type { CrdtBackend } from './crdt-backend.js';
+import {
+  EDGE_SYNC_SERVICE, edgeAdminService, edgeSyncService, loadEdgeAdminService, type EdgeAdminBackend, type EdgeSyncBackend,
+} from './edge-sync.js';
 
 /** What the server serves: the etcd Backend, and regionstore.v1.Crdt when `crdtOps` is there. */
 export type ServedBackend = Backend & {
   /** Typed reads and writes of eventual namespaces (absent: the Crdt service is not offered). */
   readonly crdtOps?: CrdtBackend;
+  /** Edge sessions (regionstore.v1.EdgeSync; absent: not offered). */
+  readonly edgeSyncOps?: EdgeSyncBackend;
+  /** The known edges (regionstore.v1.EdgeAdmin; absent: not offered). */
+  readonly edgeAdminOps?: EdgeAdminBackend;
 };
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
@@ -160,6 +167,13 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   if (backend.crdtOps !== undefined) {
     const def = loadCrdtService();
     server.addService(def, instrument('Crdt', def, crdtService(backend.crdtOps, limits), opts.onCall));
+  }
+  if (backend.edgeSyncOps !== undefined) {
+    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps), opts.onCall));
+  }
+  if (backend.edgeAdminOps !== undefined) {
+    const def = loadEdgeAdminService();
+    server.addService(def, instrument('EdgeAdmin', def, edgeAdminService(backend.edgeAdminOps), opts.onCall));
   }
   return { server, limits };
 }

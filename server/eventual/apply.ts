@@ -1,9 +1,10 @@
 // The deterministic apply of eventual entries (entry.ts), inside the mvcc batch.
 //
-// Dots and HLCs of region writes are assigned HERE, at apply, not at proposal: a follower's
+// Dots and HLCs of local writes (a region's, or an edge's: the same apply under its own
+// origin, with a local log index for the Raft index) are assigned HERE, at apply, not at proposal: a follower's
 // proposal reaches the leader through Raft's own forwarding (no application code sees it), and
 // a deposed leader's unreplicated proposals would leave holes in the region's seqs. So:
-//  - the dot of each op is (region origin, vector[region origin] + 1) of its namespace, the
+//  - the dot of each op is (local origin, vector[local origin] + 1) of its namespace, the
 //    same on every member because every member applies the same entries in the same order;
 //  - the proposer stamps its physical time into the entry, and the op's HLC is the HLC
 //    successor of the last applied region HLC and that time (HybridClock.now): monotonic,
@@ -34,7 +35,7 @@ const utf8Decoder = new TextDecoder();
 
 export interface ApplyEnv {
   registry: NamespaceRegistry;
-  regionOrigin: string;
+  localOrigin: string;
 }
 
 /** The eventual namespace `name`, or the refusal a person can act on. */
@@ -64,19 +65,19 @@ function checkKind(def: NamespaceDefinition, kind: CrdtKind, what: string): void
 
 export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): Promise<EvAnswer> {
   const def = eventualNamespace(env, body.namespace);
-  const c: MergeContext = { work, def, regionOrigin: env.regionOrigin };
-  const clock = new HybridClock(env.regionOrigin);
+  const c: MergeContext = { work, def, localOrigin: env.localOrigin };
+  const clock = new HybridClock(env.localOrigin);
   clock.restore(work.hlc);
   const results: EvOpOutcome[] = [];
   for (const op of body.ops) {
     checkKind(def, OP_KIND[op.type], `a ${op.type}`);
     if (op.type !== 'eventAppend') checkKey(env, def, op.key);
     const next = (): { dot: Dot; hlc: Hlc } => {
-      const seq = work.vectorOf(def.name, env.regionOrigin) + 1;
+      const seq = work.vectorOf(def.name, env.localOrigin) + 1;
       const hlc = clock.now(body.physicalMs);
       work.hlc = hlc;
-      work.advance(def.name, env.regionOrigin, seq);
-      return { dot: { origin: env.regionOrigin, seq }, hlc };
+      work.advance(def.name, env.localOrigin, seq);
+      return { dot: { origin: env.localOrigin, seq }, hlc };
     };
     let rec: CrdtRecord;
     switch (op.type) {
@@ -95,7 +96,7 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): 
         break;
       }
       case 'counterAdd': {
-        const totals = counterTotalsAfter(await counterTotals(c, op.key, env.regionOrigin), op.delta);
+        const totals = counterTotalsAfter(await counterTotals(c, op.key, env.localOrigin), op.delta);
         if (!Number.isSafeInteger(totals.p) || !Number.isSafeInteger(totals.n)) {
           throw new EvError('invalid-argument', `counter ${JSON.stringify(utf8Decoder.decode(op.key))} would leave the safe integer range (2^53)`);
         }
@@ -166,14 +167,14 @@ async function eventRecord(
  */
 export async function applyPage(env: ApplyEnv, work: Work, body: EvPageBody): Promise<EvAnswer> {
   const def = eventualNamespace(env, body.namespace);
-  const c: MergeContext = { work, def, regionOrigin: env.regionOrigin };
+  const c: MergeContext = { work, def, localOrigin: env.localOrigin };
   const ranges = new Map<string, { from: number; to: number }>();
   for (const g of body.ranges) {
     if (g.origin === '' || hasNul(g.origin)) throw new EvError('invalid-argument', 'a page range needs an origin (no NUL characters)');
     if (ranges.has(g.origin)) throw new EvError('invalid-argument', `malformed page: origin ${g.origin} has two ranges`);
     if (!(g.from >= 1 && g.to >= g.from - 1)) throw new EvError('invalid-argument', `malformed page: origin ${g.origin} has the range ${g.from}..${g.to}`);
-    if (g.origin === env.regionOrigin && g.to > work.vectorOf(def.name, g.origin)) {
-      throw new EvError('invalid-argument', `a page may not carry writes of this region (${g.origin}) beyond what it holds`);
+    if (g.origin === env.localOrigin && g.to > work.vectorOf(def.name, g.origin)) {
+      throw new EvError('invalid-argument', `a page may not carry writes of this replica (${g.origin}) beyond what it holds`);
     }
     const held = work.vectorOf(def.name, g.origin);
     if (g.from > held + 1) {
@@ -206,7 +207,7 @@ export async function applyPage(env: ApplyEnv, work: Work, body: EvPageBody): Pr
   for (const g of body.ranges) work.advance(def.name, g.origin, g.to);
   if (latest !== undefined) {
     // One merge per page with its latest stamp: later region writes order after all of it.
-    const clock = new HybridClock(env.regionOrigin, Number.MAX_SAFE_INTEGER);
+    const clock = new HybridClock(env.localOrigin, Number.MAX_SAFE_INTEGER);
     clock.restore(work.hlc);
     work.hlc = clock.update(latest.hlc, body.physicalMs, latest.origin);
   }

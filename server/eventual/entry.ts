@@ -10,6 +10,7 @@
 import type { CrdtRecord, Dot, Hlc } from '../crdt/index.js';
 import { BinReader, BinWriter } from '../mvcc/index.js';
 import { readRecord, writeRecord } from './codec.js';
+import { decodeEdgeUpdate, encodeEdgeUpdate, type EdgeUpdate } from './edges.js';
 
 export type EvOp =
   | { type: 'lwwPut'; key: Uint8Array; value: Uint8Array }
@@ -42,13 +43,25 @@ export interface EvPageBody {
   records: CrdtRecord[];
 }
 
-export type EvBody = EvWriteBody | EvPageBody;
+/** A known edge's session event or ACK batch (edges.ts); namespace is empty. */
+export interface EvEdgeBody {
+  kind: 'edge';
+  namespace: '';
+  physicalMs: number;
+  update: EdgeUpdate;
+}
 
-const BodyTag = { write: 1, page: 2 } as const;
+export type EvBody = EvWriteBody | EvPageBody | EvEdgeBody;
+
+const BodyTag = { write: 1, page: 2, edge: 3 } as const;
 const OpTag = { lwwPut: 1, lwwDelete: 2, mvPut: 3, counterAdd: 4, setAdd: 5, setRemove: 6, eventAppend: 7 } as const;
 
 export function encodeBody(b: EvBody): Uint8Array {
   const w = new BinWriter().byte(BodyTag[b.kind]).string(b.namespace).uint(b.physicalMs);
+  if (b.kind === 'edge') {
+    encodeEdgeUpdate(w, b.update);
+    return w.finish();
+  }
   if (b.kind === 'page') {
     w.uint(b.ranges.length);
     for (const g of b.ranges) w.string(g.origin).uint(g.from).uint(g.to);
@@ -79,6 +92,7 @@ export function decodeBody(bytes: Uint8Array): EvBody {
   const tag = r.byte();
   const namespace = r.string();
   const physicalMs = r.uint();
+  if (tag === BodyTag.edge) return { kind: 'edge', namespace: '', physicalMs, update: decodeEdgeUpdate(r) };
   if (tag === BodyTag.page) {
     const ranges: EvPageRange[] = [];
     for (let n = r.uint(); n > 0; n--) ranges.push({ origin: r.string(), from: r.uint(), to: r.uint() });
@@ -139,9 +153,10 @@ export interface EvOpOutcome {
 export type EvAnswer =
   | { kind: 'write'; namespace: string; results: EvOpOutcome[] }
   | { kind: 'page'; namespace: string; applied: number }
+  | { kind: 'edge' }
   | { kind: 'error'; code: EvErrorCode; message: string; resendFrom?: { origin: string; seq: number } };
 
-const AnswerTag = { write: 1, page: 2, error: 3 } as const;
+const AnswerTag = { write: 1, page: 2, error: 3, edge: 4 } as const;
 
 export function encodeAnswer(a: EvAnswer): Uint8Array {
   const w = new BinWriter().byte(AnswerTag[a.kind]);
@@ -156,6 +171,7 @@ export function encodeAnswer(a: EvAnswer): Uint8Array {
       }
       break;
     case 'page': w.string(a.namespace).uint(a.applied); break;
+    case 'edge': break;
     case 'error':
       w.string(a.code).string(a.message).bool(a.resendFrom !== undefined);
       if (a.resendFrom) w.string(a.resendFrom.origin).uint(a.resendFrom.seq);
@@ -168,6 +184,7 @@ export function decodeAnswer(bytes: Uint8Array): EvAnswer {
   const r = new BinReader(bytes);
   const tag = r.byte();
   if (tag === AnswerTag.page) return { kind: 'page', namespace: r.string(), applied: r.uint() };
+  if (tag === AnswerTag.edge) return { kind: 'edge' };
   if (tag === AnswerTag.error) {
     const code = r.string() as EvErrorCode;
     const message = r.string();

@@ -24,8 +24,8 @@ const U32 = new Uint8Array(4);
 export interface MergeContext {
   work: Work;
   def: NamespaceDefinition;
-  /** This region's origin (`region:<token>`). */
-  regionOrigin: string;
+  /** The local replica's origin (`region:<token>` or `edge:<device>:<incarnation>`). */
+  localOrigin: string;
 }
 
 function loadState(c: MergeContext, key: Uint8Array): Promise<KeyState | null> {
@@ -72,10 +72,12 @@ async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
   const loser = m.loser;
   if (loser === undefined) return;
   if (loser !== r) indexDel(c, loser);
-  // A region write supersedes what the region applied before it, causally: nothing to keep.
-  // A loser of another origin may have been concurrent with its winner: kept (listable)
-  // until causally stable (issue 14 brings the acknowledged vectors that decide that).
-  const causallyBefore = m.winner.origin === c.regionOrigin && loser.origin === c.regionOrigin;
+  // A write supersedes the earlier writes of its own origin causally (an origin's writes are
+  // sequential: each saw the ones before it): nothing to keep. Decided by the records alone,
+  // not by which replica applies them, so a region and an edge holding the same records hold
+  // the same state (and hash). A loser of another origin may have been concurrent with its
+  // winner: kept (listable) until causally stable.
+  const causallyBefore = m.winner.origin === loser.origin && loser.seq < m.winner.seq;
   if (causallyBefore) return;
   c.work.put(supersededKey(ns, loser.key, loser.origin, loser.seq), encodeSuperseded(loser, { origin: m.winner.origin, seq: m.winner.seq }));
   counts.superseded++;

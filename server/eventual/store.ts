@@ -1,4 +1,4 @@
-// The eventual store of a region member: the persistent CRDT state of every eventual
+// The eventual store of a replica (a region member, or an edge under its own origin): the persistent CRDT state of every eventual
 // namespace in the `state/` engine (layout.ts), applied as mvcc `external` commands so that
 // a CRDT write's own keyspaces, its change-feed projection, the dedupe record and the applied
 // index are one engine write (server/mvcc/external.ts). One instance per open engine: a
@@ -20,12 +20,15 @@ import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from '.
 import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
+import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
 
+// The local replica's last HLC (the stored name predates edges: kept, it is on disk).
 const HLC_KEY = metaKey('region-hlc');
 
 export interface EventualStoreOptions {
-  /** This region's replica id: `region:<initial-cluster-token>`. */
-  regionOrigin: string;
+  /** This replica's id, the origin of its own writes: `region:<initial-cluster-token>` in a region,
+   *  `edge:<device>:<incarnation>` on an edge. */
+  localOrigin: string;
   /** The namespace registry as applied up to the entry being applied. */
   registry: () => NamespaceRegistry;
   /** UNSAFE (testing only, --unsafe-crdt-apply-duplicates): retried CRDT writes apply again. */
@@ -46,24 +49,35 @@ export class EventualStore implements ExternalApplier {
   private hlc: Hlc;
   private batch: BatchState = freshBatch();
   private readonly cache: LruCache<unknown>;
+  /** Known edges (edges.ts), as of the last written batch; `edgeBatch`: this batch's changes. */
+  private readonly edgeTable: Map<string, EdgeRecord>;
+  private edgeBatch = new Map<string, EdgeRecord>();
 
-  private constructor(readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc) {
+  private constructor(
+    readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc, edges: Map<string, EdgeRecord>,
+  ) {
+    this.edgeTable = edges;
     this.skipDedupe = opts.unsafeApplyDuplicates === true;
     this.records = records;
     this.hlc = hlc;
     this.cache = new LruCache(opts.cacheEntries ?? CRDT_STATE_CACHE_ENTRIES, opts.cacheBytes ?? CRDT_STATE_CACHE_BYTES);
   }
 
-  /** Loads the namespace records (vectors and counts) and the region HLC. */
+  /** Loads the namespace records (vectors and counts) and the local HLC. */
   static async open(engine: Engine, opts: EventualStoreOptions): Promise<EventualStore> {
     const records = new Map<string, NsRecord>();
     for await (const [k, v] of engine.iterate(NS_RECORDS_RANGE)) records.set(nsOfRecordKey(k), decodeNsRecord(v));
     const h = await engine.get(HLC_KEY);
-    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h));
+    const edges = new Map<string, EdgeRecord>();
+    for await (const [, v] of engine.iterate(edgeKeyRange())) {
+      const e = decodeEdgeRecord(v);
+      edges.set(e.replicaId, e);
+    }
+    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h), edges);
   }
 
-  get regionOrigin(): string {
-    return this.opts.regionOrigin;
+  get localOrigin(): string {
+    return this.opts.localOrigin;
   }
 
   // ---- apply (ExternalApplier)
@@ -80,13 +94,20 @@ export class EventualStore implements ExternalApplier {
       // Only a corrupted entry (or a proposer bug) gets here: refuse it, the same everywhere.
       return { kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` };
     }
+    if (body.kind === 'edge') {
+      const u = body.update;
+      const next = mergeEdge(this.edgeBatch.get(u.replicaId) ?? this.edgeTable.get(u.replicaId), u);
+      this.edgeBatch.set(u.replicaId, next);
+      tx.append({ type: 'put', key: edgeKey(u.replicaId), value: encodeEdgeRecord(next) });
+      return { kind: 'edge' };
+    }
     const work = new Work({
       cached: (ks) => this.cache.get(ks),
       nsRecord: (ns) => this.records.get(ns) ?? EMPTY_NS_RECORD,
       hlc: this.hlc,
       batch: this.batch,
     }, tx);
-    const env = { registry: this.opts.registry(), regionOrigin: this.opts.regionOrigin };
+    const env = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin };
     let answer: EvAnswer;
     try {
       answer = body.kind === 'write' ? await applyWrite(env, work, body) : await applyPage(env, work, body);
@@ -112,6 +133,8 @@ export class EventualStore implements ExternalApplier {
     }
     for (const [ns, r] of b.ns) this.records.set(ns, r);
     if (b.hlc !== undefined) this.hlc = b.hlc;
+    for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
+    this.edgeBatch = new Map();
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
   }
 
@@ -144,6 +167,11 @@ export class EventualStore implements ExternalApplier {
   /** Namespaces with CRDT state, for the gauges. */
   namespaces(): string[] {
     return [...this.records.keys()].sort();
+  }
+
+  /** Known edges as of the last written batch (edges.ts), by replica id. */
+  edges(): ReadonlyMap<string, EdgeRecord> {
+    return this.edgeTable;
   }
 
   get lastHlc(): Hlc {

@@ -51,7 +51,7 @@ export class EvHarness {
   private async openStores(): Promise<void> {
     this.mvcc = await MvccStore.open(this.engine);
     this.store = await EventualStore.open(this.engine, {
-      regionOrigin: REGION, registry: () => this.registry, unsafeApplyDuplicates: this.unsafe,
+      localOrigin: REGION, registry: () => this.registry, unsafeApplyDuplicates: this.unsafe,
       ...(this.cacheEntries !== undefined ? { cacheEntries: this.cacheEntries } : {}),
       onApplied: (ns, type, n) => this.applied.set(`${ns}/${type}`, (this.applied.get(`${ns}/${type}`) ?? 0) + n),
     });

@@ -11,6 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponential
 import { assert } from '../util/assert.js';
 import { eventLoopDelayCollectors } from './event-loop-delay.js';
 import { crdtCollectors, type CrdtFiguresSource } from './crdt-metrics.js';
+import { noopSyncMetrics, syncCollectors, type SyncMetrics } from './sync-metrics.js';
 
 export const METRIC_PREFIX = 'regionstore_';
 
@@ -90,6 +91,8 @@ export interface NodeMetrics {
   crdtOpsApplied(namespace: string, type: string, n: number): void;
   /** Where the eventual namespaces' gauges read their running counts (crdt-metrics.ts). */
   crdtFigures(source: CrdtFiguresSource): void;
+  /** Delta sync sessions with edges (sync-metrics.ts). */
+  readonly sync: SyncMetrics;
 }
 
 /** The latest figures, for /status.json and the dashboard page. */
@@ -151,6 +154,7 @@ export const noopNodeMetrics: NodeMetrics = {
   sessionWait() {},
   crdtOpsApplied() {},
   crdtFigures() {},
+  sync: noopSyncMetrics,
   keys() {},
   dbSize() {},
   recordCache() {},
@@ -241,6 +245,7 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const c = collectors(registry);
   const crdt = crdtCollectors(registry, METRIC_PREFIX);
+  const sync = syncCollectors(registry, METRIC_PREFIX);
   if (options.eventLoopDelay === true) eventLoopDelayCollectors(registry, METRIC_PREFIX);
   c.info.set({ name: options.name }, 1);
   const s: NodeStatusSnapshot = {
@@ -315,6 +320,7 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
     crdtFigures(source) {
       crdt.setSource(source);
     },
+    sync,
   };
   return { registry, metrics, snapshot: () => ({ ...s }) };
 }

@@ -21,6 +21,7 @@ import { RegionNamespaces } from './namespace-backend.js';
 import { RegionCrdt } from './eventual/backend.js';
 import { CRDT_OP_BYTES_MAX, CRDT_WRITE_OPS_MAX } from '../eventual/limits.js';
 import { EventualRouting } from './eventual-routing.js';
+import { EdgeHost } from './edge-host/host.js';
 import { serveLeveledRange, type LeveledRange } from './leveled-read.js';
 import type { ReadAsk } from '../namespace/index.js';
 
@@ -60,6 +61,10 @@ export class RegionBackend {
   readonly crdt: RegionCrdt;
   /** The same, under the name server/api's server looks for (like namespaceOps). */
   readonly crdtOps: RegionCrdt;
+  /** Edge sessions (regionstore.v1.EdgeSync) and the known edges (EdgeAdmin): edge-host/host.ts. */
+  readonly edgeHost: EdgeHost;
+  readonly edgeSyncOps: EdgeHost;
+  readonly edgeAdminOps: EdgeHost;
   /** etcd KV writes on eventual keys (DESIGN §2): lww Put/DeleteRange as CRDT writes, the rest refused. */
   private readonly eventual: EventualRouting;
 
@@ -68,6 +73,9 @@ export class RegionBackend {
     this.crdt = new RegionCrdt(node);
     this.crdtOps = this.crdt;
     this.eventual = new EventualRouting(node, this.crdt, { opsMax: CRDT_WRITE_OPS_MAX, opBytesMax: CRDT_OP_BYTES_MAX });
+    this.edgeHost = new EdgeHost(node, this.crdt, node.opts.metrics.sync, node.opts.logger);
+    this.edgeSyncOps = this.edgeHost;
+    this.edgeAdminOps = this.edgeHost;
   }
 
   headerInfo() {

@@ -189,12 +189,23 @@ export class RegionNode {
   /** Opens the eventual store over the current state engine and wires it into the mvcc apply. */
   private async openEventual(): Promise<void> {
     this.eventual = await EventualStore.open(this.stateEngine, {
-      regionOrigin: this.regionOrigin,
+      localOrigin: this.regionOrigin,
       registry: () => this.namespaceApplier.registry,
       unsafeApplyDuplicates: this.opts.unsafe?.crdtApplyDuplicates === true,
-      onApplied: (ns, type, n) => this.opts.metrics.crdtOpsApplied(ns, type, n),
+      onApplied: (ns, type, n) => {
+        this.opts.metrics.crdtOpsApplied(ns, type, n);
+        for (const l of this.eventualListeners) l(ns);
+      },
     });
     this.mvcc.setExternalApplier(this.eventual);
+  }
+
+  private readonly eventualListeners = new Set<(ns: string) => void>();
+
+  /** Calls `fn(namespace)` after each written batch that applied CRDT ops there (edge sessions push them). */
+  onEventualChange(fn: (ns: string) => void): () => void {
+    this.eventualListeners.add(fn);
+    return () => this.eventualListeners.delete(fn);
   }
 
   /** This region's CRDT replica id (ev-common: one logical replica per Raft group). */

@@ -53,6 +53,8 @@ export const StateKeyspace = {
   MvccKeyHistory: 0x18,
   /** mvcc: lease id · user key → nothing: the keys attached to each lease. */
   MvccLeaseKey: 0x19,
+  /** An edge replica's own records: the registry synced from the region, the strong copy's region revision. */
+  Edge: 0x1a,
 } as const;
 export type StateKeyspace = (typeof StateKeyspace)[keyof typeof StateKeyspace];
 

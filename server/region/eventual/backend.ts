@@ -13,6 +13,7 @@ import type { NamespaceDefinition, ReadAsk } from '../../namespace/index.js';
 import type { RegionNode } from '../region-node.js';
 import { EvError, decodeAnswer, encodeBody, type EvOp, type EvPageRange } from '../../eventual/entry.js';
 import { hasNul } from '../../eventual/layout.js';
+import type { EdgeUpdate } from '../../eventual/edges.js';
 import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from '../../eventual/limits.js';
 import { eventualReadBarrier } from './read-level.js';
 import {
@@ -128,6 +129,13 @@ export class RegionCrdt {
     if (a.kind === 'error') throw new EvError(a.code, a.message, a.resendFrom);
     if (a.kind !== 'page') throw new Error(`a page upload got a ${a.kind} answer`);
     return { ...this.answer(def.name, res.revision), applied: a.applied };
+  }
+
+  /** A known edge's session event or ACK batch (server/eventual/edges.ts), one Raft entry. */
+  async recordEdge(update: EdgeUpdate): Promise<void> {
+    const res = await this.propose(encodeBody({ kind: 'edge', namespace: '', physicalMs: Date.now(), update }), undefined);
+    const a = decodeAnswer(res.body);
+    if (a.kind === 'error') throw new EvError(a.code, a.message);
   }
 
   /**

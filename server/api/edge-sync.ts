@@ -1,0 +1,106 @@
+// regionstore.v1.EdgeSync (proto/regionstore/v1/sync.proto) and regionstore.v1.EdgeAdmin
+// (edge_admin.proto) on the client port (issue 14). server/api knows neither sessions nor
+// edges: EdgeSync hands each stream, as raw SyncMessage bytes, to a structural backend (the
+// region's edge host decodes them), and EdgeAdmin asks a structural backend for the list.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  loadPackageDefinition, type sendUnaryData, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { LOADER_OPTIONS } from './proto.js';
+import { answer } from './respond.js';
+
+/** One EdgeSync stream as the backend sees it: SyncMessage bytes both ways. */
+export interface EdgeSyncStream {
+  send(bytes: Uint8Array): void;
+  /** Ends the stream (OK status) after what was sent. */
+  end(): void;
+  onMessage(fn: (bytes: Uint8Array) => void): void;
+  /** The stream ended (peer half-close, cancel or error); called once. */
+  onClose(fn: (reason: string) => void): void;
+  readonly peer: string;
+}
+
+export interface EdgeSyncBackend {
+  serve(stream: EdgeSyncStream): void;
+}
+
+/** The ListEdgesResponse, as proto-loader takes it (camelCase; 64-bit as numbers). */
+export interface EdgeListAnswer {
+  memberId: number;
+  edges: Array<Record<string, unknown>>;
+  stable: Array<{ namespace: string; vector: Array<{ origin: string; seq: number }> }>;
+}
+
+export interface EdgeAdminBackend {
+  listEdges(): Promise<EdgeListAnswer>;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+/** EdgeSync.Sync with raw bytes as messages (the backend owns the codec). */
+export const EDGE_SYNC_SERVICE: ServiceDefinition = {
+  Sync: {
+    path: '/regionstore.v1.EdgeSync/Sync',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+} as unknown as ServiceDefinition;
+
+export function edgeSyncService(backend: EdgeSyncBackend): UntypedServiceImplementation {
+  const Sync = (call: ServerDuplexStream<Buffer, Buffer>): void => {
+    let closed = false;
+    const closers: Array<(reason: string) => void> = [];
+    const close = (reason: string): void => {
+      if (closed) return;
+      closed = true;
+      for (const f of closers) f(reason);
+    };
+    call.on('end', () => close('the peer ended the stream'));
+    call.on('cancelled', () => close('the peer cancelled the stream'));
+    call.on('error', (e: Error) => close(`stream error: ${e.message}`));
+    call.on('close', () => close('the stream closed'));
+    backend.serve({
+      send: (bytes) => {
+        if (!closed) call.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      },
+      end: () => {
+        if (closed) return;
+        call.end();
+        close('ended by this side');
+      },
+      onMessage: (fn) => call.on('data', (b: Buffer) => fn(b)),
+      onClose: (fn) => closers.push(fn),
+      peer: call.getPeer(),
+    });
+  };
+  return { Sync };
+}
+
+let adminDef: ServiceDefinition | undefined;
+
+/** regionstore.v1.EdgeAdmin, from proto/ in the source tree or next to dist/server/api. */
+export function loadEdgeAdminService(): ServiceDefinition {
+  if (adminDef !== undefined) return adminDef;
+  for (const rel of ['../../proto', '../../../proto']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (!existsSync(`${dir}/regionstore/v1/edge_admin.proto`)) continue;
+    const def = loadSync('regionstore/v1/edge_admin.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+    const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { EdgeAdmin: { service: ServiceDefinition } } } };
+    adminDef = pkg.regionstore.v1.EdgeAdmin.service;
+    return adminDef;
+  }
+  throw new Error('proto/regionstore/v1/edge_admin.proto not found next to server/api');
+}
+
+export function edgeAdminService(backend: EdgeAdminBackend): UntypedServiceImplementation {
+  return {
+    ListEdges: (_call: unknown, cb: sendUnaryData<unknown>) => answer(cb, () => backend.listEdges(), (r) => r),
+  };
+}

@@ -1,0 +1,136 @@
+// An edge replica, assembled: the data dir marker (device id, incarnation), the local store,
+// the client API's backend (served by server/main.ts through server/api: server/edge may not
+// import it), the sync replica side, the strong feed and the upstream link. Stops cleanly:
+// the link first, then the queue drains, then the engine closes.
+
+import { crc32 } from '../mvcc/index.js';
+import { SeededRandom } from '../util/random.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { EdgeBackend } from './backend.js';
+import { EdgeCrdt, type EdgeIdentity } from './crdt.js';
+import { bumpIncarnation, loadOrCreateMarker, replicaId, type EdgeMarker } from './marker.js';
+import { EdgeNamespaces } from './namespaces.js';
+import { EdgeReplica } from './replica.js';
+import { EdgeStore } from './store.js';
+import { StrongFeed } from './strong-feed.js';
+import { Upstream, type SessionRunner } from './upstream.js';
+
+export interface EdgeNodeOptions {
+  name: string;
+  dataDir: string;
+  region: readonly string[];
+  namespaces: readonly string[] | undefined;
+  /** Test-only: added to every wall-clock reading (REGIONSTORE_UNSAFE=1). */
+  clockOffsetMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Builds the EdgeSync session runner once the node exists (absent: no eventual sync). */
+  session?: (node: EdgeNode) => SessionRunner | undefined;
+  onApplied?: (namespace: string, type: string, n: number) => void;
+  backoff?: { baseMs?: number; capMs?: number };
+}
+
+/** What `rsctl edge status` shows: the edge's own view. */
+export interface EdgeStatusView {
+  replicaId: string;
+  deviceId: string;
+  incarnation: number;
+  previousIncarnations: number[];
+  connected: boolean;
+  regionEndpoint: string;
+  offlineSinceMs: number;
+  connects: number;
+  lastError: string;
+  strongStalenessMs: number;
+  strongRevision: number;
+  localRevision: number;
+  namespaces: Array<{ name: string; level: string; crdtType: string; vector: Array<{ origin: string; seq: number }> }>;
+  commits: { batches: number; writes: number };
+  clockOffsetMs: number;
+}
+
+export class EdgeNode {
+  readonly identity: EdgeIdentity;
+  readonly crdt: EdgeCrdt;
+  readonly backend: EdgeBackend;
+  readonly replica: EdgeReplica;
+  readonly feed: StrongFeed;
+  readonly upstream: Upstream;
+  /** Extra status fields the session runner fills in (bytes, lag, skew). */
+  sessionStatus: () => Record<string, unknown> = () => ({});
+
+  private constructor(readonly opts: EdgeNodeOptions, public marker: EdgeMarker, readonly store: EdgeStore) {
+    const held = opts.namespaces === undefined ? undefined : new Set(opts.namespaces);
+    const clock = opts.clock;
+    this.identity = { name: opts.name, memberId: crc32(Buffer.from(opts.name), 0) || 1, held, now: () => clock.nowMs() + opts.clockOffsetMs };
+    this.crdt = new EdgeCrdt(store, this.identity);
+    this.replica = new EdgeReplica(store, opts.name, marker.incarnation, held);
+    this.crdt.onLocalWrite = (ns) => this.replica.changed(ns);
+    this.feed = new StrongFeed(store, held, opts.logger, () => clock.monotonicMs());
+    const session = opts.session?.(this);
+    this.upstream = new Upstream({
+      endpoints: opts.region, store, feed: this.feed, clock, random: new SeededRandom(Date.now() >>> 0), logger: opts.logger,
+      ...(session !== undefined ? { session } : {}), ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
+    });
+    this.backend = new EdgeBackend(store, this.crdt, new EdgeNamespaces(store, opts.name), this.identity, this.upstream);
+  }
+
+  static async open(opts: EdgeNodeOptions): Promise<EdgeNode> {
+    const { marker, fresh } = await loadOrCreateMarker(opts.dataDir, opts.name, opts.clock.nowMs());
+    const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied);
+    const node = new EdgeNode(opts, marker, store);
+    opts.logger.info(fresh ? 'new edge data dir: a new incarnation' : 'edge data dir opened', {
+      replicaId: store.origin, localRevision: store.mvcc.currentRevision, strongRevision: store.feedRevision,
+    });
+    return node;
+  }
+
+  start(): void {
+    this.upstream.start();
+  }
+
+  get replicaId(): string {
+    return this.store.origin;
+  }
+
+  /**
+   * The region holds more of our origin than we do: this data dir was restored from an old
+   * copy. Take a new incarnation (durably first), so no (replica, seq) is ever reused; the
+   * next session downloads our old history as a foreign origin.
+   */
+  async newIncarnation(reason: string): Promise<void> {
+    const before = this.store.origin;
+    this.marker = await bumpIncarnation(this.opts.dataDir, this.marker, this.opts.clock.nowMs());
+    await this.store.switchOrigin(replicaId(this.marker.deviceId, this.marker.incarnation));
+    this.replica.setIncarnation(this.marker.incarnation);
+    this.opts.logger.warn('took a new incarnation', { before, after: this.store.origin, reason });
+  }
+
+  status(): EdgeStatusView & Record<string, unknown> {
+    const defs = this.store.registry.list().filter((d) => this.crdt.holds(d.name));
+    return {
+      replicaId: this.store.origin,
+      deviceId: this.opts.name,
+      incarnation: this.marker.incarnation,
+      previousIncarnations: this.marker.previous,
+      connected: this.upstream.connected,
+      regionEndpoint: this.upstream.endpoint ?? '',
+      offlineSinceMs: this.upstream.offlineSinceMs ?? 0,
+      connects: this.upstream.connects,
+      lastError: this.upstream.lastError ?? '',
+      strongStalenessMs: Number.isFinite(this.feed.stalenessMs()) ? Math.round(this.feed.stalenessMs()) : -1,
+      strongRevision: this.store.feedRevision,
+      localRevision: this.store.mvcc.currentRevision,
+      namespaces: defs.map((d) => ({ name: d.name, level: d.level, crdtType: d.crdtType, vector: d.level === 'eventual' ? this.store.eventual.vector(d.name) : [] })),
+      commits: { ...this.store.commits },
+      clockOffsetMs: this.opts.clockOffsetMs,
+      ...this.sessionStatus(),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.upstream.stop();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,141 @@
+// The edge's side of a sync session (server/sync's ReplicaSide) over the edge store: vectors
+// and extraction from the local eventual store (one view: the vector and the index scans
+// opened in one turn), received pages applied as eventual `page` entries through the same
+// group-committed apply as local writes (durable before the ACK), and a change signal for
+// local writes and applied pages so live pushes follow.
+
+import {
+  HybridClock, VersionVector,
+  type DeltaPage, type Hlc,
+} from '../crdt/index.js';
+import { EvError, decodeAnswer, encodeBody } from '../eventual/entry.js';
+import { openExtraction } from '../eventual/extract.js';
+import type { ApplyResult, ExtractedPage, ReplicaSide, SyncClock, SyncNamespace } from '../sync/index.js';
+import { eventualCommand, type EdgeStore } from './store.js';
+
+/** The skew bound of session messages when no namespace names one (DESIGN §6). */
+export const EDGE_SESSION_MAX_SKEW_MS_DEFAULT = 60_000;
+
+export class EdgeReplica implements ReplicaSide {
+  private readonly listeners = new Set<(ns: string) => void>();
+  private hybrid: HybridClock;
+  readonly clock: SyncClock;
+
+  constructor(
+    private readonly store: EdgeStore,
+    readonly deviceId: string,
+    private incarnationNow: number,
+    private readonly held: ReadonlySet<string> | undefined,
+  ) {
+    this.hybrid = this.freshClock();
+    const maxSkewMs = (): number => this.maxSkewMs();
+    this.clock = {
+      get maxSkewMs() {
+        return maxSkewMs();
+      },
+      now: (physicalMs: number): Hlc => this.hybrid.now(physicalMs),
+      update: (remote: Hlc, physicalMs: number, origin: string): Hlc => this.hybrid.update(remote, physicalMs, origin),
+    };
+  }
+
+  private freshClock(): HybridClock {
+    const c = new HybridClock(this.store.origin, Number.MAX_SAFE_INTEGER);
+    c.restore(this.store.eventual.lastHlc);
+    return c;
+  }
+
+  private maxSkewMs(): number {
+    const skews = this.namespaceDefs().map((d) => d.maxClockSkewMs);
+    return skews.length === 0 ? EDGE_SESSION_MAX_SKEW_MS_DEFAULT : Math.min(...skews);
+  }
+
+  get replicaId(): string {
+    return this.store.origin;
+  }
+
+  get incarnation(): number {
+    return this.incarnationNow;
+  }
+
+  /** After an incarnation bump (the store already switched its origin). */
+  setIncarnation(incarnation: number): void {
+    this.incarnationNow = incarnation;
+    this.hybrid = this.freshClock();
+  }
+
+  private namespaceDefs() {
+    return this.store.registry.list().filter((d) => d.level === 'eventual' && (this.held === undefined || this.held.has(d.name)));
+  }
+
+  namespaces(): readonly SyncNamespace[] {
+    return this.namespaceDefs().map((d) => ({ name: d.name, kind: d.crdtType as SyncNamespace['kind'] }));
+  }
+
+  registryRevision(): number {
+    return 0;
+  }
+
+  async vectors(namespaces: readonly string[]): Promise<Map<string, VersionVector>> {
+    const out = new Map<string, VersionVector>();
+    for (const ns of namespaces) out.set(ns, VersionVector.from(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const)));
+    return out;
+  }
+
+  async *extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {
+    // The vector and the index scans in one synchronous turn: one view (extract.ts).
+    const vector = new Map(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
+    const viewIndex = this.store.mvcc.currentRevision;
+    const view = openExtraction(this.store.engine, ns, vector, new Map(peer.entries()), budgetBytes);
+    for await (const page of view.pages()) yield { page, viewIndex };
+  }
+
+  async applyPage(ns: string, page: DeltaPage, physicalMs: number): Promise<ApplyResult> {
+    const body = encodeBody({ kind: 'page', namespace: ns, physicalMs, ranges: [...page.ranges], records: [...page.records] });
+    let res: { revision: number; body: Uint8Array };
+    try {
+      res = await this.store.external(eventualCommand(body));
+    } catch (e) {
+      if (e instanceof EvError) return refusal(e);
+      throw e;
+    }
+    const a = decodeAnswer(res.body);
+    if (a.kind === 'error') {
+      if (a.resendFrom !== undefined) return { status: 'resend', origin: a.resendFrom.origin, seq: a.resendFrom.seq };
+      return refusal(new EvError(a.code, a.message));
+    }
+    if (a.kind !== 'page') throw new Error(`a page apply got a ${a.kind} answer`);
+    // Merge the page's stamps into the session clock too (the store merged them into its own).
+    this.hybrid.restore(maxHlc(this.hybrid.current, this.store.eventual.lastHlc));
+    if (a.applied > 0) this.changed(ns);
+    const vector = (await this.vectors([ns])).get(ns)!;
+    return { status: 'applied', applied: a.applied, vector };
+  }
+
+  onChange(listener: (ns: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A local write or an applied page: live pushes follow. */
+  changed(ns: string): void {
+    for (const l of this.listeners) {
+      try {
+        l(ns);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+}
+
+function maxHlc(a: Hlc, b: Hlc): Hlc {
+  return a.wall > b.wall || (a.wall === b.wall && a.logical >= b.logical) ? a : b;
+}
+
+function refusal(e: EvError): ApplyResult {
+  if (/ahead|skew/i.test(e.message) && e.code === 'failed-precondition') return { status: 'refused', code: 'clock-skew', message: e.message, fatal: false };
+  if (e.code === 'not-found') return { status: 'refused', code: 'unknown-namespace', message: e.message, fatal: false };
+  if (e.code === 'invalid-argument') return { status: 'refused', code: 'malformed', message: e.message, fatal: true };
+  return { status: 'refused', code: 'internal', message: e.message, fatal: false };
+}
+

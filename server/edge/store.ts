@@ -1,0 +1,245 @@
+// An edge's local database: one RocksDB (`<data-dir>/state`) holding an MvccStore (etcd
+// Range/Watch over every namespace the edge holds) and the server/eventual CRDT store under
+// the edge's own origin (`edge:<device>:<incarnation>`). Every change goes through the same
+// mvcc external-command apply as in the region, with a local log index counter in place of
+// the Raft index, so each change has a revision and a Watch event.
+//
+// Group commit: changes queue here; the queue applies everything waiting as one batch, one
+// engine write with sync (fsync) before any of them is answered. Concurrent writes that
+// arrive while a batch is being synced share the next one. With no Raft log behind it, the
+// synced engine write IS the edge's durability: a restart loses nothing acknowledged.
+//
+// The external commands the edge applies (first byte):
+//   1 · an eventual entry (server/eventual/entry.ts): a local write or a downloaded page
+//   2 · a strong-namespace feed batch: puts and deletes copied from the region's Watch, with
+//       the region revision they bring the copy to (stored in the same write)
+//   3 · the namespace registry as the region sent it (stored, so an offline restart has it)
+
+import { join } from 'node:path';
+import {
+  BinReader, BinWriter, MvccStore, MvccError, encodeCommand,
+  type ClientSeq, type Command, type CommandResponse, type ExternalApplier, type ExternalTx,
+} from '../mvcc/index.js';
+import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
+import { StateKeyspace, decodeU64, encodeU64, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
+import { EventualStore } from '../eventual/store.js';
+
+const EDGE = StateKeyspace.Edge;
+const REGISTRY_KEY = Uint8Array.of(EDGE, 0x01);
+const FEED_REVISION_KEY = Uint8Array.of(EDGE, 0x02);
+
+export const Tag = { Eventual: 1, Feed: 2, Registry: 3 } as const;
+
+/** Changes applied in one group-committed batch at most (each its own local log index). */
+export const EDGE_COMMIT_BATCH_MAX = 512;
+
+export interface FeedChange {
+  type: 'put' | 'delete';
+  key: Uint8Array;
+  value?: Uint8Array;
+}
+
+export function encodeFeed(regionRevision: number, changes: FeedChange[]): Uint8Array {
+  const w = new BinWriter().byte(Tag.Feed).uint(regionRevision).uint(changes.length);
+  for (const c of changes) {
+    w.byte(c.type === 'put' ? 1 : 2).bytes(c.key);
+    if (c.type === 'put') w.bytes(c.value ?? new Uint8Array(0));
+  }
+  return w.finish();
+}
+
+function decodeFeed(bytes: Uint8Array): { revision: number; changes: FeedChange[] } {
+  const r = new BinReader(bytes);
+  r.byte();
+  const revision = r.uint();
+  const changes: FeedChange[] = [];
+  for (let n = r.uint(); n > 0; n--) {
+    const t = r.byte();
+    const key = r.bytes().slice();
+    changes.push(t === 1 ? { type: 'put', key, value: r.bytes().slice() } : { type: 'delete', key });
+  }
+  return { revision, changes };
+}
+
+function encodeRegistryValue(defs: NamespaceDefinition[]): Uint8Array {
+  const w = new BinWriter().uint(defs.length);
+  for (const d of defs) w.bytes(encodeDefinition(d));
+  return w.finish();
+}
+
+function decodeRegistryValue(bytes: Uint8Array): NamespaceDefinition[] {
+  const r = new BinReader(bytes);
+  const out: NamespaceDefinition[] = [];
+  for (let n = r.uint(); n > 0; n--) out.push(decodeDefinition(r.bytes()));
+  return out;
+}
+
+export function encodeRegistry(defs: NamespaceDefinition[]): Uint8Array {
+  const v = encodeRegistryValue(defs);
+  const out = new Uint8Array(v.length + 1);
+  out[0] = Tag.Registry;
+  out.set(v, 1);
+  return out;
+}
+
+export function eventualCommand(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1);
+  out[0] = Tag.Eventual;
+  out.set(body, 1);
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+
+interface Queued {
+  command: Command;
+  resolve(r: CommandResponse): void;
+  reject(e: unknown): void;
+}
+
+export class EdgeStore implements ExternalApplier {
+  readonly skipDedupe = false;
+  private registryNow: NamespaceRegistry;
+  private feedRevisionNow: number;
+  private pendingFeedRevision: number | undefined;
+  private queue: Queued[] = [];
+  private running = false;
+  private closed = false;
+  private nextIndex: number;
+  /** Batches and writes group-committed (for metrics and tests). */
+  readonly commits = { batches: 0, writes: 0 };
+
+  private constructor(
+    readonly engine: Engine,
+    readonly mvcc: MvccStore,
+    public eventual: EventualStore,
+    registry: NamespaceRegistry,
+    feedRevision: number,
+    private readonly onApplied?: (namespace: string, type: string, n: number) => void,
+  ) {
+    this.registryNow = registry;
+    this.feedRevisionNow = feedRevision;
+    this.nextIndex = mvcc.appliedIndex + 1;
+  }
+
+  static async open(dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void): Promise<EdgeStore> {
+    const engine = await openRocksEngine(join(dataDir, 'state'));
+    const mvcc = await MvccStore.open(engine);
+    const reg = await engine.get(REGISTRY_KEY);
+    const registry = NamespaceRegistry.of(reg === undefined ? [] : decodeRegistryValue(reg));
+    const fr = await engine.get(FEED_REVISION_KEY);
+    let store: EdgeStore | undefined;
+    const eventual = await EventualStore.open(engine, {
+      localOrigin: origin, registry: () => store!.registryNow, ...(onApplied ? { onApplied } : {}),
+    });
+    store = new EdgeStore(engine, mvcc, eventual, registry, fr === undefined ? 0 : decodeU64(fr, 0), onApplied);
+    mvcc.setExternalApplier(store);
+    return store;
+  }
+
+  get registry(): NamespaceRegistry {
+    return this.registryNow;
+  }
+
+  /** The region revision the strong namespaces' copy has applied (0: none yet). */
+  get feedRevision(): number {
+    return this.feedRevisionNow;
+  }
+
+  get origin(): string {
+    return this.eventual.localOrigin;
+  }
+
+  /** After an incarnation bump: the eventual store under the new origin (behind every queued change). */
+  async switchOrigin(origin: string): Promise<void> {
+    await this.mvcc.idle();
+    this.eventual = await EventualStore.open(this.engine, {
+      localOrigin: origin, registry: () => this.registryNow, ...(this.onApplied ? { onApplied: this.onApplied } : {}),
+    });
+  }
+
+  // ---- the group-committed queue
+
+  /** Applies `command` in the next batch; resolves once it is durable. */
+  submit(command: Command): Promise<CommandResponse> {
+    if (this.closed) return Promise.reject(Object.assign(new Error('edge: the local store is closed (stopping)'), { code: 'stopped' }));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  /** Submits an external command and returns its answer bytes and revision. */
+  async external(body: Uint8Array, client?: ClientSeq): Promise<{ revision: number; body: Uint8Array }> {
+    const res = await this.submit(client === undefined ? { type: 'external', external: { body } } : { type: 'external', external: { body }, client });
+    if (res.type === 'error') throw new MvccError(res.code, res.message);
+    if (res.type !== 'external') throw new Error(`an edge external command got a ${res.type} answer`);
+    return res.external;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, EDGE_COMMIT_BATCH_MAX);
+        const items = batch.map((q) => ({ index: this.nextIndex++, command: encodeCommand(q.command) }));
+        try {
+          const results = await this.mvcc.applyBatch(items, { sync: true });
+          this.commits.batches++;
+          this.commits.writes += batch.length;
+          batch.forEach((q, i) => q.resolve(results[i]!.response!));
+        } catch (e) {
+          for (const q of batch) q.reject(e);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  // ---- ExternalApplier
+
+  async apply(index: number, body: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+    switch (body[0]) {
+      case Tag.Eventual:
+        return this.eventual.apply(index, body.subarray(1), tx);
+      case Tag.Feed: {
+        const f = decodeFeed(body);
+        for (const c of f.changes) {
+          if (c.type === 'put') await tx.put(c.key, c.value ?? EMPTY);
+          else await tx.delete(c.key);
+        }
+        tx.append({ type: 'put', key: FEED_REVISION_KEY, value: encodeU64(f.revision) });
+        this.pendingFeedRevision = f.revision;
+        return EMPTY;
+      }
+      case Tag.Registry: {
+        const v = body.subarray(1);
+        const defs = decodeRegistryValue(v);
+        tx.append({ type: 'put', key: REGISTRY_KEY, value: v.slice() });
+        // Later commands of the batch route by it already (the edge is its only writer).
+        this.registryNow = NamespaceRegistry.of(defs);
+        return EMPTY;
+      }
+      default:
+        throw new Error(`edge: unknown external command tag ${String(body[0])}`);
+    }
+  }
+
+  flush(append: (op: BatchOp) => void): void {
+    this.eventual.flush(append);
+  }
+
+  published(): void {
+    this.eventual.published();
+    if (this.pendingFeedRevision !== undefined) this.feedRevisionNow = this.pendingFeedRevision;
+    this.pendingFeedRevision = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.mvcc.idle();
+    await this.engine.close();
+  }
+}

@@ -1,0 +1,209 @@
+// The edge's link to its region: one endpoint at a time (every --region endpoint tried in
+// turn; a not-leader answer names the one to try next), reconnecting with jittered
+// exponential backoff (server/sync's Backoff). While connected it runs, side by side:
+//  - the registry pull (Namespaces.List at connect, then every REGISTRY_POLL_MS and whenever
+//    the session says the registry changed), stored so an offline restart has it;
+//  - the strong namespaces' feed (strong-feed.ts);
+//  - the EdgeSync session (eventual namespaces, both ways), when a session runner is wired.
+// The first of them to fail ends the connection; the others are stopped with it.
+// It also forwards strong-namespace writes (Put, DeleteRange) while connected.
+
+import { Backoff } from '../sync/index.js';
+import type { DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse } from '../mvcc/index.js';
+import type { NamespaceDefinition } from '../namespace/index.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { Random } from '../util/random.js';
+import type { RegionLink } from './backend.js';
+import { kvFromWire, RegionClient } from './region-client.js';
+import type { StrongFeed } from './strong-feed.js';
+import { encodeRegistry, type EdgeStore } from './store.js';
+
+/** How often the registry is pulled while connected (a change signal pulls it at once). */
+export const REGISTRY_POLL_MS = 2_000;
+
+/** One EdgeSync session over `endpoint`; resolves when it ends (how, and where to go next). */
+export type SessionRunner = (endpoint: string, hooks: SessionHooks) => Promise<SessionEnd>;
+
+export interface SessionHooks {
+  /** The session got through HELLO (the link is up: backoff resets). */
+  established(): void;
+  /** The region's registry changed (its HELLO's registry revision): pull it now. */
+  registryChanged(): void;
+  /** Registered by the runner: ends the session (the link went down elsewhere, or the edge stops). */
+  onStop(stop: () => void): void;
+}
+
+export interface SessionEnd {
+  /** A sentence for the logs. */
+  message: string;
+  /** The leader's client endpoint (host:port) when the member said not-leader. */
+  leader?: string;
+  /** False: reconnecting will not help (e.g. unsupported version); the link stays down. */
+  retry: boolean;
+}
+
+export interface UpstreamOptions {
+  endpoints: readonly string[];
+  store: EdgeStore;
+  feed: StrongFeed;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  session?: SessionRunner;
+  /** Backoff bounds (tests shorten them). */
+  backoff?: { baseMs?: number; capMs?: number };
+}
+
+function sameRegistry(a: NamespaceDefinition[], b: NamespaceDefinition[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class Upstream implements RegionLink {
+  connected = false;
+  offlineSinceMs: number | undefined;
+  /** The endpoint of the current (or last) connection. */
+  endpoint: string | undefined;
+  connects = 0;
+  lastError: string | undefined;
+  private client: RegionClient | undefined;
+  private stopped = false;
+  private next = 0;
+  private readonly backoff: Backoff;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: UpstreamOptions) {
+    this.backoff = new Backoff(o.random, o.backoff ?? {});
+    this.offlineSinceMs = o.clock.nowMs();
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  strongStalenessMs(): number {
+    return this.o.feed.stalenessMs();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const endpoint = this.o.endpoints[this.next % this.o.endpoints.length]!;
+      let leader: string | undefined;
+      let retry = true;
+      try {
+        const end = await this.connectOnce(endpoint);
+        leader = end.leader;
+        retry = end.retry;
+        this.lastError = end.message;
+      } catch (e) {
+        this.lastError = (e as Error).message;
+      }
+      this.down();
+      if (this.stopped) break;
+      if (!retry) {
+        this.o.logger.error('the region refused this edge for good; not reconnecting', { endpoint, error: this.lastError });
+        break;
+      }
+      if (leader !== undefined) {
+        const i = this.o.endpoints.indexOf(leader);
+        this.next = i >= 0 ? i : this.next + 1;
+        if (i < 0) this.o.logger.warn('the region named a leader that is not among --region; trying the next endpoint', { leader });
+      } else this.next++;
+      const delay = this.backoff.next();
+      this.o.logger.info('region link down; reconnecting', { endpoint, error: this.lastError, retryInMs: delay });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private down(): void {
+    if (this.connected) this.offlineSinceMs = this.o.clock.nowMs();
+    this.connected = false;
+    this.o.feed.stop();
+    this.client?.close();
+    this.client = undefined;
+  }
+
+  private async pullRegistry(client: RegionClient): Promise<void> {
+    const defs = await client.listNamespaces();
+    if (!sameRegistry(defs, this.o.store.registry.list())) {
+      await this.o.store.external(encodeRegistry(defs));
+      this.o.logger.info('namespace registry synced from the region', { namespaces: defs.length });
+    }
+  }
+
+  /** One connection: resolves (or rejects) when it ends. */
+  private async connectOnce(endpoint: string): Promise<SessionEnd> {
+    const client = new RegionClient(endpoint);
+    this.client = client;
+    this.endpoint = endpoint;
+    await this.pullRegistry(client);
+    this.connected = true;
+    this.offlineSinceMs = undefined;
+    this.connects++;
+    this.backoff.reset();
+    this.o.logger.info('connected to the region', { endpoint });
+    let stopSession: (() => void) | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const ended = new Promise<SessionEnd>((resolve, reject) => {
+      const fail = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
+      poll = setInterval(() => void this.pullRegistry(client).catch(fail), REGISTRY_POLL_MS);
+      if (this.o.feed.holdsAny() || this.o.session === undefined) {
+        this.o.feed.run(client).then(() => resolve({ message: 'the strong feed stopped', retry: true }), fail);
+      }
+      if (this.o.session !== undefined) {
+        this.o.session(endpoint, {
+          established: () => this.backoff.reset(),
+          registryChanged: () => void this.pullRegistry(client).catch(fail),
+          onStop: (stop) => {
+            stopSession = stop;
+          },
+        }).then(resolve, fail);
+      }
+    });
+    try {
+      return await ended;
+    } finally {
+      clearInterval(poll);
+      stopSession?.();
+      this.o.feed.stop();
+    }
+  }
+
+  // ---- forwarding (strong namespaces)
+  private get live(): RegionClient {
+    if (this.client === undefined || !this.connected) throw Object.assign(new Error('edge: the region link is down'), { code: 'unavailable' });
+    return this.client;
+  }
+
+  async forwardPut(req: PutRequest): Promise<PutResponse> {
+    const r = await this.live.put(req).catch(regionError);
+    return { revision: r.header.revision, ...(r.prevKv ? { prevKv: kvFromWire(r.prevKv) } : {}) };
+  }
+
+  async forwardDeleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+    const r = await this.live.deleteRange(req).catch(regionError);
+    return { revision: r.header.revision, deleted: r.deleted, prevKvs: r.prevKvs.map(kvFromWire) };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    this.down();
+    await this.loopDone;
+  }
+}
+
+/** The region's answer to a forwarded write, passed on with its code and message. */
+function regionError(e: { code?: number; details?: string; message?: string }): never {
+  const codes: Record<number, string> = { 3: 'invalid-argument', 5: 'not-found', 8: 'resource-exhausted', 9: 'failed-precondition', 14: 'unavailable', 4: 'deadline-exceeded' };
+  const code = codes[e.code ?? -1] ?? 'unavailable';
+  throw Object.assign(new Error(`region: ${e.details ?? e.message ?? 'unknown error'}`), { code });
+}

@@ -1,0 +1,297 @@
+// The region's edge host (issue 14): serves regionstore.v1.EdgeSync streams (server/api's
+// EdgeSyncBackend, structurally) with server/sync's SyncSession in the acceptor role over a
+// RegionReplicaSide, and regionstore.v1.EdgeAdmin's list.
+//
+// The leader hosts the sessions; a follower refuses the HELLO with SyncError{not-leader,
+// detail: the leader's client URL, fatal} rather than forwarding: a session's uploads become
+// Raft entries and its downloads follow the applied state, so hosting it where proposals and
+// the freshest applied state are costs the edge one redirect, where a forwarding follower
+// would add a hop to every page and still have to hand over on every leader change. A member
+// that loses leadership hands each session over: later pages are refused, the pages already
+// applying finish (and are ACKed: an ACK is only sent for an applied page), then not-leader.
+//
+// Known edges are recorded through Raft (RegionCrdt.recordEdge): one entry at open and at
+// close, and between them at most one per EDGE_RECORD_INTERVAL_MS when something changed.
+
+import { VersionVector } from '../../crdt/index.js';
+import type { EdgeRecord, EdgeUpdate } from '../../eventual/edges.js';
+import type { SyncMetrics } from '../../metrics/sync-metrics.js';
+import { encodeSyncMessage } from '../../../proto/sync-codec.js';
+import { SyncSession, realTimers, type Admission, type PeerHello, type SyncOutcome } from '../../sync/index.js';
+import type { Logger } from '../../util/logger.js';
+import { systemClock } from '../../util/system-clock.js';
+import type { RegionCrdt } from '../eventual/backend.js';
+import type { RegionNode } from '../region-node.js';
+import { PAGE_CODECS, streamChannel, type EdgeStream } from './channel.js';
+import { RegionReplicaSide } from './replica-side.js';
+
+/** How often the host looks at the member's role (to hand sessions over). */
+const LEADER_POLL_MS = 100;
+/** Known-edge entries of one session: at most one per this interval, plus open and close. */
+export const EDGE_RECORD_INTERVAL_MS = 1_000;
+/** Attempts of one known-edge entry, and the pause before the next (times the attempt). */
+const EDGE_RECORD_ATTEMPTS = 4;
+const EDGE_RECORD_RETRY_MS = 250;
+/** A known edge counts as connected (to another member) if that member heard from it within this. */
+const CONNECTED_RECENT_MS = 15_000;
+/** After the pages in flight applied, this long for their ACKs to be written before not-leader. */
+const HANDOVER_ACK_GRACE_MS = 50;
+
+interface Live {
+  session: SyncSession;
+  replica: RegionReplicaSide;
+  stream: EdgeStream;
+  replicaId: string;
+  device: string;
+  incarnation: number;
+  /** Per namespace, what the edge acknowledged (its HELLO, then its ACKs). */
+  acked: Map<string, VersionVector>;
+  /** Figures already in the known-edge table (the next entry carries the rest). */
+  recorded: { bytesIn: number; bytesOut: number; opsIn: number; opsOut: number };
+  lastRecordMs: number;
+  timer: NodeJS.Timeout | undefined;
+  handingOver: boolean;
+}
+
+/** A monotonic instant as wall-clock ms (whole: the known-edge entry stores integers). */
+function wallOf(monotonicMs: number): number {
+  return Math.floor(Date.now() - (systemClock.monotonicMs() - monotonicMs));
+}
+
+export class EdgeHost {
+  private readonly live = new Set<Live>();
+  private readonly poll: NodeJS.Timeout;
+  private nextSession = 1;
+
+  constructor(private readonly node: RegionNode, private readonly crdt: RegionCrdt, private readonly metrics: SyncMetrics, private readonly logger: Logger) {
+    this.poll = setInterval(() => this.checkLeadership(), LEADER_POLL_MS);
+    this.poll.unref();
+    metrics.setSource(() => {
+      const now = systemClock.monotonicMs();
+      const admitted = [...this.live].filter((l) => l.replicaId !== '');
+      return {
+        connected: admitted.length,
+        lag: admitted.map((l) => ({ source: 'region', target: 'edge', seconds: oldestLagMs(l, now) / 1000 })),
+        skewSeconds: admitted.map((l) => l.session.stats.skewMs / 1000),
+      };
+    });
+  }
+
+  close(): void {
+    clearInterval(this.poll);
+    for (const l of this.live) {
+      clearTimeout(l.timer);
+      l.session.close('the member is stopping');
+    }
+  }
+
+  // ---- EdgeSyncBackend
+
+  serve(stream: EdgeStream): void {
+    const l: Live = {
+      session: undefined as unknown as SyncSession, replica: undefined as unknown as RegionReplicaSide, stream,
+      replicaId: '', device: '', incarnation: 0, acked: new Map(), recorded: { bytesIn: 0, bytesOut: 0, opsIn: 0, opsOut: 0 },
+      lastRecordMs: 0, timer: undefined, handingOver: false,
+    };
+    l.replica = new RegionReplicaSide(this.node, this.crdt, {
+      admit: (peer) => this.admit(l, peer),
+      notLeader: () => this.notLeader(),
+      peerVector: (_id, ns, v) => {
+        l.acked.set(ns, v);
+        this.changed(l);
+      },
+    });
+    const channel = streamChannel(stream, (direction, n) => this.metrics.bytes(direction, n));
+    l.session = new SyncSession({
+      role: 'acceptor', replica: l.replica, channel, clock: systemClock, timers: realTimers, codecs: PAGE_CODECS,
+      sessionId: `${this.node.id.toString(16)}-${this.nextSession++}`, logger: this.logger,
+      observer: {
+        pageSent: (_ns, records) => this.metrics.ops('out', records),
+        pageApplied: (_ns, applied) => this.metrics.ops('in', applied),
+        refused: (code, _message, sent) => this.metrics.failure(sent ? 'edge' : 'region', sent ? 'region' : 'edge', code),
+        hello: () => this.opened(l),
+        ended: (o) => this.closed(l, o),
+      },
+    });
+    this.live.add(l);
+    void l.session.run();
+  }
+
+  // ---- admission, leadership
+
+  /** The leader's client URL when this member is not the leader ('' when no leader is known). */
+  notLeader(): string | undefined {
+    if (this.node.isLeader) return undefined;
+    const leader = this.node.members.list().find((m) => m.id === this.node.leaderId);
+    return leader?.clientUrls[0] ?? '';
+  }
+
+  private admit(l: Live, peer: PeerHello): Admission {
+    const detail = this.notLeader();
+    if (detail !== undefined) {
+      return { refuse: { code: 'not-leader', message: 'this member is not the region leader: connect to the leader (detail)', detail } };
+    }
+    const id = /^edge:([^:]+):(\d+)$/.exec(peer.replicaId);
+    if (id === null || id[1] !== peer.deviceId || Number(id[2]) !== peer.incarnation) {
+      return { refuse: { code: 'malformed', message: `replica id ${JSON.stringify(peer.replicaId)} is not edge:<device_id>:<incarnation> of the HELLO's device ${JSON.stringify(peer.deviceId)} and incarnation ${peer.incarnation}` } };
+    }
+    l.replicaId = peer.replicaId;
+    l.device = peer.deviceId;
+    l.incarnation = peer.incarnation;
+    const rec = this.node.eventual.edges().get(peer.replicaId);
+    const names = peer.vectors.size > 0 ? [...peer.vectors.keys()] : l.replica.eventualNamespaces().map((d) => d.name);
+    const now = Date.now();
+    const resync: string[] = [];
+    for (const ns of names) {
+      const def = l.replica.definition(ns);
+      if (def === undefined || rec === undefined) continue;
+      if (now - rec.lastSeenMs > def.tombstoneTtlS * 1000) {
+        resync.push(ns);
+        this.metrics.resync('tombstone_ttl');
+        continue;
+      }
+      // It held data the region knows of, yet says it holds nothing: everything goes again.
+      const known = rec.acked[ns];
+      const said = peer.vectors.get(ns);
+      if (known !== undefined && Object.values(known).some((s) => s > 0) && (said === undefined || said.origins().length === 0)) this.metrics.fullReplay();
+    }
+    return { resync };
+  }
+
+  private checkLeadership(): void {
+    if (this.live.size === 0 || this.node.isLeader) return;
+    const detail = this.notLeader() ?? '';
+    for (const l of this.live) if (l.replicaId !== '' && !l.handingOver) void this.handOver(l, detail);
+  }
+
+  /** Not-leader once the pages already applying are applied and ACKed. */
+  private async handOver(l: Live, detail: string): Promise<void> {
+    l.handingOver = true;
+    await l.replica.depose(detail);
+    await new Promise((r) => setTimeout(r, HANDOVER_ACK_GRACE_MS));
+    if (l.session.outcome !== undefined) return;
+    const message = 'this member is no longer the region leader: reconnect to the leader (detail)';
+    l.stream.send(encodeSyncMessage({ kind: 'error', code: 'not-leader', message, pageId: 0, fatal: true, detail }));
+    l.session.close('leadership moved: not-leader sent');
+  }
+
+  // ---- known edges
+
+  private opened(l: Live): void {
+    this.logger.info('edge session opened', { replica: l.replicaId, skewMs: l.session.stats.skewMs });
+    this.record(l, this.node.id);
+  }
+
+  private closed(l: Live, o: SyncOutcome): void {
+    this.live.delete(l);
+    clearTimeout(l.timer);
+    if (o.reason !== 'closed' && o.reason !== 'peer-closed') this.metrics.failure('edge', 'region', o.code ?? o.reason);
+    if (l.replicaId !== '') this.record(l, 0);
+  }
+
+  private changed(l: Live): void {
+    if (!this.live.has(l) || l.timer !== undefined || l.replicaId === '') return;
+    const wait = Math.max(0, l.lastRecordMs + EDGE_RECORD_INTERVAL_MS - Date.now());
+    l.timer = setTimeout(() => {
+      l.timer = undefined;
+      if (this.live.has(l)) this.record(l, this.node.id);
+    }, wait);
+  }
+
+  private record(l: Live, member: number): void {
+    l.lastRecordMs = Date.now();
+    const s = l.session.stats;
+    const acked: Record<string, Record<string, number>> = {};
+    for (const [ns, v] of l.acked) acked[ns] = v.toJSON();
+    const u: EdgeUpdate = {
+      replicaId: l.replicaId, device: l.device, incarnation: l.incarnation, acked, lastSeenMs: wallOf(s.lastReceivedMs), member,
+      bytesInDelta: s.bytesReceived - l.recorded.bytesIn, bytesOutDelta: s.bytesSent - l.recorded.bytesOut, skewMs: Math.round(s.skewMs),
+      opsInDelta: s.opsApplied - l.recorded.opsIn, opsOutDelta: s.opsSent - l.recorded.opsOut,
+    };
+    l.recorded = { bytesIn: s.bytesReceived, bytesOut: s.bytesSent, opsIn: s.opsApplied, opsOut: s.opsSent };
+    void this.propose(u, EDGE_RECORD_ATTEMPTS);
+  }
+
+  /**
+   * Proposes a known-edge entry, again after EDGE_RECORD_RETRY_MS when it fails (a leader
+   * change: a follower's proposal reaches the next leader). Given up after `attempts`: the next
+   * entry carries the vectors again (they only grow), this one's counts are lost (figures, not data).
+   */
+  private async propose(u: EdgeUpdate, attempts: number): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.crdt.recordEdge(u);
+        return;
+      } catch (e) {
+        if (i >= attempts) {
+          this.logger.warn('known-edge entry not recorded', { replica: u.replicaId, error: (e as Error).message });
+          return;
+        }
+      }
+      await new Promise((r) => setTimeout(r, EDGE_RECORD_RETRY_MS * i));
+    }
+  }
+
+  // ---- causal stability and the admin list
+
+  /**
+   * Per namespace, the pointwise minimum of the region's vector and the acknowledged vector of
+   * every known edge heard from within the namespace's tombstone_ttl (one silent longer leaves
+   * the minimum and must resync when it returns).
+   */
+  stable(ns: string, now = Date.now()): Map<string, number> {
+    const def = this.node.namespaces.get(ns);
+    const out = new Map(this.node.eventual.vector(ns).map((e) => [e.origin, e.seq]));
+    for (const rec of this.node.eventual.edges().values()) {
+      if (def !== undefined && now - rec.lastSeenMs > def.tombstoneTtlS * 1000) continue;
+      const v = rec.acked[ns];
+      if (v === undefined) continue;
+      for (const [o, s] of out) out.set(o, Math.min(s, v[o] ?? 0));
+    }
+    return out;
+  }
+
+  listEdges(): Promise<{ memberId: number; edges: Array<Record<string, unknown>>; stable: Array<{ namespace: string; vector: Array<{ origin: string; seq: number }> }> }> {
+    const now = Date.now();
+    const sessions = new Map([...this.live].filter((l) => l.replicaId !== '').map((l) => [l.replicaId, l]));
+    const edges = [...this.node.eventual.edges().values()]
+      .sort((a, b) => (a.replicaId < b.replicaId ? -1 : 1))
+      .map((rec) => this.info(rec, sessions.get(rec.replicaId), now));
+    const stable = this.node.namespaces.list().filter((d) => d.level === 'eventual').map((d) => ({ namespace: d.name, vector: toWire(this.stable(d.name, now)) }));
+    return Promise.resolve({ memberId: this.node.id, edges, stable });
+  }
+
+  private info(rec: EdgeRecord, l: Live | undefined, now: number): Record<string, unknown> {
+    const acked = new Map(Object.entries(rec.acked).map(([ns, v]) => [ns, VersionVector.from(v)]));
+    for (const [ns, v] of l?.acked ?? []) acked.set(ns, (acked.get(ns) ?? new VersionVector()).join(v));
+    let lagOps = 0;
+    for (const [ns, v] of acked) {
+      for (const e of this.node.eventual.vector(ns)) lagOps += Math.max(0, e.seq - v.get(e.origin));
+    }
+    const s = l?.session.stats;
+    const lastSeen = s !== undefined ? wallOf(s.lastReceivedMs) : rec.lastSeenMs;
+    return {
+      replicaId: rec.replicaId, deviceId: rec.device, incarnation: rec.incarnation,
+      connected: l !== undefined || (rec.member !== 0 && now - rec.lastSeenMs < CONNECTED_RECENT_MS),
+      memberId: l !== undefined ? this.node.id : rec.member, lastSeenMs: lastSeen, lagOps,
+      lagSeconds: l !== undefined ? oldestLagMs(l, systemClock.monotonicMs()) / 1000 : lagOps === 0 ? 0 : (now - lastSeen) / 1000,
+      bytesIn: pending(rec.bytesIn, s?.bytesReceived, l?.recorded.bytesIn), bytesOut: pending(rec.bytesOut, s?.bytesSent, l?.recorded.bytesOut),
+      opsIn: pending(rec.opsIn, s?.opsApplied, l?.recorded.opsIn), opsOut: pending(rec.opsOut, s?.opsSent, l?.recorded.opsOut),
+      skewMs: s?.skewMs ?? rec.skewMs,
+      acked: [...acked].sort(([a], [b]) => (a < b ? -1 : 1)).map(([namespace, v]) => ({ namespace, vector: toWire(new Map(v.entries())) })),
+    };
+  }
+}
+
+/** A stored figure plus what the live session added since its last entry. */
+function pending(stored: number, total: number | undefined, recorded: number | undefined): number {
+  return stored + (total ?? 0) - (recorded ?? 0);
+}
+
+function oldestLagMs(l: Live, _now: number): number {
+  return l.session.stats.lagMs;
+}
+
+function toWire(v: ReadonlyMap<string, number>): Array<{ origin: string; seq: number }> {
+  return [...v].filter(([, s]) => s > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([origin, seq]) => ({ origin, seq }));
+}

@@ -1,0 +1,172 @@
+// The region as one replica of delta sync (issue 14): server/sync's ReplicaSide over a
+// member. Uploads are RegionCrdt.uploadPage (one Raft entry per page, answered once this
+// member applied it: the session ACKs a page only then); downloads are extracted from the
+// persistent store at one applied index (server/eventual/extract.ts); changes are announced
+// after each written batch; the HLC is the region's applied one. One instance per session:
+// it knows its edge (forged origins), reports the edge's acknowledged vectors to the host,
+// and refuses pages once the member lost leadership (the hand-over).
+
+import { HybridClock, VersionVector, type DeltaPage, type Hlc } from '../../crdt/index.js';
+import { EvError } from '../../eventual/entry.js';
+import { openExtraction } from '../../eventual/extract.js';
+import type { NamespaceDefinition } from '../../namespace/index.js';
+import type { Admission, ApplyResult, ExtractedPage, PeerHello, ReplicaSide, SyncClock, SyncNamespace } from '../../sync/index.js';
+import type { RegionCrdt } from '../eventual/backend.js';
+import type { RegionNode } from '../region-node.js';
+
+/** What a session's replica asks of the host (host.ts). */
+export interface ReplicaHost {
+  admit(peer: PeerHello): Admission;
+  peerVector(replicaId: string, ns: string, vector: VersionVector): void;
+  /** undefined while this member is the leader; else the leader's client URL ('' if unknown). */
+  notLeader(): string | undefined;
+}
+
+/** The region's HLC as a SyncClock: stamps follow the last applied region HLC. */
+class RegionClock implements SyncClock {
+  private readonly hlc: HybridClock;
+  constructor(private readonly node: RegionNode, readonly maxSkewMs: number) {
+    this.hlc = new HybridClock(node.regionOrigin, maxSkewMs);
+  }
+  now(physicalMs: number): Hlc {
+    this.hlc.restore(this.node.eventual.lastHlc);
+    return this.hlc.now(physicalMs);
+  }
+  update(remote: Hlc, physicalMs: number, origin: string): Hlc {
+    this.hlc.restore(this.node.eventual.lastHlc);
+    return this.hlc.update(remote, physicalMs, origin);
+  }
+}
+
+export class RegionReplicaSide implements ReplicaSide {
+  readonly deviceId = '';
+  readonly incarnation = 0;
+  readonly clock: SyncClock;
+  /** The edge of this session, once admitted ('' before). */
+  private peerId = '';
+  /** Set at the hand-over: later pages are refused with not-leader (detail: the leader's URL). */
+  private deposed: string | undefined;
+  private inflight = new Set<Promise<unknown>>();
+
+  constructor(private readonly node: RegionNode, private readonly crdt: RegionCrdt, private readonly host: ReplicaHost) {
+    // The session's own skew check uses the widest namespace bound; applyPage checks each namespace's.
+    this.clock = new RegionClock(node, Math.max(0, ...this.eventualNamespaces().map((d) => d.maxClockSkewMs)));
+  }
+
+  get replicaId(): string {
+    return this.node.regionOrigin;
+  }
+
+  /** The eventual namespace `ns` as this member applied the registry, or undefined. */
+  definition(ns: string): NamespaceDefinition | undefined {
+    const def = this.node.namespaces.get(ns);
+    return def?.level === 'eventual' ? def : undefined;
+  }
+
+  eventualNamespaces(): NamespaceDefinition[] {
+    return this.node.namespaces.list().filter((d) => d.level === 'eventual');
+  }
+
+  namespaces(): readonly SyncNamespace[] {
+    return this.eventualNamespaces().map((d) => ({ name: d.name, kind: d.crdtType as SyncNamespace['kind'] }));
+  }
+
+  registryRevision(): number {
+    return 0;
+  }
+
+  vector(ns: string): VersionVector {
+    return VersionVector.from(this.node.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
+  }
+
+  vectors(namespaces: readonly string[]): Promise<Map<string, VersionVector>> {
+    return Promise.resolve(new Map(namespaces.map((ns) => [ns, this.vector(ns)])));
+  }
+
+  admit(peer: PeerHello): Promise<Admission> {
+    const a = this.host.admit(peer);
+    if (a.refuse === undefined) this.peerId = peer.replicaId;
+    return Promise.resolve(a);
+  }
+
+  peerVector(replicaId: string, ns: string, vector: VersionVector): void {
+    this.host.peerVector(replicaId, ns, vector);
+  }
+
+  /** Leadership moved: refuse later pages; resolves once the pages already applying are done. */
+  async depose(detail: string): Promise<void> {
+    this.deposed = detail;
+    while (this.inflight.size > 0) await Promise.allSettled(this.inflight);
+  }
+
+  applyPage(ns: string, page: DeltaPage, physicalMs: number): Promise<ApplyResult> {
+    const p = this.apply(ns, page, physicalMs);
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  private async apply(ns: string, page: DeltaPage, physicalMs: number): Promise<ApplyResult> {
+    if (this.deposed !== undefined) {
+      return { status: 'refused', code: 'not-leader', message: 'this member is no longer the region leader: reconnect to the leader', fatal: true, detail: this.deposed };
+    }
+    const def = this.definition(ns);
+    if (def === undefined) return { status: 'refused', code: 'unknown-namespace', message: `namespace ${JSON.stringify(ns)} is not an eventual namespace of this region`, fatal: false };
+    // Until relay permission exists (auth), an edge uploads only its own origin.
+    const forged = page.ranges.find((g) => g.origin !== this.peerId) ?? page.records.find((r) => r.origin !== this.peerId);
+    if (forged !== undefined) {
+      return {
+        status: 'refused', code: 'forged-origin', fatal: false,
+        message: `a page carrying origin ${JSON.stringify(forged.origin)}: an edge uploads only its own (${this.peerId}); nothing of it was applied`,
+      };
+    }
+    for (const r of page.records) {
+      const skew = r.hlc.wall - Math.floor(physicalMs);
+      if (skew > def.maxClockSkewMs) {
+        return {
+          status: 'refused', code: 'clock-skew', fatal: false,
+          message: `record ${r.origin}:${r.seq} is stamped ${skew} ms ahead of the region's clock (max_clock_skew_ms of ${JSON.stringify(ns)} is ${def.maxClockSkewMs}): fix the edge's clock`,
+        };
+      }
+    }
+    try {
+      const a = await this.crdt.uploadPage(ns, [...page.ranges], [...page.records]);
+      return { status: 'applied', applied: a.applied, vector: VersionVector.from(a.vector.map((e) => [e.origin, e.seq] as const)) };
+    } catch (e) {
+      if (!(e instanceof EvError)) {
+        // A proposal lost with a leader change (or timed out): not applied as far as anyone
+        // knows, so not ACKed; the edge resends it to the leader (a duplicate is ignored there).
+        const leader = this.host.notLeader();
+        if (leader !== undefined) return { status: 'refused', code: 'not-leader', message: `page not applied: ${(e as Error).message}; reconnect to the leader`, fatal: true, detail: leader };
+        throw e;
+      }
+      if (e.resendFrom !== undefined) return { status: 'resend', ...e.resendFrom };
+      if (e.code === 'invalid-argument') return { status: 'refused', code: 'malformed', message: e.message, fatal: true };
+      if (e.code === 'not-found') return { status: 'refused', code: 'unknown-namespace', message: e.message, fatal: false };
+      if (/clock|skew/i.test(e.message)) return { status: 'refused', code: 'clock-skew', message: e.message, fatal: false };
+      return { status: 'refused', code: 'internal', message: e.message, fatal: true };
+    }
+  }
+
+  /**
+   * The pages `peer` lacks of `ns`, from one view taken when iteration starts (inside the read
+   * gate: never over a store a snapshot install is replacing), each with that view's applied index.
+   */
+  extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {
+    const node = this.node;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const view = await node.readEventual((store, mvcc) => {
+          // Same turn: the vector, the applied index and every scan's snapshot.
+          const vector = new Map(store.vector(ns).map((e) => [e.origin, e.seq]));
+          return { ...openExtraction(store.engine, ns, vector, new Map(peer.entries()), budgetBytes), viewIndex: mvcc.appliedIndex };
+        });
+        for await (const page of view.pages()) yield { page, viewIndex: view.viewIndex };
+      },
+    };
+  }
+
+  onChange(fn: (ns: string) => void): () => void {
+    return this.node.onEventualChange(fn);
+  }
+}

@@ -1,0 +1,165 @@
+// `regionstore edge` as a real process against a real one-member region: the registry and
+// the strong namespaces' copy come from the region (with rs-staleness-ms), strong writes are
+// forwarded; then the region goes away and the edge keeps working alone: writes of every
+// CRDT type (and etcd Put on lww) acknowledged, strong writes refused with the offline
+// message, bounded reads refused past the bound; kill -9 of the edge and a restart lose
+// nothing acknowledged; etcdctl works against the edge.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { Client } from '../client/index.js';
+import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
+import { etcdctl, eventually, haveTool, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { b, createCrdtNamespaces } from './helpers/crdt-cluster.js';
+import { startEdge, type EdgeProcess } from './helpers/edge.js';
+
+let cluster: TestCluster;
+let edge: EdgeProcess;
+let dir: string;
+const hasEtcdctl = haveTool('etcdctl', 'etcd-client');
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rs-edge-'));
+  cluster = await startTestCluster({ nodes: 1 });
+  await createCrdtNamespaces(cluster);
+  const c = new Client({ endpoints: cluster.hostPorts, timeoutMs: 10_000 });
+  try {
+    await c.namespaces.create({ name: 'conf', prefix: 'conf/', maxStalenessMs: 1_000 });
+    await c.put('conf/a', '1');
+  } finally {
+    c.close();
+  }
+  edge = await startEdge(cluster.serveCommand, { name: 'e1', dataDir: join(dir, 'e1'), region: cluster.hostPorts, extraArgs: ['--log-level', 'warn'] });
+});
+after(async () => {
+  await edge?.kill();
+  await cluster?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const edgeClient = (): Client => new Client({ endpoints: [edge.endpoint], attempts: 1, timeoutMs: 5_000 });
+
+async function refusal(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  return p.then(() => assert.fail('expected a refusal'), (e: ServiceError) => e);
+}
+
+async function crdtState(c: RawCrdt): Promise<Record<string, unknown>> {
+  const read = async (namespace: string, key = ''): Promise<any> =>
+    c.call('Read', { namespace, key: b(key), rangeEnd: Buffer.of(0) });
+  const cfg = await read('cfg');
+  const docs = await read('docs');
+  const counters = await read('counters');
+  const tags = await read('tags');
+  const ev = await c.call('Read', { namespace: 'ev', device: 'd1' });
+  return {
+    cfg: cfg.entries.map((e: any) => `${e.key.toString()}=${e.lww.value.toString()}`),
+    docs: docs.entries.map((e: any) => `${e.key.toString()}=${e.mv.values.map((v: Buffer) => v.toString()).join('|')}`),
+    counters: counters.entries.map((e: any) => `${e.key.toString()}=${e.counter.value}`),
+    tags: tags.entries.map((e: any) => `${e.key.toString()}=${e.set.members.map((m: Buffer) => m.toString()).sort().join(',')}`),
+    ev: ev.events.map((e: any) => `${e.device}:${e.seq}:${e.payload.toString()}`),
+  };
+}
+
+describe('regionstore edge', () => {
+  test('syncs the registry, copies strong namespaces with their staleness, forwards strong writes', async () => {
+    const c = edgeClient();
+    try {
+      const names = await eventually('the registry on the edge', async () => {
+        const l = await c.namespaces.list().catch(() => undefined);
+        return l !== undefined && l.some((n) => n.name === 'cfg') ? l.map((n) => n.name) : undefined;
+      }, 20_000);
+      assert.deepEqual(names.sort(), ['cfg', 'conf', 'counters', 'default', 'docs', 'ev', 'tags']);
+      await eventually('conf/a on the edge', async () => ((await c.range('conf/a')).kvs[0]?.value.toString() === '1' ? true : undefined), 20_000);
+      // A write in the region reaches the edge through the Watch.
+      const region = new Client({ endpoints: cluster.hostPorts, timeoutMs: 10_000 });
+      await region.put('conf/b', '2');
+      await eventually('conf/b on the edge', async () => ((await c.range('conf/b')).kvs[0]?.value.toString() === '2' ? true : undefined), 10_000);
+      const r = await c.range('conf/b', { readLevel: 'bounded', maxStalenessMs: 5_000 });
+      assert.ok(r.readInfo?.stalenessMs !== undefined && r.readInfo.stalenessMs < 5_000, JSON.stringify(r.readInfo));
+      console.log(`  strong copy: staleness ${r.readInfo?.stalenessMs} ms`);
+      // A strong write through the edge is the region's.
+      await c.put('conf/c', 'via-edge');
+      assert.equal((await region.range('conf/c')).kvs[0]?.value.toString(), 'via-edge');
+      // Namespaces are read-only on the edge.
+      const e = await refusal(c.namespaces.create({ name: 'x', prefix: 'x/' }));
+      assert.equal(e.code, status.FAILED_PRECONDITION);
+      assert.match(e.details, /read-only copy of the namespace registry/);
+      region.close();
+      const st = await edge.status();
+      assert.equal(st.connected, true);
+      assert.match(st.replicaId, /^edge:e1:\d+$/);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('offline: every type of write is acknowledged and survives kill -9; strong writes and stale bounded reads refused', async () => {
+    await cluster.kill('n1');
+    await eventually('the edge sees the region gone', async () => ((await edge.status()).connected === false ? true : undefined), 20_000);
+    const crdt = rawCrdt(edge.endpoint);
+    const c = edgeClient();
+    try {
+      await crdt.call('Write', { ops: [{ lwwPut: { key: b('cfg/a'), value: b('1') } }, { lwwPut: { key: b('cfg/b'), value: b('2') } }] });
+      await crdt.call('Write', { ops: [{ lwwDelete: { key: b('cfg/b') } }] });
+      await crdt.call('Write', { ops: [{ mvPut: { key: b('docs/x'), value: b('a') } }] });
+      await crdt.call('Write', { ops: [{ counterAdd: { key: b('counters/hits'), delta: '5' } }, { counterAdd: { key: b('counters/hits'), delta: '-2' } }] });
+      await crdt.call('Write', { ops: [{ setAdd: { key: b('tags/t'), member: b('m1') } }, { setAdd: { key: b('tags/t'), member: b('m2') } }] });
+      await crdt.call('Write', { ops: [{ setRemove: { key: b('tags/t'), member: b('m1') } }] });
+      await crdt.call('Write', { namespace: 'ev', ops: [1, 2, 3].map((seq) => ({ eventAppend: { device: 'd1', seq: String(seq), type: 'reading', payload: b(`p${seq}`), schemaVersion: 1 } })) });
+      // etcd Put on lww, concurrently: group-committed together.
+      await Promise.all(Array.from({ length: 20 }, (_x, i) => c.put(`cfg/k${i}`, `v${i}`)));
+      const written = await crdtState(crdt);
+      assert.deepEqual(written.counters, ['counters/hits=3']);
+      assert.deepEqual(written.tags, ['tags/t=m2']);
+      assert.deepEqual(written.ev, ['d1:1:p1', 'd1:2:p2', 'd1:3:p3']);
+
+      const w = await refusal(c.put('conf/z', 'no'));
+      assert.equal(w.code, status.UNAVAILABLE);
+      assert.match(w.details, /edge e1 is offline from the region since \d{4}-\d\d-\d\dT/);
+      console.log(`  UNAVAILABLE: ${w.details}`);
+      // The copy is still readable, with its staleness; a bounded read past the bound is refused.
+      await new Promise((r) => setTimeout(r, 1_200));
+      assert.equal((await c.range('conf/a', { readLevel: 'serializable' })).kvs[0]?.value.toString(), '1');
+      const stale = await refusal(c.range('conf/a', { readLevel: 'bounded', maxStalenessMs: 1_000 }));
+      assert.equal(stale.code, status.UNAVAILABLE);
+      assert.match(stale.details, /\d+ ms stale, past the bound of 1000 ms/);
+      console.log(`  UNAVAILABLE: ${stale.details}`);
+      const lease = await refusal(c.leases.grant(10));
+      assert.equal(lease.code, status.UNAVAILABLE);
+      assert.match(lease.details, /not served by an edge/);
+
+      crdt.close();
+      c.close();
+      await edge.restart(); // SIGKILL, then the same flags and data dir
+      const reopened = rawCrdt(edge.endpoint);
+      try {
+        assert.deepEqual(await crdtState(reopened), written, 'everything acknowledged is there after kill -9');
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      crdt.close();
+      c.close();
+    }
+  });
+
+  test('etcdctl against the edge: get, put and watch on lww, refusals with the edge named', { skip: !hasEtcdctl }, async () => {
+    const ep = [edge.endpoint];
+    const put = await etcdctl(ep, ['put', 'cfg/etcdctl', 'hello']);
+    assert.equal(put.code, 0, put.stderr);
+    const get = await etcdctl(ep, ['get', 'cfg/', '--prefix', '--keys-only']);
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /cfg\/etcdctl/);
+    assert.match(get.stdout, /cfg\/k19/);
+    const strong = await etcdctl(ep, ['put', 'conf/q', 'x']);
+    assert.notEqual(strong.code, 0);
+    assert.match(strong.stderr, /offline from the region/);
+    const members = await etcdctl(ep, ['member', 'list']);
+    assert.notEqual(members.code, 0);
+    assert.match(members.stderr, /edge e1/);
+  });
+});
