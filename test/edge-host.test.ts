@@ -17,6 +17,7 @@ import {
 import { Client } from '../client/index.js';
 import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
 import { eventually, sleep, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { rsctl } from '../client/rsctl/testing/run.js';
 
 const NS = 'cfg';
 const TTL_NS = 'brief';
@@ -263,7 +264,7 @@ describe('edge sessions on the region', () => {
     const notLeader = await peer.next((m) => ('error' in m && m.error.code === 'not-leader' ? m.error : undefined)).catch(() => undefined);
     console.log(`  acked before the hand-over: ${acked.length}; not-leader: ${notLeader?.value.detail ?? '(stream ended)'}; old leader ${leader.memberId}`);
     assert.ok(acked.length > 0, 'some pages were ACKed before the hand-over');
-    assert.ok(notLeader !== undefined, 'the deposed leader ended the session with not-leader');
+    assert.ok(notLeader !== undefined, `the deposed leader ended the session with not-leader; got ${JSON.stringify(peer.got.filter((m) => 'error' in m))}`);
     assert.equal(notLeader.value.fatal, true);
     peer.close();
     const last = acked[acked.length - 1]!;
@@ -272,20 +273,40 @@ describe('edge sessions on the region', () => {
       return v.every((h) => Number(h.vector.find((e: { origin: string }) => e.origin === EDGE)?.seq ?? 0) >= last) ? true : undefined;
     });
     for (const s of [acked[0]!, last]) assert.deepEqual(await readEverywhere(`cfg/lc${s}`), [`v${s}`, `v${s}`, `v${s}`]);
-    // Resume on the new leader from what was ACKed: no replay, the session goes on.
-    held[EDGE] = last;
+    // Resume on the new leader: the edge holds everything it sent (the region may hold pages it
+    // applied without ACKing them: not more than the edge has, so no new incarnation).
+    held[EDGE] = seq;
     const again = await openOnLeader(EDGE, { [NS]: held });
     await again.peer.catchUp(NS);
+    // As an edge does: what was not ACKed goes again (a page the region applied anyway is a duplicate).
+    if (seq > last) {
+      const recs = [];
+      for (let s = last + 1; s <= seq; s++) recs.push(lww(EDGE, s, `cfg/lc${s}`, `v${s}`));
+      again.peer.send(deltaOf(1, NS, EDGE, last + 1, seq, recs));
+      const r = await again.peer.next((m) => ('ack' in m ? m.ack : 'error' in m || 'resendFrom' in m ? m : undefined));
+      assert.ok('vector' in r.value, `the resent pages ACKed: ${JSON.stringify(r.value)}`);
+    }
     again.peer.close();
   });
 
   test('the known-edge list and the stable vector once every known replica acked', async () => {
+    const { peer } = await openOnLeader(EDGE, { [NS]: held });
+    const { records, at } = await peer.catchUp(NS);
+    assert.equal(records.length, 0, 'nothing new: no replay');
+    // An lww loser of the edge's origin, kept (superseded) until causally stable.
+    const seq = held[EDGE]! + 1;
+    peer.send(deltaOf(500, NS, EDGE, seq, seq, [lww(EDGE, seq, 'cfg/gc', 'edge', Date.now() - 1000)]));
+    await peer.next((m) => ('ack' in m && m.ack.pageId === 500 ? m : undefined));
+    held[EDGE] = seq;
+    await regionWrite('cfg/gc', 'region');
+    const superseded = async (): Promise<number[]> => Promise.all(crdt.map(async (c) => Number((await c.call('Superseded', { namespace: NS, serializable: true })).total)));
+    await eventually('the loser superseded on every member', async () => ((await superseded()).every((n) => n === 1) ? true : undefined));
+    const live = await peer.next((m) => ('delta' in m ? m.delta : undefined), at);
     const hashes = await crdt[0]!.call('Hash', { namespace: NS });
     const regionVector = Object.fromEntries(hashes.vector.map((e: { origin: string; seq: string }) => [e.origin, Number(e.seq)]));
-    const { peer } = await openOnLeader(EDGE, { [NS]: held });
-    const { records, deltas } = await peer.catchUp(NS);
-    assert.equal(records.length, 0, 'nothing new: no replay');
-    peer.send({ ack: { pageId: deltas.at(-1)!.pageId, namespace: NS, vector: vectorToWire(regionVector) } });
+    // The edge, the only known replica of the namespace, acknowledges everything: stable.
+    peer.send({ ack: { pageId: live.value.pageId, namespace: NS, vector: vectorToWire(regionVector) } });
+    await eventually('GC dropped the stable loser on every member', async () => ((await superseded()).every((n) => n === 0) ? true : undefined), 15_000);
     await sleep(1_500); // the known-edge entry is rate-limited to one a second
     peer.close();
     const list = await eventually('the edge listed with its acked vector', async () => {
@@ -300,6 +321,30 @@ describe('edge sessions on the region', () => {
     assert.ok(Number(e.bytesIn) > 0 && Number(e.bytesOut) > 0);
     const stable = list.stable.find((s) => s.namespace === NS)!.vector;
     assert.equal(Number(stable.find((x) => x.origin === regionOrigin)?.seq), regionVector[regionOrigin], 'stable up to what every replica acked');
+
+    // rsctl edge list against the region, every output format.
+    const eps = ['--endpoints', cluster.hostPorts.join(',')];
+    const json = await rsctl([...eps, 'edge', 'list', '-w', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as { edges: Array<{ replica_id: string; acked: Record<string, Record<string, number>> }>; stable: Record<string, Record<string, number>> };
+    const mine = parsed.edges.find((x) => x.replica_id === EDGE)!;
+    assert.ok(mine.acked[NS]![regionOrigin]! >= regionVector[regionOrigin]!);
+    assert.equal(parsed.stable[NS]![regionOrigin], regionVector[regionOrigin]);
+    const table = await rsctl([...eps, 'edge', 'list', '-w', 'table']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /REPLICA .*STATE .*LAG OPS/);
+    const simple = await rsctl([...eps, 'edge', 'list']);
+    assert.match(simple.stdout, new RegExp(`^${EDGE}, (connected|last seen)`, 'm'));
+    console.log(`  rsctl edge list -w table:\n${table.stdout}`);
+
+    // The sync metrics of the members (the leader hosted the sessions).
+    const scraped = await Promise.all(cluster.nodes.map(async (n) => (await fetch(`${n.metricsUrl}/metrics`)).text()));
+    const all = scraped.join('\n');
+    for (const name of ['regionstore_sync_bytes_total{direction="in"}', 'regionstore_sync_ops_total{direction="out"}', 'regionstore_sync_failures_total{source="edge",target="region",reason="forged-origin"}', 'regionstore_sync_edges_connected', 'regionstore_edge_clock_skew_seconds', 'regionstore_sync_full_replays_total']) {
+      assert.ok(all.includes(name), `${name} exported`);
+    }
+    const replays = scraped.map((t) => Number(/^regionstore_sync_full_replays_total (\d+)/m.exec(t)?.[1] ?? 0)).reduce((x, y) => x + y, 0);
+    assert.equal(replays, 0, 'no full replay');
   });
 
   test('an edge silent past tombstone_ttl is told to resync', async () => {
@@ -314,6 +359,8 @@ describe('edge sessions on the region', () => {
     const back = await openOnLeader(edge, { [TTL_NS]: {} });
     assert.deepEqual(back.hello.resync, [TTL_NS]);
     back.peer.close();
+    const scraped = await Promise.all(cluster.nodes.map(async (n) => (await fetch(`${n.metricsUrl}/metrics`)).text()));
+    assert.ok(scraped.some((t) => /^regionstore_sync_resyncs_total\{reason="tombstone_ttl"\} [1-9]/m.test(t)), 'the resync counted');
   });
 });
 

@@ -21,6 +21,7 @@ import { Leases } from './lease.js';
 import type { KeptLease } from './lease-keeper.js';
 import { Maintenance } from './maintenance.js';
 import { Namespaces } from './namespaces.js';
+import { Edges } from './edges.js';
 import { SessionClock, type ReadLevelOptions } from './read-level.js';
 import { ATTEMPT_TIMEOUT_MS_DEFAULT, CALL_TIMEOUT_MS_DEFAULT, RETRY_ATTEMPTS_MAX } from './policy.js';
 import { EndpointPool, parseEndpoints, type Preference } from './pool.js';
@@ -63,6 +64,8 @@ export class Client {
   readonly namespaces: Namespaces;
   /** Typed writes and reads of eventual namespaces (regionstore.v1.Crdt). */
   readonly crdt: Crdt;
+  /** The edges a region knows (regionstore.v1.EdgeAdmin). */
+  readonly edges: Edges;
   /** The random id this client's writes carry (each in-flight write uses a sub-id of it). */
   readonly clientId: string;
   private readonly pool: EndpointPool;
@@ -92,6 +95,7 @@ export class Client {
     this.cluster = new Cluster(this.caller);
     this.maintenance = new Maintenance(this.caller);
     this.namespaces = new Namespaces(this.caller);
+    this.edges = new Edges(this.caller);
   }
 
   /** host:port of every endpoint. */

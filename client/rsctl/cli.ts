@@ -12,6 +12,7 @@ import {
 import { benchGroup } from './commands/bench.js';
 import { crdtGroups } from './commands/crdt.js';
 import { endpointGroup } from './commands/endpoint.js';
+import { edgeListCommand } from './commands/edge-list.js';
 import { eventsGroup } from './commands/events.js';
 import { kvCommands } from './commands/kv.js';
 import { leaseGroup } from './commands/lease.js';
@@ -33,7 +34,8 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 ];
 
 const ENTRIES: Array<Command | CommandGroup> = [
-  ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, namespaceGroup, ...crdtGroups, eventsGroup, endpointGroup, ...maintenanceCommands,
+  ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, namespaceGroup, ...crdtGroups, eventsGroup,
+  { name: 'edge', summary: 'Edge replicas (issue 14)', commands: [edgeListCommand] }, endpointGroup, ...maintenanceCommands,
   snapshotGroup, benchGroup, versionCommand,
 ];
 

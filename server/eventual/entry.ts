@@ -51,15 +51,36 @@ export interface EvEdgeBody {
   update: EdgeUpdate;
 }
 
-export type EvBody = EvWriteBody | EvPageBody | EvEdgeBody;
+/** Causal-stability GC of a namespace (gc.ts): the stable vector and the items it makes collectable. */
+export interface EvGcBody {
+  kind: 'gc';
+  namespace: string;
+  physicalMs: number;
+  stable: Array<{ origin: string; seq: number }>;
+  /** Superseded lww losers (their key and dot). */
+  superseded: Array<{ key: Uint8Array; origin: string; seq: number }>;
+  /** Set remove records (their dot). */
+  removes: Array<{ origin: string; seq: number }>;
+}
 
-const BodyTag = { write: 1, page: 2, edge: 3 } as const;
+export type EvBody = EvWriteBody | EvPageBody | EvEdgeBody | EvGcBody;
+
+const BodyTag = { write: 1, page: 2, edge: 3, gc: 4 } as const;
 const OpTag = { lwwPut: 1, lwwDelete: 2, mvPut: 3, counterAdd: 4, setAdd: 5, setRemove: 6, eventAppend: 7 } as const;
 
 export function encodeBody(b: EvBody): Uint8Array {
   const w = new BinWriter().byte(BodyTag[b.kind]).string(b.namespace).uint(b.physicalMs);
   if (b.kind === 'edge') {
     encodeEdgeUpdate(w, b.update);
+    return w.finish();
+  }
+  if (b.kind === 'gc') {
+    w.uint(b.stable.length);
+    for (const e of b.stable) w.string(e.origin).uint(e.seq);
+    w.uint(b.superseded.length);
+    for (const e of b.superseded) w.bytes(e.key).string(e.origin).uint(e.seq);
+    w.uint(b.removes.length);
+    for (const e of b.removes) w.string(e.origin).uint(e.seq);
     return w.finish();
   }
   if (b.kind === 'page') {
@@ -93,6 +114,15 @@ export function decodeBody(bytes: Uint8Array): EvBody {
   const namespace = r.string();
   const physicalMs = r.uint();
   if (tag === BodyTag.edge) return { kind: 'edge', namespace: '', physicalMs, update: decodeEdgeUpdate(r) };
+  if (tag === BodyTag.gc) {
+    const stable: EvGcBody['stable'] = [];
+    for (let n = r.uint(); n > 0; n--) stable.push({ origin: r.string(), seq: r.uint() });
+    const superseded: EvGcBody['superseded'] = [];
+    for (let n = r.uint(); n > 0; n--) superseded.push({ key: r.bytes().slice(), origin: r.string(), seq: r.uint() });
+    const removes: EvGcBody['removes'] = [];
+    for (let n = r.uint(); n > 0; n--) removes.push({ origin: r.string(), seq: r.uint() });
+    return { kind: 'gc', namespace, physicalMs, stable, superseded, removes };
+  }
   if (tag === BodyTag.page) {
     const ranges: EvPageRange[] = [];
     for (let n = r.uint(); n > 0; n--) ranges.push({ origin: r.string(), from: r.uint(), to: r.uint() });
@@ -154,9 +184,10 @@ export type EvAnswer =
   | { kind: 'write'; namespace: string; results: EvOpOutcome[] }
   | { kind: 'page'; namespace: string; applied: number }
   | { kind: 'edge' }
+  | { kind: 'gc'; namespace: string; dropped: number }
   | { kind: 'error'; code: EvErrorCode; message: string; resendFrom?: { origin: string; seq: number } };
 
-const AnswerTag = { write: 1, page: 2, error: 3, edge: 4 } as const;
+const AnswerTag = { write: 1, page: 2, error: 3, edge: 4, gc: 5 } as const;
 
 export function encodeAnswer(a: EvAnswer): Uint8Array {
   const w = new BinWriter().byte(AnswerTag[a.kind]);
@@ -172,6 +203,7 @@ export function encodeAnswer(a: EvAnswer): Uint8Array {
       break;
     case 'page': w.string(a.namespace).uint(a.applied); break;
     case 'edge': break;
+    case 'gc': w.string(a.namespace).uint(a.dropped); break;
     case 'error':
       w.string(a.code).string(a.message).bool(a.resendFrom !== undefined);
       if (a.resendFrom) w.string(a.resendFrom.origin).uint(a.resendFrom.seq);
@@ -185,6 +217,7 @@ export function decodeAnswer(bytes: Uint8Array): EvAnswer {
   const tag = r.byte();
   if (tag === AnswerTag.page) return { kind: 'page', namespace: r.string(), applied: r.uint() };
   if (tag === AnswerTag.edge) return { kind: 'edge' };
+  if (tag === AnswerTag.gc) return { kind: 'gc', namespace: r.string(), dropped: r.uint() };
   if (tag === AnswerTag.error) {
     const code = r.string() as EvErrorCode;
     const message = r.string();

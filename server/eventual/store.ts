@@ -14,6 +14,7 @@ import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite } from './apply.js';
+import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
@@ -110,7 +111,7 @@ export class EventualStore implements ExternalApplier {
     const env = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin };
     let answer: EvAnswer;
     try {
-      answer = body.kind === 'write' ? await applyWrite(env, work, body) : await applyPage(env, work, body);
+      answer = body.kind === 'write' ? await applyWrite(env, work, body) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
     } catch (e) {
       if (!(e instanceof EvError)) throw e;
       // Refused before anything was written: the work is dropped.

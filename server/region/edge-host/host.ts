@@ -24,6 +24,7 @@ import type { RegionCrdt } from '../eventual/backend.js';
 import type { RegionNode } from '../region-node.js';
 import { PAGE_CODECS, streamChannel, type EdgeStream } from './channel.js';
 import { RegionReplicaSide } from './replica-side.js';
+import { StabilityGc } from './gc.js';
 
 /** How often the host looks at the member's role (to hand sessions over). */
 const LEADER_POLL_MS = 100;
@@ -62,10 +63,12 @@ export class EdgeHost {
   private readonly live = new Set<Live>();
   private readonly poll: NodeJS.Timeout;
   private nextSession = 1;
+  readonly gc: StabilityGc;
 
   constructor(private readonly node: RegionNode, private readonly crdt: RegionCrdt, private readonly metrics: SyncMetrics, private readonly logger: Logger) {
     this.poll = setInterval(() => this.checkLeadership(), LEADER_POLL_MS);
     this.poll.unref();
+    this.gc = new StabilityGc(node, crdt, (ns) => this.stable(ns), logger);
     metrics.setSource(() => {
       const now = systemClock.monotonicMs();
       const admitted = [...this.live].filter((l) => l.replicaId !== '');
@@ -79,6 +82,7 @@ export class EdgeHost {
 
   close(): void {
     clearInterval(this.poll);
+    this.gc.close();
     for (const l of this.live) {
       clearTimeout(l.timer);
       l.session.close('the member is stopping');

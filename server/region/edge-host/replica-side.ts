@@ -137,8 +137,11 @@ export class RegionReplicaSide implements ReplicaSide {
         // A proposal lost with a leader change (or timed out): not applied as far as anyone
         // knows, so not ACKed; the edge resends it to the leader (a duplicate is ignored there).
         const leader = this.host.notLeader();
-        if (leader !== undefined) return { status: 'refused', code: 'not-leader', message: `page not applied: ${(e as Error).message}; reconnect to the leader`, fatal: true, detail: leader };
-        throw e;
+        const code = (e as { code?: string }).code;
+        if (leader !== undefined || code === 'leader-changed' || code === 'no-leader') {
+          return { status: 'refused', code: 'not-leader', message: `page not applied: ${(e as Error).message}; reconnect to the leader`, fatal: true, detail: leader ?? '' };
+        }
+        return { status: 'refused', code: 'internal', message: `page not applied: ${(e as Error).message}; reconnect and resend`, fatal: true };
       }
       if (e.resendFrom !== undefined) return { status: 'resend', ...e.resendFrom };
       if (e.code === 'invalid-argument') return { status: 'refused', code: 'malformed', message: e.message, fatal: true };

@@ -138,6 +138,14 @@ export class RegionCrdt {
     if (a.kind === 'error') throw new EvError(a.code, a.message);
   }
 
+  /** A causal-stability GC entry (server/eventual/gc.ts); resolves with the records dropped. */
+  async collect(body: { namespace: string; stable: Array<{ origin: string; seq: number }>; superseded: Array<{ key: Uint8Array; origin: string; seq: number }>; removes: Array<{ origin: string; seq: number }> }): Promise<number> {
+    const res = await this.propose(encodeBody({ kind: 'gc', physicalMs: Date.now(), ...body }), undefined);
+    const a = decodeAnswer(res.body);
+    if (a.kind === 'error') throw new EvError(a.code, a.message);
+    return a.kind === 'gc' ? a.dropped : 0;
+  }
+
   /**
    * etcd's quota rule for CRDT writes too: a write that would take the state database past
    * --quota-backend-bytes raises the NOSPACE alarm (through Raft) and is refused; the alarm
