@@ -11,6 +11,11 @@ export const SYNC_PAGE_BUDGET_BYTES_DEFAULT = 64 * 1024;
  * of server/eventual) and gets a page of its own, so twice that. Past it: page-too-large.
  */
 export const SYNC_PAGE_BYTES_MAX = 2 * 1024 * 1024;
+/**
+ * Pages smaller than this go uncompressed (identity): a one-record live page grows under
+ * brotli and deflate alike (scripts/measure-sync-compression.ts).
+ */
+export const SYNC_COMPRESS_MIN_BYTES = 512;
 /** Records of one page at most (the region's CRDT_PAGE_RECORDS_MAX). Past it: page-too-large. */
 export const SYNC_PAGE_RECORDS_MAX = 10_000;
 /** Bytes of one encoded SyncMessage at most (grpc-js' default receive limit is 4 MiB). */

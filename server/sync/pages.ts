@@ -6,7 +6,7 @@
 import type { CrdtKind, DeltaPage } from '../crdt/index.js';
 import { decodeDeltaPage, encodeDeltaPage } from '../../proto/crdt-codec.js';
 import { identityCodec, type PageCodec } from './channel.js';
-import { SYNC_PAGE_BYTES_MAX, SYNC_PAGE_RECORDS_MAX } from './limits.js';
+import { SYNC_COMPRESS_MIN_BYTES, SYNC_PAGE_BYTES_MAX, SYNC_PAGE_RECORDS_MAX } from './limits.js';
 import type { SyncErrorCode } from './replica-side.js';
 
 /** A page the session refuses to read (the code goes into the SyncError). */
@@ -35,6 +35,8 @@ export function chooseCodec(ours: readonly PageCodec[], peerAccepts: readonly st
 export interface EncodedPage {
   readonly raw: number;
   readonly wire: Uint8Array;
+  /** The codec used: `codec`, or identity for a page under SYNC_COMPRESS_MIN_BYTES. */
+  readonly encoding: string;
 }
 
 export async function encodePage(kind: CrdtKind, page: DeltaPage, codec: PageCodec): Promise<EncodedPage> {
@@ -45,7 +47,8 @@ export async function encodePage(kind: CrdtKind, page: DeltaPage, codec: PageCod
   if (raw.length > SYNC_PAGE_BYTES_MAX) {
     throw new PageError('page-too-large', `a page of ${raw.length} bytes is over SYNC_PAGE_BYTES_MAX (${SYNC_PAGE_BYTES_MAX})`);
   }
-  return { raw: raw.length, wire: await codec.compress(raw) };
+  if (raw.length < SYNC_COMPRESS_MIN_BYTES) return { raw: raw.length, wire: raw, encoding: identityCodec.name };
+  return { raw: raw.length, wire: await codec.compress(raw), encoding: codec.name };
 }
 
 export async function decodePage(

@@ -427,7 +427,7 @@ export class SyncSession {
     this.inflight.set(pageId, { ns: st.name, ranges: page.ranges, sentAt: this.opts.clock.monotonicMs(), records: page.records.length, caughtUp });
     const physicalMs = this.opts.clock.nowMs();
     await this.send({
-      kind: 'delta', pageId, namespace: st.name, encoding: this.sendCodec.name, page: enc.wire, viewIndex, caughtUp,
+      kind: 'delta', pageId, namespace: st.name, encoding: enc.encoding, page: enc.wire, viewIndex, caughtUp,
       hlc: wireHlc(this.replica.clock.now(physicalMs)), physicalMs,
     });
     this.stats.pagesSent++;
