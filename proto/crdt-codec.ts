@@ -95,6 +95,8 @@ function writeBody(w: Writer, r: CrdtRecord, dict: Dictionary): void {
       putS64(w, 3, r.ts - r.hlc.wall);
       if (dict.id(r.type) !== 0) w.uint32(tag(4, WIRE_VARINT)).uint32(dict.id(r.type));
       putBytes(w, 5, r.payload);
+      // Field 6 (added for issue 14): without it a replica stores a received event as schema 0.
+      if (r.schemaVersion !== undefined && r.schemaVersion !== 0) w.uint32(tag(6, WIRE_VARINT)).uint32(r.schemaVersion);
       break;
   }
   w.ldelim();
@@ -196,7 +198,8 @@ function readBody(r: Reader, field: number, dict: readonly string[], wall: numbe
         if (v === undefined) throw new Error(`delta page: dictionary index ${i} out of range (${dict.length} words)`);
         return v;
       };
-      return { kind: 'events', deviceId: word(n(1)), deviceSeq: n(2), ts: wall + n(3), type: word(n(4)), payload: bin(5) };
+      const schemaVersion = n(6);
+      return { kind: 'events', deviceId: word(n(1)), deviceSeq: n(2), ts: wall + n(3), type: word(n(4)), payload: bin(5), ...(schemaVersion !== 0 ? { schemaVersion } : {}) };
     }
   }
 }

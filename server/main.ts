@@ -22,6 +22,7 @@ import { closeForwardClients } from './region/leader-forward.js';
 import { snapshotCommand } from './region/restore-command.js';
 import { parseEdgeFlags } from './config/edge-flags.js';
 import { EdgeNode } from './edge/edge-node.js';
+import { edgeSessionRunner } from './edge/session.js';
 import { systemClock } from './util/system-clock.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
@@ -191,6 +192,7 @@ async function edge(argv: string[]): Promise<void> {
   const node = await EdgeNode.open({
     name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
+    session: (n) => edgeSessionRunner(n, systemClock, logger),
   });
   const edgeMetrics = registerEdgeMetrics(registry, node);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });

@@ -18,7 +18,7 @@ import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
 import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
-import { NS_RECORDS_RANGE, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey } from './layout.js';
+import { NS_RECORDS_RANGE, Sub, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, type BatchState } from './work.js';
 import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
@@ -188,9 +188,19 @@ export class EventualStore implements ExternalApplier {
     // Both views are fixed here, in one turn of the event loop (scan() takes its view at once).
     const record = this.engine.scan({ gte: nsRecordKey(ns), lte: nsRecordKey(ns) });
     const data = this.engine.scan(nsDataRange(ns));
+    // Superseded lww losers are left out (and their count): a replica that downloaded only the
+    // winner never held the loser, so they are not part of the converged state replicas share.
+    const sup = subRange(ns, Sub.Superseded);
+    const inSup = (k: Uint8Array): boolean => Buffer.compare(k, sup.gte) >= 0 && Buffer.compare(k, sup.lt) < 0;
     let hash = 0;
-    for await (const chunk of record) hash = crc32(Buffer.concat(chunk.flat()), hash);
-    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.flat()), hash);
+    for await (const chunk of record) {
+      for (const [k, v] of chunk) {
+        const r = decodeNsRecord(v);
+        hash = crc32(Buffer.concat([k, encodeNsRecord({ ...r, counts: { ...r.counts, superseded: 0 } })]), hash);
+      }
+    }
+    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.filter(([k]) => !inSup(k)).flat()), hash);
     return hash >>> 0;
   }
+
 }
