@@ -58,12 +58,12 @@ test('after 10k synced events and a disconnect, 1k new events cross within 1.2 Ã
   let content = 0;
   for (let i = SYNCED; i < SYNCED + RESUMED; i++) content += eventContentBytes(benchEvent(i));
 
-  const before = link.bytes();
+  const start = link.bytes();
   link.heal();
   await eventually(`the region holds ${SYNCED + RESUMED} events`, async () => ((await eventsHeld(region, NS)) >= SYNCED + RESUMED ? true : undefined), 60_000, 50);
-  const after = link.bytes();
-  const up = after.up - before.up;
-  const down = after.down - before.down;
+  const end = link.bytes();
+  const up = end.up - start.up;
+  const down = end.down - start.down;
   const bound = RESUME_FACTOR * content + RESUME_CONSTANT_BYTES;
   console.log(`  resume of ${RESUMED} events (content ${content} B): ${up} B up + ${down} B down = ${up + down} B ` +
     `(${((up + down) / RESUMED).toFixed(1)} B/event); bound ${Math.round(bound)} B`);
