@@ -34,12 +34,13 @@ export async function edgeConnected(e: EdgeProcess, want: boolean, timeoutMs = 6
 }
 
 /** The sum of a counter over every running member's /metrics (label sets added). */
-export async function regionMetric(cluster: TestCluster, name: string): Promise<number> {
+export async function regionMetric(cluster: TestCluster, name: string, labelText = ''): Promise<number> {
   let total = 0;
   for (const n of cluster.nodes.filter((x) => x.running)) {
     const text = await (await fetch(`${n.metricsUrl}/metrics`)).text();
     for (const line of text.split('\n')) {
-      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`)) || !line.includes(labelText)) continue;
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
   }
   return total;
