@@ -55,9 +55,10 @@ export class ProxySet {
     return { up, down };
   }
 
-  /** Connections accepted and passed on (not refused), all proxies. */
-  accepted(): number {
-    return this.proxies.reduce((n, p) => n + p.stats().accepted - p.stats().refused, 0);
+  /** Connections accepted and passed on (not refused): all proxies, or the proxy of target `i`. */
+  accepted(i?: number): number {
+    const of = i === undefined ? this.proxies : this.proxies.slice(i, i + 1);
+    return of.reduce((n, p) => n + p.stats().accepted - p.stats().refused, 0);
   }
 
   open(): number {
