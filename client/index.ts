@@ -15,7 +15,7 @@ export { Leases, type LeaseGrant, type LeaseTimeToLive } from './lib/lease.js';
 export { KeptLease, type LeaseEvents } from './lib/lease-keeper.js';
 export { Cluster, type Member, type MemberListResult } from './lib/cluster.js';
 export { Namespaces, type Namespace, type NamespaceChanges, type NamespaceSpec, type NamespaceLevel, type CrdtType, type ReadLevelName } from './lib/namespaces.js';
-export { Edges, type EdgeInfo, type EdgeList } from './lib/edges.js';
+export { Edges, type EdgeInfo, type EdgeList, type EdgeStatus } from './lib/edges.js';
 export {
   Crdt, CRDT_PAGES_MAX, type CompletenessOptions, type ConflictsOptions, type CrdtReadOptions, type CrdtReadRequest, type CrdtWriteOptions,
   type EventsScanOptions, type LwwRangeOptions, type SupersededOptions,

@@ -87,3 +87,20 @@ test('crdt codec: the byte layout of a small event page is pinned', () => {
   ].join(''));
   assert.deepEqual(decodeDeltaPage(Buffer.from(hex, 'hex')).page, page);
 });
+
+// EventWrite.schema_version (field 6, added for issue 14): an event keeps its schema version
+// across sync; an event without one (or 0) is encoded exactly as before the field existed.
+const versionedEvent = (schemaVersion?: number) => ({
+  kind: 'events' as const, origin: 'e1', seq: 1, hlc: { wall: 1000, logical: 0 }, deviceId: 'd', deviceSeq: 7, ts: 990, type: 't',
+  ...(schemaVersion !== undefined ? { schemaVersion } : {}), payload: utf8('x'),
+});
+test('crdt codec: an event keeps its schema version; version 0 adds no bytes', () => {
+  const rec = versionedEvent;
+  const page = (schemaVersion?: number) => ({ ranges: [{ origin: 'e1', from: 1, to: 1 }], records: [rec(schemaVersion)] });
+  const v3 = decodeDeltaPage(encodeDeltaPage('events', page(3)));
+  assert.equal((v3.page.records[0] as { schemaVersion?: number }).schemaVersion, 3);
+  assert.deepEqual(encodeDeltaPage('events', page(0)), encodeDeltaPage('events', page()));
+  assert.equal(encodeDeltaPage('events', page(3)).length, encodeDeltaPage('events', page()).length + 2);
+  const obj = PageProto.toObject(PageProto.decode(encodeDeltaPage('events', page(3))), { defaults: true }) as { runs: Array<{ records: Array<{ event: { schemaVersion: number } }> }> };
+  assert.equal(obj.runs[0]!.records[0]!.event.schemaVersion, 3);
+});

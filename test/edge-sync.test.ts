@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FaultProxy, PASS } from '../chaos/proxy/index.js';
-import { Client } from '../client/index.js';
 import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
 import { SeededRandom } from '../server/util/random.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
@@ -144,8 +143,7 @@ describe('edges with a 3-member region', () => {
   });
 
   test('a data dir restored from an old copy takes a new incarnation and downloads its own history', async () => {
-    const a = crdt(edgeA.endpoint);
-    const before = (await edgeA.status()).replicaId as string;
+    const first = (await edgeA.status()).replicaId as string;
     // An old copy of A's data dir (taken with A stopped, as a backup would be).
     await edgeA.kill('SIGTERM');
     const backup = join(dir, 'a-backup');
@@ -163,15 +161,40 @@ describe('edges with a 3-member region', () => {
     rmSync(edgeA.dataDir, { recursive: true, force: true });
     cpSync(backup, edgeA.dataDir, { recursive: true });
     await edgeA.restart();
-    const after = await eventually('a new incarnation', async () => {
+    const bumped = await eventually('a new incarnation', async () => {
       const s = await edgeA.status();
-      return s.replicaId !== before && s.connected === true ? s : undefined;
+      return s.replicaId !== first && s.connected === true ? s : undefined;
     }, 30_000, 250);
-    console.log(`  ${before} → ${after.replicaId as string}`);
+    console.log(`  ${first} → ${bumped.replicaId as string}`);
     await eventually('its own history downloaded', async () => {
       const r = await a2.call('Read', { namespace: 'cfg', key: b('cfg/after-backup') }).catch(() => undefined);
       return r?.entries.length === 1 ? true : undefined;
     }, 30_000, 250);
-    void a;
+  });
+
+  test('clock skew: an edge inside the bound syncs; one far ahead has its pages refused and counted, nothing lost', async () => {
+    const unsafe = { REGIONSTORE_UNSAFE: '1' };
+    const near = await startEdge(cluster.serveCommand, { name: 'edge-near', dataDir: join(dir, 'near'), region: cluster.hostPorts, namespaces: ['cfg'], extraArgs: ['--log-level', 'error', '--unsafe-clock-offset-ms', '100'], env: unsafe });
+    const far = await startEdge(cluster.serveCommand, { name: 'edge-far', dataDir: join(dir, 'far'), region: cluster.hostPorts, namespaces: ['cfg'], extraArgs: ['--log-level', 'error', '--unsafe-clock-offset-ms', '600000'], env: unsafe });
+    try {
+      await connected(near, true);
+      await connected(far, true);
+      await crdt(near.endpoint).call('Write', { ops: [{ lwwPut: { key: b('cfg/near'), value: b('ok') } }] });
+      await crdt(far.endpoint).call('Write', { ops: [{ lwwPut: { key: b('cfg/far'), value: b('ahead') } }] });
+      const region = crdt(cluster.hostPorts[0]!);
+      await eventually('the near edge\'s write in the region', async () => ((await region.call('Read', { namespace: 'cfg', key: b('cfg/near') })).entries.length === 1 ? true : undefined), 20_000, 250);
+      const st = await eventually('the far edge\'s page refused', async () => {
+        const s = await far.status();
+        return (s.sync?.refused ?? 0) > 0 ? s : undefined;
+      }, 20_000, 250);
+      console.log(`  ${st.sync.lastRefusal as string}`);
+      assert.match(st.sync.lastRefusal, /clock-skew/);
+      assert.equal((await region.call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 0, 'nothing of the refused page applied');
+      // Kept on the edge: refused is not dropped.
+      assert.equal((await crdt(far.endpoint).call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 1);
+    } finally {
+      await near.kill();
+      await far.kill();
+    }
   });
 });

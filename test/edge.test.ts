@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Client } from '../client/index.js';
 import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
+import { rsctl } from '../client/rsctl/testing/run.js';
 import { etcdctl, eventually, haveTool, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { b, createCrdtNamespaces } from './helpers/crdt-cluster.js';
 import { startEdge, type EdgeProcess } from './helpers/edge.js';
@@ -92,6 +93,21 @@ describe('regionstore edge', () => {
       const st = await edge.status();
       assert.equal(st.connected, true);
       assert.match(st.replicaId, /^edge:e1:\d+$/);
+      // rsctl edge status: the edge's own view; a region member says to ask an edge.
+      const out = await rsctl(['--endpoints', edge.endpoint, 'edge', 'status']);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, new RegExp(`replica: ${st.replicaId as string}`));
+      assert.match(out.stdout, /region: connected to 127\.0\.0\.1:\d+/);
+      assert.match(out.stdout, /strong copy: revision \d+, \d+ ms stale/);
+      console.log(out.stdout.replace(/^/gm, '  '));
+      const json = await rsctl(['--endpoints', edge.endpoint, 'edge', 'status', '-w', 'json']);
+      assert.equal(JSON.parse(json.stdout).connected, true);
+      const onRegion = await rsctl(['--endpoints', cluster.hostPorts[0]!, 'edge', 'status']);
+      assert.notEqual(onRegion.code, 0);
+      assert.match(onRegion.stderr, /answered by an edge/);
+      const listOnEdge = await rsctl(['--endpoints', edge.endpoint, 'edge', 'list']);
+      assert.notEqual(listOnEdge.code, 0);
+      assert.match(listOnEdge.stderr, /this is edge e1/);
     } finally {
       c.close();
     }
@@ -128,6 +144,9 @@ describe('regionstore edge', () => {
       assert.equal(stale.code, status.UNAVAILABLE);
       assert.match(stale.details, /\d+ ms stale, past the bound of 1000 ms/);
       console.log(`  UNAVAILABLE: ${stale.details}`);
+      const off = await rsctl(['--endpoints', edge.endpoint, 'edge', 'status']);
+      assert.equal(off.code, 0, off.stderr);
+      assert.match(off.stdout, /region: offline since \d{4}-/);
       const lease = await refusal(c.leases.grant(10));
       assert.equal(lease.code, status.UNAVAILABLE);
       assert.match(lease.details, /not served by an edge/);
@@ -161,5 +180,33 @@ describe('regionstore edge', () => {
     const members = await etcdctl(ep, ['member', 'list']);
     assert.notEqual(members.code, 0);
     assert.match(members.stderr, /edge e1/);
+  });
+
+  test('strong copy: history compacted while the edge was away → a Range at one revision, then Watch', async () => {
+    await cluster.restart('n1');
+    await eventually('the edge reconnected', async () => ((await edge.status()).connected === true ? true : undefined), 30_000, 200);
+    await edge.kill();
+    const region = new Client({ endpoints: cluster.hostPorts, timeoutMs: 10_000 });
+    const c = edgeClient();
+    try {
+      await region.delete('conf/b');
+      for (let i = 0; i < 5; i++) await region.put(`conf/n${i}`, `v${i}`);
+      const r = await region.put('conf/last', 'x');
+      await region.kv.compact(r.header.revision);
+      await edge.restart();
+      await eventually('the copy rebuilt', async () => {
+        const got = await c.range('conf/', { prefix: true, readLevel: 'serializable' }).catch(() => undefined);
+        const keys = got?.kvs.map((kv) => kv.key.toString()).sort().join(',');
+        return keys === 'conf/a,conf/c,conf/last,conf/n0,conf/n1,conf/n2,conf/n3,conf/n4' ? true : undefined;
+      }, 30_000, 250);
+      const metrics = await (await fetch(`${edge.metricsUrl}/metrics`)).text();
+      assert.match(metrics, /regionstore_edge_strong_resyncs_total 1/);
+      // Watch goes on after the rebuild.
+      await region.put('conf/after', 'y');
+      await eventually('a change after the rebuild', async () => ((await c.range('conf/after')).kvs[0]?.value.toString() === 'y' ? true : undefined), 20_000);
+    } finally {
+      c.close();
+      region.close();
+    }
   });
 });

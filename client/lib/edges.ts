@@ -45,6 +45,39 @@ type WireEdge = Omit<EdgeInfo, 'incarnation' | 'lastSeenMs' | 'lagOps' | 'bytesI
 };
 
 let cached: Method | undefined;
+let cachedStatus: Method | undefined;
+
+/** An edge's own view (`rsctl edge status` against an edge). */
+export interface EdgeStatus {
+  replicaId: string;
+  deviceId: string;
+  incarnation: number;
+  previousIncarnations: number[];
+  connected: boolean;
+  regionEndpoint: string;
+  /** ms since the epoch; 0 while connected. */
+  offlineSinceMs: number;
+  lastError: string;
+  lagOps: number;
+  lagSeconds: number;
+  bytesIn: number;
+  bytesOut: number;
+  opsIn: number;
+  opsOut: number;
+  skewMs: number;
+  /** -1: the strong copy never caught up. */
+  strongStalenessMs: number;
+  strongRevision: number;
+  localRevision: number;
+  vectors: NamespaceVector[];
+  sessions: number;
+  connects: number;
+}
+
+function statusMethod(): Method {
+  if (cachedStatus === undefined) listMethod();
+  return cachedStatus!;
+}
 
 function listMethod(): Method {
   if (cached !== undefined) return cached;
@@ -53,6 +86,7 @@ function listMethod(): Method {
     if (!existsSync(`${dir}/regionstore/v1/edge_admin.proto`)) continue;
     const def = loadSync('regionstore/v1/edge_admin.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
     cached = (def['regionstore.v1.EdgeAdmin'] as unknown as Record<string, Method>)['ListEdges']!;
+    cachedStatus = (def['regionstore.v1.EdgeAdmin'] as unknown as Record<string, Method>)['EdgeStatus']!;
     return cached;
   }
   throw new Error('proto/regionstore/v1/edge_admin.proto not found next to client/lib');
@@ -74,6 +108,19 @@ export class Edges {
         lastSeenMs: Number(e.lastSeenMs), lagOps: Number(e.lagOps), lagSeconds: e.lagSeconds, bytesIn: Number(e.bytesIn), bytesOut: Number(e.bytesOut),
         opsIn: Number(e.opsIn), opsOut: Number(e.opsOut), skewMs: Number(e.skewMs), acked: e.acked.map(vec),
       })),
+    };
+  }
+
+  /** An edge's own view of its link (asked of the edge; a region member answers UNIMPLEMENTED). */
+  async status(opts: CallOptions = {}): Promise<EdgeStatus> {
+    const r = await this.caller.unary<Record<string, unknown> & { vectors: WireVector[]; previousIncarnations: string[] }>(statusMethod(), {}, 'read', opts);
+    const n = (k: string): number => Number(r[k] ?? 0);
+    return {
+      replicaId: String(r['replicaId']), deviceId: String(r['deviceId']), incarnation: n('incarnation'), previousIncarnations: r.previousIncarnations.map(Number),
+      connected: r['connected'] === true, regionEndpoint: String(r['regionEndpoint']), offlineSinceMs: n('offlineSinceMs'), lastError: String(r['lastError']),
+      lagOps: n('lagOps'), lagSeconds: n('lagSeconds'), bytesIn: n('bytesIn'), bytesOut: n('bytesOut'), opsIn: n('opsIn'), opsOut: n('opsOut'),
+      skewMs: n('skewMs'), strongStalenessMs: n('strongStalenessMs'), strongRevision: n('strongRevision'), localRevision: n('localRevision'),
+      vectors: r.vectors.map(vec), sessions: n('sessions'), connects: n('connects'),
     };
   }
 }

@@ -13,6 +13,7 @@ import { benchGroup } from './commands/bench.js';
 import { crdtGroups } from './commands/crdt.js';
 import { endpointGroup } from './commands/endpoint.js';
 import { edgeListCommand } from './commands/edge-list.js';
+import { edgeStatusCommand } from './commands/edge-status.js';
 import { eventsGroup } from './commands/events.js';
 import { kvCommands } from './commands/kv.js';
 import { leaseGroup } from './commands/lease.js';
@@ -35,7 +36,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 
 const ENTRIES: Array<Command | CommandGroup> = [
   ...kvCommands, txnCommand, watchCommand, leaseGroup, memberGroup, namespaceGroup, ...crdtGroups, eventsGroup,
-  { name: 'edge', summary: 'Edge replicas (issue 14)', commands: [edgeListCommand] }, endpointGroup, ...maintenanceCommands,
+  { name: 'edge', summary: 'Edge replicas (issue 14)', commands: [edgeListCommand, edgeStatusCommand] }, endpointGroup, ...maintenanceCommands,
   snapshotGroup, benchGroup, versionCommand,
 ];
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  loadPackageDefinition, type sendUnaryData, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation,
+  loadPackageDefinition, status, type sendUnaryData, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS } from './proto.js';
@@ -36,6 +36,8 @@ export interface EdgeListAnswer {
 
 export interface EdgeAdminBackend {
   listEdges(): Promise<EdgeListAnswer>;
+  /** An edge's own view (EdgeStatusResponse, camelCase); absent on a region member: UNIMPLEMENTED. */
+  edgeStatus?(): Promise<Record<string, unknown>>;
 }
 
 const identity = (b: Buffer): Buffer => b;
@@ -102,5 +104,12 @@ export function loadEdgeAdminService(): ServiceDefinition {
 export function edgeAdminService(backend: EdgeAdminBackend): UntypedServiceImplementation {
   return {
     ListEdges: (_call: unknown, cb: sendUnaryData<unknown>) => answer(cb, () => backend.listEdges(), (r) => r),
+    EdgeStatus: (_call: unknown, cb: sendUnaryData<unknown>) => {
+      if (backend.edgeStatus === undefined) {
+        cb({ code: status.UNIMPLEMENTED, details: 'EdgeStatus is answered by an edge (rsctl --endpoints <edge> edge status); a region member lists its edges with rsctl edge list' });
+        return;
+      }
+      answer(cb, () => backend.edgeStatus!(), (r) => r);
+    },
   };
 }

@@ -50,6 +50,8 @@ function registryEnd(rangeEnd: Uint8Array | undefined): Uint8Array | undefined {
 export class EdgeBackend {
   readonly crdtOps: EdgeCrdt;
   readonly namespaceOps: EdgeNamespaces;
+  /** regionstore.v1.EdgeAdmin: the edge's own status (the edge list is the region's). */
+  readonly edgeAdminOps: { listEdges(): Promise<never>; edgeStatus(): Promise<Record<string, unknown>> };
 
   constructor(
     private readonly store: EdgeStore,
@@ -57,7 +59,9 @@ export class EdgeBackend {
     namespaces: EdgeNamespaces,
     private readonly id: EdgeIdentity,
     private readonly link: RegionLink,
+    admin: { listEdges(): Promise<never>; edgeStatus(): Promise<Record<string, unknown>> },
   ) {
+    this.edgeAdminOps = admin;
     this.crdtOps = crdt;
     this.namespaceOps = namespaces;
   }

@@ -57,6 +57,11 @@ export class EdgeNode {
   readonly replica: EdgeReplica;
   readonly feed: StrongFeed;
   readonly upstream: Upstream;
+  /** regionstore.v1.EdgeAdmin on the edge's port: its own status; the edge list is the region's. */
+  readonly edgeAdminOps = {
+    listEdges: (): Promise<never> => Promise.reject(Object.assign(new Error(`this is edge ${this.opts.name}: rsctl edge list is answered by the region (rsctl --endpoints <region> edge list); here, rsctl edge status`), { code: 'failed-precondition' })),
+    edgeStatus: async (): Promise<Record<string, unknown>> => this.statusWire(),
+  };
   /** Extra status fields the session runner fills in (bytes, lag, skew). */
   sessionStatus: () => Record<string, unknown> = () => ({});
 
@@ -73,7 +78,7 @@ export class EdgeNode {
       endpoints: opts.region, store, feed: this.feed, clock, random: new SeededRandom(Date.now() >>> 0), logger: opts.logger,
       ...(session !== undefined ? { session } : {}), ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
     });
-    this.backend = new EdgeBackend(store, this.crdt, new EdgeNamespaces(store, opts.name), this.identity, this.upstream);
+    this.backend = new EdgeBackend(store, this.crdt, new EdgeNamespaces(store, opts.name), this.identity, this.upstream, this.edgeAdminOps);
   }
 
   static async open(opts: EdgeNodeOptions): Promise<EdgeNode> {
@@ -126,6 +131,21 @@ export class EdgeNode {
       commits: { ...this.store.commits },
       clockOffsetMs: this.opts.clockOffsetMs,
       ...this.sessionStatus(),
+    };
+  }
+
+  /** EdgeStatusResponse (proto/regionstore/v1/edge_admin.proto), camelCase. */
+  statusWire(): Record<string, unknown> {
+    const s = this.status();
+    const sync = (s['sync'] ?? {}) as Record<string, number>;
+    return {
+      replicaId: s.replicaId, deviceId: s.deviceId, incarnation: s.incarnation, previousIncarnations: s.previousIncarnations,
+      connected: s.connected, regionEndpoint: s.regionEndpoint, offlineSinceMs: s.offlineSinceMs, lastError: s.lastError,
+      lagOps: sync['lagOps'] ?? 0, lagSeconds: (sync['lagMs'] ?? 0) / 1000, bytesIn: sync['bytesReceived'] ?? 0, bytesOut: sync['bytesSent'] ?? 0,
+      opsIn: sync['opsApplied'] ?? 0, opsOut: sync['opsSent'] ?? 0, skewMs: Math.round(sync['skewMs'] ?? 0),
+      strongStalenessMs: s.strongStalenessMs, strongRevision: s.strongRevision, localRevision: s.localRevision,
+      vectors: s.namespaces.filter((n) => n.level === 'eventual').map((n) => ({ namespace: n.name, vector: n.vector })),
+      sessions: sync['sessions'] ?? 0, connects: s.connects,
     };
   }
 

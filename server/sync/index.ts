@@ -5,3 +5,4 @@ export * from './limits.js';
 export * from './replica-side.js';
 export * from './types.js';
 export * from './session.js';
+export * from './stream-adapter.js';

@@ -51,7 +51,13 @@ export const SYNC_ERROR_CODES = [
 ] as const;
 export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
 
-/** The HLC of the replica (server/crdt's HybridClock satisfies it). */
+/**
+ * The HLC of the replica (server/crdt's HybridClock satisfies it). The session stamps its
+ * messages with `now` and merges the peer's message stamps with `update`; a region, whose
+ * writes take their HLC at apply (the same on every member), gives a clock of the member's own
+ * here (seeded from the applied HLC) rather than the applied one: page records move the applied
+ * HLC when the page entry applies.
+ */
 export interface SyncClock {
   /** A remote stamp further ahead of the physical time than this is refused (max_clock_skew_ms). */
   readonly maxSkewMs: number;
@@ -105,6 +111,9 @@ export interface ReplicaSide {
    * `budgetBytes` each (a larger record gets a page of its own), read at one consistent view;
    * dominated records are skipped (their range still covers them). The session pulls pages
    * only as its window allows, and may stop iterating early (call `return()`: release the view).
+   * Only durable records, and ranges only as far as the view's records go: a range covering a
+   * seq whose record is not in the view tells the peer that record was dominated (it is lost),
+   * and the peer counts the sender's own-origin ranges as held by the sender for good (GC).
    */
   extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage>;
 

@@ -109,8 +109,10 @@ test('catch-up both ways, then live pushes both ways', async () => {
   assertConverged(w);
   assert.equal(c.regionS.stats.opsSent, sentBefore + 1, 'the region sent only its own live write (no echo)');
   assert.equal(c.edgeS.stats.opsSent, edgeSentBefore + 1);
-  // The region heard the edge's durable vectors (for causal-stability GC): its HELLO, then its ACKs.
-  assert.equal(w.region.peerVectors.get('edge:d1:1/kv')?.get('edge:d1:1'), 120);
+  // The region heard the edge's durable vectors (for causal-stability GC): its HELLO, its ACKs,
+  // and its own writes it uploaded.
+  assert.equal(w.region.peerVectors.get('edge:d1:1/kv')?.get('edge:d1:1'), 121);
+  assert.equal((await c.regionS.lag()).ops, 0, 'the region owes the edge nothing (its own writes count as held)');
   assert.equal(w.region.peerVectors.get('edge:d1:1/ev')?.get('region:t'), w.region.rep('ev').vector.get('region:t'));
   c.edgeS.close();
   assert.equal((await c.edgeEnd).reason, 'closed');
@@ -356,6 +358,17 @@ test('admission: a refusal (not-leader with the leader URL) ends the session wit
   c2.edgeS.close();
 });
 
+/** Advances manual time in small steps until `s` is caught up both ways (true) or `ms` passed. */
+async function caughtUpWithin(s: SyncSession, time: ManualTime, ms: number): Promise<boolean> {
+  const state: { done?: boolean } = {};
+  void s.whenCaughtUp().then((ok) => (state.done = ok));
+  for (let t = 0; t <= ms; t += 500) {
+    if (state.done !== undefined) break;
+    await time.advance(500);
+  }
+  return state.done === true;
+}
+
 test('randomized: writes, cuts and reconnects on both sides converge without full replays', async () => {
   const seeds = Number(process.env.SEEDS ?? 10);
   for (let seed = SEED; seed < SEED + seeds; seed++) {
@@ -367,20 +380,42 @@ test('randomized: writes, cuts and reconnects on both sides converge without ful
       writeMany(w.edge, rng.int(0, 30), rng);
       writeMany(w.region, rng.int(0, 30), rng);
       const c = connect(w, { pageBudgetBytes: rng.int(200, 4000), window: rng.int(1, 6) });
+      // Swap neighbouring DELTAs now and then, both ways: gaps, RESEND_FROMs and duplicates.
+      const swapper = (): ((m: Uint8Array) => Uint8Array[]) => {
+        let held: Uint8Array | undefined;
+        return (m) => {
+          // A held DELTA goes right after the next message (a heartbeat at the latest).
+          if (held !== undefined) {
+            const out = [m, held];
+            held = undefined;
+            return out;
+          }
+          if (decodeSyncMessage(m).kind !== 'delta') return [m];
+          if (rng.chance(0.2)) {
+            held = m;
+            return [];
+          }
+          return [m];
+        };
+      };
+      c.link.tapAb = swapper();
+      c.link.tapBa = swapper();
       await settle();
       writeMany(w.edge, rng.int(0, 10), rng);
       if (rng.chance(0.5)) {
         c.link.cut(new Error('cut'));
         await c.edgeEnd;
       } else {
-        assert.equal(await c.edgeS.whenCaughtUp(), true, `seed=${seed}: caught up`);
+        const caught = await caughtUpWithin(c.edgeS, w.time, 60_000);
+        assert.equal(caught, true, `seed=${seed}: caught up (${c.edgeS.outcome?.message ?? 'no outcome'})`);
         await settle();
         c.edgeS.close();
       }
       sentOps += c.edgeS.stats.opsSent + c.regionS.stats.opsSent;
     }
     const c = connect(w);
-    assert.equal(await c.edgeS.whenCaughtUp(), true, `seed=${seed}`);
+    const caught = await caughtUpWithin(c.edgeS, w.time, 60_000);
+    assert.equal(caught, true, `seed=${seed}: ${c.edgeS.outcome?.message ?? 'not caught up'}`);
     await settle();
     sentOps += c.edgeS.stats.opsSent + c.regionS.stats.opsSent;
     for (const ns of NAMESPACES) totalOps += w.edge.rep(ns.name).vector.get('edge:d1:1') + w.region.rep(ns.name).vector.get('region:t');
@@ -414,4 +449,91 @@ test('stats count both ways and lag() reads the acknowledged vectors', async () 
   assert.ok(c.edgeS.stats.pageBytesSent > 0 && c.edgeS.stats.pageBytesSent === c.regionS.stats.pageBytesReceived);
   void VersionVector;
   c.edgeS.close();
+});
+
+test('relay: a write on edge A reaches edge B through the region while both are connected', async () => {
+  const w = world();
+  const b = new MemoryReplica({ replicaId: 'edge:d2:1', namespaces: NAMESPACES, time: w.time, deviceId: 'd2', incarnation: 1 });
+  const ca = connect(w);
+  const cb = connect({ ...w, edge: b });
+  await ca.edgeS.whenCaughtUp();
+  await cb.edgeS.whenCaughtUp();
+  w.edge.write('kv', { kind: 'lww', key: utf8('from-a'), value: utf8('1') });
+  b.write('kv', { kind: 'lww', key: utf8('from-b'), value: utf8('2') });
+  for (let i = 0; i < 5; i++) await settle();
+  for (const r of [w.edge, w.region, b]) {
+    assert.deepEqual(r.rep('kv').vector.toJSON(), { 'edge:d1:1': 1, 'edge:d2:1': 1 }, r.replicaId);
+  }
+  // A's record went A → region → B once, and nothing came back to A.
+  assert.equal(ca.regionS.stats.opsSent, 1);
+  assert.equal(cb.regionS.stats.opsSent, 1);
+  ca.edgeS.close();
+  cb.edgeS.close();
+});
+
+test('deadlines: a peer that heartbeats but never answers a DELTA; a local apply that never finishes', async () => {
+  const w = world();
+  writeMany(w.edge, 5, new SeededRandom(SEED), 'ev');
+  w.region.hold = true; // the region's applies never finish: it neither ACKs nor goes silent
+  const c = connect(w, { heartbeatMs: 1_000, peerSilenceMs: 3_000, ackDeadlineMs: 8_000 });
+  await w.time.advance(7_000);
+  assert.equal(c.edgeS.outcome, undefined, 'heartbeats keep it up before the deadline');
+  await w.time.advance(3_000);
+  const [e, r] = await Promise.all([c.edgeEnd, c.regionEnd]);
+  assert.equal(e.reason === 'deadline' || r.reason === 'deadline', true, `${e.reason} ${r.reason}`);
+  const msgs = [e.message, r.message].join(' | ');
+  assert.match(msgs, /not answered a DELTA sent \d+ ms ago|applying page \d+ on this replica took more than/);
+});
+
+test('skew is measured per message, both signs, and inside the bound the HLC is merged', async () => {
+  const w = world();
+  w.edge.skewMs = 1_500; // the edge's clock is 1.5 s ahead, inside the default 60 s bound
+  const c = connect(w);
+  await c.edgeS.whenCaughtUp();
+  assert.equal(c.regionS.stats.skewMs, 1_500);
+  assert.equal(c.edgeS.stats.skewMs, -1_500);
+  assert.equal(c.regionS.stats.skewRefusals, 0);
+  assert.ok(w.region.clock.current.wall >= w.time.nowMs() + 1_500, 'the region merged the edge HLC');
+  c.edgeS.close();
+});
+
+test('channelFromCallbacks carries a session over a callback stream (server/api EdgeSyncStream shape)', async () => {
+  const { channelFromCallbacks } = await import('./stream-adapter.js');
+  const w = world();
+  writeMany(w.edge, 20, new SeededRandom(SEED), 'ev');
+  const link = memoryLink();
+  // The acceptor's end as push callbacks over link.b.
+  const handlers: { msg?: (b: Uint8Array) => void; close?: (r: string) => void } = {};
+  void (async () => {
+    for await (const m of link.b.incoming) handlers.msg?.(m);
+    handlers.close?.('ended');
+  })();
+  const channel = channelFromCallbacks({
+    send: (bytes) => void link.b.send(bytes).catch(() => undefined),
+    end: () => link.b.close(),
+    onMessage: (fn) => (handlers.msg = fn),
+    onClose: (fn) => (handlers.close = fn),
+  });
+  const regionS = new SyncSession({ role: 'acceptor', replica: w.region, channel, clock: w.region.sessionClock(), timers: w.time, codecs: [], sessionId: 'cb' });
+  const edgeS = new SyncSession({ role: 'initiator', replica: w.edge, channel: link.a, clock: w.edge.sessionClock(), timers: w.time, codecs: [], sessionId: 'cb' });
+  const ends = [regionS.run(), edgeS.run()];
+  assert.equal(await edgeS.whenCaughtUp(), true);
+  assertConverged(w);
+  edgeS.close();
+  assert.equal((await ends[0]!).reason, 'peer-closed');
+});
+
+test('abort: the peer gets the fatal SyncError with its detail; lagOps refreshes on its own', async () => {
+  const w = world();
+  writeMany(w.edge, 30, new SeededRandom(SEED), 'ev');
+  w.region.hold = true;
+  const c = connect(w, { heartbeatMs: 1_000 });
+  await w.time.advance(2_000);
+  assert.equal(c.edgeS.stats.lagOps, 30, 'refreshed by the tick, nobody called lag()');
+  w.region.release();
+  await settle();
+  c.regionS.abort('not-leader', 'leadership moved', 'http://127.0.0.1:2379');
+  const e = await c.edgeEnd;
+  assert.deepEqual([e.reason, e.code, e.detail], ['peer-error', 'not-leader', 'http://127.0.0.1:2379']);
+  assert.equal((await c.regionEnd).code, 'not-leader');
 });

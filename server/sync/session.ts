@@ -158,6 +158,15 @@ export class SyncSession {
   }
 
   /**
+   * Ends the session with a fatal SyncError the peer receives before the stream closes (e.g. a
+   * region member that lost leadership: `not-leader` with the leader's URL in `detail`).
+   * The outcome is 'protocol-error' with that code.
+   */
+  abort(code: SyncErrorCode, message: string, detail?: string): void {
+    this.refuse(code, message, true, detail);
+  }
+
+  /**
    * Resolves true once every namespace is caught up both ways (our catch-up acknowledged, the
    * peer's caught_up page applied); false if the session ends first.
    */
@@ -281,6 +290,8 @@ export class SyncSession {
     const own = this.replica.namespaces();
     const synced = theirs.size === 0 ? own : own.filter((n) => theirs.has(n.name));
     const ours = await this.ourVectors(synced.map((n) => n.name));
+    // Every synced namespace is in our HELLO, with an empty vector when the replica has none.
+    for (const n of synced) if (!ours.has(n.name)) ours.set(n.name, new VersionVector());
     const ahead = aheadOfPeer(h.replicaId, ours, theirs);
     const resync = (admission.resync ?? []).filter((ns) => ours.has(ns));
     await this.send(this.hello(ours, { aheadOfYou: ahead, resync }));
@@ -484,6 +495,13 @@ export class SyncSession {
   }
 
   private onError(m: ErrorMessage): void {
+    if (!m.fatal && m.pageId === 0 && this.peer !== undefined) {
+      // A warning about no page in particular: logged and counted, the session goes on.
+      this.stats.refusedReceived++;
+      this.log.warn('sync: the peer warns', { sessionId: this.sessionId, code: m.code, message: m.message });
+      this.notify((o) => o.refused?.(m.code, m.message, false));
+      return;
+    }
     if (m.fatal || this.peer === undefined) {
       const retry = m.code !== 'unsupported-version';
       return this.end({
@@ -576,6 +594,13 @@ export class SyncSession {
   ): Promise<void> {
     if (r.status === 'applied' && st !== undefined && page !== undefined) {
       this.stats.opsApplied += r.applied;
+      // The peer's own writes it sent are held by it for good (were they lost, its next HELLO
+      // would be behind us and it would take a new incarnation): they count as acknowledged.
+      const own = page.ranges.find((g) => g.origin === this.peer!.replicaId);
+      if (own !== undefined && own.to > st.peerAcked.get(own.origin)) {
+        st.peerAcked.advance(own.origin, own.to);
+        this.replica.peerVector?.(this.peer!.replicaId, st.name, st.peerAcked.clone());
+      }
       this.stats.pageBytesReceived += rawBytes;
       const vector = page.ranges.map((g) => ({ origin: g.origin, seq: r.vector.get(g.origin) }));
       await this.send({ kind: 'ack', pageId: m.pageId, namespace: m.namespace, vector });
@@ -657,6 +682,8 @@ export class SyncSession {
       return this.deadline(`applying page ${applying.pageId} on this replica took more than ${this.ackDeadlineMs} ms`);
     }
     this.stats.lagMs = age;
+    // stats.lagOps stays fresh for metrics without a caller asking (vectors are in memory on both sides).
+    if (this.peer !== undefined) void this.lag().catch(() => undefined);
     if (this.peer !== undefined && now - this.lastSentMs >= this.heartbeatMs) {
       const physicalMs = this.opts.clock.nowMs();
       void this.send({ kind: 'heartbeat', hlc: wireHlc(this.replica.clock.now(physicalMs)), physicalMs }).catch(() => undefined);

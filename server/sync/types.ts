@@ -93,7 +93,7 @@ export interface SyncStats {
   maxAbsSkewMs: number;
   /** Messages whose HLC was past max_clock_skew_ms (not merged into our HLC). */
   skewRefusals: number;
-  /** Records we hold that the peer has not acknowledged (per the last ACKs), over every namespace. */
+  /** Records we hold that the peer has not acknowledged (per the last ACKs), over every namespace; refreshed every tick and by lag(). */
   lagOps: number;
   /** Age of the oldest unacknowledged DELTA (0: none in flight). */
   lagMs: number;

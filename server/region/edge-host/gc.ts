@@ -24,6 +24,8 @@ export class StabilityGc {
   private running = false;
   /** Per namespace and origin: index seqs already looked at for set removes (this leadership). */
   private readonly cursors = new Map<string, Map<string, number>>();
+  /** Per namespace, the stable vector of a round that found nothing: unchanged, nothing new to find. */
+  private readonly idleAt = new Map<string, string>();
   /** Records dropped by GC entries this member proposed (tests and logs). */
   dropped = 0;
 
@@ -45,6 +47,7 @@ export class StabilityGc {
     if (this.running) return;
     if (!this.node.isLeader) {
       this.cursors.clear();
+      this.idleAt.clear();
       return;
     }
     this.running = true;
@@ -62,6 +65,8 @@ export class StabilityGc {
 
   private async collect(ns: string, type: 'lww' | 'set'): Promise<void> {
     const stableMap = this.stable(ns);
+    const stableKey = JSON.stringify([...stableMap]);
+    if (this.idleAt.get(ns) === stableKey) return;
     const stable = VersionVector.from(stableMap);
     const superseded: Array<{ key: Uint8Array; origin: string; seq: number }> = [];
     const removes: Array<{ origin: string; seq: number }> = [];
@@ -100,8 +105,10 @@ export class StabilityGc {
     });
     if (superseded.length === 0 && removes.length === 0) {
       this.cursors.set(ns, cursors);
+      this.idleAt.set(ns, stableKey);
       return;
     }
+    this.idleAt.delete(ns);
     const n = await this.crdt.collect({ namespace: ns, stable: [...stableMap].map(([origin, seq]) => ({ origin, seq })), superseded, removes });
     this.cursors.set(ns, cursors);
     this.dropped += n;

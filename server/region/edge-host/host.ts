@@ -22,7 +22,8 @@ import type { Logger } from '../../util/logger.js';
 import { systemClock } from '../../util/system-clock.js';
 import type { RegionCrdt } from '../eventual/backend.js';
 import type { RegionNode } from '../region-node.js';
-import { PAGE_CODECS, streamChannel, type EdgeStream } from './channel.js';
+import { streamChannel, type EdgeStream } from './channel.js';
+import { SYNC_PAGE_CODECS } from '../../transport/sync-codecs.js';
 import { RegionReplicaSide } from './replica-side.js';
 import { StabilityGc } from './gc.js';
 
@@ -30,6 +31,8 @@ import { StabilityGc } from './gc.js';
 const LEADER_POLL_MS = 100;
 /** Known-edge entries of one session: at most one per this interval, plus open and close. */
 export const EDGE_RECORD_INTERVAL_MS = 1_000;
+/** An idle session's known-edge entry is refreshed this often (its last seen). */
+const EDGE_LAST_SEEN_REFRESH_MS = 10_000;
 /** Attempts of one known-edge entry, and the pause before the next (times the attempt). */
 const EDGE_RECORD_ATTEMPTS = 4;
 const EDGE_RECORD_RETRY_MS = 250;
@@ -107,7 +110,7 @@ export class EdgeHost {
     });
     const channel = streamChannel(stream, (direction, n) => this.metrics.bytes(direction, n));
     l.session = new SyncSession({
-      role: 'acceptor', replica: l.replica, channel, clock: systemClock, timers: realTimers, codecs: PAGE_CODECS,
+      role: 'acceptor', replica: l.replica, channel, clock: systemClock, timers: realTimers, codecs: SYNC_PAGE_CODECS,
       sessionId: `${this.node.id.toString(16)}-${this.nextSession++}`, logger: this.logger,
       observer: {
         pageSent: (_ns, records) => this.metrics.ops('out', records),
@@ -163,7 +166,13 @@ export class EdgeHost {
   }
 
   private checkLeadership(): void {
-    if (this.live.size === 0 || this.node.isLeader) return;
+    if (this.live.size === 0) return;
+    if (this.node.isLeader) {
+      // An idle session still refreshes its edge's last seen (tombstone_ttl counts from it).
+      const now = Date.now();
+      for (const l of this.live) if (l.replicaId !== '' && l.timer === undefined && now - l.lastRecordMs > EDGE_LAST_SEEN_REFRESH_MS) this.record(l, this.node.id);
+      return;
+    }
     const detail = this.notLeader() ?? '';
     for (const l of this.live) if (l.replicaId !== '' && !l.handingOver) void this.handOver(l, detail);
   }
@@ -246,12 +255,28 @@ export class EdgeHost {
   stable(ns: string, now = Date.now()): Map<string, number> {
     const def = this.node.namespaces.get(ns);
     const out = new Map(this.node.eventual.vector(ns).map((e) => [e.origin, e.seq]));
-    for (const rec of this.node.eventual.edges().values()) {
-      if (def !== undefined && now - rec.lastSeenMs > def.tombstoneTtlS * 1000) continue;
-      const v = rec.acked[ns];
-      if (v === undefined) continue;
-      for (const [o, s] of out) out.set(o, Math.min(s, v[o] ?? 0));
+    const meet = (v: ReadonlyMap<string, number>): void => {
+      for (const [o, s] of out) out.set(o, Math.min(s, v.get(o) ?? 0));
+    };
+    // Edges in session here count as heard from now, with what they acknowledged so far
+    // (their known-edge entry may not be applied yet, or may be older than an idle session).
+    const live = new Map<string, VersionVector>();
+    for (const l of this.live) {
+      const v = l.acked.get(ns);
+      if (l.replicaId !== '' && v !== undefined) live.set(l.replicaId, v);
     }
+    for (const rec of this.node.eventual.edges().values()) {
+      const v = rec.acked[ns];
+      const session = live.get(rec.replicaId);
+      if (session !== undefined) {
+        meet(new Map(session.clone().join(VersionVector.from(v ?? {})).entries()));
+        live.delete(rec.replicaId);
+        continue;
+      }
+      if (def !== undefined && now - rec.lastSeenMs > def.tombstoneTtlS * 1000) continue;
+      if (v !== undefined) meet(new Map(Object.entries(v)));
+    }
+    for (const v of live.values()) meet(new Map(v.entries()));
     return out;
   }
 

@@ -22,19 +22,32 @@ export interface ReplicaHost {
   notLeader(): string | undefined;
 }
 
-/** The region's HLC as a SyncClock: stamps follow the last applied region HLC. */
+/**
+ * The region's HLC as a SyncClock: stamps follow the last applied region HLC. The session's
+ * own skew check uses the widest bound of the eventual namespaces as they are now (applyPage
+ * checks each page against its namespace's bound).
+ */
 class RegionClock implements SyncClock {
+  /** Stamps of this session's messages: never behind the applied HLC, never backwards. The
+   *  skew bound is checked by the session before update(), so the clock itself takes any stamp. */
   private readonly hlc: HybridClock;
-  constructor(private readonly node: RegionNode, readonly maxSkewMs: number) {
-    this.hlc = new HybridClock(node.regionOrigin, maxSkewMs);
+  constructor(private readonly node: RegionNode) {
+    this.hlc = new HybridClock(node.regionOrigin, Number.MAX_SAFE_INTEGER);
+  }
+  get maxSkewMs(): number {
+    let max = 0;
+    for (const d of this.node.namespaces.list()) if (d.level === 'eventual') max = Math.max(max, d.maxClockSkewMs);
+    return max;
+  }
+  private clock(): HybridClock {
+    this.hlc.restore(this.node.eventual.lastHlc);
+    return this.hlc;
   }
   now(physicalMs: number): Hlc {
-    this.hlc.restore(this.node.eventual.lastHlc);
-    return this.hlc.now(physicalMs);
+    return this.clock().now(physicalMs);
   }
   update(remote: Hlc, physicalMs: number, origin: string): Hlc {
-    this.hlc.restore(this.node.eventual.lastHlc);
-    return this.hlc.update(remote, physicalMs, origin);
+    return this.clock().update(remote, physicalMs, origin);
   }
 }
 
@@ -49,8 +62,7 @@ export class RegionReplicaSide implements ReplicaSide {
   private inflight = new Set<Promise<unknown>>();
 
   constructor(private readonly node: RegionNode, private readonly crdt: RegionCrdt, private readonly host: ReplicaHost) {
-    // The session's own skew check uses the widest namespace bound; applyPage checks each namespace's.
-    this.clock = new RegionClock(node, Math.max(0, ...this.eventualNamespaces().map((d) => d.maxClockSkewMs)));
+    this.clock = new RegionClock(node);
   }
 
   get replicaId(): string {
