@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '../client/index.js';
 import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
-import { SYNC_PAGE_BYTES_MAX } from '../server/sync/limits.js';
+import { SYNC_PAGE_BYTES_MAX, SYNC_PAGE_RECORDS_MAX } from '../server/sync/limits.js';
 import { SeededRandom } from '../server/util/random.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { SyncPeer, bytesOf, lwwDelta, lwwRecord, openOnLeader } from './helpers/sync-peer.js';
@@ -128,6 +128,21 @@ describe('EdgeSync bad input', () => {
     const huge = await crdt[0]!.call('Read', { namespace: NS, key: bytesOf('bad/huge'), serializable: true });
     assert.equal(huge.entries.length, 0, 'nothing of the oversized page applied');
     await regionIntact('an oversized page');
+  });
+
+  test('a page of more records than a page may hold: page-too-large, nothing applied', async () => {
+    const { peer } = await openOnLeader(cluster.hostPorts, EDGE, { [NS]: { [EDGE]: acked } });
+    const from = peer.got.length;
+    const n = SYNC_PAGE_RECORDS_MAX + 1;
+    const records = Array.from({ length: n }, (_, i) => lwwRecord(EDGE, acked + 1 + i, `bad/many${i}`, 'x'));
+    peer.send(lwwDelta(1, NS, EDGE, acked + 1, acked + n, records));
+    const why = await refusal(peer, from);
+    console.log(`  page of ${n} records → ${why}`);
+    assert.match(why, /page-too-large/);
+    peer.close();
+    const one = await crdt[0]!.call('Read', { namespace: NS, key: bytesOf('bad/many0'), serializable: true });
+    assert.equal(one.entries.length, 0, 'nothing of the page applied');
+    await regionIntact('a page of too many records');
   });
 
   test('a seq gap: resend-from the next seq, the session goes on; a forged origin: refused, not applied', async () => {
