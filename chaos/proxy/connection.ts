@@ -48,7 +48,7 @@ export class Connection {
           host.poison(bytes);
         },
       };
-      this.lanes.push(new Lane(client, upstream, laneHost), new Lane(upstream, client, laneHost));
+      this.lanes.push(new Lane(client, upstream, laneHost, 'up'), new Lane(upstream, client, laneHost, 'down'));
       client.resume();
     });
   }

@@ -5,3 +5,4 @@ export { FaultProxy, LISTEN_HOST, type FaultProxyOptions, type ProxyStats, type 
 export { ProxyMesh, type ProxyMeshOptions } from './mesh.js';
 export { bridgeLinks, bridgeSplit, isolateLinks, linkName, partitionLinks, type Link } from './topology.js';
 export { LANE_QUEUE_BYTES_MAX } from './lane.js';
+export { ProxySet } from './proxy-set.js';

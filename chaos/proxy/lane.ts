@@ -16,8 +16,11 @@ export interface LaneHost {
   delayMs(): number;
   /** Bytes were dropped by a blackhole: the stream has a hole now. */
   poison(bytes: number): void;
-  forwarded(bytes: number): void;
+  forwarded(bytes: number, direction: LaneDirection): void;
 }
+
+/** 'up': from the dialling socket to the target; 'down': back. */
+export type LaneDirection = 'up' | 'down';
 
 const END = null;
 type Item = { due: number; chunk: Buffer | typeof END };
@@ -32,6 +35,7 @@ export class Lane {
     private readonly from: Socket,
     private readonly to: Socket,
     private readonly host: LaneHost,
+    private readonly direction: LaneDirection,
   ) {
     from.on('data', (chunk: Buffer) => this.accept(chunk));
     from.on('end', () => this.accept(END));
@@ -84,7 +88,7 @@ export class Lane {
       this.to.end();
       return;
     }
-    this.host.forwarded(chunk.length);
+    this.host.forwarded(chunk.length, this.direction);
     if (!this.to.write(chunk)) this.from.pause();
   }
 

@@ -41,6 +41,15 @@ describe('FaultProxy', () => {
     assert.equal(proxy.stats().open, 1);
   });
 
+  it('counts the bytes of each direction (what bench:edge and the resume test measure)', async () => {
+    await fresh();
+    const c = await dial();
+    c.send('abcd');
+    assert.ok(await c.until(() => c.received === '>abcd', SOON_MS), c.received);
+    const s = proxy.stats();
+    assert.deepEqual([s.bytesUp, s.bytesDown, s.bytesForwarded], [4, 5, 9]);
+  });
+
   it('blackhole: an open connection goes silent, stays open, and is cut when the link heals', async () => {
     await fresh();
     const c = await dial();

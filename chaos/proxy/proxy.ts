@@ -24,7 +24,12 @@ export interface ProxyStats {
   /** Connections cut by cut(), a heal after a blackhole, or flaky(). */
   cut: number;
   open: number;
+  /** Both directions. */
   bytesForwarded: number;
+  /** Of bytesForwarded: from the dialling side to the target (an edge's upload). */
+  bytesUp: number;
+  /** Of bytesForwarded: from the target back to the dialling side (an edge's download). */
+  bytesDown: number;
   bytesDropped: number;
 }
 
@@ -41,7 +46,7 @@ export class FaultProxy {
   private current: LinkPolicy = { ...PASS };
   private targetAddr: ProxyTarget | undefined;
   private readonly connections = new Set<Connection>();
-  private readonly counters: Omit<ProxyStats, 'open'> = { accepted: 0, refused: 0, cut: 0, bytesForwarded: 0, bytesDropped: 0 };
+  private readonly counters: Omit<ProxyStats, 'open'> = { accepted: 0, refused: 0, cut: 0, bytesForwarded: 0, bytesUp: 0, bytesDown: 0, bytesDropped: 0 };
   private readonly host: ConnectionHost;
 
   private constructor(
@@ -56,7 +61,11 @@ export class FaultProxy {
       policy: () => this.current,
       delayMs: () => this.current.delayMs + (this.current.jitterMs > 0 ? this.random.next() * this.current.jitterMs : 0),
       poison: (bytes) => void (this.counters.bytesDropped += bytes),
-      forwarded: (bytes) => void (this.counters.bytesForwarded += bytes),
+      forwarded: (bytes, direction) => {
+        this.counters.bytesForwarded += bytes;
+        if (direction === 'up') this.counters.bytesUp += bytes;
+        else this.counters.bytesDown += bytes;
+      },
       target: () => this.targetAddr,
       closed: (c) => void this.connections.delete(c),
     };

@@ -1,0 +1,200 @@
+// regionstore in bench:edge: a 3-member region (real processes, RocksDB, fsync on) and one
+// `regionstore edge` process per replica pair, the edge dialling the region through one
+// counting proxy per member (chaos/proxy ProxySet). One event namespace per pair; events
+// are written on the edge through its Crdt API (EVENTS_PER_WRITE per Write while offline,
+// one per Write live) and seen in the region through Watch.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '../../client/index.js';
+import { startEdge, type EdgeProcess } from '../../cluster/edge-launcher.js';
+import { startCluster, type LocalCluster } from '../../cluster/launcher.js';
+import { waitForLeader } from '../../cluster/wait-leader.js';
+import { SeededRandom } from '../../server/util/random.js';
+import { ProxySet } from '../proxy/index.js';
+import type { BenchSystem, ReplicaPair, WireBytes } from './system.js';
+import { benchEvent, type BenchEvent } from './workload.js';
+
+/** The region's timings: etcd's defaults, as bench:compare. */
+const HEARTBEAT_MS = 100;
+const ELECTION_MS = 1_000;
+const MEMBERS = 3;
+/** How often convergence and reconnects are polled. */
+const POLL_MS = 10;
+/** A pair that has not converged in this long fails the run. */
+const CONVERGE_TIMEOUT_MS = 600_000;
+/** How long the edge gets to learn a new namespace from the region. */
+const REGISTRY_TIMEOUT_MS = 30_000;
+/** A live write not seen in the region within this fails the run. */
+const LIVE_WRITE_TIMEOUT_MS = 30_000;
+const SEQ_DIGITS = 20;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (${String(last)})`}`);
+    await sleep(POLL_MS);
+  }
+}
+
+const toInput = (e: BenchEvent): { device: string; seq: number; type: string; payload: string } => ({ device: e.device, seq: e.seq, type: e.type, payload: e.payload });
+
+class RegionstorePair implements ReplicaPair {
+  private constructor(
+    private readonly region: Client,
+    private readonly edge: EdgeProcess,
+    private readonly edgeClient: Client,
+    private readonly link: ProxySet,
+    private readonly namespace: string,
+    private readonly prefix: string,
+    /** The index (in --region order) of the member that leads now, if known. */
+    private readonly leaderIndex: () => Promise<number | undefined>,
+  ) {}
+
+  static async create(
+    dir: string, region: Client, regionEndpoints: string[], label: string, seed: number, log: (l: string) => void, leaderIndex: () => Promise<number | undefined>,
+  ): Promise<RegionstorePair> {
+    const namespace = `bench-edge-${label}`;
+    const prefix = `${namespace}/`;
+    await region.namespaces.create({ name: namespace, prefix, level: 'eventual', crdtType: 'events', description: 'bench:edge' });
+    const link = await ProxySet.start(regionEndpoints.map((e) => {
+      const [host, port] = e.split(':');
+      return { host: host as string, port: Number(port) };
+    }), new SeededRandom(seed), `edge-${label}`);
+    const edgeLog: WriteStream = createWriteStream(join(dir, `edge-${label}.log`));
+    const edge = await startEdge({
+      name: `bench-${label}`, dataDir: join(dir, `edge-${label}`), region: link.addresses, namespaces: [namespace],
+      extraArgs: ['--log-level', 'warn'], onLine: (_, line) => edgeLog.write(`${line}\n`),
+    });
+    const edgeClient = new Client({ endpoints: [edge.hostPort], timeoutMs: 30_000 });
+    // The edge learns namespaces from the region's registry: wait for this one before going offline.
+    await until(`edge ${edge.name} knows ${namespace}`, REGISTRY_TIMEOUT_MS, async () => (await edgeClient.namespaces.get(namespace)).name);
+    link.cut();
+    log(`edge ${edge.name} (pid ${edge.pid}) up on ${edge.hostPort}, dialling the region through ${link.addresses.join(',')}`);
+    return new RegionstorePair(region, edge, edgeClient, link, namespace, prefix, leaderIndex);
+  }
+
+  async writeLocal(events: readonly BenchEvent[]): Promise<void> {
+    await this.edgeClient.crdt.eventsAppend(this.namespace, events.map(toInput));
+  }
+
+  /** Events the region holds in the namespace: its vector summed (only the edge writes there). */
+  private async regionHolds(): Promise<number> {
+    const r = await this.region.crdt.read(this.namespace, { device: '', limit: 1 });
+    return Object.values(r.vector).reduce((a, b) => a + b, 0);
+  }
+
+  async connectAndConverge(total: number): Promise<{ seconds: number; waitSeconds: number }> {
+    // The clock starts when the edge dials the leader: the backoff still running and a
+    // follower's not-leader answer (the edge dials proxies, so it cannot match the leader
+    // URL the follower names and tries the next endpoint) are reported apart as the wait.
+    const leader = await this.leaderIndex();
+    const acceptedBefore = this.link.accepted(leader);
+    const tHeal = performance.now();
+    this.link.heal();
+    await until(`edge ${this.edge.name} reconnects`, CONVERGE_TIMEOUT_MS, async () => (this.link.accepted(leader) > acceptedBefore ? true : undefined));
+    const t0 = performance.now();
+    await until(`region holds ${total} events of ${this.namespace}`, CONVERGE_TIMEOUT_MS, async () => ((await this.regionHolds()) >= total ? true : undefined));
+    return { seconds: (performance.now() - t0) / 1000, waitSeconds: (t0 - tHeal) / 1000 };
+  }
+
+  async disconnect(): Promise<void> {
+    this.link.cut();
+  }
+
+  bytes(): WireBytes {
+    return this.link.bytes();
+  }
+
+  async live(writes: number, firstIndex: number): Promise<number[]> {
+    this.link.heal();
+    const waiters = new Map<string, () => void>();
+    const seen = new Set<string>();
+    const watch = this.region.watch(this.prefix, { prefix: true });
+    await watch.ready();
+    const reader = (async () => {
+      for await (const batch of watch) {
+        if (batch.type !== 'events') continue;
+        for (const ev of batch.events) {
+          const key = ev.kv.key.toString();
+          const w = waiters.get(key);
+          if (w === undefined) seen.add(key);
+          else {
+            waiters.delete(key);
+            w();
+          }
+        }
+      }
+    })().catch(() => undefined);
+    const out: number[] = [];
+    try {
+      for (let n = 0; n < writes; n++) {
+        const e = benchEvent(firstIndex + n);
+        const key = `${this.prefix}${e.device}/${String(e.seq).padStart(SEQ_DIGITS, '0')}`;
+        const visible = seen.delete(key) ? Promise.resolve() : new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`regionstore: ${key} not seen in the region within ${LIVE_WRITE_TIMEOUT_MS} ms`)), LIVE_WRITE_TIMEOUT_MS);
+          waiters.set(key, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        const t = performance.now();
+        await this.edgeClient.crdt.eventsAppend(this.namespace, [toInput(e)]);
+        await visible;
+        out.push(performance.now() - t);
+      }
+    } finally {
+      watch.close();
+      await reader;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.edgeClient.close();
+    await this.edge.stop();
+    await this.link.close();
+  }
+}
+
+export async function startRegionstoreSystem(dir: string, log: (line: string) => void, seed: number): Promise<BenchSystem> {
+  mkdirSync(dir, { recursive: true });
+  const regionLog: WriteStream = createWriteStream(join(dir, 'region.log'), { flags: 'a' });
+  let cluster: LocalCluster;
+  try {
+    cluster = await startCluster({
+      dataDir: join(dir, 'region'), nodes: MEMBERS, host: '127.0.0.1', ready: 'healthy',
+      extraArgs: ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--log-level', 'warn'],
+      onLine: (name, line) => regionLog.write(`[${name}] ${line}\n`),
+    });
+  } catch (err) {
+    regionLog.end();
+    throw err;
+  }
+  const endpoints = cluster.nodes.map((n) => n.clientUrl.replace(/^http:\/\//, ''));
+  await waitForLeader('regionstore', endpoints);
+  const region = new Client({ endpoints, timeoutMs: 30_000 });
+  log(`region of ${MEMBERS} members on ${endpoints.join(',')}`);
+  let pairs = 0;
+  return {
+    id: 'regionstore',
+    pair: (label) => RegionstorePair.create(dir, region, endpoints, label, seed + ++pairs, log, async () => {
+      const name = await cluster.leader();
+      const i = cluster.nodes.findIndex((n) => n.name === name);
+      return i < 0 ? undefined : i;
+    }),
+    stop: async () => {
+      region.close();
+      await cluster.stop();
+      regionLog.end();
+    },
+  };
+}
