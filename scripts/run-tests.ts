@@ -37,11 +37,17 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
+/**
+ * Loaded into every test file's process (node:test passes --import on to them): it ends the
+ * process at its 'exit' event, so Node's teardown cannot hang a finished file (see the file).
+ */
+const EXIT_AT_ONCE = join(ROOT, 'test/helpers/exit-at-once.ts');
+
 function runPhase(phaseFiles: string[], concurrency: number): number {
   if (phaseFiles.length === 0) return 0;
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...phaseFiles],
+    ['--import', 'tsx', '--import', EXIT_AT_ONCE, '--test', `--test-concurrency=${concurrency}`, ...phaseFiles],
     { cwd: ROOT, stdio: 'inherit' },
   );
   return result.status ?? 1;

@@ -5,7 +5,6 @@
 //
 // CRDT_CHAOS_SEED=N replays with another seed. A failed run's files are kept (path printed).
 
-import '../../test/helpers/exit-at-once.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

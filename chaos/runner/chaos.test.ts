@@ -7,7 +7,6 @@
 // CHAOS_SEED=N replays the short run with another seed. Each run's files (history,
 // report, node logs) are kept when it fails; the path is printed.
 
-import '../../test/helpers/exit-at-once.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
