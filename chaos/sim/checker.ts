@@ -251,7 +251,7 @@ export class Checker {
   }
 
   /** A node restarted over its durable storage. */
-  onRestart(node: NodeId, status: { term: number; commit: number }, appliedIndex: number): void {
+  onRestart(node: NodeId, status: { term: number; commit: number }, appliedIndex: number, stateLost = false): void {
     this.checks++;
     const m = this.mem(node);
     if (status.term < m.persistedTerm) {
@@ -260,7 +260,7 @@ export class Checker {
     if (status.commit < m.persistedCommit) {
       throw new Violation('commit never decreases', `node ${node} restarted with commit ${status.commit}, it had persisted ${m.persistedCommit}`);
     }
-    if (appliedIndex < m.snapshotIndex) {
+    if (!stateLost && appliedIndex < m.snapshotIndex) {
       throw new Violation('applied never decreases', `node ${node} restarted at applied ${appliedIndex} below its snapshot ${m.snapshotIndex}`);
     }
     // A new life: in-memory commit and applied restart from the durable ones.
