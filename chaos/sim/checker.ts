@@ -238,11 +238,12 @@ export class Checker {
    * rule the core broke): what it had made durable is gone, so the checks of "never goes
    * back" start again from the reseeded hard state. Its votes on the wire stay on record.
    */
-  onStorageLost(node: NodeId, hs: { term: number; vote: NodeId }, lost: Storage): void {
+  onStorageLost(node: NodeId, hs: { term: number; vote: NodeId }, lost: Storage, rolledBack = false): void {
     this.checks++;
     this.lostLogs.set(node, lost);
     const m = this.mem(node);
-    if (hs.term < m.persistedTerm) {
+    // A rolled-back disk returns an older term too (never across a vote: the simulator's rule).
+    if (!rolledBack && hs.term < m.persistedTerm) {
       throw new Violation('term never decreases', `node ${node} reseeded at term ${hs.term}, it had persisted ${m.persistedTerm}`);
     }
     Object.assign(m, {

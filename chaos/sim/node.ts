@@ -65,6 +65,8 @@ export class SimNode {
   lostBeforeIncarnation = 0;
   /** Tick at which a crashed node comes back. */
   restartAt = 0;
+  /** Each term's vote as persisted, across rollbacks (a rollback never crosses one). */
+  readonly votesByTerm = new Map<number, NodeId>();
   /** Older images of the storage (profile storage): what a rolled-back disk may return. */
   images: MemoryStorage[] = [];
   /**

@@ -45,8 +45,10 @@ export const LIVENESS_DRAIN_STEPS_MAX = 5000;
 /** A message due or a Ready waiting weighs this much against the optional actions. */
 const WORK_WEIGHT = 10;
 /** Disk images kept per node for the rollback fault, and the chance a persist takes one. */
-const IMAGES_MAX = 4;
-const IMAGE_PROBABILITY = 0.2;
+const IMAGES_MAX = 8;
+const IMAGE_PROBABILITY = 0.5;
+/** Profile storage: the chance a crash damages the member's disk at once (a power cut). */
+const POWER_CUT_FAULT_PROBABILITY = 0.3;
 
 export interface SimOptions {
   seed: number;
@@ -410,6 +412,7 @@ export class Simulation {
     }
     if (rd.hardState !== undefined) {
       n.storage.setHardState(rd.hardState);
+      if (rd.hardState.vote !== NONE_ID) n.votesByTerm.set(rd.hardState.term, rd.hardState.vote);
       this.checker.onHardStatePersisted(n.id, rd.hardState);
     }
   }
@@ -633,6 +636,12 @@ export class Simulation {
     n.restartAt = this.now + this.rng.int(1, 3 * this.sc.electionTicks);
     this.stats.crashes++;
     this.events.add(`n${n.id} crashes ${when}; back at tick ${n.restartAt}`);
+    // A power cut: the disk may come back damaged at once, and the member soon after, while
+    // its peers may still lag behind what it had acknowledged.
+    if (this.sc.weights.storageFault > 0 && this.rng.chance(POWER_CUT_FAULT_PROBABILITY)) {
+      this.storageFaultSome();
+      n.restartAt = Math.min(n.restartAt, this.now + 1);
+    }
   }
 
   /**
@@ -670,8 +679,9 @@ export class Simulation {
 
   /**
    * A down member's disk returns an older image: a prefix of its log (the entries since are
-   * gone) and the hard state of then, in the same term and vote (a rollback across a vote is
-   * the risk docs/architecture.md names: nothing in the member can see it).
+   * gone) and the hard state of then, maybe of an older term, but never across a vote it
+   * cast since (a rolled-back vote is the risk docs/architecture.md names: nothing in the
+   * member can see it, so it is outside what the protocol claims).
    */
   private rollBackSome(): void {
     const n = this.downAmongHealthy();
@@ -680,14 +690,15 @@ export class Simulation {
     const fits = n.images.filter((img) => {
       const ihs = img.initialState().hardState;
       const last = img.lastIndex();
-      return ihs.term === hs.term && ihs.vote === hs.vote && last < n.storage.lastIndex() &&
+      const votedSince = [...n.votesByTerm.keys()].some((t) => t > ihs.term);
+      return !votedSince && ihs.vote === (n.votesByTerm.get(ihs.term) ?? NONE_ID) && ihs.term <= hs.term && last < n.storage.lastIndex() &&
         last >= n.storage.firstIndex() - 1 && n.storage.term(last) === img.term(last);
     });
     if (fits.length === 0) return;
-    const img = this.rng.pick(fits);
+    const img = fits[0]!; // the oldest: the deepest rollback the images allow
     const lost = n.storage;
     n.replaceStorage(copyStorage(img));
-    this.checker.onStorageLost(n.id, n.storage.initialState().hardState, lost);
+    this.checker.onStorageLost(n.id, n.storage.initialState().hardState, lost, true);
     this.stats.rollbacks++;
     this.events.add(`n${n.id}'s disk rolls back: log ${lost.firstIndex()}..${lost.lastIndex()} -> ..${n.storage.lastIndex()}, commit ${lost.initialState().hardState.commit} -> ${n.storage.initialState().hardState.commit}`);
   }
