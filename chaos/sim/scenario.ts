@@ -137,6 +137,12 @@ function leanTowards(sc: Scenario, rng: SeededRandom, profile: Profile): void {
       // Membership stays put: a member removed while another repairs can leave fewer
       // healthy voters than a quorum, where the repairing one's vote is withheld for good.
       sc.weights.confChange = 0;
+      // Slow catch-up (one entry per append, one append in flight) keeps a member that
+      // knows it lost entries in that state for longer: the window its vote must not be used in.
+      if (rng.chance(0.5)) {
+        sc.maxBytesPerMsg = 1;
+        sc.maxInflightMsgs = 1;
+      }
       return;
     case 'churn':
       // Figure 8 of the Raft paper: many terms, entries of old terms on a majority.

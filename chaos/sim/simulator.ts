@@ -165,6 +165,8 @@ export class Simulation {
    * index (every node applies the same sequence: the checker's state machine safety).
    */
   private readonly refHistory = new Map<string, Array<{ index: number; value: string }>>();
+  /** Indexes of the entries that applied a write for the first time, in log order. */
+  private readonly refWriteIndexes: number[] = [];
   private refIndex = 0;
   /** A node whose clock is stopped until the partition heals (NONE_ID: none). */
   private paused: NodeId = NONE_ID;
@@ -480,6 +482,7 @@ export class Simulation {
         let h = this.refHistory.get(cmd.key);
         if (h === undefined) this.refHistory.set(cmd.key, (h = []));
         h.push({ index: e.index, value: cmd.value });
+        this.refWriteIndexes.push(e.index);
       }
     }
     if (writeId === undefined) return;
@@ -520,6 +523,18 @@ export class Simulation {
         expected = h[i];
         break;
       }
+    }
+    let writes = 0; // first applications at or below the applied index (binary search)
+    for (let lo = 0, hi = this.refWriteIndexes.length; lo < hi;) {
+      const mid = (lo + hi) >> 1;
+      if (this.refWriteIndexes[mid]! <= n.kv.appliedIndex) writes = lo = mid + 1;
+      else hi = mid;
+    }
+    if (writes !== n.kv.appliedWrites) {
+      throw new Violation(
+        'served state matches the committed log',
+        `node ${n.id} at applied ${n.kv.appliedIndex} has applied ${n.kv.appliedWrites} distinct writes; the committed log up to there holds ${writes}`,
+      );
     }
     if ((expected?.index ?? 0) !== (cell?.index ?? 0) || expected?.value !== cell?.value) {
       throw new Violation(
@@ -878,8 +893,8 @@ export class Simulation {
       this.afterStep();
       this.drain();
       if (this.converged()) {
-        this.checkAckedWritesSurvive();
         for (const n of this.nodes) for (const key of this.refHistory.keys()) this.checkServedState(n, key);
+        this.checkAckedWritesSurvive();
         this.stats.livenessTicks = t + 1;
         this.events.add(`converged after ${t + 1} liveness ticks`);
         return;
