@@ -160,14 +160,34 @@ async function transfer(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault
   return { kind: p.kind, detail: `${t.name(leader)} -> ${t.name(to)} (${outcome})`, heal: NOTHING };
 }
 
-/** kill -9 a member, damage its data dir while it is down; healed by starting it again (it repairs itself). */
+/**
+ * kill -9 a member, damage its data dir while it is down; healed by starting it again (it
+ * repairs itself). A damaged raft/ may be refused at start: then the nemesis does what the
+ * refusal says (`regionstore member reseed`, from the peers) and starts it again.
+ */
 async function damage(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault | undefined> {
   const t = ctx.target;
   const node = pickNode(p, ctx);
+  const kind = damageKindOf(p);
   if (node === undefined || t.damage === undefined) return undefined;
+  if (kind.startsWith('raft-') && t.reseed === undefined) return undefined;
   await t.signal(node, 'SIGKILL');
-  const what = await t.damage(node, damageKindOf(p));
-  return { kind: p.kind, detail: `kill -9 ${t.name(node)}, ${what}`, heal: () => t.restart(node) };
+  const what = await t.damage(node, kind);
+  const fault: ActiveFault = {
+    kind: p.kind,
+    detail: `kill -9 ${t.name(node)}, ${what}`,
+    heal: async () => {
+      try {
+        await t.restart(node);
+      } catch (err) {
+        if (!kind.startsWith('raft-')) throw err;
+        const said = await t.reseed!(node);
+        fault.detail += `; refused at start (${(err as Error).message.split('\n')[0]!.slice(0, 120)}), reseeded: ${said}`;
+        await t.restart(node);
+      }
+    },
+  };
+  return fault;
 }
 
 /**

@@ -33,6 +33,11 @@ export interface NemesisTarget {
    * the report. Optional: a target without data dirs plans no `damage` fault.
    */
   damage?(node: number, kind: DamageKind): Promise<string>;
+  /**
+   * Runs `regionstore member reseed` for a stopped node whose raft/ was refused (its peers
+   * must be up); returns what it said, for the report. Optional, like damage().
+   */
+  reseed?(node: number): Promise<string>;
   /** Starts a stopped node again (same data dir and flags); resolves once it listens. */
   restart(node: number): Promise<void>;
   readonly network: NemesisNetwork;
