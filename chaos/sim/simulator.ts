@@ -345,16 +345,16 @@ export class Simulation {
 
   /**
    * A member with a lost state machine gets the leader's snapshot. One its log is already
-   * past (index <= its durable commit) does not reach the core's restore: the application installs it
+   * past (index <= its commit, durable) does not reach the core's restore: the application installs it
    * (state-repair.ts) if the log still holds what follows it, and the core hands the entries
    * after it out again (stateRestored). A newer one takes the core's path (apply()).
    */
   private restoreLostState(n: SimNode, snap: NonNullable<Message['snapshot']>): void {
     const index = snap.metadata.index;
     const raw = n.raw!;
-    // Past its durable commit it is the core's to restore (maybe already, in a Ready not yet
-    // handled: a duplicate of that snapshot must not be installed twice).
-    if (index > n.storage.initialState().hardState.commit) return;
+    // Past its commit it is the core's to restore; past its durable commit the core may be
+    // restoring it already (a Ready not yet handled): a duplicate is not installed twice.
+    if (index > raw.status().commit || index > n.storage.initialState().hardState.commit) return;
     if (index < n.storage.firstIndex() - 1) {
       this.events.add(`n${n.id}: snapshot ${index} is older than its compacted log; asks again`);
       return;
