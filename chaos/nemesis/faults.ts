@@ -16,6 +16,14 @@ export const TRANSFER_TIMEOUT_MS = 10_000;
  * then without a quorum is lost with it. Only an unsafe build acknowledges anything.
  */
 export const CUT_OFF_BEFORE_KILL_MS = 500;
+/**
+ * damage: how long it waits for every member to be healthy (the last damaged one repaired)
+ * before striking. Storage faults come one member at a time: a second member damaged while
+ * the first still lacks what it acknowledged is two faults in a 3-member cluster, past what
+ * Raft (or any recovery) survives: seed 7 of --nemesis storage reseeded all three raft
+ * logs in turn and the cluster lost every entry. Not healthy by then: no damage this time.
+ */
+export const DAMAGE_WAIT_HEALTHY_MS = 20_000;
 
 export interface ActiveFault {
   kind: FaultKind;
@@ -171,6 +179,13 @@ async function damage(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault |
   const kind = damageKindOf(p);
   if (node === undefined || t.damage === undefined) return undefined;
   if (kind.startsWith('raft-') && t.reseed === undefined) return undefined;
+  if (t.waitHealthy !== undefined) {
+    try {
+      await t.waitHealthy(DAMAGE_WAIT_HEALTHY_MS);
+    } catch {
+      return undefined;
+    }
+  }
   await t.signal(node, 'SIGKILL');
   const what = await t.damage(node, kind);
   const fault: ActiveFault = {

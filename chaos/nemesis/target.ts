@@ -38,6 +38,8 @@ export interface NemesisTarget {
    * must be up); returns what it said, for the report. Optional, like damage().
    */
   reseed?(node: number): Promise<string>;
+  /** Resolves once every running node answers /health (sees a leader, repairs nothing); rejects after timeoutMs. */
+  waitHealthy?(timeoutMs: number): Promise<void>;
   /** Starts a stopped node again (same data dir and flags); resolves once it listens. */
   restart(node: number): Promise<void>;
   readonly network: NemesisNetwork;
