@@ -10,6 +10,7 @@ import type { DamageKind } from './schedule.js';
 
 const CURRENT_STATE_FILE = 'CURRENT_STATE';
 const STATE_DIR_NAME = 'state';
+const RAFT_DIR_NAME = 'raft';
 /** Random bytes written into the middle of each file of the state database. */
 export const DAMAGE_BYTES = 4096;
 
@@ -34,9 +35,10 @@ async function scribble(file: string): Promise<void> {
 
 /** Damages the member's data dir in `dataDir`; returns what it did. */
 export async function damageDataDir(dataDir: string, kind: DamageKind): Promise<string> {
-  const dir = await liveStateDir(dataDir);
+  const dir = kind.startsWith('raft-') ? join(dataDir, RAFT_DIR_NAME) : await liveStateDir(dataDir);
   const names = await readdir(dir).catch(() => [] as string[]);
   switch (kind) {
+    case 'raft-current':
     case 'state-current': {
       const gone = names.filter((n) => n === 'CURRENT' || n.startsWith('MANIFEST-'));
       for (const n of gone) await unlink(join(dir, n));
@@ -45,6 +47,7 @@ export async function damageDataDir(dataDir: string, kind: DamageKind): Promise<
     case 'state-lost':
       await rm(dir, { recursive: true, force: true });
       return `removed ${dir}`;
+    case 'raft-bytes':
     case 'state-bytes': {
       const ssts = names.filter((n) => n.endsWith('.sst'));
       const files = ssts.length > 0 ? ssts : names.filter((n) => n.endsWith('.log'));

@@ -16,6 +16,14 @@ export const TRANSFER_TIMEOUT_MS = 10_000;
  * then without a quorum is lost with it. Only an unsafe build acknowledges anything.
  */
 export const CUT_OFF_BEFORE_KILL_MS = 500;
+/**
+ * damage: how long it waits for every member to be healthy (the last damaged one repaired)
+ * before striking. Storage faults come one member at a time: a second member damaged while
+ * the first still lacks what it acknowledged is two faults in a 3-member cluster, past what
+ * Raft (or any recovery) survives: seed 7 of --nemesis storage reseeded all three raft
+ * logs in turn and the cluster lost every entry. Not healthy by then: no damage this time.
+ */
+export const DAMAGE_WAIT_HEALTHY_MS = 20_000;
 
 export interface ActiveFault {
   kind: FaultKind;
@@ -160,14 +168,41 @@ async function transfer(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault
   return { kind: p.kind, detail: `${t.name(leader)} -> ${t.name(to)} (${outcome})`, heal: NOTHING };
 }
 
-/** kill -9 a member, damage its data dir while it is down; healed by starting it again (it repairs itself). */
+/**
+ * kill -9 a member, damage its data dir while it is down; healed by starting it again (it
+ * repairs itself). A damaged raft/ may be refused at start: then the nemesis does what the
+ * refusal says (`regionstore member reseed`, from the peers) and starts it again.
+ */
 async function damage(p: PlannedFault, ctx: FaultContext): Promise<ActiveFault | undefined> {
   const t = ctx.target;
   const node = pickNode(p, ctx);
+  const kind = damageKindOf(p);
   if (node === undefined || t.damage === undefined) return undefined;
+  if (kind.startsWith('raft-') && t.reseed === undefined) return undefined;
+  if (t.waitHealthy !== undefined) {
+    try {
+      await t.waitHealthy(DAMAGE_WAIT_HEALTHY_MS);
+    } catch {
+      return undefined;
+    }
+  }
   await t.signal(node, 'SIGKILL');
-  const what = await t.damage(node, damageKindOf(p));
-  return { kind: p.kind, detail: `kill -9 ${t.name(node)}, ${what}`, heal: () => t.restart(node) };
+  const what = await t.damage(node, kind);
+  const fault: ActiveFault = {
+    kind: p.kind,
+    detail: `kill -9 ${t.name(node)}, ${what}`,
+    heal: async () => {
+      try {
+        await t.restart(node);
+      } catch (err) {
+        if (!kind.startsWith('raft-')) throw err;
+        const said = await t.reseed!(node);
+        fault.detail += `; refused at start (${(err as Error).message.split('\n')[0]!.slice(0, 120)}), reseeded: ${said}`;
+        await t.restart(node);
+      }
+    },
+  };
+  return fault;
 }
 
 /**

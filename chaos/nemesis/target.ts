@@ -33,6 +33,13 @@ export interface NemesisTarget {
    * the report. Optional: a target without data dirs plans no `damage` fault.
    */
   damage?(node: number, kind: DamageKind): Promise<string>;
+  /**
+   * Runs `regionstore member reseed` for a stopped node whose raft/ was refused (its peers
+   * must be up); returns what it said, for the report. Optional, like damage().
+   */
+  reseed?(node: number): Promise<string>;
+  /** Resolves once every running node answers /health (sees a leader, repairs nothing); rejects after timeoutMs. */
+  waitHealthy?(timeoutMs: number): Promise<void>;
   /** Starts a stopped node again (same data dir and flags); resolves once it listens. */
   restart(node: number): Promise<void>;
   readonly network: NemesisNetwork;

@@ -41,7 +41,7 @@ export const USAGE = [
   '  --nemesis   all | none | comma list of kinds or groups (default all):',
   '              kill, kill-leader, crash-cut-off-leader, pause, pause-leader, partition, isolate-leader, bridge, one-way,',
   '              flaky, slow, membership, transfer; groups kills, pauses, partitions, links;',
-  '              damage (group storage: a stopped member\'s state database damaged; not in all)',
+  '              damage (group storage: a stopped member\'s state or raft database damaged, a refused raft/ reseeded; not in all)',
   `  --workload  comma list of ${WORKLOADS.join(', ')} (default ${DEFAULT_WORKLOADS.join(',')})`,
   '  --seed      the run\'s seed (default: random, printed); the same seed replays the same schedule',
   `  --out       where history.jsonl, report.html, summary.json and node logs go (default ${OUT_DEFAULT}/)`,

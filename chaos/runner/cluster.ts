@@ -7,11 +7,13 @@
 // Node numbers are the mesh's ids 1..n; node i is member n<i>. The plan (ports, token) is
 // written before the launcher starts, so the proxies know where to forward from the start.
 
+import { execFile } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from '../../client/index.js';
-import { startCluster, type LocalCluster } from '../../cluster/launcher.js';
+import { serveCommandFromEnv, startCluster, type LocalCluster } from '../../cluster/launcher.js';
 import { HOST_DEFAULT, newPlan, nodeName, writeClusterFile } from '../../cluster/plan.js';
 import { pickFreePorts } from '../../cluster/ports.js';
 import { probeStatus } from '../../cluster/probe.js';
@@ -20,6 +22,10 @@ import { damageDataDir } from '../nemesis/damage.js';
 import type { DamageKind } from '../nemesis/schedule.js';
 import type { NemesisTarget } from '../nemesis/target.js';
 import { ProxyMesh } from '../proxy/index.js';
+
+const execFileP = promisify(execFile);
+/** `member reseed` asks the peers for their term and applied index and moves files: quick. */
+const RESEED_TIMEOUT_MS = 60_000;
 import type { UnsafeMode } from './args.js';
 
 /** Raft timings of the nodes: etcd's defaults, which a loaded 2-core machine keeps up with. */
@@ -156,6 +162,18 @@ export class ChaosCluster implements NemesisTarget {
   /** The storage nemesis: damage a stopped member's data dir (chaos/nemesis/damage.ts). */
   damage(node: number, kind: DamageKind): Promise<string> {
     return damageDataDir(this.launcher.node(this.name(node)).dataDir, kind);
+  }
+
+  /** `regionstore member reseed` for a stopped node, from the running ones (server/region/reseed.ts). */
+  async reseed(node: number): Promise<string> {
+    const name = this.name(node);
+    if (this.running(node)) throw new Error(`reseed ${name}: it still runs`);
+    const endpoints = this.launcher.nodes.filter((n) => n.name !== name && n.running).map((n) => n.clientUrl).join(',');
+    const serve = serveCommandFromEnv();
+    const args = [...serve.args.slice(0, serve.args[serve.args.length - 1] === 'serve' ? -1 : undefined), 'member', 'reseed',
+      '--data-dir', this.launcher.node(name).dataDir, '--endpoints', endpoints];
+    const { stdout } = await execFileP(serve.executable, args, { cwd: serve.cwd, timeout: RESEED_TIMEOUT_MS });
+    return stdout.trim().split('\n')[0] ?? '';
   }
 
   async restart(node: number): Promise<void> {

@@ -238,11 +238,12 @@ export class Checker {
    * rule the core broke): what it had made durable is gone, so the checks of "never goes
    * back" start again from the reseeded hard state. Its votes on the wire stay on record.
    */
-  onStorageLost(node: NodeId, hs: { term: number; vote: NodeId }, lost: Storage): void {
+  onStorageLost(node: NodeId, hs: { term: number; vote: NodeId }, lost: Storage, rolledBack = false): void {
     this.checks++;
     this.lostLogs.set(node, lost);
     const m = this.mem(node);
-    if (hs.term < m.persistedTerm) {
+    // A rolled-back disk returns an older term too (never across a vote: the simulator's rule).
+    if (!rolledBack && hs.term < m.persistedTerm) {
       throw new Violation('term never decreases', `node ${node} reseeded at term ${hs.term}, it had persisted ${m.persistedTerm}`);
     }
     Object.assign(m, {
@@ -251,7 +252,7 @@ export class Checker {
   }
 
   /** A node restarted over its durable storage. */
-  onRestart(node: NodeId, status: { term: number; commit: number }, appliedIndex: number): void {
+  onRestart(node: NodeId, status: { term: number; commit: number }, appliedIndex: number, stateLost = false): void {
     this.checks++;
     const m = this.mem(node);
     if (status.term < m.persistedTerm) {
@@ -260,7 +261,7 @@ export class Checker {
     if (status.commit < m.persistedCommit) {
       throw new Violation('commit never decreases', `node ${node} restarted with commit ${status.commit}, it had persisted ${m.persistedCommit}`);
     }
-    if (appliedIndex < m.snapshotIndex) {
+    if (!stateLost && appliedIndex < m.snapshotIndex) {
       throw new Violation('applied never decreases', `node ${node} restarted at applied ${appliedIndex} below its snapshot ${m.snapshotIndex}`);
     }
     // A new life: in-memory commit and applied restart from the durable ones.

@@ -1,11 +1,11 @@
-// npm run sim -- --seeds N --start S --steps M [--nodes 3|5] [--unsafe <switch>] [--profile p] [--verbose]
+// npm run sim -- --seeds N --start S --steps M [--nodes 3|5] [--unsafe <switch>] [--profile p] [--storage-faults k1,k2] [--serve-lost-state] [--verbose]
 // Runs seeds S..S+N-1 (3 nodes for even seeds, 5 for odd ones unless --nodes), prints each
 // failure with its seed, a one-line replay command and the last events before the
 // violation, then steps per second and, last, exactly `N passed, F failed`.
 
 import { formatFailure } from './cli-format.js';
 import { formatEvent } from './events.js';
-import { PROFILES, type Profile } from './scenario.js';
+import { PROFILES, STORAGE_FAULT_KINDS, type Profile, type StorageFaultKind } from './scenario.js';
 import { runSimulation } from './simulator.js';
 import type { UnsafeTestingSwitches } from '../../server/raft/config.js';
 
@@ -19,10 +19,12 @@ interface CliOptions {
   nodes?: number;
   unsafe?: UnsafeSwitch;
   profile?: Profile;
+  storageFaults?: StorageFaultKind[];
+  serveLostState?: boolean;
   verbose: boolean;
 }
 
-const USAGE = 'usage: npm run sim -- --seeds N --start S --steps M [--nodes 3|5] [--unsafe <switch>] [--profile <p>] [--verbose]';
+const USAGE = 'usage: npm run sim -- --seeds N --start S --steps M [--nodes 3|5] [--unsafe <switch>] [--profile <p>] [--storage-faults k1,k2] [--serve-lost-state] [--verbose]';
 
 function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = { seeds: 100, start: 1, steps: 2000, verbose: false };
@@ -51,6 +53,13 @@ function parseArgs(argv: string[]): CliOptions {
       const v = value();
       if (!(PROFILES as readonly string[]).includes(v)) throw new Error(`--profile takes one of ${PROFILES.join(', ')}`);
       o.profile = v as Profile;
+    } else if (flag === '--storage-faults') {
+      const v = value().split(',');
+      const bad = v.filter((k) => !(STORAGE_FAULT_KINDS as readonly string[]).includes(k));
+      if (bad.length > 0) throw new Error(`--storage-faults takes some of ${STORAGE_FAULT_KINDS.join(', ')}; not ${bad.join(', ')}`);
+      o.storageFaults = v as StorageFaultKind[];
+    } else if (flag === '--serve-lost-state') {
+      o.serveLostState = true;
     } else if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -79,6 +88,8 @@ function main(): void {
       unsafe,
       ...(o.nodes !== undefined ? { nodes: o.nodes } : {}),
       ...(o.profile !== undefined ? { profile: o.profile } : {}),
+      ...(o.storageFaults !== undefined ? { storageFaultKinds: o.storageFaults } : {}),
+      ...(o.serveLostState === true ? { serveLostState: true } : {}),
       ...(o.verbose ? { onEvent: (e) => console.log(formatEvent(e)) } : {}),
     });
     steps += r.steps;

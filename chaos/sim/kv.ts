@@ -74,6 +74,11 @@ export class KvStateMachine {
     return this.cells.size;
   }
 
+  /** Distinct writes applied (the dedupe set is state too: a retry must not apply twice). */
+  get appliedWrites(): number {
+    return this.appliedIds.size;
+  }
+
   serialize(): Uint8Array {
     const cells = [...this.cells.entries()].map(([k, c]) => [k, c.value, c.writeId, c.index]);
     return encoder.encode(JSON.stringify({ a: this.appliedIndex, c: cells, i: [...this.appliedIds] }));

@@ -26,6 +26,22 @@ export interface PendingRead {
   index?: number;
 }
 
+/**
+ * A copy of a storage (a disk image), its log cut after `lastIndex` (never below its
+ * snapshot): what a rolled-back disk or a log read up to a bad checksum returns.
+ */
+export function copyStorage(s: MemoryStorage, lastIndex = s.lastIndex()): MemoryStorage {
+  const { hardState, confState } = s.initialState();
+  const c = new MemoryStorage({ hardState, confState });
+  const snap = s.snapshot();
+  if (snap.metadata.index > 0) c.applySnapshot(snap);
+  c.setConfState(confState);
+  const first = s.firstIndex();
+  const hi = Math.min(lastIndex, s.lastIndex());
+  if (hi >= first) c.append(s.entries(first, hi + 1, Number.MAX_SAFE_INTEGER));
+  return c;
+}
+
 function isEmpty(s: MemoryStorage): boolean {
   const hs = s.initialState().hardState;
   return s.lastIndex() === 0 && hs.term === 0 && hs.vote === 0 && hs.commit === 0;
@@ -49,6 +65,24 @@ export class SimNode {
   lostBeforeIncarnation = 0;
   /** Tick at which a crashed node comes back. */
   restartAt = 0;
+  /** Each term's vote as persisted, across rollbacks (a rollback never crosses one). */
+  readonly votesByTerm = new Map<number, NodeId>();
+  /** Older images of the storage (profile storage): what a rolled-back disk may return. */
+  images: MemoryStorage[] = [];
+  /**
+   * Its state machine is lost (state-loss fault): until a snapshot restores it, committed
+   * entries are not applied (conf changes excepted, which the core needs) and nothing is served.
+   */
+  stateLost = false;
+  /** Entries up to here are already in the restored state (handed out again, skipped). */
+  restoredThrough = 0;
+  /** Conf changes applied to the core up to this index in this life (skipped when handed again). */
+  confAppliedThrough = 0;
+  /**
+   * A rolled-back or cut log: its last index before the fault. The member cannot know what
+   * it lost until a peer tells it; the simulator keeps other faults off until then.
+   */
+  pendingLoss: { lastIndex: number } | undefined;
 
   constructor(
     readonly id: NodeId,
@@ -83,17 +117,43 @@ export class SimNode {
   reseed(hs: HardState): void {
     this.lostBeforeIncarnation = this.incarnation + 1;
     this.storage = new MemoryStorage({ hardState: hs });
+    this.images = [];
+    this.pendingLoss = undefined;
+    this.stateLost = false;
     this.kv = new KvStateMachine();
     this.confState = { voters: [], learners: [] };
   }
 
-  /** A new life over the durable storage: applied = the snapshot's index. */
-  restart(random: SeededRandom): void {
+  /** While down: the disk returns `replacement` for the raft storage (rolled back or cut). */
+  replaceStorage(replacement: MemoryStorage): void {
+    this.pendingLoss = { lastIndex: Math.max(this.pendingLoss?.lastIndex ?? 0, this.storage.lastIndex()) };
+    this.lostBeforeIncarnation = this.incarnation + 1;
+    this.storage = replacement;
+    this.images = [];
+  }
+
+  /**
+   * A new life over the durable storage: applied = the snapshot's index. With the state
+   * lost and a compacted log, the core asks the leader for a snapshot (requestStateSnapshot);
+   * with nothing compacted the log replays it from the start. `serveLostState` (test-only)
+   * skips that and serves an empty state as if it were the snapshot's.
+   */
+  restart(random: SeededRandom, serveLostState = false): void {
     this.incarnation++;
     const snap = this.storage.snapshot();
-    this.kv = KvStateMachine.restore(snap.data, snap.metadata.index);
+    this.restoredThrough = 0;
+    this.confAppliedThrough = 0;
+    if (this.stateLost && snap.metadata.index === 0) this.stateLost = false;
+    if (this.stateLost && serveLostState) {
+      this.stateLost = false;
+      this.kv = KvStateMachine.restore(new Uint8Array(0), 0);
+      this.kv.appliedIndex = snap.metadata.index;
+    } else {
+      this.kv = this.stateLost ? new KvStateMachine() : KvStateMachine.restore(snap.data, snap.metadata.index);
+    }
     this.confState = copyConfState(snap.metadata.confState);
     this.raw = this.newRawNode(random, snap.metadata.index);
+    if (this.stateLost) this.raw.requestStateSnapshot();
     // A founding member that crashed before its bootstrap Ready was persisted finds empty
     // storage and bootstraps again, as the region node does on an empty data directory.
     // (Starting blank instead would replay the bootstrap entries one by one and briefly

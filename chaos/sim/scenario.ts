@@ -16,6 +16,16 @@ export type Profile = (typeof PROFILES)[number];
 export const PARTITION_KINDS = ['isolate-leader', 'one-way-leader', 'split', 'links', 'paused-leader'] as const;
 export type PartitionKind = (typeof PARTITION_KINDS)[number];
 
+/**
+ * What a down member's disk does (profile storage). reseed: its raft log and state are lost
+ * and the operator reseeds it. rollback: it returns an older log and hard state (a prefix of
+ * the log, in the same term and vote). corrupt: an entry fails its checksum on read, so the
+ * log is lost from there (the hard state survives). state-loss: its state machine alone is
+ * lost (state/ rebuilt from the log or the leader's snapshot).
+ */
+export const STORAGE_FAULT_KINDS = ['reseed', 'rollback', 'corrupt', 'state-loss'] as const;
+export type StorageFaultKind = (typeof STORAGE_FAULT_KINDS)[number];
+
 export interface Scenario {
   profile: Profile;
   nodeCount: number;
@@ -42,6 +52,8 @@ export interface Scenario {
     /** A crashed node's raft storage is lost and reseeded (`regionstore member reseed`): 0 outside the storage profile. */
     storageFault: number;
   };
+  /** Relative weights of the storage fault kinds (see STORAGE_FAULT_KINDS). */
+  storageFaultKinds: number[];
   /** Relative weights of the partition kinds (see PARTITION_KINDS). */
   partitionKinds: number[];
   /** A partition heals after a uniform number of election timeouts in [min, max). */
@@ -89,6 +101,7 @@ export function drawScenario(rng: SeededRandom, nodeCount: number, profile: Prof
       campaign: rng.pick([0, 0.02]),
       storageFault: 0,
     },
+    storageFaultKinds: STORAGE_FAULT_KINDS.map(() => 1),
     partitionKinds: [1, 1, 1, 1, rng.pick([0, 0.5])],
     partitionElectionsMin: 1,
     partitionElectionsMax: 4,
@@ -113,8 +126,9 @@ function leanTowards(sc: Scenario, rng: SeededRandom, profile: Profile): void {
       return;
     case 'storage':
       // A member's disk lost its raft log (reseeded from the peers, as an operator does
-      // when its raft/ cannot be read): it must neither vote nor campaign until it holds
-      // what it may have acknowledged. Crashes give it the chance; a leader cut off just
+      // when its raft/ cannot be read), rolled back, lost its tail to a bad checksum, or
+      // lost its state machine: it must neither vote nor campaign until it holds what it
+      // may have acknowledged, nor serve a state it does not have. Crashes give it the chance; a leader cut off just
       // after committing leaves the reseeded member's vote to decide.
       sc.weights.crash = Math.max(sc.weights.crash, rng.pick([0.05, 0.1]));
       sc.weights.storageFault = rng.pick([0.3, 1]);
@@ -123,6 +137,12 @@ function leanTowards(sc: Scenario, rng: SeededRandom, profile: Profile): void {
       // Membership stays put: a member removed while another repairs can leave fewer
       // healthy voters than a quorum, where the repairing one's vote is withheld for good.
       sc.weights.confChange = 0;
+      // Slow catch-up (one entry per append, one append in flight) keeps a member that
+      // knows it lost entries in that state for longer: the window its vote must not be used in.
+      if (rng.chance(0.5)) {
+        sc.maxBytesPerMsg = 1;
+        sc.maxInflightMsgs = 1;
+      }
       return;
     case 'churn':
       // Figure 8 of the Raft paper: many terms, entries of old terms on a majority.

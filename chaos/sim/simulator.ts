@@ -27,10 +27,13 @@ import { silentLogger } from '../../server/util/logger.js';
 import { SeededRandom } from '../../server/util/random.js';
 import { Checker, Violation, bytesKey, type NodeView } from './checker.js';
 import { EventLog, type SimEvent } from './events.js';
-import { KvStateMachine, encodeWrite } from './kv.js';
+import { KvStateMachine, decodeWrite, encodeWrite } from './kv.js';
 import { NO_FAULTS, Network } from './network.js';
-import { SimNode } from './node.js';
-import { PARTITION_KINDS, drawScenario, type PartitionKind, type Profile, type Scenario } from './scenario.js';
+import { SimNode, copyStorage } from './node.js';
+import {
+  PARTITION_KINDS, STORAGE_FAULT_KINDS, drawScenario,
+  type PartitionKind, type Profile, type Scenario, type StorageFaultKind,
+} from './scenario.js';
 
 /** Ticks the healed cluster gets to elect a leader and commit every pending write. */
 export const LIVENESS_TICKS_MAX = 400;
@@ -41,6 +44,11 @@ export const LIVENESS_RETRY_TICKS = 40;
 export const LIVENESS_DRAIN_STEPS_MAX = 5000;
 /** A message due or a Ready waiting weighs this much against the optional actions. */
 const WORK_WEIGHT = 10;
+/** Disk images kept per node for the rollback fault, and the chance a persist takes one. */
+const IMAGES_MAX = 8;
+const IMAGE_PROBABILITY = 0.5;
+/** Profile storage: the chance a crash damages the member's disk at once (a power cut). */
+const POWER_CUT_FAULT_PROBABILITY = 0.3;
 
 export interface SimOptions {
   seed: number;
@@ -50,6 +58,14 @@ export interface SimOptions {
   nodes?: number;
   unsafe?: UnsafeTestingSwitches;
   profile?: Profile;
+  /** Only these storage fault kinds (profile storage); all by default. */
+  storageFaultKinds?: readonly StorageFaultKind[];
+  /**
+   * Test-only: a member whose state machine was lost serves an empty state as if it were
+   * its snapshot's instead of asking the leader for one (the teeth of "served state
+   * matches the committed log").
+   */
+  serveLostState?: boolean;
   /** Check acks for durability as they are sent (default true); see Checker. */
   ackChecks?: boolean;
   /** Every event as it happens. */
@@ -78,6 +94,14 @@ export interface SimStats {
   crashesBetweenSendAndPersist: number;
   /** Down members whose raft storage was lost and reseeded (profile storage). */
   reseeds: number;
+  /** Down members whose disk returned an older log and hard state. */
+  rollbacks: number;
+  /** Down members whose log failed a checksum at an entry (lost from there). */
+  corruptions: number;
+  /** Down members whose state machine was lost (rebuilt from the log or a snapshot). */
+  stateLosses: number;
+  /** Of those, restored from a leader's snapshot. */
+  statesRestored: number;
   partitions: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
@@ -135,10 +159,20 @@ export class Simulation {
   private ackedIndexMax = 0;
   private readonly ackedIndexByKey = new Map<string, number>();
   private healAt = -1;
+  /**
+   * The committed log's effect per key, for "served state matches the committed log":
+   * each write's index and value in log order, recorded by the first node to apply an
+   * index (every node applies the same sequence: the checker's state machine safety).
+   */
+  private readonly refHistory = new Map<string, Array<{ index: number; value: string }>>();
+  /** Indexes of the entries that applied a write for the first time, in log order. */
+  private readonly refWriteIndexes: number[] = [];
+  private refIndex = 0;
   /** A node whose clock is stopped until the partition heals (NONE_ID: none). */
   private paused: NodeId = NONE_ID;
   private readonly stats: SimStats = {
     writesProposed: 0, writesAcked: 0, readsServed: 0, crashes: 0, crashesBetweenSendAndPersist: 0, reseeds: 0,
+    rollbacks: 0, corruptions: 0, stateLosses: 0, statesRestored: 0,
     partitions: 0, snapshotsTaken: 0, snapshotsInstalled: 0, confChanges: 0, leaderTerms: 0,
     messagesDelivered: 0, checks: 0, livenessTicks: 0,
   };
@@ -213,7 +247,7 @@ export class Simulation {
       [w.confChange, () => this.changeMembership()],
       [w.transfer, () => this.transferLeadership()],
       [w.campaign, () => this.forceCampaign()],
-      [w.storageFault, () => this.reseedSome()],
+      [w.storageFault, () => this.storageFaultSome()],
     ];
     if (ready.length > 0) actions.push([WORK_WEIGHT, () => this.handleReady(this.rng.pick(ready))]);
     if (this.net.hasDue(this.now)) actions.push([WORK_WEIGHT, () => this.deliverOne()]);
@@ -304,8 +338,34 @@ export class Simulation {
     }
     this.events.add(`deliver #${flight.seq} ${describe(m)}`);
     this.stats.messagesDelivered++;
+    if (to.stateLost && m.type === MessageType.Snap && m.snapshot !== undefined) this.restoreLostState(to, m.snapshot);
     to.raw!.step(m);
     if (senderSame && m.type === MessageType.Snap) sender.raw!.reportSnapshot(m.to, 'finish');
+  }
+
+  /**
+   * A member with a lost state machine gets the leader's snapshot. One its log is already
+   * past (index <= its commit, durable) does not reach the core's restore: the application installs it
+   * (state-repair.ts) if the log still holds what follows it, and the core hands the entries
+   * after it out again (stateRestored). A newer one takes the core's path (apply()).
+   */
+  private restoreLostState(n: SimNode, snap: NonNullable<Message['snapshot']>): void {
+    const index = snap.metadata.index;
+    const raw = n.raw!;
+    // Past its commit it is the core's to restore; past its durable commit the core may be
+    // restoring it already (a Ready not yet handled): a duplicate is not installed twice.
+    if (index > raw.status().commit || index > n.storage.initialState().hardState.commit) return;
+    if (index < n.storage.firstIndex() - 1) {
+      this.events.add(`n${n.id}: snapshot ${index} is older than its compacted log; asks again`);
+      return;
+    }
+    n.kv = KvStateMachine.restore(snap.data, index);
+    n.confState = { voters: [...snap.metadata.confState.voters], learners: [...snap.metadata.confState.learners] };
+    n.stateLost = false;
+    n.restoredThrough = index;
+    raw.stateRestored(index);
+    this.stats.statesRestored++;
+    this.events.add(`n${n.id} has its state again (leader's snapshot ${index}, entries after it handed out again)`);
   }
 
   // ---- Ready ----
@@ -316,7 +376,7 @@ export class Simulation {
     this.events.add(`n${n.id} ready: ${describeReady(rd)}`);
     for (const m of rd.messages) this.send(n, m);
     const durable = rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined;
-    if (this.phase === 'safety' && durable && this.rng.chance(this.sc.crashInReadyProbability)) {
+    if (this.phase === 'safety' && durable && !this.lossUnsettled() && this.rng.chance(this.sc.crashInReadyProbability)) {
       this.stats.crashesBetweenSendAndPersist++;
       this.crash(n, 'after sending, before persisting its Ready');
       return;
@@ -327,10 +387,15 @@ export class Simulation {
     const st = raw.status();
     if (this.phase === 'safety' && st.role === StateRole.Leader) this.nemesisOnLeaderReady(n, rd);
     if (st.role === StateRole.Leader) this.checker.checkLeaderCompleteness(n.id, st.term, n.storage);
+    if (this.phase === 'safety' && this.sc.weights.storageFault > 0 && durable && this.rng.chance(IMAGE_PROBABILITY)) {
+      n.images.push(copyStorage(n.storage));
+      if (n.images.length > IMAGES_MAX) n.images.shift();
+    }
   }
 
   /** Faults that strike a leader at chosen moments: just elected, just committed. */
   private nemesisOnLeaderReady(n: SimNode, rd: Ready): void {
+    if (this.lossUnsettled()) return;
     if (rd.softState?.role === StateRole.Leader) {
       this.stats.leaderTerms++;
       if (this.rng.chance(this.sc.isolateNewLeaderProbability)) this.cut('isolate-leader', n.id);
@@ -351,6 +416,7 @@ export class Simulation {
     }
     if (rd.hardState !== undefined) {
       n.storage.setHardState(rd.hardState);
+      if (rd.hardState.vote !== NONE_ID) n.votesByTerm.set(rd.hardState.term, rd.hardState.vote);
       this.checker.onHardStatePersisted(n.id, rd.hardState);
     }
   }
@@ -365,6 +431,12 @@ export class Simulation {
       n.confState = { voters: [...snap.metadata.confState.voters], learners: [...snap.metadata.confState.learners] };
       this.stats.snapshotsInstalled++;
       this.events.add(`n${n.id} restores snapshot ${snap.metadata.index}@${snap.metadata.term}`);
+      if (n.stateLost) {
+        n.stateLost = false;
+        n.raw!.stateRestored(snap.metadata.index);
+        this.stats.statesRestored++;
+        this.events.add(`n${n.id} has its state again (snapshot ${snap.metadata.index})`);
+      }
     }
     for (const rs of rd.readStates) {
       const pending = n.reads.get(bytesKey(rs.requestCtx));
@@ -376,6 +448,16 @@ export class Simulation {
   }
 
   private applyEntry(n: SimNode, e: Entry): void {
+    if (n.stateLost || e.index <= n.restoredThrough) {
+      // No state to apply it to, or already in the restored one: only the core's membership.
+      if (e.type === EntryType.ConfChange && e.index > n.confAppliedThrough) {
+        const cc = decodeConfChange(e.data);
+        if (cc === undefined) throw new Violation('entries decode', `node ${n.id}: conf change entry ${e.index} does not decode`);
+        n.raw!.applyConfChange(cc);
+        n.confAppliedThrough = e.index;
+      }
+      return;
+    }
     if (e.index !== n.kv.appliedIndex + 1) {
       throw new Violation('apply in order, exactly once', `node ${n.id} is handed entry ${e.index} after applying ${n.kv.appliedIndex}`);
     }
@@ -383,12 +465,28 @@ export class Simulation {
     if (e.type === EntryType.ConfChange) {
       const cc = decodeConfChange(e.data);
       if (cc === undefined) throw new Violation('entries decode', `node ${n.id}: conf change entry ${e.index} does not decode`);
-      n.confState = n.raw!.applyConfChange(cc);
+      if (e.index > n.confAppliedThrough) {
+        n.confState = n.raw!.applyConfChange(cc);
+        n.confAppliedThrough = e.index;
+      } else {
+        n.confState = n.raw!.status().confState; // applied to the core while the state was lost
+      }
       n.kv.applyOther(e.index);
+      this.refIndex = Math.max(this.refIndex, e.index);
       this.events.add(`n${n.id} applies conf change ${describeCc(cc)} at ${e.index}: voters [${n.confState.voters}] learners [${n.confState.learners}]`);
       return;
     }
     const writeId = n.kv.applyNormal(e.index, e.data);
+    if (e.index > this.refIndex) {
+      this.refIndex = e.index;
+      if (writeId !== undefined) {
+        const cmd = decodeWrite(e.data);
+        let h = this.refHistory.get(cmd.key);
+        if (h === undefined) this.refHistory.set(cmd.key, (h = []));
+        h.push({ index: e.index, value: cmd.value });
+        this.refWriteIndexes.push(e.index);
+      }
+    }
     if (writeId === undefined) return;
     const w = this.writes.get(writeId);
     if (w === undefined || w.acked !== undefined) return;
@@ -405,6 +503,7 @@ export class Simulation {
       n.reads.delete(ctx);
       const r = this.readsById.get(pending.readId)!;
       const cell = n.kv.get(r.key);
+      this.checkServedState(n, r.key);
       this.stats.readsServed++;
       this.events.add(`read r${r.id} of ${r.key} served on n${n.id} at applied ${n.kv.appliedIndex} (read index ${pending.index}): ${cell?.value ?? '(none)'}`);
       if (n.kv.appliedIndex < r.requiredIndex || (cell?.index ?? 0) < r.requiredKeyIndex) {
@@ -413,6 +512,37 @@ export class Simulation {
           `read r${r.id} of ${r.key} on node ${n.id} (read index ${pending.index}) saw the state at ${n.kv.appliedIndex} (${r.key} written at ${cell?.index ?? 0}), but a write at ${Math.max(r.requiredIndex, r.requiredKeyIndex)} was acknowledged before the read began`,
         );
       }
+    }
+  }
+
+  /** No member serves state that differs from the committed log at its applied index. */
+  private checkServedState(n: SimNode, key: string): void {
+    const cell = n.kv.get(key);
+    const h = this.refHistory.get(key) ?? [];
+    let expected: { index: number; value: string } | undefined;
+    for (let i = h.length - 1; i >= 0; i--) {
+      if (h[i]!.index <= n.kv.appliedIndex) {
+        expected = h[i];
+        break;
+      }
+    }
+    let writes = 0; // first applications at or below the applied index (binary search)
+    for (let lo = 0, hi = this.refWriteIndexes.length; lo < hi;) {
+      const mid = (lo + hi) >> 1;
+      if (this.refWriteIndexes[mid]! <= n.kv.appliedIndex) writes = lo = mid + 1;
+      else hi = mid;
+    }
+    if (writes !== n.kv.appliedWrites) {
+      throw new Violation(
+        'served state matches the committed log',
+        `node ${n.id} at applied ${n.kv.appliedIndex} has applied ${n.kv.appliedWrites} distinct writes; the committed log up to there holds ${writes}`,
+      );
+    }
+    if ((expected?.index ?? 0) !== (cell?.index ?? 0) || expected?.value !== cell?.value) {
+      throw new Violation(
+        'served state matches the committed log',
+        `node ${n.id} at applied ${n.kv.appliedIndex} holds ${key} = ${cell?.value ?? '(none)'} (written at ${cell?.index ?? 0}); the committed log up to there says ${expected?.value ?? '(none)'} (at ${expected?.index ?? 0})`,
+      );
     }
   }
 
@@ -492,6 +622,7 @@ export class Simulation {
   }
 
   private transferLeadership(): void {
+    if (this.lossUnsettled()) return;
     const leader = this.leader();
     if (leader === undefined) return;
     const voters = leader.raw!.status().confState.voters.filter((id) => id !== leader.id);
@@ -502,6 +633,7 @@ export class Simulation {
   }
 
   private forceCampaign(): void {
+    if (this.lossUnsettled()) return;
     const n = this.pickUp();
     if (n === undefined) return;
     this.events.add(`n${n.id} campaigns`);
@@ -511,6 +643,7 @@ export class Simulation {
   // ---- Faults ----
 
   private crashSome(): void {
+    if (this.lossUnsettled()) return;
     const n = this.pickUp();
     if (n !== undefined) this.crash(n, 'now');
   }
@@ -520,6 +653,12 @@ export class Simulation {
     n.restartAt = this.now + this.rng.int(1, 3 * this.sc.electionTicks);
     this.stats.crashes++;
     this.events.add(`n${n.id} crashes ${when}; back at tick ${n.restartAt}`);
+    // A power cut: the disk may come back damaged at once, and the member soon after, while
+    // its peers may still lag behind what it had acknowledged.
+    if (this.sc.weights.storageFault > 0 && this.rng.chance(POWER_CUT_FAULT_PROBABILITY)) {
+      this.storageFaultSome();
+      n.restartAt = Math.min(n.restartAt, this.now + 1);
+    }
   }
 
   /**
@@ -528,6 +667,112 @@ export class Simulation {
    * procedure says so; with the leader gone too, its entries would be on fewer members than
    * Raft tolerates).
    */
+  private storageFaultSome(): void {
+    if (this.lossUnsettled()) return;
+    const allowed = this.opts.storageFaultKinds ?? STORAGE_FAULT_KINDS;
+    const weights = STORAGE_FAULT_KINDS.map((k, i) => (allowed.includes(k) ? this.sc.storageFaultKinds[i]! : 0));
+    let x = this.rng.next() * weights.reduce((a, b) => a + b, 0);
+    let kind: StorageFaultKind = allowed[0]!;
+    for (let i = 0; i < weights.length; i++) {
+      if (x < weights[i]!) {
+        kind = STORAGE_FAULT_KINDS[i]!;
+        break;
+      }
+      x -= weights[i]!;
+    }
+    if (kind === 'reseed') this.reseedSome();
+    else if (kind === 'rollback') this.rollBackSome();
+    else if (kind === 'corrupt') this.corruptSome();
+    else this.loseStateSome();
+  }
+
+  /** The one down member, when the others are up, connected, not repairing, and a leader leads. */
+  private downAmongHealthy(): SimNode | undefined {
+    const down = this.nodes.filter((n) => !n.up);
+    if (down.length !== 1 || this.healAt >= 0 || this.net.cutLinks.length > 0 || this.leader() === undefined) return undefined;
+    if (this.nodes.some((o) => o.up && o.raw!.storageLossStatus().recovering)) return undefined;
+    return down[0];
+  }
+
+  /**
+   * A down member's disk returns an older image: a prefix of its log (the entries since are
+   * gone) and the hard state of then, maybe of an older term, but never across a vote it
+   * cast since (a rolled-back vote is the risk docs/architecture.md names: nothing in the
+   * member can see it, so it is outside what the protocol claims).
+   */
+  private rollBackSome(): void {
+    const n = this.downAmongHealthy();
+    if (n === undefined) return;
+    const hs = n.storage.initialState().hardState;
+    const fits = n.images.filter((img) => {
+      const ihs = img.initialState().hardState;
+      const last = img.lastIndex();
+      const votedSince = [...n.votesByTerm.keys()].some((t) => t > ihs.term);
+      return !votedSince && ihs.vote === (n.votesByTerm.get(ihs.term) ?? NONE_ID) && ihs.term <= hs.term && last < n.storage.lastIndex() &&
+        last >= n.storage.firstIndex() - 1 && n.storage.term(last) === img.term(last);
+    });
+    if (fits.length === 0) return;
+    const img = fits[0]!; // the oldest: the deepest rollback the images allow
+    const lost = n.storage;
+    n.replaceStorage(copyStorage(img));
+    this.checker.onStorageLost(n.id, n.storage.initialState().hardState, lost, true);
+    this.stats.rollbacks++;
+    this.events.add(`n${n.id}'s disk rolls back: log ${lost.firstIndex()}..${lost.lastIndex()} -> ..${n.storage.lastIndex()}, commit ${lost.initialState().hardState.commit} -> ${n.storage.initialState().hardState.commit}`);
+  }
+
+  /** An entry of a down member's log fails its checksum on read: the log is lost from there. */
+  private corruptSome(): void {
+    const n = this.downAmongHealthy();
+    if (n === undefined) return;
+    const first = n.storage.firstIndex();
+    const last = n.storage.lastIndex();
+    if (last < first) return;
+    const bad = this.rng.int(first, last + 1);
+    const lost = n.storage;
+    n.replaceStorage(copyStorage(lost, bad - 1));
+    this.checker.onStorageLost(n.id, n.storage.initialState().hardState, lost);
+    this.stats.corruptions++;
+    this.events.add(`n${n.id}'s entry ${bad} fails its checksum: log ${first}..${last} read as ..${bad - 1} (hard state commit ${lost.initialState().hardState.commit} kept)`);
+  }
+
+  /** A down member's state machine is lost (its raft log is whole). */
+  private loseStateSome(): void {
+    // One member at a time: one without a state does not campaign until a leader sends it one.
+    const n = this.downAmongHealthy();
+    if (n === undefined || this.nodes.some((o) => o.stateLost)) return;
+    n.stateLost = true;
+    this.stats.stateLosses++;
+    this.events.add(`n${n.id} lost its state machine (log ${n.storage.firstIndex()}..${n.storage.lastIndex()} whole)`);
+  }
+
+  /**
+   * A rolled-back or cut log may lack entries the member acknowledged, and it cannot know
+   * until a peer tells it (docs/architecture.md, "what remains a risk"). Until it is safe
+   * again, no other fault strikes: it is up, no leader still counts an acknowledgement its
+   * log lost (a match past its last index), and the commit it knows covers everything that
+   * may have been committed with its lost acknowledgements. From then on the core's rule
+   * (no vote, no campaign until caught up) is what keeps the cluster safe.
+   */
+  private lossUnsettled(): boolean {
+    for (const n of this.nodes) {
+      const p = n.pendingLoss;
+      if (p === undefined) continue;
+      if (!n.up) return true;
+      const leader = this.leader();
+      if (leader === undefined) return true;
+      const pr = leader.raw!.status().progress?.get(n.id);
+      if (pr !== undefined && pr.match > n.storage.lastIndex()) return true;
+      let maxCommit = 0;
+      for (const o of this.nodes) {
+        maxCommit = Math.max(maxCommit, o.storage.initialState().hardState.commit, o.up ? knownCommit(o) : 0);
+      }
+      if (knownCommit(n) < Math.min(p.lastIndex, maxCommit)) return true;
+      n.pendingLoss = undefined;
+      this.events.add(`n${n.id}'s storage loss is known where it matters (known commit ${knownCommit(n)}); faults resume`);
+    }
+    return false;
+  }
+
   private reseedSome(): void {
     const down = this.nodes.filter((n) => !n.up);
     if (down.length !== 1 || this.healAt >= 0 || this.net.cutLinks.length > 0 || this.leader() === undefined) return;
@@ -558,13 +803,15 @@ export class Simulation {
   }
 
   private restart(n: SimNode): void {
-    n.restart(this.rng.fork());
+    const stateLost = n.stateLost;
+    n.restart(this.rng.fork(), this.opts.serveLostState === true);
     const st = n.raw!.status();
-    this.checker.onRestart(n.id, { term: st.term, commit: knownCommit(n) }, n.kv.appliedIndex);
+    this.checker.onRestart(n.id, { term: st.term, commit: knownCommit(n) }, n.kv.appliedIndex, stateLost);
     this.events.add(`n${n.id} restarts: term ${st.term} commit ${st.commit} applied ${n.kv.appliedIndex}`);
   }
 
   private partitionSome(): void {
+    if (this.lossUnsettled()) return;
     const kinds = this.sc.partitionKinds;
     let kind = PARTITION_KINDS[PARTITION_KINDS.length - 1]!;
     let x = this.rng.next() * kinds.reduce((a, b) => a + b, 0);
@@ -640,11 +887,15 @@ export class Simulation {
     this.events.add('liveness phase: network healed, every node up, faults off');
     this.afterStep();
     for (let t = 0; t < LIVENESS_TICKS_MAX; t++) {
-      if (t % LIVENESS_RETRY_TICKS === 0) this.retryPendingWrites();
+      if (t % LIVENESS_RETRY_TICKS === 0) {
+        this.retryPendingWrites();
+        this.snapshotLeaderForLostState();
+      }
       this.tickAll();
       this.afterStep();
       this.drain();
       if (this.converged()) {
+        for (const n of this.nodes) for (const key of this.refHistory.keys()) this.checkServedState(n, key);
         this.checkAckedWritesSurvive();
         this.stats.livenessTicks = t + 1;
         this.events.add(`converged after ${t + 1} liveness ticks`);
@@ -659,6 +910,20 @@ export class Simulation {
       'liveness',
       `after ${LIVENESS_TICKS_MAX} ticks with no faults: leader ${leader?.id ?? 'none'}, ${pending} writes unacknowledged, ${this.nodes.map((n) => `n${n.id} applied ${n.kv.appliedIndex}`).join(', ')}${views}; leader's log starts at ${leader?.storage.firstIndex() ?? '-'}`,
     );
+  }
+
+  /**
+   * A member with a lost state waits for a snapshot at least as new as its compacted log:
+   * the leader takes one on its schedule (a real leader streams its current state).
+   */
+  private snapshotLeaderForLostState(): void {
+    const leader = this.leader();
+    if (leader === undefined || !this.nodes.some((n) => n.up && n.stateLost) || leader.stateLost) return;
+    const applied = leader.kv.appliedIndex;
+    if (applied <= leader.storage.snapshot().metadata.index) return;
+    leader.storage.createSnapshot(applied, leader.confState, leader.kv.serialize());
+    this.stats.snapshotsTaken++;
+    this.events.add(`n${leader.id} snapshots at ${applied} (a member waits for its state)`);
   }
 
   private drain(): void {

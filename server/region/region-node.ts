@@ -301,7 +301,10 @@ export class RegionNode {
       ...(o.unsafe?.raft !== undefined ? { unsafe: o.unsafe.raft } : {}),
     });
     const repairing = this.stateRepair.status !== undefined;
-    this.appliedWaiter = new AppliedWaiter(repairing ? stateApplied : Math.max(snapIndex, stateApplied));
+    // What the state holds, not the raft snapshot's index: a state whose unsynced WAL lost
+    // its tail (damaged, not just cut) is behind the snapshot, and reads must wait for the
+    // replay (chaos seed 7 of --nemesis storage served a 27 s old value through such a member).
+    this.appliedWaiter = new AppliedWaiter(stateApplied);
     if (this.stateRepair.awaitingSnapshot) this.raft.requestStateSnapshot();
     if (fresh || (repairing && this.startup.stateIsNew)) {
       // A founder records the members of its flags and bootstraps raft; a joiner records
