@@ -10,8 +10,7 @@
 // counter's, changes revisions differently). Counter benches also check the sum.
 
 import { Client, NotFoundError, type CrdtVector } from '../index.js';
-import { summarize } from './histogram.js';
-import { benchClient, currentRevision, keyName, runLoops, type BenchOptions, type BenchResult } from './workload.js';
+import { benchClient, currentRevision, keyName, loopReport, runLoops, type BenchOptions, type BenchResult } from './workload.js';
 
 export type CrdtBenchKind = 'lww' | 'counter' | 'set' | 'events';
 export const CRDT_BENCH_KINDS: readonly CrdtBenchKind[] = ['lww', 'counter', 'set', 'events'];
@@ -109,19 +108,7 @@ export async function runCrdtBench(kind: CrdtBenchKind, o: CrdtBenchOptions): Pr
     const after = await currentRevision(client);
     const sumAfter = kind === 'counter' ? await counterSum(client, o) : undefined;
     return {
-      bench: kind,
-      endpoints: o.endpoints,
-      clients: o.clients,
-      conns: o.conns,
-      total: r.sent,
-      ok: r.ok,
-      failed: r.sent - r.ok,
-      errors: r.errors,
-      seconds: Math.round(r.seconds * 1000) / 1000,
-      ops_per_s: r.seconds > 0 ? Math.round((r.ok / r.seconds) * 10) / 10 : 0,
-      latency_ms: summarize(r.histogram),
-      revision_before: before,
-      revision_after: after,
+      ...loopReport(kind, o, r, before, after),
       namespace: ns,
       key_space: o.keySpace,
       value_size: o.valueSize,

@@ -92,6 +92,25 @@ export interface LoopResult {
   histogram: Histogram;
 }
 
+/** The fields every bench's result shares: what ran, what answered, how fast, the revisions. */
+export function loopReport(bench: string, o: Pick<BenchOptions, 'endpoints' | 'clients' | 'conns'>, r: LoopResult, before: number, after: number) {
+  return {
+    bench,
+    endpoints: o.endpoints,
+    clients: o.clients,
+    conns: o.conns,
+    total: r.sent,
+    ok: r.ok,
+    failed: r.sent - r.ok,
+    errors: r.errors,
+    seconds: Math.round(r.seconds * 1000) / 1000,
+    ops_per_s: r.seconds > 0 ? Math.round((r.ok / r.seconds) * 10) / 10 : 0,
+    latency_ms: summarize(r.histogram),
+    revision_before: before,
+    revision_after: after,
+  };
+}
+
 /** Runs `clients` loops of `request` (see BenchOptions for when they stop). */
 export async function runLoops(label: string, request: Request, o: Pick<BenchOptions, 'clients' | 'total' | 'durationMs' | 'progress' | 'signal'>): Promise<LoopResult> {
   const histogram = new Histogram();
@@ -161,19 +180,7 @@ export async function runBench(kind: BenchKind, o: BenchOptions): Promise<BenchR
     const r = await runLoops(`bench ${kind}`, requests[kind], o);
     const after = await currentRevision(client);
     return {
-      bench: kind,
-      endpoints: o.endpoints,
-      clients: o.clients,
-      conns: o.conns,
-      total: r.sent,
-      ok: r.ok,
-      failed: r.sent - r.ok,
-      errors: r.errors,
-      seconds: Math.round(r.seconds * 1000) / 1000,
-      ops_per_s: r.seconds > 0 ? Math.round((r.ok / r.seconds) * 10) / 10 : 0,
-      latency_ms: summarize(r.histogram),
-      revision_before: before,
-      revision_after: after,
+      ...loopReport(kind, o, r, before, after),
       value_size: o.valueSize,
       key_space: o.keySpace,
       ...(kind === 'range' ? { consistency: o.consistency } : {}),
