@@ -29,8 +29,8 @@ export interface CallbackStream {
   onClose(fn: (reason: string) => void): void;
 }
 
-/** Incoming messages as an async iterable fed by pushes; ends or fails once. */
-class Incoming implements AsyncIterable<Uint8Array> {
+/** Incoming messages as an async iterable fed by pushes; ends or fails once (also the in-memory test channel's queue). */
+export class Incoming implements AsyncIterable<Uint8Array> {
   private readonly items: Uint8Array[] = [];
   private waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: Error) => void } | undefined;
   private done = false;

@@ -2,6 +2,7 @@
 // a pair of connected channels with taps (drop, duplicate, corrupt, count), and a ReplicaSide
 // over server/crdt's CrdtReplica (one per namespace), durable at once unless a test holds it.
 
+import { Incoming } from '../stream-adapter.js';
 import {
   HybridClock, VersionVector, createReplica,
   type Body, type CrdtKind, type CrdtRecord, type CrdtReplica, type DeltaPage,
@@ -56,48 +57,6 @@ export class ManualTime implements Clock, SyncTimers {
   }
 }
 
-/** An async queue: push() from one side, `for await` on the other. */
-class Queue<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
-  private done = false;
-  private error: Error | undefined;
-
-  push(item: T): void {
-    if (this.done) return;
-    const w = this.waiter;
-    if (w !== undefined) {
-      this.waiter = undefined;
-      w.resolve({ value: item, done: false });
-    } else this.items.push(item);
-  }
-  end(error?: Error): void {
-    if (this.done) return;
-    this.done = true;
-    this.error = error;
-    const w = this.waiter;
-    this.waiter = undefined;
-    if (w === undefined) return;
-    if (error !== undefined) w.reject(error);
-    else w.resolve({ value: undefined, done: true });
-  }
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: () => {
-        const item = this.items.shift();
-        if (item !== undefined) return Promise.resolve({ value: item, done: false });
-        if (this.done) return this.error !== undefined ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
-      },
-      return: () => {
-        this.done = true;
-        this.items.length = 0;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
-  }
-}
-
 /** What a tap does with one message on its way: deliver these (none: dropped). */
 export type Tap = (message: Uint8Array) => Uint8Array[];
 
@@ -121,8 +80,8 @@ export interface MemoryLink {
 }
 
 export function memoryLink(): MemoryLink {
-  const toB = new Queue<Uint8Array>();
-  const toA = new Queue<Uint8Array>();
+  const toB = new Incoming();
+  const toA = new Incoming();
   let closed = false;
   const link: MemoryLink = {
     ab: { messages: 0, bytes: 0 },
@@ -133,11 +92,11 @@ export function memoryLink(): MemoryLink {
     b: undefined as unknown as SyncChannel,
     cut(error?: Error) {
       closed = true;
-      toA.end(error);
-      toB.end(error);
+      toA.finish(error);
+      toB.finish(error);
     },
   };
-  const end = (out: Queue<Uint8Array>, counters: LinkCounters, tap: () => Tap): SyncChannel => ({
+  const end = (out: Incoming, counters: LinkCounters, tap: () => Tap): SyncChannel => ({
     send(message) {
       if (closed) return Promise.reject(new Error('the stream is closed'));
       for (const m of tap()(message)) {
@@ -152,8 +111,8 @@ export function memoryLink(): MemoryLink {
       if (closed) return;
       closed = true;
       // Messages already sent are still delivered, then the peer sees the end (a half-close).
-      toA.end();
-      toB.end();
+      toA.finish();
+      toB.finish();
     },
   });
   const a = end(toB, link.ab, () => link.tapAb);
