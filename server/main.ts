@@ -123,6 +123,7 @@ async function serve(argv: string[]): Promise<void> {
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync, crdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates },
     clusterToken: token,
     authTokenTtlMs: cfg.authTokenTtlS * 1000,
+    startupVerify: cfg.startupVerify,
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',

@@ -43,7 +43,7 @@ export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
-  | 'authToken' | 'authTokenTtl' | 'bcryptCost'
+  | 'authToken' | 'authTokenTtl' | 'bcryptCost' | 'startupVerify'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
 
 export interface FlagSpec {
@@ -147,6 +147,12 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     key: 'bcryptCost', flag: 'bcrypt-cost', etcdEnv: 'ETCD_BCRYPT_COST', defaultText: String(BCRYPT_COST_DEFAULT),
     help: 'bcrypt cost of stored password hashes (4..31; etcd\'s default 10).',
+  },
+  {
+    key: 'startupVerify', flag: 'startup-verify', defaultText: 'auto',
+    help: 'When the raft and state databases are read whole (with checksums, in a child process) before use:\n' +
+      '"auto" unless they are byte for byte as this member sealed them at its last clean stop (an unclean\n' +
+      'stop or a changed file means a full read); "always"; "never".',
   },
   {
     key: 'peerDialMap', flag: 'peer-dial-map',

@@ -64,7 +64,12 @@ export interface ServeConfig {
   unsafeCrdtApplyDuplicates: boolean;
   /** Member name → the peer URL this node dials for it (overrides the advertised one). */
   peerDialMap: Record<string, string>;
+  /** --startup-verify: when the databases are read whole at start. */
+  startupVerify: StartupVerifyMode;
 }
+
+export const STARTUP_VERIFY_CHOICES = ['auto', 'always', 'never'] as const;
+export type StartupVerifyMode = (typeof STARTUP_VERIFY_CHOICES)[number];
 
 export type ServeFlagsResult =
   | { kind: 'config'; config: ServeConfig; warnings: string[] }
@@ -387,6 +392,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     unsafeAckBeforeSync,
     unsafeCrdtApplyDuplicates,
     peerDialMap,
+    startupVerify: r.oneOf('startupVerify', STARTUP_VERIFY_CHOICES, 'auto'),
   };
   if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');
   if (config.initialClusterToken === '') r.fail('initialClusterToken', 'is empty; give a token');
