@@ -42,7 +42,7 @@ export type ClusterState = (typeof CLUSTER_STATES)[number];
 export type FlagKey =
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
-  | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
+  | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'authToken' | 'authTokenTtl' | 'bcryptCost'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
 
@@ -98,6 +98,11 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     key: 'metricsAddr', flag: 'metrics-addr', defaultText: '127.0.0.1:2381',
     help: 'host:port of /metrics, /health and the dashboard page (port 0: OS-chosen).',
+  },
+  {
+    key: 'listenMetricsUrls', flag: 'listen-metrics-urls', etcdEnv: 'ETCD_LISTEN_METRICS_URLS',
+    help: 'http:// URLs (comma-separated) to serve /metrics, /health and the dashboard on, as etcd\'s flag; ' +
+      'given alone they replace the --metrics-addr default, so the port binds 127.0.0.1 unless a URL says otherwise.',
   },
   { key: 'logLevel', flag: 'log-level', etcdEnv: 'ETCD_LOG_LEVEL', defaultText: 'info', help: LOG_LEVELS.join(' | ') },
   {
