@@ -284,8 +284,7 @@ export const METRICS_ADDR_DEFAULT = '127.0.0.1:2381';
 function readMetricsListeners(r: Reader, metricsAddr: HostPort): HostPort[] {
   if (!r.given('listenMetricsUrls')) return [metricsAddr];
   const out: HostPort[] = r.urls('listenMetricsUrls', '', 'listen').map((u) => ({ host: u.host, port: u.port }));
-  const same = (a: HostPort, b: HostPort): boolean => a.host === b.host && a.port === b.port;
-  if (r.given('metricsAddr') && !out.some((l) => same(l, metricsAddr))) out.push(metricsAddr);
+  if (r.given('metricsAddr') && !out.some((l) => l.host === metricsAddr.host && l.port === metricsAddr.port)) out.push(metricsAddr);
   return out.length > 0 ? out : [metricsAddr];
 }
 

@@ -15,6 +15,8 @@ export const NAMESPACE_KEYS_REFRESH_MS = 5_000;
 
 const ZERO = new Uint8Array([0]);
 const hex = (id: number): string => id.toString(16);
+/** A figure of the admin list's loosely typed rows (0 when absent). */
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 export interface DashboardSourceOptions {
   node: RegionNode;
@@ -77,7 +79,6 @@ export class RegionDashboardSource {
 
   private async edges(): Promise<DashboardData['edges']> {
     const { edges } = await this.o.edges.listEdges();
-    const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
     return edges.map((e) => ({
       replicaId: String(e.replicaId), device: String(e.deviceId), connected: e.connected === true,
       member: num(e.memberId) === 0 ? '' : hex(num(e.memberId)), lastSeenMs: num(e.lastSeenMs),
