@@ -75,7 +75,7 @@ describe('the dashboard of a region with two edges', () => {
     await a!.call('Write', { ops: [{ mvPut: { key: b('docs/x'), value: b('from-a') } }] });
     await bEdge!.call('Write', { ops: [{ mvPut: { key: b('docs/x'), value: b('from-b') } }] });
     await bEdge!.call('Write', { ops: [{ counterAdd: { key: b('counters/hits'), delta: '3' } }] });
-    await region.call('Write', { ops: [{ eventAppend: { device: 'd1', seq: '1', type: 'reading', payload: b('p'), schemaVersion: 1 } }] });
+    await region.call('Write', { namespace: 'ev', ops: [{ eventAppend: { device: 'd1', seq: '1', type: 'reading', payload: b('p'), schemaVersion: 1 } }] });
 
     const leader = await cluster.leader();
     const follower = cluster.nodes.find((n) => n.name !== leader)!;
@@ -127,6 +127,38 @@ describe('the dashboard of a region with two edges', () => {
     const shot = await run(CHROMIUM, [...CHROMIUM_FLAGS, `--virtual-time-budget=${VIRTUAL_TIME_MS}`, '--window-size=1400,1300', `--screenshot=${png}`, url], undefined, CHROMIUM_TIMEOUT_MS);
     assert.ok(existsSync(png) && statSync(png).size > 10_000, `no screenshot (exit ${shot.code}): ${shot.stderr.slice(-2000)}`);
     console.log(`  dashboard screenshot: ${png}`);
+  });
+
+  test('a stopped member and a stopped edge show up as an alert and an offline edge', { timeout: 300_000 }, async () => {
+    const leader = await cluster.leader();
+    const [viewer, stopped] = cluster.nodes.filter((n) => n.name !== leader);
+    await cluster.kill(stopped!.name);
+    await edges[1]!.kill();
+    const data = await eventually(`${viewer!.name} alerts on ${stopped!.name} and sees edge-b offline`, async () => {
+      const d = await getJson(`${viewer!.metricsUrl}/dashboard.json`);
+      const down = d.alerts.find((a: Json) => a.name === 'MemberDown');
+      const edgeB = d.edges.find((e: Json) => e.device === 'edge-b');
+      return down !== undefined && edgeB?.connected === false ? d : undefined;
+    }, 60_000, 500);
+    const row = data.members.find((m: Json) => m.name === stopped!.name);
+    assert.equal(row.role, 'unknown');
+    assert.equal(row.healthy, false);
+    assert.match(row.reason, /unreachable/);
+    assert.deepEqual(data.alerts.map((a: Json) => a.name), ['MemberDown'], JSON.stringify(data.alerts));
+    assert.match(data.alerts[0].summary, new RegExp(stopped!.name));
+    assert.equal(data.edges.find((e: Json) => e.device === 'edge-a').connected, true);
+
+    if (CHROMIUM === undefined) return;
+    const url = `${viewer!.metricsUrl}/`;
+    const dom = await run(CHROMIUM, [...CHROMIUM_FLAGS, `--virtual-time-budget=${VIRTUAL_TIME_MS}`, '--dump-dom', url], undefined, CHROMIUM_TIMEOUT_MS);
+    assert.match(dom.stdout, /<\/html>/, `chromium printed no page (exit ${dom.code}): ${dom.stderr.slice(-2000)}`);
+    assert.equal(dom.stdout.split('class="critical alert-row"').length - 1, 1, 'one alert row');
+    assert.match(dom.stdout, /MemberDown/);
+    assert.match(dom.stdout, />offline</);
+    const png = join(OUTPUT_DIR, 'dashboard-member-down.png');
+    rmSync(png, { force: true });
+    await run(CHROMIUM, [...CHROMIUM_FLAGS, `--virtual-time-budget=${VIRTUAL_TIME_MS}`, '--window-size=1400,1300', `--screenshot=${png}`, url], undefined, CHROMIUM_TIMEOUT_MS);
+    if (existsSync(png)) console.log(`  dashboard screenshot with an alert: ${png}`);
   });
 });
 

@@ -47,7 +47,7 @@ export class RegionDashboardSource {
 
   private async members(): Promise<DashboardData['members']> {
     const { node, peers } = this.o;
-    const list = node.members.list();
+    const list = node.members.list().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
     peers.keepOnly(new Set(list.flatMap((m) => m.clientUrls.slice(0, 1))));
     return Promise.all(list.map(async (m) => {
       const clientUrl = m.clientUrls[0] ?? '';
