@@ -95,7 +95,7 @@ export function evaluateAlerts(d: Omit<DashboardData, 'alerts'>): DashboardAlert
     out.push({ name: 'NoLeader', severity: 'critical', summary: `member ${d.self.name} sees no leader` });
   }
   for (const m of d.members) {
-    if (!m.healthy) out.push({ name: 'MemberDown', severity: 'critical', summary: `member ${m.name || m.id} is ${m.role === 'unknown' ? 'unreachable' : 'unhealthy'}: ${m.reason}` });
+    if (!m.healthy) out.push({ name: 'MemberDown', severity: 'critical', summary: `member ${m.name || m.id} is ${m.role === 'unknown' ? 'down' : 'unhealthy'}: ${m.reason}` });
   }
   for (const e of d.edges) {
     if (e.lagSeconds > SYNC_LAG_ALERT_SECONDS) {

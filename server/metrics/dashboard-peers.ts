@@ -63,7 +63,9 @@ export async function fetchPeerStatus(clientUrl: string, timeoutMs = PEER_STATUS
       isLearner: status.isLearner === true,
     };
   } catch (err) {
-    const why = signal.aborted ? `no answer within ${timeoutMs} ms` : (err as Error).message;
+    // fetch says only "fetch failed"; the cause names it (ECONNREFUSED, ENOTFOUND, ...).
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    const why = signal.aborted ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
     return { reachable: false, healthy: false, reason: `unreachable at ${base}: ${why}` };
   }
 }
