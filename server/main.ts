@@ -66,6 +66,13 @@ function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** The metrics port has no authentication: say so when it listens where others can reach it. */
+function warnBeyondLoopback(listeners: ReadonlyArray<{ host: string; port: number }>, logger: Logger): void {
+  for (const l of listeners.filter((x) => !isLoopbackHost(x.host))) {
+    logger.warn('the metrics port listens beyond loopback: anyone who reaches it sees the metrics and the dashboard (metadata, no values)', { host: l.host, port: l.port });
+  }
+}
+
 function pinoLogger(level: string, name: string): Logger {
   const p = pino({ level, base: { member: name } });
   return {
@@ -163,9 +170,7 @@ async function serve(argv: string[]): Promise<void> {
     status: () => ({ memberId: identity.memberId.toString(16), leader: node.leaderId.toString(16), applied: node.appliedIndex }),
     dashboard: () => dashboard.data(),
   })));
-  for (const l of cfg.metricsListeners.filter((x) => !isLoopbackHost(x.host))) {
-    logger.warn('the metrics port listens beyond loopback: anyone who reaches it sees the metrics and the dashboard (metadata, no values)', { host: l.host, port: l.port });
-  }
+  warnBeyondLoopback(cfg.metricsListeners, logger);
   const keyGauge = setInterval(() => {
     metrics.keys(node.mvcc.keyCount);
     metrics.recordCache(node.mvcc.recordCacheStats);
@@ -234,13 +239,14 @@ async function edge(argv: string[]): Promise<void> {
       }),
     ),
   );
-  const metricsServer = await startMetricsServer({
-    registry, snapshot, health: () => ({ healthy: true }), host: cfg.metricsAddr.host, port: cfg.metricsAddr.port,
+  const metricsServers = await Promise.all(cfg.metricsListeners.map((l) => startMetricsServer({
+    registry, snapshot, health: () => ({ healthy: true }), host: l.host, port: l.port,
     status: () => node.status(),
-  });
+  })));
+  warnBeyondLoopback(cfg.metricsListeners, logger);
   node.start();
   logger.info('regionstore edge serving', {
-    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
+    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServers.map((m) => m.url).join(','), region: cfg.region,
   });
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
@@ -250,7 +256,7 @@ async function edge(argv: string[]): Promise<void> {
     edgeMetrics.stop();
     await Promise.all(apis.map((a) => a.close(500)));
     await node.close();
-    await metricsServer.close();
+    await Promise.all(metricsServers.map((m) => m.close()));
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

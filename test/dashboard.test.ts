@@ -47,13 +47,17 @@ describe('the dashboard of a region with two edges', () => {
   let dir: string;
   const edges: EdgeProcess[] = [];
   const clients: RawCrdt[] = [];
+  let edgeMetricsPort = 0;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rs-dashboard-'));
     cluster = await startTestCluster();
     await createCrdtNamespaces(cluster);
+    edgeMetricsPort = (await pickFreePorts(1))[0]!;
     for (const name of ['edge-a', 'edge-b']) {
-      edges.push(await startEdge(cluster.serveCommand, { name, dataDir: join(dir, name), region: cluster.hostPorts, extraArgs: ['--log-level', 'warn'] }));
+      // edge-a also serves its metrics on [::1] (--listen-metrics-urls beside --metrics-addr).
+      const more = name === 'edge-a' ? ['--listen-metrics-urls', `http://[::1]:${edgeMetricsPort}`] : [];
+      edges.push(await startEdge(cluster.serveCommand, { name, dataDir: join(dir, name), region: cluster.hostPorts, extraArgs: ['--log-level', 'warn', ...more] }));
     }
   });
   after(async () => {
@@ -104,6 +108,11 @@ describe('the dashboard of a region with two edges', () => {
     assert.ok(data.leaderChanges.length >= 1, 'the follower saw the first leader arrive');
     assert.deepEqual(data.alerts, [], 'no alert condition holds in a healthy region');
     assert.ok(!JSON.stringify(data).includes(SECRET), 'dashboard.json shows no values');
+
+    // An edge's metrics port: its own figures and the page, but no region view.
+    const edgeMetrics = `http://[::1]:${edgeMetricsPort}`;
+    assert.equal((await getJson(`${edgeMetrics}/status.json`)).name, 'edge-a');
+    assert.equal((await fetch(`${edgeMetrics}/dashboard.json`)).status, 404);
 
     if (CHROMIUM === undefined) return;
     const url = `${follower.metricsUrl}/`;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseServeFlags, type ServeConfig, type ServeFlagsResult } from './serve-flags.js';
+import { parseEdgeFlags, type EdgeConfig, type EdgeFlagsResult } from './edge-flags.js';
 
 function config(r: ServeFlagsResult): ServeConfig {
   assert.equal(r.kind, 'config', r.kind === 'error' ? r.errors.join('\n') : r.kind);
@@ -47,5 +48,27 @@ describe('metrics listeners', () => {
     assert.match(errors(parseServeFlags(['--listen-metrics-urls', '127.0.0.1:9101'])), /--listen-metrics-urls: .*http:\/\/host:port/);
     assert.match(errors(parseServeFlags(['--listen-metrics-urls', 'http://127.0.0.1:1,http://127.0.0.1:1'])), /twice/);
     assert.match(errors(parseServeFlags(['--listen-metrics-urls', ''])), /--listen-metrics-urls/);
+  });
+});
+
+describe('edge metrics listeners', () => {
+  const BASE = ['--name', 'dev1', '--region', '127.0.0.1:2379'];
+  const edge = (r: EdgeFlagsResult): EdgeConfig => {
+    assert.equal(r.kind, 'config', r.kind === 'error' ? r.errors.join('\n') : r.kind);
+    return (r as { config: EdgeConfig }).config;
+  };
+
+  it('default loopback with an OS-chosen port; URLs replace it, --metrics-addr beside them', () => {
+    assert.deepEqual(edge(parseEdgeFlags(BASE, {})).metricsListeners, [{ host: '127.0.0.1', port: 0 }]);
+    assert.deepEqual(edge(parseEdgeFlags([...BASE, '--listen-metrics-urls', 'http://[::1]:9201'], {})).metricsListeners, [{ host: '::1', port: 9201 }]);
+    const both = edge(parseEdgeFlags([...BASE, '--listen-metrics-urls', 'http://[::1]:9201', '--metrics-addr', '127.0.0.1:9200'], {}));
+    assert.deepEqual(both.metricsListeners, [{ host: '::1', port: 9201 }, { host: '127.0.0.1', port: 9200 }]);
+    assert.deepEqual(edge(parseEdgeFlags(BASE, { REGIONSTORE_EDGE_LISTEN_METRICS_URLS: 'http://127.0.0.1:9202' })).metricsListeners, [{ host: '127.0.0.1', port: 9202 }]);
+  });
+
+  it('refuses a URL it cannot listen on', () => {
+    const r = parseEdgeFlags([...BASE, '--listen-metrics-urls', 'http://metrics.example:9201'], {});
+    assert.equal(r.kind, 'error');
+    assert.match((r as { errors: string[] }).errors.join('\n'), /--listen-metrics-urls: .*binds a local address/);
   });
 });
