@@ -79,6 +79,11 @@ describe('the dashboard of a region with two edges', () => {
     await a!.call('Write', { ops: [{ mvPut: { key: b('docs/x'), value: b('from-a') } }] });
     await bEdge!.call('Write', { ops: [{ mvPut: { key: b('docs/x'), value: b('from-b') } }] });
     await bEdge!.call('Write', { ops: [{ counterAdd: { key: b('counters/hits'), delta: '3' } }] });
+    // A strong key through etcd's JSON gateway: the default namespace counts it, no page shows its value.
+    const put = await fetch(`${cluster.nodes[0]!.clientUrl}/v3/kv/put`, {
+      method: 'POST', body: JSON.stringify({ key: b('plain/k').toString('base64'), value: b(SECRET).toString('base64') }),
+    });
+    assert.equal(put.status, 200, await put.text());
     await region.call('Write', { namespace: 'ev', ops: [{ eventAppend: { device: 'd1', seq: '1', type: 'reading', payload: b('p'), schemaVersion: 1 } }] });
 
     const leader = await cluster.leader();
@@ -88,7 +93,7 @@ describe('the dashboard of a region with two edges', () => {
       const d = await getJson(`${follower.metricsUrl}/dashboard.json`);
       const ok = d.members.length === 3 && d.members.every((m: Json) => m.healthy && m.term > 0 && m.appliedIndex > 0)
         && d.edges.length === 2 && d.edges.every((e: Json) => e.connected && e.bytesIn > 0)
-        && d.namespaces.find((n: Json) => n.name === 'cfg')?.keys === 1;
+        && d.namespaces.find((n: Json) => n.name === 'cfg')?.keys === 1 && d.namespaces.find((n: Json) => n.name === 'default')?.keys === 1;
       return ok ? d : undefined;
     }, 60_000, 500);
     assert.equal(data.self.name, follower.name);

@@ -89,11 +89,13 @@ export class RegionDashboardSource {
   private async namespaces(): Promise<DashboardNamespace[]> {
     const { node } = this.o;
     if (Date.now() - this.keysCountedAtMs >= NAMESPACE_KEYS_REFRESH_MS) {
-      this.counting ??= this.countKeys().finally(() => {
+      // A member that cannot read its state now (a snapshot being installed, a state being
+      // rebuilt) shows the last counts; the next refresh tries again.
+      this.counting ??= this.countKeys().catch(() => undefined).finally(() => {
         this.counting = undefined;
       });
       // The first answer waits for the counts; later ones show the last counts meanwhile.
-      if (this.keyCounts.size === 0) await this.counting.catch(() => undefined);
+      if (this.keyCounts.size === 0) await this.counting;
     }
     return node.namespaces.list().map((d) => {
       const out: DashboardNamespace = { name: d.name, prefix: d.prefix, level: d.level, crdtType: d.crdtType };
