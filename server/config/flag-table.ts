@@ -101,8 +101,8 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     key: 'listenMetricsUrls', flag: 'listen-metrics-urls', etcdEnv: 'ETCD_LISTEN_METRICS_URLS',
-    help: 'http:// URLs (comma-separated) to serve /metrics, /health and the dashboard on, as etcd\'s flag; ' +
-      'given alone they replace the --metrics-addr default, so the port binds 127.0.0.1 unless a URL says otherwise.',
+    help: 'http:// URLs (comma-separated) to serve /metrics, /health and the dashboard on, as etcd\'s flag; given alone\n' +
+      'they replace the --metrics-addr default (so the port binds 127.0.0.1 unless a URL says otherwise), with it both are served.',
   },
   { key: 'logLevel', flag: 'log-level', etcdEnv: 'ETCD_LOG_LEVEL', defaultText: 'info', help: LOG_LEVELS.join(' | ') },
   {
