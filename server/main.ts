@@ -14,7 +14,10 @@ import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/membe
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
 import { registerEdgeMetrics } from './edge/metrics.js';
-import { defaultHealth, healthWithAlarms, healthWithStorage, startMetricsServer } from './metrics/http-server.js';
+import { defaultHealth, healthWithAlarms, healthWithStorage, runHealth, startMetricsServer } from './metrics/http-server.js';
+import { createDashboardFeed } from './metrics/dashboard-feed.js';
+import { PeerStatusCache } from './metrics/dashboard-peers.js';
+import { RegionDashboardSource } from './region/dashboard-source.js';
 import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
 import { JwtTokens, loadJwtConfig } from './region/jwt-tokens.js';
@@ -56,6 +59,18 @@ async function loadOrCreateIdentity(cfg: ServeConfig, logger: Logger): Promise<{
   await writeFile(`${file}.tmp`, JSON.stringify(identity));
   await rename(`${file}.tmp`, file);
   return { identity, fresh: true };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a listener there is reachable from this host only. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The metrics port has no authentication: say so when it listens where others can reach it. */
+function warnBeyondLoopback(listeners: ReadonlyArray<{ host: string; port: number }>, logger: Logger): void {
+  for (const l of listeners.filter((x) => !isLoopbackHost(x.host))) {
+    logger.warn('the metrics port listens beyond loopback: anyone who reaches it sees the metrics and the dashboard (metadata, no values)', { host: l.host, port: l.port });
+  }
 }
 
 function pinoLogger(level: string, name: string): Logger {
@@ -145,14 +160,18 @@ async function serve(argv: string[]): Promise<void> {
       }),
     ),
   );
-  const metricsServer = await startMetricsServer({
+  const dashboardSource = new RegionDashboardSource({ node, edges: backend.edgeHost, health: () => runHealth(health), peers: new PeerStatusCache() });
+  const dashboard = createDashboardFeed(registry, () => dashboardSource.gather());
+  const metricsServers = await Promise.all(cfg.metricsListeners.map((l) => startMetricsServer({
     registry,
     snapshot,
     health,
-    host: cfg.metricsAddr.host,
-    port: cfg.metricsAddr.port,
+    host: l.host,
+    port: l.port,
     status: () => ({ memberId: identity.memberId.toString(16), leader: node.leaderId.toString(16), applied: node.appliedIndex }),
-  });
+    dashboard: () => dashboard.data(),
+  })));
+  warnBeyondLoopback(cfg.metricsListeners, logger);
   const keyGauge = setInterval(() => {
     metrics.keys(node.mvcc.keyCount);
     metrics.recordCache(node.mvcc.recordCacheStats);
@@ -164,7 +183,7 @@ async function serve(argv: string[]): Promise<void> {
     clusterId: identity.clusterId.toString(16),
     clientUrls: cfg.advertiseClientUrls.map((u) => u.url),
     peerPort: node.peerPort,
-    metrics: metricsServer.url,
+    metrics: metricsServers.map((m) => m.url).join(','),
   });
 
   let stopping = false;
@@ -178,7 +197,8 @@ async function serve(argv: string[]): Promise<void> {
     await Promise.all(apis.map((a) => a.close(500)));
     closeForwardClients();
     await node.close();
-    await metricsServer.close();
+    dashboard.close();
+    await Promise.all(metricsServers.map((m) => m.close()));
     // Non-zero after a failure (storage corruption among them), so a supervisor restarts it.
     process.exit(reason.startsWith('fatal') ? 1 : 0);
   };
@@ -220,13 +240,14 @@ async function edge(argv: string[]): Promise<void> {
       }),
     ),
   );
-  const metricsServer = await startMetricsServer({
-    registry, snapshot, health: () => ({ healthy: true }), host: cfg.metricsAddr.host, port: cfg.metricsAddr.port,
+  const metricsServers = await Promise.all(cfg.metricsListeners.map((l) => startMetricsServer({
+    registry, snapshot, health: () => ({ healthy: true }), host: l.host, port: l.port,
     status: () => node.status(),
-  });
+  })));
+  warnBeyondLoopback(cfg.metricsListeners, logger);
   node.start();
   logger.info('regionstore edge serving', {
-    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
+    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServers.map((m) => m.url).join(','), region: cfg.region,
   });
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
@@ -236,7 +257,7 @@ async function edge(argv: string[]): Promise<void> {
     edgeMetrics.stop();
     await Promise.all(apis.map((a) => a.close(500)));
     await node.close();
-    await metricsServer.close();
+    await Promise.all(metricsServers.map((m) => m.close()));
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

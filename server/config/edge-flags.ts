@@ -15,7 +15,7 @@ export const CLOCK_OFFSET_MS_MAX = 24 * 3600_000;
 export const EDGE_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type EdgeLogLevel = (typeof EDGE_LOG_LEVELS)[number];
 
-type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'logLevel' | 'unsafeClockOffsetMs';
+type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'unsafeClockOffsetMs';
 
 interface EdgeFlagSpec {
   key: EdgeFlagKey;
@@ -38,6 +38,10 @@ const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
     help: 'Namespaces this edge holds, a,b,... (eventual ones sync both ways, strong ones are a read-only\ncopy); all of them when not given.',
   },
   { key: 'metricsAddr', flag: 'metrics-addr', defaultText: '127.0.0.1:0', help: 'host:port of /metrics and /health (port 0: OS-chosen).' },
+  {
+    key: 'listenMetricsUrls', flag: 'listen-metrics-urls',
+    help: 'http:// URLs (comma-separated) to serve /metrics, /health and the status page on, as etcd\'s flag; given alone\nthey replace the --metrics-addr default (loopback), with --metrics-addr both are served.',
+  },
   { key: 'logLevel', flag: 'log-level', defaultText: 'info', help: EDGE_LOG_LEVELS.join(' | ') },
   {
     key: 'unsafeClockOffsetMs', flag: 'unsafe-clock-offset-ms', defaultText: '0',
@@ -55,6 +59,8 @@ export interface EdgeConfig {
   /** Undefined: every namespace of the registry. */
   namespaces: string[] | undefined;
   metricsAddr: HostPort;
+  /** Every address of the metrics server: --listen-metrics-urls (+ --metrics-addr when given too), else --metrics-addr. */
+  metricsListeners: HostPort[];
   logLevel: EdgeLogLevel;
   /** Testing only (REGIONSTORE_UNSAFE=1): added to every clock reading. */
   unsafeClockOffsetMs: number;
@@ -172,6 +178,22 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   const mr = parseHostPort(text('metricsAddr') ?? '127.0.0.1:0');
   if (!mr.ok) errors.push(`${src('metricsAddr')}: ${mr.error}`);
   else metricsAddr = mr.value;
+  const metricsListeners: HostPort[] = [];
+  const mu = text('listenMetricsUrls');
+  if (mu !== undefined) {
+    const parsed = parseUrlList(mu);
+    if (!parsed.ok) errors.push(`${src('listenMetricsUrls')}: ${parsed.error}`);
+    else {
+      for (const u of parsed.value) {
+        if (!isBindableHost(u.host)) errors.push(`${src('listenMetricsUrls')}: ${u.url}: a listen URL binds a local address; give an IP or localhost`);
+        metricsListeners.push({ host: u.host, port: u.port });
+      }
+    }
+  }
+  const addrGiven = text('metricsAddr') !== undefined;
+  if (metricsListeners.length === 0 || (addrGiven && !metricsListeners.some((l) => l.host === metricsAddr.host && l.port === metricsAddr.port))) {
+    metricsListeners.push(metricsAddr);
+  }
 
   const level = text('logLevel') ?? 'info';
   let logLevel: EdgeLogLevel = 'info';
@@ -193,6 +215,6 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   return {
     kind: 'config',
     warnings,
-    config: { name, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, logLevel, unsafeClockOffsetMs },
+    config: { name, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs },
   };
 }

@@ -40,6 +40,7 @@ export const CLUSTER_STATES = ['new', 'existing'] as const;
 export type ClusterState = (typeof CLUSTER_STATES)[number];
 
 export type FlagKey =
+  | 'listenMetricsUrls'
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
@@ -98,6 +99,11 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     key: 'metricsAddr', flag: 'metrics-addr', defaultText: '127.0.0.1:2381',
     help: 'host:port of /metrics, /health and the dashboard page (port 0: OS-chosen).',
+  },
+  {
+    key: 'listenMetricsUrls', flag: 'listen-metrics-urls', etcdEnv: 'ETCD_LISTEN_METRICS_URLS',
+    help: 'http:// URLs (comma-separated) to serve /metrics, /health and the dashboard on, as etcd\'s flag; given alone\n' +
+      'they replace the --metrics-addr default (so the port binds 127.0.0.1 unless a URL says otherwise), with it both are served.',
   },
   { key: 'logLevel', flag: 'log-level', etcdEnv: 'ETCD_LOG_LEVEL', defaultText: 'info', help: LOG_LEVELS.join(' | ') },
   {

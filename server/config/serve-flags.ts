@@ -39,7 +39,14 @@ export interface ServeConfig {
   initialCluster: InitialMember[] | undefined;
   initialClusterState: ClusterState;
   initialClusterToken: string;
+  /** --metrics-addr (default 127.0.0.1:2381). */
   metricsAddr: HostPort;
+  /**
+   * Every address the metrics/dashboard server listens on: --listen-metrics-urls, plus
+   * --metrics-addr when that is given too; --metrics-addr (or its loopback default) alone
+   * when no URL is given. Never empty.
+   */
+  metricsListeners: HostPort[];
   logLevel: LogLevel;
   electionMs: number;
   heartbeatMs: number;
@@ -275,6 +282,17 @@ function sameUrls(a: readonly ServeUrl[], b: readonly ServeUrl[]): boolean {
   return urlSetKey(a) === urlSetKey(b);
 }
 
+/** The metrics port's default: loopback only (its pages are for operators on the host; DESIGN §10). */
+export const METRICS_ADDR_DEFAULT = '127.0.0.1:2381';
+
+/** See ServeConfig.metricsListeners. */
+function readMetricsListeners(r: Reader, metricsAddr: HostPort): HostPort[] {
+  if (!r.given('listenMetricsUrls')) return [metricsAddr];
+  const out: HostPort[] = r.urls('listenMetricsUrls', '', 'listen').map((u) => ({ host: u.host, port: u.port }));
+  if (r.given('metricsAddr') && !out.some((l) => l.host === metricsAddr.host && l.port === metricsAddr.port)) out.push(metricsAddr);
+  return out.length > 0 ? out : [metricsAddr];
+}
+
 /** etcd's reading of --quota-backend-bytes: 0 is the default, a negative value turns the quota off. */
 function quotaBytes(n: number): number {
   if (n === 0) return QUOTA_BACKEND_BYTES_DEFAULT;
@@ -335,8 +353,10 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   }
   const listenPeerUrls = r.urls('listenPeerUrls', 'http://localhost:2380', 'listen');
   const { initialCluster, advertise } = readPeers(r, name, listenPeerUrls);
-  const metrics = parseHostPort(r.text('metricsAddr', '127.0.0.1:2381'));
+  const metrics = parseHostPort(r.text('metricsAddr', METRICS_ADDR_DEFAULT));
   if (!metrics.ok) r.fail('metricsAddr', metrics.error);
+  const metricsAddr = metrics.ok ? metrics.value : { host: '127.0.0.1', port: 0 };
+  const metricsListeners = readMetricsListeners(r, metricsAddr);
   const heartbeatMs = r.ms('heartbeatMs', HEARTBEAT_MS_DEFAULT);
   const electionMs = r.ms('electionMs', ELECTION_MS_DEFAULT);
   if (heartbeatMs < HEARTBEAT_MS_MIN) r.fail('heartbeatMs', `${heartbeatMs} ms is below the minimum of ${HEARTBEAT_MS_MIN} ms`);
@@ -376,7 +396,8 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     initialCluster,
     initialClusterState: r.oneOf('initialClusterState', CLUSTER_STATES, 'new'),
     initialClusterToken: r.text('initialClusterToken', 'regionstore-cluster'),
-    metricsAddr: metrics.ok ? metrics.value : { host: '127.0.0.1', port: 0 },
+    metricsAddr,
+    metricsListeners,
     logLevel: r.oneOf('logLevel', LOG_LEVELS, 'info'),
     electionMs,
     heartbeatMs,

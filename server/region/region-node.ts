@@ -109,6 +109,15 @@ const EMPTY = new Uint8Array(0);
 const TOKEN_SWEEP_INTERVAL_MS = 1_000;
 /** The u64 auth revision before an AuthedMvcc entry's command. */
 const AUTH_REVISION_BYTES = 8;
+/** Leader changes this member remembers for the dashboard (the oldest go first). */
+export const LEADER_HISTORY_MAX = 20;
+
+/** One leader change as this member saw it (wall-clock ms, the new leader's id, its term). */
+export interface LeaderChange {
+  atMs: number;
+  leader: number;
+  term: number;
+}
 
 export class RegionNode {
   readonly id: number;
@@ -162,6 +171,8 @@ export class RegionNode {
   private stateAppliedAtOpen = 0;
   /** Raft's storage-loss figures last seen (lost log entries), for the log and metrics. */
   private lostEntries = { detected: 0, since: 0 };
+  /** The latest leader changes seen here, oldest first (the dashboard's list). */
+  private readonly leaderHistory: LeaderChange[] = [];
 
   private constructor(readonly opts: RegionNodeOptions) {
     this.id = opts.memberId;
@@ -397,7 +408,11 @@ export class RegionNode {
       // election timeout without hearing from the leader becomes a pre-candidate and
       // forgets it (leader 0) without any new term; hearing from it again is one change,
       // not two.
-      if (ss.leader !== 0) this.opts.metrics.leaderChanged();
+      if (ss.leader !== 0) {
+        this.opts.metrics.leaderChanged();
+        this.leaderHistory.push({ atMs: Date.now(), leader: ss.leader, term: this.raft.basicStatus().term });
+        if (this.leaderHistory.length > LEADER_HISTORY_MAX) this.leaderHistory.shift();
+      }
       this.opts.logger.info('leader changed', { leader: ss.leader, role: ss.role });
       // A proposal forwarded to (or not yet committed by) the old leader may be lost with
       // it; answer its waiter now instead of at the proposal deadline. It may still apply,
@@ -921,6 +936,11 @@ export class RegionNode {
 
   get leaderId(): number {
     return this.leader;
+  }
+
+  /** The leader changes this member saw, oldest first (at most LEADER_HISTORY_MAX). */
+  recentLeaderChanges(): readonly LeaderChange[] {
+    return [...this.leaderHistory];
   }
 
   get isLeader(): boolean {
