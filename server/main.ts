@@ -204,11 +204,11 @@ async function edge(argv: string[]): Promise<void> {
   if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
   const node = await EdgeNode.open({
-    name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
+    name: cfg.name, group: cfg.group, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
     session: (n) => edgeSessionRunner(n, systemClock, logger),
   });
-  const edgeMetrics = registerEdgeMetrics(registry, node);
+  const edgeMetrics = registerEdgeMetrics(registry, node, metrics.sync);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
