@@ -101,7 +101,7 @@ async function serve(argv: string[]): Promise<void> {
     return { id, name: m.name, peerUrls };
   });
 
-  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true, quotaBackendBytes: cfg.quotaBackendBytes });
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,
