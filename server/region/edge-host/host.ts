@@ -275,7 +275,7 @@ export class EdgeHost {
 
   /**
    * Known edges in session with no member (not `live` here, not heard from by another member
-   * within CONNECTED_RECENT_MS) that lack records the region holds in a namespace whose
+   * within CONNECTED_RECENT_MS) that lack records the region holds in a namespace they sync whose
    * tombstone_ttl has not passed for them: lag region → their group = seconds since they were
    * last seen (the region cannot date their oldest missing record without reading it; one
    * silent past tombstone_ttl will resync, and is counted by the resync metric instead). Every
@@ -293,8 +293,9 @@ export class EdgeHost {
       const silentMs = Math.max(0, now - rec.lastSeenMs);
       let behind = false;
       for (const d of defs) {
-        if (silentMs > d.tombstoneTtlS * 1000) continue;
-        const acked = rec.acked[d.name] ?? {};
+        // Only the namespaces the edge syncs (its HELLO's, recorded even when empty).
+        const acked = rec.acked[d.name];
+        if (acked === undefined || silentMs > d.tombstoneTtlS * 1000) continue;
         if ((vectors.get(d.name) ?? []).some((e) => e.seq > (acked[e.origin] ?? 0))) {
           behind = true;
           break;
