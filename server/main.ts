@@ -20,6 +20,8 @@ import { PeerStatusCache } from './metrics/dashboard-peers.js';
 import { RegionDashboardSource } from './region/dashboard-source.js';
 import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
+import { DeclaredNamespaces, NAMESPACES_FILE_BYTES_MAX, parseNamespacesFile } from './region/declared-namespaces.js';
+import type { NamespaceSpec } from './namespace/index.js';
 import { JwtTokens, loadJwtConfig } from './region/jwt-tokens.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
@@ -103,6 +105,19 @@ async function serve(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  let declared: NamespaceSpec[] = [];
+  if (cfg.namespacesFile !== '') {
+    // Read and checked before anything starts: a bad file stops the member with every problem listed.
+    try {
+      const text = await readFile(cfg.namespacesFile, 'utf8');
+      if (Buffer.byteLength(text) > NAMESPACES_FILE_BYTES_MAX) throw new Error(`${cfg.namespacesFile}: larger than ${NAMESPACES_FILE_BYTES_MAX} bytes`);
+      declared = parseNamespacesFile(text, cfg.namespacesFile);
+    } catch (err) {
+      for (const line of (err as Error).message.split('\n')) console.error(`regionstore serve: --namespaces-file: ${line}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const logger = pinoLogger(cfg.logLevel, cfg.name);
   for (const w of parsed.warnings) logger.warn(w);
   if (jwt !== undefined && jwt.config.unknownOptions.length > 0) logger.warn('unknown JWT options', { keys: jwt.config.unknownOptions });
@@ -116,7 +131,7 @@ async function serve(argv: string[]): Promise<void> {
     return { id, name: m.name, peerUrls };
   });
 
-  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true, quotaBackendBytes: cfg.quotaBackendBytes });
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,
@@ -145,6 +160,11 @@ async function serve(argv: string[]): Promise<void> {
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });
   }
   const backend = new RegionBackend(node, { bcryptCost: cfg.bcryptCost, ...(jwt === undefined ? {} : { jwt }) });
+  const declaredNamespaces = declared.length === 0 ? undefined : new DeclaredNamespaces(declared, {
+    get isLeader() { return node.isLeader; },
+    get: (name) => node.namespaces.get(name),
+    create: (spec) => backend.namespaceOps.create(spec),
+  }, logger);
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
   const health = healthWithStorage(() => node.storageProblem(),
     healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot)));
@@ -193,6 +213,7 @@ async function serve(argv: string[]): Promise<void> {
     logger.info('stopping', { reason });
     clearInterval(keyGauge);
     clearInterval(progressNotify);
+    declaredNamespaces?.close();
     gateway.close();
     await Promise.all(apis.map((a) => a.close(500)));
     closeForwardClients();
@@ -225,11 +246,11 @@ async function edge(argv: string[]): Promise<void> {
   if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
   const node = await EdgeNode.open({
-    name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
+    name: cfg.name, group: cfg.group, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
     session: (n) => edgeSessionRunner(n, systemClock, logger),
   });
-  const edgeMetrics = registerEdgeMetrics(registry, node);
+  const edgeMetrics = registerEdgeMetrics(registry, node, metrics.sync);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>

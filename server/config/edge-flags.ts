@@ -10,12 +10,19 @@ export const EDGE_ENV_PREFIX = 'REGIONSTORE_EDGE_';
 /** A device id goes into replica ids (`edge:<device>:<incarnation>`), metric labels and logs. */
 export const DEVICE_ID_CHARS_MAX = 64;
 const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * An edge group names a set of edges (a site, a fleet); the region's sync metrics carry it as
+ * a label, so it must stay one of a few names chosen by configuration, never a device id.
+ */
+export const EDGE_GROUP_CHARS_MAX = 64;
+export const EDGE_GROUP_RE = /^[a-z0-9][a-z0-9._-]*$/;
+export const EDGE_GROUP_DEFAULT = 'default';
 /** The skew the test-only clock offset may fake: a day either way. */
 export const CLOCK_OFFSET_MS_MAX = 24 * 3600_000;
 export const EDGE_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type EdgeLogLevel = (typeof EDGE_LOG_LEVELS)[number];
 
-type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'unsafeClockOffsetMs';
+type EdgeFlagKey = 'name' | 'group' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'unsafeClockOffsetMs';
 
 interface EdgeFlagSpec {
   key: EdgeFlagKey;
@@ -27,6 +34,10 @@ interface EdgeFlagSpec {
 
 const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
   { key: 'name', flag: 'name', required: true, help: 'The device id ([A-Za-z0-9._-], at most 64): the edge\'s replica id is edge:<name>:<incarnation>.' },
+  {
+    key: 'group', flag: 'group', defaultText: EDGE_GROUP_DEFAULT,
+    help: `The edge group ([a-z0-9._-], at most ${EDGE_GROUP_CHARS_MAX}): the region's sync metrics label this edge's\nlag, bytes and failures by it (edge-group:<group>), never by device; give edges of one site or\nfleet the same group.`,
+  },
   { key: 'dataDir', flag: 'data-dir', defaultText: '${name}.edge', help: 'Directory of the edge\'s local database (its marker holds the device id and incarnation).' },
   {
     key: 'region', flag: 'region', required: true,
@@ -52,6 +63,8 @@ const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
 export interface EdgeConfig {
   /** The device id. */
   name: string;
+  /** The edge group (metrics label). */
+  group: string;
   dataDir: string;
   /** Region client endpoints as host:port. */
   region: string[];
@@ -146,6 +159,11 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
     errors.push(`${src('name')}: "${name}" is not a device id: [A-Za-z0-9][A-Za-z0-9._-]*, at most ${DEVICE_ID_CHARS_MAX} characters`);
   }
 
+  const group = text('group') ?? EDGE_GROUP_DEFAULT;
+  if (!EDGE_GROUP_RE.test(group) || group.length > EDGE_GROUP_CHARS_MAX) {
+    errors.push(`${src('group')}: "${group}" is not a group name: [a-z0-9][a-z0-9._-]*, at most ${EDGE_GROUP_CHARS_MAX} characters (e.g. --group site-a)`);
+  }
+
   const region: string[] = [];
   const regionText = text('region') ?? '';
   if (regionText === '') errors.push('--region is required: the region\'s client endpoints, host:port[,host:port...]');
@@ -215,6 +233,6 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   return {
     kind: 'config',
     warnings,
-    config: { name, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs },
+    config: { name, group, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs },
   };
 }

@@ -45,6 +45,7 @@ export type FlagKey =
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'authToken' | 'authTokenTtl' | 'bcryptCost' | 'startupVerify'
+  | 'namespacesFile'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
 
 export interface FlagSpec {
@@ -139,6 +140,12 @@ export const FLAGS: readonly FlagSpec[] = [
     defaultText: `${QUOTA_BACKEND_BYTES_DEFAULT} (2 GiB)`,
     help: 'Size of the state database past which writes fail with "database space exceeded" and a NOSPACE\n' +
       'alarm is raised (etcdctl alarm list / disarm), as etcd does. 0: the default; negative: no quota.',
+  },
+  {
+    key: 'namespacesFile', flag: 'namespaces-file',
+    help: 'A JSON file of namespaces to create at start if missing: {"namespaces": [{"name": "carts", "prefix":\n' +
+      '"carts/", "level": "eventual", "crdtType": "mv"}, ...]} (fields as rsctl ns create). The leader creates the\n' +
+      'missing ones; existing ones are left as they are (idempotent; a difference in prefix, level or type is logged).',
   },
   {
     key: 'authToken', flag: 'auth-token', etcdEnv: 'ETCD_AUTH_TOKEN', defaultText: 'simple',

@@ -58,6 +58,8 @@ export interface ServeConfig {
   recordCacheBytes: number;
   /** --quota-backend-bytes resolved: 0 became the default; -1: no quota. */
   quotaBackendBytes: number;
+  /** --namespaces-file: namespaces to create at start if missing ('' = none; server/region/declared-namespaces.ts). */
+  namespacesFile: string;
   /** --auth-token: etcd's "simple", or "jwt" with its options (sign-method, pub-key, priv-key, ttl). */
   authToken: { type: 'simple' } | { type: 'jwt'; options: Record<string, string> };
   /** --auth-token-ttl in seconds. */
@@ -406,6 +408,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     watchProgressNotifyMs: r.goDuration('watchProgressNotifyMs', WATCH_PROGRESS_NOTIFY_MS_DEFAULT),
     recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
     quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
+    namespacesFile: r.text('namespacesFile', ''),
     authToken: typeof authToken === 'string' ? { type: 'simple' } : authToken,
     authTokenTtlS: r.count('authTokenTtl', AUTH_TOKEN_TTL_S_DEFAULT),
     bcryptCost,

@@ -18,6 +18,8 @@ import { Upstream, type SessionRunner } from './upstream.js';
 
 export interface EdgeNodeOptions {
   name: string;
+  /** The edge group (`--group`; default "default"), sent in the HELLO for the region's metric labels. */
+  group?: string;
   dataDir: string;
   region: readonly string[];
   namespaces: readonly string[] | undefined;
@@ -71,6 +73,7 @@ export class EdgeNode {
     this.identity = { name: opts.name, memberId: crc32(Buffer.from(opts.name), 0) || 1, held, now: () => clock.nowMs() + opts.clockOffsetMs };
     this.crdt = new EdgeCrdt(store, this.identity);
     this.replica = new EdgeReplica(store, opts.name, marker.incarnation, held);
+    if (opts.group !== undefined) this.replica.group = opts.group;
     this.crdt.onLocalWrite = (ns) => this.replica.changed(ns);
     this.feed = new StrongFeed(store, held, opts.logger, () => clock.monotonicMs());
     const session = opts.session?.(this);

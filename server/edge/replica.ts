@@ -20,6 +20,8 @@ export class EdgeReplica implements ReplicaSide {
   private readonly listeners = new Set<(ns: string) => void>();
   private hybrid: HybridClock;
   readonly clock: SyncClock;
+  /** The edge group (`--group`) this edge's HELLO carries: the region's metrics label it by. */
+  group = 'default';
 
   constructor(
     private readonly store: EdgeStore,

@@ -76,6 +76,8 @@ export interface PeerHello {
   readonly vectors: ReadonlyMap<string, VersionVector>;
   readonly registryRevision: number;
   readonly sessionId: string;
+  /** An edge's group (HELLO field 14; '' when it sent none): what the region's metrics label it by. */
+  readonly group: string;
 }
 
 /** The acceptor's decision on a peer's HELLO. */
@@ -95,6 +97,8 @@ export interface ReplicaSide {
   /** An edge's device id and incarnation (HELLO fields); '' and 0 for a region. */
   readonly deviceId: string;
   readonly incarnation: number;
+  /** An edge's group (`--group`), sent in its HELLO; absent for a region. */
+  readonly group?: string;
   /** The replica's HLC: merged on every message, stamps outgoing ones. */
   readonly clock: SyncClock;
 

@@ -258,7 +258,8 @@ export class SyncSession {
       vectors: [...vectors].map(([namespace, v]) => ({ namespace, vector: toWire(v) })),
       hlc: wireHlc(this.replica.clock.now(physicalMs)), physicalMs,
       acceptEncodings: this.codecs.map((c) => c.name), window: this.window, sessionId: this.sessionId,
-      registryRevision: this.replica.registryRevision(), aheadOfYou: [], resync: [], ...extra,
+      registryRevision: this.replica.registryRevision(), aheadOfYou: [], resync: [],
+      ...(this.replica.group !== undefined ? { group: this.replica.group } : {}), ...extra,
     };
   }
 
@@ -281,7 +282,7 @@ export class SyncSession {
     const theirs = this.peerVectors(h);
     const admission = (await this.replica.admit?.({
       replicaId: h.replicaId, deviceId: h.deviceId, incarnation: h.incarnation, vectors: theirs,
-      registryRevision: h.registryRevision, sessionId: this.sessionId,
+      registryRevision: h.registryRevision, sessionId: this.sessionId, group: h.group ?? '',
     })) ?? {};
     if (admission.refuse !== undefined) {
       const r = admission.refuse;
