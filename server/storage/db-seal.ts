@@ -13,13 +13,12 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDir } from './data-dir.js';
+import { syncDir, writeFileDurably } from './data-dir.js';
 
 /** The seal's file name, inside the database directory (RocksDB ignores names it does not know). */
 export const SEAL_FILE = 'REGIONSTORE_SEAL.json';
-const SEAL_TEMP_FILE = `${SEAL_FILE}.tmp`;
 const SEAL_VERSION = 1;
 /** The files a seal covers: everything RocksDB reads back (not LOG, LOCK or our own files). */
 const SEALED_FILE_RE = /^(?:CURRENT|IDENTITY|MANIFEST-\d+|OPTIONS-\d+|\d+\.(?:sst|log|blob))$/;
@@ -56,19 +55,10 @@ async function describeFiles(dir: string): Promise<SealedFile[]> {
   return files;
 }
 
-/** Writes the seal of a database that is closed now (durably: temp file, fsync, rename, dir fsync). */
+/** Writes the seal of a database that is closed now, durably. */
 export async function sealRocksDir(dir: string): Promise<void> {
   const seal: Seal = { version: SEAL_VERSION, sealedAt: new Date().toISOString(), files: await describeFiles(dir) };
-  const temp = join(dir, SEAL_TEMP_FILE);
-  const file = await open(temp, 'w');
-  try {
-    await file.writeFile(JSON.stringify(seal));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, join(dir, SEAL_FILE));
-  await syncDir(dir);
+  await writeFileDurably(dir, SEAL_FILE, JSON.stringify(seal));
 }
 
 /**
