@@ -15,7 +15,8 @@ export const CLOCK_OFFSET_MS_MAX = 24 * 3600_000;
 export const EDGE_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type EdgeLogLevel = (typeof EDGE_LOG_LEVELS)[number];
 
-type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'logLevel' | 'unsafeClockOffsetMs';
+type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'logLevel' | 'unsafeClockOffsetMs'
+  | 'certFile' | 'keyFile' | 'trustedCaFile';
 
 interface EdgeFlagSpec {
   key: EdgeFlagKey;
@@ -39,6 +40,14 @@ const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
   },
   { key: 'metricsAddr', flag: 'metrics-addr', defaultText: '127.0.0.1:0', help: 'host:port of /metrics and /health (port 0: OS-chosen).' },
   { key: 'logLevel', flag: 'log-level', defaultText: 'info', help: EDGE_LOG_LEVELS.join(' | ') },
+  // TLS, etcd's flag names: the edge's certificate is its identity to the region (the region
+  // takes the device id from its CN or a SAN) and, with https:// listen URLs, its own port's.
+  {
+    key: 'certFile', flag: 'cert-file',
+    help: 'PEM certificate: presented to the region (its CN or a URI SAN names this edge, e.g. CN=edge:<name>)\nand served on https:// listen URLs.',
+  },
+  { key: 'keyFile', flag: 'key-file', help: 'PEM key of --cert-file.' },
+  { key: 'trustedCaFile', flag: 'trusted-ca-file', help: 'PEM CA bundle that signs the region\'s certificates (TLS to the region; https:// in --region does the same).' },
   {
     key: 'unsafeClockOffsetMs', flag: 'unsafe-clock-offset-ms', defaultText: '0',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): add this many ms (may be negative) to the edge's clock, to\ntest the region's clock-skew bound.`,
@@ -58,6 +67,8 @@ export interface EdgeConfig {
   logLevel: EdgeLogLevel;
   /** Testing only (REGIONSTORE_UNSAFE=1): added to every clock reading. */
   unsafeClockOffsetMs: number;
+  /** TLS files; `region`: dial the region over TLS (https:// endpoints or a CA given). */
+  tls: { certFile?: string; keyFile?: string; trustedCaFile?: string; region: boolean };
 }
 
 export type EdgeFlagsResult =
@@ -189,10 +200,21 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
     } else unsafeClockOffsetMs = n;
   }
 
+  const tls: EdgeConfig['tls'] = { region: /https:\/\//i.test(regionText) || text('trustedCaFile') !== undefined };
+  for (const k of ['certFile', 'keyFile', 'trustedCaFile'] as const) {
+    const v = text(k);
+    if (v !== undefined && v !== '') tls[k] = v;
+  }
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) errors.push('--cert-file and --key-file go together: give both or neither');
+  if (listenClientUrls.some((u) => u.scheme === 'https') && tls.certFile === undefined) {
+    errors.push(`${src('listenClientUrls')}: https:// needs --cert-file and --key-file`);
+  }
+  if (new Set(listenClientUrls.map((u) => u.scheme)).size > 1) errors.push(`${src('listenClientUrls')}: mixes http:// and https://; use one scheme`);
+
   if (errors.length > 0) return { kind: 'error', errors };
   return {
     kind: 'config',
     warnings,
-    config: { name, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, logLevel, unsafeClockOffsetMs },
+    config: { name, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, logLevel, unsafeClockOffsetMs, tls },
   };
 }

@@ -2,6 +2,8 @@
 // names and the --help text, so the three cannot drift apart. Names and defaults follow
 // etcd's, so an etcd operator's habits (and scripts) carry over.
 
+import { TLS_FLAGS } from './tls-flags.js';
+
 /** etcd's defaults: 100 ms heartbeat, 1000 ms election timeout. */
 export const HEARTBEAT_MS_DEFAULT = 100;
 export const ELECTION_MS_DEFAULT = 1_000;
@@ -44,7 +46,10 @@ export type FlagKey =
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'authToken' | 'authTokenTtl' | 'bcryptCost'
-  | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
+  | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap'
+  // TLS (tls-flags.ts)
+  | 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth' | 'autoTls'
+  | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth' | 'peerAutoTls' | 'cipherSuites';
 
 export interface FlagSpec {
   key: FlagKey;
@@ -56,6 +61,8 @@ export interface FlagSpec {
   etcdEnv?: string;
   /** Shown in --help; `undefined` means "none" (the flag is optional without a default). */
   defaultText?: string;
+  /** A Go-style bool flag: `--flag` alone means true (`--flag=false` to turn it off). */
+  boolean?: true;
   help: string;
 }
 
@@ -165,6 +172,7 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'unsafeCrdtApplyDuplicates', flag: 'unsafe-crdt-apply-duplicates', defaultText: 'false',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): a CRDT write re-sent with the same identity applies again (the chaos crdt workload's teeth).`,
   },
+  ...TLS_FLAGS,
 ];
 
 /** REGIONSTORE_DATA_DIR for data-dir, and so on. */
