@@ -12,6 +12,9 @@ import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addJsonGateway } from './api/gateway/index.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
+import { resolveServeTls } from './config/tls-resolve.js';
+import { setMemberClientTls, tlsChannelCredentials } from './util/tls-client.js';
+import { loadTlsFiles, type TlsListenerEvents } from './util/tls-server.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
 import { registerEdgeMetrics } from './edge/metrics.js';
 import { defaultHealth, healthWithAlarms, healthWithStorage, startMetricsServer } from './metrics/http-server.js';
@@ -92,6 +95,23 @@ async function serve(argv: string[]): Promise<void> {
   for (const w of parsed.warnings) logger.warn(w);
   if (jwt !== undefined && jwt.config.unknownOptions.length > 0) logger.warn('unknown JWT options', { keys: jwt.config.unknownOptions });
   const { identity } = await loadOrCreateIdentity(cfg, logger);
+  let tls: Awaited<ReturnType<typeof resolveServeTls>>;
+  try {
+    tls = await resolveServeTls(cfg.tls, cfg.dataDir, { client: cfg.listenClientUrls, peer: cfg.listenPeerUrls });
+    // Load every file now: a bad certificate stops the start with its name, before Raft opens.
+    if (tls.client !== undefined) loadTlsFiles(tls.client.server);
+    if (tls.peer !== undefined) loadTlsFiles(tls.peer.server);
+  } catch (err) {
+    console.error(`regionstore serve: TLS: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  setMemberClientTls(tls.client?.dial);
+  const tlsEvents = (port: string): TlsListenerEvents => ({
+    onReload: () => logger.info('TLS certificate files reloaded', { port }),
+    onReloadError: (err) => logger.warn('TLS certificate files changed but do not load; the previous ones stay in use', { port, error: err.message }),
+    onHandshakeError: (err) => logger.debug('TLS handshake refused', { port, error: err.message }),
+  });
   const token = cfg.initialClusterToken;
   // A founder derives every founder's id from the flags. A joiner uses these entries only
   // as addresses to ask for the real member list (server/region/join.ts).
@@ -123,6 +143,7 @@ async function serve(argv: string[]): Promise<void> {
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync, crdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates },
     clusterToken: token,
     authTokenTtlMs: cfg.authTokenTtlS * 1000,
+    ...(tls.peer !== undefined ? { peerTls: { server: tls.peer.server, dial: tls.peer.dial, events: tlsEvents('peer') } } : {}),
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
@@ -141,6 +162,7 @@ async function serve(argv: string[]): Promise<void> {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+        ...(tls.client !== undefined ? { tls: { files: tls.client.server, events: tlsEvents('client') } } : {}),
       }),
     ),
   );
@@ -203,10 +225,27 @@ async function edge(argv: string[]): Promise<void> {
   for (const w of parsed.warnings) logger.warn(w);
   if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  const t = cfg.tls;
+  const regionTls = t.region || t.certFile !== undefined
+    ? { ...(t.trustedCaFile !== undefined ? { caFile: t.trustedCaFile } : {}), ...(t.certFile !== undefined ? { certFile: t.certFile, keyFile: t.keyFile! } : {}) }
+    : undefined;
+  let regionCredentials: (() => ReturnType<typeof tlsChannelCredentials>) | undefined;
+  try {
+    if (regionTls !== undefined) tlsChannelCredentials(regionTls); // a bad file stops the start, named
+    if (regionTls !== undefined) regionCredentials = () => tlsChannelCredentials(regionTls);
+    if (t.certFile !== undefined && cfg.listenClientUrls.some((u) => u.scheme === 'https')) {
+      loadTlsFiles({ certFile: t.certFile, keyFile: t.keyFile!, clientCertAuth: false });
+    }
+  } catch (err) {
+    console.error(`regionstore edge: TLS: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
   const node = await EdgeNode.open({
     name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
-    session: (n) => edgeSessionRunner(n, systemClock, logger),
+    session: (n) => edgeSessionRunner(n, systemClock, logger, regionCredentials),
+    ...(regionCredentials !== undefined ? { regionCredentials } : {}),
   });
   const edgeMetrics = registerEdgeMetrics(registry, node);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
@@ -216,6 +255,8 @@ async function edge(argv: string[]): Promise<void> {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+        // The edge's own port over TLS with its certificate (clients are not asked for one).
+        ...(u.scheme === 'https' && t.certFile !== undefined ? { tls: { files: { certFile: t.certFile, keyFile: t.keyFile!, clientCertAuth: false } } } : {}),
       }),
     ),
   );
@@ -225,7 +266,7 @@ async function edge(argv: string[]): Promise<void> {
   });
   node.start();
   logger.info('regionstore edge serving', {
-    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
+    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `${cfg.listenClientUrls[i]!.scheme}://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
   });
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {

@@ -2,8 +2,6 @@
 // names and the --help text, so the three cannot drift apart. Names and defaults follow
 // etcd's, so an etcd operator's habits (and scripts) carry over.
 
-import { TLS_FLAGS } from './tls-flags.js';
-
 /** etcd's defaults: 100 ms heartbeat, 1000 ms election timeout. */
 export const HEARTBEAT_MS_DEFAULT = 100;
 export const ELECTION_MS_DEFAULT = 1_000;
@@ -65,6 +63,43 @@ export interface FlagSpec {
   boolean?: true;
   help: string;
 }
+
+/** TLS, etcd's names (read by tls-flags.ts). */
+const TLS_FLAGS: readonly FlagSpec[] = [
+  { key: 'certFile', flag: 'cert-file', etcdEnv: 'ETCD_CERT_FILE', help: 'PEM certificate of the client port (https:// client URLs).' },
+  { key: 'keyFile', flag: 'key-file', etcdEnv: 'ETCD_KEY_FILE', help: 'PEM key of --cert-file.' },
+  {
+    key: 'trustedCaFile', flag: 'trusted-ca-file', etcdEnv: 'ETCD_TRUSTED_CA_FILE',
+    help: 'PEM CA bundle that signs client certificates (with --client-cert-auth).',
+  },
+  {
+    key: 'clientCertAuth', flag: 'client-cert-auth', etcdEnv: 'ETCD_CLIENT_CERT_AUTH', defaultText: 'false', boolean: true,
+    help: 'Refuse a client without a certificate the trusted CA signed. With auth enabled, a request\n' +
+      'without a token is made as the user named by its certificate\'s CN, as etcd does.',
+  },
+  {
+    key: 'autoTls', flag: 'auto-tls', etcdEnv: 'ETCD_AUTO_TLS', defaultText: 'false', boolean: true,
+    help: 'Serve https:// client URLs with a self-signed certificate made in <data-dir>/fixtures/client\n(no --cert-file needed; clients are not verified).',
+  },
+  { key: 'peerCertFile', flag: 'peer-cert-file', etcdEnv: 'ETCD_PEER_CERT_FILE', help: 'PEM certificate of the peer port (https:// peer URLs), also presented when dialling peers.' },
+  { key: 'peerKeyFile', flag: 'peer-key-file', etcdEnv: 'ETCD_PEER_KEY_FILE', help: 'PEM key of --peer-cert-file.' },
+  {
+    key: 'peerTrustedCaFile', flag: 'peer-trusted-ca-file', etcdEnv: 'ETCD_PEER_TRUSTED_CA_FILE',
+    help: 'PEM CA bundle that signs peer certificates (verifies the peers this member dials, and with\n--peer-client-cert-auth those that dial it).',
+  },
+  {
+    key: 'peerClientCertAuth', flag: 'peer-client-cert-auth', etcdEnv: 'ETCD_PEER_CLIENT_CERT_AUTH', defaultText: 'false', boolean: true,
+    help: 'Refuse a peer without a certificate the peer trusted CA signed.',
+  },
+  {
+    key: 'peerAutoTls', flag: 'peer-auto-tls', etcdEnv: 'ETCD_PEER_AUTO_TLS', defaultText: 'false', boolean: true,
+    help: 'Serve https:// peer URLs with a self-signed certificate made in <data-dir>/fixtures/peer\n(peers are not verified).',
+  },
+  {
+    key: 'cipherSuites', flag: 'cipher-suites', etcdEnv: 'ETCD_CIPHER_SUITES',
+    help: 'Comma-separated TLS 1.2 cipher suites, Go\'s names as etcd takes them\n(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,...); TLS 1.3 suites stay on, as in etcd. Default: Node\'s.',
+  },
+];
 
 export const FLAGS: readonly FlagSpec[] = [
   { key: 'name', flag: 'name', etcdEnv: 'ETCD_NAME', defaultText: 'default', help: 'Human-readable name of this member.' },

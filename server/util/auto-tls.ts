@@ -39,8 +39,8 @@ export async function ensureSelfSignedCert(dir: string, hosts: string[]): Promis
     ], { timeout: OPENSSL_TIMEOUT_MS });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('auto-TLS needs the openssl command (apt-get install openssl), or give --cert-file and --key-file');
-    throw new Error(`auto-TLS: openssl could not make a certificate in ${dir}: ${e.stderr ?? e.message}`);
+    if (e.code === 'ENOENT') throw new Error('auto-TLS needs the openssl command (apt-get install openssl), or give --cert-file and --key-file', { cause: err });
+    throw new Error(`auto-TLS: openssl could not make a certificate in ${dir}: ${e.stderr ?? e.message}`, { cause: err });
   }
   return { certFile, keyFile };
 }

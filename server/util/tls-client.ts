@@ -20,7 +20,7 @@ function read(what: string, path: string | undefined): Buffer | null {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(`${what} ${path}: ${(err as Error).message}`);
+    throw new Error(`${what} ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 

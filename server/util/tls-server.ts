@@ -74,7 +74,7 @@ export function loadTlsFiles(files: TlsServerFiles): SecureContextOptions {
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new Error(`${what} ${path}: ${(err as Error).message}`);
+      throw new Error(`${what} ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
   const opts: SecureContextOptions = {
@@ -88,7 +88,7 @@ export function loadTlsFiles(files: TlsServerFiles): SecureContextOptions {
     // Parses the PEMs and checks the key matches the certificate, so a bad set fails here.
     createSecureContext(opts);
   } catch (err) {
-    throw new Error(`TLS files ${files.certFile} / ${files.keyFile}${files.trustedCaFile ? ` / ${files.trustedCaFile}` : ''} do not load: ${(err as Error).message}`);
+    throw new Error(`TLS files ${files.certFile} / ${files.keyFile}${files.trustedCaFile ? ` / ${files.trustedCaFile}` : ''} do not load: ${(err as Error).message}`, { cause: err });
   }
   return opts;
 }
