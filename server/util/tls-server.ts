@@ -68,15 +68,16 @@ export class PeerIdentities {
   }
 }
 
+function read(what: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** Reads the files into Node's options; throws with the file's name on a problem. */
 export function loadTlsFiles(files: TlsServerFiles): SecureContextOptions {
-  const read = (what: string, path: string): Buffer => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new Error(`${what} ${path}: ${(err as Error).message}`, { cause: err });
-    }
-  };
   const opts: SecureContextOptions = {
     cert: read('certificate file', files.certFile),
     key: read('key file', files.keyFile),
