@@ -70,7 +70,7 @@ describe('TLS: edge identity from its client certificate', { skip: !haveOpenssl 
       const s = await a.status();
       return s.connected === true && (s.sync?.sessions ?? 0) > 0 && s.lastError === '' ? true : undefined;
     }, 60_000, 200);
-    const before = await forgedCount();
+    const forgedBefore = await forgedCount();
     // dev-c holds dev-b's certificate: the region must not take it for dev-c, nor let it speak as dev-b.
     const c = await startEdge(serve, { name: 'dev-c', dataDir: join(dir, 'c'), region, namespaces: ['counters'], extraArgs: tlsArgs(certB) });
     edges.push(c);
@@ -85,7 +85,7 @@ describe('TLS: edge identity from its client certificate', { skip: !haveOpenssl 
         return /forged-origin/.test(text) ? text : undefined;
       }, 60_000, 200);
       assert.match(outcome, /certificate/);
-      await eventually('the refusal is counted', async () => ((await forgedCount()) > before ? true : undefined), 20_000, 200);
+      await eventually('the refusal is counted', async () => ((await forgedCount()) > forgedBefore ? true : undefined), 20_000, 200);
       const logged = cluster.members.some((m) => m.output.join('').includes('edge session refused: forged origin'));
       assert.ok(logged, 'the refusal is logged on the member that refused it');
       // The region knows dev-a, and no session of the impostor under either name.

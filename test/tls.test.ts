@@ -115,8 +115,8 @@ describe('TLS: client and peer ports with client-cert-auth', { skip: !haveOpenss
       const asAlice = await etcdctl(['put', 'tls/cn', 'by-alice'], alice);
       assert.notEqual(asAlice.code, 0);
       assert.match(asAlice.err, /etcdserver: permission denied/);
-      const read = await etcdctl(['get', 'tls/cn', '--print-value-only'], root);
-      assert.equal(read.out.trim(), 'by-root', 'the refused write did not apply');
+      const readBack = await etcdctl(['get', 'tls/cn', '--print-value-only'], root);
+      assert.equal(readBack.out.trim(), 'by-root', 'the refused write did not apply');
       // A token still wins over the certificate: alice's certificate with root's password works.
       const withToken = await etcdctl(['--user', 'root:rootpw', 'put', 'tls/cn', 'by-token'], alice);
       assert.equal(withToken.code, 0, withToken.err);
