@@ -87,6 +87,19 @@ describe('TLS: client and peer ports with client-cert-auth', { skip: !haveOpenss
     assert.notEqual(plain.code, 0, 'plaintext to a TLS port is refused');
   });
 
+  it('answers HTTP/1.1 on the TLS port with client certificates: /health and the JSON gateway (which dials its own port with the member\'s certificate)', async (t) => {
+    if (spawnSync('curl', ['--version']).status !== 0) return t.skip('curl not installed: apt-get install curl');
+    const curl = (args: string[], who: CertFiles | undefined): Promise<string> => new Promise((resolve) => {
+      const tls = ['--cacert', ca.cert, ...(who === undefined ? [] : ['--cert', who.cert, '--key', who.key])];
+      execFile('curl', ['-s', '--max-time', '10', ...tls, ...args], (_e, out) => resolve(String(out)));
+    });
+    const m = cluster.members[1]!;
+    assert.equal((await curl([`${m.clientUrl}/health`], root)).trim(), '{"health":"true","reason":""}');
+    const range = await curl([`${m.clientUrl}/v3/kv/range`, '-d', JSON.stringify({ key: Buffer.from('tls/a').toString('base64') })], root);
+    assert.match(range, /"value":"b25l"/, range);
+    assert.equal(await curl([`${m.clientUrl}/health`], undefined), '', 'no answer without a client certificate');
+  });
+
   it('serves the client library over https:// with a client certificate; without one every call fails', async () => {
     const c = new Client({ endpoints: cluster.members.map((m) => m.clientUrl), tls: { caFile: ca.cert, certFile: root.cert, keyFile: root.key } });
     try {

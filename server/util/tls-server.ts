@@ -130,6 +130,20 @@ export interface TlsListener {
 }
 
 /**
+ * ALPN of a port that serves gRPC and HTTP/1.1 (the client port): a client that offers
+ * http/1.1 gets it (curl and browsers offer h2 first, and HTTP/2 there would reach gRPC,
+ * which answers a GET with 415); a client offering only h2 (every gRPC client) gets h2.
+ * The front door then sniffs the plaintext as on a plain port. A port with one protocol
+ * offers just that.
+ */
+function alpnOption(alpn: string[]): Pick<TlsOptions, 'ALPNProtocols' | 'ALPNCallback'> {
+  if (!(alpn.includes('h2') && alpn.includes('http/1.1'))) return { ALPNProtocols: alpn };
+  return {
+    ALPNCallback: ({ protocols }) => (protocols.includes('http/1.1') ? 'http/1.1' : protocols.includes('h2') ? 'h2' : undefined),
+  };
+}
+
+/**
  * A TLS server for `files` whose verified sockets go to `onSocket`. `alpn`: the protocols
  * offered (h2 for gRPC; http/1.1 too where HTTP/1.1 is served). Throws when the files do
  * not load, so a member with a bad certificate does not start.
@@ -143,7 +157,7 @@ export function createTlsListener(
   const identities = new PeerIdentities();
   const base: TlsOptions = {
     ...loadTlsFiles(files),
-    ALPNProtocols: alpn,
+    ...alpnOption(alpn),
     requestCert: files.clientCertAuth,
     rejectUnauthorized: files.clientCertAuth,
     handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
