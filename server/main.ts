@@ -16,6 +16,7 @@ import { resolveServeTls } from './config/tls-resolve.js';
 import { setMemberClientTls, tlsChannelCredentials } from './util/tls-client.js';
 import { loadTlsFiles, type TlsListenerEvents } from './util/tls-server.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
+import { registerTlsMetrics, type TlsMetrics, type TlsPort } from './metrics/tls-metrics.js';
 import { registerEdgeMetrics } from './edge/metrics.js';
 import { defaultHealth, healthWithAlarms, healthWithStorage, startMetricsServer } from './metrics/http-server.js';
 import { AlarmType } from './mvcc/index.js';
@@ -107,10 +108,20 @@ async function serve(argv: string[]): Promise<void> {
     return;
   }
   setMemberClientTls(tls.client?.dial);
-  const tlsEvents = (port: string): TlsListenerEvents => ({
-    onReload: () => logger.info('TLS certificate files reloaded', { port }),
-    onReloadError: (err) => logger.warn('TLS certificate files changed but do not load; the previous ones stay in use', { port, error: err.message }),
-    onHandshakeError: (err) => logger.debug('TLS handshake refused', { port, error: err.message }),
+  let tlsMetrics: TlsMetrics | undefined;
+  const tlsEvents = (port: TlsPort): TlsListenerEvents => ({
+    onReload: () => {
+      tlsMetrics?.reload(port, true);
+      logger.info('TLS certificate files reloaded', { port });
+    },
+    onReloadError: (err) => {
+      tlsMetrics?.reload(port, false);
+      logger.warn('TLS certificate files changed but do not load; the previous ones stay in use', { port, error: err.message });
+    },
+    onHandshakeError: (err) => {
+      tlsMetrics?.handshakeFailure(port);
+      logger.debug('TLS handshake refused', { port, error: err.message });
+    },
   });
   const token = cfg.initialClusterToken;
   // A founder derives every founder's id from the flags. A joiner uses these entries only
@@ -122,6 +133,7 @@ async function serve(argv: string[]): Promise<void> {
   });
 
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  if (tls.client !== undefined || tls.peer !== undefined) tlsMetrics = registerTlsMetrics(registry);
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,

@@ -65,6 +65,7 @@ describe('TLS flags of regionstore serve', () => {
   it('refuses an unknown cipher suite by name, listing the known ones', () => {
     const e = errorsOf(['--cipher-suites', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_NOPE']);
     assert.match(e, /--cipher-suites: unknown cipher suite TLS_NOPE; known \(Go's names, as etcd takes them\): TLS_RSA_WITH_RC4_128_SHA,/);
+    assert.match(errorsOf(['--cipher-suites', 'TLS_RSA_WITH_RC4_128_SHA']), /--cipher-suites: TLS_RSA_WITH_RC4_128_SHA is not available in this Node's OpenSSL/);
     const ok = parseCipherSuites('TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305');
     assert.ok(ok.ok && ok.ciphers.startsWith('TLS_AES_128_GCM_SHA256:') && ok.ciphers.endsWith('ECDHE-RSA-CHACHA20-POLY1305'));
   });

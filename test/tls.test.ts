@@ -55,6 +55,16 @@ function servedCn(hostPort: string, client: CertFiles): Promise<string> {
   });
 }
 
+/** A counter summed over members' /metrics, lines holding `labels`. */
+async function metricSum(name: string, labels: string, which = cluster.members): Promise<number> {
+  let total = 0;
+  for (const m of which) {
+    const text = await fetch(`${m.metricsUrl}/metrics`).then((r) => r.text(), () => '');
+    for (const line of text.split('\n')) if (line.startsWith(`${name}{`) && line.includes(labels)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
 const read = (p: string): Buffer => readFileSync(p);
 const readCa = (): Buffer => readFileSync(ca.cert);
 
@@ -85,6 +95,21 @@ describe('TLS: client and peer ports with client-cert-auth', { skip: !haveOpenss
     assert.doesNotMatch(noCert.out, /one/);
     const plain = await etcdctl(['get', 'tls/a'], undefined, cluster.members.map((m) => `http://${m.hostPort}`).join(','));
     assert.notEqual(plain.code, 0, 'plaintext to a TLS port is refused');
+    assert.ok((await metricSum('regionstore_tls_handshake_failures_total', 'port="client"')) > 0, 'refused handshakes are counted');
+  });
+
+  it('forwards a follower\'s lease renewal to the leader over TLS', async (t) => {
+    if (!haveEtcdctl) return t.skip('etcdctl not installed: apt-get install etcd-client');
+    const grant = await etcdctl(['lease', 'grant', '60'], root);
+    assert.equal(grant.code, 0, grant.err);
+    const id = /lease ([0-9a-f]+) granted/.exec(grant.out)?.[1];
+    assert.ok(id !== undefined, grant.out);
+    // Each member in turn: at least two are followers, which forward to the leader's TLS client port.
+    for (const m of cluster.members) {
+      const ka = await etcdctl(['lease', 'keep-alive', '--once', id], root, m.clientUrl);
+      assert.equal(ka.code, 0, `${m.name}: ${ka.err}`);
+      assert.match(ka.out, /keepalived with TTL/);
+    }
   });
 
   it('answers HTTP/1.1 on the TLS port with client certificates: /health and the JSON gateway (which dials its own port with the member\'s certificate)', async (t) => {
@@ -148,6 +173,7 @@ describe('TLS: client and peer ports with client-cert-auth', { skip: !haveOpenss
     copyFileSync(renewed.cert, members[0]!.cert);
     await eventually('t1 serves the renewed certificate', async () => ((await servedCn(m.hostPort, root)) === 't1-renewed' ? true : undefined), 20_000, 200);
     console.log(`  the renewed certificate was served ${Date.now() - t0} ms after the files were replaced`);
+    assert.ok((await metricSum('regionstore_tls_reloads_total', 'result="loaded"', [m])) > 0, 'the reload is counted');
     // The peer port reloads the same files (peer-cert-file is the same pair here).
     const peerHostPort = m.peerUrl.replace(/^https:\/\//, '');
     await eventually('t1\'s peer port serves it too', async () => ((await servedCn(peerHostPort, root)) === 't1-renewed' ? true : undefined), 20_000, 200);
