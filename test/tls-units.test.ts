@@ -45,7 +45,7 @@ describe('TLS flags of regionstore serve', () => {
   });
 
   it('refuses https:// without a certificate, a mix of schemes, client-cert-auth without a CA, and half a pair', () => {
-    assert.match(errorsOf(['--listen-client-urls', 'https://127.0.0.1:2379']), /are https:\/\/ but there is no certificate/);
+    assert.match(errorsOf(['--listen-client-urls', 'https://127.0.0.1:2379']), /use https:\/\/ but no certificate is given/);
     assert.match(errorsOf(['--listen-client-urls', 'https://127.0.0.1:2379,http://127.0.0.1:3379', '--auto-tls']), /mixes http:\/\/ and https:\/\//);
     assert.match(errorsOf(['--listen-client-urls', 'https://127.0.0.1:2379', '--cert-file', 'c', '--key-file', 'k', '--client-cert-auth']),
       /--client-cert-auth: needs --trusted-ca-file/);

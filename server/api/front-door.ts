@@ -90,6 +90,14 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
     accept(socket);
   }, opts.tls.events);
   const server: NetServer = tls?.server ?? createNetServer({ noDelay: true }, accept);
+  // With TLS the TCP sockets under the TLS ones: one still in its handshake is owned by no
+  // one yet, and destroyConnections() ends it too.
+  if (tls !== undefined) {
+    server.on('connection', (raw: Socket) => {
+      open.add(raw);
+      raw.once('close', () => open.delete(raw));
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {

@@ -152,7 +152,7 @@ describe('serve flags', () => {
     const text = e.join('\n');
     assert.match(text, /unknown flag --nmae \(did you mean name\?\)/);
     assert.match(text, /unexpected argument "stray"/);
-    assert.match(text, /--listen-client-urls: are https:\/\/ but there is no certificate: give --cert-file and --key-file, or --auto-tls/);
+    assert.match(text, /--listen-client-urls: use https:\/\/ but no certificate is given: give --cert-file and --key-file, or --auto-tls/);
     assert.match(text, /--listen-peer-urls: http:\/\/example.com:2380: a listen URL binds a local address/);
     assert.match(text, /--advertise-client-urls: .*cannot be dialled/);
     assert.match(text, /--metrics-addr: "nope" is not of the form host:port/);

@@ -63,7 +63,7 @@ function readPort(r: TlsFlagReader, k: Keys, tls: boolean, what: string, warning
     return undefined;
   }
   if (cfg.certFile === undefined && !cfg.autoTls) {
-    r.fail(k.urls, `are https:// but there is no certificate: give --${p}cert-file and --${p}key-file, or --${p}auto-tls`);
+    r.fail(k.urls, `use https:// but no certificate is given: give --${p}cert-file and --${p}key-file, or --${p}auto-tls`);
   }
   if (cfg.clientCertAuth && cfg.trustedCaFile === undefined) {
     r.fail(k.certAuth, `needs --${p}trusted-ca-file: the CA that signs the certificates to accept`);
