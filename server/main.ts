@@ -133,7 +133,6 @@ async function serve(argv: string[]): Promise<void> {
   });
 
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
-  if (tls.client !== undefined || tls.peer !== undefined) tlsMetrics = registerTlsMetrics(registry);
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,
@@ -145,6 +144,7 @@ async function serve(argv: string[]): Promise<void> {
     initialMembers: members,
     idForNewMember: (peerUrls) => addedMemberIdFor(token, peerUrls),
     peerDialMap: cfg.peerDialMap,
+    ...(tls.peer !== undefined ? { peerTls: { server: tls.peer.server, dial: tls.peer.dial, events: tlsEvents('peer') } } : {}),
     joinExisting: cfg.initialClusterState === 'existing',
     tickMs: cfg.heartbeatMs,
     electionTicks: Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)),
@@ -155,7 +155,6 @@ async function serve(argv: string[]): Promise<void> {
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync, crdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates },
     clusterToken: token,
     authTokenTtlMs: cfg.authTokenTtlS * 1000,
-    ...(tls.peer !== undefined ? { peerTls: { server: tls.peer.server, dial: tls.peer.dial, events: tlsEvents('peer') } } : {}),
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
@@ -166,6 +165,7 @@ async function serve(argv: string[]): Promise<void> {
   const health = healthWithStorage(() => node.storageProblem(),
     healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot)));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
+  if (tls.client !== undefined || tls.peer !== undefined) tlsMetrics = registerTlsMetrics(registry);
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
   const apis = await Promise.all(
@@ -278,7 +278,7 @@ async function edge(argv: string[]): Promise<void> {
   });
   node.start();
   logger.info('regionstore edge serving', {
-    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `${cfg.listenClientUrls[i]!.scheme}://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
+    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
   });
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {

@@ -14,12 +14,13 @@ const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const CLOCK_OFFSET_MS_MAX = 24 * 3600_000;
 export const EDGE_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type EdgeLogLevel = (typeof EDGE_LOG_LEVELS)[number];
+/** TLS flags, etcd's names (kept out of EdgeFlagKey's line so that list can grow apart). */
+type EdgeTlsFlagKey = 'certFile' | 'keyFile' | 'trustedCaFile';
 
-type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'logLevel' | 'unsafeClockOffsetMs'
-  | 'certFile' | 'keyFile' | 'trustedCaFile';
+type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'logLevel' | 'unsafeClockOffsetMs';
 
 interface EdgeFlagSpec {
-  key: EdgeFlagKey;
+  key: EdgeFlagKey | EdgeTlsFlagKey;
   flag: string;
   required?: boolean;
   defaultText?: string;
@@ -106,7 +107,7 @@ const BY_FLAG = new Map(EDGE_FLAGS.map((s) => [s.flag, s]));
 export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResult {
   const errors: string[] = [];
   const warnings: string[] = [];
-  const raw = new Map<EdgeFlagKey, { text: string; source: string }>();
+  const raw = new Map<EdgeFlagKey | EdgeTlsFlagKey, { text: string; source: string }>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const m = /^--?([^=]+)(?:=([\s\S]*))?$/.exec(arg);
@@ -142,8 +143,8 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   for (const k of Object.keys(env)) {
     if (k.startsWith(EDGE_ENV_PREFIX) && !known.has(k)) warnings.push(`environment variable ${k} is not an edge setting; it is ignored`);
   }
-  const src = (key: EdgeFlagKey): string => raw.get(key)?.source ?? `--${(EDGE_FLAGS.find((s) => s.key === key) as EdgeFlagSpec).flag}`;
-  const text = (key: EdgeFlagKey): string | undefined => raw.get(key)?.text.trim();
+  const src = (key: EdgeFlagKey | EdgeTlsFlagKey): string => raw.get(key)?.source ?? `--${(EDGE_FLAGS.find((s) => s.key === key) as EdgeFlagSpec).flag}`;
+  const text = (key: EdgeFlagKey | EdgeTlsFlagKey): string | undefined => raw.get(key)?.text.trim();
 
   const name = text('name') ?? '';
   if (name === '') errors.push('--name is required: the device id of this edge (e.g. --name truck-17)');

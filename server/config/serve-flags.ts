@@ -30,6 +30,8 @@ export interface ServeConfig {
   listenClientUrls: ServeUrl[];
   advertiseClientUrls: ServeUrl[];
   listenPeerUrls: ServeUrl[];
+  /** Client and peer TLS, --cipher-suites (tls-flags.ts). */
+  tls: TlsConfig;
   /** This member's peer URLs as the others should dial them. */
   initialAdvertisePeerUrls: ServeUrl[];
   /**
@@ -66,8 +68,6 @@ export interface ServeConfig {
   unsafeCrdtApplyDuplicates: boolean;
   /** Member name → the peer URL this node dials for it (overrides the advertised one). */
   peerDialMap: Record<string, string>;
-  /** Client and peer TLS, --cipher-suites (tls-flags.ts). */
-  tls: TlsConfig;
 }
 
 export type ServeFlagsResult =
@@ -376,6 +376,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     listenClientUrls,
     advertiseClientUrls,
     listenPeerUrls,
+    tls,
     initialAdvertisePeerUrls: advertise,
     initialCluster,
     initialClusterState: r.oneOf('initialClusterState', CLUSTER_STATES, 'new'),
@@ -396,7 +397,6 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     unsafeAckBeforeSync,
     unsafeCrdtApplyDuplicates,
     peerDialMap,
-    tls,
   };
   if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');
   if (config.initialClusterToken === '') r.fail('initialClusterToken', 'is empty; give a token');

@@ -75,6 +75,8 @@ export interface RegionNodeOptions {
   idForNewMember: (peerUrls: string[]) => number;
   /** Member name → URL to dial instead of its advertised peer URL (NAT, test proxies). */
   peerDialMap?: Record<string, string>;
+  /** Peer TLS (--peer-* flags); absent: plaintext peers. */
+  peerTls?: PeerTlsOptions;
   /** true: join a running cluster (do not bootstrap a new one). */
   joinExisting: boolean;
   tickMs: number;
@@ -97,8 +99,6 @@ export interface RegionNodeOptions {
   };
   /** The region's CRDT replica id is `region:<token>`; absent: the cluster id in hex. */
   clusterToken?: string;
-  /** Peer TLS (--peer-* flags); absent: plaintext peers. */
-  peerTls?: PeerTlsOptions;
 }
 
 type ProposalResult = CommandResponse | NamespaceApplyResult | AuthApplyResult | undefined;
