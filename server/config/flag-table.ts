@@ -40,11 +40,11 @@ export const CLUSTER_STATES = ['new', 'existing'] as const;
 export type ClusterState = (typeof CLUSTER_STATES)[number];
 
 export type FlagKey =
+  | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
+  | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   // TLS (tls-flags.ts)
   | 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth' | 'autoTls'
   | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth' | 'peerAutoTls' | 'cipherSuites'
-  | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
-  | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'authToken' | 'authTokenTtl' | 'bcryptCost'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
