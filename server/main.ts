@@ -12,7 +12,11 @@ import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addJsonGateway } from './api/gateway/index.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
+import { resolveServeTls } from './config/tls-resolve.js';
+import { setMemberClientTls, tlsChannelCredentials } from './util/tls-client.js';
+import { loadTlsFiles, type TlsListenerEvents } from './util/tls-server.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
+import { registerTlsMetrics, type TlsMetrics, type TlsPort } from './metrics/tls-metrics.js';
 import { registerEdgeMetrics } from './edge/metrics.js';
 import { defaultHealth, healthWithAlarms, healthWithStorage, runHealth, startMetricsServer } from './metrics/http-server.js';
 import { createDashboardFeed } from './metrics/dashboard-feed.js';
@@ -122,6 +126,33 @@ async function serve(argv: string[]): Promise<void> {
   for (const w of parsed.warnings) logger.warn(w);
   if (jwt !== undefined && jwt.config.unknownOptions.length > 0) logger.warn('unknown JWT options', { keys: jwt.config.unknownOptions });
   const { identity } = await loadOrCreateIdentity(cfg, logger);
+  let tls: Awaited<ReturnType<typeof resolveServeTls>>;
+  try {
+    tls = await resolveServeTls(cfg.tls, cfg.dataDir, { client: cfg.listenClientUrls, peer: cfg.listenPeerUrls });
+    // Load every file now: a bad certificate stops the start with its name, before Raft opens.
+    if (tls.client !== undefined) loadTlsFiles(tls.client.server);
+    if (tls.peer !== undefined) loadTlsFiles(tls.peer.server);
+  } catch (err) {
+    console.error(`regionstore serve: TLS: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  setMemberClientTls(tls.client?.dial);
+  let tlsMetrics: TlsMetrics | undefined;
+  const tlsEvents = (port: TlsPort): TlsListenerEvents => ({
+    onReload: () => {
+      tlsMetrics?.reload(port, true);
+      logger.info('TLS certificate files reloaded', { port });
+    },
+    onReloadError: (err) => {
+      tlsMetrics?.reload(port, false);
+      logger.warn('TLS certificate files changed but do not load; the previous ones stay in use', { port, error: err.message });
+    },
+    onHandshakeError: (err) => {
+      tlsMetrics?.handshakeFailure(port);
+      logger.debug('TLS handshake refused', { port, error: err.message });
+    },
+  });
   const token = cfg.initialClusterToken;
   // A founder derives every founder's id from the flags. A joiner uses these entries only
   // as addresses to ask for the real member list (server/region/join.ts).
@@ -143,6 +174,7 @@ async function serve(argv: string[]): Promise<void> {
     initialMembers: members,
     idForNewMember: (peerUrls) => addedMemberIdFor(token, peerUrls),
     peerDialMap: cfg.peerDialMap,
+    ...(tls.peer !== undefined ? { peerTls: { server: tls.peer.server, dial: tls.peer.dial, events: tlsEvents('peer') } } : {}),
     joinExisting: cfg.initialClusterState === 'existing',
     tickMs: cfg.heartbeatMs,
     electionTicks: Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)),
@@ -169,6 +201,7 @@ async function serve(argv: string[]): Promise<void> {
   const health = healthWithStorage(() => node.storageProblem(),
     healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot)));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
+  if (tls.client !== undefined || tls.peer !== undefined) tlsMetrics = registerTlsMetrics(registry);
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
   const apis = await Promise.all(
@@ -177,6 +210,7 @@ async function serve(argv: string[]): Promise<void> {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+        ...(tls.client !== undefined ? { tls: { files: tls.client.server, events: tlsEvents('client') } } : {}),
       }),
     ),
   );
@@ -245,10 +279,27 @@ async function edge(argv: string[]): Promise<void> {
   for (const w of parsed.warnings) logger.warn(w);
   if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  const t = cfg.tls;
+  const regionTls = t.region || t.certFile !== undefined
+    ? { ...(t.trustedCaFile !== undefined ? { caFile: t.trustedCaFile } : {}), ...(t.certFile !== undefined ? { certFile: t.certFile, keyFile: t.keyFile! } : {}) }
+    : undefined;
+  let regionCredentials: (() => ReturnType<typeof tlsChannelCredentials>) | undefined;
+  try {
+    if (regionTls !== undefined) tlsChannelCredentials(regionTls); // a bad file stops the start, named
+    if (regionTls !== undefined) regionCredentials = () => tlsChannelCredentials(regionTls);
+    if (t.certFile !== undefined && cfg.listenClientUrls.some((u) => u.scheme === 'https')) {
+      loadTlsFiles({ certFile: t.certFile, keyFile: t.keyFile!, clientCertAuth: false });
+    }
+  } catch (err) {
+    console.error(`regionstore edge: TLS: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
   const node = await EdgeNode.open({
     name: cfg.name, group: cfg.group, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
-    session: (n) => edgeSessionRunner(n, systemClock, logger),
+    session: (n) => edgeSessionRunner(n, systemClock, logger, regionCredentials),
+    ...(regionCredentials !== undefined ? { regionCredentials } : {}),
   });
   const edgeMetrics = registerEdgeMetrics(registry, node, metrics.sync);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
@@ -258,6 +309,8 @@ async function edge(argv: string[]): Promise<void> {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+        // The edge's own port over TLS with its certificate (clients are not asked for one).
+        ...(u.scheme === 'https' && t.certFile !== undefined ? { tls: { files: { certFile: t.certFile, keyFile: t.keyFile!, clientCertAuth: false } } } : {}),
       }),
     ),
   );

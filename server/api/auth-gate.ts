@@ -24,6 +24,7 @@ import type { AuthBackend } from './auth-backend.js';
 import { actorOf, tokenOf } from './auth.js';
 import type { Backend } from './backend.js';
 import { toApiError } from './errors.js';
+import type { CertUserOf } from './cert-user.js';
 import type { WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireRequestOp, WireTxnRequest } from './wire.js';
 
 type Rule = (req: never, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>;
@@ -146,10 +147,16 @@ export function checkedCaller(call: object): AuthInfo | undefined {
   return checked.get(call);
 }
 
+interface GatedCall {
+  request?: unknown;
+  metadata: Metadata;
+  getPeer(): string;
+}
+
 /** Runs the rule for a call; resolves when allowed, rejects with the refusal. */
-function admit(auth: AuthBackend, rule: Rule, call: { request?: unknown; metadata: Metadata }): Promise<void> | undefined {
+function admit(auth: AuthBackend, rule: Rule, call: GatedCall, certUser: CertUserOf | undefined): Promise<void> | undefined {
   const check = (): void | Promise<void> => {
-    const actor = actorOf(auth, call.metadata);
+    const actor = actorOf(auth, call.metadata, certUser?.(call));
     if (actor !== undefined) checked.set(call, actor);
     return (rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>)(call.request, actor, auth);
   };
@@ -158,13 +165,13 @@ function admit(auth: AuthBackend, rule: Rule, call: { request?: unknown; metadat
   return check() ?? undefined;
 }
 
-function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall): UntypedHandleCall {
+function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall, certUser: CertUserOf | undefined): UntypedHandleCall {
   const h = handler as (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;
   return ((call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
     if (!auth.enabled) return h(call, cb);
     let pending: Promise<void> | undefined;
     try {
-      pending = admit(auth, rule, call);
+      pending = admit(auth, rule, call, certUser);
     } catch (err) {
       return cb(toApiError(err));
     }
@@ -176,16 +183,17 @@ function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall): U
 interface StreamCall extends NodeJS.EventEmitter {
   request?: unknown;
   metadata: Metadata;
+  getPeer(): string;
 }
 
 /** Server-streaming calls (Snapshot, Observe) carry their request; bidi ones are checked per message elsewhere. */
-function gateStream(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall): UntypedHandleCall {
+function gateStream(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall, certUser: CertUserOf | undefined): UntypedHandleCall {
   const h = handler as (call: StreamCall) => void;
   return ((call: StreamCall) => {
     if (!auth.enabled) return h(call);
     let pending: Promise<void> | undefined;
     try {
-      pending = admit(auth, rule, call);
+      pending = admit(auth, rule, call, certUser);
     } catch (err) {
       return void call.emit('error', toApiError(err));
     }
@@ -203,6 +211,7 @@ export function gateService(
   service: string,
   def: ServiceDefinition,
   impl: UntypedServiceImplementation,
+  certUser?: CertUserOf,
 ): UntypedServiceImplementation {
   const streaming = new Set(Object.keys(def).filter((m) => def[m]!.requestStream || def[m]!.responseStream));
   const out: UntypedServiceImplementation = {};
@@ -212,7 +221,7 @@ export function gateService(
       continue;
     }
     const rule = RULES[service]?.[method] ?? (ROOT_ONLY_SERVICES.has(service) ? admin : tokenOnly);
-    out[method] = streaming.has(method) ? gateStream(auth, rule, handler) : gateUnary(auth, rule, handler);
+    out[method] = streaming.has(method) ? gateStream(auth, rule, handler, certUser) : gateUnary(auth, rule, handler, certUser);
   }
   return out;
 }
@@ -226,6 +235,7 @@ export function gatedWatchService(
   backend: Backend,
   auth: AuthBackend,
   make: (backend: Backend) => UntypedServiceImplementation,
+  certUser?: CertUserOf,
 ): UntypedServiceImplementation {
   return {
     // Scoped even while auth is disabled: auth may be enabled while the stream is open.
@@ -234,7 +244,7 @@ export function gatedWatchService(
       scoped.watch = (req) => {
         if (auth.enabled) {
           const end = req.rangeEnd ?? EMPTY;
-          auth.checkRange(actorOf(auth, call.metadata), 'read', reqKey(req.key), isOpenEnded(end) ? FROM_KEY : end);
+          auth.checkRange(actorOf(auth, call.metadata, certUser?.(call)), 'read', reqKey(req.key), isOpenEnded(end) ? FROM_KEY : end);
         }
         return backend.watch(req);
       };

@@ -11,6 +11,8 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS } from './proto.js';
 import { answer } from './respond.js';
+import { noCertIdentity, type CertIdentityOf } from './cert-user.js';
+import type { PeerCertIdentity } from '../util/tls-server.js';
 
 /** One EdgeSync stream as the backend sees it: SyncMessage bytes both ways. */
 export interface EdgeSyncStream {
@@ -21,6 +23,8 @@ export interface EdgeSyncStream {
   /** The stream ended (peer half-close, cancel or error); called once. */
   onClose(fn: (reason: string) => void): void;
   readonly peer: string;
+  /** The verified client certificate of the stream's connection (TLS with client-cert-auth); undefined: none. */
+  readonly certificate: PeerCertIdentity | undefined;
 }
 
 export interface EdgeSyncBackend {
@@ -55,7 +59,7 @@ export const EDGE_SYNC_SERVICE: ServiceDefinition = {
   },
 } as unknown as ServiceDefinition;
 
-export function edgeSyncService(backend: EdgeSyncBackend): UntypedServiceImplementation {
+export function edgeSyncService(backend: EdgeSyncBackend, certIdentity: CertIdentityOf = noCertIdentity): UntypedServiceImplementation {
   const Sync = (call: ServerDuplexStream<Buffer, Buffer>): void => {
     let closed = false;
     const closers: Array<(reason: string) => void> = [];
@@ -80,6 +84,7 @@ export function edgeSyncService(backend: EdgeSyncBackend): UntypedServiceImpleme
       onMessage: (fn) => call.on('data', (b: Buffer) => fn(b)),
       onClose: (fn) => closers.push(fn),
       peer: call.getPeer(),
+      certificate: certIdentity(call),
     });
   };
   return { Sync };

@@ -27,6 +27,7 @@ import {
   readFrameHeader,
 } from './h2-frames.js';
 import { HpackDecoder } from './hpack.js';
+import { createTlsListener, type PeerIdentities, type TlsListenerEvents, type TlsServerFiles } from '../util/tls-server.js';
 
 /** A connection that has not sent enough bytes to tell HTTP/1.1 from HTTP/2 by then is closed. */
 export const PROTOCOL_SNIFF_TIMEOUT_MS = 10_000;
@@ -48,11 +49,18 @@ export interface FrontDoorOptions {
   http1: Http1Server;
   /** Called when a connection is closed for a protocol error (for logs); must not throw. */
   onProtocolError?: (err: Error) => void;
+  /**
+   * TLS (https:// client URLs): the door terminates TLS (ALPN h2 and http/1.1) and sniffs
+   * the plaintext as it would a plain connection's bytes. Absent: plaintext.
+   */
+  tls?: { files: TlsServerFiles; events?: TlsListenerEvents };
 }
 
 export interface FrontDoor {
   readonly server: NetServer;
   readonly port: number;
+  /** With TLS: the verified client certificate of each connection, by its remote address. */
+  readonly identities: PeerIdentities | undefined;
   /**
    * Stops accepting connections, closes HTTP/1.1 ones and those not yet handed on; HTTP/2
    * sessions are grpc-js's to close. Resolves when every connection has closed.
@@ -68,7 +76,7 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
   const open = new Set<Socket>();
   const sniffing = new Set<Socket>();
   // noDelay: gRPC answers are small writes that must not wait for Nagle.
-  const server = createNetServer({ noDelay: true }, (socket) => {
+  const accept = (socket: Socket): void => {
     open.add(socket);
     sniffing.add(socket);
     socket.once('close', () => {
@@ -76,7 +84,20 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
       sniffing.delete(socket);
     });
     sniff(socket, opts, () => sniffing.delete(socket));
-  });
+  };
+  const tls = opts.tls === undefined ? undefined : createTlsListener(opts.tls.files, ['h2', 'http/1.1'], (socket) => {
+    socket.setNoDelay(true);
+    accept(socket);
+  }, opts.tls.events);
+  const server: NetServer = tls?.server ?? createNetServer({ noDelay: true }, accept);
+  // With TLS the TCP sockets under the TLS ones: one still in its handshake is owned by no
+  // one yet, and destroyConnections() ends it too.
+  if (tls !== undefined) {
+    server.on('connection', (raw: Socket) => {
+      open.add(raw);
+      raw.once('close', () => open.delete(raw));
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {
@@ -88,8 +109,10 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
   return {
     server,
     port,
+    identities: tls?.identities,
     close: () =>
       new Promise<void>((resolve) => {
+        tls?.stopWatching();
         server.close(() => resolve());
         opts.http1.closeAllConnections();
         for (const socket of sniffing) socket.destroy();

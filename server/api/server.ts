@@ -44,6 +44,8 @@ export type ServedBackend = Backend & {
   readonly edgeAdminOps?: EdgeAdminBackend;
 };
 import { authService, loadAuthService } from './auth.js';
+import { certUserFrom, noCertIdentity, type CertIdentityOf } from './cert-user.js';
+import type { PeerIdentities, TlsListenerEvents, TlsServerFiles } from '../util/tls-server.js';
 import { gateService, gatedWatchService } from './auth-gate.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
@@ -67,6 +69,10 @@ export interface ApiServerOptions {
   http1?: Http1Router;
   /** A connection closed for an HTTP/2 protocol error in the front door (for logs). */
   onProtocolError?: (err: Error) => void;
+  /** TLS on the port (https:// client URLs): files, --client-cert-auth, reload events. Absent: plaintext. */
+  tls?: { files: TlsServerFiles; events?: TlsListenerEvents };
+  /** The verified client certificate of a call's connection (startApiServer sets it from the TLS listener). */
+  certIdentity?: CertIdentityOf;
 }
 
 export interface ApiServer {
@@ -131,9 +137,10 @@ function instrument(
 }
 
 /** The permission gate of etcd's Auth API around a service's handlers (auth-gate.ts), when the backend has Auth. */
-function gateFor(backend: Backend) {
+function gateFor(backend: Backend, certIdentity: CertIdentityOf) {
+  const certUser = certUserFrom(certIdentity);
   return (name: string, def: ServiceDefinition, impl: UntypedServiceImplementation): UntypedServiceImplementation =>
-    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl);
+    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl, certUser);
 }
 
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
@@ -150,10 +157,12 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   });
   const defs = loadEtcdServices();
   const auth = backend.auth;
-  const gate = gateFor(backend);
+  const certIdentity = opts.certIdentity ?? noCertIdentity;
+  const certUser = certUserFrom(certIdentity);
+  const gate = gateFor(backend, certIdentity);
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
     KV: kvService(backend, limits),
-    Watch: auth === undefined ? watchService(backend, limits) : gatedWatchService(backend, auth, (b) => watchService(b, limits)),
+    Watch: auth === undefined ? watchService(backend, limits) : gatedWatchService(backend, auth, (b) => watchService(b, limits), certUser),
     Lease: leaseService(backend, limits),
     Cluster: clusterService(backend),
     Maintenance: maintenanceService(backend, limits),
@@ -171,7 +180,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   server.addService(concurrency.Election, instrument('Election', concurrency.Election, election, opts.onCall));
   if (auth !== undefined) {
     const def = loadAuthService();
-    server.addService(def, instrument('Auth', def, authService(auth, () => backend.headerInfo()), opts.onCall));
+    server.addService(def, instrument('Auth', def, authService(auth, () => backend.headerInfo(), certUser), opts.onCall));
   }
   if (backend.namespaceOps !== undefined) {
     const def = loadNamespacesService();
@@ -182,7 +191,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     server.addService(def, instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall));
   }
   if (backend.edgeSyncOps !== undefined) {
-    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps)), opts.onCall));
+    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps, certIdentity)), opts.onCall));
   }
   if (backend.edgeAdminOps !== undefined) {
     const def = loadEdgeAdminService();
@@ -194,20 +203,24 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
 export interface RunningApiServer extends ApiServer {
   /** The port bound (the OS's choice when asked for 0). */
   readonly port: number;
+  /** With TLS: verified client certificates by connection. */
+  readonly identities: PeerIdentities | undefined;
   /** Stops accepting calls, waits `graceMs` for running ones, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
 /**
- * Creates the server and listens on host:port (port 0: the OS chooses), insecure, through
- * the front door: gRPC and HTTP/1.1 on the one port.
+ * Creates the server and listens on host:port (port 0: the OS chooses), plaintext or TLS
+ * (opts.tls), through the front door: gRPC and HTTP/1.1 on the one port.
  */
 export async function startApiServer(
   backend: ServedBackend,
   listen: { host: string; port: number },
   opts: ApiServerOptions = {},
 ): Promise<RunningApiServer> {
-  const api = createApiServer(backend, opts);
+  // The door (and its TLS listener) exists only after the services are bound: looked up late.
+  let identities: PeerIdentities | undefined;
+  const api = createApiServer(backend, { ...opts, certIdentity: opts.certIdentity ?? ((call) => identities?.of(call.getPeer())) });
   const injector = api.server.createConnectionInjector(ServerCredentials.createInsecure());
   const http1 = createHttp1Server(opts.http1 ?? new Http1Router());
   const host = listen.host.startsWith('[') ? listen.host.slice(1, -1) : listen.host;
@@ -217,8 +230,10 @@ export async function startApiServer(
       http2: (connection) => injector.injectConnection(connection),
       http1,
       ...(opts.onProtocolError ? { onProtocolError: opts.onProtocolError } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
     },
   );
+  identities = door.identities;
   const close = async (graceMs = 1000): Promise<void> => {
     const closed = door.close();
     await new Promise<void>((resolve) => {
@@ -232,5 +247,5 @@ export async function startApiServer(
     door.destroyConnections();
     await closed;
   };
-  return { ...api, port: door.port, close };
+  return { ...api, port: door.port, identities: door.identities, close };
 }

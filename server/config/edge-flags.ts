@@ -21,11 +21,13 @@ export const EDGE_GROUP_DEFAULT = 'default';
 export const CLOCK_OFFSET_MS_MAX = 24 * 3600_000;
 export const EDGE_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type EdgeLogLevel = (typeof EDGE_LOG_LEVELS)[number];
+/** TLS flags, etcd's names (kept out of EdgeFlagKey's line so that list can grow apart). */
+type EdgeTlsFlagKey = 'certFile' | 'keyFile' | 'trustedCaFile';
 
 type EdgeFlagKey = 'name' | 'group' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'unsafeClockOffsetMs';
 
 interface EdgeFlagSpec {
-  key: EdgeFlagKey;
+  key: EdgeFlagKey | EdgeTlsFlagKey;
   flag: string;
   required?: boolean;
   defaultText?: string;
@@ -54,6 +56,14 @@ const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
     help: 'http:// URLs (comma-separated) to serve /metrics, /health and the status page on, as etcd\'s flag; given alone\nthey replace the --metrics-addr default (loopback), with --metrics-addr both are served.',
   },
   { key: 'logLevel', flag: 'log-level', defaultText: 'info', help: EDGE_LOG_LEVELS.join(' | ') },
+  // TLS, etcd's flag names: the edge's certificate is its identity to the region (the region
+  // takes the device id from its CN or a SAN) and, with https:// listen URLs, its own port's.
+  {
+    key: 'certFile', flag: 'cert-file',
+    help: 'PEM certificate: presented to the region (its CN or a URI SAN names this edge, e.g. CN=edge:<name>)\nand served on https:// listen URLs.',
+  },
+  { key: 'keyFile', flag: 'key-file', help: 'PEM key of --cert-file.' },
+  { key: 'trustedCaFile', flag: 'trusted-ca-file', help: 'PEM CA bundle that signs the region\'s certificates (TLS to the region; https:// in --region does the same).' },
   {
     key: 'unsafeClockOffsetMs', flag: 'unsafe-clock-offset-ms', defaultText: '0',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): add this many ms (may be negative) to the edge's clock, to\ntest the region's clock-skew bound.`,
@@ -77,6 +87,8 @@ export interface EdgeConfig {
   logLevel: EdgeLogLevel;
   /** Testing only (REGIONSTORE_UNSAFE=1): added to every clock reading. */
   unsafeClockOffsetMs: number;
+  /** TLS files; `region`: dial the region over TLS (https:// endpoints or a CA given). */
+  tls: { certFile?: string; keyFile?: string; trustedCaFile?: string; region: boolean };
 }
 
 export type EdgeFlagsResult =
@@ -114,7 +126,7 @@ const BY_FLAG = new Map(EDGE_FLAGS.map((s) => [s.flag, s]));
 export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResult {
   const errors: string[] = [];
   const warnings: string[] = [];
-  const raw = new Map<EdgeFlagKey, { text: string; source: string }>();
+  const raw = new Map<EdgeFlagKey | EdgeTlsFlagKey, { text: string; source: string }>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const m = /^--?([^=]+)(?:=([\s\S]*))?$/.exec(arg);
@@ -150,8 +162,8 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   for (const k of Object.keys(env)) {
     if (k.startsWith(EDGE_ENV_PREFIX) && !known.has(k)) warnings.push(`environment variable ${k} is not an edge setting; it is ignored`);
   }
-  const src = (key: EdgeFlagKey): string => raw.get(key)?.source ?? `--${(EDGE_FLAGS.find((s) => s.key === key) as EdgeFlagSpec).flag}`;
-  const text = (key: EdgeFlagKey): string | undefined => raw.get(key)?.text.trim();
+  const src = (key: EdgeFlagKey | EdgeTlsFlagKey): string => raw.get(key)?.source ?? `--${(EDGE_FLAGS.find((s) => s.key === key) as EdgeFlagSpec).flag}`;
+  const text = (key: EdgeFlagKey | EdgeTlsFlagKey): string | undefined => raw.get(key)?.text.trim();
 
   const name = text('name') ?? '';
   if (name === '') errors.push('--name is required: the device id of this edge (e.g. --name truck-17)');
@@ -229,10 +241,21 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
     } else unsafeClockOffsetMs = n;
   }
 
+  const tls: EdgeConfig['tls'] = { region: /https:\/\//i.test(regionText) || text('trustedCaFile') !== undefined };
+  for (const k of ['certFile', 'keyFile', 'trustedCaFile'] as const) {
+    const v = text(k);
+    if (v !== undefined && v !== '') tls[k] = v;
+  }
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) errors.push('--cert-file and --key-file go together: give both or neither');
+  if (listenClientUrls.some((u) => u.scheme === 'https') && tls.certFile === undefined) {
+    errors.push(`${src('listenClientUrls')}: https:// needs --cert-file and --key-file`);
+  }
+  if (new Set(listenClientUrls.map((u) => u.scheme)).size > 1) errors.push(`${src('listenClientUrls')}: mixes http:// and https://; use one scheme`);
+
   if (errors.length > 0) return { kind: 'error', errors };
   return {
     kind: 'config',
     warnings,
-    config: { name, group, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs },
+    config: { name, group, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs, tls },
   };
 }

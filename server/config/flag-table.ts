@@ -43,6 +43,9 @@ export type FlagKey =
   | 'listenMetricsUrls'
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
+  // TLS (tls-flags.ts)
+  | 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth' | 'autoTls'
+  | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth' | 'peerAutoTls' | 'cipherSuites'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'authToken' | 'authTokenTtl' | 'bcryptCost' | 'startupVerify'
   | 'namespacesFile'
@@ -58,8 +61,47 @@ export interface FlagSpec {
   etcdEnv?: string;
   /** Shown in --help; `undefined` means "none" (the flag is optional without a default). */
   defaultText?: string;
+  /** A Go-style bool flag: `--flag` alone means true (`--flag=false` to turn it off). */
+  boolean?: true;
   help: string;
 }
+
+/** TLS, etcd's names (read by tls-flags.ts). */
+const TLS_FLAGS: readonly FlagSpec[] = [
+  { key: 'certFile', flag: 'cert-file', etcdEnv: 'ETCD_CERT_FILE', help: 'PEM certificate of the client port (https:// client URLs).' },
+  { key: 'keyFile', flag: 'key-file', etcdEnv: 'ETCD_KEY_FILE', help: 'PEM key of --cert-file.' },
+  {
+    key: 'trustedCaFile', flag: 'trusted-ca-file', etcdEnv: 'ETCD_TRUSTED_CA_FILE',
+    help: 'PEM CA bundle that signs client certificates (with --client-cert-auth).',
+  },
+  {
+    key: 'clientCertAuth', flag: 'client-cert-auth', etcdEnv: 'ETCD_CLIENT_CERT_AUTH', defaultText: 'false', boolean: true,
+    help: 'Refuse a client without a certificate the trusted CA signed. With auth enabled, a request\n' +
+      'without a token is made as the user named by its certificate\'s CN, as etcd does.',
+  },
+  {
+    key: 'autoTls', flag: 'auto-tls', etcdEnv: 'ETCD_AUTO_TLS', defaultText: 'false', boolean: true,
+    help: 'Serve https:// client URLs with a self-signed certificate made in <data-dir>/fixtures/client\n(no --cert-file needed; clients are not verified).',
+  },
+  { key: 'peerCertFile', flag: 'peer-cert-file', etcdEnv: 'ETCD_PEER_CERT_FILE', help: 'PEM certificate of the peer port (https:// peer URLs), also presented when dialling peers.' },
+  { key: 'peerKeyFile', flag: 'peer-key-file', etcdEnv: 'ETCD_PEER_KEY_FILE', help: 'PEM key of --peer-cert-file.' },
+  {
+    key: 'peerTrustedCaFile', flag: 'peer-trusted-ca-file', etcdEnv: 'ETCD_PEER_TRUSTED_CA_FILE',
+    help: 'PEM CA bundle that signs peer certificates (verifies the peers this member dials, and with\n--peer-client-cert-auth those that dial it).',
+  },
+  {
+    key: 'peerClientCertAuth', flag: 'peer-client-cert-auth', etcdEnv: 'ETCD_PEER_CLIENT_CERT_AUTH', defaultText: 'false', boolean: true,
+    help: 'Refuse a peer without a certificate the peer trusted CA signed.',
+  },
+  {
+    key: 'peerAutoTls', flag: 'peer-auto-tls', etcdEnv: 'ETCD_PEER_AUTO_TLS', defaultText: 'false', boolean: true,
+    help: 'Serve https:// peer URLs with a self-signed certificate made in <data-dir>/fixtures/peer\n(peers are not verified).',
+  },
+  {
+    key: 'cipherSuites', flag: 'cipher-suites', etcdEnv: 'ETCD_CIPHER_SUITES',
+    help: 'Comma-separated TLS 1.2 cipher suites, Go\'s names as etcd takes them\n(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,...); TLS 1.3 suites stay on, as in etcd. Default: Node\'s.',
+  },
+];
 
 export const FLAGS: readonly FlagSpec[] = [
   { key: 'name', flag: 'name', etcdEnv: 'ETCD_NAME', defaultText: 'default', help: 'Human-readable name of this member.' },
@@ -184,6 +226,7 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'unsafeCrdtApplyDuplicates', flag: 'unsafe-crdt-apply-duplicates', defaultText: 'false',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): a CRDT write re-sent with the same identity applies again (the chaos crdt workload's teeth).`,
   },
+  ...TLS_FLAGS,
 ];
 
 /** REGIONSTORE_DATA_DIR for data-dir, and so on. */

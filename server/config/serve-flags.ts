@@ -13,12 +13,14 @@ import {
   UNSAFE_ENV, envName, serveHelp,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
+import { readTlsFlags, type TlsConfig } from './tls-flags.js';
 import {
   isBindableHost, isUnspecifiedHost, parseHostPort, parseInitialCluster, parseUrlList,
   type HostPort, type InitialMember, type ServeUrl,
 } from './urls.js';
 
 export type { ClusterState, LogLevel } from './flag-table.js';
+export type { PortTlsConfig, TlsConfig } from './tls-flags.js';
 export type { HostPort, InitialMember, ServeUrl } from './urls.js';
 export { serveHelp } from './flag-table.js';
 
@@ -28,6 +30,8 @@ export interface ServeConfig {
   listenClientUrls: ServeUrl[];
   advertiseClientUrls: ServeUrl[];
   listenPeerUrls: ServeUrl[];
+  /** Client and peer TLS, --cipher-suites (tls-flags.ts). */
+  tls: TlsConfig;
   /** This member's peer URLs as the others should dial them. */
   initialAdvertisePeerUrls: ServeUrl[];
   /**
@@ -156,6 +160,7 @@ function scanArgv(argv: readonly string[]): Scanned {
       continue;
     }
     let text = m[2];
+    if (text === undefined && spec.boolean === true) text = 'true'; // Go's bool flags: --flag alone
     if (text === undefined) {
       if (i + 1 >= argv.length) {
         out.errors.push(`--${flag} needs a value (--${flag} VALUE or --${flag}=VALUE)`);
@@ -386,6 +391,10 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   }
   const authToken = parseAuthToken(r.text('authToken', 'simple'));
   if (typeof authToken === 'string') r.fail('authToken', authToken);
+  const tlsWarnings: string[] = [];
+  const tls = readTlsFlags(r, {
+    listenClient: listenClientUrls, advertiseClient: advertiseClientUrls, listenPeer: listenPeerUrls, advertisePeer: advertise, initialCluster,
+  }, tlsWarnings);
   const bcryptCost = r.count('bcryptCost', BCRYPT_COST_DEFAULT);
   if (bcryptCost < 4 || bcryptCost > 31) r.fail('bcryptCost', `${bcryptCost} is outside bcrypt's bounds 4..31`);
   const config: ServeConfig = {
@@ -394,6 +403,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     listenClientUrls,
     advertiseClientUrls,
     listenPeerUrls,
+    tls,
     initialAdvertisePeerUrls: advertise,
     initialCluster,
     initialClusterState: r.oneOf('initialClusterState', CLUSTER_STATES, 'new'),
@@ -422,7 +432,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   if (config.initialClusterToken === '') r.fail('initialClusterToken', 'is empty; give a token');
   const errors = [...scanned.errors, ...r.errors];
   if (errors.length > 0) return { kind: 'error', errors };
-  return { kind: 'config', config, warnings: [...scanned.warnings, ...unknownEnvWarnings(env)] };
+  return { kind: 'config', config, warnings: [...scanned.warnings, ...tlsWarnings, ...unknownEnvWarnings(env)] };
 }
 
 

@@ -3,6 +3,7 @@
 // import it), the sync replica side, the strong feed and the upstream link. Stops cleanly:
 // the link first, then the queue drains, then the engine closes.
 
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { crc32 } from '../mvcc/index.js';
 import { SeededRandom } from '../util/random.js';
 import type { Clock } from '../util/clock.js';
@@ -31,6 +32,8 @@ export interface EdgeNodeOptions {
   session?: (node: EdgeNode) => SessionRunner | undefined;
   onApplied?: (namespace: string, type: string, n: number) => void;
   backoff?: { baseMs?: number; capMs?: number };
+  /** How the region is dialled (TLS: the edge's certificate names it to the region); absent: plaintext. */
+  regionCredentials?: () => ChannelCredentials;
 }
 
 /** What `rsctl edge status` shows: the edge's own view. */
@@ -80,6 +83,7 @@ export class EdgeNode {
     this.upstream = new Upstream({
       endpoints: opts.region, store, feed: this.feed, clock, random: new SeededRandom(Date.now() >>> 0), logger: opts.logger,
       ...(session !== undefined ? { session } : {}), ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
+      ...(opts.regionCredentials !== undefined ? { credentials: opts.regionCredentials } : {}),
     });
     this.backend = new EdgeBackend(store, this.crdt, new EdgeNamespaces(store, opts.name), this.identity, this.upstream, this.edgeAdminOps);
   }

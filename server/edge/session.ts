@@ -8,6 +8,7 @@
 //  - not-leader: reconnect to the member it named;
 //  - anything else: reconnect with backoff, unless the outcome says retrying cannot help.
 
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { SyncSession, channelFromDuplex, realTimers, type SyncChannel } from '../sync/index.js';
 import { SYNC_PAGE_CODECS } from '../transport/sync-codecs.js';
 import { openEdgeSyncCall } from '../transport/sync-stream.js';
@@ -50,7 +51,8 @@ export interface EdgeSyncTotals {
   lastOutcome: string;
 }
 
-export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger): SessionRunner {
+/** `credentials`: how the region is dialled (TLS with the edge's certificate); absent: plaintext. */
+export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, credentials?: () => ChannelCredentials): SessionRunner {
   const totals: EdgeSyncTotals = { bytesSent: 0, bytesReceived: 0, opsSent: 0, opsApplied: 0, sessions: 0, newIncarnations: 0, skewMs: 0, refused: 0, lastRefusal: '', lastOutcome: '' };
   let current: SyncSession | undefined;
   node.sessionStatus = () => ({
@@ -58,7 +60,7 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger):
   });
   const offsetClock: Clock = { nowMs: () => node.identity.now(), monotonicMs: () => clock.monotonicMs() };
   return async (endpoint: string, hooks: SessionHooks): Promise<SessionEnd> => {
-    const sync = openEdgeSyncCall(endpoint);
+    const sync = openEdgeSyncCall(endpoint, credentials !== undefined ? { credentials: credentials() } : {});
     const channel = counting(channelFromDuplex(sync.call), (d, n) => {
       if (d === 'in') totals.bytesReceived += n;
       else totals.bytesSent += n;

@@ -8,6 +8,7 @@
 // The first of them to fail ends the connection; the others are stopped with it.
 // It also forwards strong-namespace writes (Put, DeleteRange) while connected.
 
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Backoff } from '../sync/index.js';
 import type { DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse } from '../mvcc/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
@@ -53,6 +54,8 @@ export interface UpstreamOptions {
   session?: SessionRunner;
   /** Backoff bounds (tests shorten them). */
   backoff?: { baseMs?: number; capMs?: number };
+  /** How the region is dialled (TLS with the edge's certificate); absent: plaintext. */
+  credentials?: () => ChannelCredentials;
 }
 
 function sameRegistry(a: NamespaceDefinition[], b: NamespaceDefinition[]): boolean {
@@ -141,7 +144,7 @@ export class Upstream implements RegionLink {
 
   /** One connection: resolves (or rejects) when it ends. */
   private async connectOnce(endpoint: string): Promise<SessionEnd> {
-    const client = new RegionClient(endpoint);
+    const client = new RegionClient(endpoint, this.o.credentials?.());
     this.client = client;
     this.endpoint = endpoint;
     await this.pullRegistry(client);

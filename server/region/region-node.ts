@@ -21,7 +21,7 @@ import {
   stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
-import { GrpcTransport } from '../transport/grpc-transport.js';
+import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
 import type { TransportEvent } from '../transport/transport.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
 import type { Logger } from '../util/logger.js';
@@ -75,6 +75,8 @@ export interface RegionNodeOptions {
   idForNewMember: (peerUrls: string[]) => number;
   /** Member name → URL to dial instead of its advertised peer URL (NAT, test proxies). */
   peerDialMap?: Record<string, string>;
+  /** Peer TLS (--peer-* flags); absent: plaintext peers. */
+  peerTls?: PeerTlsOptions;
   /** true: join a running cluster (do not bootstrap a new one). */
   joinExisting: boolean;
   tickMs: number;
@@ -197,6 +199,7 @@ export class RegionNode {
         onEvent: (e) => this.onTransportEvent(e),
         listMembers: () => this.members.list().map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner })),
       },
+      ...(opts.peerTls !== undefined ? { tls: opts.peerTls } : {}),
     });
   }
 

@@ -26,6 +26,7 @@ import { streamChannel, type EdgeStream } from './channel.js';
 import { SYNC_PAGE_CODECS } from '../../transport/sync-codecs.js';
 import { RegionReplicaSide } from './replica-side.js';
 import { StabilityGc } from './gc.js';
+import { certificateRefusal } from './identity.js';
 
 /** How often the host looks at the member's role (to hand sessions over). */
 const LEADER_POLL_MS = 100;
@@ -166,6 +167,12 @@ export class EdgeHost {
     const id = /^edge:([^:]+):(\d+)$/.exec(peer.replicaId);
     if (id === null || id[1] !== peer.deviceId || Number(id[2]) !== peer.incarnation) {
       return { refuse: { code: 'malformed', message: `replica id ${JSON.stringify(peer.replicaId)} is not edge:<device_id>:<incarnation> of the HELLO's device ${JSON.stringify(peer.deviceId)} and incarnation ${peer.incarnation}` } };
+    }
+    // With TLS client certificates the certificate says which edge this is (identity.ts).
+    const forged = certificateRefusal(l.stream.certificate, peer.deviceId);
+    if (forged !== undefined) {
+      this.logger.warn('edge session refused: forged origin', { peer: l.stream.peer, replica: peer.replicaId, reason: forged });
+      return { refuse: { code: 'forged-origin', message: forged } };
     }
     l.replicaId = peer.replicaId;
     l.device = peer.deviceId;
