@@ -106,7 +106,9 @@ export class EdgeReplica implements ReplicaSide {
     if (a.kind !== 'page') throw new Error(`a page apply got a ${a.kind} answer`);
     // Merge the page's stamps into the session clock too (the store merged them into its own).
     this.hybrid.restore(maxHlc(this.hybrid.current, this.store.eventual.lastHlc));
-    if (a.applied > 0) this.changed(ns);
+    // Its ranges moved the vector even when no record merged (all held, or dominated at the
+    // sender): other peers must hear of that too, or they keep a smaller vector.
+    if (a.applied > 0 || page.ranges.length > 0) this.changed(ns);
     const vector = (await this.vectors([ns])).get(ns)!;
     return { status: 'applied', applied: a.applied, vector };
   }

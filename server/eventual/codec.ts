@@ -10,6 +10,8 @@ import { BinReader, BinWriter } from '../mvcc/index.js';
 
 const KIND_TAG: Record<CrdtKind, number> = { lww: 1, mv: 2, counter: 3, set: 4, events: 5 };
 const TAG_KIND: CrdtKind[] = ['lww', 'lww', 'mv', 'counter', 'set', 'events'];
+/** The first byte of an encoded set key state (encodeKeyState). */
+export const SET_STATE_TAG = KIND_TAG.set;
 
 function writeHlc(w: BinWriter, h: Hlc): void {
   w.uint(h.wall).uint(h.logical);

@@ -8,7 +8,7 @@
 // decoded per-key states in a bounded LRU (CRDT_STATE_CACHE_ENTRIES); what a batch changed,
 // until it is written. Everything that grows with keys or events is in the engine.
 
-import { HLC_ZERO, type Hlc } from '../crdt/index.js';
+import { HLC_ZERO, VersionVector, type Hlc } from '../crdt/index.js';
 import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
@@ -16,7 +16,9 @@ import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite } from './apply.js';
 import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
-import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
+import {
+  SET_STATE_TAG, decodeHlcValue, decodeKeyState, decodeNsRecord, encodeHlcValue, encodeKeyState, encodeNsRecord, type NsCounts, type NsRecord,
+} from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
 import { NS_RECORDS_RANGE, Sub, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
 import { eventEtcdKey } from './project.js';
@@ -37,6 +39,13 @@ export interface EventualStoreOptions {
   unsafeApplyDuplicates?: boolean;
   /** Ops applied per (namespace, type), once their batch is written (the metric). */
   onApplied?: (namespace: string, type: string, n: number) => void;
+  /**
+   * Once a written batch changed a namespace's record (its vector or counts), once per
+   * namespace: what sync sessions push on. Not onApplied: a page whose records were all held
+   * or dominated merges no op, yet its ranges advance the vector, and a peer that is not told
+   * keeps a smaller vector (and another CrdtHash) until the namespace changes again.
+   */
+  onChanged?: (namespace: string) => void;
   cacheEntries?: number;
   cacheBytes?: number;
 }
@@ -193,6 +202,7 @@ export class EventualStore implements ExternalApplier {
     for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
     this.edgeBatch = new Map();
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
+    if (this.opts.onChanged !== undefined) for (const ns of b.ns.keys()) this.opts.onChanged(ns);
   }
 
   // ---- a namespace deleted (namespace-applier.ts)
@@ -252,15 +262,43 @@ export class EventualStore implements ExternalApplier {
     // What is hashed is the state converged replicas share: vector, key states, events.
     const skipped = [subRange(ns, Sub.Superseded), subRange(ns, Sub.Index)];
     const inSup = (k: Uint8Array): boolean => skipped.some((r) => Buffer.compare(k, r.gte) >= 0 && Buffer.compare(k, r.lt) < 0);
+    const keyStates = subRange(ns, Sub.KeyState);
+    let vector = new VersionVector();
     let hash = 0;
     for await (const chunk of record) {
       for (const [k, v] of chunk) {
         const r = decodeNsRecord(v);
+        vector = VersionVector.from(r.vector);
         hash = crc32(Buffer.concat([k, encodeNsRecord({ ...r, counts: { ...r.counts, superseded: 0 } })]), hash);
       }
     }
-    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.filter(([k]) => !inSup(k)).flat()), hash);
+    for await (const chunk of data) {
+      const parts: Uint8Array[] = [];
+      for (const [k, v] of chunk) {
+        if (inSup(k)) continue;
+        const value = Buffer.compare(k, keyStates.gte) >= 0 && Buffer.compare(k, keyStates.lt) < 0 ? canonicalKeyState(v, vector) : v;
+        if (value !== undefined) parts.push(k, value);
+      }
+      hash = crc32(Buffer.concat(parts), hash);
+    }
     return hash >>> 0;
   }
+}
 
+/**
+ * A key state as converged replicas share it. A set's cloud (removed add dots that had not
+ * arrived when the remove was merged) loses an entry once the namespace vector covers its dot
+ * (that dot can no longer arrive), but only when the key is merged again: a replica that got
+ * the range holding that dot without the dot (dominated at the sender) still lists it until
+ * then, another never listed it. Covered entries are dead either way, so they are not hashed;
+ * a set left with no element and no live cloud entry is no state at all (undefined), as the
+ * merge would leave it.
+ */
+function canonicalKeyState(v: Uint8Array, vector: VersionVector): Uint8Array | undefined {
+  if (v[0] !== SET_STATE_TAG) return v;
+  const s = decodeKeyState(v);
+  if (s.kind !== 'set' || s.state.cloud.every((e) => !vector.covers(e.dot))) return v;
+  const cloud = s.state.cloud.filter((e) => !vector.covers(e.dot));
+  if (s.state.elems.size === 0 && cloud.length === 0) return undefined;
+  return encodeKeyState({ kind: 'set', state: { elems: s.state.elems, cloud } });
 }
