@@ -102,7 +102,7 @@ async function exchange(rnd: SeededRandom, from: Replica, to: Replica, ns: strin
   if (rnd.chance(0.2)) for (const o of peer.keys()) peer.set(o, Math.max(0, peer.get(o)! - rnd.int(0, 3)));
   // An edge uploads only its own origin (the region refuses others: forged-origin).
   const senderVector = vectorOf(from, ns);
-  if (to.name === 'region') for (const o of [...senderVector.keys()]) if (o !== from.h.localOrigin) senderVector.delete(o);
+  if (to.name === 'region') for (const o of senderVector.keys()) if (o !== from.h.localOrigin) senderVector.delete(o); // deleting while iterating a Map is safe
   const view = openExtraction(from.h.engine, ns, senderVector, peer, rnd.pick([64, 256, 4096]));
   await meanwhile();
   for await (const page of view.pages()) {
