@@ -48,6 +48,11 @@ export interface EdgeStatusView {
   namespaces: Array<{ name: string; level: string; crdtType: string; vector: Array<{ origin: string; seq: number }> }>;
   commits: { batches: number; writes: number };
   clockOffsetMs: number;
+  /** Namespaces reset for a resync since start, and those whose download is not finished. */
+  resyncs: number;
+  resyncing: readonly string[];
+  /** What the start-up storage check found and did ('' when the data dir opened clean). */
+  storageNote: string;
 }
 
 export class EdgeNode {
@@ -62,6 +67,8 @@ export class EdgeNode {
     listEdges: (): Promise<never> => Promise.reject(Object.assign(new Error(`this is edge ${this.opts.name}: rsctl edge list is answered by the region (rsctl --endpoints <region> edge list); here, rsctl edge status`), { code: 'failed-precondition' })),
     edgeStatus: async (): Promise<Record<string, unknown>> => this.statusWire(),
   };
+  /** What the start-up storage check found and did ('' when the data dir opened clean). */
+  storageNote = '';
   /** Extra status fields the session runner fills in (bytes, lag, skew). */
   sessionStatus: () => Record<string, unknown> = () => ({});
 
@@ -72,6 +79,7 @@ export class EdgeNode {
     this.crdt = new EdgeCrdt(store, this.identity);
     this.replica = new EdgeReplica(store, opts.name, marker.incarnation, held);
     this.crdt.onLocalWrite = (ns) => this.replica.changed(ns);
+    this.replica.onResync = (ns, kept) => opts.logger.warn('resync of a namespace from the region\'s snapshot (this edge was silent past its tombstone_ttl): its state dropped, local writes the region lacks kept', { ns, kept });
     this.feed = new StrongFeed(store, held, opts.logger, () => clock.monotonicMs());
     const session = opts.session?.(this);
     this.upstream = new Upstream({
@@ -130,6 +138,9 @@ export class EdgeNode {
       namespaces: defs.map((d) => ({ name: d.name, level: d.level, crdtType: d.crdtType, vector: d.level === 'eventual' ? this.store.eventual.vector(d.name) : [] })),
       commits: { ...this.store.commits },
       clockOffsetMs: this.opts.clockOffsetMs,
+      resyncs: this.replica.resyncs,
+      resyncing: this.replica.resyncing(),
+      storageNote: this.storageNote,
       ...this.sessionStatus(),
     };
   }
@@ -146,6 +157,8 @@ export class EdgeNode {
       strongStalenessMs: s.strongStalenessMs, strongRevision: s.strongRevision, localRevision: s.localRevision,
       vectors: s.namespaces.filter((n) => n.level === 'eventual').map((n) => ({ namespace: n.name, vector: n.vector })),
       sessions: sync['sessions'] ?? 0, connects: s.connects,
+      skewRefusals: sync['skewRefusals'] ?? 0, lastSkewRefusal: String(sync['lastSkewRefusal'] ?? ''), lastSkewRefusalMs: sync['lastSkewRefusalMs'] ?? 0,
+      resyncs: s.resyncs, resyncing: s.resyncing, storageNote: s.storageNote,
     };
   }
 

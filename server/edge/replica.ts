@@ -11,7 +11,8 @@ import {
 import { EvError, decodeAnswer, encodeBody } from '../eventual/entry.js';
 import { openExtraction } from '../eventual/extract.js';
 import type { ApplyResult, ExtractedPage, ReplicaSide, SyncClock, SyncNamespace } from '../sync/index.js';
-import { eventualCommand, type EdgeStore } from './store.js';
+import { BinReader } from '../mvcc/index.js';
+import { Tag, encodeResync, eventualCommand, type EdgeStore } from './store.js';
 
 /** The skew bound of session messages when no namespace names one (DESIGN §6). */
 export const EDGE_SESSION_MAX_SKEW_MS_DEFAULT = 60_000;
@@ -77,8 +78,44 @@ export class EdgeReplica implements ReplicaSide {
 
   async vectors(namespaces: readonly string[]): Promise<Map<string, VersionVector>> {
     const out = new Map<string, VersionVector>();
-    for (const ns of namespaces) out.set(ns, VersionVector.from(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const)));
+    for (const ns of namespaces) {
+      const v = VersionVector.from(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
+      // Resyncing: our own writes up to y are ours (kept aside or being downloaded again); saying
+      // less would read as lost data to the region's incarnation check.
+      const mark = this.store.eventual.resyncMark(ns);
+      if (mark !== undefined) v.advance(this.store.origin, mark.y);
+      out.set(ns, v);
+    }
     return out;
+  }
+
+  // ---- resync from a snapshot (server/eventual/resync.ts)
+
+  /** Namespaces reset for a resync since start (the edge's regionstore_sync_resyncs_total). */
+  resyncs = 0;
+
+  resyncing(): readonly string[] {
+    return this.store.eventual.resyncing();
+  }
+
+  async resetForResync(ns: string, peer: VersionVector): Promise<void> {
+    const res = await this.store.external(encodeResync(Tag.ResyncReset, ns, peer.get(this.store.origin)), undefined, true);
+    const n = new BinReader(res.body).uint();
+    if (n === 0) return; // resyncing already: the download goes on
+    this.resyncs++;
+    this.onResync?.(ns, n - 1);
+  }
+
+  /** Called with the namespace and the local writes kept, once a reset is written. */
+  onResync: ((ns: string, kept: number) => void) | undefined;
+
+  /** The region's catch-up of `ns` is applied: a resync in progress merges the kept writes back and uploads them. */
+  async caughtUp(ns: string): Promise<number> {
+    if (this.store.eventual.resyncMark(ns) === undefined) return 0;
+    const res = await this.store.external(encodeResync(Tag.ResyncRestore, ns), undefined, true);
+    const n = new BinReader(res.body).uint();
+    this.changed(ns);
+    return Math.max(0, n - 1);
   }
 
   async *extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {

@@ -31,7 +31,8 @@ function recordsOfState(s: ReturnType<typeof decodeKeyState>): CrdtRecord[] {
   }
 }
 
-async function resolve(engine: Engine, ns: string, origin: string, seq: number, v: Uint8Array): Promise<CrdtRecord | undefined> {
+/** The record an index entry of (origin, seq) points at, or undefined when it is dominated there now. */
+export async function resolveIndexed(engine: Engine, ns: string, origin: string, seq: number, v: Uint8Array): Promise<CrdtRecord | undefined> {
   const e = decodeIndex(v);
   if (e.where === 'record') return e.record;
   if (e.where === 'event') {
@@ -70,7 +71,7 @@ export function openExtraction(
         for await (const chunk of run.scan) {
           for (const [k, v] of chunk) {
             const seq = decodeU64(k, k.length - 8);
-            const r = await resolve(engine, ns, run.origin, seq, v);
+            const r = await resolveIndexed(engine, ns, run.origin, seq, v);
             if (r === undefined) continue;
             const size = recordSizeEstimate(r);
             if (bytes + size > budgetBytes && bytes > 0) {

@@ -13,7 +13,7 @@ import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
-import { applyPage, applyWrite } from './apply.js';
+import { applyPage, applyWrite, type ApplyEnv } from './apply.js';
 import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
 import {
@@ -25,6 +25,10 @@ import { eventEtcdKey } from './project.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, keyString, type BatchState } from './work.js';
 import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
+import { mergeRecord } from './merge.js';
+import {
+  RESYNC_MARKS_RANGE, decodeMark, keptRange, keptRecords, nsOfResyncMarkKey, resetNamespace, resyncMarkKey, type ResyncMark,
+} from './resync.js';
 
 // The local replica's last HLC (the stored name predates edges: kept, it is on disk).
 const HLC_KEY = metaKey('region-hlc');
@@ -66,10 +70,15 @@ export class EventualStore implements ExternalApplier {
   /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again;
    *  emptied when the batch is written. */
   private readonly decoded = new Map<Uint8Array, EvBody>();
+  /** Namespaces being resynced on this replica (resync.ts), and this batch's changes to them. */
+  private readonly resyncs: Map<string, ResyncMark>;
+  private resyncBatch: Array<{ ns: string; mark: ResyncMark | undefined }> = [];
 
   private constructor(
     readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc, edges: Map<string, EdgeRecord>,
+    resyncs: Map<string, ResyncMark>,
   ) {
+    this.resyncs = resyncs;
     this.edgeTable = edges;
     this.skipDedupe = opts.unsafeApplyDuplicates === true;
     this.records = records;
@@ -87,7 +96,9 @@ export class EventualStore implements ExternalApplier {
       const e = decodeEdgeRecord(v);
       edges.set(e.replicaId, e);
     }
-    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h), edges);
+    const resyncs = new Map<string, ResyncMark>();
+    for await (const [k, v] of engine.iterate(RESYNC_MARKS_RANGE)) resyncs.set(nsOfResyncMarkKey(k), decodeMark(v));
+    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h), edges, resyncs);
   }
 
   get localOrigin(): string {
@@ -172,7 +183,7 @@ export class EventualStore implements ExternalApplier {
       hlc: this.hlc,
       batch: this.batch,
     }, tx);
-    const env = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin };
+    const env: ApplyEnv = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
     let answer: EvAnswer;
     try {
       answer = body.kind === 'write' ? await applyWrite(env, work, body) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
@@ -200,6 +211,16 @@ export class EventualStore implements ExternalApplier {
     for (const [ns, r] of b.ns) this.records.set(ns, r);
     if (b.hlc !== undefined) this.hlc = b.hlc;
     for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
+    for (const { ns, mark } of this.resyncBatch) {
+      if (mark === undefined) {
+        this.resyncs.delete(ns);
+        continue;
+      }
+      this.resyncs.set(ns, mark);
+      this.records.delete(ns);
+      this.cache.clear(); // states of the dropped namespace
+    }
+    this.resyncBatch = [];
     this.edgeBatch = new Map();
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
     if (this.opts.onChanged !== undefined) for (const ns of b.ns.keys()) this.opts.onChanged(ns);
@@ -209,14 +230,74 @@ export class EventualStore implements ExternalApplier {
 
   /** Deletes of every key of the namespace's CRDT state (its record and its data range). */
   async dropOps(ns: string): Promise<BatchOp[]> {
-    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }];
-    for await (const chunk of this.engine.scan({ ...nsDataRange(ns), values: false })) for (const [k] of chunk) ops.push({ type: 'del', key: k });
+    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }, { type: 'del', key: resyncMarkKey(ns) }];
+    for (const range of [nsDataRange(ns), keptRange(ns)]) {
+      for await (const chunk of this.engine.scan({ ...range, values: false })) for (const [k] of chunk) ops.push({ type: 'del', key: k });
+    }
     return ops;
   }
 
   dropped(ns: string): void {
     this.records.delete(ns);
+    this.resyncs.delete(ns);
     this.cache.clear();
+  }
+
+  // ---- a namespace resynced from a snapshot (resync.ts; an edge, in a command alone in its batch)
+
+  /** The namespace's resync in progress on this replica, if any. */
+  resyncMark(ns: string): ResyncMark | undefined {
+    return this.resyncs.get(ns);
+  }
+
+  /** Namespaces being resynced. */
+  resyncing(): string[] {
+    return [...this.resyncs.keys()].sort();
+  }
+
+  private checkAlone(what: string): void {
+    if (this.batch.slots.size > 0 || this.batch.ns.size > 0 || this.resyncBatch.length > 0) throw new Error(`eventual store: a resync ${what} must be alone in its batch`);
+  }
+
+  /**
+   * Step 1: keeps this replica's writes past `regionSeq` (what the region holds of its origin)
+   * and drops the namespace's state and projection. Returns the records kept, or undefined
+   * when the namespace is resyncing already (nothing done: its download simply goes on).
+   */
+  async resyncReset(ns: string, regionSeq: number, tx: ExternalTx): Promise<number | undefined> {
+    this.checkAlone('reset');
+    const def = this.opts.registry().get(ns);
+    if (def === undefined || def.level !== 'eventual' || this.resyncs.has(ns)) return undefined;
+    const y = this.records.get(ns)?.vector.get(this.opts.localOrigin) ?? 0;
+    const mark: ResyncMark = { x: Math.min(regionSeq, y), y };
+    const kept = await resetNamespace(this.engine, def, this.opts.localOrigin, mark, tx);
+    this.resyncBatch.push({ ns, mark });
+    return kept;
+  }
+
+  /** Step 3, once the region's snapshot is applied: the kept writes merged back. Returns how many (0: nothing to do). */
+  async resyncRestore(ns: string, tx: ExternalTx): Promise<number> {
+    this.checkAlone('restore');
+    const mark = this.resyncs.get(ns);
+    const def = this.opts.registry().get(ns);
+    if (mark === undefined || def === undefined) return 0;
+    const origin = this.opts.localOrigin;
+    const work = new Work({
+      cached: (ks) => this.cache.get(ks), nsRecord: (n) => this.records.get(n) ?? EMPTY_NS_RECORD, hlc: this.hlc, batch: this.batch,
+    }, tx);
+    const kept = await keptRecords(this.engine, ns);
+    for (const r of kept) {
+      if (r.seq <= work.vectorOf(ns, origin)) continue;
+      await mergeRecord({ work, def, localOrigin: origin }, r);
+      work.advance(ns, origin, r.seq);
+    }
+    // The seqs between that were dominated here before the reset stay covered.
+    work.advance(ns, origin, mark.y);
+    await work.commit();
+    for await (const chunk of this.engine.scan({ ...keptRange(ns), values: false })) for (const [k] of chunk) tx.append({ type: 'del', key: k });
+    tx.append({ type: 'del', key: resyncMarkKey(ns) });
+    this.resyncBatch.push({ ns, mark: undefined });
+    return kept.length;
   }
 
   // ---- published state (reads)
