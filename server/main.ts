@@ -205,7 +205,7 @@ async function edge(argv: string[]): Promise<void> {
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
   const node = await EdgeNode.open({
     name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
-    clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
+    clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n), onResync: () => metrics.sync.resync('tombstone_ttl'),
     session: (n) => edgeSessionRunner(n, systemClock, logger),
   });
   const edgeMetrics = registerEdgeMetrics(registry, node);

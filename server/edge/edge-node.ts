@@ -28,6 +28,8 @@ export interface EdgeNodeOptions {
   /** Builds the EdgeSync session runner once the node exists (absent: no eventual sync). */
   session?: (node: EdgeNode) => SessionRunner | undefined;
   onApplied?: (namespace: string, type: string, n: number) => void;
+  /** A namespace reset for a resync (the node's regionstore_sync_resyncs_total counts it). */
+  onResync?: (namespace: string) => void;
   backoff?: { baseMs?: number; capMs?: number };
 }
 
@@ -79,7 +81,10 @@ export class EdgeNode {
     this.crdt = new EdgeCrdt(store, this.identity);
     this.replica = new EdgeReplica(store, opts.name, marker.incarnation, held);
     this.crdt.onLocalWrite = (ns) => this.replica.changed(ns);
-    this.replica.onResync = (ns, kept) => opts.logger.warn('resync of a namespace from the region\'s snapshot (this edge was silent past its tombstone_ttl): its state dropped, local writes the region lacks kept', { ns, kept });
+    this.replica.onResync = (ns, kept) => {
+      opts.logger.warn('resync of a namespace from the region\'s snapshot (this edge was silent past its tombstone_ttl): its state dropped, local writes the region lacks kept', { ns, kept });
+      opts.onResync?.(ns);
+    };
     this.feed = new StrongFeed(store, held, opts.logger, () => clock.monotonicMs());
     const session = opts.session?.(this);
     this.upstream = new Upstream({

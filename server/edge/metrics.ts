@@ -2,7 +2,7 @@
 // helpers as `serve`): link state, strong-copy staleness, group commits, revisions. Read at
 // scrape time (collect), so nothing runs between scrapes.
 
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../metrics/node-metrics.js';
 import type { EdgeNode } from './edge-node.js';
 
@@ -30,20 +30,9 @@ export function registerEdgeMetrics(registry: Registry, node: EdgeNode): { stop(
   g('commit_batches_total', 'Group-committed (fsynced) batches of local changes.', () => node.store.commits.batches);
   g('commit_writes_total', 'Local changes made durable in those batches.', () => node.store.commits.writes);
   g('incarnation', 'This data dir\'s incarnation (its replica id is edge:<device>:<incarnation>).', () => node.marker.incarnation);
-  // The region's counter of the same name counts the resyncs it asked for; the edge's, the resets it did.
-  const resyncsName = `${METRIC_PREFIX}sync_resyncs_total`;
-  const counters = new Map<string, Counter<'reason'>>();
-  counters.set(resyncsName, new Counter({
-    name: resyncsName, help: 'Namespaces this edge reset to resync from the region\'s snapshot, by reason.', labelNames: ['reason'], registers: [registry],
-    collect() {
-      this.reset();
-      this.inc({ reason: 'tombstone_ttl' }, node.replica.resyncs);
-    },
-  }));
   return {
     stop() {
       for (const n of gauges.keys()) registry.removeSingleMetric(n);
-      for (const n of counters.keys()) registry.removeSingleMetric(n);
     },
   };
 }
