@@ -194,7 +194,15 @@ export async function deviceSummary(c: MergeContext, device: string): Promise<De
   return c.work.get(deviceKey(c.def.name, device), decodeDevice);
 }
 
+/**
+ * The event held at (device, seq), or null. A seq past the device's highest cannot be held
+ * (the summary's highest is the highest seq ever merged, and events are never dropped), so
+ * the summary (cached: one per device) answers for a device's new events without reading
+ * the event key: appends run ahead of what is held, one engine read each saved.
+ */
 export async function heldEvent(c: MergeContext, device: string, seq: number): Promise<EventRecord | null> {
+  const d = await deviceSummary(c, device);
+  if (d === null || seq > d.highest) return null;
   return c.work.get(eventKey(c.def.name, device, seq), decodeEvent);
 }
 

@@ -16,7 +16,7 @@ import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite } from './apply.js';
 import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
-import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
+import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type DeviceSummary, type NsCounts, type NsRecord } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
 import { NS_RECORDS_RANGE, Sub, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
 import { eventEtcdKey } from './project.js';
@@ -135,9 +135,13 @@ export class EventualStore implements ExternalApplier {
   }
 
   private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
-    this.stateAhead(deviceKey(ns, device), raw);
+    const dk = deviceKey(ns, device);
+    this.stateAhead(dk, raw);
     if (seq <= 0) return; // assigned at apply
-    raw.push(eventKey(ns, device, seq));
+    // A seq past the device's highest is not held (merge.ts heldEvent): no read for it.
+    const ks = keyString(dk);
+    const summary = (this.batch.slots.get(ks)?.value ?? this.cache.get(ks)) as DeviceSummary | null | undefined;
+    if (summary === undefined || (summary !== null && seq <= summary.highest)) raw.push(eventKey(ns, device, seq));
     const prefix = this.opts.registry().get(ns)?.prefix;
     if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
   }
