@@ -12,7 +12,8 @@
 
 import { recordSizeEstimate, type CrdtRecord, type DeltaPage, type PageRange } from '../crdt/index.js';
 import { decodeU64, type Engine } from '../storage/index.js';
-import { decodeEvent, decodeIndex, decodeKeyState } from './codec.js';
+import { decodeEvent, decodeIndex, decodeKeyState, type KeyState } from './codec.js';
+import { lwwRecordFromEngine } from './lww-value.js';
 import { eventKey, indexKey, keyStateKey } from './layout.js';
 
 export interface ExtractView {
@@ -22,9 +23,9 @@ export interface ExtractView {
   pages(): AsyncGenerator<DeltaPage>;
 }
 
-function recordsOfState(s: ReturnType<typeof decodeKeyState>): CrdtRecord[] {
+/** The records of a state other than lww (an lww winner's value is its mvcc row: lww-value.ts). */
+function recordsOfState(s: Exclude<KeyState, { kind: 'lww' }>): CrdtRecord[] {
   switch (s.kind) {
-    case 'lww': return [s.winner];
     case 'mv': return [...s.state.siblings];
     case 'counter': return [...s.entries];
     case 'set': return [...s.state.elems.values()].flat();
@@ -42,7 +43,12 @@ async function resolve(engine: Engine, ns: string, origin: string, seq: number, 
   }
   const st = await engine.get(keyStateKey(ns, e.key));
   if (st === undefined) return undefined;
-  return recordsOfState(decodeKeyState(st)).find((x) => x.origin === origin && x.seq === seq);
+  const s = decodeKeyState(st);
+  if (s.kind === 'lww') {
+    // Read after the state: a row of another revision is a later winner's (dominated since).
+    return s.winner.origin === origin && s.winner.seq === seq ? lwwRecordFromEngine(engine, e.key, s.winner) : undefined;
+  }
+  return recordsOfState(s).find((x) => x.origin === origin && x.seq === seq);
 }
 
 /**

@@ -16,7 +16,7 @@ import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite } from './apply.js';
 import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
-import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type DeviceSummary, type NsCounts, type NsRecord } from './codec.js';
+import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type DeviceSummary, type NsCounts, type NsRecord, keyStateHashForm } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
 import { NS_RECORDS_RANGE, Sub, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
 import { eventEtcdKey } from './project.js';
@@ -263,7 +263,10 @@ export class EventualStore implements ExternalApplier {
         hash = crc32(Buffer.concat([k, encodeNsRecord({ ...r, counts: { ...r.counts, superseded: 0 } })]), hash);
       }
     }
-    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.filter(([k]) => !inSup(k)).flat()), hash);
+    // lww states in their hash form (codec.ts keyStateHashForm): no mvcc revision, either format.
+    const states = subRange(ns, Sub.KeyState);
+    const form = (k: Uint8Array, v: Uint8Array): Uint8Array => (Buffer.compare(k, states.gte) >= 0 && Buffer.compare(k, states.lt) < 0 ? keyStateHashForm(v) : v);
+    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.filter(([k]) => !inSup(k)).flatMap(([k, v]) => [k, form(k, v)])), hash);
     return hash >>> 0;
   }
 

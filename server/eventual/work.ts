@@ -133,6 +133,18 @@ export class Work {
     if (seq > (v.get(origin) ?? 0)) v.set(origin, seq);
   }
 
+  /** The mvcc revision this command's projections are written at. */
+  get writeRevision(): number {
+    return this.tx.writeRevision;
+  }
+
+  /** The visible value of an mvcc key now: this command's pending projection, else its live row. */
+  async liveValue(key: Uint8Array): Promise<Uint8Array | null> {
+    const own = this.projections.get(keyString(key));
+    if (own !== undefined) return own.value;
+    return (await this.tx.get(key))?.value ?? null;
+  }
+
   /**
    * Sets the visible value of an mvcc key. `always`: a put even when the value is the same
    * (an lww write that wins is a write, as an etcd Put of the same value is); otherwise only
