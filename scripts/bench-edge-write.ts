@@ -7,7 +7,8 @@
 // loaded machine), the event loop's busy time, process CPU (RocksDB's threads included),
 // wall time, and the engine traffic (keys read and read calls, ops and bytes written).
 // `--lww` writes lww puts instead (--keys keys, one op per write, --concurrency writes in
-// flight: the edge's own live write path).
+// flight: the edge's own live write path). After the events: the extraction of all of them
+// for a peer that holds none (the upload's read side), timed the same way.
 //
 //   npx tsx scripts/bench-edge-write.ts [--events 20000] [--warmup 5000]
 //   npx tsx scripts/bench-edge-write.ts --lww [--ops 5000] [--keys 1000] [--concurrency 16]
@@ -23,6 +24,8 @@ import { benchEvent, EVENTS_PER_WRITE } from '../chaos/bench-edge/workload.js';
 import { EdgeCrdt } from '../server/edge/crdt.js';
 import { EdgeStore, encodeRegistry } from '../server/edge/store.js';
 import type { EvOp } from '../server/eventual/entry.js';
+import { openExtraction } from '../server/eventual/extract.js';
+import { SYNC_PAGE_BUDGET_BYTES_DEFAULT } from '../server/sync/limits.js';
 import { completeDefinition } from '../server/namespace/index.js';
 
 const { values } = parseArgs({
@@ -121,6 +124,28 @@ async function main(): Promise<void> {
       `(${Math.round(timed / (wallMs / 1000))} ${unit}s/s; ${((wallMs / 1000) * (100_000 / timed)).toFixed(1)} s per 100k); per ${unit} ${(io.gets / timed).toFixed(2)} engine reads in ${(io.calls / timed).toFixed(3)} calls, ` +
       `${(io.ops / timed).toFixed(2)} engine writes of ${Math.round(io.bytes / timed)} bytes`,
     );
+    if (!values.lww) {
+      // The upload's first half: extracting every event for a peer that holds none (what the
+      // edge's sync session does after reconnecting), pages of the session's budget.
+      Object.assign(io, { gets: 0, calls: 0, ops: 0, bytes: 0 });
+      const total = warm + timed;
+      const x0 = mainThreadCpuMs();
+      const xt0 = performance.now();
+      const view = openExtraction(engine, ns, new Map(store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const)), new Map(), SYNC_PAGE_BUDGET_BYTES_DEFAULT);
+      let records = 0;
+      let pages = 0;
+      for await (const page of view.pages()) {
+        records += page.records.length;
+        pages++;
+      }
+      const xWall = performance.now() - xt0;
+      const x1 = mainThreadCpuMs();
+      const per = (ms: number): string => ((ms * 1000) / total).toFixed(1);
+      console.log(
+        `extract ${records}/${total} events in ${pages} pages: main thread cpu ${x0 === undefined || x1 === undefined ? 'n/a' : per(x1 - x0)} µs/event, wall ${per(xWall)} µs/event; ` +
+        `per event ${(io.gets / total).toFixed(2)} engine reads in ${(io.calls / total).toFixed(3)} calls`,
+      );
+    }
     await store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
