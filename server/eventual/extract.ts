@@ -38,7 +38,7 @@ function recordsOfState(s: Exclude<KeyState, { kind: 'lww' }>): CrdtRecord[] {
  * winners) rather than a round trip per entry: an upload of 100k events read them one by one.
  */
 async function resolveChunk(engine: Engine, ns: string, origin: string, chunk: Array<[Uint8Array, Uint8Array]>): Promise<Array<CrdtRecord | undefined>> {
-  const out: Array<CrdtRecord | undefined> = new Array(chunk.length);
+  const out: Array<CrdtRecord | undefined> = Array.from({ length: chunk.length });
   const entries = chunk.map(([k, v]) => ({ seq: decodeU64(k, k.length - 8), e: decodeIndex(v) }));
   const reads: Uint8Array[] = [];
   const readOf: number[] = [];
