@@ -7,7 +7,12 @@
 // once applied there; visible on the Watch). visible − local is what the session and the
 // region add; a region Put's visible is the floor the region sets. p50/p95/p99 in ms.
 //
+// --offline N instead: the region is stopped once the edge knows the namespace, then N
+// events are written on the edge as bench:edge writes them offline (500 per Write), timed;
+// --prof DIR writes the edge process's CPU profile there (node --cpu-prof).
+//
 //   npx tsx scripts/trace-edge-live.ts [--writes 300]
+//   npx tsx scripts/trace-edge-live.ts --offline 10000 [--prof DIR]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,8 +23,11 @@ import { Client } from '../client/index.js';
 import { startEdge } from '../cluster/edge-launcher.js';
 import { startCluster } from '../cluster/launcher.js';
 import { waitForLeader } from '../cluster/wait-leader.js';
+import { EVENTS_PER_WRITE, benchEvent } from '../chaos/bench-edge/workload.js';
 
-const { values } = parseArgs({ options: { writes: { type: 'string', default: '300' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { writes: { type: 'string', default: '300' }, keep: { type: 'boolean', default: false }, offline: { type: 'string' }, prof: { type: 'string' } },
+});
 const WRITES = Number(values.writes);
 const NS = 'trace';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +81,10 @@ try {
   const leaderEp = cluster.nodes.find((n) => n.name === leaderName)!.clientUrl.replace(/^http:\/\//, '');
   const region = new Client({ endpoints: [leaderEp], timeoutMs: 30_000 });
   await region.namespaces.create({ name: NS, prefix: `${NS}/`, level: 'eventual', crdtType: 'events', description: 'trace' });
-  const edge = await startEdge({ name: 'trace', dataDir: join(dir, 'edge'), region: endpoints, namespaces: [NS], extraArgs: ['--log-level', 'warn'] });
+  const edge = await startEdge({
+    name: 'trace', dataDir: join(dir, 'edge'), region: endpoints, namespaces: [NS], extraArgs: ['--log-level', 'warn'],
+    ...(values.prof !== undefined ? { env: { ...process.env, NODE_OPTIONS: `--import ${join(values.prof, "..", "es-edgeprof-preload.mjs")}`, ES_PROF_DIR: values.prof } } : {}),
+  });
   const edgeClient = new Client({ endpoints: [edge.hostPort], timeoutMs: 30_000 });
   try {
     for (;;) {
@@ -84,6 +95,22 @@ try {
       }
       await sleep(50);
     }
+    if (values.offline !== undefined) {
+      await cluster.stop();
+      const n = Number(values.offline);
+      const t0 = performance.now();
+      for (let start = 0; start < n; start += EVENTS_PER_WRITE) {
+        const batch = [];
+        for (let i = start; i < Math.min(n, start + EVENTS_PER_WRITE); i++) {
+          const e = benchEvent(i);
+          batch.push({ device: e.device, seq: e.seq, type: e.type, payload: e.payload });
+        }
+        await edgeClient.crdt.eventsAppend(NS, batch);
+      }
+      const s = (performance.now() - t0) / 1000;
+      console.log(`${n} events written on the offline edge in ${s.toFixed(2)} s (${Math.round(n / s)} events/s); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+      process.exitCode = 0;
+    } else {
     // One write through first: the session is up and caught up before the clock runs.
     const warm = await timed(region, `${NS}/`, 20, (i) => `${NS}/d/${String(i + 1).padStart(20, '0')}`,
       (i) => edgeClient.crdt.eventsAppend(NS, [{ device: 'd', seq: i + 1, type: 't', payload: '{"c":1}' }]));
@@ -97,6 +124,7 @@ try {
     console.log(row('  visible - local', e.visible.map((v, i) => v - e.answered[i]!)));
     console.log(row('region put answered', s.answered));
     console.log(row('region put visible', s.visible));
+    }
   } finally {
     edgeClient.close();
     region.close();
