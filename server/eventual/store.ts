@@ -131,7 +131,8 @@ export class EventualStore implements ExternalApplier {
   /** A state key worth reading ahead: neither the batch nor the cache holds it. */
   private stateAhead(k: Uint8Array, raw: Uint8Array[]): void {
     const ks = keyString(k);
-    if (!this.batch.slots.has(ks) && this.cache.get(ks) === undefined) raw.push(k);
+    // has(), not get(): the apply's own get is the use that refreshes the entry.
+    if (!this.batch.slots.has(ks) && !this.cache.has(ks)) raw.push(k);
   }
 
   private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
