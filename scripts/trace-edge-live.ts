@@ -13,6 +13,10 @@
 //
 //   npx tsx scripts/trace-edge-live.ts [--writes 300]
 //   npx tsx scripts/trace-edge-live.ts --offline 10000 [--prof DIR]
+// --bulk N: the edge learns the namespace, restarts pointed at a dead address, takes N events
+// offline, then restarts pointed at the region: seconds until the region holds them all
+// (bench:edge's convergence without the proxy); --prof DIR profiles the members too.
+//   npx tsx scripts/trace-edge-live.ts --bulk 10000 [--prof DIR]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,7 +30,7 @@ import { waitForLeader } from '../cluster/wait-leader.js';
 import { EVENTS_PER_WRITE, benchEvent } from '../chaos/bench-edge/workload.js';
 
 const { values } = parseArgs({
-  options: { writes: { type: 'string', default: '300' }, keep: { type: 'boolean', default: false }, offline: { type: 'string' }, prof: { type: 'string' } },
+  options: { writes: { type: 'string', default: '300' }, keep: { type: 'boolean', default: false }, offline: { type: 'string' }, bulk: { type: 'string' }, prof: { type: 'string' } },
 });
 const WRITES = Number(values.writes);
 const NS = 'trace';
@@ -70,7 +74,9 @@ async function timed(watcher: Client, prefix: string, n: number, key: (i: number
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-trace-live-'));
+const profEnv = values.prof === undefined ? undefined : { ...process.env, NODE_OPTIONS: `--import ${join(import.meta.dirname, 'profile-preload.mjs')}`, RS_PROF_DIR: values.prof };
 const cluster = await startCluster({
+  ...(profEnv !== undefined && values.bulk !== undefined ? { env: profEnv } : {}),
   dataDir: join(dir, 'region'), nodes: 3, host: '127.0.0.1', ready: 'healthy',
   extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'],
 });
@@ -81,11 +87,12 @@ try {
   const leaderEp = cluster.nodes.find((n) => n.name === leaderName)!.clientUrl.replace(/^http:\/\//, '');
   const region = new Client({ endpoints: [leaderEp], timeoutMs: 30_000 });
   await region.namespaces.create({ name: NS, prefix: `${NS}/`, level: 'eventual', crdtType: 'events', description: 'trace' });
-  const edge = await startEdge({
-    name: 'trace', dataDir: join(dir, 'edge'), region: endpoints, namespaces: [NS], extraArgs: ['--log-level', 'warn'],
-    ...(values.prof !== undefined ? { env: { ...process.env, NODE_OPTIONS: `--import ${join(values.prof, "..", "es-edgeprof-preload.mjs")}`, ES_PROF_DIR: values.prof } } : {}),
+  const edgeSpec = (regionEndpoints: string[]) => ({
+    name: 'trace', dataDir: join(dir, 'edge'), region: regionEndpoints, namespaces: [NS], extraArgs: ['--log-level', 'warn'],
+    ...(profEnv !== undefined ? { env: profEnv } : {}),
   });
-  const edgeClient = new Client({ endpoints: [edge.hostPort], timeoutMs: 30_000 });
+  let edge = await startEdge(edgeSpec(endpoints));
+  let edgeClient = new Client({ endpoints: [edge.hostPort], timeoutMs: 30_000 });
   try {
     for (;;) {
       try {
@@ -95,7 +102,35 @@ try {
       }
       await sleep(50);
     }
-    if (values.offline !== undefined) {
+    if (values.bulk !== undefined) {
+      const n = Number(values.bulk);
+      edgeClient.close();
+      await edge.stop();
+      edge = await startEdge(edgeSpec(['127.0.0.1:9'])); // discard: nothing answers there
+      edgeClient = new Client({ endpoints: [edge.hostPort], timeoutMs: 30_000 });
+      const w0 = performance.now();
+      for (let start = 0; start < n; start += EVENTS_PER_WRITE) {
+        const batch = [];
+        for (let i = start; i < Math.min(n, start + EVENTS_PER_WRITE); i++) {
+          const e = benchEvent(i);
+          batch.push({ device: e.device, seq: e.seq, type: e.type, payload: e.payload });
+        }
+        await edgeClient.crdt.eventsAppend(NS, batch);
+      }
+      const written = (performance.now() - w0) / 1000;
+      edgeClient.close();
+      await edge.stop();
+      const t0 = performance.now();
+      edge = await startEdge(edgeSpec(endpoints));
+      edgeClient = new Client({ endpoints: [edge.hostPort], timeoutMs: 30_000 });
+      for (;;) {
+        const r = await region.crdt.read(NS, { device: '', limit: 1 });
+        if (Object.values(r.vector).reduce((a, b) => a + b, 0) >= n) break;
+        await sleep(10);
+      }
+      const s = (performance.now() - t0) / 1000;
+      console.log(`${n} events: written offline in ${written.toFixed(2)} s; edge restarted and converged in ${s.toFixed(2)} s (${Math.round(n / s)} events/s, edge start-up included); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    } else if (values.offline !== undefined) {
       await cluster.stop();
       const n = Number(values.offline);
       const t0 = performance.now();
