@@ -37,9 +37,9 @@ function recordsOfState(s: Exclude<KeyState, { kind: 'lww' }>): CrdtRecord[] {
  * view), read with one engine getMany for the chunk (plus one for the mvcc rows of its lww
  * winners) rather than a round trip per entry: an upload of 100k events read them one by one.
  */
-async function resolveChunk(engine: Engine, ns: string, origin: string, chunk: Array<[Uint8Array, Uint8Array]>): Promise<Array<CrdtRecord | undefined>> {
-  const out: Array<CrdtRecord | undefined> = Array.from({ length: chunk.length });
-  const entries = chunk.map(([k, v]) => ({ seq: decodeU64(k, k.length - 8), e: decodeIndex(v) }));
+async function resolveChunk(engine: Engine, ns: string, origin: string, indexed: ReadonlyArray<{ seq: number; v: Uint8Array }>): Promise<Array<CrdtRecord | undefined>> {
+  const out: Array<CrdtRecord | undefined> = Array.from({ length: indexed.length });
+  const entries = indexed.map(({ seq, v }) => ({ seq, e: decodeIndex(v) }));
   const reads: Uint8Array[] = [];
   const readOf: number[] = [];
   entries.forEach(({ e }, i) => {
@@ -83,6 +83,11 @@ async function resolveChunk(engine: Engine, ns: string, origin: string, chunk: A
   return out;
 }
 
+/** The record one index entry of (origin, seq) points at, or undefined when it is dominated there now. */
+export async function resolveIndexed(engine: Engine, ns: string, origin: string, seq: number, v: Uint8Array): Promise<CrdtRecord | undefined> {
+  return (await resolveChunk(engine, ns, origin, [{ seq, v }]))[0];
+}
+
 /**
  * Opens the view now (synchronously: call it where nothing applies in between, e.g. inside
  * the node's read gate, with `vector` read in the same turn). `bound`: cover at most these
@@ -106,7 +111,7 @@ export function openExtraction(
       for (const run of runs) {
         let from = run.from;
         for await (const chunk of run.scan) {
-          const resolved = await resolveChunk(engine, ns, run.origin, chunk);
+          const resolved = await resolveChunk(engine, ns, run.origin, chunk.map(([k, v]) => ({ seq: decodeU64(k, k.length - 8), v })));
           for (const r of resolved) {
             if (r === undefined) continue;
             const size = recordSizeEstimate(r);
