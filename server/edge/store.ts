@@ -210,10 +210,30 @@ export class EdgeStore implements ExternalApplier {
 
   // ---- ExternalApplier
 
+  /** The eventual body of each command read ahead: the same object for readAhead and apply,
+   *  so the eventual store decodes it once (it keys its decoded bodies by the object). */
+  private readonly inner = new Map<Uint8Array, Uint8Array>();
+
+  private eventualBody(body: Uint8Array): Uint8Array {
+    return this.inner.get(body) ?? body.subarray(1);
+  }
+
+  /**
+   * The keys a command will read (ExternalApplier.readAhead), so a batch's single-key reads
+   * (the held event, the device summary, the projection's prior mvcc row) are one engine
+   * round trip for the whole batch instead of one each.
+   */
+  readAhead(body: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
+    if (body[0] !== Tag.Eventual) return { mvcc: [], raw: [] };
+    const inner = body.subarray(1);
+    this.inner.set(body, inner);
+    return this.eventual.readAhead(inner);
+  }
+
   async apply(index: number, body: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
     switch (body[0]) {
       case Tag.Eventual:
-        return this.eventual.apply(index, body.subarray(1), tx);
+        return this.eventual.apply(index, this.eventualBody(body), tx);
       case Tag.Feed: {
         const f = decodeFeed(body);
         for (const c of f.changes) {
@@ -251,6 +271,7 @@ export class EdgeStore implements ExternalApplier {
   }
 
   published(): void {
+    this.inner.clear();
     this.eventual.published();
     if (this.pendingFeedRevision !== undefined) this.feedRevisionNow = this.pendingFeedRevision;
     this.pendingFeedRevision = undefined;

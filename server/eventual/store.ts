@@ -17,7 +17,8 @@ import { applyPage, applyWrite, type ApplyEnv } from './apply.js';
 import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
 import {
-  SET_STATE_TAG, decodeHlcValue, decodeKeyState, decodeNsRecord, encodeHlcValue, encodeKeyState, encodeNsRecord, type NsCounts, type NsRecord,
+  SET_STATE_TAG, decodeHlcValue, decodeKeyState, decodeNsRecord, encodeHlcValue, encodeKeyState, encodeNsRecord, keyStateHashForm,
+  type DeviceSummary, type NsCounts, type NsRecord,
 } from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
 import { NS_RECORDS_RANGE, Sub, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
@@ -151,13 +152,18 @@ export class EventualStore implements ExternalApplier {
   /** A state key worth reading ahead: neither the batch nor the cache holds it. */
   private stateAhead(k: Uint8Array, raw: Uint8Array[]): void {
     const ks = keyString(k);
-    if (!this.batch.slots.has(ks) && this.cache.get(ks) === undefined) raw.push(k);
+    // has(), not get(): the apply's own get is the use that refreshes the entry.
+    if (!this.batch.slots.has(ks) && !this.cache.has(ks)) raw.push(k);
   }
 
   private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
-    this.stateAhead(deviceKey(ns, device), raw);
+    const dk = deviceKey(ns, device);
+    this.stateAhead(dk, raw);
     if (seq <= 0) return; // assigned at apply
-    raw.push(eventKey(ns, device, seq));
+    // A seq past the device's highest is not held (merge.ts heldEvent): no read for it.
+    const ks = keyString(dk);
+    const summary = (this.batch.slots.get(ks)?.value ?? this.cache.get(ks)) as DeviceSummary | null | undefined;
+    if (summary === undefined || (summary !== null && seq <= summary.highest)) raw.push(eventKey(ns, device, seq));
     const prefix = this.opts.registry().get(ns)?.prefix;
     if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
   }
@@ -353,11 +359,13 @@ export class EventualStore implements ExternalApplier {
         hash = crc32(Buffer.concat([k, encodeNsRecord({ ...r, counts: { ...r.counts, superseded: 0 } })]), hash);
       }
     }
+    // Key states in their hash form: lww without the mvcc revision, either format (codec.ts
+    // keyStateHashForm); a set without its dead cloud entries (canonicalKeyState).
     for await (const chunk of data) {
       const parts: Uint8Array[] = [];
       for (const [k, v] of chunk) {
         if (inSup(k)) continue;
-        const value = Buffer.compare(k, keyStates.gte) >= 0 && Buffer.compare(k, keyStates.lt) < 0 ? canonicalKeyState(v, vector) : v;
+        const value = Buffer.compare(k, keyStates.gte) >= 0 && Buffer.compare(k, keyStates.lt) < 0 ? canonicalKeyState(keyStateHashForm(v), vector) : v;
         if (value !== undefined) parts.push(k, value);
       }
       hash = crc32(Buffer.concat(parts), hash);
