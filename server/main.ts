@@ -206,6 +206,11 @@ async function edge(argv: string[]): Promise<void> {
   const node = await EdgeNode.open({
     name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n), onResync: () => metrics.sync.resync('tombstone_ttl'),
+    // The edge's repair of a damaged database is the new incarnation taken at once (the download follows).
+    onStorageDamage: (reason) => {
+      metrics.storageCorruption('edge', reason);
+      metrics.storageRepair('edge', reason);
+    },
     session: (n) => edgeSessionRunner(n, systemClock, logger),
   });
   const edgeMetrics = registerEdgeMetrics(registry, node);

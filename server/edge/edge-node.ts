@@ -9,7 +9,8 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { EdgeBackend } from './backend.js';
 import { EdgeCrdt, type EdgeIdentity } from './crdt.js';
-import { bumpIncarnation, loadOrCreateMarker, replicaId, type EdgeMarker } from './marker.js';
+import { bumpIncarnation, replicaId, type EdgeMarker } from './marker.js';
+import { checkEdgeDataDir, type EdgeDamage } from './startup-check.js';
 import { EdgeNamespaces } from './namespaces.js';
 import { EdgeReplica } from './replica.js';
 import { EdgeStore } from './store.js';
@@ -28,6 +29,10 @@ export interface EdgeNodeOptions {
   /** Builds the EdgeSync session runner once the node exists (absent: no eventual sync). */
   session?: (node: EdgeNode) => SessionRunner | undefined;
   onApplied?: (namespace: string, type: string, n: number) => void;
+  /** The local database was found damaged and replaced (regionstore_storage_*_total{db="edge"}). */
+  onStorageDamage?: (reason: EdgeDamage) => void;
+  /** Read the local database whole in a child process at start (default true; tests may skip). */
+  verify?: boolean;
   /** A namespace reset for a resync (the node's regionstore_sync_resyncs_total counts it). */
   onResync?: (namespace: string) => void;
   backoff?: { baseMs?: number; capMs?: number };
@@ -95,9 +100,12 @@ export class EdgeNode {
   }
 
   static async open(opts: EdgeNodeOptions): Promise<EdgeNode> {
-    const { marker, fresh } = await loadOrCreateMarker(opts.dataDir, opts.name, opts.clock.nowMs());
-    const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied);
+    const check = await checkEdgeDataDir({ dataDir: opts.dataDir, deviceId: opts.name, nowMs: opts.clock.nowMs(), logger: opts.logger, ...(opts.verify !== undefined ? { verify: opts.verify } : {}) });
+    const { marker, fresh } = check;
+    if (check.damage !== undefined) opts.onStorageDamage?.(check.damage.reason);
+    const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb);
     const node = new EdgeNode(opts, marker, store);
+    node.storageNote = check.damage?.note ?? '';
     opts.logger.info(fresh ? 'new edge data dir: a new incarnation' : 'edge data dir opened', {
       replicaId: store.origin, localRevision: store.mvcc.currentRevision, strongRevision: store.feedRevision,
     });

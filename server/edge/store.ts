@@ -23,7 +23,7 @@ import {
   type ClientSeq, type Command, type CommandResponse, type ExternalApplier, type ExternalTx,
 } from '../mvcc/index.js';
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
-import { StateKeyspace, decodeU64, encodeU64, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
+import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
 import { EventualStore } from '../eventual/store.js';
 
 const EDGE = StateKeyspace.Edge;
@@ -131,8 +131,10 @@ export class EdgeStore implements ExternalApplier {
     this.nextIndex = mvcc.appliedIndex + 1;
   }
 
-  static async open(dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void): Promise<EdgeStore> {
-    const engine = await openRocksEngine(join(dataDir, 'state'));
+  /** `create`: the database may be created (a new data dir, or a damaged one moved aside: startup-check.ts). */
+  static async open(dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void, create = true): Promise<EdgeStore> {
+    const dir = join(dataDir, 'state');
+    const engine = create ? await openRocksEngine(dir) : await openExistingRocksEngine(dir);
     const mvcc = await MvccStore.open(engine);
     const reg = await engine.get(REGISTRY_KEY);
     const registry = NamespaceRegistry.of(reg === undefined ? [] : decodeRegistryValue(reg));
