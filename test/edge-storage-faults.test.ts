@@ -129,6 +129,16 @@ test('a damaged edge database is never served: moved aside, a new incarnation, e
     acked.push(key);
     acked.sort();
   }
+  // rsctl edge status (EdgeAdmin over the edge's client port) carries the note too.
+  const admin = new Client({ endpoints: [edge.endpoint], timeoutMs: 10_000 });
+  try {
+    const s = await admin.edges.status();
+    assert.match(s.storageNote, /new incarnation .* may be lost/);
+    assert.equal(s.skewRefusals, 0);
+    assert.deepEqual(s.resyncing, []);
+  } finally {
+    admin.close();
+  }
   const metrics = await (await fetch(`${edge.metricsUrl}/metrics`)).text();
   console.log(`  ${metrics.split('\n').filter((l) => l.startsWith('regionstore_storage_')).join('; ')}`);
   assert.match(metrics, /regionstore_storage_repairs_total\{db="edge",reason="unreadable"\} 1/);

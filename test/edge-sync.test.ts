@@ -201,6 +201,10 @@ describe('edges with a 3-member region', () => {
       }, 20_000, 250);
       console.log(`  ${st.sync.lastRefusal as string}`);
       assert.match(st.sync.lastRefusal, /clock-skew/);
+      // rsctl edge status shows them: how many, the last message, when.
+      assert.ok(st.sync.skewRefusals > 0, 'skew refusals counted');
+      assert.match(st.sync.lastSkewRefusal, /clock-skew/);
+      assert.ok(Math.abs(st.sync.lastSkewRefusalMs - Date.now()) < 120_000, 'the time of the last one');
       assert.equal((await region.call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 0, 'nothing of the refused page applied');
       // Kept on the edge: refused is not dropped.
       assert.equal((await crdt(far.endpoint).call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 1);
