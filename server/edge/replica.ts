@@ -8,11 +8,12 @@ import {
   HybridClock, VersionVector,
   type DeltaPage, type Hlc,
 } from '../crdt/index.js';
+import { BinReader } from '../mvcc/index.js';
+import { resyncCommand } from './resync-command.js';
 import { EvError, decodeAnswer, encodeBody } from '../eventual/entry.js';
 import { openExtraction } from '../eventual/extract.js';
 import type { ApplyResult, ExtractedPage, ReplicaSide, SyncClock, SyncNamespace } from '../sync/index.js';
-import { BinReader } from '../mvcc/index.js';
-import { Tag, encodeResync, eventualCommand, type EdgeStore } from './store.js';
+import { eventualCommand, type EdgeStore } from './store.js';
 
 /** The skew bound of session messages when no namespace names one (DESIGN §6). */
 export const EDGE_SESSION_MAX_SKEW_MS_DEFAULT = 60_000;
@@ -99,7 +100,7 @@ export class EdgeReplica implements ReplicaSide {
   }
 
   async resetForResync(ns: string, peer: VersionVector): Promise<void> {
-    const res = await this.store.external(encodeResync(Tag.ResyncReset, ns, peer.get(this.store.origin)), undefined, true);
+    const res = await this.store.external(resyncCommand('reset', ns, peer.get(this.store.origin)), undefined, true);
     const n = new BinReader(res.body).uint();
     if (n === 0) return; // resyncing already: the download goes on
     this.resyncs++;
@@ -112,7 +113,7 @@ export class EdgeReplica implements ReplicaSide {
   /** The region's catch-up of `ns` is applied: a resync in progress merges the kept writes back and uploads them. */
   async caughtUp(ns: string): Promise<number> {
     if (this.store.eventual.resyncMark(ns) === undefined) return 0;
-    const res = await this.store.external(encodeResync(Tag.ResyncRestore, ns), undefined, true);
+    const res = await this.store.external(resyncCommand('restore', ns), undefined, true);
     const n = new BinReader(res.body).uint();
     this.changed(ns);
     return Math.max(0, n - 1);
