@@ -205,16 +205,18 @@ async function edge(argv: string[]): Promise<void> {
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
   const node = await EdgeNode.open({
     name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
-    clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n), onResync: () => metrics.sync.resync('tombstone_ttl'),
-    // The edge's repair of a damaged database is the new incarnation taken at once (the download follows).
-    onStorageDamage: (reason) => {
-      metrics.storageCorruption('edge', reason);
-      metrics.storageRepair('edge', reason);
-    },
+    clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
     session: (n) => edgeSessionRunner(n, systemClock, logger),
   });
   const edgeMetrics = registerEdgeMetrics(registry, node);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
+  // A damaged local database found at start (server/edge/startup-check.ts): its repair is the
+  // new incarnation taken then (the download follows). Resyncs (tombstone_ttl) as they happen.
+  if (node.storageDamage !== undefined) {
+    metrics.storageCorruption('edge', node.storageDamage);
+    metrics.storageRepair('edge', node.storageDamage);
+  }
+  node.onResync = () => metrics.sync.resync('tombstone_ttl');
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(node.backend, { host: u.host, port: u.port }, {

@@ -29,12 +29,8 @@ export interface EdgeNodeOptions {
   /** Builds the EdgeSync session runner once the node exists (absent: no eventual sync). */
   session?: (node: EdgeNode) => SessionRunner | undefined;
   onApplied?: (namespace: string, type: string, n: number) => void;
-  /** The local database was found damaged and replaced (regionstore_storage_*_total{db="edge"}). */
-  onStorageDamage?: (reason: EdgeDamage) => void;
   /** Read the local database whole in a child process at start (default true; tests may skip). */
   verify?: boolean;
-  /** A namespace reset for a resync (the node's regionstore_sync_resyncs_total counts it). */
-  onResync?: (namespace: string) => void;
   backoff?: { baseMs?: number; capMs?: number };
 }
 
@@ -74,8 +70,11 @@ export class EdgeNode {
     listEdges: (): Promise<never> => Promise.reject(Object.assign(new Error(`this is edge ${this.opts.name}: rsctl edge list is answered by the region (rsctl --endpoints <region> edge list); here, rsctl edge status`), { code: 'failed-precondition' })),
     edgeStatus: async (): Promise<Record<string, unknown>> => this.statusWire(),
   };
-  /** What the start-up storage check found and did ('' when the data dir opened clean). */
+  /** What the start-up storage check found and did ('' when the data dir opened clean), and why. */
   storageNote = '';
+  storageDamage: EdgeDamage | undefined;
+  /** A namespace reset for a resync (the node's regionstore_sync_resyncs_total counts it). */
+  onResync: ((namespace: string) => void) | undefined;
   /** Extra status fields the session runner fills in (bytes, lag, skew). */
   sessionStatus: () => Record<string, unknown> = () => ({});
 
@@ -88,7 +87,7 @@ export class EdgeNode {
     this.crdt.onLocalWrite = (ns) => this.replica.changed(ns);
     this.replica.onResync = (ns, kept) => {
       opts.logger.warn('resync of a namespace from the region\'s snapshot (this edge was silent past its tombstone_ttl): its state dropped, local writes the region lacks kept', { ns, kept });
-      opts.onResync?.(ns);
+      this.onResync?.(ns);
     };
     this.feed = new StrongFeed(store, held, opts.logger, () => clock.monotonicMs());
     const session = opts.session?.(this);
@@ -102,10 +101,10 @@ export class EdgeNode {
   static async open(opts: EdgeNodeOptions): Promise<EdgeNode> {
     const check = await checkEdgeDataDir({ dataDir: opts.dataDir, deviceId: opts.name, nowMs: opts.clock.nowMs(), logger: opts.logger, ...(opts.verify !== undefined ? { verify: opts.verify } : {}) });
     const { marker, fresh } = check;
-    if (check.damage !== undefined) opts.onStorageDamage?.(check.damage.reason);
     const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb);
     const node = new EdgeNode(opts, marker, store);
     node.storageNote = check.damage?.note ?? '';
+    if (check.damage !== undefined) node.storageDamage = check.damage.reason;
     opts.logger.info(fresh ? 'new edge data dir: a new incarnation' : 'edge data dir opened', {
       replicaId: store.origin, localRevision: store.mvcc.currentRevision, strongRevision: store.feedRevision,
     });
