@@ -47,17 +47,15 @@ export interface EdgeSyncTotals {
   /** Pages refused either way (clock-skew, ...), and the last refusal. */
   refused: number;
   lastRefusal: string;
-  /** Of those, refused for clock skew; the last one's message and wall time (ms; 0: none). */
-  skewRefusals: number;
-  lastSkewRefusal: string;
-  lastSkewRefusalMs: number;
+  /** Of those, refused for clock skew; the last one's message and wall time (ms); absent: none yet. */
+  skewRefusals?: number;
+  lastSkewRefusal?: string;
+  lastSkewRefusalMs?: number;
   lastOutcome: string;
 }
 
 export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger): SessionRunner {
-  const totals: EdgeSyncTotals = { bytesSent: 0, bytesReceived: 0, opsSent: 0, opsApplied: 0, sessions: 0, newIncarnations: 0, skewMs: 0, refused: 0, lastRefusal: '', lastOutcome: '',
-    skewRefusals: 0, lastSkewRefusal: '', lastSkewRefusalMs: 0,
-  };
+  const totals: EdgeSyncTotals = { bytesSent: 0, bytesReceived: 0, opsSent: 0, opsApplied: 0, sessions: 0, newIncarnations: 0, skewMs: 0, refused: 0, lastRefusal: '', lastOutcome: '' };
   let current: SyncSession | undefined;
   node.sessionStatus = () => ({
     sync: { ...totals, ...(current !== undefined ? { lagOps: current.stats.lagOps, lagMs: current.stats.lagMs, skewMs: current.stats.skewMs } : {}) },
@@ -98,7 +96,7 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger):
           totals.refused++;
           totals.lastRefusal = `${sent ? 'refused a page from the region' : 'the region refused a page'}: ${code}: ${message}`;
           if (code === 'clock-skew') {
-            totals.skewRefusals++;
+            totals.skewRefusals = (totals.skewRefusals ?? 0) + 1;
             totals.lastSkewRefusal = totals.lastRefusal;
             totals.lastSkewRefusalMs = clock.nowMs();
           }
