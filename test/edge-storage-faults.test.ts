@@ -106,14 +106,14 @@ test('a damaged edge database is never served: moved aside, a new incarnation, e
     },
   ];
   for (const d of damages) {
-    const before = (await edge.status()).replicaId as string;
+    const was = (await edge.status()).replicaId as string;
     const ssts = await stopWithSsts();
     console.log(`  ${d.what} (state/ holds ${ssts.length} SST files)`);
     d.damage();
     await edge.restart();
     const st = await upWithSession();
-    console.log(`  ${before} -> ${st.replicaId as string}: ${st.storageNote as string}`);
-    assert.notEqual(st.replicaId, before, 'a new incarnation');
+    console.log(`  ${was} -> ${st.replicaId as string}: ${st.storageNote as string}`);
+    assert.notEqual(st.replicaId, was, 'a new incarnation');
     assert.match(st.storageNote, /moved aside to .*state\.damaged-/);
     assert.match(st.storageNote, /may be lost/);
     const aside = readdirSync(edge.dataDir).filter((n) => n.startsWith('state.damaged-'));

@@ -65,6 +65,8 @@ async function crdtState(c: RawCrdt): Promise<Record<string, unknown>> {
   };
 }
 
+/** The rebuild test's many keys. */
+const bulk = (i: number): string => `conf/bulk/${String(i).padStart(4, '0')}`;
 describe('regionstore edge', () => {
   test('syncs the registry, copies strong namespaces with their staleness, forwards strong writes', async () => {
     const c = edgeClient();
@@ -190,7 +192,6 @@ describe('regionstore edge', () => {
     // More keys than one page of the rebuild's Range (FEED_RANGE_PAGE_KEYS): the rebuild
     // streams page by page, deleting the local keys of each page's window the region lost.
     const BULK = 2_500;
-    const bulk = (i: number): string => `conf/bulk/${String(i).padStart(4, '0')}`;
     for (let i = 0; i < BULK; i += 100) await Promise.all(Array.from({ length: 100 }, (_x, j) => region.put(bulk(i + j), 'v')));
     await eventually('the bulk keys on the edge', async () => {
       const got = await c.range('conf/bulk/', { prefix: true, countOnly: true, readLevel: 'serializable' }).catch(() => undefined);

@@ -144,7 +144,9 @@ export class StrongFeed {
     let pending: FeedChange[] = [];
     /** Applies whole chunks with the old revision; `final`: the rest (maybe nothing) with the new one. */
     const flush = async (final: boolean): Promise<void> => {
-      while (pending.length > FEED_APPLY_CHUNK || (!final && pending.length === FEED_APPLY_CHUNK)) {
+      // A final flush keeps up to a chunk for the command with the new revision.
+      const keep = final ? 1 : 0;
+      while (pending.length >= FEED_APPLY_CHUNK + keep) {
         await this.store.external(encodeFeed(before, pending.slice(0, FEED_APPLY_CHUNK)));
         pending = pending.slice(FEED_APPLY_CHUNK);
       }
