@@ -303,6 +303,13 @@ async function edge(argv: string[]): Promise<void> {
   });
   const edgeMetrics = registerEdgeMetrics(registry, node, metrics.sync);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
+  // A damaged local database found at start (server/edge/startup-check.ts): its repair is the
+  // new incarnation taken then (the download follows). Resyncs (tombstone_ttl) as they happen.
+  if (node.storageDamage !== undefined) {
+    metrics.storageCorruption('edge', node.storageDamage);
+    metrics.storageRepair('edge', node.storageDamage);
+  }
+  node.onResync = () => metrics.sync.resync('tombstone_ttl');
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(node.backend, { host: u.host, port: u.port }, {

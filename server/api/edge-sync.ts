@@ -46,10 +46,12 @@ export interface EdgeAdminBackend {
 
 const identity = (b: Buffer): Buffer => b;
 
+export const EDGE_SYNC_PATH = '/regionstore.v1.EdgeSync/Sync';
+
 /** EdgeSync.Sync with raw bytes as messages (the backend owns the codec). */
 export const EDGE_SYNC_SERVICE: ServiceDefinition = {
   Sync: {
-    path: '/regionstore.v1.EdgeSync/Sync',
+    path: EDGE_SYNC_PATH,
     requestStream: true,
     responseStream: true,
     requestSerialize: identity,

@@ -18,7 +18,8 @@ import { clusterService } from './cluster.js';
 import { withFastKvCodecs } from './fast-codec.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
-import { GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
+import { EDGE_SYNC_RECEIVE_BYTES_MAX, GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
+import { receiveLimitFor } from './call-limits.js';
 import { maintenanceService } from './maintenance.js';
 import { loadConcurrencyServices, loadEtcdServices } from './proto.js';
 import { electionService } from './election.js';
@@ -31,7 +32,7 @@ import { crdtService } from './crdt.js';
 import { loadCrdtService } from './crdt-wire.js';
 import type { CrdtBackend } from './crdt-backend.js';
 import {
-  EDGE_SYNC_SERVICE, edgeAdminService, edgeSyncService, loadEdgeAdminService, type EdgeAdminBackend, type EdgeSyncBackend,
+  EDGE_SYNC_PATH, EDGE_SYNC_SERVICE, edgeAdminService, edgeSyncService, loadEdgeAdminService, type EdgeAdminBackend, type EdgeSyncBackend,
 } from './edge-sync.js';
 
 /** What the server serves: the etcd Backend, and regionstore.v1.Crdt when `crdtOps` is there. */
@@ -151,6 +152,8 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     // introspection service nobody registers here: 0.5-0.7 % of the leader's CPU in the
     // bench:compare profiles. A caller that wants it can pass the option back.
     'grpc.enable_channelz': 0,
+    // EdgeSync streams get the sync session's message limit; every other call etcd's (below).
+    interceptors: [receiveLimitFor(EDGE_SYNC_PATH, EDGE_SYNC_RECEIVE_BYTES_MAX)],
     ...opts.grpcOptions,
     'grpc.max_receive_message_length': limits.requestBytesMax + limits.grpcOverheadBytes,
     'grpc.max_send_message_length': GRPC_SEND_BYTES_MAX,

@@ -48,6 +48,10 @@ export interface EdgeSyncTotals {
   /** Pages refused either way (clock-skew, ...), and the last refusal. */
   refused: number;
   lastRefusal: string;
+  /** Of those, refused for clock skew; the last one's message and wall time (ms); absent: none yet. */
+  skewRefusals?: number;
+  lastSkewRefusal?: string;
+  lastSkewRefusalMs?: number;
   lastOutcome: string;
 }
 
@@ -82,9 +86,22 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, 
         pageApplied: (_ns, applied) => {
           totals.opsApplied += applied;
         },
+        caughtUp: (ns, direction) => {
+          // A resync's download is complete: its kept local writes go back in (then upload).
+          if (direction !== 'received' || node.store.eventual.resyncMark(ns) === undefined) return;
+          void node.replica.caughtUp(ns).then(
+            (n) => logger.info('resync of a namespace complete', { ns, restored: n }),
+            (e: unknown) => logger.error('resync restore failed', { ns, error: (e as Error).message }),
+          );
+        },
         refused: (code, message, sent) => {
           totals.refused++;
           totals.lastRefusal = `${sent ? 'refused a page from the region' : 'the region refused a page'}: ${code}: ${message}`;
+          if (code === 'clock-skew') {
+            totals.skewRefusals = (totals.skewRefusals ?? 0) + 1;
+            totals.lastSkewRefusal = totals.lastRefusal;
+            totals.lastSkewRefusalMs = clock.nowMs();
+          }
           logger.warn(sent ? 'refused a page from the region' : 'the region refused a page', { code, message });
         },
       },

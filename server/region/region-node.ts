@@ -273,8 +273,10 @@ export class RegionNode {
       localOrigin: this.regionOrigin,
       registry: () => this.namespaceApplier.registry,
       unsafeApplyDuplicates: this.opts.unsafe?.crdtApplyDuplicates === true,
-      onApplied: (ns, type, n) => {
-        this.opts.metrics.crdtOpsApplied(ns, type, n);
+      onApplied: (ns, type, n) => this.opts.metrics.crdtOpsApplied(ns, type, n),
+      // Every vector change, not only merged ops: a page of held or dominated records still
+      // advances the vector, and the other edges must hear of it (issue 14's hidden-state bug).
+      onChanged: (ns) => {
         for (const l of this.eventualListeners) l(ns);
       },
     });
@@ -284,7 +286,7 @@ export class RegionNode {
 
   private readonly eventualListeners = new Set<(ns: string) => void>();
 
-  /** Calls `fn(namespace)` after each written batch that applied CRDT ops there (edge sessions push them). */
+  /** Calls `fn(namespace)` after each written batch that changed its CRDT record (vector or counts): edge sessions push them. */
   onEventualChange(fn: (ns: string) => void): () => void {
     this.eventualListeners.add(fn);
     return () => this.eventualListeners.delete(fn);

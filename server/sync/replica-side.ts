@@ -144,6 +144,12 @@ export interface ReplicaSide {
    * ever grow). The region keeps edges' acknowledged vectors for causal-stability GC.
    */
   peerVector?(peerReplicaId: string, ns: string, vector: VersionVector): void;
-  /** Initiator only, optional: the acceptor asked for `ns` to be resynced; reset it (keep unsent local writes). */
-  resetForResync?(ns: string): Promise<void>;
+  /**
+   * Initiator only, optional: the acceptor asked for `ns` to be resynced (its HELLO's `resync`);
+   * reset it, keeping the local writes `peer` (the acceptor's vector) does not hold. Called
+   * before any page of the session is applied; a no-op for a namespace already resyncing.
+   */
+  resetForResync?(ns: string, peer: VersionVector): Promise<void>;
+  /** Initiator only, optional: namespaces whose resync is not finished (asked for in full again in the HELLO). */
+  resyncing?(): readonly string[];
 }
