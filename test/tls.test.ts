@@ -114,10 +114,6 @@ describe('TLS: client and peer ports with client-cert-auth', { skip: !haveOpenss
 
   it('answers HTTP/1.1 on the TLS port with client certificates: /health and the JSON gateway (which dials its own port with the member\'s certificate)', async (t) => {
     if (spawnSync('curl', ['--version']).status !== 0) return t.skip('curl not installed: apt-get install curl');
-    const curl = (args: string[], who: CertFiles | undefined): Promise<string> => new Promise((resolve) => {
-      const tls = ['--cacert', ca.cert, ...(who === undefined ? [] : ['--cert', who.cert, '--key', who.key])];
-      execFile('curl', ['-s', '--max-time', '10', ...tls, ...args], (_e, out) => resolve(String(out)));
-    });
     const m = cluster.members[1]!;
     assert.equal((await curl([`${m.clientUrl}/health`], root)).trim(), '{"health":"true","reason":""}');
     const range = await curl([`${m.clientUrl}/v3/kv/range`, '-d', JSON.stringify({ key: Buffer.from('tls/a').toString('base64') })], root);
@@ -237,3 +233,11 @@ describe('TLS: client and peer ports with client-cert-auth', { skip: !haveOpenss
     }
   });
 });
+
+/** curl over TLS with the test CA, and a client certificate when `who` is given; '' on any failure. */
+function curl(args: string[], who: CertFiles | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const tls = ['--cacert', ca.cert, ...(who === undefined ? [] : ['--cert', who.cert, '--key', who.key])];
+    execFile('curl', ['-s', '--max-time', '10', ...tls, ...args], (_e, out) => resolve(String(out)));
+  });
+}

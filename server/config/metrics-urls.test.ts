@@ -51,12 +51,13 @@ describe('metrics listeners', () => {
   });
 });
 
+function edge(r: EdgeFlagsResult): EdgeConfig {
+  assert.equal(r.kind, 'config', r.kind === 'error' ? r.errors.join('\n') : r.kind);
+  return (r as { config: EdgeConfig }).config;
+}
+
 describe('edge metrics listeners', () => {
   const BASE = ['--name', 'dev1', '--region', '127.0.0.1:2379'];
-  const edge = (r: EdgeFlagsResult): EdgeConfig => {
-    assert.equal(r.kind, 'config', r.kind === 'error' ? r.errors.join('\n') : r.kind);
-    return (r as { config: EdgeConfig }).config;
-  };
 
   it('default loopback with an OS-chosen port; URLs replace it, --metrics-addr beside them', () => {
     assert.deepEqual(edge(parseEdgeFlags(BASE, {})).metricsListeners, [{ host: '127.0.0.1', port: 0 }]);
