@@ -16,6 +16,7 @@
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectRocksDir, verifyRocksDir } from '../storage/db-check.js';
+import { checkAndBreakSeal } from '../storage/db-seal.js';
 import type { Logger } from '../util/logger.js';
 import { bumpIncarnation, loadOrCreateMarker, replicaId, type EdgeMarker } from './marker.js';
 
@@ -59,7 +60,7 @@ export async function checkEdgeDataDir(o: EdgeStartupOptions): Promise<EdgeStart
   } else if (found.kind === 'damaged') {
     reason = 'unreadable';
     detail = `${found.file}: ${found.reason}`;
-  } else if (o.verify !== false) {
+  } else if (o.verify !== false && await sealBroken(dir, o.logger)) {
     const v = await verifyRocksDir(dir);
     if (v.ok === false) {
       reason = 'corrupt';
@@ -80,6 +81,17 @@ export async function checkEdgeDataDir(o: EdgeStartupOptions): Promise<EdgeStart
     reason, detail, movedTo: movedTo || null, before, after, lostUnsent: 'local writes not yet sent to the region, if any, may be lost',
   });
   return { marker: next, fresh: false, createDb: true, damage: { reason, detail, movedTo, before, after, note } };
+}
+
+/**
+ * Whether the database must be read whole: not when it is byte for byte what a clean stop
+ * sealed (server/storage/db-seal.ts). The seal is broken either way, before the open.
+ */
+async function sealBroken(dir: string, logger: Logger): Promise<boolean> {
+  const seal = await checkAndBreakSeal(dir);
+  if (seal.sealed) logger.info('edge database unchanged since its clean stop: full read skipped', { dir, files: seal.files, bytes: seal.bytes, ms: seal.ms });
+  else logger.info('reading the edge database whole before use', { dir, why: seal.reason });
+  return !seal.sealed;
 }
 
 /** Renames `<dataDir>/<name>` to `<name>.damaged-<time>` (kept for the operator). */
