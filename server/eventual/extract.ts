@@ -6,9 +6,11 @@
 // iterator takes its implicit snapshot when opened), with the namespace vector read in that
 // turn too, so the ranges the pages declare and the index entries they walk are those of one
 // applied state. Records an index entry points at (a key's state, a held event) are looked
-// up when the page is built, a scan chunk at a time (one getMany): a record dominated since the view is no longer there and is
-// left out, as a dominated record is (its dominator has a seq past the view and follows in a
-// later delta); a record still there is the same record (records never change).
+// up when the page is built, a scan chunk at a time (one getMany): a record dominated since
+// the view is no longer there and is left out, as a dominated record is (its dominator has a
+// seq past the view and follows in a later delta); a record still there is the same record
+// (records never change). An lww winner's value is its key's mvcc row (codec.ts LwwWinner),
+// read after the state and taken only at the winner's revision.
 
 import { recordSizeEstimate, type CrdtRecord, type DeltaPage, type PageRange } from '../crdt/index.js';
 import { decodeU64, type Engine } from '../storage/index.js';

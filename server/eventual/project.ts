@@ -27,8 +27,14 @@ export function eventEtcdKey(prefix: string, device: string, seq: number): Uint8
   return utf8.encode(`${prefix}${device}/${String(seq).padStart(SEQ_DIGITS, '0')}`);
 }
 
+/**
+ * canonicalJson of {device, payload, schema_version, seq, ts, type} written out in its key
+ * order (the generic one sorted six keys and built an array per event of a 1000-event page);
+ * project.test.ts pins it to canonicalJson.
+ */
 export function eventValue(e: EventRecord): Uint8Array {
-  return utf8.encode(canonicalJson({
-    device: e.deviceId, seq: e.deviceSeq, ts: e.ts, type: e.type, schema_version: e.schemaVersion ?? 0, payload: renderBytes(e.payload),
-  }));
+  return utf8.encode(
+    `{"device":${JSON.stringify(e.deviceId)},"payload":${canonicalJson(renderBytes(e.payload))},"schema_version":${e.schemaVersion ?? 0},` +
+    `"seq":${e.deviceSeq},"ts":${e.ts},"type":${JSON.stringify(e.type)}}`,
+  );
 }
