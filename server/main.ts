@@ -10,9 +10,11 @@ import pino from 'pino';
 import { startApiServer } from './api/index.js';
 import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addJsonGateway } from './api/gateway/index.js';
+import { fixedLimitsHelp } from './api/fixed-limits.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
+import { registerLimitMetrics } from './metrics/limit-metrics.js';
 import { registerEdgeMetrics } from './edge/metrics.js';
 import { defaultHealth, healthWithAlarms, healthWithStorage, startMetricsServer } from './metrics/http-server.js';
 import { AlarmType } from './mvcc/index.js';
@@ -71,7 +73,7 @@ function pinoLogger(level: string, name: string): Logger {
 async function serve(argv: string[]): Promise<void> {
   const parsed = parseServeFlags(argv, process.env);
   if (parsed.kind === 'help') {
-    console.log(parsed.text);
+    console.log(parsed.text + '\n' + fixedLimitsHelp());
     return;
   }
   if (parsed.kind === 'error') {
@@ -135,12 +137,29 @@ async function serve(argv: string[]): Promise<void> {
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
+  const limitMetrics = registerLimitMetrics(registry);
+  const { limits: l } = cfg;
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(backend, { host: u.host, port: u.port }, {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+        limits: {
+          requestBytesMax: l.requestBytesMax, txnOpsMax: l.txnOpsMax, watchersPerStreamMax: l.watchersPerStreamMax,
+          watchersPerConnectionMax: l.watchersPerConnectionMax, watchPendingBytesMax: l.watchPendingBytesMax, watchStallMs: l.watchStallMs,
+        },
+        connection: {
+          concurrentStreamsMax: l.concurrentStreamsMax, keepaliveMinTimeMs: l.keepaliveMinTimeMs, keepaliveIntervalMs: l.keepaliveIntervalMs,
+          keepaliveTimeoutMs: l.keepaliveTimeoutMs, handshakeTimeoutMs: l.handshakeTimeoutMs, idleTimeoutMs: l.idleTimeoutMs,
+          connectionsPerAddressMax: l.connectionsPerAddressMax,
+        },
+        onLimit: (limit, detail) => {
+          limitMetrics.refused(limit);
+          // Refused connections can come by the thousand: those at debug, the rest (rare, a client to fix) at warn.
+          const log = limit === 'handshake' || limit === 'connections-per-address' ? logger.debug : logger.warn;
+          log('client refused by a limit', { limit, detail });
+        },
       }),
     ),
   );

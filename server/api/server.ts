@@ -25,6 +25,9 @@ import { electionService } from './election.js';
 import { lockService } from './lock.js';
 import { watchService } from './watch.js';
 import { startFrontDoor } from './front-door.js';
+import {
+  enforcePingPolicy, grpcConnectionOptions, onGrpcSessions, resolveConnectionLimits, type ConnectionLimits,
+} from './connection-limits.js';
 import { Http1Router, createHttp1Server } from './http1.js';
 import { loadNamespacesService, namespacesService } from './namespaces.js';
 import { crdtService } from './crdt.js';
@@ -67,7 +70,17 @@ export interface ApiServerOptions {
   http1?: Http1Router;
   /** A connection closed for an HTTP/2 protocol error in the front door (for logs). */
   onProtocolError?: (err: Error) => void;
+  /** Connection limits (connection-limits.ts); defaults etcd's where etcd has them. */
+  connection?: Partial<ConnectionLimits>;
+  /**
+   * A connection or stream refused or closed by a limit, named as in LimitName; for metrics
+   * and logs, must not throw.
+   */
+  onLimit?: (limit: LimitName, detail: string) => void;
 }
+
+/** The limits a connection or stream can be refused or closed by (the metric's label values). */
+export type LimitName = 'handshake' | 'connections-per-address' | 'keepalive-min-time' | 'watch-slow-receiver';
 
 export interface ApiServer {
   readonly server: Server;
@@ -139,11 +152,13 @@ function gateFor(backend: Backend) {
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
 export function createApiServer(backend: ServedBackend, opts: ApiServerOptions = {}): ApiServer {
   const limits = resolveLimits(opts.limits);
+  const connection = resolveConnectionLimits(opts.connection);
   const server = new Server({
     // Channelz keeps per-call and per-message counters and timestamps (Date.now()) for an
     // introspection service nobody registers here: 0.5-0.7 % of the leader's CPU in the
     // bench:compare profiles. A caller that wants it can pass the option back.
     'grpc.enable_channelz': 0,
+    ...grpcConnectionOptions(connection),
     ...opts.grpcOptions,
     'grpc.max_receive_message_length': limits.requestBytesMax + limits.grpcOverheadBytes,
     'grpc.max_send_message_length': GRPC_SEND_BYTES_MAX,
@@ -151,9 +166,10 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   const defs = loadEtcdServices();
   const auth = backend.auth;
   const gate = gateFor(backend);
+  const watchOpts = { onSlowReceiver: (reason: string) => opts.onLimit?.('watch-slow-receiver', reason) };
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
     KV: kvService(backend, limits),
-    Watch: auth === undefined ? watchService(backend, limits) : gatedWatchService(backend, auth, (b) => watchService(b, limits)),
+    Watch: auth === undefined ? watchService(backend, limits, watchOpts) : gatedWatchService(backend, auth, (b) => watchService(b, limits, watchOpts)),
     Lease: leaseService(backend, limits),
     Cluster: clusterService(backend),
     Maintenance: maintenanceService(backend, limits),
@@ -208,8 +224,13 @@ export async function startApiServer(
   opts: ApiServerOptions = {},
 ): Promise<RunningApiServer> {
   const api = createApiServer(backend, opts);
+  const connLimits = resolveConnectionLimits(opts.connection);
   const injector = api.server.createConnectionInjector(ServerCredentials.createInsecure());
+  onGrpcSessions(api.server, (session) =>
+    enforcePingPolicy(session, connLimits.keepaliveMinTimeMs, () => opts.onLimit?.('keepalive-min-time', session.socket?.remoteAddress ?? '')));
   const http1 = createHttp1Server(opts.http1 ?? new Http1Router());
+  // An HTTP/1.1 client must have sent its request headers within the handshake timeout too.
+  if (connLimits.handshakeTimeoutMs < http1.requestTimeout || http1.requestTimeout === 0) http1.headersTimeout = connLimits.handshakeTimeoutMs;
   const host = listen.host.startsWith('[') ? listen.host.slice(1, -1) : listen.host;
   const door = await startFrontDoor(
     { host, port: listen.port },
@@ -217,6 +238,9 @@ export async function startApiServer(
       http2: (connection) => injector.injectConnection(connection),
       http1,
       ...(opts.onProtocolError ? { onProtocolError: opts.onProtocolError } : {}),
+      handshakeTimeoutMs: connLimits.handshakeTimeoutMs,
+      connectionsPerAddressMax: connLimits.connectionsPerAddressMax,
+      onLimit: (limit, address) => opts.onLimit?.(limit, address),
     },
   );
   const close = async (graceMs = 1000): Promise<void> => {
