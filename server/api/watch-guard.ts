@@ -45,9 +45,15 @@ export function watchResponseBytes(msg: { events?: unknown[] }): number {
 export class WatchStreamGuard {
   private pending = 0;
   private stallTimer: NodeJS.Timeout | undefined;
+  /** When the client last took something, or the first pending response was written. */
+  private progressAt = 0;
   private tripped = false;
 
-  constructor(private readonly limits: ApiLimits, private readonly trip: (reason: string) => void) {}
+  constructor(
+    private readonly limits: ApiLimits,
+    private readonly trip: (reason: string) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   get pendingBytes(): number {
     return this.pending;
@@ -56,7 +62,10 @@ export class WatchStreamGuard {
   /** A response of `bytes` was handed to gRPC; call `flushed` when its write completes. */
   written(bytes: number): void {
     if (this.tripped) return;
-    if (this.pending === 0) this.armStall();
+    if (this.pending === 0) {
+      this.progressAt = this.now();
+      if (this.stallTimer === undefined) this.armStall(this.limits.watchStallMs);
+    }
     this.pending += bytes;
     if (this.pending > this.limits.watchPendingBytesMax) {
       this.fire(
@@ -66,12 +75,10 @@ export class WatchStreamGuard {
     }
   }
 
+  /** The client took `bytes` (a write completed): the stall clock starts again. No timer work here, per response. */
   flushed(bytes: number): void {
     this.pending = Math.max(0, this.pending - bytes);
-    if (this.tripped) return;
-    // The client took something: the stall clock starts again (or stops when all is taken).
-    this.disarmStall();
-    if (this.pending > 0) this.armStall();
+    this.progressAt = this.now();
   }
 
   close(): void {
@@ -79,13 +86,18 @@ export class WatchStreamGuard {
     this.disarmStall();
   }
 
-  private armStall(): void {
+  /** One timer per stream while anything is pending; it re-arms for the rest of the time when the client made progress. */
+  private armStall(ms: number): void {
     this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.tripped || this.pending === 0) return;
+      const idle = this.now() - this.progressAt;
+      if (idle < this.limits.watchStallMs) return this.armStall(this.limits.watchStallMs - idle);
       this.fire(
         `regionstore: watch canceled: the client took none of ${this.pending} bytes of watch responses for ` +
           `${this.limits.watchStallMs} ms (${WATCH_STALL_FLAG}); a watcher must keep reading`,
       );
-    }, this.limits.watchStallMs);
+    }, Math.max(1, Math.ceil(ms)));
     this.stallTimer.unref();
   }
 

@@ -95,6 +95,8 @@ export class WatchSession {
     if (this.closed) return;
     const bytes = watchResponseBytes(msg as { events?: unknown[] });
     this.guard.written(bytes);
+    // This response may have crossed a limit: then the stream is closed and it is not sent.
+    if (this.closed) return;
     if (!this.call.write(msg, () => this.guard.flushed(bytes)) && this.drained === undefined) {
       this.drained = new Promise<void>((resolve) => (this.releaseDrained = resolve));
     }
