@@ -24,6 +24,7 @@ import { loadConcurrencyServices, loadEtcdServices } from './proto.js';
 import { electionService } from './election.js';
 import { lockService } from './lock.js';
 import { watchService } from './watch.js';
+import { ConnectionWatchers } from './watch-guard.js';
 import { startFrontDoor } from './front-door.js';
 import {
   enforcePingPolicy, grpcConnectionOptions, onGrpcSessions, resolveConnectionLimits, type ConnectionLimits,
@@ -166,7 +167,8 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   const defs = loadEtcdServices();
   const auth = backend.auth;
   const gate = gateFor(backend);
-  const watchOpts = { onSlowReceiver: (reason: string) => opts.onLimit?.('watch-slow-receiver', reason) };
+  // One per-connection watcher count for every Watch stream of this server.
+  const watchOpts = { onSlowReceiver: (reason: string) => opts.onLimit?.('watch-slow-receiver', reason), perConnection: new ConnectionWatchers(limits) };
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
     KV: kvService(backend, limits),
     Watch: auth === undefined ? watchService(backend, limits, watchOpts) : gatedWatchService(backend, auth, (b) => watchService(b, limits, watchOpts)),

@@ -288,11 +288,15 @@ export class WatchSession {
 export interface WatchServiceOptions {
   /** Called when a stream is canceled for a slow-receiver limit (for metrics); must not throw. */
   onSlowReceiver?: (reason: string) => void;
+  /**
+   * The server's per-connection watcher count; every Watch stream of the server must share
+   * one (the auth gate makes a service per stream). Default: one per watchService call.
+   */
+  perConnection?: ConnectionWatchers;
 }
 
 export function watchService(backend: Backend, limits: ApiLimits, opts: WatchServiceOptions = {}): UntypedServiceImplementation {
-  // One count per server: every Watch stream of a connection counts against its limit.
-  const perConnection = new ConnectionWatchers(limits);
+  const perConnection = opts.perConnection ?? new ConnectionWatchers(limits);
   return {
     Watch: (call: WatchCall): void => {
       const session = new WatchSession(backend, limits, call, perConnection, opts.onSlowReceiver);
