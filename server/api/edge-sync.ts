@@ -21,6 +21,14 @@ export interface EdgeSyncStream {
   /** The stream ended (peer half-close, cancel or error); called once. */
   onClose(fn: (reason: string) => void): void;
   readonly peer: string;
+  /** The authenticated user of the stream while auth is on (absent: auth off, nothing to check). */
+  readonly caller?: EdgeCaller;
+}
+
+/** The user an edge session runs as, and what its roles let it do now (checked per page). */
+export interface EdgeCaller {
+  readonly user: string;
+  permits(type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean;
 }
 
 export interface EdgeSyncBackend {
@@ -55,8 +63,10 @@ export const EDGE_SYNC_SERVICE: ServiceDefinition = {
   },
 } as unknown as ServiceDefinition;
 
-export function edgeSyncService(backend: EdgeSyncBackend): UntypedServiceImplementation {
+/** `identify`: the caller of a stream the permission gate admitted (undefined: auth off). */
+export function edgeSyncService(backend: EdgeSyncBackend, identify: (call: object) => EdgeCaller | undefined = () => undefined): UntypedServiceImplementation {
   const Sync = (call: ServerDuplexStream<Buffer, Buffer>): void => {
+    const caller = identify(call);
     let closed = false;
     const closers: Array<(reason: string) => void> = [];
     const close = (reason: string): void => {
@@ -80,6 +90,7 @@ export function edgeSyncService(backend: EdgeSyncBackend): UntypedServiceImpleme
       onMessage: (fn) => call.on('data', (b: Buffer) => fn(b)),
       onClose: (fn) => closers.push(fn),
       peer: call.getPeer(),
+      ...(caller === undefined ? {} : { caller }),
     });
   };
   return { Sync };

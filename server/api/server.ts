@@ -48,7 +48,8 @@ export type ServedBackend = Backend & {
   readonly edgeAdminOps?: EdgeAdminBackend;
 };
 import { authService, loadAuthService } from './auth.js';
-import { gateService, gatedWatchService } from './auth-gate.js';
+import { checkedCaller, gateService, gatedWatchService, type GateContext } from './auth-gate.js';
+import type { EdgeCaller } from './edge-sync.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -146,8 +147,25 @@ function instrument(
 
 /** The permission gate of etcd's Auth API around a service's handlers (auth-gate.ts), when the backend has Auth. */
 function gateFor(backend: Backend) {
+  const ctx: GateContext = {
+    // The member's own registry (a serializable Get): what the gate checks a namespace's range by.
+    namespacePrefix: async (name) => {
+      if (backend.namespaceOps === undefined || name === '') return undefined;
+      return backend.namespaceOps.get(name, true).then((d) => d.prefix, () => undefined);
+    },
+  };
   return (name: string, def: ServiceDefinition, impl: UntypedServiceImplementation): UntypedServiceImplementation =>
-    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl);
+    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl, ctx);
+}
+
+/** The user an admitted EdgeSync stream runs as, with its permissions as they are at each check. */
+function edgeCallerOf(backend: Backend): (call: object) => EdgeCaller | undefined {
+  return (call) => {
+    const auth = backend.auth;
+    const actor = checkedCaller(call);
+    if (auth === undefined || actor === undefined) return undefined;
+    return { user: actor.user, permits: (type, key, rangeEnd) => auth.permitsUser(actor.user, type, key, rangeEnd) };
+  };
 }
 
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
@@ -200,7 +218,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     server.addService(def, instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall));
   }
   if (backend.edgeSyncOps !== undefined) {
-    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps)), opts.onCall));
+    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps, edgeCallerOf(backend))), opts.onCall));
   }
   if (backend.edgeAdminOps !== undefined) {
     const def = loadEdgeAdminService();

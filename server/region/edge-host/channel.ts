@@ -7,6 +7,11 @@ import { channelFromCallbacks, type CallbackStream, type SyncChannel } from '../
 /** What server/api's EdgeSyncStream gives (structurally: server/region may not import server/api). */
 export interface EdgeStream extends CallbackStream {
   readonly peer: string;
+  /** The session's user while auth is on, with its permissions as they are now (absent: auth off). */
+  readonly caller?: {
+    readonly user: string;
+    permits(type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean;
+  };
 }
 
 export function streamChannel(stream: EdgeStream, counted: (direction: 'in' | 'out', n: number) => void): SyncChannel {
