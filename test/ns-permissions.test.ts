@@ -22,9 +22,9 @@ const b = (s: string): Buffer => Buffer.from(s);
 const DENIED = 'etcdserver: permission denied';
 const NO_USER = 'etcdserver: user name is empty';
 const EDGE = 'edge:ea:1';
-const NS = { name: 'tel-a', prefix: 'tel-a/', level: 'eventual', crdtType: 'lww' };
-const NS_OTHER = { name: 'tel-b', prefix: 'tel-b/', level: 'eventual', crdtType: 'lww' };
-const NS_CFG = { name: 'cfg', prefix: 'cfg/', level: 'eventual', crdtType: 'lww' };
+const NS = { name: 'tel-a', prefix: b('tel-a/'), level: 'eventual', crdtType: 'lww' };
+const NS_OTHER = { name: 'tel-b', prefix: b('tel-b/'), level: 'eventual', crdtType: 'lww' };
+const NS_CFG = { name: 'cfg', prefix: b('cfg/'), level: 'eventual', crdtType: 'lww' };
 
 let cluster: TestCluster;
 let c: RawClient;
@@ -104,7 +104,7 @@ test('namespaces: root or namespace-admin manage them, any user reads them', asy
   for (const n of ['tel-a', 'tel-b', 'cfg']) assert.ok(names.includes(n), n);
   await refused(as().call('List', {}), status.INVALID_ARGUMENT, NO_USER);
   // Deleting with the keys needs write permission on them too: nsadmin holds none.
-  await as('nsadmin').create({ name: 'tmp', prefix: 'tmp/', level: 'eventual', crdtType: 'lww' });
+  await as('nsadmin').create({ name: 'tmp', prefix: b('tmp/'), level: 'eventual', crdtType: 'lww' });
   await refused(as('nsadmin').call('Delete', { name: 'tmp', force: true }), status.PERMISSION_DENIED, DENIED);
   await refused(as('alice').call('Delete', { name: 'tmp', force: false }), status.PERMISSION_DENIED, DENIED);
   await as('nsadmin').call('Delete', { name: 'tmp', force: false });
@@ -122,6 +122,7 @@ test('a read-only dashboard user reads everything and every write is "permission
     const w = dash.duplex('Watch', 'Watch', md.dash);
     const got: Array<{ created: boolean; canceled: boolean; events: Array<{ kv: { key: Buffer } }> }> = [];
     w.on('data', (m) => got.push(m));
+    w.on('error', () => undefined); // the cancel below
     w.write({ createRequest: { key: b('app/'), rangeEnd: b('app0') } });
     await eventually('watch created', async () => (got.some((m) => m.created && !m.canceled) ? true : undefined));
     await c.unary('KV', 'Put', { key: b('app/y'), value: b('2') }, md.root);
