@@ -5,7 +5,8 @@
 //
 // Cluster A (3 members): request size, txn ops, watchers per stream and per connection, slow
 // watch receivers (pending bytes, stall). Cluster B (1 member): concurrent streams per
-// connection, connections per address, the handshake deadline, keepalive ping enforcement.
+// connection, connections per address, the handshake deadline, the idle timeout, keepalive
+// ping enforcement.
 
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -254,7 +255,10 @@ describe('connection limits (1 member)', { timeout: 180_000 }, () => {
   before(async () => {
     cluster = await startTestCluster({
       nodes: 1,
-      extraArgs: ['--max-concurrent-streams', '4', '--max-connections-per-address', '12', '--client-handshake-timeout', '1s', '--grpc-keepalive-min-time', '1s'],
+      extraArgs: [
+        '--max-concurrent-streams', '4', '--max-connections-per-address', '12', '--client-handshake-timeout', '1s', '--grpc-keepalive-min-time', '1s',
+        '--client-idle-timeout', '2s',
+      ],
     });
     hostPort = cluster.hostPorts[0]!;
     port = Number(hostPort.split(':')[1]);
@@ -346,6 +350,18 @@ describe('connection limits (1 member)', { timeout: 180_000 }, () => {
       await acked.put(c, 'cpa/after', 'served');
       return true;
     });
+  });
+
+  test('--client-idle-timeout: a connection with no call open is sent GOAWAY; clients reconnect', async () => {
+    const s = await h2Session(hostPort);
+    const goaway = await Promise.race([
+      new Promise<number>((resolve) => s.once('goaway', (code) => resolve(code))),
+      sleep(20_000).then(() => -1),
+    ]);
+    assert.equal(goaway, http2.constants.NGHTTP2_NO_ERROR, 'GOAWAY NO_ERROR after the idle timeout');
+    s.destroy();
+    // grpc-js (like grpc-go) reconnects for the next call.
+    await acked.put(c, 'idle/after', 'served');
   });
 
   test('--grpc-keepalive-min-time: pings too often are answered GOAWAY ENHANCE_YOUR_CALM "too_many_pings"', async () => {

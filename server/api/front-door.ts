@@ -303,7 +303,8 @@ function rewritingConnection(socket: Socket, rewriter: ClientStreamRewriter, fir
   socket.on('error', (err) => conn.destroy(err));
   socket.on('close', () => conn.destroy());
   // grpc-js and Node read the peer address for logs and call.getPeer().
-  for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const) {
+  // bytesWritten: the keepalive ping policy tells data sent from PING answers by it (connection-limits.ts).
+  for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'bytesWritten'] as const) {
     Object.defineProperty(conn, key, { get: () => socket[key] });
   }
   feed(first);
