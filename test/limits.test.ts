@@ -17,7 +17,7 @@ import { DEFAULT_CONNECTION_LIMITS } from '../server/api/connection-limits.js';
 import { DEFAULT_LIMITS } from '../server/api/limits.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 import { parseServeFlags } from '../server/config/serve-flags.js';
-import { eventually, sleep, startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { etcdctl, eventually, haveTool, sleep, startTestCluster, type TestCluster } from './helpers/cluster.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 /** A connection of its own (grpc-js shares one per target otherwise). */
@@ -148,6 +148,21 @@ describe('request and watch limits (3 members)', { timeout: 300_000 }, () => {
     await acked.put(c0, 'big/after', 'the connection still serves');
     await acked.put(c1, 'big/other', 'another client too');
     assert.equal((await c1.unary('KV', 'Range', { key: b('big/over') })).count, '0', 'nothing of a refused request was written');
+  });
+
+  test('etcdctl sees etcd\'s own errors for both', async (t) => {
+    if (!haveTool('etcdctl', 'etcd-client')) return t.skip('etcdctl is not installed: apt-get install etcd-client');
+    const ep = cluster.hostPorts[0]!;
+    const put = await etcdctl(ep, ['put', 'big/etcdctl', 'x'.repeat(70_000)]);
+    assert.notEqual(put.code, 0);
+    assert.match(put.stderr, /etcdserver: request is too large/);
+    const txn = await etcdctl(ep, ['txn'], '\n' + [0, 1, 2, 3, 4].map((i) => `put txn/e${i} ${i}`).join('\n') + '\n\n');
+    assert.notEqual(txn.code, 0);
+    assert.match(txn.stderr, /etcdserver: too many operations in txn request/);
+    const ok = await etcdctl(ep, ['put', 'big/etcdctl', 'small']);
+    assert.equal(ok.code, 0, ok.stderr);
+    acked.values.set('big/etcdctl', 'small');
+    return undefined;
   });
 
   test('--max-txn-ops: etcd\'s "too many operations in txn request"', async () => {
