@@ -156,7 +156,7 @@ describe('request and watch limits (3 members)', { timeout: 300_000 }, () => {
     const put = await etcdctl(ep, ['put', 'big/etcdctl', 'x'.repeat(70_000)]);
     assert.notEqual(put.code, 0);
     assert.match(put.stderr, /etcdserver: request is too large/);
-    const txn = await etcdctl(ep, ['txn'], '\n' + [0, 1, 2, 3, 4].map((i) => `put txn/e${i} ${i}`).join('\n') + '\n\n');
+    const txn = await etcdctl(ep, ['txn'], '\n' + [0, 1, 2, 3, 4].map((i) => `put txn/e${i} ${i}`).join('\n') + '\n\n\n');
     assert.notEqual(txn.code, 0);
     assert.match(txn.stderr, /etcdserver: too many operations in txn request/);
     const ok = await etcdctl(ep, ['put', 'big/etcdctl', 'small']);
