@@ -34,4 +34,5 @@ export { CLIENT_ID_METADATA_KEY, SEQ_METADATA_KEY, WRITE_SLOTS_MAX } from './lib
 export {
   ATTEMPT_TIMEOUT_MS_DEFAULT, BACKOFF_BASE_MS, BACKOFF_MAX_MS, CALL_TIMEOUT_MS_DEFAULT, RETRY_ATTEMPTS_MAX, type CallKind,
 } from './lib/policy.js';
-export { normalizeEndpoint, parseEndpoints } from './lib/pool.js';
+export { anyHttps, normalizeEndpoint, parseEndpoints } from './lib/pool.js';
+export type { ClientTlsFiles } from '../server/util/tls-client.js';

@@ -8,7 +8,7 @@ import { CLIENT_ID_BYTES_MAX, CLIENT_ID_METADATA_KEY as SERVER_ID_KEY, SEQ_METAD
 import { EtcdErrors } from '../server/api/errors.js';
 import {
   CLIENT_ID_METADATA_KEY, CompactedError, EtcdMessages, errorFromStatus, FutureRevisionError, idToHex, InvalidArgumentError, LeaseNotFoundError,
-  normalizeEndpoint, parseEndpoints, prefixEnd, SEQ_METADATA_KEY, StaleRequestError, UnavailableError,
+  anyHttps, normalizeEndpoint, parseEndpoints, prefixEnd, SEQ_METADATA_KEY, StaleRequestError, UnavailableError,
 } from './index.js';
 import { WriterIdentity } from './lib/identity.js';
 import { deleteRequest, rangeRequest } from './lib/requests.js';
@@ -34,11 +34,13 @@ test('a range from the empty key (prefix "" or from-key "") starts at "\\0", as 
   assert.deepEqual((rangeRequest('a', { prefix: true }) as { key: Buffer }).key, Buffer.from('a'));
 });
 
-test('endpoints: scheme dropped, duplicates merged, https and junk refused', () => {
+test('endpoints: scheme dropped (https:// kept as TLS by anyHttps), duplicates merged, junk refused', () => {
   assert.equal(normalizeEndpoint('http://127.0.0.1:2379/'), '127.0.0.1:2379');
   assert.equal(normalizeEndpoint('localhost:1'), 'localhost:1');
   assert.deepEqual(parseEndpoints('http://a:1,a:1, b:2'), ['a:1', 'b:2']);
-  assert.throws(() => normalizeEndpoint('https://a:1'), /TLS/);
+  assert.equal(normalizeEndpoint('https://a:1'), 'a:1');
+  assert.equal(anyHttps('a:1,https://b:2'), true);
+  assert.equal(anyHttps(['http://a:1']), false);
   assert.throws(() => normalizeEndpoint('a'), /host:port/);
   assert.throws(() => parseEndpoints([]), /at least one/);
 });

@@ -20,7 +20,7 @@ const samples: SyncMessage[] = [
     kind: 'hello', protocolVersion: 1, replicaId: 'edge:gw-1:3', deviceId: 'gw-1', incarnation: 3,
     vectors: [{ namespace: 'ev', vector: [{ origin: 'edge:gw-1:3', seq: 10_000_000_001 }, { origin: 'region:t', seq: 4 }] }, { namespace: 'kv', vector: [] }],
     hlc: { wallMs: 1_765_000_000_123, logical: 7 }, physicalMs: 1_765_000_000_120, acceptEncodings: ['br', 'deflate', 'identity'], window: 8,
-    sessionId: 'abc', registryRevision: 42, aheadOfYou: [{ origin: 'edge:gw-1:2', seq: 9 }], resync: ['kv'],
+    sessionId: 'abc', registryRevision: 42, aheadOfYou: [{ origin: 'edge:gw-1:2', seq: 9 }], resync: ['kv'], group: 'site-a',
   },
   {
     kind: 'delta', pageId: 5, namespace: 'ev', encoding: 'br', page: Uint8Array.of(1, 2, 3, 0, 255), viewIndex: 991, caughtUp: true,

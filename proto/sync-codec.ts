@@ -43,6 +43,8 @@ export interface HelloMessage {
   registryRevision: number;
   aheadOfYou: WireVectorEntry[];
   resync: string[];
+  /** An edge's group (its `--group`; the label of the region's sync metrics); absent on the wire: none. */
+  group?: string;
 }
 export interface DeltaMessage {
   kind: 'delta';
@@ -141,6 +143,7 @@ function writeBody(w: Writer, m: SyncMessage): void {
       u64(w, 11, m.registryRevision);
       for (const e of m.aheadOfYou) entry(w, 12, e);
       for (const ns of m.resync) w.uint32(tag(13, WIRE_BYTES)).string(ns);
+      if (m.group !== undefined) str(w, 14, m.group);
       return;
     case 'delta':
       u64(w, 1, m.pageId);
@@ -275,6 +278,7 @@ function readHello(r: Reader, end: number): HelloMessage {
       case 11: expect(wire, WIRE_VARINT, 'Hello.registry_revision'); m.registryRevision = num(r.uint64()); return true;
       case 12: expect(wire, WIRE_BYTES, 'Hello.ahead_of_you'); m.aheadOfYou.push(readEntry(r, end)); return true;
       case 13: expect(wire, WIRE_BYTES, 'Hello.resync'); m.resync.push(r.string()); return true;
+      case 14: expect(wire, WIRE_BYTES, 'Hello.group'); m.group = r.string(); return true;
       default: return false;
     }
   });

@@ -6,7 +6,8 @@
 // member's write rate; the figure to compare on a loaded machine), the event loop's busy time
 // (counts time waiting for a core too) and process CPU (RocksDB's threads included). Keys are drawn from --keys keys, so most writes overwrite a live key.
 //
-//   npx tsx scripts/bench-eventual-apply.ts [--ops 20000] [--batch 1,64] [--keys 10000] [--rows put,lww]
+//   npx tsx scripts/bench-eventual-apply.ts [--ops 20000] [--batch 1,64] [--keys 10000] [--rows put,lww,page]
+//   (page: an edge's upload, pages of 1000 bench:edge events, one page per batch; per op is per event)
 //   node --cpu-prof --import tsx scripts/bench-eventual-apply.ts --rows lww   (a profile)
 
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { encodeBody } from '../server/eventual/entry.js';
 import { EventualStore } from '../server/eventual/store.js';
+import { benchEvent } from '../chaos/bench-edge/workload.js';
+import type { CrdtRecord } from '../server/crdt/index.js';
 import { MvccStore, encodeCommand, type ApplyItem } from '../server/mvcc/index.js';
 import { NamespaceRegistry, completeDefinition } from '../server/namespace/index.js';
 import { RocksEngine } from '../server/storage/rocksdb-engine.js';
@@ -38,7 +41,10 @@ const OPS = Number(values.ops);
 const KEYS = Number(values.keys);
 const enc = new TextEncoder();
 
-type Row = 'put' | 'lww';
+type Row = 'put' | 'lww' | 'page';
+/** The `page` row: an edge upload (bench:edge's events, PAGE_EVENTS per page entry); per op is per event. */
+const PAGE_EVENTS = 1000;
+const EDGE_ORIGIN = 'edge:bench:1';
 
 /** CPU time of the main thread in ms (Linux schedstat, ns; undefined elsewhere): unlike the
  *  event loop's busy time it does not count time the thread waited for a core, and unlike
@@ -51,8 +57,23 @@ function mainThreadCpuMs(): number | undefined {
   }
 }
 
+/** Page entry p of the `page` row: events [p * PAGE_EVENTS, (p + 1) * PAGE_EVENTS) of the edge. */
+function pageEntry(p: number): Uint8Array {
+  const records: CrdtRecord[] = [];
+  for (let i = p * PAGE_EVENTS; i < (p + 1) * PAGE_EVENTS; i++) {
+    const e = benchEvent(i);
+    records.push({
+      kind: 'events', origin: EDGE_ORIGIN, seq: i + 1, hlc: { wall: T0 + i, logical: 0 },
+      deviceId: e.device, deviceSeq: e.seq, ts: e.ts, type: e.type, schemaVersion: 0, payload: enc.encode(e.payload),
+    });
+  }
+  const body = encodeBody({ kind: 'page', namespace: 'evp', physicalMs: T0 + (p + 1) * PAGE_EVENTS, ranges: [{ origin: EDGE_ORIGIN, from: p * PAGE_EVENTS + 1, to: (p + 1) * PAGE_EVENTS }], records });
+  return encodeCommand({ type: 'external', external: { body } });
+}
+
 function entry(row: Row, i: number, key: Uint8Array, value: Uint8Array): Uint8Array {
   if (row === 'put') return encodeCommand({ type: 'put', put: { key, value } });
+  if (row === 'page') return pageEntry(i);
   return encodeCommand({ type: 'external', external: { body: encodeBody({ kind: 'write', namespace: 'ev', physicalMs: T0 + i, ops: [{ type: 'lwwPut', key, value }] }) } });
 }
 
@@ -71,28 +92,35 @@ async function run(row: Row, batch: number): Promise<void> {
   };
   try {
     const mvcc = await MvccStore.open(engine);
-    const registry = NamespaceRegistry.of([completeDefinition({ name: 'ev', prefix: 'ev/', level: 'eventual', crdtType: 'lww' })]);
+    const registry = NamespaceRegistry.of([
+      completeDefinition({ name: 'ev', prefix: 'ev/', level: 'eventual', crdtType: 'lww' }),
+      completeDefinition({ name: 'evp', prefix: 'evp/', level: 'eventual', crdtType: 'events' }),
+    ]);
     mvcc.setExternalApplier(await EventualStore.open(engine, { localOrigin: 'region:bench', registry: () => registry }));
     const rng = new SeededRandom(Number(values.seed));
     const prefix = row === 'put' ? 'plain/' : 'ev/';
     const value = new Uint8Array(VALUE_BYTES).fill(0x61);
     // Entries are encoded before the clock starts: encoding is the proposer's work.
-    const entries = Array.from({ length: 2 * OPS }, (_, i) => entry(row, i, enc.encode(`${prefix}key-${rng.int(0, KEYS)}`), value));
+    // The page row: each entry is PAGE_EVENTS ops (events), applied one entry per batch.
+    const perEntry = row === 'page' ? PAGE_EVENTS : 1;
+    const entries = Array.from({ length: Math.ceil((2 * OPS) / perEntry) }, (_, i) => entry(row, i, enc.encode(`${prefix}key-${rng.int(0, KEYS)}`), value));
+    const half = entries.length / 2;
     let index = 0;
-    const applyAll = async (from: number, to: number): Promise<void> => {
-      for (let i = from; i < to; i += batch) {
+    const applyAll = async (from: number, to: number, n: number): Promise<void> => {
+      for (let i = from; i < to; i += n) {
         const items: ApplyItem[] = [];
-        for (let j = i; j < Math.min(to, i + batch); j++) items.push({ index: ++index, command: entries[j]! });
+        for (let j = i; j < Math.min(to, i + n); j++) items.push({ index: ++index, command: entries[j]! });
         await mvcc.applyBatch(items);
       }
     };
-    await applyAll(0, OPS); // warm-up: the JIT, the caches, a populated keyspace
+    const step = row === 'page' ? 1 : batch;
+    await applyAll(0, half, step); // warm-up: the JIT, the caches, a populated keyspace
     Object.assign(io, { gets: 0, calls: 0, ops: 0, bytes: 0 });
     const main0 = mainThreadCpuMs();
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await applyAll(OPS, 2 * OPS);
+    await applyAll(half, 2 * half, step);
     const wallMs = performance.now() - t0;
     const elu = performance.eventLoopUtilization(elu0);
     const cpu = process.cpuUsage(cpu0);

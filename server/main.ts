@@ -13,12 +13,21 @@ import { addJsonGateway } from './api/gateway/index.js';
 import { fixedLimitsHelp } from './api/fixed-limits.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
+import { resolveServeTls } from './config/tls-resolve.js';
+import { setMemberClientTls, tlsChannelCredentials } from './util/tls-client.js';
+import { loadTlsFiles, type TlsListenerEvents } from './util/tls-server.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
 import { registerLimitMetrics } from './metrics/limit-metrics.js';
+import { registerTlsMetrics, type TlsMetrics, type TlsPort } from './metrics/tls-metrics.js';
 import { registerEdgeMetrics } from './edge/metrics.js';
-import { defaultHealth, healthWithAlarms, healthWithStorage, startMetricsServer } from './metrics/http-server.js';
+import { defaultHealth, healthWithAlarms, healthWithStorage, runHealth, startMetricsServer } from './metrics/http-server.js';
+import { createDashboardFeed } from './metrics/dashboard-feed.js';
+import { PeerStatusCache } from './metrics/dashboard-peers.js';
+import { RegionDashboardSource } from './region/dashboard-source.js';
 import { AlarmType } from './mvcc/index.js';
 import { RegionBackend } from './region/region-backend.js';
+import { DeclaredNamespaces, NAMESPACES_FILE_BYTES_MAX, parseNamespacesFile } from './region/declared-namespaces.js';
+import type { NamespaceSpec } from './namespace/index.js';
 import { JwtTokens, loadJwtConfig } from './region/jwt-tokens.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
 import { closeForwardClients } from './region/leader-forward.js';
@@ -60,6 +69,18 @@ async function loadOrCreateIdentity(cfg: ServeConfig, logger: Logger): Promise<{
   return { identity, fresh: true };
 }
 
+/** 127.0.0.0/8, ::1 and localhost: a listener there is reachable from this host only. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The metrics port has no authentication: say so when it listens where others can reach it. */
+function warnBeyondLoopback(listeners: ReadonlyArray<{ host: string; port: number }>, logger: Logger): void {
+  for (const l of listeners.filter((x) => !isLoopbackHost(x.host))) {
+    logger.warn('the metrics port listens beyond loopback: anyone who reaches it sees the metrics and the dashboard (metadata, no values)', { host: l.host, port: l.port });
+  }
+}
+
 function pinoLogger(level: string, name: string): Logger {
   const p = pino({ level, base: { member: name } });
   return {
@@ -90,10 +111,50 @@ async function serve(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  let declared: NamespaceSpec[] = [];
+  if (cfg.namespacesFile !== '') {
+    // Read and checked before anything starts: a bad file stops the member with every problem listed.
+    try {
+      const text = await readFile(cfg.namespacesFile, 'utf8');
+      if (Buffer.byteLength(text) > NAMESPACES_FILE_BYTES_MAX) throw new Error(`${cfg.namespacesFile}: larger than ${NAMESPACES_FILE_BYTES_MAX} bytes`);
+      declared = parseNamespacesFile(text, cfg.namespacesFile);
+    } catch (err) {
+      for (const line of (err as Error).message.split('\n')) console.error(`regionstore serve: --namespaces-file: ${line}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const logger = pinoLogger(cfg.logLevel, cfg.name);
   for (const w of parsed.warnings) logger.warn(w);
   if (jwt !== undefined && jwt.config.unknownOptions.length > 0) logger.warn('unknown JWT options', { keys: jwt.config.unknownOptions });
   const { identity } = await loadOrCreateIdentity(cfg, logger);
+  let tls: Awaited<ReturnType<typeof resolveServeTls>>;
+  try {
+    tls = await resolveServeTls(cfg.tls, cfg.dataDir, { client: cfg.listenClientUrls, peer: cfg.listenPeerUrls });
+    // Load every file now: a bad certificate stops the start with its name, before Raft opens.
+    if (tls.client !== undefined) loadTlsFiles(tls.client.server);
+    if (tls.peer !== undefined) loadTlsFiles(tls.peer.server);
+  } catch (err) {
+    console.error(`regionstore serve: TLS: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  setMemberClientTls(tls.client?.dial);
+  let tlsMetrics: TlsMetrics | undefined;
+  const tlsEvents = (port: TlsPort): TlsListenerEvents => ({
+    onReload: () => {
+      tlsMetrics?.reload(port, true);
+      logger.info('TLS certificate files reloaded', { port });
+    },
+    onReloadError: (err) => {
+      tlsMetrics?.reload(port, false);
+      logger.warn('TLS certificate files changed but do not load; the previous ones stay in use', { port, error: err.message });
+    },
+    onHandshakeError: (err) => {
+      tlsMetrics?.handshakeFailure(port);
+      logger.debug('TLS handshake refused', { port, error: err.message });
+    },
+  });
   const token = cfg.initialClusterToken;
   // A founder derives every founder's id from the flags. A joiner uses these entries only
   // as addresses to ask for the real member list (server/region/join.ts).
@@ -103,7 +164,7 @@ async function serve(argv: string[]): Promise<void> {
     return { id, name: m.name, peerUrls };
   });
 
-  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true, quotaBackendBytes: cfg.quotaBackendBytes });
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,
@@ -115,6 +176,7 @@ async function serve(argv: string[]): Promise<void> {
     initialMembers: members,
     idForNewMember: (peerUrls) => addedMemberIdFor(token, peerUrls),
     peerDialMap: cfg.peerDialMap,
+    ...(tls.peer !== undefined ? { peerTls: { server: tls.peer.server, dial: tls.peer.dial, events: tlsEvents('peer') } } : {}),
     joinExisting: cfg.initialClusterState === 'existing',
     tickMs: cfg.heartbeatMs,
     electionTicks: Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)),
@@ -125,16 +187,23 @@ async function serve(argv: string[]): Promise<void> {
     unsafe: { localReads: cfg.unsafeLocalReads, ackBeforeSync: cfg.unsafeAckBeforeSync, crdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates },
     clusterToken: token,
     authTokenTtlMs: cfg.authTokenTtlS * 1000,
+    startupVerify: cfg.startupVerify,
   });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });
   }
   const backend = new RegionBackend(node, { bcryptCost: cfg.bcryptCost, ...(jwt === undefined ? {} : { jwt }) });
+  const declaredNamespaces = declared.length === 0 ? undefined : new DeclaredNamespaces(declared, {
+    get isLeader() { return node.isLeader; },
+    get: (name) => node.namespaces.get(name),
+    create: (spec) => backend.namespaceOps.create(spec),
+  }, logger);
   // The client port also answers HTTP/1.1 as etcd's does (etcdctl check datascale reads /metrics there).
   const health = healthWithStorage(() => node.storageProblem(),
     healthWithAlarms(() => node.mvcc.alarms().map((a) => ALARM_NAMES[a.alarm] ?? 'UNKNOWN'), defaultHealth(snapshot)));
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health });
+  if (tls.client !== undefined || tls.peer !== undefined) tlsMetrics = registerTlsMetrics(registry);
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
   const limitMetrics = registerLimitMetrics(registry);
@@ -160,17 +229,22 @@ async function serve(argv: string[]): Promise<void> {
           const log = limit === 'handshake' || limit === 'connections-per-address' ? logger.debug : logger.warn;
           log('client refused by a limit', { limit, detail });
         },
+        ...(tls.client !== undefined ? { tls: { files: tls.client.server, events: tlsEvents('client') } } : {}),
       }),
     ),
   );
-  const metricsServer = await startMetricsServer({
+  const dashboardSource = new RegionDashboardSource({ node, edges: backend.edgeHost, health: () => runHealth(health), peers: new PeerStatusCache() });
+  const dashboard = createDashboardFeed(registry, () => dashboardSource.gather());
+  const metricsServers = await Promise.all(cfg.metricsListeners.map((l) => startMetricsServer({
     registry,
     snapshot,
     health,
-    host: cfg.metricsAddr.host,
-    port: cfg.metricsAddr.port,
+    host: l.host,
+    port: l.port,
     status: () => ({ memberId: identity.memberId.toString(16), leader: node.leaderId.toString(16), applied: node.appliedIndex }),
-  });
+    dashboard: () => dashboard.data(),
+  })));
+  warnBeyondLoopback(cfg.metricsListeners, logger);
   const keyGauge = setInterval(() => {
     metrics.keys(node.mvcc.keyCount);
     metrics.recordCache(node.mvcc.recordCacheStats);
@@ -182,7 +256,7 @@ async function serve(argv: string[]): Promise<void> {
     clusterId: identity.clusterId.toString(16),
     clientUrls: cfg.advertiseClientUrls.map((u) => u.url),
     peerPort: node.peerPort,
-    metrics: metricsServer.url,
+    metrics: metricsServers.map((m) => m.url).join(','),
   });
 
   let stopping = false;
@@ -192,11 +266,13 @@ async function serve(argv: string[]): Promise<void> {
     logger.info('stopping', { reason });
     clearInterval(keyGauge);
     clearInterval(progressNotify);
+    declaredNamespaces?.close();
     gateway.close();
     await Promise.all(apis.map((a) => a.close(500)));
     closeForwardClients();
     await node.close();
-    await metricsServer.close();
+    dashboard.close();
+    await Promise.all(metricsServers.map((m) => m.close()));
     // Non-zero after a failure (storage corruption among them), so a supervisor restarts it.
     process.exit(reason.startsWith('fatal') ? 1 : 0);
   };
@@ -222,29 +298,56 @@ async function edge(argv: string[]): Promise<void> {
   for (const w of parsed.warnings) logger.warn(w);
   if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
+  const t = cfg.tls;
+  const regionTls = t.region || t.certFile !== undefined
+    ? { ...(t.trustedCaFile !== undefined ? { caFile: t.trustedCaFile } : {}), ...(t.certFile !== undefined ? { certFile: t.certFile, keyFile: t.keyFile! } : {}) }
+    : undefined;
+  let regionCredentials: (() => ReturnType<typeof tlsChannelCredentials>) | undefined;
+  try {
+    if (regionTls !== undefined) tlsChannelCredentials(regionTls); // a bad file stops the start, named
+    if (regionTls !== undefined) regionCredentials = () => tlsChannelCredentials(regionTls);
+    if (t.certFile !== undefined && cfg.listenClientUrls.some((u) => u.scheme === 'https')) {
+      loadTlsFiles({ certFile: t.certFile, keyFile: t.keyFile!, clientCertAuth: false });
+    }
+  } catch (err) {
+    console.error(`regionstore edge: TLS: ${(err as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
   const node = await EdgeNode.open({
-    name: cfg.name, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
+    name: cfg.name, group: cfg.group, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
-    session: (n) => edgeSessionRunner(n, systemClock, logger),
+    session: (n) => edgeSessionRunner(n, systemClock, logger, regionCredentials),
+    ...(regionCredentials !== undefined ? { regionCredentials } : {}),
   });
-  const edgeMetrics = registerEdgeMetrics(registry, node);
+  const edgeMetrics = registerEdgeMetrics(registry, node, metrics.sync);
   const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
+  // A damaged local database found at start (server/edge/startup-check.ts): its repair is the
+  // new incarnation taken then (the download follows). Resyncs (tombstone_ttl) as they happen.
+  if (node.storageDamage !== undefined) {
+    metrics.storageCorruption('edge', node.storageDamage);
+    metrics.storageRepair('edge', node.storageDamage);
+  }
+  node.onResync = () => metrics.sync.resync('tombstone_ttl');
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(node.backend, { host: u.host, port: u.port }, {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+        // The edge's own port over TLS with its certificate (clients are not asked for one).
+        ...(u.scheme === 'https' && t.certFile !== undefined ? { tls: { files: { certFile: t.certFile, keyFile: t.keyFile!, clientCertAuth: false } } } : {}),
       }),
     ),
   );
-  const metricsServer = await startMetricsServer({
-    registry, snapshot, health: () => ({ healthy: true }), host: cfg.metricsAddr.host, port: cfg.metricsAddr.port,
+  const metricsServers = await Promise.all(cfg.metricsListeners.map((l) => startMetricsServer({
+    registry, snapshot, health: () => ({ healthy: true }), host: l.host, port: l.port,
     status: () => node.status(),
-  });
+  })));
+  warnBeyondLoopback(cfg.metricsListeners, logger);
   node.start();
   logger.info('regionstore edge serving', {
-    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServer.url, region: cfg.region,
+    replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServers.map((m) => m.url).join(','), region: cfg.region,
   });
   let stopping = false;
   const stop = async (reason: string): Promise<void> => {
@@ -254,7 +357,7 @@ async function edge(argv: string[]): Promise<void> {
     edgeMetrics.stop();
     await Promise.all(apis.map((a) => a.close(500)));
     await node.close();
-    await metricsServer.close();
+    await Promise.all(metricsServers.map((m) => m.close()));
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -3,11 +3,14 @@
 // process crashes, and acknowledged data stays.
 
 import assert from 'node:assert/strict';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { after, before, test } from 'node:test';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 import { DEFAULT_LIMITS } from '../server/api/limits.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { EDGE_SYNC_RECEIVE_BYTES_MAX } from '../server/api/limits.js';
+import { SYNC_GRPC_MESSAGE_BYTES_MAX, openEdgeSyncCall } from '../server/transport/sync-stream.js';
+import { decodeSyncMessage } from '../proto/sync-codec.js';
 
 let cluster: TestCluster;
 let c: RawClient;
@@ -59,6 +62,31 @@ test('request over the max size', async () => {
   );
   // Over grpc's frame limit: refused before it is even decoded.
   await fails(c.unary('KV', 'Put', { key: b('a'), value: Buffer.alloc(DEFAULT_LIMITS.requestBytesMax * 2) }), status.RESOURCE_EXHAUSTED, /larger than max/);
+});
+
+test('EdgeSync on the client port takes the sync session\'s 4 MiB messages (etcd calls keep etcd\'s limit)', async () => {
+  assert.equal(EDGE_SYNC_RECEIVE_BYTES_MAX, SYNC_GRPC_MESSAGE_BYTES_MAX, 'both ends of EdgeSync have one message limit');
+  /** Sends one message of `bytes` garbage; the session's answer, or the call's gRPC error. */
+  // A client that sends more than the limit (our own dialing side would refuse to).
+  const client = new Client(cluster.hostPorts[0]!, credentials.createInsecure(), { 'grpc.max_send_message_length': 2 * EDGE_SYNC_RECEIVE_BYTES_MAX });
+  const send = (bytes: number): Promise<{ syncError?: string; grpc?: string }> => new Promise((resolve) => {
+    const sync = openEdgeSyncCall(cluster.hostPorts[0]!, { client });
+    sync.call.on('data', (m: Buffer) => {
+      const msg = decodeSyncMessage(m);
+      resolve({ syncError: msg.kind === 'error' ? `${msg.code}: ${msg.message}` : msg.kind });
+      sync.close();
+    });
+    sync.call.on('error', (e: ServiceError) => resolve({ grpc: `${status[e.code]}: ${e.details}` }));
+    sync.call.write(Buffer.alloc(bytes, 0xff));
+  });
+  // 3 MiB: over the etcd limit, under the session's; the session reads it and refuses the garbage.
+  const mid = await send(3 * 1024 * 1024);
+  console.log(`  3 MiB: ${JSON.stringify(mid)}`);
+  assert.match(mid.syncError ?? '', /^malformed: /);
+  const big = await send(EDGE_SYNC_RECEIVE_BYTES_MAX + 1024);
+  console.log(`  over the sync limit: ${JSON.stringify(big)}`);
+  assert.match(big.grpc ?? '', /^RESOURCE_EXHAUSTED: Received message larger than max/, 'refused by the member');
+  client.close();
 });
 
 test('range_end before key: no keys, as etcd answers `etcdctl get zz aa`', async () => {

@@ -126,32 +126,20 @@ describe('edges with a 3-member region', () => {
 
     const replicas = [a, bb, ...cluster.hostPorts.map((hp) => crdt(hp))];
     let last: View[] = [];
-    // The hard check: every replica shows the same state, and the region's members (one Raft
-    // log) hash alike. KNOWN ISSUE (issue 14, open): in about 1 run in 8 one edge's CrdtHash of
-    // one namespace stays different from the others' while its visible state is the same
-    // (hidden state diverges: seen for the lww namespace on edge B); it is printed loudly
-    // below, not yet failed on, until its cause is found.
-    const visible = (v: View): string => JSON.stringify({ ...v, hashes: undefined });
-    const regionHashes = (vs: View[]): string[] => vs.slice(2).map((v) => JSON.stringify(v.hashes));
-    const views = await eventually('every replica converged', async () => {
+    // Every replica shows the same state and holds the same CrdtHash per namespace (hidden
+    // state included: vectors, key states). An edge whose hash stayed different while the
+    // visible state was equal was issue 14's hidden-state bug: a page that only advanced the
+    // region's vector (its records dominated on the uploader) was never pushed to the other
+    // edges (server/eventual/hidden-state.test.ts reproduces it in process).
+    const views = await eventually('every replica converged, hashes included', async () => {
       const vs = await Promise.all(replicas.map((r) => view(r)));
       last = vs;
-      const first = visible(vs[0]!);
-      const rh = regionHashes(vs);
-      return vs.every((v) => visible(v) === first) && rh.every((h) => h === rh[0]) ? vs : undefined;
+      const first = JSON.stringify(vs[0]!);
+      return vs.every((v) => JSON.stringify(v) === first) ? vs : undefined;
     }, 60_000, 500).catch((e: unknown) => {
       for (const [i, x] of last.entries()) console.log(`  replica ${i}: ${JSON.stringify(x)}`);
       throw e;
     });
-    const hashesAlike = await eventually('edge hashes equal to the region\'s', async () => {
-      const vs = await Promise.all(replicas.map((r) => view(r)));
-      last = vs;
-      return vs.every((v) => JSON.stringify(v.hashes) === JSON.stringify(vs[2]!.hashes)) ? true : undefined;
-    }, 15_000, 500).catch(() => false);
-    if (!hashesAlike) {
-      console.log('  KNOWN ISSUE (issue 14): the visible state converged but an edge\'s CrdtHash differs:');
-      for (const [i, x] of last.entries()) console.log(`    replica ${i}: ${JSON.stringify(x.hashes)}`);
-    }
     const v = views[0]!;
     console.log(`  converged on ${replicas.length} replicas: ${JSON.stringify(v)}`);
     assert.equal(v.counter, '17', 'counters exact');
@@ -159,7 +147,11 @@ describe('edges with a 3-member region', () => {
     assert.equal(v.mv, 'a|b', 'concurrent mv writes are siblings everywhere');
     assert.equal(v.events, 5, 'every event of both devices');
     const st = await edgeA.status();
-    console.log(`  edge A: ${JSON.stringify(st.sync)}`);
+    console.log(`  edge A: connects ${st.connects as number}, ${JSON.stringify(st.sync)}`);
+    // Edge A reaches the region only through the proxies, so the leader URL a follower names
+    // is not one it dials: it walks its endpoints instead, saying so once per leader URL.
+    const unlisted = edgeA.lines.filter((l) => l.includes('not among --region'));
+    assert.ok(unlisted.length <= 3, `the unlisted-leader warning is logged once per leader URL, not per hop (${unlisted.length} times)`);
   });
 
   test('a data dir restored from an old copy takes a new incarnation and downloads its own history', async () => {
@@ -209,6 +201,10 @@ describe('edges with a 3-member region', () => {
       }, 20_000, 250);
       console.log(`  ${st.sync.lastRefusal as string}`);
       assert.match(st.sync.lastRefusal, /clock-skew/);
+      // rsctl edge status shows them: how many, the last message, when.
+      assert.ok(st.sync.skewRefusals > 0, 'skew refusals counted');
+      assert.match(st.sync.lastSkewRefusal, /clock-skew/);
+      assert.ok(Math.abs(st.sync.lastSkewRefusalMs - Date.now()) < 120_000, 'the time of the last one');
       assert.equal((await region.call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 0, 'nothing of the refused page applied');
       // Kept on the edge: refused is not dropped.
       assert.equal((await crdt(far.endpoint).call('Read', { namespace: 'cfg', key: b('cfg/far') })).entries.length, 1);

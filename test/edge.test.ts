@@ -65,6 +65,8 @@ async function crdtState(c: RawCrdt): Promise<Record<string, unknown>> {
   };
 }
 
+/** The rebuild test's many keys. */
+const bulk = (i: number): string => `conf/bulk/${String(i).padStart(4, '0')}`;
 describe('regionstore edge', () => {
   test('syncs the registry, copies strong namespaces with their staleness, forwards strong writes', async () => {
     const c = edgeClient();
@@ -185,10 +187,19 @@ describe('regionstore edge', () => {
   test('strong copy: history compacted while the edge was away → a Range at one revision, then Watch', async () => {
     await cluster.restart('n1');
     await eventually('the edge reconnected', async () => ((await edge.status()).connected === true ? true : undefined), 30_000, 200);
-    await edge.kill();
     const region = new Client({ endpoints: cluster.hostPorts, timeoutMs: 10_000 });
     const c = edgeClient();
+    // More keys than one page of the rebuild's Range (FEED_RANGE_PAGE_KEYS): the rebuild
+    // streams page by page, deleting the local keys of each page's window the region lost.
+    const BULK = 2_500;
+    for (let i = 0; i < BULK; i += 100) await Promise.all(Array.from({ length: 100 }, (_x, j) => region.put(bulk(i + j), 'v')));
+    await eventually('the bulk keys on the edge', async () => {
+      const got = await c.range('conf/bulk/', { prefix: true, countOnly: true, readLevel: 'serializable' }).catch(() => undefined);
+      return Number(got?.count ?? 0) === BULK ? true : undefined;
+    }, 60_000, 250);
+    await edge.kill();
     try {
+      await region.delete(bulk(300), { rangeEnd: bulk(1_800) });
       await region.delete('conf/b');
       for (let i = 0; i < 5; i++) await region.put(`conf/n${i}`, `v${i}`);
       const r = await region.put('conf/last', 'x');
@@ -197,7 +208,8 @@ describe('regionstore edge', () => {
       await eventually('the copy rebuilt', async () => {
         const got = await c.range('conf/', { prefix: true, readLevel: 'serializable' }).catch(() => undefined);
         const keys = got?.kvs.map((kv) => kv.key.toString()).sort().join(',');
-        return keys === 'conf/a,conf/c,conf/last,conf/n0,conf/n1,conf/n2,conf/n3,conf/n4' ? true : undefined;
+        const bulkLeft = Array.from({ length: BULK }, (_x, i) => i).filter((i) => i < 300 || i >= 1_800).map(bulk);
+        return keys === ['conf/a', ...bulkLeft, 'conf/c', 'conf/last', 'conf/n0', 'conf/n1', 'conf/n2', 'conf/n3', 'conf/n4'].join(',') ? true : undefined;
       }, 30_000, 250);
       const metrics = await (await fetch(`${edge.metricsUrl}/metrics`)).text();
       assert.match(metrics, /regionstore_edge_strong_resyncs_total 1/);

@@ -4,6 +4,7 @@
 // histogram; failures are counted by gRPC code and never retried (attempts: 1), so a
 // number of "ok" is requests the cluster answered with success on the first try.
 
+import type { ClientTlsFiles } from '../../server/util/tls-client.js';
 import { performance } from 'node:perf_hooks';
 import { Client, RegionstoreError, op } from '../index.js';
 import { Histogram, summarize, type LatencySummaryMs } from './histogram.js';
@@ -13,6 +14,8 @@ export type BenchKind = 'put' | 'range' | 'txn';
 
 export interface BenchOptions {
   endpoints: string[];
+  /** TLS files (rsctl's --cacert/--cert/--key); present: TLS to every endpoint. */
+  tls?: ClientTlsFiles;
   /** Requests in flight at once (one loop each). */
   clients: number;
   /** TCP connections per member, shared by the loops round-robin. */
@@ -72,8 +75,11 @@ export function keyName(prefix: string, i: number, keySpace: number): string {
 /** What one loop iteration sends; resolves when answered with success. */
 type Request = (n: number) => Promise<unknown>;
 
-export function benchClient(o: Pick<BenchOptions, 'endpoints' | 'conns' | 'timeoutMs'>): Client {
-  return new Client({ endpoints: o.endpoints, connectionsPerEndpoint: o.conns, attempts: 1, timeoutMs: o.timeoutMs, attemptTimeoutMs: o.timeoutMs });
+export function benchClient(o: Pick<BenchOptions, 'endpoints' | 'conns' | 'timeoutMs' | 'tls'>): Client {
+  return new Client({
+    endpoints: o.endpoints, connectionsPerEndpoint: o.conns, attempts: 1, timeoutMs: o.timeoutMs, attemptTimeoutMs: o.timeoutMs,
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
+  });
 }
 
 export async function currentRevision(client: Client): Promise<number> {

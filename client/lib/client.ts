@@ -24,15 +24,22 @@ import { Namespaces } from './namespaces.js';
 import { Edges } from './edges.js';
 import { SessionClock, type ReadLevelOptions } from './read-level.js';
 import { ATTEMPT_TIMEOUT_MS_DEFAULT, CALL_TIMEOUT_MS_DEFAULT, RETRY_ATTEMPTS_MAX } from './policy.js';
-import { EndpointPool, parseEndpoints, type Preference } from './pool.js';
+import { EndpointPool, anyHttps, parseEndpoints, type Preference } from './pool.js';
+import { tlsChannelCredentials, type ClientTlsFiles } from '../../server/util/tls-client.js';
 import type { DeleteOptions, PutOptions, RangeOptions } from './requests.js';
 import type { TxnBuilder } from './txn.js';
 import type { DeleteResult, KeyValue, PutResult, RangeResult } from './types.js';
 import { Watch, type WatchOptions } from './watch.js';
 
 export interface ClientOptions {
-  /** Members: "host:port" or "http://host:port", as a list or comma-separated. */
+  /** Members: "host:port", "http://host:port" or "https://host:port" (TLS), as a list or comma-separated. */
   endpoints: string | readonly string[];
+  /**
+   * TLS, etcdctl's --cacert / --cert / --key as file paths: the CA that signs the members'
+   * certificates (else the system's), and a client certificate for --client-cert-auth.
+   * Given, or an https:// endpoint: every endpoint is dialled over TLS.
+   */
+  tls?: ClientTlsFiles;
   /** Deadline of a whole call, retries included (default 15 s). */
   timeoutMs?: number;
   /** Deadline of one attempt before it is retried elsewhere (default 5 s). */
@@ -75,8 +82,10 @@ export class Client {
   constructor(opts: ClientOptions) {
     const attempts = opts.attempts ?? RETRY_ATTEMPTS_MAX;
     if (!Number.isSafeInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
+    const tls = opts.tls ?? (anyHttps(opts.endpoints) ? {} : undefined);
     this.pool = new EndpointPool(parseEndpoints(opts.endpoints), {
       connectionsPerEndpoint: opts.connectionsPerEndpoint ?? 1,
+      ...(tls === undefined ? {} : { credentials: tlsChannelCredentials(tls) }),
       ...(opts.channelOptions === undefined ? {} : { channelOptions: opts.channelOptions }),
     });
     const identity = new WriterIdentity();

@@ -72,6 +72,15 @@ export interface EdgeStatus {
   vectors: NamespaceVector[];
   sessions: number;
   connects: number;
+  /** Pages refused for clock skew either way, the last refusal and when (ms since the epoch; 0: none). */
+  skewRefusals: number;
+  lastSkewRefusal: string;
+  lastSkewRefusalMs: number;
+  /** Namespaces reset for a resync (silent past tombstone_ttl) since start, and those still downloading. */
+  resyncs: number;
+  resyncing: string[];
+  /** What the start-up storage check found and did ('' when the data dir opened clean). */
+  storageNote: string;
 }
 
 function statusMethod(): Method {
@@ -121,6 +130,8 @@ export class Edges {
       lagOps: n('lagOps'), lagSeconds: n('lagSeconds'), bytesIn: n('bytesIn'), bytesOut: n('bytesOut'), opsIn: n('opsIn'), opsOut: n('opsOut'),
       skewMs: n('skewMs'), strongStalenessMs: n('strongStalenessMs'), strongRevision: n('strongRevision'), localRevision: n('localRevision'),
       vectors: r.vectors.map(vec), sessions: n('sessions'), connects: n('connects'),
+      skewRefusals: n('skewRefusals'), lastSkewRefusal: String(r['lastSkewRefusal'] ?? ''), lastSkewRefusalMs: n('lastSkewRefusalMs'),
+      resyncs: n('resyncs'), resyncing: ((r['resyncing'] ?? []) as string[]).map(String), storageNote: String(r['storageNote'] ?? ''),
     };
   }
 }

@@ -4,7 +4,7 @@
 // through Raft), so the leader is only a preference: it saves the forwarding hop.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client as GrpcClient, connectivityState, credentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Client as GrpcClient, connectivityState, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { header } from './convert.js';
 import { toId } from './int64.js';
 import { isConnectionFailure, isMemberFailure, type AttemptFailure } from './policy.js';
@@ -43,15 +43,20 @@ export const CHANNEL_OPTIONS: ChannelOptions = {
 };
 
 /**
- * "http://host:port" or "host:port" → "host:port". Node's HTTP/2 server refuses an
- * :authority with a scheme, so the scheme is dropped; TLS is not supported yet.
+ * "http://host:port", "https://host:port" or "host:port" → "host:port". Node's HTTP/2
+ * server refuses an :authority with a scheme, so the scheme is dropped; whether the
+ * channel is TLS is the credentials' business (anyHttps, ClientOptions.tls).
  */
 export function normalizeEndpoint(url: string): string {
   const s = url.trim();
-  if (/^https:\/\//i.test(s)) throw new RangeError(`endpoint ${s}: TLS is not supported by this client yet; use http://`);
-  const hostPort = s.replace(/^http:\/\//i, '').replace(/\/+$/, '');
-  if (!/^[^/\s]+:\d{1,5}$/.test(hostPort)) throw new RangeError(`endpoint ${JSON.stringify(url)} is not host:port or http://host:port`);
+  const hostPort = s.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+  if (!/^[^/\s]+:\d{1,5}$/.test(hostPort)) throw new RangeError(`endpoint ${JSON.stringify(url)} is not host:port, http://host:port or https://host:port`);
   return hostPort;
+}
+
+/** True when an endpoint is written https:// (the client then speaks TLS to every endpoint). */
+export function anyHttps(endpoints: string | readonly string[]): boolean {
+  return (typeof endpoints === 'string' ? endpoints.split(',') : [...endpoints]).some((e) => /^\s*https:\/\//i.test(e));
 }
 
 export function parseEndpoints(endpoints: string | readonly string[]): string[] {
@@ -92,6 +97,8 @@ export class Endpoint {
 export interface PoolOptions {
   connectionsPerEndpoint: number;
   channelOptions?: ChannelOptions;
+  /** TLS (etcdctl's --cacert/--cert/--key); absent: plaintext. */
+  credentials?: ChannelCredentials;
 }
 
 export type Preference = 'leader' | 'any';
@@ -115,7 +122,7 @@ export class EndpointPool {
         const o = opts.connectionsPerEndpoint > 1
           ? { ...channelOptions, 'grpc.use_local_subchannel_pool': 1, 'regionstore.conn': i }
           : channelOptions;
-        conns.push(new GrpcClient(address, credentials.createInsecure(), o));
+        conns.push(new GrpcClient(address, opts.credentials ?? credentials.createInsecure(), o));
       }
       return new Endpoint(address, conns);
     });

@@ -3,7 +3,8 @@
 // with the exit code of exit.ts. main.ts wires this to the process.
 
 import type { Writable } from 'node:stream';
-import { parseEndpoints, type Client } from '../index.js';
+import { anyHttps, parseEndpoints, type Client } from '../index.js';
+import type { ClientTlsFiles } from '../../server/util/tls-client.js';
 import { FlagSet, takeFlag, UsageError, withDefaults, type FlagSpec, type Flags, flag } from './args.js';
 import {
   COMMAND_TIMEOUT_MS_DEFAULT, DIAL_TIMEOUT_MS_DEFAULT, ENDPOINTS_DEFAULT, ENDPOINTS_ENV, dialAny, newClient,
@@ -31,6 +32,11 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'write-out', short: 'w', type: 'string', arg: 'simple|json|table', default: 'simple', help: 'Output format.' },
   { name: 'dial-timeout', type: 'duration', arg: '<duration>', default: DIAL_TIMEOUT_MS_DEFAULT, help: 'Time to connect to an endpoint (e.g. 2s, 500ms).' },
   { name: 'command-timeout', type: 'duration', arg: '<duration>', default: COMMAND_TIMEOUT_MS_DEFAULT, help: 'Time for a request, retries included.' },
+  // TLS, etcdctl's flags (and its ETCDCTL_CACERT / _CERT / _KEY variables).
+  { name: 'cacert', type: 'string', arg: '<file>', help: 'CA bundle that signs the members\' certificates (TLS; https:// endpoints alone use the system\'s CAs).' },
+  { name: 'cert', type: 'string', arg: '<file>', help: 'Client certificate (for --client-cert-auth; with auth on, its CN is the user).' },
+  { name: 'key', type: 'string', arg: '<file>', help: 'Key of --cert.' },
+  { name: 'insecure-skip-tls-verify', type: 'boolean', help: 'TLS without verifying the members\' certificates (auto-TLS members).' },
   { name: 'help', short: 'h', type: 'boolean', help: 'Show help.' },
 ];
 
@@ -149,9 +155,24 @@ function globalOptions(flags: Flags, env: NodeJS.ProcessEnv, givenEndpoints: boo
   const fromEnv = ENDPOINTS_ENV.map((k) => env[k]).find((v) => v !== undefined && v !== '');
   const given = givenEndpoints || fromEnv === undefined ? flag.list(flags, 'endpoints') : fromEnv.split(',');
   if (given.length === 0) throw new UsageError('--endpoints is empty');
+  const tlsFile = (name: string, envName: string): string | undefined => {
+    const v = flag.str(flags, name) ?? env[envName];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const tls: ClientTlsFiles = {};
+  const caFile = tlsFile('cacert', 'ETCDCTL_CACERT');
+  const certFile = tlsFile('cert', 'ETCDCTL_CERT');
+  const keyFile = tlsFile('key', 'ETCDCTL_KEY');
+  if (caFile !== undefined) tls.caFile = caFile;
+  if (certFile !== undefined) tls.certFile = certFile;
+  if (keyFile !== undefined) tls.keyFile = keyFile;
+  if (flag.bool(flags, 'insecure-skip-tls-verify')) tls.insecureSkipVerify = true;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
+  const useTls = Object.keys(tls).length > 0 || anyHttps(given);
   return {
     // host:port each (a scheme is dropped: Node's HTTP/2 server refuses one in :authority).
     endpoints: parseEndpoints(given),
+    ...(useTls ? { tls } : {}),
     writeOut,
     dialTimeoutMs: flag.int(flags, 'dial-timeout') as number,
     commandTimeoutMs: flag.int(flags, 'command-timeout') as number,

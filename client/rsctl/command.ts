@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import type { Writable } from 'node:stream';
 import { ATTEMPT_TIMEOUT_MS_DEFAULT, Client, parseEndpoints } from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
+import type { ClientTlsFiles } from '../../server/util/tls-client.js';
 import { DialError } from './exit.js';
 import type { Output, WriteOut } from './output.js';
 
@@ -21,6 +22,8 @@ export interface GlobalOptions {
   writeOut: WriteOut;
   dialTimeoutMs: number;
   commandTimeoutMs: number;
+  /** TLS files (--cacert, --cert, --key); present: the endpoints are dialled over TLS. */
+  tls?: ClientTlsFiles;
 }
 
 export interface Context {
@@ -102,5 +105,6 @@ export function newClient(endpoints: readonly string[], g: GlobalOptions): Clien
     endpoints: parseEndpoints(endpoints),
     timeoutMs: g.commandTimeoutMs,
     attemptTimeoutMs: Math.min(ATTEMPT_TIMEOUT_MS_DEFAULT, g.commandTimeoutMs),
+    ...(g.tls !== undefined ? { tls: g.tls } : {}),
   });
 }

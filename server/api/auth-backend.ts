@@ -18,8 +18,10 @@ export interface AuthBackend {
    * The caller of a request carrying metadata `token` (undefined without one, or while
    * auth is disabled, as etcd ignores tokens then). Throws invalid-auth-token for a token
    * this member does not know (expired, or its user deleted or given a new password).
+   * `certUser`: the CN of the call's verified client certificate (--client-cert-auth); a
+   * call without a token is made as that user, as etcd's AuthInfoFromTLS does.
    */
-  authInfo(token: string | undefined): AuthInfo | undefined;
+  authInfo(token: string | undefined, certUser?: string): AuthInfo | undefined;
   /**
    * A promise when `token` names an Authenticate entry this member has not applied yet
    * (the token was made on another member a moment ago): settles once it is applied or a

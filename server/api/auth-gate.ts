@@ -34,12 +34,15 @@ import type { AuthBackend } from './auth-backend.js';
 import { callerOf, callerPending } from './caller.js';
 import type { Backend } from './backend.js';
 import { toApiError } from './errors.js';
+import type { CertUserOf } from './cert-user.js';
 import type { WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireRequestOp, WireTxnRequest } from './wire.js';
 
 /** What rules may look up beyond the auth state. */
 export interface GateContext {
   /** The key prefix of the namespace named `name` as this member knows it, or undefined when there is none. */
   namespacePrefix(name: string): Promise<string | undefined>;
+  /** The user a call's client certificate names (its CN; --client-cert-auth), for calls without a token. */
+  certUser?: CertUserOf;
 }
 
 const NO_NAMESPACES: GateContext = { namespacePrefix: () => Promise.resolve(undefined) };
@@ -212,10 +215,16 @@ export function checkedCaller(call: object): AuthInfo | undefined {
   return checked.get(call);
 }
 
+interface GatedCall {
+  request?: unknown;
+  metadata: Metadata;
+  getPeer(): string;
+}
+
 /** Runs the rule for a call; resolves when allowed, rejects with the refusal. */
-function admit(auth: AuthBackend, rule: Rule, call: { request?: unknown; metadata: Metadata }, ctx: GateContext): Promise<void> | undefined {
+function admit(auth: AuthBackend, rule: Rule, call: GatedCall, ctx: GateContext): Promise<void> | undefined {
   const check = (): void | Promise<void> => {
-    const actor = callerOf(auth, call);
+    const actor = callerOf(auth, call, ctx.certUser);
     if (actor !== undefined) checked.set(call, actor);
     return (rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend, ctx: GateContext) => void | Promise<void>)(call.request, actor, auth, ctx);
   };
@@ -242,6 +251,7 @@ function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall, ct
 interface StreamCall extends NodeJS.EventEmitter {
   request?: unknown;
   metadata: Metadata;
+  getPeer(): string;
 }
 
 /** Server-streaming calls (Snapshot, Observe) carry their request; bidi ones are checked per message elsewhere. */
@@ -293,6 +303,7 @@ export function gatedWatchService(
   backend: Backend,
   auth: AuthBackend,
   make: (backend: Backend) => UntypedServiceImplementation,
+  certUser?: CertUserOf,
 ): UntypedServiceImplementation {
   return {
     // Scoped even while auth is disabled: auth may be enabled while the stream is open.
@@ -301,7 +312,7 @@ export function gatedWatchService(
       scoped.watch = (req) => {
         if (auth.enabled) {
           const end = req.rangeEnd ?? EMPTY;
-          auth.checkRange(callerOf(auth, call), 'read', reqKey(req.key), isOpenEnded(end) ? FROM_KEY : end);
+          auth.checkRange(callerOf(auth, call, certUser), 'read', reqKey(req.key), isOpenEnded(end) ? FROM_KEY : end);
         }
         return backend.watch(req);
       };

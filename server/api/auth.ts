@@ -9,6 +9,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { AuthError, PermType, type AuthInfo, type Permission } from '../auth/index.js';
 import type { AuthBackend } from './auth-backend.js';
 import type { HeaderInfo } from './backend.js';
+import { noCertUser, type CertUserOf } from './cert-user.js';
 import { LOADER_OPTIONS, etcdProtoDir } from './proto.js';
 import { answer, header } from './respond.js';
 
@@ -34,15 +35,15 @@ export function tokenOf(metadata: Metadata): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
-/** The caller of a call (throws invalid-auth-token for an unknown token). */
-export function actorOf(auth: AuthBackend, metadata: Metadata): AuthInfo | undefined {
-  return auth.authInfo(tokenOf(metadata));
+/** The caller of a call (throws invalid-auth-token for an unknown token); `certUser`: its client certificate's CN. */
+export function actorOf(auth: AuthBackend, metadata: Metadata, certUser?: string): AuthInfo | undefined {
+  return auth.authInfo(tokenOf(metadata), certUser);
 }
 
 /** The caller, once a token made on another member a moment ago has been applied here. */
-export async function actorWhenReady(auth: AuthBackend, metadata: Metadata): Promise<AuthInfo | undefined> {
+export async function actorWhenReady(auth: AuthBackend, metadata: Metadata, certUser?: string): Promise<AuthInfo | undefined> {
   await auth.tokenPending(tokenOf(metadata));
-  return actorOf(auth, metadata);
+  return actorOf(auth, metadata, certUser);
 }
 
 interface WirePermission {
@@ -74,7 +75,7 @@ function bytes(req: Req, field: string): Uint8Array {
   return new Uint8Array((req[field] as Buffer | undefined) ?? Buffer.alloc(0));
 }
 
-export function authService(auth: AuthBackend, headerInfo: () => HeaderInfo): UntypedServiceImplementation {
+export function authService(auth: AuthBackend, headerInfo: () => HeaderInfo, certUser: CertUserOf = noCertUser): UntypedServiceImplementation {
   const hdr = (): unknown => {
     const h = headerInfo();
     return header(h, h.revision);
@@ -82,7 +83,7 @@ export function authService(auth: AuthBackend, headerInfo: () => HeaderInfo): Un
   /** A handler: `run` gets the request and the caller; `extra` the response's fields. */
   const handle = <R>(run: (req: Req, actor: AuthInfo | undefined) => Promise<R>, extra: (r: R) => Record<string, unknown> = () => ({})) =>
     (call: Call, cb: sendUnaryData<unknown>): void =>
-      answer(cb, async () => run(call.request, await actorWhenReady(auth, call.metadata)), (r) => ({ header: hdr(), ...extra(r) }));
+      answer(cb, async () => run(call.request, await actorWhenReady(auth, call.metadata, certUser(call))), (r) => ({ header: hdr(), ...extra(r) }));
 
   return {
     AuthEnable: handle((_req, actor) => auth.enable(actor)),

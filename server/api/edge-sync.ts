@@ -11,6 +11,8 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS } from './proto.js';
 import { answer } from './respond.js';
+import { noCertIdentity, type CertIdentityOf } from './cert-user.js';
+import type { PeerCertIdentity } from '../util/tls-server.js';
 
 /** One EdgeSync stream as the backend sees it: SyncMessage bytes both ways. */
 export interface EdgeSyncStream {
@@ -21,6 +23,8 @@ export interface EdgeSyncStream {
   /** The stream ended (peer half-close, cancel or error); called once. */
   onClose(fn: (reason: string) => void): void;
   readonly peer: string;
+  /** The verified client certificate of the stream's connection (TLS with client-cert-auth); undefined: none. */
+  readonly certificate: PeerCertIdentity | undefined;
   /** The authenticated user of the stream while auth is on (absent: auth off, nothing to check). */
   readonly caller?: EdgeCaller;
 }
@@ -50,10 +54,12 @@ export interface EdgeAdminBackend {
 
 const identity = (b: Buffer): Buffer => b;
 
+export const EDGE_SYNC_PATH = '/regionstore.v1.EdgeSync/Sync';
+
 /** EdgeSync.Sync with raw bytes as messages (the backend owns the codec). */
 export const EDGE_SYNC_SERVICE: ServiceDefinition = {
   Sync: {
-    path: '/regionstore.v1.EdgeSync/Sync',
+    path: EDGE_SYNC_PATH,
     requestStream: true,
     responseStream: true,
     requestSerialize: identity,
@@ -63,8 +69,15 @@ export const EDGE_SYNC_SERVICE: ServiceDefinition = {
   },
 } as unknown as ServiceDefinition;
 
-/** `identify`: the caller of a stream the permission gate admitted (undefined: auth off). */
-export function edgeSyncService(backend: EdgeSyncBackend, identify: (call: object) => EdgeCaller | undefined = () => undefined): UntypedServiceImplementation {
+/**
+ * `certIdentity`: the connection's verified client certificate; `identify`: the caller of a
+ * stream the permission gate admitted (undefined: auth off).
+ */
+export function edgeSyncService(
+  backend: EdgeSyncBackend,
+  certIdentity: CertIdentityOf = noCertIdentity,
+  identify: (call: object) => EdgeCaller | undefined = () => undefined,
+): UntypedServiceImplementation {
   const Sync = (call: ServerDuplexStream<Buffer, Buffer>): void => {
     const caller = identify(call);
     let closed = false;
@@ -91,6 +104,7 @@ export function edgeSyncService(backend: EdgeSyncBackend, identify: (call: objec
       onClose: (fn) => closers.push(fn),
       peer: call.getPeer(),
       ...(caller === undefined ? {} : { caller }),
+      certificate: certIdentity(call),
     });
   };
   return { Sync };

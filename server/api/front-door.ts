@@ -33,6 +33,7 @@ import {
   readFrameHeader,
 } from './h2-frames.js';
 import { HpackDecoder } from './hpack.js';
+import { createTlsListener, type PeerIdentities, type TlsListenerEvents, type TlsServerFiles } from '../util/tls-server.js';
 
 /**
  * The default handshake timeout: a connection that has not sent its first request's header
@@ -67,11 +68,18 @@ export interface FrontDoorOptions {
   connectionsPerAddressMax?: number;
   /** A connection refused or closed by a limit: which one ('handshake' | 'connections-per-address'); must not throw. */
   onLimit?: (limit: 'handshake' | 'connections-per-address', remoteAddress: string) => void;
+  /**
+   * TLS (https:// client URLs): the door terminates TLS (ALPN h2 and http/1.1) and sniffs
+   * the plaintext as it would a plain connection's bytes. Absent: plaintext.
+   */
+  tls?: { files: TlsServerFiles; events?: TlsListenerEvents };
 }
 
 export interface FrontDoor {
   readonly server: NetServer;
   readonly port: number;
+  /** With TLS: the verified client certificate of each connection, by its remote address. */
+  readonly identities: PeerIdentities | undefined;
   /**
    * Stops accepting connections, closes HTTP/1.1 ones and those not yet handed on; HTTP/2
    * sessions are grpc-js's to close. Resolves when every connection has closed.
@@ -89,7 +97,7 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
   const perAddress = new Map<string, number>();
   const perAddressMax = opts.connectionsPerAddressMax ?? CONNECTIONS_PER_ADDRESS_MAX;
   // noDelay: gRPC answers are small writes that must not wait for Nagle.
-  const server = createNetServer({ noDelay: true }, (socket) => {
+  const accept = (socket: Socket): void => {
     const address = socket.remoteAddress ?? '';
     const count = (perAddress.get(address) ?? 0) + 1;
     perAddress.set(address, count);
@@ -109,7 +117,20 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
       return;
     }
     sniff(socket, opts, () => sniffing.delete(socket));
-  });
+  };
+  const tls = opts.tls === undefined ? undefined : createTlsListener(opts.tls.files, ['h2', 'http/1.1'], (socket) => {
+    socket.setNoDelay(true);
+    accept(socket);
+  }, opts.tls.events);
+  const server: NetServer = tls?.server ?? createNetServer({ noDelay: true }, accept);
+  // With TLS the TCP sockets under the TLS ones: one still in its handshake is owned by no
+  // one yet, and destroyConnections() ends it too.
+  if (tls !== undefined) {
+    server.on('connection', (raw: Socket) => {
+      open.add(raw);
+      raw.once('close', () => open.delete(raw));
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {
@@ -121,8 +142,10 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
   return {
     server,
     port,
+    identities: tls?.identities,
     close: () =>
       new Promise<void>((resolve) => {
+        tls?.stopWatching();
         server.close(() => resolve());
         opts.http1.closeAllConnections();
         for (const socket of sniffing) socket.destroy();

@@ -48,6 +48,14 @@ export const LEASE_TTL_SECONDS_MAX = 9_000_000_000;
 export const SNAPSHOT_CHUNK_BYTES_MAX = 64 * 1024;
 /** Bytes gRPC may send in one response: a Range answer can be large. */
 export const GRPC_SEND_BYTES_MAX = 2 ** 31 - 1;
+/**
+ * What one EdgeSync message may be on the client port: the sync session's own limit (4 MiB,
+ * server/sync's SYNC_MESSAGE_BYTES_MAX) plus framing, the same as server/transport's
+ * SYNC_GRPC_MESSAGE_BYTES_MAX on the dialing side, so the session (with a SyncError a person
+ * can read), not grpc-js, refuses an oversized message. The client port's limit for every
+ * other call stays REQUEST_BYTES_MAX + GRPC_OVERHEAD_BYTES (etcd's).
+ */
+export const EDGE_SYNC_RECEIVE_BYTES_MAX = 4 * 1024 * 1024 + 64 * 1024;
 
 // ---- regionstore.v1.Crdt (issue 13): the eventual data path's limits are the region's
 // (server/eventual/limits.ts), so the API refuses exactly what the apply path would.

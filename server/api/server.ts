@@ -18,7 +18,8 @@ import { clusterService } from './cluster.js';
 import { withFastKvCodecs } from './fast-codec.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
-import { GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
+import { EDGE_SYNC_RECEIVE_BYTES_MAX, GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
+import { receiveLimitFor } from './call-limits.js';
 import { maintenanceService } from './maintenance.js';
 import { loadConcurrencyServices, loadEtcdServices } from './proto.js';
 import { electionService } from './election.js';
@@ -35,7 +36,7 @@ import { crdtService } from './crdt.js';
 import { loadCrdtService } from './crdt-wire.js';
 import type { CrdtBackend } from './crdt-backend.js';
 import {
-  EDGE_SYNC_SERVICE, edgeAdminService, edgeSyncService, loadEdgeAdminService, type EdgeAdminBackend, type EdgeSyncBackend,
+  EDGE_SYNC_PATH, EDGE_SYNC_SERVICE, edgeAdminService, edgeSyncService, loadEdgeAdminService, type EdgeAdminBackend, type EdgeSyncBackend,
 } from './edge-sync.js';
 
 /** What the server serves: the etcd Backend, and regionstore.v1.Crdt when `crdtOps` is there. */
@@ -50,6 +51,8 @@ export type ServedBackend = Backend & {
 import { authService, loadAuthService } from './auth.js';
 import { checkedCaller, gateService, gatedWatchService, type GateContext } from './auth-gate.js';
 import type { EdgeCaller } from './edge-sync.js';
+import { certUserFrom, noCertIdentity, type CertIdentityOf } from './cert-user.js';
+import type { PeerIdentities, TlsListenerEvents, TlsServerFiles } from '../util/tls-server.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -79,6 +82,10 @@ export interface ApiServerOptions {
    * and logs, must not throw.
    */
   onLimit?: (limit: LimitName, detail: string) => void;
+  /** TLS on the port (https:// client URLs): files, --client-cert-auth, reload events. Absent: plaintext. */
+  tls?: { files: TlsServerFiles; events?: TlsListenerEvents };
+  /** The verified client certificate of a call's connection (startApiServer sets it from the TLS listener). */
+  certIdentity?: CertIdentityOf;
 }
 
 /** The limits a connection or stream can be refused or closed by (the metric's label values). */
@@ -146,13 +153,14 @@ function instrument(
 }
 
 /** The permission gate of etcd's Auth API around a service's handlers (auth-gate.ts), when the backend has Auth. */
-function gateFor(backend: Backend) {
+function gateFor(backend: Backend, certIdentity: CertIdentityOf) {
   const ctx: GateContext = {
     // The member's own registry (a serializable Get): what the gate checks a namespace's range by.
     namespacePrefix: async (name) => {
       if (backend.namespaceOps === undefined || name === '') return undefined;
       return backend.namespaceOps.get(name, true).then((d) => d.prefix, () => undefined);
     },
+    certUser: certUserFrom(certIdentity),
   };
   return (name: string, def: ServiceDefinition, impl: UntypedServiceImplementation): UntypedServiceImplementation =>
     backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl, ctx);
@@ -178,18 +186,22 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     // bench:compare profiles. A caller that wants it can pass the option back.
     'grpc.enable_channelz': 0,
     ...grpcConnectionOptions(connection),
+    // EdgeSync streams get the sync session's message limit; every other call etcd's (below).
+    interceptors: [receiveLimitFor(EDGE_SYNC_PATH, EDGE_SYNC_RECEIVE_BYTES_MAX)],
     ...opts.grpcOptions,
     'grpc.max_receive_message_length': limits.requestBytesMax + limits.grpcOverheadBytes,
     'grpc.max_send_message_length': GRPC_SEND_BYTES_MAX,
   });
   const defs = loadEtcdServices();
   const auth = backend.auth;
-  const gate = gateFor(backend);
+  const certIdentity = opts.certIdentity ?? noCertIdentity;
+  const certUser = certUserFrom(certIdentity);
+  const gate = gateFor(backend, certIdentity);
   // One per-connection watcher count for every Watch stream of this server.
   const watchOpts = { onSlowReceiver: (reason: string) => opts.onLimit?.('watch-slow-receiver', reason), perConnection: new ConnectionWatchers(limits) };
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
     KV: kvService(backend, limits),
-    Watch: auth === undefined ? watchService(backend, limits, watchOpts) : gatedWatchService(backend, auth, (b) => watchService(b, limits, watchOpts)),
+    Watch: auth === undefined ? watchService(backend, limits, watchOpts) : gatedWatchService(backend, auth, (b) => watchService(b, limits, watchOpts), certUser),
     Lease: leaseService(backend, limits),
     Cluster: clusterService(backend),
     Maintenance: maintenanceService(backend, limits),
@@ -207,7 +219,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   server.addService(concurrency.Election, instrument('Election', concurrency.Election, election, opts.onCall));
   if (auth !== undefined) {
     const def = loadAuthService();
-    server.addService(def, instrument('Auth', def, authService(auth, () => backend.headerInfo()), opts.onCall));
+    server.addService(def, instrument('Auth', def, authService(auth, () => backend.headerInfo(), certUser), opts.onCall));
   }
   if (backend.namespaceOps !== undefined) {
     const def = loadNamespacesService();
@@ -218,7 +230,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     server.addService(def, instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall));
   }
   if (backend.edgeSyncOps !== undefined) {
-    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps, edgeCallerOf(backend))), opts.onCall));
+    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps, certIdentity, edgeCallerOf(backend))), opts.onCall));
   }
   if (backend.edgeAdminOps !== undefined) {
     const def = loadEdgeAdminService();
@@ -230,20 +242,24 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
 export interface RunningApiServer extends ApiServer {
   /** The port bound (the OS's choice when asked for 0). */
   readonly port: number;
+  /** With TLS: verified client certificates by connection. */
+  readonly identities: PeerIdentities | undefined;
   /** Stops accepting calls, waits `graceMs` for running ones, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
 /**
- * Creates the server and listens on host:port (port 0: the OS chooses), insecure, through
- * the front door: gRPC and HTTP/1.1 on the one port.
+ * Creates the server and listens on host:port (port 0: the OS chooses), plaintext or TLS
+ * (opts.tls), through the front door: gRPC and HTTP/1.1 on the one port.
  */
 export async function startApiServer(
   backend: ServedBackend,
   listen: { host: string; port: number },
   opts: ApiServerOptions = {},
 ): Promise<RunningApiServer> {
-  const api = createApiServer(backend, opts);
+  // The door (and its TLS listener) exists only after the services are bound: looked up late.
+  let identities: PeerIdentities | undefined;
+  const api = createApiServer(backend, { ...opts, certIdentity: opts.certIdentity ?? ((call) => identities?.of(call.getPeer())) });
   const connLimits = resolveConnectionLimits(opts.connection);
   const injector = api.server.createConnectionInjector(ServerCredentials.createInsecure());
   onGrpcSessions(api.server, (session) =>
@@ -261,8 +277,10 @@ export async function startApiServer(
       handshakeTimeoutMs: connLimits.handshakeTimeoutMs,
       connectionsPerAddressMax: connLimits.connectionsPerAddressMax,
       onLimit: (limit, address) => opts.onLimit?.(limit, address),
+      ...(opts.tls ? { tls: opts.tls } : {}),
     },
   );
+  identities = door.identities;
   const close = async (graceMs = 1000): Promise<void> => {
     const closed = door.close();
     await new Promise<void>((resolve) => {
@@ -276,5 +294,5 @@ export async function startApiServer(
     door.destroyConnections();
     await closed;
   };
-  return { ...api, port: door.port, close };
+  return { ...api, port: door.port, identities: door.identities, close };
 }

@@ -25,6 +25,14 @@ describe('regionstore edge flags', () => {
     assert.equal(c.unsafeClockOffsetMs, 0);
   });
 
+  it('takes an edge group (the region\'s metrics label), default "default", and refuses a bad one', () => {
+    assert.equal(config(parseEdgeFlags(BASE, {})).group, 'default');
+    assert.equal(config(parseEdgeFlags([...BASE, '--group', 'site-a'], {})).group, 'site-a');
+    assert.equal(config(parseEdgeFlags(BASE, { REGIONSTORE_EDGE_GROUP: 'fleet.b' })).group, 'fleet.b');
+    assert.match(errors(parseEdgeFlags([...BASE, '--group', 'Site A'], {})).join('\n'), /--group: "Site A" is not a group name/);
+    assert.match(errors(parseEdgeFlags([...BASE, '--group', 'x'.repeat(65)], {})).join('\n'), /at most 64/);
+  });
+
   it('reads REGIONSTORE_EDGE_* and lets a flag win', () => {
     const c = config(parseEdgeFlags(['--name', 'x'], { REGIONSTORE_EDGE_NAME: 'y', REGIONSTORE_EDGE_REGION: 'http://127.0.0.1:2379', REGIONSTORE_EDGE_DATA_DIR: '/tmp/e' }));
     assert.equal(c.name, 'x');

@@ -10,15 +10,24 @@ export const EDGE_ENV_PREFIX = 'REGIONSTORE_EDGE_';
 /** A device id goes into replica ids (`edge:<device>:<incarnation>`), metric labels and logs. */
 export const DEVICE_ID_CHARS_MAX = 64;
 const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * An edge group names a set of edges (a site, a fleet); the region's sync metrics carry it as
+ * a label, so it must stay one of a few names chosen by configuration, never a device id.
+ */
+export const EDGE_GROUP_CHARS_MAX = 64;
+export const EDGE_GROUP_RE = /^[a-z0-9][a-z0-9._-]*$/;
+export const EDGE_GROUP_DEFAULT = 'default';
 /** The skew the test-only clock offset may fake: a day either way. */
 export const CLOCK_OFFSET_MS_MAX = 24 * 3600_000;
 export const EDGE_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type EdgeLogLevel = (typeof EDGE_LOG_LEVELS)[number];
+/** TLS flags, etcd's names (kept out of EdgeFlagKey's line so that list can grow apart). */
+type EdgeTlsFlagKey = 'certFile' | 'keyFile' | 'trustedCaFile';
 
-type EdgeFlagKey = 'name' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'logLevel' | 'unsafeClockOffsetMs';
+type EdgeFlagKey = 'name' | 'group' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'unsafeClockOffsetMs';
 
 interface EdgeFlagSpec {
-  key: EdgeFlagKey;
+  key: EdgeFlagKey | EdgeTlsFlagKey;
   flag: string;
   required?: boolean;
   defaultText?: string;
@@ -27,6 +36,10 @@ interface EdgeFlagSpec {
 
 const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
   { key: 'name', flag: 'name', required: true, help: 'The device id ([A-Za-z0-9._-], at most 64): the edge\'s replica id is edge:<name>:<incarnation>.' },
+  {
+    key: 'group', flag: 'group', defaultText: EDGE_GROUP_DEFAULT,
+    help: `The edge group ([a-z0-9._-], at most ${EDGE_GROUP_CHARS_MAX}): the region's sync metrics label this edge's\nlag, bytes and failures by it (edge-group:<group>), never by device; give edges of one site or\nfleet the same group.`,
+  },
   { key: 'dataDir', flag: 'data-dir', defaultText: '${name}.edge', help: 'Directory of the edge\'s local database (its marker holds the device id and incarnation).' },
   {
     key: 'region', flag: 'region', required: true,
@@ -38,7 +51,19 @@ const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
     help: 'Namespaces this edge holds, a,b,... (eventual ones sync both ways, strong ones are a read-only\ncopy); all of them when not given.',
   },
   { key: 'metricsAddr', flag: 'metrics-addr', defaultText: '127.0.0.1:0', help: 'host:port of /metrics and /health (port 0: OS-chosen).' },
+  {
+    key: 'listenMetricsUrls', flag: 'listen-metrics-urls',
+    help: 'http:// URLs (comma-separated) to serve /metrics, /health and the status page on, as etcd\'s flag; given alone\nthey replace the --metrics-addr default (loopback), with --metrics-addr both are served.',
+  },
   { key: 'logLevel', flag: 'log-level', defaultText: 'info', help: EDGE_LOG_LEVELS.join(' | ') },
+  // TLS, etcd's flag names: the edge's certificate is its identity to the region (the region
+  // takes the device id from its CN or a SAN) and, with https:// listen URLs, its own port's.
+  {
+    key: 'certFile', flag: 'cert-file',
+    help: 'PEM certificate: presented to the region (its CN or a URI SAN names this edge, e.g. CN=edge:<name>)\nand served on https:// listen URLs.',
+  },
+  { key: 'keyFile', flag: 'key-file', help: 'PEM key of --cert-file.' },
+  { key: 'trustedCaFile', flag: 'trusted-ca-file', help: 'PEM CA bundle that signs the region\'s certificates (TLS to the region; https:// in --region does the same).' },
   {
     key: 'unsafeClockOffsetMs', flag: 'unsafe-clock-offset-ms', defaultText: '0',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): add this many ms (may be negative) to the edge's clock, to\ntest the region's clock-skew bound.`,
@@ -48,6 +73,8 @@ const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
 export interface EdgeConfig {
   /** The device id. */
   name: string;
+  /** The edge group (metrics label). */
+  group: string;
   dataDir: string;
   /** Region client endpoints as host:port. */
   region: string[];
@@ -55,9 +82,13 @@ export interface EdgeConfig {
   /** Undefined: every namespace of the registry. */
   namespaces: string[] | undefined;
   metricsAddr: HostPort;
+  /** Every address of the metrics server: --listen-metrics-urls (+ --metrics-addr when given too), else --metrics-addr. */
+  metricsListeners: HostPort[];
   logLevel: EdgeLogLevel;
   /** Testing only (REGIONSTORE_UNSAFE=1): added to every clock reading. */
   unsafeClockOffsetMs: number;
+  /** TLS files; `region`: dial the region over TLS (https:// endpoints or a CA given). */
+  tls: { certFile?: string; keyFile?: string; trustedCaFile?: string; region: boolean };
 }
 
 export type EdgeFlagsResult =
@@ -95,7 +126,7 @@ const BY_FLAG = new Map(EDGE_FLAGS.map((s) => [s.flag, s]));
 export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResult {
   const errors: string[] = [];
   const warnings: string[] = [];
-  const raw = new Map<EdgeFlagKey, { text: string; source: string }>();
+  const raw = new Map<EdgeFlagKey | EdgeTlsFlagKey, { text: string; source: string }>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const m = /^--?([^=]+)(?:=([\s\S]*))?$/.exec(arg);
@@ -131,13 +162,18 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   for (const k of Object.keys(env)) {
     if (k.startsWith(EDGE_ENV_PREFIX) && !known.has(k)) warnings.push(`environment variable ${k} is not an edge setting; it is ignored`);
   }
-  const src = (key: EdgeFlagKey): string => raw.get(key)?.source ?? `--${(EDGE_FLAGS.find((s) => s.key === key) as EdgeFlagSpec).flag}`;
-  const text = (key: EdgeFlagKey): string | undefined => raw.get(key)?.text.trim();
+  const src = (key: EdgeFlagKey | EdgeTlsFlagKey): string => raw.get(key)?.source ?? `--${(EDGE_FLAGS.find((s) => s.key === key) as EdgeFlagSpec).flag}`;
+  const text = (key: EdgeFlagKey | EdgeTlsFlagKey): string | undefined => raw.get(key)?.text.trim();
 
   const name = text('name') ?? '';
   if (name === '') errors.push('--name is required: the device id of this edge (e.g. --name truck-17)');
   else if (!DEVICE_ID_RE.test(name) || name.length > DEVICE_ID_CHARS_MAX) {
     errors.push(`${src('name')}: "${name}" is not a device id: [A-Za-z0-9][A-Za-z0-9._-]*, at most ${DEVICE_ID_CHARS_MAX} characters`);
+  }
+
+  const group = text('group') ?? EDGE_GROUP_DEFAULT;
+  if (!EDGE_GROUP_RE.test(group) || group.length > EDGE_GROUP_CHARS_MAX) {
+    errors.push(`${src('group')}: "${group}" is not a group name: [a-z0-9][a-z0-9._-]*, at most ${EDGE_GROUP_CHARS_MAX} characters (e.g. --group site-a)`);
   }
 
   const region: string[] = [];
@@ -172,6 +208,22 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   const mr = parseHostPort(text('metricsAddr') ?? '127.0.0.1:0');
   if (!mr.ok) errors.push(`${src('metricsAddr')}: ${mr.error}`);
   else metricsAddr = mr.value;
+  const metricsListeners: HostPort[] = [];
+  const mu = text('listenMetricsUrls');
+  if (mu !== undefined) {
+    const parsed = parseUrlList(mu);
+    if (!parsed.ok) errors.push(`${src('listenMetricsUrls')}: ${parsed.error}`);
+    else {
+      for (const u of parsed.value) {
+        if (!isBindableHost(u.host)) errors.push(`${src('listenMetricsUrls')}: ${u.url}: a listen URL binds a local address; give an IP or localhost`);
+        metricsListeners.push({ host: u.host, port: u.port });
+      }
+    }
+  }
+  const addrGiven = text('metricsAddr') !== undefined;
+  if (metricsListeners.length === 0 || (addrGiven && !metricsListeners.some((l) => l.host === metricsAddr.host && l.port === metricsAddr.port))) {
+    metricsListeners.push(metricsAddr);
+  }
 
   const level = text('logLevel') ?? 'info';
   let logLevel: EdgeLogLevel = 'info';
@@ -189,10 +241,21 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
     } else unsafeClockOffsetMs = n;
   }
 
+  const tls: EdgeConfig['tls'] = { region: /https:\/\//i.test(regionText) || text('trustedCaFile') !== undefined };
+  for (const k of ['certFile', 'keyFile', 'trustedCaFile'] as const) {
+    const v = text(k);
+    if (v !== undefined && v !== '') tls[k] = v;
+  }
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) errors.push('--cert-file and --key-file go together: give both or neither');
+  if (listenClientUrls.some((u) => u.scheme === 'https') && tls.certFile === undefined) {
+    errors.push(`${src('listenClientUrls')}: https:// needs --cert-file and --key-file`);
+  }
+  if (new Set(listenClientUrls.map((u) => u.scheme)).size > 1) errors.push(`${src('listenClientUrls')}: mixes http:// and https://; use one scheme`);
+
   if (errors.length > 0) return { kind: 'error', errors };
   return {
     kind: 'config',
     warnings,
-    config: { name, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, logLevel, unsafeClockOffsetMs },
+    config: { name, group, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs, tls },
   };
 }

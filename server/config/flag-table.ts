@@ -62,10 +62,15 @@ export const CLUSTER_STATES = ['new', 'existing'] as const;
 export type ClusterState = (typeof CLUSTER_STATES)[number];
 
 export type FlagKey =
+  | 'listenMetricsUrls'
   | 'name' | 'dataDir' | 'listenClientUrls' | 'advertiseClientUrls' | 'listenPeerUrls'
   | 'initialAdvertisePeerUrls' | 'initialCluster' | 'initialClusterState' | 'initialClusterToken'
+  // TLS (tls-flags.ts)
+  | 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth' | 'autoTls'
+  | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth' | 'peerAutoTls' | 'cipherSuites'
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
-  | 'authToken' | 'authTokenTtl' | 'bcryptCost'
+  | 'authToken' | 'authTokenTtl' | 'bcryptCost' | 'startupVerify'
+  | 'namespacesFile'
   | 'maxRequestBytes' | 'maxTxnOps' | 'maxConcurrentStreams' | 'maxWatchersPerStream' | 'maxWatchersPerConnection'
   | 'maxConnectionsPerAddress' | 'maxWatchPendingBytes' | 'watchStallTimeout' | 'grpcKeepaliveMinTime' | 'grpcKeepaliveInterval'
   | 'grpcKeepaliveTimeout' | 'clientHandshakeTimeout' | 'clientIdleTimeout'
@@ -81,8 +86,47 @@ export interface FlagSpec {
   etcdEnv?: string;
   /** Shown in --help; `undefined` means "none" (the flag is optional without a default). */
   defaultText?: string;
+  /** A Go-style bool flag: `--flag` alone means true (`--flag=false` to turn it off). */
+  boolean?: true;
   help: string;
 }
+
+/** TLS, etcd's names (read by tls-flags.ts). */
+const TLS_FLAGS: readonly FlagSpec[] = [
+  { key: 'certFile', flag: 'cert-file', etcdEnv: 'ETCD_CERT_FILE', help: 'PEM certificate of the client port (https:// client URLs).' },
+  { key: 'keyFile', flag: 'key-file', etcdEnv: 'ETCD_KEY_FILE', help: 'PEM key of --cert-file.' },
+  {
+    key: 'trustedCaFile', flag: 'trusted-ca-file', etcdEnv: 'ETCD_TRUSTED_CA_FILE',
+    help: 'PEM CA bundle that signs client certificates (with --client-cert-auth).',
+  },
+  {
+    key: 'clientCertAuth', flag: 'client-cert-auth', etcdEnv: 'ETCD_CLIENT_CERT_AUTH', defaultText: 'false', boolean: true,
+    help: 'Refuse a client without a certificate the trusted CA signed. With auth enabled, a request\n' +
+      'without a token is made as the user named by its certificate\'s CN, as etcd does.',
+  },
+  {
+    key: 'autoTls', flag: 'auto-tls', etcdEnv: 'ETCD_AUTO_TLS', defaultText: 'false', boolean: true,
+    help: 'Serve https:// client URLs with a self-signed certificate made in <data-dir>/fixtures/client\n(no --cert-file needed; clients are not verified).',
+  },
+  { key: 'peerCertFile', flag: 'peer-cert-file', etcdEnv: 'ETCD_PEER_CERT_FILE', help: 'PEM certificate of the peer port (https:// peer URLs), also presented when dialling peers.' },
+  { key: 'peerKeyFile', flag: 'peer-key-file', etcdEnv: 'ETCD_PEER_KEY_FILE', help: 'PEM key of --peer-cert-file.' },
+  {
+    key: 'peerTrustedCaFile', flag: 'peer-trusted-ca-file', etcdEnv: 'ETCD_PEER_TRUSTED_CA_FILE',
+    help: 'PEM CA bundle that signs peer certificates (verifies the peers this member dials, and with\n--peer-client-cert-auth those that dial it).',
+  },
+  {
+    key: 'peerClientCertAuth', flag: 'peer-client-cert-auth', etcdEnv: 'ETCD_PEER_CLIENT_CERT_AUTH', defaultText: 'false', boolean: true,
+    help: 'Refuse a peer without a certificate the peer trusted CA signed.',
+  },
+  {
+    key: 'peerAutoTls', flag: 'peer-auto-tls', etcdEnv: 'ETCD_PEER_AUTO_TLS', defaultText: 'false', boolean: true,
+    help: 'Serve https:// peer URLs with a self-signed certificate made in <data-dir>/fixtures/peer\n(peers are not verified).',
+  },
+  {
+    key: 'cipherSuites', flag: 'cipher-suites', etcdEnv: 'ETCD_CIPHER_SUITES',
+    help: 'Comma-separated TLS 1.2 cipher suites, Go\'s names as etcd takes them\n(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,...); TLS 1.3 suites stay on, as in etcd. Default: Node\'s.',
+  },
+];
 
 export const FLAGS: readonly FlagSpec[] = [
   { key: 'name', flag: 'name', etcdEnv: 'ETCD_NAME', defaultText: 'default', help: 'Human-readable name of this member.' },
@@ -124,6 +168,11 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'metricsAddr', flag: 'metrics-addr', defaultText: '127.0.0.1:2381',
     help: 'host:port of /metrics, /health and the dashboard page (port 0: OS-chosen).',
   },
+  {
+    key: 'listenMetricsUrls', flag: 'listen-metrics-urls', etcdEnv: 'ETCD_LISTEN_METRICS_URLS',
+    help: 'http:// URLs (comma-separated) to serve /metrics, /health and the dashboard on, as etcd\'s flag; given alone\n' +
+      'they replace the --metrics-addr default (so the port binds 127.0.0.1 unless a URL says otherwise), with it both are served.',
+  },
   { key: 'logLevel', flag: 'log-level', etcdEnv: 'ETCD_LOG_LEVEL', defaultText: 'info', help: LOG_LEVELS.join(' | ') },
   {
     key: 'electionMs', flag: 'election-ms', aliases: ['election-timeout'], etcdEnv: 'ETCD_ELECTION_TIMEOUT',
@@ -158,6 +207,12 @@ export const FLAGS: readonly FlagSpec[] = [
     defaultText: `${QUOTA_BACKEND_BYTES_DEFAULT} (2 GiB)`,
     help: 'Size of the state database past which writes fail with "database space exceeded" and a NOSPACE\n' +
       'alarm is raised (etcdctl alarm list / disarm), as etcd does. 0: the default; negative: no quota.',
+  },
+  {
+    key: 'namespacesFile', flag: 'namespaces-file',
+    help: 'A JSON file of namespaces to create at start if missing: {"namespaces": [{"name": "carts", "prefix":\n' +
+      '"carts/", "level": "eventual", "crdtType": "mv"}, ...]} (fields as rsctl ns create). The leader creates the\n' +
+      'missing ones; existing ones are left as they are (idempotent; a difference in prefix, level or type is logged).',
   },
   {
     key: 'authToken', flag: 'auth-token', etcdEnv: 'ETCD_AUTH_TOKEN', defaultText: 'simple',
@@ -236,6 +291,12 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'A gRPC connection with no call open this long is sent GOAWAY (clients reconnect at their next call).',
   },
   {
+    key: 'startupVerify', flag: 'startup-verify', defaultText: 'auto',
+    help: 'When the raft and state databases are read whole (with checksums, in a child process) before use:\n' +
+      '"auto" unless they are byte for byte as this member sealed them at its last clean stop (an unclean\n' +
+      'stop or a changed file means a full read); "always"; "never".',
+  },
+  {
     key: 'peerDialMap', flag: 'peer-dial-map',
     help: 'name=http://host:port,... : dial these addresses for these members instead of their advertised\n' +
       'peer URLs (a NAT or a proxy in between; the chaos harness puts its fault-injecting proxies here).',
@@ -252,6 +313,7 @@ export const FLAGS: readonly FlagSpec[] = [
     key: 'unsafeCrdtApplyDuplicates', flag: 'unsafe-crdt-apply-duplicates', defaultText: 'false',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): a CRDT write re-sent with the same identity applies again (the chaos crdt workload's teeth).`,
   },
+  ...TLS_FLAGS,
 ];
 
 /** REGIONSTORE_DATA_DIR for data-dir, and so on. */

@@ -152,7 +152,7 @@ describe('serve flags', () => {
     const text = e.join('\n');
     assert.match(text, /unknown flag --nmae \(did you mean name\?\)/);
     assert.match(text, /unexpected argument "stray"/);
-    assert.match(text, /https, which regionstore does not serve yet/);
+    assert.match(text, /--listen-client-urls: use https:\/\/ but no certificate is given: give --cert-file and --key-file, or --auto-tls/);
     assert.match(text, /--listen-peer-urls: http:\/\/example.com:2380: a listen URL binds a local address/);
     assert.match(text, /--advertise-client-urls: .*cannot be dialled/);
     assert.match(text, /--metrics-addr: "nope" is not of the form host:port/);
@@ -195,7 +195,7 @@ describe('serve flags', () => {
 
   it('accepts IPv6 loopback', () => {
     const c = config(parseServeFlags(['--listen-client-urls', 'http://[::1]:2379', '--metrics-addr', '[::1]:0']));
-    assert.deepEqual(c.listenClientUrls[0], { url: 'http://[::1]:2379', host: '::1', port: 2379 });
+    assert.deepEqual(c.listenClientUrls[0], { url: 'http://[::1]:2379', scheme: 'http', host: '::1', port: 2379 });
     assert.deepEqual(c.metricsAddr, { host: '::1', port: 0 });
   });
 

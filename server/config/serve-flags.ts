@@ -16,12 +16,14 @@ import {
   MAX_TXN_OPS_DEFAULT, MAX_WATCHERS_PER_CONNECTION_DEFAULT, MAX_WATCHERS_PER_STREAM_DEFAULT, MAX_WATCH_PENDING_BYTES_DEFAULT, WATCH_STALL_MS_DEFAULT,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
+import { readTlsFlags, type TlsConfig } from './tls-flags.js';
 import {
   isBindableHost, isUnspecifiedHost, parseHostPort, parseInitialCluster, parseUrlList,
   type HostPort, type InitialMember, type ServeUrl,
 } from './urls.js';
 
 export type { ClusterState, LogLevel } from './flag-table.js';
+export type { PortTlsConfig, TlsConfig } from './tls-flags.js';
 export type { HostPort, InitialMember, ServeUrl } from './urls.js';
 export { serveHelp } from './flag-table.js';
 
@@ -31,6 +33,8 @@ export interface ServeConfig {
   listenClientUrls: ServeUrl[];
   advertiseClientUrls: ServeUrl[];
   listenPeerUrls: ServeUrl[];
+  /** Client and peer TLS, --cipher-suites (tls-flags.ts). */
+  tls: TlsConfig;
   /** This member's peer URLs as the others should dial them. */
   initialAdvertisePeerUrls: ServeUrl[];
   /**
@@ -42,7 +46,14 @@ export interface ServeConfig {
   initialCluster: InitialMember[] | undefined;
   initialClusterState: ClusterState;
   initialClusterToken: string;
+  /** --metrics-addr (default 127.0.0.1:2381). */
   metricsAddr: HostPort;
+  /**
+   * Every address the metrics/dashboard server listens on: --listen-metrics-urls, plus
+   * --metrics-addr when that is given too; --metrics-addr (or its loopback default) alone
+   * when no URL is given. Never empty.
+   */
+  metricsListeners: HostPort[];
   logLevel: LogLevel;
   electionMs: number;
   heartbeatMs: number;
@@ -54,6 +65,8 @@ export interface ServeConfig {
   recordCacheBytes: number;
   /** --quota-backend-bytes resolved: 0 became the default; -1: no quota. */
   quotaBackendBytes: number;
+  /** --namespaces-file: namespaces to create at start if missing ('' = none; server/region/declared-namespaces.ts). */
+  namespacesFile: string;
   /** --auth-token: etcd's "simple", or "jwt" with its options (sign-method, pub-key, priv-key, ttl). */
   authToken: { type: 'simple' } | { type: 'jwt'; options: Record<string, string> };
   /** --auth-token-ttl in seconds. */
@@ -67,6 +80,8 @@ export interface ServeConfig {
   unsafeCrdtApplyDuplicates: boolean;
   /** Member name → the peer URL this node dials for it (overrides the advertised one). */
   peerDialMap: Record<string, string>;
+  /** --startup-verify: when the databases are read whole at start. */
+  startupVerify: StartupVerifyMode;
   /** Limits of the client port (issue 16). */
   limits: ClientPortLimits;
 }
@@ -106,6 +121,9 @@ function readLimits(r: Reader): ClientPortLimits {
     idleTimeoutMs: r.goDuration('clientIdleTimeout', CLIENT_IDLE_TIMEOUT_MS_DEFAULT),
   };
 }
+
+export const STARTUP_VERIFY_CHOICES = ['auto', 'always', 'never'] as const;
+export type StartupVerifyMode = (typeof STARTUP_VERIFY_CHOICES)[number];
 
 export type ServeFlagsResult =
   | { kind: 'config'; config: ServeConfig; warnings: string[] }
@@ -183,6 +201,7 @@ function scanArgv(argv: readonly string[]): Scanned {
       continue;
     }
     let text = m[2];
+    if (text === undefined && spec.boolean === true) text = 'true'; // Go's bool flags: --flag alone
     if (text === undefined) {
       if (i + 1 >= argv.length) {
         out.errors.push(`--${flag} needs a value (--${flag} VALUE or --${flag}=VALUE)`);
@@ -311,6 +330,17 @@ function sameUrls(a: readonly ServeUrl[], b: readonly ServeUrl[]): boolean {
   return urlSetKey(a) === urlSetKey(b);
 }
 
+/** The metrics port's default: loopback only (its pages are for operators on the host; DESIGN §10). */
+export const METRICS_ADDR_DEFAULT = '127.0.0.1:2381';
+
+/** See ServeConfig.metricsListeners. */
+function readMetricsListeners(r: Reader, metricsAddr: HostPort): HostPort[] {
+  if (!r.given('listenMetricsUrls')) return [metricsAddr];
+  const out: HostPort[] = r.urls('listenMetricsUrls', '', 'listen').map((u) => ({ host: u.host, port: u.port }));
+  if (r.given('metricsAddr') && !out.some((l) => l.host === metricsAddr.host && l.port === metricsAddr.port)) out.push(metricsAddr);
+  return out.length > 0 ? out : [metricsAddr];
+}
+
 /** etcd's reading of --quota-backend-bytes: 0 is the default, a negative value turns the quota off. */
 function quotaBytes(n: number): number {
   if (n === 0) return QUOTA_BACKEND_BYTES_DEFAULT;
@@ -371,8 +401,10 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   }
   const listenPeerUrls = r.urls('listenPeerUrls', 'http://localhost:2380', 'listen');
   const { initialCluster, advertise } = readPeers(r, name, listenPeerUrls);
-  const metrics = parseHostPort(r.text('metricsAddr', '127.0.0.1:2381'));
+  const metrics = parseHostPort(r.text('metricsAddr', METRICS_ADDR_DEFAULT));
   if (!metrics.ok) r.fail('metricsAddr', metrics.error);
+  const metricsAddr = metrics.ok ? metrics.value : { host: '127.0.0.1', port: 0 };
+  const metricsListeners = readMetricsListeners(r, metricsAddr);
   const heartbeatMs = r.ms('heartbeatMs', HEARTBEAT_MS_DEFAULT);
   const electionMs = r.ms('electionMs', ELECTION_MS_DEFAULT);
   if (heartbeatMs < HEARTBEAT_MS_MIN) r.fail('heartbeatMs', `${heartbeatMs} ms is below the minimum of ${HEARTBEAT_MS_MIN} ms`);
@@ -400,6 +432,10 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
   }
   const authToken = parseAuthToken(r.text('authToken', 'simple'));
   if (typeof authToken === 'string') r.fail('authToken', authToken);
+  const tlsWarnings: string[] = [];
+  const tls = readTlsFlags(r, {
+    listenClient: listenClientUrls, advertiseClient: advertiseClientUrls, listenPeer: listenPeerUrls, advertisePeer: advertise, initialCluster,
+  }, tlsWarnings);
   const bcryptCost = r.count('bcryptCost', BCRYPT_COST_DEFAULT);
   if (bcryptCost < 4 || bcryptCost > 31) r.fail('bcryptCost', `${bcryptCost} is outside bcrypt's bounds 4..31`);
   const config: ServeConfig = {
@@ -408,11 +444,13 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     listenClientUrls,
     advertiseClientUrls,
     listenPeerUrls,
+    tls,
     initialAdvertisePeerUrls: advertise,
     initialCluster,
     initialClusterState: r.oneOf('initialClusterState', CLUSTER_STATES, 'new'),
     initialClusterToken: r.text('initialClusterToken', 'regionstore-cluster'),
-    metricsAddr: metrics.ok ? metrics.value : { host: '127.0.0.1', port: 0 },
+    metricsAddr,
+    metricsListeners,
     logLevel: r.oneOf('logLevel', LOG_LEVELS, 'info'),
     electionMs,
     heartbeatMs,
@@ -421,6 +459,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     watchProgressNotifyMs: r.goDuration('watchProgressNotifyMs', WATCH_PROGRESS_NOTIFY_MS_DEFAULT),
     recordCacheBytes: r.countOrZero('recordCacheMb', RECORD_CACHE_MB_DEFAULT) * 1024 * 1024,
     quotaBackendBytes: quotaBytes(r.integer('quotaBackendBytes', 0)),
+    namespacesFile: r.text('namespacesFile', ''),
     authToken: typeof authToken === 'string' ? { type: 'simple' } : authToken,
     authTokenTtlS: r.count('authTokenTtl', AUTH_TOKEN_TTL_S_DEFAULT),
     bcryptCost,
@@ -429,12 +468,13 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     unsafeCrdtApplyDuplicates,
     peerDialMap,
     limits: readLimits(r),
+    startupVerify: r.oneOf('startupVerify', STARTUP_VERIFY_CHOICES, 'auto'),
   };
   if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');
   if (config.initialClusterToken === '') r.fail('initialClusterToken', 'is empty; give a token');
   const errors = [...scanned.errors, ...r.errors];
   if (errors.length > 0) return { kind: 'error', errors };
-  return { kind: 'config', config, warnings: [...scanned.warnings, ...unknownEnvWarnings(env)] };
+  return { kind: 'config', config, warnings: [...scanned.warnings, ...tlsWarnings, ...unknownEnvWarnings(env)] };
 }
 
 

@@ -1,9 +1,11 @@
 // URL and address parsing for `regionstore serve`. Every parser returns a value or a
 // sentence a person can act on; none throws.
 
-/** A parsed `http://host:port` URL. `url` is the normal form: lower-case host, no trailing slash. */
+/** A parsed `http://host:port` or `https://host:port` URL. `url` is the normal form: lower-case host, no trailing slash. */
 export interface ServeUrl {
   url: string;
+  /** https: the port speaks TLS (etcd's meaning of the scheme). */
+  scheme: 'http' | 'https';
   /** Host as written, without IPv6 brackets. */
   host: string;
   port: number;
@@ -19,7 +21,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export const PORT_MAX = 65_535;
 const HOST = String.raw`(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`;
-const URL_RE = new RegExp(String.raw`^http://${HOST}:(\d{1,5})/?$`);
+const URL_RE = new RegExp(String.raw`^(https?)://${HOST}:(\d{1,5})/?$`, 'i');
 const ADDR_RE = new RegExp(String.raw`^(?:http://)?${HOST}:(\d{1,5})/?$`);
 const IPV4_RE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
@@ -42,20 +44,18 @@ function parsePort(text: string, allowZero: boolean): number | undefined {
   return Number.isInteger(port) && port <= PORT_MAX && (allowZero || port > 0) ? port : undefined;
 }
 
-/** One `http://host:port` URL. */
+/** One `http://host:port` or `https://host:port` URL. */
 export function parseUrl(raw: string): Parsed<ServeUrl> {
   const text = raw.trim();
-  if (/^https:/i.test(text)) {
-    return { ok: false, error: `"${text}" uses https, which regionstore does not serve yet; use http://host:port` };
-  }
   const m = URL_RE.exec(text);
   if (m === null) {
-    return { ok: false, error: `"${text}" is not of the form http://host:port (for example http://127.0.0.1:2379)` };
+    return { ok: false, error: `"${text}" is not of the form http://host:port or https://host:port (for example http://127.0.0.1:2379)` };
   }
-  const port = parsePort(m[2] as string, false);
-  if (port === undefined) return { ok: false, error: `"${text}" has port ${m[2]}; use a port from 1 to ${PORT_MAX}` };
-  const bracketed = (m[1] as string).toLowerCase();
-  return { ok: true, value: { url: `http://${bracketed}:${port}`, host: stripBrackets(bracketed), port } };
+  const port = parsePort(m[3] as string, false);
+  if (port === undefined) return { ok: false, error: `"${text}" has port ${m[3]}; use a port from 1 to ${PORT_MAX}` };
+  const scheme = (m[1] as string).toLowerCase() as ServeUrl['scheme'];
+  const bracketed = (m[2] as string).toLowerCase();
+  return { ok: true, value: { url: `${scheme}://${bracketed}:${port}`, scheme, host: stripBrackets(bracketed), port } };
 }
 
 /** A comma-separated list of URLs, at least one; duplicates are refused. */

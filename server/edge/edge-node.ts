@@ -3,13 +3,15 @@
 // import it), the sync replica side, the strong feed and the upstream link. Stops cleanly:
 // the link first, then the queue drains, then the engine closes.
 
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { crc32 } from '../mvcc/index.js';
 import { SeededRandom } from '../util/random.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { EdgeBackend } from './backend.js';
 import { EdgeCrdt, type EdgeIdentity } from './crdt.js';
-import { bumpIncarnation, loadOrCreateMarker, replicaId, type EdgeMarker } from './marker.js';
+import { bumpIncarnation, replicaId, type EdgeMarker } from './marker.js';
+import { checkEdgeDataDir, type EdgeDamage } from './startup-check.js';
 import { EdgeNamespaces } from './namespaces.js';
 import { EdgeReplica } from './replica.js';
 import { EdgeStore } from './store.js';
@@ -18,6 +20,8 @@ import { Upstream, type SessionRunner } from './upstream.js';
 
 export interface EdgeNodeOptions {
   name: string;
+  /** The edge group (`--group`; default "default"), sent in the HELLO for the region's metric labels. */
+  group?: string;
   dataDir: string;
   region: readonly string[];
   namespaces: readonly string[] | undefined;
@@ -28,7 +32,11 @@ export interface EdgeNodeOptions {
   /** Builds the EdgeSync session runner once the node exists (absent: no eventual sync). */
   session?: (node: EdgeNode) => SessionRunner | undefined;
   onApplied?: (namespace: string, type: string, n: number) => void;
+  /** Read the local database whole in a child process at start (default true; tests may skip). */
+  verify?: boolean;
   backoff?: { baseMs?: number; capMs?: number };
+  /** How the region is dialled (TLS: the edge's certificate names it to the region); absent: plaintext. */
+  regionCredentials?: () => ChannelCredentials;
 }
 
 /** What `rsctl edge status` shows: the edge's own view. */
@@ -48,6 +56,11 @@ export interface EdgeStatusView {
   namespaces: Array<{ name: string; level: string; crdtType: string; vector: Array<{ origin: string; seq: number }> }>;
   commits: { batches: number; writes: number };
   clockOffsetMs: number;
+  /** Namespaces reset for a resync since start, and those whose download is not finished. */
+  resyncs: number;
+  resyncing: readonly string[];
+  /** What the start-up storage check found and did ('' when the data dir opened clean). */
+  storageNote: string;
 }
 
 export class EdgeNode {
@@ -62,6 +75,11 @@ export class EdgeNode {
     listEdges: (): Promise<never> => Promise.reject(Object.assign(new Error(`this is edge ${this.opts.name}: rsctl edge list is answered by the region (rsctl --endpoints <region> edge list); here, rsctl edge status`), { code: 'failed-precondition' })),
     edgeStatus: async (): Promise<Record<string, unknown>> => this.statusWire(),
   };
+  /** What the start-up storage check found and did ('' when the data dir opened clean), and why. */
+  storageNote = '';
+  storageDamage: EdgeDamage | undefined;
+  /** A namespace reset for a resync (the node's regionstore_sync_resyncs_total counts it). */
+  onResync: ((namespace: string) => void) | undefined;
   /** Extra status fields the session runner fills in (bytes, lag, skew). */
   sessionStatus: () => Record<string, unknown> = () => ({});
 
@@ -71,20 +89,29 @@ export class EdgeNode {
     this.identity = { name: opts.name, memberId: crc32(Buffer.from(opts.name), 0) || 1, held, now: () => clock.nowMs() + opts.clockOffsetMs };
     this.crdt = new EdgeCrdt(store, this.identity);
     this.replica = new EdgeReplica(store, opts.name, marker.incarnation, held);
+    if (opts.group !== undefined) this.replica.group = opts.group;
     this.crdt.onLocalWrite = (ns) => this.replica.changed(ns);
+    this.replica.onResync = (ns, kept) => {
+      opts.logger.warn('resync of a namespace from the region\'s snapshot (this edge was silent past its tombstone_ttl): its state dropped, local writes the region lacks kept', { ns, kept });
+      this.onResync?.(ns);
+    };
     this.feed = new StrongFeed(store, held, opts.logger, () => clock.monotonicMs());
     const session = opts.session?.(this);
     this.upstream = new Upstream({
       endpoints: opts.region, store, feed: this.feed, clock, random: new SeededRandom(Date.now() >>> 0), logger: opts.logger,
       ...(session !== undefined ? { session } : {}), ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
+      ...(opts.regionCredentials !== undefined ? { credentials: opts.regionCredentials } : {}),
     });
     this.backend = new EdgeBackend(store, this.crdt, new EdgeNamespaces(store, opts.name), this.identity, this.upstream, this.edgeAdminOps);
   }
 
   static async open(opts: EdgeNodeOptions): Promise<EdgeNode> {
-    const { marker, fresh } = await loadOrCreateMarker(opts.dataDir, opts.name, opts.clock.nowMs());
-    const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied);
+    const check = await checkEdgeDataDir({ dataDir: opts.dataDir, deviceId: opts.name, nowMs: opts.clock.nowMs(), logger: opts.logger, ...(opts.verify !== undefined ? { verify: opts.verify } : {}) });
+    const { marker, fresh } = check;
+    const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb);
     const node = new EdgeNode(opts, marker, store);
+    node.storageNote = check.damage?.note ?? '';
+    if (check.damage !== undefined) node.storageDamage = check.damage.reason;
     opts.logger.info(fresh ? 'new edge data dir: a new incarnation' : 'edge data dir opened', {
       replicaId: store.origin, localRevision: store.mvcc.currentRevision, strongRevision: store.feedRevision,
     });
@@ -130,6 +157,9 @@ export class EdgeNode {
       namespaces: defs.map((d) => ({ name: d.name, level: d.level, crdtType: d.crdtType, vector: d.level === 'eventual' ? this.store.eventual.vector(d.name) : [] })),
       commits: { ...this.store.commits },
       clockOffsetMs: this.opts.clockOffsetMs,
+      resyncs: this.replica.resyncs,
+      resyncing: this.replica.resyncing(),
+      storageNote: this.storageNote,
       ...this.sessionStatus(),
     };
   }
@@ -146,6 +176,8 @@ export class EdgeNode {
       strongStalenessMs: s.strongStalenessMs, strongRevision: s.strongRevision, localRevision: s.localRevision,
       vectors: s.namespaces.filter((n) => n.level === 'eventual').map((n) => ({ namespace: n.name, vector: n.vector })),
       sessions: sync['sessions'] ?? 0, connects: s.connects,
+      skewRefusals: sync['skewRefusals'] ?? 0, lastSkewRefusal: String(sync['lastSkewRefusal'] ?? ''), lastSkewRefusalMs: sync['lastSkewRefusalMs'] ?? 0,
+      resyncs: s.resyncs, resyncing: s.resyncing, storageNote: s.storageNote,
     };
   }
 

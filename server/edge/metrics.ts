@@ -4,9 +4,10 @@
 
 import { Gauge, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../metrics/node-metrics.js';
+import { REGION_LABEL, type SyncFiguresSource, type SyncMetrics } from '../metrics/sync-metrics.js';
 import type { EdgeNode } from './edge-node.js';
 
-export function registerEdgeMetrics(registry: Registry, node: EdgeNode): { stop(): void } {
+export function registerEdgeMetrics(registry: Registry, node: EdgeNode, sync: SyncMetrics): { stop(): void } {
   const gauges = new Map<string, Gauge>();
   const g = (name: string, help: string, read: () => number): void => {
     const full = `${METRIC_PREFIX}edge_${name}`;
@@ -30,9 +31,28 @@ export function registerEdgeMetrics(registry: Registry, node: EdgeNode): { stop(
   g('commit_batches_total', 'Group-committed (fsynced) batches of local changes.', () => node.store.commits.batches);
   g('commit_writes_total', 'Local changes made durable in those batches.', () => node.store.commits.writes);
   g('incarnation', 'This data dir\'s incarnation (its replica id is edge:<device>:<incarnation>).', () => node.marker.incarnation);
+  sync.setSource(edgeSyncFigures(node, sync.groupLabel(node.replica.group)));
   return {
     stop() {
       for (const n of gauges.keys()) registry.removeSingleMetric(n);
     },
+  };
+}
+
+/**
+ * The edge's side of `regionstore_sync_lag_seconds`: edge group → region, the age of the
+ * oldest page its session sent that the region has not acknowledged. Only while a session is
+ * open: offline, the edge cannot tell what the region holds (regionstore_edge_offline_seconds
+ * says how long the link is down; the region reports its own side).
+ */
+function edgeSyncFigures(node: EdgeNode, group: string): SyncFiguresSource {
+  return () => {
+    const sync = node.sessionStatus().sync as { lagMs?: number; skewMs?: number } | undefined;
+    const lagMs = node.upstream.connected ? sync?.lagMs : undefined;
+    return {
+      connected: 0,
+      lag: lagMs === undefined ? [] : [{ source: group, target: REGION_LABEL, seconds: lagMs / 1000 }],
+      skewSeconds: [],
+    };
   };
 }

@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { credentials, loadPackageDefinition, Metadata, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 import type { KeyValue } from '../mvcc/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
@@ -92,9 +92,9 @@ export class RegionClient {
   private readonly watchClient: Client;
   private readonly ns: Client;
 
-  constructor(readonly endpoint: string) {
+  /** `creds`: TLS to the region (the edge's certificate); absent: plaintext. */
+  constructor(readonly endpoint: string, creds: ChannelCredentials = credentials.createInsecure()) {
     const c = load();
-    const creds = credentials.createInsecure();
     const opts = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
     this.kv = new c.KV(endpoint, creds, opts);
     this.watchClient = new c.Watch(endpoint, creds, opts);

@@ -8,6 +8,8 @@ import {
   HybridClock, VersionVector,
   type DeltaPage, type Hlc,
 } from '../crdt/index.js';
+import { BinReader } from '../mvcc/index.js';
+import { resyncCommand } from './resync-command.js';
 import { EvError, decodeAnswer, encodeBody } from '../eventual/entry.js';
 import { openExtraction } from '../eventual/extract.js';
 import type { ApplyResult, ExtractedPage, ReplicaSide, SyncClock, SyncNamespace } from '../sync/index.js';
@@ -20,6 +22,8 @@ export class EdgeReplica implements ReplicaSide {
   private readonly listeners = new Set<(ns: string) => void>();
   private hybrid: HybridClock;
   readonly clock: SyncClock;
+  /** The edge group (`--group`) this edge's HELLO carries: the region's metrics label it by. */
+  group = 'default';
 
   constructor(
     private readonly store: EdgeStore,
@@ -77,8 +81,44 @@ export class EdgeReplica implements ReplicaSide {
 
   async vectors(namespaces: readonly string[]): Promise<Map<string, VersionVector>> {
     const out = new Map<string, VersionVector>();
-    for (const ns of namespaces) out.set(ns, VersionVector.from(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const)));
+    for (const ns of namespaces) {
+      const v = VersionVector.from(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
+      // Resyncing: our own writes up to y are ours (kept aside or being downloaded again); saying
+      // less would read as lost data to the region's incarnation check.
+      const mark = this.store.eventual.resyncMark(ns);
+      if (mark !== undefined) v.advance(this.store.origin, mark.y);
+      out.set(ns, v);
+    }
     return out;
+  }
+
+  // ---- resync from a snapshot (server/eventual/resync.ts)
+
+  /** Namespaces reset for a resync since start (the edge's regionstore_sync_resyncs_total). */
+  resyncs = 0;
+
+  resyncing(): readonly string[] {
+    return this.store.eventual.resyncing();
+  }
+
+  async resetForResync(ns: string, peer: VersionVector): Promise<void> {
+    const res = await this.store.external(resyncCommand('reset', ns, peer.get(this.store.origin)), undefined, true);
+    const n = new BinReader(res.body).uint();
+    if (n === 0) return; // resyncing already: the download goes on
+    this.resyncs++;
+    this.onResync?.(ns, n - 1);
+  }
+
+  /** Called with the namespace and the local writes kept, once a reset is written. */
+  onResync: ((ns: string, kept: number) => void) | undefined;
+
+  /** The region's catch-up of `ns` is applied: a resync in progress merges the kept writes back and uploads them. */
+  async caughtUp(ns: string): Promise<number> {
+    if (this.store.eventual.resyncMark(ns) === undefined) return 0;
+    const res = await this.store.external(resyncCommand('restore', ns), undefined, true);
+    const n = new BinReader(res.body).uint();
+    this.changed(ns);
+    return Math.max(0, n - 1);
   }
 
   async *extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {
@@ -106,7 +146,9 @@ export class EdgeReplica implements ReplicaSide {
     if (a.kind !== 'page') throw new Error(`a page apply got a ${a.kind} answer`);
     // Merge the page's stamps into the session clock too (the store merged them into its own).
     this.hybrid.restore(maxHlc(this.hybrid.current, this.store.eventual.lastHlc));
-    if (a.applied > 0) this.changed(ns);
+    // Its ranges moved the vector even when no record merged (all held, or dominated at the
+    // sender): other peers must hear of that too, or they keep a smaller vector.
+    if (a.applied > 0 || page.ranges.length > 0) this.changed(ns);
     const vector = (await this.vectors([ns])).get(ns)!;
     return { status: 'applied', applied: a.applied, vector };
   }

@@ -8,6 +8,7 @@
 //  - not-leader: reconnect to the member it named;
 //  - anything else: reconnect with backoff, unless the outcome says retrying cannot help.
 
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { SyncSession, channelFromDuplex, realTimers, type SyncChannel } from '../sync/index.js';
 import { SYNC_PAGE_CODECS } from '../transport/sync-codecs.js';
 import { openEdgeSyncCall } from '../transport/sync-stream.js';
@@ -47,10 +48,15 @@ export interface EdgeSyncTotals {
   /** Pages refused either way (clock-skew, ...), and the last refusal. */
   refused: number;
   lastRefusal: string;
+  /** Of those, refused for clock skew; the last one's message and wall time (ms); absent: none yet. */
+  skewRefusals?: number;
+  lastSkewRefusal?: string;
+  lastSkewRefusalMs?: number;
   lastOutcome: string;
 }
 
-export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger): SessionRunner {
+/** `credentials`: how the region is dialled (TLS with the edge's certificate); absent: plaintext. */
+export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, credentials?: () => ChannelCredentials): SessionRunner {
   const totals: EdgeSyncTotals = { bytesSent: 0, bytesReceived: 0, opsSent: 0, opsApplied: 0, sessions: 0, newIncarnations: 0, skewMs: 0, refused: 0, lastRefusal: '', lastOutcome: '' };
   let current: SyncSession | undefined;
   node.sessionStatus = () => ({
@@ -58,7 +64,7 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger):
   });
   const offsetClock: Clock = { nowMs: () => node.identity.now(), monotonicMs: () => clock.monotonicMs() };
   return async (endpoint: string, hooks: SessionHooks): Promise<SessionEnd> => {
-    const sync = openEdgeSyncCall(endpoint);
+    const sync = openEdgeSyncCall(endpoint, credentials !== undefined ? { credentials: credentials() } : {});
     const channel = counting(channelFromDuplex(sync.call), (d, n) => {
       if (d === 'in') totals.bytesReceived += n;
       else totals.bytesSent += n;
@@ -80,9 +86,22 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger):
         pageApplied: (_ns, applied) => {
           totals.opsApplied += applied;
         },
+        caughtUp: (ns, direction) => {
+          // A resync's download is complete: its kept local writes go back in (then upload).
+          if (direction !== 'received' || node.store.eventual.resyncMark(ns) === undefined) return;
+          void node.replica.caughtUp(ns).then(
+            (n) => logger.info('resync of a namespace complete', { ns, restored: n }),
+            (e: unknown) => logger.error('resync restore failed', { ns, error: (e as Error).message }),
+          );
+        },
         refused: (code, message, sent) => {
           totals.refused++;
           totals.lastRefusal = `${sent ? 'refused a page from the region' : 'the region refused a page'}: ${code}: ${message}`;
+          if (code === 'clock-skew') {
+            totals.skewRefusals = (totals.skewRefusals ?? 0) + 1;
+            totals.lastSkewRefusal = totals.lastRefusal;
+            totals.lastSkewRefusalMs = clock.nowMs();
+          }
           logger.warn(sent ? 'refused a page from the region' : 'the region refused a page', { code, message });
         },
       },

@@ -14,6 +14,8 @@
 //   2 · a strong-namespace feed batch: puts and deletes copied from the region's Watch, with
 //       the region revision they bring the copy to (stored in the same write)
 //   3 · the namespace registry as the region sent it (stored, so an offline restart has it)
+//   4 · a resync reset of a namespace (server/eventual/resync.ts), alone in its batch
+//   5 · a resync restore of a namespace, alone in its batch
 
 import { join } from 'node:path';
 import {
@@ -21,14 +23,14 @@ import {
   type ClientSeq, type Command, type CommandResponse, type ExternalApplier, type ExternalTx,
 } from '../mvcc/index.js';
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
-import { StateKeyspace, decodeU64, encodeU64, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
+import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
 import { EventualStore } from '../eventual/store.js';
 
 const EDGE = StateKeyspace.Edge;
 const REGISTRY_KEY = Uint8Array.of(EDGE, 0x01);
 const FEED_REVISION_KEY = Uint8Array.of(EDGE, 0x02);
 
-export const Tag = { Eventual: 1, Feed: 2, Registry: 3 } as const;
+export const Tag = { Eventual: 1, Feed: 2, Registry: 3, ResyncReset: 4, ResyncRestore: 5 } as const;
 
 /** Changes applied in one group-committed batch at most (each its own local log index). */
 export const EDGE_COMMIT_BATCH_MAX = 512;
@@ -89,9 +91,16 @@ export function eventualCommand(body: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A resync step of `ns` (Tag.ResyncReset with the region's seq of our origin, or Tag.ResyncRestore). */
+export function encodeResync(tag: typeof Tag.ResyncReset | typeof Tag.ResyncRestore, ns: string, regionSeq = 0): Uint8Array {
+  return new BinWriter().byte(tag).string(ns).uint(regionSeq).finish();
+}
+
 const EMPTY = new Uint8Array(0);
 
 interface Queued {
+  /** Applied alone in its batch (it reads the engine as the batches before it left it). */
+  alone: boolean;
   command: Command;
   resolve(r: CommandResponse): void;
   reject(e: unknown): void;
@@ -122,8 +131,10 @@ export class EdgeStore implements ExternalApplier {
     this.nextIndex = mvcc.appliedIndex + 1;
   }
 
-  static async open(dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void): Promise<EdgeStore> {
-    const engine = await openRocksEngine(join(dataDir, 'state'));
+  /** `create`: the database may be created (a new data dir, or a damaged one moved aside: startup-check.ts). */
+  static async open(dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void, create = true): Promise<EdgeStore> {
+    const dir = join(dataDir, 'state');
+    const engine = create ? await openRocksEngine(dir) : await openExistingRocksEngine(dir);
     const mvcc = await MvccStore.open(engine);
     const reg = await engine.get(REGISTRY_KEY);
     const registry = NamespaceRegistry.of(reg === undefined ? [] : decodeRegistryValue(reg));
@@ -161,17 +172,17 @@ export class EdgeStore implements ExternalApplier {
   // ---- the group-committed queue
 
   /** Applies `command` in the next batch; resolves once it is durable. */
-  submit(command: Command): Promise<CommandResponse> {
+  submit(command: Command, alone = false): Promise<CommandResponse> {
     if (this.closed) return Promise.reject(Object.assign(new Error('edge: the local store is closed (stopping)'), { code: 'stopped' }));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
+      this.queue.push({ command, resolve, reject, alone });
       if (!this.running) void this.drain();
     });
   }
 
   /** Submits an external command and returns its answer bytes and revision. */
-  async external(body: Uint8Array, client?: ClientSeq): Promise<{ revision: number; body: Uint8Array }> {
-    const res = await this.submit(client === undefined ? { type: 'external', external: { body } } : { type: 'external', external: { body }, client });
+  async external(body: Uint8Array, client?: ClientSeq, alone = false): Promise<{ revision: number; body: Uint8Array }> {
+    const res = await this.submit(client === undefined ? { type: 'external', external: { body } } : { type: 'external', external: { body }, client }, alone);
     if (res.type === 'error') throw new MvccError(res.code, res.message);
     if (res.type !== 'external') throw new Error(`an edge external command got a ${res.type} answer`);
     return res.external;
@@ -181,7 +192,9 @@ export class EdgeStore implements ExternalApplier {
     this.running = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, EDGE_COMMIT_BATCH_MAX);
+        // A command that must be alone takes a batch of its own; the others stop before it.
+        const stop = this.queue.findIndex((q, i) => q.alone && i > 0);
+        const batch = this.queue[0]!.alone ? this.queue.splice(0, 1) : this.queue.splice(0, Math.min(EDGE_COMMIT_BATCH_MAX, stop < 0 ? Infinity : stop));
         const items = batch.map((q) => ({ index: this.nextIndex++, command: encodeCommand(q.command) }));
         try {
           const results = await this.mvcc.applyBatch(items, { sync: true });
@@ -199,10 +212,30 @@ export class EdgeStore implements ExternalApplier {
 
   // ---- ExternalApplier
 
+  /** The eventual body of each command read ahead: the same object for readAhead and apply,
+   *  so the eventual store decodes it once (it keys its decoded bodies by the object). */
+  private readonly inner = new Map<Uint8Array, Uint8Array>();
+
+  private eventualBody(body: Uint8Array): Uint8Array {
+    return this.inner.get(body) ?? body.subarray(1);
+  }
+
+  /**
+   * The keys a command will read (ExternalApplier.readAhead), so a batch's single-key reads
+   * (the held event, the device summary, the projection's prior mvcc row) are one engine
+   * round trip for the whole batch instead of one each.
+   */
+  readAhead(body: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
+    if (body[0] !== Tag.Eventual) return { mvcc: [], raw: [] };
+    const inner = body.subarray(1);
+    this.inner.set(body, inner);
+    return this.eventual.readAhead(inner);
+  }
+
   async apply(index: number, body: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
     switch (body[0]) {
       case Tag.Eventual:
-        return this.eventual.apply(index, body.subarray(1), tx);
+        return this.eventual.apply(index, this.eventualBody(body), tx);
       case Tag.Feed: {
         const f = decodeFeed(body);
         for (const c of f.changes) {
@@ -221,6 +254,15 @@ export class EdgeStore implements ExternalApplier {
         this.registryNow = NamespaceRegistry.of(defs);
         return EMPTY;
       }
+      case Tag.ResyncReset: case Tag.ResyncRestore: {
+        const r = new BinReader(body);
+        const tag = r.byte();
+        const ns = r.string();
+        const regionSeq = r.uint();
+        const n = tag === Tag.ResyncReset ? await this.eventual.resyncReset(ns, regionSeq, tx) : await this.eventual.resyncRestore(ns, tx);
+        // The answer: 0 for a reset that found the namespace resyncing already, else 1 + records kept/restored.
+        return new BinWriter().uint(n === undefined ? 0 : n + 1).finish();
+      }
       default:
         throw new Error(`edge: unknown external command tag ${String(body[0])}`);
     }
@@ -231,6 +273,7 @@ export class EdgeStore implements ExternalApplier {
   }
 
   published(): void {
+    this.inner.clear();
     this.eventual.published();
     if (this.pendingFeedRevision !== undefined) this.feedRevisionNow = this.pendingFeedRevision;
     this.pendingFeedRevision = undefined;

@@ -126,38 +126,63 @@ export class StrongFeed {
     });
   }
 
-  /** Replaces the copy with a consistent Range of the region at one revision. */
+  /**
+   * Replaces the copy with a consistent Range of the region at one revision, streamed: page by
+   * page of the region's keys, the puts of the page and the deletes of the local keys in the
+   * same key window that the page no longer has (both are in key order, so each window is one
+   * local range read), applied in commands of FEED_APPLY_CHUNK changes. Memory is one page and
+   * one chunk, whatever the copy's size. Only the last command carries the new revision: a
+   * crash midway leaves the old revision, and the next connect rebuilds again.
+   */
   private async rebuild(client: RegionClient): Promise<void> {
     const started = this.monotonicMs();
-    const present = new Set<string>();
-    const puts: FeedChange[] = [];
+    const before = this.store.feedRevision;
     let revision = 0;
     let key: Uint8Array = ALL;
+    let puts = 0;
+    let deletes = 0;
+    let pending: FeedChange[] = [];
+    /** Applies whole chunks with the old revision; `final`: the rest (maybe nothing) with the new one. */
+    const flush = async (final: boolean): Promise<void> => {
+      // A final flush keeps up to a chunk for the command with the new revision.
+      const keep = final ? 1 : 0;
+      while (pending.length >= FEED_APPLY_CHUNK + keep) {
+        await this.store.external(encodeFeed(before, pending.slice(0, FEED_APPLY_CHUNK)));
+        pending = pending.slice(FEED_APPLY_CHUNK);
+      }
+      if (final) await this.store.external(encodeFeed(revision, pending));
+    };
     for (;;) {
       const page = await client.range(key, ALL, revision, FEED_RANGE_PAGE_KEYS);
       if (revision === 0) revision = page.header.revision;
+      const more = page.more && page.kvs.length > 0;
+      // The window this page covers: [key, its last key + \0), or to the end on the last page.
+      const hi: Uint8Array = more ? Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.of(0)]) : ALL;
+      const present = new Set<string>();
       for (const w of page.kvs) {
         const kv = kvFromWire(w);
         if (!this.holds(kv.key)) continue;
         present.add(keyHex(kv.key));
-        puts.push({ type: 'put', key: kv.key, value: kv.value });
+        pending.push({ type: 'put', key: kv.key, value: kv.value });
+        puts++;
       }
-      if (!page.more || page.kvs.length === 0) break;
-      const last = page.kvs[page.kvs.length - 1]!.key;
-      key = Buffer.concat([last, Buffer.of(0)]);
+      for (let lo: Uint8Array = key; ;) {
+        const local = await this.store.mvcc.range({ key: lo, rangeEnd: hi, keysOnly: true, limit: FEED_RANGE_PAGE_KEYS });
+        for (const kv of local.kvs) {
+          if (!this.holds(kv.key) || present.has(keyHex(kv.key))) continue;
+          pending.push({ type: 'delete', key: kv.key });
+          deletes++;
+        }
+        if (!local.more || local.kvs.length === 0) break;
+        lo = Buffer.concat([local.kvs[local.kvs.length - 1]!.key, Buffer.of(0)]);
+        await flush(false);
+      }
+      if (!more) break;
+      await flush(false);
+      key = hi;
     }
-    const deletes: FeedChange[] = [];
-    const local = await this.store.mvcc.range({ key: ALL, rangeEnd: ALL, keysOnly: true });
-    for (const kv of local.kvs) if (this.holds(kv.key) && !present.has(keyHex(kv.key))) deletes.push({ type: 'delete', key: kv.key });
-    const all = [...puts, ...deletes];
-    const before = this.store.feedRevision;
-    for (let i = 0; i < all.length || i === 0; i += FEED_APPLY_CHUNK) {
-      const last = i + FEED_APPLY_CHUNK >= all.length;
-      // Only the last chunk carries the new revision: a crash midway rebuilds again.
-      await this.store.external(encodeFeed(last ? revision : before, all.slice(i, i + FEED_APPLY_CHUNK)));
-      if (last) break;
-    }
+    await flush(true);
     this.caughtUpAtMs = started;
-    this.logger.info('strong namespaces copied from the region', { revision, keys: puts.length, deleted: deletes.length });
+    this.logger.info('strong namespaces copied from the region', { revision, keys: puts, deleted: deletes });
   }
 }

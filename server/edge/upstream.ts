@@ -8,6 +8,7 @@
 // The first of them to fail ends the connection; the others are stopped with it.
 // It also forwards strong-namespace writes (Put, DeleteRange) while connected.
 
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Backoff } from '../sync/index.js';
 import type { DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse } from '../mvcc/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
@@ -21,6 +22,8 @@ import { encodeRegistry, type EdgeStore } from './store.js';
 
 /** How often the registry is pulled while connected (a change signal pulls it at once). */
 export const REGISTRY_POLL_MS = 2_000;
+/** Distinct unlisted leader URLs remembered for the log-once warning (a bound: leaders change). */
+const UNLISTED_LEADERS_REMEMBERED = 64;
 
 /** One EdgeSync session over `endpoint`; resolves when it ends (how, and where to go next). */
 export type SessionRunner = (endpoint: string, hooks: SessionHooks) => Promise<SessionEnd>;
@@ -53,6 +56,8 @@ export interface UpstreamOptions {
   session?: SessionRunner;
   /** Backoff bounds (tests shorten them). */
   backoff?: { baseMs?: number; capMs?: number };
+  /** How the region is dialled (TLS with the edge's certificate); absent: plaintext. */
+  credentials?: () => ChannelCredentials;
 }
 
 function sameRegistry(a: NamespaceDefinition[], b: NamespaceDefinition[]): boolean {
@@ -72,6 +77,8 @@ export class Upstream implements RegionLink {
   private readonly backoff: Backoff;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
+  /** Leader URLs named by the region that are not among --region, already logged. */
+  private readonly unlistedLeaders = new Set<string>();
 
   constructor(private readonly o: UpstreamOptions) {
     this.backoff = new Backoff(o.random, o.backoff ?? {});
@@ -108,7 +115,15 @@ export class Upstream implements RegionLink {
       if (leader !== undefined) {
         const i = this.o.endpoints.indexOf(leader);
         this.next = i >= 0 ? i : this.next + 1;
-        if (i < 0) this.o.logger.warn('the region named a leader that is not among --region; trying the next endpoint', { leader });
+        // Behind proxies (or NAT) the leader's own client URL is not one this edge dials: it
+        // walks its --region endpoints instead, one per attempt with the backoff growing (a
+        // member that redirects does not reset it: see connectOnce), until one reaches the
+        // leader. Said once per leader URL, not on every hop.
+        if (i < 0 && !this.unlistedLeaders.has(leader)) {
+          if (this.unlistedLeaders.size >= UNLISTED_LEADERS_REMEMBERED) this.unlistedLeaders.clear();
+          this.unlistedLeaders.add(leader);
+          this.o.logger.warn('the region named a leader that is not among --region (behind a proxy?): trying the --region endpoints in turn until one reaches it', { leader, endpoints: this.o.endpoints });
+        }
       } else this.next++;
       const delay = this.backoff.next();
       this.o.logger.info('region link down; reconnecting', { endpoint, error: this.lastError, retryInMs: delay });
@@ -141,14 +156,17 @@ export class Upstream implements RegionLink {
 
   /** One connection: resolves (or rejects) when it ends. */
   private async connectOnce(endpoint: string): Promise<SessionEnd> {
-    const client = new RegionClient(endpoint);
+    const client = new RegionClient(endpoint, this.o.credentials?.());
     this.client = client;
     this.endpoint = endpoint;
     await this.pullRegistry(client);
     this.connected = true;
     this.offlineSinceMs = undefined;
     this.connects++;
-    this.backoff.reset();
+    // With a session, the link counts as up once its HELLO went through (established): a
+    // member that answers the registry pull and then redirects (not-leader) must not reset
+    // the backoff, or an edge that cannot reach the leader would hop between members at once.
+    if (this.o.session === undefined) this.backoff.reset();
     this.o.logger.info('connected to the region', { endpoint });
     let stopSession: (() => void) | undefined;
     let poll: NodeJS.Timeout | undefined;

@@ -36,6 +36,8 @@ const utf8Decoder = new TextDecoder();
 export interface ApplyEnv {
   registry: NamespaceRegistry;
   localOrigin: string;
+  /** A namespace this replica is resyncing (resync.ts): y, how far it held its own origin. */
+  resyncing?: (ns: string) => { y: number } | undefined;
 }
 
 /** The eventual namespace `name`, or the refusal a person can act on. */
@@ -65,6 +67,10 @@ function checkKind(def: NamespaceDefinition, kind: CrdtKind, what: string): void
 
 export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): Promise<EvAnswer> {
   const def = eventualNamespace(env, body.namespace);
+  if (env.resyncing?.(def.name) !== undefined) {
+    // Its own earlier writes are being downloaded again: a new one would take a seq among them.
+    throw new EvError('unavailable', `namespace ${JSON.stringify(def.name)} is being resynced from the region (this replica was silent past its tombstone_ttl): writes resume once the download completes`);
+  }
   const c: MergeContext = { work, def, localOrigin: env.localOrigin };
   const clock = new HybridClock(env.localOrigin);
   clock.restore(work.hlc);
@@ -175,7 +181,7 @@ export async function applyPage(env: ApplyEnv, work: Work, body: EvPageBody): Pr
     if (g.origin === '' || hasNul(g.origin)) throw new EvError('invalid-argument', 'a page range needs an origin (no NUL characters)');
     if (ranges.has(g.origin)) throw new EvError('invalid-argument', `malformed page: origin ${g.origin} has two ranges`);
     if (!(g.from >= 1 && g.to >= g.from - 1)) throw new EvError('invalid-argument', `malformed page: origin ${g.origin} has the range ${g.from}..${g.to}`);
-    if (g.origin === env.localOrigin && g.to > work.vectorOf(def.name, g.origin)) {
+    if (g.origin === env.localOrigin && g.to > Math.max(work.vectorOf(def.name, g.origin), env.resyncing?.(def.name)?.y ?? 0)) {
       throw new EvError('invalid-argument', `a page may not carry writes of this replica (${g.origin}) beyond what it holds`);
     }
     const held = work.vectorOf(def.name, g.origin);

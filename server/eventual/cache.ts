@@ -24,6 +24,11 @@ export class LruCache<V> {
     return e.v;
   }
 
+  /** Whether `k` is held, leaving the recency order as it is (a look, not a use). */
+  has(k: string): boolean {
+    return this.m.has(k);
+  }
+
   set(k: string, v: V, bytes: number): void {
     this.delete(k);
     if (bytes > this.maxBytes / 8) return;

@@ -10,6 +10,8 @@ import { BinReader, BinWriter } from '../mvcc/index.js';
 
 const KIND_TAG: Record<CrdtKind, number> = { lww: 1, mv: 2, counter: 3, set: 4, events: 5 };
 const TAG_KIND: CrdtKind[] = ['lww', 'lww', 'mv', 'counter', 'set', 'events'];
+/** The first byte of an encoded set key state (encodeKeyState). */
+export const SET_STATE_TAG = KIND_TAG.set;
 
 function writeHlc(w: BinWriter, h: Hlc): void {
   w.uint(h.wall).uint(h.logical);
@@ -158,16 +160,73 @@ export interface SetKeyState {
   readonly cloud: SetCloudEntry[];
 }
 
+/**
+ * An lww key's winner as its state holds it: dot, HLC, tombstone, and the mvcc revision of
+ * its projection. The value is NOT repeated here (format 2): the key's mvcc row holds it,
+ * written at `revision` (a winner is always projected, a tombstone as a delete), so a put
+ * writes its value into the state keyspace no more. A state written before (format 1, the
+ * whole record) decodes with `value` set and revision 0: old data dirs open unchanged, and
+ * their states move to format 2 as their keys are written.
+ */
+export interface LwwWinner {
+  readonly origin: string;
+  readonly seq: number;
+  readonly hlc: Hlc;
+  readonly tombstone: boolean;
+  /** The mvcc revision of the winner's projection (0: a format-1 state, `value` holds it). */
+  readonly revision: number;
+  /** Format 1 only: the value stored with the winner (null: a tombstone). */
+  readonly value?: Uint8Array | null;
+}
+
+/** The key-state tag of a format-2 lww state (KIND_TAG.lww, 1, is the whole-record format 1). */
+const LWW_SLIM_TAG = 6;
+
 export type KeyState =
-  | { kind: 'lww'; winner: LwwRecord }
+  | { kind: 'lww'; winner: LwwWinner }
   | { kind: 'mv'; state: MvKeyState }
   | { kind: 'counter'; entries: CounterRecord[] }
   | { kind: 'set'; state: SetKeyState };
 
+function writeLwwWinner(w: BinWriter, x: LwwWinner, revision: number): void {
+  w.byte(LWW_SLIM_TAG).string(x.origin).uint(x.seq);
+  writeHlc(w, x.hlc);
+  w.bool(x.tombstone).uint(revision);
+}
+
+/** A format-1 lww state's record as a winner. */
+function winnerOfRecord(r: LwwRecord): LwwWinner {
+  return { origin: r.origin, seq: r.seq, hlc: r.hlc, tombstone: r.value === null, revision: 0, value: r.value };
+}
+
+/** The record of an lww winner whose value is known (`value`: the mvcc row's, or the state's). */
+export function lwwRecordOf(key: Uint8Array, x: LwwWinner, value: Uint8Array | null): LwwRecord {
+  return { kind: 'lww', origin: x.origin, seq: x.seq, hlc: x.hlc, key, value: x.tombstone ? null : value };
+}
+
+/**
+ * A key state's bytes as CrdtHash hashes them: an lww state (either format) as its dot, HLC
+ * and tombstone only, so replicas hash equal whatever their mvcc revisions (a region's and an
+ * edge's differ) and whichever format wrote it; the value is fixed by the dot (one write
+ * each). Other states as stored.
+ */
+export function keyStateHashForm(bytes: Uint8Array): Uint8Array {
+  if (bytes[0] !== LWW_SLIM_TAG && bytes[0] !== KIND_TAG.lww) return bytes;
+  const s = decodeKeyState(bytes);
+  if (s.kind !== 'lww') return bytes;
+  const w = new BinWriter();
+  writeLwwWinner(w, s.winner, 0);
+  return w.finish();
+}
+
 export function encodeKeyState(s: KeyState): Uint8Array {
+  if (s.kind === 'lww') {
+    const w = new BinWriter();
+    writeLwwWinner(w, s.winner, s.winner.revision);
+    return w.finish();
+  }
   const w = new BinWriter().byte(KIND_TAG[s.kind]);
   switch (s.kind) {
-    case 'lww': writeRecord(w, s.winner); break;
     case 'mv':
       writeVector(w, s.state.covered.entries());
       w.uint(s.state.siblings.length);
@@ -195,9 +254,16 @@ export function encodeKeyState(s: KeyState): Uint8Array {
 
 export function decodeKeyState(bytes: Uint8Array): KeyState {
   const r = new BinReader(bytes);
-  const kind = TAG_KIND[r.byte()];
+  const tag = r.byte();
+  if (tag === LWW_SLIM_TAG) {
+    const origin = r.string();
+    const seq = r.uint();
+    const hlc = readHlc(r);
+    return { kind: 'lww', winner: { origin, seq, hlc, tombstone: r.bool(), revision: r.uint() } };
+  }
+  const kind = TAG_KIND[tag];
   switch (kind) {
-    case 'lww': return { kind, winner: readRecord(r) as LwwRecord };
+    case 'lww': return { kind, winner: winnerOfRecord(readRecord(r) as LwwRecord) };
     case 'mv': {
       const covered = VersionVector.from(readVector(r));
       const siblings: MvRecord[] = [];

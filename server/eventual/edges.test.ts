@@ -33,3 +33,15 @@ test('edge and gc entries and answers round-trip', () => {
   assert.deepEqual(decodeAnswer(encodeAnswer({ kind: 'gc', namespace: 'cfg', dropped: 2 })), { kind: 'gc', namespace: 'cfg', dropped: 2 });
   assert.deepEqual(decodeAnswer(encodeAnswer({ kind: 'edge' })), { kind: 'edge' });
 });
+
+test('an edge group rides after the vectors: kept by later updates without one, absent in older encodings', () => {
+  const old = mergeEdge(undefined, update({ ns: { 'region:x': 1 } }, 1, 10));
+  assert.equal(old.group, undefined);
+  assert.deepEqual(decodeEdgeRecord(encodeEdgeRecord(old)), old, 'a record without a group (as written before groups) decodes');
+  const grouped = mergeEdge(old, { ...update({}, 1, 20), group: 'site-a' });
+  assert.equal(grouped.group, 'site-a');
+  assert.equal(mergeEdge(grouped, update({}, 1, 30)).group, 'site-a', 'an update without a group keeps the stored one');
+  assert.deepEqual(decodeEdgeRecord(encodeEdgeRecord(grouped)), grouped);
+  const entry = { kind: 'edge' as const, namespace: '' as const, physicalMs: 1, update: { ...update({}, 1, 2), group: 'site-b' } };
+  assert.deepEqual(decodeBody(encodeBody(entry)), entry);
+});

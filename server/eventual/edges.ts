@@ -27,6 +27,8 @@ export interface EdgeRecord {
   /** Ops received from / sent to the edge over every session. */
   opsIn: number;
   opsOut: number;
+  /** The edge's group (its HELLO's; the metrics label). Absent in records written before groups existed: "default". */
+  group?: string;
 }
 
 /** One entry's change to a record: vectors and counts are merged, the rest replaces. */
@@ -42,6 +44,8 @@ export interface EdgeUpdate {
   opsInDelta: number;
   opsOutDelta: number;
   skewMs: number;
+  /** The edge's group; absent: keep the stored one. */
+  group?: string;
 }
 
 const EDGE_KEY_PREFIX = 'edge/';
@@ -84,20 +88,28 @@ export function encodeEdgeUpdate(w: BinWriter, u: EdgeUpdate): void {
   w.string(u.replicaId).string(u.device).uint(u.incarnation).uint(u.lastSeenMs).uint(u.member)
     .uint(u.bytesInDelta).uint(u.bytesOutDelta).uint(u.opsInDelta).uint(u.opsOutDelta).int(Math.round(u.skewMs));
   writeVectors(w, u.acked);
+  // Last, so an entry written before groups existed decodes (its group is absent).
+  if (u.group !== undefined) w.string(u.group);
 }
 
 export function decodeEdgeUpdate(r: BinReader): EdgeUpdate {
   return {
     replicaId: r.string(), device: r.string(), incarnation: r.uint(), lastSeenMs: r.uint(), member: r.uint(),
     bytesInDelta: r.uint(), bytesOutDelta: r.uint(), opsInDelta: r.uint(), opsOutDelta: r.uint(), skewMs: r.int(),
-    acked: readVectors(r),
+    acked: readVectors(r), ...trailingGroup(r),
   };
+}
+
+/** The optional group after the vectors (entries and records written before it have none). */
+function trailingGroup(r: BinReader): { group?: string } {
+  return r.done ? {} : { group: r.string() };
 }
 
 export function encodeEdgeRecord(e: EdgeRecord): Uint8Array {
   const w = new BinWriter().string(e.replicaId).string(e.device).uint(e.incarnation).uint(e.lastSeenMs).uint(e.member)
     .uint(e.bytesIn).uint(e.bytesOut).uint(e.opsIn).uint(e.opsOut).int(Math.round(e.skewMs));
   writeVectors(w, e.acked);
+  if (e.group !== undefined) w.string(e.group);
   return w.finish();
 }
 
@@ -105,7 +117,7 @@ export function decodeEdgeRecord(bytes: Uint8Array): EdgeRecord {
   const r = new BinReader(bytes);
   return {
     replicaId: r.string(), device: r.string(), incarnation: r.uint(), lastSeenMs: r.uint(), member: r.uint(),
-    bytesIn: r.uint(), bytesOut: r.uint(), opsIn: r.uint(), opsOut: r.uint(), skewMs: r.int(), acked: readVectors(r),
+    bytesIn: r.uint(), bytesOut: r.uint(), opsIn: r.uint(), opsOut: r.uint(), skewMs: r.int(), acked: readVectors(r), ...trailingGroup(r),
   };
 }
 
@@ -122,5 +134,6 @@ export function mergeEdge(prev: EdgeRecord | undefined, u: EdgeUpdate): EdgeReco
     lastSeenMs: Math.max(prev?.lastSeenMs ?? 0, u.lastSeenMs), member: u.member,
     bytesIn: (prev?.bytesIn ?? 0) + u.bytesInDelta, bytesOut: (prev?.bytesOut ?? 0) + u.bytesOutDelta,
     opsIn: (prev?.opsIn ?? 0) + u.opsInDelta, opsOut: (prev?.opsOut ?? 0) + u.opsOutDelta, skewMs: u.skewMs,
+    ...(u.group !== undefined ? { group: u.group } : prev?.group !== undefined ? { group: prev.group } : {}),
   };
 }

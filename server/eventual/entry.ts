@@ -135,7 +135,9 @@ export function decodeBody(bytes: Uint8Array): EvBody {
   for (let n = r.uint(); n > 0; n--) {
     const t = r.byte();
     switch (t) {
-      case OpTag.lwwPut: ops.push({ type: 'lwwPut', key: r.bytes().slice(), value: r.bytes().slice() }); break;
+      // The value is a view into the entry (as a strong put's is, server/mvcc/command-codec.ts):
+      // it goes to the mvcc row only (the lww state holds no value), so no copy per put.
+      case OpTag.lwwPut: ops.push({ type: 'lwwPut', key: r.bytes().slice(), value: r.bytes() }); break;
       case OpTag.lwwDelete: ops.push({ type: 'lwwDelete', key: r.bytes().slice() }); break;
       case OpTag.mvPut: ops.push({ type: 'mvPut', key: r.bytes().slice(), value: r.bytes().slice(), context: r.string() }); break;
       case OpTag.counterAdd: ops.push({ type: 'counterAdd', key: r.bytes().slice(), delta: r.int() }); break;

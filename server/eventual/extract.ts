@@ -6,13 +6,14 @@
 // iterator takes its implicit snapshot when opened), with the namespace vector read in that
 // turn too, so the ranges the pages declare and the index entries they walk are those of one
 // applied state. Records an index entry points at (a key's state, a held event) are looked
-// up when the page is built: a record dominated since the view is no longer there and is
+// up when the page is built, a scan chunk at a time (one getMany): a record dominated since the view is no longer there and is
 // left out, as a dominated record is (its dominator has a seq past the view and follows in a
 // later delta); a record still there is the same record (records never change).
 
 import { recordSizeEstimate, type CrdtRecord, type DeltaPage, type PageRange } from '../crdt/index.js';
 import { decodeU64, type Engine } from '../storage/index.js';
-import { decodeEvent, decodeIndex, decodeKeyState } from './codec.js';
+import { decodeLatest, latestKey } from '../mvcc/index.js';
+import { decodeEvent, decodeIndex, decodeKeyState, lwwRecordOf, type KeyState, type LwwWinner } from './codec.js';
 import { eventKey, indexKey, keyStateKey } from './layout.js';
 
 export interface ExtractView {
@@ -22,27 +23,69 @@ export interface ExtractView {
   pages(): AsyncGenerator<DeltaPage>;
 }
 
-function recordsOfState(s: ReturnType<typeof decodeKeyState>): CrdtRecord[] {
+/** The records of a state other than lww (an lww winner's value is its mvcc row: lww-value.ts). */
+function recordsOfState(s: Exclude<KeyState, { kind: 'lww' }>): CrdtRecord[] {
   switch (s.kind) {
-    case 'lww': return [s.winner];
     case 'mv': return [...s.state.siblings];
     case 'counter': return [...s.entries];
     case 'set': return [...s.state.elems.values()].flat();
   }
 }
 
-async function resolve(engine: Engine, ns: string, origin: string, seq: number, v: Uint8Array): Promise<CrdtRecord | undefined> {
-  const e = decodeIndex(v);
-  if (e.where === 'record') return e.record;
-  if (e.where === 'event') {
-    const ev = await engine.get(eventKey(ns, e.device, e.seq));
-    if (ev === undefined) return undefined;
-    const r = decodeEvent(ev);
-    return r.origin === origin && r.seq === seq ? r : undefined;
+/**
+ * The records a chunk of index entries points at, in order (undefined: dominated since the
+ * view), read with one engine getMany for the chunk (plus one for the mvcc rows of its lww
+ * winners) rather than a round trip per entry: an upload of 100k events read them one by one.
+ */
+async function resolveChunk(engine: Engine, ns: string, origin: string, indexed: ReadonlyArray<{ seq: number; v: Uint8Array }>): Promise<Array<CrdtRecord | undefined>> {
+  const out: Array<CrdtRecord | undefined> = Array.from({ length: indexed.length });
+  const entries = indexed.map(({ seq, v }) => ({ seq, e: decodeIndex(v) }));
+  const reads: Uint8Array[] = [];
+  const readOf: number[] = [];
+  entries.forEach(({ e }, i) => {
+    if (e.where === 'record') out[i] = e.record;
+    else {
+      readOf.push(i);
+      reads.push(e.where === 'event' ? eventKey(ns, e.device, e.seq) : keyStateKey(ns, e.key));
+    }
+  });
+  if (reads.length === 0) return out;
+  const got = await engine.getMany(reads);
+  const lww: Array<{ i: number; key: Uint8Array; winner: LwwWinner }> = [];
+  readOf.forEach((i, j) => {
+    const v = got[j];
+    const { seq, e } = entries[i]!;
+    if (v === undefined || e.where === 'record') return;
+    if (e.where === 'event') {
+      const r = decodeEvent(v);
+      if (r.origin === origin && r.seq === seq) out[i] = r;
+      return;
+    }
+    const st = decodeKeyState(v);
+    if (st.kind !== 'lww') {
+      out[i] = recordsOfState(st).find((x) => x.origin === origin && x.seq === seq);
+      return;
+    }
+    if (st.winner.origin !== origin || st.winner.seq !== seq) return;
+    if (st.winner.tombstone || st.winner.value !== undefined) out[i] = lwwRecordOf(e.key, st.winner, st.winner.value ?? null);
+    else lww.push({ i, key: e.key, winner: st.winner });
+  });
+  if (lww.length > 0) {
+    // Rows read after their states: a row of another revision is a later winner's (dominated since).
+    const rows = await engine.getMany(lww.map((x) => latestKey(x.key)));
+    lww.forEach((x, j) => {
+      const row = rows[j];
+      if (row === undefined) return;
+      const kv = decodeLatest(x.key, row);
+      if (kv.modRevision === x.winner.revision) out[x.i] = lwwRecordOf(x.key, x.winner, kv.value.slice());
+    });
   }
-  const st = await engine.get(keyStateKey(ns, e.key));
-  if (st === undefined) return undefined;
-  return recordsOfState(decodeKeyState(st)).find((x) => x.origin === origin && x.seq === seq);
+  return out;
+}
+
+/** The record one index entry of (origin, seq) points at, or undefined when it is dominated there now. */
+export async function resolveIndexed(engine: Engine, ns: string, origin: string, seq: number, v: Uint8Array): Promise<CrdtRecord | undefined> {
+  return (await resolveChunk(engine, ns, origin, [{ seq, v }]))[0];
 }
 
 /**
@@ -68,9 +111,8 @@ export function openExtraction(
       for (const run of runs) {
         let from = run.from;
         for await (const chunk of run.scan) {
-          for (const [k, v] of chunk) {
-            const seq = decodeU64(k, k.length - 8);
-            const r = await resolve(engine, ns, run.origin, seq, v);
+          const resolved = await resolveChunk(engine, ns, run.origin, chunk.map(([k, v]) => ({ seq: decodeU64(k, k.length - 8), v })));
+          for (const r of resolved) {
             if (r === undefined) continue;
             const size = recordSizeEstimate(r);
             if (bytes + size > budgetBytes && bytes > 0) {

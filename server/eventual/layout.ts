@@ -125,8 +125,21 @@ export function seqOfEventKey(key: Uint8Array): number {
   return decodeU64(key, key.length - 8);
 }
 
+/** Device summary keys per (namespace, device), built once: an event apply asks for its
+ *  device's key three times (read ahead, held check, summary update), a page for each event. */
+const deviceKeys = new Map<string, Uint8Array>();
+
+/** The returned key is shared: callers never change it. */
 export function deviceKey(ns: string, device: string): Uint8Array {
-  return concatBytes(subPrefix(ns, Sub.Device), text(device));
+  const k = `${ns}\u0000${device}`;
+  let key = deviceKeys.get(k);
+  if (key === undefined) {
+    key = concatBytes(subPrefix(ns, Sub.Device), text(device));
+    // Devices are unbounded: past the bound, the oldest remembered key is forgotten.
+    if (deviceKeys.size >= SUB_PREFIX_CACHE_MAX) deviceKeys.delete(deviceKeys.keys().next().value as string);
+    deviceKeys.set(k, key);
+  }
+  return key;
 }
 
 export function eventLoserKey(ns: string, device: string, seq: number, origin: string, oseq: number): Uint8Array {

@@ -10,7 +10,7 @@ import {
 } from '../crdt/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
 import {
-  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyState, encodeSuperseded,
+  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyState, encodeSuperseded, lwwRecordOf,
   type DeviceSummary, type IndexEntry, type KeyState, type SetKeyState,
 } from './codec.js';
 import {
@@ -20,6 +20,7 @@ import { counterValueBytes, eventEtcdKey, eventValue, mvValue, setValue } from '
 import { keyString, type Work } from './work.js';
 
 const U32 = new Uint8Array(4);
+const EMPTY = new Uint8Array(0);
 
 export interface MergeContext {
   work: Work;
@@ -75,26 +76,31 @@ async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
   const ns = c.def.name;
   const sk = stateKey(c, r.key);
   const st = await loadState(c, r.key, sk);
-  const winner = st?.kind === 'lww' ? st.winner : undefined;
-  const m = lwwMerge(winner, r);
-  const counts = c.work.counts(ns);
-  if (m.winner === r) {
-    setState(c, r.key, { kind: 'lww', winner: r }, sk);
-    indexPut(c, r);
-    c.work.project(r.key, r.value, true);
-  }
+  const held = st?.kind === 'lww' ? st.winner : undefined;
+  // The held winner as a record for the rule (which compares HLC and origin only); its value
+  // is read below only if it must be kept as a superseded loser.
+  const heldRec = held === undefined ? undefined : lwwRecordOf(r.key, held, EMPTY);
+  const m = lwwMerge(heldRec, r);
   const loser = m.loser;
-  if (loser === undefined) return;
-  if (loser !== r) indexDel(c, loser);
   // A write supersedes the earlier writes of its own origin causally (an origin's writes are
   // sequential: each saw the ones before it): nothing to keep. Decided by the records alone,
   // not by which replica applies them, so a region and an edge holding the same records hold
   // the same state (and hash). A loser of another origin may have been concurrent with its
   // winner: kept (listable) until causally stable.
-  const causallyBefore = m.winner.origin === loser.origin && loser.seq < m.winner.seq;
-  if (causallyBefore) return;
-  c.work.put(supersededKey(ns, loser.key, loser.origin, loser.seq), encodeSuperseded(loser, { origin: m.winner.origin, seq: m.winner.seq }));
-  counts.superseded++;
+  const keep = loser !== undefined && !(m.winner.origin === loser.origin && loser.seq < m.winner.seq);
+  // The held winner's value is its mvcc row (or this command's pending projection): read
+  // before r's projection replaces it.
+  const kept = !keep ? undefined : loser === r ? r : lwwRecordOf(r.key, held!, held!.tombstone ? null : held!.value !== undefined ? held!.value : await c.work.liveValue(r.key));
+  if (m.winner === r) {
+    setState(c, r.key, { kind: 'lww', winner: { origin: r.origin, seq: r.seq, hlc: r.hlc, tombstone: r.value === null, revision: c.work.writeRevision } }, sk);
+    indexPut(c, r);
+    c.work.project(r.key, r.value, true);
+  }
+  if (loser === undefined) return;
+  if (loser !== r) indexDel(c, loser);
+  if (kept === undefined) return;
+  c.work.put(supersededKey(ns, kept.key, kept.origin, kept.seq), encodeSuperseded(kept, { origin: m.winner.origin, seq: m.winner.seq }));
+  c.work.counts(ns).superseded++;
 }
 
 async function mergeMv(c: MergeContext, r: MvRecord): Promise<void> {
@@ -194,7 +200,15 @@ export async function deviceSummary(c: MergeContext, device: string): Promise<De
   return c.work.get(deviceKey(c.def.name, device), decodeDevice);
 }
 
+/**
+ * The event held at (device, seq), or null. A seq past the device's highest cannot be held
+ * (the summary's highest is the highest seq ever merged, and events are never dropped), so
+ * the summary (cached: one per device) answers for a device's new events without reading
+ * the event key: appends run ahead of what is held, one engine read each saved.
+ */
 export async function heldEvent(c: MergeContext, device: string, seq: number): Promise<EventRecord | null> {
+  const d = await deviceSummary(c, device);
+  if (d === null || seq > d.highest) return null;
   return c.work.get(eventKey(c.def.name, device, seq), decodeEvent);
 }
 

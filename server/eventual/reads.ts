@@ -5,7 +5,8 @@
 import { mvToken, type CrdtRecord, type Dot, type EventRecord, type Hlc } from '../crdt/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
 import { decodeU64, type Engine } from '../storage/index.js';
-import { decodeDevice, decodeEvent, decodeIndex, decodeKeyState, decodeSuperseded, type DeviceSummary } from './codec.js';
+import { decodeDevice, decodeEvent, decodeIndex, decodeKeyState, decodeSuperseded, type DeviceSummary, type KeyState } from './codec.js';
+import { lwwRecordFromEngine, lwwRecordsNow } from './lww-value.js';
 import {
   Sub, conflictKey, deviceEventsRange, deviceKey, eventKey, keyOfSubKey, keyStateKey, subRange, supersededRange, textOfSubKey,
 } from './layout.js';
@@ -49,27 +50,36 @@ export async function readEntries(
   engine: Engine, def: NamespaceDefinition, key: Uint8Array, rangeEnd: Uint8Array, limit: number,
 ): Promise<{ entries: Array<{ key: Uint8Array; value: EntryValue }>; more: boolean }> {
   const ns = def.name;
-  const entries: Array<{ key: Uint8Array; value: EntryValue }> = [];
+  const entries: Array<{ key: Uint8Array; value: EntryValue | undefined }> = [];
   let more = false;
   outer: for await (const chunk of engine.scan(keyRange(ns, Sub.KeyState, key, rangeEnd, keyStateKey))) {
     for (const [k, v] of chunk) {
-      const value = entryValue(decodeKeyState(v));
+      const s = decodeKeyState(v);
+      // lww values are the keys' mvcc rows: read below, with their states, in one snapshot.
+      const value = s.kind === 'lww' ? (s.winner.tombstone ? undefined : LWW_PENDING) : entryValue(s);
       if (value === undefined) continue; // a tombstone: nothing visible
       if (entries.length >= limit) {
         more = true;
         break outer;
       }
-      entries.push({ key: keyOfSubKey(ns, k), value });
+      entries.push({ key: keyOfSubKey(ns, k), value: value === LWW_PENDING ? undefined : value });
     }
   }
-  return { entries, more };
+  const lww = entries.filter((e) => e.value === undefined);
+  const recs = await lwwRecordsNow(engine, ns, lww.map((e) => e.key));
+  lww.forEach((e, i) => {
+    const r = recs[i];
+    // Deleted since the scan: left out, as if read a moment later.
+    if (r !== undefined && r.value !== null) e.value = { type: 'lww', value: r.value, hlc: wireHlc(r.hlc), writer: { origin: r.origin, seq: r.seq } };
+  });
+  return { entries: entries.filter((e): e is { key: Uint8Array; value: EntryValue } => e.value !== undefined), more };
 }
 
-function entryValue(s: ReturnType<typeof decodeKeyState>): EntryValue | undefined {
+/** Marks an lww entry whose value is still to be read (readEntries). */
+const LWW_PENDING: EntryValue = { type: 'set', members: [] };
+
+function entryValue(s: Exclude<KeyState, { kind: 'lww' }>): EntryValue | undefined {
   switch (s.kind) {
-    case 'lww':
-      if (s.winner.value === null) return undefined;
-      return { type: 'lww', value: s.winner.value, hlc: wireHlc(s.winner.hlc), writer: { origin: s.winner.origin, seq: s.winner.seq } };
     case 'mv':
       return {
         type: 'mv', values: s.state.siblings.map((x) => x.value), dots: s.state.siblings.map((x) => ({ origin: x.origin, seq: x.seq })),
@@ -246,7 +256,7 @@ export async function readLiveRecords(engine: Engine, def: NamespaceDefinition):
       }
       const found = e.where === 'event'
         ? await liveEvent(engine, ns, e.device, e.seq)
-        : recordsOfState(decodeKeyState((await engine.get(keyStateKey(ns, e.key)))!));
+        : await recordsOfKey(engine, ns, e.key);
       const r = found.find((x) => x.origin === origin && x.seq === seq);
       if (r === undefined) throw new Error(`eventual index: ${origin}:${seq} points at state that does not hold it`);
       out.push(r);
@@ -260,9 +270,15 @@ async function liveEvent(engine: Engine, ns: string, device: string, seq: number
   return v === undefined ? [] : [decodeEvent(v)];
 }
 
-function recordsOfState(s: ReturnType<typeof decodeKeyState>): CrdtRecord[] {
+async function recordsOfKey(engine: Engine, ns: string, key: Uint8Array): Promise<CrdtRecord[]> {
+  const s = decodeKeyState((await engine.get(keyStateKey(ns, key)))!);
+  if (s.kind !== 'lww') return recordsOfState(s);
+  const r = await lwwRecordFromEngine(engine, key, s.winner);
+  return r === undefined ? [] : [r];
+}
+
+function recordsOfState(s: Exclude<KeyState, { kind: 'lww' }>): CrdtRecord[] {
   switch (s.kind) {
-    case 'lww': return [s.winner];
     case 'mv': return [...s.state.siblings];
     case 'counter': return [...s.entries];
     case 'set': return [...s.state.elems.values()].flat();

@@ -8,21 +8,28 @@
 // decoded per-key states in a bounded LRU (CRDT_STATE_CACHE_ENTRIES); what a batch changed,
 // until it is written. Everything that grows with keys or events is in the engine.
 
-import { HLC_ZERO, type Hlc } from '../crdt/index.js';
+import { HLC_ZERO, VersionVector, type Hlc } from '../crdt/index.js';
 import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
-import { applyPage, applyWrite } from './apply.js';
+import { applyPage, applyWrite, type ApplyEnv } from './apply.js';
 import { applyGc } from './gc.js';
 import { LruCache } from './cache.js';
-import { decodeHlcValue, decodeNsRecord, encodeHlcValue, encodeNsRecord, type NsCounts, type NsRecord } from './codec.js';
+import {
+  SET_STATE_TAG, decodeHlcValue, decodeKeyState, decodeNsRecord, encodeHlcValue, encodeKeyState, encodeNsRecord, keyStateHashForm,
+  type DeviceSummary, type NsCounts, type NsRecord,
+} from './codec.js';
 import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from './entry.js';
 import { NS_RECORDS_RANGE, Sub, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
 import { eventEtcdKey } from './project.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
 import { EMPTY_NS_RECORD, Work, flushBatch, keyString, type BatchState } from './work.js';
 import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
+import { mergeRecord } from './merge.js';
+import {
+  RESYNC_MARKS_RANGE, decodeMark, keptRange, keptRecords, nsOfResyncMarkKey, resetNamespace, resyncMarkKey, type ResyncMark,
+} from './resync.js';
 
 // The local replica's last HLC (the stored name predates edges: kept, it is on disk).
 const HLC_KEY = metaKey('region-hlc');
@@ -37,6 +44,13 @@ export interface EventualStoreOptions {
   unsafeApplyDuplicates?: boolean;
   /** Ops applied per (namespace, type), once their batch is written (the metric). */
   onApplied?: (namespace: string, type: string, n: number) => void;
+  /**
+   * Once a written batch changed a namespace's record (its vector or counts), once per
+   * namespace: what sync sessions push on. Not onApplied: a page whose records were all held
+   * or dominated merges no op, yet its ranges advance the vector, and a peer that is not told
+   * keeps a smaller vector (and another CrdtHash) until the namespace changes again.
+   */
+  onChanged?: (namespace: string) => void;
   cacheEntries?: number;
   cacheBytes?: number;
 }
@@ -57,10 +71,15 @@ export class EventualStore implements ExternalApplier {
   /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again;
    *  emptied when the batch is written. */
   private readonly decoded = new Map<Uint8Array, EvBody>();
+  /** Namespaces being resynced on this replica (resync.ts), and this batch's changes to them. */
+  private readonly resyncs: Map<string, ResyncMark>;
+  private resyncBatch: Array<{ ns: string; mark: ResyncMark | undefined }> = [];
 
   private constructor(
     readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc, edges: Map<string, EdgeRecord>,
+    resyncs: Map<string, ResyncMark>,
   ) {
+    this.resyncs = resyncs;
     this.edgeTable = edges;
     this.skipDedupe = opts.unsafeApplyDuplicates === true;
     this.records = records;
@@ -78,7 +97,9 @@ export class EventualStore implements ExternalApplier {
       const e = decodeEdgeRecord(v);
       edges.set(e.replicaId, e);
     }
-    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h), edges);
+    const resyncs = new Map<string, ResyncMark>();
+    for await (const [k, v] of engine.iterate(RESYNC_MARKS_RANGE)) resyncs.set(nsOfResyncMarkKey(k), decodeMark(v));
+    return new EventualStore(engine, opts, records, h === undefined ? HLC_ZERO : decodeHlcValue(h), edges, resyncs);
   }
 
   get localOrigin(): string {
@@ -131,13 +152,18 @@ export class EventualStore implements ExternalApplier {
   /** A state key worth reading ahead: neither the batch nor the cache holds it. */
   private stateAhead(k: Uint8Array, raw: Uint8Array[]): void {
     const ks = keyString(k);
-    if (!this.batch.slots.has(ks) && this.cache.get(ks) === undefined) raw.push(k);
+    // has(), not get(): the apply's own get is the use that refreshes the entry.
+    if (!this.batch.slots.has(ks) && !this.cache.has(ks)) raw.push(k);
   }
 
   private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
-    this.stateAhead(deviceKey(ns, device), raw);
+    const dk = deviceKey(ns, device);
+    this.stateAhead(dk, raw);
     if (seq <= 0) return; // assigned at apply
-    raw.push(eventKey(ns, device, seq));
+    // A seq past the device's highest is not held (merge.ts heldEvent): no read for it.
+    const ks = keyString(dk);
+    const summary = (this.batch.slots.get(ks)?.value ?? this.cache.get(ks)) as DeviceSummary | null | undefined;
+    if (summary === undefined || (summary !== null && seq <= summary.highest)) raw.push(eventKey(ns, device, seq));
     const prefix = this.opts.registry().get(ns)?.prefix;
     if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
   }
@@ -163,7 +189,7 @@ export class EventualStore implements ExternalApplier {
       hlc: this.hlc,
       batch: this.batch,
     }, tx);
-    const env = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin };
+    const env: ApplyEnv = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
     let answer: EvAnswer;
     try {
       answer = body.kind === 'write' ? await applyWrite(env, work, body) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
@@ -191,22 +217,93 @@ export class EventualStore implements ExternalApplier {
     for (const [ns, r] of b.ns) this.records.set(ns, r);
     if (b.hlc !== undefined) this.hlc = b.hlc;
     for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
+    for (const { ns, mark } of this.resyncBatch) {
+      if (mark === undefined) {
+        this.resyncs.delete(ns);
+        continue;
+      }
+      this.resyncs.set(ns, mark);
+      this.records.delete(ns);
+      this.cache.clear(); // states of the dropped namespace
+    }
+    this.resyncBatch = [];
     this.edgeBatch = new Map();
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
+    if (this.opts.onChanged !== undefined) for (const ns of b.ns.keys()) this.opts.onChanged(ns);
   }
 
   // ---- a namespace deleted (namespace-applier.ts)
 
   /** Deletes of every key of the namespace's CRDT state (its record and its data range). */
   async dropOps(ns: string): Promise<BatchOp[]> {
-    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }];
-    for await (const chunk of this.engine.scan({ ...nsDataRange(ns), values: false })) for (const [k] of chunk) ops.push({ type: 'del', key: k });
+    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }, { type: 'del', key: resyncMarkKey(ns) }];
+    for (const range of [nsDataRange(ns), keptRange(ns)]) {
+      for await (const chunk of this.engine.scan({ ...range, values: false })) for (const [k] of chunk) ops.push({ type: 'del', key: k });
+    }
     return ops;
   }
 
   dropped(ns: string): void {
     this.records.delete(ns);
+    this.resyncs.delete(ns);
     this.cache.clear();
+  }
+
+  // ---- a namespace resynced from a snapshot (resync.ts; an edge, in a command alone in its batch)
+
+  /** The namespace's resync in progress on this replica, if any. */
+  resyncMark(ns: string): ResyncMark | undefined {
+    return this.resyncs.get(ns);
+  }
+
+  /** Namespaces being resynced. */
+  resyncing(): string[] {
+    return [...this.resyncs.keys()].sort();
+  }
+
+  private checkAlone(what: string): void {
+    if (this.batch.slots.size > 0 || this.batch.ns.size > 0 || this.resyncBatch.length > 0) throw new Error(`eventual store: a resync ${what} must be alone in its batch`);
+  }
+
+  /**
+   * Step 1: keeps this replica's writes past `regionSeq` (what the region holds of its origin)
+   * and drops the namespace's state and projection. Returns the records kept, or undefined
+   * when the namespace is resyncing already (nothing done: its download simply goes on).
+   */
+  async resyncReset(ns: string, regionSeq: number, tx: ExternalTx): Promise<number | undefined> {
+    this.checkAlone('reset');
+    const def = this.opts.registry().get(ns);
+    if (def === undefined || def.level !== 'eventual' || this.resyncs.has(ns)) return undefined;
+    const y = this.records.get(ns)?.vector.get(this.opts.localOrigin) ?? 0;
+    const mark: ResyncMark = { x: Math.min(regionSeq, y), y };
+    const kept = await resetNamespace(this.engine, def, this.opts.localOrigin, mark, tx);
+    this.resyncBatch.push({ ns, mark });
+    return kept;
+  }
+
+  /** Step 3, once the region's snapshot is applied: the kept writes merged back. Returns how many (0: nothing to do). */
+  async resyncRestore(ns: string, tx: ExternalTx): Promise<number> {
+    this.checkAlone('restore');
+    const mark = this.resyncs.get(ns);
+    const def = this.opts.registry().get(ns);
+    if (mark === undefined || def === undefined) return 0;
+    const origin = this.opts.localOrigin;
+    const work = new Work({
+      cached: (ks) => this.cache.get(ks), nsRecord: (n) => this.records.get(n) ?? EMPTY_NS_RECORD, hlc: this.hlc, batch: this.batch,
+    }, tx);
+    const kept = await keptRecords(this.engine, ns);
+    for (const r of kept) {
+      if (r.seq <= work.vectorOf(ns, origin)) continue;
+      await mergeRecord({ work, def, localOrigin: origin }, r);
+      work.advance(ns, origin, r.seq);
+    }
+    // The seqs between that were dominated here before the reset stay covered.
+    work.advance(ns, origin, mark.y);
+    await work.commit();
+    for await (const chunk of this.engine.scan({ ...keptRange(ns), values: false })) for (const [k] of chunk) tx.append({ type: 'del', key: k });
+    tx.append({ type: 'del', key: resyncMarkKey(ns) });
+    this.resyncBatch.push({ ns, mark: undefined });
+    return kept.length;
   }
 
   // ---- published state (reads)
@@ -252,15 +349,45 @@ export class EventualStore implements ExternalApplier {
     // What is hashed is the state converged replicas share: vector, key states, events.
     const skipped = [subRange(ns, Sub.Superseded), subRange(ns, Sub.Index)];
     const inSup = (k: Uint8Array): boolean => skipped.some((r) => Buffer.compare(k, r.gte) >= 0 && Buffer.compare(k, r.lt) < 0);
+    const keyStates = subRange(ns, Sub.KeyState);
+    let vector = new VersionVector();
     let hash = 0;
     for await (const chunk of record) {
       for (const [k, v] of chunk) {
         const r = decodeNsRecord(v);
+        vector = VersionVector.from(r.vector);
         hash = crc32(Buffer.concat([k, encodeNsRecord({ ...r, counts: { ...r.counts, superseded: 0 } })]), hash);
       }
     }
-    for await (const chunk of data) hash = crc32(Buffer.concat(chunk.filter(([k]) => !inSup(k)).flat()), hash);
+    // Key states in their hash form: lww without the mvcc revision, either format (codec.ts
+    // keyStateHashForm); a set without its dead cloud entries (canonicalKeyState).
+    for await (const chunk of data) {
+      const parts: Uint8Array[] = [];
+      for (const [k, v] of chunk) {
+        if (inSup(k)) continue;
+        const value = Buffer.compare(k, keyStates.gte) >= 0 && Buffer.compare(k, keyStates.lt) < 0 ? canonicalKeyState(keyStateHashForm(v), vector) : v;
+        if (value !== undefined) parts.push(k, value);
+      }
+      hash = crc32(Buffer.concat(parts), hash);
+    }
     return hash >>> 0;
   }
+}
 
+/**
+ * A key state as converged replicas share it. A set's cloud (removed add dots that had not
+ * arrived when the remove was merged) loses an entry once the namespace vector covers its dot
+ * (that dot can no longer arrive), but only when the key is merged again: a replica that got
+ * the range holding that dot without the dot (dominated at the sender) still lists it until
+ * then, another never listed it. Covered entries are dead either way, so they are not hashed;
+ * a set left with no element and no live cloud entry is no state at all (undefined), as the
+ * merge would leave it.
+ */
+function canonicalKeyState(v: Uint8Array, vector: VersionVector): Uint8Array | undefined {
+  if (v[0] !== SET_STATE_TAG) return v;
+  const s = decodeKeyState(v);
+  if (s.kind !== 'set' || s.state.cloud.every((e) => !vector.covers(e.dot))) return v;
+  const cloud = s.state.cloud.filter((e) => !vector.covers(e.dot));
+  if (s.state.elems.size === 0 && cloud.length === 0) return undefined;
+  return encodeKeyState({ kind: 'set', state: { elems: s.state.elems, cloud } });
 }

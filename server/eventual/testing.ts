@@ -37,13 +37,19 @@ export class EvHarness {
     readonly registry: NamespaceRegistry,
     private readonly unsafe: boolean,
     private readonly cacheEntries: number | undefined,
+    readonly localOrigin: string = REGION,
+    private readonly onChanged?: (namespace: string) => void,
   ) {}
 
-  static async open(specs: NamespaceSpec[], opts: { unsafeApplyDuplicates?: boolean; dir?: string; cacheEntries?: number } = {}): Promise<EvHarness> {
+  /** `localOrigin`: the origin of this store's own writes (an edge's `edge:<device>:<incarnation>`; REGION by default). */
+  static async open(
+    specs: NamespaceSpec[],
+    opts: { unsafeApplyDuplicates?: boolean; dir?: string; cacheEntries?: number; localOrigin?: string; onChanged?: (namespace: string) => void } = {},
+  ): Promise<EvHarness> {
     const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'eventual-test-'));
     const registry = NamespaceRegistry.of(specs.map((s) => completeDefinition(s)));
     const engine = await RocksEngine.open(dir);
-    const h = new EvHarness(dir, engine, undefined as unknown as MvccStore, undefined as unknown as EventualStore, registry, opts.unsafeApplyDuplicates === true, opts.cacheEntries);
+    const h = new EvHarness(dir, engine, undefined as unknown as MvccStore, undefined as unknown as EventualStore, registry, opts.unsafeApplyDuplicates === true, opts.cacheEntries, opts.localOrigin, opts.onChanged);
     await h.openStores();
     return h;
   }
@@ -51,8 +57,9 @@ export class EvHarness {
   private async openStores(): Promise<void> {
     this.mvcc = await MvccStore.open(this.engine);
     this.store = await EventualStore.open(this.engine, {
-      localOrigin: REGION, registry: () => this.registry, unsafeApplyDuplicates: this.unsafe,
+      localOrigin: this.localOrigin, registry: () => this.registry, unsafeApplyDuplicates: this.unsafe,
       ...(this.cacheEntries !== undefined ? { cacheEntries: this.cacheEntries } : {}),
+      ...(this.onChanged !== undefined ? { onChanged: this.onChanged } : {}),
       onApplied: (ns, type, n) => this.applied.set(`${ns}/${type}`, (this.applied.get(`${ns}/${type}`) ?? 0) + n),
     });
     this.mvcc.setExternalApplier(this.store);

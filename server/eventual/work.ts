@@ -59,15 +59,27 @@ export class Work {
     this.hlc = base.batch.hlc ?? base.hlc;
   }
 
-  /** The last key given to get/set and its string: a merge reads then writes the same key object. */
+  /** The last two keys given to get/set and their strings: a merge reads then writes the same
+   *  key object, and an event's merge goes back to its device's (shared) summary key between. */
   private lastKey: Uint8Array | undefined;
   private lastKs = '';
+  private prevKey: Uint8Array | undefined;
+  private prevKs = '';
 
   private ks(key: Uint8Array): string {
-    if (key !== this.lastKey) {
+    if (key === this.lastKey) return this.lastKs;
+    if (key === this.prevKey) {
+      this.prevKey = this.lastKey;
       this.lastKey = key;
-      this.lastKs = keyString(key);
+      const s = this.prevKs;
+      this.prevKs = this.lastKs;
+      this.lastKs = s;
+      return s;
     }
+    this.prevKey = this.lastKey;
+    this.prevKs = this.lastKs;
+    this.lastKey = key;
+    this.lastKs = keyString(key);
     return this.lastKs;
   }
 
@@ -131,6 +143,18 @@ export class Work {
   advance(ns: string, origin: string, seq: number): void {
     const v = this.record(ns).vector;
     if (seq > (v.get(origin) ?? 0)) v.set(origin, seq);
+  }
+
+  /** The mvcc revision this command's projections are written at. */
+  get writeRevision(): number {
+    return this.tx.writeRevision;
+  }
+
+  /** The visible value of an mvcc key now: this command's pending projection, else its live row. */
+  async liveValue(key: Uint8Array): Promise<Uint8Array | null> {
+    const own = this.projections.get(keyString(key));
+    if (own !== undefined) return own.value;
+    return (await this.tx.get(key))?.value ?? null;
   }
 
   /**

@@ -3,7 +3,9 @@
 //   GET /metrics      Prometheus text exposition of the node's registry
 //   GET /health       etcd-style {"health":"true"|"false","reason":"..."}; 200 or 503
 //   GET /status.json  the node's key figures (NodeStatusSnapshot + extras), for the page and tools
-//   GET /             a self-contained HTML dashboard that polls /status.json
+//   GET /dashboard.json  the region as this member sees it (dashboard-data.ts), when the
+//                     node gives a source (region members; an edge answers 404)
+//   GET /             a self-contained HTML dashboard that polls /status.json and /dashboard.json
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -40,6 +42,8 @@ export interface MetricsServerOptions {
   health?: HealthCheck;
   /** Extra fields merged into /status.json (e.g. member id, client URLs, leader id). */
   status?: () => Record<string, unknown>;
+  /** The dashboard's data (dashboard-feed.ts); without it /dashboard.json answers 404. */
+  dashboard?: () => Promise<unknown>;
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
   /** 0 lets the OS choose; the chosen port is returned. */
@@ -130,11 +134,15 @@ async function route(opts: MetricsServerOptions, health: HealthCheck, req: Incom
     case '/status.json':
       send(res, 200, 'application/json', JSON.stringify({ ...opts.snapshot(), ...opts.status?.() }) + '\n');
       return;
+    case '/dashboard.json':
+      if (opts.dashboard === undefined) send(res, 404, 'text/plain', 'no dashboard data here: only region members serve it\n');
+      else send(res, 200, 'application/json', JSON.stringify(await opts.dashboard()) + '\n');
+      return;
     case '/':
       send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
       return;
     default:
-      send(res, 404, 'text/plain', 'not found: try /metrics, /health, /status.json or /\n');
+      send(res, 404, 'text/plain', 'not found: try /metrics, /health, /status.json, /dashboard.json or /\n');
   }
 }
 

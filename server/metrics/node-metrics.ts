@@ -131,6 +131,12 @@ export interface NodeMetricsOptions {
    * several nodes in one process leave it off.
    */
   eventLoopDelay?: boolean;
+  /**
+   * The member's --quota-backend-bytes (<= 0: no quota), exported as
+   * `regionstore_quota_backend_bytes` (0 when off) like etcd_server_quota_backend_bytes, so an
+   * alert can compare the database's size with it.
+   */
+  quotaBackendBytes?: number;
 }
 
 export interface NodeMetricsHandle {
@@ -262,6 +268,10 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   const sync = syncCollectors(registry, METRIC_PREFIX);
   if (options.eventLoopDelay === true) eventLoopDelayCollectors(registry, METRIC_PREFIX);
   c.info.set({ name: options.name }, 1);
+  if (options.quotaBackendBytes !== undefined) {
+    new Gauge({ name: metricName('quota_backend_bytes'), help: 'The backend quota (--quota-backend-bytes); 0: no quota.', registers: [registry] })
+      .set(Math.max(0, options.quotaBackendBytes));
+  }
   const s: NodeStatusSnapshot = {
     name: options.name, term: 0, isLeader: false, hasLeader: false, commitIndex: 0, appliedIndex: 0,
     leaderChanges: 0, proposalsCommitted: 0, proposalsFailed: 0, proposalsPending: 0, snapshotsSent: 0,

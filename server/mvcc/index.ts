@@ -22,3 +22,4 @@ export type { ExternalApplier, ExternalTx } from './external.js';
 export type { WriteGuard } from './write-guard.js';
 export { BinReader, BinWriter } from './bin.js';
 export { crc32 } from './crc32.js';
+export { decodeLatest, latestKey } from './kv-layout.js';

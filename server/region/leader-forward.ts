@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { RegionError } from './errors.js';
+import { memberClientCredentials } from '../util/tls-client.js';
 import type { RegionNode } from './region-node.js';
 
 /** How long a forwarded renewal may take. */
@@ -27,7 +28,8 @@ function leaseClient(url: string): LeaseClient {
     const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { Lease: typeof LeaseCtor } };
     LeaseCtor = pkg.etcdserverpb.Lease;
   }
-  c = new LeaseCtor!(url.replace(/^https?:\/\//, ''), credentials.createInsecure());
+  // A TLS client port is dialled with the member's own client certificate (tls-client.ts).
+  c = new LeaseCtor!(url.replace(/^https?:\/\//, ''), memberClientCredentials());
   clients.set(url, c);
   return c;
 }

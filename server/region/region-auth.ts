@@ -47,9 +47,12 @@ export class RegionAuth {
     return this.node.auth.enabled;
   }
 
-  authInfo(token: string | undefined): AuthInfo | undefined {
+  authInfo(token: string | undefined, certUser?: string): AuthInfo | undefined {
     const st = this.node.auth;
-    if (!st.enabled || token === undefined) return undefined;
+    if (!st.enabled) return undefined;
+    // etcd: a token wins; without one, a verified client certificate's CN is the user, at the
+    // current revision (an unknown user then fails its permission check, not here).
+    if (token === undefined) return certUser === undefined || certUser === '' ? undefined : { user: certUser, revision: st.revision };
     if (this.jwt !== undefined) {
       // A JWT names its own revision: one behind the store's fails the permission check
       // ("revision of auth store is old") and the client authenticates again.

@@ -17,11 +17,11 @@ import {
   type ConfChange, type Message, type Ready, type ConfState, type UnsafeTestingSwitches,
 } from '../raft/index.js';
 import {
-  RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot,
+  RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
   stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
-import { GrpcTransport } from '../transport/grpc-transport.js';
+import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
 import type { TransportEvent } from '../transport/transport.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
 import type { Logger } from '../util/logger.js';
@@ -48,7 +48,7 @@ import { applyGuard } from './eventual-routing.js';
 import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
 import { AuthApplier, type AuthApplyResult } from './auth-applier.js';
 import { AuthError, SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
-import { DataDirRefusedError, checkDataDir, reseedCommand, type StartupCheck } from './startup-check.js';
+import { DataDirRefusedError, checkDataDir, reseedCommand, type StartupCheck, type StartupVerify } from './startup-check.js';
 import { StateRepair } from './state-repair.js';
 
 
@@ -75,6 +75,8 @@ export interface RegionNodeOptions {
   idForNewMember: (peerUrls: string[]) => number;
   /** Member name → URL to dial instead of its advertised peer URL (NAT, test proxies). */
   peerDialMap?: Record<string, string>;
+  /** Peer TLS (--peer-* flags); absent: plaintext peers. */
+  peerTls?: PeerTlsOptions;
   /** true: join a running cluster (do not bootstrap a new one). */
   joinExisting: boolean;
   tickMs: number;
@@ -97,6 +99,8 @@ export interface RegionNodeOptions {
   };
   /** The region's CRDT replica id is `region:<token>`; absent: the cluster id in hex. */
   clusterToken?: string;
+  /** When the databases are read whole at start (startup-check.ts; default 'auto'). */
+  startupVerify?: StartupVerify;
 }
 
 type ProposalResult = CommandResponse | NamespaceApplyResult | AuthApplyResult | undefined;
@@ -107,6 +111,15 @@ const EMPTY = new Uint8Array(0);
 const TOKEN_SWEEP_INTERVAL_MS = 1_000;
 /** The u64 auth revision before an AuthedMvcc entry's command. */
 const AUTH_REVISION_BYTES = 8;
+/** Leader changes this member remembers for the dashboard (the oldest go first). */
+export const LEADER_HISTORY_MAX = 20;
+
+/** One leader change as this member saw it (wall-clock ms, the new leader's id, its term). */
+export interface LeaderChange {
+  atMs: number;
+  leader: number;
+  term: number;
+}
 
 export class RegionNode {
   readonly id: number;
@@ -154,10 +167,14 @@ export class RegionNode {
   private readonly stateRepair = new StateRepair();
   /** Bad bytes RocksDB reported while running (onCorruption): the member serves nothing more. */
   private corruption: string | undefined;
+  /** A fatal error or corruption stopped the member: its close must not seal the databases. */
+  private failed = false;
   /** The state's applied index when opened (stateAppliedIndex). */
   private stateAppliedAtOpen = 0;
   /** Raft's storage-loss figures last seen (lost log entries), for the log and metrics. */
   private lostEntries = { detected: 0, since: 0 };
+  /** The latest leader changes seen here, oldest first (the dashboard's list). */
+  private readonly leaderHistory: LeaderChange[] = [];
 
   private constructor(readonly opts: RegionNodeOptions) {
     this.id = opts.memberId;
@@ -182,6 +199,7 @@ export class RegionNode {
         onEvent: (e) => this.onTransportEvent(e),
         listMembers: () => this.members.list().map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, isLearner: m.isLearner })),
       },
+      ...(opts.peerTls !== undefined ? { tls: opts.peerTls } : {}),
     });
   }
 
@@ -197,7 +215,9 @@ export class RegionNode {
     await mkdir(o.dataDir, { recursive: true });
     // Checked before anything is opened: a database is created only where there is none,
     // a damaged raft/ is refused, a damaged state/ moved aside (startup-check.ts).
-    this.startup = await checkDataDir({ dataDir: o.dataDir, clusterId: o.clusterId, memberId: o.memberId, logger: o.logger });
+    this.startup = await checkDataDir({
+      dataDir: o.dataDir, clusterId: o.clusterId, memberId: o.memberId, logger: o.logger, verify: o.startupVerify ?? 'auto',
+    });
     const rdir = raftDir(o.dataDir);
     try {
       this.raftEngine = await (this.startup.raftIsNew ? openRocksEngine : openExistingRocksEngine)(rdir);
@@ -253,8 +273,10 @@ export class RegionNode {
       localOrigin: this.regionOrigin,
       registry: () => this.namespaceApplier.registry,
       unsafeApplyDuplicates: this.opts.unsafe?.crdtApplyDuplicates === true,
-      onApplied: (ns, type, n) => {
-        this.opts.metrics.crdtOpsApplied(ns, type, n);
+      onApplied: (ns, type, n) => this.opts.metrics.crdtOpsApplied(ns, type, n),
+      // Every vector change, not only merged ops: a page of held or dominated records still
+      // advances the vector, and the other edges must hear of it (issue 14's hidden-state bug).
+      onChanged: (ns) => {
         for (const l of this.eventualListeners) l(ns);
       },
     });
@@ -264,7 +286,7 @@ export class RegionNode {
 
   private readonly eventualListeners = new Set<(ns: string) => void>();
 
-  /** Calls `fn(namespace)` after each written batch that applied CRDT ops there (edge sessions push them). */
+  /** Calls `fn(namespace)` after each written batch that changed its CRDT record (vector or counts): edge sessions push them. */
   onEventualChange(fn: (ns: string) => void): () => void {
     this.eventualListeners.add(fn);
     return () => this.eventualListeners.delete(fn);
@@ -391,7 +413,11 @@ export class RegionNode {
       // election timeout without hearing from the leader becomes a pre-candidate and
       // forgets it (leader 0) without any new term; hearing from it again is one change,
       // not two.
-      if (ss.leader !== 0) this.opts.metrics.leaderChanged();
+      if (ss.leader !== 0) {
+        this.opts.metrics.leaderChanged();
+        this.leaderHistory.push({ atMs: Date.now(), leader: ss.leader, term: this.raft.basicStatus().term });
+        if (this.leaderHistory.length > LEADER_HISTORY_MAX) this.leaderHistory.shift();
+      }
       this.opts.logger.info('leader changed', { leader: ss.leader, role: ss.role });
       // A proposal forwarded to (or not yet committed by) the old leader may be lost with
       // it; answer its waiter now instead of at the proposal deadline. It may still apply,
@@ -917,6 +943,11 @@ export class RegionNode {
     return this.leader;
   }
 
+  /** The leader changes this member saw, oldest first (at most LEADER_HISTORY_MAX). */
+  recentLeaderChanges(): readonly LeaderChange[] {
+    return [...this.leaderHistory];
+  }
+
   get isLeader(): boolean {
     return this.role === StateRole.Leader;
   }
@@ -943,6 +974,7 @@ export class RegionNode {
   }
 
   private fail(err: unknown): void {
+    this.failed = true;
     if (isCorruption(err)) {
       this.onCorruption(err as Error);
       return;
@@ -958,6 +990,7 @@ export class RegionNode {
    * engines. Counted and logged once.
    */
   private onCorruption(err: Error): void {
+    this.failed = true;
     if (this.corruption !== undefined) return;
     this.corruption = err.message;
     this.opts.metrics.storageCorruption('state', 'corrupt');
@@ -982,6 +1015,24 @@ export class RegionNode {
       await this.stateEngine.close();
       await this.raftEngine.close();
     });
+    if (!this.failed) await this.sealDatabases();
+  }
+
+  /**
+   * A clean stop seals both databases (db-seal.ts), so the next start can skip reading
+   * them whole. A member that failed or found corruption leaves no seal: its next start
+   * reads everything.
+   */
+  private async sealDatabases(): Promise<void> {
+    const dataDir = this.opts.dataDir;
+    try {
+      const t0 = Date.now();
+      await sealRocksDir(raftDir(dataDir));
+      await sealRocksDir(join(dataDir, await currentStateDirName(dataDir)));
+      this.opts.logger.info('databases sealed at a clean stop', { ms: Date.now() - t0 });
+    } catch (err) {
+      this.opts.logger.warn('could not seal the databases; the next start reads them whole', { error: (err as Error).message });
+    }
   }
 }
 

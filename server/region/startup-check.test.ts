@@ -6,8 +6,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { RocksEngine, raftDir } from '../storage/index.js';
-import { silentLogger } from '../util/logger.js';
+import { randomBytes } from 'node:crypto';
+import { openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { RocksEngine, raftDir, sealRocksDir } from '../storage/index.js';
+import { silentLogger, type Logger } from '../util/logger.js';
 import { DataDirRefusedError, checkDataDir } from './startup-check.js';
 
 const dirs: string[] = [];
@@ -21,7 +23,7 @@ const IDS = { clusterId: 0xabc, memberId: 0x123 };
 async function usedDataDir(): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rs-startup-'));
   dirs.push(dataDir);
-  await checkDataDir({ dataDir, ...IDS, logger: silentLogger, verify: false });
+  await checkDataDir({ dataDir, ...IDS, logger: silentLogger, verify: 'never' });
   for (const dir of [raftDir(dataDir), join(dataDir, 'state')]) {
     const db = await RocksEngine.open(dir);
     await db.write([{ type: 'put', key: Uint8Array.of(1), value: Uint8Array.of(2) }], { sync: true });
@@ -71,4 +73,42 @@ describe('checkDataDir', () => {
     assert.ok(readdirSync(c.stateDamage.movedTo).some((f) => f.endsWith('.log') || f.endsWith('.sst')), 'its files are kept');
     assert.equal(existsSync(join(dataDir, 'state')), false);
   });
+
+  it('a database sealed at a clean stop skips the full read; one changed after the seal is read whole and caught', async () => {
+    const dataDir = await usedDataDir();
+    // SST files in state/, so bytes can be damaged where the full read finds them.
+    const state = await RocksEngine.open(join(dataDir, 'state'), { writeBufferSize: 256 * 1024 });
+    for (let b = 0; b < 10; b++) {
+      const ops = [];
+      for (let i = 0; i < 100; i++) ops.push({ type: 'put' as const, key: Buffer.from(`k${b}-${i}`), value: randomBytes(1000) });
+      await state.write(ops);
+    }
+    await state.close();
+    await sealRocksDir(raftDir(dataDir));
+    await sealRocksDir(join(dataDir, 'state'));
+    const lines: string[] = [];
+    const logger = recordingLogger(lines);
+    const clean = await checkDataDir({ dataDir, ...IDS, logger });
+    assert.equal(clean.stateDamage, undefined);
+    assert.equal(lines.filter((l) => /full read skipped/.test(l)).length, 2, lines.join('\n'));
+
+    await sealRocksDir(join(dataDir, 'state'));
+    const sst = readdirSync(join(dataDir, 'state')).find((n) => n.endsWith('.sst'));
+    assert.ok(sst !== undefined);
+    const file = join(dataDir, 'state', sst);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, randomBytes(4096), 0, 4096, Math.floor(statSync(file).size / 2) - 2048);
+    closeSync(fd);
+    lines.length = 0;
+    const damaged = await checkDataDir({ dataDir, ...IDS, logger });
+    assert.equal(damaged.stateDamage?.reason, 'corrupt', lines.join('\n'));
+    assert.ok(lines.some((l) => /reading the database whole before use/.test(l) && /changed since the clean stop/.test(l)), lines.join('\n'));
+  });
 });
+
+function recordingLogger(lines: string[]): Logger {
+  const record = (msg: string, fields?: Record<string, unknown>): void => {
+    lines.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+  };
+  return { debug: record, info: record, warn: record, error: record };
+}

@@ -15,6 +15,7 @@ import {
   CURRENT_STATE_FILE, STATE_DIR_NAME, currentStateDirName, listStateDirs, raftDir, syncDir,
 } from '../storage/data-dir.js';
 import { inspectRocksDir, verifyRocksDir, type VerifyResult } from '../storage/db-check.js';
+import { checkAndBreakSeal } from '../storage/db-seal.js';
 import { checkMarker, readMarker, writeMarker, type DataDirMarker } from '../storage/marker.js';
 import type { Logger } from '../util/logger.js';
 
@@ -52,9 +53,15 @@ export interface StartupCheckOptions {
   clusterId: number;
   memberId: number;
   logger: Logger;
-  /** Reads each database whole in a child process before use (db-check.ts). Default true. */
-  verify?: boolean;
+  /**
+   * When each database is read whole in a child process before use (db-check.ts):
+   * 'auto' (default) unless it is byte for byte what a clean stop sealed (db-seal.ts);
+   * 'always'; or 'never' (tests of other things). Any seal is broken before the open.
+   */
+  verify?: StartupVerify;
 }
+
+export type StartupVerify = 'auto' | 'always' | 'never';
 
 /** Runs the checks above; throws DataDirRefusedError when the member must not start. */
 export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck> {
@@ -66,7 +73,7 @@ export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck
   } catch (err) {
     throw new DataDirRefusedError(o.dataDir, (err as Error).message, 'point --data-dir at this member\'s own directory');
   }
-  const verify = o.verify !== false;
+  const verify = o.verify ?? 'auto';
 
   // raft/: refused, never moved or re-created, when it cannot be used.
   const rdir = raftDir(o.dataDir);
@@ -79,8 +86,8 @@ export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck
         reseedCommand(o.dataDir));
     }
     raftIsNew = true;
-  } else if (verify) {
-    const v = await verifyRocksDir(rdir);
+  } else {
+    const v = await verifyUnlessSealed(rdir, verify, o.logger);
     if (v.ok === false) throw new DataDirRefusedError(rdir, `cannot be read: ${v.reason}`, reseedCommand(o.dataDir));
     logUnchecked(o.logger, rdir, v);
   }
@@ -107,8 +114,8 @@ export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck
       if (!raftIsNew) stateDamage = { reason: 'missing', detail: `${sdir} holds no database` };
     } else if (state.kind === 'damaged') {
       stateDamage = { reason: 'unreadable', detail: `${state.file}: ${state.reason}` };
-    } else if (verify) {
-      const v = await verifyRocksDir(sdir);
+    } else {
+      const v = await verifyUnlessSealed(sdir, verify, o.logger);
       if (v.ok === false) stateDamage = { reason: 'corrupt', detail: `${sdir}: ${v.reason}` };
       else logUnchecked(o.logger, sdir, v);
     }
@@ -131,6 +138,18 @@ export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck
     markerWritten = true;
   }
   return { raftIsNew, stateDirName, stateIsNew, ...(stateDamage !== undefined ? { stateDamage } : {}), markerWritten };
+}
+
+/** The full read of db-check.ts, skipped in 'auto' mode for a directory still as sealed at a clean stop. */
+async function verifyUnlessSealed(dir: string, mode: StartupVerify, logger: Logger): Promise<VerifyResult> {
+  const seal = await checkAndBreakSeal(dir);
+  if (mode === 'never') return { ok: 'unchecked', reason: 'start-up verification is off', ms: 0 };
+  if (mode === 'auto' && seal.sealed) {
+    logger.info('database unchanged since its clean stop: full read skipped', { dir, files: seal.files, bytes: seal.bytes, ms: seal.ms });
+    return { ok: true, keys: 0, ms: seal.ms };
+  }
+  if (!seal.sealed) logger.info('reading the database whole before use', { dir, why: seal.reason });
+  return verifyRocksDir(dir);
 }
 
 function logUnchecked(logger: Logger, dir: string, v: VerifyResult): void {

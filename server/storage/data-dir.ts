@@ -16,7 +16,6 @@ import type { Engine, EngineOpener } from './engine.js';
 export const RAFT_DIR_NAME = 'raft';
 export const STATE_DIR_NAME = 'state';
 export const CURRENT_STATE_FILE = 'CURRENT_STATE';
-const CURRENT_STATE_TEMP_FILE = `${CURRENT_STATE_FILE}.tmp`;
 /** `state` or `state.<n>`: anything else in the data dir is not ours to touch. */
 const STATE_DIR_RE = /^state(?:\.(\d+))?$/;
 
@@ -58,16 +57,25 @@ export async function listStateDirs(dataDir: string): Promise<Array<{ name: stri
 /** Points CURRENT_STATE at `name`, durably and atomically. */
 export async function setCurrentStateDir(dataDir: string, name: string): Promise<void> {
   assert(STATE_DIR_RE.test(name), () => `not a state dir name: ${name}`);
-  const temp = join(dataDir, CURRENT_STATE_TEMP_FILE);
+  await writeFileDurably(dataDir, CURRENT_STATE_FILE, `${name}\n`);
+}
+
+/**
+ * Replaces `<dir>/<name>` with `text` so that after a crash it holds the old or the new
+ * text, never a mix or nothing: a temp file written and fsynced, renamed over the name,
+ * and the directory fsynced so the rename itself survives.
+ */
+export async function writeFileDurably(dir: string, name: string, text: string): Promise<void> {
+  const temp = join(dir, `${name}.tmp`);
   const file = await open(temp, 'w');
   try {
-    await file.writeFile(`${name}\n`);
+    await file.writeFile(text);
     await file.sync();
   } finally {
     await file.close();
   }
-  await rename(temp, join(dataDir, CURRENT_STATE_FILE));
-  await syncDir(dataDir);
+  await rename(temp, join(dir, name));
+  await syncDir(dir);
 }
 
 /** fsync a directory, so a rename or a new entry in it survives a crash. */
@@ -83,7 +91,7 @@ export async function syncDir(dir: string): Promise<void> {
 /** Removes what an interrupted install leaves: the temp pointer and every state dir but the live one. */
 export async function removeStaleStateDirs(dataDir: string): Promise<string[]> {
   const live = await currentStateDirName(dataDir);
-  await rm(join(dataDir, CURRENT_STATE_TEMP_FILE), { force: true });
+  await rm(join(dataDir, `${CURRENT_STATE_FILE}.tmp`), { force: true }); // writeFileDurably's temp name
   const removed: string[] = [];
   for (const { name } of await listStateDirs(dataDir)) {
     if (name === live) continue;

@@ -10,6 +10,7 @@ export { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX } from './engine.j
 export { MemoryEngine, openMemoryEngine } from './memory-engine.js';
 export { ROCKSDB_OPEN_OPTIONS, RocksEngine, openExistingRocksEngine, openRocksEngine } from './rocksdb-engine.js';
 export { RaftLogStore, type RaftSave } from './raft-log-store.js';
+export { SEAL_FILE, checkAndBreakSeal, sealRocksDir, type SealCheck } from './db-seal.js';
 export {
   CURRENT_STATE_FILE,
   RAFT_DIR_NAME,

@@ -5,9 +5,9 @@
 // another cluster's files, nor on a format it does not know, and so "this directory held
 // data" is known even when the databases in it are gone.
 
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDir } from './data-dir.js';
+import { writeFileDurably } from './data-dir.js';
 
 export const DATA_DIR_MARKER_FILE = 'REGIONSTORE_DATA_DIR';
 /** 1: raft/ and state[.<n>]/ RocksDB databases, CURRENT_STATE (data-dir.ts). */
@@ -74,15 +74,6 @@ export async function writeMarker(dataDir: string, ids: { clusterId: number; mem
     memberId: ids.memberId.toString(16),
     createdAt: new Date().toISOString(),
   };
-  const temp = `${markerPath(dataDir)}.tmp`;
-  const file = await open(temp, 'w');
-  try {
-    await file.writeFile(`${JSON.stringify(marker, null, 2)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, markerPath(dataDir));
-  await syncDir(dataDir);
+  await writeFileDurably(dataDir, DATA_DIR_MARKER_FILE, `${JSON.stringify(marker, null, 2)}\n`);
   return marker;
 }

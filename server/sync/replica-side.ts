@@ -78,6 +78,8 @@ export interface PeerHello {
   readonly vectors: ReadonlyMap<string, VersionVector>;
   readonly registryRevision: number;
   readonly sessionId: string;
+  /** An edge's group (HELLO field 14; '' when it sent none): what the region's metrics label it by. */
+  readonly group: string;
 }
 
 /** The acceptor's decision on a peer's HELLO. */
@@ -97,6 +99,8 @@ export interface ReplicaSide {
   /** An edge's device id and incarnation (HELLO fields); '' and 0 for a region. */
   readonly deviceId: string;
   readonly incarnation: number;
+  /** An edge's group (`--group`), sent in its HELLO; absent for a region. */
+  readonly group?: string;
   /** The replica's HLC: merged on every message, stamps outgoing ones. */
   readonly clock: SyncClock;
 
@@ -142,6 +146,12 @@ export interface ReplicaSide {
    * ever grow). The region keeps edges' acknowledged vectors for causal-stability GC.
    */
   peerVector?(peerReplicaId: string, ns: string, vector: VersionVector): void;
-  /** Initiator only, optional: the acceptor asked for `ns` to be resynced; reset it (keep unsent local writes). */
-  resetForResync?(ns: string): Promise<void>;
+  /**
+   * Initiator only, optional: the acceptor asked for `ns` to be resynced (its HELLO's `resync`);
+   * reset it, keeping the local writes `peer` (the acceptor's vector) does not hold. Called
+   * before any page of the session is applied; a no-op for a namespace already resyncing.
+   */
+  resetForResync?(ns: string, peer: VersionVector): Promise<void>;
+  /** Initiator only, optional: namespaces whose resync is not finished (asked for in full again in the HELLO). */
+  resyncing?(): readonly string[];
 }

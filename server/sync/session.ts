@@ -258,7 +258,8 @@ export class SyncSession {
       vectors: [...vectors].map(([namespace, v]) => ({ namespace, vector: toWire(v) })),
       hlc: wireHlc(this.replica.clock.now(physicalMs)), physicalMs,
       acceptEncodings: this.codecs.map((c) => c.name), window: this.window, sessionId: this.sessionId,
-      registryRevision: this.replica.registryRevision(), aheadOfYou: [], resync: [], ...extra,
+      registryRevision: this.replica.registryRevision(), aheadOfYou: [], resync: [],
+      ...(this.replica.group !== undefined ? { group: this.replica.group } : {}), ...extra,
     };
   }
 
@@ -266,7 +267,10 @@ export class SyncSession {
     const wanted = this.opts.namespaces !== undefined && this.opts.namespaces.length > 0
       ? [...this.opts.namespaces] : this.replica.namespaces().map((n) => n.name);
     const vectors = await this.ourVectors(wanted);
-    await this.send(this.hello(vectors));
+    // A resync this replica has not finished (the last session ended during its download):
+    // ask for the namespace in full again.
+    const resync = (this.replica.resyncing?.() ?? []).filter((ns) => vectors.has(ns));
+    await this.send(this.hello(vectors, { resync }));
   }
 
   private peerVectors(h: HelloMessage): Map<string, VersionVector> {
@@ -281,7 +285,7 @@ export class SyncSession {
     const theirs = this.peerVectors(h);
     const admission = (await this.replica.admit?.({
       replicaId: h.replicaId, deviceId: h.deviceId, incarnation: h.incarnation, vectors: theirs,
-      registryRevision: h.registryRevision, sessionId: this.sessionId,
+      registryRevision: h.registryRevision, sessionId: this.sessionId, group: h.group ?? '',
     })) ?? {};
     if (admission.refuse !== undefined) {
       const r = admission.refuse;
@@ -293,7 +297,8 @@ export class SyncSession {
     // Every synced namespace is in our HELLO, with an empty vector when the replica has none.
     for (const n of synced) if (!ours.has(n.name)) ours.set(n.name, new VersionVector());
     const ahead = aheadOfPeer(h.replicaId, ours, theirs);
-    const resync = (admission.resync ?? []).filter((ns) => ours.has(ns));
+    // The admission's (silent past tombstone_ttl) and the peer's own (a resync it has not finished).
+    const resync = [...new Set([...(admission.resync ?? []), ...h.resync])].filter((ns) => ours.has(ns));
     await this.send(this.hello(ours, { aheadOfYou: ahead, resync }));
     if (ahead.length > 0) {
       return this.refuse('incarnation', aheadMessage(ahead, this.replica.replicaId), true);
@@ -317,7 +322,7 @@ export class SyncSession {
     for (const ns of h.resync) {
       if (!known.has(ns)) continue;
       this.log.warn('sync: resync of a namespace from a snapshot', { ns, peer: h.replicaId, sessionId: this.sessionId });
-      await this.replica.resetForResync?.(ns);
+      await this.replica.resetForResync?.(ns, theirs.get(ns) ?? new VersionVector());
     }
     const synced: Array<{ name: string; kind: CrdtKind; peer: VersionVector }> = [];
     for (const [ns, v] of theirs) {

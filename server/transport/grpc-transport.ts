@@ -5,7 +5,7 @@
 // per-message logging, no per-message events (events are per frame).
 
 import {
-  Client, Metadata, Server, ServerCredentials, credentials, status,
+  Client, Metadata, Server, ServerCredentials, status, type ChannelCredentials,
   type ServerReadableStream, type ServerUnaryCall, type ServiceError, type sendUnaryData,
 } from '@grpc/grpc-js';
 import { decodeMessageBatch } from '../../proto/raft-codec.js';
@@ -21,6 +21,17 @@ import {
 } from './peer-proto.js';
 import { receiveSnapshot } from './snapshot.js';
 import type { SnapshotStatus, Transport, TransportEvent, TransportHandlers } from './transport.js';
+import { channelCredentialsFor, type ClientTlsFiles } from '../util/tls-client.js';
+import { createTlsListener, type TlsListener, type TlsListenerEvents, type TlsServerFiles } from '../util/tls-server.js';
+
+/** Peer TLS (etcd's --peer-* flags): the listener's files, and what this node dials its peers with. */
+export interface PeerTlsOptions {
+  /** Serve the peer port over TLS (https:// peer URLs); `clientCertAuth` refuses peers without a certificate the CA signed. */
+  server?: TlsServerFiles;
+  /** Dial https:// peers with these (the CA to verify them, this node's certificate to present). */
+  dial?: ClientTlsFiles;
+  events?: TlsListenerEvents;
+}
 
 export interface GrpcTransportOptions {
   /** This node's raft id. */
@@ -31,6 +42,8 @@ export interface GrpcTransportOptions {
   limits?: Partial<TransportLimits>;
   /** Jitter of the reconnect backoff; Math.random unless a test passes a seeded one. */
   random?: () => number;
+  /** Absent: plaintext both ways. */
+  tls?: PeerTlsOptions;
 }
 
 async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -46,6 +59,10 @@ export class GrpcTransport implements Transport {
   private readonly random: () => number;
   private readonly peers = new Map<NodeId, PeerSender>();
   private server: Server | undefined;
+  private tlsListener: TlsListener | undefined;
+  /** Open TLS peer connections, destroyed on close (the listener's close waits for them). */
+  private readonly tlsSockets = new Set<import('node:net').Socket>();
+  private readonly tls: PeerTlsOptions | undefined;
   private closed = false;
 
   constructor(opts: GrpcTransportOptions) {
@@ -57,7 +74,11 @@ export class GrpcTransport implements Transport {
     this.limits = resolveLimits(opts.limits);
     this.service = peerService();
     this.random = opts.random ?? Math.random;
+    this.tls = opts.tls;
   }
+
+  /** What a peer URL is dialled with: TLS for https:// (or when dial files are set), else plaintext. */
+  private readonly credentials = (url: string): ChannelCredentials => channelCredentialsFor(url, this.tls?.dial);
 
   private readonly emit = (event: TransportEvent): void => {
     this.handlers.onEvent?.(event);
@@ -79,14 +100,43 @@ export class GrpcTransport implements Transport {
         this.serveMembers(call, cb),
     });
     this.server = server;
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(grpcTarget(listenAddr), ServerCredentials.createInsecure(), (err, p) =>
-        err !== null ? reject(err) : resolve(p));
-    });
+    const port = this.tls?.server !== undefined
+      ? await this.listenTls(server, listenAddr, this.tls.server)
+      : await new Promise<number>((resolve, reject) => {
+        server.bindAsync(grpcTarget(listenAddr), ServerCredentials.createInsecure(), (err, p) =>
+          err !== null ? reject(err) : resolve(p));
+      });
     if (!(widened && widenConnectionWindow(server, PEER_FLOW_CONTROL_WINDOW_BYTES))) {
       this.emit({ type: 'flow-window-default', reason: 'grpc-js internals (commonServerOptions, http2Servers) not as expected' });
     }
     return { port };
+  }
+
+  /**
+   * The peer port over TLS: a node:tls listener (server/util/tls-server.ts: --peer-client-cert-auth,
+   * certificate reload) hands each verified connection to grpc-js's connection injector, as the
+   * client port's front door does. grpc-js's own TLS server would not reload files nor take
+   * --cipher-suites.
+   */
+  private async listenTls(server: Server, listenAddr: string, files: TlsServerFiles): Promise<number> {
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const listener = createTlsListener(files, ['h2'], (socket) => injector.injectConnection(socket), this.tls?.events);
+    listener.server.on('connection', (socket: import('node:net').Socket) => {
+      this.tlsSockets.add(socket);
+      socket.once('close', () => this.tlsSockets.delete(socket));
+    });
+    this.tlsListener = listener;
+    const target = grpcTarget(listenAddr);
+    const colon = target.lastIndexOf(':');
+    const host = target.slice(0, colon).replace(/^\[|\]$/g, '');
+    await new Promise<void>((resolve, reject) => {
+      listener.server.once('error', reject);
+      listener.server.listen(Number(target.slice(colon + 1)), host, () => {
+        listener.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (listener.server.address() as { port: number }).port;
   }
 
   addPeer(id: NodeId, url: string): void {
@@ -99,6 +149,7 @@ export class GrpcTransport implements Transport {
       limits: this.limits,
       service: this.service,
       random: this.random,
+      credentials: this.credentials,
       emit: this.emit,
       onUnreachable: (peer) => {
         if (!this.closed) this.handlers.onUnreachable(peer);
@@ -154,7 +205,7 @@ export class GrpcTransport implements Transport {
 
   /** True when the peer answers a Probe within limits.probeTimeoutMs. */
   async probe(url: string, to: NodeId): Promise<boolean> {
-    const client = new Client(grpcTarget(url), credentials.createInsecure(), grpcChannelOptions(this.limits));
+    const client = new Client(grpcTarget(url), this.credentials(url), grpcChannelOptions(this.limits));
     const def = this.service.probe;
     try {
       return await new Promise<boolean>((resolve) => {
@@ -174,7 +225,7 @@ export class GrpcTransport implements Transport {
    * Answers the list, or the reason the call failed (a gRPC status text).
    */
   async fetchMembers(url: string): Promise<MembersResponse | { error: string }> {
-    const client = new Client(grpcTarget(url), credentials.createInsecure(), grpcChannelOptions(this.limits));
+    const client = new Client(grpcTarget(url), this.credentials(url), grpcChannelOptions(this.limits));
     const def = this.service.members;
     try {
       return await new Promise((resolve) => {
@@ -198,6 +249,13 @@ export class GrpcTransport implements Transport {
     // Incoming peer streams never end on their own, so a graceful shutdown would wait forever.
     this.server?.forceShutdown();
     this.server = undefined;
+    if (this.tlsListener !== undefined) {
+      this.tlsListener.stopWatching();
+      const tcp = this.tlsListener.server;
+      this.tlsListener = undefined;
+      for (const s of this.tlsSockets) s.destroy();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    }
   }
 
   // ---- receiving side ----

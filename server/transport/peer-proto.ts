@@ -88,11 +88,10 @@ export function peerService(): PeerService {
   return cached;
 }
 
-/** "http://host:port" or "host:port" → "host:port". TLS between peers is not built yet. */
+/** "http://host:port", "https://host:port" or "host:port" → "host:port" (TLS is the transport's credentials' business). */
 export function grpcTarget(url: string): string {
-  assert(!url.startsWith('https://'), `peer URL ${url}: TLS between peers is not supported yet; use http://`);
-  const target = url.startsWith('http://') ? url.slice('http://'.length).replace(/\/+$/, '') : url;
-  assert(/^[^/\s]+:\d+$/.test(target), `peer URL ${url}: expected http://host:port or host:port`);
+  const target = url.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  assert(/^[^/\s]+:\d+$/.test(target), `peer URL ${url}: expected http(s)://host:port or host:port`);
   return target;
 }
 

@@ -6,7 +6,7 @@
 // 'metadata' from the receiver means it is established), backoff (a timer; the queue still
 // fills, bounded, and is flushed by the stream opened when the timer fires).
 
-import { Client, credentials, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, type ChannelCredentials, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { encodeMessage, encodeMessageBatch, encodeSnapshotMetadata } from '../../proto/raft-codec.js';
 import { assert } from '../util/assert.js';
 import type { Message, NodeId } from '../raft/types.js';
@@ -35,6 +35,8 @@ export interface PeerSenderContext {
   limits: TransportLimits;
   service: PeerService;
   random: () => number;
+  /** Credentials to dial a peer URL with (TLS for https:// peers). */
+  credentials(url: string): ChannelCredentials;
   emit(event: TransportEvent): void;
   onUnreachable(id: NodeId): void;
 }
@@ -63,7 +65,7 @@ export class PeerSender {
   }
 
   private newClient(url: string): Client {
-    return new Client(grpcTarget(url), credentials.createInsecure(), grpcChannelOptions(this.ctx.limits));
+    return new Client(grpcTarget(url), this.ctx.credentials(url), grpcChannelOptions(this.ctx.limits));
   }
 
   /** Queues one message; a drop is counted and reported from the next flush. */

@@ -44,6 +44,7 @@ function options(ctx: Context): BenchOptions {
   if (total === 0 && durationMs === undefined) throw new UsageError('--total 0 needs --duration', ctx.command);
   return {
     endpoints: ctx.global.endpoints,
+    ...(ctx.global.tls !== undefined ? { tls: ctx.global.tls } : {}),
     clients: positive('clients'),
     conns: positive('conns'),
     total,

@@ -13,6 +13,8 @@ function statusJson(s: EdgeStatus): Record<string, unknown> {
     lag_ops: s.lagOps, lag_seconds: s.lagSeconds, bytes_in: s.bytesIn, bytes_out: s.bytesOut, ops_in: s.opsIn, ops_out: s.opsOut,
     skew_ms: s.skewMs, strong_staleness_ms: s.strongStalenessMs, strong_revision: s.strongRevision, local_revision: s.localRevision,
     sessions: s.sessions, connects: s.connects,
+    skew_refusals: s.skewRefusals, last_skew_refusal: s.lastSkewRefusal, last_skew_refusal_ms: s.lastSkewRefusalMs,
+    resyncs: s.resyncs, resyncing: s.resyncing, storage_note: s.storageNote,
     vectors: Object.fromEntries(s.vectors.map((v) => [v.namespace, Object.fromEntries(v.vector.map((x) => [x.origin, x.seq]))])),
   };
 }
@@ -24,6 +26,9 @@ export function printEdgeStatus(out: { json(v: unknown): void; line(t?: string):
   out.line(`region: ${state}${s.lastError !== '' && !s.connected ? ` (${s.lastError})` : ''}`);
   out.line(`lag: ${s.lagOps} ops, ${s.lagSeconds.toFixed(1)} s; bytes in ${s.bytesIn}, out ${s.bytesOut}; ops in ${s.opsIn}, out ${s.opsOut}; skew ${s.skewMs} ms`);
   out.line(`strong copy: revision ${s.strongRevision}, ${s.strongStalenessMs < 0 ? 'never caught up' : `${s.strongStalenessMs} ms stale`}; local revision ${s.localRevision}`);
+  if (s.skewRefusals > 0) out.line(`clock skew: ${s.skewRefusals} page(s) refused, last at ${new Date(s.lastSkewRefusalMs).toISOString()}: ${s.lastSkewRefusal}`);
+  if (s.resyncs > 0 || s.resyncing.length > 0) out.line(`resyncs (tombstone_ttl): ${s.resyncs}${s.resyncing.length > 0 ? `; downloading: ${s.resyncing.join(', ')}` : ''}`);
+  if (s.storageNote !== '') out.line(`storage: ${s.storageNote}`);
   for (const v of s.vectors) out.line(`vector ${v.namespace}: ${v.vector.map((e) => `${e.origin}=${e.seq}`).join(' ') || '(empty)'}`);
 }
 

@@ -4,7 +4,8 @@
 // handlers, validation, limits, error texts and metrics. Messages travel as the bytes
 // codec.ts encodes and decodes (no second protobuf codec here).
 
-import { Client, Metadata, credentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Client, Metadata, type ChannelOptions } from '@grpc/grpc-js';
+import { memberClientCredentials } from '../../util/tls-client.js';
 
 /**
  * Answers can be as large as the server sends (the server's own limits apply on the way
@@ -35,7 +36,8 @@ export class LoopbackClients {
     if (this.closed) throw new Error('the JSON gateway is closed');
     let c = this.clients.get(target);
     if (c === undefined) {
-      c = new Client(target, credentials.createInsecure(), LOOPBACK_CHANNEL_OPTIONS);
+      // A TLS port is dialled over TLS with the member's own client certificate, as etcd's gateway does.
+      c = new Client(target, memberClientCredentials(), LOOPBACK_CHANNEL_OPTIONS);
       this.clients.set(target, c);
     }
     return c;

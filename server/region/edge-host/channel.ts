@@ -3,6 +3,7 @@
 // channelFromCallbacks), with the bytes each way counted for the sync bytes metric.
 
 import { channelFromCallbacks, type CallbackStream, type SyncChannel } from '../../sync/index.js';
+import type { EdgeCertificate } from './identity.js';
 
 /** What server/api's EdgeSyncStream gives (structurally: server/region may not import server/api). */
 export interface EdgeStream extends CallbackStream {
@@ -12,6 +13,8 @@ export interface EdgeStream extends CallbackStream {
     readonly user: string;
     permits(type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean;
   };
+  /** The verified client certificate of the stream's connection, if any (identity.ts). */
+  readonly certificate?: EdgeCertificate | undefined;
 }
 
 export function streamChannel(stream: EdgeStream, counted: (direction: 'in' | 'out', n: number) => void): SyncChannel {

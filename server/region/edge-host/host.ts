@@ -15,9 +15,9 @@
 
 import { VersionVector } from '../../crdt/index.js';
 import type { EdgeRecord, EdgeUpdate } from '../../eventual/edges.js';
-import type { SyncMetrics } from '../../metrics/sync-metrics.js';
+import { DEFAULT_EDGE_GROUP, EDGE_GROUP_NAME_RE, REGION_LABEL, type SyncMetrics } from '../../metrics/sync-metrics.js';
 import { encodeSyncMessage } from '../../../proto/sync-codec.js';
-import { SyncSession, realTimers, type Admission, type PeerHello, type SyncOutcome } from '../../sync/index.js';
+import { SyncSession, realTimers, type Admission, type PeerHello, type SyncEndReason, type SyncOutcome } from '../../sync/index.js';
 import type { Logger } from '../../util/logger.js';
 import { systemClock } from '../../util/system-clock.js';
 import type { RegionCrdt } from '../eventual/backend.js';
@@ -26,6 +26,7 @@ import { streamChannel, type EdgeStream } from './channel.js';
 import { SYNC_PAGE_CODECS } from '../../transport/sync-codecs.js';
 import { RegionReplicaSide } from './replica-side.js';
 import { StabilityGc } from './gc.js';
+import { certificateRefusal } from './identity.js';
 
 /** How often the host looks at the member's role (to hand sessions over). */
 const LEADER_POLL_MS = 100;
@@ -40,6 +41,14 @@ const EDGE_RECORD_RETRY_MS = 250;
 const CONNECTED_RECENT_MS = 15_000;
 /** After the pages in flight applied, this long for their ACKs to be written before not-leader. */
 const HANDOVER_ACK_GRACE_MS = 50;
+/**
+ * Session ends counted as failures (source: the edge's group, target: the region). A refusal
+ * either way is counted where it happens (`refused`), so protocol-error and peer-error are not
+ * counted twice; closed and peer-closed are clean ends.
+ */
+const FAILED_ENDS: ReadonlySet<SyncEndReason> = new Set(['deadline', 'stream-error', 'replica-error', 'new-incarnation']);
+/** A redirect to the leader, not a failure: every leader change sends each edge one. */
+const NOT_A_FAILURE = 'not-leader';
 
 interface Live {
   session: SyncSession;
@@ -48,6 +57,10 @@ interface Live {
   replicaId: string;
   device: string;
   incarnation: number;
+  /** The edge's group as its HELLO named it ('' until then: the default group). */
+  groupName: string;
+  /** The edge's group as a metrics label ("edge-group:<group>"; the default group's until its HELLO). */
+  group: string;
   /** Per namespace, what the edge acknowledged (its HELLO, then its ACKs). */
   acked: Map<string, VersionVector>;
   /** Figures already in the known-edge table (the next entry carries the rest). */
@@ -73,11 +86,13 @@ export class EdgeHost {
     this.poll.unref();
     this.gc = new StabilityGc(node, crdt, (ns) => this.stable(ns), logger);
     metrics.setSource(() => {
-      const now = systemClock.monotonicMs();
       const admitted = [...this.live].filter((l) => l.replicaId !== '');
       return {
         connected: admitted.length,
-        lag: admitted.map((l) => ({ source: 'region', target: 'edge', seconds: oldestLagMs(l, now) / 1000 })),
+        lag: [
+          ...admitted.map((l) => ({ source: REGION_LABEL, target: l.group, seconds: l.session.stats.lagMs / 1000 })),
+          ...this.disconnectedLag(new Set(admitted.map((l) => l.replicaId))),
+        ],
         skewSeconds: admitted.map((l) => l.session.stats.skewMs / 1000),
       };
     });
@@ -97,7 +112,7 @@ export class EdgeHost {
   serve(stream: EdgeStream): void {
     const l: Live = {
       session: undefined as unknown as SyncSession, replica: undefined as unknown as RegionReplicaSide, stream,
-      replicaId: '', device: '', incarnation: 0, acked: new Map(), recorded: { bytesIn: 0, bytesOut: 0, opsIn: 0, opsOut: 0 },
+      replicaId: '', device: '', incarnation: 0, groupName: '', group: this.metrics.groupLabel(''), acked: new Map(), recorded: { bytesIn: 0, bytesOut: 0, opsIn: 0, opsOut: 0 },
       lastRecordMs: 0, timer: undefined, handingOver: false,
     };
     l.replica = new RegionReplicaSide(this.node, this.crdt, stream.caller, {
@@ -108,14 +123,20 @@ export class EdgeHost {
         this.changed(l);
       },
     });
-    const channel = streamChannel(stream, (direction, n) => this.metrics.bytes(direction, n));
+    const channel = streamChannel(stream, (direction, n) => {
+      if (direction === 'in') this.metrics.bytes(l.group, REGION_LABEL, n);
+      else this.metrics.bytes(REGION_LABEL, l.group, n);
+    });
     l.session = new SyncSession({
       role: 'acceptor', replica: l.replica, channel, clock: systemClock, timers: realTimers, codecs: SYNC_PAGE_CODECS,
       sessionId: `${this.node.id.toString(16)}-${this.nextSession++}`, logger: this.logger,
       observer: {
-        pageSent: (_ns, records) => this.metrics.ops('out', records),
-        pageApplied: (_ns, applied) => this.metrics.ops('in', applied),
-        refused: (code, _message, sent) => this.metrics.failure(sent ? 'edge' : 'region', sent ? 'region' : 'edge', code),
+        pageSent: (_ns, records) => this.metrics.ops(REGION_LABEL, l.group, records),
+        pageApplied: (_ns, applied) => this.metrics.ops(l.group, REGION_LABEL, applied),
+        // sent: we refused the edge's page (its upload failed); else the edge refused ours.
+        refused: (code, _message, sent) => {
+          if (code !== NOT_A_FAILURE) this.metrics.failure(sent ? l.group : REGION_LABEL, sent ? REGION_LABEL : l.group, code);
+        },
         hello: () => this.opened(l),
         ended: (o) => this.closed(l, o),
       },
@@ -138,9 +159,20 @@ export class EdgeHost {
     if (detail !== undefined) {
       return { refuse: { code: 'not-leader', message: 'this member is not the region leader: connect to the leader (detail)', detail } };
     }
+    if (peer.group !== '' && !EDGE_GROUP_NAME_RE.test(peer.group)) {
+      return { refuse: { code: 'malformed', message: `edge group ${JSON.stringify(peer.group)} is not [a-z0-9][a-z0-9._-]*, at most 64 characters: fix the edge's --group` } };
+    }
+    l.groupName = peer.group === '' ? DEFAULT_EDGE_GROUP : peer.group;
+    l.group = this.metrics.groupLabel(l.groupName);
     const id = /^edge:([^:]+):(\d+)$/.exec(peer.replicaId);
     if (id === null || id[1] !== peer.deviceId || Number(id[2]) !== peer.incarnation) {
       return { refuse: { code: 'malformed', message: `replica id ${JSON.stringify(peer.replicaId)} is not edge:<device_id>:<incarnation> of the HELLO's device ${JSON.stringify(peer.deviceId)} and incarnation ${peer.incarnation}` } };
+    }
+    // With TLS client certificates the certificate says which edge this is (identity.ts).
+    const forged = certificateRefusal(l.stream.certificate, peer.deviceId);
+    if (forged !== undefined) {
+      this.logger.warn('edge session refused: forged origin', { peer: l.stream.peer, replica: peer.replicaId, reason: forged });
+      return { refuse: { code: 'forged-origin', message: forged } };
     }
     l.replicaId = peer.replicaId;
     l.device = peer.deviceId;
@@ -160,7 +192,7 @@ export class EdgeHost {
       // It held data the region knows of, yet says it holds nothing: everything goes again.
       const known = rec.acked[ns];
       const said = peer.vectors.get(ns);
-      if (known !== undefined && Object.values(known).some((s) => s > 0) && (said === undefined || said.origins().length === 0)) this.metrics.fullReplay();
+      if (known !== undefined && Object.values(known).some((s) => s > 0) && (said === undefined || said.origins().length === 0)) this.metrics.fullReplay(REGION_LABEL, l.group);
     }
     return { resync };
   }
@@ -198,7 +230,7 @@ export class EdgeHost {
   private closed(l: Live, o: SyncOutcome): void {
     this.live.delete(l);
     clearTimeout(l.timer);
-    if (o.reason !== 'closed' && o.reason !== 'peer-closed') this.metrics.failure('edge', 'region', o.code ?? o.reason);
+    if (FAILED_ENDS.has(o.reason) && o.code !== NOT_A_FAILURE) this.metrics.failure(l.group, REGION_LABEL, o.code ?? o.reason);
     if (l.replicaId !== '') this.record(l, 0);
   }
 
@@ -220,6 +252,7 @@ export class EdgeHost {
       replicaId: l.replicaId, device: l.device, incarnation: l.incarnation, acked, lastSeenMs: wallOf(s.lastReceivedMs), member,
       bytesInDelta: s.bytesReceived - l.recorded.bytesIn, bytesOutDelta: s.bytesSent - l.recorded.bytesOut, skewMs: Math.round(s.skewMs),
       opsInDelta: s.opsApplied - l.recorded.opsIn, opsOutDelta: s.opsSent - l.recorded.opsOut,
+      ...(l.groupName !== '' ? { group: l.groupName } : {}),
     };
     l.recorded = { bytesIn: s.bytesReceived, bytesOut: s.bytesSent, opsIn: s.opsApplied, opsOut: s.opsSent };
     void this.propose(u, EDGE_RECORD_ATTEMPTS);
@@ -243,6 +276,41 @@ export class EdgeHost {
       }
       await new Promise((r) => setTimeout(r, EDGE_RECORD_RETRY_MS * i));
     }
+  }
+
+  // ---- lag toward edges in session with no member
+
+  /**
+   * Known edges in session with no member (not `live` here, not heard from by another member
+   * within CONNECTED_RECENT_MS) that lack records the region holds in a namespace they sync whose
+   * tombstone_ttl has not passed for them: lag region → their group = seconds since they were
+   * last seen (the region cannot date their oldest missing record without reading it; one
+   * silent past tombstone_ttl will resync, and is counted by the resync metric instead). Every
+   * member holds the known-edge table, so every member reports the same; an edge with nothing
+   * missing reports 0, so its group's series exists. Cost per scrape: known edges × eventual
+   * namespaces × origins, all in memory.
+   */
+  private disconnectedLag(live: ReadonlySet<string>): Array<{ source: string; target: string; seconds: number }> {
+    const now = Date.now();
+    const defs = this.node.namespaces.list().filter((d) => d.level === 'eventual');
+    const vectors = new Map(defs.map((d) => [d.name, this.node.eventual.vector(d.name)]));
+    const out: Array<{ source: string; target: string; seconds: number }> = [];
+    for (const rec of this.node.eventual.edges().values()) {
+      if (live.has(rec.replicaId) || (rec.member !== 0 && now - rec.lastSeenMs < CONNECTED_RECENT_MS)) continue;
+      const silentMs = Math.max(0, now - rec.lastSeenMs);
+      let behind = false;
+      for (const d of defs) {
+        // Only the namespaces the edge syncs (its HELLO's, recorded even when empty).
+        const acked = rec.acked[d.name];
+        if (acked === undefined || silentMs > d.tombstoneTtlS * 1000) continue;
+        if ((vectors.get(d.name) ?? []).some((e) => e.seq > (acked[e.origin] ?? 0))) {
+          behind = true;
+          break;
+        }
+      }
+      out.push({ source: REGION_LABEL, target: this.metrics.groupLabel(rec.group ?? DEFAULT_EDGE_GROUP), seconds: behind ? silentMs / 1000 : 0 });
+    }
+    return out;
   }
 
   // ---- causal stability and the admin list
