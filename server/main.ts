@@ -207,7 +207,7 @@ async function serve(argv: string[]): Promise<void> {
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
   const limitMetrics = registerLimitMetrics(registry);
-  const { limits: l } = cfg;
+  const { limits: lim } = cfg;
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(backend, { host: u.host, port: u.port }, {
@@ -215,13 +215,13 @@ async function serve(argv: string[]): Promise<void> {
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
         limits: {
-          requestBytesMax: l.requestBytesMax, txnOpsMax: l.txnOpsMax, watchersPerStreamMax: l.watchersPerStreamMax,
-          watchersPerConnectionMax: l.watchersPerConnectionMax, watchPendingBytesMax: l.watchPendingBytesMax, watchStallMs: l.watchStallMs,
+          requestBytesMax: lim.requestBytesMax, txnOpsMax: lim.txnOpsMax, watchersPerStreamMax: lim.watchersPerStreamMax,
+          watchersPerConnectionMax: lim.watchersPerConnectionMax, watchPendingBytesMax: lim.watchPendingBytesMax, watchStallMs: lim.watchStallMs,
         },
         connection: {
-          concurrentStreamsMax: l.concurrentStreamsMax, keepaliveMinTimeMs: l.keepaliveMinTimeMs, keepaliveIntervalMs: l.keepaliveIntervalMs,
-          keepaliveTimeoutMs: l.keepaliveTimeoutMs, handshakeTimeoutMs: l.handshakeTimeoutMs, idleTimeoutMs: l.idleTimeoutMs,
-          connectionsPerAddressMax: l.connectionsPerAddressMax,
+          concurrentStreamsMax: lim.concurrentStreamsMax, keepaliveMinTimeMs: lim.keepaliveMinTimeMs, keepaliveIntervalMs: lim.keepaliveIntervalMs,
+          keepaliveTimeoutMs: lim.keepaliveTimeoutMs, handshakeTimeoutMs: lim.handshakeTimeoutMs, idleTimeoutMs: lim.idleTimeoutMs,
+          connectionsPerAddressMax: lim.connectionsPerAddressMax,
         },
         onLimit: (limit, detail) => {
           limitMetrics.refused(limit);
