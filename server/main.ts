@@ -10,12 +10,14 @@ import pino from 'pino';
 import { startApiServer } from './api/index.js';
 import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addJsonGateway } from './api/gateway/index.js';
+import { fixedLimitsHelp } from './api/fixed-limits.js';
 import { addedMemberIdFor, clusterIdForToken, memberIdFor } from './config/member-id.js';
 import { initialMembers, parseServeFlags, type ServeConfig } from './config/serve-flags.js';
 import { resolveServeTls } from './config/tls-resolve.js';
 import { setMemberClientTls, tlsChannelCredentials } from './util/tls-client.js';
 import { loadTlsFiles, type TlsListenerEvents } from './util/tls-server.js';
 import { createNodeMetrics } from './metrics/node-metrics.js';
+import { registerLimitMetrics } from './metrics/limit-metrics.js';
 import { registerTlsMetrics, type TlsMetrics, type TlsPort } from './metrics/tls-metrics.js';
 import { registerEdgeMetrics } from './edge/metrics.js';
 import { defaultHealth, healthWithAlarms, healthWithStorage, runHealth, startMetricsServer } from './metrics/http-server.js';
@@ -92,7 +94,7 @@ function pinoLogger(level: string, name: string): Logger {
 async function serve(argv: string[]): Promise<void> {
   const parsed = parseServeFlags(argv, process.env);
   if (parsed.kind === 'help') {
-    console.log(parsed.text);
+    console.log(parsed.text + '\n' + fixedLimitsHelp());
     return;
   }
   if (parsed.kind === 'error') {
@@ -204,12 +206,29 @@ async function serve(argv: string[]): Promise<void> {
   if (tls.client !== undefined || tls.peer !== undefined) tlsMetrics = registerTlsMetrics(registry);
   // etcd's JSON gateway under /v3/: each call is a gRPC call to the port it came in on.
   const gateway = addJsonGateway(http1);
+  const limitMetrics = registerLimitMetrics(registry);
+  const { limits: lim } = cfg;
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(backend, { host: u.host, port: u.port }, {
         onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
+        limits: {
+          requestBytesMax: lim.requestBytesMax, txnOpsMax: lim.txnOpsMax, watchersPerStreamMax: lim.watchersPerStreamMax,
+          watchersPerConnectionMax: lim.watchersPerConnectionMax, watchPendingBytesMax: lim.watchPendingBytesMax, watchStallMs: lim.watchStallMs,
+        },
+        connection: {
+          concurrentStreamsMax: lim.concurrentStreamsMax, keepaliveMinTimeMs: lim.keepaliveMinTimeMs, keepaliveIntervalMs: lim.keepaliveIntervalMs,
+          keepaliveTimeoutMs: lim.keepaliveTimeoutMs, handshakeTimeoutMs: lim.handshakeTimeoutMs, idleTimeoutMs: lim.idleTimeoutMs,
+          connectionsPerAddressMax: lim.connectionsPerAddressMax,
+        },
+        onLimit: (limit, detail) => {
+          limitMetrics.refused(limit);
+          // Refused connections can come by the thousand: those at debug, the rest (rare, a client to fix) at warn.
+          const log = limit === 'handshake' || limit === 'connections-per-address' ? logger.debug : logger.warn;
+          log('client refused by a limit', { limit, detail });
+        },
         ...(tls.client !== undefined ? { tls: { files: tls.client.server, events: tlsEvents('client') } } : {}),
       }),
     ),

@@ -33,6 +33,14 @@ export interface AuthBackend {
   /** etcd's IsAdminPermitted: the root role, or auth disabled. */
   checkAdmin(info: AuthInfo | undefined): void;
   isAdmin(info: AuthInfo | undefined): boolean;
+  /** Whether the caller holds `role` (false without a caller). */
+  hasRole(info: AuthInfo | undefined, role: string): boolean;
+  /**
+   * Whether `user` may do `type` on the range with its roles as they are now: for a long
+   * session (an edge's) whose token was checked at its start, so a revoked permission takes
+   * effect mid-session. True while auth is disabled; false for a deleted user.
+   */
+  permitsUser(user: string, type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean;
 
   authenticate(name: string, password: string): Promise<string>;
   enable(actor: AuthInfo | undefined): Promise<void>;

@@ -13,21 +13,41 @@
 //    token; Status and MoveLeader nothing (as etcd 3.5).
 //  - Lock and Election (not checked by etcd's own servers beyond their KV calls): the lock's
 //    or election's prefix `name/` must be readable and writable, a held key writable.
+//  - regionstore.v1 (issue 16; a namespace is a key range, so its permissions are the
+//    roles' key-range permissions over its prefix, DESIGN §10):
+//    Namespaces Create/Update/Delete need the root role or the `namespace-admin` role
+//    (NAMESPACE_ADMIN_ROLE; Delete with force, which deletes the keys, also write permission
+//    on the prefix); Get and List any authenticated user (definitions are metadata, as
+//    MemberList is). Crdt: Write needs write permission on the namespace's prefix, the reads
+//    read permission. EdgeSync: an authenticated user; what its session may upload is
+//    checked per page against the user's write permission on each namespace's prefix
+//    (server/region/edge-host). EdgeAdmin: read permission on every key (dashboards).
+//    Any other method of these services: the root role (safe rather than open).
 // A token that this member does not know is refused with "etcdserver: invalid auth token"
 // (clients then authenticate again) wherever etcd reads the token (UNCHECKED below). With auth disabled the gate costs one
 // boolean read per call.
 
 import type { Metadata, ServerUnaryCall, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
-import { isOpenEnded, type AuthInfo } from '../auth/index.js';
+import { AuthError, NAMESPACE_ADMIN_ROLE, isOpenEnded, type AuthInfo } from '../auth/index.js';
 import { prefixEnd } from '../util/bytes.js';
 import type { AuthBackend } from './auth-backend.js';
-import { actorOf, tokenOf } from './auth.js';
+import { callerOf, callerPending } from './caller.js';
 import type { Backend } from './backend.js';
 import { toApiError } from './errors.js';
 import type { CertUserOf } from './cert-user.js';
 import type { WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireRequestOp, WireTxnRequest } from './wire.js';
 
-type Rule = (req: never, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>;
+/** What rules may look up beyond the auth state. */
+export interface GateContext {
+  /** The key prefix of the namespace named `name` as this member knows it, or undefined when there is none. */
+  namespacePrefix(name: string): Promise<string | undefined>;
+  /** The user a call's client certificate names (its CN; --client-cert-auth), for calls without a token. */
+  certUser?: CertUserOf;
+}
+
+const NO_NAMESPACES: GateContext = { namespacePrefix: () => Promise.resolve(undefined) };
+
+type Rule = (req: never, actor: AuthInfo | undefined, auth: AuthBackend, ctx: GateContext) => void | Promise<void>;
 
 const EMPTY = new Uint8Array(0);
 const FROM_KEY = Uint8Array.of(0);
@@ -87,6 +107,36 @@ function readWritePrefix(auth: AuthBackend, actor: AuthInfo | undefined, name: B
 
 const admin: Rule = (_req, actor, auth) => auth.checkAdmin(actor);
 const tokenOnly: Rule = () => undefined;
+/** A user, whatever its permissions (a token that names one). */
+const authenticated: Rule = (_req, actor) => {
+  if (actor === undefined || actor.user === '') throw new AuthError('user-empty');
+};
+/** Read permission on every key: what a read-only dashboard user holds. */
+const readEverything: Rule = (_req, actor, auth) => auth.checkRange(actor, 'read', FROM_KEY, FROM_KEY);
+
+function checkNamespaceAdmin(actor: AuthInfo | undefined, auth: AuthBackend): void {
+  if (auth.isAdmin(actor)) return;
+  if (actor === undefined || actor.user === '') throw new AuthError('user-empty');
+  if (!auth.hasRole(actor, NAMESPACE_ADMIN_ROLE)) throw new AuthError('permission-denied');
+}
+
+/** A namespace's key range: [prefix, prefixEnd); the empty prefix is every key. */
+export function namespaceRange(prefix: string): [Uint8Array, Uint8Array] {
+  if (prefix === '') return [FROM_KEY, FROM_KEY];
+  const key = Buffer.from(prefix, 'utf8');
+  return [key, prefixEnd(key) ?? FROM_KEY];
+}
+
+/** `type` permission on the prefix of the request's namespace; an unknown namespace is left to the handler (not found). */
+function onNamespace(type: 'read' | 'write'): Rule {
+  return async (req: { namespace?: string }, actor, auth, ctx) => {
+    authenticated(req as never, actor, auth, ctx);
+    const prefix = await ctx.namespacePrefix(req.namespace ?? '');
+    if (prefix !== undefined) auth.checkRange(actor, type, ...namespaceRange(prefix));
+  };
+}
+
+const namespaceAdmin: Rule = (_req, actor, auth) => checkNamespaceAdmin(actor, auth);
 
 /** Per service and method: what the caller must be allowed. Methods not listed need a valid token only. */
 const RULES: Record<string, Record<string, Rule>> = {
@@ -122,13 +172,31 @@ const RULES: Record<string, Record<string, Rule>> = {
     Leader: (r: { name: Buffer }, actor, auth) => auth.checkRange(actor, 'read', ...prefixRange(r.name)),
     Observe: (r: { name: Buffer }, actor, auth) => auth.checkRange(actor, 'read', ...prefixRange(r.name)),
   },
+  Namespaces: {
+    Create: namespaceAdmin,
+    Update: namespaceAdmin,
+    Delete: async (r: { name: string; force: boolean }, actor, auth, ctx) => {
+      checkNamespaceAdmin(actor, auth);
+      if (!r.force) return;
+      const prefix = await ctx.namespacePrefix(r.name);
+      if (prefix !== undefined) auth.checkRange(actor, 'write', ...namespaceRange(prefix));
+    },
+    Get: authenticated,
+    List: authenticated,
+  },
+  Crdt: {
+    Write: onNamespace('write'),
+    Read: onNamespace('read'),
+    Superseded: onNamespace('read'),
+    Completeness: onNamespace('read'),
+    Conflicts: onNamespace('read'),
+    Hash: onNamespace('read'),
+  },
+  EdgeSync: { Sync: authenticated },
+  EdgeAdmin: { ListEdges: readEverything, EdgeStatus: readEverything },
 };
 
-/**
- * Services of regionstore.v1 (no etcd counterpart) need the root role for every call while
- * auth is on, until namespace permissions and edge identities exist (DESIGN §10; issue 16):
- * safe rather than open. An edge syncing with a region that has auth on uses root's token.
- */
+/** Services of regionstore.v1: a method RULES does not name needs the root role (safe rather than open). */
 const ROOT_ONLY_SERVICES = new Set(['Namespaces', 'Crdt', 'EdgeSync', 'EdgeAdmin']);
 
 /**
@@ -154,24 +222,24 @@ interface GatedCall {
 }
 
 /** Runs the rule for a call; resolves when allowed, rejects with the refusal. */
-function admit(auth: AuthBackend, rule: Rule, call: GatedCall, certUser: CertUserOf | undefined): Promise<void> | undefined {
+function admit(auth: AuthBackend, rule: Rule, call: GatedCall, ctx: GateContext): Promise<void> | undefined {
   const check = (): void | Promise<void> => {
-    const actor = actorOf(auth, call.metadata, certUser?.(call));
+    const actor = callerOf(auth, call, ctx.certUser);
     if (actor !== undefined) checked.set(call, actor);
-    return (rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend) => void | Promise<void>)(call.request, actor, auth);
+    return (rule as (req: unknown, actor: AuthInfo | undefined, auth: AuthBackend, ctx: GateContext) => void | Promise<void>)(call.request, actor, auth, ctx);
   };
-  const pending = auth.tokenPending(tokenOf(call.metadata));
+  const pending = callerPending(auth, call);
   if (pending !== undefined) return pending.then(check);
   return check() ?? undefined;
 }
 
-function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall, certUser: CertUserOf | undefined): UntypedHandleCall {
+function gateUnary(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall, ctx: GateContext): UntypedHandleCall {
   const h = handler as (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;
   return ((call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
     if (!auth.enabled) return h(call, cb);
     let pending: Promise<void> | undefined;
     try {
-      pending = admit(auth, rule, call, certUser);
+      pending = admit(auth, rule, call, ctx);
     } catch (err) {
       return cb(toApiError(err));
     }
@@ -187,13 +255,13 @@ interface StreamCall extends NodeJS.EventEmitter {
 }
 
 /** Server-streaming calls (Snapshot, Observe) carry their request; bidi ones are checked per message elsewhere. */
-function gateStream(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall, certUser: CertUserOf | undefined): UntypedHandleCall {
+function gateStream(auth: AuthBackend, rule: Rule, handler: UntypedHandleCall, ctx: GateContext): UntypedHandleCall {
   const h = handler as (call: StreamCall) => void;
   return ((call: StreamCall) => {
     if (!auth.enabled) return h(call);
     let pending: Promise<void> | undefined;
     try {
-      pending = admit(auth, rule, call, certUser);
+      pending = admit(auth, rule, call, ctx);
     } catch (err) {
       return void call.emit('error', toApiError(err));
     }
@@ -211,7 +279,7 @@ export function gateService(
   service: string,
   def: ServiceDefinition,
   impl: UntypedServiceImplementation,
-  certUser?: CertUserOf,
+  ctx: GateContext = NO_NAMESPACES,
 ): UntypedServiceImplementation {
   const streaming = new Set(Object.keys(def).filter((m) => def[m]!.requestStream || def[m]!.responseStream));
   const out: UntypedServiceImplementation = {};
@@ -221,7 +289,7 @@ export function gateService(
       continue;
     }
     const rule = RULES[service]?.[method] ?? (ROOT_ONLY_SERVICES.has(service) ? admin : tokenOnly);
-    out[method] = streaming.has(method) ? gateStream(auth, rule, handler, certUser) : gateUnary(auth, rule, handler, certUser);
+    out[method] = streaming.has(method) ? gateStream(auth, rule, handler, ctx) : gateUnary(auth, rule, handler, ctx);
   }
   return out;
 }
@@ -244,7 +312,7 @@ export function gatedWatchService(
       scoped.watch = (req) => {
         if (auth.enabled) {
           const end = req.rangeEnd ?? EMPTY;
-          auth.checkRange(actorOf(auth, call.metadata, certUser?.(call)), 'read', reqKey(req.key), isOpenEnded(end) ? FROM_KEY : end);
+          auth.checkRange(callerOf(auth, call, certUser), 'read', reqKey(req.key), isOpenEnded(end) ? FROM_KEY : end);
         }
         return backend.watch(req);
       };

@@ -25,6 +25,14 @@ export interface EdgeSyncStream {
   readonly peer: string;
   /** The verified client certificate of the stream's connection (TLS with client-cert-auth); undefined: none. */
   readonly certificate: PeerCertIdentity | undefined;
+  /** The authenticated user of the stream while auth is on (absent: auth off, nothing to check). */
+  readonly caller?: EdgeCaller;
+}
+
+/** The user an edge session runs as, and what its roles let it do now (checked per page). */
+export interface EdgeCaller {
+  readonly user: string;
+  permits(type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean;
 }
 
 export interface EdgeSyncBackend {
@@ -61,8 +69,17 @@ export const EDGE_SYNC_SERVICE: ServiceDefinition = {
   },
 } as unknown as ServiceDefinition;
 
-export function edgeSyncService(backend: EdgeSyncBackend, certIdentity: CertIdentityOf = noCertIdentity): UntypedServiceImplementation {
+/**
+ * `certIdentity`: the connection's verified client certificate; `identify`: the caller of a
+ * stream the permission gate admitted (undefined: auth off).
+ */
+export function edgeSyncService(
+  backend: EdgeSyncBackend,
+  certIdentity: CertIdentityOf = noCertIdentity,
+  identify: (call: object) => EdgeCaller | undefined = () => undefined,
+): UntypedServiceImplementation {
   const Sync = (call: ServerDuplexStream<Buffer, Buffer>): void => {
+    const caller = identify(call);
     let closed = false;
     const closers: Array<(reason: string) => void> = [];
     const close = (reason: string): void => {
@@ -86,6 +103,7 @@ export function edgeSyncService(backend: EdgeSyncBackend, certIdentity: CertIden
       onMessage: (fn) => call.on('data', (b: Buffer) => fn(b)),
       onClose: (fn) => closers.push(fn),
       peer: call.getPeer(),
+      ...(caller === undefined ? {} : { caller }),
       certificate: certIdentity(call),
     });
   };

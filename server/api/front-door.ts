@@ -12,6 +12,12 @@
 //     rewriter for its lifetime.
 // While waiting for that header block the front door answers PINGs itself and drops the
 // client's ACK of its SETTINGS, so the server sees the byte stream it would have seen.
+// Two limits live here (issue 16): a connection must have sent its first complete request
+// header block (HTTP/2) or first byte (HTTP/1.1, whose request line Node's headersTimeout
+// bounds) within the handshake timeout, else it is closed (a slowloris client sending
+// nothing or half a preface holds nothing); and one IP address may hold at most
+// connectionsPerAddressMax connections: one more is answered GOAWAY ENHANCE_YOUR_CALM
+// (HTTP/1.1: 429) with the limit in the text, and closed.
 
 import type { Server as Http1Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
@@ -29,8 +35,15 @@ import {
 import { HpackDecoder } from './hpack.js';
 import { createTlsListener, type PeerIdentities, type TlsListenerEvents, type TlsServerFiles } from '../util/tls-server.js';
 
-/** A connection that has not sent enough bytes to tell HTTP/1.1 from HTTP/2 by then is closed. */
+/**
+ * The default handshake timeout: a connection that has not sent its first request's header
+ * block (HTTP/2) or first byte (HTTP/1.1) by then is closed.
+ */
 export const PROTOCOL_SNIFF_TIMEOUT_MS = 10_000;
+/** Connections one IP address may hold at once, by default. */
+export const CONNECTIONS_PER_ADDRESS_MAX = 1000;
+/** How long a refused connection has to read its GOAWAY or 429 before it is destroyed. */
+const REFUSAL_LINGER_MS = 1_000;
 /**
  * Bytes an HTTP/2 client may send before its first header block is complete. Past this the
  * connection is rewritten without a decision (safe, only slower): a client that streams
@@ -49,6 +62,12 @@ export interface FrontDoorOptions {
   http1: Http1Server;
   /** Called when a connection is closed for a protocol error (for logs); must not throw. */
   onProtocolError?: (err: Error) => void;
+  /** Default PROTOCOL_SNIFF_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number;
+  /** Default CONNECTIONS_PER_ADDRESS_MAX. */
+  connectionsPerAddressMax?: number;
+  /** A connection refused or closed by a limit: which one ('handshake' | 'connections-per-address'); must not throw. */
+  onLimit?: (limit: 'handshake' | 'connections-per-address', remoteAddress: string) => void;
   /**
    * TLS (https:// client URLs): the door terminates TLS (ALPN h2 and http/1.1) and sniffs
    * the plaintext as it would a plain connection's bytes. Absent: plaintext.
@@ -75,14 +94,28 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
   // can end those no server owns yet and destroyConnections() the rest.
   const open = new Set<Socket>();
   const sniffing = new Set<Socket>();
+  const perAddress = new Map<string, number>();
+  const perAddressMax = opts.connectionsPerAddressMax ?? CONNECTIONS_PER_ADDRESS_MAX;
   // noDelay: gRPC answers are small writes that must not wait for Nagle.
   const accept = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? '';
+    const count = (perAddress.get(address) ?? 0) + 1;
+    perAddress.set(address, count);
     open.add(socket);
     sniffing.add(socket);
     socket.once('close', () => {
       open.delete(socket);
       sniffing.delete(socket);
+      const n = (perAddress.get(address) ?? 1) - 1;
+      if (n === 0) perAddress.delete(address);
+      else perAddress.set(address, n);
     });
+    if (count > perAddressMax) {
+      sniffing.delete(socket);
+      opts.onLimit?.('connections-per-address', address);
+      refuse(socket, `regionstore: too many connections from ${address} (limit ${perAddressMax}, --max-connections-per-address)`);
+      return;
+    }
     sniff(socket, opts, () => sniffing.delete(socket));
   };
   const tls = opts.tls === undefined ? undefined : createTlsListener(opts.tls.files, ['h2', 'http/1.1'], (socket) => {
@@ -127,7 +160,11 @@ export async function startFrontDoor(listen: { host: string; port: number }, opt
 function sniff(socket: Socket, opts: FrontDoorOptions, handedOn: () => void): void {
   let buf: Buffer = Buffer.alloc(0);
   let h2: H2Sniff | undefined;
-  const timer = setTimeout(() => socket.destroy(), PROTOCOL_SNIFF_TIMEOUT_MS);
+  // Runs until the connection is handed on: past the preface too, until the first header block.
+  const timer = setTimeout(() => {
+    opts.onLimit?.('handshake', socket.remoteAddress ?? '');
+    socket.destroy();
+  }, opts.handshakeTimeoutMs ?? PROTOCOL_SNIFF_TIMEOUT_MS);
   const detach = (): void => {
     handedOn();
     clearTimeout(timer);
@@ -157,7 +194,6 @@ function sniff(socket: Socket, opts: FrontDoorOptions, handedOn: () => void): vo
       return;
     }
     if (buf.length < CLIENT_PREFACE.length) return;
-    clearTimeout(timer);
     socket.write(EMPTY_SETTINGS);
     h2 = new H2Sniff(socket, opts, detach);
     h2.feed(buf.subarray(CLIENT_PREFACE.length));
@@ -290,9 +326,36 @@ function rewritingConnection(socket: Socket, rewriter: ClientStreamRewriter, fir
   socket.on('error', (err) => conn.destroy(err));
   socket.on('close', () => conn.destroy());
   // grpc-js and Node read the peer address for logs and call.getPeer().
-  for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const) {
+  // bytesWritten: the keepalive ping policy tells data sent from PING answers by it (connection-limits.ts).
+  for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'bytesWritten'] as const) {
     Object.defineProperty(conn, key, { get: () => socket[key] });
   }
   feed(first);
   return conn;
 }
+
+/**
+ * Answers a connection over a limit in its own protocol once its first bytes show which:
+ * HTTP/2 gets SETTINGS then GOAWAY ENHANCE_YOUR_CALM with `reason` as debug data (grpc-go and
+ * grpc-js clients show it), HTTP/1.1 a 429 with `reason` as the body; then it is closed.
+ */
+function refuse(socket: Socket, reason: string): void {
+  const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+  socket.on('error', () => socket.destroy());
+  socket.once('data', (chunk: Buffer) => {
+    const n = Math.min(chunk.length, CLIENT_PREFACE.length);
+    const text = Buffer.from(reason, 'utf8');
+    if (chunk.subarray(0, n).equals(CLIENT_PREFACE.subarray(0, n))) {
+      const payload = Buffer.alloc(8);
+      payload.writeUInt32BE(ENHANCE_YOUR_CALM, 4); // last stream id 0: no call was taken
+      socket.end(Buffer.concat([EMPTY_SETTINGS, frameHeader(8 + text.length, FrameType.GOAWAY, 0, 0), payload, text]));
+    } else {
+      socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\nConnection: close\r\n\r\n${reason}\n`);
+    }
+  });
+}
+
+/** HTTP/2's ENHANCE_YOUR_CALM error code (RFC 9113 §7). */
+const ENHANCE_YOUR_CALM = 0xb;

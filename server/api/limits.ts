@@ -25,6 +25,23 @@ export const VALUE_BYTES_MAX = REQUEST_BYTES_MAX;
 export const TXN_OPS_MAX = 128;
 /** Watchers one Watch stream may hold at once. */
 export const WATCHERS_PER_STREAM_MAX = 1024;
+/**
+ * Watchers all Watch streams of one client connection may hold at once: a client that opens
+ * many streams on one connection cannot get round the per-stream limit (etcd has no limit).
+ */
+export const WATCHERS_PER_CONNECTION_MAX = 8192;
+/**
+ * Bytes of watch responses one Watch stream may have handed to gRPC that the client has not
+ * taken yet (HTTP/2 flow control holds them in this process). A client that reads slower than
+ * its watchers produce (many watchers, large values) pins at most this much before the
+ * stream's watchers are canceled (watch-guard.ts).
+ */
+export const WATCH_PENDING_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * How long a Watch stream may hold unsent responses without the client taking any of them
+ * (a client that never reads): then its watchers are canceled and the stream reset.
+ */
+export const WATCH_STALL_MS = 60_000;
 /** etcd's MaxLeaseTTL: 9e9 seconds. */
 export const LEASE_TTL_SECONDS_MAX = 9_000_000_000;
 /** Largest blob of one Snapshot response (etcd sends 32 KiB). */
@@ -56,6 +73,9 @@ export interface ApiLimits {
   valueBytesMax: number;
   txnOpsMax: number;
   watchersPerStreamMax: number;
+  watchersPerConnectionMax: number;
+  watchPendingBytesMax: number;
+  watchStallMs: number;
   leaseTtlSecondsMax: number;
   snapshotChunkBytesMax: number;
   crdtWriteOpsMax: number;
@@ -74,6 +94,9 @@ export const DEFAULT_LIMITS: Readonly<ApiLimits> = Object.freeze({
   valueBytesMax: VALUE_BYTES_MAX,
   txnOpsMax: TXN_OPS_MAX,
   watchersPerStreamMax: WATCHERS_PER_STREAM_MAX,
+  watchersPerConnectionMax: WATCHERS_PER_CONNECTION_MAX,
+  watchPendingBytesMax: WATCH_PENDING_BYTES_MAX,
+  watchStallMs: WATCH_STALL_MS,
   leaseTtlSecondsMax: LEASE_TTL_SECONDS_MAX,
   snapshotChunkBytesMax: SNAPSHOT_CHUNK_BYTES_MAX,
   crdtWriteOpsMax: CRDT_WRITE_OPS_MAX,
@@ -85,9 +108,15 @@ export const DEFAULT_LIMITS: Readonly<ApiLimits> = Object.freeze({
   crdtDevicesPageMax: CRDT_DEVICES_PAGE_MAX,
 });
 
-/** Defaults with the given overrides; every limit must be a positive integer. */
+/**
+ * Defaults with the given overrides; every limit must be a positive integer. A key and a
+ * value may each use the whole request, so a --max-request-bytes given without them moves
+ * them along (as in etcd, where the request size is the only bound on either).
+ */
 export function resolveLimits(overrides: Partial<ApiLimits> = {}): ApiLimits {
-  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...overrides };
+  const request = overrides.requestBytesMax;
+  const follow = request === undefined ? {} : { keyBytesMax: request, valueBytesMax: request };
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...follow, ...overrides };
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new RangeError(`api limit ${name} must be a positive integer, got ${String(value)}`);

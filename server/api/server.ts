@@ -25,7 +25,11 @@ import { loadConcurrencyServices, loadEtcdServices } from './proto.js';
 import { electionService } from './election.js';
 import { lockService } from './lock.js';
 import { watchService } from './watch.js';
+import { ConnectionWatchers } from './watch-guard.js';
 import { startFrontDoor } from './front-door.js';
+import {
+  enforcePingPolicy, grpcConnectionOptions, onGrpcSessions, resolveConnectionLimits, type ConnectionLimits,
+} from './connection-limits.js';
 import { Http1Router, createHttp1Server } from './http1.js';
 import { loadNamespacesService, namespacesService } from './namespaces.js';
 import { crdtService } from './crdt.js';
@@ -45,9 +49,10 @@ export type ServedBackend = Backend & {
   readonly edgeAdminOps?: EdgeAdminBackend;
 };
 import { authService, loadAuthService } from './auth.js';
+import { checkedCaller, gateService, gatedWatchService, type GateContext } from './auth-gate.js';
+import type { EdgeCaller } from './edge-sync.js';
 import { certUserFrom, noCertIdentity, type CertIdentityOf } from './cert-user.js';
 import type { PeerIdentities, TlsListenerEvents, TlsServerFiles } from '../util/tls-server.js';
-import { gateService, gatedWatchService } from './auth-gate.js';
 
 /** One finished call: what server/metrics counts (gRPC requests by method and code). */
 export interface ApiCallEvent {
@@ -70,11 +75,21 @@ export interface ApiServerOptions {
   http1?: Http1Router;
   /** A connection closed for an HTTP/2 protocol error in the front door (for logs). */
   onProtocolError?: (err: Error) => void;
+  /** Connection limits (connection-limits.ts); defaults etcd's where etcd has them. */
+  connection?: Partial<ConnectionLimits>;
+  /**
+   * A connection or stream refused or closed by a limit, named as in LimitName; for metrics
+   * and logs, must not throw.
+   */
+  onLimit?: (limit: LimitName, detail: string) => void;
   /** TLS on the port (https:// client URLs): files, --client-cert-auth, reload events. Absent: plaintext. */
   tls?: { files: TlsServerFiles; events?: TlsListenerEvents };
   /** The verified client certificate of a call's connection (startApiServer sets it from the TLS listener). */
   certIdentity?: CertIdentityOf;
 }
+
+/** The limits a connection or stream can be refused or closed by (the metric's label values). */
+export type LimitName = 'handshake' | 'connections-per-address' | 'keepalive-min-time' | 'watch-slow-receiver';
 
 export interface ApiServer {
   readonly server: Server;
@@ -139,19 +154,38 @@ function instrument(
 
 /** The permission gate of etcd's Auth API around a service's handlers (auth-gate.ts), when the backend has Auth. */
 function gateFor(backend: Backend, certIdentity: CertIdentityOf) {
-  const certUser = certUserFrom(certIdentity);
+  const ctx: GateContext = {
+    // The member's own registry (a serializable Get): what the gate checks a namespace's range by.
+    namespacePrefix: async (name) => {
+      if (backend.namespaceOps === undefined || name === '') return undefined;
+      return backend.namespaceOps.get(name, true).then((d) => d.prefix, () => undefined);
+    },
+    certUser: certUserFrom(certIdentity),
+  };
   return (name: string, def: ServiceDefinition, impl: UntypedServiceImplementation): UntypedServiceImplementation =>
-    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl, certUser);
+    backend.auth === undefined || name === 'Watch' ? impl : gateService(backend.auth, name, def, impl, ctx);
+}
+
+/** The user an admitted EdgeSync stream runs as, with its permissions as they are at each check. */
+function edgeCallerOf(backend: Backend): (call: object) => EdgeCaller | undefined {
+  return (call) => {
+    const auth = backend.auth;
+    const actor = checkedCaller(call);
+    if (auth === undefined || actor === undefined) return undefined;
+    return { user: actor.user, permits: (type, key, rangeEnd) => auth.permitsUser(actor.user, type, key, rangeEnd) };
+  };
 }
 
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
 export function createApiServer(backend: ServedBackend, opts: ApiServerOptions = {}): ApiServer {
   const limits = resolveLimits(opts.limits);
+  const connection = resolveConnectionLimits(opts.connection);
   const server = new Server({
     // Channelz keeps per-call and per-message counters and timestamps (Date.now()) for an
     // introspection service nobody registers here: 0.5-0.7 % of the leader's CPU in the
     // bench:compare profiles. A caller that wants it can pass the option back.
     'grpc.enable_channelz': 0,
+    ...grpcConnectionOptions(connection),
     // EdgeSync streams get the sync session's message limit; every other call etcd's (below).
     interceptors: [receiveLimitFor(EDGE_SYNC_PATH, EDGE_SYNC_RECEIVE_BYTES_MAX)],
     ...opts.grpcOptions,
@@ -163,9 +197,11 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   const certIdentity = opts.certIdentity ?? noCertIdentity;
   const certUser = certUserFrom(certIdentity);
   const gate = gateFor(backend, certIdentity);
+  // One per-connection watcher count for every Watch stream of this server.
+  const watchOpts = { onSlowReceiver: (reason: string) => opts.onLimit?.('watch-slow-receiver', reason), perConnection: new ConnectionWatchers(limits) };
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
     KV: kvService(backend, limits),
-    Watch: auth === undefined ? watchService(backend, limits) : gatedWatchService(backend, auth, (b) => watchService(b, limits), certUser),
+    Watch: auth === undefined ? watchService(backend, limits, watchOpts) : gatedWatchService(backend, auth, (b) => watchService(b, limits, watchOpts), certUser),
     Lease: leaseService(backend, limits),
     Cluster: clusterService(backend),
     Maintenance: maintenanceService(backend, limits),
@@ -194,7 +230,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     server.addService(def, instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall));
   }
   if (backend.edgeSyncOps !== undefined) {
-    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps, certIdentity)), opts.onCall));
+    server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps, certIdentity, edgeCallerOf(backend))), opts.onCall));
   }
   if (backend.edgeAdminOps !== undefined) {
     const def = loadEdgeAdminService();
@@ -224,8 +260,13 @@ export async function startApiServer(
   // The door (and its TLS listener) exists only after the services are bound: looked up late.
   let identities: PeerIdentities | undefined;
   const api = createApiServer(backend, { ...opts, certIdentity: opts.certIdentity ?? ((call) => identities?.of(call.getPeer())) });
+  const connLimits = resolveConnectionLimits(opts.connection);
   const injector = api.server.createConnectionInjector(ServerCredentials.createInsecure());
+  onGrpcSessions(api.server, (session) =>
+    enforcePingPolicy(session, connLimits.keepaliveMinTimeMs, () => opts.onLimit?.('keepalive-min-time', session.socket?.remoteAddress ?? '')));
   const http1 = createHttp1Server(opts.http1 ?? new Http1Router());
+  // An HTTP/1.1 client must have sent its request headers within the handshake timeout too.
+  if (connLimits.handshakeTimeoutMs < http1.requestTimeout || http1.requestTimeout === 0) http1.headersTimeout = connLimits.handshakeTimeoutMs;
   const host = listen.host.startsWith('[') ? listen.host.slice(1, -1) : listen.host;
   const door = await startFrontDoor(
     { host, port: listen.port },
@@ -233,6 +274,9 @@ export async function startApiServer(
       http2: (connection) => injector.injectConnection(connection),
       http1,
       ...(opts.onProtocolError ? { onProtocolError: opts.onProtocolError } : {}),
+      handshakeTimeoutMs: connLimits.handshakeTimeoutMs,
+      connectionsPerAddressMax: connLimits.connectionsPerAddressMax,
+      onLimit: (limit, address) => opts.onLimit?.(limit, address),
       ...(opts.tls ? { tls: opts.tls } : {}),
     },
   );

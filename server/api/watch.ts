@@ -9,6 +9,8 @@
 // Backpressure: each watcher has a pump that pulls its next response only after the
 // previous one was written and the stream is below its high-water mark, so a slow
 // client costs at most one response per watcher here; the hub falls back to history.
+// What a slow client may pin is bounded besides (watch-guard.ts): bytes handed to gRPC and
+// not yet taken, how long they may wait untaken, and watchers per connection.
 
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { WatchRequest, WatchResponse } from '../mvcc/index.js';
@@ -18,6 +20,7 @@ import { toApiError } from './errors.js';
 import type { ApiLimits } from './limits.js';
 import { header } from './respond.js';
 import { fragmentWatchResponse } from './watch-fragment.js';
+import { ConnectionWatchers, WATCH_RESET_GRACE_MS, WatchStreamGuard, resetCallStream, slowReceiverError, watchResponseBytes } from './watch-guard.js';
 import { isFromKey } from './validate.js';
 import type { WireWatchCreateRequest, WireWatchRequest } from './wire.js';
 
@@ -55,12 +58,19 @@ export class WatchSession {
    */
   private progressWaiting = new Set<number>();
   private progressRevision = Number.POSITIVE_INFINITY;
+  private readonly guard: WatchStreamGuard;
+  /** The client connection (address:port), for the per-connection watcher count. */
+  private readonly peer: string;
 
   constructor(
     private readonly backend: Backend,
     private readonly limits: ApiLimits,
     private readonly call: WatchCall,
+    private readonly perConnection: ConnectionWatchers = new ConnectionWatchers(limits),
+    private readonly onTrip: (reason: string) => void = () => undefined,
   ) {
+    this.guard = new WatchStreamGuard(limits, (reason) => this.tripped(reason));
+    this.peer = call.getPeer();
     call.on('data', (req: WireWatchRequest) => this.onRequest(req));
     call.on('drain', () => this.onDrain());
     // A client that half-closes (no more requests) keeps its watchers, as etcd's watch
@@ -81,9 +91,13 @@ export class WatchSession {
     return header(h, h.revision);
   }
 
-  private send(msg: unknown): void {
+  private send(msg: object): void {
     if (this.closed) return;
-    if (!this.call.write(msg) && this.drained === undefined) {
+    const bytes = watchResponseBytes(msg as { events?: unknown[] });
+    this.guard.written(bytes);
+    // This response may have crossed a limit: then the stream is closed and it is not sent.
+    if (this.closed) return;
+    if (!this.call.write(msg, () => this.guard.flushed(bytes)) && this.drained === undefined) {
       this.drained = new Promise<void>((resolve) => (this.releaseDrained = resolve));
     }
   }
@@ -119,8 +133,10 @@ export class WatchSession {
     if (req.key.length > max || end.length > max) return `regionstore: watch key or range end over ${max} bytes`;
     if (end.length > 0 && !isFromKey(end) && Buffer.compare(req.key, end) >= 0) return EMPTY_WATCH_RANGE_REASON;
     if (this.entries.size >= this.limits.watchersPerStreamMax) {
-      return `regionstore: too many watchers on this stream (limit ${this.limits.watchersPerStreamMax})`;
+      return `regionstore: too many watchers on this stream (limit ${this.limits.watchersPerStreamMax}, --max-watchers-per-stream)`;
     }
+    const perConnection = this.perConnection.refusal(this.peer);
+    if (perConnection !== undefined) return perConnection;
     if (wantedId === undefined) return 'regionstore: a watch ID must be in 1..2^53-1 (or 0)';
     if (wantedId !== 0 && this.entries.has(wantedId)) return DUPLICATE_WATCH_ID_REASON;
     return undefined;
@@ -142,6 +158,7 @@ export class WatchSession {
     const id = wanted !== undefined && wanted !== 0 ? wanted : this.autoId();
     const entry: Entry = { id, watcher, closed: false, fragment: wire.fragment === true };
     this.entries.set(id, entry);
+    this.perConnection.add(this.peer);
     this.send({ header: this.current(), watchId: id, created: true });
     this.pump(entry).catch((err: unknown) => this.endWatcher(entry, toApiError(err).details));
   }
@@ -199,7 +216,10 @@ export class WatchSession {
     if (this.progressWaiting.delete(entry.id) && this.progressWaiting.size === 0 && Number.isFinite(this.progressRevision)) {
       this.progressAnswered(this.progressRevision);
     }
-    if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
+    if (this.entries.get(entry.id) === entry) {
+      this.entries.delete(entry.id);
+      this.perConnection.remove(this.peer);
+    }
   }
 
   /** etcd answers a cancel of an unknown watcher with nothing. */
@@ -236,19 +256,50 @@ export class WatchSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.guard.close();
     for (const entry of this.entries.values()) {
       entry.closed = true;
       entry.watcher.cancel();
+      this.perConnection.remove(this.peer);
     }
     this.entries.clear();
     this.onDrain();
   }
+
+  /**
+   * A slow-receiver limit was crossed: every watcher is canceled in-band with the reason,
+   * the stream ends with it as a RESOURCE_EXHAUSTED status, and a client that has not read
+   * that within WATCH_RESET_GRACE_MS has its stream reset (what it pinned is freed).
+   */
+  private tripped(reason: string): void {
+    this.onTrip(reason);
+    // Deleting the entry being visited is safe in a Map's iteration.
+    for (const entry of this.entries.values()) this.endWatcher(entry, reason);
+    const call = this.call;
+    const reset = setTimeout(() => resetCallStream(call), WATCH_RESET_GRACE_MS);
+    reset.unref();
+    call.once('close', () => clearTimeout(reset));
+    this.close();
+    call.emit('error', slowReceiverError(reason));
+  }
 }
 
-export function watchService(backend: Backend, limits: ApiLimits): UntypedServiceImplementation {
+/** Options of the Watch service beyond the limits. */
+export interface WatchServiceOptions {
+  /** Called when a stream is canceled for a slow-receiver limit (for metrics); must not throw. */
+  onSlowReceiver?: (reason: string) => void;
+  /**
+   * The server's per-connection watcher count; every Watch stream of the server must share
+   * one (the auth gate makes a service per stream). Default: one per watchService call.
+   */
+  perConnection?: ConnectionWatchers;
+}
+
+export function watchService(backend: Backend, limits: ApiLimits, opts: WatchServiceOptions = {}): UntypedServiceImplementation {
+  const perConnection = opts.perConnection ?? new ConnectionWatchers(limits);
   return {
     Watch: (call: WatchCall): void => {
-      const session = new WatchSession(backend, limits, call);
+      const session = new WatchSession(backend, limits, call, perConnection, opts.onSlowReceiver);
       void session;
     },
   };

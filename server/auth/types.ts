@@ -34,6 +34,15 @@ export interface Role {
 
 export const ROOT_USER = 'root';
 export const ROOT_ROLE = 'root';
+/**
+ * A role by this name lets its users create, update and delete namespaces (regionstore's
+ * Namespaces service; issue 16), as the root role does. A role name rather than a permission
+ * on a reserved key: etcdctl's `role add namespace-admin` + `user grant-role` grants it, it
+ * shows as what it is in `etcdctl user get`, and no key range is taken from the keyspace.
+ * It grants no key permission: deleting a namespace with its keys (force) also needs write
+ * permission on the namespace's prefix.
+ */
+export const NAMESPACE_ADMIN_ROLE = 'namespace-admin';
 
 /** Who sent a request: the user of its token and the auth revision the check saw. */
 export interface AuthInfo {

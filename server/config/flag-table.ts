@@ -28,6 +28,28 @@ export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
 export const AUTH_TOKEN_TTL_S_DEFAULT = 300;
 /** etcd's --bcrypt-cost default (Go's bcrypt.DefaultCost). */
 export const BCRYPT_COST_DEFAULT = 10;
+// ---- limits of the client port (issue 16): etcd's flag names and defaults where etcd has them.
+/** etcd's --max-request-bytes default: 1.5 MiB. */
+export const MAX_REQUEST_BYTES_DEFAULT = 1.5 * 1024 * 1024;
+/** etcd's --max-txn-ops default. */
+export const MAX_TXN_OPS_DEFAULT = 128;
+/** etcd's --max-concurrent-streams default (math.MaxUint32: no limit of its own). */
+export const MAX_CONCURRENT_STREAMS_DEFAULT = 4_294_967_295;
+export const MAX_WATCHERS_PER_STREAM_DEFAULT = 1024;
+export const MAX_WATCHERS_PER_CONNECTION_DEFAULT = 8192;
+/** Open client connections from one IP address (etcd has no such limit). */
+export const MAX_CONNECTIONS_PER_ADDRESS_DEFAULT = 1000;
+export const MAX_WATCH_PENDING_BYTES_DEFAULT = 64 * 1024 * 1024;
+export const WATCH_STALL_MS_DEFAULT = 60_000;
+/** etcd's --grpc-keepalive-min-time, -interval and -timeout defaults: 5 s, 2 h, 20 s. */
+export const GRPC_KEEPALIVE_MIN_TIME_MS_DEFAULT = 5_000;
+export const GRPC_KEEPALIVE_INTERVAL_MS_DEFAULT = 2 * 60 * 60_000;
+export const GRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT = 20_000;
+/** A client connection must have sent its first request within this. */
+export const CLIENT_HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
+/** A client connection with no call in progress this long is sent GOAWAY (clients reconnect on their next call). */
+export const CLIENT_IDLE_TIMEOUT_MS_DEFAULT = 60 * 60_000;
+
 /** Unsafe testing flags are refused unless this variable is "1". */
 export const UNSAFE_ENV = 'REGIONSTORE_UNSAFE';
 
@@ -49,6 +71,9 @@ export type FlagKey =
   | 'metricsAddr' | 'logLevel' | 'electionMs' | 'heartbeatMs' | 'snapshotCount' | 'snapshotCatchupEntries' | 'watchProgressNotifyMs' | 'recordCacheMb' | 'quotaBackendBytes'
   | 'authToken' | 'authTokenTtl' | 'bcryptCost' | 'startupVerify'
   | 'namespacesFile'
+  | 'maxRequestBytes' | 'maxTxnOps' | 'maxConcurrentStreams' | 'maxWatchersPerStream' | 'maxWatchersPerConnection'
+  | 'maxConnectionsPerAddress' | 'maxWatchPendingBytes' | 'watchStallTimeout' | 'grpcKeepaliveMinTime' | 'grpcKeepaliveInterval'
+  | 'grpcKeepaliveTimeout' | 'clientHandshakeTimeout' | 'clientIdleTimeout'
   | 'unsafeLocalReads' | 'unsafeAckBeforeSync' | 'unsafeCrdtApplyDuplicates' | 'peerDialMap';
 
 export interface FlagSpec {
@@ -202,6 +227,68 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     key: 'bcryptCost', flag: 'bcrypt-cost', etcdEnv: 'ETCD_BCRYPT_COST', defaultText: String(BCRYPT_COST_DEFAULT),
     help: 'bcrypt cost of stored password hashes (4..31; etcd\'s default 10).',
+  },
+  // ---- limits of the client port (issue 16)
+  {
+    key: 'maxRequestBytes', flag: 'max-request-bytes', etcdEnv: 'ETCD_MAX_REQUEST_BYTES', defaultText: `${MAX_REQUEST_BYTES_DEFAULT} (1.5 MiB)`,
+    help: 'Largest request the client port accepts (and largest key or value); a larger one fails with\n' +
+      '"etcdserver: request is too large", as etcd. gRPC refuses frames 512 KiB above it before decoding.',
+  },
+  {
+    key: 'maxTxnOps', flag: 'max-txn-ops', etcdEnv: 'ETCD_MAX_TXN_OPS', defaultText: String(MAX_TXN_OPS_DEFAULT),
+    help: 'Most compares, and ops of each branch, in one Txn ("etcdserver: too many operations in txn request").',
+  },
+  {
+    key: 'maxConcurrentStreams', flag: 'max-concurrent-streams', etcdEnv: 'ETCD_MAX_CONCURRENT_STREAMS',
+    defaultText: `${MAX_CONCURRENT_STREAMS_DEFAULT} (etcd's: no limit)`,
+    help: 'Calls one client connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);\n' +
+      'a client past it waits for a free stream or opens another connection.',
+  },
+  {
+    key: 'maxWatchersPerStream', flag: 'max-watchers-per-stream', defaultText: String(MAX_WATCHERS_PER_STREAM_DEFAULT),
+    help: 'Watchers one Watch stream may hold; a create past it is answered created + canceled with the reason.',
+  },
+  {
+    key: 'maxWatchersPerConnection', flag: 'max-watchers-per-connection', defaultText: String(MAX_WATCHERS_PER_CONNECTION_DEFAULT),
+    help: 'Watchers all Watch streams of one client connection may hold (refused as above).',
+  },
+  {
+    key: 'maxConnectionsPerAddress', flag: 'max-connections-per-address', defaultText: String(MAX_CONNECTIONS_PER_ADDRESS_DEFAULT),
+    help: 'Open client-port connections from one IP address; one more is answered GOAWAY ENHANCE_YOUR_CALM\n' +
+      '(HTTP/1.1: 429) naming this flag, and closed.',
+  },
+  {
+    key: 'maxWatchPendingBytes', flag: 'max-watch-pending-bytes', defaultText: `${MAX_WATCH_PENDING_BYTES_DEFAULT} (64 MiB)`,
+    help: 'Bytes of watch responses one Watch stream may hold in this member that its client has not read;\n' +
+      'past it the stream\'s watchers are canceled (RESOURCE_EXHAUSTED, naming this flag).',
+  },
+  {
+    key: 'watchStallTimeout', flag: 'watch-stall-timeout', defaultText: '1m',
+    help: 'How long a Watch stream may hold responses its client reads none of before its watchers are\n' +
+      'canceled the same way (a Go duration).',
+  },
+  {
+    key: 'grpcKeepaliveMinTime', flag: 'grpc-keepalive-min-time', etcdEnv: 'ETCD_GRPC_KEEPALIVE_MIN_TIME', defaultText: '5s',
+    help: 'Least time between a client\'s keepalive pings; a client pinging more often (3 strikes) is sent\n' +
+      'GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and closed, as etcd (gRPC\'s enforcement policy).',
+  },
+  {
+    key: 'grpcKeepaliveInterval', flag: 'grpc-keepalive-interval', etcdEnv: 'ETCD_GRPC_KEEPALIVE_INTERVAL', defaultText: '2h',
+    help: 'How often the server pings an idle client connection to see that it is alive.',
+  },
+  {
+    key: 'grpcKeepaliveTimeout', flag: 'grpc-keepalive-timeout', etcdEnv: 'ETCD_GRPC_KEEPALIVE_TIMEOUT', defaultText: '20s',
+    help: 'How long the server waits for the answer to its ping before closing the connection.',
+  },
+  {
+    key: 'clientHandshakeTimeout', flag: 'client-handshake-timeout', defaultText: '10s',
+    help: 'A client connection that has not sent a complete first request (HTTP/2 preface and header block,\n' +
+      'or an HTTP/1.1 request line) within this is closed: a client that connects and sends nothing or half\n' +
+      'a preface cannot hold the port.',
+  },
+  {
+    key: 'clientIdleTimeout', flag: 'client-idle-timeout', defaultText: '1h',
+    help: 'A gRPC connection with no call open this long is sent GOAWAY (clients reconnect at their next call).',
   },
   {
     key: 'startupVerify', flag: 'startup-verify', defaultText: 'auto',

@@ -11,6 +11,9 @@ import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
   AUTH_TOKEN_TTL_S_DEFAULT, BCRYPT_COST_DEFAULT, HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT, WATCH_PROGRESS_NOTIFY_MS_DEFAULT,
   UNSAFE_ENV, envName, serveHelp,
+  CLIENT_HANDSHAKE_TIMEOUT_MS_DEFAULT, CLIENT_IDLE_TIMEOUT_MS_DEFAULT, GRPC_KEEPALIVE_INTERVAL_MS_DEFAULT, GRPC_KEEPALIVE_MIN_TIME_MS_DEFAULT,
+  GRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT, MAX_CONCURRENT_STREAMS_DEFAULT, MAX_CONNECTIONS_PER_ADDRESS_DEFAULT, MAX_REQUEST_BYTES_DEFAULT,
+  MAX_TXN_OPS_DEFAULT, MAX_WATCHERS_PER_CONNECTION_DEFAULT, MAX_WATCHERS_PER_STREAM_DEFAULT, MAX_WATCH_PENDING_BYTES_DEFAULT, WATCH_STALL_MS_DEFAULT,
   type ClusterState, type FlagKey, type FlagSpec, type LogLevel,
 } from './flag-table.js';
 import { readTlsFlags, type TlsConfig } from './tls-flags.js';
@@ -79,6 +82,44 @@ export interface ServeConfig {
   peerDialMap: Record<string, string>;
   /** --startup-verify: when the databases are read whole at start. */
   startupVerify: StartupVerifyMode;
+  /** Limits of the client port (issue 16). */
+  limits: ClientPortLimits;
+}
+
+/** The client port's limits as the flags set them (server/api takes them as ApiLimits and connection options). */
+export interface ClientPortLimits {
+  requestBytesMax: number;
+  txnOpsMax: number;
+  concurrentStreamsMax: number;
+  watchersPerStreamMax: number;
+  watchersPerConnectionMax: number;
+  connectionsPerAddressMax: number;
+  watchPendingBytesMax: number;
+  watchStallMs: number;
+  keepaliveMinTimeMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+/** The --max-* and keepalive flags (one block, so other flag additions merge without conflict). */
+function readLimits(r: Reader): ClientPortLimits {
+  return {
+    requestBytesMax: r.count('maxRequestBytes', MAX_REQUEST_BYTES_DEFAULT),
+    txnOpsMax: r.count('maxTxnOps', MAX_TXN_OPS_DEFAULT),
+    concurrentStreamsMax: r.count('maxConcurrentStreams', MAX_CONCURRENT_STREAMS_DEFAULT),
+    watchersPerStreamMax: r.count('maxWatchersPerStream', MAX_WATCHERS_PER_STREAM_DEFAULT),
+    watchersPerConnectionMax: r.count('maxWatchersPerConnection', MAX_WATCHERS_PER_CONNECTION_DEFAULT),
+    connectionsPerAddressMax: r.count('maxConnectionsPerAddress', MAX_CONNECTIONS_PER_ADDRESS_DEFAULT),
+    watchPendingBytesMax: r.count('maxWatchPendingBytes', MAX_WATCH_PENDING_BYTES_DEFAULT),
+    watchStallMs: r.goDuration('watchStallTimeout', WATCH_STALL_MS_DEFAULT),
+    keepaliveMinTimeMs: r.goDuration('grpcKeepaliveMinTime', GRPC_KEEPALIVE_MIN_TIME_MS_DEFAULT),
+    keepaliveIntervalMs: r.goDuration('grpcKeepaliveInterval', GRPC_KEEPALIVE_INTERVAL_MS_DEFAULT),
+    keepaliveTimeoutMs: r.goDuration('grpcKeepaliveTimeout', GRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT),
+    handshakeTimeoutMs: r.goDuration('clientHandshakeTimeout', CLIENT_HANDSHAKE_TIMEOUT_MS_DEFAULT),
+    idleTimeoutMs: r.goDuration('clientIdleTimeout', CLIENT_IDLE_TIMEOUT_MS_DEFAULT),
+  };
 }
 
 export const STARTUP_VERIFY_CHOICES = ['auto', 'always', 'never'] as const;
@@ -426,6 +467,7 @@ export function parseServeFlags(argv: readonly string[], env: Env = {}): ServeFl
     unsafeAckBeforeSync,
     unsafeCrdtApplyDuplicates,
     peerDialMap,
+    limits: readLimits(r),
     startupVerify: r.oneOf('startupVerify', STARTUP_VERIFY_CHOICES, 'auto'),
   };
   if (config.dataDir === '') r.fail('dataDir', 'is empty; give a directory');

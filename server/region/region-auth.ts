@@ -87,6 +87,21 @@ export class RegionAuth {
     return this.node.auth.isAdmin(info);
   }
 
+  hasRole(info: AuthInfo | undefined, role: string): boolean {
+    return info !== undefined && this.node.auth.hasRole(info.user, role);
+  }
+
+  permitsUser(user: string, type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean {
+    const st = this.node.auth;
+    if (!st.enabled) return true;
+    try {
+      st.checkRange({ user, revision: st.revision }, type, key, rangeEnd);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async authenticate(name: string, password: string): Promise<string> {
     for (let attempt = 0; attempt < AUTHENTICATE_ATTEMPTS_MAX; attempt++) {
       await this.node.linearizableBarrier();

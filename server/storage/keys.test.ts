@@ -48,6 +48,11 @@ describe('keys', () => {
     assert.deepEqual(prefixEnd(b(0x01, 0xff, 0xff)), b(0x02));
     assert.deepEqual(prefixEnd(b(0x00)), b(0x01));
     assert.equal(prefixEnd(b(0xff, 0xff)), undefined);
+    // A Buffer's slice() is a view: the prefix given must not change (it did, and the auth
+    // gate then checked the empty range [end, end) for a lock's prefix).
+    const lockPrefix = Buffer.from('lock/');
+    assert.deepEqual(Buffer.from(prefixEnd(lockPrefix)!).toString(), 'lock0');
+    assert.equal(lockPrefix.toString(), 'lock/');
     assert.equal(prefixEnd(b()), undefined);
     // Every key with the prefix sorts below the end, and the end does not have the prefix.
     const prefix = b(0x05, 0xff);

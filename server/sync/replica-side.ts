@@ -48,6 +48,8 @@ export type ApplyResult =
 export const SYNC_ERROR_CODES = [
   'clock-skew', 'unsupported-version', 'forged-origin', 'page-too-large', 'malformed',
   'unknown-namespace', 'not-leader', 'internal', 'deadline', 'incarnation',
+  // The session's user may not write the namespace (auth on; issue 16).
+  'permission-denied',
 ] as const;
 export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
 

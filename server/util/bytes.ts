@@ -25,7 +25,8 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   for (let i = prefix.length - 1; i >= 0; i--) {
     if (prefix[i] !== 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy even for a Buffer (whose slice() is a view): the caller's prefix stays as it was.
+      const end = Uint8Array.prototype.slice.call(prefix, 0, i + 1);
       end[i] = end[i]! + 1;
       return end;
     }

@@ -2,7 +2,7 @@
 // codec of sync-wire.ts): tests drive the region's side of the protocol message by message,
 // including messages no real edge would send (bad input).
 
-import { Client as GrpcClient, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Client as GrpcClient, Metadata, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { encodeDeltaPage } from '../../proto/crdt-codec.js';
 import type { CrdtRecord, LwwRecord } from '../../server/crdt/index.js';
 import { sleep } from './cluster.js';
@@ -19,9 +19,10 @@ export class SyncPeer {
   /** The gRPC status the stream ended with, if it ended with an error. */
   status: ServiceError | undefined;
 
-  constructor(readonly endpoint: string) {
+  /** `metadata`: sent with the stream (an Auth token, as an edge's user). */
+  constructor(readonly endpoint: string, metadata: Metadata = new Metadata()) {
     this.grpc = new GrpcClient(endpoint, credentials.createInsecure());
-    this.call = this.grpc.makeBidiStreamRequest('/regionstore.v1.EdgeSync/Sync', raw, raw);
+    this.call = this.grpc.makeBidiStreamRequest('/regionstore.v1.EdgeSync/Sync', raw, raw, metadata);
     this.call.on('data', (buf: Buffer) => {
       try {
         this.got.push(decodeSyncMessage(buf));

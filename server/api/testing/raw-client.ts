@@ -1,11 +1,11 @@
 // A plain grpc-js client of proto/etcd (the etcd v3 services, Lock and Election) for API tests: every call as a promise (unary)
 // or the raw stream, so tests can check exact codes, messages and field values.
 
-import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type ChannelOptions, type Client, type ClientDuplexStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS, etcdProtoDir } from '../proto.js';
 
-type Ctor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client;
+type Ctor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: ChannelOptions) => Client;
 
 export interface RawClient {
   unary(service: string, method: string, req: unknown, md?: Metadata): Promise<any>;
@@ -14,7 +14,8 @@ export interface RawClient {
   close(): void;
 }
 
-export function rawClient(endpoint: string): RawClient {
+/** `options`: grpc-js channel options (e.g. 'grpc.use_local_subchannel_pool': 1 for a connection of its own). */
+export function rawClient(endpoint: string, options: ChannelOptions = {}): RawClient {
   const def = loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], {
     ...LOADER_OPTIONS,
     includeDirs: [etcdProtoDir()],
@@ -29,7 +30,7 @@ export function rawClient(endpoint: string): RawClient {
   const clients = new Map<string, Client>();
   const get = (service: string): any => {
     let c = clients.get(service);
-    if (c === undefined) clients.set(service, (c = new pkg[service]!(endpoint, credentials.createInsecure())));
+    if (c === undefined) clients.set(service, (c = new pkg[service]!(endpoint, credentials.createInsecure(), options)));
     return c;
   };
   return {

@@ -8,6 +8,11 @@ import type { EdgeCertificate } from './identity.js';
 /** What server/api's EdgeSyncStream gives (structurally: server/region may not import server/api). */
 export interface EdgeStream extends CallbackStream {
   readonly peer: string;
+  /** The session's user while auth is on, with its permissions as they are now (absent: auth off). */
+  readonly caller?: {
+    readonly user: string;
+    permits(type: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean;
+  };
   /** The verified client certificate of the stream's connection, if any (identity.ts). */
   readonly certificate?: EdgeCertificate | undefined;
 }

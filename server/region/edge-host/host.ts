@@ -115,7 +115,7 @@ export class EdgeHost {
       replicaId: '', device: '', incarnation: 0, groupName: '', group: this.metrics.groupLabel(''), acked: new Map(), recorded: { bytesIn: 0, bytesOut: 0, opsIn: 0, opsOut: 0 },
       lastRecordMs: 0, timer: undefined, handingOver: false,
     };
-    l.replica = new RegionReplicaSide(this.node, this.crdt, {
+    l.replica = new RegionReplicaSide(this.node, this.crdt, stream.caller, {
       admit: (peer) => this.admit(l, peer),
       notLeader: () => this.notLeader(),
       peerVector: (_id, ns, v) => {

@@ -10,9 +10,14 @@ import { HybridClock, VersionVector, type DeltaPage, type Hlc } from '../../crdt
 import { EvError } from '../../eventual/entry.js';
 import { openExtraction } from '../../eventual/extract.js';
 import type { NamespaceDefinition } from '../../namespace/index.js';
+import { prefixEnd } from '../../util/bytes.js';
 import type { Admission, ApplyResult, ExtractedPage, PeerHello, ReplicaSide, SyncClock, SyncNamespace } from '../../sync/index.js';
 import type { RegionCrdt } from '../eventual/backend.js';
 import type { RegionNode } from '../region-node.js';
+import type { EdgeStream } from './channel.js';
+
+/** NUL as a key and as a range end: every key (a namespace with the empty prefix). */
+const FROM_KEY = Uint8Array.of(0);
 
 /** What a session's replica asks of the host (host.ts). */
 export interface ReplicaHost {
@@ -61,8 +66,26 @@ export class RegionReplicaSide implements ReplicaSide {
   private deposed: string | undefined;
   private inflight = new Set<Promise<unknown>>();
 
-  constructor(private readonly node: RegionNode, private readonly crdt: RegionCrdt, private readonly host: ReplicaHost) {
+  /**
+   * `caller`: the session's user while auth is on. It syncs only the namespaces it may read or
+   * write: downloads need read permission on the namespace's prefix, uploads write permission
+   * (checked per page, with the user's roles as they are then).
+   */
+  constructor(
+    private readonly node: RegionNode,
+    private readonly crdt: RegionCrdt,
+    private readonly caller: EdgeStream['caller'],
+    private readonly host: ReplicaHost,
+  ) {
     this.clock = new RegionClock(node);
+  }
+
+  /** Whether the session's user may `type` on the namespace's keys (always, with auth off). */
+  private permits(def: NamespaceDefinition, type: 'read' | 'write'): boolean {
+    if (this.caller === undefined) return true;
+    if (def.prefix === '') return this.caller.permits(type, FROM_KEY, FROM_KEY);
+    const key = Buffer.from(def.prefix, 'utf8');
+    return this.caller.permits(type, key, prefixEnd(key) ?? FROM_KEY);
   }
 
   get replicaId(): string {
@@ -80,7 +103,9 @@ export class RegionReplicaSide implements ReplicaSide {
   }
 
   namespaces(): readonly SyncNamespace[] {
-    return this.eventualNamespaces().map((d) => ({ name: d.name, kind: d.crdtType as SyncNamespace['kind'] }));
+    return this.eventualNamespaces()
+      .filter((d) => this.permits(d, 'read') || this.permits(d, 'write'))
+      .map((d) => ({ name: d.name, kind: d.crdtType as SyncNamespace['kind'] }));
   }
 
   registryRevision(): number {
@@ -124,6 +149,13 @@ export class RegionReplicaSide implements ReplicaSide {
     }
     const def = this.definition(ns);
     if (def === undefined) return { status: 'refused', code: 'unknown-namespace', message: `namespace ${JSON.stringify(ns)} is not an eventual namespace of this region`, fatal: false };
+    if (!this.permits(def, 'write')) {
+      return {
+        status: 'refused', code: 'permission-denied', fatal: false,
+        message: `user ${JSON.stringify(this.caller?.user)} may not write namespace ${JSON.stringify(ns)} (no write permission on its prefix ` +
+          `${JSON.stringify(def.prefix)}); nothing of the page was applied`,
+      };
+    }
     // Until relay permission exists (auth), an edge uploads only its own origin.
     const forged = page.ranges.find((g) => g.origin !== this.peerId) ?? page.records.find((r) => r.origin !== this.peerId);
     if (forged !== undefined) {
@@ -169,6 +201,9 @@ export class RegionReplicaSide implements ReplicaSide {
    */
   extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {
     const node = this.node;
+    const def = this.definition(ns);
+    // A namespace the user may write but not read: its uploads are taken, nothing is sent back.
+    if (def !== undefined && !this.permits(def, 'read')) return { async *[Symbol.asyncIterator]() {} };
     return {
       async *[Symbol.asyncIterator]() {
         const view = await node.readEventual((store, mvcc) => {
