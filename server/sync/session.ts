@@ -737,6 +737,9 @@ export class SyncSession {
   private refuse(code: SyncErrorCode, message: string, retry = code !== 'unsupported-version', detail?: string): void {
     if (this.ended !== undefined) return;
     this.log.warn('sync: ending the session', { sessionId: this.sessionId, peer: this.peerName(), code, message });
+    // Observers count refusals here (a fatal one ends the session as protocol-error, which
+    // the region's failure count leaves out so that nothing is counted twice).
+    this.notify((o) => o.refused?.(code, message, true));
     this.sendFatal(code, message, detail);
     this.end({ reason: 'protocol-error', code, message, ...(detail !== undefined ? { detail } : {}), retry });
   }
