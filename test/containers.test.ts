@@ -265,6 +265,12 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
         const get = await rsctl(e2, ['get', 'cfg/greeting', '--print-value-only']);
         return get.code === 0 && get.stdout.trim() === 'hello from e1' ? get.stdout.trim() : undefined;
       }, SYNC_TIMEOUT_MS, 1_000);
+      // The image's HEALTHCHECK on a member and on an edge (podman runs it on request here:
+      // its periodic runs need systemd, see docker/README.md).
+      for (const service of ['n1', 'e1']) {
+        const health = await sh(PODMAN, ['healthcheck', 'run', `${PROJECT}_${service}_1`], { timeoutMs: 60_000 });
+        assert.equal(health.code, 0, `podman healthcheck run on ${service}: ${health.stdout} ${health.stderr}`);
+      }
       console.log(`COMPOSE: put through e1 (${e1}), read "${read}" through e2 (${e2}) ${Date.now() - writeStarted} ms after the first put attempt`);
     });
 
