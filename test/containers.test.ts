@@ -97,6 +97,11 @@ const runImage = (args: string[]): Promise<Out> => sh(PODMAN, ['run', '--rm', '-
 
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
+/** The reason in a failed tool's stderr: its last lines that are not progress ("I: ..."). */
+function why(stderr: string): string {
+  return stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('I: ')).slice(-3).join(' | ').slice(0, 500);
+}
+
 /** Why podman cannot run a container here, or undefined when it can. */
 let blocked: string | undefined;
 
@@ -105,11 +110,11 @@ before(async () => {
   // The base first: it is the cheapest container to try podman with.
   const base = await sh(join(DOCKER, 'base', 'make-base.sh'), ['--tag', BASE_IMAGE], { timeoutMs: BUILD_TIMEOUT_MS, echo: 'base' });
   if (base.code !== 0) {
-    blocked = `docker/base/make-base.sh failed (exit ${base.code}): ${base.stderr.slice(-2000)}`;
+    blocked = `docker/base/make-base.sh failed (exit ${base.code}): ${why(base.stderr)}`;
     return;
   }
   const probe = await sh(PODMAN, ['run', '--rm', '--network', 'host', BASE_IMAGE, 'node', '-e', 'console.log("ok")'], { timeoutMs: 120_000 });
-  if (probe.code !== 0 || probe.stdout.trim() !== 'ok') blocked = `podman cannot run a container here (exit ${probe.code}): ${probe.stderr.slice(-2000)}`;
+  if (probe.code !== 0 || probe.stdout.trim() !== 'ok') blocked = `podman cannot run a container here (exit ${probe.code}): ${why(probe.stderr)}`;
 });
 
 describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm run test:containers` (RS_CONTAINERS=1), not by npm test' : !tools ? 'podman, podman-compose, mmdebstrap or runc not installed: apt-get install podman podman-compose runc mmdebstrap' : false }, () => {
