@@ -48,8 +48,8 @@ const ALERT_TIMEOUT_MS = 180_000;
 const COMPOSE_INTERVAL = '5s';
 /** Start-ups measured (the median is reported: the first after a build is often slower). */
 const STARTUP_RUNS = 3;
-/** How long to wait beyond "pending" for the alert to fire (its `for:`), not asserted. */
-const FIRING_WAIT_MS = 90_000;
+/** How long to wait beyond "pending" for the alert to fire (its `for:`, 3m in the shipped rules), not asserted. */
+const FIRING_WAIT_MS = 240_000;
 
 const enabled = process.env.RS_CONTAINERS === '1';
 const tools = enabled && ['podman', 'podman-compose', 'mmdebstrap', 'runc'].every((t) => haveTool(t, t));
@@ -155,7 +155,7 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
     assert.equal(bad.code, 2, 'a bad flag exits 2');
     assert.match(bad.stderr, /unknown flag --no-such-flag/);
     const id = await runImage(['id', '-u']);
-    assert.equal(id.stdout.trim(), '10001', 'runs as the non-root user');
+    assert.equal(id.stdout.trim(), '1000', 'runs as the non-root user');
     const devDeps = await runImage(['sh', '-c', 'test ! -e node_modules/typescript && test ! -e node_modules/tsx && echo prod-only']);
     assert.equal(devDeps.stdout.trim(), 'prod-only', 'no dev dependencies in the runtime image');
   });
@@ -188,7 +188,7 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
           const health = await sh(PODMAN, ['healthcheck', 'run', name], { timeoutMs: 60_000 });
           assert.equal(health.code, 0, `podman healthcheck run: ${health.stdout} ${health.stderr}`);
           const owner = await podman(['exec', name, 'stat', '-c', '%u', '/data/member.json']);
-          assert.equal(owner.trim(), '10001', 'the data volume is written by the non-root user');
+          assert.equal(owner.trim(), '1000', 'the data volume is written by the non-root user');
         }
       } finally {
         await sh(PODMAN, ['rm', '--force', '--time', '5', name], { timeoutMs: 60_000 });
@@ -235,10 +235,9 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
       if (blocked !== undefined || imageSize === 0) return t.skip(blocked ?? 'no image');
       composeUp = true;
       const upStarted = Date.now();
-      // The region and Prometheus first, then the namespace, then the edges: an edge's sync
-      // session carries the eventual namespaces that existed when it opened (one created
-      // later reaches an edge after its next reconnect), so the namespace is declared before
-      // the edges start, as an operator's bootstrap would.
+      // The region and Prometheus first, then the edges once the declared namespaces exist: an
+      // edge's sync session carries the eventual namespaces that existed when it opened (one
+      // created later reaches an edge only after its next reconnect).
       const r = await compose(['up', '-d', 'n1', 'n2', 'n3', 'prometheus']);
       assert.equal(r.code, 0, `podman-compose up: ${r.stderr.slice(-3000)}`);
       const members = [ports.N1_CLIENT, ports.N2_CLIENT, ports.N3_CLIENT].map((p) => `127.0.0.1:${p}`);
@@ -249,9 +248,13 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
         region.close();
       }
       console.log(`COMPOSE: region serving ${Date.now() - upStarted} ms after podman-compose up`);
-      // An eventual namespace the edges accept writes to, made with the image's rsctl.
-      const created = await rsctl(members[0]!, ['ns', 'create', 'cfg', '--prefix', 'cfg/', '--level', 'eventual', '--type', 'lww']);
-      assert.equal(created.code, 0, `rsctl ns create: ${created.stdout} ${created.stderr}`);
+      // The eventual namespace the edges take writes for, declared in docker/namespaces.json
+      // (--namespaces-file): the leader creates it at start. Seen with the image's rsctl.
+      const declared = await eventually('namespace cfg created from docker/namespaces.json', async () => {
+        const got = await rsctl(members[0]!, ['ns', 'get', 'cfg']);
+        return got.code === 0 && /level: eventual/.test(got.stdout) ? got.stdout : undefined;
+      }, START_TIMEOUT_MS, 1_000);
+      assert.match(declared, /crdt_type: lww/);
       const edges = await compose(['up', '-d', 'e1', 'e2']);
       assert.equal(edges.code, 0, `podman-compose up e1 e2: ${edges.stderr.slice(-3000)}`);
       // podman-compose 1.0.3 exits 0 when a container failed to start: count the running ones.
@@ -279,7 +282,7 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
       console.log(`COMPOSE: put through e1 (${e1}), read "${read}" through e2 (${e2}) ${Date.now() - writeStarted} ms after the first put attempt`);
     });
 
-    test('stopping member n3 raises a member-down alert in Prometheus', { timeout: 10 * 60_000 }, async (t) => {
+    test('stopping member n3 raises a member-down alert in Prometheus', { timeout: 15 * 60_000 }, async (t) => {
       if (blocked !== undefined || imageSize === 0 || !composeUp) return t.skip(blocked ?? 'compose is not up');
       const prom = `http://127.0.0.1:${ports.PROMETHEUS}`;
       const n3 = `127.0.0.1:${ports.N3_METRICS}`;
@@ -304,9 +307,11 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
       const stopped = Date.now();
       const s = await compose(['stop', 'n3'], 120_000);
       assert.equal(s.code, 0, `podman-compose stop n3: ${s.stderr}`);
+      // The member-down alert (RegionstoreMemberDown in the shipped rules) by its instance; any
+      // other alert on n3's instance if the rules name it otherwise.
       const pending = await eventually('an alert on n3 pending or firing', async () => {
-        const a = (await alerts()).find((x) => x.labels.instance === n3 && (x.state === 'pending' || x.state === 'firing'));
-        return a;
+        const onN3 = (await alerts()).filter((x) => x.labels.instance === n3 && (x.state === 'pending' || x.state === 'firing'));
+        return onN3.find((x) => /MemberDown/.test(x.labels.alertname ?? '')) ?? onN3[0];
       }, ALERT_TIMEOUT_MS, 2_000);
       console.log(`ALERT: ${pending.labels.alertname} ${pending.state} on ${n3} ${Date.now() - stopped} ms after stopping n3: ${JSON.stringify(pending.labels)}`);
       // The region keeps serving with two of three members; an edge still takes writes.
