@@ -302,17 +302,19 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
         return Object.keys(u).length >= 6 && Object.values(u).every((v) => v === '1') ? u : undefined;
       }, ALERT_TIMEOUT_MS, 2_000);
       console.log(`PROMETHEUS: up before stopping n3: ${JSON.stringify(scraped)}`);
-      assert.deepEqual((await alerts()).filter((a) => a.labels.instance === n3), [], 'no alert on n3 yet');
+      // Found by name and instance: other alerts may be active on n3 too (on a loaded machine,
+      // RegionstoreHighFsyncDurations is: they are printed, not failed on).
+      const memberDown = (a: Alert): boolean => a.labels.instance === n3 && /Down/i.test(a.labels.alertname ?? '');
+      const already = await alerts();
+      if (already.length > 0) console.log(`PROMETHEUS: alerts before stopping n3: ${already.map((a) => `${a.labels.alertname}{instance=${a.labels.instance}} ${a.state}`).join(', ')}`);
+      assert.deepEqual(already.filter(memberDown), [], 'no member-down alert on n3 yet');
 
       const stopped = Date.now();
       const s = await compose(['stop', 'n3'], 120_000);
       assert.equal(s.code, 0, `podman-compose stop n3: ${s.stderr}`);
-      // The member-down alert (RegionstoreMemberDown in the shipped rules) by its instance; any
-      // other alert on n3's instance if the rules name it otherwise.
-      const pending = await eventually('an alert on n3 pending or firing', async () => {
-        const onN3 = (await alerts()).filter((x) => x.labels.instance === n3 && (x.state === 'pending' || x.state === 'firing'));
-        return onN3.find((x) => /MemberDown/.test(x.labels.alertname ?? '')) ?? onN3[0];
-      }, ALERT_TIMEOUT_MS, 2_000);
+      // The member-down alert (RegionstoreMemberDown in the shipped rules) on n3's instance.
+      const pending = await eventually('a member-down alert on n3 pending or firing', async () =>
+        (await alerts()).find((x) => memberDown(x) && (x.state === 'pending' || x.state === 'firing')), ALERT_TIMEOUT_MS, 2_000);
       console.log(`ALERT: ${pending.labels.alertname} ${pending.state} on ${n3} ${Date.now() - stopped} ms after stopping n3: ${JSON.stringify(pending.labels)}`);
       // The region keeps serving with two of three members; an edge still takes writes.
       const region = new Client({ endpoints: [ports.N1_CLIENT, ports.N2_CLIENT].map((p) => `127.0.0.1:${p}`), timeoutMs: 10_000 });
@@ -331,6 +333,8 @@ describe('container image and compose (podman)', { skip: !enabled ? 'run by `npm
         }
         console.log(`ALERT: ${pending.labels.alertname} on ${n3} is ${state} ${Date.now() - stopped} ms after stopping n3`);
       }
+      const all = await alerts();
+      console.log(`PROMETHEUS: alerts at the end: ${all.map((a) => `${a.labels.alertname}{${Object.entries(a.labels).filter(([k]) => k !== 'alertname' && k !== 'severity').map(([k, v]) => `${k}=${v}`).join(',')}} ${a.state}`).join('; ')}`);
     });
   });
 });
