@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 
 /** regionstore serve's --metrics-addr default. */
 const DEFAULT_METRICS_ADDR = '127.0.0.1:2381';
-/** Below the HEALTHCHECK --timeout (3 s), so a hung server reports itself, not a killed check. */
-const REQUEST_TIMEOUT_MS = 2_500;
+/** Well below the HEALTHCHECK --timeout (10 s, Node's start included), so a hung server reports itself. */
+const REQUEST_TIMEOUT_MS = 5_000;
 
 function processArgs() {
   try {
