@@ -222,3 +222,39 @@ describe('regionstore edge', () => {
     }
   });
 });
+
+/** The keys of namespace `late` one replica holds, sorted. */
+async function lateKeys(c: RawCrdt): Promise<string> {
+  const r: any = await c.call('Read', { namespace: 'late', key: b('late/'), rangeEnd: b('late0') });
+  return r.entries.map((e: any) => e.key.toString()).sort().join(',');
+}
+
+// Last: it adds a namespace, which the registry test above lists exactly.
+describe('regionstore edge, registry changes', () => {
+  test('a namespace created in the region while the edge is connected syncs both ways without a restart', async () => {
+    const region = new Client({ endpoints: cluster.hostPorts, timeoutMs: 10_000 });
+    const onEdge = rawCrdt(edge.endpoint);
+    const inRegion = rawCrdt(cluster.hostPorts[0]!);
+    try {
+      // The edge's session is open (it synced the registry) before the namespace exists.
+      await eventually('the edge connected', async () => ((await edgeClient().namespaces.list().catch(() => [])).some((n) => n.name === 'cfg') ? true : undefined), 20_000);
+      await region.namespaces.create({ name: 'late', prefix: 'late/', level: 'eventual', crdtType: 'lww' });
+      await eventually('the new namespace on the edge', async () => {
+        try {
+          await onEdge.call('Write', { ops: [{ lwwPut: { key: b('late/from-edge'), value: b('e') } }] });
+          return true;
+        } catch {
+          return undefined;
+        }
+      }, 20_000);
+      await inRegion.call('Write', { ops: [{ lwwPut: { key: b('late/from-region'), value: b('r') } }] });
+      const both = 'late/from-edge,late/from-region';
+      await eventually('the edge\'s write in the region', async () => ((await lateKeys(inRegion)) === both ? true : undefined), 20_000);
+      await eventually('the region\'s write on the edge', async () => ((await lateKeys(onEdge)) === both ? true : undefined), 20_000);
+    } finally {
+      region.close();
+      onEdge.close();
+      inRegion.close();
+    }
+  });
+});

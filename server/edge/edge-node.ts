@@ -103,6 +103,7 @@ export class EdgeNode {
       endpoints: opts.region, store, feed: this.feed, clock, random: new SeededRandom(Date.now() >>> 0), logger: opts.logger,
       ...(session !== undefined ? { session } : {}), ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
       ...(opts.regionCredentials !== undefined ? { credentials: opts.regionCredentials } : {}),
+      syncedNamespaces: () => this.replica.namespaces().map((n) => n.name).sort().join(','),
     });
     this.backend = new EdgeBackend(store, this.crdt, new EdgeNamespaces(store, opts.name), this.identity, this.upstream, this.edgeAdminOps);
   }

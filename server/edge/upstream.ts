@@ -44,6 +44,8 @@ export interface SessionEnd {
   leader?: string;
   /** False: reconnecting will not help (e.g. unsupported version); the link stays down. */
   retry: boolean;
+  /** Reconnect to the same endpoint at once, without the backoff (nothing failed). */
+  now?: boolean;
 }
 
 export interface UpstreamOptions {
@@ -58,6 +60,12 @@ export interface UpstreamOptions {
   backoff?: { baseMs?: number; capMs?: number };
   /** How the region is dialled (TLS with the edge's certificate); absent: plaintext. */
   credentials?: () => ChannelCredentials;
+  /**
+   * The eventual namespaces a session carries, as one string. A session syncs the ones its
+   * HELLO named; when the registry pull changes them (a namespace created in the region
+   * after the session opened), the session is reopened at once so the new one syncs too.
+   */
+  syncedNamespaces?: () => string;
 }
 
 function sameRegistry(a: NamespaceDefinition[], b: NamespaceDefinition[]): boolean {
@@ -98,16 +106,22 @@ export class Upstream implements RegionLink {
       const endpoint = this.o.endpoints[this.next % this.o.endpoints.length]!;
       let leader: string | undefined;
       let retry = true;
+      let now = false;
       try {
         const end = await this.connectOnce(endpoint);
         leader = end.leader;
         retry = end.retry;
+        now = end.now === true;
         this.lastError = end.message;
       } catch (e) {
         this.lastError = (e as Error).message;
       }
       this.down();
       if (this.stopped) break;
+      if (now) {
+        this.o.logger.info('reconnecting to the region at once', { endpoint, why: this.lastError });
+        continue;
+      }
       if (!retry) {
         this.o.logger.error('the region refused this edge for good; not reconnecting', { endpoint, error: this.lastError });
         break;
@@ -170,16 +184,25 @@ export class Upstream implements RegionLink {
     this.o.logger.info('connected to the region', { endpoint });
     let stopSession: (() => void) | undefined;
     let poll: NodeJS.Timeout | undefined;
+    const synced = this.o.syncedNamespaces;
+    const openedWith = synced?.();
     const ended = new Promise<SessionEnd>((resolve, reject) => {
       const fail = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
-      poll = setInterval(() => void this.pullRegistry(client).catch(fail), REGISTRY_POLL_MS);
+      const pull = async (): Promise<void> => {
+        await this.pullRegistry(client);
+        const now = synced?.();
+        if (this.o.session !== undefined && now !== openedWith) {
+          resolve({ message: `the synced namespaces changed (${openedWith ?? ''} -> ${now ?? ''}): reopening the session`, retry: true, now: true });
+        }
+      };
+      poll = setInterval(() => void pull().catch(fail), REGISTRY_POLL_MS);
       if (this.o.feed.holdsAny() || this.o.session === undefined) {
         this.o.feed.run(client).then(() => resolve({ message: 'the strong feed stopped', retry: true }), fail);
       }
       if (this.o.session !== undefined) {
         this.o.session(endpoint, {
           established: () => this.backoff.reset(),
-          registryChanged: () => void this.pullRegistry(client).catch(fail),
+          registryChanged: () => void pull().catch(fail),
           onStop: (stop) => {
             stopSession = stop;
           },
