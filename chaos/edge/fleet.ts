@@ -180,6 +180,20 @@ export class EdgeFleet {
     });
   }
 
+  /** Waits until every edge holds `namespaces` in its registry and has a session open. */
+  async waitSyncing(namespaces: readonly string[]): Promise<void> {
+    const deadline = Date.now() + EDGE_READY_TIMEOUT_MS;
+    for (const e of this.edges) {
+      for (;;) {
+        const s = await e.proc.status().catch(() => undefined);
+        const held = new Set(((s?.['namespaces'] as Array<{ name: string }> | undefined) ?? []).map((n) => n.name));
+        if (s?.['connected'] === true && namespaces.every((n) => held.has(n))) break;
+        if (Date.now() > deadline) throw new Error(`edge ${e.name} did not sync the registry (${namespaces.join(', ')}) within ${EDGE_READY_TIMEOUT_MS} ms`);
+        await sleep(DRAIN_POLL_MS);
+      }
+    }
+  }
+
   /** Closes the edge's gate and waits for the writes in flight. */
   async hold(i: number): Promise<() => void> {
     const e = this.edge(i);

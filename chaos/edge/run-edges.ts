@@ -20,7 +20,7 @@ import { EdgeFleet } from './fleet.js';
 import { readEdgeFinals, type EdgeFinalRead } from './final.js';
 import { computeKpi, kpiText, RegionArrivals, type KpiReport } from './kpi.js';
 import { EdgeNemesis, LinkFlapper, planEdgeFaults, type EdgeFaultKind, type LinkSchedule, type RegionTarget } from './nemesis.js';
-import { EdgeWorkload, SKEW_BOUND_MS } from './workload.js';
+import { createEdgeNamespaces, EDGE_NAMESPACE_NAMES, EdgeWorkload, SKEW_BOUND_MS } from './workload.js';
 
 export interface EdgeRunConfig {
   edges: number;
@@ -71,6 +71,14 @@ export class EdgeRun {
     o: { dataDir: string; logDir: string; outDir: string; random: SeededRandom; log: (line: string) => void },
   ): Promise<EdgeRun> {
     let run: EdgeRun | undefined;
+    // The namespaces exist before the edges start: an edge's session syncs the namespaces
+    // its registry held at HELLO (one created later waits for its next session).
+    const admin = new Client({ endpoints: [...endpoints], timeoutMs: ADMIN_TIMEOUT_MS, attemptTimeoutMs: ADMIN_ATTEMPT_TIMEOUT_MS });
+    try {
+      await createEdgeNamespaces(admin);
+    } finally {
+      admin.close();
+    }
     const hostPorts = endpoints.map((e) => e.replace(/^https?:\/\//, ''));
     const fleet = await EdgeFleet.start({
       count: c.edges, region: hostPorts, dir: o.dataDir, logDir: o.logDir, random: o.random.fork(),
@@ -79,6 +87,7 @@ export class EdgeRun {
     const files = { history: join(o.outDir, 'edge-history.jsonl'), finals: join(o.outDir, 'edge-final.json'), kpi: join(o.outDir, 'kpi.json') };
     await writeFile(files.history, '');
     run = new EdgeRun(c, fleet, endpoints, cluster, o.random, files, o.log);
+    await fleet.waitSyncing(EDGE_NAMESPACE_NAMES);
     o.log(`edge chaos: ${c.edges} edges started, each through its own proxies${c.unsafe.length > 0 ? `; UNSAFE ${c.unsafe.join(',')}` : ''}`);
     return run;
   }
@@ -91,7 +100,6 @@ export class EdgeRun {
       fleet: this.fleet, region: this.region, random: this.random.fork(), nowMs, stopAtMs: durationMs, historyFile: this.files.history,
       ...(this.c.kpiRate === undefined ? {} : { kpiRatePerEdge: this.c.kpiRate }),
     });
-    await this.workload.setup();
     const plan = planEdgeFaults(this.random.fork().seed, this.c.nemesis, this.c.edges, durationMs);
     this.nemesis = new EdgeNemesis({ fleet: this.fleet, region: this.region, cluster: this.cluster, plan, nowMs, log: this.log });
     if (this.c.linkSchedule !== undefined) this.flapper = new LinkFlapper(this.fleet, this.c.linkSchedule, this.random.fork());

@@ -91,6 +91,19 @@ export interface EdgeWorkloadOptions {
   kpiRatePerEdge?: number;
 }
 
+/** The five namespaces in the region (before the edges start). */
+export async function createEdgeNamespaces(region: Client): Promise<void> {
+  for (const ns of Object.values(EDGE_NS)) {
+    await untilDone(async () => {
+      try {
+        await region.namespaces.create({ ...ns, level: 'eventual', maxClockSkewMs: SKEW_BOUND_MS, tombstoneTtlS: TOMBSTONE_TTL_S });
+      } catch (err) {
+        if (!(err instanceof RegionstoreError && err.codeName === 'ALREADY_EXISTS')) throw err;
+      }
+    });
+  }
+}
+
 /** A failed write: "fail" only when the client is sure it did not apply. */
 function statusOf(err: unknown): 'fail' | 'unknown' {
   return err instanceof RegionstoreError && !err.maybeApplied ? 'fail' : 'unknown';
@@ -116,18 +129,6 @@ export class EdgeWorkload {
   private uid = 0;
 
   constructor(private readonly o: EdgeWorkloadOptions) {}
-
-  async setup(): Promise<void> {
-    for (const ns of Object.values(EDGE_NS)) {
-      await untilDone(async () => {
-        try {
-          await this.o.region.namespaces.create({ ...ns, level: 'eventual', maxClockSkewMs: SKEW_BOUND_MS, tombstoneTtlS: TOMBSTONE_TTL_S });
-        } catch (err) {
-          if (!(err instanceof RegionstoreError && err.codeName === 'ALREADY_EXISTS')) throw err;
-        }
-      });
-    }
-  }
 
   private record(op: EdgeOp): void {
     this.ops.push(op);
