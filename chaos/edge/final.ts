@@ -12,6 +12,12 @@ import { COUNTER_KEYS, EDGE_NAMESPACE_NAMES, EDGE_NS, LWW_KEYS, MV_KEYS, SET_KEY
 /** How long the quiet phase waits for every replica to agree (a throttled, skewed run catches up in seconds). */
 export const EDGE_QUIESCE_TIMEOUT_MS = 120_000;
 export const EDGE_QUIESCE_POLL_MS = 500;
+/**
+ * Replicas that differ and whose hashes have not moved for this long will not agree: the
+ * quiet phase ends early (a record refused for a skewed stamp is taken within
+ * SKEW_OUTSIDE_MS of the heal, well inside this).
+ */
+export const EDGE_QUIESCE_STUCK_MS = 25_000;
 export const FINAL_CLIENT_TIMEOUT_MS = 10_000;
 
 export interface ReplicaFinal {
@@ -84,9 +90,12 @@ export async function readEdgeFinals(replicas: ReadonlyArray<{ name: string; end
     const t0 = Date.now();
     let quiesced = false;
     let last = '';
-    while (Date.now() - t0 < EDGE_QUIESCE_TIMEOUT_MS) {
+    let lastChangeMs = Date.now();
+    while (Date.now() - t0 < EDGE_QUIESCE_TIMEOUT_MS && Date.now() - lastChangeMs < EDGE_QUIESCE_STUCK_MS) {
       const all = await Promise.all(clients.map(({ c }) => hashes(c).then((h) => JSON.stringify(h), () => undefined)));
-      last = all.map((h, i) => `${clients[i]!.name} ${h ?? 'no answer'}`).join('; ');
+      const now = all.map((h, i) => `${clients[i]!.name} ${h ?? 'no answer'}`).join('; ');
+      if (now !== last) lastChangeMs = Date.now();
+      last = now;
       if (all.every((h) => h !== undefined && h === all[0])) {
         quiesced = true;
         break;
