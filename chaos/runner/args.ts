@@ -128,7 +128,8 @@ export function parseRunArgs(argv: readonly string[], randomSeed: () => number):
     linkScheduleText,
     ...(linkScheduleText === '' ? {} : { linkSchedule: parseLinkSchedule(linkScheduleText) }),
     ...(kpi ? { kpiRate: int('kpi-rate', values['kpi-rate'], KPI_RATE_DEFAULT, 1, 1000) } : {}),
-    workloads: parseWorkloads(values.workload ?? DEFAULT_WORKLOADS.join(',')),
+    // The KPI run measures the edges alone unless region workloads are asked for.
+    workloads: kpi && values.workload === undefined ? [] : parseWorkloads(values.workload ?? DEFAULT_WORKLOADS.join(',')),
     seed: int('seed', values.seed, randomSeed(), 0, 2 ** 32 - 1),
     out: values.out ?? OUT_DEFAULT,
     ...(unsafe === undefined ? {} : { unsafe: unsafe as UnsafeMode }),
@@ -160,6 +161,7 @@ export function replayLine(c: RunConfig): string {
   const unsafe = c.unsafe === undefined ? '' : ` --unsafe ${c.unsafe}`;
   const edges = c.edges === 0 ? '' : ` --edges ${c.edges}${c.linkScheduleText === '' ? '' : ` --link-schedule ${c.linkScheduleText}`}` +
     `${c.kpiRate === undefined ? '' : ` --kpi --kpi-rate ${c.kpiRate}`}`;
+  const workload = c.workloads.length === 0 ? '' : `--workload ${c.workloads.join(',')} `;
   return `npm run chaos -- --nodes ${c.nodes} --time ${c.timeS} --nemesis ${c.nemesisText} ` +
-    `--workload ${c.workloads.join(',')} --seed ${c.seed}${unsafe}${edges} --out ${c.out}`;
+    `${workload}--seed ${c.seed}${unsafe}${edges} --out ${c.out}`;
 }
