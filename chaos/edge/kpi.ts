@@ -87,7 +87,7 @@ export interface KpiReport {
   completeness: { within1s: number; within10s: number; within60s: number; atEnd: number };
   latencyMs: { count: number; p50: number; p95: number; p99: number; max: number };
   linkDownShare: number;
-  syncFailures: { sessionsOpened: number; endedByError: number; retriedToSuccess: number };
+  syncFailures: { sessionsOpened: number; endedByError: number; retriedToSuccess: number; failedReconnectAttempts: number };
   wire: { bytes: number; bytesPerEvent: number; payloadBytesPerEvent: number; overhead: number };
   published: typeof PUBLISHED;
 }
@@ -122,13 +122,25 @@ export function computeKpi(i: KpiInputs): KpiReport {
     if (at !== undefined && g.ackMs !== undefined) lat.push(Math.max(0, at - g.ackMs));
   }
   lat.sort((a, b) => a - b);
+  // A session ended by error: a link-down after a session opened. A link-down with no session
+  // since the last one is a reconnect attempt that failed (the link still down).
   let opened = 0;
   let ended = 0;
   let retried = 0;
+  let attempts = 0;
   for (const { events } of i.edgeEvents) {
-    opened += events.filter((e) => e.kind === 'open').length;
+    let open = false;
     events.forEach((e, k) => {
+      if (e.kind === 'open') {
+        opened++;
+        open = true;
+      }
       if (e.kind !== 'down') return;
+      if (!open) {
+        attempts++;
+        return;
+      }
+      open = false;
       ended++;
       if (events.slice(k + 1).some((x) => x.kind === 'open')) retried++;
     });
@@ -142,9 +154,12 @@ export function computeKpi(i: KpiInputs): KpiReport {
       within1s: within(1), within10s: within(10), within60s: within(60),
       atEnd: n === 0 ? 1 : [...gen.keys()].filter((id) => i.heldAtEnd.has(id)).length / n,
     },
-    latencyMs: { count: lat.length, p50: quantile(lat, 0.5), p95: quantile(lat, 0.95), p99: quantile(lat, 0.99), max: lat.at(-1) ?? 0 },
+    latencyMs: {
+      count: lat.length, p50: Math.round(quantile(lat, 0.5)), p95: Math.round(quantile(lat, 0.95)),
+      p99: Math.round(quantile(lat, 0.99)), max: Math.round(lat.at(-1) ?? 0),
+    },
     linkDownShare: i.linkTotalMs === 0 ? 0 : i.linkDownMs / i.linkTotalMs,
-    syncFailures: { sessionsOpened: opened, endedByError: ended, retriedToSuccess: retried },
+    syncFailures: { sessionsOpened: opened, endedByError: ended, retriedToSuccess: retried, failedReconnectAttempts: attempts },
     wire: { bytes: i.wireBytes, bytesPerEvent: n === 0 ? 0 : i.wireBytes / n, payloadBytesPerEvent: n === 0 ? 0 : payload / n, overhead: payload === 0 ? 0 : i.wireBytes / payload },
     published: PUBLISHED,
   };
@@ -162,6 +177,7 @@ export function kpiRows(k: KpiReport): Array<[string, string, string]> {
     ['latency device ack → region ack p50 / p95 / p99 / max', `${k.latencyMs.p50} / ${k.latencyMs.p95} / ${k.latencyMs.p99} / ${k.latencyMs.max} ms`, PUBLISHED.medianLatency],
     ['link-down share', pct(k.linkDownShare), ''],
     ['sync sessions opened / ended by error / retried to success', `${k.syncFailures.sessionsOpened} / ${k.syncFailures.endedByError} / ${k.syncFailures.retriedToSuccess}`, PUBLISHED.syncFailures],
+    ['reconnect attempts refused while the link was down', String(k.syncFailures.failedReconnectAttempts), ''],
     ['bytes on the wire per event (payload)', `${k.wire.bytesPerEvent.toFixed(1)} B (${k.wire.payloadBytesPerEvent.toFixed(1)} B; ×${k.wire.overhead.toFixed(2)})`, ''],
   ];
 }

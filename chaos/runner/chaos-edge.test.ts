@@ -17,7 +17,7 @@ import { formatOutcome } from './cli-main.js';
 import { runChaos, type RunOutcome } from './run.js';
 
 export const EDGE_RUN_SEED = 5;
-export const EDGE_RUN_S = 15;
+export const EDGE_RUN_S = 20;
 export const EDGE_RUN_NEMESIS = 'edge-cut,edge-kill-upload,edge-wipe,edge-skew-out';
 
 const VERBOSE = process.env.RS_TEST_VERBOSE !== undefined;
@@ -47,7 +47,7 @@ describe('chaos harness, edges', { timeout: 600_000 }, () => {
     assert.equal(outcome.exitCode, 0, text);
     for (const c of ['edge-convergence', 'edge-no-lost-write', 'edge-events', 'edge-protocol']) assert.equal(verdictOf(outcome, c), 'ok', text);
     assert.ok((outcome.edges?.events ?? 0) > 30, text);
-    assert.ok((outcome.edges?.faults ?? 0) >= 3, text);
+    assert.ok((outcome.edges?.faults ?? 0) >= 4, text);
   });
 
   test('teeth: the region taking pages from a clock past the bound (--unsafe edge-accept-skew) fails edge-protocol', { timeout: 180_000 }, async () => {
