@@ -29,9 +29,11 @@ export const SKEW_REFUSAL_GRACE_MS = 15_000;
 
 /**
  * What ends a session and is a fault of the link or of the region's members, not of the
- * protocol: resets, refusals, deadlines, a leader change, the edge's own restart.
+ * protocol: a reset or refused connection, a deadline on a throttled or dark link, a leader
+ * change (not-leader, then the edge follows), and the incarnation path after a restore from
+ * an old copy (the region holds more of the edge's origin than its data dir does).
  */
-export const LINK_FAULT_PATTERN = /UNAVAILABLE|ECONNRE|ECONNREFUSED|EPIPE|reset|deadline|DEADLINE|closed|not-leader|leader|No connection|Connection dropped|cancel|CANCELLED|link went down|incarnation|stream|timed out|socket|GOAWAY|INTERNAL: Received RST/;
+export const LINK_FAULT_PATTERN = /UNAVAILABLE|ECONNRESET|ECONNREFUSED|EPIPE|Connection dropped|Failed to connect|not-leader|DEADLINE_EXCEEDED|deadline|CANCELLED|the edge link went down|more than this replica holds of its own writes|GOAWAY|RST_STREAM/;
 
 function summary(checker: string, problems: string[], okText: string, facts: string[]): CheckerSummary {
   const verdict: Verdict = problems.length === 0 ? 'ok' : 'violation';
