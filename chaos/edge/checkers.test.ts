@@ -24,6 +24,16 @@ function finals(...replicas: ReplicaFinal[]): EdgeFinalRead {
   return { replicas, quiesced: true, quiesceMs: 1 };
 }
 
+/** One replica whose lww key k holds `value` at `wallMs`. */
+function final(value: string, wallMs: number): EdgeFinalRead {
+  return finals(replica('n1', { lww: { k: { value, hlc: { wallMs, logical: 0 }, writer: 'x:1' } } }));
+}
+
+/** An acknowledged event of device d, generated 1 ms before its ack (run clock 0 = epoch 1000). */
+function ev(seq: number, returnMs: number): EdgeOp {
+  return op({ kind: 'event-append', returnMs, event: { device: 'd', seq, payload: 'xx', tsMs: 1_000 + returnMs - 1 } });
+}
+
 describe('edge checkers', () => {
   it('convergence: equal hashes and states pass; a hash or a state apart fails', () => {
     assert.equal(checkConvergence(finals(replica('n1'), replica('edge e1'))).verdict, 'ok');
@@ -54,7 +64,6 @@ describe('edge checkers', () => {
   it('lww: the value, or a winner with a newer HLC', () => {
     const w = op({ kind: 'lww-put', key: 'k', value: 'a', hlc: { wallMs: 100, logical: 0 } });
     const b = op({ kind: 'lww-put', key: 'k', value: 'b', hlc: { wallMs: 200, logical: 0 } });
-    const final = (value: string, wallMs: number): EdgeFinalRead => finals(replica('n1', { lww: { k: { value, hlc: { wallMs, logical: 0 }, writer: 'x:1' } } }));
     assert.equal(checkNoLostWrite([w, b], final('b', 200)).verdict, 'ok');
     assert.match(checkNoLostWrite([w, b], final('a', 100)).summary, /"b".*neither the value nor superseded/);
     assert.match(checkNoLostWrite([w], final('z', 300)).summary, /"z", which nobody wrote/);
@@ -95,7 +104,6 @@ describe('edge checkers', () => {
 
 describe('edge KPIs and plan', () => {
   it('completeness within a bound, latency from the device ack, sessions retried to success', () => {
-    const ev = (seq: number, returnMs: number): EdgeOp => op({ kind: 'event-append', returnMs, event: { device: 'd', seq, payload: 'xx', tsMs: 1_000 + returnMs - 1 } });
     const k = computeKpi({
       ops: [ev(1, 0), ev(2, 100)], arrivals: new Map([['d/1', 1_010], ['d/2', 20_000]]), epochAtZeroMs: 1_000,
       heldAtEnd: new Set(['d/1', 'd/2']),
