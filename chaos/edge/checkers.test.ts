@@ -108,7 +108,7 @@ describe('edge KPIs and plan', () => {
       ops: [ev(1, 0), ev(2, 100)], arrivals: new Map([['d/1', 1_010], ['d/2', 20_000]]), epochAtZeroMs: 1_000,
       heldAtEnd: new Set(['d/1', 'd/2']),
       edgeEvents: [{ edge: 'e1', events: [{ atMs: 0, kind: 'open', text: '' }, { atMs: 1, kind: 'down', text: '' }, { atMs: 2, kind: 'down', text: '' }, { atMs: 3, kind: 'open', text: '' }] }],
-      wireBytes: 400, linkDownMs: 5, linkTotalMs: 20, seed: 1, schedule: 'up:1s,down:1s', edges: 1, ratePerEdge: 1, durationS: 1,
+      wireBytes: 400, wireUpBytes: 100, linkDownMs: 5, linkTotalMs: 20, seed: 1, schedule: 'up:1s,down:1s', edges: 1, ratePerEdge: 1, durationS: 1,
     });
     assert.deepEqual([k.completeness.within1s, k.completeness.within60s, k.completeness.atEnd], [0.5, 1, 1]);
     assert.deepEqual([k.latencyMs.p50, k.latencyMs.max], [10, 18_900]);

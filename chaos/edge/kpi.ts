@@ -67,6 +67,8 @@ export interface KpiInputs {
   heldAtEnd: ReadonlySet<string>;
   edgeEvents: ReadonlyArray<{ edge: string; events: readonly EdgeLogEvent[] }>;
   wireBytes: number;
+  /** Of wireBytes: from the edges to the region (uploads), and back (downloads, every other edge's events too). */
+  wireUpBytes: number;
   linkDownMs: number;
   linkTotalMs: number;
   seed: number;
@@ -88,7 +90,7 @@ export interface KpiReport {
   latencyMs: { count: number; p50: number; p95: number; p99: number; max: number };
   linkDownShare: number;
   syncFailures: { sessionsOpened: number; endedByError: number; retriedToSuccess: number; failedReconnectAttempts: number };
-  wire: { bytes: number; bytesPerEvent: number; payloadBytesPerEvent: number; overhead: number };
+  wire: { bytes: number; bytesPerEvent: number; upBytesPerEvent: number; downBytesPerEvent: number; payloadBytesPerEvent: number; overhead: number };
   published: typeof PUBLISHED;
 }
 
@@ -163,7 +165,9 @@ export function computeKpi(i: KpiInputs): KpiReport {
     },
     linkDownShare: i.linkTotalMs === 0 ? 0 : i.linkDownMs / i.linkTotalMs,
     syncFailures: { sessionsOpened: opened, endedByError: ended, retriedToSuccess: retried, failedReconnectAttempts: attempts },
-    wire: { bytes: i.wireBytes, bytesPerEvent: n === 0 ? 0 : i.wireBytes / n, payloadBytesPerEvent: n === 0 ? 0 : payload / n, overhead: payload === 0 ? 0 : i.wireBytes / payload },
+    wire: {
+      bytes: i.wireBytes, bytesPerEvent: n === 0 ? 0 : i.wireBytes / n,
+      upBytesPerEvent: n === 0 ? 0 : i.wireUpBytes / n, downBytesPerEvent: n === 0 ? 0 : (i.wireBytes - i.wireUpBytes) / n, payloadBytesPerEvent: n === 0 ? 0 : payload / n, overhead: payload === 0 ? 0 : i.wireBytes / payload },
     published: PUBLISHED,
   };
 }
@@ -182,6 +186,7 @@ export function kpiRows(k: KpiReport): Array<[string, string, string]> {
     ['sync sessions opened / ended by error / retried to success', `${k.syncFailures.sessionsOpened} / ${k.syncFailures.endedByError} / ${k.syncFailures.retriedToSuccess}`, PUBLISHED.syncFailures],
     ['reconnect attempts refused while the link was down', String(k.syncFailures.failedReconnectAttempts), ''],
     ['bytes on the wire per event (payload)', `${k.wire.bytesPerEvent.toFixed(1)} B (${k.wire.payloadBytesPerEvent.toFixed(1)} B; ×${k.wire.overhead.toFixed(2)})`, ''],
+    ['of which edge → region / region → edges (every edge gets every event)', `${k.wire.upBytesPerEvent.toFixed(1)} B / ${k.wire.downBytesPerEvent.toFixed(1)} B`, ''],
   ];
 }
 

@@ -162,7 +162,7 @@ export class EdgeRun {
       const totalMs = this.c.timeS * 1000 * this.c.edges;
       this.kpi = computeKpi({
         ops, arrivals: this.arrivals?.at ?? new Map(), epochAtZeroMs: this.epochAtZeroMs, heldAtEnd: held, edgeEvents,
-        wireBytes: ((b) => b.up + b.down)(this.fleet.bytes()), linkDownMs: (this.flapper?.downMs ?? []).reduce((a, b) => a + b, 0), linkTotalMs: totalMs,
+        wireBytes: ((b) => b.up + b.down)(this.fleet.bytes()), wireUpBytes: this.fleet.bytes().up, linkDownMs: (this.flapper?.downMs ?? []).reduce((a, b) => a + b, 0), linkTotalMs: totalMs,
         seed: this.c.seed, schedule: this.c.linkScheduleText, edges: this.c.edges, ratePerEdge: this.c.kpiRate, durationS: this.c.timeS,
       });
       await writeFile(this.files.kpi, JSON.stringify(this.kpi, null, 2) + '\n');
