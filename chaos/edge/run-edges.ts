@@ -44,6 +44,8 @@ export interface EdgeRunFiles {
   history: string;
   finals: string;
   kpi: string;
+  /** Every edge fault with its times, the clock windows past the bound, each edge's session events. */
+  faults: string;
 }
 
 export class EdgeRun {
@@ -84,7 +86,7 @@ export class EdgeRun {
       count: c.edges, region: hostPorts, dir: o.dataDir, logDir: o.logDir, random: o.random.fork(),
       nowMs: () => run?.nowMsFn() ?? 0, env: { ...process.env, ...unsafeEdgeEnv(c.unsafe) },
     });
-    const files = { history: join(o.outDir, 'edge-history.jsonl'), finals: join(o.outDir, 'edge-final.json'), kpi: join(o.outDir, 'kpi.json') };
+    const files = { history: join(o.outDir, 'edge-history.jsonl'), finals: join(o.outDir, 'edge-final.json'), kpi: join(o.outDir, 'kpi.json'), faults: join(o.outDir, 'edge-faults.json') };
     await writeFile(files.history, '');
     run = new EdgeRun(c, fleet, endpoints, cluster, o.random, files, o.log);
     await fleet.waitSyncing(EDGE_NAMESPACE_NAMES);
@@ -146,6 +148,10 @@ export class EdgeRun {
     ];
     this.finals = await readEdgeFinals(replicas, this.log);
     await writeFile(this.files.finals, JSON.stringify(this.finals, null, 1) + '\n');
+    await writeFile(this.files.faults, JSON.stringify({
+      faults: this.nemesis.faults, skewWindows: this.nemesis.skewWindows, skews: this.nemesis.skews,
+      sessions: this.fleet.edges.map((e) => ({ edge: e.name, events: e.events.map((x) => ({ atMs: Math.round(x.atMs), kind: x.kind })) })),
+    }, null, 1) + '\n');
     const ops = this.workload.ops;
     const edgeEvents = this.fleet.edges.map((e) => ({ edge: e.name, events: e.events }));
     this.results = [
