@@ -30,6 +30,8 @@ export const LOSSY_RESET_CHANCE = 0.2;
 /** How long a gated action waits for the edge to upload what it holds before acting anyway. */
 export const DRAIN_TIMEOUT_MS = 30_000;
 export const DRAIN_POLL_MS = 200;
+/** How long a fault that needs the edge in session waits for it to reconnect after a restart. */
+export const CONNECT_WAIT_MS = 20_000;
 
 export interface EdgeLogEvent {
   /** ms since the run started. */
@@ -192,6 +194,18 @@ export class EdgeFleet {
         await sleep(DRAIN_POLL_MS);
       }
     }
+  }
+
+  /** Waits (up to CONNECT_WAIT_MS) until the edge has a session with the region; says whether it did. */
+  async waitConnected(i: number): Promise<boolean> {
+    const e = this.edge(i);
+    const deadline = Date.now() + CONNECT_WAIT_MS;
+    while (Date.now() < deadline) {
+      const s = await e.proc.status().catch(() => undefined);
+      if (s?.['connected'] === true) return true;
+      await sleep(DRAIN_POLL_MS);
+    }
+    return false;
   }
 
   /** Closes the edge's gate and waits for the writes in flight. */

@@ -119,6 +119,8 @@ export class EdgeNemesis {
       if (this.stopped || f.atMs >= durationMs) break;
       const wait = f.atMs - this.o.nowMs();
       if (wait > 0) await sleep(wait);
+      // Faults take longer than planned (restarts, drains): none starts after the workload stopped.
+      if (this.o.nowMs() >= durationMs) break;
       const start = this.o.nowMs();
       let detail = `edge ${this.o.fleet.edge(f.edge).name}`;
       try {
@@ -240,6 +242,8 @@ export class EdgeNemesis {
     } finally {
       release();
     }
+    // The window counts from a session with the clock ahead: what the edge writes meanwhile is offered to the region.
+    const connected = await fleet.waitConnected(f.edge);
     await sleep(f.holdMs);
     if (f.kind === 'edge-skew-out') {
       // Cut first: what the region holds now is what it took while the clock was past the bound.
@@ -251,7 +255,7 @@ export class EdgeNemesis {
     await fleet.restart(f.edge, 0);
     fleet.heal(f.edge);
     this.skews.push({ edge: e.name, offsetMs, startMs, endMs: this.o.nowMs() });
-    return `edge ${e.name} clock +${offsetMs} ms (bound ${SKEW_BOUND_MS} ms)`;
+    return `edge ${e.name} clock +${offsetMs} ms (bound ${SKEW_BOUND_MS} ms)${connected ? '' : ' (it did not reconnect while skewed)'}`;
   }
 }
 

@@ -67,7 +67,7 @@ describe('chaos harness, edges', { timeout: 600_000 }, () => {
   });
 
   test('teeth: the region taking pages from a clock past the bound (--unsafe edge-accept-skew) fails edge-protocol', { timeout: 180_000 }, async () => {
-    const { outcome, text } = await run('unsafe edge-accept-skew', [...base, '--time', '12', '--nemesis', 'edge-skew-out', '--unsafe', 'edge-accept-skew'], true);
+    const { outcome, text } = await run('unsafe edge-accept-skew', [...base, '--time', '20', '--nemesis', 'edge-skew-out', '--unsafe', 'edge-accept-skew'], true);
     assert.equal(verdictOf(outcome, 'edge-protocol'), 'violation', text);
     assert.match(text, /the region took \d+ record\(s\) of ec-\w+ from edge e\d/);
     assert.equal(outcome.exitCode, 1);
