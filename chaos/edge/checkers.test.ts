@@ -54,9 +54,9 @@ describe('edge checkers', () => {
     const add = op({ kind: 'set-add', key: 's', member: 'm1', callMs: 10, returnMs: 20 });
     assert.equal(checkNoLostWrite([add], finals(replica('n1', { sets: { s: ['m1'] } }))).verdict, 'ok');
     assert.match(checkNoLostWrite([add], finals(replica('n1', { sets: { s: [] } }))).summary, /lacks m1/);
-    const later = op({ kind: 'set-remove', key: 's', member: 'm1', callMs: 30 });
+    const later = op({ kind: 'set-remove', key: 's', member: 'm1', callMs: 3, returnMs: 12 });
     assert.equal(checkNoLostWrite([add, later], finals(replica('n1', { sets: { s: [] } }))).verdict, 'ok');
-    const earlier = op({ kind: 'set-remove', key: 's', member: 'm1', callMs: 5 });
+    const earlier = op({ kind: 'set-remove', key: 's', member: 'm1', callMs: 5, returnMs: 6 });
     assert.equal(checkNoLostWrite([add, earlier], finals(replica('n1', { sets: { s: [] } }))).verdict, 'violation');
     assert.match(checkNoLostWrite([add], finals(replica('n1', { sets: { s: ['m1', 'm9'] } }))).summary, /m9, which nobody added/);
   });

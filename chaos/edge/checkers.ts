@@ -6,7 +6,7 @@
 //  - edge-no-lost-write: every acknowledged write is there, by type (the issue's rules):
 //    a counter holds every acknowledged add exactly once (and no more than the adds that
 //    may have applied); a set holds every acknowledged add unless a remove of that member
-//    was made after it; an lww key holds an acknowledged write's value or a winner with a
+//    may have applied after the add did (it returned after the add was called); an lww key holds an acknowledged write's value or a winner with a
 //    newer HLC; an acknowledged mv write is a sibling or was seen by a later write's context;
 //    nothing is there that nobody wrote;
 //  - edge-events: every acknowledged event present exactly once, with its payload, on every
@@ -113,8 +113,11 @@ export function checkNoLostWrite(ops: readonly EdgeOp[], finals: EdgeFinalRead):
     for (const add of ofKey.filter((o) => o.kind === 'set-add' && o.status === 'ok')) {
       counts.set++;
       if (members.includes(add.member!)) continue;
-      const removed = ofKey.some((o) => o.kind === 'set-remove' && o.member === add.member && o.callMs > add.callMs);
-      if (!removed) problems.push(`set ${key} lacks ${add.member}: added by ${add.replica}/${add.process} (acknowledged at ${add.returnMs.toFixed(0)} ms, dot ${add.dot}) and never removed after that`);
+      // A remove takes the adds its replica holds when it applies, any time between its call and
+      // its return (an unknown one: any time after its call): it may have taken this add if it
+      // returned after the add was called.
+      const removed = ofKey.some((o) => o.kind === 'set-remove' && o.member === add.member && (o.status === 'unknown' || o.returnMs > add.callMs));
+      if (!removed) problems.push(`set ${key} lacks ${add.member}: added by ${add.replica}/${add.process} (called at ${add.callMs.toFixed(0)} ms, acknowledged at ${add.returnMs.toFixed(0)} ms, dot ${add.dot}) and no remove of it returned after that`);
     }
   }
   // lww
