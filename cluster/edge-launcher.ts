@@ -13,6 +13,8 @@ import { pickFreePorts } from './ports.js';
 import { READY_TIMEOUT_MS, STOP_TIMEOUT_MS, portListening, spawnNode, stopPid, waitUntil, type LineSink, type Spawned } from './processes.js';
 
 export const EDGE_HOST = '127.0.0.1';
+/** A status request to a live edge answers in milliseconds; a stopped one must not hang the caller. */
+export const STATUS_TIMEOUT_MS = 3_000;
 
 /** The `regionstore edge` command of the same executable a member runs (`serve` → `edge`). */
 export function edgeCommand(serve: ServeCommand): ServeCommand {
@@ -39,6 +41,8 @@ export interface EdgeSpec {
   /** Output lines (default: dropped unless RS_TEST_VERBOSE is set). */
   onLine?: LineSink;
   readyTimeoutMs?: number;
+  /** Ports to listen on (a process started again where clients already point); default: picked. */
+  ports?: { client: number; metrics: number };
 }
 
 export interface EdgeProcess {
@@ -48,10 +52,14 @@ export interface EdgeProcess {
   hostPort: string;
   clientUrl: string;
   metricsUrl: string;
+  clientPort: number;
+  metricsPort: number;
   readonly pid: number;
   readonly running: boolean;
   /** The last lines it printed. */
   tail(): string[];
+  /** GET /status.json from its metrics port (the edge's own view). */
+  status(): Promise<Record<string, unknown>>;
   /** Sends `signal` (default SIGKILL) and waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
@@ -64,7 +72,7 @@ function verboseSink(name: string, line: string, stream: 'stdout' | 'stderr'): v
 }
 
 export async function startEdge(spec: EdgeSpec): Promise<EdgeProcess> {
-  const [clientPort, metricsPort] = await pickFreePorts(2, EDGE_HOST);
+  const [clientPort, metricsPort] = spec.ports === undefined ? await pickFreePorts(2, EDGE_HOST) : [spec.ports.client, spec.ports.metrics];
   const command = edgeCommand(spec.command ?? serveCommandFromEnv());
   const clientUrl = `http://${EDGE_HOST}:${String(clientPort)}`;
   const metricsAddr = `${EDGE_HOST}:${String(metricsPort)}`;
@@ -111,6 +119,8 @@ export async function startEdge(spec: EdgeSpec): Promise<EdgeProcess> {
     hostPort: `${EDGE_HOST}:${String(clientPort)}`,
     clientUrl,
     metricsUrl: `http://${metricsAddr}`,
+    clientPort: clientPort as number,
+    metricsPort: metricsPort as number,
     get pid() {
       return spawned?.child.pid ?? 0;
     },
@@ -118,6 +128,10 @@ export async function startEdge(spec: EdgeSpec): Promise<EdgeProcess> {
       return running;
     },
     tail: () => [...(spawned?.tail ?? [])],
+    async status() {
+      const r = await fetch(`http://${metricsAddr}/status.json`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
+      return (await r.json()) as Record<string, unknown>;
+    },
     async kill(signal = 'SIGKILL') {
       if (!running || spawned === undefined) return;
       try {

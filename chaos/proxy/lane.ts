@@ -48,11 +48,15 @@ export class Lane {
       this.host.poison(chunk === END ? 0 : chunk.length);
       return;
     }
-    if (this.queue.length === 0 && policy.delayMs === 0 && policy.jitterMs === 0) {
+    const rate = policy.bytesPerSec ?? 0;
+    if (this.queue.length === 0 && policy.delayMs === 0 && policy.jitterMs === 0 && rate === 0) {
       this.deliver(chunk);
       return;
     }
-    const due = Math.max(performance.now() + this.host.delayMs(), this.lastDue);
+    // A throttled link: each chunk leaves no sooner than the one before it plus its own
+    // transmission time at the rate (a token bucket with no burst).
+    const sendMs = rate > 0 && chunk !== END ? (chunk.length / rate) * 1000 : 0;
+    const due = Math.max(performance.now() + this.host.delayMs(), this.lastDue + sendMs);
     this.lastDue = due;
     this.queue.push({ due, chunk });
     if (chunk !== END) this.queuedBytes += chunk.length;

@@ -15,6 +15,8 @@ export interface LinkPolicy {
   jitterMs: number;
   /** Percent [0, 100] of new connections reset at once. */
   refusePct: number;
+  /** Bandwidth of each direction of each connection, bytes/s (a slow uplink); absent or 0: unlimited. */
+  bytesPerSec?: number;
 }
 
 export const PASS: Readonly<LinkPolicy> = Object.freeze({ blackhole: false, delayMs: 0, jitterMs: 0, refusePct: 0 });
@@ -23,6 +25,9 @@ export const PASS: Readonly<LinkPolicy> = Object.freeze({ blackhole: false, dela
 export function validatePolicy(p: LinkPolicy): void {
   for (const f of ['delayMs', 'jitterMs'] as const) {
     if (!Number.isFinite(p[f]) || p[f] < 0) throw new RangeError(`link policy: ${f} must be >= 0, got ${p[f]}`);
+  }
+  if (p.bytesPerSec !== undefined && (!Number.isFinite(p.bytesPerSec) || p.bytesPerSec < 0)) {
+    throw new RangeError(`link policy: bytesPerSec must be >= 0 (0: unlimited), got ${p.bytesPerSec}`);
   }
   if (!Number.isFinite(p.refusePct) || p.refusePct < 0 || p.refusePct > 100) {
     throw new RangeError(`link policy: refusePct must be in [0, 100], got ${p.refusePct}`);

@@ -94,6 +94,7 @@ export function renderReportHtml(record: RunRecord, summary: RunSummary = summar
 <h1>${escapeHtml(record.title)} ${verdictBadge(summary.verdict)}</h1>
 <div class="meta">${meta}</div>${replay}
 ${summarySection(summary)}
+${(record.sections ?? []).map((x) => `<h2>${escapeHtml(x.title)}</h2>${x.html}`).join('\n')}
 <h2>Timeline</h2>${legend()}${cut}<div class="scroll">${renderTimeline(record)}</div>
 <h2>Checker details</h2>${details || '<p>No checker ran.</p>'}
 </body></html>

@@ -27,6 +27,8 @@ export interface RunRecord {
   history: HistoryOp[];
   faults: FaultInterval[];
   results: CheckerSummary[];
+  /** Extra sections after the summary (e.g. the edge run's KPI table), as HTML the caller escaped. */
+  sections?: Array<{ title: string; html: string }>;
 }
 
 /** The run's length: as given, or the latest time anything in it happened. */

@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { CheckerSummary } from '../checker/summary.js';
 import { parseRunArgs, USAGE, type RunConfig } from './args.js';
 import { runChaos, type RunOutcome } from './run.js';
+import { kpiText } from '../edge/kpi.js';
 
 export const EXIT_USAGE = 2;
 
@@ -34,9 +35,16 @@ export function formatOutcome(o: RunOutcome): string {
     const c = o.crdt;
     lines.push(`crdt: ${c.ops} operations by ${c.processes} processes, ${c.writes} write attempts (${c.ok} ok, ${c.fail} fail, ${c.unknown} unknown), ${c.resends} re-sends`);
   }
+  if (o.edges !== undefined) {
+    const e = o.edges;
+    lines.push(`edges: ${e.edges} edges + region, ${e.writes} writes (${e.ok} ok, ${e.fail} fail, ${e.unknown} unknown), ${e.events} events acknowledged, ${e.faults} edge faults`);
+  }
+  if (o.kpi !== undefined) lines.push('', 'edge field KPIs:', kpiText(o.kpi), '');
   if (o.watch !== undefined) lines.push(`watch: ${o.watch.writes} writes (${o.watch.acknowledged} acknowledged), ${o.watch.events} events seen by the watchers`);
   lines.push(`report: ${o.files.html}`, `history: ${o.files.history}`, `node logs: ${o.files.logs}/`);
   if (o.crdt !== undefined) lines.push(`crdt history: ${o.files.crdtHistory}`, `crdt final reads: ${o.files.crdtFinal}`);
+  if (o.edges !== undefined) lines.push(`edge history: ${o.files.edgeHistory}`, `edge final reads: ${o.files.edgeFinal}`);
+  if (o.kpi !== undefined) lines.push(`kpi: ${o.files.kpi}`);
   lines.push(`verdict: ${o.verdict.toUpperCase()}`, `replay: ${o.replay}`);
   return lines.join('\n');
 }

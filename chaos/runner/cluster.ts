@@ -46,6 +46,11 @@ const UNSAFE_FLAGS: Record<UnsafeMode, string | undefined> = {
   'ack-before-sync': '--unsafe-ack-before-sync',
   'no-session': undefined,
   'crdt-duplicates': '--unsafe-crdt-apply-duplicates',
+  // Edge teeth reach the members through the environment (ChaosClusterOptions.env).
+  'edge-drop-last-page': undefined,
+  'edge-skip-fsync': undefined,
+  'edge-early-gc': undefined,
+  'edge-accept-skew': undefined,
 };
 
 export interface ChaosClusterOptions {
@@ -61,6 +66,8 @@ export interface ChaosClusterOptions {
    * nothing). To tell a finding of the store from one of the proxies.
    */
   viaProxies?: boolean;
+  /** Added to the members' environment (the edge teeth: server/util/unsafe-edge.ts). */
+  env?: Record<string, string>;
 }
 
 export interface NodeErrorLine {
@@ -113,7 +120,7 @@ export class ChaosCluster implements NemesisTarget {
       c.launcher = await startCluster({
         dataDir: o.dataDir, ready: 'listening', readyTimeoutMs: NODE_READY_TIMEOUT_MS, extraArgs,
         perNodeArgs: (name) => c.argsFor(name),
-        env: { ...process.env, ...(unsafeFlag === undefined ? {} : { REGIONSTORE_UNSAFE: '1' }) },
+        env: { ...process.env, ...(unsafeFlag === undefined ? {} : { REGIONSTORE_UNSAFE: '1' }), ...o.env },
         onLine: (name, line) => {
           c.logs.get(name)?.write(`${line}\n`);
           if (isErrorLine(line)) c.errorLines.push({ node: name, line });
@@ -149,6 +156,11 @@ export class ChaosCluster implements NemesisTarget {
     const statuses = await Promise.all(this.launcher.nodes.map(async (n) => ({ n, s: n.running ? await probeStatus(n.metricsUrl) : undefined })));
     const leaders = statuses.filter((x) => x.s?.isLeader === true).sort((a, b) => (b.s?.term ?? 0) - (a.s?.term ?? 0));
     return leaders[0] === undefined ? undefined : this.nodeOf(leaders[0].n.name);
+  }
+
+  /** Every running member's metrics URL. */
+  metricsUrls(): string[] {
+    return this.launcher.nodes.filter((n) => n.running).map((n) => n.metricsUrl);
   }
 
   running(node: number): boolean {

@@ -29,6 +29,9 @@ import { CRDT_CODEC, type CrdtHistoryOp } from '../history/crdt-op.js';
 import { replayLine, type RunConfig } from './args.js';
 import { checkBankReads, checkCrdtWorkload, checkRegister, checkWatchWorkload, nodeErrorsSummary, notRun, overallVerdict, recoverySummary } from './checks.js';
 import { ChaosCluster } from './cluster.js';
+import { EdgeRun, unsafeEdgeEnv } from '../edge/run-edges.js';
+import type { KpiReport } from '../edge/kpi.js';
+import { kpiSection } from '../edge/report.js';
 
 /** Register workers per client (one client per member plus one over all of them). */
 export const REGISTER_WORKERS_PER_CLIENT = 2;
@@ -54,6 +57,8 @@ export interface RunOutcome {
   bank?: BankStats;
   watch?: { writes: number; acknowledged: number; events: number };
   crdt?: CrdtStats;
+  edges?: { edges: number; writes: number; ok: number; unknown: number; fail: number; events: number; faults: number };
+  kpi?: KpiReport;
   files: RunFiles;
 }
 
@@ -65,6 +70,10 @@ export interface RunFiles {
   /** The crdt workload's history and every member's final read (with --workload crdt). */
   crdtHistory: string;
   crdtFinal: string;
+  /** With --edges: the edge workload's history, every replica's final read, the KPIs (--kpi). */
+  edgeHistory: string;
+  edgeFinal: string;
+  kpi: string;
 }
 
 interface Workloads {
@@ -143,18 +152,21 @@ interface Seeds {
   mesh: SeededRandom;
   schedule: number;
   workloads: SeededRandom;
+  /** The edges' proxies, workload, nemesis plan and link phases. */
+  edges: SeededRandom;
 }
 
-/** One seed, split in a fixed order: the mesh's jitter, the schedule, the workloads' choices. */
+/** One seed, split in a fixed order: the mesh's jitter, the schedule, the workloads' choices, the edges. */
 function splitSeed(seed: number): Seeds {
   const random = new SeededRandom(seed);
-  return { mesh: random.fork(), schedule: random.fork().seed, workloads: random.fork() };
+  return { mesh: random.fork(), schedule: random.fork().seed, workloads: random.fork(), edges: random.fork() };
 }
 
 interface Phases {
   w: Workloads;
   crdtHistory?: HistoryWriter<CrdtHistoryOp>;
   nemesis?: Nemesis;
+  edges?: EdgeRun;
   durationNs?: number;
   results?: CheckerSummary[];
 }
@@ -170,23 +182,25 @@ async function runPhases(config: RunConfig, cluster: ChaosCluster, history: Hist
   await w.bank?.setup();
   await w.watch?.setup();
   await w.crdt?.setup();
+  await p.edges?.setup(() => clock.nowNs() / 1_000_000, durationMs);
   const schedule = planSchedule({ seed: seeds.schedule, kinds: config.nemesis, nodes: cluster.nodes, durationMs });
   const nemesis = new Nemesis({ target: cluster, schedule, clock, log });
   p.nemesis = nemesis;
-  await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run(), w.session?.run(), w.crdt?.run()]);
+  await Promise.all([nemesis.run(durationMs), w.register?.run(), w.bank?.run(), w.watch?.run(), w.session?.run(), w.crdt?.run(), p.edges?.run(durationMs)]);
   p.durationNs = clock.nowNs();
   log(`chaos: ${config.timeS} s of workload done; healing every fault`);
   const healStart = performance.now();
   const recovery = recoverySummary(await recover(nemesis, cluster), (performance.now() - healStart) / 1000);
   log(`chaos: ${recovery.summary}; final reads`);
   const failed = await finalReads(w, log);
+  if (p.edges !== undefined) await p.edges.finish();
   await history.close();
   await p.crdtHistory?.close();
   await closeWorkloads(w);
   log('chaos: final reads done; stopping the cluster');
   await cluster.stop();
   log('chaos: checking');
-  p.results = runChecks(w, failed, recovery, nodeErrorsSummary(cluster.errorLines));
+  p.results = [...(p.edges?.results ?? []), ...runChecks(w, failed, recovery, nodeErrorsSummary(cluster.errorLines))];
   log('chaos: checked');
 }
 
@@ -194,10 +208,12 @@ function outcomeOf(config: RunConfig, p: Phases, results: CheckerSummary[], file
   const verdict = overallVerdict(results);
   const { w } = p;
   return {
-    verdict, exitCode: EXIT_BY_VERDICT[verdict], results, faults: p.nemesis?.faults ?? [], replay: replayLine(config), files,
+    verdict, exitCode: EXIT_BY_VERDICT[verdict], results, faults: [...(p.nemesis?.faults ?? []), ...(p.edges?.faults ?? [])], replay: replayLine(config), files,
     ...(w.register === undefined ? {} : { register: w.register.stats() }),
     ...(w.bank === undefined ? {} : { bank: w.bank.stats }),
     ...(w.crdt === undefined ? {} : { crdt: w.crdt.stats() }),
+    ...(p.edges === undefined ? {} : { edges: { edges: config.edges, ...p.edges.stats(), faults: p.edges.faults.length } }),
+    ...(p.edges?.kpi === undefined ? {} : { kpi: p.edges.kpi }),
     ...(w.watch === undefined ? {} : {
       watch: {
         writes: w.watch.writes.length, acknowledged: w.watch.writes.filter((x) => x.status === 'ok').length,
@@ -216,20 +232,30 @@ export async function runChaos(config: RunConfig, print: (line: string) => void 
   const files: RunFiles = {
     history: join(out, 'history.jsonl'), html: join(out, 'report.html'), json: join(out, 'summary.json'), logs: join(out, 'logs'),
     crdtHistory: join(out, 'crdt-history.jsonl'), crdtFinal: join(out, 'crdt-final.json'),
+    edgeHistory: join(out, 'edge-history.jsonl'), edgeFinal: join(out, 'edge-final.json'), kpi: join(out, 'kpi.json'),
   };
   const workDir = await mkdtemp(join(tmpdir(), 'rs-chaos-'));
   const history = await HistoryWriter.create(files.history);
   const startedAt = new Date().toISOString();
   log(`chaos: ${config.nodes} nodes, ${config.timeS} s, nemesis ${config.nemesisText}, workloads ${config.workloads.join(',')}, seed ${config.seed}` +
-    `${config.unsafe === undefined ? '' : `, UNSAFE ${config.unsafe}`}; data in ${workDir}`);
+    `${config.unsafe === undefined ? '' : `, UNSAFE ${config.unsafe}`}` +
+    `${config.edges === 0 ? '' : `, ${config.edges} edges (faults ${config.edgeNemesis.join(',') || 'none'}${config.linkScheduleText === '' ? '' : `, links ${config.linkScheduleText}`})`}; data in ${workDir}`);
   const p: Phases = { w: {} };
   if (config.workloads.includes('crdt')) p.crdtHistory = await HistoryWriter.createWith(files.crdtHistory, CRDT_CODEC);
   let cluster: ChaosCluster | undefined;
   try {
-    cluster = await ChaosCluster.start({ nodes: config.nodes, dataDir: join(workDir, 'data'), logDir: files.logs, random: seeds.mesh, unsafe: config.unsafe });
+    const edgeTeeth = config.unsafe?.startsWith('edge-') === true ? [config.unsafe.slice('edge-'.length)] : [];
+    cluster = await ChaosCluster.start({ nodes: config.nodes, dataDir: join(workDir, 'data'), logDir: files.logs, random: seeds.mesh, unsafe: config.unsafe, env: unsafeEdgeEnv(edgeTeeth) });
+    if (config.edges > 0) {
+      p.edges = await EdgeRun.start({
+        edges: config.edges, nemesis: config.edgeNemesis, linkSchedule: config.linkSchedule, linkScheduleText: config.linkScheduleText,
+        kpiRate: config.kpiRate, unsafe: edgeTeeth, seed: config.seed, timeS: config.timeS,
+      }, cluster.endpoints, cluster, { dataDir: join(workDir, 'edges'), logDir: files.logs, outDir: out, random: seeds.edges, log });
+    }
     await runPhases(config, cluster, history, seeds, p, log);
   } finally {
     await closeWorkloads(p.w);
+    await p.edges?.stop().catch(() => undefined);
     await cluster?.stop().catch(() => undefined);
     await history.close().catch(() => undefined);
     await p.crdtHistory?.close().catch(() => undefined);
@@ -243,6 +269,7 @@ export async function runChaos(config: RunConfig, print: (line: string) => void 
     seed: config.seed, nodes: config.nodes, replay: outcome.replay, startedAt,
     ...(p.durationNs === undefined ? {} : { durationNs: p.durationNs }),
     history: p.w.register?.ops ?? [], faults: outcome.faults, results,
+    ...(p.edges?.kpi === undefined ? {} : { sections: [kpiSection(p.edges.kpi)] }),
   });
   return outcome;
 }

@@ -14,6 +14,10 @@ import { EvError, decodeAnswer, encodeBody } from '../eventual/entry.js';
 import { openExtraction } from '../eventual/extract.js';
 import type { ApplyResult, ExtractedPage, ReplicaSide, SyncClock, SyncNamespace } from '../sync/index.js';
 import { eventualCommand, type EdgeStore } from './store.js';
+import { unsafeEdge } from '../util/unsafe-edge.js';
+
+/** Test-only tooth (server/util/unsafe-edge.ts): the last page of each upload loses its records. */
+const unsafeDropLastPage = unsafeEdge('drop-last-page');
 
 /** The skew bound of session messages when no namespace names one (DESIGN §6). */
 export const EDGE_SESSION_MAX_SKEW_MS_DEFAULT = 60_000;
@@ -126,6 +130,7 @@ export class EdgeReplica implements ReplicaSide {
     const vector = new Map(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
     const viewIndex = this.store.mvcc.currentRevision;
     const view = openExtraction(this.store.engine, ns, vector, new Map(peer.entries()), budgetBytes);
+    if (unsafeDropLastPage) return yield* withoutLastRecords(view.pages(), viewIndex);
     for await (const page of view.pages()) yield { page, viewIndex };
   }
 
@@ -168,6 +173,16 @@ export class EdgeReplica implements ReplicaSide {
       }
     }
   }
+}
+
+/** The tooth: pages as they come, the last one with its ranges but none of its records. */
+async function* withoutLastRecords(pages: AsyncIterable<DeltaPage>, viewIndex: number): AsyncIterable<ExtractedPage> {
+  let held: DeltaPage | undefined;
+  for await (const page of pages) {
+    if (held !== undefined) yield { page: held, viewIndex };
+    held = page;
+  }
+  if (held !== undefined) yield { page: { ...held, records: [] }, viewIndex };
 }
 
 function maxHlc(a: Hlc, b: Hlc): Hlc {

@@ -25,6 +25,10 @@ import {
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
 import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
 import { EventualStore } from '../eventual/store.js';
+import { unsafeEdge } from '../util/unsafe-edge.js';
+
+/** Test-only tooth (server/util/unsafe-edge.ts): local writes acknowledged without an fsync. */
+const unsafeSkipFsync = unsafeEdge('skip-fsync');
 
 const EDGE = StateKeyspace.Edge;
 const REGISTRY_KEY = Uint8Array.of(EDGE, 0x01);
@@ -197,7 +201,7 @@ export class EdgeStore implements ExternalApplier {
         const batch = this.queue[0]!.alone ? this.queue.splice(0, 1) : this.queue.splice(0, Math.min(EDGE_COMMIT_BATCH_MAX, stop < 0 ? Infinity : stop));
         const items = batch.map((q) => ({ index: this.nextIndex++, command: encodeCommand(q.command) }));
         try {
-          const results = await this.mvcc.applyBatch(items, { sync: true });
+          const results = await this.mvcc.applyBatch(items, { sync: !unsafeSkipFsync });
           this.commits.batches++;
           this.commits.writes += batch.length;
           batch.forEach((q, i) => q.resolve(results[i]!.response!));
