@@ -15,10 +15,10 @@ import type { Admission, ApplyResult, ExtractedPage, PeerHello, ReplicaSide, Syn
 import type { RegionCrdt } from '../eventual/backend.js';
 import type { RegionNode } from '../region-node.js';
 import type { EdgeStream } from './channel.js';
+import { unsafeEdge } from '../../util/unsafe-edge.js';
 
 /** NUL as a key and as a range end: every key (a namespace with the empty prefix). */
 const FROM_KEY = Uint8Array.of(0);
-import { unsafeEdge } from '../../util/unsafe-edge.js';
 
 /** Test-only tooth (server/util/unsafe-edge.ts): pages from a clock past the bound are taken. */
 const unsafeAcceptSkew = unsafeEdge('accept-skew');
