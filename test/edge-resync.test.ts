@@ -63,7 +63,7 @@ async function connected(want: boolean): Promise<void> {
   await eventually(`the edge ${want ? 'connected' : 'offline'}`, async () => {
     const s = await edge.status();
     return s.connected === want && (!want || (s.sync?.sessions ?? 0) > 0) ? true : undefined;
-  }, 30_000, 200);
+  }, 60_000, 200);
 }
 
 async function state(c: RawCrdt): Promise<string> {
@@ -86,7 +86,7 @@ test('an edge silent past tombstone_ttl resyncs: nothing it acknowledged is lost
   await eventually('shared history on both sides', async () => {
     const [x, y] = [await state(e), await state(region)];
     return x === y && x.includes('m0,m1') ? true : undefined;
-  }, 30_000, 250);
+  }, 60_000, 250);
 
   for (const p of proxies) {
     p.setPolicy({ ...PASS, refusePct: 100 });
@@ -112,13 +112,13 @@ test('an edge silent past tombstone_ttl resyncs: nothing it acknowledged is lost
   const st = await eventually('the resync done on the edge', async () => {
     const s = await edge.status();
     return s.resyncs >= 1 && s.resyncing.length === 0 ? s : undefined;
-  }, 30_000, 250);
+  }, 90_000, 250);
   console.log(`  edge: resyncs ${st.resyncs as number}, vectors ${JSON.stringify(st.namespaces.map((n: any) => [n.name, n.vector]))}`);
   const replicas = [e, ...cluster.hostPorts.map((hp) => crdt(hp))];
   const views = await eventually('every replica converged, hashes included', async () => {
     const vs = await Promise.all(replicas.map((r) => state(r)));
     return vs.every((v) => v === vs[0]) ? vs : undefined;
-  }, 60_000, 500).catch(async (err: unknown) => {
+  }, 90_000, 500).catch(async (err: unknown) => {
     for (const r of replicas) console.log(`  ${await state(r)}`);
     throw err;
   });
