@@ -5,7 +5,9 @@
 // the heap before and after it, from which the script derives bytes allocated and promoted.
 // With RS_GC_HEAP_SAMPLE=1 the window also runs V8's sampling heap profiler, including
 // objects that the young and old generation collectors freed (so it shows where all bytes
-// are allocated, not only the survivors): $RS_GC_DIR/heap-<pid>.heapprofile.
+// are allocated, not only the survivors): $RS_GC_DIR/heap-<pid>.heapprofile. With
+// RS_GC_HEAP_SAMPLE=live it keeps only samples not yet collected when the window closes:
+// what survived the scavenges (live data, and promoted garbage a Mark-Compact has yet to free).
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
@@ -22,11 +24,13 @@ process.on('SIGUSR2', () => {
     startedAt = Date.now();
     profiler = new GCProfiler();
     profiler.start();
-    if (process.env.RS_GC_HEAP_SAMPLE === '1') {
+    const mode = process.env.RS_GC_HEAP_SAMPLE;
+    if (mode === '1' || mode === 'live') {
+      const freed = mode === '1';
       session = new Session();
       session.connect();
       session.post('HeapProfiler.startSampling', {
-        samplingInterval: SAMPLING_INTERVAL_BYTES, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+        samplingInterval: SAMPLING_INTERVAL_BYTES, includeObjectsCollectedByMajorGC: freed, includeObjectsCollectedByMinorGC: freed,
       });
     }
     return;

@@ -11,6 +11,7 @@
 // --variants: each a name from VARIANTS, run one after another in this invocation.
 // --heap: also the sampling heap profiler over the window, freed objects included; prints
 // the top allocation sites of the leader and a follower (profiles kept in the temp dir).
+// --heap-live: the same, but only what was not collected by the window's end (survivors).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '100000' },
     variants: { type: 'string', default: 'default' },
     heap: { type: 'boolean', default: false },
+    'heap-live': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -124,7 +126,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `rs-put-gc-${name}-`));
   const preload = join(REPO_ROOT, 'scripts', 'gc-preload.mjs');
   const env = {
-    ...process.env, ...VARIANT_ENV[name], RS_GC_DIR: dir, RS_GC_HEAP_SAMPLE: args.heap ? '1' : '0',
+    ...process.env, ...VARIANT_ENV[name], RS_GC_DIR: dir, RS_GC_HEAP_SAMPLE: args['heap-live'] ? 'live' : args.heap ? '1' : '0',
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload} ${flags}`.trim(),
   };
   const cluster = await startCluster({
@@ -152,7 +154,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
       ...summarize(JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile, keys),
     }));
     console.table(rows);
-    if (args.heap) {
+    if (args.heap || args['heap-live']) {
       const follower = cluster.nodes.find((n) => n !== leader);
       for (const n of [leader, follower]) {
         if (n === undefined) continue;
@@ -162,7 +164,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
     }
   } finally {
     await cluster.stop();
-    if (args.keep || args.heap) console.log(`kept ${dir}`);
+    if (args.keep || args.heap || args['heap-live']) console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }
