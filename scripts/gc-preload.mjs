@@ -8,11 +8,14 @@
 // are allocated, not only the survivors): $RS_GC_DIR/heap-<pid>.heapprofile. With
 // RS_GC_HEAP_SAMPLE=live it keeps only samples not yet collected when the window closes:
 // what survived the scavenges (live data, and promoted garbage a Mark-Compact has yet to free).
-import { GCProfiler, getHeapStatistics } from 'node:v8';
+import { GCProfiler, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 
 const dir = process.env.RS_GC_DIR ?? '.';
+// --trace-gc (refused in NODE_OPTIONS) takes effect when set at run time: one line per GC on
+// stdout, with the reason V8 started it (allocation failure, external memory pressure, ...).
+if (process.env.RS_GC_TRACE === '1') setFlagsFromString('--trace-gc');
 /** Bytes between heap samples: V8's default (512 KiB) gives too few samples per put run. */
 const SAMPLING_INTERVAL_BYTES = 32 * 1024;
 let profiler;

@@ -9,6 +9,8 @@
 //   npx tsx scripts/trace-put-gc.ts [--keys 100000] [--variants default,semi32] [--heap] [--keep]
 //
 // --variants: each a name from VARIANTS, run one after another in this invocation.
+// Members run from dist/ (npm run build first). Each Mark-Compact's reason comes from
+// --trace-gc, switched on at run time by the preload.
 // --heap: also the sampling heap profiler over the window, freed objects included; prints
 // the top allocation sites of the leader and a follower (profiles kept in the temp dir).
 // --heap-live: the same, but only what was not collected by the window's end (survivors).
@@ -16,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, startCluster, type LocalCluster } from '../cluster/launcher.js';
+import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster, type LocalCluster, type ServeCommand } from '../cluster/launcher.js';
 import { probeStatus } from '../cluster/probe.js';
 import { loadStage, valueSource } from '../client/bench/scale-load.js';
 
@@ -30,17 +32,18 @@ const { values: args } = parseArgs({
   },
 });
 
-/** Extra V8 flags per variant name (appended to NODE_OPTIONS; the members' own setting applies otherwise). */
+/**
+ * Node flags per variant name, on the members' command line (the launcher's own heap flags,
+ * server/util/heap-flags.ts, replaced). `default`: the members as the launcher starts them;
+ * `v8default`: V8's own young generation (16 MiB semi-spaces on 64-bit).
+ */
 const VARIANTS: Record<string, string> = {
   default: '',
+  v8default: '--max-semi-space-size=0',
   semi16: '--max-semi-space-size=16',
   semi32: '--max-semi-space-size=32',
   semi64: '--max-semi-space-size=64',
-  // With the members' own default young generation turned off (server/util/heap-flags.ts).
-  nosemi: '',
 };
-/** Env per variant, beside NODE_OPTIONS. */
-const VARIANT_ENV: Record<string, Record<string, string>> = { nosemi: { REGIONSTORE_SEMI_SPACE_MB: '0' } };
 /** Puts before the window opens, so JIT warm-up and the first elections are not counted. */
 const WARM_KEYS = 5_000;
 const TIMINGS = ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'];
@@ -126,11 +129,23 @@ async function runVariant(name: string, keys: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `rs-put-gc-${name}-`));
   const preload = join(REPO_ROOT, 'scripts', 'gc-preload.mjs');
   const env = {
-    ...process.env, ...VARIANT_ENV[name], RS_GC_DIR: dir, RS_GC_HEAP_SAMPLE: args['heap-live'] ? 'live' : args.heap ? '1' : '0',
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload} ${flags}`.trim(),
+    ...process.env, RS_GC_DIR: dir, RS_GC_HEAP_SAMPLE: args['heap-live'] ? 'live' : args.heap ? '1' : '0',
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(), RS_GC_TRACE: '1',
   };
+  // Why V8 ran each Mark-Compact in the window, from --trace-gc's lines, per member.
+  let inWindow = false;
+  const reasons = new Map<string, Map<string, number>>();
+  const onLine = (node: string, line: string): void => {
+    if (!inWindow || !line.includes('Mark-Compact')) return;
+    const reason = /current mu = [\d.]+\)\s*(.*)$/.exec(line)?.[1]?.trim() ?? '?';
+    const m = reasons.get(node) ?? new Map<string, number>();
+    reasons.set(node, m);
+    m.set(reason, (m.get(reason) ?? 0) + 1);
+  };
+  const command: ServeCommand | undefined = flags === '' ? undefined
+    : { ...DIST_SERVE_COMMAND, args: [flags, ...DIST_SERVE_COMMAND.args.filter((a) => !a.startsWith('--max-semi-space-size'))] };
   const cluster = await startCluster({
-    dataDir: join(dir, 'rs'), nodes: 3, ready: 'healthy', extraArgs: TIMINGS, env, onLine: () => undefined,
+    dataDir: join(dir, 'rs'), nodes: 3, ready: 'healthy', extraArgs: TIMINGS, env, onLine, ...(command === undefined ? {} : { command }),
   });
   try {
     const value = valueSource(false, 1);
@@ -139,11 +154,13 @@ async function runVariant(name: string, keys: number): Promise<void> {
     await loadStage(endpoint(), 0, WARM_KEYS, value);
     await settle(cluster);
     for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
+    inWindow = true;
     const loadBefore = load();
     const t0 = performance.now();
     const r = await loadStage(endpoint(), WARM_KEYS, WARM_KEYS + keys, value);
     const loadS = (performance.now() - t0) / 1000;
     await settle(cluster);
+    inWindow = false;
     for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
     while (!cluster.nodes.every((n) => existsSync(join(dir, `done-${n.pid}`)))) await sleep(POLL_MS);
     leader = await leaderOf(cluster);
@@ -154,6 +171,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
       ...summarize(JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile, keys),
     }));
     console.table(rows);
+    for (const [node, m] of reasons) console.log(`${node} Mark-Compact reasons: ${[...m].map(([r, n]) => `${n}× ${r}`).join('; ')}`);
     if (args.heap || args['heap-live']) {
       const follower = cluster.nodes.find((n) => n !== leader);
       for (const n of [leader, follower]) {
