@@ -56,10 +56,13 @@ process.on('SIGUSR2', () => {
 
 /** One GC as the script needs it: kind, V8's own duration (µs), heap used and old space used. */
 function slim(r) {
-  const old = (h) => h.heapSpaceStatistics.find((s) => s.spaceName === 'old_space')?.spaceUsedSize ?? 0;
   return {
     type: r.gcType, costUs: r.cost,
     usedBefore: r.beforeGC.heapStatistics.usedHeapSize, usedAfter: r.afterGC.heapStatistics.usedHeapSize,
     oldBefore: old(r.beforeGC), oldAfter: old(r.afterGC),
   };
+}
+
+function old(h) {
+  return h.heapSpaceStatistics.find((s) => s.spaceName === 'old_space')?.spaceUsedSize ?? 0;
 }

@@ -77,6 +77,8 @@ async function settle(cluster: LocalCluster): Promise<void> {
   console.error('members did not settle; figures include an unfinished apply');
 }
 
+const ms = (us: number): string => (us / 1000).toFixed(0);
+
 function summarize(f: GcFile, puts: number): Record<string, string | number> {
   let allocated = 0;
   let promoted = 0;
@@ -92,7 +94,6 @@ function summarize(f: GcFile, puts: number): Record<string, string | number> {
     t.maxUs = Math.max(t.maxUs, g.costUs);
   }
   if (prevAfter !== undefined) allocated += Math.max(0, f.usedAtEnd - prevAfter);
-  const ms = (us: number): string => (us / 1000).toFixed(0);
   const types = Object.entries(byType).map(([k, v]) => `${k} ${v.n}× Σ${ms(v.us)} ms max ${ms(v.maxUs)} ms`).join('; ');
   const gcMs = Object.values(byType).reduce((a, v) => a + v.us, 0) / 1000;
   return {
@@ -157,7 +158,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
     inWindow = true;
     const loadBefore = load();
     const t0 = performance.now();
-    const r = await loadStage(endpoint(), WARM_KEYS, WARM_KEYS + keys, value);
+    const loaded = await loadStage(endpoint(), WARM_KEYS, WARM_KEYS + keys, value);
     const loadS = (performance.now() - t0) / 1000;
     await settle(cluster);
     inWindow = false;
@@ -165,7 +166,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
     while (!cluster.nodes.every((n) => existsSync(join(dir, `done-${n.pid}`)))) await sleep(POLL_MS);
     leader = await leaderOf(cluster);
     console.log(`\n## ${name} (${flags || 'no extra flags'}): ${keys} puts in ${loadS.toFixed(1)} s = ${Math.round(keys / loadS)}/s, `
-      + `${r.failed} failed; load average ${loadBefore} before, ${load()} after`);
+      + `${loaded.failed} failed; load average ${loadBefore} before, ${load()} after`);
     const rows = cluster.nodes.map((n) => ({
       member: `${n.name}${n === leader ? ' (leader)' : ''}`,
       ...summarize(JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile, keys),
