@@ -133,11 +133,12 @@ async function runVariant(name: string, keys: number): Promise<void> {
     ...process.env, RS_GC_DIR: dir, RS_GC_HEAP_SAMPLE: args['heap-live'] ? 'live' : args.heap ? '1' : '0',
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(), RS_GC_TRACE: '1',
   };
-  // Why V8 ran each Mark-Compact in the window, from --trace-gc's lines, per member.
-  let inWindow = false;
+  // Why V8 ran each Mark-Compact, from --trace-gc's lines, per member, over its whole run:
+  // V8 prints them through C stdio, block-buffered into the pipe, so a line arrives too late
+  // to place it in the window.
   const reasons = new Map<string, Map<string, number>>();
   const onLine = (node: string, line: string): void => {
-    if (!inWindow || !line.includes('Mark-Compact')) return;
+    if (!line.includes('Mark-Compact')) return;
     const reason = /current mu = [\d.]+\)\s*(.*)$/.exec(line)?.[1]?.trim() ?? '?';
     const m = reasons.get(node) ?? new Map<string, number>();
     reasons.set(node, m);
@@ -155,13 +156,11 @@ async function runVariant(name: string, keys: number): Promise<void> {
     await loadStage(endpoint(), 0, WARM_KEYS, value);
     await settle(cluster);
     for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
-    inWindow = true;
     const loadBefore = load();
     const t0 = performance.now();
     const loaded = await loadStage(endpoint(), WARM_KEYS, WARM_KEYS + keys, value);
     const loadS = (performance.now() - t0) / 1000;
     await settle(cluster);
-    inWindow = false;
     for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
     while (!cluster.nodes.every((n) => existsSync(join(dir, `done-${n.pid}`)))) await sleep(POLL_MS);
     leader = await leaderOf(cluster);
@@ -172,7 +171,6 @@ async function runVariant(name: string, keys: number): Promise<void> {
       ...summarize(JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile, keys),
     }));
     console.table(rows);
-    for (const [node, m] of reasons) console.log(`${node} Mark-Compact reasons: ${[...m].map(([r, n]) => `${n}× ${r}`).join('; ')}`);
     if (args.heap || args['heap-live']) {
       const follower = cluster.nodes.find((n) => n !== leader);
       for (const n of [leader, follower]) {
@@ -182,7 +180,8 @@ async function runVariant(name: string, keys: number): Promise<void> {
       }
     }
   } finally {
-    await cluster.stop();
+    await cluster.stop(); // flushes the members' stdout, with the last --trace-gc lines
+    for (const [node, m] of reasons) console.log(`${node} Mark-Compact reasons (whole run): ${[...m].map(([r, n]) => `${n}× ${r}`).join('; ')}`);
     if (args.keep || args.heap || args['heap-live']) console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
