@@ -2,9 +2,10 @@
 // 3-member cluster per variant, loaded by bench:scale's raw client (4 connections, 256
 // puts in flight to the leader, 16-byte keys, 256-byte values); over the load window each
 // member records every GC (scripts/gc-preload.mjs). Printed per member: bytes allocated and
-// promoted (survivors of a scavenge moved to the old space) per put, GC counts and V8's
-// own GC durations summed and at most: figures that hold up on a loaded machine, unlike
-// wall-clock ones (printed with the load average).
+// promoted (survivors of a scavenge moved to the old space) per put, all bytes that reached
+// the old space per put (promoted or pretenured), GC counts, and V8's own GC durations
+// summed and at most. The bytes and counts hold up on a loaded machine; the durations are
+// wall time inside the collector, inflated by load (the load average is printed with them).
 //
 //   npx tsx scripts/trace-put-gc.ts [--keys 100000] [--variants default,semi32] [--heap] [--keep]
 //
@@ -83,11 +84,20 @@ function summarize(f: GcFile, puts: number): Record<string, string | number> {
   let allocated = 0;
   let promoted = 0;
   let prevAfter: number | undefined;
+  // Bytes that reached the old space: promoted by scavenges, plus allocated there directly
+  // between GCs (V8 pretenures allocation sites whose objects tend to survive).
+  let oldIn = 0;
+  let prevOldAfter: number | undefined;
   const byType: Record<string, { n: number; us: number; maxUs: number }> = {};
   for (const g of f.gc) {
     if (prevAfter !== undefined) allocated += Math.max(0, g.usedBefore - prevAfter);
     prevAfter = g.usedAfter;
-    if (g.type === 'Scavenge') promoted += Math.max(0, g.oldAfter - g.oldBefore);
+    if (prevOldAfter !== undefined) oldIn += Math.max(0, g.oldBefore - prevOldAfter);
+    prevOldAfter = g.oldAfter;
+    if (g.type === 'Scavenge') {
+      promoted += Math.max(0, g.oldAfter - g.oldBefore);
+      oldIn += Math.max(0, g.oldAfter - g.oldBefore);
+    }
     const t = (byType[g.type] ??= { n: 0, us: 0, maxUs: 0 });
     t.n++;
     t.us += g.costUs;
@@ -97,7 +107,7 @@ function summarize(f: GcFile, puts: number): Record<string, string | number> {
   const types = Object.entries(byType).map(([k, v]) => `${k} ${v.n}× Σ${ms(v.us)} ms max ${ms(v.maxUs)} ms`).join('; ');
   const gcMs = Object.values(byType).reduce((a, v) => a + v.us, 0) / 1000;
   return {
-    'alloc B/put': Math.round(allocated / puts), 'promoted B/put': Math.round(promoted / puts),
+    'alloc B/put': Math.round(allocated / puts), 'promoted B/put': Math.round(promoted / puts), 'old-space in B/put': Math.round(oldIn / puts),
     'GC ms total': Math.round(gcMs), 'GC µs/put': Math.round((gcMs * 1000) / puts), types,
   };
 }
