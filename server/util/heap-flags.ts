@@ -10,9 +10,9 @@
 // sizing").
 //
 // V8 reads the flag when the isolate is created: v8.setFlagsFromString() from the running
-// program changes nothing (verified: new_space stays at its default size), and node refuses
-// to take it from nowhere else but its command line or NODE_OPTIONS. So it goes where
-// members are started: the `regionstore` bin's shebang (server/main.ts), the cluster
+// program changes nothing (verified: new_space stays at its default size; heap-flags.test.ts
+// checks the command line does change it). Only node's command line or NODE_OPTIONS can set
+// it, and node has no exec to restart itself with it, so it goes where members are started: the `regionstore` bin's shebang (server/main.ts), the cluster
 // launcher's command (cluster/launcher.ts), and the docs for anyone who runs
 // `node dist/server/main.js` by hand. A flag given by the operator (command line or
 // NODE_OPTIONS) is kept as given.
