@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BIN_SCRIPTS, BUILD_INFO_FILE, distFreshness } from './dist-build.js';
+import { memberNodeFlags } from '../server/util/heap-flags.js';
 import { DIST_SERVE_COMMAND, REPO_ROOT, SERVE_FROM_ENV, TSX_SERVE_COMMAND, defaultServeCommand } from './launcher.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rs-dist-'));
@@ -53,7 +54,7 @@ describe('the members\' command', () => {
   it('is dist/ exactly when dist/ is fresh', () => {
     const expected = distFreshness(REPO_ROOT).fresh ? DIST_SERVE_COMMAND : TSX_SERVE_COMMAND;
     assert.deepEqual(defaultServeCommand({}), expected);
-    assert.deepEqual(DIST_SERVE_COMMAND.args, [join(REPO_ROOT, BIN_SCRIPTS.regionstore), 'serve']);
+    assert.deepEqual(DIST_SERVE_COMMAND.args, [...memberNodeFlags((process.env.NODE_OPTIONS ?? '').split(/\s+/)), join(REPO_ROOT, BIN_SCRIPTS.regionstore), 'serve']);
   });
   it('package.json\'s bin entries are the scripts the build marks executable', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; files: string[] };

@@ -6,7 +6,8 @@
 //   await cluster.restart('n1');         // same name, ports, flags and data dir
 //   await cluster.stop();                // SIGTERM all, SIGKILL whoever outlives the timeout
 //
-// Each node is `node dist/server/main.js serve <flags>` when dist/ is fresh (built after the
+// Each node is `node --max-semi-space-size=N dist/server/main.js serve <flags>` (N from
+// server/util/heap-flags.ts) when dist/ is fresh (built after the
 // last change to the sources; cluster/dist-build.ts), else `node --import tsx server/main.ts
 // serve <flags>` (see plan.ts for the flags); tests can substitute any executable that takes
 // the same flags.
@@ -21,6 +22,7 @@ import {
 import { BIN_SCRIPTS, distFreshness, readBuildInfo } from './dist-build.js';
 import { isPortFree } from './ports.js';
 import { probeHealth, probeStatus } from './probe.js';
+import { memberNodeFlags } from '../server/util/heap-flags.js';
 import {
   READY_TIMEOUT_MS, STOP_TIMEOUT_MS, isAlive, pidIsNode, portListening, spawnNode, stopPid, waitUntil,
   type LineSink, type Spawned,
@@ -37,18 +39,25 @@ export interface ServeCommand {
   cwd: string;
 }
 
+/**
+ * Node flags of every member (the young generation size, server/util/heap-flags.ts), left
+ * out when this process's NODE_OPTIONS sets them: the members inherit those, and a flag on
+ * the command line would override them.
+ */
+const MEMBER_NODE_FLAGS = memberNodeFlags((process.env.NODE_OPTIONS ?? '').split(/\s+/));
+
 /** The sources through tsx: always current, but each start compiles the server first. */
 export const TSX_SERVE_COMMAND: ServeCommand = {
   executable: process.execPath,
   // --import tsx is resolved from cwd, which is the repository root.
-  args: ['--import', 'tsx', join(REPO_ROOT, 'server', 'main.ts'), 'serve'],
+  args: [...MEMBER_NODE_FLAGS, '--import', 'tsx', join(REPO_ROOT, 'server', 'main.ts'), 'serve'],
   cwd: REPO_ROOT,
 };
 
 /** The compiled server (`npm run build`); what the installed `regionstore` command runs. */
 export const DIST_SERVE_COMMAND: ServeCommand = {
   executable: process.execPath,
-  args: [join(REPO_ROOT, BIN_SCRIPTS.regionstore), 'serve'],
+  args: [...MEMBER_NODE_FLAGS, join(REPO_ROOT, BIN_SCRIPTS.regionstore), 'serve'],
   cwd: REPO_ROOT,
 };
 
@@ -83,7 +92,7 @@ export function defaultServeCommand(env: NodeJS.ProcessEnv = process.env): Serve
 export function serveCommandFromEnv(env: NodeJS.ProcessEnv = process.env): ServeCommand {
   const script = env[SERVE_SCRIPT_ENV];
   if (script === undefined || script === '') return defaultServeCommand(env);
-  return { executable: process.execPath, args: ['--import', 'tsx', resolve(script)], cwd: REPO_ROOT };
+  return { executable: process.execPath, args: [...MEMBER_NODE_FLAGS, '--import', 'tsx', resolve(script)], cwd: REPO_ROOT };
 }
 
 export type ReadyWhen = 'spawned' | 'listening' | 'healthy';

@@ -29,9 +29,28 @@ function tag(field: number, wire: number): number {
   return ((field << 3) | wire) >>> 0;
 }
 
+/** Bytes of the longest varint (a 64-bit value). */
+const VARINT_BYTES_MAX = 10;
+
 function readU64(r: Reader): number {
-  const v = r.uint64() as unknown as number | { toNumber(): number };
-  return typeof v === 'number' ? v : v.toNumber();
+  // A varint read straight into a double: protobufjs' uint64() makes a LongBits and a Long
+  // object per field, and terms and indexes are read for every entry of every message.
+  // Exact below 2^53 (member ids, terms and indexes are); beyond, rounded as toNumber() did.
+  const buf = r.buf;
+  let pos = r.pos;
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < VARINT_BYTES_MAX; i++) {
+    if (pos >= r.len) throw new RangeError(`raft codec: varint runs past the end (${r.len} bytes)`);
+    const b = buf[pos++] as number;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      r.pos = pos;
+      return result;
+    }
+    scale *= 128;
+  }
+  throw new RangeError('raft codec: varint longer than 10 bytes');
 }
 
 function putU64(w: Writer, field: number, v: number): void {
@@ -67,15 +86,18 @@ function writeEntry(w: Writer, e: Entry): void {
 }
 
 function readEntry(r: Reader, end: number): Entry {
+  // decodeFields' loop inlined: entries are decoded once per entry per member (and again
+  // from disk), and a closure per entry was garbage at the write rate.
   const e: Entry = { term: 0, index: 0, type: 0, data: EMPTY };
-  decodeFields(r, end, (f) => {
+  while (r.pos < end) {
+    const t = r.uint32();
+    const f = t >>> 3;
     if (f === 1) e.term = readU64(r);
     else if (f === 2) e.index = readU64(r);
     else if (f === 3) e.type = r.int32() as EntryType;
     else if (f === 4) e.data = copyBytes(r);
-    else return false;
-    return true;
-  });
+    else r.skipType(t & 7);
+  }
   return e;
 }
 

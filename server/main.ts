@@ -1,7 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 // The composition root: `regionstore serve [flags]`. Parses flags (server/config), opens
 // the region node (server/region), serves the etcd v3 API (server/api) and metrics
 // (server/metrics), and stops cleanly on SIGTERM/SIGINT.
+// The shebang's V8 flag is server/util/heap-flags.ts's SEMI_SPACE_MB (a test checks they agree).
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -39,6 +40,7 @@ import { edgeSessionRunner } from './edge/session.js';
 import { systemClock } from './util/system-clock.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
+import { SEMI_SPACE_MB, semiSpaceFlag } from './util/heap-flags.js';
 
 /** etcd's alarm names, as /health reports them ("ALARM NOSPACE"). */
 const ALARM_NAMES: Record<number, string> = { [AlarmType.NOSPACE]: 'NOSPACE', [AlarmType.CORRUPT]: 'CORRUPT' };
@@ -257,6 +259,9 @@ async function serve(argv: string[]): Promise<void> {
     clientUrls: cfg.advertiseClientUrls.map((u) => u.url),
     peerPort: node.peerPort,
     metrics: metricsServers.map((m) => m.url).join(','),
+    // Started as `node dist/server/main.js` without the bin's flag, the young generation is
+    // V8's default and a put load promotes more garbage (heap-flags.ts): say so.
+    v8SemiSpace: semiSpaceFlag() ?? `V8 default (run node with --max-semi-space-size=${SEMI_SPACE_MB})`,
   });
 
   let stopping = false;

@@ -2,7 +2,9 @@
 // and the applier's read of a key's create revision, version and lease answer without an
 // engine read. Each entry is one byte array (the MvccLatest row as stored, or an empty one
 // for "no such key"), not an object graph: the cache's share of a major GC is a few
-// objects per entry, whatever the entry holds.
+// objects per entry, whatever the entry holds. What enters: keys read, and keys written
+// again; a key's first write does not (state.ts publishOverlay: a load of new keys would
+// churn the cache, and the old generation with it, at the write rate).
 
 import { decodeLatest, encodeLatest } from './kv-layout.js';
 import { ClockCache } from './record-cache.js';

@@ -63,6 +63,11 @@ export class ClockCache<V> {
     while (this.bytes > this.maxBytes) this.evictOne();
   }
 
+  /** Whether `key` is held; unlike get(), not a use (no mark, no hit or miss counted). */
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
   delete(key: string): void {
     const slot = this.index.get(key);
     if (slot === undefined) return;

@@ -96,13 +96,21 @@ export class MvccState {
   }
 
   /**
-   * After the batch holding the overlays is written: the live kvs move to the latest cache.
-   * The revision records do not go to the record cache: reads at the current revision are
-   * answered from the latest rows, so a written record is rarely read again, and caching
-   * every one churned the cache (and the old generation of the heap) at the write rate.
+   * After the batch holding the overlays is written: the latest cache learns the new live
+   * kvs of the keys it already holds (so it is never stale) and of keys written again (a
+   * version above 1: a key written more than once is likely written or read again). Reads
+   * bring keys in too (kv-view.ts readerGet). The first write of a key does not: caching
+   * every created kv churned the cache at the write rate of a load, and each entry,
+   * promoted to the old generation and evicted later, was garbage for a Mark-Compact
+   * (issue 20: the top survivor of a put load, about half of the promoted bytes on every
+   * member). The revision records do not go to the record cache for the same reason:
+   * reads at the current revision are answered from the latest rows, so a written record
+   * is rarely read again.
    */
   publishOverlay(): void {
-    for (const [ks, kv] of this.latestOverlay) this.latestCache.remember(ks, kv);
+    for (const [ks, kv] of this.latestOverlay) {
+      if (this.latestCache.has(ks) || (kv !== null && kv.version > 1)) this.latestCache.remember(ks, kv);
+    }
     this.overlay.clear();
     this.latestOverlay.clear();
     this.histOverlay.clear();
