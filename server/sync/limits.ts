@@ -24,8 +24,13 @@ export const SYNC_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
 export const SYNC_HELLO_NAMESPACES_MAX = 10_000;
 export const SYNC_VECTOR_ORIGINS_MAX = 100_000;
 
-/** Unacknowledged DELTAs a side accepts (its HELLO's window) unless told otherwise. */
-export const SYNC_WINDOW_DEFAULT = 8;
+/**
+ * Unacknowledged DELTAs a side accepts (its HELLO's window) unless told otherwise. 16 pages
+ * (about 1 MiB of 64 KiB pages): a bulk upload is bound by the region's Raft round and apply,
+ * not by CPU, so more pages in flight keep its pipeline full while earlier ones are ACKed
+ * (8 left the edge idle between ACK bursts); the region holds at most this much per session.
+ */
+export const SYNC_WINDOW_DEFAULT = 16;
 /** ... and at most (a HELLO asking for more is clamped). */
 export const SYNC_WINDOW_MAX = 256;
 
