@@ -25,6 +25,7 @@ import {
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
 import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
 import { EventualStore } from '../eventual/store.js';
+import type { CrdtRecord } from '../crdt/index.js';
 
 const EDGE = StateKeyspace.Edge;
 const REGISTRY_KEY = Uint8Array.of(EDGE, 0x01);
@@ -118,6 +119,9 @@ export class EdgeStore implements ExternalApplier {
   /** Batches and writes group-committed (for metrics and tests). */
   readonly commits = { batches: 0, writes: 0 };
 
+  /** The records of each published batch's local writes (EventualStoreOptions.onLocalRecords): the replica's live pushes. */
+  localRecords: ((namespace: string, records: readonly CrdtRecord[] | undefined) => void) | undefined;
+
   private constructor(
     readonly engine: Engine,
     readonly mvcc: MvccStore,
@@ -142,6 +146,7 @@ export class EdgeStore implements ExternalApplier {
     let store: EdgeStore | undefined;
     const eventual = await EventualStore.open(engine, {
       localOrigin: origin, registry: () => store!.registryNow, ...(onApplied ? { onApplied } : {}),
+      onLocalRecords: (ns, records) => store?.localRecords?.(ns, records),
     });
     store = new EdgeStore(engine, mvcc, eventual, registry, fr === undefined ? 0 : decodeU64(fr, 0), onApplied);
     mvcc.setExternalApplier(store);
@@ -166,6 +171,7 @@ export class EdgeStore implements ExternalApplier {
     await this.mvcc.idle();
     this.eventual = await EventualStore.open(this.engine, {
       localOrigin: origin, registry: () => this.registryNow, ...(this.onApplied ? { onApplied: this.onApplied } : {}),
+      onLocalRecords: (ns, records) => this.localRecords?.(ns, records),
     });
   }
 
