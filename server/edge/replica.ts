@@ -22,6 +22,12 @@ export const EDGE_SESSION_MAX_SKEW_MS_DEFAULT = 60_000;
  * them without an engine read); a peer further behind is served from the engine as before.
  */
 export const EDGE_LIVE_RECORDS_MAX = 512;
+/**
+ * ... and at most about this many bytes of them (recordSizeEstimate): a push larger than the
+ * page budget (64 KiB by default) is extracted from the engine anyway, and an edge writing
+ * 1 MiB values offline must not hold hundreds of them.
+ */
+export const EDGE_LIVE_RECORDS_BYTES_MAX = 256 * 1024;
 
 /** The CRDT types whose own records dominate one another simply: the later write of a key wins
  *  (lww, counter) or none dominates (events); mv and set pushes read the engine. */
@@ -31,6 +37,8 @@ const LIVE_KINDS: ReadonlySet<string> = new Set(['lww', 'counter', 'events']);
 interface LiveRecords {
   readonly origin: string;
   records: CrdtRecord[];
+  /** recordSizeEstimate of `records`, summed. */
+  bytes: number;
 }
 
 export class EdgeReplica implements ReplicaSide {
@@ -165,11 +173,22 @@ export class EdgeReplica implements ReplicaSide {
     }
     const first = records[0];
     if (first === undefined) return; // nothing merged (duplicate events): nothing changed
-    const cur = this.live.get(ns);
-    if (cur !== undefined && cur.origin === first.origin && cur.records[cur.records.length - 1]!.seq + 1 === first.seq) cur.records.push(...records);
-    else this.live.set(ns, { origin: first.origin, records: [...records] });
-    const kept = this.live.get(ns)!;
-    if (kept.records.length > EDGE_LIVE_RECORDS_MAX) kept.records = kept.records.slice(-EDGE_LIVE_RECORDS_MAX);
+    let kept = this.live.get(ns);
+    if (kept === undefined || kept.origin !== first.origin || kept.records[kept.records.length - 1]!.seq + 1 !== first.seq) {
+      kept = { origin: first.origin, records: [], bytes: 0 };
+      this.live.set(ns, kept);
+    }
+    for (const r of records) {
+      kept.records.push(r);
+      kept.bytes += recordSizeEstimate(r);
+    }
+    // The oldest go first (a peer that far behind reads the engine).
+    let drop = 0;
+    while (kept.records.length - drop > 1 && (kept.records.length - drop > EDGE_LIVE_RECORDS_MAX || kept.bytes > EDGE_LIVE_RECORDS_BYTES_MAX)) {
+      kept.bytes -= recordSizeEstimate(kept.records[drop]!);
+      drop++;
+    }
+    if (drop > 0) kept.records = kept.records.slice(drop);
   }
 
   /**
