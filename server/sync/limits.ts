@@ -25,12 +25,13 @@ export const SYNC_HELLO_NAMESPACES_MAX = 10_000;
 export const SYNC_VECTOR_ORIGINS_MAX = 100_000;
 
 /**
- * Unacknowledged DELTAs a side accepts (its HELLO's window) unless told otherwise. 16 pages
- * (about 1 MiB of 64 KiB pages): a bulk upload is bound by the region's Raft round and apply,
- * not by CPU, so more pages in flight keep its pipeline full while earlier ones are ACKed
- * (8 left the edge idle between ACK bursts); the region holds at most this much per session.
+ * Unacknowledged DELTAs a side accepts (its HELLO's window) unless told otherwise. Not more:
+ * a region member applies what one Ready committed before it sends any Raft message again,
+ * and 8 pages of 64 KiB are ~3,500 events, ~0.7 s of apply on a loaded 2-core machine
+ * (scripts/bench-eventual-apply.ts --rows page), so 16 would pass the 1 s election timeout and
+ * risk a leader change. The region ACKs a window piece by piece instead (APPLY_PIECE_BYTES).
  */
-export const SYNC_WINDOW_DEFAULT = 16;
+export const SYNC_WINDOW_DEFAULT = 8;
 /** ... and at most (a HELLO asking for more is clamped). */
 export const SYNC_WINDOW_MAX = 256;
 
