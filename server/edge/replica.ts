@@ -5,8 +5,8 @@
 // local writes and applied pages so live pushes follow.
 
 import {
-  HybridClock, VersionVector,
-  type DeltaPage, type Hlc,
+  HybridClock, VersionVector, recordSizeEstimate,
+  type CrdtRecord, type DeltaPage, type Hlc,
 } from '../crdt/index.js';
 import { BinReader } from '../mvcc/index.js';
 import { resyncCommand } from './resync-command.js';
@@ -21,6 +21,29 @@ const unsafeDropLastPage = unsafeEdge('drop-last-page');
 
 /** The skew bound of session messages when no namespace names one (DESIGN §6). */
 export const EDGE_SESSION_MAX_SKEW_MS_DEFAULT = 60_000;
+/**
+ * Own records kept in memory per namespace for live pushes (a peer a few writes behind gets
+ * them without an engine read); a peer further behind is served from the engine as before.
+ */
+export const EDGE_LIVE_RECORDS_MAX = 512;
+/**
+ * ... and at most about this many bytes of them (recordSizeEstimate): a push larger than the
+ * page budget (64 KiB by default) is extracted from the engine anyway, and an edge writing
+ * 1 MiB values offline must not hold hundreds of them.
+ */
+export const EDGE_LIVE_RECORDS_BYTES_MAX = 256 * 1024;
+
+/** The CRDT types whose own records dominate one another simply: the later write of a key wins
+ *  (lww, counter) or none dominates (events); mv and set pushes read the engine. */
+const LIVE_KINDS: ReadonlySet<string> = new Set(['lww', 'counter', 'events']);
+
+/** This replica's latest own records of a namespace, contiguous seqs, as its writes merged them. */
+interface LiveRecords {
+  readonly origin: string;
+  records: CrdtRecord[];
+  /** recordSizeEstimate of `records`, summed. */
+  bytes: number;
+}
 
 export class EdgeReplica implements ReplicaSide {
   private readonly listeners = new Set<(ns: string) => void>();
@@ -29,12 +52,18 @@ export class EdgeReplica implements ReplicaSide {
   /** The edge group (`--group`) this edge's HELLO carries: the region's metrics label it by. */
   group = 'default';
 
+  /** Per namespace, the own records of the writes since anything else last changed it. */
+  private readonly live = new Map<string, LiveRecords>();
+  /** Pages a live push built from memory, and from the engine (the tests' and benches' view). */
+  readonly pushes = { fromMemory: 0, fromEngine: 0 };
+
   constructor(
     private readonly store: EdgeStore,
     readonly deviceId: string,
     private incarnationNow: number,
     private readonly held: ReadonlySet<string> | undefined,
   ) {
+    store.localRecords = (ns, records) => this.noteLocalRecords(ns, records);
     this.hybrid = this.freshClock();
     const maxSkewMs = (): number => this.maxSkewMs();
     this.clock = {
@@ -129,9 +158,76 @@ export class EdgeReplica implements ReplicaSide {
     // The vector and the index scans in one synchronous turn: one view (extract.ts).
     const vector = new Map(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
     const viewIndex = this.store.mvcc.currentRevision;
+    const fromMemory = this.livePage(ns, vector, peer, budgetBytes);
+    if (fromMemory !== undefined) {
+      this.pushes.fromMemory++;
+      yield { page: fromMemory, viewIndex };
+      return;
+    }
+    this.pushes.fromEngine++;
     const view = openExtraction(this.store.engine, ns, vector, new Map(peer.entries()), budgetBytes);
     if (unsafeDropLastPage) return yield* withoutLastRecords(view.pages(), viewIndex);
     for await (const page of view.pages()) yield { page, viewIndex };
+  }
+
+  /** A published batch's own records of `ns` (undefined: `ns` changed otherwise: forget them). */
+  private noteLocalRecords(ns: string, records: readonly CrdtRecord[] | undefined): void {
+    if (records === undefined) {
+      this.live.delete(ns);
+      return;
+    }
+    const first = records[0];
+    if (first === undefined) return; // nothing merged (duplicate events): nothing changed
+    let kept = this.live.get(ns);
+    if (kept === undefined || kept.origin !== first.origin || kept.records[kept.records.length - 1]!.seq + 1 !== first.seq) {
+      kept = { origin: first.origin, records: [], bytes: 0 };
+      this.live.set(ns, kept);
+    }
+    for (const r of records) {
+      kept.records.push(r);
+      kept.bytes += recordSizeEstimate(r);
+    }
+    // The oldest go first (a peer that far behind reads the engine).
+    let drop = 0;
+    while (kept.records.length - drop > 1 && (kept.records.length - drop > EDGE_LIVE_RECORDS_MAX || kept.bytes > EDGE_LIVE_RECORDS_BYTES_MAX)) {
+      kept.bytes -= recordSizeEstimate(kept.records[drop]!);
+      drop++;
+    }
+    if (drop > 0) kept.records = kept.records.slice(drop);
+  }
+
+  /**
+   * What a peer holding `peer` lacks of `ns`, from memory, when it is only this replica's own
+   * latest writes and memory holds all of them (one page within the budget); else undefined
+   * (the engine answers). The same page the engine would give: nothing but own writes changed
+   * the namespace since they were merged, so a record is dominated only by a later own write
+   * of its key (lww, counter), and only the last of each key is sent.
+   */
+  private livePage(ns: string, vector: ReadonlyMap<string, number>, peer: VersionVector, budgetBytes: number): DeltaPage | undefined {
+    const buf = this.live.get(ns);
+    const origin = this.store.origin;
+    if (buf === undefined || buf.origin !== origin) return undefined;
+    const kind = this.store.registry.get(ns)?.crdtType;
+    if (kind === undefined || !LIVE_KINDS.has(kind)) return undefined;
+    for (const [o, s] of vector) if (o !== origin && s > peer.get(o)) return undefined;
+    const from = peer.get(origin) + 1;
+    const to = vector.get(origin) ?? 0;
+    const recs = buf.records;
+    if (from > to || recs.length === 0 || recs[0]!.seq > from || recs[recs.length - 1]!.seq !== to) return undefined;
+    const wanted = recs.slice(recs.length - (to - from + 1));
+    let records: CrdtRecord[] = wanted;
+    if (kind !== 'events') {
+      // The last write of each key is its live record; earlier ones are dominated.
+      const last = new Map<string, number>();
+      wanted.forEach((r, i) => {
+        if (r.kind !== 'events') last.set(Buffer.from(r.key).toString('latin1'), i);
+      });
+      records = wanted.filter((r, i) => r.kind === 'events' || last.get(Buffer.from(r.key).toString('latin1')) === i);
+    }
+    let bytes = 0;
+    for (const r of records) bytes += recordSizeEstimate(r);
+    if (bytes > budgetBytes) return undefined;
+    return { ranges: [{ origin, from, to }], records };
   }
 
   async applyPage(ns: string, page: DeltaPage, physicalMs: number): Promise<ApplyResult> {

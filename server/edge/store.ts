@@ -25,6 +25,7 @@ import {
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
 import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
 import { EventualStore } from '../eventual/store.js';
+import type { CrdtRecord } from '../crdt/index.js';
 import { unsafeEdge } from '../util/unsafe-edge.js';
 
 /** Test-only tooth (server/util/unsafe-edge.ts): local writes acknowledged without an fsync. */
@@ -122,6 +123,9 @@ export class EdgeStore implements ExternalApplier {
   /** Batches and writes group-committed (for metrics and tests). */
   readonly commits = { batches: 0, writes: 0 };
 
+  /** The records of each published batch's local writes (EventualStoreOptions.onLocalRecords): the replica's live pushes. */
+  localRecords: ((namespace: string, records: readonly CrdtRecord[] | undefined) => void) | undefined;
+
   private constructor(
     readonly engine: Engine,
     readonly mvcc: MvccStore,
@@ -146,6 +150,7 @@ export class EdgeStore implements ExternalApplier {
     let store: EdgeStore | undefined;
     const eventual = await EventualStore.open(engine, {
       localOrigin: origin, registry: () => store!.registryNow, ...(onApplied ? { onApplied } : {}),
+      onLocalRecords: (ns, records) => store?.localRecords?.(ns, records),
     });
     store = new EdgeStore(engine, mvcc, eventual, registry, fr === undefined ? 0 : decodeU64(fr, 0), onApplied);
     mvcc.setExternalApplier(store);
@@ -170,6 +175,7 @@ export class EdgeStore implements ExternalApplier {
     await this.mvcc.idle();
     this.eventual = await EventualStore.open(this.engine, {
       localOrigin: origin, registry: () => this.registryNow, ...(this.onApplied ? { onApplied: this.onApplied } : {}),
+      onLocalRecords: (ns, records) => this.localRecords?.(ns, records),
     });
   }
 

@@ -69,7 +69,8 @@ function checkKind(def: NamespaceDefinition, kind: CrdtKind, what: string): void
   }
 }
 
-export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): Promise<EvAnswer> {
+/** `merged`, when given, receives each record the write merged, in seq order (an edge's live push: store.ts onLocalRecords). */
+export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, merged?: CrdtRecord[]): Promise<EvAnswer> {
   const def = eventualNamespace(env, body.namespace);
   if (env.resyncing?.(def.name) !== undefined) {
     // Its own earlier writes are being downloaded again: a new one would take a seq among them.
@@ -129,6 +130,7 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody): 
       }
     }
     await mergeRecord(c, rec);
+    merged?.push(rec);
     results.push({ dot: { origin: rec.origin, seq: rec.seq }, hlc: rec.hlc, ...(rec.kind === 'events' ? { eventSeq: rec.deviceSeq } : {}) });
   }
   return { kind: 'write', namespace: def.name, results };

@@ -8,7 +8,7 @@
 // decoded per-key states in a bounded LRU (CRDT_STATE_CACHE_ENTRIES); what a batch changed,
 // until it is written. Everything that grows with keys or events is in the engine.
 
-import { HLC_ZERO, VersionVector, type Hlc } from '../crdt/index.js';
+import { HLC_ZERO, VersionVector, type CrdtRecord, type Hlc } from '../crdt/index.js';
 import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
@@ -51,6 +51,13 @@ export interface EventualStoreOptions {
    * keeps a smaller vector (and another CrdtHash) until the namespace changes again.
    */
   onChanged?: (namespace: string) => void;
+  /**
+   * Once a written batch is published, per namespace it changed, before onChanged: the records
+   * this replica's own writes merged in it, in seq order; or undefined when anything else (a
+   * page, a gc, a resync step) changed the namespace in that batch. An edge's live push sends
+   * them from memory instead of reading them back (server/edge/replica.ts).
+   */
+  onLocalRecords?: (namespace: string, records: readonly CrdtRecord[] | undefined) => void;
   cacheEntries?: number;
   cacheBytes?: number;
 }
@@ -74,6 +81,8 @@ export class EventualStore implements ExternalApplier {
   /** Namespaces being resynced on this replica (resync.ts), and this batch's changes to them. */
   private readonly resyncs: Map<string, ResyncMark>;
   private resyncBatch: Array<{ ns: string; mark: ResyncMark | undefined }> = [];
+  /** This batch's records for onLocalRecords, per namespace (undefined: changed otherwise too). */
+  private localBatch = new Map<string, CrdtRecord[] | undefined>();
 
   private constructor(
     readonly engine: Engine, private readonly opts: EventualStoreOptions, records: Map<string, NsRecord>, hlc: Hlc, edges: Map<string, EdgeRecord>,
@@ -191,15 +200,25 @@ export class EventualStore implements ExternalApplier {
     }, tx);
     const env: ApplyEnv = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
     let answer: EvAnswer;
+    const merged: CrdtRecord[] | undefined = this.opts.onLocalRecords !== undefined && body.kind === 'write' ? [] : undefined;
     try {
-      answer = body.kind === 'write' ? await applyWrite(env, work, body) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
+      answer = body.kind === 'write' ? await applyWrite(env, work, body, merged) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
     } catch (e) {
       if (!(e instanceof EvError)) throw e;
       // Refused before anything was written: the work is dropped.
       return { kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) };
     }
     await work.commit();
+    if (this.opts.onLocalRecords !== undefined) this.noteLocal(body.namespace, merged);
     return answer;
+  }
+
+  /** `records` merged by a local write of `ns` in this batch; undefined: `ns` changed otherwise. */
+  private noteLocal(ns: string, records: CrdtRecord[] | undefined): void {
+    const cur = this.localBatch.get(ns);
+    if (records === undefined || (this.localBatch.has(ns) && cur === undefined)) this.localBatch.set(ns, undefined);
+    else if (cur === undefined) this.localBatch.set(ns, records);
+    else cur.push(...records);
   }
 
   flush(append: (op: BatchOp) => void): void {
@@ -228,6 +247,9 @@ export class EventualStore implements ExternalApplier {
     }
     this.resyncBatch = [];
     this.edgeBatch = new Map();
+    const local = this.localBatch;
+    this.localBatch = new Map();
+    if (this.opts.onLocalRecords !== undefined) for (const [ns, records] of local) this.opts.onLocalRecords(ns, records);
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
     if (this.opts.onChanged !== undefined) for (const ns of b.ns.keys()) this.opts.onChanged(ns);
   }
@@ -247,6 +269,7 @@ export class EventualStore implements ExternalApplier {
     this.records.delete(ns);
     this.resyncs.delete(ns);
     this.cache.clear();
+    this.opts.onLocalRecords?.(ns, undefined);
   }
 
   // ---- a namespace resynced from a snapshot (resync.ts; an edge, in a command alone in its batch)
@@ -278,6 +301,7 @@ export class EventualStore implements ExternalApplier {
     const mark: ResyncMark = { x: Math.min(regionSeq, y), y };
     const kept = await resetNamespace(this.engine, def, this.opts.localOrigin, mark, tx);
     this.resyncBatch.push({ ns, mark });
+    if (this.opts.onLocalRecords !== undefined) this.noteLocal(ns, undefined);
     return kept;
   }
 
@@ -303,6 +327,7 @@ export class EventualStore implements ExternalApplier {
     for await (const chunk of this.engine.scan({ ...keptRange(ns), values: false })) for (const [k] of chunk) tx.append({ type: 'del', key: k });
     tx.append({ type: 'del', key: resyncMarkKey(ns) });
     this.resyncBatch.push({ ns, mark: undefined });
+    if (this.opts.onLocalRecords !== undefined) this.noteLocal(ns, undefined);
     return kept.length;
   }
 

@@ -13,6 +13,13 @@ export const MAX_APPLY_LAG_ENTRIES_DEFAULT = 5_000;
 export const PROPOSAL_TIMEOUT_MS_DEFAULT = 7_000;
 /** Proposals waiting for apply on one node; more are refused as "too many requests". */
 export const MAX_PENDING_PROPOSALS_DEFAULT = 50_000;
+/**
+ * A committed batch of mvcc entries is applied in pieces of about this many command bytes:
+ * the waiters of the first pieces are answered while later ones apply (an edge's window of
+ * 64 KiB upload pages gets its ACKs page group by page group, so it sends the next pages
+ * instead of waiting for the whole batch). Small writes never reach it (one piece, as before).
+ */
+export const APPLY_PIECE_BYTES = 256 * 1024;
 
 export interface RegionLimits {
   snapshotEveryEntries: number;

@@ -29,7 +29,7 @@ import { SeededRandom } from '../util/random.js';
 import { systemClock } from '../util/system-clock.js';
 import { AppliedWaiter } from './applied-waiter.js';
 import { PayloadKind, decodePayload, encodePayload } from './entry-payload.js';
-import { DEFAULT_REGION_LIMITS, type RegionLimits } from './limits.js';
+import { APPLY_PIECE_BYTES, DEFAULT_REGION_LIMITS, type RegionLimits } from './limits.js';
 import { BackendQuota } from './quota.js';
 import { Members, encodeConfContext } from './members.js';
 import { Membership, type MemberAttributes } from './membership.js';
@@ -447,6 +447,7 @@ export class RegionNode {
       const t0 = performance.now();
       if (rd.snapshot !== undefined) this.onSnapshotApplied(rd.snapshot.metadata.index);
       let items: Array<{ index: number; command: Uint8Array }> = [];
+      let itemBytes = 0;
       let local: Array<{ pos: number; counter: number }> = [];
       const localMeta: number[] = [];
       const metaOps = [];
@@ -458,6 +459,7 @@ export class RegionNode {
         for (const { pos, counter } of local) this.pending.resolve(counter, results[pos]?.response);
         committedLocal += local.length;
         items = [];
+        itemBytes = 0;
         local = [];
       };
       let committedLocal = 0;
@@ -471,6 +473,9 @@ export class RegionNode {
         if (p.kind === PayloadKind.Mvcc) {
           if (p.proposer === this.id) local.push({ pos: items.length, counter: p.counter });
           items.push({ index: e.index, command: p.body });
+          itemBytes += p.body.length;
+          // Large entries (upload pages) in pieces: their waiters are answered piece by piece.
+          if (itemBytes >= APPLY_PIECE_BYTES) await flushMvcc();
         } else if (p.kind === PayloadKind.AuthedMvcc) {
           // Auth entries before it have been applied (they flush the batch first), so the
           // revision read here is the one this entry follows in the log.

@@ -24,7 +24,14 @@ export const SYNC_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
 export const SYNC_HELLO_NAMESPACES_MAX = 10_000;
 export const SYNC_VECTOR_ORIGINS_MAX = 100_000;
 
-/** Unacknowledged DELTAs a side accepts (its HELLO's window) unless told otherwise. */
+/**
+ * Unacknowledged DELTAs a side accepts (its HELLO's window) unless told otherwise. Not more:
+ * a region member applies what one Ready committed before it sends any Raft message again,
+ * and 8 pages of 64 KiB are thousands of events: at the ~210 µs of wall per event that
+ * scripts/bench-eventual-apply.ts --rows page measured on a loaded 2-core machine, most of a
+ * second, so 16 would pass the 1 s election timeout and risk a leader change. The region
+ * ACKs a window piece by piece instead (APPLY_PIECE_BYTES).
+ */
 export const SYNC_WINDOW_DEFAULT = 8;
 /** ... and at most (a HELLO asking for more is clamped). */
 export const SYNC_WINDOW_MAX = 256;
