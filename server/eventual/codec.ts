@@ -21,13 +21,13 @@ function readHlc(r: BinReader): Hlc {
   return { wall: r.uint(), logical: r.uint() };
 }
 
-function writeVector(w: BinWriter, entries: Iterable<readonly [string, number]>): void {
+export function writeVector(w: BinWriter, entries: Iterable<readonly [string, number]>): void {
   const list = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   w.uint(list.length);
   for (const [o, s] of list) w.string(o).uint(s);
 }
 
-function readVector(r: BinReader): Array<[string, number]> {
+export function readVector(r: BinReader): Array<[string, number]> {
   const out: Array<[string, number]> = [];
   for (let n = r.uint(); n > 0; n--) out.push([r.string(), r.uint()]);
   return out;

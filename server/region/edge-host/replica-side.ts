@@ -25,7 +25,7 @@ const unsafeAcceptSkew = unsafeEdge('accept-skew');
 
 /** What a session's replica asks of the host (host.ts). */
 export interface ReplicaHost {
-  admit(peer: PeerHello): Admission;
+  admit(peer: PeerHello): Promise<Admission>;
   peerVector(replicaId: string, ns: string, vector: VersionVector): void;
   /** undefined while this member is the leader; else the leader's client URL ('' if unknown). */
   notLeader(): string | undefined;
@@ -125,10 +125,10 @@ export class RegionReplicaSide implements ReplicaSide {
     return Promise.resolve(new Map(namespaces.map((ns) => [ns, this.vector(ns)])));
   }
 
-  admit(peer: PeerHello): Promise<Admission> {
-    const a = this.host.admit(peer);
+  async admit(peer: PeerHello): Promise<Admission> {
+    const a = await this.host.admit(peer);
     if (a.refuse === undefined) this.peerId = peer.replicaId;
-    return Promise.resolve(a);
+    return a;
   }
 
   peerVector(replicaId: string, ns: string, vector: VersionVector): void {
