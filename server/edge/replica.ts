@@ -41,6 +41,7 @@ export class EdgeReplica implements ReplicaSide {
       get maxSkewMs() {
         return maxSkewMs();
       },
+      maxSkewMsOf: (ns: string): number => this.store.registry.get(ns)?.maxClockSkewMs ?? maxSkewMs(),
       now: (physicalMs: number): Hlc => this.hybrid.now(physicalMs),
       update: (remote: Hlc, physicalMs: number, origin: string): Hlc => this.hybrid.update(remote, physicalMs, origin),
     };
@@ -52,6 +53,11 @@ export class EdgeReplica implements ReplicaSide {
     return c;
   }
 
+  /**
+   * The bound for merging a peer's message stamps into this edge's one HLC: the tightest of its
+   * namespaces, since the HLC stamps local writes in every namespace. Pages are checked per
+   * namespace (maxSkewMsOf).
+   */
   private maxSkewMs(): number {
     const skews = this.namespaceDefs().map((d) => d.maxClockSkewMs);
     return skews.length === 0 ? EDGE_SESSION_MAX_SKEW_MS_DEFAULT : Math.min(...skews);

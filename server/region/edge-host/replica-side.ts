@@ -49,6 +49,10 @@ class RegionClock implements SyncClock {
     for (const d of this.node.namespaces.list()) if (d.level === 'eventual') max = Math.max(max, d.maxClockSkewMs);
     return max;
   }
+  maxSkewMsOf(ns: string): number {
+    if (unsafeAcceptSkew) return Number.MAX_SAFE_INTEGER;
+    return this.node.namespaces.get(ns)?.maxClockSkewMs ?? this.maxSkewMs;
+  }
   private clock(): HybridClock {
     this.hlc.restore(this.node.eventual.lastHlc);
     return this.hlc;
