@@ -44,3 +44,11 @@ export const SYNC_REFUSED_RETRY_MS_DEFAULT = 5_000;
 export const SYNC_BACKOFF_BASE_MS_DEFAULT = 200;
 export const SYNC_BACKOFF_CAP_MS_DEFAULT = 30_000;
 export const SYNC_BACKOFF_FACTOR_DEFAULT = 2;
+/**
+ * While the region is unreachable (no answer: connection refused, reset or a deadline, i.e.
+ * the link or the region is down) an edge probes at a steady interval in [this/2, this)
+ * instead of growing the backoff: a failed connect costs the region nothing, and a device
+ * reconnects within this of its link returning (the exponential backoff, meant for answered
+ * refusals, had grown to many seconds over a 5 s outage: KPI p50 1.35 s).
+ */
+export const SYNC_UNREACHABLE_PROBE_MS_DEFAULT = 800;
