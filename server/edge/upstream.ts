@@ -9,7 +9,7 @@
 // It also forwards strong-namespace writes (Put, DeleteRange) while connected.
 
 import { status, type ChannelCredentials } from '@grpc/grpc-js';
-import { Backoff } from '../sync/index.js';
+import { Backoff, SYNC_NOT_LEADER_RETRY_CAP_MS_DEFAULT } from '../sync/index.js';
 import type { DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse } from '../mvcc/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
 import type { Clock } from '../util/clock.js';
@@ -46,6 +46,8 @@ export interface SessionEnd {
   retry: boolean;
   /** Reconnect to the same endpoint at once, without the backoff (nothing failed). */
   now?: boolean;
+  /** The member answered not-leader (with or without naming the leader). */
+  notLeader?: boolean;
 }
 
 export interface UpstreamOptions {
@@ -108,11 +110,13 @@ export class Upstream implements RegionLink {
       let retry = true;
       let now = false;
       let unreachable = false;
+      let notLeader = false;
       try {
         const end = await this.connectOnce(endpoint);
         leader = end.leader;
         retry = end.retry;
         now = end.now === true;
+        notLeader = end.notLeader === true || end.leader !== undefined;
         this.lastError = end.message;
       } catch (e) {
         this.lastError = (e as Error).message;
@@ -143,7 +147,8 @@ export class Upstream implements RegionLink {
       } else this.next++;
       // No answer at all (the link or the region is down): probe at a steady short interval,
       // so the edge is back within SYNC_UNREACHABLE_PROBE_MS of the link returning.
-      const delay = unreachable ? this.backoff.probe() : this.backoff.next();
+      // A not-leader answer: hop on soon (SYNC_NOT_LEADER_RETRY_CAP_MS), the backoff still counting.
+      const delay = unreachable ? this.backoff.probe() : notLeader ? Math.min(this.backoff.next(), SYNC_NOT_LEADER_RETRY_CAP_MS_DEFAULT) : this.backoff.next();
       this.o.logger.info('region link down; reconnecting', { endpoint, error: this.lastError, retryInMs: delay });
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);

@@ -52,3 +52,11 @@ export const SYNC_BACKOFF_FACTOR_DEFAULT = 2;
  * refusals, had grown to many seconds over a 5 s outage: KPI p50 1.35 s).
  */
 export const SYNC_UNREACHABLE_PROBE_MS_DEFAULT = 800;
+/**
+ * A member's not-leader answer (during an election, or a redirect to a leader this edge
+ * reaches through another --region endpoint) is not an overload signal: the next hop waits at
+ * most this (jittered below it), however many hops came before. Hops cost the region one
+ * HELLO each; the grown backoff had left an edge 24 s between hops and short of the leader
+ * when a chaos run's quiet phase ended (seed 31, after membership changes and leader kills).
+ */
+export const SYNC_NOT_LEADER_RETRY_CAP_MS_DEFAULT = 1_000;
