@@ -191,6 +191,14 @@ export class EdgeHost {
       for (const ns of names) out.set(ns, await readGcFrontier(store.engine, ns));
       return out;
     });
+    // The region holds more of the peer's own origin than it does: the peer takes a new
+    // incarnation on our HELLO and comes back as another replica (server/edge/edge-node.ts),
+    // so nothing is decided or counted for this one (no replay happens: the session ends).
+    const renewing = names.some((ns) => {
+      const held = this.node.eventual.vector(ns).find((e) => e.origin === peer.replicaId)?.seq ?? 0;
+      return held > (peer.vectors.get(ns)?.get(peer.replicaId) ?? 0);
+    });
+    if (renewing) return { resync: [] };
     const rec = this.node.eventual.edges().get(peer.replicaId);
     const now = Date.now();
     const resync: string[] = [];
