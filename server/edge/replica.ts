@@ -131,9 +131,22 @@ export class EdgeReplica implements ReplicaSide {
     return Math.max(0, n - 1);
   }
 
+  /** `origin` is this device's: `edge:<device>:<n>` with n at most the current incarnation. */
+  private ownOrigin(origin: string): boolean {
+    if (origin === this.store.origin) return true;
+    const prefix = `edge:${this.deviceId}:`;
+    if (!origin.startsWith(prefix)) return false;
+    const n = origin.slice(prefix.length);
+    return /^\d+$/.test(n) && Number(n) < this.incarnationNow;
+  }
+
   async *extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {
     // The vector and the index scans in one synchronous turn: one view (extract.ts).
-    const vector = new Map(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
+    // Only this device's own origins (this incarnation and earlier ones): the region takes no
+    // relayed records (forged-origin). A region origin can look lacking for a moment after a
+    // leader change (the new leader's HELLO vector is its applied state, behind what the old
+    // leader sent us); it is the region's to deliver, never ours to upload.
+    const vector = new Map(this.store.eventual.vector(ns).filter((e) => this.ownOrigin(e.origin)).map((e) => [e.origin, e.seq] as const));
     const viewIndex = this.store.mvcc.currentRevision;
     const view = openExtraction(this.store.engine, ns, vector, new Map(peer.entries()), budgetBytes);
     if (unsafeDropLastPage) return yield* withoutLastRecords(view.pages(), viewIndex);
