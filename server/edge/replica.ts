@@ -70,6 +70,7 @@ export class EdgeReplica implements ReplicaSide {
       get maxSkewMs() {
         return maxSkewMs();
       },
+      maxSkewMsOf: (ns: string): number => this.store.registry.get(ns)?.maxClockSkewMs ?? maxSkewMs(),
       now: (physicalMs: number): Hlc => this.hybrid.now(physicalMs),
       update: (remote: Hlc, physicalMs: number, origin: string): Hlc => this.hybrid.update(remote, physicalMs, origin),
     };
@@ -81,6 +82,11 @@ export class EdgeReplica implements ReplicaSide {
     return c;
   }
 
+  /**
+   * The bound for merging a peer's message stamps into this edge's one HLC: the tightest of its
+   * namespaces, since the HLC stamps local writes in every namespace. Pages are checked per
+   * namespace (maxSkewMsOf).
+   */
   private maxSkewMs(): number {
     const skews = this.namespaceDefs().map((d) => d.maxClockSkewMs);
     return skews.length === 0 ? EDGE_SESSION_MAX_SKEW_MS_DEFAULT : Math.min(...skews);
@@ -154,9 +160,22 @@ export class EdgeReplica implements ReplicaSide {
     return Math.max(0, n - 1);
   }
 
+  /** `origin` is this device's: `edge:<device>:<n>` with n at most the current incarnation. */
+  private ownOrigin(origin: string): boolean {
+    if (origin === this.store.origin) return true;
+    const prefix = `edge:${this.deviceId}:`;
+    if (!origin.startsWith(prefix)) return false;
+    const n = origin.slice(prefix.length);
+    return /^\d+$/.test(n) && Number(n) < this.incarnationNow;
+  }
+
   async *extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {
     // The vector and the index scans in one synchronous turn: one view (extract.ts).
-    const vector = new Map(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
+    // Only this device's own origins (this incarnation and earlier ones): the region takes no
+    // relayed records (forged-origin). A region origin can look lacking for a moment after a
+    // leader change (the new leader's HELLO vector is its applied state, behind what the old
+    // leader sent us); it is the region's to deliver, never ours to upload.
+    const vector = new Map(this.store.eventual.vector(ns).filter((e) => this.ownOrigin(e.origin)).map((e) => [e.origin, e.seq] as const));
     const viewIndex = this.store.mvcc.currentRevision;
     const fromMemory = this.livePage(ns, vector, peer, budgetBytes);
     if (fromMemory !== undefined) {

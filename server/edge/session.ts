@@ -118,7 +118,7 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, 
       }
       if (outcome.code === 'not-leader') {
         const leader = (outcome.detail ?? '').replace(/^https?:\/\//, '').replace(/\/+$/, '');
-        return { message: outcome.message, ...(leader !== '' ? { leader } : {}), retry: true };
+        return { message: outcome.message, ...(leader !== '' ? { leader } : {}), retry: true, notLeader: true };
       }
       return { message: outcome.message, retry: outcome.retry };
     } finally {

@@ -8,8 +8,8 @@
 // The first of them to fail ends the connection; the others are stopped with it.
 // It also forwards strong-namespace writes (Put, DeleteRange) while connected.
 
-import type { ChannelCredentials } from '@grpc/grpc-js';
-import { Backoff } from '../sync/index.js';
+import { status, type ChannelCredentials } from '@grpc/grpc-js';
+import { Backoff, SYNC_NOT_LEADER_RETRY_CAP_MS_DEFAULT } from '../sync/index.js';
 import type { DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse } from '../mvcc/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
 import type { Clock } from '../util/clock.js';
@@ -46,6 +46,8 @@ export interface SessionEnd {
   retry: boolean;
   /** Reconnect to the same endpoint at once, without the backoff (nothing failed). */
   now?: boolean;
+  /** The member answered not-leader (with or without naming the leader). */
+  notLeader?: boolean;
 }
 
 export interface UpstreamOptions {
@@ -107,14 +109,18 @@ export class Upstream implements RegionLink {
       let leader: string | undefined;
       let retry = true;
       let now = false;
+      let unreachable = false;
+      let notLeader = false;
       try {
         const end = await this.connectOnce(endpoint);
         leader = end.leader;
         retry = end.retry;
         now = end.now === true;
+        notLeader = end.notLeader === true || end.leader !== undefined;
         this.lastError = end.message;
       } catch (e) {
         this.lastError = (e as Error).message;
+        unreachable = isUnreachable(e);
       }
       this.down();
       if (this.stopped) break;
@@ -139,7 +145,10 @@ export class Upstream implements RegionLink {
           this.o.logger.warn('the region named a leader that is not among --region (behind a proxy?): trying the --region endpoints in turn until one reaches it', { leader, endpoints: this.o.endpoints });
         }
       } else this.next++;
-      const delay = this.backoff.next();
+      // No answer at all (the link or the region is down): probe at a steady short interval,
+      // so the edge is back within SYNC_UNREACHABLE_PROBE_MS of the link returning.
+      // A not-leader answer: hop on soon (SYNC_NOT_LEADER_RETRY_CAP_MS), the backoff still counting.
+      const delay = unreachable ? this.backoff.probe() : notLeader ? Math.min(this.backoff.next(), SYNC_NOT_LEADER_RETRY_CAP_MS_DEFAULT) : this.backoff.next();
       this.o.logger.info('region link down; reconnecting', { endpoint, error: this.lastError, retryInMs: delay });
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
@@ -247,4 +256,13 @@ function regionError(e: { code?: number; details?: string; message?: string }): 
   const codes: Record<number, string> = { 3: 'invalid-argument', 5: 'not-found', 8: 'resource-exhausted', 9: 'failed-precondition', 14: 'unavailable', 4: 'deadline-exceeded' };
   const code = codes[e.code ?? -1] ?? 'unavailable';
   throw Object.assign(new Error(`region: ${e.details ?? e.message ?? 'unknown error'}`), { code });
+}
+
+/** gRPC codes of a call that got no answer from the region (nothing refused it). */
+const NO_ANSWER_CODES: ReadonlySet<number> = new Set([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
+
+/** The attempt failed without reaching the region: connection refused or reset, or a deadline. */
+function isUnreachable(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'number' && NO_ANSWER_CODES.has(code);
 }

@@ -86,7 +86,7 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
     let rec: CrdtRecord;
     switch (op.type) {
       case 'lwwPut': case 'lwwDelete': {
-        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
+        const { dot, hlc } = stamp(work, def, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'lww', key: op.key, value: op.type === 'lwwPut' ? op.value : null, ...dot, hlc };
         break;
       }
@@ -95,7 +95,7 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
         const st = await work.get<KeyState>(keyStateKey(def.name, op.key), decodeKeyState);
         const left = mvSiblingsAfterWrite(st?.kind === 'mv' ? st.state : undefined, token);
         if (left > def.siblingCap) throw new EvError('failed-precondition', new SiblingCapError(op.key, left, def.siblingCap).message);
-        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
+        const { dot, hlc } = stamp(work, def, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'mv', key: op.key, value: op.value, context: token, ...dot, hlc };
         break;
       }
@@ -104,23 +104,23 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
         if (!Number.isSafeInteger(totals.p) || !Number.isSafeInteger(totals.n)) {
           throw new EvError('invalid-argument', `counter ${JSON.stringify(utf8Decoder.decode(op.key))} would leave the safe integer range (2^53)`);
         }
-        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
+        const { dot, hlc } = stamp(work, def, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'counter', key: op.key, ...totals, ...dot, hlc };
         break;
       }
       case 'setAdd': {
-        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
+        const { dot, hlc } = stamp(work, def, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'set', key: op.key, elem: op.member, op: 'add', ...dot, hlc };
         break;
       }
       case 'setRemove': {
         const removed = await observedAdds(c, op.key, op.member);
-        const { dot, hlc } = stamp(work, def.name, env.localOrigin, clock, body.physicalMs);
+        const { dot, hlc } = stamp(work, def, env.localOrigin, clock, body.physicalMs);
         rec = { kind: 'set', key: op.key, elem: op.member, op: 'remove', removed, ...dot, hlc };
         break;
       }
       case 'eventAppend': {
-        const r = await eventRecord(c, op, () => stamp(work, def.name, env.localOrigin, clock, body.physicalMs));
+        const r = await eventRecord(c, op, () => stamp(work, def, env.localOrigin, clock, body.physicalMs));
         if (r.duplicate) {
           results.push({ eventSeq: r.seq, duplicate: true });
           continue;
@@ -137,10 +137,23 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
 }
 
 /** The next dot and HLC of a region write (assigned at apply: see the top of this file). */
-function stamp(work: Work, ns: string, origin: string, clock: HybridClock, physicalMs: number): { dot: Dot; hlc: Hlc } {
+function stamp(work: Work, def: NamespaceDefinition, origin: string, clock: HybridClock, physicalMs: number): { dot: Dot; hlc: Hlc } {
+  const ns = def.name;
   const seq = work.vectorOf(ns, origin) + 1;
-  const hlc = clock.now(physicalMs);
-  work.hlc = hlc;
+  let hlc = clock.now(physicalMs);
+  const p = Math.floor(physicalMs);
+  const top = work.topHlc(ns);
+  if (hlc.wall - p > def.maxClockSkewMs && top.wall - p <= def.maxClockSkewMs) {
+    // The replica's one HLC was pushed ahead by records of another namespace, inside that
+    // namespace's wider max_clock_skew_ms; stamped so, this write would be refused by every
+    // replica as past this namespace's bound. Last-writer-wins needs order within a key only,
+    // so the stamp follows this namespace's own highest stamp instead (every record merged
+    // into it, local or received, was within its bound, so this one is too) and the shared
+    // HLC stays where it is. (When the namespace's own stamps are that far ahead too, this
+    // proposer's clock went back: nothing to gain, the shared HLC stamps as always.)
+    hlc = top.wall >= p ? { wall: top.wall, logical: top.logical + 1 } : { wall: p, logical: 0 };
+  } else work.hlc = hlc;
+  work.raiseTopHlc(ns, hlc);
   work.advance(ns, origin, seq);
   return { dot: { origin, seq }, hlc };
 }
@@ -224,6 +237,7 @@ export async function applyPage(env: ApplyEnv, work: Work, body: EvPageBody): Pr
     const clock = new HybridClock(env.localOrigin, Number.MAX_SAFE_INTEGER);
     clock.restore(work.hlc);
     work.hlc = clock.update(latest.hlc, body.physicalMs, latest.origin);
+    work.raiseTopHlc(def.name, latest.hlc);
   }
   return { kind: 'page', namespace: def.name, applied };
 }

@@ -21,13 +21,13 @@ function readHlc(r: BinReader): Hlc {
   return { wall: r.uint(), logical: r.uint() };
 }
 
-function writeVector(w: BinWriter, entries: Iterable<readonly [string, number]>): void {
+export function writeVector(w: BinWriter, entries: Iterable<readonly [string, number]>): void {
   const list = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   w.uint(list.length);
   for (const [o, s] of list) w.string(o).uint(s);
 }
 
-function readVector(r: BinReader): Array<[string, number]> {
+export function readVector(r: BinReader): Array<[string, number]> {
   const out: Array<[string, number]> = [];
   for (let n = r.uint(); n > 0; n--) out.push([r.string(), r.uint()]);
   return out;
@@ -346,6 +346,13 @@ export const ZERO_COUNTS: Readonly<NsCounts> = { superseded: 0, unresolved: 0, d
 export interface NsRecord {
   vector: Map<string, number>;
   counts: NsCounts;
+  /**
+   * The highest stamp of any record merged into the namespace (absent: none yet, or written
+   * before it was kept). Local writes follow it when the replica's shared HLC is further ahead
+   * than this namespace's max_clock_skew_ms (apply.ts stamp). Not hashed: replicas holding
+   * the same records may have seen them in different orders and stamps of other work.
+   */
+  top?: Hlc;
 }
 
 export function encodeNsRecord(n: NsRecord): Uint8Array {
@@ -353,13 +360,15 @@ export function encodeNsRecord(n: NsRecord): Uint8Array {
   writeVector(w, n.vector);
   const c = n.counts;
   w.uint(c.superseded).uint(c.unresolved).uint(c.devices).uint(c.eventsHeld).uint(c.eventsHighest).uint(c.gaps);
+  if (n.top !== undefined) writeHlc(w, n.top);
   return w.finish();
 }
 
 export function decodeNsRecord(bytes: Uint8Array): NsRecord {
   const r = new BinReader(bytes);
   const vector = new Map(readVector(r));
-  return { vector, counts: { superseded: r.uint(), unresolved: r.uint(), devices: r.uint(), eventsHeld: r.uint(), eventsHighest: r.uint(), gaps: r.uint() } };
+  const counts = { superseded: r.uint(), unresolved: r.uint(), devices: r.uint(), eventsHeld: r.uint(), eventsHighest: r.uint(), gaps: r.uint() };
+  return r.done ? { vector, counts } : { vector, counts, top: readHlc(r) };
 }
 
 export function encodeHlcValue(h: Hlc): Uint8Array {

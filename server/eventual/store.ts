@@ -14,7 +14,7 @@ import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite, type ApplyEnv } from './apply.js';
-import { applyGc } from './gc.js';
+import { applyGc, gcFrontierKey } from './gc.js';
 import { LruCache } from './cache.js';
 import {
   SET_STATE_TAG, decodeHlcValue, decodeKeyState, decodeNsRecord, encodeHlcValue, encodeKeyState, encodeNsRecord, keyStateHashForm,
@@ -258,7 +258,7 @@ export class EventualStore implements ExternalApplier {
 
   /** Deletes of every key of the namespace's CRDT state (its record and its data range). */
   async dropOps(ns: string): Promise<BatchOp[]> {
-    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }, { type: 'del', key: resyncMarkKey(ns) }];
+    const ops: BatchOp[] = [{ type: 'del', key: nsRecordKey(ns) }, { type: 'del', key: resyncMarkKey(ns) }, { type: 'del', key: gcFrontierKey(ns) }];
     for (const range of [nsDataRange(ns), keptRange(ns)]) {
       for await (const chunk of this.engine.scan({ ...range, values: false })) for (const [k] of chunk) ops.push({ type: 'del', key: k });
     }
@@ -381,7 +381,7 @@ export class EventualStore implements ExternalApplier {
       for (const [k, v] of chunk) {
         const r = decodeNsRecord(v);
         vector = VersionVector.from(r.vector);
-        hash = crc32(Buffer.concat([k, encodeNsRecord({ ...r, counts: { ...r.counts, superseded: 0 } })]), hash);
+        hash = crc32(Buffer.concat([k, encodeNsRecord({ vector: r.vector, counts: { ...r.counts, superseded: 0 } })]), hash);
       }
     }
     // Key states in their hash form: lww without the mvcc revision, either format (codec.ts

@@ -4,7 +4,7 @@
 // written), the published cache, then the engine (through the mvcc batch's raw overlay).
 // Decoded values are never changed in place: a change sets a new value.
 
-import type { Hlc } from '../crdt/index.js';
+import { HLC_ZERO, compareHlc, type Hlc } from '../crdt/index.js';
 import type { ExternalTx } from '../mvcc/index.js';
 import type { BatchOp } from '../storage/index.js';
 import { ZERO_COUNTS, type NsCounts, type NsRecord } from './codec.js';
@@ -126,7 +126,7 @@ export class Work {
     let r = this.ns.get(ns);
     if (r === undefined) {
       const cur = this.base.batch.ns.get(ns) ?? this.base.nsRecord(ns);
-      r = { vector: new Map(cur.vector), counts: { ...cur.counts } };
+      r = { vector: new Map(cur.vector), counts: { ...cur.counts }, ...(cur.top !== undefined ? { top: cur.top } : {}) };
       this.ns.set(ns, r);
     }
     return r;
@@ -138,6 +138,16 @@ export class Work {
 
   vectorOf(ns: string, origin: string): number {
     return this.record(ns).vector.get(origin) ?? 0;
+  }
+
+  /** The namespace's highest merged stamp (codec.ts NsRecord.top). */
+  topHlc(ns: string): Hlc {
+    return this.record(ns).top ?? HLC_ZERO;
+  }
+
+  raiseTopHlc(ns: string, h: Hlc): void {
+    const r = this.record(ns);
+    if (r.top === undefined || compareHlc(h, r.top) > 0) r.top = h;
   }
 
   advance(ns: string, origin: string, seq: number): void {

@@ -38,7 +38,7 @@ export interface SyncMetrics {
   failure(source: string, target: string, reason: string): void;
   /** A session sent `target` everything from an empty vector although it held data (target 0). */
   fullReplay(source: string, target: string): void;
-  resync(reason: 'tombstone_ttl'): void;
+  resync(reason: 'tombstone_ttl' | 'gc_frontier'): void;
   setSource(source: SyncFiguresSource): void;
   /** The label of an edge group: "edge-group:<group>", bounded (see SYNC_GROUP_LABELS_MAX). */
   groupLabel(group: string): string;

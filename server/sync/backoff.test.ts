@@ -23,3 +23,13 @@ test('backoff: jittered under an exponential ceiling, capped, reset after succes
   assert.equal(b.ceilingMs(), 100);
   assert.throws(() => new Backoff(new SeededRandom(1), { baseMs: 0 }), /0 < base/);
 });
+
+test('an unreachable peer is probed at a steady short interval, and the backoff does not grow', () => {
+  const b = new Backoff(new SeededRandom(3), { baseMs: 200, capMs: 30_000, probeMs: 800 });
+  for (let i = 0; i < 100; i++) {
+    const d = b.probe();
+    assert.ok(d >= 400 && d < 800, `probe ${d} ms`);
+  }
+  assert.equal(b.attempts, 0, 'probes are not attempts');
+  assert.equal(b.ceilingMs(), 200);
+});

@@ -5,13 +5,14 @@
 
 import type { Random } from '../util/random.js';
 import {
-  SYNC_BACKOFF_BASE_MS_DEFAULT, SYNC_BACKOFF_CAP_MS_DEFAULT, SYNC_BACKOFF_FACTOR_DEFAULT,
+  SYNC_BACKOFF_BASE_MS_DEFAULT, SYNC_BACKOFF_CAP_MS_DEFAULT, SYNC_BACKOFF_FACTOR_DEFAULT, SYNC_UNREACHABLE_PROBE_MS_DEFAULT,
 } from './limits.js';
 
 export interface BackoffOptions {
   readonly baseMs?: number;
   readonly capMs?: number;
   readonly factor?: number;
+  readonly probeMs?: number;
 }
 
 export class Backoff {
@@ -19,6 +20,7 @@ export class Backoff {
   readonly baseMs: number;
   readonly capMs: number;
   readonly factor: number;
+  readonly probeMs: number;
 
   constructor(
     private readonly random: Random,
@@ -27,6 +29,7 @@ export class Backoff {
     this.baseMs = opts.baseMs ?? SYNC_BACKOFF_BASE_MS_DEFAULT;
     this.capMs = opts.capMs ?? SYNC_BACKOFF_CAP_MS_DEFAULT;
     this.factor = opts.factor ?? SYNC_BACKOFF_FACTOR_DEFAULT;
+    this.probeMs = opts.probeMs ?? SYNC_UNREACHABLE_PROBE_MS_DEFAULT;
     if (!(this.baseMs > 0 && this.capMs >= this.baseMs && this.factor >= 1)) {
       throw new Error(`backoff needs 0 < base (${this.baseMs}) <= cap (${this.capMs}) and factor (${this.factor}) >= 1`);
     }
@@ -47,6 +50,15 @@ export class Backoff {
     const d = Math.floor(this.random.next() * this.ceilingMs());
     this.attempt++;
     return d;
+  }
+
+  /**
+   * The delay before the next attempt while the peer is unreachable (no answer at all): a
+   * steady probe in [probeMs/2, probeMs), jittered so edges cut together spread out. It does
+   * not count as an attempt: the exponential backoff is for refusals the peer answered.
+   */
+  probe(): number {
+    return Math.floor(this.probeMs / 2 + this.random.next() * (this.probeMs / 2));
   }
 
   /** After a session that got through HELLO: start again from the base. */

@@ -63,6 +63,12 @@ export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
 export interface SyncClock {
   /** A remote stamp further ahead of the physical time than this is refused (max_clock_skew_ms). */
   readonly maxSkewMs: number;
+  /**
+   * The bound for records of one namespace (its max_clock_skew_ms): pages are checked against
+   * their own namespace's bound, never another's (a 3 s namespace's records are not refused
+   * by a 500 ms one's). Absent: maxSkewMs for every page.
+   */
+  maxSkewMsOf?(namespace: string): number;
   /** The current HLC, advanced for an outgoing message at physical time `physicalMs`. */
   now(physicalMs: number): Hlc;
   /** Merges a stamp received from `origin`; throws ClockSkewError past the bound (the caller checks first). */

@@ -26,10 +26,13 @@ interface World {
   edge: MemoryReplica;
 }
 
-function world(opts: { maxSkewMs?: number } = {}): World {
+function world(opts: { maxSkewMs?: number; maxSkewMsOf?: Record<string, number> } = {}): World {
   const time = new ManualTime();
   const mk = (replicaId: string, deviceId = '', incarnation = 0): MemoryReplica =>
-    new MemoryReplica({ replicaId, namespaces: NAMESPACES, time, deviceId, incarnation, ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}) });
+    new MemoryReplica({
+      replicaId, namespaces: NAMESPACES, time, deviceId, incarnation,
+      ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}), ...(opts.maxSkewMsOf !== undefined ? { maxSkewMsOf: opts.maxSkewMsOf } : {}),
+    });
   return { time, region: mk('region:t'), edge: mk('edge:d1:1', 'd1', 1) };
 }
 
@@ -208,6 +211,24 @@ test('clock skew past the bound: pages refused with clock-skew and counted, then
   await w.time.advance(17_000); // now the stamps are within 5 s of the region's clock
   assert.equal(w.region.rep('kv').vector.get('edge:d1:1'), 10);
   assertConverged(w);
+  c.edgeS.close();
+});
+
+test('clock skew per namespace: a page is checked against its own namespace\'s bound only', async () => {
+  // kv allows 5 s, ctr 500 ms (issue 15, chaos seed 31: an edge took the tightest bound for every page).
+  const w = world({ maxSkewMs: 5_000, maxSkewMsOf: { kv: 5_000, ev: 5_000, ctr: 500 } });
+  w.edge.skewMs = 1_000; // inside kv's bound, outside ctr's
+  writeMany(w.edge, 5, new SeededRandom(SEED), 'kv');
+  writeMany(w.edge, 5, new SeededRandom(SEED), 'ctr');
+  w.edge.skewMs = 0;
+  const c = connect(w, { refusedRetryMs: 1_000, peerSilenceMs: 60_000, ackDeadlineMs: 60_000 });
+  await settle();
+  await settle();
+  assert.equal(w.region.rep('kv').vector.get('edge:d1:1'), 5, 'the 5 s namespace took the records 1 s ahead');
+  assert.equal(w.region.rep('ctr').vector.get('edge:d1:1'), 0, 'the 500 ms namespace refused them');
+  assert.ok(c.regionS.stats.skewRefusals >= 1);
+  await w.time.advance(2_000); // now within 500 ms
+  assert.equal(w.region.rep('ctr').vector.get('edge:d1:1'), 5);
   c.edgeS.close();
 });
 

@@ -555,7 +555,7 @@ export class SyncSession {
       if (this.ended !== undefined) return;
       // The peer holds these ranges (it sent them): never send them back.
       for (const g of page.ranges) st.peerHas.set(g.origin, Math.max(st.peerHas.get(g.origin) ?? 0, g.to));
-      const skew = this.pageSkew(page);
+      const skew = this.pageSkew(m.namespace, page);
       result = skew !== undefined
         ? Promise.resolve({ status: 'refused-here', code: 'clock-skew', message: skew })
         : this.apply(m.namespace, page);
@@ -570,13 +570,14 @@ export class SyncSession {
   }
 
   /** A reason to refuse the page for clock skew, or undefined. */
-  private pageSkew(page: DeltaPage): string | undefined {
+  private pageSkew(ns: string, page: DeltaPage): string | undefined {
     const now = Math.floor(this.opts.clock.nowMs());
-    const max = this.replica.clock.maxSkewMs;
+    const clock = this.replica.clock;
+    const max = clock.maxSkewMsOf?.(ns) ?? clock.maxSkewMs;
     for (const r of page.records) {
       const skew = r.hlc.wall - now;
       if (skew > max) {
-        return `record ${r.origin}:${r.seq} is stamped ${skew} ms ahead of this replica's clock (max_clock_skew_ms ${max}); fix the clock of ${this.peerName()}`;
+        return `record ${r.origin}:${r.seq} is stamped ${skew} ms ahead of this replica's clock (max_clock_skew_ms of ${JSON.stringify(ns)} is ${max}); fix the clock of ${this.peerName()}`;
       }
     }
     return undefined;

@@ -15,6 +15,7 @@
 
 import { VersionVector } from '../../crdt/index.js';
 import type { EdgeRecord, EdgeUpdate } from '../../eventual/edges.js';
+import { lacksCollected, readGcFrontier } from '../../eventual/gc.js';
 import { DEFAULT_EDGE_GROUP, EDGE_GROUP_NAME_RE, REGION_LABEL, type SyncMetrics } from '../../metrics/sync-metrics.js';
 import { encodeSyncMessage } from '../../../proto/sync-codec.js';
 import { SyncSession, realTimers, type Admission, type PeerHello, type SyncEndReason, type SyncOutcome } from '../../sync/index.js';
@@ -158,7 +159,7 @@ export class EdgeHost {
     return leader?.clientUrls[0] ?? '';
   }
 
-  private admit(l: Live, peer: PeerHello): Admission {
+  private async admit(l: Live, peer: PeerHello): Promise<Admission> {
     const detail = this.notLeader();
     if (detail !== undefined) {
       return { refuse: { code: 'not-leader', message: 'this member is not the region leader: connect to the leader (detail)', detail } };
@@ -181,13 +182,41 @@ export class EdgeHost {
     l.replicaId = peer.replicaId;
     l.device = peer.deviceId;
     l.incarnation = peer.incarnation;
-    const rec = this.node.eventual.edges().get(peer.replicaId);
     const names = peer.vectors.size > 0 ? [...peer.vectors.keys()] : l.replica.eventualNamespaces().map((d) => d.name);
+    // What it holds counts for causal stability from now on (a GC round starting while the
+    // frontier is read below already leaves what it lacks alone).
+    for (const [ns, v] of peer.vectors) if (!l.acked.has(ns)) l.acked.set(ns, v.clone());
+    const frontiers = await this.node.readEventual(async (store) => {
+      const out = new Map<string, Map<string, number>>();
+      for (const ns of names) out.set(ns, await readGcFrontier(store.engine, ns));
+      return out;
+    });
+    // The region holds more of the peer's own origin than it does: the peer takes a new
+    // incarnation on our HELLO and comes back as another replica (server/edge/edge-node.ts),
+    // so nothing is decided or counted for this one (no replay happens: the session ends).
+    const renewing = names.some((ns) => {
+      const held = this.node.eventual.vector(ns).find((e) => e.origin === peer.replicaId)?.seq ?? 0;
+      return held > (peer.vectors.get(ns)?.get(peer.replicaId) ?? 0);
+    });
+    if (renewing) return { resync: [] };
+    const rec = this.node.eventual.edges().get(peer.replicaId);
     const now = Date.now();
     const resync: string[] = [];
     for (const ns of names) {
       const def = l.replica.definition(ns);
-      if (def === undefined || rec === undefined) continue;
+      if (def === undefined) continue;
+      // A copy restored from a backup older than a set remove GC already dropped (a new
+      // incarnation whose vector predates it: gc.ts, the GC frontier): no delta carries that
+      // remove any more, so the namespace comes again from a snapshot.
+      const said = peer.vectors.get(ns);
+      const lacking = unsafeEarlyGc || said === undefined ? undefined : lacksCollected(frontiers.get(ns) ?? new Map(), new Map(said.entries()));
+      if (lacking !== undefined) {
+        this.logger.info('edge resyncs a namespace: its vector predates removes GC dropped', { replica: peer.replicaId, namespace: ns, origin: lacking });
+        resync.push(ns);
+        this.metrics.resync('gc_frontier');
+        continue;
+      }
+      if (rec === undefined) continue;
       if (now - rec.lastSeenMs > def.tombstoneTtlS * 1000) {
         resync.push(ns);
         this.metrics.resync('tombstone_ttl');
@@ -195,7 +224,6 @@ export class EdgeHost {
       }
       // It held data the region knows of, yet says it holds nothing: everything goes again.
       const known = rec.acked[ns];
-      const said = peer.vectors.get(ns);
       if (known !== undefined && Object.values(known).some((s) => s > 0) && (said === undefined || said.origins().length === 0)) this.metrics.fullReplay(REGION_LABEL, l.group);
     }
     return { resync };

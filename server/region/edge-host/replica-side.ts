@@ -25,7 +25,7 @@ const unsafeAcceptSkew = unsafeEdge('accept-skew');
 
 /** What a session's replica asks of the host (host.ts). */
 export interface ReplicaHost {
-  admit(peer: PeerHello): Admission;
+  admit(peer: PeerHello): Promise<Admission>;
   peerVector(replicaId: string, ns: string, vector: VersionVector): void;
   /** undefined while this member is the leader; else the leader's client URL ('' if unknown). */
   notLeader(): string | undefined;
@@ -48,6 +48,10 @@ class RegionClock implements SyncClock {
     let max = 0;
     for (const d of this.node.namespaces.list()) if (d.level === 'eventual') max = Math.max(max, d.maxClockSkewMs);
     return max;
+  }
+  maxSkewMsOf(ns: string): number {
+    if (unsafeAcceptSkew) return Number.MAX_SAFE_INTEGER;
+    return this.node.namespaces.get(ns)?.maxClockSkewMs ?? this.maxSkewMs;
   }
   private clock(): HybridClock {
     this.hlc.restore(this.node.eventual.lastHlc);
@@ -125,10 +129,10 @@ export class RegionReplicaSide implements ReplicaSide {
     return Promise.resolve(new Map(namespaces.map((ns) => [ns, this.vector(ns)])));
   }
 
-  admit(peer: PeerHello): Promise<Admission> {
-    const a = this.host.admit(peer);
+  async admit(peer: PeerHello): Promise<Admission> {
+    const a = await this.host.admit(peer);
     if (a.refuse === undefined) this.peerId = peer.replicaId;
-    return Promise.resolve(a);
+    return a;
   }
 
   peerVector(replicaId: string, ns: string, vector: VersionVector): void {
@@ -161,12 +165,17 @@ export class RegionReplicaSide implements ReplicaSide {
           `${JSON.stringify(def.prefix)}); nothing of the page was applied`,
       };
     }
-    // Until relay permission exists (auth), an edge uploads only its own origin.
-    const forged = page.ranges.find((g) => g.origin !== this.peerId) ?? page.records.find((r) => r.origin !== this.peerId);
+    // Until relay permission exists (auth), an edge uploads only its own origins: this
+    // incarnation's and its device's earlier ones. A copy restored from a backup takes a new
+    // incarnation (DESIGN §6) yet may hold writes of the old one it never uploaded (taken
+    // offline before the backup): they are the device's own, and nothing else can hold a
+    // different record at the same dot (the old incarnation wrote it before the copy).
+    const own = (origin: string): boolean => origin === this.peerId || earlierIncarnation(origin, this.peerId);
+    const forged = page.ranges.find((g) => !own(g.origin)) ?? page.records.find((r) => !own(r.origin));
     if (forged !== undefined) {
       return {
         status: 'refused', code: 'forged-origin', fatal: false,
-        message: `a page carrying origin ${JSON.stringify(forged.origin)}: an edge uploads only its own (${this.peerId}); nothing of it was applied`,
+        message: `a page carrying origin ${JSON.stringify(forged.origin)}: an edge uploads only its own (${this.peerId} and its earlier incarnations); nothing of it was applied`,
       };
     }
     for (const r of page.records) {
@@ -225,3 +234,12 @@ export class RegionReplicaSide implements ReplicaSide {
     return this.node.onEventualChange(fn);
   }
 }
+
+/** `origin` is an earlier incarnation of the device of `peer` (both `edge:<device>:<incarnation>`). */
+export function earlierIncarnation(origin: string, peer: string): boolean {
+  const a = EDGE_ORIGIN_RE.exec(origin);
+  const b = EDGE_ORIGIN_RE.exec(peer);
+  return a !== null && b !== null && a[1] === b[1] && Number(a[2]) < Number(b[2]);
+}
+
+const EDGE_ORIGIN_RE = /^edge:([^:]+):(\d+)$/;

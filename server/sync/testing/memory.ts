@@ -131,6 +131,8 @@ export interface MemoryReplicaOptions {
   /** Added to the shared time to give this replica's physical clock (clock skew tests). */
   skewMs?: number;
   readonly maxSkewMs?: number;
+  /** Per-namespace max_clock_skew_ms for pages (SyncClock.maxSkewMsOf); maxSkewMs for the rest. */
+  readonly maxSkewMsOf?: Readonly<Record<string, number>>;
   readonly deviceId?: string;
   readonly incarnation?: number;
 }
@@ -143,7 +145,7 @@ export class MemoryReplica implements ReplicaSide {
   readonly replicaId: string;
   readonly deviceId: string;
   readonly incarnation: number;
-  readonly clock: HybridClock;
+  readonly clock: HybridClock & { maxSkewMsOf?(ns: string): number };
   readonly reps = new Map<string, CrdtReplica>();
   readonly peerVectors = new Map<string, VersionVector>();
   private readonly listeners = new Set<(ns: string) => void>();
@@ -162,6 +164,8 @@ export class MemoryReplica implements ReplicaSide {
     this.incarnation = opts.incarnation ?? 0;
     this.skewMs = opts.skewMs ?? 0;
     this.clock = new HybridClock(opts.replicaId, opts.maxSkewMs);
+    const byNs = opts.maxSkewMsOf;
+    if (byNs !== undefined) this.clock.maxSkewMsOf = (ns: string): number => byNs[ns] ?? this.clock.maxSkewMs;
     for (const n of opts.namespaces) this.reps.set(n.name, createReplica(n.kind, opts.replicaId, this.clock));
   }
 
