@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FaultProxy, PASS } from '../chaos/proxy/index.js';
 import { Client } from '../client/index.js';
-import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
+import type { RawCrdt } from '../server/api/testing/raw-crdt.js';
+import { crdtClientPool } from './helpers/crdt-cluster.js';
 import { SeededRandom } from '../server/util/random.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { startEdge, type EdgeProcess } from './helpers/edge.js';
@@ -25,12 +26,8 @@ let cluster: TestCluster;
 let dir: string;
 let proxies: FaultProxy[] = [];
 let edge: EdgeProcess;
-const opened: RawCrdt[] = [];
-const crdt = (endpoint: string): RawCrdt => {
-  const c = rawCrdt(endpoint);
-  opened.push(c);
-  return c;
-};
+const crdtPool = crdtClientPool();
+const crdt = crdtPool.open;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rs-edge-resync-'));
@@ -52,7 +49,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of opened) c.close();
+  crdtPool.closeAll();
   await edge?.kill();
   for (const p of proxies) await p.close();
   await cluster?.cleanup();

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client } from '../client/index.js';
-import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
+import type { RawCrdt } from '../server/api/testing/raw-crdt.js';
+import { crdtClientPool } from './helpers/crdt-cluster.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { startEdge, type EdgeProcess } from './helpers/edge.js';
 
@@ -23,12 +24,8 @@ const b = (s: string): Buffer => Buffer.from(s);
 let cluster: TestCluster;
 let dir: string;
 let edge: EdgeProcess;
-const opened: RawCrdt[] = [];
-const crdt = (endpoint: string): RawCrdt => {
-  const c = rawCrdt(endpoint);
-  opened.push(c);
-  return c;
-};
+const crdtPool = crdtClientPool();
+const crdt = crdtPool.open;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rs-edge-faults-'));
@@ -43,7 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of opened) c.close();
+  crdtPool.closeAll();
   await edge?.kill();
   await cluster?.cleanup();
   rmSync(dir, { recursive: true, force: true });

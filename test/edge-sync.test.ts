@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FaultProxy, PASS } from '../chaos/proxy/index.js';
-import { rawCrdt, type RawCrdt } from '../server/api/testing/raw-crdt.js';
+import type { RawCrdt } from '../server/api/testing/raw-crdt.js';
 import { SeededRandom } from '../server/util/random.js';
 import { eventually, startTestCluster, type TestCluster } from './helpers/cluster.js';
-import { b, CRDT_NAMESPACES, createCrdtNamespaces } from './helpers/crdt-cluster.js';
+import { b, CRDT_NAMESPACES, createCrdtNamespaces, crdtClientPool } from './helpers/crdt-cluster.js';
 import { startEdge, type EdgeProcess } from './helpers/edge.js';
 
 let cluster: TestCluster;
@@ -22,13 +22,8 @@ let dir: string;
 let proxies: FaultProxy[] = [];
 let edgeA: EdgeProcess;
 let edgeB: EdgeProcess;
-const opened: RawCrdt[] = [];
-
-const crdt = (endpoint: string): RawCrdt => {
-  const c = rawCrdt(endpoint);
-  opened.push(c);
-  return c;
-};
+const crdtPool = crdtClientPool();
+const crdt = crdtPool.open;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rs-edge-sync-'));
@@ -44,7 +39,7 @@ before(async () => {
   edgeB = await startEdge(cluster.serveCommand, { name: 'edge-b', dataDir: join(dir, 'b'), region: cluster.hostPorts, extraArgs: ['--log-level', 'warn'] });
 });
 after(async () => {
-  for (const c of opened) c.close();
+  crdtPool.closeAll();
   await edgeA?.kill();
   await edgeB?.kill();
   for (const p of proxies) await p.close();

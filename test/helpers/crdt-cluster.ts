@@ -50,3 +50,18 @@ export async function hashesAgree(clients: RawCrdt[], what: string, timeoutMs = 
     return out;
   }, timeoutMs, 250);
 }
+
+/** Raw Crdt clients opened through `open`, all closed by `closeAll` (a test file's after hook). */
+export function crdtClientPool(): { open: (endpoint: string) => RawCrdt; closeAll: () => void } {
+  const opened: RawCrdt[] = [];
+  return {
+    open: (endpoint) => {
+      const c = rawCrdt(endpoint);
+      opened.push(c);
+      return c;
+    },
+    closeAll: () => {
+      for (const c of opened.splice(0)) c.close();
+    },
+  };
+}
