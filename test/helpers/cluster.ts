@@ -27,6 +27,9 @@ export interface TestCluster extends LocalCluster {
 export const ETCD_HEARTBEAT_MS = 100;
 export const ETCD_ELECTION_MS = 1000;
 
+/** Lines of each member's output kept to explain a start that failed. */
+const START_FAILURE_LINES = 30;
+
 /**
  * `timings: 'etcd'` runs the members with etcd's defaults instead of the short test
  * timings: a 500 ms election timeout can expire on a loaded 2-core machine, and a test
@@ -37,19 +40,42 @@ export async function startTestCluster(
 ): Promise<TestCluster> {
   const { timings = 'test', extraArgs = [], ...launch } = opts;
   const [heartbeatMs, electionMs] = timings === 'etcd' ? [ETCD_HEARTBEAT_MS, ETCD_ELECTION_MS] : [TEST_HEARTBEAT_MS, TEST_ELECTION_MS];
-  const dataDir = mkdtempSync(join(tmpdir(), 'rs-test-'));
   const quiet = process.env.RS_TEST_VERBOSE === undefined;
   // Chosen once, so that every member and joiner of this cluster runs the same code.
   const serveCommand = launch.command ?? serveCommandFromEnv();
-  const cluster = await startCluster({
-    dataDir,
-    nodes: 3,
-    ready: 'healthy',
-    readyTimeoutMs: 30_000,
-    ...(quiet ? { onLine: () => {} } : {}),
-    ...launch,
-    command: serveCommand,
-    extraArgs: ['--heartbeat-ms', String(heartbeatMs), '--election-ms', String(electionMs), '--log-level', 'warn', ...extraArgs],
+  const start = async (): Promise<{ cluster: LocalCluster; dataDir: string }> => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rs-test-'));
+    // Quiet, but a start that fails says what each member printed last.
+    const recent = new Map<string, string[]>();
+    const keep = (name: string, line: string): void => {
+      const lines = recent.get(name) ?? [];
+      lines.push(line);
+      if (lines.length > START_FAILURE_LINES) lines.shift();
+      recent.set(name, lines);
+    };
+    try {
+      const cluster = await startCluster({
+        dataDir,
+        nodes: 3,
+        ready: 'healthy',
+        readyTimeoutMs: 30_000,
+        ...(quiet ? { onLine: keep } : {}),
+        ...launch,
+        command: serveCommand,
+        extraArgs: ['--heartbeat-ms', String(heartbeatMs), '--election-ms', String(electionMs), '--log-level', 'warn', ...extraArgs],
+      });
+      return { cluster, dataDir };
+    } catch (err) {
+      rmSync(dataDir, { recursive: true, force: true });
+      const printed = [...recent].map(([name, lines]) => `--- ${name}:\n${lines.join('\n')}`).join('\n');
+      throw new Error(`${(err as Error).message}${printed === '' ? '' : `\nwhat the members printed last:\n${printed}`}`, { cause: err });
+    }
+  };
+  // A cluster that did not become healthy in time on a loaded machine gets one more start
+  // (new directory and ports), said loudly; a second failure fails the test.
+  const { cluster, dataDir } = await start().catch(async (err: unknown) => {
+    console.log(`# startTestCluster: the cluster did not start; starting a new one once more. ${String((err as Error).message).replace(/\n/g, '\n# ')}`);
+    return start();
   });
   return Object.assign(cluster, {
     serveCommand,
