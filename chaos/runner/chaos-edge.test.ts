@@ -60,10 +60,12 @@ describe('chaos harness, edges', { timeout: 600_000 }, () => {
     assert.equal(outcome.exitCode, 1);
   });
 
-  test('teeth: an edge dropping the last page of each upload (--unsafe edge-drop-last-page) loses events', { timeout: 180_000 }, async () => {
+  test('teeth: an edge dropping the last page of each upload (--unsafe edge-drop-last-page) loses acknowledged writes', { timeout: 180_000 }, async () => {
     const { outcome, text } = await run('unsafe edge-drop-last-page', [...base, '--time', '10', '--nemesis', 'edge-cut', '--unsafe', 'edge-drop-last-page'], true);
-    assert.equal(verdictOf(outcome, 'edge-events'), 'violation', text);
-    assert.match(text, /n\d lacks event e\d-p\d\/\d+/);
+    // Which namespace's last page goes missing depends on timing: events, or an mv/set/lww
+    // write (then the lost-write checker and convergence say so).
+    const caught = ['edge-events', 'edge-no-lost-write'].filter((c) => verdictOf(outcome, c) === 'violation');
+    assert.ok(caught.length > 0, text);
     assert.equal(outcome.exitCode, 1);
   });
 });
