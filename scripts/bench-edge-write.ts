@@ -14,6 +14,7 @@
 //   npx tsx scripts/bench-edge-write.ts --lww [--ops 5000] [--keys 1000] [--concurrency 16]
 //   node --cpu-prof --import tsx scripts/bench-edge-write.ts   (a profile)
 
+import { countEngineIo } from './engine-io.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,15 +56,7 @@ async function main(): Promise<void> {
   try {
     const store = await EdgeStore.open(dir, 'edge:bench:1');
     const engine = store.engine;
-    const io = { gets: 0, calls: 0, ops: 0, bytes: 0 };
-    const { get, getMany, write } = engine;
-    engine.get = (key) => (io.gets++, io.calls++, get.call(engine, key));
-    engine.getMany = (keys) => ((io.gets += keys.length), io.calls++, getMany.call(engine, keys));
-    engine.write = (ops, o) => {
-      io.ops += ops.length;
-      for (const op of ops) io.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
-      return write.call(engine, ops, o);
-    };
+    const io = countEngineIo(engine);
     const ns = values.lww ? 'cfg' : 'ev';
     await store.external(encodeRegistry([completeDefinition(values.lww
       ? { name: ns, prefix: `${ns}/`, level: 'eventual', crdtType: 'lww' }

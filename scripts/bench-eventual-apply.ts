@@ -10,6 +10,7 @@
 //   (page: an edge's upload, pages of 1000 bench:edge events, one page per batch; per op is per event)
 //   node --cpu-prof --import tsx scripts/bench-eventual-apply.ts --rows lww   (a profile)
 
+import { countEngineIo } from './engine-io.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -81,15 +82,7 @@ async function run(row: Row, batch: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'rs-ev-apply-bench-'));
   const engine = await RocksEngine.open(dir);
   // Engine traffic of the timed part: keys read (get and getMany) and read calls, written ops and bytes.
-  const io = { gets: 0, calls: 0, ops: 0, bytes: 0 };
-  const { get, getMany, write } = engine;
-  engine.get = (key) => (io.gets++, io.calls++, get.call(engine, key));
-  engine.getMany = (keys) => ((io.gets += keys.length), io.calls++, getMany.call(engine, keys));
-  engine.write = (ops, o) => {
-    io.ops += ops.length;
-    for (const op of ops) io.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
-    return write.call(engine, ops, o);
-  };
+  const io = countEngineIo(engine);
   try {
     const mvcc = await MvccStore.open(engine);
     const registry = NamespaceRegistry.of([
