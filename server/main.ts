@@ -302,6 +302,7 @@ async function edge(argv: string[]): Promise<void> {
   const logger = pinoLogger(cfg.logLevel, `edge:${cfg.name}`);
   for (const w of parsed.warnings) logger.warn(w);
   if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
+  if (cfg.unsafeRecordDurablePoints) logger.warn('UNSAFE testing flag: recording durable points of the local database (power-cut emulation)');
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
   const t = cfg.tls;
   const regionTls = t.region || t.certFile !== undefined
@@ -321,6 +322,7 @@ async function edge(argv: string[]): Promise<void> {
   }
   const node = await EdgeNode.open({
     name: cfg.name, group: cfg.group, dataDir: cfg.dataDir, region: cfg.region, namespaces: cfg.namespaces, clockOffsetMs: cfg.unsafeClockOffsetMs,
+    recordDurablePoints: cfg.unsafeRecordDurablePoints,
     clock: systemClock, logger, onApplied: (ns, type, n) => metrics.crdtOpsApplied(ns, type, n),
     session: (n) => edgeSessionRunner(n, systemClock, logger, regionCredentials),
     ...(regionCredentials !== undefined ? { regionCredentials } : {}),

@@ -54,10 +54,18 @@ describe('regionstore edge flags', () => {
     assert.equal(config(parseEdgeFlags([...BASE, '--unsafe-clock-offset-ms', '-5000'], { REGIONSTORE_UNSAFE: '1' })).unsafeClockOffsetMs, -5000);
   });
 
+  it('refuses the durable-point recording (power-cut emulation) without REGIONSTORE_UNSAFE=1', () => {
+    assert.equal(config(parseEdgeFlags(BASE, {})).unsafeRecordDurablePoints, false);
+    assert.match(errors(parseEdgeFlags([...BASE, '--unsafe-record-durable-points', 'true'], {}))[0]!, /REGIONSTORE_UNSAFE=1/);
+    assert.match(errors(parseEdgeFlags([...BASE, '--unsafe-record-durable-points', 'yes'], { REGIONSTORE_UNSAFE: '1' }))[0]!, /not true or false/);
+    const env = { REGIONSTORE_UNSAFE: '1', REGIONSTORE_EDGE_UNSAFE_RECORD_DURABLE_POINTS: 'true' };
+    assert.equal(config(parseEdgeFlags(BASE, env)).unsafeRecordDurablePoints, true);
+  });
+
   it('--help lists every flag and its variable', () => {
     const r = parseEdgeFlags(['--help'], {});
     assert.equal(r.kind, 'help');
-    for (const f of ['--name', '--data-dir', '--region', '--listen-client-urls', '--namespaces', '--metrics-addr', '--unsafe-clock-offset-ms', 'REGIONSTORE_EDGE_REGION']) {
+    for (const f of ['--name', '--data-dir', '--region', '--listen-client-urls', '--namespaces', '--metrics-addr', '--unsafe-clock-offset-ms', '--unsafe-record-durable-points', 'REGIONSTORE_EDGE_REGION']) {
       assert.ok(edgeHelp().includes(f), f);
     }
   });

@@ -24,7 +24,8 @@ export type EdgeLogLevel = (typeof EDGE_LOG_LEVELS)[number];
 /** TLS flags, etcd's names (kept out of EdgeFlagKey's line so that list can grow apart). */
 type EdgeTlsFlagKey = 'certFile' | 'keyFile' | 'trustedCaFile';
 
-type EdgeFlagKey = 'name' | 'group' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'unsafeClockOffsetMs';
+type EdgeFlagKey = 'name' | 'group' | 'dataDir' | 'region' | 'listenClientUrls' | 'namespaces' | 'metricsAddr' | 'listenMetricsUrls' | 'logLevel' | 'unsafeClockOffsetMs'
+  | 'unsafeRecordDurablePoints';
 
 interface EdgeFlagSpec {
   key: EdgeFlagKey | EdgeTlsFlagKey;
@@ -68,6 +69,10 @@ const EDGE_FLAGS: readonly EdgeFlagSpec[] = [
     key: 'unsafeClockOffsetMs', flag: 'unsafe-clock-offset-ms', defaultText: '0',
     help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): add this many ms (may be negative) to the edge's clock, to\ntest the region's clock-skew bound.`,
   },
+  {
+    key: 'unsafeRecordDurablePoints', flag: 'unsafe-record-durable-points', defaultText: 'false',
+    help: `FOR TESTING ONLY (refused unless ${UNSAFE_ENV}=1): true records, after every fsynced write, the sizes of the\nlocal database's WAL files, so the chaos harness can emulate a power cut (drop what was not fsynced).`,
+  },
 ];
 
 export interface EdgeConfig {
@@ -87,6 +92,8 @@ export interface EdgeConfig {
   logLevel: EdgeLogLevel;
   /** Testing only (REGIONSTORE_UNSAFE=1): added to every clock reading. */
   unsafeClockOffsetMs: number;
+  /** Testing only (REGIONSTORE_UNSAFE=1): durable points of the local database for the power-cut emulation. */
+  unsafeRecordDurablePoints: boolean;
   /** TLS files; `region`: dial the region over TLS (https:// endpoints or a CA given). */
   tls: { certFile?: string; keyFile?: string; trustedCaFile?: string; region: boolean };
 }
@@ -240,6 +247,14 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
       errors.push(`${src('unsafeClockOffsetMs')} is a testing flag: it is refused unless ${UNSAFE_ENV}=1 is set`);
     } else unsafeClockOffsetMs = n;
   }
+  let unsafeRecordDurablePoints = false;
+  const rec = text('unsafeRecordDurablePoints');
+  if (rec !== undefined && rec !== '') {
+    if (rec !== 'true' && rec !== 'false') errors.push(`${src('unsafeRecordDurablePoints')}: "${rec}" is not true or false`);
+    else if (rec === 'true' && env[UNSAFE_ENV] !== '1') {
+      errors.push(`${src('unsafeRecordDurablePoints')} is a testing flag: it is refused unless ${UNSAFE_ENV}=1 is set`);
+    } else unsafeRecordDurablePoints = rec === 'true';
+  }
 
   const tls: EdgeConfig['tls'] = { region: /https:\/\//i.test(regionText) || text('trustedCaFile') !== undefined };
   for (const k of ['certFile', 'keyFile', 'trustedCaFile'] as const) {
@@ -256,6 +271,6 @@ export function parseEdgeFlags(argv: readonly string[], env: Env): EdgeFlagsResu
   return {
     kind: 'config',
     warnings,
-    config: { name, group, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs, tls },
+    config: { name, group, dataDir: text('dataDir') ?? `${name}.edge`, region, listenClientUrls, namespaces, metricsAddr, metricsListeners, logLevel, unsafeClockOffsetMs, unsafeRecordDurablePoints, tls },
   };
 }

@@ -29,6 +29,8 @@ export interface EdgeNodeOptions {
   namespaces: readonly string[] | undefined;
   /** Test-only: added to every wall-clock reading (REGIONSTORE_UNSAFE=1). */
   clockOffsetMs: number;
+  /** Test-only (REGIONSTORE_UNSAFE=1): record the local database's durable points for the chaos power cut. */
+  recordDurablePoints?: boolean;
   clock: Clock;
   logger: Logger;
   /** Builds the EdgeSync session runner once the node exists (absent: no eventual sync). */
@@ -111,7 +113,9 @@ export class EdgeNode {
   static async open(opts: EdgeNodeOptions): Promise<EdgeNode> {
     const check = await checkEdgeDataDir({ dataDir: opts.dataDir, deviceId: opts.name, nowMs: opts.clock.nowMs(), logger: opts.logger, ...(opts.verify !== undefined ? { verify: opts.verify } : {}) });
     const { marker, fresh } = check;
-    const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb);
+    const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb, {
+      recordDurablePoints: opts.recordDurablePoints === true,
+    });
     const node = new EdgeNode(opts, marker, store);
     node.storageNote = check.damage?.note ?? '';
     if (check.damage !== undefined) node.storageDamage = check.damage.reason;

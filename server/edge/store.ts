@@ -24,6 +24,7 @@ import {
 } from '../mvcc/index.js';
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
 import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
+import { recordingDurablePoints } from '../storage/durable-points.js';
 import { EventualStore } from '../eventual/store.js';
 import type { CrdtRecord } from '../crdt/index.js';
 import { unsafeEdge } from '../util/unsafe-edge.js';
@@ -139,10 +140,18 @@ export class EdgeStore implements ExternalApplier {
     this.nextIndex = mvcc.appliedIndex + 1;
   }
 
-  /** `create`: the database may be created (a new data dir, or a damaged one moved aside: startup-check.ts). */
-  static async open(dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void, create = true): Promise<EdgeStore> {
+  /**
+   * `create`: the database may be created (a new data dir, or a damaged one moved aside:
+   * startup-check.ts). `recordDurablePoints` (test-only, --unsafe-record-durable-points):
+   * every synced write leaves a durable point for the chaos power cut (server/util/power-cut.ts).
+   */
+  static async open(
+    dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void, create = true,
+    opts: { recordDurablePoints?: boolean } = {},
+  ): Promise<EdgeStore> {
     const dir = join(dataDir, 'state');
-    const engine = create ? await openRocksEngine(dir) : await openExistingRocksEngine(dir);
+    const opened = create ? await openRocksEngine(dir) : await openExistingRocksEngine(dir);
+    const engine = opts.recordDurablePoints === true ? recordingDurablePoints(opened, dir) : opened;
     const mvcc = await MvccStore.open(engine);
     const reg = await engine.get(REGISTRY_KEY);
     const registry = NamespaceRegistry.of(reg === undefined ? [] : decodeRegistryValue(reg));
