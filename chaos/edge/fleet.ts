@@ -3,7 +3,8 @@
 // proxies (one per member), so its link can be cut, throttled, made lossy or flapped on
 // its own. What the edge nemesis does to an edge happens here: kill -9, restart (with a
 // test-only clock offset), a copy of the data dir taken and later restored (an old
-// backup: the incarnation path), a wipe (a replaced device).
+// backup: the incarnation path), a wipe (a replaced device), a power cut (kill -9, then
+// every WAL byte the edge's database never fsynced dropped: server/util/power-cut.ts).
 //
 // Writers go through a gate per edge: an action that must not lose acknowledged writes by
 // design (a wipe, a restore from an old copy, a clock change) closes the gate, waits for
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../../client/index.js';
 import { startEdge, type EdgeProcess } from '../../cluster/edge-launcher.js';
+import { dropUnsyncedWal, type PowerCutResult } from '../../server/util/power-cut.js';
 import type { SeededRandom } from '../../server/util/random.js';
 import { ProxySet } from '../proxy/index.js';
 import { PASS } from '../proxy/policy.js';
@@ -32,6 +34,9 @@ export const DRAIN_TIMEOUT_MS = 30_000;
 export const DRAIN_POLL_MS = 200;
 /** How long a fault that needs the edge in session waits for it to reconnect after a restart. */
 export const CONNECT_WAIT_MS = 20_000;
+/** The edge's RocksDB directory inside its data dir (server/edge/startup-check.ts's
+ *  EDGE_STATE_DIR; chaos/ may not import server/edge). */
+export const EDGE_DB_DIR = 'state';
 
 export interface EdgeLogEvent {
   /** ms since the run started. */
@@ -70,6 +75,8 @@ export interface FleetOptions {
   nowMs: () => number;
   /** Environment of the edges (e.g. REGIONSTORE_UNSAFE + RS_UNSAFE_EDGE for a tooth). */
   env: NodeJS.ProcessEnv;
+  /** Start every edge with --unsafe-record-durable-points, so powerCut() can drop what it never fsynced. */
+  recordDurablePoints?: boolean;
 }
 
 /** Lines of an edge's JSON log the run cares about. */
@@ -108,8 +115,8 @@ export class EdgeFleet {
     const events: EdgeLogEvent[] = [];
     const dataDir = join(this.o.dir, name);
     const proc = await startEdge({
-      name, dataDir, region: link.addresses, env: this.o.env, readyTimeoutMs: EDGE_READY_TIMEOUT_MS,
-      extraArgs: ['--log-level', 'info'],
+      name, dataDir, region: link.addresses, env: this.env(0), readyTimeoutMs: EDGE_READY_TIMEOUT_MS,
+      extraArgs: ['--log-level', 'info', ...this.unsafeArgs(0)],
       onLine: (_n, line) => {
         log.write(`${line}\n`);
         const kind = classify(line);
@@ -167,13 +174,23 @@ export class EdgeFleet {
     await this.respawn(e);
   }
 
+  /** The test-only flags of an edge: its clock offset, the durable-point recording. */
+  private unsafeArgs(offsetMs: number): string[] {
+    return [
+      ...(offsetMs === 0 ? [] : ['--unsafe-clock-offset-ms', String(offsetMs)]),
+      ...(this.o.recordDurablePoints === true ? ['--unsafe-record-durable-points', 'true'] : []),
+    ];
+  }
+
+  private env(offsetMs: number): NodeJS.ProcessEnv {
+    return { ...this.o.env, ...(this.unsafeArgs(offsetMs).length === 0 ? {} : { REGIONSTORE_UNSAFE: '1' }) };
+  }
+
   private async respawn(e: FleetEdge): Promise<void> {
     const log = this.logs[e.index]!;
-    const offset = e.offsetMs === 0 ? [] : ['--unsafe-clock-offset-ms', String(e.offsetMs)];
-    const env = { ...this.o.env, ...(e.offsetMs === 0 ? {} : { REGIONSTORE_UNSAFE: '1' }) };
     e.proc = await startEdge({
-      name: e.name, dataDir: e.dataDir, region: e.link.addresses, env, readyTimeoutMs: EDGE_READY_TIMEOUT_MS,
-      extraArgs: ['--log-level', 'info', ...offset], ports: { client: e.proc.clientPort, metrics: e.proc.metricsPort },
+      name: e.name, dataDir: e.dataDir, region: e.link.addresses, env: this.env(e.offsetMs), readyTimeoutMs: EDGE_READY_TIMEOUT_MS,
+      extraArgs: ['--log-level', 'info', ...this.unsafeArgs(e.offsetMs)], ports: { client: e.proc.clientPort, metrics: e.proc.metricsPort },
       onLine: (_n, line) => {
         log.write(`${line}\n`);
         const kind = classify(line);
@@ -265,6 +282,22 @@ export class EdgeFleet {
     await cp(e.backup, e.dataDir, { recursive: true });
     await this.restart(i);
     return true;
+  }
+
+  /**
+   * A power cut: kill -9, then every WAL file of the edge's database cut back to the last
+   * size an fsync covered (a WAL never synced emptied), then start again. Needs the fleet
+   * started with recordDurablePoints.
+   */
+  async powerCut(i: number): Promise<PowerCutResult> {
+    const e = this.edge(i);
+    if (this.o.recordDurablePoints !== true) throw new Error('a power cut needs the edges started with --unsafe-record-durable-points (FleetOptions.recordDurablePoints)');
+    await this.kill(i);
+    try {
+      return await dropUnsyncedWal(join(e.dataDir, EDGE_DB_DIR));
+    } finally {
+      await this.restart(i);
+    }
   }
 
   /** Kill -9, delete the data dir, start empty: a replaced device. */

@@ -12,6 +12,8 @@
 //   edge-wipe                    the data dir deleted: a replaced device
 //   edge-skew-in / edge-skew-out the edge's clock ahead inside / outside max_clock_skew_ms
 //   edge-kill-leader             kill -9 of the region leader while edge sessions stream
+//   edge-power-cut               the edge writes offline, then a power cut: kill -9 and every WAL byte
+//                                its database never fsynced dropped (server/util/power-cut.ts); restart, heal
 //
 // A wipe, a restore and a clock change first let the edge upload what it holds (fleet.ts's
 // gate): the device is replaced after its data reached the region, as an operator does.
@@ -21,12 +23,13 @@ import type { Client } from '../../client/index.js';
 import { SeededRandom } from '../../server/util/random.js';
 import { shuffle } from '../nemesis/schedule.js';
 import type { FaultInterval } from '../report/record.js';
+import { describePowerCut } from '../../server/util/power-cut.js';
 import type { EdgeFleet } from './fleet.js';
 import { EDGE_NAMESPACE_NAMES, SKEW_BOUND_MS } from './workload.js';
 
 export const EDGE_FAULT_KINDS = [
   'edge-cut', 'edge-cut-all', 'edge-flap', 'edge-throttle', 'edge-lossy', 'edge-kill-upload', 'edge-kill-download',
-  'edge-old-copy', 'edge-wipe', 'edge-skew-in', 'edge-skew-out', 'edge-kill-leader',
+  'edge-old-copy', 'edge-wipe', 'edge-skew-in', 'edge-skew-out', 'edge-kill-leader', 'edge-power-cut',
 ] as const;
 export type EdgeFaultKind = (typeof EDGE_FAULT_KINDS)[number];
 
@@ -213,6 +216,18 @@ export class EdgeNemesis {
       case 'edge-skew-in':
       case 'edge-skew-out':
         return this.skew(f);
+      case 'edge-power-cut': {
+        // Offline first: what the edge acknowledges meanwhile is held by it alone, so a write
+        // acknowledged before its fsync (the edge-skip-fsync tooth) is lost for good.
+        fleet.cut(i);
+        await sleep(f.holdMs);
+        try {
+          const cut = await fleet.powerCut(i);
+          return `edge ${e.name} (offline ${f.holdMs} ms, then power cut: ${describePowerCut(cut)})`;
+        } finally {
+          fleet.heal(i);
+        }
+      }
       case 'edge-kill-leader': {
         const leader = await this.o.cluster.leader();
         if (leader === undefined) return 'no leader to kill';

@@ -74,7 +74,7 @@ export async function readDurablePoints(dir: string): Promise<{ points: number; 
     text = await readFile(join(dir, DURABLE_POINTS_FILE), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    throw new Error(`${dir} has no ${DURABLE_POINTS_FILE}: the process that wrote this database did not record durable points (start the edge with --unsafe-record-durable-points true and REGIONSTORE_UNSAFE=1)`);
+    throw new Error(`${dir} has no ${DURABLE_POINTS_FILE}: the process that wrote this database did not record durable points (start the edge with --unsafe-record-durable-points true and REGIONSTORE_UNSAFE=1)`, { cause: err });
   }
   const durable = new Map<string, number>();
   let points = 0;
