@@ -76,7 +76,8 @@ export const USAGE = [
   `  --kpi       the field KPIs: ${KPI_EDGES} edges (or --edges) writing events at --kpi-rate each (default ${KPI_RATE_DEFAULT}/s)`,
   `              over links on --link-schedule (default ${KPI_LINK_SCHEDULE}), --time default ${KPI_TIME_S}, nemesis default none;`,
   '              kpi.json and a table in report.html',
-  '  edge teeth (--unsafe, with --edges): edge-drop-last-page, edge-skip-fsync, edge-early-gc, edge-accept-skew',
+  '  edge teeth (--unsafe, with --edges): edge-drop-last-page, edge-skip-fsync (needs the edge-power-cut nemesis),',
+  '              edge-early-gc, edge-accept-skew',
   'exit status: 0 every checker ok, 1 a violation, 2 a checker could not decide (or the run could not be made)',
 ].join('\n');
 

@@ -1,8 +1,9 @@
 // Edge chaos in `npm test` (issue 15): a short run with two edges (real processes, each
 // through its own proxies) under edge faults (a cut, a kill -9 mid-upload, a wipe, a clock
-// past the bound) passes every edge checker; and two teeth: the same kind of run with a
+// past the bound) passes every edge checker; and three teeth: the same kind of run with a
 // test-only switch that breaks one rule fails it (the region taking pages from a clock past
-// max_clock_skew_ms; an edge sending the last page of each upload without its records).
+// max_clock_skew_ms; an edge sending the last page of each upload without its records; an
+// edge acknowledging writes before their fsync, caught by a power cut).
 //
 // EDGE_CHAOS_SEED=N replays with another seed. A run that ends otherwise than expected keeps
 // its files (path printed). The long runs and the KPI run: `npm run chaos:edge`, `npm run chaos:kpi`.
@@ -20,6 +21,8 @@ export const EDGE_RUN_SEED = 5;
 /** Room for the four faults on a loaded machine (at 20 s a cut, a kill and a wipe took 18 s and the skew never came). */
 export const EDGE_RUN_S = 28;
 export const EDGE_RUN_NEMESIS = 'edge-cut,edge-kill-upload,edge-wipe,edge-skew-out';
+/** The fsync tooth's run: its one power cut starts at FIRST_EDGE_FAULT_MS (2 s) and is played to its end. */
+export const POWER_CUT_TOOTH_S = 5;
 
 const VERBOSE = process.env.RS_TEST_VERBOSE !== undefined;
 
@@ -64,6 +67,19 @@ describe('chaos harness, edges', { timeout: 600_000 }, () => {
     const { outcome, text } = await run('unsafe edge-drop-last-page', [...base, '--time', '10', '--nemesis', 'edge-cut', '--unsafe', 'edge-drop-last-page'], true);
     // Which namespace's last page goes missing depends on timing: events, or an mv/set/lww
     // write (then the lost-write checker and convergence say so).
+    const caught = ['edge-events', 'edge-no-lost-write'].filter((c) => verdictOf(outcome, c) === 'violation');
+    assert.ok(caught.length > 0, text);
+    assert.equal(outcome.exitCode, 1);
+  });
+
+  test('teeth: an edge acknowledging writes before their fsync (--unsafe edge-skip-fsync) loses them to a power cut', { timeout: 180_000 }, async () => {
+    // The cheapest run that shows it: one edge, one power cut (at 2 s, after 2-5 s offline),
+    // so the writes it acknowledged offline are held by its unsynced WAL alone. A kill -9
+    // alone would not lose them (the kernel has them): the cut drops what was never fsynced.
+    const args = ['--nodes', '3', '--workload', 'register', '--edges', '1', '--seed', String(seed), '--time', String(POWER_CUT_TOOTH_S)];
+    const { outcome, text } = await run('unsafe edge-skip-fsync', [...args, '--nemesis', 'edge-power-cut', '--unsafe', 'edge-skip-fsync'], true);
+    const cut = outcome.faults.find((f) => f.kind === 'edge-power-cut');
+    assert.match(cut?.detail ?? 'no power cut played', /^edge e1 \(offline \d+ ms, then power cut: [1-9]\d* unsynced WAL bytes dropped/, text);
     const caught = ['edge-events', 'edge-no-lost-write'].filter((c) => verdictOf(outcome, c) === 'violation');
     assert.ok(caught.length > 0, text);
     assert.equal(outcome.exitCode, 1);
