@@ -1,7 +1,8 @@
 // The edge's local pieces in-process, on real RocksDB in a temp dir: the data dir marker
 // (a new dir is a new incarnation, another device's dir and a foreign dir are refused, a bump
 // survives a reopen), and the store's group commit (concurrent writes share synced batches,
-// and everything acknowledged is there after a reopen).
+// and everything acknowledged is there after a reopen, and after a power cut that drops
+// every WAL byte not fsynced: server/util/power-cut.ts).
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { completeDefinition } from '../namespace/index.js';
+import { StateKeyspace } from '../storage/index.js';
+import { dropUnsyncedWal } from '../util/power-cut.js';
 import { decodeAnswer, encodeBody } from '../eventual/entry.js';
 import { bumpIncarnation, loadOrCreateMarker, MarkerError } from './marker.js';
 import { EdgeStore, encodeRegistry, eventualCommand } from './store.js';
@@ -72,6 +75,29 @@ describe('edge store', () => {
       // The local log index goes on from where it was (no index is applied twice).
       await store.external(eventualCommand(encodeBody({ kind: 'write', namespace: 'cfg', physicalMs: 9_999, ops: [{ type: 'lwwDelete', key: b('cfg/k0') }] })));
       assert.equal((await store.mvcc.range({ key: b('cfg/k0') })).kvs.length, 0);
+    } finally {
+      await store.close();
+    }
+  }));
+
+  test('everything acknowledged survives a power cut (the WAL cut back to the last fsync)', () => withDir(async (dir) => {
+    const origin = 'edge:dev1:1';
+    let store = await EdgeStore.open(dir, origin, undefined, true, { recordDurablePoints: true });
+    await store.external(encodeRegistry([completeDefinition({ name: 'cfg', prefix: 'cfg/', level: 'eventual', crdtType: 'lww' })]));
+    const N = 100;
+    await Promise.all(Array.from({ length: N }, (_x, i) =>
+      store.external(eventualCommand(encodeBody({ kind: 'write', namespace: 'cfg', physicalMs: 1_000 + i, ops: [{ type: 'lwwPut', key: b(`cfg/k${i}`), value: b(`v${i}`) }] })))));
+    // A write nobody acknowledged, never fsynced: the cut must drop it (it proves the cut bites).
+    const unsynced = Uint8Array.of(StateKeyspace.Edge, 0xee);
+    await store.engine.write([{ type: 'put', key: unsynced, value: b('x') }]);
+    await store.close();
+    const cut = await dropUnsyncedWal(join(dir, 'state'));
+    assert.ok(cut.droppedBytes > 0, 'the unsynced write was in the WAL');
+    store = await EdgeStore.open(dir, origin);
+    try {
+      assert.equal(await store.engine.get(unsynced), undefined);
+      assert.deepEqual(store.eventual.vector('cfg'), [{ origin, seq: N }], 'every acknowledged write is there');
+      assert.equal((await store.mvcc.range({ key: b('cfg/'), rangeEnd: b('cfg0') })).kvs.length, N);
     } finally {
       await store.close();
     }
