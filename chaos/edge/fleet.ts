@@ -164,6 +164,22 @@ export class EdgeFleet {
     await this.edge(i).proc.kill('SIGKILL');
   }
 
+  /**
+   * A power cut: kill -9, then every WAL file of the edge's database cut back to the last
+   * size an fsync covered (a WAL never synced emptied), then start again. Needs the fleet
+   * started with recordDurablePoints.
+   */
+  async powerCut(i: number): Promise<PowerCutResult> {
+    const e = this.edge(i);
+    if (this.o.recordDurablePoints !== true) throw new Error('a power cut needs the edges started with --unsafe-record-durable-points (FleetOptions.recordDurablePoints)');
+    await this.kill(i);
+    try {
+      return await dropUnsyncedWal(join(e.dataDir, EDGE_DB_DIR));
+    } finally {
+      await this.restart(i);
+    }
+  }
+
   /** Starts it again (stopped or not) with the clock offset `offsetMs` (test-only flag). */
   async restart(i: number, offsetMs = this.edge(i).offsetMs): Promise<void> {
     const e = this.edge(i);
@@ -282,22 +298,6 @@ export class EdgeFleet {
     await cp(e.backup, e.dataDir, { recursive: true });
     await this.restart(i);
     return true;
-  }
-
-  /**
-   * A power cut: kill -9, then every WAL file of the edge's database cut back to the last
-   * size an fsync covered (a WAL never synced emptied), then start again. Needs the fleet
-   * started with recordDurablePoints.
-   */
-  async powerCut(i: number): Promise<PowerCutResult> {
-    const e = this.edge(i);
-    if (this.o.recordDurablePoints !== true) throw new Error('a power cut needs the edges started with --unsafe-record-durable-points (FleetOptions.recordDurablePoints)');
-    await this.kill(i);
-    try {
-      return await dropUnsyncedWal(join(e.dataDir, EDGE_DB_DIR));
-    } finally {
-      await this.restart(i);
-    }
   }
 
   /** Kill -9, delete the data dir, start empty: a replaced device. */
