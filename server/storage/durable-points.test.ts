@@ -8,7 +8,7 @@
 // POWER_CUT_SEED=N replays the randomized case with another seed.
 
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -106,6 +106,20 @@ describe('power-cut emulation on RocksDB (drop unsynced WAL bytes)', () => {
     assert.deepEqual(await present(dir, 2), [true, false]);
     assert.deepEqual(await present(removed, 2), [true, false]);
     assert.ok((await readdir(dir)).includes(DURABLE_POINTS_FILE));
+  });
+
+  it('an open leaves nothing unsynced below its point: RocksDB flushes what it replayed and starts an empty WAL', async () => {
+    const dir = await tempDir();
+    let db = recordingDurablePoints(await RocksEngine.open(dir), dir);
+    for (let i = 0; i < 5; i++) await put(db, i, false);
+    await db.close(); // as a kill -9: the unsynced writes are in the WAL (the kernel has them)
+    db = recordingDurablePoints(await RocksEngine.open(dir), dir);
+    await db.close();
+    const lines = (await readFile(join(dir, DURABLE_POINTS_FILE), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { why: string; wals: Record<string, number> });
+    const reopen = lines.at(-1)!;
+    assert.equal(reopen.why, 'open');
+    assert.deepEqual(Object.values(reopen.wals), [0], JSON.stringify(lines));
+    assert.deepEqual(await present(dir, 5), Array(5).fill(true));
   });
 
   it('refuses to cut a directory where no durable point was recorded', async () => {
