@@ -12,7 +12,7 @@ import { cp, mkdtemp, readFile, readdir, rm, stat, truncate, unlink } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DURABLE_POINTS_FILE, describePowerCut, dropUnsyncedWal, readDurablePoints } from '../util/power-cut.js';
+import { DURABLE_POINTS_FILE, describePowerCut, dropUnsyncedWal, readDurablePoints, recordDurablePoint } from '../util/power-cut.js';
 import { SeededRandom } from '../util/random.js';
 import { recordingDurablePoints } from './durable-points.js';
 import type { Engine } from './engine.js';
@@ -120,6 +120,22 @@ describe('power-cut emulation on RocksDB (drop unsynced WAL bytes)', () => {
     assert.equal(reopen.why, 'open');
     assert.deepEqual(Object.values(reopen.wals), [0], JSON.stringify(lines));
     assert.deepEqual(await present(dir, 5), Array(5).fill(true));
+  });
+
+  it('the side file starts again from its newest point past its size bound, and the cut is the same', async () => {
+    const dir = await tempDir();
+    const db = await RocksEngine.open(dir);
+    const boundBytes = 300;
+    for (let i = 0; i < 20; i++) {
+      await put(db, i, true);
+      recordDurablePoint(dir, 'sync', boundBytes);
+    }
+    await put(db, 20, false);
+    await db.close();
+    assert.ok((await stat(join(dir, DURABLE_POINTS_FILE))).size <= boundBytes);
+    const r = await dropUnsyncedWal(dir);
+    assert.ok(r.droppedBytes > 0, describePowerCut(r));
+    assert.deepEqual(await present(dir, 21), [...Array(20).fill(true), false]);
   });
 
   it('refuses to cut a directory where no durable point was recorded', async () => {

@@ -26,7 +26,7 @@
 // RocksDB 6.17's default recovery (kPointInTimeRecovery) reads a WAL that ends at a record
 // boundary, or inside its last record (a torn tail), as a clean end of the log.
 
-import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -35,6 +35,23 @@ import { join } from 'node:path';
 export const DURABLE_POINTS_FILE = 'REGIONSTORE_UNSAFE_DURABLE_POINTS.jsonl';
 /** RocksDB's WAL files: a file number and `.log`. */
 const WAL_FILE_RE = /^\d+\.log$/;
+/**
+ * The side file is started again from its newest point past this size (a long run records a
+ * point per fsync). The newest point alone is enough: WAL sizes only grow, and a WAL missing
+ * from it was deleted by RocksDB before it, so no later cut can meet that file.
+ */
+export const DURABLE_POINTS_FILE_BYTES_MAX = 1024 * 1024;
+
+/** Each directory's side file size as this process knows it (read once, then counted). */
+const appended = new Map<string, number>();
+
+function sizeOrZero(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
 
 /** One line of the side file. */
 interface DurablePointLine {
@@ -62,9 +79,19 @@ function walSizesNow(dir: string): Record<string, number> {
  * purpose: it runs between the synced write's completion and the caller's next step (the
  * answer to a client), so no later write of this process slips in between.
  */
-export function recordDurablePoint(dir: string, why: 'open' | 'sync'): void {
-  const line: DurablePointLine = { why, wals: walSizesNow(dir) };
-  appendFileSync(join(dir, DURABLE_POINTS_FILE), `${JSON.stringify(line)}\n`);
+export function recordDurablePoint(dir: string, why: 'open' | 'sync', fileBytesMax = DURABLE_POINTS_FILE_BYTES_MAX): void {
+  const text = `${JSON.stringify({ why, wals: walSizesNow(dir) } satisfies DurablePointLine)}\n`;
+  const file = join(dir, DURABLE_POINTS_FILE);
+  const size = (appended.get(dir) ?? sizeOrZero(file)) + text.length;
+  if (size <= fileBytesMax) {
+    appendFileSync(file, text);
+    appended.set(dir, size);
+    return;
+  }
+  // A rename replaces the file whole: a kill meanwhile leaves the old one or the new one.
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+  appended.set(dir, text.length);
 }
 
 /** Per WAL file name, the largest size recorded durable, and how many points were read. */
