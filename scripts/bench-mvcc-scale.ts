@@ -14,7 +14,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { encodeCommand } from '../server/mvcc/command-codec.js';
 import { MvccStore } from '../server/mvcc/store.js';
-import { RocksEngine } from '../server/storage/rocksdb-engine.js';
+import { RocksEngine, STATE_WRITE_BUFFER_BYTES } from '../server/storage/rocksdb-engine.js';
 
 /** Puts per applied batch: about what the region node applies per Ready under load. */
 const BATCH_PUTS = 256;
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     scatter: { type: 'boolean', default: false },
     /** Incompressible values (fresh pseudo-random bytes per put), as bench:scale --random-values. */
     'random-values': { type: 'boolean', default: false },
-    /** The state database's memtable size in MiB (ROCKSDB_OPEN_OPTIONS.writeBufferSize otherwise). */
+    /** The store's memtable size in MiB (else a member's state database's: STATE_WRITE_BUFFER_BYTES). */
     'write-buffer-mb': { type: 'string' },
   },
 });
@@ -72,9 +72,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
 const engineOptions = {
   ...(values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {}),
-  ...(values['write-buffer-mb'] !== undefined ? { writeBufferSize: Number(values['write-buffer-mb']) * 2 ** 20 } : {}),
+  writeBufferSize: values['write-buffer-mb'] !== undefined ? Number(values['write-buffer-mb']) * 2 ** 20 : STATE_WRITE_BUFFER_BYTES,
 };
-let engine = await RocksEngine.open(dir, engineOptions as object);
+let engine = await RocksEngine.open(dir, engineOptions);
 let store = await MvccStore.open(engine);
 const constantValue = Buffer.alloc(VALUE_BYTES, 'v');
 const randomValue = (): Buffer => {
@@ -158,7 +158,7 @@ console.log(JSON.stringify({ threadCpuSeconds: Object.fromEntries(Object.entries
 await store.idle();
 await engine.close();
 const reopen = await timed(async () => {
-  engine = await RocksEngine.open(dir, engineOptions as object);
+  engine = await RocksEngine.open(dir, engineOptions);
   store = await MvccStore.open(engine);
 });
 console.log(JSON.stringify({ reopenMs: Math.round(reopen.ms), reopenLoopMaxMs: Math.round(reopen.loopMaxMs), heapAfterReopenMiB: Math.round(heapMiB()) }));
