@@ -4,7 +4,11 @@
 // plus the longest event-loop delay seen while each of those ran. Reopens at the end
 // (restart time). Run with --expose-gc so heap figures are after a full GC:
 //   node --expose-gc --import tsx scripts/bench-mvcc-scale.ts --stages 10000,200000
-// Add --cpu-prof (node flag) to profile a run.
+// Add --cpu-prof (node flag) to profile a run. --scatter --random-values write keys and values
+// as bench:scale does (scattered order, incompressible); --write-buffer-mb sets the memtable.
+// Each stage's row has the CPU per put of every thread over the stage (stageUsPerPut:<thread>):
+// main, node#2-5 (V8's platform workers: GC helpers), node#7-10 (libuv's pool: the binding's
+// reads and writes), rocksdb:low0 (compaction), rocksdb:high0 (flush).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
