@@ -124,7 +124,7 @@ try {
     const puts = to - from;
     const rates = partRates(r).map((x) => Math.round(x));
     console.log(`\n## ${from}→${to}: ${puts} puts in ${r.seconds.toFixed(1)} s (${Math.round(puts / r.seconds)}/s, last tenth ${rates.at(-1)}/s; tenths ${rates.join(' ')}), ` +
-      `${r.failed} failed; load average ${loadBefore} before, ${load()} after`);
+      `${r.failed} failed${r.failed > 0 ? ` (${JSON.stringify(r.errors)})` : ''}; load average ${loadBefore} before, ${load()} after`);
     console.table(cluster.nodes.map((n, i) => {
       const all = (after[i]!.all - before[i]!.all) / puts;
       const main = (after[i]!.main - before[i]!.main) / puts;
