@@ -4,7 +4,11 @@
 // plus the longest event-loop delay seen while each of those ran. Reopens at the end
 // (restart time). Run with --expose-gc so heap figures are after a full GC:
 //   node --expose-gc --import tsx scripts/bench-mvcc-scale.ts --stages 10000,200000
-// Add --cpu-prof (node flag) to profile a run.
+// Add --cpu-prof (node flag) to profile a run. --scatter --random-values write keys and values
+// as bench:scale does (scattered order, incompressible); --write-buffer-mb sets the memtable.
+// Each stage's row has the CPU per put of every thread over the stage (stageUsPerPut:<thread>):
+// main, node#2-5 (V8's platform workers: GC helpers), node#7-10 (libuv's pool: the binding's
+// reads and writes), rocksdb:low0 (compaction), rocksdb:high0 (flush).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +18,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { encodeCommand } from '../server/mvcc/command-codec.js';
 import { MvccStore } from '../server/mvcc/store.js';
-import { RocksEngine } from '../server/storage/rocksdb-engine.js';
+import { RocksEngine, STATE_WRITE_BUFFER_BYTES } from '../server/storage/rocksdb-engine.js';
 
 /** Puts per applied batch: about what the region node applies per Ready under load. */
 const BATCH_PUTS = 256;
@@ -28,12 +32,22 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     /** RocksDB's own LOG at info level in the data dir (flushes, compactions, stalls); keep it with --dir. */
     'rocksdb-log': { type: 'boolean', default: false },
+    /** Keys written in bench:scale's scattered order (its scaleKey) instead of sorted. */
+    scatter: { type: 'boolean', default: false },
+    /** Incompressible values (fresh pseudo-random bytes per put), as bench:scale --random-values. */
+    'random-values': { type: 'boolean', default: false },
+    /** The store's memtable size in MiB (else a member's state database's: STATE_WRITE_BUFFER_BYTES). */
+    'write-buffer-mb': { type: 'string' },
   },
 });
 const stages = (values.stages as string).split(',').map(Number);
 
+/** Golden-ratio multiplier of bench:scale's scaleKey: i -> i * M mod 2^32 is a bijection. */
+const SCATTER = 0x9e3779b1;
+
 function key(i: number): Uint8Array {
-  return Buffer.from(`k${i.toString().padStart(KEY_BYTES - 1, '0')}`);
+  const n = values.scatter === true ? Math.imul(i, SCATTER) >>> 0 : i;
+  return Buffer.from(`k${n.toString().padStart(KEY_BYTES - 1, '0')}`);
 }
 
 function heapMiB(): number {
@@ -60,15 +74,26 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 }
 
 const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
-const engineOptions = values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {};
-let engine = await RocksEngine.open(dir, engineOptions as object);
+const engineOptions = {
+  ...(values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {}),
+  writeBufferSize: values['write-buffer-mb'] !== undefined ? Number(values['write-buffer-mb']) * 2 ** 20 : STATE_WRITE_BUFFER_BYTES,
+};
+let engine = await RocksEngine.open(dir, engineOptions);
 let store = await MvccStore.open(engine);
-const value = Buffer.alloc(VALUE_BYTES, 'v');
+const constantValue = Buffer.alloc(VALUE_BYTES, 'v');
+const randomValue = (): Buffer => {
+  const b = Buffer.allocUnsafe(VALUE_BYTES);
+  for (let i = 0; i < VALUE_BYTES; i += 4) b.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
+  return b;
+};
+const nextValue = values['random-values'] === true ? randomValue : () => constantValue;
 let index = 0;
 let loaded = 0;
 const rows: Array<Record<string, number>> = [];
 
+let threadsBefore: Record<string, number> = threadCpu();
 for (const target of stages) {
+  const loaded0 = loaded;
   const tail = target - Math.floor((target - loaded) / 10);
   let tailStart = 0;
   let tailCpu = process.cpuUsage();
@@ -80,12 +105,15 @@ for (const target of stages) {
     const n = Math.min(BATCH_PUTS, target - loaded);
     const items = [];
     for (let i = 0; i < n; i++) {
-      items.push({ index: ++index, command: encodeCommand({ type: 'put', put: { key: key(loaded + i), value } }) });
+      items.push({ index: ++index, command: encodeCommand({ type: 'put', put: { key: key(loaded + i), value: nextValue() } }) });
     }
     await store.applyBatch(items);
     loaded += n;
   }
   const tailPuts = target - tail;
+  const threads = threadCpu();
+  const stageThreads = Object.fromEntries(Object.entries(threads).map(([k, v]) => [k, Math.round(((v - (threadsBefore[k] ?? 0)) / (target - loaded0)) * 1e6)]));
+  threadsBefore = threads;
   const putsPerSec = tailPuts / ((performance.now() - tailStart) / 1000);
   const tailCpuUsed = process.cpuUsage(tailCpu);
   const cpuUsPerPut = (tailCpuUsed.user + tailCpuUsed.system) / tailPuts;
@@ -95,7 +123,8 @@ for (const target of stages) {
   const range = await timed(() => store.range({ key: key(0), rangeEnd: Uint8Array.of(0), limit: 1000 }));
   const hash = await timed(() => store.hashKV(0));
   const row = {
-    keys: target, putsPerSec: Math.round(putsPerSec), cpuUsPerPut: Math.round(cpuUsPerPut), heapMiB: Math.round(heap),
+    keys: target, putsPerSec: Math.round(putsPerSec), cpuUsPerPut: Math.round(cpuUsPerPut),
+    ...Object.fromEntries(Object.entries(stageThreads).map(([k, v]) => [`stageUsPerPut:${k}`, v])), heapMiB: Math.round(heap),
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
     countMs: Math.round(count.ms), countLoopMaxMs: Math.round(count.loopMaxMs), counted: count.result.count,
     prefixCountMs: Math.round(prefixCount.ms), prefixCountCpuMs: Math.round(prefixCount.cpuMs),
@@ -107,29 +136,33 @@ for (const target of stages) {
   console.log(JSON.stringify(row));
 }
 
-/** CPU seconds per thread name (Linux): main thread, libuv workers, RocksDB's flush and
- *  compaction threads, so a put's cost splits into JS, binding and LSM upkeep. */
+/** CPU seconds per thread (Linux): the main thread, then the others by name, and node's
+ *  unnamed ones (V8's platform workers first, then libuv's pool running the binding's
+ *  reads and writes, then RocksDB's flush and compaction threads) by their rank in thread
+ *  id order, so a put's cost splits into JS, GC helpers, binding and LSM upkeep. */
 function threadCpu(): Record<string, number> {
   const out: Record<string, number> = {};
   try {
-    for (const tid of readdirSync('/proc/self/task')) {
+    const tids = readdirSync('/proc/self/task').sort((a, b) => Number(a) - Number(b));
+    for (const [rank, tid] of tids.entries()) {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = tid === String(process.pid) ? 'main' : comm === 'node' ? `node#${rank}` : comm;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-      out[name] = Math.round(((out[name] ?? 0) + ticks / 100) * 10) / 10;
+      out[name] = (out[name] ?? 0) + ticks / 100;
     }
   } catch {
     // not Linux: no per-thread figures
   }
   return out;
 }
-console.log(JSON.stringify({ threadCpuSeconds: threadCpu() }));
+console.log(JSON.stringify({ threadCpuSeconds: Object.fromEntries(Object.entries(threadCpu()).map(([k, v]) => [k, Math.round(v * 10) / 10])) }));
 
 await store.idle();
 await engine.close();
 const reopen = await timed(async () => {
-  engine = await RocksEngine.open(dir, engineOptions as object);
+  engine = await RocksEngine.open(dir, engineOptions);
   store = await MvccStore.open(engine);
 });
 console.log(JSON.stringify({ reopenMs: Math.round(reopen.ms), reopenLoopMaxMs: Math.round(reopen.loopMaxMs), heapAfterReopenMiB: Math.round(heapMiB()) }));

@@ -20,7 +20,7 @@ import {
 import { openStateEngine } from '../storage/data-dir.js';
 import { INITIAL_AUTH_REVISION, PermType, type AuthStateData } from '../auth/index.js';
 import { authStateOps } from './auth-applier.js';
-import { openRocksEngine } from '../storage/rocksdb-engine.js';
+import { openStateRocksEngine } from '../storage/rocksdb-engine.js';
 
 /** Maintenance.Snapshot pads the file to 512-byte sectors and appends a SHA-256. */
 const SNAPSHOT_SECTOR_BYTES = 512;
@@ -63,7 +63,7 @@ export async function restoreEtcdSnapshot(o: EtcdRestoreOptions): Promise<EtcdRe
   try {
     const size = checkHash(fd, statSync(o.file).size, o.skipHashCheck, o.file);
     const db = BboltReader.open(fdSource(fd, size));
-    const engine = await openStateEngine(o.dataDir, openRocksEngine);
+    const engine = await openStateEngine(o.dataDir, openStateRocksEngine);
     let summary: EtcdRestoreSummary;
     try {
       summary = await importState(db, new StateImport(engine));

@@ -17,7 +17,7 @@ import {
   type ConfChange, type Message, type Ready, type ConfState, type UnsafeTestingSwitches,
 } from '../raft/index.js';
 import {
-  RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
+  RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
   stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
@@ -228,7 +228,7 @@ export class RegionNode {
       throw new DataDirRefusedError(rdir, `cannot be read: ${err instanceof Error ? err.message : String(err)}`, reseedCommand(o.dataDir));
     }
     const damage = this.startup.stateDamage;
-    this.stateEngine = await openStateEngine(o.dataDir, this.startup.stateIsNew ? openRocksEngine : openExistingRocksEngine);
+    this.stateEngine = await openStateEngine(o.dataDir, this.startup.stateIsNew ? openStateRocksEngine : openExistingStateRocksEngine);
     this.mvcc = await MvccStore.open(this.stateEngine, { recordCacheBytes: this.limits.recordCacheBytes });
     this.lessor = new Lessor(this.mvcc, systemClock);
     this.namespaceApplier = await NamespaceApplier.load(this.stateEngine);
@@ -572,7 +572,7 @@ export class RegionNode {
     try {
       // Reads that began before the install finish against the old engine, which
       // installStateSnapshot closes only after the new state is complete.
-      const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, {
+      const engine = await installStateSnapshot(this.opts.dataDir, chunks, openStateRocksEngine, {
         previous: this.stateEngine,
         beforeClosePrevious: readsIdle,
       });

@@ -36,6 +36,26 @@ export const ROCKSDB_OPEN_OPTIONS = {
   infoLogLevel: 'error',
 } as const;
 
+/** What RocksEngine.open takes besides `create`: ROCKSDB_OPEN_OPTIONS' keys, any values. */
+export type RocksOpenOptions = {
+  -readonly [K in keyof typeof ROCKSDB_OPEN_OPTIONS]?: (typeof ROCKSDB_OPEN_OPTIONS)[K] extends number ? number
+    : (typeof ROCKSDB_OPEN_OPTIONS)[K] extends string ? string : boolean;
+};
+
+/**
+ * The state database's memtable (the raft log's keeps ROCKSDB_OPEN_OPTIONS'). Every put
+ * writes its revision record, its latest row and its history entry there, the latter two
+ * at scattered keys, so each flushed file overlaps all of level 1, and a level-0 compaction
+ * (RocksDB's default: at 4 files) rewrites level 1's scattered part again. Bigger memtables
+ * mean fewer, larger level-0 files against the same level 1, so fewer rewrites per byte
+ * written (issue 20; scripts/bench-mvcc-scale.ts --scatter --random-values, one store in
+ * process, CPU of RocksDB's compaction thread per put, 16 MiB → this: 300k→600k keys
+ * 12 → 3 µs, see README "Scale benchmark"). Cost: up to two memtables of this size per
+ * member (the active one and one being flushed), and up to this much WAL replayed when a
+ * member starts after it was killed.
+ */
+export const STATE_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
+
 /** Pairs fetched per round trip to the binding's worker thread while iterating. */
 export const ROCKSDB_ITERATOR_HIGH_WATER_BYTES = 64 * 1024;
 /** leveldown passes `limit` as an int32. */
@@ -129,7 +149,7 @@ export class RocksEngine implements Engine {
    * existing database: RocksDB never creates, re-creates or rewrites one over files it
    * could not read (a missing CURRENT with create_if_missing once threw the data away).
    */
-  static async open(dir: string, options: Partial<typeof ROCKSDB_OPEN_OPTIONS> & { create?: boolean } = {}): Promise<RocksEngine> {
+  static async open(dir: string, options: RocksOpenOptions & { create?: boolean } = {}): Promise<RocksEngine> {
     const { create = true, ...rest } = options;
     if (create) await mkdir(dir, { recursive: true });
     const db = rocksdb(dir);
@@ -426,4 +446,14 @@ export function openRocksEngine(dir: string): Promise<Engine> {
 /** Opens the database in `dir` only if one exists there (never creates one). */
 export function openExistingRocksEngine(dir: string): Promise<Engine> {
   return RocksEngine.open(dir, { create: false });
+}
+
+/** openRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
+export function openStateRocksEngine(dir: string): Promise<Engine> {
+  return RocksEngine.open(dir, { writeBufferSize: STATE_WRITE_BUFFER_BYTES });
+}
+
+/** openExistingRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
+export function openExistingStateRocksEngine(dir: string): Promise<Engine> {
+  return RocksEngine.open(dir, { create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
 }

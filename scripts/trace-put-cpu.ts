@@ -1,0 +1,153 @@
+// What a put costs each member in CPU as the store grows (issue 20: the put rate at 1M
+// keys): a 3-member cluster from dist/, loaded by bench:scale's raw client (4 connections,
+// 256 puts in flight to the leader, 16-byte keys in scattered order, 256-byte values), in
+// stages. Per stage and member: CPU time per put of the whole process (every thread: the
+// main thread, RocksDB's flush and compaction threads, libuv's pool running the binding's
+// reads and writes) and of the main thread alone, from /proc (so the figures hold up on a
+// loaded machine, unlike the rate), and the event-loop delay p99/max over the stage
+// (`regionstore_event_loop_delay_seconds`, whose window a scrape opens and closes).
+//
+//   npx tsx scripts/trace-put-cpu.ts [--stages 20000,200000] [--random-values] [--node-flags '--v8-pool-size=1'] [--prof DIR] [--keep]
+//
+// --stages: the key counts at the end of each stage. --node-flags: node flags for the
+// members, before the launcher's own. --prof DIR: every member runs under
+// the CPU profiler (scripts/profile-preload.mjs) and writes DIR/proc-<pid>.cpuprofile when
+// it stops; the pids of the leader and followers are printed.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster, type LocalCluster } from '../cluster/launcher.js';
+import { probeStatus } from '../cluster/probe.js';
+import { loadStage, partRates, valueSource } from '../client/bench/scale-load.js';
+import { scrape } from '../client/bench/scale-probes.js';
+
+const { values: args } = parseArgs({
+  options: {
+    stages: { type: 'string', default: '20000,200000' },
+    'random-values': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+    prof: { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const TIMINGS = ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'];
+const SETTLE_TIMEOUT_MS = 300_000;
+const POLL_MS = 200;
+/** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS_PER_S = 100;
+const LOOP_METRIC = 'regionstore_event_loop_delay_seconds';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+/** utime + stime in seconds, of the process (every thread) or of one thread. */
+function cpuSeconds(path: string): number {
+  const f = (readFileSync(path, 'utf8').split(') ')[1] ?? '').split(' ').map(Number);
+  return ((f[11] ?? 0) + (f[12] ?? 0)) / CLOCK_TICKS_PER_S;
+}
+
+interface Cpu { all: number; main: number; byThread: Map<string, number> }
+
+/**
+ * A thread's name: RocksDB names its flush and compaction threads (`rocksdb:high0`,
+ * `rocksdb:low0`); Node's are all `node`, so they get their rank by thread id: V8's
+ * platform workers (GC, compiler) start before libuv's pool (the binding's reads and
+ * writes), which starts at the first file or database call.
+ */
+function threadGroup(tid: string, pid: number, rank: number): string {
+  if (tid === String(pid)) return 'main';
+  const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+  return comm === 'node' ? `node#${rank}` : comm;
+}
+
+function cpuOf(pid: number): Cpu {
+  const byThread = new Map<string, number>();
+  for (const [rank, tid] of readdirSync(`/proc/${pid}/task`).sort((a, b) => Number(a) - Number(b)).entries()) {
+    try {
+      const g = threadGroup(tid, pid, rank);
+      byThread.set(g, (byThread.get(g) ?? 0) + cpuSeconds(`/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return { all: cpuSeconds(`/proc/${pid}/stat`), main: cpuSeconds(`/proc/${pid}/task/${pid}/stat`), byThread };
+}
+
+async function leaderOf(cluster: LocalCluster): Promise<LocalCluster['nodes'][number]> {
+  for (;;) {
+    for (const n of cluster.nodes) if ((await probeStatus(n.metricsUrl))?.isLeader === true) return n;
+    await sleep(POLL_MS);
+  }
+}
+
+/** Waits until every member has applied what the leader committed (followers' CPU counted in full). */
+async function settle(cluster: LocalCluster): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < SETTLE_TIMEOUT_MS) {
+    const s = await Promise.all(cluster.nodes.map((n) => probeStatus(n.metricsUrl)));
+    const commit = Math.max(...s.map((x) => x?.commitIndex ?? 0));
+    if (s.every((x) => x !== undefined && x.appliedIndex === commit)) return;
+    await sleep(POLL_MS);
+  }
+  console.error('members did not settle; figures include an unfinished apply');
+}
+
+const stages = args.stages.split(',').map(Number);
+const dir = mkdtempSync(join(tmpdir(), 'rs-put-cpu-'));
+const env: NodeJS.ProcessEnv = { ...process.env };
+if (args.prof !== undefined) {
+  const profDir = resolve(args.prof);
+  mkdirSync(profDir, { recursive: true });
+  env['RS_PROF_DIR'] = profDir;
+  env['NODE_OPTIONS'] = `${process.env.NODE_OPTIONS ?? ''} --import ${join(REPO_ROOT, 'scripts', 'profile-preload.mjs')}`.trim();
+}
+const nodeFlags = args['node-flags'].split(/\s+/).filter((f) => f !== '');
+const command = { ...DIST_SERVE_COMMAND, args: [...nodeFlags, ...DIST_SERVE_COMMAND.args] };
+const cluster = await startCluster({ dataDir: join(dir, 'rs'), nodes: 3, ready: 'healthy', extraArgs: TIMINGS, env, command });
+try {
+  const value = valueSource(args['random-values'], Number(args.seed));
+  const leader = await leaderOf(cluster);
+  console.log(`members: ${cluster.nodes.map((n) => `${n.name} pid ${n.pid}${n === leader ? ' (leader)' : ''}`).join(', ')}; values ${args['random-values'] ? 'random' : 'constant'}; ` +
+    `node flags ${command.args.slice(0, -2).join(' ') || 'none'}`);
+  let from = 0;
+  for (const to of stages) {
+    await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`))); // opens the loop-delay window
+    const before = cluster.nodes.map((n) => cpuOf(n.pid));
+    const loadBefore = load();
+    const r = await loadStage(leader.clientUrl.replace(/^http:\/\//, ''), from, to, value);
+    await settle(cluster);
+    const after = cluster.nodes.map((n) => cpuOf(n.pid));
+    const loops = await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`)));
+    const puts = to - from;
+    const rates = partRates(r).map((x) => Math.round(x));
+    console.log(`\n## ${from}→${to}: ${puts} puts in ${r.seconds.toFixed(1)} s (${Math.round(puts / r.seconds)}/s, last tenth ${rates.at(-1)}/s; tenths ${rates.join(' ')}), ` +
+      `${r.failed} failed${r.failed > 0 ? ` (${JSON.stringify(r.errors)})` : ''}; load average ${loadBefore} before, ${load()} after`);
+    console.table(cluster.nodes.map((n, i) => {
+      const all = (after[i]!.all - before[i]!.all) / puts;
+      const main = (after[i]!.main - before[i]!.main) / puts;
+      const m = loops[i];
+      return {
+        member: `${n.name}${n === leader ? ' (leader)' : ''}`,
+        'CPU µs/put (all threads)': Math.round(all * 1e6),
+        'main thread µs/put': Math.round(main * 1e6),
+        'other threads µs/put': Math.round((all - main) * 1e6),
+        'loop p99 ms': m === undefined ? '?' : ((m.get(`${LOOP_METRIC}{quantile="0.99"}`) ?? NaN) * 1000).toFixed(1),
+        'loop max ms': m === undefined ? '?' : ((m.get(`${LOOP_METRIC}{quantile="1"}`) ?? NaN) * 1000).toFixed(0),
+      };
+    }));
+    for (const [i, n] of cluster.nodes.entries()) {
+      const groups = [...after[i]!.byThread].map(([g, s]) => [g, (s - (before[i]!.byThread.get(g) ?? 0)) / puts] as const)
+        .filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]);
+      console.log(`  ${n.name} µs/put by thread: ${groups.map(([g, s]) => `${g} ${Math.round(s * 1e6)}`).join(', ')}`);
+    }
+    from = to;
+  }
+} finally {
+  await cluster.stop();
+  if (args.prof !== undefined) console.log(`profiles in ${resolve(args.prof)} (proc-<pid>.cpuprofile)`);
+  if (args.keep) console.log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+}
