@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '../../client/index.js';
 import { SeededRandom } from '../../server/util/random.js';
 import { shuffle } from '../nemesis/schedule.js';
+import { untilDone } from '../workload/common.js';
 import type { FaultInterval } from '../report/record.js';
 import type { EdgeFleet } from './fleet.js';
 import { EDGE_NAMESPACE_NAMES, SKEW_BOUND_MS } from './workload.js';
@@ -63,6 +64,19 @@ export interface SkewWindow {
   heldAtEnd: Record<string, number>;
 }
 
+/**
+ * A data dir replaced (a wipe, or a restore from an old copy) and what the region held of the
+ * device's origins once the edge was dead, per namespace and origin (the most any member
+ * answered). The device's writes acknowledged before it and past these seqs never reached the
+ * region: they went with the replaced data dir, lost by design (checkers.ts).
+ */
+export interface DeviceReplacement {
+  edge: string;
+  kind: 'wipe' | 'restore';
+  atMs: number;
+  regionHeld: Record<string, Record<string, number>>;
+}
+
 /** What the edge nemesis needs of the region (the chaos cluster). */
 export interface RegionTarget {
   leader(): Promise<number | undefined>;
@@ -103,6 +117,8 @@ export class EdgeNemesis {
   readonly skewWindows: SkewWindow[] = [];
   /** Offsets an edge ran with, and when (for the protocol checker). */
   readonly skews: Array<{ edge: string; offsetMs: number; startMs: number; endMs: number }> = [];
+  /** Every data dir replaced, with the region's vectors of the device then. */
+  readonly replacements: DeviceReplacement[] = [];
   private stopped = false;
 
   constructor(private readonly o: EdgeNemesisOptions) {}
@@ -138,8 +154,31 @@ export class EdgeNemesis {
 
   private async regionHeld(origin: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const ns of EDGE_NAMESPACE_NAMES) out[ns] = (await this.o.region.crdt.hash(ns)).vector[origin] ?? 0;
+    // A member catching up may not know the namespace yet (NOT_FOUND): ask again.
+    for (const ns of EDGE_NAMESPACE_NAMES) out[ns] = await untilDone(async () => (await this.o.region.crdt.hash(ns)).vector[origin] ?? 0);
     return out;
+  }
+
+  /**
+   * Notes what the region holds of the device's origins, read from every member (the most any
+   * answered: all of it is committed) once the edge is dead, so nothing more of the replaced
+   * data dir can arrive but pages already proposed (which only add writes the checkers excuse).
+   */
+  private async noteReplacement(edge: string, kind: DeviceReplacement['kind']): Promise<void> {
+    const prefix = `edge:${edge}:`;
+    const regionHeld: Record<string, Record<string, number>> = {};
+    for (const ns of EDGE_NAMESPACE_NAMES) {
+      regionHeld[ns] = await untilDone(async () => {
+        const held: Record<string, number> = {};
+        const answers = (await this.o.region.crdt.hashAll(ns)).filter((a) => 'hash' in a);
+        if (answers.length === 0) throw new Error(`no region member answered CrdtHash of ${ns}`);
+        for (const a of answers) {
+          for (const [origin, seq] of Object.entries(a.hash.vector)) if (origin.startsWith(prefix)) held[origin] = Math.max(held[origin] ?? 0, seq);
+        }
+        return held;
+      });
+    }
+    this.replacements.push({ edge, kind, atMs: this.o.nowMs(), regionHeld });
   }
 
   private async play(f: PlannedEdgeFault): Promise<string> {
@@ -194,7 +233,7 @@ export class EdgeNemesis {
         const release = await fleet.hold(i);
         try {
           const drained = await fleet.drained(i, this.o.region, EDGE_NAMESPACE_NAMES);
-          await fleet.restoreBackup(i);
+          await fleet.restoreBackup(i, () => this.noteReplacement(e.name, 'restore'));
           return `edge ${e.name}: copy taken, ${f.holdMs} ms of writes, copy restored${drained ? '' : ' (it had NOT uploaded everything: writes may be lost by design)'}`;
         } finally {
           release();
@@ -204,7 +243,7 @@ export class EdgeNemesis {
         const release = await fleet.hold(i);
         try {
           const drained = await fleet.drained(i, this.o.region, EDGE_NAMESPACE_NAMES);
-          await fleet.wipe(i);
+          await fleet.wipe(i, () => this.noteReplacement(e.name, 'wipe'));
           return `edge ${e.name}${drained ? '' : ' (it had NOT uploaded everything: writes may be lost by design)'}`;
         } finally {
           release();
