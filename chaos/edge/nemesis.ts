@@ -272,8 +272,9 @@ export class EdgeNemesis {
     let startMs: number;
     let origin = '';
     let heldAtStart: Record<string, number> = {};
+    let drained = false;
     try {
-      await fleet.drained(f.edge, this.o.region, EDGE_NAMESPACE_NAMES);
+      drained = await fleet.drained(f.edge, this.o.region, EDGE_NAMESPACE_NAMES);
       await fleet.restart(f.edge, offsetMs);
       startMs = this.o.nowMs();
       origin = String((await e.proc.status())['replicaId'] ?? '');
@@ -288,8 +289,17 @@ export class EdgeNemesis {
       // Cut first: what the region holds now is what it took while the clock was past the bound.
       fleet.cut(f.edge);
       await sleep(KILL_AFTER_HEAL_MS);
-      const heldAtEnd = await this.regionHeld(origin);
-      this.skewWindows.push({ edge: e.name, origin, offsetMs, startMs, endMs: this.o.nowMs(), heldAtStart, heldAtEnd });
+      // The skewed process may have taken a new incarnation at its first write (it started
+      // after a kill -9: server/edge/edge-node.ts): what it wrote is under that one.
+      const endOrigin = String((await e.proc.status().catch(() => ({} as Record<string, unknown>)))['replicaId'] ?? origin);
+      const endMs = this.o.nowMs();
+      // The start origin's records the region takes now are the skewed process's only if the
+      // edge had uploaded all it held before (else they may be older ones, stamped in time).
+      if (drained) this.skewWindows.push({ edge: e.name, origin, offsetMs, startMs, endMs, heldAtStart, heldAtEnd: await this.regionHeld(origin) });
+      if (endOrigin !== origin && endOrigin !== '') {
+        const none = Object.fromEntries(EDGE_NAMESPACE_NAMES.map((ns) => [ns, 0]));
+        this.skewWindows.push({ edge: e.name, origin: endOrigin, offsetMs, startMs, endMs, heldAtStart: none, heldAtEnd: await this.regionHeld(endOrigin) });
+      }
     }
     await fleet.restart(f.edge, 0);
     fleet.heal(f.edge);
