@@ -59,13 +59,23 @@ export function checkConvergence(finals: EdgeFinalRead): CheckerSummary {
   if (ref !== undefined) {
     for (const r of ok.slice(1)) {
       for (const [ns, h] of Object.entries(ref.hashes)) {
-        if (r.hashes[ns] !== h) problems.push(`CrdtHash of ${ns}: ${r.replica} ${r.hashes[ns]} but ${ref.replica} ${h}`);
+        if (r.hashes[ns] !== h) problems.push(`CrdtHash of ${ns}: ${r.replica} ${r.hashes[ns]} but ${ref.replica} ${h}${vectorDifference(ns, ref, r)}`);
       }
       if (rendered(r) !== rendered(ref)) problems.push(`rendered state of ${r.replica} differs from ${ref.replica}'s: ${firstDifference(ref, r)}`);
     }
   }
   const facts = [`${finals.replicas.length} replicas; ${finals.quiesced ? `agreed after ${finals.quiesceMs} ms of quiet` : `did NOT agree within ${finals.quiesceMs} ms of quiet`}`];
   return summary('edge-convergence', problems, `${finals.replicas.length} replicas: equal hashes and equal rendered states`, facts);
+}
+
+/** The origins whose seq differs between the two replicas' vectors of `ns` ('' when unknown or equal). */
+function vectorDifference(ns: string, a: ReplicaFinal, b: ReplicaFinal): string {
+  const x = a.vectors?.[ns];
+  const y = b.vectors?.[ns];
+  if (x === undefined || y === undefined) return '';
+  const diff = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((o) => (x[o] ?? 0) !== (y[o] ?? 0))
+    .map((o) => `${o} ${a.replica} ${x[o] ?? 0} vs ${b.replica} ${y[o] ?? 0}`);
+  return diff.length === 0 ? ' (equal vectors)' : ` (vectors: ${diff.join(', ')})`;
 }
 
 function firstDifference(a: ReplicaFinal, b: ReplicaFinal): string {
