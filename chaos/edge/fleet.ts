@@ -196,13 +196,16 @@ export class EdgeFleet {
     }
   }
 
-  /** Waits (up to CONNECT_WAIT_MS) until the edge has a session with the region; says whether it did. */
+  /**
+   * Waits (up to CONNECT_WAIT_MS) until the edge has a sync session with the region past HELLO
+   * (not only the link: pages flow); says whether it did.
+   */
   async waitConnected(i: number): Promise<boolean> {
     const e = this.edge(i);
     const deadline = Date.now() + CONNECT_WAIT_MS;
     while (Date.now() < deadline) {
       const s = await e.proc.status().catch(() => undefined);
-      if (s?.['connected'] === true) return true;
+      if (s?.['connected'] === true && (s['sync'] as { open?: boolean } | undefined)?.open === true) return true;
       await sleep(DRAIN_POLL_MS);
     }
     return false;
