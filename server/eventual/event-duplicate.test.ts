@@ -15,12 +15,15 @@ function event(origin: string, seq: number): EventRecord {
   return { kind: 'events', origin, seq, hlc: { wall: 1_000 + seq, logical: 0 }, deviceId: 'dev', deviceSeq: 7, ts: 5, type: 't', payload: b('p') };
 }
 
+function page(r: EventRecord) {
+  return { body: { kind: 'page' as const, namespace: 'ev', physicalMs: 2_000, ranges: [{ origin: r.origin, from: 1, to: r.seq }], records: [r] } };
+}
+
 test('an event appended twice under two dots: every arrival order keeps the smaller dot, and the same hash', async () => {
   const old = event('edge:e1:100', 3);
   const again = event('edge:e1:200', 1);
   const [x, y] = await Promise.all([EvHarness.open(SPECS), EvHarness.open(SPECS)]);
   try {
-    const page = (r: EventRecord) => ({ body: { kind: 'page' as const, namespace: 'ev', physicalMs: 2_000, ranges: [{ origin: r.origin, from: 1, to: r.seq }], records: [r] } });
     await x.applyBodies([page(old)]);
     await x.applyBodies([page(again)]);
     await y.applyBodies([page(again)]);
