@@ -120,6 +120,9 @@ describe('edge checkers', () => {
     assert.equal(checkProtocol({ ...base, skews, edgeEvents: [{ edge: 'e1', events: [refusal] }] }).verdict, 'ok');
     const window = { edge: 'e1', origin: 'edge:e1:1', offsetMs: 7_000, startMs: 4_000, endMs: 9_000, heldAtStart: { ns: 3 }, heldAtEnd: { ns: 4 } };
     assert.match(checkProtocol({ ...base, skewWindows: [window] }).summary, /took 1 record\(s\) of ns from edge e1/);
+    // The vector moved by a range whose record was dominated, while every skewed record was refused: no record taken.
+    const refusedSkew = { atMs: 5_000, kind: 'refused' as const, text: '{"code":"clock-skew","msg":"the region refused a page"}' };
+    assert.equal(checkProtocol({ ...base, skews: [{ edge: 'e1', offsetMs: 7_000, startMs: 4_000, endMs: 9_000 }], skewWindows: [window], edgeEvents: [{ edge: 'e1', events: [refusedSkew] }] }).verdict, 'ok');
     const down = (text: string) => ({ ...base, edgeEvents: [{ edge: 'e1', events: [{ atMs: 1, kind: 'down' as const, text }] }] });
     assert.equal(checkProtocol(down('14 UNAVAILABLE: read ECONNRESET')).verdict, 'ok');
     assert.equal(checkProtocol(down('peer ended the session: malformed: bad page')).verdict, 'violation');
