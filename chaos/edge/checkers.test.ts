@@ -86,6 +86,30 @@ describe('edge checkers', () => {
     assert.match(checkEvents([e], finals(gap)).details, /device d has 1 gap/);
   });
 
+  it('a replaced data dir: exactly the writes acknowledged before it past what the region held then are excused', () => {
+    // e1 wrote counter adds at seqs 1..3 and events 1..2 of device d (dots 1..2 of ec-events) before its wipe at
+    // 100 ms; the region held seq 1 of the counter origin and event dot 1 then. After the wipe, a new incarnation.
+    const adds = [1, 2, 3].map((seq) => op({ kind: 'counter-add', ns: 'c', key: 'k', delta: 1, returnMs: 10 * seq, dot: `edge:e1:5:${seq}` }));
+    const later = op({ kind: 'counter-add', ns: 'c', key: 'k', delta: 1, returnMs: 200, dot: 'edge:e1:9:1' });
+    const wipe = { edge: 'e1', kind: 'wipe' as const, atMs: 100, regionHeld: { c: { 'edge:e1:5': 1 }, ev: { 'edge:e1:5': 1 } } };
+    const ops = [...adds, later];
+    assert.match(checkNoLostWrite(ops, finals(replica('n1', { counters: { k: 2 } }))).summary, /2 lost/, 'without the fact the loss is a loss');
+    const r = checkNoLostWrite(ops, finals(replica('n1', { counters: { k: 2 } })), [wipe]);
+    assert.equal(r.verdict, 'ok', r.details);
+    assert.match(r.summary, /2 acknowledged write\(s\) lost by design/);
+    assert.equal(checkNoLostWrite(ops, finals(replica('n1', { counters: { k: 1 } })), [wipe]).verdict, 'violation', 'the add after the wipe, or the one the region held, is not excused');
+    assert.equal(checkNoLostWrite(ops, finals(replica('n1', { counters: { k: 4 } })), [wipe]).verdict, 'ok', 'an excused add that arrived anyway is no double count');
+    // Events: the lost one is excused, and so is the gap it leaves; a gap of another seq is not.
+    const e = (seq: number, dot: number, returnMs: number): EdgeOp => op({ kind: 'event-append', ns: 'ev', returnMs, dot: `edge:e1:5:${dot}`, event: { device: 'd', seq, payload: 'p', tsMs: 0 } });
+    const evs = [e(1, 1, 10), e(2, 2, 20), op({ kind: 'event-append', ns: 'ev', returnMs: 200, dot: 'edge:e1:9:1', event: { device: 'd', seq: 3, payload: 'p', tsMs: 0 } })];
+    const held = replica('n1', { events: { d: { 1: ['p'], 3: ['p'] } }, completeness: { d: { contiguous: 1, highest: 3, held: 2, gaps: 1 } } });
+    assert.equal(checkEvents(evs, finals(held)).verdict, 'violation');
+    const ok = checkEvents(evs, finals(held), [wipe]);
+    assert.equal(ok.verdict, 'ok', ok.details);
+    const lacks1 = replica('n1', { events: { d: { 2: ['p'], 3: ['p'] } }, completeness: { d: { contiguous: 0, highest: 3, held: 2, gaps: 1 } } });
+    assert.equal(checkEvents(evs, finals(lacks1), [wipe]).verdict, 'violation', 'the event the region held at the wipe must be there');
+  });
+
   it('protocol: full replays, skew refusals outside a window, records taken past the bound, other session errors', () => {
     const base = { fullReplays: 0, edgeEvents: [], skewWindows: [], skews: [], boundMs: 3_000 };
     assert.equal(checkProtocol(base).verdict, 'ok');
@@ -96,6 +120,9 @@ describe('edge checkers', () => {
     assert.equal(checkProtocol({ ...base, skews, edgeEvents: [{ edge: 'e1', events: [refusal] }] }).verdict, 'ok');
     const window = { edge: 'e1', origin: 'edge:e1:1', offsetMs: 7_000, startMs: 4_000, endMs: 9_000, heldAtStart: { ns: 3 }, heldAtEnd: { ns: 4 } };
     assert.match(checkProtocol({ ...base, skewWindows: [window] }).summary, /took 1 record\(s\) of ns from edge e1/);
+    // The vector moved by a range whose record was dominated, while every skewed record was refused: no record taken.
+    const refusedSkew = { atMs: 5_000, kind: 'refused' as const, text: '{"code":"clock-skew","msg":"the region refused a page"}' };
+    assert.equal(checkProtocol({ ...base, skews: [{ edge: 'e1', offsetMs: 7_000, startMs: 4_000, endMs: 9_000 }], skewWindows: [window], edgeEvents: [{ edge: 'e1', events: [refusedSkew] }] }).verdict, 'ok');
     const down = (text: string) => ({ ...base, edgeEvents: [{ edge: 'e1', events: [{ atMs: 1, kind: 'down' as const, text }] }] });
     assert.equal(checkProtocol(down('14 UNAVAILABLE: read ECONNRESET')).verdict, 'ok');
     assert.equal(checkProtocol(down('peer ended the session: malformed: bad page')).verdict, 'violation');

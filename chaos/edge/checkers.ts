@@ -3,7 +3,8 @@
 //
 //  - edge-convergence: every replica's CrdtHash of every namespace equal, and the rendered
 //    states (every key of every type, every event) equal;
-//  - edge-no-lost-write: every acknowledged write is there, by type (the issue's rules):
+//  - edge-no-lost-write: every acknowledged write is there, by type (the issue's rules),
+//    but for writes lost by design with a replaced data dir (lostWithDataDir):
 //    a counter holds every acknowledged add exactly once (and no more than the adds that
 //    may have applied); a set holds every acknowledged add unless a remove of that member
 //    may have applied after the add did (it returned after the add was called); an lww key holds an acknowledged write's value or a winner with a
@@ -19,11 +20,13 @@ import type { CheckerSummary } from '../checker/summary.js';
 import type { Verdict } from '../checker/linearizability.js';
 import type { EdgeLogEvent } from './fleet.js';
 import type { EdgeFinalRead, ReplicaFinal } from './final.js';
-import type { SkewWindow } from './nemesis.js';
+import type { DeviceReplacement, SkewWindow } from './nemesis.js';
 import type { EdgeOp } from './workload.js';
 
 /** Problems listed in a checker's details at most (the count is always given). */
 export const PROBLEMS_SHOWN_MAX = 40;
+/** How far around a skew window a refusal line (timed when the harness read it) still counts as inside it. */
+export const SKEW_WINDOW_SLACK_MS = 1_000;
 /** After an edge's clock comes back, its records stamped ahead are refused until the region's clock passes them. */
 export const SKEW_REFUSAL_GRACE_MS = 15_000;
 
@@ -58,13 +61,23 @@ export function checkConvergence(finals: EdgeFinalRead): CheckerSummary {
   if (ref !== undefined) {
     for (const r of ok.slice(1)) {
       for (const [ns, h] of Object.entries(ref.hashes)) {
-        if (r.hashes[ns] !== h) problems.push(`CrdtHash of ${ns}: ${r.replica} ${r.hashes[ns]} but ${ref.replica} ${h}`);
+        if (r.hashes[ns] !== h) problems.push(`CrdtHash of ${ns}: ${r.replica} ${r.hashes[ns]} but ${ref.replica} ${h}${vectorDifference(ns, ref, r)}`);
       }
       if (rendered(r) !== rendered(ref)) problems.push(`rendered state of ${r.replica} differs from ${ref.replica}'s: ${firstDifference(ref, r)}`);
     }
   }
   const facts = [`${finals.replicas.length} replicas; ${finals.quiesced ? `agreed after ${finals.quiesceMs} ms of quiet` : `did NOT agree within ${finals.quiesceMs} ms of quiet`}`];
   return summary('edge-convergence', problems, `${finals.replicas.length} replicas: equal hashes and equal rendered states`, facts);
+}
+
+/** The origins whose seq differs between the two replicas' vectors of `ns` ('' when unknown or equal). */
+function vectorDifference(ns: string, a: ReplicaFinal, b: ReplicaFinal): string {
+  const x = a.vectors?.[ns];
+  const y = b.vectors?.[ns];
+  if (x === undefined || y === undefined) return '';
+  const diff = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((o) => (x[o] ?? 0) !== (y[o] ?? 0))
+    .map((o) => `${o} ${a.replica} ${x[o] ?? 0} vs ${b.replica} ${y[o] ?? 0}`);
+  return diff.length === 0 ? ' (equal vectors)' : ` (vectors: ${diff.join(', ')})`;
 }
 
 function firstDifference(a: ReplicaFinal, b: ReplicaFinal): string {
@@ -80,6 +93,33 @@ function firstDifference(a: ReplicaFinal, b: ReplicaFinal): string {
   return 'order only';
 }
 
+/**
+ * Acknowledged writes that went with a replaced data dir: made on the edge before a wipe or a
+ * restore from an old copy, at a dot (origin:seq) of the device past what the region held of
+ * that origin once the edge was dead (nemesis.ts's DeviceReplacement: facts read then, not a
+ * guess). Nothing of them can reach the region any more, except a page already proposed, so
+ * the checkers take them as "may have applied" (unknown): neither required nor forbidden.
+ */
+export function lostWithDataDir(ops: readonly EdgeOp[], replacements: readonly DeviceReplacement[]): Set<EdgeOp> {
+  const out = new Set<EdgeOp>();
+  for (const o of ops) {
+    if (o.status !== 'ok' || o.dot === null || o.replica === 'region') continue;
+    const cut = o.dot.lastIndexOf(':');
+    const origin = o.dot.slice(0, cut);
+    const seq = Number(o.dot.slice(cut + 1));
+    if (!origin.startsWith(`edge:${o.replica}:`)) continue;
+    const lost = replacements.some((r) => r.edge === o.replica && o.returnMs <= r.atMs && seq > (r.regionHeld[o.ns]?.[origin] ?? 0));
+    if (lost) out.add(o);
+  }
+  return out;
+}
+
+/** `ops` with the writes lost with a replaced data dir as unknown. */
+function excusing(ops: readonly EdgeOp[], replacements: readonly DeviceReplacement[]): { ops: EdgeOp[]; excused: number } {
+  const lost = lostWithDataDir(ops, replacements);
+  return { ops: ops.map((o) => (lost.has(o) ? { ...o, status: 'unknown' as const } : o)), excused: lost.size };
+}
+
 /** A write that may have applied (acknowledged or unknown). */
 function attempted(o: EdgeOp): boolean {
   return o.status !== 'fail';
@@ -90,7 +130,8 @@ function hlcAfter(a: { wallMs: number; logical: number }, b: { wallMs: number; l
 }
 
 /** The no-lost-write rules per type against one replica's final read (convergence covers the others). */
-export function checkNoLostWrite(ops: readonly EdgeOp[], finals: EdgeFinalRead): CheckerSummary {
+export function checkNoLostWrite(allOps: readonly EdgeOp[], finals: EdgeFinalRead, replacements: readonly DeviceReplacement[] = []): CheckerSummary {
+  const { ops, excused } = excusing(allOps, replacements);
   const problems = unreadable(finals);
   const ref = finals.replicas.find((r) => r.error === null);
   if (ref === undefined) return summary('edge-no-lost-write', problems.length > 0 ? problems : ['no replica could be read'], '', []);
@@ -143,11 +184,18 @@ export function checkNoLostWrite(ops: readonly EdgeOp[], finals: EdgeFinalRead):
       if (seenBy === undefined) problems.push(`mv ${key}: the acknowledged write ${JSON.stringify(w.value)} (dot ${w.dot}, by ${w.replica}) is not a sibling and no later write's context saw it`);
     }
   }
-  const facts = [`acknowledged writes checked: ${counts.counter} counter adds, ${counts.set} set adds, ${counts.lww} lww puts, ${counts.mv} mv puts (against ${ref.replica})`];
+  const facts = [`acknowledged writes checked: ${counts.counter} counter adds, ${counts.set} set adds, ${counts.lww} lww puts, ${counts.mv} mv puts (against ${ref.replica})` +
+    `${excused > 0 ? `; ${excused} acknowledged write(s) lost by design with ${replacements.length} replaced data dir(s) taken as unknown` : ''}`];
   return summary('edge-no-lost-write', problems, facts[0]!, facts);
 }
 
-export function checkEvents(ops: readonly EdgeOp[], finals: EdgeFinalRead): CheckerSummary {
+export function checkEvents(allOps: readonly EdgeOp[], finals: EdgeFinalRead, replacements: readonly DeviceReplacement[] = []): CheckerSummary {
+  const { ops } = excusing(allOps, replacements);
+  // Per device, the seqs of events lost with a replaced data dir: a gap of only those is by design.
+  const lostSeqs = new Map<string, Set<number>>();
+  for (const o of lostWithDataDir(allOps, replacements)) {
+    if (o.kind === 'event-append' && o.event !== null) (lostSeqs.get(o.event.device) ?? lostSeqs.set(o.event.device, new Set()).get(o.event.device)!).add(o.event.seq);
+  }
   const problems = unreadable(finals);
   const acked = new Map<string, EdgeOp>();
   const tried = new Map<string, Set<string>>();
@@ -173,10 +221,18 @@ export function checkEvents(ops: readonly EdgeOp[], finals: EdgeFinalRead): Chec
     }
     devices = Math.max(devices, Object.keys(r.completeness).length);
     for (const [device, c] of Object.entries(r.completeness)) {
-      if (c.gaps > 0 || c.contiguous !== c.highest) problems.push(`${r.replica}: device ${device} has ${c.gaps} gap(s) (contiguous ${c.contiguous}, highest ${c.highest}, held ${c.held}): completeness below 100 %`);
+      if (c.gaps === 0 && c.contiguous === c.highest) continue;
+      const held = r.events[device] ?? {};
+      const missing: number[] = [];
+      for (let seq = 1; seq <= c.highest; seq++) if (held[seq] === undefined) missing.push(seq);
+      const byDesign = lostSeqs.get(device);
+      if (missing.length > 0 && byDesign !== undefined && missing.every((seq) => byDesign.has(seq))) continue;
+      problems.push(`${r.replica}: device ${device} has ${c.gaps} gap(s) (contiguous ${c.contiguous}, highest ${c.highest}, held ${c.held}): completeness below 100 %`);
     }
   }
-  const ok = `${acked.size} acknowledged events present exactly once on all ${finals.replicas.length} replicas; ${devices} devices 100 % complete, no gap`;
+  const lostEvents = [...lostSeqs.values()].reduce((n, x) => n + x.size, 0);
+  const ok = `${acked.size} acknowledged events present exactly once on all ${finals.replicas.length} replicas; ${devices} devices 100 % complete, no gap` +
+    `${lostEvents > 0 ? ` but ${lostEvents} event(s) lost by design with a replaced data dir` : ''}`;
   return summary('edge-events', problems, ok, [`${acked.size} acknowledged events, ${devices} devices`]);
 }
 
@@ -215,9 +271,18 @@ export function checkProtocol(p: ProtocolInputs): CheckerSummary {
     }
   }
   for (const w of p.skewWindows) {
+    // The vector also moves for a range whose records the edge's own later writes dominated (a
+    // page of ranges only, nothing stamped in it: chaos seed 2, an mv write replaced by the
+    // next one): that is no skewed record taken. A region that checks stamps refuses every page
+    // holding one, so a window in which it refused the edge's pages for clock skew is one where
+    // it took none; a region that took them refused none (the accept-skew tooth).
+    const events = p.edgeEvents.find((x) => x.edge === w.edge)?.events ?? [];
+    const refused = events.some((e) => e.kind === 'refused' && /clock-skew/.test(e.text) && /the region refused a page/.test(e.text) &&
+      e.atMs >= w.startMs - SKEW_WINDOW_SLACK_MS && e.atMs <= w.endMs + SKEW_WINDOW_SLACK_MS);
+    if (refused) continue;
     for (const [ns, before] of Object.entries(w.heldAtStart)) {
       const after = w.heldAtEnd[ns] ?? 0;
-      if (after > before) problems.push(`the region took ${after - before} record(s) of ${ns} from edge ${w.edge} (${w.origin}) while its clock was +${w.offsetMs} ms, past the bound of ${p.boundMs} ms`);
+      if (after > before) problems.push(`the region took ${after - before} record(s) of ${ns} from edge ${w.edge} (${w.origin}) while its clock was +${w.offsetMs} ms, past the bound of ${p.boundMs} ms, refusing none of its pages`);
     }
   }
   const facts = [`full replays ${p.fullReplays}; sessions ended by a link fault ${failures}; clock-skew refusals ${skewRefusals} (windows with the clock past the bound: ${p.skewWindows.length})`];

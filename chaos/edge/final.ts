@@ -24,6 +24,8 @@ export interface ReplicaFinal {
   replica: string;
   error: string | null;
   hashes: Record<string, number>;
+  /** Per namespace, the version vector the hash was taken with (origin → seq): what a hash difference is made of. */
+  vectors?: Record<string, Record<string, number>>;
   lww: Record<string, { value: string; hlc: { wallMs: number; logical: number }; writer: string } | null>;
   mv: Record<string, { values: string[]; dots: string[] }>;
   counters: Record<string, number>;
@@ -60,7 +62,14 @@ async function hashes(c: Client): Promise<Record<string, number>> {
 
 async function readReplica(replica: string, c: Client): Promise<ReplicaFinal> {
   const s = { serializable: true };
-  const f: ReplicaFinal = { replica, error: null, hashes: await hashes(c), lww: {}, mv: {}, counters: {}, sets: {}, events: {}, completeness: {} };
+  const vectors: Record<string, Record<string, number>> = {};
+  const hs: Record<string, number> = {};
+  for (const ns of EDGE_NAMESPACE_NAMES) {
+    const h = await c.crdt.hash(ns);
+    hs[ns] = h.hash;
+    vectors[ns] = h.vector;
+  }
+  const f: ReplicaFinal = { replica, error: null, hashes: hs, vectors, lww: {}, mv: {}, counters: {}, sets: {}, events: {}, completeness: {} };
   for (const k of lwwKeys()) {
     const r = await c.crdt.lwwGet(k, s);
     f.lww[k] = r.value === undefined || r.hlc === undefined ? null

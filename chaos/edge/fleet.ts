@@ -229,13 +229,16 @@ export class EdgeFleet {
     }
   }
 
-  /** Waits (up to CONNECT_WAIT_MS) until the edge has a session with the region; says whether it did. */
+  /**
+   * Waits (up to CONNECT_WAIT_MS) until the edge has a sync session with the region past HELLO
+   * (not only the link: pages flow); says whether it did.
+   */
   async waitConnected(i: number): Promise<boolean> {
     const e = this.edge(i);
     const deadline = Date.now() + CONNECT_WAIT_MS;
     while (Date.now() < deadline) {
       const s = await e.proc.status().catch(() => undefined);
-      if (s?.['connected'] === true) return true;
+      if (s?.['connected'] === true && (s['sync'] as { open?: boolean } | undefined)?.open === true) return true;
       await sleep(DRAIN_POLL_MS);
     }
     return false;
@@ -253,21 +256,32 @@ export class EdgeFleet {
     };
   }
 
-  /** Waits (up to DRAIN_TIMEOUT_MS) until the region holds every record of the edge's own origin; says whether it did. */
+  /**
+   * Waits (up to DRAIN_TIMEOUT_MS) until the region holds every record of the edge's own
+   * origins (this incarnation's and the device's earlier ones: a restored copy or a restart
+   * may leave unsent writes under an earlier one) in every namespace; says whether it did. A
+   * namespace the edge's status does not list is not drained: its vector is unknown (seed 12:
+   * an edge whose registry lacked the namespaces passed this check with its writes unsent).
+   */
   async drained(i: number, region: Client, namespaces: readonly string[]): Promise<boolean> {
     const e = this.edge(i);
+    const device = `edge:${e.name}:`;
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (Date.now() < deadline) {
       try {
         const s = await e.proc.status();
-        const own = String(s['replicaId'] ?? '');
+        const listed = (s['namespaces'] as Array<{ name: string; vector: Array<{ origin: string; seq: number }> }> | undefined) ?? [];
         let all = true;
         for (const ns of namespaces) {
-          const mine = ((s['namespaces'] as Array<{ name: string; vector: Array<{ origin: string; seq: number }> }>) ?? [])
-            .find((n) => n.name === ns)?.vector.find((v) => v.origin === own)?.seq ?? 0;
-          if (mine === 0) continue;
-          const held = (await region.crdt.hash(ns)).vector[own] ?? 0;
-          if (held < mine) all = false;
+          const entry = listed.find((n) => n.name === ns);
+          if (entry === undefined) {
+            all = false;
+            continue;
+          }
+          const own = entry.vector.filter((v) => v.origin.startsWith(device) && v.seq > 0);
+          if (own.length === 0) continue;
+          const held = (await region.crdt.hash(ns)).vector;
+          if (own.some((v) => (held[v.origin] ?? 0) < v.seq)) all = false;
         }
         if (all) return true;
       } catch {
@@ -289,21 +303,26 @@ export class EdgeFleet {
     await this.restart(i);
   }
 
-  /** Kill -9, replace the data dir with the copy taken earlier, start again. False: no copy yet. */
-  async restoreBackup(i: number): Promise<boolean> {
+  /**
+   * Kill -9, replace the data dir with the copy taken earlier, start again. False: no copy yet.
+   * `killed`: called once the edge is dead and before its data dir is replaced.
+   */
+  async restoreBackup(i: number, killed?: () => Promise<void>): Promise<boolean> {
     const e = this.edge(i);
     if (e.backup === undefined) return false;
     await this.kill(i);
+    await killed?.();
     await rm(e.dataDir, { recursive: true, force: true });
     await cp(e.backup, e.dataDir, { recursive: true });
     await this.restart(i);
     return true;
   }
 
-  /** Kill -9, delete the data dir, start empty: a replaced device. */
-  async wipe(i: number): Promise<void> {
+  /** Kill -9, delete the data dir, start empty: a replaced device. `killed`: as restoreBackup's. */
+  async wipe(i: number, killed?: () => Promise<void>): Promise<void> {
     const e = this.edge(i);
     await this.kill(i);
+    await killed?.();
     await rm(e.dataDir, { recursive: true, force: true });
     await mkdir(e.dataDir, { recursive: true });
     e.backup = undefined;

@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '../../client/index.js';
 import { SeededRandom } from '../../server/util/random.js';
 import { shuffle } from '../nemesis/schedule.js';
+import { untilDone } from '../workload/common.js';
 import type { FaultInterval } from '../report/record.js';
 import { describePowerCut } from '../../server/util/power-cut.js';
 import type { EdgeFleet } from './fleet.js';
@@ -66,6 +67,19 @@ export interface SkewWindow {
   heldAtEnd: Record<string, number>;
 }
 
+/**
+ * A data dir replaced (a wipe, or a restore from an old copy) and what the region held of the
+ * device's origins once the edge was dead, per namespace and origin (the most any member
+ * answered). The device's writes acknowledged before it and past these seqs never reached the
+ * region: they went with the replaced data dir, lost by design (checkers.ts).
+ */
+export interface DeviceReplacement {
+  edge: string;
+  kind: 'wipe' | 'restore';
+  atMs: number;
+  regionHeld: Record<string, Record<string, number>>;
+}
+
 /** What the edge nemesis needs of the region (the chaos cluster). */
 export interface RegionTarget {
   leader(): Promise<number | undefined>;
@@ -106,6 +120,8 @@ export class EdgeNemesis {
   readonly skewWindows: SkewWindow[] = [];
   /** Offsets an edge ran with, and when (for the protocol checker). */
   readonly skews: Array<{ edge: string; offsetMs: number; startMs: number; endMs: number }> = [];
+  /** Every data dir replaced, with the region's vectors of the device then. */
+  readonly replacements: DeviceReplacement[] = [];
   private stopped = false;
 
   constructor(private readonly o: EdgeNemesisOptions) {}
@@ -141,8 +157,31 @@ export class EdgeNemesis {
 
   private async regionHeld(origin: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const ns of EDGE_NAMESPACE_NAMES) out[ns] = (await this.o.region.crdt.hash(ns)).vector[origin] ?? 0;
+    // A member catching up may not know the namespace yet (NOT_FOUND): ask again.
+    for (const ns of EDGE_NAMESPACE_NAMES) out[ns] = await untilDone(async () => (await this.o.region.crdt.hash(ns)).vector[origin] ?? 0);
     return out;
+  }
+
+  /**
+   * Notes what the region holds of the device's origins, read from every member (the most any
+   * answered: all of it is committed) once the edge is dead, so nothing more of the replaced
+   * data dir can arrive but pages already proposed (which only add writes the checkers excuse).
+   */
+  private async noteReplacement(edge: string, kind: DeviceReplacement['kind']): Promise<void> {
+    const prefix = `edge:${edge}:`;
+    const regionHeld: Record<string, Record<string, number>> = {};
+    for (const ns of EDGE_NAMESPACE_NAMES) {
+      regionHeld[ns] = await untilDone(async () => {
+        const held: Record<string, number> = {};
+        const answers = (await this.o.region.crdt.hashAll(ns)).filter((a) => 'hash' in a);
+        if (answers.length === 0) throw new Error(`no region member answered CrdtHash of ${ns}`);
+        for (const a of answers) {
+          for (const [origin, seq] of Object.entries(a.hash.vector)) if (origin.startsWith(prefix)) held[origin] = Math.max(held[origin] ?? 0, seq);
+        }
+        return held;
+      });
+    }
+    this.replacements.push({ edge, kind, atMs: this.o.nowMs(), regionHeld });
   }
 
   private async play(f: PlannedEdgeFault): Promise<string> {
@@ -197,7 +236,7 @@ export class EdgeNemesis {
         const release = await fleet.hold(i);
         try {
           const drained = await fleet.drained(i, this.o.region, EDGE_NAMESPACE_NAMES);
-          await fleet.restoreBackup(i);
+          await fleet.restoreBackup(i, () => this.noteReplacement(e.name, 'restore'));
           return `edge ${e.name}: copy taken, ${f.holdMs} ms of writes, copy restored${drained ? '' : ' (it had NOT uploaded everything: writes may be lost by design)'}`;
         } finally {
           release();
@@ -207,7 +246,7 @@ export class EdgeNemesis {
         const release = await fleet.hold(i);
         try {
           const drained = await fleet.drained(i, this.o.region, EDGE_NAMESPACE_NAMES);
-          await fleet.wipe(i);
+          await fleet.wipe(i, () => this.noteReplacement(e.name, 'wipe'));
           return `edge ${e.name}${drained ? '' : ' (it had NOT uploaded everything: writes may be lost by design)'}`;
         } finally {
           release();
@@ -248,8 +287,9 @@ export class EdgeNemesis {
     let startMs: number;
     let origin = '';
     let heldAtStart: Record<string, number> = {};
+    let drained = false;
     try {
-      await fleet.drained(f.edge, this.o.region, EDGE_NAMESPACE_NAMES);
+      drained = await fleet.drained(f.edge, this.o.region, EDGE_NAMESPACE_NAMES);
       await fleet.restart(f.edge, offsetMs);
       startMs = this.o.nowMs();
       origin = String((await e.proc.status())['replicaId'] ?? '');
@@ -264,8 +304,17 @@ export class EdgeNemesis {
       // Cut first: what the region holds now is what it took while the clock was past the bound.
       fleet.cut(f.edge);
       await sleep(KILL_AFTER_HEAL_MS);
-      const heldAtEnd = await this.regionHeld(origin);
-      this.skewWindows.push({ edge: e.name, origin, offsetMs, startMs, endMs: this.o.nowMs(), heldAtStart, heldAtEnd });
+      // The skewed process may have taken a new incarnation at its first write (it started
+      // after a kill -9: server/edge/edge-node.ts): what it wrote is under that one.
+      const endOrigin = String((await e.proc.status().catch(() => ({} as Record<string, unknown>)))['replicaId'] ?? origin);
+      const endMs = this.o.nowMs();
+      // The start origin's records the region takes now are the skewed process's only if the
+      // edge had uploaded all it held before (else they may be older ones, stamped in time).
+      if (drained) this.skewWindows.push({ edge: e.name, origin, offsetMs, startMs, endMs, heldAtStart, heldAtEnd: await this.regionHeld(origin) });
+      if (endOrigin !== origin && endOrigin !== '') {
+        const none = Object.fromEntries(EDGE_NAMESPACE_NAMES.map((ns) => [ns, 0]));
+        this.skewWindows.push({ edge: e.name, origin: endOrigin, offsetMs, startMs, endMs, heldAtStart: none, heldAtEnd: await this.regionHeld(endOrigin) });
+      }
     }
     await fleet.restart(f.edge, 0);
     fleet.heal(f.edge);

@@ -151,15 +151,15 @@ export class EdgeRun {
     this.finals = await readEdgeFinals(replicas, this.log);
     await writeFile(this.files.finals, JSON.stringify(this.finals, null, 1) + '\n');
     await writeFile(this.files.faults, JSON.stringify({
-      faults: this.nemesis.faults, skewWindows: this.nemesis.skewWindows, skews: this.nemesis.skews,
+      faults: this.nemesis.faults, skewWindows: this.nemesis.skewWindows, skews: this.nemesis.skews, replacements: this.nemesis.replacements,
       sessions: this.fleet.edges.map((e) => ({ edge: e.name, events: e.events.map((x) => ({ atMs: Math.round(x.atMs), kind: x.kind })) })),
     }, null, 1) + '\n');
     const ops = this.workload.ops;
     const edgeEvents = this.fleet.edges.map((e) => ({ edge: e.name, events: e.events }));
     this.results = [
       checkConvergence(this.finals),
-      checkNoLostWrite(ops, this.finals),
-      checkEvents(ops, this.finals),
+      checkNoLostWrite(ops, this.finals, this.nemesis.replacements),
+      checkEvents(ops, this.finals, this.nemesis.replacements),
       checkProtocol({ fullReplays: await this.fullReplays(), edgeEvents, skewWindows: this.nemesis.skewWindows, skews: this.nemesis.skews, boundMs: SKEW_BOUND_MS }),
     ];
     this.arrivals?.close();

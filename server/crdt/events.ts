@@ -7,7 +7,7 @@ import { renderBytes } from './bytes.js';
 import { DotMap } from './dots.js';
 import { EventConflictError } from './errors.js';
 import type { EventBody, EventRecord } from './records.js';
-import { eventAppendCheck, eventMerge } from './rules.js';
+import { eventAppendCheck, eventDotBefore, eventMerge } from './rules.js';
 import type { TypeStore } from './store.js';
 import type { UnsafeCrdtSwitches } from './unsafe.js';
 
@@ -42,8 +42,18 @@ export class EventStore implements TypeStore<EventRecord> {
   apply(r: EventRecord): void {
     let seqs = this.devices.get(r.deviceId);
     if (seqs === undefined) this.devices.set(r.deviceId, (seqs = new Map()));
-    const m = eventMerge(seqs.get(r.deviceSeq), r);
-    if (m.kind === 'duplicate') return; // the same event relayed twice
+    const held = seqs.get(r.deviceSeq);
+    const m = eventMerge(held, r);
+    if (m.kind === 'duplicate') {
+      // The same event relayed twice; or appended again under another dot (a device re-sent
+      // it to its edge's replaced data dir): the smaller dot is kept, whatever the order.
+      if (held !== undefined && eventDotBefore(r, held)) {
+        seqs.set(r.deviceSeq, r);
+        this.liveDots.delete(held);
+        this.liveDots.set(r, r);
+      }
+      return;
+    }
     if (m.kind === 'new') {
       seqs.set(r.deviceSeq, r);
       this.liveDots.set(r, r);

@@ -28,6 +28,8 @@ function clampLimit(limit: number, dflt: number, max: number): number {
 export class EdgeCrdt {
   /** Called after every acknowledged local write, with its namespace (the session pushes it). */
   onLocalWrite: ((namespace: string) => void) | undefined;
+  /** Awaited before a local write is applied (the edge node's incarnation rule). */
+  beforeLocalWrite: (() => Promise<void>) | undefined;
 
   constructor(private readonly store: EdgeStore, private readonly id: EdgeIdentity) {}
 
@@ -64,6 +66,7 @@ export class EdgeCrdt {
     const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
     if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
     const def = this.namespaceOf(req.namespace, firstKey?.key);
+    await this.beforeLocalWrite?.();
     const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: this.id.now(), ops: req.ops });
     const res = await this.store.external(eventualCommand(body), identity);
     const a = decodeAnswer(res.body);

@@ -86,12 +86,24 @@ export class EdgeNode {
   onResync: ((namespace: string) => void) | undefined;
   /** Extra status fields the session runner fills in (bytes, lag, skew). */
   sessionStatus: () => Record<string, unknown> = () => ({});
+  /** Ends the current EdgeSync session, if any (set by the session runner). */
+  endSession: ((why: string) => void) | undefined;
+  /**
+   * Whether this process may write under its incarnation (see beforeLocalWrite): true for an
+   * incarnation this process took (a new or damaged data dir, a bump), or once a region HELLO
+   * showed it holds no more of our origin than we do.
+   */
+  private originProven: boolean;
+  /** Incarnation changes, one at a time (the marker is rewritten through one temp file). */
+  private renewal: Promise<void> = Promise.resolve();
 
-  private constructor(readonly opts: EdgeNodeOptions, public marker: EdgeMarker, readonly store: EdgeStore) {
+  private constructor(readonly opts: EdgeNodeOptions, public marker: EdgeMarker, readonly store: EdgeStore, proven: boolean) {
+    this.originProven = proven;
     const held = opts.namespaces === undefined ? undefined : new Set(opts.namespaces);
     const clock = opts.clock;
     this.identity = { name: opts.name, memberId: crc32(Buffer.from(opts.name), 0) || 1, held, now: () => clock.nowMs() + opts.clockOffsetMs };
     this.crdt = new EdgeCrdt(store, this.identity);
+    this.crdt.beforeLocalWrite = () => this.beforeLocalWrite();
     this.replica = new EdgeReplica(store, opts.name, marker.incarnation, held);
     if (opts.group !== undefined) this.replica.group = opts.group;
     this.crdt.onLocalWrite = (ns) => this.replica.changed(ns);
@@ -116,7 +128,8 @@ export class EdgeNode {
     const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb, {
       recordDurablePoints: opts.recordDurablePoints === true,
     });
-    const node = new EdgeNode(opts, marker, store);
+    // A new directory, or a damaged database replaced: the incarnation was taken just now.
+    const node = new EdgeNode(opts, marker, store, fresh || check.damage !== undefined);
     node.storageNote = check.damage?.note ?? '';
     if (check.damage !== undefined) node.storageDamage = check.damage.reason;
     opts.logger.info(fresh ? 'new edge data dir: a new incarnation' : 'edge data dir opened', {
@@ -136,14 +149,49 @@ export class EdgeNode {
   /**
    * The region holds more of our origin than we do: this data dir was restored from an old
    * copy. Take a new incarnation (durably first), so no (replica, seq) is ever reused; the
-   * next session downloads our old history as a foreign origin.
+   * next session downloads our old history as a foreign origin. `from`: the replica id the
+   * caller saw; when the incarnation changed since (a local write renewed it), nothing is done
+   * (false).
    */
-  async newIncarnation(reason: string): Promise<void> {
-    const before = this.store.origin;
-    this.marker = await bumpIncarnation(this.opts.dataDir, this.marker, this.opts.clock.nowMs());
-    await this.store.switchOrigin(replicaId(this.marker.deviceId, this.marker.incarnation));
-    this.replica.setIncarnation(this.marker.incarnation);
-    this.opts.logger.warn('took a new incarnation', { before, after: this.store.origin, reason });
+  async newIncarnation(reason: string, from?: string): Promise<boolean> {
+    const step = this.renewal.then(async () => {
+      if (from !== undefined && from !== this.store.origin) return false;
+      const before = this.store.origin;
+      this.marker = await bumpIncarnation(this.opts.dataDir, this.marker, this.opts.clock.nowMs());
+      await this.store.switchOrigin(replicaId(this.marker.deviceId, this.marker.incarnation));
+      this.replica.setIncarnation(this.marker.incarnation);
+      this.originProven = true;
+      this.opts.logger.warn('took a new incarnation', { before, after: this.store.origin, reason });
+      return true;
+    });
+    this.renewal = step.then(() => undefined, () => undefined);
+    return step;
+  }
+
+  /**
+   * A region HELLO over a session opened as `replica` did not say it holds more of our origin
+   * than we do: this data dir holds the newest writes of its incarnation the region knows, so
+   * local writes may go on under it (DESIGN §6).
+   */
+  incarnationConfirmed(replica: string): void {
+    if (replica === this.store.origin) this.originProven = true;
+  }
+
+  /**
+   * Awaited before every local write is applied (EdgeCrdt.write). Until this process took its
+   * incarnation itself or a region HELLO confirmed it, the data dir may be a copy restored from
+   * a backup (hot, after a crash, or after a clean stop: nothing local tells a copy from the
+   * original) or a disk rolled back, whose incarnation already wrote later seqs the region
+   * holds; a local write at such a dot would be dropped there as a duplicate, an acknowledged
+   * write lost. So the first such write takes a new incarnation first (durably: the marker is
+   * fsynced before the write is applied), and the session opened under the old one ends (its
+   * HELLO named the old replica id; the next one names the new). An edge that reaches the
+   * region before its first write keeps its incarnation.
+   */
+  async beforeLocalWrite(): Promise<void> {
+    if (this.originProven) return;
+    const renewed = await this.newIncarnation('a local write before a region HELLO confirmed this data dir holds the newest writes of its incarnation (it may be a restored copy)', this.store.origin);
+    if (renewed) this.endSession?.('took a new incarnation before a local write');
   }
 
   status(): EdgeStatusView & Record<string, unknown> {

@@ -108,8 +108,14 @@ export class RegionClient {
     });
   }
 
+  /**
+   * The region's namespace registry, read linearizably: the edge replaces its own with it, and
+   * a serializable answer from a member still catching up (a learner just added, before its
+   * snapshot) lacks namespaces: the edge then stopped syncing them and refused writes to them,
+   * and its unsent writes there looked sent to anyone reading its vectors (chaos seed 12).
+   */
   async listNamespaces(): Promise<NamespaceDefinition[]> {
-    const res = await this.call<{ namespaces: WireNamespace[] }>(this.ns, 'List', { serializable: true });
+    const res = await this.call<{ namespaces: WireNamespace[] }>(this.ns, 'List', { serializable: false });
     return res.namespaces.map(namespaceFromWire);
   }
 

@@ -59,8 +59,11 @@ export interface EdgeSyncTotals {
 export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, credentials?: () => ChannelCredentials): SessionRunner {
   const totals: EdgeSyncTotals = { bytesSent: 0, bytesReceived: 0, opsSent: 0, opsApplied: 0, sessions: 0, newIncarnations: 0, skewMs: 0, refused: 0, lastRefusal: '', lastOutcome: '' };
   let current: SyncSession | undefined;
+  /** The current session got through HELLO (pages flow). */
+  let open = false;
+  node.endSession = (why) => current?.close(why);
   node.sessionStatus = () => ({
-    sync: { ...totals, ...(current !== undefined ? { lagOps: current.stats.lagOps, lagMs: current.stats.lagMs, skewMs: current.stats.skewMs } : {}) },
+    sync: { ...totals, open, ...(current !== undefined ? { lagOps: current.stats.lagOps, lagMs: current.stats.lagMs, skewMs: current.stats.skewMs } : {}) },
   });
   const offsetClock: Clock = { nowMs: () => node.identity.now(), monotonicMs: () => clock.monotonicMs() };
   return async (endpoint: string, hooks: SessionHooks): Promise<SessionEnd> => {
@@ -70,6 +73,8 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, 
       else totals.bytesSent += n;
     });
     const held = node.identity.held;
+    // The replica id this session's HELLO names (a local write may renew it meanwhile).
+    const opened = node.replicaId;
     const session = new SyncSession({
       role: 'initiator', replica: node.replica, channel, clock: offsetClock, timers: realTimers, codecs: SYNC_PAGE_CODECS,
       sessionId: `${node.replicaId}-${++totals.sessions}`, logger,
@@ -77,6 +82,9 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, 
       observer: {
         hello: (peer) => {
           totals.skewMs = peer.skewMs;
+          // Past the incarnation check: the region holds no more of our origin than we do.
+          node.incarnationConfirmed(opened);
+          open = true;
           hooks.established();
           logger.info('sync session open', { endpoint, region: peer.replicaId, session: peer.sessionId, namespaces: peer.namespaces, skewMs: peer.skewMs });
         },
@@ -113,8 +121,13 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, 
       totals.lastOutcome = `${outcome.reason}${outcome.code !== undefined ? ` (${outcome.code})` : ''}: ${outcome.message}`;
       if (outcome.reason === 'new-incarnation') {
         totals.newIncarnations++;
-        await node.newIncarnation(outcome.message);
-        return { message: outcome.message, retry: true };
+        await node.newIncarnation(outcome.message, opened);
+        // Nothing failed: the region answered, and the next HELLO names the new incarnation.
+        return { message: outcome.message, retry: true, now: true };
+      }
+      if (node.replicaId !== opened) {
+        // A local write took a new incarnation and ended this session: the next HELLO names it.
+        return { message: `${outcome.message} (new incarnation ${node.replicaId})`, retry: true, now: true };
       }
       if (outcome.code === 'not-leader') {
         const leader = (outcome.detail ?? '').replace(/^https?:\/\//, '').replace(/\/+$/, '');
@@ -123,6 +136,7 @@ export function edgeSessionRunner(node: EdgeNode, clock: Clock, logger: Logger, 
       return { message: outcome.message, retry: outcome.retry };
     } finally {
       current = undefined;
+      open = false;
       channel.close();
       sync.close();
     }

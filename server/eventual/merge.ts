@@ -5,7 +5,7 @@
 // running counts of the namespace record and the change-feed projection.
 
 import {
-  counterMerge, counterValue, dotKey, eventMerge, lwwMerge, mvMerge, setAddBlocked, setRemoveEffects, VersionVector,
+  counterMerge, counterValue, dotKey, eventDotBefore, eventMerge, lwwMerge, mvMerge, setAddBlocked, setRemoveEffects, VersionVector,
   type CounterRecord, type CrdtRecord, type Dot, type EventRecord, type LwwRecord, type MvRecord, type SetAddRecord, type SetRecord,
 } from '../crdt/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
@@ -216,7 +216,19 @@ async function mergeEvent(c: MergeContext, r: EventRecord): Promise<void> {
   const ns = c.def.name;
   const held = await heldEvent(c, r.deviceId, r.deviceSeq);
   const m = eventMerge(held ?? undefined, r);
-  if (m.kind === 'duplicate') return;
+  if (m.kind === 'duplicate') {
+    // The same event under another dot: a device re-sent an append whose answer it never got
+    // after its edge's data dir was replaced (a wipe, a restored copy), so the new data dir
+    // appended it again. The stored record is hashed (CrdtHash) and extracted by its dot, so
+    // every replica keeps the smaller dot whatever order the two arrived in (as a conflict's
+    // winner); the larger's index entry then resolves to nothing and its range alone is sent.
+    // The change feed is unchanged: an event's etcd value does not name its dot.
+    if (held !== null && eventDotBefore(r, held)) {
+      indexPut(c, r);
+      c.work.set(eventKey(ns, r.deviceId, r.deviceSeq), r, encodeEvent, false);
+    }
+    return;
+  }
   // Both sides of a conflict stay live (indexed), so every replica gets both and lists the same.
   if (m.kind === 'conflict') {
     c.work.put(eventLoserKey(ns, m.lose.deviceId, m.lose.deviceSeq, m.lose.origin, m.lose.seq), encodeEvent(m.lose));

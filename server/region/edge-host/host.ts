@@ -327,8 +327,10 @@ export class EdgeHost {
     const defs = this.node.namespaces.list().filter((d) => d.level === 'eventual');
     const vectors = new Map(defs.map((d) => [d.name, this.node.eventual.vector(d.name)]));
     const out: Array<{ source: string; target: string; seconds: number }> = [];
-    for (const rec of this.node.eventual.edges().values()) {
-      if (live.has(rec.replicaId) || (rec.member !== 0 && now - rec.lastSeenMs < CONNECTED_RECENT_MS)) continue;
+    const edges = [...this.node.eventual.edges().values()];
+    const superseded = supersededIncarnations(edges, live);
+    for (const rec of edges) {
+      if (live.has(rec.replicaId) || superseded.has(rec.replicaId) || (rec.member !== 0 && now - rec.lastSeenMs < CONNECTED_RECENT_MS)) continue;
       const silentMs = Math.max(0, now - rec.lastSeenMs);
       let behind = false;
       for (const d of defs) {
@@ -350,7 +352,9 @@ export class EdgeHost {
   /**
    * Per namespace, the pointwise minimum of the region's vector and the acknowledged vector of
    * every known edge heard from within the namespace's tombstone_ttl (one silent longer leaves
-   * the minimum and must resync when it returns).
+   * the minimum and must resync when it returns), but for incarnations their device has
+   * replaced (supersededIncarnations): every restart after a crash or a restore may take one,
+   * and a dead one would hold the minimum back until its tombstone_ttl ran out.
    */
   stable(ns: string, now = Date.now()): Map<string, number> {
     const def = this.node.namespaces.get(ns);
@@ -366,7 +370,9 @@ export class EdgeHost {
       const v = l.acked.get(ns);
       if (l.replicaId !== '' && v !== undefined) live.set(l.replicaId, v);
     }
-    for (const rec of this.node.eventual.edges().values()) {
+    const edges = [...this.node.eventual.edges().values()];
+    const superseded = supersededIncarnations(edges, new Set(live.keys()));
+    for (const rec of edges) {
       const v = rec.acked[ns];
       const session = live.get(rec.replicaId);
       if (session !== undefined) {
@@ -374,6 +380,7 @@ export class EdgeHost {
         live.delete(rec.replicaId);
         continue;
       }
+      if (superseded.has(rec.replicaId)) continue;
       if (def !== undefined && now - rec.lastSeenMs > def.tombstoneTtlS * 1000) continue;
       if (v !== undefined) meet(new Map(Object.entries(v)));
     }
@@ -411,6 +418,27 @@ export class EdgeHost {
       acked: [...acked].sort(([a], [b]) => (a < b ? -1 : 1)).map(([namespace, v]) => ({ namespace, vector: toWire(new Map(v.entries())) })),
     };
   }
+}
+
+/**
+ * The known edges whose device was heard from later as another incarnation (live: replica ids
+ * in session now, heard from now). A device runs one process at a time, so such an
+ * incarnation will never send or acknowledge anything again: its data dir took a new
+ * incarnation in place (holding all it held), was wiped, or was replaced by a restored copy.
+ * Its acknowledged vector then says nothing about what any live replica holds, and causal
+ * stability leaves it out instead of waiting for its tombstone_ttl. A copy of its data dir
+ * restored later comes back under a new incarnation whose HELLO vector is checked against
+ * the GC frontier (a resync when it predates a collected remove), as any edge's is.
+ * "Later" is the region's own clock (lastSeenMs), not the incarnation number (a wall-clock
+ * ms of the device, which may run backwards); equal times supersede neither.
+ */
+export function supersededIncarnations(edges: readonly EdgeRecord[], live: ReadonlySet<string>): Set<string> {
+  const latest = new Map<string, number>();
+  const seen = (r: EdgeRecord): number => (live.has(r.replicaId) ? Infinity : r.lastSeenMs);
+  for (const r of edges) latest.set(r.device, Math.max(latest.get(r.device) ?? -Infinity, seen(r)));
+  const out = new Set<string>();
+  for (const r of edges) if (seen(r) < latest.get(r.device)!) out.add(r.replicaId);
+  return out;
 }
 
 /** A stored figure plus what the live session added since its last entry. */

@@ -97,6 +97,25 @@ export class RegionCrdt {
     return def;
   }
 
+  /**
+   * namespaceOf for a write, asked again after a linearizable barrier when this member's
+   * registry refuses it: a member still catching up (a learner before its snapshot) holds an
+   * old registry, and its NOT_FOUND would be taken by the client as the answer to every
+   * attempt of the write, while an earlier attempt at another member may have applied it
+   * (chaos seed 4: an mv write recorded as failed with NOT_FOUND was in the final state).
+   * After the barrier this member has applied everything committed before the write reached
+   * it, so a refusal then is the region's answer. Only the refusal path pays the round trip.
+   */
+  private async writableNamespace(name: string, key: Uint8Array | undefined): Promise<NamespaceDefinition> {
+    try {
+      return this.namespaceOf(name, key);
+    } catch (e) {
+      if (!(e instanceof EvError) || (e.code !== 'not-found' && e.code !== 'failed-precondition')) throw e;
+      await this.node.linearizableBarrier();
+      return this.namespaceOf(name, key);
+    }
+  }
+
   async write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[] }> {
     const { def, revision, answer: a } = await this.writeEntry(req, identity);
     return {
@@ -122,7 +141,7 @@ export class RegionCrdt {
     if (req.ops.length === 0) throw new EvError('invalid-argument', 'a write needs at least one op');
     const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
     if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
-    const def = this.namespaceOf(req.namespace, firstKey?.key);
+    const def = await this.writableNamespace(req.namespace, firstKey?.key);
     await this.checkQuota(req.ops);
     const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
     const res = await this.propose(body, identity);
