@@ -213,13 +213,13 @@ export class EdgeReplica implements ReplicaSide {
     const fromMemory = this.livePage(ns, vector, peer, budgetBytes);
     if (fromMemory !== undefined) {
       this.pushes.fromMemory++;
-      yield { page: fromMemory, viewIndex };
+      yield { page: fromMemory, viewIndex, last: true };
       return;
     }
     this.pushes.fromEngine++;
     const view = openExtraction(this.store.engine, ns, vector, new Map(peer.entries()), budgetBytes);
     if (unsafeDropLastPage) return yield* withoutLastRecords(view.pages(), viewIndex);
-    for await (const page of view.pages()) yield { page, viewIndex };
+    for await (const { page, last } of view.marked()) yield { page, viewIndex, last };
   }
 
   /**
