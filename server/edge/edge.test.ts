@@ -1,9 +1,11 @@
 // The edge's local pieces in-process, on real RocksDB in a temp dir: the data dir marker
 // (a new dir is a new incarnation, another device's dir and a foreign dir are refused, a bump
 // survives a reopen), and the store's group commit (concurrent writes share synced batches,
-// and everything acknowledged is there after a reopen).
+// and everything acknowledged is there after a reopen), and a stop after a failed local write
+// leaves no seal (it is not a clean stop).
 
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,11 @@ import { completeDefinition } from '../namespace/index.js';
 import { decodeAnswer, encodeBody } from '../eventual/entry.js';
 import { bumpIncarnation, loadOrCreateMarker, MarkerError } from './marker.js';
 import { EdgeStore, encodeRegistry, eventualCommand } from './store.js';
+import { EdgeNode } from './edge-node.js';
+import { EDGE_STATE_DIR } from './startup-check.js';
+import { SEAL_FILE } from '../storage/db-seal.js';
+import { systemClock } from '../util/system-clock.js';
+import { silentLogger } from '../util/logger.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'edge-unit-'));
@@ -74,6 +81,33 @@ describe('edge store', () => {
       assert.equal((await store.mvcc.range({ key: b('cfg/k0') })).kvs.length, 0);
     } finally {
       await store.close();
+    }
+  }));
+});
+
+/** An edge that never reaches a region (nothing answers on port 9; it is not started anyway). */
+const openEdge = (d: string): Promise<EdgeNode> => EdgeNode.open({
+  name: 'dev1', dataDir: d, region: ['127.0.0.1:9'], namespaces: undefined, clockOffsetMs: 0, clock: systemClock, logger: silentLogger, verify: false,
+});
+
+const lwwWrite = (node: EdgeNode, i: number) =>
+  node.crdt.write({ namespace: 'cfg', ops: [{ type: 'lwwPut', key: b(`cfg/k${i}`), value: b(`v${i}`) }] }, undefined);
+
+describe('edge stop after a failed local write', () => {
+  // The early upload (replica.ts) may have sent a write whose local write then failed: the stop
+  // that follows must not count as clean (no seal), so the next start takes a new incarnation.
+  test('a clean stop seals the database; a stop after a failed local write does not', () => withDir(async (dir) => {
+    for (const fail of [false, true]) {
+      const d = join(dir, String(fail));
+      const node = await openEdge(d);
+      await node.store.external(encodeRegistry([completeDefinition({ name: 'cfg', prefix: 'cfg/', level: 'eventual', crdtType: 'lww' })]));
+      await lwwWrite(node, 1);
+      if (fail) {
+        node.store.engine.write = () => Promise.reject(new Error('injected: the disk is gone'));
+        await assert.rejects(lwwWrite(node, 2), /injected/);
+      }
+      await node.close();
+      assert.equal(existsSync(join(d, EDGE_STATE_DIR, SEAL_FILE)), !fail, fail ? 'no seal after a failed write' : 'a clean stop seals');
     }
   }));
 });
