@@ -19,6 +19,10 @@ import { EDGE_STATE_DIR } from './startup-check.js';
 import { SEAL_FILE } from '../storage/db-seal.js';
 import { systemClock } from '../util/system-clock.js';
 import { silentLogger } from '../util/logger.js';
+import { SeededRandom } from '../util/random.js';
+import { SYNC_UNREACHABLE_PROBE_MS_DEFAULT } from '../sync/index.js';
+import { StrongFeed } from './strong-feed.js';
+import { Upstream } from './upstream.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'edge-unit-'));
@@ -109,5 +113,47 @@ describe('edge stop after a failed local write', () => {
       await node.close();
       assert.equal(existsSync(join(d, EDGE_STATE_DIR, SEAL_FILE)), !fail, fail ? 'no seal after a failed write' : 'a clean stop seals');
     }
+  }));
+});
+
+describe('edge upstream', () => {
+  // A returning edge opens its session beside the first registry pull (upstream.ts). With the
+  // region unreachable the session's stream may fail before the pull does: the connection must
+  // still end as unreachable (a steady probe within SYNC_UNREACHABLE_PROBE_MS_DEFAULT), not as an
+  // answered end (the exponential backoff, here made huge so it cannot pass for a probe).
+  test('an unreachable region is probed steadily even when the session fails before the registry pull', () => withDir(async (dir) => {
+    const store = await EdgeStore.open(dir, 'edge:dev1:1');
+    await store.external(encodeRegistry([completeDefinition({ name: 'cfg', prefix: 'cfg/', level: 'eventual', crdtType: 'lww' })]));
+    const delays: number[] = [];
+    let sessions = 0;
+    let loggedOnce: (() => void) | undefined;
+    const first = new Promise<void>((resolve) => (loggedOnce = resolve));
+    const logger = {
+      ...silentLogger,
+      info(msg: string, f?: Record<string, unknown>) {
+        if (msg === 'region link down; reconnecting') {
+          delays.push(f?.['retryInMs'] as number);
+          loggedOnce?.();
+        }
+      },
+    };
+    const up = new Upstream({
+      endpoints: ['127.0.0.1:9'], store, feed: new StrongFeed(store, undefined, silentLogger, () => performance.now()), clock: systemClock,
+      random: new SeededRandom(3), logger, backoff: { baseMs: 100_000, capMs: 100_000 }, syncedNamespaces: () => 'cfg',
+      session: async () => {
+        sessions++;
+        return { message: 'the stream failed', retry: true };
+      },
+    });
+    try {
+      up.start();
+      await first;
+    } finally {
+      await up.stop();
+      await store.close();
+    }
+    assert.equal(sessions, 1, 'the session opened beside the pull');
+    const d = delays[0]!;
+    assert.ok(d >= SYNC_UNREACHABLE_PROBE_MS_DEFAULT / 2 && d < SYNC_UNREACHABLE_PROBE_MS_DEFAULT, `a probe, not the backoff: ${d} ms`);
   }));
 });

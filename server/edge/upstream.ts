@@ -221,13 +221,16 @@ export class Upstream implements RegionLink {
         }
       };
       poll = setInterval(() => void pull().catch(fail), REGISTRY_POLL_MS);
+      // Early: the first pull's outcome (the session's end waits for it, below).
+      let firstPull: Promise<void> = Promise.resolve();
       if (early) {
         // The link is up once the region answered the pull; the strong feed needs its registry.
-        void pull().then(() => {
+        firstPull = pull().then(() => {
           if (over) return; // this connection ended meanwhile
           connected();
           startFeed();
-        }).catch(fail);
+        });
+        firstPull.catch(fail);
       } else startFeed();
       if (this.o.session !== undefined) {
         this.o.session(endpoint, {
@@ -236,7 +239,10 @@ export class Upstream implements RegionLink {
           onStop: (stop) => {
             stopSession = stop;
           },
-        }).then(resolve, fail);
+          // A session that ends before the first pull answered (the region unreachable: its
+          // stream failed first) ends the connection as the pull does: a failed pull is what
+          // tells the loop "unreachable" (steady probing), not an answered end (the backoff).
+        }).then((end) => firstPull.then(() => resolve(end), () => undefined), fail);
       }
     });
     try {
