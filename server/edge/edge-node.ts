@@ -239,6 +239,14 @@ export class EdgeNode {
   async close(): Promise<void> {
     await this.upstream.stop();
     await this.store.close();
+    // A local write failed (its fsync, say) after its records may have been uploaded early
+    // (replica.ts): this stop is not clean, so the next start takes a new incarnation and never
+    // reuses those dots. No seal (and nothing else that marks a clean stop) is written.
+    const failure = this.store.mvcc.applyFailure;
+    if (failure !== undefined) {
+      this.opts.logger.error('a local write failed in this run: stopping uncleanly (the next start takes a new incarnation)', { error: failure.message });
+      return;
+    }
     // A clean stop seals the closed database, so the next start can skip reading it whole.
     const dir = join(this.opts.dataDir, EDGE_STATE_DIR);
     await sealRocksDir(dir).catch((err: unknown) =>

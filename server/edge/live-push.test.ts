@@ -105,3 +105,50 @@ for (const kind of ['lww', 'counter', 'events'] as const) {
     }
   });
 }
+
+// The early upload (replica.ts): a local write's records are offered to sessions while its
+// engine write (with its fsync) is in flight — before the write is published or answered —
+// and the page then is the one the engine gives once the write is durable.
+test('edge live push starts before the local write is durable, with the page the engine gives after', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edge-live-push-early-'));
+  const store = await EdgeStore.open(dir, E);
+  try {
+    await store.external(encodeRegistry([completeDefinition({ name: 'events', prefix: 'events/', level: 'eventual', crdtType: 'events' })]));
+    const replica = new EdgeReplica(store, 'dev1', 1, undefined);
+    for (let i = 0; i < 5; i++) {
+      const peer = new VersionVector();
+      peer.advance(E, store.eventual.vector('events').find((e) => e.origin === E)?.seq ?? 0);
+      let answered = false;
+      const early: Array<{ page: DeltaPage; published: number; answered: boolean }> = [];
+      const seen = new Promise<void>((resolve) => {
+        const off = replica.onChange(() => {
+          off();
+          void (async () => {
+            const pages = await collect(replica.extract('events', peer, BUDGET), (x) => x.page);
+            early.push(...pages.map((page) => ({ page, published: store.eventual.vector('events').find((e) => e.origin === E)?.seq ?? 0, answered })));
+            resolve();
+          })();
+        });
+      });
+      const write = store.external(eventualCommand(encodeBody({
+        kind: 'write', namespace: 'events', physicalMs: 1_000_000 + i, ops: [localOp(new SeededRandom(i), 'events', 'events/', i), localOp(new SeededRandom(i + 9), 'events', 'events/', i + 9)],
+      }))).then(() => (answered = true));
+      await seen;
+      await write;
+      assert.equal(early.length, 1, 'one page offered while the write was in flight');
+      const e = early[0]!;
+      assert.equal(e.answered, false, 'offered before the write was answered (durable)');
+      assert.equal(e.published, peer.get(E), 'offered before the write was published');
+      assert.deepEqual(e.page.ranges, [{ origin: E, from: peer.get(E) + 1, to: peer.get(E) + 2 }]);
+      const vector = new Map(store.eventual.vector('events').filter((x) => x.origin === E).map((x) => [x.origin, x.seq] as const));
+      const engine = await collect(openExtraction(store.engine, 'events', vector, new Map(peer.entries()), BUDGET).pages(), (p) => p);
+      assert.deepEqual(plain(e.page), engine.map(plain)[0]);
+      // The HELLO vector counted the records being written; now it is the published one.
+      assert.equal((await replica.vectors(['events'])).get('events')!.get(E), peer.get(E) + 2);
+    }
+    assert.ok(replica.pushes.fromMemory >= 5, JSON.stringify(replica.pushes));
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

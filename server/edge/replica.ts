@@ -3,6 +3,28 @@
 // opened in one turn), received pages applied as eventual `page` entries through the same
 // group-committed apply as local writes (durable before the ACK), and a change signal for
 // local writes and applied pages so live pushes follow.
+//
+// Early upload: a batch of local writes is pushed to the region as soon as its engine write is
+// issued (mvcc ExternalApplier.writing), while its fsync runs, not after: the live path pays
+// the edge's fsync and the region's Raft round side by side instead of one after the other.
+// The client's answer still waits for the fsync (EdgeStore.submit resolves after the synced
+// write): a local write is durable before it is acknowledged. Why nothing acknowledged can be
+// lost and no dot reused, in any order of crash, fsync and upload — resting on ONE rule, "a
+// start not preceded by a clean stop takes a new incarnation" (server/edge/startup-check.ts,
+// marker.ts), plus a stop after a failed local write not counting as clean (edge-node.ts):
+//  - acknowledged writes are durable locally before the answer, exactly as without the early
+//    upload; the upload only adds a copy in the region, it never replaces the local one;
+//  - a write pushed and then lost locally (crash before its fsync, or a failed fsync) was never
+//    acknowledged, so losing it locally breaks no promise; the region may keep it (an
+//    unacknowledged write may or may not take effect, as with any lost answer);
+//  - its dot (origin, seq) is never reused for another write: losing it locally needs a crash
+//    (an unclean start: new incarnation, a new origin, before any local write is accepted) or
+//    a failed engine write (the mvcc store refuses every later apply in this process, and the
+//    stop that follows is not clean); either way the next write is under a new origin, and the
+//    old origin's records the region holds come back down as a foreign origin like any other.
+// The region's own check (it holds more of our origin than our HELLO says: new incarnation)
+// stays as a second line; vectors() counts the records being written, so a session that
+// reconnects while an fsync is in flight does not trip it for nothing.
 
 import {
   HybridClock, VersionVector, recordSizeEstimate,
@@ -18,6 +40,14 @@ import { unsafeEdge } from '../util/unsafe-edge.js';
 
 /** Test-only tooth (server/util/unsafe-edge.ts): the last page of each upload loses its records. */
 const unsafeDropLastPage = unsafeEdge('drop-last-page');
+
+/**
+ * Upload own writes while their fsync runs (the top of this file). Safe only with the rule "a
+ * start not preceded by a clean stop takes a new incarnation" (branch edgeloss, issue 15): an
+ * edge without it must set this false, or a crash between an early upload and its fsync lets
+ * the restarted edge reuse the uploaded dots for other writes.
+ */
+export const EDGE_EARLY_UPLOAD = true;
 
 /** The skew bound of session messages when no namespace names one (DESIGN §6). */
 export const EDGE_SESSION_MAX_SKEW_MS_DEFAULT = 60_000;
@@ -122,6 +152,9 @@ export class EdgeReplica implements ReplicaSide {
     const out = new Map<string, VersionVector>();
     for (const ns of namespaces) {
       const v = VersionVector.from(this.store.eventual.vector(ns).map((e) => [e.origin, e.seq] as const));
+      // Own records being written (pushed already, maybe): held here, in memory until the fsync.
+      const buf = EDGE_EARLY_UPLOAD ? this.live.get(ns) : undefined;
+      if (buf !== undefined && buf.origin === this.store.origin) v.advance(buf.origin, buf.records[buf.records.length - 1]!.seq);
       // Resyncing: our own writes up to y are ours (kept aside or being downloaded again); saying
       // less would read as lost data to the region's incarnation check.
       const mark = this.store.eventual.resyncMark(ns);
@@ -180,16 +213,19 @@ export class EdgeReplica implements ReplicaSide {
     const fromMemory = this.livePage(ns, vector, peer, budgetBytes);
     if (fromMemory !== undefined) {
       this.pushes.fromMemory++;
-      yield { page: fromMemory, viewIndex };
+      yield { page: fromMemory, viewIndex, last: true };
       return;
     }
     this.pushes.fromEngine++;
     const view = openExtraction(this.store.engine, ns, vector, new Map(peer.entries()), budgetBytes);
     if (unsafeDropLastPage) return yield* withoutLastRecords(view.pages(), viewIndex);
-    for await (const page of view.pages()) yield { page, viewIndex };
+    for await (const { page, last } of view.marked()) yield { page, viewIndex, last };
   }
 
-  /** A published batch's own records of `ns` (undefined: `ns` changed otherwise: forget them). */
+  /**
+   * A batch's own records of `ns`, as its engine write is issued (not durable yet: see the top
+   * of this file); undefined: `ns` changed otherwise: forget them. Sessions push them now.
+   */
   private noteLocalRecords(ns: string, records: readonly CrdtRecord[] | undefined): void {
     if (records === undefined) {
       this.live.delete(ns);
@@ -213,6 +249,8 @@ export class EdgeReplica implements ReplicaSide {
       drop++;
     }
     if (drop > 0) kept.records = kept.records.slice(drop);
+    // The early upload (top of this file): off the mvcc apply's stack, before any I/O callback.
+    if (EDGE_EARLY_UPLOAD) queueMicrotask(() => this.changed(ns));
   }
 
   /**
@@ -230,8 +268,9 @@ export class EdgeReplica implements ReplicaSide {
     if (kind === undefined || !LIVE_KINDS.has(kind)) return undefined;
     for (const [o, s] of vector) if (o !== origin && s > peer.get(o)) return undefined;
     const from = peer.get(origin) + 1;
-    const to = vector.get(origin) ?? 0;
     const recs = buf.records;
+    // The published vector, or past it: records whose write is still syncing (early upload).
+    const to = EDGE_EARLY_UPLOAD ? Math.max(vector.get(origin) ?? 0, recs[recs.length - 1]?.seq ?? 0) : vector.get(origin) ?? 0;
     if (from > to || recs.length === 0 || recs[0]!.seq > from || recs[recs.length - 1]!.seq !== to) return undefined;
     const wanted = recs.slice(recs.length - (to - from + 1));
     let records: CrdtRecord[] = wanted;

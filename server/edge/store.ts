@@ -291,6 +291,10 @@ export class EdgeStore implements ExternalApplier {
     this.eventual.flush(append);
   }
 
+  writing(): void {
+    this.eventual.writing();
+  }
+
   published(): void {
     this.inner.clear();
     this.eventual.published();

@@ -182,18 +182,29 @@ export class Upstream implements RegionLink {
     const client = new RegionClient(endpoint, this.o.credentials?.());
     this.client = client;
     this.endpoint = endpoint;
-    await this.pullRegistry(client);
-    this.connected = true;
-    this.offlineSinceMs = undefined;
-    this.connects++;
-    // With a session, the link counts as up once its HELLO went through (established): a
-    // member that answers the registry pull and then redirects (not-leader) must not reset
-    // the backoff, or an edge that cannot reach the leader would hop between members at once.
-    if (this.o.session === undefined) this.backoff.reset();
-    this.o.logger.info('connected to the region', { endpoint });
+    const synced = this.o.syncedNamespaces;
+    // The session opens at once, beside the first registry pull, when the stored registry
+    // already names what it syncs (a returning edge: the pull is one region round trip less
+    // before its first page); the pull reopens it if that changed. A new edge, which knows no
+    // namespace yet, pulls first (its session would sync nothing).
+    const early = this.o.session !== undefined && (synced?.() ?? '') !== '';
+    const connected = (): void => {
+      this.connected = true;
+      this.offlineSinceMs = undefined;
+      this.connects++;
+      // With a session, the link counts as up once its HELLO went through (established): a
+      // member that answers the registry pull and then redirects (not-leader) must not reset
+      // the backoff, or an edge that cannot reach the leader would hop between members at once.
+      if (this.o.session === undefined) this.backoff.reset();
+      this.o.logger.info('connected to the region', { endpoint });
+    };
+    if (!early) {
+      await this.pullRegistry(client);
+      connected();
+    }
     let stopSession: (() => void) | undefined;
     let poll: NodeJS.Timeout | undefined;
-    const synced = this.o.syncedNamespaces;
+    let over = false;
     const openedWith = synced?.();
     const ended = new Promise<SessionEnd>((resolve, reject) => {
       const fail = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
@@ -204,10 +215,23 @@ export class Upstream implements RegionLink {
           resolve({ message: `the synced namespaces changed (${openedWith ?? ''} -> ${now ?? ''}): reopening the session`, retry: true, now: true });
         }
       };
+      const startFeed = (): void => {
+        if (this.o.feed.holdsAny() || this.o.session === undefined) {
+          this.o.feed.run(client).then(() => resolve({ message: 'the strong feed stopped', retry: true }), fail);
+        }
+      };
       poll = setInterval(() => void pull().catch(fail), REGISTRY_POLL_MS);
-      if (this.o.feed.holdsAny() || this.o.session === undefined) {
-        this.o.feed.run(client).then(() => resolve({ message: 'the strong feed stopped', retry: true }), fail);
-      }
+      // Early: the first pull's outcome (the session's end waits for it, below).
+      let firstPull: Promise<void> = Promise.resolve();
+      if (early) {
+        // The link is up once the region answered the pull; the strong feed needs its registry.
+        firstPull = pull().then(() => {
+          if (over) return; // this connection ended meanwhile
+          connected();
+          startFeed();
+        });
+        firstPull.catch(fail);
+      } else startFeed();
       if (this.o.session !== undefined) {
         this.o.session(endpoint, {
           established: () => this.backoff.reset(),
@@ -215,12 +239,16 @@ export class Upstream implements RegionLink {
           onStop: (stop) => {
             stopSession = stop;
           },
-        }).then(resolve, fail);
+          // A session that ends before the first pull answered (the region unreachable: its
+          // stream failed first) ends the connection as the pull does: a failed pull is what
+          // tells the loop "unreachable" (steady probing), not an answered end (the backoff).
+        }).then((end) => firstPull.then(() => resolve(end), () => undefined), fail);
       }
     });
     try {
       return await ended;
     } finally {
+      over = true;
       clearInterval(poll);
       stopSession?.();
       this.o.feed.stop();

@@ -23,6 +23,8 @@ export interface ExtractView {
   readonly vector: ReadonlyMap<string, number>;
   /** The pages, each at most `budgetBytes` of records (a larger record gets a page of its own). */
   pages(): AsyncGenerator<DeltaPage>;
+  /** The same pages, the last one marked: a sender can flag it (caught-up) without reading ahead. */
+  marked(): AsyncGenerator<{ page: DeltaPage; last: boolean }>;
 }
 
 /** The records of a state other than lww (an lww winner's value is its mvcc row: lww-value.ts). */
@@ -105,7 +107,9 @@ export function openExtraction(
     if (from > to) continue;
     runs.push({ origin, from, to, scan: engine.scan({ gte: indexKey(ns, origin, from), lte: indexKey(ns, origin, to) }) });
   }
-  async function* pages(): AsyncGenerator<DeltaPage> {
+  // A page cut for the budget always leaves the record that did not fit for a later page, so
+  // only the page yielded after every run is the last.
+  async function* marked(): AsyncGenerator<{ page: DeltaPage; last: boolean }> {
     let ranges: PageRange[] = [];
     let records: CrdtRecord[] = [];
     let bytes = 0;
@@ -119,7 +123,7 @@ export function openExtraction(
             const size = recordSizeEstimate(r);
             if (bytes + size > budgetBytes && bytes > 0) {
               ranges.push({ origin: run.origin, from, to: r.seq - 1 });
-              yield { ranges, records };
+              yield { page: { ranges, records }, last: false };
               ranges = [];
               records = [];
               bytes = 0;
@@ -131,11 +135,14 @@ export function openExtraction(
         }
         ranges.push({ origin: run.origin, from, to: run.to });
       }
-      if (ranges.length > 0) yield { ranges, records };
+      if (ranges.length > 0) yield { page: { ranges, records }, last: true };
     } finally {
       // An abandoned extraction (the session ended) closes the views it did not walk.
       for (const run of runs) await run.scan.return?.();
     }
   }
-  return { vector, pages };
+  async function* pages(): AsyncGenerator<DeltaPage> {
+    for await (const m of marked()) yield m.page;
+  }
+  return { vector, pages, marked };
 }

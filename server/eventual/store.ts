@@ -52,10 +52,12 @@ export interface EventualStoreOptions {
    */
   onChanged?: (namespace: string) => void;
   /**
-   * Once a written batch is published, per namespace it changed, before onChanged: the records
-   * this replica's own writes merged in it, in seq order; or undefined when anything else (a
-   * page, a gc, a resync step) changed the namespace in that batch. An edge's live push sends
-   * them from memory instead of reading them back (server/edge/replica.ts).
+   * Once a batch's engine write is issued (ExternalApplier.writing: not yet durable; or at
+   * publish if the store never says so), per namespace it changed: the records this replica's
+   * own writes merged in it, in seq order; or undefined when anything else (a page, a gc, a
+   * resync step) changed the namespace in that batch. An edge's live push sends them from
+   * memory instead of reading them back, and starts while they are being synced
+   * (server/edge/replica.ts).
    */
   onLocalRecords?: (namespace: string, records: readonly CrdtRecord[] | undefined) => void;
   cacheEntries?: number;
@@ -225,6 +227,18 @@ export class EventualStore implements ExternalApplier {
     flushBatch(this.batch, append, nsRecordKey, encodeNsRecord, (h) => ({ type: 'put', key: HLC_KEY, value: encodeHlcValue(h) }));
   }
 
+  /** The batch's engine write is issued: its own records go out (onLocalRecords) now. */
+  writing(): void {
+    this.deliverLocal();
+  }
+
+  private deliverLocal(): void {
+    if (this.localBatch.size === 0) return;
+    const local = this.localBatch;
+    this.localBatch = new Map();
+    if (this.opts.onLocalRecords !== undefined) for (const [ns, records] of local) this.opts.onLocalRecords(ns, records);
+  }
+
   published(): void {
     const b = this.batch;
     this.batch = freshBatch();
@@ -247,9 +261,7 @@ export class EventualStore implements ExternalApplier {
     }
     this.resyncBatch = [];
     this.edgeBatch = new Map();
-    const local = this.localBatch;
-    this.localBatch = new Map();
-    if (this.opts.onLocalRecords !== undefined) for (const [ns, records] of local) this.opts.onLocalRecords(ns, records);
+    this.deliverLocal(); // when writing() was not called
     if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
     if (this.opts.onChanged !== undefined) for (const ns of b.ns.keys()) this.opts.onChanged(ns);
   }

@@ -46,6 +46,14 @@ export interface ExternalApplier {
   /** Called once the batch holding every command applied since the last call is written. */
   published(): void;
   /**
+   * Optional: called once per batch right after its engine write was issued, before it is
+   * durable (the write, with its fsync, runs on another thread meanwhile); published() or a
+   * failed store follows. What the batch holds is final here: an edge starts uploading its
+   * own writes now, overlapping the upload with its fsync (server/edge/replica.ts says why
+   * that is safe). Nothing here may be shown to a reader of this store: it is not written yet.
+   */
+  writing?(): void;
+  /**
    * Optional: the keys a command will read, so the store reads them ahead together with the
    * batch's other keys in ONE engine round trip (a get per key costs the main thread a
    * thread-pool hand-off and a callback each): `mvcc`, keys whose live kv it will get, put or

@@ -64,6 +64,10 @@ export class MvccStore {
   private compacting = false;
   /** Set by idle(): background compaction chunks stop until the next apply. */
   private compactionPaused = false;
+  /** The failure that stopped applies (a failed engine write, a throwing apply); undefined while healthy. */
+  get applyFailure(): Error | undefined {
+    return this.failed;
+  }
   /** The last background compaction failure (a closed engine, a disk error); retried on the next apply. */
   compactionError: Error | undefined;
 
@@ -188,6 +192,8 @@ export class MvccStore {
     // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
     const write = this.st.engine.write(out.ops, sync ? { sync: true } : undefined);
     this.st.writing = write.then(() => undefined, () => undefined);
+    // The write is on its way (a thread-pool job): what the batch holds is final (external.ts).
+    this.st.external?.writing?.();
     try {
       await write;
     } finally {

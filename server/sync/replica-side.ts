@@ -20,6 +20,12 @@ export interface ExtractedPage {
    * Every page of one `extract` call carries the same view (the download is consistent).
    */
   readonly viewIndex: number;
+  /**
+   * True: no page follows in this extraction; false: one does; absent: unknown. When known,
+   * the session sends the page (marking the last one caught-up) without extracting the next
+   * one first: the first page of a big catch-up goes out one extraction sooner.
+   */
+  readonly last?: boolean;
 }
 
 /** The outcome of applying one received page. */

@@ -122,6 +122,28 @@ test('catch-up both ways, then live pushes both ways', async () => {
   assert.equal((await c.regionEnd).reason, 'peer-closed');
 });
 
+test('pages marked last (ExtractedPage.last) go out without reading ahead; catch-up still ends caught-up both ways', async () => {
+  const rng = new SeededRandom(SEED);
+  for (const markLast of [false, true]) {
+    const w = world();
+    w.edge.markLast = markLast;
+    w.region.markLast = markLast;
+    writeMany(w.edge, 120, rng, 'ev');
+    // When each page went out, how many pages the edge had taken from its extractions.
+    const takenAtSend: number[] = [];
+    const c = connect(w, { pageBudgetBytes: 1024 }, { observer: { pageSent: (ns) => (ns === 'ev' ? takenAtSend.push(w.edge.pagesExtracted) : undefined) } });
+    assert.equal(await c.edgeS.whenCaughtUp(), true);
+    assert.equal(await c.regionS.whenCaughtUp(), true);
+    assertConverged(w);
+    assert.ok(takenAtSend.length > 3, 'catch-up in several pages');
+    // Unmarked: page k goes out once page k + 1 was read (to know whether k is the last); marked: at once.
+    assert.deepEqual(takenAtSend.slice(0, 3), markLast ? [1, 2, 3] : [2, 3, 4], `markLast ${markLast}`);
+    c.edgeS.close();
+    await c.edgeEnd;
+    await c.regionEnd;
+  }
+});
+
 test('resume after a disconnect sends only what is new (no full replay; bytes counted)', async () => {
   console.log(`# seed=${SEED}`);
   const rng = new SeededRandom(SEED);

@@ -29,7 +29,7 @@ import {
 } from './limits.js';
 import { PageError, chooseCodec, decodePage, encodePage, withIdentity } from './pages.js';
 import { Permits } from './permits.js';
-import type { ApplyResult, ReplicaSide, SyncErrorCode } from './replica-side.js';
+import type { ApplyResult, ExtractedPage, ReplicaSide, SyncErrorCode } from './replica-side.js';
 import type { SyncEndReason, SyncOutcome, SyncSessionOptions, SyncStats } from './types.js';
 
 /** Per namespace, what each direction knows. */
@@ -405,14 +405,19 @@ export class SyncSession {
           this.permits.release();
           return;
         }
-        const nxt = await it.next();
-        if (this.ended !== undefined || st.restart) {
-          this.permits.release();
-          return;
+        // Whether this is the last page: the replica says so, or the next page is read first.
+        let nxt: IteratorResult<ExtractedPage> | undefined;
+        if (cur.value.last === undefined) {
+          nxt = await it.next();
+          if (this.ended !== undefined || st.restart) {
+            this.permits.release();
+            return;
+          }
         }
-        await this.sendPage(st, cur.value.page, cur.value.viewIndex, catchUp && nxt.done === true);
+        const last = cur.value.last ?? nxt!.done === true;
+        await this.sendPage(st, cur.value.page, cur.value.viewIndex, catchUp && last);
         sentAny = true;
-        cur = nxt;
+        cur = nxt ?? await it.next();
       }
     } finally {
       await it.return?.();

@@ -225,7 +225,7 @@ export class RegionReplicaSide implements ReplicaSide {
           const vector = new Map(store.vector(ns).map((e) => [e.origin, e.seq]));
           return { ...openExtraction(store.engine, ns, vector, new Map(peer.entries()), budgetBytes), viewIndex: mvcc.appliedIndex };
         });
-        for await (const page of view.pages()) yield { page, viewIndex: view.viewIndex };
+        for await (const { page, last } of view.marked()) yield { page, viewIndex: view.viewIndex, last };
       },
     };
   }

@@ -209,9 +209,24 @@ export class MemoryReplica implements ReplicaSide {
   vectors(namespaces: readonly string[]): Promise<Map<string, VersionVector>> {
     return Promise.resolve(new Map(namespaces.filter((ns) => this.reps.has(ns)).map((ns) => [ns, this.rep(ns).vector])));
   }
+  /** Pages say whether they are the last of their extraction (ExtractedPage.last), as the edge's and the region's do. */
+  markLast = false;
+  /** Pages taken from extractions so far, and how many of them were taken when each page went out (pageSent). */
+  pagesExtracted = 0;
   async *extract(ns: string, peer: VersionVector, budgetBytes: number): AsyncIterable<ExtractedPage> {
     const viewIndex = this.view;
-    for (const page of this.rep(ns).extract(peer, budgetBytes)) yield { page, viewIndex };
+    if (!this.markLast) {
+      for (const page of this.rep(ns).extract(peer, budgetBytes)) {
+        this.pagesExtracted++;
+        yield { page, viewIndex };
+      }
+      return;
+    }
+    const pages = [...this.rep(ns).extract(peer, budgetBytes)];
+    for (const [i, page] of pages.entries()) {
+      this.pagesExtracted++;
+      yield { page, viewIndex, last: i === pages.length - 1 };
+    }
   }
   async applyPage(ns: string, page: DeltaPage, physicalMs: number): Promise<ApplyResult> {
     if (this.hold) await new Promise<void>((resolve) => this.held.push(resolve));
