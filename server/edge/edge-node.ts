@@ -128,8 +128,9 @@ export class EdgeNode {
     const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb, {
       recordDurablePoints: opts.recordDurablePoints === true,
     });
-    // A new directory, or a damaged database replaced: the incarnation was taken just now.
-    const node = new EdgeNode(opts, marker, store, fresh || check.damage !== undefined);
+    // A new directory, a damaged database replaced or an unclean stop: the incarnation was
+    // taken just now, so local writes may go on under it.
+    const node = new EdgeNode(opts, marker, store, check.newIncarnation);
     node.storageNote = check.damage?.note ?? '';
     if (check.damage !== undefined) node.storageDamage = check.damage.reason;
     opts.logger.info(fresh ? 'new edge data dir: a new incarnation' : 'edge data dir opened', {

@@ -2,7 +2,8 @@
 // process on real RocksDB: a data dir this process did not create may be a copy restored from
 // a backup whose incarnation later wrote more (and uploaded it), so its first local write before
 // a region HELLO confirmed the incarnation takes a new one, durably; a new data dir, or one a
-// HELLO confirmed, keeps writing under its own.
+// HELLO confirmed, keeps writing under its own; a start after a stop that was not clean takes
+// a new incarnation at once (writes uploaded while their fsync ran may be in the region).
 
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -67,6 +68,32 @@ test('a restored copy\'s first local write takes a new incarnation: no dot its i
     const marker = (await loadOrCreateMarker(copy, 'dev1', 0)).marker;
     assert.equal(`edge:dev1:${marker.incarnation}`, renewed, 'the new incarnation is in the marker');
     assert.deepEqual(marker.previous, [Number(first.split(':')[2])]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a start after a stop that was not clean takes a new incarnation before the database opens; a clean stop keeps it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edge-incarnation-'));
+  try {
+    let node = await open(dir);
+    const first = node.replicaId;
+    assert.equal(await put(node, 'cfg/a'), `${first}:1`);
+    await node.close();
+    node = await open(dir);
+    assert.equal(node.replicaId, first, 'a clean stop (sealed) keeps the incarnation');
+    node.incarnationConfirmed(node.replicaId); // as a region HELLO does (the test above)
+    assert.equal(await put(node, 'cfg/b'), `${first}:2`);
+    // As a kill -9 or a power cut would: the database closes, nothing seals it. Writes
+    // uploaded while their fsync ran (replica.ts) may be in the region under first:3.. now.
+    await node.store.close();
+    node = await open(dir);
+    const renewed = node.replicaId;
+    assert.notEqual(renewed, first, 'an unclean stop: a new incarnation at start');
+    assert.equal(await put(node, 'cfg/c'), `${renewed}:1`, 'the first write after it uses the new origin, no HELLO needed');
+    const marker = (await loadOrCreateMarker(dir, 'dev1', 0)).marker;
+    assert.equal(`edge:dev1:${marker.incarnation}`, renewed, 'the new incarnation is durable in the marker');
+    await node.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

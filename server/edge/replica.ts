@@ -43,9 +43,10 @@ const unsafeDropLastPage = unsafeEdge('drop-last-page');
 
 /**
  * Upload own writes while their fsync runs (the top of this file). Safe only with the rule "a
- * start not preceded by a clean stop takes a new incarnation" (branch edgeloss, issue 15): an
- * edge without it must set this false, or a crash between an early upload and its fsync lets
- * the restarted edge reuse the uploaded dots for other writes.
+ * start not preceded by a clean stop takes a new incarnation" (server/edge/startup-check.ts):
+ * without it, a crash between an early upload and its fsync lets the restarted edge reuse
+ * the uploaded dots for other writes (a HELLO cannot tell: the upload may still be in the
+ * region's Raft log, not yet applied).
  */
 export const EDGE_EARLY_UPLOAD = true;
 

@@ -87,6 +87,22 @@ export async function checkAndBreakSeal(dir: string): Promise<SealCheck> {
   }
 }
 
+/**
+ * Whether `dir` held a seal, without comparing the files (a start that skips the whole read
+ * still needs to know whether the last stop was clean). The seal is removed, as above.
+ */
+export async function breakSealUnchecked(dir: string): Promise<boolean> {
+  const path = join(dir, SEAL_FILE);
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  await syncDir(dir).catch(() => undefined);
+  return true;
+}
+
 function firstMismatch(sealed: readonly SealedFile[], now: readonly SealedFile[]): string | undefined {
   const byName = new Map(now.map((f) => [f.name, f]));
   for (const f of sealed) {

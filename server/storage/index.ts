@@ -13,7 +13,7 @@ export {
   type RocksOpenOptions,
 } from './rocksdb-engine.js';
 export { RaftLogStore, type RaftSave } from './raft-log-store.js';
-export { SEAL_FILE, checkAndBreakSeal, sealRocksDir, type SealCheck } from './db-seal.js';
+export { SEAL_FILE, breakSealUnchecked, checkAndBreakSeal, sealRocksDir, type SealCheck } from './db-seal.js';
 export {
   CURRENT_STATE_FILE,
   RAFT_DIR_NAME,
