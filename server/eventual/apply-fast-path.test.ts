@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { BinWriter } from '../mvcc/index.js';
 import { concatBytes, encodeU64 } from '../storage/index.js';
 import { decodeIndex, encodeIndex, encodeKeyIndex } from './codec.js';
+import { encodeAnswer, isWriteAnswer } from './entry.js';
 import { Sub, indexKey, keyStateKey, subPrefix, text } from './layout.js';
 import { REGION, b, withHarness } from './testing.js';
 import { keyString } from './work.js';
@@ -58,3 +59,12 @@ test('lww: a write of several ops over the same and other keys projects the last
     await h.write('cfg', [{ type: 'lwwPut', key: b('cfg/d'), value: b('6') }]);
     assert.equal(await h.etcd('cfg/d'), '6');
   }));
+
+test('isWriteAnswer: true for a write answer only (an etcd Put on lww skips decoding the outcomes)', () => {
+  assert.equal(isWriteAnswer(encodeAnswer({ kind: 'write', namespace: 'cfg', results: [{ dot: { origin: REGION, seq: 1 } }] })), true);
+  assert.equal(isWriteAnswer(encodeAnswer({ kind: 'write', namespace: 'cfg', results: [] })), true);
+  assert.equal(isWriteAnswer(encodeAnswer({ kind: 'error', code: 'not-found', message: 'no' })), false);
+  assert.equal(isWriteAnswer(encodeAnswer({ kind: 'page', namespace: 'cfg', applied: 1 })), false);
+  assert.equal(isWriteAnswer(encodeAnswer({ kind: 'edge' })), false);
+  assert.equal(isWriteAnswer(encodeAnswer({ kind: 'gc', namespace: 'cfg', dropped: 0 })), false);
+});

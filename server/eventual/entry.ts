@@ -214,6 +214,11 @@ export function encodeAnswer(a: EvAnswer): Uint8Array {
   return w.finish();
 }
 
+/** Whether encoded answer bytes are a write's answer (its outcomes left undecoded). */
+export function isWriteAnswer(bytes: Uint8Array): boolean {
+  return bytes[0] === AnswerTag.write;
+}
+
 export function decodeAnswer(bytes: Uint8Array): EvAnswer {
   const r = new BinReader(bytes);
   const tag = r.byte();

@@ -72,6 +72,9 @@ export class EventualStore implements ExternalApplier {
   private hlc: Hlc;
   private batch: BatchState = freshBatch();
   private readonly workBase: WorkBase;
+  /** The apply environment, one for every command (its registry set per command); made at the
+   *  first apply (opts.registry may not answer before the embedder finished opening). */
+  private env: ApplyEnv | undefined;
   private readonly cache: LruCache<unknown>;
   /** Known edges (edges.ts), as of the last written batch; `edgeBatch`: this batch's changes. */
   private readonly edgeTable: Map<string, EdgeRecord>;
@@ -212,7 +215,9 @@ export class EventualStore implements ExternalApplier {
       return { kind: 'edge' };
     }
     const work = new Work(this.workBase, tx);
-    const env: ApplyEnv = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
+    const registry = this.opts.registry(); // as applied up to this entry
+    const env = this.env ??= { registry, localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
+    env.registry = registry;
     let answer: EvAnswer;
     const merged: CrdtRecord[] | undefined = this.opts.onLocalRecords !== undefined && body.kind === 'write' ? [] : undefined;
     try {
