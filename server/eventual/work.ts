@@ -72,7 +72,7 @@ export class Work {
    * key); the others, once there are two, in `projections` by key string.
    */
   private firstProjection: Projection | undefined;
-  private readonly projections = new Map<string, Projection>();
+  private projections: Map<string, Projection> | undefined; // made for a second key
   private readonly applied = new Map<string, { namespace: string; type: string; n: number }>();
   hlc: Hlc;
 
@@ -195,7 +195,7 @@ export class Work {
     const first = this.firstProjection;
     if (first === undefined) return undefined;
     if (first.key === key || sameBytes(first.key, key)) return first;
-    return this.projections.size === 0 ? undefined : this.projections.get(keyString(key));
+    return this.projections?.get(keyString(key));
   }
 
   /** The visible value of an mvcc key now: this command's pending projection, else its live row. */
@@ -216,7 +216,7 @@ export class Work {
       cur.value = value;
       cur.always ||= always;
     } else if (this.firstProjection === undefined) this.firstProjection = { key, value, always };
-    else this.projections.set(keyString(key), { key, value, always });
+    else (this.projections ??= new Map()).set(keyString(key), { key, value, always });
   }
 
   /** The last counter countOp moved: a command's ops are mostly of one namespace and type. */
@@ -255,7 +255,7 @@ export class Work {
       else batch.applied.set(k, { ...c });
     }
     if (this.firstProjection !== undefined) await this.writeProjection(this.firstProjection);
-    for (const p of this.projections.values()) await this.writeProjection(p);
+    if (this.projections !== undefined) for (const p of this.projections.values()) await this.writeProjection(p);
   }
 
   private async writeProjection({ key, value, always }: Projection): Promise<void> {
