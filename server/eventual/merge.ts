@@ -64,7 +64,9 @@ function indexDel(c: MergeContext, d: Dot): void {
 }
 
 /** `sk`: the engine key of r's key state when the caller built it already (keyStateKey of r.key). */
-export async function mergeRecord(c: MergeContext, r: CrdtRecord, sk?: Uint8Array): Promise<void> {
+// Not async itself: it hands back its merge's promise (an async wrapper cost a promise and a
+// frame per op on the apply path).
+export function mergeRecord(c: MergeContext, r: CrdtRecord, sk?: Uint8Array): Promise<void> {
   c.work.countOp(c.def.name, r.kind);
   switch (r.kind) {
     case 'lww': return mergeLww(c, r, sk);

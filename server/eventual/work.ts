@@ -243,17 +243,18 @@ export class Work {
     const batch = this.base.batch;
     // States, namespace records and the clock are written once per batch (their last value:
     // flushBatch), the write-only ops in order now.
-    for (const [ks, s] of this.slots) batch.slots.set(ks, s);
+    // forEach, not for-of over entries: no [key, value] array per entry.
+    this.slots.forEach((s, ks) => batch.slots.set(ks, s));
     for (const op of this.raw) this.tx.append(op, true);
     for (const ks of this.unfresh) batch.fresh.delete(ks);
-    for (const [ks, op] of this.fresh) batch.fresh.set(ks, op);
-    for (const [ns, r] of this.ns) batch.ns.set(ns, r);
+    this.fresh.forEach((op, ks) => batch.fresh.set(ks, op));
+    this.ns.forEach((r, ns) => batch.ns.set(ns, r));
     if (this.hlc !== (batch.hlc ?? this.base.hlc)) batch.hlc = this.hlc;
-    for (const [k, c] of this.applied) {
+    this.applied.forEach((c, k) => {
       const b = batch.applied.get(k);
       if (b !== undefined) b.n += c.n;
       else batch.applied.set(k, { ...c });
-    }
+    });
     if (this.firstProjection !== undefined) await this.writeProjection(this.firstProjection);
     if (this.projections !== undefined) for (const p of this.projections.values()) await this.writeProjection(p);
   }
