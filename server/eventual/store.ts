@@ -153,7 +153,7 @@ export class EventualStore implements ExternalApplier {
     const ns = body.namespace;
     if (body.kind === 'write') {
       // The state keys built here (and their strings) are handed to apply (StateKeys).
-      const keys: StateKeys = new Array(body.ops.length);
+      const keys: StateKeys = [];
       body.ops.forEach((op, i) => {
         if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
         else {
