@@ -9,8 +9,11 @@
 //   npx tsx scripts/bench-eventual-apply.ts [--ops 20000] [--batch 1,64] [--keys 10000] [--rows put,lww,page]
 //   (page: an edge's upload, pages of 1000 bench:edge events, one page per batch; per op is per event)
 //   node --cpu-prof --import tsx scripts/bench-eventual-apply.ts --rows lww   (a profile)
+//   --alloc: also what the timed part allocates per op, garbage included (scripts/alloc-sampler.ts;
+//   the sampling costs time: the CPU figures of such a run are not comparable)
 
 import { countEngineIo } from './engine-io.js';
+import { startAllocSampler, type AllocSampler } from './alloc-sampler.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '10000' },
     rows: { type: 'string', default: 'put,lww' },
     seed: { type: 'string', default: '1' },
+    alloc: { type: 'boolean', default: false },
   },
 });
 const OPS = Number(values.ops);
@@ -109,12 +113,14 @@ async function run(row: Row, batch: number): Promise<void> {
     const step = row === 'page' ? 1 : batch;
     await applyAll(0, half, step); // warm-up: the JIT, the caches, a populated keyspace
     Object.assign(io, { gets: 0, calls: 0, ops: 0, bytes: 0 });
+    const sampler: AllocSampler | undefined = values.alloc ? await startAllocSampler() : undefined;
     const main0 = mainThreadCpuMs();
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await applyAll(half, 2 * half, step);
     const wallMs = performance.now() - t0;
+    const alloc = await sampler?.stop(OPS);
     const elu = performance.eventLoopUtilization(elu0);
     const cpu = process.cpuUsage(cpu0);
     const main1 = mainThreadCpuMs();
@@ -125,6 +131,7 @@ async function run(row: Row, batch: number): Promise<void> {
       `wall ${us(wallMs)} µs/op (${Math.round(OPS / (wallMs / 1000))} ops/s); per op ${(io.gets / OPS).toFixed(2)} engine reads in ${(io.calls / OPS).toFixed(2)} calls, ` +
       `${(io.ops / OPS).toFixed(2)} engine writes of ${Math.round(io.bytes / OPS)} bytes`,
     );
+    if (alloc !== undefined) console.log(`     ${alloc}`);
     await mvcc.idle();
   } finally {
     await engine.close();

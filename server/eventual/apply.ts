@@ -69,8 +69,18 @@ function checkKind(def: NamespaceDefinition, kind: CrdtKind, what: string): void
   }
 }
 
-/** `merged`, when given, receives each record the write merged, in seq order (an edge's live push: store.ts onLocalRecords). */
-export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, merged?: CrdtRecord[]): Promise<EvAnswer> {
+/**
+ * Per op of a write body, the engine key of its key's state and that key's string, as the
+ * store's read ahead built them (undefined for an event append): apply takes them rather
+ * than building both again.
+ */
+export type StateKeys = Array<{ sk: Uint8Array; ks: string } | undefined>;
+
+/**
+ * `merged`, when given, receives each record the write merged, in seq order (an edge's live
+ * push: store.ts onLocalRecords). `keys`: the ops' state keys, built already (StateKeys).
+ */
+export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, merged?: CrdtRecord[], keys?: StateKeys): Promise<EvAnswer> {
   const def = eventualNamespace(env, body.namespace);
   if (env.resyncing?.(def.name) !== undefined) {
     // Its own earlier writes are being downloaded again: a new one would take a seq among them.
@@ -80,9 +90,12 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
   const clock = new HybridClock(env.localOrigin);
   clock.restore(work.hlc);
   const results: EvOpOutcome[] = [];
-  for (const op of body.ops) {
+  for (let i = 0; i < body.ops.length; i++) {
+    const op = body.ops[i]!;
     checkKind(def, OP_KIND[op.type], `a ${op.type}`);
     if (op.type !== 'eventAppend') checkKey(env, def, op.key);
+    const pre = keys?.[i];
+    if (pre !== undefined) work.prime(pre.sk, pre.ks);
     let rec: CrdtRecord;
     switch (op.type) {
       case 'lwwPut': case 'lwwDelete': {
@@ -92,7 +105,7 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
       }
       case 'mvPut': {
         const token = parseContextToken(op.context);
-        const st = await work.get<KeyState>(keyStateKey(def.name, op.key), decodeKeyState);
+        const st = await work.get<KeyState>(pre?.sk ?? keyStateKey(def.name, op.key), decodeKeyState);
         const left = mvSiblingsAfterWrite(st?.kind === 'mv' ? st.state : undefined, token);
         if (left > def.siblingCap) throw new EvError('failed-precondition', new SiblingCapError(op.key, left, def.siblingCap).message);
         const { dot, hlc } = stamp(work, def, env.localOrigin, clock, body.physicalMs);
@@ -129,7 +142,7 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
         break;
       }
     }
-    await mergeRecord(c, rec);
+    await mergeRecord(c, rec, pre?.sk);
     merged?.push(rec);
     results.push({ dot: { origin: rec.origin, seq: rec.seq }, hlc: rec.hlc, ...(rec.kind === 'events' ? { eventSeq: rec.deviceSeq } : {}) });
   }

@@ -137,11 +137,27 @@ export type IndexEntry =
   | { where: 'record'; record: CrdtRecord };
 
 export function encodeIndex(e: IndexEntry): Uint8Array {
+  if (e.where === 'key') return encodeKeyIndex(e.key);
   const w = new BinWriter().byte(IndexTag[e.where]);
-  if (e.where === 'key') w.bytes(e.key);
-  else if (e.where === 'event') w.string(e.device).uint(e.seq);
+  if (e.where === 'event') w.string(e.device).uint(e.seq);
   else writeRecord(w, e.record);
   return w.finish();
+}
+
+/** Largest key length whose varint is one byte (BinWriter.bytes' length prefix). */
+const ONE_BYTE_VARINT_MAX = 0x7f;
+
+/**
+ * encodeIndex of { where: 'key', key } (the entry of most records, one per lww write): the
+ * same bytes, built straight into one array for keys under 128 bytes.
+ */
+export function encodeKeyIndex(key: Uint8Array): Uint8Array {
+  if (key.length > ONE_BYTE_VARINT_MAX) return new BinWriter().byte(IndexTag.key).bytes(key).finish();
+  const out = new Uint8Array(2 + key.length);
+  out[0] = IndexTag.key;
+  out[1] = key.length;
+  out.set(key, 2);
+  return out;
 }
 
 export function decodeIndex(bytes: Uint8Array): IndexEntry {

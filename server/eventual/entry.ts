@@ -137,8 +137,10 @@ export function decodeBody(bytes: Uint8Array): EvBody {
     switch (t) {
       // The value is a view into the entry (as a strong put's is, server/mvcc/command-codec.ts):
       // it goes to the mvcc row only (the lww state holds no value), so no copy per put.
-      case OpTag.lwwPut: ops.push({ type: 'lwwPut', key: r.bytes().slice(), value: r.bytes() }); break;
-      case OpTag.lwwDelete: ops.push({ type: 'lwwDelete', key: r.bytes().slice() }); break;
+      // The key too: apply copies what it keeps of it (the state and index keys, the mvcc
+      // put's own copy), so a copy here was one more array per op.
+      case OpTag.lwwPut: ops.push({ type: 'lwwPut', key: r.bytes(), value: r.bytes() }); break;
+      case OpTag.lwwDelete: ops.push({ type: 'lwwDelete', key: r.bytes() }); break;
       case OpTag.mvPut: ops.push({ type: 'mvPut', key: r.bytes().slice(), value: r.bytes().slice(), context: r.string() }); break;
       case OpTag.counterAdd: ops.push({ type: 'counterAdd', key: r.bytes().slice(), delta: r.int() }); break;
       case OpTag.setAdd: ops.push({ type: 'setAdd', key: r.bytes().slice(), member: r.bytes().slice() }); break;
@@ -212,6 +214,11 @@ export function encodeAnswer(a: EvAnswer): Uint8Array {
       break;
   }
   return w.finish();
+}
+
+/** Whether encoded answer bytes are a write's answer (its outcomes left undecoded). */
+export function isWriteAnswer(bytes: Uint8Array): boolean {
+  return bytes[0] === AnswerTag.write;
 }
 
 export function decodeAnswer(bytes: Uint8Array): EvAnswer {

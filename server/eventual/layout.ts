@@ -14,13 +14,15 @@
 // it). Namespace names, origins and device ids hold no 0x00 (validated), so 0x00 ends them;
 // a key followed by more parts is escaped (escapeKey) so that key order is kept.
 
-import { StateKeyspace, concatBytes, decodeU64, encodeU64 } from '../storage/index.js';
+import { StateKeyspace, concatBytes, decodeU64, encodeU64, writeU64 } from '../storage/index.js';
 
 const CRDT = StateKeyspace.Crdt;
 const META = 0x00;
 const NS_RECORD = 0x01;
 const NS_DATA = 0x02;
 const SEP = 0x00;
+/** A seq in a key: a big-endian u64 (storage's encodeU64). */
+const SEQ_BYTES = 8;
 
 export const Sub = {
   KeyState: 0x01,
@@ -90,7 +92,11 @@ export function subRange(ns: string, sub: Sub): { gte: Uint8Array; lt: Uint8Arra
 }
 
 export function keyStateKey(ns: string, key: Uint8Array): Uint8Array {
-  return concatBytes(subPrefix(ns, Sub.KeyState), key);
+  const p = subPrefix(ns, Sub.KeyState);
+  const out = new Uint8Array(p.length + key.length);
+  out.set(p);
+  out.set(key, p.length);
+  return out;
 }
 
 export function conflictKey(ns: string, key: Uint8Array): Uint8Array {
@@ -108,7 +114,11 @@ export function indexKey(ns: string, origin: string, seq: number): Uint8Array {
     // Origins grow with edges: past the bound, built per call.
     if (originPrefixes.size < SUB_PREFIX_CACHE_MAX) originPrefixes.set(k, p);
   }
-  return concatBytes(p, encodeU64(seq));
+  // One allocation (every lww write builds one or two of these).
+  const out = new Uint8Array(p.length + SEQ_BYTES);
+  out.set(p);
+  writeU64(out, p.length, seq);
+  return out;
 }
 
 export function eventKey(ns: string, device: string, seq: number): Uint8Array {

@@ -10,7 +10,7 @@ import {
 } from '../crdt/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
 import {
-  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyState, encodeSuperseded, lwwRecordOf,
+  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyIndex, encodeKeyState, encodeSuperseded, lwwRecordOf,
   type DeviceSummary, type IndexEntry, type KeyState, type SetKeyState,
 } from './codec.js';
 import {
@@ -49,10 +49,12 @@ function setState(c: MergeContext, key: Uint8Array, s: KeyState | null, sk = sta
  * at all. `whole` (an event that lost its (device, seq)) rewrites an entry that may exist.
  */
 function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
-  const e: IndexEntry = whole || (r.kind === 'set' && r.op === 'remove')
-    ? { where: 'record', record: r }
-    : r.kind === 'events' ? { where: 'event', device: r.deviceId, seq: r.deviceSeq } : { where: 'key', key: r.key };
   const key = indexKey(c.def.name, r.origin, r.seq);
+  if (!whole && r.kind !== 'events' && !(r.kind === 'set' && r.op === 'remove')) {
+    c.work.putFresh(key, encodeKeyIndex(r.key)); // most entries: no IndexEntry object built
+    return;
+  }
+  const e: IndexEntry = whole || r.kind !== 'events' ? { where: 'record', record: r } : { where: 'event', device: r.deviceId, seq: r.deviceSeq };
   if (whole) c.work.put(key, encodeIndex(e));
   else c.work.putFresh(key, encodeIndex(e));
 }
@@ -61,10 +63,13 @@ function indexDel(c: MergeContext, d: Dot): void {
   c.work.del(indexKey(c.def.name, d.origin, d.seq));
 }
 
-export async function mergeRecord(c: MergeContext, r: CrdtRecord): Promise<void> {
+/** `sk`: the engine key of r's key state when the caller built it already (keyStateKey of r.key). */
+// Not async itself: it hands back its merge's promise (an async wrapper cost a promise and a
+// frame per op on the apply path).
+export function mergeRecord(c: MergeContext, r: CrdtRecord, sk?: Uint8Array): Promise<void> {
   c.work.countOp(c.def.name, r.kind);
   switch (r.kind) {
-    case 'lww': return mergeLww(c, r);
+    case 'lww': return mergeLww(c, r, sk);
     case 'mv': return mergeMv(c, r);
     case 'counter': return mergeCounter(c, r);
     case 'set': return mergeSet(c, r);
@@ -72,9 +77,9 @@ export async function mergeRecord(c: MergeContext, r: CrdtRecord): Promise<void>
   }
 }
 
-async function mergeLww(c: MergeContext, r: LwwRecord): Promise<void> {
+async function mergeLww(c: MergeContext, r: LwwRecord, given?: Uint8Array): Promise<void> {
   const ns = c.def.name;
-  const sk = stateKey(c, r.key);
+  const sk = given ?? stateKey(c, r.key);
   const st = await loadState(c, r.key, sk);
   const held = st?.kind === 'lww' ? st.winner : undefined;
   // The held winner as a record for the rule (which compares HLC and origin only); its value

@@ -13,7 +13,7 @@ import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
-import { applyPage, applyWrite, type ApplyEnv } from './apply.js';
+import { applyPage, applyWrite, type ApplyEnv, type StateKeys } from './apply.js';
 import { applyGc, gcFrontierKey } from './gc.js';
 import { LruCache } from './cache.js';
 import {
@@ -24,7 +24,7 @@ import { EvError, decodeBody, encodeAnswer, type EvAnswer, type EvBody } from '.
 import { NS_RECORDS_RANGE, Sub, deviceKey, eventKey, keyStateKey, metaKey, nsDataRange, nsOfRecordKey, nsRecordKey, subRange } from './layout.js';
 import { eventEtcdKey } from './project.js';
 import { CRDT_STATE_CACHE_BYTES, CRDT_STATE_CACHE_ENTRIES } from './limits.js';
-import { EMPTY_NS_RECORD, Work, flushBatch, keyString, type BatchState } from './work.js';
+import { EMPTY_NS_RECORD, Work, flushBatch, keyString, type BatchState, type WorkBase } from './work.js';
 import { decodeEdgeRecord, edgeKey, edgeKeyRange, encodeEdgeRecord, mergeEdge, type EdgeRecord } from './edges.js';
 import { mergeRecord } from './merge.js';
 import {
@@ -73,13 +73,17 @@ export class EventualStore implements ExternalApplier {
   private readonly records: Map<string, NsRecord>;
   private hlc: Hlc;
   private batch: BatchState = freshBatch();
+  private readonly workBase: WorkBase;
+  /** The apply environment, one for every command (its registry set per command); made at the
+   *  first apply (opts.registry may not answer before the embedder finished opening). */
+  private env: ApplyEnv | undefined;
   private readonly cache: LruCache<unknown>;
   /** Known edges (edges.ts), as of the last written batch; `edgeBatch`: this batch's changes. */
   private readonly edgeTable: Map<string, EdgeRecord>;
   private edgeBatch = new Map<string, EdgeRecord>();
   /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again;
    *  emptied when the batch is written. */
-  private readonly decoded = new Map<Uint8Array, EvBody>();
+  private readonly decoded = new Map<Uint8Array, { body: EvBody; keys: StateKeys | undefined }>();
   /** Namespaces being resynced on this replica (resync.ts), and this batch's changes to them. */
   private readonly resyncs: Map<string, ResyncMark>;
   private resyncBatch: Array<{ ns: string; mark: ResyncMark | undefined }> = [];
@@ -96,6 +100,16 @@ export class EventualStore implements ExternalApplier {
     this.records = records;
     this.hlc = hlc;
     this.cache = new LruCache(opts.cacheEntries ?? CRDT_STATE_CACHE_ENTRIES, opts.cacheBytes ?? CRDT_STATE_CACHE_BYTES);
+    // One base for every command's Work (its fields read the store's current ones), not an
+    // object and two closures per command.
+    const hlcNow = (): Hlc => this.hlc;
+    const batchNow = (): BatchState => this.batch;
+    this.workBase = {
+      cached: (ks) => this.cache.get(ks),
+      nsRecord: (ns) => this.records.get(ns) ?? EMPTY_NS_RECORD,
+      get hlc() { return hlcNow(); },
+      get batch() { return batchNow(); },
+    };
   }
 
   /** Loads the namespace records (vectors and counts) and the local HLC. */
@@ -138,17 +152,23 @@ export class EventualStore implements ExternalApplier {
     } catch {
       return { mvcc, raw }; // apply refuses it
     }
-    this.decoded.set(bytes, body);
     const ns = body.namespace;
     if (body.kind === 'write') {
-      for (const op of body.ops) {
+      // The state keys built here (and their strings) are handed to apply (StateKeys).
+      const keys: StateKeys = [];
+      body.ops.forEach((op, i) => {
         if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
         else {
-          this.stateAhead(keyStateKey(ns, op.key), raw);
+          const sk = keyStateKey(ns, op.key);
+          keys[i] = { sk, ks: this.stateAhead(sk, raw) };
           mvcc.push(op.key);
         }
-      }
-    } else if (body.kind === 'page') {
+      });
+      this.decoded.set(bytes, { body, keys });
+      return { mvcc, raw };
+    }
+    this.decoded.set(bytes, { body, keys: undefined });
+    if (body.kind === 'page') {
       for (const r of body.records) {
         if (r.kind === 'events') this.eventAhead(ns, r.deviceId, r.deviceSeq, mvcc, raw);
         else {
@@ -160,11 +180,12 @@ export class EventualStore implements ExternalApplier {
     return { mvcc, raw };
   }
 
-  /** A state key worth reading ahead: neither the batch nor the cache holds it. */
-  private stateAhead(k: Uint8Array, raw: Uint8Array[]): void {
+  /** A state key worth reading ahead: neither the batch nor the cache holds it. Returns its key string. */
+  private stateAhead(k: Uint8Array, raw: Uint8Array[]): string {
     const ks = keyString(k);
     // has(), not get(): the apply's own get is the use that refreshes the entry.
     if (!this.batch.slots.has(ks) && !this.cache.has(ks)) raw.push(k);
+    return ks;
   }
 
   private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
@@ -181,8 +202,9 @@ export class EventualStore implements ExternalApplier {
 
   private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {
     let body: EvBody;
+    const ahead = this.decoded.get(bytes);
     try {
-      body = this.decoded.get(bytes) ?? decodeBody(bytes);
+      body = ahead?.body ?? decodeBody(bytes);
     } catch (e) {
       // Only a corrupted entry (or a proposer bug) gets here: refuse it, the same everywhere.
       return { kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` };
@@ -194,17 +216,14 @@ export class EventualStore implements ExternalApplier {
       tx.append({ type: 'put', key: edgeKey(u.replicaId), value: encodeEdgeRecord(next) });
       return { kind: 'edge' };
     }
-    const work = new Work({
-      cached: (ks) => this.cache.get(ks),
-      nsRecord: (ns) => this.records.get(ns) ?? EMPTY_NS_RECORD,
-      hlc: this.hlc,
-      batch: this.batch,
-    }, tx);
-    const env: ApplyEnv = { registry: this.opts.registry(), localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
+    const work = new Work(this.workBase, tx);
+    const registry = this.opts.registry(); // as applied up to this entry
+    const env = this.env ??= { registry, localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
+    env.registry = registry;
     let answer: EvAnswer;
     const merged: CrdtRecord[] | undefined = this.opts.onLocalRecords !== undefined && body.kind === 'write' ? [] : undefined;
     try {
-      answer = body.kind === 'write' ? await applyWrite(env, work, body, merged) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
+      answer = body.kind === 'write' ? await applyWrite(env, work, body, merged, ahead?.keys) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
     } catch (e) {
       if (!(e instanceof EvError)) throw e;
       // Refused before anything was written: the work is dropped.
@@ -324,9 +343,7 @@ export class EventualStore implements ExternalApplier {
     const def = this.opts.registry().get(ns);
     if (mark === undefined || def === undefined) return 0;
     const origin = this.opts.localOrigin;
-    const work = new Work({
-      cached: (ks) => this.cache.get(ks), nsRecord: (n) => this.records.get(n) ?? EMPTY_NS_RECORD, hlc: this.hlc, batch: this.batch,
-    }, tx);
+    const work = new Work(this.workBase, tx);
     const kept = await keptRecords(this.engine, ns);
     for (const r of kept) {
       if (r.seq <= work.vectorOf(ns, origin)) continue;

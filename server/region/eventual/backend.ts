@@ -11,7 +11,7 @@ import { AlarmAction, AlarmType, MvccError, type ClientSeq } from '../../mvcc/in
 import { putCost } from '../quota.js';
 import type { NamespaceDefinition, ReadAsk } from '../../namespace/index.js';
 import type { RegionNode } from '../region-node.js';
-import { EvError, decodeAnswer, encodeBody, type EvOp, type EvPageRange } from '../../eventual/entry.js';
+import { EvError, decodeAnswer, encodeBody, isWriteAnswer, type EvOp, type EvPageRange } from '../../eventual/entry.js';
 import { hasNul } from '../../eventual/layout.js';
 import type { EdgeUpdate } from '../../eventual/edges.js';
 import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from '../../eventual/limits.js';
@@ -117,7 +117,8 @@ export class RegionCrdt {
   }
 
   async write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[] }> {
-    const { def, revision, answer: a } = await this.writeEntry(req, identity);
+    const { def, revision, body } = await this.writeEntry(req, identity);
+    const a = decodeAnswer(body) as Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>;
     return {
       ...this.answer(def.name, revision),
       results: a.results.map((o) => ({
@@ -135,9 +136,8 @@ export class RegionCrdt {
     return { revision: (await this.writeEntry(req, identity)).revision };
   }
 
-  private async writeEntry(req: WriteInput, identity: ClientSeq | undefined): Promise<{
-    def: NamespaceDefinition; revision: number; answer: Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>;
-  }> {
+  /** Proposes the write; resolves with its answer's bytes once it is known to be a write's answer (not a refusal). */
+  private async writeEntry(req: WriteInput, identity: ClientSeq | undefined): Promise<{ def: NamespaceDefinition; revision: number; body: Uint8Array }> {
     if (req.ops.length === 0) throw new EvError('invalid-argument', 'a write needs at least one op');
     const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
     if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
@@ -145,10 +145,13 @@ export class RegionCrdt {
     await this.checkQuota(req.ops);
     const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
     const res = await this.propose(body, identity);
-    const a = decodeAnswer(res.body);
-    if (a.kind === 'error') throw new EvError(a.code, a.message);
-    if (a.kind !== 'write') throw new Error(`a CRDT write got a ${a.kind} answer`);
-    return { def, revision: res.revision, answer: a };
+    // The per-op outcomes are decoded only by write(): an etcd Put (writeRevision) needs the revision alone.
+    if (!isWriteAnswer(res.body)) {
+      const a = decodeAnswer(res.body);
+      if (a.kind === 'error') throw new EvError(a.code, a.message);
+      throw new Error(`a CRDT write got a ${a.kind} answer`);
+    }
+    return { def, revision: res.revision, body: res.body };
   }
 
   /**
