@@ -3,7 +3,9 @@
 // past the bound) passes every edge checker; and three teeth: the same kind of run with a
 // test-only switch that breaks one rule fails it (the region taking pages from a clock past
 // max_clock_skew_ms; an edge sending the last page of each upload without its records; an
-// edge acknowledging writes before their fsync, caught by a power cut).
+// edge acknowledging writes before their fsync, caught by a power cut). The default suite
+// runs the first and the third tooth; `npm run test:teeth` (RS_CHAOS_TEETH_ALL=1, run by
+// .ci/run after npm test) runs all three.
 //
 // EDGE_CHAOS_SEED=N replays with another seed. A run that ends otherwise than expected keeps
 // its files (path printed). The long runs and the KPI run: `npm run chaos:edge`, `npm run chaos:kpi`.
@@ -38,6 +40,9 @@ async function run(name: string, args: string[], expectFail: boolean): Promise<{
   return { outcome, text };
 }
 
+/** Teeth beyond the two the default suite runs (issue 15): in `npm run test:teeth`. */
+const MORE_TEETH = process.env.RS_CHAOS_TEETH_ALL === '1' ? {} : { skip: 'a third edge tooth: npm run test:teeth (RS_CHAOS_TEETH_ALL=1)' };
+
 function verdictOf(o: RunOutcome, checker: string): string | undefined {
   return o.results.find((r) => r.checker === checker)?.verdict;
 }
@@ -63,7 +68,7 @@ describe('chaos harness, edges', { timeout: 600_000 }, () => {
     assert.equal(outcome.exitCode, 1);
   });
 
-  test('teeth: an edge dropping the last page of each upload (--unsafe edge-drop-last-page) loses acknowledged writes', { timeout: 180_000 }, async () => {
+  test('teeth: an edge dropping the last page of each upload (--unsafe edge-drop-last-page) loses acknowledged writes', { timeout: 180_000, ...MORE_TEETH }, async () => {
     const { outcome, text } = await run('unsafe edge-drop-last-page', [...base, '--time', '10', '--nemesis', 'edge-cut', '--unsafe', 'edge-drop-last-page'], true);
     // Which namespace's last page goes missing depends on timing: events, or an mv/set/lww
     // write (then the lost-write checker and convergence say so).
