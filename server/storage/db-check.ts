@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { rocksdbChildEnv } from './rocksdb-binding.js';
 
 /** A whole-database check that runs longer than this is given up (the database is used unchecked, with a warning). */
 export const DB_VERIFY_TIMEOUT_MS = 10 * 60_000;
@@ -109,6 +110,8 @@ export function verifyRocksDir(dir: string, timeoutMs = DB_VERIFY_TIMEOUT_MS): P
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', VERIFY_SCRIPT, rocksdbPath, dir, String(VERIFY_GET_BATCH_KEYS)], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // The same native build as this process (the release one when it is built).
+      env: rocksdbChildEnv(),
     });
     let stdout = '';
     let stderr = '';
