@@ -8,7 +8,8 @@
 export type { BatchOp, Bytes, Engine, EngineOpener, IterateOptions, ScanOptions } from './engine.js';
 export { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX } from './engine.js';
 export { MemoryEngine, openMemoryEngine } from './memory-engine.js';
-export { ROCKSDB_OPEN_OPTIONS, RocksEngine, openExistingRocksEngine, openRocksEngine } from './rocksdb-engine.js';
+export { ROCKSDB_BINDING, ROCKSDB_OPEN_OPTIONS, RocksEngine, openExistingRocksEngine, openRocksEngine } from './rocksdb-engine.js';
+export { describeRocksdbBinding, type RocksdbBinding } from './rocksdb-binding.js';
 export { RaftLogStore, type RaftSave } from './raft-log-store.js';
 export { SEAL_FILE, checkAndBreakSeal, sealRocksDir, type SealCheck } from './db-seal.js';
 export {
