@@ -204,7 +204,7 @@ try {
     for (const trial of trials) {
       const d = damage(pristine, kind, trial);
       for (const build of builds) {
-        const copy = join(root, `t-${kind}-${trial}-${build}`);
+        const copy = join(root, `t-${kind}-${trial}-${build.replace(/\W+/g, "_")}`);
         cpSync(pristine, copy, { recursive: true });
         const path = join(copy, d.file);
         const bytes = readFileSync(path);
