@@ -197,6 +197,14 @@ try {
   const trials = args.trial !== undefined ? [Number(args.trial)] : Array.from({ length: Number(args.trials) }, (_, i) => i);
   console.log(`# rocksdb damage fuzz: seed ${seed} (replay: npx tsx scripts/fuzz-rocksdb-damage.ts --seed ${seed} --keys ${keys} [--trial I]), ${keys} keys, ${trials.length} trials per kind, builds ${builds.join(', ')}`);
   console.log(`# pristine: ${readdirSync(pristine).filter((f) => /\.(sst|log)$/.test(f)).map((f) => `${f} ${statSync(join(pristine, f)).size} B`).join(', ')}`);
+  // The control: an undamaged copy reads back whole with every build.
+  for (const build of builds) {
+    const copy = join(root, `control-${build.replace(/\W+/g, '_')}`);
+    cpSync(pristine, copy, { recursive: true });
+    const r = runChild('read', build, copy);
+    rmSync(copy, { recursive: true, force: true });
+    if (r.outcome !== 'unaffected') throw new Error(`the undamaged copy does not read back whole with ${build}: ${r.outcome} ${r.detail}`);
+  }
   for (const kind of kinds) {
     const counts = new Map<string, Map<Outcome, number>>(builds.map((b) => [b, new Map()]));
     const examples = new Map<string, string[]>();
