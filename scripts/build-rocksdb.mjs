@@ -12,8 +12,9 @@
 // Plain JavaScript, no dependencies: it runs from `npm ci --omit=dev` (the container image)
 // and from a global install, where tsx is absent. It never fails the install: without a
 // compiler, or when the build fails, it says so loudly and the member runs on the prebuilt
-// binary (and says so at every start). The build takes minutes (2 cores: ~20 min busy,
-// see README), once per rocksdb version, platform, Node ABI and build id.
+// binary (and says so at every start). The build compiles 244 RocksDB files: about an
+// hour of wall time on the shared 2-core build machine at a load of 30 (session 7), once
+// per rocksdb version, platform, Node ABI and build id; npm shows no output meanwhile.
 //
 //   node scripts/build-rocksdb.mjs [--print-dir] [--strict]
 //   REGIONSTORE_ROCKSDB_CACHE=<dir>   where builds are cached (default ~/.cache/regionstore/rocksdb)
