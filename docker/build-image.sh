@@ -18,6 +18,15 @@ CA="${BUILD_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}"
 if [ -n "$CA" ] && [ -r "$CA" ]; then
   ca_args=(--volume "$CA:/run/build-ca/ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/build-ca/ca.crt)
 fi
+# The host's release build of the rocksdb binding (scripts/build-rocksdb.mjs), staged in the
+# context so the image does not compile RocksDB again (the image checks that it loads).
+release_dir="$(node "$root/scripts/build-rocksdb.mjs" --print-dir 2>/dev/null || true)"
+find "$here/rocksdb-release" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+if [ -n "$release_dir" ] && [ -f "$release_dir/build/Release/leveldown.node" ]; then
+  mkdir -p "$here/rocksdb-release/$(basename "$release_dir")"
+  cp -r "$release_dir/." "$here/rocksdb-release/$(basename "$release_dir")/"
+  echo "build-image: staged the host's rocksdb release build ($(basename "$release_dir"))"
+fi
 started=$(date +%s)
 # docker format: OCI images have no HEALTHCHECK, and podman drops it from them.
 "$podman" build --network host --layers --format docker \

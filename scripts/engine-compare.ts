@@ -1,5 +1,6 @@
 // Issue 19's engine comparison, in one run on one machine: the RocksDB bindings behind the
-// Engine interface (rocksdb = the default, RocksDB 6.17; @nxtedition/rocksdb = RocksDB 9.7;
+// Engine interface (rocksdb-release / rocksdb-prebuilt = the default package, RocksDB 6.17,
+// as our release build or its prebuilt binary; @nxtedition/rocksdb = RocksDB 9.7;
 // rocksdb-native = Holepunch's librocksdb), each through
 //  - damage: 4 KiB of random bytes in the middle of its largest SST, and a lost MANIFEST
 //    (CURRENT and MANIFEST-* deleted); the damaged database is opened (never created) and
@@ -24,8 +25,13 @@ import { SeededRandom } from '../server/util/random.js';
 
 // Each binding is loaded alone, in a process of its own: two RocksDB builds in one process
 // share C++ symbols, and the second one loaded crashes (seen: munmap_chunk, SIGSEGV).
-const ENGINES: Record<string, { pkg: string; open: (dir: string, create: boolean) => Promise<Engine> }> = {
-  rocksdb: { pkg: 'rocksdb', open: async (dir, create) => (await import('../server/storage/rocksdb-engine.js')).RocksEngine.open(dir, { create }) },
+// The `rocksdb` package twice: its release build (scripts/build-rocksdb.mjs; what members
+// run when it is built) and its prebuilt binary (assertions on), chosen per process by
+// REGIONSTORE_ROCKSDB_BINDING (server/storage/rocksdb-binding.ts).
+const openRocks = async (dir: string, create: boolean): Promise<Engine> => (await import('../server/storage/rocksdb-engine.js')).RocksEngine.open(dir, { create });
+const ENGINES: Record<string, { pkg: string; env?: Record<string, string>; open: (dir: string, create: boolean) => Promise<Engine> }> = {
+  'rocksdb-release': { pkg: 'rocksdb', env: { REGIONSTORE_ROCKSDB_BINDING: 'release' }, open: openRocks },
+  'rocksdb-prebuilt': { pkg: 'rocksdb', env: { REGIONSTORE_ROCKSDB_BINDING: 'prebuilt' }, open: openRocks },
   '@nxtedition/rocksdb': {
     pkg: '@nxtedition/rocksdb',
     open: async (dir, create) => (await import('../server/storage/nxtedition-rocksdb-engine.js')).NxtRocksEngine.open(dir, { create }),
@@ -223,7 +229,7 @@ if (values.child !== undefined) {
     }
     const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--engine', name];
     for (const k of ['keys', 'writes', 'syncs', 'seed'] as const) args.push(`--${k}`, values[k]);
-    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', timeout: CHILD_TIMEOUT_MS });
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, env: { ...process.env, ...engine.env } });
     if (r.status !== 0) console.log(`  the run ended with ${r.signal ?? `exit ${r.status}`}: ${r.stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300)}`);
   }
 }

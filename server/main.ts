@@ -38,6 +38,7 @@ import { parseEdgeFlags } from './config/edge-flags.js';
 import { EdgeNode } from './edge/edge-node.js';
 import { edgeSessionRunner } from './edge/session.js';
 import { systemClock } from './util/system-clock.js';
+import { ROCKSDB_BINDING, describeRocksdbBinding } from './storage/index.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 import { SEMI_SPACE_MB, semiSpaceFlag } from './util/heap-flags.js';
@@ -128,6 +129,7 @@ async function serve(argv: string[]): Promise<void> {
   }
   const logger = pinoLogger(cfg.logLevel, cfg.name);
   for (const w of parsed.warnings) logger.warn(w);
+  logRocksdbBinding(logger);
   if (jwt !== undefined && jwt.config.unknownOptions.length > 0) logger.warn('unknown JWT options', { keys: jwt.config.unknownOptions });
   const { identity } = await loadOrCreateIdentity(cfg, logger);
   let tls: Awaited<ReturnType<typeof resolveServeTls>>;
@@ -301,6 +303,7 @@ async function edge(argv: string[]): Promise<void> {
   const cfg = parsed.config;
   const logger = pinoLogger(cfg.logLevel, `edge:${cfg.name}`);
   for (const w of parsed.warnings) logger.warn(w);
+  logRocksdbBinding(logger);
   if (cfg.unsafeClockOffsetMs !== 0) logger.warn('UNSAFE testing flag: the edge clock is offset', { offsetMs: cfg.unsafeClockOffsetMs });
   if (cfg.unsafeRecordDurablePoints) logger.warn('UNSAFE testing flag: recording durable points of the local database (power-cut emulation)');
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true });
@@ -433,3 +436,9 @@ function main(argv: string[]): void {
 }
 
 main(process.argv.slice(2));
+
+/** Which rocksdb build runs (issue 19): the prebuilt one, assertions on, is a warning at every start. */
+function logRocksdbBinding(logger: ReturnType<typeof pinoLogger>): void {
+  if (ROCKSDB_BINDING.kind === 'release') logger.info(describeRocksdbBinding(ROCKSDB_BINDING));
+  else logger.warn(describeRocksdbBinding(ROCKSDB_BINDING));
+}

@@ -3,17 +3,20 @@
 //  - inspectRocksDir: what is there, from the file names alone: nothing (a new database
 //    may be created), a database, or the remains of one whose CURRENT or MANIFEST is gone.
 //    Opening those with create_if_missing is what once threw a state database away.
-//  - verifyRocksDir: every key read once, in a child process. The `rocksdb` binding
-//    (RocksDB 6.17, built with assertions) aborts the process on some bad bytes
-//    (compression.h: CompressionTypeToString) instead of returning Corruption, and reads
-//    through iterators without checksums; a child that dies of a signal, or reports an
-//    error, keys out of order or a value whose block fails its checksum (getMany verifies
-//    them) marks the database damaged, and the member itself never aborts on it.
+//  - verifyRocksDir: every key read once, in a child process that loads the same build as
+//    the member (rocksdb-binding.ts). The release build returns Corruption for bad bytes and
+//    its iterators verify checksums; the package's prebuilt binary (the fallback without a
+//    compiler, RocksDB 6.17 built with assertions) aborts the process on some bad bytes
+//    (compression.h: CompressionTypeToString) and reads through iterators without
+//    checksums. Either way a child that dies of a signal, or reports an error, keys out of
+//    order or a value whose block fails its checksum (getMany verifies them) marks the
+//    database damaged, and the member itself never aborts on it.
 
 import { spawn } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { rocksdbChildEnv } from './rocksdb-binding.js';
 
 /** A whole-database check that runs longer than this is given up (the database is used unchecked, with a warning). */
 export const DB_VERIFY_TIMEOUT_MS = 10 * 60_000;
@@ -109,6 +112,8 @@ export function verifyRocksDir(dir: string, timeoutMs = DB_VERIFY_TIMEOUT_MS): P
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', VERIFY_SCRIPT, rocksdbPath, dir, String(VERIFY_GET_BATCH_KEYS)], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // The same native build as this process (the release one when it is built).
+      env: rocksdbChildEnv(),
     });
     let stdout = '';
     let stderr = '';

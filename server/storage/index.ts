@@ -9,9 +9,10 @@ export type { BatchOp, Bytes, Engine, EngineOpener, IterateOptions, ScanOptions 
 export { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX } from './engine.js';
 export { MemoryEngine, openMemoryEngine } from './memory-engine.js';
 export {
-  ROCKSDB_OPEN_OPTIONS, RocksEngine, STATE_WRITE_BUFFER_BYTES, openExistingRocksEngine, openExistingStateRocksEngine, openRocksEngine, openStateRocksEngine,
-  type RocksOpenOptions,
+  ROCKSDB_BINDING, ROCKSDB_OPEN_OPTIONS, RocksEngine, STATE_WRITE_BUFFER_BYTES, openExistingRocksEngine, openExistingStateRocksEngine, openRocksEngine,
+  openStateRocksEngine, type RocksOpenOptions,
 } from './rocksdb-engine.js';
+export { describeRocksdbBinding, type RocksdbBinding } from './rocksdb-binding.js';
 export { RaftLogStore, type RaftSave } from './raft-log-store.js';
 export { SEAL_FILE, breakSealUnchecked, checkAndBreakSeal, sealRocksDir, type SealCheck } from './db-seal.js';
 export {

@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
+import { selectRocksdbBinding } from './rocksdb-binding.js';
 import {
   ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions,
 } from './engine.js';
@@ -87,6 +88,8 @@ interface LevelDb {
 }
 
 const require = createRequire(import.meta.url);
+/** The release build when it is there (rocksdb-binding.ts): chosen before the package loads. */
+export const ROCKSDB_BINDING = selectRocksdbBinding();
 const rocksdb = require('rocksdb') as (location: string) => LevelDb;
 /** The native binding under leveldown: its iterator_next hands out a whole chunk (an array
  *  of up to 1000 pairs or ~highWaterMark bytes, last pair first) per call, where
