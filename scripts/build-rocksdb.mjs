@@ -97,7 +97,7 @@ try {
   const gypArgs = [nodeGyp, 'rebuild', `-j`, String(availableParallelism())];
   const nodedir = findNodeHeaders();
   if (nodedir !== undefined) gypArgs.push(`--nodedir=${nodedir}`);
-  say(`compiling rocksdb ${version} with ${RELEASE_FLAGS} (${availableParallelism()} jobs; minutes on a small machine; log: ${log})`);
+  say(`compiling rocksdb ${version} with ${RELEASE_FLAGS} (${availableParallelism()} jobs; once per rocksdb version and Node ABI; on 2 cores this takes 15-60 minutes — REGIONSTORE_ROCKSDB_BINDING=prebuilt skips it, npm run build:rocksdb builds later; log: ${log})`);
   const t0 = Date.now();
   const env = {
     ...process.env,
