@@ -20,7 +20,7 @@ import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
   stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
-import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
+import { MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
 import type { TransportEvent } from '../transport/transport.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -546,7 +546,8 @@ export class RegionNode {
     const msg: Message = { ...m, snapshot: { metadata: { index, term, confState }, data: EMPTY } };
     // Counted by the transport's 'snapshot-sent' event: once per stream, not per request
     // (a request while one is in flight shares its outcome).
-    void this.transport.sendSnapshot(m.to, msg, readStateSnapshot(this.stateEngine));
+    // One pair per key: the receiver rebuilds the mvcc key index as it writes the records.
+    void this.transport.sendSnapshot(m.to, msg, readStateSnapshot(this.stateEngine, MVCC_SNAPSHOT_DERIVATION));
   }
 
   private installSnapshot(message: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
@@ -575,6 +576,7 @@ export class RegionNode {
       const engine = await installStateSnapshot(this.opts.dataDir, chunks, openRocksEngine, {
         previous: this.stateEngine,
         beforeClosePrevious: readsIdle,
+        derivation: MVCC_SNAPSHOT_DERIVATION,
       });
       this.stateEngine = engine;
       this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });

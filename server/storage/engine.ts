@@ -4,6 +4,8 @@
 // Keys are byte strings compared bytewise; callers put a one-byte keyspace prefix and
 // big-endian numbers in them (keys.ts) so that iteration order is numeric order.
 
+import { compareBytes } from '../util/bytes.js';
+
 export type Bytes = Uint8Array;
 
 export type BatchOp =
@@ -36,6 +38,22 @@ export interface ScanOptions extends IterateOptions {
   /** Bytes per chunk instead of ENGINE_SCAN_CHUNK_BYTES: a whole-database stream (snapshot)
    *  reads more per round trip; the pair bound stays. */
   chunkBytes?: number;
+  /**
+   * Key ranges [gte, lt) left out, ascending and not overlapping (forward scans only). An
+   * engine that can seeks past each one on the same view, so its pairs are never read: a
+   * snapshot stream leaves out the keyspaces its receiver derives (storage/state-snapshot.ts).
+   */
+  skip?: ReadonlyArray<{ gte: Bytes; lt: Bytes }>;
+  /** Read the next chunk while the caller works on this one (one chunk more in memory): a
+   *  whole-database stream overlaps the engine's read with its own framing and sending. */
+  readAhead?: boolean;
+}
+
+/** Whether `key` lies in one of `skip`'s ranges (for engines that filter rather than seek). */
+export function inSkippedRange(key: Bytes, skip: ReadonlyArray<{ gte: Bytes; lt: Bytes }> | undefined): boolean {
+  if (skip === undefined) return false;
+  for (const r of skip) if (compareBytes(key, r.gte) >= 0 && compareBytes(key, r.lt) < 0) return true;
+  return false;
 }
 
 export interface Engine {

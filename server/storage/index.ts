@@ -25,6 +25,7 @@ export {
   StateSnapshotError,
   installStateSnapshot,
   readStateSnapshot,
+  type SnapshotDerivation,
 } from './state-snapshot.js';
 export {
   RaftKeyspace,
