@@ -15,8 +15,7 @@
 import type { BatchOp } from '../storage/engine.js';
 import { StateKeyspace, decodeU64 } from '../storage/keys.js';
 import type { SnapshotDerivation } from '../storage/state-snapshot.js';
-import { encodeHist, encodeLatest, histKey, latestKey } from './kv-layout.js';
-import { decodeRecord } from './records.js';
+import { histKeyLength, writeHistKey } from './kv-layout.js';
 
 /**
  * Names this derivation in the stream's header. Change it whenever what the sender leaves
@@ -28,24 +27,111 @@ export const MVCC_SNAPSHOT_DERIVATION_ID = 1;
 /** Offset of the u32 sub-revision in a revision record's engine key ([0x12][u64][u32]). */
 const REV_KEY_SUB_AT = 9;
 const REV_KEY_BYTES = 13;
+const TOMBSTONE_HIST_VALUE = Uint8Array.of(1);
+/** Bytes of a varint (LEB128, as bin.ts writes it) of at most 2^53. */
+const VARINT_BYTES_MAX = 8;
 
-function derive(key: Uint8Array, value: Uint8Array, out: BatchOp[]): number {
-  if (key.length !== REV_KEY_BYTES) throw new Error(`state snapshot: a revision record key of ${key.length} bytes`);
-  const main = decodeU64(key, 1);
-  const sub = new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(REV_KEY_SUB_AT);
-  const rec = decodeRecord(value, main);
-  const hk = histKey(rec.key, main, sub);
-  const hv = encodeHist(rec);
-  const lk = latestKey(rec.key);
-  out.push({ type: 'put', key: hk, value: hv });
-  // Records come in revision order: the last op on a key's latest row is its state.
-  if (rec.tombstone) {
-    out.push({ type: 'del', key: lk });
-    return hk.length + hv.length + lk.length;
+function corrupt(what: string): Error {
+  return new Error(`state snapshot: a revision record with ${what}`);
+}
+
+/** The end of the varint at `at`. */
+function skipVarint(b: Uint8Array, at: number): number {
+  const end = Math.min(b.length, at + VARINT_BYTES_MAX);
+  for (let i = at; i < end; i++) if ((b[i] as number) < 0x80) return i + 1;
+  throw corrupt('a truncated number');
+}
+
+function readVarint(b: Uint8Array, at: number): number {
+  let n = 0;
+  let mul = 1;
+  for (let i = at; i < at + VARINT_BYTES_MAX && i < b.length; i++) {
+    const x = b[i] as number;
+    n += (x & 0x7f) * mul;
+    if (x < 0x80) return n;
+    mul *= 0x80;
   }
-  const lv = encodeLatest(rec);
-  out.push({ type: 'put', key: lk, value: lv });
-  return hk.length + hv.length + lk.length + lv.length;
+  throw corrupt('a truncated number');
+}
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/**
+ * The history entry and the latest row (or its removal) of one revision record, built
+ * from the record's bytes without decoding it into objects: a record is
+ *   tombstone u8 · key length · key [· create · version · lease · value length · value]
+ * (records.ts encodeRecord; numbers are varints), its history entry
+ *   0 · create · version, or 1 for a tombstone (kv-layout.ts encodeHist),
+ * and its latest row create · mod · version · lease · value length · value
+ * (encodeLatest), i.e. the record's tail with the mod revision (the record key's main)
+ * put after create. The snapshot test compares the result with what the store wrote,
+ * byte for byte.
+ */
+function derive(key: Uint8Array, value: Uint8Array, out: BatchOp[], alloc: (bytes: number) => Uint8Array): number {
+  if (key.length !== REV_KEY_BYTES) throw corrupt(`a key of ${key.length} bytes`);
+  const main = decodeU64(key, 1);
+  const sub = ((key[REV_KEY_SUB_AT] as number) * 0x100_0000) + (((key[REV_KEY_SUB_AT + 1] as number) << 16) |
+    ((key[REV_KEY_SUB_AT + 2] as number) << 8) | (key[REV_KEY_SUB_AT + 3] as number));
+  const tombstone = value[0];
+  if (tombstone !== 0 && tombstone !== 1) throw corrupt(`a bad tombstone byte ${tombstone}`);
+  const keyLen = readVarint(value, 1);
+  const keyAt = skipVarint(value, 1);
+  const tail = keyAt + keyLen;
+  if (keyLen === 0 || tail > value.length) throw corrupt(`a bad key length ${keyLen}`);
+  const userKey = value.subarray(keyAt, tail);
+
+  const hkLen = histKeyLength(userKey);
+  const lkLen = 1 + keyLen;
+  if (tombstone === 1) {
+    const mem = alloc(hkLen + lkLen);
+    writeHistKey(mem, 0, userKey, main, sub);
+    const lk = mem.subarray(hkLen);
+    lk[0] = StateKeyspace.MvccLatest;
+    lk.set(userKey, 1);
+    out.push({ type: 'put', key: mem.subarray(0, hkLen), value: TOMBSTONE_HIST_VALUE }, { type: 'del', key: lk });
+    return hkLen + 1 + lkLen;
+  }
+  const createEnd = skipVarint(value, tail);
+  const versionEnd = skipVarint(value, createEnd);
+  skipVarint(value, skipVarint(value, versionEnd)); // lease, value length: present
+  const hvLen = 1 + versionEnd - tail;
+  const modLen = varintLength(main);
+  const lvLen = value.length - tail + modLen;
+  const mem = alloc(hkLen + hvLen + lkLen + lvLen);
+  let at = writeHistKey(mem, 0, userKey, main, sub);
+  const hk = mem.subarray(0, at);
+  mem[at] = 0; // not a tombstone
+  mem.set(value.subarray(tail, versionEnd), at + 1);
+  const hv = mem.subarray(at, at + hvLen);
+  at += hvLen;
+  mem[at] = StateKeyspace.MvccLatest;
+  mem.set(userKey, at + 1);
+  const lk = mem.subarray(at, at + lkLen);
+  at += lkLen;
+  const lvAt = at;
+  mem.set(value.subarray(tail, createEnd), at);
+  at = writeVarint(mem, at + createEnd - tail, main);
+  mem.set(value.subarray(createEnd), at);
+  const lv = mem.subarray(lvAt, lvAt + lvLen);
+  // Records come in revision order: the last op on a key's latest row is its state.
+  out.push({ type: 'put', key: hk, value: hv }, { type: 'put', key: lk, value: lv });
+  return hkLen + hvLen + lkLen + lvLen;
 }
 
 export const MVCC_SNAPSHOT_DERIVATION: SnapshotDerivation = {

@@ -340,9 +340,26 @@ export class RegionNode {
     const { port } = await this.transport.start(o.peerListen);
     this.peerPort = port;
     for (const m of this.members.list()) this.membership.connect(m);
+    if (fresh && o.joinExisting) this.announceJoined();
     this.ticker = setInterval(() => this.onTick(), o.tickMs);
     this.loopDone = this.runLoop().catch((err: unknown) => this.fail(err));
     void this.publishAttributes();
+  }
+
+  /**
+   * A member just added is listening now: it calls every member once (a Probe), so the
+   * leader, whose sender has been backing off from this address since the add (up to
+   * the transport's backoffMaxMs, 3 s), reconnects at once (transport accept: a peer that
+   * calls is up) and learns that this member needs a snapshot. Before, the leader's next
+   * reconnect attempt was most of the wait between a new member's start and its snapshot.
+   */
+  private announceJoined(): void {
+    const o = this.opts;
+    for (const m of this.members.list()) {
+      const url = o.peerDialMap?.[m.name] ?? m.peerUrls[0];
+      if (m.id === this.id || url === undefined) continue;
+      void this.transport.probe(url, m.id);
+    }
   }
 
   private discoverMembers(): Promise<PeerMember[]> {

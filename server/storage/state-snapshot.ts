@@ -65,10 +65,12 @@ export interface SnapshotDerivation {
   /**
    * Appends to `out` the ops that rebuild what one source pair implies (called for every
    * pair of sourceKeyspace, in key order, each batch written before the next: a later
-   * pair's ops may overwrite an earlier one's). Returns the bytes of keys and values added.
+   * pair's ops may overwrite an earlier one's). Their keys and values may be views of
+   * memory from `alloc` (bytes that stay untouched until the batch is written: fewer,
+   * larger allocations than an array per key). Returns the bytes of keys and values added.
    * Throws on a pair it cannot decode (the install is then refused).
    */
-  derive(key: Uint8Array, value: Uint8Array, out: BatchOp[]): number;
+  derive(key: Uint8Array, value: Uint8Array, out: BatchOp[], alloc: (bytes: number) => Uint8Array): number;
 }
 
 // ---- reading ----
@@ -272,6 +274,7 @@ async function readHeader(r: ChunkReader, mine: SnapshotDerivation | undefined):
 async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined): Promise<void> {
   const derivation = await readHeader(r, mine);
   const source = derivation?.sourceKeyspace ?? -1;
+  const slab = new Slab();
   let batch: BatchOp[] = [];
   let batchBytes = 0;
   let count = 0;
@@ -301,7 +304,7 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
       const value = r.readNow(valueLen) ?? (await r.read(valueLen));
       batch.push({ type: 'put', key, value });
       batchBytes += keyLen + valueLen;
-      if (key[0] === source) batchBytes += (derivation as SnapshotDerivation).derive(key, value, batch);
+      if (key[0] === source) batchBytes += (derivation as SnapshotDerivation).derive(key, value, batch, slab.alloc);
       count++;
       if (batchBytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
         await writing;
@@ -323,6 +326,26 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
   // batch. The delete keeps the batch non-empty (an empty one is never written, nor synced).
   batch.push({ type: 'del', key: STATE_SNAPSHOT_INSTALL_KEY });
   await engine.write(batch, { sync: true });
+}
+
+/** Bytes per block the derivation's memory is cut from. */
+export const STATE_SNAPSHOT_DERIVE_SLAB_BYTES = 256 * 1024;
+
+/** Memory handed out in pieces of one block; a block is never reused (pieces of it may sit
+ *  in a batch not yet written), it is let go once the last batch using it is. */
+class Slab {
+  private block = new Uint8Array(0);
+  private at = 0;
+
+  readonly alloc = (bytes: number): Uint8Array => {
+    if (this.block.length - this.at < bytes) {
+      this.block = new Uint8Array(Math.max(STATE_SNAPSHOT_DERIVE_SLAB_BYTES, bytes));
+      this.at = 0;
+    }
+    const out = this.block.subarray(this.at, this.at + bytes);
+    this.at += bytes;
+    return out;
+  };
 }
 
 /**
