@@ -12,7 +12,7 @@
 // MvccLeaseKey travels as it is: it is small (keys with a lease only), and deriving it
 // would need each key's previous lease.
 
-import type { BatchOp } from '../storage/engine.js';
+import type { EngineBatch } from '../storage/engine.js';
 import { StateKeyspace, decodeU64 } from '../storage/keys.js';
 import type { SnapshotDerivation } from '../storage/state-snapshot.js';
 import { histKeyLength, writeHistKey } from './kv-layout.js';
@@ -54,15 +54,6 @@ function readVarint(b: Uint8Array, at: number): number {
   throw corrupt('a truncated number');
 }
 
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    len++;
-  }
-  return len;
-}
-
 function writeVarint(out: Uint8Array, at: number, n: number): number {
   while (n >= 0x80) {
     out[at++] = (n % 0x80) | 0x80;
@@ -71,6 +62,10 @@ function writeVarint(out: Uint8Array, at: number, n: number): number {
   out[at++] = n;
   return at;
 }
+
+/** Where derived pairs are built: the batch copies each one, so one buffer serves all
+ *  (grown for a larger record, never shrunk: at most one record's size). */
+let scratch = new Uint8Array(4096);
 
 /**
  * The history entry and the latest row (or its removal) of one revision record, built
@@ -83,7 +78,7 @@ function writeVarint(out: Uint8Array, at: number, n: number): number {
  * put after create. The snapshot test compares the result with what the store wrote,
  * byte for byte.
  */
-function derive(key: Uint8Array, value: Uint8Array, out: BatchOp[], alloc: (bytes: number) => Uint8Array): number {
+function derive(key: Uint8Array, value: Uint8Array, out: EngineBatch): void {
   if (key.length !== REV_KEY_BYTES) throw corrupt(`a key of ${key.length} bytes`);
   const main = decodeU64(key, 1);
   const sub = ((key[REV_KEY_SUB_AT] as number) * 0x100_0000) + (((key[REV_KEY_SUB_AT + 1] as number) << 16) |
@@ -98,40 +93,37 @@ function derive(key: Uint8Array, value: Uint8Array, out: BatchOp[], alloc: (byte
 
   const hkLen = histKeyLength(userKey);
   const lkLen = 1 + keyLen;
+  // Bounds every layout below: history key, its value (at most the record's tail + 1),
+  // latest key, latest value (the tail + the mod revision).
+  const need = hkLen + lkLen + 2 * (value.length - tail) + 1 + VARINT_BYTES_MAX;
+  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 2 * scratch.length));
+  const mem = scratch;
+  writeHistKey(mem, 0, userKey, main, sub);
+  const hk = mem.subarray(0, hkLen);
+  const lk = mem.subarray(hkLen, hkLen + lkLen);
+  lk[0] = StateKeyspace.MvccLatest;
+  lk.set(userKey, 1);
   if (tombstone === 1) {
-    const mem = alloc(hkLen + lkLen);
-    writeHistKey(mem, 0, userKey, main, sub);
-    const lk = mem.subarray(hkLen);
-    lk[0] = StateKeyspace.MvccLatest;
-    lk.set(userKey, 1);
-    out.push({ type: 'put', key: mem.subarray(0, hkLen), value: TOMBSTONE_HIST_VALUE }, { type: 'del', key: lk });
-    return hkLen + 1 + lkLen;
+    out.put(hk, TOMBSTONE_HIST_VALUE);
+    out.del(lk);
+    return;
   }
   const createEnd = skipVarint(value, tail);
   const versionEnd = skipVarint(value, createEnd);
   skipVarint(value, skipVarint(value, versionEnd)); // lease, value length: present
-  const hvLen = 1 + versionEnd - tail;
-  const modLen = varintLength(main);
-  const lvLen = value.length - tail + modLen;
-  const mem = alloc(hkLen + hvLen + lkLen + lvLen);
-  let at = writeHistKey(mem, 0, userKey, main, sub);
-  const hk = mem.subarray(0, at);
+  let at = hkLen + lkLen;
   mem[at] = 0; // not a tombstone
   mem.set(value.subarray(tail, versionEnd), at + 1);
-  const hv = mem.subarray(at, at + hvLen);
-  at += hvLen;
-  mem[at] = StateKeyspace.MvccLatest;
-  mem.set(userKey, at + 1);
-  const lk = mem.subarray(at, at + lkLen);
-  at += lkLen;
+  const hv = mem.subarray(at, at + 1 + versionEnd - tail);
+  at += hv.length;
   const lvAt = at;
   mem.set(value.subarray(tail, createEnd), at);
   at = writeVarint(mem, at + createEnd - tail, main);
   mem.set(value.subarray(createEnd), at);
-  const lv = mem.subarray(lvAt, lvAt + lvLen);
+  at += value.length - createEnd;
+  out.put(hk, hv);
   // Records come in revision order: the last op on a key's latest row is its state.
-  out.push({ type: 'put', key: hk, value: hv }, { type: 'put', key: lk, value: lv });
-  return hkLen + hvLen + lkLen + lvLen;
+  out.put(lk, mem.subarray(lvAt, at));
 }
 
 export const MVCC_SNAPSHOT_DERIVATION: SnapshotDerivation = {

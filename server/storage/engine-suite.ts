@@ -127,6 +127,28 @@ export function runEngineSuite(name: string, open: EngineOpener, options: Engine
       await e.close();
     });
 
+    it('batch: ops added one by one are copied at once and written together, in order', async () => {
+      const e = await fresh().engine;
+      await putAll(e, { gone: 'x' });
+      const batch = e.batch();
+      const scratch = s('k1');
+      batch.put(scratch, s('v1'));
+      scratch.set(s('k2')); // reused at once: the batch holds its own copy
+      batch.put(scratch, s('v2'));
+      batch.del(s('gone'));
+      batch.put(s('k1'), s('v1b')); // a later op on the same key wins
+      assert.equal(batch.bytes, 4 + 4 + 4 + 5);
+      const written = batch.write();
+      assert.throws(() => batch.put(s('k3'), s('v3')), /in flight/);
+      await written;
+      assert.equal(batch.bytes, 0);
+      assert.deepEqual(await collect(e), ['k1=v1b', 'k2=v2']);
+      batch.put(s('k3'), s('v3')); // empty again after its write, and reusable
+      await batch.write({ sync: true });
+      assert.deepEqual(await collect(e), ['k1=v1b', 'k2=v2', 'k3=v3']);
+      await e.close();
+    });
+
     it('gets, puts and deletes', async () => {
       const e = await fresh().engine;
       assert.equal(await e.get(s('a')), undefined);

@@ -3,7 +3,7 @@
 // simulator use it where durability across a process restart is not the point.
 
 import { assert } from '../util/assert.js';
-import { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX, inSkippedRange, type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions } from './engine.js';
+import { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX, inSkippedRange, OpsBatch, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions } from './engine.js';
 import { compareBytes } from './keys.js';
 
 type Pair = [Uint8Array, Uint8Array];
@@ -36,6 +36,10 @@ export class MemoryEngine implements Engine {
       if (op.type === 'put') this.put(op.key, op.value);
       else this.del(op.key);
     }
+  }
+
+  batch(): EngineBatch {
+    return new OpsBatch(this);
   }
 
   iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import {
   ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX, inSkippedRange,
-  type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions,
+  OpsBatch, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
 } from './engine.js';
 
 /** Open options: the same cache, memtable and file limits as rocksdb-engine.ts. */
@@ -94,6 +94,10 @@ export class NxtRocksEngine implements Engine {
       op.type === 'put' ? { type: op.type, key: buf(op.key), value: buf(op.value) } : { type: op.type, key: buf(op.key) },
     );
     await this.db.batch(batch, { sync: options.sync === true });
+  }
+
+  batch(): EngineBatch {
+    return new OpsBatch(this);
   }
 
   iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import {
-  ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions,
+  ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
 } from './engine.js';
 
 /** Open options. The log and the state are small records written in batches. */
@@ -199,6 +199,12 @@ export class RocksEngine implements Engine {
     }
   }
 
+  /** A native batch filled op by op (the binding copies each key and value at once). */
+  batch(): EngineBatch {
+    this.checkOpen();
+    return new RocksBatch(this.batches.pop() ?? binding.batch_init(this.db.context), () => this.checkOpen());
+  }
+
   iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {
     return this.openIterator(options, ROCKSDB_ITERATOR_HIGH_WATER_BYTES);
   }
@@ -251,6 +257,51 @@ export class RocksEngine implements Engine {
 
   private checkOpen(): void {
     assert(!this.closed, () => `rocksdb engine at ${this.dir} is closed`);
+  }
+}
+
+/** An EngineBatch over one native WriteBatch, kept for the batch's life (freed when
+ *  garbage collected, like the engine's pooled ones). */
+class RocksBatch implements EngineBatch {
+  private added = 0;
+  private writing = false;
+
+  constructor(private readonly native: NativeBatch, private readonly checkOpen: () => void) {}
+
+  get bytes(): number {
+    return this.added;
+  }
+
+  put(key: Bytes, value: Bytes): void {
+    this.check(key);
+    binding.batch_put(this.native, key, value);
+    this.added += key.length + value.length;
+  }
+
+  del(key: Bytes): void {
+    this.check(key);
+    binding.batch_del(this.native, key);
+    this.added += key.length;
+  }
+
+  async write(options: { sync?: boolean } = {}): Promise<void> {
+    this.checkOpen();
+    if (this.writing) throw new Error('rocksdb batch: a second write while one is in flight');
+    this.writing = true;
+    try {
+      await call((cb) => binding.batch_write(this.native, { sync: options.sync === true }, cb));
+    } finally {
+      binding.batch_clear(this.native);
+      this.added = 0;
+      this.writing = false;
+    }
+  }
+
+  private check(key: Bytes): void {
+    this.checkOpen();
+    // The native batch is being written on the binding's thread: no op meanwhile.
+    if (this.writing) throw new Error('rocksdb batch: changed while its write is in flight');
+    if (key.length === 0) throw new Error('rocksdb write: a key cannot be empty');
   }
 }
 

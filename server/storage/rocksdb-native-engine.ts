@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import {
   ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX, inSkippedRange,
-  type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions,
+  OpsBatch, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
 } from './engine.js';
 
 const WHOLE_DB_START = Buffer.of(0x00);
@@ -109,6 +109,10 @@ export class NativeRocksEngine implements Engine {
     await all;
     // No WriteOptions.sync in this binding: durability means flushing the memtable.
     if (options.sync === true) await this.db.flush();
+  }
+
+  batch(): EngineBatch {
+    return new OpsBatch(this);
   }
 
   iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {

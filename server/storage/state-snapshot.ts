@@ -20,7 +20,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../util/assert.js';
 import { listStateDirs, currentStateDirName, setCurrentStateDir, syncDir } from './data-dir.js';
-import type { BatchOp, Bytes, Engine, EngineOpener } from './engine.js';
+import type { Bytes, Engine, EngineBatch, EngineOpener } from './engine.js';
 import { STATE_SNAPSHOT_INSTALL_KEY, U64_BYTES, decodeU64, writeU64 } from './keys.js';
 
 function decodeU32(b: Uint8Array): number {
@@ -29,8 +29,11 @@ function decodeU32(b: Uint8Array): number {
 
 /** Bytes per chunk sent: small enough for one gRPC message, big enough to amortise it. */
 export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Bytes of records per engine batch while installing; bounds the installer's memory. */
+/** Bytes of pairs (received and derived) per engine batch while installing; bounds the
+ *  installer's memory. */
 export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
+/** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
+export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
  *  buffering it. Far above any key and value the API accepts. */
 export const STATE_SNAPSHOT_RECORD_BYTES_MAX = 64 * 1024 * 1024;
@@ -63,14 +66,13 @@ export interface SnapshotDerivation {
   /** The keyspace byte of the pairs the omitted ones are derived from. */
   readonly sourceKeyspace: number;
   /**
-   * Appends to `out` the ops that rebuild what one source pair implies (called for every
+   * Adds to `out` the ops that rebuild what one source pair implies (called for every
    * pair of sourceKeyspace, in key order, each batch written before the next: a later
-   * pair's ops may overwrite an earlier one's). Their keys and values may be views of
-   * memory from `alloc` (bytes that stay untouched until the batch is written: fewer,
-   * larger allocations than an array per key). Returns the bytes of keys and values added.
-   * Throws on a pair it cannot decode (the install is then refused).
+   * pair's ops may overwrite an earlier one's). The batch copies what it is given, so the
+   * derivation may build every pair in one scratch buffer. Throws on a pair it cannot
+   * decode (the install is then refused).
    */
-  derive(key: Uint8Array, value: Uint8Array, out: BatchOp[], alloc: (bytes: number) => Uint8Array): number;
+  derive(key: Uint8Array, value: Uint8Array, out: EngineBatch): void;
 }
 
 // ---- reading ----
@@ -274,14 +276,13 @@ async function readHeader(r: ChunkReader, mine: SnapshotDerivation | undefined):
 async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined): Promise<void> {
   const derivation = await readHeader(r, mine);
   const source = derivation?.sourceKeyspace ?? -1;
-  const slab = new Slab();
-  let batch: BatchOp[] = [];
-  let batchBytes = 0;
+  // Two batches: one is written (on RocksDB's thread) while the stream keeps flowing into
+  // the other. Batches are written in order, one after the other (a derived op may
+  // overwrite one of an earlier batch); the final synced batch comes after all of them.
+  let batch = engine.batch();
+  let other = engine.batch();
   let count = 0;
-  // One unsynced write in flight while the next batch is parsed: the stream keeps flowing
-  // while RocksDB writes (on its own thread). Batches are written in order, one after the
-  // other (a derived op may overwrite one of an earlier batch); the final synced batch
-  // comes after all of them.
+  let sinceYield = 0;
   let writing: Promise<void> | undefined;
   try {
     for (;;) {
@@ -302,15 +303,20 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
       }
       const key = r.readNow(keyLen) ?? (await r.read(keyLen));
       const value = r.readNow(valueLen) ?? (await r.read(valueLen));
-      batch.push({ type: 'put', key, value });
-      batchBytes += keyLen + valueLen;
-      if (key[0] === source) batchBytes += (derivation as SnapshotDerivation).derive(key, value, batch, slab.alloc);
+      batch.put(key, value);
+      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, batch);
       count++;
-      if (batchBytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
+      sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
+      if (batch.bytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
         await writing;
-        writing = engine.write(batch);
-        batch = [];
-        batchBytes = 0;
+        writing = batch.write();
+        [batch, other] = [other, batch];
+      }
+      // Chunks already received come out of the stream without a turn of the event loop:
+      // give it one now and then (the member's raft ticks and its reads run there).
+      if (sinceYield >= STATE_SNAPSHOT_INSTALL_YIELD_BYTES) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
     await writing;
@@ -324,28 +330,8 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
   if (!(await r.atEnd())) throw new StateSnapshotError('bytes after the state snapshot trailer');
   // One synced batch last: RocksDB's WAL is sequential, so its fsync covers every earlier
   // batch. The delete keeps the batch non-empty (an empty one is never written, nor synced).
-  batch.push({ type: 'del', key: STATE_SNAPSHOT_INSTALL_KEY });
-  await engine.write(batch, { sync: true });
-}
-
-/** Bytes per block the derivation's memory is cut from. */
-export const STATE_SNAPSHOT_DERIVE_SLAB_BYTES = 256 * 1024;
-
-/** Memory handed out in pieces of one block; a block is never reused (pieces of it may sit
- *  in a batch not yet written), it is let go once the last batch using it is. */
-class Slab {
-  private block = new Uint8Array(0);
-  private at = 0;
-
-  readonly alloc = (bytes: number): Uint8Array => {
-    if (this.block.length - this.at < bytes) {
-      this.block = new Uint8Array(Math.max(STATE_SNAPSHOT_DERIVE_SLAB_BYTES, bytes));
-      this.at = 0;
-    }
-    const out = this.block.subarray(this.at, this.at + bytes);
-    this.at += bytes;
-    return out;
-  };
+  batch.del(STATE_SNAPSHOT_INSTALL_KEY);
+  await batch.write({ sync: true });
 }
 
 /**
