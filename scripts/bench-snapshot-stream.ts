@@ -11,7 +11,7 @@
 //
 // --dir DIR keeps the loaded source there and reuses it on the next run with the same --keys.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -56,19 +56,49 @@ if (fresh) {
 }
 await store.idle();
 
-interface Cost { wallS: number; busyS: number; cpuS: number }
+interface Cost { wallS: number; busyS: number; cpuS: number; threads: Map<string, number> }
+
+/** CPU seconds per thread name of this process (Linux /proc; empty elsewhere): the main
+ *  thread ("node"), libuv's pool ("libuv-worker"), RocksDB's flush and compaction threads. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]); // utime + stime
+      const key = t === String(process.pid) ? 'main' : name;
+      out.set(key, (out.get(key) ?? 0) + ticks / CLOCK_TICKS);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out;
+}
+const CLOCK_TICKS = 100;
 
 async function measure(fn: () => Promise<void>): Promise<Cost> {
   const elu0 = performance.eventLoopUtilization();
   const cpu0 = process.cpuUsage();
+  const th0 = threadCpu();
   const t0 = performance.now();
   await fn();
   const elu = performance.eventLoopUtilization(elu0);
   const cpu = process.cpuUsage(cpu0);
-  return { wallS: (performance.now() - t0) / 1000, busyS: elu.active / 1000, cpuS: (cpu.user + cpu.system) / 1e6 };
+  const threads = new Map<string, number>();
+  for (const [k, v] of threadCpu()) if (v - (th0.get(k) ?? 0) >= 0.01) threads.set(k, v - (th0.get(k) ?? 0));
+  return { wallS: (performance.now() - t0) / 1000, busyS: elu.active / 1000, cpuS: (cpu.user + cpu.system) / 1e6, threads };
 }
 
-const fmt = (c: Cost): string => `wall ${c.wallS.toFixed(2)} s, main thread ${c.busyS.toFixed(2)} s, cpu ${c.cpuS.toFixed(2)} s`;
+const fmt = (c: Cost): string => `wall ${c.wallS.toFixed(2)} s, main thread ${c.busyS.toFixed(2)} s, cpu ${c.cpuS.toFixed(2)} s ` +
+  `(${[...c.threads].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`;
 
 for (const format of args.formats.split(',').map(Number)) {
   const derivation = format === 2 ? MVCC_SNAPSHOT_DERIVATION : undefined;
