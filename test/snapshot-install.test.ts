@@ -57,6 +57,11 @@ async function metric(metricsUrl: string, name: string): Promise<number> {
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }
 
+/** The kvs of a Range answer. */
+function kvs(r: unknown): unknown {
+  return (r as { kvs: unknown }).kvs;
+}
+
 interface Outcomes {
   ok: number;
   unavailable: number;
@@ -155,7 +160,6 @@ test('a new member gets one snapshot; while installing it answers reads OK or UN
         const [mine, theirs] = [await call(jc), await call(c)];
         assert.deepEqual(JSON.parse(JSON.stringify(mine)), JSON.parse(JSON.stringify(theirs)), `${what}: the new member answers as the leader`);
       };
-      const kvs = (r: unknown): unknown => (r as { kvs: unknown }).kvs;
       await same('latest', async (x) => kvs(await x.unary('KV', 'Range', { key: b('x/'), rangeEnd: b('x0'), serializable: true })));
       await same('history', async (x) => kvs(await x.unary('KV', 'Range', { key: b('x/'), rangeEnd: b('x0'), revision: oldRevision, serializable: true })));
       await same('a loaded key', async (x) => kvs(await x.unary('KV', 'Range', { key: b('k/00054321'), serializable: true })));
