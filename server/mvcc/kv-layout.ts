@@ -106,12 +106,26 @@ export function histPrefix(key: Uint8Array): Uint8Array {
 }
 
 export function histKey(key: Uint8Array, main: number, sub: number): Uint8Array {
-  const out = new Uint8Array(1 + escapedLength(key) + REV_SUFFIX_BYTES);
-  out[0] = StateKeyspace.MvccKeyHistory;
-  const at = writeEscaped(out, 1, key);
-  writeU64(out, at, main);
-  new DataView(out.buffer).setUint32(at + U64_BYTES, sub);
+  const out = new Uint8Array(histKeyLength(key));
+  writeHistKey(out, 0, key, main, sub);
   return out;
+}
+
+/** Bytes of histKey(key, ...). */
+export function histKeyLength(key: Uint8Array): number {
+  return 1 + escapedLength(key) + REV_SUFFIX_BYTES;
+}
+
+/** histKey(key, main, sub) written into `out` at `at` (histKeyLength bytes); returns the end. */
+export function writeHistKey(out: Uint8Array, at: number, key: Uint8Array, main: number, sub: number): number {
+  out[at] = StateKeyspace.MvccKeyHistory;
+  const end = writeEscaped(out, at + 1, key);
+  writeU64(out, end, main);
+  out[end + U64_BYTES] = sub >>> 24;
+  out[end + U64_BYTES + 1] = (sub >>> 16) & 0xff;
+  out[end + U64_BYTES + 2] = (sub >>> 8) & 0xff;
+  out[end + U64_BYTES + 3] = sub & 0xff;
+  return end + REV_SUFFIX_BYTES;
 }
 
 /** Engine bounds of MvccKeyHistory for etcd's [key, rangeEnd). */

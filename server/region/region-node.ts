@@ -20,7 +20,7 @@ import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
   stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
 } from '../storage/index.js';
-import { MvccStore, Lessor, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
+import { MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
 import type { TransportEvent } from '../transport/transport.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -340,9 +340,26 @@ export class RegionNode {
     const { port } = await this.transport.start(o.peerListen);
     this.peerPort = port;
     for (const m of this.members.list()) this.membership.connect(m);
+    if (fresh && o.joinExisting) this.announceJoined();
     this.ticker = setInterval(() => this.onTick(), o.tickMs);
     this.loopDone = this.runLoop().catch((err: unknown) => this.fail(err));
     void this.publishAttributes();
+  }
+
+  /**
+   * A member just added is listening now: it calls every member once (a Probe), so the
+   * leader, whose sender has been backing off from this address since the add (up to
+   * the transport's backoffMaxMs, 3 s), reconnects at once (transport accept: a peer that
+   * calls is up) and learns that this member needs a snapshot. Before, the leader's next
+   * reconnect attempt was most of the wait between a new member's start and its snapshot.
+   */
+  private announceJoined(): void {
+    const o = this.opts;
+    for (const m of this.members.list()) {
+      const url = o.peerDialMap?.[m.name] ?? m.peerUrls[0];
+      if (m.id === this.id || url === undefined) continue;
+      void this.transport.probe(url, m.id);
+    }
   }
 
   private discoverMembers(): Promise<PeerMember[]> {
@@ -546,7 +563,8 @@ export class RegionNode {
     const msg: Message = { ...m, snapshot: { metadata: { index, term, confState }, data: EMPTY } };
     // Counted by the transport's 'snapshot-sent' event: once per stream, not per request
     // (a request while one is in flight shares its outcome).
-    void this.transport.sendSnapshot(m.to, msg, readStateSnapshot(this.stateEngine));
+    // One pair per key: the receiver rebuilds the mvcc key index as it writes the records.
+    void this.transport.sendSnapshot(m.to, msg, readStateSnapshot(this.stateEngine, MVCC_SNAPSHOT_DERIVATION));
   }
 
   private installSnapshot(message: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
@@ -575,6 +593,7 @@ export class RegionNode {
       const engine = await installStateSnapshot(this.opts.dataDir, chunks, openStateRocksEngine, {
         previous: this.stateEngine,
         beforeClosePrevious: readsIdle,
+        derivation: MVCC_SNAPSHOT_DERIVATION,
       });
       this.stateEngine = engine;
       this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });

@@ -29,6 +29,7 @@ export {
   StateSnapshotError,
   installStateSnapshot,
   readStateSnapshot,
+  type SnapshotDerivation,
 } from './state-snapshot.js';
 export {
   RaftKeyspace,

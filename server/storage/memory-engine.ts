@@ -3,7 +3,7 @@
 // simulator use it where durability across a process restart is not the point.
 
 import { assert } from '../util/assert.js';
-import { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX, type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions } from './engine.js';
+import { ENGINE_SCAN_CHUNK_BYTES, ENGINE_SCAN_CHUNK_PAIRS_MAX, inSkippedRange, OpsBatch, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions } from './engine.js';
 import { compareBytes } from './keys.js';
 
 type Pair = [Uint8Array, Uint8Array];
@@ -38,7 +38,15 @@ export class MemoryEngine implements Engine {
     }
   }
 
+  batch(): EngineBatch {
+    return new OpsBatch(this);
+  }
+
   iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {
+    return this.view(options, undefined);
+  }
+
+  private view(options: IterateOptions, skip: ScanOptions['skip']): AsyncIterableIterator<[Bytes, Bytes]> {
     this.checkOpen();
     const limit = options.limit ?? Infinity;
     assert(limit >= 0, () => `limit must be >= 0, got ${limit}`);
@@ -47,11 +55,12 @@ export class MemoryEngine implements Engine {
     // them), so a shallow copy of the array is a consistent view.
     const view = this.pairs.slice();
     if (options.reverse === true) view.reverse();
-    return pairsOf(view, rangePredicate(options), limit);
+    const inRange = rangePredicate(options);
+    return pairsOf(view, skip === undefined ? inRange : (k) => inRange(k) && !inSkippedRange(k, skip), limit);
   }
 
   scan(options: ScanOptions = {}): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
-    const pairs = this.iterate(options); // the view is fixed here
+    const pairs = this.view(options, options.skip); // the view is fixed here
     return chunksOf(pairs, options.keys !== false, options.values !== false, options.chunkBytes ?? ENGINE_SCAN_CHUNK_BYTES);
   }
 

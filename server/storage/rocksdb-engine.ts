@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import { selectRocksdbBinding } from './rocksdb-binding.js';
 import {
-  ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type IterateOptions, type ScanOptions,
+  ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
 } from './engine.js';
 
 /** Open options. The log and the state are small records written in batches. */
@@ -96,6 +96,9 @@ const rocksdb = require('rocksdb') as (location: string) => LevelDb;
  *  leveldown's next() costs a process.nextTick per pair. */
 const binding = require('rocksdb/binding') as {
   iterator_next(context: unknown, cb: (err: Error | null | undefined, array: Buffer[], finished: boolean) => void): void;
+  /** Moves the native iterator to the first key >= target (within its bounds), on the view
+   *  it was created with. Synchronous; never while an iterator_next is in flight. */
+  iterator_seek(context: unknown, target: Buffer): void;
   /** A chained batch (the native WriteBatch behind leveldown's db.batch()): one native call
    *  per op, no op objects copied. Keys and values may be any Uint8Array (napi_is_buffer
    *  accepts every ArrayBufferView on Node 20); the binding copies them at once. */
@@ -219,6 +222,12 @@ export class RocksEngine implements Engine {
     }
   }
 
+  /** A native batch filled op by op (the binding copies each key and value at once). */
+  batch(): EngineBatch {
+    this.checkOpen();
+    return new RocksBatch(this.batches.pop() ?? binding.batch_init(this.db.context), () => this.checkOpen());
+  }
+
   iterate(options: IterateOptions = {}): AsyncIterableIterator<[Bytes, Bytes]> {
     return this.openIterator(options, ROCKSDB_ITERATOR_HIGH_WATER_BYTES);
   }
@@ -240,7 +249,10 @@ export class RocksEngine implements Engine {
     if (options.values === false) Object.assign(levelOptions, { values: false, valueAsBuffer: false });
     if (options.keys === false) Object.assign(levelOptions, { keys: false, keyAsBuffer: false });
     if (levelOptions['limit'] === 0) return emptyIterator();
-    const it = new RocksScanner(this.db.iterator(levelOptions), options.keys !== false, options.values !== false, () => this.open.delete(it));
+    const skip = options.skip ?? [];
+    assert(skip.length === 0 || (options.reverse !== true && options.limit === undefined), 'scan: skip is for forward scans without a limit');
+    const it = new RocksScanner(this.db.iterator(levelOptions), options.keys !== false, options.values !== false, () => this.open.delete(it),
+      skip, options.readAhead === true);
     this.open.add(it);
     return it;
   }
@@ -268,6 +280,51 @@ export class RocksEngine implements Engine {
 
   private checkOpen(): void {
     assert(!this.closed, () => `rocksdb engine at ${this.dir} is closed`);
+  }
+}
+
+/** An EngineBatch over one native WriteBatch, kept for the batch's life (freed when
+ *  garbage collected, like the engine's pooled ones). */
+class RocksBatch implements EngineBatch {
+  private added = 0;
+  private writing = false;
+
+  constructor(private readonly native: NativeBatch, private readonly checkOpen: () => void) {}
+
+  get bytes(): number {
+    return this.added;
+  }
+
+  put(key: Bytes, value: Bytes): void {
+    this.check(key);
+    binding.batch_put(this.native, key, value);
+    this.added += key.length + value.length;
+  }
+
+  del(key: Bytes): void {
+    this.check(key);
+    binding.batch_del(this.native, key);
+    this.added += key.length;
+  }
+
+  async write(options: { sync?: boolean } = {}): Promise<void> {
+    this.checkOpen();
+    if (this.writing) throw new Error('rocksdb batch: a second write while one is in flight');
+    this.writing = true;
+    try {
+      await call((cb) => binding.batch_write(this.native, { sync: options.sync === true }, cb));
+    } finally {
+      binding.batch_clear(this.native);
+      this.added = 0;
+      this.writing = false;
+    }
+  }
+
+  private check(key: Bytes): void {
+    this.checkOpen();
+    // The native batch is being written on the binding's thread: no op meanwhile.
+    if (this.writing) throw new Error('rocksdb batch: changed while its write is in flight');
+    if (key.length === 0) throw new Error('rocksdb write: a key cannot be empty');
   }
 }
 
@@ -366,18 +423,33 @@ class RocksIterator implements AsyncIterableIterator<[Bytes, Bytes]>, Abortable 
   }
 }
 
-/** Chunks straight from the binding: one native call per chunk, no per-pair tick. */
+/** What one binding read hands back: a chunk laid out last pair first, and whether the
+ *  iterator is exhausted after it. */
+type NativeChunk = { array: Buffer[]; finished: boolean };
+
+/**
+ * Chunks straight from the binding: one native call per chunk, no per-pair tick. With
+ * `skip`, a chunk that ends inside a skipped range is followed by a seek past it on the same
+ * native iterator (so the same view); only the pairs of that one chunk inside the range were
+ * read. With `readAhead`, the next chunk is requested as soon as this one is handed out.
+ */
 class RocksScanner implements AsyncIterableIterator<Array<[Bytes, Bytes]>>, Abortable {
   private ended = false;
   private finished = false;
   /** Ended by the engine's close(): a later next() throws (a cut scan must not look whole). */
   private aborted = false;
+  /** The read requested ahead of the caller's next(), if any. */
+  private ahead: Promise<NativeChunk> | undefined;
+  /** Index of the first skipped range not yet behind the scan. */
+  private skipAt = 0;
 
   constructor(
     private readonly it: LevelIterator,
     private readonly withKeys: boolean,
     private readonly withValues: boolean,
     private readonly onEnd: () => void,
+    private readonly skip: ReadonlyArray<{ gte: Bytes; lt: Bytes }> = [],
+    private readonly readAhead = false,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -385,35 +457,69 @@ class RocksScanner implements AsyncIterableIterator<Array<[Bytes, Bytes]>>, Abor
   }
 
   async next(): Promise<IteratorResult<Array<[Bytes, Bytes]>>> {
-    this.checkNotAborted();
-    if (this.ended || this.finished) {
-      await this.end();
-      return { done: true, value: undefined };
+    for (;;) {
+      this.checkNotAborted();
+      if (this.ended || (this.finished && this.ahead === undefined)) {
+        await this.end();
+        return { done: true, value: undefined };
+      }
+      let chunk: NativeChunk;
+      try {
+        chunk = await (this.ahead ?? this.read());
+      } catch (err) {
+        await this.end();
+        throw err;
+      } finally {
+        this.ahead = undefined;
+      }
+      this.checkNotAborted(); // closed while this read was in flight
+      const { array } = chunk;
+      this.finished = chunk.finished;
+      if (array.length === 0) {
+        await this.end();
+        return { done: true, value: undefined };
+      }
+      const pairs = this.pairsOf(array);
+      // Only between two reads may the native iterator seek (a read runs on a libuv thread).
+      if (!this.finished && this.readAhead) this.ahead = this.read();
+      if (pairs.length > 0) return { done: false, value: pairs };
     }
-    let array: Buffer[];
-    try {
-      array = await new Promise<Buffer[]>((resolve, reject) => {
-        binding.iterator_next(this.it.context, (err, arr, finished) => {
-          if (err) return reject(err);
-          this.finished = finished;
-          resolve(arr);
-        });
-      });
-    } catch (err) {
-      await this.end();
-      throw err;
-    }
-    this.checkNotAborted(); // closed while this read was in flight
-    if (array.length === 0) {
-      await this.end();
-      return { done: true, value: undefined };
-    }
-    // The binding lays a chunk out last pair first: [..., v2, k2, v1, k1].
+  }
+
+  /** One chunk from the binding (`finished` recorded by next(), not here: a read ahead
+   *  must not end the scan before the chunk before it is handed out). */
+  private read(): Promise<NativeChunk> {
+    const p = new Promise<NativeChunk>((resolve, reject) => {
+      binding.iterator_next(this.it.context, (err, array, finished) => (err ? reject(err) : resolve({ array, finished })));
+    });
+    p.catch(() => undefined); // a read ahead nobody awaits (the scan ended) must not go unhandled
+    return p;
+  }
+
+  /** The chunk's pairs in key order, without those in skipped ranges; seeks past a skipped
+   *  range the chunk ends in. */
+  private pairsOf(array: Buffer[]): Array<[Bytes, Bytes]> {
     const pairs: Array<[Bytes, Bytes]> = [];
+    let seekTo: Bytes | undefined;
+    // The binding lays a chunk out last pair first: [..., v2, k2, v1, k1].
     for (let i = array.length - 1; i > 0; i -= 2) {
-      pairs.push([this.withKeys ? plain(array[i] as Buffer) : NO_BYTES, this.withValues ? plain(array[i - 1] as Buffer) : NO_BYTES]);
+      const key = array[i] as Buffer;
+      if (this.skipAt < this.skip.length) {
+        let r = this.skip[this.skipAt] as { gte: Bytes; lt: Bytes };
+        while (Buffer.compare(key, r.lt) >= 0 && ++this.skipAt < this.skip.length) r = this.skip[this.skipAt] as { gte: Bytes; lt: Bytes };
+        if (this.skipAt < this.skip.length && Buffer.compare(key, r.gte) >= 0) {
+          seekTo = r.lt;
+          continue;
+        }
+        seekTo = undefined;
+      }
+      pairs.push([this.withKeys ? plain(key) : NO_BYTES, this.withValues ? plain(array[i - 1] as Buffer) : NO_BYTES]);
     }
-    return { done: false, value: pairs };
+    if (seekTo !== undefined && !this.finished) {
+      binding.iterator_seek(this.it.context, buf(seekTo));
+      this.skipAt++;
+    }
+    return pairs;
   }
 
   async return(): Promise<IteratorResult<Array<[Bytes, Bytes]>>> {
@@ -434,6 +540,7 @@ class RocksScanner implements AsyncIterableIterator<Array<[Bytes, Bytes]>>, Abor
     if (this.ended) return;
     this.ended = true;
     this.onEnd();
+    // A read ahead in flight: the binding ends the iterator once it completes.
     await call((cb) => this.it.end(cb));
   }
 }

@@ -111,6 +111,7 @@ describe('state snapshot', () => {
       get: (k) => source.get(k),
       getMany: (ks) => source.getMany(ks),
       write: (ops, o) => source.write(ops, o),
+      batch: () => source.batch(),
       iterate: (o) => source.iterate(o),
       scan: (o) => onePairAtATime(source.scan(o)),
       clear: (r) => source.clear(r),

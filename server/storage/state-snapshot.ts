@@ -4,29 +4,45 @@
 //
 // The stream is one byte sequence cut into chunks of at most STATE_SNAPSHOT_CHUNK_BYTES
 // (chunk boundaries mean nothing, so a record may span chunks):
-//   header  : MAGIC (8 bytes) · format version u32
+//   header  : MAGIC (8 bytes) · format version u32 [· derivation id u32, format 2]
 //   record* : RECORD_TAG · key length u32 · value length u32 · key · value
 //   trailer : TRAILER_TAG · record count u64 · SHA-256 of every byte before the digest
 // A stream cut short has no trailer; a corrupted one fails the digest; both are refused.
+//
+// Format 1 holds every pair of the database. Format 2 leaves out the ranges a
+// SnapshotDerivation names (pairs the receiver rebuilds from others as it writes them: the
+// mvcc key index, two of the three pairs per key), so the sender reads and sends a third
+// of the pairs. Its header names the derivation; a receiver that does not know it refuses
+// the stream, and a receiver older than format 2 refuses it as an unknown format.
 
 import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../util/assert.js';
 import { listStateDirs, currentStateDirName, setCurrentStateDir, syncDir } from './data-dir.js';
-import type { BatchOp, Bytes, Engine, EngineOpener } from './engine.js';
+import type { Bytes, Engine, EngineBatch, EngineOpener } from './engine.js';
 import { STATE_SNAPSHOT_INSTALL_KEY, U64_BYTES, decodeU64, writeU64 } from './keys.js';
+
+function decodeU32(b: Uint8Array): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
+}
 
 /** Bytes per chunk sent: small enough for one gRPC message, big enough to amortise it. */
 export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Bytes of records per engine batch while installing; bounds the installer's memory. */
+/** Bytes of pairs (received and derived) per engine batch while installing; bounds the
+ *  installer's memory. */
 export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
+/** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
+export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
  *  buffering it. Far above any key and value the API accepts. */
 export const STATE_SNAPSHOT_RECORD_BYTES_MAX = 64 * 1024 * 1024;
 
 const MAGIC = new TextEncoder().encode('RSSTATE\0');
-const FORMAT_VERSION = 1;
+/** Every pair of the database. */
+const FORMAT_RAW = 1;
+/** Some ranges left out, rebuilt by the receiver (SnapshotDerivation). */
+const FORMAT_DERIVED = 2;
 const RECORD_TAG = 0x01;
 const TRAILER_TAG = 0x00;
 const U32_BYTES = 4;
@@ -35,6 +51,28 @@ const RECORD_HEAD_BYTES = 1 + 2 * U32_BYTES;
 
 export class StateSnapshotError extends Error {
   override name = 'StateSnapshotError';
+}
+
+/**
+ * Pairs a snapshot leaves out because its receiver rebuilds them from other pairs, as it
+ * writes those (server/mvcc/snapshot-derivation.ts: the key index from the revisions). The
+ * receiver's rebuilt pairs must be exactly the sender's left-out ones; `id` names that
+ * contract, so both ends agree on it or the receiver refuses the stream.
+ */
+export interface SnapshotDerivation {
+  readonly id: number;
+  /** Ranges [gte, lt) the sender leaves out, ascending, not overlapping. */
+  readonly omitted: ReadonlyArray<{ gte: Uint8Array; lt: Uint8Array }>;
+  /** The keyspace byte of the pairs the omitted ones are derived from. */
+  readonly sourceKeyspace: number;
+  /**
+   * Adds to `out` the ops that rebuild what one source pair implies (called for every
+   * pair of sourceKeyspace, in key order, each batch written before the next: a later
+   * pair's ops may overwrite an earlier one's). The batch copies what it is given, so the
+   * derivation may build every pair in one scratch buffer. Throws on a pair it cannot
+   * decode (the install is then refused).
+   */
+  derive(key: Uint8Array, value: Uint8Array, out: EngineBatch): void;
 }
 
 // ---- reading ----
@@ -47,14 +85,16 @@ export class StateSnapshotError extends Error {
  * Records are framed straight into the chunk buffer and the digest is fed a whole chunk at
  * a time: per-record generators and hash updates were most of the sender's time.
  */
-export async function* readStateSnapshot(engine: Engine): AsyncIterableIterator<Uint8Array> {
+export async function* readStateSnapshot(engine: Engine, derivation?: SnapshotDerivation): AsyncIterableIterator<Uint8Array> {
   const out = new ChunkWriter();
-  const header = new Uint8Array(MAGIC.length + U32_BYTES);
+  const header = new Uint8Array(MAGIC.length + U32_BYTES * (derivation === undefined ? 1 : 2));
   header.set(MAGIC);
-  new DataView(header.buffer).setUint32(MAGIC.length, FORMAT_VERSION);
+  const hv = new DataView(header.buffer);
+  hv.setUint32(MAGIC.length, derivation === undefined ? FORMAT_RAW : FORMAT_DERIVED);
+  if (derivation !== undefined) hv.setUint32(MAGIC.length + U32_BYTES, derivation.id);
   out.bytes(header);
   let count = 0;
-  for await (const batch of scan(engine)) {
+  for await (const batch of scan(engine, derivation)) {
     for (const [key, value] of batch) out.record(key, value);
     count += batch.length;
     yield* out.takeFull();
@@ -72,8 +112,9 @@ export async function* readStateSnapshot(engine: Engine): AsyncIterableIterator<
  *  bounded-work scan needs, still a bounded read per step. */
 export const STATE_SNAPSHOT_SCAN_CHUNK_BYTES = 1024 * 1024;
 
-function scan(engine: Engine): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
-  return engine.scan({ chunkBytes: STATE_SNAPSHOT_SCAN_CHUNK_BYTES });
+/** One view; the next chunk is read (on RocksDB's thread) while this one is framed and sent. */
+function scan(engine: Engine, derivation: SnapshotDerivation | undefined): AsyncIterableIterator<Array<[Bytes, Bytes]>> {
+  return engine.scan({ chunkBytes: STATE_SNAPSHOT_SCAN_CHUNK_BYTES, readAhead: true, ...(derivation === undefined ? {} : { skip: derivation.omitted }) });
 }
 
 /** Gathers bytes into chunks of exactly STATE_SNAPSHOT_CHUNK_BYTES (the last one shorter). */
@@ -179,7 +220,7 @@ export async function installStateSnapshot(
   dataDir: string,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   openEngine: EngineOpener,
-  options: { previous?: Engine; beforeClosePrevious?: () => Promise<void> } = {},
+  options: { previous?: Engine; beforeClosePrevious?: () => Promise<void>; derivation?: SnapshotDerivation } = {},
 ): Promise<Engine> {
   await mkdir(dataDir, { recursive: true });
   const oldName = await currentStateDirName(dataDir);
@@ -189,7 +230,7 @@ export async function installStateSnapshot(
   await rm(newDir, { recursive: true, force: true });
   const engine = await openEngine(newDir);
   try {
-    await load(engine, chunks);
+    await load(engine, chunks, options.derivation);
   } catch (err) {
     await engine.close();
     await rm(newDir, { recursive: true, force: true });
@@ -206,26 +247,42 @@ export async function installStateSnapshot(
 }
 
 /** Writes every record into `engine`; the last batch is synced only once the trailer checks out. */
-async function load(engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+async function load(engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined): Promise<void> {
   const r = new ChunkReader(chunks);
   try {
-    await loadRecords(engine, r);
+    await loadRecords(engine, r, derivation);
   } finally {
     await r.close();
   }
 }
 
-async function loadRecords(engine: Engine, r: ChunkReader): Promise<void> {
+/** The derivation a stream's header asks for: none (format 1) or the receiver's own. */
+async function readHeader(r: ChunkReader, mine: SnapshotDerivation | undefined): Promise<SnapshotDerivation | undefined> {
   const header = await r.read(MAGIC.length + U32_BYTES);
   if (!MAGIC.every((b, i) => header[i] === b)) throw new StateSnapshotError('not a state snapshot (bad magic)');
   const version = new DataView(header.buffer, header.byteOffset).getUint32(MAGIC.length);
-  if (version !== FORMAT_VERSION) throw new StateSnapshotError(`unknown state snapshot format ${version}`);
-  let batch: BatchOp[] = [];
-  let batchBytes = 0;
+  if (version === FORMAT_RAW) return undefined;
+  if (version !== FORMAT_DERIVED) {
+    throw new StateSnapshotError(`unknown state snapshot format ${version} (this member reads formats ${FORMAT_RAW} and ${FORMAT_DERIVED}): upgrade it to the leader's version`);
+  }
+  const id = decodeU32(await r.read(U32_BYTES));
+  if (mine === undefined || mine.id !== id) {
+    throw new StateSnapshotError(`the state snapshot leaves out pairs to rebuild with derivation ${id}, and this member ` +
+      `${mine === undefined ? 'rebuilds none' : `knows derivation ${mine.id}`}: upgrade it to the leader's version`);
+  }
+  return mine;
+}
+
+async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined): Promise<void> {
+  const derivation = await readHeader(r, mine);
+  const source = derivation?.sourceKeyspace ?? -1;
+  // Two batches: one is written (on RocksDB's thread) while the stream keeps flowing into
+  // the other. Batches are written in order, one after the other (a derived op may
+  // overwrite one of an earlier batch); the final synced batch comes after all of them.
+  let batch = engine.batch();
+  let other = engine.batch();
   let count = 0;
-  // One unsynced write in flight while the next batch is parsed: the stream keeps flowing
-  // while RocksDB writes (on its own thread). Keys of a snapshot are distinct, so order
-  // between batches does not matter; the final synced batch waits for all of them.
+  let sinceYield = 0;
   let writing: Promise<void> | undefined;
   try {
     for (;;) {
@@ -246,14 +303,20 @@ async function loadRecords(engine: Engine, r: ChunkReader): Promise<void> {
       }
       const key = r.readNow(keyLen) ?? (await r.read(keyLen));
       const value = r.readNow(valueLen) ?? (await r.read(valueLen));
-      batch.push({ type: 'put', key, value });
-      batchBytes += keyLen + valueLen;
+      batch.put(key, value);
+      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, batch);
       count++;
-      if (batchBytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
+      sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
+      if (batch.bytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
         await writing;
-        writing = engine.write(batch);
-        batch = [];
-        batchBytes = 0;
+        writing = batch.write();
+        [batch, other] = [other, batch];
+      }
+      // Chunks already received come out of the stream without a turn of the event loop:
+      // give it one now and then (the member's raft ticks and its reads run there).
+      if (sinceYield >= STATE_SNAPSHOT_INSTALL_YIELD_BYTES) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
     await writing;
@@ -267,8 +330,8 @@ async function loadRecords(engine: Engine, r: ChunkReader): Promise<void> {
   if (!(await r.atEnd())) throw new StateSnapshotError('bytes after the state snapshot trailer');
   // One synced batch last: RocksDB's WAL is sequential, so its fsync covers every earlier
   // batch. The delete keeps the batch non-empty (an empty one is never written, nor synced).
-  batch.push({ type: 'del', key: STATE_SNAPSHOT_INSTALL_KEY });
-  await engine.write(batch, { sync: true });
+  batch.del(STATE_SNAPSHOT_INSTALL_KEY);
+  await batch.write({ sync: true });
 }
 
 /**
@@ -344,7 +407,11 @@ class ChunkReader {
       this.hashedAt = 0;
       return false;
     }
-    this.current = r.value;
+    // A plain view of a Buffer (gRPC hands out Buffers): Uint8Array's subarray is native,
+    // Buffer's goes through JS (adjustOffset, a FastBuffer) and was a tenth of the
+    // installer's time, once per key and per value.
+    const c = r.value;
+    this.current = Buffer.isBuffer(c) ? new Uint8Array(c.buffer, c.byteOffset, c.byteLength) : c;
     this.at = 0;
     this.hashedAt = 0;
     return true;
