@@ -4,7 +4,7 @@
 // recorded point. Everything else passes straight through.
 
 import { recordDurablePoint } from '../util/power-cut.js';
-import type { BatchOp, Bytes, Engine, IterateOptions, ScanOptions } from './engine.js';
+import type { BatchOp, Bytes, Engine, EngineBatch, IterateOptions, ScanOptions } from './engine.js';
 
 /**
  * Wraps the RocksDB engine whose files live in `dir`. The open point makes what the open
@@ -31,6 +31,23 @@ class DurablePointsEngine implements Engine {
     await this.inner.write(ops, options);
     // An empty batch is neither written nor synced (RocksEngine.write): no new point.
     if (options?.sync === true && ops.length > 0) recordDurablePoint(this.dir, 'sync');
+  }
+
+  batch(): EngineBatch {
+    const inner = this.inner.batch();
+    const dir = this.dir;
+    return {
+      put: (key, value) => inner.put(key, value),
+      del: (key) => inner.del(key),
+      get bytes() {
+        return inner.bytes;
+      },
+      async write(options) {
+        const nonEmpty = inner.bytes > 0;
+        await inner.write(options);
+        if (options?.sync === true && nonEmpty) recordDurablePoint(dir, 'sync');
+      },
+    };
   }
 
   iterate(options?: IterateOptions): AsyncIterableIterator<[Bytes, Bytes]> {
