@@ -27,12 +27,20 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Must equal ROCKSDB_RELEASE_BUILD_ID in server/storage/rocksdb-binding.ts (a test checks). */
-const BUILD_ID = 'ndebug-o2-itercrc1';
+const BUILD_ID = 'ndebug-o2-itercrc1-paranoid1';
 /** Appended after node-gyp's own flags (its -O3 included): the last -O wins. */
 const RELEASE_FLAGS = '-DNDEBUG -O2';
-/** The one line of binding.cc changed, and what it becomes. */
-const CHECKSUM_LINE = 'options_->verify_checksums = false;';
-const CHECKSUM_PATCHED = 'options_->verify_checksums = true; /* regionstore: iterators verify block checksums */';
+/**
+ * The lines of binding.cc changed, and what they become: iterators verify block checksums;
+ * and paranoid checks, without which RocksDB drops a corrupt WAL record silently and replays
+ * the records after it (a batch missing under later ones: a state with a hole under its
+ * applied index). With them, point-in-time recovery stops at the damage: what opens is a
+ * prefix, which the raft log (or the region, on an edge) completes.
+ */
+const PATCHES = [
+  ['options_->verify_checksums = false;', 'options_->verify_checksums = true; /* regionstore: iterators verify block checksums */'],
+  ['options_.paranoid_checks = false;', 'options_.paranoid_checks = true; /* regionstore: a corrupt WAL record ends the replay, never skipped */'],
+];
 /** Lines of the compiler's output shown when the build fails (the whole log is kept in a file). */
 const LOG_TAIL_LINES = 25;
 
@@ -91,8 +99,12 @@ try {
   cpSync(pkgDir, src, { recursive: true, filter: (p) => !p.startsWith(join(pkgDir, 'prebuilds')) && !p.startsWith(join(pkgDir, 'build')) });
   const bindingCc = join(src, 'binding.cc');
   const cc = readFileSync(bindingCc, 'utf8');
-  if (cc.split(CHECKSUM_LINE).length !== 2) fallBack(`binding.cc of rocksdb ${version} does not have the line "${CHECKSUM_LINE}" exactly once: the checksum patch does not apply (a new rocksdb version needs a look at it)`);
-  writeFileSync(bindingCc, cc.replace(CHECKSUM_LINE, CHECKSUM_PATCHED));
+  let patched = cc;
+  for (const [line, replacement] of PATCHES) {
+    if (patched.split(line).length !== 2) fallBack(`binding.cc of rocksdb ${version} does not have the line "${line}" exactly once: the patch does not apply (a new rocksdb version needs a look at it)`);
+    patched = patched.replace(line, replacement);
+  }
+  writeFileSync(bindingCc, patched);
 
   const gypArgs = [nodeGyp, 'rebuild', `-j`, String(availableParallelism())];
   const nodedir = findNodeHeaders();
@@ -120,7 +132,7 @@ try {
   const staged = join(work, 'out');
   mkdirSync(join(staged, 'build', 'Release'), { recursive: true });
   cpSync(join(src, 'build', 'Release', 'leveldown.node'), join(staged, 'build', 'Release', 'leveldown.node'));
-  writeFileSync(join(staged, 'BUILD.json'), `${JSON.stringify({ rocksdb: version, buildId: BUILD_ID, flags: RELEASE_FLAGS, patch: CHECKSUM_PATCHED, node: process.version, seconds, builtAt: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(join(staged, 'BUILD.json'), `${JSON.stringify({ rocksdb: version, buildId: BUILD_ID, flags: RELEASE_FLAGS, patches: PATCHES.map(([, to]) => to), node: process.version, seconds, builtAt: new Date().toISOString() }, null, 2)}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(staged, dir);
   say(`built in ${seconds} s: ${dir}`);

@@ -231,15 +231,19 @@ test('random bytes in the state SSTs of a follower: found without an abort, rebu
   await cluster.stopNode(follower.name);
   const ssts = readdirSync(await stateDir(follower)).filter((f) => f.endsWith('.sst'));
   if (ssts.length === 0) {
+    // The state's 64 MiB memtable may not have flushed yet. Bad bytes in a WAL record end
+    // RocksDB's point-in-time replay there (paranoid checks, scripts/build-rocksdb.mjs): the
+    // state opens as a prefix, at an older applied index, and the raft log completes it; the
+    // prebuilt binary instead skipped the record and kept the batches after it (a hole).
     console.log('# no state SST to damage (the memtable never flushed): damaging the WAL instead');
     for (const f of readdirSync(await stateDir(follower)).filter((x) => x.endsWith('.log'))) scribble(join(await stateDir(follower), f), 4096);
   } else {
     for (const f of ssts) scribble(join(await stateDir(follower), f), 4096);
   }
-  await restartAndCheckRepair(follower, other, `random bytes in ${ssts.length} state SSTs (follower)`);
+  await restartAndCheckRepair(follower, other, `random bytes in ${ssts.length > 0 ? `${ssts.length} state SSTs` : 'the state WAL'} (follower)`);
   // RocksDB's abort happened in the check's child process (quoted in the log), not in the member.
   assert.ok(logOf(follower).split('\n').every((l) => !l.includes('Assertion') || l.startsWith('{')), 'the member never aborted');
-  assert.match(logOf(follower), /"reason":"corrupt"/);
+  if (ssts.length > 0) assert.match(logOf(follower), /"reason":"corrupt"/);
 });
 
 test('a lost state dir on the former leader: rebuilt from the new leader', async () => {

@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
-  stateMetaKey, encodeU64, decodeU64, concatBytes, type Engine,
+  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
@@ -246,10 +246,18 @@ export class RegionNode {
     // The state must hold every entry the log no longer does (DESIGN §5): else rebuild it.
     const firstIndex = this.log.firstIndex();
     this.stateAppliedAtOpen = await this.stateAppliedIndex();
-    const behind = !this.startup.raftIsNew && this.stateAppliedAtOpen < firstIndex - 1;
+    // A snapshot install whose last batch is not there (cut short, or a WAL damaged later and
+    // opened as a prefix of its batches): its applied index came in an early batch, so it
+    // proves nothing; the state is rebuilt from a snapshot (state-snapshot.ts).
+    const incomplete = !this.startup.stateIsNew && (await this.stateEngine.get(STATE_SNAPSHOT_INSTALL_KEY)) !== undefined;
+    const claimed = this.stateAppliedAtOpen;
+    if (incomplete) this.stateAppliedAtOpen = 0;
+    const behind = !this.startup.raftIsNew && (incomplete || this.stateAppliedAtOpen < firstIndex - 1);
     if (damage !== undefined || behind) {
-      const reason = damage?.reason ?? 'behind-log';
-      const detail = damage?.detail ?? `applied index ${this.stateAppliedAtOpen}, log starts at ${firstIndex}`;
+      const reason = damage?.reason ?? (incomplete ? 'incomplete-install' : 'behind-log');
+      const detail = damage?.detail ?? (incomplete
+        ? `a snapshot install did not finish (its last batch is missing; the applied index ${claimed} it holds proves nothing)`
+        : `applied index ${this.stateAppliedAtOpen}, log starts at ${firstIndex}`);
       const mode = behind ? 'snapshot' : 'replay';
       this.stateRepair.start(reason, detail, mode, this.log.initialState().hardState.commit, Date.now());
       o.metrics.storageCorruption('state', reason);
@@ -575,6 +583,11 @@ export class RegionNode {
       // (readLocal): the old store is about to be closed under them, and a linearizable
       // read could only wait for the install anyway.
       await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle));
+      // The leader's applied index when it sent the snapshot: the store's own trails it when
+      // the last entries carried no command. Recorded, so a restart knows the state reaches
+      // it (else a member whose log starts right after it found its state "behind" and
+      // fetched the same snapshot again at every start).
+      if (index > this.mvcc.appliedIndex) await this.stateEngine.write([{ type: 'put', key: SYNC_MARKER_KEY, value: encodeU64(index) }], { sync: true });
       this.opts.metrics.snapshotReceived();
       this.onStateReplaced(index);
     });

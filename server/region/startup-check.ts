@@ -20,7 +20,7 @@ import { checkMarker, readMarker, writeMarker, type DataDirMarker } from '../sto
 import type { Logger } from '../util/logger.js';
 
 /** Why the state must be rebuilt (the `reason` label of the storage metrics). */
-export type StateDamage = 'missing' | 'unreadable' | 'corrupt' | 'behind-log';
+export type StateDamage = 'missing' | 'unreadable' | 'corrupt' | 'behind-log' | 'incomplete-install';
 
 /** What the operator runs to bring back a member whose raft/ cannot be used. */
 export function reseedCommand(dataDir: string): string {

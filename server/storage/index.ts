@@ -32,6 +32,7 @@ export {
   type SnapshotDerivation,
 } from './state-snapshot.js';
 export {
+  STATE_SNAPSHOT_INSTALL_KEY,
   RaftKeyspace,
   STATE_APPLIED_INDEX_KEY,
   STATE_CONF_STATE_KEY,

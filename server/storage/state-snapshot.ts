@@ -281,6 +281,11 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
   // overwrite one of an earlier batch); the final synced batch comes after all of them.
   let batch = engine.batch();
   let other = engine.batch();
+  // First in the database, deleted by the final synced batch: a state that still holds it
+  // is not a whole install, whatever its applied index says (the applied index is a meta key,
+  // so it travels in an early batch). RocksDB opens a WAL damaged after the install as a
+  // prefix of its batches (paranoid checks); the member then sees this key and rebuilds.
+  batch.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
   let count = 0;
   let sinceYield = 0;
   let writing: Promise<void> | undefined;
