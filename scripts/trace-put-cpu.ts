@@ -17,8 +17,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster, type LocalCluster } from '../cluster/launcher.js';
-import { probeStatus } from '../cluster/probe.js';
+import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster } from '../cluster/launcher.js';
+import { leaderOf, settle as settleWithin } from './cluster-settle.js';
 import { loadStage, partRates, valueSource } from '../client/bench/scale-load.js';
 import { scrape } from '../client/bench/scale-probes.js';
 
@@ -35,12 +35,10 @@ const { values: args } = parseArgs({
 
 const TIMINGS = ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'];
 const SETTLE_TIMEOUT_MS = 300_000;
-const POLL_MS = 200;
 /** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's CPU times. */
 const CLOCK_TICKS_PER_S = 100;
 const LOOP_METRIC = 'regionstore_event_loop_delay_seconds';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
 /** utime + stime in seconds, of the process (every thread) or of one thread. */
@@ -76,24 +74,6 @@ function cpuOf(pid: number): Cpu {
   return { all: cpuSeconds(`/proc/${pid}/stat`), main: cpuSeconds(`/proc/${pid}/task/${pid}/stat`), byThread };
 }
 
-async function leaderOf(cluster: LocalCluster): Promise<LocalCluster['nodes'][number]> {
-  for (;;) {
-    for (const n of cluster.nodes) if ((await probeStatus(n.metricsUrl))?.isLeader === true) return n;
-    await sleep(POLL_MS);
-  }
-}
-
-/** Waits until every member has applied what the leader committed (followers' CPU counted in full). */
-async function settle(cluster: LocalCluster): Promise<void> {
-  const start = Date.now();
-  while (Date.now() - start < SETTLE_TIMEOUT_MS) {
-    const s = await Promise.all(cluster.nodes.map((n) => probeStatus(n.metricsUrl)));
-    const commit = Math.max(...s.map((x) => x?.commitIndex ?? 0));
-    if (s.every((x) => x !== undefined && x.appliedIndex === commit)) return;
-    await sleep(POLL_MS);
-  }
-  console.error('members did not settle; figures include an unfinished apply');
-}
 
 const stages = args.stages.split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'rs-put-cpu-'));
@@ -118,7 +98,7 @@ try {
     const before = cluster.nodes.map((n) => cpuOf(n.pid));
     const loadBefore = load();
     const r = await loadStage(leader.clientUrl.replace(/^http:\/\//, ''), from, to, value);
-    await settle(cluster);
+    await settleWithin(cluster, SETTLE_TIMEOUT_MS);
     const after = cluster.nodes.map((n) => cpuOf(n.pid));
     const loops = await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`)));
     const puts = to - from;

@@ -19,8 +19,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster, type LocalCluster, type ServeCommand } from '../cluster/launcher.js';
-import { probeStatus } from '../cluster/probe.js';
+import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster, type ServeCommand } from '../cluster/launcher.js';
+import { leaderOf, settle as settleWithin } from './cluster-settle.js';
 import { loadStage, valueSource } from '../client/bench/scale-load.js';
 
 const { values: args } = parseArgs({
@@ -59,24 +59,6 @@ interface GcFile { windowMs: number; usedAtEnd: number; gc: GcRecord[] }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
-async function leaderOf(cluster: LocalCluster): Promise<LocalCluster['nodes'][number]> {
-  for (;;) {
-    for (const n of cluster.nodes) if ((await probeStatus(n.metricsUrl))?.isLeader === true) return n;
-    await sleep(POLL_MS);
-  }
-}
-
-/** Waits until every member has applied what the leader committed. */
-async function settle(cluster: LocalCluster): Promise<void> {
-  const start = Date.now();
-  while (Date.now() - start < SETTLE_TIMEOUT_MS) {
-    const s = await Promise.all(cluster.nodes.map((n) => probeStatus(n.metricsUrl)));
-    const commit = Math.max(...s.map((x) => x?.commitIndex ?? 0));
-    if (s.every((x) => x !== undefined && x.appliedIndex === commit)) return;
-    await sleep(POLL_MS);
-  }
-  console.error('members did not settle; figures include an unfinished apply');
-}
 
 const ms = (us: number): string => (us / 1000).toFixed(0);
 
@@ -164,13 +146,13 @@ async function runVariant(name: string, keys: number): Promise<void> {
     let leader = await leaderOf(cluster);
     const endpoint = (): string => leader.clientUrl.replace(/^http:\/\//, '');
     await loadStage(endpoint(), 0, WARM_KEYS, value);
-    await settle(cluster);
+    await settleWithin(cluster, SETTLE_TIMEOUT_MS);
     for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
     const loadBefore = load();
     const t0 = performance.now();
     const loaded = await loadStage(endpoint(), WARM_KEYS, WARM_KEYS + keys, value);
     const loadS = (performance.now() - t0) / 1000;
-    await settle(cluster);
+    await settleWithin(cluster, SETTLE_TIMEOUT_MS);
     for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
     while (!cluster.nodes.every((n) => existsSync(join(dir, `done-${n.pid}`)))) await sleep(POLL_MS);
     leader = await leaderOf(cluster);
