@@ -18,6 +18,7 @@ import { describe, test } from 'node:test';
 import { parseRunArgs } from './args.js';
 import { formatOutcome } from './cli-main.js';
 import { runChaos, type RunOutcome } from './run.js';
+import { onlyInTeethRun } from './teeth-gate.js';
 
 export const EDGE_RUN_SEED = 5;
 /** Room for the four faults on a loaded machine (at 20 s a cut, a kill and a wipe took 18 s and the skew never came). */
@@ -41,7 +42,7 @@ async function run(name: string, args: string[], expectFail: boolean): Promise<{
 }
 
 /** Teeth beyond the two the default suite runs (issue 15): in `npm run test:teeth`. */
-const MORE_TEETH = process.env.RS_CHAOS_TEETH_ALL === '1' ? {} : { skip: 'a third edge tooth: npm run test:teeth (RS_CHAOS_TEETH_ALL=1)' };
+const MORE_TEETH = onlyInTeethRun('a third edge tooth');
 
 function verdictOf(o: RunOutcome, checker: string): string | undefined {
   return o.results.find((r) => r.checker === checker)?.verdict;

@@ -19,6 +19,7 @@ import { describe, test } from 'node:test';
 import { parseRunArgs, type RunConfig } from './args.js';
 import { formatOutcome } from './cli-main.js';
 import { runChaos, type RunOutcome } from './run.js';
+import { onlyInTeethRun } from './teeth-gate.js';
 
 /**
  * The short run: 3 nodes, about 45 s of faults, every workload. Seed 131's schedule has
@@ -38,7 +39,7 @@ export const NO_SESSION_SEED = 7;
 
 const VERBOSE = process.env.RS_TEST_VERBOSE !== undefined;
 /** The safe runs of the teeth seeds: in `npm run test:teeth`, not the default suite. */
-const TEETH_CONTROLS = process.env.RS_CHAOS_TEETH_ALL === '1' ? {} : { skip: 'the safe run of a teeth seed: npm run test:teeth (RS_CHAOS_TEETH_ALL=1)' };
+const TEETH_CONTROLS = onlyInTeethRun('the safe run of a teeth seed');
 
 async function run(name: string, args: string[]): Promise<{ outcome: RunOutcome; config: RunConfig; text: string }> {
   const out = mkdtempSync(join(tmpdir(), `rs-chaos-${name.replaceAll(' ', '-')}-`));
