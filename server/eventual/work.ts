@@ -5,7 +5,7 @@
 // Decoded values are never changed in place: a change sets a new value.
 
 import { HLC_ZERO, compareHlc, type Hlc } from '../crdt/index.js';
-import type { ExternalTx } from '../mvcc/index.js';
+import { keyString, type ExternalTx } from '../mvcc/index.js';
 import type { BatchOp } from '../storage/index.js';
 import { ZERO_COUNTS, type NsCounts, type NsRecord } from './codec.js';
 
@@ -45,19 +45,8 @@ export interface WorkBase {
   readonly batch: BatchState;
 }
 
-/** Buffer's latin1 decoder (undocumented, in Node since v0.x), called on the Uint8Array itself:
- *  it takes any byte view. Absent (another runtime), the Buffer view below does the same. */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
-
-/**
- * The key's bytes as a latin1 string (one char per byte): a Map key. Called several times
- * per op on the apply path; latin1Slice on the array itself, without the Buffer view that
- * Buffer.from(...).toString('latin1') built per call first, is about 2.5x faster (the view
- * was most of the cost for short keys).
- */
-export const keyString: (key: Uint8Array) => string = latin1Slice !== undefined
-  ? (key) => latin1Slice.call(key, 0, key.length)
-  : (key) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+/** The key's bytes as a latin1 string: mvcc's (one definition for both apply paths). */
+export { keyString };
 
 export class Work {
   private readonly slots = new Map<string, Slot>();
