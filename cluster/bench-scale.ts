@@ -6,7 +6,10 @@
 // client/bench/scale-report.ts (figures, rs/etcd ratios, the goals of issue 20).
 //
 //   npm run bench:scale -- [--keys 1000000] [--gets 50000] [--random-values] [--seed N]
-//       [--systems etcd,regionstore] [--json FILE] [--keep]
+//       [--systems etcd,regionstore] [--steps gets,range,count,hashkv,restarts,memberadd,datascale]
+//       [--json FILE] [--keep]
+//   --steps: only these steps after the load (which always runs), e.g. `--keys 200000
+//   --steps datascale` to look at one step's event-loop delay without the others.
 //   npm run bench:scale -- --render FILE.json     # the report of an earlier --json again
 //
 // Exits non-zero only when it could not run (a cluster did not start, a step failed),
@@ -22,7 +25,7 @@ import { waitForLeader } from './wait-leader.js';
 import { SYSTEMS, type SystemName } from '../client/bench/compare.js';
 import { CONNECTIONS, IN_FLIGHT, KEYS_MAX, KEY_BYTES, VALUE_BYTES } from '../client/bench/scale-load.js';
 import { renderScaleReport, type ScaleReport } from '../client/bench/scale-report.js';
-import { STEP_TIMEOUT_MS, emptyResult, runScale, type ScaleMember, type ScaleSystem } from '../client/bench/scale-steps.js';
+import { SCALE_STEPS, STEP_TIMEOUT_MS, emptyResult, runScale, type ScaleMember, type ScaleStep, type ScaleSystem } from '../client/bench/scale-steps.js';
 import { serveCommandFromEnv, startCluster, type LocalCluster } from './launcher.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
@@ -223,6 +226,7 @@ interface Args {
   randomValues: boolean;
   seed: number;
   systems: SystemName[];
+  steps: Set<ScaleStep>;
   jsonFile?: string;
   keep: boolean;
 }
@@ -234,7 +238,7 @@ function positive(flag: string, v: string | undefined): number {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { keys: KEYS_DEFAULT, gets: GETS_DEFAULT, randomValues: false, seed: Math.floor(Math.random() * 2 ** 31), systems: [...SYSTEMS], keep: false };
+  const a: Args = { keys: KEYS_DEFAULT, gets: GETS_DEFAULT, randomValues: false, seed: Math.floor(Math.random() * 2 ** 31), systems: [...SYSTEMS], steps: new Set(SCALE_STEPS), keep: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const v = argv[i + 1];
@@ -245,12 +249,15 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--seed') a.seed = positive(flag, v);
     else if (flag === '--json') a.jsonFile = resolve(v ?? '');
     else if (flag === '--systems') a.systems = (v ?? '').split(',').filter((s) => s !== '') as SystemName[];
+    else if (flag === '--steps') a.steps = new Set((v ?? '').split(',').filter((s) => s !== '') as ScaleStep[]);
     else throw new Error(`unknown flag ${flag}; see the top of cluster/bench-scale.ts`);
     if (flag !== '--keep' && flag !== '--random-values') i++;
   }
   if (a.keys < 100) throw new Error(`--keys must be at least 100 (stages are 1 %, 10 % and 100 % of it), got ${a.keys}`);
   if (a.keys > KEYS_MAX) throw new Error(`--keys may be at most ${KEYS_MAX}, got ${a.keys}`);
   if (a.systems.length === 0 || a.systems.some((s) => !SYSTEMS.includes(s))) throw new Error(`--systems takes ${SYSTEMS.join(', ')}`);
+  const unknown = [...a.steps].filter((s) => !(SCALE_STEPS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`--steps takes ${SCALE_STEPS.join(', ')} (the load always runs); unknown: ${unknown.join(', ')}`);
   return a;
 }
 
@@ -264,7 +271,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-scale-'));
   const settings = `${MEMBERS} members each on ${HOST}, fsync on, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, ` +
     `${CONNECTIONS} connections, ${IN_FLIGHT} in flight, ${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte ${args.randomValues ? 'random' : 'constant'} values, ` +
-    `--keys ${args.keys}, seed ${args.seed}`;
+    `--keys ${args.keys}, seed ${args.seed}` +
+    `${args.steps.size < SCALE_STEPS.length ? `, steps ${[...args.steps].join(',') || 'none'} after the load` : ''}`;
   log(`data, logs: ${dir}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${settings}`);
   const report: ScaleReport = { started: new Date().toISOString(), settings, keys: args.keys, seed: args.seed, systems: {} };
   let running: Running | undefined;
@@ -285,7 +293,7 @@ async function main(): Promise<void> {
       report.systems[name] = result;
       try {
         running = name === 'etcd' ? await startEtcd(sysDir) : await startRegionstore(sysDir);
-        await runScale(running, { keys: args.keys, gets: args.gets, randomValues: args.randomValues, seed: args.seed, log }, result);
+        await runScale(running, { keys: args.keys, gets: args.gets, randomValues: args.randomValues, seed: args.seed, log, steps: args.steps }, result);
       } catch (err) {
         // The other system still runs: half a comparison is better than none.
         failure = err as Error;

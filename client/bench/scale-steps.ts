@@ -59,12 +59,22 @@ export interface ScaleSystem {
   addMember(): Promise<{ member: ScaleMember; startMs: number }>;
 }
 
+/** The steps after the load, in the order they run; `--steps` picks some of them (the load always runs). */
+export const SCALE_STEPS = ['gets', 'range', 'count', 'hashkv', 'restarts', 'memberadd', 'datascale'] as const;
+export type ScaleStep = (typeof SCALE_STEPS)[number];
+
 export interface ScaleOptions {
   keys: number;
   gets: number;
   randomValues: boolean;
   seed: number;
   log: (line: string) => void;
+  /** The steps to run after the load (default: all of SCALE_STEPS). */
+  steps?: ReadonlySet<ScaleStep>;
+}
+
+function runs(o: ScaleOptions, step: ScaleStep): boolean {
+  return o.steps === undefined || o.steps.has(step);
 }
 
 function median(values: number[]): number {
@@ -228,15 +238,15 @@ async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, lo
     o.log(`${sys.name} ${id}: ${runs.map((s) => s.toFixed(3)).join(', ')} s`);
   };
   const prefix = Buffer.from(KEY_PREFIX);
-  await watched(sys, r, 'range 10k keys', o, () => timed('range10k', leader.endpoint, RANGE_PATH,
+  if (runs(o, 'range')) await watched(sys, r, 'range 10k keys', o, () => timed('range10k', leader.endpoint, RANGE_PATH,
     rangeFrame({ key: prefix, rangeEnd: prefixEnd(prefix), limit: RANGE_KEYS }),
     (a) => (a.length < RANGE_KEYS * KEY_BYTES ? `answer of ${a.length} bytes is too short for ${RANGE_KEYS} keys` : '')));
   const all = Buffer.from([0]);
-  await watched(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
+  if (runs(o, 'count')) await watched(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
     (a) => (rangeCount(a) >= loaded && rangeCount(a) <= attempted ? '' : `counted ${rangeCount(a)} keys; ${loaded} puts were acknowledged of ${attempted}`)));
   const follower = followers[0];
   if (follower === undefined) throw new Error(`${sys.name} has no follower`);
-  await watched(sys, r, 'HashKV on a follower', o, () => timed('hashKV', follower.endpoint, HASHKV_PATH, hashKVFrame(), () => ''));
+  if (runs(o, 'hashkv')) await watched(sys, r, 'HashKV on a follower', o, () => timed('hashKV', follower.endpoint, HASHKV_PATH, hashKVFrame(), () => ''));
 }
 
 /** `probe`: a key whose put was acknowledged, read to tell that a member serves. */
@@ -288,17 +298,19 @@ export async function runScale(sys: ScaleSystem, o: ScaleOptions, r: SystemResul
   r.idle = await sample(sys.members());
   const missing = await loadAll(sys, r, o);
   const loaded = o.keys - r.stages.reduce((n, s) => n + s.failed, 0);
-  const { leader } = await roles(sys);
-  const gets = await watched(sys, r, 'linearizable gets', o, () => getRandomKeys(leader.endpoint, o.keys, missing, o.gets, o.seed));
-  r.getsPerS = gets.ok / gets.seconds;
-  o.log(`${sys.name} gets: ${Math.round(r.getsPerS)}/s (${gets.ok} in ${gets.seconds.toFixed(1)} s)${gets.failed > 0 ? `; ${gets.failed} FAILED: ${JSON.stringify(gets.errors)}` : ''}`);
-  if (gets.failed > 0) r.problems.push(`${gets.failed} failed gets: ${JSON.stringify(gets.errors)}`);
-  await heavyReads(sys, r, o, loaded, o.keys);
+  if (runs(o, 'gets')) {
+    const { leader } = await roles(sys);
+    const gets = await watched(sys, r, 'linearizable gets', o, () => getRandomKeys(leader.endpoint, o.keys, missing, o.gets, o.seed));
+    r.getsPerS = gets.ok / gets.seconds;
+    o.log(`${sys.name} gets: ${Math.round(r.getsPerS)}/s (${gets.ok} in ${gets.seconds.toFixed(1)} s)${gets.failed > 0 ? `; ${gets.failed} FAILED: ${JSON.stringify(gets.errors)}` : ''}`);
+    if (gets.failed > 0) r.problems.push(`${gets.failed} failed gets: ${JSON.stringify(gets.errors)}`);
+  }
+  if (runs(o, 'range') || runs(o, 'count') || runs(o, 'hashkv')) await heavyReads(sys, r, o, loaded, o.keys);
   let probe = 0;
   while (missing.has(probe)) probe++;
-  await restarts(sys, r, o, scaleKey(probe));
-  await memberAdd(sys, r, o);
-  await datascale(sys, r, o);
+  if (runs(o, 'restarts')) await restarts(sys, r, o, scaleKey(probe));
+  if (runs(o, 'memberadd')) await memberAdd(sys, r, o);
+  if (runs(o, 'datascale')) await datascale(sys, r, o);
 }
 
 async function datascale(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<void> {
