@@ -5,7 +5,12 @@
 // samples it has (few samples over a long run: the process was off the CPU, not busy), the
 // share spent in the garbage collector, and its top functions by self and inclusive time.
 //
-//   npx tsx scripts/long-tasks.ts DIR/proc-123.cpuprofile [more files] [--min 20] [--top 12] [--frames 6]
+//   npx tsx scripts/long-tasks.ts DIR/proc-123.cpuprofile [more files] [--min 20] [--top 12] [--frames 6] [--stalls]
+//
+// A run without idle may be many short tasks back to back (setImmediate never lets the
+// loop idle), so it can be longer than any delay a timer saw. --stalls instead reads
+// proc-<pid>.stalls.json (written by the preload with RS_STALL_MIN_MS set: every time its
+// own timer fired late) and summarizes the samples inside each stall: what held the loop.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -32,38 +37,68 @@ function frameName(f: CallFrame): string {
   return `${f.functionName || '(anonymous)'}${file === '' ? '' : ` ${file}:${f.lineNumber + 1}`}`;
 }
 
-/** Every run of non-idle samples of at least `minMs`, longest first. */
-export function longTasks(p: CpuProfile, minMs: number, top: number): LongTask[] {
+/** The samples `ids` ([node id, µs]) of one task or stall, by function. */
+function summarize(byId: Map<number, ProfileNode>, parent: Map<number, number>, startMs: number, ms: number, ids: Array<[number, number]>, top: number): LongTask {
+  const self = new Map<string, number>();
+  const selfN = new Map<string, number>();
+  const incl = new Map<string, number>();
+  let gc = 0;
+  for (const [id, us] of ids) {
+    const f = (byId.get(id) as ProfileNode).callFrame;
+    if (f.functionName === '(garbage collector)') gc += us;
+    const name = frameName(f);
+    self.set(name, (self.get(name) ?? 0) + us);
+    selfN.set(name, (selfN.get(name) ?? 0) + 1);
+    const seen = new Set<string>();
+    for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
+      const pf = (byId.get(at) as ProfileNode).callFrame;
+      if (pf.functionName === '(root)' || pf.url === '' || pf.url.startsWith('node:')) continue;
+      const key = frameName(pf);
+      if (!seen.has(key)) incl.set(key, (incl.get(key) ?? 0) + us);
+      seen.add(key);
+    }
+  }
+  const rank = (m: Map<string, number>): Array<[string, number]> => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, v / 1000]);
+  // Self time with its sample count: a long time over few samples is a thread off the CPU.
+  const selfRanked = rank(self).map(([k, v]): [string, number] => [`${k} (${selfN.get(k) ?? 0})`, v]);
+  return { startMs, ms, samples: ids.length, gcMs: gc / 1000, self: selfRanked, inclusive: rank(incl) };
+}
+
+function tree(p: CpuProfile): { byId: Map<number, ProfileNode>; parent: Map<number, number> } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  return { byId, parent };
+}
+
+/** What the profile sampled inside each stall ([start, ms] in monotonic ms), longest first. */
+export function stallTasks(p: CpuProfile, stalls: Array<[number, number]>, top: number): LongTask[] {
+  const { byId, parent } = tree(p);
+  const times: number[] = [];
+  let t = p.startTime;
+  for (const d of p.timeDeltas) times.push((t += d) / 1000);
+  return stalls.map(([start, ms]) => {
+    const ids: Array<[number, number]> = [];
+    for (let i = 0; i < times.length; i++) {
+      const at = times[i] as number;
+      if (at < start || at > start + ms) continue;
+      const id = p.samples[i] as number;
+      if ((byId.get(id) as ProfileNode).callFrame.functionName !== '(idle)') ids.push([id, p.timeDeltas[i] ?? 0]);
+    }
+    return summarize(byId, parent, start, ms, ids, top);
+  }).sort((a, b) => b.ms - a.ms);
+}
+
+/** Every run of non-idle samples of at least `minMs`, longest first. */
+export function longTasks(p: CpuProfile, minMs: number, top: number): LongTask[] {
+  const { byId, parent } = tree(p);
   const out: LongTask[] = [];
   let t = p.startTime;
   let run: { start: number; end: number; ids: Array<[number, number]> } | undefined;
   const close = (): void => {
     if (run === undefined) return;
     const ms = (run.end - run.start) / 1000;
-    if (ms >= minMs) {
-      const self = new Map<string, number>();
-      const incl = new Map<string, number>();
-      let gc = 0;
-      for (const [id, us] of run.ids) {
-        const f = (byId.get(id) as ProfileNode).callFrame;
-        if (f.functionName === '(garbage collector)') gc += us;
-        const name = frameName(f);
-        self.set(name, (self.get(name) ?? 0) + us);
-        const seen = new Set<string>();
-        for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
-          const pf = (byId.get(at) as ProfileNode).callFrame;
-          if (pf.functionName === '(root)' || pf.url === '' || pf.url.startsWith('node:')) continue;
-          const key = frameName(pf);
-          if (!seen.has(key)) incl.set(key, (incl.get(key) ?? 0) + us);
-          seen.add(key);
-        }
-      }
-      const rank = (m: Map<string, number>): Array<[string, number]> => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, v / 1000]);
-      out.push({ startMs: run.start / 1000, ms, samples: run.ids.length, gcMs: gc / 1000, self: rank(self), inclusive: rank(incl) });
-    }
+    if (ms >= minMs) out.push(summarize(byId, parent, run.start / 1000, ms, run.ids, top));
     run = undefined;
   };
   for (let i = 0; i < p.samples.length; i++) {
@@ -88,7 +123,10 @@ export function longTasks(p: CpuProfile, minMs: number, top: number): LongTask[]
 if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { min: { type: 'string', default: '20' }, top: { type: 'string', default: '12' }, frames: { type: 'string', default: '6' } },
+    options: {
+      min: { type: 'string', default: '20' }, top: { type: 'string', default: '12' }, frames: { type: 'string', default: '6' },
+      stalls: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length === 0) {
     console.error('usage: npx tsx scripts/long-tasks.ts <file.cpuprofile>... [--min 20] [--top 12] [--frames 6]');
@@ -98,12 +136,15 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].re
     const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
     const epochFile = file.replace(/\.cpuprofile$/, '.epoch');
     const epoch = existsSync(epochFile) ? Number(readFileSync(epochFile, 'utf8')) : undefined;
-    const tasks = longTasks(p, Number(values.min), Number(values.frames));
-    console.log(`\n== ${file}: ${tasks.length} runs of >= ${values.min} ms without idle`);
+    const stallFile = file.replace(/\.cpuprofile$/, '.stalls.json');
+    const tasks = values.stalls
+      ? stallTasks(p, (JSON.parse(readFileSync(stallFile, 'utf8')) as Array<[number, number]>).filter(([, ms]) => ms >= Number(values.min)), Number(values.frames))
+      : longTasks(p, Number(values.min), Number(values.frames));
+    console.log(`\n== ${file}: ${tasks.length} ${values.stalls ? 'stalls' : 'runs without idle'} of >= ${values.min} ms`);
     for (const lt of tasks.slice(0, Number(values.top))) {
       const when = epoch === undefined ? `+${((lt.startMs - p.startTime / 1000) / 1000).toFixed(1)} s` : new Date(epoch + lt.startMs).toISOString().slice(11, 23);
-      console.log(`${when}  ${lt.ms.toFixed(0)} ms, ${lt.samples} samples, GC ${lt.gcMs.toFixed(0)} ms`);
-      console.log(`   self: ${lt.self.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')}`);
+      console.log(`${when}  ${lt.ms.toFixed(0)} ms, ${lt.samples} busy samples, GC ${lt.gcMs.toFixed(0)} ms`);
+      console.log(`   self ms (samples): ${lt.self.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')}`);
       console.log(`   in:   ${lt.inclusive.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')}`);
     }
   }

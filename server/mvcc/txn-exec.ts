@@ -104,7 +104,8 @@ export class TxnExec {
 
   async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
     assert(this.out !== undefined, 'delete in a read-only txn');
-    const live = await applierRange(this.st, req.key, req.rangeEnd);
+    // Values only when the response carries them: a tombstone needs the key and its lease.
+    const live = await applierRange(this.st, req.key, req.rangeEnd, { values: req.prevKv === true });
     for (const kv of live) {
       // A delete of a large range (or a revoke of a lease with many keys) is one revision
       // but need not be one turn of the event loop: readers never see the batch's overlay.

@@ -122,6 +122,10 @@ export const ROCKSDB_BATCH_POOL_MAX = 4;
 /** Bytes of keys and values copied into a native batch between two turns of the event
  *  loop: about 2 ms of the binding's copying on this machine. */
 export const ROCKSDB_WRITE_YIELD_BYTES = 1024 * 1024;
+/** Ops copied into a native batch between two turns of the event loop, whatever their size:
+ *  small ops cost ~1 us each in the binding, so a 30k-op batch of tombstones (a delete of
+ *  10k keys) is 2.4 MB but ~30 ms of calls; this bounds a step to ~2-3 ms. */
+export const ROCKSDB_WRITE_YIELD_OPS = 2048;
 
 function call<T = void>(fn: (cb: Cb<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -192,6 +196,7 @@ export class RocksEngine implements Engine {
     const batch = this.batches.pop() ?? binding.batch_init(this.db.context);
     try {
       let sinceYield = 0;
+      let opsSinceYield = 0;
       for (const op of ops) {
         // leveldown refused these before the binding saw them; the binding would write an
         // empty key. The batch is cleared below unwritten: refused as a whole.
@@ -208,8 +213,9 @@ export class RocksEngine implements Engine {
         // one go); it is still written once, atomically. Writes called meanwhile may reach
         // RocksDB first: concurrent writes were never ordered (each runs on its own libuv
         // thread); callers that need an order await (RaftLogStore chains its writes).
-        if (sinceYield >= ROCKSDB_WRITE_YIELD_BYTES) {
+        if (sinceYield >= ROCKSDB_WRITE_YIELD_BYTES || ++opsSinceYield >= ROCKSDB_WRITE_YIELD_OPS) {
           sinceYield = 0;
+          opsSinceYield = 0;
           await new Promise<void>((resolve) => setImmediate(resolve));
           this.checkOpen();
         }
