@@ -148,3 +148,20 @@ test('delete of a range larger than one turn of the event loop: one revision, ev
     assert.equal((await h.get('r/', { rangeEnd: b('r0'), countOnly: true })).count, 0);
     assert.equal((await h.get('r/', { rangeEnd: b('r0'), revision: rev, countOnly: true })).count, n);
   }));
+
+test('delete of a range without prev_kv still detaches leases; with prev_kv the values are whole', () =>
+  withHarness(async (h) => {
+    await h.apply({ type: 'leaseGrant', leaseGrant: { ttl: 60, id: 9 } });
+    await h.put('r/1', 'one', { lease: 9 });
+    await h.put('r/2', 'two');
+    const d = await h.del('r/', 'r0');
+    assert.deepEqual([d.deleted, d.prevKvs.length], [2, 0], 'no prev_kv asked: none returned');
+    assert.deepEqual(h.store.leaseTimeToLive(9, true)?.keys, [], 'the deleted key left its lease');
+    await h.reopen();
+    assert.deepEqual(h.store.leaseTimeToLive(9, true)?.keys, [], 'and the detach was persisted');
+    const long = 'v'.repeat(5000);
+    await h.put('s/1', long, { lease: 9 });
+    await h.put('s/2', 'short');
+    const withPrev = await h.del('s/', 's0', true);
+    assert.deepEqual(withPrev.prevKvs.map((kv) => [str(kv.key), str(kv.value), kv.lease]), [['s/1', long, 9], ['s/2', 'short', 0]]);
+  }));
