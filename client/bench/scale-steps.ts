@@ -73,7 +73,7 @@ export interface ScaleOptions {
   steps?: ReadonlySet<ScaleStep>;
 }
 
-function runs(o: ScaleOptions, step: ScaleStep): boolean {
+function wanted(o: ScaleOptions, step: ScaleStep): boolean {
   return o.steps === undefined || o.steps.has(step);
 }
 
@@ -238,15 +238,15 @@ async function heavyReads(sys: ScaleSystem, r: SystemResult, o: ScaleOptions, lo
     o.log(`${sys.name} ${id}: ${runs.map((s) => s.toFixed(3)).join(', ')} s`);
   };
   const prefix = Buffer.from(KEY_PREFIX);
-  if (runs(o, 'range')) await watched(sys, r, 'range 10k keys', o, () => timed('range10k', leader.endpoint, RANGE_PATH,
+  if (wanted(o, 'range')) await watched(sys, r, 'range 10k keys', o, () => timed('range10k', leader.endpoint, RANGE_PATH,
     rangeFrame({ key: prefix, rangeEnd: prefixEnd(prefix), limit: RANGE_KEYS }),
     (a) => (a.length < RANGE_KEYS * KEY_BYTES ? `answer of ${a.length} bytes is too short for ${RANGE_KEYS} keys` : '')));
   const all = Buffer.from([0]);
-  if (runs(o, 'count')) await watched(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
+  if (wanted(o, 'count')) await watched(sys, r, 'count all keys', o, () => timed('count', leader.endpoint, RANGE_PATH, rangeFrame({ key: all, rangeEnd: all, countOnly: true }),
     (a) => (rangeCount(a) >= loaded && rangeCount(a) <= attempted ? '' : `counted ${rangeCount(a)} keys; ${loaded} puts were acknowledged of ${attempted}`)));
   const follower = followers[0];
   if (follower === undefined) throw new Error(`${sys.name} has no follower`);
-  if (runs(o, 'hashkv')) await watched(sys, r, 'HashKV on a follower', o, () => timed('hashKV', follower.endpoint, HASHKV_PATH, hashKVFrame(), () => ''));
+  if (wanted(o, 'hashkv')) await watched(sys, r, 'HashKV on a follower', o, () => timed('hashKV', follower.endpoint, HASHKV_PATH, hashKVFrame(), () => ''));
 }
 
 /** `probe`: a key whose put was acknowledged, read to tell that a member serves. */
@@ -298,19 +298,19 @@ export async function runScale(sys: ScaleSystem, o: ScaleOptions, r: SystemResul
   r.idle = await sample(sys.members());
   const missing = await loadAll(sys, r, o);
   const loaded = o.keys - r.stages.reduce((n, s) => n + s.failed, 0);
-  if (runs(o, 'gets')) {
+  if (wanted(o, 'gets')) {
     const { leader } = await roles(sys);
     const gets = await watched(sys, r, 'linearizable gets', o, () => getRandomKeys(leader.endpoint, o.keys, missing, o.gets, o.seed));
     r.getsPerS = gets.ok / gets.seconds;
     o.log(`${sys.name} gets: ${Math.round(r.getsPerS)}/s (${gets.ok} in ${gets.seconds.toFixed(1)} s)${gets.failed > 0 ? `; ${gets.failed} FAILED: ${JSON.stringify(gets.errors)}` : ''}`);
     if (gets.failed > 0) r.problems.push(`${gets.failed} failed gets: ${JSON.stringify(gets.errors)}`);
   }
-  if (runs(o, 'range') || runs(o, 'count') || runs(o, 'hashkv')) await heavyReads(sys, r, o, loaded, o.keys);
+  if (wanted(o, 'range') || wanted(o, 'count') || wanted(o, 'hashkv')) await heavyReads(sys, r, o, loaded, o.keys);
   let probe = 0;
   while (missing.has(probe)) probe++;
-  if (runs(o, 'restarts')) await restarts(sys, r, o, scaleKey(probe));
-  if (runs(o, 'memberadd')) await memberAdd(sys, r, o);
-  if (runs(o, 'datascale')) await datascale(sys, r, o);
+  if (wanted(o, 'restarts')) await restarts(sys, r, o, scaleKey(probe));
+  if (wanted(o, 'memberadd')) await memberAdd(sys, r, o);
+  if (wanted(o, 'datascale')) await datascale(sys, r, o);
 }
 
 async function datascale(sys: ScaleSystem, r: SystemResult, o: ScaleOptions): Promise<void> {
