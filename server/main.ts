@@ -31,7 +31,7 @@ import { DeclaredNamespaces, NAMESPACES_FILE_BYTES_MAX, parseNamespacesFile } fr
 import type { NamespaceSpec } from './namespace/index.js';
 import { JwtTokens, loadJwtConfig } from './region/jwt-tokens.js';
 import { RegionNode, type InitialMember } from './region/region-node.js';
-import { closeForwardClients } from './region/leader-forward.js';
+import { closeForwardClients, loadLeaseForwardDefinition } from './region/leader-forward.js';
 import { snapshotCommand } from './region/restore-command.js';
 import { memberCommand } from './region/reseed-command.js';
 import { parseEdgeFlags } from './config/edge-flags.js';
@@ -170,6 +170,7 @@ async function serve(argv: string[]): Promise<void> {
 
   // Before Raft runs: parsed later, the .proto files held a running member's loop ~100 ms.
   loadApiDefinitions();
+  loadLeaseForwardDefinition();
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true, quotaBackendBytes: cfg.quotaBackendBytes });
   const node = await RegionNode.open({
     name: cfg.name,

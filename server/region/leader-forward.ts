@@ -19,17 +19,27 @@ type LeaseClient = Client & {
 let LeaseCtor: (new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => LeaseClient) | undefined;
 const clients = new Map<string, LeaseClient>();
 
-function leaseClient(url: string): LeaseClient {
-  let c = clients.get(url);
-  if (c !== undefined) return c;
+/**
+ * Parses the Lease client's .proto (synchronously, ~40 ms of CPU) unless done already.
+ * `serve` calls it before Raft starts: at a follower's first forwarded renewal it held a
+ * running member's event loop that long.
+ */
+export function loadLeaseForwardDefinition(): NonNullable<typeof LeaseCtor> {
   if (LeaseCtor === undefined) {
     const dir = fileURLToPath(new URL('../../proto/etcd', import.meta.url));
     const def = loadSync('etcdserverpb/rpc.proto', { includeDirs: [dir], keepCase: true, longs: String, defaults: true });
     const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { Lease: typeof LeaseCtor } };
     LeaseCtor = pkg.etcdserverpb.Lease;
   }
+  return LeaseCtor!;
+}
+
+function leaseClient(url: string): LeaseClient {
+  let c = clients.get(url);
+  if (c !== undefined) return c;
+  const Ctor = loadLeaseForwardDefinition();
   // A TLS client port is dialled with the member's own client certificate (tls-client.ts).
-  c = new LeaseCtor!(url.replace(/^https?:\/\//, ''), memberClientCredentials());
+  c = new Ctor(url.replace(/^https?:\/\//, ''), memberClientCredentials());
   clients.set(url, c);
   return c;
 }
