@@ -10,7 +10,7 @@
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 
-const dir = process.env.RS_PROF_DIR;
+const dir = process.env.RS_PROF_DIR ?? '.';
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
 writeFileSync(`${dir}/proc-${process.pid}.epoch`, String(Date.now() - monoMs()));
 const s = new Session();
