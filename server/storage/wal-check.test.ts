@@ -169,9 +169,10 @@ function block(...records: Uint8Array[]): Uint8Array {
   return b;
 }
 
-describe('WAL scan on hand-made records', () => {
-  const p = (n: number): Uint8Array => new Uint8Array(n).fill(0x61);
+/** A payload of `n` bytes. */
+const p = (n: number): Uint8Array => new Uint8Array(n).fill(0x61);
 
+describe('WAL scan on hand-made records', () => {
   it('fragments across blocks, recyclable headers of this file, and a record of its earlier use ends it', () => {
     // A first fragment takes the rest of its block, as RocksDB's writer does.
     const s = scanOf([block(record(1, p(10)), record(2, p(WAL_BLOCK_BYTES - 17 - 7))), block(record(3, p(50)), record(4, p(5)), record(5, p(9), 7), record(5, p(9), 3), record(1, p(3)))]);
