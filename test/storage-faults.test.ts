@@ -16,6 +16,9 @@ import { RocksEngine, currentStateDirName, raftDir } from '../server/storage/ind
 import { raftEntryKey } from '../server/storage/keys.js';
 import { RaftLogStore } from '../server/storage/raft-log-store.js';
 import { chooseRocksdbBinding } from '../server/storage/rocksdb-binding.js';
+
+/** Which native build the members run (REGIONSTORE_ROCKSDB_BINDING=prebuilt runs these cases on the package's own binary). */
+const binding = chooseRocksdbBinding();
 import type { ClusterNode } from '../cluster/launcher.js';
 import { eventually, run, startTestCluster, type TestCluster } from './helpers/cluster.js';
 
@@ -73,6 +76,24 @@ async function putMany(c: RawClient, count: number, kv: (i: number) => [string, 
       await c.unary('KV', 'Put', { key: b(k), value: b(v) });
     }
   }));
+}
+
+/** Puts that land in both databases' WALs (no flush before the stop): each an apply batch and a log append. */
+const WAL_PUTS = 300;
+const WAL_VALUE_BYTES = 1024;
+
+async function fillWals(n: ClusterNode, tag: string): Promise<void> {
+  const c = client(n);
+  try {
+    await putMany(c, WAL_PUTS, (i) => [`wal/${tag}/${i}`, randomBytes(WAL_VALUE_BYTES / 2).toString('hex')]);
+  } finally {
+    c.close();
+  }
+}
+
+/** The WAL files of the database in `dir` holding records (RocksDB leaves a new, empty one at each open). */
+function walsOf(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.log') && statSync(join(dir, f)).size > 0).map((f) => join(dir, f));
 }
 
 async function revisionOf(c: RawClient): Promise<number> {
@@ -255,6 +276,23 @@ test('a lost state dir on the former leader: rebuilt from the new leader', async
   await restartAndCheckRepair(leader, other, 'state dir lost (former leader)');
 });
 
+test('random bytes in the state WAL of the former leader (intact records after them): moved aside, rebuilt, never replayed around the hole', async () => {
+  const leaderName = await eventually('a leader', () => cluster.leader(), 20_000);
+  const leader = cluster.node(leaderName);
+  await fillWals(leader, 'state');
+  await cluster.stopNode(leader.name);
+  const wals = walsOf(await stateDir(leader));
+  assert.ok(wals.length > 0, 'the state has a WAL with records');
+  // An eighth in: the batches written after the damaged one are intact (a hole, not a torn tail).
+  for (const f of wals) scribble(f, 4096, 0.125);
+  const seen = logOf(leader).length;
+  const other = cluster.nodes.find((n) => n !== leader)!;
+  await restartAndCheckRepair(leader, other, `random bytes in the state WAL (former leader, ${binding.kind} binding)`);
+  const out = logOf(leader).slice(seen);
+  assert.match(out, /"reason":"corrupt"/, out);
+  assert.match(out, /WAL \d+\.log has a bad record/, out);
+});
+
 test('a rolled-back data dir (before 5 acknowledged puts): the same leader re-sends them', async () => {
   const { follower, other } = await pickFollower();
   await cluster.stopNode(follower.name);
@@ -310,14 +348,22 @@ test('a truncated raft log tail (the hard state says more was committed): caught
 
 test('a raft/ that cannot be read is refused with the file and the recovery named, and nothing is changed', async () => {
   const { follower } = await pickFollower();
+  await fillWals(follower, 'raft');
   await cluster.stopNode(follower.name);
   const rdir = raftDir(follower.dataDir);
   const backup = mkdtempSync(join(tmpdir(), 'rs-raft-backup-'));
   cpSync(rdir, backup, { recursive: true });
   try {
-    for (const damage of ['CURRENT deleted', 'random bytes in the SSTs'] as const) {
+    for (const damage of ['CURRENT deleted', 'random bytes in the SSTs', 'random bytes in the WAL'] as const) {
       if (damage === 'CURRENT deleted') unlinkSync(join(rdir, 'CURRENT'));
-      else {
+      else if (damage === 'random bytes in the WAL') {
+        // Intact records after the damage: log entries (or a vote) lost from the middle. The
+        // release build would open the prefix before it, the prebuilt binary the rest around
+        // it; the WAL check (wal-check.ts) refuses it with either.
+        const wals = walsOf(rdir);
+        assert.ok(wals.length > 0, `raft/ has a WAL with records: ${readdirSync(rdir).join(' ')}`);
+        for (const f of wals) scribble(f, 4096, 0.125);
+      } else {
         const ssts = readdirSync(rdir).filter((f) => f.endsWith('.sst'));
         if (ssts.length === 0) {
           console.log('# no raft SST to damage');
@@ -342,7 +388,7 @@ test('a raft/ that cannot be read is refused with the file and the recovery name
       assert.match(out, /member reseed|member remove/, 'the recovery is named');
       assert.deepEqual(filesUnder(rdir).filter((f) => !/\/(LOG|LOCK|REGIONSTORE_SEAL)/.test(f)).sort(), filesBefore, `${damage}: nothing changed`);
       console.log(`# raft ${damage}: refused: ${out.split('\n').find((l) => l.includes('refusing'))?.slice(0, 300)}`);
-      if (damage === 'CURRENT deleted') {
+      if (damage !== 'random bytes in the WAL') {
         // Put the good copy back for the next kind of damage.
         rmSync(rdir, { recursive: true, force: true });
         cpSync(backup, rdir, { recursive: true });
@@ -370,7 +416,6 @@ test('a member in repair said so: UNAVAILABLE with the reason, /health false, St
 
 /** Why the running-member case cannot show what it shows (the prebuilt binding), or undefined. */
 const liveDamageSkip = ((): string | undefined => {
-  const binding = chooseRocksdbBinding();
   return binding.kind === 'release' ? undefined : `the rocksdb release build is not there (${binding.reason}): with the prebuilt binding a corrupt block may abort the member or be served`;
 })();
 if (liveDamageSkip !== undefined) console.error(`\n!!! SKIPPING the running-member SST case: ${liveDamageSkip} !!!\n`);
