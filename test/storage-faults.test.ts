@@ -346,17 +346,26 @@ test('a truncated raft log tail (the hard state says more was committed): caught
   await restartAndCheckRepair(follower, other, 'raft log tail truncated (follower)');
 });
 
-test('a raft/ that cannot be read is refused with the file and the recovery named, and nothing is changed', async () => {
-  const { follower } = await pickFollower();
-  await fillWals(follower, 'raft');
-  await cluster.stopNode(follower.name);
-  const rdir = raftDir(follower.dataDir);
+test('a raft/ that cannot be read (the former leader) is refused with the file and the recovery named, twice, and nothing is changed', async () => {
+  // The leader, stopped: it is the former leader when refused, reseeded and caught up.
+  const target = cluster.node(await eventually('a leader', () => cluster.leader(), 20_000));
+  await fillWals(target, 'raft');
+  await cluster.stopNode(target.name);
+  const rdir = raftDir(target.dataDir);
+  const sdir = await stateDir(target);
   const backup = mkdtempSync(join(tmpdir(), 'rs-raft-backup-'));
   cpSync(rdir, backup, { recursive: true });
+  /** What a start must leave as it was: the files of both databases (the seal is our note about them, and the check removes it). */
+  const files = (): string[] => [...filesUnder(rdir), ...filesUnder(sdir)].filter((f) => !/\/(LOG|LOCK|REGIONSTORE_SEAL)/.test(f)).sort();
+  const kinds = ['CURRENT deleted', 'CURRENT and MANIFEST deleted in both databases', 'random bytes in the SSTs', 'random bytes in the WAL'] as const;
   try {
-    for (const damage of ['CURRENT deleted', 'random bytes in the SSTs', 'random bytes in the WAL'] as const) {
+    for (const damage of kinds) {
       if (damage === 'CURRENT deleted') unlinkSync(join(rdir, 'CURRENT'));
-      else if (damage === 'random bytes in the WAL') {
+      else if (damage === 'CURRENT and MANIFEST deleted in both databases') {
+        // Issue 19's fourth finding: a failed first start deleted raft/000008.sst and wrote a
+        // new CURRENT, and the second stopped on an assertion. Now both starts refuse alike.
+        for (const d of [rdir, sdir]) for (const f of readdirSync(d)) if (f === 'CURRENT' || f.startsWith('MANIFEST-')) unlinkSync(join(d, f));
+      } else if (damage === 'random bytes in the WAL') {
         // Intact records after the damage: log entries (or a vote) lost from the middle. The
         // release build would open the prefix before it, the prebuilt binary the rest around
         // it; the WAL check (wal-check.ts) refuses it with either.
@@ -371,25 +380,29 @@ test('a raft/ that cannot be read is refused with the file and the recovery name
         }
         for (const f of ssts) scribble(join(rdir, f), 4096);
       }
-      // The seal (db-seal.ts) is our note about the files, not one of them: the check removes it.
-      const filesBefore = filesUnder(rdir).filter((f) => !/\/(LOG|LOCK|REGIONSTORE_SEAL)/.test(f)).sort();
-      const seen = logOf(follower).length;
-      await assert.rejects(cluster.restart(follower.name));
-      const n = cluster.node(follower.name);
-      const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-        if (n.process.exitCode !== null || n.process.signalCode !== null) resolve({ code: n.process.exitCode, signal: n.process.signalCode });
-        else n.process.once('exit', (code, signal) => resolve({ code, signal }));
-      });
-      assert.equal(exit.signal, null, `${damage}: never a signal death`);
-      assert.notEqual(exit.code, 0);
-      const out = logOf(follower).slice(seen);
-      assert.match(out, /refusing to start/, out);
-      assert.ok(out.includes(rdir), `${damage}: the message names ${rdir}: ${out}`);
-      assert.match(out, /member reseed|member remove/, 'the recovery is named');
-      assert.deepEqual(filesUnder(rdir).filter((f) => !/\/(LOG|LOCK|REGIONSTORE_SEAL)/.test(f)).sort(), filesBefore, `${damage}: nothing changed`);
-      console.log(`# raft ${damage}: refused: ${out.split('\n').find((l) => l.includes('refusing'))?.slice(0, 300)}`);
+      const filesBefore = files();
+      const starts = damage === 'CURRENT and MANIFEST deleted in both databases' ? 2 : 1;
+      for (let start = 1; start <= starts; start++) {
+        const seen = logOf(target).length;
+        await assert.rejects(cluster.restart(target.name));
+        const n = cluster.node(target.name);
+        const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+          if (n.process.exitCode !== null || n.process.signalCode !== null) resolve({ code: n.process.exitCode, signal: n.process.signalCode });
+          else n.process.once('exit', (code, signal) => resolve({ code, signal }));
+        });
+        assert.equal(exit.signal, null, `${damage}: never a signal death`);
+        assert.notEqual(exit.code, 0);
+        const out = logOf(target).slice(seen);
+        assert.match(out, /refusing to start/, out);
+        assert.ok(out.includes(rdir), `${damage}: the message names ${rdir}: ${out}`);
+        assert.match(out, /member reseed|member remove/, 'the recovery is named');
+        assert.ok(!/AssertionError|Assertion .* failed/.test(out), `${damage}: no assertion: ${out}`);
+        assert.deepEqual(files(), filesBefore, `${damage}: nothing changed (start ${start})`);
+        console.log(`# raft ${damage}: start ${start} refused: ${out.split('\n').find((l) => l.includes('refusing'))?.slice(0, 300)}`);
+      }
       if (damage !== 'random bytes in the WAL') {
-        // Put the good copy back for the next kind of damage.
+        // Put the good copy back for the next kind of damage (the state stays as it is: the
+        // reseed below moves it aside, and a damaged raft/ is refused before it is looked at).
         rmSync(rdir, { recursive: true, force: true });
         cpSync(backup, rdir, { recursive: true });
       }
@@ -398,15 +411,15 @@ test('a raft/ that cannot be read is refused with the file and the recovery name
     rmSync(backup, { recursive: true, force: true });
   }
   // The recovery the message names: reseed from the peers, start again.
-  const others = cluster.nodes.filter((n) => n !== follower).map((n) => n.clientUrl).join(',');
+  const others = cluster.nodes.filter((n) => n !== target).map((n) => n.clientUrl).join(',');
   const cmd = cluster.serveCommand;
-  const reseed = await run(cmd.executable, [...cmd.args.slice(0, -1), 'member', 'reseed', '--data-dir', follower.dataDir, '--endpoints', others]);
+  const reseed = await run(cmd.executable, [...cmd.args.slice(0, -1), 'member', 'reseed', '--data-dir', target.dataDir, '--endpoints', others]);
   assert.equal(reseed.code, 0, reseed.stderr);
   console.log(`# ${reseed.stdout.trim().split('\n')[0]}`);
-  const aside = readdirSync(follower.dataDir).find((d) => d.startsWith('reseed-aside-'));
-  assert.ok(aside !== undefined && existsSync(join(follower.dataDir, aside, 'raft')), 'the damaged raft/ is kept');
-  const other = cluster.nodes.find((n) => n !== follower)!;
-  await restartAndCheckRepair(follower, other, 'raft/ unreadable, reseeded (follower)');
+  const aside = readdirSync(target.dataDir).find((d) => d.startsWith('reseed-aside-'));
+  assert.ok(aside !== undefined && existsSync(join(target.dataDir, aside, 'raft')), 'the damaged raft/ is kept');
+  const other = cluster.nodes.find((n) => n !== target)!;
+  await restartAndCheckRepair(target, other, 'raft/ unreadable, reseeded (former leader)');
 });
 
 test('a member in repair said so: UNAVAILABLE with the reason, /health false, Status.errors', () => {
