@@ -67,7 +67,8 @@ export interface WalCheck {
 /** One line for a log or an error message. */
 export function describeWalDamage(d: NonNullable<WalCheck['damage']>): string {
   return `WAL ${d.file} has a bad record at byte ${d.offset} (${d.reason}) before an intact one (${d.intactAfter.file} byte ` +
-    `${d.intactAfter.offset}): data already written was damaged, not a write cut short by a crash; RocksDB would replay around the hole`;
+    `${d.intactAfter.offset}): data already written was damaged, not a write cut short by a crash; opened, RocksDB would drop the later records ` +
+    '(paranoid checks, the release build) or replay them around the hole (the prebuilt binary)';
 }
 
 /** Reads every WAL file of the database in `dir` (oldest first) and checks each record. */
