@@ -20,7 +20,7 @@
 //   REGIONSTORE_ROCKSDB_CACHE=<dir>   where builds are cached (default ~/.cache/regionstore/rocksdb)
 //   REGIONSTORE_ROCKSDB_BINDING=prebuilt   skip the build (the prebuilt binary is used)
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
@@ -117,6 +117,7 @@ try {
   const gypArgs = [nodeGyp, 'rebuild', `-j`, String(availableParallelism())];
   const nodedir = findNodeHeaders();
   if (nodedir !== undefined) gypArgs.push(`--nodedir=${nodedir}`);
+  mkdirSync(dirname(log), { recursive: true });
   say(`compiling rocksdb ${version} with ${RELEASE_FLAGS} (${availableParallelism()} jobs; once per rocksdb version and Node ABI; on 2 cores this takes 15-60 minutes — REGIONSTORE_ROCKSDB_BINDING=prebuilt skips it, npm run build:rocksdb builds later; log: ${log})`);
   const t0 = Date.now();
   const env = {
@@ -126,13 +127,19 @@ try {
     // binding.gyp runs `node -e "require('napi-macros')"` from the copy: point it at the install's.
     NODE_PATH: [nodeModulesOf(pkgDir, 'napi-macros'), process.env.NODE_PATH].filter(Boolean).join(':'),
   };
-  const r = spawnSync(process.execPath, gypArgs, { cwd: src, env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  // The compiler's output goes to the log as it comes (the log named above can be watched
+  // during the build), not into memory to be written at the end.
+  const logFd = openSync(log, 'w');
+  let r;
+  try {
+    r = spawnSync(process.execPath, gypArgs, { cwd: src, env, stdio: ['ignore', logFd, logFd] });
+  } finally {
+    closeSync(logFd);
+  }
   const seconds = Math.round((Date.now() - t0) / 1000);
-  mkdirSync(dirname(log), { recursive: true });
-  writeFileSync(log, `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
   if (r.status !== 0) {
-    const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');
-    fallBack(`node-gyp failed after ${seconds} s (exit ${r.status ?? r.signal}):\n${tail}`);
+    const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+    fallBack(`node-gyp failed after ${seconds} s (exit ${r.status ?? r.signal}${r.error ? `: ${r.error.message}` : ''}):\n${tail}`);
   }
   const check = loads(src);
   if (!check.ok) fallBack(`the build does not load or does not work: ${check.detail}`);

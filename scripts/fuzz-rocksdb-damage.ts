@@ -7,11 +7,16 @@
 //   abort      the reader died of a signal (an assert() in a build without NDEBUG)
 //   error      RocksDB said so (Corruption, ...) and the process lived
 //   wrong      no error, but a value read was not the one written (bad bytes served as data)
-//   lost       no error, keys missing (a WAL cut at the damage: point-in-time recovery)
+//   prefix     no error, the keys written last missing (a WAL cut at the damage: point-in-time recovery)
+//   hole       no error, keys missing under keys written after them (a damaged WAL record
+//              skipped and the later ones replayed: paranoid checks off)
 //   unaffected everything read back right (the bytes hit padding, an index no read used, ...)
 // and, apart, the trials where the iterator handed out wrong pairs with no error (a build
 // whose iterators skip checksums; getMany verifies them and may still catch the block).
-// Seeded; prints the seed, and --trial replays one trial.
+// For WAL damage, each trial also says what regionstore's start-up WAL check
+// (server/storage/wal-check.ts, run before any build opens the database) finds: damage (the
+// database is refused or rebuilt), a torn tail (opened: a prefix), or nothing; a hole that
+// check lets through would be served. Seeded; prints the seed, and --trial replays one trial.
 //
 //   npx tsx scripts/fuzz-rocksdb-damage.ts [--seed S] [--trials 40] [--keys 4000] [--kinds sst,wal]
 //       [--builds prebuilt,release,<dir with build/Release>] [--trial I] [--verbose]
@@ -23,6 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROCKSDB_OPEN_OPTIONS } from '../server/storage/rocksdb-engine.js';
 import { chooseRocksdbBinding, ROCKSDB_BINDING_VAR, rocksdbPackageDir } from '../server/storage/rocksdb-binding.js';
+import { checkWalFiles } from '../server/storage/wal-check.js';
 import { SeededRandom } from '../server/util/random.js';
 
 /** A child that takes longer than this is counted as a hang (a loaded 2-core machine is slow to start node). */
@@ -89,12 +95,17 @@ async function read() {
   } catch (e) { seen.error = msg(e); }
   await cb((c) => it.end(c)).catch(() => {});
   out.iterate = seen;
-  const got = { missing: 0, wrong: 0 };
+  // Keys are written in index order: a missing key below a present one is a hole.
+  const got = { missing: 0, wrong: 0, hole: false };
+  let firstMissing = Infinity;
   try {
     for (let i = 0; i < keys; i += 1000) {
       const ks = []; for (let j = i; j < Math.min(keys, i + 1000); j++) ks.push(key(j));
       const vs = await cb((c) => db.getMany(ks, { asBuffer: true, fillCache: false }, c));
-      vs.forEach((v, j) => { if (v === undefined) got.missing++; else if (!value(i + j).equals(v)) got.wrong++; });
+      vs.forEach((v, j) => {
+        if (v === undefined) { got.missing++; firstMissing = Math.min(firstMissing, i + j); }
+        else { if (i + j > firstMissing) got.hole = true; if (!value(i + j).equals(v)) got.wrong++; }
+      });
     }
   } catch (e) { got.error = msg(e); }
   out.getMany = got;
@@ -104,12 +115,13 @@ async function read() {
 (mode === 'fill' ? fill() : read()).then((o) => { if (o) process.stdout.write(JSON.stringify(o) + '\\n'); }, (e) => { process.stderr.write(msg(e)); process.exit(2); });
 `;
 
-type Outcome = 'abort' | 'crash' | 'hang' | 'error' | 'wrong' | 'lost' | 'unaffected';
+type Outcome = 'abort' | 'crash' | 'hang' | 'error' | 'wrong' | 'hole' | 'prefix' | 'unaffected';
+const OUTCOMES: Outcome[] = ['abort', 'crash', 'hang', 'error', 'wrong', 'hole', 'prefix', 'unaffected'];
 interface ReadReport {
   binding: string;
   open: string;
   iterate?: { n: number; wrong: number; unordered: number; error?: string };
-  getMany?: { missing: number; wrong: number; error?: string };
+  getMany?: { missing: number; wrong: number; hole: boolean; error?: string };
 }
 
 const { values: args } = parseArgs({
@@ -172,7 +184,7 @@ function classify(r: ReadReport): { outcome: Outcome; detail: string } {
   const served = `iterate ${it.n}/${keys} pairs, ${it.wrong} wrong, ${it.unordered} out of order; getMany ${gm.wrong} wrong, ${gm.missing} missing`;
   if (errors.length > 0) return { outcome: 'error', detail: `${errors.join('; ')} (${served})` };
   if (it.wrong > 0 || gm.wrong > 0 || it.unordered > 0) return { outcome: 'wrong', detail: served };
-  if (it.n < keys || gm.missing > 0) return { outcome: 'lost', detail: served };
+  if (it.n < keys || gm.missing > 0) return { outcome: gm.hole ? 'hole' : 'prefix', detail: served };
   return { outcome: 'unaffected', detail: served };
 }
 
@@ -209,8 +221,12 @@ try {
     const counts = new Map<string, Map<Outcome, number>>(builds.map((b) => [b, new Map()]));
     const examples = new Map<string, string[]>();
     const iteratorServedWrong = new Map<string, number>();
+    /** What the start-up WAL check says of each damaged copy, and the holes it let through, by build. */
+    const walCheck = new Map<string, number>();
+    const holesPassed = new Map<string, number>();
     for (const trial of trials) {
       const d = damage(pristine, kind, trial);
+      let walVerdict = '';
       for (const build of builds) {
         const copy = join(root, `t-${kind}-${trial}-${build.replace(/\W+/g, "_")}`);
         cpSync(pristine, copy, { recursive: true });
@@ -218,13 +234,19 @@ try {
         const bytes = readFileSync(path);
         d.bytes.copy(bytes, d.at);
         writeFileSync(path, bytes);
+        if (kind === 'wal' && walVerdict === '') {
+          const w = await checkWalFiles(copy);
+          walVerdict = w.damage !== undefined ? 'damage' : w.tornTail !== undefined ? 'torn tail' : 'nothing';
+          walCheck.set(walVerdict, (walCheck.get(walVerdict) ?? 0) + 1);
+        }
         const r = runChild('read', build, copy);
+        if (r.outcome === 'hole' && walVerdict !== 'damage') holesPassed.set(build, (holesPassed.get(build) ?? 0) + 1);
         rmSync(copy, { recursive: true, force: true });
         const c = counts.get(build)!;
         c.set(r.outcome, (c.get(r.outcome) ?? 0) + 1);
         // Wrong pairs the iterator handed out before any error (getMany may have caught the block later).
         if ((r.report?.iterate?.wrong ?? 0) > 0 || (r.report?.iterate?.unordered ?? 0) > 0) iteratorServedWrong.set(build, (iteratorServedWrong.get(build) ?? 0) + 1);
-        const line = `trial ${trial}: ${d.bytes.length} B at ${d.at} of ${d.file}: ${r.detail}`;
+        const line = `trial ${trial}: ${d.bytes.length} B at ${d.at} of ${d.file}: ${r.detail}${walVerdict ? `; WAL check: ${walVerdict}` : ''}`;
         if (args.verbose) console.log(`  ${kind} ${build} ${r.outcome} ${line}${r.report ? ` [${r.report.binding}]` : ''}`);
         const ex = examples.get(`${build} ${r.outcome}`) ?? [];
         if (ex.length < EXAMPLES_MAX) ex.push(line);
@@ -233,9 +255,10 @@ try {
     }
     console.log(`${kind} (${trials.length} trials):`);
     for (const [build, c] of counts) {
-      const order: Outcome[] = ['abort', 'crash', 'hang', 'error', 'wrong', 'lost', 'unaffected'];
-      console.log(`  ${build.padEnd(9)} ${order.map((o) => `${o} ${c.get(o) ?? 0}`).join(', ')}; the iterator served wrong pairs without an error in ${iteratorServedWrong.get(build) ?? 0}`);
+      console.log(`  ${build.padEnd(9)} ${OUTCOMES.map((o) => `${o} ${c.get(o) ?? 0}`).join(', ')}; the iterator served wrong pairs without an error in ${iteratorServedWrong.get(build) ?? 0}` +
+        (kind === 'wal' ? `; holes the start-up WAL check let through: ${holesPassed.get(build) ?? 0}` : ''));
     }
+    if (kind === 'wal') console.log(`  start-up WAL check: ${[...walCheck].map(([v, n]) => `${v} ${n}`).join(', ')}`);
     for (const [k, ex] of [...examples].sort()) {
       if (k.endsWith('unaffected')) continue;
       for (const e of ex) console.log(`    ${k}: ${e}`);

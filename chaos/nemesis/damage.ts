@@ -54,5 +54,15 @@ export async function damageDataDir(dataDir: string, kind: DamageKind): Promise<
       for (const n of files) await scribble(join(dir, n));
       return `${DAMAGE_BYTES} random bytes in ${files.join(', ') || 'no file'} of ${dir}`;
     }
+    case 'raft-wal':
+    case 'state-wal': {
+      // The middle of a WAL: with intact records after it the start-up check finds damage
+      // (the state rebuilt, raft/ refused); in its last write it is a torn tail (the prefix
+      // opens, and a raft log short of what it acknowledged is caught up).
+      const wals: string[] = [];
+      for (const n of names.filter((x) => x.endsWith('.log'))) if ((await stat(join(dir, n))).size > 0) wals.push(n);
+      for (const n of wals) await scribble(join(dir, n));
+      return `${DAMAGE_BYTES} random bytes in the WAL ${wals.join(', ') || '(none with records)'} of ${dir}`;
+    }
   }
 }

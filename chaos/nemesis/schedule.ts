@@ -20,11 +20,14 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 /**
  * What a `damage` fault does to the stopped member's data dir (DESIGN §5 storage faults):
  * the state database's CURRENT and MANIFEST deleted, the state directory lost, or random
- * bytes written into its files (the member must repair itself from its peers); or the same
- * to the raft database (raft-current, raft-bytes): a raft/ that cannot be read is refused,
- * and the nemesis runs `regionstore member reseed` as the refusal says, then starts it.
+ * bytes written into its files (its SSTs, or its WAL when it has none) or into its WAL
+ * alone (the member must repair itself from its peers); or the same to the raft database
+ * (raft-current, raft-bytes, raft-wal): a raft/ that cannot be read is refused, and the
+ * nemesis runs `regionstore member reseed` as the refusal says, then starts it. The WAL
+ * kinds came last (session 8): a seed of `--nemesis storage` from before then may draw
+ * another kind for the same fault now.
  */
-export const DAMAGE_KINDS = ['state-current', 'state-lost', 'state-bytes', 'raft-current', 'raft-bytes'] as const;
+export const DAMAGE_KINDS = ['state-current', 'state-lost', 'state-bytes', 'raft-current', 'raft-bytes', 'state-wal', 'raft-wal'] as const;
 export type DamageKind = (typeof DAMAGE_KINDS)[number];
 
 /** The damage of a planned `damage` fault, from its plan (no extra draw: other schedules stay as they were). */

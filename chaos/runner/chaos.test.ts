@@ -6,7 +6,8 @@
 //
 // The three runs of the teeth seeds without their flag (each proves its seed passes on the
 // safe build) run in `npm run test:teeth` (RS_CHAOS_TEETH_ALL=1), which .ci/run runs after
-// `npm test`, to keep the default suite inside its time budget.
+// `npm test`, to keep the default suite inside its time budget, and so does a run of the
+// storage nemesis (issue 19: members' files damaged between restarts, one at a time).
 //
 // CHAOS_SEED=N replays the short run with another seed. Each run's files (history,
 // report, node logs) are kept when it fails; the path is printed.
@@ -36,6 +37,14 @@ export const ACK_BEFORE_SYNC_SEED = 5;
 /** Session teeth: no fault is needed, a follower learns a commit index one message after the leader acks. */
 export const NO_SESSION_RUN_S = 10;
 export const NO_SESSION_SEED = 7;
+
+/**
+ * The storage nemesis (issue 19): seed 4's first five damages are state-bytes, state-wal,
+ * state-current, raft-bytes and raft-wal, one member at a time (a refused raft/ reseeded).
+ * In `npm run test:teeth` only: each damage waits for the last one's repair.
+ */
+export const STORAGE_RUN_SEED = 4;
+export const STORAGE_RUN_S = 60;
 
 const VERBOSE = process.env.RS_TEST_VERBOSE !== undefined;
 /** The safe runs of the teeth seeds: in `npm run test:teeth`, not the default suite. */
@@ -70,6 +79,15 @@ describe('chaos harness', { timeout: 600_000 }, () => {
     assert.ok((outcome.bank?.reads ?? 0) > 10, text);
     assert.ok((outcome.watch?.events ?? 0) > 100, text);
     assert.equal(verdictOf(outcome, 'session'), 'ok', text);
+  });
+
+  test('the storage nemesis: members repaired or reseeded, the checkers pass', { ...onlyInTeethRun('the storage nemesis run'), timeout: 300_000 }, async () => {
+    const { outcome, text } = await run('storage run', [
+      '--nodes', '3', '--time', String(STORAGE_RUN_S), '--nemesis', 'storage', '--workload', 'register', '--seed', String(STORAGE_RUN_SEED),
+    ]);
+    assert.equal(outcome.exitCode, 0, text);
+    assert.ok(outcome.faults.length >= 3, `only ${outcome.faults.length} damages\n${text}`);
+    assert.ok((outcome.register?.ok ?? 0) > 100, text);
   });
 
   const localReads = ['--nodes', '3', '--time', String(LOCAL_READS_RUN_S), '--nemesis', 'isolate-leader', '--workload', 'register', '--seed', String(LOCAL_READS_SEED)];

@@ -49,6 +49,7 @@ import type { CrdtNamespaceFigures } from '../metrics/crdt-metrics.js';
 import { AuthApplier, type AuthApplyResult } from './auth-applier.js';
 import { AuthError, SIMPLE_TOKEN_TTL_MS_DEFAULT, SimpleTokens, encodeAuthCommand, type AuthCommand, type AuthStore } from '../auth/index.js';
 import { DataDirRefusedError, checkDataDir, reseedCommand, type StartupCheck, type StartupVerify } from './startup-check.js';
+import { fromDb, storageDbOf, type StorageDb } from './storage-origin.js';
 import { StateRepair } from './state-repair.js';
 
 
@@ -166,7 +167,7 @@ export class RegionNode {
   /** A damaged or lost state being rebuilt (state-repair.ts); nothing is served meanwhile. */
   private readonly stateRepair = new StateRepair();
   /** Bad bytes RocksDB reported while running (onCorruption): the member serves nothing more. */
-  private corruption: string | undefined;
+  private corruption: { message: string; db: StorageDb } | undefined;
   /** A fatal error or corruption stopped the member: its close must not seal the databases. */
   private failed = false;
   /** The state's applied index when opened (stateAppliedIndex). */
@@ -396,8 +397,9 @@ export class RegionNode {
       this.sendMessages(rd.messages);
       for (const rs of rd.readStates) this.reads.onReadState(rs.requestCtx, rs.index);
       const t0 = performance.now();
-      const persist = this.persist(rd);
-      const apply = this.applyCommitted(rd);
+      // Marked, so a corruption either meets in fail() is counted against its database.
+      const persist = fromDb(this.persist(rd), 'raft');
+      const apply = fromDb(this.applyCommitted(rd), 'state');
       await persist;
       const persisted = performance.now();
       await apply;
@@ -547,11 +549,11 @@ export class RegionNode {
     const confState = this.raft.status().confState;
     // The state database is written without sync (the raft log is its WAL): sync it
     // before dropping log entries it depends on.
-    await this.stateLock.run(() => this.stateEngine.write([{ type: 'put', key: SYNC_MARKER_KEY, value: encodeU64(applied) }], { sync: true }));
-    await this.log.createSnapshot(applied, confState, EMPTY);
+    await fromDb(this.stateLock.run(() => this.stateEngine.write([{ type: 'put', key: SYNC_MARKER_KEY, value: encodeU64(applied) }], { sync: true })), 'state');
+    await fromDb(this.log.createSnapshot(applied, confState, EMPTY), 'raft');
     this.lastSnapshotIndex = applied;
     const compactTo = applied - this.limits.keepEntriesAfterCompaction;
-    if (compactTo >= this.log.firstIndex()) await this.log.compact(compactTo);
+    if (compactTo >= this.log.firstIndex()) await fromDb(this.log.compact(compactTo), 'raft');
   }
 
   /** A lagging follower gets the live state database, read from one consistent view. */
@@ -671,7 +673,10 @@ export class RegionNode {
    * it had acknowledged), for a person; undefined when it may serve.
    */
   storageProblem(): string | undefined {
-    if (this.corruption !== undefined) return `storage corruption: ${this.corruption}; stopping, the next start repairs it`;
+    if (this.corruption !== undefined) {
+      const next = this.corruption.db === 'state' ? 'the next start rebuilds the state' : 'the next start checks raft/ and refuses it with the recovery named if it cannot be read';
+      return `storage corruption in ${this.corruption.db}/: ${this.corruption.message}; stopping, ${next}`;
+    }
     const state = this.stateRepair.problem();
     if (state !== undefined) return state;
     const loss = this.raft.storageLossStatus();
@@ -702,7 +707,7 @@ export class RegionNode {
     }
     return this.localReads.read(() => read(this.mvcc, this.stateEngine)).catch((err: unknown) => {
       if (isCorruption(err)) {
-        this.onCorruption(err as Error);
+        this.onCorruption(err as Error, storageDbOf(err, this.opts.dataDir, 'state'));
         throw new RegionError('unavailable', `storage corruption: ${(err as Error).message}`);
       }
       throw err;
@@ -1013,7 +1018,8 @@ export class RegionNode {
   private fail(err: unknown): void {
     this.failed = true;
     if (isCorruption(err)) {
-      this.onCorruption(err as Error);
+      // Unmarked and unnamed, it came from the state (the raft log is read from memory).
+      this.onCorruption(err as Error, storageDbOf(err, this.opts.dataDir, 'state'));
       return;
     }
     this.opts.logger.error('region node failed; stopping', { error: err instanceof Error ? err.stack : String(err) });
@@ -1026,12 +1032,12 @@ export class RegionNode {
    * find the damage and repair it (startup-check.ts), which cannot be done under open
    * engines. Counted and logged once.
    */
-  private onCorruption(err: Error): void {
+  private onCorruption(err: Error, db: StorageDb): void {
     this.failed = true;
     if (this.corruption !== undefined) return;
-    this.corruption = err.message;
-    this.opts.metrics.storageCorruption('state', 'corrupt');
-    this.opts.logger.error('storage corruption found while running; serving nothing and stopping, the next start repairs it', { error: err.message });
+    this.corruption = { message: err.message, db };
+    this.opts.metrics.storageCorruption(db, 'corrupt');
+    this.opts.logger.error('storage corruption found while running; serving nothing and stopping, the next start repairs it', { db, error: err.message });
     this.emitStop(`fatal: storage corruption: ${err.message}`);
   }
 

@@ -2,13 +2,14 @@
 // a new directory, a directory of another member, a lost raft/, a damaged state/.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { openSync, writeSync, closeSync, statSync } from 'node:fs';
-import { RocksEngine, raftDir, sealRocksDir } from '../storage/index.js';
+import { CURRENT_STATE_FILE, RocksEngine, raftDir, removeStaleStateDirs, sealRocksDir } from '../storage/index.js';
+import { setCurrentStateDir } from '../storage/data-dir.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { DataDirRefusedError, checkDataDir } from './startup-check.js';
 
@@ -72,6 +73,21 @@ describe('checkDataDir', () => {
     assert.ok(c.stateDamage?.movedTo !== undefined && existsSync(c.stateDamage.movedTo));
     assert.ok(readdirSync(c.stateDamage.movedTo).some((f) => f.endsWith('.log') || f.endsWith('.sst')), 'its files are kept');
     assert.equal(existsSync(join(dataDir, 'state')), false);
+  });
+
+  it('CURRENT_STATE lost after an install (state.<n>/ left, state/ gone): every state dir moved aside, kept, never removed', async () => {
+    const dataDir = await usedDataDir();
+    renameSync(join(dataDir, 'state'), join(dataDir, 'state.2'));
+    await setCurrentStateDir(dataDir, 'state.2');
+    assert.equal((await checkDataDir({ dataDir, ...IDS, logger: silentLogger })).stateDamage, undefined, 'with its pointer it is the live state');
+    unlinkSync(join(dataDir, CURRENT_STATE_FILE));
+    const c = await checkDataDir({ dataDir, ...IDS, logger: silentLogger });
+    assert.equal(c.stateDamage?.reason, 'unreadable');
+    assert.match(c.stateDamage.detail, /CURRENT_STATE is missing and state\.2 remain/);
+    assert.equal(c.stateIsNew, true);
+    assert.ok(c.stateDamage.movedTo !== undefined && readdirSync(c.stateDamage.movedTo).some((f) => f.endsWith('.log')), 'its files are kept');
+    // What the member then opens: a new state/, with nothing left for the leftover clean-up to remove.
+    assert.deepEqual(await removeStaleStateDirs(dataDir), []);
   });
 
   it('a database sealed at a clean stop skips the full read; one changed after the seal is read whole and caught', async () => {

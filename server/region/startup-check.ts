@@ -9,6 +9,7 @@
 // A database is created only where there is none: raft/ in a new directory, state/ in a
 // new directory or in place of one moved aside.
 
+import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -105,6 +106,7 @@ export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck
     stateDirName = STATE_DIR_NAME;
     stateDamage = { reason: 'unreadable', detail: `${CURRENT_STATE_FILE}: ${(err as Error).message}`, movedTo: moved.join(', ') };
   }
+  if (stateDamage === undefined) stateDamage = await lostStatePointer(o.dataDir, stateDirName);
   const sdir = join(o.dataDir, stateDirName);
   let stateIsNew = false;
   if (stateDamage === undefined) {
@@ -138,6 +140,26 @@ export async function checkDataDir(o: StartupCheckOptions): Promise<StartupCheck
     markerWritten = true;
   }
   return { raftIsNew, stateDirName, stateIsNew, ...(stateDamage !== undefined ? { stateDamage } : {}), markerWritten };
+}
+
+/**
+ * CURRENT_STATE gone while `state/` is gone too and `state.<n>/` remain: the pointer was lost
+ * after an install (an install removes the old `state/`; one interrupted before its pointer
+ * leaves `state/` in place). Which of them is live cannot be told, and opening the state
+ * would remove them as an install's leftovers (data-dir.ts): every one is moved aside
+ * (kept) and the state rebuilt. Undefined when the pointer is there or nothing is amiss.
+ */
+async function lostStatePointer(dataDir: string, live: string): Promise<StartupCheck['stateDamage']> {
+  if (live !== STATE_DIR_NAME || existsSync(join(dataDir, CURRENT_STATE_FILE)) || existsSync(join(dataDir, STATE_DIR_NAME))) return undefined;
+  const orphans = (await listStateDirs(dataDir)).filter((d) => d.generation > 0);
+  if (orphans.length === 0) return undefined;
+  const moved: string[] = [];
+  for (const { name } of orphans) moved.push(await moveAside(dataDir, name));
+  return {
+    reason: 'unreadable',
+    detail: `${CURRENT_STATE_FILE} is missing and ${orphans.map((d) => d.name).join(', ')} remain (which one is live cannot be told)`,
+    movedTo: moved.join(', '),
+  };
 }
 
 /** The full read of db-check.ts, skipped in 'auto' mode for a directory still as sealed at a clean stop. */

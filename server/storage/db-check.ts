@@ -10,13 +10,16 @@
 //    (compression.h: CompressionTypeToString) and reads through iterators without
 //    checksums. Either way a child that dies of a signal, or reports an error, keys out of
 //    order or a value whose block fails its checksum (getMany verifies them) marks the
-//    database damaged, and the member itself never aborts on it.
+//    database damaged, and the member itself never aborts on it. Before the child, the WAL
+//    files are checked record by record here (wal-check.ts): a bad record before intact
+//    ones is damage whichever build would open it (the prebuilt one replays around it).
 
 import { spawn } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { rocksdbChildEnv } from './rocksdb-binding.js';
+import { checkWalFiles, describeWalDamage, type WalCheck } from './wal-check.js';
 
 /** A whole-database check that runs longer than this is given up (the database is used unchecked, with a warning). */
 export const DB_VERIFY_TIMEOUT_MS = 10 * 60_000;
@@ -65,10 +68,14 @@ export async function inspectRocksDir(dir: string): Promise<RocksDirState> {
   return { kind: 'present' };
 }
 
-export type VerifyResult =
+export type VerifyResult = (
   | { ok: true; keys: number; ms: number }
   | { ok: false; reason: string; ms: number }
-  | { ok: 'unchecked'; reason: string; ms: number };
+  | { ok: 'unchecked'; reason: string; ms: number }
+) & {
+  /** What the WAL check found (wal-check.ts), when it ran: its cost and any torn tail, for the log. */
+  wal?: WalCheck;
+};
 
 /** The check, run by `node -e` (plain JS: no TypeScript loader needed, quick to start). */
 const VERIFY_SCRIPT = `
@@ -106,7 +113,22 @@ db.open({ createIfMissing: false, readOnly: true, infoLogLevel: 'error', maxOpen
  * must not be open in this one). `ok: false` when it could not: the child's error, or the
  * signal it died of.
  */
-export function verifyRocksDir(dir: string, timeoutMs = DB_VERIFY_TIMEOUT_MS): Promise<VerifyResult> {
+export async function verifyRocksDir(dir: string, timeoutMs = DB_VERIFY_TIMEOUT_MS): Promise<VerifyResult> {
+  const t0 = Date.now();
+  // The WAL first, here: a reader that opened a damaged one might replay around the hole
+  // (the prebuilt binary) or stop at it (the release build), and report nothing either way.
+  let wal: WalCheck;
+  try {
+    wal = await checkWalFiles(dir);
+  } catch (err) {
+    return { ok: false, reason: `cannot read its WAL files: ${(err as Error).message}`, ms: Date.now() - t0 };
+  }
+  if (wal.damage !== undefined) return { ok: false, reason: describeWalDamage(wal.damage), ms: Date.now() - t0, wal };
+  const read = await readWholeInChild(dir, timeoutMs);
+  return { ...read, ms: Date.now() - t0, wal };
+}
+
+function readWholeInChild(dir: string, timeoutMs: number): Promise<VerifyResult> {
   const t0 = Date.now();
   const rocksdbPath = createRequire(import.meta.url).resolve('rocksdb');
   return new Promise((resolve) => {
