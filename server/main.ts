@@ -334,7 +334,9 @@ async function edge(argv: string[]): Promise<void> {
     ...(regionCredentials !== undefined ? { regionCredentials } : {}),
   });
   const edgeMetrics = registerEdgeMetrics(registry, node, metrics.sync);
-  const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: () => ({ healthy: true }) });
+  // Bad bytes found while running: /health says so until the process is gone.
+  const edgeHealth = healthWithStorage(() => node.storageProblem(), () => ({ healthy: true }));
+  const http1 = addEtcdHttpRoutes(new Http1Router(), { registry, health: edgeHealth });
   // A damaged local database found at start (server/edge/startup-check.ts): its repair is the
   // new incarnation taken then (the download follows). Resyncs (tombstone_ttl) as they happen.
   if (node.storageDamage !== undefined) {
@@ -354,7 +356,7 @@ async function edge(argv: string[]): Promise<void> {
     ),
   );
   const metricsServers = await Promise.all(cfg.metricsListeners.map((l) => startMetricsServer({
-    registry, snapshot, health: () => ({ healthy: true }), host: l.host, port: l.port,
+    registry, snapshot, health: edgeHealth, host: l.host, port: l.port,
     status: () => node.status(),
   })));
   warnBeyondLoopback(cfg.metricsListeners, logger);
@@ -363,7 +365,7 @@ async function edge(argv: string[]): Promise<void> {
     replicaId: node.replicaId, clientUrls: apis.map((a, i) => `http://${cfg.listenClientUrls[i]!.host}:${a.port}`), metrics: metricsServers.map((m) => m.url).join(','), region: cfg.region,
   });
   let stopping = false;
-  const stop = async (reason: string): Promise<void> => {
+  const stop = async (reason: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { reason });
@@ -371,7 +373,12 @@ async function edge(argv: string[]): Promise<void> {
     await Promise.all(apis.map((a) => a.close(500)));
     await node.close();
     await Promise.all(metricsServers.map((m) => m.close()));
-    process.exit(0);
+    process.exit(exitCode);
+  };
+  // As a member does: counted, then a stop a supervisor restarts; that start repairs it.
+  node.onStorageCorruption = (err) => {
+    metrics.storageCorruption('edge', 'corrupt');
+    void stop(`storage corruption: ${err.message}`, 1);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

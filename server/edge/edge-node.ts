@@ -16,7 +16,7 @@ import { EDGE_STATE_DIR, checkEdgeDataDir, type EdgeDamage } from './startup-che
 import { sealRocksDir } from '../storage/db-seal.js';
 import { EdgeNamespaces } from './namespaces.js';
 import { EdgeReplica } from './replica.js';
-import { EdgeStore } from './store.js';
+import { EDGE_CORRUPTION_CONSEQUENCE, EdgeStore } from './store.js';
 import { StrongFeed } from './strong-feed.js';
 import { Upstream, type SessionRunner } from './upstream.js';
 
@@ -84,6 +84,9 @@ export class EdgeNode {
   storageDamage: EdgeDamage | undefined;
   /** A namespace reset for a resync (the node's regionstore_sync_resyncs_total counts it). */
   onResync: ((namespace: string) => void) | undefined;
+  /** Bad bytes found while running (corruptionFound): the process counts them and stops. */
+  onStorageCorruption: ((err: Error) => void) | undefined;
+  private corruption: Error | undefined;
   /** Extra status fields the session runner fills in (bytes, lag, skew). */
   sessionStatus: () => Record<string, unknown> = () => ({});
   /** Ends the current EdgeSync session, if any (set by the session runner). */
@@ -125,12 +128,14 @@ export class EdgeNode {
   static async open(opts: EdgeNodeOptions): Promise<EdgeNode> {
     const check = await checkEdgeDataDir({ dataDir: opts.dataDir, deviceId: opts.name, nowMs: opts.clock.nowMs(), logger: opts.logger, ...(opts.verify !== undefined ? { verify: opts.verify } : {}) });
     const { marker, fresh } = check;
+    let node: EdgeNode | undefined;
     const store = await EdgeStore.open(opts.dataDir, replicaId(marker.deviceId, marker.incarnation), opts.onApplied, check.createDb, {
       recordDurablePoints: opts.recordDurablePoints === true,
+      onCorruption: (err) => node?.corruptionFound(err),
     });
     // A new directory, a damaged database replaced or an unclean stop: the incarnation was
     // taken just now, so local writes may go on under it.
-    const node = new EdgeNode(opts, marker, store, check.newIncarnation);
+    node = new EdgeNode(opts, marker, store, check.newIncarnation);
     node.storageNote = check.damage?.note ?? '';
     if (check.damage !== undefined) node.storageDamage = check.damage.reason;
     opts.logger.info(fresh ? 'new edge data dir: a new incarnation' : 'edge data dir opened', {
@@ -237,9 +242,28 @@ export class EdgeNode {
     };
   }
 
+  /**
+   * RocksDB reported bad bytes while this edge runs (corruption-watch.ts): it serves nothing
+   * more (storageProblem), `onStorageCorruption` (the process) counts it and stops, and the
+   * stop is unclean (no seal), so the next start reads the database whole, finds the damage
+   * and takes a new incarnation (startup-check.ts). Reported once.
+   */
+  corruptionFound(err: Error): void {
+    if (this.corruption !== undefined) return;
+    this.corruption = err;
+    this.opts.logger.error('storage corruption found while running; serving nothing and stopping, the next start repairs it', { error: err.message });
+    this.onStorageCorruption?.(err);
+  }
+
+  /** Why this edge must not be served from (health says so), or undefined. */
+  storageProblem(): string | undefined {
+    return this.corruption === undefined ? undefined : `storage corruption: ${this.corruption.message}; ${EDGE_CORRUPTION_CONSEQUENCE}`;
+  }
+
   async close(): Promise<void> {
     await this.upstream.stop();
     await this.store.close();
+    if (this.corruption !== undefined) return; // unclean on purpose: see corruptionFound
     // A local write failed (its fsync, say) after its records may have been uploaded early
     // (replica.ts): this stop is not clean, so the next start takes a new incarnation and never
     // reuses those dots. No seal (and nothing else that marks a clean stop) is written.

@@ -25,6 +25,10 @@ import {
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
 import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
 import { recordingDurablePoints } from '../storage/durable-points.js';
+import { watchingCorruption } from '../storage/corruption-watch.js';
+
+/** What follows bad bytes found while an edge runs, as every failed call's message says. */
+export const EDGE_CORRUPTION_CONSEQUENCE = 'this edge stops; its next start checks its data directory, moves the damaged database aside and takes a new incarnation that downloads from the region';
 import { EventualStore } from '../eventual/store.js';
 import type { CrdtRecord } from '../crdt/index.js';
 import { unsafeEdge } from '../util/unsafe-edge.js';
@@ -144,14 +148,17 @@ export class EdgeStore implements ExternalApplier {
    * `create`: the database may be created (a new data dir, or a damaged one moved aside:
    * startup-check.ts). `recordDurablePoints` (test-only, --unsafe-record-durable-points):
    * every synced write leaves a durable point for the chaos power cut (server/util/power-cut.ts).
+   * `onCorruption`: called once when RocksDB reports bad bytes while the edge runs (the call
+   * that met them fails UNAVAILABLE, never with data; corruption-watch.ts).
    */
   static async open(
     dataDir: string, origin: string, onApplied?: (namespace: string, type: string, n: number) => void, create = true,
-    opts: { recordDurablePoints?: boolean } = {},
+    opts: { recordDurablePoints?: boolean; onCorruption?: (err: Error) => void } = {},
   ): Promise<EdgeStore> {
     const dir = join(dataDir, 'state');
     const opened = create ? await openRocksEngine(dir) : await openExistingRocksEngine(dir);
-    const engine = opts.recordDurablePoints === true ? recordingDurablePoints(opened, dir) : opened;
+    const recording = opts.recordDurablePoints === true ? recordingDurablePoints(opened, dir) : opened;
+    const engine = opts.onCorruption === undefined ? recording : watchingCorruption(recording, opts.onCorruption, EDGE_CORRUPTION_CONSEQUENCE);
     const mvcc = await MvccStore.open(engine);
     const reg = await engine.get(REGISTRY_KEY);
     const registry = NamespaceRegistry.of(reg === undefined ? [] : decodeRegistryValue(reg));

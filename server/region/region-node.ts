@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
-  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, type Engine,
+  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, isCorruption, type Engine,
 } from '../storage/index.js';
 import { MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
@@ -1100,11 +1100,6 @@ function toRegionError(err: unknown): RegionError {
 }
 
 class TimeoutError extends Error {}
-
-/** RocksDB's Corruption status (a checksum mismatch, a bad block), as the binding reports it. */
-function isCorruption(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('Corruption:');
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
