@@ -5,6 +5,7 @@
 // API layer makes them linearizable with ReadIndex before calling.
 
 import type { Bytes, Engine } from '../storage/engine.js';
+import { sortOpsByKey } from '../storage/batch-order.js';
 import { decodeCommand } from './command-codec.js';
 import { compactChunk } from './compactor.js';
 import { crc32 } from './crc32.js';
@@ -190,6 +191,8 @@ export class MvccStore {
       { type: 'put', key: META_FORMAT_KEY, value: FORMAT_VALUE },
     );
     // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
+    // In key order: the memtable inserts each op next to the previous one (batch-order.ts).
+    sortOpsByKey(out.ops);
     const write = this.st.engine.write(out.ops, sync ? { sync: true } : undefined);
     this.st.writing = write.then(() => undefined, () => undefined);
     // The write is on its way (a thread-pool job): what the batch holds is final (external.ts).
