@@ -6,6 +6,7 @@
 
 import type { Bytes, Engine } from '../storage/engine.js';
 import { sortOpsByKey } from '../storage/batch-order.js';
+import { ByteArena } from './bin.js';
 import { decodeCommand } from './command-codec.js';
 import { compactChunk } from './compactor.js';
 import { crc32 } from './crc32.js';
@@ -145,7 +146,8 @@ export class MvccStore {
   }
 
   private async applyUnchecked(items: ApplyItem[], sync: boolean): Promise<ApplyResult[]> {
-    const out: BatchOut = { ops: [], events: [], leaseChanges: [] };
+    // The batch's revision records and latest rows live until it is written: one arena (bin.ts).
+    const out: BatchOut = { ops: [], events: [], leaseChanges: [], arena: new ByteArena() };
     const results: ApplyResult[] = [];
     let last = this.st.applied;
     const todo: Array<{ index: number; cmd: Command; internal: boolean }> = [];
