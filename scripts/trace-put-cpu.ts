@@ -5,7 +5,8 @@
 // main thread, RocksDB's flush and compaction threads, libuv's pool running the binding's
 // reads and writes) and of the main thread alone, from /proc (so the figures hold up on a
 // loaded machine, unlike the rate), and the event-loop delay p99/max over the stage
-// (`regionstore_event_loop_delay_seconds`, whose window a scrape opens and closes).
+// (`regionstore_event_loop_delay_seconds`, whose window a scrape opens and closes), and the
+// synced log writes and apply batches per 1000 puts (how much each Ready batches).
 //
 //   npx tsx scripts/trace-put-cpu.ts [--stages 20000,200000] [--random-values] [--node-flags '--v8-pool-size=1'] [--prof DIR] [--keep]
 //
@@ -38,6 +39,10 @@ const SETTLE_TIMEOUT_MS = 300_000;
 /** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's CPU times. */
 const CLOCK_TICKS_PER_S = 100;
 const LOOP_METRIC = 'regionstore_event_loop_delay_seconds';
+/** Synced log writes (one per Ready with entries or hard state) and apply batches: how much
+ *  group commit each member gets, as counts per 1000 puts over the stage. */
+const PERSISTS = 'regionstore_raft_persist_batch_entries_count';
+const APPLIES = 'regionstore_apply_batch_entries_count';
 
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
@@ -94,7 +99,7 @@ try {
     `node flags ${command.args.slice(0, -2).join(' ') || 'none'}`);
   let from = 0;
   for (const to of stages) {
-    await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`))); // opens the loop-delay window
+    const countsBefore = await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`))); // opens the loop-delay window
     const before = cluster.nodes.map((n) => cpuOf(n.pid));
     const loadBefore = load();
     const r = await loadStage(leader.clientUrl.replace(/^http:\/\//, ''), from, to, value);
@@ -109,6 +114,10 @@ try {
       const all = (after[i]!.all - before[i]!.all) / puts;
       const main = (after[i]!.main - before[i]!.main) / puts;
       const m = loops[i];
+      const per1k = (name: string): string => {
+        const d = (m?.get(name) ?? NaN) - (countsBefore[i]?.get(name) ?? NaN);
+        return Number.isFinite(d) ? (d * 1000 / puts).toFixed(1) : '?';
+      };
       return {
         member: `${n.name}${n === leader ? ' (leader)' : ''}`,
         'CPU µs/put (all threads)': Math.round(all * 1e6),
@@ -116,6 +125,8 @@ try {
         'other threads µs/put': Math.round((all - main) * 1e6),
         'loop p99 ms': m === undefined ? '?' : ((m.get(`${LOOP_METRIC}{quantile="0.99"}`) ?? NaN) * 1000).toFixed(1),
         'loop max ms': m === undefined ? '?' : ((m.get(`${LOOP_METRIC}{quantile="1"}`) ?? NaN) * 1000).toFixed(0),
+        'log syncs /1k puts': per1k(PERSISTS),
+        'apply batches /1k puts': per1k(APPLIES),
       };
     }));
     for (const [i, n] of cluster.nodes.entries()) {

@@ -14,7 +14,7 @@
 
 import { assert } from '../util/assert.js';
 import { StateKeyspace, U64_BYTES, decodeU64, writeU64 } from '../storage/keys.js';
-import { BinReader, BinWriter } from './bin.js';
+import { BinReader, BinWriter, type ByteArena } from './bin.js';
 import type { KeyValue } from './types.js';
 
 const ESCAPE = 0x00;
@@ -64,8 +64,9 @@ export function latestBounds(key: Uint8Array, rangeEnd: Uint8Array | undefined):
   return { gte: latestKey(key), lt: latestKey(rangeEnd) };
 }
 
-export function encodeLatest(kv: KeyValue): Uint8Array {
-  return new BinWriter().uint(kv.createRevision).uint(kv.modRevision).uint(kv.version).uint(kv.lease).bytes(kv.value).finish();
+/** `arena`: where the bytes go when they die with the apply batch (bin.ts ByteArena). */
+export function encodeLatest(kv: KeyValue, arena?: ByteArena): Uint8Array {
+  return new BinWriter().uint(kv.createRevision).uint(kv.modRevision).uint(kv.version).uint(kv.lease).bytes(kv.value).finish(arena);
 }
 
 /** `key` is the user key (owned by the caller); the value is a view into `bytes`. */

@@ -8,7 +8,7 @@
 // The key index (live kvs, each key's history, keys per lease) has keyspaces of its own:
 // kv-layout.ts. open() reads no revision record.
 
-import { BinReader, BinWriter } from './bin.js';
+import { BinReader, BinWriter, type ByteArena } from './bin.js';
 import { crc32 } from './crc32.js';
 import type { KeyValue } from './types.js';
 import {
@@ -58,10 +58,11 @@ export interface KvRecord extends KeyValue {
   tombstone: boolean;
 }
 
-export function encodeRecord(r: KvRecord): Uint8Array {
+/** `arena`: where the bytes go when they die with the apply batch (bin.ts ByteArena). */
+export function encodeRecord(r: KvRecord, arena?: ByteArena): Uint8Array {
   const w = new BinWriter().bool(r.tombstone).bytes(r.key);
   if (!r.tombstone) w.uint(r.createRevision).uint(r.version).uint(r.lease).bytes(r.value);
-  return w.finish();
+  return w.finish(arena);
 }
 
 /** `main` comes from the record's engine key; the value does not repeat it. */

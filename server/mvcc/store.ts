@@ -5,6 +5,8 @@
 // API layer makes them linearizable with ReadIndex before calling.
 
 import type { Bytes, Engine } from '../storage/engine.js';
+import { sortOpsByKey } from '../storage/batch-order.js';
+import { ByteArena } from './bin.js';
 import { decodeCommand } from './command-codec.js';
 import { compactChunk } from './compactor.js';
 import { crc32 } from './crc32.js';
@@ -144,7 +146,8 @@ export class MvccStore {
   }
 
   private async applyUnchecked(items: ApplyItem[], sync: boolean): Promise<ApplyResult[]> {
-    const out: BatchOut = { ops: [], events: [], leaseChanges: [] };
+    // The batch's revision records and latest rows live until it is written: one arena (bin.ts).
+    const out: BatchOut = { ops: [], events: [], leaseChanges: [], arena: new ByteArena() };
     const results: ApplyResult[] = [];
     let last = this.st.applied;
     const todo: Array<{ index: number; cmd: Command; internal: boolean }> = [];
@@ -190,6 +193,8 @@ export class MvccStore {
       { type: 'put', key: META_FORMAT_KEY, value: FORMAT_VALUE },
     );
     // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
+    // In key order: the memtable inserts each op next to the previous one (batch-order.ts).
+    sortOpsByKey(out.ops);
     const write = this.st.engine.write(out.ops, sync ? { sync: true } : undefined);
     this.st.writing = write.then(() => undefined, () => undefined);
     // The write is on its way (a thread-pool job): what the batch holds is final (external.ts).

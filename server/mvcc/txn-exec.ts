@@ -5,6 +5,7 @@
 
 import { assert, unreachable } from '../util/assert.js';
 import type { BatchOp } from '../storage/engine.js';
+import type { ByteArena } from './bin.js';
 import { MvccError } from './errors.js';
 import { encodeHist, encodeLatest, histKey, keyString, latestKey, leaseKeyKey } from './kv-layout.js';
 import { applierGet, applierRange } from './kv-view.js';
@@ -23,6 +24,8 @@ export interface BatchOut {
   ops: BatchOp[];
   events: Event[];
   leaseChanges: LeaseChange[];
+  /** Where values that live only until the batch is written are encoded (bin.ts). */
+  arena?: ByteArena;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -143,13 +146,13 @@ export class TxnExec {
 
   /** The revision record, the key's new latest row (or its removal) and its history entry. */
   private write(rec: KvRecord, sub: number): void {
-    const ops = (this.out as BatchOut).ops;
+    const { ops, arena } = this.out as BatchOut;
     const key = revKey(this.main, sub);
-    const value = encodeRecord(rec);
+    const value = encodeRecord(rec, arena);
     ops.push({ type: 'put', key, value });
     this.st.hashSum = addHash(this.st.hashSum, recordHash(key, value));
     if (rec.tombstone) ops.push({ type: 'del', key: latestKey(rec.key) });
-    else ops.push({ type: 'put', key: latestKey(rec.key), value: encodeLatest(rec) });
+    else ops.push({ type: 'put', key: latestKey(rec.key), value: encodeLatest(rec, arena) });
     ops.push({ type: 'put', key: histKey(rec.key, this.main, sub), value: encodeHist(rec) });
     this.st.overlay.set(overlayKey(this.main, sub), rec);
     const ks = keyString(rec.key);
