@@ -6,6 +6,12 @@ import { compareBytes } from './keys.js';
 import { MemoryEngine } from './memory-engine.js';
 import type { BatchOp } from './engine.js';
 
+async function pairsOf(e: MemoryEngine): Promise<Array<[Uint8Array, Uint8Array]>> {
+  const out: Array<[Uint8Array, Uint8Array]> = [];
+  for await (const kv of e.iterate()) out.push(kv);
+  return out;
+}
+
 test('a batch in key order writes what it wrote in its own order (ops on one key keep their order)', async () => {
   const seed = Number(process.env.SEED ?? 20);
   console.log(`seed=${seed}`);
@@ -24,7 +30,6 @@ test('a batch in key order writes what it wrote in its own order (ops on one key
     const inOrder = new MemoryEngine();
     await asGiven.write(ops);
     await inOrder.write(sorted);
-    const all = async (e: MemoryEngine) => { const out = []; for await (const kv of e.iterate()) out.push(kv); return out; };
-    assert.deepEqual(await all(inOrder), await all(asGiven));
+    assert.deepEqual(await pairsOf(inOrder), await pairsOf(asGiven));
   }
 });
