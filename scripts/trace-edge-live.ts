@@ -13,12 +13,20 @@
 //
 //   npx tsx scripts/trace-edge-live.ts [--writes 300]
 //   npx tsx scripts/trace-edge-live.ts --offline 10000 [--prof DIR]
+// --points: every process records trace points (server/util/trace-points.ts, RS_TRACE_POINTS)
+// and each edge write is broken down into its parts on the processes it crosses: the edge's
+// call, engine write issued (early upload), page sent, the leader's receipt, proposal, Raft
+// (leader persist, follower receipt and persist, the leader hearing the follower, commit,
+// apply), the region's answer, the Watch event sent, and this script seeing it. Members run
+// with --heartbeat-ms 100 as in bench:edge; the watcher is on the leader (--watch-follower:
+// on a follower, as bench:edge's round-robin client may pick).
+//   npx tsx scripts/trace-edge-live.ts --points [--writes 300] [--watch-follower]
 // --bulk N: the edge learns the namespace, restarts pointed at a dead address, takes N events
 // offline, then restarts pointed at the region: seconds until the region holds them all
 // (bench:edge's convergence without the proxy); --prof DIR profiles the members too.
 //   npx tsx scripts/trace-edge-live.ts --bulk 10000 [--prof DIR]
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,9 +36,13 @@ import { startEdge } from '../cluster/edge-launcher.js';
 import { startCluster } from '../cluster/launcher.js';
 import { waitForLeader } from '../cluster/wait-leader.js';
 import { EVENTS_PER_WRITE, benchEvent } from '../chaos/bench-edge/workload.js';
+import { TRACE_POINTS_ENV, traceNow } from '../server/util/trace-points.js';
 
 const { values } = parseArgs({
-  options: { writes: { type: 'string', default: '300' }, keep: { type: 'boolean', default: false }, offline: { type: 'string' }, bulk: { type: 'string' }, prof: { type: 'string' } },
+  options: {
+    writes: { type: 'string', default: '300' }, keep: { type: 'boolean', default: false }, offline: { type: 'string' }, bulk: { type: 'string' }, prof: { type: 'string' },
+    points: { type: 'boolean', default: false }, 'watch-follower': { type: 'boolean', default: false },
+  },
 });
 const WRITES = Number(values.writes);
 const NS = 'trace';
@@ -45,38 +57,140 @@ function row(name: string, xs: number[]): string {
   return `${name.padEnd(28)} p50 ${pct(xs, 50).toFixed(2).padStart(7)}  p95 ${pct(xs, 95).toFixed(2).padStart(7)}  p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms`;
 }
 
+/** One timed write on the trace clock (traceNow): called, answered, seen; its dot's seq and the event's revision. */
+interface Stamp {
+  call: number;
+  answered: number;
+  seen: number;
+  seq: number;
+  revision: number;
+}
+
 /** Times `n` writes one at a time: `write(i)` answered, and its `key(i)` on the Watch. */
-async function timed(watcher: Client, prefix: string, n: number, key: (i: number) => string, write: (i: number) => Promise<unknown>): Promise<{ answered: number[]; visible: number[] }> {
-  const waiters = new Map<string, () => void>();
+async function timed(watcher: Client, prefix: string, n: number, key: (i: number) => string, write: (i: number) => Promise<unknown>): Promise<{ answered: number[]; visible: number[]; stamps: Stamp[] }> {
+  const waiters = new Map<string, (revision: number) => void>();
   const watch = watcher.watch(prefix, { prefix: true });
   await watch.ready();
   const reader = (async () => {
     for await (const batch of watch) {
       if (batch.type !== 'events') continue;
-      for (const ev of batch.events) waiters.get(ev.kv.key.toString())?.();
+      for (const ev of batch.events) waiters.get(ev.kv.key.toString())?.(Number(ev.kv.modRevision));
     }
   })().catch(() => undefined);
   const answered: number[] = [];
   const visible: number[] = [];
+  const stamps: Stamp[] = [];
   for (let i = 0; i < n; i++) {
     const k = key(i);
-    const seen = new Promise<void>((resolve) => waiters.set(k, resolve));
-    const t = performance.now();
-    await write(i);
-    answered.push(performance.now() - t);
-    await seen;
-    visible.push(performance.now() - t);
+    let seenAt = 0;
+    const seen = new Promise<number>((resolve) => waiters.set(k, (rev) => {
+      seenAt = traceNow();
+      resolve(rev);
+    }));
+    const t = traceNow();
+    const res = await write(i) as { results?: Array<{ dot?: { seq: number } }> } | undefined;
+    const a = traceNow();
+    answered.push(a - t);
+    const revision = await seen;
+    visible.push(Math.max(a, seenAt) - t);
+    stamps.push({ call: t, answered: a, seen: seenAt, seq: res?.results?.[0]?.dot?.seq ?? 0, revision });
     waiters.delete(k);
   }
   watch.close();
   await reader;
-  return { answered, visible };
+  return { answered, visible, stamps };
+}
+
+/** One process's trace points: name → key → times (a key may repeat: Raft indexes are re-sent). */
+type Points = Map<string, Array<{ t: number; key: number }>>;
+
+function readPoints(dir: string): Map<string, Points> {
+  const out = new Map<string, Points>();
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.tsv')) continue;
+    const pts: Points = new Map();
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      const [t, name, key] = line.split('\t');
+      if (name === undefined || key === undefined) continue;
+      let list = pts.get(name);
+      if (list === undefined) pts.set(name, (list = []));
+      list.push({ t: Number(t), key: Number(key) });
+    }
+    out.set(f.replace(/-\d+\.tsv$/, ''), pts);
+  }
+  return out;
+}
+
+/** The first point `name` with key `key` (or, `atLeast`, key ≥ it) at or after `after`. */
+function first(p: Points | undefined, name: string, key: number, after = 0, atLeast = false): number | undefined {
+  for (const x of p?.get(name) ?? []) if ((atLeast ? x.key >= key : x.key === key) && x.t >= after) return x.t;
+  return undefined;
+}
+
+/**
+ * Each write's way, from the trace points: per step its time since the write was called
+ * (p50 over the writes), and the step's own share (p50 of the difference to the step before).
+ */
+function breakdown(stamps: readonly Stamp[], processes: Map<string, Points>, edgeName: string, leader: string): void {
+  const edge = processes.get(edgeName);
+  const lead = processes.get(leader);
+  const followers = [...processes.keys()].filter((k) => k !== edgeName && k !== leader).map((k) => processes.get(k)!);
+  const rows = new Map<string, number[]>();
+  const steps = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, k: string, v: number): void => {
+    let l = m.get(k);
+    if (l === undefined) m.set(k, (l = []));
+    l.push(v);
+  };
+  let skipped = 0;
+  for (const s of stamps) {
+    const at: Array<[string, number | undefined]> = [];
+    at.push(['script: write called', s.call]);
+    at.push(['edge: Write handler entered', first(edge, 'edge.call', s.seq)]);
+    at.push(['edge: engine write issued', first(edge, 'edge.writing', s.seq)]);
+    at.push(['edge: DELTA sent', first(edge, 'sync.send', s.seq)]);
+    const recv = first(lead, 'sync.recv', s.seq);
+    at.push(['leader: DELTA received', recv]);
+    const prop = first(lead, 'region.propose', s.seq);
+    at.push(['leader: proposed', prop]);
+    const ent = (lead?.get('raft.entries') ?? []).find((x) => x.t >= (prop ?? Infinity));
+    const idx = ent?.key ?? -1;
+    at.push(['leader: Ready with the entry', ent?.t]);
+    const fRecv = followers.map((f) => first(f, 'raft.recv.app', idx, 0, true)).filter((x) => x !== undefined);
+    at.push(['follower: MsgApp received (first)', fRecv.length > 0 ? Math.min(...fRecv) : undefined]);
+    const fPers = followers.map((f) => first(f, 'raft.persisted', idx, 0, true)).filter((x) => x !== undefined);
+    at.push(['follower: entry fsynced (first)', fPers.length > 0 ? Math.min(...fPers) : undefined]);
+    at.push(['leader: entry fsynced', first(lead, 'raft.persisted', idx, 0, true)]);
+    at.push(['leader: MsgAppResp received', first(lead, 'raft.recv.appresp', idx, 0, true)]);
+    at.push(['leader: Ready with it committed', first(lead, 'raft.committed', idx, 0, true)]);
+    at.push(['leader: applied', first(lead, 'raft.applied', idx, 0, true)]);
+    at.push(['leader: Watch event sent', first(lead, 'watch.send', s.revision, 0, true)]);
+    at.push(['script: Watch event seen', s.seen]);
+    at.push(['leader: upload answered (ACK sent)', first(lead, 'sync.ack', s.seq)]);
+    at.push(['edge: fsync done (answer ready)', first(edge, 'edge.durable', s.seq)]);
+    at.push(['script: write answered', s.answered]);
+    if (at.some(([, t]) => t === undefined)) {
+      skipped++;
+      continue;
+    }
+    let prev = s.call;
+    for (const [name, t] of at) {
+      add(rows, name, t! - s.call);
+      add(steps, name, t! - prev);
+      prev = t!;
+    }
+  }
+  console.log(`per write (p50 over ${stamps.length - skipped} writes${skipped > 0 ? `, ${skipped} without every point left out` : ''}): ms since the call, and the step's own p50`);
+  for (const [name, xs] of rows) console.log(`  ${name.padEnd(38)} ${pct(xs, 50).toFixed(2).padStart(7)}   step ${pct(steps.get(name)!, 50).toFixed(2).padStart(6)}   (step p95 ${pct(steps.get(name)!, 95).toFixed(2)})`);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-trace-live-'));
+const pointsDir = join(dir, 'points');
 const profEnv = values.prof === undefined ? undefined : { ...process.env, NODE_OPTIONS: `--import ${join(import.meta.dirname, 'profile-preload.mjs')}`, RS_PROF_DIR: values.prof };
+const pointsEnv = values.points ? { ...process.env, [TRACE_POINTS_ENV]: pointsDir } : undefined;
 const cluster = await startCluster({
   ...(profEnv !== undefined && values.bulk !== undefined ? { env: profEnv } : {}),
+  ...(pointsEnv !== undefined ? { env: pointsEnv } : {}),
   dataDir: join(dir, 'region'), nodes: 3, host: '127.0.0.1', ready: 'healthy',
   extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'],
 });
@@ -86,10 +200,13 @@ try {
   const leaderName = await cluster.leader();
   const leaderEp = cluster.nodes.find((n) => n.name === leaderName)!.clientUrl.replace(/^http:\/\//, '');
   const region = new Client({ endpoints: [leaderEp], timeoutMs: 30_000 });
+  const followerEp = cluster.nodes.find((n) => n.name !== leaderName)!.clientUrl.replace(/^http:\/\//, '');
+  const watcher = values['watch-follower'] ? new Client({ endpoints: [followerEp], timeoutMs: 30_000 }) : region;
   await region.namespaces.create({ name: NS, prefix: `${NS}/`, level: 'eventual', crdtType: 'events', description: 'trace' });
   const edgeSpec = (regionEndpoints: string[]) => ({
     name: 'trace', dataDir: join(dir, 'edge'), region: regionEndpoints, namespaces: [NS], extraArgs: ['--log-level', 'warn'],
     ...(profEnv !== undefined ? { env: profEnv } : {}),
+    ...(pointsEnv !== undefined ? { env: pointsEnv } : {}),
   });
   let edge = await startEdge(edgeSpec(endpoints));
   let edgeClient = new Client({ endpoints: [edge.hostPort], timeoutMs: 30_000 });
@@ -147,22 +264,29 @@ try {
       process.exitCode = 0;
     } else {
     // One write through first: the session is up and caught up before the clock runs.
-    const warm = await timed(region, `${NS}/`, 20, (i) => `${NS}/d/${String(i + 1).padStart(20, '0')}`,
+    const warm = await timed(watcher, `${NS}/`, 20, (i) => `${NS}/d/${String(i + 1).padStart(20, '0')}`,
       (i) => edgeClient.crdt.eventsAppend(NS, [{ device: 'd', seq: i + 1, type: 't', payload: '{"c":1}' }]));
     void warm;
-    const e = await timed(region, `${NS}/`, WRITES, (i) => `${NS}/d/${String(i + 21).padStart(20, '0')}`,
+    const e = await timed(watcher, `${NS}/`, WRITES, (i) => `${NS}/d/${String(i + 21).padStart(20, '0')}`,
       (i) => edgeClient.crdt.eventsAppend(NS, [{ device: 'd', seq: i + 21, type: 't', payload: '{"c":1}' }]));
-    const s = await timed(region, 'plain/', WRITES, (i) => `plain/k${i}`, (i) => region.put(`plain/k${i}`, 'v'));
+    const s = await timed(watcher, 'plain/', WRITES, (i) => `plain/k${i}`, (i) => region.put(`plain/k${i}`, 'v'));
     console.log(`${WRITES} writes each, one at a time; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 shared cores: wall-clock figures are noisy)`);
     console.log(row('edge write answered (local)', e.answered));
     console.log(row('edge write visible (region)', e.visible));
     console.log(row('  visible - local', e.visible.map((v, i) => v - e.answered[i]!)));
     console.log(row('region put answered', s.answered));
     console.log(row('region put visible', s.visible));
+    if (values.points) {
+      // Every process flushes its points within TRACE_FLUSH_MS.
+      await sleep(1_000);
+      console.log(`watching on ${values['watch-follower'] ? 'a follower' : 'the leader'} (${leaderName} leads)`);
+      breakdown(e.stamps, readPoints(pointsDir), 'trace', leaderName ?? '');
+    }
     }
   } finally {
     edgeClient.close();
     region.close();
+    if (watcher !== region) watcher.close();
     await edge.stop();
   }
 } finally {
