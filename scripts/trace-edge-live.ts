@@ -128,60 +128,83 @@ function first(p: Points | undefined, name: string, key: number, after = 0, atLe
 }
 
 /**
- * Each write's way, from the trace points: per step its time since the write was called
- * (p50 over the writes), and the step's own share (p50 of the difference to the step before).
+ * Each write's way, from the trace points: the p50 (and p95) over the writes of each segment,
+ * and of each point's time since the script called the write. Segments in parallel (the
+ * edge's fsync beside the upload, the leader's fsync beside the follower's round) are listed
+ * apart; "visible" is the critical path.
  */
 function breakdown(stamps: readonly Stamp[], processes: Map<string, Points>, edgeName: string, leader: string): void {
   const edge = processes.get(edgeName);
   const lead = processes.get(leader);
   const followers = [...processes.keys()].filter((k) => k !== edgeName && k !== leader).map((k) => processes.get(k)!);
-  const rows = new Map<string, number[]>();
-  const steps = new Map<string, number[]>();
+  const segs = new Map<string, number[]>();
+  const since = new Map<string, number[]>();
   const add = (m: Map<string, number[]>, k: string, v: number): void => {
     let l = m.get(k);
     if (l === undefined) m.set(k, (l = []));
     l.push(v);
   };
+  const minOf = (xs: Array<number | undefined>): number | undefined => {
+    const ys = xs.filter((x): x is number => x !== undefined);
+    return ys.length > 0 ? Math.min(...ys) : undefined;
+  };
   let skipped = 0;
   for (const s of stamps) {
-    const at: Array<[string, number | undefined]> = [];
-    at.push(['script: write called', s.call]);
-    at.push(['edge: Write handler entered', first(edge, 'edge.call', s.seq)]);
-    at.push(['edge: engine write issued', first(edge, 'edge.writing', s.seq)]);
-    at.push(['edge: DELTA sent', first(edge, 'sync.send', s.seq)]);
+    const call = s.call;
+    const handler = first(edge, 'edge.call', s.seq);
+    const writing = first(edge, 'edge.writing', s.seq);
+    const sent = first(edge, 'sync.send', s.seq);
     const recv = first(lead, 'sync.recv', s.seq);
-    at.push(['leader: DELTA received', recv]);
     const prop = first(lead, 'region.propose', s.seq);
-    at.push(['leader: proposed', prop]);
     const ent = (lead?.get('raft.entries') ?? []).find((x) => x.t >= (prop ?? Infinity));
     const idx = ent?.key ?? -1;
-    at.push(['leader: Ready with the entry', ent?.t]);
-    const fRecv = followers.map((f) => first(f, 'raft.recv.app', idx, 0, true)).filter((x) => x !== undefined);
-    at.push(['follower: MsgApp received (first)', fRecv.length > 0 ? Math.min(...fRecv) : undefined]);
-    const fPers = followers.map((f) => first(f, 'raft.persisted', idx, 0, true)).filter((x) => x !== undefined);
-    at.push(['follower: entry fsynced (first)', fPers.length > 0 ? Math.min(...fPers) : undefined]);
-    at.push(['leader: entry fsynced', first(lead, 'raft.persisted', idx, 0, true)]);
-    at.push(['leader: MsgAppResp received', first(lead, 'raft.recv.appresp', idx, 0, true)]);
-    at.push(['leader: Ready with it committed', first(lead, 'raft.committed', idx, 0, true)]);
-    at.push(['leader: applied', first(lead, 'raft.applied', idx, 0, true)]);
-    at.push(['leader: Watch event sent', first(lead, 'watch.send', s.revision, 0, true)]);
-    at.push(['script: Watch event seen', s.seen]);
-    at.push(['leader: upload answered (ACK sent)', first(lead, 'sync.ack', s.seq)]);
-    at.push(['edge: fsync done (answer ready)', first(edge, 'edge.durable', s.seq)]);
-    at.push(['script: write answered', s.answered]);
-    if (at.some(([, t]) => t === undefined)) {
+    const fRecv = minOf(followers.map((f) => first(f, 'raft.recv.app', idx, 0, true)));
+    const fPers = minOf(followers.map((f) => first(f, 'raft.persisted', idx, 0, true)));
+    const lPers = first(lead, 'raft.persisted', idx, 0, true);
+    const resp = first(lead, 'raft.recv.appresp', idx, 0, true);
+    const committed = first(lead, 'raft.committed', idx, 0, true);
+    const applied = first(lead, 'raft.applied', idx, 0, true);
+    const wsent = first(lead, 'watch.send', s.revision, 0, true);
+    const ack = first(lead, 'sync.ack', s.seq);
+    const acked = first(edge, 'sync.acked', s.seq);
+    const durable = first(edge, 'edge.durable', s.seq);
+    const pts = { handler, writing, sent, recv, prop, ready: ent?.t, fRecv, fPers, lPers, resp, committed, applied, wsent, ack, acked, durable };
+    if (Object.values(pts).some((t) => t === undefined)) {
       skipped++;
       continue;
     }
-    let prev = s.call;
-    for (const [name, t] of at) {
-      add(rows, name, t! - s.call);
-      add(steps, name, t! - prev);
-      prev = t!;
-    }
+    const p = pts as { [K in keyof typeof pts]: number };
+    const seg = (name: string, from: number, to: number): void => add(segs, name, to - from);
+    seg('client → edge Write handler', call, p.handler);
+    seg('edge: apply until the engine write is issued', p.handler, p.writing);
+    seg('edge: push (engine write issued → DELTA sent)', p.writing, p.sent);
+    seg('edge → leader (DELTA sent → decoded)', p.sent, p.recv);
+    seg('leader: decoded → proposed', p.recv, p.prop);
+    seg('leader: proposed → Ready', p.prop, p.ready);
+    seg('leader Ready → follower has MsgApp', p.ready, p.fRecv);
+    seg('follower: MsgApp → fsynced', p.fRecv, p.fPers);
+    seg('follower fsynced → leader has MsgAppResp', p.fPers, p.resp);
+    seg('  (beside it) leader: Ready → own fsync done', p.ready, p.lPers);
+    seg('leader: MsgAppResp → Ready with the commit', p.resp, p.committed);
+    seg('leader: commit Ready → Watch event sent (apply)', p.committed, p.wsent);
+    seg('leader: Watch event sent → script sees it', p.wsent, s.seen);
+    seg('  (after) leader: applied → ACK sent', p.applied, p.ack);
+    seg('  (after) ACK sent → edge has it', p.ack, p.acked);
+    seg('  (beside) edge: engine write issued → fsync done', p.writing, p.durable);
+    seg('  (beside) edge fsync done → script has the answer', p.durable, s.answered);
+    const at = (name: string, t: number): void => add(since, name, t - call);
+    at('edge handler', p.handler);
+    at('DELTA sent', p.sent);
+    at('leader Ready', p.ready);
+    at('leader commit Ready', p.committed);
+    at('Watch event seen (visible)', s.seen);
+    at('edge fsync done', p.durable);
+    at('answer (local)', s.answered);
   }
-  console.log(`per write (p50 over ${stamps.length - skipped} writes${skipped > 0 ? `, ${skipped} without every point left out` : ''}): ms since the call, and the step's own p50`);
-  for (const [name, xs] of rows) console.log(`  ${name.padEnd(38)} ${pct(xs, 50).toFixed(2).padStart(7)}   step ${pct(steps.get(name)!, 50).toFixed(2).padStart(6)}   (step p95 ${pct(steps.get(name)!, 95).toFixed(2)})`);
+  console.log(`per write (${stamps.length - skipped} writes${skipped > 0 ? `; ${skipped} without every point left out` : ''}), segments: p50 / p95 ms`);
+  for (const [name, xs] of segs) console.log(`  ${name.padEnd(50)} ${pct(xs, 50).toFixed(2).padStart(6)} / ${pct(xs, 95).toFixed(2).padStart(6)}`);
+  console.log('time since the call: p50 / p95 ms');
+  for (const [name, xs] of since) console.log(`  ${name.padEnd(50)} ${pct(xs, 50).toFixed(2).padStart(6)} / ${pct(xs, 95).toFixed(2).padStart(6)}`);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-trace-live-'));
