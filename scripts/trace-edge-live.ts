@@ -101,6 +101,17 @@ async function timed(watcher: Client, prefix: string, n: number, key: (i: number
   return { answered, visible, stamps };
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux; 0 elsewhere). */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
 /** One process's trace points: name → key → times (a key may repeat: Raft indexes are re-sent). */
 type Points = Map<string, Array<{ t: number; key: number }>>;
 
@@ -168,7 +179,11 @@ function breakdown(stamps: readonly Stamp[], processes: Map<string, Points>, edg
     const ack = first(lead, 'sync.ack', s.seq);
     const acked = first(edge, 'sync.acked', s.seq);
     const durable = first(edge, 'edge.durable', s.seq);
-    const pts = { handler, writing, sent, recv, prop, ready: ent?.t, fRecv, fPers, lPers, resp, committed, applied, wsent, ack, acked, durable };
+    const mPre = first(lead, 'mvcc.prefetch', idx, committed ?? 0, true);
+    const mPred = first(lead, 'mvcc.prefetched', idx, committed ?? 0, true);
+    const mWrite = first(lead, 'mvcc.write', idx, committed ?? 0, true);
+    const mWritten = first(lead, 'mvcc.written', idx, committed ?? 0, true);
+    const pts = { mPre, mPred, mWrite, mWritten, handler, writing, sent, recv, prop, ready: ent?.t, fRecv, fPers, lPers, resp, committed, applied, wsent, ack, acked, durable };
     if (Object.values(pts).some((t) => t === undefined)) {
       skipped++;
       continue;
@@ -185,8 +200,13 @@ function breakdown(stamps: readonly Stamp[], processes: Map<string, Points>, edg
     seg('follower: MsgApp → fsynced', p.fRecv, p.fPers);
     seg('follower fsynced → leader has MsgAppResp', p.fPers, p.resp);
     seg('  (beside it) leader: Ready → own fsync done', p.ready, p.lPers);
-    seg('leader: MsgAppResp → Ready with the commit', p.resp, p.committed);
+    seg('leader: MsgAppResp and own fsync → commit Ready', Math.max(p.resp, p.lPers), p.committed);
     seg('leader: commit Ready → Watch event sent (apply)', p.committed, p.wsent);
+    seg('  apply: commit Ready → mvcc apply starts', p.committed, p.mPre);
+    seg('  apply: prefetch (engine read)', p.mPre, p.mPred);
+    seg('  apply: prefetched → engine write issued', p.mPred, p.mWrite);
+    seg('  apply: engine write', p.mWrite, p.mWritten);
+    seg('  apply: written → Watch event sent', p.mWritten, p.wsent);
     seg('leader: Watch event sent → script sees it', p.wsent, s.seen);
     seg('  (after) leader: applied → ACK sent', p.applied, p.ack);
     seg('  (after) ACK sent → edge has it', p.ack, p.acked);
@@ -290,10 +310,17 @@ try {
     const warm = await timed(watcher, `${NS}/`, 20, (i) => `${NS}/d/${String(i + 1).padStart(20, '0')}`,
       (i) => edgeClient.crdt.eventsAppend(NS, [{ device: 'd', seq: i + 1, type: 't', payload: '{"c":1}' }]));
     void warm;
+    const pids = [...cluster.nodes.map((n) => ({ name: n.name === leaderName ? `${n.name} (leader)` : n.name, pid: n.pid })), { name: 'edge', pid: edge.pid }];
+    const cpu0 = pids.map((p) => cpuMs(p.pid));
+    const self0 = process.cpuUsage();
     const e = await timed(watcher, `${NS}/`, WRITES, (i) => `${NS}/d/${String(i + 21).padStart(20, '0')}`,
       (i) => edgeClient.crdt.eventsAppend(NS, [{ device: 'd', seq: i + 21, type: 't', payload: '{"c":1}' }]));
+    const cpu = pids.map((p, i) => `${p.name} ${((cpuMs(p.pid) - cpu0[i]!) / WRITES).toFixed(2)}`);
+    const self = process.cpuUsage(self0);
+    cpu.push(`this script ${((self.user + self.system) / 1000 / WRITES).toFixed(2)}`);
     const s = await timed(watcher, 'plain/', WRITES, (i) => `plain/k${i}`, (i) => region.put(`plain/k${i}`, 'v'));
     console.log(`${WRITES} writes each, one at a time; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 shared cores: wall-clock figures are noisy)`);
+    console.log(`CPU ms per edge write (user + system, /proc, 10 ms ticks): ${cpu.join(', ')}`);
     console.log(row('edge write answered (local)', e.answered));
     console.log(row('edge write visible (region)', e.visible));
     console.log(row('  visible - local', e.visible.map((v, i) => v - e.answered[i]!)));
