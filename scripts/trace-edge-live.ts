@@ -9,7 +9,7 @@
 //
 // --offline N instead: the region is stopped once the edge knows the namespace, then N
 // events are written on the edge as bench:edge writes them offline (500 per Write), timed;
-// --prof DIR writes the edge process's CPU profile there (node --cpu-prof).
+// --prof DIR writes every process's CPU profile there (node --cpu-prof), the members' too.
 //
 //   npx tsx scripts/trace-edge-live.ts [--writes 300]
 //   npx tsx scripts/trace-edge-live.ts --offline 10000 [--prof DIR]
@@ -47,6 +47,8 @@ const { values } = parseArgs({
 const WRITES = Number(values.writes);
 const NS = 'trace';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How long each process's idle CPU is sampled before the timed writes. */
+const IDLE_SAMPLE_MS = 3_000;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -232,7 +234,7 @@ const pointsDir = join(dir, 'points');
 const profEnv = values.prof === undefined ? undefined : { ...process.env, NODE_OPTIONS: `--import ${join(import.meta.dirname, 'profile-preload.mjs')}`, RS_PROF_DIR: values.prof };
 const pointsEnv = values.points ? { ...process.env, [TRACE_POINTS_ENV]: pointsDir } : undefined;
 const cluster = await startCluster({
-  ...(profEnv !== undefined && values.bulk !== undefined ? { env: profEnv } : {}),
+  ...(profEnv !== undefined ? { env: profEnv } : {}),
   ...(pointsEnv !== undefined ? { env: pointsEnv } : {}),
   dataDir: join(dir, 'region'), nodes: 3, host: '127.0.0.1', ready: 'healthy',
   extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'],
@@ -311,16 +313,23 @@ try {
       (i) => edgeClient.crdt.eventsAppend(NS, [{ device: 'd', seq: i + 1, type: 't', payload: '{"c":1}' }]));
     void warm;
     const pids = [...cluster.nodes.map((n) => ({ name: n.name === leaderName ? `${n.name} (leader)` : n.name, pid: n.pid })), { name: 'edge', pid: edge.pid }];
+    // What each process spends idle (heartbeats, ticks, metrics): subtracted below.
+    const idle0 = pids.map((p) => cpuMs(p.pid));
+    const idleT0 = performance.now();
+    await sleep(IDLE_SAMPLE_MS);
+    const idleRate = pids.map((p, i) => (cpuMs(p.pid) - idle0[i]!) / (performance.now() - idleT0));
     const cpu0 = pids.map((p) => cpuMs(p.pid));
     const self0 = process.cpuUsage();
+    const busyT0 = performance.now();
     const e = await timed(watcher, `${NS}/`, WRITES, (i) => `${NS}/d/${String(i + 21).padStart(20, '0')}`,
       (i) => edgeClient.crdt.eventsAppend(NS, [{ device: 'd', seq: i + 21, type: 't', payload: '{"c":1}' }]));
-    const cpu = pids.map((p, i) => `${p.name} ${((cpuMs(p.pid) - cpu0[i]!) / WRITES).toFixed(2)}`);
+    const busyMs = performance.now() - busyT0;
+    const cpu = pids.map((p, i) => `${p.name} ${((cpuMs(p.pid) - cpu0[i]! - idleRate[i]! * busyMs) / WRITES).toFixed(2)}`);
     const self = process.cpuUsage(self0);
     cpu.push(`this script ${((self.user + self.system) / 1000 / WRITES).toFixed(2)}`);
     const s = await timed(watcher, 'plain/', WRITES, (i) => `plain/k${i}`, (i) => region.put(`plain/k${i}`, 'v'));
     console.log(`${WRITES} writes each, one at a time; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 shared cores: wall-clock figures are noisy)`);
-    console.log(`CPU ms per edge write (user + system, /proc, 10 ms ticks): ${cpu.join(', ')}`);
+    console.log(`CPU ms per edge write (user + system from /proc in 10 ms ticks, less each process's idle rate): ${cpu.join(', ')}`);
     console.log(row('edge write answered (local)', e.answered));
     console.log(row('edge write visible (region)', e.visible));
     console.log(row('  visible - local', e.visible.map((v, i) => v - e.answered[i]!)));
