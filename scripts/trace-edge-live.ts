@@ -140,6 +140,17 @@ function first(p: Points | undefined, name: string, key: number, after = 0, atLe
   return undefined;
 }
 
+function add(m: Map<string, number[]>, k: string, v: number): void {
+  let l = m.get(k);
+  if (l === undefined) m.set(k, (l = []));
+  l.push(v);
+}
+
+function minOf(xs: Array<number | undefined>): number | undefined {
+  const ys = xs.filter((x): x is number => x !== undefined);
+  return ys.length > 0 ? Math.min(...ys) : undefined;
+}
+
 /**
  * Each write's way, from the trace points: the p50 (and p95) over the writes of each segment,
  * and of each point's time since the script called the write. Segments in parallel (the
@@ -152,15 +163,6 @@ function breakdown(stamps: readonly Stamp[], processes: Map<string, Points>, edg
   const followers = [...processes.keys()].filter((k) => k !== edgeName && k !== leader).map((k) => processes.get(k)!);
   const segs = new Map<string, number[]>();
   const since = new Map<string, number[]>();
-  const add = (m: Map<string, number[]>, k: string, v: number): void => {
-    let l = m.get(k);
-    if (l === undefined) m.set(k, (l = []));
-    l.push(v);
-  };
-  const minOf = (xs: Array<number | undefined>): number | undefined => {
-    const ys = xs.filter((x): x is number => x !== undefined);
-    return ys.length > 0 ? Math.min(...ys) : undefined;
-  };
   let skipped = 0;
   for (const s of stamps) {
     const call = s.call;
