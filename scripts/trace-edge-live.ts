@@ -19,7 +19,9 @@
 // (leader persist, follower receipt and persist, the leader hearing the follower, commit,
 // apply), the region's answer, the Watch event sent, and this script seeing it. Members run
 // with --heartbeat-ms 100 as in bench:edge; the watcher is on the leader (--watch-follower:
-// on a follower, as bench:edge's round-robin client may pick).
+// on a follower, as bench:edge's round-robin client picked before session 8). Every live run
+// also prints each process's CPU per edge write (/proc, less its idle rate): on 2 shared cores
+// that holds where the wall-clock figures do not.
 //   npx tsx scripts/trace-edge-live.ts --points [--writes 300] [--watch-follower]
 // --bulk N: the edge learns the namespace, restarts pointed at a dead address, takes N events
 // offline, then restarts pointed at the region: seconds until the region holds them all
