@@ -151,6 +151,18 @@ describe('retries against a scripted server', { timeout: 30_000 }, () => {
       only.close();
     }
   });
+
+  test('one endpoint that names no leader (an edge) is not asked for Status before each write', async () => {
+    let statuses = 0;
+    stub.unary.set('Status', () => {
+      statuses++;
+      return { answer: { header: { memberId: '77' }, leader: '0', raftTerm: '0' } };
+    });
+    stub.unary.set('Put', () => putAnswer(3));
+    for (let i = 0; i < 5; i++) assert.equal((await client.put('k', String(i))).revision, 3);
+    assert.equal(stub.callsOf('Put').length, 5);
+    assert.equal(statuses, 0, 'the only endpoint is the pick whoever leads: no Status round trip first');
+  });
 });
 
 const kv = (key: string, rev: number) => ({ key: Buffer.from(key), value: Buffer.from(`v${rev}`), modRevision: String(rev), createRevision: String(rev), version: '1' });

@@ -2,7 +2,10 @@
 // `regionstore edge` process per replica pair, the edge dialling the region through one
 // counting proxy per member (chaos/proxy ProxySet). One event namespace per pair; events
 // are written on the edge through its Crdt API (EVENTS_PER_WRITE per Write while offline,
-// one per Write live) and seen in the region through Watch.
+// one per Write live) and seen in the region through Watch on the leader: the member that
+// applies an upload first and answers it (a follower shows it about a commit message later,
+// which is the region's replication lag, not the edge's; before session 8 the Watch went
+// to whichever member the client's round robin gave, leader or not).
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../../client/index.js';
@@ -50,6 +53,7 @@ const toInput = (e: BenchEvent): { device: string; seq: number; type: string; pa
 class RegionstorePair implements ReplicaPair {
   private constructor(
     private readonly region: Client,
+    private readonly regionEndpoints: readonly string[],
     private readonly edge: EdgeProcess,
     private readonly edgeClient: Client,
     private readonly link: ProxySet,
@@ -79,7 +83,7 @@ class RegionstorePair implements ReplicaPair {
     await until(`edge ${edge.name} knows ${namespace}`, REGISTRY_TIMEOUT_MS, async () => (await edgeClient.namespaces.get(namespace)).name);
     link.cut();
     log(`edge ${edge.name} (pid ${edge.pid}) up on ${edge.hostPort}, dialling the region through ${link.addresses.join(',')}`);
-    return new RegionstorePair(region, edge, edgeClient, link, namespace, prefix, leaderIndex);
+    return new RegionstorePair(region, regionEndpoints, edge, edgeClient, link, namespace, prefix, leaderIndex);
   }
 
   async writeLocal(events: readonly BenchEvent[]): Promise<void> {
@@ -118,7 +122,10 @@ class RegionstorePair implements ReplicaPair {
     this.link.heal();
     const waiters = new Map<string, () => void>();
     const seen = new Set<string>();
-    const watch = this.region.watch(this.prefix, { prefix: true });
+    // The Watch on the leader (the top of this file); any member if none is known.
+    const leader = await this.leaderIndex();
+    const observer = leader === undefined ? this.region : new Client({ endpoints: [this.regionEndpoints[leader]!], timeoutMs: 30_000 });
+    const watch = observer.watch(this.prefix, { prefix: true });
     await watch.ready();
     const reader = (async () => {
       for await (const batch of watch) {
@@ -154,6 +161,7 @@ class RegionstorePair implements ReplicaPair {
     } finally {
       watch.close();
       await reader;
+      if (observer !== this.region) observer.close();
     }
     return out;
   }

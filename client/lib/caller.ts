@@ -123,7 +123,10 @@ export class Caller {
 
   private async attempts<Res>(a: Attempting, userSignal: AbortSignal | undefined): Promise<Res> {
     const prefer = this.prefer(a.kind);
-    if (a.fixed === undefined && prefer === 'leader' && this.pool.leader === undefined) await this.pool.refreshLeader();
+    // With one endpoint the pick is that endpoint whoever leads: asking first would cost a
+    // Status round trip before every call wherever no leader is named (an edge names none;
+    // that was a whole extra round trip in each edge write of bench:edge's live row).
+    if (a.fixed === undefined && prefer === 'leader' && this.pool.leader === undefined && this.pool.endpoints.length > 1) await this.pool.refreshLeader();
     let maybeApplied = false;
     let ep: Endpoint | undefined;
     let last: AttemptError | undefined;

@@ -23,6 +23,7 @@ import { fragmentWatchResponse } from './watch-fragment.js';
 import { ConnectionWatchers, WATCH_RESET_GRACE_MS, WatchStreamGuard, resetCallStream, slowReceiverError, watchResponseBytes } from './watch-guard.js';
 import { isFromKey } from './validate.js';
 import type { WireWatchCreateRequest, WireWatchRequest } from './wire.js';
+import { tracePoint, tracing } from '../util/trace-points.js';
 
 /** etcd's watch id of answers that belong to no watcher (refused creates, progress). */
 export const NO_WATCH_ID = -1;
@@ -181,6 +182,7 @@ export class WatchSession {
         this.progressAnswered(res.revision);
         continue;
       }
+      if (tracing) tracePoint('watch.send', res.revision);
       const msg = { header: header(this.backend.headerInfo(), res.revision), watchId: entry.id, events: res.events as unknown[] };
       if (!entry.fragment) this.send(msg);
       else for (const part of fragmentWatchResponse(msg, this.limits.requestBytesMax + this.limits.grpcOverheadBytes)) this.send(part);

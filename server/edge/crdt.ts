@@ -9,6 +9,7 @@ import { EvError, decodeAnswer, encodeBody, type EvOp } from '../eventual/entry.
 import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from '../eventual/limits.js';
 import { readConflicts, readDevices, readEntries, readEvents, readSuperseded, wireHlc } from '../eventual/reads.js';
 import { eventualCommand, type EdgeStore } from './store.js';
+import { traceNow, tracePoint, tracing } from '../util/trace-points.js';
 
 export interface EdgeIdentity {
   /** The device id (--name). */
@@ -62,6 +63,7 @@ export class EdgeCrdt {
   }
 
   async write(req: { namespace: string; ops: EvOp[] }, identity: ClientSeq | undefined) {
+    const t0 = tracing ? traceNow() : 0;
     if (req.ops.length === 0) throw new EvError('invalid-argument', 'a write needs at least one op');
     const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
     if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
@@ -72,6 +74,11 @@ export class EdgeCrdt {
     const a = decodeAnswer(res.body);
     if (a.kind === 'error') throw new EvError(a.code, a.message);
     if (a.kind !== 'write') throw new Error(`a CRDT write got a ${a.kind} answer`);
+    if (tracing) {
+      const seq = a.results[a.results.length - 1]?.dot?.seq ?? 0;
+      tracePoint('edge.call', seq, t0);
+      tracePoint('edge.durable', seq);
+    }
     this.onLocalWrite?.(def.name);
     return {
       ...this.answer(def.name, res.revision),

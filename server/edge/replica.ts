@@ -37,6 +37,7 @@ import { openExtraction } from '../eventual/extract.js';
 import type { ApplyResult, ExtractedPage, ReplicaSide, SyncClock, SyncNamespace } from '../sync/index.js';
 import { eventualCommand, type EdgeStore } from './store.js';
 import { unsafeEdge } from '../util/unsafe-edge.js';
+import { tracePoint, tracing } from '../util/trace-points.js';
 
 /** Test-only tooth (server/util/unsafe-edge.ts): the last page of each upload loses its records. */
 const unsafeDropLastPage = unsafeEdge('drop-last-page');
@@ -250,6 +251,7 @@ export class EdgeReplica implements ReplicaSide {
       drop++;
     }
     if (drop > 0) kept.records = kept.records.slice(drop);
+    if (tracing) tracePoint('edge.writing', records[records.length - 1]!.seq);
     // The early upload (top of this file): off the mvcc apply's stack, before any I/O callback.
     if (EDGE_EARLY_UPLOAD) queueMicrotask(() => this.changed(ns));
   }

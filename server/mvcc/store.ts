@@ -12,6 +12,7 @@ import { compactChunk } from './compactor.js';
 import { crc32 } from './crc32.js';
 import { SUB_MAX } from './kv-layout.js';
 import { prefetchLatest } from './kv-view.js';
+import { tracePoint, tracing } from '../util/trace-points.js';
 import { MvccError } from './errors.js';
 import type { LeaseChange } from './lease-table.js';
 import { evalRange } from './range.js';
@@ -172,7 +173,9 @@ export class MvccStore {
         for (const k of keys.raw) ahead.raw.push(k);
       }
     }
+    if (tracing) tracePoint('mvcc.prefetch', last);
     await prefetchLatest(this.st, ahead.mvcc, ahead.raw);
+    if (tracing) tracePoint('mvcc.prefetched', last);
     let sinceYield = 0;
     for (const { index, cmd, internal } of todo) {
       results.push({ index, response: await applyCommand(this.st, index, cmd, out, internal) });
@@ -195,6 +198,7 @@ export class MvccStore {
     // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
     // In key order: the memtable inserts each op next to the previous one (batch-order.ts).
     sortOpsByKey(out.ops);
+    if (tracing) tracePoint('mvcc.write', last);
     const write = this.st.engine.write(out.ops, sync ? { sync: true } : undefined);
     this.st.writing = write.then(() => undefined, () => undefined);
     // The write is on its way (a thread-pool job): what the batch holds is final (external.ts).
@@ -204,6 +208,7 @@ export class MvccStore {
     } finally {
       this.st.writing = undefined;
     }
+    if (tracing) tracePoint('mvcc.written', last);
     this.st.applied = last;
     this.st.published = this.st.revision;
     this.st.publishedLiveKeys = this.st.liveKeys;

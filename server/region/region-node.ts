@@ -27,6 +27,7 @@ import type { NodeMetrics } from '../metrics/node-metrics.js';
 import type { Logger } from '../util/logger.js';
 import { SeededRandom } from '../util/random.js';
 import { systemClock } from '../util/system-clock.js';
+import { tracePoint, tracing } from '../util/trace-points.js';
 import { AppliedWaiter } from './applied-waiter.js';
 import { PayloadKind, decodePayload, encodePayload } from './entry-payload.js';
 import { APPLY_PIECE_BYTES, DEFAULT_REGION_LIMITS, type RegionLimits } from './limits.js';
@@ -393,6 +394,7 @@ export class RegionNode {
         continue;
       }
       const rd = this.raft.ready();
+      if (tracing) traceReady(rd);
       this.onSoftState(rd);
       this.sendMessages(rd.messages);
       for (const rs of rd.readStates) this.reads.onReadState(rs.requestCtx, rs.index);
@@ -402,7 +404,9 @@ export class RegionNode {
       const apply = fromDb(this.applyCommitted(rd), 'state');
       await persist;
       const persisted = performance.now();
+      if (tracing && rd.entries.length > 0) tracePoint('raft.persisted', rd.entries[rd.entries.length - 1]!.index);
       await apply;
+      if (tracing && rd.committedEntries.length > 0) tracePoint('raft.applied', rd.committedEntries[rd.committedEntries.length - 1]!.index);
       if (rd.entries.length > 0 || rd.hardState !== undefined) {
         this.opts.metrics.persistDuration((persisted - t0) / 1000, rd.entries.length);
       }
@@ -753,6 +757,9 @@ export class RegionNode {
 
   private onPeerMessages(msgs: Message[]): void {
     for (const m of msgs) {
+      if (tracing && (m.type === MessageType.App || m.type === MessageType.AppResp) && (m.type !== MessageType.App || m.entries.length > 0)) {
+        tracePoint(m.type === MessageType.App ? 'raft.recv.app' : 'raft.recv.appresp', m.type === MessageType.App ? m.entries[m.entries.length - 1]!.index : m.index);
+      }
       this.raft.step(m);
       if (m.type === MessageType.App) this.noteLeaderAppend(m);
     }
@@ -1149,4 +1156,10 @@ function eventualFigures(store: EventualStore): CrdtNamespaceFigures[] {
       gaps: c.gaps,
     };
   });
+}
+
+/** Trace points of one Ready (server/util/trace-points.ts): the entries it brings to persist and those committed. */
+function traceReady(rd: Ready): void {
+  if (rd.entries.length > 0) tracePoint('raft.entries', rd.entries[rd.entries.length - 1]!.index);
+  if (rd.committedEntries.length > 0) tracePoint('raft.committed', rd.committedEntries[rd.committedEntries.length - 1]!.index);
 }

@@ -29,6 +29,7 @@ import {
 } from './limits.js';
 import { PageError, chooseCodec, decodePage, encodePage, withIdentity } from './pages.js';
 import { Permits } from './permits.js';
+import { traceNow, tracePoint, tracing } from '../util/trace-points.js';
 import type { ApplyResult, ExtractedPage, ReplicaSide, SyncErrorCode } from './replica-side.js';
 import type { SyncEndReason, SyncOutcome, SyncSessionOptions, SyncStats } from './types.js';
 
@@ -447,6 +448,7 @@ export class SyncSession {
     if (caughtUp) st.catchUpSent = true;
     this.inflight.set(pageId, { ns: st.name, ranges: page.ranges, sentAt: this.opts.clock.monotonicMs(), records: page.records.length, caughtUp });
     const physicalMs = this.opts.clock.nowMs();
+    if (tracing) tracePoint('sync.send', lastSeq(page));
     await this.send({
       kind: 'delta', pageId, namespace: st.name, encoding: enc.encoding, page: enc.wire, viewIndex, caughtUp,
       hlc: wireHlc(this.replica.clock.now(physicalMs)), physicalMs,
@@ -472,6 +474,7 @@ export class SyncSession {
 
   private onAck(m: AckMessage): void {
     const f = this.answered(m.pageId, 'ACK');
+    if (tracing && f !== undefined) tracePoint('sync.acked', f.ranges[f.ranges.length - 1]?.to ?? 0);
     const st = this.nss.get(m.namespace);
     if (st === undefined) return;
     if (f !== undefined && f.ns !== m.namespace) throw this.refusal('malformed', `ACK of page ${m.pageId} names ${m.namespace}, the page was of ${f.ns}`);
@@ -540,6 +543,7 @@ export class SyncSession {
       return this.refuse('malformed', `more than ${this.window} unacknowledged DELTAs (the window this side asked for)`);
     }
     const st = this.nss.get(m.namespace);
+    const t0 = tracing ? traceNow() : 0;
     const entry: Receiving = { pageId: m.pageId, startedAt: this.opts.clock.monotonicMs() };
     this.receiving.push(entry);
     this.stats.pagesReceived++;
@@ -558,6 +562,7 @@ export class SyncSession {
         throw e;
       }
       if (this.ended !== undefined) return;
+      if (tracing) tracePoint('sync.recv', lastSeq(page), t0);
       // The peer holds these ranges (it sent them): never send them back.
       for (const g of page.ranges) st.peerHas.set(g.origin, Math.max(st.peerHas.get(g.origin) ?? 0, g.to));
       const skew = this.pageSkew(m.namespace, page);
@@ -614,6 +619,7 @@ export class SyncSession {
       }
       this.stats.pageBytesReceived += rawBytes;
       const vector = page.ranges.map((g) => ({ origin: g.origin, seq: r.vector.get(g.origin) }));
+      if (tracing) tracePoint('sync.ack', lastSeq(page));
       await this.send({ kind: 'ack', pageId: m.pageId, namespace: m.namespace, vector });
       this.notify((o) => o.pageApplied?.(m.namespace, r.applied, m.page.length, rawBytes));
       if (m.caughtUp && !st.caughtUpReceived) {
@@ -798,6 +804,11 @@ export class SyncSession {
 }
 
 export type { SyncEndReason };
+
+/** A page's trace key (server/util/trace-points.ts): the last seq of its last range. */
+function lastSeq(page: DeltaPage): number {
+  return page.ranges[page.ranges.length - 1]?.to ?? 0;
+}
 
 function wireHlc(t: Hlc): WireHlc {
   return { wallMs: t.wall, logical: t.logical };

@@ -16,6 +16,7 @@ import type { RegionCrdt } from '../eventual/backend.js';
 import type { RegionNode } from '../region-node.js';
 import type { EdgeStream } from './channel.js';
 import { unsafeEdge } from '../../util/unsafe-edge.js';
+import { tracePoint, tracing } from '../../util/trace-points.js';
 
 /** NUL as a key and as a range end: every key (a namespace with the empty prefix). */
 const FROM_KEY = Uint8Array.of(0);
@@ -188,7 +189,9 @@ export class RegionReplicaSide implements ReplicaSide {
       }
     }
     try {
+      if (tracing) tracePoint('region.propose', page.ranges[page.ranges.length - 1]?.to ?? 0);
       const a = await this.crdt.uploadPage(ns, [...page.ranges], [...page.records]);
+      if (tracing) tracePoint('region.applied', page.ranges[page.ranges.length - 1]?.to ?? 0);
       return { status: 'applied', applied: a.applied, vector: VersionVector.from(a.vector.map((e) => [e.origin, e.seq] as const)) };
     } catch (e) {
       if (!(e instanceof EvError)) {
