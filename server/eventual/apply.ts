@@ -17,7 +17,7 @@
 
 import {
   ClockSkewError, DeltaGapError, EventConflictError, HybridClock, SiblingCapError, compareHlc, counterTotalsAfter,
-  eventAppendCheck, mvSiblingsAfterWrite, type CrdtKind, type CrdtRecord, type Dot, type EventBody, type Hlc,
+  eventAppendCheck, mvSiblingsAfterWrite, type CrdtKind, type CrdtRecord, type Dot, type EventBody, type Hlc, type LwwRecord,
 } from '../crdt/index.js';
 import type { NamespaceDefinition, NamespaceRegistry } from '../namespace/index.js';
 import { decodeKeyState, type KeyState } from './codec.js';
@@ -27,6 +27,12 @@ import { counterTotals, deviceSummary, heldEvent, mergeRecord, observedAdds, typ
 import { parseContextToken } from './token.js';
 import type { Work } from './work.js';
 import { unsafeEdge } from '../util/unsafe-edge.js';
+
+/**
+ * Tests only (lww-fast-path.test.ts): off, lww writes go through the general loop too, so a
+ * test can compare what the two write.
+ */
+export const lwwFastPath = { on: true };
 
 /** Test-only tooth (server/util/unsafe-edge.ts): the region applies pages stamped past the bound. */
 const unsafeAcceptSkew = unsafeEdge('accept-skew');
@@ -90,6 +96,11 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
   const clock = new HybridClock(env.localOrigin);
   clock.restore(work.hlc);
   const results: EvOpOutcome[] = [];
+  const ops = body.ops;
+  if (lwwFastPath.on && lwwOnly(ops)) {
+    await applyLww(env, c, clock, body.physicalMs, ops, results, merged, keys);
+    return { kind: 'write', namespace: def.name, results };
+  }
   for (let i = 0; i < body.ops.length; i++) {
     const op = body.ops[i]!;
     checkKind(def, OP_KIND[op.type], `a ${op.type}`);
@@ -147,6 +158,42 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
     results.push({ dot: { origin: rec.origin, seq: rec.seq }, hlc: rec.hlc, ...(rec.kind === 'events' ? { eventSeq: rec.deviceSeq } : {}) });
   }
   return { kind: 'write', namespace: def.name, results };
+}
+
+function lwwOnly(ops: readonly EvOp[]): ops is Array<Extract<EvOp, { type: 'lwwPut' | 'lwwDelete' }>> {
+  for (const op of ops) if (op.type !== 'lwwPut' && op.type !== 'lwwDelete') return false;
+  return true;
+}
+
+/**
+ * A write of lww puts and deletes (every etcd Put on an lww namespace): everything that could
+ * refuse it (the namespace's type, each key's namespace) is checked before the first op is
+ * stamped, so nothing can refuse it afterwards and its changes go straight into the batch
+ * (Work.direct: no per-command copies of the namespace record, the states or the index).
+ * Stamped and merged as the general loop does, op by op.
+ */
+async function applyLww(
+  env: ApplyEnv, c: MergeContext, clock: HybridClock, physicalMs: number, ops: Array<Extract<EvOp, { type: 'lwwPut' | 'lwwDelete' }>>,
+  results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
+): Promise<void> {
+  const { work, def } = c;
+  if (ops.length > 0) checkKind(def, 'lww', `a ${ops[0]!.type}`);
+  for (const op of ops) checkKey(env, def, op.key);
+  work.direct();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const pre = keys?.[i];
+    if (pre !== undefined) work.prime(pre.sk, pre.ks);
+    // The stamp is the op's outcome as it is ({ dot, hlc }): no copy.
+    const stamped = stamp(work, def, env.localOrigin, clock, physicalMs);
+    const rec: LwwRecord = {
+      kind: 'lww', key: op.key, value: op.type === 'lwwPut' ? op.value : null, origin: stamped.dot.origin, seq: stamped.dot.seq, hlc: stamped.hlc,
+    };
+    const merging = mergeRecord(c, rec, pre?.sk);
+    if (merging !== undefined) await merging; // a hot key's merge is done at once: no turn of the microtask queue
+    merged?.push(rec);
+    results.push(stamped);
+  }
 }
 
 /** The next dot and HLC of a region write (assigned at apply: see the top of this file). */

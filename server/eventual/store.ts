@@ -16,6 +16,7 @@ import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite, type ApplyEnv, type StateKeys } from './apply.js';
 import { applyGc, gcFrontierKey } from './gc.js';
 import { LruCache } from './cache.js';
+import { FreshIndex } from './fresh-index.js';
 import {
   SET_STATE_TAG, decodeHlcValue, decodeKeyState, decodeNsRecord, encodeHlcValue, encodeKeyState, encodeNsRecord, keyStateHashForm,
   type DeviceSummary, type NsCounts, type NsRecord,
@@ -65,7 +66,7 @@ export interface EventualStoreOptions {
 }
 
 function freshBatch(): BatchState {
-  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new Map() };
+  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new FreshIndex() };
 }
 
 export class EventualStore implements ExternalApplier {
