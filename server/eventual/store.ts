@@ -144,29 +144,31 @@ export class EventualStore implements ExternalApplier {
    * prior kv); per event with its seq given, the held event and its etcd key; per device its
    * summary. The store reads them in one round trip with the batch's other keys.
    */
-  readAhead(bytes: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
-    const mvcc: Uint8Array[] = [];
-    const raw: Uint8Array[] = [];
+  readAhead(bytes: Uint8Array, mvcc: Uint8Array[], raw: Uint8Array[]): void {
     let body: EvBody;
     try {
       body = decodeBody(bytes);
     } catch {
-      return { mvcc, raw }; // apply refuses it
+      return; // apply refuses it
     }
     const ns = body.namespace;
     if (body.kind === 'write') {
       // The state keys built here (and their strings) are handed to apply (StateKeys).
       const keys: StateKeys = [];
-      body.ops.forEach((op, i) => {
-        if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
-        else {
-          const sk = keyStateKey(ns, op.key);
-          keys[i] = { sk, ks: this.stateAhead(sk, raw) };
-          mvcc.push(op.key);
+      const ops = body.ops;
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        if (op.type === 'eventAppend') {
+          keys.push(undefined);
+          this.eventAhead(ns, op.device, op.seq, mvcc, raw);
+          continue;
         }
-      });
+        const sk = keyStateKey(ns, op.key);
+        keys.push({ sk, ks: this.stateAhead(sk, raw) });
+        mvcc.push(op.key);
+      }
       this.decoded.set(bytes, { body, keys });
-      return { mvcc, raw };
+      return;
     }
     this.decoded.set(bytes, { body, keys: undefined });
     if (body.kind === 'page') {
@@ -178,7 +180,6 @@ export class EventualStore implements ExternalApplier {
         }
       }
     }
-    return { mvcc, raw };
   }
 
   /** A state key worth reading ahead: neither the batch nor the cache holds it. Returns its key string. */
