@@ -70,7 +70,8 @@ async function startEtcd(dir: string): Promise<Running> {
     await stop();
     throw new Error(`${(err as Error).message}; see ${dir}/e*.log (is etcd installed? Debian package etcd-server)`, { cause: err });
   }
-  return { target: { name: 'etcd', endpoints }, pids: () => spawned.map((s) => s.child.pid ?? 0), stop };
+  const pids = (): number[] => spawned.map((s) => s.child.pid ?? 0);
+  return { target: { name: 'etcd', endpoints, pids }, pids, stop };
 }
 
 async function startRegionstore(dir: string, cpuProfDir: string | undefined): Promise<Running & { cluster: LocalCluster }> {
@@ -88,10 +89,11 @@ async function startRegionstore(dir: string, cpuProfDir: string | undefined): Pr
   });
   const endpoints = cluster.nodes.map((n) => n.clientUrl.replace(/^http:\/\//, ''));
   await waitForLeader('regionstore', endpoints);
+  const pids = (): number[] => cluster.nodes.map((n) => n.pid);
   return {
     cluster,
-    target: { name: 'regionstore', endpoints },
-    pids: () => cluster.nodes.map((n) => n.pid),
+    target: { name: 'regionstore', endpoints, pids },
+    pids,
     stop: async () => {
       await cluster.stop();
       nodeLog.end();
@@ -166,7 +168,8 @@ async function main(): Promise<void> {
       `value ${args.valueSize} B, ${args.durationS === undefined ? `--total ${args.total}` : `--duration ${args.durationS}s`}`;
     process.stdout.write(`\nregionstore vs etcd, ${started.toISOString()}; ${settings}\n` +
       'ratio rs/etcd: above 1 is better for throughput, below 1 is better for latency; other CPU: share of all cores used by ' +
-      'processes other than the two clusters, h2load, this one and kernel threads (fsync work) during the row\n\n' + renderComparison(rows));
+      'processes other than the two clusters, h2load, this one and kernel threads (fsync work) during the row; members\' CPU: ' +
+      'CPU time of the three members together (every thread) per answered op, which holds on a loaded machine\n\n' + renderComparison(rows));
     if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, JSON.stringify({ started, settings, systems: SYSTEMS, rows }, null, 2));
   } finally {
     for (const r of running.reverse()) await r.stop().catch(() => undefined);

@@ -7,8 +7,8 @@ import { Session } from 'node:inspector';
 
 /** Average bytes between two samples: small enough for per-op figures of a few hundred bytes. */
 const ALLOC_SAMPLE_BYTES = 256;
-/** Functions listed, by bytes they allocated themselves. */
-const ALLOC_TOP = 12;
+/** Functions listed, by bytes they allocated themselves (unless the caller asks for more). */
+export const ALLOC_TOP_DEFAULT = 12;
 
 interface SampleNode {
   callFrame: { functionName: string; url: string };
@@ -24,7 +24,7 @@ function post<T>(s: Session, method: string, params: object): Promise<T> {
   return new Promise((resolve, reject) => s.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))));
 }
 
-export async function startAllocSampler(): Promise<AllocSampler> {
+export async function startAllocSampler(top = ALLOC_TOP_DEFAULT): Promise<AllocSampler> {
   const s = new Session();
   s.connect();
   await post(s, 'HeapProfiler.enable', {});
@@ -44,8 +44,8 @@ export async function startAllocSampler(): Promise<AllocSampler> {
         for (const c of n.children) walk(c);
       };
       walk(profile.head);
-      const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, ALLOC_TOP).map(([k, v]) => `${Math.round(v / ops)} ${k}`);
-      return `allocated ~${Math.round(total / ops)} bytes/op (sampled); most by: ${top.join(', ')}`;
+      const list = [...self].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${Math.round(v / ops)} ${k}`);
+      return `allocated ~${Math.round(total / ops)} bytes/op (sampled); most by: ${list.join(', ')}`;
     },
   };
 }

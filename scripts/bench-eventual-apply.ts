@@ -10,10 +10,10 @@
 //   (page: an edge's upload, pages of 1000 bench:edge events, one page per batch; per op is per event)
 //   node --cpu-prof --import tsx scripts/bench-eventual-apply.ts --rows lww   (a profile)
 //   --alloc: also what the timed part allocates per op, garbage included (scripts/alloc-sampler.ts;
-//   the sampling costs time: the CPU figures of such a run are not comparable)
+//   the sampling costs time: the CPU figures of such a run are not comparable); --alloc-top N: list N functions
 
 import { countEngineIo } from './engine-io.js';
-import { startAllocSampler, type AllocSampler } from './alloc-sampler.js';
+import { ALLOC_TOP_DEFAULT, startAllocSampler, type AllocSampler } from './alloc-sampler.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: 'put,lww' },
     seed: { type: 'string', default: '1' },
     alloc: { type: 'boolean', default: false },
+    'alloc-top': { type: 'string', default: String(ALLOC_TOP_DEFAULT) },
   },
 });
 const OPS = Number(values.ops);
@@ -113,7 +114,7 @@ async function run(row: Row, batch: number): Promise<void> {
     const step = row === 'page' ? 1 : batch;
     await applyAll(0, half, step); // warm-up: the JIT, the caches, a populated keyspace
     Object.assign(io, { gets: 0, calls: 0, ops: 0, bytes: 0 });
-    const sampler: AllocSampler | undefined = values.alloc ? await startAllocSampler() : undefined;
+    const sampler: AllocSampler | undefined = values.alloc ? await startAllocSampler(Number(values['alloc-top'])) : undefined;
     const main0 = mainThreadCpuMs();
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();

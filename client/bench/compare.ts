@@ -16,7 +16,7 @@
 
 import { loadavg } from 'node:os';
 import { Client } from '../index.js';
-import type { CpuMeter } from './cpu-meter.js';
+import { processesCpuSeconds, type CpuMeter } from './cpu-meter.js';
 import { summarize } from './histogram.js';
 import { runH2load, type H2loadResult } from './h2load.js';
 import { PUT_PATH, RANGE_PATH, putRequestFrame, rangeRequestFrame } from './grpc-frames.js';
@@ -30,6 +30,8 @@ export interface Target {
   name: SystemName;
   /** host:port of every member. */
   endpoints: string[];
+  /** The members' processes, when local: their CPU per op is measured (serverCpuUsPerOp). */
+  pids?: () => number[];
 }
 
 export type WorkloadId = 'put-1' | 'put-256' | 'lww-1' | 'lww-256' | 'range-l' | 'range-s';
@@ -100,6 +102,8 @@ export interface Measurement {
   load: number;
   /** Share of all cores that processes other than the benchmark's used during the run. */
   othersCpu: number | undefined;
+  /** CPU µs per op of the system's members together (every thread), when their pids are known. */
+  serverCpuUsPerOp?: number;
   /** '' when the checks passed, else what was wrong. */
   problem: string;
 }
@@ -127,6 +131,16 @@ async function leaderAndRevision(t: Target): Promise<{ leader: string; revision:
     if (leader === undefined || !('status' in leader)) throw new Error(`${t.name} has no leader among ${t.endpoints.join(',')}`);
     return { leader: leader.endpoint, revision: leader.status.header.revision };
   });
+}
+
+/** CPU seconds a target's members have used so far (undefined: not known). */
+function serverCpuSeconds(t: Target): number | undefined {
+  return t.pids === undefined ? undefined : processesCpuSeconds(t.pids());
+}
+
+/** µs per op of the CPU seconds between two readings. */
+function perOpUs(a: number | undefined, b: number | undefined, ops: number): { serverCpuUsPerOp: number } | undefined {
+  return a === undefined || b === undefined || ops <= 0 ? undefined : { serverCpuUsPerOp: ((b - a) * 1e6) / ops };
 }
 
 function rowTotal(o: CompareOptions, w: Workload, d: Driver): number {
@@ -161,12 +175,14 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   const perAnswer = w.kind === 'range' ? await answerBytes(before.leader, path, body) : 0;
   const load = loadavg()[0] ?? 0;
   const others = o.meter?.start();
+  const cpu0 = serverCpuSeconds(t);
   const r: H2loadResult = await runH2load({
     target: before.leader, path, body,
     connections: Math.min(CONNECTIONS, w.inFlight), streams: Math.max(1, w.inFlight / CONNECTIONS),
     total: rowTotal(o, w, 'h2load'), ...(o.durationS === undefined ? {} : { durationS: o.durationS }),
   });
   const othersCpu = others?.();
+  const cpu1 = serverCpuSeconds(t);
   const after = await leaderAndRevision(t);
   // An lww put of the value the key already holds may change no visible value (no revision): its dot counts it.
   const added = eventual ? (await lwwDots(t)) - dotsBefore : after.revision - before.revision;
@@ -185,12 +201,13 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   }
   if (after.leader !== before.leader) problem += `${problem === '' ? '' : '; '}leader changed`;
   const latency = summarize(r.histogram);
-  return { opsPerS: ok / r.seconds, p50Ms: latency.p50, p99Ms: latency.p99, ok, sent: r.done, seconds: r.seconds, load, othersCpu, problem };
+  return { opsPerS: ok / r.seconds, p50Ms: latency.p50, p99Ms: latency.p99, ok, sent: r.done, seconds: r.seconds, load, othersCpu, problem, ...perOpUs(cpu0, cpu1, ok) };
 }
 
 async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Measurement> {
   const load = loadavg()[0] ?? 0;
   const others = o.meter?.start();
+  const cpu0 = serverCpuSeconds(t);
   const eventual = eventualOn(t, w);
   const settings = {
     endpoints: t.endpoints, clients: w.inFlight, conns: Math.min(CONNECTIONS, w.inFlight), total: rowTotal(o, w, 'client'),
@@ -202,6 +219,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
     ? await runCrdtBench('lww', { ...settings, namespace: LWW_NAMESPACE, memberSpace: 1, removePercent: 0, eventsPerAppend: 1 })
     : await runBench(w.kind, settings);
   const othersCpu = others?.();
+  const cpu1 = serverCpuSeconds(t);
   const added = r.revision_after - r.revision_before;
   const problems: string[] = [];
   if (r.failed > 0) problems.push(`${r.failed} failed (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})`);
@@ -212,7 +230,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   if (w.kind === 'range' && added !== 0) problems.push(`revision moved by ${added} during a read-only row`);
   return {
     opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, othersCpu,
-    problem: problems.join('; '),
+    problem: problems.join('; '), ...perOpUs(cpu0, cpu1, r.ok),
   };
 }
 
@@ -244,7 +262,8 @@ export async function runComparison(targets: Record<SystemName, Target>, o: Comp
       for (const name of SYSTEMS) {
         const m = driver === 'h2load' ? await h2loadRow(targets[name], w, o) : await clientRow(targets[name], w, o);
         o.log(`${w.label} via ${driver}, ${name}: ${Math.round(m.opsPerS)} ops/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms` +
-          ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)}, other processes ${percent(m.othersCpu)} of the CPU)` +
+          ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)}, other processes ${percent(m.othersCpu)} of the CPU, ` +
+          `members' CPU ${usPerOp(m.serverCpuUsPerOp)} µs/op)` +
           `${m.problem === '' ? '' : ` !! ${m.problem}`}`);
         results[name] = m;
       }
@@ -252,6 +271,10 @@ export async function runComparison(targets: Record<SystemName, Target>, o: Comp
     }
   }
   return rows;
+}
+
+function usPerOp(us: number | undefined): string {
+  return us === undefined ? '?' : Math.round(us).toString();
 }
 
 function percent(share: number | undefined): string {
@@ -269,7 +292,7 @@ function fmt(n: number, digits: number): string {
 /** The comparison as a Markdown table (for the terminal and the README alike). */
 export function renderComparison(rows: readonly Row[]): string {
   const head = '| workload | driver | etcd ops/s | rs ops/s | rs/etcd | etcd p50 ms | rs p50 ms | rs/etcd | etcd p99 ms | rs p99 ms | rs/etcd | ' +
-    'load (etcd, rs) | other CPU (etcd, rs) | checks |';
+    'load (etcd, rs) | other CPU (etcd, rs) | members\' CPU µs/op (etcd, rs) | checks |';
   const rule = `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`;
   const lines = rows.map((r) => {
     const e = r.results.etcd;
@@ -277,7 +300,8 @@ export function renderComparison(rows: readonly Row[]): string {
     const problems = SYSTEMS.filter((n) => r.results[n].problem !== '').map((n) => `${n}: ${r.results[n].problem}`);
     return `| ${r.workload.label} | ${r.driver} | ${fmt(e.opsPerS, 0)} | ${fmt(s.opsPerS, 0)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
       `${fmt(e.p50Ms, 2)} | ${fmt(s.p50Ms, 2)} | ${ratio(s.p50Ms, e.p50Ms)} | ${fmt(e.p99Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99Ms, e.p99Ms)} | ` +
-      `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${percent(e.othersCpu)}, ${percent(s.othersCpu)} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
+      `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${percent(e.othersCpu)}, ${percent(s.othersCpu)} | ` +
+      `${usPerOp(e.serverCpuUsPerOp)}, ${usPerOp(s.serverCpuUsPerOp)} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
   });
   return [head, rule, ...lines].join('\n') + '\n';
 }

@@ -53,6 +53,25 @@ function kernelThreadJiffies(): number {
   return sum;
 }
 
+/** Jiffies (USER_HZ ticks) per second of /proc's CPU times. */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (every thread, user + system) the processes `pids` have used so far: the cost of
+ * the servers under test, which holds on a loaded machine where their rate does not.
+ * Undefined where /proc is not readable.
+ */
+export function processesCpuSeconds(pids: readonly number[]): number | undefined {
+  try {
+    readFileSync('/proc/stat');
+  } catch {
+    return undefined;
+  }
+  let jiffies = 0;
+  for (const pid of pids) jiffies += processJiffies(pid, false);
+  return jiffies / USER_HZ;
+}
+
 export class CpuMeter {
   /** `ownPids`: the servers under test (read at every sample: restarts change them). */
   constructor(private readonly ownPids: () => number[]) {}

@@ -18,21 +18,22 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { WireHeader, WirePutRequest, WireRangeRequest } from './wire.js';
 
-const WIRE_VARINT = 0;
+export const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
-const WIRE_BYTES = 2;
+export const WIRE_BYTES = 2;
 const WIRE_FIXED32 = 5;
 const TWO_32 = 2 ** 32;
 /** A varint's high word below this keeps the value a safe integer (2^53 = 2^21 · 2^32). */
 const SAFE_HIGH_WORD = 2 ** 21;
-const EMPTY = Buffer.alloc(0);
+export const EMPTY = Buffer.alloc(0);
 /** Bytes of a varint that protobufjs reads as 32 bits (5 × 7 ≥ 32). */
 const UINT32_VARINT_BYTES_MAX = 5;
 
-class Malformed extends Error {}
+/** Input the fast codecs leave to the generic one (fast-crdt-codec.ts shares these pieces). */
+export class Malformed extends Error {}
 
 /** A protobuf reader over one message; `lo`/`hi` hold the last varint's two 32-bit words. */
-class Reader {
+export class Reader {
   pos = 0;
   lo = 0;
   hi = 0;
@@ -126,7 +127,7 @@ class Reader {
 }
 
 /** Checks a known field's wire type; a mismatch is left to the generic codec. */
-function expect(r: Reader, wireType: number, want: number): boolean {
+export function expect(r: Reader, wireType: number, want: number): boolean {
   if (wireType === want) return true;
   throw new Malformed(`field ${r.lo} has wire type ${wireType}`);
 }
@@ -195,21 +196,21 @@ interface Kv {
   lease: number;
 }
 
-const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+export const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const isBytes = (b: unknown): b is Uint8Array => b instanceof Uint8Array;
 
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   let size = 1;
   for (let v = n; v >= 0x80; v = Math.floor(v / 128)) size++;
   return size;
 }
 
 /** A tag and a non-negative integer, or nothing for 0 (the default). */
-function uintFieldSize(n: number): number {
+export function uintFieldSize(n: number): number {
   return n === 0 ? 0 : 1 + varintSize(n);
 }
 
-function bytesFieldSize(len: number): number {
+export function bytesFieldSize(len: number): number {
   return len === 0 ? 0 : 1 + varintSize(len) + len;
 }
 
@@ -266,7 +267,7 @@ function plainKv(kv: unknown): kv is Kv {
 }
 
 /** Writes into one preallocated buffer. */
-class Writer {
+export class Writer {
   pos = 0;
   constructor(readonly buf: Buffer) {}
 
@@ -358,10 +359,10 @@ export function encodePutResponse(res: { header?: WireHeader; prevKv?: unknown }
 
 // ---------------------------------------------------------------- installing
 
-type Codec = (x: never) => unknown;
+export type Codec = (x: never) => unknown;
 
 /** Tries the fast codec; anything it does not handle goes to the generic one. */
-function withFallback<A, R>(fast: (a: A) => R | undefined, generic: (a: A) => R): (a: A) => R {
+export function withFallback<A, R>(fast: (a: A) => R | undefined, generic: (a: A) => R): (a: A) => R {
   return (a: A): R => {
     let r: R | undefined;
     try {

@@ -16,6 +16,7 @@ import {
 import type { Backend } from './backend.js';
 import { clusterService } from './cluster.js';
 import { withFastKvCodecs } from './fast-codec.js';
+import { withFastCrdtCodecs } from './fast-crdt-codec.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { EDGE_SYNC_RECEIVE_BYTES_MAX, GRPC_SEND_BYTES_MAX, resolveLimits, type ApiLimits } from './limits.js';
@@ -226,7 +227,8 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     server.addService(def, instrument('Namespaces', def, gate('Namespaces', def, namespacesService(backend.namespaceOps)), opts.onCall));
   }
   if (backend.crdtOps !== undefined) {
-    const def = loadCrdtService();
+    // Write, the client library's lww put, gets hand-written codecs (fast-crdt-codec.ts).
+    const def = withFastCrdtCodecs(loadCrdtService());
     server.addService(def, instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall));
   }
   if (backend.edgeSyncOps !== undefined) {

@@ -12,14 +12,17 @@ import type { UnsafeCrdtSwitches } from './unsafe.js';
 
 // ---- lww
 
-/** True when `a` beats `b`: the larger (HLC, replica id). */
-export function lwwWins(a: LwwRecord, b: LwwRecord, unsafe: UnsafeCrdtSwitches = {}): boolean {
+/** No unsafe switch on: one object, not one per call of a rule. */
+const SAFE: UnsafeCrdtSwitches = {};
+
+/** True when `a` beats `b`: the larger (HLC, replica id). Only the stamps count (a held winner without its value may be given). */
+export function lwwWins(a: Pick<LwwRecord, 'hlc' | 'origin'>, b: Pick<LwwRecord, 'hlc' | 'origin'>, unsafe: UnsafeCrdtSwitches = SAFE): boolean {
   if (unsafe.lwwTieByArrival && compareHlc(a.hlc, b.hlc) === 0) return false;
   return compareStamp(a.hlc, a.origin, b.hlc, b.origin) > 0;
 }
 
 /** Merging `r` into a key whose winner is `winner`: the new winner and the record that lost (if any). */
-export function lwwMerge(winner: LwwRecord | undefined, r: LwwRecord, unsafe: UnsafeCrdtSwitches = {}): { winner: LwwRecord; loser: LwwRecord | undefined } {
+export function lwwMerge(winner: LwwRecord | undefined, r: LwwRecord, unsafe: UnsafeCrdtSwitches = SAFE): { winner: LwwRecord; loser: LwwRecord | undefined } {
   if (winner === undefined) return { winner: r, loser: undefined };
   return lwwWins(r, winner, unsafe) ? { winner: r, loser: winner } : { winner, loser: r };
 }

@@ -251,11 +251,11 @@ export class EdgeStore implements ExternalApplier {
    * (the held event, the device summary, the projection's prior mvcc row) are one engine
    * round trip for the whole batch instead of one each.
    */
-  readAhead(body: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
-    if (body[0] !== Tag.Eventual) return { mvcc: [], raw: [] };
+  readAhead(body: Uint8Array, mvcc: Uint8Array[], raw: Uint8Array[]): void {
+    if (body[0] !== Tag.Eventual) return;
     const inner = body.subarray(1);
     this.inner.set(body, inner);
-    return this.eventual.readAhead(inner);
+    this.eventual.readAhead(inner, mvcc, raw);
   }
 
   async apply(index: number, body: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {

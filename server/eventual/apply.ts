@@ -17,7 +17,7 @@
 
 import {
   ClockSkewError, DeltaGapError, EventConflictError, HybridClock, SiblingCapError, compareHlc, counterTotalsAfter,
-  eventAppendCheck, mvSiblingsAfterWrite, type CrdtKind, type CrdtRecord, type Dot, type EventBody, type Hlc,
+  eventAppendCheck, mvSiblingsAfterWrite, type CrdtKind, type CrdtRecord, type Dot, type EventBody, type Hlc, type LwwRecord,
 } from '../crdt/index.js';
 import type { NamespaceDefinition, NamespaceRegistry } from '../namespace/index.js';
 import { decodeKeyState, type KeyState } from './codec.js';
@@ -27,6 +27,12 @@ import { counterTotals, deviceSummary, heldEvent, mergeRecord, observedAdds, typ
 import { parseContextToken } from './token.js';
 import type { Work } from './work.js';
 import { unsafeEdge } from '../util/unsafe-edge.js';
+
+/**
+ * Tests only (lww-fast-path.test.ts): off, lww writes go through the general loop too, so a
+ * test can compare what the two write.
+ */
+export const lwwFastPath = { on: true };
 
 /** Test-only tooth (server/util/unsafe-edge.ts): the region applies pages stamped past the bound. */
 const unsafeAcceptSkew = unsafeEdge('accept-skew');
@@ -80,7 +86,9 @@ export type StateKeys = Array<{ sk: Uint8Array; ks: string } | undefined>;
  * `merged`, when given, receives each record the write merged, in seq order (an edge's live
  * push: store.ts onLocalRecords). `keys`: the ops' state keys, built already (StateKeys).
  */
-export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, merged?: CrdtRecord[], keys?: StateKeys): Promise<EvAnswer> {
+// Not async itself: an lww write whose merges were all done at once answers without a promise
+// (applyLww); the other writes answer through applyOps'. A refusal is thrown either way.
+export function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, merged?: CrdtRecord[], keys?: StateKeys): EvAnswer | Promise<EvAnswer> {
   const def = eventualNamespace(env, body.namespace);
   if (env.resyncing?.(def.name) !== undefined) {
     // Its own earlier writes are being downloaded again: a new one would take a seq among them.
@@ -90,6 +98,20 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
   const clock = new HybridClock(env.localOrigin);
   clock.restore(work.hlc);
   const results: EvOpOutcome[] = [];
+  const answer: EvAnswer = { kind: 'write', namespace: def.name, results };
+  const ops = body.ops;
+  if (lwwFastPath.on && lwwOnly(ops)) {
+    const pending = applyLww(env, c, clock, body.physicalMs, ops, results, merged, keys);
+    return pending === undefined ? answer : pending.then(() => answer);
+  }
+  return applyOps(env, c, clock, body, results, merged, keys).then(() => answer);
+}
+
+/** The ops of any write, one by one (the general loop). */
+async function applyOps(
+  env: ApplyEnv, c: MergeContext, clock: HybridClock, body: EvWriteBody, results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
+): Promise<void> {
+  const { work, def } = c;
   for (let i = 0; i < body.ops.length; i++) {
     const op = body.ops[i]!;
     checkKind(def, OP_KIND[op.type], `a ${op.type}`);
@@ -146,7 +168,66 @@ export async function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, m
     merged?.push(rec);
     results.push({ dot: { origin: rec.origin, seq: rec.seq }, hlc: rec.hlc, ...(rec.kind === 'events' ? { eventSeq: rec.deviceSeq } : {}) });
   }
-  return { kind: 'write', namespace: def.name, results };
+}
+
+function lwwOnly(ops: readonly EvOp[]): ops is Array<Extract<EvOp, { type: 'lwwPut' | 'lwwDelete' }>> {
+  for (const op of ops) if (op.type !== 'lwwPut' && op.type !== 'lwwDelete') return false;
+  return true;
+}
+
+/**
+ * A write of lww puts and deletes (every etcd Put on an lww namespace): everything that could
+ * refuse it (the namespace's type, each key's namespace) is checked before the first op is
+ * stamped, so nothing can refuse it afterwards and its changes go straight into the batch
+ * (Work.direct: no per-command copies of the namespace record, the states or the index).
+ * Stamped and merged as the general loop does, op by op.
+ */
+type LwwOps = Array<Extract<EvOp, { type: 'lwwPut' | 'lwwDelete' }>>;
+
+/** Undefined when every merge was done at once (a hot key: no promise at all), else the rest's promise. */
+function applyLww(
+  env: ApplyEnv, c: MergeContext, clock: HybridClock, physicalMs: number, ops: LwwOps,
+  results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
+): Promise<void> | undefined {
+  const { work, def } = c;
+  if (ops.length > 0) checkKind(def, 'lww', `a ${ops[0]!.type}`);
+  for (const op of ops) checkKey(env, def, op.key);
+  work.direct();
+  for (let i = 0; i < ops.length; i++) {
+    const merging = applyLwwOp(env, c, clock, physicalMs, ops, i, results, merged, keys);
+    if (merging !== undefined) return applyLwwAfter(env, c, clock, physicalMs, ops, i, merging, results, merged, keys);
+  }
+  return undefined;
+}
+
+/** The rest of applyLww once op `at`'s merge must wait for a read. */
+async function applyLwwAfter(
+  env: ApplyEnv, c: MergeContext, clock: HybridClock, physicalMs: number, ops: LwwOps, at: number, merging: Promise<void>,
+  results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
+): Promise<void> {
+  await merging;
+  for (let i = at + 1; i < ops.length; i++) {
+    const next = applyLwwOp(env, c, clock, physicalMs, ops, i, results, merged, keys);
+    if (next !== undefined) await next;
+  }
+}
+
+/** Stamps and merges op `i` (its outcome and record noted at once: ops go strictly one after the other). */
+function applyLwwOp(
+  env: ApplyEnv, c: MergeContext, clock: HybridClock, physicalMs: number, ops: LwwOps, i: number,
+  results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
+): Promise<void> | undefined {
+  const op = ops[i]!;
+  const pre = keys?.[i];
+  if (pre !== undefined) c.work.prime(pre.sk, pre.ks);
+  // The stamp is the op's outcome as it is ({ dot, hlc }): no copy.
+  const stamped = stamp(c.work, c.def, env.localOrigin, clock, physicalMs);
+  const rec: LwwRecord = {
+    kind: 'lww', key: op.key, value: op.type === 'lwwPut' ? op.value : null, origin: stamped.dot.origin, seq: stamped.dot.seq, hlc: stamped.hlc,
+  };
+  merged?.push(rec);
+  results.push(stamped);
+  return mergeRecord(c, rec, pre?.sk);
 }
 
 /** The next dot and HLC of a region write (assigned at apply: see the top of this file). */

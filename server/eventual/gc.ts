@@ -91,7 +91,7 @@ export async function applyGc(env: ApplyEnv, work: Work, body: EvGcBody): Promis
     const k = indexKey(def.name, d.origin, d.seq);
     const e = await work.get(k, decodeIndex);
     if (e === null || e.where !== 'record' || e.record.kind !== 'set' || e.record.op !== 'remove') continue;
-    work.del(k);
+    work.delIndex(def.name, d.origin, d.seq);
     dropped++;
     if (d.seq > (frontier.get(d.origin) ?? 0)) {
       frontier.set(d.origin, d.seq);

@@ -5,13 +5,13 @@
 // running counts of the namespace record and the change-feed projection.
 
 import {
-  counterMerge, counterValue, dotKey, eventDotBefore, eventMerge, lwwMerge, mvMerge, setAddBlocked, setRemoveEffects, VersionVector,
+  counterMerge, counterValue, dotKey, eventDotBefore, eventMerge, lwwWins, mvMerge, setAddBlocked, setRemoveEffects, VersionVector,
   type CounterRecord, type CrdtRecord, type Dot, type EventRecord, type LwwRecord, type MvRecord, type SetAddRecord, type SetRecord,
 } from '../crdt/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
 import {
   decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyIndex, encodeKeyState, encodeSuperseded, lwwRecordOf,
-  type DeviceSummary, type IndexEntry, type KeyState, type SetKeyState,
+  type DeviceSummary, type IndexEntry, type KeyState, type LwwWinner, type SetKeyState,
 } from './codec.js';
 import {
   conflictKey, deviceKey, eventKey, eventLoserKey, indexKey, keyStateKey, supersededKey,
@@ -20,7 +20,6 @@ import { counterValueBytes, eventEtcdKey, eventValue, mvValue, setValue } from '
 import { keyString, type Work } from './work.js';
 
 const U32 = new Uint8Array(4);
-const EMPTY = new Uint8Array(0);
 
 export interface MergeContext {
   work: Work;
@@ -49,24 +48,26 @@ function setState(c: MergeContext, key: Uint8Array, s: KeyState | null, sk = sta
  * at all. `whole` (an event that lost its (device, seq)) rewrites an entry that may exist.
  */
 function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
-  const key = indexKey(c.def.name, r.origin, r.seq);
   if (!whole && r.kind !== 'events' && !(r.kind === 'set' && r.op === 'remove')) {
-    c.work.putFresh(key, encodeKeyIndex(r.key)); // most entries: no IndexEntry object built
+    c.work.putIndexFresh(c.def.name, r.origin, r.seq, encodeKeyIndex(r.key)); // most entries: no IndexEntry object built
     return;
   }
   const e: IndexEntry = whole || r.kind !== 'events' ? { where: 'record', record: r } : { where: 'event', device: r.deviceId, seq: r.deviceSeq };
-  if (whole) c.work.put(key, encodeIndex(e));
-  else c.work.putFresh(key, encodeIndex(e));
+  if (whole) c.work.put(indexKey(c.def.name, r.origin, r.seq), encodeIndex(e));
+  else c.work.putIndexFresh(c.def.name, r.origin, r.seq, encodeIndex(e));
 }
 
 function indexDel(c: MergeContext, d: Dot): void {
-  c.work.del(indexKey(c.def.name, d.origin, d.seq));
+  c.work.delIndex(c.def.name, d.origin, d.seq);
 }
 
-/** `sk`: the engine key of r's key state when the caller built it already (keyStateKey of r.key). */
-// Not async itself: it hands back its merge's promise (an async wrapper cost a promise and a
-// frame per op on the apply path).
-export function mergeRecord(c: MergeContext, r: CrdtRecord, sk?: Uint8Array): Promise<void> {
+/**
+ * `sk`: the engine key of r's key state when the caller built it already (keyStateKey of r.key).
+ * Not async itself: it hands back its merge's promise (an async wrapper cost a promise and a
+ * frame per op on the apply path), or undefined when the merge was done at once (an lww
+ * merge whose key state is known without an engine read: apply.ts skips the await then).
+ */
+export function mergeRecord(c: MergeContext, r: CrdtRecord, sk?: Uint8Array): Promise<void> | undefined {
   c.work.countOp(c.def.name, r.kind);
   switch (r.kind) {
     case 'lww': return mergeLww(c, r, sk);
@@ -77,34 +78,63 @@ export function mergeRecord(c: MergeContext, r: CrdtRecord, sk?: Uint8Array): Pr
   }
 }
 
-async function mergeLww(c: MergeContext, r: LwwRecord, given?: Uint8Array): Promise<void> {
-  const ns = c.def.name;
+// lww: done at once (no promise) when the key's state is known without an engine read (the
+// batch's or the cache's: a hot key) and the held winner's value is not needed (it loses to a
+// later write of its own origin, or is a tombstone); otherwise the same steps after the reads.
+function mergeLww(c: MergeContext, r: LwwRecord, given?: Uint8Array): Promise<void> | undefined {
   const sk = given ?? stateKey(c, r.key);
-  const st = await loadState(c, r.key, sk);
+  const known = c.work.peek(sk) as KeyState | null | undefined;
+  if (known === undefined) return loadState(c, r.key, sk).then((st) => mergeLwwInto(c, r, sk, st));
+  return mergeLwwInto(c, r, sk, known);
+}
+
+function mergeLwwInto(c: MergeContext, r: LwwRecord, sk: Uint8Array, st: KeyState | null): Promise<void> | undefined {
   const held = st?.kind === 'lww' ? st.winner : undefined;
-  // The held winner as a record for the rule (which compares HLC and origin only); its value
-  // is read below only if it must be kept as a superseded loser.
-  const heldRec = held === undefined ? undefined : lwwRecordOf(r.key, held, EMPTY);
-  const m = lwwMerge(heldRec, r);
-  const loser = m.loser;
+  if (held === undefined) {
+    lwwWinner(c, r, sk);
+    return undefined;
+  }
   // A write supersedes the earlier writes of its own origin causally (an origin's writes are
   // sequential: each saw the ones before it): nothing to keep. Decided by the records alone,
   // not by which replica applies them, so a region and an edge holding the same records hold
   // the same state (and hash). A loser of another origin may have been concurrent with its
   // winner: kept (listable) until causally stable.
-  const keep = loser !== undefined && !(m.winner.origin === loser.origin && loser.seq < m.winner.seq);
-  // The held winner's value is its mvcc row (or this command's pending projection): read
-  // before r's projection replaces it.
-  const kept = !keep ? undefined : loser === r ? r : lwwRecordOf(r.key, held!, held!.tombstone ? null : held!.value !== undefined ? held!.value : await c.work.liveValue(r.key));
-  if (m.winner === r) {
-    setState(c, r.key, { kind: 'lww', winner: { origin: r.origin, seq: r.seq, hlc: r.hlc, tombstone: r.value === null, revision: c.work.writeRevision } }, sk);
-    indexPut(c, r);
-    c.work.project(r.key, r.value, true);
+  if (!lwwWins(r, held)) {
+    // r lost on arrival: it never enters the state or the index.
+    if (!(held.origin === r.origin && r.seq < held.seq)) keepSuperseded(c, r, held);
+    return undefined;
   }
-  if (loser === undefined) return;
-  if (loser !== r) indexDel(c, loser);
-  if (kept === undefined) return;
-  c.work.put(supersededKey(ns, kept.key, kept.origin, kept.seq), encodeSuperseded(kept, { origin: m.winner.origin, seq: m.winner.seq }));
+  if (held.origin === r.origin && held.seq < r.seq) {
+    lwwWinner(c, r, sk);
+    indexDel(c, held);
+    return undefined;
+  }
+  // The held winner is kept as a loser, with its value: in the state (format 1), or its mvcc
+  // row (or this command's pending projection), read before r's projection replaces it.
+  if (held.tombstone || held.value !== undefined) {
+    lwwHeldLost(c, r, sk, held, held.tombstone ? null : held.value!);
+    return undefined;
+  }
+  return c.work.liveValue(r.key).then((v) => lwwHeldLost(c, r, sk, held, v));
+}
+
+/** r is the key's winner now: its state, its index entry, its projection. */
+function lwwWinner(c: MergeContext, r: LwwRecord, sk: Uint8Array): void {
+  setState(c, r.key, { kind: 'lww', winner: { origin: r.origin, seq: r.seq, hlc: r.hlc, tombstone: r.value === null, revision: c.work.writeRevision } }, sk);
+  indexPut(c, r);
+  c.work.project(r.key, r.value, true);
+}
+
+/** r beat the held winner of another origin, which is kept as superseded with `value`. */
+function lwwHeldLost(c: MergeContext, r: LwwRecord, sk: Uint8Array, held: LwwWinner, value: Uint8Array | null): void {
+  lwwWinner(c, r, sk);
+  indexDel(c, held);
+  keepSuperseded(c, lwwRecordOf(r.key, held, value), r);
+}
+
+function keepSuperseded(c: MergeContext, loser: LwwRecord, winner: Dot): void {
+  const ns = c.def.name;
+  c.work.put(supersededKey(ns, loser.key, loser.origin, loser.seq), encodeSuperseded(loser, { origin: winner.origin, seq: winner.seq }));
   c.work.counts(ns).superseded++;
 }
 

@@ -16,6 +16,7 @@ import type { BatchOp, Engine } from '../storage/index.js';
 import { applyPage, applyWrite, type ApplyEnv, type StateKeys } from './apply.js';
 import { applyGc, gcFrontierKey } from './gc.js';
 import { LruCache } from './cache.js';
+import { FreshIndex } from './fresh-index.js';
 import {
   SET_STATE_TAG, decodeHlcValue, decodeKeyState, decodeNsRecord, encodeHlcValue, encodeKeyState, encodeNsRecord, keyStateHashForm,
   type DeviceSummary, type NsCounts, type NsRecord,
@@ -65,7 +66,7 @@ export interface EventualStoreOptions {
 }
 
 function freshBatch(): BatchState {
-  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new Map() };
+  return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new FreshIndex() };
 }
 
 export class EventualStore implements ExternalApplier {
@@ -133,8 +134,8 @@ export class EventualStore implements ExternalApplier {
 
   // ---- apply (ExternalApplier)
 
-  async apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
-    return encodeAnswer(await this.applyBody(bytes, tx));
+  apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+    return this.applyBody(bytes, tx);
   }
 
   /**
@@ -143,29 +144,31 @@ export class EventualStore implements ExternalApplier {
    * prior kv); per event with its seq given, the held event and its etcd key; per device its
    * summary. The store reads them in one round trip with the batch's other keys.
    */
-  readAhead(bytes: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
-    const mvcc: Uint8Array[] = [];
-    const raw: Uint8Array[] = [];
+  readAhead(bytes: Uint8Array, mvcc: Uint8Array[], raw: Uint8Array[]): void {
     let body: EvBody;
     try {
       body = decodeBody(bytes);
     } catch {
-      return { mvcc, raw }; // apply refuses it
+      return; // apply refuses it
     }
     const ns = body.namespace;
     if (body.kind === 'write') {
       // The state keys built here (and their strings) are handed to apply (StateKeys).
       const keys: StateKeys = [];
-      body.ops.forEach((op, i) => {
-        if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
-        else {
-          const sk = keyStateKey(ns, op.key);
-          keys[i] = { sk, ks: this.stateAhead(sk, raw) };
-          mvcc.push(op.key);
+      const ops = body.ops;
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        if (op.type === 'eventAppend') {
+          keys.push(undefined);
+          this.eventAhead(ns, op.device, op.seq, mvcc, raw);
+          continue;
         }
-      });
+        const sk = keyStateKey(ns, op.key);
+        keys.push({ sk, ks: this.stateAhead(sk, raw) });
+        mvcc.push(op.key);
+      }
       this.decoded.set(bytes, { body, keys });
-      return { mvcc, raw };
+      return;
     }
     this.decoded.set(bytes, { body, keys: undefined });
     if (body.kind === 'page') {
@@ -177,7 +180,6 @@ export class EventualStore implements ExternalApplier {
         }
       }
     }
-    return { mvcc, raw };
   }
 
   /** A state key worth reading ahead: neither the batch nor the cache holds it. Returns its key string. */
@@ -200,21 +202,22 @@ export class EventualStore implements ExternalApplier {
     if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
   }
 
-  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {
+  /** The command's answer, encoded (one async frame per command: the answer is encoded here). */
+  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
     let body: EvBody;
     const ahead = this.decoded.get(bytes);
     try {
       body = ahead?.body ?? decodeBody(bytes);
     } catch (e) {
       // Only a corrupted entry (or a proposer bug) gets here: refuse it, the same everywhere.
-      return { kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` };
+      return encodeAnswer({ kind: 'error', code: 'invalid-argument', message: `undecodable eventual entry: ${(e as Error).message}` });
     }
     if (body.kind === 'edge') {
       const u = body.update;
       const next = mergeEdge(this.edgeBatch.get(u.replicaId) ?? this.edgeTable.get(u.replicaId), u);
       this.edgeBatch.set(u.replicaId, next);
       tx.append({ type: 'put', key: edgeKey(u.replicaId), value: encodeEdgeRecord(next) });
-      return { kind: 'edge' };
+      return encodeAnswer({ kind: 'edge' });
     }
     const work = new Work(this.workBase, tx);
     const registry = this.opts.registry(); // as applied up to this entry
@@ -223,15 +226,20 @@ export class EventualStore implements ExternalApplier {
     let answer: EvAnswer;
     const merged: CrdtRecord[] | undefined = this.opts.onLocalRecords !== undefined && body.kind === 'write' ? [] : undefined;
     try {
-      answer = body.kind === 'write' ? await applyWrite(env, work, body, merged, ahead?.keys) : body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
+      if (body.kind === 'write') {
+        // An lww write at a hot key answers at once (apply.ts applyWrite): no await for it.
+        const a = applyWrite(env, work, body, merged, ahead?.keys);
+        answer = a instanceof Promise ? await a : a;
+      } else answer = body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
     } catch (e) {
       if (!(e instanceof EvError)) throw e;
       // Refused before anything was written: the work is dropped.
-      return { kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) };
+      return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
     }
-    await work.commit();
+    const committing = work.commit();
+    if (committing !== undefined) await committing;
     if (this.opts.onLocalRecords !== undefined) this.noteLocal(body.namespace, merged);
-    return answer;
+    return encodeAnswer(answer);
   }
 
   /** `records` merged by a local write of `ns` in this batch; undefined: `ns` changed otherwise. */
@@ -262,11 +270,12 @@ export class EventualStore implements ExternalApplier {
     const b = this.batch;
     this.batch = freshBatch();
     this.decoded.clear();
-    for (const [ks, s] of b.slots) {
+    // forEach, not for-of over entries: no [key, value] array per entry.
+    b.slots.forEach((s, ks) => {
       if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);
       else this.cache.delete(ks);
-    }
-    for (const [ns, r] of b.ns) this.records.set(ns, r);
+    });
+    b.ns.forEach((r, ns) => this.records.set(ns, r));
     if (b.hlc !== undefined) this.hlc = b.hlc;
     for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
     for (const { ns, mark } of this.resyncBatch) {
@@ -281,8 +290,9 @@ export class EventualStore implements ExternalApplier {
     this.resyncBatch = [];
     this.edgeBatch = new Map();
     this.deliverLocal(); // when writing() was not called
-    if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
-    if (this.opts.onChanged !== undefined) for (const ns of b.ns.keys()) this.opts.onChanged(ns);
+    const { onApplied, onChanged } = this.opts;
+    if (onApplied !== undefined) b.applied.forEach((c) => onApplied(c.namespace, c.type, c.n));
+    if (onChanged !== undefined) b.ns.forEach((_r, ns) => onChanged(ns));
   }
 
   // ---- a namespace deleted (namespace-applier.ts)

@@ -8,6 +8,8 @@ import { HLC_ZERO, compareHlc, type Hlc } from '../crdt/index.js';
 import { keyString, type ExternalTx } from '../mvcc/index.js';
 import type { BatchOp } from '../storage/index.js';
 import { ZERO_COUNTS, type NsCounts, type NsRecord } from './codec.js';
+import { FreshIndex } from './fresh-index.js';
+import { indexKey } from './layout.js';
 
 export interface Slot {
   key: Uint8Array;
@@ -27,8 +29,8 @@ export interface BatchState {
   hlc: Hlc | undefined;
   /** (namespace, type) → ops applied, for the metric once written. */
   applied: Map<string, { namespace: string; type: string; n: number }>;
-  /** Fresh puts (Work.putFresh) of the batch's commands, written at flush unless deleted since. */
-  fresh: Map<string, BatchOp>;
+  /** Fresh index puts (Work.putIndexFresh) of the batch's commands, written at flush unless deleted since. */
+  fresh: FreshIndex;
 }
 
 interface Projection {
@@ -49,12 +51,19 @@ export interface WorkBase {
 export { keyString };
 
 export class Work {
-  private readonly slots = new Map<string, Slot>();
-  private readonly ns = new Map<string, NsRecord>();
-  private readonly raw: BatchOp[] = [];
-  /** This command's fresh puts, and the batch's earlier fresh puts it deleted. */
-  private readonly fresh = new Map<string, BatchOp>();
-  private readonly unfresh: string[] = [];
+  // This command's changes kept apart until commit, each made when first needed (a direct()
+  // command needs none of them).
+  private slots: Map<string, Slot> | undefined;
+  private ns: Map<string, NsRecord> | undefined;
+  private raw: BatchOp[] | undefined;
+  /** This command's fresh index puts, and the batch's earlier fresh ones it deleted (made when first needed). */
+  private fresh: FreshIndex | undefined;
+  private unfresh: Array<{ ns: string; origin: string; seq: number }> | undefined;
+  /**
+   * The command can no longer be refused (direct()): its changes go straight into the batch
+   * state, with no per-command copies to merge at commit.
+   */
+  private isDirect = false;
   /**
    * mvcc keys whose visible value this command sets (null: deletes), in first-touch order:
    * the first one in `firstProjection`, without a string of its key (most commands set one
@@ -62,7 +71,7 @@ export class Work {
    */
   private firstProjection: Projection | undefined;
   private projections: Map<string, Projection> | undefined; // made for a second key
-  private readonly applied = new Map<string, { namespace: string; type: string; n: number }>();
+  private applied: Map<string, { namespace: string; type: string; n: number }> | undefined;
   hlc: Hlc;
 
   constructor(private readonly base: WorkBase, private readonly tx: ExternalTx) {
@@ -102,51 +111,85 @@ export class Work {
     this.lastKs = ks;
   }
 
-  async get<T>(key: Uint8Array, decode: (b: Uint8Array) => T): Promise<T | null> {
+  /**
+   * The value of `key` when it is known without an engine read: this command's, the batch's
+   * or the published cache's (null: deleted or absent); undefined when only the engine knows.
+   */
+  peek(key: Uint8Array): unknown {
     const ks = this.ks(key);
-    const own = this.slots.get(ks) ?? this.base.batch.slots.get(ks);
-    if (own !== undefined) return own.value as T | null;
-    const cached = this.base.cached(ks);
-    if (cached !== undefined) return cached as T | null;
+    const own = this.slots?.get(ks) ?? this.base.batch.slots.get(ks);
+    if (own !== undefined) return own.value;
+    return this.base.cached(ks);
+  }
+
+  async get<T>(key: Uint8Array, decode: (b: Uint8Array) => T): Promise<T | null> {
+    const known = this.peek(key);
+    if (known !== undefined) return known as T | null;
     const bytes = await this.tx.read(key);
     return bytes === undefined ? null : decode(bytes);
   }
 
+  /**
+   * From here on nothing can refuse this command (the caller checked everything a refusal
+   * could come from): its changes go straight into the batch state instead of copies kept
+   * apart until commit. Called before its first change. An lww write takes this path: its
+   * checks are all made before its first stamp (apply.ts applyWrite).
+   */
+  direct(): void {
+    this.isDirect = true;
+  }
+
   set<T>(key: Uint8Array, value: T | null, encode: (v: T) => Uint8Array, cache = true): void {
-    this.slots.set(this.ks(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
+    (this.isDirect ? this.base.batch.slots : (this.slots ??= new Map())).set(this.ks(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
   }
 
   /** A write-only engine op (index, superseded, event losers): never read back by apply. */
   put(key: Uint8Array, value: Uint8Array): void {
-    this.raw.push({ type: 'put', key, value });
+    if (this.isDirect) this.tx.append({ type: 'put', key, value }, true);
+    else (this.raw ??= []).push({ type: 'put', key, value });
   }
 
   /**
-   * A write-only put of a key that cannot exist in the engine before this batch (the index
-   * entry of a dot merged for the first time): held until the batch is flushed, so that a
-   * delete of it in the same batch cancels both.
+   * A write-only put of the index entry of a dot merged for the first time, which cannot
+   * exist in the engine before this batch: held until the batch is flushed, so that a
+   * delete of it in the same batch cancels both (fresh-index.ts).
    */
-  putFresh(key: Uint8Array, value: Uint8Array): void {
-    this.fresh.set(keyString(key), { type: 'put', key, value });
+  putIndexFresh(ns: string, origin: string, seq: number, value: Uint8Array): void {
+    (this.isDirect ? this.base.batch.fresh : (this.fresh ??= new FreshIndex())).set(ns, origin, seq, value);
   }
 
-  del(key: Uint8Array): void {
-    const ks = keyString(key);
-    if (this.fresh.delete(ks)) return; // put by this command
-    if (this.base.batch.fresh.has(ks)) {
-      this.unfresh.push(ks); // put earlier in this batch: dropped when this command commits
+  /** Deletes the index entry of a dot (a record dominated or collected). */
+  delIndex(ns: string, origin: string, seq: number): void {
+    const batchFresh = this.base.batch.fresh;
+    if (this.isDirect) {
+      if (!batchFresh.delete(ns, origin, seq)) this.tx.append({ type: 'del', key: indexKey(ns, origin, seq) }, true);
       return;
     }
-    this.raw.push({ type: 'del', key });
+    if (this.fresh?.delete(ns, origin, seq) === true) return; // put by this command
+    if (batchFresh.has(ns, origin, seq)) {
+      (this.unfresh ??= []).push({ ns, origin, seq }); // put earlier in this batch: dropped when this command commits
+      return;
+    }
+    (this.raw ??= []).push({ type: 'del', key: indexKey(ns, origin, seq) });
   }
 
-  /** The namespace record as this command sees it (a copy it may change). */
+  /** Deletes a key that is not an index entry (those: delIndex). */
+  del(key: Uint8Array): void {
+    if (this.isDirect) this.tx.append({ type: 'del', key }, true);
+    else (this.raw ??= []).push({ type: 'del', key });
+  }
+
+  /**
+   * The namespace record as this command sees it: a copy it may change, or (direct()) the
+   * batch's own, copied from the published one once per batch rather than once per command.
+   */
   record(ns: string): NsRecord {
-    let r = this.ns.get(ns);
+    const own = this.isDirect ? this.base.batch.ns : (this.ns ??= new Map());
+    let r = own.get(ns);
     if (r === undefined) {
-      const cur = this.base.batch.ns.get(ns) ?? this.base.nsRecord(ns);
+      const cur = (this.isDirect ? undefined : this.base.batch.ns.get(ns)) ?? this.base.nsRecord(ns);
       r = { vector: new Map(cur.vector), counts: { ...cur.counts }, ...(cur.top !== undefined ? { top: cur.top } : {}) };
-      this.ns.set(ns, r);
+      own.set(ns, r);
     }
     return r;
   }
@@ -218,9 +261,10 @@ export class Work {
       return;
     }
     const k = `${namespace}\u0000${type}`;
-    let c = this.applied.get(k);
+    const applied = this.isDirect ? this.base.batch.applied : (this.applied ??= new Map());
+    let c = applied.get(k);
     if (c !== undefined) c.n++;
-    else this.applied.set(k, (c = { namespace, type, n: 1 }));
+    else applied.set(k, (c = { namespace, type, n: 1 }));
     this.lastCount = c;
   }
 
@@ -228,32 +272,42 @@ export class Work {
    * The command succeeded: its engine ops join the mvcc batch, its changes the batch state,
    * and the visible values it changed become mvcc puts and deletes at the command's revision.
    */
-  async commit(): Promise<void> {
+  // Not async itself: a command with one projection (most) hands back that write's promise,
+  // with no promise and frame of its own per command.
+  commit(): Promise<unknown> | undefined {
     const batch = this.base.batch;
     // States, namespace records and the clock are written once per batch (their last value:
     // flushBatch), the write-only ops in order now.
     // forEach, not for-of over entries: no [key, value] array per entry.
-    this.slots.forEach((s, ks) => batch.slots.set(ks, s));
-    for (const op of this.raw) this.tx.append(op, true);
-    for (const ks of this.unfresh) batch.fresh.delete(ks);
-    this.fresh.forEach((op, ks) => batch.fresh.set(ks, op));
-    this.ns.forEach((r, ns) => batch.ns.set(ns, r));
+    this.slots?.forEach((s, ks) => batch.slots.set(ks, s));
+    if (this.raw !== undefined) for (const op of this.raw) this.tx.append(op, true);
+    if (this.unfresh !== undefined) for (const d of this.unfresh) batch.fresh.delete(d.ns, d.origin, d.seq);
+    this.fresh?.moveInto(batch.fresh);
+    this.ns?.forEach((r, ns) => batch.ns.set(ns, r));
     if (this.hlc !== (batch.hlc ?? this.base.hlc)) batch.hlc = this.hlc;
-    this.applied.forEach((c, k) => {
+    this.applied?.forEach((c, k) => {
       const b = batch.applied.get(k);
       if (b !== undefined) b.n += c.n;
       else batch.applied.set(k, { ...c });
     });
-    if (this.firstProjection !== undefined) await this.writeProjection(this.firstProjection);
-    if (this.projections !== undefined) for (const p of this.projections.values()) await this.writeProjection(p);
+    const first = this.firstProjection;
+    if (first === undefined) return undefined;
+    if (this.projections === undefined) return this.writeProjection(first);
+    return this.writeProjections(first, this.projections);
   }
 
-  private async writeProjection({ key, value, always }: Projection): Promise<void> {
-    if (always) {
-      if (value === null) await this.tx.delete(key); // a no-op when not live
-      else await this.tx.put(key, value);
-      return;
-    }
+  private async writeProjections(first: Projection, others: Map<string, Projection>): Promise<void> {
+    await this.writeProjection(first);
+    for (const p of others.values()) await this.writeProjection(p);
+  }
+
+  private writeProjection(p: Projection): Promise<unknown> {
+    // An lww winner (always): the put or delete's own promise, no frame of this one.
+    if (p.always) return p.value === null ? this.tx.delete(p.key) : this.tx.put(p.key, p.value); // a delete: a no-op when not live
+    return this.writeChanged(p);
+  }
+
+  private async writeChanged({ key, value }: Projection): Promise<void> {
     const cur = await this.tx.get(key);
     if (value === null) {
       if (cur !== undefined) await this.tx.delete(key);
@@ -266,8 +320,8 @@ export class Work {
 /** The engine ops of what a batch's commands left: each state, record and the clock once, and
  *  the fresh puts no later command of the batch deleted. */
 export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): void {
-  for (const op of batch.fresh.values()) append(op);
-  for (const s of batch.slots.values()) {
+  batch.fresh.flush(append);
+  batch.slots.forEach((s) => {
     if (s.value === null) {
       s.bytes = 0;
       append({ type: 'del', key: s.key });
@@ -276,8 +330,8 @@ export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsR
       s.bytes = s.key.length + value.length;
       append({ type: 'put', key: s.key, value });
     }
-  }
-  for (const [ns, r] of batch.ns) append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) });
+  });
+  batch.ns.forEach((r, ns) => append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) }));
   if (batch.hlc !== undefined) append(hlcOp(batch.hlc));
 }
 

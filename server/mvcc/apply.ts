@@ -102,8 +102,9 @@ class Tx implements ExternalTx {
     return applierGet(this.st, key);
   }
 
-  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
-    await this.exec.put({ key, value });
+  // The put's own promise (not an async frame of this one per projection).
+  put(key: Uint8Array, value: Uint8Array): Promise<unknown> {
+    return this.exec.put({ key, value });
   }
 
   async delete(key: Uint8Array): Promise<boolean> {

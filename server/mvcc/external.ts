@@ -17,7 +17,7 @@ export interface ExternalTx {
   /** The live kv of an mvcc key, seeing this batch's earlier writes. */
   get(key: Bytes): Promise<KeyValue | undefined>;
   /** Puts an mvcc key at writeRevision (a watch event follows once the batch is written). */
-  put(key: Bytes, value: Bytes): Promise<void>;
+  put(key: Bytes, value: Bytes): Promise<unknown>;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */
   delete(key: Bytes): Promise<boolean>;
   /**
@@ -59,9 +59,10 @@ export interface ExternalApplier {
    * thread-pool hand-off and a callback each): `mvcc`, keys whose live kv it will get, put or
    * delete; `raw`, engine keys it will read with tx.read. Called once per command, before the
    * batch applies, with the same body object `apply` then gets. A hint only: keys it leaves
-   * out are read when asked for; keys it names and never reads cost a wasted read.
+   * out are read when asked for; keys it names and never reads cost a wasted read. It pushes
+   * them onto the batch's own lists (no lists and answer object per command).
    */
-  readAhead?(body: Bytes): { mvcc: Bytes[]; raw: Bytes[] };
+  readAhead?(body: Bytes, mvcc: Bytes[], raw: Bytes[]): void;
   /** UNSAFE (testing only): a retried external command applies again (the dedupe table is skipped). */
   readonly skipDedupe?: boolean;
 }

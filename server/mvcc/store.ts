@@ -166,12 +166,7 @@ export class MvccStore {
     const ahead = { mvcc: putKeys(todo.map((t) => t.cmd)), raw: [] as Uint8Array[] };
     const external = this.st.external;
     if (external?.readAhead !== undefined) {
-      for (const { cmd } of todo) {
-        if (cmd.type !== 'external') continue;
-        const keys = external.readAhead(cmd.external.body);
-        for (const k of keys.mvcc) ahead.mvcc.push(k);
-        for (const k of keys.raw) ahead.raw.push(k);
-      }
+      for (const { cmd } of todo) if (cmd.type === 'external') external.readAhead(cmd.external.body, ahead.mvcc, ahead.raw);
     }
     if (tracing) tracePoint('mvcc.prefetch', last);
     await prefetchLatest(this.st, ahead.mvcc, ahead.raw);

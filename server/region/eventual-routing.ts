@@ -147,9 +147,15 @@ export class EventualRouting {
     return this.lwwPut(ns, req, id);
   }
 
-  private async lwwPut(ns: NamespaceDefinition, req: PutRequest, id: ClientSeq | undefined): Promise<PutResponse> {
-    let prev: KeyValue | undefined;
-    if (req.prevKv === true || req.ignoreValue === true) prev = (await this.readLive({ key: req.key }))[0];
+  private lwwPut(ns: NamespaceDefinition, req: PutRequest, id: ClientSeq | undefined): Promise<PutResponse> {
+    // The common Put (no prev_kv, no ignore_value): the write's own promise, no frame of this one.
+    if (req.prevKv !== true && req.ignoreValue !== true) return this.writer.write({ namespace: ns.name, ops: [{ type: 'lwwPut', key: req.key, value: req.value }] }, id);
+    return this.lwwPutReading(ns, req, id);
+  }
+
+  /** A Put with prev_kv or ignore_value: the value before it is read first (see the top of this file). */
+  private async lwwPutReading(ns: NamespaceDefinition, req: PutRequest, id: ClientSeq | undefined): Promise<PutResponse> {
+    const prev: KeyValue | undefined = (await this.readLive({ key: req.key }))[0];
     let value = req.value;
     if (req.ignoreValue === true) {
       if (prev === undefined) throw new EventualRoutingError('key-not-found', 'etcdserver: key not found');

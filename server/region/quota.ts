@@ -60,8 +60,18 @@ export class BackendQuota {
   async available(cost: number): Promise<boolean> {
     if (!this.enabled || cost === 0) return true;
     if (this.size === undefined) await this.refresh();
-    else if (this.now() - this.measuredAt >= QUOTA_SIZE_REFRESH_MS) void this.refresh();
-    return (this.size ?? 0) + cost < this.quotaBytes; // etcd's test: size + cost < quota
+    return this.fitsNow(cost) ?? cost < this.quotaBytes; // a failed first measure counts the size as 0, as before
+  }
+
+  /**
+   * available() without a promise once the size was measured (a write's hot path):
+   * undefined before the first measure, which available() awaits.
+   */
+  fitsNow(cost: number): boolean | undefined {
+    if (!this.enabled || cost === 0) return true;
+    if (this.size === undefined) return undefined;
+    if (this.now() - this.measuredAt >= QUOTA_SIZE_REFRESH_MS) void this.refresh();
+    return this.size + cost < this.quotaBytes; // etcd's test: size + cost < quota
   }
 
   private refresh(): Promise<void> {

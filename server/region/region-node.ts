@@ -843,11 +843,10 @@ export class RegionNode {
    * Proposes an eventual entry (server/eventual/entry.ts) as an mvcc external command,
    * so a retry with the same identity applies at most once (the mvcc dedupe table).
    */
-  async proposeEventual(body: Uint8Array, client: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
+  proposeEventual(body: Uint8Array, client: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
     const cmd: Command = client === undefined ? { type: 'external', external: { body } } : { type: 'external', external: { body }, client };
-    const res = await this.proposeCommand(cmd);
-    if (res.type !== 'external') throw new Error(`an eventual proposal got a ${res.type} answer`);
-    return res.external;
+    // Not async: a .then, not a second frame per write held for its whole round trip.
+    return this.proposeCommand(cmd).then(externalAnswer);
   }
 
   private propose(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
@@ -1162,4 +1161,9 @@ function eventualFigures(store: EventualStore): CrdtNamespaceFigures[] {
 function traceReady(rd: Ready): void {
   if (rd.entries.length > 0) tracePoint('raft.entries', rd.entries[rd.entries.length - 1]!.index);
   if (rd.committedEntries.length > 0) tracePoint('raft.committed', rd.committedEntries[rd.committedEntries.length - 1]!.index);
+}
+
+function externalAnswer(res: CommandResponse): { revision: number; body: Uint8Array } {
+  if (res.type !== 'external') throw new Error(`an eventual proposal got a ${res.type} answer`);
+  return res.external;
 }

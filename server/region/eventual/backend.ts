@@ -69,6 +69,37 @@ function opCost(op: EvOp): number {
   }
 }
 
+/** The quota cost of a write's ops. */
+function writeCost(ops: readonly EvOp[]): number {
+  let cost = 0;
+  for (const op of ops) cost += opCost(op);
+  return cost;
+}
+
+/** A proposal's failure as the Crdt service's (an MvccError), else as it is. */
+function proposalError(e: unknown): never {
+  if (e instanceof MvccError) throw fromMvcc(e);
+  throw e;
+}
+
+/**
+ * A write's answer as it is, once it is known to be one (not a refusal, which is thrown as
+ * an EvError). The per-op outcomes are decoded only by write(): an etcd Put
+ * (writeRevision) needs the revision alone.
+ */
+function writeAnswer(res: { revision: number; body: Uint8Array }): { revision: number; body: Uint8Array } {
+  if (!isWriteAnswer(res.body)) {
+    const a = decodeAnswer(res.body);
+    if (a.kind === 'error') throw new EvError(a.code, a.message);
+    throw new Error(`a CRDT write got a ${a.kind} answer`);
+  }
+  return res;
+}
+
+function revisionOnly(_def: NamespaceDefinition, res: { revision: number }): { revision: number } {
+  return { revision: res.revision };
+}
+
 function clampLimit(limit: number, dflt: number, max: number): number {
   return limit <= 0 ? dflt : Math.min(limit, max);
 }
@@ -116,41 +147,59 @@ export class RegionCrdt {
     }
   }
 
-  async write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[] }> {
-    const { def, revision, body } = await this.writeEntry(req, identity);
-    const a = decodeAnswer(body) as Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>;
-    return {
-      ...this.answer(def.name, revision),
-      results: a.results.map((o) => ({
-        ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
-        ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
-      })),
-    };
+  write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[] }> {
+    return this.proposeWrite(req, identity, (def, res) => {
+      const a = decodeAnswer(res.body) as Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>;
+      return {
+        ...this.answer(def.name, res.revision),
+        results: a.results.map((o) => ({
+          ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
+          ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
+        })),
+      };
+    });
   }
 
   /**
    * An etcd Put or DeleteRange on an lww namespace (eventual-routing.ts): the same entry as
    * write(), answered with the revision only (no vector, no per-op outcomes to build).
    */
-  async writeRevision(req: WriteInput, identity: ClientSeq | undefined): Promise<{ revision: number }> {
-    return { revision: (await this.writeEntry(req, identity)).revision };
+  writeRevision(req: WriteInput, identity: ClientSeq | undefined): Promise<{ revision: number }> {
+    return this.proposeWrite(req, identity, revisionOnly);
   }
 
-  /** Proposes the write; resolves with its answer's bytes once it is known to be a write's answer (not a refusal). */
+  /**
+   * Proposes a write; `done` makes the answer from a write's answer (a refusal is thrown as an
+   * EvError first). While nothing refuses it here (a namespace this member knows, the quota
+   * measured and not reached: every write but the first after a start) it is encoded and
+   * proposed at once, with one .then per write rather than the general path's async frames
+   * held for the whole round trip (writeEntry decides the rest: the barrier, the alarm).
+   */
+  private proposeWrite<T>(req: WriteInput, identity: ClientSeq | undefined, done: (def: NamespaceDefinition, res: { revision: number; body: Uint8Array }) => T): Promise<T> {
+    const def = req.ops.length === 0 ? undefined : this.namespaceNow(req.namespace);
+    if (def === undefined || this.node.quota.fitsNow(writeCost(req.ops)) !== true) {
+      return this.writeEntry(req, identity).then((r) => done(r.def, r));
+    }
+    const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
+    return this.node.proposeEventual(body, identity).then((res) => done(def, writeAnswer(res)), proposalError);
+  }
+
+  /** The eventual namespace named `name` as this member knows it; undefined where namespaceOf would refuse (or look further). */
+  private namespaceNow(name: string): NamespaceDefinition | undefined {
+    if (name === '') return undefined;
+    const def = this.node.namespaces.get(name);
+    return def !== undefined && def.level === 'eventual' ? def : undefined;
+  }
+
+  /** Proposes the write after every check (the general path of proposeWrite); resolves with its answer's bytes once it is known to be a write's answer (not a refusal). */
   private async writeEntry(req: WriteInput, identity: ClientSeq | undefined): Promise<{ def: NamespaceDefinition; revision: number; body: Uint8Array }> {
     if (req.ops.length === 0) throw new EvError('invalid-argument', 'a write needs at least one op');
     const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
     if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
     const def = await this.writableNamespace(req.namespace, firstKey?.key);
-    await this.checkQuota(req.ops);
+    await this.checkQuota(writeCost(req.ops));
     const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
-    const res = await this.propose(body, identity);
-    // The per-op outcomes are decoded only by write(): an etcd Put (writeRevision) needs the revision alone.
-    if (!isWriteAnswer(res.body)) {
-      const a = decodeAnswer(res.body);
-      if (a.kind === 'error') throw new EvError(a.code, a.message);
-      throw new Error(`a CRDT write got a ${a.kind} answer`);
-    }
+    const res = writeAnswer(await this.propose(body, identity));
     return { def, revision: res.revision, body: res.body };
   }
 
@@ -188,22 +237,15 @@ export class RegionCrdt {
    * --quota-backend-bytes raises the NOSPACE alarm (through Raft) and is refused; the alarm
    * then refuses CRDT writes at apply on every member until it is disarmed.
    */
-  private async checkQuota(ops: EvOp[]): Promise<void> {
-    let cost = 0;
-    for (const op of ops) cost += opCost(op);
+  private async checkQuota(cost: number): Promise<void> {
     if (await this.node.quota.available(cost)) return;
     const raise = { type: 'alarm' as const, alarm: { action: AlarmAction.ACTIVATE, memberId: this.node.id, alarm: AlarmType.NOSPACE } };
     await this.node.proposeCommand(raise).catch(() => undefined);
     throw new EvError('resource-exhausted', 'etcdserver: mvcc: database space exceeded');
   }
 
-  private async propose(body: Uint8Array, identity: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
-    try {
-      return await this.node.proposeEventual(body, identity);
-    } catch (e) {
-      if (e instanceof MvccError) throw fromMvcc(e);
-      throw e;
-    }
+  private propose(body: Uint8Array, identity: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
+    return this.node.proposeEventual(body, identity).catch(proposalError);
   }
 
   async read(req: ReadInput, ask: ReadAsk | undefined, deadlineMs: number): Promise<Answer & {

@@ -1,0 +1,85 @@
+// The hand-written Crdt.Write codecs against proto-loader's: for any request bytes the
+// generic encoder can produce from lww ops, the same decoded object; other ops, and any
+// odd input, left to the generic codec (the same object or the same failure); for any
+// response object writeToWire can build, bytes the generic decoder reads back as the
+// generic encoding's.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import type { MethodDefinition } from '@grpc/grpc-js';
+import { loadCrdtService } from './crdt-wire.js';
+import { decodeWriteRequest, encodeWriteResponse, withFastCrdtCodecs } from './fast-crdt-codec.js';
+
+type AnyMethod = MethodDefinition<any, any>;
+const generic = loadCrdtService()['Write'] as unknown as AnyMethod;
+const fast = withFastCrdtCodecs(loadCrdtService())['Write'] as unknown as AnyMethod;
+
+const bytes = fc.oneof(fc.constant(Buffer.alloc(0)), fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.from(u)));
+const uint = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 31 }), fc.maxSafeNat());
+const name = fc.oneof(fc.constant(''), fc.string({ maxLength: 12 }), fc.constantFrom('bench-lww', 'région'));
+const lwwOp = fc.oneof(
+  fc.record({ lwwPut: fc.record({ key: bytes, value: bytes }, { requiredKeys: [] }) }),
+  fc.record({ lwwDelete: fc.record({ key: bytes }, { requiredKeys: [] }) }),
+);
+const otherOp = fc.oneof(
+  fc.record({ counterAdd: fc.record({ key: bytes, delta: fc.integer().map(String) }) }),
+  fc.record({ setAdd: fc.record({ key: bytes, member: bytes }) }),
+  fc.constant({}),
+);
+const dot = fc.record({ origin: name, seq: uint });
+const result = fc.record({
+  dot: fc.option(dot, { nil: null }), hlc: fc.option(fc.record({ wallMs: uint, logical: fc.integer({ min: 0, max: 65535 }) }), { nil: null }),
+  eventSeq: uint, duplicate: fc.boolean(),
+});
+
+/** What a deserializer makes of `b`: its object, or its error's text. */
+function outcome(f: (b: Buffer) => unknown, b: Buffer): unknown {
+  try {
+    return { ok: f(b) };
+  } catch (err) {
+    return { err: String(err) };
+  }
+}
+
+describe('fast Crdt.Write codecs', () => {
+  test('a Write of lww ops decodes as proto-loader decodes it; other ops go to the generic codec', () => {
+    const common = generic.requestSerialize({ namespace: 'bench-lww', ops: [{ lwwPut: { key: Buffer.from('k'), value: Buffer.from('v') } }] });
+    assert.deepEqual(decodeWriteRequest(common), generic.requestDeserialize(common));
+    fc.assert(fc.property(fc.record({ namespace: name, ops: fc.array(lwwOp, { maxLength: 4 }) }, { requiredKeys: [] }), (req) => {
+      const wire = generic.requestSerialize(req);
+      assert.deepEqual(fast.requestDeserialize(wire), generic.requestDeserialize(wire));
+    }), { numRuns: 500 });
+    fc.assert(fc.property(name, fc.array(fc.oneof(lwwOp, otherOp), { maxLength: 4 }), (namespace, ops) => {
+      const wire = generic.requestSerialize({ namespace, ops });
+      assert.deepEqual(fast.requestDeserialize(wire), generic.requestDeserialize(wire));
+    }), { numRuns: 500 });
+    const counter = generic.requestSerialize({ ops: [{ counterAdd: { key: Buffer.from('c'), delta: '1' } }] });
+    assert.equal(decodeWriteRequest(counter), undefined, 'a counter add is the generic codec\'s');
+  });
+
+  test('any bytes: the same object or the same failure as the generic codec', () => {
+    const prefix = generic.requestSerialize({ namespace: 'ns', ops: [{ lwwPut: { key: Buffer.from('k'), value: Buffer.from('v') } }] });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 24 }), fc.boolean(), (tail, withPrefix) => {
+      const b = Buffer.concat([withPrefix ? prefix : Buffer.alloc(0), Buffer.from(tail)]);
+      assert.deepEqual(outcome(fast.requestDeserialize, b), outcome(generic.requestDeserialize, b));
+    }), { numRuns: 2000 });
+    // A CrdtOp with two members set, an unknown field inside an op and inside the request.
+    for (const hex of ['12080a020a0012020a00', '12060a040a0078051a00', '78050a026e73']) {
+      const b = Buffer.from(hex, 'hex');
+      assert.deepEqual(outcome(fast.requestDeserialize, b), outcome(generic.requestDeserialize, b), `input ${hex}`);
+    }
+  });
+
+  test('Write responses read back as the generic encoding does', () => {
+    fc.assert(fc.property(name, uint, fc.array(dot, { maxLength: 3 }), fc.array(result, { maxLength: 4 }), uint, (namespace, revision, vector, results, memberId) => {
+      const res = { namespace, revision, vector, results, memberId };
+      const ours = fast.responseSerialize(res);
+      assert.deepEqual(generic.responseDeserialize(ours), generic.responseDeserialize(generic.responseSerialize(res)));
+    }), { numRuns: 500 });
+    const plain = { namespace: 'bench-lww', revision: 7, vector: [{ origin: 'region:x', seq: 3 }], results: [{ dot: { origin: 'region:x', seq: 3 }, hlc: { wallMs: 1_765_000_000_000, logical: 2 }, eventSeq: 0, duplicate: false }], memberId: 9 };
+    assert.ok(encodeWriteResponse(plain) !== undefined, 'the plain shape takes the fast path');
+    assert.equal(encodeWriteResponse({ ...plain, revision: '7' }), undefined, 'a string revision is the generic codec\'s');
+    assert.equal(encodeWriteResponse({ ...plain, namespace: 'région' }), undefined, 'a non-ASCII name is the generic codec\'s');
+  });
+});
