@@ -45,6 +45,23 @@ async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | un
   }
 }
 
+/**
+ * Where a convergence's seconds went, from the polls of the region's vector (the clock starts
+ * when the leader's proxy accepts the edge): when the first of the `events` new events was
+ * held, when half and all were, and what the polling itself cost (each poll is a
+ * linearizable read, so a ReadIndex round on a busy region).
+ */
+function phaseLine(edge: string, events: number, base: number, polls: ReadonlyArray<{ at: number; readMs: number; holds: number }>, seconds: number): string {
+  const when = (n: number): string => {
+    const p = polls.find((x) => x.holds - base >= n);
+    return p === undefined ? '?' : `${(p.at / 1000).toFixed(2)} s`;
+  };
+  const reads = polls.map((p) => p.readMs).sort((a, b) => a - b);
+  const mid = reads[Math.floor(reads.length / 2)] ?? 0;
+  return `edge ${edge}: of ${events} events the first was held at ${when(1)}, half at ${when(Math.ceil(events / 2))}, all at ${seconds.toFixed(2)} s; ` +
+    `${polls.length} polls, read p50 ${mid.toFixed(1)} ms, max ${(reads.at(-1) ?? 0).toFixed(1)} ms`;
+}
+
 const toInput = (e: BenchEvent): { device: string; seq: number; type: string; payload: string } => ({ device: e.device, seq: e.seq, type: e.type, payload: e.payload });
 
 class RegionstorePair implements ReplicaPair {
@@ -57,6 +74,7 @@ class RegionstorePair implements ReplicaPair {
     private readonly prefix: string,
     /** The index (in --region order) of the member that leads now, if known. */
     private readonly leaderIndex: () => Promise<number | undefined>,
+    private readonly log: (line: string) => void,
   ) {}
 
   static async create(
@@ -79,7 +97,7 @@ class RegionstorePair implements ReplicaPair {
     await until(`edge ${edge.name} knows ${namespace}`, REGISTRY_TIMEOUT_MS, async () => (await edgeClient.namespaces.get(namespace)).name);
     link.cut();
     log(`edge ${edge.name} (pid ${edge.pid}) up on ${edge.hostPort}, dialling the region through ${link.addresses.join(',')}`);
-    return new RegionstorePair(region, edge, edgeClient, link, namespace, prefix, leaderIndex);
+    return new RegionstorePair(region, edge, edgeClient, link, namespace, prefix, leaderIndex, log);
   }
 
   async writeLocal(events: readonly BenchEvent[]): Promise<void> {
@@ -98,12 +116,27 @@ class RegionstorePair implements ReplicaPair {
     // URL the follower names and tries the next endpoint) are reported apart as the wait.
     const leader = await this.leaderIndex();
     const acceptedBefore = this.link.accepted(leader);
+    const before = await this.regionHoldsSafe();
     const tHeal = performance.now();
     this.link.heal();
     await until(`edge ${this.edge.name} reconnects`, CONVERGE_TIMEOUT_MS, async () => (this.link.accepted(leader) > acceptedBefore ? true : undefined));
     const t0 = performance.now();
-    await until(`region holds ${total} events of ${this.namespace}`, CONVERGE_TIMEOUT_MS, async () => ((await this.regionHolds()) >= total ? true : undefined));
-    return { seconds: (performance.now() - t0) / 1000, waitSeconds: (t0 - tHeal) / 1000 };
+    // Each poll's answer, for the phase line below (what the clock counted, where).
+    const polls: Array<{ at: number; readMs: number; holds: number }> = [];
+    await until(`region holds ${total} events of ${this.namespace}`, CONVERGE_TIMEOUT_MS, async () => {
+      const asked = performance.now();
+      const holds = await this.regionHolds();
+      polls.push({ at: asked - t0, readMs: performance.now() - asked, holds });
+      return holds >= total ? true : undefined;
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    this.log(phaseLine(this.edge.name, total - before, before, polls, seconds));
+    return { seconds, waitSeconds: (t0 - tHeal) / 1000 };
+  }
+
+  /** regionHolds, 0 when the read fails (the namespace unknown yet). */
+  private async regionHoldsSafe(): Promise<number> {
+    return this.regionHolds().catch(() => 0);
   }
 
   async disconnect(): Promise<void> {

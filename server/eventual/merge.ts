@@ -27,6 +27,8 @@ export interface MergeContext {
   def: NamespaceDefinition;
   /** The local replica's origin (`region:<token>` or `edge:<device>:<incarnation>`). */
   localOrigin: string;
+  /** An events namespace whose events' etcd keys only their projection writes (apply.ts eventKeysOwned). */
+  eventKeysOwned?: boolean;
 }
 
 /** The engine key of a key's state, built once per merge (get then set use the same object). */
@@ -242,7 +244,10 @@ async function mergeEvent(c: MergeContext, r: EventRecord): Promise<void> {
   }
   indexPut(c, r);
   c.work.set(eventKey(ns, r.deviceId, r.deviceSeq), r, encodeEvent, false);
-  c.work.project(eventEtcdKey(c.def.prefix, r.deviceId, r.deviceSeq), eventValue(r));
+  const etcdKey = eventEtcdKey(c.def.prefix, r.deviceId, r.deviceSeq);
+  // A (device, seq) not held has no live etcd key when only projections write there.
+  if (m.kind === 'new' && c.eventKeysOwned === true) c.work.projectNew(etcdKey, eventValue(r));
+  else c.work.project(etcdKey, eventValue(r));
   if (m.kind === 'new') await noteEventSeq(c, r.deviceId, r.deviceSeq);
 }
 

@@ -13,7 +13,7 @@ import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
-import { applyPage, applyWrite, type ApplyEnv, type StateKeys } from './apply.js';
+import { applyPage, applyWrite, eventKeysOwned, type ApplyEnv, type StateKeys } from './apply.js';
 import { applyGc, gcFrontierKey } from './gc.js';
 import { LruCache } from './cache.js';
 import {
@@ -140,8 +140,9 @@ export class EventualStore implements ExternalApplier {
   /**
    * The engine keys a command will read (ExternalApplier.readAhead): per key op the key's
    * CRDT state (unless the batch or the cache holds it) and its mvcc row (the projection's
-   * prior kv); per event with its seq given, the held event and its etcd key; per device its
-   * summary. The store reads them in one round trip with the batch's other keys.
+   * prior kv); per event with its seq given, the held event and its etcd key (neither for an
+   * event known not held, whose etcd key is known not live: apply.ts eventKeysOwned); per
+   * device its summary. The store reads them in one round trip with the batch's other keys.
    */
   readAhead(bytes: Uint8Array): { mvcc: Uint8Array[]; raw: Uint8Array[] } {
     const mvcc: Uint8Array[] = [];
@@ -153,11 +154,16 @@ export class EventualStore implements ExternalApplier {
       return { mvcc, raw }; // apply refuses it
     }
     const ns = body.namespace;
+    const registry = this.opts.registry();
+    const def = registry.get(ns);
+    // The etcd keys of events: the namespace's prefix (none: apply refuses), and whether an
+    // event not held may skip its key's read.
+    const events = def === undefined ? undefined : { prefix: def.prefix, owned: def.crdtType === 'events' && eventKeysOwned(registry, def) };
     if (body.kind === 'write') {
       // The state keys built here (and their strings) are handed to apply (StateKeys).
       const keys: StateKeys = [];
       body.ops.forEach((op, i) => {
-        if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
+        if (op.type === 'eventAppend') this.eventAhead(ns, events, op.device, op.seq, mvcc, raw);
         else {
           const sk = keyStateKey(ns, op.key);
           keys[i] = { sk, ks: this.stateAhead(sk, raw) };
@@ -170,7 +176,7 @@ export class EventualStore implements ExternalApplier {
     this.decoded.set(bytes, { body, keys: undefined });
     if (body.kind === 'page') {
       for (const r of body.records) {
-        if (r.kind === 'events') this.eventAhead(ns, r.deviceId, r.deviceSeq, mvcc, raw);
+        if (r.kind === 'events') this.eventAhead(ns, events, r.deviceId, r.deviceSeq, mvcc, raw);
         else {
           this.stateAhead(keyStateKey(ns, r.key), raw);
           mvcc.push(r.key);
@@ -188,16 +194,18 @@ export class EventualStore implements ExternalApplier {
     return ks;
   }
 
-  private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
+  private eventAhead(
+    ns: string, events: { prefix: string; owned: boolean } | undefined, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[],
+  ): void {
     const dk = deviceKey(ns, device);
-    this.stateAhead(dk, raw);
+    const ks = this.stateAhead(dk, raw);
     if (seq <= 0) return; // assigned at apply
     // A seq past the device's highest is not held (merge.ts heldEvent): no read for it.
-    const ks = keyString(dk);
     const summary = (this.batch.slots.get(ks)?.value ?? this.cache.get(ks)) as DeviceSummary | null | undefined;
-    if (summary === undefined || (summary !== null && seq <= summary.highest)) raw.push(eventKey(ns, device, seq));
-    const prefix = this.opts.registry().get(ns)?.prefix;
-    if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
+    const maybeHeld = summary === undefined || (summary !== null && seq <= summary.highest);
+    if (maybeHeld) raw.push(eventKey(ns, device, seq));
+    // Nor of its etcd key, when only projections write there (merge.ts writes it unread then).
+    if (events !== undefined && (maybeHeld || !events.owned)) mvcc.push(eventEtcdKey(events.prefix, device, seq));
   }
 
   private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<EvAnswer> {

@@ -35,6 +35,8 @@ interface Projection {
   key: Uint8Array;
   value: Uint8Array | null;
   always: boolean;
+  /** Not live before this command, and written by nothing else (projectNew). */
+  fresh?: boolean;
 }
 
 export interface WorkBase {
@@ -204,8 +206,23 @@ export class Work {
     if (cur !== undefined) {
       cur.value = value;
       cur.always ||= always;
-    } else if (this.firstProjection === undefined) this.firstProjection = { key, value, always };
-    else (this.projections ??= new Map()).set(keyString(key), { key, value, always });
+    } else this.addProjection({ key, value, always });
+  }
+
+  /**
+   * project() of a key the caller knows is not live and that only its own projection ever
+   * writes (a new event's etcd key: merge.ts says when): written at commit without reading
+   * its live kv (ExternalTx.putNew), so the store's read ahead need not fetch it either.
+   */
+  projectNew(key: Uint8Array, value: Uint8Array): void {
+    const cur = this.projectionOf(key);
+    if (cur !== undefined) cur.value = value; // touched already in this command: the ordinary way
+    else this.addProjection({ key, value, always: true, fresh: true });
+  }
+
+  private addProjection(p: Projection): void {
+    if (this.firstProjection === undefined) this.firstProjection = p;
+    else (this.projections ??= new Map()).set(keyString(p.key), p);
   }
 
   /** The last counter countOp moved: a command's ops are mostly of one namespace and type. */
@@ -248,7 +265,8 @@ export class Work {
     if (this.projections !== undefined) for (const p of this.projections.values()) await this.writeProjection(p);
   }
 
-  private async writeProjection({ key, value, always }: Projection): Promise<void> {
+  private async writeProjection({ key, value, always, fresh }: Projection): Promise<void> {
+    if (fresh === true && value !== null) return this.tx.putNew(key, value);
     if (always) {
       if (value === null) await this.tx.delete(key); // a no-op when not live
       else await this.tx.put(key, value);

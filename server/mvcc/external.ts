@@ -18,6 +18,11 @@ export interface ExternalTx {
   get(key: Bytes): Promise<KeyValue | undefined>;
   /** Puts an mvcc key at writeRevision (a watch event follows once the batch is written). */
   put(key: Bytes, value: Bytes): Promise<void>;
+  /**
+   * put() of a key the applier knows is not live (nothing but this applier writes it, and it
+   * has not): no read of its live kv (TxnExec.putNew).
+   */
+  putNew(key: Bytes, value: Bytes): Promise<void>;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */
   delete(key: Bytes): Promise<boolean>;
   /**
