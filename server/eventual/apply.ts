@@ -23,7 +23,7 @@ import type { NamespaceDefinition, NamespaceRegistry } from '../namespace/index.
 import { decodeKeyState, type KeyState } from './codec.js';
 import { EvError, type EvAnswer, type EvOp, type EvOpOutcome, type EvPageBody, type EvWriteBody } from './entry.js';
 import { hasNul, keyStateKey } from './layout.js';
-import { counterTotals, deviceSummary, heldEvent, mergeRecord, observedAdds, type MergeContext } from './merge.js';
+import { counterTotals, deviceSummary, heldEvent, mergeRecord, mergeRecordNow, observedAdds, type MergeContext } from './merge.js';
 import { parseContextToken } from './token.js';
 import type { Work } from './work.js';
 import { unsafeEdge } from '../util/unsafe-edge.js';
@@ -264,7 +264,7 @@ export async function applyPage(env: ApplyEnv, work: Work, body: EvPageBody): Pr
   let applied = 0;
   for (const r of body.records) {
     if (r.seq <= work.vectorOf(def.name, r.origin)) continue; // held already: a duplicate
-    await mergeRecord(c, r);
+    if (!mergeRecordNow(c, r)) await mergeRecord(c, r);
     work.advance(def.name, r.origin, r.seq);
     applied++;
   }

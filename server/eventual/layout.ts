@@ -121,8 +121,30 @@ export function indexKey(ns: string, origin: string, seq: number): Uint8Array {
   return out;
 }
 
+/** [event sub prefix][device][0x00] per namespace and device: every event key of a device starts so. */
+const eventHeads = new Map<string, Map<string, Uint8Array>>();
+let eventHeadsHeld = 0;
+
 export function eventKey(ns: string, device: string, seq: number): Uint8Array {
-  return concatBytes(subPrefix(ns, Sub.Event), text(device), Uint8Array.of(SEP), encodeU64(seq));
+  let heads = eventHeads.get(ns);
+  if (heads === undefined) eventHeads.set(ns, (heads = new Map()));
+  let head = heads.get(device);
+  if (head === undefined) {
+    head = concatBytes(subPrefix(ns, Sub.Event), text(device), Uint8Array.of(SEP));
+    // Devices are unbounded: past the bound, every remembered head is forgotten.
+    if (eventHeadsHeld >= SUB_PREFIX_CACHE_MAX) {
+      eventHeads.clear();
+      eventHeadsHeld = 0;
+      eventHeads.set(ns, (heads = new Map()));
+    }
+    heads.set(device, head);
+    eventHeadsHeld++;
+  }
+  // One allocation per key (it was four).
+  const out = new Uint8Array(head.length + SEQ_BYTES);
+  out.set(head);
+  writeU64(out, head.length, seq);
+  return out;
 }
 
 /** Every event of one device. */

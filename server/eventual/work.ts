@@ -114,6 +114,18 @@ export class Work {
     return bytes === undefined ? null : decode(bytes);
   }
 
+  /**
+   * get() without the engine: the value when this command, the batch or the cache holds it
+   * (null: known absent), undefined when only the engine could tell (then get() it). No
+   * promise: an event's merge asks for its device's summary, held in memory after the first.
+   */
+  peek<T>(key: Uint8Array): T | null | undefined {
+    const ks = this.ks(key);
+    const own = this.slots.get(ks) ?? this.base.batch.slots.get(ks);
+    if (own !== undefined) return own.value as T | null;
+    return this.base.cached(ks) as T | null | undefined;
+  }
+
   set<T>(key: Uint8Array, value: T | null, encode: (v: T) => Uint8Array, cache = true): void {
     this.slots.set(this.ks(key), { key, value, encode: encode as (v: never) => Uint8Array, cache });
   }
@@ -261,12 +273,18 @@ export class Work {
       if (b !== undefined) b.n += c.n;
       else batch.applied.set(k, { ...c });
     });
-    if (this.firstProjection !== undefined) await this.writeProjection(this.firstProjection);
-    if (this.projections !== undefined) for (const p of this.projections.values()) await this.writeProjection(p);
+    // A fresh projection (projectNew) is written at once, with no promise per key.
+    const first = this.firstProjection;
+    if (first !== undefined && !(first.fresh === true && first.value !== null && this.tx.putNew(first.key, first.value))) await this.writeProjection(first);
+    if (this.projections !== undefined) {
+      for (const p of this.projections.values()) {
+        if (p.fresh === true && p.value !== null && this.tx.putNew(p.key, p.value)) continue;
+        await this.writeProjection(p);
+      }
+    }
   }
 
-  private async writeProjection({ key, value, always, fresh }: Projection): Promise<void> {
-    if (fresh === true && value !== null) return this.tx.putNew(key, value);
+  private async writeProjection({ key, value, always }: Projection): Promise<void> {
     if (always) {
       if (value === null) await this.tx.delete(key); // a no-op when not live
       else await this.tx.put(key, value);

@@ -106,7 +106,7 @@ class Tx implements ExternalTx {
     await this.exec.put({ key, value });
   }
 
-  putNew(key: Uint8Array, value: Uint8Array): Promise<void> {
+  putNew(key: Uint8Array, value: Uint8Array): boolean {
     return this.exec.putNew(key, value);
   }
 

@@ -20,9 +20,10 @@ export interface ExternalTx {
   put(key: Bytes, value: Bytes): Promise<void>;
   /**
    * put() of a key the applier knows is not live (nothing but this applier writes it, and it
-   * has not): no read of its live kv (TxnExec.putNew).
+   * has not), without reading its live kv (TxnExec.putNew). false, and nothing written, when
+   * this batch or the caches show it live after all: then put() it.
    */
-  putNew(key: Bytes, value: Bytes): Promise<void>;
+  putNew(key: Bytes, value: Bytes): boolean;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */
   delete(key: Bytes): Promise<boolean>;
   /**

@@ -107,22 +107,21 @@ export class TxnExec {
    * event's etcd key, which nothing but that event's projection writes), without reading the
    * key's live kv: the read ahead of such keys was one engine read per event of an edge's
    * upload. What this batch or the caches already know is still looked at (no engine read):
-   * a key they show live gets an ordinary put, so a wrong claim made within a batch cannot
-   * double-count it. No lease, and no previous value to answer with.
+   * a key they show live is not written and false is returned (the caller puts it the
+   * ordinary way), so a wrong claim within a batch cannot double-count it. No lease, no
+   * previous value to answer with; synchronous (no promise per event).
    */
-  async putNew(key: Uint8Array, value: Uint8Array): Promise<void> {
+  putNew(key: Uint8Array, value: Uint8Array): boolean {
     assert(this.out !== undefined, 'put in a read-only txn');
     const ks = keyString(key);
     const known = this.st.latestOverlay.get(ks) ?? this.st.prefetched.get(ks) ?? this.st.latestCache.lookup(key, ks);
-    if (known !== undefined && known !== null) {
-      await this.put({ key, value });
-      return;
-    }
+    if (known !== undefined && known !== null) return false;
     const sub = this.sub++;
     this.st.liveKeys++;
     const rec: KvRecord = { key: key.slice(), value, createRevision: this.main, modRevision: this.main, version: 1, lease: 0, tombstone: false };
     this.write(rec, sub, ks);
     this.out.events.push({ type: EventType.PUT, kv: toKv(rec) });
+    return true;
   }
 
   async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
