@@ -8,7 +8,7 @@
 //   hello>     the edge's HELLO sent;  <hello  the region's HELLO received
 //   page>      each DELTA page sent (records, wire bytes); <ack its ACK received
 //   <delta     each page from the region received (its catch-up)
-//   region     the region's vector holds all N (polled every POLL_MS on the leader)
+//   region     the region's vector holds all N (polled every POLL_MS on the leader, serializable)
 // Wall-clock figures on a shared 2-core machine are noisy: read the gaps, not the totals.
 // Then, once every member applied what the leader committed, per member (leader, followers)
 // and for this process (the edge, the proxy, the poller): CPU µs per event from the heal on,
@@ -151,7 +151,7 @@ try {
       mark('accepted (bench:edge clock starts)');
     })();
     for (;;) {
-      const r = await region.crdt.read(ns, { device: '', limit: 1 });
+      const r = await region.crdt.read(ns, { device: '', limit: 1 }, { readLevel: 'serializable' }); // the leader's applied state: no ReadIndex round per poll
       if (Object.values(r.vector).reduce((a, b) => a + b, 0) >= N) break;
       await sleep(POLL_MS);
     }
