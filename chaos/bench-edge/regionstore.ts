@@ -74,12 +74,15 @@ class RegionstorePair implements ReplicaPair {
     private readonly prefix: string,
     /** The index (in --region order) of the member that leads now, if known. */
     private readonly leaderIndex: () => Promise<number | undefined>,
-    private readonly log: (line: string) => void,
   ) {}
+
+  /** The bench's log, for the phase line of each convergence (set by create). */
+  private static log: (line: string) => void = () => undefined;
 
   static async create(
     dir: string, region: Client, regionEndpoints: string[], label: string, seed: number, log: (l: string) => void, leaderIndex: () => Promise<number | undefined>,
   ): Promise<RegionstorePair> {
+    RegionstorePair.log = log;
     const namespace = `bench-edge-${label}`;
     const prefix = `${namespace}/`;
     await region.namespaces.create({ name: namespace, prefix, level: 'eventual', crdtType: 'events', description: 'bench:edge' });
@@ -97,7 +100,7 @@ class RegionstorePair implements ReplicaPair {
     await until(`edge ${edge.name} knows ${namespace}`, REGISTRY_TIMEOUT_MS, async () => (await edgeClient.namespaces.get(namespace)).name);
     link.cut();
     log(`edge ${edge.name} (pid ${edge.pid}) up on ${edge.hostPort}, dialling the region through ${link.addresses.join(',')}`);
-    return new RegionstorePair(region, edge, edgeClient, link, namespace, prefix, leaderIndex, log);
+    return new RegionstorePair(region, edge, edgeClient, link, namespace, prefix, leaderIndex);
   }
 
   async writeLocal(events: readonly BenchEvent[]): Promise<void> {
@@ -135,7 +138,7 @@ class RegionstorePair implements ReplicaPair {
       return holds >= total ? true : undefined;
     });
     const seconds = (performance.now() - t0) / 1000;
-    this.log(phaseLine(this.edge.name, total - before, before, polls, seconds));
+    RegionstorePair.log(phaseLine(this.edge.name, total - before, before, polls, seconds));
     return { seconds, waitSeconds: (t0 - tHeal) / 1000 };
   }
 
