@@ -225,6 +225,7 @@ export class Work {
    * project() of a key the caller knows is not live and that only its own projection ever
    * writes (a new event's etcd key: merge.ts says when): written at commit without reading
    * its live kv (ExternalTx.putNew), so the store's read ahead need not fetch it either.
+   * `key` must be the caller's own bytes (putNew keeps it).
    */
   projectNew(key: Uint8Array, value: Uint8Array): void {
     const cur = this.projectionOf(key);

@@ -21,7 +21,8 @@ export interface ExternalTx {
   /**
    * put() of a key the applier knows is not live (nothing but this applier writes it, and it
    * has not), without reading its live kv (TxnExec.putNew). false, and nothing written, when
-   * this batch or the caches show it live after all: then put() it.
+   * this batch or the caches show it live after all: then put() it. `key` must be the
+   * applier's own bytes (kept, not copied).
    */
   putNew(key: Bytes, value: Bytes): boolean;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */

@@ -109,7 +109,8 @@ export class TxnExec {
    * upload. What this batch or the caches already know is still looked at (no engine read):
    * a key they show live is not written and false is returned (the caller puts it the
    * ordinary way), so a wrong claim within a batch cannot double-count it. No lease, no
-   * previous value to answer with; synchronous (no promise per event).
+   * previous value to answer with; synchronous (no promise per event). `key` is kept as
+   * given (the caller's own bytes, not a view into an entry): no copy.
    */
   putNew(key: Uint8Array, value: Uint8Array): boolean {
     assert(this.out !== undefined, 'put in a read-only txn');
@@ -118,7 +119,7 @@ export class TxnExec {
     if (known !== undefined && known !== null) return false;
     const sub = this.sub++;
     this.st.liveKeys++;
-    const rec: KvRecord = { key: key.slice(), value, createRevision: this.main, modRevision: this.main, version: 1, lease: 0, tombstone: false };
+    const rec: KvRecord = { key, value, createRevision: this.main, modRevision: this.main, version: 1, lease: 0, tombstone: false };
     this.write(rec, sub, ks);
     this.out.events.push({ type: EventType.PUT, kv: toKv(rec) });
     return true;
