@@ -154,16 +154,11 @@ export class EventualStore implements ExternalApplier {
       return { mvcc, raw }; // apply refuses it
     }
     const ns = body.namespace;
-    const registry = this.opts.registry();
-    const def = registry.get(ns);
-    // The etcd keys of events: the namespace's prefix (none: apply refuses), and whether an
-    // event not held may skip its key's read.
-    const events = def === undefined ? undefined : { prefix: def.prefix, owned: def.crdtType === 'events' && eventKeysOwned(registry, def) };
     if (body.kind === 'write') {
       // The state keys built here (and their strings) are handed to apply (StateKeys).
       const keys: StateKeys = [];
       body.ops.forEach((op, i) => {
-        if (op.type === 'eventAppend') this.eventAhead(ns, events, op.device, op.seq, mvcc, raw);
+        if (op.type === 'eventAppend') this.eventAhead(ns, op.device, op.seq, mvcc, raw);
         else {
           const sk = keyStateKey(ns, op.key);
           keys[i] = { sk, ks: this.stateAhead(sk, raw) };
@@ -176,7 +171,7 @@ export class EventualStore implements ExternalApplier {
     this.decoded.set(bytes, { body, keys: undefined });
     if (body.kind === 'page') {
       for (const r of body.records) {
-        if (r.kind === 'events') this.eventAhead(ns, events, r.deviceId, r.deviceSeq, mvcc, raw);
+        if (r.kind === 'events') this.eventAhead(ns, r.deviceId, r.deviceSeq, mvcc, raw);
         else {
           this.stateAhead(keyStateKey(ns, r.key), raw);
           mvcc.push(r.key);
@@ -194,9 +189,26 @@ export class EventualStore implements ExternalApplier {
     return ks;
   }
 
-  private eventAhead(
-    ns: string, events: { prefix: string; owned: boolean } | undefined, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[],
-  ): void {
+  /** The last namespace eventKeysOf answered for, under which registry. */
+  private eventKeysMemo: { registry: NamespaceRegistry; ns: string; keys: { prefix: string; owned: boolean } | undefined } | undefined;
+
+  /**
+   * The etcd keys of `ns`'s events: its prefix (undefined: no such namespace, apply refuses),
+   * and whether an event not held may skip its key's read (apply.ts eventKeysOwned).
+   * Remembered for the last namespace asked: a page asks once per event.
+   */
+  private eventKeysOf(ns: string): { prefix: string; owned: boolean } | undefined {
+    const registry = this.opts.registry();
+    const m = this.eventKeysMemo;
+    if (m !== undefined && m.registry === registry && m.ns === ns) return m.keys;
+    const def = registry.get(ns);
+    const keys = def === undefined ? undefined : { prefix: def.prefix, owned: def.crdtType === 'events' && eventKeysOwned(registry, def) };
+    this.eventKeysMemo = { registry, ns, keys };
+    return keys;
+  }
+
+  private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
+    const events = this.eventKeysOf(ns);
     const dk = deviceKey(ns, device);
     const ks = this.stateAhead(dk, raw);
     if (seq <= 0) return; // assigned at apply
