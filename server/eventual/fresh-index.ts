@@ -45,15 +45,15 @@ export class FreshIndex {
     return dropped;
   }
 
+  // forEach below, not for-of over entries: no [key, value] array per entry (once per batch each).
+
   /** Every entry held, into `into` (a later FreshIndex of the same batch). */
   moveInto(into: FreshIndex): void {
-    for (const [ns, origins] of this.byNs) for (const [origin, seqs] of origins) for (const [seq, v] of seqs) into.set(ns, origin, seq, v);
+    this.byNs.forEach((origins, ns) => origins.forEach((seqs, origin) => seqs.forEach((v, seq) => into.set(ns, origin, seq, v))));
   }
 
   /** The engine puts of the entries held. */
   flush(append: (op: BatchOp) => void): void {
-    for (const [ns, origins] of this.byNs) {
-      for (const [origin, seqs] of origins) for (const [seq, value] of seqs) append({ type: 'put', key: indexKey(ns, origin, seq), value });
-    }
+    this.byNs.forEach((origins, ns) => origins.forEach((seqs, origin) => seqs.forEach((value, seq) => append({ type: 'put', key: indexKey(ns, origin, seq), value }))));
   }
 }

@@ -290,11 +290,12 @@ export class EventualStore implements ExternalApplier {
     const b = this.batch;
     this.batch = freshBatch();
     this.decoded.clear();
-    for (const [ks, s] of b.slots) {
+    // forEach, not for-of over entries: no [key, value] array per entry.
+    b.slots.forEach((s, ks) => {
       if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);
       else this.cache.delete(ks);
-    }
-    for (const [ns, r] of b.ns) this.records.set(ns, r);
+    });
+    b.ns.forEach((r, ns) => this.records.set(ns, r));
     if (b.hlc !== undefined) this.hlc = b.hlc;
     for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
     for (const { ns, mark } of this.resyncBatch) {
@@ -309,8 +310,9 @@ export class EventualStore implements ExternalApplier {
     this.resyncBatch = [];
     this.edgeBatch = new Map();
     this.deliverLocal(); // when writing() was not called
-    if (this.opts.onApplied !== undefined) for (const c of b.applied.values()) this.opts.onApplied(c.namespace, c.type, c.n);
-    if (this.opts.onChanged !== undefined) for (const ns of b.ns.keys()) this.opts.onChanged(ns);
+    const { onApplied, onChanged } = this.opts;
+    if (onApplied !== undefined) b.applied.forEach((c) => onApplied(c.namespace, c.type, c.n));
+    if (onChanged !== undefined) b.ns.forEach((_r, ns) => onChanged(ns));
   }
 
   // ---- a namespace deleted (namespace-applier.ts)

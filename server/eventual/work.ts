@@ -345,7 +345,7 @@ export class Work {
  *  the fresh puts no later command of the batch deleted. */
 export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsRecordKey: (ns: string) => Uint8Array, encodeNs: (r: NsRecord) => Uint8Array, hlcOp: (h: Hlc) => BatchOp): void {
   batch.fresh.flush(append);
-  for (const s of batch.slots.values()) {
+  batch.slots.forEach((s) => {
     if (s.value === null) {
       s.bytes = 0;
       append({ type: 'del', key: s.key });
@@ -354,8 +354,8 @@ export function flushBatch(batch: BatchState, append: (op: BatchOp) => void, nsR
       s.bytes = s.key.length + value.length;
       append({ type: 'put', key: s.key, value });
     }
-  }
-  for (const [ns, r] of batch.ns) append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) });
+  });
+  batch.ns.forEach((r, ns) => append({ type: 'put', key: nsRecordKey(ns), value: encodeNs(r) }));
   if (batch.hlc !== undefined) append(hlcOp(batch.hlc));
 }
 

@@ -284,6 +284,7 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   const grpcChildren = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'code'> }>();
   // Bound once per (level, role), as the gRPC children: Range is the hottest call.
   const readChildren = new Map<string, Counter.Internal>();
+  const crdtAppliedChildren = new Map<string, Counter.Internal>();
   const metrics: NodeMetrics = {
     raftStatus(st) {
       s.term = st.term; s.isLeader = st.isLeader; s.commitIndex = st.commit; s.appliedIndex = st.applied;
@@ -341,7 +342,13 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
       cacheSeen.misses = stats.misses;
     },
     crdtOpsApplied(namespace, type, n) {
-      if (ok(n) && n > 0) crdt.opsApplied.inc({ namespace, type }, n);
+      if (!ok(n) || n <= 0) return;
+      // Once per applied batch and type: the labelled child is kept (no label hashing per batch),
+      // as for the gRPC and read counters; prom-client keeps the series for good anyway.
+      const key = `${namespace}\u0000${type}`;
+      let child = crdtAppliedChildren.get(key);
+      if (child === undefined) crdtAppliedChildren.set(key, (child = crdt.opsApplied.labels(namespace, type)));
+      child.inc(n);
     },
     crdtFigures(source) {
       crdt.setSource(source);
