@@ -16,6 +16,9 @@ const KIND_OF = new Map(Object.entries(KIND_NUMBER).map(([k, n]) => [n, k as Crd
 
 const EMPTY = new Uint8Array(0);
 
+/** A record being decoded: its origin and seq are set once its run is read. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 const tag = (field: number, wire: number): number => ((field << 3) | wire) >>> 0;
 
 function num(v: unknown): number {
@@ -225,41 +228,136 @@ export function decodeDeltaPage(bytes: Uint8Array): { kind: CrdtKind; page: Delt
   return { kind, page: { ranges, records } };
 }
 
+/**
+ * A varint as a number: protobufjs' uint64() builds a Long (or LongBits) per call, and a
+ * page's records have several each. Exact up to 2^53, like num() of the Long.
+ */
+function varNum(r: Reader): number {
+  const buf = r.buf;
+  let pos = r.pos;
+  if (pos >= r.len) throw new RangeError('delta page: truncated varint');
+  let b = buf[pos++]!;
+  let v = b & 0x7f;
+  let mul = 0x80;
+  while (b >= 0x80) {
+    if (pos >= r.len || mul > 2 ** 63) throw new RangeError('delta page: bad varint');
+    b = buf[pos++]!;
+    v += (b & 0x7f) * mul;
+    mul *= 0x80;
+  }
+  r.pos = pos;
+  return v;
+}
+
+/** A zigzag varint (sint64) as a number. */
+function zigzagNum(r: Reader): number {
+  const n = varNum(r);
+  return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+}
+
+/** The stamp of a record until readRun sets it. */
+const NO_HLC = { wall: 0, logical: 0 };
+
+/** Bytes copied by a loop rather than through a view of the page. */
+const SMALL_COPY_BYTES = 64;
+
+/** Bytes field contents as their own plain Uint8Array (not a view into the page). */
+function ownBytes(r: Reader): Uint8Array {
+  const n = r.uint32();
+  const start = r.pos;
+  if (start + n > r.len) throw new RangeError('delta page: truncated bytes');
+  r.pos = start + n;
+  const out = new Uint8Array(n);
+  const buf = r.buf;
+  // Payloads are small: a loop, not a Buffer view to copy from.
+  if (n <= SMALL_COPY_BYTES) for (let i = 0; i < n; i++) out[i] = buf[start + i]!;
+  else out.set(buf.subarray(start, start + n));
+  return out;
+}
+
+/**
+ * An events body (field 8), as readBody reads it, without its per-field closure and record
+ * of fields: an edge's bulk upload is thousands of events per page, decoded by the leader.
+ */
+function readEventBody(r: Reader, dict: readonly string[], wall: number): Mutable<CrdtRecord> {
+  const end = r.uint32() + r.pos;
+  let device = 0;
+  let deviceSeq = 0;
+  let tsDelta = 0;
+  let type = 0;
+  let payload: Uint8Array = EMPTY;
+  let schemaVersion = 0;
+  while (r.pos < end) {
+    const t = r.uint32();
+    const f = t >>> 3;
+    const wire = t & 7;
+    if (wire === WIRE_BYTES && f === 5) payload = ownBytes(r);
+    else if (wire !== WIRE_VARINT) r.skipType(wire);
+    else if (f === 1) device = varNum(r);
+    else if (f === 2) deviceSeq = varNum(r);
+    else if (f === 3) tsDelta = zigzagNum(r);
+    else if (f === 4) type = varNum(r);
+    else if (f === 6) schemaVersion = varNum(r);
+    else r.skipType(wire);
+  }
+  const deviceId = dict[device];
+  const typeWord = dict[type];
+  if (deviceId === undefined) throw new Error(`delta page: dictionary index ${device} out of range (${dict.length} words)`);
+  if (typeWord === undefined) throw new Error(`delta page: dictionary index ${type} out of range (${dict.length} words)`);
+  // The whole record at once (its origin, seq and stamp are set by readRun): a spread of a
+  // body into a record was most of a small event's decoding.
+  return schemaVersion !== 0
+    ? { kind: 'events', deviceId, deviceSeq, ts: wall + tsDelta, type: typeWord, payload, schemaVersion, origin: '', seq: 0, hlc: NO_HLC }
+    : { kind: 'events', deviceId, deviceSeq, ts: wall + tsDelta, type: typeWord, payload, origin: '', seq: 0, hlc: NO_HLC };
+}
+
 function readRun(r: Reader, dict: readonly string[], wallIn: number, ranges: PageRange[], records: CrdtRecord[]): number {
   const end = r.uint32() + r.pos;
   let origin = '';
   let from = 0;
   let to = 0;
   let wall = wallIn;
-  const raw: Array<{ seqDelta: number; wall: number; logical: number; body: Body }> = [];
-  fields(r, end, (f) => {
+  // The run's records get their origin and seq once the run is read (its fields may come in
+  // any order); until then `seq` holds the record's seq delta.
+  const first = records.length;
+  while (r.pos < end) {
+    const t = r.uint32();
+    const f = t >>> 3;
     if (f === 1) origin = r.string();
-    else if (f === 2) from = num(r.uint64());
-    else if (f === 3) to = num(r.uint64());
+    else if (f === 2) from = varNum(r);
+    else if (f === 3) to = varNum(r);
     else if (f === 4) {
       const recEnd = r.uint32() + r.pos;
       let seqDelta = 0;
       let logical = 0;
       let wallDelta = 0;
       let body: Body | undefined;
-      fields(r, recEnd, (rf) => {
-        if (rf === 1) seqDelta = num(r.uint64());
-        else if (rf === 2) wallDelta = num(r.sint64());
+      let event: Mutable<CrdtRecord> | undefined;
+      while (r.pos < recEnd) {
+        const rt = r.uint32();
+        const rf = rt >>> 3;
+        if (rf === 1) seqDelta = varNum(r);
+        else if (rf === 2) wallDelta = zigzagNum(r);
         else if (rf === 3) logical = r.uint32();
-        else if (rf >= 4 && rf <= 8) body = readBody(r, rf, dict, wall + wallDelta);
-        else return false;
-        return true;
-      });
-      if (body === undefined) throw new Error('delta page: a record without a body');
+        else if (rf === 8) event = readEventBody(r, dict, wall + wallDelta);
+        else if (rf >= 4 && rf <= 7) body = readBody(r, rf, dict, wall + wallDelta);
+        else r.skipType(rt & 7);
+      }
       wall += wallDelta;
-      raw.push({ seqDelta, wall, logical, body });
-    } else return false;
-    return true;
-  });
+      if (body !== undefined) records.push({ ...body, origin: '', seq: seqDelta, hlc: { wall, logical } } as CrdtRecord);
+      else if (event !== undefined) {
+        event.seq = seqDelta;
+        event.hlc = { wall, logical };
+        records.push(event as CrdtRecord);
+      } else throw new Error('delta page: a record without a body');
+    } else r.skipType(t & 7);
+  }
   let seq = from - 1;
-  for (const x of raw) {
-    seq += x.seqDelta;
-    records.push({ ...x.body, origin, seq, hlc: { wall: x.wall, logical: x.logical } } as CrdtRecord);
+  for (let i = first; i < records.length; i++) {
+    const rec = records[i] as Mutable<CrdtRecord>;
+    seq += rec.seq;
+    rec.origin = origin;
+    rec.seq = seq;
   }
   ranges.push({ origin, from, to });
   return wall;

@@ -8,18 +8,23 @@
 //   hello>     the edge's HELLO sent;  <hello  the region's HELLO received
 //   page>      each DELTA page sent (records, wire bytes); <ack its ACK received
 //   <delta     each page from the region received (its catch-up)
-//   region     the region's vector holds all N (polled every POLL_MS on the leader)
+//   region     the region's vector holds all N (polled every POLL_MS on the leader, serializable)
 // Wall-clock figures on a shared 2-core machine are noisy: read the gaps, not the totals.
+// Then, once every member applied what the leader committed, per member (leader, followers)
+// and for this process (the edge, the proxy, the poller): CPU µs per event from the heal on,
+// of the process (every thread) and of its main thread (scripts/proc-cpu.ts), which hold on
+// a loaded machine. --prof DIR: the members run under the CPU profiler
+// (scripts/profile-preload.mjs, DIR/proc-<pid>.cpuprofile written when they stop).
 //
-//   npx tsx scripts/trace-edge-bulk.ts [--events 10000] [--runs 1]
+//   npx tsx scripts/trace-edge-bulk.ts [--events 10000] [--runs 1] [--prof DIR]
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
-import { startCluster } from '../cluster/launcher.js';
+import { REPO_ROOT, startCluster } from '../cluster/launcher.js';
 import { waitForLeader } from '../cluster/wait-leader.js';
 import { EVENTS_PER_WRITE, benchEvent } from '../chaos/bench-edge/workload.js';
 import { ProxySet } from '../chaos/proxy/index.js';
@@ -30,11 +35,15 @@ import { SyncSession } from '../server/sync/index.js';
 import { SeededRandom } from '../server/util/random.js';
 import { systemClock } from '../server/util/system-clock.js';
 import type { Logger } from '../server/util/logger.js';
+import { settle } from './cluster-settle.js';
+import { cpuPer, procCpu } from './proc-cpu.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '10000' }, runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '10000' }, runs: { type: 'string', default: '1' }, prof: { type: 'string' } } });
 const N = Number(values.events);
 const RUNS = Number(values.runs);
 const POLL_MS = 2;
+/** How long the members get to apply what the leader committed before the CPU is read. */
+const SETTLE_TIMEOUT_MS = 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let t0 = 0;
@@ -89,7 +98,12 @@ const logger: Logger = {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-trace-bulk-'));
+const profDir = values.prof === undefined ? undefined : resolve(values.prof);
+if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
 const cluster = await startCluster({
+  ...(profDir === undefined ? {} : {
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(REPO_ROOT, 'scripts', 'profile-preload.mjs')}`.trim(), RS_PROF_DIR: profDir },
+  }),
   dataDir: join(dir, 'region'), nodes: 3, host: '127.0.0.1', ready: 'healthy',
   extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'info'],
   onLine: (name, line) => {
@@ -127,6 +141,8 @@ try {
     await sleep(1_500);
     marks.length = 0;
     const acceptedBefore = link.accepted(leaderIndex);
+    const cpuBefore = cluster.nodes.map((n) => procCpu(n.pid));
+    const selfBefore = procCpu(process.pid);
     t0 = performance.now();
     link.heal();
     mark('heal');
@@ -135,20 +151,31 @@ try {
       mark('accepted (bench:edge clock starts)');
     })();
     for (;;) {
-      const r = await region.crdt.read(ns, { device: '', limit: 1 });
+      const r = await region.crdt.read(ns, { device: '', limit: 1 }, { readLevel: 'serializable' }); // the leader's applied state: no ReadIndex round per poll
       if (Object.values(r.vector).reduce((a, b) => a + b, 0) >= N) break;
       await sleep(POLL_MS);
     }
     mark(`region holds all ${N}`);
     await sleep(300);
     t0 = 0;
+    await settle(cluster, SETTLE_TIMEOUT_MS);
+    const cpuAfter = cluster.nodes.map((n) => procCpu(n.pid));
+    const selfAfter = procCpu(process.pid);
     console.log(`run ${run}: ${N} events written offline in ${(written / 1000).toFixed(2)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     for (const m of marks) console.log(m);
+    console.log('CPU µs per event from the heal until every member applied (process / main thread):');
+    cluster.nodes.forEach((n, i) => {
+      const c = cpuPer(cpuBefore[i], cpuAfter[i], N);
+      console.log(`  ${n.name} (${i === leaderIndex ? 'leader' : 'follower'}, pid ${n.pid}): ${c.all} / ${c.main}`);
+    });
+    const self = cpuPer(selfBefore, selfAfter, N);
+    console.log(`  this process (edge, proxy, poller): ${self.all} / ${self.main}`);
     await node.close();
     await link.close();
   }
   region.close();
 } finally {
   await cluster.stop();
+  if (profDir !== undefined) console.log(`member profiles in ${profDir} (proc-<pid>.cpuprofile)`);
   rmSync(dir, { recursive: true, force: true });
 }

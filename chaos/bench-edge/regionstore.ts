@@ -48,6 +48,23 @@ async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | un
   }
 }
 
+/**
+ * Where a convergence's seconds went, from the polls of the region's vector (the clock starts
+ * when the leader's proxy accepts the edge): when the first of the `events` new events was
+ * held, when half and all were, and what the polling itself cost (each poll is a
+ * linearizable read, so a ReadIndex round on a busy region).
+ */
+function phaseLine(edge: string, events: number, base: number, polls: ReadonlyArray<{ at: number; readMs: number; holds: number }>, seconds: number): string {
+  const when = (n: number): string => {
+    const p = polls.find((x) => x.holds - base >= n);
+    return p === undefined ? '?' : `${(p.at / 1000).toFixed(2)} s`;
+  };
+  const reads = polls.map((p) => p.readMs).sort((a, b) => a - b);
+  const mid = reads[Math.floor(reads.length / 2)] ?? 0;
+  return `edge ${edge}: of ${events} events the first was held at ${when(1)}, half at ${when(Math.ceil(events / 2))}, all at ${seconds.toFixed(2)} s; ` +
+    `${polls.length} polls, read p50 ${mid.toFixed(1)} ms, max ${(reads.at(-1) ?? 0).toFixed(1)} ms`;
+}
+
 const toInput = (e: BenchEvent): { device: string; seq: number; type: string; payload: string } => ({ device: e.device, seq: e.seq, type: e.type, payload: e.payload });
 
 class RegionstorePair implements ReplicaPair {
@@ -63,9 +80,13 @@ class RegionstorePair implements ReplicaPair {
     private readonly leaderIndex: () => Promise<number | undefined>,
   ) {}
 
+  /** The bench's log, for the phase line of each convergence (set by create). */
+  private static log: (line: string) => void = () => undefined;
+
   static async create(
     dir: string, region: Client, regionEndpoints: string[], label: string, seed: number, log: (l: string) => void, leaderIndex: () => Promise<number | undefined>,
   ): Promise<RegionstorePair> {
+    RegionstorePair.log = log;
     const namespace = `bench-edge-${label}`;
     const prefix = `${namespace}/`;
     await region.namespaces.create({ name: namespace, prefix, level: 'eventual', crdtType: 'events', description: 'bench:edge' });
@@ -90,9 +111,14 @@ class RegionstorePair implements ReplicaPair {
     await this.edgeClient.crdt.eventsAppend(this.namespace, events.map(toInput));
   }
 
-  /** Events the region holds in the namespace: its vector summed (only the edge writes there). */
+  /**
+   * Events the region holds in the namespace: its vector summed (only the edge writes there).
+   * A serializable read (of the leader, where reads go): a member applies committed entries
+   * only, so what it holds is the region's, and the poll costs no ReadIndex round (a
+   * heartbeat to every member) each POLL_MS while the sync it measures runs.
+   */
   private async regionHolds(): Promise<number> {
-    const r = await this.region.crdt.read(this.namespace, { device: '', limit: 1 });
+    const r = await this.region.crdt.read(this.namespace, { device: '', limit: 1 }, { readLevel: 'serializable' });
     return Object.values(r.vector).reduce((a, b) => a + b, 0);
   }
 
@@ -102,12 +128,27 @@ class RegionstorePair implements ReplicaPair {
     // URL the follower names and tries the next endpoint) are reported apart as the wait.
     const leader = await this.leaderIndex();
     const acceptedBefore = this.link.accepted(leader);
+    const before = await this.regionHoldsSafe();
     const tHeal = performance.now();
     this.link.heal();
     await until(`edge ${this.edge.name} reconnects`, CONVERGE_TIMEOUT_MS, async () => (this.link.accepted(leader) > acceptedBefore ? true : undefined));
     const t0 = performance.now();
-    await until(`region holds ${total} events of ${this.namespace}`, CONVERGE_TIMEOUT_MS, async () => ((await this.regionHolds()) >= total ? true : undefined));
-    return { seconds: (performance.now() - t0) / 1000, waitSeconds: (t0 - tHeal) / 1000 };
+    // Each poll's answer, for the phase line below (what the clock counted, where).
+    const polls: Array<{ at: number; readMs: number; holds: number }> = [];
+    await until(`region holds ${total} events of ${this.namespace}`, CONVERGE_TIMEOUT_MS, async () => {
+      const asked = performance.now();
+      const holds = await this.regionHolds();
+      polls.push({ at: asked - t0, readMs: performance.now() - asked, holds });
+      return holds >= total ? true : undefined;
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    RegionstorePair.log(phaseLine(this.edge.name, total - before, before, polls, seconds));
+    return { seconds, waitSeconds: (t0 - tHeal) / 1000 };
+  }
+
+  /** regionHolds, 0 when the read fails (the namespace unknown yet). */
+  private async regionHoldsSafe(): Promise<number> {
+    return this.regionHolds().catch(() => 0);
   }
 
   async disconnect(): Promise<void> {

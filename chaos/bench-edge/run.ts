@@ -70,7 +70,8 @@ export async function runSystem(system: BenchSystem, o: RunOptions): Promise<Sys
   const run: SystemRun = { system: system.id, sizes: [] };
   try {
     for (const [n, size] of o.sizes.entries()) {
-      const pair = await system.pair(`${size}`);
+      // A size given twice (a cold and a warm run of it) gets a pair of its own each time.
+      const pair = await system.pair(o.sizes.indexOf(size) === n ? `${size}` : `${size}-${n}`);
       try {
         const t0 = performance.now();
         for (const batch of eventBatches(0, size)) await pair.writeLocal(batch);

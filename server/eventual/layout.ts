@@ -121,8 +121,30 @@ export function indexKey(ns: string, origin: string, seq: number): Uint8Array {
   return out;
 }
 
+/** [event sub prefix][device][0x00] per namespace and device: every event key of a device starts so. */
+const eventHeads = new Map<string, Map<string, Uint8Array>>();
+let eventHeadsHeld = 0;
+
 export function eventKey(ns: string, device: string, seq: number): Uint8Array {
-  return concatBytes(subPrefix(ns, Sub.Event), text(device), Uint8Array.of(SEP), encodeU64(seq));
+  let heads = eventHeads.get(ns);
+  if (heads === undefined) eventHeads.set(ns, (heads = new Map()));
+  let head = heads.get(device);
+  if (head === undefined) {
+    head = concatBytes(subPrefix(ns, Sub.Event), text(device), Uint8Array.of(SEP));
+    // Devices are unbounded: past the bound, every remembered head is forgotten.
+    if (eventHeadsHeld >= SUB_PREFIX_CACHE_MAX) {
+      eventHeads.clear();
+      eventHeadsHeld = 0;
+      eventHeads.set(ns, (heads = new Map()));
+    }
+    heads.set(device, head);
+    eventHeadsHeld++;
+  }
+  // One allocation per key (it was four).
+  const out = new Uint8Array(head.length + SEQ_BYTES);
+  out.set(head);
+  writeU64(out, head.length, seq);
+  return out;
 }
 
 /** Every event of one device. */
@@ -135,19 +157,28 @@ export function seqOfEventKey(key: Uint8Array): number {
   return decodeU64(key, key.length - 8);
 }
 
-/** Device summary keys per (namespace, device), built once: an event apply asks for its
- *  device's key three times (read ahead, held check, summary update), a page for each event. */
-const deviceKeys = new Map<string, Uint8Array>();
+/** Device summary keys per namespace and device, built once: an event apply asks for its
+ *  device's key three times (read ahead, held check, summary update), a page for each event.
+ *  Two levels, so that a lookup builds no (namespace, device) string. */
+const deviceKeys = new Map<string, Map<string, Uint8Array>>();
+let deviceKeysHeld = 0;
 
 /** The returned key is shared: callers never change it. */
 export function deviceKey(ns: string, device: string): Uint8Array {
-  const k = `${ns}\u0000${device}`;
-  let key = deviceKeys.get(k);
+  let keys = deviceKeys.get(ns);
+  if (keys === undefined) deviceKeys.set(ns, (keys = new Map()));
+  let key = keys.get(device);
   if (key === undefined) {
     key = concatBytes(subPrefix(ns, Sub.Device), text(device));
-    // Devices are unbounded: past the bound, the oldest remembered key is forgotten.
-    if (deviceKeys.size >= SUB_PREFIX_CACHE_MAX) deviceKeys.delete(deviceKeys.keys().next().value as string);
-    deviceKeys.set(k, key);
+    // Devices are unbounded: past the bound, every remembered key is forgotten (a lookup of
+    // the oldest in two levels is not worth it: the keys are rebuilt as they are asked for).
+    if (deviceKeysHeld >= SUB_PREFIX_CACHE_MAX) {
+      deviceKeys.clear();
+      deviceKeysHeld = 0;
+      deviceKeys.set(ns, (keys = new Map()));
+    }
+    keys.set(device, key);
+    deviceKeysHeld++;
   }
   return key;
 }

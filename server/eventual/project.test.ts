@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { canonicalJson, renderBytes, type EventRecord } from '../crdt/index.js';
 import { SeededRandom } from '../util/random.js';
-import { eventValue } from './project.js';
+import { eventEtcdKey, eventValue } from './project.js';
 
 const dec = new TextDecoder();
 
@@ -25,5 +25,18 @@ test('eventValue is canonicalJson of the event fields', () => {
       device: e.deviceId, seq: e.deviceSeq, ts: e.ts, type: e.type, schema_version: e.schemaVersion ?? 0, payload: renderBytes(e.payload),
     });
     assert.equal(dec.decode(eventValue(e)), generic, `seed ${seed}, event ${i}`);
+  }
+});
+
+test('eventEtcdKey is <prefix><device>/<seq in 20 decimal digits>, whatever the device and seq', () => {
+  const seed = Number(process.env.RS_TEST_SEED ?? 14);
+  console.log(`  seed ${seed} (RS_TEST_SEED replays)`);
+  const rng = new SeededRandom(seed);
+  const devices = ['d', 'sensor-001', 'ünï', 'a/b', ''];
+  for (let i = 0; i < 500; i++) {
+    const prefix = ['ev/', 'é/', 'x'][rng.int(0, 3)]!;
+    const device = devices[rng.int(0, devices.length)]!;
+    const seq = [1, 9, 10, rng.int(1, 2 ** 40), Number.MAX_SAFE_INTEGER][rng.int(0, 5)]!;
+    assert.equal(dec.decode(eventEtcdKey(prefix, device, seq)), `${prefix}${device}/${String(seq).padStart(20, '0')}`, `seed ${seed}, key ${i}`);
   }
 });

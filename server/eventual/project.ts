@@ -23,8 +23,42 @@ export function setValue(members: readonly Uint8Array[]): Uint8Array | null {
   return members.length === 0 ? null : utf8.encode(canonicalJson(members.map(renderBytes)));
 }
 
+/** `<prefix><device>/` as UTF-8 per prefix and device (every event of a device starts so). */
+const eventKeyHeads = new Map<string, Map<string, Uint8Array>>();
+let eventKeyHeadsHeld = 0;
+/** Heads remembered (devices are unbounded: past it, all are forgotten and built again). */
+const EVENT_KEY_HEADS_MAX = 8192;
+const ZERO = 0x30;
+
+function eventKeyHead(prefix: string, device: string): Uint8Array {
+  let heads = eventKeyHeads.get(prefix);
+  if (heads === undefined) eventKeyHeads.set(prefix, (heads = new Map()));
+  let head = heads.get(device);
+  if (head === undefined) {
+    head = utf8.encode(`${prefix}${device}/`);
+    if (eventKeyHeadsHeld >= EVENT_KEY_HEADS_MAX) {
+      eventKeyHeads.clear();
+      eventKeyHeadsHeld = 0;
+      eventKeyHeads.set(prefix, (heads = new Map()));
+    }
+    heads.set(device, head);
+    eventKeyHeadsHeld++;
+  }
+  return head;
+}
+
+/** `<prefix><device>/<seq in SEQ_DIGITS decimal digits>`, the digits written straight into the key. */
 export function eventEtcdKey(prefix: string, device: string, seq: number): Uint8Array {
-  return utf8.encode(`${prefix}${device}/${String(seq).padStart(SEQ_DIGITS, '0')}`);
+  const head = eventKeyHead(prefix, device);
+  const out = new Uint8Array(head.length + SEQ_DIGITS);
+  out.set(head);
+  // A seq is a safe integer (at most 16 digits): the digits from the right, zeros before.
+  let v = seq;
+  for (let i = out.length - 1; i >= head.length; i--) {
+    out[i] = ZERO + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return out;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
-import { applyPage, applyWrite, type ApplyEnv, type StateKeys } from './apply.js';
+import { applyPage, applyWrite, eventKeysOwned, type ApplyEnv, type StateKeys } from './apply.js';
 import { applyGc, gcFrontierKey } from './gc.js';
 import { LruCache } from './cache.js';
 import { FreshIndex } from './fresh-index.js';
@@ -141,8 +141,9 @@ export class EventualStore implements ExternalApplier {
   /**
    * The engine keys a command will read (ExternalApplier.readAhead): per key op the key's
    * CRDT state (unless the batch or the cache holds it) and its mvcc row (the projection's
-   * prior kv); per event with its seq given, the held event and its etcd key; per device its
-   * summary. The store reads them in one round trip with the batch's other keys.
+   * prior kv); per event with its seq given, the held event and its etcd key (neither for an
+   * event known not held, whose etcd key is known not live: apply.ts eventKeysOwned); per
+   * device its summary. The store reads them in one round trip with the batch's other keys.
    */
   readAhead(bytes: Uint8Array, mvcc: Uint8Array[], raw: Uint8Array[]): void {
     let body: EvBody;
@@ -190,16 +191,35 @@ export class EventualStore implements ExternalApplier {
     return ks;
   }
 
+  /** The last namespace eventKeysOf answered for, under which registry. */
+  private eventKeysMemo: { registry: NamespaceRegistry; ns: string; keys: { prefix: string; owned: boolean } | undefined } | undefined;
+
+  /**
+   * The etcd keys of `ns`'s events: its prefix (undefined: no such namespace, apply refuses),
+   * and whether an event not held may skip its key's read (apply.ts eventKeysOwned).
+   * Remembered for the last namespace asked: a page asks once per event.
+   */
+  private eventKeysOf(ns: string): { prefix: string; owned: boolean } | undefined {
+    const registry = this.opts.registry();
+    const m = this.eventKeysMemo;
+    if (m !== undefined && m.registry === registry && m.ns === ns) return m.keys;
+    const def = registry.get(ns);
+    const keys = def === undefined ? undefined : { prefix: def.prefix, owned: def.crdtType === 'events' && eventKeysOwned(registry, def) };
+    this.eventKeysMemo = { registry, ns, keys };
+    return keys;
+  }
+
   private eventAhead(ns: string, device: string, seq: number, mvcc: Uint8Array[], raw: Uint8Array[]): void {
+    const events = this.eventKeysOf(ns);
     const dk = deviceKey(ns, device);
-    this.stateAhead(dk, raw);
+    const ks = this.stateAhead(dk, raw);
     if (seq <= 0) return; // assigned at apply
     // A seq past the device's highest is not held (merge.ts heldEvent): no read for it.
-    const ks = keyString(dk);
     const summary = (this.batch.slots.get(ks)?.value ?? this.cache.get(ks)) as DeviceSummary | null | undefined;
-    if (summary === undefined || (summary !== null && seq <= summary.highest)) raw.push(eventKey(ns, device, seq));
-    const prefix = this.opts.registry().get(ns)?.prefix;
-    if (prefix !== undefined) mvcc.push(eventEtcdKey(prefix, device, seq));
+    const maybeHeld = summary === undefined || (summary !== null && seq <= summary.highest);
+    if (maybeHeld) raw.push(eventKey(ns, device, seq));
+    // Nor of its etcd key, when only projections write there (merge.ts writes it unread then).
+    if (events !== undefined && (maybeHeld || !events.owned)) mvcc.push(eventEtcdKey(events.prefix, device, seq));
   }
 
   /** The command's answer, encoded (one async frame per command: the answer is encoded here). */

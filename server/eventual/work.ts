@@ -37,6 +37,8 @@ interface Projection {
   key: Uint8Array;
   value: Uint8Array | null;
   always: boolean;
+  /** Not live before this command, and written by nothing else (projectNew). */
+  fresh?: boolean;
 }
 
 export interface WorkBase {
@@ -247,8 +249,24 @@ export class Work {
     if (cur !== undefined) {
       cur.value = value;
       cur.always ||= always;
-    } else if (this.firstProjection === undefined) this.firstProjection = { key, value, always };
-    else (this.projections ??= new Map()).set(keyString(key), { key, value, always });
+    } else this.addProjection({ key, value, always });
+  }
+
+  /**
+   * project() of a key the caller knows is not live and that only its own projection ever
+   * writes (a new event's etcd key: merge.ts says when): written at commit without reading
+   * its live kv (ExternalTx.putNew), so the store's read ahead need not fetch it either.
+   * `key` must be the caller's own bytes (putNew keeps it).
+   */
+  projectNew(key: Uint8Array, value: Uint8Array): void {
+    const cur = this.projectionOf(key);
+    if (cur !== undefined) cur.value = value; // touched already in this command: the ordinary way
+    else this.addProjection({ key, value, always: true, fresh: true });
+  }
+
+  private addProjection(p: Projection): void {
+    if (this.firstProjection === undefined) this.firstProjection = p;
+    else (this.projections ??= new Map()).set(keyString(p.key), p);
   }
 
   /** The last counter countOp moved: a command's ops are mostly of one namespace and type. */
@@ -290,15 +308,21 @@ export class Work {
       if (b !== undefined) b.n += c.n;
       else batch.applied.set(k, { ...c });
     });
+    // A fresh projection (projectNew) is written at once, with no promise per key.
     const first = this.firstProjection;
     if (first === undefined) return undefined;
-    if (this.projections === undefined) return this.writeProjection(first);
+    if (this.projections === undefined) return this.writtenNow(first) ? undefined : this.writeProjection(first);
     return this.writeProjections(first, this.projections);
   }
 
   private async writeProjections(first: Projection, others: Map<string, Projection>): Promise<void> {
-    await this.writeProjection(first);
-    for (const p of others.values()) await this.writeProjection(p);
+    if (!this.writtenNow(first)) await this.writeProjection(first);
+    for (const p of others.values()) if (!this.writtenNow(p)) await this.writeProjection(p);
+  }
+
+  /** A fresh projection put at once (ExternalTx.putNew); false: write it the ordinary way. */
+  private writtenNow(p: Projection): boolean {
+    return p.fresh === true && p.value !== null && this.tx.putNew(p.key, p.value);
   }
 
   private writeProjection(p: Projection): Promise<unknown> {

@@ -107,6 +107,10 @@ class Tx implements ExternalTx {
     return this.exec.put({ key, value });
   }
 
+  putNew(key: Uint8Array, value: Uint8Array): boolean {
+    return this.exec.putNew(key, value);
+  }
+
   async delete(key: Uint8Array): Promise<boolean> {
     return (await this.exec.deleteRange({ key })).deleted > 0;
   }

@@ -18,6 +18,13 @@ export interface ExternalTx {
   get(key: Bytes): Promise<KeyValue | undefined>;
   /** Puts an mvcc key at writeRevision (a watch event follows once the batch is written). */
   put(key: Bytes, value: Bytes): Promise<unknown>;
+  /**
+   * put() of a key the applier knows is not live (nothing but this applier writes it, and it
+   * has not), without reading its live kv (TxnExec.putNew). false, and nothing written, when
+   * this batch or the caches show it live after all: then put() it. `key` must be the
+   * applier's own bytes (kept, not copied).
+   */
+  putNew(key: Bytes, value: Bytes): boolean;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */
   delete(key: Bytes): Promise<boolean>;
   /**

@@ -105,6 +105,29 @@ export class TxnExec {
     return prev !== undefined && req.prevKv === true ? { revision: this.main, prevKv: toKv(prev) } : { revision: this.main };
   }
 
+  /**
+   * A put of a key its caller knows is not live (an external applier's invariant: a new
+   * event's etcd key, which nothing but that event's projection writes), without reading the
+   * key's live kv: the read ahead of such keys was one engine read per event of an edge's
+   * upload. What this batch or the caches already know is still looked at (no engine read):
+   * a key they show live is not written and false is returned (the caller puts it the
+   * ordinary way), so a wrong claim within a batch cannot double-count it. No lease, no
+   * previous value to answer with; synchronous (no promise per event). `key` is kept as
+   * given (the caller's own bytes, not a view into an entry): no copy.
+   */
+  putNew(key: Uint8Array, value: Uint8Array): boolean {
+    assert(this.out !== undefined, 'put in a read-only txn');
+    const ks = keyString(key);
+    const known = this.st.latestOverlay.get(ks) ?? this.st.prefetched.get(ks) ?? this.st.latestCache.lookup(key, ks);
+    if (known !== undefined && known !== null) return false;
+    const sub = this.sub++;
+    this.st.liveKeys++;
+    const rec: KvRecord = { key, value, createRevision: this.main, modRevision: this.main, version: 1, lease: 0, tombstone: false };
+    this.write(rec, sub, ks);
+    this.out.events.push({ type: EventType.PUT, kv: toKv(rec) });
+    return true;
+  }
+
   async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
     assert(this.out !== undefined, 'delete in a read-only txn');
     // Values only when the response carries them: a tombstone needs the key and its lease.
@@ -145,7 +168,7 @@ export class TxnExec {
   }
 
   /** The revision record, the key's new latest row (or its removal) and its history entry. */
-  private write(rec: KvRecord, sub: number): void {
+  private write(rec: KvRecord, sub: number, keyStr?: string): void {
     const { ops, arena } = this.out as BatchOut;
     const key = revKey(this.main, sub);
     const value = encodeRecord(rec, arena);
@@ -155,7 +178,7 @@ export class TxnExec {
     else ops.push({ type: 'put', key: latestKey(rec.key), value: encodeLatest(rec, arena) });
     ops.push({ type: 'put', key: histKey(rec.key, this.main, sub), value: encodeHist(rec) });
     this.st.overlay.set(overlayKey(this.main, sub), rec);
-    const ks = keyString(rec.key);
+    const ks = keyStr ?? keyString(rec.key);
     this.st.latestOverlay.set(ks, rec.tombstone ? null : toKv(rec));
     let entries = this.st.histOverlay.get(ks);
     if (entries === undefined) this.st.histOverlay.set(ks, (entries = []));
