@@ -8,7 +8,7 @@
 // event); on the first size, live single writes timed until the region's Watch (PouchDB:
 // the server's change feed) shows them. Prints a Markdown table with the issue's goals.
 //
-//   npm run bench:edge -- [--events 10000,100000] [--live 1000]
+//   npm run bench:edge -- [--events 10000,100000] [--live 1000] [--warmup 2000]
 //       [--systems regionstore,pouchdb] [--json FILE] [--keep]
 //
 // It lives in chaos/ rather than cluster/ because it uses chaos/proxy (cluster/ may import
@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { startPouchSystem } from './pouch.js';
 import { startRegionstoreSystem } from './regionstore.js';
 import { renderTable } from './report.js';
-import { LIVE_WRITES_DEFAULT, SIZES_DEFAULT, runSystem, type SystemRun } from './run.js';
+import { LIVE_WRITES_DEFAULT, SIZES_DEFAULT, WARMUP_EVENTS_DEFAULT, runSystem, type SystemRun } from './run.js';
 import { SYSTEM_IDS, type BenchSystem, type SystemId } from './system.js';
 import { DEVICES, EVENTS_PER_WRITE } from './workload.js';
 
@@ -32,6 +32,7 @@ const SEED = 14;
 interface Args {
   sizes: number[];
   liveWrites: number;
+  warmupEvents: number;
   systems: SystemId[];
   jsonFile?: string;
   keep: boolean;
@@ -44,7 +45,7 @@ function wholeNumber(flag: string, v: string | undefined, min: number): number {
 }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { sizes: [...SIZES_DEFAULT], liveWrites: LIVE_WRITES_DEFAULT, systems: [...SYSTEM_IDS], keep: false };
+  const a: Args = { sizes: [...SIZES_DEFAULT], liveWrites: LIVE_WRITES_DEFAULT, warmupEvents: WARMUP_EVENTS_DEFAULT, systems: [...SYSTEM_IDS], keep: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const v = argv[i + 1];
@@ -55,6 +56,7 @@ export function parseArgs(argv: readonly string[]): Args {
     }
     if (flag === '--events') a.sizes = list().map((s) => wholeNumber(flag, s, 1));
     else if (flag === '--live') a.liveWrites = wholeNumber(flag, v, 0);
+    else if (flag === '--warmup') a.warmupEvents = wholeNumber(flag, v, 0);
     else if (flag === '--systems') a.systems = list() as SystemId[];
     else if (flag === '--json') a.jsonFile = resolve(v ?? '');
     else throw new Error(`unknown flag ${flag}; see the top of chaos/bench-edge/cli.ts`);
@@ -89,14 +91,14 @@ async function main(): Promise<void> {
       const system = id === 'pouchdb' ? await startPouchSystem(join(dir, 'pouchdb'), log, SEED) : await startRegionstoreSystem(join(dir, 'regionstore'), log, SEED);
       current = system;
       try {
-        runs.push(await runSystem(system, { sizes: args.sizes, liveWrites: args.liveWrites, log }));
+        runs.push(await runSystem(system, { sizes: args.sizes, liveWrites: args.liveWrites, warmupEvents: args.warmupEvents, log }));
       } finally {
         await system.stop().catch((err: unknown) => log(`stopping ${id}: ${String(err)}`));
         current = undefined;
       }
     }
     const settings = `${started.toISOString()}; region of 3 members + 1 edge vs express-pouchdb + PouchDB client, all on 127.0.0.1, fsync on every side; ` +
-      `events of ${DEVICES} devices like {"c":21.3}, written ${EVENTS_PER_WRITE} per write while offline; bytes counted by a TCP proxy between the two sides`;
+      `events of ${DEVICES} devices like {"c":21.3}, written ${EVENTS_PER_WRITE} per write while offline; ${args.warmupEvents > 0 ? `each system warmed up by a sync of ${args.warmupEvents} events first (not measured)` : 'no warm-up (cold servers)'}; bytes counted by a TCP proxy between the two sides`;
     process.stdout.write(`\nedge sync vs PouchDB replication, ${settings}\n\n${renderTable(runs)}`);
     if (args.jsonFile !== undefined) writeFileSync(args.jsonFile, JSON.stringify({ started, settings, runs }, null, 2));
     if (runs.some((r) => r.error !== undefined)) process.exitCode = 1;

@@ -8,6 +8,13 @@ import { eventBatches, percentile } from './workload.js';
 export const SIZES_DEFAULT = [10_000, 100_000];
 export const RESUME_EVENTS = 1_000;
 export const LIVE_WRITES_DEFAULT = 1_000;
+/**
+ * Events synced once on each system before the measured rows, not measured (as bench:compare
+ * warms both systems up): the first sync a freshly started server side runs is its code's
+ * first run (JIT, caches), 1.5-1.9x the CPU per event of later runs in session 8's traces,
+ * which no long-running region or PouchDB server pays. `--warmup 0` measures the cold start.
+ */
+export const WARMUP_EVENTS_DEFAULT = 2_000;
 
 export interface Transfer {
   events: number;
@@ -47,6 +54,8 @@ export interface SystemRun {
 export interface RunOptions {
   sizes: readonly number[];
   liveWrites: number;
+  /** Events synced on a pair of its own before the measured rows (0: none). */
+  warmupEvents: number;
   log: (line: string) => void;
 }
 
@@ -69,6 +78,16 @@ export function liveSummary(samplesMs: readonly number[]): LiveResult {
 export async function runSystem(system: BenchSystem, o: RunOptions): Promise<SystemRun> {
   const run: SystemRun = { system: system.id, sizes: [] };
   try {
+    if (o.warmupEvents > 0) {
+      const pair = await system.pair('warmup');
+      try {
+        for (const batch of eventBatches(0, o.warmupEvents)) await pair.writeLocal(batch);
+        const t = await pair.connectAndConverge(o.warmupEvents);
+        o.log(`${system.id}: warm-up of ${o.warmupEvents} events synced in ${t.seconds.toFixed(2)} s (not measured)`);
+      } finally {
+        await pair.close();
+      }
+    }
     for (const [n, size] of o.sizes.entries()) {
       // A size given twice (a cold and a warm run of it) gets a pair of its own each time.
       const pair = await system.pair(o.sizes.indexOf(size) === n ? `${size}` : `${size}-${n}`);
