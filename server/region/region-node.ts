@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
-  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, type Engine,
+  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, newInstallTimings, type Engine, type InstallTimings,
 } from '../storage/index.js';
 import { MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
@@ -582,18 +582,23 @@ export class RegionNode {
       // From here until the new store is open, reads of the local state answer UNAVAILABLE
       // (readLocal): the old store is about to be closed under them, and a linearizable
       // read could only wait for the install anyway.
-      await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle));
+      const startedAt = Date.now();
+      const timings = newInstallTimings();
+      await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle, timings));
       // The leader's applied index when it sent the snapshot: the store's own trails it when
       // the last entries carried no command. Recorded, so a restart knows the state reaches
       // it (else a member whose log starts right after it found its state "behind" and
       // fetched the same snapshot again at every start).
       if (index > this.mvcc.appliedIndex) await this.stateEngine.write([{ type: 'put', key: SYNC_MARKER_KEY, value: encodeU64(index) }], { sync: true });
       this.opts.metrics.snapshotReceived();
+      // Phase ends in ms from the install's start: where a member add's time goes
+      // (scripts/bench-member-add.ts prints them as a timeline).
+      this.opts.logger.info('snapshot installed', { from: message.from, index, ms: Date.now() - startedAt, ...timings });
       this.onStateReplaced(index);
     });
   }
 
-  private async swapInSnapshot(chunks: AsyncIterable<Uint8Array>, readsIdle: () => Promise<void>): Promise<void> {
+  private async swapInSnapshot(chunks: AsyncIterable<Uint8Array>, readsIdle: () => Promise<void>, timings: InstallTimings): Promise<void> {
     await this.mvcc.idle();
     this.lessor.close();
     // Open watches carry on against the new state from the revision each had reached;
@@ -607,6 +612,7 @@ export class RegionNode {
         previous: this.stateEngine,
         beforeClosePrevious: readsIdle,
         derivation: MVCC_SNAPSHOT_DERIVATION,
+        timings,
       });
       this.stateEngine = engine;
       this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });

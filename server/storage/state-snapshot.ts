@@ -29,9 +29,18 @@ function decodeU32(b: Uint8Array): number {
 
 /** Bytes per chunk sent: small enough for one gRPC message, big enough to amortise it. */
 export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Bytes of pairs (received and derived) per engine batch while installing; bounds the
- *  installer's memory. */
-export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
+/** Bytes of pairs (received and derived) per engine batch while installing; with
+ *  STATE_SNAPSHOT_INSTALL_LANES, bounds the installer's memory (two batches per lane). */
+export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = Number(process.env['RS_INSTALL_BATCH_KIB'] ?? '2048') * 1024; // TEMP env for A/B
+/**
+ * Batches written at once while installing, each lane's one after another. The joiner's
+ * RocksDB writes were its limit (one libuv thread inserting every pair into the memtable
+ * while the main thread, and the leader, waited on it: 34 % of the joiner's main thread
+ * idle in a profile of a 200k-key add). Two writes at once are one group commit in
+ * RocksDB: one WAL write, then each batch inserted into the memtable on its own thread
+ * (allow_concurrent_memtable_write, on by default).
+ */
+export const STATE_SNAPSHOT_INSTALL_LANES = Number(process.env['RS_INSTALL_LANES'] ?? '2'); // TEMP env for A/B
 /** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
 export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
@@ -67,12 +76,19 @@ export interface SnapshotDerivation {
   readonly sourceKeyspace: number;
   /**
    * Adds to `out` the ops that rebuild what one source pair implies (called for every
-   * pair of sourceKeyspace, in key order, each batch written before the next: a later
-   * pair's ops may overwrite an earlier one's). The batch copies what it is given, so the
-   * derivation may build every pair in one scratch buffer. Throws on a pair it cannot
-   * decode (the install is then refused).
+   * pair of sourceKeyspace, in key order). A later pair's ops may overwrite an earlier
+   * one's: such pairs must have the same lane(), whose batches are written in order. The
+   * batch copies what it is given, so the derivation may build every pair in one scratch
+   * buffer. Throws on a pair it cannot decode (the install is then refused).
    */
   derive(key: Uint8Array, value: Uint8Array, out: EngineBatch): void;
+  /**
+   * Which of `lanes` install lanes a source pair's ops go to (STATE_SNAPSHOT_INSTALL_LANES):
+   * the same for every pair whose derived ops touch the same keys (the mvcc derivation: a
+   * hash of the user key, whose latest row each of its revisions rewrites). Lanes are
+   * written concurrently, so ops of different lanes reach the engine in either order.
+   */
+  lane(key: Uint8Array, value: Uint8Array, lanes: number): number;
 }
 
 // ---- reading ----
@@ -220,8 +236,15 @@ export async function installStateSnapshot(
   dataDir: string,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   openEngine: EngineOpener,
-  options: { previous?: Engine; beforeClosePrevious?: () => Promise<void>; derivation?: SnapshotDerivation } = {},
+  options: {
+    previous?: Engine; beforeClosePrevious?: () => Promise<void>; derivation?: SnapshotDerivation; timings?: InstallTimings;
+    /** Bytes per engine batch (default STATE_SNAPSHOT_INSTALL_BATCH_BYTES; tests use small ones, so
+     *  a small state crosses many batches of every lane). */
+    batchBytes?: number;
+  } = {},
 ): Promise<Engine> {
+  const t = options.timings ?? newInstallTimings();
+  const t0 = Date.now();
   await mkdir(dataDir, { recursive: true });
   const oldName = await currentStateDirName(dataDir);
   const generation = 1 + Math.max(0, ...(await listStateDirs(dataDir)).map((d) => d.generation));
@@ -229,8 +252,9 @@ export async function installStateSnapshot(
   const newDir = join(dataDir, newName);
   await rm(newDir, { recursive: true, force: true });
   const engine = await openEngine(newDir);
+  t.openedMs = Date.now() - t0;
   try {
-    await load(engine, chunks, options.derivation);
+    await load(engine, chunks, options.derivation, options.batchBytes ?? STATE_SNAPSHOT_INSTALL_BATCH_BYTES, t, t0);
   } catch (err) {
     await engine.close();
     await rm(newDir, { recursive: true, force: true });
@@ -238,19 +262,51 @@ export async function installStateSnapshot(
   }
   await syncDir(dataDir);
   await setCurrentStateDir(dataDir, newName);
+  t.swappedMs = Date.now() - t0;
   if (options.previous !== undefined) {
     await options.beforeClosePrevious?.();
     await options.previous.close();
     await rm(join(dataDir, oldName), { recursive: true, force: true });
   }
+  t.doneMs = Date.now() - t0;
   return engine;
 }
 
+/**
+ * Where an install's time went, in ms from its start (each phase's end), for the log line
+ * a member writes after an install and for scripts/bench-member-add.ts's timeline.
+ */
+export interface InstallTimings {
+  /** The new database created and open. */
+  openedMs: number;
+  /** The stream's header arrived (the first byte, as the installer sees it). */
+  headerMs: number;
+  /** The trailer parsed: every record received and put in a batch. */
+  trailerMs: number;
+  /** Every batch but the last written (unsynced). */
+  writtenMs: number;
+  /** The last batch written and synced. */
+  syncedMs: number;
+  /** The new directory named current. */
+  swappedMs: number;
+  /** The previous state closed and removed. */
+  doneMs: number;
+  records: number;
+  bytes: number;
+}
+
+export function newInstallTimings(): InstallTimings {
+  return { openedMs: 0, headerMs: 0, trailerMs: 0, writtenMs: 0, syncedMs: 0, swappedMs: 0, doneMs: 0, records: 0, bytes: 0 };
+}
+
 /** Writes every record into `engine`; the last batch is synced only once the trailer checks out. */
-async function load(engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined): Promise<void> {
+async function load(
+  engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined, batchBytes: number,
+  t: InstallTimings, t0: number,
+): Promise<void> {
   const r = new ChunkReader(chunks);
   try {
-    await loadRecords(engine, r, derivation);
+    await loadRecords(engine, r, derivation, batchBytes, t, t0);
   } finally {
     await r.close();
   }
@@ -273,22 +329,24 @@ async function readHeader(r: ChunkReader, mine: SnapshotDerivation | undefined):
   return mine;
 }
 
-async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined): Promise<void> {
+async function loadRecords(
+  engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined, batchBytes: number, t: InstallTimings, t0: number,
+): Promise<void> {
   const derivation = await readHeader(r, mine);
+  t.headerMs = Date.now() - t0;
   const source = derivation?.sourceKeyspace ?? -1;
-  // Two batches: one is written (on RocksDB's thread) while the stream keeps flowing into
-  // the other. Batches are written in order, one after the other (a derived op may
-  // overwrite one of an earlier batch); the final synced batch comes after all of them.
-  let batch = engine.batch();
-  let other = engine.batch();
   // First in the database, deleted by the final synced batch: a state that still holds it
   // is not a whole install, whatever its applied index says (the applied index is a meta key,
   // so it travels in an early batch). RocksDB opens a WAL damaged after the install as a
   // prefix of its batches (paranoid checks); the member then sees this key and rebuilds.
-  batch.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
+  // Written alone and awaited: the lanes' batches below may reach the WAL in any order, and
+  // every one of them must come after it.
+  const marker = engine.batch();
+  marker.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
+  await marker.write();
+  const lanes = Array.from({ length: STATE_SNAPSHOT_INSTALL_LANES }, () => new InstallLane(engine));
   let count = 0;
   let sinceYield = 0;
-  let writing: Promise<void> | undefined;
   try {
     for (;;) {
       // A record's head and the trailer's head have the same size: tag · u32 · u32 or tag · u64.
@@ -297,6 +355,7 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
       if (tag === TRAILER_TAG) {
         const expectedCount = decodeU64(head.subarray(1));
         if (expectedCount !== count) throw new StateSnapshotError(`state snapshot holds ${count} records, trailer says ${expectedCount}`);
+        t.trailerMs = Date.now() - t0;
         break;
       }
       if (tag !== RECORD_TAG) throw new StateSnapshotError(`bad record tag ${tag} after ${count} records`);
@@ -308,15 +367,15 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
       }
       const key = r.readNow(keyLen) ?? (await r.read(keyLen));
       const value = r.readNow(valueLen) ?? (await r.read(valueLen));
-      batch.put(key, value);
-      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, batch);
+      // Every key of the stream is distinct: only derived ops overwrite, and the derivation
+      // keeps those in one lane. Other pairs go round the lanes.
+      const derived = key[0] === source;
+      const lane = lanes[derived ? (derivation as SnapshotDerivation).lane(key, value, lanes.length) : count % lanes.length] as InstallLane;
+      lane.batch.put(key, value);
+      if (derived) (derivation as SnapshotDerivation).derive(key, value, lane.batch);
       count++;
       sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
-      if (batch.bytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
-        await writing;
-        writing = batch.write();
-        [batch, other] = [other, batch];
-      }
+      if (lane.batch.bytes >= batchBytes) await lane.writeFull();
       // Chunks already received come out of the stream without a turn of the event loop:
       // give it one now and then (the member's raft ticks and its reads run there).
       if (sinceYield >= STATE_SNAPSHOT_INSTALL_YIELD_BYTES) {
@@ -324,19 +383,59 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    await writing;
+    await Promise.all(lanes.map((l) => l.writeRest()));
+    t.writtenMs = Date.now() - t0;
   } catch (err) {
-    await writing?.catch(() => undefined); // settled before the caller closes the engine
+    await Promise.all(lanes.map((l) => l.settled())); // settled before the caller closes the engine
     throw err;
   }
   const digest = r.digest();
   const sent = await r.read(DIGEST_BYTES);
   if (!digest.every((b, i) => sent[i] === b)) throw new StateSnapshotError('state snapshot checksum mismatch');
   if (!(await r.atEnd())) throw new StateSnapshotError('bytes after the state snapshot trailer');
-  // One synced batch last: RocksDB's WAL is sequential, so its fsync covers every earlier
-  // batch. The delete keeps the batch non-empty (an empty one is never written, nor synced).
-  batch.del(STATE_SNAPSHOT_INSTALL_KEY);
-  await batch.write({ sync: true });
+  // One synced batch last, after every lane's: RocksDB's WAL is sequential, so its fsync
+  // covers every earlier batch. The delete keeps the batch non-empty (an empty one is never
+  // written, nor synced).
+  const last = engine.batch();
+  last.del(STATE_SNAPSHOT_INSTALL_KEY);
+  await last.write({ sync: true });
+  t.syncedMs = Date.now() - t0;
+  t.records = count;
+  t.bytes = r.bytesRead;
+}
+
+/**
+ * One install lane: a batch filling while the one before it is written (on RocksDB's
+ * thread), so the stream keeps flowing; its batches reach the engine in order.
+ */
+class InstallLane {
+  batch: EngineBatch;
+  private other: EngineBatch;
+  private writing: Promise<void> | undefined;
+
+  constructor(engine: Engine) {
+    this.batch = engine.batch();
+    this.other = engine.batch();
+  }
+
+  /** Waits for this lane's previous write, starts writing the full batch, fills the other. */
+  async writeFull(): Promise<void> {
+    await this.writing;
+    this.writing = this.batch.write();
+    [this.batch, this.other] = [this.other, this.batch];
+  }
+
+  /** Writes what is left, after the write in flight. */
+  async writeRest(): Promise<void> {
+    await this.writing;
+    this.writing = undefined;
+    if (this.batch.bytes > 0) await this.batch.write();
+  }
+
+  /** The write in flight, if any, settled (its error dropped: the install failed anyway). */
+  async settled(): Promise<void> {
+    await this.writing?.catch(() => undefined);
+  }
 }
 
 /**
@@ -352,7 +451,7 @@ class ChunkReader {
   private at = 0;
   /** Bytes of `current` already fed to the digest. */
   private hashedAt = 0;
-  private bytesRead = 0;
+  bytesRead = 0;
 
   constructor(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
     this.it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
