@@ -26,6 +26,7 @@ export { ETCD_COMPAT_VERSION } from './maintenance.js';
 export { LOADER_OPTIONS, etcdProtoDir, loadEtcdServices } from './proto.js';
 export {
   createApiServer,
+  preloadApiDefinitions,
   startApiServer,
   type ApiCallEvent,
   type ApiServer,
