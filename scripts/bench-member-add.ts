@@ -8,6 +8,8 @@
 //
 // --profile DIR: every member runs with `node --cpu-prof` and writes its profile to DIR
 // when stopped (the leader's is the sender's, the joiner's the receiver's).
+// --serve-root DIR: the members run DIR's build (DIR/dist), e.g. an export of another commit
+// built there, to compare it with this one on the same loaded cluster (--data).
 // --data DIR: the cluster lives in DIR and is kept; a later run with the same DIR restarts
 // it, skips the load when it already holds --keys keys, removes the member the last run
 // added, and adds a new one (a loop at 1M keys without reloading each time).
@@ -22,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { serveCommandFromEnv, startCluster } from '../cluster/launcher.js';
+import { DIST_SERVE_COMMAND, REPO_ROOT, serveCommandFromEnv, startCluster } from '../cluster/launcher.js';
 import { pickFreePorts } from '../cluster/ports.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 import { cpuDelta, formatCpu, procCpu, type ProcCpu } from './proc-cpu.js';
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     keep: { type: 'boolean', default: false },
     data: { type: 'string' },
+    'serve-root': { type: 'string' },
   },
 });
 
@@ -64,7 +67,9 @@ if (reuse) mkdirSync(dataDir, { recursive: true });
 const profileDir = args.profile === undefined ? undefined : resolve(args.profile);
 if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 // --cpu-prof is refused in NODE_OPTIONS: it goes on each member's command line.
-const serve = serveCommandFromEnv();
+const serveRoot = args['serve-root'] === undefined ? undefined : resolve(args['serve-root']);
+const serve = serveRoot === undefined ? serveCommandFromEnv()
+  : { ...DIST_SERVE_COMMAND, args: DIST_SERVE_COMMAND.args.map((a) => (a.startsWith(REPO_ROOT) ? join(serveRoot, a.slice(REPO_ROOT.length)) : a)), cwd: serveRoot };
 const command = profileDir === undefined ? serve
   : { ...serve, args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...serve.args] };
 const flags = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
