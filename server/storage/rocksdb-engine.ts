@@ -568,8 +568,3 @@ export function openExistingStateRocksEngine(dir: string): Promise<Engine> {
   return RocksEngine.open(dir, { create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
 }
 
-/** TEMP experiment: the install's engine. */
-export function openStateInstallEngine(dir: string): Promise<Engine> {
-  const mib = Number(process.env['RS_INSTALL_WB_MIB'] ?? '64');
-  return RocksEngine.open(dir, { writeBufferSize: mib * 1024 * 1024 });
-}

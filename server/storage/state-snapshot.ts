@@ -31,7 +31,7 @@ function decodeU32(b: Uint8Array): number {
 export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Bytes of pairs (received and derived) per engine batch while installing; with
  *  STATE_SNAPSHOT_INSTALL_LANES, bounds the installer's memory (two batches per lane). */
-export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = Number(process.env['RS_INSTALL_BATCH_KIB'] ?? '2048') * 1024; // TEMP env for A/B
+export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 2 * 1024 * 1024;
 /**
  * Batches written at once while installing, each lane's one after another. The joiner's
  * RocksDB writes were its limit (one libuv thread inserting every pair into the memtable
@@ -40,7 +40,7 @@ export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = Number(process.env['RS_INSTALL
  * RocksDB: one WAL write, then each batch inserted into the memtable on its own thread
  * (allow_concurrent_memtable_write, on by default).
  */
-export const STATE_SNAPSHOT_INSTALL_LANES = Number(process.env['RS_INSTALL_LANES'] ?? '2'); // TEMP env for A/B
+export const STATE_SNAPSHOT_INSTALL_LANES = 2;
 /** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
 export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
@@ -241,6 +241,9 @@ export async function installStateSnapshot(
     /** Bytes per engine batch (default STATE_SNAPSHOT_INSTALL_BATCH_BYTES; tests use small ones, so
      *  a small state crosses many batches of every lane). */
     batchBytes?: number;
+    /** Install lanes (default STATE_SNAPSHOT_INSTALL_LANES; 1 writes one batch at a time, as
+     *  before lanes: scripts/bench-snapshot-stream.ts --lanes compares them). */
+    lanes?: number;
   } = {},
 ): Promise<Engine> {
   const t = options.timings ?? newInstallTimings();
@@ -254,7 +257,9 @@ export async function installStateSnapshot(
   const engine = await openEngine(newDir);
   t.openedMs = Date.now() - t0;
   try {
-    await load(engine, chunks, options.derivation, options.batchBytes ?? STATE_SNAPSHOT_INSTALL_BATCH_BYTES, t, t0);
+    const lanes = options.lanes ?? STATE_SNAPSHOT_INSTALL_LANES;
+    assert(Number.isInteger(lanes) && lanes >= 1, () => `install lanes must be a whole number from 1, got ${lanes}`);
+    await load(engine, chunks, options.derivation, { batchBytes: options.batchBytes ?? STATE_SNAPSHOT_INSTALL_BATCH_BYTES, lanes }, t, t0);
   } catch (err) {
     await engine.close();
     await rm(newDir, { recursive: true, force: true });
@@ -301,12 +306,12 @@ export function newInstallTimings(): InstallTimings {
 
 /** Writes every record into `engine`; the last batch is synced only once the trailer checks out. */
 async function load(
-  engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined, batchBytes: number,
+  engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined, shape: BatchShape,
   t: InstallTimings, t0: number,
 ): Promise<void> {
   const r = new ChunkReader(chunks);
   try {
-    await loadRecords(engine, r, derivation, batchBytes, t, t0);
+    await loadRecords(engine, r, derivation, shape, t, t0);
   } finally {
     await r.close();
   }
@@ -330,7 +335,7 @@ async function readHeader(r: ChunkReader, mine: SnapshotDerivation | undefined):
 }
 
 async function loadRecords(
-  engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined, batchBytes: number, t: InstallTimings, t0: number,
+  engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined, { batchBytes, lanes: laneCount }: BatchShape, t: InstallTimings, t0: number,
 ): Promise<void> {
   const derivation = await readHeader(r, mine);
   t.headerMs = Date.now() - t0;
@@ -344,7 +349,7 @@ async function loadRecords(
   const marker = engine.batch();
   marker.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
   await marker.write();
-  const lanes = Array.from({ length: STATE_SNAPSHOT_INSTALL_LANES }, () => new InstallLane(engine));
+  const lanes = Array.from({ length: laneCount }, () => new InstallLane(engine));
   let count = 0;
   let sinceYield = 0;
   try {
@@ -402,6 +407,12 @@ async function loadRecords(
   t.syncedMs = Date.now() - t0;
   t.records = count;
   t.bytes = r.bytesRead;
+}
+
+/** How an install cuts its writes: bytes per batch, lanes written at once. */
+interface BatchShape {
+  batchBytes: number;
+  lanes: number;
 }
 
 /**
