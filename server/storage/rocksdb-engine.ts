@@ -567,4 +567,3 @@ export function openStateRocksEngine(dir: string): Promise<Engine> {
 export function openExistingStateRocksEngine(dir: string): Promise<Engine> {
   return RocksEngine.open(dir, { create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
 }
-
