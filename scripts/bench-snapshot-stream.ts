@@ -8,7 +8,7 @@
 // compare formats within one run on a loaded machine.
 //
 //   tsx scripts/bench-snapshot-stream.ts [--keys 200000] [--dir DIR] [--formats 1,2] [--random-values] [--scatter]
-//                                        [--reps N] [--lanes 1,2]
+//                                        [--reps N]
 //
 // --dir DIR keeps the loaded source there and reuses it on the next run with the same --keys.
 // --scatter writes keys in bench:scale's scattered order (its scaleKey), so the latest rows
@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { MVCC_SNAPSHOT_DERIVATION, MvccStore, encodeCommand, type Command } from '../server/mvcc/index.js';
 import { openRocksEngine, openStateRocksEngine } from '../server/storage/rocksdb-engine.js';
 import { scaleKey } from '../client/bench/scale-load.js';
-import { STATE_SNAPSHOT_INSTALL_LANES, installStateSnapshot, readStateSnapshot } from '../server/storage/state-snapshot.js';
+import { installStateSnapshot, readStateSnapshot } from '../server/storage/state-snapshot.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,8 +34,6 @@ const { values: args } = parseArgs({
     'random-values': { type: 'boolean', default: false },
     scatter: { type: 'boolean', default: false },
     reps: { type: 'string', default: '1' },
-    /** Install lanes to compare (installStateSnapshot's `lanes`), alternated within each rep. */
-    lanes: { type: 'string', default: String(STATE_SNAPSHOT_INSTALL_LANES) },
   },
 });
 const KEYS = Number(args.keys);
@@ -122,16 +120,14 @@ for (const format of args.formats.split(',').map(Number)) {
   });
   console.log(`format ${format}: ${(bytes / 2 ** 20).toFixed(1)} MiB; send: ${fmt(send)}`);
   for (let rep = 0; rep < Number(args.reps); rep++) {
-    for (const lanes of args.lanes.split(',').map(Number)) {
-      const dataDir = join(root, `install-${format}`);
-      let installed: Awaited<ReturnType<typeof installStateSnapshot>> | undefined;
-      const install = await measure(async () => {
-        installed = await installStateSnapshot(dataDir, chunks, openStateRocksEngine, { lanes, ...(derivation === undefined ? {} : { derivation }) });
-      });
-      await installed?.close();
-      rmSync(dataDir, { recursive: true, force: true });
-      console.log(`  install, ${lanes} lane(s): ${fmt(install)}; load ${loadavg()[0]?.toFixed(1)}`);
-    }
+    const dataDir = join(root, `install-${format}`);
+    let installed: Awaited<ReturnType<typeof installStateSnapshot>> | undefined;
+    const install = await measure(async () => {
+      installed = await installStateSnapshot(dataDir, chunks, openStateRocksEngine, derivation === undefined ? {} : { derivation });
+    });
+    await installed?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    console.log(`  install: ${fmt(install)}; load ${loadavg()[0]?.toFixed(1)}`);
   }
 }
 

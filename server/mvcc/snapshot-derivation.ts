@@ -126,27 +126,10 @@ function derive(key: Uint8Array, value: Uint8Array, out: EngineBatch): void {
   out.put(lk, mem.subarray(lvAt, at));
 }
 
-/**
- * The lane of a revision record: a hash (FNV-1a) of its user key, so every revision of a
- * key, whose latest-row ops overwrite each other, is written in one lane, in order.
- */
-function lane(key: Uint8Array, value: Uint8Array, lanes: number): number {
-  if (lanes === 1) return 0;
-  const keyLen = readVarint(value, 1);
-  const keyAt = skipVarint(value, 1);
-  const end = Math.min(value.length, keyAt + keyLen);
-  let h = FNV_OFFSET;
-  for (let i = keyAt; i < end; i++) h = Math.imul(h ^ (value[i] as number), FNV_PRIME);
-  return (h >>> 0) % lanes;
-}
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
 export const MVCC_SNAPSHOT_DERIVATION: SnapshotDerivation = {
   id: MVCC_SNAPSHOT_DERIVATION_ID,
   // MvccLatest and MvccKeyHistory are adjacent keyspaces: one range.
   omitted: [{ gte: Uint8Array.of(StateKeyspace.MvccLatest), lt: Uint8Array.of(StateKeyspace.MvccKeyHistory + 1) }],
   sourceKeyspace: StateKeyspace.MvccRevision,
   derive,
-  lane,
 };

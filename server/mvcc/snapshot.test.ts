@@ -119,8 +119,8 @@ test('a snapshot that leaves out the key index installs the same engine, pair fo
       assert.deepEqual(await copy.hashKV(0), await h.store.hashKV(0));
       await copy.idle();
       await engine.close();
-      // Tiny batches: every lane writes many, concurrently with the other lanes; each key's
-      // revisions (whose latest-row ops overwrite each other) stay in order in their lane.
+      // Tiny batches: a key's revisions (whose latest-row ops overwrite each other) fall in
+      // different batches, written in order.
       const small = await installStateSnapshot(join(dir, 'small'), readStateSnapshot(h.engine, MVCC_SNAPSHOT_DERIVATION), openRocksEngine,
         { derivation: MVCC_SNAPSHOT_DERIVATION, batchBytes: TINY_INSTALL_BATCH_BYTES });
       assert.deepEqual(await dump(small), source, `seed ${seed}: installed in tiny batches, the engine differs from its source`);

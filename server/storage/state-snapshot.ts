@@ -27,20 +27,16 @@ function decodeU32(b: Uint8Array): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
 }
 
+/** The big-endian u32 at `at` of `b`. */
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at] as number) * 0x100_0000 + (((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number));
+}
+
 /** Bytes per chunk sent: small enough for one gRPC message, big enough to amortise it. */
 export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Bytes of pairs (received and derived) per engine batch while installing; with
- *  STATE_SNAPSHOT_INSTALL_LANES, bounds the installer's memory (two batches per lane). */
-export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 2 * 1024 * 1024;
-/**
- * Batches written at once while installing, each lane's one after another. The joiner's
- * RocksDB writes were its limit (one libuv thread inserting every pair into the memtable
- * while the main thread, and the leader, waited on it: 34 % of the joiner's main thread
- * idle in a profile of a 200k-key add). Two writes at once are one group commit in
- * RocksDB: one WAL write, then each batch inserted into the memtable on its own thread
- * (allow_concurrent_memtable_write, on by default).
- */
-export const STATE_SNAPSHOT_INSTALL_LANES = 2;
+/** Bytes of pairs (received and derived) per engine batch while installing; bounds the
+ *  installer's memory. */
+export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
 /** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
 export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
@@ -76,19 +72,12 @@ export interface SnapshotDerivation {
   readonly sourceKeyspace: number;
   /**
    * Adds to `out` the ops that rebuild what one source pair implies (called for every
-   * pair of sourceKeyspace, in key order). A later pair's ops may overwrite an earlier
-   * one's: such pairs must have the same lane(), whose batches are written in order. The
-   * batch copies what it is given, so the derivation may build every pair in one scratch
-   * buffer. Throws on a pair it cannot decode (the install is then refused).
+   * pair of sourceKeyspace, in key order, each batch written before the next: a later
+   * pair's ops may overwrite an earlier one's). The batch copies what it is given, so the
+   * derivation may build every pair in one scratch buffer. Throws on a pair it cannot
+   * decode (the install is then refused).
    */
   derive(key: Uint8Array, value: Uint8Array, out: EngineBatch): void;
-  /**
-   * Which of `lanes` install lanes a source pair's ops go to (STATE_SNAPSHOT_INSTALL_LANES):
-   * the same for every pair whose derived ops touch the same keys (the mvcc derivation: a
-   * hash of the user key, whose latest row each of its revisions rewrites). Lanes are
-   * written concurrently, so ops of different lanes reach the engine in either order.
-   */
-  lane(key: Uint8Array, value: Uint8Array, lanes: number): number;
 }
 
 // ---- reading ----
@@ -239,11 +228,8 @@ export async function installStateSnapshot(
   options: {
     previous?: Engine; beforeClosePrevious?: () => Promise<void>; derivation?: SnapshotDerivation; timings?: InstallTimings;
     /** Bytes per engine batch (default STATE_SNAPSHOT_INSTALL_BATCH_BYTES; tests use small ones, so
-     *  a small state crosses many batches of every lane). */
+     *  a small state crosses many batches). */
     batchBytes?: number;
-    /** Install lanes (default STATE_SNAPSHOT_INSTALL_LANES; 1 writes one batch at a time, as
-     *  before lanes: scripts/bench-snapshot-stream.ts --lanes compares them). */
-    lanes?: number;
   } = {},
 ): Promise<Engine> {
   const t = options.timings ?? newInstallTimings();
@@ -257,9 +243,7 @@ export async function installStateSnapshot(
   const engine = await openEngine(newDir);
   t.openedMs = Date.now() - t0;
   try {
-    const lanes = options.lanes ?? STATE_SNAPSHOT_INSTALL_LANES;
-    assert(Number.isInteger(lanes) && lanes >= 1, () => `install lanes must be a whole number from 1, got ${lanes}`);
-    await load(engine, chunks, options.derivation, { batchBytes: options.batchBytes ?? STATE_SNAPSHOT_INSTALL_BATCH_BYTES, lanes }, t, t0);
+    await load(engine, chunks, options.derivation, options.batchBytes ?? STATE_SNAPSHOT_INSTALL_BATCH_BYTES, t, t0);
   } catch (err) {
     await engine.close();
     await rm(newDir, { recursive: true, force: true });
@@ -306,12 +290,12 @@ export function newInstallTimings(): InstallTimings {
 
 /** Writes every record into `engine`; the last batch is synced only once the trailer checks out. */
 async function load(
-  engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined, shape: BatchShape,
+  engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined, batchBytes: number,
   t: InstallTimings, t0: number,
 ): Promise<void> {
   const r = new ChunkReader(chunks);
   try {
-    await loadRecords(engine, r, derivation, shape, t, t0);
+    await loadRecords(engine, r, derivation, batchBytes, t, t0);
   } finally {
     await r.close();
   }
@@ -335,23 +319,24 @@ async function readHeader(r: ChunkReader, mine: SnapshotDerivation | undefined):
 }
 
 async function loadRecords(
-  engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined, { batchBytes, lanes: laneCount }: BatchShape, t: InstallTimings, t0: number,
+  engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined, batchBytes: number, t: InstallTimings, t0: number,
 ): Promise<void> {
   const derivation = await readHeader(r, mine);
   t.headerMs = Date.now() - t0;
   const source = derivation?.sourceKeyspace ?? -1;
+  // Two batches: one is written (on RocksDB's thread) while the stream keeps flowing into
+  // the other. Batches are written in order, one after the other (a derived op may
+  // overwrite one of an earlier batch); the final synced batch comes after all of them.
+  let batch = engine.batch();
+  let other = engine.batch();
   // First in the database, deleted by the final synced batch: a state that still holds it
   // is not a whole install, whatever its applied index says (the applied index is a meta key,
   // so it travels in an early batch). RocksDB opens a WAL damaged after the install as a
   // prefix of its batches (paranoid checks); the member then sees this key and rebuilds.
-  // Written alone and awaited: the lanes' batches below may reach the WAL in any order, and
-  // every one of them must come after it.
-  const marker = engine.batch();
-  marker.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
-  await marker.write();
-  const lanes = Array.from({ length: laneCount }, () => new InstallLane(engine));
+  batch.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
   let count = 0;
   let sinceYield = 0;
+  let writing: Promise<void> | undefined;
   try {
     for (;;) {
       // A record's head and the trailer's head have the same size: tag · u32 · u32 or tag · u64.
@@ -364,23 +349,23 @@ async function loadRecords(
         break;
       }
       if (tag !== RECORD_TAG) throw new StateSnapshotError(`bad record tag ${tag} after ${count} records`);
-      const view = new DataView(head.buffer, head.byteOffset);
-      const keyLen = view.getUint32(1);
-      const valueLen = view.getUint32(1 + U32_BYTES);
+      // Read in place: a DataView per record was an allocation per key on the installer's loop.
+      const keyLen = u32At(head, 1);
+      const valueLen = u32At(head, 1 + U32_BYTES);
       if (keyLen === 0 || keyLen + valueLen > STATE_SNAPSHOT_RECORD_BYTES_MAX) {
         throw new StateSnapshotError(`bad record ${count}: key ${keyLen} bytes, value ${valueLen} bytes`);
       }
       const key = r.readNow(keyLen) ?? (await r.read(keyLen));
       const value = r.readNow(valueLen) ?? (await r.read(valueLen));
-      // Every key of the stream is distinct: only derived ops overwrite, and the derivation
-      // keeps those in one lane. Other pairs go round the lanes.
-      const derived = key[0] === source;
-      const lane = lanes[derived ? (derivation as SnapshotDerivation).lane(key, value, lanes.length) : count % lanes.length] as InstallLane;
-      lane.batch.put(key, value);
-      if (derived) (derivation as SnapshotDerivation).derive(key, value, lane.batch);
+      batch.put(key, value);
+      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, batch);
       count++;
       sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
-      if (lane.batch.bytes >= batchBytes) await lane.writeFull();
+      if (batch.bytes >= batchBytes) {
+        await writing;
+        writing = batch.write();
+        [batch, other] = [other, batch];
+      }
       // Chunks already received come out of the stream without a turn of the event loop:
       // give it one now and then (the member's raft ticks and its reads run there).
       if (sinceYield >= STATE_SNAPSHOT_INSTALL_YIELD_BYTES) {
@@ -388,65 +373,23 @@ async function loadRecords(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    await Promise.all(lanes.map((l) => l.writeRest()));
+    await writing;
     t.writtenMs = Date.now() - t0;
   } catch (err) {
-    await Promise.all(lanes.map((l) => l.settled())); // settled before the caller closes the engine
+    await writing?.catch(() => undefined); // settled before the caller closes the engine
     throw err;
   }
   const digest = r.digest();
   const sent = await r.read(DIGEST_BYTES);
   if (!digest.every((b, i) => sent[i] === b)) throw new StateSnapshotError('state snapshot checksum mismatch');
   if (!(await r.atEnd())) throw new StateSnapshotError('bytes after the state snapshot trailer');
-  // One synced batch last, after every lane's: RocksDB's WAL is sequential, so its fsync
-  // covers every earlier batch. The delete keeps the batch non-empty (an empty one is never
-  // written, nor synced).
-  const last = engine.batch();
-  last.del(STATE_SNAPSHOT_INSTALL_KEY);
-  await last.write({ sync: true });
+  // One synced batch last: RocksDB's WAL is sequential, so its fsync covers every earlier
+  // batch. The delete keeps the batch non-empty (an empty one is never written, nor synced).
+  batch.del(STATE_SNAPSHOT_INSTALL_KEY);
+  await batch.write({ sync: true });
   t.syncedMs = Date.now() - t0;
   t.records = count;
   t.bytes = r.bytesRead;
-}
-
-/** How an install cuts its writes: bytes per batch, lanes written at once. */
-interface BatchShape {
-  batchBytes: number;
-  lanes: number;
-}
-
-/**
- * One install lane: a batch filling while the one before it is written (on RocksDB's
- * thread), so the stream keeps flowing; its batches reach the engine in order.
- */
-class InstallLane {
-  batch: EngineBatch;
-  private other: EngineBatch;
-  private writing: Promise<void> | undefined;
-
-  constructor(engine: Engine) {
-    this.batch = engine.batch();
-    this.other = engine.batch();
-  }
-
-  /** Waits for this lane's previous write, starts writing the full batch, fills the other. */
-  async writeFull(): Promise<void> {
-    await this.writing;
-    this.writing = this.batch.write();
-    [this.batch, this.other] = [this.other, this.batch];
-  }
-
-  /** Writes what is left, after the write in flight. */
-  async writeRest(): Promise<void> {
-    await this.writing;
-    this.writing = undefined;
-    if (this.batch.bytes > 0) await this.batch.write();
-  }
-
-  /** The write in flight, if any, settled (its error dropped: the install failed anyway). */
-  async settled(): Promise<void> {
-    await this.writing?.catch(() => undefined);
-  }
 }
 
 /**
