@@ -8,6 +8,7 @@
 //
 // --profile DIR: every member runs with `node --cpu-prof` and writes its profile to DIR
 // when stopped (the leader's is the sender's, the joiner's the receiver's).
+// --node-flags '...': node flags of every member (e.g. --trace-gc; NODE_OPTIONS refuses some).
 // --serve-root DIR: the members run DIR's build (DIR/dist), e.g. an export of another commit
 // built there, to compare it with this one on the same loaded cluster (--data).
 // --data DIR: the cluster lives in DIR and is kept; a later run with the same DIR restarts
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     data: { type: 'string' },
     'serve-root': { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 
@@ -70,8 +72,8 @@ if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const serveRoot = args['serve-root'] === undefined ? undefined : resolve(args['serve-root']);
 const serve = serveRoot === undefined ? serveCommandFromEnv()
   : { ...DIST_SERVE_COMMAND, args: DIST_SERVE_COMMAND.args.map((a) => (a.startsWith(REPO_ROOT) ? join(serveRoot, a.slice(REPO_ROOT.length)) : a)), cwd: serveRoot };
-const command = profileDir === undefined ? serve
-  : { ...serve, args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...serve.args] };
+const nodeFlags = args['node-flags'].split(/\s+/).filter((f) => f !== '');
+const command = { ...serve, args: [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...nodeFlags, ...serve.args] };
 const flags = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS),
   '--snapshot-count', String(SNAPSHOT_COUNT), '--snapshot-catchup-entries', String(CATCHUP_ENTRIES), '--log-level', process.env.MA_LOG ?? 'info'];
 
