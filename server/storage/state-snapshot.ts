@@ -405,7 +405,7 @@ class ChunkReader {
   private at = 0;
   /** Bytes of `current` already fed to the digest. */
   private hashedAt = 0;
-  bytesRead = 0;
+  private consumed = 0;
 
   constructor(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
     this.it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
@@ -416,7 +416,7 @@ class ChunkReader {
     if (this.current.length - this.at < n) return undefined;
     const out = this.current.subarray(this.at, this.at + n);
     this.at += n;
-    this.bytesRead += n;
+    this.consumed += n;
     return out;
   }
 
@@ -426,15 +426,20 @@ class ChunkReader {
     let filled = 0;
     while (filled < n) {
       if (this.at === this.current.length && !(await this.nextChunk())) {
-        throw new StateSnapshotError(`state snapshot truncated after ${this.bytesRead + filled} bytes`);
+        throw new StateSnapshotError(`state snapshot truncated after ${this.consumed + filled} bytes`);
       }
       const take = Math.min(n - filled, this.current.length - this.at);
       out.set(this.current.subarray(this.at, this.at + take), filled);
       this.at += take;
       filled += take;
     }
-    this.bytesRead += n;
+    this.consumed += n;
     return out;
+  }
+
+  /** Bytes handed out so far. */
+  get bytesRead(): number {
+    return this.consumed;
   }
 
   /** Digest of every byte read so far. */
