@@ -4,7 +4,7 @@
 // leader sent and the joiner's bytes on disk. Issue 20 measured 38.9 s here for 1M keys
 // (etcd: 2.6 s).
 //
-//   tsx scripts/bench-member-add.ts [--keys 100000] [--profile DIR] [--keep] [--data DIR]
+//   tsx scripts/bench-member-add.ts [--keys 100000] [--profile DIR] [--keep] [--data DIR] [--serve-root DIR] [--node-flags '...']
 //
 // --profile DIR: every member runs with `node --cpu-prof` and writes its profile to DIR
 // when stopped (the leader's is the sender's, the joiner's the receiver's).
@@ -15,13 +15,14 @@
 // it, skips the load when it already holds --keys keys, removes the member the last run
 // added, and adds a new one (a loop at 1M keys without reloading each time).
 //
-// Besides the total it prints a timeline of the add: each phase's end in ms from the
+// Besides the total it prints each member's CPU during the add (per thread group: figures
+// that hold on a loaded machine; the load average beside them) and a timeline of the add: each phase's end in ms from the
 // accepted `member add`, from the members' own log lines (pino's `time`, same clock) and
 // the joiner's 'snapshot installed' line (its install's phases).
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
@@ -29,7 +30,6 @@ import { DIST_SERVE_COMMAND, REPO_ROOT, serveCommandFromEnv, startCluster } from
 import { pickFreePorts } from '../cluster/ports.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 import { cpuDelta, formatCpu, procCpu, type ProcCpu } from './proc-cpu.js';
-import { loadavg } from 'node:os';
 
 const { values: args } = parseArgs({
   options: {
