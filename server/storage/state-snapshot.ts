@@ -37,6 +37,10 @@ export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Bytes of pairs (received and derived) per engine batch while installing; bounds the
  *  installer's memory. */
 export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
+/** Batch writes of an install written or waiting while the next batch fills (InstallWrites):
+ *  with the one filling, the installer holds this many + 1 batches of
+ *  STATE_SNAPSHOT_INSTALL_BATCH_BYTES. */
+export const STATE_SNAPSHOT_INSTALL_WRITES_QUEUED = 2;
 /** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
 export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
@@ -324,11 +328,11 @@ async function loadRecords(
   const derivation = await readHeader(r, mine);
   t.headerMs = Date.now() - t0;
   const source = derivation?.sourceKeyspace ?? -1;
-  // Two batches: one is written (on RocksDB's thread) while the stream keeps flowing into
-  // the other. Batches are written in order, one after the other (a derived op may
-  // overwrite one of an earlier batch); the final synced batch comes after all of them.
+  // Batches are written in order, one after the other (a derived op may overwrite one of an
+  // earlier batch), each as soon as the one before it is written; meanwhile the stream keeps
+  // flowing into the next (InstallWrites). The final synced batch comes after all of them.
+  const writes = new InstallWrites(engine);
   let batch = engine.batch();
-  let other = engine.batch();
   // First in the database, deleted by the final synced batch: a state that still holds it
   // is not a whole install, whatever its applied index says (the applied index is a meta key,
   // so it travels in an early batch). RocksDB opens a WAL damaged after the install as a
@@ -336,7 +340,6 @@ async function loadRecords(
   batch.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
   let count = 0;
   let sinceYield = 0;
-  let writing: Promise<void> | undefined;
   try {
     for (;;) {
       // A record's head and the trailer's head have the same size: tag · u32 · u32 or tag · u64.
@@ -361,11 +364,7 @@ async function loadRecords(
       if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, batch);
       count++;
       sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
-      if (batch.bytes >= batchBytes) {
-        await writing;
-        writing = batch.write();
-        [batch, other] = [other, batch];
-      }
+      if (batch.bytes >= batchBytes) batch = await writes.queue(batch);
       // Chunks already received come out of the stream without a turn of the event loop:
       // give it one now and then (the member's raft ticks and its reads run there).
       if (sinceYield >= STATE_SNAPSHOT_INSTALL_YIELD_BYTES) {
@@ -373,10 +372,10 @@ async function loadRecords(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    await writing;
+    await writes.drained();
     t.writtenMs = Date.now() - t0;
   } catch (err) {
-    await writing?.catch(() => undefined); // settled before the caller closes the engine
+    await writes.settled(); // before the caller closes the engine
     throw err;
   }
   const digest = r.digest();
@@ -390,6 +389,44 @@ async function loadRecords(
   t.syncedMs = Date.now() - t0;
   t.records = count;
   t.bytes = r.bytesRead;
+}
+
+/**
+ * An install's batch writes, in order: each starts when the one before it is written, and
+ * up to STATE_SNAPSHOT_INSTALL_WRITES_QUEUED are written or waiting while the next fills.
+ * With one (a batch written while the next filled) the installer's loop and RocksDB's
+ * write thread waited on each other at every batch whichever was late, a GC pause on one
+ * side or a flush on the other; a second one queued takes up that slack.
+ */
+class InstallWrites {
+  /** Batches written or waiting, oldest first, with their writes. */
+  private readonly inflight: Array<{ batch: EngineBatch; done: Promise<void> }> = [];
+  /** The last write queued (each waits for the one before). */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly engine: Engine) {}
+
+  /** Queues `full`'s write; returns an empty batch to fill next, once one is free. */
+  async queue(full: EngineBatch): Promise<EngineBatch> {
+    const done = this.tail.then(() => full.write());
+    done.catch(() => undefined); // awaited below or by drained()/settled()
+    this.tail = done;
+    this.inflight.push({ batch: full, done });
+    if (this.inflight.length < STATE_SNAPSHOT_INSTALL_WRITES_QUEUED) return this.engine.batch();
+    const oldest = this.inflight.shift() as { batch: EngineBatch; done: Promise<void> };
+    await oldest.done;
+    return oldest.batch; // written, so empty
+  }
+
+  /** Every queued write done (throws the first failure). */
+  async drained(): Promise<void> {
+    await this.tail;
+  }
+
+  /** Every queued write finished, failed or not. */
+  async settled(): Promise<void> {
+    await this.tail.catch(() => undefined);
+  }
 }
 
 /**
