@@ -4,7 +4,10 @@
 // leader sent and the joiner's bytes on disk. Issue 20 measured 38.9 s here for 1M keys
 // (etcd: 2.6 s).
 //
-//   tsx scripts/bench-member-add.ts [--keys 100000] [--profile DIR] [--keep] [--data DIR] [--serve-root DIR] [--node-flags '...']
+//   tsx scripts/bench-member-add.ts [--keys 100000] [--scatter] [--random-values] [--profile DIR] [--keep] [--data DIR]
+//                                   [--serve-root DIR] [--node-flags '...']
+//
+// --scatter --random-values: bench:scale's keys (scattered order) and values (incompressible).
 //
 // --profile DIR: every member runs with `node --cpu-prof` and writes its profile to DIR
 // when stopped (the leader's is the sender's, the joiner's the receiver's).
@@ -30,6 +33,7 @@ import { DIST_SERVE_COMMAND, REPO_ROOT, serveCommandFromEnv, startCluster } from
 import { pickFreePorts } from '../cluster/ports.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 import { cpuDelta, formatCpu, procCpu, type ProcCpu } from './proc-cpu.js';
+import { scaleKey, valueSource } from '../client/bench/scale-load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +43,9 @@ const { values: args } = parseArgs({
     data: { type: 'string' },
     'serve-root': { type: 'string' },
     'node-flags': { type: 'string', default: '' },
+    /** Keys in bench:scale's scattered order, values incompressible: its member add's data. */
+    scatter: { type: 'boolean', default: false },
+    'random-values': { type: 'boolean', default: false },
   },
 });
 
@@ -46,7 +53,8 @@ const KEYS = Number(args.keys);
 /** Puts per txn while loading (etcd's default max-txn-ops is 128). */
 const PUTS_PER_TXN = 100;
 const TXNS_IN_FLIGHT = 8;
-const VALUE_BYTES = 256;
+/** Seed of --random-values (any: the values only need to be incompressible). */
+const VALUE_SEED = 20;
 /** Small, so the load passes several log compactions and the joiner needs a snapshot. */
 const SNAPSHOT_COUNT = 1000;
 /** Entries kept after a compaction: few, so the joiner cannot be served from the log. */
@@ -92,7 +100,7 @@ const cluster = await startCluster({ dataDir, nodes: 3, ready: 'healthy', readyT
 const c = rawClient(cluster.nodes[0]!.clientUrl.replace('http://', ''));
 let joiner: ReturnType<typeof spawn> | undefined;
 try {
-  const value = Buffer.alloc(VALUE_BYTES, 'v');
+  const nextValue = valueSource(args['random-values'], VALUE_SEED);
   const t0 = Date.now();
   let next = 0;
   let alreadyLoaded = false;
@@ -118,7 +126,7 @@ try {
       next = Math.min(KEYS, next + PUTS_PER_TXN);
       const success: Array<{ requestPut: { key: Buffer; value: Buffer } }> = [];
       for (let i = start; i < next; i++) {
-        success.push({ requestPut: { key: Buffer.from(`key-${String(i).padStart(12, '0')}`), value } });
+        success.push({ requestPut: { key: keyOf(i), value: nextValue() } });
       }
       await retrying(() => c.unary('KV', 'Txn', { compare: [], success, failure: [] }));
     }
@@ -193,9 +201,14 @@ interface LogLine {
   [field: string]: unknown;
 }
 
-/** Keys the cluster holds under the bench's prefix. */
+/** The i-th key: sorted (`key-000000000001`...) or bench:scale's scattered ones. */
+function keyOf(i: number): Buffer {
+  return args.scatter ? scaleKey(i) : Buffer.from(`key-${String(i).padStart(12, '0')}`);
+}
+
+/** Keys the cluster holds (a count of every key). */
 async function loadedKeys(client: RawClient): Promise<number> {
-  const res = await client.unary('KV', 'Range', { key: Buffer.from('key-'), rangeEnd: Buffer.from('key.'), countOnly: true });
+  const res = await client.unary('KV', 'Range', { key: Buffer.of(0), rangeEnd: Buffer.of(0), countOnly: true });
   return Number(res.count);
 }
 
