@@ -37,6 +37,9 @@ export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Bytes of pairs (received and derived) per engine batch while installing; bounds the
  *  installer's memory. */
 export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
+/** Initial bytes of the buffer derived pairs gather in before they are sorted into a batch
+ *  (SortedOps; grown if a batch's derived pairs need more: a batch is bounded anyway). */
+const SORTED_OPS_ARENA_BYTES = 4 * 1024 * 1024;
 /** Batch writes of an install written or waiting while the next batch fills (InstallWrites):
  *  with the one filling, the installer holds this many + 1 batches of
  *  STATE_SNAPSHOT_INSTALL_BATCH_BYTES. */
@@ -332,6 +335,8 @@ async function loadRecords(
   // earlier batch), each as soon as the one before it is written; meanwhile the stream keeps
   // flowing into the next (InstallWrites). The final synced batch comes after all of them.
   const writes = new InstallWrites(engine);
+  // Derived pairs gather here and go into each batch sorted (SortedOps says why).
+  const derived = new SortedOps();
   let batch = engine.batch();
   // First in the database, deleted by the final synced batch: a state that still holds it
   // is not a whole install, whatever its applied index says (the applied index is a meta key,
@@ -361,10 +366,13 @@ async function loadRecords(
       const key = r.readNow(keyLen) ?? (await r.read(keyLen));
       const value = r.readNow(valueLen) ?? (await r.read(valueLen));
       batch.put(key, value);
-      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, batch);
+      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, derived);
       count++;
       sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
-      if (batch.bytes >= batchBytes) batch = await writes.queue(batch);
+      if (batch.bytes + derived.bytes >= batchBytes) {
+        derived.moveSortedTo(batch);
+        batch = await writes.queue(batch);
+      }
       // Chunks already received come out of the stream without a turn of the event loop:
       // give it one now and then (the member's raft ticks and its reads run there).
       if (sinceYield >= STATE_SNAPSHOT_INSTALL_YIELD_BYTES) {
@@ -372,6 +380,7 @@ async function loadRecords(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
+    derived.moveSortedTo(batch);
     await writes.drained();
     t.writtenMs = Date.now() - t0;
   } catch (err) {
@@ -389,6 +398,106 @@ async function loadRecords(
   t.syncedMs = Date.now() - t0;
   t.records = count;
   t.bytes = r.bytesRead;
+}
+
+/**
+ * Ops gathered, then added to a batch in key order. The derived pairs of a batch (the mvcc
+ * derivation: each record's latest row and history entry) come in the order of their
+ * records, i.e. revision order, which for keys written in scattered order is random key
+ * order; RocksDB inserts a batch into its memtable op by op, and its skiplist inserts a key
+ * near the one before it for far less (it reuses the last insert's path): sorted, a 1M-key
+ * install's inserts cost the joiner's write thread ~1.6 s of CPU, in revision order with
+ * scattered keys ~4.3 s (scripts/bench-member-add.ts, with and without --scatter). The sort
+ * is stable, so ops on one key keep their order (a later revision's latest row overwrites
+ * an earlier one's), and the derived keys never collide with the stream's own (they are the
+ * ranges it leaves out), so moving them after the stream's pairs of the batch changes nothing.
+ */
+class SortedOps implements EngineBatch {
+  private arena = new Uint8Array(SORTED_OPS_ARENA_BYTES);
+  private used = 0;
+  /** Per op: key offset, key length, value offset, value length (-1: a delete). */
+  private ops = new Int32Array(4 * 1024);
+  private count = 0;
+  private added = 0;
+
+  get bytes(): number {
+    return this.added;
+  }
+
+  put(key: Bytes, value: Bytes): void {
+    this.add(key, value);
+  }
+
+  del(key: Bytes): void {
+    this.add(key, undefined);
+  }
+
+  write(): Promise<void> {
+    throw new Error('SortedOps is moved into a batch, never written itself');
+  }
+
+  /** Adds every op to `out` in key order (ties in the order added), and empties this. */
+  moveSortedTo(out: EngineBatch): void {
+    const n = this.count;
+    if (n === 0) return;
+    const { arena: a, ops } = this;
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((x, y) => {
+      const xa = ops[4 * x] as number;
+      const xl = ops[4 * x + 1] as number;
+      const ya = ops[4 * y] as number;
+      const yl = ops[4 * y + 1] as number;
+      const m = Math.min(xl, yl);
+      for (let i = 0; i < m; i++) {
+        const d = (a[xa + i] as number) - (a[ya + i] as number);
+        if (d !== 0) return d;
+      }
+      return xl - yl || x - y;
+    });
+    for (const i of order) {
+      const ka = ops[4 * i] as number;
+      const key = a.subarray(ka, ka + (ops[4 * i + 1] as number));
+      const vl = ops[4 * i + 3] as number;
+      if (vl < 0) out.del(key);
+      else {
+        const va = ops[4 * i + 2] as number;
+        out.put(key, a.subarray(va, va + vl));
+      }
+    }
+    this.count = 0;
+    this.used = 0;
+    this.added = 0;
+  }
+
+  private add(key: Bytes, value: Bytes | undefined): void {
+    const need = key.length + (value?.length ?? 0);
+    if (this.used + need > this.arena.length) {
+      const grown = new Uint8Array(Math.max(2 * this.arena.length, this.used + need));
+      grown.set(this.arena.subarray(0, this.used));
+      this.arena = grown;
+    }
+    if (4 * (this.count + 1) > this.ops.length) {
+      const grown = new Int32Array(2 * this.ops.length);
+      grown.set(this.ops);
+      this.ops = grown;
+    }
+    const at = 4 * this.count++;
+    this.ops[at] = this.used;
+    this.ops[at + 1] = key.length;
+    this.arena.set(key, this.used);
+    this.used += key.length;
+    if (value === undefined) {
+      this.ops[at + 2] = 0;
+      this.ops[at + 3] = -1;
+      this.added += key.length;
+    } else {
+      this.ops[at + 2] = this.used;
+      this.ops[at + 3] = value.length;
+      this.arena.set(value, this.used);
+      this.used += value.length;
+      this.added += key.length + value.length;
+    }
+  }
 }
 
 /**
