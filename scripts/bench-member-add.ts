@@ -32,7 +32,7 @@ import { spawn } from 'node:child_process';
 import { DIST_SERVE_COMMAND, REPO_ROOT, serveCommandFromEnv, startCluster } from '../cluster/launcher.js';
 import { pickFreePorts } from '../cluster/ports.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
-import { cpuDelta, formatCpu, procCpu, type ProcCpu } from './proc-cpu.js';
+import { cpuDelta, formatCpu, procCpu, type ProcCpu } from './proc-thread-cpu.js';
 import { scaleKey, valueSource } from '../client/bench/scale-load.js';
 
 const { values: args } = parseArgs({

@@ -1,4 +1,4 @@
-// CPU time of a process and of its threads, from /proc (Linux): figures that hold on a
+// CPU time of a process and of each of its threads, from /proc (Linux): figures that hold on a
 // loaded machine, where wall-clock ones measure the load. (scripts/trace-put-cpu.ts has
 // the same reading inline; it could import this.)
 
