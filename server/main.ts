@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import { preloadApiDefinitions, startApiServer } from './api/index.js';
+import { startApiServer } from './api/index.js';
 import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addJsonGateway } from './api/gateway/index.js';
 import { fixedLimitsHelp } from './api/fixed-limits.js';
@@ -169,9 +169,6 @@ async function serve(argv: string[]): Promise<void> {
   });
 
   const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true, quotaBackendBytes: cfg.quotaBackendBytes });
-  // Before the peer port opens (RegionNode.open): a joiner's loop is then free for the
-  // leader's first append and the snapshot stream (preloadApiDefinitions says why).
-  preloadApiDefinitions();
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,

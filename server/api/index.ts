@@ -26,7 +26,6 @@ export { ETCD_COMPAT_VERSION } from './maintenance.js';
 export { LOADER_OPTIONS, etcdProtoDir, loadEtcdServices } from './proto.js';
 export {
   createApiServer,
-  preloadApiDefinitions,
   startApiServer,
   type ApiCallEvent,
   type ApiServer,

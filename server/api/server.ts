@@ -176,24 +176,6 @@ function edgeCallerOf(backend: Backend): (call: object) => EdgeCaller | undefine
   };
 }
 
-/**
- * Parses the .proto files of every service createApiServer may add, ahead of it (each
- * loader keeps what it parsed). `serve` calls it before the member opens its peer port:
- * the parsing holds the event loop for a few hundred ms of a start, and a member just
- * added that parsed after listening kept the leader's first append, and so its snapshot,
- * waiting behind it (scripts/bench-member-add.ts at 1M keys, load average 19-22, three
- * runs each of this change's branch and of the code before it: the snapshot's first byte
- * 2.1 s after the add instead of 3.2 s, medians).
- */
-export function preloadApiDefinitions(): void {
-  loadEtcdServices();
-  loadConcurrencyServices();
-  loadAuthService();
-  loadNamespacesService();
-  loadCrdtService();
-  loadEdgeAdminService();
-}
-
 /** A grpc-js Server with the five etcd services bound to `backend`; not yet listening. */
 export function createApiServer(backend: ServedBackend, opts: ApiServerOptions = {}): ApiServer {
   const limits = resolveLimits(opts.limits);
