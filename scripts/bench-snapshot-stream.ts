@@ -7,18 +7,23 @@
 // whole format (1) and the one that leaves out the key index (2). Figures per run, so
 // compare formats within one run on a loaded machine.
 //
-//   tsx scripts/bench-snapshot-stream.ts [--keys 200000] [--dir DIR] [--formats 1,2] [--random-values]
+//   tsx scripts/bench-snapshot-stream.ts [--keys 200000] [--dir DIR] [--formats 1,2] [--random-values] [--scatter]
+//                                        [--reps N]
 //
 // --dir DIR keeps the loaded source there and reuses it on the next run with the same --keys.
+// --scatter writes keys in bench:scale's scattered order (its scaleKey), so the latest rows
+// and history entries a receiver derives arrive in random key order, as in bench:scale.
+// The receiver's database is opened as a member's install opens it (openStateRocksEngine).
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { MVCC_SNAPSHOT_DERIVATION, MvccStore, encodeCommand, type Command } from '../server/mvcc/index.js';
-import { openRocksEngine } from '../server/storage/rocksdb-engine.js';
+import { openRocksEngine, openStateRocksEngine } from '../server/storage/rocksdb-engine.js';
+import { scaleKey } from '../client/bench/scale-load.js';
 import { installStateSnapshot, readStateSnapshot } from '../server/storage/state-snapshot.js';
 
 const { values: args } = parseArgs({
@@ -27,6 +32,8 @@ const { values: args } = parseArgs({
     dir: { type: 'string' },
     formats: { type: 'string', default: '1,2' },
     'random-values': { type: 'boolean', default: false },
+    scatter: { type: 'boolean', default: false },
+    reps: { type: 'string', default: '1' },
   },
 });
 const KEYS = Number(args.keys);
@@ -46,7 +53,8 @@ if (fresh) {
     const success = [];
     for (let i = start; i < Math.min(KEYS, start + PUTS_PER_TXN); i++) {
       const value = args['random-values'] ? randomBytes(VALUE_BYTES) : constant;
-      success.push({ type: 'put' as const, put: { key: Buffer.from(`key-${String(i).padStart(12, '0')}`), value } });
+      const key = args.scatter ? scaleKey(i) : Buffer.from(`key-${String(i).padStart(12, '0')}`);
+      success.push({ type: 'put' as const, put: { key, value } });
     }
     const cmd: Command = { type: 'txn', txn: { compare: [], success, failure: [] } };
     await store.apply(++index, encodeCommand(cmd));
@@ -110,14 +118,17 @@ for (const format of args.formats.split(',').map(Number)) {
       bytes += c.length;
     }
   });
-  const dataDir = join(root, `install-${format}`);
-  let installed: Awaited<ReturnType<typeof installStateSnapshot>> | undefined;
-  const install = await measure(async () => {
-    installed = await installStateSnapshot(dataDir, chunks, openRocksEngine, derivation === undefined ? {} : { derivation });
-  });
-  await installed?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  console.log(`format ${format}: ${(bytes / 2 ** 20).toFixed(1)} MiB; send: ${fmt(send)}; install: ${fmt(install)}`);
+  console.log(`format ${format}: ${(bytes / 2 ** 20).toFixed(1)} MiB; send: ${fmt(send)}`);
+  for (let rep = 0; rep < Number(args.reps); rep++) {
+    const dataDir = join(root, `install-${format}`);
+    let installed: Awaited<ReturnType<typeof installStateSnapshot>> | undefined;
+    const install = await measure(async () => {
+      installed = await installStateSnapshot(dataDir, chunks, openStateRocksEngine, derivation === undefined ? {} : { derivation });
+    });
+    await installed?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    console.log(`  install: ${fmt(install)}; load ${loadavg()[0]?.toFixed(1)}`);
+  }
 }
 
 await store.idle();

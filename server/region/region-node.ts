@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
-  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, isCorruption, type Engine,
+  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, isCorruption, newInstallTimings, type Engine, type InstallTimings,
 } from '../storage/index.js';
 import { MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
 import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
@@ -111,6 +111,8 @@ const SYNC_MARKER_KEY = stateMetaKey('synced-before-compaction');
 const EMPTY = new Uint8Array(0);
 /** How often expired simple tokens are dropped (etcd's simpleTokenTTLResolution: 1 s). */
 const TOKEN_SWEEP_INTERVAL_MS = 1_000;
+/** How old a data-directory size dbSize() answers may be (see dbSize). */
+const DB_SIZE_CACHE_MS = 1_000;
 /** The u64 auth revision before an AuthedMvcc entry's command. */
 const AUTH_REVISION_BYTES = 8;
 /** Leader changes this member remembers for the dashboard (the oldest go first). */
@@ -167,6 +169,8 @@ export class RegionNode {
   private startup!: StartupCheck;
   /** A damaged or lost state being rebuilt (state-repair.ts); nothing is served meanwhile. */
   private readonly stateRepair = new StateRepair();
+  /** dbSize()'s last measurement (a promise: callers meanwhile share it) and when it began. */
+  private dbSizeCache: { at: number; size: Promise<number> } | undefined;
   /** Bad bytes RocksDB reported while running (onCorruption): the member serves nothing more. */
   private corruption: { message: string; db: StorageDb } | undefined;
   /** A fatal error or corruption stopped the member: its close must not seal the databases. */
@@ -588,18 +592,23 @@ export class RegionNode {
       // From here until the new store is open, reads of the local state answer UNAVAILABLE
       // (readLocal): the old store is about to be closed under them, and a linearizable
       // read could only wait for the install anyway.
-      await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle));
+      const startedAt = Date.now();
+      const timings = newInstallTimings();
+      await this.localReads.replace((readsIdle) => this.swapInSnapshot(chunks, readsIdle, timings));
       // The leader's applied index when it sent the snapshot: the store's own trails it when
       // the last entries carried no command. Recorded, so a restart knows the state reaches
       // it (else a member whose log starts right after it found its state "behind" and
       // fetched the same snapshot again at every start).
       if (index > this.mvcc.appliedIndex) await this.stateEngine.write([{ type: 'put', key: SYNC_MARKER_KEY, value: encodeU64(index) }], { sync: true });
       this.opts.metrics.snapshotReceived();
+      // Phase ends in ms from the install's start: where a member add's time goes
+      // (scripts/bench-member-add.ts prints them as a timeline).
+      this.opts.logger.info('snapshot installed', { from: message.from, index, ms: Date.now() - startedAt, ...timings });
       this.onStateReplaced(index);
     });
   }
 
-  private async swapInSnapshot(chunks: AsyncIterable<Uint8Array>, readsIdle: () => Promise<void>): Promise<void> {
+  private async swapInSnapshot(chunks: AsyncIterable<Uint8Array>, readsIdle: () => Promise<void>, timings: InstallTimings): Promise<void> {
     await this.mvcc.idle();
     this.lessor.close();
     // Open watches carry on against the new state from the revision each had reached;
@@ -613,6 +622,7 @@ export class RegionNode {
         previous: this.stateEngine,
         beforeClosePrevious: readsIdle,
         derivation: MVCC_SNAPSHOT_DERIVATION,
+        timings,
       });
       this.stateEngine = engine;
       this.mvcc = await MvccStore.open(engine, { recordCacheBytes: this.limits.recordCacheBytes });
@@ -1008,9 +1018,23 @@ export class RegionNode {
     return this.stateEngine;
   }
 
-  /** Bytes the data directory takes on disk (RocksDB's own estimate leaves out the memtable and WAL). */
-  async dbSize(): Promise<number> {
-    return directorySize(this.opts.dataDir);
+  /**
+   * Bytes the data directory takes on disk (RocksDB's own estimate leaves out the memtable
+   * and WAL), at most DB_SIZE_CACHE_MS old. Every Status call asks (etcdctl endpoint status,
+   * and bench:scale polls every member's every 50 ms while a member catches up): measured
+   * afresh, each was a readdir and a stat per file, on the libuv threads a snapshot install
+   * writes RocksDB batches on (7 % of a joiner's main-thread samples in a profile of a 1M-key
+   * add, Status polled every 100 ms, on a loaded machine).
+   */
+  dbSize(): Promise<number> {
+    const now = Date.now();
+    if (this.dbSizeCache === undefined || now - this.dbSizeCache.at > DB_SIZE_CACHE_MS) {
+      const size = directorySize(this.opts.dataDir);
+      this.dbSizeCache = { at: now, size };
+      // A failed measurement is not kept (directorySize answers 0 rather than throw, but be sure).
+      size.catch(() => (this.dbSizeCache = undefined));
+    }
+    return this.dbSizeCache.size;
   }
 
   onStop(listener: (reason: string) => void): void {

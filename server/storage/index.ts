@@ -29,7 +29,9 @@ export {
   STATE_SNAPSHOT_CHUNK_BYTES,
   StateSnapshotError,
   installStateSnapshot,
+  newInstallTimings,
   readStateSnapshot,
+  type InstallTimings,
   type SnapshotDerivation,
 } from './state-snapshot.js';
 export {

@@ -27,11 +27,23 @@ function decodeU32(b: Uint8Array): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
 }
 
+/** The big-endian u32 at `at` of `b`. */
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at] as number) * 0x100_0000 + (((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number));
+}
+
 /** Bytes per chunk sent: small enough for one gRPC message, big enough to amortise it. */
 export const STATE_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Bytes of pairs (received and derived) per engine batch while installing; bounds the
  *  installer's memory. */
 export const STATE_SNAPSHOT_INSTALL_BATCH_BYTES = 4 * 1024 * 1024;
+/** Initial bytes of the buffer derived pairs gather in before they are sorted into a batch
+ *  (SortedOps; grown if a batch's derived pairs need more: a batch is bounded anyway). */
+const SORTED_OPS_ARENA_BYTES = 4 * 1024 * 1024;
+/** Batch writes of an install written or waiting while the next batch fills (InstallWrites):
+ *  with the one filling, the installer holds this many + 1 batches of
+ *  STATE_SNAPSHOT_INSTALL_BATCH_BYTES. */
+export const STATE_SNAPSHOT_INSTALL_WRITES_QUEUED = 2;
 /** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
 export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
@@ -220,8 +232,15 @@ export async function installStateSnapshot(
   dataDir: string,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   openEngine: EngineOpener,
-  options: { previous?: Engine; beforeClosePrevious?: () => Promise<void>; derivation?: SnapshotDerivation } = {},
+  options: {
+    previous?: Engine; beforeClosePrevious?: () => Promise<void>; derivation?: SnapshotDerivation; timings?: InstallTimings;
+    /** Bytes per engine batch (default STATE_SNAPSHOT_INSTALL_BATCH_BYTES; tests use small ones, so
+     *  a small state crosses many batches). */
+    batchBytes?: number;
+  } = {},
 ): Promise<Engine> {
+  const t = options.timings ?? newInstallTimings();
+  const t0 = Date.now();
   await mkdir(dataDir, { recursive: true });
   const oldName = await currentStateDirName(dataDir);
   const generation = 1 + Math.max(0, ...(await listStateDirs(dataDir)).map((d) => d.generation));
@@ -229,8 +248,9 @@ export async function installStateSnapshot(
   const newDir = join(dataDir, newName);
   await rm(newDir, { recursive: true, force: true });
   const engine = await openEngine(newDir);
+  t.openedMs = Date.now() - t0;
   try {
-    await load(engine, chunks, options.derivation);
+    await load(engine, chunks, options.derivation, options.batchBytes ?? STATE_SNAPSHOT_INSTALL_BATCH_BYTES, t, t0);
   } catch (err) {
     await engine.close();
     await rm(newDir, { recursive: true, force: true });
@@ -238,19 +258,51 @@ export async function installStateSnapshot(
   }
   await syncDir(dataDir);
   await setCurrentStateDir(dataDir, newName);
+  t.swappedMs = Date.now() - t0;
   if (options.previous !== undefined) {
     await options.beforeClosePrevious?.();
     await options.previous.close();
     await rm(join(dataDir, oldName), { recursive: true, force: true });
   }
+  t.doneMs = Date.now() - t0;
   return engine;
 }
 
+/**
+ * Where an install's time went, in ms from its start (each phase's end), for the log line
+ * a member writes after an install and for scripts/bench-member-add.ts's timeline.
+ */
+export interface InstallTimings {
+  /** The new database created and open. */
+  openedMs: number;
+  /** The stream's header arrived (the first byte, as the installer sees it). */
+  headerMs: number;
+  /** The trailer parsed: every record received and put in a batch. */
+  trailerMs: number;
+  /** Every batch but the last written (unsynced). */
+  writtenMs: number;
+  /** The last batch written and synced. */
+  syncedMs: number;
+  /** The new directory named current. */
+  swappedMs: number;
+  /** The previous state closed and removed. */
+  doneMs: number;
+  records: number;
+  bytes: number;
+}
+
+export function newInstallTimings(): InstallTimings {
+  return { openedMs: 0, headerMs: 0, trailerMs: 0, writtenMs: 0, syncedMs: 0, swappedMs: 0, doneMs: 0, records: 0, bytes: 0 };
+}
+
 /** Writes every record into `engine`; the last batch is synced only once the trailer checks out. */
-async function load(engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined): Promise<void> {
+async function load(
+  engine: Engine, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, derivation: SnapshotDerivation | undefined, batchBytes: number,
+  t: InstallTimings, t0: number,
+): Promise<void> {
   const r = new ChunkReader(chunks);
   try {
-    await loadRecords(engine, r, derivation);
+    await loadRecords(engine, r, derivation, batchBytes, t, t0);
   } finally {
     await r.close();
   }
@@ -273,14 +325,19 @@ async function readHeader(r: ChunkReader, mine: SnapshotDerivation | undefined):
   return mine;
 }
 
-async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined): Promise<void> {
+async function loadRecords(
+  engine: Engine, r: ChunkReader, mine: SnapshotDerivation | undefined, batchBytes: number, t: InstallTimings, t0: number,
+): Promise<void> {
   const derivation = await readHeader(r, mine);
+  t.headerMs = Date.now() - t0;
   const source = derivation?.sourceKeyspace ?? -1;
-  // Two batches: one is written (on RocksDB's thread) while the stream keeps flowing into
-  // the other. Batches are written in order, one after the other (a derived op may
-  // overwrite one of an earlier batch); the final synced batch comes after all of them.
+  // Batches are written in order, one after the other (a derived op may overwrite one of an
+  // earlier batch), each as soon as the one before it is written; meanwhile the stream keeps
+  // flowing into the next (InstallWrites). The final synced batch comes after all of them.
+  const writes = new InstallWrites(engine);
+  // Derived pairs gather here and go into each batch sorted (SortedOps says why).
+  const derived = new SortedOps();
   let batch = engine.batch();
-  let other = engine.batch();
   // First in the database, deleted by the final synced batch: a state that still holds it
   // is not a whole install, whatever its applied index says (the applied index is a meta key,
   // so it travels in an early batch). RocksDB opens a WAL damaged after the install as a
@@ -288,7 +345,6 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
   batch.put(STATE_SNAPSHOT_INSTALL_KEY, Uint8Array.of(1));
   let count = 0;
   let sinceYield = 0;
-  let writing: Promise<void> | undefined;
   try {
     for (;;) {
       // A record's head and the trailer's head have the same size: tag · u32 · u32 or tag · u64.
@@ -297,25 +353,25 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
       if (tag === TRAILER_TAG) {
         const expectedCount = decodeU64(head.subarray(1));
         if (expectedCount !== count) throw new StateSnapshotError(`state snapshot holds ${count} records, trailer says ${expectedCount}`);
+        t.trailerMs = Date.now() - t0;
         break;
       }
       if (tag !== RECORD_TAG) throw new StateSnapshotError(`bad record tag ${tag} after ${count} records`);
-      const view = new DataView(head.buffer, head.byteOffset);
-      const keyLen = view.getUint32(1);
-      const valueLen = view.getUint32(1 + U32_BYTES);
+      // Read in place: a DataView per record was an allocation per key on the installer's loop.
+      const keyLen = u32At(head, 1);
+      const valueLen = u32At(head, 1 + U32_BYTES);
       if (keyLen === 0 || keyLen + valueLen > STATE_SNAPSHOT_RECORD_BYTES_MAX) {
         throw new StateSnapshotError(`bad record ${count}: key ${keyLen} bytes, value ${valueLen} bytes`);
       }
       const key = r.readNow(keyLen) ?? (await r.read(keyLen));
       const value = r.readNow(valueLen) ?? (await r.read(valueLen));
       batch.put(key, value);
-      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, batch);
+      if (key[0] === source) (derivation as SnapshotDerivation).derive(key, value, derived);
       count++;
       sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
-      if (batch.bytes >= STATE_SNAPSHOT_INSTALL_BATCH_BYTES) {
-        await writing;
-        writing = batch.write();
-        [batch, other] = [other, batch];
+      if (batch.bytes + derived.bytes >= batchBytes) {
+        derived.moveSortedTo(batch);
+        batch = await writes.queue(batch);
       }
       // Chunks already received come out of the stream without a turn of the event loop:
       // give it one now and then (the member's raft ticks and its reads run there).
@@ -324,9 +380,11 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    await writing;
+    derived.moveSortedTo(batch);
+    await writes.drained();
+    t.writtenMs = Date.now() - t0;
   } catch (err) {
-    await writing?.catch(() => undefined); // settled before the caller closes the engine
+    await writes.settled(); // before the caller closes the engine
     throw err;
   }
   const digest = r.digest();
@@ -337,6 +395,147 @@ async function loadRecords(engine: Engine, r: ChunkReader, mine: SnapshotDerivat
   // batch. The delete keeps the batch non-empty (an empty one is never written, nor synced).
   batch.del(STATE_SNAPSHOT_INSTALL_KEY);
   await batch.write({ sync: true });
+  t.syncedMs = Date.now() - t0;
+  t.records = count;
+  t.bytes = r.bytesRead;
+}
+
+/**
+ * Ops gathered, then added to a batch in key order. The derived pairs of a batch (the mvcc
+ * derivation: each record's latest row and history entry) come in the order of their
+ * records, i.e. revision order, which for keys written in scattered order is random key
+ * order; RocksDB inserts a batch into its memtable op by op, and its skiplist inserts a key
+ * near the one before it for far less (it reuses the last insert's path): sorted, a 1M-key
+ * install's inserts cost the joiner's write thread ~1.6 s of CPU, in revision order with
+ * scattered keys ~4.3 s (scripts/bench-member-add.ts, with and without --scatter). The sort
+ * is stable, so ops on one key keep their order (a later revision's latest row overwrites
+ * an earlier one's), and the derived keys never collide with the stream's own (they are the
+ * ranges it leaves out), so moving them after the stream's pairs of the batch changes nothing.
+ */
+class SortedOps implements EngineBatch {
+  private arena = new Uint8Array(SORTED_OPS_ARENA_BYTES);
+  private used = 0;
+  /** Per op: key offset, key length, value offset, value length (-1: a delete). */
+  private ops = new Int32Array(4 * 1024);
+  private count = 0;
+  private added = 0;
+
+  get bytes(): number {
+    return this.added;
+  }
+
+  put(key: Bytes, value: Bytes): void {
+    this.add(key, value);
+  }
+
+  del(key: Bytes): void {
+    this.add(key, undefined);
+  }
+
+  write(): Promise<void> {
+    throw new Error('SortedOps is moved into a batch, never written itself');
+  }
+
+  /** Adds every op to `out` in key order (ties in the order added), and empties this. */
+  moveSortedTo(out: EngineBatch): void {
+    const n = this.count;
+    if (n === 0) return;
+    const { arena: a, ops } = this;
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((x, y) => {
+      const xa = ops[4 * x] as number;
+      const xl = ops[4 * x + 1] as number;
+      const ya = ops[4 * y] as number;
+      const yl = ops[4 * y + 1] as number;
+      const m = Math.min(xl, yl);
+      for (let i = 0; i < m; i++) {
+        const d = (a[xa + i] as number) - (a[ya + i] as number);
+        if (d !== 0) return d;
+      }
+      return xl - yl || x - y;
+    });
+    for (const i of order) {
+      const ka = ops[4 * i] as number;
+      const key = a.subarray(ka, ka + (ops[4 * i + 1] as number));
+      const vl = ops[4 * i + 3] as number;
+      if (vl < 0) out.del(key);
+      else {
+        const va = ops[4 * i + 2] as number;
+        out.put(key, a.subarray(va, va + vl));
+      }
+    }
+    this.count = 0;
+    this.used = 0;
+    this.added = 0;
+  }
+
+  private add(key: Bytes, value: Bytes | undefined): void {
+    const need = key.length + (value?.length ?? 0);
+    if (this.used + need > this.arena.length) {
+      const grown = new Uint8Array(Math.max(2 * this.arena.length, this.used + need));
+      grown.set(this.arena.subarray(0, this.used));
+      this.arena = grown;
+    }
+    if (4 * (this.count + 1) > this.ops.length) {
+      const grown = new Int32Array(2 * this.ops.length);
+      grown.set(this.ops);
+      this.ops = grown;
+    }
+    const at = 4 * this.count++;
+    this.ops[at] = this.used;
+    this.ops[at + 1] = key.length;
+    this.arena.set(key, this.used);
+    this.used += key.length;
+    if (value === undefined) {
+      this.ops[at + 2] = 0;
+      this.ops[at + 3] = -1;
+      this.added += key.length;
+    } else {
+      this.ops[at + 2] = this.used;
+      this.ops[at + 3] = value.length;
+      this.arena.set(value, this.used);
+      this.used += value.length;
+      this.added += key.length + value.length;
+    }
+  }
+}
+
+/**
+ * An install's batch writes, in order: each starts when the one before it is written, and
+ * up to STATE_SNAPSHOT_INSTALL_WRITES_QUEUED are written or waiting while the next fills.
+ * With one (a batch written while the next filled) the installer's loop and RocksDB's
+ * write thread waited on each other at every batch whichever was late, a GC pause on one
+ * side or a flush on the other; a second one queued takes up that slack.
+ */
+class InstallWrites {
+  /** Batches written or waiting, oldest first, with their writes. */
+  private readonly inflight: Array<{ batch: EngineBatch; done: Promise<void> }> = [];
+  /** The last write queued (each waits for the one before). */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly engine: Engine) {}
+
+  /** Queues `full`'s write; returns an empty batch to fill next, once one is free. */
+  async queue(full: EngineBatch): Promise<EngineBatch> {
+    const done = this.tail.then(() => full.write());
+    done.catch(() => undefined); // awaited below or by drained()/settled()
+    this.tail = done;
+    this.inflight.push({ batch: full, done });
+    if (this.inflight.length < STATE_SNAPSHOT_INSTALL_WRITES_QUEUED) return this.engine.batch();
+    const oldest = this.inflight.shift() as { batch: EngineBatch; done: Promise<void> };
+    await oldest.done;
+    return oldest.batch; // written, so empty
+  }
+
+  /** Every queued write done (throws the first failure). */
+  async drained(): Promise<void> {
+    await this.tail;
+  }
+
+  /** Every queued write finished, failed or not. */
+  async settled(): Promise<void> {
+    await this.tail.catch(() => undefined);
+  }
 }
 
 /**
@@ -352,7 +551,7 @@ class ChunkReader {
   private at = 0;
   /** Bytes of `current` already fed to the digest. */
   private hashedAt = 0;
-  private bytesRead = 0;
+  private consumed = 0;
 
   constructor(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
     this.it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
@@ -363,7 +562,7 @@ class ChunkReader {
     if (this.current.length - this.at < n) return undefined;
     const out = this.current.subarray(this.at, this.at + n);
     this.at += n;
-    this.bytesRead += n;
+    this.consumed += n;
     return out;
   }
 
@@ -373,15 +572,20 @@ class ChunkReader {
     let filled = 0;
     while (filled < n) {
       if (this.at === this.current.length && !(await this.nextChunk())) {
-        throw new StateSnapshotError(`state snapshot truncated after ${this.bytesRead + filled} bytes`);
+        throw new StateSnapshotError(`state snapshot truncated after ${this.consumed + filled} bytes`);
       }
       const take = Math.min(n - filled, this.current.length - this.at);
       out.set(this.current.subarray(this.at, this.at + take), filled);
       this.at += take;
       filled += take;
     }
-    this.bytesRead += n;
+    this.consumed += n;
     return out;
+  }
+
+  /** Bytes handed out so far. */
+  get bytesRead(): number {
+    return this.consumed;
   }
 
   /** Digest of every byte read so far. */
