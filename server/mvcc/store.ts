@@ -148,7 +148,7 @@ export class MvccStore {
 
   private async applyUnchecked(items: ApplyItem[], sync: boolean): Promise<ApplyResult[]> {
     // The batch's revision records and latest rows live until it is written: one arena (bin.ts).
-    const out: BatchOut = { ops: [], events: [], leaseChanges: [], arena: new ByteArena() };
+    const out: BatchOut = { ops: [], events: [], leaseChanges: [], arena: new ByteArena(items.length) };
     const results: ApplyResult[] = [];
     let last = this.st.applied;
     const todo: Array<{ index: number; cmd: Command; internal: boolean }> = [];
