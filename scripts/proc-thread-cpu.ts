@@ -1,6 +1,5 @@
 // CPU time of a process and of each of its threads, from /proc (Linux): figures that hold on a
-// loaded machine, where wall-clock ones measure the load. (scripts/trace-put-cpu.ts has
-// the same reading inline; it could import this.)
+// loaded machine, where wall-clock ones measure the load (bench-member-add, trace-put-cpu).
 
 import { readFileSync, readdirSync } from 'node:fs';
 

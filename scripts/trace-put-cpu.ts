@@ -14,12 +14,13 @@
 // members, before the launcher's own. --prof DIR: every member runs under
 // the CPU profiler (scripts/profile-preload.mjs) and writes DIR/proc-<pid>.cpuprofile when
 // it stops; the pids of the leader and followers are printed.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster } from '../cluster/launcher.js';
 import { leaderOf, settle as settleWithin } from './cluster-settle.js';
+import { procCpu } from './proc-thread-cpu.js';
 import { loadStage, partRates, valueSource } from '../client/bench/scale-load.js';
 import { scrape } from '../client/bench/scale-probes.js';
 
@@ -37,7 +38,6 @@ const { values: args } = parseArgs({
 const TIMINGS = ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'];
 const SETTLE_TIMEOUT_MS = 300_000;
 /** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's CPU times. */
-const CLOCK_TICKS_PER_S = 100;
 const LOOP_METRIC = 'regionstore_event_loop_delay_seconds';
 /** Synced log writes (one per Ready with entries or hard state) and apply batches: how much
  *  group commit each member gets, as counts per 1000 puts over the stage. */
@@ -45,40 +45,6 @@ const PERSISTS = 'regionstore_raft_persist_batch_entries_count';
 const APPLIES = 'regionstore_apply_batch_entries_count';
 
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
-
-/** utime + stime in seconds, of the process (every thread) or of one thread. */
-function cpuSeconds(path: string): number {
-  const f = (readFileSync(path, 'utf8').split(') ')[1] ?? '').split(' ').map(Number);
-  return ((f[11] ?? 0) + (f[12] ?? 0)) / CLOCK_TICKS_PER_S;
-}
-
-interface Cpu { all: number; main: number; byThread: Map<string, number> }
-
-/**
- * A thread's name: RocksDB names its flush and compaction threads (`rocksdb:high0`,
- * `rocksdb:low0`); Node's are all `node`, so they get their rank by thread id: V8's
- * platform workers (GC, compiler) start before libuv's pool (the binding's reads and
- * writes), which starts at the first file or database call.
- */
-function threadGroup(tid: string, pid: number, rank: number): string {
-  if (tid === String(pid)) return 'main';
-  const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-  return comm === 'node' ? `node#${rank}` : comm;
-}
-
-function cpuOf(pid: number): Cpu {
-  const byThread = new Map<string, number>();
-  for (const [rank, tid] of readdirSync(`/proc/${pid}/task`).sort((a, b) => Number(a) - Number(b)).entries()) {
-    try {
-      const g = threadGroup(tid, pid, rank);
-      byThread.set(g, (byThread.get(g) ?? 0) + cpuSeconds(`/proc/${pid}/task/${tid}/stat`));
-    } catch {
-      /* the thread ended */
-    }
-  }
-  return { all: cpuSeconds(`/proc/${pid}/stat`), main: cpuSeconds(`/proc/${pid}/task/${pid}/stat`), byThread };
-}
-
 
 const stages = args.stages.split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'rs-put-cpu-'));
@@ -100,11 +66,11 @@ try {
   let from = 0;
   for (const to of stages) {
     const countsBefore = await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`))); // opens the loop-delay window
-    const before = cluster.nodes.map((n) => cpuOf(n.pid));
+    const before = cluster.nodes.map((n) => procCpu(n.pid));
     const loadBefore = load();
     const r = await loadStage(leader.clientUrl.replace(/^http:\/\//, ''), from, to, value);
     await settleWithin(cluster, SETTLE_TIMEOUT_MS);
-    const after = cluster.nodes.map((n) => cpuOf(n.pid));
+    const after = cluster.nodes.map((n) => procCpu(n.pid));
     const loops = await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`)));
     const puts = to - from;
     const rates = partRates(r).map((x) => Math.round(x));

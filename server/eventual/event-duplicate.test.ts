@@ -15,6 +15,14 @@ function event(origin: string, seq: number): EventRecord {
   return { kind: 'events', origin, seq, hlc: { wall: 1_000 + seq, logical: 0 }, deviceId: 'dev', deviceSeq: 7, ts: 5, type: 't', payload: b('p') };
 }
 
+/** The dots a full extraction of 'ev' sends. */
+async function sentDots(h: EvHarness): Promise<string[]> {
+  const view = openExtraction(h.engine, 'ev', new Map(h.store.vector('ev').map((e) => [e.origin, e.seq])), new Map(), 64 * 1024);
+  const records = [];
+  for await (const p of view.pages()) records.push(...p.records);
+  return records.map((r) => `${r.origin}:${r.seq}`);
+}
+
 async function dump(h: EvHarness): Promise<string[]> {
   const out: string[] = [];
   for await (const [k, v] of h.engine.iterate()) out.push(`${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`);
@@ -35,12 +43,7 @@ test('an event appended twice under two dots: every arrival order keeps the smal
     await y.applyBodies([page(again)]);
     await y.applyBodies([page(old)]);
     assert.equal(await x.store.hash('ev'), await y.store.hash('ev'), 'the same hash in either order');
-    for (const h of [x, y]) {
-      const view = openExtraction(h.engine, 'ev', new Map(h.store.vector('ev').map((e) => [e.origin, e.seq])), new Map(), 64 * 1024);
-      const records = [];
-      for await (const p of view.pages()) records.push(...p.records);
-      assert.deepEqual(records.map((r) => `${r.origin}:${r.seq}`), ['edge:e1:100:3'], 'the smaller dot is the one held and sent');
-    }
+    for (const h of [x, y]) assert.deepEqual(await sentDots(h), ['edge:e1:100:3'], 'the smaller dot is the one held and sent');
   } finally {
     await Promise.all([x.close(), y.close()]);
   }
@@ -58,12 +61,7 @@ test('the two dots of one event in the same apply batch: the same index, hash an
     await y.applyBodies([page(old)]);
     assert.equal(await x.store.hash('ev'), await y.store.hash('ev'), 'the same hash in one batch or two');
     assert.deepEqual(await dump(x), await dump(y), 'the same engine pairs, index entries included');
-    for (const h of [x, y]) {
-      const view = openExtraction(h.engine, 'ev', new Map(h.store.vector('ev').map((e) => [e.origin, e.seq])), new Map(), 64 * 1024);
-      const records = [];
-      for await (const p of view.pages()) records.push(...p.records);
-      assert.deepEqual(records.map((r) => `${r.origin}:${r.seq}`), ['edge:e1:100:3'], 'the smaller dot is the one held and sent');
-    }
+    for (const h of [x, y]) assert.deepEqual(await sentDots(h), ['edge:e1:100:3'], 'the smaller dot is the one held and sent');
   } finally {
     await Promise.all([x.close(), y.close()]);
   }
