@@ -15,6 +15,7 @@
 // a key followed by more parts is escaped (escapeKey) so that key order is kept.
 
 import { StateKeyspace, concatBytes, decodeU64, encodeU64, writeU64 } from '../storage/index.js';
+import { PairCache } from './pair-cache.js';
 
 const CRDT = StateKeyspace.Crdt;
 const META = 0x00;
@@ -122,23 +123,13 @@ export function indexKey(ns: string, origin: string, seq: number): Uint8Array {
 }
 
 /** [event sub prefix][device][0x00] per namespace and device: every event key of a device starts so. */
-const eventHeads = new Map<string, Map<string, Uint8Array>>();
-let eventHeadsHeld = 0;
+const eventHeads = new PairCache<Uint8Array>(SUB_PREFIX_CACHE_MAX);
 
 export function eventKey(ns: string, device: string, seq: number): Uint8Array {
-  let heads = eventHeads.get(ns);
-  if (heads === undefined) eventHeads.set(ns, (heads = new Map()));
-  let head = heads.get(device);
+  let head = eventHeads.get(ns, device);
   if (head === undefined) {
     head = concatBytes(subPrefix(ns, Sub.Event), text(device), Uint8Array.of(SEP));
-    // Devices are unbounded: past the bound, every remembered head is forgotten.
-    if (eventHeadsHeld >= SUB_PREFIX_CACHE_MAX) {
-      eventHeads.clear();
-      eventHeadsHeld = 0;
-      eventHeads.set(ns, (heads = new Map()));
-    }
-    heads.set(device, head);
-    eventHeadsHeld++;
+    eventHeads.set(ns, device, head);
   }
   // One allocation per key (it was four).
   const out = new Uint8Array(head.length + SEQ_BYTES);
@@ -158,27 +149,15 @@ export function seqOfEventKey(key: Uint8Array): number {
 }
 
 /** Device summary keys per namespace and device, built once: an event apply asks for its
- *  device's key three times (read ahead, held check, summary update), a page for each event.
- *  Two levels, so that a lookup builds no (namespace, device) string. */
-const deviceKeys = new Map<string, Map<string, Uint8Array>>();
-let deviceKeysHeld = 0;
+ *  device's key three times (read ahead, held check, summary update), a page for each event. */
+const deviceKeys = new PairCache<Uint8Array>(SUB_PREFIX_CACHE_MAX);
 
 /** The returned key is shared: callers never change it. */
 export function deviceKey(ns: string, device: string): Uint8Array {
-  let keys = deviceKeys.get(ns);
-  if (keys === undefined) deviceKeys.set(ns, (keys = new Map()));
-  let key = keys.get(device);
+  let key = deviceKeys.get(ns, device);
   if (key === undefined) {
     key = concatBytes(subPrefix(ns, Sub.Device), text(device));
-    // Devices are unbounded: past the bound, every remembered key is forgotten (a lookup of
-    // the oldest in two levels is not worth it: the keys are rebuilt as they are asked for).
-    if (deviceKeysHeld >= SUB_PREFIX_CACHE_MAX) {
-      deviceKeys.clear();
-      deviceKeysHeld = 0;
-      deviceKeys.set(ns, (keys = new Map()));
-    }
-    keys.set(device, key);
-    deviceKeysHeld++;
+    deviceKeys.set(ns, device, key);
   }
   return key;
 }

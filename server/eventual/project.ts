@@ -7,6 +7,7 @@
 // render as server/crdt/bytes.ts renderBytes does.
 
 import { canonicalJson, renderBytes, type EventRecord, type MvRecord } from '../crdt/index.js';
+import { PairCache } from './pair-cache.js';
 
 const utf8 = new TextEncoder();
 const SEQ_DIGITS = 20;
@@ -23,26 +24,17 @@ export function setValue(members: readonly Uint8Array[]): Uint8Array | null {
   return members.length === 0 ? null : utf8.encode(canonicalJson(members.map(renderBytes)));
 }
 
-/** `<prefix><device>/` as UTF-8 per prefix and device (every event of a device starts so). */
-const eventKeyHeads = new Map<string, Map<string, Uint8Array>>();
-let eventKeyHeadsHeld = 0;
 /** Heads remembered (devices are unbounded: past it, all are forgotten and built again). */
 const EVENT_KEY_HEADS_MAX = 8192;
+/** `<prefix><device>/` as UTF-8 per prefix and device (every event of a device starts so). */
+const eventKeyHeads = new PairCache<Uint8Array>(EVENT_KEY_HEADS_MAX);
 const ZERO = 0x30;
 
 function eventKeyHead(prefix: string, device: string): Uint8Array {
-  let heads = eventKeyHeads.get(prefix);
-  if (heads === undefined) eventKeyHeads.set(prefix, (heads = new Map()));
-  let head = heads.get(device);
+  let head = eventKeyHeads.get(prefix, device);
   if (head === undefined) {
     head = utf8.encode(`${prefix}${device}/`);
-    if (eventKeyHeadsHeld >= EVENT_KEY_HEADS_MAX) {
-      eventKeyHeads.clear();
-      eventKeyHeadsHeld = 0;
-      eventKeyHeads.set(prefix, (heads = new Map()));
-    }
-    heads.set(device, head);
-    eventKeyHeadsHeld++;
+    eventKeyHeads.set(prefix, device, head);
   }
   return head;
 }
