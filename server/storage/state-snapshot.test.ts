@@ -199,6 +199,12 @@ describe('state snapshot', () => {
   });
 });
 
+/** Bytewise order of two keys given as arrays. */
+function cmp(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
 describe('SortedOps (an install\'s derived pairs)', () => {
   it('moves a batch\'s derived ops in key order, across turns of the event loop', async () => {
     const derived = new SortedOps();
@@ -220,10 +226,6 @@ describe('SortedOps (an install\'s derived pairs)', () => {
     await moving;
     assert.ok(ranBefore, 'the event loop turned while the ops were moved');
     assert.equal(moved.length, n + 1);
-    const cmp = (a: number[], b: number[]): number => {
-      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-      return a.length - b.length;
-    };
     for (let i = 1; i < moved.length; i++) assert.ok(cmp(moved[i - 1]![0], moved[i]![0]) <= 0, 'in key order');
     // Ties keep the order added: the puts of 0.0.0 (i = 0 and 3840) come before its delete (added last).
     const zero = moved.filter(([k]) => cmp(k, [0, 0, 0]) === 0);
