@@ -1,0 +1,90 @@
+// The longest hold of the event loop while one big command is applied, in-process (no
+// cluster, no gRPC): an MvccStore on RocksDB in a temp dir is loaded with --keys keys of
+// --value-bytes (default: what `etcdctl check datascale --load=s` writes, 10k keys of 1 KiB),
+// then each round applies a DeleteRange of all of them (that check's clean-up; it held
+// every member's loop in bench:scale) and puts them back. A 1 ms timer records how late it
+// ran: the longest lateness is the longest synchronous step (plus any wait for a core: on a
+// loaded machine, the smallest of the rounds' figures says most; the load average is
+// printed). Also the apply's wall time and the process's CPU time (RocksDB's threads too).
+//
+//   npx tsx scripts/trace-apply-stall.ts [--keys 10000] [--value-bytes 1024] [--rounds 5]
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { MvccStore } from '../server/mvcc/store.js';
+import type { Command } from '../server/mvcc/types.js';
+import { RocksEngine } from '../server/storage/rocksdb-engine.js';
+
+/** Puts per applied batch while loading (about a Ready's worth under load). */
+const LOAD_BATCH_PUTS = 256;
+/** How often the stall watch's timer fires: its resolution. */
+const WATCH_MS = 1;
+/** The key prefix etcdctl check datascale writes under. */
+const PREFIX = '/etcdctl-check-datascale/';
+
+const { values } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '10000' },
+    'value-bytes': { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '5' },
+  },
+});
+const keys = Number(values.keys);
+const valueBytes = Number(values['value-bytes']);
+const rounds = Number(values.rounds);
+
+/** Runs `fn` under a WATCH_MS timer; the longest lateness seen (ms). */
+async function watched(fn: () => Promise<unknown>): Promise<{ longestMs: number; ms: number; cpuMs: number }> {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last - WATCH_MS);
+    last = now;
+  }, WATCH_MS);
+  await new Promise((r) => setTimeout(r, 5 * WATCH_MS));
+  longest = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  await new Promise((r) => setTimeout(r, 5 * WATCH_MS));
+  clearInterval(timer);
+  return { longestMs: longest, ms, cpuMs: (c.user + c.system) / 1000 };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'trace-apply-stall-'));
+const engine = await RocksEngine.open(dir);
+const store = await MvccStore.open(engine);
+const value = new Uint8Array(valueBytes).fill(0x61);
+const key = (i: number): Uint8Array => Buffer.from(`${PREFIX}${i.toString().padStart(8, '0')}`);
+let index = 0;
+async function load(): Promise<void> {
+  for (let i = 0; i < keys; i += LOAD_BATCH_PUTS) {
+    const items = [];
+    for (let j = i; j < Math.min(keys, i + LOAD_BATCH_PUTS); j++) items.push({ index: ++index, command: { type: 'put', put: { key: key(j), value } } as Command });
+    await store.applyBatch(items);
+  }
+}
+try {
+  console.log(`${keys} keys of ${valueBytes} bytes, ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const longest: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    await load();
+    const prefix = Buffer.from(PREFIX);
+    const end = Buffer.from(prefix);
+    end[end.length - 1]! += 1;
+    const w = await watched(() => store.apply(++index, { type: 'deleteRange', deleteRange: { key: prefix, rangeEnd: end } }));
+    longest.push(w.longestMs);
+    console.log(`round ${r + 1}: delete of ${keys} keys applied in ${w.ms.toFixed(1)} ms (process CPU ${w.cpuMs.toFixed(1)} ms); longest loop hold ${w.longestMs.toFixed(1)} ms`);
+  }
+  const sorted = [...longest].sort((a, b) => a - b);
+  console.log(`longest loop hold per round: min ${sorted[0]!.toFixed(1)} ms, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+} finally {
+  await engine.close();
+  await rm(dir, { recursive: true, force: true });
+}
