@@ -7,16 +7,23 @@
 // loaded machine, the smallest of the rounds' figures says most; the load average is
 // printed). Also the apply's wall time and the process's CPU time (RocksDB's threads too).
 //
-//   npx tsx scripts/trace-apply-stall.ts [--keys 10000] [--value-bytes 1024] [--rounds 5]
+// --install: instead, a state of --keys keys (bench:scale's: 16-byte keys in scattered order,
+// 256-byte values; e.g. --keys 200000 --value-bytes 256) is streamed as a member sends it
+// (readStateSnapshot with the mvcc derivation) and installed into a fresh directory each
+// round, as a joining member installs it (installStateSnapshot): the joiner's loop.
+//
+//   npx tsx scripts/trace-apply-stall.ts [--keys 10000] [--value-bytes 1024] [--rounds 5] [--install]
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { MVCC_SNAPSHOT_DERIVATION } from '../server/mvcc/snapshot-derivation.js';
 import { MvccStore } from '../server/mvcc/store.js';
 import type { Command } from '../server/mvcc/types.js';
 import { RocksEngine } from '../server/storage/rocksdb-engine.js';
+import { installStateSnapshot, readStateSnapshot } from '../server/storage/state-snapshot.js';
 
 /** Puts per applied batch while loading (about a Ready's worth under load). */
 const LOAD_BATCH_PUTS = 256;
@@ -30,6 +37,7 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '10000' },
     'value-bytes': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '5' },
+    install: { type: 'boolean', default: false },
   },
 });
 const keys = Number(values.keys);
@@ -61,7 +69,11 @@ const dir = await mkdtemp(join(tmpdir(), 'trace-apply-stall-'));
 const engine = await RocksEngine.open(dir);
 const store = await MvccStore.open(engine);
 const value = new Uint8Array(valueBytes).fill(0x61);
-const key = (i: number): Uint8Array => Buffer.from(`${PREFIX}${i.toString().padStart(8, '0')}`);
+/** Golden-ratio multiplier (bench:scale's scaleKey): scattered order for --install. */
+const SCATTER = 0x9e3779b1;
+const key = (i: number): Uint8Array => (values.install === true
+  ? Buffer.from(`k${(Math.imul(i, SCATTER) >>> 0).toString().padStart(15, '0')}`)
+  : Buffer.from(`${PREFIX}${i.toString().padStart(8, '0')}`));
 let index = 0;
 async function load(): Promise<void> {
   for (let i = 0; i < keys; i += LOAD_BATCH_PUTS) {
@@ -73,7 +85,18 @@ async function load(): Promise<void> {
 try {
   console.log(`${keys} keys of ${valueBytes} bytes, ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const longest: number[] = [];
-  for (let r = 0; r < rounds; r++) {
+  if (values.install === true) await load();
+  for (let r = 0; r < (values.install === true ? rounds : 0); r++) {
+    const into = join(dir, `joiner-${r}`);
+    const w = await watched(async () => {
+      const installed = await installStateSnapshot(into, readStateSnapshot(engine, MVCC_SNAPSHOT_DERIVATION), (d) => RocksEngine.open(d), { derivation: MVCC_SNAPSHOT_DERIVATION });
+      await installed.close();
+    });
+    await rm(into, { recursive: true, force: true });
+    longest.push(w.longestMs);
+    console.log(`round ${r + 1}: state of ${keys} keys streamed and installed in ${w.ms.toFixed(1)} ms (process CPU ${w.cpuMs.toFixed(1)} ms); longest loop hold ${w.longestMs.toFixed(1)} ms`);
+  }
+  for (let r = 0; r < (values.install === true ? 0 : rounds); r++) {
     await load();
     const prefix = Buffer.from(PREFIX);
     const end = Buffer.from(prefix);
