@@ -208,10 +208,17 @@ function cmp(a: number[], b: number[]): number {
 describe('SortedOps (an install\'s derived pairs)', () => {
   it('moves a batch\'s derived ops in key order, across turns of the event loop', async () => {
     const derived = new SortedOps();
-    const n = 2 * STATE_SNAPSHOT_INSTALL_YIELD_OPS + 7;
+    // Five runs to sort alone and three passes of merges.
+    const n = 4 * STATE_SNAPSHOT_INSTALL_YIELD_OPS + 7;
+    const added: Array<[number[], number[] | undefined]> = [];
     // Keys in scattered order, as an install derives them (revision order, not key order).
-    for (let i = 0; i < n; i++) derived.put(Uint8Array.of((i * 37) % 256, i % 3, i % 5), Uint8Array.of(i % 256));
+    for (let i = 0; i < n; i++) {
+      const k = [(i * 37) % 256, i % 3, i % 5];
+      derived.put(Uint8Array.from(k), Uint8Array.of(i % 256));
+      added.push([k, [i % 256]]);
+    }
     derived.del(Uint8Array.of(0, 0, 0));
+    added.push([[0, 0, 0], undefined]);
     const moved: Array<[number[], number[] | undefined]> = [];
     const out = {
       bytes: 0,
@@ -227,9 +234,10 @@ describe('SortedOps (an install\'s derived pairs)', () => {
     assert.ok(ranBefore, 'the event loop turned while the ops were moved');
     assert.equal(moved.length, n + 1);
     for (let i = 1; i < moved.length; i++) assert.ok(cmp(moved[i - 1]![0], moved[i]![0]) <= 0, 'in key order');
-    // Ties keep the order added: the puts of 0.0.0 (i = 0 and 3840) come before its delete (added last).
+    // Ties keep the order added (Array.prototype.sort is stable): the puts of 0.0.0 before its delete.
+    assert.deepEqual(moved, [...added].sort((x, y) => cmp(x[0], y[0])));
     const zero = moved.filter(([k]) => cmp(k, [0, 0, 0]) === 0);
-    assert.deepEqual(zero.map(([, v]) => v), [[0], [3840 % 256], undefined]);
+    assert.deepEqual(zero.map(([, v]) => v), [[0], [3840 % 256], [7680 % 256], undefined]);
     assert.equal(derived.bytes, 0, 'emptied');
   });
 });
