@@ -35,9 +35,10 @@ export function sortOpsByKey(ops: BatchOp[]): void {
 /**
  * Ops sorted in one synchronous run at most. The sort is n log n comparisons in JS on the
  * apply's event loop: a 30k-op batch (etcdctl check datascale's delete of 10k keys: a
- * revision record, a latest-row delete and a history entry per key) was one run of 25-35 ms
- * of CPU on the leader (42-68 profile samples at 0.5 ms, s9-eventloop), held 126-176 ms on a
- * loaded machine. 4096 ops sort in ~1-3 ms; an ordinary apply batch is below it.
+ * revision record, a latest-row delete and a history entry per key) was one run of ~8-12 ms
+ * of the main thread's CPU (scripts/trace-apply-stall.ts), seen in members' profiles as
+ * 126-176 ms stalls in compareKeys on a loaded machine. 4096 ops sort in ~1-2 ms; an
+ * ordinary apply batch is below it.
  */
 export const SORT_RUN_OPS = 4096;
 
