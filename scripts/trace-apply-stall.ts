@@ -87,6 +87,12 @@ async function watched(fn: () => Promise<unknown>): Promise<{ longestMs: number;
   return { longestMs: longest, longestCpuMs: longestCpu, ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
+/** Min, median and max of per-round figures. */
+function summary(v: number[]): string {
+  const sorted = [...v].sort((a, b) => a - b);
+  return `min ${sorted[0]!.toFixed(1)} ms, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`;
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'trace-apply-stall-'));
 const engine = await RocksEngine.open(dir);
 const store = await MvccStore.open(engine);
@@ -130,10 +136,6 @@ try {
     longestCpu.push(w.longestCpuMs);
     console.log(`round ${r + 1}: delete of ${keys} keys applied in ${w.ms.toFixed(1)} ms (process CPU ${w.cpuMs.toFixed(1)} ms); longest loop hold ${w.longestMs.toFixed(1)} ms, most main-thread CPU between two firings ${w.longestCpuMs.toFixed(1)} ms`);
   }
-  const summary = (v: number[]): string => {
-    const sorted = [...v].sort((a, b) => a - b);
-    return `min ${sorted[0]!.toFixed(1)} ms, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`;
-  };
   console.log(`longest loop hold per round: ${summary(longest)}; the main thread's CPU between two firings at most: ${summary(longestCpu)}; ` +
     `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {

@@ -417,6 +417,11 @@ async function loadRecords(
  * an earlier one's), and the derived keys never collide with the stream's own (they are the
  * ranges it leaves out), so moving them after the stream's pairs of the batch changes nothing.
  */
+/** Resolves on the next turn of the event loop (timers, Raft's tick among them, run first). */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 export class SortedOps implements EngineBatch {
   private arena = new Uint8Array(SORTED_OPS_ARENA_BYTES);
   private used = 0;
@@ -452,7 +457,7 @@ export class SortedOps implements EngineBatch {
     const { arena: a, ops } = this;
     const order = await this.sortedOrder();
     for (let at = 0; at < n; at++) {
-      if (at > 0 && at % STATE_SNAPSHOT_INSTALL_YIELD_OPS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (at > 0 && at % STATE_SNAPSHOT_INSTALL_YIELD_OPS === 0) await nextTurn();
       const i = order[at] as number;
       const ka = ops[4 * i] as number;
       const key = a.subarray(ka, ka + (ops[4 * i + 1] as number));
@@ -492,11 +497,10 @@ export class SortedOps implements EngineBatch {
       }
       return xl - yl || x - y;
     };
-    const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
     let src = new Uint32Array(n);
     for (let i = 0; i < n; i++) src[i] = i;
     for (let at = 0; at < n; at += step) {
-      if (at > 0) await turn();
+      if (at > 0) await nextTurn();
       src.subarray(at, Math.min(n, at + step)).sort(before);
     }
     let dst = new Uint32Array(n);
@@ -512,7 +516,7 @@ export class SortedOps implements EngineBatch {
           dst[k++] = before(src[i] as number, src[j] as number) <= 0 ? (src[i++] as number) : (src[j++] as number);
           if (++sinceTurn >= step) {
             sinceTurn = 0;
-            await turn();
+            await nextTurn();
           }
         }
         while (i < mid) dst[k++] = src[i++] as number;
