@@ -12,6 +12,13 @@
 //   --steps datascale` to look at one step's event-loop delay without the others.
 //   npm run bench:scale -- --render FILE.json     # the report of an earlier --json again
 //
+// Event-loop delay (regionstore): each member's `regionstore_event_loop_delay_seconds` on
+// its metrics port, whose window the scrape before a step opens and the one after closes;
+// a member started during the step (restarts, member add) is read from when its Raft
+// started ticking (server/metrics/event-loop-delay.ts: the start-up before it runs no tick
+// or heartbeat; its length is the restart and catch-up times). Other readers of the client
+// port's /metrics (etcdctl check datascale reads it twice) have a window of their own.
+//
 // Exits non-zero only when it could not run (a cluster did not start, a step failed),
 // never because a goal is unmet. This lives in cluster/ because it starts processes.
 

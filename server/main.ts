@@ -171,7 +171,7 @@ async function serve(argv: string[]): Promise<void> {
   // Before Raft runs: parsed later, the .proto files held a running member's loop ~100 ms.
   loadApiDefinitions();
   loadLeaseForwardDefinition();
-  const { registry, metrics, snapshot } = createNodeMetrics({ name: cfg.name, eventLoopDelay: true, quotaBackendBytes: cfg.quotaBackendBytes });
+  const { registry, metrics, snapshot, startEventLoopDelay } = createNodeMetrics({ name: cfg.name, eventLoopDelay: 'from-start', quotaBackendBytes: cfg.quotaBackendBytes });
   const node = await RegionNode.open({
     name: cfg.name,
     memberId: identity.memberId,
@@ -196,6 +196,9 @@ async function serve(argv: string[]): Promise<void> {
     authTokenTtlMs: cfg.authTokenTtlS * 1000,
     startupVerify: cfg.startupVerify,
   });
+  // Raft ticks from here on (RegionNode.open started it): the loop's delay is measured from
+  // now, not over the start-up before it (event-loop-delay.ts says why).
+  startEventLoopDelay();
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });

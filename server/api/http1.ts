@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { serveHealth, serveMetrics, type HealthCheck } from '../metrics/http-server.js';
+import { CLIENT_PORT_WINDOW } from '../metrics/event-loop-delay.js';
 import { ETCD_SERVER_VERSION } from '../util/version.js';
 
 export type Http1Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -84,7 +85,7 @@ export interface EtcdHttpRoutesOptions {
 /** etcd's HTTP/1.1 endpoints of the client port: /metrics, /health, /version. */
 export function addEtcdHttpRoutes(router: Http1Router, opts: EtcdHttpRoutesOptions): Http1Router {
   return router
-    .route('GET', '/metrics', (_req, res) => serveMetrics(opts.registry, res))
+    .route('GET', '/metrics', (_req, res) => serveMetrics(opts.registry, res, CLIENT_PORT_WINDOW))
     .route('GET', '/health', (req, res) => serveHealth(opts.health, req, res))
     .route('GET', '/version', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EVENT_LOOP_RESOLUTION_MS, readDelayWindow } from './event-loop-delay.js';
+import { CLIENT_PORT_WINDOW, EVENT_LOOP_RESOLUTION_MS, inScrapeWindow, readDelayWindow } from './event-loop-delay.js';
 import { createNodeMetrics } from './node-metrics.js';
 
 function sample(text: string, series: string): number | undefined {
@@ -45,5 +45,37 @@ describe('event-loop delay metric', () => {
     assert.ok(max >= (HOLD_MS - 2 * EVENT_LOOP_RESOLUTION_MS) / 1000, `max ${max} s after holding the loop ${HOLD_MS} ms`);
     assert.ok(p50 >= 0 && p50 <= max, `p50 ${p50} within [0, max ${max}]`);
     assert.ok(window >= HOLD_MS / 1000, `window ${window} s covers the hold`);
+  });
+
+  it('keeps a window per endpoint: a scrape of the client port does not cut the metrics port\'s', async () => {
+    const h = createNodeMetrics({ name: 'n2', defaultMetrics: false, eventLoopDelay: true });
+    await h.registry.metrics(); // opens the metrics port's window
+    await sleep(5 * EVENT_LOOP_RESOLUTION_MS);
+    const start = Date.now();
+    while (Date.now() - start < HOLD_MS) { /* hold the loop */ }
+    await sleep(5 * EVENT_LOOP_RESOLUTION_MS);
+    // etcdctl check datascale reads the client port's /metrics in the middle of a step.
+    const client = await inScrapeWindow(CLIENT_PORT_WINDOW, () => h.registry.metrics());
+    assert.ok((sample(client, 'regionstore_event_loop_delay_seconds{quantile="1"}') ?? -1) >= (HOLD_MS - 2 * EVENT_LOOP_RESOLUTION_MS) / 1000, 'the client port saw the hold');
+    const text = await h.registry.metrics();
+    const max = sample(text, 'regionstore_event_loop_delay_seconds{quantile="1"}') ?? -1;
+    assert.ok(max >= (HOLD_MS - 2 * EVENT_LOOP_RESOLUTION_MS) / 1000, `the metrics port still sees the hold: max ${max} s`);
+    const again = await inScrapeWindow(CLIENT_PORT_WINDOW, () => h.registry.metrics());
+    assert.ok((sample(again, 'regionstore_event_loop_delay_seconds{quantile="1"}') ?? 1) < HOLD_MS / 1000, 'the client port\'s window was reset by its own scrape');
+  });
+
+  it('from-start: the windows open only when the member starts them (Raft ticking)', async () => {
+    const h = createNodeMetrics({ name: 'n3', defaultMetrics: false, eventLoopDelay: 'from-start' });
+    const start = Date.now();
+    while (Date.now() - start < HOLD_MS) { /* start-up work before Raft ticks */ }
+    await sleep(5 * EVENT_LOOP_RESOLUTION_MS);
+    const before = await h.registry.metrics();
+    assert.equal(sample(before, 'regionstore_event_loop_delay_seconds{quantile="1"}'), 0);
+    assert.equal(sample(before, 'regionstore_event_loop_delay_window_seconds'), 0);
+    h.startEventLoopDelay();
+    await sleep(10 * EVENT_LOOP_RESOLUTION_MS);
+    const after = await h.registry.metrics();
+    assert.ok((sample(after, 'regionstore_event_loop_delay_seconds{quantile="1"}') ?? 1) < HOLD_MS / 1000, 'the hold before the start is not in the window');
+    assert.ok((sample(after, 'regionstore_event_loop_delay_window_seconds') ?? 0) > 0, 'a window since the start');
   });
 });

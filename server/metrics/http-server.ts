@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { DASHBOARD_HTML } from './dashboard.js';
 import type { NodeStatusSnapshot } from './node-metrics.js';
+import { METRICS_PORT_WINDOW, inScrapeWindow, type ScrapeWindow } from './event-loop-delay.js';
 
 /** A health check that does not answer in this time counts as unhealthy. */
 export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
@@ -106,9 +107,10 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-/** GET /metrics: the registry in Prometheus text format (also served on the client port). */
-export async function serveMetrics(registry: Registry, res: ServerResponse): Promise<void> {
-  send(res, 200, registry.contentType, await registry.metrics());
+/** GET /metrics: the registry in Prometheus text format (also served on the client port,
+ *  whose scrapes read an event-loop delay window of their own: event-loop-delay.ts). */
+export async function serveMetrics(registry: Registry, res: ServerResponse, window: ScrapeWindow = METRICS_PORT_WINDOW): Promise<void> {
+  send(res, 200, registry.contentType, await inScrapeWindow(window, () => registry.metrics()));
 }
 
 /** GET /health: etcd's {"health":"true"|"false","reason":"..."}, 200 or 503 (also on the client port). */

@@ -128,9 +128,11 @@ export interface NodeMetricsOptions {
   /**
    * Export `regionstore_event_loop_delay_seconds` (event-loop-delay.ts; default false).
    * The loop is the process's, not a node's: the server turns it on once, tests that run
-   * several nodes in one process leave it off.
+   * several nodes in one process leave it off. 'from-start': its windows open only when
+   * the handle's startEventLoopDelay() is called (a member calls it when its Raft starts
+   * ticking: event-loop-delay.ts says why); true: at once.
    */
-  eventLoopDelay?: boolean;
+  eventLoopDelay?: boolean | 'from-start';
   /**
    * The member's --quota-backend-bytes (<= 0: no quota), exported as
    * `regionstore_quota_backend_bytes` (0 when off) like etcd_server_quota_backend_bytes, so an
@@ -143,6 +145,8 @@ export interface NodeMetricsHandle {
   registry: Registry;
   metrics: NodeMetrics;
   snapshot(): NodeStatusSnapshot;
+  /** Opens the event-loop delay windows (eventLoopDelay 'from-start'); idempotent, a no-op otherwise. */
+  startEventLoopDelay(): void;
 }
 
 /** A NodeMetrics that records nothing, for tests and tools that run a node without metrics. */
@@ -266,7 +270,9 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   const c = collectors(registry);
   const crdt = crdtCollectors(registry, METRIC_PREFIX);
   const sync = syncCollectors(registry, METRIC_PREFIX);
-  if (options.eventLoopDelay === true) eventLoopDelayCollectors(registry, METRIC_PREFIX);
+  const loop = options.eventLoopDelay === undefined || options.eventLoopDelay === false
+    ? undefined
+    : eventLoopDelayCollectors(registry, METRIC_PREFIX, { startNow: options.eventLoopDelay === true });
   c.info.set({ name: options.name }, 1);
   if (options.quotaBackendBytes !== undefined) {
     new Gauge({ name: metricName('quota_backend_bytes'), help: 'The backend quota (--quota-backend-bytes); 0: no quota.', registers: [registry] })
@@ -355,5 +361,5 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
     },
     sync,
   };
-  return { registry, metrics, snapshot: () => ({ ...s }) };
+  return { registry, metrics, snapshot: () => ({ ...s }), startEventLoopDelay: () => loop?.start() };
 }

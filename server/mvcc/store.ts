@@ -5,7 +5,7 @@
 // API layer makes them linearizable with ReadIndex before calling.
 
 import type { Bytes, Engine } from '../storage/engine.js';
-import { sortOpsByKey } from '../storage/batch-order.js';
+import { sortOpsByKeyInRuns } from '../storage/batch-order.js';
 import { ByteArena } from './bin.js';
 import { decodeCommand } from './command-codec.js';
 import { compactChunk } from './compactor.js';
@@ -191,8 +191,9 @@ export class MvccStore {
       { type: 'put', key: META_FORMAT_KEY, value: FORMAT_VALUE },
     );
     // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
-    // In key order: the memtable inserts each op next to the previous one (batch-order.ts).
-    sortOpsByKey(out.ops);
+    // In key order: the memtable inserts each op next to the previous one (batch-order.ts);
+    // a big batch in runs, with turns of the event loop between them.
+    await sortOpsByKeyInRuns(out.ops);
     if (tracing) tracePoint('mvcc.write', last);
     const write = this.st.engine.write(out.ops, sync ? { sync: true } : undefined);
     this.st.writing = write.then(() => undefined, () => undefined);

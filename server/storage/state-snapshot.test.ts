@@ -8,6 +8,8 @@ import type { Engine } from './engine.js';
 import { STATE_APPLIED_INDEX_KEY, encodeU64 } from './keys.js';
 import { openRocksEngine } from './rocksdb-engine.js';
 import {
+  SortedOps,
+  STATE_SNAPSHOT_INSTALL_YIELD_OPS,
   STATE_SNAPSHOT_CHUNK_BYTES,
   StateSnapshotError,
   installStateSnapshot,
@@ -194,5 +196,48 @@ describe('state snapshot', () => {
     assert.deepEqual(await dump(e), [`${Buffer.from('\x10new').toString('hex')}=1:32`]);
     assert.deepEqual((await readdir(dataDir)).sort(), [CURRENT_STATE_FILE, 'state.3']);
     await e.close();
+  });
+});
+
+/** Bytewise order of two keys given as arrays. */
+function cmp(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
+describe('SortedOps (an install\'s derived pairs)', () => {
+  it('moves a batch\'s derived ops in key order, across turns of the event loop', async () => {
+    const derived = new SortedOps();
+    // Five runs to sort alone and three passes of merges.
+    const n = 4 * STATE_SNAPSHOT_INSTALL_YIELD_OPS + 7;
+    const added: Array<[number[], number[] | undefined]> = [];
+    // Keys in scattered order, as an install derives them (revision order, not key order).
+    for (let i = 0; i < n; i++) {
+      const k = [(i * 37) % 256, i % 3, i % 5];
+      derived.put(Uint8Array.from(k), Uint8Array.of(i % 256));
+      added.push([k, [i % 256]]);
+    }
+    derived.del(Uint8Array.of(0, 0, 0));
+    added.push([[0, 0, 0], undefined]);
+    const moved: Array<[number[], number[] | undefined]> = [];
+    const out = {
+      bytes: 0,
+      put: (k: Uint8Array, v: Uint8Array) => void moved.push([[...k], [...v]]),
+      del: (k: Uint8Array) => void moved.push([[...k], undefined]),
+      write: () => Promise.resolve(),
+    };
+    let done = false;
+    const moving = derived.moveSortedTo(out).then(() => (done = true));
+    // A callback queued after the move began (as a Raft tick would be) runs before it ends.
+    const ranBefore = await new Promise<boolean>((resolve) => setImmediate(() => resolve(!done)));
+    await moving;
+    assert.ok(ranBefore, 'the event loop turned while the ops were moved');
+    assert.equal(moved.length, n + 1);
+    for (let i = 1; i < moved.length; i++) assert.ok(cmp(moved[i - 1]![0], moved[i]![0]) <= 0, 'in key order');
+    // Ties keep the order added (Array.prototype.sort is stable): the puts of 0.0.0 before its delete.
+    assert.deepEqual(moved, [...added].sort((x, y) => cmp(x[0], y[0])));
+    const zero = moved.filter(([k]) => cmp(k, [0, 0, 0]) === 0);
+    assert.deepEqual(zero.map(([, v]) => v), [[0], [3840 % 256], [7680 % 256], undefined]);
+    assert.equal(derived.bytes, 0, 'emptied');
   });
 });

@@ -46,6 +46,11 @@ const SORTED_OPS_ARENA_BYTES = 4 * 1024 * 1024;
 export const STATE_SNAPSHOT_INSTALL_WRITES_QUEUED = 2;
 /** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
 export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
+/** Derived ops moved into a batch between two turns of the installer's event loop: each is
+ *  a native put (~1 us) and two views. A 4 MiB batch of bench:scale's records derives ~13k
+ *  ops: moved in one go they held a joiner's loop 105-217 ms on a loaded machine (profile
+ *  samples in SortedOps.moveSortedTo and the batch's put, s9-eventloop). */
+export const STATE_SNAPSHOT_INSTALL_YIELD_OPS = 2048;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
  *  buffering it. Far above any key and value the API accepts. */
 export const STATE_SNAPSHOT_RECORD_BYTES_MAX = 64 * 1024 * 1024;
@@ -370,7 +375,7 @@ async function loadRecords(
       count++;
       sinceYield += RECORD_HEAD_BYTES + keyLen + valueLen;
       if (batch.bytes + derived.bytes >= batchBytes) {
-        derived.moveSortedTo(batch);
+        await derived.moveSortedTo(batch);
         batch = await writes.queue(batch);
       }
       // Chunks already received come out of the stream without a turn of the event loop:
@@ -380,7 +385,7 @@ async function loadRecords(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    derived.moveSortedTo(batch);
+    await derived.moveSortedTo(batch);
     await writes.drained();
     t.writtenMs = Date.now() - t0;
   } catch (err) {
@@ -412,7 +417,12 @@ async function loadRecords(
  * an earlier one's), and the derived keys never collide with the stream's own (they are the
  * ranges it leaves out), so moving them after the stream's pairs of the batch changes nothing.
  */
-class SortedOps implements EngineBatch {
+/** Resolves on the next turn of the event loop (timers, Raft's tick among them, run first). */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export class SortedOps implements EngineBatch {
   private arena = new Uint8Array(SORTED_OPS_ARENA_BYTES);
   private used = 0;
   /** Per op: key offset, key length, value offset, value length (-1: a delete). */
@@ -436,25 +446,19 @@ class SortedOps implements EngineBatch {
     throw new Error('SortedOps is moved into a batch, never written itself');
   }
 
-  /** Adds every op to `out` in key order (ties in the order added), and empties this. */
-  moveSortedTo(out: EngineBatch): void {
+  /**
+   * Adds every op to `out` in key order (ties in the order added), and empties this, in
+   * steps of STATE_SNAPSHOT_INSTALL_YIELD_OPS ops with a turn of the event loop between
+   * (nothing adds to this meanwhile: the installer awaits this before it reads on).
+   */
+  async moveSortedTo(out: EngineBatch): Promise<void> {
     const n = this.count;
     if (n === 0) return;
     const { arena: a, ops } = this;
-    const order = Array.from({ length: n }, (_, i) => i);
-    order.sort((x, y) => {
-      const xa = ops[4 * x] as number;
-      const xl = ops[4 * x + 1] as number;
-      const ya = ops[4 * y] as number;
-      const yl = ops[4 * y + 1] as number;
-      const m = Math.min(xl, yl);
-      for (let i = 0; i < m; i++) {
-        const d = (a[xa + i] as number) - (a[ya + i] as number);
-        if (d !== 0) return d;
-      }
-      return xl - yl || x - y;
-    });
-    for (const i of order) {
+    const order = await this.sortedOrder();
+    for (let at = 0; at < n; at++) {
+      if (at > 0 && at % STATE_SNAPSHOT_INSTALL_YIELD_OPS === 0) await nextTurn();
+      const i = order[at] as number;
       const ka = ops[4 * i] as number;
       const key = a.subarray(ka, ka + (ops[4 * i + 1] as number));
       const vl = ops[4 * i + 3] as number;
@@ -467,6 +471,60 @@ class SortedOps implements EngineBatch {
     this.count = 0;
     this.used = 0;
     this.added = 0;
+  }
+
+  /**
+   * The ops' indices in key order (ties: the order added). One sort of a 4 MiB batch's ~13k
+   * derived ops was ~5 ms of CPU in one go, and 96 ms of a joiner's loop on a loaded machine
+   * (s9-eventloop); here a merge sort in steps: runs of STATE_SNAPSHOT_INSTALL_YIELD_OPS
+   * sorted alone, then merged pairwise, with a turn of the event loop every
+   * STATE_SNAPSHOT_INSTALL_YIELD_OPS ops sorted or merged.
+   */
+  private async sortedOrder(): Promise<Uint32Array> {
+    const n = this.count;
+    const { arena: a, ops } = this;
+    const step = STATE_SNAPSHOT_INSTALL_YIELD_OPS;
+    // A total order (ties broken by the order added), so no sort here needs to be stable.
+    const before = (x: number, y: number): number => {
+      const xa = ops[4 * x] as number;
+      const xl = ops[4 * x + 1] as number;
+      const ya = ops[4 * y] as number;
+      const yl = ops[4 * y + 1] as number;
+      const m = Math.min(xl, yl);
+      for (let i = 0; i < m; i++) {
+        const d = (a[xa + i] as number) - (a[ya + i] as number);
+        if (d !== 0) return d;
+      }
+      return xl - yl || x - y;
+    };
+    let src = new Uint32Array(n);
+    for (let i = 0; i < n; i++) src[i] = i;
+    for (let at = 0; at < n; at += step) {
+      if (at > 0) await nextTurn();
+      src.subarray(at, Math.min(n, at + step)).sort(before);
+    }
+    let dst = new Uint32Array(n);
+    let sinceTurn = 0;
+    for (let width = step; width < n; width *= 2) {
+      for (let lo = 0; lo < n; lo += 2 * width) {
+        const mid = Math.min(n, lo + width);
+        const hi = Math.min(n, lo + 2 * width);
+        let i = lo;
+        let j = mid;
+        let k = lo;
+        while (i < mid && j < hi) {
+          dst[k++] = before(src[i] as number, src[j] as number) <= 0 ? (src[i++] as number) : (src[j++] as number);
+          if (++sinceTurn >= step) {
+            sinceTurn = 0;
+            await nextTurn();
+          }
+        }
+        while (i < mid) dst[k++] = src[i++] as number;
+        while (j < hi) dst[k++] = src[j++] as number;
+      }
+      [src, dst] = [dst, src];
+    }
+    return src;
   }
 
   private add(key: Bytes, value: Bytes | undefined): void {
