@@ -26,10 +26,11 @@ function w(id: string): Row['workload'] {
   return WORKLOADS.find((x) => x.id === id)!;
 }
 
+function row(id: string, ops: number, cpu: number): Row {
+  return { workload: w(id), driver: 'h2load', results: { etcd: m(1, 1), regionstore: m(ops, cpu) }, runs: { etcd: [m(1, 1)], regionstore: [m(ops, cpu)] } };
+}
+
 test('compare: lwwVsPut pairs the eventual row with the strong put row of its driver and in-flight count', () => {
-  const row = (id: string, ops: number, cpu: number): Row => ({
-    workload: w(id), driver: 'h2load', results: { etcd: m(1, 1), regionstore: m(ops, cpu) }, runs: { etcd: [m(1, 1)], regionstore: [m(ops, cpu)] },
-  });
   const text = lwwVsPut([row('put-256', 1000, 100), row('lww-256', 1100, 90)]);
   assert.match(text, /256 in flight via h2load: ops\/s 1100 vs 1000 \(1\.10\), members' CPU 90 vs 100 µs\/op \(0\.90\)/);
 });

@@ -330,7 +330,7 @@ function fmt(n: number, digits: number): string {
   return n >= 100 ? Math.round(n).toString() : n.toFixed(digits);
 }
 
-function ops(n: number): string {
+function opsCell(n: number): string {
   return fmt(n, 0);
 }
 
@@ -352,8 +352,8 @@ export function renderComparison(rows: readonly Row[]): string {
     const s = r.results.regionstore;
     const problems = SYSTEMS.filter((n) => r.results[n].problem !== '').map((n) => `${n}: ${r.results[n].problem}`);
     const cpu = (n: SystemName): string => usPerOp(r.results[n].serverCpuUsPerOp) + spread(r.runs[n], (m) => m.serverCpuUsPerOp, (x) => usPerOp(x));
-    return `| ${r.workload.label} | ${r.driver} | ${ops(e.opsPerS)}${spread(r.runs.etcd, (m) => m.opsPerS, ops)} | ` +
-      `${ops(s.opsPerS)}${spread(r.runs.regionstore, (m) => m.opsPerS, ops)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
+    return `| ${r.workload.label} | ${r.driver} | ${opsCell(e.opsPerS)}${spread(r.runs.etcd, (m) => m.opsPerS, opsCell)} | ` +
+      `${opsCell(s.opsPerS)}${spread(r.runs.regionstore, (m) => m.opsPerS, opsCell)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
       `${fmt(e.p50Ms, 2)} | ${fmt(s.p50Ms, 2)} | ${ratio(s.p50Ms, e.p50Ms)} | ${fmt(e.p99Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99Ms, e.p99Ms)} | ` +
       `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${percent(e.othersCpu)}, ${percent(s.othersCpu)} | ` +
       `${cpu('etcd')}, ${cpu('regionstore')} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
