@@ -111,6 +111,8 @@ export interface Measurement {
   othersCpu: number | undefined;
   /** CPU µs per op of the system's members together (every thread), when their pids are known. */
   serverCpuUsPerOp?: number;
+  /** Client rows: CPU µs per op of this process (the client library runs in it), to tell the client's share from the members'. */
+  clientCpuUsPerOp?: number;
   /** '' when the checks passed, else what was wrong. */
   problem: string;
 }
@@ -140,12 +142,13 @@ export function medianOf(runs: readonly Measurement[]): Measurement {
     return xs.length === 0 ? undefined : median(xs);
   };
   const cpu = med((m) => m.serverCpuUsPerOp);
+  const clientCpu = med((m) => m.clientCpuUsPerOp);
   return {
     opsPerS: med((m) => m.opsPerS) ?? 0, p50Ms: med((m) => m.p50Ms) ?? 0, p99Ms: med((m) => m.p99Ms) ?? 0,
     ok: runs.reduce((a, m) => a + m.ok, 0), sent: runs.reduce((a, m) => a + m.sent, 0), seconds: runs.reduce((a, m) => a + m.seconds, 0),
     load: med((m) => m.load) ?? 0, othersCpu: med((m) => m.othersCpu),
     problem: runs.map((m, i) => (m.problem === '' ? '' : `run ${i + 1}: ${m.problem}`)).filter((p) => p !== '').join('; '),
-    ...(cpu === undefined ? {} : { serverCpuUsPerOp: cpu }),
+    ...(cpu === undefined ? {} : { serverCpuUsPerOp: cpu }), ...(clientCpu === undefined ? {} : { clientCpuUsPerOp: clientCpu }),
   };
 }
 
@@ -243,6 +246,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   const load = loadavg()[0] ?? 0;
   const others = o.meter?.start();
   const cpu0 = serverCpuSeconds(t);
+  const own0 = process.cpuUsage();
   const eventual = eventualOn(t, w);
   const settings = {
     endpoints: t.endpoints, clients: w.inFlight, conns: Math.min(CONNECTIONS, w.inFlight), total: rowTotal(o, w, 'client'),
@@ -255,6 +259,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
     : await runBench(w.kind, settings);
   const othersCpu = others?.();
   const cpu1 = serverCpuSeconds(t);
+  const own = process.cpuUsage(own0);
   const added = r.revision_after - r.revision_before;
   const problems: string[] = [];
   if (r.failed > 0) problems.push(`${r.failed} failed (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})`);
@@ -266,6 +271,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   return {
     opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, othersCpu,
     problem: problems.join('; '), ...perOpUs(cpu0, cpu1, r.ok),
+    ...(r.ok > 0 ? { clientCpuUsPerOp: (own.user + own.system) / r.ok } : {}),
   };
 }
 
@@ -304,7 +310,7 @@ export async function runComparison(targets: Record<SystemName, Target>, o: Comp
         const m = row.driver === 'h2load' ? await h2loadRow(targets[name], w, o) : await clientRow(targets[name], w, o);
         o.log(`${w.label} via ${row.driver}, ${name}: ${Math.round(m.opsPerS)} ops/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms` +
           ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)}, other processes ${percent(m.othersCpu)} of the CPU, ` +
-          `members' CPU ${usPerOp(m.serverCpuUsPerOp)} µs/op)` +
+          `members' CPU ${usPerOp(m.serverCpuUsPerOp)} µs/op${m.clientCpuUsPerOp === undefined ? '' : `, client ${usPerOp(m.clientCpuUsPerOp)} µs/op`})` +
           `${m.problem === '' ? '' : ` !! ${m.problem}`}`);
         row.runs[name].push(m);
       }
@@ -372,7 +378,9 @@ export function lwwVsPut(rows: readonly Row[]): string {
     const b = p.results.regionstore;
     const cpu = a.serverCpuUsPerOp !== undefined && b.serverCpuUsPerOp !== undefined
       ? `, members' CPU ${usPerOp(a.serverCpuUsPerOp)} vs ${usPerOp(b.serverCpuUsPerOp)} µs/op (${ratio(a.serverCpuUsPerOp, b.serverCpuUsPerOp)})` : '';
-    out.push(`- regionstore lww/put, ${l.workload.inFlight} in flight via ${l.driver}: ops/s ${fmt(a.opsPerS, 0)} vs ${fmt(b.opsPerS, 0)} (${ratio(a.opsPerS, b.opsPerS)})${cpu}`);
+    const client = a.clientCpuUsPerOp !== undefined && b.clientCpuUsPerOp !== undefined
+      ? `, client CPU ${usPerOp(a.clientCpuUsPerOp)} vs ${usPerOp(b.clientCpuUsPerOp)} µs/op (${ratio(a.clientCpuUsPerOp, b.clientCpuUsPerOp)})` : '';
+    out.push(`- regionstore lww/put, ${l.workload.inFlight} in flight via ${l.driver}: ops/s ${fmt(a.opsPerS, 0)} vs ${fmt(b.opsPerS, 0)} (${ratio(a.opsPerS, b.opsPerS)})${cpu}${client}`);
   }
   return out.length === 0 ? '' : `\n${out.join('\n')}\n`;
 }
