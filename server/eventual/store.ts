@@ -65,6 +65,12 @@ export interface EventualStoreOptions {
   cacheBytes?: number;
 }
 
+/** A refusal (EvError) as the command's answer: refused before anything was written, the work is dropped. Anything else is thrown on. */
+function refusal(e: unknown): Uint8Array {
+  if (!(e instanceof EvError)) throw e;
+  return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
+}
+
 function freshBatch(): BatchState {
   return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new FreshIndex() };
 }
@@ -134,7 +140,7 @@ export class EventualStore implements ExternalApplier {
 
   // ---- apply (ExternalApplier)
 
-  apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+  apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Uint8Array | Promise<Uint8Array> {
     return this.applyBody(bytes, tx);
   }
 
@@ -222,8 +228,12 @@ export class EventualStore implements ExternalApplier {
     if (events !== undefined && (maybeHeld || !events.owned)) mvcc.push(eventEtcdKey(events.prefix, device, seq));
   }
 
-  /** The command's answer, encoded (one async frame per command: the answer is encoded here). */
-  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+  /**
+   * The command's answer, encoded. Not async itself: a write whose merges and projection were
+   * done at once (an lww write at a hot key, or at a key the read ahead fetched) answers with
+   * no promise and no async frame; the rest continue in applyRest.
+   */
+  private applyBody(bytes: Uint8Array, tx: ExternalTx): Uint8Array | Promise<Uint8Array> {
     let body: EvBody;
     const ahead = this.decoded.get(bytes);
     try {
@@ -243,22 +253,41 @@ export class EventualStore implements ExternalApplier {
     const registry = this.opts.registry(); // as applied up to this entry
     const env = this.env ??= { registry, localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
     env.registry = registry;
-    let answer: EvAnswer;
     const merged: CrdtRecord[] | undefined = this.opts.onLocalRecords !== undefined && body.kind === 'write' ? [] : undefined;
+    let pending: Promise<EvAnswer>;
     try {
       if (body.kind === 'write') {
-        // An lww write at a hot key answers at once (apply.ts applyWrite): no await for it.
+        // An lww write at a hot key answers at once (apply.ts applyWrite).
         const a = applyWrite(env, work, body, merged, ahead?.keys);
-        answer = a instanceof Promise ? await a : a;
-      } else answer = body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
+        if (!(a instanceof Promise)) {
+          const committing = work.commit();
+          if (committing === undefined) return this.answered(body.namespace, merged, a);
+          return committing.then(() => this.answered(body.namespace, merged, a));
+        }
+        pending = a;
+      } else pending = body.kind === 'gc' ? applyGc(env, work, body) : applyPage(env, work, body);
     } catch (e) {
-      if (!(e instanceof EvError)) throw e;
-      // Refused before anything was written: the work is dropped.
-      return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
+      return refusal(e);
+    }
+    return this.applyRest(body.namespace, work, pending, merged);
+  }
+
+  /** applyBody once its ops wait for reads. */
+  private async applyRest(namespace: string, work: Work, pending: Promise<EvAnswer>, merged: CrdtRecord[] | undefined): Promise<Uint8Array> {
+    let answer: EvAnswer;
+    try {
+      answer = await pending;
+    } catch (e) {
+      return refusal(e);
     }
     const committing = work.commit();
     if (committing !== undefined) await committing;
-    if (this.opts.onLocalRecords !== undefined) this.noteLocal(body.namespace, merged);
+    return this.answered(namespace, merged, answer);
+  }
+
+  /** A command's answer once its work is committed. */
+  private answered(namespace: string, merged: CrdtRecord[] | undefined, answer: EvAnswer): Uint8Array {
+    if (this.opts.onLocalRecords !== undefined) this.noteLocal(namespace, merged);
     return encodeAnswer(answer);
   }
 
