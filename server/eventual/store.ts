@@ -71,6 +71,12 @@ function refusal(e: unknown): Uint8Array {
   return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
 }
 
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function freshBatch(): BatchState {
   return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new FreshIndex() };
 }
@@ -170,8 +176,7 @@ export class EventualStore implements ExternalApplier {
           this.eventAhead(ns, op.device, op.seq, mvcc, raw);
           continue;
         }
-        const sk = keyStateKey(ns, op.key);
-        keys.push({ sk, ks: this.stateAhead(sk, raw) });
+        keys.push(this.stateKeyAhead(ns, op.key, raw));
         mvcc.push(op.key);
       }
       this.decoded.set(bytes, { body, keys });
@@ -187,6 +192,20 @@ export class EventualStore implements ExternalApplier {
         }
       }
     }
+  }
+
+  /** The state key the last op read ahead named, in this batch: a hot key's ops share it (no key bytes, string or object per op). */
+  private lastAhead: { ns: string; key: Uint8Array; keys: { sk: Uint8Array; ks: string } } | undefined;
+
+  /** The state key of `key` of namespace `ns` and its string, read ahead unless held (stateAhead). */
+  private stateKeyAhead(ns: string, key: Uint8Array, raw: Uint8Array[]): { sk: Uint8Array; ks: string } {
+    const last = this.lastAhead;
+    // The same key as the last op (a hot key): named for the read ahead already, in this batch.
+    if (last !== undefined && last.ns === ns && sameKey(last.key, key)) return last.keys;
+    const sk = keyStateKey(ns, key);
+    const keys = { sk, ks: this.stateAhead(sk, raw) };
+    this.lastAhead = { ns, key, keys };
+    return keys;
   }
 
   /** A state key worth reading ahead: neither the batch nor the cache holds it. Returns its key string. */
@@ -319,6 +338,7 @@ export class EventualStore implements ExternalApplier {
     const b = this.batch;
     this.batch = freshBatch();
     this.decoded.clear();
+    this.lastAhead = undefined;
     // forEach, not for-of over entries: no [key, value] array per entry.
     b.slots.forEach((s, ks) => {
       if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);
