@@ -5,7 +5,11 @@
 //
 //   npm run bench:compare -- [--total 20000 | --duration 10] [--value-size 256]
 //       [--drivers h2load,client] [--rows put-1,put-256,lww-1,lww-256,range-l,range-s]
-//       [--cpu-prof DIR] [--json FILE] [--keep]
+//       [--repeat N] [--cpu-prof DIR] [--json FILE] [--keep]
+//
+// --repeat N runs every chosen row N times, rounds alternating the row order and which
+// system goes first, and reports per row the median of the N runs with min-max (a single
+// row of a few seconds cannot tell two figures within ~10 % of each other apart).
 //
 // The lww rows put to an eventual lww namespace of regionstore (bench-lww, created first)
 // beside the strong put rows, through the same drivers (see client/bench/compare.ts).
@@ -129,6 +133,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--total') a.total = positive(flag, v);
     else if (flag === '--duration') a.durationS = positive(flag, v);
     else if (flag === '--value-size') a.valueSize = positive(flag, v);
+    else if (flag === '--repeat') a.repeat = positive(flag, v);
     else if (flag === '--drivers') a.drivers = list() as Driver[];
     else if (flag === '--rows') a.workloads = list() as WorkloadId[];
     else if (flag === '--cpu-prof') a.cpuProfDir = resolve(v ?? '');
@@ -165,7 +170,8 @@ async function main(): Promise<void> {
     const meter = new CpuMeter(() => running.flatMap((r) => r.pids()));
     const rows = await runComparison({ etcd: etcd.target, regionstore: rs.target }, { ...args, log, meter });
     const settings = `${MEMBERS} members each on ${HOST}, fsync on, heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, ` +
-      `value ${args.valueSize} B, ${args.durationS === undefined ? `--total ${args.total}` : `--duration ${args.durationS}s`}`;
+      `value ${args.valueSize} B, ${args.durationS === undefined ? `--total ${args.total}` : `--duration ${args.durationS}s`}` +
+      `${(args.repeat ?? 1) > 1 ? `, every row ${args.repeat} times (medians, min-max)` : ''}`;
     process.stdout.write(`\nregionstore vs etcd, ${started.toISOString()}; ${settings}\n` +
       'ratio rs/etcd: above 1 is better for throughput, below 1 is better for latency; other CPU: share of all cores used by ' +
       'processes other than the two clusters, h2load, this one and kernel threads (fsync work) during the row; members\' CPU: ' +

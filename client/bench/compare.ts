@@ -1,6 +1,9 @@
 // The rows of `npm run bench:compare`: the same workloads against etcd and regionstore,
 // one system after the other for every row (etcd, regionstore, etcd, ...), so a change
-// in the machine's load hits both alike. Each row is driven by h2load (throughput: a C
+// in the machine's load hits both alike. With `repeat` N > 1 every row runs N times, the
+// rounds alternating both the row order (forwards, backwards, ...) and which system goes
+// first, so a drift of the machine's load hits every row and both systems alike; a row then
+// reports the median of its N runs (ops/s, latencies, members' CPU per op) with min-max. Each row is driven by h2load (throughput: a C
 // client that is not the bottleneck) or by this repository's client (the user's view).
 //
 // Work is counted from the servers, not from the load generator: a put row counts the
@@ -73,7 +76,9 @@ export const TOTAL_DEFAULT = 20_000;
 /** Fraction of --total a row sends: one request in flight, or a Node client (~1–2k calls/s), is slower. */
 const ROW_SHARE: Record<Driver, Record<'serial' | 'concurrent', number>> = {
   h2load: { serial: 0.1, concurrent: 1 },
-  client: { serial: 0.05, concurrent: 0.25 },
+  // 0.5 at 256 in flight (10,000 calls, ~2.5 s): at 0.25 a row of ~1 s moved 0.75-1.01
+  // between runs of one build (session 9), one GC pause or scheduler hiccup weighing a lot.
+  client: { serial: 0.05, concurrent: 0.5 },
 };
 /** Requests of each warm-up run (not measured): JIT, connections, caches. */
 const WARMUP_REQUESTS = 3_000;
@@ -88,6 +93,8 @@ export interface CompareOptions {
   log: (line: string) => void;
   /** Measures other processes' CPU during each row (see cpu-meter.ts). */
   meter?: CpuMeter;
+  /** Runs of every row (default 1): rounds alternate row order and system order; rows report medians. */
+  repeat?: number;
 }
 
 export interface Measurement {
@@ -104,6 +111,8 @@ export interface Measurement {
   othersCpu: number | undefined;
   /** CPU µs per op of the system's members together (every thread), when their pids are known. */
   serverCpuUsPerOp?: number;
+  /** Client rows: CPU µs per op of this process (the client library runs in it), to tell the client's share from the members'. */
+  clientCpuUsPerOp?: number;
   /** '' when the checks passed, else what was wrong. */
   problem: string;
 }
@@ -111,7 +120,36 @@ export interface Measurement {
 export interface Row {
   workload: Workload;
   driver: Driver;
+  /** With one run, that run; with more, each figure the median of the runs (medianOf). */
   results: Record<SystemName, Measurement>;
+  /** Every run, in the order they ran (one unless `repeat`). */
+  runs: Record<SystemName, Measurement[]>;
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The runs of one row of one system as one Measurement: each figure's median, counts summed, problems by run. */
+export function medianOf(runs: readonly Measurement[]): Measurement {
+  if (runs.length === 1) return runs[0]!;
+  const med = (f: (m: Measurement) => number | undefined): number | undefined => {
+    const xs = runs.map(f).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? undefined : median(xs);
+  };
+  const cpu = med((m) => m.serverCpuUsPerOp);
+  const clientCpu = med((m) => m.clientCpuUsPerOp);
+  return {
+    opsPerS: med((m) => m.opsPerS) ?? 0, p50Ms: med((m) => m.p50Ms) ?? 0, p99Ms: med((m) => m.p99Ms) ?? 0,
+    ok: runs.reduce((a, m) => a + m.ok, 0), sent: runs.reduce((a, m) => a + m.sent, 0), seconds: runs.reduce((a, m) => a + m.seconds, 0),
+    load: med((m) => m.load) ?? 0, othersCpu: med((m) => m.othersCpu),
+    problem: runs.map((m, i) => (m.problem === '' ? '' : `run ${i + 1}: ${m.problem}`)).filter((p) => p !== '').join('; '),
+    ...(cpu === undefined ? {} : { serverCpuUsPerOp: cpu }), ...(clientCpu === undefined ? {} : { clientCpuUsPerOp: clientCpu }),
+  };
 }
 
 async function withClient<T>(t: Target, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -208,6 +246,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   const load = loadavg()[0] ?? 0;
   const others = o.meter?.start();
   const cpu0 = serverCpuSeconds(t);
+  const own0 = process.cpuUsage();
   const eventual = eventualOn(t, w);
   const settings = {
     endpoints: t.endpoints, clients: w.inFlight, conns: Math.min(CONNECTIONS, w.inFlight), total: rowTotal(o, w, 'client'),
@@ -220,6 +259,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
     : await runBench(w.kind, settings);
   const othersCpu = others?.();
   const cpu1 = serverCpuSeconds(t);
+  const own = process.cpuUsage(own0);
   const added = r.revision_after - r.revision_before;
   const problems: string[] = [];
   if (r.failed > 0) problems.push(`${r.failed} failed (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})`);
@@ -231,6 +271,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   return {
     opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, othersCpu,
     problem: problems.join('; '), ...perOpUs(cpu0, cpu1, r.ok),
+    ...(r.ok > 0 ? { clientCpuUsPerOp: (own.user + own.system) / r.ok } : {}),
   };
 }
 
@@ -255,21 +296,27 @@ export async function runComparison(targets: Record<SystemName, Target>, o: Comp
     o.log(`warming up ${name} (${(eventualRows ? 2 : 1) * WARMUP_REQUESTS} puts and ${2 * WARMUP_REQUESTS} ranges through h2load, not measured)`);
     await warmUp(targets[name], o, eventualRows);
   }
-  const rows: Row[] = [];
-  for (const w of WORKLOADS.filter((x) => o.workloads.includes(x.id))) {
-    for (const driver of o.drivers) {
-      const results = {} as Record<SystemName, Measurement>;
-      for (const name of SYSTEMS) {
-        const m = driver === 'h2load' ? await h2loadRow(targets[name], w, o) : await clientRow(targets[name], w, o);
-        o.log(`${w.label} via ${driver}, ${name}: ${Math.round(m.opsPerS)} ops/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms` +
+  const pairs = WORKLOADS.filter((x) => o.workloads.includes(x.id)).flatMap((w) => o.drivers.map((driver) => ({ w, driver })));
+  const rows: Row[] = pairs.map(({ w, driver }) => ({ workload: w, driver, results: {} as Record<SystemName, Measurement>, runs: { etcd: [], regionstore: [] } }));
+  const repeat = o.repeat ?? 1;
+  for (let round = 0; round < repeat; round++) {
+    // Odd rounds go backwards and start with the other system: drift hits every row and both systems alike.
+    const order = round % 2 === 0 ? rows : [...rows].reverse();
+    const systems = round % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
+    if (repeat > 1) o.log(`round ${round + 1} of ${repeat} (${round % 2 === 0 ? 'rows in order' : 'rows backwards'}, ${systems[0]} first)`);
+    for (const row of order) {
+      const w = row.workload;
+      for (const name of systems) {
+        const m = row.driver === 'h2load' ? await h2loadRow(targets[name], w, o) : await clientRow(targets[name], w, o);
+        o.log(`${w.label} via ${row.driver}, ${name}: ${Math.round(m.opsPerS)} ops/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms` +
           ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)}, other processes ${percent(m.othersCpu)} of the CPU, ` +
-          `members' CPU ${usPerOp(m.serverCpuUsPerOp)} µs/op)` +
+          `members' CPU ${usPerOp(m.serverCpuUsPerOp)} µs/op${m.clientCpuUsPerOp === undefined ? '' : `, client ${usPerOp(m.clientCpuUsPerOp)} µs/op`})` +
           `${m.problem === '' ? '' : ` !! ${m.problem}`}`);
-        results[name] = m;
+        row.runs[name].push(m);
       }
-      rows.push({ workload: w, driver, results });
     }
   }
+  for (const row of rows) for (const name of SYSTEMS) row.results[name] = medianOf(row.runs[name]);
   return rows;
 }
 
@@ -289,19 +336,51 @@ function fmt(n: number, digits: number): string {
   return n >= 100 ? Math.round(n).toString() : n.toFixed(digits);
 }
 
-/** The comparison as a Markdown table (for the terminal and the README alike). */
+function opsCell(n: number): string {
+  return fmt(n, 0);
+}
+
+/** ` (min-max)` of a figure over a row's runs, when there are several. */
+function spread(runs: readonly Measurement[], f: (m: Measurement) => number | undefined, show: (n: number) => string): string {
+  if (runs.length < 2) return '';
+  const xs = runs.map(f).filter((x): x is number => x !== undefined);
+  return xs.length < 2 ? '' : ` (${show(Math.min(...xs))}-${show(Math.max(...xs))})`;
+}
+
+/** The comparison as a Markdown table (for the terminal and the README alike); with several runs per row, medians (min-max). */
 export function renderComparison(rows: readonly Row[]): string {
-  const head = '| workload | driver | etcd ops/s | rs ops/s | rs/etcd | etcd p50 ms | rs p50 ms | rs/etcd | etcd p99 ms | rs p99 ms | rs/etcd | ' +
-    'load (etcd, rs) | other CPU (etcd, rs) | members\' CPU µs/op (etcd, rs) | checks |';
+  const runs = Math.max(1, ...rows.map((r) => r.runs.etcd.length));
+  const head = `| workload | driver | etcd ops/s${runs > 1 ? ` (median of ${runs}, min-max)` : ''} | rs ops/s | rs/etcd | etcd p50 ms | rs p50 ms | rs/etcd | etcd p99 ms | rs p99 ms | rs/etcd | ` +
+    `load (etcd, rs) | other CPU (etcd, rs) | members' CPU µs/op (etcd, rs)${runs > 1 ? ', median (min-max)' : ''} | checks |`;
   const rule = `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`;
   const lines = rows.map((r) => {
     const e = r.results.etcd;
     const s = r.results.regionstore;
     const problems = SYSTEMS.filter((n) => r.results[n].problem !== '').map((n) => `${n}: ${r.results[n].problem}`);
-    return `| ${r.workload.label} | ${r.driver} | ${fmt(e.opsPerS, 0)} | ${fmt(s.opsPerS, 0)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
+    const cpu = (n: SystemName): string => usPerOp(r.results[n].serverCpuUsPerOp) + spread(r.runs[n], (m) => m.serverCpuUsPerOp, (x) => usPerOp(x));
+    return `| ${r.workload.label} | ${r.driver} | ${opsCell(e.opsPerS)}${spread(r.runs.etcd, (m) => m.opsPerS, opsCell)} | ` +
+      `${opsCell(s.opsPerS)}${spread(r.runs.regionstore, (m) => m.opsPerS, opsCell)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
       `${fmt(e.p50Ms, 2)} | ${fmt(s.p50Ms, 2)} | ${ratio(s.p50Ms, e.p50Ms)} | ${fmt(e.p99Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99Ms, e.p99Ms)} | ` +
       `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${percent(e.othersCpu)}, ${percent(s.othersCpu)} | ` +
-      `${usPerOp(e.serverCpuUsPerOp)}, ${usPerOp(s.serverCpuUsPerOp)} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
+      `${cpu('etcd')}, ${cpu('regionstore')} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
   });
-  return [head, rule, ...lines].join('\n') + '\n';
+  return [head, rule, ...lines].join('\n') + '\n' + lwwVsPut(rows);
+}
+
+/** Regionstore's eventual put rows beside its strong put rows of the same driver and in-flight
+ *  count (issue 13: an lww write should cost no more than a strong put), from the medians. */
+export function lwwVsPut(rows: readonly Row[]): string {
+  const out: string[] = [];
+  for (const l of rows.filter((r) => r.workload.eventual === true)) {
+    const p = rows.find((r) => r.driver === l.driver && r.workload.kind === 'put' && r.workload.eventual !== true && r.workload.inFlight === l.workload.inFlight);
+    if (p === undefined) continue;
+    const a = l.results.regionstore;
+    const b = p.results.regionstore;
+    const cpu = a.serverCpuUsPerOp !== undefined && b.serverCpuUsPerOp !== undefined
+      ? `, members' CPU ${usPerOp(a.serverCpuUsPerOp)} vs ${usPerOp(b.serverCpuUsPerOp)} µs/op (${ratio(a.serverCpuUsPerOp, b.serverCpuUsPerOp)})` : '';
+    const client = a.clientCpuUsPerOp !== undefined && b.clientCpuUsPerOp !== undefined
+      ? `, client CPU ${usPerOp(a.clientCpuUsPerOp)} vs ${usPerOp(b.clientCpuUsPerOp)} µs/op (${ratio(a.clientCpuUsPerOp, b.clientCpuUsPerOp)})` : '';
+    out.push(`- regionstore lww/put, ${l.workload.inFlight} in flight via ${l.driver}: ops/s ${fmt(a.opsPerS, 0)} vs ${fmt(b.opsPerS, 0)} (${ratio(a.opsPerS, b.opsPerS)})${cpu}${client}`);
+  }
+  return out.length === 0 ? '' : `\n${out.join('\n')}\n`;
 }

@@ -69,10 +69,17 @@ const BodyTag = { write: 1, page: 2, edge: 3, gc: 4 } as const;
 const OpTag = { lwwPut: 1, lwwDelete: 2, mvPut: 3, counterAdd: 4, setAdd: 5, setRemove: 6, eventAppend: 7 } as const;
 
 export function encodeBody(b: EvBody): Uint8Array {
-  const w = new BinWriter().byte(BodyTag[b.kind]).string(b.namespace).uint(b.physicalMs);
+  const w = new BinWriter();
+  writeBody(w, b);
+  return w.finish();
+}
+
+/** encodeBody into a writer (the region leader writes a body straight into its command: mvcc encodeExternalCommand). */
+export function writeBody(w: BinWriter, b: EvBody): void {
+  w.byte(BodyTag[b.kind]).string(b.namespace).uint(b.physicalMs);
   if (b.kind === 'edge') {
     encodeEdgeUpdate(w, b.update);
-    return w.finish();
+    return;
   }
   if (b.kind === 'gc') {
     w.uint(b.stable.length);
@@ -81,14 +88,14 @@ export function encodeBody(b: EvBody): Uint8Array {
     for (const e of b.superseded) w.bytes(e.key).string(e.origin).uint(e.seq);
     w.uint(b.removes.length);
     for (const e of b.removes) w.string(e.origin).uint(e.seq);
-    return w.finish();
+    return;
   }
   if (b.kind === 'page') {
     w.uint(b.ranges.length);
     for (const g of b.ranges) w.string(g.origin).uint(g.from).uint(g.to);
     w.uint(b.records.length);
     for (const r of b.records) writeRecord(w, r);
-    return w.finish();
+    return;
   }
   w.uint(b.ops.length);
   for (const op of b.ops) {
@@ -104,7 +111,6 @@ export function encodeBody(b: EvBody): Uint8Array {
         break;
     }
   }
-  return w.finish();
 }
 
 /** Throws on bytes no proposer writes (a bug or a corrupted entry). */

@@ -65,6 +65,18 @@ export interface EventualStoreOptions {
   cacheBytes?: number;
 }
 
+/** A refusal (EvError) as the command's answer: refused before anything was written, the work is dropped. Anything else is thrown on. */
+function refusal(e: unknown): Uint8Array {
+  if (!(e instanceof EvError)) throw e;
+  return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function freshBatch(): BatchState {
   return { slots: new Map(), ns: new Map(), hlc: undefined, applied: new Map(), fresh: new FreshIndex() };
 }
@@ -134,7 +146,7 @@ export class EventualStore implements ExternalApplier {
 
   // ---- apply (ExternalApplier)
 
-  apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+  apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Uint8Array | Promise<Uint8Array> {
     return this.applyBody(bytes, tx);
   }
 
@@ -164,8 +176,7 @@ export class EventualStore implements ExternalApplier {
           this.eventAhead(ns, op.device, op.seq, mvcc, raw);
           continue;
         }
-        const sk = keyStateKey(ns, op.key);
-        keys.push({ sk, ks: this.stateAhead(sk, raw) });
+        keys.push(this.stateKeyAhead(ns, op.key, raw));
         mvcc.push(op.key);
       }
       this.decoded.set(bytes, { body, keys });
@@ -181,6 +192,20 @@ export class EventualStore implements ExternalApplier {
         }
       }
     }
+  }
+
+  /** The state key the last op read ahead named, in this batch: a hot key's ops share it (no key bytes, string or object per op). */
+  private lastAhead: { ns: string; key: Uint8Array; keys: { sk: Uint8Array; ks: string } } | undefined;
+
+  /** The state key of `key` of namespace `ns` and its string, read ahead unless held (stateAhead). */
+  private stateKeyAhead(ns: string, key: Uint8Array, raw: Uint8Array[]): { sk: Uint8Array; ks: string } {
+    const last = this.lastAhead;
+    // The same key as the last op (a hot key): named for the read ahead already, in this batch.
+    if (last !== undefined && last.ns === ns && sameKey(last.key, key)) return last.keys;
+    const sk = keyStateKey(ns, key);
+    const keys = { sk, ks: this.stateAhead(sk, raw) };
+    this.lastAhead = { ns, key, keys };
+    return keys;
   }
 
   /** A state key worth reading ahead: neither the batch nor the cache holds it. Returns its key string. */
@@ -222,8 +247,12 @@ export class EventualStore implements ExternalApplier {
     if (events !== undefined && (maybeHeld || !events.owned)) mvcc.push(eventEtcdKey(events.prefix, device, seq));
   }
 
-  /** The command's answer, encoded (one async frame per command: the answer is encoded here). */
-  private async applyBody(bytes: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+  /**
+   * The command's answer, encoded. Not async itself: a write whose merges and projection were
+   * done at once (an lww write at a hot key, or at a key the read ahead fetched) answers with
+   * no promise and no async frame; the rest continue in applyRest.
+   */
+  private applyBody(bytes: Uint8Array, tx: ExternalTx): Uint8Array | Promise<Uint8Array> {
     let body: EvBody;
     const ahead = this.decoded.get(bytes);
     try {
@@ -243,22 +272,41 @@ export class EventualStore implements ExternalApplier {
     const registry = this.opts.registry(); // as applied up to this entry
     const env = this.env ??= { registry, localOrigin: this.opts.localOrigin, resyncing: (ns) => this.resyncs.get(ns) };
     env.registry = registry;
-    let answer: EvAnswer;
     const merged: CrdtRecord[] | undefined = this.opts.onLocalRecords !== undefined && body.kind === 'write' ? [] : undefined;
+    let pending: Promise<EvAnswer>;
     try {
       if (body.kind === 'write') {
-        // An lww write at a hot key answers at once (apply.ts applyWrite): no await for it.
+        // An lww write at a hot key answers at once (apply.ts applyWrite).
         const a = applyWrite(env, work, body, merged, ahead?.keys);
-        answer = a instanceof Promise ? await a : a;
-      } else answer = body.kind === 'gc' ? await applyGc(env, work, body) : await applyPage(env, work, body);
+        if (!(a instanceof Promise)) {
+          const committing = work.commit();
+          if (committing === undefined) return this.answered(body.namespace, merged, a);
+          return committing.then(() => this.answered(body.namespace, merged, a));
+        }
+        pending = a;
+      } else pending = body.kind === 'gc' ? applyGc(env, work, body) : applyPage(env, work, body);
     } catch (e) {
-      if (!(e instanceof EvError)) throw e;
-      // Refused before anything was written: the work is dropped.
-      return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
+      return refusal(e);
+    }
+    return this.applyRest(body.namespace, work, pending, merged);
+  }
+
+  /** applyBody once its ops wait for reads. */
+  private async applyRest(namespace: string, work: Work, pending: Promise<EvAnswer>, merged: CrdtRecord[] | undefined): Promise<Uint8Array> {
+    let answer: EvAnswer;
+    try {
+      answer = await pending;
+    } catch (e) {
+      return refusal(e);
     }
     const committing = work.commit();
     if (committing !== undefined) await committing;
-    if (this.opts.onLocalRecords !== undefined) this.noteLocal(body.namespace, merged);
+    return this.answered(namespace, merged, answer);
+  }
+
+  /** A command's answer once its work is committed. */
+  private answered(namespace: string, merged: CrdtRecord[] | undefined, answer: EvAnswer): Uint8Array {
+    if (this.opts.onLocalRecords !== undefined) this.noteLocal(namespace, merged);
     return encodeAnswer(answer);
   }
 
@@ -290,6 +338,7 @@ export class EventualStore implements ExternalApplier {
     const b = this.batch;
     this.batch = freshBatch();
     this.decoded.clear();
+    this.lastAhead = undefined;
     // forEach, not for-of over entries: no [key, value] array per entry.
     b.slots.forEach((s, ks) => {
       if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);

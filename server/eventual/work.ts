@@ -311,7 +311,7 @@ export class Work {
     // A fresh projection (projectNew) is written at once, with no promise per key.
     const first = this.firstProjection;
     if (first === undefined) return undefined;
-    if (this.projections === undefined) return this.writtenNow(first) ? undefined : this.writeProjection(first);
+    if (this.projections === undefined) return this.writtenNow(first) || this.putNow(first) ? undefined : this.writeProjection(first);
     return this.writeProjections(first, this.projections);
   }
 
@@ -323,6 +323,14 @@ export class Work {
   /** A fresh projection put at once (ExternalTx.putNew); false: write it the ordinary way. */
   private writtenNow(p: Projection): boolean {
     return p.fresh === true && p.value !== null && this.tx.putNew(p.key, p.value);
+  }
+
+  /**
+   * An lww winner's put done at once when its key's live kv is known without an engine read
+   * (ExternalTx.putKnown: a hot key, or one the read ahead fetched); false: write it the ordinary way.
+   */
+  private putNow(p: Projection): boolean {
+    return p.always && p.value !== null && this.tx.putKnown(p.key, p.value);
   }
 
   private writeProjection(p: Projection): Promise<unknown> {

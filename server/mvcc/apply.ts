@@ -71,7 +71,10 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
       }
       case 'leaseCheckpoint': return checkpoint(st, cmd.leaseCheckpoint, out);
       case 'alarm': return alarm(st, cmd.alarm, out);
-      case 'external': return await external(st, exec, index, cmd.external.body, out);
+      case 'external': {
+        const done = external(st, exec, index, cmd.external.body, out);
+        return done instanceof Promise ? await done : done;
+      }
       default: return unreachable(cmd, 'command');
     }
   } catch (e) {
@@ -83,10 +86,12 @@ async function execute(st: MvccState, index: number, cmd: Command, out: BatchOut
 }
 
 /** An external command (external.ts): the injected applier writes through `exec` at one revision. */
-async function external(st: MvccState, exec: TxnExec, index: number, body: Uint8Array, out: BatchOut): Promise<CommandResponse> {
+// Not async itself: an answer the applier knew at once is answered without a promise.
+function external(st: MvccState, exec: TxnExec, index: number, body: Uint8Array, out: BatchOut): CommandResponse | Promise<CommandResponse> {
   const applier = st.external;
   if (applier === undefined) throw new Error(`entry ${index} is an external command but no external applier is wired`);
-  const answer = await applier.apply(index, body, new Tx(st, exec, out, index));
+  const answer = applier.apply(index, body, new Tx(st, exec, out, index));
+  if (answer instanceof Promise) return answer.then((a) => ({ type: 'external', external: { revision: exec.finish(), body: a } }));
   return { type: 'external', external: { revision: exec.finish(), body: answer } };
 }
 
@@ -109,6 +114,10 @@ class Tx implements ExternalTx {
 
   putNew(key: Uint8Array, value: Uint8Array): boolean {
     return this.exec.putNew(key, value);
+  }
+
+  putKnown(key: Uint8Array, value: Uint8Array): boolean {
+    return this.exec.putKnown(key, value);
   }
 
   async delete(key: Uint8Array): Promise<boolean> {

@@ -84,6 +84,24 @@ export class BinWriter {
     return this;
   }
 
+  /**
+   * The bytes written with a head before them that `writeHead` writes (told the body's
+   * length), in one copy: an envelope around a body encoded here (an external command around
+   * an eventual write) without a finished copy of the body first. The writer must not be used
+   * afterwards.
+   */
+  finishWithHead(writeHead: (w: BinWriter, bodyBytes: number) => void): Uint8Array {
+    const bodyBytes = this.len;
+    writeHead(this, bodyBytes); // written after the body, moved before it below
+    const headBytes = this.len - bodyBytes;
+    const out = new Uint8Array(this.len);
+    out.set(this.buf.subarray(bodyBytes, this.len));
+    out.set(this.buf.subarray(0, bodyBytes), headBytes);
+    if (this.buf.length <= SCRATCH_KEEP_BYTES_MAX) scratch = this.buf;
+    this.len = 0;
+    return out;
+  }
+
   /** The bytes written (a copy, in `arena` when given); the writer must not be used afterwards. */
   finish(arena?: ByteArena): Uint8Array {
     let out: Uint8Array;

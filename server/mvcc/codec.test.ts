@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeCommand, encodeCommand } from './command-codec.js';
+import { decodeCommand, encodeCommand, encodeExternalCommand } from './command-codec.js';
 import { decodeResponse, encodeResponse } from './response-codec.js';
 import { b } from './testing/harness.js';
 import { type Command, type CommandResponse, CompareResult, CompareTarget } from './types.js';
@@ -65,4 +65,19 @@ test('response codec round-trips answers stored for retries', () => {
 test('decodeCommand rejects garbage loudly', () => {
   assert.throws(() => decodeCommand(new Uint8Array([9, 1])));
   assert.throws(() => decodeCommand(new Uint8Array([1, 1, 0])));
+});
+
+test('encodeExternalCommand writes the same bytes as encodeCommand of the finished body', () => {
+  // Bodies short and long (a varint length of 1, 2 and 3 bytes), with and without a client id.
+  for (const size of [0, 5, 200, 20_000]) {
+    const body = new Uint8Array(size).map((_, i) => (i * 31) & 0xff);
+    for (const client of [undefined, { clientId: 'cli-ü', seq: 2 ** 45 }]) {
+      const whole: Command = client === undefined ? { type: 'external', external: { body } } : { type: 'external', external: { body }, client };
+      const written = encodeExternalCommand(client, (w) => {
+        // In pieces, as an eventual body is written.
+        for (let at = 0; at < size; at += 64) for (const x of body.subarray(at, at + 64)) w.byte(x);
+      });
+      assert.deepEqual(written, encodeCommand(whole), `body of ${size} bytes, client ${client === undefined ? 'none' : 'given'}`);
+    }
+  }
 });

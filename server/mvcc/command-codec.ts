@@ -7,6 +7,7 @@ import { BinReader, BinWriter } from './bin.js';
 import type {
   AlarmAction,
   AlarmType,
+  ClientSeq,
   Command,
   Compare,
   CompareResult,
@@ -60,6 +61,23 @@ export function encodeCommand(cmd: Command): Uint8Array {
     default: unreachable(cmd, 'command');
   }
   return w.finish();
+}
+
+/**
+ * encodeCommand of an external command whose body `writeBody` writes: the same bytes as
+ * encodeCommand({ type: 'external', external: { body }, client }) of that body, with the body
+ * written once into the command's own bytes rather than finished on its own and copied in
+ * (a leader proposing an eventual write, every write).
+ */
+export function encodeExternalCommand(client: ClientSeq | undefined, writeBody: (w: BinWriter) => void): Uint8Array {
+  const w = new BinWriter();
+  writeBody(w);
+  return w.finishWithHead((h, bodyBytes) => {
+    h.byte(COMMAND_FORMAT_VERSION).byte(CommandTag.external);
+    if (client !== undefined) h.bool(true).string(client.clientId).uint(client.seq);
+    else h.bool(false);
+    h.uint(bodyBytes);
+  });
 }
 
 export function decodeCommand(bytes: Uint8Array): Command {

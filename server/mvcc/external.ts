@@ -25,6 +25,12 @@ export interface ExternalTx {
    * applier's own bytes (kept, not copied).
    */
   putNew(key: Bytes, value: Bytes): boolean;
+  /**
+   * put() at once when the key's live kv is known without an engine read (this batch's
+   * writes, the read ahead, the latest cache: TxnExec.putKnown); false, and nothing written,
+   * when only the engine knows: then put() it.
+   */
+  putKnown(key: Bytes, value: Bytes): boolean;
   /** Deletes an mvcc key at writeRevision; false when it was not live. */
   delete(key: Bytes): Promise<boolean>;
   /**
@@ -44,7 +50,9 @@ export interface ExternalApplier {
    * bug or an engine failure, and stops the store like any failed apply. An applier that
    * refuses a command must do so before its first put, delete or append.
    */
-  apply(index: number, body: Bytes, tx: ExternalTx): Promise<Bytes>;
+  // An answer known at once may come back as it is (no promise per command: an lww write at
+  // a hot key, every member, every write).
+  apply(index: number, body: Bytes, tx: ExternalTx): Bytes | Promise<Bytes>;
   /**
    * Called once per batch, after its last command and before its engine write: what the
    * applier keeps per batch rather than per command (its last state of a key written once).

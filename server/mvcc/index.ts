@@ -7,7 +7,7 @@ export { MvccError, ErrorMessage, isMvccError } from './errors.js';
 export { RECORD_CACHE_BYTES_DEFAULT } from './record-cache.js';
 export { LATEST_CACHE_BYTES_DEFAULT } from './latest-cache.js';
 export { COMPACT_CHUNK_ENTRIES_MAX } from './compactor.js';
-export { encodeCommand, decodeCommand, TXN_DEPTH_MAX } from './command-codec.js';
+export { encodeCommand, encodeExternalCommand, decodeCommand, TXN_DEPTH_MAX } from './command-codec.js';
 export { encodeResponse, decodeResponse } from './response-codec.js';
 export { APPLY_YIELD_OPS, MvccStore, isReadOnlyTxn, responseError, type ApplyItem, type ApplyResult, type HashKVResult } from './store.js';
 export { validateTxn, TXN_OPS_MAX } from './validate-txn.js';

@@ -41,15 +41,24 @@ export async function readerGet(st: MvccState, key: Uint8Array): Promise<{ kv: K
 
 const NO_BYTES = new Uint8Array(0);
 
+/**
+ * The live kv of `key` in the applier's view when it is known without an engine read (the
+ * batch's overlay, the read ahead, the latest cache): null when not live, undefined when only
+ * the engine knows. `ks` is keyString(key).
+ */
+export function applierGetNow(st: MvccState, key: Uint8Array, ks: string): KeyValue | null | undefined {
+  const own = st.latestOverlay.get(ks);
+  if (own !== undefined) return own;
+  const pre = st.prefetched.get(ks);
+  if (pre !== undefined) return pre;
+  return st.latestCache.lookup(key, ks);
+}
+
 /** The live kv of `key` in the applier's view (its current revision). */
 export async function applierGet(st: MvccState, key: Uint8Array): Promise<KeyValue | undefined> {
   const ks = keyString(key);
-  const own = st.latestOverlay.get(ks);
-  if (own !== undefined) return own ?? undefined;
-  const pre = st.prefetched.get(ks);
-  if (pre !== undefined) return pre ?? undefined;
-  const cached = st.latestCache.lookup(key, ks);
-  if (cached !== undefined) return cached ?? undefined;
+  const known = applierGetNow(st, key, ks);
+  if (known !== undefined) return known ?? undefined;
   const bytes = await st.engine.get(latestKey(key));
   const kv = bytes === undefined ? undefined : decodeLatest(key.slice(), bytes);
   st.prefetched.set(ks, kv ?? null);

@@ -8,7 +8,7 @@ import type { BatchOp } from '../storage/engine.js';
 import type { ByteArena } from './bin.js';
 import { MvccError } from './errors.js';
 import { encodeHist, encodeLatest, histKey, keyString, latestKey, leaseKeyKey } from './kv-layout.js';
-import { applierGet, applierRange } from './kv-view.js';
+import { applierGet, applierGetNow, applierRange } from './kv-view.js';
 import type { LeaseChange } from './lease-table.js';
 import { evalRange } from './range.js';
 import { addHash, encodeRecord, recordHash, type KvRecord, revKey } from './records.js';
@@ -88,7 +88,25 @@ export class TxnExec {
 
   async put(req: PutRequest): Promise<PutResponse> {
     assert(this.out !== undefined, 'put in a read-only txn');
-    const prev = await applierGet(this.st, req.key);
+    return this.putOver(req, await applierGet(this.st, req.key));
+  }
+
+  /**
+   * A plain put (no lease, no prev kv in the answer) of a key whose live kv is known without
+   * an engine read (the batch's overlay, the read ahead, the latest cache): done at once,
+   * with no promise (an lww winner's projection at a hot key, every member, every write).
+   * False: not known, nothing done; the caller puts it the ordinary way.
+   */
+  putKnown(key: Uint8Array, value: Uint8Array): boolean {
+    assert(this.out !== undefined, 'put in a read-only txn');
+    const prev = applierGetNow(this.st, key, keyString(key));
+    if (prev === undefined) return false;
+    this.putOver({ key, value }, prev ?? undefined);
+    return true;
+  }
+
+  private putOver(req: PutRequest, prev: KeyValue | undefined): PutResponse {
+    assert(this.out !== undefined, 'put in a read-only txn');
     const value = req.ignoreValue === true ? (prev as KeyValue).value : req.value;
     const prevLease = prev?.lease ?? 0;
     const lease = req.ignoreLease === true ? prevLease : req.lease ?? 0;

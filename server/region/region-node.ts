@@ -20,7 +20,9 @@ import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
   stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, isCorruption, newInstallTimings, type Engine, type InstallTimings,
 } from '../storage/index.js';
-import { MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, MvccError, type ClientSeq, type Command, type CommandResponse } from '../mvcc/index.js';
+import {
+  MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, encodeExternalCommand, MvccError, type BinWriter, type ClientSeq, type Command, type CommandResponse,
+} from '../mvcc/index.js';
 import { GrpcTransport, type PeerTlsOptions } from '../transport/grpc-transport.js';
 import type { TransportEvent } from '../transport/transport.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -855,8 +857,17 @@ export class RegionNode {
    */
   proposeEventual(body: Uint8Array, client: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
     const cmd: Command = client === undefined ? { type: 'external', external: { body } } : { type: 'external', external: { body }, client };
-    // Not async: a .then, not a second frame per write held for its whole round trip.
-    return this.proposeCommand(cmd).then(externalAnswer);
+    // Not async: a .then, not a frame per write held for its whole round trip.
+    return this.propose(PayloadKind.Mvcc, encodeCommand(cmd)).then(externalAnswer);
+  }
+
+  /**
+   * proposeEventual of a body that `writeBody` writes straight into the command's bytes (mvcc
+   * encodeExternalCommand): the same entry, with one copy of the body less (an lww write, every
+   * write a leader proposes).
+   */
+  proposeEventualWritten(writeBody: (w: BinWriter) => void, client: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
+    return this.propose(PayloadKind.Mvcc, encodeExternalCommand(client, writeBody)).then(externalAnswer);
   }
 
   private propose(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
@@ -1187,7 +1198,10 @@ function traceReady(rd: Ready): void {
   if (rd.committedEntries.length > 0) tracePoint('raft.committed', rd.committedEntries[rd.committedEntries.length - 1]!.index);
 }
 
-function externalAnswer(res: CommandResponse): { revision: number; body: Uint8Array } {
+/** An eventual proposal's result (proposeCommand's checks, without its async frame). */
+function externalAnswer(res: ProposalResult): { revision: number; body: Uint8Array } {
+  if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
+  if (res.type === 'error') throw new MvccError(res.code, res.message);
   if (res.type !== 'external') throw new Error(`an eventual proposal got a ${res.type} answer`);
   return res.external;
 }

@@ -11,7 +11,7 @@ import { AlarmAction, AlarmType, MvccError, type ClientSeq } from '../../mvcc/in
 import { putCost } from '../quota.js';
 import type { NamespaceDefinition, ReadAsk } from '../../namespace/index.js';
 import type { RegionNode } from '../region-node.js';
-import { EvError, decodeAnswer, encodeBody, isWriteAnswer, type EvOp, type EvPageRange } from '../../eventual/entry.js';
+import { EvError, decodeAnswer, encodeBody, isWriteAnswer, writeBody, type EvBody, type EvOp, type EvPageRange } from '../../eventual/entry.js';
 import { hasNul } from '../../eventual/layout.js';
 import type { EdgeUpdate } from '../../eventual/edges.js';
 import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from '../../eventual/limits.js';
@@ -180,8 +180,9 @@ export class RegionCrdt {
     if (def === undefined || this.node.quota.fitsNow(writeCost(req.ops)) !== true) {
       return this.writeEntry(req, identity).then((r) => done(r.def, r));
     }
-    const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
-    return this.node.proposeEventual(body, identity).then((res) => done(def, writeAnswer(res)), proposalError);
+    const body: EvBody = { kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops };
+    // Written straight into the command's bytes (no finished body of its own to copy in).
+    return this.node.proposeEventualWritten((w) => writeBody(w, body), identity).then((res) => done(def, writeAnswer(res)), proposalError);
   }
 
   /** The eventual namespace named `name` as this member knows it; undefined where namespaceOf would refuse (or look further). */
