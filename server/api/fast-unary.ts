@@ -322,6 +322,12 @@ const OK_TRAILERS = Object.freeze({ 'grpc-status': status.OK, 'grpc-message': 'O
 
 const INSTALLED = Symbol('regionstore.fastUnary');
 
+/** Streams the dispatcher saw: served on the fast path, or handed to grpc-js. */
+export interface FastPathStats {
+  served: number;
+  handedOn: number;
+}
+
 type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
 /**
@@ -330,7 +336,8 @@ type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, 
  * grpc-js's internals are not as expected (an upgrade changed them): serving a method past
  * grpc-js without its idle accounting would otherwise go unnoticed.
  */
-export function installFastUnary(server: Server, methods: ReadonlyMap<string, FastMethod>, limits: FastPathLimits): void {
+export function installFastUnary(server: Server, methods: ReadonlyMap<string, FastMethod>, limits: FastPathLimits): FastPathStats {
+  const stats: FastPathStats = { served: 0, handedOn: 0 };
   const internals = server as unknown as { http2Servers?: Map<Http2Server, unknown>; onStreamOpened?: (stream: ServerHttp2Stream) => void };
   const servers = internals.http2Servers;
   const onStreamOpened = internals.onStreamOpened;
@@ -348,12 +355,15 @@ export function installFastUnary(server: Server, methods: ReadonlyMap<string, Fa
     h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       const m = methods.get(headers[':path'] as string);
       if (m === undefined || !understood(headers)) {
+        stats.handedOn++;
         grpcJs.call(h2, stream, headers, flags, rawHeaders);
         return;
       }
+      stats.served++;
       // grpc-js's idle-connection accounting counts this stream as an open call.
       onStreamOpened.call(server, stream);
       serve(stream, headers, m, limits);
     });
   }
+  return stats;
 }

@@ -28,7 +28,7 @@ import { lockService } from './lock.js';
 import { watchService } from './watch.js';
 import { ConnectionWatchers } from './watch-guard.js';
 import { startFrontDoor } from './front-door.js';
-import { FAST_METHODS, fastPathFromEnv, installFastUnary, type FastMethod } from './fast-unary.js';
+import { FAST_METHODS, fastPathFromEnv, installFastUnary, type FastMethod, type FastPathStats } from './fast-unary.js';
 import {
   enforcePingPolicy, grpcConnectionOptions, onGrpcSessions, resolveConnectionLimits, type ConnectionLimits,
 } from './connection-limits.js';
@@ -273,6 +273,8 @@ export interface RunningApiServer extends ApiServer {
   readonly port: number;
   /** With TLS: verified client certificates by connection. */
   readonly identities: PeerIdentities | undefined;
+  /** Streams served on the unary fast path and handed to grpc-js (undefined: fast path off). */
+  readonly fastPathStats: FastPathStats | undefined;
   /** Stops accepting calls, waits `graceMs` for running ones, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -291,8 +293,9 @@ export async function startApiServer(
   const api = createApiServer(backend, { ...opts, certIdentity: opts.certIdentity ?? ((call) => identities?.of(call.getPeer())) });
   const connLimits = resolveConnectionLimits(opts.connection);
   const injector = api.server.createConnectionInjector(ServerCredentials.createInsecure());
+  let fastPathStats: FastPathStats | undefined;
   if (api.fastPath) {
-    installFastUnary(api.server, api.fastMethods, {
+    fastPathStats = installFastUnary(api.server, api.fastMethods, {
       receiveBytesMax: api.limits.requestBytesMax + api.limits.grpcOverheadBytes,
       sendBytesMax: GRPC_SEND_BYTES_MAX,
     });
@@ -329,5 +332,5 @@ export async function startApiServer(
     door.destroyConnections();
     await closed;
   };
-  return { ...api, port: door.port, identities: door.identities, close };
+  return { ...api, port: door.port, identities: door.identities, fastPathStats, close };
 }
