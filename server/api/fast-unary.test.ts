@@ -93,11 +93,11 @@ function call(s: Side, path: string, body: Buffer[], opts: CallOpts = {}): Promi
 
 /** The same call on both servers; asserts the answers are equal and returns the fast one. */
 async function same(path: string, body: Buffer[], opts: CallOpts = {}): Promise<Answer> {
-  const before = fast.api.server.fastPathStats!.served;
+  const servedBefore = fast.api.server.fastPathStats!.served;
   const a = await call(fast, path, body, opts);
   const c = await call(slow, path, body, opts);
   assert.deepEqual(a, c, `${path}: fast path and grpc-js answered differently`);
-  assert.equal(fast.api.server.fastPathStats!.served, before + 1, `${path} was served on the fast path`);
+  assert.equal(fast.api.server.fastPathStats!.served, servedBefore + 1, `${path} was served on the fast path`);
   return a;
 }
 

@@ -62,6 +62,9 @@ const RESPONSE_HEADERS = Object.freeze({
   'grpc-encoding': 'identity',
 });
 
+/** A successful call's trailers (grpc-js sends details "OK"). */
+const OK_TRAILERS: Record<string, string | number> = Object.freeze({ 'grpc-status': status.OK, 'grpc-message': 'OK' });
+
 /** Request headers grpc-js removes from the metadata handlers see. */
 const NOT_METADATA = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
 
@@ -104,22 +107,95 @@ function errorToStatus(err: unknown, trailer: Metadata | undefined): GrpcStatusO
   return out;
 }
 
+/** Headers the fast path understands as grpc-js would treat them; anything else is left to grpc-js. */
+function understood(headers: IncomingHttpHeaders): boolean {
+  const type = headers['content-type'];
+  if (type !== 'application/grpc' && type !== 'application/grpc+proto') return false;
+  if (headers[':method'] !== 'POST') return false;
+  const encoding = headers['grpc-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') return false;
+  const timeout = headers['grpc-timeout'];
+  return timeout === undefined || (typeof timeout === 'string' && TIMEOUT_HEADER.test(timeout));
+}
+
+const CALL = Symbol('regionstore.fastCall');
+
+/** Serves one stream of a fast method: the call object lives on as the stream's listeners' target. */
+function serveFast(stream: ServerHttp2Stream & { [CALL]: FastUnaryCall }, headers: IncomingHttpHeaders, m: FastMethod, limits: FastPathLimits): void {
+  stream[CALL] = new FastUnaryCall(stream, headers, m, limits);
+}
+type CallStream = ServerHttp2Stream & { [CALL]: FastUnaryCall };
+
+// Stream listeners shared by every call (`this` is the stream): no closures per call.
+function onData(this: CallStream, chunk: Buffer): void {
+  this[CALL].data(chunk);
+}
+function onEnd(this: CallStream): void {
+  this[CALL].end();
+}
+function onClose(this: CallStream): void {
+  this[CALL].finish();
+}
+function onError(): void {
+  // The stream's 'close' follows and cancels the call; nothing can be sent on it now.
+}
+function onWantTrailers(this: CallStream): void {
+  this.sendTrailers(this[CALL].trailers);
+}
+function onDeadline(call: FastUnaryCall): void {
+  call.sendStatus({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: null });
+}
+
 /**
- * The call object a handler gets: the fields and methods of grpc-js's unary call that our
- * handlers, the auth gate and the hooks read.
+ * One call on the fast path, as grpc-js's BaseServerInterceptingCall + handleUnary serve it;
+ * also the call object the handler gets, with the fields and methods of grpc-js's unary
+ * call that our handlers, the auth gate and the hooks read.
  */
 export class FastUnaryCall extends EventEmitter {
   request: unknown = undefined;
+  /** True once the call is over (answered, or the stream closed), as grpc-js sets it. */
   cancelled = false;
+  readonly metadata: Metadata;
+  /** The trailers the 'wantTrailers' listener sends. */
+  trailers: Record<string, string | number> = OK_TRAILERS;
+  private finished = false; // a status was sent (or the stream closed): nothing more is written
+  private headersSent = false;
+  private deadline = Infinity;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private haveRequest = false;
+  // The request's bytes so far: a message is copied out once complete (grpc-js copies too).
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private messageBytes = -1; // the current message's length once its prefix is read
+  private readonly host: string | undefined;
+  /** The callback the handler answers through (grpc-js's sendUnaryData). */
+  private readonly respond: Respond = (err, value, trailer) => {
+    if (err) this.sendStatus(errorToStatus(err, trailer));
+    else this.sendMessage(value, trailer);
+  };
+
   constructor(
-    readonly metadata: Metadata,
-    private readonly stream: ServerHttp2Stream,
-    private readonly path: string,
-    private readonly deadline: number,
-    private readonly host: string | undefined,
-    private readonly sendHeaders: (md: Metadata) => void,
+    private readonly stream: CallStream,
+    headers: IncomingHttpHeaders,
+    private readonly m: FastMethod,
+    private readonly limits: FastPathLimits,
   ) {
     super();
+    stream.once('error', onError);
+    stream.once('close', onClose);
+    const metadata = Metadata.fromHttp2Headers(headers);
+    for (const key of NOT_METADATA) metadata.remove(key);
+    this.metadata = metadata;
+    const timeout = headers['grpc-timeout'];
+    if (typeof timeout === 'string') {
+      const match = TIMEOUT_HEADER.exec(timeout) as RegExpExecArray;
+      const ms = (Number(match[1]) * (TIMEOUT_UNIT_MS[match[2] as string] as number)) | 0;
+      this.deadline = Date.now() + ms;
+      this.deadlineTimer = setTimeout(onDeadline, ms, this);
+    }
+    this.host = headers[':authority'] ?? headers.host;
+    stream.on('data', onData);
+    stream.once('end', onEnd);
   }
 
   /** As grpc-js: the connection's remote "address:port" (or the address, or "unknown"). */
@@ -135,7 +211,7 @@ export class FastUnaryCall extends EventEmitter {
   }
 
   getPath(): string {
-    return this.path;
+    return this.m.path;
   }
 
   getHost(): string | undefined {
@@ -145,180 +221,127 @@ export class FastUnaryCall extends EventEmitter {
   sendMetadata(md: Metadata): void {
     this.sendHeaders(md);
   }
-}
 
-/** Headers the fast path understands as grpc-js would treat them; anything else is left to grpc-js. */
-function understood(headers: IncomingHttpHeaders): boolean {
-  const type = headers['content-type'];
-  if (type !== 'application/grpc' && type !== 'application/grpc+proto') return false;
-  if (headers[':method'] !== 'POST') return false;
-  const encoding = headers['grpc-encoding'];
-  if (encoding !== undefined && encoding !== 'identity') return false;
-  const timeout = headers['grpc-timeout'];
-  return timeout === undefined || (typeof timeout === 'string' && TIMEOUT_HEADER.test(timeout));
-}
+  /** The call is over: no more writes; incoming bytes are read and dropped (grpc-js resumes the stream). */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.stream.resume();
+    this.cancelled = true;
+    // grpc-js tells the call it is over on the next tick, whatever the outcome.
+    if (this.listenerCount('cancelled') > 0) process.nextTick(() => this.emit('cancelled', 'cancelled'));
+  }
 
-/** Serves one stream of a fast method, as grpc-js's BaseServerInterceptingCall + handleUnary would. */
-function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, m: FastMethod, limits: FastPathLimits): void {
-  let finished = false; // a status was sent (or the stream closed): nothing more is written
-  let headersSent = false;
-  let deadlineTimer: NodeJS.Timeout | undefined;
-  let call: FastUnaryCall | undefined;
-  let request: unknown;
-  let haveRequest = false;
-  // The request's bytes so far: a message is copied out once complete (grpc-js copies too).
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let messageBytes = -1; // the current message's length once its prefix is read
+  private closed(): boolean {
+    if (!this.finished && (this.stream.destroyed || this.stream.closed)) this.finish();
+    return this.finished;
+  }
 
-  const finish = (): void => {
-    if (finished) return;
-    finished = true;
-    if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
-    // Incoming bytes after the answer are read and dropped (grpc-js resumes the stream).
-    stream.resume();
-    // grpc-js marks the call cancelled once it is over, whatever the outcome, on the next tick.
-    if (call !== undefined) {
-      const c = call;
-      process.nextTick(() => {
-        c.cancelled = true;
-        c.emit('cancelled', 'cancelled');
-      });
-    }
-  };
-  const closed = (): boolean => {
-    if (!finished && (stream.destroyed || stream.closed)) finish();
-    return finished;
-  };
+  private sendHeaders(md: Metadata | undefined): void {
+    if (this.closed() || this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond(md === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, ...md.toHttp2Headers() }, { waitForTrailers: true });
+  }
 
-  const sendHeaders = (md: Metadata | undefined): void => {
-    if (closed() || headersSent) return;
-    headersSent = true;
-    stream.respond(md === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, ...md.toHttp2Headers() }, { waitForTrailers: true });
-  };
-
-  const sendStatus = (s: GrpcStatusOut): void => {
-    if (closed()) return;
+  sendStatus(s: GrpcStatusOut): void {
+    if (this.closed()) return;
     const trailers = s.metadata?.toHttp2Headers();
-    if (headersSent) {
-      stream.once('wantTrailers', () => {
-        stream.sendTrailers({ 'grpc-status': s.code, 'grpc-message': encodeURI(s.details), ...trailers });
-      });
-      stream.end();
+    if (this.headersSent) {
+      this.trailers = { 'grpc-status': s.code, 'grpc-message': encodeURI(s.details), ...(trailers as Record<string, string>) };
+      this.stream.once('wantTrailers', onWantTrailers);
+      this.stream.end();
     } else {
       // A trailers-only response, in grpc-js's key order.
-      stream.respond({ 'grpc-status': s.code, 'grpc-message': encodeURI(s.details), ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
+      this.stream.respond({ 'grpc-status': s.code, 'grpc-message': encodeURI(s.details), ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
     }
-    finish();
-  };
+    this.finish();
+  }
 
-  const sendMessage = (value: unknown, trailer: Metadata | undefined): void => {
-    if (closed()) return;
+  private sendMessage(value: unknown, trailer: Metadata | undefined): void {
+    if (this.closed()) return;
     let body: Buffer;
     try {
-      body = m.serialize(value as never);
+      body = this.m.serialize(value as never);
     } catch (err) {
-      sendStatus({ code: status.INTERNAL, details: SEND_ERROR_DETAILS ? `Error serializing response: ${(err as Error).message}` : 'Error serializing response', metadata: null });
+      this.sendStatus({ code: status.INTERNAL, details: SEND_ERROR_DETAILS ? `Error serializing response: ${(err as Error).message}` : 'Error serializing response', metadata: null });
       return;
     }
     const framed = Buffer.allocUnsafe(body.byteLength + PREFIX_BYTES);
     framed[0] = 0;
     framed.writeUInt32BE(body.byteLength, 1);
     body.copy(framed, PREFIX_BYTES);
-    if (limits.sendBytesMax !== -1 && body.byteLength > limits.sendBytesMax) {
-      sendStatus({ code: status.RESOURCE_EXHAUSTED, details: `Sent message larger than max (${framed.length} vs. ${limits.sendBytesMax})`, metadata: null });
+    const max = this.limits.sendBytesMax;
+    if (max !== -1 && body.byteLength > max) {
+      this.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: `Sent message larger than max (${framed.length} vs. ${max})`, metadata: null });
       return;
     }
-    sendHeaders(undefined);
-    const trailers = trailer?.toHttp2Headers();
-    stream.once('wantTrailers', () => {
-      stream.sendTrailers(trailers === undefined ? OK_TRAILERS : { ...OK_TRAILERS, ...trailers });
-    });
-    stream.end(framed);
-    finish();
-  };
+    this.sendHeaders(undefined);
+    if (trailer !== undefined) this.trailers = { ...OK_TRAILERS, ...(trailer.toHttp2Headers() as Record<string, string>) };
+    this.stream.once('wantTrailers', onWantTrailers);
+    this.stream.end(framed);
+    this.finish();
+  }
 
-  const respond: Respond = (err, value, trailer) => {
-    if (err) sendStatus(errorToStatus(err, trailer));
-    else sendMessage(value, trailer);
-  };
+  data(chunk: Buffer): void {
+    if (this.closed()) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.takeMessages();
+  }
 
   /** Messages complete in `pending`: the first is the request; a second is refused as grpc-js does. */
-  const takeMessages = (): void => {
+  private takeMessages(): void {
     for (;;) {
-      if (messageBytes < 0) {
-        if (pendingBytes < PREFIX_BYTES) return;
-        const head = pending.length === 1 || (pending[0] as Buffer).length >= PREFIX_BYTES ? (pending[0] as Buffer) : Buffer.concat(pending);
-        messageBytes = head.readUInt32BE(1);
-        if (limits.receiveBytesMax !== -1 && messageBytes > limits.receiveBytesMax) {
-          sendStatus({ code: status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${messageBytes} vs ${limits.receiveBytesMax})`, metadata: null });
+      if (this.messageBytes < 0) {
+        if (this.pendingBytes < PREFIX_BYTES) return;
+        const first = this.pending[0] as Buffer;
+        const head = first.length >= PREFIX_BYTES ? first : Buffer.concat(this.pending);
+        this.messageBytes = head.readUInt32BE(1);
+        const max = this.limits.receiveBytesMax;
+        if (max !== -1 && this.messageBytes > max) {
+          this.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${this.messageBytes} vs ${max})`, metadata: null });
           return;
         }
       }
-      if (pendingBytes < PREFIX_BYTES + messageBytes) return;
-      const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-      const end = PREFIX_BYTES + messageBytes;
-      const message = Buffer.allocUnsafe(messageBytes);
+      const end = PREFIX_BYTES + this.messageBytes;
+      if (this.pendingBytes < end) return;
+      const all = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+      const message = Buffer.allocUnsafe(this.messageBytes);
       all.copy(message, 0, PREFIX_BYTES, end);
       const rest = all.subarray(end);
-      pending = rest.length === 0 ? [] : [rest];
-      pendingBytes = rest.length;
-      messageBytes = -1;
-      if (haveRequest) {
-        sendStatus({ code: status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${m.path}`, metadata: null });
+      this.pending = rest.length === 0 ? [] : [rest];
+      this.pendingBytes = rest.length;
+      this.messageBytes = -1;
+      if (this.haveRequest) {
+        this.sendStatus({ code: status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.m.path}`, metadata: null });
         return;
       }
       try {
-        request = m.deserialize(message);
+        this.request = this.m.deserialize(message);
       } catch (err) {
-        sendStatus({ code: status.INTERNAL, details: SEND_ERROR_DETAILS ? `Error deserializing request: ${(err as Error).message}` : 'Error deserializing request', metadata: null });
+        this.sendStatus({ code: status.INTERNAL, details: SEND_ERROR_DETAILS ? `Error deserializing request: ${(err as Error).message}` : 'Error deserializing request', metadata: null });
         return;
       }
-      haveRequest = true;
+      this.haveRequest = true;
     }
-  };
-
-  stream.once('error', () => {
-    // The stream's 'close' follows and cancels the call; nothing can be sent on it now.
-  });
-  stream.once('close', finish);
-
-  const metadata = Metadata.fromHttp2Headers(headers);
-  for (const key of NOT_METADATA) metadata.remove(key);
-  let deadline = Infinity;
-  const timeout = headers['grpc-timeout'];
-  if (typeof timeout === 'string') {
-    const match = TIMEOUT_HEADER.exec(timeout) as RegExpExecArray;
-    const ms = (Number(match[1]) * (TIMEOUT_UNIT_MS[match[2] as string] as number)) | 0;
-    deadline = Date.now() + ms;
-    deadlineTimer = setTimeout(() => sendStatus({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: null }), ms);
   }
-  const host = headers[':authority'] ?? headers.host;
 
-  stream.on('data', (chunk: Buffer) => {
-    if (closed()) return;
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    takeMessages();
-  });
-  stream.once('end', () => {
-    if (closed()) return;
-    if (!haveRequest) {
-      sendStatus({ code: status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${m.path}`, metadata: null });
+  /** The request's end: runs the handler on the one message. */
+  end(): void {
+    if (this.closed()) return;
+    if (!this.haveRequest) {
+      this.sendStatus({ code: status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.m.path}`, metadata: null });
       return;
     }
-    call = new FastUnaryCall(metadata, stream, m.path, deadline, host, sendHeaders);
-    call.request = request;
     try {
-      (m.handler as (call: FastUnaryCall, cb: Respond) => void)(call, respond);
+      (this.m.handler as (call: FastUnaryCall, cb: Respond) => void)(this, this.respond);
     } catch (err) {
-      sendStatus({ code: status.UNKNOWN, details: SEND_ERROR_DETAILS ? `Server method handler threw error ${(err as Error).message}` : 'Unknown error', metadata: null });
+      this.sendStatus({ code: status.UNKNOWN, details: SEND_ERROR_DETAILS ? `Server method handler threw error ${(err as Error).message}` : 'Unknown error', metadata: null });
     }
-  });
+  }
 }
 
-/** A successful call's trailers (grpc-js sends details "OK"). */
-const OK_TRAILERS = Object.freeze({ 'grpc-status': status.OK, 'grpc-message': 'OK' });
 
 const INSTALLED = Symbol('regionstore.fastUnary');
 
@@ -362,7 +385,7 @@ export function installFastUnary(server: Server, methods: ReadonlyMap<string, Fa
       stats.served++;
       // grpc-js's idle-connection accounting counts this stream as an open call.
       onStreamOpened.call(server, stream);
-      serve(stream, headers, m, limits);
+      serveFast(stream as CallStream, headers, m, limits);
     });
   }
   return stats;
