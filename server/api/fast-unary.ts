@@ -94,7 +94,8 @@ interface GrpcStatusOut {
 
 /** grpc-js's serverErrorToStatus (server-call.js): a handler's error to the status sent. */
 function errorToStatus(err: unknown, trailer: Metadata | undefined): GrpcStatusOut {
-  const e = err as { message?: unknown; code?: unknown; details?: unknown; metadata?: Metadata | null };
+  // (grpc-js would throw on a thrown primitive; our handlers pass ApiError, and nothing here may crash.)
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as { message?: unknown; code?: unknown; details?: unknown; metadata?: Metadata | null };
   const out: GrpcStatusOut = {
     code: status.UNKNOWN,
     details: 'message' in e ? (e.message as string) : 'Unknown Error',
