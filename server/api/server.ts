@@ -28,6 +28,7 @@ import { lockService } from './lock.js';
 import { watchService } from './watch.js';
 import { ConnectionWatchers } from './watch-guard.js';
 import { startFrontDoor } from './front-door.js';
+import { FAST_METHODS, fastPathFromEnv, installFastUnary, type FastMethod, type FastPathStats } from './fast-unary.js';
 import {
   enforcePingPolicy, grpcConnectionOptions, onGrpcSessions, resolveConnectionLimits, type ConnectionLimits,
 } from './connection-limits.js';
@@ -87,6 +88,8 @@ export interface ApiServerOptions {
   tls?: { files: TlsServerFiles; events?: TlsListenerEvents };
   /** The verified client certificate of a call's connection (startApiServer sets it from the TLS listener). */
   certIdentity?: CertIdentityOf;
+  /** Serve the hot unary calls on node:http2 directly (fast-unary.ts); default: unless RS_GRPC_FAST_PATH=0. */
+  fastPath?: boolean;
 }
 
 /** The limits a connection or stream can be refused or closed by (the metric's label values). */
@@ -95,6 +98,25 @@ export type LimitName = 'handshake' | 'connections-per-address' | 'keepalive-min
 export interface ApiServer {
   readonly server: Server;
   readonly limits: ApiLimits;
+  /** The calls fast-unary.ts may serve, by path: the same handlers and codecs grpc-js was given. */
+  readonly fastMethods: ReadonlyMap<string, FastMethod>;
+  /** Whether startApiServer serves them on the fast path. */
+  readonly fastPath: boolean;
+}
+
+/** Notes the handlers and codecs of a service's fast methods (FAST_METHODS) as bound into grpc-js. */
+function noteFastMethods(into: Map<string, FastMethod>, name: string, def: ServiceDefinition, impl: UntypedServiceImplementation): void {
+  for (const method of FAST_METHODS[name] ?? []) {
+    const d = def[method];
+    const handler = impl[method];
+    if (d === undefined || handler === undefined || d.requestStream || d.responseStream) continue;
+    into.set(d.path, {
+      path: d.path,
+      handler: handler as FastMethod['handler'],
+      deserialize: d.requestDeserialize as FastMethod['deserialize'],
+      serialize: d.responseSerialize as FastMethod['serialize'],
+    });
+  }
 }
 
 type Hook = (event: ApiCallEvent) => void;
@@ -198,6 +220,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   const certIdentity = opts.certIdentity ?? noCertIdentity;
   const certUser = certUserFrom(certIdentity);
   const gate = gateFor(backend, certIdentity);
+  const fastMethods = new Map<string, FastMethod>();
   // One per-connection watcher count for every Watch stream of this server.
   const watchOpts = { onSlowReceiver: (reason: string) => opts.onLimit?.('watch-slow-receiver', reason), perConnection: new ConnectionWatchers(limits) };
   const impls: Record<keyof typeof defs, UntypedServiceImplementation> = {
@@ -210,7 +233,9 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   for (const name of Object.keys(defs) as Array<keyof typeof defs>) {
     // KV.Range and KV.Put, the hottest calls, get hand-written codecs (fast-codec.ts).
     const def = name === 'KV' ? withFastKvCodecs(defs.KV) : defs[name];
-    server.addService(def, instrument(name, def, gate(name, def, impls[name]), opts.onCall));
+    const impl = instrument(name, def, gate(name, def, impls[name]), opts.onCall);
+    server.addService(def, impl);
+    noteFastMethods(fastMethods, name, def, impl);
   }
   // etcd's Lock and Election services, which etcd serves on the client port too.
   const concurrency = loadConcurrencyServices();
@@ -229,7 +254,9 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
   if (backend.crdtOps !== undefined) {
     // Write, the client library's lww put, gets hand-written codecs (fast-crdt-codec.ts).
     const def = withFastCrdtCodecs(loadCrdtService());
-    server.addService(def, instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall));
+    const impl = instrument('Crdt', def, gate('Crdt', def, crdtService(backend.crdtOps, limits)), opts.onCall);
+    server.addService(def, impl);
+    noteFastMethods(fastMethods, 'Crdt', def, impl);
   }
   if (backend.edgeSyncOps !== undefined) {
     server.addService(EDGE_SYNC_SERVICE, instrument('EdgeSync', EDGE_SYNC_SERVICE, gate('EdgeSync', EDGE_SYNC_SERVICE, edgeSyncService(backend.edgeSyncOps, certIdentity, edgeCallerOf(backend))), opts.onCall));
@@ -238,7 +265,7 @@ export function createApiServer(backend: ServedBackend, opts: ApiServerOptions =
     const def = loadEdgeAdminService();
     server.addService(def, instrument('EdgeAdmin', def, gate('EdgeAdmin', def, edgeAdminService(backend.edgeAdminOps)), opts.onCall));
   }
-  return { server, limits };
+  return { server, limits, fastMethods, fastPath: opts.fastPath ?? fastPathFromEnv() };
 }
 
 export interface RunningApiServer extends ApiServer {
@@ -246,6 +273,8 @@ export interface RunningApiServer extends ApiServer {
   readonly port: number;
   /** With TLS: verified client certificates by connection. */
   readonly identities: PeerIdentities | undefined;
+  /** Streams served on the unary fast path and handed to grpc-js (undefined: fast path off). */
+  readonly fastPathStats: FastPathStats | undefined;
   /** Stops accepting calls, waits `graceMs` for running ones, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -264,6 +293,13 @@ export async function startApiServer(
   const api = createApiServer(backend, { ...opts, certIdentity: opts.certIdentity ?? ((call) => identities?.of(call.getPeer())) });
   const connLimits = resolveConnectionLimits(opts.connection);
   const injector = api.server.createConnectionInjector(ServerCredentials.createInsecure());
+  let fastPathStats: FastPathStats | undefined;
+  if (api.fastPath) {
+    fastPathStats = installFastUnary(api.server, api.fastMethods, {
+      receiveBytesMax: api.limits.requestBytesMax + api.limits.grpcOverheadBytes,
+      sendBytesMax: GRPC_SEND_BYTES_MAX,
+    });
+  }
   onGrpcSessions(api.server, (session) =>
     enforcePingPolicy(session, connLimits.keepaliveMinTimeMs, () => opts.onLimit?.('keepalive-min-time', session.socket?.remoteAddress ?? '')));
   const http1 = createHttp1Server(opts.http1 ?? new Http1Router());
@@ -296,5 +332,5 @@ export async function startApiServer(
     door.destroyConnections();
     await closed;
   };
-  return { ...api, port: door.port, identities: door.identities, close };
+  return { ...api, port: door.port, identities: door.identities, fastPathStats, close };
 }
