@@ -3,12 +3,15 @@
 // The core reads synchronously, so the store keeps in memory everything it answers from:
 // the uncompacted log (entries after the compaction point), the hard state, the latest
 // snapshot's metadata and data, and the conf state. It is loaded once on open and every
-// change is written through. The in-memory view changes when a method is CALLED (not when
+// change is written through. The log is held off the JS heap, as the encoded entries in
+// slabs with a typed-array index (entry-slabs.ts): an Entry per put kept until compaction
+// was most of what the leader promoted to the old generation (issue 20). The in-memory view changes when a method is CALLED (not when
 // its promise resolves), so the Ready loop can go on at once; the promise says the change
 // is on disk (fsynced when `sync` was asked). Writes reach the engine one at a time, in
 // call order: two batches in flight together could land in either order.
 //
-// Entries, hard state and snapshot handed out are the store's own objects: read-only.
+// Hard state and snapshot handed out are the store's own objects: read-only. Entries handed
+// out are decoded afresh at each call (their data copied out of the slab): the caller's.
 //
 // Memory stays bounded because the region node takes a snapshot every N applied entries
 // and compacts behind it; `memoryBytes()` is there to watch that.
@@ -18,7 +21,7 @@
 // 'compacted', past lastIndex 'unavailable'.
 //
 // Invariants:
-//   log[i].index === offset.index + 1 + i (contiguous);
+//   the log holds entries offset.index + 1 .. lastIndex(), contiguous;
 //   offset.index <= snapshot.metadata.index <= lastIndex() (compaction never passes the
 //   latest snapshot, or a lagging follower could be caught up by neither);
 //   disk and memory hold the same records once every pending write has resolved.
@@ -37,6 +40,7 @@ import {
   encodeSnapshotMetadata,
 } from '../../proto/raft-codec.js';
 import type { BatchOp, Engine } from './engine.js';
+import { EntrySlabs } from './entry-slabs.js';
 import {
   RAFT_CONF_STATE_KEY,
   RAFT_HARD_STATE_KEY,
@@ -61,13 +65,16 @@ interface LogPoint {
   term: number;
 }
 
+/** entrySize(e) is e.data.length plus this (types.ts); the log knows data lengths without Entry objects. */
+const ENTRY_OVERHEAD_BYTES = entrySize({ term: 0, index: 0, type: 0, data: EMPTY_BYTES });
+
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 const EMPTY_CONF_STATE: ConfState = { voters: [], learners: [] };
 const EMPTY_SNAPSHOT: Snapshot = { metadata: { index: 0, term: 0, confState: EMPTY_CONF_STATE }, data: EMPTY_BYTES };
 
 export class RaftLogStore implements Storage {
-  /** Entries after `offset`, contiguous. */
-  private log: Entry[];
+  /** Entries after `offset`, contiguous, off the JS heap. Invariant: log.firstIndex === offset.index + 1. */
+  private log: EntrySlabs;
   /** Sum of entrySize over `log`. */
   private logBytes: number;
   private writes: Promise<void> = Promise.resolve();
@@ -77,13 +84,14 @@ export class RaftLogStore implements Storage {
   private constructor(
     private readonly engine: Engine,
     private offset: LogPoint,
-    log: Entry[],
+    log: EntrySlabs,
+    logBytes: number,
     private hardState: HardState,
     private snap: Snapshot,
     private confState: ConfState,
   ) {
     this.log = log;
-    this.logBytes = log.reduce((n, e) => n + entrySize(e), 0);
+    this.logBytes = logBytes;
     this.checkInvariants();
   }
 
@@ -98,14 +106,16 @@ export class RaftLogStore implements Storage {
     ]);
     const offsetEntry = off === undefined ? undefined : decodeEntry(off);
     const offset: LogPoint = offsetEntry === undefined ? { index: 0, term: 0 } : offsetEntry;
-    const log: Entry[] = [];
+    const log = new EntrySlabs(offset.index + 1);
+    let logBytes = 0;
     const range = keyspaceRange(RaftKeyspace.Entry);
     for await (const [key, value] of engine.iterate({ gt: raftEntryKey(offset.index), lt: range.lt })) {
       const e = decodeEntry(value);
-      const expected = offset.index + 1 + log.length;
+      const expected = log.endIndex;
       assert(raftEntryIndex(key) === e.index && e.index === expected, () =>
         `raft log on disk is not contiguous: key ${raftEntryIndex(key)} holds entry ${e.index}, expected ${expected}`);
-      log.push(e);
+      log.appendEncoded(e, value);
+      logBytes += e.data.length + ENTRY_OVERHEAD_BYTES;
     }
     const snapshot: Snapshot = meta === undefined
       ? EMPTY_SNAPSHOT
@@ -114,6 +124,7 @@ export class RaftLogStore implements Storage {
       engine,
       offset,
       log,
+      logBytes,
       hs === undefined ? EMPTY_HARD_STATE : decodeHardState(hs),
       snapshot,
       cs === undefined ? EMPTY_CONF_STATE : decodeConfState(cs),
@@ -132,15 +143,14 @@ export class RaftLogStore implements Storage {
     if (hi > this.lastIndex() + 1) {
       throw new StorageError('unavailable', `entries up to ${hi - 1}: last index is ${this.lastIndex()}`);
     }
-    const first = lo - this.offset.index - 1;
     const out: Entry[] = [];
     let bytes = 0;
-    for (let i = first; i < hi - this.offset.index - 1; i++) {
-      const e = this.log[i] as Entry;
-      bytes += entrySize(e);
+    for (let i = lo; i < hi; i++) {
+      // entrySize from the index: an entry past the byte cap is not decoded.
+      bytes += this.log.dataLength(i) + ENTRY_OVERHEAD_BYTES;
       // Always at least one entry, so a single large entry still makes progress.
       if (out.length > 0 && bytes > maxBytes) break;
-      out.push(e);
+      out.push(this.log.entry(i));
     }
     return out;
   }
@@ -149,7 +159,7 @@ export class RaftLogStore implements Storage {
     if (i < this.offset.index) throw new StorageError('compacted', `term of ${i}: compacted up to ${this.offset.index}`);
     if (i === this.offset.index) return this.offset.term;
     if (i > this.lastIndex()) throw new StorageError('unavailable', `term of ${i}: last index is ${this.lastIndex()}`);
-    return (this.log[i - this.offset.index - 1] as Entry).term;
+    return this.log.term(i);
   }
 
   firstIndex(): number {
@@ -157,7 +167,7 @@ export class RaftLogStore implements Storage {
   }
 
   lastIndex(): number {
-    return this.offset.index + this.log.length;
+    return this.log.endIndex - 1;
   }
 
   snapshot(): Snapshot {
@@ -211,13 +221,10 @@ export class RaftLogStore implements Storage {
     assert(index <= this.snap.metadata.index, () =>
       `compact to ${index} passes the latest snapshot at ${this.snap.metadata.index}`);
     const ops: BatchOp[] = [];
-    const dropped = this.log.splice(0, index - this.offset.index);
-    for (const e of dropped) {
-      this.logBytes -= entrySize(e);
-      ops.push({ type: 'del', key: raftEntryKey(e.index) });
-    }
-    const last = dropped[dropped.length - 1] as Entry;
-    this.setOffset({ index: last.index, term: last.term }, ops);
+    for (let i = this.offset.index + 1; i <= index; i++) ops.push({ type: 'del', key: raftEntryKey(i) });
+    const point = { index, term: this.term(index) };
+    this.logBytes -= this.log.dropBefore(index + 1) + (index - this.offset.index) * ENTRY_OVERHEAD_BYTES;
+    this.setOffset(point, ops);
     this.checkInvariants();
     // Not synced: losing a compaction in a crash only leaves more log than needed.
     return this.write(ops, false);
@@ -238,6 +245,11 @@ export class RaftLogStore implements Storage {
     return this.logBytes;
   }
 
+  /** Off-heap bytes the log's slabs hold (encoded entries and the unused end of the last slab). */
+  slabBytes(): number {
+    return this.log.slabBytes();
+  }
+
   // ---- internals ----
 
   private append(entries: Entry[], ops: BatchOp[]): void {
@@ -254,12 +266,12 @@ export class RaftLogStore implements Storage {
     const oldLast = this.lastIndex();
     assert(start <= oldLast + 1, () => `missing log entries: appending at ${start} after last index ${oldLast}`);
     // Truncate the conflicting suffix [start, oldLast], then append.
-    const removed = this.log.splice(start - this.offset.index - 1);
-    for (const e of removed) this.logBytes -= entrySize(e);
+    this.logBytes -= this.log.truncateFrom(start) + (oldLast + 1 - start) * ENTRY_OVERHEAD_BYTES;
     for (const e of fresh) {
-      this.log.push(e);
-      this.logBytes += entrySize(e);
-      ops.push({ type: 'put', key: raftEntryKey(e.index), value: encodeEntry(e) });
+      // The slab's bytes are the batch's value: encoded once, and no copy per entry on the heap.
+      const value = this.log.append(e);
+      this.logBytes += e.data.length + ENTRY_OVERHEAD_BYTES;
+      ops.push({ type: 'put', key: raftEntryKey(e.index), value });
     }
     // Overwritten indexes were put above; only those past the new last index are deleted.
     for (let i = this.lastIndex() + 1; i <= oldLast; i++) ops.push({ type: 'del', key: raftEntryKey(i) });
@@ -270,8 +282,8 @@ export class RaftLogStore implements Storage {
     if (index <= this.snap.metadata.index) {
       throw new StorageError('snapshot-out-of-date', `install snapshot at ${index}: have one at ${this.snap.metadata.index}`);
     }
-    for (const e of this.log) ops.push({ type: 'del', key: raftEntryKey(e.index) });
-    this.log = [];
+    for (let i = this.offset.index + 1; i <= this.lastIndex(); i++) ops.push({ type: 'del', key: raftEntryKey(i) });
+    this.log.reset(index + 1);
     this.logBytes = 0;
     this.setOffset({ index, term }, ops);
     this.setSnapshot(snap, ops);
@@ -315,9 +327,8 @@ export class RaftLogStore implements Storage {
   }
 
   private checkInvariants(): void {
-    const first = this.log[0];
-    assert(first === undefined || first.index === this.offset.index + 1, () =>
-      `log starts at ${first?.index}, offset is ${this.offset.index}`);
+    assert(this.log.firstIndex === this.offset.index + 1, () =>
+      `log starts at ${this.log.firstIndex}, offset is ${this.offset.index}`);
     assert(this.offset.index <= this.snap.metadata.index && this.snap.metadata.index <= this.lastIndex(), () =>
       `offset ${this.offset.index} <= snapshot ${this.snap.metadata.index} <= last ${this.lastIndex()} does not hold`);
   }
