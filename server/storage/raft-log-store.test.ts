@@ -247,7 +247,6 @@ describe('RaftLogStore on RocksDB', () => {
 describe('RaftLogStore off-heap log (slabs)', () => {
   it('holds entries across many slabs, larger than a slab too, and frees slabs behind compaction', async () => {
     const s = await RaftLogStore.open(new MemoryEngine());
-    const big = (i: number): Entry => ({ index: i, term: 1, type: 0, data: new Uint8Array(i % 7 === 0 ? ENTRY_SLAB_BYTES + 5 : 40_000).fill(i % 251) });
     for (let i = 1; i <= 200; i += 10) await s.save({ entries: Array.from({ length: 10 }, (_, k) => big(i + k)) }, false);
     const held = s.slabBytes();
     assert.ok(held >= 200 * 40_000, `slabs hold ${held} bytes`);
@@ -267,6 +266,11 @@ describe('RaftLogStore off-heap log (slabs)', () => {
     assert.equal(s.memoryBytes(), [ent(4, 4), ent(5, 5), ent(6, 6, 'new-6')].reduce((n, e) => n + entrySize(e), 0));
   });
 });
+
+/** Entry i: 40 KB, or (every 7th) more than a slab. */
+function big(i: number): Entry {
+  return { index: i, term: 1, type: 0, data: new Uint8Array(i % 7 === 0 ? ENTRY_SLAB_BYTES + 5 : 40_000).fill(i % 251) };
+}
 
 function range(lo: number, hi: number): number[] {
   return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
