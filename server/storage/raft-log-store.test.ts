@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type Entry, type Snapshot, StorageError, entrySize } from '../raft/types.js';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './memory-engine.js';
@@ -258,6 +260,23 @@ describe('RaftLogStore off-heap log (slabs)', () => {
     assert.equal(s.memoryBytes(), range(191, 200).reduce((n, i) => n + entrySize(big(i)), 0));
   });
 
+  it('a held log costs the JS heap a few bytes per entry, not an object graph (issue 20)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s = await RaftLogStore.open(new DiscardingEngine());
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 1; i <= HELD_ENTRIES; i += 64) {
+      await s.save({ entries: Array.from({ length: 64 }, (_, k) => ent(i + k, 1, 'x'.repeat(300))) }, false);
+    }
+    await s.flush();
+    gc();
+    const perEntry = (process.memoryUsage().heapUsed - before) / HELD_ENTRIES;
+    // Entry objects held were ~260 bytes each (measured before the slabs).
+    assert.ok(perEntry < HELD_HEAP_BYTES_PER_ENTRY_MAX, `${perEntry.toFixed(0)} bytes of JS heap per held entry`);
+    assert.equal(s.lastIndex(), HELD_ENTRIES - 1 + 64 - ((HELD_ENTRIES - 1) % 64));
+  });
+
   it('a truncated suffix is replaced by the new entries (the old bytes stay unreachable)', async () => {
     const s = await fixture([ent(6, 5, 'old-6'), ent(7, 5, 'old-7')]);
     await s.save({ entries: [ent(6, 6, 'new-6')] }, false);
@@ -267,9 +286,19 @@ describe('RaftLogStore off-heap log (slabs)', () => {
   });
 });
 
+/** The most a member holds with the default cadence (a snapshot every 10k entries, 5k kept). */
+const HELD_ENTRIES = 15_000;
+/** JS heap per held entry, beyond which the log is back in the heap as objects. */
+const HELD_HEAP_BYTES_PER_ENTRY_MAX = 100;
+
 /** Entry i: 40 KB, or (every 7th) more than a slab. */
 function big(i: number): Entry {
   return { index: i, term: 1, type: 0, data: new Uint8Array(i % 7 === 0 ? ENTRY_SLAB_BYTES + 5 : 40_000).fill(i % 251) };
+}
+
+/** Writes are dropped: the heap measured is the store's, not a MemoryEngine's copies. */
+class DiscardingEngine extends MemoryEngine {
+  override async write(): Promise<void> {}
 }
 
 function range(lo: number, hi: number): number[] {
