@@ -53,7 +53,9 @@ export class EntrySlabs {
   private slabs: Slab[] = [];
   private firstSlab = 0;
 
-  constructor(firstIndex: number) {
+  /** `slabBytes`: tests use tiny slabs, so a few entries already span several. */
+  constructor(firstIndex: number, private readonly slabSize: number = ENTRY_SLAB_BYTES) {
+    assert(Number.isInteger(slabSize) && slabSize > 0, () => `entry slabs: bad slab size ${slabSize}`);
     this.first = firstIndex;
   }
 
@@ -167,7 +169,7 @@ export class EntrySlabs {
   private slabFor(len: number, index: number): Slab {
     let slab = this.slabs[this.slabs.length - 1];
     if (slab === undefined || slab.bytes.length - slab.used < len) {
-      slab = { bytes: new Uint8Array(Math.max(ENTRY_SLAB_BYTES, len)), used: 0, maxIndex: index };
+      slab = { bytes: new Uint8Array(Math.max(this.slabSize, len)), used: 0, maxIndex: index };
       this.slabs.push(slab);
     }
     slab.maxIndex = Math.max(slab.maxIndex, index);

@@ -96,8 +96,11 @@ export class RaftLogStore implements Storage {
     this.checkInvariants();
   }
 
-  /** Loads the store from `engine` (the `raft/` database); an empty database is a new node. */
-  static async open(engine: Engine): Promise<RaftLogStore> {
+  /**
+   * Loads the store from `engine` (the `raft/` database); an empty database is a new node.
+   * `options.slabBytes` is for tests (entry-slabs.ts ENTRY_SLAB_BYTES otherwise).
+   */
+  static async open(engine: Engine, options: { slabBytes?: number } = {}): Promise<RaftLogStore> {
     const [hs, meta, data, cs, off] = await Promise.all([
       engine.get(RAFT_HARD_STATE_KEY),
       engine.get(RAFT_SNAPSHOT_META_KEY),
@@ -107,7 +110,7 @@ export class RaftLogStore implements Storage {
     ]);
     const offsetEntry = off === undefined ? undefined : decodeEntry(off);
     const offset: LogPoint = offsetEntry === undefined ? { index: 0, term: 0 } : offsetEntry;
-    const log = new EntrySlabs(offset.index + 1);
+    const log = new EntrySlabs(offset.index + 1, options.slabBytes);
     let logBytes = 0;
     const range = keyspaceRange(RaftKeyspace.Entry);
     for await (const [key, value] of engine.iterate({ gt: raftEntryKey(offset.index), lt: range.lt })) {
