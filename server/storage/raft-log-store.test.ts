@@ -265,13 +265,13 @@ describe('RaftLogStore off-heap log (slabs)', () => {
     const gc = runInNewContext('gc') as () => void;
     const s = await RaftLogStore.open(new DiscardingEngine());
     gc();
-    const before = process.memoryUsage().heapUsed;
+    const heapBefore = process.memoryUsage().heapUsed;
     for (let i = 1; i <= HELD_ENTRIES; i += 64) {
       await s.save({ entries: Array.from({ length: 64 }, (_, k) => ent(i + k, 1, 'x'.repeat(300))) }, false);
     }
     await s.flush();
     gc();
-    const perEntry = (process.memoryUsage().heapUsed - before) / HELD_ENTRIES;
+    const perEntry = (process.memoryUsage().heapUsed - heapBefore) / HELD_ENTRIES;
     // Entry objects held were ~260 bytes each (measured before the slabs).
     assert.ok(perEntry < HELD_HEAP_BYTES_PER_ENTRY_MAX, `${perEntry.toFixed(0)} bytes of JS heap per held entry`);
     assert.equal(s.lastIndex(), HELD_ENTRIES - 1 + 64 - ((HELD_ENTRIES - 1) % 64));
