@@ -12,7 +12,8 @@
 // call order: two batches in flight together could land in either order.
 //
 // Hard state and snapshot handed out are the store's own objects: read-only. Entries handed
-// out are decoded afresh at each call (their data copied out of the slab): the caller's.
+// out are decoded from the slab (their data a copy), except those read for the first time
+// since their save, which are the objects saved (recent-entries.ts): read-only too.
 //
 // Memory stays bounded because the region node takes a snapshot every N applied entries
 // and compacts behind it; `memoryBytes()` is there to watch that.
@@ -42,6 +43,7 @@ import {
 } from '../../proto/raft-codec.js';
 import type { BatchOp, Engine } from './engine.js';
 import { EntrySlabs } from './entry-slabs.js';
+import { RecentEntries } from './recent-entries.js';
 import {
   RAFT_CONF_STATE_KEY,
   RAFT_HARD_STATE_KEY,
@@ -78,6 +80,8 @@ export class RaftLogStore implements Storage {
   private log: EntrySlabs;
   /** Sum of entrySize over `log`. */
   private logBytes: number;
+  /** The latest appended Entry objects until their first read (the apply): not decoded again. */
+  private readonly recent = new RecentEntries();
   private writes: Promise<void> = Promise.resolve();
   /** Set when a write failed: memory is then ahead of disk and the store must not be used. */
   private failure: unknown = undefined;
@@ -156,8 +160,9 @@ export class RaftLogStore implements Storage {
       bytes += this.log.dataLength(i) + ENTRY_OVERHEAD_BYTES;
       // Always at least one entry, so a single large entry still makes progress.
       if (out.length > 0 && bytes > maxBytes) break;
-      out.push(this.log.entry(i));
+      out.push(this.recent.get(i) ?? this.log.entry(i));
     }
+    this.recent.dropBelow(lo + out.length);
     return out;
   }
 
@@ -235,6 +240,7 @@ export class RaftLogStore implements Storage {
     const dropped = { gte: raftEntryKey(this.offset.index + 1), lt: raftEntryKey(index + 1) };
     const point = { index, term: this.term(index) };
     this.logBytes -= this.log.dropBefore(index + 1) + (index - this.offset.index) * ENTRY_OVERHEAD_BYTES;
+    this.recent.dropBelow(index + 1);
     this.setOffset(point, ops);
     this.checkInvariants();
     // Not synced: losing a compaction in a crash only leaves more log than needed.
@@ -284,6 +290,7 @@ export class RaftLogStore implements Storage {
       this.logBytes += e.data.length + ENTRY_OVERHEAD_BYTES;
       ops.push({ type: 'put', key: raftEntryKey(e.index), value });
     }
+    this.recent.add(fresh);
     // Overwritten indexes were put above; only those past the new last index are deleted.
     for (let i = this.lastIndex() + 1; i <= oldLast; i++) ops.push({ type: 'del', key: raftEntryKey(i) });
   }
@@ -295,6 +302,7 @@ export class RaftLogStore implements Storage {
     }
     for (let i = this.offset.index + 1; i <= this.lastIndex(); i++) ops.push({ type: 'del', key: raftEntryKey(i) });
     this.log.reset(index + 1);
+    this.recent.clear();
     this.logBytes = 0;
     this.setOffset({ index, term }, ops);
     this.setSnapshot(snap, ops);
