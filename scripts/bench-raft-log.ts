@@ -7,7 +7,9 @@
 //
 // Held log: a log of --entries entries (the default is the most a member holds with the
 //   default cadence: a snapshot every 10k applied entries, 5k kept behind it) and what it
-//   adds to the JS heap and to off-heap memory, per entry.
+//   adds to the JS heap and to off-heap memory, per entry. Never read, so the last
+//   RECENT_ENTRIES_MAX appended Entry objects are still held (recent-entries.ts): ~25 B of
+//   the figure; a member's apply reads them within a Ready or a few.
 // append / entries / term: µs (ns for term) of CPU per entry: save() in Ready-sized
 //   batches, entries() in apply-sized ranges (decoding, in the off-heap store), term().
 // Churn: --churn entries through the store as a member's Ready loop sends them (proposal
