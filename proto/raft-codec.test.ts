@@ -7,7 +7,7 @@ import { SeededRandom } from '../server/util/random.js';
 import type { Entry, Message } from '../server/raft/types.js';
 import {
   decodeConfChange, decodeHardState, decodeMessage, decodeMessageBatch, encodeConfChange,
-  encodeEntry, encodeHardState, encodeMessage, encodeMessageBatch,
+  encodeEntry, encodeEntryInto, encodedEntryLength, encodeHardState, encodeMessage, encodeMessageBatch,
 } from './raft-codec.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('./regionstore/v1/raft.proto', import.meta.url)));
@@ -62,4 +62,23 @@ test('entries, hard state and conf changes round-trip', () => {
   assert.deepEqual(decodeHardState(encodeHardState({ term: 7, vote: 3, commit: 99 })), { term: 7, vote: 3, commit: 99 });
   const cc = { type: 2 as const, nodeId: 12345678901234, context: new Uint8Array([1]) };
   assert.deepEqual(decodeConfChange(encodeConfChange(cc)), cc);
+});
+
+test('encodeEntryInto writes encodeEntry\'s bytes at a position, in encodedEntryLength of them', () => {
+  const seed = Number(process.env.SEED ?? 1);
+  console.log(`seed=${seed}`);
+  const rng = new SeededRandom(seed);
+  const edges: Entry[] = [
+    { term: 0, index: 0, type: 0, data: new Uint8Array(0) },
+    { term: 127, index: 128, type: 1, data: new Uint8Array(127).fill(1) },
+    { term: 2 ** 32, index: 2 ** 53 - 1, type: 0, data: new Uint8Array(300).fill(2) },
+  ];
+  for (const e of [...edges, ...Array.from({ length: 300 }, () => randomEntry(rng))]) {
+    const want = encodeEntry(e);
+    assert.equal(encodedEntryLength(e), want.length);
+    const buf = new Uint8Array(want.length + 7).fill(0xee);
+    assert.equal(encodeEntryInto(e, buf, 3), 3 + want.length);
+    assert.deepEqual([...buf.subarray(3, 3 + want.length)], [...want]);
+    assert.deepEqual([...buf.subarray(0, 3), ...buf.subarray(3 + want.length)], [0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee]);
+  }
 });

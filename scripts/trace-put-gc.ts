@@ -15,6 +15,9 @@
 // --heap: also the sampling heap profiler over the window, freed objects included; prints
 // the top allocation sites of the leader and a follower (profiles kept in the temp dir).
 // --heap-live: the same, but only what was not collected by the window's end (survivors).
+// --mid-load-s N: the window closes N seconds into the load, with puts in flight: --heap-live
+// then shows what outlives a put's call (in-flight state, and promoted garbage that no
+// Mark-Compact has freed yet) instead of what the load left behind; no GC table.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +32,7 @@ const { values: args } = parseArgs({
     variants: { type: 'string', default: 'default' },
     heap: { type: 'boolean', default: false },
     'heap-live': { type: 'boolean', default: false },
+    'mid-load-s': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -150,10 +154,17 @@ async function runVariant(name: string, keys: number): Promise<void> {
     for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
     const loadBefore = load();
     const t0 = performance.now();
+    const midLoadS = args['mid-load-s'] === undefined ? undefined : Number(args['mid-load-s']);
+    const closeWindow = (): void => {
+      for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
+    };
+    const midLoad = midLoadS === undefined ? undefined : setTimeout(closeWindow, midLoadS * 1000);
     const loaded = await loadStage(endpoint(), WARM_KEYS, WARM_KEYS + keys, value);
     const loadS = (performance.now() - t0) / 1000;
+    clearTimeout(midLoad);
+    if (midLoadS !== undefined && loadS < midLoadS) throw new Error(`the load took ${loadS.toFixed(1)} s, less than --mid-load-s ${midLoadS}: give more --keys`);
     await settleWithin(cluster, SETTLE_TIMEOUT_MS);
-    for (const n of cluster.nodes) process.kill(n.pid, 'SIGUSR2');
+    if (midLoadS === undefined) closeWindow();
     while (!cluster.nodes.every((n) => existsSync(join(dir, `done-${n.pid}`)))) await sleep(POLL_MS);
     leader = await leaderOf(cluster);
     console.log(`\n## ${name} (${flags || 'no extra flags'}): ${keys} puts in ${loadS.toFixed(1)} s = ${Math.round(keys / loadS)}/s, `
@@ -162,7 +173,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
       member: `${n.name}${n === leader ? ' (leader)' : ''}`,
       ...summarize(JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile, keys),
     }));
-    console.table(rows);
+    if (midLoadS === undefined) console.table(rows);
     if (args.heap || args['heap-live']) {
       const follower = cluster.nodes.find((n) => n !== leader);
       for (const n of [leader, follower]) {

@@ -18,6 +18,9 @@ const OPS_PER_RUN = 400;
 const RUNS = 3;
 const APPEND_ENTRIES_MAX = 6;
 const ENTRY_DATA_BYTES_MAX = 24;
+/** Tiny slabs (entry-slabs.ts): a few entries fill one, so appends, truncations and
+ *  compactions cross slab boundaries and free slabs all the time. */
+const SLAB_BYTES = 64;
 
 /** The model: every entry by index, plus the compaction point and the latest snapshot. */
 interface Model {
@@ -162,7 +165,7 @@ class Run {
   private async reopen(): Promise<void> {
     await this.close();
     this.engine = await openRocksEngine(this.dir);
-    this.store = await RaftLogStore.open(this.engine);
+    this.store = await RaftLogStore.open(this.engine, { slabBytes: SLAB_BYTES });
   }
 }
 
@@ -182,7 +185,7 @@ it('RaftLogStore matches a model through random appends, truncations, compaction
         hardState: { term: 0, vote: 0, commit: 0 },
         snap: { index: 0, term: 0, confState: { voters: [], learners: [] }, data: new Uint8Array(0) },
       };
-      const run = new Run(new SeededRandom(seed), model, await RaftLogStore.open(engine), engine, dir);
+      const run = new Run(new SeededRandom(seed), model, await RaftLogStore.open(engine, { slabBytes: SLAB_BYTES }), engine, dir);
       let op = 0;
       try {
         for (; op < OPS_PER_RUN; op++) await run.step();

@@ -5,11 +5,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type Entry, type Snapshot, StorageError, entrySize } from '../raft/types.js';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './memory-engine.js';
 import { RaftLogStore } from './raft-log-store.js';
 import { openRocksEngine } from './rocksdb-engine.js';
+import { ENTRY_SLAB_BYTES } from './entry-slabs.js';
+import { RAFT_LOG_OFFSET_KEY, RaftKeyspace, keyspaceRange, raftEntryIndex, raftEntryKey } from './keys.js';
+import { encodeEntry } from '../../proto/raft-codec.js';
 
 const ent = (index: number, term: number, data = ''): Entry => ({ index, term, type: 0, data: new TextEncoder().encode(data) });
 const snap = (index: number, term: number, voters = [1, 2, 3]): Snapshot => ({
@@ -218,4 +223,90 @@ describe('RaftLogStore on RocksDB', () => {
     assert.equal(count, 2);
     await engine.close();
   });
+
+  it('compaction leaves no entry at or below the offset on disk, also after a crash between its two writes', async () => {
+    const dir = join(root, 'c');
+    let engine = await openRocksEngine(dir);
+    let s = await RaftLogStore.open(engine);
+    await s.save({ entries: Array.from({ length: 30 }, (_, i) => ent(i + 1, 1, `d${i + 1}`)) }, true);
+    await s.createSnapshot(20, { voters: [1], learners: [] }, new Uint8Array(0));
+    await s.compact(10);
+    await s.compact(15);
+    assert.deepEqual(await entryKeysOnDisk(engine), range(16, 30));
+    // The crash: the offset (written first) landed, the range delete after it did not.
+    await engine.write([{ type: 'put', key: raftEntryKey(5), value: encodeEntry(ent(5, 1, 'stale')) }]);
+    await engine.write([{ type: 'put', key: RAFT_LOG_OFFSET_KEY, value: encodeEntry({ ...ent(18, 1), data: new Uint8Array(0) }) }]);
+    await engine.close();
+    engine = await openRocksEngine(dir);
+    s = await RaftLogStore.open(engine);
+    assert.equal(s.firstIndex(), 19);
+    assert.deepEqual(await entryKeysOnDisk(engine), range(19, 30));
+    assert.deepEqual(all(s), range(19, 30).map((i) => [i, 1]));
+    await engine.close();
+  });
 });
+
+describe('RaftLogStore off-heap log (slabs)', () => {
+  it('holds entries across many slabs, larger than a slab too, and frees slabs behind compaction', async () => {
+    const s = await RaftLogStore.open(new MemoryEngine());
+    for (let i = 1; i <= 200; i += 10) await s.save({ entries: Array.from({ length: 10 }, (_, k) => big(i + k)) }, false);
+    const held = s.slabBytes();
+    assert.ok(held >= 200 * 40_000, `slabs hold ${held} bytes`);
+    for (const e of s.entries(1, 201, Infinity)) assert.deepEqual(e, big(e.index));
+    await s.createSnapshot(190, { voters: [1], learners: [] }, new Uint8Array(0));
+    await s.compact(190);
+    assert.ok(s.slabBytes() < held / 4, `after compaction slabs hold ${s.slabBytes()} of ${held} bytes`);
+    assert.deepEqual(s.entries(191, 201, Infinity).map((e) => e.data[0]), range(191, 200).map((i) => i % 251));
+    assert.equal(s.memoryBytes(), range(191, 200).reduce((n, i) => n + entrySize(big(i)), 0));
+  });
+
+  it('a held log costs the JS heap a few bytes per entry, not an object graph (issue 20)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s = await RaftLogStore.open(new DiscardingEngine());
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 1; i <= HELD_ENTRIES; i += 64) {
+      await s.save({ entries: Array.from({ length: 64 }, (_, k) => ent(i + k, 1, 'x'.repeat(300))) }, false);
+    }
+    await s.flush();
+    gc();
+    const perEntry = (process.memoryUsage().heapUsed - heapBefore) / HELD_ENTRIES;
+    // Entry objects held were ~260 bytes each (measured before the slabs).
+    assert.ok(perEntry < HELD_HEAP_BYTES_PER_ENTRY_MAX, `${perEntry.toFixed(0)} bytes of JS heap per held entry`);
+    assert.equal(s.lastIndex(), HELD_ENTRIES - 1 + 64 - ((HELD_ENTRIES - 1) % 64));
+  });
+
+  it('a truncated suffix is replaced by the new entries (the old bytes stay unreachable)', async () => {
+    const s = await fixture([ent(6, 5, 'old-6'), ent(7, 5, 'old-7')]);
+    await s.save({ entries: [ent(6, 6, 'new-6')] }, false);
+    assert.deepEqual(s.entries(4, 7, Infinity).map((e) => [e.index, e.term, new TextDecoder().decode(e.data)]), [[4, 4, ''], [5, 5, ''], [6, 6, 'new-6']]);
+    throwsKind(() => s.term(7), 'unavailable');
+    assert.equal(s.memoryBytes(), [ent(4, 4), ent(5, 5), ent(6, 6, 'new-6')].reduce((n, e) => n + entrySize(e), 0));
+  });
+});
+
+/** The most a member holds with the default cadence (a snapshot every 10k entries, 5k kept). */
+const HELD_ENTRIES = 15_000;
+/** JS heap per held entry, beyond which the log is back in the heap as objects. */
+const HELD_HEAP_BYTES_PER_ENTRY_MAX = 100;
+
+/** Entry i: 40 KB, or (every 7th) more than a slab. */
+function big(i: number): Entry {
+  return { index: i, term: 1, type: 0, data: new Uint8Array(i % 7 === 0 ? ENTRY_SLAB_BYTES + 5 : 40_000).fill(i % 251) };
+}
+
+/** Writes are dropped: the heap measured is the store's, not a MemoryEngine's copies. */
+class DiscardingEngine extends MemoryEngine {
+  override async write(): Promise<void> {}
+}
+
+function range(lo: number, hi: number): number[] {
+  return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+}
+
+async function entryKeysOnDisk(engine: Engine): Promise<number[]> {
+  const out: number[] = [];
+  for await (const [key] of engine.iterate(keyspaceRange(RaftKeyspace.Entry))) out.push(raftEntryIndex(key));
+  return out;
+}

@@ -3,12 +3,17 @@
 // The core reads synchronously, so the store keeps in memory everything it answers from:
 // the uncompacted log (entries after the compaction point), the hard state, the latest
 // snapshot's metadata and data, and the conf state. It is loaded once on open and every
-// change is written through. The in-memory view changes when a method is CALLED (not when
-// its promise resolves), so the Ready loop can go on at once; the promise says the change
-// is on disk (fsynced when `sync` was asked). Writes reach the engine one at a time, in
+// change is written through. The log is held off the JS heap, as the encoded entries in
+// slabs with a typed-array index (entry-slabs.ts): an Entry object per put kept until the
+// next compaction (~260 bytes of JS heap each, 10-15k of them) outlived the scavenges, was
+// promoted and was work for every Mark-Compact (issue 20). The in-memory view changes when
+// a method is CALLED (not when its promise resolves), so the Ready loop can go on at once;
+// the promise says the change is on disk (fsynced when `sync` was asked). Writes reach the engine one at a time, in
 // call order: two batches in flight together could land in either order.
 //
-// Entries, hard state and snapshot handed out are the store's own objects: read-only.
+// Hard state and snapshot handed out are the store's own objects: read-only. Entries handed
+// out are decoded from the slab (their data a copy), except those read for the first time
+// since their save, which are the objects saved (recent-entries.ts): read-only too.
 //
 // Memory stays bounded because the region node takes a snapshot every N applied entries
 // and compacts behind it; `memoryBytes()` is there to watch that.
@@ -18,7 +23,7 @@
 // 'compacted', past lastIndex 'unavailable'.
 //
 // Invariants:
-//   log[i].index === offset.index + 1 + i (contiguous);
+//   the log holds entries offset.index + 1 .. lastIndex(), contiguous;
 //   offset.index <= snapshot.metadata.index <= lastIndex() (compaction never passes the
 //   latest snapshot, or a lagging follower could be caught up by neither);
 //   disk and memory hold the same records once every pending write has resolved.
@@ -37,6 +42,8 @@ import {
   encodeSnapshotMetadata,
 } from '../../proto/raft-codec.js';
 import type { BatchOp, Engine } from './engine.js';
+import { EntrySlabs } from './entry-slabs.js';
+import { RecentEntries } from './recent-entries.js';
 import {
   RAFT_CONF_STATE_KEY,
   RAFT_HARD_STATE_KEY,
@@ -61,15 +68,20 @@ interface LogPoint {
   term: number;
 }
 
+/** entrySize(e) is e.data.length plus this (types.ts); the log knows data lengths without Entry objects. */
+const ENTRY_OVERHEAD_BYTES = entrySize({ term: 0, index: 0, type: 0, data: EMPTY_BYTES });
+
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 const EMPTY_CONF_STATE: ConfState = { voters: [], learners: [] };
 const EMPTY_SNAPSHOT: Snapshot = { metadata: { index: 0, term: 0, confState: EMPTY_CONF_STATE }, data: EMPTY_BYTES };
 
 export class RaftLogStore implements Storage {
-  /** Entries after `offset`, contiguous. */
-  private log: Entry[];
+  /** Entries after `offset`, contiguous, off the JS heap. Invariant: log.firstIndex === offset.index + 1. */
+  private log: EntrySlabs;
   /** Sum of entrySize over `log`. */
   private logBytes: number;
+  /** The latest appended Entry objects until their first read (the apply): not decoded again. */
+  private readonly recent = new RecentEntries();
   private writes: Promise<void> = Promise.resolve();
   /** Set when a write failed: memory is then ahead of disk and the store must not be used. */
   private failure: unknown = undefined;
@@ -77,18 +89,22 @@ export class RaftLogStore implements Storage {
   private constructor(
     private readonly engine: Engine,
     private offset: LogPoint,
-    log: Entry[],
+    log: EntrySlabs,
+    logBytes: number,
     private hardState: HardState,
     private snap: Snapshot,
     private confState: ConfState,
   ) {
     this.log = log;
-    this.logBytes = log.reduce((n, e) => n + entrySize(e), 0);
+    this.logBytes = logBytes;
     this.checkInvariants();
   }
 
-  /** Loads the store from `engine` (the `raft/` database); an empty database is a new node. */
-  static async open(engine: Engine): Promise<RaftLogStore> {
+  /**
+   * Loads the store from `engine` (the `raft/` database); an empty database is a new node.
+   * `options.slabBytes` is for tests (entry-slabs.ts ENTRY_SLAB_BYTES otherwise).
+   */
+  static async open(engine: Engine, options: { slabBytes?: number } = {}): Promise<RaftLogStore> {
     const [hs, meta, data, cs, off] = await Promise.all([
       engine.get(RAFT_HARD_STATE_KEY),
       engine.get(RAFT_SNAPSHOT_META_KEY),
@@ -98,15 +114,19 @@ export class RaftLogStore implements Storage {
     ]);
     const offsetEntry = off === undefined ? undefined : decodeEntry(off);
     const offset: LogPoint = offsetEntry === undefined ? { index: 0, term: 0 } : offsetEntry;
-    const log: Entry[] = [];
+    const log = new EntrySlabs(offset.index + 1, options.slabBytes);
+    let logBytes = 0;
     const range = keyspaceRange(RaftKeyspace.Entry);
     for await (const [key, value] of engine.iterate({ gt: raftEntryKey(offset.index), lt: range.lt })) {
       const e = decodeEntry(value);
-      const expected = offset.index + 1 + log.length;
+      const expected = log.endIndex;
       assert(raftEntryIndex(key) === e.index && e.index === expected, () =>
         `raft log on disk is not contiguous: key ${raftEntryIndex(key)} holds entry ${e.index}, expected ${expected}`);
-      log.push(e);
+      log.appendEncoded(e, value);
+      logBytes += e.data.length + ENTRY_OVERHEAD_BYTES;
     }
+    // Entries a compaction cut short by a crash left below the offset (see compact()).
+    if (offset.index > 0) await engine.clear({ gte: range.gte, lt: raftEntryKey(offset.index + 1) });
     const snapshot: Snapshot = meta === undefined
       ? EMPTY_SNAPSHOT
       : { metadata: decodeSnapshotMetadata(meta), data: data ?? EMPTY_BYTES };
@@ -114,6 +134,7 @@ export class RaftLogStore implements Storage {
       engine,
       offset,
       log,
+      logBytes,
       hs === undefined ? EMPTY_HARD_STATE : decodeHardState(hs),
       snapshot,
       cs === undefined ? EMPTY_CONF_STATE : decodeConfState(cs),
@@ -132,16 +153,16 @@ export class RaftLogStore implements Storage {
     if (hi > this.lastIndex() + 1) {
       throw new StorageError('unavailable', `entries up to ${hi - 1}: last index is ${this.lastIndex()}`);
     }
-    const first = lo - this.offset.index - 1;
     const out: Entry[] = [];
     let bytes = 0;
-    for (let i = first; i < hi - this.offset.index - 1; i++) {
-      const e = this.log[i] as Entry;
-      bytes += entrySize(e);
+    for (let i = lo; i < hi; i++) {
+      // entrySize from the index: an entry past the byte cap is not decoded.
+      bytes += this.log.dataLength(i) + ENTRY_OVERHEAD_BYTES;
       // Always at least one entry, so a single large entry still makes progress.
       if (out.length > 0 && bytes > maxBytes) break;
-      out.push(e);
+      out.push(this.recent.get(i) ?? this.log.entry(i));
     }
+    this.recent.dropBelow(lo + out.length);
     return out;
   }
 
@@ -149,7 +170,7 @@ export class RaftLogStore implements Storage {
     if (i < this.offset.index) throw new StorageError('compacted', `term of ${i}: compacted up to ${this.offset.index}`);
     if (i === this.offset.index) return this.offset.term;
     if (i > this.lastIndex()) throw new StorageError('unavailable', `term of ${i}: last index is ${this.lastIndex()}`);
-    return (this.log[i - this.offset.index - 1] as Entry).term;
+    return this.log.term(i);
   }
 
   firstIndex(): number {
@@ -157,7 +178,7 @@ export class RaftLogStore implements Storage {
   }
 
   lastIndex(): number {
-    return this.offset.index + this.log.length;
+    return this.log.endIndex - 1;
   }
 
   snapshot(): Snapshot {
@@ -211,16 +232,19 @@ export class RaftLogStore implements Storage {
     assert(index <= this.snap.metadata.index, () =>
       `compact to ${index} passes the latest snapshot at ${this.snap.metadata.index}`);
     const ops: BatchOp[] = [];
-    const dropped = this.log.splice(0, index - this.offset.index);
-    for (const e of dropped) {
-      this.logBytes -= entrySize(e);
-      ops.push({ type: 'del', key: raftEntryKey(e.index) });
-    }
-    const last = dropped[dropped.length - 1] as Entry;
-    this.setOffset({ index: last.index, term: last.term }, ops);
+    // The entries go in one range delete after the new offset, run by RocksDB off the main
+    // thread: a delete op and key per entry (10k at the default cadence, built across turns
+    // of the loop) lived long enough to be promoted, about 150 bytes of old space per put.
+    // Crash-safe: the WAL replays a prefix, so the deletes are never without the offset;
+    // entries left below it are ignored and cleared at the next open.
+    const dropped = { gte: raftEntryKey(this.offset.index + 1), lt: raftEntryKey(index + 1) };
+    const point = { index, term: this.term(index) };
+    this.logBytes -= this.log.dropBefore(index + 1) + (index - this.offset.index) * ENTRY_OVERHEAD_BYTES;
+    this.recent.dropBelow(index + 1);
+    this.setOffset(point, ops);
     this.checkInvariants();
     // Not synced: losing a compaction in a crash only leaves more log than needed.
-    return this.write(ops, false);
+    return this.write(ops, false, dropped);
   }
 
   /** A follower installs a snapshot from the leader: the whole log is dropped. */
@@ -236,6 +260,11 @@ export class RaftLogStore implements Storage {
   /** Bytes of entries held in memory (entrySize), for metrics and compaction decisions. */
   memoryBytes(): number {
     return this.logBytes;
+  }
+
+  /** Off-heap bytes the log's slabs hold (encoded entries and the unused end of the last slab). */
+  slabBytes(): number {
+    return this.log.slabBytes();
   }
 
   // ---- internals ----
@@ -254,13 +283,14 @@ export class RaftLogStore implements Storage {
     const oldLast = this.lastIndex();
     assert(start <= oldLast + 1, () => `missing log entries: appending at ${start} after last index ${oldLast}`);
     // Truncate the conflicting suffix [start, oldLast], then append.
-    const removed = this.log.splice(start - this.offset.index - 1);
-    for (const e of removed) this.logBytes -= entrySize(e);
+    this.logBytes -= this.log.truncateFrom(start) + (oldLast + 1 - start) * ENTRY_OVERHEAD_BYTES;
     for (const e of fresh) {
-      this.log.push(e);
-      this.logBytes += entrySize(e);
-      ops.push({ type: 'put', key: raftEntryKey(e.index), value: encodeEntry(e) });
+      // The slab's bytes are the batch's value: encoded once, and no copy per entry on the heap.
+      const value = this.log.append(e);
+      this.logBytes += e.data.length + ENTRY_OVERHEAD_BYTES;
+      ops.push({ type: 'put', key: raftEntryKey(e.index), value });
     }
+    this.recent.add(fresh);
     // Overwritten indexes were put above; only those past the new last index are deleted.
     for (let i = this.lastIndex() + 1; i <= oldLast; i++) ops.push({ type: 'del', key: raftEntryKey(i) });
   }
@@ -270,8 +300,9 @@ export class RaftLogStore implements Storage {
     if (index <= this.snap.metadata.index) {
       throw new StorageError('snapshot-out-of-date', `install snapshot at ${index}: have one at ${this.snap.metadata.index}`);
     }
-    for (const e of this.log) ops.push({ type: 'del', key: raftEntryKey(e.index) });
-    this.log = [];
+    for (let i = this.offset.index + 1; i <= this.lastIndex(); i++) ops.push({ type: 'del', key: raftEntryKey(i) });
+    this.log.reset(index + 1);
+    this.recent.clear();
     this.logBytes = 0;
     this.setOffset({ index, term }, ops);
     this.setSnapshot(snap, ops);
@@ -291,13 +322,17 @@ export class RaftLogStore implements Storage {
     ops.push({ type: 'put', key: RAFT_LOG_OFFSET_KEY, value: encodeEntry({ ...point, type: 0, data: EMPTY_BYTES }) });
   }
 
-  /** Queues the batch behind every earlier one, so batches reach the engine in call order. */
-  private write(ops: BatchOp[], sync: boolean): Promise<void> {
+  /**
+   * Queues the batch (then the range delete `clear`, if any) behind every earlier write, so
+   * they reach the engine in call order.
+   */
+  private write(ops: BatchOp[], sync: boolean, clear?: { gte: Uint8Array; lt: Uint8Array }): Promise<void> {
     const done = this.writes.then(async () => {
       this.checkUsable();
-      if (ops.length === 0 && !sync) return;
+      if (ops.length === 0 && !sync && clear === undefined) return;
       try {
         await this.engine.write(ops, { sync });
+        if (clear !== undefined) await this.engine.clear(clear);
       } catch (err) {
         this.failure ??= err;
         throw err;
@@ -315,9 +350,8 @@ export class RaftLogStore implements Storage {
   }
 
   private checkInvariants(): void {
-    const first = this.log[0];
-    assert(first === undefined || first.index === this.offset.index + 1, () =>
-      `log starts at ${first?.index}, offset is ${this.offset.index}`);
+    assert(this.log.firstIndex === this.offset.index + 1, () =>
+      `log starts at ${this.log.firstIndex}, offset is ${this.offset.index}`);
     assert(this.offset.index <= this.snap.metadata.index && this.snap.metadata.index <= this.lastIndex(), () =>
       `offset ${this.offset.index} <= snapshot ${this.snap.metadata.index} <= last ${this.lastIndex()} does not hold`);
   }
