@@ -27,7 +27,7 @@ import { dirname, join } from 'node:path';
  * old one is left alone). scripts/build-rocksdb.mjs has the same constant; a test checks
  * both name the same directory.
  */
-export const ROCKSDB_RELEASE_BUILD_ID = 'ndebug-o2-itercrc1-paranoid1-getmanysnap1';
+export const ROCKSDB_RELEASE_BUILD_ID = 'ndebug-o2-itercrc1-paranoid1-getmanysnap1-tune1-crcsse1';
 /** The variable node-gyp-build reads (package name in capitals + _PREBUILD): a directory whose build/Release it loads first. */
 const NODE_GYP_BUILD_DIR_VAR = 'ROCKSDB_PREBUILD';
 /** Overrides where release builds are cached (default ~/.cache/regionstore/rocksdb, or under $XDG_CACHE_HOME). */
