@@ -7,7 +7,9 @@
 // Corruption status; and binding.cc reads iterators with verify_checksums = false, so a
 // damaged block can come back as data. This build defines NDEBUG, compiles with -O2 as
 // RocksDB's release builds do, and turns the iterators' checksums on (one line of
-// binding.cc, patched in the copy that is compiled).
+// binding.cc, patched in the copy that is compiled). Session 9 (issue 20): the rs* open
+// options of server/storage/rocksdb-tuning.ts, getMany as one MultiGet, and crc32c with
+// SSE4.2/PCLMULQDQ chosen at run time (TUNE_FUNCTION, GETMANY_*, CRC32C_PATCHES below).
 //
 // Plain JavaScript, no dependencies: it runs from `npm ci --omit=dev` (the container image)
 // and from a global install, where tsx is absent. It never fails the install: without a

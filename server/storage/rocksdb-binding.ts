@@ -11,6 +11,8 @@
 // arch, node ABI, build id>/build/Release/leveldown.node. This module finds it and points
 // node-gyp-build there (its ROCKSDB_PREBUILD variable) before the package is loaded; the
 // variable is inherited by child processes (db-check.ts's reader), so they load the same.
+// Since session 9 the release build also reads the rs* open options (rocksdb-tuning.ts),
+// answers getMany with one MultiGet, and computes crc32c with SSE4.2 when the CPU has it.
 //
 // REGIONSTORE_ROCKSDB_BINDING: auto (default: the release build if it is there, else the
 // prebuilt one, said loudly at start), release (refuse to run without it), prebuilt (the

@@ -26,8 +26,9 @@ export const ROCKSDB_OPEN_OPTIONS = {
    * that misses the mvcc caches is a seek into MvccLatest, which wants that keyspace's
    * hot blocks resident. Scans (counts, snapshots, HashKV) read with fillCache false and
    * do not evict them. RocksDB 6.17's other defaults suit 2 cores: 2 background jobs
-   * (flush + compaction), 2 memtables, L0 slowdown at 20 files; the binding exposes no
-   * more than cache, write buffer, block size and open files.
+   * (flush + compaction), 2 memtables, L0 slowdown at 20 files. The package's open() takes
+   * no more than cache, write buffer, block size and open files; the release build also
+   * reads the rs* options of rocksdb-tuning.ts (memtable bloom, table format, ...).
    */
   cacheSize: 32 * 1024 * 1024,
   /** Memtable size before a flush; larger absorbs write bursts with fewer L0 files. */
