@@ -8,7 +8,11 @@
 // as bench:scale does (scattered order, incompressible); --write-buffer-mb sets the memtable.
 // Each stage's row has the CPU per put of every thread over the stage (stageUsPerPut:<thread>):
 // main, node#2-5 (V8's platform workers: GC helpers), node#7-10 (libuv's pool: the binding's
-// reads and writes), rocksdb:low0 (compaction), rocksdb:high0 (flush).
+// reads and writes), rocksdb:low0 (compaction), rocksdb:high0 (flush). The store opens with
+// the state database's tuning (STATE_ROCKSDB_TUNING); REGIONSTORE_ROCKSDB_TUNING overrides it
+// (server/storage/rocksdb-tuning.ts). --rocksdb-stats opens it with RocksDB's statistics and
+// adds, per stage, the tickers per 1000 puts (rdb:<ticker>: block cache hits and misses,
+// bloom filter useful, memtable hits, bytes compacted, stall micros) and the level-0 files.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { encodeCommand } from '../server/mvcc/command-codec.js';
 import { MvccStore } from '../server/mvcc/store.js';
 import { RocksEngine, STATE_WRITE_BUFFER_BYTES } from '../server/storage/rocksdb-engine.js';
+import { STATE_ROCKSDB_TUNING } from '../server/storage/rocksdb-tuning.js';
 
 /** Puts per applied batch: about what the region node applies per Ready under load. */
 const BATCH_PUTS = 256;
@@ -38,6 +43,8 @@ const { values } = parseArgs({
     'random-values': { type: 'boolean', default: false },
     /** The store's memtable size in MiB (else a member's state database's: STATE_WRITE_BUFFER_BYTES). */
     'write-buffer-mb': { type: 'string' },
+    /** RocksDB's statistics on (release build only): tickers per 1000 puts in each stage's row. */
+    'rocksdb-stats': { type: 'boolean', default: false },
   },
 });
 const stages = (values.stages as string).split(',').map(Number);
@@ -75,6 +82,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 
 const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
 const engineOptions = {
+  ...STATE_ROCKSDB_TUNING,
+  ...(values['rocksdb-stats'] === true ? { rsStatistics: 1 } : {}),
   ...(values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {}),
   writeBufferSize: values['write-buffer-mb'] !== undefined ? Number(values['write-buffer-mb']) * 2 ** 20 : STATE_WRITE_BUFFER_BYTES,
 };
@@ -89,9 +98,10 @@ const randomValue = (): Buffer => {
 const nextValue = values['random-values'] === true ? randomValue : () => constantValue;
 let index = 0;
 let loaded = 0;
-const rows: Array<Record<string, number>> = [];
+const rows: Array<Record<string, number | string>> = [];
 
 let threadsBefore: Record<string, number> = threadCpu();
+let statsBefore: Record<string, number> = engine.statistics();
 for (const target of stages) {
   const loaded0 = loaded;
   const tail = target - Math.floor((target - loaded) / 10);
@@ -122,8 +132,14 @@ for (const target of stages) {
   const prefixCount = await timed(() => store.range({ key: Buffer.from('k'), rangeEnd: Buffer.from('l'), countOnly: true }));
   const range = await timed(() => store.range({ key: key(0), rangeEnd: Uint8Array.of(0), limit: 1000 }));
   const hash = await timed(() => store.hashKV(0));
+  const stats = engine.statistics();
+  const statsPerKPut = Object.fromEntries(Object.entries(stats)
+    .map(([k, v]) => [`rdb:${k.replace(/^rocksdb\./, '')}`, Math.round(((v - (statsBefore[k] ?? 0)) / (target - loaded0)) * 1000)] as const)
+    .filter(([, v]) => v !== 0));
+  statsBefore = stats;
   const row = {
-    keys: target, putsPerSec: Math.round(putsPerSec), cpuUsPerPut: Math.round(cpuUsPerPut),
+    keys: target, l0Files: Number(engine.property('rocksdb.num-files-at-level0') ?? -1),
+    levels: [1, 2, 3, 4].map((l) => engine.property(`rocksdb.num-files-at-level${l}`)).join('/'), putsPerSec: Math.round(putsPerSec), cpuUsPerPut: Math.round(cpuUsPerPut),
     ...Object.fromEntries(Object.entries(stageThreads).map(([k, v]) => [`stageUsPerPut:${k}`, v])), heapMiB: Math.round(heap),
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
     countMs: Math.round(count.ms), countLoopMaxMs: Math.round(count.loopMaxMs), counted: count.result.count,
@@ -131,6 +147,7 @@ for (const target of stages) {
     prefixCountLoopMaxMs: Math.round(prefixCount.loopMaxMs), prefixCounted: prefixCount.result.count,
     range1000Ms: Math.round(range.ms), range1000CpuMs: Math.round(range.cpuMs),
     hashKVMs: Math.round(hash.ms), hashKVCpuMs: Math.round(hash.cpuMs), hashLoopMaxMs: Math.round(hash.loopMaxMs),
+    ...statsPerKPut,
   };
   rows.push(row);
   console.log(JSON.stringify(row));

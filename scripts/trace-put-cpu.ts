@@ -8,7 +8,11 @@
 // (`regionstore_event_loop_delay_seconds`, whose window a scrape opens and closes), and the
 // synced log writes and apply batches per 1000 puts (how much each Ready batches).
 //
-//   npx tsx scripts/trace-put-cpu.ts [--stages 20000,200000] [--random-values] [--node-flags '--v8-pool-size=1'] [--prof DIR] [--keep]
+//   npx tsx scripts/trace-put-cpu.ts [--stages 20000,200000] [--random-values] [--gets 20000] [--node-flags '--v8-pool-size=1'] [--prof DIR] [--keep]
+//
+// --gets N: after the last stage, N linearizable gets of random loaded keys (bench:scale's
+// read step: 256 in flight to the leader) and their CPU per get per member and thread.
+// RS_CLUSTER_SERVE_FROM=tsx runs the members from the sources instead of dist/.
 //
 // --stages: the key counts at the end of each stage. --node-flags: node flags for the
 // members, before the launcher's own. --prof DIR: every member runs under
@@ -18,10 +22,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DIST_SERVE_COMMAND, REPO_ROOT, startCluster } from '../cluster/launcher.js';
+import { DIST_SERVE_COMMAND, REPO_ROOT, SERVE_FROM_ENV, TSX_SERVE_COMMAND, startCluster } from '../cluster/launcher.js';
 import { leaderOf, settle as settleWithin } from './cluster-settle.js';
 import { procCpu } from './proc-thread-cpu.js';
-import { loadStage, partRates, valueSource } from '../client/bench/scale-load.js';
+import { getRandomKeys, loadStage, partRates, valueSource } from '../client/bench/scale-load.js';
 import { scrape } from '../client/bench/scale-probes.js';
 
 const { values: args } = parseArgs({
@@ -32,6 +36,7 @@ const { values: args } = parseArgs({
     prof: { type: 'string' },
     'node-flags': { type: 'string', default: '' },
     keep: { type: 'boolean', default: false },
+    gets: { type: 'string', default: '0' },
   },
 });
 
@@ -56,7 +61,8 @@ if (args.prof !== undefined) {
   env['NODE_OPTIONS'] = `${process.env.NODE_OPTIONS ?? ''} --import ${join(REPO_ROOT, 'scripts', 'profile-preload.mjs')}`.trim();
 }
 const nodeFlags = args['node-flags'].split(/\s+/).filter((f) => f !== '');
-const command = { ...DIST_SERVE_COMMAND, args: [...nodeFlags, ...DIST_SERVE_COMMAND.args] };
+const serve = process.env[SERVE_FROM_ENV] === 'tsx' ? TSX_SERVE_COMMAND : DIST_SERVE_COMMAND;
+const command = { ...serve, args: [...nodeFlags, ...serve.args] };
 const cluster = await startCluster({ dataDir: join(dir, 'rs'), nodes: 3, ready: 'healthy', extraArgs: TIMINGS, env, command });
 try {
   const value = valueSource(args['random-values'], Number(args.seed));
@@ -101,6 +107,20 @@ try {
       console.log(`  ${n.name} µs/put by thread: ${groups.map(([g, s]) => `${g} ${Math.round(s * 1e6)}`).join(', ')}`);
     }
     from = to;
+  }
+  const gets = Number(args.gets);
+  if (gets > 0) {
+    const before = cluster.nodes.map((n) => procCpu(n.pid));
+    const loadBefore = load();
+    const r = await getRandomKeys(leader.clientUrl.replace(/^http:\/\//, ''), from, new Set(), gets, Number(args.seed));
+    const after = cluster.nodes.map((n) => procCpu(n.pid));
+    console.log(`\n## ${gets} linearizable gets of ${from} keys: ${Math.round(r.ok / r.seconds)}/s, ${r.failed} failed; load average ${loadBefore} before, ${load()} after`);
+    for (const [i, n] of cluster.nodes.entries()) {
+      const groups = [...after[i]!.byThread].map(([g, s]) => [g, (s - (before[i]!.byThread.get(g) ?? 0)) / gets] as const)
+        .filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]);
+      console.log(`  ${n.name}${n === leader ? ' (leader)' : ''} CPU µs/get ${Math.round(((after[i]!.all - before[i]!.all) / gets) * 1e6)}, ` +
+        `main ${Math.round(((after[i]!.main - before[i]!.main) / gets) * 1e6)}; by thread: ${groups.map(([g, s]) => `${g} ${Math.round(s * 1e6)}`).join(', ')}`);
+    }
   }
 } finally {
   await cluster.stop();

@@ -11,6 +11,8 @@
 // arch, node ABI, build id>/build/Release/leveldown.node. This module finds it and points
 // node-gyp-build there (its ROCKSDB_PREBUILD variable) before the package is loaded; the
 // variable is inherited by child processes (db-check.ts's reader), so they load the same.
+// Since session 9 the release build also reads the rs* open options (rocksdb-tuning.ts),
+// answers getMany with one MultiGet, and computes crc32c with SSE4.2 when the CPU has it.
 //
 // REGIONSTORE_ROCKSDB_BINDING: auto (default: the release build if it is there, else the
 // prebuilt one, said loudly at start), release (refuse to run without it), prebuilt (the
@@ -27,7 +29,7 @@ import { dirname, join } from 'node:path';
  * old one is left alone). scripts/build-rocksdb.mjs has the same constant; a test checks
  * both name the same directory.
  */
-export const ROCKSDB_RELEASE_BUILD_ID = 'ndebug-o2-itercrc1-paranoid1-getmanysnap1';
+export const ROCKSDB_RELEASE_BUILD_ID = 'ndebug-o2-itercrc1-paranoid1-getmanysnap1-tune1-crcsse1';
 /** The variable node-gyp-build reads (package name in capitals + _PREBUILD): a directory whose build/Release it loads first. */
 const NODE_GYP_BUILD_DIR_VAR = 'ROCKSDB_PREBUILD';
 /** Overrides where release builds are cached (default ~/.cache/regionstore/rocksdb, or under $XDG_CACHE_HOME). */

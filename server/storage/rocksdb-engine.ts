@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import { selectRocksdbBinding } from './rocksdb-binding.js';
+import { parseRocksStatistics, ROCKSDB_TUNING, STATE_ROCKSDB_TUNING, tuningFromEnv, type RocksTuning } from './rocksdb-tuning.js';
 import {
   ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
 } from './engine.js';
@@ -25,8 +26,9 @@ export const ROCKSDB_OPEN_OPTIONS = {
    * that misses the mvcc caches is a seek into MvccLatest, which wants that keyspace's
    * hot blocks resident. Scans (counts, snapshots, HashKV) read with fillCache false and
    * do not evict them. RocksDB 6.17's other defaults suit 2 cores: 2 background jobs
-   * (flush + compaction), 2 memtables, L0 slowdown at 20 files; the binding exposes no
-   * more than cache, write buffer, block size and open files.
+   * (flush + compaction), 2 memtables, L0 slowdown at 20 files. The package's open() takes
+   * no more than cache, write buffer, block size and open files; the release build also
+   * reads the rs* options of rocksdb-tuning.ts (memtable bloom, table format, ...).
    */
   cacheSize: 32 * 1024 * 1024,
   /** Memtable size before a flush; larger absorbs write bursts with fewer L0 files. */
@@ -85,6 +87,8 @@ interface LevelDb {
   iterator(options: object): LevelIterator;
   clear(options: object, cb: Cb): void;
   approximateSize(start: Buffer, end: Buffer, cb: Cb<number>): void;
+  /** RocksDB's GetProperty (synchronous, an in-memory read of the database's state). */
+  getProperty(name: string): string;
 }
 
 const require = createRequire(import.meta.url);
@@ -159,12 +163,34 @@ export class RocksEngine implements Engine {
    * existing database: RocksDB never creates, re-creates or rewrites one over files it
    * could not read (a missing CURRENT with create_if_missing once threw the data away).
    */
-  static async open(dir: string, options: RocksOpenOptions & { create?: boolean } = {}): Promise<RocksEngine> {
+  static async open(dir: string, options: RocksOpenOptions & RocksTuning & { create?: boolean } = {}): Promise<RocksEngine> {
     const { create = true, ...rest } = options;
+    // Read before anything is created: a wrong override refuses the open, not half of it.
+    const override = tuningFromEnv();
     if (create) await mkdir(dir, { recursive: true });
     const db = rocksdb(dir);
-    await call((cb) => db.open({ ...ROCKSDB_OPEN_OPTIONS, ...rest, createIfMissing: create }, cb));
+    // rs* keys (rocksdb-tuning.ts) are read by the release build, ignored by the prebuilt one.
+    await call((cb) => db.open({ ...ROCKSDB_OPEN_OPTIONS, ...ROCKSDB_TUNING, ...rest, ...override, createIfMissing: create }, cb));
     return new RocksEngine(db, dir);
+  }
+
+  /** A RocksDB property (`rocksdb.stats`, `rocksdb.num-files-at-level0`, ...); undefined when RocksDB has none by that name. */
+  property(name: string): string | undefined {
+    this.checkOpen();
+    try {
+      return this.db.getProperty(name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * RocksDB's statistics tickers by name (block cache hits and misses, bloom filter useful,
+   * memtable hits and misses, stall micros, compaction bytes...): empty unless the database
+   * was opened with rsStatistics by the release build.
+   */
+  statistics(): Record<string, number> {
+    return parseRocksStatistics(this.property('rocksdb.options-statistics') ?? '');
   }
 
   async get(key: Bytes): Promise<Bytes | undefined> {
@@ -566,10 +592,10 @@ export function openExistingRocksEngine(dir: string): Promise<Engine> {
 
 /** openRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
 export function openStateRocksEngine(dir: string): Promise<Engine> {
-  return RocksEngine.open(dir, { writeBufferSize: STATE_WRITE_BUFFER_BYTES });
+  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
 }
 
 /** openExistingRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
 export function openExistingStateRocksEngine(dir: string): Promise<Engine> {
-  return RocksEngine.open(dir, { create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
+  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
 }

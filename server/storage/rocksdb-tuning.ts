@@ -1,0 +1,109 @@
+// RocksDB options beyond what the `rocksdb` package's open() takes (cache, write buffer,
+// block size, open files), for the release build only (issue 20: a put and a get at 1M keys
+// as cheap as at 10k). scripts/build-rocksdb.mjs compiles a RegionstoreTune() into the
+// binding that reads these `rs*` keys from the same open options object; the package's
+// prebuilt binary does not know them and ignores them, so one open call serves both builds
+// (the prebuilt one just runs with RocksDB's defaults, as before).
+//
+// REGIONSTORE_ROCKSDB_TUNING (for measurements, not for production): comma-separated
+// `name=value` pairs that override the chosen values of every database the process opens,
+// e.g. `rsMemtableBloomPermille=0,rsStatistics=1`; an unknown name or a value that is not a
+// non-negative integer is refused at open with a message.
+
+/** The rs* open options the release build reads (each unset one keeps RocksDB's default). */
+export interface RocksTuning {
+  /** Bloom filter bits per key in SST files (RocksDB's full filter; the binding's own: 10). 0: no filter. */
+  rsBloomBitsPerKey?: number;
+  /** Block-based table format version (6.17's default 4; 5 has the faster cache-local bloom). */
+  rsFormatVersion?: number;
+  /** Index and filter blocks in the block cache (charged to it) instead of held per open table. */
+  rsCacheIndexAndFilterBlocks?: number;
+  /** With the above: level-0 files' index and filter blocks pinned in the cache. */
+  rsPinL0FilterAndIndexBlocks?: number;
+  /** A hash index inside data blocks: a point lookup finds its key without a binary search. */
+  rsDataBlockHashIndex?: number;
+  /** Memtable whole-key bloom filter, its size in thousandths of the write buffer (0: off). */
+  rsMemtableBloomPermille?: number;
+  /** Flush and compaction threads together (RocksDB's default 2). */
+  rsMaxBackgroundJobs?: number;
+  /** Threads one compaction may be split over (default 1). */
+  rsMaxSubcompactions?: number;
+  /** Level-0 files that start a compaction into level 1 (default 4). */
+  rsLevel0CompactionTrigger?: number;
+  /** Level-0 files from which writes are slowed (default 20). */
+  rsLevel0SlowdownTrigger?: number;
+  /** Level-0 files at which writes stop (default 36). */
+  rsLevel0StopTrigger?: number;
+  /** Size of level 1 in MiB (default 256). */
+  rsMaxBytesForLevelBaseMiB?: number;
+  /** SST file size at level 1 in MiB (default 64). */
+  rsTargetFileSizeBaseMiB?: number;
+  /** Level sizes derived from the last level's (fewer levels while the data is small). */
+  rsDynamicLevelBytes?: number;
+  /** Memtables kept before writes stall (default 2). */
+  rsMaxWriteBufferNumber?: number;
+  /** WAL and memtable writes of consecutive write groups overlapped. */
+  rsPipelinedWrite?: number;
+  /** The first N levels (0 is level 0) written without compression. */
+  rsUncompressedLevels?: number;
+  /** RocksDB's statistics (tickers only), read with RocksEngine.statistics(). */
+  rsStatistics?: number;
+}
+
+const TUNING_NAMES: ReadonlySet<string> = new Set<keyof RocksTuning>([
+  'rsBloomBitsPerKey', 'rsFormatVersion', 'rsCacheIndexAndFilterBlocks', 'rsPinL0FilterAndIndexBlocks', 'rsDataBlockHashIndex',
+  'rsMemtableBloomPermille', 'rsMaxBackgroundJobs', 'rsMaxSubcompactions', 'rsLevel0CompactionTrigger', 'rsLevel0SlowdownTrigger',
+  'rsLevel0StopTrigger', 'rsMaxBytesForLevelBaseMiB', 'rsTargetFileSizeBaseMiB', 'rsDynamicLevelBytes', 'rsMaxWriteBufferNumber',
+  'rsPipelinedWrite', 'rsUncompressedLevels', 'rsStatistics',
+]);
+
+/** The environment variable of measurement overrides (see the top of this file). */
+export const ROCKSDB_TUNING_VAR = 'REGIONSTORE_ROCKSDB_TUNING';
+
+/**
+ * Every database (the raft log's, an edge's): what the state database's measurements
+ * (README "Scale benchmark", session 9) showed helps any point lookup.
+ * - Memtable bloom: every put's read-ahead asks for its key's latest row, and a new key is
+ *   found nowhere; without a filter each miss walks the skip lists of the active and the
+ *   flushing memtable (~20 random cache misses each in a 64 MiB one).
+ * - Format 5: RocksDB's cache-local bloom (one cache line per probe, where format 4's
+ *   legacy filter touches up to 6) with a lower false-positive rate at the same bits.
+ * Both are readable by any RocksDB 6.6+, the prebuilt binary included.
+ */
+export const ROCKSDB_TUNING: RocksTuning = {
+  rsMemtableBloomPermille: 20,
+  rsFormatVersion: 5,
+};
+
+/** The state database's (server/mvcc): the same as every database's for now. */
+export const STATE_ROCKSDB_TUNING: RocksTuning = { ...ROCKSDB_TUNING };
+
+/** Parses REGIONSTORE_ROCKSDB_TUNING; throws with a message naming what is wrong. */
+export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): RocksTuning {
+  const text = env[ROCKSDB_TUNING_VAR];
+  if (text === undefined || text.trim() === '') return {};
+  const out: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const [name, value, ...extra] = part.trim().split('=');
+    if (name === undefined || value === undefined || extra.length > 0 || !TUNING_NAMES.has(name)) {
+      throw new Error(`${ROCKSDB_TUNING_VAR}: "${part}" is not name=value with a name among ${[...TUNING_NAMES].join(', ')}`);
+    }
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new Error(`${ROCKSDB_TUNING_VAR}: ${name}=${value} is not an integer from 0 to 2^32-1`);
+    out[name] = n;
+  }
+  return out as RocksTuning;
+}
+
+/**
+ * RocksDB's statistics tickers (`rocksdb.options-statistics`, one `name COUNT : n` per
+ * line) as numbers by name; histograms (not collected at the tickers-only level) are left out.
+ */
+export function parseRocksStatistics(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\S+) COUNT : (\d+)$/.exec(line.trim());
+    if (m !== null) out[m[1] as string] = Number(m[2]);
+  }
+  return out;
+}
