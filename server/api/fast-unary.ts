@@ -62,6 +62,9 @@ const RESPONSE_HEADERS = Object.freeze({
   'grpc-encoding': 'identity',
 });
 
+/** respond()'s options before a message: made once, not per call (node:http2 only reads them). */
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+
 /** A successful call's trailers (grpc-js sends details "OK"). */
 const OK_TRAILERS: Record<string, string | number> = Object.freeze({ 'grpc-status': status.OK, 'grpc-message': 'OK' });
 
@@ -182,8 +185,10 @@ export class FastUnaryCall extends EventEmitter {
     private readonly limits: FastPathLimits,
   ) {
     super();
-    stream.once('error', onError);
-    stream.once('close', onClose);
+    // `on`, not `once`: each of these fires at most once on a stream anyway, and a `once`
+    // allocates a wrapper and its state per call that lives as long as the call (issue 20).
+    stream.on('error', onError);
+    stream.on('close', onClose);
     const metadata = Metadata.fromHttp2Headers(headers);
     for (const key of NOT_METADATA) metadata.remove(key);
     this.metadata = metadata;
@@ -196,7 +201,7 @@ export class FastUnaryCall extends EventEmitter {
     }
     this.host = headers[':authority'] ?? headers.host;
     stream.on('data', onData);
-    stream.once('end', onEnd);
+    stream.on('end', onEnd);
   }
 
   /** As grpc-js: the connection's remote "address:port" (or the address, or "unknown"). */
@@ -242,7 +247,7 @@ export class FastUnaryCall extends EventEmitter {
   private sendHeaders(md: Metadata | undefined): void {
     if (this.closed() || this.headersSent) return;
     this.headersSent = true;
-    this.stream.respond(md === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, ...md.toHttp2Headers() }, { waitForTrailers: true });
+    this.stream.respond(md === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, ...md.toHttp2Headers() }, WAIT_FOR_TRAILERS);
   }
 
   sendStatus(s: GrpcStatusOut): void {
