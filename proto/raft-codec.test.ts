@@ -8,6 +8,7 @@ import type { Entry, Message } from '../server/raft/types.js';
 import {
   decodeConfChange, decodeHardState, decodeMessage, decodeMessageBatch, encodeConfChange,
   encodeEntry, encodeEntryInto, encodedEntryLength, encodeHardState, encodeMessage, encodeMessageBatch,
+  encodeMessageBatchWithWriter,
 } from './raft-codec.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('./regionstore/v1/raft.proto', import.meta.url)));
@@ -53,6 +54,24 @@ test('messages round-trip and match raft.proto read by protobufjs reflection', (
   }
   const batch = [randomMessage(rng), randomMessage(rng)];
   assert.equal(decodeMessageBatch(encodeMessageBatch(batch)).length, 2);
+});
+
+test('encodeMessageBatch writes the bytes protobufjs\' Writer makes, with and without snapshots', () => {
+  const seed = Number(process.env.SEED ?? 1);
+  console.log(`seed=${seed}`);
+  const rng = new SeededRandom(seed);
+  const edge: Message = {
+    type: 0, to: 2 ** 53 - 1, from: 0, term: 0, logTerm: 0, index: 127, entries: [{ term: 0, index: 0, type: 0, data: new Uint8Array(0) }],
+    commit: 128, reject: true, rejectHint: 0, context: new Uint8Array(0),
+  };
+  assert.deepEqual(Buffer.from(encodeMessageBatch([edge])), Buffer.from(encodeMessageBatchWithWriter([edge])));
+  assert.deepEqual(Buffer.from(encodeMessageBatch([])), Buffer.from(encodeMessageBatchWithWriter([])));
+  for (let i = 0; i < 300; i++) {
+    const batch = Array.from({ length: rng.int(1, 5) }, () => randomMessage(rng));
+    const want = encodeMessageBatchWithWriter(batch);
+    assert.deepEqual(Buffer.from(encodeMessageBatch(batch)), Buffer.from(want), `batch ${i}`);
+    assert.equal(decodeMessageBatch(encodeMessageBatch(batch)).length, batch.length);
+  }
 });
 
 test('entries, hard state and conf changes round-trip', () => {

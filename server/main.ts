@@ -221,7 +221,7 @@ async function serve(argv: string[]): Promise<void> {
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(backend, { host: u.host, port: u.port }, {
-        onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
+        onCall: (e) => metrics.grpcRequest(e.name, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
         limits: {
@@ -350,7 +350,7 @@ async function edge(argv: string[]): Promise<void> {
   const apis = await Promise.all(
     cfg.listenClientUrls.map((u) =>
       startApiServer(node.backend, { host: u.host, port: u.port }, {
-        onCall: (e) => metrics.grpcRequest(`${e.service}/${e.method}`, e.code, e.durationSeconds),
+        onCall: (e) => metrics.grpcRequest(e.name, e.code, e.durationSeconds),
         http1,
         onProtocolError: (err) => logger.debug('client connection closed: HTTP/2 protocol error', { error: err.message }),
         // The edge's own port over TLS with its certificate (clients are not asked for one).

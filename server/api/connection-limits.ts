@@ -100,10 +100,15 @@ export function enforcePingPolicy(session: Http2Session, minTimeMs: number, onSt
   let writtenAtLastPing = 0;
   let streamsSinceLastPing = false;
   const written = (): number => (session.socket as { bytesWritten?: number } | undefined)?.bytesWritten ?? 0;
+  // One listener per session, not a closure and a once-wrapper per stream that live as long
+  // as its call (issue 20); a stream's 'close' fires once.
+  const closed = (): void => {
+    open--;
+  };
   session.on('stream', (stream: ServerHttp2Stream) => {
     open++;
     streamsSinceLastPing = true;
-    stream.once('close', () => open--);
+    stream.on('close', closed);
   });
   session.on('ping', () => {
     const t = now();

@@ -10,6 +10,7 @@ import http2, { constants as h2 } from 'node:http2';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
+import { grpcJsMetadata, metadataOf } from './fast-unary.js';
 import { loadEtcdServices } from './proto.js';
 import { startTestApi, type TestApi } from './testing/start.js';
 
@@ -206,4 +207,20 @@ test('a call reset by the client is dropped; the connection and server go on', a
   const r = await call(fast, '/etcdserverpb.KV/Range', [req('Range', { key: b('r/1') })]);
   assert.equal(statusOf(r).code, status.OK);
   assert.ok(!r.data.includes(b('r/1').toString('hex')), 'the reset put was not applied');
+});
+
+test('the fast path\'s metadata is what grpc-js builds from the same headers', () => {
+  const base = { ':method': 'POST', ':path': '/etcdserverpb.KV/Put', ':authority': 'x', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '5S', 'grpc-accept-encoding': 'identity', 'user-agent': 'ua' };
+  const cases: http2.IncomingHttpHeaders[] = [
+    base,
+    { ...base, 'rs-client-id': 'c1', 'rs-seq': '7', authorization: 'tok' },
+    { ...base, 'x-trace-bin': Buffer.from([1, 2, 3]).toString('base64') }, // binary: grpc-js's path
+    { ...base, 'x-list': 'a, b' },
+    { ...base, 'x-many': ['a', 'b'] as unknown as string }, // repeated header: grpc-js's path
+    { ...base, 'bad key': 'v' }, // Metadata refuses the key: grpc-js's path (logs and skips it)
+  ];
+  for (const headers of cases) {
+    assert.deepEqual(metadataOf(headers).getMap(), grpcJsMetadata(headers).getMap(), JSON.stringify(headers));
+    assert.deepEqual(metadataOf(headers).toHttp2Headers(), grpcJsMetadata(headers).toHttp2Headers());
+  }
 });

@@ -62,11 +62,44 @@ const RESPONSE_HEADERS = Object.freeze({
   'grpc-encoding': 'identity',
 });
 
+/** respond()'s options before a message: made once, not per call (node:http2 only reads them). */
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+
 /** A successful call's trailers (grpc-js sends details "OK"). */
 const OK_TRAILERS: Record<string, string | number> = Object.freeze({ 'grpc-status': status.OK, 'grpc-message': 'OK' });
 
 /** Request headers grpc-js removes from the metadata handlers see. */
 const NOT_METADATA = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
+
+const NOT_METADATA_SET: ReadonlySet<string> = new Set(NOT_METADATA);
+
+/** The handlers' metadata as grpc-js builds it: fromHttp2Headers, then the request headers it removes. */
+export function grpcJsMetadata(headers: IncomingHttpHeaders): Metadata {
+  const metadata = Metadata.fromHttp2Headers(headers);
+  for (const key of NOT_METADATA) metadata.remove(key);
+  return metadata;
+}
+
+/**
+ * grpcJsMetadata's result without making and then removing the entries of the headers grpc-js
+ * drops (a Map entry and an array each, per call, held as long as the call: issue 20). Only
+ * plain string values are added here; a binary (-bin) key, a repeated header or a value
+ * Metadata refuses takes grpc-js's own path, which decodes, splits and logs as grpc-js does.
+ */
+export function metadataOf(headers: IncomingHttpHeaders): Metadata {
+  const metadata = new Metadata();
+  for (const key in headers) {
+    if (key.charCodeAt(0) === 0x3a /* ':' */ || NOT_METADATA_SET.has(key)) continue;
+    const value = headers[key];
+    if (typeof value !== 'string' || key.endsWith('-bin')) return grpcJsMetadata(headers);
+    try {
+      metadata.add(key, value);
+    } catch {
+      return grpcJsMetadata(headers);
+    }
+  }
+  return metadata;
+}
 
 type Respond = (err: unknown, value?: unknown, trailer?: Metadata, flags?: number) => void;
 
@@ -182,11 +215,11 @@ export class FastUnaryCall extends EventEmitter {
     private readonly limits: FastPathLimits,
   ) {
     super();
-    stream.once('error', onError);
-    stream.once('close', onClose);
-    const metadata = Metadata.fromHttp2Headers(headers);
-    for (const key of NOT_METADATA) metadata.remove(key);
-    this.metadata = metadata;
+    // `on`, not `once`: each of these fires at most once on a stream anyway, and a `once`
+    // allocates a wrapper and its state per call that lives as long as the call (issue 20).
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    this.metadata = metadataOf(headers);
     const timeout = headers['grpc-timeout'];
     if (typeof timeout === 'string') {
       const match = TIMEOUT_HEADER.exec(timeout) as RegExpExecArray;
@@ -196,7 +229,7 @@ export class FastUnaryCall extends EventEmitter {
     }
     this.host = headers[':authority'] ?? headers.host;
     stream.on('data', onData);
-    stream.once('end', onEnd);
+    stream.on('end', onEnd);
   }
 
   /** As grpc-js: the connection's remote "address:port" (or the address, or "unknown"). */
@@ -242,7 +275,7 @@ export class FastUnaryCall extends EventEmitter {
   private sendHeaders(md: Metadata | undefined): void {
     if (this.closed() || this.headersSent) return;
     this.headersSent = true;
-    this.stream.respond(md === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, ...md.toHttp2Headers() }, { waitForTrailers: true });
+    this.stream.respond(md === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, ...md.toHttp2Headers() }, WAIT_FOR_TRAILERS);
   }
 
   sendStatus(s: GrpcStatusOut): void {

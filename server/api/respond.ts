@@ -22,6 +22,15 @@ export function answer<R>(cb: sendUnaryData<unknown>, run: () => Promise<R>, toW
     cb(toApiError(err));
     return;
   }
+  answerPending(cb, pending, toWire);
+}
+
+/**
+ * answer() of a promise the handler already has: a hot handler (KV Put) runs its request
+ * inline and passes a `toWire` made once per service, not closures per call that live as
+ * long as the call (issue 20).
+ */
+export function answerPending<R>(cb: sendUnaryData<unknown>, pending: Promise<R>, toWire: (r: R) => unknown): void {
   pending.then(
     (r) => {
       let wire: unknown;

@@ -62,6 +62,8 @@ export interface ApiCallEvent {
   service: string;
   /** The method, e.g. Range, LeaseKeepAlive. */
   method: string;
+  /** "service/method", made once per method rather than per call (a metric's label). */
+  name: string;
   /** The gRPC status code the call ended with. */
   code: status;
   durationSeconds: number;
@@ -122,20 +124,23 @@ function noteFastMethods(into: Map<string, FastMethod>, name: string, def: Servi
 type Hook = (event: ApiCallEvent) => void;
 
 function wrapUnary(service: string, method: string, handler: UntypedHandleCall, onCall: Hook): UntypedHandleCall {
-  type Cb = (err: { code?: number } | null, res?: unknown, ...rest: unknown[]) => void;
+  type Cb = (err: { code?: number } | null, res?: unknown, trailer?: unknown, flags?: unknown) => void;
   const h = handler as (call: unknown, cb: Cb) => void;
+  const name = `${service}/${method}`;
   return ((call: unknown, cb: Cb) => {
     const t0 = performance.now();
-    // `rest`: trailing metadata and flags (read levels answer in trailers).
-    h(call, (err, res, ...rest) => {
+    // Trailing metadata and flags passed on by name, not as a rest array per call (read levels
+    // answer in trailers).
+    h(call, (err, res, trailer, flags) => {
       const code = err === null ? status.OK : (err.code ?? status.UNKNOWN);
-      onCall({ service, method, code, durationSeconds: (performance.now() - t0) / 1000 });
-      cb(err, res, ...rest);
+      onCall({ service, method, name, code, durationSeconds: (performance.now() - t0) / 1000 });
+      cb(err, res, trailer, flags);
     });
   }) as UntypedHandleCall;
 }
 
 function wrapStream(service: string, method: string, handler: UntypedHandleCall, onCall: Hook): UntypedHandleCall {
+  const name = `${service}/${method}`;
   const h = handler as (call: NodeJS.EventEmitter) => void;
   return ((call: NodeJS.EventEmitter) => {
     const t0 = performance.now();
@@ -144,7 +149,7 @@ function wrapStream(service: string, method: string, handler: UntypedHandleCall,
     const report = (): void => {
       if (reported) return;
       reported = true;
-      onCall({ service, method, code, durationSeconds: (performance.now() - t0) / 1000 });
+      onCall({ service, method, name, code, durationSeconds: (performance.now() - t0) / 1000 });
     };
     call.on('error', (err: { code?: number }) => {
       code = err.code ?? status.UNKNOWN;

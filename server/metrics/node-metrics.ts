@@ -287,7 +287,8 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   // hashes the label object on every call (1.6 % of a Range in the profile). Methods are
   // the server's own, codes gRPC's 17, so this map stays small.
   const cacheSeen = { hits: 0, misses: 0 };
-  const grpcChildren = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'code'> }>();
+  // By method, then by code: no key string made per call.
+  const grpcChildren = new Map<string, Map<string | number, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'code'> }>>();
   // Bound once per (level, role), as the gRPC children: Range is the hottest call.
   const readChildren = new Map<string, Counter.Internal>();
   const crdtAppliedChildren = new Map<string, Counter.Internal>();
@@ -317,12 +318,13 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
     storageCorruption(db, reason) { c.storageCorruptions.inc({ db, reason }); },
     storageRepair(db, reason) { c.storageRepairs.inc({ db, reason }); },
     grpcRequest(method, rawCode, seconds) {
-      const code = typeof rawCode === 'number' ? (GRPC_CODE_NAMES[rawCode] ?? String(rawCode)) : rawCode;
-      const key = `${method} ${code}`;
-      let bound = grpcChildren.get(key);
+      let byCode = grpcChildren.get(method);
+      if (byCode === undefined) grpcChildren.set(method, (byCode = new Map()));
+      let bound = byCode.get(rawCode);
       if (bound === undefined) {
+        const code = typeof rawCode === 'number' ? (GRPC_CODE_NAMES[rawCode] ?? String(rawCode)) : rawCode;
         bound = { requests: c.grpcRequests.labels(method, code), duration: c.grpcDuration.labels(method, code) };
-        grpcChildren.set(key, bound);
+        byCode.set(rawCode, bound);
       }
       bound.requests.inc();
       if (ok(seconds)) bound.duration.observe(seconds);

@@ -83,21 +83,25 @@ function propose(r: Raft, m: Message): void {
   if (r.leadTransferee !== NONE) {
     refuse(ProposalRefusal.TransferInProgress, `leadership is being transferred to ${r.leadTransferee}`);
   }
-  const confChanges = m.entries.filter((e) => e.type === EntryType.ConfChange).length;
+  // Loops, not filter/forEach: a proposal per put, and their arrays and closures were garbage.
+  let confChanges = 0;
+  let bytes = 0;
+  for (const e of m.entries) {
+    if (e.type === EntryType.ConfChange) confChanges++;
+    bytes += e.data.length;
+  }
   if (confChanges > 0 && (confChanges > 1 || r.pendingConfIndex > r.log.applied)) {
     refuse(ProposalRefusal.ConfChangePending,
       `a conf change at or before index ${r.pendingConfIndex} is not applied yet (applied ${r.log.applied})`);
   }
-  let bytes = 0;
-  for (const e of m.entries) bytes += e.data.length;
   if (!r.withinUncommittedLimit(bytes)) {
     refuse(ProposalRefusal.TooManyUncommitted, `${r.uncommittedBytes} uncommitted bytes; limit ${r.limits.maxUncommittedBytes}`);
   }
   const first = r.log.lastIndex() + 1;
   r.appendEntries(m.entries);
-  m.entries.forEach((e, i) => {
-    if (e.type === EntryType.ConfChange) r.pendingConfIndex = first + i;
-  });
+  if (confChanges > 0) {
+    for (let i = 0; i < m.entries.length; i++) if (m.entries[i]!.type === EntryType.ConfChange) r.pendingConfIndex = first + i;
+  }
   // Batching: appends go out when the driver next asks for a Ready (RawNode flushes).
   r.appendsPending = true;
 }

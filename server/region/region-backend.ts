@@ -7,7 +7,7 @@ import {
   isReadOnlyTxn,
   type CompactionRequest, type CompactionResponse, type DeleteRangeRequest, type DeleteRangeResponse,
   type LeaseGrantRequest, type LeaseGrantResponse, type LeaseRevokeResponse, type PutRequest, type PutResponse,
-  type RangeRequest, type RangeResponse, type TxnRequest, type TxnResponse, type ClientSeq, type Command,
+  type RangeRequest, type RangeResponse, type TxnRequest, type TxnResponse, type ClientSeq, type Command, type CommandResponse,
   type Event, type WatchRequest, type AlarmMember, type AlarmResponse, AlarmAction, AlarmType,
 } from '../mvcc/index.js';
 import { QUOTA_LEASE_OVERHEAD_BYTES, putCost, txnCost } from './quota.js';
@@ -56,6 +56,11 @@ export function alarmText(a: AlarmMember): string {
 function withClient(cmd: Command, id: ClientSeq | undefined): Command {
   return id === undefined ? cmd : { ...cmd, client: id };
 }
+
+// The answers of the write proposals (a function each, not a closure per call).
+const putAnswer = (res: CommandResponse): PutResponse => (res as { put: PutResponse }).put;
+const deleteRangeAnswer = (res: CommandResponse): DeleteRangeResponse => (res as { deleteRange: DeleteRangeResponse }).deleteRange;
+const txnAnswer = (res: CommandResponse): TxnResponse => (res as { txn: TxnResponse }).txn;
 
 export class RegionBackend {
   /** The namespace registry's operations (regionstore.v1.Namespaces). */
@@ -116,19 +121,34 @@ export class RegionBackend {
     throw new RegionError('no-space', 'etcdserver: mvcc: database space exceeded');
   }
 
-  async put(req: PutRequest, id?: ClientSeq, auth?: AuthInfo): Promise<PutResponse> {
-    const routed = this.eventual.put(req, id);
-    if (routed !== undefined) return routed;
-    await this.checkQuota(putCost(req.key, req.value));
-    const res = await this.node.proposeCommand(withClient({ type: 'put', put: req }, id), auth?.revision);
-    return (res as { put: PutResponse }).put;
+  /**
+   * The quota check of a write, then its proposal, without an async frame while the size is
+   * known (every write but the first): a put in flight holds what it allocated here for its
+   * whole round trip, long enough on a loaded leader to be promoted (issue 20).
+   */
+  private proposeWithinQuota(cost: number, cmd: Command, authRevision: number | undefined): Promise<CommandResponse> {
+    if (this.node.quota.fitsNow(cost) === true) return this.node.proposeCommand(cmd, authRevision);
+    return this.checkQuota(cost).then(() => this.node.proposeCommand(cmd, authRevision));
   }
 
-  async deleteRange(req: DeleteRangeRequest, id?: ClientSeq, auth?: AuthInfo): Promise<DeleteRangeResponse> {
-    const routed = this.eventual.deleteRange(req, id);
-    if (routed !== undefined) return routed;
-    const res = await this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id), auth?.revision);
-    return (res as { deleteRange: DeleteRangeResponse }).deleteRange;
+  put(req: PutRequest, id?: ClientSeq, auth?: AuthInfo): Promise<PutResponse> {
+    try {
+      const routed = this.eventual.put(req, id);
+      if (routed !== undefined) return routed;
+      return this.proposeWithinQuota(putCost(req.key, req.value), withClient({ type: 'put', put: req }, id), auth?.revision).then(putAnswer);
+    } catch (err) {
+      return Promise.reject(err); // as the async method it replaces: a rejection, never a throw
+    }
+  }
+
+  deleteRange(req: DeleteRangeRequest, id?: ClientSeq, auth?: AuthInfo): Promise<DeleteRangeResponse> {
+    try {
+      const routed = this.eventual.deleteRange(req, id);
+      if (routed !== undefined) return routed;
+      return this.node.proposeCommand(withClient({ type: 'deleteRange', deleteRange: req }, id), auth?.revision).then(deleteRangeAnswer);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async txn(req: TxnRequest, id?: ClientSeq, auth?: AuthInfo): Promise<TxnResponse> {
@@ -138,9 +158,7 @@ export class RegionBackend {
       await this.node.linearizableBarrier();
       return this.node.readLocal((mvcc) => mvcc.readTxn(req));
     }
-    await this.checkQuota(txnCost(req));
-    const res = await this.node.proposeCommand(withClient({ type: 'txn', txn: req }, id), auth?.revision);
-    return (res as { txn: TxnResponse }).txn;
+    return this.proposeWithinQuota(txnCost(req), withClient({ type: 'txn', txn: req }, id), auth?.revision).then(txnAnswer);
   }
 
   async compact(req: CompactionRequest, id?: ClientSeq): Promise<CompactionResponse> {

@@ -835,20 +835,19 @@ export class RegionNode {
    * `authRevision`: the auth revision its permissions were checked at; applied only if
    * the auth state is still there (else AuthError auth-old-revision).
    */
-  async proposeCommand(cmd: Command, authRevision?: number): Promise<CommandResponse> {
+  proposeCommand(cmd: Command, authRevision?: number): Promise<CommandResponse> {
+    // Not async, and one reaction on the waiter's promise for both outcomes (not a .catch, then
+    // an await): every put in flight holds this chain for its whole round trip, and on a loaded
+    // leader that is long enough to live through two scavenges and be promoted (issue 20).
     const pending = authRevision === undefined
-      ? this.propose(PayloadKind.Mvcc, encodeCommand(cmd))
-      : this.propose(PayloadKind.AuthedMvcc, concatBytes(encodeU64(authRevision), encodeCommand(cmd)));
+      ? this.proposeRaw(PayloadKind.Mvcc, encodeCommand(cmd))
+      : this.proposeRaw(PayloadKind.AuthedMvcc, concatBytes(encodeU64(authRevision), encodeCommand(cmd)));
     if (this.opts.unsafe?.ackBeforeSync === true && cmd.type === 'put' && this.isLeader) {
       // UNSAFE (testing only): answer before the entry is durable or committed.
       pending.catch(() => undefined);
-      return { type: 'put', put: { revision: this.mvcc.currentRevision + 1 } };
+      return Promise.resolve({ type: 'put', put: { revision: this.mvcc.currentRevision + 1 } });
     }
-    const res = await pending;
-    if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
-    if (res.type === 'error') throw new MvccError(res.code, res.message);
-    if (res.type === 'namespace' || res.type === 'namespace-error' || res.type === 'auth') throw new Error(`an mvcc proposal got a ${res.type} answer`);
-    return res;
+    return pending.then(commandAnswer, this.proposalFailed);
   }
 
   /**
@@ -871,6 +870,17 @@ export class RegionNode {
   }
 
   private propose(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
+    return this.proposeRaw(kind, body).catch(this.proposalFailed);
+  }
+
+  /** A failed proposal's count and the error its caller sees (a RegionError or AuthError). */
+  private readonly proposalFailed = (err: unknown): never => {
+    this.opts.metrics.proposalFailed((err as RegionError).code === 'no-leader' ? 'no-leader' as never : 'timeout' as never);
+    throw err instanceof RegionError || err instanceof AuthError ? err : new RegionError('timeout', 'etcdserver: request timed out');
+  };
+
+  /** propose() without the failure mapping: its caller maps a rejection with proposalFailed. */
+  private proposeRaw(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
     if (this.stopped) return Promise.reject(new RegionError('stopped', 'etcdserver: server stopped'));
     // Its answer would come from a state being rebuilt: let the client use another member.
     const problem = this.storageProblem();
@@ -890,10 +900,7 @@ export class RegionNode {
       this.pending.reject(counter, toRegionError(err));
     }
     this.wake.notify();
-    return done.catch((err: unknown) => {
-      this.opts.metrics.proposalFailed((err as RegionError).code === 'no-leader' ? 'no-leader' as never : 'timeout' as never);
-      throw err instanceof RegionError || err instanceof AuthError ? err : new RegionError('timeout', 'etcdserver: request timed out');
-    });
+    return done;
   }
 
   /** The namespace registry as this member has applied it. */
@@ -1196,6 +1203,14 @@ function eventualFigures(store: EventualStore): CrdtNamespaceFigures[] {
 function traceReady(rd: Ready): void {
   if (rd.entries.length > 0) tracePoint('raft.entries', rd.entries[rd.entries.length - 1]!.index);
   if (rd.committedEntries.length > 0) tracePoint('raft.committed', rd.committedEntries[rd.committedEntries.length - 1]!.index);
+}
+
+/** An mvcc proposal's answer, or the error it stands for (proposeCommand's checks). */
+function commandAnswer(res: ProposalResult): CommandResponse {
+  if (res === undefined) throw new RegionError('timeout', 'etcdserver: request timed out');
+  if (res.type === 'error') throw new MvccError(res.code, res.message);
+  if (res.type === 'namespace' || res.type === 'namespace-error' || res.type === 'auth') throw new Error(`an mvcc proposal got a ${res.type} answer`);
+  return res;
 }
 
 /** An eventual proposal's result (proposeCommand's checks, without its async frame). */
