@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import { selectRocksdbBinding } from './rocksdb-binding.js';
 import { parseRocksStatistics, ROCKSDB_TUNING, STATE_ROCKSDB_TUNING, tuningFromEnv, type RocksTuning } from './rocksdb-tuning.js';
+import { stagedKey, stagedValue } from './native-staging.js';
 import {
   ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
 } from './engine.js';
@@ -228,10 +229,10 @@ export class RocksEngine implements Engine {
         // empty key. The batch is cleared below unwritten: refused as a whole.
         if (op.key.length === 0) throw new Error('rocksdb write: a key cannot be empty');
         if (op.type === 'put') {
-          binding.batch_put(batch, op.key, op.value);
+          binding.batch_put(batch, stagedKey(op.key), stagedValue(op.value));
           sinceYield += op.key.length + op.value.length;
         } else {
-          binding.batch_del(batch, op.key);
+          binding.batch_del(batch, stagedKey(op.key));
           sinceYield += op.key.length;
         }
         // A big batch is built across turns of the event loop (a delete of 10k keys of 512
@@ -329,13 +330,13 @@ class RocksBatch implements EngineBatch {
 
   put(key: Bytes, value: Bytes): void {
     this.check(key);
-    binding.batch_put(this.native, key, value);
+    binding.batch_put(this.native, stagedKey(key), stagedValue(value));
     this.added += key.length + value.length;
   }
 
   del(key: Bytes): void {
     this.check(key);
-    binding.batch_del(this.native, key);
+    binding.batch_del(this.native, stagedKey(key));
     this.added += key.length;
   }
 
