@@ -6,7 +6,7 @@
 //   await cluster.restart('n1');         // same name, ports, flags and data dir
 //   await cluster.stop();                // SIGTERM all, SIGKILL whoever outlives the timeout
 //
-// Each node is `node --max-semi-space-size=N dist/server/main.js serve <flags>` (N from
+// Each node is `node --max-semi-space-size=N --min-semi-space-size=N dist/server/main.js serve <flags>` (N from
 // server/util/heap-flags.ts) when dist/ is fresh (built after the
 // last change to the sources; cluster/dist-build.ts), else `node --import tsx server/main.ts
 // serve <flags>` (see plan.ts for the flags); tests can substitute any executable that takes

@@ -141,7 +141,7 @@ async function runVariant(name: string, keys: number): Promise<void> {
     m.set(reason, (m.get(reason) ?? 0) + 1);
   };
   const command: ServeCommand | undefined = flags === '' ? undefined
-    : { ...DIST_SERVE_COMMAND, args: [flags, ...DIST_SERVE_COMMAND.args.filter((a) => !a.startsWith('--max-semi-space-size'))] };
+    : { ...DIST_SERVE_COMMAND, args: [flags, ...DIST_SERVE_COMMAND.args.filter((a) => !a.startsWith('--max-semi-space-size') && !a.startsWith('--min-semi-space-size'))] };
   const cluster = await startCluster({
     dataDir: join(dir, 'rs'), nodes: 3, ready: 'healthy', extraArgs: TIMINGS, env, onLine, ...(command === undefined ? {} : { command }),
   });

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=32 --min-semi-space-size=32
 // The composition root: `regionstore serve [flags]`. Parses flags (server/config), opens
 // the region node (server/region), serves the etcd v3 API (server/api) and metrics
 // (server/metrics), and stops cleanly on SIGTERM/SIGINT.

@@ -7,10 +7,11 @@ import { SEMI_SPACE_MB, memberNodeFlags, semiSpaceFlag } from './heap-flags.js';
 describe('member heap flags', () => {
   it('the bin\'s shebang runs node with SEMI_SPACE_MB', () => {
     const shebang = readFileSync(new URL('../main.ts', import.meta.url), 'utf8').split('\n')[0];
-    assert.equal(shebang, `#!/usr/bin/env -S node --max-semi-space-size=${SEMI_SPACE_MB}`);
+    assert.equal(shebang, `#!/usr/bin/env -S node --max-semi-space-size=${SEMI_SPACE_MB} --min-semi-space-size=${SEMI_SPACE_MB}`);
   });
   it('the launcher adds the flag unless the operator gave one', () => {
-    assert.deepEqual(memberNodeFlags([]), [`--max-semi-space-size=${SEMI_SPACE_MB}`]);
+    assert.deepEqual(memberNodeFlags([]), [`--max-semi-space-size=${SEMI_SPACE_MB}`, `--min-semi-space-size=${SEMI_SPACE_MB}`]);
+    assert.deepEqual(memberNodeFlags(['--min-semi-space-size=4']), []);
     assert.deepEqual(memberNodeFlags(['--max-semi-space-size=8', '--trace-warnings']), []);
   });
   it('finds the flag on the command line over NODE_OPTIONS (node\'s own precedence)', () => {

@@ -17,13 +17,25 @@
 // `node dist/server/main.js` by hand. A flag given by the operator (command line or
 // NODE_OPTIONS) is kept as given.
 
+// The young generation also starts at that size (--min-semi-space-size), instead of growing
+// from 1 MiB by doubling: while it grew, a fresh member scavenged far more often and
+// promoted the state of calls in flight, so its first tens of thousands of puts ran slower
+// (session 9, `bench:scale --keys 100000 --steps ""`, two pairs, quiet: last tenth of 1k→10k
+// 6,696 and 7,875 puts/s without, 9,831 and 12,121 with; 10k→100k 7,803 / 7,964 vs 8,356 /
+// 8,751; RSS per member at 100k 276-306 vs 232-309 MiB). V8 takes --min-semi-space-size only
+// from the command line, not from NODE_OPTIONS.
+
 /** The semi-space size (MiB) members run with: the young generation is 3× this at most. */
 export const SEMI_SPACE_MB = 32;
 const FLAG = '--max-semi-space-size';
+const MIN_FLAG = '--min-semi-space-size';
 
-/** The node flags a member is started with, unless `given` (execArgv, NODE_OPTIONS) sets them. */
+/**
+ * The node flags a member is started with, unless `given` (execArgv, NODE_OPTIONS) sets a
+ * semi-space size itself (then none: a smaller max than our min would conflict).
+ */
 export function memberNodeFlags(given: readonly string[] = []): string[] {
-  return given.some((a) => a.startsWith(FLAG)) ? [] : [`${FLAG}=${SEMI_SPACE_MB}`];
+  return given.some((a) => a.startsWith(FLAG) || a.startsWith(MIN_FLAG)) ? [] : [`${FLAG}=${SEMI_SPACE_MB}`, `${MIN_FLAG}=${SEMI_SPACE_MB}`];
 }
 
 /** The semi-space flag this process runs with, if any (its command line or NODE_OPTIONS). */
