@@ -12,25 +12,34 @@ async function pairsOf(e: MemoryEngine): Promise<Array<[Uint8Array, Uint8Array]>
   return out;
 }
 
+/** Writing `reordered` leaves the same pairs as writing `ops` in their own order. */
+async function assertSameWrites(ops: BatchOp[], reordered: BatchOp[]): Promise<void> {
+  const asGiven = new MemoryEngine();
+  const other = new MemoryEngine();
+  await asGiven.write(ops);
+  await other.write(reordered);
+  assert.deepEqual(await pairsOf(other), await pairsOf(asGiven));
+}
+
+/** Up to 40 ops over few distinct keys (some prefixes of others), so one key is often put and deleted several times. */
+function randomOps(rng: SeededRandom, round: number): BatchOp[] {
+  const keys = Array.from({ length: 6 }, () => Uint8Array.from({ length: rng.int(1, 4) }, () => rng.int(0, 3)));
+  return Array.from({ length: rng.int(1, 40) }, (_, i) => {
+    const key = rng.pick(keys);
+    return rng.chance(0.3) ? { type: 'del', key } : { type: 'put', key, value: Uint8Array.of(round, i) };
+  });
+}
+
 test('a batch in key order writes what it wrote in its own order (ops on one key keep their order)', async () => {
   const seed = Number(process.env.SEED ?? 20);
   console.log(`seed=${seed}`);
   const rng = new SeededRandom(seed);
   for (let round = 0; round < 50; round++) {
-    // Few distinct keys (some prefixes of others), so one key is often put and deleted several times.
-    const keys = Array.from({ length: 6 }, () => Uint8Array.from({ length: rng.int(1, 4) }, () => rng.int(0, 3)));
-    const ops: BatchOp[] = Array.from({ length: rng.int(1, 40) }, (_, i) => {
-      const key = rng.pick(keys);
-      return rng.chance(0.3) ? { type: 'del', key } : { type: 'put', key, value: Uint8Array.of(round, i) };
-    });
+    const ops = randomOps(rng, round);
     const sorted = [...ops];
     sortOpsByKey(sorted);
     for (let i = 1; i < sorted.length; i++) assert.ok(compareBytes(sorted[i - 1]!.key, sorted[i]!.key) <= 0, 'in key order');
-    const asGiven = new MemoryEngine();
-    const inOrder = new MemoryEngine();
-    await asGiven.write(ops);
-    await inOrder.write(sorted);
-    assert.deepEqual(await pairsOf(inOrder), await pairsOf(asGiven));
+    await assertSameWrites(ops, sorted);
   }
 });
 
@@ -39,11 +48,7 @@ test('a batch sorted in runs writes what it wrote in its own order, each run in 
   console.log(`seed=${seed}`);
   const rng = new SeededRandom(seed);
   for (let round = 0; round < 50; round++) {
-    const keys = Array.from({ length: 6 }, () => Uint8Array.from({ length: rng.int(1, 4) }, () => rng.int(0, 3)));
-    const ops: BatchOp[] = Array.from({ length: rng.int(1, 40) }, (_, i) => {
-      const key = rng.pick(keys);
-      return rng.chance(0.3) ? { type: 'del', key } : { type: 'put', key, value: Uint8Array.of(round, i) };
-    });
+    const ops = randomOps(rng, round);
     const runOps = rng.int(1, 8);
     const sorted = [...ops];
     await sortOpsByKeyInRuns(sorted, runOps);
@@ -51,11 +56,7 @@ test('a batch sorted in runs writes what it wrote in its own order, each run in 
     for (let i = 1; i < sorted.length; i++) {
       if (i % runOps !== 0) assert.ok(compareBytes(sorted[i - 1]!.key, sorted[i]!.key) <= 0, `run ${Math.floor(i / runOps)} in key order`);
     }
-    const asGiven = new MemoryEngine();
-    const inRuns = new MemoryEngine();
-    await asGiven.write(ops);
-    await inRuns.write(sorted);
-    assert.deepEqual(await pairsOf(inRuns), await pairsOf(asGiven));
+    await assertSameWrites(ops, sorted);
   }
 });
 
