@@ -16,7 +16,10 @@
 //
 // --prof DIR: the members run under the CPU profiler (scripts/profile-preload.mjs) and write
 // DIR/proc-<pid>.cpuprofile at stop: give one variant per run to profile it alone.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// --client-prof DIR: this (client) process is profiled during each measured load and writes
+// DIR/client-<variant>-<round>.cpuprofile.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +35,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     variants: { type: 'string', default: 'put,put-lww,crdt,crdt-ns' },
     prof: { type: 'string' },
+    'client-prof': { type: 'string' },
   },
 });
 
@@ -84,14 +88,28 @@ try {
   for (const v of variants) await runLoops(`warm ${v}`, requests[v]!, { clients: IN_FLIGHT, total: WARMUP_OPS });
   await settle(cluster, SETTLE_TIMEOUT_MS);
   const ops = Number(args.ops);
+  const clientProf = args['client-prof'] === undefined ? undefined : resolve(args['client-prof']);
+  let session: Session | undefined;
+  if (clientProf !== undefined) {
+    mkdirSync(clientProf, { recursive: true });
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  }
   const rows: Array<Record<string, string | number>> = [];
   for (let round = 1; round <= Number(args.rounds); round++) {
     for (const v of variants) {
       const before = cluster.nodes.map((n) => procCpu(n.pid));
       const own0 = process.cpuUsage();
       const load0 = load();
+      if (session !== undefined) await session.post('Profiler.start');
       const r = await runLoops(v, requests[v]!, { clients: IN_FLIGHT, total: ops });
       const own = process.cpuUsage(own0);
+      if (session !== undefined) {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(join(clientProf!, `client-${v}-${round}.cpuprofile`), JSON.stringify(profile));
+      }
       await settle(cluster, SETTLE_TIMEOUT_MS);
       const after = cluster.nodes.map((n) => procCpu(n.pid));
       const us = (s: number): number => Math.round((s * 1e6) / r.ok);
