@@ -7,6 +7,8 @@
 //   put       KV.Put of a strong key, one constant value (bench:compare's "put" client row)
 //   put-lww   KV.Put of a key of the lww namespace, a new value per op (an etcd Put there:
 //             the server's writeRevision, namespace resolved by the router)
+//   put-lww-same  the same, one constant value (as bench:compare's h2load lww row sends: an
+//             lww put of the value the key holds changes no visible value, so no revision)
 //   crdt      client.crdt.lwwPut(key, value): Crdt.Write with namespace '' (what
 //             bench:compare's lww client row sends: runCrdtBench passes no namespace)
 //   crdt-ns   client.crdt.lwwPut(key, value, { namespace }): Crdt.Write naming the namespace
@@ -28,6 +30,13 @@ import { leaderOf, settle } from './cluster-settle.js';
 import { procCpu } from './proc-thread-cpu.js';
 import { benchClient, runLoops } from '../client/bench/workload.js';
 import { ensureBenchNamespace } from '../client/bench/crdt-workload.js';
+import { scrape } from '../client/bench/scale-probes.js';
+
+/** The leader's synced log writes (one per Ready with entries) and apply batches: how many
+ *  ops each shares (members' CPU per op falls as these grow, so a slower client costs the
+ *  members more per op). */
+const PERSISTS = 'regionstore_raft_persist_batch_entries_count';
+const APPLIES = 'regionstore_apply_batch_entries_count';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,6 +88,8 @@ try {
   const strongValue = Buffer.alloc(VALUE_BYTES, 'x');
   const requests: Record<string, (n: number) => Promise<unknown>> = {
     put: () => client.put('probe/client/0', strongValue),
+    // As bench:compare's h2load lww row: the same value every time (no visible change, no revision after the first).
+    'put-lww-same': () => client.put(`${PREFIX}client/0`, strongValue),
     'put-lww': (n) => client.put(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n)),
     crdt: (n) => client.crdt.lwwPut(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n)),
     'crdt-ns': (n) => client.crdt.lwwPut(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n), { namespace: NAMESPACE }),
@@ -100,6 +111,7 @@ try {
   const rows: Array<Record<string, string | number>> = [];
   for (let round = 1; round <= Number(args.rounds); round++) {
     for (const v of variants) {
+      const m0 = await scrape(`${leader.metricsUrl}/metrics`);
       const before = cluster.nodes.map((n) => procCpu(n.pid));
       const own0 = process.cpuUsage();
       const load0 = load();
@@ -112,17 +124,22 @@ try {
       }
       await settle(cluster, SETTLE_TIMEOUT_MS);
       const after = cluster.nodes.map((n) => procCpu(n.pid));
+      const m1 = await scrape(`${leader.metricsUrl}/metrics`);
+      const perBatch = (name: string): string => ((r.ok / ((m1?.get(name) ?? NaN) - (m0?.get(name) ?? NaN)))).toFixed(1);
       const us = (s: number): number => Math.round((s * 1e6) / r.ok);
       const li = cluster.nodes.indexOf(leader);
       const fi = cluster.nodes.map((_, i) => i).filter((i) => i !== li);
       const d = (i: number, f: 'all' | 'main'): number => after[i]![f] - before[i]![f];
       rows.push({
         round, variant: v, ok: r.ok, failed: r.sent - r.ok, 'ops/s': Math.round(r.ok / r.seconds),
+        'ops/log sync': perBatch(PERSISTS), 'ops/apply batch': perBatch(APPLIES),
         'members µs/op': us(cluster.nodes.reduce((s, _, i) => s + d(i, 'all'), 0)),
         'leader all': us(d(li, 'all')), 'leader main': us(d(li, 'main')),
         'followers all (mean)': us(fi.reduce((s, i) => s + d(i, 'all'), 0) / fi.length),
         'followers main (mean)': us(fi.reduce((s, i) => s + d(i, 'main'), 0) / fi.length),
         'client µs/op': Math.round((own.user + own.system) / r.ok),
+        'leader µs/op by thread': [...after[li]!.byThread].map(([g, t]) => [g, t - (before[li]!.byThread.get(g) ?? 0)] as const)
+          .filter(([, t]) => t > 0).sort((x, y) => y[1] - x[1]).slice(0, 5).map(([g, t]) => `${g} ${us(t)}`).join(', '),
         load: `${load0} -> ${load()}`,
       });
     }
