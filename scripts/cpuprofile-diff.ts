@@ -1,26 +1,31 @@
 // Two V8 .cpuprofiles of the same process role under two loads (scripts/probe-lww-write.ts
 // --prof), compared per op: self and inclusive µs per op of each function (name, file, line),
 // the largest differences first. Whole-process profiles include the start (the same in both
-// runs), so give the ops each run made (warm-up included).
+// runs), so give the ops each run made (warm-up included); or, with --skip-frac F (leave out
+// the first F of the samples: the start and warm-up) and --shares, give each process's
+// measured CPU µs/op (/proc, e.g. the main thread's) and each function gets its share of the
+// profiled non-idle time times that figure (the way the session-9 probe read them).
 //
 //   npx tsx scripts/cpuprofile-diff.ts A.cpuprofile OPS_A B.cpuprofile OPS_B [--top 40] [--match TEXT]
+//   npx tsx scripts/cpuprofile-diff.ts A.cpuprofile US_A B.cpuprofile US_B --skip-frac 0.5 --shares
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[] }
 
-/** µs of self and inclusive time per function key. */
-function times(path: string): { self: Map<string, number>; incl: Map<string, number>; total: number } {
+const key = (n: Node): string => `${n.callFrame.functionName || '(anon)'} ${basename(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+
+/** µs of self and inclusive time per function key, of the samples after the first `skipFrac`. */
+function times(path: string, skipFrac: number): { self: Map<string, number>; incl: Map<string, number>; total: number } {
   const p = JSON.parse(readFileSync(path, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const key = (n: Node): string => `${n.callFrame.functionName || '(anon)'} ${basename(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
   const self = new Map<string, number>();
   const incl = new Map<string, number>();
   let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
+  for (let i = Math.floor(p.samples.length * skipFrac); i < p.samples.length; i++) {
     const dt = p.timeDeltas[i + 1] ?? 0; // a sample's time is the delta to the next one
     const id = p.samples[i]!;
     const n = byId.get(id)!;
@@ -50,10 +55,13 @@ if (pa === undefined || oa === undefined || pb === undefined || ob === undefined
 }
 const top = Number(flag('--top') ?? 40);
 const match = flag('--match');
-const a = times(pa);
-const b = times(pb);
-const na = Number(oa);
-const nb = Number(ob);
+const skipFrac = Number(flag('--skip-frac') ?? 0);
+const a = times(pa, skipFrac);
+const b = times(pb, skipFrac);
+// Divisors: ops, or (--shares) the non-idle time per measured µs/op.
+const shares = argv.includes('--shares');
+const na = shares ? a.total / Number(oa) : Number(oa);
+const nb = shares ? b.total / Number(ob) : Number(ob);
 console.log(`non-idle µs/op: A ${(a.total / na).toFixed(1)}, B ${(b.total / nb).toFixed(1)}, B-A ${(b.total / nb - a.total / na).toFixed(1)}`);
 for (const kind of ['self', 'incl'] as const) {
   const keys = new Set([...a[kind].keys(), ...b[kind].keys()]);
