@@ -25,9 +25,10 @@ import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DIST_SERVE_COMMAND, REPO_ROOT, SERVE_FROM_ENV, TSX_SERVE_COMMAND, startCluster } from '../cluster/launcher.js';
+import { DIST_SERVE_COMMAND, SERVE_FROM_ENV, TSX_SERVE_COMMAND, startCluster } from '../cluster/launcher.js';
 import { leaderOf, settle } from './cluster-settle.js';
 import { procCpu } from './proc-thread-cpu.js';
+import { profiledEnv } from './profile-env.js';
 import { benchClient, runLoops } from '../client/bench/workload.js';
 import { ensureBenchNamespace } from '../client/bench/crdt-workload.js';
 import { scrape } from '../client/bench/scale-probes.js';
@@ -70,13 +71,7 @@ function uniqueValue(size: number, n: number): Buffer {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-probe-lww-'));
-const env: NodeJS.ProcessEnv = { ...process.env };
-if (args.prof !== undefined) {
-  const profDir = resolve(args.prof);
-  mkdirSync(profDir, { recursive: true });
-  env['RS_PROF_DIR'] = profDir;
-  env['NODE_OPTIONS'] = `${process.env.NODE_OPTIONS ?? ''} --import ${join(REPO_ROOT, 'scripts', 'profile-preload.mjs')}`.trim();
-}
+const env = profiledEnv(args.prof);
 const command = process.env[SERVE_FROM_ENV] === 'tsx' ? TSX_SERVE_COMMAND : DIST_SERVE_COMMAND;
 const cluster = await startCluster({ dataDir: join(dir, 'rs'), nodes: 3, ready: 'healthy', extraArgs: TIMINGS, env, command });
 const endpoints = cluster.nodes.map((n) => n.clientUrl.replace(/^http:\/\//, ''));

@@ -18,13 +18,13 @@
 //
 //   npx tsx scripts/trace-edge-bulk.ts [--events 10000] [--runs 1] [--prof DIR]
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
-import { REPO_ROOT, startCluster } from '../cluster/launcher.js';
+import { startCluster } from '../cluster/launcher.js';
 import { waitForLeader } from '../cluster/wait-leader.js';
 import { EVENTS_PER_WRITE, benchEvent } from '../chaos/bench-edge/workload.js';
 import { ProxySet } from '../chaos/proxy/index.js';
@@ -36,6 +36,7 @@ import { SeededRandom } from '../server/util/random.js';
 import { systemClock } from '../server/util/system-clock.js';
 import type { Logger } from '../server/util/logger.js';
 import { settle } from './cluster-settle.js';
+import { profiledEnv } from './profile-env.js';
 import { cpuPer, procCpu } from './proc-cpu.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '10000' }, runs: { type: 'string', default: '1' }, prof: { type: 'string' } } });
@@ -98,12 +99,8 @@ const logger: Logger = {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-trace-bulk-'));
-const profDir = values.prof === undefined ? undefined : resolve(values.prof);
-if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
 const cluster = await startCluster({
-  ...(profDir === undefined ? {} : {
-    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(REPO_ROOT, 'scripts', 'profile-preload.mjs')}`.trim(), RS_PROF_DIR: profDir },
-  }),
+  ...(values.prof === undefined ? {} : { env: profiledEnv(values.prof) }),
   dataDir: join(dir, 'region'), nodes: 3, host: '127.0.0.1', ready: 'healthy',
   extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'info'],
   onLine: (name, line) => {
@@ -176,6 +173,6 @@ try {
   region.close();
 } finally {
   await cluster.stop();
-  if (profDir !== undefined) console.log(`member profiles in ${profDir} (proc-<pid>.cpuprofile)`);
+  if (values.prof !== undefined) console.log(`member profiles in ${resolve(values.prof)} (proc-<pid>.cpuprofile)`);
   rmSync(dir, { recursive: true, force: true });
 }

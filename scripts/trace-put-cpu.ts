@@ -18,13 +18,14 @@
 // members, before the launcher's own. --prof DIR: every member runs under
 // the CPU profiler (scripts/profile-preload.mjs) and writes DIR/proc-<pid>.cpuprofile when
 // it stops; the pids of the leader and followers are printed.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DIST_SERVE_COMMAND, REPO_ROOT, SERVE_FROM_ENV, TSX_SERVE_COMMAND, startCluster } from '../cluster/launcher.js';
+import { DIST_SERVE_COMMAND, SERVE_FROM_ENV, TSX_SERVE_COMMAND, startCluster } from '../cluster/launcher.js';
 import { leaderOf, settle as settleWithin } from './cluster-settle.js';
 import { procCpu } from './proc-thread-cpu.js';
+import { profiledEnv } from './profile-env.js';
 import { getRandomKeys, loadStage, partRates, valueSource } from '../client/bench/scale-load.js';
 import { scrape } from '../client/bench/scale-probes.js';
 
@@ -53,13 +54,7 @@ const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
 const stages = args.stages.split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'rs-put-cpu-'));
-const env: NodeJS.ProcessEnv = { ...process.env };
-if (args.prof !== undefined) {
-  const profDir = resolve(args.prof);
-  mkdirSync(profDir, { recursive: true });
-  env['RS_PROF_DIR'] = profDir;
-  env['NODE_OPTIONS'] = `${process.env.NODE_OPTIONS ?? ''} --import ${join(REPO_ROOT, 'scripts', 'profile-preload.mjs')}`.trim();
-}
+const env = profiledEnv(args.prof);
 const nodeFlags = args['node-flags'].split(/\s+/).filter((f) => f !== '');
 const serve = process.env[SERVE_FROM_ENV] === 'tsx' ? TSX_SERVE_COMMAND : DIST_SERVE_COMMAND;
 const command = { ...serve, args: [...nodeFlags, ...serve.args] };
