@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
 import { loadEtcdServices } from '../server/api/proto.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
+import { rawH2Call, type RawAnswer } from '../server/api/testing/raw-h2-call.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -55,34 +56,10 @@ function req(method: string, value: object): Buffer {
   return Buffer.concat([prefix, message]);
 }
 
-interface Answer {
-  headers: Record<string, string>;
-  data: string;
-  trailers: Record<string, string> | undefined;
-}
-
-function plain(h: http2.IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (k !== 'date') out[k] = String(v);
-  return out;
-}
+type Answer = RawAnswer;
 
 function call(method: string, body: Buffer, contentType: string, token?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST', ':path': `/etcdserverpb.KV/${method}`, 'content-type': contentType, te: 'trailers',
-      ...(token === undefined ? {} : { token }),
-    });
-    let headers: Record<string, string> = {};
-    let trailers: Record<string, string> | undefined;
-    const data: Buffer[] = [];
-    stream.on('response', (h) => (headers = plain(h)));
-    stream.on('trailers', (t) => (trailers = plain(t)));
-    stream.on('data', (d: Buffer) => data.push(d));
-    stream.on('error', reject);
-    stream.on('close', () => resolve({ headers, data: Buffer.concat(data).toString('hex'), trailers }));
-    stream.end(body);
-  });
+  return rawH2Call(session, `/etcdserverpb.KV/${method}`, [body], { 'content-type': contentType, ...(token === undefined ? {} : { token }) });
 }
 
 async function both(method: string, body: Buffer, token?: string): Promise<Answer> {

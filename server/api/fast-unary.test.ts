@@ -12,16 +12,13 @@ import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { grpcJsMetadata, metadataOf } from './fast-unary.js';
 import { loadEtcdServices } from './proto.js';
+import { rawH2Call, type RawAnswer } from './testing/raw-h2-call.js';
 import { startTestApi, type TestApi } from './testing/start.js';
 
 const REQUEST_BYTES_MAX = 4096;
 const b = (s: string): Buffer => Buffer.from(s);
 
-interface Answer {
-  headers: Record<string, string>;
-  data: string;
-  trailers: Record<string, string> | undefined;
-}
+type Answer = RawAnswer;
 
 interface Side {
   api: TestApi;
@@ -59,12 +56,6 @@ function req(method: string, value: object): Buffer {
   return frame((kv[method]!.requestSerialize as (v: object) => Buffer)(value));
 }
 
-function plain(h: http2.IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (k !== 'date') out[k] = String(v);
-  return out;
-}
-
 interface CallOpts {
   headers?: http2.OutgoingHttpHeaders;
   /** Leave the request open (no END_STREAM): for the deadline. */
@@ -73,23 +64,7 @@ interface CallOpts {
 
 /** One call on a raw HTTP/2 stream: what came back. */
 function call(s: Side, path: string, body: Buffer[], opts: CallOpts = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const stream = s.session.request({
-      ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...opts.headers,
-    }, { endStream: false });
-    let headers: Record<string, string> = {};
-    let trailers: Record<string, string> | undefined;
-    const data: Buffer[] = [];
-    stream.on('response', (h) => (headers = plain(h)));
-    stream.on('trailers', (t) => (trailers = plain(t)));
-    stream.on('data', (d: Buffer) => data.push(d));
-    // An open request's stream closes once the answer has ended.
-    stream.on('end', () => opts.open && stream.close());
-    stream.on('error', reject);
-    stream.on('close', () => resolve({ headers, data: Buffer.concat(data).toString('hex'), trailers }));
-    for (const part of body) stream.write(part);
-    if (!opts.open) stream.end();
-  });
+  return rawH2Call(s.session, path, body, opts.headers, opts.open);
 }
 
 /** The same call on both servers; asserts the answers are equal and returns the fast one. */
