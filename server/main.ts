@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import { loadApiDefinitions, startApiServer } from './api/index.js';
+import { loadApiDefinitions, startApiServer, warmHotCodecs } from './api/index.js';
 import { Http1Router, addEtcdHttpRoutes } from './api/http1.js';
 import { addJsonGateway } from './api/gateway/index.js';
 import { fixedLimitsHelp } from './api/fixed-limits.js';
@@ -172,6 +172,8 @@ async function serve(argv: string[]): Promise<void> {
   // Before Raft runs: parsed later, the .proto files held a running member's loop ~100 ms.
   loadApiDefinitions();
   loadLeaseForwardDefinition();
+  // The hot calls' message codecs generated now, not in the first calls (api/codec-warmup.ts).
+  warmHotCodecs();
   // Still before Raft: the start-up's garbage collected now, not by the first requests (startup-gc.ts).
   const startupGc = collectStartupGarbage();
   const { registry, metrics, snapshot, startEventLoopDelay } = createNodeMetrics({ name: cfg.name, eventLoopDelay: 'from-start', quotaBackendBytes: cfg.quotaBackendBytes });
