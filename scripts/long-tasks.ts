@@ -5,12 +5,15 @@
 // samples it has (few samples over a long run: the process was off the CPU, not busy), the
 // share spent in the garbage collector, and its top functions by self and inclusive time.
 //
-//   npx tsx scripts/long-tasks.ts DIR/proc-123.cpuprofile [more files] [--min 20] [--top 12] [--frames 6] [--stalls]
+//   npx tsx scripts/long-tasks.ts DIR/proc-123.cpuprofile [more files] [--min 20] [--top 12] [--frames 6] [--stalls [--by-cpu]]
 //
 // A run without idle may be many short tasks back to back (setImmediate never lets the
 // loop idle), so it can be longer than any delay a timer saw. --stalls instead reads
 // proc-<pid>.stalls.json (written by the preload with RS_STALL_MIN_MS set: every time its
-// own timer fired late) and summarizes the samples inside each stall: what held the loop.
+// own timer fired late) and summarizes the samples inside each stall: what held the loop,
+// with the main thread's CPU time in it where the preload recorded it (the rest of the stall
+// it waited for a core); --by-cpu lists the stalls with the most CPU first (on a loaded
+// machine the longest ones are mostly waits).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -28,6 +31,8 @@ export interface LongTask {
   ms: number;
   samples: number;
   gcMs: number;
+  /** The main thread's CPU time inside it (ms), when known (stalls the preload recorded with schedstat). */
+  cpuMs?: number;
   self: Array<[string, number]>;
   inclusive: Array<[string, number]>;
 }
@@ -71,13 +76,13 @@ function tree(p: CpuProfile): { byId: Map<number, ProfileNode>; parent: Map<numb
   return { byId, parent };
 }
 
-/** What the profile sampled inside each stall ([start, ms] in monotonic ms), longest first. */
-export function stallTasks(p: CpuProfile, stalls: Array<[number, number]>, top: number): LongTask[] {
+/** What the profile sampled inside each stall ([start, ms, cpuMs?] in monotonic ms), longest first. */
+export function stallTasks(p: CpuProfile, stalls: Array<[number, number, number?]>, top: number): LongTask[] {
   const { byId, parent } = tree(p);
   const times: number[] = [];
   let t = p.startTime;
   for (const d of p.timeDeltas) times.push((t += d) / 1000);
-  return stalls.map(([start, ms]) => {
+  return stalls.map(([start, ms, cpuMs]) => {
     const ids: Array<[number, number]> = [];
     for (let i = 0; i < times.length; i++) {
       const at = times[i] as number;
@@ -85,7 +90,8 @@ export function stallTasks(p: CpuProfile, stalls: Array<[number, number]>, top: 
       const id = p.samples[i] as number;
       if ((byId.get(id) as ProfileNode).callFrame.functionName !== '(idle)') ids.push([id, p.timeDeltas[i] ?? 0]);
     }
-    return summarize(byId, parent, start, ms, ids, top);
+    const task = summarize(byId, parent, start, ms, ids, top);
+    return cpuMs === undefined || cpuMs < 0 ? task : { ...task, cpuMs };
   }).sort((a, b) => b.ms - a.ms);
 }
 
@@ -125,11 +131,11 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].re
     allowPositionals: true,
     options: {
       min: { type: 'string', default: '20' }, top: { type: 'string', default: '12' }, frames: { type: 'string', default: '6' },
-      stalls: { type: 'boolean', default: false },
+      stalls: { type: 'boolean', default: false }, 'by-cpu': { type: 'boolean', default: false },
     },
   });
   if (positionals.length === 0) {
-    console.error('usage: npx tsx scripts/long-tasks.ts <file.cpuprofile>... [--min 20] [--top 12] [--frames 6]');
+    console.error('usage: npx tsx scripts/long-tasks.ts <file.cpuprofile>... [--min 20] [--top 12] [--frames 6] [--stalls [--by-cpu]]');
     process.exit(2);
   }
   for (const file of positionals) {
@@ -138,12 +144,14 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].re
     const epoch = existsSync(epochFile) ? Number(readFileSync(epochFile, 'utf8')) : undefined;
     const stallFile = file.replace(/\.cpuprofile$/, '.stalls.json');
     const tasks = values.stalls
-      ? stallTasks(p, (JSON.parse(readFileSync(stallFile, 'utf8')) as Array<[number, number]>).filter(([, ms]) => ms >= Number(values.min)), Number(values.frames))
+      ? stallTasks(p, (JSON.parse(readFileSync(stallFile, 'utf8')) as Array<[number, number, number?]>).filter(([, ms]) => ms >= Number(values.min)), Number(values.frames))
       : longTasks(p, Number(values.min), Number(values.frames));
+    if (values['by-cpu']) tasks.sort((a, b) => (b.cpuMs ?? 0) - (a.cpuMs ?? 0));
     console.log(`\n== ${file}: ${tasks.length} ${values.stalls ? 'stalls' : 'runs without idle'} of >= ${values.min} ms`);
     for (const lt of tasks.slice(0, Number(values.top))) {
       const when = epoch === undefined ? `+${((lt.startMs - p.startTime / 1000) / 1000).toFixed(1)} s` : new Date(epoch + lt.startMs).toISOString().slice(11, 23);
-      console.log(`${when}  ${lt.ms.toFixed(0)} ms, ${lt.samples} busy samples, GC ${lt.gcMs.toFixed(0)} ms`);
+      const cpu = lt.cpuMs === undefined ? '' : `, ${lt.cpuMs.toFixed(1)} ms on the CPU`;
+      console.log(`${when}  ${lt.ms.toFixed(0)} ms${cpu}, ${lt.samples} busy samples, GC ${lt.gcMs.toFixed(0)} ms`);
       console.log(`   self ms (samples): ${lt.self.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')}`);
       console.log(`   in:   ${lt.inclusive.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')}`);
     }

@@ -4,38 +4,59 @@
 // proc-<pid>.epoch: the wall clock (ms since 1970) minus the monotonic clock the profile's
 // timestamps use (ms), so scripts/long-tasks.ts can print when each stall happened.
 // With RS_STALL_MIN_MS=N it also watches its own event loop with a STALL_TICK_MS timer and
-// writes proc-<pid>.stalls.json: [start, ms] (monotonic ms) of every time the timer fired N
-// ms or more late, i.e. the loop was held that long; long-tasks.ts --stalls attributes each
-// to the profile's samples inside it.
+// writes proc-<pid>.stalls.json: [start, ms, cpuMs] (monotonic ms) of every time the timer
+// fired N ms or more late, i.e. the loop was held that long, and how much of that the main
+// thread spent on a CPU (Linux schedstat; the rest it waited for a core, which on a loaded
+// machine is most of a stall's wall time; -1 where schedstat is missing); long-tasks.ts
+// --stalls attributes each to the profile's samples inside it. RS_PROF_OFF=1 keeps the
+// stall watch and leaves the profiler off (its 0.5 ms sampling costs CPU of its own).
 import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 
 const dir = process.env.RS_PROF_DIR ?? '.';
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
 writeFileSync(`${dir}/proc-${process.pid}.epoch`, String(Date.now() - monoMs()));
+const profiling = process.env.RS_PROF_OFF !== '1';
 const s = new Session();
-s.connect();
-s.post('Profiler.enable');
-s.post('Profiler.setSamplingInterval', { interval: 500 });
-s.post('Profiler.start');
+if (profiling) {
+  s.connect();
+  s.post('Profiler.enable');
+  s.post('Profiler.setSamplingInterval', { interval: 500 });
+  s.post('Profiler.start');
+}
 
 /** How often the stall watch fires: its resolution. */
 const STALL_TICK_MS = 5;
 const stallMinMs = Number(process.env.RS_STALL_MIN_MS ?? 0);
 const stalls = [];
 if (stallMinMs > 0) {
+  // The main thread's CPU time (ms) from its schedstat, read with one pread (a few µs).
+  let fd = -1;
+  try {
+    fd = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+  } catch {
+    // not Linux: stalls without their CPU figure
+  }
+  const buf = Buffer.alloc(128);
+  const cpuMs = () => (fd < 0 ? -1 : Number(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).split(' ')[0]) / 1e6);
   let last = monoMs();
+  let lastCpu = cpuMs();
   setInterval(() => {
     const now = monoMs();
+    const cpu = cpuMs();
     const late = now - last - STALL_TICK_MS;
-    if (late >= stallMinMs) stalls.push([last + STALL_TICK_MS, Math.round(late * 10) / 10]);
+    if (late >= stallMinMs) stalls.push([last + STALL_TICK_MS, Math.round(late * 10) / 10, fd < 0 ? -1 : Math.round((cpu - lastCpu) * 10) / 10]);
     last = now;
+    lastCpu = cpu;
   }, STALL_TICK_MS).unref();
+  process.on('exit', () => fd >= 0 && closeSync(fd));
 }
 
 process.on('exit', () => {
   if (stallMinMs > 0) writeFileSync(`${dir}/proc-${process.pid}.stalls.json`, JSON.stringify(stalls));
-  s.post('Profiler.stop', (err, r) => {
-    if (!err) writeFileSync(`${dir}/proc-${process.pid}.cpuprofile`, JSON.stringify(r.profile));
-  });
+  if (profiling) {
+    s.post('Profiler.stop', (err, r) => {
+      if (!err) writeFileSync(`${dir}/proc-${process.pid}.cpuprofile`, JSON.stringify(r.profile));
+    });
+  }
 });

@@ -24,7 +24,7 @@ export { CLIENT_ID_METADATA_KEY, SEQ_METADATA_KEY, identityFromMetadata } from '
 export * from './limits.js';
 export { ETCD_COMPAT_VERSION } from './maintenance.js';
 export { LOADER_OPTIONS, etcdProtoDir, loadEtcdServices } from './proto.js';
-export { loadApiDefinitions } from './proto-warmup.js';
+export { loadApiDefinitions, warmHotCodecs } from './proto-warmup.js';
 export {
   createApiServer,
   startApiServer,

@@ -7,11 +7,14 @@
 // its first request. Each loader keeps what it loaded, so the later calls cost nothing.
 
 import { loadAuthService } from './auth.js';
+import { warmMessageCodecs } from './codec-warmup.js';
 import { loadCrdtService } from './crdt-wire.js';
 import { loadEdgeAdminService } from './edge-sync.js';
 import { etcdSchema } from './gateway/schema.js';
 import { loadNamespacesService } from './namespaces.js';
+import { FAST_METHODS } from './fast-unary.js';
 import { loadConcurrencyServices, loadEtcdServices } from './proto.js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
 
 export function loadApiDefinitions(): void {
   loadEtcdServices();
@@ -21,4 +24,24 @@ export function loadApiDefinitions(): void {
   loadCrdtService();
   loadEdgeAdminService();
   etcdSchema();
+}
+
+/**
+ * The methods whose codecs warmHotCodecs runs before Raft starts: the fast path's (what a
+ * load is made of), Status and MemberList (what clients and a joining member call first).
+ * Not every method: each codec generated costs start-up CPU (these ~30-40 ms in all, the
+ * first ones the most: protobufjs's generator compiles too), and the rest are rare.
+ */
+export const WARM_METHODS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  ...FAST_METHODS,
+  Maintenance: ['Status'],
+  Cluster: ['MemberList'],
+});
+
+/** Runs the hot methods' request and response codecs once (codec-warmup.ts says why); how many ran. */
+export function warmHotCodecs(): number {
+  const services: Record<string, ServiceDefinition> = { ...loadEtcdServices(), Crdt: loadCrdtService() };
+  const picked = Object.entries(WARM_METHODS).map(([svc, methods]) =>
+    Object.fromEntries(methods.flatMap((m) => (services[svc]?.[m] === undefined ? [] : [[m, services[svc][m]]]))) as ServiceDefinition);
+  return warmMessageCodecs(picked);
 }
