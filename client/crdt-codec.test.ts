@@ -176,12 +176,13 @@ describe('client Crdt.Write codec', () => {
     }), opts(RUNS * 2));
     // A bool of 2, a bool in a 6-byte varint, a dot given twice (the last wins), an unknown
     // field in a result and in the answer, a namespace given twice, a group (wire type 3).
-    for (const hex of ['22022002', '220620ffffffff0f', '22080a020801' + '0a020802', '2204780520011001', 'f8010510010a01610a0162', '0a016123']) {
+    for (const hex of ['22022002', '220620ffffffff0f', '22080a0210010a021002', '2204780520011001', 'f8010510010a01610a0162', '0a016123']) {
       const b = Buffer.from(hex, 'hex');
       const mine = decodeWriteResult(b);
       const theirs = genericAnswer(b, false);
       if (mine !== undefined) assert.deepStrictEqual(mine, (theirs as { ok: unknown }).ok, `input ${hex}`);
     }
     assert.equal(decodeWriteResult(Buffer.from('22022002', 'hex'))?.results[0]?.duplicate, true);
+    assert.equal(decodeWriteResult(Buffer.from('22080a0210010a021002', 'hex'))?.results[0]?.dot?.seq, 2);
   });
 });

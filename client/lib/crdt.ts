@@ -118,7 +118,8 @@ function methods(): CrdtMethods {
     const s = def['regionstore.v1.Crdt'] as unknown as Record<string, Method>;
     const write = s['Write']!;
     cached = {
-      write, writeFast: fastWriteMethod(write, decodeWriteResult), writeOneFast: fastWriteMethod(write, decodeOpWriteResult), read: s['Read']!, superseded: s['Superseded']!, completeness: s['Completeness']!, conflicts: s['Conflicts']!, hash: s['Hash']!,
+      write, writeFast: fastWriteMethod(write, decodeWriteResult), writeOneFast: fastWriteMethod(write, decodeOpWriteResult),
+      read: s['Read']!, superseded: s['Superseded']!, completeness: s['Completeness']!, conflicts: s['Conflicts']!, hash: s['Hash']!,
     };
     return cached;
   }
@@ -151,8 +152,8 @@ export class Crdt {
 
   /** A batch of ops of one namespace, applied as one Raft entry (at most once, retries included). */
   async write(namespace: string, ops: readonly CrdtOp[], opts: CallOptions = {}): Promise<CrdtWriteResult> {
-    const m = methods();
-    const a = await this.caller.unary<CrdtWriteResult | WireWriteResponse>(m.writeFast, this.writeBytes(namespace, ops), 'write', opts);
+    const req = this.writeBytes(namespace, ops);
+    const a = await this.caller.unary<CrdtWriteResult | WireWriteResponse>(methods().writeFast, req, 'write', opts);
     const r = isDecoded(a) ? a : writeResult(a);
     this.session.observe(r.revision);
     return r;
