@@ -20,7 +20,7 @@
 import type { BytesLike } from './bytes.js';
 import { payloadBytes, type CrdtOp, type CrdtOpResult, type CrdtOpWriteResult, type CrdtVector, type CrdtWriteResult } from './crdt-types.js';
 import type { Method } from './proto.js';
-import { Malformed, Reader, WIRE_BYTES, WIRE_VARINT, expect, varintSize } from '../../proto/protobuf-wire.js';
+import { Malformed, Reader, WIRE_BYTES, WIRE_VARINT, Writer, expect, varintSize } from '../../proto/protobuf-wire.js';
 
 /** CrdtOp's oneof members (field numbers in crdt_service.proto). */
 const OP_FIELD: Record<CrdtOp['op'], number> = {
@@ -28,6 +28,10 @@ const OP_FIELD: Record<CrdtOp['op'], number> = {
 };
 /** A counter delta's zigzag form (2|d| or 2|d|-1) stays an exact double below this |d|. */
 const ZIGZAG_EXACT_MAX = 2 ** 52;
+/** UTF-8 bytes of one UTF-16 code unit at most (a surrogate pair: 4 bytes for 2 units). */
+const UTF8_BYTES_PER_UNIT_MAX = 3;
+/** Lengths below this are one varint byte. */
+const ONE_BYTE_VARINT_LIMIT = 0x80;
 /** A uint32 field (schema_version): protobufjs truncates larger values; the generic path keeps that. */
 const UINT32_MAX = 0xffff_ffff;
 
@@ -63,6 +67,7 @@ interface Sized {
   zigzag?: number;
 }
 
+/** A tag, a length and the bytes, written even when empty (the shared bytesFieldSize leaves an empty field out). */
 const fieldSize = (len: number): number => 1 + varintSize(len) + len;
 
 /** The size of the op's member message, or undefined to leave the op to the generic path. */
@@ -107,20 +112,11 @@ function measure(o: CrdtOp): Sized | undefined {
   }
 }
 
-/** Writes into one preallocated buffer; every field is written, defaults included (as protobufjs from opToWire's objects). */
-class RequestWriter {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(n: number): void {
-    let v = n;
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-
+/**
+ * The shared writer plus fields written even at their default (as protobufjs writes the
+ * fields opToWire's objects set), and bytes fields straight from a BytesLike.
+ */
+class RequestWriter extends Writer {
   tag(field: number, wireType: number): void {
     this.buf[this.pos++] = (field << 3) | wireType;
   }
@@ -144,6 +140,13 @@ class RequestWriter {
 
   /** A length and the string's UTF-8 (the tag written before). */
   string(s: string): void {
+    if (s.length * UTF8_BYTES_PER_UNIT_MAX < ONE_BYTE_VARINT_LIMIT) {
+      // Its length fits one varint byte whatever it holds: write the text, then its length before it.
+      const n = this.buf.write(s, this.pos + 1, 'utf8');
+      this.buf[this.pos] = n;
+      this.pos += 1 + n;
+      return;
+    }
     this.varint(Buffer.byteLength(s, 'utf8'));
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
@@ -157,10 +160,8 @@ class RequestWriter {
 const EMPTY_BYTES = new Uint8Array(0);
 
 function writeOp(w: RequestWriter, o: CrdtOp, m: Sized): void {
-  w.tag(2, WIRE_BYTES); // CrdtWriteRequest.ops
-  w.varint(1 + varintSize(m.size) + m.size);
-  w.tag(m.field, WIRE_BYTES); // the CrdtOp member
-  w.varint(m.size);
+  w.messageStart(2, 1 + varintSize(m.size) + m.size); // CrdtWriteRequest.ops
+  w.messageStart(m.field, m.size); // the CrdtOp member
   switch (o.op) {
     case 'lwwPut': case 'mvPut':
       w.bytes(1, o.key);
