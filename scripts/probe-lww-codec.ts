@@ -2,15 +2,22 @@
 // KV.Put, both sides of the wire (issue 13 probe): bytes on the wire, and main-thread CPU µs
 // per op of the client's encode and decode (proto-loader, as client/lib does) and of the
 // server's decode and answer encode (fast-codec.ts / fast-crdt-codec.ts). No cluster.
+// The client rows show both Crdt.Write paths: proto-loader's (what client/lib did before
+// session 10, and still does for what crdt-codec.ts leaves) and client/lib/crdt-codec.ts.
+// --alloc: also the bytes each row allocates per op (V8's sampling heap profiler, garbage
+// included: a figure a loaded machine does not move, unlike µs).
 //
-//   npx tsx scripts/probe-lww-codec.ts [--n 200000]
+//   npx tsx scripts/probe-lww-codec.ts [--n 200000] [--alloc]
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { etcdMethods, LOADER_OPTIONS, type Method } from '../client/lib/proto.js';
 import { putRequest } from '../client/lib/requests.js';
 import { putResult } from '../client/lib/convert.js';
-import { opToWire, writeResult } from '../client/lib/crdt-types.js';
+import { opToWire, writeResult, type CrdtOp } from '../client/lib/crdt-types.js';
+import { decodeOpWriteResult, encodeWriteRequest } from '../client/lib/crdt-codec.js';
+import { startAllocSampler } from './alloc-sampler.js';
 import { decodeWriteRequest, encodeWriteResponse } from '../server/api/fast-crdt-codec.js';
 import { decodePutRequest, encodePutResponse } from '../server/api/fast-codec.js';
 import { writeFromWire, } from '../server/api/crdt-request.js';
@@ -19,7 +26,9 @@ import { putFromWire } from '../server/api/convert.js';
 import { putToWire } from '../server/api/kv.js';
 import { DEFAULT_LIMITS } from '../server/api/limits.js';
 
-const { values: args } = parseArgs({ options: { n: { type: 'string', default: '200000' } } });
+const { values: args } = parseArgs({ options: { n: { type: 'string', default: '200000' }, alloc: { type: 'boolean', default: false } } });
+/** Ops of a row's allocation pass (sampling slows it down; the figure is per op). */
+const ALLOC_OPS = 20_000;
 const N = Number(args.n);
 
 const dir = fileURLToPath(new URL('../proto', import.meta.url));
@@ -38,7 +47,11 @@ const crdtAnswer = {
 const putAnswer = { revision: 123_456 } as never;
 const headerInfo = { clusterId: '1234567890123456', memberId: 0x1f2e3d4c5b6a, raftTerm: 7 } as never;
 
+/** The rows timed, for the allocation pass (--alloc) after them. */
+const rows: Array<[string, (i: number) => unknown]> = [];
+
 function time(label: string, f: (i: number) => unknown): number {
+  rows.push([label, f]);
   for (let i = 0; i < 20_000; i++) f(i); // warm (JIT)
   const t0 = process.cpuUsage();
   let sink = 0;
@@ -49,6 +62,16 @@ function time(label: string, f: (i: number) => unknown): number {
   return us;
 }
 
+/** Per row: the bytes it allocates per op (sampled). */
+async function allocations(): Promise<void> {
+  console.log('\n## allocated per op (V8 sampling heap profiler, garbage included)');
+  for (const [label, f] of rows) {
+    const sampler = await startAllocSampler(3);
+    for (let i = 0; i < ALLOC_OPS; i++) f(i);
+    console.log(`${label.padEnd(58)} ${await sampler.stop(ALLOC_OPS)}`);
+  }
+}
+
 const crdtReqObj = (): object => ({ namespace: '', ops: [opToWire({ op: 'lwwPut', key, value })] });
 const crdtReqBytes = write.requestSerialize(crdtReqObj());
 const putReqBytes = put.requestSerialize(putRequest(key, value));
@@ -57,13 +80,17 @@ const putResBytes = encodePutResponse(putToWire(headerInfo, putAnswer) as never)
 console.log(`request bytes: Crdt.Write ${crdtReqBytes.length} (namespace ''), KV.Put ${putReqBytes.length}; ` +
   `response bytes: Crdt.Write ${crdtResBytes.length}, KV.Put ${putResBytes.length}`);
 
-console.log('\n## client (proto-loader, client/lib conversions)');
-time('Crdt.Write request: opToWire + serialize', () => write.requestSerialize(crdtReqObj()));
+const lwwOps: CrdtOp[] = [{ op: 'lwwPut', key, value }];
+console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log('\n## client: proto-loader (client/lib before session 10) and client/lib/crdt-codec.ts');
+time('Crdt.Write request: opToWire + serialize (proto-loader)', () => write.requestSerialize(crdtReqObj()));
+time('Crdt.Write request: encodeWriteRequest (crdt-codec.ts)', () => encodeWriteRequest('', lwwOps));
 time('KV.Put request: putRequest + serialize', () => put.requestSerialize(putRequest(key, value)));
 time('Crdt.Write response: deserialize + writeResult + one()', () => {
   const r = writeResult(write.responseDeserialize(crdtResBytes));
   return { ...r, dot: r.results[0]?.dot, hlc: r.results[0]?.hlc };
 });
+time('Crdt.Write response: decodeOpWriteResult (crdt-codec.ts)', () => decodeOpWriteResult(crdtResBytes));
 time('KV.Put response: deserialize + putResult', () => putResult(put.responseDeserialize(putResBytes)));
 
 console.log('\n## server (fast codecs, request conversion, answer)');
@@ -71,3 +98,5 @@ time('Crdt.Write: decodeWriteRequest + writeFromWire', () => writeFromWire(decod
 time('KV.Put: decodePutRequest + putFromWire', () => putFromWire(decodePutRequest(putReqBytes)));
 time('Crdt.Write answer: writeToWire + encodeWriteResponse', () => encodeWriteResponse(writeToWire(crdtAnswer as never) as never));
 time('KV.Put answer: putToWire + encodePutResponse', () => encodePutResponse(putToWire(headerInfo, putAnswer) as never));
+
+if (args.alloc) await allocations();

@@ -12,6 +12,9 @@
 //   crdt      client.crdt.lwwPut(key, value): Crdt.Write with namespace '' (what
 //             bench:compare's lww client row sends: runCrdtBench passes no namespace)
 //   crdt-ns   client.crdt.lwwPut(key, value, { namespace }): Crdt.Write naming the namespace
+//   crdt-generic  the same Write through proto-loader's codec and writeResult, as client/lib
+//             sent it before its own codec (client/lib/crdt-codec.ts, session 10): an A/B
+//             of that codec in one run
 //
 //   RS_CLUSTER_SERVE_FROM=tsx npx tsx scripts/probe-lww-write.ts [--ops 20000] [--rounds 2]
 //       [--variants put,put-lww,crdt,crdt-ns] [--prof DIR]
@@ -24,7 +27,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadSync } from '@grpc/proto-loader';
+import type { Caller } from '../client/lib/caller.js';
+import { opToWire, writeResult, type CrdtOp, type WireWriteResponse } from '../client/lib/crdt-types.js';
+import { LOADER_OPTIONS, type Method } from '../client/lib/proto.js';
 import { DIST_SERVE_COMMAND, SERVE_FROM_ENV, TSX_SERVE_COMMAND, startCluster } from '../cluster/launcher.js';
 import { leaderOf, settle } from './cluster-settle.js';
 import { procCpu } from './proc-thread-cpu.js';
@@ -81,6 +89,10 @@ try {
   console.log(`members: ${cluster.nodes.map((n) => `${n.name} pid ${n.pid}${n === leader ? ' (leader)' : ''}`).join(', ')}`);
   await ensureBenchNamespace(client, NAMESPACE, 'lww', PREFIX);
   const strongValue = Buffer.alloc(VALUE_BYTES, 'x');
+  // crdt-generic: the client's caller (private; a probe may reach it) and proto-loader's Write.
+  const caller = (client as unknown as { caller: Caller }).caller;
+  const protoDir = fileURLToPath(new URL('../proto', import.meta.url));
+  const genericWrite = (loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [protoDir] })['regionstore.v1.Crdt'] as unknown as Record<string, Method>)['Write']!;
   const requests: Record<string, (n: number) => Promise<unknown>> = {
     put: () => client.put('probe/client/0', strongValue),
     // As bench:compare's h2load lww row: the same value every time (no visible change, no revision after the first).
@@ -88,6 +100,12 @@ try {
     'put-lww': (n) => client.put(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n)),
     crdt: (n) => client.crdt.lwwPut(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n)),
     'crdt-ns': (n) => client.crdt.lwwPut(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n), { namespace: NAMESPACE }),
+    'crdt-generic': async (n) => {
+      const op: CrdtOp = { op: 'lwwPut', key: `${PREFIX}client/0`, value: uniqueValue(VALUE_BYTES, n) };
+      const r = writeResult(await caller.unary<WireWriteResponse>(genericWrite, { namespace: '', ops: [opToWire(op)] }, 'write'));
+      client.crdt.session.observe(r.revision);
+      return { ...r, dot: r.results[0]?.dot, hlc: r.results[0]?.hlc };
+    },
   };
   const variants = args.variants.split(',');
   for (const v of variants) if (requests[v] === undefined) throw new RangeError(`unknown variant ${v}: one of ${Object.keys(requests).join(', ')}`);

@@ -26,6 +26,7 @@ import {
   type LwwGetResult, type LwwRangeResult, type MvGetResult, type SetMembersResult, type StoredEvent, type SupersededResult,
   type WireHashResponse, type WireWriteResponse,
 } from './crdt-types.js';
+import { decodeOpWriteResult, decodeWriteResult, encodeWriteRequest, fastWriteMethod, isDecoded } from './crdt-codec.js';
 import { LOADER_OPTIONS, type Method } from './proto.js';
 import { readInfoFrom, readMetadata, type ReadInfo, type ReadLevelOptions, type SessionClock } from './read-level.js';
 
@@ -95,6 +96,10 @@ export interface SupersededOptions extends CrdtReadOptions {
 
 interface CrdtMethods {
   write: Method;
+  /** Write sending encoded bytes and answering with crdt-codec.ts's result (or proto-loader's object for what it leaves). */
+  writeFast: Method;
+  /** The same for a one-op write: the answer as Crdt.one returns it. */
+  writeOneFast: Method;
   read: Method;
   superseded: Method;
   completeness: Method;
@@ -111,8 +116,10 @@ function methods(): CrdtMethods {
     if (!existsSync(`${dir}/regionstore/v1/crdt_service.proto`)) continue;
     const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
     const s = def['regionstore.v1.Crdt'] as unknown as Record<string, Method>;
+    const write = s['Write']!;
     cached = {
-      write: s['Write']!, read: s['Read']!, superseded: s['Superseded']!, completeness: s['Completeness']!, conflicts: s['Conflicts']!, hash: s['Hash']!,
+      write, writeFast: fastWriteMethod(write, decodeWriteResult), writeOneFast: fastWriteMethod(write, decodeOpWriteResult),
+      read: s['Read']!, superseded: s['Superseded']!, completeness: s['Completeness']!, conflicts: s['Conflicts']!, hash: s['Hash']!,
     };
     return cached;
   }
@@ -145,11 +152,17 @@ export class Crdt {
 
   /** A batch of ops of one namespace, applied as one Raft entry (at most once, retries included). */
   async write(namespace: string, ops: readonly CrdtOp[], opts: CallOptions = {}): Promise<CrdtWriteResult> {
-    if (ops.length === 0) throw new RangeError('a CRDT write needs at least one op');
-    const req = { namespace, ops: ops.map(opToWire) };
-    const r = writeResult(await this.caller.unary<WireWriteResponse>(methods().write, req, 'write', opts));
+    const req = this.writeBytes(namespace, ops);
+    const a = await this.caller.unary<CrdtWriteResult | WireWriteResponse>(methods().writeFast, req, 'write', opts);
+    const r = isDecoded(a) ? a : writeResult(a);
     this.session.observe(r.revision);
     return r;
+  }
+
+  /** The request as bytes (crdt-codec.ts: the ops encoded directly, else proto-loader's path); throws for bad ops before anything is sent. */
+  private writeBytes(namespace: string, ops: readonly CrdtOp[]): Buffer {
+    if (ops.length === 0) throw new RangeError('a CRDT write needs at least one op');
+    return encodeWriteRequest(namespace, ops) ?? methods().write.requestSerialize({ namespace, ops: ops.map(opToWire) });
   }
 
   lwwPut(key: BytesLike, value: BytesLike, opts: CrdtWriteOptions = {}): Promise<CrdtOpWriteResult> {
@@ -185,10 +198,19 @@ export class Crdt {
     return { ...r, results: r.results.map((x) => ({ seq: x.eventSeq, duplicate: x.duplicate, dot: x.dot, hlc: x.hlc })) };
   }
 
+  /** One op: its answer decoded with the op's dot and HLC at hand (no copy of the write's answer). */
   private async one(op: CrdtOp, opts: CrdtWriteOptions): Promise<CrdtOpWriteResult> {
-    const { namespace, ...call } = opts;
-    const r = await this.write(namespace ?? '', [op], call);
-    return { ...r, dot: r.results[0]?.dot, hlc: r.results[0]?.hlc };
+    // (opts carries `namespace` to the caller too: it reads only CallOptions' fields.)
+    const req = this.writeBytes(opts.namespace ?? '', [op]);
+    const a = await this.caller.unary<CrdtOpWriteResult | WireWriteResponse>(methods().writeOneFast, req, 'write', opts);
+    let r: CrdtOpWriteResult;
+    if (isDecoded(a)) r = a;
+    else {
+      const w = writeResult(a);
+      r = { ...w, dot: w.results[0]?.dot, hlc: w.results[0]?.hlc };
+    }
+    this.session.observe(r.revision);
+    return r;
   }
 
   // ---- reads ----
