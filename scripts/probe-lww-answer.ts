@@ -65,8 +65,10 @@ const rows: Record<string, (i: number) => unknown> = {
     if (i % PER_BATCH === 0) record.set(origin, i + 1);
     const body = answers[i & 63]!;
     const a = decodeAnswer(body) as Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>;
+    // RegionCrdt.answer()'s object, spread into the result as session 9 did.
+    const base = { namespace: 'bench-lww', revision: 123_456 + i, vector: vectorPerCall(), memberId: 0x1f2e3d4c5b6a };
     const r = {
-      ...{ namespace: 'bench-lww', revision: 123_456 + i, vector: vectorPerCall(), memberId: 0x1f2e3d4c5b6a },
+      ...base,
       results: a.results.map((o) => ({
         ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
         ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
