@@ -27,6 +27,7 @@ import {
   type CompareOptions, type Driver, type Target, type WorkloadId,
 } from '../client/bench/compare.js';
 import { CpuMeter } from '../client/bench/cpu-meter.js';
+import { scrape } from '../client/bench/scale-probes.js';
 import { REPO_ROOT, startCluster, type LocalCluster, type ServeCommand } from './launcher.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
@@ -37,6 +38,9 @@ const ELECTION_MS = 1_000;
 const SNAPSHOT_COUNT = 10_000;
 const MEMBERS = 3;
 const HOST = '127.0.0.1';
+/** The series counting each system's log syncs (one observation per synced log write). */
+const ETCD_LOG_SYNCS = 'etcd_disk_wal_fsync_duration_seconds_count';
+const RS_LOG_SYNCS = 'regionstore_raft_persist_batch_entries_count';
 /** 128 + SIGINT, as a shell reports a Ctrl-C. */
 const INTERRUPTED_EXIT_CODE = 130;
 
@@ -45,6 +49,11 @@ interface Running {
   /** The server processes (for the CPU meter). */
   pids(): number[];
   stop(): Promise<void>;
+}
+
+/** etcd serves /metrics on its client URLs: its WAL fsyncs are its log syncs. */
+function etcdLogSyncs(endpoint: string): Promise<number | undefined> {
+  return scrape(`http://${endpoint}/metrics`).then((m) => m?.get(ETCD_LOG_SYNCS));
 }
 
 async function startEtcd(dir: string): Promise<Running> {
@@ -75,7 +84,7 @@ async function startEtcd(dir: string): Promise<Running> {
     throw new Error(`${(err as Error).message}; see ${dir}/e*.log (is etcd installed? Debian package etcd-server)`, { cause: err });
   }
   const pids = (): number[] => spawned.map((s) => s.child.pid ?? 0);
-  return { target: { name: 'etcd', endpoints, pids }, pids, stop };
+  return { target: { name: 'etcd', endpoints, pids, logSyncs: etcdLogSyncs }, pids, stop };
 }
 
 async function startRegionstore(dir: string, cpuProfDir: string | undefined): Promise<Running & { cluster: LocalCluster }> {
@@ -94,9 +103,14 @@ async function startRegionstore(dir: string, cpuProfDir: string | undefined): Pr
   const endpoints = cluster.nodes.map((n) => n.clientUrl.replace(/^http:\/\//, ''));
   await waitForLeader('regionstore', endpoints);
   const pids = (): number[] => cluster.nodes.map((n) => n.pid);
+  const metricsOf = new Map(cluster.nodes.map((n, i) => [endpoints[i]!, `${n.metricsUrl}/metrics`]));
+  const logSyncs = async (endpoint: string): Promise<number | undefined> => {
+    const url = metricsOf.get(endpoint);
+    return url === undefined ? undefined : (await scrape(url))?.get(RS_LOG_SYNCS);
+  };
   return {
     cluster,
-    target: { name: 'regionstore', endpoints, pids },
+    target: { name: 'regionstore', endpoints, pids, logSyncs },
     pids,
     stop: async () => {
       await cluster.stop();

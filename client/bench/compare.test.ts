@@ -34,3 +34,17 @@ test('compare: lwwVsPut pairs the eventual row with the strong put row of its dr
   const text = lwwVsPut([row('put-256', 1000, 100), row('lww-256', 1100, 90)]);
   assert.match(text, /256 in flight via h2load: ops\/s 1100 vs 1000 \(1\.10\), members' CPU 90 vs 100 µs\/op \(0\.90\)/);
 });
+
+function withSync(ops: number, cpu: number, perSync: number | undefined): Measurement {
+  return { ...m(ops, cpu), ...(perSync === undefined ? {} : { opsPerLogSync: perSync }) };
+}
+
+test('compare: the leader\'s ops per log sync, median over runs and beside the lww/put CPU', () => {
+  assert.equal(medianOf([withSync(1, 1, 20), withSync(1, 1, 10), withSync(1, 1, 30)]).opsPerLogSync, 20);
+  assert.equal(medianOf([withSync(1, 1, undefined), withSync(1, 1, undefined)]).opsPerLogSync, undefined);
+  const r = (id: string, ops: number, cpu: number, perSync: number): Row => ({
+    workload: w(id), driver: 'client', results: { etcd: m(1, 1), regionstore: withSync(ops, cpu, perSync) }, runs: { etcd: [m(1, 1)], regionstore: [withSync(ops, cpu, perSync)] },
+  });
+  const text = lwwVsPut([r('put-256', 1000, 100, 21.5), r('lww-256', 900, 120, 16.25)]);
+  assert.match(text, /members' CPU 120 vs 100 µs\/op \(1\.20\), leader's ops per log sync 16\.3 vs 21\.5/);
+});

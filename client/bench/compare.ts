@@ -35,6 +35,12 @@ export interface Target {
   endpoints: string[];
   /** The members' processes, when local: their CPU per op is measured (serverCpuUsPerOp). */
   pids?: () => number[];
+  /**
+   * The log syncs (fsyncs of the Raft log / WAL) the member at `endpoint` has made so far,
+   * from its /metrics; undefined when not known. The leader's, per row, give its ops per log
+   * sync (opsPerLogSync).
+   */
+  logSyncs?: (endpoint: string) => Promise<number | undefined>;
 }
 
 export type WorkloadId = 'put-1' | 'put-256' | 'lww-1' | 'lww-256' | 'range-l' | 'range-s';
@@ -113,6 +119,12 @@ export interface Measurement {
   serverCpuUsPerOp?: number;
   /** Client rows: CPU µs per op of this process (the client library runs in it), to tell the client's share from the members'. */
   clientCpuUsPerOp?: number;
+  /**
+   * Ops per log sync of the leader during the row, when the target tells its syncs: the
+   * fsync, Ready and apply-batch costs are shared by that many ops, so a slower driver (fewer
+   * ops in flight at each sync) raises the members' CPU per op without any cost of the path.
+   */
+  opsPerLogSync?: number;
   /** '' when the checks passed, else what was wrong. */
   problem: string;
 }
@@ -143,12 +155,14 @@ export function medianOf(runs: readonly Measurement[]): Measurement {
   };
   const cpu = med((m) => m.serverCpuUsPerOp);
   const clientCpu = med((m) => m.clientCpuUsPerOp);
+  const perSync = med((m) => m.opsPerLogSync);
   return {
     opsPerS: med((m) => m.opsPerS) ?? 0, p50Ms: med((m) => m.p50Ms) ?? 0, p99Ms: med((m) => m.p99Ms) ?? 0,
     ok: runs.reduce((a, m) => a + m.ok, 0), sent: runs.reduce((a, m) => a + m.sent, 0), seconds: runs.reduce((a, m) => a + m.seconds, 0),
     load: med((m) => m.load) ?? 0, othersCpu: med((m) => m.othersCpu),
     problem: runs.map((m, i) => (m.problem === '' ? '' : `run ${i + 1}: ${m.problem}`)).filter((p) => p !== '').join('; '),
     ...(cpu === undefined ? {} : { serverCpuUsPerOp: cpu }), ...(clientCpu === undefined ? {} : { clientCpuUsPerOp: clientCpu }),
+    ...(perSync === undefined ? {} : { opsPerLogSync: perSync }),
   };
 }
 
@@ -181,6 +195,16 @@ function perOpUs(a: number | undefined, b: number | undefined, ops: number): { s
   return a === undefined || b === undefined || ops <= 0 ? undefined : { serverCpuUsPerOp: ((b - a) * 1e6) / ops };
 }
 
+/** The leader's log syncs so far (undefined: not known). */
+async function leaderSyncs(t: Target, leader: string): Promise<number | undefined> {
+  return t.logSyncs === undefined ? undefined : t.logSyncs(leader).catch(() => undefined);
+}
+
+/** ok ops per log sync between two readings of the leader's syncs. */
+function perLogSync(a: number | undefined, b: number | undefined, ops: number): { opsPerLogSync: number } | undefined {
+  return a === undefined || b === undefined || b <= a || ops <= 0 ? undefined : { opsPerLogSync: ops / (b - a) };
+}
+
 function rowTotal(o: CompareOptions, w: Workload, d: Driver): number {
   return Math.max(1, Math.round(o.total * ROW_SHARE[d][w.inFlight > 1 ? 'concurrent' : 'serial']));
 }
@@ -211,6 +235,7 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   const dotsBefore = eventual ? await lwwDots(t) : 0;
   const before = await leaderAndRevision(t);
   const perAnswer = w.kind === 'range' ? await answerBytes(before.leader, path, body) : 0;
+  const syncs0 = await leaderSyncs(t, before.leader);
   const load = loadavg()[0] ?? 0;
   const others = o.meter?.start();
   const cpu0 = serverCpuSeconds(t);
@@ -221,6 +246,7 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   });
   const othersCpu = others?.();
   const cpu1 = serverCpuSeconds(t);
+  const syncs1 = await leaderSyncs(t, before.leader);
   const after = await leaderAndRevision(t);
   // An lww put of the value the key already holds may change no visible value (no revision): its dot counts it.
   const added = eventual ? (await lwwDots(t)) - dotsBefore : after.revision - before.revision;
@@ -239,10 +265,15 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   }
   if (after.leader !== before.leader) problem += `${problem === '' ? '' : '; '}leader changed`;
   const latency = summarize(r.histogram);
-  return { opsPerS: ok / r.seconds, p50Ms: latency.p50, p99Ms: latency.p99, ok, sent: r.done, seconds: r.seconds, load, othersCpu, problem, ...perOpUs(cpu0, cpu1, ok) };
+  return {
+    opsPerS: ok / r.seconds, p50Ms: latency.p50, p99Ms: latency.p99, ok, sent: r.done, seconds: r.seconds, load, othersCpu, problem,
+    ...perOpUs(cpu0, cpu1, ok), ...perLogSync(syncs0, syncs1, ok),
+  };
 }
 
 async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Measurement> {
+  const leader = t.logSyncs === undefined ? undefined : (await leaderAndRevision(t)).leader;
+  const syncs0 = leader === undefined ? undefined : await leaderSyncs(t, leader);
   const load = loadavg()[0] ?? 0;
   const others = o.meter?.start();
   const cpu0 = serverCpuSeconds(t);
@@ -260,6 +291,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   const othersCpu = others?.();
   const cpu1 = serverCpuSeconds(t);
   const own = process.cpuUsage(own0);
+  const syncs1 = leader === undefined ? undefined : await leaderSyncs(t, leader);
   const added = r.revision_after - r.revision_before;
   const problems: string[] = [];
   if (r.failed > 0) problems.push(`${r.failed} failed (${Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ')})`);
@@ -270,7 +302,7 @@ async function clientRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   if (w.kind === 'range' && added !== 0) problems.push(`revision moved by ${added} during a read-only row`);
   return {
     opsPerS: r.ops_per_s, p50Ms: r.latency_ms.p50, p99Ms: r.latency_ms.p99, ok: r.ok, sent: r.total, seconds: r.seconds, load, othersCpu,
-    problem: problems.join('; '), ...perOpUs(cpu0, cpu1, r.ok),
+    problem: problems.join('; '), ...perOpUs(cpu0, cpu1, r.ok), ...perLogSync(syncs0, syncs1, r.ok),
     ...(r.ok > 0 ? { clientCpuUsPerOp: (own.user + own.system) / r.ok } : {}),
   };
 }
@@ -310,7 +342,8 @@ export async function runComparison(targets: Record<SystemName, Target>, o: Comp
         const m = row.driver === 'h2load' ? await h2loadRow(targets[name], w, o) : await clientRow(targets[name], w, o);
         o.log(`${w.label} via ${row.driver}, ${name}: ${Math.round(m.opsPerS)} ops/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms` +
           ` (${m.ok}/${m.sent} in ${m.seconds.toFixed(2)} s, load ${m.load.toFixed(2)}, other processes ${percent(m.othersCpu)} of the CPU, ` +
-          `members' CPU ${usPerOp(m.serverCpuUsPerOp)} µs/op${m.clientCpuUsPerOp === undefined ? '' : `, client ${usPerOp(m.clientCpuUsPerOp)} µs/op`})` +
+          `members' CPU ${usPerOp(m.serverCpuUsPerOp)} µs/op${m.clientCpuUsPerOp === undefined ? '' : `, client ${usPerOp(m.clientCpuUsPerOp)} µs/op`}, ` +
+          `leader ${perSyncCell(m.opsPerLogSync)} ops per log sync)` +
           `${m.problem === '' ? '' : ` !! ${m.problem}`}`);
         row.runs[name].push(m);
       }
@@ -322,6 +355,10 @@ export async function runComparison(targets: Record<SystemName, Target>, o: Comp
 
 function usPerOp(us: number | undefined): string {
   return us === undefined ? '?' : Math.round(us).toString();
+}
+
+function perSyncCell(n: number | undefined): string {
+  return n === undefined ? '?' : n.toFixed(1);
 }
 
 function percent(share: number | undefined): string {
@@ -351,7 +388,7 @@ function spread(runs: readonly Measurement[], f: (m: Measurement) => number | un
 export function renderComparison(rows: readonly Row[]): string {
   const runs = Math.max(1, ...rows.map((r) => r.runs.etcd.length));
   const head = `| workload | driver | etcd ops/s${runs > 1 ? ` (median of ${runs}, min-max)` : ''} | rs ops/s | rs/etcd | etcd p50 ms | rs p50 ms | rs/etcd | etcd p99 ms | rs p99 ms | rs/etcd | ` +
-    `load (etcd, rs) | other CPU (etcd, rs) | members' CPU µs/op (etcd, rs)${runs > 1 ? ', median (min-max)' : ''} | checks |`;
+    `load (etcd, rs) | other CPU (etcd, rs) | members' CPU µs/op (etcd, rs)${runs > 1 ? ', median (min-max)' : ''} | leader's ops per log sync (etcd, rs) | checks |`;
   const rule = `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`;
   const lines = rows.map((r) => {
     const e = r.results.etcd;
@@ -362,7 +399,7 @@ export function renderComparison(rows: readonly Row[]): string {
       `${opsCell(s.opsPerS)}${spread(r.runs.regionstore, (m) => m.opsPerS, opsCell)} | ${ratio(s.opsPerS, e.opsPerS)} | ` +
       `${fmt(e.p50Ms, 2)} | ${fmt(s.p50Ms, 2)} | ${ratio(s.p50Ms, e.p50Ms)} | ${fmt(e.p99Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99Ms, e.p99Ms)} | ` +
       `${e.load.toFixed(2)}, ${s.load.toFixed(2)} | ${percent(e.othersCpu)}, ${percent(s.othersCpu)} | ` +
-      `${cpu('etcd')}, ${cpu('regionstore')} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
+      `${cpu('etcd')}, ${cpu('regionstore')} | ${perSyncCell(e.opsPerLogSync)}, ${perSyncCell(s.opsPerLogSync)} | ${problems.length === 0 ? 'ok' : problems.join('; ')} |`;
   });
   return [head, rule, ...lines].join('\n') + '\n' + lwwVsPut(rows);
 }
@@ -380,7 +417,11 @@ export function lwwVsPut(rows: readonly Row[]): string {
       ? `, members' CPU ${usPerOp(a.serverCpuUsPerOp)} vs ${usPerOp(b.serverCpuUsPerOp)} µs/op (${ratio(a.serverCpuUsPerOp, b.serverCpuUsPerOp)})` : '';
     const client = a.clientCpuUsPerOp !== undefined && b.clientCpuUsPerOp !== undefined
       ? `, client CPU ${usPerOp(a.clientCpuUsPerOp)} vs ${usPerOp(b.clientCpuUsPerOp)} µs/op (${ratio(a.clientCpuUsPerOp, b.clientCpuUsPerOp)})` : '';
-    out.push(`- regionstore lww/put, ${l.workload.inFlight} in flight via ${l.driver}: ops/s ${fmt(a.opsPerS, 0)} vs ${fmt(b.opsPerS, 0)} (${ratio(a.opsPerS, b.opsPerS)})${cpu}${client}`);
+    // Ops per leader log sync beside the CPU: members' CPU per op falls as more ops share a
+    // sync, so a row whose driver kept fewer ops in flight pays more per op for that alone.
+    const sync = a.opsPerLogSync !== undefined && b.opsPerLogSync !== undefined
+      ? `, leader's ops per log sync ${perSyncCell(a.opsPerLogSync)} vs ${perSyncCell(b.opsPerLogSync)}` : '';
+    out.push(`- regionstore lww/put, ${l.workload.inFlight} in flight via ${l.driver}: ops/s ${fmt(a.opsPerS, 0)} vs ${fmt(b.opsPerS, 0)} (${ratio(a.opsPerS, b.opsPerS)})${cpu}${sync}${client}`);
   }
   return out.length === 0 ? '' : `\n${out.join('\n')}\n`;
 }

@@ -30,7 +30,8 @@ export interface CrdtHlc {
   wallMs: number;
   logical: number;
 }
-export type CrdtVector = CrdtDot[];
+/** Read only: a backend may hand out the same array for every answer until the vector changes. */
+export type CrdtVector = ReadonlyArray<Readonly<CrdtDot>>;
 
 export type CrdtOpInput =
   | { type: 'lwwPut'; key: Uint8Array; value: Uint8Array }
@@ -63,6 +64,12 @@ export interface CrdtAnswerBase {
 
 export interface CrdtWriteResult extends CrdtAnswerBase {
   results: CrdtOpOutcome[];
+  /**
+   * The apply's answer bytes (server/eventual/entry.ts encodeAnswer of a write), when the
+   * backend has them: the wire answer is encoded straight from them (fast-crdt-codec.ts
+   * encodeWriteAnswer) and `results` is not read, so a backend may decode it only if asked.
+   */
+  answer?: Uint8Array;
 }
 
 export interface CrdtReadInput {

@@ -6,6 +6,7 @@ import type {
   CrdtAnswerBase, CrdtCompletenessResult, CrdtConflictsResult, CrdtDot, CrdtEntryValue, CrdtHashResult, CrdtHlc,
   CrdtOpOutcome, CrdtReadResult, CrdtStoredEvent, CrdtSupersededRecord, CrdtSupersededResult, CrdtWriteResult,
 } from './crdt-backend.js';
+import { encodeWriteAnswer } from './fast-crdt-codec.js';
 
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -25,7 +26,20 @@ function outcome(o: CrdtOpOutcome): unknown {
   };
 }
 
+/**
+ * A Write's answer: its encoded bytes when the backend handed over the apply's answer
+ * (encodeWriteAnswer; the Write serializer passes them on), else the message object.
+ */
 export function writeToWire(r: CrdtWriteResult): unknown {
+  if (r.answer !== undefined) {
+    const encoded = encodeWriteAnswer(r as CrdtWriteResult & { answer: Uint8Array });
+    if (encoded !== undefined) return encoded;
+  }
+  return writeObject(r);
+}
+
+/** A Write's answer as the message object (what encodeWriteAnswer's bytes decode to). */
+export function writeObject(r: CrdtWriteResult): unknown {
   return { ...base(r), results: r.results.map(outcome), memberId: r.memberId };
 }
 

@@ -9,7 +9,10 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import { loadCrdtService } from './crdt-wire.js';
-import { decodeWriteRequest, encodeWriteResponse, withFastCrdtCodecs } from './fast-crdt-codec.js';
+import { decodeWriteRequest, encodeWriteAnswer, encodeWriteResponse, withFastCrdtCodecs } from './fast-crdt-codec.js';
+import { writeObject, writeToWire } from './crdt-response.js';
+import type { CrdtWriteResult } from './crdt-backend.js';
+import { decodeAnswer, encodeAnswer, type EvOpOutcome } from '../eventual/entry.js';
 
 type AnyMethod = MethodDefinition<any, any>;
 const generic = loadCrdtService()['Write'] as unknown as AnyMethod;
@@ -32,6 +35,27 @@ const result = fc.record({
   dot: fc.option(dot, { nil: null }), hlc: fc.option(fc.record({ wallMs: uint, logical: fc.integer({ min: 0, max: 65535 }) }), { nil: null }),
   eventSeq: uint, duplicate: fc.boolean(),
 });
+
+/** Any origin or namespace, UTF-8 beyond ASCII included (the answer holds the origin's UTF-8 bytes). */
+const anyName = fc.oneof(name, fc.string({ unit: 'binary', maxLength: 12 }));
+/** An apply's per-op outcome (server/eventual/entry.ts), every field optional as it is there. */
+const evOutcome = fc.record({
+  dot: fc.record({ origin: anyName, seq: uint }),
+  hlc: fc.record({ wall: uint, logical: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 65535 })) }),
+  eventSeq: uint,
+  duplicate: fc.constant(true),
+}, { requiredKeys: [] });
+
+/** The write's answer as a backend without the apply's bytes hands it over (the region's WriteResult.results). */
+function resultOf(namespace: string, revision: number, vector: Array<{ origin: string; seq: number }>, answer: Uint8Array, memberId: number): CrdtWriteResult {
+  const a = decodeAnswer(answer);
+  if (a.kind !== 'write') throw new Error('not a write answer');
+  const results = a.results.map((o) => ({
+    ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: { wallMs: o.hlc.wall, logical: o.hlc.logical } } : {}),
+    ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
+  }));
+  return { namespace, revision, vector, memberId, results };
+}
 
 /** What a deserializer makes of `b`: its object, or its error's text. */
 function outcome(f: (b: Buffer) => unknown, b: Buffer): unknown {
@@ -81,5 +105,38 @@ describe('fast Crdt.Write codecs', () => {
     assert.ok(encodeWriteResponse(plain) !== undefined, 'the plain shape takes the fast path');
     assert.equal(encodeWriteResponse({ ...plain, revision: '7' }), undefined, 'a string revision is the generic codec\'s');
     assert.equal(encodeWriteResponse({ ...plain, namespace: 'région' }), undefined, 'a non-ASCII name is the generic codec\'s');
+  });
+
+  test('a Write answer encoded from the apply\'s bytes is byte for byte what proto-loader encodes of its object', () => {
+    fc.assert(fc.property(
+      anyName, uint, fc.array(fc.record({ origin: anyName, seq: uint }), { maxLength: 3 }), fc.array(evOutcome, { maxLength: 4 }), uint,
+      (namespace, revision, vector, outcomes: EvOpOutcome[], memberId) => {
+        const answer = encodeAnswer({ kind: 'write', namespace, results: outcomes });
+        const object = resultOf(namespace, revision, vector, answer, memberId);
+        const reference = generic.responseSerialize(writeObject(object));
+        const ours = encodeWriteAnswer({ namespace, revision, vector, answer, memberId });
+        assert.ok(ours !== undefined && ours.equals(reference), `ours ${ours?.toString('hex')}\nproto-loader ${reference.toString('hex')}`);
+        // Through the handler's writeToWire and the installed serializer: the same bytes.
+        const served = fast.responseSerialize(writeToWire({ ...object, answer }));
+        assert.ok(Buffer.isBuffer(served) && served.equals(reference));
+        // Twice with the same vector array (its bytes memoized): still the same.
+        assert.ok(encodeWriteAnswer({ namespace, revision, vector, answer, memberId })!.equals(reference));
+      }), { numRuns: 1000 });
+  });
+
+  test('a Write answer from the apply\'s bytes: the common lww answer, and what it refuses', () => {
+    const origin = 'region:8a3f1c2d9e7b6a54';
+    const vector = Object.freeze([Object.freeze({ origin, seq: 99_999 })]);
+    const answer = encodeAnswer({ kind: 'write', namespace: 'bench-lww', results: [{ dot: { origin, seq: 99_999 }, hlc: { wall: 1_765_000_000_000, logical: 0 } }] });
+    const object = resultOf('bench-lww', 123_456, [...vector], answer, 0x1f2e3d4c5b6a);
+    const ours = encodeWriteAnswer({ namespace: 'bench-lww', revision: 123_456, vector, answer, memberId: 0x1f2e3d4c5b6a });
+    assert.deepEqual(ours, generic.responseSerialize(writeObject(object)));
+    assert.deepEqual(generic.responseDeserialize(ours!), generic.responseDeserialize(generic.responseSerialize(writeObject(object))));
+    // A number the wire cannot carry as given: the object path answers (writeToWire falls back).
+    assert.equal(encodeWriteAnswer({ namespace: 'n', revision: -1, vector, answer, memberId: 1 }), undefined);
+    assert.ok(!Buffer.isBuffer(writeToWire({ ...object, revision: 2 ** 60, answer })), 'an unsafe revision takes the object path');
+    // Not a write's answer, or truncated: an error (the handler answers INTERNAL), never bytes.
+    assert.throws(() => encodeWriteAnswer({ namespace: 'n', revision: 1, vector, answer: encodeAnswer({ kind: 'edge' }), memberId: 1 }));
+    assert.throws(() => encodeWriteAnswer({ namespace: 'n', revision: 1, vector, answer: answer.subarray(0, answer.length - 3), memberId: 1 }));
   });
 });

@@ -8,16 +8,21 @@
 // here, to exactly the object proto-loader's deserializer gives (crdt-wire.ts: defaults filled
 // in, the oneof named by `op`, bytes as views of the message); any other op, a CrdtOp with
 // two members set, a non-ASCII namespace or anything malformed goes to the generic codec.
-// The response: encoded from the object crdt-response.ts writeToWire builds, fields at their
-// default left out (proto3's canonical form), which decodes to the same message; anything
-// that is not that plain shape (a non-safe integer, a non-ASCII string) goes to the generic
-// codec. fast-crdt-codec.test.ts compares both ways with proto-loader's.
+// The response, two ways. A region member's answer is encoded by writeToWire itself, straight
+// from the apply's answer bytes (encodeWriteAnswer: no answer, outcome or dot objects, the
+// namespace's vector encoded once per written batch), byte for byte what proto-loader makes
+// of writeToWire's object; the serializer passes those bytes on. Any other answer (an edge's)
+// is encoded from the object writeToWire builds, fields at their default left out (proto3's
+// canonical form), which decodes to the same message; anything that is not that plain shape
+// (a non-safe integer, a non-ASCII string) goes to the generic codec.
+// fast-crdt-codec.test.ts compares all of them with proto-loader's.
 
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { WireCrdtOp, WireWriteRequest } from './crdt-wire.js';
 import {
   EMPTY, Malformed, Reader, WIRE_BYTES, WIRE_VARINT, Writer, expect, isUint, uintFieldSize, varintSize, withFallback, type Codec,
 } from './fast-codec.js';
+import { WriteOutcomes } from '../eventual/entry.js';
 
 /** CrdtOp's oneof members this codec decodes (field numbers in crdt_service.proto). */
 const OP_LWW_PUT = 1;
@@ -146,8 +151,12 @@ function writeResult(w: Writer, o: WireResult, size: number): void {
   }
 }
 
-/** CrdtWriteResponse bytes, or undefined when the object is not the plain shape writeToWire builds. */
-export function encodeWriteResponse(res: { namespace?: unknown; revision?: unknown; vector?: unknown; results?: unknown; memberId?: unknown }): Buffer | undefined {
+/**
+ * CrdtWriteResponse bytes, or undefined when the object is not the plain shape writeToWire
+ * builds. Bytes writeToWire encoded already (encodeWriteAnswer) are the answer as they are.
+ */
+export function encodeWriteResponse(res: Buffer | { namespace?: unknown; revision?: unknown; vector?: unknown; results?: unknown; memberId?: unknown }): Buffer | undefined {
+  if (Buffer.isBuffer(res)) return res;
   const { namespace, revision, vector, results, memberId } = res;
   if (typeof namespace !== 'string' || !ascii(namespace) || !isUint(revision) || !isUint(memberId) || !Array.isArray(vector) || !Array.isArray(results)) return undefined;
   let size = stringFieldSize(namespace) + uintFieldSize(revision) + uintFieldSize(memberId);
@@ -168,6 +177,124 @@ export function encodeWriteResponse(res: { namespace?: unknown; revision?: unkno
   for (const d of vector as WireDot[]) writeDot(w, 3, d);
   for (let i = 0; i < results.length; i++) writeResult(w, results[i] as WireResult, sizes[i]!);
   w.uintField(5, memberId);
+  return w.buf;
+}
+
+// ---------------------------------------------------------------- the response, from the apply's answer
+
+/**
+ * What encodeWriteAnswer needs: the answer's namespace, revision and member, the namespace's
+ * vector (the same array for every Write answered between two changes of it: the eventual
+ * store memoizes it per written batch) and the apply's answer bytes (server/eventual/entry.ts).
+ */
+export interface WriteAnswerParts {
+  namespace: string;
+  revision: number;
+  vector: ReadonlyArray<Readonly<WireDot>>;
+  answer: Uint8Array;
+  memberId: number;
+}
+
+/** Tag and varint of a uint64 field written even at 0, as protobufjs writes a set field. */
+const setUintSize = (n: number): number => 1 + varintSize(n);
+
+function writeSetUint(w: Writer, field: number, n: number): void {
+  w.buf[w.pos++] = (field << 3) | WIRE_VARINT;
+  w.varint(n);
+}
+
+/** A string field written even when empty, as protobufjs writes a set field (UTF-8). */
+function writeSetString(w: Writer, field: number, s: string, bytes: number): void {
+  w.buf[w.pos++] = (field << 3) | WIRE_BYTES;
+  w.varint(bytes);
+  w.pos += w.buf.write(s, w.pos, 'utf8');
+}
+
+/** The vector's entries (repeated field 3), per vector array: encoded once per written batch, not per Write. */
+const vectorFields = new WeakMap<ReadonlyArray<Readonly<WireDot>>, Buffer>();
+
+function vectorBytes(vector: ReadonlyArray<Readonly<WireDot>>): Buffer | undefined {
+  let b = vectorFields.get(vector);
+  if (b !== undefined) return b;
+  let size = 0;
+  const sizes: number[] = [];
+  for (const d of vector) {
+    if (!isUint(d.seq)) return undefined;
+    const s = 1 + varintSize(Buffer.byteLength(d.origin)) + Buffer.byteLength(d.origin) + setUintSize(d.seq);
+    sizes.push(s);
+    size += messageSize(s);
+  }
+  const w = new Writer(Buffer.allocUnsafe(size));
+  for (let i = 0; i < vector.length; i++) {
+    const d = vector[i]!;
+    w.messageStart(3, sizes[i]!);
+    writeSetString(w, 1, d.origin, Buffer.byteLength(d.origin));
+    writeSetUint(w, 2, d.seq);
+  }
+  b = w.buf;
+  vectorFields.set(vector, b);
+  return b;
+}
+
+/** One reader for every answer (encodeWriteAnswer runs start to finish without yielding). */
+const outcomes = new WriteOutcomes();
+
+/** A CrdtOpResult's size as writeToWire's object encodes: dot and hlc when there, event_seq and duplicate always. */
+function outcomeSize(o: WriteOutcomes): number {
+  let size = setUintSize(o.eventSeq) + 2;
+  if (o.hasDot) {
+    const origin = o.originEnd - o.originStart;
+    size += messageSize(1 + varintSize(origin) + origin + setUintSize(o.seq));
+  }
+  if (o.hasHlc) size += messageSize(setUintSize(o.wallMs) + setUintSize(o.logical));
+  return size;
+}
+
+function writeOutcome(w: Writer, o: WriteOutcomes, size: number): void {
+  w.messageStart(4, size);
+  if (o.hasDot) {
+    const origin = o.originEnd - o.originStart;
+    w.messageStart(1, 1 + varintSize(origin) + origin + setUintSize(o.seq));
+    w.buf[w.pos++] = (1 << 3) | WIRE_BYTES;
+    w.varint(origin);
+    // The origin's UTF-8 bytes as the answer holds them (no string made); origins are short.
+    const a = o.answer;
+    for (let i = o.originStart; i < o.originEnd; i++) w.buf[w.pos++] = a[i]!;
+    writeSetUint(w, 2, o.seq);
+  }
+  if (o.hasHlc) {
+    w.messageStart(2, setUintSize(o.wallMs) + setUintSize(o.logical));
+    writeSetUint(w, 1, o.wallMs);
+    writeSetUint(w, 2, o.logical);
+  }
+  writeSetUint(w, 3, o.eventSeq);
+  w.buf[w.pos++] = (4 << 3) | WIRE_VARINT;
+  w.buf[w.pos++] = o.duplicate ? 1 : 0;
+}
+
+/**
+ * CrdtWriteResponse bytes straight from the apply's answer: byte for byte what proto-loader
+ * encodes from crdt-response.ts writeToWire's object of the same answer (protobufjs writes
+ * every field that object sets, defaults included), without that object, the decoded
+ * answer's, or an origin string per op. Undefined when a number is not a safe non-negative
+ * integer (the object path then answers).
+ */
+export function encodeWriteAnswer(a: WriteAnswerParts): Buffer | undefined {
+  if (!isUint(a.revision) || !isUint(a.memberId)) return undefined;
+  const vector = vectorBytes(a.vector);
+  if (vector === undefined) return undefined;
+  const nsBytes = Buffer.byteLength(a.namespace);
+  let size = 1 + varintSize(nsBytes) + nsBytes + setUintSize(a.revision) + vector.length + setUintSize(a.memberId);
+  const o = outcomes.reset(a.answer);
+  while (o.next()) size += messageSize(outcomeSize(o));
+  const w = new Writer(Buffer.allocUnsafe(size));
+  writeSetString(w, 1, a.namespace, nsBytes);
+  writeSetUint(w, 2, a.revision);
+  w.buf.set(vector, w.pos);
+  w.pos += vector.length;
+  o.reset(a.answer);
+  while (o.next()) writeOutcome(w, o, outcomeSize(o));
+  writeSetUint(w, 5, a.memberId);
   return w.buf;
 }
 

@@ -57,7 +57,7 @@ export interface EdgeStatusView {
   strongStalenessMs: number;
   strongRevision: number;
   localRevision: number;
-  namespaces: Array<{ name: string; level: string; crdtType: string; vector: Array<{ origin: string; seq: number }> }>;
+  namespaces: Array<{ name: string; level: string; crdtType: string; vector: ReadonlyArray<{ origin: string; seq: number }> }>;
   commits: { batches: number; writes: number };
   clockOffsetMs: number;
   /** Namespaces reset for a resync since start, and those whose download is not finished. */

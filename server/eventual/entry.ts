@@ -198,6 +198,11 @@ export type EvAnswer =
   | { kind: 'error'; code: EvErrorCode; message: string; resendFrom?: { origin: string; seq: number } };
 
 const AnswerTag = { write: 1, page: 2, error: 3, edge: 4, gc: 5 } as const;
+/** Bits of a write answer's per-outcome flags byte (encodeAnswer). */
+const OUTCOME_DOT = 1;
+const OUTCOME_HLC = 2;
+const OUTCOME_DUPLICATE = 4;
+const OUTCOME_EVENT_SEQ = 8;
 
 export function encodeAnswer(a: EvAnswer): Uint8Array {
   const w = new BinWriter().byte(AnswerTag[a.kind]);
@@ -205,7 +210,7 @@ export function encodeAnswer(a: EvAnswer): Uint8Array {
     case 'write':
       w.string(a.namespace).uint(a.results.length);
       for (const o of a.results) {
-        w.byte((o.dot ? 1 : 0) | (o.hlc ? 2 : 0) | (o.duplicate === true ? 4 : 0) | (o.eventSeq !== undefined ? 8 : 0));
+        w.byte((o.dot ? OUTCOME_DOT : 0) | (o.hlc ? OUTCOME_HLC : 0) | (o.duplicate === true ? OUTCOME_DUPLICATE : 0) | (o.eventSeq !== undefined ? OUTCOME_EVENT_SEQ : 0));
         if (o.dot) w.string(o.dot.origin).uint(o.dot.seq);
         if (o.hlc) w.uint(o.hlc.wall).uint(o.hlc.logical);
         if (o.eventSeq !== undefined) w.uint(o.eventSeq);
@@ -227,6 +232,91 @@ export function isWriteAnswer(bytes: Uint8Array): boolean {
   return bytes[0] === AnswerTag.write;
 }
 
+/** A varint longer than this many 7-bit groups is past 2^56: not one encodeAnswer wrote. */
+const VARINT_GROUPS_MAX = 8;
+
+/**
+ * Steps through a write answer's outcomes without making objects of them: server/api
+ * transcodes them straight into the wire answer (no decodeAnswer, outcome objects or origin
+ * strings per Write on the leader). The origin is left as the range of its UTF-8 bytes in the
+ * answer. Reusable: reset() starts it on an answer. Malformed bytes throw (as decodeAnswer).
+ */
+export class WriteOutcomes {
+  private bytes: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  /** Outcomes not yet stepped to. */
+  left = 0;
+  // The current outcome (after next() answered true).
+  hasDot = false;
+  /** The dot's origin: bytes [originStart, originEnd) of the answer. */
+  originStart = 0;
+  originEnd = 0;
+  seq = 0;
+  hasHlc = false;
+  wallMs = 0;
+  logical = 0;
+  /** The event's seq, 0 when none (as the wire answer has it). */
+  eventSeq = 0;
+  duplicate = false;
+
+  /** Starts on a write's answer (isWriteAnswer); returns this. */
+  reset(bytes: Uint8Array): this {
+    if (!isWriteAnswer(bytes)) throw new Error('not a write answer');
+    this.bytes = bytes;
+    this.pos = 1;
+    const namespaceBytes = this.uint();
+    this.pos += namespaceBytes; // the namespace, skipped: the caller names it
+    this.left = this.uint();
+    return this;
+  }
+
+  /** Steps to the next outcome; false when there is none. */
+  next(): boolean {
+    if (this.left === 0) return false;
+    this.left--;
+    const flags = this.byte();
+    this.hasDot = (flags & OUTCOME_DOT) !== 0;
+    if (this.hasDot) {
+      const len = this.uint();
+      this.originStart = this.pos;
+      this.originEnd = this.pos + len;
+      if (this.originEnd > this.bytes.length) throw new Error('truncated record');
+      this.pos = this.originEnd;
+      this.seq = this.uint();
+    }
+    this.hasHlc = (flags & OUTCOME_HLC) !== 0;
+    if (this.hasHlc) {
+      this.wallMs = this.uint();
+      this.logical = this.uint();
+    }
+    this.duplicate = (flags & OUTCOME_DUPLICATE) !== 0;
+    this.eventSeq = (flags & OUTCOME_EVENT_SEQ) !== 0 ? this.uint() : 0;
+    return true;
+  }
+
+  /** The answer's bytes (for the origin's range). */
+  get answer(): Uint8Array {
+    return this.bytes;
+  }
+
+  private byte(): number {
+    if (this.pos >= this.bytes.length) throw new Error('truncated record');
+    return this.bytes[this.pos++]!;
+  }
+
+  private uint(): number {
+    let n = 0;
+    let mul = 1;
+    for (let groups = 1; ; groups++) {
+      const b = this.byte();
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) return n;
+      if (groups === VARINT_GROUPS_MAX) throw new Error('varint too long');
+      mul *= 0x80;
+    }
+  }
+}
+
 export function decodeAnswer(bytes: Uint8Array): EvAnswer {
   const r = new BinReader(bytes);
   const tag = r.byte();
@@ -243,10 +333,10 @@ export function decodeAnswer(bytes: Uint8Array): EvAnswer {
   for (let n = r.uint(); n > 0; n--) {
     const flags = r.byte();
     const o: EvOpOutcome = {};
-    if (flags & 1) o.dot = { origin: r.string(), seq: r.uint() };
-    if (flags & 2) o.hlc = { wall: r.uint(), logical: r.uint() };
-    if (flags & 4) o.duplicate = true;
-    if (flags & 8) o.eventSeq = r.uint();
+    if (flags & OUTCOME_DOT) o.dot = { origin: r.string(), seq: r.uint() };
+    if (flags & OUTCOME_HLC) o.hlc = { wall: r.uint(), logical: r.uint() };
+    if (flags & OUTCOME_DUPLICATE) o.duplicate = true;
+    if (flags & OUTCOME_EVENT_SEQ) o.eventSeq = r.uint();
     results.push(o);
   }
   return { kind: 'write', namespace, results };

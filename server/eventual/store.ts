@@ -71,6 +71,9 @@ function refusal(e: unknown): Uint8Array {
   return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
 }
 
+/** A namespace's vector as vector() hands it out: shared, so read only. */
+export type VectorView = ReadonlyArray<Readonly<{ origin: string; seq: number }>>;
+
 function sameKey(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -84,6 +87,8 @@ function freshBatch(): BatchState {
 export class EventualStore implements ExternalApplier {
   readonly skipDedupe: boolean;
   private readonly records: Map<string, NsRecord>;
+  /** vector() per namespace, until its record changes (dropped with it). */
+  private readonly vectors = new Map<string, VectorView>();
   private hlc: Hlc;
   private batch: BatchState = freshBatch();
   private readonly workBase: WorkBase;
@@ -344,7 +349,10 @@ export class EventualStore implements ExternalApplier {
       if (s.cache) this.cache.set(ks, s.value, s.bytes ?? 0);
       else this.cache.delete(ks);
     });
-    b.ns.forEach((r, ns) => this.records.set(ns, r));
+    b.ns.forEach((r, ns) => {
+      this.records.set(ns, r);
+      this.vectors.delete(ns);
+    });
     if (b.hlc !== undefined) this.hlc = b.hlc;
     for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
     for (const { ns, mark } of this.resyncBatch) {
@@ -354,6 +362,7 @@ export class EventualStore implements ExternalApplier {
       }
       this.resyncs.set(ns, mark);
       this.records.delete(ns);
+      this.vectors.delete(ns);
       this.cache.clear(); // states of the dropped namespace
     }
     this.resyncBatch = [];
@@ -377,6 +386,7 @@ export class EventualStore implements ExternalApplier {
 
   dropped(ns: string): void {
     this.records.delete(ns);
+    this.vectors.delete(ns);
     this.resyncs.delete(ns);
     this.cache.clear();
     this.opts.onLocalRecords?.(ns, undefined);
@@ -441,10 +451,19 @@ export class EventualStore implements ExternalApplier {
 
   // ---- published state (reads)
 
-  /** The namespace's vector as of the last written batch, origins in order. */
-  vector(ns: string): Array<{ origin: string; seq: number }> {
-    const v = this.records.get(ns)?.vector ?? new Map<string, number>();
-    return [...v.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([origin, seq]) => ({ origin, seq }));
+  /**
+   * The namespace's vector as of the last written batch, origins in order. The same frozen
+   * array until a written batch changes the namespace's record: every Write answered from one
+   * batch carries it (sorted once per batch, not per answer; server/api encodes it once too).
+   */
+  vector(ns: string): VectorView {
+    let v = this.vectors.get(ns);
+    if (v === undefined) {
+      const m = this.records.get(ns)?.vector ?? new Map<string, number>();
+      v = Object.freeze([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([origin, seq]) => Object.freeze({ origin, seq })));
+      this.vectors.set(ns, v);
+    }
+    return v;
   }
 
   counts(ns: string): Readonly<NsCounts> {

@@ -14,6 +14,7 @@ import type { RegionNode } from '../region-node.js';
 import { EvError, decodeAnswer, encodeBody, isWriteAnswer, writeBody, type EvBody, type EvOp, type EvPageRange } from '../../eventual/entry.js';
 import { hasNul } from '../../eventual/layout.js';
 import type { EdgeUpdate } from '../../eventual/edges.js';
+import type { VectorView } from '../../eventual/store.js';
 import { CRDT_DEVICES_PAGE_DEFAULT, CRDT_DEVICES_PAGE_MAX, CRDT_READ_LIMIT_DEFAULT, CRDT_READ_LIMIT_MAX } from '../../eventual/limits.js';
 import { eventualReadBarrier } from './read-level.js';
 import {
@@ -24,7 +25,7 @@ import {
 export interface Answer {
   namespace: string;
   revision: number;
-  vector: Array<{ origin: string; seq: number }>;
+  vector: VectorView;
   memberId: number;
 }
 
@@ -96,8 +97,39 @@ function writeAnswer(res: { revision: number; body: Uint8Array }): { revision: n
   return res;
 }
 
+/**
+ * A Write's answer as the leader (or the member that took it) hands it to server/api: the
+ * apply's answer bytes as they are (`answer`: server/api encodes the wire answer straight from
+ * them) and the outcomes decoded only if someone reads `results` (no decode, outcome or dot
+ * objects per Write on the hot path).
+ */
+class WriteResult implements Answer {
+  private decoded: OpOutcome[] | undefined;
+
+  constructor(
+    readonly namespace: string,
+    readonly revision: number,
+    readonly vector: VectorView,
+    readonly memberId: number,
+    readonly answer: Uint8Array,
+  ) {}
+
+  get results(): OpOutcome[] {
+    return this.decoded ??= (decodeAnswer(this.answer) as Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>).results.map((o) => ({
+      ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
+      ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
+    }));
+  }
+}
+
 function revisionOnly(_def: NamespaceDefinition, res: { revision: number }): { revision: number } {
   return { revision: res.revision };
+}
+
+/** The key of a write's first op that has one (not an event append): what names its namespace when the write does not. */
+function firstKey(ops: readonly EvOp[]): Uint8Array | undefined {
+  for (const op of ops) if (op.type !== 'eventAppend') return op.key;
+  return undefined;
 }
 
 function clampLimit(limit: number, dflt: number, max: number): number {
@@ -147,18 +179,13 @@ export class RegionCrdt {
     }
   }
 
-  write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[] }> {
-    return this.proposeWrite(req, identity, (def, res) => {
-      const a = decodeAnswer(res.body) as Extract<ReturnType<typeof decodeAnswer>, { kind: 'write' }>;
-      return {
-        ...this.answer(def.name, res.revision),
-        results: a.results.map((o) => ({
-          ...(o.dot ? { dot: o.dot } : {}), ...(o.hlc ? { hlc: wireHlc(o.hlc) } : {}),
-          ...(o.eventSeq !== undefined ? { eventSeq: o.eventSeq } : {}), ...(o.duplicate ? { duplicate: true } : {}),
-        })),
-      };
-    });
+  write(req: WriteInput, identity: ClientSeq | undefined): Promise<Answer & { results: OpOutcome[]; answer: Uint8Array }> {
+    return this.proposeWrite(req, identity, this.writeResult);
   }
+
+  /** write()'s answer (made once per RegionCrdt, not a closure per write). */
+  private readonly writeResult = (def: NamespaceDefinition, res: { revision: number; body: Uint8Array }): WriteResult =>
+    new WriteResult(def.name, res.revision, this.node.eventual.vector(def.name), this.node.id, res.body);
 
   /**
    * An etcd Put or DeleteRange on an lww namespace (eventual-routing.ts): the same entry as
@@ -176,7 +203,7 @@ export class RegionCrdt {
    * held for the whole round trip (writeEntry decides the rest: the barrier, the alarm).
    */
   private proposeWrite<T>(req: WriteInput, identity: ClientSeq | undefined, done: (def: NamespaceDefinition, res: { revision: number; body: Uint8Array }) => T): Promise<T> {
-    const def = req.ops.length === 0 ? undefined : this.namespaceNow(req.namespace);
+    const def = req.ops.length === 0 ? undefined : this.namespaceNow(req);
     if (def === undefined || this.node.quota.fitsNow(writeCost(req.ops)) !== true) {
       return this.writeEntry(req, identity).then((r) => done(r.def, r));
     }
@@ -185,19 +212,29 @@ export class RegionCrdt {
     return this.node.proposeEventualWritten((w) => writeBody(w, body), identity).then((res) => done(def, writeAnswer(res)), proposalError);
   }
 
-  /** The eventual namespace named `name` as this member knows it; undefined where namespaceOf would refuse (or look further). */
-  private namespaceNow(name: string): NamespaceDefinition | undefined {
-    if (name === '') return undefined;
-    const def = this.node.namespaces.get(name);
+  /**
+   * The eventual namespace a write names, or (named '') that owns its first keyed op's key, as
+   * this member knows it, decided at once (the client library's lww put names none: it takes
+   * this path too); undefined where writeEntry would refuse (or look further).
+   */
+  private namespaceNow(req: WriteInput): NamespaceDefinition | undefined {
+    const reg = this.node.namespaces;
+    let def: NamespaceDefinition | undefined;
+    if (req.namespace !== '') def = reg.get(req.namespace);
+    else {
+      const key = firstKey(req.ops);
+      if (key === undefined || key.length === 0) return undefined;
+      def = reg.route(key);
+    }
     return def !== undefined && def.level === 'eventual' ? def : undefined;
   }
 
   /** Proposes the write after every check (the general path of proposeWrite); resolves with its answer's bytes once it is known to be a write's answer (not a refusal). */
   private async writeEntry(req: WriteInput, identity: ClientSeq | undefined): Promise<{ def: NamespaceDefinition; revision: number; body: Uint8Array }> {
     if (req.ops.length === 0) throw new EvError('invalid-argument', 'a write needs at least one op');
-    const firstKey = req.ops.find((o) => o.type !== 'eventAppend') as { key: Uint8Array } | undefined;
-    if (req.namespace === '' && firstKey === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
-    const def = await this.writableNamespace(req.namespace, firstKey?.key);
+    const key = firstKey(req.ops);
+    if (req.namespace === '' && key === undefined) throw new EvError('invalid-argument', 'event appends need the namespace named');
+    const def = await this.writableNamespace(req.namespace, key);
     await this.checkQuota(writeCost(req.ops));
     const body = encodeBody({ kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops });
     const res = writeAnswer(await this.propose(body, identity));
