@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_PORT_WINDOW, EVENT_LOOP_RESOLUTION_MS, inScrapeWindow, readDelayWindow } from './event-loop-delay.js';
 import { createNodeMetrics } from './node-metrics.js';
@@ -62,6 +63,26 @@ describe('event-loop delay metric', () => {
     assert.ok(max >= (HOLD_MS - 2 * EVENT_LOOP_RESOLUTION_MS) / 1000, `the metrics port still sees the hold: max ${max} s`);
     const again = await inScrapeWindow(CLIENT_PORT_WINDOW, () => h.registry.metrics());
     assert.ok((sample(again, 'regionstore_event_loop_delay_seconds{quantile="1"}') ?? 1) < HOLD_MS / 1000, 'the client port\'s window was reset by its own scrape');
+  });
+
+  it('a scrape leaves Node\'s promise hooks off (they cost every promise of the process CPU: issue 20)', () => {
+    // In a child: the test runner's own process may have them on. With promise hooks on (an
+    // AsyncLocalStorage run, async_hooks.createHook) a promise continuation runs under the
+    // promise's own async id; with them off, under 0.
+    const script = `
+      import { executionAsyncId } from 'node:async_hooks';
+      import { CLIENT_PORT_WINDOW, inScrapeWindow } from ${JSON.stringify(new URL('./event-loop-delay.ts', import.meta.url).href)};
+      import { createNodeMetrics } from ${JSON.stringify(new URL('./node-metrics.ts', import.meta.url).href)};
+      const id = () => Promise.resolve().then(() => executionAsyncId());
+      const before = await id();
+      const h = createNodeMetrics({ name: 'n4', defaultMetrics: false, eventLoopDelay: true });
+      await inScrapeWindow(CLIENT_PORT_WINDOW, () => h.registry.metrics());
+      await h.registry.metrics();
+      console.log(JSON.stringify({ before, after: await id() }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    const { before, after } = JSON.parse(out.trim().split('\n').at(-1) as string) as { before: number; after: number };
+    assert.equal(before, 0, 'promise hooks were on before the scrape in a fresh process');
+    assert.equal(after, 0, 'a scrape turned on promise hooks for the whole process');
   });
 
   it('from-start: the windows open only when the member starts them (Raft ticking)', async () => {

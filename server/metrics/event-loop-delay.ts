@@ -33,7 +33,6 @@
 // loop that is never late reads 0). Samples are per firing: a loop held for 300 ms yields
 // one sample of 300 ms, so the max shows it at once while the p99 needs many of them.
 // The first interval after a reset is not recorded (Node restarts its clock).
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 
@@ -72,11 +71,26 @@ export const CLIENT_PORT_WINDOW = 'client-port';
 const WINDOWS = [METRICS_PORT_WINDOW, CLIENT_PORT_WINDOW] as const;
 export type ScrapeWindow = (typeof WINDOWS)[number];
 
-const scrapeWindow = new AsyncLocalStorage<ScrapeWindow>();
+/**
+ * The window of the registry read inScrapeWindow is running. prom-client's
+ * Registry.metrics() calls every metric's get(), and so its collect(), synchronously
+ * before its first await (the per-endpoint test in event-loop-delay.test.ts fails if that
+ * changes), so a variable set around the call is enough. It was an AsyncLocalStorage:
+ * its first run() turns on Node's promise hooks for the whole process for good, a JS
+ * callback and an async id on every promise and native handle made after it, about 3 µs
+ * of the leader's CPU per put (issue 20, perf; `promiseInitHook`, `emitInitScript`).
+ */
+let currentWindow: ScrapeWindow | undefined;
 
 /** Runs `read` (a registry read) as a scrape of `window`: the delay gauges read and reset that window only. */
 export function inScrapeWindow<T>(window: ScrapeWindow, read: () => Promise<T>): Promise<T> {
-  return scrapeWindow.run(window, read);
+  const outer = currentWindow;
+  currentWindow = window;
+  try {
+    return read();
+  } finally {
+    currentWindow = outer;
+  }
 }
 
 export interface EventLoopDelayHandle {
@@ -106,7 +120,7 @@ export function eventLoopDelayCollectors(registry: Registry, prefix: string, o: 
     labelNames: ['quantile'],
     registers: [],
     collect() {
-      const w = windows.get(scrapeWindow.getStore() ?? METRICS_PORT_WINDOW) as { h: IntervalHistogram; startMs: number };
+      const w = windows.get(currentWindow ?? METRICS_PORT_WINDOW) as { h: IntervalHistogram; startMs: number };
       const d = readDelayWindow(w.h, EVENT_LOOP_RESOLUTION_MS);
       for (const [q, seconds] of d.quantiles) this.set({ quantile: String(q) }, seconds);
       const now = performance.now();

@@ -10,6 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import { assert } from '../util/assert.js';
 import { eventLoopDelayCollectors } from './event-loop-delay.js';
+import { HotCounter, HotHistogram, type HotCounterChild, type HotHistogramChild } from './hot-metrics.js';
 import { crdtCollectors, type CrdtFiguresSource } from './crdt-metrics.js';
 import { noopSyncMetrics, syncCollectors, type SyncMetrics } from './sync-metrics.js';
 
@@ -197,21 +198,20 @@ function collectors(registry: Registry) {
       name: metricName('proposals_failed_total'), help: 'Proposals that failed, by reason.', labelNames: ['reason'], registers,
     }),
     pending: new Gauge({ name: metricName('proposals_pending'), help: 'Proposals waiting for commit and apply.', registers }),
-    persist: new Histogram({
-      name: metricName('raft_persist_duration_seconds'), help: 'Ready-loop persist (one synced batch) duration.',
-      buckets: DURATION_BUCKETS_SECONDS, registers,
-    }),
-    persistEntries: new Histogram({
-      name: metricName('raft_persist_batch_entries'), help: 'Log entries per persisted batch (group commit).',
-      buckets: BATCH_ENTRIES_BUCKETS, registers,
-    }),
-    apply: new Histogram({
-      name: metricName('apply_duration_seconds'), help: 'Duration of applying one batch of committed entries.',
-      buckets: DURATION_BUCKETS_SECONDS, registers,
-    }),
-    applyEntries: new Histogram({
-      name: metricName('apply_batch_entries'), help: 'Committed entries per applied batch.', buckets: BATCH_ENTRIES_BUCKETS, registers,
-    }),
+    // Observed once per Ready: hot-metrics.ts's (prom-client's observe makes a closure and
+    // hashes an empty label set per call).
+    persist: new HotHistogram(
+      metricName('raft_persist_duration_seconds'), 'Ready-loop persist (one synced batch) duration.', [], DURATION_BUCKETS_SECONDS, registry,
+    ).labels(),
+    persistEntries: new HotHistogram(
+      metricName('raft_persist_batch_entries'), 'Log entries per persisted batch (group commit).', [], BATCH_ENTRIES_BUCKETS, registry,
+    ).labels(),
+    apply: new HotHistogram(
+      metricName('apply_duration_seconds'), 'Duration of applying one batch of committed entries.', [], DURATION_BUCKETS_SECONDS, registry,
+    ).labels(),
+    applyEntries: new HotHistogram(
+      metricName('apply_batch_entries'), 'Committed entries per applied batch.', [], BATCH_ENTRIES_BUCKETS, registry,
+    ).labels(),
     peerSendFailures: new Counter({
       name: metricName('peer_send_failures_total'), help: 'Failed sends to a peer.', labelNames: ['peer'], registers,
     }),
@@ -229,23 +229,18 @@ function collectors(registry: Registry) {
       name: metricName('storage_repairs_total'), help: 'Storage repairs finished (state rebuilt from the leader, lost log entries received again), by db and reason.',
       labelNames: ['db', 'reason'], registers,
     }),
-    grpcRequests: new Counter({
-      name: metricName('grpc_requests_total'), help: 'gRPC requests served, by method and status code.',
-      labelNames: ['method', 'code'], registers,
-    }),
-    grpcDuration: new Histogram({
-      name: metricName('grpc_request_duration_seconds'), help: 'gRPC request duration, by method and status code.',
-      labelNames: ['method', 'code'], buckets: GRPC_BUCKETS_SECONDS, registers,
-    }),
+    // Once per call: hot-metrics.ts's collectors, not prom-client's (no label hashing per call).
+    grpcRequests: new HotCounter(metricName('grpc_requests_total'), 'gRPC requests served, by method and status code.', ['method', 'code'], registry),
+    grpcDuration: new HotHistogram(
+      metricName('grpc_request_duration_seconds'), 'gRPC request duration, by method and status code.',
+      ['method', 'code'], GRPC_BUCKETS_SECONDS, registry,
+    ),
     keys: new Gauge({ name: metricName('mvcc_keys'), help: 'Live keys in the store.', registers }),
     dbSize: new Gauge({ name: metricName('db_size_bytes'), help: 'Size of the state database on disk.', registers }),
     recordCacheBytes: new Gauge({
       name: metricName('mvcc_record_cache_bytes'), help: 'Bytes of revision records held in memory for reads (estimate).', registers,
     }),
-    reads: new Counter({
-      name: metricName('reads_total'), help: 'Range reads served, by read level and by the role of this member.',
-      labelNames: ['level', 'role'], registers,
-    }),
+    reads: new HotCounter(metricName('reads_total'), 'Range reads served, by read level and by the role of this member.', ['level', 'role'], registry),
     boundedReads: new Counter({
       name: metricName('bounded_reads_not_local_total'),
       help: 'Bounded reads this member could not prove within their bound: forwarded to the leader (ReadIndex) or refused.',
@@ -283,14 +278,14 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
     leaderChanges: 0, proposalsCommitted: 0, proposalsFailed: 0, proposalsPending: 0, snapshotsSent: 0,
     snapshotsReceived: 0, keys: 0, dbSizeBytes: 0, startedAtMs: (options.nowMs ?? Date.now)(),
   };
-  // Label children bound once per (method, code): prom-client's labelled inc/observe
-  // hashes the label object on every call (1.6 % of a Range in the profile). Methods are
-  // the server's own, codes gRPC's 17, so this map stays small.
+  // Label children bound once per (method, code) and kept: hot-metrics.ts's children hold
+  // plain numbers (prom-client's hash the label object on every call, 1.6 % of a Range in
+  // the profile). Methods are the server's own, codes gRPC's 17, so this map stays small.
   const cacheSeen = { hits: 0, misses: 0 };
   // By method, then by code: no key string made per call.
-  const grpcChildren = new Map<string, Map<string | number, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'code'> }>>();
+  const grpcChildren = new Map<string, Map<string | number, { requests: HotCounterChild; duration: HotHistogramChild }>>();
   // Bound once per (level, role), as the gRPC children: Range is the hottest call.
-  const readChildren = new Map<string, Counter.Internal>();
+  const readChildren = new Map<string, HotCounterChild>();
   const crdtAppliedChildren = new Map<string, Counter.Internal>();
   const metrics: NodeMetrics = {
     raftStatus(st) {
