@@ -85,6 +85,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
 const engineOptions = {
   ...STATE_ROCKSDB_TUNING,
+  // REGIONSTORE_ROCKSDB_TUNING's `state.` overrides apply, as to a member's state database.
+  scope: 'state' as const,
   ...(values['rocksdb-stats'] === true ? { rsStatistics: 1 } : {}),
   ...(values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {}),
   writeBufferSize: values['write-buffer-mb'] !== undefined ? Number(values['write-buffer-mb']) * 2 ** 20 : STATE_WRITE_BUFFER_BYTES,

@@ -8,7 +8,7 @@
 // shares the same load.
 //
 //   npx tsx scripts/bench-rocks-tuning.ts --variant base --variant 'unc2:rsUncompressedLevels=2' \
-//     --variant 'wb32:rsLevel0CompactionTrigger=8:32' [--stages 200000,600000,1000000] [--rounds 2] [--parallel]
+//     --variant 'wb32t8:state.rsLevel0CompactionTrigger=8;state.writeBufferMiB=32' [--stages 200000,600000,1000000] [--rounds 2] [--parallel]
 //
 // A variant is `name[:TUNING[:WRITE_BUFFER_MIB]]`: TUNING is REGIONSTORE_ROCKSDB_TUNING's
 // `rsName=value,...` (server/storage/rocksdb-tuning.ts), WRITE_BUFFER_MIB the memtable size

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import { selectRocksdbBinding } from './rocksdb-binding.js';
-import { parseRocksStatistics, ROCKSDB_TUNING, STATE_ROCKSDB_TUNING, tuningFromEnv, type RocksTuning } from './rocksdb-tuning.js';
+import { parseRocksStatistics, ROCKSDB_TUNING, STATE_ROCKSDB_TUNING, tuningFromEnv, type RocksTuning, type TuningScope } from './rocksdb-tuning.js';
 import { stagedKey, stagedValue } from './native-staging.js';
 import {
   ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
@@ -164,10 +164,10 @@ export class RocksEngine implements Engine {
    * existing database: RocksDB never creates, re-creates or rewrites one over files it
    * could not read (a missing CURRENT with create_if_missing once threw the data away).
    */
-  static async open(dir: string, options: RocksOpenOptions & RocksTuning & { create?: boolean } = {}): Promise<RocksEngine> {
-    const { create = true, ...rest } = options;
+  static async open(dir: string, options: RocksOpenOptions & RocksTuning & { create?: boolean; scope?: TuningScope } = {}): Promise<RocksEngine> {
+    const { create = true, scope = 'other', ...rest } = options;
     // Read before anything is created: a wrong override refuses the open, not half of it.
-    const override = tuningFromEnv();
+    const override = tuningFromEnv(process.env, scope);
     if (create) await mkdir(dir, { recursive: true });
     const db = rocksdb(dir);
     // rs* keys (rocksdb-tuning.ts) are read by the release build, ignored by the prebuilt one.
@@ -593,10 +593,10 @@ export function openExistingRocksEngine(dir: string): Promise<Engine> {
 
 /** openRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
 export function openStateRocksEngine(dir: string): Promise<Engine> {
-  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
+  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, writeBufferSize: STATE_WRITE_BUFFER_BYTES, scope: 'state' });
 }
 
 /** openExistingRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
 export function openExistingStateRocksEngine(dir: string): Promise<Engine> {
-  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
+  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES, scope: 'state' });
 }
