@@ -7,13 +7,18 @@
 // machine where rates do not; `--parallel` runs a round's variants at once, so each pair
 // shares the same load.
 //
-//   npx tsx scripts/bench-rocks-tuning.ts --variant base --variant 'unc2:rsUncompressedLevels=2' \
-//     --variant 'wb32t8:state.rsLevel0CompactionTrigger=8;state.writeBufferMiB=32' [--stages 200000,600000,1000000] [--rounds 2] [--parallel]
+//   npx tsx scripts/bench-rocks-tuning.ts --variant new \
+//     --variant 'old:state.writeBufferMiB=64,state.rsLevel0CompactionTrigger=4,state.rsLevel0SlowdownTrigger=20,state.rsLevel0StopTrigger=36' \
+//     --variant 'unc2:rsUncompressedLevels=2' [--stages 200000,600000,1000000] [--rounds 2] [--parallel]
 //
 // A variant is `name[:TUNING[:WRITE_BUFFER_MIB]]`: TUNING is REGIONSTORE_ROCKSDB_TUNING's
-// `rsName=value,...` (server/storage/rocksdb-tuning.ts), WRITE_BUFFER_MIB the memtable size
-// (bench-mvcc-scale --write-buffer-mb; else STATE_WRITE_BUFFER_BYTES). Needs the release build
-// of RocksDB for rs* names (the prebuilt binary ignores them).
+// `name=value,...` (`;` works as the separator too; server/storage/rocksdb-tuning.ts: rs*
+// names, writeBufferMiB, compression; the store opens as a member's state database, so
+// `state.` names apply), WRITE_BUFFER_MIB the memtable size (bench-mvcc-scale
+// --write-buffer-mb; else STATE_WRITE_BUFFER_BYTES). Needs the release build of RocksDB for
+// rs* names (the prebuilt binary ignores them). RocksDB's statistics (rsStatistics) make each
+// filter probe dearer: a variant with more level-0 files measured 6 µs per put worse with
+// them on and 0.9 better with them off, so compare CPU with statistics off.
 
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
