@@ -96,9 +96,13 @@ const rocksdb = require('rocksdb') as (location: string) => LevelDb;
  * (RocksDB's RecomputeSpliceLevels: the largest RocksDB symbol in perf on every member) and
  * a smaller one is shallower and more cache-resident. Measured against 64 MiB × 4
  * (scripts/bench-rocks-tuning.ts, trace-put-cpu.ts; README "Scale benchmark", session 10):
- * - 3-member load 40k→200k keys, random values, the two clusters run at once (load 18-28),
- *   two pairs: libuv's pool (memtable inserts, WAL, read-ahead) 16.7-20.8 → 14.7-18.5 µs
- *   per put per member, flush 2.0-2.6 → 1.7-1.9; gets at 200k equal (leader 131 / 128 µs).
+ * - 3-member loads 40k→200k-300k keys, random values, each pair of clusters run at once:
+ *   libuv's pool (memtable inserts, WAL, read-ahead) 1.5-3.4 µs per put per member less
+ *   (16.7-20.8 → 14.7-18.5 µs at load 18-28, 15.0-15.9 → 13.4-14.4 at load 4-11; four
+ *   pairs), flush within ±0.6; the leader's CPU per get at 200k-300k keys equal (131 / 128,
+ *   116 / 116 µs; its pool's share +0-2 µs).
+ * - A 1M-key state snapshot installed in process (bench-snapshot-stream, two each, run at
+ *   once): CPU 5.9-6.0 → 4.9-5.1 s, wall 5.0-5.9 → 4.2-5.0 s.
  * - In process, 300k→1M keys, two pairs: CPU per put 21.6 → 20.7 and 22.4 → 21.8 µs (pool
  *   6.4 → 5.5, 6.8 → 5.9; compaction 2.2-2.3 → 2.4, 1.9 KB compacted per put either way);
  *   perf: RecomputeSpliceLevels 16.9 → 8.5 % of the process, the filter probes of the
