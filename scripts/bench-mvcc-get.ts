@@ -61,7 +61,7 @@ function rng(s: number): () => number {
 const key = (i: number): Uint8Array => Buffer.from(`k${(Math.imul(i, SCATTER) >>> 0).toString().padStart(KEY_BYTES - 1, '0')}`);
 
 const engine = await RocksEngine.open(values.dir, {
-  ...STATE_ROCKSDB_TUNING, create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES, ...(values['rocksdb-stats'] ? { rsStatistics: 1 } : {}),
+  ...STATE_ROCKSDB_TUNING, create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES, scope: 'state', ...(values['rocksdb-stats'] ? { rsStatistics: 1 } : {}),
 });
 const store = await MvccStore.open(engine);
 

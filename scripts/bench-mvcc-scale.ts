@@ -13,6 +13,8 @@
 // (server/storage/rocksdb-tuning.ts). --rocksdb-stats opens it with RocksDB's statistics and
 // adds, per stage, the tickers per 1000 puts (rdb:<ticker>: block cache hits and misses,
 // bloom filter useful, memtable hits, bytes compacted, stall micros) and the level-0 files.
+// Every row also has RocksDB's own compaction and flush bytes per put over the stage
+// (compactReadB, compactWriteB, flushB: from the `rocksdb.stats` property, any build).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -83,6 +85,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'bench-mvcc-scale-')));
 const engineOptions = {
   ...STATE_ROCKSDB_TUNING,
+  // REGIONSTORE_ROCKSDB_TUNING's `state.` overrides apply, as to a member's state database.
+  scope: 'state' as const,
   ...(values['rocksdb-stats'] === true ? { rsStatistics: 1 } : {}),
   ...(values['rocksdb-log'] === true ? { infoLogLevel: 'info' as const } : {}),
   writeBufferSize: values['write-buffer-mb'] !== undefined ? Number(values['write-buffer-mb']) * 2 ** 20 : STATE_WRITE_BUFFER_BYTES,
@@ -102,6 +106,7 @@ const rows: Array<Record<string, number | string>> = [];
 
 let threadsBefore: Record<string, number> = threadCpu();
 let statsBefore: Record<string, number> = engine.statistics();
+let ioBefore = compactionIo();
 for (const target of stages) {
   const loaded0 = loaded;
   const tail = target - Math.floor((target - loaded) / 10);
@@ -122,7 +127,7 @@ for (const target of stages) {
   }
   const tailPuts = target - tail;
   const threads = threadCpu();
-  const stageThreads = Object.fromEntries(Object.entries(threads).map(([k, v]) => [k, Math.round(((v - (threadsBefore[k] ?? 0)) / (target - loaded0)) * 1e6)]));
+  const stageThreads = Object.fromEntries(Object.entries(threads).map(([k, v]) => [k, Math.round(((v - (threadsBefore[k] ?? 0)) / (target - loaded0)) * 1e7) / 10]));
   threadsBefore = threads;
   const putsPerSec = tailPuts / ((performance.now() - tailStart) / 1000);
   const tailCpuUsed = process.cpuUsage(tailCpu);
@@ -137,10 +142,14 @@ for (const target of stages) {
     .map(([k, v]) => [`rdb:${k.replace(/^rocksdb\./, '')}`, Math.round(((v - (statsBefore[k] ?? 0)) / (target - loaded0)) * 1000)] as const)
     .filter(([, v]) => v !== 0));
   statsBefore = stats;
+  const io = compactionIo();
+  const ioPerPut = (k: keyof typeof io): number => Math.round((io[k] - ioBefore[k]) / (target - loaded0));
+  const ioRow = { compactReadB: ioPerPut('compactRead'), compactWriteB: ioPerPut('compactWrite'), flushB: ioPerPut('flush') };
+  ioBefore = io;
   const row = {
     keys: target, l0Files: Number(engine.property('rocksdb.num-files-at-level0') ?? -1),
     levels: [1, 2, 3, 4].map((l) => engine.property(`rocksdb.num-files-at-level${l}`)).join('/'), putsPerSec: Math.round(putsPerSec), cpuUsPerPut: Math.round(cpuUsPerPut),
-    ...Object.fromEntries(Object.entries(stageThreads).map(([k, v]) => [`stageUsPerPut:${k}`, v])), heapMiB: Math.round(heap),
+    ...Object.fromEntries(Object.entries(stageThreads).map(([k, v]) => [`stageUsPerPut:${k}`, v])), ...ioRow, heapMiB: Math.round(heap),
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
     countMs: Math.round(count.ms), countLoopMaxMs: Math.round(count.loopMaxMs), counted: count.result.count,
     prefixCountMs: Math.round(prefixCount.ms), prefixCountCpuMs: Math.round(prefixCount.cpuMs),
@@ -151,6 +160,18 @@ for (const target of stages) {
   };
   rows.push(row);
   console.log(JSON.stringify(row));
+}
+
+/** Bytes compacted (read, written) and flushed so far, from `rocksdb.stats`' cumulative lines
+ *  ("Cumulative compaction: 1.23 GB write, ..., 1.10 GB read, ..." and "Flush(GB): cumulative
+ *  0.123"): 10 MB and 1 MB resolution, enough over a stage of 100k+ puts. */
+function compactionIo(): { compactRead: number; compactWrite: number; flush: number } {
+  const text = engine.property('rocksdb.stats') ?? '';
+  const c = /Cumulative compaction: ([\d.]+) GB write, [\d.]+ MB\/s write, ([\d.]+) GB read/.exec(text);
+  const f = /Flush\(GB\): cumulative ([\d.]+)/.exec(text);
+  // The cumulative write counts level 0's flushes too (RocksDB books them as level 0's writes).
+  const flush = Number(f?.[1] ?? 0) * 2 ** 30;
+  return { compactWrite: Number(c?.[1] ?? 0) * 2 ** 30 - flush, compactRead: Number(c?.[2] ?? 0) * 2 ** 30, flush };
 }
 
 /** CPU seconds per thread (Linux): the main thread, then the others by name, and node's

@@ -99,7 +99,7 @@ try {
     for (const [i, n] of cluster.nodes.entries()) {
       const groups = [...after[i]!.byThread].map(([g, s]) => [g, (s - (before[i]!.byThread.get(g) ?? 0)) / puts] as const)
         .filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]);
-      console.log(`  ${n.name} µs/put by thread: ${groups.map(([g, s]) => `${g} ${Math.round(s * 1e6)}`).join(', ')}`);
+      console.log(`  ${n.name} µs/put by thread: ${groups.map(([g, s]) => `${g} ${(s * 1e6).toFixed(1)}`).join(', ')}`);
     }
     from = to;
   }
@@ -114,7 +114,7 @@ try {
       const groups = [...after[i]!.byThread].map(([g, s]) => [g, (s - (before[i]!.byThread.get(g) ?? 0)) / gets] as const)
         .filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]);
       console.log(`  ${n.name}${n === leader ? ' (leader)' : ''} CPU µs/get ${Math.round(((after[i]!.all - before[i]!.all) / gets) * 1e6)}, ` +
-        `main ${Math.round(((after[i]!.main - before[i]!.main) / gets) * 1e6)}; by thread: ${groups.map(([g, s]) => `${g} ${Math.round(s * 1e6)}`).join(', ')}`);
+        `main ${Math.round(((after[i]!.main - before[i]!.main) / gets) * 1e6)}; by thread: ${groups.map(([g, s]) => `${g} ${(s * 1e6).toFixed(1)}`).join(', ')}`);
     }
   }
 } finally {

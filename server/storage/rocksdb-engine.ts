@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { assert } from '../util/assert.js';
 import { selectRocksdbBinding } from './rocksdb-binding.js';
-import { parseRocksStatistics, ROCKSDB_TUNING, STATE_ROCKSDB_TUNING, tuningFromEnv, type RocksTuning } from './rocksdb-tuning.js';
+import { parseRocksStatistics, ROCKSDB_TUNING, STATE_ROCKSDB_TUNING, tuningFromEnv, type RocksTuning, type TuningScope } from './rocksdb-tuning.js';
 import { stagedKey, stagedValue } from './native-staging.js';
 import {
   ENGINE_SCAN_CHUNK_BYTES, type BatchOp, type Bytes, type Engine, type EngineBatch, type IterateOptions, type ScanOptions,
@@ -46,19 +46,6 @@ export type RocksOpenOptions = {
     : (typeof ROCKSDB_OPEN_OPTIONS)[K] extends string ? string : boolean;
 };
 
-/**
- * The state database's memtable (the raft log's keeps ROCKSDB_OPEN_OPTIONS'). Every put
- * writes its revision record, its latest row and its history entry there, the latter two
- * at scattered keys, so each flushed file overlaps all of level 1, and a level-0 compaction
- * (RocksDB's default: at 4 files) rewrites level 1's scattered part again. Bigger memtables
- * mean fewer, larger level-0 files against the same level 1, so fewer rewrites per byte
- * written (issue 20; scripts/bench-mvcc-scale.ts --scatter --random-values, one store in
- * process, CPU of RocksDB's compaction thread per put, 16 MiB → this: 300k→600k keys
- * 12 → 3 µs, see README "Scale benchmark"). Cost: up to two memtables of this size per
- * member (the active one and one being flushed), and up to this much WAL replayed when a
- * member starts after it was killed.
- */
-export const STATE_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** Pairs fetched per round trip to the binding's worker thread while iterating. */
 export const ROCKSDB_ITERATOR_HIGH_WATER_BYTES = 64 * 1024;
@@ -96,6 +83,38 @@ const require = createRequire(import.meta.url);
 /** The release build when it is there (rocksdb-binding.ts): chosen before the package loads. */
 export const ROCKSDB_BINDING = selectRocksdbBinding();
 const rocksdb = require('rocksdb') as (location: string) => LevelDb;
+
+/**
+ * The state database's memtable (the raft log's keeps ROCKSDB_OPEN_OPTIONS'). Every put
+ * writes its revision record, its latest row and its history entry there, the latter two
+ * at scattered keys, so each flushed file overlaps all of level 1 and every level-0
+ * compaction rewrites level 1's scattered part. The compaction work per byte is set by the
+ * level-0 bytes gathered per compaction, memtable size × level-0 trigger: session 7 raised
+ * it from 16 MiB × RocksDB's trigger of 4 to 64 MiB × 4 (compaction per put at 300k-600k
+ * keys 12 → 3 µs). Session 10 (issue 20) keeps those 256 MiB per compaction as 16 MiB × 16
+ * (STATE_ROCKSDB_TUNING's trigger) because a put's scattered inserts search the skip list
+ * (RocksDB's RecomputeSpliceLevels: the largest RocksDB symbol in perf on every member) and
+ * a smaller one is shallower and more cache-resident. Measured against 64 MiB × 4
+ * (scripts/bench-rocks-tuning.ts, trace-put-cpu.ts; README "Scale benchmark", session 10):
+ * - 3-member loads 40k→200k-300k keys, random values, each pair of clusters run at once:
+ *   libuv's pool (memtable inserts, WAL, read-ahead) 1.5-3.4 µs per put per member less
+ *   (16.7-20.8 → 14.7-18.5 µs at load 18-28, 15.0-15.9 → 13.4-14.4 at load 4-11; four
+ *   pairs), flush within ±0.6; the leader's CPU per get at 200k-300k keys equal (131 / 128,
+ *   116 / 116 µs; its pool's share +0-2 µs).
+ * - A 1M-key state snapshot installed in process (bench-snapshot-stream, two each, run at
+ *   once): CPU 5.9-6.0 → 4.9-5.1 s, wall 5.0-5.9 → 4.2-5.0 s.
+ * - In process, 300k→1M keys, two pairs: CPU per put 21.6 → 20.7 and 22.4 → 21.8 µs (pool
+ *   6.4 → 5.5, 6.8 → 5.9; compaction 2.2-2.3 → 2.4, 1.9 KB compacted per put either way);
+ *   perf: RecomputeSpliceLevels 16.9 → 8.5 % of the process, the filter probes of the
+ *   extra level-0 files 2.4 → 5.6 %; RSS 300-309 → 202-221 MiB; no write stall.
+ * Cost: up to 16 level-0 files (11 at the end of the 1M load, against 2), which each read
+ * of a key that is not in the memtables probes one bloom filter each: a point get ~+1 µs
+ * (19 → 20 µs in process at 1M), a long scan ~20 % more merge work (a count scan of 1M
+ * keys 372 → 453 ms of CPU, one pair). The package's prebuilt binary ignores the rs*
+ * trigger, so it keeps 64 MiB (16 MiB at a trigger of 4 compacts 4 times as much).
+ */
+export const STATE_WRITE_BUFFER_BYTES = ROCKSDB_BINDING.kind === 'release' ? 16 * 1024 * 1024 : 64 * 1024 * 1024;
+
 /** The native binding under leveldown: its iterator_next hands out a whole chunk (an array
  *  of up to 1000 pairs or ~highWaterMark bytes, last pair first) per call, where
  *  leveldown's next() costs a process.nextTick per pair. */
@@ -164,10 +183,10 @@ export class RocksEngine implements Engine {
    * existing database: RocksDB never creates, re-creates or rewrites one over files it
    * could not read (a missing CURRENT with create_if_missing once threw the data away).
    */
-  static async open(dir: string, options: RocksOpenOptions & RocksTuning & { create?: boolean } = {}): Promise<RocksEngine> {
-    const { create = true, ...rest } = options;
+  static async open(dir: string, options: RocksOpenOptions & RocksTuning & { create?: boolean; scope?: TuningScope } = {}): Promise<RocksEngine> {
+    const { create = true, scope = 'other', ...rest } = options;
     // Read before anything is created: a wrong override refuses the open, not half of it.
-    const override = tuningFromEnv();
+    const override = tuningFromEnv(process.env, scope);
     if (create) await mkdir(dir, { recursive: true });
     const db = rocksdb(dir);
     // rs* keys (rocksdb-tuning.ts) are read by the release build, ignored by the prebuilt one.
@@ -593,10 +612,10 @@ export function openExistingRocksEngine(dir: string): Promise<Engine> {
 
 /** openRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
 export function openStateRocksEngine(dir: string): Promise<Engine> {
-  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
+  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, writeBufferSize: STATE_WRITE_BUFFER_BYTES, scope: 'state' });
 }
 
 /** openExistingRocksEngine for a member's state database (STATE_WRITE_BUFFER_BYTES). */
 export function openExistingStateRocksEngine(dir: string): Promise<Engine> {
-  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES });
+  return RocksEngine.open(dir, { ...STATE_ROCKSDB_TUNING, create: false, writeBufferSize: STATE_WRITE_BUFFER_BYTES, scope: 'state' });
 }

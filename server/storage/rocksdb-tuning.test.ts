@@ -10,9 +10,18 @@ import { ROCKSDB_TUNING, ROCKSDB_TUNING_VAR, parseRocksStatistics, tuningFromEnv
 test('rocksdb tuning: overrides from the environment, and a wrong one refused with a message', () => {
   assert.deepEqual(tuningFromEnv({}), {});
   assert.deepEqual(tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'rsMemtableBloomPermille=0, rsStatistics=1' }), { rsMemtableBloomPermille: 0, rsStatistics: 1 });
-  assert.throws(() => tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'rsNoSuchOption=1' }), /rsNoSuchOption=1" is not name=value with a name among rsBloomBitsPerKey/);
+  assert.throws(() => tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'rsNoSuchOption=1' }), /rsNoSuchOption=1" is not \[state.\|other.\]name=value with a name among rsBloomBitsPerKey/);
+  assert.throws(() => tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'raft.rsStatistics=1' }), /raft.rsStatistics=1" is not/);
+  assert.throws(() => tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'writeBufferMiB=0' }), /a memtable of 1 to 4095 MiB/);
   assert.throws(() => tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'rsBloomBitsPerKey=-1' }), /rsBloomBitsPerKey=-1 is not an integer/);
-  assert.throws(() => tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'rsBloomBitsPerKey' }), /is not name=value/);
+  assert.throws(() => tuningFromEnv({ [ROCKSDB_TUNING_VAR]: 'rsBloomBitsPerKey' }), /is not \[state.\|other.\]name=value/);
+});
+
+test('rocksdb tuning: state. and other. overrides reach only their databases; memtable size and compression', () => {
+  const env = { [ROCKSDB_TUNING_VAR]: 'rsStatistics=1,state.writeBufferMiB=16,state.rsLevel0CompactionTrigger=8,other.compression=0' };
+  assert.deepEqual(tuningFromEnv(env, 'state'), { rsStatistics: 1, writeBufferSize: 16 * 2 ** 20, rsLevel0CompactionTrigger: 8 });
+  assert.deepEqual(tuningFromEnv(env, 'other'), { rsStatistics: 1, compression: false });
+  assert.deepEqual(tuningFromEnv(env), tuningFromEnv(env, 'other'));
 });
 
 test('rocksdb tuning: statistics tickers parsed, histograms left out', () => {

@@ -8,7 +8,10 @@
 // REGIONSTORE_ROCKSDB_TUNING (for measurements, not for production): comma-separated
 // `name=value` pairs that override the chosen values of every database the process opens,
 // e.g. `rsMemtableBloomPermille=0,rsStatistics=1`; an unknown name or a value that is not a
-// non-negative integer is refused at open with a message.
+// non-negative integer is refused at open with a message. Besides the rs* names it takes
+// `writeBufferMiB` (the memtable size) and `compression` (0: none, 1: snappy), and a name
+// prefixed `state.` applies to a member's state database only, `other.` to every other
+// database (the raft log's, an edge's): `state.writeBufferMiB=16,other.compression=0`.
 
 /** The rs* open options the release build reads (each unset one keeps RocksDB's default). */
 export interface RocksTuning {
@@ -60,6 +63,14 @@ const TUNING_NAMES: ReadonlySet<string> = new Set<keyof RocksTuning>([
 /** The environment variable of measurement overrides (see the top of this file). */
 export const ROCKSDB_TUNING_VAR = 'REGIONSTORE_ROCKSDB_TUNING';
 
+/** Which databases an override prefix selects: a member's state database, or any other. */
+export type TuningScope = 'state' | 'other';
+const SCOPES: ReadonlySet<string> = new Set<TuningScope>(['state', 'other']);
+/** Override names beyond the rs* ones: open options of the package itself. */
+const OPEN_OPTION_NAMES: ReadonlySet<string> = new Set(['writeBufferMiB', 'compression']);
+/** What an override may set: the rs* options and the package's memtable size and compression. */
+export type TuningOverride = RocksTuning & { writeBufferSize?: number; compression?: boolean };
+
 /**
  * Every database (the raft log's, an edge's): what the state database's measurements
  * (README "Scale benchmark", session 9) showed helps any point lookup.
@@ -75,24 +86,55 @@ export const ROCKSDB_TUNING: RocksTuning = {
   rsFormatVersion: 5,
 };
 
-/** The state database's (server/mvcc): the same as every database's for now. */
-export const STATE_ROCKSDB_TUNING: RocksTuning = { ...ROCKSDB_TUNING };
+/**
+ * The state database's (server/mvcc): every database's, and level-0 triggers for its 16 MiB
+ * memtables (STATE_WRITE_BUFFER_BYTES in rocksdb-engine.ts says why and what was measured).
+ * - Compaction at 16 level-0 files: 16 × 16 MiB is the 256 MiB per level-0 compaction the
+ *   64 MiB memtables gathered at RocksDB's trigger of 4, so level 1 is rewritten as seldom
+ *   (in process at 1M keys: 1.9 KB compacted per put and 2.2-2.4 µs of the compaction
+ *   thread per put with either).
+ * - Slowdown at 40 files and stop at 56 (RocksDB's 20 and 36 would slow writes 4 files
+ *   after a compaction starts): 24 files of room while one runs, as the defaults left 16
+ *   after their trigger of 4; RocksDB's stall.micros stayed 0 over a 1M-key load in process.
+ */
+export const STATE_ROCKSDB_TUNING: RocksTuning = {
+  ...ROCKSDB_TUNING,
+  rsLevel0CompactionTrigger: 16,
+  rsLevel0SlowdownTrigger: 40,
+  rsLevel0StopTrigger: 56,
+};
 
-/** Parses REGIONSTORE_ROCKSDB_TUNING; throws with a message naming what is wrong. */
-export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): RocksTuning {
+/**
+ * Parses REGIONSTORE_ROCKSDB_TUNING for a database of `scope` (unprefixed names and those
+ * prefixed with the scope); throws with a message naming what is wrong.
+ */
+export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env, scope: TuningScope = 'other'): TuningOverride {
   const text = env[ROCKSDB_TUNING_VAR];
   if (text === undefined || text.trim() === '') return {};
-  const out: Record<string, number> = {};
+  const out: Record<string, number | boolean> = {};
   for (const part of text.split(',')) {
-    const [name, value, ...extra] = part.trim().split('=');
-    if (name === undefined || value === undefined || extra.length > 0 || !TUNING_NAMES.has(name)) {
-      throw new Error(`${ROCKSDB_TUNING_VAR}: "${part}" is not name=value with a name among ${[...TUNING_NAMES].join(', ')}`);
+    const [scoped, value, ...extra] = part.trim().split('=');
+    const dot = scoped?.indexOf('.') ?? -1;
+    const prefix = dot > 0 ? scoped?.slice(0, dot) : undefined;
+    const name = dot > 0 ? scoped?.slice(dot + 1) : scoped;
+    if (name === undefined || value === undefined || extra.length > 0 || (prefix !== undefined && !SCOPES.has(prefix)) ||
+      !(TUNING_NAMES.has(name) || OPEN_OPTION_NAMES.has(name))) {
+      throw new Error(`${ROCKSDB_TUNING_VAR}: "${part}" is not [state.|other.]name=value with a name among ${[...TUNING_NAMES, ...OPEN_OPTION_NAMES].join(', ')}`);
     }
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new Error(`${ROCKSDB_TUNING_VAR}: ${name}=${value} is not an integer from 0 to 2^32-1`);
-    out[name] = n;
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new Error(`${ROCKSDB_TUNING_VAR}: ${scoped}=${value} is not an integer from 0 to 2^32-1`);
+    if (prefix !== undefined && prefix !== scope) continue;
+    if (name === 'writeBufferMiB') {
+      // The binding reads writeBufferSize as a uint32: 4095 MiB at most.
+      if (n === 0 || n >= 4096) throw new Error(`${ROCKSDB_TUNING_VAR}: ${scoped}=${value}: a memtable of 1 to 4095 MiB`);
+      out['writeBufferSize'] = n * 2 ** 20;
+    } else if (name === 'compression') {
+      out['compression'] = n !== 0;
+    } else {
+      out[name] = n;
+    }
   }
-  return out as RocksTuning;
+  return out as TuningOverride;
 }
 
 /**
