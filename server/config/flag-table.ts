@@ -54,6 +54,13 @@ export const CLIENT_IDLE_TIMEOUT_MS_DEFAULT = 60 * 60_000;
 export const UNSAFE_ENV = 'REGIONSTORE_UNSAFE';
 
 export const ENV_PREFIX = 'REGIONSTORE_';
+/**
+ * REGIONSTORE_ variables a member reads that are not serve settings, so no "is not a serve
+ * setting" warning is given for them: the unsafe-flag guard, and the RocksDB tuning
+ * overrides for measurements (server/storage/rocksdb-tuning.ts ROCKSDB_TUNING_VAR; config
+ * may not import storage, so the name is repeated here and a test keeps the two equal).
+ */
+export const NON_SETTING_ENV: readonly string[] = [UNSAFE_ENV, 'REGIONSTORE_ROCKSDB_TUNING'];
 export const ETCD_ENV_PREFIX = 'ETCD_';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

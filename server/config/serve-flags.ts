@@ -10,7 +10,7 @@ import { parseGoDurationMs } from '../util/go-duration.js';
 import {
   CLUSTER_STATES, ELECTION_HEARTBEAT_RATIO_MIN, ELECTION_MS_DEFAULT, ELECTION_MS_MAX, ENV_PREFIX, FLAGS,
   AUTH_TOKEN_TTL_S_DEFAULT, BCRYPT_COST_DEFAULT, HEARTBEAT_MS_DEFAULT, HEARTBEAT_MS_MIN, LOG_LEVELS, QUOTA_BACKEND_BYTES_DEFAULT, RECORD_CACHE_MB_DEFAULT, SNAPSHOT_CATCHUP_ENTRIES_DEFAULT, SNAPSHOT_COUNT_DEFAULT, WATCH_PROGRESS_NOTIFY_MS_DEFAULT,
-  UNSAFE_ENV, envName, serveHelp,
+  NON_SETTING_ENV, UNSAFE_ENV, envName, serveHelp,
   CLIENT_HANDSHAKE_TIMEOUT_MS_DEFAULT, CLIENT_IDLE_TIMEOUT_MS_DEFAULT, GRPC_KEEPALIVE_INTERVAL_MS_DEFAULT, GRPC_KEEPALIVE_MIN_TIME_MS_DEFAULT,
   GRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT, MAX_CONCURRENT_STREAMS_DEFAULT, MAX_CONNECTIONS_PER_ADDRESS_DEFAULT, MAX_REQUEST_BYTES_DEFAULT,
   MAX_TXN_OPS_DEFAULT, MAX_WATCHERS_PER_CONNECTION_DEFAULT, MAX_WATCHERS_PER_STREAM_DEFAULT, MAX_WATCH_PENDING_BYTES_DEFAULT, WATCH_STALL_MS_DEFAULT,
@@ -233,8 +233,9 @@ function gather(scanned: Scanned, env: Env): Map<FlagKey, Raw> {
 
 function unknownEnvWarnings(env: Env): string[] {
   const known = new Set(FLAGS.map(envName));
+  const other = new Set(NON_SETTING_ENV);
   return Object.keys(env)
-    .filter((k) => k.startsWith(ENV_PREFIX) && !known.has(k))
+    .filter((k) => k.startsWith(ENV_PREFIX) && !known.has(k) && !other.has(k))
     .map((k) => `environment variable ${k} is not a serve setting${suggest(k, known)}; it is ignored`);
 }
 
