@@ -7,7 +7,7 @@
 // summed and at most. The bytes and counts hold up on a loaded machine; the durations are
 // wall time inside the collector, inflated by load (the load average is printed with them).
 //
-//   npx tsx scripts/trace-put-gc.ts [--keys 100000] [--variants default,semi32] [--heap] [--keep]
+//   npx tsx scripts/trace-put-gc.ts [--keys 100000] [--variants default,semi32] [--heap|--heap-live|--heap-promoted] [--timeline] [--keep]
 //
 // --variants: each a name from VARIANTS, run one after another in this invocation.
 // Members run from dist/ (npm run build first). Each Mark-Compact's reason comes from
@@ -18,6 +18,10 @@
 // --heap-promoted: the same, but without what a scavenge freed: what reached the old
 // generation over the window (promoted, or pretenured), freed by a Mark-Compact later or not:
 // what the leader's Mark-Compacts have to find, ranked by allocation site.
+// --timeline: every GC of the window per member, as kind:MB allocated since the previous
+// GC/MB the old space grew by it (S scavenge, I incremental marking step, M Mark-Compact).
+// It showed the chains of Map tables (server/api/session-streams.ts, server/region/proposals.ts,
+// server/mvcc/state.ts): ~0.2 MB per scavenge until the first Mark-Compact, ~3.7 after it.
 // --mid-load-s N: the window closes N seconds into the load, with puts in flight: --heap-live
 // then shows what outlives a put's call (in-flight state, and promoted garbage that no
 // Mark-Compact has freed yet) instead of what the load left behind; no GC table.
@@ -36,6 +40,7 @@ const { values: args } = parseArgs({
     heap: { type: 'boolean', default: false },
     'heap-live': { type: 'boolean', default: false },
     'heap-promoted': { type: 'boolean', default: false },
+    timeline: { type: 'boolean', default: false },
     'mid-load-s': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
@@ -100,6 +105,16 @@ function summarize(f: GcFile, puts: number): Record<string, string | number> {
     'alloc B/put': Math.round(allocated / puts), 'promoted B/put': Math.round(promoted / puts), 'old-space in B/put': Math.round(oldIn / puts),
     'GC ms total': Math.round(gcMs), 'GC µs/put': Math.round((gcMs * 1000) / puts), types,
   };
+}
+
+/** kind:MB allocated since the previous GC/MB the old space grew by, for each GC in order. */
+function timeline(f: GcFile): string {
+  let prevAfter: number | undefined;
+  return f.gc.map((g) => {
+    const allocated = prevAfter === undefined ? 0 : g.usedBefore - prevAfter;
+    prevAfter = g.usedAfter;
+    return `${g.type[0]}:${(allocated / 1e6).toFixed(0)}/${((g.oldAfter - g.oldBefore) / 1e6).toFixed(1)}`;
+  }).join(' ');
 }
 
 interface ProfileNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: ProfileNode[] }
@@ -189,6 +204,12 @@ async function runVariant(name: string, keys: number): Promise<void> {
       ...summarize(JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile, keys),
     }));
     if (midLoadS === undefined) console.table(rows);
+    if (args.timeline) {
+      for (const n of cluster.nodes) {
+        const f = JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile;
+        console.log(`\nGC timeline, ${n.name}${n === leader ? ' (leader)' : ''}: ${timeline(f)}`);
+      }
+    }
     if (args.heap || args['heap-live'] || args['heap-promoted']) {
       const follower = cluster.nodes.find((n) => n !== leader);
       for (const n of [leader, follower]) {
