@@ -7,7 +7,7 @@
 // summed and at most. The bytes and counts hold up on a loaded machine; the durations are
 // wall time inside the collector, inflated by load (the load average is printed with them).
 //
-//   npx tsx scripts/trace-put-gc.ts [--keys 100000] [--variants default,semi32] [--heap] [--keep]
+//   npx tsx scripts/trace-put-gc.ts [--keys 100000] [--variants default,semi32] [--heap|--heap-live|--heap-promoted] [--timeline] [--keep]
 //
 // --variants: each a name from VARIANTS, run one after another in this invocation.
 // Members run from dist/ (npm run build first). Each Mark-Compact's reason comes from
@@ -15,6 +15,13 @@
 // --heap: also the sampling heap profiler over the window, freed objects included; prints
 // the top allocation sites of the leader and a follower (profiles kept in the temp dir).
 // --heap-live: the same, but only what was not collected by the window's end (survivors).
+// --heap-promoted: the same, but without what a scavenge freed: what reached the old
+// generation over the window (promoted, or pretenured), freed by a Mark-Compact later or not:
+// what the leader's Mark-Compacts have to find, ranked by allocation site.
+// --timeline: every GC of the window per member, as kind:MB allocated since the previous
+// GC/MB the old space grew by it (S scavenge, I incremental marking step, M Mark-Compact).
+// It showed the chains of Map tables (server/api/session-streams.ts, server/region/proposals.ts,
+// server/mvcc/state.ts): ~0.2 MB per scavenge until the first Mark-Compact, ~3.7 after it.
 // --mid-load-s N: the window closes N seconds into the load, with puts in flight: --heap-live
 // then shows what outlives a put's call (in-flight state, and promoted garbage that no
 // Mark-Compact has freed yet) instead of what the load left behind; no GC table.
@@ -32,6 +39,8 @@ const { values: args } = parseArgs({
     variants: { type: 'string', default: 'default' },
     heap: { type: 'boolean', default: false },
     'heap-live': { type: 'boolean', default: false },
+    'heap-promoted': { type: 'boolean', default: false },
+    timeline: { type: 'boolean', default: false },
     'mid-load-s': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
@@ -98,6 +107,16 @@ function summarize(f: GcFile, puts: number): Record<string, string | number> {
   };
 }
 
+/** kind:MB allocated since the previous GC/MB the old space grew by, for each GC in order. */
+function timeline(f: GcFile): string {
+  let prevAfter: number | undefined;
+  return f.gc.map((g) => {
+    const allocated = prevAfter === undefined ? 0 : g.usedBefore - prevAfter;
+    prevAfter = g.usedAfter;
+    return `${g.type[0]}:${(allocated / 1e6).toFixed(0)}/${((g.oldAfter - g.oldBefore) / 1e6).toFixed(1)}`;
+  }).join(' ');
+}
+
 interface ProfileNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: ProfileNode[] }
 
 /** Bytes sampled per allocation site (function, file:line), largest first. */
@@ -126,14 +145,25 @@ async function runVariant(name: string, keys: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `rs-put-gc-${name}-`));
   const preload = join(REPO_ROOT, 'scripts', 'gc-preload.mjs');
   const env = {
-    ...process.env, RS_GC_DIR: dir, RS_GC_HEAP_SAMPLE: args['heap-live'] ? 'live' : args.heap ? '1' : '0',
+    ...process.env, RS_GC_DIR: dir, RS_GC_HEAP_SAMPLE: args['heap-promoted'] ? 'promoted' : args['heap-live'] ? 'live' : args.heap ? '1' : '0',
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(), RS_GC_TRACE: '1',
   };
   // Why V8 ran each Mark-Compact, from --trace-gc's lines, per member, over its whole run:
   // V8 prints them through C stdio, block-buffered into the pipe, so a line arrives too late
   // to place it in the window.
   const reasons = new Map<string, Map<string, number>>();
+  const starts = new Map<string, Map<string, number>>();
+  // RS_GC_ECHO=<regex>: the members' output lines that match it, as they come (with RS_GC_V8_FLAGS).
+  const echo = process.env.RS_GC_ECHO === undefined ? undefined : new RegExp(process.env.RS_GC_ECHO);
   const onLine = (node: string, line: string): void => {
+    if (echo?.test(line) === true) console.log(`${node}: ${line}`);
+    // "[IncrementalMarking] Start (reason)": what started the marking a Mark-Compact finishes.
+    const start = /\[IncrementalMarking\] Start \(([^)]*)\)/.exec(line)?.[1];
+    if (start !== undefined) {
+      const m = starts.get(node) ?? new Map<string, number>();
+      starts.set(node, m);
+      m.set(start, (m.get(start) ?? 0) + 1);
+    }
     if (!line.includes('Mark-Compact')) return;
     const reason = /current mu = [\d.]+\)\s*(.*)$/.exec(line)?.[1]?.trim() ?? '?';
     const m = reasons.get(node) ?? new Map<string, number>();
@@ -174,7 +204,13 @@ async function runVariant(name: string, keys: number): Promise<void> {
       ...summarize(JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile, keys),
     }));
     if (midLoadS === undefined) console.table(rows);
-    if (args.heap || args['heap-live']) {
+    if (args.timeline) {
+      for (const n of cluster.nodes) {
+        const f = JSON.parse(readFileSync(join(dir, `gc-${n.pid}.json`), 'utf8')) as GcFile;
+        console.log(`\nGC timeline, ${n.name}${n === leader ? ' (leader)' : ''}: ${timeline(f)}`);
+      }
+    }
+    if (args.heap || args['heap-live'] || args['heap-promoted']) {
       const follower = cluster.nodes.find((n) => n !== leader);
       for (const n of [leader, follower]) {
         if (n === undefined) continue;
@@ -185,7 +221,8 @@ async function runVariant(name: string, keys: number): Promise<void> {
   } finally {
     await cluster.stop(); // flushes the members' stdout, with the last --trace-gc lines
     for (const [node, m] of reasons) console.log(`${node} Mark-Compact reasons (whole run): ${[...m].map(([r, n]) => `${n}× ${r}`).join('; ')}`);
-    if (args.keep || args.heap || args['heap-live']) console.log(`kept ${dir}`);
+    for (const [node, m] of starts) console.log(`${node} incremental marking started by (whole run): ${[...m].map(([r, n]) => `${n}× ${r}`).join('; ')}`);
+    if (args.keep || args.heap || args['heap-live'] || args['heap-promoted']) console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }

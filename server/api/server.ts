@@ -28,6 +28,7 @@ import { lockService } from './lock.js';
 import { watchService } from './watch.js';
 import { ConnectionWatchers } from './watch-guard.js';
 import { startFrontDoor } from './front-door.js';
+import { renewStreamMaps } from './session-streams.js';
 import { FAST_METHODS, fastPathFromEnv, installFastUnary, type FastMethod, type FastPathStats } from './fast-unary.js';
 import {
   enforcePingPolicy, grpcConnectionOptions, onGrpcSessions, resolveConnectionLimits, type ConnectionLimits,
@@ -305,8 +306,10 @@ export async function startApiServer(
       sendBytesMax: GRPC_SEND_BYTES_MAX,
     });
   }
-  onGrpcSessions(api.server, (session) =>
-    enforcePingPolicy(session, connLimits.keepaliveMinTimeMs, () => opts.onLimit?.('keepalive-min-time', session.socket?.remoteAddress ?? '')));
+  onGrpcSessions(api.server, (session) => {
+    enforcePingPolicy(session, connLimits.keepaliveMinTimeMs, () => opts.onLimit?.('keepalive-min-time', session.socket?.remoteAddress ?? ''));
+    renewStreamMaps(session);
+  });
   const http1 = createHttp1Server(opts.http1 ?? new Http1Router());
   // An HTTP/1.1 client must have sent its request headers within the handshake timeout too.
   if (connLimits.handshakeTimeoutMs < http1.requestTimeout || http1.requestTimeout === 0) http1.headersTimeout = connLimits.handshakeTimeoutMs;

@@ -48,21 +48,21 @@ export class MvccState {
    * Records of the batch being applied, not yet in the engine. Invariant: every revision
    * the history holds is in the engine or here (until a compaction removes it).
    */
-  readonly overlay = new Map<string, KvRecord>();
+  overlay = new Map<string, KvRecord>();
   /** The batch's changes to MvccLatest by keyString: the new kv, or null once deleted. */
-  readonly latestOverlay = new Map<string, KeyValue | null>();
+  latestOverlay = new Map<string, KeyValue | null>();
   /** The batch's new MvccKeyHistory entries by keyString, in revision order. */
-  readonly histOverlay = new Map<string, HistEntry[]>();
+  histOverlay = new Map<string, HistEntry[]>();
   /** Raw engine writes of external commands in this batch, by keyString (null: deleted). */
-  readonly rawOverlay = new Map<string, Uint8Array | null>();
+  rawOverlay = new Map<string, Uint8Array | null>();
   /** The applier of external commands (the region's CRDT store), when one is wired. */
   external: ExternalApplier | undefined;
   /** The embedder's check of the keys of etcd writes (write-guard.ts), when one is wired. */
   writeGuard: WriteGuard | undefined;
   /** Live kvs of the batch's keys read ahead in one engine round trip (null: absent). */
-  readonly prefetched = new Map<string, KeyValue | null>();
+  prefetched = new Map<string, KeyValue | null>();
   /** Raw engine values external commands will read, read ahead with them (null: absent). */
-  readonly rawPrefetched = new Map<string, Uint8Array | null>();
+  rawPrefetched = new Map<string, Uint8Array | null>();
   /** Compaction chunks done so far (readRecord's guard against caching a removed record). */
   compactions = 0;
   /** Batches published so far (the latest cache's guard against caching a stale read). */
@@ -111,23 +111,33 @@ export class MvccState {
     for (const [ks, kv] of this.latestOverlay) {
       if (this.latestCache.has(ks) || (kv !== null && kv.version > 1)) this.latestCache.remember(ks, kv);
     }
-    this.overlay.clear();
-    this.latestOverlay.clear();
-    this.histOverlay.clear();
-    this.prefetched.clear();
-    this.rawPrefetched.clear();
-    this.rawOverlay.clear();
+    this.freshOverlays();
     this.publications++;
+  }
+
+  /**
+   * Empties the batch's maps by replacing them, not with Map.clear() (issue 20). clear()
+   * keeps the Map and links its old table to the new one; once a Mark-Compact has moved a
+   * batch's table to the old generation (it promotes what is young and alive when it runs),
+   * each scavenge found the next table alive through that link, and with it every row the
+   * batch put in: every batch's rows were promoted from then on, the tables chaining
+   * until the next Mark-Compact, which promoted the table of the batch then in flight and
+   * started the chain again (measured: a leader's scavenges promoted ~0.2 MB each before its
+   * first Mark-Compact of a put load and ~3.7 MB each after it). A replaced map is dropped
+   * whole and dies young with its batch.
+   */
+  private freshOverlays(): void {
+    this.overlay = new Map();
+    this.latestOverlay = new Map();
+    this.histOverlay = new Map();
+    this.prefetched = new Map();
+    this.rawPrefetched = new Map();
+    this.rawOverlay = new Map();
   }
 
   /** Drops a failed batch's overlays (the store refuses to go on after it anyway). */
   dropOverlay(): void {
-    this.overlay.clear();
-    this.latestOverlay.clear();
-    this.histOverlay.clear();
-    this.prefetched.clear();
-    this.rawPrefetched.clear();
-    this.rawOverlay.clear();
+    this.freshOverlays();
   }
 
   /** Checks a read revision (0 = current) against the published and compacted bounds. */

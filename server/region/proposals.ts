@@ -21,15 +21,30 @@ interface Waiter<T> {
   deadlineMs: number;
 }
 
+/** Answered slots at the front beyond which the array is compacted (a copy; the old one dies whole). */
+const COMPACT_HEAD_MIN = 1024;
+
+// Waiters are kept in an array indexed by counter, not in a Map (issue 20). Counters are
+// given out in order, so slot `counter - base` is enough; a Map with a put load's churn of
+// set and delete rebuilt its table every few hundred proposals and linked the old table to
+// the new one, and once a Mark-Compact had moved a table to the old generation each
+// scavenge found the next tables alive through those links, with the waiters they held
+// and everything those retained (the proposal's promise, its call's state): all promoted,
+// until the next Mark-Compact, which started the chain again. A compacted array is a
+// copy: the old one is not linked to it.
 export class PendingProposals<T> {
   private nextCounter = 1;
-  /** In registration order (Map keeps insertion order), hence in deadline order. */
-  private readonly waiters = new Map<number, Waiter<T>>();
+  /** slots[k] is the waiter of counter base + k (undefined once answered); base + slots.length === nextCounter. */
+  private slots: Array<Waiter<T> | undefined> = [];
+  private base = 1;
+  /** Slots below head are all answered. */
+  private head = 0;
+  private count = 0;
 
   constructor(private readonly clock: Clock, private readonly timeoutMs: number) {}
 
   get size(): number {
-    return this.waiters.size;
+    return this.count;
   }
 
   /** Registers a waiter and returns its counter (the id carried in the entry payload). */
@@ -37,36 +52,62 @@ export class PendingProposals<T> {
     const counter = this.nextCounter++;
     const deadlineMs = this.clock.monotonicMs() + this.timeoutMs;
     const done = new Promise<T>((resolve, reject) => {
-      this.waiters.set(counter, { resolve, reject, deadlineMs });
+      this.slots.push({ resolve, reject, deadlineMs });
     });
+    this.count++;
     return { counter, done };
   }
 
-  /** Fails every waiter whose deadline has passed. */
+  /** Fails every waiter whose deadline has passed (they are in deadline order). */
   expire(): void {
     const now = this.clock.monotonicMs();
-    for (const [counter, w] of this.waiters) {
-      if (w.deadlineMs > now) return;
-      this.waiters.delete(counter);
-      w.reject(new ProposalTimeoutError(`proposal not applied within ${this.timeoutMs} ms`));
+    while (this.head < this.slots.length) {
+      const w = this.slots[this.head];
+      if (w !== undefined && w.deadlineMs > now) return;
+      const counter = this.base + this.head;
+      if (w !== undefined) this.take(counter)?.reject(new ProposalTimeoutError(`proposal not applied within ${this.timeoutMs} ms`));
+      else this.head++;
     }
+    this.compact();
   }
 
   resolve(counter: number, value: T): void {
-    const w = this.waiters.get(counter);
-    if (w === undefined) return; // timed out already, or proposed before a restart
-    this.waiters.delete(counter);
-    w.resolve(value);
+    this.take(counter)?.resolve(value); // undefined: timed out already, or proposed before a restart
   }
 
   reject(counter: number, err: Error): void {
-    const w = this.waiters.get(counter);
-    if (w === undefined) return;
-    this.waiters.delete(counter);
-    w.reject(err);
+    this.take(counter)?.reject(err);
   }
 
   rejectAll(err: Error): void {
-    for (const counter of Array.from(this.waiters.keys())) this.reject(counter, err);
+    // Counters first: each take() may compact the slots under the loop.
+    const waiting: number[] = [];
+    for (let k = this.head; k < this.slots.length; k++) if (this.slots[k] !== undefined) waiting.push(this.base + k);
+    for (const counter of waiting) this.reject(counter, err);
+  }
+
+  /** Removes and returns the waiter of `counter`, if it is still waiting. */
+  private take(counter: number): Waiter<T> | undefined {
+    const k = counter - this.base;
+    if (!Number.isInteger(k) || k < this.head || k >= this.slots.length) return undefined;
+    const w = this.slots[k];
+    if (w === undefined) return undefined;
+    this.slots[k] = undefined;
+    this.count--;
+    while (this.head < this.slots.length && this.slots[this.head] === undefined) this.head++;
+    this.compact();
+    return w;
+  }
+
+  private compact(): void {
+    if (this.head === this.slots.length) {
+      this.base += this.head;
+      this.slots = [];
+      this.head = 0;
+    } else if (this.head >= COMPACT_HEAD_MIN && this.head * 2 >= this.slots.length) {
+      this.base += this.head;
+      this.slots = this.slots.slice(this.head);
+      this.head = 0;
+    }
   }
 }
