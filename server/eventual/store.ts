@@ -101,7 +101,7 @@ export class EventualStore implements ExternalApplier {
   private edgeBatch = new Map<string, EdgeRecord>();
   /** Bodies decoded by readAhead, for apply to take (the same bytes object), not decode again;
    *  emptied when the batch is written. */
-  private readonly decoded = new Map<Uint8Array, { body: EvBody; keys: StateKeys | undefined }>();
+  private decoded = new Map<Uint8Array, { body: EvBody; keys: StateKeys | undefined }>();
   /** Namespaces being resynced on this replica (resync.ts), and this batch's changes to them. */
   private readonly resyncs: Map<string, ResyncMark>;
   private resyncBatch: Array<{ ns: string; mark: ResyncMark | undefined }> = [];
@@ -342,7 +342,10 @@ export class EventualStore implements ExternalApplier {
   published(): void {
     const b = this.batch;
     this.batch = freshBatch();
-    this.decoded.clear();
+    // Replaced, not cleared: a cleared Map's old table links to its new one, and after a
+    // Mark-Compact every scavenge would promote the bodies through that chain (README
+    // "Promotion after a Mark-Compact", server/mvcc/state.ts).
+    this.decoded = new Map();
     this.lastAhead = undefined;
     // forEach, not for-of over entries: no [key, value] array per entry.
     b.slots.forEach((s, ks) => {
