@@ -8,7 +8,7 @@
 // and duplicate flag; or a page's applied count; or an error with a code a person can act on.
 
 import type { CrdtRecord, Dot, Hlc } from '../crdt/index.js';
-import { BinReader, BinWriter } from '../mvcc/index.js';
+import { BinReader, BinWriter, Utf8Memo } from '../mvcc/index.js';
 import { readRecord, writeRecord } from './codec.js';
 import { decodeEdgeUpdate, encodeEdgeUpdate, type EdgeUpdate } from './edges.js';
 
@@ -68,6 +68,9 @@ export type EvBody = EvWriteBody | EvPageBody | EvEdgeBody | EvGcBody;
 const BodyTag = { write: 1, page: 2, edge: 3, gc: 4 } as const;
 const OpTag = { lwwPut: 1, lwwDelete: 2, mvPut: 3, counterAdd: 4, setAdd: 5, setRemove: 6, eventAppend: 7 } as const;
 
+/** The namespace names of bodies written (the leader, per write) and decoded (every member, per entry): the same few. */
+const bodyNames = new Utf8Memo();
+
 export function encodeBody(b: EvBody): Uint8Array {
   const w = new BinWriter();
   writeBody(w, b);
@@ -76,7 +79,7 @@ export function encodeBody(b: EvBody): Uint8Array {
 
 /** encodeBody into a writer (the region leader writes a body straight into its command: mvcc encodeExternalCommand). */
 export function writeBody(w: BinWriter, b: EvBody): void {
-  w.byte(BodyTag[b.kind]).string(b.namespace).uint(b.physicalMs);
+  w.byte(BodyTag[b.kind]).stringMemo(b.namespace, bodyNames).uint(b.physicalMs);
   if (b.kind === 'edge') {
     encodeEdgeUpdate(w, b.update);
     return;
@@ -117,7 +120,7 @@ export function writeBody(w: BinWriter, b: EvBody): void {
 export function decodeBody(bytes: Uint8Array): EvBody {
   const r = new BinReader(bytes);
   const tag = r.byte();
-  const namespace = r.string();
+  const namespace = r.stringMemo(bodyNames);
   const physicalMs = r.uint();
   if (tag === BodyTag.edge) return { kind: 'edge', namespace: '', physicalMs, update: decodeEdgeUpdate(r) };
   if (tag === BodyTag.gc) {
@@ -204,14 +207,17 @@ const OUTCOME_HLC = 2;
 const OUTCOME_DUPLICATE = 4;
 const OUTCOME_EVENT_SEQ = 8;
 
+/** The names in write answers (a namespace and an origin in every answer, on every member). */
+const answerNames = new Utf8Memo();
+
 export function encodeAnswer(a: EvAnswer): Uint8Array {
   const w = new BinWriter().byte(AnswerTag[a.kind]);
   switch (a.kind) {
     case 'write':
-      w.string(a.namespace).uint(a.results.length);
+      w.stringMemo(a.namespace, answerNames).uint(a.results.length);
       for (const o of a.results) {
         w.byte((o.dot ? OUTCOME_DOT : 0) | (o.hlc ? OUTCOME_HLC : 0) | (o.duplicate === true ? OUTCOME_DUPLICATE : 0) | (o.eventSeq !== undefined ? OUTCOME_EVENT_SEQ : 0));
-        if (o.dot) w.string(o.dot.origin).uint(o.dot.seq);
+        if (o.dot) w.stringMemo(o.dot.origin, answerNames).uint(o.dot.seq);
         if (o.hlc) w.uint(o.hlc.wall).uint(o.hlc.logical);
         if (o.eventSeq !== undefined) w.uint(o.eventSeq);
       }

@@ -49,8 +49,17 @@ export function metaKey(name: string): Uint8Array {
 
 export const NS_RECORDS_RANGE = { gte: Uint8Array.of(CRDT, NS_RECORD), lt: Uint8Array.of(CRDT, NS_RECORD + 1) };
 
+/** nsRecordKey per namespace, built once (every written batch puts its namespaces' records);
+ *  shared as HLC_KEY is: keys handed to the engine are never changed. Bounded as subPrefixes. */
+const nsRecordKeys = new Map<string, Uint8Array>();
+
 export function nsRecordKey(ns: string): Uint8Array {
-  return concatBytes(Uint8Array.of(CRDT, NS_RECORD), text(ns));
+  let k = nsRecordKeys.get(ns);
+  if (k === undefined) {
+    k = concatBytes(Uint8Array.of(CRDT, NS_RECORD), text(ns));
+    if (nsRecordKeys.size < SUB_PREFIX_CACHE_MAX) nsRecordKeys.set(ns, k);
+  }
+  return k;
 }
 
 export function nsOfRecordKey(key: Uint8Array): string {

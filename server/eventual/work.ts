@@ -29,6 +29,9 @@ export interface BatchState {
   hlc: Hlc | undefined;
   /** (namespace, type) → ops applied, for the metric once written. */
   applied: Map<string, { namespace: string; type: string; n: number }>;
+  /** The counter of `applied` a direct() command moved last (Work.countOp: a hot namespace's
+   *  commands all move the same one; no key string and lookup per command). */
+  lastApplied?: { namespace: string; type: string; n: number };
   /** Fresh index puts (Work.putIndexFresh) of the batch's commands, written at flush unless deleted since. */
   fresh: FreshIndex;
 }
@@ -273,17 +276,19 @@ export class Work {
   private lastCount: { namespace: string; type: string; n: number } | undefined;
 
   countOp(namespace: string, type: string): void {
-    const last = this.lastCount;
+    const batch = this.base.batch;
+    const last = this.isDirect ? batch.lastApplied : this.lastCount;
     if (last !== undefined && last.namespace === namespace && last.type === type) {
       last.n++;
       return;
     }
     const k = `${namespace}\u0000${type}`;
-    const applied = this.isDirect ? this.base.batch.applied : (this.applied ??= new Map());
+    const applied = this.isDirect ? batch.applied : (this.applied ??= new Map());
     let c = applied.get(k);
     if (c !== undefined) c.n++;
     else applied.set(k, (c = { namespace, type, n: 1 }));
-    this.lastCount = c;
+    if (this.isDirect) batch.lastApplied = c;
+    else this.lastCount = c;
   }
 
   /**

@@ -72,6 +72,15 @@ export class BinWriter {
     return this;
   }
 
+  /**
+   * A string as string() writes it (the same bytes), its UTF-8 taken from `memo`: names
+   * written again and again (a namespace, the local origin: every answer of every write)
+   * are encoded once, not per use.
+   */
+  stringMemo(s: string, memo: Utf8Memo): this {
+    return this.bytes(memo.encode(s));
+  }
+
   string(s: string): this {
     // Short strings (origins, names, types) are encoded in place, with no intermediate copy:
     // at most 3 bytes per UTF-16 unit, so under 0x80 bytes their length is one varint byte.
@@ -211,5 +220,59 @@ export class BinReader {
 
   string(): string {
     return utf8Decoder.decode(this.bytes());
+  }
+
+  /**
+   * string(), answered from `memo` when the bytes are those of the string it decoded last
+   * (the namespace of every entry of a hot namespace): no view, decode or string per read.
+   */
+  stringMemo(memo: Utf8Memo): string {
+    const len = this.uint();
+    assert(this.pos + len <= this.buf.length, 'truncated bytes');
+    const start = this.pos;
+    this.pos += len;
+    return memo.decode(this.buf, start, len);
+  }
+}
+
+/** Strings a Utf8Memo keeps encoded at most; past it, it starts over (names are few; a flood of new ones costs no memory). */
+export const UTF8_MEMO_STRINGS_MAX = 64;
+
+/**
+ * UTF-8 of strings that recur (namespace names, origins), both ways: encode() keeps the bytes
+ * of up to UTF8_MEMO_STRINGS_MAX strings, decode() remembers the last string it made and its
+ * bytes. The bytes it hands out are shared: callers copy them (BinWriter.bytes) and never
+ * change them.
+ */
+export class Utf8Memo {
+  private readonly encoded = new Map<string, Uint8Array>();
+  private lastBytes = new Uint8Array(0);
+  private lastString = '';
+
+  encode(s: string): Uint8Array {
+    let b = this.encoded.get(s);
+    if (b === undefined) {
+      if (this.encoded.size >= UTF8_MEMO_STRINGS_MAX) this.encoded.clear();
+      this.encoded.set(s, (b = utf8Encoder.encode(s)));
+    }
+    return b;
+  }
+
+  decode(buf: Uint8Array, start: number, len: number): string {
+    const last = this.lastBytes;
+    if (last.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (buf[start + i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastString;
+    }
+    const bytes = buf.slice(start, start + len); // own copy: buf may be reused
+    this.lastString = utf8Decoder.decode(bytes);
+    this.lastBytes = bytes;
+    return this.lastString;
   }
 }

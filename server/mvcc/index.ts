@@ -20,7 +20,7 @@ export {
 export { HISTORY_CHUNK_RECORDS_MAX } from './history.js';
 export type { ExternalApplier, ExternalTx } from './external.js';
 export type { WriteGuard } from './write-guard.js';
-export { BinReader, BinWriter } from './bin.js';
+export { BinReader, BinWriter, Utf8Memo } from './bin.js';
 export { crc32 } from './crc32.js';
 export { decodeLatest, keyString, latestKey } from './kv-layout.js';
 export { MVCC_SNAPSHOT_DERIVATION, MVCC_SNAPSHOT_DERIVATION_ID } from './snapshot-derivation.js';

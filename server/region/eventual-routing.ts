@@ -132,9 +132,12 @@ export class EventualRouting {
 
   /** A Put's answer when its key is eventual; undefined: a strong key, for the mvcc path. */
   put(req: PutRequest, id: ClientSeq | undefined): Promise<PutResponse> | undefined {
-    const defs = this.eventualTouched(req.key, undefined);
-    if (defs === undefined) return undefined;
-    const ns = defs[0]!;
+    // One key has one namespace: route(), not eventualTouched's routeRange (an array per Put,
+    // strong ones included, once any namespace is eventual).
+    const reg = this.node.namespaces;
+    if (!hasEventual(reg)) return undefined;
+    const ns = reg.route(req.key);
+    if (!isEventual(ns)) return undefined;
     if (ns.crdtType !== CrdtType.Lww) return Promise.reject(refuse(ns, 'etcd Put works only on strong and lww namespaces'));
     if (req.lease !== undefined && req.lease !== 0) {
       return Promise.reject(refuse(ns, 'leases exist only in strong namespaces',

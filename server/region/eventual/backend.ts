@@ -126,6 +126,11 @@ function revisionOnly(_def: NamespaceDefinition, res: { revision: number }): { r
   return { revision: res.revision };
 }
 
+/** writeRevision's answer from a proposal's (no closure per write: it needs no namespace). */
+function revisionAnswer(res: { revision: number; body: Uint8Array }): { revision: number } {
+  return { revision: writeAnswer(res).revision };
+}
+
 /** The key of a write's first op that has one (not an event append): what names its namespace when the write does not. */
 function firstKey(ops: readonly EvOp[]): Uint8Array | undefined {
   for (const op of ops) if (op.type !== 'eventAppend') return op.key;
@@ -192,7 +197,9 @@ export class RegionCrdt {
    * write(), answered with the revision only (no vector, no per-op outcomes to build).
    */
   writeRevision(req: WriteInput, identity: ClientSeq | undefined): Promise<{ revision: number }> {
-    return this.proposeWrite(req, identity, revisionOnly);
+    const def = this.fastNamespace(req);
+    if (def === undefined) return this.writeEntry(req, identity).then((r) => revisionOnly(r.def, r));
+    return this.proposeNow(def, req, identity).then(revisionAnswer, proposalError);
   }
 
   /**
@@ -203,13 +210,21 @@ export class RegionCrdt {
    * held for the whole round trip (writeEntry decides the rest: the barrier, the alarm).
    */
   private proposeWrite<T>(req: WriteInput, identity: ClientSeq | undefined, done: (def: NamespaceDefinition, res: { revision: number; body: Uint8Array }) => T): Promise<T> {
+    const def = this.fastNamespace(req);
+    if (def === undefined) return this.writeEntry(req, identity).then((r) => done(r.def, r));
+    return this.proposeNow(def, req, identity).then((res) => done(def, writeAnswer(res)), proposalError);
+  }
+
+  /** The write's namespace when proposeWrite's fast path takes it (nothing here refuses it), else undefined. */
+  private fastNamespace(req: WriteInput): NamespaceDefinition | undefined {
     const def = req.ops.length === 0 ? undefined : this.namespaceNow(req);
-    if (def === undefined || this.node.quota.fitsNow(writeCost(req.ops)) !== true) {
-      return this.writeEntry(req, identity).then((r) => done(r.def, r));
-    }
+    return def === undefined || this.node.quota.fitsNow(writeCost(req.ops)) !== true ? undefined : def;
+  }
+
+  /** Proposes the write's body, written straight into the command's bytes (no finished body of its own to copy in). */
+  private proposeNow(def: NamespaceDefinition, req: WriteInput, identity: ClientSeq | undefined): Promise<{ revision: number; body: Uint8Array }> {
     const body: EvBody = { kind: 'write', namespace: def.name, physicalMs: Date.now(), ops: req.ops };
-    // Written straight into the command's bytes (no finished body of its own to copy in).
-    return this.node.proposeEventualWritten((w) => writeBody(w, body), identity).then((res) => done(def, writeAnswer(res)), proposalError);
+    return this.node.proposeEventualWritten((w) => writeBody(w, body), identity);
   }
 
   /**
