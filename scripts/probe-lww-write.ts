@@ -7,8 +7,9 @@
 //   put       KV.Put of a strong key, one constant value (bench:compare's "put" client row)
 //   put-lww   KV.Put of a key of the lww namespace, a new value per op (an etcd Put there:
 //             the server's writeRevision, namespace resolved by the router)
-//   put-lww-same  the same, one constant value (as bench:compare's h2load lww row sends: an
-//             lww put of the value the key holds changes no visible value, so no revision)
+//   put-lww-same  the same, one constant value (as bench:compare's h2load lww row sends; a
+//             winning lww write is a write, so each still gets a revision, as an etcd Put of
+//             the same value does: server/eventual/work.ts project(always))
 //   crdt      client.crdt.lwwPut(key, value): Crdt.Write with namespace '' (what
 //             bench:compare's lww client row sends: runCrdtBench passes no namespace)
 //   crdt-ns   client.crdt.lwwPut(key, value, { namespace }): Crdt.Write naming the namespace
@@ -95,7 +96,7 @@ try {
   const genericWrite = (loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [protoDir] })['regionstore.v1.Crdt'] as unknown as Record<string, Method>)['Write']!;
   const requests: Record<string, (n: number) => Promise<unknown>> = {
     put: () => client.put('probe/client/0', strongValue),
-    // As bench:compare's h2load lww row: the same value every time (no visible change, no revision after the first).
+    // As bench:compare's h2load lww row: the same value every time (each winning write still gets a revision).
     'put-lww-same': () => client.put(`${PREFIX}client/0`, strongValue),
     'put-lww': (n) => client.put(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n)),
     crdt: (n) => client.crdt.lwwPut(`${PREFIX}client/0`, uniqueValue(VALUE_BYTES, n)),

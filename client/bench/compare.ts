@@ -248,7 +248,8 @@ async function h2loadRow(t: Target, w: Workload, o: CompareOptions): Promise<Mea
   const cpu1 = serverCpuSeconds(t);
   const syncs1 = await leaderSyncs(t, before.leader);
   const after = await leaderAndRevision(t);
-  // An lww put of the value the key already holds may change no visible value (no revision): its dot counts it.
+  // Counted by dots, not revisions: every acknowledged lww write has a dot (a winning one also gets a revision,
+  // even with the value the key holds, but a write that loses its merge gets none).
   const added = eventual ? (await lwwDots(t)) - dotsBefore : after.revision - before.revision;
   let ok: number;
   let problem = '';
