@@ -695,9 +695,10 @@ export class RegionNode {
     }
     const state = this.stateRepair.problem();
     if (state !== undefined) return state;
-    const loss = this.raft.storageLossStatus();
-    if (loss.lostEntriesUpTo > this.raft.basicStatus().commit) {
-      return `storage repair: the raft log lost entries it had acknowledged (up to ${loss.lostEntriesUpTo}, has ${this.log.lastIndex()}); ` +
+    // Asked on every proposal and read: the two numbers, not the status objects.
+    const lostUpTo = this.raft.lostEntriesUpTo();
+    if (lostUpTo > this.raft.committedIndex()) {
+      return `storage repair: the raft log lost entries it had acknowledged (up to ${lostUpTo}, has ${this.log.lastIndex()}); ` +
         'catching up from the leader; this member serves nothing until then';
     }
     return undefined;
@@ -901,8 +902,7 @@ export class RegionNode {
     // Its answer would come from a state being rebuilt: let the client use another member.
     const problem = this.storageProblem();
     if (problem !== undefined) return Promise.reject(new RegionError('unavailable', problem));
-    const st = this.raft.basicStatus();
-    if (st.commit - this.appliedWaiter.appliedIndex > this.limits.maxApplyLagEntries) {
+    if (this.raft.committedIndex() - this.appliedWaiter.appliedIndex > this.limits.maxApplyLagEntries) {
       this.opts.metrics.proposalFailed('too-many-requests' as never);
       return Promise.reject(new RegionError('too-many-requests', 'etcdserver: too many requests'));
     }
