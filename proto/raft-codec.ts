@@ -77,6 +77,15 @@ function copyBytes(r: Reader): Uint8Array {
   return b.length === 0 ? EMPTY : new Uint8Array(b);
 }
 
+/** Bytes of a field as a view into the reader's buffer (one the caller owns). */
+function viewBytes(r: Reader): Uint8Array {
+  const len = r.uint32();
+  const start = r.pos;
+  if (start + len > r.len) throw new RangeError(`index out of range: ${start} + ${len} > ${r.len}`);
+  r.pos += len;
+  return len === 0 ? EMPTY : r.buf.subarray(start, start + len);
+}
+
 // ---- Entry ----
 function writeEntry(w: Writer, e: Entry): void {
   putU64(w, 1, e.term);
@@ -85,7 +94,11 @@ function writeEntry(w: Writer, e: Entry): void {
   putBytes(w, 4, e.data);
 }
 
-function readEntry(r: Reader, end: number): Entry {
+/**
+ * `shared`: the input is a copy this decode owns (decodeMessageBatch's), so data may be a view
+ * into it; else data is copied out (decodeEntry of a slab's bytes, which are reused).
+ */
+function readEntry(r: Reader, end: number, shared: boolean): Entry {
   // decodeFields' loop inlined: entries are decoded once per entry per member (and again
   // from disk), and a closure per entry was garbage at the write rate.
   const e: Entry = { term: 0, index: 0, type: 0, data: EMPTY };
@@ -95,7 +108,7 @@ function readEntry(r: Reader, end: number): Entry {
     if (f === 1) e.term = readU64(r);
     else if (f === 2) e.index = readU64(r);
     else if (f === 3) e.type = r.int32() as EntryType;
-    else if (f === 4) e.data = copyBytes(r);
+    else if (f === 4) e.data = shared ? viewBytes(r) : copyBytes(r);
     else r.skipType(t & 7);
   }
   return e;
@@ -158,7 +171,7 @@ export function encodeEntryInto(e: Entry, buf: Uint8Array, pos: number): number 
 
 export function decodeEntry(buf: Uint8Array): Entry {
   const r = Reader.create(buf);
-  return readEntry(r, buf.length);
+  return readEntry(r, buf.length, false);
 }
 
 // ---- HardState ----
@@ -320,7 +333,7 @@ function writeMessage(w: Writer, m: Message): void {
   putBytes(w, 12, m.context);
 }
 
-function readMessage(r: Reader, end: number): Message {
+function readMessage(r: Reader, end: number, shared: boolean): Message {
   const m: Message = {
     type: 0, to: 0, from: 0, term: 0, logTerm: 0, index: 0, entries: [], commit: 0,
     reject: false, rejectHint: 0, context: EMPTY,
@@ -333,7 +346,7 @@ function readMessage(r: Reader, end: number): Message {
       case 4: m.term = readU64(r); break;
       case 5: m.logTerm = readU64(r); break;
       case 6: m.index = readU64(r); break;
-      case 7: m.entries.push(readEntry(r, r.uint32() + r.pos)); break;
+      case 7: m.entries.push(readEntry(r, r.uint32() + r.pos, shared)); break;
       case 8: m.commit = readU64(r); break;
       case 9: m.snapshot = readSnapshot(r, r.uint32() + r.pos); break;
       case 10: m.reject = r.bool(); break;
@@ -353,7 +366,7 @@ export function encodeMessage(m: Message): Uint8Array {
 }
 
 export function decodeMessage(buf: Uint8Array): Message {
-  return readMessage(Reader.create(buf), buf.length);
+  return readMessage(Reader.create(buf), buf.length, false);
 }
 
 /** Bytes of a u64 field (tag below 16) as putU64 writes it: none for 0. */
@@ -435,12 +448,20 @@ export function encodeMessageBatchWithWriter(messages: readonly Message[]): Uint
   return w.finish();
 }
 
-export function decodeMessageBatch(buf: Uint8Array): Message[] {
+/**
+ * A MessageBatch's messages. The batch is copied once and its entries' data are views into
+ * that copy: a follower receives every put's entry here, and a copy per entry was an
+ * ArrayBuffer per entry (a malloc, a free and a pass of V8's ArrayBuffer sweeper; issue 20).
+ * The copy holds only this batch (not the transport's receive buffer), and the entries of a
+ * batch are appended, persisted and applied together, so it is freed about when they are.
+ */
+export function decodeMessageBatch(received: Uint8Array): Message[] {
+  const buf = new Uint8Array(received);
   const r = Reader.create(buf);
   const out: Message[] = [];
   decodeFields(r, buf.length, (f) => {
     if (f !== 1) return false;
-    out.push(readMessage(r, r.uint32() + r.pos));
+    out.push(readMessage(r, r.uint32() + r.pos, true));
     return true;
   });
   return out;

@@ -41,6 +41,14 @@ export class BinWriter {
     return this;
   }
 
+  /** `n` zero bytes, for a head the caller fills in after finish() (encodeCommand's headBytes). */
+  zeros(n: number): this {
+    this.ensure(n);
+    this.buf.fill(0, this.len, this.len + n);
+    this.len += n;
+    return this;
+  }
+
   /** A non-negative safe integer as a LEB128 varint. */
   uint(n: number): this {
     // A plain test, not assert(cond, () => message): this runs for every varint of every

@@ -33,6 +33,17 @@ test('command codec round-trips every command type, big numbers and client ids',
     { type: 'alarm', alarm: { action: 1, memberId: 2 ** 53 - 1, alarm: 2 } },
   ];
   for (const cmd of cmds) assert.deepEqual(decodeCommand(encodeCommand(cmd)), cmd);
+  // With room for an envelope before it (a Raft payload header): the same bytes after zeros,
+  // also when the shared scratch buffer last held other bytes.
+  for (const head of [1, 18, 26]) {
+    for (const cmd of cmds) {
+      encodeCommand(cmds[2]!); // leaves non-zero bytes in the scratch buffer
+      const plain = encodeCommand(cmd);
+      const withHead = encodeCommand(cmd, head);
+      assert.deepEqual(withHead.subarray(0, head), new Uint8Array(head), `head of ${head}`);
+      assert.deepEqual(withHead.subarray(head), plain, `${cmd.type} after a head of ${head}`);
+    }
+  }
 });
 
 test('response codec round-trips answers stored for retries', () => {

@@ -40,8 +40,14 @@ const CommandTag = {
 const OpTag = { range: 1, put: 2, deleteRange: 3, txn: 4 } as const;
 const EMPTY = new Uint8Array(0);
 
-export function encodeCommand(cmd: Command): Uint8Array {
+/**
+ * A command's bytes. `headBytes`: that many zero bytes before them, for an envelope the caller
+ * writes in place (a Raft entry's payload header: region-node proposes every put this way, one
+ * array per proposal instead of the command's and then the payload's).
+ */
+export function encodeCommand(cmd: Command, headBytes = 0): Uint8Array {
   const w = new BinWriter();
+  if (headBytes > 0) w.zeros(headBytes);
   w.byte(COMMAND_FORMAT_VERSION).byte(CommandTag[cmd.type]);
   if (cmd.client !== undefined) w.bool(true).string(cmd.client.clientId).uint(cmd.client.seq);
   else w.bool(false);

@@ -345,6 +345,19 @@ export class RawNode {
     return { ...this.r.storageLoss, recovering: recoveringStorage(this.r) };
   }
 
+  /**
+   * storageLossStatus().lostEntriesUpTo without the status object: a region node asks it on
+   * every proposal and every read (whether it may serve), and the copy was garbage per call.
+   */
+  lostEntriesUpTo(): number {
+    return this.r.storageLoss.lostEntriesUpTo;
+  }
+
+  /** basicStatus().commit without the status object (asked on every proposal and read). */
+  committedIndex(): number {
+    return this.r.log.committed;
+  }
+
   /** Like status() without the progress map and conf state (cheap enough per request). */
   basicStatus(): BasicStatus {
     const r = this.r;

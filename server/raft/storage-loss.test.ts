@@ -111,6 +111,9 @@ describe('storage loss', () => {
     const st = t.node.storageLossStatus();
     assert.equal(st.lostEntriesUpTo, hardState.commit);
     assert.equal(st.recovering, true);
+    // The allocation-free accessors a region node asks per proposal and read say the same.
+    assert.equal(t.node.lostEntriesUpTo(), hardState.commit);
+    assert.equal(t.node.committedIndex(), t.node.basicStatus().commit);
     // Restarted again before catching up, it still knows (the lost point is what it persists).
     const again = net.restart(3);
     assert.equal(again.node.storageLossStatus().lostEntriesUpTo, hardState.commit);

@@ -36,14 +36,23 @@ export interface EntryPayload {
 }
 
 export function encodePayload(kind: PayloadKind, proposer: number, counter: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PAYLOAD_HEADER_BYTES + body.length);
+  out.set(body, PAYLOAD_HEADER_BYTES);
+  return writePayloadHeader(out, kind, proposer, counter);
+}
+
+/**
+ * encodePayload in place: `out` holds the body from PAYLOAD_HEADER_BYTES on (encoded there
+ * with room for the header, as region-node encodes an mvcc command), and gets the header.
+ */
+export function writePayloadHeader(out: Uint8Array, kind: PayloadKind, proposer: number, counter: number): Uint8Array {
   // Every entry goes through here (and decodePayload) on every member: plain byte writes,
   // no DataView or BigInt per entry. Member ids and counters are below 2^53 (member-id.ts).
-  const out = new Uint8Array(PAYLOAD_HEADER_BYTES + body.length);
+  if (out.length < PAYLOAD_HEADER_BYTES) throw new Error(`entry payload: ${out.length} bytes leave no room for the header`);
   out[0] = VERSION;
   out[1] = kind;
   writeU64(out, 2, proposer);
   writeU64(out, 10, counter);
-  out.set(body, PAYLOAD_HEADER_BYTES);
   return out;
 }
 

@@ -18,7 +18,7 @@ import {
 } from '../raft/index.js';
 import {
   RaftLogStore, openRocksEngine, openExistingRocksEngine, openStateRocksEngine, openExistingStateRocksEngine, openStateEngine, raftDir, installStateSnapshot, readStateSnapshot, currentStateDirName, sealRocksDir,
-  stateMetaKey, encodeU64, decodeU64, concatBytes, STATE_SNAPSHOT_INSTALL_KEY, isCorruption, newInstallTimings, type Engine, type InstallTimings,
+  stateMetaKey, encodeU64, decodeU64, writeU64, U64_BYTES, STATE_SNAPSHOT_INSTALL_KEY, isCorruption, newInstallTimings, type Engine, type InstallTimings,
 } from '../storage/index.js';
 import {
   MvccStore, Lessor, MVCC_SNAPSHOT_DERIVATION, encodeCommand, encodeExternalCommand, MvccError, type BinWriter, type ClientSeq, type Command, type CommandResponse,
@@ -31,7 +31,7 @@ import { SeededRandom } from '../util/random.js';
 import { systemClock } from '../util/system-clock.js';
 import { tracePoint, tracing } from '../util/trace-points.js';
 import { AppliedWaiter } from './applied-waiter.js';
-import { PayloadKind, decodePayload, encodePayload } from './entry-payload.js';
+import { PAYLOAD_HEADER_BYTES, PayloadKind, decodePayload, writePayloadHeader } from './entry-payload.js';
 import { APPLY_PIECE_BYTES, DEFAULT_REGION_LIMITS, type RegionLimits } from './limits.js';
 import { BackendQuota } from './quota.js';
 import { Members, encodeConfContext } from './members.js';
@@ -695,9 +695,10 @@ export class RegionNode {
     }
     const state = this.stateRepair.problem();
     if (state !== undefined) return state;
-    const loss = this.raft.storageLossStatus();
-    if (loss.lostEntriesUpTo > this.raft.basicStatus().commit) {
-      return `storage repair: the raft log lost entries it had acknowledged (up to ${loss.lostEntriesUpTo}, has ${this.log.lastIndex()}); ` +
+    // Asked on every proposal and read: the two numbers, not the status objects.
+    const lostUpTo = this.raft.lostEntriesUpTo();
+    if (lostUpTo > this.raft.committedIndex()) {
+      return `storage repair: the raft log lost entries it had acknowledged (up to ${lostUpTo}, has ${this.log.lastIndex()}); ` +
         'catching up from the leader; this member serves nothing until then';
     }
     return undefined;
@@ -839,9 +840,15 @@ export class RegionNode {
     // Not async, and one reaction on the waiter's promise for both outcomes (not a .catch, then
     // an await): every put in flight holds this chain for its whole round trip, and on a loaded
     // leader that is long enough to live through two scavenges and be promoted (issue 20).
-    const pending = authRevision === undefined
-      ? this.proposeRaw(PayloadKind.Mvcc, encodeCommand(cmd))
-      : this.proposeRaw(PayloadKind.AuthedMvcc, concatBytes(encodeU64(authRevision), encodeCommand(cmd)));
+    // The command is encoded after room for the payload header (and the auth revision), which
+    // proposeInPlace fills in: one array per proposal, not the command's and then a copy.
+    let pending: Promise<ProposalResult>;
+    if (authRevision === undefined) pending = this.proposeInPlace(PayloadKind.Mvcc, encodeCommand(cmd, PAYLOAD_HEADER_BYTES));
+    else {
+      const data = encodeCommand(cmd, PAYLOAD_HEADER_BYTES + U64_BYTES);
+      writeU64(data, PAYLOAD_HEADER_BYTES, authRevision);
+      pending = this.proposeInPlace(PayloadKind.AuthedMvcc, data);
+    }
     if (this.opts.unsafe?.ackBeforeSync === true && cmd.type === 'put' && this.isLeader) {
       // UNSAFE (testing only): answer before the entry is durable or committed.
       pending.catch(() => undefined);
@@ -884,12 +891,21 @@ export class RegionNode {
 
   /** propose() without the failure mapping: its caller maps a rejection with proposalFailed. */
   private proposeRaw(kind: PayloadKind, body: Uint8Array): Promise<ProposalResult> {
+    const data = new Uint8Array(PAYLOAD_HEADER_BYTES + body.length);
+    data.set(body, PAYLOAD_HEADER_BYTES);
+    return this.proposeInPlace(kind, data);
+  }
+
+  /**
+   * proposeRaw of a payload whose body is already in `data` from PAYLOAD_HEADER_BYTES on; the
+   * header (kind, this member, the proposal's counter) is written here.
+   */
+  private proposeInPlace(kind: PayloadKind, data: Uint8Array): Promise<ProposalResult> {
     if (this.stopped) return Promise.reject(new RegionError('stopped', 'etcdserver: server stopped'));
     // Its answer would come from a state being rebuilt: let the client use another member.
     const problem = this.storageProblem();
     if (problem !== undefined) return Promise.reject(new RegionError('unavailable', problem));
-    const st = this.raft.basicStatus();
-    if (st.commit - this.appliedWaiter.appliedIndex > this.limits.maxApplyLagEntries) {
+    if (this.raft.committedIndex() - this.appliedWaiter.appliedIndex > this.limits.maxApplyLagEntries) {
       this.opts.metrics.proposalFailed('too-many-requests' as never);
       return Promise.reject(new RegionError('too-many-requests', 'etcdserver: too many requests'));
     }
@@ -898,7 +914,7 @@ export class RegionNode {
     }
     const { counter, done } = this.pending.register();
     try {
-      this.raft.propose(encodePayload(kind, this.id, counter, body));
+      this.raft.propose(writePayloadHeader(data, kind, this.id, counter));
     } catch (err) {
       this.pending.reject(counter, toRegionError(err));
     }

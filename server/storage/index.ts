@@ -50,4 +50,5 @@ export {
   prefixEnd,
   stateMetaKey,
   writeU64,
+  U64_BYTES,
 } from './keys.js';
