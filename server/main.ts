@@ -38,7 +38,7 @@ import { parseEdgeFlags } from './config/edge-flags.js';
 import { EdgeNode } from './edge/edge-node.js';
 import { edgeSessionRunner } from './edge/session.js';
 import { systemClock } from './util/system-clock.js';
-import { ROCKSDB_BINDING, describeRocksdbBinding } from './storage/index.js';
+import { ROCKSDB_BINDING, describeRocksdbBinding, keepBackgroundThreadsLow } from './storage/index.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 import { SEMI_SPACE_MB, semiSpaceFlag } from './util/heap-flags.js';
@@ -204,6 +204,12 @@ async function serve(argv: string[]): Promise<void> {
   // Raft ticks from here on (RegionNode.open started it): the loop's delay is measured from
   // now, not over the start-up before it (event-loop-delay.ts says why).
   startEventLoopDelay();
+  // RocksDB's flush and compaction threads (started by the opens above) behind the main
+  // thread for a core (storage/thread-priority.ts); REGIONSTORE_ROCKSDB_NICE=off leaves them.
+  const reniced = process.env.REGIONSTORE_ROCKSDB_NICE === 'off' ? undefined : keepBackgroundThreadsLow();
+  logger.info('rocksdb background threads', reniced === undefined
+    ? { reniced: 'off (REGIONSTORE_ROCKSDB_NICE=off)' }
+    : { reniced: reniced.first.map((t) => `${t.comm}:${t.nice}`).join(' ') });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });
@@ -286,6 +292,7 @@ async function serve(argv: string[]): Promise<void> {
     logger.info('stopping', { reason });
     clearInterval(keyGauge);
     clearInterval(progressNotify);
+    reniced?.stop();
     declaredNamespaces?.close();
     gateway.close();
     await Promise.all(apis.map((a) => a.close(500)));
