@@ -13,7 +13,7 @@ import { COMPACTION_THREAD_NICE, FLUSH_THREAD_NICE, backgroundNiceFor, lowerBack
 test('the nice value per RocksDB thread name; other threads are left alone', () => {
   assert.equal(backgroundNiceFor('rocksdb:low0'), COMPACTION_THREAD_NICE);
   assert.equal(backgroundNiceFor('rocksdb:high0'), FLUSH_THREAD_NICE);
-  assert.equal(backgroundNiceFor('rocksdb:bottom0'), FLUSH_THREAD_NICE);
+  assert.equal(backgroundNiceFor('rocksdb:bottom0'), COMPACTION_THREAD_NICE);
   assert.equal(backgroundNiceFor('node'), undefined);
   assert.equal(backgroundNiceFor('libuv-worker'), undefined);
   assert.ok(FLUSH_THREAD_NICE > 0 && FLUSH_THREAD_NICE <= COMPACTION_THREAD_NICE && COMPACTION_THREAD_NICE <= 19);

@@ -36,8 +36,9 @@ const TASK_DIR = '/proc/self/task';
 
 /** The nice value a thread named `comm` should run at, or undefined to leave it alone. */
 export function backgroundNiceFor(comm: string): number | undefined {
-  if (comm.startsWith('rocksdb:low')) return COMPACTION_THREAD_NICE;
-  if (comm.startsWith('rocksdb:high') || comm.startsWith('rocksdb:bottom')) return FLUSH_THREAD_NICE;
+  // "bottom" is the pool for bottommost-level compactions (unused at our settings): compaction work.
+  if (comm.startsWith('rocksdb:low') || comm.startsWith('rocksdb:bottom')) return COMPACTION_THREAD_NICE;
+  if (comm.startsWith('rocksdb:high')) return FLUSH_THREAD_NICE;
   return undefined;
 }
 
