@@ -42,6 +42,7 @@ import { ROCKSDB_BINDING, describeRocksdbBinding, keepBackgroundThreadsLow } fro
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 import { SEMI_SPACE_MB, semiSpaceFlag } from './util/heap-flags.js';
+import { applyHeapGrowth } from './util/heap-growth.js';
 import { collectStartupGarbage } from './util/startup-gc.js';
 
 /** etcd's alarm names, as /health reports them ("ALARM NOSPACE"). */
@@ -174,6 +175,8 @@ async function serve(argv: string[]): Promise<void> {
   loadLeaseForwardDefinition();
   // The hot calls' message codecs generated now, not in the first calls (api/codec-warmup.ts).
   warmHotCodecs();
+  // The old generation's growing factor fixed (heap-growth.ts), before the start-up GC sets the first limit with it.
+  applyHeapGrowth();
   // Still before Raft: the start-up's garbage collected now, not by the first requests (startup-gc.ts).
   const startupGc = collectStartupGarbage();
   const { registry, metrics, snapshot, startEventLoopDelay } = createNodeMetrics({ name: cfg.name, eventLoopDelay: 'from-start', quotaBackendBytes: cfg.quotaBackendBytes });
