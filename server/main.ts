@@ -38,10 +38,11 @@ import { parseEdgeFlags } from './config/edge-flags.js';
 import { EdgeNode } from './edge/edge-node.js';
 import { edgeSessionRunner } from './edge/session.js';
 import { systemClock } from './util/system-clock.js';
-import { ROCKSDB_BINDING, describeRocksdbBinding } from './storage/index.js';
+import { ROCKSDB_BINDING, describeRocksdbBinding, keepBackgroundThreadsLow } from './storage/index.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 import { SEMI_SPACE_MB, semiSpaceFlag } from './util/heap-flags.js';
+import { applyHeapGrowth } from './util/heap-growth.js';
 import { collectStartupGarbage } from './util/startup-gc.js';
 
 /** etcd's alarm names, as /health reports them ("ALARM NOSPACE"). */
@@ -174,6 +175,8 @@ async function serve(argv: string[]): Promise<void> {
   loadLeaseForwardDefinition();
   // The hot calls' message codecs generated now, not in the first calls (api/codec-warmup.ts).
   warmHotCodecs();
+  // The old generation's growing factor fixed (heap-growth.ts), before the start-up GC sets the first limit with it.
+  applyHeapGrowth();
   // Still before Raft: the start-up's garbage collected now, not by the first requests (startup-gc.ts).
   const startupGc = collectStartupGarbage();
   const { registry, metrics, snapshot, startEventLoopDelay } = createNodeMetrics({ name: cfg.name, eventLoopDelay: 'from-start', quotaBackendBytes: cfg.quotaBackendBytes });
@@ -204,6 +207,12 @@ async function serve(argv: string[]): Promise<void> {
   // Raft ticks from here on (RegionNode.open started it): the loop's delay is measured from
   // now, not over the start-up before it (event-loop-delay.ts says why).
   startEventLoopDelay();
+  // RocksDB's flush and compaction threads (started by the opens above) behind the main
+  // thread for a core (storage/thread-priority.ts); REGIONSTORE_ROCKSDB_NICE=off leaves them.
+  const reniced = process.env.REGIONSTORE_ROCKSDB_NICE === 'off' ? undefined : keepBackgroundThreadsLow();
+  logger.info('rocksdb background threads', reniced === undefined
+    ? { reniced: 'off (REGIONSTORE_ROCKSDB_NICE=off)' }
+    : { reniced: reniced.first.map((t) => `${t.comm}:${t.nice}`).join(' ') });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });
@@ -286,6 +295,7 @@ async function serve(argv: string[]): Promise<void> {
     logger.info('stopping', { reason });
     clearInterval(keyGauge);
     clearInterval(progressNotify);
+    reniced?.stop();
     declaredNamespaces?.close();
     gateway.close();
     await Promise.all(apis.map((a) => a.close(500)));
