@@ -38,7 +38,7 @@ import { parseEdgeFlags } from './config/edge-flags.js';
 import { EdgeNode } from './edge/edge-node.js';
 import { edgeSessionRunner } from './edge/session.js';
 import { systemClock } from './util/system-clock.js';
-import { ROCKSDB_BINDING, describeRocksdbBinding, keepBackgroundThreadsLow } from './storage/index.js';
+import { ROCKSDB_BINDING, ROCKSDB_NICE_VAR, describeRocksdbBinding, keepBackgroundThreadsLow } from './storage/index.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 import { SEMI_SPACE_MB, semiSpaceFlag } from './util/heap-flags.js';
@@ -209,9 +209,9 @@ async function serve(argv: string[]): Promise<void> {
   startEventLoopDelay();
   // RocksDB's flush and compaction threads (started by the opens above) behind the main
   // thread for a core (storage/thread-priority.ts); REGIONSTORE_ROCKSDB_NICE=off leaves them.
-  const reniced = process.env.REGIONSTORE_ROCKSDB_NICE === 'off' ? undefined : keepBackgroundThreadsLow();
+  const reniced = process.env[ROCKSDB_NICE_VAR] === 'off' ? undefined : keepBackgroundThreadsLow();
   logger.info('rocksdb background threads', reniced === undefined
-    ? { reniced: 'off (REGIONSTORE_ROCKSDB_NICE=off)' }
+    ? { reniced: `off (${ROCKSDB_NICE_VAR}=off)` }
     : { reniced: reniced.first.map((t) => `${t.comm}:${t.nice}`).join(' ') });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',

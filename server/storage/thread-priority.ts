@@ -29,6 +29,8 @@ export const COMPACTION_THREAD_NICE = 19;
 /** Nice value for the flush pool: below the main thread's 0 but not starved, since writes
  *  stall when the memtables fill before a flush ends. */
 export const FLUSH_THREAD_NICE = 10;
+/** Set to "off", a member leaves RocksDB's threads at its own priority. */
+export const ROCKSDB_NICE_VAR = 'REGIONSTORE_ROCKSDB_NICE';
 /** How often a running member looks again for RocksDB threads that started since. */
 export const BACKGROUND_RESCAN_MS = 30_000;
 
