@@ -33,7 +33,8 @@ import { SYSTEMS, type SystemName } from '../client/bench/compare.js';
 import { CONNECTIONS, IN_FLIGHT, KEYS_MAX, KEY_BYTES, VALUE_BYTES } from '../client/bench/scale-load.js';
 import { renderScaleReport, type ScaleReport } from '../client/bench/scale-report.js';
 import { SCALE_STEPS, STEP_TIMEOUT_MS, emptyResult, runScale, type ScaleMember, type ScaleStep, type ScaleSystem } from '../client/bench/scale-steps.js';
-import { serveCommandFromEnv, startCluster, type LocalCluster } from './launcher.js';
+import { DIST_SERVE_COMMAND, REPO_ROOT, SERVE_FROM_ENV, TSX_SERVE_COMMAND, serveCommandFromEnv, startCluster, type LocalCluster } from './launcher.js';
+import { distFreshness } from './dist-build.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
 
@@ -165,13 +166,24 @@ async function startRegionstore(dir: string): Promise<Running> {
   const nodeLog: WriteStream = createWriteStream(join(dir, 'regionstore.log'));
   const onLine = (name: string, line: string): void => void nodeLog.write(`[${name}] ${line}\n`);
   const timings = ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--log-level', 'warn'];
+  // How members run, decided once for the whole run: the launcher falls back to the sources
+  // through tsx when a source file is newer than dist/, and a member started later (a
+  // restart, a joiner) would otherwise decide again. Said in the log, because members run
+  // through tsx use ~90 MiB more RSS each (session 10: a source edited while etcd loaded
+  // turned a run's RSS rows into tsx's).
+  const serve = serveCommandFromEnv();
+  const fresh = distFreshness(REPO_ROOT);
+  log(serve === DIST_SERVE_COMMAND
+    ? 'regionstore members run from dist/ (the build is fresh)'
+    : serve === TSX_SERVE_COMMAND
+      ? `regionstore members run from the sources through tsx (${fresh.fresh ? `${SERVE_FROM_ENV}=tsx` : fresh.why}): RSS and start-up figures include tsx`
+      : `regionstore members run as ${serve.args.join(' ')}`);
   // A restart at a million keys may take longer than the launcher's default readiness wait.
   const cluster: LocalCluster = await startCluster({
-    dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy', extraArgs: timings, onLine, readyTimeoutMs: STEP_TIMEOUT_MS,
+    dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy', extraArgs: timings, onLine, readyTimeoutMs: STEP_TIMEOUT_MS, command: serve,
   });
   const joiners: Proc[] = [];
   const launchJoiner = (p: Proc): void => {
-    const serve = serveCommandFromEnv(); // what the launcher runs for the founders
     p.spawned = spawnNode({
       name: p.member.name, executable: serve.executable, args: [...serve.args, ...p.args], cwd: serve.cwd, env: process.env,
       output: { kind: 'lines', sink: onLine },

@@ -320,16 +320,8 @@ function readResult(r: Reader): CrdtOpResult {
 
 /** A vector entry into `out`, as crdt-types.ts vector() (a repeated origin: the last wins). */
 function readVectorEntry(r: Reader, out: CrdtVector): void {
-  const end = messageEnd(r);
-  let origin = '';
-  let seq = 0;
-  for (let wt = tagUntil(r, end); wt !== -1; wt = tagUntil(r, end)) {
-    const field = r.lo;
-    if (field === 1 && expect(r, wt, WIRE_BYTES)) origin = origins.read(r);
-    else if (field === 2 && expect(r, wt, WIRE_VARINT)) seq = r.safeUint();
-    else r.skip(wt);
-  }
-  if (r.pos !== end) throw new Malformed('a message past its length');
+  // A vector entry is a Dot on the wire (origin 1, seq 2).
+  const { origin, seq } = readDot(r);
   out[origin] = seq;
 }
 
