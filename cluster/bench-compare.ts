@@ -28,7 +28,7 @@ import {
 } from '../client/bench/compare.js';
 import { CpuMeter } from '../client/bench/cpu-meter.js';
 import { scrape } from '../client/bench/scale-probes.js';
-import { REPO_ROOT, startCluster, type LocalCluster, type ServeCommand } from './launcher.js';
+import { REPO_ROOT, describeServeCommand, serveCommandFromEnv, startCluster, type LocalCluster, type ServeCommand } from './launcher.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
 
@@ -89,14 +89,15 @@ async function startEtcd(dir: string): Promise<Running> {
 
 async function startRegionstore(dir: string, cpuProfDir: string | undefined): Promise<Running & { cluster: LocalCluster }> {
   const nodeLog: WriteStream = createWriteStream(join(dir, 'regionstore.log'));
-  const command: ServeCommand | undefined = cpuProfDir === undefined ? undefined : {
+  const command: ServeCommand = cpuProfDir === undefined ? serveCommandFromEnv() : {
     executable: process.execPath,
     args: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, '--import', 'tsx', join(REPO_ROOT, 'server', 'main.ts'), 'serve'],
     cwd: REPO_ROOT,
   };
+  log(describeServeCommand(command));
   const cluster = await startCluster({
     dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy',
-    ...(command === undefined ? {} : { command }),
+    command,
     extraArgs: ['--heartbeat-ms', String(HEARTBEAT_MS), '--election-ms', String(ELECTION_MS), '--snapshot-count', String(SNAPSHOT_COUNT), '--log-level', 'warn'],
     onLine: (name, line) => nodeLog.write(`[${name}] ${line}\n`),
   });

@@ -33,8 +33,7 @@ import { SYSTEMS, type SystemName } from '../client/bench/compare.js';
 import { CONNECTIONS, IN_FLIGHT, KEYS_MAX, KEY_BYTES, VALUE_BYTES } from '../client/bench/scale-load.js';
 import { renderScaleReport, type ScaleReport } from '../client/bench/scale-report.js';
 import { SCALE_STEPS, STEP_TIMEOUT_MS, emptyResult, runScale, type ScaleMember, type ScaleStep, type ScaleSystem } from '../client/bench/scale-steps.js';
-import { DIST_SERVE_COMMAND, REPO_ROOT, SERVE_FROM_ENV, TSX_SERVE_COMMAND, serveCommandFromEnv, startCluster, type LocalCluster } from './launcher.js';
-import { distFreshness } from './dist-build.js';
+import { describeServeCommand, serveCommandFromEnv, startCluster, type LocalCluster } from './launcher.js';
 import { pickFreePorts } from './ports.js';
 import { spawnNode, stopPid, type Spawned } from './processes.js';
 
@@ -172,12 +171,7 @@ async function startRegionstore(dir: string): Promise<Running> {
   // through tsx use ~90 MiB more RSS each (session 10: a source edited while etcd loaded
   // turned a run's RSS rows into tsx's).
   const serve = serveCommandFromEnv();
-  const fresh = distFreshness(REPO_ROOT);
-  log(serve === DIST_SERVE_COMMAND
-    ? 'regionstore members run from dist/ (the build is fresh)'
-    : serve === TSX_SERVE_COMMAND
-      ? `regionstore members run from the sources through tsx (${fresh.fresh ? `${SERVE_FROM_ENV}=tsx` : fresh.why}): RSS and start-up figures include tsx`
-      : `regionstore members run as ${serve.args.join(' ')}`);
+  log(describeServeCommand(serve));
   // A restart at a million keys may take longer than the launcher's default readiness wait.
   const cluster: LocalCluster = await startCluster({
     dataDir: join(dir, 'rs'), nodes: MEMBERS, host: HOST, ready: 'healthy', extraArgs: timings, onLine, readyTimeoutMs: STEP_TIMEOUT_MS, command: serve,

@@ -89,6 +89,20 @@ export function defaultServeCommand(env: NodeJS.ProcessEnv = process.env): Serve
   return RUNNING_COMPILED || distFreshness(REPO_ROOT).fresh ? DIST_SERVE_COMMAND : TSX_SERVE_COMMAND;
 }
 
+/**
+ * How `serve` runs members, for a benchmark's log. tsx is named loudly: members run through
+ * it use ~90 MiB more RSS each and start slower, and the default falls back to it silently
+ * when a source file is newer than dist/.
+ */
+export function describeServeCommand(serve: ServeCommand): string {
+  if (serve === DIST_SERVE_COMMAND) return 'regionstore members run from dist/ (the build is fresh)';
+  if (serve === TSX_SERVE_COMMAND) {
+    const fresh = distFreshness(REPO_ROOT);
+    return `regionstore members run from the sources through tsx (${fresh.fresh ? `${SERVE_FROM_ENV}=tsx` : fresh.why}): RSS and start-up figures include tsx`;
+  }
+  return `regionstore members run as ${serve.args.join(' ')}`;
+}
+
 export function serveCommandFromEnv(env: NodeJS.ProcessEnv = process.env): ServeCommand {
   const script = env[SERVE_SCRIPT_ENV];
   if (script === undefined || script === '') return defaultServeCommand(env);
