@@ -38,7 +38,12 @@ export function memberNodeFlags(given: readonly string[] = []): string[] {
   return given.some((a) => a.startsWith(FLAG) || a.startsWith(MIN_FLAG)) ? [] : [`${FLAG}=${SEMI_SPACE_MB}`, `${MIN_FLAG}=${SEMI_SPACE_MB}`];
 }
 
+/** The last of node's flags starting with one of `prefixes` that this process got (NODE_OPTIONS, then its command line, which wins). */
+export function givenNodeFlag(prefixes: readonly string[], execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string | undefined {
+  return [...nodeOptions.split(/\s+/), ...execArgv].filter((a) => prefixes.some((p) => a.startsWith(p))).pop();
+}
+
 /** The semi-space flag this process runs with, if any (its command line or NODE_OPTIONS). */
 export function semiSpaceFlag(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string | undefined {
-  return [...nodeOptions.split(/\s+/), ...execArgv].filter((a) => a.startsWith(FLAG)).pop();
+  return givenNodeFlag([FLAG], execArgv, nodeOptions);
 }

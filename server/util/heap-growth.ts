@@ -23,6 +23,7 @@
 // (node's command line or NODE_OPTIONS) is kept.
 
 import { setFlagsFromString } from 'node:v8';
+import { givenNodeFlag } from './heap-flags.js';
 
 /** Old-generation growing factor 1 + this/100 after each Mark-Compact (V8's default picks 1.1-4 itself). */
 export const HEAP_GROWING_PERCENT = 200;
@@ -30,7 +31,7 @@ const FLAG = '--heap-growing-percent';
 
 /** The flag this process was started with, if any (its command line or NODE_OPTIONS). */
 export function givenHeapGrowingFlag(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string | undefined {
-  return [...nodeOptions.split(/\s+/), ...execArgv].filter((a) => a.startsWith(FLAG) || a.startsWith('--heap_growing_percent')).pop();
+  return givenNodeFlag([FLAG, '--heap_growing_percent'], execArgv, nodeOptions);
 }
 
 /** Sets the growing factor unless the operator chose one; returns the flag in effect. */
