@@ -10,6 +10,7 @@
 // are in order too and expire() stops at the first one still running.
 
 import type { Clock } from '../util/clock.js';
+import { SlidingArray } from '../util/sliding-array.js';
 
 export class ProposalTimeoutError extends Error {
   override name = 'ProposalTimeoutError';
@@ -23,22 +24,20 @@ interface Waiter<T> {
 
 /** Answered slots at the front beyond which the array is compacted (a copy; the old one dies whole). */
 const COMPACT_HEAD_MIN = 1024;
+/** The counter of the first proposal. */
+const FIRST_COUNTER = 1;
 
-// Waiters are kept in an array indexed by counter, not in a Map (issue 20). Counters are
-// given out in order, so slot `counter - base` is enough; a Map with a put load's churn of
-// set and delete rebuilt its table every few hundred proposals and linked the old table to
-// the new one, and once a Mark-Compact had moved a table to the old generation each
-// scavenge found the next tables alive through those links, with the waiters they held
-// and everything those retained (the proposal's promise, its call's state): all promoted,
-// until the next Mark-Compact, which started the chain again. A compacted array is a
-// copy: the old one is not linked to it.
+// Waiters are kept in a SlidingArray indexed by counter, not in a Map (issue 20): counters
+// are given out in order, so the counter is the index. A Map with a put load's churn of set
+// and delete rebuilt its table every few hundred proposals and linked the old table to the
+// new one, and once a Mark-Compact had moved a table to the old generation each scavenge
+// found the next tables alive through those links, with the waiters they held and
+// everything those retained (the proposal's promise, its call's state): all promoted, until
+// the next Mark-Compact, which started the chain again. A compacted SlidingArray is a copy:
+// the old one is not linked to it.
 export class PendingProposals<T> {
-  private nextCounter = 1;
-  /** slots[k] is the waiter of counter base + k (undefined once answered); base + slots.length === nextCounter. */
-  private slots: Array<Waiter<T> | undefined> = [];
-  private base = 1;
-  /** Slots below head are all answered. */
-  private head = 0;
+  /** The slot of counter c is its waiter, a hole once answered; the first slot held is always a waiter. */
+  private readonly waiters = new SlidingArray<Waiter<T>>(FIRST_COUNTER, COMPACT_HEAD_MIN);
   private count = 0;
 
   constructor(private readonly clock: Clock, private readonly timeoutMs: number) {}
@@ -49,26 +48,25 @@ export class PendingProposals<T> {
 
   /** Registers a waiter and returns its counter (the id carried in the entry payload). */
   register(): { counter: number; done: Promise<T> } {
-    const counter = this.nextCounter++;
+    const counter = this.waiters.endIndex;
     const deadlineMs = this.clock.monotonicMs() + this.timeoutMs;
     const done = new Promise<T>((resolve, reject) => {
-      this.slots.push({ resolve, reject, deadlineMs });
+      this.waiters.push({ resolve, reject, deadlineMs });
     });
     this.count++;
     return { counter, done };
   }
 
-  /** Fails every waiter whose deadline has passed (they are in deadline order). */
+  /** Fails every waiter whose deadline has passed (they are in deadline order, the first one first). */
   expire(): void {
     const now = this.clock.monotonicMs();
-    while (this.head < this.slots.length) {
-      const w = this.slots[this.head];
-      if (w !== undefined && w.deadlineMs > now) return;
-      const counter = this.base + this.head;
-      if (w !== undefined) this.take(counter)?.reject(new ProposalTimeoutError(`proposal not applied within ${this.timeoutMs} ms`));
-      else this.head++;
+    for (;;) {
+      const counter = this.waiters.firstIndex;
+      const w = this.waiters.at(counter);
+      if (w === undefined || w.deadlineMs > now) return;
+      this.take(counter);
+      w.reject(new ProposalTimeoutError(`proposal not applied within ${this.timeoutMs} ms`));
     }
-    this.compact();
   }
 
   resolve(counter: number, value: T): void {
@@ -80,34 +78,17 @@ export class PendingProposals<T> {
   }
 
   rejectAll(err: Error): void {
-    // Counters first: each take() may compact the slots under the loop.
-    const waiting: number[] = [];
-    for (let k = this.head; k < this.slots.length; k++) if (this.slots[k] !== undefined) waiting.push(this.base + k);
-    for (const counter of waiting) this.reject(counter, err);
+    // A counter stays the index of its slot across the compactions take() may do.
+    const end = this.waiters.endIndex;
+    for (let counter = this.waiters.firstIndex; counter < end; counter++) this.reject(counter, err);
   }
 
   /** Removes and returns the waiter of `counter`, if it is still waiting. */
   private take(counter: number): Waiter<T> | undefined {
-    const k = counter - this.base;
-    if (!Number.isInteger(k) || k < this.head || k >= this.slots.length) return undefined;
-    const w = this.slots[k];
+    const w = this.waiters.take(counter);
     if (w === undefined) return undefined;
-    this.slots[k] = undefined;
     this.count--;
-    while (this.head < this.slots.length && this.slots[this.head] === undefined) this.head++;
-    this.compact();
+    this.waiters.dropLeadingHoles();
     return w;
-  }
-
-  private compact(): void {
-    if (this.head === this.slots.length) {
-      this.base += this.head;
-      this.slots = [];
-      this.head = 0;
-    } else if (this.head >= COMPACT_HEAD_MIN && this.head * 2 >= this.slots.length) {
-      this.base += this.head;
-      this.slots = this.slots.slice(this.head);
-      this.head = 0;
-    }
   }
 }
