@@ -1,6 +1,8 @@
 // Why the client library's lww put (Crdt.Write) costs the members more than an etcd Put to
 // the same lww namespace (issue 13, session 9 probe). A 3-member cluster, one lww namespace,
-// and the client library at 256 in flight (4 connections, as bench:compare's client rows),
+// and the client library at 256 in flight (4 connections, as bench:compare's client rows;
+// --in-flight N for another depth: 1 is bench:compare's 1-in-flight rows, one connection,
+// one entry per apply batch),
 // alternating these loads in rounds, each measured by /proc CPU per op of every member
 // (leader and followers, main thread and all threads) and of this (client) process:
 //
@@ -18,7 +20,7 @@
 //             of that codec in one run
 //
 //   RS_CLUSTER_SERVE_FROM=tsx npx tsx scripts/probe-lww-write.ts [--ops 20000] [--rounds 2]
-//       [--variants put,put-lww,crdt,crdt-ns] [--prof DIR]
+//       [--variants put,put-lww,crdt,crdt-ns] [--in-flight 256] [--prof DIR]
 //
 // --prof DIR: the members run under the CPU profiler (scripts/profile-preload.mjs) and write
 // DIR/proc-<pid>.cpuprofile at stop: give one variant per run to profile it alone.
@@ -48,10 +50,14 @@ import { scrape } from '../client/bench/scale-probes.js';
 const PERSISTS = 'regionstore_raft_persist_batch_entries_count';
 const APPLIES = 'regionstore_apply_batch_entries_count';
 
+/** bench:compare's concurrent rows' depth (--in-flight's default). */
+const DEFAULT_IN_FLIGHT = 256;
+
 const { values: args } = parseArgs({
   options: {
     ops: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '2' },
+    'in-flight': { type: 'string', default: String(DEFAULT_IN_FLIGHT) },
     variants: { type: 'string', default: 'put,put-lww,crdt,crdt-ns' },
     prof: { type: 'string' },
     'client-prof': { type: 'string' },
@@ -59,9 +65,12 @@ const { values: args } = parseArgs({
 });
 
 const TIMINGS = ['--heartbeat-ms', '100', '--election-ms', '1000', '--log-level', 'warn'];
-/** bench:compare's client rows: 256 loops over 4 connections per endpoint, 8-byte values (its default). */
-const IN_FLIGHT = 256;
-const CONNECTIONS = 4;
+/** Loops in flight (--in-flight; bench:compare's client rows: 256 over 4 connections per endpoint), 8-byte values (its default). */
+const IN_FLIGHT = Number(args['in-flight']);
+if (!(Number.isInteger(IN_FLIGHT) && IN_FLIGHT >= 1)) throw new RangeError(`--in-flight must be a positive integer, not ${args['in-flight']}`);
+const MAX_CONNECTIONS = 4;
+/** As bench:compare: no more connections than requests in flight (1 in flight: one connection). */
+const CONNECTIONS = Math.min(MAX_CONNECTIONS, IN_FLIGHT);
 const VALUE_BYTES = 8;
 const NAMESPACE = 'probe-lww';
 const PREFIX = 'probe-lww/';
