@@ -27,6 +27,17 @@ export function writeVector(w: BinWriter, entries: Iterable<readonly [string, nu
   for (const [o, s] of list) w.string(o).uint(s);
 }
 
+/**
+ * writeVector of a Map (the same bytes). A namespace record is written by every batch that
+ * changes its namespace, and most namespaces have one origin (the region's own writes): that
+ * one is written with no entry arrays and no sort.
+ */
+function writeVectorMap(w: BinWriter, vector: ReadonlyMap<string, number>): void {
+  if (vector.size > 1) return writeVector(w, vector);
+  w.uint(vector.size);
+  vector.forEach((seq, origin) => w.string(origin).uint(seq));
+}
+
 export function readVector(r: BinReader): Array<[string, number]> {
   const out: Array<[string, number]> = [];
   for (let n = r.uint(); n > 0; n--) out.push([r.string(), r.uint()]);
@@ -373,7 +384,7 @@ export interface NsRecord {
 
 export function encodeNsRecord(n: NsRecord): Uint8Array {
   const w = new BinWriter();
-  writeVector(w, n.vector);
+  writeVectorMap(w, n.vector);
   const c = n.counts;
   w.uint(c.superseded).uint(c.unresolved).uint(c.devices).uint(c.eventsHeld).uint(c.eventsHighest).uint(c.gaps);
   if (n.top !== undefined) writeHlc(w, n.top);

@@ -344,8 +344,9 @@ export class EventualStore implements ExternalApplier {
     this.batch = freshBatch();
     // Replaced, not cleared: a cleared Map's old table links to its new one, and after a
     // Mark-Compact every scavenge would promote the bodies through that chain (README
-    // "Promotion after a Mark-Compact", server/mvcc/state.ts).
-    this.decoded = new Map();
+    // "Promotion after a Mark-Compact", server/mvcc/state.ts). One left empty is kept (no
+    // Map per batch for nothing).
+    if (this.decoded.size > 0) this.decoded = new Map();
     this.lastAhead = undefined;
     // forEach, not for-of over entries: no [key, value] array per entry.
     b.slots.forEach((s, ks) => {
@@ -357,7 +358,18 @@ export class EventualStore implements ExternalApplier {
       this.vectors.delete(ns);
     });
     if (b.hlc !== undefined) this.hlc = b.hlc;
-    for (const [id, e] of this.edgeBatch) this.edgeTable.set(id, e);
+    if (this.edgeBatch.size > 0) {
+      this.edgeBatch.forEach((e, id) => this.edgeTable.set(id, e));
+      this.edgeBatch = new Map();
+    }
+    if (this.resyncBatch.length > 0) this.publishResyncs();
+    this.deliverLocal(); // when writing() was not called
+    const { onApplied, onChanged } = this.opts;
+    if (onApplied !== undefined) b.applied.forEach((c) => onApplied(c.namespace, c.type, c.n));
+    if (onChanged !== undefined) b.ns.forEach((_r, ns) => onChanged(ns));
+  }
+
+  private publishResyncs(): void {
     for (const { ns, mark } of this.resyncBatch) {
       if (mark === undefined) {
         this.resyncs.delete(ns);
@@ -369,11 +381,6 @@ export class EventualStore implements ExternalApplier {
       this.cache.clear(); // states of the dropped namespace
     }
     this.resyncBatch = [];
-    this.edgeBatch = new Map();
-    this.deliverLocal(); // when writing() was not called
-    const { onApplied, onChanged } = this.opts;
-    if (onApplied !== undefined) b.applied.forEach((c) => onApplied(c.namespace, c.type, c.n));
-    if (onChanged !== undefined) b.ns.forEach((_r, ns) => onChanged(ns));
   }
 
   // ---- a namespace deleted (namespace-applier.ts)
@@ -462,8 +469,11 @@ export class EventualStore implements ExternalApplier {
   vector(ns: string): VectorView {
     let v = this.vectors.get(ns);
     if (v === undefined) {
-      const m = this.records.get(ns)?.vector ?? new Map<string, number>();
-      v = Object.freeze([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([origin, seq]) => Object.freeze({ origin, seq })));
+      const entries: Array<Readonly<{ origin: string; seq: number }>> = [];
+      // forEach: no [origin, seq] array per entry; rebuilt by the first answer after every batch that wrote the namespace.
+      this.records.get(ns)?.vector.forEach((seq, origin) => entries.push(Object.freeze({ origin, seq })));
+      if (entries.length > 1) entries.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+      v = Object.freeze(entries);
       this.vectors.set(ns, v);
     }
     return v;
