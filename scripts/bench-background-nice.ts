@@ -53,7 +53,7 @@ function cpuByGroup(): Record<string, number> {
 const dir = await mkdtemp(join(tmpdir(), 'rs-bench-background-nice-'));
 const db = await RocksEngine.open(dir, { writeBufferSize: writeBufferMiB * 1024 * 1024 });
 try {
-  if (mode === 'on') console.log('reniced:', lowerBackgroundThreadPriority().map((t) => `${t.comm} → ${t.nice}`).join(', '));
+  if (mode === 'on') console.log('reniced:', lowerBackgroundThreadPriority({ rocksdb: true, node: false }).map((t) => `${t.comm} → ${t.nice}`).join(', '));
   const late: number[] = [];
   let last = performance.now();
   const timer = setInterval(() => {

@@ -38,7 +38,7 @@ import { parseEdgeFlags } from './config/edge-flags.js';
 import { EdgeNode } from './edge/edge-node.js';
 import { edgeSessionRunner } from './edge/session.js';
 import { systemClock } from './util/system-clock.js';
-import { ROCKSDB_BINDING, ROCKSDB_NICE_VAR, describeRocksdbBinding, keepBackgroundThreadsLow } from './storage/index.js';
+import { NODE_NICE_VAR, ROCKSDB_BINDING, ROCKSDB_NICE_VAR, describeRocksdbBinding, keepBackgroundThreadsLow, reniceGroupsFromEnv } from './storage/index.js';
 import type { Logger } from './util/logger.js';
 import { ETCD_API_VERSION, packageVersion } from './util/version.js';
 import { SEMI_SPACE_MB, semiSpaceFlag } from './util/heap-flags.js';
@@ -207,12 +207,16 @@ async function serve(argv: string[]): Promise<void> {
   // Raft ticks from here on (RegionNode.open started it): the loop's delay is measured from
   // now, not over the start-up before it (event-loop-delay.ts says why).
   startEventLoopDelay();
-  // RocksDB's flush and compaction threads (started by the opens above) behind the main
-  // thread for a core (storage/thread-priority.ts); REGIONSTORE_ROCKSDB_NICE=off leaves them.
-  const reniced = process.env[ROCKSDB_NICE_VAR] === 'off' ? undefined : keepBackgroundThreadsLow();
-  logger.info('rocksdb background threads', reniced === undefined
-    ? { reniced: `off (${ROCKSDB_NICE_VAR}=off)` }
-    : { reniced: reniced.first.map((t) => `${t.comm}:${t.nice}`).join(' ') });
+  // RocksDB's flush and compaction threads (started by the opens above) and V8's workers
+  // behind the main thread for a core (storage/thread-priority.ts);
+  // REGIONSTORE_ROCKSDB_NICE=off and REGIONSTORE_NODE_NICE=off leave them.
+  const groups = reniceGroupsFromEnv();
+  const reniced = groups.rocksdb || groups.node ? keepBackgroundThreadsLow(groups) : undefined;
+  logger.info('background threads', {
+    reniced: reniced === undefined ? 'none' : reniced.first.map((t) => `${t.comm}:${t.nice}`).join(' '),
+    ...(groups.rocksdb ? {} : { rocksdb: `off (${ROCKSDB_NICE_VAR}=off)` }),
+    ...(groups.node ? {} : { node: `off (${NODE_NICE_VAR}=off)` }),
+  });
   if (cfg.unsafeLocalReads || cfg.unsafeAckBeforeSync || cfg.unsafeCrdtApplyDuplicates) {
     logger.warn('UNSAFE testing flags are on: this member may serve stale reads, lose acknowledged writes or apply retried CRDT writes twice',
       { unsafeLocalReads: cfg.unsafeLocalReads, unsafeAckBeforeSync: cfg.unsafeAckBeforeSync, unsafeCrdtApplyDuplicates: cfg.unsafeCrdtApplyDuplicates });

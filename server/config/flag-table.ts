@@ -57,11 +57,11 @@ export const ENV_PREFIX = 'REGIONSTORE_';
 /**
  * REGIONSTORE_ variables a member reads that are not serve settings, so no "is not a serve
  * setting" warning is given for them: the unsafe-flag guard, the RocksDB tuning overrides for
- * measurements and the switch for its threads' priority (server/storage rocksdb-tuning.ts
- * ROCKSDB_TUNING_VAR, thread-priority.ts ROCKSDB_NICE_VAR; config may not import storage, so
- * the names are repeated here and a test keeps them equal).
+ * measurements and the switches for its threads' priority (server/storage rocksdb-tuning.ts
+ * ROCKSDB_TUNING_VAR, thread-priority.ts ROCKSDB_NICE_VAR and NODE_NICE_VAR; config may not
+ * import storage, so the names are repeated here and a test keeps them equal).
  */
-export const NON_SETTING_ENV: readonly string[] = [UNSAFE_ENV, 'REGIONSTORE_ROCKSDB_TUNING', 'REGIONSTORE_ROCKSDB_NICE'];
+export const NON_SETTING_ENV: readonly string[] = [UNSAFE_ENV, 'REGIONSTORE_ROCKSDB_TUNING', 'REGIONSTORE_ROCKSDB_NICE', 'REGIONSTORE_NODE_NICE'];
 export const ETCD_ENV_PREFIX = 'ETCD_';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FLAGS, NON_SETTING_ENV, UNSAFE_ENV, envName } from './flag-table.js';
 import { ROCKSDB_TUNING_VAR } from '../storage/rocksdb-tuning.js';
-import { ROCKSDB_NICE_VAR } from '../storage/thread-priority.js';
+import { NODE_NICE_VAR, ROCKSDB_NICE_VAR } from '../storage/thread-priority.js';
 import { initialMembers, parseGoDurationMs, parseServeFlags, type ServeConfig, type ServeFlagsResult } from './serve-flags.js';
 
 function config(r: ServeFlagsResult): ServeConfig {
@@ -146,8 +146,8 @@ describe('serve flags', () => {
   });
 
   it('gives no unknown-variable warning for the variables a member reads besides its settings', () => {
-    for (const v of [ROCKSDB_TUNING_VAR, ROCKSDB_NICE_VAR]) assert.ok(NON_SETTING_ENV.includes(v), `${v} (storage) is listed in flag-table.ts`);
-    const r = parseServeFlags(['--name', 'a'], { [ROCKSDB_TUNING_VAR]: 'rsStatistics=1', [ROCKSDB_NICE_VAR]: 'off', [UNSAFE_ENV]: '1' });
+    for (const v of [ROCKSDB_TUNING_VAR, ROCKSDB_NICE_VAR, NODE_NICE_VAR]) assert.ok(NON_SETTING_ENV.includes(v), `${v} (storage) is listed in flag-table.ts`);
+    const r = parseServeFlags(['--name', 'a'], { [ROCKSDB_TUNING_VAR]: 'rsStatistics=1', [ROCKSDB_NICE_VAR]: 'off', [NODE_NICE_VAR]: 'off', [UNSAFE_ENV]: '1' });
     assert.deepEqual((r as { warnings: string[] }).warnings, []);
   });
 

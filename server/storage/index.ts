@@ -14,7 +14,7 @@ export {
 } from './rocksdb-engine.js';
 export { describeRocksdbBinding, type RocksdbBinding } from './rocksdb-binding.js';
 export { RaftLogStore, type RaftSave } from './raft-log-store.js';
-export { ROCKSDB_NICE_VAR, keepBackgroundThreadsLow, lowerBackgroundThreadPriority, type ThreadRenice } from './thread-priority.js';
+export { NODE_NICE_VAR, ROCKSDB_NICE_VAR, keepBackgroundThreadsLow, reniceGroupsFromEnv, lowerBackgroundThreadPriority, type ThreadRenice } from './thread-priority.js';
 export { StorageCorruptionError, isCorruption, watchingCorruption } from './corruption-watch.js';
 export { SEAL_FILE, breakSealUnchecked, checkAndBreakSeal, sealRocksDir, type SealCheck } from './db-seal.js';
 export {
