@@ -1,11 +1,13 @@
 // FreshIndex against a plain map of the same entries, through random puts, deletes, moves
 // into a later index and flushes: the one-entry fields before its maps must hold, find, drop
 // and flush exactly what the maps alone would (a hot key's batch goes through them for every
-// write; a batch of many keys moves out of them at its second entry).
+// write; a batch of many keys moves out of them at its second entry), and a key entry given
+// as its record flushes as encodeKeyIndex of its key.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../util/random.js';
-import { FreshIndex } from './fresh-index.js';
+import { encodeKeyIndex } from './codec.js';
+import { FreshIndex, type FreshValue } from './fresh-index.js';
 import { indexKey } from './layout.js';
 
 const NAMESPACES = ['cfg', 'cf'];
@@ -15,6 +17,7 @@ const STEPS = 4000;
 
 const id = (ns: string, origin: string, seq: number): string => `${ns}|${origin}|${seq}`;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const keyOf = (step: number): Uint8Array => Uint8Array.from(`k${step}`, (ch) => ch.charCodeAt(0));
 
 function flushed(f: FreshIndex): string[] {
   const out: string[] = [];
@@ -35,9 +38,11 @@ test('fresh index: the one-entry fields and the maps hold what a plain map holds
     const k = id(ns, origin, seq);
     const roll = rnd.int(0, 100);
     if (roll < 45) {
-      const value = Uint8Array.of(step & 0xff, step >> 8);
-      f.set(ns, origin, seq, value);
-      ref.set(k, { ns, origin, seq, value });
+      // Half the entries as bytes, half as a record holding its key (a key entry, encoded at flush).
+      const key = keyOf(step);
+      const given: FreshValue = rnd.int(0, 2) === 0 ? Uint8Array.of(step & 0xff, step >> 8) : { key };
+      f.set(ns, origin, seq, given);
+      ref.set(k, { ns, origin, seq, value: given instanceof Uint8Array ? given : encodeKeyIndex(key) });
     } else if (roll < 90) {
       assert.equal(f.delete(ns, origin, seq), ref.delete(k), `seed ${seed} step ${step}: delete ${k}`);
     } else if (roll < 95) {

@@ -11,18 +11,32 @@
 // three map levels per batch or looks through them per write.
 
 import type { BatchOp } from '../storage/index.js';
+import { encodeKeyIndex } from './codec.js';
 import { indexKey } from './layout.js';
 
+/**
+ * An entry's value (codec.ts encodeIndex), or, for the entry of a record that lives in its
+ * key's state (most: every lww write's), that record or anything holding its key: encoded
+ * (encodeKeyIndex) only at flush, so an entry a later write of the batch deletes (a hot key's,
+ * every write but the batch's last) never builds its bytes. The key must stay unchanged until
+ * the batch is flushed (a record's key is).
+ */
+export type FreshValue = Uint8Array | { readonly key: Uint8Array };
+
+function valueBytes(v: FreshValue): Uint8Array {
+  return v instanceof Uint8Array ? v : encodeKeyIndex(v.key);
+}
+
 export class FreshIndex {
-  /** namespace → origin → seq → the entry's value (codec.ts encodeIndex); made for a second entry. */
-  private byNs: Map<string, Map<string, Map<number, Uint8Array>>> | undefined;
+  /** namespace → origin → seq → the entry's value (FreshValue); made for a second entry. */
+  private byNs: Map<string, Map<string, Map<number, FreshValue>>> | undefined;
   /** The entries held (in the one-entry fields or the maps, never both at once). */
   private count = 0;
   // The one entry held while the maps hold none (singleValue undefined: none).
   private singleNs = '';
   private singleOrigin = '';
   private singleSeq = 0;
-  private singleValue: Uint8Array | undefined;
+  private singleValue: FreshValue | undefined;
 
   get size(): number {
     return this.count;
@@ -32,7 +46,7 @@ export class FreshIndex {
     return this.singleValue !== undefined && this.singleSeq === seq && this.singleOrigin === origin && this.singleNs === ns;
   }
 
-  private seqs(ns: string, origin: string, make: boolean): Map<number, Uint8Array> | undefined {
+  private seqs(ns: string, origin: string, make: boolean): Map<number, FreshValue> | undefined {
     let byNs = this.byNs;
     if (byNs === undefined) {
       if (!make) return undefined;
@@ -48,7 +62,7 @@ export class FreshIndex {
     return seqs;
   }
 
-  set(ns: string, origin: string, seq: number, value: Uint8Array): void {
+  set(ns: string, origin: string, seq: number, value: FreshValue): void {
     if (this.isSingle(ns, origin, seq)) {
       this.singleValue = value;
       return;
@@ -97,7 +111,7 @@ export class FreshIndex {
 
   /** The engine puts of the entries held. */
   flush(append: (op: BatchOp) => void): void {
-    if (this.singleValue !== undefined) append({ type: 'put', key: indexKey(this.singleNs, this.singleOrigin, this.singleSeq), value: this.singleValue });
-    this.byNs?.forEach((origins, ns) => origins.forEach((seqs, origin) => seqs.forEach((value, seq) => append({ type: 'put', key: indexKey(ns, origin, seq), value }))));
+    if (this.singleValue !== undefined) append({ type: 'put', key: indexKey(this.singleNs, this.singleOrigin, this.singleSeq), value: valueBytes(this.singleValue) });
+    this.byNs?.forEach((origins, ns) => origins.forEach((seqs, origin) => seqs.forEach((v, seq) => append({ type: 'put', key: indexKey(ns, origin, seq), value: valueBytes(v) }))));
   }
 }
