@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CausalContext, ClockSkewError, MalformedDeltaError, CounterStore, CrdtReplica, DeltaGapError, EventConflictError, EventStore,
-  HybridClock, LwwStore, MvStore, SetStore, SiblingCapError, VersionVector, causalStability, compareHlc,
-  bytesKey, counterAdd, createReplica, decodeHlc, latin1Bytes, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, renderCanonical, setAdd, setRemove, utf8,
+  HLC_LOGICAL_MAX, HLC_ZERO, HybridClock, LwwStore, MvStore, SetStore, SiblingCapError, VersionVector, causalStability, compareHlc,
+  bytesKey, counterAdd, createReplica, decodeHlc, hlcAfter, latin1Bytes, encodeHlc, eventAppend, lwwDelete, lwwPut, mvPut, renderCanonical, setAdd, setRemove, utf8,
   type CrdtReplica as Replica, type MvRecord,
 } from './index.js';
 
@@ -33,6 +33,19 @@ test('hlc: monotonic, merges remote time, bytes sort like timestamps', () => {
   assert.deepEqual(byBytes, [...stamps].sort(compareHlc));
   for (const s of stamps) assert.deepEqual(decodeHlc(encodeHlc(s)), s);
   assert.equal(hex({ wall: 0x0102030405, logical: 0x0607 }), '0001020304050607');
+});
+
+test('hlc: hlcAfter is HybridClock.now without a clock object, the 16-bit logical overflow included', () => {
+  const c = new HybridClock('a');
+  let last = HLC_ZERO;
+  const times = [T0, T0, T0 - 5, T0 + 3, T0 + 3, 0];
+  for (const t of times) {
+    last = hlcAfter(last, t + 0.7);
+    assert.deepEqual(last, c.now(t + 0.7));
+  }
+  c.restore({ wall: T0 + 9, logical: HLC_LOGICAL_MAX });
+  assert.deepEqual(hlcAfter({ wall: T0 + 9, logical: HLC_LOGICAL_MAX }, T0), { wall: T0 + 10, logical: 0 });
+  assert.deepEqual(c.now(T0), { wall: T0 + 10, logical: 0 });
 });
 
 test('hlc: a remote timestamp past max_clock_skew_ms is refused with the measured skew', () => {

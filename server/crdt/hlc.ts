@@ -46,6 +46,19 @@ export function compareStamp(a: Hlc, aOrigin: string, b: Hlc, bOrigin: string): 
   return aOrigin < bOrigin ? -1 : aOrigin > bOrigin ? 1 : 0;
 }
 
+/**
+ * The timestamp of a local event at physical time `physicalMs` on a clock whose last
+ * timestamp is `last` (HybridClock.now without a clock object: the region's apply stamps each
+ * write from its batch's last HLC, every member, every write).
+ */
+export function hlcAfter(last: Hlc, physicalMs: number): Hlc {
+  const wall = Math.max(last.wall, Math.floor(physicalMs));
+  const logical = wall === last.wall ? last.logical + 1 : 0;
+  // More than 65536 events in one millisecond: borrow the next millisecond rather than
+  // overflow the 16 bits of the byte encoding (still monotonic; drift stays tiny).
+  return logical > HLC_LOGICAL_MAX ? { wall: wall + 1, logical: 0 } : { wall, logical };
+}
+
 export class HybridClock {
   private last: Hlc = HLC_ZERO;
 
@@ -60,9 +73,8 @@ export class HybridClock {
 
   /** A timestamp for a local event at physical time `physicalMs`. */
   now(physicalMs: number): Hlc {
-    const wall = Math.max(this.last.wall, Math.floor(physicalMs));
-    const logical = wall === this.last.wall ? this.last.logical + 1 : 0;
-    return this.set({ wall, logical });
+    this.last = hlcAfter(this.last, physicalMs);
+    return this.last;
   }
 
   /** Throws ClockSkewError if `remote` is further ahead of `physicalMs` than the bound. */

@@ -20,7 +20,7 @@
 import { join } from 'node:path';
 import {
   BinReader, BinWriter, MvccStore, MvccError, encodeCommand,
-  type ClientSeq, type Command, type CommandResponse, type ExternalApplier, type ExternalTx,
+  type ClientSeq, type Command, type CommandResponse, type ExternalAnswer, type ExternalApplier, type ExternalTx,
 } from '../mvcc/index.js';
 import { NamespaceRegistry, decodeDefinition, encodeDefinition, type NamespaceDefinition } from '../namespace/index.js';
 import { StateKeyspace, decodeU64, encodeU64, openExistingRocksEngine, openRocksEngine, type BatchOp, type Engine } from '../storage/index.js';
@@ -258,7 +258,7 @@ export class EdgeStore implements ExternalApplier {
     this.eventual.readAhead(inner, mvcc, raw);
   }
 
-  async apply(index: number, body: Uint8Array, tx: ExternalTx): Promise<Uint8Array> {
+  async apply(index: number, body: Uint8Array, tx: ExternalTx): Promise<Uint8Array | ExternalAnswer> {
     switch (body[0]) {
       case Tag.Eventual:
         return this.eventual.apply(index, this.eventualBody(body), tx);

@@ -3,13 +3,14 @@
 // index entry encoder the same bytes as the generic ones (the index is on disk: older data
 // dirs must read the same), keyString the same string as Buffer's latin1, and a write of
 // several ops on the same and on other keys (the first projection kept apart from the others)
-// the same etcd view and one revision.
+// the same etcd view and one revision; a write's answer, encoded only when asked for, the
+// same bytes for a waiter and for the dedupe record.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BinWriter } from '../mvcc/index.js';
+import { BinWriter, encodeCommand, type ApplyItem } from '../mvcc/index.js';
 import { concatBytes, encodeU64 } from '../storage/index.js';
 import { decodeIndex, encodeIndex, encodeKeyIndex } from './codec.js';
-import { encodeAnswer, isWriteAnswer } from './entry.js';
+import { decodeAnswer, encodeAnswer, encodeBody, isWriteAnswer } from './entry.js';
 import { Sub, indexKey, keyStateKey, subPrefix, text } from './layout.js';
 import { REGION, b, withHarness } from './testing.js';
 import { keyString } from './work.js';
@@ -28,6 +29,43 @@ test('key builders and the key index entry: the same bytes as the generic encode
   for (const seq of [0, 1, 255, 256, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
     assert.deepEqual(indexKey('cfg', REGION, seq), concatBytes(subPrefix('cfg', Sub.Index), text(REGION), Uint8Array.of(0), encodeU64(seq)));
   }
+});
+
+test('key builders: the memos of sub prefixes and origin prefixes give each (namespace, origin) its own bytes, interleaved', () => {
+  // The last (namespace, origin) pair is remembered in front of the maps: asking for others in
+  // between, and for names that are prefixes of each other, must never hand back another's.
+  const pairs: Array<[string, string]> = [['cfg', REGION], ['cfg', 'edge:d:1'], ['cf', REGION], ['cfg2', REGION], ['cfg', 'edge:d:10'], ['cfg', REGION]];
+  for (let round = 0; round < 3; round++) {
+    for (const [ns, origin] of pairs) {
+      const generic = concatBytes(Uint8Array.of(0x15, 0x02), text(ns), Uint8Array.of(0, Sub.Index), text(origin), Uint8Array.of(0), encodeU64(round + 7));
+      assert.deepEqual(indexKey(ns, origin, round + 7), generic, `${ns} ${origin}`);
+      for (const sub of Object.values(Sub)) assert.deepEqual(subPrefix(ns, sub), concatBytes(Uint8Array.of(0x15, 0x02), text(ns), Uint8Array.of(0, sub)));
+    }
+  }
+});
+
+test('answers: the bytes of a write answer are the same whether the dedupe record asked for them (a client id) or its waiter did', async () => {
+  const ops = [{ type: 'lwwPut' as const, key: b('cfg/a'), value: b('1') }, { type: 'lwwDelete' as const, key: b('cfg/b') }];
+  const bodies: Uint8Array[] = [];
+  for (const client of [undefined, { clientId: 'c1', seq: 3 }]) {
+    await withHarness([LWW], async (h) => {
+      const body = h.writeBody('cfg', ops);
+      const items = (): ApplyItem[] => [{ index: ++h.index, command: encodeCommand({ type: 'external', external: { body: encodeBody(body) }, ...(client ? { client } : {}) }) }];
+      const [first] = await h.mvcc.applyBatch(items());
+      assert.equal(first?.response?.type, 'external');
+      if (first?.response?.type !== 'external') return;
+      const bytes = first.response.external.body;
+      assert.deepEqual(bytes, encodeAnswer(decodeAnswer(bytes)));
+      assert.equal(first.response.external.body, bytes, 'encoded once: the same bytes object when asked again');
+      bodies.push(bytes);
+      if (client === undefined) return;
+      // The retry is answered from the dedupe record: the bytes it stored.
+      const [retry] = await h.mvcc.applyBatch(items());
+      assert.equal(retry?.response?.type, 'external');
+      if (retry?.response?.type === 'external') assert.deepEqual(retry.response.external.body, bytes);
+    });
+  }
+  assert.deepEqual(bodies[0], bodies[1]);
 });
 
 test('keyString: one char per byte, as Buffer latin1, for every byte value and for views', () => {

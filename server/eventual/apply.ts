@@ -16,7 +16,7 @@
 // whole write, and nothing of it is written.
 
 import {
-  ClockSkewError, DeltaGapError, EventConflictError, HybridClock, SiblingCapError, compareHlc, counterTotalsAfter,
+  ClockSkewError, DeltaGapError, EventConflictError, HybridClock, SiblingCapError, compareHlc, counterTotalsAfter, hlcAfter,
   eventAppendCheck, mvSiblingsAfterWrite, type CrdtKind, type CrdtRecord, type Dot, type EventBody, type Hlc, type LwwRecord,
 } from '../crdt/index.js';
 import type { NamespaceDefinition, NamespaceRegistry } from '../namespace/index.js';
@@ -119,8 +119,7 @@ export function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, merged?
     throw new EvError('unavailable', `namespace ${JSON.stringify(def.name)} is being resynced from the region (this replica was silent past its tombstone_ttl): writes resume once the download completes`);
   }
   const c: MergeContext = { work, def, localOrigin: env.localOrigin, eventKeysOwned: def.crdtType === 'events' && eventKeysOwned(env.registry, def) };
-  const clock = new HybridClock(env.localOrigin);
-  clock.restore(work.hlc);
+  const clock: StampClock = { last: work.hlc };
   const results: EvOpOutcome[] = [];
   const answer: EvAnswer = { kind: 'write', namespace: def.name, results };
   const ops = body.ops;
@@ -133,7 +132,7 @@ export function applyWrite(env: ApplyEnv, work: Work, body: EvWriteBody, merged?
 
 /** The ops of any write, one by one (the general loop). */
 async function applyOps(
-  env: ApplyEnv, c: MergeContext, clock: HybridClock, body: EvWriteBody, results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
+  env: ApplyEnv, c: MergeContext, clock: StampClock, body: EvWriteBody, results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
 ): Promise<void> {
   const { work, def } = c;
   for (let i = 0; i < body.ops.length; i++) {
@@ -210,7 +209,7 @@ type LwwOps = Array<Extract<EvOp, { type: 'lwwPut' | 'lwwDelete' }>>;
 
 /** Undefined when every merge was done at once (a hot key: no promise at all), else the rest's promise. */
 function applyLww(
-  env: ApplyEnv, c: MergeContext, clock: HybridClock, physicalMs: number, ops: LwwOps,
+  env: ApplyEnv, c: MergeContext, clock: StampClock, physicalMs: number, ops: LwwOps,
   results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
 ): Promise<void> | undefined {
   const { work, def } = c;
@@ -226,7 +225,7 @@ function applyLww(
 
 /** The rest of applyLww once op `at`'s merge must wait for a read. */
 async function applyLwwAfter(
-  env: ApplyEnv, c: MergeContext, clock: HybridClock, physicalMs: number, ops: LwwOps, at: number, merging: Promise<void>,
+  env: ApplyEnv, c: MergeContext, clock: StampClock, physicalMs: number, ops: LwwOps, at: number, merging: Promise<void>,
   results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
 ): Promise<void> {
   await merging;
@@ -238,7 +237,7 @@ async function applyLwwAfter(
 
 /** Stamps and merges op `i` (its outcome and record noted at once: ops go strictly one after the other). */
 function applyLwwOp(
-  env: ApplyEnv, c: MergeContext, clock: HybridClock, physicalMs: number, ops: LwwOps, i: number,
+  env: ApplyEnv, c: MergeContext, clock: StampClock, physicalMs: number, ops: LwwOps, i: number,
   results: EvOpOutcome[], merged: CrdtRecord[] | undefined, keys: StateKeys | undefined,
 ): Promise<void> | undefined {
   const op = ops[i]!;
@@ -254,11 +253,21 @@ function applyLwwOp(
   return mergeRecord(c, rec, pre?.sk);
 }
 
+/**
+ * The HLC a write's stamps follow, starting at the batch's last (Work.hlc): each stamp moves
+ * it on (HybridClock.now's rule, hlcAfter), whether or not the stamp became the shared HLC.
+ * A plain object per write, not a HybridClock (a class instance with its field initializers
+ * per write, on every member).
+ */
+interface StampClock {
+  last: Hlc;
+}
+
 /** The next dot and HLC of a region write (assigned at apply: see the top of this file). */
-function stamp(work: Work, def: NamespaceDefinition, origin: string, clock: HybridClock, physicalMs: number): { dot: Dot; hlc: Hlc } {
+function stamp(work: Work, def: NamespaceDefinition, origin: string, clock: StampClock, physicalMs: number): { dot: Dot; hlc: Hlc } {
   const ns = def.name;
   const seq = work.vectorOf(ns, origin) + 1;
-  let hlc = clock.now(physicalMs);
+  let hlc = (clock.last = hlcAfter(clock.last, physicalMs));
   const p = Math.floor(physicalMs);
   const top = work.topHlc(ns);
   if (hlc.wall - p > def.maxClockSkewMs && top.wall - p <= def.maxClockSkewMs) {

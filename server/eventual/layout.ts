@@ -66,8 +66,12 @@ export function nsOfRecordKey(key: Uint8Array): string {
   return utf8Decoder.decode(key.subarray(2));
 }
 
-/** [0x15][0x02][ns][0x00][sub] per (namespace, sub), built once: every key of an apply starts so. */
-const subPrefixes = new Map<string, Uint8Array>();
+/**
+ * [0x15][0x02][ns][0x00][sub] per namespace, indexed by sub, built once: every key of an apply
+ * starts so. Looked up by the namespace's name alone (no `${sub}:${ns}` string built and
+ * hashed per call: two per lww write, on every member, were 2-4 % of its apply's CPU).
+ */
+const subPrefixes = new Map<string, Array<Uint8Array | undefined>>();
 /** Namespaces whose prefixes are remembered (NAMESPACES_MAX is 1000; past this, built per call). */
 const SUB_PREFIX_CACHE_MAX = 8192;
 
@@ -85,11 +89,12 @@ export function nsDataRange(ns: string): { gte: Uint8Array; lt: Uint8Array } {
 }
 
 export function subPrefix(ns: string, sub: Sub): Uint8Array {
-  const k = `${sub}:${ns}`;
-  let p = subPrefixes.get(k);
+  let subs = subPrefixes.get(ns);
+  let p = subs?.[sub];
   if (p === undefined) {
     p = concatBytes(nsDataPrefix(ns), Uint8Array.of(sub));
-    if (subPrefixes.size < SUB_PREFIX_CACHE_MAX) subPrefixes.set(k, p);
+    if (subs === undefined && subPrefixes.size < SUB_PREFIX_CACHE_MAX) subPrefixes.set(ns, (subs = []));
+    if (subs !== undefined) subs[sub] = p;
   }
   return p;
 }
@@ -113,17 +118,30 @@ export function conflictKey(ns: string, key: Uint8Array): Uint8Array {
   return concatBytes(subPrefix(ns, Sub.Conflict), key);
 }
 
-/** [index sub prefix][origin][0x00] per (namespace, origin), built once (most writes are the region's). */
-const originPrefixes = new Map<string, Uint8Array>();
+/**
+ * [index sub prefix][origin][0x00] per (namespace, origin), built once (most writes are the
+ * region's). Two map levels (no combined string per call), and the last pair asked for in
+ * front of them: an lww write builds two index keys of the same pair (its entry's put at flush
+ * and its predecessor's delete), every write of the region's origin too.
+ */
+const originPrefixes = new PairCache<Uint8Array>(SUB_PREFIX_CACHE_MAX);
+let lastOriginPrefix: { ns: string; origin: string; prefix: Uint8Array } | undefined;
 
-export function indexKey(ns: string, origin: string, seq: number): Uint8Array {
-  const k = `${ns}\u0000${origin}`;
-  let p = originPrefixes.get(k);
+function originPrefix(ns: string, origin: string): Uint8Array {
+  const last = lastOriginPrefix;
+  if (last !== undefined && last.ns === ns && last.origin === origin) return last.prefix;
+  let p = originPrefixes.get(ns, origin);
   if (p === undefined) {
     p = concatBytes(subPrefix(ns, Sub.Index), text(origin), Uint8Array.of(SEP));
-    // Origins grow with edges: past the bound, built per call.
-    if (originPrefixes.size < SUB_PREFIX_CACHE_MAX) originPrefixes.set(k, p);
+    // Origins grow with edges: PairCache forgets them all past its bound, and they are built again.
+    originPrefixes.set(ns, origin, p);
   }
+  lastOriginPrefix = { ns, origin, prefix: p };
+  return p;
+}
+
+export function indexKey(ns: string, origin: string, seq: number): Uint8Array {
+  const p = originPrefix(ns, origin);
   // One allocation (every lww write builds one or two of these).
   const out = new Uint8Array(p.length + SEQ_BYTES);
   out.set(p);

@@ -10,7 +10,7 @@ import {
 } from '../crdt/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
 import {
-  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyIndex, encodeKeyState, encodeSuperseded, lwwRecordOf,
+  decodeDevice, decodeEvent, decodeKeyState, encodeDevice, encodeEvent, encodeIndex, encodeKeyState, encodeSuperseded, lwwRecordOf,
   type DeviceSummary, type IndexEntry, type KeyState, type LwwWinner, type SetKeyState,
 } from './codec.js';
 import {
@@ -51,7 +51,9 @@ function setState(c: MergeContext, key: Uint8Array, s: KeyState | null, sk = sta
  */
 function indexPut(c: MergeContext, r: CrdtRecord, whole = false): void {
   if (!whole && r.kind !== 'events' && !(r.kind === 'set' && r.op === 'remove')) {
-    c.work.putIndexFresh(c.def.name, r.origin, r.seq, encodeKeyIndex(r.key)); // most entries: no IndexEntry object built
+    // Most entries: the record stands for its key entry (FreshValue), encoded at flush if
+    // still held then; no IndexEntry object, no bytes for an entry the batch deletes again.
+    c.work.putIndexFresh(c.def.name, r.origin, r.seq, r);
     return;
   }
   const e: IndexEntry = whole || r.kind !== 'events' ? { where: 'record', record: r } : { where: 'event', device: r.deviceId, seq: r.deviceSeq };

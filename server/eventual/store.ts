@@ -9,7 +9,7 @@
 // until it is written. Everything that grows with keys or events is in the engine.
 
 import { HLC_ZERO, VersionVector, type CrdtRecord, type Hlc } from '../crdt/index.js';
-import type { ExternalApplier, ExternalTx } from '../mvcc/index.js';
+import type { ExternalAnswer, ExternalApplier, ExternalTx } from '../mvcc/index.js';
 import type { NamespaceRegistry } from '../namespace/index.js';
 import { crc32 } from '../mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/index.js';
@@ -69,6 +69,18 @@ export interface EventualStoreOptions {
 function refusal(e: unknown): Uint8Array {
   if (!(e instanceof EvError)) throw e;
   return encodeAnswer({ kind: 'error', code: e.code, message: e.message, ...(e.resendFrom !== undefined ? { resendFrom: e.resendFrom } : {}) });
+}
+
+/**
+ * An applied command's answer, encoded (encodeAnswer) only when mvcc asks for its bytes: a
+ * waiter or a dedupe record (external.ts ExternalAnswer). Answers never change once made.
+ */
+class AnswerBytes implements ExternalAnswer {
+  constructor(private readonly answer: EvAnswer) {}
+
+  encode(): Uint8Array {
+    return encodeAnswer(this.answer);
+  }
 }
 
 /** A namespace's vector as vector() hands it out: shared, so read only. */
@@ -151,7 +163,7 @@ export class EventualStore implements ExternalApplier {
 
   // ---- apply (ExternalApplier)
 
-  apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Uint8Array | Promise<Uint8Array> {
+  apply(_index: number, bytes: Uint8Array, tx: ExternalTx): Uint8Array | ExternalAnswer | Promise<Uint8Array | ExternalAnswer> {
     return this.applyBody(bytes, tx);
   }
 
@@ -257,7 +269,7 @@ export class EventualStore implements ExternalApplier {
    * done at once (an lww write at a hot key, or at a key the read ahead fetched) answers with
    * no promise and no async frame; the rest continue in applyRest.
    */
-  private applyBody(bytes: Uint8Array, tx: ExternalTx): Uint8Array | Promise<Uint8Array> {
+  private applyBody(bytes: Uint8Array, tx: ExternalTx): Uint8Array | ExternalAnswer | Promise<Uint8Array | ExternalAnswer> {
     let body: EvBody;
     const ahead = this.decoded.get(bytes);
     try {
@@ -297,7 +309,7 @@ export class EventualStore implements ExternalApplier {
   }
 
   /** applyBody once its ops wait for reads. */
-  private async applyRest(namespace: string, work: Work, pending: Promise<EvAnswer>, merged: CrdtRecord[] | undefined): Promise<Uint8Array> {
+  private async applyRest(namespace: string, work: Work, pending: Promise<EvAnswer>, merged: CrdtRecord[] | undefined): Promise<Uint8Array | ExternalAnswer> {
     let answer: EvAnswer;
     try {
       answer = await pending;
@@ -309,10 +321,10 @@ export class EventualStore implements ExternalApplier {
     return this.answered(namespace, merged, answer);
   }
 
-  /** A command's answer once its work is committed. */
-  private answered(namespace: string, merged: CrdtRecord[] | undefined, answer: EvAnswer): Uint8Array {
+  /** A command's answer once its work is committed: encoded only if asked for (AnswerBytes). */
+  private answered(namespace: string, merged: CrdtRecord[] | undefined, answer: EvAnswer): ExternalAnswer {
     if (this.opts.onLocalRecords !== undefined) this.noteLocal(namespace, merged);
-    return encodeAnswer(answer);
+    return new AnswerBytes(answer);
   }
 
   /** `records` merged by a local write of `ns` in this batch; undefined: `ns` changed otherwise. */

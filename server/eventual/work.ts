@@ -8,7 +8,7 @@ import { HLC_ZERO, compareHlc, type Hlc } from '../crdt/index.js';
 import { keyString, type ExternalTx } from '../mvcc/index.js';
 import type { BatchOp } from '../storage/index.js';
 import { ZERO_COUNTS, type NsCounts, type NsRecord } from './codec.js';
-import { FreshIndex } from './fresh-index.js';
+import { FreshIndex, type FreshValue } from './fresh-index.js';
 import { indexKey } from './layout.js';
 
 export interface Slot {
@@ -159,7 +159,7 @@ export class Work {
    * exist in the engine before this batch: held until the batch is flushed, so that a
    * delete of it in the same batch cancels both (fresh-index.ts).
    */
-  putIndexFresh(ns: string, origin: string, seq: number, value: Uint8Array): void {
+  putIndexFresh(ns: string, origin: string, seq: number, value: FreshValue): void {
     (this.isDirect ? this.base.batch.fresh : (this.fresh ??= new FreshIndex())).set(ns, origin, seq, value);
   }
 

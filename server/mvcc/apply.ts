@@ -12,9 +12,9 @@ import { decodeResponse, encodeResponse } from './response-codec.js';
 import type { MvccState } from './state.js';
 import { type BatchOut, TxnExec } from './txn-exec.js';
 import { META_ALARMS_KEY } from './alarm-table.js';
-import type { AlarmRequest, Command, CommandResponse, KeyValue, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
+import type { AlarmRequest, Command, CommandResponse, ExternalResponse, KeyValue, LeaseCheckpointRequest, LeaseGrantRequest } from './types.js';
 import { validateTxn } from './validate-txn.js';
-import type { ExternalTx } from './external.js';
+import type { ExternalAnswer, ExternalTx } from './external.js';
 import type { BatchOp } from '../storage/engine.js';
 import { keyString } from './kv-layout.js';
 import { applierGet } from './kv-view.js';
@@ -91,8 +91,23 @@ function external(st: MvccState, exec: TxnExec, index: number, body: Uint8Array,
   const applier = st.external;
   if (applier === undefined) throw new Error(`entry ${index} is an external command but no external applier is wired`);
   const answer = applier.apply(index, body, new Tx(st, exec, out, index));
-  if (answer instanceof Promise) return answer.then((a) => ({ type: 'external', external: { revision: exec.finish(), body: a } }));
-  return { type: 'external', external: { revision: exec.finish(), body: answer } };
+  if (answer instanceof Promise) return answer.then((a) => externalResponse(exec.finish(), a));
+  return externalResponse(exec.finish(), answer);
+}
+
+function externalResponse(revision: number, answer: Uint8Array | ExternalAnswer): CommandResponse {
+  return { type: 'external', external: answer instanceof Uint8Array ? { revision, body: answer } : new AnswerOnDemand(revision, answer) };
+}
+
+/** An external command's response whose body is encoded the first time it is read (external.ts ExternalAnswer). */
+class AnswerOnDemand implements ExternalResponse {
+  private bytes: Uint8Array | undefined;
+
+  constructor(readonly revision: number, private readonly answer: ExternalAnswer) {}
+
+  get body(): Uint8Array {
+    return (this.bytes ??= this.answer.encode());
+  }
 }
 
 /** What an external command may do (external.ts): a class, not closures built per command. */

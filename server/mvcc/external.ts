@@ -43,6 +43,16 @@ export interface ExternalTx {
   read(key: Bytes): Promise<Bytes | undefined>;
 }
 
+/**
+ * An answer the applier built but did not encode: mvcc encodes it when, and only if, its
+ * bytes are asked for (ExternalResponse.body: the proposer's waiter, or the dedupe record of
+ * a command with a client identity). A follower applying a write without one never encodes
+ * its answer (every lww etcd Put, on every member but the leader).
+ */
+export interface ExternalAnswer {
+  encode(): Bytes;
+}
+
 export interface ExternalApplier {
   /**
    * Applies one command. Deterministic (the same body on the same state gives the same
@@ -52,7 +62,8 @@ export interface ExternalApplier {
    */
   // An answer known at once may come back as it is (no promise per command: an lww write at
   // a hot key, every member, every write).
-  apply(index: number, body: Bytes, tx: ExternalTx): Bytes | Promise<Bytes>;
+  // Either form of answer, bytes or one encoded on demand (ExternalAnswer): the same bytes.
+  apply(index: number, body: Bytes, tx: ExternalTx): Bytes | ExternalAnswer | Promise<Bytes | ExternalAnswer>;
   /**
    * Called once per batch, after its last command and before its engine write: what the
    * applier keeps per batch rather than per command (its last state of a key written once).

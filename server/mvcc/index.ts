@@ -18,7 +18,7 @@ export {
   WatchHub, Watcher, WatchFilter, WATCH_BUFFER_EVENTS_MAX, type WatchRequest, type WatchResponse,
 } from './watch-hub.js';
 export { HISTORY_CHUNK_RECORDS_MAX } from './history.js';
-export type { ExternalApplier, ExternalTx } from './external.js';
+export type { ExternalAnswer, ExternalApplier, ExternalTx } from './external.js';
 export type { WriteGuard } from './write-guard.js';
 export { BinReader, BinWriter, Utf8Memo } from './bin.js';
 export { crc32 } from './crc32.js';
