@@ -13,6 +13,8 @@
 // 256-byte values; e.g. --keys 200000 --value-bytes 256) is streamed as a member sends it
 // (readStateSnapshot with the mvcc derivation) and installed into a fresh directory each
 // round, as a joining member installs it (installStateSnapshot): the joiner's loop.
+// --install-only: the stream is read into memory first and only the install is watched
+// (the sender's reads and framing, which a joiner does not do, left out of its turns).
 //
 //   npx tsx scripts/trace-apply-stall.ts [--keys 10000] [--value-bytes 1024] [--rounds 5] [--install]
 
@@ -41,11 +43,13 @@ const { values } = parseArgs({
     'value-bytes': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '5' },
     install: { type: 'boolean', default: false },
+    'install-only': { type: 'boolean', default: false },
   },
 });
 const keys = Number(values.keys);
 const valueBytes = Number(values['value-bytes']);
 const rounds = Number(values.rounds);
+if (values['install-only'] === true) values.install = true;
 
 /** The main thread's time on a CPU so far (ms), from Linux's schedstat; 0 elsewhere. */
 function mainThreadCpuMs(): number {
@@ -129,8 +133,15 @@ try {
   if (values.install === true) await load();
   for (let r = 0; r < (values.install === true ? rounds : 0); r++) {
     const into = join(dir, `joiner-${r}`);
+    let stream: AsyncIterable<Uint8Array> | Uint8Array[] = readStateSnapshot(engine, MVCC_SNAPSHOT_DERIVATION);
+    if (values['install-only'] === true) {
+      const chunks: Uint8Array[] = [];
+      for await (const c of stream) chunks.push(c);
+      stream = chunks;
+    }
+    const source = stream;
     const w = await watched(async () => {
-      const installed = await installStateSnapshot(into, readStateSnapshot(engine, MVCC_SNAPSHOT_DERIVATION), (d) => RocksEngine.open(d), { derivation: MVCC_SNAPSHOT_DERIVATION });
+      const installed = await installStateSnapshot(into, source, (d) => RocksEngine.open(d), { derivation: MVCC_SNAPSHOT_DERIVATION });
       await installed.close();
     });
     await rm(into, { recursive: true, force: true });
