@@ -21,7 +21,10 @@
 // Besides the total it prints each member's CPU during the add (per thread group: figures
 // that hold on a loaded machine; the load average beside them) and a timeline of the add: each phase's end in ms from the
 // accepted `member add`, from the members' own log lines (pino's `time`, same clock) and
-// the joiner's 'snapshot installed' line (its install's phases).
+// the joiner's 'snapshot installed' line (its install's phases). And each member's event-loop
+// delay p99/max over the add (`regionstore_event_loop_delay_seconds`: the members' windows
+// are opened by a scrape at the add, the joiner's when its Raft starts; all read at catch-up,
+// as bench:scale's member add step reads them).
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -34,6 +37,7 @@ import { pickFreePorts } from '../cluster/ports.js';
 import { rawClient, type RawClient } from '../server/api/testing/raw-client.js';
 import { cpuDelta, formatCpu, procCpu, type ProcCpu } from './proc-thread-cpu.js';
 import { scaleKey, valueSource } from '../client/bench/scale-load.js';
+import { scrape } from '../client/bench/scale-probes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,6 +71,7 @@ const CATCHUP_TIMEOUT_MS = 600_000;
 const SETTLE_MS = 5000;
 const REPORT_WAIT_MS = 500;
 const UNAVAILABLE_CODE = 14;
+const LOOP_METRIC = 'regionstore_event_loop_delay_seconds';
 /** Attempts per txn while loading: a put txn retried after a leader change may apply twice,
  *  which is harmless here (the same keys and values). */
 const LOAD_ATTEMPTS = 10;
@@ -138,6 +143,7 @@ try {
   const [clientPort, peerPort, metricsPort] = await pickFreePorts(3);
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const clientUrl = `http://127.0.0.1:${clientPort}`;
+  await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`))); // opens the loop-delay windows
   const added = await c.unary('Cluster', 'MemberAdd', { peerURLs: [peerUrl] });
   const initialCluster = added.members
     .map((m: any) => `${String(m.ID) === String(added.member.ID) ? 'n4' : m.name}=${m.peerURLs[0]}`).join(',');
@@ -168,6 +174,13 @@ try {
       console.log(`CPU during the add (load average ${loadAtAdd.toFixed(1)} at the add, ${(loadavg()[0] as number).toFixed(1)} after):`);
       console.log(`  n4 (joiner) ${formatCpu(joinerCpu)}`);
       for (const n of cluster.nodes) console.log(`  ${n.name} ${formatCpu(cpuDelta(procCpu(n.pid), cpuAtAdd.get(n.name) as ProcCpu))}`);
+      const loops = await Promise.all([...cluster.nodes.map((n) => n.metricsUrl), `http://127.0.0.1:${metricsPort}`]
+        .map((url) => scrape(`${url}/metrics`)));
+      console.log(`event-loop delay p99/max (ms) over the add: ${[...cluster.nodes.map((n) => n.name), 'n4 (joiner)'].map((name, i) => {
+        const m = loops[i];
+        const ms = (q: string): string => ((m?.get(`${LOOP_METRIC}{quantile="${q}"}`) ?? NaN) * 1000).toFixed(1);
+        return `${name} ${ms('0.99')}/${ms('1')}`;
+      }).join(', ')}`);
       break;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -179,7 +192,9 @@ try {
   const sent = await Promise.all(cluster.nodes.map((n) => metric(n.metricsUrl, 'regionstore_snapshots_sent_total')));
   const received = await metric(`http://127.0.0.1:${metricsPort}`, 'regionstore_snapshots_received_total');
   console.log(JSON.stringify({
-    keys: KEYS, caughtUpSeconds: caughtUpMs === undefined ? null : caughtUpMs / 1000, leaderIndex,
+    keys: KEYS, caughtUpSeconds: caughtUpMs === undefined ? null : caughtUpMs / 1000, leaderIndex, joinerPid: joiner.pid,
+    // Wall clock (ms since 1970) of the joiner's 'regionstore serving' line: where its Raft starts (and so its loop-delay window).
+    joinerServingAt: lines.find((l) => l.name === 'n4' && l.msg === 'regionstore serving' && l.time >= addedAt)?.time,
     snapshotsSentPerMember: sent, snapshotsReceivedByJoiner: received,
   }));
 } finally {

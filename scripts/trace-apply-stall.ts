@@ -13,6 +13,8 @@
 // 256-byte values; e.g. --keys 200000 --value-bytes 256) is streamed as a member sends it
 // (readStateSnapshot with the mvcc derivation) and installed into a fresh directory each
 // round, as a joining member installs it (installStateSnapshot): the joiner's loop.
+// --install-only: the stream is read into memory first and only the install is watched
+// (the sender's reads and framing, which a joiner does not do, left out of its turns).
 //
 //   npx tsx scripts/trace-apply-stall.ts [--keys 10000] [--value-bytes 1024] [--rounds 5] [--install]
 
@@ -41,11 +43,13 @@ const { values } = parseArgs({
     'value-bytes': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '5' },
     install: { type: 'boolean', default: false },
+    'install-only': { type: 'boolean', default: false },
   },
 });
 const keys = Number(values.keys);
 const valueBytes = Number(values['value-bytes']);
 const rounds = Number(values.rounds);
+if (values['install-only'] === true) values.install = true;
 
 /** The main thread's time on a CPU so far (ms), from Linux's schedstat; 0 elsewhere. */
 function mainThreadCpuMs(): number {
@@ -61,7 +65,7 @@ function mainThreadCpuMs(): number {
  * main thread used between two firings (ms): the longest turn's own work, which a wait
  * for a core on a loaded machine does not inflate.
  */
-async function watched(fn: () => Promise<unknown>): Promise<{ longestMs: number; longestCpuMs: number; ms: number; cpuMs: number; turnsCpuMs: number[] }> {
+async function watched(fn: () => Promise<unknown>): Promise<{ longestMs: number; longestCpuMs: number; ms: number; cpuMs: number; mainCpuMs: number; turnsCpuMs: number[] }> {
   let last = performance.now();
   let lastCpu = mainThreadCpuMs();
   let longest = 0;
@@ -83,13 +87,15 @@ async function watched(fn: () => Promise<unknown>): Promise<{ longestMs: number;
   longestCpu = 0;
   turnsCpuMs = [];
   const c0 = process.cpuUsage();
+  const main0 = mainThreadCpuMs();
   const t0 = performance.now();
   await fn();
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
+  const mainCpuMs = mainThreadCpuMs() - main0;
   await new Promise((r) => setTimeout(r, 5 * WATCH_MS));
   clearInterval(timer);
-  return { longestMs: longest, longestCpuMs: longestCpu, ms, cpuMs: (c.user + c.system) / 1000, turnsCpuMs };
+  return { longestMs: longest, longestCpuMs: longestCpu, ms, cpuMs: (c.user + c.system) / 1000, mainCpuMs, turnsCpuMs };
 }
 
 /** Turns of at least 5 and 10 ms of main-thread CPU, and the 99th percentile of a turn's CPU. */
@@ -129,14 +135,21 @@ try {
   if (values.install === true) await load();
   for (let r = 0; r < (values.install === true ? rounds : 0); r++) {
     const into = join(dir, `joiner-${r}`);
+    let stream: AsyncIterable<Uint8Array> | Uint8Array[] = readStateSnapshot(engine, MVCC_SNAPSHOT_DERIVATION);
+    if (values['install-only'] === true) {
+      const chunks: Uint8Array[] = [];
+      for await (const c of stream) chunks.push(c);
+      stream = chunks;
+    }
+    const source = stream;
     const w = await watched(async () => {
-      const installed = await installStateSnapshot(into, readStateSnapshot(engine, MVCC_SNAPSHOT_DERIVATION), (d) => RocksEngine.open(d), { derivation: MVCC_SNAPSHOT_DERIVATION });
+      const installed = await installStateSnapshot(into, source, (d) => RocksEngine.open(d), { derivation: MVCC_SNAPSHOT_DERIVATION });
       await installed.close();
     });
     await rm(into, { recursive: true, force: true });
     longest.push(w.longestMs);
     longestCpu.push(w.longestCpuMs);
-    console.log(`round ${r + 1}: state of ${keys} keys streamed and installed in ${w.ms.toFixed(1)} ms (process CPU ${w.cpuMs.toFixed(1)} ms); longest loop hold ${w.longestMs.toFixed(1)} ms, most main-thread CPU between two firings ${w.longestCpuMs.toFixed(1)} ms; ${turnsSummary(w.turnsCpuMs)}`);
+    console.log(`round ${r + 1}: state of ${keys} keys streamed and installed in ${w.ms.toFixed(1)} ms (process CPU ${w.cpuMs.toFixed(1)} ms, main thread ${w.mainCpuMs.toFixed(1)} ms); longest loop hold ${w.longestMs.toFixed(1)} ms, most main-thread CPU between two firings ${w.longestCpuMs.toFixed(1)} ms; ${turnsSummary(w.turnsCpuMs)}`);
   }
   for (let r = 0; r < (values.install === true ? 0 : rounds); r++) {
     await load();

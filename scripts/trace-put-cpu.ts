@@ -69,6 +69,7 @@ try {
     const countsBefore = await Promise.all(cluster.nodes.map((n) => scrape(`${n.metricsUrl}/metrics`))); // opens the loop-delay window
     const before = cluster.nodes.map((n) => procCpu(n.pid));
     const loadBefore = load();
+    const stageStartMs = Date.now();
     const r = await loadStage(leader.clientUrl.replace(/^http:\/\//, ''), from, to, value);
     await settleWithin(cluster, SETTLE_TIMEOUT_MS);
     const after = cluster.nodes.map((n) => procCpu(n.pid));
@@ -76,7 +77,8 @@ try {
     const puts = to - from;
     const rates = partRates(r).map((x) => Math.round(x));
     console.log(`\n## ${from}→${to}: ${puts} puts in ${r.seconds.toFixed(1)} s (${Math.round(puts / r.seconds)}/s, last tenth ${rates.at(-1)}/s; tenths ${rates.join(' ')}), ` +
-      `${r.failed} failed${r.failed > 0 ? ` (${JSON.stringify(r.errors)})` : ''}; load average ${loadBefore} before, ${load()} after`);
+      `${r.failed} failed${r.failed > 0 ? ` (${JSON.stringify(r.errors)})` : ''}; load average ${loadBefore} before, ${load()} after; ` +
+      `began at ${stageStartMs} (ms since 1970, for the stall logs)`);
     console.table(cluster.nodes.map((n, i) => {
       const all = (after[i]!.all - before[i]!.all) / puts;
       const main = (after[i]!.main - before[i]!.main) / puts;

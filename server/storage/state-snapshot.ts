@@ -44,12 +44,20 @@ const SORTED_OPS_ARENA_BYTES = 4 * 1024 * 1024;
  *  with the one filling, the installer holds this many + 1 batches of
  *  STATE_SNAPSHOT_INSTALL_BATCH_BYTES. */
 export const STATE_SNAPSHOT_INSTALL_WRITES_QUEUED = 2;
-/** Bytes of the stream parsed between two turns of the installer's event loop (~2 ms). */
-export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 512 * 1024;
-/** Derived ops moved into a batch between two turns of the installer's event loop: each is
- *  a native put (~1 us) and two views. A 4 MiB batch of bench:scale's records derives ~13k
- *  ops: moved in one go they held a joiner's loop 105-217 ms on a loaded machine (profile
- *  samples in SortedOps.moveSortedTo and the batch's put, s9-eventloop). */
+/** Bytes of the stream parsed between two turns of the installer's event loop: ~450
+ *  records of bench:scale's, each a native put and its derived pairs (~1-2 ms of CPU).
+ *  At 512 KiB a joiner's turns during an install had a p99 of 6.0-8.0 ms of main-thread
+ *  CPU and 21-255 turns of 5 ms or more per install; at 128 KiB 4.1-5.0 ms and 4-22, for
+ *  the same main-thread CPU within noise (`trace-apply-stall --install-only`, 300k and 1M
+ *  keys, s11). Halving STATE_SNAPSHOT_INSTALL_YIELD_OPS as well cut a little more (p99
+ *  4.0-4.3 ms) but cost ~10 % more of the installer's main-thread CPU (a merge pass more
+ *  per batch), which is what a new member's catch-up waits for: kept at 2048. */
+export const STATE_SNAPSHOT_INSTALL_YIELD_BYTES = 128 * 1024;
+/** Derived ops moved into a batch, or sorted alone before the merges, between two turns of
+ *  the installer's event loop: each move is a native put (~1 us) and two views. A 4 MiB
+ *  batch of bench:scale's records derives ~13k ops: moved in one go they held a joiner's
+ *  loop 105-217 ms on a loaded machine (profile samples in SortedOps.moveSortedTo and the
+ *  batch's put, s9-eventloop). */
 export const STATE_SNAPSHOT_INSTALL_YIELD_OPS = 2048;
 /** A record (key + value) larger than this is corruption, not data: refuse it before
  *  buffering it. Far above any key and value the API accepts. */
