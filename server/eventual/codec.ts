@@ -21,21 +21,19 @@ function readHlc(r: BinReader): Hlc {
   return { wall: r.uint(), logical: r.uint() };
 }
 
-export function writeVector(w: BinWriter, entries: Iterable<readonly [string, number]>): void {
+/**
+ * A vector's entries in origin order. A Map of at most one origin (most namespace records: the
+ * region's own writes) is written as it is, with no entry arrays and no sort (the same bytes).
+ */
+export function writeVector(w: BinWriter, entries: Iterable<readonly [string, number]> | ReadonlyMap<string, number>): void {
+  if (entries instanceof Map && entries.size <= 1) {
+    w.uint(entries.size);
+    entries.forEach((seq: number, origin: string) => w.string(origin).uint(seq));
+    return;
+  }
   const list = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   w.uint(list.length);
   for (const [o, s] of list) w.string(o).uint(s);
-}
-
-/**
- * writeVector of a Map (the same bytes). A namespace record is written by every batch that
- * changes its namespace, and most namespaces have one origin (the region's own writes): that
- * one is written with no entry arrays and no sort.
- */
-function writeVectorMap(w: BinWriter, vector: ReadonlyMap<string, number>): void {
-  if (vector.size > 1) return writeVector(w, vector);
-  w.uint(vector.size);
-  vector.forEach((seq, origin) => w.string(origin).uint(seq));
 }
 
 export function readVector(r: BinReader): Array<[string, number]> {
@@ -384,7 +382,7 @@ export interface NsRecord {
 
 export function encodeNsRecord(n: NsRecord): Uint8Array {
   const w = new BinWriter();
-  writeVectorMap(w, n.vector);
+  writeVector(w, n.vector);
   const c = n.counts;
   w.uint(c.superseded).uint(c.unresolved).uint(c.devices).uint(c.eventsHeld).uint(c.eventsHighest).uint(c.gaps);
   if (n.top !== undefined) writeHlc(w, n.top);
