@@ -16,6 +16,7 @@
 // Anything started later (worker_threads, the inspector session of a profiler) is "other".
 // Named threads (RocksDB's "rocksdb:low0", ...) keep their name as class.
 import { readFileSync, readdirSync } from 'node:fs';
+import { givenNodeFlag } from './heap-flags.js';
 
 /** Node's V8 platform worker count when --v8-pool-size is not given (node_options.h). */
 export const NODE_DEFAULT_V8_POOL_SIZE = 4;
@@ -34,12 +35,9 @@ export interface PoolSizes {
 /** The pool sizes this process runs with (from its flags and environment). */
 export function ownPoolSizes(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): PoolSizes {
   let v8 = NODE_DEFAULT_V8_POOL_SIZE;
-  const flags = [...execArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/)];
-  for (const f of flags) {
-    const m = /^--v8-pool-size=(\d+)$/.exec(f);
-    // Node takes 0 as "pick from the number of cores"; we do not guess that and keep the default.
-    if (m !== null && Number(m[1]) > 0) v8 = Number(m[1]);
-  }
+  const m = /^--v8-pool-size=(\d+)$/.exec(givenNodeFlag(['--v8-pool-size='], execArgv, env['NODE_OPTIONS'] ?? '') ?? '');
+  // Node takes 0 as "pick from the number of cores"; we do not guess that and keep the default.
+  if (m !== null && Number(m[1]) > 0) v8 = Number(m[1]);
   const uvEnv = Number(env['UV_THREADPOOL_SIZE'] ?? '');
   return { v8, uv: Number.isInteger(uvEnv) && uvEnv > 0 ? uvEnv : UV_DEFAULT_POOL_SIZE };
 }
