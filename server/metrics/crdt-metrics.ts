@@ -4,7 +4,8 @@
 // replaces the store, so the source is a function). Labels: namespace (bounded by
 // NAMESPACES_MAX) and type (the five CRDT types); devices are never a label.
 
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { HotCounter } from './hot-metrics.js';
 
 export interface CrdtNamespaceFigures {
   namespace: string;
@@ -18,7 +19,8 @@ export interface CrdtNamespaceFigures {
 export type CrdtFiguresSource = () => CrdtNamespaceFigures[];
 
 export interface CrdtCollectors {
-  opsApplied: Counter<'namespace' | 'type'>;
+  /** Counted once per applied batch, namespace and type on every member: hot-metrics.ts's counter. */
+  opsApplied: HotCounter;
   setSource(source: CrdtFiguresSource): void;
 }
 
@@ -40,10 +42,10 @@ export function crdtCollectors(registry: Registry, prefix: string): CrdtCollecto
   gauge('events_completeness_ratio', 'Events held over events the devices\' highest seqs say exist, per events namespace (1: none missing).', (f) => f.completenessRatio);
   gauge('events_gaps', 'Missing seq ranges over every device of an events namespace.', (f) => f.gaps);
   return {
-    opsApplied: new Counter({
-      name: prefix + 'crdt_ops_applied_total', help: 'CRDT ops applied to the merged state (region writes and foreign records), by namespace and type.',
-      labelNames: ['namespace', 'type'], registers,
-    }),
+    opsApplied: new HotCounter(
+      prefix + 'crdt_ops_applied_total', 'CRDT ops applied to the merged state (region writes and foreign records), by namespace and type.',
+      ['namespace', 'type'], registry,
+    ),
     setSource(s) {
       source = s;
     },

@@ -286,7 +286,7 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
   const grpcChildren = new Map<string, Map<string | number, { requests: HotCounterChild; duration: HotHistogramChild }>>();
   // Bound once per (level, role), as the gRPC children: Range is the hottest call.
   const readChildren = new Map<string, HotCounterChild>();
-  const crdtAppliedChildren = new Map<string, Counter.Internal>();
+  const crdtAppliedChildren = new Map<string, Map<string, HotCounterChild>>();
   const metrics: NodeMetrics = {
     raftStatus(st) {
       s.term = st.term; s.isLeader = st.isLeader; s.commitIndex = st.commit; s.appliedIndex = st.applied;
@@ -346,11 +346,12 @@ export function createNodeMetrics(options: NodeMetricsOptions): NodeMetricsHandl
     },
     crdtOpsApplied(namespace, type, n) {
       if (!ok(n) || n <= 0) return;
-      // Once per applied batch and type: the labelled child is kept (no label hashing per batch),
-      // as for the gRPC and read counters; prom-client keeps the series for good anyway.
-      const key = `${namespace}\u0000${type}`;
-      let child = crdtAppliedChildren.get(key);
-      if (child === undefined) crdtAppliedChildren.set(key, (child = crdt.opsApplied.labels(namespace, type)));
+      // Once per applied batch and type on every member: children by namespace then type, so
+      // no key string is built per batch (a profile at one write per batch had ~6 µs here).
+      let byType = crdtAppliedChildren.get(namespace);
+      if (byType === undefined) crdtAppliedChildren.set(namespace, (byType = new Map()));
+      let child = byType.get(type);
+      if (child === undefined) byType.set(type, (child = crdt.opsApplied.labels(namespace, type)));
       child.inc(n);
     },
     crdtFigures(source) {
