@@ -210,30 +210,37 @@ function writeSetString(w: Writer, field: number, s: string, bytes: number): voi
   w.pos += w.buf.write(s, w.pos, 'utf8');
 }
 
-/** The vector's entries (repeated field 3), per vector array: encoded once per written batch, not per Write. */
-const vectorFields = new WeakMap<ReadonlyArray<Readonly<WireDot>>, Buffer>();
+/**
+ * The vector's entries (repeated field 3) of the last vector array encoded: the eventual store
+ * hands every Write answered between two changes of its namespace's vector the same array, so
+ * one remembered array serves a batch's answers. (A WeakMap per array cost a weak entry per
+ * batch, nearly all misses at one write per batch.)
+ */
+let lastVector: ReadonlyArray<Readonly<WireDot>> | undefined;
+let lastVectorBytes: Buffer | undefined;
 
 function vectorBytes(vector: ReadonlyArray<Readonly<WireDot>>): Buffer | undefined {
-  let b = vectorFields.get(vector);
-  if (b !== undefined) return b;
+  if (vector === lastVector) return lastVectorBytes;
   let size = 0;
-  const sizes: number[] = [];
   for (const d of vector) {
     if (!isUint(d.seq)) return undefined;
-    const s = 1 + varintSize(Buffer.byteLength(d.origin)) + Buffer.byteLength(d.origin) + setUintSize(d.seq);
-    sizes.push(s);
-    size += messageSize(s);
+    size += messageSize(setDotSize(d));
   }
   const w = new Writer(Buffer.allocUnsafe(size));
-  for (let i = 0; i < vector.length; i++) {
-    const d = vector[i]!;
-    w.messageStart(3, sizes[i]!);
-    writeSetString(w, 1, d.origin, Buffer.byteLength(d.origin));
+  for (const d of vector) {
+    const originBytes = Buffer.byteLength(d.origin);
+    w.messageStart(3, setDotSize(d, originBytes));
+    writeSetString(w, 1, d.origin, originBytes);
     writeSetUint(w, 2, d.seq);
   }
-  b = w.buf;
-  vectorFields.set(vector, b);
-  return b;
+  lastVector = vector;
+  lastVectorBytes = w.buf;
+  return w.buf;
+}
+
+/** A vector Dot's size, both fields written even when empty or 0 (as protobufjs writes them). */
+function setDotSize(d: Readonly<WireDot>, originBytes = Buffer.byteLength(d.origin)): number {
+  return 1 + varintSize(originBytes) + originBytes + setUintSize(d.seq);
 }
 
 /** One reader for every answer (encodeWriteAnswer runs start to finish without yielding). */
