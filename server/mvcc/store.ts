@@ -74,7 +74,16 @@ export class MvccStore {
   /** The last background compaction failure (a closed engine, a disk error); retried on the next apply. */
   compactionError: Error | undefined;
 
-  private constructor(private readonly st: MvccState) {
+  /**
+   * Meta values as the engine holds them, for those a batch rarely changes: a batch writes
+   * them only when they differ (two to three engine writes fewer per batch, out of nine for a
+   * batch of one put). Set once a batch's write resolved.
+   */
+  private readonly metaOnDisk: { compacted: number; liveKeys: number; format: boolean };
+
+  private constructor(private readonly st: MvccState, formatOnDisk: boolean) {
+    // restoreState read the absent ones as 0, which is what a reader of the engine takes too.
+    this.metaOnDisk = { compacted: st.compacted, liveKeys: st.liveKeys, format: formatOnDisk };
     this.watchHub = new WatchHub(st);
     this.kickCompaction();
   }
@@ -84,7 +93,8 @@ export class MvccStore {
   static async open(engine: Engine, opts: { recordCacheBytes?: number; latestCacheBytes?: number } = {}): Promise<MvccStore> {
     const st = new MvccState(engine, opts.recordCacheBytes, opts.latestCacheBytes);
     await restoreState(st);
-    return new MvccStore(st);
+    // An empty store has none until its first batch (restoreState converts and writes nothing).
+    return new MvccStore(st, (await engine.get(META_FORMAT_KEY)) !== undefined);
   }
 
   get appliedIndex(): number {
@@ -185,11 +195,13 @@ export class MvccStore {
     out.ops.push(
       { type: 'put', key: STATE_APPLIED_INDEX_KEY, value: encodeU64(last) },
       { type: 'put', key: META_REVISION_KEY, value: encodeU64(this.st.revision) },
-      { type: 'put', key: META_COMPACTED_KEY, value: encodeU64(this.st.compacted) },
-      { type: 'put', key: META_LIVE_KEYS_KEY, value: encodeU64(this.st.liveKeys) },
       { type: 'put', key: META_HASH_SUM_KEY, value: encodeU64(this.st.hashSum) },
-      { type: 'put', key: META_FORMAT_KEY, value: FORMAT_VALUE },
     );
+    const onDisk = this.metaOnDisk;
+    const { compacted, liveKeys } = this.st;
+    if (compacted !== onDisk.compacted) out.ops.push({ type: 'put', key: META_COMPACTED_KEY, value: encodeU64(compacted) });
+    if (liveKeys !== onDisk.liveKeys) out.ops.push({ type: 'put', key: META_LIVE_KEYS_KEY, value: encodeU64(liveKeys) });
+    if (!onDisk.format) out.ops.push({ type: 'put', key: META_FORMAT_KEY, value: FORMAT_VALUE });
     // Readers that need a view consistent with `published` wait for this write (kv-view.ts).
     // In key order: the memtable inserts each op next to the previous one (batch-order.ts);
     // a big batch in runs, with turns of the event loop between them.
@@ -204,6 +216,9 @@ export class MvccStore {
     } finally {
       this.st.writing = undefined;
     }
+    onDisk.compacted = compacted;
+    onDisk.liveKeys = liveKeys;
+    onDisk.format = true;
     if (tracing) tracePoint('mvcc.written', last);
     this.st.applied = last;
     this.st.published = this.st.revision;
