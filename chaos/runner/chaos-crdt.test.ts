@@ -1,4 +1,5 @@
-// The crdt workload in `npm test` (issue 13): a short run of real processes writing
+// The crdt workload's chaos pair (issue 13), run by `npm run test:teeth` (.ci/run runs it
+// after npm test; scripts/run-tests.ts OWN_SCRIPT): a short run of real processes writing
 // counters, sets and events through every member under faults converges on exactly what
 // was acknowledged; and the convergence checker has teeth: the same run with the members
 // started with --unsafe-crdt-apply-duplicates (a re-sent write applied again) fails.
