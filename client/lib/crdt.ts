@@ -13,8 +13,6 @@
 // level options; every answer's revision feeds the client's session clock, so a
 // serializable read never sees older state than this client wrote or read before.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Metadata } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { prefixEnd, text, toBuffer, type BytesLike } from './bytes.js';
@@ -29,6 +27,7 @@ import {
 import { decodeOpWriteResult, decodeWriteResult, encodeWriteRequest, fastWriteMethod, isDecoded } from './crdt-codec.js';
 import { LOADER_OPTIONS, type Method } from './proto.js';
 import { readInfoFrom, readMetadata, type ReadInfo, type ReadLevelOptions, type SessionClock } from './read-level.js';
+import { protoDir } from '../../proto/dir.js';
 
 /** Pages a call with `all: true` fetches at most (a bound on a runaway loop, not on data: pages hold many entries). */
 export const CRDT_PAGES_MAX = 100_000;
@@ -111,19 +110,15 @@ let cached: CrdtMethods | undefined;
 
 function methods(): CrdtMethods {
   if (cached !== undefined) return cached;
-  for (const rel of ['../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(`${dir}/regionstore/v1/crdt_service.proto`)) continue;
-    const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    const s = def['regionstore.v1.Crdt'] as unknown as Record<string, Method>;
-    const write = s['Write']!;
-    cached = {
-      write, writeFast: fastWriteMethod(write, decodeWriteResult), writeOneFast: fastWriteMethod(write, decodeOpWriteResult),
-      read: s['Read']!, superseded: s['Superseded']!, completeness: s['Completeness']!, conflicts: s['Conflicts']!, hash: s['Hash']!,
-    };
-    return cached;
-  }
-  throw new Error('proto/regionstore/v1/crdt_service.proto not found next to client/lib');
+  const dir = protoDir();
+  const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  const s = def['regionstore.v1.Crdt'] as unknown as Record<string, Method>;
+  const write = s['Write']!;
+  cached = {
+    write, writeFast: fastWriteMethod(write, decodeWriteResult), writeOneFast: fastWriteMethod(write, decodeOpWriteResult),
+    read: s['Read']!, superseded: s['Superseded']!, completeness: s['Completeness']!, conflicts: s['Conflicts']!, hash: s['Hash']!,
+  };
+  return cached;
 }
 
 /** The key after `key` in byte order: where the next page of a range starts. */

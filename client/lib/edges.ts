@@ -2,11 +2,10 @@
 // sync with it. `await client.edges.list()` → every known edge (connected or last seen, lag,
 // bytes each way, skew, acknowledged vectors) and the causally stable vector per namespace.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
 import type { Caller, CallOptions } from './caller.js';
 import { LOADER_OPTIONS, type Method } from './proto.js';
+import { protoDir } from '../../proto/dir.js';
 
 export interface NamespaceVector {
   namespace: string;
@@ -90,15 +89,11 @@ function statusMethod(): Method {
 
 function listMethod(): Method {
   if (cached !== undefined) return cached;
-  for (const rel of ['../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(`${dir}/regionstore/v1/edge_admin.proto`)) continue;
-    const def = loadSync('regionstore/v1/edge_admin.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    cached = (def['regionstore.v1.EdgeAdmin'] as unknown as Record<string, Method>)['ListEdges']!;
-    cachedStatus = (def['regionstore.v1.EdgeAdmin'] as unknown as Record<string, Method>)['EdgeStatus']!;
-    return cached;
-  }
-  throw new Error('proto/regionstore/v1/edge_admin.proto not found next to client/lib');
+  const dir = protoDir();
+  const def = loadSync('regionstore/v1/edge_admin.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  cached = (def['regionstore.v1.EdgeAdmin'] as unknown as Record<string, Method>)['ListEdges']!;
+  cachedStatus = (def['regionstore.v1.EdgeAdmin'] as unknown as Record<string, Method>)['EdgeStatus']!;
+  return cached;
 }
 
 const vec = (v: WireVector): NamespaceVector => ({ namespace: v.namespace, vector: v.vector.map((e) => ({ origin: e.origin, seq: Number(e.seq) })) });

@@ -7,11 +7,10 @@
 // Create and Delete are sent once (a retry of a create that did apply would answer
 // "already exists"); Update sets fields to values, so it is retried like a write.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
 import type { Caller, CallOptions } from './caller.js';
 import { LOADER_OPTIONS, type Method } from './proto.js';
+import { protoDir } from '../../proto/dir.js';
 
 export type NamespaceLevel = 'strong' | 'eventual';
 export type CrdtType = 'none' | 'lww' | 'mv' | 'counter' | 'set' | 'events';
@@ -54,15 +53,11 @@ let cached: NamespaceMethods | undefined;
 
 function methods(): NamespaceMethods {
   if (cached !== undefined) return cached;
-  for (const rel of ['../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(`${dir}/regionstore/v1/namespaces.proto`)) continue;
-    const def = loadSync('regionstore/v1/namespaces.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    const s = def['regionstore.v1.Namespaces'] as unknown as Record<string, Method>;
-    cached = { create: s['Create']!, get: s['Get']!, list: s['List']!, update: s['Update']!, delete: s['Delete']! };
-    return cached;
-  }
-  throw new Error('proto/regionstore/v1/namespaces.proto not found next to client/lib');
+  const dir = protoDir();
+  const def = loadSync('regionstore/v1/namespaces.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  const s = def['regionstore.v1.Namespaces'] as unknown as Record<string, Method>;
+  cached = { create: s['Create']!, get: s['Get']!, list: s['List']!, update: s['Update']!, delete: s['Delete']! };
+  return cached;
 }
 
 function fromWire(w: WireNamespace): Namespace {

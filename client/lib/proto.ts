@@ -4,9 +4,8 @@
 // (exact; int64.ts converts), bytes as Buffers, enums as numbers, defaults filled in,
 // and the name of the set member of each oneof.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition, type Options } from '@grpc/proto-loader';
+import { protoDir } from '../../proto/dir.js';
 
 export const LOADER_OPTIONS: Options = {
   keepCase: false,
@@ -46,13 +45,9 @@ export interface EtcdMethods {
   moveLeader: Method;
 }
 
-/** proto/etcd, found from this module in the source tree or from dist/client/lib. */
+/** proto/etcd (proto/dir.ts finds it in the sources and in a build). */
 export function etcdProtoDir(): string {
-  for (const rel of ['../../proto/etcd', '../../../proto/etcd']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(`${dir}/etcdserverpb/rpc.proto`)) return dir;
-  }
-  throw new Error('proto/etcd/etcdserverpb/rpc.proto not found next to client/lib');
+  return `${protoDir()}/etcd`;
 }
 
 let cached: EtcdMethods | undefined;

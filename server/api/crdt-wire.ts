@@ -3,11 +3,10 @@
 // decimal strings (uint64 seq, sint64 delta, int64 ts_ms), the set member of a oneof named
 // by its virtual field (`op`, `value`). And the loader of the service definition.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS } from './proto.js';
+import { protoDir } from '../../proto/dir.js';
 
 export interface WireLwwPut { key?: Buffer; value?: Buffer }
 export interface WireLwwDelete { key?: Buffer }
@@ -56,16 +55,12 @@ export interface WireHashRequest { namespace?: string }
 
 let cached: ServiceDefinition | undefined;
 
-/** regionstore.v1.Crdt, from proto/ in the source tree or next to dist/server/api. */
+/** regionstore.v1.Crdt, from proto/dir.ts's folder. */
 export function loadCrdtService(): ServiceDefinition {
   if (cached !== undefined) return cached;
-  for (const rel of ['../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(`${dir}/regionstore/v1/crdt_service.proto`)) continue;
-    const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Crdt: { service: ServiceDefinition } } } };
-    cached = pkg.regionstore.v1.Crdt.service;
-    return cached;
-  }
-  throw new Error('proto/regionstore/v1/crdt_service.proto not found next to server/api');
+  const dir = protoDir();
+  const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Crdt: { service: ServiceDefinition } } } };
+  cached = pkg.regionstore.v1.Crdt.service;
+  return cached;
 }

@@ -3,8 +3,6 @@
 // edges: EdgeSync hands each stream, as raw SyncMessage bytes, to a structural backend (the
 // region's edge host decodes them), and EdgeAdmin asks a structural backend for the list.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   loadPackageDefinition, status, type sendUnaryData, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
@@ -13,6 +11,7 @@ import { LOADER_OPTIONS } from './proto.js';
 import { answer } from './respond.js';
 import { noCertIdentity, type CertIdentityOf } from './cert-user.js';
 import type { PeerCertIdentity } from '../util/tls-server.js';
+import { protoDir } from '../../proto/dir.js';
 
 /** One EdgeSync stream as the backend sees it: SyncMessage bytes both ways. */
 export interface EdgeSyncStream {
@@ -112,18 +111,14 @@ export function edgeSyncService(
 
 let adminDef: ServiceDefinition | undefined;
 
-/** regionstore.v1.EdgeAdmin, from proto/ in the source tree or next to dist/server/api. */
+/** regionstore.v1.EdgeAdmin, from proto/dir.ts's folder. */
 export function loadEdgeAdminService(): ServiceDefinition {
   if (adminDef !== undefined) return adminDef;
-  for (const rel of ['../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(`${dir}/regionstore/v1/edge_admin.proto`)) continue;
-    const def = loadSync('regionstore/v1/edge_admin.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { EdgeAdmin: { service: ServiceDefinition } } } };
-    adminDef = pkg.regionstore.v1.EdgeAdmin.service;
-    return adminDef;
-  }
-  throw new Error('proto/regionstore/v1/edge_admin.proto not found next to server/api');
+  const dir = protoDir();
+  const def = loadSync('regionstore/v1/edge_admin.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { EdgeAdmin: { service: ServiceDefinition } } } };
+  adminDef = pkg.regionstore.v1.EdgeAdmin.service;
+  return adminDef;
 }
 
 export function edgeAdminService(backend: EdgeAdminBackend): UntypedServiceImplementation {

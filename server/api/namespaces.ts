@@ -2,8 +2,6 @@
 // registry (DESIGN.md §2). Converts wire messages to definitions and back; the rules live in
 // server/namespace and are decided by the region at apply time.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { UPDATABLE_FIELDS, prefixFromBytes, type NamespaceDefinition, type NamespaceSpec } from '../namespace/index.js';
@@ -11,6 +9,7 @@ import { invalidArgument } from './errors.js';
 import type { NamespaceBackend } from './namespace-backend.js';
 import { LOADER_OPTIONS } from './proto.js';
 import { answer } from './respond.js';
+import { protoDir } from '../../proto/dir.js';
 
 /** A Namespace message as proto-loader hands it over (camelCase, defaults filled). */
 export interface WireNamespace {
@@ -32,15 +31,11 @@ let cached: ServiceDefinition | undefined;
 
 export function loadNamespacesService(): ServiceDefinition {
   if (cached !== undefined) return cached;
-  for (const rel of ['../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(`${dir}/regionstore/v1/namespaces.proto`)) continue;
-    const def = loadSync('regionstore/v1/namespaces.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Namespaces: { service: ServiceDefinition } } } };
-    cached = pkg.regionstore.v1.Namespaces.service;
-    return cached;
-  }
-  throw new Error('proto/regionstore/v1/namespaces.proto not found next to server/api');
+  const dir = protoDir();
+  const def = loadSync('regionstore/v1/namespaces.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
+  const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Namespaces: { service: ServiceDefinition } } } };
+  cached = pkg.regionstore.v1.Namespaces.service;
+  return cached;
 }
 
 /** A wire field left at its proto3 default means "the default": absent from the spec. */

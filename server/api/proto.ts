@@ -5,10 +5,9 @@
 // exact (convert.ts turns them into numbers where they fit), Buffers for bytes, enums as
 // numbers, defaults filled in, and oneof member names.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
+import { protoDir } from '../../proto/dir.js';
 
 export const LOADER_OPTIONS: Options = {
   keepCase: false,
@@ -19,13 +18,9 @@ export const LOADER_OPTIONS: Options = {
   oneofs: true,
 };
 
-/** proto/etcd, found from this module in the source tree or from dist/server/api. */
+/** proto/etcd (proto/dir.ts finds it in the sources and in a build). */
 export function etcdProtoDir(): string {
-  for (const rel of ['../../proto/etcd', '../../../proto/etcd']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(`${dir}/etcdserverpb/rpc.proto`)) return dir;
-  }
-  throw new Error('proto/etcd/etcdserverpb/rpc.proto not found next to server/api');
+  return `${protoDir()}/etcd`;
 }
 
 export interface EtcdServices {

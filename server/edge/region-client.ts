@@ -3,31 +3,22 @@
 // (the registry). The protos are loaded with proto-loader (numbers for 64-bit fields: every
 // revision below 2^53, Buffers for bytes); no codegen.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, Metadata, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 import type { KeyValue } from '../mvcc/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
+import { protoDir } from '../../proto/dir.js';
 
 const LOADER: Options = { keepCase: false, longs: Number, enums: Number, bytes: Buffer, defaults: true, oneofs: true };
 /** Every unary call to the region gets this deadline. */
 export const REGION_CALL_DEADLINE_MS = 5_000;
-
-function protoRoot(): string {
-  for (const rel of ['../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(`${dir}/etcd/etcdserverpb/rpc.proto`)) return dir;
-  }
-  throw new Error('proto/etcd/etcdserverpb/rpc.proto not found next to server/edge');
-}
 
 type Ctor = new (target: string, creds: ReturnType<typeof credentials.createInsecure>, opts?: object) => Client;
 let ctors: { KV: Ctor; Watch: Ctor; Namespaces: Ctor } | undefined;
 
 function load(): { KV: Ctor; Watch: Ctor; Namespaces: Ctor } {
   if (ctors !== undefined) return ctors;
-  const root = protoRoot();
+  const root = protoDir();
   const etcd = loadPackageDefinition(loadSync('etcdserverpb/rpc.proto', { ...LOADER, includeDirs: [`${root}/etcd`] })) as unknown as {
     etcdserverpb: { KV: Ctor; Watch: Ctor };
   };

@@ -2,12 +2,12 @@
 // client API (etcd followers forward lease renewals the same way). One channel per leader
 // URL, reused; each renewal is one short LeaseKeepAlive stream.
 
-import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { RegionError } from './errors.js';
 import { memberClientCredentials } from '../util/tls-client.js';
 import type { RegionNode } from './region-node.js';
+import { protoDir } from '../../proto/dir.js';
 
 /** How long a forwarded renewal may take. */
 export const FORWARD_TIMEOUT_MS = 3_000;
@@ -26,7 +26,7 @@ const clients = new Map<string, LeaseClient>();
  */
 export function loadLeaseForwardDefinition(): NonNullable<typeof LeaseCtor> {
   if (LeaseCtor === undefined) {
-    const dir = fileURLToPath(new URL('../../proto/etcd', import.meta.url));
+    const dir = `${protoDir()}/etcd`;
     const def = loadSync('etcdserverpb/rpc.proto', { includeDirs: [dir], keepCase: true, longs: String, defaults: true });
     const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { Lease: typeof LeaseCtor } };
     LeaseCtor = pkg.etcdserverpb.Lease;

@@ -2,12 +2,11 @@
 // RPC carries, and the shapes of the decoded requests. grpc-js calls are made through the
 // generic Client with the method definitions below, which keeps them typed without codegen.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Metadata, status, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { assert } from '../util/assert.js';
 import type { NodeId } from '../raft/types.js';
+import { protoDir } from '../../proto/dir.js';
 
 export const META_CLUSTER_ID = 'rs-cluster-id';
 export const META_FROM = 'rs-from';
@@ -61,14 +60,8 @@ export interface PeerService {
   members: MethodDefinition<MembersRequest, MembersResponse>;
 }
 
-// Works from the sources (server/transport → ../../proto) and from the tsc output
-// (dist/server/transport → ../../../proto), since tsc does not copy .proto files.
 function protoPath(): string {
-  for (const rel of ['../../proto/regionstore/v1/peer.proto', '../../../proto/regionstore/v1/peer.proto']) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return path;
-  }
-  throw new Error('proto/regionstore/v1/peer.proto not found next to server/transport');
+  return `${protoDir()}/regionstore/v1/peer.proto`;
 }
 
 let cached: PeerService | undefined;
