@@ -36,7 +36,7 @@ cpSync(join(ROOT, 'proto'), join(DIST, 'proto'), {
 });
 
 // `regionstore` (dist/server/main.js) as one file: a member then loads one module instead of
-// ~400 (their resolution, reads and compilation were ~0.4 s of the ~1.5 s of CPU a member
+// ~290 (their resolution, reads and compilation were ~0.4 s of the ~1.5 s of CPU a member
 // spent from spawn to healthy on the 2-core machine: 1.47 → 1.10 s, session 12), which every
 // start pays (npm start, restarts, each test cluster). Packages in node_modules stay imports;
 // the other dist/ modules stay for rsctl and the client library. The tsc maps are chained
