@@ -20,3 +20,8 @@ export function protoDir(): string {
   }
   throw new Error(`the .proto files (${MARKER}) are not next to ${fileURLToPath(import.meta.url)} nor in ../proto: is the build complete?`);
 }
+
+/** The folder of the etcd v3 API's .proto files (etcdserverpb/, mvccpb/, ...). */
+export function etcdProtoDir(): string {
+  return `${protoDir()}/etcd`;
+}

@@ -5,7 +5,7 @@
 // and the name of the set member of each oneof.
 
 import { loadSync, type MethodDefinition, type Options } from '@grpc/proto-loader';
-import { protoDir } from '../../proto/dir.js';
+import { etcdProtoDir } from '../../proto/dir.js';
 
 export const LOADER_OPTIONS: Options = {
   keepCase: false,
@@ -43,11 +43,6 @@ export interface EtcdMethods {
   hashKV: Method;
   snapshot: Method;
   moveLeader: Method;
-}
-
-/** proto/etcd (proto/dir.ts finds it in the sources and in a build). */
-export function etcdProtoDir(): string {
-  return `${protoDir()}/etcd`;
 }
 
 let cached: EtcdMethods | undefined;

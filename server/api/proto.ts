@@ -7,7 +7,7 @@
 
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
-import { protoDir } from '../../proto/dir.js';
+import { etcdProtoDir } from '../../proto/dir.js';
 
 export const LOADER_OPTIONS: Options = {
   keepCase: false,
@@ -18,10 +18,7 @@ export const LOADER_OPTIONS: Options = {
   oneofs: true,
 };
 
-/** proto/etcd (proto/dir.ts finds it in the sources and in a build). */
-export function etcdProtoDir(): string {
-  return `${protoDir()}/etcd`;
-}
+export { etcdProtoDir };
 
 export interface EtcdServices {
   KV: ServiceDefinition;

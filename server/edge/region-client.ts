@@ -7,7 +7,7 @@ import { credentials, loadPackageDefinition, Metadata, type ChannelCredentials, 
 import { loadSync, type Options } from '@grpc/proto-loader';
 import type { KeyValue } from '../mvcc/index.js';
 import type { NamespaceDefinition } from '../namespace/index.js';
-import { protoDir } from '../../proto/dir.js';
+import { etcdProtoDir, protoDir } from '../../proto/dir.js';
 
 const LOADER: Options = { keepCase: false, longs: Number, enums: Number, bytes: Buffer, defaults: true, oneofs: true };
 /** Every unary call to the region gets this deadline. */
@@ -19,7 +19,7 @@ let ctors: { KV: Ctor; Watch: Ctor; Namespaces: Ctor } | undefined;
 function load(): { KV: Ctor; Watch: Ctor; Namespaces: Ctor } {
   if (ctors !== undefined) return ctors;
   const root = protoDir();
-  const etcd = loadPackageDefinition(loadSync('etcdserverpb/rpc.proto', { ...LOADER, includeDirs: [`${root}/etcd`] })) as unknown as {
+  const etcd = loadPackageDefinition(loadSync('etcdserverpb/rpc.proto', { ...LOADER, includeDirs: [etcdProtoDir()] })) as unknown as {
     etcdserverpb: { KV: Ctor; Watch: Ctor };
   };
   const rs = loadPackageDefinition(loadSync('regionstore/v1/namespaces.proto', { ...LOADER, includeDirs: [root] })) as unknown as {

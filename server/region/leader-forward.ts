@@ -7,7 +7,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { RegionError } from './errors.js';
 import { memberClientCredentials } from '../util/tls-client.js';
 import type { RegionNode } from './region-node.js';
-import { protoDir } from '../../proto/dir.js';
+import { etcdProtoDir } from '../../proto/dir.js';
 
 /** How long a forwarded renewal may take. */
 export const FORWARD_TIMEOUT_MS = 3_000;
@@ -26,8 +26,7 @@ const clients = new Map<string, LeaseClient>();
  */
 export function loadLeaseForwardDefinition(): NonNullable<typeof LeaseCtor> {
   if (LeaseCtor === undefined) {
-    const dir = `${protoDir()}/etcd`;
-    const def = loadSync('etcdserverpb/rpc.proto', { includeDirs: [dir], keepCase: true, longs: String, defaults: true });
+    const def = loadSync('etcdserverpb/rpc.proto', { includeDirs: [etcdProtoDir()], keepCase: true, longs: String, defaults: true });
     const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { Lease: typeof LeaseCtor } };
     LeaseCtor = pkg.etcdserverpb.Lease;
   }
