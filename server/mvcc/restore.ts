@@ -32,7 +32,9 @@ async function getNumber(st: MvccState, key: Uint8Array): Promise<number> {
   return v === undefined ? 0 : decodeU64(v);
 }
 
-export async function restoreState(st: MvccState): Promise<void> {
+/** Loads the state's meta records, leases and dedupe table; true when the engine holds the
+ *  mvcc format key afterwards (an empty state gets it with its first apply batch). */
+export async function restoreState(st: MvccState): Promise<boolean> {
   st.applied = await getNumber(st, STATE_APPLIED_INDEX_KEY);
   // etcd numbers an empty store's revision 1 (its first write gets 2), and clients compare
   // revisions with numbers they read from etcd. An empty engine (no revision stored, read
@@ -43,7 +45,7 @@ export async function restoreState(st: MvccState): Promise<void> {
   st.published = st.revision;
   const alarms = await st.engine.get(META_ALARMS_KEY);
   if (alarms !== undefined) st.alarms.load(alarms);
-  if ((await st.engine.get(META_FORMAT_KEY)) === undefined) await convertFromRevisions(st);
+  const formatOnDisk = (await st.engine.get(META_FORMAT_KEY)) !== undefined || (await convertFromRevisions(st));
   st.liveKeys = await getNumber(st, META_LIVE_KEYS_KEY);
   st.publishedLiveKeys = st.liveKeys;
   const hashSum = await st.engine.get(META_HASH_SUM_KEY);
@@ -70,10 +72,12 @@ export async function restoreState(st: MvccState): Promise<void> {
     clients.push([clientIdOfKey(k), decodeDedupe(v)]);
   }
   st.dedupe.load(clients);
+  return formatOnDisk;
 }
 
-/** Builds MvccLatest, MvccKeyHistory and MvccLeaseKey from the revision records. */
-async function convertFromRevisions(st: MvccState): Promise<void> {
+/** Builds MvccLatest, MvccKeyHistory and MvccLeaseKey from the revision records; true when it
+ *  wrote them (and the format key), false for an empty state. */
+async function convertFromRevisions(st: MvccState): Promise<boolean> {
   let ops: BatchOp[] = [];
   const flush = async (): Promise<void> => {
     if (ops.length > 0) await st.engine.write(ops);
@@ -92,7 +96,7 @@ async function convertFromRevisions(st: MvccState): Promise<void> {
     if (ops.length >= CONVERT_BATCH_OPS) await flush();
   }
   await flush();
-  if (!any) return; // an empty state: nothing to convert, and nothing is written
+  if (!any) return false; // an empty state: nothing to convert, and nothing is written
   let live = 0;
   {
     for await (const chunk of st.engine.scan(keyspaceRange(StateKeyspace.MvccLatest))) {
@@ -107,6 +111,7 @@ async function convertFromRevisions(st: MvccState): Promise<void> {
   ops.push({ type: 'put', key: META_LIVE_KEYS_KEY, value: encodeU64(live) });
   ops.push({ type: 'put', key: META_FORMAT_KEY, value: encodeU64(MVCC_FORMAT) });
   await flush();
+  return true;
 }
 
 /**

@@ -92,9 +92,7 @@ export class MvccStore {
    *  key index is in the engine. */
   static async open(engine: Engine, opts: { recordCacheBytes?: number; latestCacheBytes?: number } = {}): Promise<MvccStore> {
     const st = new MvccState(engine, opts.recordCacheBytes, opts.latestCacheBytes);
-    await restoreState(st);
-    // An empty store has none until its first batch (restoreState converts and writes nothing).
-    return new MvccStore(st, (await engine.get(META_FORMAT_KEY)) !== undefined);
+    return new MvccStore(st, await restoreState(st));
   }
 
   get appliedIndex(): number {
