@@ -72,6 +72,9 @@ const OWN_SCRIPT: Readonly<Record<string, string>> = Object.freeze({
   'test/etcd3-suite.test.ts': 'test:clients',
   // The crdt workload's chaos pair (issue 13), beside the other teeth.
   'chaos/runner/chaos-crdt.test.ts': 'test:teeth',
+  // npm pack + npm install -g of the tree, then a cluster of the installed commands (issue 10):
+  // 28-30 s of the default suite, most of it npm's own CPU.
+  'test/install.test.ts': 'test:install',
 });
 
 const filters = process.argv.slice(2);

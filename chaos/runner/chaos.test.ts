@@ -4,10 +4,11 @@
 // leader; follower reads without rs-min-revision going back in time), while the same seed
 // without the flag passes (the session workload's safe run is part of the short run).
 //
-// The three runs of the teeth seeds without their flag (each proves its seed passes on the
-// safe build) run in `npm run test:teeth` (RS_CHAOS_TEETH_ALL=1), which .ci/run runs after
-// `npm test`, to keep the default suite inside its time budget, and so does a run of the
-// storage nemesis (issue 19: members' files damaged between restarts, one at a time).
+// The default suite runs the short run only. The teeth (each unsafe flag's run, and the run of
+// its seed without the flag, which proves the seed passes on the safe build) and a run of the
+// storage nemesis (issue 19: members' files damaged between restarts, one at a time) run in
+// `npm run test:teeth` (RS_CHAOS_TEETH_ALL=1), which .ci/run runs after `npm test`, to keep
+// the default suite inside its 10-minute budget (session 13: the teeth were 48 s of it).
 //
 // CHAOS_SEED=N replays the short run with another seed. Each run's files (history,
 // report, node logs) are kept when it fails; the path is printed.
@@ -47,7 +48,8 @@ export const STORAGE_RUN_SEED = 4;
 export const STORAGE_RUN_S = 60;
 
 const VERBOSE = process.env.RS_TEST_VERBOSE !== undefined;
-/** The safe runs of the teeth seeds: in `npm run test:teeth`, not the default suite. */
+/** The teeth and the safe runs of their seeds: in `npm run test:teeth`, not the default suite. */
+const TEETH = onlyInTeethRun('a chaos tooth');
 const TEETH_CONTROLS = onlyInTeethRun('the safe run of a teeth seed');
 
 async function run(name: string, args: string[]): Promise<{ outcome: RunOutcome; config: RunConfig; text: string }> {
@@ -91,7 +93,7 @@ describe('chaos harness', { timeout: 600_000 }, () => {
   });
 
   const localReads = ['--nodes', '3', '--time', String(LOCAL_READS_RUN_S), '--nemesis', 'isolate-leader', '--workload', 'register', '--seed', String(LOCAL_READS_SEED)];
-  test('teeth: --unsafe local-reads gives a stale read under a partition', { timeout: 180_000 }, async () => {
+  test('teeth: --unsafe local-reads gives a stale read under a partition', { timeout: 180_000, ...TEETH }, async () => {
     const { outcome, text } = await run('unsafe local-reads', [...localReads, '--unsafe', 'local-reads']);
     assert.equal(verdictOf(outcome, 'linearizability'), 'violation', text);
     assert.match(text, /no order explains this result/);
@@ -103,7 +105,7 @@ describe('chaos harness', { timeout: 600_000 }, () => {
   });
 
   const ackBeforeSync = ['--nodes', '3', '--time', String(ACK_BEFORE_SYNC_RUN_S), '--nemesis', 'crash-cut-off-leader', '--workload', 'register,watch', '--seed', String(ACK_BEFORE_SYNC_SEED)];
-  test('teeth: --unsafe ack-before-sync loses acknowledged writes after kill -9 of the leader', { timeout: 180_000 }, async () => {
+  test('teeth: --unsafe ack-before-sync loses acknowledged writes after kill -9 of the leader', { timeout: 180_000, ...TEETH }, async () => {
     const { outcome, text } = await run('unsafe ack-before-sync', [...ackBeforeSync, '--unsafe', 'ack-before-sync']);
     assert.equal(verdictOf(outcome, 'acknowledged-writes'), 'violation', text);
     // Lost, or (when the new leader's log reused the lost indexes) found at another revision
@@ -116,7 +118,7 @@ describe('chaos harness', { timeout: 600_000 }, () => {
     assert.equal(outcome.exitCode, 0, text);
   });
   const noSession = ['--nodes', '3', '--time', String(NO_SESSION_RUN_S), '--nemesis', 'slow', '--workload', 'session', '--seed', String(NO_SESSION_SEED)];
-  test('teeth: --unsafe no-session (follower reads without rs-min-revision) reads older than own writes or earlier reads', { timeout: 180_000 }, async () => {
+  test('teeth: --unsafe no-session (follower reads without rs-min-revision) reads older than own writes or earlier reads', { timeout: 180_000, ...TEETH }, async () => {
     // Slow peer links make followers lag; with no fault at all they sometimes keep up on a
     // quiet machine and the tooth would bite only by luck.
     const { outcome, text } = await run('unsafe no-session', [...noSession, '--unsafe', 'no-session']);
