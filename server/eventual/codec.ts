@@ -376,8 +376,15 @@ export interface NsRecord {
    * before it was kept). Local writes follow it when the replica's shared HLC is further ahead
    * than this namespace's max_clock_skew_ms (apply.ts stamp). Not hashed: replicas holding
    * the same records may have seen them in different orders and stamps of other work.
+   * Present as undefined rather than absent, so every record has one shape (a copy per batch
+   * is built as a literal: work.ts record()).
    */
-  top?: Hlc;
+  top: Hlc | undefined;
+}
+
+/** A copy of `c` the caller may change (a literal: one shape, no spread). */
+export function copyCounts(c: Readonly<NsCounts>): NsCounts {
+  return { superseded: c.superseded, unresolved: c.unresolved, devices: c.devices, eventsHeld: c.eventsHeld, eventsHighest: c.eventsHighest, gaps: c.gaps };
 }
 
 export function encodeNsRecord(n: NsRecord): Uint8Array {
@@ -393,7 +400,7 @@ export function decodeNsRecord(bytes: Uint8Array): NsRecord {
   const r = new BinReader(bytes);
   const vector = new Map(readVector(r));
   const counts = { superseded: r.uint(), unresolved: r.uint(), devices: r.uint(), eventsHeld: r.uint(), eventsHighest: r.uint(), gaps: r.uint() };
-  return r.done ? { vector, counts } : { vector, counts, top: readHlc(r) };
+  return { vector, counts, top: r.done ? undefined : readHlc(r) };
 }
 
 export function encodeHlcValue(h: Hlc): Uint8Array {

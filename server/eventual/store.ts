@@ -533,7 +533,7 @@ export class EventualStore implements ExternalApplier {
       for (const [k, v] of chunk) {
         const r = decodeNsRecord(v);
         vector = VersionVector.from(r.vector);
-        hash = crc32(Buffer.concat([k, encodeNsRecord({ vector: r.vector, counts: { ...r.counts, superseded: 0 } })]), hash);
+        hash = crc32(Buffer.concat([k, encodeNsRecord({ vector: r.vector, counts: { ...r.counts, superseded: 0 }, top: undefined })]), hash);
       }
     }
     // Key states in their hash form: lww without the mvcc revision, either format (codec.ts

@@ -7,7 +7,7 @@
 import { HLC_ZERO, compareHlc, type Hlc } from '../crdt/index.js';
 import { keyString, type ExternalTx } from '../mvcc/index.js';
 import type { BatchOp } from '../storage/index.js';
-import { ZERO_COUNTS, type NsCounts, type NsRecord } from './codec.js';
+import { ZERO_COUNTS, copyCounts, type NsCounts, type NsRecord } from './codec.js';
 import { FreshIndex, type FreshValue } from './fresh-index.js';
 import { indexKey } from './layout.js';
 
@@ -193,7 +193,7 @@ export class Work {
     let r = own.get(ns);
     if (r === undefined) {
       const cur = (this.isDirect ? undefined : this.base.batch.ns.get(ns)) ?? this.base.nsRecord(ns);
-      r = { vector: new Map(cur.vector), counts: { ...cur.counts }, ...(cur.top !== undefined ? { top: cur.top } : {}) };
+      r = { vector: new Map(cur.vector), counts: copyCounts(cur.counts), top: cur.top };
       own.set(ns, r);
     }
     return r;
@@ -376,4 +376,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
-export const EMPTY_NS_RECORD: NsRecord = { vector: new Map(), counts: { ...ZERO_COUNTS } };
+export const EMPTY_NS_RECORD: NsRecord = { vector: new Map(), counts: copyCounts(ZERO_COUNTS), top: undefined };
