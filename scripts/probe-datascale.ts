@@ -279,19 +279,22 @@ function reportWaits(file: string, nodes: ClusterNode[], etcdctlTids: Set<number
   console.log(`  ran on the cores over the check (ms): ${largestFirst(r.ran)}`);
 }
 
-/** Per round and member: stalls ≥ STALL_MIN_MS the member's own 5 ms timer saw, wall and main-thread CPU. */
+/** Per round and member: stalls ≥ STALL_MIN_MS the member's own 5 ms timer saw: wall, and the
+ *  main thread's CPU and runqueue wait in them (the rest: blocked, e.g. in a syscall). */
 function stallReport(stallDir: string): void {
-  console.log(`\n## stalls ≥ ${STALL_MIN_MS} ms (member's own timer): count, summed wall / main-thread CPU ms, the 3 longest as wall/CPU`);
+  console.log(`\n## stalls ≥ ${STALL_MIN_MS} ms (member's own timer): count, summed wall / main-thread CPU / waiting for a core ms, the 3 longest as wall/CPU/wait (wall - CPU - wait: blocked)`);
   for (const r of rows) {
     const parts: string[] = [];
     for (const n of cluster.nodes) {
       const f = join(stallDir, `proc-${n.pid}.stalls.json`);
       if (!existsSync(f)) continue;
-      const stalls = (JSON.parse(readFileSync(f, 'utf8')) as Array<[number, number, number]>).filter(([t]) => t >= r.startMs && t <= r.endMs);
+      // [start, wall, cpu, wait]; wait is missing in logs of builds before session 13 (-1 shown).
+      const stalls = (JSON.parse(readFileSync(f, 'utf8')) as Array<[number, number, number, number?]>).filter(([t]) => t >= r.startMs && t <= r.endMs);
       const wall = stalls.reduce((s, x) => s + x[1], 0);
       const cpu = stalls.reduce((s, x) => s + Math.max(0, x[2]), 0);
-      const top = [...stalls].sort((a, b) => b[1] - a[1]).slice(0, 3).map((x) => `${x[1].toFixed(0)}/${x[2].toFixed(0)}`).join(' ');
-      parts.push(`${n.name} ${stalls.length}: ${wall.toFixed(0)}/${cpu.toFixed(0)} [${top}]`);
+      const wait = stalls.reduce((s, x) => s + Math.max(0, x[3] ?? -1), 0);
+      const top = [...stalls].sort((a, b) => b[1] - a[1]).slice(0, 3).map((x) => `${x[1].toFixed(0)}/${x[2].toFixed(0)}/${(x[3] ?? -1).toFixed(0)}`).join(' ');
+      parts.push(`${n.name} ${stalls.length}: ${wall.toFixed(0)}/${cpu.toFixed(0)}/${wait.toFixed(0)} [${top}]`);
     }
     console.log(`  round ${r.round} ${r.variant}: ${parts.join('; ')}`);
   }

@@ -4,10 +4,11 @@
 // proc-<pid>.epoch: the wall clock (ms since 1970) minus the monotonic clock the profile's
 // timestamps use (ms), so scripts/long-tasks.ts can print when each stall happened.
 // With RS_STALL_MIN_MS=N it also watches its own event loop with a STALL_TICK_MS timer and
-// writes proc-<pid>.stalls.json: [start, ms, cpuMs] (monotonic ms) of every time the timer
-// fired N ms or more late, i.e. the loop was held that long, and how much of that the main
-// thread spent on a CPU (Linux schedstat; the rest it waited for a core, which on a loaded
-// machine is most of a stall's wall time; -1 where schedstat is missing); long-tasks.ts
+// writes proc-<pid>.stalls.json: [start, ms, cpuMs, waitMs] (monotonic ms) of every time the
+// timer fired N ms or more late, i.e. the loop was held that long, how much of that the main
+// thread spent on a CPU and how much runnable but waiting for one (Linux schedstat's first two
+// fields; -1 where schedstat is missing); the rest of the stall it was blocked (a syscall, a
+// lock, or idle in epoll with the timer not yet due); long-tasks.ts
 // --stalls attributes each to the profile's samples inside it. RS_PROF_OFF=1 keeps the
 // stall watch and leaves the profiler off (its 0.5 ms sampling costs CPU of its own).
 import { Session } from 'node:inspector';
@@ -38,16 +39,22 @@ if (stallMinMs > 0) {
     // not Linux: stalls without their CPU figure
   }
   const buf = Buffer.alloc(128);
-  const cpuMs = () => (fd < 0 ? -1 : Number(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).split(' ')[0]) / 1e6);
+  // [ms on a CPU, ms runnable waiting for one] so far.
+  const sched = () => {
+    if (fd < 0) return [-1, -1];
+    const f = buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).split(' ');
+    return [Number(f[0]) / 1e6, Number(f[1]) / 1e6];
+  };
+  const tenth = (x) => Math.round(x * 10) / 10;
   let last = monoMs();
-  let lastCpu = cpuMs();
+  let lastSched = sched();
   setInterval(() => {
     const now = monoMs();
-    const cpu = cpuMs();
+    const cur = sched();
     const late = now - last - STALL_TICK_MS;
-    if (late >= stallMinMs) stalls.push([last + STALL_TICK_MS, Math.round(late * 10) / 10, fd < 0 ? -1 : Math.round((cpu - lastCpu) * 10) / 10]);
+    if (late >= stallMinMs) stalls.push([last + STALL_TICK_MS, tenth(late), fd < 0 ? -1 : tenth(cur[0] - lastSched[0]), fd < 0 ? -1 : tenth(cur[1] - lastSched[1])]);
     last = now;
-    lastCpu = cpu;
+    lastSched = cur;
   }, STALL_TICK_MS).unref();
   process.on('exit', () => fd >= 0 && closeSync(fd));
 }
