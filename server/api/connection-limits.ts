@@ -112,10 +112,13 @@ export function enforcePingPolicy(session: Http2Session, minTimeMs: number, onSt
   });
   session.on('ping', () => {
     const t = now();
-    const sentData = streamsSinceLastPing || written() - writtenAtLastPing > PING_ACK_BYTES;
+    // Read once: session.socket is node:http2's proxy of the socket, and grpc-go clients
+    // (etcdctl) send a BDP ping per round trip, so this runs about once per request.
+    const bytes = written();
+    const sentData = streamsSinceLastPing || bytes - writtenAtLastPing > PING_ACK_BYTES;
     const previous = lastPingAt;
     lastPingAt = t;
-    writtenAtLastPing = written();
+    writtenAtLastPing = bytes;
     streamsSinceLastPing = false;
     if (previous === undefined || sentData) {
       strikes = 0;
