@@ -26,6 +26,9 @@ if (profiling) {
   s.post('Profiler.start');
 }
 
+/** One decimal of a millisecond figure. */
+const tenth = (x) => Math.round(x * 10) / 10;
+
 /** How often the stall watch fires: its resolution. */
 const STALL_TICK_MS = 5;
 const stallMinMs = Number(process.env.RS_STALL_MIN_MS ?? 0);
@@ -45,7 +48,6 @@ if (stallMinMs > 0) {
     const f = buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).split(' ');
     return [Number(f[0]) / 1e6, Number(f[1]) / 1e6];
   };
-  const tenth = (x) => Math.round(x * 10) / 10;
   let last = monoMs();
   let lastSched = sched();
   setInterval(() => {

@@ -4,23 +4,18 @@
 // rules (server/auth); answers carry the usual response header.
 
 import type { Metadata, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
-import { loadPackageDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { AuthError, PermType, type AuthInfo, type Permission } from '../auth/index.js';
 import type { AuthBackend } from './auth-backend.js';
 import type { HeaderInfo } from './backend.js';
 import { noCertUser, type CertUserOf } from './cert-user.js';
-import { LOADER_OPTIONS, etcdProtoDir } from './proto.js';
+import { servedService } from './proto.js';
 import { answer, header } from './respond.js';
 
 let cached: ServiceDefinition | undefined;
 
 /** etcdserverpb.Auth from proto/etcd. */
 export function loadAuthService(): ServiceDefinition {
-  if (cached !== undefined) return cached;
-  const def = loadSync('etcdserverpb/rpc.proto', { ...LOADER_OPTIONS, includeDirs: [etcdProtoDir()] });
-  const pkg = loadPackageDefinition(def) as unknown as { etcdserverpb: { Auth: { service: ServiceDefinition } } };
-  cached = pkg.etcdserverpb.Auth.service;
+  cached ??= servedService('etcdserverpb.Auth');
   return cached;
 }
 

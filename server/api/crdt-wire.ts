@@ -3,10 +3,8 @@
 // decimal strings (uint64 seq, sint64 delta, int64 ts_ms), the set member of a oneof named
 // by its virtual field (`op`, `value`). And the loader of the service definition.
 
-import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { LOADER_OPTIONS } from './proto.js';
-import { protoDir } from '../../proto/dir.js';
+import { type ServiceDefinition } from '@grpc/grpc-js';
+import { servedService } from './proto.js';
 
 export interface WireLwwPut { key?: Buffer; value?: Buffer }
 export interface WireLwwDelete { key?: Buffer }
@@ -57,10 +55,6 @@ let cached: ServiceDefinition | undefined;
 
 /** regionstore.v1.Crdt, from proto/dir.ts's folder. */
 export function loadCrdtService(): ServiceDefinition {
-  if (cached !== undefined) return cached;
-  const dir = protoDir();
-  const def = loadSync('regionstore/v1/crdt_service.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-  const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Crdt: { service: ServiceDefinition } } } };
-  cached = pkg.regionstore.v1.Crdt.service;
+  cached ??= servedService('regionstore.v1.Crdt');
   return cached;
 }

@@ -4,14 +4,12 @@
 // region's edge host decodes them), and EdgeAdmin asks a structural backend for the list.
 
 import {
-  loadPackageDefinition, status, type sendUnaryData, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation,
+  status, type sendUnaryData, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { LOADER_OPTIONS } from './proto.js';
+import { servedService } from './proto.js';
 import { answer } from './respond.js';
 import { noCertIdentity, type CertIdentityOf } from './cert-user.js';
 import type { PeerCertIdentity } from '../util/tls-server.js';
-import { protoDir } from '../../proto/dir.js';
 
 /** One EdgeSync stream as the backend sees it: SyncMessage bytes both ways. */
 export interface EdgeSyncStream {
@@ -113,11 +111,7 @@ let adminDef: ServiceDefinition | undefined;
 
 /** regionstore.v1.EdgeAdmin, from proto/dir.ts's folder. */
 export function loadEdgeAdminService(): ServiceDefinition {
-  if (adminDef !== undefined) return adminDef;
-  const dir = protoDir();
-  const def = loadSync('regionstore/v1/edge_admin.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-  const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { EdgeAdmin: { service: ServiceDefinition } } } };
-  adminDef = pkg.regionstore.v1.EdgeAdmin.service;
+  adminDef ??= servedService('regionstore.v1.EdgeAdmin');
   return adminDef;
 }
 

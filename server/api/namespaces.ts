@@ -2,14 +2,12 @@
 // registry (DESIGN.md §2). Converts wire messages to definitions and back; the rules live in
 // server/namespace and are decided by the region at apply time.
 
-import { loadPackageDefinition, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { type ServerUnaryCall, type ServiceDefinition, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { UPDATABLE_FIELDS, prefixFromBytes, type NamespaceDefinition, type NamespaceSpec } from '../namespace/index.js';
 import { invalidArgument } from './errors.js';
 import type { NamespaceBackend } from './namespace-backend.js';
-import { LOADER_OPTIONS } from './proto.js';
+import { servedService } from './proto.js';
 import { answer } from './respond.js';
-import { protoDir } from '../../proto/dir.js';
 
 /** A Namespace message as proto-loader hands it over (camelCase, defaults filled). */
 export interface WireNamespace {
@@ -30,11 +28,7 @@ export interface WireNamespace {
 let cached: ServiceDefinition | undefined;
 
 export function loadNamespacesService(): ServiceDefinition {
-  if (cached !== undefined) return cached;
-  const dir = protoDir();
-  const def = loadSync('regionstore/v1/namespaces.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-  const pkg = loadPackageDefinition(def) as unknown as { regionstore: { v1: { Namespaces: { service: ServiceDefinition } } } };
-  cached = pkg.regionstore.v1.Namespaces.service;
+  cached ??= servedService('regionstore.v1.Namespaces');
   return cached;
 }
 
