@@ -35,4 +35,12 @@ test('stallTasks: the samples inside each stall window', () => {
   assert.deepEqual([s!.ms, s!.samples, s!.gcMs], [20, 2, 0]);
   const [g] = stallTasks(profile, [[1035, 6]], 5);
   assert.deepEqual([g!.samples, g!.gcMs], [1, 10]);
+  assert.deepEqual([s!.cpuMs, s!.waitMs], [undefined, undefined], 'an old stall log: neither figure');
+});
+
+test('stallTasks: a stall keeps the CPU and runqueue wait the stall log gives (-1: unknown)', () => {
+  const [t] = stallTasks(profile, [[1015, 20, 4.5, 14.5]], 5);
+  assert.deepEqual([t!.cpuMs, t!.waitMs], [4.5, 14.5]);
+  const [u] = stallTasks(profile, [[1015, 20, -1, -1]], 5);
+  assert.deepEqual([u!.cpuMs, u!.waitMs], [undefined, undefined]);
 });

@@ -33,6 +33,9 @@ export interface LongTask {
   gcMs: number;
   /** The main thread's CPU time inside it (ms), when known (stalls the preload recorded with schedstat). */
   cpuMs?: number;
+  /** The main thread's time runnable but waiting for a core inside it (ms), when known (schedstat's
+   *  second field; stall logs of builds before session 13 lack it). */
+  waitMs?: number;
   self: Array<[string, number]>;
   inclusive: Array<[string, number]>;
 }
@@ -76,13 +79,13 @@ function tree(p: CpuProfile): { byId: Map<number, ProfileNode>; parent: Map<numb
   return { byId, parent };
 }
 
-/** What the profile sampled inside each stall ([start, ms, cpuMs?] in monotonic ms), longest first. */
-export function stallTasks(p: CpuProfile, stalls: Array<[number, number, number?]>, top: number): LongTask[] {
+/** What the profile sampled inside each stall ([start, ms, cpuMs?, waitMs?] in monotonic ms), longest first. */
+export function stallTasks(p: CpuProfile, stalls: Array<[number, number, number?, number?]>, top: number): LongTask[] {
   const { byId, parent } = tree(p);
   const times: number[] = [];
   let t = p.startTime;
   for (const d of p.timeDeltas) times.push((t += d) / 1000);
-  return stalls.map(([start, ms, cpuMs]) => {
+  return stalls.map(([start, ms, cpuMs, waitMs]) => {
     const ids: Array<[number, number]> = [];
     for (let i = 0; i < times.length; i++) {
       const at = times[i] as number;
@@ -91,7 +94,11 @@ export function stallTasks(p: CpuProfile, stalls: Array<[number, number, number?
       if ((byId.get(id) as ProfileNode).callFrame.functionName !== '(idle)') ids.push([id, p.timeDeltas[i] ?? 0]);
     }
     const task = summarize(byId, parent, start, ms, ids, top);
-    return cpuMs === undefined || cpuMs < 0 ? task : { ...task, cpuMs };
+    return {
+      ...task,
+      ...(cpuMs === undefined || cpuMs < 0 ? {} : { cpuMs }),
+      ...(waitMs === undefined || waitMs < 0 ? {} : { waitMs }),
+    };
   }).sort((a, b) => b.ms - a.ms);
 }
 
@@ -144,13 +151,14 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].re
     const epoch = existsSync(epochFile) ? Number(readFileSync(epochFile, 'utf8')) : undefined;
     const stallFile = file.replace(/\.cpuprofile$/, '.stalls.json');
     const tasks = values.stalls
-      ? stallTasks(p, (JSON.parse(readFileSync(stallFile, 'utf8')) as Array<[number, number, number?]>).filter(([, ms]) => ms >= Number(values.min)), Number(values.frames))
+      ? stallTasks(p, (JSON.parse(readFileSync(stallFile, 'utf8')) as Array<[number, number, number?, number?]>).filter(([, ms]) => ms >= Number(values.min)), Number(values.frames))
       : longTasks(p, Number(values.min), Number(values.frames));
     if (values['by-cpu']) tasks.sort((a, b) => (b.cpuMs ?? 0) - (a.cpuMs ?? 0));
     console.log(`\n== ${file}: ${tasks.length} ${values.stalls ? 'stalls' : 'runs without idle'} of >= ${values.min} ms`);
     for (const lt of tasks.slice(0, Number(values.top))) {
       const when = epoch === undefined ? `+${((lt.startMs - p.startTime / 1000) / 1000).toFixed(1)} s` : new Date(epoch + lt.startMs).toISOString().slice(11, 23);
-      const cpu = lt.cpuMs === undefined ? '' : `, ${lt.cpuMs.toFixed(1)} ms on the CPU`;
+      const cpu = (lt.cpuMs === undefined ? '' : `, ${lt.cpuMs.toFixed(1)} ms on the CPU`) +
+        (lt.waitMs === undefined ? '' : `, ${lt.waitMs.toFixed(1)} ms waiting for one`);
       console.log(`${when}  ${lt.ms.toFixed(0)} ms${cpu}, ${lt.samples} busy samples, GC ${lt.gcMs.toFixed(0)} ms`);
       console.log(`   self ms (samples): ${lt.self.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')}`);
       console.log(`   in:   ${lt.inclusive.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | ')}`);
