@@ -11,12 +11,9 @@ import { noCertUser, type CertUserOf } from './cert-user.js';
 import { servedService } from './proto.js';
 import { answer, header } from './respond.js';
 
-let cached: ServiceDefinition | undefined;
-
-/** etcdserverpb.Auth from proto/etcd. */
+/** etcdserverpb.Auth from proto/etcd (loaded once, with the other served services: proto.ts). */
 export function loadAuthService(): ServiceDefinition {
-  cached ??= servedService('etcdserverpb.Auth');
-  return cached;
+  return servedService('etcdserverpb.Auth');
 }
 
 /** etcd's metadata key for the token (rpctypes.TokenFieldNameGRPC). */

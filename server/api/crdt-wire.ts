@@ -3,7 +3,7 @@
 // decimal strings (uint64 seq, sint64 delta, int64 ts_ms), the set member of a oneof named
 // by its virtual field (`op`, `value`). And the loader of the service definition.
 
-import { type ServiceDefinition } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
 import { servedService } from './proto.js';
 
 export interface WireLwwPut { key?: Buffer; value?: Buffer }
@@ -51,10 +51,7 @@ export interface WireCompletenessRequest { namespace?: string; device?: string; 
 export interface WireConflictsRequest { namespace?: string; afterKey?: Buffer; limit?: number; serializable?: boolean }
 export interface WireHashRequest { namespace?: string }
 
-let cached: ServiceDefinition | undefined;
-
-/** regionstore.v1.Crdt, from proto/dir.ts's folder. */
+/** regionstore.v1.Crdt (loaded once, with the other served services: proto.ts). */
 export function loadCrdtService(): ServiceDefinition {
-  cached ??= servedService('regionstore.v1.Crdt');
-  return cached;
+  return servedService('regionstore.v1.Crdt');
 }

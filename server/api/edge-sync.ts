@@ -107,12 +107,9 @@ export function edgeSyncService(
   return { Sync };
 }
 
-let adminDef: ServiceDefinition | undefined;
-
-/** regionstore.v1.EdgeAdmin, from proto/dir.ts's folder. */
+/** regionstore.v1.EdgeAdmin (loaded once, with the other served services: proto.ts). */
 export function loadEdgeAdminService(): ServiceDefinition {
-  adminDef ??= servedService('regionstore.v1.EdgeAdmin');
-  return adminDef;
+  return servedService('regionstore.v1.EdgeAdmin');
 }
 
 export function edgeAdminService(backend: EdgeAdminBackend): UntypedServiceImplementation {

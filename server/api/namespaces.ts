@@ -25,11 +25,9 @@ export interface WireNamespace {
   description?: string;
 }
 
-let cached: ServiceDefinition | undefined;
-
+/** regionstore.v1.Namespaces (loaded once, with the other served services: proto.ts). */
 export function loadNamespacesService(): ServiceDefinition {
-  cached ??= servedService('regionstore.v1.Namespaces');
-  return cached;
+  return servedService('regionstore.v1.Namespaces');
 }
 
 /** A wire field left at its proto3 default means "the default": absent from the spec. */

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BatchOp } from '../storage/engine.js';
 import { StateKeyspace } from '../storage/keys.js';
+import { bytesEqual } from '../util/bytes.js';
 import { META_COMPACTED_KEY } from './records.js';
 import { META_FORMAT_KEY, META_LIVE_KEYS_KEY } from './restore.js';
 import { withHarness, type Harness } from './testing/harness.js';
-
-const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The ops of every engine write `fn` makes. */
 async function writesOf(h: Harness, fn: () => Promise<unknown>): Promise<BatchOp[][]> {
@@ -30,7 +29,7 @@ async function writesOf(h: Harness, fn: () => Promise<unknown>): Promise<BatchOp
 }
 
 const metaOps = (ops: BatchOp[]): Uint8Array[] => ops.filter((o) => o.key[0] === StateKeyspace.Meta).map((o) => o.key);
-const has = (ops: BatchOp[], key: Uint8Array): boolean => ops.some((o) => same(o.key, key));
+const has = (ops: BatchOp[], key: Uint8Array): boolean => ops.some((o) => bytesEqual(o.key, key));
 
 test('a batch writes the rarely changing meta records only when they change, and a reopened store reads them back', () =>
   withHarness(async (h) => {
